@@ -1,0 +1,255 @@
+"""A derivation: the forward program, the named deltas, the recurrence, the gradients.
+
+``derive(spec)`` builds the forward program, runs the reverse walk once for the concrete
+network and once for a generic hidden layer ``l``, and keeps the results as ordered,
+named steps that every consumer (text, LaTeX, code export, checker) reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sympy
+from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
+
+from derive.activations import TABLE
+from derive.backward import reverse_walk
+from derive.graph import LOSS, Equation, Program, build, build_generic, layer_symbol
+from derive.nodes import Elementwise, add, scale
+from derive.spec import Network, load
+
+ALPHA = sympy.Symbol("alpha", positive=True)
+#: The summed per-sample loss Σ_i C_i, the variable of per-sample deltas.
+COST = sympy.Symbol("C")
+
+
+class Partial(MatrixExpr):  # type: ignore[misc]
+    """``∂f/∂X``, shaped like X: the left-hand side of a gradient equation."""
+
+    def __new__(cls, of: sympy.Symbol, wrt: MatrixSymbol) -> Any:
+        return super().__new__(cls, of, wrt)
+
+    @property
+    def of(self) -> sympy.Symbol:
+        return self.args[0]
+
+    @property
+    def wrt(self) -> MatrixSymbol:
+        return self.args[1]
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return self.wrt.shape
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a derivation: ``lhs = rhs``, what kind of line, and its layer."""
+
+    kind: str
+    lhs: Any
+    rhs: Any
+    layer: Any = None
+
+    def _repr_latex_(self) -> str:
+        from derive.latex import step_latex
+
+        return f"$\\displaystyle {step_latex(self)}$"
+
+    def __str__(self) -> str:
+        from derive.text import text
+
+        return f"{text(self.lhs)} = {text(self.rhs)}"
+
+
+@dataclass(frozen=True)
+class GenericLayer:
+    """The recurrence and gradients of a hidden layer ``l`` (symbolic index)."""
+
+    program: Program
+    delta: Step
+    grad_w: Step
+    grad_b: Step
+    cotangent_a: Step
+
+
+class Derivation:
+    """Everything derived for one network; see ``steps`` for the ordered lines."""
+
+    def __init__(self, network: Network):
+        self.network = network
+        self.program = build(network)
+        self.deltas: dict[int, Step] = {}
+        self.cotangents: dict[int, Step] = {}
+        self.gradients: dict[str, Step] = {}
+        self._walk()
+        self.generic = self._walk_generic() if network.depth >= 2 else None
+
+    # ------------------------------------------------------------------ the walks
+
+    @property
+    def per_sample(self) -> bool:
+        return self.network.delta == "per_sample"
+
+    @property
+    def delta_of(self) -> sympy.Symbol:
+        """What the deltas differentiate: C = Σ_i C_i (per sample) or the loss L (mean)."""
+        return COST if self.per_sample else LOSS
+
+    def _namer(self, deltas: dict[Any, Step], cotangents: dict[Any, Step], skip: Any = None):
+        s = self.program.scale
+
+        def name(eq: Equation, g: Any) -> Any:
+            if eq.out == skip or eq.kind == "loss":
+                return g
+            own = g if not self.per_sample else scale(g, 1 / s)
+            if eq.kind == "affine":
+                d = layer_symbol("delta", eq.layer, *eq.out.shape)
+                deltas[eq.layer] = Step("delta", d, own, eq.layer)
+                return d if not self.per_sample else scale(d, s)
+            cotangents[eq.layer] = Step("cotangent", Partial(self.delta_of, eq.out), own, eq.layer)
+            return g
+
+        return name
+
+    def _gradient_steps(self, program: Program, acc: dict[Any, list[Any]], layers: Any) -> None:
+        for p in program.params:
+            terms = acc.get(p)
+            if not terms:
+                continue
+            terms = sorted(terms, key=lambda t: t.has(p))
+            self.gradients[p.name] = Step("gradient", Partial(LOSS, p), add(terms), layers)
+
+    def _walk(self) -> None:
+        prog = self.program
+        acc = reverse_walk(
+            prog.equations,
+            {LOSS: sympy.Integer(1)},
+            prog.variables,
+            self._namer(self.deltas, self.cotangents),
+        )
+        for p in prog.params:
+            terms = sorted(acc.get(p, []), key=lambda t: t.has(p))
+            layer = int(p.name.split("_")[1])
+            self.gradients[p.name] = Step("gradient", Partial(LOSS, p), add(terms), layer)
+
+    def _walk_generic(self) -> GenericLayer:
+        prog, z_next, delta_next = build_generic(self.network)
+        seed = delta_next if not self.per_sample else scale(delta_next, prog.scale)
+        seeds: dict[Any, Any] = {z_next: seed}
+        if prog.equations[-1].kind == "loss":
+            seeds[LOSS] = sympy.Integer(1)
+        deltas: dict[Any, Step] = {}
+        cots: dict[Any, Step] = {}
+        acc = reverse_walk(prog.equations, seeds, prog.variables, self._namer(deltas, cots, z_next))
+        w, b = prog.params[:2]
+        li = prog.equations[0].layer
+
+        def grad(p: MatrixSymbol) -> Step:
+            terms = sorted(acc[p], key=lambda t: t.has(p))
+            return Step("generic_gradient", Partial(LOSS, p), add(terms), li)
+
+        delta = deltas[li]
+        return GenericLayer(
+            prog,
+            Step("recurrence", delta.lhs, delta.rhs, li),
+            grad(w),
+            grad(b),
+            cots[li],
+        )
+
+    # ------------------------------------------------------------------ queries
+
+    @property
+    def depth(self) -> int:
+        return self.network.depth
+
+    def forward(self) -> list[Step]:
+        return [
+            Step("forward", eq.out, eq.rhs, eq.layer)
+            for eq in self.program.equations
+            if eq.kind != "loss"
+        ]
+
+    def loss(self) -> Step:
+        eq = self.program.equations[-1]
+        return Step("loss", eq.out, eq.rhs)
+
+    def delta(self, layer: int) -> Step:
+        return self.deltas[layer]
+
+    def grad(self, name: str) -> Step:
+        """``grad('W_1')`` or ``grad('b_2')``."""
+        return self.gradients[name]
+
+    def updates(self) -> list[Step]:
+        out = []
+        for p in self.program.params:
+            layer = int(p.name.split("_")[1])
+            out.append(Step("update", p, p - ALPHA * Partial(LOSS, p), layer))
+        return out
+
+    @property
+    def steps(self) -> list[Step]:
+        """Forward, loss, output delta, recurrence, every delta, gradients, updates."""
+        out = [*self.forward(), self.loss()]
+        n = self.depth
+        out.append(Step("output_delta", self.deltas[n].lhs, self.deltas[n].rhs, n))
+        if self.generic is not None:
+            out.append(self.generic.delta)
+        out += [self.deltas[k] for k in range(n - 1, 0, -1)]
+        out += [self.gradients[p.name] for p in self.program.params]
+        out += self.updates()
+        return out
+
+    def through_output(self, expr: Any) -> Any:
+        """Rewrite ``f'(Z_l)`` as the textbook output form (``A_l ⊙ (1 - A_l)``) where one exists."""
+        outputs = {
+            eq.rhs.arg: eq.out
+            for eq in self._all_equations()
+            if isinstance(eq.rhs, Elementwise) and eq.rhs.order == 0
+        }
+
+        def rewrite(node: Any) -> Any:
+            if (
+                isinstance(node, Elementwise)
+                and node.order == 1
+                and node.arg in outputs
+                and node.name in TABLE
+                and TABLE[node.name].output_form is not None
+            ):
+                return TABLE[node.name].output_form(outputs[node.arg])
+            return node
+
+        return expr.replace(lambda e: isinstance(e, Elementwise), rewrite)
+
+    def _all_equations(self) -> list[Equation]:
+        eqs = list(self.program.equations)
+        if self.generic is not None:
+            eqs += self.generic.program.equations
+        return eqs
+
+    # ------------------------------------------------------------------ output
+
+    def text(self) -> str:
+        from derive.text import render
+
+        return render(self)
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def __repr__(self) -> str:
+        return f"<Derivation of {self.network.name!r}: {self.depth} layers, {self.network.convention}>"
+
+
+def derive(spec: str | Path | Network) -> Derivation:
+    """Derive backpropagation for a spec: a built-in example name, a TOML path, or a Network.
+
+    >>> d = derive("nielsen")
+    >>> str(d.delta(1).rhs)
+    '(W_2^T delta_2) ⊙ σ'(Z_1)'
+    """
+    return Derivation(load(spec))

@@ -1,0 +1,354 @@
+"""The explicit oracle: every entry a SymPy scalar, ``sympy.diff`` entry by entry.
+
+This is the second of the three truths. For small concrete widths, the loss is expanded
+into one scalar expression over named entries (``W1_21``, ``X_12``, …), differentiated by
+SymPy per parameter entry, and compared with the closed matrix form evaluated on the same
+explicit matrices: exactly where the difference is a rational function (or involves only
+symbolic activations), at random rational points in 50-digit arithmetic otherwise.
+
+The evaluator is an interpreter of our matrix expressions over explicit SymPy matrices,
+one entry per node type, like the rule table.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy
+from sympy.matrices.expressions import (
+    HadamardPower,
+    HadamardProduct,
+    Identity,
+    MatAdd,
+    MatMul,
+    MatrixSymbol,
+    OneMatrix,
+    Transpose,
+    ZeroMatrix,
+)
+
+from derive.derivation import Derivation, derive
+from derive.graph import split_name
+from derive.nodes import BinaryCrossEntropy, CrossEntropy, Elementwise, FrobeniusSq, Softmax
+
+Env = dict[Any, Any]
+Evaluator = Callable[[Any, Env], Any]
+EVAL: dict[type, Evaluator] = {}
+
+
+def _on(*classes: type) -> Callable[[Evaluator], Evaluator]:
+    def register(fn: Evaluator) -> Evaluator:
+        for cls in classes:
+            EVAL[cls] = fn
+        return fn
+
+    return register
+
+
+def _dim(d: Any, env: Env) -> int:
+    expr = d if isinstance(d, sympy.Basic) else sympy.Integer(d)
+    return int(expr.xreplace(env))
+
+
+def evaluate(expr: Any, env: Env) -> Any:
+    """The value of one of our expressions, with every symbol looked up in ``env``."""
+    if expr in env:
+        return env[expr]
+    fn = EVAL.get(type(expr))
+    if fn is None:
+        if isinstance(expr, sympy.Expr) and not expr.has(sympy.MatrixExpr):
+            return expr.xreplace({k: v for k, v in env.items() if not isinstance(v, sympy.MatrixBase)})
+        raise NotImplementedError(f"explicit evaluation of {type(expr).__name__} is not defined")
+    return fn(expr, env)
+
+
+@_on(MatrixSymbol)
+def _symbol(e: MatrixSymbol, env: Env) -> Any:
+    raise KeyError(f"no value for {e.name}")
+
+
+@_on(OneMatrix)
+def _ones(e: Any, env: Env) -> Any:
+    return sympy.ones(_dim(e.shape[0], env), _dim(e.shape[1], env))
+
+
+@_on(ZeroMatrix)
+def _zeros(e: Any, env: Env) -> Any:
+    return sympy.zeros(_dim(e.shape[0], env), _dim(e.shape[1], env))
+
+
+@_on(Identity)
+def _eye(e: Any, env: Env) -> Any:
+    return sympy.eye(_dim(e.shape[0], env))
+
+
+@_on(MatAdd)
+def _matadd(e: Any, env: Env) -> Any:
+    vals = [evaluate(a, env) for a in e.args]
+    out = vals[0]
+    for v in vals[1:]:
+        out = out + v
+    return out
+
+
+@_on(MatMul)
+def _matmul(e: Any, env: Env) -> Any:
+    coeff, factors = e.as_coeff_matrices()
+    out = evaluate(factors[0], env)
+    for f in factors[1:]:
+        out = out * evaluate(f, env)
+    return evaluate(coeff, env) * out
+
+
+@_on(Transpose)
+def _transpose(e: Any, env: Env) -> Any:
+    return evaluate(e.arg, env).T
+
+
+@_on(HadamardProduct)
+def _hadamard(e: Any, env: Env) -> Any:
+    vals = [evaluate(a, env) for a in e.args]
+    out = vals[0]
+    for v in vals[1:]:
+        out = out.multiply_elementwise(v)
+    return out
+
+
+@_on(HadamardPower)
+def _hadamard_power(e: Any, env: Env) -> Any:
+    p = evaluate(e.exp, env)
+    return evaluate(e.base, env).applyfunc(lambda v: v**p)
+
+
+@_on(Elementwise)
+def _elementwise(e: Elementwise, env: Env) -> Any:
+    f = e.scalar()
+    params = {k: v for k, v in env.items() if isinstance(k, sympy.Symbol)}
+    return evaluate(e.arg, env).applyfunc(lambda v: f(v).xreplace(params))
+
+
+@_on(Softmax)
+def _softmax(e: Softmax, env: Env) -> Any:
+    z = evaluate(e.arg, env)
+    ex = z.applyfunc(sympy.exp)
+    if e.axis == 0:
+        sums = [sum(ex[:, j]) for j in range(ex.cols)]
+        return sympy.Matrix(ex.rows, ex.cols, lambda i, j: ex[i, j] / sums[j])
+    sums = [sum(ex[i, :]) for i in range(ex.rows)]
+    return sympy.Matrix(ex.rows, ex.cols, lambda i, j: ex[i, j] / sums[i])
+
+
+@_on(FrobeniusSq)
+def _frob(e: Any, env: Env) -> Any:
+    return sum(v**2 for v in evaluate(e.arg, env))
+
+
+@_on(CrossEntropy)
+def _ce(e: Any, env: Env) -> Any:
+    a, y = evaluate(e.probs, env), evaluate(e.target, env)
+    return -sum(yv * sympy.log(av) for yv, av in zip(y, a))
+
+
+@_on(BinaryCrossEntropy)
+def _bce(e: Any, env: Env) -> Any:
+    a, y = evaluate(e.probs, env), evaluate(e.target, env)
+    return -sum(yv * sympy.log(av) + (1 - yv) * sympy.log(1 - av) for yv, av in zip(y, a))
+
+
+@_on(sympy.Add)
+def _add(e: Any, env: Env) -> Any:
+    return sympy.Add(*[evaluate(a, env) for a in e.args])
+
+
+@_on(sympy.Mul)
+def _mul(e: Any, env: Env) -> Any:
+    return sympy.Mul(*[evaluate(a, env) for a in e.args])
+
+
+@_on(sympy.Pow)
+def _pow(e: Any, env: Env) -> Any:
+    return evaluate(e.base, env) ** evaluate(e.exp, env)
+
+
+# --------------------------------------------------------------------------- the oracle
+
+
+def entry_matrix(sym: MatrixSymbol, rows: int, cols: int) -> sympy.ImmutableMatrix:
+    """``W_1`` (2×3) -> [[W1_11, W1_12, W1_13], [W1_21, …]] with real scalar entries."""
+    base, idx = split_name(sym.name)
+    return sympy.ImmutableMatrix(
+        rows, cols, lambda i, j: sympy.Symbol(f"{base}{idx}_{i + 1}{j + 1}", real=True)
+    )
+
+
+@dataclass
+class ExplicitNetwork:
+    """A derivation with every symbol bound to an explicit matrix of scalar entries."""
+
+    derivation: Derivation
+    sizes: dict[Any, int]
+    env: Env = field(default_factory=dict)
+
+    @property
+    def params(self) -> list[MatrixSymbol]:
+        return self.derivation.program.params
+
+    def explicit(self, expr: Any) -> Any:
+        return evaluate(expr, self.env)
+
+
+def explicit_network(derivation: Derivation, sizes: Mapping[str, int] | None = None,
+                     default: int = 2) -> ExplicitNetwork:
+    """Bind every parameter, X, Y and each forward value to explicit matrices.
+
+    Symbolic widths take ``sizes[name]`` or ``default``. For softmax cross-entropy, each
+    sample's target sums to 1 (the last class is 1 minus the others), as the fused rule
+    assumes of one-hot or probability targets.
+    """
+    prog = derivation.program
+    sizes = dict(sizes or {})
+    widths = [*prog.widths, prog.batch]
+    concrete: dict[Any, int] = {}
+    for w in widths:
+        if isinstance(w, sympy.Symbol):
+            concrete[w] = int(sizes.get(w.name, default))
+    ex = ExplicitNetwork(derivation, concrete)
+    env: Env = dict(concrete)
+    for sym in [*prog.params, *prog.inputs]:
+        rows, cols = (_dim(d, concrete) for d in sym.shape)
+        env[sym] = entry_matrix(sym, rows, cols)
+    if prog.network.loss.name == "cross_entropy":
+        y = prog.inputs[1]
+        mat = sympy.Matrix(env[y])
+        if prog.column:
+            for j in range(mat.cols):
+                mat[mat.rows - 1, j] = 1 - sum(mat[i, j] for i in range(mat.rows - 1))
+        else:
+            for i in range(mat.rows):
+                mat[i, mat.cols - 1] = 1 - sum(mat[i, j] for j in range(mat.cols - 1))
+        env[y] = sympy.ImmutableMatrix(mat)
+    for eq in prog.equations:
+        env[eq.out] = evaluate(eq.rhs, env)
+    ex.env = env
+    return ex
+
+
+def oracle_gradients(ex: ExplicitNetwork) -> dict[str, sympy.Matrix]:
+    """``sympy.diff`` of the expanded scalar loss by every parameter entry."""
+    from derive.graph import LOSS
+
+    loss = ex.env[LOSS]
+    out = {}
+    for p in ex.params:
+        entries = ex.env[p]
+        out[p.name] = entries.applyfunc(lambda w: sympy.diff(loss, w))
+    return out
+
+
+def closed_form_gradients(ex: ExplicitNetwork) -> dict[str, sympy.Matrix]:
+    """The derived closed forms (deltas, then gradients) evaluated on the explicit matrices."""
+    d = ex.derivation
+    env = dict(ex.env)
+    for k in range(d.depth, 0, -1):
+        st = d.deltas[k]
+        env[st.lhs] = evaluate(st.rhs, env)
+    return {p.name: evaluate(d.gradients[p.name].rhs, env) for p in ex.params}
+
+
+def _is_symbolic_call(e: Any) -> bool:
+    return isinstance(e, sympy.Function) and type(e).__module__ == "derive.activations"
+
+
+def _exact_ok(expr: Any) -> bool:
+    funcs = [f for f in expr.atoms(sympy.Function) if not _is_symbolic_call(f)]
+    return not funcs
+
+
+@dataclass
+class Comparison:
+    """How the closed form compared with the oracle, per parameter."""
+
+    method: str
+    max_error: dict[str, float]
+    mismatches: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+
+def _random_point(symbols: set[Any], rng: random.Random) -> dict[Any, Any]:
+    point = {}
+    for s in sorted(symbols, key=str):
+        num = rng.randint(-9, 9) or 1
+        point[s] = sympy.Rational(num, rng.randint(3, 11))
+    return point
+
+
+def _away_from_kinks(ex: ExplicitNetwork, point: dict[Any, Any]) -> bool:
+    for eq in ex.derivation.program.equations:
+        if eq.kind == "affine":
+            z = ex.env[eq.out].xreplace(point)
+            if any(abs(float(v)) < 1e-2 for v in z):
+                return False
+    return True
+
+
+def compare(
+    derivation: Derivation,
+    sizes: Mapping[str, int] | None = None,
+    *,
+    points: int = 2,
+    seed: int = 0,
+    method: str = "auto",
+) -> Comparison:
+    """Compare closed form and ``sympy.diff`` entry by entry; see the module docstring."""
+    ex = explicit_network(derivation, sizes)
+    oracle = oracle_gradients(ex)
+    closed = closed_form_gradients(ex)
+    diffs = {name: (closed[name] - oracle[name]) for name in oracle}
+    exact = method == "exact" or (
+        method == "auto" and all(_exact_ok(v) for m in diffs.values() for v in m)
+    )
+    mismatches: list[str] = []
+    errors: dict[str, float] = {}
+    if exact:
+        for name, m in diffs.items():
+            errors[name] = 0.0
+            for idx, v in enumerate(m):
+                if sympy.expand(sympy.cancel(v)) != 0:
+                    mismatches.append(f"{name} entry {idx}: {v}")
+                    errors[name] = float("inf")
+        return Comparison("exact", errors, mismatches)
+    rng = random.Random(seed)
+    free: set[Any] = set()
+    for m in [*oracle.values(), *closed.values()]:
+        for v in m:
+            free |= v.free_symbols
+    for name in diffs:
+        errors[name] = 0.0
+    for _ in range(points):
+        for _try in range(50):
+            point = _random_point(free, rng)
+            if _away_from_kinks(ex, point):
+                break
+        floats = {k: sympy.Float(v, 60) for k, v in point.items()}
+        for name in diffs:
+            for idx, (a, b) in enumerate(zip(closed[name], oracle[name])):
+                va = sympy.N(a.xreplace(floats), 50)
+                vb = sympy.N(b.xreplace(floats), 50)
+                err = float(abs(va - vb) / max(1, abs(vb)))
+                errors[name] = max(errors[name], err)
+                if not err < 1e-30:
+                    mismatches.append(f"{name} entry {idx}: closed {va} vs diff {vb}")
+    return Comparison("rational points (50 digits)", errors, mismatches)
+
+
+def check(spec: Any, sizes: Mapping[str, int] | None = None, **kwargs: Any) -> Comparison:
+    """Derive ``spec`` and compare with the explicit oracle."""
+    d = spec if isinstance(spec, Derivation) else derive(spec)
+    return compare(d, sizes, **kwargs)
+

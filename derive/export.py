@@ -1,0 +1,358 @@
+"""Export a derivation as a numeric Python module: SymPy code printers for our nodes.
+
+The module reads like the derivation: one statement per forward equation, per delta and
+per gradient, each under the step's formula as a comment. Expressions are printed by a
+``NumPyPrinter`` subclass (SymPy's own printer, taught our primitives); only the module's
+frame (``def`` lines, the shape check) is a template.
+
+Why not ``lambdify``: SymPy 1.14 prints ``ElementwiseApplyFunction`` as invalid Python and
+its ``cse=True`` crashes on it; and a bias ``b 1^T`` must become broadcasting, not a
+product with a ones matrix.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+from typing import Any
+
+import sympy
+from sympy.matrices.expressions import MatrixSymbol, OneMatrix
+from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.precedence import PRECEDENCE
+
+from derive.derivation import Derivation, derive
+from derive.graph import LOSS, split_name
+from derive.nodes import Elementwise
+
+BACKENDS = ("numpy",)
+
+
+class ExportError(ValueError):
+    """The derivation cannot be exported (e.g. a symbolic activation has no numeric form)."""
+
+
+def code_name(name: str) -> str:
+    """``W_1`` -> ``W1``, ``delta_{l+1}`` -> ``delta_l1``; ``lambda`` -> ``lam``."""
+    base, idx = split_name(name)
+    ident = base + re.sub(r"[^0-9A-Za-z]", "", idx)
+    return {"lambda": "lam"}.get(ident, ident)
+
+
+class ArrayCodePrinter(NumPyPrinter):
+    """Prints our matrix expressions as array code; ``b 1^T`` becomes broadcasting."""
+
+    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        super().__init__(settings or {"fully_qualified_modules": True})
+        self._dtype_ref: str | None = None
+
+    # --- symbols
+    def _print_MatrixSymbol(self, expr: MatrixSymbol) -> str:
+        return code_name(expr.name)
+
+    def _print_Symbol(self, expr: sympy.Symbol) -> str:
+        return code_name(expr.name)
+
+    # --- linear algebra
+    def _reduce_sum(self, code: str, axis: int) -> str:
+        return f"{self._module_format(self._module + '.sum')}({code}, axis={axis}, keepdims=True)"
+
+    def _print_MatMul(self, expr: Any) -> str:
+        coeff, factors = expr.as_coeff_matrices()
+        acc: str | None = None
+        pending_left_ones: Any = None
+        for f in factors:
+            if isinstance(f, OneMatrix):
+                inner = f.shape[0]
+                if acc is None:
+                    pending_left_ones = f
+                    continue
+                # M 1_{k×c}: the row sums, broadcast over c columns (k = 1: M itself).
+                acc = acc if inner == 1 else self._reduce_sum(acc, 1)
+                continue
+            code = self.parenthesize(f, PRECEDENCE["Mul"], strict=False)
+            if pending_left_ones is not None:
+                # 1_{r×k} M: the column sums, broadcast over r rows (k = 1: M itself).
+                k = pending_left_ones.shape[1]
+                code = code if k == 1 else self._reduce_sum(self._print(f), 0)
+                pending_left_ones = None
+            acc = code if acc is None else f"{acc} @ {code}"
+        if acc is None:
+            acc = "1"
+        if coeff == 1:
+            return acc
+        if " " in acc and not _wrapped(acc):
+            acc = f"({acc})"
+        if coeff == -1:
+            return f"-{acc}"
+        return f"{self.parenthesize(coeff, PRECEDENCE['Mul'])} * {acc}"
+
+    def _print_MatAdd(self, expr: Any) -> str:
+        from derive.text import ordered_terms
+
+        out = ""
+        for i, term in enumerate(ordered_terms(expr)):
+            code = self._print(term)
+            if i and code.startswith("-"):
+                out += " - " + code[1:]
+            elif i:
+                out += " + " + code
+            else:
+                out += code
+        return out
+
+    def _print_Pow(self, expr: Any, rational: bool = False) -> str:
+        if expr.exp == -1:
+            return f"1/{self.parenthesize(expr.base, PRECEDENCE['Pow'], strict=False)}"
+        return super()._print_Pow(expr, rational=rational)
+
+    def _print_Max(self, expr: Any) -> str:
+        maximum = self._module_format(self._module + ".maximum")
+        out = self._print(expr.args[-1])
+        for a in reversed(expr.args[:-1]):
+            out = f"{maximum}({self._print(a)}, {out})"
+        return out
+
+    def _print_OneMatrix(self, expr: Any) -> str:
+        return "1"
+
+    def _print_Transpose(self, expr: Any) -> str:
+        return f"{self.parenthesize(expr.arg, PRECEDENCE['Func'])}.T"
+
+    def _print_HadamardProduct(self, expr: Any) -> str:
+        parts = []
+        for a in expr.args:
+            code = self._print(a)
+            if " " in code and not _wrapped(code):
+                code = f"({code})"
+            parts.append(code)
+        return " * ".join(parts)
+
+    def _print_HadamardPower(self, expr: Any) -> str:
+        return f"{self.parenthesize(expr.base, PRECEDENCE['Pow'])}**{self._print(expr.exp)}"
+
+    # --- activations
+    def _print_Elementwise(self, expr: Elementwise) -> str:
+        fn = expr.scalar()
+        if any(type(f).__module__ == "derive.activations" for f in fn.expr.atoms(sympy.Function)):
+            raise ExportError(
+                f"activation {expr.name} is symbolic and has no numeric form; "
+                "choose a concrete activation (or a custom formula) to export"
+            )
+        arg = self._print(expr.arg)
+        if not re.fullmatch(r"\w+", arg):
+            arg = f"({arg})"
+        (x,) = fn.variables
+        saved, self._dtype_ref = self._dtype_ref, arg
+        try:
+            return self._print(fn.expr.xreplace({x: sympy.Symbol(arg, real=True)}))
+        finally:
+            self._dtype_ref = saved
+
+    def _print_Piecewise(self, expr: Any) -> str:
+        where = self._module_format(self._module + ".where")
+        *pieces, last = expr.args
+        out = self._print(last.expr)
+        for piece in reversed(pieces):
+            out = f"{where}({self._print(piece.cond)}, {self._print(piece.expr)}, {out})"
+        if self._dtype_ref is not None:
+            out = f"{out}.astype({self._dtype_ref}.dtype, copy=False)"
+        return out
+
+    def _print_Heaviside(self, expr: Any) -> str:
+        arg = self._print(expr.args[0])
+        ref = self._dtype_ref or arg
+        return f"({arg} > 0).astype({ref}.dtype)"
+
+    def _print_erf(self, expr: Any) -> str:
+        return f"{self._module_format('scipy.special.erf')}({self._print(expr.args[0])})"
+
+    def _print_Softmax(self, expr: Any) -> str:
+        return f"_softmax({self._print(expr.arg)}, {expr.axis})"
+
+    # --- losses
+    def _print_FrobeniusSq(self, expr: Any) -> str:
+        mod = self._module
+        return f"{self._module_format(mod + '.sum')}({self._module_format(mod + '.square')}({self._print(expr.arg)}))"
+
+    def _print_CrossEntropy(self, expr: Any) -> str:
+        mod = self._module
+        y, a = self._print(expr.target), self._print(expr.probs)
+        return f"-{self._module_format(mod + '.sum')}({y} * {self._module_format(mod + '.log')}({a}))"
+
+    def _print_BinaryCrossEntropy(self, expr: Any) -> str:
+        mod = self._module
+        y, a = self._print(expr.target), self._print(expr.probs)
+        log = self._module_format(mod + ".log")
+        return f"-{self._module_format(mod + '.sum')}({y} * {log}({a}) + (1 - {y}) * {log}(1 - {a}))"
+
+
+SOFTMAX_HELPER = '''
+
+def _softmax(Z, axis):
+    """Softmax over one axis, shifted by the maximum for stability."""
+    E = numpy.exp(Z - numpy.max(Z, axis=axis, keepdims=True))
+    return E / numpy.sum(E, axis=axis, keepdims=True)
+'''
+
+CHECK_HELPER = '''
+
+def _check_shapes(arrays):
+    """Check every array against SHAPES once per call; bind the symbolic widths."""
+    sizes = {}
+    for name, array in arrays.items():
+        expected = SHAPES[name]
+        shape = getattr(array, "shape", None)
+        if shape is None or len(shape) != len(expected):
+            raise ValueError(
+                f"{name} must be a {len(expected)}-d array of shape {expected}, got {shape}"
+            )
+        for got, want in zip(shape, expected):
+            if isinstance(want, int):
+                ok = got == want
+            else:
+                ok = sizes.setdefault(want, got) == got
+            if not ok:
+                bound = tuple(w if isinstance(w, int) else sizes.get(w, w) for w in expected)
+                raise ValueError(
+                    f"{name} has shape {tuple(shape)}, expected {expected} = {bound}"
+                )
+    return sizes
+'''
+
+
+def _wrapped(code: str) -> bool:
+    """True when ``code`` is one parenthesised group, like ``(A2 - Y)``."""
+    if not (code.startswith("(") and code.endswith(")")):
+        return False
+    depth = 0
+    for i, ch in enumerate(code):
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth == 0 and i < len(code) - 1:
+            return False
+    return True
+
+
+def _comment(text: str) -> str:
+    return "    # " + text
+
+
+def to_source(spec: Any, backend: str = "numpy") -> str:
+    """The exported module's source (see the module docstring)."""
+    if backend not in BACKENDS:
+        raise ExportError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
+    d = spec if isinstance(spec, Derivation) else derive(spec)
+    from derive.text import text
+
+    printer = ArrayCodePrinter()
+    prog = d.program
+    net = d.network
+    params = [code_name(p.name) for p in prog.params]
+    x, y = prog.inputs
+    hyper = sorted(
+        {s for eq in prog.equations for s in eq.rhs.free_symbols if isinstance(s, sympy.Symbol)}
+        - set(prog.widths) - {prog.batch},
+        key=str,
+    )
+    hyper_args = "".join(f", {code_name(h.name)}" for h in hyper)
+    kw = f", *{hyper_args}" if hyper else ""
+    pass_hyper = "".join(f", {code_name(h.name)}={code_name(h.name)}" for h in hyper)
+
+    def shape_of(sym: Any) -> tuple[Any, ...]:
+        return tuple(int(d) if d.is_Integer else str(d) for d in sym.shape)
+
+    def stmt(lhs: str, rhs: Any, comment: str) -> list[str]:
+        return [_comment(comment), f"    {lhs} = {printer.doprint(d.through_output(rhs))}"]
+
+    batch_axis = 1 if prog.column else 0
+    forward_body: list[str] = []
+    m_line = []
+    if isinstance(prog.batch, sympy.Symbol):
+        m_line = [f"    {code_name(prog.batch.name)} = X.shape[{batch_axis}]"]
+    for eq in prog.equations[:-1]:
+        forward_body += stmt(code_name(eq.out.name), eq.rhs, f"{text(eq.out)} = {text(eq.rhs)}")
+    out_name = code_name(prog.equations[-2].out.name)
+    loss_eq = prog.equations[-1]
+    loss_lines = stmt("L", loss_eq.rhs, f"L = {text(loss_eq.rhs)}")
+    backward: list[str] = []
+    for k in range(d.depth, 0, -1):
+        st = d.deltas[k]
+        backward += stmt(code_name(st.lhs.name), st.rhs, f"{text(st.lhs)} = {text(st.rhs)}")
+    for p in prog.params:
+        st = d.gradients[p.name]
+        backward += stmt("d" + code_name(p.name), st.rhs, f"{text(st.lhs)} = {text(st.rhs)}")
+
+    shapes = {"X": shape_of(x), "Y": shape_of(y)}
+    shapes.update({code_name(p.name): shape_of(p) for p in prog.params})
+    imports = ["import numpy"]
+    for mod in sorted(printer.module_imports):
+        if mod != "numpy":
+            imports.append(f"import {mod}")
+    sig = ", ".join(params)
+    check_fwd = "    _check_shapes({" + ", ".join(f'"{n}": {n}' for n in ["X", *params]) + "})"
+    check_all = "    _check_shapes({" + ", ".join(f'"{n}": {n}' for n in ["X", "Y", *params]) + "})"
+    inter = ", ".join(f'"{code_name(eq.out.name)}": {code_name(eq.out.name)}'
+                      for eq in prog.equations[:-1])
+    grads = ", ".join(f'"{n}": d{n}' for n in params)
+    header = f'''"""Backpropagation for the network {net.name!r}, exported by derive.
+
+Convention: {net.convention} ({"samples are columns" if prog.column else "samples are rows"}).
+Delta: {net.delta}. Loss: {net.loss.name} ({net.loss.reduction}).
+Every statement is one step of the derivation; its formula is the comment above it.
+"""
+
+'''
+    lines = [header + "\n".join(imports)]
+    lines.append("")
+    lines.append(f"PARAMETERS = {tuple(params)!r}")
+    lines.append(f"SHAPES = {shapes!r}")
+    lines.append(f"HYPERPARAMETERS = {tuple(code_name(h.name) for h in hyper)!r}")
+    src = "\n".join(lines) + "\n" + CHECK_HELPER
+    if "_softmax(" in "\n".join(forward_body):
+        src += SOFTMAX_HELPER
+    src += f'''
+
+def intermediates(X, {sig}{kw}):
+    """Every forward value (Z1, A1, …) by name."""
+{check_fwd}
+{chr(10).join(m_line)}
+{chr(10).join(forward_body)}
+    return {{{inter}}}
+
+
+def forward(X, {sig}{kw}):
+    """The network output {code_name(prog.equations[-2].out.name)}."""
+    return intermediates(X, {sig}{pass_hyper})[{out_name!r}]
+
+
+def loss(X, Y, {sig}{kw}):
+    """The scalar loss L."""
+    return loss_and_gradients(X, Y, {sig}{pass_hyper})[0]
+
+
+def loss_and_gradients(X, Y, {sig}{kw}):
+    """The loss and every parameter's gradient, in one forward and one backward pass."""
+{check_all}
+{chr(10).join(m_line)}
+{chr(10).join(forward_body)}
+{chr(10).join(loss_lines)}
+{chr(10).join(backward)}
+    return L, {{{grads}}}
+
+
+def gradients(X, Y, {sig}{kw}):
+    """dict parameter name -> dL/d(parameter), shaped like the parameter."""
+    return loss_and_gradients(X, Y, {sig}{pass_hyper})[1]
+'''
+    return src.replace("\n\n\n\n", "\n\n\n")
+
+
+def to_module(spec: Any, backend: str = "numpy") -> types.ModuleType:
+    """The exported module, compiled in memory (for verification and ``to_function``)."""
+    src = to_source(spec, backend)
+    mod = types.ModuleType("derive_exported")
+    code = compile(src, "<derive export>", "exec")
+    exec(code, mod.__dict__)  # safe: source printed from our own expressions, not user text
+    mod.__source__ = src  # type: ignore[attr-defined]
+    return mod

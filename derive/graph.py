@@ -1,0 +1,225 @@
+"""The forward program: single-assignment equations over SymPy matrix symbols.
+
+``Z_l := W_l A_{l-1} + b_l 1^T``, ``A_l := f_l(Z_l)``, …, ``L := s C + R``. Intermediate
+values are named symbols, not inlined, so every equation stays small and the reverse walk
+stays linear in depth. The same builder makes the program of a *generic* layer ``l``
+(symbolic index), from which the delta recurrence is derived.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy
+from sympy.matrices.expressions import MatrixExpr, MatrixSymbol, OneMatrix
+
+from derive.activations import SOFTMAX, TABLE, symbolic_function
+from derive.nodes import BinaryCrossEntropy, CrossEntropy, Elementwise, FrobeniusSq, Softmax
+from derive.scalar_expr import X as XVAR
+from derive.scalar_expr import parse_scalar
+from derive.spec import Activation, Network, Scalar, Width
+
+#: The layer index of the generic layer.
+L_INDEX = sympy.Symbol("l", integer=True, positive=True)
+LOSS = sympy.Symbol("L")
+
+
+def width_symbol(w: Width | sympy.Expr) -> sympy.Expr:
+    """A width as SymPy: an Integer, or a positive integer Symbol."""
+    if isinstance(w, int):
+        return sympy.Integer(w)
+    if isinstance(w, sympy.Expr):
+        return w
+    return sympy.Symbol(w, integer=True, positive=True)
+
+
+def scalar_symbol(v: Scalar) -> sympy.Expr:
+    """A scalar parameter (slope, weight decay) as SymPy: a number or a real Symbol."""
+    if isinstance(v, str):
+        return sympy.Symbol(v, real=True, positive=v in ("lambda", "lam"))
+    if isinstance(v, float):
+        return sympy.nsimplify(v, rational=True)
+    return sympy.Integer(v)
+
+
+def index_text(i: int | sympy.Expr) -> str:
+    """``1`` -> ``1``; ``l + 1`` -> ``{l+1}`` (the index part of a symbol name)."""
+    if isinstance(i, int) or (isinstance(i, sympy.Integer)):
+        return str(i)
+    return "{" + sympy.sstr(i).replace(" ", "") + "}"
+
+
+def layer_symbol(base: str, index: int | sympy.Expr, rows: Any, cols: Any) -> MatrixSymbol:
+    """``W_1``, ``Z_{l+1}``, ``delta_2`` …: printers split the name at the first ``_``."""
+    return MatrixSymbol(f"{base}_{index_text(index)}", rows, cols)
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """``'W_{l+1}'`` -> ``('W', 'l+1')``; ``'X'`` -> ``('X', '')``."""
+    base, _, idx = name.partition("_")
+    return base, idx[1:-1] if idx.startswith("{") and idx.endswith("}") else idx
+
+
+def activation_node(act: Activation, z: MatrixExpr, axis: int, layer: Any = None) -> MatrixExpr:
+    """The matrix node applying ``act`` to ``z`` (softmax over the sample axis)."""
+    if act.name == SOFTMAX:
+        return Softmax(z, axis)
+    params = {k: scalar_symbol(v) for k, v in act.params}
+    if act.name == "custom":
+        body = parse_scalar(act.expr or "", params)
+        name = act.symbol or "f"
+    elif act.name == "symbolic":
+        name = act.symbol or "f"
+        body = symbolic_function(name)(XVAR)
+    else:
+        kind = TABLE[act.name]
+        merged = {**kind.defaults, **params}
+        body = kind.body(merged)
+        name = act.name
+    return Elementwise(name, sympy.Lambda(XVAR, body), z)
+
+
+@dataclass(frozen=True)
+class Equation:
+    """``out := rhs``; ``kind`` is affine, activation or loss; ``layer`` its layer index."""
+
+    out: Any
+    rhs: Any
+    kind: str
+    layer: Any = None
+
+
+@dataclass
+class Program:
+    """The forward program of a network and the symbols the walk needs to know."""
+
+    network: Network
+    equations: list[Equation]
+    params: list[MatrixSymbol]
+    inputs: list[MatrixSymbol]
+    batch: sympy.Expr
+    scale: sympy.Expr
+    widths: tuple[sympy.Expr, ...] = ()
+    named: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def column(self) -> bool:
+        return self.network.convention == "column"
+
+    def definition(self, sym: Any) -> Equation | None:
+        for eq in self.equations:
+            if eq.out == sym:
+                return eq
+        return None
+
+    @property
+    def variables(self) -> set[Any]:
+        """Everything the walk computes a cotangent for: parameters and intermediates."""
+        return set(self.params) | {eq.out for eq in self.equations}
+
+
+def _shapes(column: bool, n_in: Any, n_out: Any, m: Any) -> dict[str, tuple[Any, Any]]:
+    if column:
+        return {"W": (n_out, n_in), "b": (n_out, 1), "Z": (n_out, m)}
+    return {"W": (n_in, n_out), "b": (1, n_out), "Z": (m, n_out)}
+
+
+def affine(column: bool, w: MatrixExpr, a: MatrixExpr, b: MatrixExpr, m: Any) -> MatrixExpr:
+    """``W A + b 1_m^T`` (column) or ``A W + 1_m b`` (row)."""
+    if column:
+        return w * a + b * OneMatrix(1, m)
+    return a * w + OneMatrix(m, 1) * b
+
+
+def batch_scale(network: Network, m: sympy.Expr) -> sympy.Expr:
+    """The factor s in ``L = s Σ_i C_i``: 1/m for a mean over samples, 1 for a sum."""
+    return 1 / m if network.loss.is_mean else sympy.Integer(1)
+
+
+def data_term(network: Network, out: MatrixExpr, y: MatrixExpr) -> sympy.Expr:
+    """``C = Σ_i C_i``, the per-sample losses summed (without the batch factor)."""
+    loss = network.loss
+    if loss.name == "squared_error":
+        half = sympy.Rational(1, 2) if loss.reduction in ("half_mean", "half_sum") else 1
+        return half * FrobeniusSq(out - y)
+    if loss.name == "cross_entropy":
+        return CrossEntropy(out, y)
+    return BinaryCrossEntropy(out, y)
+
+
+def weight_decay(network: Network, m: sympy.Expr, weights: list[MatrixSymbol]) -> sympy.Expr:
+    """``λ/(2m) Σ_l ||W_l||_F^2`` or 0."""
+    if network.loss.weight_decay is None:
+        return sympy.Integer(0)
+    lam = scalar_symbol(network.loss.weight_decay)
+    return sympy.Add(*[lam / (2 * m) * FrobeniusSq(w) for w in weights])
+
+
+def build(network: Network) -> Program:
+    """The forward program of a concrete-depth network."""
+    column = network.convention == "column"
+    m = width_symbol(network.batch)
+    n = tuple(width_symbol(w) for w in network.widths)
+    axis = 0 if column else 1
+    x = MatrixSymbol("X", *((n[0], m) if column else (m, n[0])))
+    y = MatrixSymbol("Y", *((n[-1], m) if column else (m, n[-1])))
+    equations: list[Equation] = []
+    params: list[MatrixSymbol] = []
+    a: MatrixExpr = x
+    for layer_no, layer in enumerate(network.layers, start=1):
+        shp = _shapes(column, n[layer_no - 1], n[layer_no], m)
+        w = layer_symbol("W", layer_no, *shp["W"])
+        b = layer_symbol("b", layer_no, *shp["b"])
+        z = layer_symbol("Z", layer_no, *shp["Z"])
+        params += [w, b]
+        equations.append(Equation(z, affine(column, w, a, b, m), "affine", layer_no))
+        a = layer_symbol("A", layer_no, *shp["Z"])
+        equations.append(
+            Equation(a, activation_node(layer.activation, z, axis, layer_no), "activation", layer_no)
+        )
+    s = batch_scale(network, m)
+    weights = params[0::2]
+    rhs = s * data_term(network, a, y) + weight_decay(network, m, weights)
+    equations.append(Equation(LOSS, rhs, "loss"))
+    return Program(network, equations, params, [x, y], m, s, n)
+
+
+def generic_activation(network: Network) -> Activation:
+    """The hidden activation if every hidden layer shares it, else a symbolic ``f_l``."""
+    hidden = [layer.activation for layer in network.layers[:-1]]
+    if hidden and all(h == hidden[0] for h in hidden):
+        return hidden[0]
+    return Activation("symbolic", symbol="f")
+
+
+def build_generic(network: Network) -> tuple[Program, MatrixSymbol, MatrixSymbol]:
+    """The program around a hidden layer ``l`` with a symbolic index.
+
+    Returns the program, ``Z_{l+1}`` (whose cotangent is seeded with ``delta_{l+1}``) and the
+    ``delta_{l+1}`` symbol. Widths are ``n_{l-1}, n_l, n_{l+1}``.
+    """
+    column = network.convention == "column"
+    m = width_symbol(network.batch)
+    li = L_INDEX
+    nprev, ncur, nnext = (sympy.Symbol(f"n_{index_text(i)}", integer=True, positive=True)
+                          for i in (li - 1, li, li + 1))
+    cur = _shapes(column, nprev, ncur, m)
+    nxt = _shapes(column, ncur, nnext, m)
+    a_prev = layer_symbol("A", li - 1, *((nprev, m) if column else (m, nprev)))
+    w, b, z = (layer_symbol(k, li, *cur[k]) for k in ("W", "b", "Z"))
+    a = layer_symbol("A", li, *cur["Z"])
+    w2, b2, z2 = (layer_symbol(k, li + 1, *nxt[k]) for k in ("W", "b", "Z"))
+    delta_next = layer_symbol("delta", li + 1, *nxt["Z"])
+    act = generic_activation(network)
+    equations = [
+        Equation(z, affine(column, w, a_prev, b, m), "affine", li),
+        Equation(a, activation_node(act, z, 0 if column else 1, li), "activation", li),
+        Equation(z2, affine(column, w2, a, b2, m), "affine", li + 1),
+    ]
+    s = batch_scale(network, m)
+    decay = weight_decay(network, m, [w, w2])
+    if decay != 0:
+        equations.append(Equation(LOSS, decay, "loss"))
+    program = Program(network, equations, [w, b, w2, b2], [a_prev], m, s, (nprev, ncur, nnext))
+    return program, z2, delta_next

@@ -1,0 +1,178 @@
+"""Parse a user's scalar activation formula in ``x`` with our own lark grammar.
+
+A custom activation is written by a user (``"x / (1 + exp(-x))"``). It must never reach
+``eval``/``sympify``: the grammar below accepts numbers, ``x``, named parameters that the
+spec declares, the four operations, powers and a fixed list of functions, and builds SymPy
+objects by calling their constructors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import sympy
+from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
+
+GRAMMAR = r"""
+?start: sum
+
+?sum: product
+    | sum "+" product   -> add
+    | sum "-" product   -> sub
+
+?product: unary
+    | product "*" unary -> mul
+    | product "/" unary -> div
+
+?unary: power
+    | "-" unary         -> neg
+    | "+" unary
+
+?power: atom
+    | atom ("^" | "**") unary -> pow
+
+?atom: NUMBER           -> number
+    | NAME "(" sum ("," sum)* ")" -> call
+    | NAME              -> name
+    | "(" sum ")"
+
+NAME: /[A-Za-z_][A-Za-z0-9_]*/
+NUMBER: /[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?/ | /\.[0-9]+([eE][-+]?[0-9]+)?/
+
+%import common.WS
+%ignore WS
+"""
+
+_PARSER = Lark(GRAMMAR, parser="lalr", propagate_positions=False)
+
+X = sympy.Symbol("x", real=True)
+
+
+def _sigmoid(u: sympy.Expr) -> sympy.Expr:
+    return 1 / (1 + sympy.exp(-u))
+
+
+FUNCTIONS: Mapping[str, tuple[int, Callable[..., sympy.Expr]]] = {
+    "exp": (1, sympy.exp),
+    "log": (1, sympy.log),
+    "ln": (1, sympy.log),
+    "sqrt": (1, sympy.sqrt),
+    "abs": (1, sympy.Abs),
+    "tanh": (1, sympy.tanh),
+    "sinh": (1, sympy.sinh),
+    "cosh": (1, sympy.cosh),
+    "sin": (1, sympy.sin),
+    "cos": (1, sympy.cos),
+    "atan": (1, sympy.atan),
+    "arctan": (1, sympy.atan),
+    "erf": (1, sympy.erf),
+    "sigmoid": (1, _sigmoid),
+    "max": (2, sympy.Max),
+    "min": (2, sympy.Min),
+}
+CONSTANTS: Mapping[str, sympy.Expr] = {"pi": sympy.pi, "e": sympy.E}
+
+
+class ScalarExprError(ValueError):
+    """A custom activation formula that does not parse, with the position marked."""
+
+
+def _caret(text: str, column: int) -> str:
+    return f"  {text}\n  {' ' * max(column - 1, 0)}^"
+
+
+class _ToSympy(Transformer):  # type: ignore[type-arg]
+    def __init__(self, text: str, params: Mapping[str, sympy.Expr]) -> None:
+        super().__init__()
+        self.text = text
+        self.params = params
+
+    def number(self, items: list[Token]) -> sympy.Expr:
+        return sympy.Rational(str(items[0]))
+
+    def name(self, items: list[Token]) -> sympy.Expr:
+        tok = items[0]
+        word = str(tok)
+        if word == "x":
+            return X
+        if word in self.params:
+            return self.params[word]
+        if word in CONSTANTS:
+            return CONSTANTS[word]
+        known = ", ".join(["x", *sorted(self.params), *sorted(CONSTANTS)])
+        raise ScalarExprError(
+            f"unknown name {word!r} in activation formula (known: {known})\n"
+            + _caret(self.text, tok.column or 1)
+        )
+
+    def call(self, items: list[object]) -> sympy.Expr:
+        tok = items[0]
+        assert isinstance(tok, Token)
+        word = str(tok)
+        args = items[1:]
+        if word not in FUNCTIONS:
+            raise ScalarExprError(
+                f"unknown function {word!r} in activation formula "
+                f"(known: {', '.join(sorted(FUNCTIONS))})\n" + _caret(self.text, tok.column or 1)
+            )
+        arity, fn = FUNCTIONS[word]
+        if len(args) != arity:
+            raise ScalarExprError(
+                f"{word}() takes {arity} argument(s), got {len(args)}\n"
+                + _caret(self.text, tok.column or 1)
+            )
+        return fn(*args)
+
+    def add(self, items: list[sympy.Expr]) -> sympy.Expr:
+        return items[0] + items[1]
+
+    def sub(self, items: list[sympy.Expr]) -> sympy.Expr:
+        return items[0] - items[1]
+
+    def mul(self, items: list[sympy.Expr]) -> sympy.Expr:
+        return items[0] * items[1]
+
+    def div(self, items: list[sympy.Expr]) -> sympy.Expr:
+        return items[0] / items[1]
+
+    def neg(self, items: list[sympy.Expr]) -> sympy.Expr:
+        return -items[0]
+
+    def pow(self, items: list[sympy.Expr]) -> sympy.Expr:
+        return items[0] ** items[1]
+
+
+def parse_scalar(text: str, params: Mapping[str, sympy.Expr] | None = None) -> sympy.Expr:
+    """Parse ``text`` (a formula in ``x``) into a SymPy expression, or raise ScalarExprError."""
+    if not text.strip():
+        raise ScalarExprError("the activation formula is empty")
+    try:
+        tree = _PARSER.parse(text)
+    except UnexpectedEOF:
+        raise ScalarExprError(
+            "activation formula ends too early\n" + _caret(text, len(text) + 1)
+        ) from None
+    except UnexpectedCharacters as err:
+        raise ScalarExprError(
+            f"unexpected character {text[err.pos_in_stream]!r} in activation formula\n"
+            + _caret(text, err.column)
+        ) from None
+    except UnexpectedInput as err:
+        column = getattr(err, "column", len(text) + 1)
+        token = getattr(err, "token", None)
+        what = f"unexpected {str(token)!r}" if token else "unexpected end"
+        if column in (None, -1):
+            column = len(text) + 1
+        raise ScalarExprError(f"{what} in activation formula\n" + _caret(text, column)) from None
+    try:
+        expr = _ToSympy(text, params or {}).transform(tree)
+    except Exception as err:  # lark wraps errors raised in callbacks
+        inner = getattr(err, "orig_exc", err)
+        if isinstance(inner, ScalarExprError):
+            raise inner from None
+        raise
+    if not isinstance(expr, sympy.Expr):
+        raise ScalarExprError(f"activation formula {text!r} is not a scalar expression")
+    if X not in expr.free_symbols:
+        raise ScalarExprError(f"activation formula {text!r} does not use x")
+    return expr

@@ -1,0 +1,503 @@
+"""The network spec: frozen, validated records, read from TOML or built in Python.
+
+Every check happens when a record is made, so a bad spec fails before any derivation,
+with one message naming the key, the problem and (for TOML) the file and line.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any, Union
+
+from derive.activations import ALL_NAMES, SOFTMAX, TABLE
+from derive.scalar_expr import ScalarExprError, parse_scalar
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+Width = Union[int, str]
+Scalar = Union[int, float, str]
+
+CONVENTIONS = ("column", "row")
+DELTAS = ("per_sample", "mean")
+LOSSES = ("squared_error", "cross_entropy", "binary_cross_entropy")
+REDUCTIONS = {
+    "squared_error": ("half_mean", "half_sum", "mean", "sum"),
+    "cross_entropy": ("mean", "sum"),
+    "binary_cross_entropy": ("mean", "sum"),
+}
+DEFAULT_REDUCTION = {
+    "squared_error": "half_mean",
+    "cross_entropy": "mean",
+    "binary_cross_entropy": "mean",
+}
+_SYMBOL = re.compile(r"^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)?$")
+_RESERVED = {"x", "l", "L", "W", "b", "Z", "A", "X", "Y", "delta", "alpha", "lambda", "e", "pi"}
+
+
+class SpecError(ValueError):
+    """A spec the user wrote that cannot be derived; the message says where and why."""
+
+    def __init__(self, message: str, *, key: str = "", source: str = "", line: int | None = None):
+        self.key = key
+        self.source = source
+        self.line = line
+        self.problem = message
+        where = source
+        if line is not None:
+            where = f"{source}:{line}" if source else f"line {line}"
+        parts = [p for p in (where, key) if p]
+        super().__init__(f"{': '.join(parts)}: {message}" if parts else message)
+
+
+def _check_width(value: object, key: str) -> Width:
+    if isinstance(value, bool):
+        raise SpecError(f"width must be a positive integer or a symbol name, got {value!r}", key=key)
+    if isinstance(value, int):
+        if value < 1:
+            raise SpecError(f"width must be a positive integer, got {value}", key=key)
+        return value
+    if isinstance(value, str):
+        if not _SYMBOL.match(value) or value in _RESERVED:
+            raise SpecError(
+                f"width {value!r} is neither a positive integer nor a valid symbol name "
+                "(letters and digits, optionally one _subscript, e.g. n_1, h, d2; "
+                "not a reserved name like W, Z or x)",
+                key=key,
+            )
+        return value
+    raise SpecError(
+        f"width must be a positive integer or a symbol name, got {type(value).__name__}", key=key
+    )
+
+
+def _check_scalar(value: object, key: str) -> Scalar:
+    if isinstance(value, bool):
+        raise SpecError(f"expected a number or a symbol name, got {value!r}", key=key)
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, str) and _SYMBOL.match(value) and value not in {"x", "m"}:
+        return value
+    raise SpecError(f"expected a number or a symbol name, got {value!r}", key=key)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation: a table name, ``softmax``, a ``custom`` formula or a ``symbolic`` f.
+
+    ``symbol`` is the name printed for it (``f``, ``g``, ``\\sigma``-like names come from
+    the table); ``params`` holds slope/alpha values (numbers or symbol names).
+    """
+
+    name: str
+    params: tuple[tuple[str, Scalar], ...] = ()
+    expr: str | None = None
+    symbol: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.name not in ALL_NAMES:
+            raise SpecError(
+                f"unknown activation {self.name!r}; known: {', '.join(ALL_NAMES)}",
+                key="activation",
+            )
+        if self.name == "custom":
+            if not self.expr:
+                raise SpecError(
+                    'a custom activation needs expr, a formula in x, e.g. "x / (1 + abs(x))"',
+                    key="activation.expr",
+                )
+            try:
+                parse_scalar(self.expr, {k: _param_symbol(v) for k, v in self.params})
+            except ScalarExprError as err:
+                raise SpecError(str(err), key="activation.expr") from None
+        elif self.expr is not None:
+            raise SpecError("expr is only allowed with name = 'custom'", key="activation.expr")
+        if self.name == "symbolic" and not self.symbol:
+            object.__setattr__(self, "symbol", "f")
+        if self.symbol is not None and not re.match(r"^[A-Za-z]\w*$", self.symbol):
+            raise SpecError(f"symbol {self.symbol!r} is not a simple name", key="activation.symbol")
+        allowed = TABLE[self.name].params if self.name in TABLE else ()
+        for k, v in self.params:
+            if self.name != "custom" and k not in allowed:
+                raise SpecError(
+                    f"activation {self.name!r} takes no parameter {k!r}"
+                    + (f" (it takes {', '.join(allowed)})" if allowed else ""),
+                    key=f"activation.{k}",
+                )
+            _check_scalar(v, f"activation.{k}")
+
+    @property
+    def label(self) -> str:
+        """Short readable name, e.g. ``leaky_relu(slope=0.1)``."""
+        inner = ", ".join(f"{k}={v}" for k, v in self.params)
+        if self.name == "custom":
+            return f"{self.symbol or 'f'}(x) = {self.expr}"
+        if self.name == "symbolic":
+            return f"{self.symbol} (symbolic)"
+        return f"{self.name}({inner})" if inner else self.name
+
+    def param(self, key: str) -> Scalar | None:
+        return dict(self.params).get(key)
+
+
+def _param_symbol(value: Scalar) -> Any:
+    import sympy
+
+    if isinstance(value, str):
+        return sympy.Symbol(value, real=True)
+    if isinstance(value, float):
+        return sympy.nsimplify(value, rational=True)
+    return sympy.Integer(value)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A dense layer: its width (output size) and activation."""
+
+    width: Width
+    activation: Activation = field(default_factory=lambda: Activation("sigmoid"))
+
+    def __post_init__(self) -> None:
+        _check_width(self.width, "width")
+        if isinstance(self.activation, str):
+            object.__setattr__(self, "activation", Activation(self.activation))
+
+
+@dataclass(frozen=True)
+class Loss:
+    """The loss: ``name``, how samples are reduced, and optional L2 weight decay."""
+
+    name: str = "squared_error"
+    reduction: str | None = None
+    weight_decay: Scalar | None = None
+
+    def __post_init__(self) -> None:
+        if self.name not in LOSSES:
+            raise SpecError(
+                f"unknown loss {self.name!r}; known: {', '.join(LOSSES)}", key="loss.name"
+            )
+        if self.reduction is None:
+            object.__setattr__(self, "reduction", DEFAULT_REDUCTION[self.name])
+        if self.reduction not in REDUCTIONS[self.name]:
+            raise SpecError(
+                f"reduction {self.reduction!r} does not apply to {self.name}; "
+                f"use one of {', '.join(REDUCTIONS[self.name])}",
+                key="loss.reduction",
+            )
+        if self.weight_decay is not None:
+            _check_scalar(self.weight_decay, "loss.weight_decay")
+
+    @property
+    def is_mean(self) -> bool:
+        return self.reduction in ("mean", "half_mean")
+
+
+@dataclass(frozen=True)
+class Network:
+    """A dense network: input width, layers, loss, batch size, convention, delta definition."""
+
+    input_width: Width
+    layers: tuple[Layer, ...]
+    loss: Loss = field(default_factory=Loss)
+    batch: Width = "m"
+    convention: str = "column"
+    delta: str = "per_sample"
+    name: str = "network"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layers", tuple(self.layers))
+        _check_width(self.input_width, "input")
+        _check_width(self.batch, "batch")
+        if not self.layers:
+            raise SpecError("the network has no layers; add at least one [[layers]] entry",
+                            key="layers")
+        if self.convention not in CONVENTIONS:
+            raise SpecError(
+                f"unknown convention {self.convention!r}; use 'column' (samples are columns) "
+                "or 'row' (samples are rows)",
+                key="convention",
+            )
+        if self.delta not in DELTAS:
+            raise SpecError(
+                f"unknown delta definition {self.delta!r}; use 'per_sample' or 'mean'",
+                key="delta",
+            )
+        last = len(self.layers)
+        for i, layer in enumerate(self.layers, start=1):
+            if layer.activation.name == SOFTMAX and i != last:
+                raise SpecError(
+                    f"softmax is only allowed on the output layer, not on hidden layer {i}",
+                    key=f"layers[{i}].activation",
+                )
+        out = self.layers[-1].activation.name
+        if self.loss.name == "cross_entropy" and out != SOFTMAX:
+            raise SpecError(
+                f"cross_entropy is the softmax cross-entropy: the output layer must use softmax, "
+                f"not {out}",
+                key="loss.name",
+            )
+        if self.loss.name == "binary_cross_entropy" and out != "sigmoid":
+            raise SpecError(
+                f"binary_cross_entropy is the sigmoid binary cross-entropy: the output layer "
+                f"must use sigmoid, not {out}",
+                key="loss.name",
+            )
+        names = [w for w in self.widths if isinstance(w, str)]
+        if isinstance(self.batch, str) and self.batch in names:
+            raise SpecError(
+                f"the batch size symbol {self.batch!r} is also used as a layer width",
+                key="batch",
+            )
+
+    @property
+    def depth(self) -> int:
+        return len(self.layers)
+
+    @property
+    def widths(self) -> tuple[Width, ...]:
+        """n_0, n_1, …, n_L."""
+        return (self.input_width, *(layer.width for layer in self.layers))
+
+    def with_(self, **changes: Any) -> Network:
+        """A copy with some fields changed (validated again)."""
+        return replace(self, **changes)
+
+    def concrete(self, sizes: Mapping[str, int] | None = None, default: int = 2) -> Network:
+        """This network with every symbolic width (and the batch) made an integer."""
+        sizes = dict(sizes or {})
+
+        def pick(w: Width) -> int:
+            return w if isinstance(w, int) else int(sizes.get(w, default))
+
+        return replace(
+            self,
+            input_width=pick(self.input_width),
+            layers=tuple(replace(layer, width=pick(layer.width)) for layer in self.layers),
+            batch=pick(self.batch),
+        )
+
+
+def dense(
+    widths: list[Width] | tuple[Width, ...],
+    activations: list[str | Activation] | tuple[str | Activation, ...] | str,
+    loss: Loss | str = "squared_error",
+    **kwargs: Any,
+) -> Network:
+    """Build a network from widths ``[n_0, …, n_L]`` and one activation per layer.
+
+    >>> dense([2, 3, 1], ["tanh", "sigmoid"], "binary_cross_entropy").depth
+    2
+    """
+    if len(widths) < 2:
+        raise SpecError("give the input width and at least one layer width", key="layers")
+    n_layers = len(widths) - 1
+    if isinstance(activations, (str, Activation)):
+        activations = [activations] * n_layers
+    if len(activations) != n_layers:
+        raise SpecError(
+            f"{n_layers} layers but {len(activations)} activations", key="layers.activation"
+        )
+    acts = [a if isinstance(a, Activation) else Activation(a) for a in activations]
+    return Network(
+        input_width=widths[0],
+        layers=tuple(Layer(w, a) for w, a in zip(widths[1:], acts)),
+        loss=loss if isinstance(loss, Loss) else Loss(loss),
+        **kwargs,
+    )
+
+
+# --------------------------------------------------------------------------- TOML
+
+
+_TOP_KEYS = {"name", "input", "batch", "convention", "delta", "layers", "loss", "notation"}
+_LAYER_KEYS = {"width", "activation"}
+_ACT_KEYS = {"name", "expr", "symbol", "slope", "alpha"}
+_LOSS_KEYS = {"name", "reduction", "weight_decay"}
+
+
+class _Locator:
+    """Finds the line of a key in TOML text (tomllib gives no positions for values)."""
+
+    def __init__(self, text: str):
+        self.lines = text.splitlines()
+
+    def find(self, key: str, layer: int | None = None, table: str | None = None) -> int | None:
+        start = 0
+        if layer is not None:
+            count = 0
+            for i, line in enumerate(self.lines):
+                if line.strip().startswith("[[layers]]"):
+                    count += 1
+                    if count == layer:
+                        start = i
+                        break
+            else:
+                return None
+        elif table is not None:
+            for i, line in enumerate(self.lines):
+                if line.strip() == f"[{table}]":
+                    start = i
+                    break
+        pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+        for i in range(start, len(self.lines)):
+            if i > start and layer is not None and self.lines[i].strip().startswith("["):
+                break
+            if pattern.match(self.lines[i]):
+                return i + 1
+        return start + 1 if (layer is not None or table is not None) else None
+
+
+def _activation_from(value: object, key: str) -> Activation:
+    if isinstance(value, str):
+        return Activation(value)
+    if isinstance(value, Mapping):
+        unknown = set(value) - _ACT_KEYS
+        if unknown:
+            raise SpecError(
+                f"unknown key(s) {', '.join(sorted(unknown))} in activation "
+                f"(allowed: {', '.join(sorted(_ACT_KEYS))})",
+                key=key,
+            )
+        if "name" not in value:
+            raise SpecError("an activation table needs a name", key=key)
+        params = tuple((k, value[k]) for k in ("slope", "alpha") if k in value)
+        return Activation(
+            name=str(value["name"]),
+            params=params,
+            expr=value.get("expr"),
+            symbol=value.get("symbol"),
+        )
+    raise SpecError(f"activation must be a name or a table, got {value!r}", key=key)
+
+
+def from_dict(data: Mapping[str, Any], *, source: str = "", text: str = "") -> Network:
+    """Build a Network from parsed TOML (or any mapping of the same shape)."""
+    loc = _Locator(text)
+
+    def fail(err: SpecError, line: int | None) -> SpecError:
+        return SpecError(err.problem, key=err.key, source=source, line=line)
+
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        key = sorted(unknown)[0]
+        raise SpecError(
+            f"unknown key {key!r} (allowed: {', '.join(sorted(_TOP_KEYS))})",
+            key=key, source=source, line=loc.find(key),
+        )
+    raw_layers = data.get("layers", [])
+    if not isinstance(raw_layers, list):
+        raise SpecError("layers must be an array of tables ([[layers]])", key="layers",
+                        source=source, line=loc.find("layers"))
+    layers = []
+    for i, raw in enumerate(raw_layers, start=1):
+        key = f"layers[{i}]"
+        if not isinstance(raw, Mapping):
+            raise SpecError("each layer must be a table", key=key, source=source)
+        unknown = set(raw) - _LAYER_KEYS
+        if unknown:
+            bad = sorted(unknown)[0]
+            raise SpecError(
+                f"unknown key {bad!r} (allowed: width, activation)",
+                key=f"{key}.{bad}", source=source, line=loc.find(bad, layer=i),
+            )
+        try:
+            width = _check_width(raw.get("width", f"n_{i}"), f"{key}.width")
+            act = _activation_from(raw.get("activation", "sigmoid"), f"{key}.activation")
+            layers.append(Layer(width, act))
+        except SpecError as err:
+            sub = err.key.split(".")[-1] if err.key else "activation"
+            k = err.key if err.key.startswith(key) else f"{key}.{err.key}"
+            raise SpecError(err.problem, key=k, source=source,
+                            line=loc.find(sub if sub in _LAYER_KEYS else "activation", layer=i)
+                            ) from None
+    raw_loss = data.get("loss", {})
+    try:
+        if isinstance(raw_loss, str):
+            loss = Loss(raw_loss)
+        elif isinstance(raw_loss, Mapping):
+            unknown = set(raw_loss) - _LOSS_KEYS
+            if unknown:
+                bad = sorted(unknown)[0]
+                raise SpecError(f"unknown key {bad!r} (allowed: {', '.join(sorted(_LOSS_KEYS))})",
+                                key=f"loss.{bad}")
+            loss = Loss(
+                name=str(raw_loss.get("name", "squared_error")),
+                reduction=raw_loss.get("reduction"),
+                weight_decay=raw_loss.get("weight_decay"),
+            )
+        else:
+            raise SpecError("loss must be a name or a table", key="loss")
+    except SpecError as err:
+        sub = err.key.split(".")[-1]
+        line = loc.find(sub, table="loss") if isinstance(raw_loss, Mapping) else loc.find("loss")
+        raise fail(err, line) from None
+    try:
+        return Network(
+            input_width=data.get("input", "n_0"),
+            layers=tuple(layers),
+            loss=loss,
+            batch=data.get("batch", "m"),
+            convention=data.get("convention", "column"),
+            delta=data.get("delta", "per_sample"),
+            name=str(data.get("name", Path(source).stem if source else "network")),
+        )
+    except SpecError as err:
+        top = err.key.split(".")[0].split("[")[0]
+        line = loc.find({"input": "input"}.get(top, top))
+        if err.key.startswith("layers["):
+            idx = int(err.key[len("layers["):].split("]")[0])
+            line = loc.find("activation", layer=idx)
+        elif err.key.startswith("loss"):
+            line = loc.find("name", table="loss") or loc.find("loss")
+        raise fail(err, line) from None
+
+
+def loads(text: str, source: str = "<string>") -> Network:
+    """Parse a TOML spec from a string."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        msg = str(err)
+        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+        line = int(m.group(1)) if m else None
+        problem = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg)
+        col = f", column {m.group(2)}" if m else ""
+        raise SpecError(f"TOML syntax error{col}: {problem}", source=source, line=line) from None
+    return from_dict(data, source=source, text=text)
+
+
+EXAMPLES = ("seed", "nielsen", "ng", "cs231n")
+
+
+def example_text(name: str) -> str:
+    """The TOML text of a built-in example."""
+    return resources.files("derive").joinpath("examples", f"{name}.toml").read_text("utf-8")
+
+
+def load(spec: str | Path | Network) -> Network:
+    """A Network from a built-in example name, a TOML file path, or a Network."""
+    if isinstance(spec, Network):
+        return spec
+    text_spec = str(spec)
+    if text_spec in EXAMPLES:
+        return loads(example_text(text_spec), source=f"<example {text_spec}>")
+    path = Path(text_spec)
+    if not path.exists():
+        raise SpecError(
+            f"no such spec file, and not a built-in example ({', '.join(EXAMPLES)})",
+            source=text_spec,
+        )
+    if path.is_dir():
+        raise SpecError("is a directory, not a TOML spec file", source=text_spec)
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise SpecError(f"cannot read the spec: {err}", source=text_spec) from None
+    return loads(text, source=text_spec)

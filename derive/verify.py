@@ -1,0 +1,226 @@
+"""Finite differences on the exported code: the third truth, and public API.
+
+``check_grads`` builds random parameters and data (kept away from kinks such as ReLU at
+0), runs the exported module's gradients, and compares them with central differences of
+its loss in float64, entry by entry or along random directions (like torch's fast
+gradcheck). Each parameter gets a normwise relative error ``max|g - fd| / max|fd|``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from derive.activations import TABLE
+from derive.derivation import Derivation, derive
+from derive.export import code_name, to_module
+
+DEFAULT_TOLERANCE = 1e-6
+KINK_MARGIN = 1e-3
+
+
+@dataclass
+class Point:
+    """Inputs for one gradient check: X, Y, parameters and hyperparameters by code name."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    params: dict[str, np.ndarray]
+    hyper: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class GradCheckReport:
+    """Per-parameter maximum relative error, and whether all are within the tolerance."""
+
+    mode: str
+    tolerance: float
+    errors: dict[str, float]
+    nonfinite: list[str] = field(default_factory=list)
+    evaluations: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return not self.nonfinite and all(e <= self.tolerance for e in self.errors.values())
+
+    def __str__(self) -> str:
+        lines = [f"finite differences ({self.mode}, central, float64), tolerance {self.tolerance:g}"]
+        for name, err in self.errors.items():
+            mark = "ok" if err <= self.tolerance else "FAIL"
+            lines.append(f"  {name:>6}: max relative error {err:.2e}  {mark}")
+        for item in self.nonfinite:
+            lines.append(f"  non-finite values: {item}  FAIL")
+        lines.append("PASS" if self.passed else "FAIL")
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "mode": self.mode,
+            "tolerance": self.tolerance,
+            "errors": self.errors,
+            "nonfinite": self.nonfinite,
+        }
+
+
+def _sizes(d: Derivation, sizes: Mapping[str, int] | None, default: int, batch: int) -> dict[str, int]:
+    out: dict[str, int] = {}
+    prog = d.program
+    for w in prog.widths:
+        if not w.is_Integer:
+            out[str(w)] = int((sizes or {}).get(str(w), default))
+    if not prog.batch.is_Integer:
+        out[str(prog.batch)] = int((sizes or {}).get(str(prog.batch), batch))
+    return out
+
+
+def _kinks(d: Derivation) -> bool:
+    return any(
+        layer.activation.name in TABLE and TABLE[layer.activation.name].kinks
+        or layer.activation.name == "custom"
+        for layer in d.network.layers
+    )
+
+
+def random_point(
+    d: Derivation,
+    module: Any,
+    rng: np.random.Generator,
+    sizes: Mapping[str, int] | None = None,
+    default: int = 3,
+    batch: int = 4,
+) -> Point:
+    """Random parameters and data of the right shapes, with every Z away from kinks."""
+    bound = _sizes(d, sizes, default, batch)
+
+    def shape(spec: tuple[Any, ...]) -> tuple[int, ...]:
+        return tuple(s if isinstance(s, int) else bound[s] for s in spec)
+
+    loss = d.network.loss.name
+    for _attempt in range(200):
+        params = {
+            name: rng.normal(0.0, 0.7, size=shape(module.SHAPES[name]))
+            for name in module.PARAMETERS
+        }
+        x = rng.normal(0.0, 1.0, size=shape(module.SHAPES["X"]))
+        yshape = shape(module.SHAPES["Y"])
+        if loss == "cross_entropy":
+            classes = yshape[0] if d.program.column else yshape[1]
+            samples = yshape[1] if d.program.column else yshape[0]
+            onehot = np.eye(classes)[rng.integers(0, classes, size=samples)]
+            y = onehot.T if d.program.column else onehot
+        elif loss == "binary_cross_entropy":
+            y = rng.uniform(0.05, 0.95, size=yshape)
+        else:
+            y = rng.normal(0.0, 1.0, size=yshape)
+        hyper = {h: float(rng.uniform(0.05, 0.5)) for h in module.HYPERPARAMETERS}
+        point = Point(x, y, params, hyper)
+        if not _kinks(d):
+            return point
+        values = module.intermediates(x, **params, **hyper)
+        zs = [v for k, v in values.items() if k.startswith("Z")]
+        if all(np.min(np.abs(z)) > KINK_MARGIN * 10 for z in zs):
+            return point
+    raise RuntimeError("could not draw a point away from the activations' kinks")
+
+
+def _loss_fn(module: Any, point: Point) -> Callable[[dict[str, np.ndarray]], float]:
+    def loss(params: dict[str, np.ndarray]) -> float:
+        return float(module.loss(point.X, point.Y, **params, **point.hyper))
+
+    return loss
+
+
+def finite_differences(
+    gradients: Mapping[str, np.ndarray],
+    loss: Callable[[dict[str, np.ndarray]], float],
+    params: dict[str, np.ndarray],
+    *,
+    mode: str = "entries",
+    directions: int = 6,
+    eps: float = 1e-6,
+    rng: np.random.Generator | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[dict[str, float], int]:
+    """Normwise relative errors of ``gradients`` against central differences of ``loss``."""
+    rng = rng or np.random.default_rng(0)
+    errors: dict[str, float] = {}
+    evaluations = 0
+    total = sum(p.size for p in params.values()) if mode == "entries" else len(params) * directions
+    done = 0
+    for name, value in params.items():
+        g = np.asarray(gradients[name], dtype=np.float64)
+        if mode == "entries":
+            fd = np.zeros_like(value)
+            for idx in np.ndindex(value.shape):
+                plus = {**params, name: value.copy()}
+                minus = {**params, name: value.copy()}
+                plus[name][idx] += eps
+                minus[name][idx] -= eps
+                fd[idx] = (loss(plus) - loss(minus)) / (2 * eps)
+                evaluations += 2
+                done += 1
+                if progress:
+                    progress(done, total)
+            scale = max(float(np.max(np.abs(fd))), float(np.max(np.abs(g))), 1e-12)
+            errors[name] = float(np.max(np.abs(g - fd))) / scale
+        else:
+            worst = 0.0
+            for _ in range(directions):
+                v = rng.normal(size=value.shape)
+                v /= np.linalg.norm(v)
+                fd_dir = (loss({**params, name: value + eps * v}) -
+                          loss({**params, name: value - eps * v})) / (2 * eps)
+                an = float(np.sum(g * v))
+                evaluations += 2
+                worst = max(worst, abs(an - fd_dir) / max(abs(an), abs(fd_dir), 1e-12))
+                done += 1
+                if progress:
+                    progress(done, total)
+            errors[name] = worst
+    return errors, evaluations
+
+
+def check_grads(
+    spec: Any,
+    *,
+    seed: int = 0,
+    sizes: Mapping[str, int] | None = None,
+    mode: str = "auto",
+    directions: int = 6,
+    eps: float = 1e-6,
+    tolerance: float = DEFAULT_TOLERANCE,
+    module: Any = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> GradCheckReport:
+    """Check the exported gradients of ``spec`` against central finite differences.
+
+    ``mode``: ``entries`` (every parameter entry), ``directions`` (random directions per
+    parameter, like a fast gradcheck) or ``auto`` (entries up to 2,000 parameters).
+    """
+    d = spec if isinstance(spec, Derivation) else derive(spec)
+    module = module or to_module(d)
+    rng = np.random.default_rng(seed)
+    point = random_point(d, module, rng, sizes)
+    n_params = sum(p.size for p in point.params.values())
+    if mode == "auto":
+        mode = "entries" if n_params <= 2000 else "directions"
+    with np.errstate(all="ignore"):
+        value, grads = module.loss_and_gradients(point.X, point.Y, **point.params, **point.hyper)
+    nonfinite = [] if np.isfinite(value) else ["loss"]
+    nonfinite += [k for k, g in grads.items() if not np.all(np.isfinite(g))]
+    if nonfinite:
+        return GradCheckReport(mode, tolerance, {}, nonfinite)
+    errors, evals = finite_differences(
+        grads, _loss_fn(module, point), point.params, mode=mode, directions=directions,
+        eps=eps, rng=rng, progress=progress,
+    )
+    bad = [k for k, e in errors.items() if not np.isfinite(e)]
+    return GradCheckReport(mode, tolerance, errors, bad, evals)
+
+
+__all__ = ["GradCheckReport", "Point", "check_grads", "finite_differences", "random_point",
+           "code_name"]
