@@ -16,7 +16,16 @@ from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
 from derive.activations import TABLE
 from derive.backward import reverse_walk
-from derive.graph import LOSS, Equation, Program, build, build_generic, layer_symbol
+from derive.graph import (
+    LOSS,
+    Equation,
+    Program,
+    build,
+    build_generic,
+    index_at,
+    layer_symbol,
+    split_name,
+)
 from derive.nodes import Elementwise, add, scale
 from derive.spec import Network, load
 
@@ -113,14 +122,6 @@ class Derivation:
             return g
 
         return name
-
-    def _gradient_steps(self, program: Program, acc: dict[Any, list[Any]], layers: Any) -> None:
-        for p in program.params:
-            terms = acc.get(p)
-            if not terms:
-                continue
-            terms = sorted(terms, key=lambda t: t.has(p))
-            self.gradients[p.name] = Step("gradient", Partial(LOSS, p), add(terms), layers)
 
     def _walk(self) -> None:
         prog = self.program
@@ -224,6 +225,21 @@ class Derivation:
             return node
 
         return expr.replace(lambda e: isinstance(e, Elementwise), rewrite)
+
+    def instantiate(self, expr: Any, layer: int) -> Any:
+        """A generic-layer expression (``W_{l+1}``, ``delta_{l+1}``, ``Z_l``) at ``l = layer``."""
+        known: dict[str, Any] = {p.name: p for p in self.program.params}
+        known |= {eq.out.name: eq.out for eq in self.program.equations if eq.kind != "loss"}
+        known |= {st.lhs.name: st.lhs for st in self.deltas.values()}
+        known["A_0"] = self.program.inputs[0]
+        mapping = {}
+        for s in expr.atoms(MatrixSymbol):
+            base, idx = split_name(s.name)
+            value = index_at(idx, layer)
+            if value is None or f"{base}_{value}" not in known:
+                raise KeyError(f"{s.name} has no instance at layer {layer}")
+            mapping[s] = known[f"{base}_{value}"]
+        return expr.xreplace(mapping)
 
     def _all_equations(self) -> list[Equation]:
         eqs = list(self.program.equations)

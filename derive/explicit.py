@@ -304,9 +304,13 @@ def compare(
     points: int = 2,
     seed: int = 0,
     method: str = "auto",
+    default: int = 2,
 ) -> Comparison:
-    """Compare closed form and ``sympy.diff`` entry by entry; see the module docstring."""
-    ex = explicit_network(derivation, sizes)
+    """Compare closed form and ``sympy.diff`` entry by entry; see the module docstring.
+
+    Symbolic widths take ``sizes[name]``, else ``default``.
+    """
+    ex = explicit_network(derivation, sizes, default)
     oracle = oracle_gradients(ex)
     closed = closed_form_gradients(ex)
     diffs = {name: (closed[name] - oracle[name]) for name in oracle}

@@ -8,6 +8,7 @@ stays linear in depth. The same builder makes the program of a *generic* layer `
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,7 +46,7 @@ def scalar_symbol(v: Scalar) -> sympy.Expr:
 
 def index_text(i: int | sympy.Expr) -> str:
     """``1`` -> ``1``; ``l + 1`` -> ``{l+1}`` (the index part of a symbol name)."""
-    if isinstance(i, int) or (isinstance(i, sympy.Integer)):
+    if isinstance(i, (int, sympy.Integer, sympy.Symbol)):
         return str(i)
     return "{" + sympy.sstr(i).replace(" ", "") + "}"
 
@@ -53,6 +54,15 @@ def index_text(i: int | sympy.Expr) -> str:
 def layer_symbol(base: str, index: int | sympy.Expr, rows: Any, cols: Any) -> MatrixSymbol:
     """``W_1``, ``Z_{l+1}``, ``delta_2`` …: printers split the name at the first ``_``."""
     return MatrixSymbol(f"{base}_{index_text(index)}", rows, cols)
+
+
+def index_at(index: str, layer: int) -> int | None:
+    """The value of a generic index (``l``, ``l+1``, ``l-1``) at ``l = layer``."""
+    m = re.fullmatch(r"l(?:([+-])(\d+))?", index)
+    if m is None:
+        return None
+    offset = int(m.group(2) or 0) * (-1 if m.group(1) == "-" else 1)
+    return layer + offset
 
 
 def split_name(name: str) -> tuple[str, str]:

@@ -56,7 +56,7 @@ class TextPrinter(StrPrinter):
             return "1" + subscript(sympy.sstr(rows))
         if rows == 1:
             return "1" + subscript(sympy.sstr(cols)) + "ᵀ"
-        return f"1[{self._print(rows)}×{self._print(cols)}]"
+        return "1" + subscript(sympy.sstr(rows)) + " 1" + subscript(sympy.sstr(cols)) + "ᵀ"
 
     def coefficient(self, coeff: Any) -> str:
         """``-1`` -> ``-``; ``1/m`` -> ``(1/m) ``; ``alpha`` -> ``α ``."""
@@ -80,7 +80,7 @@ class TextPrinter(StrPrinter):
     def _print_MatAdd(self, expr: Any) -> str:
         out = ""
         for i, term in enumerate(ordered_terms(expr)):
-            t = self._print(term)
+            t = "1" if isinstance(term, sympy.OneMatrix) else self._print(term)
             if i and t.startswith("-"):
                 out += " − " + t[1:]
             elif i:
@@ -186,8 +186,16 @@ def _shape(expr: Any) -> str:
     return f"{text(rows)}×{text(cols)}"
 
 
-def render(d: Derivation) -> str:
-    """The whole derivation, section by section, as plain Unicode text."""
+def render(d: Derivation, through_output: bool = False) -> str:
+    """The whole derivation, section by section, as plain Unicode text.
+
+    ``through_output`` writes activation derivatives through the output where the
+    textbooks do (``σ'(Z₁)`` as ``A₁ ⊙ (1 − A₁)``).
+    """
+
+    def text(expr: Any) -> str:
+        return _PRINTER.doprint(d.through_output(expr) if through_output else expr)
+
     net = d.network
     lines: list[str] = []
     lines.append(f"{net.name}: {d.depth} layer(s), {net.convention} convention "

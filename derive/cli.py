@@ -1,0 +1,135 @@
+"""The command line: parse arguments, call the API, map user mistakes to exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from derive.derivation import derive
+from derive.export import BACKENDS, ExportError, to_source
+from derive.scalar_expr import ScalarExprError
+from derive.spec import EXAMPLES, SpecError
+
+USER_ERRORS = (SpecError, ExportError, ScalarExprError)
+
+
+class UserError(Exception):
+    """A mistake in the command line itself (existing output file, unwritable path)."""
+
+
+def _spec_help() -> str:
+    return f"a TOML spec file or a built-in example ({', '.join(EXAMPLES)})"
+
+
+def write_output(path: str, text: str, force: bool) -> None:
+    """Write ``text`` to ``path``; never overwrite an existing file without --force."""
+    target = Path(path)
+    if target.exists() and not force:
+        raise UserError(f"{path}: exists; pass --force to overwrite it")
+    if target.is_dir():
+        raise UserError(f"{path}: is a directory")
+    if not target.parent.exists():
+        raise UserError(f"{path}: directory {target.parent} does not exist")
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise UserError(f"{path}: cannot write: {err.strerror}") from None
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    d = derive(args.spec)
+    text = d.text()
+    if args.output_form:
+        from derive.text import render
+
+        text = render(d, through_output=True)
+    sys.stdout.write(text)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    d = derive(args.spec)
+    source = to_source(d, backend=args.backend)
+    if args.output in (None, "-"):
+        sys.stdout.write(source)
+    else:
+        write_output(args.output, source, args.force)
+        print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from derive.verify import check_grads
+
+    d = derive(args.spec)
+    progress = None
+    if args.exhaustive and not args.json and sys.stderr.isatty():
+
+        def progress(done: int, total: int) -> None:
+            if done == total or done % max(total // 50, 1) == 0:
+                print(f"\r  {done}/{total} entries", end="", file=sys.stderr, flush=True)
+                if done == total:
+                    print(file=sys.stderr)
+
+    report = check_grads(
+        d, seed=args.seed, mode="entries" if args.exhaustive else "auto", progress=progress
+    )
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print(report)
+    return 0 if report.passed else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="derive",
+        description="Derive neural-network backpropagation symbolically, print it, "
+        "check it and export it.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    show = sub.add_parser("show", help="print the derivation as readable text")
+    show.add_argument("spec", help=_spec_help())
+    show.add_argument(
+        "--output-form",
+        action="store_true",
+        help="write activation derivatives through the output (σ' = A ⊙ (1 - A))",
+    )
+    show.set_defaults(run=cmd_show)
+
+    export = sub.add_parser("export", help="write the gradients as a numeric Python module")
+    export.add_argument("spec", help=_spec_help())
+    export.add_argument("-o", "--output", help="output .py file (default: standard output)")
+    export.add_argument("--backend", choices=BACKENDS, default="numpy")
+    export.add_argument("--force", action="store_true", help="overwrite an existing file")
+    export.set_defaults(run=cmd_export)
+
+    verify = sub.add_parser("verify", help="check the exported gradients by finite differences")
+    verify.add_argument("spec", help=_spec_help())
+    verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    verify.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    verify.add_argument(
+        "--exhaustive", action="store_true", help="every parameter entry, not random directions"
+    )
+    verify.set_defaults(run=cmd_verify)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (*USER_ERRORS, UserError) as err:
+        print(f"derive: error: {err}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # pragma: no cover - e.g. `derive show seed | head`
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Every entry of the rule table, checked against sympy.diff on explicit small matrices.
+
+For a primitive ``y = node(x_1, …)`` and a cotangent ``G``, the VJP for ``x_i`` must equal
+the gradient of ``Σ G ⊙ y`` by every entry of ``x_i`` (``g y`` for scalar nodes).
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import sympy
+from sympy.matrices.expressions import MatrixSymbol, OneMatrix
+
+from derive.activations import TABLE
+from derive.explicit import entry_matrix, evaluate
+from derive.nodes import (
+    BinaryCrossEntropy,
+    CrossEntropy,
+    Elementwise,
+    FrobeniusSq,
+    Softmax,
+)
+from derive.backward import reverse_walk
+from derive.graph import Equation
+from derive.rules import FUSED, RULES, vjp
+from derive.scalar_expr import X as XVAR
+
+A = MatrixSymbol("A", 2, 3)
+B = MatrixSymbol("B", 2, 3)
+C = MatrixSymbol("C", 3, 2)
+D = MatrixSymbol("D", 2, 2)
+bcol = MatrixSymbol("b", 2, 1)
+Y = MatrixSymbol("Y", 2, 3)
+
+
+def act(name: str, arg):
+    kind = TABLE[name]
+    return Elementwise(name, sympy.Lambda(XVAR, kind.body(kind.defaults)), arg)
+
+
+CASES = {
+    "MatAdd": (A + B, [A, B]),
+    "MatMul": (2 * D * A * C, [D, A, C]),
+    "MatMul-bias": (bcol * OneMatrix(1, 3), [bcol]),
+    "Transpose": (sympy.Transpose(C), [C]),
+    "HadamardProduct": (sympy.HadamardProduct(A, B), [A, B]),
+    "HadamardProduct-square": (sympy.HadamardProduct(A, A), [A]),
+    "Elementwise-sigmoid": (act("sigmoid", A), [A]),
+    "Elementwise-gelu": (act("gelu", A), [A]),
+    "Softmax-columns": (Softmax(A, 0), [A]),
+    "Softmax-rows": (Softmax(A, 1), [A]),
+    "Add": (FrobeniusSq(A) + FrobeniusSq(B), [A, B]),
+    "Mul": (sympy.Rational(3, 2) * FrobeniusSq(A), [A]),
+    "FrobeniusSq": (FrobeniusSq(A - B), [A, B]),
+    "CrossEntropy": (CrossEntropy(A, Y), [A]),
+    "BinaryCrossEntropy": (BinaryCrossEntropy(A, Y), [A]),
+}
+
+
+def _covers(case: str) -> str:
+    return case.split("-")[0]
+
+
+def test_every_rule_has_a_case() -> None:
+    assert {cls.__name__ for cls in RULES} == {_covers(c) for c in CASES}
+
+
+def _point(symbols, rng):
+    # probabilities in (0, 1) so log A and log(1 - A) are defined
+    return {s: sympy.Float(rng.randint(1, 9) / 10, 40) for s in symbols}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_rule_matches_sympy_diff(case: str) -> None:
+    node, inputs = CASES[case]
+    env = {s: entry_matrix(s, *s.shape) for s in {A, B, C, D, bcol, Y}}
+    value = evaluate(node, env)
+    if node.is_Matrix:
+        G = MatrixSymbol("G", *node.shape)
+        env[G] = entry_matrix(G, *node.shape)
+        scalar = sum(g * v for g, v in zip(env[G], value))
+    else:
+        G = sympy.Symbol("g")
+        scalar = G * value
+    # the node's own rule first, then the walk through any sub-expressions it returns
+    assert vjp(node, G, None)
+    out = sympy.Symbol("out") if not node.is_Matrix else MatrixSymbol("out", *node.shape)
+    env[out] = value  # rules may reuse the node's value by name (softmax does)
+    contributions = reverse_walk([Equation(out, node, "test")], {out: G}, inputs)
+    assert set(contributions) == set(inputs)
+    rng = random.Random(case)
+    for x in inputs:
+        got = sum((evaluate(c, env) for c in contributions[x][1:]), evaluate(contributions[x][0], env))
+        want = env[x].applyfunc(lambda e: sympy.diff(scalar, e))
+        free = set().union(*(v.free_symbols for v in [*got, *want]))
+        point = _point(free, rng)
+        for g_entry, w_entry in zip(got, want):
+            assert abs(sympy.N(g_entry.xreplace(point) - w_entry.xreplace(point), 30)) < 1e-25
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_fused_softmax_cross_entropy_equals_the_composition(axis: int) -> None:
+    Z = MatrixSymbol("Z", 2, 3)
+    env = {Z: entry_matrix(Z, 2, 3)}
+    y = sympy.Matrix(entry_matrix(Y, 2, 3))
+    if axis == 0:  # each sample (column) of Y sums to 1
+        for j in range(3):
+            y[1, j] = 1 - y[0, j]
+    else:  # each row sums to 1
+        for i in range(2):
+            y[i, 2] = 1 - y[i, 0] - y[i, 1]
+    env[Y] = sympy.ImmutableMatrix(y)
+    probs = Softmax(Z, axis)
+    env[A] = evaluate(probs, env)
+    g = sympy.Symbol("g")
+    loss = g * evaluate(CrossEntropy(A, Y), env)
+    fused = evaluate(FUSED[(CrossEntropy, "softmax")](CrossEntropy(A, Y), g, Z), env)
+    want = env[Z].applyfunc(lambda e: sympy.diff(loss, e))
+    point = _point(set().union(*(v.free_symbols for v in [*fused, *want])), random.Random(axis))
+    for f_entry, w_entry in zip(fused, want):
+        assert abs(sympy.N(f_entry.xreplace(point) - w_entry.xreplace(point), 30)) < 1e-25
+
+
+def test_fused_sigmoid_binary_cross_entropy_equals_the_composition() -> None:
+    Z = MatrixSymbol("Z", 2, 3)
+    env = {Z: entry_matrix(Z, 2, 3), Y: entry_matrix(Y, 2, 3)}
+    env[A] = evaluate(act("sigmoid", Z), env)
+    g = sympy.Symbol("g")
+    loss = g * evaluate(BinaryCrossEntropy(A, Y), env)
+    fused = evaluate(FUSED[(BinaryCrossEntropy, "sigmoid")](BinaryCrossEntropy(A, Y), g, Z), env)
+    want = env[Z].applyfunc(lambda e: sympy.diff(loss, e))
+    for f_entry, w_entry in zip(fused, want):
+        assert sympy.simplify(f_entry - w_entry) == 0
