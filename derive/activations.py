@@ -59,9 +59,7 @@ TABLE: dict[str, ActivationKind] = {
         ActivationKind(
             "identity", r"\operatorname{id}", "id", lambda p: X, output_form=_identity_out
         ),
-        ActivationKind(
-            "sigmoid", r"\sigma", "σ", lambda p: _sig(X), output_form=_sigmoid_out
-        ),
+        ActivationKind("sigmoid", r"\sigma", "σ", lambda p: _sig(X), output_form=_sigmoid_out),
         ActivationKind("tanh", r"\tanh", "tanh", lambda p: sympy.tanh(X), output_form=_tanh_out),
         ActivationKind(
             "relu", r"\operatorname{relu}", "relu", lambda p: sympy.Max(0, X), kinks=(0.0,)

@@ -206,7 +206,7 @@ class Derivation:
         return out
 
     def through_output(self, expr: Any) -> Any:
-        """Rewrite ``f'(Z_l)`` as the textbook output form (``A_l ⊙ (1 - A_l)``) where one exists."""
+        """Write ``f'(Z_l)`` in the textbook output form (``A_l ⊙ (1 - A_l)``) where one exists."""
         outputs = {
             eq.rhs.arg: eq.out
             for eq in self._all_equations()
@@ -214,14 +214,10 @@ class Derivation:
         }
 
         def rewrite(node: Any) -> Any:
-            if (
-                isinstance(node, Elementwise)
-                and node.order == 1
-                and node.arg in outputs
-                and node.name in TABLE
-                and TABLE[node.name].output_form is not None
-            ):
-                return TABLE[node.name].output_form(outputs[node.arg])
+            if isinstance(node, Elementwise) and node.order == 1 and node.arg in outputs:
+                form = TABLE[node.name].output_form if node.name in TABLE else None
+                if form is not None:
+                    return form(outputs[node.arg])
             return node
 
         return expr.replace(lambda e: isinstance(e, Elementwise), rewrite)
@@ -258,7 +254,9 @@ class Derivation:
         return self.text()
 
     def __repr__(self) -> str:
-        return f"<Derivation of {self.network.name!r}: {self.depth} layers, {self.network.convention}>"
+        return (
+            f"<Derivation of {self.network.name!r}: {self.depth} layers, {self.network.convention}>"
+        )
 
 
 def derive(spec: str | Path | Network) -> Derivation:

@@ -60,7 +60,9 @@ def evaluate(expr: Any, env: Env) -> Any:
     fn = EVAL.get(type(expr))
     if fn is None:
         if isinstance(expr, sympy.Expr) and not expr.has(sympy.MatrixExpr):
-            return expr.xreplace({k: v for k, v in env.items() if not isinstance(v, sympy.MatrixBase)})
+            return expr.xreplace(
+                {k: v for k, v in env.items() if not isinstance(v, sympy.MatrixBase)}
+            )
         raise NotImplementedError(f"explicit evaluation of {type(expr).__name__} is not defined")
     return fn(expr, env)
 
@@ -200,8 +202,9 @@ class ExplicitNetwork:
         return evaluate(expr, self.env)
 
 
-def explicit_network(derivation: Derivation, sizes: Mapping[str, int] | None = None,
-                     default: int = 2) -> ExplicitNetwork:
+def explicit_network(
+    derivation: Derivation, sizes: Mapping[str, int] | None = None, default: int = 2
+) -> ExplicitNetwork:
     """Bind every parameter, X, Y and each forward value to explicit matrices.
 
     Symbolic widths take ``sizes[name]`` or ``default``. For softmax cross-entropy, each
@@ -355,4 +358,3 @@ def check(spec: Any, sizes: Mapping[str, int] | None = None, **kwargs: Any) -> C
     """Derive ``spec`` and compare with the explicit oracle."""
     d = spec if isinstance(spec, Derivation) else derive(spec)
     return compare(d, sizes, **kwargs)
-

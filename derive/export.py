@@ -22,7 +22,7 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from derive.derivation import Derivation, derive
-from derive.graph import LOSS, split_name
+from derive.graph import split_name
 from derive.nodes import Elementwise
 
 BACKENDS = ("numpy",)
@@ -172,19 +172,24 @@ class ArrayCodePrinter(NumPyPrinter):
 
     # --- losses
     def _print_FrobeniusSq(self, expr: Any) -> str:
-        mod = self._module
-        return f"{self._module_format(mod + '.sum')}({self._module_format(mod + '.square')}({self._print(expr.arg)}))"
+        total = self._module_format(self._module + ".sum")
+        square = self._module_format(self._module + ".square")
+        return f"{total}({square}({self._print(expr.arg)}))"
 
     def _print_CrossEntropy(self, expr: Any) -> str:
         mod = self._module
         y, a = self._print(expr.target), self._print(expr.probs)
-        return f"-{self._module_format(mod + '.sum')}({y} * {self._module_format(mod + '.log')}({a}))"
+        return (
+            f"-{self._module_format(mod + '.sum')}({y} * {self._module_format(mod + '.log')}({a}))"
+        )
 
     def _print_BinaryCrossEntropy(self, expr: Any) -> str:
         mod = self._module
         y, a = self._print(expr.target), self._print(expr.probs)
         log = self._module_format(mod + ".log")
-        return f"-{self._module_format(mod + '.sum')}({y} * {log}({a}) + (1 - {y}) * {log}(1 - {a}))"
+        return (
+            f"-{self._module_format(mod + '.sum')}({y} * {log}({a}) + (1 - {y}) * {log}(1 - {a}))"
+        )
 
 
 SOFTMAX_HELPER = '''
@@ -252,7 +257,8 @@ def to_source(spec: Any, backend: str = "numpy") -> str:
     x, y = prog.inputs
     hyper = sorted(
         {s for eq in prog.equations for s in eq.rhs.free_symbols if isinstance(s, sympy.Symbol)}
-        - set(prog.widths) - {prog.batch},
+        - set(prog.widths)
+        - {prog.batch},
         key=str,
     )
     hyper_args = "".join(f", {code_name(h.name)}" for h in hyper)
@@ -292,8 +298,9 @@ def to_source(spec: Any, backend: str = "numpy") -> str:
     sig = ", ".join(params)
     check_fwd = "    _check_shapes({" + ", ".join(f'"{n}": {n}' for n in ["X", *params]) + "})"
     check_all = "    _check_shapes({" + ", ".join(f'"{n}": {n}' for n in ["X", "Y", *params]) + "})"
-    inter = ", ".join(f'"{code_name(eq.out.name)}": {code_name(eq.out.name)}'
-                      for eq in prog.equations[:-1])
+    inter = ", ".join(
+        f'"{code_name(eq.out.name)}": {code_name(eq.out.name)}' for eq in prog.equations[:-1]
+    )
     grads = ", ".join(f'"{n}": d{n}' for n in params)
     header = f'''"""Backpropagation for the network {net.name!r}, exported by derive.
 

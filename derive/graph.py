@@ -186,7 +186,9 @@ def build(network: Network) -> Program:
         equations.append(Equation(z, affine(column, w, a, b, m), "affine", layer_no))
         a = layer_symbol("A", layer_no, *shp["Z"])
         equations.append(
-            Equation(a, activation_node(layer.activation, z, axis, layer_no), "activation", layer_no)
+            Equation(
+                a, activation_node(layer.activation, z, axis, layer_no), "activation", layer_no
+            )
         )
     s = batch_scale(network, m)
     weights = params[0::2]
@@ -212,8 +214,10 @@ def build_generic(network: Network) -> tuple[Program, MatrixSymbol, MatrixSymbol
     column = network.convention == "column"
     m = width_symbol(network.batch)
     li = L_INDEX
-    nprev, ncur, nnext = (sympy.Symbol(f"n_{index_text(i)}", integer=True, positive=True)
-                          for i in (li - 1, li, li + 1))
+    nprev, ncur, nnext = (
+        sympy.Symbol(f"n_{index_text(i)}", integer=True, positive=True)
+        for i in (li - 1, li, li + 1)
+    )
     cur = _shapes(column, nprev, ncur, m)
     nxt = _shapes(column, ncur, nnext, m)
     a_prev = layer_symbol("A", li - 1, *((nprev, m) if column else (m, nprev)))

@@ -134,7 +134,9 @@ def _mul(node: sympy.Mul, g: Any, ans: Any) -> Iterable[Contribution]:
     consts = [f for f in node.args if not f.has(MatrixExpr)]
     varying = [f for f in node.args if f.has(MatrixExpr)]
     if len(varying) != 1:
-        raise MissingRule(f"no derivative rule for a product of {len(varying)} matrix scalars: {node}")
+        raise MissingRule(
+            f"no derivative rule for a product of {len(varying)} matrix scalars: {node}"
+        )
     return [(varying[0], sympy.Mul(*consts) * g)]
 
 

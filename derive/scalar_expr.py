@@ -154,15 +154,18 @@ def parse_scalar(text: str, params: Mapping[str, sympy.Expr] | None = None) -> s
         ) from None
     except UnexpectedCharacters as err:
         raise ScalarExprError(
-            f"unexpected character {text[err.pos_in_stream]!r} in activation formula\n"
+            f"unexpected character {text[err.pos_in_stream or 0]!r} in activation formula\n"
             + _caret(text, err.column)
         ) from None
     except UnexpectedInput as err:
-        column = getattr(err, "column", len(text) + 1)
         token = getattr(err, "token", None)
-        what = f"unexpected {str(token)!r}" if token else "unexpected end"
+        at_end = token is None or getattr(token, "type", "") == "$END"
+        column = len(text) + 1 if at_end else getattr(err, "column", len(text) + 1)
+        what = "activation formula ends too early" if at_end else f"unexpected {str(token)!r}"
         if column in (None, -1):
             column = len(text) + 1
+        if at_end:
+            raise ScalarExprError(what + "\n" + _caret(text, column)) from None
         raise ScalarExprError(f"{what} in activation formula\n" + _caret(text, column)) from None
     try:
         expr = _ToSympy(text, params or {}).transform(tree)

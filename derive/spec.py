@@ -22,8 +22,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-Width = Union[int, str]
-Scalar = Union[int, float, str]
+Width = Union[int, str]  # noqa: UP007 - a runtime alias, also on Python 3.10
+Scalar = Union[int, float, str]  # noqa: UP007
 
 CONVENTIONS = ("column", "row")
 DELTAS = ("per_sample", "mean")
@@ -59,7 +59,9 @@ class SpecError(ValueError):
 
 def _check_width(value: object, key: str) -> Width:
     if isinstance(value, bool):
-        raise SpecError(f"width must be a positive integer or a symbol name, got {value!r}", key=key)
+        raise SpecError(
+            f"width must be a positive integer or a symbol name, got {value!r}", key=key
+        )
     if isinstance(value, int):
         if value < 1:
             raise SpecError(f"width must be a positive integer, got {value}", key=key)
@@ -216,8 +218,9 @@ class Network:
         _check_width(self.input_width, "input")
         _check_width(self.batch, "batch")
         if not self.layers:
-            raise SpecError("the network has no layers; add at least one [[layers]] entry",
-                            key="layers")
+            raise SpecError(
+                "the network has no layers; add at least one [[layers]] entry", key="layers"
+            )
         if self.convention not in CONVENTIONS:
             raise SpecError(
                 f"unknown convention {self.convention!r}; use 'column' (samples are columns) "
@@ -389,12 +392,18 @@ def from_dict(data: Mapping[str, Any], *, source: str = "", text: str = "") -> N
         key = sorted(unknown)[0]
         raise SpecError(
             f"unknown key {key!r} (allowed: {', '.join(sorted(_TOP_KEYS))})",
-            key=key, source=source, line=loc.find(key),
+            key=key,
+            source=source,
+            line=loc.find(key),
         )
     raw_layers = data.get("layers", [])
     if not isinstance(raw_layers, list):
-        raise SpecError("layers must be an array of tables ([[layers]])", key="layers",
-                        source=source, line=loc.find("layers"))
+        raise SpecError(
+            "layers must be an array of tables ([[layers]])",
+            key="layers",
+            source=source,
+            line=loc.find("layers"),
+        )
     layers = []
     for i, raw in enumerate(raw_layers, start=1):
         key = f"layers[{i}]"
@@ -405,7 +414,9 @@ def from_dict(data: Mapping[str, Any], *, source: str = "", text: str = "") -> N
             bad = sorted(unknown)[0]
             raise SpecError(
                 f"unknown key {bad!r} (allowed: width, activation)",
-                key=f"{key}.{bad}", source=source, line=loc.find(bad, layer=i),
+                key=f"{key}.{bad}",
+                source=source,
+                line=loc.find(bad, layer=i),
             )
         try:
             width = _check_width(raw.get("width", f"n_{i}"), f"{key}.width")
@@ -414,9 +425,12 @@ def from_dict(data: Mapping[str, Any], *, source: str = "", text: str = "") -> N
         except SpecError as err:
             sub = err.key.split(".")[-1] if err.key else "activation"
             k = err.key if err.key.startswith(key) else f"{key}.{err.key}"
-            raise SpecError(err.problem, key=k, source=source,
-                            line=loc.find(sub if sub in _LAYER_KEYS else "activation", layer=i)
-                            ) from None
+            raise SpecError(
+                err.problem,
+                key=k,
+                source=source,
+                line=loc.find(sub if sub in _LAYER_KEYS else "activation", layer=i),
+            ) from None
     raw_loss = data.get("loss", {})
     try:
         if isinstance(raw_loss, str):
@@ -425,8 +439,10 @@ def from_dict(data: Mapping[str, Any], *, source: str = "", text: str = "") -> N
             unknown = set(raw_loss) - _LOSS_KEYS
             if unknown:
                 bad = sorted(unknown)[0]
-                raise SpecError(f"unknown key {bad!r} (allowed: {', '.join(sorted(_LOSS_KEYS))})",
-                                key=f"loss.{bad}")
+                raise SpecError(
+                    f"unknown key {bad!r} (allowed: {', '.join(sorted(_LOSS_KEYS))})",
+                    key=f"loss.{bad}",
+                )
             loss = Loss(
                 name=str(raw_loss.get("name", "squared_error")),
                 reduction=raw_loss.get("reduction"),
@@ -452,7 +468,7 @@ def from_dict(data: Mapping[str, Any], *, source: str = "", text: str = "") -> N
         top = err.key.split(".")[0].split("[")[0]
         line = loc.find({"input": "input"}.get(top, top))
         if err.key.startswith("layers["):
-            idx = int(err.key[len("layers["):].split("]")[0])
+            idx = int(err.key[len("layers[") :].split("]")[0])
             line = loc.find("activation", layer=idx)
         elif err.key.startswith("loss"):
             line = loc.find("name", table="loss") or loc.find("loss")
@@ -478,7 +494,7 @@ EXAMPLES = ("seed", "nielsen", "ng", "cs231n")
 
 def example_text(name: str) -> str:
     """The TOML text of a built-in example."""
-    return resources.files("derive").joinpath("examples", f"{name}.toml").read_text("utf-8")
+    return resources.files("derive").joinpath("examples").joinpath(f"{name}.toml").read_text("utf-8")
 
 
 def load(spec: str | Path | Network) -> Network:

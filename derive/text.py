@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import sympy
-from sympy.printing.precedence import PRECEDENCE, precedence
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from derive.activations import TABLE
@@ -198,13 +198,16 @@ def render(d: Derivation, through_output: bool = False) -> str:
 
     net = d.network
     lines: list[str] = []
-    lines.append(f"{net.name}: {d.depth} layer(s), {net.convention} convention "
-                 f"({'samples are columns' if net.convention == 'column' else 'samples are rows'})")
+    lines.append(
+        f"{net.name}: {d.depth} layer(s), {net.convention} convention "
+        f"({'samples are columns' if net.convention == 'column' else 'samples are rows'})"
+    )
     widths = ", ".join(
         f"n{subscript(str(i))}" + ("" if text(w) == f"n{subscript(str(i))}" else f" = {text(w)}")
         for i, w in enumerate(d.program.widths)
     )
-    lines.append(f"widths: {widths}; batch m = {text(d.program.batch)}")
+    batch = text(d.program.batch)
+    lines.append(f"widths: {widths}; batch m" + ("" if batch == "m" else f" = {batch}"))
     if d.per_sample:
         lines.append("delta: per sample, δₗ = ∂C/∂Zₗ with C = Σᵢ Cᵢ (no batch factor)")
     else:
@@ -226,18 +229,18 @@ def render(d: Derivation, through_output: bool = False) -> str:
     lines.append("backward:")
     n = d.depth
     out = d.deltas[n]
-    lines.append(f"  output delta:   {text(out.lhs)} = {text(out.rhs)}")
+    lines.append(f"  {'output delta:':<16}{text(out.lhs)} = {text(out.rhs)}")
     if d.generic is not None:
         g = d.generic.delta
-        lines.append(f"  recurrence:     {text(g.lhs)} = {text(g.rhs)}    (hidden layer l)")
+        lines.append(f"  {'recurrence:':<16}{text(g.lhs)} = {text(g.rhs)}    (hidden layer l)")
     for k in range(n - 1, 0, -1):
         st = d.deltas[k]
-        lines.append(f"  layer {k}:{' ' * (8 - len(str(k)))}{text(st.lhs)} = {text(st.rhs)}")
+        lines.append(f"  {f'layer {k}:':<16}{text(st.lhs)} = {text(st.rhs)}")
     lines.append("")
     lines.append("gradients:")
     if d.generic is not None:
-        lines.append(f"  {text(d.generic.grad_w.lhs)} = {text(d.generic.grad_w.rhs)}")
-        lines.append(f"  {text(d.generic.grad_b.lhs)} = {text(d.generic.grad_b.rhs)}")
+        for st in (d.generic.grad_w, d.generic.grad_b):
+            lines.append(f"  {text(st.lhs)} = {text(st.rhs)}    (layer l)")
     for p in d.program.params:
         st = d.gradients[p.name]
         lines.append(f"  {text(st.lhs)} = {text(st.rhs)}")

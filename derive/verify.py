@@ -51,7 +51,9 @@ class GradCheckReport:
         return not self.nonfinite and all(e <= self.tolerance for e in self.errors.values())
 
     def __str__(self) -> str:
-        lines = [f"finite differences ({self.mode}, central, float64), tolerance {self.tolerance:g}"]
+        lines = [
+            f"finite differences ({self.mode}, central, float64), tolerance {self.tolerance:g}"
+        ]
         for name, err in self.errors.items():
             mark = "ok" if err <= self.tolerance else "FAIL"
             lines.append(f"  {name:>6}: max relative error {err:.2e}  {mark}")
@@ -70,7 +72,9 @@ class GradCheckReport:
         }
 
 
-def _sizes(d: Derivation, sizes: Mapping[str, int] | None, default: int, batch: int) -> dict[str, int]:
+def _sizes(
+    d: Derivation, sizes: Mapping[str, int] | None, default: int, batch: int
+) -> dict[str, int]:
     out: dict[str, int] = {}
     prog = d.program
     for w in prog.widths:
@@ -83,7 +87,8 @@ def _sizes(d: Derivation, sizes: Mapping[str, int] | None, default: int, batch: 
 
 def _kinks(d: Derivation) -> bool:
     return any(
-        layer.activation.name in TABLE and TABLE[layer.activation.name].kinks
+        layer.activation.name in TABLE
+        and TABLE[layer.activation.name].kinks
         or layer.activation.name == "custom"
         for layer in d.network.layers
     )
@@ -188,8 +193,10 @@ def finite_differences(
             for _ in range(directions):
                 v = rng.normal(size=value.shape)
                 v /= np.linalg.norm(v)
-                fd_dir = (loss({**params, name: value + eps * v}) -
-                          loss({**params, name: value - eps * v})) / (2 * eps)
+                fd_dir = (
+                    loss({**params, name: value + eps * v})
+                    - loss({**params, name: value - eps * v})
+                ) / (2 * eps)
                 an = float(np.sum(g * v))
                 evaluations += 2
                 worst = max(worst, abs(an - fd_dir) / max(abs(an), abs(fd_dir), floor))
@@ -231,12 +238,24 @@ def check_grads(
     if nonfinite:
         return GradCheckReport(mode, tolerance, {}, nonfinite)
     errors, evals = finite_differences(
-        grads, _loss_fn(module, point), point.params, mode=mode, directions=directions,
-        eps=eps, rng=rng, progress=progress,
+        grads,
+        _loss_fn(module, point),
+        point.params,
+        mode=mode,
+        directions=directions,
+        eps=eps,
+        rng=rng,
+        progress=progress,
     )
     bad = [k for k, e in errors.items() if not np.isfinite(e)]
     return GradCheckReport(mode, tolerance, errors, bad, evals)
 
 
-__all__ = ["GradCheckReport", "Point", "check_grads", "finite_differences", "random_point",
-           "code_name"]
+__all__ = [
+    "GradCheckReport",
+    "Point",
+    "check_grads",
+    "finite_differences",
+    "random_point",
+    "code_name",
+]

@@ -29,7 +29,9 @@ def sym(d: Derivation, name: str) -> MatrixSymbol:
 
 
 def fprime(d: Derivation, z: str) -> Elementwise:
-    a_eq = next(eq for eq in d.program.equations if eq.kind == "activation" and eq.rhs.arg.name == z)
+    a_eq = next(
+        eq for eq in d.program.equations if eq.kind == "activation" and eq.rhs.arg.name == z
+    )
     return a_eq.rhs.derivative()
 
 
@@ -144,8 +146,14 @@ def test_mixed_hidden_activations_give_a_symbolic_generic_f() -> None:
 
 
 def test_symbolic_widths_and_batch_come_from_the_spec() -> None:
-    d = derive(Network("d_in", (dense([1, 1], "sigmoid").layers[0].__class__("h", Activation("tanh")),),
-                       Loss(), batch="B"))
+    d = derive(
+        Network(
+            "d_in",
+            (dense([1, 1], "sigmoid").layers[0].__class__("h", Activation("tanh")),),
+            Loss(),
+            batch="B",
+        )
+    )
     W1 = d.program.params[0]
     assert [str(s) for s in W1.shape] == ["h", "d_in"]
     assert str(d.program.batch) == "B"

@@ -13,7 +13,9 @@ import sympy
 from sympy.matrices.expressions import MatrixSymbol, OneMatrix
 
 from derive.activations import TABLE
+from derive.backward import reverse_walk
 from derive.explicit import entry_matrix, evaluate
+from derive.graph import Equation
 from derive.nodes import (
     BinaryCrossEntropy,
     CrossEntropy,
@@ -21,8 +23,6 @@ from derive.nodes import (
     FrobeniusSq,
     Softmax,
 )
-from derive.backward import reverse_walk
-from derive.graph import Equation
 from derive.rules import FUSED, RULES, vjp
 from derive.scalar_expr import X as XVAR
 
@@ -91,7 +91,9 @@ def test_rule_matches_sympy_diff(case: str) -> None:
     assert set(contributions) == set(inputs)
     rng = random.Random(case)
     for x in inputs:
-        got = sum((evaluate(c, env) for c in contributions[x][1:]), evaluate(contributions[x][0], env))
+        got = sum(
+            (evaluate(c, env) for c in contributions[x][1:]), evaluate(contributions[x][0], env)
+        )
         want = env[x].applyfunc(lambda e: sympy.diff(scalar, e))
         free = set().union(*(v.free_symbols for v in [*got, *want]))
         point = _point(free, rng)

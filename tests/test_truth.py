@@ -155,7 +155,12 @@ def test_oracle_random_architectures(network) -> None:
 
 
 def test_symbolic_hyperparameters_stay_symbols() -> None:
-    d = derive(dense([2, 2, 1], [Activation("leaky_relu", params=(("slope", "a"),)), "identity"],
-                     Loss("squared_error", weight_decay="lambda")))
+    d = derive(
+        dense(
+            [2, 2, 1],
+            [Activation("leaky_relu", params=(("slope", "a"),)), "identity"],
+            Loss("squared_error", weight_decay="lambda"),
+        )
+    )
     names = {str(s) for st_ in d.steps for s in st_.rhs.free_symbols}
     assert "lambda" in names
