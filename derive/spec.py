@@ -494,7 +494,8 @@ EXAMPLES = ("seed", "nielsen", "ng", "cs231n")
 
 def example_text(name: str) -> str:
     """The TOML text of a built-in example."""
-    return resources.files("derive").joinpath("examples").joinpath(f"{name}.toml").read_text("utf-8")
+    folder = resources.files("derive").joinpath("examples")
+    return folder.joinpath(f"{name}.toml").read_text("utf-8")
 
 
 def load(spec: str | Path | Network) -> Network:
