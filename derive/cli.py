@@ -10,10 +10,11 @@ from pathlib import Path
 
 from derive.derivation import derive
 from derive.export import BACKENDS, ExportError, to_source
+from derive.notation import DELTA_SYMBOLS, HADAMARD, INDEX_STYLES, TRANSPOSE, NotationError
 from derive.scalar_expr import ScalarExprError
 from derive.spec import EXAMPLES, SpecError
 
-USER_ERRORS = (SpecError, ExportError, ScalarExprError)
+USER_ERRORS = (SpecError, ExportError, ScalarExprError, NotationError)
 
 
 class UserError(Exception):
@@ -47,6 +48,40 @@ def cmd_show(args: argparse.Namespace) -> int:
 
         text = render(d, through_output=True)
     sys.stdout.write(text)
+    return 0
+
+
+def _activation_names(pairs: list[str] | None) -> dict[str, str] | None:
+    if not pairs:
+        return None
+    out = {}
+    for pair in pairs:
+        name, sep, tex = pair.partition("=")
+        if not sep or not name or not tex:
+            raise UserError(f"--activation-name {pair!r}: write NAME=SYMBOL, e.g. sigmoid=\\sigma")
+        out[name] = tex
+    return out
+
+
+def cmd_latex(args: argparse.Namespace) -> int:
+    d = derive(args.spec)
+    notation = d.network.notation.merge(
+        index=args.index,
+        hadamard=args.hadamard,
+        transpose=args.transpose,
+        delta=args.delta_symbol,
+        activations=_activation_names(args.activation_name),
+        output_form=True if args.output_form else None,
+    )
+    if args.format == "md":
+        text = d.to_markdown(notation, with_code=args.with_code)
+    else:
+        text = d.to_latex(args.format, notation, with_code=args.with_code)
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+    else:
+        write_output(args.output, text, args.force)
+        print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
 
@@ -100,6 +135,45 @@ def build_parser() -> argparse.ArgumentParser:
         help="write activation derivatives through the output (σ' = A ⊙ (1 - A))",
     )
     show.set_defaults(run=cmd_show)
+
+    latex = sub.add_parser("latex", help="write the derivation as LaTeX or Markdown")
+    latex.add_argument("spec", help=_spec_help())
+    latex.add_argument("-o", "--output", help="output file (default: standard output)")
+    latex.add_argument(
+        "--format",
+        choices=("tex", "md", "fragment"),
+        default="tex",
+        help="tex: standalone document; md: Markdown with $$ math; "
+        "fragment: LaTeX to paste into a document",
+    )
+    latex.add_argument("--force", action="store_true", help="overwrite an existing file")
+    latex.add_argument(
+        "--with-code",
+        action="store_true",
+        help="add the exported NumPy algorithm, rendered by latexify",
+    )
+    latex.add_argument(
+        "--index",
+        choices=tuple(INDEX_STYLES),
+        help="layer index: W_l (subscript), W^{[l]} (bracket), W^{(l)} (paren)",
+    )
+    latex.add_argument("--hadamard", choices=tuple(HADAMARD), help="elementwise product symbol")
+    latex.add_argument(
+        "--transpose", choices=tuple(TRANSPOSE), help="transpose: ^T, ^\\top, ^\\intercal"
+    )
+    latex.add_argument("--delta-symbol", choices=tuple(DELTA_SYMBOLS), help="delta or dZ")
+    latex.add_argument(
+        "--activation-name",
+        action="append",
+        metavar="NAME=SYMBOL",
+        help="how to write an activation, e.g. sigmoid=g (repeatable)",
+    )
+    latex.add_argument(
+        "--output-form",
+        action="store_true",
+        help="write derivatives through the output (σ' = A ⊙ (1 - A))",
+    )
+    latex.set_defaults(run=cmd_latex)
 
     export = sub.add_parser("export", help="write the gradients as a numeric Python module")
     export.add_argument("spec", help=_spec_help())

@@ -253,6 +253,35 @@ class Derivation:
     def __str__(self) -> str:
         return self.text()
 
+    def to_latex(
+        self, fmt: str = "tex", notation: Any = None, with_code: bool = False, **options: Any
+    ) -> str:
+        """The derivation as LaTeX: ``fmt`` is ``tex`` (standalone) or ``fragment``.
+
+        ``notation`` (a ``Notation``) or keyword options (``index="bracket"``, …) override
+        the spec's ``[notation]``.
+        """
+        from derive.latex import document
+
+        nt = (notation or self.network.notation).merge(**options)
+        return document(self, fmt, nt, with_code)
+
+    def to_markdown(self, notation: Any = None, with_code: bool = False, **options: Any) -> str:
+        """The derivation as Markdown with KaTeX/MathJax math, for notebooks and docs."""
+        from derive.latex import document
+
+        nt = (notation or self.network.notation).merge(**options)
+        return document(self, "md", nt, with_code)
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def _repr_latex_(self) -> str:
+        from derive.latex import step_latex
+
+        lines = [step_latex(s, self.network.notation) for s in self.steps]
+        return "$$\\begin{aligned}" + " \\\\ ".join(lines) + "\\end{aligned}$$"
+
     def __repr__(self) -> str:
         return (
             f"<Derivation of {self.network.name!r}: {self.depth} layers, {self.network.convention}>"
@@ -263,7 +292,7 @@ def derive(spec: str | Path | Network) -> Derivation:
     """Derive backpropagation for a spec: a built-in example name, a TOML path, or a Network.
 
     >>> d = derive("nielsen")
-    >>> str(d.delta(1).rhs)
-    '(W_2^T delta_2) ⊙ σ'(Z_1)'
+    >>> print(d.delta(1))
+    δ₁ = (W₂ᵀ δ₂) ⊙ σ'(Z₁)
     """
     return Derivation(load(spec))

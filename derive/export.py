@@ -12,6 +12,8 @@ product with a ones matrix.
 
 from __future__ import annotations
 
+import itertools
+import linecache
 import re
 import types
 from typing import Any
@@ -26,6 +28,7 @@ from derive.graph import split_name
 from derive.nodes import Elementwise
 
 BACKENDS = ("numpy",)
+_COUNTER = itertools.count()
 
 
 class ExportError(ValueError):
@@ -338,13 +341,19 @@ def loss(X, Y, {sig}{kw}):
     return loss_and_gradients(X, Y, {sig}{pass_hyper})[0]
 
 
-def loss_and_gradients(X, Y, {sig}{kw}):
-    """The loss and every parameter's gradient, in one forward and one backward pass."""
-{check_all}
+def _backprop(X, Y, {sig}{kw}):
+    # Forward pass, loss, deltas and gradients: the derivation, one step a line.
 {chr(10).join(m_line)}
 {chr(10).join(forward_body)}
 {chr(10).join(loss_lines)}
 {chr(10).join(backward)}
+    return L, {", ".join("d" + n for n in params)}
+
+
+def loss_and_gradients(X, Y, {sig}{kw}):
+    """The loss and every parameter's gradient, in one forward and one backward pass."""
+{check_all}
+    L, {", ".join("d" + n for n in params)} = _backprop(X, Y, {sig}{pass_hyper})
     return L, {{{grads}}}
 
 
@@ -359,7 +368,10 @@ def to_module(spec: Any, backend: str = "numpy") -> types.ModuleType:
     """The exported module, compiled in memory (for verification and ``to_function``)."""
     src = to_source(spec, backend)
     mod = types.ModuleType("derive_exported")
-    code = compile(src, "<derive export>", "exec")
+    # Registered with linecache so inspect.getsource (and latexify) can read the functions.
+    filename = f"<derive export {next(_COUNTER)}>"
+    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+    code = compile(src, filename, "exec")
     exec(code, mod.__dict__)  # safe: source printed from our own expressions, not user text
     mod.__source__ = src  # type: ignore[attr-defined]
     return mod

@@ -163,7 +163,8 @@ def weight_decay(network: Network, m: sympy.Expr, weights: list[MatrixSymbol]) -
     if network.loss.weight_decay is None:
         return sympy.Integer(0)
     lam = scalar_symbol(network.loss.weight_decay)
-    return sympy.Add(*[lam / (2 * m) * FrobeniusSq(w) for w in weights])
+    norms = [FrobeniusSq(w) for w in weights]
+    return lam / (2 * m) * (sympy.Add(*norms) if len(norms) > 1 else norms[0])
 
 
 def build(network: Network) -> Program:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from derive.activations import ALL_NAMES, SOFTMAX, TABLE
+from derive.notation import Notation, NotationError
 from derive.scalar_expr import ScalarExprError, parse_scalar
 
 if sys.version_info >= (3, 11):
@@ -212,6 +213,7 @@ class Network:
     convention: str = "column"
     delta: str = "per_sample"
     name: str = "network"
+    notation: Notation = field(default_factory=Notation)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(self.layers))
@@ -455,7 +457,21 @@ def from_dict(data: Mapping[str, Any], *, source: str = "", text: str = "") -> N
         line = loc.find(sub, table="loss") if isinstance(raw_loss, Mapping) else loc.find("loss")
         raise fail(err, line) from None
     try:
+        notation = Notation.from_dict(data.get("notation", {}))
+    except NotationError as err:
+        msg = str(err)
+        key = msg.split(":")[0] if msg.startswith("notation.") else "notation"
+        problem = msg.split(": ", 1)[1] if msg.startswith("notation.") else msg
+        sub = key.split(".")[1] if "." in key else "notation"
+        raise SpecError(
+            problem,
+            key=key,
+            source=source,
+            line=loc.find(sub, table="notation") or loc.find("notation"),
+        ) from None
+    try:
         return Network(
+            notation=notation,
             input_width=data.get("input", "n_0"),
             layers=tuple(layers),
             loss=loss,

@@ -1,0 +1,588 @@
+"""LaTeX and Markdown derivations for notes: a SymPy ``LatexPrinter`` subclass and a document.
+
+The printer writes our nodes the way lecture notes do (``\\sigma'(Z_{1})``, ``W_{2}^{T}
+\\delta_{2}``, ``\\frac{1}{m} \\delta_{1} X^{T}``) in the user's notation. ``document``
+lays a derivation out step by step: setup with every symbol's shape, forward pass, loss,
+output delta and recurrence with the chain-rule step, gradients in matrix and index form,
+the update, and optionally the exported code rendered by latexify.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import sympy
+from sympy.matrices.expressions import MatrixSymbol, OneMatrix, Transpose
+from sympy.printing.latex import LatexPrinter
+
+from derive.activations import TABLE
+from derive.graph import split_name
+from derive.nodes import Elementwise, Softmax
+from derive.notation import DELTA_SYMBOLS, HADAMARD, TRANSPOSE, Notation
+
+if TYPE_CHECKING:
+    from derive.derivation import Derivation, Step
+
+FORMATS = ("tex", "md", "fragment")
+_GREEK = {"alpha": r"\alpha", "lambda": r"\lambda", "sigma": r"\sigma", "lam": r"\lambda"}
+
+
+def _tex_index(idx: str) -> str:
+    return idx.replace(" ", "")
+
+
+class DeriveLatexPrinter(LatexPrinter):
+    """Our matrix expressions in LaTeX, in the user's notation."""
+
+    printmethod = "_derive_latex"
+
+    def __init__(self, notation: Notation | None = None) -> None:
+        super().__init__({"mul_symbol": None})
+        self.notation = notation or Notation()
+
+    # --- symbols
+    def base_tex(self, base: str) -> str:
+        if base == "delta":
+            return DELTA_SYMBOLS[self.notation.delta]
+        return _GREEK.get(base, base)
+
+    def indexed(self, base: str, idx: str, extra_sup: str = "") -> str:
+        """``W`` + ``2`` -> ``W_{2}`` / ``W^{[2]}`` / ``W^{(2)}`` (``extra_sup``: e.g. T)."""
+        b = self.base_tex(base)
+        style = self.notation.index
+        if not idx:
+            return f"{b}^{{{extra_sup}}}" if extra_sup else b
+        i = _tex_index(idx)
+        if style == "subscript":
+            out = f"{b}_{{{i}}}"
+            return f"{out}^{{{extra_sup}}}" if extra_sup else out
+        wrap = f"[{i}]" if style == "bracket" else f"({i})"
+        return f"{b}^{{{wrap}{extra_sup}}}"
+
+    def _print_MatrixSymbol(self, expr: MatrixSymbol) -> str:
+        return self.indexed(*split_name(expr.name))
+
+    def _print_Symbol(self, expr: sympy.Symbol, style: str = "plain") -> str:
+        base, idx = split_name(expr.name)
+        b = _GREEK.get(base, base)
+        return f"{b}_{{{_tex_index(idx)}}}" if idx else b
+
+    def _print_Transpose(self, expr: Transpose) -> str:
+        t = TRANSPOSE[self.notation.transpose]
+        if isinstance(expr.arg, MatrixSymbol):
+            return self.indexed(*split_name(expr.arg.name), extra_sup=t)
+        return rf"\left({self._print(expr.arg)}\right)^{{{t}}}"
+
+    # --- linear algebra
+    def coefficient(self, coeff: Any) -> str:
+        if coeff == 1:
+            return ""
+        if coeff == -1:
+            return "-"
+        sign = "-" if coeff.could_extract_minus_sign() else ""
+        mag = -coeff if sign else coeff
+        body = self._print(mag)
+        if mag.is_Add:
+            body = rf"\left({body}\right)"
+        return f"{sign}{body} "
+
+    def _factor(self, f: Any) -> str:
+        code = self._print(f)
+        if isinstance(f, sympy.MatAdd):
+            return rf"\left({code}\right)"
+        return code
+
+    def _print_MatMul(self, expr: Any) -> str:
+        coeff, factors = expr.as_coeff_matrices()
+        return self.coefficient(coeff) + " ".join(self._factor(f) for f in factors)
+
+    def _print_MatAdd(self, expr: Any) -> str:
+        from derive.text import ordered_terms
+
+        out = ""
+        for i, term in enumerate(ordered_terms(expr)):
+            code = r"\mathbf{1}" if isinstance(term, OneMatrix) else self._print(term)
+            if i and code.startswith("-"):
+                out += " - " + code[1:]
+            elif i:
+                out += " + " + code
+            else:
+                out += code
+        return out
+
+    def _print_OneMatrix(self, expr: Any) -> str:
+        rows, cols = expr.shape
+        t = TRANSPOSE[self.notation.transpose]
+        if cols == 1:
+            return rf"\mathbf{{1}}_{{{self._print(rows)}}}"
+        if rows == 1:
+            return rf"\mathbf{{1}}_{{{self._print(cols)}}}^{{{t}}}"
+        return rf"\mathbf{{1}}_{{{self._print(rows)}}}\mathbf{{1}}_{{{self._print(cols)}}}^{{{t}}}"
+
+    def _print_HadamardProduct(self, expr: Any) -> str:
+        op = f" {HADAMARD[self.notation.hadamard]} "
+        parts = []
+        for a in expr.args:
+            code = self._print(a)
+            if isinstance(a, (sympy.MatAdd, sympy.MatMul, sympy.HadamardProduct)):
+                code = rf"\left({code}\right)"
+            parts.append(code)
+        return op.join(parts)
+
+    def _print_HadamardPower(self, expr: Any) -> str:
+        return rf"\left({self._print(expr.base)}\right)^{{\circ {self._print(expr.exp)}}}"
+
+    # --- activations and losses
+    def activation_name(self, name: str) -> str:
+        default = TABLE[name].tex if name in TABLE else name
+        return self.notation.activation_tex(name, default)
+
+    def _print_Elementwise(self, expr: Elementwise) -> str:
+        primes = "'" * expr.order
+        return rf"{self.activation_name(expr.name)}{primes}\left({self._print(expr.arg)}\right)"
+
+    def _print_Softmax(self, expr: Softmax) -> str:
+        return rf"\operatorname{{softmax}}\left({self._print(expr.arg)}\right)"
+
+    def _print_FrobeniusSq(self, expr: Any) -> str:
+        return rf"\left\lVert {self._print(expr.arg)} \right\rVert_F^2"
+
+    def _print_CrossEntropy(self, expr: Any) -> str:
+        y, a = self._print(expr.target), self._print(expr.probs)
+        return rf"-\sum_{{j,i}} \left({y} \odot \log {a}\right)_{{ji}}"
+
+    def _print_BinaryCrossEntropy(self, expr: Any) -> str:
+        y, a = self._print(expr.target), self._print(expr.probs)
+        return (
+            rf"-\sum_{{j,i}} \left({y} \odot \log {a} + (\mathbf{{1}} - {y}) \odot "
+            rf"\log(\mathbf{{1}} - {a})\right)_{{ji}}"
+        )
+
+    def _print_Partial(self, expr: Any) -> str:
+        return rf"\frac{{\partial {self._print(expr.of)}}}{{\partial {self._print(expr.wrt)}}}"
+
+    def _print_Mul(self, expr: Any) -> str:
+        if expr.has(sympy.MatrixExpr):
+            coeff = sympy.Mul(*[f for f in expr.args if not f.has(sympy.MatrixExpr)])
+            rest = [f for f in expr.args if f.has(sympy.MatrixExpr)]
+            parts = []
+            for r in rest:
+                code = self._print(r)
+                if r.is_Add:
+                    code = rf"\left({code}\right)"
+                parts.append(code)
+            body = " ".join(parts)
+            if body.startswith("-") and not coeff.could_extract_minus_sign():
+                return "-" + self.coefficient(coeff) + body[1:]
+            return self.coefficient(coeff) + body
+        return super()._print_Mul(expr)
+
+    def _print_Add(self, expr: Any, order: Any = None) -> str:
+        if not expr.has(sympy.MatrixExpr):
+            return super()._print_Add(expr, order)
+        # the data term (the one with the targets Y) first, weight decay after it
+        terms = sorted(
+            expr.args, key=lambda t: not any(s.name == "Y" for s in t.atoms(MatrixSymbol))
+        )
+        out = self._print(terms[0])
+        for t in terms[1:]:
+            code = self._print(t)
+            out += f" - {code[1:]}" if code.startswith("-") else f" + {code}"
+        return out
+
+
+def latex(expr: Any, notation: Notation | None = None) -> str:
+    """One expression in LaTeX."""
+    return DeriveLatexPrinter(notation).doprint(expr)
+
+
+def step_latex(step: Step, notation: Notation | None = None) -> str:
+    """``lhs = rhs`` of one step (``:=`` for updates)."""
+    p = DeriveLatexPrinter(notation)
+    eq = r"\gets" if step.kind == "update" else "="
+    return f"{p.doprint(step.lhs)} {eq} {p.doprint(step.rhs)}"
+
+
+# --------------------------------------------------------------------------- index form
+
+
+def _entry(p: DeriveLatexPrinter, sym: MatrixSymbol, i: str, j: str) -> str:
+    """``delta_l`` entry (j, i) -> ``\\delta^{(l)}_{ji}``; ``X`` -> ``x_{ji}``."""
+    base, idx = split_name(sym.name)
+    low = {"delta": p.base_tex("delta"), "lambda": r"\lambda"}.get(base, base.lower())
+    if p.notation.delta == "dZ" and base == "delta":
+        low = "dz"
+    if idx:
+        wrap = f"[{_tex_index(idx)}]" if p.notation.index == "bracket" else f"({_tex_index(idx)})"
+        return f"{low}^{{{wrap}}}_{{{i}{j}}}"
+    return f"{low}_{{{i}{j}}}"
+
+
+def index_form(step: Step, batch: Any, notation: Notation | None = None) -> str | None:
+    """The gradient step entry by entry, derived from its matrix form.
+
+    ``c P Q`` becomes ``c Σ_i P_{ji} Q_{ik}`` (transposes swap indices, ones vectors drop);
+    returns None for a form it cannot index (it never guesses).
+    """
+    p = DeriveLatexPrinter(notation)
+    wrt = step.lhs.wrt
+    rows, cols = wrt.shape
+    out_i, out_j = ("j", "k") if rows != 1 and cols != 1 else ("j", "")
+    if rows == 1:
+        out_i, out_j = "", "k"
+    from derive.text import ordered_terms
+
+    terms = ordered_terms(step.rhs) if isinstance(step.rhs, sympy.MatAdd) else [step.rhs]
+    pieces = []
+    for term in terms:
+        coeff, factors = term.as_coeff_matrices() if isinstance(term, sympy.MatMul) else (1, [term])
+        mats = [f for f in factors if not isinstance(f, OneMatrix)]
+        ones = [f for f in factors if isinstance(f, OneMatrix)]
+
+        def ent(f: Any, a: str, b: str) -> str | None:
+            if isinstance(f, Transpose) and isinstance(f.arg, MatrixSymbol):
+                return _entry(p, f.arg, b, a)
+            if isinstance(f, MatrixSymbol):
+                return _entry(p, f, a, b)
+            return None
+
+        sum_tex = rf"\sum_{{i=1}}^{{{p._print(batch)}}}"
+        if len(mats) == 1 and not ones:
+            body = ent(mats[0], out_i, out_j)
+        elif len(mats) == 2 and not ones:
+            left, right = ent(mats[0], out_i, "i"), ent(mats[1], "i", out_j)
+            body = None if left is None or right is None else f"{sum_tex} {left} {right}"
+        elif len(mats) == 1 and len(ones) == 1:
+            # 1ᵀ M sums M's rows over samples; M 1 sums its columns
+            left_ones = factors[0] is ones[0]
+            body = ent(mats[0], "i", out_j) if left_ones else ent(mats[0], out_i, "i")
+            body = None if body is None else f"{sum_tex} {body}"
+        else:
+            body = None
+        if body is None:
+            return None
+        c = p.coefficient(sympy.sympify(coeff))  # safe: a SymPy number of ours
+        pieces.append(f"{c}{body}")
+    lhs = rf"\frac{{\partial L}}{{\partial {_entry(p, wrt, out_i, out_j)}}}"
+    rhs = pieces[0]
+    for piece in pieces[1:]:
+        rhs += f" - {piece[1:]}" if piece.startswith("-") else f" + {piece}"
+    return f"{lhs} = {rhs}"
+
+
+# --------------------------------------------------------------------------- the document
+
+
+def _shape_tex(p: DeriveLatexPrinter, sym: Any) -> str:
+    rows, cols = sym.shape
+    return rf"{p._print(rows)} \times {p._print(cols)}"
+
+
+def _escape(text: str) -> str:
+    return re.sub(r"([_#%&$])", r"\\\1", text)
+
+
+class _Doc:
+    """Collects paragraphs and display math, then writes tex, md or a fragment."""
+
+    def __init__(self, fmt: str) -> None:
+        self.fmt = fmt
+        self.parts: list[str] = []
+
+    def heading(self, text: str) -> None:
+        if self.fmt == "md":
+            self.parts.append(f"## {text}")
+        else:
+            self.parts.append(rf"\subsection*{{{text}}}")
+
+    def para(self, text: str) -> None:
+        """Prose with inline math written as ``$...$`` in both formats."""
+        self.parts.append(text)
+
+    def display(self, lines: list[tuple[str, str]]) -> None:
+        """Aligned equations: (left side, ``= right side``) pairs."""
+        body = " \\\\\n".join(f"{lhs} &{rhs}" for lhs, rhs in lines)
+        if self.fmt == "md":
+            self.parts.append(f"$$\n\\begin{{aligned}}\n{body}\n\\end{{aligned}}\n$$")
+        else:
+            self.parts.append(f"\\begin{{align*}}\n{body}\n\\end{{align*}}")
+
+    def table(self, header: list[str], rows: list[list[str]]) -> None:
+        if self.fmt == "md":
+            out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+            out += ["| " + " | ".join(r) + " |" for r in rows]
+            self.parts.append("\n".join(out))
+        else:
+            spec = "l" * len(header)
+            out = [
+                rf"\begin{{center}}\begin{{tabular}}{{{spec}}}",
+                " & ".join(header) + r" \\",
+                r"\hline",
+            ]
+            out += [" & ".join(r) + r" \\" for r in rows]
+            out.append(r"\end{tabular}\end{center}")
+            self.parts.append("\n".join(out))
+
+    def raw(self, text: str) -> None:
+        self.parts.append(text)
+
+
+PREAMBLE = r"""\documentclass[11pt]{article}
+\usepackage[margin=2.2cm]{geometry}
+\usepackage{amsmath,amssymb}
+%(packages)s\allowdisplaybreaks
+\begin{document}
+"""
+
+
+def document(
+    d: Derivation,
+    fmt: str = "tex",
+    notation: Notation | None = None,
+    with_code: bool = False,
+) -> str:
+    """The derivation as a standalone LaTeX document, a Markdown page or a LaTeX fragment."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    nt = notation or d.network.notation
+    p = DeriveLatexPrinter(nt)
+    doc = _Doc(fmt)
+    out_form = nt.output_form
+
+    def tex(expr: Any) -> str:
+        return p.doprint(d.through_output(expr) if out_form else expr)
+
+    net, prog = d.network, d.program
+    column = prog.column
+    m = p._print(prog.batch)
+    n_layers = d.depth
+    cost = "C" if d.per_sample else "L"
+
+    # 1. setup
+    doc.heading("1. Setup")
+    samples = "columns" if column else "rows"
+    z, w, b = (p.indexed(k, "l") for k in ("Z", "W", "b"))
+    a_prev = p.indexed("A", "l-1")
+    t = TRANSPOSE[nt.transpose]
+    conv_eq = (
+        rf"${z} = {w} {a_prev} + {b} \mathbf{{1}}_{{{m}}}^{{{t}}}$"
+        if column
+        else rf"${z} = {a_prev} {w} + \mathbf{{1}}_{{{m}}} {b}$"
+    )
+    doc.para(
+        f"The network has {n_layers} layer{'s' if n_layers > 1 else ''}; a batch of "
+        f"${m}$ samples is stored as {samples} (the {net.convention} convention, {conv_eq}), "
+        f"with ${p.indexed('A', '0')} = X$."
+    )
+    rows = []
+    for sym in [*prog.params, *prog.inputs]:
+        rows.append([f"${p.doprint(sym)}$", f"${_shape_tex(p, sym)}$", _meaning(sym)])
+    for eq in prog.equations[:-1]:
+        rows.append(
+            [
+                f"${p.doprint(eq.out)}$",
+                f"${_shape_tex(p, eq.out)}$",
+                "pre-activation" if eq.kind == "affine" else "activation",
+            ]
+        )
+    doc.table(["symbol", "shape", "meaning"], rows)
+    delta_sym = p.indexed("delta", "l")
+    if d.per_sample:
+        doc.para(
+            rf"The loss is $L = s\,C$ with $C = \sum_{{i=1}}^{{{m}}} C_i$ the sum of the "
+            rf"per-sample losses (here $s = {p._print(prog.scale)}$). The delta is per sample: "
+            rf"${delta_sym} = \frac{{\partial C}}{{\partial {p.indexed('Z', 'l')}}}$ stacks "
+            rf"the errors $\partial C_i / \partial z_l$ of the samples, with no batch factor."
+        )
+    else:
+        doc.para(
+            rf"The delta is the derivative of the whole batch loss: "
+            rf"${delta_sym} = \frac{{\partial L}}{{\partial {p.indexed('Z', 'l')}}}$."
+        )
+
+    # 2. forward
+    doc.heading("2. Forward pass")
+    doc.display([(p.doprint(eq.out), f"= {p.doprint(eq.rhs)}") for eq in prog.equations[:-1]])
+
+    # 3. loss
+    doc.heading("3. Loss")
+    doc.display([("L", f"= {p.doprint(prog.equations[-1].rhs)}")])
+
+    # 4. output delta
+    doc.heading("4. Output delta")
+    out_delta = d.deltas[n_layers]
+    z_out = prog.equations[-3].out
+    a_eq = prog.equations[-2]
+    first = rf"\frac{{\partial {cost}}}{{\partial {p.doprint(z_out)}}}"
+    steps = [(p.doprint(out_delta.lhs), f"= {first}")]
+    if n_layers not in d.cotangents:
+        doc.para(
+            "The output activation and the loss are differentiated together: the "
+            + (
+                "softmax Jacobian and the derivative of the logarithm cancel (each target "
+                "sums to 1),"
+                if isinstance(a_eq.rhs, Softmax)
+                else "sigmoid's derivative cancels the denominator of the cross-entropy's,"
+            )
+            + " so the error is the difference between output and target."
+        )
+    else:
+        da = d.cotangents[n_layers]
+        if isinstance(a_eq.rhs, Elementwise):
+            fprime = a_eq.rhs.derivative()
+            if isinstance(fprime, OneMatrix):
+                steps.append(("", f"= {p.doprint(da.lhs)}"))
+            else:
+                steps.append(("", f"= {p.doprint(da.lhs)} {HADAMARD[nt.hadamard]} {tex(fprime)}"))
+        else:
+            doc.para(
+                "The softmax Jacobian is applied to each sample's column of "
+                rf"${p.doprint(da.lhs)} = {tex(da.rhs)}$."
+            )
+        if not isinstance(a_eq.rhs, Softmax):
+            doc.para(rf"The loss gives ${p.doprint(da.lhs)} = {tex(da.rhs)}$, so")
+    steps.append(("", f"= {tex(out_delta.rhs)}"))
+    doc.display(steps)
+
+    # 5. recurrence
+    doc.heading("5. The delta recurrence")
+    g = d.generic
+    if g is None:
+        doc.para("With a single layer there is no hidden layer and no recurrence.")
+    else:
+        gp = g.program
+        z_l, a_l, z_next = gp.equations[0].out, gp.equations[1].out, gp.equations[2]
+        doc.para(
+            rf"For a hidden layer $l$, ${p.doprint(z_next.out)} = {p.doprint(z_next.rhs)}$ "
+            rf"depends on ${p.doprint(a_l)}$, so "
+            rf"${p.doprint(g.cotangent_a.lhs)} = {tex(g.cotangent_a.rhs)}$, and"
+        )
+        fprime = gp.equations[1].rhs.derivative()
+        rec = [
+            (p.doprint(g.delta.lhs), rf"= \frac{{\partial {cost}}}{{\partial {p.doprint(z_l)}}}"),
+            ("", f"= {p.doprint(g.cotangent_a.lhs)} {HADAMARD[nt.hadamard]} {tex(fprime)}"),
+            ("", f"= {tex(g.delta.rhs)}"),
+        ]
+        doc.display(rec)
+        doc.para("Each hidden layer's instance, from the output down:")
+        doc.display(
+            [
+                (p.doprint(d.deltas[k].lhs), f"= {tex(d.deltas[k].rhs)}")
+                for k in range(n_layers - 1, 0, -1)
+            ]
+        )
+
+    # 6. gradients
+    doc.heading("6. Gradients")
+    if g is not None:
+        doc.para(f"For any layer $l$ (with ${p.indexed('A', '0')} = X$):")
+        doc.display([(p.doprint(s.lhs), f"= {tex(s.rhs)}") for s in (g.grad_w, g.grad_b)])
+        idx_steps = (g.grad_w, g.grad_b)
+    else:
+        idx_steps = (d.gradients["W_1"], d.gradients["b_1"])
+    index_lines = [index_form(s, prog.batch, nt) for s in idx_steps]
+    if all(index_lines):
+        doc.para("Entry by entry:")
+        doc.display(
+            [
+                (line.split(" = ", 1)[0], "= " + line.split(" = ", 1)[1])
+                for line in index_lines
+                if line
+            ]
+        )
+    doc.para("Layer by layer:")
+    doc.display(
+        [
+            (p.doprint(d.gradients[q.name].lhs), f"= {tex(d.gradients[q.name].rhs)}")
+            for q in prog.params
+        ]
+    )
+
+    # 7. update
+    doc.heading("7. Gradient descent")
+    doc.para(r"With learning rate $\alpha$:")
+    doc.display([(p.doprint(s.lhs), rf"\gets {p.doprint(s.rhs)}") for s in d.updates()])
+
+    if with_code:
+        doc.heading("8. The exported code")
+        doc.para(
+            "The NumPy module that `derive export` writes, rendered by latexify "
+            "($\\odot$: elementwise product; juxtaposition: matrix product):"
+        )
+        doc.raw(code_latex(d, fmt))
+
+    title = f"Backpropagation for {_escape(net.name)}"
+    body = "\n\n".join(doc.parts)
+    if fmt == "md":
+        return f"# {title}\n\n{body}\n"
+    if fmt == "fragment":
+        return body + "\n"
+    packages = "\\usepackage{algpseudocode}\n" if with_code else ""
+    return (
+        PREAMBLE % {"packages": packages}
+        + rf"\section*{{{title}}}"
+        + "\n\n"
+        + body
+        + "\n\n\\end{document}\n"
+    )
+
+
+def _meaning(sym: Any) -> str:
+    base, idx = split_name(sym.name)
+    return {
+        "W": f"weights of layer {idx}",
+        "b": f"bias of layer {idx}",
+        "X": "inputs",
+        "Y": "targets",
+    }.get(base, "")
+
+
+# --------------------------------------------------------------------------- code via latexify
+
+
+@contextmanager
+def _math_operators() -> Iterator[None]:
+    """latexify writes ``*`` and ``@`` both as ``\\cdot``; ours are ⊙ and juxtaposition."""
+    import ast
+
+    from latexify.codegen import expression_codegen as codegen
+    from latexify.codegen import expression_rules as rules
+
+    saved = dict(rules.BIN_OP_RULES)
+    saved_remove = codegen.ExpressionCodegen._should_remove_multiply_op
+    rules.BIN_OP_RULES[ast.Mult] = rules.BinOpRule("", r" \odot ", "")
+    rules.BIN_OP_RULES[ast.MatMult] = rules.BinOpRule("", r" \, ", "")
+    # latexify drops "*" between some operands (implicit product); for arrays that would
+    # read as a matrix product, so every elementwise product keeps its sign.
+    codegen.ExpressionCodegen._should_remove_multiply_op = (  # type: ignore[method-assign]
+        lambda self, *args: False
+    )
+    try:
+        yield
+    finally:
+        rules.BIN_OP_RULES.clear()
+        rules.BIN_OP_RULES.update(saved)
+        codegen.ExpressionCodegen._should_remove_multiply_op = saved_remove  # type: ignore[method-assign]
+
+
+def code_latex(d: Derivation, fmt: str = "tex") -> str:
+    """The exported module's ``_backprop`` (its math, one step a line), rendered by latexify."""
+    import latexify
+
+    from derive.export import to_module
+
+    module = to_module(d)
+    with _math_operators():
+        if fmt == "md":
+            body = latexify.get_latex(
+                module._backprop, use_math_symbols=True, reduce_assignments=False
+            )
+            return f"$$\n{body}\n$$"
+        return str(
+            latexify.get_latex(
+                module._backprop, use_math_symbols=True, style=latexify.Style.ALGORITHMIC
+            )
+        )
