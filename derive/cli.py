@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from derive.derivation import derive
-from derive.export import BACKENDS, ExportError, to_source
+from derive.export import BACKENDS, ExportError, require_backend, to_source
 from derive.notation import DELTA_SYMBOLS, HADAMARD, INDEX_STYLES, TRANSPOSE, NotationError
 from derive.scalar_expr import ScalarExprError
 from derive.spec import EXAMPLES, SpecError
@@ -87,6 +87,7 @@ def cmd_latex(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     d = derive(args.spec)
+    require_backend(args.backend)
     source = to_source(d, backend=args.backend)
     if args.output in (None, "-"):
         sys.stdout.write(source)

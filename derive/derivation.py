@@ -273,6 +273,25 @@ class Derivation:
         nt = (notation or self.network.notation).merge(**options)
         return document(self, "md", nt, with_code)
 
+    def to_source(self, backend: str = "numpy") -> str:
+        """The gradients as a Python module's source (numpy, jax or torch)."""
+        from derive.export import to_source
+
+        return to_source(self, backend)
+
+    def to_function(self, backend: str = "numpy") -> Any:
+        """``loss_and_gradients(X, Y, W1, b1, …) -> (L, {name: gradient})``, compiled.
+
+        The whole exported module is its ``module`` attribute (``forward``, ``loss``,
+        ``gradients``, ``PARAMETERS``, ``SHAPES``).
+        """
+        from derive.export import to_module
+
+        module = to_module(self, backend)
+        fn = module.loss_and_gradients
+        fn.module = module
+        return fn
+
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
 

@@ -12,6 +12,7 @@ product with a ones matrix.
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import linecache
 import re
@@ -20,14 +21,15 @@ from typing import Any
 
 import sympy
 from sympy.matrices.expressions import MatrixSymbol, OneMatrix
-from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.numpy import JaxPrinter, NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.pytorch import TorchPrinter
 
 from derive.derivation import Derivation, derive
 from derive.graph import split_name
 from derive.nodes import Elementwise
 
-BACKENDS = ("numpy",)
+BACKENDS = ("numpy", "jax", "torch")
 _COUNTER = itertools.count()
 
 
@@ -42,12 +44,38 @@ def code_name(name: str) -> str:
     return {"lambda": "lam"}.get(ident, ident)
 
 
-class ArrayCodePrinter(NumPyPrinter):
-    """Prints our matrix expressions as array code; ``b 1^T`` becomes broadcasting."""
+class ArrayNodes:
+    """Our primitives as array code, shared by the NumPy, JAX and PyTorch printers.
 
-    def __init__(self, settings: dict[str, Any] | None = None) -> None:
-        super().__init__(settings or {"fully_qualified_modules": True})
-        self._dtype_ref: str | None = None
+    A backend printer mixes this into SymPy's own printer for that library and overrides
+    the few hooks where the libraries differ (reductions, casts, softmax).
+    """
+
+    _module: str
+    _dtype_ref: str | None = None
+
+    # --- hooks a backend may override
+    def fn(self, name: str) -> str:
+        return self._module_format(f"{self._module}.{name}")  # type: ignore[attr-defined]
+
+    def reduce_sum(self, code: str, axis: int) -> str:
+        return f"{self.fn('sum')}({code}, axis={axis}, keepdims=True)"
+
+    def total(self, code: str) -> str:
+        return f"{self.fn('sum')}({code})"
+
+    def cast_like(self, code: str, ref: str) -> str:
+        return f"{code}.astype({ref}.dtype)"
+
+    def softmax(self, code: str, axis: int) -> str:
+        return f"_softmax({code}, {axis})"
+
+    def scalar_like(self, code: str, ref: str) -> str:
+        """A scalar branch of where(): NumPy and JAX broadcast Python numbers as they are."""
+        return code
+
+    def maximum(self, a: str, b: str) -> str:
+        return f"{self.fn('maximum')}({a}, {b})"
 
     # --- symbols
     def _print_MatrixSymbol(self, expr: MatrixSymbol) -> str:
@@ -57,27 +85,25 @@ class ArrayCodePrinter(NumPyPrinter):
         return code_name(expr.name)
 
     # --- linear algebra
-    def _reduce_sum(self, code: str, axis: int) -> str:
-        return f"{self._module_format(self._module + '.sum')}({code}, axis={axis}, keepdims=True)"
-
     def _print_MatMul(self, expr: Any) -> str:
         coeff, factors = expr.as_coeff_matrices()
         acc: str | None = None
         pending_left_ones: Any = None
         for f in factors:
             if isinstance(f, OneMatrix):
-                inner = f.shape[0]
                 if acc is None:
                     pending_left_ones = f
                     continue
                 # M 1_{k×c}: the row sums, broadcast over c columns (k = 1: M itself).
-                acc = acc if inner == 1 else self._reduce_sum(acc, 1)
+                acc = acc if f.shape[0] == 1 else self.reduce_sum(acc, 1)
                 continue
-            code = self.parenthesize(f, PRECEDENCE["Mul"], strict=False)
+            code = self._print(f)  # type: ignore[attr-defined]
+            if isinstance(f, (sympy.MatAdd, sympy.HadamardProduct)) and not _wrapped(code):
+                code = f"({code})"
             if pending_left_ones is not None:
                 # 1_{r×k} M: the column sums, broadcast over r rows (k = 1: M itself).
                 k = pending_left_ones.shape[1]
-                code = code if k == 1 else self._reduce_sum(self._print(f), 0)
+                code = code if k == 1 else self.reduce_sum(self._print(f), 0)  # type: ignore[attr-defined]
                 pending_left_ones = None
             acc = code if acc is None else f"{acc} @ {code}"
         if acc is None:
@@ -88,14 +114,18 @@ class ArrayCodePrinter(NumPyPrinter):
             acc = f"({acc})"
         if coeff == -1:
             return f"-{acc}"
-        return f"{self.parenthesize(coeff, PRECEDENCE['Mul'])} * {acc}"
+        num, den = sympy.fraction(coeff)
+        if num == 1:
+            # (1/m) M is written M / m: one pass, and it reads as the formula does
+            return f"{acc} / {self.parenthesize(den, PRECEDENCE['Mul'] + 1)}"  # type: ignore[attr-defined]
+        return f"{self.parenthesize(coeff, PRECEDENCE['Mul'])} * {acc}"  # type: ignore[attr-defined]
 
     def _print_MatAdd(self, expr: Any) -> str:
         from derive.text import ordered_terms
 
         out = ""
         for i, term in enumerate(ordered_terms(expr)):
-            code = self._print(term)
+            code = self._print(term)  # type: ignore[attr-defined]
             if i and code.startswith("-"):
                 out += " - " + code[1:]
             elif i:
@@ -104,35 +134,35 @@ class ArrayCodePrinter(NumPyPrinter):
                 out += code
         return out
 
-    def _print_Pow(self, expr: Any, rational: bool = False) -> str:
-        if expr.exp == -1:
-            return f"1/{self.parenthesize(expr.base, PRECEDENCE['Pow'], strict=False)}"
-        return super()._print_Pow(expr, rational=rational)
-
-    def _print_Max(self, expr: Any) -> str:
-        maximum = self._module_format(self._module + ".maximum")
-        out = self._print(expr.args[-1])
-        for a in reversed(expr.args[:-1]):
-            out = f"{maximum}({self._print(a)}, {out})"
-        return out
-
     def _print_OneMatrix(self, expr: Any) -> str:
         return "1"
 
     def _print_Transpose(self, expr: Any) -> str:
-        return f"{self.parenthesize(expr.arg, PRECEDENCE['Func'])}.T"
+        return f"{self.parenthesize(expr.arg, PRECEDENCE['Func'])}.T"  # type: ignore[attr-defined]
 
     def _print_HadamardProduct(self, expr: Any) -> str:
         parts = []
         for a in expr.args:
-            code = self._print(a)
+            code = self._print(a)  # type: ignore[attr-defined]
             if " " in code and not _wrapped(code):
                 code = f"({code})"
             parts.append(code)
         return " * ".join(parts)
 
     def _print_HadamardPower(self, expr: Any) -> str:
-        return f"{self.parenthesize(expr.base, PRECEDENCE['Pow'])}**{self._print(expr.exp)}"
+        base = self.parenthesize(expr.base, PRECEDENCE["Pow"])  # type: ignore[attr-defined]
+        return f"{base}**{self._print(expr.exp)}"  # type: ignore[attr-defined]
+
+    def _print_Pow(self, expr: Any, rational: bool = False) -> str:
+        if expr.is_number and not expr.is_Rational:
+            # a Python float, not numpy.sqrt(2): a NumPy float64 scalar would promote float32
+            return repr(float(expr))
+        base = self.parenthesize(expr.base, PRECEDENCE["Pow"], strict=False)  # type: ignore[attr-defined]
+        if expr.exp == -1:
+            return f"1/{base}"
+        if expr.exp.is_Integer and expr.exp > 0:
+            return f"{base}**{expr.exp}"
+        return super()._print_Pow(expr, rational=rational)  # type: ignore[misc]
 
     # --- activations
     def _print_Elementwise(self, expr: Elementwise) -> str:
@@ -142,57 +172,130 @@ class ArrayCodePrinter(NumPyPrinter):
                 f"activation {expr.name} is symbolic and has no numeric form; "
                 "choose a concrete activation (or a custom formula) to export"
             )
-        arg = self._print(expr.arg)
+        arg = self._print(expr.arg)  # type: ignore[attr-defined]
         if not re.fullmatch(r"\w+", arg):
             arg = f"({arg})"
         (x,) = fn.variables
         saved, self._dtype_ref = self._dtype_ref, arg
         try:
-            return self._print(fn.expr.xreplace({x: sympy.Symbol(arg, real=True)}))
+            return self._print(fn.expr.xreplace({x: sympy.Symbol(arg, real=True)}))  # type: ignore[attr-defined]
         finally:
             self._dtype_ref = saved
 
-    def _print_Piecewise(self, expr: Any) -> str:
-        where = self._module_format(self._module + ".where")
-        *pieces, last = expr.args
-        out = self._print(last.expr)
-        for piece in reversed(pieces):
-            out = f"{where}({self._print(piece.cond)}, {self._print(piece.expr)}, {out})"
-        if self._dtype_ref is not None:
-            out = f"{out}.astype({self._dtype_ref}.dtype, copy=False)"
+    def _print_Max(self, expr: Any) -> str:
+        args = [self._print(a) for a in expr.args]  # type: ignore[attr-defined]
+        out = args[-1]
+        for a in reversed(args[:-1]):
+            out = self.maximum(a, out)
         return out
 
+    def _print_Piecewise(self, expr: Any) -> str:
+        *pieces, last = expr.args
+        out = self._print(last.expr)  # type: ignore[attr-defined]
+        ref = self._dtype_ref
+
+        def scalar(e: Any) -> bool:  # a branch free of the array itself (1, slope, …)
+            return bool(ref) and not any(s.name == ref for s in e.free_symbols)
+
+        if scalar(last.expr):
+            out = self.scalar_like(out, ref or "")
+        for piece in reversed(pieces):
+            cond, val = self._print(piece.cond), self._print(piece.expr)  # type: ignore[attr-defined]
+            if scalar(piece.expr):
+                val = self.scalar_like(val, ref or "")
+            out = f"{self.fn('where')}({cond}, {val}, {out})"
+        # where() of Python numbers would give the default dtype: keep the input's.
+        return self.cast_like(out, self._dtype_ref) if self._dtype_ref else out
+
     def _print_Heaviside(self, expr: Any) -> str:
-        arg = self._print(expr.args[0])
-        ref = self._dtype_ref or arg
-        return f"({arg} > 0).astype({ref}.dtype)"
+        arg = self._print(expr.args[0])  # type: ignore[attr-defined]
+        return self.cast_like(f"({arg} > 0)", self._dtype_ref or arg)
+
+    def _print_Softmax(self, expr: Any) -> str:
+        return self.softmax(self._print(expr.arg), expr.axis)  # type: ignore[attr-defined]
+
+    # --- losses
+    def _print_FrobeniusSq(self, expr: Any) -> str:
+        return self.total(f"{self.fn('square')}({self._print(expr.arg)})")  # type: ignore[attr-defined]
+
+    def _print_CrossEntropy(self, expr: Any) -> str:
+        y, a = self._print(expr.target), self._print(expr.probs)  # type: ignore[attr-defined]
+        log = self.fn("log")
+        return "-" + self.total(f"{y} * {log}({a})")
+
+    def _print_BinaryCrossEntropy(self, expr: Any) -> str:
+        y, a = self._print(expr.target), self._print(expr.probs)  # type: ignore[attr-defined]
+        log = self.fn("log")
+        return "-" + self.total(f"{y} * {log}({a}) + (1 - {y}) * {log}(1 - {a})")
+
+
+class NumPyCode(ArrayNodes, NumPyPrinter):
+    """NumPy: SymPy's NumPyPrinter taught our primitives."""
+
+    def __init__(self) -> None:
+        NumPyPrinter.__init__(self, {"fully_qualified_modules": True})
 
     def _print_erf(self, expr: Any) -> str:
         return f"{self._module_format('scipy.special.erf')}({self._print(expr.args[0])})"
 
-    def _print_Softmax(self, expr: Any) -> str:
-        return f"_softmax({self._print(expr.arg)}, {expr.axis})"
 
-    # --- losses
-    def _print_FrobeniusSq(self, expr: Any) -> str:
-        total = self._module_format(self._module + ".sum")
-        square = self._module_format(self._module + ".square")
-        return f"{total}({square}({self._print(expr.arg)}))"
+class JaxCode(ArrayNodes, JaxPrinter):
+    """jax.numpy: SymPy's JaxPrinter taught our primitives (jit-able: no Python branches)."""
 
-    def _print_CrossEntropy(self, expr: Any) -> str:
-        mod = self._module
-        y, a = self._print(expr.target), self._print(expr.probs)
-        return (
-            f"-{self._module_format(mod + '.sum')}({y} * {self._module_format(mod + '.log')}({a}))"
-        )
+    def __init__(self) -> None:
+        JaxPrinter.__init__(self, {"fully_qualified_modules": True})
 
-    def _print_BinaryCrossEntropy(self, expr: Any) -> str:
-        mod = self._module
-        y, a = self._print(expr.target), self._print(expr.probs)
-        log = self._module_format(mod + ".log")
-        return (
-            f"-{self._module_format(mod + '.sum')}({y} * {log}({a}) + (1 - {y}) * {log}(1 - {a}))"
-        )
+    def softmax(self, code: str, axis: int) -> str:
+        return f"{self._module_format('jax.nn.softmax')}({code}, axis={axis})"
+
+    def _print_erf(self, expr: Any) -> str:
+        return f"{self._module_format('jax.scipy.special.erf')}({self._print(expr.args[0])})"
+
+
+class TorchCode(ArrayNodes, TorchPrinter):
+    """PyTorch: SymPy's TorchPrinter taught our primitives; plain tensor ops (CUDA-safe)."""
+
+    _module = "torch"
+
+    def __init__(self) -> None:
+        TorchPrinter.__init__(self, {"fully_qualified_modules": True})
+
+    def reduce_sum(self, code: str, axis: int) -> str:
+        return f"{self.fn('sum')}({code}, dim={axis}, keepdim=True)"
+
+    def cast_like(self, code: str, ref: str) -> str:
+        return f"{code}.to({ref}.dtype)"
+
+    def scalar_like(self, code: str, ref: str) -> str:
+        # torch.where makes Python numbers float32: give them the input's dtype and device
+        return f"{ref}.new_tensor({code})"
+
+    def softmax(self, code: str, axis: int) -> str:
+        return f"{self.fn('softmax')}({code}, dim={axis})"
+
+    def maximum(self, a: str, b: str) -> str:
+        if a in ("0", "0.0"):
+            return f"{self.fn('clamp_min')}({b}, 0)"
+        return f"{self.fn('maximum')}({a}, {b})"
+
+    def _print_Function(self, expr: Any) -> str:
+        if isinstance(expr, sympy.erf):
+            return f"{self.fn('erf')}({self._print(expr.args[0])})"
+        return str(super()._print_Function(expr))
+
+    def _print_Mul(self, expr: Any) -> str:
+        return str(NumPyPrinter._print_Mul(self, expr))  # type: ignore[arg-type]
+
+    def _print_Relational(self, expr: Any) -> str:
+        op = {">": ">", "<": "<", ">=": ">=", "<=": "<="}[expr.rel_op]
+        return f"({self._print(expr.lhs)} {op} {self._print(expr.rhs)})"
+
+
+PRINTERS: dict[str, type[ArrayNodes]] = {"numpy": NumPyCode, "jax": JaxCode, "torch": TorchCode}
+#: What each backend's module imports (besides what its printer registers).
+BACKEND_IMPORT = {"numpy": "numpy", "jax": "jax.numpy", "torch": "torch"}
+#: Which pip package brings a backend.
+BACKEND_PACKAGE = {"numpy": "numpy", "jax": "jax", "torch": "torch==2.13.0"}
 
 
 SOFTMAX_HELPER = '''
@@ -253,7 +356,7 @@ def to_source(spec: Any, backend: str = "numpy") -> str:
     d = spec if isinstance(spec, Derivation) else derive(spec)
     from derive.text import text
 
-    printer = ArrayCodePrinter()
+    printer: Any = PRINTERS[backend]()
     prog = d.program
     net = d.network
     params = [code_name(p.name) for p in prog.params]
@@ -294,10 +397,9 @@ def to_source(spec: Any, backend: str = "numpy") -> str:
 
     shapes = {"X": shape_of(x), "Y": shape_of(y)}
     shapes.update({code_name(p.name): shape_of(p) for p in prog.params})
-    imports = ["import numpy"]
-    for mod in sorted(printer.module_imports):
-        if mod != "numpy":
-            imports.append(f"import {mod}")
+    imports = [
+        f"import {mod}" for mod in sorted({BACKEND_IMPORT[backend], *printer.module_imports})
+    ]
     sig = ", ".join(params)
     check_fwd = "    _check_shapes({" + ", ".join(f'"{n}": {n}' for n in ["X", *params]) + "})"
     check_all = "    _check_shapes({" + ", ".join(f'"{n}": {n}' for n in ["X", "Y", *params]) + "})"
@@ -305,7 +407,7 @@ def to_source(spec: Any, backend: str = "numpy") -> str:
         f'"{code_name(eq.out.name)}": {code_name(eq.out.name)}' for eq in prog.equations[:-1]
     )
     grads = ", ".join(f'"{n}": d{n}' for n in params)
-    header = f'''"""Backpropagation for the network {net.name!r}, exported by derive.
+    header = f'''"""Backpropagation for the network {net.name!r}, exported by derive ({backend}).
 
 Convention: {net.convention} ({"samples are columns" if prog.column else "samples are rows"}).
 Delta: {net.delta}. Loss: {net.loss.name} ({net.loss.reduction}).
@@ -337,8 +439,12 @@ def forward(X, {sig}{kw}):
 
 
 def loss(X, Y, {sig}{kw}):
-    """The scalar loss L."""
-    return loss_and_gradients(X, Y, {sig}{pass_hyper})[0]
+    """The scalar loss L (forward pass only)."""
+{check_all}
+{chr(10).join(m_line)}
+{chr(10).join(forward_body)}
+{chr(10).join(loss_lines)}
+    return L
 
 
 def _backprop(X, Y, {sig}{kw}):
@@ -364,8 +470,22 @@ def gradients(X, Y, {sig}{kw}):
     return src.replace("\n\n\n\n", "\n\n\n")
 
 
+def require_backend(backend: str) -> None:
+    """Fail with the package to install when a backend's library is missing."""
+    if backend not in BACKENDS:
+        raise ExportError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
+    try:
+        importlib.import_module(BACKEND_IMPORT[backend])
+    except ImportError:
+        pkg = BACKEND_PACKAGE[backend]
+        raise ExportError(
+            f"the {backend} backend needs {backend} installed: pip install '{pkg}'"
+        ) from None
+
+
 def to_module(spec: Any, backend: str = "numpy") -> types.ModuleType:
     """The exported module, compiled in memory (for verification and ``to_function``)."""
+    require_backend(backend)
     src = to_source(spec, backend)
     mod = types.ModuleType("derive_exported")
     # Registered with linecache so inspect.getsource (and latexify) can read the functions.
