@@ -333,7 +333,10 @@ def _check_shapes(arrays):
 
 
 def _wrapped(code: str) -> bool:
-    """True when ``code`` is one parenthesised group, like ``(A2 - Y)``."""
+    """True when ``code`` is one group: ``(A2 - Y)`` or a call ``numpy.sum(M, axis=1)``."""
+    call = re.match(r"^[\w.]+(?=\()", code)
+    if call:
+        code = code[call.end() :]
     if not (code.startswith("(") and code.endswith(")")):
         return False
     depth = 0

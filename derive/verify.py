@@ -104,7 +104,8 @@ def random_point(
 ) -> Point:
     """Random parameters and data of the right shapes, every Z away from kinks and saturation.
 
-    Parameters are drawn from N(0, 0.8²), shrunk while any pre-activation exceeds
+    Weights are drawn from N(0, σ²) with σ = min(0.8, 1.5/√fan_in), biases with σ = 0.8,
+    all shrunk while any pre-activation exceeds
     ``SATURATION`` in magnitude (a saturated sigmoid makes ``log(1 - A)`` lose digits).
     """
     bound = _sizes(d, sizes, default, batch)
@@ -113,12 +114,14 @@ def random_point(
         return tuple(s if isinstance(s, int) else bound[s] for s in spec)
 
     loss = d.network.loss.name
-    scale = 0.8
+    column = d.program.column
+    scale = 1.0
     for _attempt in range(200):
-        params = {
-            name: rng.normal(0.0, scale, size=shape(module.SHAPES[name]))
-            for name in module.PARAMETERS
-        }
+        params = {}
+        for name in module.PARAMETERS:
+            size = shape(module.SHAPES[name])
+            fan_in = (size[1] if column else size[0]) if name.startswith("W") else 1
+            params[name] = rng.normal(0.0, scale * min(0.8, 1.5 / np.sqrt(fan_in)), size=size)
         x = rng.normal(0.0, 1.0, size=shape(module.SHAPES["X"]))
         yshape = shape(module.SHAPES["Y"])
         if loss == "cross_entropy":
