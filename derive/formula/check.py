@@ -1,0 +1,526 @@
+"""Check a hand-written formula against the derivation and say what is wrong with it.
+
+Pipeline: parse (our lark grammar) -> IR -> SymPy over the network's symbols with every
+width a distinct symbol (so shapes are checked) -> equivalence with the derived quantity
+(structural equality, else random concrete widths and values) -> if wrong, the usual
+mistakes are tried one at a time and the one that makes the formula right is named ->
+the right formula in the user's own notation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import sympy
+from sympy.matrices.expressions import MatrixSymbol
+
+from derive import numeric
+from derive.derivation import Derivation, derive
+from derive.formula.parse import IR, FormulaError, parse
+from derive.formula.resolve import Context, Resolver, ShapeMismatch, unique
+from derive.graph import LOSS
+from derive.notation import Notation
+from derive.spec import Layer, Network
+from derive.text import text
+
+RTOL = 1e-7
+ATOL = 1e-9
+TRIALS = 3
+
+
+@dataclass
+class CheckResult:
+    """The verdict on one formula."""
+
+    verdict: str
+    quantity: str
+    expected: str
+    method: str
+    diagnosis: str | None = None
+    shape_error: str | None = None
+    notes: list[str] = field(default_factory=list)
+    formula: str = ""
+
+    @property
+    def correct(self) -> bool:
+        return self.verdict == "correct"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "quantity": self.quantity,
+            "expected": self.expected,
+            "method": self.method,
+            "diagnosis": self.diagnosis,
+            "shape_error": self.shape_error,
+            "notes": self.notes,
+        }
+
+    def __str__(self) -> str:
+        lines = [f"{self.verdict.upper()}: {self.quantity}"]
+        if self.shape_error:
+            lines.append(f"  shapes do not fit: {self.shape_error}")
+        if self.diagnosis:
+            lines.append(f"  what is wrong: {self.diagnosis}")
+        lines += [f"  note: {n}" for n in self.notes]
+        lines.append(f"  derived: {self.expected}")
+        lines.append(f"  checked: {self.method}")
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- quantities
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """What the left-hand side names: a delta, a gradient or an activation cotangent."""
+
+    kind: str  # delta | grad | cot
+    base: str  # delta, W, b, A
+    idx: Any  # ("int", k) | ("rel", "l"|"L", off)
+    wrt_loss: str = ""  # "L" for ∂L/∂Z (whole loss), "" for δ
+
+    def layers(self, d: Derivation) -> list[int]:
+        """The concrete layers the quantity stands for (all hidden layers for a generic l)."""
+        depth = d.depth
+        if self.idx[0] == "int":
+            ks = [int(self.idx[1])]
+        elif self.idx[1] == "L":
+            ks = [depth + self.idx[2]]
+        else:
+            off = self.idx[2]
+            if self.kind == "delta":
+                ks = [k - off for k in range(1, depth)]  # the recurrence: hidden layers
+            else:
+                ks = [k - off for k in range(1, depth + 1)]
+            if not ks:
+                raise FormulaError("this network has no hidden layer, so no generic layer l")
+        for k in ks:
+            k_abs = k + (self.idx[2] if self.idx[0] == "rel" and self.idx[1] == "l" else 0)
+            if not 1 <= k_abs <= depth:
+                raise FormulaError(f"no layer {k_abs} in this {depth}-layer network")
+        return ks
+
+    def layer_value(self, k: int) -> int:
+        return k + (self.idx[2] if self.idx[0] == "rel" and self.idx[1] == "l" else 0)
+
+    def expected(self, d: Derivation, k: int) -> Any:
+        k = self.layer_value(k)
+        if self.kind == "delta":
+            rhs = d.deltas[k].rhs
+            if self.wrt_loss == "L" and d.per_sample:
+                from derive.nodes import scale
+
+                return scale(rhs, d.program.scale)
+            return rhs
+        if self.kind == "grad":
+            return d.gradients[f"{self.base}_{k}"].rhs
+        if k not in d.cotangents:
+            raise FormulaError(f"∂/∂A_{k} is not a step of this derivation")
+        return d.cotangents[k].rhs
+
+    def label(self, d: Derivation) -> str:
+        idx = self.idx
+        k = str(idx[1]) if idx[0] == "int" else (idx[1] + (f"{idx[2]:+d}" if idx[2] else ""))
+        if self.kind == "delta":
+            return f"δ_{k}" if not self.wrt_loss else f"∂L/∂Z_{k}"
+        if self.kind == "grad":
+            return f"∂L/∂{self.base}_{k}"
+        return f"∂{'C' if d.per_sample else 'L'}/∂A_{k}"
+
+
+def quantity_of(lhs: IR) -> Quantity:
+    """The quantity an LHS names (``\\delta_1``, ``dW2``, ``\\frac{\\partial L}{\\partial b_1}``)."""
+    loss = ""
+    if lhs[0] == "quantity":
+        sym = lhs[1]
+        loss = "L"
+        if sym[0] != "sym":
+            raise FormulaError("∂L/∂… must name one symbol, such as W_2")
+        mapping = {"W": ("grad", "W"), "b": ("grad", "b"), "Z": ("delta", "delta"),
+                   "A": ("cot", "A")}
+    elif lhs[0] == "sym":
+        sym = lhs
+        mapping = {"delta": ("delta", "delta"), "dW": ("grad", "W"), "db": ("grad", "b"),
+                   "dA": ("cot", "A")}
+    else:
+        raise FormulaError(
+            "the left-hand side must name a quantity: δ_l, dZ1, ∂L/∂W_2, dW2, db1, dA1, ∇_{W_2} L"
+        )
+    base = sym[1]
+    if base not in mapping:
+        raise FormulaError(f"the left-hand side {base} is not a derived quantity "
+                           "(δ_l, dZ, ∂L/∂W, ∂L/∂b, dW, db, dA)")
+    if sym[2] is None:
+        raise FormulaError(f"the left-hand side needs a layer index, e.g. {base}_1")
+    kind, qbase = mapping[base]
+    return Quantity(kind, qbase, sym[2], loss if kind == "delta" else "")
+
+
+# --------------------------------------------------------------------------- networks
+
+
+def symbolic_network(net: Network) -> Network:
+    """The same network with every width a distinct symbol (concrete widths get n_k)."""
+    used = {w for w in (*net.widths, net.batch) if isinstance(w, str)}
+    widths = []
+    for k, w in enumerate(net.widths):
+        if isinstance(w, int):
+            name = f"n_{k}"
+            while name in used:
+                name = "n" + name
+            used.add(name)
+            widths.append(name)
+        else:
+            widths.append(w)
+    batch = net.batch if isinstance(net.batch, str) else ("m" if "m" not in used else "m_b")
+    layers = tuple(Layer(w, layer.activation) for w, layer in zip(widths[1:], net.layers))
+    return net.with_(input_width=widths[0], layers=layers, batch=batch)
+
+
+def _flip(net: Network, what: str) -> Network:
+    if what == "convention":
+        return net.with_(convention="row" if net.convention == "column" else "column")
+    return net.with_(delta="mean" if net.delta == "per_sample" else "per_sample")
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def random_env(d: Derivation, rng: np.random.Generator) -> dict[Any, Any]:
+    """Random distinct widths, parameters, data, and every derived value, for one trial."""
+    prog = d.program
+    env: dict[Any, Any] = {}
+    symbols = [w for w in (*prog.widths, prog.batch) if isinstance(w, sympy.Symbol)]
+    sizes = rng.choice(np.arange(2, 9), size=len(symbols), replace=False)
+    env.update({s: int(v) for s, v in zip(symbols, sizes)})
+
+    def dims(sym: Any) -> tuple[int, int]:
+        return tuple(int(s) if s.is_Integer else env[s] for s in sym.shape)  # type: ignore[return-value]
+
+    for p in prog.params:
+        env[p] = rng.normal(0.0, 0.6, size=dims(p))
+    x, y = prog.inputs
+    env[x] = rng.normal(size=dims(x))
+    yshape = dims(y)
+    if d.network.loss.name == "cross_entropy":
+        axis = 0 if prog.column else 1
+        raw = rng.uniform(0.1, 1.0, size=yshape)
+        env[y] = raw / raw.sum(axis=axis, keepdims=True)
+    elif d.network.loss.name == "binary_cross_entropy":
+        env[y] = rng.uniform(0.05, 0.95, size=yshape)
+    else:
+        env[y] = rng.normal(size=yshape)
+    for eq in prog.equations:
+        for s in eq.rhs.free_symbols:
+            if isinstance(s, sympy.Symbol) and s not in env and not isinstance(s, MatrixSymbol):
+                env[s] = float(rng.uniform(0.1, 0.6))
+    for eq in prog.equations[:-1]:
+        env[eq.out] = numeric.evaluate(eq.rhs, env)
+    for k in range(d.depth, 0, -1):
+        env[d.deltas[k].lhs] = numeric.evaluate(d.deltas[k].rhs, env)
+    for k, st in d.cotangents.items():
+        env[MatrixSymbol(f"dA_{k}", *st.lhs.shape)] = numeric.evaluate(st.rhs, env)
+    return env
+
+
+class Checker:
+    """Checks formulas against one network; derivations are made once and reused."""
+
+    def __init__(self, spec: Any) -> None:
+        base = spec.network if isinstance(spec, Derivation) else derive(spec).network
+        self.network = base
+        self.sym_network = symbolic_network(base)
+
+    @cached_property
+    def d(self) -> Derivation:
+        return derive(self.sym_network)
+
+    def other(self, what: str) -> Derivation:
+        key = f"_other_{what}"
+        if key not in self.__dict__:
+            self.__dict__[key] = derive(_flip(self.sym_network, what))
+        return self.__dict__[key]  # type: ignore[no-any-return]
+
+    def envs(self, d: Derivation, n: int = TRIALS) -> list[dict[Any, Any]]:
+        key = ("envs", id(d), n)
+        cache = self.__dict__.setdefault("_env_cache", {})
+        if key not in cache:
+            rngs = [np.random.default_rng(1000 + i) for i in range(n)]
+            cache[key] = [random_env(d, r) for r in rngs]
+        return cache[key]  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------------ equivalence
+
+    def matches(self, d: Derivation, q: Quantity, rhs: IR, trials: int = TRIALS) -> tuple[bool, str]:
+        """Whether some shape-consistent reading of ``rhs`` equals the quantity everywhere."""
+        per_layer: list[tuple[list[Any], Any]] = []
+        for k in q.layers(d):
+            readings = unique(Resolver(Context(d, k)).readings(rhs))
+            per_layer.append((readings, q.expected(d, k)))
+        if all(any(r == want for r in readings) for readings, want in per_layer):
+            return True, "symbolic"
+        for i in range(max(len(r) for r, _ in per_layer)):
+            ok = True
+            for readings, want in per_layer:
+                r = readings[min(i, len(readings) - 1)]
+                if not self._numeric_equal(d, r, want, trials):
+                    ok = False
+                    break
+            if ok:
+                return True, "numeric"
+        return False, "numeric"
+
+    def _numeric_equal(self, d: Derivation, got: Any, want: Any, trials: int) -> bool:
+        if getattr(got, "shape", None) != getattr(want, "shape", None):
+            return False
+        for env in self.envs(d, trials):
+            try:
+                with np.errstate(all="ignore"):
+                    a = np.asarray(numeric.evaluate(got, env), dtype=float)
+                    b = np.asarray(numeric.evaluate(want, env), dtype=float)
+            except (KeyError, NotImplementedError, TypeError, ValueError):
+                return False
+            if a.shape != b.shape or not np.allclose(a, b, rtol=RTOL, atol=ATOL):
+                return False
+        return True
+
+    # ------------------------------------------------------------------ the verdict
+
+    def check(self, formula: str, syntax: str = "latex") -> CheckResult:
+        parts = parse(formula, syntax)
+        q = quantity_of(parts[0])
+        d = self.d
+        layers = q.layers(d)
+        expected = self.render_expected(q, formula, syntax)
+        label = q.label(d)
+        for rhs in parts[1:]:
+            if rhs[0] == "quantity" or (rhs[0] == "sym" and rhs[1] in ("delta", "dW", "db")
+                                         and rhs == parts[0]):
+                other = quantity_of(rhs)
+                same = all(
+                    self._numeric_equal(d, other.expected(d, k), q.expected(d, k), 1)
+                    for k in layers
+                )
+                if not same:
+                    return CheckResult("incorrect", label, expected, "numeric",
+                                       f"{other.label(d)} is not {label}", formula=formula)
+                continue
+            result = self._check_part(q, rhs, label, expected, syntax)
+            if not result.correct:
+                result.formula = formula
+                return result
+        return CheckResult("correct", label, expected, self._last_method, formula=formula)
+
+    _last_method = "symbolic"
+
+    def _check_part(self, q: Quantity, rhs: IR, label: str, expected: str,
+                    syntax: str) -> CheckResult:
+        d = self.d
+        shape_error = None
+        try:
+            ok, method = self.matches(d, q, rhs)
+            self._last_method = method
+            if ok:
+                return CheckResult("correct", label, expected, method)
+        except ShapeMismatch as err:
+            shape_error = str(err)
+            method = "shapes"
+        diagnosis, notes = self.diagnose(q, rhs, syntax)
+        return CheckResult("incorrect", label, expected, method, diagnosis, shape_error, notes)
+
+    # ------------------------------------------------------------------ diagnosis
+
+    def diagnose(self, q: Quantity, rhs: IR, syntax: str) -> tuple[str | None, list[str]]:
+        net = self.sym_network
+        for what in ("convention", "delta"):
+            other = self.other(what)
+            try:
+                ok, _ = self.matches(other, q, rhs, trials=2)
+            except FormulaError:
+                ok = False
+            if ok:
+                also = self._first_mutation(q, rhs)
+                notes = [f"equivalently: {also}"] if also else []
+                if what == "convention":
+                    flip = other.network.convention
+                    return (
+                        f"this is the {flip}-convention formula; in this {net.convention}-"
+                        f"convention network (samples are {'columns' if net.convention == 'column' else 'rows'}) "
+                        f"{q.label(self.d)} is the derived formula below",
+                        notes,
+                    )
+                flip = other.network.delta
+                return (
+                    f"this is {q.label(self.d)} with the {flip.replace('_', '-')} delta definition; "
+                    f"this network uses the {net.delta.replace('_', '-')} one "
+                    f"({'no 1/m in δ' if net.delta == 'per_sample' else 'δ = ∂L/∂Z of the batch loss'})",
+                    notes,
+                )
+        found = self._first_mutation(q, rhs)
+        if found:
+            return found, []
+        return "no single usual mistake (transpose, factor, order, ⊙ vs product, f', convention, delta definition) explains the difference", []
+
+    def _first_mutation(self, q: Quantity, rhs: IR) -> str | None:
+        for description, candidate in self.mutations(rhs, q):
+            try:
+                ok, _ = self.matches(self.d, q, candidate, trials=2)
+            except FormulaError:
+                continue
+            if ok:
+                return description
+        return None
+
+    def mutations(self, rhs: IR, q: Quantity) -> Iterator[tuple[str, IR]]:
+        m_scalar: IR = ("scalar", str(self.d.program.batch))
+        factors = [
+            ("a factor 1/m is missing", ("div", rhs, m_scalar)),
+            ("a factor 1/m too many (the per-sample δ has no 1/m; the gradient has it once)",
+             ("mat", m_scalar, rhs)),
+            ("a factor 1/2 is missing", ("div", rhs, ("num", sympy.Integer(2)))),
+            ("a factor 2 too many... the 1/2 of the loss cancels the 2 of the square",
+             ("div", rhs, ("num", sympy.Integer(2)))),
+            ("a factor 2 is missing (the 1/2 is not in this loss)", ("mat", ("num", sympy.Integer(2)), rhs)),
+            ("the sign is wrong", ("neg", rhs)),
+            ("the whole right-hand side should be transposed", ("T", rhs)),
+        ]
+        yield from factors[:3]
+        yield from factors[4:]
+        for path, node in _nodes(rhs):
+            kind = node[0]
+            if kind == "sym" and node[1] not in ("X", "Y") or kind == "sym" and node[1] == "X":
+                yield (f"a transpose is missing on {_show(node)}", _replace(rhs, path, ("T", node)))
+            if kind == "T":
+                yield (f"{_show(node[1])} should not be transposed", _replace(rhs, path, node[1]))
+            if kind == "mat" and node[1][0] not in ("num", "scalar", "div"):
+                yield ("the product is in the wrong order: "
+                       f"{_show(node[2])} {_show(node[1])}, not {_show(node[1])} {_show(node[2])}",
+                       _replace(rhs, path, ("mat", node[2], node[1])))
+                yield ("a matrix product is written where the Hadamard product ⊙ belongs "
+                       f"({_show(node[1])} ⊙ {_show(node[2])})",
+                       _replace(rhs, path, ("had", node[1], node[2])))
+            if kind == "had":
+                yield ("a Hadamard product ⊙ is written where a matrix product belongs",
+                       _replace(rhs, path, ("mat", node[1], node[2])))
+                for side in (1, 2):
+                    if node[side][0] == "fn" and node[side][2] >= 1:
+                        yield (f"the factor {_show(node[side])} does not belong here",
+                               _replace(rhs, path, node[3 - side]))
+            if kind == "sum" and node[2] is not None:
+                yield (f"the sum is over the wrong axis (axis={1 - node[2]})",
+                       _replace(rhs, path, ("sum", node[1], 1 - node[2])))
+            if kind == "fn" and node[2] == 0 and q.kind == "delta":
+                yield (f"{_show(node)} should be the derivative {_show(node)}'",
+                       _replace(rhs, path, ("fn", node[1], 1, node[3])))
+        if q.kind == "delta":
+            z = ("sym", "Z", q.idx, False)
+            yield (f"the factor f'(Z) of the layer is missing (⊙ f'({_show(z)}))",
+                   ("had", rhs, ("fn", "generic", 1, z)))
+
+    # ------------------------------------------------------------------ notation
+
+    def render_expected(self, q: Quantity, formula: str, syntax: str) -> str:
+        d = self.d
+        ks = q.layers(d)
+        generic = q.idx[0] == "rel" and q.idx[1] == "l"
+        if generic and d.generic is not None:
+            g = d.generic
+            st = {"delta": g.delta, "grad": g.grad_w if q.base == "W" else g.grad_b,
+                  "cot": g.cotangent_a}[q.kind]
+            lhs_expr, rhs_expr = st.lhs, st.rhs
+            if q.wrt_loss == "L" and d.per_sample and q.kind == "delta":
+                from derive.nodes import scale
+
+                rhs_expr = scale(rhs_expr, d.program.scale)
+        else:
+            k = q.layer_value(ks[0])
+            rhs_expr = q.expected(d, k)
+            lhs_expr = {
+                "delta": d.deltas[k].lhs if q.kind == "delta" else None,
+                "grad": d.gradients.get(f"{q.base}_{k}").lhs if q.kind == "grad" else None,
+                "cot": d.cotangents[k].lhs if q.kind == "cot" and k in d.cotangents else None,
+            }[q.kind]
+        if syntax == "python":
+            return _python_text(lhs_expr, d.through_output(rhs_expr), formula)
+        from derive.latex import DeriveLatexPrinter
+
+        p = DeriveLatexPrinter(detect_notation(formula))
+        lhs = p.doprint(lhs_expr) if lhs_expr is not None else q.label(d)
+        if q.wrt_loss == "L" and q.kind == "delta":
+            lhs = rf"\frac{{\partial L}}{{\partial {p.doprint(lhs_expr).replace(p.base_tex('delta'), 'Z')}}}"
+        return f"{lhs} = {p.doprint(rhs_expr)}"
+
+
+def detect_notation(formula: str) -> Notation:
+    """The user's notation, read off their formula."""
+    index = "bracket" if re.search(r"\^\{?\[", formula) else (
+        "paren" if re.search(r"\^\{\(", formula) else "subscript")
+    transpose = "top" if "\\top" in formula else ("intercal" if "\\intercal" in formula else "T")
+    hadamard = "circ" if "\\circ" in formula else "odot"
+    delta = "dZ" if re.search(r"\bdZ", formula) else "delta"
+    return Notation(index=index, transpose=transpose, hadamard=hadamard, delta=delta)
+
+
+def _python_text(lhs: Any, rhs: Any, formula: str) -> str:
+    from derive.export import NumPyCode, code_name
+
+    code = NumPyCode().doprint(rhs).replace("numpy.", "np.")
+    name = code_name(lhs.name) if isinstance(lhs, MatrixSymbol) else (
+        "d" + code_name(lhs.wrt.name) if hasattr(lhs, "wrt") else "?")
+    if re.search(r"\bdZ", formula):
+        code = re.sub(r"\bdelta(\w*)", r"dZ\1", code)
+        name = re.sub(r"^delta", "dZ", name)
+    return f"{name} = {code}"
+
+
+def _nodes(node: IR, path: tuple[int, ...] = ()) -> Iterator[tuple[tuple[int, ...], IR]]:
+    yield path, node
+    for i, child in enumerate(node):
+        if isinstance(child, tuple) and child and isinstance(child[0], str) and i > 0:
+            yield from _nodes(child, (*path, i))
+
+
+def _replace(node: IR, path: tuple[int, ...], new: IR) -> IR:
+    if not path:
+        return new
+    i = path[0]
+    return (*node[:i], _replace(node[i], path[1:], new), *node[i + 1 :])
+
+
+def _show(node: IR) -> str:
+    kind = node[0]
+    if kind == "sym":
+        base = {"delta": "δ"}.get(node[1], node[1])
+        idx = node[2]
+        if idx is None:
+            return base
+        k = str(idx[1]) if idx[0] == "int" else idx[1] + (f"{idx[2]:+d}" if idx[2] else "")
+        return f"{base}_{k}"
+    if kind == "T":
+        return _show(node[1]) + "ᵀ"
+    if kind == "fn":
+        name = {"generic": "f", "sigmoid": "σ"}.get(node[1], node[1])
+        return f"{name}{chr(39) * node[2]}({_show(node[3])})"
+    if kind == "mat":
+        return f"({_show(node[1])} {_show(node[2])})"
+    if kind == "had":
+        return f"({_show(node[1])} ⊙ {_show(node[2])})"
+    if kind == "num":
+        return str(node[1])
+    if kind == "scalar":
+        return str(node[1])
+    return "(…)"
+
+
+def check(spec: Any, formula: str, syntax: str = "latex") -> CheckResult:
+    """Check one formula against a spec (a name, a TOML path, a Network or a Derivation)."""
+    return Checker(spec).check(formula, syntax)
+
+
+__all__ = ["CheckResult", "Checker", "FormulaError", "check", "LOSS"]

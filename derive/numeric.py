@@ -1,0 +1,184 @@
+"""A NumPy interpreter of our matrix expressions: one entry per node type.
+
+The formula checker evaluates a user's formula and the derived one on the same random
+arrays; it has no module to export for an arbitrary formula, so it interprets the SymPy
+tree directly. Scalar activation formulas are compiled once per formula by ``lambdify``
+(our own expressions, never a user's string).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import sympy
+from sympy.matrices.expressions import (
+    HadamardPower,
+    HadamardProduct,
+    Identity,
+    MatAdd,
+    MatMul,
+    MatrixSymbol,
+    OneMatrix,
+    Transpose,
+    ZeroMatrix,
+)
+
+from derive.nodes import BinaryCrossEntropy, CrossEntropy, Elementwise, FrobeniusSq, Softmax
+
+Env = dict[Any, Any]
+EVAL: dict[type, Callable[[Any, Env], Any]] = {}
+
+
+def _on(*classes: type) -> Callable[[Callable[[Any, Env], Any]], Callable[[Any, Env], Any]]:
+    def register(fn: Callable[[Any, Env], Any]) -> Callable[[Any, Env], Any]:
+        for cls in classes:
+            EVAL[cls] = fn
+        return fn
+
+    return register
+
+
+def _scalar(e: Any, env: Env) -> float:
+    values = {k: v for k, v in env.items() if isinstance(k, sympy.Symbol)}
+    return float(sympy.Float(e.xreplace(values)))
+
+
+def _dim(d: Any, env: Env) -> int:
+    return int(d) if isinstance(d, (int, sympy.Integer)) else int(env[d])
+
+
+def evaluate(expr: Any, env: Env) -> Any:
+    """The value of ``expr`` with symbols from ``env`` (MatrixSymbol -> array, Symbol -> number)."""
+    if expr in env:
+        return env[expr]
+    fn = EVAL.get(type(expr))
+    if fn is not None:
+        return fn(expr, env)
+    if isinstance(expr, sympy.Expr) and not expr.has(sympy.MatrixExpr):
+        return _scalar(expr, env)
+    raise NotImplementedError(f"numeric evaluation of {type(expr).__name__} is not defined")
+
+
+@_on(MatrixSymbol)
+def _symbol(e: Any, env: Env) -> Any:
+    raise KeyError(f"no value for {e.name}")
+
+
+@_on(OneMatrix)
+def _ones(e: Any, env: Env) -> Any:
+    return np.ones((_dim(e.shape[0], env), _dim(e.shape[1], env)))
+
+
+@_on(ZeroMatrix)
+def _zeros(e: Any, env: Env) -> Any:
+    return np.zeros((_dim(e.shape[0], env), _dim(e.shape[1], env)))
+
+
+@_on(Identity)
+def _eye(e: Any, env: Env) -> Any:
+    return np.eye(_dim(e.shape[0], env))
+
+
+@_on(MatAdd)
+def _matadd(e: Any, env: Env) -> Any:
+    return sum((evaluate(a, env) for a in e.args[1:]), evaluate(e.args[0], env))
+
+
+@_on(MatMul)
+def _matmul(e: Any, env: Env) -> Any:
+    coeff, factors = e.as_coeff_matrices()
+    out = evaluate(factors[0], env)
+    for f in factors[1:]:
+        out = out @ evaluate(f, env)
+    return evaluate(coeff, env) * out
+
+
+@_on(Transpose)
+def _transpose(e: Any, env: Env) -> Any:
+    return evaluate(e.arg, env).T
+
+
+@_on(HadamardProduct)
+def _hadamard(e: Any, env: Env) -> Any:
+    out = evaluate(e.args[0], env)
+    for a in e.args[1:]:
+        out = out * evaluate(a, env)
+    return out
+
+
+@_on(HadamardPower)
+def _hadamard_power(e: Any, env: Env) -> Any:
+    return evaluate(e.base, env) ** evaluate(e.exp, env)
+
+
+_T = sympy.Symbol("t", real=True)
+#: A smooth stand-in for a symbolic activation f when a number is needed (f' is its
+#: derivative, f'' the next): the checker compares formulas, which hold for every f.
+STANDIN = sympy.sin(_T) / 2 + _T + _T**2 / 5
+
+
+def _standins(expr: sympy.Expr) -> sympy.Expr:
+    def concrete(e: Any) -> Any:
+        order = type(e).__name__.count("'")
+        return sympy.diff(STANDIN, _T, order).xreplace({_T: e.args[0]})
+
+    return expr.replace(lambda e: type(e).__module__ == "derive.activations", concrete)
+
+
+@lru_cache(maxsize=256)
+def _compiled(fn: sympy.Lambda) -> Callable[..., Any]:
+    (x,) = fn.variables
+    body = _standins(fn.expr)
+    params = sorted(body.free_symbols - {x}, key=str)
+    modules = [{"Heaviside": lambda v, h=0.5: np.heaviside(v, h)}, "scipy", "numpy"]
+    return sympy.lambdify([x, *params], body, modules=modules)  # our own expression
+
+
+@_on(Elementwise)
+def _elementwise(e: Elementwise, env: Env) -> Any:
+    fn = e.scalar()
+    (x,) = fn.variables
+    params = sorted(_standins(fn.expr).free_symbols - {x}, key=str)
+    values = [env[p] for p in params]
+    out = _compiled(fn)(evaluate(e.arg, env), *values)
+    arg = evaluate(e.arg, env)
+    return np.broadcast_to(np.asarray(out, dtype=float), arg.shape).copy()
+
+
+@_on(Softmax)
+def _softmax(e: Softmax, env: Env) -> Any:
+    z = evaluate(e.arg, env)
+    ex = np.exp(z - z.max(axis=e.axis, keepdims=True))
+    return ex / ex.sum(axis=e.axis, keepdims=True)
+
+
+@_on(FrobeniusSq)
+def _frob(e: Any, env: Env) -> Any:
+    return float(np.sum(evaluate(e.arg, env) ** 2))
+
+
+@_on(CrossEntropy)
+def _ce(e: Any, env: Env) -> Any:
+    return float(-np.sum(evaluate(e.target, env) * np.log(evaluate(e.probs, env))))
+
+
+@_on(BinaryCrossEntropy)
+def _bce(e: Any, env: Env) -> Any:
+    a, y = evaluate(e.probs, env), evaluate(e.target, env)
+    return float(-np.sum(y * np.log(a) + (1 - y) * np.log(1 - a)))
+
+
+@_on(sympy.Add)
+def _add(e: Any, env: Env) -> Any:
+    return sum(evaluate(a, env) for a in e.args)
+
+
+@_on(sympy.Mul)
+def _mul(e: Any, env: Env) -> Any:
+    out: Any = 1.0
+    for a in e.args:
+        out = out * evaluate(a, env)
+    return out
