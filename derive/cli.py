@@ -10,11 +10,12 @@ from pathlib import Path
 
 from derive.derivation import derive
 from derive.export import BACKENDS, ExportError, require_backend, to_source
+from derive.formula.parse import FormulaError
 from derive.notation import DELTA_SYMBOLS, HADAMARD, INDEX_STYLES, TRANSPOSE, NotationError
 from derive.scalar_expr import ScalarExprError
 from derive.spec import EXAMPLES, SpecError
 
-USER_ERRORS = (SpecError, ExportError, ScalarExprError, NotationError)
+USER_ERRORS = (SpecError, ExportError, ScalarExprError, NotationError, FormulaError)
 
 
 class UserError(Exception):
@@ -83,6 +84,59 @@ def cmd_latex(args: argparse.Namespace) -> int:
         write_output(args.output, text, args.force)
         print(f"wrote {args.output}", file=sys.stderr)
     return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from derive.formula.check import Checker
+
+    if (args.formula is None) == (args.file is None):
+        raise UserError("give one formula, or --file with one formula per line")
+    checker = Checker(derive(args.spec))
+    if args.formula is not None:
+        result = checker.check(args.formula, args.syntax)
+        if args.json:
+            print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+        else:
+            print(result)
+        return 0 if result.correct else 1
+    try:
+        lines = Path(args.file).read_text("utf-8").splitlines()
+    except OSError as err:
+        raise UserError(f"{args.file}: cannot read: {err.strerror}") from None
+    counts = {"correct": 0, "incorrect": 0, "unreadable": 0}
+    records = []
+    for number, line in enumerate(lines, start=1):
+        formula = line.strip()
+        if not formula or formula.startswith("#"):
+            continue
+        try:
+            result = checker.check(formula, args.syntax)
+            counts[result.verdict] += 1
+            record = {"line": number, "formula": formula, **result.as_dict()}
+            summary = result.verdict + (f": {result.diagnosis}" if result.diagnosis else "")
+        except FormulaError as err:
+            counts["unreadable"] += 1
+            record = {
+                "line": number,
+                "formula": formula,
+                "verdict": "unreadable",
+                "error": str(err),
+            }
+            summary = "unreadable: " + str(err).splitlines()[0]
+        records.append(record)
+        if not args.json:
+            print(f"{args.file}:{number}: {summary}")
+    total = sum(counts.values())
+    if args.json:
+        print(json.dumps({"results": records, "summary": counts}, indent=2, ensure_ascii=False))
+    else:
+        print(
+            f"{total} formulas: {counts['correct']} correct, {counts['incorrect']} incorrect, "
+            f"{counts['unreadable']} unreadable"
+        )
+    if counts["unreadable"]:
+        return 2
+    return 0 if counts["incorrect"] == 0 else 1
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -175,6 +229,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="write derivatives through the output (σ' = A ⊙ (1 - A))",
     )
     latex.set_defaults(run=cmd_latex)
+
+    check = sub.add_parser("check", help="check a hand-written formula and say what is wrong")
+    check.add_argument("spec", help=_spec_help())
+    check.add_argument(
+        "formula", nargs="?", help="LHS = RHS, e.g. '\\delta_1 = ...' or 'dW1 = ...'"
+    )
+    check.add_argument("--syntax", choices=("latex", "python"), default="latex")
+    check.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    check.add_argument("--file", help="check every line of a file (one formula a line)")
+    check.set_defaults(run=cmd_check)
 
     export = sub.add_parser("export", help="write the gradients as a numeric Python module")
     export.add_argument("spec", help=_spec_help())

@@ -273,6 +273,18 @@ class Derivation:
         nt = (notation or self.network.notation).merge(**options)
         return document(self, "md", nt, with_code)
 
+    def check(self, formula: str, syntax: str = "latex") -> Any:
+        """Check a hand-written formula (``LHS = RHS``) against this derivation.
+
+        Returns a ``CheckResult``: verdict, the derived formula in the user's notation,
+        the method used, and a diagnosis when the formula is wrong.
+        """
+        from derive.formula.check import Checker
+
+        if "_checker" not in self.__dict__:
+            self.__dict__["_checker"] = Checker(self)
+        return self.__dict__["_checker"].check(formula, syntax)
+
     def to_source(self, backend: str = "numpy") -> str:
         """The gradients as a Python module's source (numpy, jax or torch)."""
         from derive.export import to_source

@@ -23,7 +23,6 @@ import sympy
 from sympy.matrices.expressions import MatrixSymbol, OneMatrix
 from sympy.printing.numpy import JaxPrinter, NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
-from sympy.printing.pytorch import TorchPrinter
 
 from derive.derivation import Derivation, derive
 from derive.graph import split_name
@@ -252,46 +251,16 @@ class JaxCode(ArrayNodes, JaxPrinter):
         return f"{self._module_format('jax.scipy.special.erf')}({self._print(expr.args[0])})"
 
 
-class TorchCode(ArrayNodes, TorchPrinter):
-    """PyTorch: SymPy's TorchPrinter taught our primitives; plain tensor ops (CUDA-safe)."""
+def printer_for(backend: str) -> ArrayNodes:
+    """The printer of a backend (PyTorch's is imported only when asked for: SymPy's
+    ``sympy.printing.pytorch`` imports torch itself, which takes seconds)."""
+    if backend == "torch":
+        from derive.export_torch import TorchCode
 
-    _module = "torch"
-
-    def __init__(self) -> None:
-        TorchPrinter.__init__(self, {"fully_qualified_modules": True})
-
-    def reduce_sum(self, code: str, axis: int) -> str:
-        return f"{self.fn('sum')}({code}, dim={axis}, keepdim=True)"
-
-    def cast_like(self, code: str, ref: str) -> str:
-        return f"{code}.to({ref}.dtype)"
-
-    def scalar_like(self, code: str, ref: str) -> str:
-        # torch.where makes Python numbers float32: give them the input's dtype and device
-        return f"{ref}.new_tensor({code})"
-
-    def softmax(self, code: str, axis: int) -> str:
-        return f"{self.fn('softmax')}({code}, dim={axis})"
-
-    def maximum(self, a: str, b: str) -> str:
-        if a in ("0", "0.0"):
-            return f"{self.fn('clamp_min')}({b}, 0)"
-        return f"{self.fn('maximum')}({a}, {b})"
-
-    def _print_Function(self, expr: Any) -> str:
-        if isinstance(expr, sympy.erf):
-            return f"{self.fn('erf')}({self._print(expr.args[0])})"
-        return str(super()._print_Function(expr))
-
-    def _print_Mul(self, expr: Any) -> str:
-        return str(NumPyPrinter._print_Mul(self, expr))  # type: ignore[arg-type]
-
-    def _print_Relational(self, expr: Any) -> str:
-        op = {">": ">", "<": "<", ">=": ">=", "<=": "<="}[expr.rel_op]
-        return f"({self._print(expr.lhs)} {op} {self._print(expr.rhs)})"
+        return TorchCode()
+    return {"numpy": NumPyCode, "jax": JaxCode}[backend]()
 
 
-PRINTERS: dict[str, type[ArrayNodes]] = {"numpy": NumPyCode, "jax": JaxCode, "torch": TorchCode}
 #: What each backend's module imports (besides what its printer registers).
 BACKEND_IMPORT = {"numpy": "numpy", "jax": "jax.numpy", "torch": "torch"}
 #: Which pip package brings a backend.
@@ -359,7 +328,7 @@ def to_source(spec: Any, backend: str = "numpy") -> str:
     d = spec if isinstance(spec, Derivation) else derive(spec)
     from derive.text import text
 
-    printer: Any = PRINTERS[backend]()
+    printer: Any = printer_for(backend)
     prog = d.program
     net = d.network
     params = [code_name(p.name) for p in prog.params]

@@ -43,7 +43,7 @@ NUMBER: /[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?/ | /\.[0-9]+([eE][-+]?[0-9]+)?/
 %ignore WS
 """
 
-_PARSER = Lark(GRAMMAR, parser="lalr", propagate_positions=False)
+_PARSER = Lark(GRAMMAR, parser="lalr", propagate_positions=False, cache=True)
 
 X = sympy.Symbol("x", real=True)
 

@@ -86,4 +86,14 @@ def assert_gradients(
         )
 
 
-__all__ = ["assert_gradients"]
+def assert_formula(spec: Any, formula: str, syntax: str = "latex") -> None:
+    """Assert that a hand-written formula is right for ``spec``; fail saying what is wrong."""
+    from derive.formula.check import Checker
+
+    d = spec if isinstance(spec, Derivation) else derive(spec)
+    result = Checker(d).check(formula, syntax)
+    if not result.correct:
+        raise AssertionError(f"{formula}\n{result}")
+
+
+__all__ = ["assert_formula", "assert_gradients"]

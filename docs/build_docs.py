@@ -22,7 +22,7 @@ def run(args: str) -> str:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         code = main(shlex.split(args))
-    if code != 0:
+    if code != 0 and not (args.startswith("check") and code == 1):
         raise SystemExit(f"derive {args} exited {code}")
     return out.getvalue()
 

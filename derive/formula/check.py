@@ -26,7 +26,6 @@ from derive.formula.resolve import Context, Resolver, ShapeMismatch, unique
 from derive.graph import LOSS
 from derive.notation import Notation
 from derive.spec import Layer, Network
-from derive.text import text
 
 RTOL = 1e-7
 ATOL = 1e-9
@@ -135,27 +134,37 @@ class Quantity:
 
 
 def quantity_of(lhs: IR) -> Quantity:
-    """The quantity an LHS names (``\\delta_1``, ``dW2``, ``\\frac{\\partial L}{\\partial b_1}``)."""
+    """The quantity an LHS names (``\\delta_1``, ``dW2``, ``∂L/∂b_1``, ``∇_{W_2} L``)."""
     loss = ""
     if lhs[0] == "quantity":
         sym = lhs[1]
-        loss = "L"
+        loss = "L" if lhs[2] in ("L", "J") else ""  # ∂C/∂Z is the per-sample δ
         if sym[0] != "sym":
             raise FormulaError("∂L/∂… must name one symbol, such as W_2")
-        mapping = {"W": ("grad", "W"), "b": ("grad", "b"), "Z": ("delta", "delta"),
-                   "A": ("cot", "A")}
+        mapping = {
+            "W": ("grad", "W"),
+            "b": ("grad", "b"),
+            "Z": ("delta", "delta"),
+            "A": ("cot", "A"),
+        }
     elif lhs[0] == "sym":
         sym = lhs
-        mapping = {"delta": ("delta", "delta"), "dW": ("grad", "W"), "db": ("grad", "b"),
-                   "dA": ("cot", "A")}
+        mapping = {
+            "delta": ("delta", "delta"),
+            "dW": ("grad", "W"),
+            "db": ("grad", "b"),
+            "dA": ("cot", "A"),
+        }
     else:
         raise FormulaError(
             "the left-hand side must name a quantity: δ_l, dZ1, ∂L/∂W_2, dW2, db1, dA1, ∇_{W_2} L"
         )
     base = sym[1]
     if base not in mapping:
-        raise FormulaError(f"the left-hand side {base} is not a derived quantity "
-                           "(δ_l, dZ, ∂L/∂W, ∂L/∂b, dW, db, dA)")
+        raise FormulaError(
+            f"the left-hand side {base} is not a derived quantity "
+            "(δ_l, dZ, ∂L/∂W, ∂L/∂b, dW, db, dA)"
+        )
     if sym[2] is None:
         raise FormulaError(f"the left-hand side needs a layer index, e.g. {base}_1")
     kind, qbase = mapping[base]
@@ -257,7 +266,9 @@ class Checker:
 
     # ------------------------------------------------------------------ equivalence
 
-    def matches(self, d: Derivation, q: Quantity, rhs: IR, trials: int = TRIALS) -> tuple[bool, str]:
+    def matches(
+        self, d: Derivation, q: Quantity, rhs: IR, trials: int = TRIALS
+    ) -> tuple[bool, str]:
         """Whether some shape-consistent reading of ``rhs`` equals the quantity everywhere."""
         per_layer: list[tuple[list[Any], Any]] = []
         for k in q.layers(d):
@@ -297,19 +308,26 @@ class Checker:
         q = quantity_of(parts[0])
         d = self.d
         layers = q.layers(d)
-        expected = self.render_expected(q, formula, syntax)
+        expected = self.render_expected(q, formula, syntax, parts[0])
         label = q.label(d)
         for rhs in parts[1:]:
-            if rhs[0] == "quantity" or (rhs[0] == "sym" and rhs[1] in ("delta", "dW", "db")
-                                         and rhs == parts[0]):
+            if rhs[0] == "quantity" or (
+                rhs[0] == "sym" and rhs[1] in ("delta", "dW", "db") and rhs == parts[0]
+            ):
                 other = quantity_of(rhs)
                 same = all(
                     self._numeric_equal(d, other.expected(d, k), q.expected(d, k), 1)
                     for k in layers
                 )
                 if not same:
-                    return CheckResult("incorrect", label, expected, "numeric",
-                                       f"{other.label(d)} is not {label}", formula=formula)
+                    return CheckResult(
+                        "incorrect",
+                        label,
+                        expected,
+                        "numeric",
+                        f"{other.label(d)} is not {label}",
+                        formula=formula,
+                    )
                 continue
             result = self._check_part(q, rhs, label, expected, syntax)
             if not result.correct:
@@ -319,8 +337,9 @@ class Checker:
 
     _last_method = "symbolic"
 
-    def _check_part(self, q: Quantity, rhs: IR, label: str, expected: str,
-                    syntax: str) -> CheckResult:
+    def _check_part(
+        self, q: Quantity, rhs: IR, label: str, expected: str, syntax: str
+    ) -> CheckResult:
         d = self.d
         shape_error = None
         try:
@@ -337,6 +356,14 @@ class Checker:
     # ------------------------------------------------------------------ diagnosis
 
     def diagnose(self, q: Quantity, rhs: IR, syntax: str) -> tuple[str | None, list[str]]:
+        global _PYTHON_NAMES
+        _PYTHON_NAMES = syntax == "python"
+        try:
+            return self._diagnose(q, rhs)
+        finally:
+            _PYTHON_NAMES = False
+
+    def _diagnose(self, q: Quantity, rhs: IR) -> tuple[str | None, list[str]]:
         net = self.sym_network
         for what in ("convention", "delta"):
             other = self.other(what)
@@ -351,21 +378,26 @@ class Checker:
                     flip = other.network.convention
                     return (
                         f"this is the {flip}-convention formula; in this {net.convention}-"
-                        f"convention network (samples are {'columns' if net.convention == 'column' else 'rows'}) "
+                        f"convention network (samples are {_samples(net.convention)}) "
                         f"{q.label(self.d)} is the derived formula below",
                         notes,
                     )
                 flip = other.network.delta
                 return (
-                    f"this is {q.label(self.d)} with the {flip.replace('_', '-')} delta definition; "
+                    f"this is {q.label(self.d)} with the {flip.replace('_', '-')} delta "
+                    "definition; "
                     f"this network uses the {net.delta.replace('_', '-')} one "
-                    f"({'no 1/m in δ' if net.delta == 'per_sample' else 'δ = ∂L/∂Z of the batch loss'})",
+                    f"({_DELTA_WORDS[net.delta]})",
                     notes,
                 )
         found = self._first_mutation(q, rhs)
-        if found:
+        if found is not None:
             return found, []
-        return "no single usual mistake (transpose, factor, order, ⊙ vs product, f', convention, delta definition) explains the difference", []
+        return (
+            "no single usual mistake (transpose, factor, order, ⊙ vs product, f', "
+            "convention, delta definition) explains the difference",
+            [],
+        )
 
     def _first_mutation(self, q: Quantity, rhs: IR) -> str | None:
         for description, candidate in self.mutations(rhs, q):
@@ -381,12 +413,16 @@ class Checker:
         m_scalar: IR = ("scalar", str(self.d.program.batch))
         factors = [
             ("a factor 1/m is missing", ("div", rhs, m_scalar)),
-            ("a factor 1/m too many (the per-sample δ has no 1/m; the gradient has it once)",
-             ("mat", m_scalar, rhs)),
+            ("a factor 1/m too many", ("mat", m_scalar, rhs)),
             ("a factor 1/2 is missing", ("div", rhs, ("num", sympy.Integer(2)))),
-            ("a factor 2 too many... the 1/2 of the loss cancels the 2 of the square",
-             ("div", rhs, ("num", sympy.Integer(2)))),
-            ("a factor 2 is missing (the 1/2 is not in this loss)", ("mat", ("num", sympy.Integer(2)), rhs)),
+            (
+                "a factor 2 too many... the 1/2 of the loss cancels the 2 of the square",
+                ("div", rhs, ("num", sympy.Integer(2))),
+            ),
+            (
+                "a factor 2 is missing (the 1/2 is not in this loss)",
+                ("mat", ("num", sympy.Integer(2)), rhs),
+            ),
             ("the sign is wrong", ("neg", rhs)),
             ("the whole right-hand side should be transposed", ("T", rhs)),
         ]
@@ -399,40 +435,57 @@ class Checker:
             if kind == "T":
                 yield (f"{_show(node[1])} should not be transposed", _replace(rhs, path, node[1]))
             if kind == "mat" and node[1][0] not in ("num", "scalar", "div"):
-                yield ("the product is in the wrong order: "
-                       f"{_show(node[2])} {_show(node[1])}, not {_show(node[1])} {_show(node[2])}",
-                       _replace(rhs, path, ("mat", node[2], node[1])))
-                yield ("a matrix product is written where the Hadamard product ⊙ belongs "
-                       f"({_show(node[1])} ⊙ {_show(node[2])})",
-                       _replace(rhs, path, ("had", node[1], node[2])))
+                yield (
+                    "the product is in the wrong order: "
+                    f"{_show(node[2])} {_show(node[1])}, not {_show(node[1])} {_show(node[2])}",
+                    _replace(rhs, path, ("mat", node[2], node[1])),
+                )
+                yield (
+                    "a matrix product is written where the Hadamard product ⊙ belongs "
+                    f"({_show(node[1])} ⊙ {_show(node[2])})",
+                    _replace(rhs, path, ("had", node[1], node[2])),
+                )
             if kind == "had":
-                yield ("a Hadamard product ⊙ is written where a matrix product belongs",
-                       _replace(rhs, path, ("mat", node[1], node[2])))
+                yield (
+                    "a Hadamard product ⊙ is written where a matrix product belongs",
+                    _replace(rhs, path, ("mat", node[1], node[2])),
+                )
                 for side in (1, 2):
                     if node[side][0] == "fn" and node[side][2] >= 1:
-                        yield (f"the factor {_show(node[side])} does not belong here",
-                               _replace(rhs, path, node[3 - side]))
+                        yield (
+                            f"the factor {_show(node[side])} does not belong here",
+                            _replace(rhs, path, node[3 - side]),
+                        )
             if kind == "sum" and node[2] is not None:
-                yield (f"the sum is over the wrong axis (axis={1 - node[2]})",
-                       _replace(rhs, path, ("sum", node[1], 1 - node[2])))
+                yield (
+                    f"the sum is over the wrong axis (axis={1 - node[2]})",
+                    _replace(rhs, path, ("sum", node[1], 1 - node[2])),
+                )
             if kind == "fn" and node[2] == 0 and q.kind == "delta":
-                yield (f"{_show(node)} should be the derivative {_show(node)}'",
-                       _replace(rhs, path, ("fn", node[1], 1, node[3])))
+                yield (
+                    f"{_show(node)} should be the derivative {_show(('fn', node[1], 1, node[3]))}",
+                    _replace(rhs, path, ("fn", node[1], 1, node[3])),
+                )
         if q.kind == "delta":
             z = ("sym", "Z", q.idx, False)
-            yield (f"the factor f'(Z) of the layer is missing (⊙ f'({_show(z)}))",
-                   ("had", rhs, ("fn", "generic", 1, z)))
+            yield (
+                f"the factor f'(Z) of the layer is missing (⊙ f'({_show(z)}))",
+                ("had", rhs, ("fn", "generic", 1, z)),
+            )
 
     # ------------------------------------------------------------------ notation
 
-    def render_expected(self, q: Quantity, formula: str, syntax: str) -> str:
+    def render_expected(self, q: Quantity, formula: str, syntax: str, lhs_ir: IR) -> str:
         d = self.d
         ks = q.layers(d)
         generic = q.idx[0] == "rel" and q.idx[1] == "l"
         if generic and d.generic is not None:
             g = d.generic
-            st = {"delta": g.delta, "grad": g.grad_w if q.base == "W" else g.grad_b,
-                  "cot": g.cotangent_a}[q.kind]
+            st = {
+                "delta": g.delta,
+                "grad": g.grad_w if q.base == "W" else g.grad_b,
+                "cot": g.cotangent_a,
+            }[q.kind]
             lhs_expr, rhs_expr = st.lhs, st.rhs
             if q.wrt_loss == "L" and d.per_sample and q.kind == "delta":
                 from derive.nodes import scale
@@ -443,7 +496,7 @@ class Checker:
             rhs_expr = q.expected(d, k)
             lhs_expr = {
                 "delta": d.deltas[k].lhs if q.kind == "delta" else None,
-                "grad": d.gradients.get(f"{q.base}_{k}").lhs if q.kind == "grad" else None,
+                "grad": d.gradients[f"{q.base}_{k}"].lhs if q.kind == "grad" else None,
                 "cot": d.cotangents[k].lhs if q.kind == "cot" and k in d.cotangents else None,
             }[q.kind]
         if syntax == "python":
@@ -452,15 +505,30 @@ class Checker:
 
         p = DeriveLatexPrinter(detect_notation(formula))
         lhs = p.doprint(lhs_expr) if lhs_expr is not None else q.label(d)
-        if q.wrt_loss == "L" and q.kind == "delta":
-            lhs = rf"\frac{{\partial L}}{{\partial {p.doprint(lhs_expr).replace(p.base_tex('delta'), 'Z')}}}"
+        if lhs_ir[0] == "sym" and lhs_ir[1] in ("dW", "db", "dA"):
+            idx = lhs_ir[2]
+            k_text = str(idx[1]) if idx[0] == "int" else idx[1] + (f"{idx[2]:+d}" if idx[2] else "")
+            lhs = p.indexed(lhs_ir[1], k_text)
+        elif q.wrt_loss == "L" and q.kind == "delta":
+            z = p.doprint(lhs_expr).replace(p.base_tex("delta"), "Z")
+            lhs = rf"\frac{{\partial L}}{{\partial {z}}}"
         return f"{lhs} = {p.doprint(rhs_expr)}"
+
+
+_DELTA_WORDS = {"per_sample": "no 1/m in δ", "mean": "δ = ∂L/∂Z of the batch loss"}
+
+
+def _samples(convention: str) -> str:
+    return "columns" if convention == "column" else "rows"
 
 
 def detect_notation(formula: str) -> Notation:
     """The user's notation, read off their formula."""
-    index = "bracket" if re.search(r"\^\{?\[", formula) else (
-        "paren" if re.search(r"\^\{\(", formula) else "subscript")
+    index = (
+        "bracket"
+        if re.search(r"\^\{?\[", formula)
+        else ("paren" if re.search(r"\^\{\(", formula) else "subscript")
+    )
     transpose = "top" if "\\top" in formula else ("intercal" if "\\intercal" in formula else "T")
     hadamard = "circ" if "\\circ" in formula else "odot"
     delta = "dZ" if re.search(r"\bdZ", formula) else "delta"
@@ -471,8 +539,11 @@ def _python_text(lhs: Any, rhs: Any, formula: str) -> str:
     from derive.export import NumPyCode, code_name
 
     code = NumPyCode().doprint(rhs).replace("numpy.", "np.")
-    name = code_name(lhs.name) if isinstance(lhs, MatrixSymbol) else (
-        "d" + code_name(lhs.wrt.name) if hasattr(lhs, "wrt") else "?")
+    name = (
+        code_name(lhs.name)
+        if isinstance(lhs, MatrixSymbol)
+        else ("d" + code_name(lhs.wrt.name) if hasattr(lhs, "wrt") else "?")
+    )
     if re.search(r"\bdZ", formula):
         code = re.sub(r"\bdelta(\w*)", r"dZ\1", code)
         name = re.sub(r"^delta", "dZ", name)
@@ -493,21 +564,28 @@ def _replace(node: IR, path: tuple[int, ...], new: IR) -> IR:
     return (*node[:i], _replace(node[i], path[1:], new), *node[i + 1 :])
 
 
+_PYTHON_NAMES = False
+
+
 def _show(node: IR) -> str:
     kind = node[0]
     if kind == "sym":
-        base = {"delta": "δ"}.get(node[1], node[1])
+        base = str({"delta": "dZ" if _PYTHON_NAMES else "δ"}.get(node[1], node[1]))
         idx = node[2]
         if idx is None:
             return base
         k = str(idx[1]) if idx[0] == "int" else idx[1] + (f"{idx[2]:+d}" if idx[2] else "")
-        return f"{base}_{k}"
+        if _PYTHON_NAMES:
+            return f"{base}{k}"
+        return f"{base}_{{{k}}}" if len(k) > 1 else f"{base}_{k}"
     if kind == "T":
         return _show(node[1]) + "ᵀ"
     if kind == "fn":
         name = {"generic": "f", "sigmoid": "σ"}.get(node[1], node[1])
         return f"{name}{chr(39) * node[2]}({_show(node[3])})"
     if kind == "mat":
+        if node[1][0] in ("div", "num", "scalar"):
+            return f"({_show(node[1])}) {_show(node[2])}"
         return f"({_show(node[1])} {_show(node[2])})"
     if kind == "had":
         return f"({_show(node[1])} ⊙ {_show(node[2])})"
@@ -515,6 +593,10 @@ def _show(node: IR) -> str:
         return str(node[1])
     if kind == "scalar":
         return str(node[1])
+    if kind == "div":
+        return f"{_show(node[1])}/{_show(node[2])}"
+    if kind == "sum":
+        return f"Σ {_show(node[1])}"
     return "(…)"
 
 

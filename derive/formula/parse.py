@@ -37,7 +37,7 @@ class FormulaError(ValueError):
 @cache
 def parser(syntax: str) -> Lark:
     grammar = resources.files("derive.formula").joinpath(f"{syntax}.lark").read_text("utf-8")
-    return Lark(grammar, parser="lalr", maybe_placeholders=False)
+    return Lark(grammar, parser="lalr", maybe_placeholders=False, cache=True)
 
 
 def caret(text: str, column: int) -> str:
@@ -47,8 +47,15 @@ def caret(text: str, column: int) -> str:
 def _expected(err: UnexpectedInput) -> str:
     names = sorted(getattr(err, "expected", None) or getattr(err, "allowed", None) or [])
     pretty = {
-        "RPAR": "')'", "LPAR": "'('", "RBRACE": "'}'", "LBRACE": "'{'", "EQUAL": "'='",
-        "NAME": "a symbol", "NUMBER": "a number", "FUNC": "a function", "__ANON_0": "a term",
+        "RPAR": "')'",
+        "LPAR": "'('",
+        "RBRACE": "'}'",
+        "LBRACE": "'{'",
+        "EQUAL": "'='",
+        "NAME": "a symbol",
+        "NUMBER": "a number",
+        "FUNC": "a function",
+        "__ANON_0": "a term",
     }
     shown = [pretty.get(n, n.lower()) for n in names][:6]
     return f"; expected {', '.join(shown)}" if shown else ""
@@ -83,16 +90,20 @@ def parse(text: str, syntax: str = "latex") -> list[IR]:
     try:
         tree = parser(syntax).parse(source)
     except UnexpectedCharacters as err:
-        ch = source[err.pos_in_stream] if err.pos_in_stream < len(source) else ""
+        pos = err.pos_in_stream or 0
+        ch = source[pos] if pos < len(source) else ""
         raise FormulaError(
-            f"cannot read {ch!r} at column {err.column}{_expected(err)}\n" + caret(source, err.column)
+            f"cannot read {ch!r} at column {err.column}{_expected(err)}\n"
+            + caret(source, err.column)
         ) from None
     except UnexpectedInput as err:
         token = getattr(err, "token", None)
         at_end = token is None or getattr(token, "type", "") == "$END"
         col = len(source) + 1 if at_end else getattr(err, "column", len(source) + 1)
         what = "the formula ends too early" if at_end else f"unexpected {str(token)!r}"
-        raise FormulaError(f"{what} at column {col}{_expected(err)}\n" + caret(source, col)) from None
+        raise FormulaError(
+            f"{what} at column {col}{_expected(err)}\n" + caret(source, col)
+        ) from None
     transformer = LatexToIR() if syntax == "latex" else PythonToIR()
     try:
         parts = transformer.transform(tree)
@@ -107,19 +118,47 @@ def parse(text: str, syntax: str = "latex") -> list[IR]:
 # --------------------------------------------------------------------------- LaTeX
 
 _BASES = {
-    "W": ("W", False), "w": ("W", True), "b": ("b", False),
-    "Z": ("Z", False), "z": ("Z", True), "A": ("A", False), "a": ("A", True),
-    "X": ("X", False), "x": ("X", True), "Y": ("Y", False), "y": ("Y", True),
-    "\\delta": ("delta", False), "\\Delta": ("delta", False),
-    "dZ": ("delta", False), "dz": ("delta", True), "dW": ("dW", False), "dw": ("dW", True),
-    "db": ("db", False), "dA": ("dA", False), "da": ("dA", True),
+    "W": ("W", False),
+    "w": ("W", True),
+    "b": ("b", False),
+    "Z": ("Z", False),
+    "z": ("Z", True),
+    "A": ("A", False),
+    "a": ("A", True),
+    "X": ("X", False),
+    "x": ("X", True),
+    "Y": ("Y", False),
+    "y": ("Y", True),
+    "\\delta": ("delta", False),
+    "\\Delta": ("delta", False),
+    "dZ": ("delta", False),
+    "dz": ("delta", True),
+    "dW": ("dW", False),
+    "dw": ("dW", True),
+    "db": ("db", False),
+    "dA": ("dA", False),
+    "da": ("dA", True),
 }
 _SCALARS = {"\\lambda": "lambda", "\\alpha": "alpha"}
 _FUNCS = {
-    "\\sigma": "sigmoid", "sigmoid": "sigmoid", "\\tanh": "tanh", "tanh": "tanh",
-    "relu": "relu", "ReLU": "relu", "softmax": "softmax", "f": "generic", "g": "generic",
-    "h": "generic", "\\phi": "generic", "\\varphi": "generic", "\\exp": "exp", "\\log": "log",
-    "gelu": "gelu", "elu": "elu", "silu": "silu", "softplus": "softplus",
+    "\\sigma": "sigmoid",
+    "sigmoid": "sigmoid",
+    "\\tanh": "tanh",
+    "tanh": "tanh",
+    "relu": "relu",
+    "ReLU": "relu",
+    "softmax": "softmax",
+    "f": "generic",
+    "g": "generic",
+    "h": "generic",
+    "\\phi": "generic",
+    "\\varphi": "generic",
+    "\\exp": "exp",
+    "\\log": "log",
+    "gelu": "gelu",
+    "elu": "elu",
+    "silu": "silu",
+    "softplus": "softplus",
 }
 
 
@@ -202,7 +241,9 @@ class LatexToIR(Transformer):  # type: ignore[type-arg]
             return ("sym", base, idx, lower)
         if re.fullmatch(r"[A-Za-z]", word):
             if idx is not None:
-                raise FormulaError(f"unknown symbol {word}_… (known: W, b, Z, A, X, Y, \\delta, dZ, dW, db)")
+                raise FormulaError(
+                    f"unknown symbol {word}_… (known: W, b, Z, A, X, Y, \\delta, dZ, dW, db)"
+                )
             return ("scalar", word)
         raise FormulaError(f"unknown symbol {word!r}")
 
@@ -226,6 +267,9 @@ class LatexToIR(Transformer):  # type: ignore[type-arg]
 
     def sup_name(self, tok: Token) -> list[Any]:
         return [("name", str(tok))]
+
+    def supidx(self, base: Token, sign: Token, num: Token) -> IR:
+        return ("idxgroup", _index(f"{base}{sign}{num}"))
 
     def supbody(self, *items: Any) -> list[Any]:
         out: list[Any] = []
@@ -277,24 +321,38 @@ class LatexToIR(Transformer):  # type: ignore[type-arg]
         return node
 
     def partial(self, *items: Any) -> IR:
-        return ("quantity", items[-1])
+        loss = next(str(t) for t in items if isinstance(t, Token) and t.type == "LOSSNAME")
+        return ("quantity", items[-1], loss)
 
-    def nabla(self, _tok: Token, sym: IR, _loss: Token) -> IR:
-        return ("quantity", sym)
+    def nabla(self, _tok: Token, sym: IR, loss: Token) -> IR:
+        return ("quantity", sym, str(loss))
 
 
 # --------------------------------------------------------------------------- Python
 
 _PY_NAME = re.compile(r"^(W|w|b|Z|z|A|a|dW|dw|db|dZ|dz|dA|da|delta|X|x|Y|y)_?([0-9]+|l|L)?$")
 _PY_FUNCS = {
-    "sigmoid": ("sigmoid", 0), "tanh": ("tanh", 0), "relu": ("relu", 0),
-    "softmax": ("softmax", 0), "exp": ("exp", 0), "log": ("log", 0),
-    "sigmoid_prime": ("sigmoid", 1), "sigmoid_derivative": ("sigmoid", 1),
-    "dsigmoid": ("sigmoid", 1), "sigmoid_backward": ("sigmoid", 1),
-    "tanh_prime": ("tanh", 1), "tanh_derivative": ("tanh", 1), "dtanh": ("tanh", 1),
-    "relu_prime": ("relu", 1), "relu_derivative": ("relu", 1), "drelu": ("relu", 1),
-    "g_prime": ("generic", 1), "f_prime": ("generic", 1), "activation_prime": ("generic", 1),
-    "g": ("generic", 0), "f": ("generic", 0),
+    "sigmoid": ("sigmoid", 0),
+    "tanh": ("tanh", 0),
+    "relu": ("relu", 0),
+    "softmax": ("softmax", 0),
+    "exp": ("exp", 0),
+    "log": ("log", 0),
+    "sigmoid_prime": ("sigmoid", 1),
+    "sigmoid_derivative": ("sigmoid", 1),
+    "dsigmoid": ("sigmoid", 1),
+    "sigmoid_backward": ("sigmoid", 1),
+    "tanh_prime": ("tanh", 1),
+    "tanh_derivative": ("tanh", 1),
+    "dtanh": ("tanh", 1),
+    "relu_prime": ("relu", 1),
+    "relu_derivative": ("relu", 1),
+    "drelu": ("relu", 1),
+    "g_prime": ("generic", 1),
+    "f_prime": ("generic", 1),
+    "activation_prime": ("generic", 1),
+    "g": ("generic", 0),
+    "f": ("generic", 0),
 }
 
 

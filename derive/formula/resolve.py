@@ -16,7 +16,6 @@ from typing import Any
 import sympy
 from sympy.matrices.expressions import (
     HadamardPower,
-    HadamardProduct,
     MatMul,
     MatrixExpr,
     MatrixSymbol,
@@ -87,12 +86,27 @@ def _matmul(a: Any, b: Any) -> Any:
     if isinstance(b, _Ones):
         return MatMul(a, OneMatrix(a.shape[1], 1)).doit(deep=False)
     if _scalar(a) or _scalar(b):
-        return (a * b)
+        return a * b
     if a.shape[1] != b.shape[0]:
         raise ShapeMismatch(
             f"{text(a)} {text(b)}: {text(a)} is {shape_text(a)}, {text(b)} is {shape_text(b)}"
         )
     return MatMul(a, b).doit(deep=False)
+
+
+def _has_fn(node: IR) -> bool:
+    if node[0] == "fn":
+        return True
+    return any(
+        isinstance(c, tuple) and c and isinstance(c[0], str) and _has_fn(c) for c in node[1:]
+    )
+
+
+def _matmul_or_hadamard(a: Any, b: Any) -> Any:
+    try:
+        return _matmul(a, b)
+    except ShapeMismatch:
+        return _had(a, b)
 
 
 def _had(a: Any, b: Any, op: str = "⊙") -> Any:
@@ -138,8 +152,9 @@ class Resolver:
         self.symbols |= {st.lhs.name: st.lhs for st in self.d.deltas.values()}
         self.symbols["X"], self.symbols["Y"] = prog.inputs
         self.symbols["A_0"] = prog.inputs[0]
-        self.cotangents = {k: MatrixSymbol(f"dA_{k}", *st.lhs.shape)
-                           for k, st in self.d.cotangents.items()}
+        self.cotangents = {
+            k: MatrixSymbol(f"dA_{k}", *st.lhs.shape) for k, st in self.d.cotangents.items()
+        }
 
     # ------------------------------------------------------------------ symbols
 
@@ -220,12 +235,19 @@ class Resolver:
         elif kind == "quantity":
             raise FormulaError("∂L/∂… can only stand on the left-hand side")
         elif kind in ("add", "sub"):
-            yield from self._binary(node[1], node[2], lambda a, b: _add(a, b, 1 if kind == "add" else -1))
+            yield from self._binary(
+                node[1], node[2], lambda a, b: _add(a, b, 1 if kind == "add" else -1)
+            )
         elif kind == "neg":
             for a in self.readings(node[1]):
                 yield -a if _scalar(a) else MatMul(-1, a).doit(deep=False)
         elif kind == "mat":
-            yield from self._binary(node[1], node[2], _matmul)
+            if _has_fn(node[1]) and _has_fn(node[2]):
+                # σ(z)(1 - σ(z)): juxtaposed functions of z are the elementwise product
+                # wherever the matrix product does not fit
+                yield from self._binary(node[1], node[2], _matmul_or_hadamard)
+            else:
+                yield from self._binary(node[1], node[2], _matmul)
         elif kind == "had":
             yield from self._binary(node[1], node[2], _had)
         elif kind == "amb":

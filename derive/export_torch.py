@@ -1,0 +1,50 @@
+"""The PyTorch printer, in its own module: importing SymPy's TorchPrinter imports torch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy
+from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.pytorch import TorchPrinter
+
+from derive.export import ArrayNodes
+
+
+class TorchCode(ArrayNodes, TorchPrinter):
+    """PyTorch: SymPy's TorchPrinter taught our primitives; plain tensor ops (CUDA-safe)."""
+
+    _module = "torch"
+
+    def __init__(self) -> None:
+        TorchPrinter.__init__(self, {"fully_qualified_modules": True})
+
+    def reduce_sum(self, code: str, axis: int) -> str:
+        return f"{self.fn('sum')}({code}, dim={axis}, keepdim=True)"
+
+    def cast_like(self, code: str, ref: str) -> str:
+        return f"{code}.to({ref}.dtype)"
+
+    def scalar_like(self, code: str, ref: str) -> str:
+        # torch.where makes Python numbers float32: give them the input's dtype and device
+        return f"{ref}.new_tensor({code})"
+
+    def softmax(self, code: str, axis: int) -> str:
+        return f"{self.fn('softmax')}({code}, dim={axis})"
+
+    def maximum(self, a: str, b: str) -> str:
+        if a in ("0", "0.0"):
+            return f"{self.fn('clamp_min')}({b}, 0)"
+        return f"{self.fn('maximum')}({a}, {b})"
+
+    def _print_Function(self, expr: Any) -> str:
+        if isinstance(expr, sympy.erf):
+            return f"{self.fn('erf')}({self._print(expr.args[0])})"
+        return str(super()._print_Function(expr))
+
+    def _print_Mul(self, expr: Any) -> str:
+        return str(NumPyPrinter._print_Mul(self, expr))  # type: ignore[arg-type]
+
+    def _print_Relational(self, expr: Any) -> str:
+        op = {">": ">", "<": "<", ">=": ">=", "<=": "<="}[expr.rel_op]
+        return f"({self._print(expr.lhs)} {op} {self._print(expr.rhs)})"

@@ -1,0 +1,153 @@
+"""Hand-written backprop formulas from textbooks, courses, code and common mistakes.
+
+Each entry: (spec, syntax, formula, verdict, words the diagnosis must contain or None).
+Sources: Nielsen, "Neural Networks and Deep Learning" ch. 2 (BP1-BP4, column convention,
+C = ½ Σ ||a - y||²); Ng, deep-learning course (dZ, dW, db with 1/m, tanh hidden, sigmoid
+output); CS231n notes and assignments (row convention, dscores / N); the seed article; and
+the mistakes students make with each.
+"""
+
+NIELSEN = [
+    # BP1 (matrix form), BP2, BP3, BP4 as in the book, batch stacked as columns
+    ("latex", r"\delta_2 = (A_2 - Y) \odot \sigma'(Z_2)", "correct", None),
+    ("latex", r"\delta^2 = (a^2 - y) \odot \sigma'(z^2)", "correct", None),
+    ("latex", r"\delta_1 = ((W_2)^T \delta_2) \odot \sigma'(Z_1)", "correct", None),
+    ("latex", r"\delta^l = ((w^{l+1})^T \delta^{l+1}) \odot \sigma'(z^l)", "correct", None),
+    ("latex", r"\delta_l = (W_{l+1}^T \delta_{l+1}) \odot \sigma'(z_l)", "correct", None),
+    ("latex", r"\frac{\partial C}{\partial W_2} = \delta_2 A_1^T", "correct", None),
+    ("latex", r"\frac{\partial L}{\partial W_l} = \delta_l a_{l-1}^T", "correct", None),
+    ("latex", r"\frac{\partial L}{\partial b_l} = \sum_i \delta_l", "correct", None),
+    ("latex", r"\nabla_{W_1} L = \delta_1 X^T", "correct", None),
+    ("latex", r"\delta_1 = \sigma'(Z_1) \odot (W_2^T \delta_2)", "correct", None),
+    (
+        "latex",
+        r"\delta_1 = (W_2^T \delta_2) \circ \sigma(Z_1) \circ (1 - \sigma(Z_1))",
+        "correct",
+        None,
+    ),
+    ("latex", r"\delta_1 = (W_2^T \delta_2) \odot A_1 \odot (1 - A_1)", "correct", None),
+    ("latex", r"\delta_2 = (a_2 - y) \odot \sigma(z_2)(1 - \sigma(z_2))", "correct", None),
+    # mistakes
+    (
+        "latex",
+        r"\delta_1 = (W_2 \delta_2) \odot \sigma'(Z_1)",
+        "incorrect",
+        "transpose is missing on W_2",
+    ),
+    ("latex", r"\delta_1 = (\delta_2 W_2^T) \odot \sigma'(Z_1)", "incorrect", "row-convention"),
+    ("latex", r"\delta_1 = W_2^T \delta_2", "incorrect", "f'(Z) of the layer is missing"),
+    ("latex", r"\delta_1 = (W_2^T \delta_2) \odot \sigma(Z_1)", "incorrect", "derivative"),
+    ("latex", r"\delta_2 = A_2 - Y", "incorrect", "f'(Z) of the layer is missing"),
+    ("latex", r"\frac{\partial L}{\partial W_2} = A_1^T \delta_2", "incorrect", "row-convention"),
+    ("latex", r"\frac{\partial L}{\partial W_2} = \frac{1}{m} \delta_2 A_1^T", "incorrect", "1/m"),
+    (
+        "latex",
+        r"\frac{\partial L}{\partial W_1} = \delta_1 X",
+        "incorrect",
+        "transpose is missing on X",
+    ),
+    ("latex", r"\delta_2 = (Y - A_2) \odot \sigma'(Z_2)", "incorrect", "sign"),
+    ("latex", r"\delta_1 = (W_2^T \delta_2) (\sigma'(Z_1))", "incorrect", "Hadamard"),
+    ("python", "delta1 = (W2.T @ delta2) * A1 * (1 - A1)", "correct", None),
+    ("python", "delta2 = (A2 - Y) * sigmoid_prime(Z2)", "correct", None),
+    ("python", "dW1 = np.dot(delta1, X.T)", "correct", None),
+    ("python", "db2 = np.sum(delta2, axis=1, keepdims=True)", "correct", None),
+    (
+        "python",
+        "delta1 = np.dot(W2, delta2) * A1 * (1 - A1)",
+        "incorrect",
+        "transpose is missing on W2",
+    ),
+    ("python", "db2 = np.sum(delta2, axis=0, keepdims=True)", "incorrect", "row-convention"),
+    ("python", "delta1 = np.dot(W2.T, delta2) @ sigmoid_prime(Z1)", "incorrect", "Hadamard"),
+]
+
+NG = [
+    ("python", "dZ2 = A2 - Y", "correct", None),
+    ("python", "dW2 = 1 / m * np.dot(dZ2, A1.T)", "correct", None),
+    ("python", "db2 = 1 / m * np.sum(dZ2, axis=1, keepdims=True)", "correct", None),
+    ("python", "dZ1 = np.dot(W2.T, dZ2) * (1 - np.power(A1, 2))", "correct", None),
+    ("python", "dW1 = 1 / m * np.dot(dZ1, X.T)", "correct", None),
+    ("python", "db1 = (1 / m) * np.sum(dZ1, axis=1, keepdims=True)", "correct", None),
+    ("python", "dW1 = np.dot(dZ1, X.T) / m", "correct", None),
+    ("python", "dZ1 = W2.T @ dZ2 * (1 - A1**2)", "correct", None),
+    ("latex", r"dZ^{[2]} = A^{[2]} - Y", "correct", None),
+    ("latex", r"dW^{[1]} = \frac{1}{m} dZ^{[1]} X^T", "correct", None),
+    ("latex", r"db^{[1]} = \frac{1}{m} \sum_{i=1}^{m} dZ^{[1]}", "correct", None),
+    ("latex", r"dZ^{[1]} = W^{[2]T} dZ^{[2]} * g^{[1]}{}'(Z^{[1]})", None, None),
+    ("latex", r"dZ^{[1]} = W^{[2]T} dZ^{[2]} * (1 - A^{[1]2})", "correct", None),
+    ("latex", r"dZ^{[1]} = (W^{[2]T} dZ^{[2]}) \odot g'(Z^{[1]})", "correct", None),
+    ("latex", r"dZ^{[1]} = (W^{[2]T} dZ^{[2]}) \odot (1 - \tanh^2 z^{[1]})", "correct", None),
+    # mistakes
+    ("python", "dW2 = np.dot(dZ2, A1.T)", "incorrect", "mean delta definition"),
+    ("python", "dZ2 = (A2 - Y) / m", "incorrect", "mean delta definition"),
+    ("python", "dW1 = 1 / m * np.dot(X.T, dZ1)", "incorrect", None),
+    (
+        "python",
+        "dZ1 = np.dot(W2, dZ2) * (1 - np.power(A1, 2))",
+        "incorrect",
+        "transpose is missing on W2",
+    ),
+    ("python", "dZ1 = np.dot(W2.T, dZ2) * (1 - A1)", "incorrect", None),
+    ("python", "db1 = 1 / m * np.sum(dZ1, axis=0, keepdims=True)", "incorrect", "row-convention"),
+    ("python", "dW1 = 1 / m * np.dot(dZ1, X)", "incorrect", "transpose is missing on X"),
+    ("python", "dW2 = 2 / m * np.dot(dZ2, A1.T)", "incorrect", "factor"),
+    ("latex", r"dW^{[1]} = \frac{1}{m} X^T dZ^{[1]}", "incorrect", None),
+]
+
+CS231N = [
+    ("python", "dscores = (probs - Y) / N", None, None),
+    ("python", "dZ2 = (A2 - Y) / N", "correct", None),
+    ("python", "dW2 = A1.T @ dZ2", "correct", None),
+    ("python", "db2 = np.sum(dZ2, axis=0, keepdims=True)", "correct", None),
+    ("python", "dZ1 = dZ2 @ W2.T * (Z1 > 0)", "correct", None),
+    ("python", "dW1 = np.dot(X.T, dZ1)", "correct", None),
+    ("python", "db1 = np.sum(dZ1, axis=0)", "correct", None),
+    ("latex", r"\delta_2 = \frac{1}{N} (A_2 - Y)", "correct", None),
+    ("latex", r"\delta_1 = (\delta_2 W_2^T) \odot \operatorname{relu}'(Z_1)", "correct", None),
+    ("latex", r"\frac{\partial L}{\partial W_1} = X^T \delta_1", "correct", None),
+    # mistakes
+    ("python", "dW2 = dZ2 @ A1.T", "incorrect", "column-convention"),
+    ("python", "dW2 = A1.T @ dZ2 / N", "incorrect", "1/m too many"),
+    ("python", "dZ2 = A2 - Y", "incorrect", "per-sample delta definition"),
+    ("python", "db2 = np.sum(dZ2, axis=1, keepdims=True)", "incorrect", "column-convention"),
+    ("python", "dZ1 = W2.T @ dZ2 * (Z1 > 0)", "incorrect", "column-convention"),
+    ("python", "dW1 = X @ dZ1", "incorrect", "transpose is missing on X"),
+    ("latex", r"\frac{\partial L}{\partial W_1} = \delta_1 X^T", "incorrect", "column-convention"),
+]
+
+SEED = [
+    ("latex", r"\delta_L = a_L - y", "correct", None),
+    ("latex", r"\delta_l = f'(z_l) \cdot W_{l+1}^T \cdot \delta_{l+1}", "correct", None),
+    (
+        "latex",
+        r"\frac{\partial L}{\partial W_l} = \frac{1}{m} a_{l-1}^T \delta_l",
+        "incorrect",
+        "row-convention",
+    ),
+    ("latex", r"\frac{\partial L}{\partial b_l} = \frac{1}{m} \sum \delta_l", "correct", None),
+    ("latex", r"\frac{\partial L}{\partial W_l} = \frac{1}{m} \delta_l a_{l-1}^T", "correct", None),
+    ("latex", r"\delta_3 = \frac{1}{m}(A_3 - Y)", "incorrect", "mean delta definition"),
+    ("latex", r"\delta_l = (W_{l+1}^T \delta_{l+1}) \odot f'(z_l)", "correct", None),
+    (
+        "latex",
+        r"\delta_l = (W_{l+1} \delta_{l+1}) \odot f'(z_l)",
+        "incorrect",
+        "transpose is missing",
+    ),
+    ("latex", r"\frac{\partial L}{\partial W_2} = \frac{1}{m} \delta_2 A_1^T", "correct", None),
+    (
+        "latex",
+        r"\frac{\partial L}{\partial W_1} = \frac{1}{2m} \delta_1 X^T",
+        "incorrect",
+        "factor 2",
+    ),
+    ("latex", r"\delta_L = \frac{\partial C}{\partial Z_L} = a_L - y", "correct", None),
+]
+
+CORPUS = (
+    [("nielsen", *row) for row in NIELSEN]
+    + [("ng", *row) for row in NG]
+    + [("cs231n", *row) for row in CS231N]
+    + [("seed", *row) for row in SEED]
+)
