@@ -60,6 +60,10 @@ NIELSEN = [
     ),
     ("python", "db2 = np.sum(delta2, axis=0, keepdims=True)", "incorrect", "row-convention"),
     ("python", "delta1 = np.dot(W2.T, delta2) @ sigmoid_prime(Z1)", "incorrect", "Hadamard"),
+    ("python", "delta1 = np.multiply(np.dot(W2.T, delta2), sigmoid_prime(Z1))", "correct", None),
+    ("latex", r"\delta_1 = \operatorname{diag}(\sigma'(Z_1)) W_2^T \delta_2", "correct", None),
+    ("latex", r"\delta_1 = (W_2^T \delta_2) \times \sigma'(Z_1)", "correct", None),
+    ("latex", r"\delta_1 = \sigma'(Z_1) * W_2^T \delta_2", "correct", None),
 ]
 
 NG = [

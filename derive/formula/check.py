@@ -330,12 +330,17 @@ class Checker:
                     )
                 continue
             result = self._check_part(q, rhs, label, expected, syntax)
+            self._last_notes = result.notes
             if not result.correct:
                 result.formula = formula
                 return result
-        return CheckResult("correct", label, expected, self._last_method, formula=formula)
+        return CheckResult(
+            "correct", label, expected, self._last_method, formula=formula, notes=self._last_notes
+        )
 
     _last_method = "symbolic"
+    _readings = 1
+    _last_notes: list[str] = []
 
     def _check_part(
         self, q: Quantity, rhs: IR, label: str, expected: str, syntax: str
@@ -346,7 +351,14 @@ class Checker:
             ok, method = self.matches(d, q, rhs)
             self._last_method = method
             if ok:
-                return CheckResult("correct", label, expected, method)
+                notes = []
+                if self._readings > 1:
+                    notes.append(
+                        f"ambiguous: {self._readings} readings of its products (·, ×, * as a "
+                        "matrix or an elementwise product) fit the shapes; one of them is the "
+                        "derived formula"
+                    )
+                return CheckResult("correct", label, expected, method, notes=notes)
         except ShapeMismatch as err:
             shape_error = str(err)
             method = "shapes"

@@ -64,21 +64,14 @@ class Context:
 
 
 def _scalar(e: Any) -> bool:
-    return not getattr(e, "is_Matrix", False) and not isinstance(e, (MatrixExpr, _Ones, _Diag))
+    return not getattr(e, "is_Matrix", False) and not isinstance(e, (MatrixExpr, _Ones))
 
 
 class _Ones:
     """``\\mathbf{1}``: a ones vector whose length comes from its neighbour in a product."""
 
 
-class _Diag:
-    def __init__(self, arg: Any) -> None:
-        self.arg = arg
-
-
 def _matmul(a: Any, b: Any) -> Any:
-    if isinstance(a, _Diag):
-        return _had(a.arg, b, "diag")
     if isinstance(a, _Ones) and isinstance(b, _Ones):
         raise FormulaError("\\mathbf{1} \\mathbf{1}: the size of the ones vectors is unknown")
     if isinstance(a, _Ones):
@@ -92,6 +85,33 @@ def _matmul(a: Any, b: Any) -> Any:
             f"{text(a)} {text(b)}: {text(a)} is {shape_text(a)}, {text(b)} is {shape_text(b)}"
         )
     return MatMul(a, b).doit(deep=False)
+
+
+def _rewrite_diag(node: IR) -> IR:
+    """``diag(v) M`` -> ``v ⊙ M``: the per-sample diagonal matrix acts elementwise on a batch."""
+    if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
+        return node
+    if node[0] == "mat":
+        chain: list[IR] = []
+
+        def flatten(n: IR) -> None:
+            if n[0] == "mat":
+                flatten(n[1])
+                flatten(n[2])
+            else:
+                chain.append(n)
+
+        flatten(node)
+        for i, item in enumerate(chain):
+            if item[0] == "diag" and i + 1 < len(chain):
+                rest: IR = chain[i + 1]
+                for nxt in chain[i + 2 :]:
+                    rest = ("mat", rest, nxt)
+                out: IR = ("had", _rewrite_diag(item[1]), _rewrite_diag(rest))
+                for prev in reversed(chain[:i]):
+                    out = ("mat", _rewrite_diag(prev), out)
+                return out
+    return tuple(_rewrite_diag(c) if isinstance(c, tuple) else c for c in node)
 
 
 def _has_fn(node: IR) -> bool:
@@ -217,6 +237,7 @@ class Resolver:
     # ------------------------------------------------------------------ readings
 
     def readings(self, node: IR) -> list[Any]:
+        node = _rewrite_diag(node)
         out = list(itertools.islice(self._readings(node), MAX_READINGS))
         if not out:
             raise FormulaError("the formula has no reading")
@@ -278,8 +299,7 @@ class Resolver:
             for a in self.readings(node[1]):
                 yield self._sum(a, node[2])
         elif kind == "diag":
-            for a in self.readings(node[1]):
-                yield _Diag(a)
+            raise FormulaError("diag(v) must be followed by the matrix it multiplies")
         elif kind == "gt0":
             for a in self.readings(node[1]):
                 yield Elementwise("step", sympy.Lambda(XVAR, sympy.Heaviside(XVAR)), a)
@@ -347,7 +367,7 @@ class Resolver:
 def unique(exprs: list[Any]) -> list[Any]:
     out: list[Any] = []
     for e in exprs:
-        if isinstance(e, (_Ones, _Diag)):
+        if isinstance(e, _Ones):
             continue
         if all(e != o for o in out):
             out.append(e)
