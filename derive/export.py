@@ -120,18 +120,9 @@ class ArrayNodes:
         return f"{self.parenthesize(coeff, PRECEDENCE['Mul'])} * {acc}"  # type: ignore[attr-defined]
 
     def _print_MatAdd(self, expr: Any) -> str:
-        from derive.text import ordered_terms
+        from derive.text import join_signed, ordered_terms
 
-        out = ""
-        for i, term in enumerate(ordered_terms(expr)):
-            code = self._print(term)  # type: ignore[attr-defined]
-            if i and code.startswith("-"):
-                out += " - " + code[1:]
-            elif i:
-                out += " + " + code
-            else:
-                out += code
-        return out
+        return join_signed([self._print(t) for t in ordered_terms(expr)], " - ")  # type: ignore[attr-defined]
 
     def _print_OneMatrix(self, expr: Any) -> str:
         return "1"

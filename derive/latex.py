@@ -100,18 +100,13 @@ class DeriveLatexPrinter(LatexPrinter):
         return self.coefficient(coeff) + " ".join(self._factor(f) for f in factors)
 
     def _print_MatAdd(self, expr: Any) -> str:
-        from derive.text import ordered_terms
+        from derive.text import join_signed, ordered_terms
 
-        out = ""
-        for i, term in enumerate(ordered_terms(expr)):
-            code = r"\mathbf{1}" if isinstance(term, OneMatrix) else self._print(term)
-            if i and code.startswith("-"):
-                out += " - " + code[1:]
-            elif i:
-                out += " + " + code
-            else:
-                out += code
-        return out
+        codes = [
+            r"\mathbf{1}" if isinstance(t, OneMatrix) else self._print(t)
+            for t in ordered_terms(expr)
+        ]
+        return join_signed(codes, " - ")
 
     def _print_OneMatrix(self, expr: Any) -> str:
         rows, cols = expr.shape

@@ -78,16 +78,9 @@ class TextPrinter(StrPrinter):
         return self.coefficient(coeff) + " ".join(parts)
 
     def _print_MatAdd(self, expr: Any) -> str:
-        out = ""
-        for i, term in enumerate(ordered_terms(expr)):
-            t = "1" if isinstance(term, sympy.OneMatrix) else self._print(term)
-            if i and t.startswith("-"):
-                out += " − " + t[1:]
-            elif i:
-                out += " + " + t
-            else:
-                out += t
-        return out
+        return join_signed(
+            ["1" if isinstance(t, sympy.OneMatrix) else self._print(t) for t in ordered_terms(expr)]
+        )
 
     def _print_HadamardProduct(self, expr: Any) -> str:
         return " ⊙ ".join(self.parenthesize(a, PRECEDENCE["Mul"] + 1) for a in expr.args)
@@ -140,11 +133,7 @@ class TextPrinter(StrPrinter):
         if not expr.has(sympy.MatrixExpr):
             return super()._print_Add(expr, order)
         terms = sorted(expr.args, key=lambda t: not _is_data_term(t))
-        out = self._print(terms[0])
-        for t in terms[1:]:
-            p = self._print(t)
-            out += f" − {p[1:]}" if p.startswith("-") else f" + {p}"
-        return out
+        return join_signed([self._print(t) for t in terms])
 
 
 def is_negative(term: Any) -> bool:
@@ -158,6 +147,14 @@ def _is_lone_symbol(term: Any) -> bool:
         factors = term.as_coeff_matrices()[1]
         return len(factors) == 1 and isinstance(factors[0], sympy.MatrixSymbol)
     return isinstance(term, sympy.MatrixSymbol)
+
+
+def join_signed(codes: list[str], minus: str = " − ") -> str:
+    """``["A", "-Y"]`` -> ``"A − Y"``: the printed terms of a sum, signs written once."""
+    out = codes[0]
+    for code in codes[1:]:
+        out += minus + code[1:] if code.startswith("-") else " + " + code
+    return out
 
 
 def ordered_terms(expr: Any) -> list[Any]:

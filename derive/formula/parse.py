@@ -186,8 +186,8 @@ def _bare_symbol(node: IR) -> bool:
 
 
 @v_args(inline=True)
-class LatexToIR(Transformer):  # type: ignore[type-arg]
-    """LaTeX parse tree -> IR."""
+class _CommonIR(Transformer):  # type: ignore[type-arg]
+    """The rules both grammars share."""
 
     def chain(self, *parts: IR) -> list[IR]:
         return list(parts)
@@ -200,6 +200,11 @@ class LatexToIR(Transformer):  # type: ignore[type-arg]
 
     def neg(self, a: IR) -> IR:
         return ("neg", a)
+
+
+@v_args(inline=True)
+class LatexToIR(_CommonIR):
+    """LaTeX parse tree -> IR."""
 
     def juxt(self, a: IR, b: IR) -> IR:
         return ("mat", a, b)
@@ -357,20 +362,8 @@ _PY_FUNCS = {
 
 
 @v_args(inline=True)
-class PythonToIR(Transformer):  # type: ignore[type-arg]
+class PythonToIR(_CommonIR):
     """NumPy-style parse tree -> IR."""
-
-    def chain(self, *parts: IR) -> list[IR]:
-        return list(parts)
-
-    def add(self, a: IR, b: IR) -> IR:
-        return ("add", a, b)
-
-    def sub(self, a: IR, b: IR) -> IR:
-        return ("sub", a, b)
-
-    def neg(self, a: IR) -> IR:
-        return ("neg", a)
 
     def matmul(self, a: IR, b: IR) -> IR:
         return ("mat", a, b)
