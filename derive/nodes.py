@@ -30,7 +30,8 @@ class Elementwise(MatrixExpr):  # type: ignore[misc]
 
     def __new__(cls, name: Any, fn: sympy.Lambda, arg: MatrixExpr, order: int = 0) -> Any:
         name = Str(name) if isinstance(name, str) else name
-        return super().__new__(cls, name, fn, _sympify(arg), sympy.Integer(order))
+        arg = _sympify(arg)  # safe: arg is one of our SymPy matrix expressions, never text
+        return super().__new__(cls, name, fn, arg, sympy.Integer(order))
 
     @property
     def name(self) -> str:
@@ -73,7 +74,7 @@ class Softmax(MatrixExpr):  # type: ignore[misc]
     """Softmax over ``axis`` (0: each column is a sample; 1: each row is a sample)."""
 
     def __new__(cls, arg: MatrixExpr, axis: int) -> Any:
-        return super().__new__(cls, _sympify(arg), sympy.Integer(axis))
+        return super().__new__(cls, _sympify(arg), sympy.Integer(axis))  # safe: a SymPy expression
 
     @property
     def arg(self) -> MatrixExpr:
