@@ -133,8 +133,12 @@ def _compiled(fn: sympy.Lambda) -> Callable[..., Any]:
     (x,) = fn.variables
     body = _standins(fn.expr)
     params = sorted(body.free_symbols - {x}, key=str)
-    modules = [{"Heaviside": lambda v, h=0.5: np.heaviside(v, h)}, "scipy", "numpy"]
-    return sympy.lambdify([x, *params], body, modules=modules)  # our own expression
+    extra: dict[str, Any] = {"Heaviside": lambda v, h=0.5: np.heaviside(v, h)}
+    if body.has(sympy.erf):  # SciPy only where it is needed: importing it takes a while
+        from scipy.special import erf
+
+        extra["erf"] = erf
+    return sympy.lambdify([x, *params], body, modules=[extra, "numpy"])  # our own expression
 
 
 @_on(Elementwise)
