@@ -200,9 +200,6 @@ class ExplicitNetwork:
     def params(self) -> list[MatrixSymbol]:
         return self.derivation.program.params
 
-    def explicit(self, expr: Any) -> Any:
-        return evaluate(expr, self.env)
-
 
 def explicit_network(
     derivation: Derivation, sizes: Mapping[str, int] | None = None, default: int = 2

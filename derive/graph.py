@@ -9,7 +9,7 @@ stays linear in depth. The same builder makes the program of a *generic* layer `
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import sympy
@@ -111,17 +111,10 @@ class Program:
     batch: sympy.Expr
     scale: sympy.Expr
     widths: tuple[sympy.Expr, ...] = ()
-    named: dict[str, Any] = field(default_factory=dict)
 
     @property
     def column(self) -> bool:
         return self.network.convention == "column"
-
-    def definition(self, sym: Any) -> Equation | None:
-        for eq in self.equations:
-            if eq.out == sym:
-                return eq
-        return None
 
     @property
     def variables(self) -> set[Any]:

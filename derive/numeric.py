@@ -147,8 +147,8 @@ def _elementwise(e: Elementwise, env: Env) -> Any:
     (x,) = fn.variables
     params = sorted(_standins(fn.expr).free_symbols - {x}, key=str)
     values = [env[p] for p in params]
-    out = _compiled(fn)(evaluate(e.arg, env), *values)
     arg = evaluate(e.arg, env)
+    out = _compiled(fn)(arg, *values)
     return np.broadcast_to(np.asarray(out, dtype=float), arg.shape).copy()
 
 

@@ -146,9 +146,6 @@ class Activation:
             return f"{self.symbol} (symbolic)"
         return f"{self.name}({inner})" if inner else self.name
 
-    def param(self, key: str) -> Scalar | None:
-        return dict(self.params).get(key)
-
 
 def _param_symbol(value: Scalar) -> Any:
     import sympy

@@ -18,7 +18,7 @@ import numpy as np
 
 from derive.activations import TABLE
 from derive.derivation import Derivation, derive
-from derive.export import code_name, to_module
+from derive.export import to_module
 
 DEFAULT_TOLERANCE = 1e-6
 KINK_MARGIN = 1e-3
@@ -260,5 +260,4 @@ __all__ = [
     "check_grads",
     "finite_differences",
     "random_point",
-    "code_name",
 ]
