@@ -3,14 +3,33 @@
 from __future__ import annotations
 
 from derive.derivation import Derivation, Step, derive
-from derive.spec import Activation, Layer, Loss, Network, SpecError, dense, load, loads
+from derive.spec import (
+    Activation,
+    AvgPool2d,
+    Conv2d,
+    Flatten,
+    Layer,
+    Loss,
+    MaxPool2d,
+    Network,
+    Pool2d,
+    SpecError,
+    dense,
+    load,
+    loads,
+)
 
 __all__ = [
     "Activation",
+    "AvgPool2d",
+    "Conv2d",
     "Derivation",
+    "Flatten",
     "Layer",
     "Loss",
+    "MaxPool2d",
     "Network",
+    "Pool2d",
     "SpecError",
     "Step",
     "dense",

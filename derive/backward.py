@@ -14,11 +14,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import sympy
-from sympy.matrices.expressions import MatrixSymbol
 
 from derive.graph import Equation
 from derive.nodes import add
-from derive.rules import CONSTANTS, FUSED, producer_key, vjp
+from derive.rules import CONSTANTS, FUSED, LEAVES, producer_key, vjp
 
 NameHook = Callable[[Equation, Any], Any]
 
@@ -44,7 +43,7 @@ def reverse_walk(
     defs = {eq.out: eq for eq in equations}
     uses: dict[Any, int] = defaultdict(int)
     for eq in equations:
-        for sym in eq.rhs.atoms(MatrixSymbol):
+        for sym in eq.rhs.atoms(*LEAVES):
             uses[sym] += 1
     acc: dict[Any, list[Any]] = defaultdict(list)
     for sym, g in seeds.items():
@@ -54,7 +53,7 @@ def reverse_walk(
         if node in active:
             acc[node].append(g)
             return
-        if isinstance(node, (MatrixSymbol, *CONSTANTS)) or not (
+        if isinstance(node, (*LEAVES, *CONSTANTS)) or not (
             node.free_symbols & active if hasattr(node, "free_symbols") else True
         ):
             return

@@ -22,11 +22,12 @@ from derive.graph import (
     Program,
     build,
     build_generic,
+    build_generic_conv,
     index_at,
     layer_symbol,
     split_name,
 )
-from derive.nodes import Elementwise, add, scale
+from derive.nodes import Elementwise, TensorExpr, add, is_tensor, scale, tensor_scale
 from derive.spec import Network, load
 
 ALPHA = sympy.Symbol("alpha", positive=True)
@@ -51,6 +52,34 @@ class Partial(MatrixExpr):  # type: ignore[misc]
     @property
     def shape(self) -> tuple[Any, Any]:
         return self.wrt.shape
+
+
+class TensorPartial(TensorExpr):
+    """``∂f/∂K`` for a tensor K (a kernel, a conv bias, a feature map)."""
+
+    of = Partial.of
+    wrt = Partial.wrt
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        return self.wrt.shape
+
+
+def partial(of: Any, wrt: Any) -> Any:
+    """``∂of/∂wrt``, a matrix or a tensor like ``wrt``."""
+    return TensorPartial(of, wrt) if isinstance(wrt, TensorExpr) else Partial(of, wrt)
+
+
+def rescale(e: Any, c: Any) -> Any:
+    """``c e`` for a matrix or a tensor expression."""
+    return tensor_scale(e, c) if is_tensor(e) else scale(e, c)
+
+
+def total(terms: list[Any]) -> Any:
+    """The sum of gradient contributions (matrices or tensors)."""
+    if is_tensor(terms[0]):
+        return sympy.Add(*terms)
+    return add(terms)
 
 
 @dataclass(frozen=True)
@@ -94,7 +123,10 @@ class Derivation:
         self.cotangents: dict[int, Step] = {}
         self.gradients: dict[str, Step] = {}
         self._walk()
-        self.generic = self._walk_generic() if network.depth >= 2 else None
+        dense = len(network.dense_layers) >= 2
+        self.generic = self._walk_generic(build_generic) if dense else None
+        #: The recurrence between two conv layers l and l+1 (for any network with conv layers).
+        self.generic_conv = self._walk_generic(build_generic_conv) if network.is_conv else None
 
     # ------------------------------------------------------------------ the walks
 
@@ -113,12 +145,13 @@ class Derivation:
         def name(eq: Equation, g: Any) -> Any:
             if eq.out == skip or eq.kind == "loss":
                 return g
-            own = g if not self.per_sample else scale(g, 1 / s)
-            if eq.kind == "affine":
+            own = g if not self.per_sample else rescale(g, 1 / s)
+            if eq.kind in ("affine", "pool", "flatten"):
+                # δ_l = ∂C/∂Z_l; a pooling or flatten layer has no Z: δ_l is ∂C/∂A_l there
                 d = layer_symbol("delta", eq.layer, *eq.out.shape)
                 deltas[eq.layer] = Step("delta", d, own, eq.layer)
-                return d if not self.per_sample else scale(d, s)
-            cotangents[eq.layer] = Step("cotangent", Partial(self.delta_of, eq.out), own, eq.layer)
+                return d if not self.per_sample else rescale(d, s)
+            cotangents[eq.layer] = Step("cotangent", partial(self.delta_of, eq.out), own, eq.layer)
             return g
 
         return name
@@ -134,11 +167,11 @@ class Derivation:
         for p in prog.params:
             terms = sorted(acc.get(p, []), key=lambda t: t.has(p))
             layer = int(p.name.split("_")[1])
-            self.gradients[p.name] = Step("gradient", Partial(LOSS, p), add(terms), layer)
+            self.gradients[p.name] = Step("gradient", partial(LOSS, p), total(terms), layer)
 
-    def _walk_generic(self) -> GenericLayer:
-        prog, z_next, delta_next = build_generic(self.network)
-        seed = delta_next if not self.per_sample else scale(delta_next, prog.scale)
+    def _walk_generic(self, builder: Any) -> GenericLayer:
+        prog, z_next, delta_next = builder(self.network)
+        seed = delta_next if not self.per_sample else rescale(delta_next, prog.scale)
         seeds: dict[Any, Any] = {z_next: seed}
         if prog.equations[-1].kind == "loss":
             seeds[LOSS] = sympy.Integer(1)
@@ -150,7 +183,7 @@ class Derivation:
 
         def grad(p: MatrixSymbol) -> Step:
             terms = sorted(acc[p], key=lambda t: t.has(p))
-            return Step("generic_gradient", Partial(LOSS, p), add(terms), li)
+            return Step("generic_gradient", partial(LOSS, p), total(terms), li)
 
         delta = deltas[li]
         return GenericLayer(
@@ -189,7 +222,11 @@ class Derivation:
         out = []
         for p in self.program.params:
             layer = int(p.name.split("_")[1])
-            out.append(Step("update", p, p - ALPHA * Partial(LOSS, p), layer))
+            if isinstance(p, TensorExpr):
+                rhs = sympy.Add(p, sympy.Mul(-ALPHA, TensorPartial(LOSS, p)))
+            else:
+                rhs = p - ALPHA * Partial(LOSS, p)
+            out.append(Step("update", p, rhs, layer))
         return out
 
     @property
@@ -239,8 +276,9 @@ class Derivation:
 
     def _all_equations(self) -> list[Equation]:
         eqs = list(self.program.equations)
-        if self.generic is not None:
-            eqs += self.generic.program.equations
+        for g in (self.generic, self.generic_conv):
+            if g is not None:
+                eqs += g.program.equations
         return eqs
 
     # ------------------------------------------------------------------ output

@@ -12,11 +12,13 @@ one entry per node type, like the rule table.
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import sympy
 from sympy.matrices.expressions import (
     HadamardPower,
@@ -32,7 +34,25 @@ from sympy.matrices.expressions import (
 
 from derive.derivation import Derivation, derive
 from derive.graph import split_name
-from derive.nodes import BinaryCrossEntropy, CrossEntropy, Elementwise, FrobeniusSq, Softmax
+from derive.nodes import (
+    BinaryCrossEntropy,
+    ChannelBias,
+    ChannelSum,
+    ConvBackInput,
+    ConvBackKernel,
+    Correlate,
+    CrossEntropy,
+    Elementwise,
+    Flatten,
+    FrobeniusSq,
+    Pool,
+    Softmax,
+    TensorElementwise,
+    TensorHadamard,
+    TensorSymbol,
+    Unflatten,
+    Unpool,
+)
 
 Env = dict[Any, Any]
 #: Above this many operations the exact comparison works at rational points, not by expand.
@@ -69,7 +89,7 @@ def evaluate(expr: Any, env: Env) -> Any:
     return fn(expr, env)
 
 
-@_on(MatrixSymbol)
+@_on(MatrixSymbol, TensorSymbol)
 def _symbol(e: MatrixSymbol, env: Env) -> Any:
     raise KeyError(f"no value for {e.name}")
 
@@ -147,7 +167,9 @@ def _softmax(e: Softmax, env: Env) -> Any:
 
 @_on(FrobeniusSq)
 def _frob(e: Any, env: Env) -> Any:
-    return sum(v**2 for v in evaluate(e.arg, env))
+    value = evaluate(e.arg, env)
+    entries = value.flat if isinstance(value, np.ndarray) else value
+    return sum(v**2 for v in entries)
 
 
 @_on(CrossEntropy)
@@ -164,12 +186,194 @@ def _bce(e: Any, env: Env) -> Any:
 
 @_on(sympy.Add)
 def _add(e: Any, env: Env) -> Any:
-    return sympy.Add(*[evaluate(a, env) for a in e.args])
+    vals = [evaluate(a, env) for a in e.args]
+    if any(isinstance(v, np.ndarray) for v in vals):
+        return _tensor_sum(vals)
+    return sympy.Add(*vals)
 
 
 @_on(sympy.Mul)
 def _mul(e: Any, env: Env) -> Any:
-    return sympy.Mul(*[evaluate(a, env) for a in e.args])
+    vals = [evaluate(a, env) for a in e.args]
+    if any(isinstance(v, np.ndarray) for v in vals):
+        scalar = sympy.Mul(*[v for v in vals if not isinstance(v, np.ndarray)])
+        (tensor,) = [v for v in vals if isinstance(v, np.ndarray)]
+        return _map(lambda v: scalar * v, tensor)
+    return sympy.Mul(*vals)
+
+
+# --------------------------------------------------------------------------- feature maps
+#
+# Tensors are NumPy arrays of SymPy scalars (dtype object). Each node is evaluated by its
+# textbook definition, index by index, with plain loops: slow, obvious and independent of
+# the vectorised code that the export uses.
+
+
+def _map(fn: Callable[[Any], Any], t: np.ndarray) -> np.ndarray:
+    out = np.empty(t.shape, dtype=object)
+    for idx in np.ndindex(t.shape):
+        out[idx] = fn(t[idx])
+    return out
+
+
+def _tensor_sum(vals: list[Any]) -> np.ndarray:
+    out = vals[0]
+    for v in vals[1:]:
+        out = out + v
+    return out
+
+
+def _at(a: np.ndarray, n: int, c: int, y: int, x: int) -> Any:
+    """A[n, c, y, x], zero outside the image (the padding)."""
+    if 0 <= y < a.shape[2] and 0 <= x < a.shape[3]:
+        return a[n, c, y, x]
+    return sympy.Integer(0)
+
+
+@_on(Correlate)
+def _correlate(e: Correlate, env: Env) -> Any:
+    k, a = evaluate(e.kernel, env), evaluate(e.input, env)
+    s, p = int(e.stride), int(e.padding)
+    kk = k.shape[2]
+    h = (a.shape[2] + 2 * p - kk) // s + 1
+    w = (a.shape[3] + 2 * p - kk) // s + 1
+    out = np.empty((a.shape[0], k.shape[0], h, w), dtype=object)
+    for n, o, i, j in np.ndindex(out.shape):
+        out[n, o, i, j] = sympy.Add(
+            *[
+                k[o, c, u, v] * _at(a, n, c, s * i + u - p, s * j + v - p)
+                for c, u, v in itertools.product(range(k.shape[1]), range(kk), range(kk))
+            ]
+        )
+    return out
+
+
+@_on(ConvBackInput)
+def _conv_back_input(e: ConvBackInput, env: Env) -> Any:
+    # literally: dilate G by s, pad by k - 1, correlate with rot180(K), crop p
+    g, k = evaluate(e.cot, env), evaluate(e.kernel, env)
+    s, p = int(e.stride), int(e.padding)
+    like = evaluate(e.like, env)
+    kk = k.shape[2]
+    dh, dw = (g.shape[2] - 1) * s + 1, (g.shape[3] - 1) * s + 1
+    dil = np.full((g.shape[0], g.shape[1], dh, dw), sympy.Integer(0), dtype=object)
+    dil[:, :, ::s, ::s] = g
+    out = np.empty(like.shape, dtype=object)
+    for n, c, y, x in np.ndindex(out.shape):
+        out[n, c, y, x] = sympy.Add(
+            *[
+                _at(dil, n, o, y + p + u - (kk - 1), x + p + v - (kk - 1))
+                * k[o, c, kk - 1 - u, kk - 1 - v]
+                for o, u, v in itertools.product(range(k.shape[0]), range(kk), range(kk))
+            ]
+        )
+    return out
+
+
+@_on(ConvBackKernel)
+def _conv_back_kernel(e: ConvBackKernel, env: Env) -> Any:
+    a, g = evaluate(e.input, env), evaluate(e.cot, env)
+    s, p, kk = int(e.stride), int(e.padding), int(e.args[4])
+    out = np.empty((g.shape[1], a.shape[1], kk, kk), dtype=object)
+    for o, c, u, v in np.ndindex(out.shape):
+        out[o, c, u, v] = sympy.Add(
+            *[
+                g[n, o, i, j] * _at(a, n, c, s * i + u - p, s * j + v - p)
+                for n, i, j in np.ndindex(g.shape[0], g.shape[2], g.shape[3])
+            ]
+        )
+    return out
+
+
+@_on(ChannelBias)
+def _channel_bias(e: ChannelBias, env: Env) -> Any:
+    b = evaluate(e.bias, env)
+    shape = tuple(_dim(d, env) for d in e.shape)
+    out = np.empty(shape, dtype=object)
+    for idx in np.ndindex(shape):
+        out[idx] = b[idx[1]]
+    return out
+
+
+@_on(ChannelSum)
+def _channel_sum(e: ChannelSum, env: Env) -> Any:
+    g = evaluate(e.arg, env)
+    out = np.empty((g.shape[1],), dtype=object)
+    for o in range(g.shape[1]):
+        out[o] = sympy.Add(*g[:, o].flat)
+    return out
+
+
+def _window(a: np.ndarray, n: int, c: int, i: int, j: int, k: int, s: int) -> list[Any]:
+    return [a[n, c, s * i + u, s * j + v] for u in range(k) for v in range(k)]
+
+
+@_on(Pool)
+def _pool(e: Pool, env: Env) -> Any:
+    a = evaluate(e.input, env)
+    k, s = int(e.size), int(e.stride)
+    shape = (a.shape[0], a.shape[1], (a.shape[2] - k) // s + 1, (a.shape[3] - k) // s + 1)
+    out = np.empty(shape, dtype=object)
+    for n, c, i, j in np.ndindex(shape):
+        win = _window(a, n, c, i, j, k, s)
+        out[n, c, i, j] = sympy.Max(*win) if e.mode == "max" else sympy.Add(*win) / (k * k)
+    return out
+
+
+@_on(Unpool)
+def _unpool(e: Unpool, env: Env) -> Any:
+    # max: the arg-max indicator of each window, Π_{q≠p} H(a_p - a_q); avg: 1/k² each
+    g, a = evaluate(e.cot, env), evaluate(e.input, env)
+    k, s = int(e.size), int(e.stride)
+    out = np.full(a.shape, sympy.Integer(0), dtype=object)
+    for n, c, i, j in np.ndindex(g.shape):
+        cells = [(s * i + u, s * j + v) for u in range(k) for v in range(k)]
+        for y, x in cells:
+            if e.mode == "avg":
+                share = g[n, c, i, j] / (k * k)
+            else:
+                mine = a[n, c, y, x]
+                share = g[n, c, i, j] * sympy.Mul(
+                    *[sympy.Heaviside(mine - a[n, c, q, r]) for q, r in cells if (q, r) != (y, x)]
+                )
+            out[n, c, y, x] = out[n, c, y, x] + share
+    return out
+
+
+@_on(Flatten)
+def _flatten(e: Flatten, env: Env) -> Any:
+    a = evaluate(e.input, env)
+    rows = [list(a[n].flat) for n in range(a.shape[0])]
+    flat = sympy.ImmutableMatrix(rows)
+    return flat.T if e.column else flat
+
+
+@_on(Unflatten)
+def _unflatten(e: Unflatten, env: Env) -> Any:
+    g = evaluate(e.arg, env)
+    g = g.T if e.column else g
+    like = evaluate(e.like, env)
+    out = np.empty(like.shape, dtype=object)
+    for n in range(like.shape[0]):
+        for q, idx in enumerate(np.ndindex(like.shape[1:])):
+            out[(n,) + idx] = g[n, q]
+    return out
+
+
+@_on(TensorElementwise)
+def _tensor_elementwise(e: TensorElementwise, env: Env) -> Any:
+    f = e.scalar()
+    params = {k: v for k, v in env.items() if isinstance(k, sympy.Symbol)}
+    return _map(lambda v: f(v).xreplace(params), evaluate(e.arg, env))
+
+
+@_on(TensorHadamard)
+def _tensor_hadamard(e: TensorHadamard, env: Env) -> Any:
+    vals = [evaluate(a, env) for a in e.args]
+    out = vals[0]
+    for v in vals[1:]:
+        out = out * v
+    return out
 
 
 @_on(sympy.Pow)
@@ -186,6 +390,15 @@ def entry_matrix(sym: MatrixSymbol, rows: int, cols: int) -> sympy.ImmutableMatr
     return sympy.ImmutableMatrix(
         rows, cols, lambda i, j: sympy.Symbol(f"{base}{idx}_{i + 1}{j + 1}", real=True)
     )
+
+
+def entry_tensor(sym: TensorSymbol, shape: tuple[int, ...]) -> np.ndarray:
+    """``K_1`` (2×1×2×2) -> an object array of real symbols ``K1_1,1,1,1`` …"""
+    base, idx = split_name(sym.name)
+    out = np.empty(shape, dtype=object)
+    for pos in np.ndindex(shape):
+        out[pos] = sympy.Symbol(f"{base}{idx}_" + ",".join(str(i + 1) for i in pos), real=True)
+    return out
 
 
 @dataclass
@@ -220,8 +433,8 @@ def explicit_network(
     ex = ExplicitNetwork(derivation, concrete)
     env: Env = dict(concrete)
     for sym in [*prog.params, *prog.inputs]:
-        rows, cols = (_dim(d, concrete) for d in sym.shape)
-        env[sym] = entry_matrix(sym, rows, cols)
+        dims = tuple(_dim(d, concrete) for d in sym.shape)
+        env[sym] = entry_matrix(sym, *dims) if len(dims) == 2 else entry_tensor(sym, dims)
     if prog.network.loss.name == "cross_entropy":
         y = prog.inputs[1]
         mat = sympy.Matrix(env[y])
@@ -246,7 +459,10 @@ def oracle_gradients(ex: ExplicitNetwork) -> dict[str, sympy.Matrix]:
     out = {}
     for p in ex.params:
         entries = ex.env[p]
-        out[p.name] = entries.applyfunc(lambda w: sympy.diff(loss, w))
+        if isinstance(entries, np.ndarray):  # a kernel or conv bias: its entries in order
+            out[p.name] = sympy.Matrix([sympy.diff(loss, w) for w in entries.flat])
+        else:
+            out[p.name] = entries.applyfunc(lambda w: sympy.diff(loss, w))
     return out
 
 
@@ -257,7 +473,11 @@ def closed_form_gradients(ex: ExplicitNetwork) -> dict[str, sympy.Matrix]:
     for k in range(d.depth, 0, -1):
         st = d.deltas[k]
         env[st.lhs] = evaluate(st.rhs, env)
-    return {p.name: evaluate(d.gradients[p.name].rhs, env) for p in ex.params}
+    out = {}
+    for p in ex.params:
+        value = evaluate(d.gradients[p.name].rhs, env)
+        out[p.name] = sympy.Matrix(list(value.flat)) if isinstance(value, np.ndarray) else value
+    return out
 
 
 def _is_symbolic_call(e: Any) -> bool:
@@ -293,9 +513,18 @@ def _random_point(symbols: set[Any], rng: random.Random) -> dict[Any, Any]:
 def _away_from_kinks(ex: ExplicitNetwork, point: dict[Any, Any]) -> bool:
     for eq in ex.derivation.program.equations:
         if eq.kind == "affine":
-            z = ex.env[eq.out].xreplace(point)
-            if any(abs(float(v)) < 1e-2 for v in z):
+            z = ex.env[eq.out]
+            entries = z.flat if isinstance(z, np.ndarray) else z.xreplace(point)
+            if any(abs(float(sympy.sympify(v).xreplace(point))) < 1e-2 for v in entries):
                 return False
+        if isinstance(eq.rhs, Pool) and eq.rhs.mode == "max" and eq.rhs.size > 1:
+            a = ex.env[eq.rhs.input]
+            k, s = int(eq.rhs.size), int(eq.rhs.stride)
+            h, w = (a.shape[2] - k) // s + 1, (a.shape[3] - k) // s + 1
+            for n, c, i, j in np.ndindex(a.shape[0], a.shape[1], h, w):
+                win = sorted(float(v.xreplace(point)) for v in _window(a, n, c, i, j, k, s))
+                if win[-1] != 0 and win[-1] - win[-2] < 1e-2:  # a tie: max has a kink
+                    return False
     return True
 
 

@@ -26,7 +26,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from derive.derivation import Derivation, derive
 from derive.graph import split_name
-from derive.nodes import Elementwise
+from derive.nodes import Elementwise, is_tensor, tensor_coeff
 
 BACKENDS = ("numpy", "jax", "torch")
 _COUNTER = itertools.count()
@@ -52,6 +52,8 @@ class ArrayNodes:
 
     _module: str
     _dtype_ref: str | None = None
+    #: The module with this backend's conv/pool helpers (same names as derive.convops).
+    _convops = "derive.convops"
 
     # --- hooks a backend may override
     def fn(self, name: str) -> str:
@@ -76,9 +78,14 @@ class ArrayNodes:
     def maximum(self, a: str, b: str) -> str:
         return f"{self.fn('maximum')}({a}, {b})"
 
+    def channel_sum(self, code: str) -> str:
+        return f"{code}.sum(axis=(0, 2, 3))"
+
     # --- symbols
     def _print_MatrixSymbol(self, expr: MatrixSymbol) -> str:
         return code_name(expr.name)
+
+    _print_TensorSymbol = _print_MatrixSymbol
 
     def _print_Symbol(self, expr: sympy.Symbol) -> str:
         return code_name(expr.name)
@@ -204,6 +211,82 @@ class ArrayNodes:
     def _print_Softmax(self, expr: Any) -> str:
         return self.softmax(self._print(expr.arg), expr.axis)  # type: ignore[attr-defined]
 
+    # --- feature maps: calls of the backend's helpers (whose source the module includes)
+    def helper(self, name: str, *args: Any) -> str:
+        if not hasattr(self, "helpers"):
+            self.helpers: list[str] = []
+        if name not in self.helpers:
+            self.helpers.append(name)
+        return f"{name}({', '.join(self._group(a) if not isinstance(a, str) else a for a in args)})"
+
+    def _group(self, e: Any) -> str:
+        code = self._print(e)  # type: ignore[attr-defined]
+        return code if re.fullmatch(r"[\w.]+", code) or _wrapped(code) else f"({code})"
+
+    def _print_Correlate(self, e: Any) -> str:
+        return self.helper("conv2d", e.input, e.kernel, e.stride, e.padding)
+
+    def _print_ConvBackInput(self, e: Any) -> str:
+        like = self._group(e.like)
+        return self.helper(
+            "conv2d_back_input",
+            e.cot,
+            e.kernel,
+            e.stride,
+            e.padding,
+            f"{like}.shape[2]",
+            f"{like}.shape[3]",
+        )
+
+    def _print_ConvBackKernel(self, e: Any) -> str:
+        return self.helper("conv2d_back_kernel", e.input, e.cot, e.stride, e.padding, e.args[4])
+
+    def _print_ChannelBias(self, e: Any) -> str:
+        return f"{self._group(e.bias)}.reshape(1, -1, 1, 1)"
+
+    def _print_ChannelSum(self, e: Any) -> str:
+        return self.channel_sum(self._group(e.arg))
+
+    def _print_Pool(self, e: Any) -> str:
+        return self.helper(f"{e.mode}pool2d", e.input, e.size, e.stride)
+
+    def _print_Unpool(self, e: Any) -> str:
+        return self.helper(f"{e.mode}pool2d_back", e.cot, e.input, e.size, e.stride)
+
+    def _print_Flatten(self, e: Any) -> str:
+        a = self._group(e.input)
+        return f"{a}.reshape({a}.shape[0], -1)" + (".T" if e.column else "")
+
+    def _print_Unflatten(self, e: Any) -> str:
+        g = self._group(e.arg)
+        return f"{g}{'.T' if e.column else ''}.reshape({self._group(e.like)}.shape)"
+
+    def _print_TensorElementwise(self, e: Any) -> str:
+        return self._print_Elementwise(e)
+
+    def _print_TensorHadamard(self, e: Any) -> str:
+        return self._print_HadamardProduct(e)
+
+    def _print_Mul(self, expr: Any) -> str:
+        if not is_tensor(expr):
+            return str(super()._print_Mul(expr))  # type: ignore[misc]
+        coeff, rest = tensor_coeff(expr)
+        code = self._group(rest)
+        if coeff == -1:
+            return f"-{code}"
+        num, den = sympy.fraction(coeff)
+        if num == 1:
+            return f"{code} / {self.parenthesize(den, PRECEDENCE['Mul'] + 1)}"  # type: ignore[attr-defined]
+        return f"{self.parenthesize(coeff, PRECEDENCE['Mul'])} * {code}"  # type: ignore[attr-defined]
+
+    def _print_Add(self, expr: Any, order: Any = None) -> str:
+        if not is_tensor(expr):
+            return str(super()._print_Add(expr, order))  # type: ignore[misc]
+        from derive.text import join_signed
+
+        terms = sorted(expr.args, key=lambda t: type(t).__name__ == "ChannelBias")
+        return join_signed([self._print(t) for t in terms], " - ")  # type: ignore[attr-defined]
+
     # --- losses
     def _print_FrobeniusSq(self, expr: Any) -> str:
         return self.total(f"{self.fn('square')}({self._print(expr.arg)})")  # type: ignore[attr-defined]
@@ -234,6 +317,8 @@ class JaxCode(ArrayNodes, JaxPrinter):
 
     def __init__(self) -> None:
         JaxPrinter.__init__(self, {"fully_qualified_modules": True})
+
+    _convops = "derive.convops_jax"
 
     def softmax(self, code: str, axis: int) -> str:
         return f"{self._module_format('jax.nn.softmax')}({code}, axis={axis})"
@@ -281,8 +366,10 @@ def _check_shapes(arrays):
         for got, want in zip(shape, expected):
             if isinstance(want, int):
                 ok = got == want
-            else:
+            elif want.isidentifier():
                 ok = sizes.setdefault(want, got) == got
+            else:  # a size computed from others, e.g. C*(h - 2)**2 after flatten
+                ok = True
             if not ok:
                 bound = tuple(w if isinstance(w, int) else sizes.get(w, w) for w in expected)
                 raise ValueError(
@@ -340,7 +427,7 @@ def to_source(spec: Any, backend: str = "numpy") -> str:
     def stmt(lhs: str, rhs: Any, comment: str) -> list[str]:
         return [_comment(comment), f"    {lhs} = {printer.doprint(d.through_output(rhs))}"]
 
-    batch_axis = 1 if prog.column else 0
+    batch_axis = 1 if prog.column and not net.is_conv else 0
     forward_body: list[str] = []
     m_line = []
     if isinstance(prog.batch, sympy.Symbol):
@@ -358,6 +445,16 @@ def to_source(spec: Any, backend: str = "numpy") -> str:
         st = d.gradients[p.name]
         backward += stmt("d" + code_name(p.name), st.rhs, f"{text(st.lhs)} = {text(st.rhs)}")
 
+    # symbolic sizes a statement uses (a kernel side k, …), read off the arrays' shapes
+    code = "\n".join(forward_body + loss_lines + backward)
+    bound = {prog.batch}
+    for sym in [x, *prog.params]:
+        for axis, dim in enumerate(sym.shape):
+            name = code_name(dim.name) if isinstance(dim, sympy.Symbol) else ""
+            if name and dim not in bound and re.search(rf"\b{name}\b", code):
+                bound.add(dim)
+                m_line.append(f"    {name} = {code_name(sym.name)}.shape[{axis}]")
+    helpers = _helper_source(printer)
     shapes = {"X": shape_of(x), "Y": shape_of(y)}
     shapes.update({code_name(p.name): shape_of(p) for p in prog.params})
     imports = [
@@ -378,7 +475,7 @@ Every statement is one step of the derivation; its formula is the comment above 
 """
 
 '''
-    lines = [header + "\n".join(imports)]
+    lines = [header + "from __future__ import annotations\n\n" + "\n".join(imports)]
     lines.append("")
     lines.append(f"PARAMETERS = {tuple(params)!r}")
     lines.append(f"SHAPES = {shapes!r}")
@@ -386,6 +483,7 @@ Every statement is one step of the derivation; its formula is the comment above 
     src = "\n".join(lines) + "\n" + CHECK_HELPER
     if "_softmax(" in "\n".join(forward_body):
         src += SOFTMAX_HELPER
+    src += helpers
     src += f'''
 
 def intermediates(X, {sig}{kw}):
@@ -431,6 +529,19 @@ def gradients(X, Y, {sig}{kw}):
     return loss_and_gradients(X, Y, {sig}{pass_hyper})[1]
 '''
     return src.replace("\n\n\n\n", "\n\n\n")
+
+
+def _helper_source(printer: Any) -> str:
+    """The source of the conv/pool helpers the printed code calls (from the backend's
+    ``convops`` module: one implementation for the checker and the export)."""
+    import inspect
+
+    used = getattr(printer, "helpers", [])
+    if not used:
+        return ""
+    ops = importlib.import_module(printer._convops)
+    names = list(dict.fromkeys(n for u in used for n in ops.NEEDS[u]))
+    return "".join("\n\n" + inspect.getsource(getattr(ops, n)) for n in names)
 
 
 def require_backend(backend: str) -> None:

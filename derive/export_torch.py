@@ -9,12 +9,17 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.pytorch import TorchPrinter
 
 from derive.export import ArrayNodes
+from derive.nodes import is_tensor
 
 
 class TorchCode(ArrayNodes, TorchPrinter):
     """PyTorch: SymPy's TorchPrinter taught our primitives; plain tensor ops (CUDA-safe)."""
 
     _module = "torch"
+    _convops = "derive.convops_torch"
+
+    def channel_sum(self, code: str) -> str:
+        return f"{code}.sum(dim=(0, 2, 3))"
 
     def __init__(self) -> None:
         TorchPrinter.__init__(self, {"fully_qualified_modules": True})
@@ -43,6 +48,8 @@ class TorchCode(ArrayNodes, TorchPrinter):
         return str(super()._print_Function(expr))
 
     def _print_Mul(self, expr: Any) -> str:
+        if is_tensor(expr):
+            return ArrayNodes._print_Mul(self, expr)
         return str(NumPyPrinter._print_Mul(self, expr))  # type: ignore[arg-type]
 
     def _print_Relational(self, expr: Any) -> str:

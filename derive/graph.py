@@ -16,10 +16,22 @@ import sympy
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol, OneMatrix
 
 from derive.activations import SOFTMAX, TABLE, symbolic_function
-from derive.nodes import BinaryCrossEntropy, CrossEntropy, Elementwise, FrobeniusSq, Softmax
+from derive.nodes import (
+    BinaryCrossEntropy,
+    ChannelBias,
+    Correlate,
+    CrossEntropy,
+    Elementwise,
+    Flatten,
+    FrobeniusSq,
+    Pool,
+    Softmax,
+    TensorElementwise,
+    TensorSymbol,
+)
 from derive.scalar_expr import X as XVAR
 from derive.scalar_expr import parse_scalar
-from derive.spec import Activation, Network, Scalar, Width
+from derive.spec import Activation, Conv2d, Layer, Network, Pool2d, Scalar, Width
 
 #: The layer index of the generic layer.
 L_INDEX = sympy.Symbol("l", integer=True, positive=True)
@@ -51,9 +63,13 @@ def index_text(i: int | sympy.Expr) -> str:
     return "{" + sympy.sstr(i).replace(" ", "") + "}"
 
 
-def layer_symbol(base: str, index: int | sympy.Expr, rows: Any, cols: Any) -> MatrixSymbol:
-    """``W_1``, ``Z_{l+1}``, ``delta_2`` …: printers split the name at the first ``_``."""
-    return MatrixSymbol(f"{base}_{index_text(index)}", rows, cols)
+def layer_symbol(base: str, index: int | sympy.Expr, *shape: Any) -> Any:
+    """``W_1``, ``Z_{l+1}``, ``delta_2`` …: printers split the name at the first ``_``.
+
+    Two sizes make a MatrixSymbol; any other number a TensorSymbol (feature maps, kernels).
+    """
+    name = f"{base}_{index_text(index)}"
+    return MatrixSymbol(name, *shape) if len(shape) == 2 else TensorSymbol(name, *shape)
 
 
 def index_at(index: str, layer: int) -> int | None:
@@ -71,8 +87,8 @@ def split_name(name: str) -> tuple[str, str]:
     return base, idx[1:-1] if idx.startswith("{") and idx.endswith("}") else idx
 
 
-def activation_node(act: Activation, z: MatrixExpr, axis: int, layer: Any = None) -> MatrixExpr:
-    """The matrix node applying ``act`` to ``z`` (softmax over the sample axis)."""
+def activation_node(act: Activation, z: Any, axis: int, layer: Any = None) -> Any:
+    """The node applying ``act`` to ``z`` (softmax over the sample axis)."""
     if act.name == SOFTMAX:
         return Softmax(z, axis)
     params = {k: scalar_symbol(v) for k, v in act.params}
@@ -87,7 +103,8 @@ def activation_node(act: Activation, z: MatrixExpr, axis: int, layer: Any = None
         merged = {**kind.defaults, **params}
         body = kind.body(merged)
         name = act.name
-    return Elementwise(name, sympy.Lambda(XVAR, body), z)
+    cls = TensorElementwise if len(z.shape) != 2 else Elementwise
+    return cls(name, sympy.Lambda(XVAR, body), z)
 
 
 @dataclass(frozen=True)
@@ -160,19 +177,67 @@ def weight_decay(network: Network, m: sympy.Expr, weights: list[MatrixSymbol]) -
     return lam / (2 * m) * (sympy.Add(*norms) if len(norms) > 1 else norms[0])
 
 
+def conv_equations(layer: Conv2d, layer_no: Any, a: Any) -> tuple[list[Equation], list[Any], Any]:
+    """``Z := K ⋆ A_prev + b``, ``A := f(Z)`` of a conv layer; its K and b; its output."""
+    c_in = a.shape[1]
+    c_out, k = (width_symbol(v) for v in (layer.channels, layer.kernel))
+    pad = (
+        sympy.Integer(0)
+        if layer.padding == "valid"
+        else ((k - 1) / 2 if layer.padding == "same" else sympy.Integer(layer.padding))
+    )
+    kern = layer_symbol("K", layer_no, c_out, c_in, k, k)
+    bias = layer_symbol("b", layer_no, c_out)
+    corr = Correlate(kern, a, layer.stride, pad)
+    z = layer_symbol("Z", layer_no, *corr.shape)
+    out = layer_symbol("A", layer_no, *corr.shape)
+    eqs = [
+        Equation(z, corr + ChannelBias(bias, corr.shape), "affine", layer_no),
+        Equation(out, activation_node(layer.activation, z, 1, layer_no), "activation", layer_no),
+    ]
+    return eqs, [kern, bias], out
+
+
 def build(network: Network) -> Program:
-    """The forward program of a concrete-depth network."""
+    """The forward program of a concrete-depth network (dense or convolutional)."""
     column = network.convention == "column"
     m = width_symbol(network.batch)
-    n = tuple(width_symbol(w) for w in network.widths)
     axis = 0 if column else 1
-    x = MatrixSymbol("X", *((n[0], m) if column else (m, n[0])))
-    y = MatrixSymbol("Y", *((n[-1], m) if column else (m, n[-1])))
     equations: list[Equation] = []
-    params: list[MatrixSymbol] = []
-    a: MatrixExpr = x
+    params: list[Any] = []
+    sizes: list[sympy.Expr] = []
+    a: Any
+    if isinstance(network.input_width, tuple):
+        c, h, w = (width_symbol(v) for v in network.input_width)
+        a = TensorSymbol("X", m, c, h, w)
+        sizes += [c, h, w]
+        n_in: Any = None
+    else:
+        n_in = width_symbol(network.input_width)
+        a = MatrixSymbol("X", *((n_in, m) if column else (m, n_in)))
+        sizes.append(n_in)
+    x = a
     for layer_no, layer in enumerate(network.layers, start=1):
-        shp = _shapes(column, n[layer_no - 1], n[layer_no], m)
+        if isinstance(layer, Conv2d):
+            eqs, ps, a = conv_equations(layer, layer_no, a)
+            equations += eqs
+            params += ps
+            sizes += [width_symbol(layer.channels), width_symbol(layer.kernel)]
+            continue
+        if isinstance(layer, Pool2d):
+            node = Pool(a, layer.mode, layer.size, layer.stride)
+            a = layer_symbol("A", layer_no, *node.shape)
+            equations.append(Equation(a, node, "pool", layer_no))
+            continue
+        if not isinstance(layer, Layer):  # flatten
+            node = Flatten(a, column)
+            n_in = node.shape[0] if column else node.shape[1]
+            a = layer_symbol("A", layer_no, *node.shape)
+            equations.append(Equation(a, node, "flatten", layer_no))
+            continue
+        n_out = width_symbol(layer.width)
+        sizes.append(n_out)
+        shp = _shapes(column, n_in, n_out, m)
         w = layer_symbol("W", layer_no, *shp["W"])
         b = layer_symbol("b", layer_no, *shp["b"])
         z = layer_symbol("Z", layer_no, *shp["Z"])
@@ -184,16 +249,22 @@ def build(network: Network) -> Program:
                 a, activation_node(layer.activation, z, axis, layer_no), "activation", layer_no
             )
         )
+        n_in = n_out
+    y = MatrixSymbol("Y", *a.shape)
     s = batch_scale(network, m)
-    weights = params[0::2]
+    weights = [p for p in params if p.name.startswith(("W_", "K_"))]
     rhs = s * data_term(network, a, y) + weight_decay(network, m, weights)
     equations.append(Equation(LOSS, rhs, "loss"))
-    return Program(network, equations, params, [x, y], m, s, n)
+    if network.is_conv:
+        widths: tuple[Any, ...] = tuple(dict.fromkeys(v for v in sizes if v.free_symbols))
+    else:
+        widths = tuple(sizes)
+    return Program(network, equations, params, [x, y], m, s, widths)
 
 
 def generic_activation(network: Network) -> Activation:
     """The hidden activation if every hidden layer shares it, else a symbolic ``f_l``."""
-    hidden = [layer.activation for layer in network.layers[:-1]]
+    hidden = [layer.activation for layer in network.dense_layers[:-1]]
     if hidden and all(h == hidden[0] for h in hidden):
         return hidden[0]
     return Activation("symbolic", symbol="f")
@@ -231,3 +302,60 @@ def build_generic(network: Network) -> tuple[Program, MatrixSymbol, MatrixSymbol
         equations.append(Equation(LOSS, decay, "loss"))
     program = Program(network, equations, [w, b, w2, b2], [a_prev], m, s, (nprev, ncur, nnext))
     return program, z2, delta_next
+
+
+def generic_conv_activation(network: Network) -> Activation:
+    """The conv layers' activation if they share one, else a symbolic ``f``."""
+    acts = [layer.activation for layer in network.layers if isinstance(layer, Conv2d)]
+    if acts and all(a == acts[0] for a in acts):
+        return acts[0]
+    return Activation("symbolic", symbol="f")
+
+
+def build_generic_conv(network: Network) -> tuple[Program, Any, Any]:
+    """The program around conv layer ``l`` followed by conv layer ``l+1`` (symbolic index).
+
+    Stride and padding are the network's where all its conv layers agree, else symbols
+    ``s`` and ``p``. Returns the program, ``Z_{l+1}`` and the ``delta_{l+1}`` seeding it.
+    """
+    m = width_symbol(network.batch)
+    li = L_INDEX
+    convs = [layer for layer in network.layers if isinstance(layer, Conv2d)]
+    strides = {c.stride for c in convs}
+    pads = {c.padding for c in convs}
+    stride: Any = strides.pop() if len(strides) == 1 else sympy.Symbol("s", positive=True)
+    padding: Any = pads.pop() if len(pads) == 1 else sympy.Symbol("p", nonnegative=True)
+    if padding == "valid":
+        padding = 0
+
+    def size(base: str, i: Any) -> sympy.Symbol:
+        return sympy.Symbol(f"{base}_{index_text(i)}", integer=True, positive=True)
+
+    a_prev = layer_symbol("A", li - 1, m, size("C", li - 1), size("h", li - 1), size("w", li - 1))
+    act = generic_conv_activation(network)
+    equations: list[Equation] = []
+    params: list[Any] = []
+    a = a_prev
+    z_next = None
+    for i in (li, li + 1):
+        pad = padding
+        if padding == "same":
+            pad = (size("k", i) - 1) / 2
+        c_out, k = size("C", i), size("k", i)
+        kern = layer_symbol("K", i, c_out, a.shape[1], k, k)
+        bias = layer_symbol("b", i, c_out)
+        corr = Correlate(kern, a, stride, pad)
+        z = layer_symbol("Z", i, *corr.shape)
+        params += [kern, bias]
+        equations.append(Equation(z, corr + ChannelBias(bias, corr.shape), "affine", i))
+        if i == li:
+            a = layer_symbol("A", i, *corr.shape)
+            equations.append(Equation(a, activation_node(act, z, 1, i), "activation", i))
+        z_next = z
+    delta_next = layer_symbol("delta", li + 1, *z_next.shape)  # type: ignore[union-attr]
+    s = batch_scale(network, m)
+    decay = weight_decay(network, m, params[0::2])
+    if decay != 0:
+        equations.append(Equation(LOSS, decay, "loss"))
+    program = Program(network, equations, params, [a_prev], m, s, ())
+    return program, z_next, delta_next

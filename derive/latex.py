@@ -20,13 +20,14 @@ from sympy.printing.latex import LatexPrinter
 
 from derive.activations import TABLE
 from derive.graph import split_name
-from derive.nodes import Elementwise, Softmax
+from derive.nodes import Elementwise, Softmax, is_tensor, tensor_coeff
 from derive.notation import DELTA_SYMBOLS, HADAMARD, TRANSPOSE, Notation
 
 if TYPE_CHECKING:
     from derive.derivation import Derivation, Step
 
 FORMATS = ("tex", "md", "fragment")
+FULL = r"\text{full}"
 _GREEK = {"alpha": r"\alpha", "lambda": r"\lambda", "sigma": r"\sigma", "lam": r"\lambda"}
 
 
@@ -159,7 +160,88 @@ class DeriveLatexPrinter(LatexPrinter):
     def _print_Partial(self, expr: Any) -> str:
         return rf"\frac{{\partial {self._print(expr.of)}}}{{\partial {self._print(expr.wrt)}}}"
 
+    # --- feature maps (the notation of CNN notes: ⋆ correlation, * convolution, rot180)
+    def _print_TensorSymbol(self, expr: Any) -> str:
+        return self.indexed(*split_name(expr.name))
+
+    def conv_options(self, e: Any, extra: str = "") -> str:
+        """``_{s=2, p=1}`` where stride or padding differ from 1 and 0."""
+        opts = [extra] if extra else []
+        if e.stride != 1:
+            opts.append(f"s={self._print(e.stride)}")
+        if e.padding != 0:
+            opts.append(f"p={self._print(e.padding)}")
+        return "_{" + r",\,".join(opts) + "}" if opts else ""
+
+    def operand(self, e: Any) -> str:
+        code = self._print(e)
+        return code if hasattr(e, "name") else rf"\left({code}\right)"
+
+    def _print_Correlate(self, e: Any) -> str:
+        star = r"\star" + self.conv_options(e)
+        return f"{self.operand(e.kernel)} {star} {self.operand(e.input)}"
+
+    def _print_ConvBackInput(self, e: Any) -> str:
+        inner = (
+            rf"{self.operand(e.cot)} * \operatorname{{rot180}}\left({self._print(e.kernel)}\right)"
+        )
+        options = self.conv_options(e, FULL)
+        return rf"\left({inner}\right){options}"
+
+    def _print_ConvBackKernel(self, e: Any) -> str:
+        star = r"\star" + self.conv_options(e)
+        return f"{self.operand(e.input)} {star} {self.operand(e.cot)}"
+
+    def _print_ChannelBias(self, e: Any) -> str:
+        return self._print(e.bias)
+
+    def _print_ChannelSum(self, e: Any) -> str:
+        return rf"\sum_{{n,i,j}} \left({self._print(e.arg)}\right)_{{n,:,i,j}}"
+
+    def window(self, e: Any) -> str:
+        k = self._print(e.size)
+        extra = "" if e.stride == e.size else rf",\,s={self._print(e.stride)}"
+        return rf"_{{{k}\times {k}{extra}}}"
+
+    def _print_Pool(self, e: Any) -> str:
+        return rf"\operatorname{{{e.mode}pool}}{self.window(e)}\left({self._print(e.input)}\right)"
+
+    def _print_Unpool(self, e: Any) -> str:
+        up = rf"\operatorname{{up}}{self.window(e)}\left({self._print(e.cot)}\right)"
+        if e.mode == "max":
+            op = HADAMARD[self.notation.hadamard]
+            return rf"{up} {op} \mathbb{{1}}_{{\max}}\left({self._print(e.input)}\right)"
+        return rf"\frac{{1}}{{{self._print(e.size**2)}}} {up}"
+
+    def _print_Flatten(self, e: Any) -> str:
+        return rf"\operatorname{{flatten}}\left({self._print(e.input)}\right)"
+
+    def _print_Unflatten(self, e: Any) -> str:
+        return rf"\operatorname{{unflatten}}\left({self._print(e.arg)}\right)"
+
+    def _print_TensorElementwise(self, e: Any) -> str:
+        return self._print_Elementwise(e)
+
+    def _print_TensorHadamard(self, e: Any) -> str:
+        op = f" {HADAMARD[self.notation.hadamard]} "
+        parts = []
+        for a in e.args:
+            code = self._print(a)
+            if isinstance(a, (sympy.Add, sympy.Mul)):
+                code = rf"\left({code}\right)"
+            parts.append(code)
+        return op.join(parts)
+
+    def _print_TensorPartial(self, e: Any) -> str:
+        return self._print_Partial(e)
+
     def _print_Mul(self, expr: Any) -> str:
+        if is_tensor(expr):
+            coeff, rest = tensor_coeff(expr)
+            body = self._print(rest)
+            if isinstance(rest, sympy.Add):
+                body = rf"\left({body}\right)"
+            return self.coefficient(coeff) + body
         if expr.has(sympy.MatrixExpr):
             coeff = sympy.Mul(*[f for f in expr.args if not f.has(sympy.MatrixExpr)])
             rest = [f for f in expr.args if f.has(sympy.MatrixExpr)]
@@ -176,6 +258,14 @@ class DeriveLatexPrinter(LatexPrinter):
         return super()._print_Mul(expr)
 
     def _print_Add(self, expr: Any, order: Any = None) -> str:
+        if is_tensor(expr):
+            from derive.text import join_signed
+
+            terms = sorted(
+                expr.args,
+                key=lambda t: (t.could_extract_minus_sign(), type(t).__name__ == "ChannelBias"),
+            )
+            return join_signed([self._print(t) for t in terms], " - ")
         if not expr.has(sympy.MatrixExpr):
             return super()._print_Add(expr, order)
         # the data term (the one with the targets Y) first, weight decay after it
@@ -272,8 +362,8 @@ def index_form(step: Step, batch: Any, notation: Notation | None = None) -> str 
 
 
 def _shape_tex(p: DeriveLatexPrinter, sym: Any) -> str:
-    rows, cols = sym.shape
-    return rf"{p._print(rows)} \times {p._print(cols)}"
+    dims = [p._print(d) if d.is_Atom else rf"\left({p._print(d)}\right)" for d in sym.shape]
+    return r" \times ".join(dims)
 
 
 def _escape(text: str) -> str:
@@ -375,15 +465,18 @@ def document(
     rows = []
     for sym in [*prog.params, *prog.inputs]:
         rows.append([f"${p.doprint(sym)}$", f"${_shape_tex(p, sym)}$", _meaning(sym)])
+    kinds = {"affine": "pre-activation", "pool": "pooled maps", "flatten": "flattened maps"}
     for eq in prog.equations[:-1]:
         rows.append(
             [
                 f"${p.doprint(eq.out)}$",
                 f"${_shape_tex(p, eq.out)}$",
-                "pre-activation" if eq.kind == "affine" else "activation",
+                kinds.get(eq.kind, "activation"),
             ]
         )
     doc.table(["symbol", "shape", "meaning"], rows)
+    if net.is_conv:
+        _conv_setup(doc, p)
     delta_sym = p.indexed("delta", "l")
     if d.per_sample:
         doc.para(
@@ -445,13 +538,14 @@ def document(
     # 5. recurrence
     doc.heading("5. The delta recurrence")
     g = d.generic
-    if g is None:
+    if g is None and d.generic_conv is None:
         doc.para("With a single layer there is no hidden layer and no recurrence.")
-    else:
+    if g is not None:
         gp = g.program
         z_l, a_l, z_next = gp.equations[0].out, gp.equations[1].out, gp.equations[2]
         doc.para(
-            rf"For a hidden layer $l$, ${p.doprint(z_next.out)} = {p.doprint(z_next.rhs)}$ "
+            rf"For a hidden {'dense ' if net.is_conv else ''}layer $l$, "
+            rf"${p.doprint(z_next.out)} = {p.doprint(z_next.rhs)}$ "
             rf"depends on ${p.doprint(a_l)}$, so "
             rf"${p.doprint(g.cotangent_a.lhs)} = {tex(g.cotangent_a.rhs)}$, and"
         )
@@ -462,7 +556,11 @@ def document(
             ("", f"= {tex(g.delta.rhs)}"),
         ]
         doc.display(rec)
-        doc.para("Each hidden layer's instance, from the output down:")
+    if d.generic_conv is not None:
+        _conv_recurrence(doc, p, d, cost, tex)
+    if n_layers > 1 and (g is not None or d.generic_conv is not None):
+        which = "layer's" if net.is_conv else "hidden layer's"
+        doc.para(f"Each {which} instance, from the output down:")
         doc.display(
             [
                 (p.doprint(d.deltas[k].lhs), f"= {tex(d.deltas[k].rhs)}")
@@ -472,12 +570,23 @@ def document(
 
     # 6. gradients
     doc.heading("6. Gradients")
+    if d.generic_conv is not None:
+        gc = d.generic_conv
+        doc.para(f"For any convolutional layer $l$ (with ${p.indexed('A', '0')} = X$):")
+        doc.display([(p.doprint(s.lhs), f"= {tex(s.rhs)}") for s in (gc.grad_w, gc.grad_b)])
+        doc.para("Entry by entry (entries of $A$ outside the image, in the padding, are 0):")
+        doc.display(conv_index_form(p, gc))
     if g is not None:
-        doc.para(f"For any layer $l$ (with ${p.indexed('A', '0')} = X$):")
+        doc.para(
+            f"For any {'dense ' if net.is_conv else ''}layer $l$"
+            + ("" if net.is_conv else f" (with ${p.indexed('A', '0')} = X$)")
+            + ":"
+        )
         doc.display([(p.doprint(s.lhs), f"= {tex(s.rhs)}") for s in (g.grad_w, g.grad_b)])
         idx_steps = (g.grad_w, g.grad_b)
     else:
-        idx_steps = (d.gradients["W_1"], d.gradients["b_1"])
+        dense_no = net.first_dense
+        idx_steps = (d.gradients[f"W_{dense_no}"], d.gradients[f"b_{dense_no}"])
     index_lines = [index_form(s, prog.batch, nt) for s in idx_steps]
     if all(index_lines):
         doc.para("Entry by entry:")
@@ -525,8 +634,120 @@ def document(
     )
 
 
+def _conv_setup(doc: _Doc, p: DeriveLatexPrinter) -> None:
+    """What the CNN symbols mean: ⋆, *, rot180, and the delta of a layer without Z."""
+    doc.para(
+        r"Feature maps are tensors of shape samples $\times$ channels $\times$ height "
+        r"$\times$ width, kernels $K$ are filters $\times$ channels $\times\, k \times k$. "
+        r"$K \star A$ is the cross-correlation with the channels summed, "
+        r"$(K \star A)_{n,o,i,j} = \sum_{c,u,v} K_{o,c,u,v}\, A_{n,c,si+u-p,\,sj+v-p}$ "
+        r"(stride $s$, zero padding $p$, written as subscripts where they are not 1 and 0); "
+        r"$*$ is the convolution, a correlation with the kernel rotated by 180 degrees "
+        r"($\operatorname{rot180}$), and $(\cdot)_{\text{full}}$ pads by $k-1$ so every "
+        r"overlap counts. A pooling or flatten layer has no pre-activation: its "
+        rf"${p.indexed('delta', 'l')}$ is the derivative with respect to its output "
+        rf"${p.indexed('A', 'l')}$."
+    )
+
+
+def _conv_recurrence(doc: _Doc, p: DeriveLatexPrinter, d: Derivation, cost: str, tex: Any) -> None:
+    """The conv-to-conv recurrence with its chain-rule step, and what pooling does."""
+    gc = d.generic_conv
+    assert gc is not None
+    gp = gc.program
+    z_l, a_l, z_next = gp.equations[0].out, gp.equations[1].out, gp.equations[2]
+    corr = next((a for a in z_next.rhs.args if type(a).__name__ == "Correlate"), None)
+    doc.para(
+        rf"Between two convolutional layers, ${p.doprint(z_next.out)} = "
+        rf"{p.doprint(z_next.rhs)}$ depends on ${p.doprint(a_l)}$ through every kernel "
+        "position that covers a pixel; summing those contributions is the full convolution "
+        rf"with the flipped kernel: ${p.doprint(gc.cotangent_a.lhs)} = "
+        rf"{tex(gc.cotangent_a.rhs)}$, and"
+    )
+    fprime = gp.equations[1].rhs.derivative()
+    doc.display(
+        [
+            (p.doprint(gc.delta.lhs), rf"= \frac{{\partial {cost}}}{{\partial {p.doprint(z_l)}}}"),
+            (
+                "",
+                f"= {p.doprint(gc.cotangent_a.lhs)} {HADAMARD[p.notation.hadamard]} {tex(fprime)}",
+            ),
+            ("", f"= {tex(gc.delta.rhs)}"),
+        ]
+    )
+    if corr is not None and (corr.stride != 1 or corr.padding != 0):
+        doc.para(
+            rf"With stride $s = {p._print(corr.stride)}$ the delta is first dilated ($s-1$ "
+            rf"zeros between neighbouring entries); with padding $p = {p._print(corr.padding)}$ "
+            "the full convolution is cropped by $p$ on every side."
+        )
+    pools = {eq.rhs.mode for eq in d.program.equations if eq.kind == "pool"}
+    if "max" in pools:
+        doc.para(
+            r"Through max pooling the delta is routed to the arg-max of each window: "
+            r"$\operatorname{up}$ copies each entry to its window and the mask "
+            r"$\mathbb{1}_{\max}(A)$ is 1 at the position of each window's maximum, 0 elsewhere "
+            "(where windows overlap, the routed values add up)."
+        )
+    if "avg" in pools:
+        doc.para(
+            r"Through average pooling the delta is spread evenly: each of the $k^2$ pixels "
+            r"of a window receives $1/k^2$ of it."
+        )
+
+
+def conv_index_form(p: DeriveLatexPrinter, gc: Any) -> list[tuple[str, str]]:
+    """The conv gradients and the input delta entry by entry, read off the nodes."""
+    kgrad = gc.grad_w.rhs
+    coeff, node = tensor_coeff(kgrad)
+    s, pad = node.stride, node.padding
+    a, delta = node.input, node.cot
+
+    def ent(sym: Any, idx: str) -> str:
+        base, i = split_name(sym.name)
+        low = {"delta": p.base_tex("delta")}.get(base, base.lower())
+        style = p.notation.index
+        sup = f"[{i}]" if style == "bracket" else f"({i})" if style == "paren" else ""
+        if style == "subscript":
+            return f"{low}^{{({_tex_index(i)})}}_{{{idx}}}" if i else f"{low}_{{{idx}}}"
+        return f"{low}^{{{sup}}}_{{{idx}}}"
+
+    def shift(var: str, off: str) -> str:
+        base = var if s == 1 else f"{p._print(s)}{var}"
+        return f"{base}+{off}" + (f"-{p._print(pad)}" if pad != 0 else "")
+
+    c = p.coefficient(coeff)
+    a_idx = f"n,c,{shift('i', 'u')},{shift('j', 'v')}"
+    k_sym = gc.grad_w.lhs.wrt
+    lines = [
+        (
+            rf"\frac{{\partial L}}{{\partial {ent(k_sym, 'o,c,u,v')}}}",
+            rf"= {c}\sum_{{n,i,j}} {ent(delta, 'n,o,i,j')}\, {ent(a, a_idx)}",
+        ),
+        (
+            rf"\frac{{\partial L}}{{\partial {ent(gc.grad_b.lhs.wrt, 'o')}}}",
+            rf"= {c}\sum_{{n,i,j}} {ent(delta, 'n,o,i,j')}",
+        ),
+    ]
+    if s == 1 and pad == 0:
+        cot = gc.cotangent_a
+        nxt = cot.rhs.cot if hasattr(cot.rhs, "cot") else None
+        kern = cot.rhs.kernel if hasattr(cot.rhs, "kernel") else None
+        if nxt is not None and kern is not None:
+            lines.append(
+                (
+                    rf"\frac{{\partial {p._print(cot.lhs.of)}}}"
+                    rf"{{\partial {ent(cot.lhs.wrt, 'n,c,i,j')}}}",
+                    rf"= \sum_{{o,u,v}} {ent(nxt, 'n,o,i-u,j-v')}\, {ent(kern, 'o,c,u,v')}",
+                )
+            )
+    return lines
+
+
 def _meaning(sym: Any) -> str:
     base, idx = split_name(sym.name)
+    if base in ("K", "b") and len(sym.shape) != 2:
+        return {"K": f"kernels of layer {idx}", "b": f"bias of layer {idx} (one per filter)"}[base]
     return {
         "W": f"weights of layer {idx}",
         "b": f"bias of layer {idx}",

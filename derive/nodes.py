@@ -183,3 +183,369 @@ def scale(e: MatrixExpr, c: sympy.Expr) -> MatrixExpr:
     if total == 1:
         return rest
     return MatMul(total, rest).doit(deep=False)
+
+
+# --------------------------------------------------------------------------- feature maps
+#
+# Convolutional layers work on 4-d tensors (samples, channels, height, width), which
+# SymPy's matrix expressions cannot hold. These nodes are plain SymPy expressions with a
+# ``shape``; they are non-commutative so SymPy keeps the order of a product, and a scalar
+# times a tensor is an ordinary ``Mul`` (so 1/m and m cancel as they do for matrices).
+
+
+class TensorExpr(sympy.Expr):  # type: ignore[misc]
+    """Base of the tensor-valued nodes."""
+
+    is_commutative = False
+    is_Tensor = True
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+
+def _int(v: Any) -> Any:
+    return sympy.Integer(v) if isinstance(v, int) else v
+
+
+class TensorSymbol(TensorExpr):
+    """A named tensor: ``K_1`` (C_out, C_in, k, k), ``b_1`` (C_out,), ``A_1`` (m, C, H, W)."""
+
+    def __new__(cls, name: str, *shape: Any) -> Any:
+        return super().__new__(cls, Str(name), *(_int(d) for d in shape))
+
+    @property
+    def name(self) -> str:
+        return str(self.args[0])
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        return tuple(self.args[1:])
+
+    @property
+    def free_symbols(self) -> set[Any]:
+        return {self}
+
+    def _hashable_content(self) -> tuple[Any, ...]:
+        return (self.name, *self.shape)
+
+
+class Correlate(TensorExpr):
+    """``K ⋆ A``: the cross-correlation of each sample with each filter, channels summed.
+
+    ``Z[n,o,i,j] = Σ_{c,u,v} K[o,c,u,v] A[n,c,s i+u-p, s j+v-p]`` (zero outside A).
+    """
+
+    def __new__(cls, kernel: Any, inp: Any, stride: Any = 1, padding: Any = 0) -> Any:
+        return super().__new__(cls, kernel, inp, _int(stride), _int(padding))
+
+    kernel = property(lambda self: self.args[0])
+    input = property(lambda self: self.args[1])
+    stride = property(lambda self: self.args[2])
+    padding = property(lambda self: self.args[3])
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        o, _, k, _ = self.kernel.shape
+        m, _, h, w = self.input.shape
+        s, p = self.stride, self.padding
+        return (m, o, (h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1)
+
+
+class ConvBackInput(TensorExpr):
+    """``(G * rot180(K))_full``: the full convolution of G with the flipped kernel.
+
+    With stride s, G is first dilated (s - 1 zeros between entries); with padding p, the
+    result is cropped by p on every side. ``like`` is the layer input, whose shape it has.
+    """
+
+    def __new__(cls, g: Any, kernel: Any, stride: Any, padding: Any, like: Any) -> Any:
+        return super().__new__(cls, g, kernel, _int(stride), _int(padding), like)
+
+    cot = property(lambda self: self.args[0])
+    kernel = property(lambda self: self.args[1])
+    stride = property(lambda self: self.args[2])
+    padding = property(lambda self: self.args[3])
+    like = property(lambda self: self.args[4])
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        return self.like.shape
+
+
+class ConvBackKernel(TensorExpr):
+    """``A ⋆ G``: the input correlated with the cotangent, summed over samples.
+
+    ``K_bar[o,c,u,v] = Σ_{n,i,j} G[n,o,i,j] A[n,c,s i+u-p, s j+v-p]``: shaped like K.
+    """
+
+    def __new__(cls, inp: Any, g: Any, stride: Any, padding: Any, k: Any) -> Any:
+        return super().__new__(cls, inp, g, _int(stride), _int(padding), _int(k))
+
+    input = property(lambda self: self.args[0])
+    cot = property(lambda self: self.args[1])
+    stride = property(lambda self: self.args[2])
+    padding = property(lambda self: self.args[3])
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        k = self.args[4]
+        return (self.cot.shape[1], self.input.shape[1], k, k)
+
+
+class ChannelBias(TensorExpr):
+    """The bias b (one number per channel) broadcast over samples, rows and columns."""
+
+    def __new__(cls, bias: Any, like: tuple[Any, ...]) -> Any:
+        return super().__new__(cls, bias, sympy.Tuple(*like))
+
+    bias = property(lambda self: self.args[0])
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        return tuple(self.args[1])
+
+
+class ChannelSum(TensorExpr):
+    """``Σ_{n,i,j} G[n,o,i,j]``: one sum per channel (the bias gradient)."""
+
+    arg = property(lambda self: self.args[0])
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        return (tensor_shape(self.arg)[1],)
+
+
+class Pool(TensorExpr):
+    """Max or average pooling of each channel over size x size windows."""
+
+    def __new__(cls, inp: Any, mode: str, size: Any, stride: Any) -> Any:
+        return super().__new__(cls, inp, Str(mode), _int(size), _int(stride))
+
+    input = property(lambda self: self.args[0])
+    mode = property(lambda self: str(self.args[1]))
+    size = property(lambda self: self.args[2])
+    stride = property(lambda self: self.args[3])
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        m, c, h, w = self.input.shape
+        k, s = self.size, self.stride
+        return (m, c, (h - k) / s + 1, (w - k) / s + 1)
+
+
+class Unpool(TensorExpr):
+    """The pooling's transpose: average spreads G evenly over each window (``G / k²`` on
+    each of its k² pixels); max routes G to the arg-max pixel of the window in A."""
+
+    def __new__(cls, g: Any, inp: Any, mode: str, size: Any, stride: Any) -> Any:
+        return super().__new__(cls, g, inp, Str(mode), _int(size), _int(stride))
+
+    cot = property(lambda self: self.args[0])
+    input = property(lambda self: self.args[1])
+    mode = property(lambda self: str(self.args[2]))
+    size = property(lambda self: self.args[3])
+    stride = property(lambda self: self.args[4])
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        return self.input.shape
+
+
+class Flatten(MatrixExpr):  # type: ignore[misc]
+    """Feature maps (m, C, H, W) as a matrix: one column (or row) of C H W entries per sample."""
+
+    def __new__(cls, inp: Any, column: bool) -> Any:
+        return super().__new__(cls, inp, sympy.true if column else sympy.false)
+
+    input = property(lambda self: self.args[0])
+    column = property(lambda self: bool(self.args[1]))
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        m, c, h, w = self.input.shape
+        n = c * h * w
+        return (n, m) if self.column else (m, n)
+
+
+class Unflatten(TensorExpr):
+    """A matrix of per-sample vectors back in the (m, C, H, W) layout of ``like``."""
+
+    def __new__(cls, g: Any, like: Any, column: bool) -> Any:
+        return super().__new__(cls, g, like, sympy.true if column else sympy.false)
+
+    arg = property(lambda self: self.args[0])
+    like = property(lambda self: self.args[1])
+    column = property(lambda self: bool(self.args[2]))
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        return self.like.shape
+
+
+class TensorElementwise(TensorExpr):
+    """``f^{(k)}(Z)`` on a tensor: the same args as ``Elementwise``."""
+
+    def __new__(cls, name: Any, fn: sympy.Lambda, arg: Any, order: int = 0) -> Any:
+        name = Str(name) if isinstance(name, str) else name
+        return super().__new__(cls, name, fn, arg, sympy.Integer(order))
+
+    name = Elementwise.name
+    fn = Elementwise.fn
+    arg = Elementwise.arg
+    order = Elementwise.order
+    scalar = Elementwise.scalar
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        return tensor_shape(self.arg)
+
+    def derivative(self) -> Any:
+        """``f^{(k+1)}(Z)``, or the constant when that derivative is one."""
+        (x,) = self.fn.variables
+        d = sympy.diff(self.fn.expr, x, self.order + 1)
+        if x not in d.free_symbols and not d.has(sympy.Function):
+            return d
+        return TensorElementwise(self.args[0], self.fn, self.arg, self.order + 1)
+
+
+class TensorHadamard(TensorExpr):
+    """``X ⊙ Y`` of tensors."""
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        return tensor_shape(self.args[0])
+
+
+ELEMENTWISE = (Elementwise, TensorElementwise)
+
+
+def tensor_shape(e: Any) -> tuple[Any, ...]:
+    """The shape of a tensor expression: a node, or a scalar multiple or sum of nodes."""
+    if isinstance(e, TensorExpr):
+        return e.shape
+    return next(tensor_shape(a) for a in e.args if is_tensor(a))
+
+
+def is_tensor(e: Any) -> bool:
+    """True for a tensor node or a scalar multiple or sum of them."""
+    return bool(getattr(e, "is_Tensor", False)) or (
+        isinstance(e, (sympy.Mul, sympy.Add)) and any(is_tensor(a) for a in e.args)
+    )
+
+
+def tensor_coeff(e: Any) -> tuple[Any, Any]:
+    """``c T`` -> ``(c, T)`` for a tensor, ``c M`` -> ``(c, M)`` for a matrix."""
+    if isinstance(e, sympy.Mul) and is_tensor(e):
+        c, nc = e.args_cnc()
+        if len(nc) != 1:
+            raise ValueError(f"a product of tensors is not defined: {e}")
+        return sympy.Mul(*c), nc[0]
+    return split_coeff(e)
+
+
+def tensor_scale(e: Any, c: Any) -> Any:
+    """``c e`` for a tensor (a SymPy Mul, so coefficients cancel)."""
+    return e if c == 1 else sympy.Mul(c, e)
+
+
+def thadamard(g: Any, d: Any) -> Any:
+    """``G ⊙ D`` with scalar factors (and a constant D) pulled out."""
+    cg, g = tensor_coeff(g)
+    if not is_tensor(d):
+        return tensor_scale(g, cg * d) if d != 0 else sympy.Integer(0)
+    cd, d = tensor_coeff(d)
+    return tensor_scale(TensorHadamard(g, d), cg * cd)
+
+
+def linear(node: Any, g: Any, *rest: Any) -> Any:
+    """``node(c G, …) = c node(G, …)`` for the linear nodes (keeps 1/m outside)."""
+    c, g = tensor_coeff(g)
+    return tensor_scale(node(g, *rest), c)
+
+
+# --------------------------------------------------------------------------- formula nodes
+#
+# What a hand-written CNN formula may say that the derivation itself never writes: a kernel
+# rotated by 180 degrees, a sliding-window product in either orientation and mode, an
+# upsampling and an arg-max mask. The checker compares them with the derived forms by value.
+
+
+class Rot180(TensorExpr):
+    """The kernel rotated by 180 degrees in its two spatial axes."""
+
+    arg = property(lambda self: self.args[0])
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        return self.arg.shape
+
+
+def rot180(x: Any) -> Any:
+    """``rot180(rot180(K)) = K``."""
+    return x.arg if isinstance(x, Rot180) else Rot180(x)
+
+
+class Slide(TensorExpr):
+    """A sliding-window product (cross-correlation) of P with Q, as formulas write it.
+
+    ``orient``: ``fwd`` (P maps (m,C,H,W), Q kernels (O,C,k,k) -> (m,O,·,·)), ``bwd`` (P is
+    a delta (m,O,H',W'), Q kernels (O,C,k,k) -> (m,C,·,·); P dilated by the stride) or
+    ``kern`` (P maps, Q a delta -> kernels (O,C,·,·)). P is zero-padded by ``pad`` and the
+    result cropped by ``crop`` on every side.
+    """
+
+    def __new__(cls, p: Any, q: Any, orient: str, stride: Any, pad: Any, crop: Any = 0) -> Any:
+        return super().__new__(cls, p, q, Str(orient), _int(stride), _int(pad), _int(crop))
+
+    p = property(lambda self: self.args[0])
+    q = property(lambda self: self.args[1])
+    orient = property(lambda self: str(self.args[2]))
+    stride = property(lambda self: self.args[3])
+    pad = property(lambda self: self.args[4])
+    crop = property(lambda self: self.args[5])
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        p, q, s, pad, crop = self.p.shape, self.q.shape, self.stride, self.pad, self.crop
+        if self.orient == "fwd":
+            k = q[2]
+            side = [(d + 2 * pad - k) / s + 1 for d in p[2:]]
+            return (p[0], q[0], *side)
+        if self.orient == "bwd":
+            k = q[2]
+            side = [(d - 1) * s + 1 + 2 * pad - k + 1 - 2 * crop for d in p[2:]]
+            return (p[0], q[1], *side)
+        side = [d + 2 * pad - (e - 1) * s for d, e in zip(p[2:], q[2:])]
+        return (q[1], p[1], *side)
+
+
+class UpSample(TensorExpr):
+    """Each entry copied to every pixel of its k x k window (``like``: the pooled maps)."""
+
+    def __new__(cls, g: Any, like: Any, size: Any, stride: Any) -> Any:
+        return super().__new__(cls, g, like, _int(size), _int(stride))
+
+    arg = property(lambda self: self.args[0])
+    like = property(lambda self: self.args[1])
+    size = property(lambda self: self.args[2])
+    stride = property(lambda self: self.args[3])
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        return self.like.shape
+
+
+class MaxMask(TensorExpr):
+    """1 where an entry of A is the maximum of its pooling window, 0 elsewhere."""
+
+    def __new__(cls, a: Any, size: Any, stride: Any) -> Any:
+        return super().__new__(cls, a, _int(size), _int(stride))
+
+    arg = property(lambda self: self.args[0])
+    size = property(lambda self: self.args[1])
+    stride = property(lambda self: self.args[2])
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        return self.arg.shape

@@ -26,7 +26,30 @@ from sympy.matrices.expressions import (
     ZeroMatrix,
 )
 
-from derive.nodes import BinaryCrossEntropy, CrossEntropy, Elementwise, FrobeniusSq, Softmax
+from derive import convops
+from derive.nodes import (
+    BinaryCrossEntropy,
+    ChannelBias,
+    ChannelSum,
+    ConvBackInput,
+    ConvBackKernel,
+    Correlate,
+    CrossEntropy,
+    Elementwise,
+    Flatten,
+    FrobeniusSq,
+    MaxMask,
+    Pool,
+    Rot180,
+    Slide,
+    Softmax,
+    TensorElementwise,
+    TensorHadamard,
+    TensorSymbol,
+    Unflatten,
+    Unpool,
+    UpSample,
+)
 
 Env = dict[Any, Any]
 EVAL: dict[type, Callable[[Any, Env], Any]] = {}
@@ -57,12 +80,12 @@ def evaluate(expr: Any, env: Env) -> Any:
     fn = EVAL.get(type(expr))
     if fn is not None:
         return fn(expr, env)
-    if isinstance(expr, sympy.Expr) and not expr.has(sympy.MatrixExpr):
+    if isinstance(expr, sympy.Expr) and not expr.has(sympy.MatrixExpr, TensorSymbol):
         return _scalar(expr, env)
     raise NotImplementedError(f"numeric evaluation of {type(expr).__name__} is not defined")
 
 
-@_on(MatrixSymbol)
+@_on(MatrixSymbol, TensorSymbol)
 def _symbol(e: Any, env: Env) -> Any:
     raise KeyError(f"no value for {e.name}")
 
@@ -101,7 +124,7 @@ def _transpose(e: Any, env: Env) -> Any:
     return evaluate(e.arg, env).T
 
 
-@_on(HadamardProduct)
+@_on(HadamardProduct, TensorHadamard)
 def _hadamard(e: Any, env: Env) -> Any:
     out = evaluate(e.args[0], env)
     for a in e.args[1:]:
@@ -141,7 +164,7 @@ def _compiled(fn: sympy.Lambda) -> Callable[..., Any]:
     return sympy.lambdify([x, *params], body, modules=[extra, "numpy"])  # our own expression
 
 
-@_on(Elementwise)
+@_on(Elementwise, TensorElementwise)
 def _elementwise(e: Elementwise, env: Env) -> Any:
     fn = e.scalar()
     (x,) = fn.variables
@@ -186,3 +209,104 @@ def _mul(e: Any, env: Env) -> Any:
     for a in e.args:
         out = out * evaluate(a, env)
     return out
+
+
+# --------------------------------------------------------------------------- feature maps
+
+
+def _ints(*values: Any) -> list[int]:
+    return [int(v) for v in values]
+
+
+@_on(Correlate)
+def _correlate(e: Correlate, env: Env) -> Any:
+    k, a = evaluate(e.kernel, env), evaluate(e.input, env)
+    return convops.conv2d(a, k, *_ints(e.stride, e.padding))
+
+
+@_on(ConvBackInput)
+def _conv_back_input(e: ConvBackInput, env: Env) -> Any:
+    g, k = evaluate(e.cot, env), evaluate(e.kernel, env)
+    h, w = evaluate(e.like, env).shape[2:]
+    s, p = _ints(e.stride, e.padding)
+    return convops.conv2d_back_input(g, k, s, p, h, w)
+
+
+@_on(ConvBackKernel)
+def _conv_back_kernel(e: ConvBackKernel, env: Env) -> Any:
+    a, g = evaluate(e.input, env), evaluate(e.cot, env)
+    return convops.conv2d_back_kernel(a, g, *_ints(e.stride, e.padding, e.args[4]))
+
+
+@_on(ChannelBias)
+def _channel_bias(e: ChannelBias, env: Env) -> Any:
+    return evaluate(e.bias, env)[None, :, None, None]
+
+
+@_on(ChannelSum)
+def _channel_sum(e: ChannelSum, env: Env) -> Any:
+    return evaluate(e.arg, env).sum(axis=(0, 2, 3))
+
+
+@_on(Pool)
+def _pool(e: Pool, env: Env) -> Any:
+    fn = convops.maxpool2d if e.mode == "max" else convops.avgpool2d
+    return fn(evaluate(e.input, env), *_ints(e.size, e.stride))
+
+
+@_on(Unpool)
+def _unpool(e: Unpool, env: Env) -> Any:
+    fn = convops.maxpool2d_back if e.mode == "max" else convops.avgpool2d_back
+    return fn(evaluate(e.cot, env), evaluate(e.input, env), *_ints(e.size, e.stride))
+
+
+@_on(Flatten)
+def _flatten(e: Flatten, env: Env) -> Any:
+    a = evaluate(e.input, env)
+    flat = a.reshape(a.shape[0], -1)
+    return flat.T if e.column else flat
+
+
+@_on(Unflatten)
+def _unflatten(e: Unflatten, env: Env) -> Any:
+    g = evaluate(e.arg, env)
+    like = evaluate(e.like, env)
+    return (g.T if e.column else g).reshape(like.shape)
+
+
+# --------------------------------------------------------------------------- formula nodes
+
+
+@_on(Rot180)
+def _rot180(e: Rot180, env: Env) -> Any:
+    return evaluate(e.arg, env)[:, :, ::-1, ::-1]
+
+
+@_on(Slide)
+def _slide(e: Slide, env: Env) -> Any:
+    p, q = evaluate(e.p, env), evaluate(e.q, env)
+    s, pad, crop = _ints(e.stride, e.pad, e.crop)
+    if e.orient == "fwd":
+        return convops.conv2d(p, q, s, pad)
+    if e.orient == "bwd":
+        full = convops._pad(convops._dilate(p, s), pad)
+        out = convops.conv2d(full, q.transpose(1, 0, 2, 3), 1, 0)
+        h, w = out.shape[2] - 2 * crop, out.shape[3] - 2 * crop
+        return out[:, :, crop : crop + h, crop : crop + w]
+    k = p.shape[2] + 2 * pad - (q.shape[2] - 1) * s
+    return convops.conv2d_back_kernel(p, q, s, pad, k)
+
+
+@_on(UpSample)
+def _upsample(e: UpSample, env: Env) -> Any:
+    g, like = evaluate(e.arg, env), evaluate(e.like, env)
+    ones = np.ones(like.shape)
+    return convops.avgpool2d_back(g, ones, *_ints(e.size, e.stride)) * int(e.size) ** 2
+
+
+@_on(MaxMask)
+def _maxmask(e: MaxMask, env: Env) -> Any:
+    a = evaluate(e.arg, env)
+    k, s = _ints(e.size, e.stride)
+    h, w = (a.shape[2] - k) // s + 1, (a.shape[3] - k) // s + 1
+    return convops.maxpool2d_back(np.ones((a.shape[0], a.shape[1], h, w)), a, k, s)

@@ -13,6 +13,7 @@ producer's input where the composition simplifies.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 import sympy
@@ -22,17 +23,33 @@ from sympy.matrices.expressions import (
     MatAdd,
     MatMul,
     MatrixExpr,
+    MatrixSymbol,
     OneMatrix,
     Transpose,
 )
 
 from derive.nodes import (
     BinaryCrossEntropy,
+    ChannelBias,
+    ChannelSum,
+    ConvBackInput,
+    ConvBackKernel,
+    Correlate,
     CrossEntropy,
     Elementwise,
+    Flatten,
     FrobeniusSq,
+    Pool,
     Softmax,
+    TensorElementwise,
+    TensorExpr,
+    TensorHadamard,
+    TensorSymbol,
+    Unflatten,
+    Unpool,
     hadamard,
+    linear,
+    thadamard,
 )
 
 Contribution = tuple[Any, Any]
@@ -119,6 +136,55 @@ def _softmax(node: Softmax, g: MatrixExpr, ans: Any) -> Iterable[Contribution]:
     return [(node.arg, hadamard(a, g - summed))]
 
 
+# --------------------------------------------------------------------------- feature maps
+
+
+@defvjp(Correlate)
+def _correlate(node: Correlate, g: Any, ans: Any) -> Iterable[Contribution]:
+    # Z = K ⋆ A (stride s, padding p):  A_bar = (G * rot180(K))_full,  K_bar = A ⋆ G
+    k, a, s, p = node.args
+    return [
+        (a, linear(ConvBackInput, g, k, s, p, a)),
+        (k, linear(partial(_kernel_grad, a), g, s, p, k.shape[2])),
+    ]
+
+
+def _kernel_grad(a: Any, g: Any, s: Any, p: Any, k: Any) -> ConvBackKernel:
+    return ConvBackKernel(a, g, s, p, k)
+
+
+@defvjp(ChannelBias)
+def _channel_bias(node: ChannelBias, g: Any, ans: Any) -> Iterable[Contribution]:
+    # Z = … + b (per channel):  b_bar = Σ_{n,i,j} G
+    return [(node.bias, linear(ChannelSum, g))]
+
+
+@defvjp(TensorElementwise)
+def _tensor_elementwise(node: TensorElementwise, g: Any, ans: Any) -> Iterable[Contribution]:
+    # A = f(Z):  Z_bar = G ⊙ f'(Z)
+    return [(node.arg, thadamard(g, node.derivative()))]
+
+
+@defvjp(TensorHadamard)
+def _tensor_hadamard(node: TensorHadamard, g: Any, ans: Any) -> Iterable[Contribution]:
+    # Z = X ⊙ Y:  X_bar = G ⊙ Y,  Y_bar = G ⊙ X
+    x, y = node.args
+    return [(x, thadamard(g, y)), (y, thadamard(g, x))]
+
+
+@defvjp(Pool)
+def _pool(node: Pool, g: Any, ans: Any) -> Iterable[Contribution]:
+    # A = pool(X):  X_bar = unpool(G): max routes G to each window's arg-max, avg spreads
+    # G / k² over the window
+    return [(node.input, linear(Unpool, g, node.input, node.mode, node.size, node.stride))]
+
+
+@defvjp(Flatten)
+def _flatten(node: Flatten, g: Any, ans: Any) -> Iterable[Contribution]:
+    # A = flatten(X):  X_bar = unflatten(G)
+    return [(node.input, linear(Unflatten, g, node.input, node.column))]
+
+
 # --------------------------------------------------------------------------- scalars and losses
 
 
@@ -131,8 +197,8 @@ def _add(node: sympy.Add, g: Any, ans: Any) -> Iterable[Contribution]:
 @defvjp(sympy.Mul)
 def _mul(node: sympy.Mul, g: Any, ans: Any) -> Iterable[Contribution]:
     # L = c C with c free of matrices:  C_bar = c g
-    consts = [f for f in node.args if not f.has(MatrixExpr)]
-    varying = [f for f in node.args if f.has(MatrixExpr)]
+    consts = [f for f in node.args if not f.has(MatrixExpr, TensorExpr)]
+    varying = [f for f in node.args if f.has(MatrixExpr, TensorExpr)]
     if len(varying) != 1:
         raise MissingRule(
             f"no derivative rule for a product of {len(varying)} matrix scalars: {node}"
@@ -143,6 +209,8 @@ def _mul(node: sympy.Mul, g: Any, ans: Any) -> Iterable[Contribution]:
 @defvjp(FrobeniusSq)
 def _frobenius(node: FrobeniusSq, g: Any, ans: Any) -> Iterable[Contribution]:
     # L = ||E||_F^2:  E_bar = 2 g E
+    if isinstance(node.arg, TensorExpr):
+        return [(node.arg, sympy.Mul(2 * g, node.arg))]
     return [(node.arg, _mm(2 * g, node.arg))]
 
 
@@ -175,13 +243,15 @@ FUSED[(BinaryCrossEntropy, "sigmoid")] = _fused_sigmoid_bce
 
 #: Leaves and constants: no inputs to pass a cotangent to.
 CONSTANTS = (OneMatrix, sympy.Number)
+#: Named values: parameters, inputs and the outputs of equations.
+LEAVES = (MatrixSymbol, TensorSymbol)
 
 
 def producer_key(rhs: Any) -> str | None:
     """The key a producer has in FUSED: ``softmax`` or an elementwise activation's name."""
     if isinstance(rhs, Softmax):
         return "softmax"
-    if isinstance(rhs, Elementwise) and rhs.order == 0:
+    if isinstance(rhs, (Elementwise, TensorElementwise)) and rhs.order == 0:
         return rhs.name
     return None
 

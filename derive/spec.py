@@ -40,7 +40,23 @@ DEFAULT_REDUCTION = {
     "binary_cross_entropy": "mean",
 }
 _SYMBOL = re.compile(r"^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)?$")
-_RESERVED = {"x", "l", "L", "W", "b", "Z", "A", "X", "Y", "delta", "alpha", "lambda", "e", "pi"}
+_RESERVED = {
+    "x",
+    "l",
+    "L",
+    "W",
+    "K",
+    "b",
+    "Z",
+    "A",
+    "X",
+    "Y",
+    "delta",
+    "alpha",
+    "lambda",
+    "e",
+    "pi",
+}
 
 
 class SpecError(ValueError):
@@ -170,6 +186,138 @@ class Layer:
             object.__setattr__(self, "activation", Activation(self.activation))
 
 
+def _check_int(value: object, key: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise SpecError(f"must be an integer >= {minimum}, got {value!r}", key=key)
+    return value
+
+
+@dataclass(frozen=True)
+class Conv2d:
+    """A 2-D convolutional layer (cross-correlation, channels summed) and its activation.
+
+    ``kernel`` is the side of a square kernel; ``padding`` is ``"valid"`` (none),
+    ``"same"`` (stride 1, odd kernel: output as large as the input) or an integer.
+    """
+
+    channels: Width
+    kernel: Width = 3
+    stride: int = 1
+    padding: str | int = "valid"
+    activation: Activation = field(default_factory=lambda: Activation("relu"))
+
+    def __post_init__(self) -> None:
+        _check_width(self.channels, "channels")
+        _check_width(self.kernel, "kernel")
+        _check_int(self.stride, "stride")
+        if isinstance(self.activation, str):
+            object.__setattr__(self, "activation", Activation(self.activation))
+        if self.activation.name == SOFTMAX:
+            raise SpecError("softmax is not allowed after a conv2d layer", key="activation")
+        if isinstance(self.padding, str):
+            if self.padding not in ("valid", "same"):
+                raise SpecError(
+                    f"padding must be 'valid', 'same' or an integer, got {self.padding!r}",
+                    key="padding",
+                )
+            if self.padding == "same":
+                if self.stride != 1:
+                    raise SpecError(
+                        f"padding 'same' needs stride 1 (got stride {self.stride}); "
+                        "give an integer padding instead",
+                        key="padding",
+                    )
+                if isinstance(self.kernel, int) and self.kernel % 2 == 0:
+                    raise SpecError(
+                        f"padding 'same' needs an odd kernel size, got {self.kernel}",
+                        key="padding",
+                    )
+        else:
+            _check_int(self.padding, "padding", minimum=0)
+
+    @property
+    def pad(self) -> Width:
+        """The padding as a number of pixels per side (``same``: ``(k - 1) / 2``)."""
+        if self.padding == "valid":
+            return 0
+        if self.padding == "same":
+            return (
+                (self.kernel - 1) // 2 if isinstance(self.kernel, int) else f"({self.kernel}-1)/2"
+            )
+        return int(self.padding)
+
+    kind = "conv2d"
+
+
+@dataclass(frozen=True)
+class Pool2d:
+    """Max or average pooling over ``size`` x ``size`` windows (stride defaults to size)."""
+
+    size: int = 2
+    stride: int | None = None
+    mode: str = "max"
+
+    def __post_init__(self) -> None:
+        _check_int(self.size, "size")
+        if self.stride is None:
+            object.__setattr__(self, "stride", self.size)
+        _check_int(self.stride, "stride")
+        if self.mode not in ("max", "avg"):
+            raise SpecError(f"pooling mode must be 'max' or 'avg', got {self.mode!r}", key="mode")
+
+    @property
+    def kind(self) -> str:
+        return f"{self.mode}pool2d"
+
+
+def MaxPool2d(size: int = 2, stride: int | None = None) -> Pool2d:  # noqa: N802 - a layer name
+    """Max pooling: the delta goes to the arg-max position of each window."""
+    return Pool2d(size, stride, "max")
+
+
+def AvgPool2d(size: int = 2, stride: int | None = None) -> Pool2d:  # noqa: N802 - a layer name
+    """Average pooling: the delta is spread evenly over each window."""
+    return Pool2d(size, stride, "avg")
+
+
+@dataclass(frozen=True)
+class Flatten:
+    """Feature maps (m, C, H, W) -> one vector per sample (C H W entries, channel-major)."""
+
+    kind = "flatten"
+
+
+AnyLayer = Union[Layer, Conv2d, Pool2d, Flatten]  # noqa: UP007
+
+
+def _conv_out(
+    size: Any, kernel: Any, stride: int, pad: Any, what: str, key: str, kernel_key: str = "kernel"
+) -> Any:
+    """One output side of a conv or pool: ``(size + 2 pad - kernel) / stride + 1``.
+
+    Concrete sizes are checked (the kernel fits, the stride divides the rest); symbolic
+    sizes give a symbolic side, assumed to fit.
+    """
+    if not all(isinstance(v, int) for v in (size, kernel, pad)):
+        return None
+    span = size + 2 * pad
+    if kernel > span:
+        raise SpecError(
+            f"the {kernel}x{kernel} {what} is larger than its {size}x{size} input"
+            + (f" (padded to {span}x{span})" if pad else ""),
+            key=f"{key}.{kernel_key}",
+        )
+    if (span - kernel) % stride:
+        raise SpecError(
+            f"stride {stride} does not fit the {what}: input {size}"
+            + (f" + 2x{pad} padding" if pad else "")
+            + f" - window {kernel} = {span - kernel} is not a multiple of {stride}; "
+            "change the stride, the padding or the input size",
+            key=f"{key}.stride",
+        )
+    return (span - kernel) // stride + 1
+
+
 @dataclass(frozen=True)
 class Loss:
     """The loss: ``name``, how samples are reduced, and optional L2 weight decay."""
@@ -201,10 +349,14 @@ class Loss:
 
 @dataclass(frozen=True)
 class Network:
-    """A dense network: input width, layers, loss, batch size, convention, delta definition."""
+    """A network: input, layers, loss, batch size, convention, delta definition.
 
-    input_width: Width
-    layers: tuple[Layer, ...]
+    ``input_width`` is a width for a dense network, or ``(channels, height, width)`` for a
+    convolutional one, whose layers are conv/pool layers, one ``Flatten`` and dense layers.
+    """
+
+    input_width: Width | tuple[Width, Width, Width]
+    layers: tuple[AnyLayer, ...]
     loss: Loss = field(default_factory=Loss)
     batch: Width = "m"
     convention: str = "column"
@@ -214,7 +366,19 @@ class Network:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(self.layers))
-        _check_width(self.input_width, "input")
+        if isinstance(self.input_width, list):
+            object.__setattr__(self, "input_width", tuple(self.input_width))
+        if isinstance(self.input_width, tuple):
+            if len(self.input_width) != 3:
+                raise SpecError(
+                    "an image input is [channels, height, width], got "
+                    f"{len(self.input_width)} sizes",
+                    key="input",
+                )
+            for w in self.input_width:
+                _check_width(w, "input")
+        else:
+            _check_width(self.input_width, "input")
         _check_width(self.batch, "batch")
         if not self.layers:
             raise SpecError(
@@ -231,14 +395,16 @@ class Network:
                 f"unknown delta definition {self.delta!r}; use 'per_sample' or 'mean'",
                 key="delta",
             )
+        self._check_order()
+        self.image_shapes  # noqa: B018 - checks that every kernel and pool fits its input
         last = len(self.layers)
         for i, layer in enumerate(self.layers, start=1):
-            if layer.activation.name == SOFTMAX and i != last:
+            if isinstance(layer, Layer) and layer.activation.name == SOFTMAX and i != last:
                 raise SpecError(
                     f"softmax is only allowed on the output layer, not on hidden layer {i}",
                     key=f"layers[{i}].activation",
                 )
-        out = self.layers[-1].activation.name
+        out = self.layers[-1].activation.name  # type: ignore[union-attr]
         if self.loss.name == "cross_entropy" and out != SOFTMAX:
             raise SpecError(
                 f"cross_entropy is the softmax cross-entropy: the output layer must use softmax, "
@@ -251,37 +417,147 @@ class Network:
                 f"must use sigmoid, not {out}",
                 key="loss.name",
             )
-        names = [w for w in self.widths if isinstance(w, str)]
-        if isinstance(self.batch, str) and self.batch in names:
+        if isinstance(self.batch, str) and self.batch in self.size_names:
             raise SpecError(
                 f"the batch size symbol {self.batch!r} is also used as a layer width",
                 key="batch",
             )
+
+    def _check_order(self) -> None:
+        """Image layers, then one Flatten, then dense layers (a dense net: dense only)."""
+        image = isinstance(self.input_width, tuple)
+        seen_flatten = False
+        for i, layer in enumerate(self.layers, start=1):
+            key = f"layers[{i}]"
+            if isinstance(layer, (Conv2d, Pool2d)):
+                if not image:
+                    raise SpecError(
+                        f"{layer.kind} needs an image input: set input = [channels, height, width]",
+                        key=key,
+                    )
+                if seen_flatten:
+                    raise SpecError(f"{layer.kind} comes after flatten; move it before", key=key)
+            elif isinstance(layer, Flatten):
+                if not image:
+                    raise SpecError("flatten needs an image input", key=key)
+                if seen_flatten:
+                    raise SpecError("a second flatten layer", key=key)
+                seen_flatten = True
+            elif isinstance(layer, Layer):
+                if image and not seen_flatten:
+                    raise SpecError(
+                        "a dense layer follows feature maps: add a flatten layer before it",
+                        key=key,
+                    )
+            else:
+                raise SpecError(f"not a layer: {layer!r}", key=key)
+        if image and not isinstance(self.layers[-1], Layer):
+            raise SpecError(
+                "a convolutional network ends with dense layers: add flatten and a dense "
+                "output layer",
+                key=f"layers[{len(self.layers)}]",
+            )
+
+    @property
+    def is_conv(self) -> bool:
+        """True for a network on images (conv/pool layers before a flatten)."""
+        return isinstance(self.input_width, tuple)
+
+    @property
+    def image_shapes(self) -> list[tuple[Width | None, ...]]:
+        """(channels, height, width) of the input and of each image layer's output.
+
+        Concrete sizes are checked here, with the layer and the sizes in the message; a
+        side that depends on a symbol is ``None``.
+        """
+        if not isinstance(self.input_width, tuple):
+            return []
+        c: Any
+        h: Any
+        w: Any
+        c, h, w = self.input_width
+        shapes: list[tuple[Any, ...]] = [(c, h, w)]
+        for i, layer in enumerate(self.layers, start=1):
+            key = f"layers[{i}]"
+            if isinstance(layer, Conv2d):
+                what = "kernel of conv2d layer " + str(i)
+                pad = layer.pad if isinstance(layer.pad, int) else None
+                h = _conv_out(h, layer.kernel, layer.stride, pad, what, key) if h else None
+                w = _conv_out(w, layer.kernel, layer.stride, pad, what, key) if w else None
+                c = layer.channels
+            elif isinstance(layer, Pool2d):
+                what = f"{layer.mode} pooling window of layer {i}"
+                st = layer.stride or 1
+                h = _conv_out(h, layer.size, st, 0, what, key, "size") if h else None
+                w = _conv_out(w, layer.size, st, 0, what, key, "size") if w else None
+            else:
+                break
+            shapes.append((c, h, w))
+        return shapes
 
     @property
     def depth(self) -> int:
         return len(self.layers)
 
     @property
+    def dense_layers(self) -> tuple[Layer, ...]:
+        return tuple(layer for layer in self.layers if isinstance(layer, Layer))
+
+    @property
+    def first_dense(self) -> int:
+        """The number (from 1) of the first dense layer."""
+        return next(i for i, layer in enumerate(self.layers, 1) if isinstance(layer, Layer))
+
+    @property
     def widths(self) -> tuple[Width, ...]:
-        """n_0, n_1, …, n_L."""
-        return (self.input_width, *(layer.width for layer in self.layers))
+        """n_0, n_1, …, n_L of a dense network (of a CNN: the dense part after flatten)."""
+        if self.is_conv:
+            c, h, w = self.image_shapes[-1]
+            flat: Any = None
+            if isinstance(c, int) and isinstance(h, int) and isinstance(w, int):
+                flat = c * h * w
+            return (flat, *(layer.width for layer in self.dense_layers))
+        first: Any = self.input_width
+        return (first, *(layer.width for layer in self.dense_layers))
+
+    @property
+    def size_names(self) -> list[str]:
+        """Every symbolic size the spec uses (widths, image sides, channels, kernels)."""
+        out: list[str] = []
+        sizes: list[Any] = list(self.input_width) if self.is_conv else [self.input_width]  # type: ignore[arg-type]
+        for layer in self.layers:
+            if isinstance(layer, Layer):
+                sizes.append(layer.width)
+            elif isinstance(layer, Conv2d):
+                sizes += [layer.channels, layer.kernel]
+        for v in sizes:
+            if isinstance(v, str) and v not in out:
+                out.append(v)
+        return out
 
     def with_(self, **changes: Any) -> Network:
         """A copy with some fields changed (validated again)."""
         return replace(self, **changes)
 
     def concrete(self, sizes: Mapping[str, int] | None = None, default: int = 2) -> Network:
-        """This network with every symbolic width (and the batch) made an integer."""
+        """This network with every symbolic size (and the batch) made an integer."""
         sizes = dict(sizes or {})
 
-        def pick(w: Width) -> int:
+        def pick(w: Any) -> Any:
             return w if isinstance(w, int) else int(sizes.get(w, default))
 
+        def layer_at(layer: Any) -> Any:
+            if isinstance(layer, Layer):
+                return replace(layer, width=pick(layer.width))
+            if isinstance(layer, Conv2d):
+                return replace(layer, channels=pick(layer.channels), kernel=pick(layer.kernel))
+            return layer
+
+        inp = self.input_width
         return replace(
             self,
-            input_width=pick(self.input_width),
-            layers=tuple(replace(layer, width=pick(layer.width)) for layer in self.layers),
+            input_width=tuple(pick(v) for v in inp) if isinstance(inp, tuple) else pick(inp),
+            layers=tuple(layer_at(layer) for layer in self.layers),
             batch=pick(self.batch),
         )
 
@@ -319,7 +595,13 @@ def dense(
 
 
 _TOP_KEYS = {"name", "input", "batch", "convention", "delta", "layers", "loss", "notation"}
-_LAYER_KEYS = {"width", "activation"}
+_LAYER_KEYS = {
+    "dense": {"type", "width", "activation"},
+    "conv2d": {"type", "channels", "kernel", "stride", "padding", "activation"},
+    "maxpool2d": {"type", "size", "stride"},
+    "avgpool2d": {"type", "size", "stride"},
+    "flatten": {"type"},
+}
 _ACT_KEYS = {"name", "expr", "symbol", "slope", "alpha"}
 _LOSS_KEYS = {"name", "reduction", "weight_decay"}
 
@@ -379,6 +661,25 @@ def _activation_from(value: object, key: str) -> Activation:
     raise SpecError(f"activation must be a name or a table, got {value!r}", key=key)
 
 
+def _layer_from(kind: str, raw: Mapping[str, Any], key: str, i: int) -> AnyLayer:
+    if kind == "dense":
+        width = _check_width(raw.get("width", f"n_{i}"), f"{key}.width")
+        return Layer(width, _activation_from(raw.get("activation", "sigmoid"), f"{key}.activation"))
+    if kind == "conv2d":
+        if "channels" not in raw:
+            raise SpecError("a conv2d layer needs channels (its number of filters)", key="channels")
+        return Conv2d(
+            channels=raw["channels"],
+            kernel=raw.get("kernel", 3),
+            stride=raw.get("stride", 1),
+            padding=raw.get("padding", "valid"),
+            activation=_activation_from(raw.get("activation", "relu"), f"{key}.activation"),
+        )
+    if kind == "flatten":
+        return Flatten()
+    return Pool2d(raw.get("size", 2), raw.get("stride"), kind[:3])
+
+
 def from_dict(data: Mapping[str, Any], *, source: str = "", text: str = "") -> Network:
     """Build a Network from parsed TOML (or any mapping of the same shape)."""
     loc = _Locator(text)
@@ -408,19 +709,26 @@ def from_dict(data: Mapping[str, Any], *, source: str = "", text: str = "") -> N
         key = f"layers[{i}]"
         if not isinstance(raw, Mapping):
             raise SpecError("each layer must be a table", key=key, source=source)
-        unknown = set(raw) - _LAYER_KEYS
+        kind = raw.get("type", "dense")
+        if kind not in _LAYER_KEYS:
+            raise SpecError(
+                f"unknown layer type {kind!r}; known: {', '.join(_LAYER_KEYS)}",
+                key=f"{key}.type",
+                source=source,
+                line=loc.find("type", layer=i),
+            )
+        allowed = _LAYER_KEYS[kind]
+        unknown = set(raw) - allowed
         if unknown:
             bad = sorted(unknown)[0]
             raise SpecError(
-                f"unknown key {bad!r} (allowed: width, activation)",
+                f"unknown key {bad!r} for a {kind} layer (allowed: {', '.join(sorted(allowed))})",
                 key=f"{key}.{bad}",
                 source=source,
                 line=loc.find(bad, layer=i),
             )
         try:
-            width = _check_width(raw.get("width", f"n_{i}"), f"{key}.width")
-            act = _activation_from(raw.get("activation", "sigmoid"), f"{key}.activation")
-            layers.append(Layer(width, act))
+            layers.append(_layer_from(kind, raw, key, i))
         except SpecError as err:
             sub = err.key.split(".")[-1] if err.key else "activation"
             k = err.key if err.key.startswith(key) else f"{key}.{err.key}"
@@ -428,7 +736,7 @@ def from_dict(data: Mapping[str, Any], *, source: str = "", text: str = "") -> N
                 err.problem,
                 key=k,
                 source=source,
-                line=loc.find(sub if sub in _LAYER_KEYS else "activation", layer=i),
+                line=loc.find(sub if sub in allowed else "activation", layer=i),
             ) from None
     raw_loss = data.get("loss", {})
     try:
@@ -482,7 +790,11 @@ def from_dict(data: Mapping[str, Any], *, source: str = "", text: str = "") -> N
         line = loc.find({"input": "input"}.get(top, top))
         if err.key.startswith("layers["):
             idx = int(err.key[len("layers[") :].split("]")[0])
-            line = loc.find("activation", layer=idx)
+            sub = err.key.split(".")[-1] if "." in err.key else "type"
+            raw = raw_layers[idx - 1] if idx <= len(raw_layers) else {}
+            if sub == "stride" and "stride" not in raw:  # a pool's stride defaults to its size
+                sub = "size" if "size" in raw else "type"
+            line = loc.find(sub, layer=idx)
         elif err.key.startswith("loss"):
             line = loc.find("name", table="loss") or loc.find("loss")
         raise fail(err, line) from None
@@ -502,7 +814,7 @@ def loads(text: str, source: str = "<string>") -> Network:
     return from_dict(data, source=source, text=text)
 
 
-EXAMPLES = ("seed", "nielsen", "ng", "cs231n")
+EXAMPLES = ("seed", "nielsen", "ng", "cs231n", "cnn")
 
 
 def example_text(name: str) -> str:

@@ -10,6 +10,7 @@ from sympy.printing.str import StrPrinter
 
 from derive.activations import TABLE
 from derive.graph import split_name
+from derive.nodes import is_tensor, tensor_coeff
 
 if TYPE_CHECKING:
     from derive.derivation import Derivation
@@ -109,7 +110,87 @@ class TextPrinter(StrPrinter):
     def _print_Partial(self, expr: Any) -> str:
         return f"∂{self._print(expr.of)}/∂{self._print(expr.wrt)}"
 
+    # --- feature maps (CNN notes' notation: ⋆ correlation, * convolution, rot180)
+    _print_TensorSymbol = _print_MatrixSymbol
+
+    def conv_options(self, e: Any) -> str:
+        """``[s=2, p=1]`` where stride or padding differ from 1 and 0."""
+        opts = []
+        if e.stride != 1:
+            opts.append(f"s={self._print(e.stride)}")
+        if e.padding != 0:
+            opts.append(f"p={self._print(e.padding)}")
+        return f"[{', '.join(opts)}]" if opts else ""
+
+    def operand(self, e: Any) -> str:
+        code = self._print(e)
+        return code if hasattr(e, "name") else f"({code})"
+
+    def _print_Correlate(self, e: Any) -> str:
+        return f"{self.operand(e.kernel)} ⋆{self.conv_options(e)} {self.operand(e.input)}"
+
+    def _print_ConvBackInput(self, e: Any) -> str:
+        g, k = self.operand(e.cot), self._print(e.kernel)
+        return f"({g} * rot180({k}))_full{self.conv_options(e)}"
+
+    def _print_ConvBackKernel(self, e: Any) -> str:
+        return f"{self.operand(e.input)} ⋆{self.conv_options(e)} {self.operand(e.cot)}"
+
+    def _print_ChannelBias(self, e: Any) -> str:
+        return self._print(e.bias)
+
+    def _print_ChannelSum(self, e: Any) -> str:
+        return f"Σₙᵢⱼ {self.operand(e.arg)}"
+
+    def window(self, e: Any) -> str:
+        k = self._print(e.size)
+        return f"{k}×{k}" + ("" if e.stride == e.size else f", s={self._print(e.stride)}")
+
+    def _print_Pool(self, e: Any) -> str:
+        return f"{e.mode}pool[{self.window(e)}]({self._print(e.input)})"
+
+    def _print_Unpool(self, e: Any) -> str:
+        g = self._print(e.cot)
+        if e.mode == "max":
+            return f"up[{self.window(e)}]({g}) ⊙ argmax-mask({self._print(e.input)})"
+        k2 = self._print(e.size**2)
+        return f"(1/{k2}) up[{self.window(e)}]({g})"
+
+    def _print_Flatten(self, e: Any) -> str:
+        return f"flatten({self._print(e.input)})"
+
+    def _print_Unflatten(self, e: Any) -> str:
+        return f"unflatten({self._print(e.arg)})"
+
+    def _print_Rot180(self, e: Any) -> str:
+        return f"rot180({self._print(e.arg)})"
+
+    def _print_Slide(self, e: Any) -> str:
+        mode = "_full" if e.orient == "bwd" and e.pad != 0 else ""
+        return f"({self.operand(e.p)} ⋆ {self.operand(e.q)}){mode}"
+
+    def _print_UpSample(self, e: Any) -> str:
+        return f"up({self._print(e.arg)})"
+
+    def _print_MaxMask(self, e: Any) -> str:
+        return f"1_max({self._print(e.arg)})"
+
+    def _print_TensorElementwise(self, e: Any) -> str:
+        return self._print_Elementwise(e)
+
+    def _print_TensorHadamard(self, e: Any) -> str:
+        return " ⊙ ".join(self.parenthesize(a, PRECEDENCE["Mul"] + 1) for a in e.args)
+
+    def _print_TensorPartial(self, e: Any) -> str:
+        return self._print_Partial(e)
+
     def _print_Mul(self, expr: Any) -> str:
+        if is_tensor(expr):
+            coeff, rest = tensor_coeff(expr)
+            body = self._print(rest)
+            if isinstance(rest, sympy.Add):
+                body = f"({body})"
+            return self.coefficient(coeff) + body
         if expr.has(sympy.MatrixExpr):
             coeff = sympy.Mul(*[f for f in expr.args if not f.has(sympy.MatrixExpr)])
             rest = " ".join(self._print(f) for f in expr.args if f.has(sympy.MatrixExpr))
@@ -130,10 +211,17 @@ class TextPrinter(StrPrinter):
         return super()._print_Mul(expr)
 
     def _print_Add(self, expr: Any, order: Any = None) -> str:
+        if is_tensor(expr):
+            terms = sorted(expr.args, key=lambda t: (t.could_extract_minus_sign(), _is_bias(t)))
+            return join_signed([self._print(t) for t in terms])
         if not expr.has(sympy.MatrixExpr):
             return super()._print_Add(expr, order)
         terms = sorted(expr.args, key=lambda t: not _is_data_term(t))
         return join_signed([self._print(t) for t in terms])
+
+
+def _is_bias(term: Any) -> bool:
+    return type(term).__name__ == "ChannelBias"
 
 
 def is_negative(term: Any) -> bool:
@@ -179,8 +267,7 @@ def text(expr: Any) -> str:
 
 
 def _shape(expr: Any) -> str:
-    rows, cols = expr.shape
-    return f"{text(rows)}×{text(cols)}"
+    return "×".join(text(d) if d.is_Atom else f"({text(d)})" for d in expr.shape)
 
 
 def render(d: Derivation, through_output: bool = False) -> str:
@@ -199,16 +286,30 @@ def render(d: Derivation, through_output: bool = False) -> str:
         f"{net.name}: {d.depth} layer(s), {net.convention} convention "
         f"({'samples are columns' if net.convention == 'column' else 'samples are rows'})"
     )
-    widths = ", ".join(
-        f"n{subscript(str(i))}" + ("" if text(w) == f"n{subscript(str(i))}" else f" = {text(w)}")
-        for i, w in enumerate(d.program.widths)
-    )
     batch = text(d.program.batch)
-    lines.append(f"widths: {widths}; batch m" + ("" if batch == "m" else f" = {batch}"))
+    if net.is_conv:
+        sizes = ", ".join(
+            f"{text(eq.out)} {_shape(eq.out)}"
+            for eq in d.program.equations
+            if eq.kind in ("activation", "pool", "flatten")
+        )
+        lines.append(f"sizes: X {_shape(d.program.inputs[0])}, {sizes}")
+    else:
+        widths = ", ".join(
+            f"n{subscript(str(i))}"
+            + ("" if text(w) == f"n{subscript(str(i))}" else f" = {text(w)}")
+            for i, w in enumerate(d.program.widths)
+        )
+        lines.append(f"widths: {widths}; batch m" + ("" if batch == "m" else f" = {batch}"))
     if d.per_sample:
         lines.append("delta: per sample, δₗ = ∂C/∂Zₗ with C = Σᵢ Cᵢ (no batch factor)")
     else:
         lines.append("delta: mean, δₗ = ∂L/∂Zₗ of the batch loss")
+    if net.is_conv:
+        lines.append(
+            "feature maps are m×C×H×W; ⋆ is cross-correlation (channels summed), "
+            "* convolution; a pooling or flatten layer has no Z: its δₗ is ∂/∂Aₗ"
+        )
     lines.append("")
     lines.append("shapes:")
     for p in d.program.params:
@@ -230,14 +331,18 @@ def render(d: Derivation, through_output: bool = False) -> str:
     if d.generic is not None:
         g = d.generic.delta
         lines.append(f"  {'recurrence:':<16}{text(g.lhs)} = {text(g.rhs)}    (hidden layer l)")
+    if d.generic_conv is not None:
+        g = d.generic_conv.delta
+        lines.append(f"  {'recurrence:':<16}{text(g.lhs)} = {text(g.rhs)}    (conv layers l, l+1)")
     for k in range(n - 1, 0, -1):
         st = d.deltas[k]
         lines.append(f"  {f'layer {k}:':<16}{text(st.lhs)} = {text(st.rhs)}")
     lines.append("")
     lines.append("gradients:")
-    if d.generic is not None:
-        for st in (d.generic.grad_w, d.generic.grad_b):
-            lines.append(f"  {text(st.lhs)} = {text(st.rhs)}    (layer l)")
+    for gl in (d.generic, d.generic_conv):
+        if gl is not None:
+            for st in (gl.grad_w, gl.grad_b):
+                lines.append(f"  {text(st.lhs)} = {text(st.rhs)}    (layer l)")
     for p in d.program.params:
         st = d.gradients[p.name]
         lines.append(f"  {text(st.lhs)} = {text(st.rhs)}")

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import sympy
 
 from derive.activations import TABLE
 from derive.derivation import Derivation, derive
-from derive.export import to_module
+from derive.export import code_name, to_module
 
 DEFAULT_TOLERANCE = 1e-6
 KINK_MARGIN = 1e-3
@@ -86,12 +87,26 @@ def _sizes(
 
 
 def _kinks(d: Derivation) -> bool:
+    acts = [getattr(layer, "activation", None) for layer in d.network.layers]
     return any(
-        layer.activation.name in TABLE
-        and TABLE[layer.activation.name].kinks
-        or layer.activation.name == "custom"
-        for layer in d.network.layers
+        a is not None and (a.name in TABLE and TABLE[a.name].kinks or a.name == "custom")
+        for a in acts
     )
+
+
+def _no_ties(d: Derivation, values: dict[str, Any]) -> bool:
+    """Max pooling is a kink too: each window's largest entry must lead by a margin."""
+    from derive.convops import _windows
+    from derive.nodes import Pool
+
+    for eq in d.program.equations:
+        if isinstance(eq.rhs, Pool) and eq.rhs.mode == "max" and eq.rhs.size > 1:
+            a = values["X" if eq.rhs.input.name == "X" else code_name(eq.rhs.input.name)]
+            k, s = int(eq.rhs.size), int(eq.rhs.stride)
+            win = np.sort(_windows(a, k, s).reshape(*a.shape[:2], -1, k * k), axis=-1)
+            if np.min(win[..., -1] - win[..., -2]) <= KINK_MARGIN:
+                return False
+    return True
 
 
 def random_point(
@@ -109,8 +124,13 @@ def random_point(
     ``SATURATION`` in magnitude (a saturated sigmoid makes ``log(1 - A)`` lose digits).
     """
     bound = _sizes(d, sizes, default, batch)
+    prog = d.program
+    symbols = {code_name(s.name): s for s in [*prog.inputs, *prog.params]}
+    size_values = {sympy.Symbol(k, integer=True, positive=True): v for k, v in bound.items()}
 
-    def shape(spec: tuple[Any, ...]) -> tuple[int, ...]:
+    def shape(spec: tuple[Any, ...], name: str = "") -> tuple[int, ...]:
+        if name in symbols:  # sizes computed from others (a flattened C×h×w) included
+            return tuple(int(sympy.sympify(s).xreplace(size_values)) for s in symbols[name].shape)
         return tuple(s if isinstance(s, int) else bound[s] for s in spec)
 
     loss = d.network.loss.name
@@ -119,11 +139,13 @@ def random_point(
     for _attempt in range(200):
         params = {}
         for name in module.PARAMETERS:
-            size = shape(module.SHAPES[name])
+            size = shape(module.SHAPES[name], name)
             fan_in = (size[1] if column else size[0]) if name.startswith("W") else 1
+            if name.startswith("K"):
+                fan_in = size[1] * size[2] * size[3]
             params[name] = rng.normal(0.0, scale * min(0.8, 1.5 / np.sqrt(fan_in)), size=size)
-        x = rng.normal(0.0, 1.0, size=shape(module.SHAPES["X"]))
-        yshape = shape(module.SHAPES["Y"])
+        x = rng.normal(0.0, 1.0, size=shape(module.SHAPES["X"], "X"))
+        yshape = shape(module.SHAPES["Y"], "Y")
         if loss == "cross_entropy":
             classes = yshape[0] if d.program.column else yshape[1]
             samples = yshape[1] if d.program.column else yshape[0]
@@ -140,8 +162,9 @@ def random_point(
         zs = [v for k, v in values.items() if k.startswith("Z")]
         # Saturated units (|z| large) make the loss itself ill-conditioned in float64.
         conditioned = all(np.all(np.abs(z) < SATURATION) for z in zs)
-        off_kinks = not _kinks(d) or all(np.min(np.abs(z)) > KINK_MARGIN * 10 for z in zs)
-        if conditioned and off_kinks:
+        margin = KINK_MARGIN if d.network.is_conv else KINK_MARGIN * 10
+        off_kinks = not _kinks(d) or all(np.min(np.abs(z)) > margin for z in zs)
+        if conditioned and off_kinks and _no_ties(d, {**values, "X": x}):
             return point
         if not conditioned:
             scale *= 0.9

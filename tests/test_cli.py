@@ -18,7 +18,8 @@ def test_show_every_example(name: str, capsys: pytest.CaptureFixture[str]) -> No
     out = capsys.readouterr().out
     for section in ("forward:", "loss:", "backward:", "gradients:", "update"):
         assert section in out
-    assert "∂L/∂W₁" in out and "δ₁" in out
+    first = "K₁" if name == "cnn" else "W₁"
+    assert f"∂L/∂{first}" in out and "δ₁" in out
 
 
 def test_show_nielsen_text(capsys: pytest.CaptureFixture[str]) -> None:
@@ -76,7 +77,7 @@ def test_bad_spec_exits_2_with_one_message(
 
 def test_unknown_spec_name(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["show", "nosuch"]) == 2
-    assert "not a built-in example (seed, nielsen, ng, cs231n)" in capsys.readouterr().err
+    assert "not a built-in example (seed, nielsen, ng, cs231n, cnn)" in capsys.readouterr().err
 
 
 def test_subprocess_error_has_no_traceback(tmp_path: Path) -> None:

@@ -183,6 +183,9 @@ def test_tex_compiles_without_errors_or_overfull_boxes(name, options, tmp_path: 
 
 #: Commands KaTeX supports (https://katex.org/docs/supported.html) that we may emit.
 KATEX_COMMANDS = {
+    "star",
+    "max",
+    "mathbb",
     "frac",
     "partial",
     "odot",

@@ -8,20 +8,29 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 import sympy
 from sympy.matrices.expressions import MatrixSymbol, OneMatrix
 
 from derive.activations import TABLE
 from derive.backward import reverse_walk
-from derive.explicit import entry_matrix, evaluate
+from derive.explicit import entry_matrix, entry_tensor, evaluate
 from derive.graph import Equation
 from derive.nodes import (
     BinaryCrossEntropy,
+    ChannelBias,
+    Correlate,
     CrossEntropy,
     Elementwise,
+    Flatten,
     FrobeniusSq,
+    Pool,
     Softmax,
+    TensorElementwise,
+    TensorExpr,
+    TensorHadamard,
+    TensorSymbol,
 )
 from derive.rules import FUSED, RULES, vjp
 from derive.scalar_expr import X as XVAR
@@ -32,6 +41,14 @@ C = MatrixSymbol("C", 3, 2)
 D = MatrixSymbol("D", 2, 2)
 bcol = MatrixSymbol("b", 2, 1)
 Y = MatrixSymbol("Y", 2, 3)
+# feature maps (samples, channels, height, width) and kernels (filters, channels, k, k)
+T = TensorSymbol("T", 1, 2, 4, 4)
+U = TensorSymbol("U", 1, 2, 4, 4)
+T5 = TensorSymbol("V", 2, 1, 5, 5)
+K = TensorSymbol("K", 2, 2, 2, 2)
+K3 = TensorSymbol("J", 2, 1, 3, 3)
+bvec = TensorSymbol("c", 2)
+SYMBOLS = {A, B, C, D, bcol, Y, T, U, T5, K, K3, bvec}
 
 
 def act(name: str, arg):
@@ -55,6 +72,20 @@ CASES = {
     "FrobeniusSq": (FrobeniusSq(A - B), [A, B]),
     "CrossEntropy": (CrossEntropy(A, Y), [A]),
     "BinaryCrossEntropy": (BinaryCrossEntropy(A, Y), [A]),
+    "Correlate": (Correlate(K, T), [K, T]),
+    "Correlate-stride-padding": (Correlate(K3, T5, 2, 1), [K3, T5]),
+    "ChannelBias": (ChannelBias(bvec, (1, 2, 3, 3)), [bvec]),
+    "TensorElementwise-tanh": (
+        TensorElementwise("tanh", sympy.Lambda(XVAR, sympy.tanh(XVAR)), T),
+        [T],
+    ),
+    "TensorHadamard": (TensorHadamard(T, U), [T, U]),
+    "Pool-max": (Pool(T, "max", 2, 2), [T]),
+    "Pool-max-overlapping": (Pool(T, "max", 2, 1), [T]),
+    "Pool-avg": (Pool(T, "avg", 2, 2), [T]),
+    "Pool-avg-stride": (Pool(T5, "avg", 3, 2), [T5]),
+    "Flatten-columns": (Flatten(T, True), [T]),
+    "Flatten-rows": (Flatten(T5, False), [T5]),
 }
 
 
@@ -67,25 +98,36 @@ def test_every_rule_has_a_case() -> None:
 
 
 def _point(symbols, rng):
-    # probabilities in (0, 1) so log A and log(1 - A) are defined
-    return {s: sympy.Float(rng.randint(1, 9) / 10, 40) for s in symbols}
+    # probabilities in (0, 1) so log A and log(1 - A) are defined; distinct values so
+    # max pooling has no ties
+    return {s: sympy.Float(rng.uniform(0.05, 0.95), 40) for s in symbols}
+
+
+def _entries(sym):
+    if isinstance(sym, TensorSymbol):
+        return entry_tensor(sym, tuple(int(d) for d in sym.shape))
+    return entry_matrix(sym, *sym.shape)
+
+
+def _flat(value):
+    return list(value.flat) if isinstance(value, np.ndarray) else list(value)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_rule_matches_sympy_diff(case: str) -> None:
     node, inputs = CASES[case]
-    env = {s: entry_matrix(s, *s.shape) for s in {A, B, C, D, bcol, Y}}
+    env = {s: _entries(s) for s in SYMBOLS}
     value = evaluate(node, env)
-    if node.is_Matrix:
-        G = MatrixSymbol("G", *node.shape)
-        env[G] = entry_matrix(G, *node.shape)
-        scalar = sum(g * v for g, v in zip(env[G], value))
+    if node.is_Matrix or isinstance(node, TensorExpr):
+        G = (MatrixSymbol if node.is_Matrix else TensorSymbol)("G", *node.shape)
+        env[G] = _entries(G)
+        scalar = sum(g * v for g, v in zip(_flat(env[G]), _flat(value)))
     else:
         G = sympy.Symbol("g")
         scalar = G * value
     # the node's own rule first, then the walk through any sub-expressions it returns
     assert vjp(node, G, None)
-    out = sympy.Symbol("out") if not node.is_Matrix else MatrixSymbol("out", *node.shape)
+    out = sympy.Symbol("out") if not hasattr(node, "shape") else G.func("out", *node.shape)
     env[out] = value  # rules may reuse the node's value by name (softmax does)
     contributions = reverse_walk([Equation(out, node, "test")], {out: G}, inputs)
     assert set(contributions) == set(inputs)
@@ -94,7 +136,9 @@ def test_rule_matches_sympy_diff(case: str) -> None:
         got = sum(
             (evaluate(c, env) for c in contributions[x][1:]), evaluate(contributions[x][0], env)
         )
-        want = env[x].applyfunc(lambda e: sympy.diff(scalar, e))
+        got = _flat(got)
+        want = [sympy.diff(scalar, e) for e in _flat(env[x])]
+        assert len(got) == len(want)
         free = set().union(*(v.free_symbols for v in [*got, *want]))
         point = _point(free, rng)
         for g_entry, w_entry in zip(got, want):

@@ -22,9 +22,16 @@ from sympy.matrices.expressions import MatrixSymbol
 from derive import numeric
 from derive.derivation import Derivation, derive
 from derive.formula.parse import IR, FormulaError, parse
-from derive.formula.resolve import Context, Resolver, ShapeMismatch, unique
+from derive.formula.resolve import (
+    Context,
+    Resolver,
+    ShapeMismatch,
+    UnknownSymbol,
+    cotangent_symbol,
+    unique,
+)
 from derive.notation import Notation
-from derive.spec import Layer, Network
+from derive.spec import Conv2d, Layer, Network
 
 RTOL = 1e-7
 ATOL = 1e-9
@@ -117,7 +124,14 @@ class Quantity:
                 return scale(rhs, d.program.scale)
             return rhs
         if self.kind == "grad":
+            if f"{self.base}_{k}" not in d.gradients:
+                raise UnknownSymbol(f"layer {k} has no {self.base}")
             return d.gradients[f"{self.base}_{k}"].rhs
+        if self.kind == "fwd":
+            for eq in d.program.equations:
+                if getattr(eq.out, "name", "") == f"{self.base}_{k}":
+                    return eq.rhs
+            raise UnknownSymbol(f"no {self.base}_{k} in this network")
         if k not in d.cotangents:
             raise FormulaError(f"∂/∂A_{k} is not a step of this derivation")
         return d.cotangents[k].rhs
@@ -129,6 +143,8 @@ class Quantity:
             return f"δ_{k}" if not self.wrt_loss else f"∂L/∂Z_{k}"
         if self.kind == "grad":
             return f"∂L/∂{self.base}_{k}"
+        if self.kind == "fwd":
+            return f"{self.base}_{k}"
         return f"∂{'C' if d.per_sample else 'L'}/∂A_{k}"
 
 
@@ -143,6 +159,7 @@ def quantity_of(lhs: IR) -> Quantity:
         mapping = {
             "W": ("grad", "W"),
             "b": ("grad", "b"),
+            "K": ("grad", "K"),
             "Z": ("delta", "delta"),
             "A": ("cot", "A"),
         }
@@ -153,6 +170,9 @@ def quantity_of(lhs: IR) -> Quantity:
             "dW": ("grad", "W"),
             "db": ("grad", "b"),
             "dA": ("cot", "A"),
+            "dK": ("grad", "K"),
+            "Z": ("fwd", "Z"),
+            "A": ("fwd", "A"),
         }
     else:
         raise FormulaError(
@@ -162,7 +182,7 @@ def quantity_of(lhs: IR) -> Quantity:
     if base not in mapping:
         raise FormulaError(
             f"the left-hand side {base} is not a derived quantity "
-            "(δ_l, dZ, ∂L/∂W, ∂L/∂b, dW, db, dA)"
+            "(δ_l, dZ, ∂L/∂W, ∂L/∂b, ∂L/∂K, dW, db, dK, dA, or a forward Z_l, A_l)"
         )
     if sym[2] is None:
         raise FormulaError(f"the left-hand side needs a layer index, e.g. {base}_1")
@@ -174,7 +194,24 @@ def quantity_of(lhs: IR) -> Quantity:
 
 
 def symbolic_network(net: Network) -> Network:
-    """The same network with every width a distinct symbol (concrete widths get n_k)."""
+    """The same network with every width a distinct symbol (concrete widths get n_k).
+
+    A CNN keeps its image sizes and channels (the conv arithmetic needs numbers); its
+    dense widths and batch become symbols.
+    """
+    if net.is_conv:
+        used = set(net.size_names)
+        layers: list[Any] = []  # the image layers kept, dense widths made symbols
+        for k, layer in enumerate(net.layers, start=1):
+            if isinstance(layer, Layer) and isinstance(layer.width, int):
+                name = f"n_{k}"
+                while name in used:
+                    name = "n" + name
+                used.add(name)
+                layer = Layer(name, layer.activation)
+            layers.append(layer)
+        batch = net.batch if isinstance(net.batch, str) else ("m" if "m" not in used else "m_b")
+        return net.with_(layers=tuple(layers), batch=batch)
     used = {w for w in (*net.widths, net.batch) if isinstance(w, str)}
     widths = []
     for k, w in enumerate(net.widths):
@@ -187,8 +224,8 @@ def symbolic_network(net: Network) -> Network:
         else:
             widths.append(w)
     batch = net.batch if isinstance(net.batch, str) else ("m" if "m" not in used else "m_b")
-    layers = tuple(Layer(w, layer.activation) for w, layer in zip(widths[1:], net.layers))
-    return net.with_(input_width=widths[0], layers=layers, batch=batch)
+    dense = tuple(Layer(w, layer.activation) for w, layer in zip(widths[1:], net.dense_layers))
+    return net.with_(input_width=widths[0], layers=dense, batch=batch)
 
 
 def _flip(net: Network, what: str) -> Network:
@@ -208,8 +245,8 @@ def random_env(d: Derivation, rng: np.random.Generator) -> dict[Any, Any]:
     sizes = rng.choice(np.arange(2, 9), size=len(symbols), replace=False)
     env.update({s: int(v) for s, v in zip(symbols, sizes)})
 
-    def dims(sym: Any) -> tuple[int, int]:
-        return tuple(int(s) if s.is_Integer else env[s] for s in sym.shape)  # type: ignore[return-value]
+    def dims(sym: Any) -> tuple[int, ...]:
+        return tuple(int(sympy.sympify(s).xreplace(env)) for s in sym.shape)
 
     for p in prog.params:
         env[p] = rng.normal(0.0, 0.6, size=dims(p))
@@ -218,12 +255,16 @@ def random_env(d: Derivation, rng: np.random.Generator) -> dict[Any, Any]:
     yshape = dims(y)
     if d.network.loss.name == "cross_entropy":
         axis = 0 if prog.column else 1
+        if len(yshape) != 2:
+            axis = 1
         raw = rng.uniform(0.1, 1.0, size=yshape)
         env[y] = raw / raw.sum(axis=axis, keepdims=True)
     elif d.network.loss.name == "binary_cross_entropy":
         env[y] = rng.uniform(0.05, 0.95, size=yshape)
     else:
         env[y] = rng.normal(size=yshape)
+    for inp in prog.inputs[2:]:  # the generic layer's seed delta
+        env[inp] = rng.normal(size=dims(inp))
     for eq in prog.equations:
         for s in eq.rhs.free_symbols:
             if isinstance(s, sympy.Symbol) and s not in env and not isinstance(s, MatrixSymbol):
@@ -233,7 +274,7 @@ def random_env(d: Derivation, rng: np.random.Generator) -> dict[Any, Any]:
     for k in range(d.depth, 0, -1):
         env[d.deltas[k].lhs] = numeric.evaluate(d.deltas[k].rhs, env)
     for k, st in d.cotangents.items():
-        env[MatrixSymbol(f"dA_{k}", *st.lhs.shape)] = numeric.evaluate(st.rhs, env)
+        env[cotangent_symbol(k, st.lhs.shape)] = numeric.evaluate(st.rhs, env)
     return env
 
 
@@ -248,6 +289,24 @@ class Checker:
     @cached_property
     def d(self) -> Derivation:
         return derive(self.sym_network)
+
+    @cached_property
+    def pair(self) -> Derivation | None:
+        """For a generic conv formula on a CNN without two conv layers in a row: the same
+        network with a second conv layer (stride 1, 'same' padding) after its first."""
+        net = self.sym_network
+        if not net.is_conv:
+            return None
+        layers = list(net.layers)
+        for i, layer in enumerate(layers):
+            if isinstance(layer, Conv2d):
+                if i + 1 < len(layers) and isinstance(layers[i + 1], Conv2d):
+                    return None
+                k = layer.kernel if isinstance(layer.kernel, int) and layer.kernel % 2 else 3
+                channels = layer.channels if isinstance(layer.channels, int) else 2
+                extra = Conv2d(channels + 1, k, 1, "same", layer.activation)
+                return derive(net.with_(layers=(*layers[: i + 1], extra, *layers[i + 1 :])))
+        return None
 
     def other(self, what: str) -> Derivation:
         key = f"_other_{what}"
@@ -270,9 +329,22 @@ class Checker:
     ) -> tuple[bool, str]:
         """Whether some shape-consistent reading of ``rhs`` equals the quantity everywhere."""
         per_layer: list[tuple[list[Any], Any]] = []
+        generic = q.idx[0] == "rel" and q.idx[1] == "l"
+        skipped: UnknownSymbol | None = None
         for k in q.layers(d):
-            readings = unique(Resolver(Context(d, k)).readings(rhs))
-            per_layer.append((readings, q.expected(d, k)))
+            try:
+                want = q.expected(d, k)
+                readings = unique(Resolver(Context(d, k)).readings(rhs))
+            except UnknownSymbol as err:
+                if not generic or not d.network.is_conv:
+                    raise
+                skipped = skipped or err  # layer l of a CNN: only layers of the right kind
+                continue
+            per_layer.append((readings, want))
+        if not per_layer:
+            if d is self.d and d.network.is_conv and self.pair is not None:
+                return self.matches(self.pair, q, rhs, trials)
+            raise skipped or FormulaError("no layer of this network fits the formula")
         if all(any(r == want for r in readings) for readings, want in per_layer):
             return True, "symbolic"
         for i in range(max(len(r) for r, _ in per_layer)):
@@ -307,7 +379,8 @@ class Checker:
         q = quantity_of(parts[0])
         d = self.d
         layers = q.layers(d)
-        expected = self.render_expected(q, formula, syntax, parts[0])
+        conv = d.network.is_conv and (q.base == "K" or any(_mentions(p, "K") for p in parts[1:]))
+        expected = self.render_expected(q, formula, syntax, parts[0], conv)
         label = q.label(d)
         for rhs in parts[1:]:
             if rhs[0] == "quantity" or (
@@ -478,18 +551,117 @@ class Checker:
                 f"the factor f'(Z) of the layer is missing (⊙ f'({_show(z)}))",
                 ("had", rhs, ("fn", "generic", 1, z)),
             )
+        if self.network.is_conv:
+            yield from self.conv_mutations(rhs)
+
+    def conv_mutations(self, rhs: IR) -> Iterator[tuple[str, IR]]:
+        """The classic CNN mistakes: the flip, the mode, correlation vs convolution, pooling.
+
+        SciPy names the two operations (correlate2d, convolve2d), so for Python formulas the
+        swap is tried first; in LaTeX, * and ⋆ are the notes' one sliding product and the
+        missing or extra flip is the mistake to name.
+        """
+        if _PYTHON_NAMES:
+            for path, node in _nodes(rhs):
+                if node[0] in ("corr", "conv"):
+                    kind = node[0]
+                    swapped = "conv" if kind == "corr" else "corr"
+                    yield (
+                        "correlation and convolution are swapped: "
+                        + (
+                            "correlate2d does not flip the kernel, convolve2d does"
+                            if kind == "corr"
+                            else "convolve2d flips the kernel, correlate2d does not"
+                        ),
+                        _replace(rhs, path, (swapped, node[1], node[2], node[3])),
+                    )
+        modes = {path for path, node in _nodes(rhs) if node[0] == "mode"}
+        for path, node in _nodes(rhs):
+            kind = node[0]
+            if kind == "fn" and node[1] == "rot180":
+                yield (
+                    f"the kernel should not be rotated here: {_show(node[3])}, "
+                    f"not rot180({_show(node[3])})",
+                    _replace(rhs, path, node[3]),
+                )
+            if kind == "sym" and node[1] == "K" and not _inside(rhs, path, "rot180"):
+                yield (
+                    f"the kernel is not flipped: the full convolution uses "
+                    f"rot180({_show(node)}), the kernel rotated by 180°",
+                    _replace(rhs, path, ("fn", "rot180", 0, node)),
+                )
+            if kind == "mode":
+                other = "valid" if node[2] == "full" else "full"
+                yield (
+                    f"'{node[2]}' is written where the '{other}' mode is needed"
+                    + (" (δ padded by k − 1, so every overlap counts)" if other == "full" else ""),
+                    _replace(rhs, path, ("mode", node[1], other)),
+                )
+            if kind in ("corr", "conv"):
+                mode = node[3] or "valid"
+                other = "valid" if mode == "full" else "full"
+                yield (
+                    f"'{mode}' is written where the '{other}' mode is needed",
+                    _replace(rhs, path, (kind, node[1], node[2], other)),
+                )
+                yield (
+                    f"the operands are swapped: {_show(node[2])} and {_show(node[1])}",
+                    _replace(rhs, path, (kind, node[2], node[1], node[3])),
+                )
+            if (
+                kind == "amb"
+                and path[:-1] not in modes
+                and not any(p == path[: len(p)] for p in modes)
+            ):
+                yield (
+                    "the 'valid' correlation is written where the full one is needed "
+                    "(δ padded by k − 1, so every overlap counts): (…)_full",
+                    _replace(rhs, path, ("mode", node, "full")),
+                )
+            if kind == "fn" and node[1] == "up":
+                pooled = self._pool_input(node[3])
+                if pooled is not None:
+                    routed: IR = ("had", node, ("fn", "maxmask", 0, pooled))
+                    spread = "the delta is spread evenly over each window (average pooling's rule)"
+                    yield (
+                        f"{spread}; max pooling routes it to each window's arg-max: "
+                        f"up({_show(node[3])}) ⊙ 1_max({_show(pooled)})",
+                        _replace(rhs, path, routed),
+                    )
+                    parent = path[:-1]
+                    if path and _at(rhs, parent)[0] in ("mat", "div"):
+                        yield (
+                            f"{spread}; max pooling routes it (no 1/k²) to each window's arg-max: "
+                            f"up({_show(node[3])}) ⊙ 1_max({_show(pooled)})",
+                            _replace(rhs, parent, routed),
+                        )
+
+    def _pool_input(self, node: IR) -> IR | None:
+        """``A_{l}`` for ``up(δ_{l+1})`` when layer l+1 is a max pooling layer."""
+        if node[0] != "sym" or node[1] != "delta" or node[2] is None:
+            return None
+        idx = node[2]
+        if idx[0] == "int":
+            k = int(idx[1])
+            eq = next((e for e in self.d.program.equations if e.layer == k), None)
+            if eq is None or eq.kind != "pool" or eq.rhs.mode != "max":
+                return None
+            return ("sym", "A", ("int", k - 1), False) if k > 1 else ("sym", "X", None, False)
+        return ("sym", "A", (idx[0], idx[1], idx[2] - 1), False)
 
     # ------------------------------------------------------------------ notation
 
-    def render_expected(self, q: Quantity, formula: str, syntax: str, lhs_ir: IR) -> str:
+    def render_expected(
+        self, q: Quantity, formula: str, syntax: str, lhs_ir: IR, conv: bool = False
+    ) -> str:
         d = self.d
         ks = q.layers(d)
         generic = q.idx[0] == "rel" and q.idx[1] == "l"
-        if generic and d.generic is not None:
-            g = d.generic
+        g = d.generic_conv if conv or d.generic is None else d.generic
+        if generic and g is not None and q.kind != "fwd":
             st = {
                 "delta": g.delta,
-                "grad": g.grad_w if q.base == "W" else g.grad_b,
+                "grad": g.grad_w if q.base in ("W", "K") else g.grad_b,
                 "cot": g.cotangent_a,
             }[q.kind]
             lhs_expr, rhs_expr = st.lhs, st.rhs
@@ -499,11 +671,24 @@ class Checker:
                 rhs_expr = scale(rhs_expr, d.program.scale)
         else:
             k = q.layer_value(ks[0])
-            rhs_expr = q.expected(d, k)
+            for k0 in ks:  # the first layer the quantity exists at (a CNN's l: its kind)
+                try:
+                    rhs_expr = q.expected(d, k0)
+                except (UnknownSymbol, KeyError):
+                    continue
+                k = q.layer_value(k0)
+                break
+            else:
+                rhs_expr = q.expected(d, ks[0])
             lhs_expr = {
                 "delta": d.deltas[k].lhs if q.kind == "delta" else None,
                 "grad": d.gradients[f"{q.base}_{k}"].lhs if q.kind == "grad" else None,
                 "cot": d.cotangents[k].lhs if q.kind == "cot" and k in d.cotangents else None,
+                "fwd": next(
+                    (e.out for e in d.program.equations if e.out.name == f"{q.base}_{k}"), None
+                )
+                if q.kind == "fwd"
+                else None,
             }[q.kind]
         if syntax == "python":
             return _python_text(lhs_expr, d.through_output(rhs_expr), formula)
@@ -547,7 +732,7 @@ def _python_text(lhs: Any, rhs: Any, formula: str) -> str:
     code = NumPyCode().doprint(rhs).replace("numpy.", "np.")
     name = (
         code_name(lhs.name)
-        if isinstance(lhs, MatrixSymbol)
+        if hasattr(lhs, "name")
         else ("d" + code_name(lhs.wrt.name) if hasattr(lhs, "wrt") else "?")
     )
     if re.search(r"\bdZ", formula):
@@ -556,11 +741,27 @@ def _python_text(lhs: Any, rhs: Any, formula: str) -> str:
     return f"{name} = {code}"
 
 
+def _mentions(node: IR, base: str) -> bool:
+    return any(n[0] == "sym" and n[1] == base for _, n in _nodes(node))
+
+
 def _nodes(node: IR, path: tuple[int, ...] = ()) -> Iterator[tuple[tuple[int, ...], IR]]:
     yield path, node
     for i, child in enumerate(node):
         if isinstance(child, tuple) and child and isinstance(child[0], str) and i > 0:
             yield from _nodes(child, (*path, i))
+
+
+def _at(node: IR, path: tuple[int, ...]) -> IR:
+    for i in path:
+        node = node[i]
+    return node
+
+
+def _inside(node: IR, path: tuple[int, ...], fn: str) -> bool:
+    return any(
+        _at(node, path[:i])[0] == "fn" and _at(node, path[:i])[1] == fn for i in range(len(path))
+    )
 
 
 def _replace(node: IR, path: tuple[int, ...], new: IR) -> IR:
@@ -603,6 +804,12 @@ def _show(node: IR) -> str:
         return f"{_show(node[1])}/{_show(node[2])}"
     if kind == "sum":
         return f"Σ {_show(node[1])}"
+    if kind in ("corr", "conv"):
+        return f"({_show(node[1])} {'⋆' if kind == 'corr' else '*'} {_show(node[2])})"
+    if kind == "amb":
+        return f"({_show(node[1])} {node[3]} {_show(node[2])})"
+    if kind == "mode":
+        return f"{_show(node[1])}_{node[2]}"
     return "(…)"
 
 

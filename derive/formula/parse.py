@@ -67,6 +67,16 @@ _LATEX_WORDS = re.compile(r"\\(?:text|mathrm|mathit|textrm|mathbf|boldsymbol|bm)
 def normalize_latex(text: str) -> str:
     """Drop decorations that carry no math (``\\mathbf{W}`` -> ``W``, ``\\text{d}W`` -> ``dW``)."""
     out = text.strip().strip("$").strip()
+    # CNN notation: rot180, the arg-max mask 1_max(A), up(δ), pooling and flatten by name
+    out = re.sub(r"\\(?:operatorname|mathrm|text)\{rot\}_\{?180\}?", "rot180", out)
+    out = re.sub(r"\\(?:operatorname|mathrm|text)\{rot\s*180\}", "rot180", out)
+    out = re.sub(r"\\(?:mathbf|mathbb|boldsymbol)\{1\}_\{?\\(?:max|arg\s*max)\}?", "maxmask", out)
+    out = re.sub(
+        r"\\(?:operatorname|mathrm|text)\{(up|upsample|maxpool|avgpool|flatten|unflatten|flip)\}"
+        r"(?:_\{[^{}]*\})?",
+        lambda m: {"upsample": "up"}.get(m.group(1), m.group(1)),
+        out,
+    )
     out = re.sub(r"\\(?:mathbf|mathbb|boldsymbol)\{1\}", r"\\one ", out)
     out = re.sub(r"\\(?:text|mathrm)\{(relu|ReLU|sigmoid|softmax|tanh|diag)\}", r"\1", out)
     out = _LATEX_WORDS.sub(lambda m: m.group(1), out)
@@ -138,6 +148,10 @@ _BASES = {
     "db": ("db", False),
     "dA": ("dA", False),
     "da": ("dA", True),
+    "K": ("K", False),
+    "k": ("K", True),
+    "dK": ("dK", False),
+    "dk": ("dK", True),
 }
 _SCALARS = {"\\lambda": "lambda", "\\alpha": "alpha"}
 _FUNCS = {
@@ -159,6 +173,14 @@ _FUNCS = {
     "elu": "elu",
     "silu": "silu",
     "softplus": "softplus",
+    "rot180": "rot180",
+    "flip": "rot180",
+    "up": "up",
+    "maxmask": "maxmask",
+    "maxpool": "maxpool",
+    "avgpool": "avgpool",
+    "flatten": "flatten",
+    "unflatten": "unflatten",
 }
 
 
@@ -210,8 +232,16 @@ class LatexToIR(_CommonIR):
         return ("mat", a, b)
 
     def binop(self, a: IR, op: Token, b: IR) -> IR:
+        if str(op) == "\\star":
+            return ("corr", a, b, None)
         kind = {"\\odot": "had", "\\circ": "had", "/": "div"}.get(str(op), "amb")
         return (kind, a, b) if kind != "amb" else ("amb", a, b, str(op))
+
+    def mode(self, node: IR, tok: Token) -> IR:
+        return ("mode", node, str(tok).strip("{} "))
+
+    def entries(self, node: IR, _tok: Token) -> IR:
+        return node  # δ_{ij} under Σ_{i,j}: the sum says which entries
 
     def group(self, inner: IR) -> IR:
         return inner
@@ -315,6 +345,7 @@ class LatexToIR(_CommonIR):
         word = str(name)
         word = re.sub(r"^\\operatorname\{(\w+)\}$", r"\1", word)
         word = re.sub(r"^\\(?:mathrm|text)\{(\w+)\}$", r"\1", word)
+        word = {"flip": "rot180"}.get(word, word)
         if word not in _FUNCS:
             raise FormulaError(f"unknown function {word!r}")
         primes = sum(1 for r in rest if isinstance(r, Token) and r.type == "PRIME")
@@ -335,7 +366,7 @@ class LatexToIR(_CommonIR):
 
 # --------------------------------------------------------------------------- Python
 
-_PY_NAME = re.compile(r"^(W|w|b|Z|z|A|a|dW|dw|db|dZ|dz|dA|da|delta|X|x|Y|y)_?([0-9]+|l|L)?$")
+_PY_NAME = re.compile(r"^(W|w|b|Z|z|A|a|dW|dw|db|dZ|dz|dA|da|delta|X|x|Y|y|K|dK)_?([0-9]+|l|L)?$")
 _PY_FUNCS = {
     "sigmoid": ("sigmoid", 0),
     "tanh": ("tanh", 0),
@@ -385,6 +416,12 @@ class PythonToIR(_CommonIR):
     def number(self, tok: Token) -> IR:
         return ("num", sympy.nsimplify(str(tok), rational=True))
 
+    def string(self, tok: Token) -> IR:
+        return ("str", str(tok)[1:-1])
+
+    def tuple(self, *items: IR) -> IR:
+        return ("tuple", items)
+
     def compare(self, a: IR, op: Token, b: IR) -> IR:
         if str(op) in (">", ">=") and b == ("num", 0):
             return ("gt0", a)
@@ -399,9 +436,9 @@ class PythonToIR(_CommonIR):
             return ("sym", base, idx, lower)
         if word in ("True", "False"):
             return ("bool", word == "True")
-        if word in ("np", "numpy", "jnp", "torch"):
+        if word in ("np", "numpy", "jnp", "torch", "scipy", "signal"):
             return ("module", word)
-        if word in _PY_FUNCS:
+        if word in _PY_FUNCS or word in ("correlate2d", "convolve2d", "rot90"):
             return ("func", word)
         if word in ("lam", "lambd", "lmbda", "alpha"):
             return ("scalar", {"alpha": "alpha"}.get(word, "lambda"))
@@ -410,6 +447,8 @@ class PythonToIR(_CommonIR):
         raise FormulaError(f"unknown name {word!r}")
 
     def attr(self, obj: IR, name: Token) -> IR:
+        if obj[0] == "module" and str(name) == "signal":  # scipy.signal
+            return ("module", "signal")
         if obj[0] == "module":
             return ("func", str(name))
         if str(name) in ("shape", "size"):
@@ -441,6 +480,8 @@ class PythonToIR(_CommonIR):
         if fn[0] != "func":
             raise FormulaError("only functions can be called")
         name = fn[1]
+        if name in ("correlate2d", "convolve2d", "correlate", "convolve") and len(pos) == 3:
+            kw["mode"] = pos.pop()
         if name in ("dot", "matmul") and len(pos) == 2:
             return ("mat", pos[0], pos[1])
         if name == "multiply" and len(pos) == 2:
@@ -459,6 +500,16 @@ class PythonToIR(_CommonIR):
             return pos[0]
         if name == "transpose" and len(pos) == 1:
             return ("T", pos[0])
+        if name in ("correlate2d", "convolve2d", "correlate", "convolve") and len(pos) == 2:
+            mode = kw.get("mode", pos[2] if len(pos) > 2 else ("str", "full"))
+            if mode[0] != "str" or mode[1] not in ("full", "valid", "same"):
+                raise FormulaError(f"{name}: mode must be 'full', 'valid' or 'same'")
+            kind = "corr" if name.startswith("correlate") else "conv"
+            return (kind, pos[0], pos[1], mode[1])
+        if name == "rot90" and len(pos) == 2 and pos[1] == ("num", 2):
+            return ("fn", "rot180", 0, pos[0])
+        if name == "flip" and len(pos) == 1:
+            return ("fn", "rot180", 0, pos[0])
         if name in _PY_FUNCS and len(pos) == 1:
             fname, order = _PY_FUNCS[name]
             return ("fn", fname, order, pos[0])
@@ -468,4 +519,9 @@ class PythonToIR(_CommonIR):
         axis = kw.get("axis")
         if axis is None:
             raise FormulaError("np.sum without axis sums every entry; give axis=0 or axis=1")
+        if axis[0] == "tuple":  # feature maps: axis=(0, 2, 3), one sum per channel
+            axes = tuple(int(a[1]) for a in axis[1] if a[0] == "num")
+            if axes != (0, 2, 3):
+                raise FormulaError(f"a sum over axes {axes}: the bias gradient sums axes (0, 2, 3)")
+            return ("sum", x, "channels")
         return ("sum", x, int(axis[1]))

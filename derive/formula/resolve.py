@@ -26,7 +26,28 @@ from derive.activations import TABLE
 from derive.derivation import Derivation
 from derive.formula.parse import IR, FormulaError
 from derive.graph import activation_node
-from derive.nodes import Elementwise, Softmax, hadamard
+from derive.nodes import (
+    ELEMENTWISE,
+    ChannelSum,
+    Correlate,
+    Elementwise,
+    Flatten,
+    MaxMask,
+    Pool,
+    Slide,
+    Softmax,
+    TensorElementwise,
+    TensorExpr,
+    TensorSymbol,
+    Unflatten,
+    UpSample,
+    hadamard,
+    is_tensor,
+    rot180,
+    tensor_scale,
+    tensor_shape,
+    thadamard,
+)
 from derive.scalar_expr import X as XVAR
 from derive.spec import Activation
 from derive.text import text
@@ -38,9 +59,12 @@ class ShapeMismatch(FormulaError):
     """Two operands whose shapes do not fit the operation."""
 
 
+class UnknownSymbol(FormulaError):
+    """A symbol this network (or this layer of it) does not have."""
+
+
 def shape_text(e: Any) -> str:
-    rows, cols = e.shape
-    return f"{text(rows)}×{text(cols)}"
+    return "×".join(text(d) if d.is_Atom else f"({text(d)})" for d in e.shape)
 
 
 @dataclass
@@ -64,7 +88,14 @@ class Context:
 
 
 def _scalar(e: Any) -> bool:
-    return not getattr(e, "is_Matrix", False) and not isinstance(e, (MatrixExpr, _Ones))
+    return (
+        not getattr(e, "is_Matrix", False)
+        and not isinstance(e, (MatrixExpr, _Ones))
+        and not is_tensor(e)
+    )
+
+
+_tshape = tensor_shape
 
 
 class _Ones:
@@ -80,6 +111,11 @@ def _matmul(a: Any, b: Any) -> Any:
         return MatMul(a, OneMatrix(a.shape[1], 1)).doit(deep=False)
     if _scalar(a) or _scalar(b):
         return a * b
+    if is_tensor(a) or is_tensor(b):
+        raise ShapeMismatch(
+            f"{text(a)} {text(b)}: a feature map or kernel has no matrix product "
+            f"({text(a)} is {shape_text(_wrap(a))}, {text(b)} is {shape_text(_wrap(b))})"
+        )
     if a.shape[1] != b.shape[0]:
         raise ShapeMismatch(
             f"{text(a)} {text(b)}: {text(a)} is {shape_text(a)}, {text(b)} is {shape_text(b)}"
@@ -129,11 +165,27 @@ def _matmul_or_hadamard(a: Any, b: Any) -> Any:
         return _had(a, b)
 
 
+class _Shaped:
+    def __init__(self, shape: tuple[Any, ...]) -> None:
+        self.shape = shape
+
+
+def _wrap(e: Any) -> Any:
+    return _Shaped(_tshape(e)) if is_tensor(e) else e
+
+
 def _had(a: Any, b: Any, op: str = "⊙") -> Any:
     if _scalar(a) or _scalar(b):
         return a * b
     if isinstance(a, _Ones) or isinstance(b, _Ones):
         return b if isinstance(a, _Ones) else a
+    if is_tensor(a) or is_tensor(b):
+        if not (is_tensor(a) and is_tensor(b)) or _tshape(a) != _tshape(b):
+            raise ShapeMismatch(
+                f"{text(a)} {op} {text(b)}: {text(a)} is {shape_text(_wrap(a))}, "
+                f"{text(b)} is {shape_text(_wrap(b))}"
+            )
+        return thadamard(a, b)
     if a.shape != b.shape:
         raise ShapeMismatch(
             f"{text(a)} {op} {text(b)}: {text(a)} is {shape_text(a)}, {text(b)} is {shape_text(b)}"
@@ -144,6 +196,32 @@ def _had(a: Any, b: Any, op: str = "⊙") -> Any:
 def _add(a: Any, b: Any, sign: int) -> Any:
     if _scalar(a) and _scalar(b):
         return a + sign * b
+    if (is_tensor(a) and _scalar(b)) or (_scalar(a) and is_tensor(b)):
+        # 1 - A ⊙ A: a number added to every entry
+        c, t = (a, b) if _scalar(a) else (b, a)
+        t = t if sign > 0 or _scalar(b) else tensor_scale(t, -1)
+        c = c if sign > 0 or _scalar(a) else -c
+        return TensorElementwise("shift", sympy.Lambda(XVAR, c + XVAR), t)
+    if is_tensor(a) or is_tensor(b):
+        op = "+" if sign > 0 else "−"
+        fits = is_tensor(a) and is_tensor(b)
+        if fits and _tshape(a) != _tshape(b):
+            # a per-channel bias b (C,) added to maps (m, C, H, W) broadcasts
+            from derive.nodes import ChannelBias
+
+            sa, sb = _tshape(a), _tshape(b)
+            if len(sb) == 1 and len(sa) == 4 and sb[0] == sa[1]:
+                b = ChannelBias(b, sa)
+            elif len(sa) == 1 and len(sb) == 4 and sa[0] == sb[1]:
+                a = ChannelBias(a, sb)
+            else:
+                fits = False
+        if not fits:
+            raise ShapeMismatch(
+                f"{text(a)} {op} {text(b)}: {text(a)} is {shape_text(_wrap(a))}, "
+                f"{text(b)} is {shape_text(_wrap(b))}"
+            )
+        return a + b if sign > 0 else a + tensor_scale(b, -1)
     if _scalar(a):
         a = a * OneMatrix(*b.shape)
     if _scalar(b):
@@ -173,8 +251,9 @@ class Resolver:
         self.symbols["X"], self.symbols["Y"] = prog.inputs
         self.symbols["A_0"] = prog.inputs[0]
         self.cotangents = {
-            k: MatrixSymbol(f"dA_{k}", *st.lhs.shape) for k, st in self.d.cotangents.items()
+            k: cotangent_symbol(k, st.lhs.shape) for k, st in self.d.cotangents.items()
         }
+        self.mode: str | None = None  # set inside (…)_{full}
 
     # ------------------------------------------------------------------ symbols
 
@@ -185,18 +264,20 @@ class Resolver:
                 raise FormulaError(f"{base} takes no layer index")
             return self.symbols[base]
         k = self.ctx.layer_of(idx, base)
-        name = {"delta": "delta", "W": "W", "b": "b", "Z": "Z", "A": "A", "dA": "dA"}.get(base)
+        name = {"delta": "delta", "W": "W", "b": "b", "Z": "Z", "A": "A", "dA": "dA", "K": "K"}.get(
+            base
+        )
         if name is None:
             raise FormulaError(f"{base} cannot appear on the right-hand side")
         if k is None:
             raise FormulaError(f"{base} needs a layer index (e.g. {base}_1)")
         if base == "dA":
             if k not in self.cotangents:
-                raise FormulaError(f"no dA_{k} in this {self.d.depth}-layer network")
+                raise UnknownSymbol(f"no dA_{k} in this {self.d.depth}-layer network")
             return self.cotangents[k]
         key = f"{name}_{k}"
         if key not in self.symbols:
-            raise FormulaError(
+            raise UnknownSymbol(
                 f"no {base}_{k} in this {self.d.depth}-layer network (layers 1 to {self.d.depth})"
             )
         return self.symbols[key]
@@ -216,8 +297,10 @@ class Resolver:
         axis = 0 if self.d.program.column else 1
         if name == "generic":
             layer = self._layer_of_z(arg)
-            act = self.d.network.layers[layer - 1].activation
+            act = self.d.network.layers[layer - 1].activation  # type: ignore[union-attr]
             return activation_node(act, arg, axis)
+        if name in ("rot180", "up", "maxmask", "maxpool", "avgpool", "flatten", "unflatten"):
+            return self.feature_fn(name, arg)
         if name == "softmax":
             return Softmax(arg, axis)
         if name in ("exp", "log"):
@@ -227,8 +310,90 @@ class Resolver:
             return activation_node(Activation(name), arg, axis)
         raise FormulaError(f"unknown function {name!r}")
 
+    def feature_fn(self, name: str, arg: Any) -> Any:
+        """rot180, up, the arg-max mask, pooling and (un)flatten, sized by this network."""
+        if not is_tensor(arg) and name not in ("unflatten",):
+            raise ShapeMismatch(f"{name}({text(arg)}): {text(arg)} is not a feature map or kernel")
+        if name == "rot180":
+            return rot180(arg)
+        eqs = self.d.program.equations
+        pools = [eq for eq in eqs if isinstance(eq.rhs, Pool)]
+        if name in ("up", "maxmask", "maxpool", "avgpool"):
+            # the pooling layer this map goes in (maxmask, pool) or comes out of (up)
+            key = "out" if name == "up" else "in"
+            for eq in pools:
+                if (eq.out.shape if key == "out" else eq.rhs.input.shape) == _tshape(arg):
+                    pool = eq.rhs
+                    break
+            else:
+                raise ShapeMismatch(
+                    f"{name}({text(arg)}): no pooling layer of this network "
+                    f"{'gives' if key == 'out' else 'takes'} {shape_text(_wrap(arg))} maps"
+                )
+            if name == "up":
+                return UpSample(arg, pool.input, pool.size, pool.stride)
+            if name == "maxmask":
+                return MaxMask(arg, pool.size, pool.stride)
+            return Pool(arg, name[:3], pool.size, pool.stride)
+        for eq in eqs:
+            if isinstance(eq.rhs, Flatten):
+                if name == "flatten" and eq.rhs.input.shape == _tshape(arg):
+                    return Flatten(arg, eq.rhs.column)
+                if name == "unflatten" and getattr(arg, "shape", None) == eq.out.shape:
+                    return Unflatten(arg, eq.rhs.input, eq.rhs.column)
+        raise ShapeMismatch(f"{name}({text(arg)}): no flatten layer of this network fits")
+
+    def conv_of(self, e: Any) -> Correlate | None:
+        """The Correlate node of the layer a kernel or a delta belongs to."""
+        while not isinstance(e, TensorSymbol) and is_tensor(e) and e.args:
+            e = next(a for a in e.args if is_tensor(a))
+        name = getattr(e, "name", "")
+        for eq in self.d.program.equations:
+            corr = next((a for a in getattr(eq.rhs, "args", ()) if isinstance(a, Correlate)), None)
+            if corr is None:
+                continue
+            if corr.kernel == e or (eq.out.name.replace("Z_", "delta_", 1) == name):
+                return corr
+        return None
+
+    def slide(self, p: Any, q: Any, mode: str | None) -> Iterator[Any]:
+        """Every reading of a sliding-window product of p and q (see ``Slide``)."""
+        mode = mode or self.mode or "valid"
+        if not (is_tensor(p) and is_tensor(q)):
+            raise ShapeMismatch(f"{text(p)} ⋆ {text(q)}: a sliding product needs feature maps")
+        m = self.d.program.batch
+        sp, sq = _tshape(p), _tshape(q)
+        if len(sp) != 4 or len(sq) != 4:
+            raise ShapeMismatch(f"{text(p)} ⋆ {text(q)}: a bias cannot slide")
+        if sp[0] != m and sq[0] == m:  # K ⋆ A: the kernel slides over the maps
+            p, q, sp, sq = q, p, sq, sp
+        readings = []
+        if sp[0] == m and sq[0] == m:
+            corr = self.conv_of(q)
+            s, pad = (corr.stride, corr.padding) if corr is not None else (1, 0)
+            k = corr.kernel.shape[2] if corr is not None else None
+            full = (sq[2] - 1) * s if k is None else k - 1
+            readings.append(Slide(p, q, "kern", s, pad if mode == "valid" else full))
+        elif sp[0] == m:
+            corr = self.conv_of(q)
+            s, pad = (corr.stride, corr.padding) if corr is not None else (1, 0)
+            k = sq[2]
+            if sq[1] == sp[1]:
+                readings.append(Slide(p, q, "fwd", s, pad if mode == "valid" else k - 1))
+            if sq[0] == sp[1]:
+                if mode == "full":
+                    readings.append(Slide(p, q, "bwd", s, k - 1, pad))
+                else:
+                    readings.append(Slide(p, q, "bwd", s, 0, 0))
+        if not readings:
+            raise ShapeMismatch(
+                f"{text(p)} ⋆ {text(q)}: the channels do not fit "
+                f"({text(p)} is {shape_text(_wrap(p))}, {text(q)} is {shape_text(_wrap(q))})"
+            )
+        yield from readings
+
     def _layer_of_z(self, arg: Any) -> int:
-        if isinstance(arg, MatrixSymbol) and arg.name.startswith("Z_"):
+        if isinstance(arg, (MatrixSymbol, TensorSymbol)) and arg.name.startswith("Z_"):
             return int(arg.name.split("_")[1])
         raise FormulaError(
             f"f, g: the layer's own activation is applied to a pre-activation Z_l, not {text(arg)}"
@@ -242,6 +407,11 @@ class Resolver:
         if not out:
             raise FormulaError("the formula has no reading")
         return out
+
+    def neg(self, a: Any) -> Any:
+        if _scalar(a):
+            return -a
+        return tensor_scale(a, -1) if is_tensor(a) else MatMul(-1, a).doit(deep=False)
 
     def _readings(self, node: IR) -> Iterator[Any]:
         kind = node[0]
@@ -261,7 +431,7 @@ class Resolver:
             )
         elif kind == "neg":
             for a in self.readings(node[1]):
-                yield -a if _scalar(a) else MatMul(-1, a).doit(deep=False)
+                yield self.neg(a)
         elif kind == "mat":
             if _has_fn(node[1]) and _has_fn(node[2]):
                 # σ(z)(1 - σ(z)): juxtaposed functions of z are the elementwise product
@@ -277,21 +447,30 @@ class Resolver:
             for a, b in itertools.product(self.readings(node[1]), self.readings(node[2])):
                 if not _scalar(b):
                     raise FormulaError(f"division by the matrix {text(b)}")
-                yield a / b if _scalar(a) else MatMul(1 / b, a).doit(deep=False)
+                if is_tensor(a):
+                    yield tensor_scale(a, 1 / b)
+                else:
+                    yield a / b if _scalar(a) else MatMul(1 / b, a).doit(deep=False)
         elif kind == "T":
             for a in self.readings(node[1]):
+                if is_tensor(a):
+                    raise ShapeMismatch(f"{text(a)}ᵀ: a feature map or kernel has no transpose")
                 if isinstance(a, _Ones):
                     yield a
                 else:
                     yield a if _scalar(a) else a.T
         elif kind == "pow":
             for a in self.readings(node[1]):
-                yield a ** node[2] if _scalar(a) else HadamardPower(a, node[2])
+                if is_tensor(a):
+                    power = sympy.Lambda(XVAR, XVAR ** node[2])
+                    yield TensorElementwise(f"pow{node[2]}", power, a)
+                else:
+                    yield a ** node[2] if _scalar(a) else HadamardPower(a, node[2])
         elif kind == "fn":
             for a in self.readings(node[3]):
                 f = self.activation(node[1], a)
                 for _ in range(node[2]):
-                    if not isinstance(f, Elementwise):
+                    if not isinstance(f, ELEMENTWISE):
                         raise FormulaError("the derivative of softmax is not elementwise")
                     f = f.derivative()
                 yield f
@@ -300,6 +479,17 @@ class Resolver:
                 yield self._sum(a, node[2])
         elif kind == "diag":
             raise FormulaError("diag(v) must be followed by the matrix it multiplies")
+        elif kind in ("corr", "conv"):
+            for a, b in itertools.product(self.readings(node[1]), self.readings(node[2])):
+                # convolve2d(P, Q) is correlate2d(P, rot180(Q)): it flips its kernel
+                yield from self.slide(a, b if kind == "corr" else rot180(b), node[3])
+        elif kind == "mode":
+            saved, self.mode = self.mode, node[2]
+            try:
+                inner = self.readings(node[1])
+            finally:
+                self.mode = saved
+            yield from inner
         elif kind == "gt0":
             for a in self.readings(node[1]):
                 yield Elementwise("step", sympy.Lambda(XVAR, sympy.Heaviside(XVAR)), a)
@@ -347,21 +537,38 @@ class Resolver:
         for split in range(1, len(items)):
             for left in self._bracketings(items[:split], errors):
                 for right in self._bracketings(items[split:], errors):
+                    if is_tensor(left) and is_tensor(right):
+                        # CNN notes write the sliding product of maps and kernels with *
+                        try:
+                            yield from list(self.slide(left, right, None))
+                        except ShapeMismatch as err:
+                            errors.append(err)
                     for op in (_matmul, _had):
                         try:
                             yield op(left, right)
                         except ShapeMismatch as err:
                             errors.append(err)
 
-    def _sum(self, a: Any, axis: int | None) -> Any:
+    def _sum(self, a: Any, axis: Any) -> Any:
         if _scalar(a):
             raise FormulaError("a sum over samples needs a matrix")
+        if is_tensor(a):
+            if len(_tshape(a)) != 4:
+                raise ShapeMismatch(f"Σ {text(a)}: a sum per channel needs feature maps")
+            return (
+                tensor_scale(ChannelSum(a), 1) if not isinstance(a, TensorExpr) else ChannelSum(a)
+            )
         column = self.d.program.column
         if axis is None:
             axis = 1 if column else 0
         if axis == 1:
             return MatMul(a, OneMatrix(a.shape[1], 1)).doit(deep=False)
         return MatMul(OneMatrix(1, a.shape[0]), a).doit(deep=False)
+
+
+def cotangent_symbol(k: int, shape: tuple[Any, ...]) -> Any:
+    """``dA_k``: the cotangent of A_k, a matrix or a tensor like A_k."""
+    return MatrixSymbol(f"dA_{k}", *shape) if len(shape) == 2 else TensorSymbol(f"dA_{k}", *shape)
 
 
 def unique(exprs: list[Any]) -> list[Any]:

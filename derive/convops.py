@@ -1,0 +1,105 @@
+"""NumPy convolution and pooling, vectorised: ``sliding_window_view`` + ``einsum``.
+
+The same functions serve the checker's interpreter and the exported NumPy module (whose
+source includes the ones it uses), so there is one implementation to trust. There are
+no Python loops over pixels: a loop runs at most over the k x k offsets of a window.
+Layout is NCHW (samples, channels, height, width); kernels are (C_out, C_in, k, k).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy
+
+Array = Any
+
+
+def _pad(A: Array, p: int) -> Array:
+    """Zero padding of p pixels on every side of the two image axes."""
+    if p == 0:
+        return A
+    return numpy.pad(A, ((0, 0), (0, 0), (p, p), (p, p)))
+
+
+def _windows(A: Array, k: int, s: int) -> Array:
+    """Every k x k window of A at stride s: shape (N, C, H', W', k, k), a view."""
+    view = numpy.lib.stride_tricks.sliding_window_view(A, (k, k), axis=(2, 3))
+    return view[:, :, ::s, ::s]
+
+
+def conv2d(A: Array, K: Array, s: int, p: int) -> Array:
+    """``K ⋆ A``: Z[n,o,i,j] = Σ_{c,u,v} K[o,c,u,v] A_p[n,c,s i+u,s j+v]."""
+    k = K.shape[2]
+    return numpy.einsum("nchwuv,ocuv->nohw", _windows(_pad(A, p), k, s), K, optimize=True)
+
+
+def _dilate(G: Array, s: int) -> Array:
+    """G with s - 1 zeros between neighbouring entries (the stride undone)."""
+    if s == 1:
+        return G
+    n, c, h, w = G.shape
+    out = numpy.zeros((n, c, (h - 1) * s + 1, (w - 1) * s + 1), dtype=G.dtype)
+    out[:, :, ::s, ::s] = G
+    return out
+
+
+def conv2d_back_input(G: Array, K: Array, s: int, p: int, h: int, w: int) -> Array:
+    """``(G * rot180(K))_full``: G dilated by s, zero-padded by k - 1, correlated with the
+    flipped kernel (input and output channels swapped), then cropped by p to (h, w)."""
+    k = K.shape[2]
+    full = _pad(_dilate(G, s), k - 1)
+    flipped = K[:, :, ::-1, ::-1]
+    out = numpy.einsum("nohwuv,ocuv->nchw", _windows(full, k, 1), flipped, optimize=True)
+    return out[:, :, p : p + h, p : p + w]
+
+
+def conv2d_back_kernel(A: Array, G: Array, s: int, p: int, k: int) -> Array:
+    """``A ⋆ G``: K_bar[o,c,u,v] = Σ_{n,i,j} G[n,o,i,j] A_p[n,c,s i+u,s j+v]."""
+    win = _windows(_pad(A, p), k, s)[:, :, : G.shape[2], : G.shape[3]]
+    return numpy.einsum("nchwuv,nohw->ocuv", win, G, optimize=True)
+
+
+def maxpool2d(A: Array, k: int, s: int) -> Array:
+    """The maximum of every k x k window at stride s."""
+    return _windows(A, k, s).max(axis=(4, 5))
+
+
+def maxpool2d_back(G: Array, A: Array, k: int, s: int) -> Array:
+    """Each window's G goes to the position of its maximum in A (the first, on ties)."""
+    win = _windows(A, k, s)
+    n, c, h, w = win.shape[:4]
+    arg = win.reshape(n, c, h, w, k * k).argmax(axis=4)
+    out = numpy.zeros_like(A, dtype=G.dtype)
+    for u in range(k):
+        for v in range(k):
+            out[:, :, u : u + s * h : s, v : v + s * w : s] += G * (arg == u * k + v)
+    return out
+
+
+def avgpool2d(A: Array, k: int, s: int) -> Array:
+    """The mean of every k x k window at stride s."""
+    return _windows(A, k, s).mean(axis=(4, 5))
+
+
+def avgpool2d_back(G: Array, A: Array, k: int, s: int) -> Array:
+    """Each window's G spread evenly, G / k² on each of its pixels."""
+    h, w = G.shape[2:]
+    out = numpy.zeros(A.shape, dtype=G.dtype)
+    share = G / (k * k)
+    for u in range(k):
+        for v in range(k):
+            out[:, :, u : u + s * h : s, v : v + s * w : s] += share
+    return out
+
+
+#: Which helpers each exported call needs (the module includes their source).
+NEEDS = {
+    "conv2d": ("_pad", "_windows", "conv2d"),
+    "conv2d_back_input": ("_pad", "_windows", "_dilate", "conv2d_back_input"),
+    "conv2d_back_kernel": ("_pad", "_windows", "conv2d_back_kernel"),
+    "maxpool2d": ("_windows", "maxpool2d"),
+    "maxpool2d_back": ("_windows", "maxpool2d_back"),
+    "avgpool2d": ("_windows", "avgpool2d"),
+    "avgpool2d_back": ("avgpool2d_back",),
+}
