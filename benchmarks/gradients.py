@@ -6,6 +6,11 @@ batch 256, float64 and float32; every variant in one process, rounds in shuffled
 medians. Targets: exported ≤ 1.05× hand-written NumPy, ≤ 1.25× the matrix products alone.
 Also ``verify`` (directional) on this 235k-parameter model against
 ``torch.autograd.gradcheck(fast_mode=True)``.
+
+CNN (``--cnn``, also part of the default run): 1×28×28 input, conv 5×5 ×8 + ReLU, 2×2 max
+pool, conv 3×3 ×16 + ReLU, 2×2 max pool, flatten, dense 10 + softmax cross-entropy,
+batch 64, float32 and float64: the exported NumPy module (sliding_window_view + einsum)
+against torch autograd on the CPU, with derive's torch and JAX exports beside them.
 """
 
 from __future__ import annotations
@@ -23,7 +28,16 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import machine, median_time, write_section  # noqa: E402
 
-from derive import dense, derive  # noqa: E402
+from derive import (  # noqa: E402
+    Conv2d,
+    Flatten,
+    Layer,
+    Loss,
+    MaxPool2d,
+    Network,
+    dense,
+    derive,
+)
 from derive.export import to_module  # noqa: E402
 from derive.verify import check_grads  # noqa: E402
 
@@ -175,12 +189,129 @@ def verify_timing() -> tuple[float, float | None, bool]:
     return ours, theirs, passed
 
 
+CNN_BATCH = 64
+
+
+def cnn_network() -> Network:
+    return Network(
+        input_width=(1, 28, 28),
+        layers=(
+            Conv2d(8, 5, activation="relu"),
+            MaxPool2d(2),
+            Conv2d(16, 3, activation="relu"),
+            MaxPool2d(2),
+            Flatten(),
+            Layer(10, "softmax"),
+        ),
+        loss=Loss("cross_entropy"),
+        name="cnn28",
+    )
+
+
+def cnn_variants(dtype) -> dict[str, Callable[[], object]]:
+    import torch
+
+    d = derive(cnn_network())
+    exported = to_module(d)
+    rng = np.random.default_rng(0)
+    params = {}
+    for name in exported.PARAMETERS:
+        shape = tuple(s if isinstance(s, int) else 0 for s in exported.SHAPES[name])
+        fan_in = int(np.prod(shape[1:])) if name.startswith(("K", "W")) else 1
+        params[name] = (rng.normal(size=shape) / np.sqrt(fan_in)).astype(dtype)
+    X = rng.normal(size=(CNN_BATCH, 1, 28, 28)).astype(dtype)
+    Y = np.eye(10, dtype=dtype)[rng.integers(0, 10, CNN_BATCH)].T.copy()
+    F = torch.nn.functional
+    tdtype = torch.float32 if dtype == np.float32 else torch.float64
+    tp = {k: torch.tensor(v, dtype=tdtype, requires_grad=True) for k, v in params.items()}
+    tx, ty = torch.tensor(X), torch.tensor(Y)
+
+    def torch_autograd():
+        for v in tp.values():
+            v.grad = None
+        a = F.max_pool2d(torch.relu(F.conv2d(tx, tp["K1"], tp["b1"])), 2)
+        a = F.max_pool2d(torch.relu(F.conv2d(a, tp["K3"], tp["b3"])), 2)
+        z = tp["W6"] @ a.reshape(CNN_BATCH, -1).T + tp["b6"]
+        loss = -torch.sum(ty * torch.log_softmax(z, 0)) / CNN_BATCH
+        loss.backward()
+        return loss
+
+    # the exported gradients must be right before they are timed
+    _, g = exported.loss_and_gradients(X, Y, **params)
+    torch_autograd()
+    tol = 1e-3 if dtype == np.float32 else 1e-9
+    for k in g:
+        np.testing.assert_allclose(g[k], tp[k].grad.numpy(), rtol=tol, atol=tol * 1e-2)
+        assert g[k].dtype == dtype
+    out: dict[str, Callable[[], object]] = {
+        "exported NumPy (derive)": lambda: exported.loss_and_gradients(X, Y, **params),
+        "torch.autograd (CPU)": torch_autograd,
+    }
+    torch_module = to_module(d, "torch")
+    tq = {k: torch.tensor(v) for k, v in params.items()}
+    out["exported torch (derive)"] = lambda: torch_module.loss_and_gradients(tx, ty, **tq)
+    try:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        jax_module = to_module(d, "jax")
+        fn = jax.jit(jax_module.loss_and_gradients)
+        jq = {k: jax.numpy.asarray(v) for k, v in params.items()}
+        jx, jy = jax.numpy.asarray(X), jax.numpy.asarray(Y)
+        jax.block_until_ready(fn(jx, jy, **jq))
+        out["exported JAX, jit (derive)"] = lambda: jax.block_until_ready(fn(jx, jy, **jq))
+    except ImportError:
+        pass
+    return out
+
+
+def cnn_section(rounds: int, inner: int) -> list[str]:
+    results = {}
+    for dtype in (np.float64, np.float32):
+        results[np.dtype(dtype).name] = run_rounds(cnn_variants(dtype), rounds, inner)
+        print("cnn", np.dtype(dtype).name, results[np.dtype(dtype).name], flush=True)
+    lines = [
+        "## CNN gradients (`benchmarks/gradients.py --cnn`)",
+        "",
+        "1×28×28 input, conv 5×5 ×8 + ReLU, 2×2 max pool, conv 3×3 ×16 + ReLU, 2×2 max pool, "
+        f"flatten, dense 10 + softmax cross-entropy, batch {CNN_BATCH}; loss and all gradients "
+        f"per call; median of {rounds} rounds × {inner} calls, variants shuffled each round. "
+        f"{machine()}; torch runs on the CPU.",
+        "",
+        "| variant | float64 (ms) | ratio to torch.autograd | float32 (ms) | "
+        "ratio to torch.autograd |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name in results["float64"]:
+        cells = []
+        for dt in ("float64", "float32"):
+            r = results[dt]
+            cells += [f"{r[name] * 1e3:.2f}", f"{r[name] / r['torch.autograd (CPU)']:.2f}×"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    r64, r32 = (
+        results[dt]["exported NumPy (derive)"] / results[dt]["torch.autograd (CPU)"]
+        for dt in ("float64", "float32")
+    )
+    lines += [
+        "",
+        f"Exported NumPy vs torch autograd: {r64:.2f}× (float64), {r32:.2f}× (float32).",
+    ]
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--inner", type=int, default=5)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--cnn", action="store_true", help="only the CNN section")
     args = parser.parse_args()
+    cnn_lines = cnn_section(max(args.rounds // 2, 3), args.inner)
+    print("\n".join(cnn_lines))
+    if not args.no_write:
+        write_section("gradients-cnn", "\n".join(cnn_lines))
+    if args.cnn:
+        return
     results = {}
     for dtype in (np.float64, np.float32):
         results[np.dtype(dtype).name] = run_rounds(variants(dtype), args.rounds, args.inner)

@@ -155,3 +155,160 @@ CORPUS = (
     + [("cs231n", *row) for row in CS231N]
     + [("seed", *row) for row in SEED]
 )
+
+#: CNN formulas: the forms of CNN notes (⋆ correlation, (δ * rot180 K)_full, A ⋆ δ, Σ δ),
+#: SciPy-style code (correlate2d, convolve2d, np.rot90) and the classic mistakes.
+#: Specs: the built-in ``cnn`` (conv, max pool, dense) and ``cnn2`` (conv, conv, avg pool).
+CNN2 = "tests/specs/cnn2.toml"
+CNN_CORPUS = [
+    ("cnn", "latex", r"Z^{(1)} = K^{(1)} \star X + b^{(1)}", "correct", None),
+    ("cnn", "latex", r"Z^{(l)} = K^{(l)} \star A^{(l-1)} + b^{(l)}", "correct", None),
+    (
+        "cnn",
+        "latex",
+        r"\delta^{(l-1)} = (\delta^{(l)} * \operatorname{rot180}(K^{(l)}))_{\text{full}}"
+        r" \odot f'(Z^{(l-1)})",
+        "correct",
+        None,
+    ),
+    (
+        "cnn",
+        "latex",
+        r"\delta^{(l)} = (\delta^{(l+1)} \star \operatorname{rot180}(K^{(l+1)}))_{\text{full}}"
+        r" \odot f'(Z^{(l)})",
+        "correct",
+        None,
+    ),
+    (
+        "cnn",
+        "latex",
+        r"\delta^{(l-1)} = (\delta^{(l)} * K^{(l)})_{\text{full}} \odot f'(Z^{(l-1)})",
+        "incorrect",
+        "the kernel is not flipped",
+    ),
+    (
+        "cnn",
+        "latex",
+        r"\delta^{(l-1)} = (\delta^{(l)} * \operatorname{rot180}(K^{(l)}))_{\text{valid}}"
+        r" \odot f'(Z^{(l-1)})",
+        "incorrect",
+        "'valid' is written where the 'full' mode is needed",
+    ),
+    (
+        "cnn",
+        "latex",
+        r"\delta^{(l-1)} = (\delta^{(l)} * \operatorname{rot180}(K^{(l)})) \odot f'(Z^{(l-1)})",
+        "incorrect",
+        "where the full one is needed",
+    ),
+    (
+        "cnn",
+        "latex",
+        r"\frac{\partial L}{\partial K^{(l)}} = \frac{1}{m} A^{(l-1)} \star \delta^{(l)}",
+        "correct",
+        None,
+    ),
+    (
+        "cnn",
+        "latex",
+        r"\frac{\partial L}{\partial K^{(l)}} = A^{(l-1)} \star \delta^{(l)}",
+        "incorrect",
+        "a factor 1/m is missing",
+    ),
+    (
+        "cnn",
+        "latex",
+        r"\frac{\partial L}{\partial K^{(1)}} = \frac{1}{m} \delta^{(1)} \star X",
+        "incorrect",
+        "the operands are swapped",
+    ),
+    (
+        "cnn",
+        "latex",
+        r"\frac{\partial L}{\partial b^{(l)}} = \frac{1}{m} \sum_{i,j} \delta^{(l)}_{ij}",
+        "correct",
+        None,
+    ),
+    (
+        "cnn",
+        "latex",
+        r"\delta^{(1)} = \operatorname{up}(\delta^{(2)}) \odot \mathbb{1}_{\max}(A^{(1)})"
+        r" \odot \operatorname{relu}'(Z^{(1)})",
+        "correct",
+        None,
+    ),
+    (
+        "cnn",
+        "latex",
+        r"\delta^{(1)} = \frac{1}{4} \operatorname{up}(\delta^{(2)})"
+        r" \odot \operatorname{relu}'(Z^{(1)})",
+        "incorrect",
+        "spread evenly",
+    ),
+    (
+        "cnn",
+        "latex",
+        r"\delta^{(2)} = \operatorname{unflatten}(W^{(4)T} \delta^{(4)})",
+        "correct",
+        None,
+    ),
+    ("cnn", "python", "dK1 = correlate2d(X, delta1, mode='valid') / m", "correct", None),
+    (
+        "cnn",
+        "python",
+        "dK1 = scipy.signal.convolve2d(X, delta1, mode='valid') / m",
+        "incorrect",
+        "swapped",
+    ),
+    ("cnn", "python", "db1 = np.sum(delta1, axis=(0, 2, 3)) / m", "correct", None),
+    ("cnn", "python", "Z1 = signal.correlate2d(X, K1, mode='valid') + b1", "correct", None),
+    ("cnn", "python", "Z1 = signal.convolve2d(X, K1, mode='valid') + b1", "incorrect", "swapped"),
+    (CNN2, "python", "dA1 = convolve2d(delta2, K2, mode='full')", "correct", None),
+    (CNN2, "python", "dA1 = correlate2d(delta2, np.rot90(K2, 2), mode='full')", "correct", None),
+    (CNN2, "python", "dA1 = correlate2d(delta2, K2, mode='full')", "incorrect", "swapped"),
+    (
+        CNN2,
+        "python",
+        "dA1 = convolve2d(delta2, np.rot90(K2, 2), mode='full')",
+        "incorrect",
+        "convolve2d flips the kernel",
+    ),
+    (CNN2, "python", "dA1 = convolve2d(delta2, K2, mode='valid')", "incorrect", "'valid'"),
+    (
+        CNN2,
+        "python",
+        "delta1 = convolve2d(delta2, K2, mode='full') * (1 - A1**2)",
+        "correct",
+        None,
+    ),
+    (
+        CNN2,
+        "latex",
+        r"\delta^{(1)} = (\delta^{(2)} * \operatorname{rot180}(K^{(2)}))_{\text{full}}"
+        r" \odot (1 - A^{(1)} \odot A^{(1)})",
+        "correct",
+        None,
+    ),
+    (
+        CNN2,
+        "latex",
+        r"\delta^{(2)} = \frac{1}{4} \operatorname{up}(\delta^{(3)})"
+        r" \odot \operatorname{relu}'(Z^{(2)})",
+        "correct",
+        None,
+    ),
+    (
+        CNN2,
+        "latex",
+        r"\delta^{(2)} = \operatorname{up}(\delta^{(3)}) \odot \operatorname{relu}'(Z^{(2)})",
+        "incorrect",
+        "1/k² = 1/4",
+    ),
+    (
+        CNN2,
+        "latex",
+        r"\frac{\partial L}{\partial K^{(2)}} = \frac{1}{m} A^{(1)} \star \delta^{(2)}",
+        "correct",
+        None,
+    ),
+]

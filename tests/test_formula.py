@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from formula_corpus import CORPUS
+from formula_corpus import CNN_CORPUS, CORPUS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -50,6 +50,28 @@ def test_corpus(spec: str, syntax: str, formula: str, verdict: str | None, words
         said = " ".join([result.diagnosis or "", *result.notes])
         assert words in said, str(result)
     assert result.expected  # the right formula is always given
+
+
+@pytest.mark.parametrize(
+    ("spec", "syntax", "formula", "verdict", "words"),
+    CNN_CORPUS,
+    ids=[f"{r[0].split('/')[-1]}:{r[2][:40]}" for r in CNN_CORPUS],
+)
+def test_cnn_corpus(spec: str, syntax: str, formula: str, verdict: str, words: str | None):
+    spec = str(Path(__file__).parent.parent / spec) if spec.endswith(".toml") else spec
+    result = checker(spec).check(formula, syntax)
+    assert result.verdict == verdict, str(result)
+    if words is not None:
+        said = " ".join([result.diagnosis or "", *result.notes])
+        assert words in said, str(result)
+    assert result.expected
+
+
+def test_cnn_shape_error_names_both_operands() -> None:
+    r = checker("cnn").check(
+        r"\delta^{(l-1)} = (\delta^{(l)} * \operatorname{rot180}(K^{(l)})) \odot f'(Z^{(l-1)})"
+    )
+    assert r.shape_error is not None and "is m×" in r.shape_error
 
 
 def test_shape_error_names_both_operands() -> None:

@@ -30,6 +30,7 @@ from derive.formula.resolve import (
     cotangent_symbol,
     unique,
 )
+from derive.nodes import is_tensor, tensor_shape
 from derive.notation import Notation
 from derive.spec import Conv2d, Layer, Network
 
@@ -343,6 +344,7 @@ class Checker:
             per_layer.append((readings, want))
         if not per_layer:
             if d is self.d and d.network.is_conv and self.pair is not None:
+                self._pair_used = True
                 return self.matches(self.pair, q, rhs, trials)
             raise skipped or FormulaError("no layer of this network fits the formula")
         if all(any(r == want for r in readings) for readings, want in per_layer):
@@ -359,7 +361,7 @@ class Checker:
         return False, "numeric"
 
     def _numeric_equal(self, d: Derivation, got: Any, want: Any, trials: int) -> bool:
-        if getattr(got, "shape", None) != getattr(want, "shape", None):
+        if _shape_of(got) != _shape_of(want):
             return False
         for env in self.envs(d, trials):
             try:
@@ -374,7 +376,23 @@ class Checker:
 
     # ------------------------------------------------------------------ the verdict
 
+    _pair_used = False
+
     def check(self, formula: str, syntax: str = "latex") -> CheckResult:
+        self._pair_used = False
+        result = self._check(formula, syntax)
+        if self._pair_used:
+            first = next(
+                i for i, layer in enumerate(self.network.layers, 1) if isinstance(layer, Conv2d)
+            )
+            result.notes.append(
+                "this network has no two conv layers in a row: the formula in l was checked on "
+                f"it with a second conv layer inserted after layer {first} (stride 1, 'same' "
+                "padding), so layer numbers in shape messages are that network's"
+            )
+        return result
+
+    def _check(self, formula: str, syntax: str = "latex") -> CheckResult:
         parts = parse(formula, syntax)
         q = quantity_of(parts[0])
         d = self.d
@@ -618,6 +636,13 @@ class Checker:
                     "(δ padded by k − 1, so every overlap counts): (…)_full",
                     _replace(rhs, path, ("mode", node, "full")),
                 )
+            if kind == "fn" and node[1] == "up" and self._pool_mode(node[3]) == "avg":
+                k2 = self._pool_mode(node[3], size=True)
+                yield (
+                    f"average pooling spreads the delta evenly: each pixel of a window gets "
+                    f"1/k² = 1/{k2} of it",
+                    _replace(rhs, path, ("div", node, ("num", sympy.Integer(k2)))),
+                )
             if kind == "fn" and node[1] == "up":
                 pooled = self._pool_input(node[3])
                 if pooled is not None:
@@ -635,6 +660,16 @@ class Checker:
                             f"up({_show(node[3])}) ⊙ 1_max({_show(pooled)})",
                             _replace(rhs, parent, routed),
                         )
+
+    def _pool_mode(self, node: IR, size: bool = False) -> Any:
+        """The pooling mode (or k²) of the layer whose delta ``node`` is, if numbered."""
+        if node[0] != "sym" or node[1] != "delta" or node[2] is None or node[2][0] != "int":
+            return None
+        k = int(node[2][1])
+        eq = next((e for e in self.d.program.equations if e.layer == k), None)
+        if eq is None or eq.kind != "pool":
+            return None
+        return int(eq.rhs.size) ** 2 if size else eq.rhs.mode
 
     def _pool_input(self, node: IR) -> IR | None:
         """``A_{l}`` for ``up(δ_{l+1})`` when layer l+1 is a max pooling layer."""
@@ -739,6 +774,10 @@ def _python_text(lhs: Any, rhs: Any, formula: str) -> str:
         code = re.sub(r"\bdelta(\w*)", r"dZ\1", code)
         name = re.sub(r"^delta", "dZ", name)
     return f"{name} = {code}"
+
+
+def _shape_of(e: Any) -> Any:
+    return tensor_shape(e) if is_tensor(e) else getattr(e, "shape", None)
 
 
 def _mentions(node: IR, base: str) -> bool:

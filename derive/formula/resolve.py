@@ -44,6 +44,7 @@ from derive.nodes import (
     hadamard,
     is_tensor,
     rot180,
+    tensor_coeff,
     tensor_scale,
     tensor_shape,
     thadamard,
@@ -361,6 +362,11 @@ class Resolver:
         mode = mode or self.mode or "valid"
         if not (is_tensor(p) and is_tensor(q)):
             raise ShapeMismatch(f"{text(p)} ⋆ {text(q)}: a sliding product needs feature maps")
+        (cp, p), (cq, q) = tensor_coeff(p), tensor_coeff(q)
+        if cp * cq != 1:  # (1/m) A ⋆ δ = (1/m) (A ⋆ δ): the product is linear in each side
+            for r in self.slide(p, q, mode):
+                yield tensor_scale(r, cp * cq)
+            return
         m = self.d.program.batch
         sp, sq = _tshape(p), _tshape(q)
         if len(sp) != 4 or len(sq) != 4:
