@@ -1,8 +1,12 @@
-"""NumPy convolution and pooling, vectorised: ``sliding_window_view`` + ``einsum``.
+"""NumPy convolution and pooling, vectorised: ``sliding_window_view`` + einsum/tensordot.
 
 The same functions serve the checker's interpreter and the exported NumPy module (whose
 source includes the ones it uses), so there is one implementation to trust. There are
 no Python loops over pixels: a loop runs at most over the k x k offsets of a window.
+Which contraction is faster was measured side by side (benchmarks/gradients.py shapes):
+``einsum`` for the forward and input-gradient correlations, ``tensordot`` (BLAS) for the
+kernel gradient, where einsum was ~2× slower; pooling works on k² strided slices, ~15×
+faster than reducing the window view.
 Layout is NCHW (samples, channels, height, width); kernels are (C_out, C_in, k, k).
 """
 
@@ -57,20 +61,25 @@ def conv2d_back_input(G: Array, K: Array, s: int, p: int, h: int, w: int) -> Arr
 def conv2d_back_kernel(A: Array, G: Array, s: int, p: int, k: int) -> Array:
     """``A ⋆ G``: K_bar[o,c,u,v] = Σ_{n,i,j} G[n,o,i,j] A_p[n,c,s i+u,s j+v]."""
     win = _windows(_pad(A, p), k, s)[:, :, : G.shape[2], : G.shape[3]]
-    return numpy.einsum("nchwuv,nohw->ocuv", win, G, optimize=True)
+    return numpy.tensordot(G, win, axes=([0, 2, 3], [0, 2, 3]))
+
+
+def _offsets(A: Array, k: int, s: int) -> list[Array]:
+    """The k² strided slices of A: entry (u, v) of every k x k window at stride s."""
+    h, w = (A.shape[2] - k) // s + 1, (A.shape[3] - k) // s + 1
+    return [A[:, :, u : u + s * h : s, v : v + s * w : s] for u in range(k) for v in range(k)]
 
 
 def maxpool2d(A: Array, k: int, s: int) -> Array:
     """The maximum of every k x k window at stride s."""
-    return _windows(A, k, s).max(axis=(4, 5))
+    return numpy.maximum.reduce(_offsets(A, k, s))
 
 
 def maxpool2d_back(G: Array, A: Array, k: int, s: int) -> Array:
     """Each window's G goes to the position of its maximum in A (the first, on ties)."""
-    win = _windows(A, k, s)
-    n, c, h, w = win.shape[:4]
-    arg = win.reshape(n, c, h, w, k * k).argmax(axis=4)
-    out = numpy.zeros_like(A, dtype=G.dtype)
+    h, w = G.shape[2:]
+    arg = numpy.argmax(numpy.stack(_offsets(A, k, s), axis=-1), axis=-1)
+    out = numpy.zeros(A.shape, dtype=G.dtype)
     for u in range(k):
         for v in range(k):
             out[:, :, u : u + s * h : s, v : v + s * w : s] += G * (arg == u * k + v)
@@ -79,7 +88,7 @@ def maxpool2d_back(G: Array, A: Array, k: int, s: int) -> Array:
 
 def avgpool2d(A: Array, k: int, s: int) -> Array:
     """The mean of every k x k window at stride s."""
-    return _windows(A, k, s).mean(axis=(4, 5))
+    return sum(_offsets(A, k, s)) / (k * k)
 
 
 def avgpool2d_back(G: Array, A: Array, k: int, s: int) -> Array:
@@ -98,8 +107,8 @@ NEEDS = {
     "conv2d": ("_pad", "_windows", "conv2d"),
     "conv2d_back_input": ("_pad", "_windows", "_dilate", "conv2d_back_input"),
     "conv2d_back_kernel": ("_pad", "_windows", "conv2d_back_kernel"),
-    "maxpool2d": ("_windows", "maxpool2d"),
-    "maxpool2d_back": ("_windows", "maxpool2d_back"),
-    "avgpool2d": ("_windows", "avgpool2d"),
+    "maxpool2d": ("_offsets", "maxpool2d"),
+    "maxpool2d_back": ("_offsets", "maxpool2d_back"),
+    "avgpool2d": ("_offsets", "avgpool2d"),
     "avgpool2d_back": ("avgpool2d_back",),
 }
