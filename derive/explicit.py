@@ -523,7 +523,7 @@ def _away_from_kinks(ex: ExplicitNetwork, point: dict[Any, Any]) -> bool:
             h, w = (a.shape[2] - k) // s + 1, (a.shape[3] - k) // s + 1
             for n, c, i, j in np.ndindex(a.shape[0], a.shape[1], h, w):
                 win = sorted(float(v.xreplace(point)) for v in _window(a, n, c, i, j, k, s))
-                if win[-1] != 0 and win[-1] - win[-2] < 1e-2:  # a tie: max has a kink
+                if 0 < win[-1] - win[-2] < 1e-2:  # a near tie: max has a kink
                     return False
     return True
 

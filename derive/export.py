@@ -118,13 +118,16 @@ class ArrayNodes:
             return acc
         if " " in acc and not _wrapped(acc):
             acc = f"({acc})"
+        return self.scaled(coeff, acc)
+
+    def scaled(self, coeff: Any, code: str) -> str:
+        """``c * code``; (1/m) M is written M / m: one pass, and it reads as the formula."""
         if coeff == -1:
-            return f"-{acc}"
+            return f"-{code}"
         num, den = sympy.fraction(coeff)
         if num == 1:
-            # (1/m) M is written M / m: one pass, and it reads as the formula does
-            return f"{acc} / {self.parenthesize(den, PRECEDENCE['Mul'] + 1)}"  # type: ignore[attr-defined]
-        return f"{self.parenthesize(coeff, PRECEDENCE['Mul'])} * {acc}"  # type: ignore[attr-defined]
+            return f"{code} / {self.parenthesize(den, PRECEDENCE['Mul'] + 1)}"  # type: ignore[attr-defined]
+        return f"{self.parenthesize(coeff, PRECEDENCE['Mul'])} * {code}"  # type: ignore[attr-defined]
 
     def _print_MatAdd(self, expr: Any) -> str:
         from derive.text import join_signed, ordered_terms
@@ -271,13 +274,7 @@ class ArrayNodes:
         if not is_tensor(expr):
             return str(super()._print_Mul(expr))  # type: ignore[misc]
         coeff, rest = tensor_coeff(expr)
-        code = self._group(rest)
-        if coeff == -1:
-            return f"-{code}"
-        num, den = sympy.fraction(coeff)
-        if num == 1:
-            return f"{code} / {self.parenthesize(den, PRECEDENCE['Mul'] + 1)}"  # type: ignore[attr-defined]
-        return f"{self.parenthesize(coeff, PRECEDENCE['Mul'])} * {code}"  # type: ignore[attr-defined]
+        return self.scaled(coeff, self._group(rest))
 
     def _print_Add(self, expr: Any, order: Any = None) -> str:
         if not is_tensor(expr):

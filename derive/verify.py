@@ -95,7 +95,11 @@ def _kinks(d: Derivation) -> bool:
 
 
 def _no_ties(d: Derivation, values: dict[str, Any]) -> bool:
-    """Max pooling is a kink too: each window's largest entry must lead by a margin."""
+    """Max pooling is a kink too: each window's largest entry must lead by a margin.
+
+    Exactly equal entries are allowed: they are the same expression (a border of padding
+    where Z is the bias alone, zeros after a ReLU), so every routing gives one gradient.
+    """
     from derive.convops import _windows
     from derive.nodes import Pool
 
@@ -104,7 +108,8 @@ def _no_ties(d: Derivation, values: dict[str, Any]) -> bool:
             a = values["X" if eq.rhs.input.name == "X" else code_name(eq.rhs.input.name)]
             k, s = int(eq.rhs.size), int(eq.rhs.stride)
             win = np.sort(_windows(a, k, s).reshape(*a.shape[:2], -1, k * k), axis=-1)
-            if np.min(win[..., -1] - win[..., -2]) <= KINK_MARGIN:
+            gap = win[..., -1] - win[..., -2]
+            if np.any((gap > 0) & (gap <= KINK_MARGIN)):
                 return False
     return True
 

@@ -36,18 +36,8 @@ from derive.verify import check_grads, random_point
 
 torch = pytest.importorskip("torch", reason="torch not installed (pip install torch==2.13.0)")
 F = torch.nn.functional
+from test_torch_oracle import TORCH_ACT  # noqa: E402 - only with torch installed
 
-TORCH_ACT = {
-    "identity": lambda z, p: z,
-    "sigmoid": lambda z, p: torch.sigmoid(z),
-    "tanh": lambda z, p: torch.tanh(z),
-    "relu": lambda z, p: torch.relu(z),
-    "leaky_relu": lambda z, p: F.leaky_relu(z, p.get("slope", 0.01)),
-    "softplus": lambda z, p: F.softplus(z),
-    "elu": lambda z, p: F.elu(z, p.get("alpha", 1.0)),
-    "silu": lambda z, p: F.silu(z),
-    "gelu": lambda z, p: F.gelu(z),
-}
 ACTIVATIONS = list(TORCH_ACT)
 #: (loss, output activation) pairs
 LOSSES = [
