@@ -515,7 +515,7 @@ def _away_from_kinks(ex: ExplicitNetwork, point: dict[Any, Any]) -> bool:
         if eq.kind == "affine":
             z = ex.env[eq.out]
             entries = z.flat if isinstance(z, np.ndarray) else z.xreplace(point)
-            if any(abs(float(sympy.sympify(v).xreplace(point))) < 1e-2 for v in entries):
+            if any(abs(float(v.xreplace(point))) < 1e-2 for v in entries):
                 return False
         if isinstance(eq.rhs, Pool) and eq.rhs.mode == "max" and eq.rhs.size > 1:
             a = ex.env[eq.rhs.input]

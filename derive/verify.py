@@ -135,7 +135,8 @@ def random_point(
 
     def shape(spec: tuple[Any, ...], name: str = "") -> tuple[int, ...]:
         if name in symbols:  # sizes computed from others (a flattened C×h×w) included
-            return tuple(int(sympy.sympify(s).xreplace(size_values)) for s in symbols[name].shape)
+            dims = symbols[name].shape
+            return tuple(s if isinstance(s, int) else int(s.xreplace(size_values)) for s in dims)
         return tuple(s if isinstance(s, int) else bound[s] for s in spec)
 
     loss = d.network.loss.name

@@ -247,7 +247,7 @@ def random_env(d: Derivation, rng: np.random.Generator) -> dict[Any, Any]:
     env.update({s: int(v) for s, v in zip(symbols, sizes)})
 
     def dims(sym: Any) -> tuple[int, ...]:
-        return tuple(int(sympy.sympify(s).xreplace(env)) for s in sym.shape)
+        return tuple(s if isinstance(s, int) else int(s.xreplace(env)) for s in sym.shape)
 
     for p in prog.params:
         env[p] = rng.normal(0.0, 0.6, size=dims(p))
