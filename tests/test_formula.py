@@ -179,6 +179,34 @@ def test_formula_like_garbage_is_handled(tokens: list[str], syntax: str) -> None
     assert result.verdict in ("correct", "incorrect")
 
 
+CNN_ALPHABET = [
+    *"KAXbZ12l+-*()^_{}=, ",
+    r"\delta",
+    r"\odot",
+    r"\star",
+    r"\operatorname{rot180}",
+    r"_{\text{full}}",
+    r"\operatorname{up}",
+    r"\mathbb{1}_{\max}",
+    r"\sum_{i,j}",
+    "^{(l)}",
+    "correlate2d",
+    "convolve2d",
+    "np.rot90",
+    "mode='full'",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(CNN_ALPHABET), max_size=20), st.sampled_from(["latex", "python"]))
+def test_cnn_formula_like_garbage_is_handled(tokens: list[str], syntax: str) -> None:
+    try:
+        result = checker("cnn").check("".join(tokens), syntax)
+    except FormulaError:
+        return
+    assert result.verdict in ("correct", "incorrect")
+
+
 # --------------------------------------------------------------------------- API, CLI, helpers
 
 

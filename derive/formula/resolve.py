@@ -37,7 +37,6 @@ from derive.nodes import (
     Slide,
     Softmax,
     TensorElementwise,
-    TensorExpr,
     TensorSymbol,
     Unflatten,
     UpSample,
@@ -561,9 +560,8 @@ class Resolver:
         if is_tensor(a):
             if len(_tshape(a)) != 4:
                 raise ShapeMismatch(f"Σ {text(a)}: a sum per channel needs feature maps")
-            return (
-                tensor_scale(ChannelSum(a), 1) if not isinstance(a, TensorExpr) else ChannelSum(a)
-            )
+            coeff, maps = tensor_coeff(a)  # Σ c δ = c Σ δ
+            return tensor_scale(ChannelSum(maps), coeff)
         column = self.d.program.column
         if axis is None:
             axis = 1 if column else 0
