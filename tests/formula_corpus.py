@@ -311,4 +311,62 @@ CNN_CORPUS = [
         "correct",
         None,
     ),
+    # index forms, one sample and one channel pair as notes write them
+    (
+        "cnn",
+        "latex",
+        r"\frac{\partial L}{\partial k_{uv}} = \frac{1}{m} \sum_{i,j} \delta_{ij} a_{i+u,j+v}",
+        "correct",
+        None,
+    ),
+    (
+        "cnn",
+        "latex",
+        r"\frac{\partial L}{\partial k_{uv}} = \sum_{i,j} \delta_{ij} a_{i+u,j+v}",
+        "incorrect",
+        "a factor 1/m is missing",
+    ),
+    (
+        "cnn",
+        "latex",
+        r"\frac{\partial L}{\partial k_{uv}} = \frac{1}{m} \sum_{i,j} \delta_{ij} a_{i-u,j-v}",
+        "incorrect",
+        "the kernel is flipped",
+    ),
+    (
+        "cnn",
+        "latex",
+        r"\frac{\partial L}{\partial b^{(l)}} = \frac{1}{m} \sum_{i,j} \delta^{(l)}_{ij}",
+        "correct",
+        None,
+    ),
+    (
+        "cnn",
+        "latex",
+        r"\frac{\partial C}{\partial a_{ij}} = \sum_{u,v} \delta_{i-u,j-v} k_{uv}",
+        "correct",
+        None,
+    ),
+    (
+        CNN2,
+        "latex",
+        r"\delta^{(1)}_{ij} = \sum_{u,v} \delta^{(2)}_{i-u,j-v} k^{(2)}_{uv} \tanh'(z^{(1)}_{ij})",
+        "correct",
+        None,
+    ),
+    (
+        CNN2,
+        "latex",
+        r"\frac{\partial C}{\partial a^{(1)}_{ij}}"
+        r" = \sum_{u,v} \delta^{(2)}_{i+u,j+v} k^{(2)}_{uv}",
+        "incorrect",
+        "the kernel is flipped",
+    ),
+    (
+        CNN2,
+        "latex",
+        r"z^{(2)}_{ij} = \sum_{u,v} k^{(2)}_{uv} a^{(1)}_{i+u,j+v} + b^{(2)}",
+        "correct",
+        None,
+    ),
 ]

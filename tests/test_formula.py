@@ -194,6 +194,11 @@ CNN_ALPHABET = [
     "convolve2d",
     "np.rot90",
     "mode='full'",
+    r"\frac{\partial L}{\partial k_{uv}}",
+    r"\delta_{i-u,j-v}",
+    "a_{i+u,j+v}",
+    "k_{uv}",
+    "_{ij}",
 ]
 
 

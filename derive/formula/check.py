@@ -21,7 +21,8 @@ from sympy.matrices.expressions import MatrixSymbol
 
 from derive import numeric
 from derive.derivation import Derivation, derive
-from derive.formula.parse import IR, FormulaError, parse
+from derive.formula.indexed import IndexForm
+from derive.formula.parse import IR, FormulaError, _has_entries, parse
 from derive.formula.resolve import (
     Context,
     Resolver,
@@ -32,7 +33,7 @@ from derive.formula.resolve import (
 )
 from derive.nodes import is_tensor, tensor_shape
 from derive.notation import Notation
-from derive.spec import Conv2d, Layer, Network
+from derive.spec import Conv2d, Layer, Network, SpecError
 
 RTOL = 1e-7
 ATOL = 1e-9
@@ -86,10 +87,11 @@ class CheckResult:
 class Quantity:
     """What the left-hand side names: a delta, a gradient or an activation cotangent."""
 
-    kind: str  # delta | grad | cot
-    base: str  # delta, W, b, A
+    kind: str  # delta | grad | cot | fwd
+    base: str  # delta, W, K, b, A, Z
     idx: Any  # ("int", k) | ("rel", "l"|"L", off)
     wrt_loss: str = ""  # "L" for ∂L/∂Z (whole loss), "" for δ
+    entries: tuple[str, ...] = ()  # ∂L/∂k_{uv}: the entry indices written on the left
 
     def layers(self, d: Derivation) -> list[int]:
         """The concrete layers the quantity stands for (all hidden layers for a generic l)."""
@@ -134,7 +136,7 @@ class Quantity:
                     return eq.rhs
             raise UnknownSymbol(f"no {self.base}_{k} in this network")
         if k not in d.cotangents:
-            raise FormulaError(f"∂/∂A_{k} is not a step of this derivation")
+            raise UnknownSymbol(f"∂/∂A_{k} is not a step of this derivation")
         return d.cotangents[k].rhs
 
     def label(self, d: Derivation) -> str:
@@ -152,6 +154,14 @@ class Quantity:
 def quantity_of(lhs: IR) -> Quantity:
     """The quantity an LHS names (``\\delta_1``, ``dW2``, ``∂L/∂b_1``, ``∇_{W_2} L``)."""
     loss = ""
+    entries: tuple[str, ...] = ()
+    if lhs[0] == "entry" or (lhs[0] == "quantity" and lhs[1][0] == "entry"):
+        node = lhs if lhs[0] == "entry" else lhs[1]
+        for terms in node[2]:
+            if len(terms) != 1 or terms[0][0] != 1 or not isinstance(terms[0][1], str):
+                raise FormulaError("the left side's entry indices are plain letters, e.g. k_{uv}")
+        entries = tuple(terms[0][1] for terms in node[2])
+        lhs = node[1] if lhs[0] == "entry" else ("quantity", node[1], lhs[2])
     if lhs[0] == "quantity":
         sym = lhs[1]
         loss = "L" if lhs[2] in ("L", "J") else ""  # ∂C/∂Z is the per-sample δ
@@ -188,7 +198,7 @@ def quantity_of(lhs: IR) -> Quantity:
     if sym[2] is None:
         raise FormulaError(f"the left-hand side needs a layer index, e.g. {base}_1")
     kind, qbase = mapping[base]
-    return Quantity(kind, qbase, sym[2], loss if kind == "delta" else "")
+    return Quantity(kind, qbase, sym[2], loss if kind == "delta" else "", entries)
 
 
 # --------------------------------------------------------------------------- networks
@@ -294,7 +304,8 @@ class Checker:
     @cached_property
     def pair(self) -> Derivation | None:
         """For a generic conv formula on a CNN without two conv layers in a row: the same
-        network with a second conv layer (stride 1, 'same' padding) after its first."""
+        network with a second conv layer (stride 1) after its first: unpadded with the same
+        kernel if the later layers still fit, else 3×3 'same', else 1×1."""
         net = self.sym_network
         if not net.is_conv:
             return None
@@ -303,10 +314,16 @@ class Checker:
             if isinstance(layer, Conv2d):
                 if i + 1 < len(layers) and isinstance(layers[i + 1], Conv2d):
                     return None
-                k = layer.kernel if isinstance(layer.kernel, int) and layer.kernel % 2 else 3
+                k = layer.kernel if isinstance(layer.kernel, int) else 3
                 channels = layer.channels if isinstance(layer.channels, int) else 2
-                extra = Conv2d(channels + 1, k, 1, "same", layer.activation)
-                return derive(net.with_(layers=(*layers[: i + 1], extra, *layers[i + 1 :])))
+                for kernel, padding in ((k, "valid"), (3, "same"), (1, "valid")):
+                    extra = Conv2d(channels + 1, kernel, 1, padding, layer.activation)
+                    try:
+                        inserted = net.with_(layers=(*layers[: i + 1], extra, *layers[i + 1 :]))
+                    except SpecError:
+                        continue
+                    self._pair_layer = (i + 1, extra)
+                    return derive(inserted)
         return None
 
     def other(self, what: str) -> Derivation:
@@ -329,6 +346,8 @@ class Checker:
         self, d: Derivation, q: Quantity, rhs: IR, trials: int = TRIALS
     ) -> tuple[bool, str]:
         """Whether some shape-consistent reading of ``rhs`` equals the quantity everywhere."""
+        if _has_entries(rhs):
+            return self.matches_index_form(d, q, rhs, trials)
         per_layer: list[tuple[list[Any], Any]] = []
         generic = q.idx[0] == "rel" and q.idx[1] == "l"
         skipped: UnknownSymbol | None = None
@@ -360,6 +379,37 @@ class Checker:
                 return True, "numeric"
         return False, "numeric"
 
+    def matches_index_form(
+        self, d: Derivation, q: Quantity, rhs: IR, trials: int
+    ) -> tuple[bool, str]:
+        """An index-form right side (``Σ_{i,j} δ_{ij} a_{i+u,j+v}``), evaluated on grids."""
+        checked = 0
+        skipped: UnknownSymbol | None = None
+        for k in q.layers(d):
+            try:
+                want = q.expected(d, k)
+                r = Resolver(Context(d, k))
+                base = {"grad": q.base, "delta": "delta", "cot": "A", "fwd": q.base}[q.kind]
+                lhs = r.symbol(("sym", base, ("int", q.layer_value(k)), False))
+                if isinstance(lhs, MatrixSymbol):  # a dense layer: index forms are for maps
+                    raise UnknownSymbol(f"{lhs.name} is not a feature map or kernel")
+                for env in self.envs(d, trials):
+                    with np.errstate(all="ignore"):
+                        b = np.asarray(numeric.evaluate(want, env), dtype=float)
+                        a = IndexForm(r, env, lhs, q.entries).run(rhs, b.shape)
+                    if a.shape != b.shape or not np.allclose(a, b, rtol=RTOL, atol=ATOL):
+                        return False, "numeric (index form)"
+            except UnknownSymbol as err:
+                skipped = skipped or err
+                continue
+            checked += 1
+        if not checked:
+            if d is self.d and d.network.is_conv and self.pair is not None:
+                self._pair_used = True
+                return self.matches_index_form(self.pair, q, rhs, trials)
+            raise skipped or FormulaError("no layer of this network fits the formula")
+        return True, "numeric (index form)"
+
     def _numeric_equal(self, d: Derivation, got: Any, want: Any, trials: int) -> bool:
         if _shape_of(got) != _shape_of(want):
             return False
@@ -382,22 +432,25 @@ class Checker:
         self._pair_used = False
         result = self._check(formula, syntax)
         if self._pair_used:
-            first = next(
-                i for i, layer in enumerate(self.network.layers, 1) if isinstance(layer, Conv2d)
-            )
+            after, extra = self._pair_layer
             result.notes.append(
                 "this network has no two conv layers in a row: the formula in l was checked on "
-                f"it with a second conv layer inserted after layer {first} (stride 1, 'same' "
-                "padding), so layer numbers in shape messages are that network's"
+                f"it with a second conv layer inserted after layer {after} ({extra.kernel}×"
+                f"{extra.kernel}, stride 1, padding {extra.padding}), so layer numbers in shape "
+                "messages are that network's"
             )
         return result
 
     def _check(self, formula: str, syntax: str = "latex") -> CheckResult:
         parts = parse(formula, syntax)
+        if any(_has_entries(p) for p in parts):
+            parts = [default_layers(p) for p in parts]
         q = quantity_of(parts[0])
         d = self.d
         layers = q.layers(d)
-        conv = d.network.is_conv and (q.base == "K" or any(_mentions(p, "K") for p in parts[1:]))
+        conv = d.network.is_conv and (
+            q.base == "K" or any(_mentions(p, "K") or _has_entries(p) for p in parts)
+        )
         expected = self.render_expected(q, formula, syntax, parts[0], conv)
         label = q.label(d)
         for rhs in parts[1:]:
@@ -571,6 +624,25 @@ class Checker:
             )
         if self.network.is_conv:
             yield from self.conv_mutations(rhs)
+            yield from self.index_mutations(rhs)
+
+    def index_mutations(self, rhs: IR) -> Iterator[tuple[str, IR]]:
+        """Index forms: the offsets' sign (i+u: correlation, as the layer; i−u: flipped)."""
+        entries = [(path, node) for path, node in _nodes(rhs) if node[0] == "entry"]
+        if not any(len(t) > 1 for _, node in entries for t in node[2]):
+            return
+        flipped = rhs
+        shown = []
+        for path, node in entries:
+            if any(len(t) > 1 for t in node[2]):
+                idx = tuple((t[0], *((-s, v) for s, v in t[1:])) for t in node[2])
+                flipped = _replace(flipped, path, ("entry", node[1], idx))
+                shown.append(_show(node[1]))
+        yield (
+            f"the offsets in the indices of {', '.join(shown)} have the wrong sign "
+            "(i+u where i−u belongs, or back): the kernel is flipped",
+            flipped,
+        )
 
     def conv_mutations(self, rhs: IR) -> Iterator[tuple[str, IR]]:
         """The classic CNN mistakes: the flip, the mode, correlation vs convolution, pooling.
@@ -778,6 +850,15 @@ def _python_text(lhs: Any, rhs: Any, formula: str) -> str:
 
 def _shape_of(e: Any) -> Any:
     return tensor_shape(e) if is_tensor(e) else getattr(e, "shape", None)
+
+
+def default_layers(node: IR) -> IR:
+    """Index forms in notes often drop the layer: k, b, δ, z are layer l's, a its input's."""
+    if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
+        return node
+    if node[0] == "sym" and node[2] is None and node[1] in ("K", "b", "delta", "Z", "A"):
+        return ("sym", node[1], ("rel", "l", -1 if node[1] == "A" else 0), node[3])
+    return tuple(default_layers(c) if isinstance(c, tuple) else c for c in node)
 
 
 def _mentions(node: IR, base: str) -> bool:

@@ -184,6 +184,26 @@ _FUNCS = {
 }
 
 
+def _entry_indices(text: str) -> IR:
+    """``{i+u,j-1}`` -> (((1,'i'),(1,'u')), ((1,'j'),(-1,1))); ``{uv}``: two plain indices."""
+    body = text.strip("{} ").replace(" ", "")
+    parts = body.split(",") if "," in body else list(body)
+    out = []
+    for part in parts:
+        terms = []
+        for sign, item in re.findall(r"([+-]?)([a-z]|[0-9]+)", part):
+            value: Any = int(item) if item.isdigit() else item
+            terms.append((-1 if sign == "-" else 1, value))
+        out.append(tuple(terms))
+    return tuple(out)
+
+
+def _has_entries(node: Any) -> bool:
+    if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
+        return False
+    return node[0] == "entry" or any(_has_entries(c) for c in node[1:])
+
+
 def _index(text: str) -> IR:
     t = text.replace(" ", "")
     if re.fullmatch(r"[0-9]+", t):
@@ -240,8 +260,11 @@ class LatexToIR(_CommonIR):
     def mode(self, node: IR, tok: Token) -> IR:
         return ("mode", node, str(tok).strip("{} "))
 
-    def entries(self, node: IR, _tok: Token) -> IR:
-        return node  # δ_{ij} under Σ_{i,j}: the sum says which entries
+    def entries(self, node: IR, tok: Token) -> IR:
+        return ("entry", node, _entry_indices(str(tok)))
+
+    def entry_symbol(self, name: Token, tok: Token) -> IR:
+        return ("entry", self.symbol(name), _entry_indices(str(tok)))
 
     def group(self, inner: IR) -> IR:
         return inner
@@ -256,10 +279,14 @@ class LatexToIR(_CommonIR):
         return ("div", num, den)
 
     def sum(self, _tok: Token, *rest: Any) -> IR:
+        letters = next((r for r in rest[:-1] if isinstance(r, tuple) and r[:1] == ("over",)), None)
+        if letters is not None and _has_entries(rest[-1]):
+            return ("isum", letters[1], rest[-1])  # Σ_{i,j} δ_{ij} …: a sum over entry indices
         return ("sum", rest[-1], None)
 
-    def sumsub(self, *items: Any) -> None:
-        return None
+    def sumsub(self, *items: Any) -> IR:
+        text = "".join(str(i) for i in items)
+        return ("over", tuple(re.findall(r"[a-z]", text.split("=")[0])))
 
     def sumsup(self, *items: Any) -> None:
         return None

@@ -1,0 +1,246 @@
+"""Index-form formulas of CNN notes, checked by value: ``∂L/∂k_{uv} = Σ_{i,j} δ_{ij} a_{i+u,j+v}``.
+
+Notes write one sample and one channel pair; the network has m samples and channels, so
+the implicit indices are filled in by the tensor each symbol is: a map of layer j has
+(sample n, channel c_j), a kernel K_j (c_j, c_{j-1}), a bias b_j (c_j). Implicit indices
+of the left-hand side are free; the others are summed, within each term that uses them
+(the sum over samples of a weight gradient, over the next layer's channels of a delta).
+Spatial indices are 0-based; entries outside a map or kernel are 0 (so the full
+convolution needs no padding written). Everything is evaluated on NumPy grids, one axis
+per index: no loop over entries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from derive import numeric
+from derive.formula.parse import IR, FormulaError
+from derive.graph import split_name
+
+PRODUCTS = ("mat", "had", "amb")
+
+
+def scope_sums(node: IR) -> IR:
+    """``Σ_{i,j} δ_{ij} a_{i+u,j+v}``: a sum reaches to the end of its product, not one factor."""
+    if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
+        return node
+    if node[0] in PRODUCTS:
+        factors: list[IR] = []
+
+        def flat(n: IR) -> None:
+            if n[0] in PRODUCTS:
+                flat(n[1])
+                flat(n[2])
+            else:
+                factors.append(scope_sums(n))
+
+        flat(node)
+        out = factors[-1]
+        for f in reversed(factors[:-1]):
+            out = ("isum", f[1], ("mat", f[2], out)) if f[0] == "isum" else ("mat", f, out)
+        return out
+    return tuple(scope_sums(c) if isinstance(c, tuple) else c for c in node)
+
+
+@dataclass
+class Value:
+    """An array over the grid of index variables, and the variables it depends on."""
+
+    array: Any
+    deps: frozenset[str]
+
+
+class IndexForm:
+    """Evaluates one index-form right-hand side for a left-hand tensor of one layer."""
+
+    def __init__(self, resolver: Any, env: dict[Any, Any], lhs: Any, lhs_entries: tuple[str, ...]):
+        self.r = resolver
+        self.env = env
+        self.lhs = lhs
+        # the left side's axes: implicit (n, channels) first, then its written indices
+        self.lhs_entries = lhs_entries
+        self.free = [*self.implicit_axes(lhs), *lhs_entries]
+        self.sizes: dict[str, int] = {}
+
+    # -------------------------------------------------------------- implicit indices
+
+    def layer_of(self, sym: Any) -> int:
+        base, idx = split_name(sym.name)
+        if base == "X":
+            return 0
+        return int(idx)
+
+    def implicit_axes(self, sym: Any) -> list[str]:
+        base, _ = split_name(sym.name)
+        j = self.layer_of(sym)
+        if base == "K":
+            return [f"c{j}", f"c{j - 1}"]
+        if base == "b":
+            return [f"c{j}"]
+        return ["n", f"c{j}"]
+
+    # -------------------------------------------------------------- evaluation
+
+    def run(self, rhs: IR, want_shape: tuple[int, ...]) -> Any:
+        if len(want_shape) != len(self.free):
+            written = len(want_shape) - len(self.free) + len(self.lhs_entries)
+            raise FormulaError(
+                f"the left side needs {written} entry indices, not {len(self.lhs_entries)}"
+            )
+        for var, size in zip(self.free, want_shape):
+            self.sizes[var] = size
+        rhs = scope_sums(rhs)
+        self.collect_sizes(rhs)
+        self.order = list(self.sizes)
+        terms = self.additive(rhs)
+        total: Any = 0.0
+        for sign, term in terms:
+            v = self.eval(term)
+            extra = [x for x in v.deps if x not in self.free]
+            arr = v.array
+            if extra:  # implicit sums: samples, the other layer's channels
+                arr = arr.sum(axis=tuple(self.order.index(x) for x in extra), keepdims=True)
+            total = total + sign * arr
+        total = np.broadcast_to(total, [self.sizes[x] if x in self.free else 1 for x in self.order])
+        out = np.asarray(total).reshape([self.sizes[x] for x in self.order if x in self.free])
+        # the grid's axis order -> the left side's axis order
+        have = [x for x in self.order if x in self.free]
+        return np.transpose(out, [have.index(x) for x in self.free])
+
+    def additive(self, node: IR, sign: int = 1) -> list[tuple[int, IR]]:
+        if node[0] == "add":
+            return self.additive(node[1], sign) + self.additive(node[2], sign)
+        if node[0] == "sub":
+            return self.additive(node[1], sign) + self.additive(node[2], -sign)
+        if node[0] == "neg":
+            return self.additive(node[1], -sign)
+        return [(sign, node)]
+
+    def collect_sizes(self, node: IR) -> None:
+        """The range of each summed index: the size of an axis it indexes plainly."""
+        if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
+            return
+        if node[0] == "sym":
+            node = ("entry", node, ())
+        if node[0] == "entry":
+            sym = self.r.symbol(node[1]) if node[1][0] == "sym" else None
+            if sym is None:
+                raise FormulaError("an entry index belongs on a symbol, e.g. δ_{ij}")
+            shape = np.shape(self.env[sym])
+            axes = self.implicit_axes(sym)
+            for var, size in zip(axes, shape):
+                self.sizes.setdefault(var, size)
+            written = shape[len(axes) :]
+            if len(node[2]) != len(written):
+                raise FormulaError(
+                    f"{sym.name} takes {len(written)} entry indices, not {len(node[2])}"
+                )
+            for terms, size in zip(node[2], written):
+                if len(terms) == 1 and terms[0][0] == 1 and isinstance(terms[0][1], str):
+                    self.sizes.setdefault(terms[0][1], size)
+            return
+        if node[0] == "isum":
+            for c in node[2:]:
+                self.collect_sizes(c)
+            for var in node[1]:
+                if var not in self.sizes:
+                    raise FormulaError(f"Σ over {var}: {var} indexes no map or kernel plainly")
+            return
+        for c in node[1:]:
+            self.collect_sizes(c)
+
+    def grid(self, var: str) -> Any:
+        shape = [1] * len(self.order)
+        shape[self.order.index(var)] = self.sizes[var]
+        return np.arange(self.sizes[var]).reshape(shape)
+
+    def eval(self, node: IR) -> Value:
+        kind = node[0]
+        if kind == "entry":
+            return self.entry(node)
+        if kind == "sym":  # a bias b^{(l)}: one number per channel, no written index
+            return self.entry(("entry", node, ()))
+        if kind == "num":
+            return Value(float(node[1]), frozenset())
+        if kind == "scalar":
+            return Value(float(numeric.evaluate(self.r.scalar(node[1]), self.env)), frozenset())
+        if kind in PRODUCTS:
+            a, b = self.eval(node[1]), self.eval(node[2])
+            return Value(a.array * b.array, a.deps | b.deps)
+        if kind == "div":
+            a, b = self.eval(node[1]), self.eval(node[2])
+            if b.deps:
+                raise FormulaError("division by an entry")
+            return Value(a.array / b.array, a.deps)
+        if kind in ("add", "sub"):
+            a, b = self.eval(node[1]), self.eval(node[2])
+            return Value(a.array + (1 if kind == "add" else -1) * b.array, a.deps | b.deps)
+        if kind == "neg":
+            a = self.eval(node[1])
+            return Value(-a.array, a.deps)
+        if kind == "isum":
+            body = self.eval(node[2])
+            axes = tuple(self.order.index(v) for v in node[1] if v in body.deps)
+            arr = np.sum(body.array, axis=axes, keepdims=True) if axes else body.array
+            return Value(arr, body.deps - set(node[1]))
+        if kind == "fn":
+            arg = self.eval(node[3])
+            return Value(self.apply(node, arg.array), arg.deps)
+        if kind == "pow":
+            a = self.eval(node[1])
+            return Value(a.array ** node[2], a.deps)
+        raise FormulaError(f"cannot use {kind!r} in an index formula")
+
+    def apply(self, node: IR, values: Any) -> Any:
+        """An activation (or its derivative) entry by entry; f is the layer's own."""
+        from sympy.matrices.expressions import MatrixSymbol
+
+        layer = next(
+            (self.layer_of(self.r.symbol(n[1])) for n in _walk(node[3]) if n[0] == "entry"), 1
+        )
+        stand_in = MatrixSymbol(f"Z_{layer}", 1, 1)  # names the layer whose f it is
+        f = self.r.activation(node[1], stand_in)
+        for _ in range(node[2]):
+            f = f.derivative()
+        return numeric.evaluate(f, {stand_in: np.asarray(values, dtype=float)})
+
+    def entry(self, node: IR) -> Value:
+        sym = self.r.symbol(node[1])
+        data = np.asarray(self.env[sym], dtype=float)
+        axes = self.implicit_axes(sym)
+        index: list[Any] = []
+        deps: set[str] = set()
+        valid: Any = True
+        for var in axes:
+            index.append(self.grid(var))
+            deps.add(var)
+        if len(node[2]) != data.ndim - len(axes):
+            raise FormulaError(
+                f"{sym.name} takes {data.ndim - len(axes)} entry indices, not {len(node[2])}"
+            )
+        for terms, size in zip(node[2], data.shape[len(axes) :]):
+            pos: Any = 0
+            for sign, item in terms:
+                if isinstance(item, str):
+                    if item not in self.sizes:
+                        raise FormulaError(f"index {item} is neither on the left nor summed")
+                    pos = pos + sign * self.grid(item)
+                    deps.add(item)
+                else:
+                    pos = pos + sign * item
+            inside = (pos >= 0) & (pos < size)
+            valid = valid & inside
+            index.append(np.clip(pos, 0, size - 1))
+        return Value(np.where(valid, data[tuple(index)], 0.0), frozenset(deps))
+
+
+def _walk(node: IR) -> list[IR]:
+    out = [node]
+    for c in node[1:]:
+        if isinstance(c, tuple) and c and isinstance(c[0], str):
+            out += _walk(c)
+    return out
