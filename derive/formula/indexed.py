@@ -99,7 +99,7 @@ class IndexForm:
         terms = self.additive(rhs)
         total: Any = 0.0
         for sign, term in terms:
-            v = self.eval(term)
+            v = self.value_of(term)
             extra = [x for x in v.deps if x not in self.free]
             arr = v.array
             if extra:  # implicit sums: samples, the other layer's channels
@@ -158,7 +158,7 @@ class IndexForm:
         shape[self.order.index(var)] = self.sizes[var]
         return np.arange(self.sizes[var]).reshape(shape)
 
-    def eval(self, node: IR) -> Value:
+    def value_of(self, node: IR) -> Value:
         kind = node[0]
         if kind == "entry":
             return self.entry(node)
@@ -169,29 +169,29 @@ class IndexForm:
         if kind == "scalar":
             return Value(float(numeric.evaluate(self.r.scalar(node[1]), self.env)), frozenset())
         if kind in PRODUCTS:
-            a, b = self.eval(node[1]), self.eval(node[2])
+            a, b = self.value_of(node[1]), self.value_of(node[2])
             return Value(a.array * b.array, a.deps | b.deps)
         if kind == "div":
-            a, b = self.eval(node[1]), self.eval(node[2])
+            a, b = self.value_of(node[1]), self.value_of(node[2])
             if b.deps:
                 raise FormulaError("division by an entry")
             return Value(a.array / b.array, a.deps)
         if kind in ("add", "sub"):
-            a, b = self.eval(node[1]), self.eval(node[2])
+            a, b = self.value_of(node[1]), self.value_of(node[2])
             return Value(a.array + (1 if kind == "add" else -1) * b.array, a.deps | b.deps)
         if kind == "neg":
-            a = self.eval(node[1])
+            a = self.value_of(node[1])
             return Value(-a.array, a.deps)
         if kind == "isum":
-            body = self.eval(node[2])
+            body = self.value_of(node[2])
             axes = tuple(self.order.index(v) for v in node[1] if v in body.deps)
             arr = np.sum(body.array, axis=axes, keepdims=True) if axes else body.array
             return Value(arr, body.deps - set(node[1]))
         if kind == "fn":
-            arg = self.eval(node[3])
+            arg = self.value_of(node[3])
             return Value(self.apply(node, arg.array), arg.deps)
         if kind == "pow":
-            a = self.eval(node[1])
+            a = self.value_of(node[1])
             return Value(a.array ** node[2], a.deps)
         raise FormulaError(f"cannot use {kind!r} in an index formula")
 
