@@ -222,10 +222,7 @@ class Derivation:
         out = []
         for p in self.program.params:
             layer = int(p.name.split("_")[1])
-            if isinstance(p, TensorExpr):
-                rhs = sympy.Add(p, sympy.Mul(-ALPHA, TensorPartial(LOSS, p)))
-            else:
-                rhs = p - ALPHA * Partial(LOSS, p)
+            rhs = total([p, rescale(partial(LOSS, p), -ALPHA)])
             out.append(Step("update", p, rhs, layer))
         return out
 

@@ -177,23 +177,22 @@ def weight_decay(network: Network, m: sympy.Expr, weights: list[MatrixSymbol]) -
     return lam / (2 * m) * (sympy.Add(*norms) if len(norms) > 1 else norms[0])
 
 
-def conv_equations(layer: Conv2d, layer_no: Any, a: Any) -> tuple[list[Equation], list[Any], Any]:
-    """``Z := K ⋆ A_prev + b``, ``A := f(Z)`` of a conv layer; its K and b; its output."""
-    c_in = a.shape[1]
-    c_out, k = (width_symbol(v) for v in (layer.channels, layer.kernel))
-    pad = (
-        sympy.Integer(0)
-        if layer.padding == "valid"
-        else ((k - 1) / 2 if layer.padding == "same" else sympy.Integer(layer.padding))
-    )
-    kern = layer_symbol("K", layer_no, c_out, c_in, k, k)
+def conv_layer(
+    layer_no: Any, a: Any, c_out: Any, k: Any, stride: Any, padding: Any, act: Activation
+) -> tuple[list[Equation], list[Any], Any]:
+    """``Z := K ⋆ A_prev + b``, ``A := f(Z)`` of a conv layer; its K and b; its output.
+
+    ``padding`` is ``valid``, ``same`` (``(k - 1)/2``) or a number of pixels.
+    """
+    pad = {"valid": sympy.Integer(0), "same": (k - 1) / 2}.get(padding, padding)
+    kern = layer_symbol("K", layer_no, c_out, a.shape[1], k, k)
     bias = layer_symbol("b", layer_no, c_out)
-    corr = Correlate(kern, a, layer.stride, pad)
+    corr = Correlate(kern, a, stride, pad)
     z = layer_symbol("Z", layer_no, *corr.shape)
     out = layer_symbol("A", layer_no, *corr.shape)
     eqs = [
         Equation(z, corr + ChannelBias(bias, corr.shape), "affine", layer_no),
-        Equation(out, activation_node(layer.activation, z, 1, layer_no), "activation", layer_no),
+        Equation(out, activation_node(act, z, 1, layer_no), "activation", layer_no),
     ]
     return eqs, [kern, bias], out
 
@@ -219,7 +218,10 @@ def build(network: Network) -> Program:
     x = a
     for layer_no, layer in enumerate(network.layers, start=1):
         if isinstance(layer, Conv2d):
-            eqs, ps, a = conv_equations(layer, layer_no, a)
+            c_out, k = width_symbol(layer.channels), width_symbol(layer.kernel)
+            eqs, ps, a = conv_layer(
+                layer_no, a, c_out, k, layer.stride, layer.padding, layer.activation
+            )
             equations += eqs
             params += ps
             sizes += [width_symbol(layer.channels), width_symbol(layer.kernel)]
@@ -262,12 +264,16 @@ def build(network: Network) -> Program:
     return Program(network, equations, params, [x, y], m, s, widths)
 
 
+def shared_activation(acts: list[Activation]) -> Activation:
+    """The activation if every one of ``acts`` is it, else a symbolic ``f``."""
+    if acts and all(a == acts[0] for a in acts):
+        return acts[0]
+    return Activation("symbolic", symbol="f")
+
+
 def generic_activation(network: Network) -> Activation:
     """The hidden activation if every hidden layer shares it, else a symbolic ``f_l``."""
-    hidden = [layer.activation for layer in network.dense_layers[:-1]]
-    if hidden and all(h == hidden[0] for h in hidden):
-        return hidden[0]
-    return Activation("symbolic", symbol="f")
+    return shared_activation([layer.activation for layer in network.dense_layers[:-1]])
 
 
 def build_generic(network: Network) -> tuple[Program, MatrixSymbol, MatrixSymbol]:
@@ -304,14 +310,6 @@ def build_generic(network: Network) -> tuple[Program, MatrixSymbol, MatrixSymbol
     return program, z2, delta_next
 
 
-def generic_conv_activation(network: Network) -> Activation:
-    """The conv layers' activation if they share one, else a symbolic ``f``."""
-    acts = [layer.activation for layer in network.layers if isinstance(layer, Conv2d)]
-    if acts and all(a == acts[0] for a in acts):
-        return acts[0]
-    return Activation("symbolic", symbol="f")
-
-
 def build_generic_conv(network: Network) -> tuple[Program, Any, Any]:
     """The program around conv layer ``l`` followed by conv layer ``l+1`` (symbolic index).
 
@@ -325,34 +323,20 @@ def build_generic_conv(network: Network) -> tuple[Program, Any, Any]:
     pads = {c.padding for c in convs}
     stride: Any = strides.pop() if len(strides) == 1 else sympy.Symbol("s", positive=True)
     padding: Any = pads.pop() if len(pads) == 1 else sympy.Symbol("p", nonnegative=True)
-    if padding == "valid":
-        padding = 0
 
     def size(base: str, i: Any) -> sympy.Symbol:
         return sympy.Symbol(f"{base}_{index_text(i)}", integer=True, positive=True)
 
     a_prev = layer_symbol("A", li - 1, m, size("C", li - 1), size("h", li - 1), size("w", li - 1))
-    act = generic_conv_activation(network)
-    equations: list[Equation] = []
-    params: list[Any] = []
-    a = a_prev
-    z_next = None
-    for i in (li, li + 1):
-        pad = padding
-        if padding == "same":
-            pad = (size("k", i) - 1) / 2
-        c_out, k = size("C", i), size("k", i)
-        kern = layer_symbol("K", i, c_out, a.shape[1], k, k)
-        bias = layer_symbol("b", i, c_out)
-        corr = Correlate(kern, a, stride, pad)
-        z = layer_symbol("Z", i, *corr.shape)
-        params += [kern, bias]
-        equations.append(Equation(z, corr + ChannelBias(bias, corr.shape), "affine", i))
-        if i == li:
-            a = layer_symbol("A", i, *corr.shape)
-            equations.append(Equation(a, activation_node(act, z, 1, i), "activation", i))
-        z_next = z
-    delta_next = layer_symbol("delta", li + 1, *z_next.shape)  # type: ignore[union-attr]
+    act = shared_activation([c.activation for c in convs])
+    eqs_l, params, a_l = conv_layer(li, a_prev, size("C", li), size("k", li), stride, padding, act)
+    eqs_next, params_next, _ = conv_layer(
+        li + 1, a_l, size("C", li + 1), size("k", li + 1), stride, padding, act
+    )
+    equations = [*eqs_l, eqs_next[0]]  # Z_{l+1} is seeded with δ_{l+1}: its A is not needed
+    params += params_next
+    z_next = eqs_next[0].out
+    delta_next = layer_symbol("delta", li + 1, *z_next.shape)
     s = batch_scale(network, m)
     decay = weight_decay(network, m, params[0::2])
     if decay != 0:

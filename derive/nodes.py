@@ -58,13 +58,20 @@ class Elementwise(MatrixExpr):  # type: ignore[misc]
         (x,) = self.fn.variables
         return sympy.Lambda(x, sympy.diff(self.fn.expr, x, self.order))
 
-    def derivative(self) -> MatrixExpr:
-        """``f^{(k+1)}(Z)``, or ``c 1`` when that derivative is a constant c."""
+    def next_derivative(self) -> Any:
+        """The constant ``f^{(k+1)}`` when it is one, else the node of ``f^{(k+1)}(Z)``."""
         (x,) = self.fn.variables
         d = sympy.diff(self.fn.expr, x, self.order + 1)
         if x not in d.free_symbols and not d.has(sympy.Function):
-            return d * OneMatrix(*self.shape) if d != 0 else ZeroMatrix(*self.shape)
-        return Elementwise(self.args[0], self.fn, self.arg, self.order + 1)
+            return d
+        return type(self)(self.args[0], self.fn, self.arg, self.order + 1)
+
+    def derivative(self) -> MatrixExpr:
+        """``f^{(k+1)}(Z)``, or ``c 1`` when that derivative is a constant c."""
+        d = self.next_derivative()
+        if isinstance(d, Elementwise):
+            return d
+        return d * OneMatrix(*self.shape) if d != 0 else ZeroMatrix(*self.shape)
 
     def _eval_transpose(self) -> MatrixExpr:
         return Elementwise(self.args[0], self.fn, self.arg.T, self.order)
@@ -395,18 +402,13 @@ class TensorElementwise(TensorExpr):
     arg = Elementwise.arg
     order = Elementwise.order
     scalar = Elementwise.scalar
+    #: ``f^{(k+1)}(Z)``, or the constant when that derivative is one (a tensor of it is
+    #: never needed: ``G ⊙ c`` is ``c G``)
+    derivative = Elementwise.next_derivative
 
     @property
     def shape(self) -> tuple[Any, ...]:
         return tensor_shape(self.arg)
-
-    def derivative(self) -> Any:
-        """``f^{(k+1)}(Z)``, or the constant when that derivative is one."""
-        (x,) = self.fn.variables
-        d = sympy.diff(self.fn.expr, x, self.order + 1)
-        if x not in d.free_symbols and not d.has(sympy.Function):
-            return d
-        return TensorElementwise(self.args[0], self.fn, self.arg, self.order + 1)
 
 
 class TensorHadamard(TensorExpr):

@@ -29,6 +29,7 @@ from sympy.matrices.expressions import (
 )
 
 from derive.nodes import (
+    ELEMENTWISE,
     BinaryCrossEntropy,
     ChannelBias,
     ChannelSum,
@@ -49,6 +50,7 @@ from derive.nodes import (
     Unpool,
     hadamard,
     linear,
+    tensor_scale,
     thadamard,
 )
 
@@ -210,7 +212,7 @@ def _mul(node: sympy.Mul, g: Any, ans: Any) -> Iterable[Contribution]:
 def _frobenius(node: FrobeniusSq, g: Any, ans: Any) -> Iterable[Contribution]:
     # L = ||E||_F^2:  E_bar = 2 g E
     if isinstance(node.arg, TensorExpr):
-        return [(node.arg, sympy.Mul(2 * g, node.arg))]
+        return [(node.arg, tensor_scale(node.arg, 2 * g))]
     return [(node.arg, _mm(2 * g, node.arg))]
 
 
@@ -251,7 +253,7 @@ def producer_key(rhs: Any) -> str | None:
     """The key a producer has in FUSED: ``softmax`` or an elementwise activation's name."""
     if isinstance(rhs, Softmax):
         return "softmax"
-    if isinstance(rhs, (Elementwise, TensorElementwise)) and rhs.order == 0:
+    if isinstance(rhs, ELEMENTWISE) and rhs.order == 0:
         return rhs.name
     return None
 

@@ -362,10 +362,7 @@ class Checker:
                 continue
             per_layer.append((readings, want))
         if not per_layer:
-            if d is self.d and d.network.is_conv and self.pair is not None:
-                self._pair_used = True
-                return self.matches(self.pair, q, rhs, trials)
-            raise skipped or FormulaError("no layer of this network fits the formula")
+            return self._on_pair(d, self.matches, q, rhs, trials, skipped)
         if all(any(r == want for r in readings) for readings, want in per_layer):
             return True, "symbolic"
         for i in range(max(len(r) for r, _ in per_layer)):
@@ -404,11 +401,17 @@ class Checker:
                 continue
             checked += 1
         if not checked:
-            if d is self.d and d.network.is_conv and self.pair is not None:
-                self._pair_used = True
-                return self.matches_index_form(self.pair, q, rhs, trials)
-            raise skipped or FormulaError("no layer of this network fits the formula")
+            return self._on_pair(d, self.matches_index_form, q, rhs, trials, skipped)
         return True, "numeric (index form)"
+
+    def _on_pair(
+        self, d: Derivation, method: Any, q: Quantity, rhs: IR, trials: int, skipped: Any
+    ) -> tuple[bool, str]:
+        """No layer of a CNN fitted a formula in l: check it on the stand-in network."""
+        if d is self.d and d.network.is_conv and self.pair is not None:
+            self._pair_used = True
+            return method(self.pair, q, rhs, trials)  # type: ignore[no-any-return]
+        raise skipped or FormulaError("no layer of this network fits the formula")
 
     def _numeric_equal(self, d: Derivation, got: Any, want: Any, trials: int) -> bool:
         if _shape_of(got) != _shape_of(want):

@@ -95,9 +95,6 @@ def _scalar(e: Any) -> bool:
     )
 
 
-_tshape = tensor_shape
-
-
 class _Ones:
     """``\\mathbf{1}``: a ones vector whose length comes from its neighbour in a product."""
 
@@ -171,7 +168,7 @@ class _Shaped:
 
 
 def _wrap(e: Any) -> Any:
-    return _Shaped(_tshape(e)) if is_tensor(e) else e
+    return _Shaped(tensor_shape(e)) if is_tensor(e) else e
 
 
 def _had(a: Any, b: Any, op: str = "⊙") -> Any:
@@ -180,7 +177,7 @@ def _had(a: Any, b: Any, op: str = "⊙") -> Any:
     if isinstance(a, _Ones) or isinstance(b, _Ones):
         return b if isinstance(a, _Ones) else a
     if is_tensor(a) or is_tensor(b):
-        if not (is_tensor(a) and is_tensor(b)) or _tshape(a) != _tshape(b):
+        if not (is_tensor(a) and is_tensor(b)) or tensor_shape(a) != tensor_shape(b):
             raise ShapeMismatch(
                 f"{text(a)} {op} {text(b)}: {text(a)} is {shape_text(_wrap(a))}, "
                 f"{text(b)} is {shape_text(_wrap(b))}"
@@ -205,11 +202,11 @@ def _add(a: Any, b: Any, sign: int) -> Any:
     if is_tensor(a) or is_tensor(b):
         op = "+" if sign > 0 else "−"
         fits = is_tensor(a) and is_tensor(b)
-        if fits and _tshape(a) != _tshape(b):
+        if fits and tensor_shape(a) != tensor_shape(b):
             # a per-channel bias b (C,) added to maps (m, C, H, W) broadcasts
             from derive.nodes import ChannelBias
 
-            sa, sb = _tshape(a), _tshape(b)
+            sa, sb = tensor_shape(a), tensor_shape(b)
             if len(sb) == 1 and len(sa) == 4 and sb[0] == sa[1]:
                 b = ChannelBias(b, sa)
             elif len(sa) == 1 and len(sb) == 4 and sa[0] == sb[1]:
@@ -322,7 +319,7 @@ class Resolver:
             # the pooling layer this map goes in (maxmask, pool) or comes out of (up)
             key = "out" if name == "up" else "in"
             for eq in pools:
-                if (eq.out.shape if key == "out" else eq.rhs.input.shape) == _tshape(arg):
+                if (eq.out.shape if key == "out" else eq.rhs.input.shape) == tensor_shape(arg):
                     pool = eq.rhs
                     break
             else:
@@ -337,7 +334,7 @@ class Resolver:
             return Pool(arg, name[:3], pool.size, pool.stride)
         for eq in eqs:
             if isinstance(eq.rhs, Flatten):
-                if name == "flatten" and eq.rhs.input.shape == _tshape(arg):
+                if name == "flatten" and eq.rhs.input.shape == tensor_shape(arg):
                     return Flatten(arg, eq.rhs.column)
                 if name == "unflatten" and getattr(arg, "shape", None) == eq.out.shape:
                     return Unflatten(arg, eq.rhs.input, eq.rhs.column)
@@ -367,7 +364,7 @@ class Resolver:
                 yield tensor_scale(r, cp * cq)
             return
         m = self.d.program.batch
-        sp, sq = _tshape(p), _tshape(q)
+        sp, sq = tensor_shape(p), tensor_shape(q)
         if len(sp) != 4 or len(sq) != 4:
             raise ShapeMismatch(f"{text(p)} ⋆ {text(q)}: a bias cannot slide")
         if sp[0] != m and sq[0] == m:  # K ⋆ A: the kernel slides over the maps
@@ -558,7 +555,7 @@ class Resolver:
         if _scalar(a):
             raise FormulaError("a sum over samples needs a matrix")
         if is_tensor(a):
-            if len(_tshape(a)) != 4:
+            if len(tensor_shape(a)) != 4:
                 raise ShapeMismatch(f"Σ {text(a)}: a sum per channel needs feature maps")
             coeff, maps = tensor_coeff(a)  # Σ c δ = c Σ δ
             return tensor_scale(ChannelSum(maps), coeff)
