@@ -22,6 +22,15 @@ class UserError(Exception):
     """A mistake in the command line itself (existing output file, unwritable path)."""
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("derive")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree, not installed
+        return "unknown (not installed)"
+
+
 def _spec_help() -> str:
     return f"a TOML spec file or a built-in example ({', '.join(EXAMPLES)})"
 
@@ -180,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Derive neural-network backpropagation symbolically, print it, "
         "check it and export it.",
     )
+    parser.add_argument("--version", action="version", version=f"derive {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     show = sub.add_parser("show", help="print the derivation as readable text")
@@ -235,7 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "formula", nargs="?", help="LHS = RHS, e.g. '\\delta_1 = ...' or 'dW1 = ...'"
     )
-    check.add_argument("--syntax", choices=("latex", "python"), default="latex")
+    check.add_argument(
+        "--syntax",
+        choices=("latex", "python"),
+        default="latex",
+        help="how the formula is written: LaTeX (default) or NumPy-style Python",
+    )
     check.add_argument("--json", action="store_true", help="print the verdict as JSON")
     check.add_argument("--file", help="check every line of a file (one formula a line)")
     check.set_defaults(run=cmd_check)
@@ -243,7 +258,12 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="write the gradients as a numeric Python module")
     export.add_argument("spec", help=_spec_help())
     export.add_argument("-o", "--output", help="output .py file (default: standard output)")
-    export.add_argument("--backend", choices=BACKENDS, default="numpy")
+    export.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="numpy",
+        help="array library of the module: numpy (default), jax or torch",
+    )
     export.add_argument("--force", action="store_true", help="overwrite an existing file")
     export.set_defaults(run=cmd_export)
 

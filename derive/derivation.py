@@ -35,6 +35,13 @@ ALPHA = sympy.Symbol("alpha", positive=True)
 COST = sympy.Symbol("C")
 
 
+class UnknownQuantity(KeyError):
+    """A delta or gradient the network does not have; the message lists what it has."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 class Partial(MatrixExpr):  # type: ignore[misc]
     """``∂f/∂X``, shaped like X: the left-hand side of a gradient equation."""
 
@@ -100,6 +107,16 @@ class Step:
         from derive.text import text
 
         return f"{text(self.lhs)} = {text(self.rhs)}"
+
+    def __repr__(self) -> str:
+        return f"<{self.kind}: {self}>"
+
+    @property
+    def text(self) -> str:
+        """The right-hand side as readable text (``(W₂ᵀ δ₂) ⊙ σ'(Z₁)``)."""
+        from derive.text import text
+
+        return text(self.rhs)
 
 
 @dataclass(frozen=True)
@@ -212,11 +229,25 @@ class Derivation:
         return Step("loss", eq.out, eq.rhs)
 
     def delta(self, layer: int) -> Step:
+        """``δ_layer`` (layers count from 1 to the depth)."""
+        if layer not in self.deltas:
+            raise UnknownQuantity(
+                f"no delta for layer {layer!r}: this network has layers 1 to {self.depth}"
+            )
         return self.deltas[layer]
 
     def grad(self, name: str) -> Step:
-        """``grad('W_1')`` or ``grad('b_2')``."""
-        return self.gradients[name]
+        """``grad('W_1')``; the exported names ``'W1'`` and ``'dW1'`` name it too."""
+        if name in self.gradients:
+            return self.gradients[name]
+        plain = name[1:] if name.startswith("d") and name[1:2] in ("W", "K", "b") else name
+        for key in self.gradients:
+            if key.replace("_", "") == plain:
+                return self.gradients[key]
+        raise UnknownQuantity(
+            f"no parameter {name!r}: the parameters are {', '.join(self.gradients)} "
+            f"(also written {', '.join(k.replace('_', '') for k in self.gradients)})"
+        )
 
     def updates(self) -> list[Step]:
         out = []

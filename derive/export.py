@@ -353,6 +353,7 @@ CHECK_HELPER = '''
 def _check_shapes(arrays):
     """Check every array against SHAPES once per call; bind the symbolic widths."""
     sizes = {}
+    source = {}
     for name, array in arrays.items():
         expected = SHAPES[name]
         shape = getattr(array, "shape", None)
@@ -365,12 +366,18 @@ def _check_shapes(arrays):
                 ok = got == want
             elif want.isidentifier():
                 ok = sizes.setdefault(want, got) == got
+                source.setdefault(want, name)
             else:  # a size computed from others, e.g. C*(h - 2)**2 after flatten
                 ok = True
             if not ok:
-                bound = tuple(w if isinstance(w, int) else sizes.get(w, w) for w in expected)
+                # widths bound by the arrays before this one, never by this array itself
+                known = [w for w in dict.fromkeys(expected) if source.get(w, name) != name]
+                why = [f"{w} = {sizes[w]} from {source[w]}" for w in known]
+                if not isinstance(want, int) and source[want] == name:
+                    why.append(f"{want} = {sizes[want]} earlier in {name} itself")
                 raise ValueError(
-                    f"{name} has shape {tuple(shape)}, expected {expected} = {bound}"
+                    f"{name} has shape {tuple(shape)}, expected {expected}"
+                    + (f" with {', '.join(why)}" if why else "")
                 )
     return sizes
 '''
@@ -417,6 +424,11 @@ def to_source(spec: Any, backend: str = "numpy") -> str:
     hyper_args = "".join(f", {code_name(h.name)}" for h in hyper)
     kw = f", *{hyper_args}" if hyper else ""
     pass_hyper = "".join(f", {code_name(h.name)}={code_name(h.name)}" for h in hyper)
+    # forward/intermediates take only what the forward pass uses (a slope, not λ)
+    used = set().union(*(eq.rhs.free_symbols for eq in prog.equations[:-1]))
+    fwd_hyper = [h for h in hyper if h in used]
+    fwd_kw = f", *{''.join(f', {code_name(h.name)}' for h in fwd_hyper)}" if fwd_hyper else ""
+    fwd_pass = "".join(f", {code_name(h.name)}={code_name(h.name)}" for h in fwd_hyper)
 
     def shape_of(sym: Any) -> tuple[Any, ...]:
         return tuple(int(d) if d.is_Integer else str(d) for d in sym.shape)
@@ -483,7 +495,7 @@ Every statement is one step of the derivation; its formula is the comment above 
     src += helpers
     src += f'''
 
-def intermediates(X, {sig}{kw}):
+def intermediates(X, {sig}{fwd_kw}):
     """Every forward value (Z1, A1, …) by name."""
 {check_fwd}
 {chr(10).join(m_line)}
@@ -491,9 +503,9 @@ def intermediates(X, {sig}{kw}):
     return {{{inter}}}
 
 
-def forward(X, {sig}{kw}):
+def forward(X, {sig}{fwd_kw}):
     """The network output {code_name(prog.equations[-2].out.name)}."""
-    return intermediates(X, {sig}{pass_hyper})[{out_name!r}]
+    return intermediates(X, {sig}{fwd_pass})[{out_name!r}]
 
 
 def loss(X, Y, {sig}{kw}):

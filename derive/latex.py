@@ -20,8 +20,9 @@ from sympy.printing.latex import LatexPrinter
 
 from derive.activations import TABLE
 from derive.graph import split_name
-from derive.nodes import Elementwise, Softmax, is_tensor, tensor_coeff
+from derive.nodes import ConvBackKernel, Elementwise, Softmax, is_tensor, tensor_coeff
 from derive.notation import DELTA_SYMBOLS, HADAMARD, TRANSPOSE, Notation
+from derive.text import named_value
 
 if TYPE_CHECKING:
     from derive.derivation import Derivation, Step
@@ -101,13 +102,12 @@ class DeriveLatexPrinter(LatexPrinter):
         return self.coefficient(coeff) + " ".join(self._factor(f) for f in factors)
 
     def _print_MatAdd(self, expr: Any) -> str:
-        from derive.text import join_signed, ordered_terms
+        from derive.text import common_factor, join_signed
 
-        codes = [
-            r"\mathbf{1}" if isinstance(t, OneMatrix) else self._print(t)
-            for t in ordered_terms(expr)
-        ]
-        return join_signed(codes, " - ")
+        coeff, terms = common_factor(expr)
+        codes = [r"\mathbf{1}" if isinstance(t, OneMatrix) else self._print(t) for t in terms]
+        body = join_signed(codes, " - ")
+        return body if coeff == 1 else rf"{self.coefficient(coeff)}\left({body}\right)"
 
     def _print_OneMatrix(self, expr: Any) -> str:
         rows, cols = expr.shape
@@ -168,9 +168,9 @@ class DeriveLatexPrinter(LatexPrinter):
         """``_{s=2, p=1}`` where stride or padding differ from 1 and 0."""
         opts = [extra] if extra else []
         if e.stride != 1:
-            opts.append(f"s={self._print(e.stride)}")
+            opts.append(named_value("s", e.stride, self._print))
         if e.padding != 0:
-            opts.append(f"p={self._print(e.padding)}")
+            opts.append(named_value("p", e.padding, self._print))
         return "_{" + r",\,".join(opts) + "}" if opts else ""
 
     def operand(self, e: Any) -> str:
@@ -677,8 +677,9 @@ def _conv_recurrence(doc: _Doc, p: DeriveLatexPrinter, d: Derivation, cost: str,
     )
     if corr is not None and (corr.stride != 1 or corr.padding != 0):
         doc.para(
-            rf"With stride $s = {p._print(corr.stride)}$ the delta is first dilated ($s-1$ "
-            rf"zeros between neighbouring entries); with padding $p = {p._print(corr.padding)}$ "
+            rf"With stride ${named_value('s', corr.stride, p._print, ' = ')}$ the delta is first "
+            r"dilated ($s-1$ zeros between neighbouring entries); with padding "
+            rf"${named_value('p', corr.padding, p._print, ' = ')}$ "
             "the full convolution is cropped by $p$ on every side."
         )
     pools = {eq.rhs.mode for eq in d.program.equations if eq.kind == "pool"}
@@ -699,7 +700,10 @@ def _conv_recurrence(doc: _Doc, p: DeriveLatexPrinter, d: Derivation, cost: str,
 def conv_index_form(p: DeriveLatexPrinter, gc: Any) -> list[tuple[str, str]]:
     """The conv gradients and the input delta entry by entry, read off the nodes."""
     kgrad = gc.grad_w.rhs
-    coeff, node = tensor_coeff(kgrad)
+    # with weight decay the gradient is c (A ⋆ δ) + (λ/m) K: the decay term is entry-wise
+    terms = list(kgrad.args) if isinstance(kgrad, sympy.Add) else [kgrad]
+    main = next(t for t in terms if t.has(ConvBackKernel))
+    coeff, node = tensor_coeff(main)
     s, pad = node.stride, node.padding
     a, delta = node.input, node.cot
 
@@ -716,13 +720,20 @@ def conv_index_form(p: DeriveLatexPrinter, gc: Any) -> list[tuple[str, str]]:
         base = var if s == 1 else f"{p._print(s)}{var}"
         return f"{base}+{off}" + (f"-{p._print(pad)}" if pad != 0 else "")
 
+    decay = ""
+    for t in terms:
+        if t is not main:
+            dc, dk = tensor_coeff(t)
+            sign = "-" if dc.could_extract_minus_sign() else "+"
+            dc = -dc if sign == "-" else dc
+            decay += f" {sign} {p.coefficient(dc)}{ent(dk, 'o,c,u,v')}"
     c = p.coefficient(coeff)
     a_idx = f"n,c,{shift('i', 'u')},{shift('j', 'v')}"
     k_sym = gc.grad_w.lhs.wrt
     lines = [
         (
             rf"\frac{{\partial L}}{{\partial {ent(k_sym, 'o,c,u,v')}}}",
-            rf"= {c}\sum_{{n,i,j}} {ent(delta, 'n,o,i,j')}\, {ent(a, a_idx)}",
+            rf"= {c}\sum_{{n,i,j}} {ent(delta, 'n,o,i,j')}\, {ent(a, a_idx)}{decay}",
         ),
         (
             rf"\frac{{\partial L}}{{\partial {ent(gc.grad_b.lhs.wrt, 'o')}}}",

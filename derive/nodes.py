@@ -37,6 +37,10 @@ class Elementwise(MatrixExpr):  # type: ignore[misc]
     def name(self) -> str:
         return str(self.args[0])
 
+    def _sympystr(self, printer: Any) -> str:
+        """``str()`` reads ``tanh'(Z_1)``, not the constructor with its Lambda."""
+        return f"{self.name}{chr(39) * int(self.args[3])}({printer._print(self.arg)})"
+
     @property
     def fn(self) -> sympy.Lambda:
         return self.args[1]
@@ -402,6 +406,7 @@ class TensorElementwise(TensorExpr):
     arg = Elementwise.arg
     order = Elementwise.order
     scalar = Elementwise.scalar
+    _sympystr = Elementwise._sympystr
     #: ``f^{(k+1)}(Z)``, or the constant when that derivative is one (a tensor of it is
     #: never needed: ``G ⊙ c`` is ``c G``)
     derivative = Elementwise.next_derivative

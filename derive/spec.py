@@ -6,6 +6,7 @@ with one message naming the key, the problem and (for TOML) the file and line.
 
 from __future__ import annotations
 
+import difflib
 import re
 import sys
 from collections.abc import Mapping
@@ -832,8 +833,10 @@ def load(spec: str | Path | Network) -> Network:
         return loads(example_text(text_spec), source=f"<example {text_spec}>")
     path = Path(text_spec)
     if not path.exists():
+        close = difflib.get_close_matches(text_spec.lower(), EXAMPLES, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
         raise SpecError(
-            f"no such spec file, and not a built-in example ({', '.join(EXAMPLES)})",
+            f"no such spec file, and not a built-in example ({', '.join(EXAMPLES)}){hint}",
             source=text_spec,
         )
     if path.is_dir():

@@ -79,9 +79,11 @@ class TextPrinter(StrPrinter):
         return self.coefficient(coeff) + " ".join(parts)
 
     def _print_MatAdd(self, expr: Any) -> str:
-        return join_signed(
-            ["1" if isinstance(t, sympy.OneMatrix) else self._print(t) for t in ordered_terms(expr)]
+        coeff, terms = common_factor(expr)
+        body = join_signed(
+            ["1" if isinstance(t, sympy.OneMatrix) else self._print(t) for t in terms]
         )
+        return body if coeff == 1 else f"{self.coefficient(coeff)}({body})"
 
     def _print_HadamardProduct(self, expr: Any) -> str:
         return " ⊙ ".join(self.parenthesize(a, PRECEDENCE["Mul"] + 1) for a in expr.args)
@@ -117,9 +119,9 @@ class TextPrinter(StrPrinter):
         """``[s=2, p=1]`` where stride or padding differ from 1 and 0."""
         opts = []
         if e.stride != 1:
-            opts.append(f"s={self._print(e.stride)}")
+            opts.append(named_value("s", e.stride, self._print))
         if e.padding != 0:
-            opts.append(f"p={self._print(e.padding)}")
+            opts.append(named_value("p", e.padding, self._print))
         return f"[{', '.join(opts)}]" if opts else ""
 
     def operand(self, e: Any) -> str:
@@ -193,7 +195,11 @@ class TextPrinter(StrPrinter):
             return self.coefficient(coeff) + body
         if expr.has(sympy.MatrixExpr):
             coeff = sympy.Mul(*[f for f in expr.args if not f.has(sympy.MatrixExpr)])
-            rest = " ".join(self._print(f) for f in expr.args if f.has(sympy.MatrixExpr))
+            rest = " ".join(
+                f"({self._print(f)})" if f.is_Add else self._print(f)
+                for f in expr.args
+                if f.has(sympy.MatrixExpr)
+            )
             if rest.startswith("−") and not coeff.could_extract_minus_sign():
                 return "−" + self.coefficient(coeff) + rest[1:].lstrip()
             return self.coefficient(coeff) + rest
@@ -208,7 +214,16 @@ class TextPrinter(StrPrinter):
         if coeff not in (1, -1) and coeff.is_Integer:
             sign = "-" if coeff < 0 else ""
             return f"{sign}{abs(coeff)}{self.parenthesize(rest, PRECEDENCE['Mul'])}"
+        if coeff == 1 and rest.is_Mul:
+            # c₁ (h/2 − 1)², not c₁*(h/2 - 1)**2: sizes read as notes write them
+            return " ".join(self.parenthesize(f, PRECEDENCE["Mul"]) for f in rest.args)
         return super()._print_Mul(expr)
+
+    def _print_Pow(self, expr: Any, rational: bool = False) -> str:
+        if expr.exp.is_Integer and 2 <= expr.exp <= 9 and not expr.base.is_Number:
+            sup = str(expr.exp).translate(str.maketrans("23456789", "²³⁴⁵⁶⁷⁸⁹"))
+            return self.parenthesize(expr.base, PRECEDENCE["Pow"], strict=True) + sup
+        return str(super()._print_Pow(expr, rational))
 
     def _print_Add(self, expr: Any, order: Any = None) -> str:
         if is_tensor(expr):
@@ -237,6 +252,13 @@ def _is_lone_symbol(term: Any) -> bool:
     return isinstance(term, sympy.MatrixSymbol)
 
 
+def named_value(label: str, value: Any, show: Any, eq: str = "=") -> str:
+    """``s=2``, but ``s`` alone where the value is the symbol ``s`` itself (not ``p=p``)."""
+    if isinstance(value, sympy.Symbol) and value.name == label:
+        return label
+    return f"{label}{eq}{show(value)}"
+
+
 def join_signed(codes: list[str], minus: str = " − ") -> str:
     """``["A", "-Y"]`` -> ``"A − Y"``: the printed terms of a sum, signs written once."""
     out = codes[0]
@@ -252,6 +274,29 @@ def ordered_terms(expr: Any) -> list[Any]:
     unless every term is one.
     """
     return sorted(expr.args, key=lambda t: (is_negative(t), _is_lone_symbol(t)))
+
+
+def common_factor(expr: Any) -> tuple[Any, list[Any]]:
+    """``2 A - 2 Y`` -> ``(2, [A, -Y])``: a numeric factor every term shares, taken out.
+
+    Only a whole number or fraction other than 1 is taken out (``2 (A − Y)``, as notes
+    write the derivative of a summed square); otherwise ``(1, ordered_terms(expr))``.
+    """
+    terms = ordered_terms(expr)
+    coeffs = [t.as_coeff_mmul()[0] if isinstance(t, sympy.MatMul) else sympy.S.One for t in terms]
+    mags = {abs(c) for c in coeffs}
+    if len(mags) != 1 or not all(c.is_Rational for c in coeffs):
+        return sympy.S.One, terms
+    (mag,) = mags
+    if mag == 1:
+        return sympy.S.One, terms
+    return mag, [scale_term(t, 1 / mag) for t in terms]
+
+
+def scale_term(term: Any, c: Any) -> Any:
+    """``c`` times one term of a matrix sum, with the coefficient folded in."""
+    coeff, factors = term.as_coeff_matrices()
+    return sympy.MatMul(coeff * c, *factors).doit(deep=False)
 
 
 def _is_data_term(term: Any) -> bool:
@@ -339,10 +384,12 @@ def render(d: Derivation, through_output: bool = False) -> str:
         lines.append(f"  {f'layer {k}:':<16}{text(st.lhs)} = {text(st.rhs)}")
     lines.append("")
     lines.append("gradients:")
-    for gl in (d.generic, d.generic_conv):
+    both = d.generic is not None and d.generic_conv is not None
+    for gl, kind in ((d.generic, "dense "), (d.generic_conv, "conv ")):
         if gl is not None:
             for st in (gl.grad_w, gl.grad_b):
-                lines.append(f"  {text(st.lhs)} = {text(st.rhs)}    (layer l)")
+                where = f"{kind if both else ''}layer l"
+                lines.append(f"  {text(st.lhs)} = {text(st.rhs)}    ({where})")
     for p in d.program.params:
         st = d.gradients[p.name]
         lines.append(f"  {text(st.lhs)} = {text(st.rhs)}")

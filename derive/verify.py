@@ -10,6 +10,7 @@ size, absolute for vanishing ones, whose differences are rounding noise.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -164,7 +165,7 @@ def random_point(
         hyper = {h: float(rng.uniform(0.05, 0.5)) for h in module.HYPERPARAMETERS}
         point = Point(x, y, params, hyper)
         with np.errstate(all="ignore"):
-            values = module.intermediates(x, **params, **hyper)
+            values = module.intermediates(x, **params, **forward_only(module, hyper))
         zs = [v for k, v in values.items() if k.startswith("Z")]
         # Saturated units (|z| large) make the loss itself ill-conditioned in float64.
         conditioned = all(np.all(np.abs(z) < SATURATION) for z in zs)
@@ -175,6 +176,12 @@ def random_point(
         if not conditioned:
             scale *= 0.9
     raise RuntimeError("could not draw a point away from the activations' kinks")
+
+
+def forward_only(module: Any, hyper: dict[str, float]) -> dict[str, float]:
+    """The hyperparameters the module's forward pass takes (a slope, not the λ of the loss)."""
+    takes = inspect.signature(module.intermediates).parameters
+    return {k: v for k, v in hyper.items() if k in takes}
 
 
 def _loss_fn(module: Any, point: Point) -> Callable[[dict[str, np.ndarray]], float]:

@@ -2,7 +2,49 @@
 
 from __future__ import annotations
 
+import importlib.util
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
 from derive import Activation, Loss, dense
+
+#: Optional backends: tests marked with one skip, with this reason, where it is missing.
+BACKENDS = {"torch": "pip install torch==2.13.0", "jax": "pip install jax"}
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """Skip ``@pytest.mark.torch`` / ``@pytest.mark.jax`` tests whose backend is missing."""
+    missing = {name for name in BACKENDS if importlib.util.find_spec(name) is None}
+    for item in items:
+        for name in sorted(n for n in missing if item.get_closest_marker(n)):
+            item.add_marker(pytest.mark.skip(reason=f"{name} not installed ({BACKENDS[name]})"))
+
+
+def grid(*axes: Sequence[Any], ids: Any = None) -> list[Any]:
+    """The full product of ``axes`` as ``pytest.param``s, all but a covering subset slow.
+
+    The default run keeps a diagonal through the product (every value of every axis at
+    least once, every pair of values of the short axes); the rest carry
+    ``@pytest.mark.slow`` and run in CI's exhaustive pass (``-m slow``).
+    """
+    strides, stride = [], 1
+    for axis in axes:  # short axes (convention, delta) step at different rates: all pairs
+        strides.append(stride)
+        stride *= len(axis) if len(axis) <= 3 else 1
+    cover = {
+        tuple(axis[(i // st) % len(axis)] for st, axis in zip(strides, axes))
+        for i in range(max(max(len(axis) for axis in axes), stride))
+    }
+    out = []
+    for combo in itertools.product(*axes):
+        name = "-".join((ids or str)(v) for v in combo)
+        marks = () if combo in cover else (pytest.mark.slow,)
+        out.append(pytest.param(*combo, id=name, marks=marks))
+    return out
+
 
 HIDDEN_ACTIVATIONS = [
     Activation("identity"),

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import CONVENTIONS, HIDDEN_ACTIVATIONS, LOSSES, label, net
+from conftest import CONVENTIONS, HIDDEN_ACTIVATIONS, LOSSES, grid, label, net
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -100,7 +100,9 @@ def test_wrong_shape_names_the_parameter_and_both_shapes() -> None:
         "b2": rng.normal(size=(1, 1)),
     }
     with pytest.raises(
-        ValueError, match=r"W2 has shape \(1, 4\), expected \('n_2', 'n_1'\) = \(1, 3\)"
+        ValueError,
+        match=r"W2 has shape \(1, 4\), expected \('n_2', 'n_1'\) with n_2 = 1 from Y, "
+        r"n_1 = 3 from W1$",
     ):
         mod.gradients(rng.normal(size=(2, 5)), rng.normal(size=(1, 5)), **params)
     with pytest.raises(ValueError, match="b1 must be a 2-d array"):
@@ -109,6 +111,30 @@ def test_wrong_shape_names_the_parameter_and_both_shapes() -> None:
             rng.normal(size=(1, 5)),
             **{**params, "W2": rng.normal(size=(1, 3)), "b1": np.zeros(3)},
         )
+
+
+def test_shape_error_names_widths_bound_by_other_arrays_only() -> None:
+    """``forward`` has no Y: W2's own first axis binds n_2, and is not reported as a bound."""
+    mod = to_module("nielsen")
+    rng = np.random.default_rng(0)
+    params = {"W1": np.zeros((3, 2)), "b1": np.zeros((3, 1)), "W2": np.zeros((5, 4))}
+    with pytest.raises(ValueError) as err:
+        mod.forward(rng.normal(size=(2, 5)), **params, b2=np.zeros((5, 1)))
+    assert str(err.value) == ("W2 has shape (5, 4), expected ('n_2', 'n_1') with n_1 = 3 from W1")
+
+
+def test_forward_takes_only_the_hyperparameters_it_uses() -> None:
+    """λ is a loss term: forward/intermediates do not ask for it; a leaky slope they do."""
+    d = derive(net([2, 3, 1], Activation("leaky_relu", params=(("slope", "a"),)), LOSSES[4]))
+    mod = to_module(d)
+    p = random_point(d, mod, np.random.default_rng(0))
+    params = dict(p.params)
+    out = mod.forward(p.X, **params, a=0.1)
+    assert out.shape == p.Y.shape
+    assert set(mod.intermediates(p.X, **params, a=0.1)) == {"Z1", "A1", "Z2", "A2"}
+    with pytest.raises(TypeError):
+        mod.forward(p.X, **params, a=0.1, lam=0.5)
+    mod.loss(p.X, p.Y, **params, **p.hyper)  # the loss still takes both
 
 
 def test_concrete_widths_are_checked_too() -> None:
@@ -162,9 +188,10 @@ def jax():
     return jax
 
 
-@pytest.mark.parametrize("convention", CONVENTIONS)
-@pytest.mark.parametrize("loss_out", LOSSES, ids=label)
-@pytest.mark.parametrize("hidden", HIDDEN_ACTIVATIONS, ids=label)
+@pytest.mark.parametrize(
+    "hidden,loss_out,convention", grid(HIDDEN_ACTIVATIONS, LOSSES, CONVENTIONS, ids=label)
+)
+@pytest.mark.torch
 def test_torch_backend_equals_numpy(torch, hidden, loss_out, convention) -> None:
     _compare_backend(
         net([3, 4, 3], hidden, loss_out, convention),
@@ -174,15 +201,17 @@ def test_torch_backend_equals_numpy(torch, hidden, loss_out, convention) -> None
     )
 
 
-@pytest.mark.parametrize("convention", CONVENTIONS)
-@pytest.mark.parametrize("loss_out", LOSSES, ids=label)
-@pytest.mark.parametrize("hidden", HIDDEN_ACTIVATIONS, ids=label)
+@pytest.mark.parametrize(
+    "hidden,loss_out,convention", grid(HIDDEN_ACTIVATIONS, LOSSES, CONVENTIONS, ids=label)
+)
+@pytest.mark.jax
 def test_jax_backend_equals_numpy(jax, hidden, loss_out, convention) -> None:
     import jax.numpy as jnp
 
     _compare_backend(net([3, 4, 3], hidden, loss_out, convention), "jax", jnp.asarray, np.asarray)
 
 
+@pytest.mark.jax
 def test_jax_backend_is_jittable_and_equals_jax_grad(jax) -> None:
     import jax.numpy as jnp
 
@@ -198,6 +227,7 @@ def test_jax_backend_is_jittable_and_equals_jax_grad(jax) -> None:
             np.testing.assert_allclose(grads[name], auto[name], rtol=1e-10, atol=1e-14)
 
 
+@pytest.mark.torch
 def test_torch_backend_equals_autograd_on_its_own_forward(torch) -> None:
     for spec in ("nielsen", "ng", "cs231n"):
         d = derive(spec)
@@ -213,6 +243,7 @@ def test_torch_backend_equals_autograd_on_its_own_forward(torch) -> None:
             )
 
 
+@pytest.mark.torch
 def test_torch_backend_keeps_float32(torch) -> None:
     d = derive(net([3, 4, 2], Activation("leaky_relu"), LOSSES[5]))
     mod = to_module(d, "torch")
@@ -234,6 +265,7 @@ def test_torch_backend_keeps_float32(torch) -> None:
     convention=st.sampled_from(CONVENTIONS),
     seed=st.integers(0, 999),
 )
+@pytest.mark.jax
 def test_jax_grad_agrees_on_random_networks(jax, depth, width, hidden, loss_out, convention, seed):
     import jax.numpy as jnp
 

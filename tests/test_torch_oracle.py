@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import CONVENTIONS, DELTAS, LOSSES, label, net
+from conftest import CONVENTIONS, DELTAS, LOSSES, grid, label, net
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -12,6 +12,7 @@ from derive import Activation, derive
 from derive.export import to_module
 from derive.verify import random_point
 
+pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch", reason="torch not installed (pip install torch==2.13.0)")
 F = torch.nn.functional
 
@@ -77,10 +78,10 @@ def compare_with_torch(network, seed=0):
 NUMERIC_LOSSES = [lo for lo in LOSSES if not isinstance(lo[0].weight_decay, str)]
 
 
-@pytest.mark.parametrize("delta", DELTAS)
-@pytest.mark.parametrize("convention", CONVENTIONS)
-@pytest.mark.parametrize("loss_out", NUMERIC_LOSSES, ids=label)
-@pytest.mark.parametrize("hidden", sorted(TORCH_ACT))
+@pytest.mark.parametrize(
+    "hidden,loss_out,convention,delta",
+    grid(sorted(TORCH_ACT), NUMERIC_LOSSES, CONVENTIONS, DELTAS, ids=label),
+)
 def test_torch_agrees(hidden, loss_out, convention, delta):
     compare_with_torch(net([3, 4, 3, 2], Activation(hidden), loss_out, convention, delta))
 

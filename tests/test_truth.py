@@ -6,12 +6,16 @@ convention × delta at depths 3 and 4 (the hidden activation rotating through th
 the explicit oracle, whose 50-digit comparison grows fast with depth, runs depths 3 and 4
 for sigmoid, tanh and ReLU. Hypothesis adds random architectures (depth 1-6 for finite
 differences, 1-3 for the explicit oracle).
+
+The default run takes a covering subset of each grid (every activation, loss, convention
+and delta definition at least once, see ``conftest.grid``); the full products and the
+long hypothesis runs are marked ``slow`` and run in CI's exhaustive pass (``-m slow``).
 """
 
 from __future__ import annotations
 
 import pytest
-from conftest import CONVENTIONS, DELTAS, HIDDEN_ACTIVATIONS, LOSSES, label, net
+from conftest import CONVENTIONS, DELTAS, HIDDEN_ACTIVATIONS, LOSSES, grid, label, net
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,10 +29,10 @@ FD_TOL = 1e-6
 # --------------------------------------------------------------------------- explicit oracle
 
 
-@pytest.mark.parametrize("delta", DELTAS)
-@pytest.mark.parametrize("convention", CONVENTIONS)
-@pytest.mark.parametrize("loss_out", LOSSES, ids=label)
-@pytest.mark.parametrize("hidden", HIDDEN_ACTIVATIONS, ids=label)
+@pytest.mark.parametrize(
+    "hidden,loss_out,convention,delta",
+    grid(HIDDEN_ACTIVATIONS, LOSSES, CONVENTIONS, DELTAS, ids=label),
+)
 def test_oracle_every_combination(hidden, loss_out, convention: str, delta: str) -> None:
     """Every activation × loss × convention × delta definition at depth 2."""
     d = derive(net([2, 2, 2], hidden, loss_out, convention, delta))
@@ -42,18 +46,16 @@ def test_oracle_symbolic_activation_is_exact() -> None:
     assert result.ok, result.mismatches[:3]
 
 
-@pytest.mark.parametrize("delta", DELTAS)
-@pytest.mark.parametrize("convention", CONVENTIONS)
-@pytest.mark.parametrize("loss_out", LOSSES, ids=label)
+@pytest.mark.parametrize("loss_out,convention,delta", grid(LOSSES, CONVENTIONS, DELTAS, ids=label))
 def test_oracle_depth_one(loss_out, convention: str, delta: str) -> None:
     d = derive(net([2, 2], None, loss_out, convention, delta))
     result = compare(d, {"m": 2}, points=1)
     assert result.ok, result.mismatches[:3]
 
 
-@pytest.mark.parametrize("depth", [3, 4])
-@pytest.mark.parametrize("convention", CONVENTIONS)
-@pytest.mark.parametrize("hidden", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize(
+    "depth,convention,hidden", grid([3, 4], CONVENTIONS, ["sigmoid", "tanh", "relu"])
+)
 def test_oracle_deeper(depth: int, convention: str, hidden: str) -> None:
     """Depths 3 and 4 (the 50-digit comparison grows fast with depth: a few activations)."""
     widths = [2] + [2] * (depth - 1) + [1]
@@ -76,20 +78,19 @@ def test_oracle_detects_a_wrong_closed_form(monkeypatch: pytest.MonkeyPatch) -> 
 # --------------------------------------------------------------------------- finite differences
 
 
-@pytest.mark.parametrize("delta", DELTAS)
-@pytest.mark.parametrize("convention", CONVENTIONS)
-@pytest.mark.parametrize("loss_out", LOSSES, ids=label)
-@pytest.mark.parametrize("hidden", HIDDEN_ACTIVATIONS, ids=label)
+@pytest.mark.parametrize(
+    "hidden,loss_out,convention,delta",
+    grid(HIDDEN_ACTIVATIONS, LOSSES, CONVENTIONS, DELTAS, ids=label),
+)
 def test_fd_every_combination(hidden, loss_out, convention: str, delta: str) -> None:
     report = check_grads(net([3, 4, 3], hidden, loss_out, convention, delta), seed=1)
     assert report.passed, str(report)
     assert report.errors and max(report.errors.values()) < FD_TOL
 
 
-@pytest.mark.parametrize("depth", [1, 3, 4])
-@pytest.mark.parametrize("delta", DELTAS)
-@pytest.mark.parametrize("convention", CONVENTIONS)
-@pytest.mark.parametrize("loss_out", LOSSES, ids=label)
+@pytest.mark.parametrize(
+    "loss_out,convention,delta,depth", grid(LOSSES, CONVENTIONS, DELTAS, [1, 3, 4], ids=label)
+)
 def test_fd_depths(loss_out, convention: str, delta: str, depth: int) -> None:
     hidden = HIDDEN_ACTIVATIONS[(depth * 5 + len(label(loss_out))) % len(HIDDEN_ACTIVATIONS)]
     widths = [3] + [3] * (depth - 1) + [2]
@@ -150,18 +151,33 @@ def architectures(draw, max_depth: int = 6, max_width: int = 4):
     )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(architectures(), st.integers(0, 2**16))
-def test_fd_random_architectures(network, seed: int) -> None:
+def fd_random_architecture(network, seed: int) -> None:
     report = check_grads(network, seed=seed)
     assert report.passed, f"{network}\n{report}"
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(architectures(max_depth=3, max_width=2))
-def test_oracle_random_architectures(network) -> None:
+def oracle_random_architecture(network) -> None:
     result = compare(derive(network), points=1)
     assert result.ok, result.mismatches[:3]
+
+
+QUICK = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+LONG = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+test_fd_random_architectures = QUICK(
+    given(architectures(), st.integers(0, 2**16))(fd_random_architecture)
+)
+test_fd_random_architectures_long = pytest.mark.slow(
+    LONG(given(architectures(), st.integers(0, 2**16))(fd_random_architecture))
+)
+test_oracle_random_architectures = settings(QUICK, max_examples=3)(
+    given(architectures(max_depth=3, max_width=2))(oracle_random_architecture)
+)
+test_oracle_random_architectures_long = pytest.mark.slow(
+    settings(LONG, max_examples=12)(
+        given(architectures(max_depth=3, max_width=2))(oracle_random_architecture)
+    )
+)
 
 
 def test_symbolic_hyperparameters_stay_symbols() -> None:
