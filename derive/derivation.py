@@ -376,7 +376,7 @@ class Derivation:
     def _repr_latex_(self) -> str:
         from derive.latex import step_latex
 
-        lines = [step_latex(s, self.network.notation) for s in self.steps]
+        lines = [step_latex(s, self.network.notation, align=True) for s in self.steps]
         return "$$\\begin{aligned}" + " \\\\ ".join(lines) + "\\end{aligned}$$"
 
     def __repr__(self) -> str:

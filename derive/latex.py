@@ -10,8 +10,6 @@ the update, and optionally the exported code rendered by latexify.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import sympy
@@ -284,11 +282,11 @@ def latex(expr: Any, notation: Notation | None = None) -> str:
     return DeriveLatexPrinter(notation).doprint(expr)
 
 
-def step_latex(step: Step, notation: Notation | None = None) -> str:
-    """``lhs = rhs`` of one step (``:=`` for updates)."""
+def step_latex(step: Step, notation: Notation | None = None, align: bool = False) -> str:
+    """``lhs = rhs`` of one step (``\\gets`` for updates); ``align`` puts ``&`` before it."""
     p = DeriveLatexPrinter(notation)
     eq = r"\gets" if step.kind == "update" else "="
-    return f"{p.doprint(step.lhs)} {eq} {p.doprint(step.rhs)}"
+    return f"{p.doprint(step.lhs)} {'&' if align else ''}{eq} {p.doprint(step.rhs)}"
 
 
 # --------------------------------------------------------------------------- index form
@@ -613,8 +611,11 @@ def document(
     if with_code:
         doc.heading("8. The exported code")
         doc.para(
-            "The NumPy module that `derive export` writes, rendered by latexify "
-            "($\\odot$: elementwise product; juxtaposition: matrix product):"
+            "The NumPy module that `derive export` writes, rendered for reading by latexify "
+            "($\\odot$: elementwise product; juxtaposition: matrix product; "
+            "$\\mathbb{1}(\\cdot)$: 1 where the condition holds, else 0; "
+            "$\\sum_{\\text{axis } k}$: the sum along axis $k$; "
+            "$\\operatorname{size}_k(X)$: the size of $X$ along axis $k$):"
         )
         doc.raw(code_latex(d, fmt))
 
@@ -770,46 +771,8 @@ def _meaning(sym: Any) -> str:
 # --------------------------------------------------------------------------- code via latexify
 
 
-@contextmanager
-def _math_operators() -> Iterator[None]:
-    """latexify writes ``*`` and ``@`` both as ``\\cdot``; ours are ⊙ and juxtaposition."""
-    import ast
-
-    from latexify.codegen import expression_codegen as codegen
-    from latexify.codegen import expression_rules as rules
-
-    saved = dict(rules.BIN_OP_RULES)
-    saved_remove = codegen.ExpressionCodegen._should_remove_multiply_op
-    rules.BIN_OP_RULES[ast.Mult] = rules.BinOpRule("", r" \odot ", "")
-    rules.BIN_OP_RULES[ast.MatMult] = rules.BinOpRule("", r" \, ", "")
-    # latexify drops "*" between some operands (implicit product); for arrays that would
-    # read as a matrix product, so every elementwise product keeps its sign.
-    codegen.ExpressionCodegen._should_remove_multiply_op = (  # type: ignore[method-assign]
-        lambda self, *args: False
-    )
-    try:
-        yield
-    finally:
-        rules.BIN_OP_RULES.clear()
-        rules.BIN_OP_RULES.update(saved)
-        codegen.ExpressionCodegen._should_remove_multiply_op = saved_remove  # type: ignore[method-assign]
-
-
 def code_latex(d: Derivation, fmt: str = "tex") -> str:
-    """The exported module's ``_backprop`` (its math, one step a line), rendered by latexify."""
-    import latexify
+    """The exported ``_backprop`` rendered for reading (see ``derive.code_view``)."""
+    from derive.code_view import code_latex as render
 
-    from derive.export import to_module
-
-    module = to_module(d)
-    with _math_operators():
-        if fmt == "md":
-            body = latexify.get_latex(
-                module._backprop, use_math_symbols=True, reduce_assignments=False
-            )
-            return f"$$\n{body}\n$$"
-        return str(
-            latexify.get_latex(
-                module._backprop, use_math_symbols=True, style=latexify.Style.ALGORITHMIC
-            )
-        )
+    return render(d, fmt)

@@ -31,9 +31,9 @@ def grid(*axes: Sequence[Any], ids: Any = None) -> list[Any]:
     ``@pytest.mark.slow`` and run in CI's exhaustive pass (``-m slow``).
     """
     strides, stride = [], 1
-    for axis in axes:  # short axes (convention, delta) step at different rates: all pairs
-        strides.append(stride)
-        stride *= len(axis) if len(axis) <= 3 else 1
+    for axis in axes:  # two-valued axes (convention, delta) step at different rates: all pairs
+        strides.append(stride if len(axis) == 2 else 1)
+        stride *= len(axis) if len(axis) == 2 else 1
     cover = {
         tuple(axis[(i // st) % len(axis)] for st, axis in zip(strides, axes))
         for i in range(max(max(len(axis) for axis in axes), stride))

@@ -129,7 +129,10 @@ def test_document_sections_in_order() -> None:
 def test_with_code_renders_the_exported_algorithm() -> None:
     doc = derive("ng").to_latex("tex", with_code=True)
     assert r"\begin{algorithmic}" in doc and r"\usepackage{algpseudocode}" in doc
-    assert r"\mathrm{delta1} \gets \mathrm{W2}.T \, \mathrm{delta2} \odot" in doc
+    assert (
+        r"\delta_{1} \gets \mathopen{}\left( W_{2}^{T} \, \delta_{2} \mathclose{}\right) \odot "
+        r"\mathopen{}\left( 1 - A_{1}^{2} \mathclose{}\right)"
+    ) in doc
 
 
 @pytest.mark.parametrize("name", EXAMPLES)

@@ -1,0 +1,232 @@
+"""The exported ``_backprop`` as mathematics, for ``derive latex --with-code``.
+
+latexify renders Python as LaTeX, but NumPy idioms read wrongly through it: a mask
+``(Z > 0).astype(Z.dtype)`` loses its parentheses, ``numpy.sum(D, axis=0)`` loses its
+axis, ``X.shape[0]`` becomes a subscript, and ``A * B @ C`` prints as ``A ⊙ B C``. So the
+exported function is first rewritten into a version made for reading (one
+``ast.NodeTransformer``: indicators, sums with their axis, sizes, transposes as
+superscripts, explicit grouping wherever two different products meet), then latexify's
+own code generators print it, and the names we introduced are written as notes write
+them (``\\delta_{1}``, ``\\mathbb{1}[\\,\\cdot\\,]``, ``\\sum_{\\text{axis } 0}``).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from derive.derivation import Derivation
+
+#: ``numpy.maximum`` -> ``maximum``: the backend's namespace says nothing to a reader.
+_MODULES = ("numpy", "jax", "jnp", "torch")
+
+
+class ReadingView(ast.NodeTransformer):
+    """Rewrite one exported function into calls whose names the printer then spells out.
+
+    Introduced names (``_ind``, ``_sum_0``, ``_size_0``, ``_group``, ``_t``) are kept in
+    ``self.names`` with their LaTeX; every variable of the function gets a token there too,
+    so nothing the module chose is pasted into LaTeX unescaped.
+    """
+
+    def __init__(self, title: str = "backprop") -> None:
+        self.names: dict[str, str] = {}
+        self.title = title
+
+    # --- names
+    def token(self, latex: str) -> str:
+        """A fresh identifier (letters only) that prints as ``latex``."""
+        for tok, tex in self.names.items():
+            if tex == latex:
+                return tok
+        n = len(self.names)
+        tok = "qz" + "".join(chr(ord("a") + int(d)) for d in str(n)) + "q"
+        self.names[tok] = latex
+        return tok
+
+    def call(self, latex: str, *args: ast.expr) -> ast.Call:
+        return ast.Call(func=ast.Name(id=self.token(latex), ctx=ast.Load()), args=list(args))
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        return ast.Name(id=self.token(variable_latex(node.id)), ctx=node.ctx)
+
+    def visit_arg(self, node: ast.arg) -> ast.arg:
+        return ast.arg(arg=self.token(variable_latex(node.arg)))
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
+        self.generic_visit(node)
+        node.name = self.token(self.title)
+        node.body = [s for s in node.body if not _is_docstring(s)]
+        return node
+
+    # --- NumPy idioms
+    def visit_Call(self, node: ast.Call) -> ast.expr:
+        func = node.func
+        if isinstance(func, ast.Attribute):
+            # (Z > 0).astype(Z.dtype): the indicator of the comparison
+            if func.attr == "astype" and isinstance(func.value, ast.Compare):
+                return self.call(r"\mathbb{1}", self.visit(func.value))
+            if func.attr == "sum" and not _is_module(func.value):
+                return self.reduction(self.visit(func.value), node.keywords)
+            if _is_module(func.value):
+                if func.attr == "sum" and node.args:
+                    return self.reduction(self.visit(node.args[0]), node.keywords)
+                args = [self.visit(a) for a in node.args]
+                return self.call(_function_latex(func.attr), *args)
+            # any other method: obj.reshape(s) -> reshape(obj, s)
+            args = [self.visit(func.value), *(self.visit(a) for a in node.args)]
+            return self.call(_function_latex(func.attr), *args)
+        if isinstance(func, ast.Name):
+            args = [self.visit(a) for a in node.args]
+            return self.call(_function_latex(func.id), *args)
+        return self.generic_visit(node)  # type: ignore[return-value]
+
+    def reduction(self, arg: ast.expr, keywords: list[ast.keyword]) -> ast.Call:
+        axis = next((k.value for k in keywords if k.arg == "axis"), None)
+        if axis is None:
+            return self.call(r"\textstyle\sum", arg)
+        text = ast.unparse(axis).strip("()").replace(" ", "")
+        word = "axes" if "," in text else "axis"
+        return self.call(rf"\textstyle\sum_{{\text{{{word} }}{text}}}", arg)
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.expr:
+        # X.shape[0]: the size of X along axis 0
+        v = node.value
+        if isinstance(v, ast.Attribute) and v.attr == "shape":
+            axis = ast.unparse(node.slice)
+            return self.call(rf"\operatorname{{size}}_{{{axis}}}", self.visit(v.value))
+        return self.generic_visit(node)  # type: ignore[return-value]
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.expr:
+        if node.attr == "T":  # W.T -> W^T
+            return ast.BinOp(  # latexify brackets a compound base itself
+                left=self.visit(node.value),
+                op=ast.Pow(),
+                right=ast.Name(id="T", ctx=ast.Load()),
+            )
+        if node.attr in ("shape", "dtype"):
+            return self.call(rf"\operatorname{{{node.attr}}}", self.visit(node.value))
+        return self.call(_function_latex(node.attr), self.visit(node.value))
+
+    # --- grouping: where two different products or a power meet, say which binds first
+    def group(self, e: ast.expr) -> ast.expr:
+        return self.call("", e)
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
+        left, right = self.visit(node.left), self.visit(node.right)
+        if isinstance(node.op, (ast.Mult, ast.MatMult)):
+            if _is_product(left) and type(left.op) is not type(node.op):  # type: ignore[attr-defined]
+                left = self.group(left)
+            if _is_product(right):
+                right = self.group(right)
+        return ast.BinOp(left=left, op=node.op, right=right)
+
+
+def _is_docstring(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+
+
+def _is_module(e: ast.expr) -> bool:
+    return (
+        isinstance(e, ast.Name)
+        and e.id in _MODULES
+        or (isinstance(e, ast.Attribute) and _is_module(e.value))
+    )
+
+
+def _is_product(e: ast.expr) -> bool:
+    return isinstance(e, ast.BinOp) and isinstance(e.op, (ast.Mult, ast.MatMult))
+
+
+_GREEK = {"delta": r"\delta", "alpha": r"\alpha", "lam": r"\lambda", "sigma": r"\sigma"}
+
+
+def variable_latex(name: str) -> str:
+    """``delta1`` -> ``\\delta_{1}``; ``dW1`` -> ``\\mathrm{dW}_{1}``; ``X`` -> ``X``."""
+    m = re.fullmatch(r"([A-Za-z]+?)(\d+)", name)
+    base, index = (m.group(1), m.group(2)) if m else (name.strip("_"), "")
+    base = _GREEK.get(base, base)
+    if not base.startswith("\\"):
+        base = _escape(base) if len(base) == 1 else rf"\mathrm{{{_escape(base)}}}"
+    return f"{base}_{{{index}}}" if index else base
+
+
+def _function_latex(name: str) -> str:
+    plain = name.strip("_")
+    known = {"log": r"\log", "exp": r"\exp", "tanh": r"\tanh", "sqrt": r"\sqrt"}
+    return known.get(plain, rf"\operatorname{{{_escape(plain)}}}")
+
+
+def _escape(text: str) -> str:
+    return re.sub(r"([_#$%&{}])", r"\\\1", text)
+
+
+@contextmanager
+def _math_operators() -> Iterator[None]:
+    """latexify writes ``*`` and ``@`` both as ``\\cdot``; ours are ⊙ and juxtaposition."""
+    from latexify.codegen import expression_codegen as codegen
+    from latexify.codegen import expression_rules as rules
+
+    saved = dict(rules.BIN_OP_RULES)
+    saved_remove = codegen.ExpressionCodegen._should_remove_multiply_op
+    rules.BIN_OP_RULES[ast.Mult] = rules.BinOpRule("", r" \odot ", "")
+    rules.BIN_OP_RULES[ast.MatMult] = rules.BinOpRule("", r" \, ", "")
+    # latexify drops "*" between some operands (implicit product); for arrays that would
+    # read as a matrix product, so every elementwise product keeps its sign.
+    codegen.ExpressionCodegen._should_remove_multiply_op = (  # type: ignore[method-assign]
+        lambda self, *args: False
+    )
+    try:
+        yield
+    finally:
+        rules.BIN_OP_RULES.clear()
+        rules.BIN_OP_RULES.update(saved)
+        codegen.ExpressionCodegen._should_remove_multiply_op = saved_remove  # type: ignore[method-assign]
+
+
+def render(source: str, function: str = "_backprop", fmt: str = "tex") -> str:
+    """One function of ``source`` as LaTeX: an ``algorithmic`` block, or ``$$…$$`` for md."""
+    from latexify import codegen
+
+    fn = next(
+        n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef) and n.name == function
+    )
+    # the algorithmic header is text; the md function line is maths
+    view = ReadingView("backprop" if fmt != "md" else r"\mathrm{backprop}")
+    tree = ast.Module(body=[view.visit(fn)], type_ignores=[])
+    ast.fix_missing_locations(tree)
+    with _math_operators():
+        if fmt == "md":
+            gen: Any = codegen.FunctionCodegen(
+                use_math_symbols=False, use_signature=True, use_set_symbols=False
+            )
+        else:
+            gen = codegen.AlgorithmicCodegen(use_math_symbols=False, use_set_symbols=False)
+        out = str(gen.visit(tree))
+    return _spell(out, view.names, fmt)
+
+
+def _spell(latex: str, names: dict[str, str], fmt: str) -> str:
+    """Replace our tokens (``\\mathrm{qzbq}`` in maths, ``qzbq`` in headers) by their LaTeX."""
+
+    def spell(match: re.Match[str]) -> str:
+        tex = names[match.group(1)]
+        return tex if tex else r"\,"  # the grouping call: only its parentheses remain
+
+    latex = re.sub(r"\\mathrm\{(qz[a-j]+q)\}", spell, latex)
+    latex = re.sub(r"\b(qz[a-j]+q)\b", spell, latex)
+    # a grouping call prints as "\, \mathopen{}\left( … \right)": keep the parentheses only
+    latex = latex.replace(r"\, \mathopen{}\left(", r"\mathopen{}\left(")
+    return latex
+
+
+def code_latex(d: Derivation, fmt: str = "tex") -> str:
+    """The exported module's ``_backprop`` (its math, one step a line), for reading."""
+    from derive.export import to_source
+
+    body = render(to_source(d), "_backprop", fmt)
+    return f"$$\n{body}\n$$" if fmt == "md" else body
