@@ -1,29 +1,50 @@
-"""Benchmark: the exported NumPy gradients against hand-written NumPy, torch and JAX.
+"""Benchmark: derive's exported gradients against hand-written NumPy, torch and JAX.
 
-Run: ``python benchmarks/gradients.py`` (writes its section of docs/benchmarks.md).
+Run: ``python benchmarks/gradients.py`` (writes its sections of docs/benchmarks.md).
+
 MLP [784, 256, 128, 10], sigmoid hidden layers, identity output, 1/(2m) squared error,
-batch 256, float64 and float32; every variant in one process, rounds in shuffled order,
-medians. Targets: exported ≤ 1.05× hand-written NumPy, ≤ 1.25× the matrix products alone.
-Also ``verify`` (directional) on this 235k-parameter model against
-``torch.autograd.gradcheck(fast_mode=True)``.
+batch 256; CNN 1×28×28, conv 5×5 ×8 + ReLU, 2×2 max pool, conv 3×3 ×16 + ReLU, 2×2 max
+pool, flatten, dense 10 + softmax cross-entropy, batch 64. Every variant runs in one
+process, float64 and float32, rounds in shuffled order, medians; the whole run is repeated
+in a fresh process per thread count (``--threads 1,2``: BLAS, torch and XLA limited before
+they load). Targets (issue 16): exported NumPy MLP ≤ 1.02× hand-written and ≤ 1.10× the
+matrix products alone; exported torch ≤ 0.95× torch.autograd (MLP) and ≤ 1.0× (CNN);
+exported NumPy CNN ≤ 1.3× torch.autograd; exported JAX ≤ 1.05× ``jax.jit(value_and_grad)``.
 
-CNN (``--cnn``, also part of the default run): 1×28×28 input, conv 5×5 ×8 + ReLU, 2×2 max
-pool, conv 3×3 ×16 + ReLU, 2×2 max pool, flatten, dense 10 + softmax cross-entropy,
-batch 64, float32 and float64: the exported NumPy module (sliding_window_view + einsum)
-against torch autograd on the CPU, with derive's torch and JAX exports beside them.
+``--device cuda`` times the torch and JAX variants on the GPU (with ``torch.compile`` of
+torch.autograd and of the exported torch module); without a GPU it says so and stops.
+Also ``verify`` (directional) on the MLP against ``torch.autograd.gradcheck(fast_mode=True)``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-import numpy as np
+
+def limit_threads(n: int) -> None:
+    """Limit BLAS, OpenMP and XLA to ``n`` threads: only before numpy/torch/jax load."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(n)
+    if n == 1:
+        os.environ["XLA_FLAGS"] = (
+            "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        )
+
+
+if __name__ == "__main__" and "--threads" in sys.argv and "--child" in sys.argv:
+    limit_threads(int(sys.argv[sys.argv.index("--threads") + 1]))
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import machine, median_time, write_section  # noqa: E402
@@ -91,50 +112,92 @@ def make_data(dtype):
     return X, Y, params
 
 
-def variants(dtype) -> dict[str, Callable[[], object]]:
-    X, Y, params = make_data(dtype)
-    exported = to_module(derive(network()))
-    out: dict[str, Callable[[], object]] = {
-        "exported NumPy (derive)": lambda: exported.loss_and_gradients(X, Y, **params),
-        "hand-written NumPy": lambda: handwritten(X, Y, **params),
-        "matrix products alone": lambda: chain(X, Y, **params),
-    }
-    # the exported gradients must be right before they are timed
-    _, g = exported.loss_and_gradients(X, Y, **params)
-    _, h = handwritten(X, Y, **params)
-    tol = 1e-4 if dtype == np.float32 else 1e-10
-    for k in g:
-        np.testing.assert_allclose(g[k], h[k], rtol=tol, atol=tol * 1e-2)
-        assert g[k].dtype == dtype
+def torch_setup(device: str) -> Any:
+    """torch with its thread count set, or None when it is not installed."""
     try:
         import torch
-
-        tdtype = torch.float32 if dtype == np.float32 else torch.float64
-        tp = {k: torch.tensor(v, dtype=tdtype, requires_grad=True) for k, v in params.items()}
-        tx, ty = torch.tensor(X, dtype=tdtype), torch.tensor(Y, dtype=tdtype)
-
-        def torch_autograd():
-            for v in tp.values():
-                v.grad = None
-            a1 = torch.sigmoid(tp["W1"] @ tx + tp["b1"])
-            a2 = torch.sigmoid(tp["W2"] @ a1 + tp["b2"])
-            a3 = tp["W3"] @ a2 + tp["b3"]
-            loss = torch.sum((a3 - ty) ** 2) / (2 * BATCH)
-            loss.backward()
-            return loss
-
-        out["torch.autograd (CPU)"] = torch_autograd
     except ImportError:
-        pass
+        return None
+    if os.environ.get("OMP_NUM_THREADS"):
+        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    return torch
+
+
+def sync(device: str) -> Callable[[Any], Any]:
+    """Wait for a GPU result before the clock stops (a no-op on the CPU)."""
+    if device == "cuda":
+        import torch
+
+        def wait(x: Any) -> Any:
+            torch.cuda.synchronize()
+            return x
+
+        return wait
+    return lambda x: x
+
+
+def variants(dtype, device: str = "cpu") -> dict[str, Callable[[], object]]:
+    X, Y, params = make_data(dtype)
+    d = derive(network())
+    exported = to_module(d)
+    out: dict[str, Callable[[], object]] = {}
+    if device == "cpu":
+        out["exported NumPy (derive)"] = lambda: exported.loss_and_gradients(X, Y, **params)
+        out["hand-written NumPy"] = lambda: handwritten(X, Y, **params)
+        out["matrix products alone"] = lambda: chain(X, Y, **params)
+        # the exported gradients must be right before they are timed
+        _, g = exported.loss_and_gradients(X, Y, **params)
+        _, h = handwritten(X, Y, **params)
+        tol = 1e-4 if dtype == np.float32 else 1e-10
+        for k in g:
+            np.testing.assert_allclose(g[k], h[k], rtol=tol, atol=tol * 1e-2)
+            assert g[k].dtype == dtype
+    torch = torch_setup(device)
+    if torch is not None:
+        done = sync(device)
+        tdtype = torch.float32 if dtype == np.float32 else torch.float64
+        tp = {
+            k: torch.tensor(v, dtype=tdtype, device=device, requires_grad=True)
+            for k, v in params.items()
+        }
+        tx = torch.tensor(X, dtype=tdtype, device=device)
+        ty = torch.tensor(Y, dtype=tdtype, device=device)
+
+        def torch_loss(p: dict[str, Any]) -> Any:
+            a1 = torch.sigmoid(p["W1"] @ tx + p["b1"])
+            a2 = torch.sigmoid(p["W2"] @ a1 + p["b2"])
+            a3 = p["W3"] @ a2 + p["b3"]
+            return torch.sum((a3 - ty) ** 2) / (2 * BATCH)
+
+        def autograd(loss_fn: Callable[[dict[str, Any]], Any]) -> Callable[[], object]:
+            def run() -> object:
+                for v in tp.values():
+                    v.grad = None
+                loss = loss_fn(tp)
+                loss.backward()
+                return done(loss)
+
+            return run
+
+        out[f"torch.autograd ({device.upper()})"] = autograd(torch_loss)
+        torch_module = to_module(d, "torch")
+        tq = {k: v.detach() for k, v in tp.items()}
+        out["exported torch (derive)"] = lambda: done(torch_module.loss_and_gradients(tx, ty, **tq))
+        if device == "cuda":
+            out["torch.compile(torch.autograd)"] = autograd(torch.compile(torch_loss))
+            compiled = torch.compile(torch_module.loss_and_gradients)
+            out["torch.compile(exported torch)"] = lambda: done(compiled(tx, ty, **tq))
     try:
         import jax
 
         jax.config.update("jax_enable_x64", True)
         import jax.numpy as jnp
 
+        jdev = jax.devices("gpu" if device == "cuda" else "cpu")[0]
         jdtype = jnp.float32 if dtype == np.float32 else jnp.float64
-        jp = {k: jnp.asarray(v, dtype=jdtype) for k, v in params.items()}
-        jx, jy = jnp.asarray(X, dtype=jdtype), jnp.asarray(Y, dtype=jdtype)
+        jp = {k: jax.device_put(jnp.asarray(v, dtype=jdtype), jdev) for k, v in params.items()}
+        jx = jax.device_put(jnp.asarray(X, dtype=jdtype), jdev)
+        jy = jax.device_put(jnp.asarray(Y, dtype=jdtype), jdev)
 
         def jloss(p):
             a1 = jax.nn.sigmoid(p["W1"] @ jx + p["b1"])
@@ -145,25 +208,13 @@ def variants(dtype) -> dict[str, Callable[[], object]]:
         grad = jax.jit(jax.value_and_grad(jloss))
         jax.block_until_ready(grad(jp))
         out["jax.jit(jax.value_and_grad)"] = lambda: jax.block_until_ready(grad(jp))
-    except ImportError:
+        jax_module = to_module(d, "jax")
+        jfn = jax.jit(jax_module.loss_and_gradients)
+        jax.block_until_ready(jfn(jx, jy, **jp))
+        out["exported JAX, jit (derive)"] = lambda: jax.block_until_ready(jfn(jx, jy, **jp))
+    except (ImportError, RuntimeError):  # no jax, or no jax device of that kind
         pass
     return out
-
-
-def run_rounds(fns: dict[str, Callable[[], object]], rounds: int, inner: int) -> dict[str, float]:
-    """Median seconds per call; each round runs every variant once, in a shuffled order."""
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    order = list(fns)
-    for fn in fns.values():  # warm up
-        fn()
-    for _ in range(rounds):
-        random.shuffle(order)
-        for name in order:
-            start = time.perf_counter()
-            for _ in range(inner):
-                fns[name]()
-            times[name].append((time.perf_counter() - start) / inner)
-    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def verify_timing() -> tuple[float, float | None, bool]:
@@ -208,9 +259,11 @@ def cnn_network() -> Network:
     )
 
 
-def cnn_variants(dtype) -> dict[str, Callable[[], object]]:
-    import torch
-
+def cnn_variants(dtype, device: str = "cpu") -> dict[str, Callable[[], object]]:
+    torch = torch_setup(device)
+    if torch is None:
+        return {}
+    done = sync(device)
     d = derive(cnn_network())
     exported = to_module(d)
     rng = np.random.default_rng(0)
@@ -223,80 +276,176 @@ def cnn_variants(dtype) -> dict[str, Callable[[], object]]:
     Y = np.eye(10, dtype=dtype)[rng.integers(0, 10, CNN_BATCH)].T.copy()
     F = torch.nn.functional
     tdtype = torch.float32 if dtype == np.float32 else torch.float64
-    tp = {k: torch.tensor(v, dtype=tdtype, requires_grad=True) for k, v in params.items()}
-    tx, ty = torch.tensor(X), torch.tensor(Y)
-
-    def torch_autograd():
-        for v in tp.values():
-            v.grad = None
-        a = F.max_pool2d(torch.relu(F.conv2d(tx, tp["K1"], tp["b1"])), 2)
-        a = F.max_pool2d(torch.relu(F.conv2d(a, tp["K3"], tp["b3"])), 2)
-        z = tp["W6"] @ a.reshape(CNN_BATCH, -1).T + tp["b6"]
-        loss = -torch.sum(ty * torch.log_softmax(z, 0)) / CNN_BATCH
-        loss.backward()
-        return loss
-
-    # the exported gradients must be right before they are timed
-    _, g = exported.loss_and_gradients(X, Y, **params)
-    torch_autograd()
-    tol = 1e-3 if dtype == np.float32 else 1e-9
-    for k in g:
-        np.testing.assert_allclose(g[k], tp[k].grad.numpy(), rtol=tol, atol=tol * 1e-2)
-        assert g[k].dtype == dtype
-    out: dict[str, Callable[[], object]] = {
-        "exported NumPy (derive)": lambda: exported.loss_and_gradients(X, Y, **params),
-        "torch.autograd (CPU)": torch_autograd,
+    tp = {
+        k: torch.tensor(v, dtype=tdtype, device=device, requires_grad=True)
+        for k, v in params.items()
     }
+    tx = torch.tensor(X, device=device)
+    ty = torch.tensor(Y, device=device)
+
+    def torch_loss(p: dict[str, Any]) -> Any:
+        a = F.max_pool2d(torch.relu(F.conv2d(tx, p["K1"], p["b1"])), 2)
+        a = F.max_pool2d(torch.relu(F.conv2d(a, p["K3"], p["b3"])), 2)
+        z = p["W6"] @ a.reshape(CNN_BATCH, -1).T + p["b6"]
+        return -torch.sum(ty * torch.log_softmax(z, 0)) / CNN_BATCH
+
+    def autograd(loss_fn: Callable[[dict[str, Any]], Any]) -> Callable[[], object]:
+        def run() -> object:
+            for v in tp.values():
+                v.grad = None
+            loss = loss_fn(tp)
+            loss.backward()
+            return done(loss)
+
+        return run
+
+    torch_autograd = autograd(torch_loss)
+    out: dict[str, Callable[[], object]] = {}
+    if device == "cpu":
+        # the exported gradients must be right before they are timed
+        _, g = exported.loss_and_gradients(X, Y, **params)
+        torch_autograd()
+        tol = 1e-3 if dtype == np.float32 else 1e-9
+        for k in g:
+            np.testing.assert_allclose(g[k], tp[k].grad.numpy(), rtol=tol, atol=tol * 1e-2)
+            assert g[k].dtype == dtype
+        out["exported NumPy (derive)"] = lambda: exported.loss_and_gradients(X, Y, **params)
+    out[f"torch.autograd ({device.upper()})"] = torch_autograd
     torch_module = to_module(d, "torch")
-    tq = {k: torch.tensor(v) for k, v in params.items()}
-    out["exported torch (derive)"] = lambda: torch_module.loss_and_gradients(tx, ty, **tq)
+    tq = {k: v.detach() for k, v in tp.items()}
+    out["exported torch (derive)"] = lambda: done(torch_module.loss_and_gradients(tx, ty, **tq))
+    if device == "cuda":
+        out["torch.compile(torch.autograd)"] = autograd(torch.compile(torch_loss))
+        compiled = torch.compile(torch_module.loss_and_gradients)
+        out["torch.compile(exported torch)"] = lambda: done(compiled(tx, ty, **tq))
     try:
         import jax
 
         jax.config.update("jax_enable_x64", True)
+        jdev = jax.devices("gpu" if device == "cuda" else "cpu")[0]
         jax_module = to_module(d, "jax")
         fn = jax.jit(jax_module.loss_and_gradients)
-        jq = {k: jax.numpy.asarray(v) for k, v in params.items()}
-        jx, jy = jax.numpy.asarray(X), jax.numpy.asarray(Y)
+        jq = {k: jax.device_put(jax.numpy.asarray(v), jdev) for k, v in params.items()}
+        jx = jax.device_put(jax.numpy.asarray(X), jdev)
+        jy = jax.device_put(jax.numpy.asarray(Y), jdev)
         jax.block_until_ready(fn(jx, jy, **jq))
         out["exported JAX, jit (derive)"] = lambda: jax.block_until_ready(fn(jx, jy, **jq))
-    except ImportError:
+
+        def jloss(p):
+            dn = ("NCHW", "OIHW", "NCHW")
+
+            def conv(a, k, b):
+                z = jax.lax.conv_general_dilated(a, k, (1, 1), "VALID", dimension_numbers=dn)
+                return z + b.reshape(1, -1, 1, 1)
+
+            def pool(a):
+                return jax.lax.reduce_window(
+                    a, -jax.numpy.inf, jax.lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID"
+                )
+
+            a = pool(jax.nn.relu(conv(jx, p["K1"], p["b1"])))
+            a = pool(jax.nn.relu(conv(a, p["K3"], p["b3"])))
+            z = p["W6"] @ a.reshape(CNN_BATCH, -1).T + p["b6"]
+            return -jax.numpy.sum(jy * jax.nn.log_softmax(z, 0)) / CNN_BATCH
+
+        grad = jax.jit(jax.value_and_grad(jloss))
+        jax.block_until_ready(grad(jq))
+        out["jax.jit(jax.value_and_grad)"] = lambda: jax.block_until_ready(grad(jq))
+    except (ImportError, RuntimeError):
         pass
     return out
 
 
-def cnn_section(rounds: int, inner: int) -> list[str]:
-    results = {}
-    for dtype in (np.float64, np.float32):
-        results[np.dtype(dtype).name] = run_rounds(cnn_variants(dtype), rounds, inner)
-        print("cnn", np.dtype(dtype).name, results[np.dtype(dtype).name], flush=True)
-    lines = [
-        "## CNN gradients (`benchmarks/gradients.py --cnn`)",
-        "",
-        "1×28×28 input, conv 5×5 ×8 + ReLU, 2×2 max pool, conv 3×3 ×16 + ReLU, 2×2 max pool, "
-        f"flatten, dense 10 + softmax cross-entropy, batch {CNN_BATCH}; loss and all gradients "
-        f"per call; median of {rounds} rounds × {inner} calls, variants shuffled each round. "
-        f"{machine()}; torch runs on the CPU.",
-        "",
-        "| variant | float64 (ms) | ratio to torch.autograd | float32 (ms) | "
-        "ratio to torch.autograd |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for name in results["float64"]:
+def run_rounds(fns: dict[str, Callable[[], object]], rounds: int, inner: int) -> dict[str, float]:
+    """Median seconds per call; each round runs every variant once, in a shuffled order."""
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    order = list(fns)
+    for fn in fns.values():  # warm up
+        fn()
+    for _ in range(rounds):
+        random.shuffle(order)
+        for name in order:
+            start = time.perf_counter()
+            for _ in range(inner):
+                fns[name]()
+            times[name].append((time.perf_counter() - start) / inner)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+DTYPES = ("float64", "float32")
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """One process, one thread count: every variant of both models in both dtypes."""
+    out: dict[str, Any] = {"mlp": {}, "cnn": {}}
+    for dt in DTYPES:
+        out["cnn"][dt] = run_rounds(
+            cnn_variants(np.dtype(dt).type, args.device), max(args.rounds // 2, 3), args.inner
+        )
+        print(f"  cnn {dt}", _ms(out["cnn"][dt]), file=sys.stderr, flush=True)
+        if not args.cnn:
+            out["mlp"][dt] = run_rounds(
+                variants(np.dtype(dt).type, args.device), args.rounds, args.inner
+            )
+            print(f"  mlp {dt}", _ms(out["mlp"][dt]), file=sys.stderr, flush=True)
+    if not args.cnn and args.device == "cpu":
+        out["verify"] = verify_timing()
+    return out
+
+
+def _ms(r: dict[str, float]) -> dict[str, str]:
+    return {k: f"{v * 1e3:.2f} ms" for k, v in r.items()}
+
+
+def table(results: dict[str, dict[str, float]], refs: list[str]) -> list[str]:
+    """Rows: variants; per dtype the median ms and its ratio to each reference variant."""
+    head = "| variant |"
+    rule = "|---|"
+    for dt in DTYPES:
+        head += f" {dt} (ms) |" + "".join(f" ÷ {ref} |" for ref in refs)
+        rule += "---:|" * (1 + len(refs))
+    lines = [head, rule]
+    for name in results[DTYPES[0]]:
         cells = []
-        for dt in ("float64", "float32"):
+        for dt in DTYPES:
             r = results[dt]
-            cells += [f"{r[name] * 1e3:.2f}", f"{r[name] / r['torch.autograd (CPU)']:.2f}×"]
+            cells.append(f"{r[name] * 1e3:.2f}")
+            cells += [f"{r[name] / r[ref]:.2f}×" if ref in r else "—" for ref in refs]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    r64, r32 = (
-        results[dt]["exported NumPy (derive)"] / results[dt]["torch.autograd (CPU)"]
-        for dt in ("float64", "float32")
-    )
-    lines += [
-        "",
-        f"Exported NumPy vs torch autograd: {r64:.2f}× (float64), {r32:.2f}× (float32).",
-    ]
     return lines
+
+
+#: (model, variant, reference, target ratio): the issue's targets, checked on every run.
+TARGETS = [
+    ("mlp", "exported NumPy (derive)", "hand-written NumPy", 1.02),
+    ("mlp", "exported NumPy (derive)", "matrix products alone", 1.10),
+    ("mlp", "exported torch (derive)", "torch.autograd (CPU)", 0.95),
+    ("cnn", "exported torch (derive)", "torch.autograd (CPU)", 1.0),
+    ("cnn", "exported NumPy (derive)", "torch.autograd (CPU)", 1.3),
+    ("mlp", "exported JAX, jit (derive)", "jax.jit(jax.value_and_grad)", 1.05),
+    ("cnn", "exported JAX, jit (derive)", "jax.jit(jax.value_and_grad)", 1.05),
+]
+
+
+def target_lines(by_threads: dict[int, dict[str, Any]]) -> list[str]:
+    lines = ["| target | threads | float64 | float32 | met |", "|---|---:|---:|---:|---|"]
+    for model, variant, ref, bound in TARGETS:
+        for n, res in by_threads.items():
+            r = res[model]
+            if not r or variant not in r[DTYPES[0]] or ref not in r[DTYPES[0]]:
+                continue
+            ratios = [r[dt][variant] / r[dt][ref] for dt in DTYPES]
+            met = "yes" if all(x <= bound for x in ratios) else "no"
+            lines.append(
+                f"| {model.upper()}: {variant} ≤ {bound}× {ref} | {n} | "
+                + " | ".join(f"{x:.2f}×" for x in ratios)
+                + f" | {met} |"
+            )
+    return lines
+
+
+def child(args: argparse.Namespace) -> None:
+    print(json.dumps(measure(args)))
 
 
 def main() -> None:
@@ -305,72 +454,83 @@ def main() -> None:
     parser.add_argument("--inner", type=int, default=5)
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--cnn", action="store_true", help="only the CNN section")
+    parser.add_argument("--threads", default="1,2", help="thread counts, each in a fresh process")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    cnn_lines = cnn_section(max(args.rounds // 2, 3), args.inner)
-    print("\n".join(cnn_lines))
-    if not args.no_write:
-        write_section("gradients-cnn", "\n".join(cnn_lines))
-    if args.cnn:
+    if args.child:
+        child(args)
         return
-    results = {}
-    for dtype in (np.float64, np.float32):
-        results[np.dtype(dtype).name] = run_rounds(variants(dtype), args.rounds, args.inner)
-        print(
-            np.dtype(dtype).name,
-            {k: f"{v * 1e3:.2f} ms" for k, v in results[np.dtype(dtype).name].items()},
-            flush=True,
+    if args.device == "cuda":
+        torch = torch_setup("cuda")
+        if torch is None or not torch.cuda.is_available():
+            print("skipped: --device cuda needs a CUDA GPU and torch with CUDA; none here")
+            return
+    by_threads: dict[int, dict[str, Any]] = {}
+    for n in (int(t) for t in args.threads.split(",")):
+        print(f"threads = {n}", file=sys.stderr, flush=True)
+        cmd = [sys.executable, __file__, "--child", "--threads", str(n)]
+        cmd += ["--rounds", str(args.rounds), "--inner", str(args.inner), "--device", args.device]
+        cmd += ["--cnn"] if args.cnn else []
+        run = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        sys.stderr.write(run.stderr)
+        by_threads[n] = json.loads(run.stdout)
+    suffix = "" if args.device == "cpu" else "-cuda"
+    note = (
+        f"{machine()}; device {args.device}. Median of {max(args.rounds // 2, 3)} (CNN) or "
+        f"{args.rounds} (MLP) rounds × {args.inner} calls, variants shuffled each round; "
+        "each thread count in a fresh process (BLAS, torch and XLA limited to it)."
+    )
+    cnn_lines = [
+        f"## CNN gradients (`benchmarks/gradients.py{' --device cuda' if suffix else ''}`)",
+        "",
+        "1×28×28 input, conv 5×5 ×8 + ReLU, 2×2 max pool, conv 3×3 ×16 + ReLU, 2×2 max pool, "
+        f"flatten, dense 10 + softmax cross-entropy, batch {CNN_BATCH}; loss and all gradients "
+        f"per call. {note}",
+    ]
+    ref = f"torch.autograd ({args.device.upper()})"
+    for n, res in by_threads.items():
+        cnn_lines += ["", f"{n} thread(s):", ""]
+        cnn_lines += table(res["cnn"], [ref, "jax.jit(jax.value_and_grad)"])
+    lines = []
+    if not args.cnn:
+        lines = [
+            f"## Gradients (`benchmarks/gradients.py{' --device cuda' if suffix else ''}`)",
+            "",
+            f"MLP {WIDTHS}, sigmoid hidden, identity output, 1/(2m) squared error, batch "
+            f"{BATCH}; loss and all gradients per call. {note}",
+        ]
+        refs = (
+            ["hand-written NumPy", "matrix products alone", ref, "jax.jit(jax.value_and_grad)"]
+            if args.device == "cpu"
+            else [ref, "jax.jit(jax.value_and_grad)"]
         )
-    ours, theirs, passed = verify_timing()
-    names = list(results["float64"])
-    lines = [
-        "## Gradients (`benchmarks/gradients.py`)",
-        "",
-        f"MLP {WIDTHS}, sigmoid hidden, identity output, 1/(2m) squared error, batch {BATCH}; "
-        f"median of {args.rounds} rounds × {args.inner} calls, variants shuffled each round. "
-        f"{machine()}.",
-        "",
-        "| variant | float64 (ms) | ratio to hand-written | ratio to products alone | "
-        "float32 (ms) | ratio to hand-written | ratio to products alone |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for name in names:
-        cells = []
-        for dt in ("float64", "float32"):
-            r = results[dt]
-            t = r[name]
-            cells += [
-                f"{t * 1e3:.2f}",
-                f"{t / r['hand-written NumPy']:.2f}×",
-                f"{t / r['matrix products alone']:.2f}×",
+        for n, res in by_threads.items():
+            lines += ["", f"{n} thread(s):", ""]
+            lines += table(res["mlp"], refs)
+        lines += ["", "Targets (both dtypes must meet the bound):", ""]
+        lines += target_lines(by_threads)
+        first = by_threads[min(by_threads)]
+        if "verify" in first:
+            ours, theirs, passed = first["verify"]
+            lines += [
+                "",
+                f"Verification of the MLP (235,146 parameters, batch 32, one random direction "
+                f"per parameter, central differences, {min(by_threads)} thread): "
+                f"`derive.verify.check_grads` {ours * 1e3:.0f} ms "
+                f"({'pass' if passed else 'FAIL'})"
+                + (
+                    f"; `torch.autograd.gradcheck(fast_mode=True)` {theirs * 1e3:.0f} ms "
+                    f"(ratio {ours / theirs:.2f}×)."
+                    if theirs
+                    else "; torch not installed."
+                ),
             ]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    ex64 = results["float64"]["exported NumPy (derive)"] / results["float64"]["hand-written NumPy"]
-    ex32 = results["float32"]["exported NumPy (derive)"] / results["float32"]["hand-written NumPy"]
-    ch64 = (
-        results["float64"]["exported NumPy (derive)"] / results["float64"]["matrix products alone"]
-    )
-    ch32 = (
-        results["float32"]["exported NumPy (derive)"] / results["float32"]["matrix products alone"]
-    )
-    lines += [
-        "",
-        f"Exported vs hand-written NumPy: {ex64:.2f}× (float64), {ex32:.2f}× (float32); "
-        f"target ≤ 1.05×. Exported vs the matrix products alone: {ch64:.2f}× (float64), "
-        f"{ch32:.2f}× (float32); target ≤ 1.25×.",
-        "",
-        f"Verification of this model (235,146 parameters, batch 32, one random direction per "
-        f"parameter, central differences): `derive.verify.check_grads` {ours * 1e3:.0f} ms "
-        f"({'pass' if passed else 'FAIL'})"
-        + (
-            f"; `torch.autograd.gradcheck(fast_mode=True)` {theirs * 1e3:.0f} ms "
-            f"(ratio {ours / theirs:.2f}×)."
-            if theirs
-            else "; torch not installed."
-        ),
-    ]
-    print("\n".join(lines))
+    print("\n".join(cnn_lines + [""] + lines))
     if not args.no_write:
-        write_section("gradients", "\n".join(lines))
+        write_section("gradients-cnn" + suffix, "\n".join(cnn_lines))
+        if lines:
+            write_section("gradients" + suffix, "\n".join(lines))
 
 
 if __name__ == "__main__":
