@@ -208,7 +208,8 @@ def symbolic_network(net: Network) -> Network:
     """The same network with every width a distinct symbol (concrete widths get n_k).
 
     A CNN keeps its image sizes and channels (the conv arithmetic needs numbers); its
-    dense widths and batch become symbols.
+    dense widths become symbols. A concrete batch size stays as it is: a network of one
+    sample (``batch = 1``) has per-sample formulas (``∂C/∂b = δ``, no sum over samples).
     """
     if net.is_conv:
         used = set(net.size_names)
@@ -221,8 +222,7 @@ def symbolic_network(net: Network) -> Network:
                 used.add(name)
                 layer = Layer(name, layer.activation)
             layers.append(layer)
-        batch = net.batch if isinstance(net.batch, str) else ("m" if "m" not in used else "m_b")
-        return net.with_(layers=tuple(layers), batch=batch)
+        return net.with_(layers=tuple(layers))
     used = {w for w in (*net.widths, net.batch) if isinstance(w, str)}
     widths = []
     for k, w in enumerate(net.widths):
@@ -234,9 +234,8 @@ def symbolic_network(net: Network) -> Network:
             widths.append(name)
         else:
             widths.append(w)
-    batch = net.batch if isinstance(net.batch, str) else ("m" if "m" not in used else "m_b")
     dense = tuple(Layer(w, layer.activation) for w, layer in zip(widths[1:], net.dense_layers))
-    return net.with_(input_width=widths[0], layers=dense, batch=batch)
+    return net.with_(input_width=widths[0], layers=dense)
 
 
 def _flip(net: Network, what: str) -> Network:
@@ -253,7 +252,9 @@ def random_env(d: Derivation, rng: np.random.Generator) -> dict[Any, Any]:
     prog = d.program
     env: dict[Any, Any] = {}
     symbols = [w for w in (*prog.widths, prog.batch) if isinstance(w, sympy.Symbol)]
-    sizes = rng.choice(np.arange(2, 9), size=len(symbols), replace=False)
+    # distinct from each other and from a concrete batch, so shapes tell operands apart
+    free = [v for v in range(2, 10) if v != prog.batch]
+    sizes = rng.choice(free, size=len(symbols), replace=False)
     env.update({s: int(v) for s, v in zip(symbols, sizes)})
 
     def dims(sym: Any) -> tuple[int, ...]:
@@ -363,6 +364,7 @@ class Checker:
             per_layer.append((readings, want))
         if not per_layer:
             return self._on_pair(d, self.matches, q, rhs, trials, skipped)
+        self._readings = max(len(readings) for readings, _ in per_layer)
         if all(any(r == want for r in readings) for readings, want in per_layer):
             return True, "symbolic"
         for i in range(max(len(r) for r, _ in per_layer)):
@@ -432,7 +434,11 @@ class Checker:
     _pair_used = False
 
     def check(self, formula: str, syntax: str = "latex") -> CheckResult:
+        # nothing of an earlier check may leak into this one's verdict
         self._pair_used = False
+        self._last_method = "symbolic"
+        self._last_notes = []
+        self._readings = 1
         result = self._check(formula, syntax)
         if self._pair_used:
             after, extra = self._pair_layer

@@ -494,7 +494,8 @@ class Resolver:
             yield from inner
         elif kind == "gt0":
             for a in self.readings(node[1]):
-                yield Elementwise("step", sympy.Lambda(XVAR, sympy.Heaviside(XVAR)), a)
+                # [x > 0] is 0 at x = 0 (H(0) = 0): (A > 0) is ReLU's mask even where A = 0
+                yield Elementwise("step", sympy.Lambda(XVAR, sympy.Heaviside(XVAR, 0)), a)
         else:
             raise FormulaError(f"cannot use {kind!r} here")
 
