@@ -66,3 +66,20 @@ def test_a_result_does_not_depend_on_earlier_checks() -> None:
             fresh.method,
             fresh.notes,
         ), f
+
+
+@pytest.mark.parametrize(
+    "spec,formula,correct",
+    [
+        ("ng", r"dA_{l} = W_{l+1}^T \delta_{l+1}", True),
+        ("ng", r"dA^{[l]} = W^{[l+1]T} dZ^{[l+1]}", True),
+        ("ng", r"dA^{[l]} = W^{[l+1]} dZ^{[l+1]}", False),
+        ("cs231n", r"dA_{l} = \delta_{l+1} W_{l+1}^T", True),
+    ],
+)
+def test_a_generic_activation_cotangent_is_checked_where_it_exists(
+    spec: str, formula: str, correct: bool
+) -> None:
+    """∂C/∂A_l exists for the layers that feed another: the last layer has no W_{L+1}."""
+    result = Checker(spec).check(formula)
+    assert result.correct is correct, str(result)

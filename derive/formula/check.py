@@ -104,6 +104,8 @@ class Quantity:
             off = self.idx[2]
             if self.kind == "delta":
                 ks = [k - off for k in range(1, depth)]  # the recurrence: hidden layers
+            elif self.kind == "cot":  # ∂C/∂A_l is a step for the layers that feed another
+                ks = [k - off for k in sorted(d.cotangents)]
             else:
                 ks = [k - off for k in range(1, depth + 1)]
             if not ks:
