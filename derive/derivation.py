@@ -45,6 +45,8 @@ class UnknownQuantity(KeyError):
 class Partial(MatrixExpr):  # type: ignore[misc]
     """``∂f/∂X``, shaped like X: the left-hand side of a gradient equation."""
 
+    role = "lhs"
+
     def __new__(cls, of: sympy.Symbol, wrt: MatrixSymbol) -> Any:
         return super().__new__(cls, of, wrt)
 
@@ -63,6 +65,8 @@ class Partial(MatrixExpr):  # type: ignore[misc]
 
 class TensorPartial(TensorExpr):
     """``∂f/∂K`` for a tensor K (a kernel, a conv bias, a feature map)."""
+
+    role = "lhs"
 
     of = Partial.of
     wrt = Partial.wrt

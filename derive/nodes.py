@@ -28,6 +28,8 @@ class Elementwise(MatrixExpr):  # type: ignore[misc]
     table (or a user's symbol) so printers can write ``\\sigma'(Z_1)``.
     """
 
+    role = "primitive"
+
     def __new__(cls, name: Any, fn: sympy.Lambda, arg: MatrixExpr, order: int = 0) -> Any:
         name = Str(name) if isinstance(name, str) else name
         arg = _sympify(arg)  # safe: arg is one of our SymPy matrix expressions, never text
@@ -84,6 +86,8 @@ class Elementwise(MatrixExpr):  # type: ignore[misc]
 class Softmax(MatrixExpr):  # type: ignore[misc]
     """Softmax over ``axis`` (0: each column is a sample; 1: each row is a sample)."""
 
+    role = "primitive"
+
     def __new__(cls, arg: MatrixExpr, axis: int) -> Any:
         return super().__new__(cls, _sympify(arg), sympy.Integer(axis))  # safe: a SymPy expression
 
@@ -100,6 +104,14 @@ class Softmax(MatrixExpr):  # type: ignore[misc]
         return self.arg.shape
 
 
+#: What a node is, for the coverage test (tests/test_node_coverage.py) and for readers:
+#: "primitive" appears in forward programs (a rule in rules.RULES, evaluators, printers);
+#: "backward" is made by a rule and appears only in gradients (linear in its cotangent,
+#: never differentiated: evaluators and printers); "leaf" is a named value; "reading" is
+#: the checker's reading of a user's formula (the NumPy evaluator and the text printer).
+ROLES = ("primitive", "backward", "leaf", "reading")
+
+
 class ScalarOfMatrices(sympy.Expr):  # type: ignore[misc]
     """Base of scalar-valued nodes over matrices (the losses)."""
 
@@ -110,6 +122,8 @@ class ScalarOfMatrices(sympy.Expr):  # type: ignore[misc]
 class FrobeniusSq(ScalarOfMatrices):
     """``||E||_F^2``, the sum of squared entries."""
 
+    role = "primitive"
+
     @property
     def arg(self) -> MatrixExpr:
         return self.args[0]
@@ -117,6 +131,8 @@ class FrobeniusSq(ScalarOfMatrices):
 
 class CrossEntropy(ScalarOfMatrices):
     """``-sum(Y ⊙ log A)`` over all entries: the cross-entropy of probabilities A."""
+
+    role = "primitive"
 
     @property
     def probs(self) -> MatrixExpr:
@@ -129,6 +145,8 @@ class CrossEntropy(ScalarOfMatrices):
 
 class BinaryCrossEntropy(ScalarOfMatrices):
     """``-sum(Y ⊙ log A + (1 - Y) ⊙ log(1 - A))`` over all entries."""
+
+    role = "primitive"
 
     @property
     def probs(self) -> MatrixExpr:
@@ -222,6 +240,8 @@ def _int(v: Any) -> Any:
 class TensorSymbol(TensorExpr):
     """A named tensor: ``K_1`` (C_out, C_in, k, k), ``b_1`` (C_out,), ``A_1`` (m, C, H, W)."""
 
+    role = "leaf"
+
     def __new__(cls, name: str, *shape: Any) -> Any:
         return super().__new__(cls, Str(name), *(_int(d) for d in shape))
 
@@ -247,6 +267,8 @@ class Correlate(TensorExpr):
     ``Z[n,o,i,j] = Σ_{c,u,v} K[o,c,u,v] A[n,c,s i+u-p, s j+v-p]`` (zero outside A).
     """
 
+    role = "primitive"
+
     def __new__(cls, kernel: Any, inp: Any, stride: Any = 1, padding: Any = 0) -> Any:
         return super().__new__(cls, kernel, inp, _int(stride), _int(padding))
 
@@ -270,6 +292,8 @@ class ConvBackInput(TensorExpr):
     result is cropped by p on every side. ``like`` is the layer input, whose shape it has.
     """
 
+    role = "backward"
+
     def __new__(cls, g: Any, kernel: Any, stride: Any, padding: Any, like: Any) -> Any:
         return super().__new__(cls, g, kernel, _int(stride), _int(padding), like)
 
@@ -290,6 +314,8 @@ class ConvBackKernel(TensorExpr):
     ``K_bar[o,c,u,v] = Σ_{n,i,j} G[n,o,i,j] A[n,c,s i+u-p, s j+v-p]``: shaped like K.
     """
 
+    role = "backward"
+
     def __new__(cls, inp: Any, g: Any, stride: Any, padding: Any, k: Any) -> Any:
         return super().__new__(cls, inp, g, _int(stride), _int(padding), _int(k))
 
@@ -307,6 +333,8 @@ class ConvBackKernel(TensorExpr):
 class ChannelBias(TensorExpr):
     """The bias b (one number per channel) broadcast over samples, rows and columns."""
 
+    role = "primitive"
+
     def __new__(cls, bias: Any, like: tuple[Any, ...]) -> Any:
         return super().__new__(cls, bias, sympy.Tuple(*like))
 
@@ -320,6 +348,8 @@ class ChannelBias(TensorExpr):
 class ChannelSum(TensorExpr):
     """``Σ_{n,i,j} G[n,o,i,j]``: one sum per channel (the bias gradient)."""
 
+    role = "backward"
+
     arg = property(lambda self: self.args[0])
 
     @property
@@ -329,6 +359,8 @@ class ChannelSum(TensorExpr):
 
 class Pool(TensorExpr):
     """Max or average pooling of each channel over size x size windows."""
+
+    role = "primitive"
 
     def __new__(cls, inp: Any, mode: str, size: Any, stride: Any) -> Any:
         return super().__new__(cls, inp, Str(mode), _int(size), _int(stride))
@@ -349,6 +381,8 @@ class Unpool(TensorExpr):
     """The pooling's transpose: average spreads G evenly over each window (``G / k²`` on
     each of its k² pixels); max routes G to the arg-max pixel of the window in A."""
 
+    role = "backward"
+
     def __new__(cls, g: Any, inp: Any, mode: str, size: Any, stride: Any) -> Any:
         return super().__new__(cls, g, inp, Str(mode), _int(size), _int(stride))
 
@@ -366,6 +400,8 @@ class Unpool(TensorExpr):
 class Flatten(MatrixExpr):  # type: ignore[misc]
     """Feature maps (m, C, H, W) as a matrix: one column (or row) of C H W entries per sample."""
 
+    role = "primitive"
+
     def __new__(cls, inp: Any, column: bool) -> Any:
         return super().__new__(cls, inp, sympy.true if column else sympy.false)
 
@@ -382,6 +418,8 @@ class Flatten(MatrixExpr):  # type: ignore[misc]
 class Unflatten(TensorExpr):
     """A matrix of per-sample vectors back in the (m, C, H, W) layout of ``like``."""
 
+    role = "backward"
+
     def __new__(cls, g: Any, like: Any, column: bool) -> Any:
         return super().__new__(cls, g, like, sympy.true if column else sympy.false)
 
@@ -396,6 +434,8 @@ class Unflatten(TensorExpr):
 
 class TensorElementwise(TensorExpr):
     """``f^{(k)}(Z)`` on a tensor: the same args as ``Elementwise``."""
+
+    role = "primitive"
 
     def __new__(cls, name: Any, fn: sympy.Lambda, arg: Any, order: int = 0) -> Any:
         name = Str(name) if isinstance(name, str) else name
@@ -418,6 +458,8 @@ class TensorElementwise(TensorExpr):
 
 class TensorHadamard(TensorExpr):
     """``X ⊙ Y`` of tensors."""
+
+    role = "primitive"
 
     @property
     def shape(self) -> tuple[Any, ...]:
@@ -481,6 +523,8 @@ def linear(node: Any, g: Any, *rest: Any) -> Any:
 class Rot180(TensorExpr):
     """The kernel rotated by 180 degrees in its two spatial axes."""
 
+    role = "reading"
+
     arg = property(lambda self: self.args[0])
 
     @property
@@ -501,6 +545,8 @@ class Slide(TensorExpr):
     ``kern`` (P maps, Q a delta -> kernels (O,C,·,·)). P is zero-padded by ``pad`` and the
     result cropped by ``crop`` on every side.
     """
+
+    role = "reading"
 
     def __new__(cls, p: Any, q: Any, orient: str, stride: Any, pad: Any, crop: Any = 0) -> Any:
         return super().__new__(cls, p, q, Str(orient), _int(stride), _int(pad), _int(crop))
@@ -530,6 +576,8 @@ class Slide(TensorExpr):
 class UpSample(TensorExpr):
     """Each entry copied to every pixel of its k x k window (``like``: the pooled maps)."""
 
+    role = "reading"
+
     def __new__(cls, g: Any, like: Any, size: Any, stride: Any) -> Any:
         return super().__new__(cls, g, like, _int(size), _int(stride))
 
@@ -545,6 +593,8 @@ class UpSample(TensorExpr):
 
 class MaxMask(TensorExpr):
     """1 where an entry of A is the maximum of its pooling window, 0 elsewhere."""
+
+    role = "reading"
 
     def __new__(cls, a: Any, size: Any, stride: Any) -> Any:
         return super().__new__(cls, a, _int(size), _int(stride))

@@ -1,0 +1,100 @@
+"""Every node class has everything its role needs; a failure names exactly what is missing.
+
+Adding a node is a guided edit: give it a ``role`` (see ``derive.nodes.ROLES``), and this
+test lists the rule, evaluator entries and printer methods it still lacks.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+import sympy
+from sympy.matrices.expressions import HadamardProduct, MatAdd, MatMul, Transpose
+
+import derive.derivation
+import derive.nodes
+from derive import explicit, numeric, rules
+from derive.export import ArrayNodes
+from derive.latex import DeriveLatexPrinter
+from derive.text import TextPrinter
+
+ABSTRACT = {derive.nodes.TensorExpr, derive.nodes.ScalarOfMatrices}
+#: SymPy's own classes that forward programs use as primitives.
+SYMPY_PRIMITIVES = [MatAdd, MatMul, Transpose, HadamardProduct, sympy.Add, sympy.Mul]
+
+
+def our_nodes() -> list[type]:
+    """Concrete node classes defined by derive (abstract bases have no role)."""
+    out = []
+    for module in (derive.nodes, derive.derivation):
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ == module.__name__ and issubclass(cls, sympy.Basic):
+                out.append(cls)
+    return out
+
+
+def printed(printer: type, cls: type) -> bool:
+    """A ``_print_`` method for the class or a derive base of it (SymPy's generic
+    ``_print_Expr`` fallbacks do not count: they print a constructor call)."""
+    ours = [c for c in cls.__mro__ if c.__module__.startswith("derive.") and c not in ABSTRACT]
+    return any(hasattr(printer, f"_print_{c.__name__}") for c in ours)
+
+
+def requirements(cls: type) -> dict[str, bool]:
+    """What a node of ``cls``'s role must have, and whether it has it."""
+    role = getattr(cls, "role", None)
+    evaluators = {"NumPy evaluator (numeric.EVAL)": cls in numeric.EVAL}
+    oracle = {"explicit-oracle evaluator (explicit.EVAL)": cls in explicit.EVAL}
+    text = {"_print_ in text.TextPrinter": printed(TextPrinter, cls)}
+    latex = {"_print_ in latex.DeriveLatexPrinter": printed(DeriveLatexPrinter, cls)}
+    code = {"_print_ in export.ArrayNodes (NumPy/JAX/torch code)": printed(ArrayNodes, cls)}
+    if role == "primitive":
+        return (
+            {"a rule in rules.RULES": cls in rules.RULES}
+            | evaluators
+            | oracle
+            | text
+            | latex
+            | code
+        )
+    if role in ("backward", "leaf"):
+        return evaluators | oracle | text | latex | code
+    if role == "reading":
+        return evaluators | text
+    if role == "lhs":
+        return text | latex
+    return {f"a role (one of {derive.nodes.ROLES} or 'lhs')": False}
+
+
+@pytest.mark.parametrize(
+    "cls", [c for c in our_nodes() if c not in ABSTRACT], ids=lambda c: c.__name__
+)
+def test_every_node_has_what_its_role_needs(cls: type) -> None:
+    missing = [what for what, ok in requirements(cls).items() if not ok]
+    assert not missing, f"{cls.__name__} ({getattr(cls, 'role', 'no role')}) lacks: " + (
+        "; ".join(missing)
+    )
+
+
+@pytest.mark.parametrize("cls", SYMPY_PRIMITIVES, ids=lambda c: c.__name__)
+def test_sympy_primitives_have_rules_and_evaluators(cls: type) -> None:
+    assert cls in rules.RULES, f"{cls.__name__}: no rule"
+    assert cls in numeric.EVAL or cls in (sympy.Add, sympy.Mul), f"{cls.__name__}: no evaluator"
+    assert cls in explicit.EVAL, f"{cls.__name__}: no explicit-oracle evaluator"
+
+
+def test_only_primitives_have_rules() -> None:
+    """A backward node is never differentiated: a rule for it would be dead code."""
+    ours = {c for c in rules.RULES if c.__module__.startswith("derive.")}
+    assert {c for c in ours if getattr(c, "role", None) != "primitive"} == set()
+
+
+def test_the_coverage_test_names_what_a_new_node_lacks() -> None:
+    """A toy primitive with nothing registered: every requirement is reported."""
+
+    class Toy(derive.nodes.TensorExpr):
+        role = "primitive"
+
+    missing = [what for what, ok in requirements(Toy).items() if not ok]
+    assert len(missing) == 6 and missing[0] == "a rule in rules.RULES"
