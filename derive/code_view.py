@@ -49,7 +49,9 @@ class ReadingView(ast.NodeTransformer):
         return tok
 
     def call(self, latex: str, *args: ast.expr) -> ast.Call:
-        return ast.Call(func=ast.Name(id=self.token(latex), ctx=ast.Load()), args=list(args))
+        return ast.Call(
+            func=ast.Name(id=self.token(latex), ctx=ast.Load()), args=list(args), keywords=[]
+        )
 
     def visit_Name(self, node: ast.Name) -> ast.Name:
         return ast.Name(id=self.token(variable_latex(node.id)), ctx=node.ctx)
