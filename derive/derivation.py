@@ -7,6 +7,7 @@ named steps that every consumer (text, LaTeX, code export, checker) reads.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,15 +53,18 @@ class Partial(MatrixExpr):  # type: ignore[misc]
 
     @property
     def of(self) -> sympy.Symbol:
+        """What is differentiated (``L`` or ``C``)."""
         return self.args[0]
 
     @property
     def wrt(self) -> MatrixSymbol:
+        """What it is differentiated with respect to (``W_1``)."""
         return self.args[1]
 
     @property
     def shape(self) -> tuple[Any, Any]:
-        return self.wrt.shape
+        """A gradient is shaped like what it differentiates by."""
+        return tuple(self.wrt.shape)
 
 
 class TensorPartial(TensorExpr):
@@ -73,7 +77,8 @@ class TensorPartial(TensorExpr):
 
     @property
     def shape(self) -> tuple[Any, ...]:
-        return self.wrt.shape
+        """A gradient is shaped like what it differentiates by."""
+        return tuple(self.wrt.shape)
 
 
 def partial(of: Any, wrt: Any) -> Any:
@@ -153,6 +158,7 @@ class Derivation:
 
     @property
     def per_sample(self) -> bool:
+        """Whether δ_l is per sample (∂C/∂Z_l, no batch factor) rather than ∂L/∂Z_l."""
         return self.network.delta == "per_sample"
 
     @property
@@ -160,7 +166,9 @@ class Derivation:
         """What the deltas differentiate: C = Σ_i C_i (per sample) or the loss L (mean)."""
         return COST if self.per_sample else LOSS
 
-    def _namer(self, deltas: dict[Any, Step], cotangents: dict[Any, Step], skip: Any = None):
+    def _namer(
+        self, deltas: dict[Any, Step], cotangents: dict[Any, Step], skip: Any = None
+    ) -> Callable[[Equation, Any], Any]:
         s = self.program.scale
 
         def name(eq: Equation, g: Any) -> Any:
@@ -219,9 +227,11 @@ class Derivation:
 
     @property
     def depth(self) -> int:
+        """The number of layers."""
         return self.network.depth
 
     def forward(self) -> list[Step]:
+        """The forward equations (``Z_1 = W_1 X + b_1 1ᵀ``, …) as steps."""
         return [
             Step("forward", eq.out, eq.rhs, eq.layer)
             for eq in self.program.equations
@@ -229,6 +239,7 @@ class Derivation:
         ]
 
     def loss(self) -> Step:
+        """``L = …`` as a step."""
         eq = self.program.equations[-1]
         return Step("loss", eq.out, eq.rhs)
 
@@ -254,6 +265,7 @@ class Derivation:
         )
 
     def updates(self) -> list[Step]:
+        """One gradient-descent step per parameter (``W_1 ← W_1 − α ∂L/∂W_1``)."""
         out = []
         for p in self.program.params:
             layer = int(p.name.split("_")[1])
@@ -316,6 +328,7 @@ class Derivation:
     # ------------------------------------------------------------------ output
 
     def text(self) -> str:
+        """The whole derivation as readable text (``derive show``)."""
         from derive.text import render
 
         return render(self)

@@ -60,7 +60,7 @@ def index_text(i: int | sympy.Expr) -> str:
     """``1`` -> ``1``; ``l + 1`` -> ``{l+1}`` (the index part of a symbol name)."""
     if isinstance(i, (int, sympy.Integer, sympy.Symbol)):
         return str(i)
-    return "{" + sympy.sstr(i).replace(" ", "") + "}"
+    return "{" + str(sympy.sstr(i)).replace(" ", "") + "}"
 
 
 def layer_symbol(base: str, index: int | sympy.Expr, *shape: Any) -> Any:
@@ -131,6 +131,7 @@ class Program:
 
     @property
     def column(self) -> bool:
+        """Whether samples are columns (else rows)."""
         return self.network.convention == "column"
 
     @property

@@ -57,7 +57,7 @@ class Elementwise(MatrixExpr):  # type: ignore[misc]
 
     @property
     def shape(self) -> tuple[Any, Any]:
-        return self.arg.shape
+        return tuple(self.arg.shape)
 
     def scalar(self) -> sympy.Lambda:
         """The scalar function this node applies (the order-th derivative)."""
@@ -101,7 +101,7 @@ class Softmax(MatrixExpr):  # type: ignore[misc]
 
     @property
     def shape(self) -> tuple[Any, Any]:
-        return self.arg.shape
+        return tuple(self.arg.shape)
 
 
 #: What a node is, for the coverage test (tests/test_node_coverage.py) and for readers:
@@ -305,7 +305,7 @@ class ConvBackInput(TensorExpr):
 
     @property
     def shape(self) -> tuple[Any, ...]:
-        return self.like.shape
+        return tuple(self.like.shape)
 
 
 class ConvBackKernel(TensorExpr):
@@ -394,7 +394,7 @@ class Unpool(TensorExpr):
 
     @property
     def shape(self) -> tuple[Any, ...]:
-        return self.input.shape
+        return tuple(self.input.shape)
 
 
 class Flatten(MatrixExpr):  # type: ignore[misc]
@@ -429,7 +429,7 @@ class Unflatten(TensorExpr):
 
     @property
     def shape(self) -> tuple[Any, ...]:
-        return self.like.shape
+        return tuple(self.like.shape)
 
 
 class TensorElementwise(TensorExpr):
@@ -529,7 +529,7 @@ class Rot180(TensorExpr):
 
     @property
     def shape(self) -> tuple[Any, ...]:
-        return self.arg.shape
+        return tuple(self.arg.shape)
 
 
 def rot180(x: Any) -> Any:
@@ -588,7 +588,7 @@ class UpSample(TensorExpr):
 
     @property
     def shape(self) -> tuple[Any, ...]:
-        return self.like.shape
+        return tuple(self.like.shape)
 
 
 class MaxMask(TensorExpr):
@@ -605,4 +605,4 @@ class MaxMask(TensorExpr):
 
     @property
     def shape(self) -> tuple[Any, ...]:
-        return self.arg.shape
+        return tuple(self.arg.shape)

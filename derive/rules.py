@@ -152,7 +152,8 @@ def _correlate(node: Correlate, g: Any, ans: Any) -> Iterable[Contribution]:
 
 
 def _kernel_grad(a: Any, g: Any, s: Any, p: Any, k: Any) -> ConvBackKernel:
-    return ConvBackKernel(a, g, s, p, k)
+    node: ConvBackKernel = ConvBackKernel(a, g, s, p, k)
+    return node
 
 
 @defvjp(ChannelBias)
