@@ -58,23 +58,29 @@ def check_tex_name(name: str, tex: object) -> str:
     if m is None or (m["cmd"] and m["cmd"] not in GREEK | OPERATORS):
         shown = repr(tex) if len(repr(tex)) <= 60 else repr(tex)[:50] + "…"
         raise NotationError(
-            f"notation.activations.{name}: {shown} is not a simple name or an allowed LaTeX "
+            f"{shown} is not a simple name or an allowed LaTeX "
             r"name (a letter name like g, a Greek letter like \sigma, \tanh, "
             r"\operatorname{act} or \mathrm{act} of plain letters, an optional _subscript "
-            "and primes)"
+            "and primes)",
+            key=f"notation.activations.{name}",
         )
     return tex  # type: ignore[return-value]
 
 
 class NotationError(ValueError):
-    """An unknown notation option or value."""
+    """An unknown notation option or value; ``key`` names the option (``notation.index``)."""
+
+    def __init__(self, message: str, *, key: str = "") -> None:
+        self.key = key
+        self.problem = message
+        super().__init__(f"{key}: {message}" if key else message)
 
 
 def _choice(key: str, value: Any, allowed: Mapping[str, str]) -> str:
     if not isinstance(value, str) or value not in allowed:
         shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:50] + "…"
         raise NotationError(
-            f"notation.{key}: unknown value {shown}; use one of {', '.join(allowed)}"
+            f"unknown value {shown}; use one of {', '.join(allowed)}", key=f"notation.{key}"
         )
     return str(value)
 
@@ -96,7 +102,7 @@ class Notation:
         _choice("transpose", self.transpose, TRANSPOSE)
         _choice("delta", self.delta, DELTA_SYMBOLS)
         if not isinstance(self.output_form, bool):
-            raise NotationError("notation.output_form: must be true or false")
+            raise NotationError("must be true or false", key="notation.output_form")
         acts = self.activations
         if isinstance(acts, Mapping):
             acts = tuple(sorted(acts.items()))
@@ -144,14 +150,15 @@ class Notation:
                 raise NotationError(f"unknown notation option {key!r}; known: {known}")
             if field_name in spelled:
                 raise NotationError(
-                    f"notation.{key}: the same option as {spelled[field_name]!r}; give one of them"
+                    f"the same option as {spelled[field_name]!r}; give one of them",
+                    key=f"notation.{key}",
                 )
             spelled[field_name] = key
             options[field_name] = value
         acts = options.pop("activations", {})
         if not isinstance(acts, Mapping):
             raise NotationError(
-                f"notation.{spelled['activations']} must be a table of name = symbol"
+                "must be a table of name = symbol", key=f"notation.{spelled['activations']}"
             )
         return cls.defaults().merge(**options, activations=tuple(sorted(acts.items())))
 

@@ -727,14 +727,17 @@ def activation_names(network: Network) -> list[str]:
     """The names a notation may rename: table activations by name, custom and symbolic
     ones by their symbol, and ``f`` when hidden layers differ (the generic layer's f)."""
     names: list[str] = []
-    for layer in network.layers:
+    hidden: set[str] = set()
+    for i, layer in enumerate(network.layers, start=1):
         act = getattr(layer, "activation", None)
         if act is None or act.name == SOFTMAX:
             continue
         name = act.name if act.name in TABLE else (act.symbol or "f")
         if name not in names:
             names.append(name)
-    if len(names) > 1 and "f" not in names:
+        if i < len(network.layers):
+            hidden.add(name)
+    if len(hidden) > 1 and "f" not in names:
         names.append("f")
     return names
 
@@ -954,12 +957,10 @@ def from_dict(data: Mapping[str, Any], *, source: str = "", text: str = "") -> N
     try:
         notation = Notation.from_dict(data.get("notation", {}))
     except NotationError as err:
-        msg = str(err)
-        key = msg.split(":")[0] if msg.startswith("notation.") else "notation"
-        problem = msg.split(": ", 1)[1] if msg.startswith("notation.") else msg
+        key = err.key or "notation"
         sub = key.split(".")[1] if "." in key else "notation"
         raise SpecError(
-            problem,
+            err.problem,
             key=key,
             source=source,
             line=loc.find(sub, table="notation") or loc.find("notation"),
@@ -987,6 +988,8 @@ def from_dict(data: Mapping[str, Any], *, source: str = "", text: str = "") -> N
             line = loc.find(sub, layer=idx)
         elif err.key.startswith("loss"):
             line = loc.find("name", table="loss") or loc.find("loss")
+        elif err.key.startswith("notation."):
+            line = loc.find(err.key.split(".")[1], table="notation")
         raise fail(err, line) from None
 
 
