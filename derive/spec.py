@@ -136,6 +136,11 @@ def check_name(value: object, key: str, *, allow: frozenset[str] = frozenset()) 
     """A user's symbol name, or a SpecError naming the key and what is wrong with it."""
     if not isinstance(value, str):
         raise SpecError(f"expected a symbol name, got {type(value).__name__}", key=key)
+    if len(value) > MAX_NAME:
+        raise SpecError(
+            f"the name {_short(value)} is {len(value)} characters long; the limit is {MAX_NAME}",
+            key=key,
+        )
     if len(value) > MAX_NAME or not _SYMBOL.fullmatch(value):
         raise SpecError(
             f"{_short(value)} is not a valid symbol name (letters and digits, optionally one "
@@ -173,7 +178,7 @@ def _check_width(value: object, key: str, allow: frozenset[str] = frozenset()) -
             raise SpecError(f"width must be a positive integer, got {value}", key=key)
         return value
     if isinstance(value, str):
-        if len(value) > MAX_NAME or not _SYMBOL.fullmatch(value):
+        if len(value) <= MAX_NAME and not _SYMBOL.fullmatch(value):
             raise SpecError(
                 f"width {_short(value)} is neither a positive integer nor a valid symbol name "
                 f"(letters and digits, optionally one _subscript, at most {MAX_NAME} "
