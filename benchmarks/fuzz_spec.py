@@ -38,7 +38,7 @@ def _alarm(signum: int, frame: object) -> None:
     raise _Timeout
 
 
-def worker(code: str, start: int, n: int, out: str) -> None:
+def worker(code: str, start: int, n: int, out: str, command: str = "show") -> None:
     """Run specs ``start..n-1`` in this process, one JSON line each."""
     sys.path.insert(0, code)
     sys.path.insert(1, str(HERE / "tests"))
@@ -61,7 +61,7 @@ def worker(code: str, start: int, n: int, out: str) -> None:
             signal.alarm(TIMEOUT)
             try:
                 with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
-                    rc = main(["show", str(path)])
+                    rc = main([command, str(path)])
                 msg = err.getvalue()
                 if rc == 2 and msg.startswith("derive: error:"):
                     kind = "clean"
@@ -84,7 +84,7 @@ def worker(code: str, start: int, n: int, out: str) -> None:
             path.unlink()
 
 
-def drive(code: str, n: int, out: str) -> None:
+def drive(code: str, n: int, out: str, command: str = "show") -> None:
     Path(out).write_text("")
     start = 0
     while start < n:
@@ -101,6 +101,8 @@ def drive(code: str, n: int, out: str) -> None:
                 str(n),
                 "--out",
                 out,
+                "--command",
+                command,
             ],
             env={**os.environ, "PYTHONPATH": code},
             check=False,
@@ -144,11 +146,12 @@ if __name__ == "__main__":
     ap.add_argument("--start", type=int, default=0)
     ap.add_argument("--out", default="fuzz.jsonl")
     ap.add_argument("--worker", action="store_true")
+    ap.add_argument("--command", default="show", choices=("show", "latex", "export"))
     ap.add_argument("--summary", action="store_true")
     a = ap.parse_args()
     if a.worker:
-        worker(a.code, a.start, a.n, a.out)
+        worker(a.code, a.start, a.n, a.out, a.command)
     elif a.summary:
         summary(a.out)
     else:
-        drive(a.code, a.n, a.out)
+        drive(a.code, a.n, a.out, a.command)

@@ -573,6 +573,14 @@ class Network:
                     scalars.append((v, f"layers[{i}].activation.{k}"))
         if isinstance(self.loss.weight_decay, str):
             scalars.append((self.loss.weight_decay, "loss.weight_decay"))
+        for i, layer in enumerate(self.layers, start=1):
+            act = getattr(layer, "activation", None)
+            symbol = act.symbol if act else None
+            if symbol and (symbol in sizes or symbol in {n for n, _ in scalars}):
+                raise SpecError(
+                    f"the activation symbol {symbol!r} is also a size or a parameter; rename it",
+                    key=f"layers[{i}].activation.symbol",
+                )
         for name, key in scalars:
             if name in sizes:
                 raise SpecError(

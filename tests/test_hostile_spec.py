@@ -326,6 +326,18 @@ NAMES = st.sampled_from(sorted(set(CLASH_NAMES + GENERATED))) | st.from_regex(
 )
 
 
+def slots(n: int) -> st.SearchStrategy[list[str]]:
+    """``n`` names: plain ones (``q_0``, ``q_1``, …) with one or two slots hostile."""
+
+    def fill(picks: list[tuple[int, str]]) -> list[str]:
+        names = [f"q_{i}" for i in range(n)]
+        for i, name in picks:
+            names[i] = name
+        return names
+
+    return st.lists(st.tuples(st.integers(0, n - 1), NAMES), min_size=1, max_size=2).map(fill)
+
+
 def _functions(tree: ast.Module) -> list[ast.FunctionDef]:
     return [n for n in tree.body if isinstance(n, ast.FunctionDef)]
 
@@ -370,7 +382,7 @@ def check_module(source: str, title: str) -> None:
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    names=st.lists(NAMES, min_size=6, max_size=6),
+    names=slots(6),
     title=st.text(max_size=20) | st.sampled_from(['"""', 'x"""; import os #', "\\", "'\""]),
 )
 def test_hostile_names_never_break_or_shadow_exported_modules(names: list[str], title: str) -> None:
@@ -392,6 +404,26 @@ def test_hostile_names_never_break_or_shadow_exported_modules(names: list[str], 
     d = derive(net)
     for backend in ("numpy", "jax", "torch"):
         check_module(to_source(d, backend), title)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(names=slots(5))
+def test_hostile_image_sizes_never_shadow_exported_modules(names: list[str]) -> None:
+    from derive import Conv2d, Flatten
+
+    c, h, channels, kernel, batch = names
+    try:
+        net = Network(
+            (c, h, 6),
+            (Conv2d(channels, kernel, activation="relu"), Flatten(), Layer(2, "identity")),
+            batch=batch,
+        )
+    except SpecError as err:
+        assert err.key and err.problem
+        return
+    d = derive(net)
+    for backend in ("numpy", "jax", "torch"):
+        check_module(to_source(d, backend), net.name)
 
 
 @pytest.mark.parametrize(
@@ -425,6 +457,21 @@ def test_names_the_module_uses_are_refused(field: str, value: str) -> None:
                 Layer(2, Activation("custom", expr="x", symbol=kwargs["symbol"])),
             ),
         )
+
+
+@pytest.mark.parametrize(
+    ("fields", "key"),
+    [
+        ({"input": '"n1"'}, "input"),
+        ({"activation": '{ name = "leaky_relu", slope = "n_1" }'}, "layers[1].activation.slope"),
+        ({"activation": '{ name = "symbolic", symbol = "n_0" }'}, "layers[1].activation.symbol"),
+    ],
+)
+def test_one_name_one_symbol(fields: dict[str, str], key: str) -> None:
+    """``n_1`` and ``n1`` are one identifier in code; a size cannot be a parameter too."""
+    with pytest.raises(SpecError) as info:
+        loads(spec_text(**fields), "s.toml")
+    assert info.value.key == key
 
 
 def test_a_name_with_triple_quotes_stays_in_the_docstring() -> None:
