@@ -208,8 +208,8 @@ def parse_scalar(text: str, params: Mapping[str, sympy.Expr] | None = None) -> s
         raise ScalarExprError(
             f"the activation formula is {len(text)} characters long; the limit is {MAX_LENGTH}"
         )
-    if any(not ch.isprintable() for ch in text):
-        bad = next(ch for ch in text if not ch.isprintable())
+    if any(not (ch.isprintable() or ch == "\t") for ch in text):
+        bad = next(ch for ch in text if not (ch.isprintable() or ch == "\t"))
         raise ScalarExprError(f"the activation formula contains the character {bad!r}")
     try:
         tree = _PARSER.parse(text)

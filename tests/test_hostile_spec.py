@@ -474,6 +474,15 @@ def test_one_name_one_symbol(fields: dict[str, str], key: str) -> None:
     assert info.value.key == key
 
 
+@given(st.from_regex(r"[A-Za-z][A-Za-z0-9]{0,5}(_[A-Za-z0-9]{1,3})?", fullmatch=True))
+@settings(max_examples=50, deadline=None)
+def test_the_reserved_rule_sees_names_as_the_export_writes_them(name: str) -> None:
+    from derive.export import code_name
+    from derive.spec import code_ident
+
+    assert code_ident(name) == code_name(name)
+
+
 def test_a_name_with_triple_quotes_stays_in_the_docstring() -> None:
     title = 'x"""\nimport os\n"""'
     net = Network(3, (Layer(2, "sigmoid"),))
