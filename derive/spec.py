@@ -141,7 +141,7 @@ def check_name(value: object, key: str, *, allow: frozenset[str] = frozenset()) 
             f"the name {_short(value)} is {len(value)} characters long; the limit is {MAX_NAME}",
             key=key,
         )
-    if len(value) > MAX_NAME or not _SYMBOL.fullmatch(value):
+    if not _SYMBOL.fullmatch(value):
         raise SpecError(
             f"{_short(value)} is not a valid symbol name (letters and digits, optionally one "
             f"_subscript, at most {MAX_NAME} characters, e.g. n_1, h, d2)",
@@ -565,6 +565,11 @@ class Network:
     def _check_names(self) -> None:
         """Sizes and parameters are distinct symbols, and distinct in exported code."""
         sizes = [*self.size_names, *([self.batch] if isinstance(self.batch, str) else [])]
+        named: list[tuple[Any, str]] = [(v, "input") for v in self._inputs()]
+        named.append((self.batch, "batch"))
+        for i, layer in enumerate(self.layers, start=1):
+            for attr in ("width", "channels", "kernel"):
+                named.append((getattr(layer, attr, None), f"layers[{i}].{attr}"))
         scalars: list[tuple[str, str]] = []
         for i, layer in enumerate(self.layers, start=1):
             act = getattr(layer, "activation", None)
@@ -588,14 +593,18 @@ class Network:
                     key=key,
                 )
         seen: dict[str, str] = {}
-        for name in [*sizes, *(n for n, _ in scalars)]:
+        for name, key in [*((n, k) for n, k in named if isinstance(n, str)), *scalars]:
             other = seen.setdefault(code_ident(name), name)
             if other != name:
                 raise SpecError(
                     f"the names {other!r} and {name!r} are both {code_ident(name)!r} in exported "
                     "code; rename one",
-                    key="input" if other in sizes else "layers",
+                    key=key,
                 )
+
+    def _inputs(self) -> tuple[Any, ...]:
+        inp = self.input_width
+        return inp if isinstance(inp, tuple) else (inp,)
 
     def _check_order(self) -> None:
         """Image layers, then one Flatten, then dense layers (a dense net: dense only)."""

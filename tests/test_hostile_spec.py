@@ -462,7 +462,7 @@ def test_names_the_module_uses_are_refused(field: str, value: str) -> None:
 @pytest.mark.parametrize(
     ("fields", "key"),
     [
-        ({"input": '"n1"'}, "input"),
+        ({"input": '"n1"'}, "layers[1].width"),
         ({"activation": '{ name = "leaky_relu", slope = "n_1" }'}, "layers[1].activation.slope"),
         ({"activation": '{ name = "symbolic", symbol = "n_0" }'}, "layers[1].activation.symbol"),
     ],
