@@ -295,7 +295,7 @@ PDFLATEX = shutil.which("pdflatex")
 
 @pytest.mark.skipif(PDFLATEX is None, reason="pdflatex not installed (apt-get install texlive)")
 def test_hostile_names_compile_as_text(tmp_path: Path) -> None:
-    title = " ".join(HOSTILE_TITLES[:2] + HOSTILE_TITLES[3:])
+    title = " ".join(HOSTILE_TITLES)
     net = Network(4, (Layer(3, "sigmoid"),), name=title)
     (tmp_path / "doc.tex").write_text(derive(net).to_latex("tex"))
     run = subprocess.run(
