@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,7 +14,7 @@ from derive.export import BACKENDS, ExportError, require_backend, to_source
 from derive.formula.parse import FormulaError
 from derive.notation import DELTA_SYMBOLS, HADAMARD, INDEX_STYLES, TRANSPOSE, NotationError
 from derive.scalar_expr import ScalarExprError
-from derive.spec import EXAMPLES, SpecError
+from derive.spec import EXAMPLES, SpecError, check_activation_names, printable
 
 USER_ERRORS = (SpecError, ExportError, ScalarExprError, NotationError, FormulaError)
 
@@ -37,17 +38,22 @@ def _spec_help() -> str:
 
 def write_output(path: str, text: str, force: bool) -> None:
     """Write ``text`` to ``path``; never overwrite an existing file without --force."""
-    target = Path(path)
-    if target.exists() and not force:
-        raise UserError(f"{path}: exists; pass --force to overwrite it")
-    if target.is_dir():
-        raise UserError(f"{path}: is a directory")
-    if not target.parent.exists():
-        raise UserError(f"{path}: directory {target.parent} does not exist")
+    shown = printable(path)
     try:
+        os.fsencode(path)
+        target = Path(path)
+        exists = target.exists()
+        if exists and not force:
+            raise UserError(f"{shown}: exists; pass --force to overwrite it")
+        if target.is_dir():
+            raise UserError(f"{shown}: is a directory")
+        if not target.parent.exists():
+            raise UserError(f"{shown}: directory {printable(str(target.parent))} does not exist")
         target.write_text(text, encoding="utf-8")
-    except OSError as err:
-        raise UserError(f"{path}: cannot write: {err.strerror}") from None
+    except OSError as err:  # too long, no permission, read-only file system, …
+        raise UserError(f"{shown}: cannot write: {err.strerror or err}") from None
+    except ValueError:  # a NUL byte, or a name that is not valid in the file system encoding
+        raise UserError(f"{shown}: not a usable file name") from None
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -68,19 +74,24 @@ def _activation_names(pairs: list[str] | None) -> dict[str, str] | None:
     for pair in pairs:
         name, sep, tex = pair.partition("=")
         if not sep or not name or not tex:
-            raise UserError(f"--activation-name {pair!r}: write NAME=SYMBOL, e.g. sigmoid=\\sigma")
+            raise UserError(
+                f"--activation-name {printable(pair, 60)}: write NAME=SYMBOL, e.g. sigmoid=\\sigma"
+            )
         out[name] = tex
     return out
 
 
 def cmd_latex(args: argparse.Namespace) -> int:
     d = derive(args.spec)
+    names = _activation_names(args.activation_name)
+    if names:
+        check_activation_names(d.network, names, "--activation-name")
     notation = d.network.notation.merge(
         index=args.index,
         hadamard=args.hadamard,
         transpose=args.transpose,
         delta=args.delta_symbol,
-        activations=_activation_names(args.activation_name),
+        activations=names,
         output_form=True if args.output_form else None,
     )
     if args.format == "md":
@@ -91,7 +102,7 @@ def cmd_latex(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     else:
         write_output(args.output, text, args.force)
-        print(f"wrote {args.output}", file=sys.stderr)
+        print(f"wrote {printable(args.output)}", file=sys.stderr)
     return 0
 
 
@@ -156,7 +167,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         sys.stdout.write(source)
     else:
         write_output(args.output, source, args.force)
-        print(f"wrote {args.output}", file=sys.stderr)
+        print(f"wrote {printable(args.output)}", file=sys.stderr)
     return 0
 
 

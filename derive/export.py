@@ -400,7 +400,18 @@ def _wrapped(code: str) -> bool:
 
 
 def _comment(text: str) -> str:
-    return "    # " + text
+    """A comment line: line breaks and other control characters become spaces."""
+    return "    # " + "".join(ch if ch.isprintable() else " " for ch in text)
+
+
+def _docstring(text: str) -> str:
+    """``text`` as a docstring literal: triple-quoted when that is safe, else ``repr``
+    (then a name with three double quotes, a backslash or a control character cannot end
+    the docstring early)."""
+    body = text.replace("\n", "")
+    if '"' in text or "\\" in text or not body.isprintable():
+        return repr(text)
+    return f'"""{text}"""'
 
 
 def to_source(spec: Any, backend: str = "numpy") -> str:
@@ -476,14 +487,17 @@ def to_source(spec: Any, backend: str = "numpy") -> str:
         f'"{code_name(eq.out.name)}": {code_name(eq.out.name)}' for eq in prog.equations[:-1]
     )
     grads = ", ".join(f'"{n}": d{n}' for n in params)
-    header = f'''"""Backpropagation for the network {net.name!r}, exported by derive ({backend}).
-
-Convention: {net.convention} ({"samples are columns" if prog.column else "samples are rows"}).
-Delta: {net.delta}. Loss: {net.loss.name} ({net.loss.reduction}).
-Every statement is one step of the derivation; its formula is the comment above it.
-"""
-
-'''
+    header = (
+        _docstring(
+            f"Backpropagation for the network {net.name!r}, exported by derive ({backend}).\n\n"
+            f"Convention: {net.convention} "
+            f"({'samples are columns' if prog.column else 'samples are rows'}).\n"
+            f"Delta: {net.delta}. Loss: {net.loss.name} ({net.loss.reduction}).\n"
+            "Every statement is one step of the derivation; its formula is the comment above "
+            "it.\n"
+        )
+        + "\n\n"
+    )
     lines = [header + "from __future__ import annotations\n\n" + "\n".join(imports)]
     lines.append("")
     lines.append(f"PARAMETERS = {tuple(params)!r}")

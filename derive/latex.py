@@ -364,8 +364,29 @@ def _shape_tex(p: DeriveLatexPrinter, sym: Any) -> str:
     return r" \times ".join(dims)
 
 
-def _escape(text: str) -> str:
-    return re.sub(r"([_#%&$])", r"\\\1", text)
+#: LaTeX's special characters in text mode and how to typeset each as itself.
+_TEX_TEXT = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "#": r"\#",
+    "$": r"\$",
+    "%": r"\%",
+    "&": r"\&",
+    "_": r"\_",
+}
+
+
+def _escape(text: str, fmt: str = "tex") -> str:
+    """User text (a spec name) as literal text: every special character escaped, so a
+    name like ``\\input{/etc/hostname}`` is printed, never run; control characters and
+    line breaks become spaces. Markdown escapes its own punctuation instead."""
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    if fmt == "md":
+        return re.sub(r"([\\`*_{}\[\]()<>#+\-.!|$~^&%])", r"\\\1", text)
+    return "".join(_TEX_TEXT.get(ch, ch) for ch in text)
 
 
 class _Doc:
@@ -619,7 +640,7 @@ def document(
         )
         doc.raw(code_latex(d, fmt))
 
-    title = f"Backpropagation for {_escape(net.name)}"
+    title = f"Backpropagation for {_escape(net.name, fmt)}"
     body = "\n\n".join(doc.parts)
     if fmt == "md":
         return f"# {title}\n\n{body}\n"

@@ -16,17 +16,71 @@ INDEX_STYLES = {"subscript": "W_l", "bracket": "W^{[l]}", "paren": "W^{(l)}"}
 HADAMARD = {"odot": r"\odot", "circ": r"\circ"}
 TRANSPOSE = {"T": "T", "top": r"\top", "intercal": r"\intercal"}
 DELTA_SYMBOLS = {"delta": r"\delta", "dZ": "dZ"}
-_TEX_NAME = re.compile(r"^(\\[A-Za-z]+|[A-Za-z]+|\\operatorname\{[A-Za-z]+\})$")
+#: Greek letters (and their var- forms) a notation may use for an activation.
+GREEK = frozenset(
+    {
+        *("alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta"),
+        *("theta", "vartheta", "iota", "kappa", "lambda", "mu", "nu", "xi", "pi", "varpi"),
+        *("rho", "varrho", "sigma", "varsigma", "tau", "upsilon", "phi", "varphi", "chi"),
+        *("psi", "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma"),
+        *("Upsilon", "Phi", "Psi", "Omega"),
+    }
+)
+#: Function names LaTeX typesets upright itself (``\tanh`` is the table's own name).
+OPERATORS = frozenset(
+    {"tanh", "sinh", "cosh", "sin", "cos", "exp", "log", "ln", "arctan", "max", "min"}
+)
+#: An activation's LaTeX: a plain name, a Greek letter or upright operator, or one of
+#: ``\operatorname`` ``\mathrm`` ``\mathit`` ``\mathcal`` ``\mathbf`` ``\mathsf`` of
+#: plain letters; then optionally a ``_`` subscript of letters/digits and primes.
+#: An allow-list: anything else (``\input``, ``\write``, ``\end``) is refused.
+_TEX_NAME = re.compile(
+    r"(?P<base>[A-Za-z][A-Za-z0-9]*|\\(?P<cmd>[A-Za-z]+)"
+    r"|\\(?:operatorname|mathrm|mathit|mathcal|mathbf|mathsf)\{[A-Za-z][A-Za-z0-9]*\})"
+    r"(?:_(?:[A-Za-z0-9]|\{[A-Za-z0-9]+\}))?'*"
+)
+#: The ``[notation]`` keys as the CLI flags spell them (``-`` or ``_``) -> field names.
+TOML_KEYS = {
+    "index": "index",
+    "hadamard": "hadamard",
+    "transpose": "transpose",
+    "delta_symbol": "delta",
+    "delta": "delta",
+    "activation_name": "activations",
+    "activations": "activations",
+    "output_form": "output_form",
+}
+
+
+def check_tex_name(name: str, tex: object) -> str:
+    """``tex`` if it is an allowed LaTeX name for an activation, else a NotationError."""
+    m = _TEX_NAME.fullmatch(tex) if isinstance(tex, str) and len(tex) <= 60 else None
+    if m is None or (m["cmd"] and m["cmd"] not in GREEK | OPERATORS):
+        shown = repr(tex) if len(repr(tex)) <= 60 else repr(tex)[:50] + "…"
+        raise NotationError(
+            f"{shown} is not a simple name or an allowed LaTeX "
+            r"name (a letter name like g, a Greek letter like \sigma, \tanh, "
+            r"\operatorname{act} or \mathrm{act} of plain letters, an optional _subscript "
+            "and primes)",
+            key=f"notation.activations.{name}",
+        )
+    return tex  # type: ignore[return-value]
 
 
 class NotationError(ValueError):
-    """An unknown notation option or value."""
+    """An unknown notation option or value; ``key`` names the option (``notation.index``)."""
+
+    def __init__(self, message: str, *, key: str = "") -> None:
+        self.key = key
+        self.problem = message
+        super().__init__(f"{key}: {message}" if key else message)
 
 
 def _choice(key: str, value: Any, allowed: Mapping[str, str]) -> str:
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:50] + "…"
         raise NotationError(
-            f"notation.{key}: unknown value {value!r}; use one of {', '.join(allowed)}"
+            f"unknown value {shown}; use one of {', '.join(allowed)}", key=f"notation.{key}"
         )
     return str(value)
 
@@ -48,17 +102,13 @@ class Notation:
         _choice("transpose", self.transpose, TRANSPOSE)
         _choice("delta", self.delta, DELTA_SYMBOLS)
         if not isinstance(self.output_form, bool):
-            raise NotationError("notation.output_form: must be true or false")
+            raise NotationError("must be true or false", key="notation.output_form")
         acts = self.activations
         if isinstance(acts, Mapping):
             acts = tuple(sorted(acts.items()))
             object.__setattr__(self, "activations", acts)
         for name, tex in acts:
-            if not isinstance(tex, str) or not _TEX_NAME.match(tex):
-                raise NotationError(
-                    f"notation.activations.{name}: {tex!r} is not a simple name or a "
-                    r"LaTeX command (e.g. \sigma, g, \operatorname{act})"
-                )
+            check_tex_name(name, tex)
 
     @classmethod
     def defaults(cls) -> Notation:
@@ -84,14 +134,33 @@ class Notation:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Notation:
-        """From a TOML ``[notation]`` table."""
+        """From a TOML ``[notation]`` table; keys are spelled like the CLI flags
+        (``delta-symbol`` or ``delta_symbol``); the older ``delta`` and ``activations``
+        still work, and giving both spellings of one option is an error."""
         if not isinstance(data, Mapping):
             raise NotationError("notation must be a table")
-        data = dict(data)
-        acts = data.pop("activations", {})
+        options: dict[str, Any] = {}
+        spelled: dict[str, str] = {}
+        for key, value in data.items():
+            field_name = TOML_KEYS.get(key.replace("-", "_"))
+            if field_name is None:
+                known = ", ".join(
+                    k.replace("_", "-") for k in TOML_KEYS if k not in ("delta", "activations")
+                )
+                raise NotationError(f"unknown notation option {key!r}; known: {known}")
+            if field_name in spelled:
+                raise NotationError(
+                    f"the same option as {spelled[field_name]!r}; give one of them",
+                    key=f"notation.{key}",
+                )
+            spelled[field_name] = key
+            options[field_name] = value
+        acts = options.pop("activations", {})
         if not isinstance(acts, Mapping):
-            raise NotationError("notation.activations must be a table of name = symbol")
-        return cls.defaults().merge(**data, activations=tuple(sorted(acts.items())))
+            raise NotationError(
+                "must be a table of name = symbol", key=f"notation.{spelled['activations']}"
+            )
+        return cls.defaults().merge(**options, activations=tuple(sorted(acts.items())))
 
     def activation_tex(self, name: str, default: str) -> str:
         return dict(self.activations).get(name, default)

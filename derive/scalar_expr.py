@@ -8,10 +8,20 @@ objects by calling their constructors.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import sympy
-from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
+from lark import (
+    Lark,
+    Token,
+    Transformer,
+    Tree,
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+)
 
 GRAMMAR = r"""
 ?start: sum
@@ -77,6 +87,46 @@ class ScalarExprError(ValueError):
     """A custom activation formula that does not parse, with the position marked."""
 
 
+#: The longest formula (a custom activation is a short expression; this bounds recursion).
+MAX_LENGTH = 200
+#: The deepest nesting of function calls and powers (the derivative grows with it).
+MAX_NESTING = 10
+#: Bounds on a number: significant digits, and the size of its decimal exponent.
+MAX_DIGITS = 30
+MAX_EXPONENT = 100
+
+_NUMBER = re.compile(r"(?P<int>[0-9]*)(?:\.(?P<frac>[0-9]*))?(?:[eE](?P<exp>[-+]?[0-9]+))?")
+
+
+def parse_number(text: str) -> sympy.Rational:
+    """A decimal literal as an exact Rational, digits and exponent bounded (no sympify)."""
+    m = _NUMBER.fullmatch(text)
+    if m is None or not (m["int"] or m["frac"]):
+        raise ValueError(f"{text!r} is not a number")
+    frac = m["frac"] or ""
+    digits = (m["int"] + frac).lstrip("0")
+    if len(digits) > MAX_DIGITS:
+        raise ValueError(f"the number has more than {MAX_DIGITS} significant digits")
+    exp_text = (m["exp"] or "0").lstrip("+-").lstrip("0") or "0"
+    if len(exp_text) > 3 or int(exp_text) > MAX_EXPONENT:
+        raise ValueError(f"the exponent of the number is beyond ±{MAX_EXPONENT}")
+    exp = int(m["exp"] or 0) - len(frac)
+    return sympy.Rational(int(digits or "0")) * sympy.Rational(10) ** exp
+
+
+def _nesting(tree: Tree) -> int:  # type: ignore[type-arg]
+    """The deepest nesting of calls and powers in a parse tree (iterative: no recursion)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, Tree):
+            depth += node.data in ("call", "pow")
+            deepest = max(deepest, depth)
+            stack.extend((child, depth) for child in node.children)
+    return deepest
+
+
 def _caret(text: str, column: int) -> str:
     return f"  {text}\n  {' ' * max(column - 1, 0)}^"
 
@@ -88,7 +138,13 @@ class _ToSympy(Transformer):  # type: ignore[type-arg]
         self.params = params
 
     def number(self, items: list[Token]) -> sympy.Expr:
-        return sympy.Rational(str(items[0]))
+        tok = items[0]
+        try:
+            return parse_number(str(tok))
+        except ValueError as err:
+            raise ScalarExprError(
+                f"{err} in activation formula\n" + _caret(self.text, tok.column or 1)
+            ) from None
 
     def name(self, items: list[Token]) -> sympy.Expr:
         tok = items[0]
@@ -144,8 +200,17 @@ class _ToSympy(Transformer):  # type: ignore[type-arg]
 
 def parse_scalar(text: str, params: Mapping[str, sympy.Expr] | None = None) -> sympy.Expr:
     """Parse ``text`` (a formula in ``x``) into a SymPy expression, or raise ScalarExprError."""
+    if not isinstance(text, str):
+        raise ScalarExprError(f"the activation formula must be a string, not {type(text).__name__}")
     if not text.strip():
         raise ScalarExprError("the activation formula is empty")
+    if len(text) > MAX_LENGTH:
+        raise ScalarExprError(
+            f"the activation formula is {len(text)} characters long; the limit is {MAX_LENGTH}"
+        )
+    if any(not (ch.isprintable() or ch == "\t") for ch in text):
+        bad = next(ch for ch in text if not (ch.isprintable() or ch == "\t"))
+        raise ScalarExprError(f"the activation formula contains the character {bad!r}")
     try:
         tree = _PARSER.parse(text)
     except UnexpectedEOF:
@@ -167,15 +232,26 @@ def parse_scalar(text: str, params: Mapping[str, sympy.Expr] | None = None) -> s
         if at_end:
             raise ScalarExprError(what + "\n" + _caret(text, column)) from None
         raise ScalarExprError(f"{what} in activation formula\n" + _caret(text, column)) from None
+    if _nesting(tree) > MAX_NESTING:
+        raise ScalarExprError(
+            f"the activation formula nests functions and powers more than {MAX_NESTING} deep"
+        )
     try:
         expr = _ToSympy(text, params or {}).transform(tree)
     except Exception as err:  # lark wraps errors raised in callbacks
         inner = getattr(err, "orig_exc", err)
         if isinstance(inner, ScalarExprError):
             raise inner from None
+        if isinstance(inner, RecursionError):
+            raise ScalarExprError("the activation formula is nested too deeply") from None
         raise
     if not isinstance(expr, sympy.Expr):
         raise ScalarExprError(f"activation formula {text!r} is not a scalar expression")
     if X not in expr.free_symbols:
         raise ScalarExprError(f"activation formula {text!r} does not use x")
+    if expr.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan, sympy.I):
+        raise ScalarExprError(
+            f"activation formula {text!r} is not a real function of x "
+            "(a division by zero, log(0), an infinity or the square root of a negative number)"
+        )
     return expr

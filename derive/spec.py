@@ -6,9 +6,13 @@ with one message naming the key, the problem and (for TOML) the file and line.
 
 from __future__ import annotations
 
+import builtins
 import difflib
+import keyword
+import math
 import re
 import sys
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -40,7 +44,10 @@ DEFAULT_REDUCTION = {
     "cross_entropy": "mean",
     "binary_cross_entropy": "mean",
 }
-_SYMBOL = re.compile(r"^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)?$")
+_SYMBOL = re.compile(r"[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)?")
+#: The longest symbol name (a name is printed in every formula it appears in).
+MAX_NAME = 32
+#: Names the derivation uses itself, as the user would write them.
 _RESERVED = {
     "x",
     "l",
@@ -58,6 +65,93 @@ _RESERVED = {
     "e",
     "pi",
 }
+#: Identifiers the exported module defines or imports itself (besides the patterns below).
+_MODULE_NAMES = {
+    "X",
+    "Y",
+    "L",
+    "m",
+    "lam",
+    "sizes",
+    "SHAPES",
+    "PARAMETERS",
+    "HYPERPARAMETERS",
+    "intermediates",
+    "forward",
+    "loss",
+    "gradients",
+    "loss_and_gradients",
+    "annotations",
+    "numpy",
+    "torch",
+    "jax",
+    "math",
+    "scipy",
+    "derive",
+    "conv2d",
+    "conv2d_back_input",
+    "conv2d_back_kernel",
+    "maxpool2d",
+    "maxpool2d_back",
+    "avgpool2d",
+    "avgpool2d_back",
+}
+#: Layer symbols as the exported module names them: W1, dW1, delta2, Z3, …
+_GENERATED = re.compile(r"d?(W|K|b|Z|A|delta)[0-9]*|d(Z|A|X|Y|L)")
+
+
+def code_ident(name: str) -> str:
+    """The identifier a symbol name becomes in exported code (``n_1`` -> ``n1``).
+
+    Mirrors ``derive.export.code_name`` for the names a spec allows.
+    """
+    ident = name.replace("_", "")
+    return {"lambda": "lam"}.get(ident, ident)
+
+
+def name_clash(name: str) -> str | None:
+    """Why ``name`` cannot be a user's symbol, or None: the ONE reserved-name rule.
+
+    A user's names become SymPy symbols, LaTeX and identifiers of the exported module,
+    so a name must not be one the derivation, Python or that module uses itself.
+    """
+    ident = code_ident(name)
+    if name in _RESERVED:
+        return f"{name!r} is a symbol the derivation uses itself"
+    if keyword.iskeyword(name) or keyword.iskeyword(ident) or keyword.issoftkeyword(ident):
+        return f"{name!r} is a Python keyword"
+    if ident in _MODULE_NAMES or _GENERATED.fullmatch(ident):
+        return f"the exported module defines {ident!r} itself"
+    if hasattr(builtins, ident):
+        return f"{ident!r} is a Python builtin the exported module may use"
+    return None
+
+
+def _short(value: object, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for error messages."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 5] + "…" + text[-4:]
+
+
+def check_name(value: object, key: str, *, allow: frozenset[str] = frozenset()) -> str:
+    """A user's symbol name, or a SpecError naming the key and what is wrong with it."""
+    if not isinstance(value, str):
+        raise SpecError(f"expected a symbol name, got {type(value).__name__}", key=key)
+    if len(value) > MAX_NAME:
+        raise SpecError(
+            f"the name {_short(value)} is {len(value)} characters long; the limit is {MAX_NAME}",
+            key=key,
+        )
+    if not _SYMBOL.fullmatch(value):
+        raise SpecError(
+            f"{_short(value)} is not a valid symbol name (letters and digits, optionally one "
+            f"_subscript, at most {MAX_NAME} characters, e.g. n_1, h, d2)",
+            key=key,
+        )
+    clash = None if value in allow else name_clash(value)
+    if clash:
+        raise SpecError(f"the name {value!r} is reserved: {clash}; choose another", key=key)
+    return value
 
 
 class SpecError(ValueError):
@@ -75,24 +169,24 @@ class SpecError(ValueError):
         super().__init__(f"{': '.join(parts)}: {message}" if parts else message)
 
 
-def _check_width(value: object, key: str) -> Width:
+def _check_width(value: object, key: str, allow: frozenset[str] = frozenset()) -> Width:
     if isinstance(value, bool):
         raise SpecError(
-            f"width must be a positive integer or a symbol name, got {value!r}", key=key
+            f"width must be a positive integer or a symbol name, got {_short(value)}", key=key
         )
     if isinstance(value, int):
         if value < 1:
             raise SpecError(f"width must be a positive integer, got {value}", key=key)
         return value
     if isinstance(value, str):
-        if not _SYMBOL.match(value) or value in _RESERVED:
+        if len(value) <= MAX_NAME and not _SYMBOL.fullmatch(value):
             raise SpecError(
-                f"width {value!r} is neither a positive integer nor a valid symbol name "
-                "(letters and digits, optionally one _subscript, e.g. n_1, h, d2; "
-                "not a reserved name like W, Z or x)",
+                f"width {_short(value)} is neither a positive integer nor a valid symbol name "
+                f"(letters and digits, optionally one _subscript, at most {MAX_NAME} "
+                "characters, e.g. n_1, h, d2)",
                 key=key,
             )
-        return value
+        return check_name(value, key, allow=allow)
     raise SpecError(
         f"width must be a positive integer or a symbol name, got {type(value).__name__}", key=key
     )
@@ -100,12 +194,29 @@ def _check_width(value: object, key: str) -> Width:
 
 def _check_scalar(value: object, key: str) -> Scalar:
     if isinstance(value, bool):
-        raise SpecError(f"expected a number or a symbol name, got {value!r}", key=key)
-    if isinstance(value, (int, float)):
+        raise SpecError(f"expected a number or a symbol name, got {_short(value)}", key=key)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise SpecError(
+                f"expected a finite number or a symbol name, got {_short(value)}", key=key
+            )
         return value
-    if isinstance(value, str) and _SYMBOL.match(value) and value not in {"x", "m"}:
+    if isinstance(value, int):
+        if abs(value) > MAX_INT:
+            raise SpecError(f"the number {_short(value)} is too large (limit 1e15)", key=key)
         return value
-    raise SpecError(f"expected a number or a symbol name, got {value!r}", key=key)
+    if isinstance(value, str):
+        allow = frozenset({"lambda"}) if key.endswith("weight_decay") else frozenset()
+        return check_name(value, key, allow=allow)
+    raise SpecError(
+        f"expected a number or a symbol name, got {type(value).__name__} {_short(value)}", key=key
+    )
+
+
+#: The longest spec name (a title).
+MAX_TITLE = 200
+#: The largest integer parameter (slope, alpha, weight decay) a spec may give.
+MAX_INT = 10**15
 
 
 @dataclass(frozen=True)
@@ -122,15 +233,29 @@ class Activation:
     symbol: str | None = None
 
     def __post_init__(self) -> None:
-        if self.name not in ALL_NAMES:
+        if not isinstance(self.name, str) or self.name not in ALL_NAMES:
             raise SpecError(
-                f"unknown activation {self.name!r}; known: {', '.join(ALL_NAMES)}",
+                f"unknown activation {_short(self.name)}; known: {', '.join(ALL_NAMES)}",
                 key="activation",
             )
+        allowed = TABLE[self.name].params if self.name in TABLE else ()
+        for k, v in self.params:
+            if self.name != "custom" and k not in allowed:
+                raise SpecError(
+                    f"activation {self.name!r} takes no parameter {k!r}"
+                    + (f" (it takes {', '.join(allowed)})" if allowed else ""),
+                    key=f"activation.{k}",
+                )
+            _check_scalar(v, f"activation.{k}")
         if self.name == "custom":
-            if not self.expr:
+            if self.expr is None or self.expr == "":
                 raise SpecError(
                     'a custom activation needs expr, a formula in x, e.g. "x / (1 + abs(x))"',
+                    key="activation.expr",
+                )
+            if not isinstance(self.expr, str):
+                raise SpecError(
+                    f"expr must be a string (a formula in x), got {type(self.expr).__name__}",
                     key="activation.expr",
                 )
             try:
@@ -141,17 +266,8 @@ class Activation:
             raise SpecError("expr is only allowed with name = 'custom'", key="activation.expr")
         if self.name == "symbolic" and not self.symbol:
             object.__setattr__(self, "symbol", "f")
-        if self.symbol is not None and not re.match(r"^[A-Za-z]\w*$", self.symbol):
-            raise SpecError(f"symbol {self.symbol!r} is not a simple name", key="activation.symbol")
-        allowed = TABLE[self.name].params if self.name in TABLE else ()
-        for k, v in self.params:
-            if self.name != "custom" and k not in allowed:
-                raise SpecError(
-                    f"activation {self.name!r} takes no parameter {k!r}"
-                    + (f" (it takes {', '.join(allowed)})" if allowed else ""),
-                    key=f"activation.{k}",
-                )
-            _check_scalar(v, f"activation.{k}")
+        if self.symbol is not None:
+            check_name(self.symbol, "activation.symbol")
 
     @property
     def label(self) -> str:
@@ -185,11 +301,16 @@ class Layer:
         _check_width(self.width, "width")
         if isinstance(self.activation, str):
             object.__setattr__(self, "activation", Activation(self.activation))
+        if not isinstance(self.activation, Activation):
+            raise SpecError(
+                f"activation must be a name or an Activation, got {_short(self.activation)}",
+                key="activation",
+            )
 
 
 def _check_int(value: object, key: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise SpecError(f"must be an integer >= {minimum}, got {value!r}", key=key)
+        raise SpecError(f"must be an integer >= {minimum}, got {_short(value)}", key=key)
     return value
 
 
@@ -213,12 +334,17 @@ class Conv2d:
         _check_int(self.stride, "stride")
         if isinstance(self.activation, str):
             object.__setattr__(self, "activation", Activation(self.activation))
+        if not isinstance(self.activation, Activation):
+            raise SpecError(
+                f"activation must be a name or an Activation, got {_short(self.activation)}",
+                key="activation",
+            )
         if self.activation.name == SOFTMAX:
             raise SpecError("softmax is not allowed after a conv2d layer", key="activation")
         if isinstance(self.padding, str):
             if self.padding not in ("valid", "same"):
                 raise SpecError(
-                    f"padding must be 'valid', 'same' or an integer, got {self.padding!r}",
+                    f"padding must be 'valid', 'same' or an integer, got {_short(self.padding)}",
                     key="padding",
                 )
             if self.padding == "same":
@@ -263,8 +389,10 @@ class Pool2d:
         if self.stride is None:
             object.__setattr__(self, "stride", self.size)
         _check_int(self.stride, "stride")
-        if self.mode not in ("max", "avg"):
-            raise SpecError(f"pooling mode must be 'max' or 'avg', got {self.mode!r}", key="mode")
+        if not isinstance(self.mode, str) or self.mode not in ("max", "avg"):
+            raise SpecError(
+                f"pooling mode must be 'max' or 'avg', got {_short(self.mode)}", key="mode"
+            )
 
     @property
     def kind(self) -> str:
@@ -328,15 +456,15 @@ class Loss:
     weight_decay: Scalar | None = None
 
     def __post_init__(self) -> None:
-        if self.name not in LOSSES:
+        if not isinstance(self.name, str) or self.name not in LOSSES:
             raise SpecError(
-                f"unknown loss {self.name!r}; known: {', '.join(LOSSES)}", key="loss.name"
+                f"unknown loss {_short(self.name)}; known: {', '.join(LOSSES)}", key="loss.name"
             )
         if self.reduction is None:
             object.__setattr__(self, "reduction", DEFAULT_REDUCTION[self.name])
-        if self.reduction not in REDUCTIONS[self.name]:
+        if not isinstance(self.reduction, str) or self.reduction not in REDUCTIONS[self.name]:
             raise SpecError(
-                f"reduction {self.reduction!r} does not apply to {self.name}; "
+                f"reduction {_short(self.reduction)} does not apply to {self.name}; "
                 f"use one of {', '.join(REDUCTIONS[self.name])}",
                 key="loss.reduction",
             )
@@ -380,20 +508,29 @@ class Network:
                 _check_width(w, "input")
         else:
             _check_width(self.input_width, "input")
-        _check_width(self.batch, "batch")
+        _check_width(self.batch, "batch", allow=frozenset({"m"}))
+        if not isinstance(self.name, str) or len(self.name) > MAX_TITLE:
+            raise SpecError(f"name must be a string of at most {MAX_TITLE} characters", key="name")
+        if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs") for ch in self.name):
+            raise SpecError(
+                f"name {_short(self.name)} contains a control character or a line break",
+                key="name",
+            )
+        if not isinstance(self.notation, Notation):
+            raise SpecError("notation must be a derive.Notation", key="notation")
         if not self.layers:
             raise SpecError(
                 "the network has no layers; add at least one [[layers]] entry", key="layers"
             )
-        if self.convention not in CONVENTIONS:
+        if not isinstance(self.convention, str) or self.convention not in CONVENTIONS:
             raise SpecError(
-                f"unknown convention {self.convention!r}; use 'column' (samples are columns) "
+                f"unknown convention {_short(self.convention)}; use 'column' (samples are columns) "
                 "or 'row' (samples are rows)",
                 key="convention",
             )
-        if self.delta not in DELTAS:
+        if not isinstance(self.delta, str) or self.delta not in DELTAS:
             raise SpecError(
-                f"unknown delta definition {self.delta!r}; use 'per_sample' or 'mean'",
+                f"unknown delta definition {_short(self.delta)}; use 'per_sample' or 'mean'",
                 key="delta",
             )
         self._check_order()
@@ -423,6 +560,52 @@ class Network:
                 f"the batch size symbol {self.batch!r} is also used as a layer width",
                 key="batch",
             )
+        self._check_names()
+        check_activation_names(self, dict(self.notation.activations), "notation.activations")
+
+    def _check_names(self) -> None:
+        """Sizes and parameters are distinct symbols, and distinct in exported code."""
+        sizes = [*self.size_names, *([self.batch] if isinstance(self.batch, str) else [])]
+        named: list[tuple[Any, str]] = [(v, "input") for v in self._inputs()]
+        named.append((self.batch, "batch"))
+        for i, layer in enumerate(self.layers, start=1):
+            for attr in ("width", "channels", "kernel"):
+                named.append((getattr(layer, attr, None), f"layers[{i}].{attr}"))
+        scalars: list[tuple[str, str]] = []
+        for i, layer in enumerate(self.layers, start=1):
+            act = getattr(layer, "activation", None)
+            for k, v in act.params if act else ():
+                if isinstance(v, str):
+                    scalars.append((v, f"layers[{i}].activation.{k}"))
+        if isinstance(self.loss.weight_decay, str):
+            scalars.append((self.loss.weight_decay, "loss.weight_decay"))
+        for i, layer in enumerate(self.layers, start=1):
+            act = getattr(layer, "activation", None)
+            symbol = act.symbol if act else None
+            if symbol and (symbol in sizes or symbol in {n for n, _ in scalars}):
+                raise SpecError(
+                    f"the activation symbol {symbol!r} is also a size or a parameter; rename it",
+                    key=f"layers[{i}].activation.symbol",
+                )
+        for name, key in scalars:
+            if name in sizes:
+                raise SpecError(
+                    f"{name!r} is a size (a width or the batch) and cannot also be a parameter",
+                    key=key,
+                )
+        seen: dict[str, str] = {}
+        for name, key in [*((n, k) for n, k in named if isinstance(n, str)), *scalars]:
+            other = seen.setdefault(code_ident(name), name)
+            if other != name:
+                raise SpecError(
+                    f"the names {other!r} and {name!r} are both {code_ident(name)!r} in exported "
+                    "code; rename one",
+                    key=key,
+                )
+
+    def _inputs(self) -> tuple[Any, ...]:
+        inp = self.input_width
+        return inp if isinstance(inp, tuple) else (inp,)
 
     def _check_order(self) -> None:
         """Image layers, then one Flatten, then dense layers (a dense net: dense only)."""
@@ -451,7 +634,7 @@ class Network:
                         key=key,
                     )
             else:
-                raise SpecError(f"not a layer: {layer!r}", key=key)
+                raise SpecError(f"not a layer: {_short(layer)}", key=key)
         if image and not isinstance(self.layers[-1], Layer):
             raise SpecError(
                 "a convolutional network ends with dense layers: add flatten and a dense "
@@ -563,6 +746,37 @@ class Network:
         )
 
 
+def activation_names(network: Network) -> list[str]:
+    """The names a notation may rename: table activations by name, custom and symbolic
+    ones by their symbol, and ``f`` when hidden layers differ (the generic layer's f)."""
+    names: list[str] = []
+    hidden: set[str] = set()
+    for i, layer in enumerate(network.layers, start=1):
+        act = getattr(layer, "activation", None)
+        if act is None or act.name == SOFTMAX:
+            continue
+        name = act.name if act.name in TABLE else (act.symbol or "f")
+        if name not in names:
+            names.append(name)
+        if i < len(network.layers):
+            hidden.add(name)
+    if len(hidden) > 1 and "f" not in names:
+        names.append("f")
+    return names
+
+
+def check_activation_names(network: Network, names: Mapping[str, str], key: str) -> None:
+    """Refuse a notation for an activation the network does not use (a typo, not a no-op)."""
+    used = activation_names(network)
+    for name in names:
+        if name not in used:
+            raise SpecError(
+                f"the network uses no activation {_short(name)}; it uses "
+                f"{', '.join(used) or 'none that can be renamed'}",
+                key=f"{key}.{name}" if isinstance(name, str) and len(name) < 40 else key,
+            )
+
+
 def dense(
     widths: list[Width] | tuple[Width, ...],
     activations: list[str | Activation] | tuple[str | Activation, ...] | str,
@@ -654,12 +868,12 @@ def _activation_from(value: object, key: str) -> Activation:
             raise SpecError("an activation table needs a name", key=key)
         params = tuple((k, value[k]) for k in ("slope", "alpha") if k in value)
         return Activation(
-            name=str(value["name"]),
+            name=value["name"],
             params=params,
             expr=value.get("expr"),
             symbol=value.get("symbol"),
         )
-    raise SpecError(f"activation must be a name or a table, got {value!r}", key=key)
+    raise SpecError(f"activation must be a name or a table, got {_short(value)}", key=key)
 
 
 def _layer_from(kind: str, raw: Mapping[str, Any], key: str, i: int) -> AnyLayer:
@@ -692,7 +906,7 @@ def from_dict(data: Mapping[str, Any], *, source: str = "", text: str = "") -> N
     if unknown:
         key = sorted(unknown)[0]
         raise SpecError(
-            f"unknown key {key!r} (allowed: {', '.join(sorted(_TOP_KEYS))})",
+            f"unknown key {_short(key)} (allowed: {', '.join(sorted(_TOP_KEYS))})",
             key=key,
             source=source,
             line=loc.find(key),
@@ -711,9 +925,9 @@ def from_dict(data: Mapping[str, Any], *, source: str = "", text: str = "") -> N
         if not isinstance(raw, Mapping):
             raise SpecError("each layer must be a table", key=key, source=source)
         kind = raw.get("type", "dense")
-        if kind not in _LAYER_KEYS:
+        if not isinstance(kind, str) or kind not in _LAYER_KEYS:
             raise SpecError(
-                f"unknown layer type {kind!r}; known: {', '.join(_LAYER_KEYS)}",
+                f"unknown layer type {_short(kind)}; known: {', '.join(_LAYER_KEYS)}",
                 key=f"{key}.type",
                 source=source,
                 line=loc.find("type", layer=i),
@@ -723,7 +937,8 @@ def from_dict(data: Mapping[str, Any], *, source: str = "", text: str = "") -> N
         if unknown:
             bad = sorted(unknown)[0]
             raise SpecError(
-                f"unknown key {bad!r} for a {kind} layer (allowed: {', '.join(sorted(allowed))})",
+                f"unknown key {_short(bad)} for a {kind} layer "
+                f"(allowed: {', '.join(sorted(allowed))})",
                 key=f"{key}.{bad}",
                 source=source,
                 line=loc.find(bad, layer=i),
@@ -748,11 +963,11 @@ def from_dict(data: Mapping[str, Any], *, source: str = "", text: str = "") -> N
             if unknown:
                 bad = sorted(unknown)[0]
                 raise SpecError(
-                    f"unknown key {bad!r} (allowed: {', '.join(sorted(_LOSS_KEYS))})",
+                    f"unknown key {_short(bad)} (allowed: {', '.join(sorted(_LOSS_KEYS))})",
                     key=f"loss.{bad}",
                 )
             loss = Loss(
-                name=str(raw_loss.get("name", "squared_error")),
+                name=raw_loss.get("name", "squared_error"),
                 reduction=raw_loss.get("reduction"),
                 weight_decay=raw_loss.get("weight_decay"),
             )
@@ -765,12 +980,10 @@ def from_dict(data: Mapping[str, Any], *, source: str = "", text: str = "") -> N
     try:
         notation = Notation.from_dict(data.get("notation", {}))
     except NotationError as err:
-        msg = str(err)
-        key = msg.split(":")[0] if msg.startswith("notation.") else "notation"
-        problem = msg.split(": ", 1)[1] if msg.startswith("notation.") else msg
+        key = err.key or "notation"
         sub = key.split(".")[1] if "." in key else "notation"
         raise SpecError(
-            problem,
+            err.problem,
             key=key,
             source=source,
             line=loc.find(sub, table="notation") or loc.find("notation"),
@@ -784,7 +997,7 @@ def from_dict(data: Mapping[str, Any], *, source: str = "", text: str = "") -> N
             batch=data.get("batch", "m"),
             convention=data.get("convention", "column"),
             delta=data.get("delta", "per_sample"),
-            name=str(data.get("name", Path(source).stem if source else "network")),
+            name=data.get("name", _default_name(source)),
         )
     except SpecError as err:
         top = err.key.split(".")[0].split("[")[0]
@@ -798,6 +1011,8 @@ def from_dict(data: Mapping[str, Any], *, source: str = "", text: str = "") -> N
             line = loc.find(sub, layer=idx)
         elif err.key.startswith("loss"):
             line = loc.find("name", table="loss") or loc.find("loss")
+        elif err.key.startswith("notation."):
+            line = loc.find(err.key.split(".")[1], table="notation")
         raise fail(err, line) from None
 
 
@@ -812,6 +1027,12 @@ def loads(text: str, source: str = "<string>") -> Network:
         problem = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg)
         col = f", column {m.group(2)}" if m else ""
         raise SpecError(f"TOML syntax error{col}: {problem}", source=source, line=line) from None
+    except ValueError as err:  # an integer of more than 4300 digits
+        raise SpecError(
+            f"TOML value out of range: {_short(str(err), 120)}", source=source
+        ) from None
+    except RecursionError:
+        raise SpecError("TOML arrays or tables nested too deeply", source=source) from None
     return from_dict(data, source=source, text=text)
 
 
@@ -831,18 +1052,63 @@ def load(spec: str | Path | Network) -> Network:
     text_spec = str(spec)
     if text_spec in EXAMPLES:
         return loads(example_text(text_spec), source=f"<example {text_spec}>")
-    path = Path(text_spec)
-    if not path.exists():
-        close = difflib.get_close_matches(text_spec.lower(), EXAMPLES, n=1, cutoff=0.6)
+    return loads(read_spec_file(text_spec), source=printable(text_spec))
+
+
+#: The largest spec file read (a spec is a few hundred bytes; this stops /dev/zero).
+MAX_SPEC_BYTES = 1 << 20
+
+
+def printable(text: str, limit: int = 200) -> str:
+    """A file name fit for a one-line message: escapes, cut to ``limit`` characters."""
+    shown = text.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+    shown = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in shown)
+    return shown if len(shown) <= limit else shown[: limit - 10] + "…" + shown[-9:]
+
+
+def _default_name(source: str) -> str:
+    """The name of a spec that gives none: its file name, made printable and short."""
+    if not source:
+        return "network"
+    return printable(Path(source).stem, 60) or "network"
+
+
+def read_spec_file(path_text: str) -> str:
+    """The text of a spec file: a regular UTF-8 file of at most MAX_SPEC_BYTES bytes."""
+    import os
+    import stat
+
+    where = printable(path_text)
+    try:
+        info = os.stat(path_text)
+    except FileNotFoundError:
+        close = difflib.get_close_matches(path_text.lower(), EXAMPLES, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise SpecError(
             f"no such spec file, and not a built-in example ({', '.join(EXAMPLES)}){hint}",
-            source=text_spec,
-        )
-    if path.is_dir():
-        raise SpecError("is a directory, not a TOML spec file", source=text_spec)
+            source=where,
+        ) from None
+    except (OSError, ValueError) as err:  # too long, NUL byte, unencodable, no permission
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise SpecError(f"cannot open the spec file: {reason}", source=where) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise SpecError("is a directory, not a TOML spec file", source=where)
+    if not stat.S_ISREG(info.st_mode):
+        raise SpecError("is not a regular file (a device, a pipe or a socket)", source=where)
     try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise SpecError(f"cannot read the spec: {err}", source=text_spec) from None
-    return loads(text, source=text_spec)
+        with open(path_text, "rb") as f:
+            data = f.read(MAX_SPEC_BYTES + 1)
+    except OSError as err:
+        raise SpecError(f"cannot read the spec: {err.strerror or err}", source=where) from None
+    if len(data) > MAX_SPEC_BYTES:
+        raise SpecError(
+            f"the spec file is larger than {MAX_SPEC_BYTES // 1024} KiB; a spec is a short "
+            "TOML file",
+            source=where,
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise SpecError(
+            f"cannot read the spec: not UTF-8 text (byte {err.start})", source=where
+        ) from None

@@ -55,3 +55,31 @@ def test_garbage_never_escapes_as_anything_but_a_clean_error(text: str) -> None:
     except ScalarExprError:
         return
     assert isinstance(expr, sympy.Expr) and X in expr.free_symbols
+
+
+def test_whitespace_between_tokens_is_allowed_but_not_line_breaks() -> None:
+    assert parse_scalar("x\t+ 1") == X + 1
+    with pytest.raises(ScalarExprError, match="character"):
+        parse_scalar("x +\n 1")
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("x * 1e101", "exponent"),
+        ("x * 1e-101", "exponent"),
+        ("x * 1" + "0" * 30, "digits"),
+        ("x" + " + x" * 60, "characters long"),
+        ("sin(" * 11 + "x" + ")" * 11, "nests"),
+    ],
+)
+def test_formulas_are_bounded(text: str, phrase: str) -> None:
+    with pytest.raises(ScalarExprError, match=phrase):
+        parse_scalar(text)
+
+
+def test_bounds_leave_room_for_real_formulas() -> None:
+    assert parse_scalar("x * 1e100") == X * sympy.Integer(10) ** 100
+    assert parse_scalar("x * 0.000000000000000000000000000001") == X / sympy.Integer(10) ** 30
+    nested = "sin(" * 10 + "x" + ")" * 10
+    assert parse_scalar(nested).count(sympy.sin) == 10

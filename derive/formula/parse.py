@@ -370,8 +370,8 @@ class LatexToIR(_CommonIR):
 
     def func_app(self, name: Token, *rest: Any) -> IR:
         word = str(name)
-        word = re.sub(r"^\\operatorname\{(\w+)\}$", r"\1", word)
-        word = re.sub(r"^\\(?:mathrm|text)\{(\w+)\}$", r"\1", word)
+        word = re.sub(r"^\\operatorname\{(\w+)\}\Z", r"\1", word)
+        word = re.sub(r"^\\(?:mathrm|text)\{(\w+)\}\Z", r"\1", word)
         word = {"flip": "rot180"}.get(word, word)
         if word not in _FUNCS:
             raise FormulaError(f"unknown function {word!r}")
@@ -393,7 +393,7 @@ class LatexToIR(_CommonIR):
 
 # --------------------------------------------------------------------------- Python
 
-_PY_NAME = re.compile(r"^(W|w|b|Z|z|A|a|dW|dw|db|dZ|dz|dA|da|delta|X|x|Y|y|K|dK)_?([0-9]+|l|L)?$")
+_PY_NAME = re.compile(r"^(W|w|b|Z|z|A|a|dW|dw|db|dZ|dz|dA|da|delta|X|x|Y|y|K|dK)_?([0-9]+|l|L)?\Z")
 _PY_FUNCS = {
     "sigmoid": ("sigmoid", 0),
     "tanh": ("tanh", 0),
