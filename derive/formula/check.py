@@ -847,9 +847,13 @@ def detect_notation(formula: str) -> Notation:
 
 
 def _python_text(lhs: Any, rhs: Any, formula: str) -> str:
-    from derive.export import NumPyCode, code_name
+    from derive.export import ExportError, NumPyCode, code_name
+    from derive.text import text
 
-    code = NumPyCode().doprint(rhs).replace("numpy.", "np.")
+    try:
+        code = NumPyCode().doprint(rhs).replace("numpy.", "np.")
+    except ExportError:  # a symbolic activation f has no NumPy form: say it in plain text
+        code = text(rhs)
     name = (
         code_name(lhs.name)
         if hasattr(lhs, "name")

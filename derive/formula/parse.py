@@ -244,10 +244,14 @@ def _too_deep(tree: Tree[Any]) -> tuple[str, Any] | None:
             continue
         nodes += 1
         if depth > MAX_DEPTH:
-            return f"more than {MAX_DEPTH} operations nested inside one another", node
+            return (
+                f"more than {MAX_DEPTH} operations nested inside one another (brackets, "
+                "functions, signs, or a long chain of products or sums)",
+                node,
+            )
         if nodes > MAX_NODES:
             return f"more than {MAX_NODES} operations and operands", node
-        stack.extend((c, depth + 1) for c in node.children)
+        stack.extend((c, depth + 1) for c in reversed(node.children))  # leftmost first
     return None
 
 

@@ -352,6 +352,8 @@ class Resolver:
     def activation(self, name: str, arg: Any) -> Any:
         """The activation ``name`` applied to ``arg``; ``generic`` (f, g) is the layer's own."""
         axis = 0 if self.d.program.column else 1
+        if _scalar(arg) or isinstance(arg, _Ones):
+            raise FormulaError(f"{name}({text(arg)}): a function here applies to a matrix or map")
         if name == "generic":
             layer = self._layer_of_z(arg)
             act = self.d.network.layers[layer - 1].activation  # type: ignore[union-attr]
@@ -577,6 +579,8 @@ class Resolver:
             yield from inner
         elif kind == "gt0":
             for a in self.readings(node[1]):
+                if _scalar(a) or isinstance(a, _Ones):
+                    raise FormulaError("(… > 0) compares a matrix, not a number, with 0")
                 yield Elementwise("step", sympy.Lambda(XVAR, sympy.Heaviside(XVAR)), a)
         else:
             raise FormulaError(f"cannot use {kind!r} here")
@@ -618,7 +622,9 @@ class Resolver:
         }
         errors: list[FormulaError] = []
         for length in range(2, count + 1):
-            for i in range(count - length + 1):
+            # right to left: the first shape error named is the innermost right-hand one,
+            # as when the bracketings were enumerated one by one
+            for i in reversed(range(count - length + 1)):
                 j = i + length
                 found: dict[Any, Any] = {}
                 for k in range(i + 1, j):
