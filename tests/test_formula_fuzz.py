@@ -109,17 +109,25 @@ def tokens(text: str) -> list[str]:
     return re.findall(r"\\[A-Za-z]+(?:\{[^{}]*\})?|[A-Za-z]+|[0-9.]+|\S|\s+", text)
 
 
+OPERATORS = {
+    "latex": [" ", r" \odot ", r" \cdot ", " + ", " - ", " * ", r" \circ "],
+    "python": [" @ ", " * ", " + ", " - ", " / "],
+}
+
+
 @st.composite
 def mutated(draw: Any) -> tuple[str, str, str]:
-    """A corpus formula with a few tokens inserted, deleted, duplicated or swapped."""
+    """A corpus formula with a few tokens inserted, deleted, duplicated or swapped, or
+    changed the way a student would (another operator, layer, transpose or bracket)."""
     spec, syntax, formula = draw(st.sampled_from(SEEDS))
     alphabet = LATEX_TOKENS if syntax == "latex" else PYTHON_TOKENS
     toks = tokens(formula)
-    for _ in range(draw(st.integers(1, 4))):
+    ops = ["insert", "delete", "duplicate", "swap", "operator", "digit", "transpose", "wrap"]
+    for _ in range(draw(st.integers(1, 3))):
         if not toks:
             break
         i = draw(st.integers(0, len(toks) - 1))
-        op = draw(st.sampled_from(["insert", "delete", "duplicate", "swap"]))
+        op = draw(st.sampled_from(ops))
         if op == "insert":
             toks.insert(i, draw(st.sampled_from(alphabet + toks)))
         elif op == "delete":
@@ -127,10 +135,18 @@ def mutated(draw: Any) -> tuple[str, str, str]:
         elif op == "duplicate":
             span = toks[i : i + draw(st.integers(1, 6))]
             toks[i:i] = span * draw(st.integers(1, 40))
-        else:
+        elif op == "swap":
             j = draw(st.integers(0, len(toks) - 1))
             toks[i], toks[j] = toks[j], toks[i]
-    return draw(st.sampled_from([spec, *SPECS])), syntax, "".join(toks)
+        elif op == "operator" and toks[i].isspace():
+            toks[i] = draw(st.sampled_from(OPERATORS[syntax]))
+        elif op == "digit" and toks[i].isdigit():
+            toks[i] = draw(st.sampled_from(["1", "2", "3", "0"]))
+        elif op == "transpose" and toks[i].isalpha():
+            toks.insert(i + 1, "^T" if syntax == "latex" else ".T")
+        elif op == "wrap" and toks[i].isalpha():
+            toks[i : i + 1] = ["(", toks[i], ")"]
+    return draw(st.sampled_from([spec, spec, *SPECS])), syntax, "".join(toks)
 
 
 @st.composite
