@@ -159,19 +159,27 @@ def random_text(draw: Any) -> tuple[str, str, str]:
     return draw(st.sampled_from(SPECS)), syntax, lhs + body
 
 
+OPERANDS = ["W_2^T", r"\delta_2", r"\sigma'(Z_1)", "A_1", "X^T", "K_1", "W_1"]
+NUMBERS = ["1e5000", "1e999999", "1e999", "9" * 400, "1.5e-400", "2.9", "0.5", "-1"]
+
+
 @st.composite
 def hostile(draw: Any) -> tuple[str, str, str]:
-    """Deep nesting, huge numbers, long chains, many primes: the shapes of issue 11."""
-    n = draw(st.integers(1, 450))
+    """Deep nesting, huge numbers, long mixed product chains, many primes: issue 11's shapes."""
+    n = draw(st.one_of(st.integers(1, 30), st.integers(300, 450)))
     spec = draw(st.sampled_from(SPECS))
-    operand = draw(st.sampled_from(["W_2^T", r"\delta_2", r"\sigma'(Z_1)", "A_1", "X^T", "K_1"]))
+    chain = draw(st.lists(st.sampled_from(OPERANDS), min_size=2, max_size=20))
     op = draw(st.sampled_from([r" \cdot ", r" \times ", " * ", " + ", " ", r" \odot "]))
     number = draw(
-        st.from_regex(r"[0-9]{1,400}(\.[0-9]{0,50})?([eE][-+]?[0-9]{1,7})?", fullmatch=True)
+        st.one_of(
+            st.sampled_from(NUMBERS),
+            st.from_regex(r"[0-9]{1,400}(\.[0-9]{0,50})?([eE][-+]?[0-9]{1,7})?", fullmatch=True),
+        )
     )
     cases = [
-        ("latex", r"\delta_1 = " + op.join([operand] * min(n, 24))),
+        ("latex", r"\delta_1 = " + op.join(chain)),
         ("latex", r"\delta_1 = " + "-" * n + "A_1"),
+        ("latex", r"\delta_1 = " + "W " * n),
         ("latex", r"\delta_1 = " + "(" * n + "A_1" + ")" * n),
         ("latex", r"\delta_1 = " + r"\sigma(" * n + "Z_1" + ")" * n),
         ("latex", r"\delta_1 = f" + "'" * n + "(Z_1)"),
