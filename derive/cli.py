@@ -124,54 +124,88 @@ def cmd_latex(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from derive.formula.check import Checker
 
-    if (args.formula is None) == (args.file is None):
-        raise UserError("give one formula, or --file with one formula per line")
-    checker = Checker(derive(args.spec))
-    if args.formula is not None:
-        result = checker.check(args.formula, args.syntax)
-        if args.json:
-            print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
-        else:
-            print(result)
-        return 0 if result.correct else 1
-    try:
-        lines = Path(args.file).read_text("utf-8").splitlines()
-    except OSError as err:
-        raise UserError(f"{args.file}: cannot read: {err.strerror}") from None
-    counts = {"correct": 0, "incorrect": 0, "unreadable": 0}
-    records = []
-    for number, line in enumerate(lines, start=1):
-        formula = line.strip()
-        if not formula or formula.startswith("#"):
-            continue
+    def error_record(err: Exception) -> dict[str, object]:
+        """An error as JSON: its first line, and the column (1-based) when it is known."""
+        return {
+            "verdict": "error",
+            "error": str(err).splitlines()[0] if str(err) else type(err).__name__,
+            "column": getattr(err, "column", None),
+        }
+
+    def check_file(checker: Checker) -> int:
+        """``derive check --file``: one formula a line; a line that is not UTF-8 is unreadable."""
         try:
-            result = checker.check(formula, args.syntax)
-            counts[result.verdict] += 1
-            record = {"line": number, "formula": formula, **result.as_dict()}
-            summary = result.verdict + (f": {result.diagnosis}" if result.diagnosis else "")
-        except FormulaError as err:
-            counts["unreadable"] += 1
-            record = {
-                "line": number,
-                "formula": formula,
-                "verdict": "unreadable",
-                "error": str(err),
-            }
-            summary = "unreadable: " + str(err).splitlines()[0]
-        records.append(record)
+            data = Path(args.file).read_bytes()
+        except OSError as err:
+            raise UserError(f"{args.file}: cannot read: {err.strerror}") from None
+        counts = {"correct": 0, "incorrect": 0, "unreadable": 0}
+        records = []
+        for number, raw in enumerate(data.splitlines(), start=1):
+            try:
+                formula = raw.decode("utf-8").strip()
+                if not formula or formula.startswith("#"):
+                    continue
+                result = checker.check(formula, args.syntax)
+                counts[result.verdict] += 1
+                record = {"line": number, "formula": formula, **result.as_dict()}
+                summary = result.verdict + (f": {result.diagnosis}" if result.diagnosis else "")
+            except UnicodeDecodeError as err:
+                counts["unreadable"] += 1
+                message = (
+                    f"not valid UTF-8 (byte 0x{raw[err.start]:02x} at column {err.start + 1}); "
+                    "save the file as UTF-8"
+                )
+                shown = raw.decode("utf-8", "replace").strip()
+                record = {
+                    "line": number,
+                    "formula": shown,
+                    "verdict": "unreadable",
+                    "error": message,
+                    "column": err.start + 1,
+                }
+                summary = "unreadable: " + message
+            except FormulaError as err:
+                counts["unreadable"] += 1
+                record = {
+                    "line": number,
+                    "formula": formula,
+                    "verdict": "unreadable",
+                    "error": str(err),
+                    "column": err.column,
+                }
+                summary = "unreadable: " + str(err).splitlines()[0]
+            records.append(record)
+            if not args.json:
+                print(f"{args.file}:{number}: {summary}")
+        total = sum(counts.values())
+        if args.json:
+            print(json.dumps({"results": records, "summary": counts}, indent=2, ensure_ascii=False))
+        else:
+            print(
+                f"{total} formulas: {counts['correct']} correct, {counts['incorrect']} incorrect, "
+                f"{counts['unreadable']} unreadable"
+            )
+        if counts["unreadable"]:
+            return 2
+        return 0 if counts["incorrect"] == 0 else 1
+
+    try:
+        if (args.formula is None) == (args.file is None):
+            raise UserError("give one formula, or --file with one formula per line")
+        checker = Checker(derive(args.spec))
+        if args.formula is None:
+            return check_file(checker)
+        result = checker.check(args.formula, args.syntax)
+    except (*USER_ERRORS, UserError) as err:
         if not args.json:
-            print(f"{args.file}:{number}: {summary}")
-    total = sum(counts.values())
-    if args.json:
-        print(json.dumps({"results": records, "summary": counts}, indent=2, ensure_ascii=False))
-    else:
-        print(
-            f"{total} formulas: {counts['correct']} correct, {counts['incorrect']} incorrect, "
-            f"{counts['unreadable']} unreadable"
-        )
-    if counts["unreadable"]:
+            raise
+        print(json.dumps(error_record(err), indent=2, ensure_ascii=False))
         return 2
-    return 0 if counts["incorrect"] == 0 else 1
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(result)
+    return 0 if result.correct else 1
 
 
 def cmd_export(args: argparse.Namespace) -> int:

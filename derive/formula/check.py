@@ -24,6 +24,7 @@ from derive.derivation import Derivation, derive
 from derive.formula.indexed import IndexForm
 from derive.formula.parse import IR, FormulaError, _has_entries, parse
 from derive.formula.resolve import (
+    Budget,
     Context,
     Resolver,
     ShapeMismatch,
@@ -144,6 +145,7 @@ class Quantity:
     def label(self, d: Derivation) -> str:
         idx = self.idx
         k = str(idx[1]) if idx[0] == "int" else (idx[1] + (f"{idx[2]:+d}" if idx[2] else ""))
+        k = k if len(k) == 1 else f"{{{k}}}"  # δ_{l-1}, not δ_l-1
         if self.kind == "delta":
             return f"δ_{k}" if not self.wrt_loss else f"∂L/∂Z_{k}"
         if self.kind == "grad":
@@ -357,7 +359,7 @@ class Checker:
         for k in q.layers(d):
             try:
                 want = q.expected(d, k)
-                readings = unique(Resolver(Context(d, k)).readings(rhs))
+                readings = unique(Resolver(Context(d, k, self._budget)).readings(rhs))
             except UnknownSymbol as err:
                 if not generic or not d.network.is_conv:
                     raise
@@ -389,7 +391,7 @@ class Checker:
         for k in q.layers(d):
             try:
                 want = q.expected(d, k)
-                r = Resolver(Context(d, k))
+                r = Resolver(Context(d, k, self._budget))
                 base = {"grad": q.base, "delta": "delta", "cot": "A", "fwd": q.base}[q.kind]
                 lhs = r.symbol(("sym", base, ("int", q.layer_value(k)), False))
                 if isinstance(lhs, MatrixSymbol):  # a dense layer: index forms are for maps
@@ -434,6 +436,7 @@ class Checker:
     # ------------------------------------------------------------------ the verdict
 
     _pair_used = False
+    _budget = Budget()
 
     def check(self, formula: str, syntax: str = "latex") -> CheckResult:
         # nothing of an earlier check may leak into this one's verdict
@@ -441,6 +444,7 @@ class Checker:
         self._last_method = "symbolic"
         self._last_notes = []
         self._readings = 1
+        self._budget = Budget()  # one budget of products per check: no input makes it slow
         result = self._check(formula, syntax)
         if self._pair_used:
             after, extra = self._pair_layer
@@ -559,6 +563,12 @@ class Checker:
         found = self._first_mutation(q, rhs)
         if found is not None:
             return found, []
+        if self._budget.exhausted:
+            return (
+                "no usual mistake found among those tried (the formula has too many readings "
+                "to try them all; brackets would help)",
+                [],
+            )
         return (
             "no single usual mistake (transpose, factor, order, ⊙ vs product, f', "
             "convention, delta definition) explains the difference",
@@ -617,7 +627,7 @@ class Checker:
                             f"the factor {_show(node[side])} does not belong here",
                             _replace(rhs, path, node[3 - side]),
                         )
-            if kind == "sum" and node[2] is not None:
+            if kind == "sum" and node[2] in (0, 1):
                 yield (
                     f"the sum is over the wrong axis (axis={1 - node[2]})",
                     _replace(rhs, path, ("sum", node[1], 1 - node[2])),
@@ -845,9 +855,13 @@ def detect_notation(formula: str) -> Notation:
 
 
 def _python_text(lhs: Any, rhs: Any, formula: str) -> str:
-    from derive.export import NumPyCode, code_name
+    from derive.export import ExportError, NumPyCode, code_name
+    from derive.text import text
 
-    code = NumPyCode().doprint(rhs).replace("numpy.", "np.")
+    try:
+        code = NumPyCode().doprint(rhs).replace("numpy.", "np.")
+    except ExportError:  # a symbolic activation f has no NumPy form: say it in plain text
+        code = text(rhs)
     name = (
         code_name(lhs.name)
         if hasattr(lhs, "name")

@@ -192,7 +192,7 @@ class IndexForm:
             return Value(self.apply(node, arg.array), arg.deps)
         if kind == "pow":
             a = self.value_of(node[1])
-            return Value(a.array ** node[2], a.deps)
+            return Value(a.array ** float(node[2]), a.deps)
         raise FormulaError(f"cannot use {kind!r} in an index formula")
 
     def apply(self, node: IR, values: Any) -> Any:

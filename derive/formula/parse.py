@@ -23,7 +23,8 @@ from importlib import resources
 from typing import Any
 
 import sympy
-from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedInput, v_args
+from lark import Lark, Token, Transformer, Tree, UnexpectedCharacters, UnexpectedInput, v_args
+from lark.exceptions import VisitError
 
 IR = tuple[Any, ...]
 
@@ -31,57 +32,237 @@ SYNTAXES = ("latex", "python")
 
 
 class FormulaError(ValueError):
-    """A formula that cannot be checked: it does not parse, or names something unknown."""
+    """A formula that cannot be checked: it does not parse, or names something unknown.
+
+    ``column`` (1-based, in the user's own text) is set when the place is known, so a
+    caller can point at it (the CLI's JSON output carries it).
+    """
+
+    def __init__(self, message: str, column: int | None = None) -> None:
+        super().__init__(message)
+        self.column = column
+
+
+#: Bounds on what a formula may ask for: a check must stay fast whatever the input.
+MAX_DIGITS = 30  # significant digits of a number
+MAX_EXPONENT = 30  # |e| in 1e30 and a number's size in decimal places
+MAX_DEPTH = 40  # operations nested inside one another
+MAX_NODES = 200  # operations and operands in one formula
+MAX_POWER = 64  # |n| in X^n
+MAX_ORDER = 4  # derivatives f', f'', …
+
+
+def parse_number(text: str) -> sympy.Rational:
+    """The exact value of a written number (``12``, ``0.5``, ``1e-3``), within bounds.
+
+    Built from its digits, never by SymPy reading the string: ``1e999999`` is refused,
+    not computed.
+    """
+    m = re.fullmatch(r"([0-9]*)(?:\.([0-9]*))?(?:[eE]([-+]?)([0-9]+))?", text)
+    if not m or not (m.group(1) or m.group(2)):
+        raise FormulaError(f"cannot read the number {text[:20]!r}")
+    whole, frac = m.group(1) or "", m.group(2) or ""
+    shown = text if len(text) <= 20 else text[:17] + "…"
+    if len((whole + frac).lstrip("0")) > MAX_DIGITS or len(frac) > MAX_EXPONENT:
+        raise FormulaError(f"the number {shown} has more than {MAX_DIGITS} digits")
+    exp_digits = (m.group(4) or "0").lstrip("0") or "0"
+    if len(exp_digits) > 3 or int(exp_digits) > MAX_EXPONENT:
+        raise FormulaError(
+            f"the number {shown} is out of range (exponents from -{MAX_EXPONENT} to "
+            f"{MAX_EXPONENT} are accepted)"
+        )
+    exponent = (-1 if m.group(3) == "-" else 1) * int(exp_digits) - len(frac)
+    mantissa = int(whole + frac or "0")
+    if exponent >= 0:
+        return sympy.Integer(mantissa * 10**exponent)
+    return sympy.Rational(mantissa, 10**-exponent)
+
+
+def integer_of(value: Any, what: str) -> int:
+    """An integer the formula writes (a power, an axis): ``2.9`` is not silently 2."""
+    if not isinstance(value, sympy.Rational) or not value.is_Integer:
+        shown = f"{float(value):g}" if isinstance(value, sympy.Rational) else str(value)
+        raise FormulaError(f"{what} must be a whole number, not {shown}")
+    return int(value)
 
 
 @cache
 def parser(syntax: str) -> Lark:
     grammar = resources.files("derive.formula").joinpath(f"{syntax}.lark").read_text("utf-8")
-    return Lark(grammar, parser="lalr", maybe_placeholders=False, cache=True)
+    return Lark(
+        grammar, parser="lalr", maybe_placeholders=False, cache=True, propagate_positions=True
+    )
 
 
 def caret(text: str, column: int) -> str:
-    return f"  {text}\n  {' ' * max(column - 1, 0)}^"
+    """The line of ``text`` holding ``column`` (1-based), and a caret under that column."""
+    start = text.rfind("\n", 0, max(column - 1, 0)) + 1
+    end = text.find("\n", start)
+    line = text[start : end if end >= 0 else len(text)].replace("\t", " ")
+    return f"  {line}\n  {' ' * max(column - 1 - start, 0)}^"
 
 
-def _expected(err: UnexpectedInput) -> str:
-    names = sorted(getattr(err, "expected", None) or getattr(err, "allowed", None) or [])
-    pretty = {
-        "RPAR": "')'",
-        "LPAR": "'('",
-        "RBRACE": "'}'",
-        "LBRACE": "'{'",
-        "EQUAL": "'='",
-        "NAME": "a symbol",
-        "NUMBER": "a number",
-        "FUNC": "a function",
-        "__ANON_0": "a term",
-    }
-    shown = [pretty.get(n, n.lower()) for n in names][:6]
-    return f"; expected {', '.join(shown)}" if shown else ""
+#: Grammar terminals in words a user knows (lark's own names are lsqb, circumflex, …).
+_WORDS = {
+    "EQUAL": "'='",
+    "PLUS": "'+'",
+    "MINUS": "'-'",
+    "STAR": "'*'",
+    "SLASH": "'/'",
+    "AT": "'@'",
+    "COMMA": "','",
+    "DOT": "'.'",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "CIRCUMFLEX": "a superscript '^'",
+    "UNDERSCORE": "a subscript '_'",
+    "MULOP": "a product sign (\\cdot, \\odot, *)",
+    "MODE": "a mode {full} or {valid}",
+    "ENTRIES": "entry indices such as {ij}",
+    "TRANSPOSE": "a transpose T",
+    "PRIME": "a prime '",
+    "SUM": "a sum \\sum",
+    "FRAC": "a fraction \\frac",
+    "DIAG": "diag",
+    "ONE": "a ones vector \\mathbf{1}",
+    "PARTIAL": "\\partial",
+    "NABLA": "\\nabla",
+    "LOSSNAME": "the loss L",
+    "FUNC": "a function (\\sigma, f, …)",
+    "DNAME": "a name such as dW",
+    "NAME": "a symbol",
+    "SIMPLE": "a layer index",
+    "IDXBASE": "a layer index",
+    "SIGN": "'+' or '-'",
+    "NUMBER": "a number",
+    "COMPARE": "a comparison",
+    "STRING": "a string",
+    "$END": "the end of the formula",
+}
+
+
+def _word(lark: Lark, name: str) -> str:
+    if name in _WORDS:
+        return _WORDS[name]
+    try:
+        pattern = lark.get_terminal(name).pattern
+    except KeyError:
+        return name.lower()
+    if pattern.type == "str":
+        return f"'{pattern.value}'"
+    return name.lower()
+
+
+def _expected(lark: Lark, err: UnexpectedInput) -> str:
+    names = getattr(err, "expected", None) or getattr(err, "allowed", None) or []
+    shown: list[str] = []
+    for word in sorted({_word(lark, n) for n in names}, key=lambda w: (w.startswith("'"), w)):
+        if word not in shown:
+            shown.append(word)
+    if not shown:
+        return ""
+    more = ", …" if len(shown) > 10 else ""
+    return f"; expected {', '.join(shown[:10])}{more}"
 
 
 _LATEX_WORDS = re.compile(r"\\(?:text|mathrm|mathit|textrm|mathbf|boldsymbol|bm)\{([A-Za-z]+)\}")
 
+#: (pattern, replacement) applied in order: decorations that carry no math, and CNN
+#: notation by name (rot180, the arg-max mask 1_max(A), up(δ), pooling and flatten).
+_REWRITES: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(r"\\(?:operatorname|mathrm|text)\{rot\}_\{?180\}?"), "rot180"),
+    (re.compile(r"\\(?:operatorname|mathrm|text)\{rot\s*180\}"), "rot180"),
+    (re.compile(r"\\(?:mathbf|mathbb|boldsymbol)\{1\}_\{?\\(?:max|arg\s*max)\}?"), "maxmask"),
+    (
+        re.compile(
+            r"\\(?:operatorname|mathrm|text)\{(up|upsample|maxpool|avgpool|flatten|unflatten|flip)\}"
+            r"(?:_\{[^{}]*\})?"
+        ),
+        lambda m: {"upsample": "up"}.get(m.group(1), m.group(1)),
+    ),
+    (re.compile(r"\\(?:mathbf|mathbb|boldsymbol)\{1\}"), lambda m: "\\one "),
+    (re.compile(r"\\(?:text|mathrm)\{(relu|ReLU|sigmoid|softmax|tanh|diag)\}"), r"\1"),
+    (_LATEX_WORDS, lambda m: m.group(1)),
+    (re.compile(r"\\operatorname\{(relu|ReLU|sigmoid|softmax|tanh|diag)\}"), r"\1"),
+]
+
+
+def _stripped(text: str) -> tuple[str, list[int]]:
+    """``text`` without surrounding blanks and ``$``, and each kept character's position."""
+    start, end = 0, len(text)
+    while start < end and (text[start].isspace() or text[start] == "$"):
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] == "$"):
+        end -= 1
+    return text[start:end], [*range(start, end), end]
+
+
+def normalize_with_positions(text: str) -> tuple[str, list[int]]:
+    """The LaTeX the grammar reads, and for each of its positions the user's position.
+
+    A rewritten span maps to where it starts in the user's text, so a caret can point into
+    what the user wrote, not into the rewritten string.
+    """
+    out, pos = _stripped(text)
+    for pattern, repl in _REWRITES:
+        parts: list[str] = []
+        new_pos: list[int] = []
+        last = 0
+        for m in pattern.finditer(out):
+            parts.append(out[last : m.start()])
+            new_pos += pos[last : m.start()]
+            r = m.expand(repl) if isinstance(repl, str) else repl(m)
+            parts.append(r)
+            new_pos += [pos[m.start()]] * len(r)
+            last = m.end()
+        parts.append(out[last:])
+        new_pos += pos[last:]
+        out = "".join(parts)
+        pos = new_pos
+    return out, pos
+
 
 def normalize_latex(text: str) -> str:
     """Drop decorations that carry no math (``\\mathbf{W}`` -> ``W``, ``\\text{d}W`` -> ``dW``)."""
-    out = text.strip().strip("$").strip()
-    # CNN notation: rot180, the arg-max mask 1_max(A), up(δ), pooling and flatten by name
-    out = re.sub(r"\\(?:operatorname|mathrm|text)\{rot\}_\{?180\}?", "rot180", out)
-    out = re.sub(r"\\(?:operatorname|mathrm|text)\{rot\s*180\}", "rot180", out)
-    out = re.sub(r"\\(?:mathbf|mathbb|boldsymbol)\{1\}_\{?\\(?:max|arg\s*max)\}?", "maxmask", out)
-    out = re.sub(
-        r"\\(?:operatorname|mathrm|text)\{(up|upsample|maxpool|avgpool|flatten|unflatten|flip)\}"
-        r"(?:_\{[^{}]*\})?",
-        lambda m: {"upsample": "up"}.get(m.group(1), m.group(1)),
-        out,
-    )
-    out = re.sub(r"\\(?:mathbf|mathbb|boldsymbol)\{1\}", r"\\one ", out)
-    out = re.sub(r"\\(?:text|mathrm)\{(relu|ReLU|sigmoid|softmax|tanh|diag)\}", r"\1", out)
-    out = _LATEX_WORDS.sub(lambda m: m.group(1), out)
-    out = re.sub(r"\\operatorname\{(relu|ReLU|sigmoid|softmax|tanh|diag)\}", r"\1", out)
-    return out
+    return normalize_with_positions(text)[0]
+
+
+def _too_deep(tree: Tree[Any]) -> tuple[str, Any] | None:
+    """Whether the parse tree nests deeper or is larger than a check can afford.
+
+    Walked with an explicit stack (a deep tree must not overflow Python's own).
+    """
+    stack: list[tuple[Any, int]] = [(tree, 1)]
+    nodes = 0
+    while stack:
+        node, depth = stack.pop()
+        if not isinstance(node, Tree):
+            continue
+        nodes += 1
+        if depth > MAX_DEPTH:
+            return (
+                f"more than {MAX_DEPTH} operations nested inside one another (brackets, "
+                "functions, signs, or a long chain of products or sums)",
+                node,
+            )
+        if nodes > MAX_NODES:
+            return f"more than {MAX_NODES} operations and operands", node
+        stack.extend((c, depth + 1) for c in reversed(node.children))  # leftmost first
+    return None
+
+
+def _start(node: Any) -> int | None:
+    """The position (0-based, in the parsed text) where a tree or token starts."""
+    if isinstance(node, Token):
+        return node.start_pos
+    meta = getattr(node, "meta", None)
+    if meta is not None and not getattr(meta, "empty", True):
+        return int(meta.start_pos)
+    return None
 
 
 def parse(text: str, syntax: str = "latex") -> list[IR]:
@@ -92,35 +273,45 @@ def parse(text: str, syntax: str = "latex") -> list[IR]:
         raise FormulaError("the formula is empty")
     if len(text) > 2000:
         raise FormulaError("the formula is longer than 2,000 characters")
-    source = normalize_latex(text) if syntax == "latex" else text.strip()
+    source, pos = normalize_with_positions(text) if syntax == "latex" else _stripped(text)
+
+    def fail(message: str, at: int | None, tail: str = "") -> FormulaError:
+        """The error, with a caret under the user's own text at parsed position ``at``."""
+        if at is None:
+            return FormulaError(message + tail)
+        column = pos[min(max(at, 0), len(pos) - 1)] + 1
+        return FormulaError(f"{message} at column {column}{tail}\n" + caret(text, column), column)
+
     if "=" not in source:
         raise FormulaError(
             "a formula is an equation, LHS = RHS (e.g. \\delta_1 = ...), and this one has no '='"
         )
+    lark = parser(syntax)
     try:
-        tree = parser(syntax).parse(source)
+        tree = lark.parse(source)
     except UnexpectedCharacters as err:
-        pos = err.pos_in_stream or 0
-        ch = source[pos] if pos < len(source) else ""
-        raise FormulaError(
-            f"cannot read {ch!r} at column {err.column}{_expected(err)}\n"
-            + caret(source, err.column)
-        ) from None
+        at = err.pos_in_stream or 0
+        ch = source[at] if at < len(source) else ""
+        raise fail(f"cannot read {ch!r}", at, _expected(lark, err)) from None
     except UnexpectedInput as err:
         token = getattr(err, "token", None)
-        at_end = token is None or getattr(token, "type", "") == "$END"
-        col = len(source) + 1 if at_end else getattr(err, "column", len(source) + 1)
-        what = "the formula ends too early" if at_end else f"unexpected {str(token)!r}"
-        raise FormulaError(
-            f"{what} at column {col}{_expected(err)}\n" + caret(source, col)
-        ) from None
+        if not isinstance(token, Token) or token.type == "$END":
+            where, what = len(source), "the formula ends too early"
+        else:
+            word = re.match(r"\\?[A-Za-z]+|[0-9.]+|\S", str(token))  # \foo, not \foo(Z_1)
+            where = token.start_pos or 0
+            what = f"unexpected '{word.group(0) if word else str(token)[:12]}'"
+        raise fail(what, where, _expected(lark, err)) from None
+    big = _too_deep(tree)
+    if big is not None:
+        raise fail(f"the formula is too large to check: {big[0]}", _start(big[1]))
     transformer = LatexToIR() if syntax == "latex" else PythonToIR()
     try:
         parts = transformer.transform(tree)
-    except Exception as err:  # lark wraps errors raised inside callbacks
-        inner = getattr(err, "orig_exc", err)
+    except VisitError as err:  # lark wraps errors raised inside callbacks
+        inner = err.orig_exc
         if isinstance(inner, FormulaError):
-            raise FormulaError(f"{inner}\n" + caret(source, 1)) from None
+            raise fail(str(inner), _start(err.obj)) from None
         raise
     return list(parts)
 
@@ -170,6 +361,8 @@ _FUNCS = {
     "\\exp": "exp",
     "\\log": "log",
     "gelu": "gelu",
+    "lrelu": "leaky_relu",
+    "leaky_relu": "leaky_relu",
     "elu": "elu",
     "silu": "silu",
     "softplus": "softplus",
@@ -192,7 +385,7 @@ def _entry_indices(text: str) -> IR:
     for part in parts:
         terms = []
         for sign, item in re.findall(r"([+-]?)([a-z]|[0-9]+)", part):
-            value: Any = int(item) if item.isdigit() else item
+            value: Any = _small_int(item, "an entry index") if item.isdigit() else item
             terms.append((-1 if sign == "-" else 1, value))
         out.append(tuple(terms))
     return tuple(out)
@@ -207,14 +400,30 @@ def _has_entries(node: Any) -> bool:
 def _index(text: str) -> IR:
     t = text.replace(" ", "")
     if re.fullmatch(r"[0-9]+", t):
-        return ("int", int(t))
+        return ("int", _small_int(t, "a layer index"))
     m = re.fullmatch(r"([lL])([+-][0-9]+)?", t)
     if m:
-        return ("rel", m.group(1), int(m.group(2) or 0))
+        return ("rel", m.group(1), _small_int(m.group(2) or "0", "a layer offset"))
     raise FormulaError(
         f"index {text!r}: use a layer number, l, l+1, l-1 or L (entry indices such as i, j "
         "are not supported; write the formula in matrix form)"
     )
+
+
+def _small_int(text: str, what: str) -> int:
+    """A written index: digits, at most six of them (no layer 10^2000)."""
+    digits = text.lstrip("+-").lstrip("0")
+    if len(digits) > 6:
+        raise FormulaError(f"{what} {text[:12]}… is too large")
+    return int(text)
+
+
+def power(base: IR, exponent: Any) -> IR:
+    """``base^n``: a real power (``2.9`` stays 2.9), with a bounded exponent."""
+    n = sympy.Rational(exponent)
+    if abs(n) > MAX_POWER:
+        raise FormulaError(f"the power {n} is too large (powers up to {MAX_POWER} are accepted)")
+    return ("pow", base, n)
 
 
 def _set_index(node: IR, idx: IR) -> IR:
@@ -270,7 +479,7 @@ class LatexToIR(_CommonIR):
         return inner
 
     def number(self, tok: Token) -> IR:
-        return ("num", sympy.Rational(str(tok)))
+        return ("num", parse_number(str(tok)))
 
     def ones(self, _tok: Token) -> IR:
         return ("ones",)
@@ -325,7 +534,7 @@ class LatexToIR(_CommonIR):
         return ["T"]
 
     def sup_num(self, tok: Token) -> list[Any]:
-        return [("num", int(str(tok)))]
+        return [("num", parse_number(str(tok)))]
 
     def sup_name(self, tok: Token) -> list[Any]:
         return [("name", str(tok))]
@@ -339,7 +548,7 @@ class LatexToIR(_CommonIR):
             if isinstance(it, Token) and it.type == "TRANSPOSE":
                 out.append("T")
             elif isinstance(it, Token) and it.type == "NUMBER":
-                out.append(("num", int(str(it))))
+                out.append(("num", parse_number(str(it))))
             elif isinstance(it, Token) and it.type == "NAME":
                 out.append(("name", str(it)))
             else:
@@ -355,9 +564,9 @@ class LatexToIR(_CommonIR):
                 node = _set_index(node, item[1])
             elif item[0] == "num":
                 if _bare_symbol(node):
-                    node = _set_index(node, ("int", item[1]))
+                    node = _set_index(node, ("int", integer_of(item[1], "a layer index")))
                 else:
-                    node = ("pow", node, item[1])
+                    node = power(node, item[1])
             elif item[0] == "name":
                 if _bare_symbol(node):
                     node = _set_index(node, _index(item[1]))
@@ -376,11 +585,15 @@ class LatexToIR(_CommonIR):
         if word not in _FUNCS:
             raise FormulaError(f"unknown function {word!r}")
         primes = sum(1 for r in rest if isinstance(r, Token) and r.type == "PRIME")
-        power = [r for r in rest if isinstance(r, Token) and r.type == "NUMBER"]
+        if primes > MAX_ORDER:
+            raise FormulaError(
+                f"{word} with {primes} primes: derivatives up to order {MAX_ORDER} are accepted"
+            )
+        powers = [r for r in rest if isinstance(r, Token) and r.type == "NUMBER"]
         arg = rest[-1]
         node: IR = ("fn", _FUNCS[word], primes, arg)
-        if power:
-            node = ("pow", node, int(str(power[0])))
+        if powers:
+            node = power(node, parse_number(str(powers[0])))
         return node
 
     def partial(self, *items: Any) -> IR:
@@ -416,7 +629,20 @@ _PY_FUNCS = {
     "activation_prime": ("generic", 1),
     "g": ("generic", 0),
     "f": ("generic", 0),
+    "leaky_relu": ("leaky_relu", 0),
+    "lrelu": ("leaky_relu", 0),
+    "leaky_relu_prime": ("leaky_relu", 1),
+    "lrelu_prime": ("leaky_relu", 1),
 }
+
+
+def _number_value(node: IR, what: str) -> sympy.Rational:
+    """The value of a written number, ``-1`` included."""
+    if node[0] == "neg" and node[1][0] == "num":
+        return -node[1][1]  # type: ignore[no-any-return]
+    if node[0] == "num":
+        return node[1]  # type: ignore[no-any-return]
+    raise FormulaError(f"{what} must be a number")
 
 
 @v_args(inline=True)
@@ -433,15 +659,13 @@ class PythonToIR(_CommonIR):
         return ("div", a, b)
 
     def power(self, a: IR, b: IR) -> IR:
-        if b[0] != "num" or not b[1].is_Integer:
-            raise FormulaError("only integer powers are supported")
-        return ("pow", a, int(b[1]))
+        return power(a, _number_value(b, "a power"))
 
     def transpose(self, a: IR) -> IR:
         return ("T", a)
 
     def number(self, tok: Token) -> IR:
-        return ("num", sympy.nsimplify(str(tok), rational=True))
+        return ("num", parse_number(str(tok)))
 
     def string(self, tok: Token) -> IR:
         return ("str", str(tok)[1:-1])
@@ -513,10 +737,10 @@ class PythonToIR(_CommonIR):
             return ("mat", pos[0], pos[1])
         if name == "multiply" and len(pos) == 2:
             return ("had", pos[0], pos[1])
-        if name == "power" and len(pos) == 2 and pos[1][0] == "num":
-            return ("pow", pos[0], int(pos[1][1]))
+        if name == "power" and len(pos) == 2:
+            return power(pos[0], _number_value(pos[1], "the exponent of np.power"))
         if name == "square" and len(pos) == 1:
-            return ("pow", pos[0], 2)
+            return power(pos[0], 2)
         if name == "sum" and len(pos) >= 1:
             if len(pos) == 2:
                 kw["axis"] = pos[1]
@@ -547,8 +771,11 @@ class PythonToIR(_CommonIR):
         if axis is None:
             raise FormulaError("np.sum without axis sums every entry; give axis=0 or axis=1")
         if axis[0] == "tuple":  # feature maps: axis=(0, 2, 3), one sum per channel
-            axes = tuple(int(a[1]) for a in axis[1] if a[0] == "num")
+            axes = tuple(integer_of(_number_value(a, "an axis"), "an axis") for a in axis[1])
             if axes != (0, 2, 3):
                 raise FormulaError(f"a sum over axes {axes}: the bias gradient sums axes (0, 2, 3)")
             return ("sum", x, "channels")
-        return ("sum", x, int(axis[1]))
+        k = integer_of(_number_value(axis, "the axis"), "the axis")
+        if k not in (0, 1, -1, -2):
+            raise FormulaError(f"axis={k}: a matrix has axes 0 and 1 (or -2 and -1)")
+        return ("sum", x, k % 2)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sympy
 from sympy.matrices.expressions import (
     HadamardPower,
+    HadamardProduct,
     MatMul,
     MatrixExpr,
     MatrixSymbol,
@@ -53,6 +54,10 @@ from derive.spec import Activation
 from derive.text import text
 
 MAX_READINGS = 64
+#: Work units (a node read, a product tried) one check may spend reading its formula and
+#: its diagnosis's variants: a budget, so that no input makes a check slow.
+MAX_PRODUCTS = 6000
+SLIDE_COST = 10  # a sliding product costs about ten matrix products to build
 
 
 class ShapeMismatch(FormulaError):
@@ -67,12 +72,37 @@ def shape_text(e: Any) -> str:
     return "×".join(text(d) if d.is_Atom else f"({text(d)})" for d in e.shape)
 
 
+class TooComplex(FormulaError):
+    """A formula whose readings would take too long to enumerate."""
+
+
+@dataclass
+class Budget:
+    """How many more products a check may try (shared by every reading of one check)."""
+
+    left: int = MAX_PRODUCTS
+
+    def spend(self, cost: int = 1) -> None:
+        self.left -= cost
+        if self.left < 0:
+            raise TooComplex(
+                "the formula is too ambiguous to check: its products (\\cdot, \\times, *) "
+                "have too many readings; add brackets, or write \\odot for an elementwise "
+                "product"
+            )
+
+    @property
+    def exhausted(self) -> bool:
+        return self.left < 0
+
+
 @dataclass
 class Context:
     """What the symbols of a formula mean: a derivation and the value of ``l``."""
 
     d: Derivation
     layer: int | None = None  # value of the generic index l
+    budget: Budget = field(default_factory=Budget)
 
     def layer_of(self, idx: IR | None, base: str) -> int | None:
         if idx is None:
@@ -160,6 +190,36 @@ def _matmul_or_hadamard(a: Any, b: Any) -> Any:
         return _matmul(a, b)
     except ShapeMismatch:
         return _had(a, b)
+
+
+def _reading_key(e: Any) -> Any:
+    """``(a ⊙ b) ⊙ c`` and ``a ⊙ (b ⊙ c)`` are one reading: Hadamard chains are flattened."""
+    if not isinstance(e, HadamardProduct):
+        return e
+    factors: list[Any] = []
+    stack = [e]
+    while stack:
+        f = stack.pop()
+        if isinstance(f, HadamardProduct):
+            stack += reversed(f.args)
+        else:
+            factors.append(f)
+    return ("⊙", *factors)
+
+
+def _surely_misfit(op: Any, a: Any, b: Any) -> bool:
+    """Whether ``op(a, b)`` is sure to raise ShapeMismatch: two plain matrices whose shapes
+    do not fit. Checked first so that the message of a failure nobody reads (one per
+    rejected reading) is not printed.
+    """
+    plain = all(isinstance(e, MatrixExpr) and not is_tensor(e) for e in (a, b))
+    if not plain:
+        return False
+    if op is _matmul:
+        return bool(a.shape[1] != b.shape[0])
+    if op is _had:
+        return bool(a.shape != b.shape)
+    return False
 
 
 class _Shaped:
@@ -292,6 +352,8 @@ class Resolver:
     def activation(self, name: str, arg: Any) -> Any:
         """The activation ``name`` applied to ``arg``; ``generic`` (f, g) is the layer's own."""
         axis = 0 if self.d.program.column else 1
+        if _scalar(arg) or isinstance(arg, _Ones):
+            raise FormulaError(f"{name}({text(arg)}): a function here applies to a matrix or map")
         if name == "generic":
             layer = self._layer_of_z(arg)
             act = self.d.network.layers[layer - 1].activation  # type: ignore[union-attr]
@@ -304,8 +366,23 @@ class Resolver:
             fn = sympy.exp if name == "exp" else sympy.log
             return Elementwise(name, sympy.Lambda(XVAR, fn(XVAR)), arg)
         if name in TABLE:
-            return activation_node(Activation(name), arg, axis)
+            return activation_node(self._network_activation(name, arg), arg, axis)
         raise FormulaError(f"unknown function {name!r}")
+
+    def _network_activation(self, name: str, arg: Any) -> Activation:
+        """The network's own activation of this name, with its slope or alpha (the layer of
+        ``arg`` first), else the table's defaults: lrelu' of a slope-0.2 net is that one's."""
+        own = [
+            act
+            for act in (getattr(layer, "activation", None) for layer in self.d.network.layers)
+            if isinstance(act, Activation) and act.name == name
+        ]
+        if isinstance(arg, (MatrixSymbol, TensorSymbol)) and arg.name.startswith("Z_"):
+            k = int(arg.name.split("_")[1])
+            layer_act = getattr(self.d.network.layers[k - 1], "activation", None)
+            if getattr(layer_act, "name", None) == name:
+                return layer_act  # type: ignore[return-value]
+        return own[0] if own else Activation(name)
 
     def feature_fn(self, name: str, arg: Any) -> Any:
         """rot180, up, the arg-max mask, pooling and (un)flatten, sized by this network."""
@@ -416,6 +493,7 @@ class Resolver:
         return tensor_scale(a, -1) if is_tensor(a) else MatMul(-1, a).doit(deep=False)
 
     def _readings(self, node: IR) -> Iterator[Any]:
+        self.ctx.budget.spend()
         kind = node[0]
         if kind == "sym":
             yield self.symbol(node)
@@ -475,6 +553,13 @@ class Resolver:
                     if not isinstance(f, ELEMENTWISE):
                         raise FormulaError("the derivative of softmax is not elementwise")
                     f = f.derivative()
+                    scalar_fn = getattr(f, "scalar", None)
+                    if scalar_fn is not None and scalar_fn().has(sympy.DiracDelta):
+                        raise FormulaError(
+                            f"{getattr(f, 'name', node[1])}{chr(39) * node[2]}: this derivative "
+                            "is a Dirac delta "
+                            "(zero except at the kink), not a function a formula can use"
+                        )
                 yield f
         elif kind == "sum":
             for a in self.readings(node[1]):
@@ -494,6 +579,8 @@ class Resolver:
             yield from inner
         elif kind == "gt0":
             for a in self.readings(node[1]):
+                if _scalar(a) or isinstance(a, _Ones):
+                    raise FormulaError("(… > 0) compares a matrix, not a number, with 0")
                 # [x > 0] is 0 at x = 0 (H(0) = 0): (A > 0) is ReLU's mask even where A = 0
                 yield Elementwise("step", sympy.Lambda(XVAR, sympy.Heaviside(XVAR, 0)), a)
         else:
@@ -503,6 +590,9 @@ class Resolver:
         errors: list[FormulaError] = []
         found = False
         for a, b in itertools.product(self.readings(left), self.readings(right)):
+            self.ctx.budget.spend()
+            if errors and _surely_misfit(op, a, b):
+                continue
             try:
                 yield op(a, b)
                 found = True
@@ -512,45 +602,60 @@ class Resolver:
             raise errors[0]
 
     def _ambiguous(self, node: IR) -> Iterator[Any]:
-        """``a · b · c``: every bracketing, each product a matrix or a Hadamard product."""
-        operands: list[IR] = []
+        """``a · b · c``: every bracketing, each product a matrix or a Hadamard product.
 
-        def flatten(n: IR) -> None:
+        Shapes compose like a matrix chain, so the readings of each span of operands are
+        built once from the readings of its two parts (dynamic programming over spans):
+        the work grows with the cube of the operands, not with the Catalan number of
+        bracketings. Each span keeps at most ``MAX_READINGS`` distinct readings.
+        """
+        operands: list[IR] = []
+        stack = [node]
+        while stack:  # left to right, without recursion
+            n = stack.pop()
             if n[0] == "amb":
-                flatten(n[1])
-                flatten(n[2])
+                stack += [n[2], n[1]]
             else:
                 operands.append(n)
-
-        flatten(node)
-        values = [self.readings(o) for o in operands]
+        count = len(operands)
+        spans: dict[tuple[int, int], list[Any]] = {
+            (i, i + 1): list(dict.fromkeys(self.readings(o))) for i, o in enumerate(operands)
+        }
         errors: list[FormulaError] = []
-        found = False
-        for choice in itertools.product(*values):
-            for result in self._bracketings(list(choice), errors):
-                found = True
-                yield result
-        if not found:
+        for length in range(2, count + 1):
+            # right to left: the first shape error named is the innermost right-hand one,
+            # as when the bracketings were enumerated one by one
+            for i in reversed(range(count - length + 1)):
+                j = i + length
+                found: dict[Any, Any] = {}
+                for k in range(i + 1, j):
+                    for left in spans[(i, k)]:
+                        for right in spans[(k, j)]:
+                            for result in self._products(left, right, errors):
+                                if len(found) < MAX_READINGS:
+                                    found.setdefault(_reading_key(result), result)
+                spans[(i, j)] = list(found.values())
+        if not spans[(0, count)]:
             raise errors[0] if errors else FormulaError("no reading of the product fits")
+        yield from spans[(0, count)]
 
-    def _bracketings(self, items: list[Any], errors: list[FormulaError]) -> Iterator[Any]:
-        if len(items) == 1:
-            yield items[0]
-            return
-        for split in range(1, len(items)):
-            for left in self._bracketings(items[:split], errors):
-                for right in self._bracketings(items[split:], errors):
-                    if is_tensor(left) and is_tensor(right):
-                        # CNN notes write the sliding product of maps and kernels with *
-                        try:
-                            yield from list(self.slide(left, right, None))
-                        except ShapeMismatch as err:
-                            errors.append(err)
-                    for op in (_matmul, _had):
-                        try:
-                            yield op(left, right)
-                        except ShapeMismatch as err:
-                            errors.append(err)
+    def _products(self, left: Any, right: Any, errors: list[FormulaError]) -> Iterator[Any]:
+        """Every product of two readings: sliding (maps), matrix, Hadamard."""
+        if is_tensor(left) and is_tensor(right):
+            # CNN notes write the sliding product of maps and kernels with *
+            self.ctx.budget.spend(SLIDE_COST)
+            try:
+                yield from list(self.slide(left, right, None))
+            except ShapeMismatch as err:
+                errors.append(err)
+        for op in (_matmul, _had):
+            self.ctx.budget.spend()
+            if errors and _surely_misfit(op, left, right):
+                continue
+            try:
+                yield op(left, right)
+            except ShapeMismatch as err:
+                errors.append(err)
 
     def _sum(self, a: Any, axis: Any) -> Any:
         if _scalar(a):
@@ -560,6 +665,11 @@ class Resolver:
                 raise ShapeMismatch(f"Σ {text(a)}: a sum per channel needs feature maps")
             coeff, maps = tensor_coeff(a)  # Σ c δ = c Σ δ
             return tensor_scale(ChannelSum(maps), coeff)
+        if axis == "channels":
+            raise ShapeMismatch(
+                f"a sum over axes (0, 2, 3) needs feature maps; {text(a)} is a matrix "
+                f"({shape_text(a)})"
+            )
         column = self.d.program.column
         if axis is None:
             axis = 1 if column else 0
