@@ -59,8 +59,11 @@ KINDS = {
     "other",
 }
 # Totals reached when the corpus was collected; the corpus may grow, not shrink.
-MIN_TOTAL = 50
-MIN_INCORRECT_SHARE = 0.05
+# (The brief's targets were 300 entries and a 40 % share of mistakes; the share reached with
+# documented real mistakes is 27 %, see the corpus report.)
+MIN_TOTAL = 305
+MIN_INCORRECT = 83
+MIN_CNN = 50
 
 
 def entries() -> list[tuple[str, dict[str, object]]]:
@@ -78,10 +81,20 @@ ENTRIES = entries()
 
 
 @cache
+def load(network: str) -> derive.Network:
+    """The spec an entry names (a built-in name or a path from the repo root)."""
+    return derive.load(network if network in BUILT_IN else str(ROOT / network))
+
+
 def loads(network: str) -> bool:
-    """Whether derive accepts the spec (a built-in name or a path from the repo root)."""
-    derive.load(network if network in BUILT_IN else str(ROOT / network))
-    return True
+    """Whether derive accepts the spec."""
+    return isinstance(load(network), derive.Network)
+
+
+def is_cnn(network: str) -> bool:
+    """Whether the spec has convolution or pooling layers."""
+    kinds = {type(layer).__name__ for layer in load(network).layers}
+    return bool(kinds & {"Conv2d", "MaxPool2d", "AvgPool2d"})
 
 
 @pytest.mark.parametrize(("name", "entry"), ENTRIES, ids=[str(e["id"]) for _, e in ENTRIES])
@@ -118,11 +131,13 @@ def test_totals() -> None:
     total = len(ENTRIES)
     incorrect = sum(e["verdict"] == "incorrect" for _, e in ENTRIES)
     made_up = sum(bool(e.get("made_up")) for _, e in ENTRIES)
-    syntaxes = {e["syntax"] for _, e in ENTRIES}
+    latex = sum(e["syntax"] == "latex" for _, e in ENTRIES)
+    cnn = sum(is_cnn(str(e["network"])) for _, e in ENTRIES)
     assert total >= MIN_TOTAL
-    assert incorrect / total >= MIN_INCORRECT_SHARE
+    assert incorrect >= MIN_INCORRECT
     assert made_up <= 0.1 * total
-    assert syntaxes == {"latex", "python"}
+    assert 0 < latex < total
+    assert cnn >= MIN_CNN
 
 
 def test_every_spec_is_used_and_loads() -> None:
