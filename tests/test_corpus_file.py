@@ -60,9 +60,9 @@ KINDS = {
 }
 # Totals reached when the corpus was collected; the corpus may grow, not shrink.
 # (The brief's targets were 300 entries and a 40 % share of mistakes; the share reached with
-# documented real mistakes is 27 %, see the corpus report.)
-MIN_TOTAL = 305
-MIN_INCORRECT = 83
+# documented real mistakes is 28 %, see the corpus report.)
+MIN_TOTAL = 313
+MIN_INCORRECT = 87
 MIN_CNN = 50
 
 
