@@ -61,9 +61,9 @@ KINDS = {
 # Totals reached when the corpus was collected; the corpus may grow, not shrink.
 # (The brief's targets were 300 entries and a 40 % share of mistakes; the share reached with
 # documented real mistakes is 28 %, see the corpus report.)
-MIN_TOTAL = 360
-MIN_INCORRECT = 113
-MIN_CNN = 50
+MIN_TOTAL = 367
+MIN_INCORRECT = 120
+MIN_CNN = 53
 
 
 def entries() -> list[tuple[str, dict[str, object]]]:
