@@ -61,8 +61,8 @@ KINDS = {
 # Totals reached when the corpus was collected; the corpus may grow, not shrink.
 # (The brief's targets were 300 entries and a 40 % share of mistakes; the share reached with
 # documented real mistakes is 28 %, see the corpus report.)
-MIN_TOTAL = 370
-MIN_INCORRECT = 122
+MIN_TOTAL = 371
+MIN_INCORRECT = 123
 MIN_CNN = 53
 
 
