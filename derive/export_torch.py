@@ -37,6 +37,15 @@ class TorchCode(ArrayNodes, TorchPrinter):
     def softmax(self, code: str, axis: int) -> str:
         return f"{self.fn('softmax')}({code}, dim={axis})"
 
+    def log_softmax(self, code: str, axis: int) -> str:
+        return f"{self.fn('log_softmax')}({code}, dim={axis})"
+
+    def sigmoid(self, code: str) -> str:
+        return f"{self.fn('sigmoid')}({code})"
+
+    def softplus(self, code: str) -> str:
+        return f"{self._module_format('torch.nn.functional.softplus')}({code})"
+
     def maximum(self, a: str, b: str) -> str:
         if a in ("0", "0.0"):
             return f"{self.fn('clamp_min')}({b}, 0)"
