@@ -249,7 +249,30 @@ class ArrayNodes:
             return f"1/{base}"
         if expr.exp.is_Integer and expr.exp > 0:
             return f"{base}**{expr.exp}"
-        return super()._print_Pow(expr, rational=rational)  # type: ignore[misc]
+        return self.pow_fallback(expr, rational)
+
+    def pow_fallback(self, expr: Any, rational: bool) -> str:
+        """SymPy's own power printing (the PyTorch printer's takes no ``rational``)."""
+        return str(super()._print_Pow(expr, rational=rational))  # type: ignore[misc]
+
+    def _print_Identity(self, expr: Any) -> str:
+        # A 1×1 identity (1 − A² at width 1 and batch 1) is the number 1: numpy.eye(1)
+        # would make float32 inputs float64, torch.eye(1) a CPU tensor on any device.
+        if expr.shape == (1, 1):
+            return "1"
+        return str(super()._print_Identity(expr))  # type: ignore[misc]
+
+    def _print(self, expr: Any, **kwargs: Any) -> str:
+        if (
+            isinstance(expr, sympy.Expr)
+            and not isinstance(expr, sympy.MatrixExpr)
+            and expr.is_number
+            and not expr.is_Rational
+            and expr.is_real
+        ):
+            # log(2), π, √2 as Python floats: a NumPy float64 scalar would promote float32
+            return repr(float(expr))
+        return str(super()._print(expr, **kwargs))  # type: ignore[misc]
 
     # --- activations
     def _print_Elementwise(self, expr: Elementwise) -> str:
@@ -271,11 +294,30 @@ class ArrayNodes:
             self._dtype_ref = saved
 
     def _print_Max(self, expr: Any) -> str:
+        return self._extremum(expr, "max")
+
+    def _print_Min(self, expr: Any) -> str:
+        return self._extremum(expr, "min")
+
+    def _extremum(self, expr: Any, kind: str) -> str:
+        ref = self._dtype_ref
+        scalar = [
+            not any(getattr(s, "name", None) == ref for s in a.free_symbols) if ref else a.is_number
+            for a in expr.args
+        ]
         args = [self._print(a) for a in expr.args]  # type: ignore[attr-defined]
+        return self.extremum(kind, args, scalar)
+
+    def extremum(self, kind: str, args: list[str], scalar: list[bool]) -> str:
+        """``max``/``min`` of several arrays and numbers (NumPy and JAX broadcast numbers)."""
+        op = self.maximum if kind == "max" else self.minimum
         out = args[-1]
         for a in reversed(args[:-1]):
-            out = self.maximum(a, out)
+            out = op(a, out)
         return out
+
+    def minimum(self, a: str, b: str) -> str:
+        return f"{self.fn('minimum')}({a}, {b})"
 
     def _print_Piecewise(self, expr: Any) -> str:
         *pieces, last = expr.args

@@ -51,6 +51,22 @@ class TorchCode(ArrayNodes, TorchPrinter):
             return f"{self.fn('clamp_min')}({b}, 0)"
         return f"{self.fn('maximum')}({a}, {b})"
 
+    def extremum(self, kind: str, args: list[str], scalar: list[bool]) -> str:
+        # torch.maximum/minimum take two tensors: numbers (and hyperparameters) clamp
+        arrays = [a for a, s in zip(args, scalar) if not s]
+        numbers = [a for a, s in zip(args, scalar) if s]
+        if not arrays:
+            return f"{kind}({', '.join(numbers)})"
+        out = arrays[-1]
+        for a in reversed(arrays[:-1]):
+            out = f"{self.fn('maximum' if kind == 'max' else 'minimum')}({a}, {out})"
+        for n in numbers:
+            out = f"{self.fn('clamp_min' if kind == 'max' else 'clamp_max')}({out}, {n})"
+        return out
+
+    def pow_fallback(self, expr: Any, rational: bool) -> str:
+        return str(TorchPrinter._print_Pow(self, expr))
+
     def _print_Function(self, expr: Any) -> str:
         if isinstance(expr, sympy.erf):
             return f"{self.fn('erf')}({self._print(expr.args[0])})"

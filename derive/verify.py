@@ -10,6 +10,8 @@ size, absolute for vanishing ones, whose differences are rounding noise.
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,10 +48,16 @@ class GradCheckReport:
     errors: dict[str, float]
     nonfinite: list[str] = field(default_factory=list)
     evaluations: int = 0
+    #: Non-finite loss or gradients at large pre-activations, where the maths is finite.
+    unstable: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
-        return not self.nonfinite and all(e <= self.tolerance for e in self.errors.values())
+        return (
+            not self.nonfinite
+            and not self.unstable
+            and all(e <= self.tolerance for e in self.errors.values())
+        )
 
     def __str__(self) -> str:
         lines = [
@@ -60,6 +68,8 @@ class GradCheckReport:
             lines.append(f"  {name:>6}: max relative error {err:.2e}  {mark}")
         for item in self.nonfinite:
             lines.append(f"  non-finite values: {item}  FAIL")
+        for item in self.unstable:
+            lines.append(f"  large |z|: {item}  FAIL")
         lines.append("PASS" if self.passed else "FAIL")
         return "\n".join(lines)
 
@@ -70,6 +80,7 @@ class GradCheckReport:
             "tolerance": self.tolerance,
             "errors": self.errors,
             "nonfinite": self.nonfinite,
+            "unstable": self.unstable,
         }
 
 
@@ -177,6 +188,77 @@ def random_point(
     raise RuntimeError("could not draw a point away from the activations' kinks")
 
 
+#: Magnitudes of the pre-activations the stability pass tries (e^800 overflows float64).
+LARGE_Z = (40.0, 800.0)
+#: An activation value or slope beyond this at the tried |z| is not finite in float64 use.
+REPRESENTABLE = 1e30
+
+
+def _layer_of(name: str) -> int | None:
+    m = re.fullmatch(r"[WKb](\d+)", name)
+    return int(m.group(1)) if m else None
+
+
+def _finite_maths(fn: sympy.Lambda, z: float, hyper: Mapping[str, float]) -> bool:
+    """True when the activation and its slope at ±z are moderate numbers (the maths is
+    finite there, so the code must be too); a custom e^x at 800 is not."""
+    (x,) = fn.variables
+    values = {s: hyper.get(code_name(s.name), 0.5) for s in fn.expr.free_symbols - {x}}
+    body = fn.expr.xreplace(values)
+    for e in (body, sympy.diff(body, x)):
+        for v in (z, -z):
+            num = e.xreplace({x: sympy.Float(v)}).evalf(30)  # our own expression
+            if not num.is_number or not num.is_finite or abs(complex(num)) > REPRESENTABLE:
+                return False
+    return True
+
+
+def stability_pass(d: Derivation, module: Any, point: Point) -> list[str]:
+    """Evaluate loss and gradients with one layer at a time scaled to max|Z_l| = 40 and 800
+    (and with Z_l's sign flipped).
+
+    The random points of the gradient check keep |z| < 6, where any formula is finite;
+    this pass looks where naive formulas overflow (log(1 + e^z), 0·log 0, e^z/(1 + e^z)²).
+    The output layer and the first layer of each activation are tried, so the cost does
+    not grow with depth; a layer whose activation itself is huge at |z| (a custom e^x) is
+    skipped there. Returns a description of every non-finite result.
+    """
+    with np.errstate(all="ignore"):
+        base = module.intermediates(point.X, **point.params, **point.hyper)
+    acts: dict[int, Any] = {}
+    for eq in d.program.equations:
+        m = re.fullmatch(r"A_(\d+)", eq.out.name)
+        if m and hasattr(eq.rhs, "fn") and getattr(eq.rhs, "order", 1) == 0:
+            acts[int(m.group(1))] = eq.rhs
+    layers = sorted({n for n in map(_layer_of, module.PARAMETERS) if n is not None})
+    probe: dict[str, int] = {}
+    for layer in layers:
+        act = acts.get(layer)
+        probe.setdefault(f"{act.name}:{act.fn}" if act is not None else "", layer)
+    chosen = sorted(set(probe.values()) | {layers[-1]})
+    problems: list[str] = []
+    for layer in chosen:
+        z = base.get(f"Z{layer}")
+        if z is None:
+            continue
+        peak = float(np.max(np.abs(z)))
+        if not np.isfinite(peak) or peak == 0:
+            continue
+        for target, sign in itertools.product(LARGE_Z, (1, -1)):
+            if layer in acts and not _finite_maths(acts[layer].fn, target, point.hyper):
+                continue
+            c = sign * target / peak  # −1 flips Z_l, so its largest entry is tried at ±target
+            params = {k: v * c if _layer_of(k) == layer else v for k, v in point.params.items()}
+            with np.errstate(all="ignore"):
+                value, grads = module.loss_and_gradients(point.X, point.Y, **params, **point.hyper)
+            bad = [] if np.isfinite(value) else ["loss"]
+            bad += ["d" + k for k, g in grads.items() if not np.all(np.isfinite(g))]
+            if bad:
+                problems.append(f"{', '.join(bad)} non-finite at max|Z{layer}| = {target:g}")
+                break
+    return problems
+
+
 def _loss_fn(module: Any, point: Point) -> Callable[[dict[str, np.ndarray]], float]:
     def loss(params: dict[str, np.ndarray]) -> float:
         return float(module.loss(point.X, point.Y, **params, **point.hyper))
@@ -250,11 +332,13 @@ def check_grads(
     tolerance: float = DEFAULT_TOLERANCE,
     module: Any = None,
     progress: Callable[[int, int], None] | None = None,
+    stability: bool = True,
 ) -> GradCheckReport:
     """Check the exported gradients of ``spec`` against central finite differences.
 
     ``mode``: ``entries`` (every parameter entry), ``directions`` (random directions per
     parameter, like a fast gradcheck) or ``auto`` (entries up to 2,000 parameters).
+    ``stability``: also evaluate at large pre-activations (``stability_pass``).
     """
     d = spec if isinstance(spec, Derivation) else derive(spec)
     module = module or to_module(d)
@@ -280,7 +364,8 @@ def check_grads(
         progress=progress,
     )
     bad = [k for k, e in errors.items() if not np.isfinite(e)]
-    return GradCheckReport(mode, tolerance, errors, bad, evals)
+    unstable = stability_pass(d, module, point) if stability else []
+    return GradCheckReport(mode, tolerance, errors, bad, evals, unstable)
 
 
 __all__ = [
@@ -289,4 +374,5 @@ __all__ = [
     "check_grads",
     "finite_differences",
     "random_point",
+    "stability_pass",
 ]

@@ -155,3 +155,56 @@ def test_derivation_keeps_the_textbook_formulas() -> None:
     src = to_module(derive(dense([2, 3], ["softmax"], "cross_entropy")), "numpy").__source__
     assert "# L = −(1/m) Σ Y ⊙ log A₁" in src
     assert "_log_softmax(Z1, 0)" in src
+
+
+# --------------------------------------------------------------------------- verify's pass
+
+STACK = dense(
+    [3, 4, 3, 2],
+    ["silu", "softplus", "sigmoid"],
+    Loss("binary_cross_entropy", "mean"),
+)
+
+
+def _naive_module(tmp_path, network, replacements):
+    """The exported module with textbook formulas put back: what verify must catch."""
+    import importlib.util
+
+    from derive.export import to_source
+
+    src = to_source(derive(network))
+    for old, new in replacements.items():
+        assert old in src
+        src = src.replace(old, new)
+    path = tmp_path / "naive_export.py"
+    path.write_text(src)
+    spec = importlib.util.spec_from_file_location("naive_export", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_verify_tries_large_preactivations_and_passes_stable_code() -> None:
+    from derive.verify import check_grads
+
+    report = check_grads(STACK)
+    assert report.passed and report.unstable == []
+    assert "unstable" in report.as_dict()
+
+
+@pytest.mark.parametrize(
+    ("replacements", "where"),
+    [
+        ({"numpy.logaddexp(0, Z2)": "numpy.log(1 + numpy.exp(Z2))"}, "Z2"),
+        ({"numpy.logaddexp(0, -Z3)": "-numpy.log(_sigmoid(Z3))"}, "Z3"),
+        ({"Z1*_sigmoid(-Z1)*_sigmoid(Z1)": "Z1*numpy.exp(-Z1)/(1 + numpy.exp(-Z1))**2"}, "Z1"),
+    ],
+)
+def test_verify_reports_nonfinite_values_at_large_z(tmp_path, replacements, where) -> None:
+    from derive.verify import check_grads
+
+    mod = _naive_module(tmp_path, STACK, replacements)
+    report = check_grads(STACK, module=mod)
+    assert not report.passed
+    assert any(f"max|{where}|" in item for item in report.unstable), report.unstable
+    assert "large |z|" in str(report)
