@@ -87,14 +87,19 @@ class GradCheckReport:
 def _sizes(
     d: Derivation, sizes: Mapping[str, int] | None, default: int, batch: int
 ) -> dict[str, int]:
+    """Every symbolic size: the user's where given, else the default, moved where a conv or
+    pooling layer would not fit (``derive.sizes.fitting_sizes``)."""
+    from derive.sizes import fitting_sizes
+
     out: dict[str, int] = {}
     prog = d.program
-    for w in prog.widths:
-        if not w.is_Integer:
-            out[str(w)] = int((sizes or {}).get(str(w), default))
+    given = dict(sizes or {})
+    names = [str(w) for w in prog.widths if not w.is_Integer]
+    for name in [*names, *d.network.size_names]:
+        out[name] = int(given.get(name, default))
     if not prog.batch.is_Integer:
-        out[str(prog.batch)] = int((sizes or {}).get(str(prog.batch), batch))
-    return out
+        out[str(prog.batch)] = int(given.get(str(prog.batch), batch))
+    return fitting_sizes(d.network, out, fixed=set(given))
 
 
 def _kinks(d: Derivation) -> bool:
