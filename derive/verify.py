@@ -301,14 +301,21 @@ def _layer_of(name: str) -> int | None:
 def _finite_maths(fn: sympy.Lambda, z: float, hyper: Mapping[str, float]) -> bool:
     """True when the activation and its slope at ±z are moderate numbers (the maths is
     finite there, so the code must be too); a custom e^x at 800 is not."""
+    import mpmath
+
     (x,) = fn.variables
     values = {s: hyper.get(code_name(s.name), 0.5) for s in fn.expr.free_symbols - {x}}
     body = fn.expr.xreplace(values)
-    for e in (body, sympy.diff(body, x)):
-        for v in (z, -z):
-            num = e.xreplace({x: sympy.Float(v)}).evalf(30)  # our own expression
-            if not num.is_number or not num.is_finite or abs(complex(num)) > REPRESENTABLE:
-                return False
+    with mpmath.workdps(30):  # arbitrary exponents: e^800 is a number here, not inf
+        for e in (body, sympy.diff(body, x)):
+            f = sympy.lambdify(x, e, "mpmath")  # our own expression, never a user's string
+            for v in (z, -z):
+                try:
+                    num = f(mpmath.mpf(v))
+                except (ValueError, ZeroDivisionError, TypeError):
+                    return False
+                if not mpmath.isfinite(num) or abs(num) > REPRESENTABLE:
+                    return False
     return True
 
 
