@@ -167,15 +167,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
     network, sizes = with_sizes(d.network, parse_sizes(args.sizes))
     if network != d.network:
         d = derive(network)
-    shown = {"started": 0.0}
+    shown = {"started": 0.0, "lines": 0.0}
     progress = None
     if not args.json:
 
         def progress(done: int, total: int) -> None:
             # a progress line on stderr once a check runs for more than a few seconds
-            if time.monotonic() - shown["started"] < 3 and done != total:
+            if time.monotonic() - shown["started"] < 3 and not shown["lines"]:
                 return
             if done == total or done % max(total // 50, 1) == 0:
+                shown["lines"] = 1
                 print(f"\r  {done}/{total} evaluations", end="", file=sys.stderr, flush=True)
                 if done == total:
                     print(file=sys.stderr)

@@ -649,20 +649,19 @@ def finite_differences(
     done = 0
     for name, value in params.items() if mode == "entries" else ():
         g = np.asarray(gradients[name], dtype=np.float64)
-        if mode == "entries":
-            fd = np.zeros_like(value)
-            for idx in np.ndindex(value.shape):
-                plus = {**params, name: value.copy()}
-                minus = {**params, name: value.copy()}
-                plus[name][idx] += eps
-                minus[name][idx] -= eps
-                fd[idx] = (loss(plus) - loss(minus)) / (2 * eps)
-                evaluations += 2
-                done += 1
-                if progress:
-                    progress(done, total)
-            scale = max(float(np.max(np.abs(fd))), float(np.max(np.abs(g))), floor)
-            errors[name] = float(np.max(np.abs(g - fd))) / scale
+        fd = np.zeros_like(value)
+        for idx in np.ndindex(value.shape):
+            plus = {**params, name: value.copy()}
+            minus = {**params, name: value.copy()}
+            plus[name][idx] += eps
+            minus[name][idx] -= eps
+            fd[idx] = (loss(plus) - loss(minus)) / (2 * eps)
+            evaluations += 2
+            done += 1
+            if progress:
+                progress(done, total)
+        scale = max(float(np.max(np.abs(fd))), float(np.max(np.abs(g))), floor)
+        errors[name] = float(np.max(np.abs(g - fd))) / scale
     if mode != "entries":
         # One random direction over a group of parameters costs two loss evaluations, and a
         # loss evaluation grows with depth: a bounded number of groups keeps the check
