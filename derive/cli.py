@@ -221,21 +221,56 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from derive.verify import check_grads
+    import time
+
+    from derive.verify import (
+        ResourceError,
+        Resources,
+        check_grads,
+        parse_memory,
+        parse_sizes,
+        with_sizes,
+    )
 
     d = derive(args.spec)
+    network, sizes = with_sizes(d.network, parse_sizes(args.sizes))
+    if network != d.network:
+        d = derive(network)
+    shown = {"started": 0.0, "lines": 0.0}
     progress = None
-    if args.exhaustive and not args.json and sys.stderr.isatty():
+    if not args.json:
 
         def progress(done: int, total: int) -> None:
+            # a progress line on stderr once a check runs for more than a few seconds
+            if time.monotonic() - shown["started"] < 3 and not shown["lines"]:
+                return
             if done == total or done % max(total // 50, 1) == 0:
-                print(f"\r  {done}/{total} entries", end="", file=sys.stderr, flush=True)
+                shown["lines"] = 1
+                print(f"\r  {done}/{total} evaluations", end="", file=sys.stderr, flush=True)
                 if done == total:
                     print(file=sys.stderr)
 
-    report = check_grads(
-        d, seed=args.seed, mode="entries" if args.exhaustive else "auto", progress=progress
-    )
+    def notify(res: Resources) -> None:
+        shown["started"] = time.monotonic()
+        if res.seconds > 3 and not args.json:
+            print(
+                f"verifying {res.parameters} parameters: about {res.evaluations} loss "
+                f"evaluations, {res.seconds:.0f} s estimated",
+                file=sys.stderr,
+            )
+
+    try:
+        report = check_grads(
+            d,
+            seed=args.seed,
+            sizes=sizes,
+            mode="entries" if args.exhaustive else "auto",
+            progress=progress,
+            max_memory=parse_memory(args.max_memory),
+            notify=notify,
+        )
+    except ResourceError as err:
+        raise UserError(str(err)) from None
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
     else:
@@ -333,6 +368,17 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     verify.add_argument(
         "--exhaustive", action="store_true", help="every parameter entry, not random directions"
+    )
+    verify.add_argument(
+        "--sizes",
+        metavar="NAME=N,…",
+        help="verify at these sizes: symbolic ones, or concrete widths n_l, image sides h/w, "
+        "batch m made smaller (e.g. n_1=100,m=4)",
+    )
+    verify.add_argument(
+        "--max-memory",
+        default="4GiB",
+        help="refuse a check that would need more memory than this (default 4GiB)",
     )
     verify.set_defaults(run=cmd_verify)
     return parser

@@ -26,7 +26,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from derive.derivation import Derivation, derive
 from derive.graph import split_name
-from derive.nodes import Elementwise, is_tensor, tensor_coeff
+from derive.nodes import Elementwise, Softmax, is_tensor, tensor_coeff
 
 BACKENDS = ("numpy", "jax", "torch")
 _COUNTER = itertools.count()
@@ -34,6 +34,84 @@ _COUNTER = itertools.count()
 
 class ExportError(ValueError):
     """The derivation cannot be exported (e.g. a symbolic activation has no numeric form)."""
+
+
+# --------------------------------------------------------------------------- stable forms
+# The derivation keeps the textbook formulas (σ = 1/(1 + e^{−x}), softplus = log(1 + e^x));
+# evaluated as written they overflow to inf or NaN where the maths is finite (e^{800}).
+# The printers rewrite them, in the emitted code only, into forms that never overflow.
+
+
+class StableSigmoid(sympy.Function):  # type: ignore[misc]
+    """σ(u), printed with the backend's overflow-free sigmoid."""
+
+    nargs = 1
+
+
+class StableSoftplus(sympy.Function):  # type: ignore[misc]
+    """log(1 + e^u), printed as the backend's log-add-exp (finite, exact for large u)."""
+
+    nargs = 1
+
+
+def _one_plus_exp(e: Any) -> Any:
+    """``v`` when ``e`` is ``1 + exp(v)``, else None."""
+    if isinstance(e, sympy.Add) and len(e.args) == 2 and sympy.S.One in e.args:
+        other = e.args[0] if e.args[1] == 1 else e.args[1]
+        if isinstance(other, sympy.exp):
+            return other.args[0]
+    return None
+
+
+def _sigmoid_power(f: Any) -> tuple[Any, int] | None:
+    """``(u, k)`` when ``f`` is ``σ(u)**k`` with k ≥ 1."""
+    if isinstance(f, StableSigmoid):
+        return f.args[0], 1
+    if f.is_Pow and isinstance(f.base, StableSigmoid) and f.exp.is_Integer and f.exp > 0:
+        return f.base.args[0], int(f.exp)
+    return None
+
+
+def stable_scalar(expr: Any) -> Any:
+    """Rewrite a scalar formula so that no sub-expression overflows where the value is finite.
+
+    ``1/(1 + e^v)^k`` -> ``σ(−v)^k``; ``log(1 + e^v)`` -> ``softplus(v)``; and a factor
+    ``e^v`` next to ``σ(−v)`` -> ``σ(v)`` (``e^v/(1 + e^v) = σ(v)``), which turns the
+    derivatives of sigmoid, softplus and SiLU (``e^{−x}/(1 + e^{−x})²`` = ``σ(x) σ(−x)``)
+    into products of bounded factors.
+    """
+    if not expr.args or isinstance(expr, (sympy.Symbol, sympy.Number)):
+        return expr
+    args = tuple(stable_scalar(a) for a in expr.args)
+    e = expr.func(*args) if args != expr.args else expr
+    if isinstance(e, sympy.log):
+        v = _one_plus_exp(e.args[0])
+        if v is not None:
+            return StableSoftplus(v)
+    if e.is_Pow and e.exp.is_Integer and e.exp < 0:
+        v = _one_plus_exp(e.base)
+        if v is not None:
+            return StableSigmoid(-v) ** (-e.exp)
+    if e.is_Mul:
+        factors = list(e.args)
+        changed = True
+        while changed:
+            changed = False
+            for i, f in enumerate(factors):
+                if not isinstance(f, sympy.exp):
+                    continue
+                for j, g in enumerate(factors):
+                    sp = _sigmoid_power(g)
+                    if sp is not None and sp[0] == -f.args[0]:
+                        u, k = sp
+                        factors[i] = StableSigmoid(f.args[0])
+                        factors[j] = StableSigmoid(u) ** (k - 1)
+                        changed = True
+                        break
+                if changed:
+                    break
+        e = sympy.Mul(*factors)
+    return e
 
 
 def code_name(name: str) -> str:
@@ -74,6 +152,15 @@ class ArrayNodes:
     def scalar_like(self, code: str, ref: str) -> str:
         """A scalar branch of where(): NumPy and JAX broadcast Python numbers as they are."""
         return code
+
+    def sigmoid(self, code: str) -> str:
+        return f"_sigmoid({code})"
+
+    def softplus(self, code: str) -> str:
+        return f"{self.fn('logaddexp')}(0, {code})"
+
+    def log_softmax(self, code: str, axis: int) -> str:
+        return f"_log_softmax({code}, {axis})"
 
     def maximum(self, a: str, b: str) -> str:
         return f"{self.fn('maximum')}({a}, {b})"
@@ -162,7 +249,30 @@ class ArrayNodes:
             return f"1/{base}"
         if expr.exp.is_Integer and expr.exp > 0:
             return f"{base}**{expr.exp}"
-        return super()._print_Pow(expr, rational=rational)  # type: ignore[misc]
+        return self.pow_fallback(expr, rational)
+
+    def pow_fallback(self, expr: Any, rational: bool) -> str:
+        """SymPy's own power printing (the PyTorch printer's takes no ``rational``)."""
+        return str(super()._print_Pow(expr, rational=rational))  # type: ignore[misc]
+
+    def _print_Identity(self, expr: Any) -> str:
+        # A 1×1 identity (1 − A² at width 1 and batch 1) is the number 1: numpy.eye(1)
+        # would make float32 inputs float64, torch.eye(1) a CPU tensor on any device.
+        if expr.shape == (1, 1):
+            return "1"
+        return str(super()._print_Identity(expr))  # type: ignore[misc]
+
+    def _print(self, expr: Any, **kwargs: Any) -> str:
+        if (
+            isinstance(expr, sympy.Expr)
+            and not isinstance(expr, sympy.MatrixExpr)
+            and expr.is_number
+            and not expr.is_Rational
+            and expr.is_real
+        ):
+            # log(2), π, √2 as Python floats: a NumPy float64 scalar would promote float32
+            return repr(float(expr))
+        return str(super()._print(expr, **kwargs))  # type: ignore[misc]
 
     # --- activations
     def _print_Elementwise(self, expr: Elementwise) -> str:
@@ -177,17 +287,37 @@ class ArrayNodes:
             arg = f"({arg})"
         (x,) = fn.variables
         saved, self._dtype_ref = self._dtype_ref, arg
+        body = stable_scalar(fn.expr.xreplace({x: sympy.Symbol(arg, real=True)}))
         try:
-            return self._print(fn.expr.xreplace({x: sympy.Symbol(arg, real=True)}))  # type: ignore[attr-defined]
+            return self._print(body)  # type: ignore[attr-defined]
         finally:
             self._dtype_ref = saved
 
     def _print_Max(self, expr: Any) -> str:
+        return self._extremum(expr, "max")
+
+    def _print_Min(self, expr: Any) -> str:
+        return self._extremum(expr, "min")
+
+    def _extremum(self, expr: Any, kind: str) -> str:
+        ref = self._dtype_ref
+        scalar = [
+            not any(getattr(s, "name", None) == ref for s in a.free_symbols) if ref else a.is_number
+            for a in expr.args
+        ]
         args = [self._print(a) for a in expr.args]  # type: ignore[attr-defined]
+        return self.extremum(kind, args, scalar)
+
+    def extremum(self, kind: str, args: list[str], scalar: list[bool]) -> str:
+        """``max``/``min`` of several arrays and numbers (NumPy and JAX broadcast numbers)."""
+        op = self.maximum if kind == "max" else self.minimum
         out = args[-1]
         for a in reversed(args[:-1]):
-            out = self.maximum(a, out)
+            out = op(a, out)
         return out
+
+    def minimum(self, a: str, b: str) -> str:
+        return f"{self.fn('minimum')}({a}, {b})"
 
     def _print_Piecewise(self, expr: Any) -> str:
         *pieces, last = expr.args
@@ -206,6 +336,12 @@ class ArrayNodes:
             out = f"{self.fn('where')}({cond}, {val}, {out})"
         # where() of Python numbers would give the default dtype: keep the input's.
         return self.cast_like(out, self._dtype_ref) if self._dtype_ref else out
+
+    def _print_StableSigmoid(self, expr: Any) -> str:
+        return self.sigmoid(self._print(expr.args[0]))  # type: ignore[attr-defined]
+
+    def _print_StableSoftplus(self, expr: Any) -> str:
+        return self.softplus(self._print(expr.args[0]))  # type: ignore[attr-defined]
 
     def _print_Heaviside(self, expr: Any) -> str:
         arg = self._print(expr.args[0])  # type: ignore[attr-defined]
@@ -288,15 +424,45 @@ class ArrayNodes:
     def _print_FrobeniusSq(self, expr: Any) -> str:
         return self.total(f"{self.fn('square')}({self._print(expr.arg)})")  # type: ignore[attr-defined]
 
+    #: The equation that defines each forward value (set by ``to_source``): a loss of
+    #: ``softmax(Z)`` or ``σ(Z)`` is computed from the logits Z, where it stays finite.
+    producers: dict[Any, Any] = {}
+
+    def _producer(self, a: Any) -> Any:
+        return self.producers.get(a)
+
     def _print_CrossEntropy(self, expr: Any) -> str:
         y, a = self._print(expr.target), self._print(expr.probs)  # type: ignore[attr-defined]
+        src = self._producer(expr.probs)
+        if isinstance(src, Softmax):
+            # log softmax(Z) = Z − logsumexp(Z): finite where softmax underflows to 0
+            logp = self.log_softmax(self._print(src.arg), int(src.axis))  # type: ignore[attr-defined]
+            return "-" + self.total(f"{y} * {logp}")
         log = self.fn("log")
         return "-" + self.total(f"{y} * {log}({a})")
 
     def _print_BinaryCrossEntropy(self, expr: Any) -> str:
         y, a = self._print(expr.target), self._print(expr.probs)  # type: ignore[attr-defined]
+        src = self._producer(expr.probs)
+        if _is_sigmoid(src):
+            # from the logits: log σ(Z) = −softplus(−Z), log(1 − σ(Z)) = −softplus(Z)
+            z = self._print(src.arg)  # type: ignore[attr-defined]
+            z = z if re.fullmatch(r"\w+", z) else f"({z})"
+            sp_neg, sp_pos = self.softplus(f"-{z}"), self.softplus(z)
+            return self.total(f"{y} * {sp_neg} + (1 - {y}) * {sp_pos}")
         log = self.fn("log")
         return "-" + self.total(f"{y} * {log}({a}) + (1 - {y}) * {log}(1 - {a})")
+
+
+def _is_sigmoid(node: Any) -> bool:
+    """True for ``σ(Z)`` itself (the table's sigmoid, not a derivative of it)."""
+    if not isinstance(node, Elementwise) or node.order != 0:
+        return False
+    (x,) = node.fn.variables
+    return (
+        isinstance(stable_scalar(node.fn.expr), StableSigmoid)
+        and stable_scalar(node.fn.expr).args[0] == x
+    )
 
 
 class NumPyCode(ArrayNodes, NumPyPrinter):
@@ -319,6 +485,12 @@ class JaxCode(ArrayNodes, JaxPrinter):
 
     def softmax(self, code: str, axis: int) -> str:
         return f"{self._module_format('jax.nn.softmax')}({code}, axis={axis})"
+
+    def log_softmax(self, code: str, axis: int) -> str:
+        return f"{self._module_format('jax.nn.log_softmax')}({code}, axis={axis})"
+
+    def sigmoid(self, code: str) -> str:
+        return f"{self._module_format('jax.nn.sigmoid')}({code})"
 
     def _print_erf(self, expr: Any) -> str:
         return f"{self._module_format('jax.scipy.special.erf')}({self._print(expr.args[0])})"
@@ -347,6 +519,24 @@ def _softmax(Z, axis):
     E = numpy.exp(Z - numpy.max(Z, axis=axis, keepdims=True))
     return E / numpy.sum(E, axis=axis, keepdims=True)
 '''
+
+#: NumPy helpers of the stable forms, included when the printed code calls them.
+NUMPY_HELPERS = {
+    "_log_softmax": '''
+
+def _log_softmax(Z, axis):
+    """log softmax(Z) = (Z − max) − log Σ exp(Z − max): finite where softmax underflows."""
+    S = Z - numpy.max(Z, axis=axis, keepdims=True)
+    return S - numpy.log(numpy.sum(numpy.exp(S), axis=axis, keepdims=True))
+''',
+    "_sigmoid": '''
+
+def _sigmoid(Z):
+    """σ(Z) = 1/(1 + e^(−Z)) computed from e^(−|Z|) only: no overflow at any Z."""
+    E = numpy.exp(-numpy.abs(Z))
+    return numpy.where(Z >= 0, 1 / (1 + E), E / (1 + E))
+''',
+}
 
 CHECK_HELPER = '''
 
@@ -423,6 +613,7 @@ def to_source(spec: Any, backend: str = "numpy") -> str:
 
     printer: Any = printer_for(backend)
     prog = d.program
+    printer.producers = {eq.out: eq.rhs for eq in prog.equations}
     net = d.network
     params = [code_name(p.name) for p in prog.params]
     x, y = prog.inputs
@@ -506,6 +697,8 @@ def to_source(spec: Any, backend: str = "numpy") -> str:
     src = "\n".join(lines) + "\n" + CHECK_HELPER
     if "_softmax(" in "\n".join(forward_body):
         src += SOFTMAX_HELPER
+    if backend == "numpy":
+        src += "".join(h for name, h in NUMPY_HELPERS.items() if re.search(rf"\b{name}\(", code))
     src += helpers
     src += f'''
 

@@ -37,10 +37,35 @@ class TorchCode(ArrayNodes, TorchPrinter):
     def softmax(self, code: str, axis: int) -> str:
         return f"{self.fn('softmax')}({code}, dim={axis})"
 
+    def log_softmax(self, code: str, axis: int) -> str:
+        return f"{self.fn('log_softmax')}({code}, dim={axis})"
+
+    def sigmoid(self, code: str) -> str:
+        return f"{self.fn('sigmoid')}({code})"
+
+    def softplus(self, code: str) -> str:
+        return f"{self._module_format('torch.nn.functional.softplus')}({code})"
+
     def maximum(self, a: str, b: str) -> str:
         if a in ("0", "0.0"):
             return f"{self.fn('clamp_min')}({b}, 0)"
         return f"{self.fn('maximum')}({a}, {b})"
+
+    def extremum(self, kind: str, args: list[str], scalar: list[bool]) -> str:
+        # torch.maximum/minimum take two tensors: numbers (and hyperparameters) clamp
+        arrays = [a for a, s in zip(args, scalar) if not s]
+        numbers = [a for a, s in zip(args, scalar) if s]
+        if not arrays:
+            return f"{kind}({', '.join(numbers)})"
+        out = arrays[-1]
+        for a in reversed(arrays[:-1]):
+            out = f"{self.fn('maximum' if kind == 'max' else 'minimum')}({a}, {out})"
+        for n in numbers:
+            out = f"{self.fn('clamp_min' if kind == 'max' else 'clamp_max')}({out}, {n})"
+        return out
+
+    def pow_fallback(self, expr: Any, rational: bool) -> str:
+        return str(TorchPrinter._print_Pow(self, expr))
 
     def _print_Function(self, expr: Any) -> str:
         if isinstance(expr, sympy.erf):

@@ -27,6 +27,21 @@ TORCH_ACT = {
     "silu": lambda z, p: F.silu(z),
     "gelu": lambda z, p: F.gelu(z),
 }
+#: Custom activations by their formula, written in torch by hand.
+TORCH_CUSTOM = {
+    "x / (1 + abs(x))": lambda z: z / (1 + torch.abs(z)),
+    "x^3 / 3 + x": lambda z: z**3 / 3 + z,
+    "sqrt(1 + x^2)": lambda z: torch.sqrt(1 + z**2),
+    "2^x": lambda z: 2.0**z,
+    "min(x, 1)": lambda z: torch.clamp_max(z, 1.0),
+}
+
+
+def _number(value, hyper):
+    """A spec's number, or the value the point gave its symbol (slope a, lambda, …)."""
+    if isinstance(value, str):
+        return float(hyper[{"lambda": "lam"}.get(value, value)])
+    return float(value)
 
 
 def torch_loss(network, point):
@@ -40,9 +55,11 @@ def torch_loss(network, point):
         w, b = t[f"W{i}"], t[f"b{i}"]
         z = w @ a + b if column else a @ w + b
         act = layer.activation
-        params = {k: float(v) for k, v in act.params}
+        params = {k: _number(v, point.hyper) for k, v in act.params}
         if act.name == "softmax":
             a = torch.softmax(z, dim=0 if column else 1)
+        elif act.name == "custom":
+            a = TORCH_CUSTOM[act.expr](z)
         else:
             a = TORCH_ACT[act.name](z, params)
     loss = network.loss
@@ -56,7 +73,7 @@ def torch_loss(network, point):
         data = F.binary_cross_entropy(a, y, reduction="sum")
     total = scale * data
     if loss.weight_decay is not None:
-        lam = float(loss.weight_decay)
+        lam = _number(loss.weight_decay, point.hyper)
         total = total + lam / (2 * m) * sum(
             torch.sum(t[f"W{i}"] ** 2) for i in range(1, len(network.layers) + 1)
         )

@@ -256,10 +256,13 @@ def random_env(d: Derivation, rng: np.random.Generator) -> dict[Any, Any]:
     prog = d.program
     env: dict[Any, Any] = {}
     symbols = [w for w in (*prog.widths, prog.batch) if isinstance(w, sympy.Symbol)]
+    from derive.sizes import fitting_sizes  # one rule for verify and the checker
+
     # distinct from each other and from a concrete batch, so shapes tell operands apart
     free = [v for v in range(2, 10) if v != prog.batch]
     sizes = rng.choice(free, size=len(symbols), replace=False)
-    env.update({s: int(v) for s, v in zip(symbols, sizes)})
+    fitted = fitting_sizes(d.network, {str(s): int(v) for s, v in zip(symbols, sizes)})
+    env.update({s: fitted[str(s)] for s in symbols})
 
     def dims(sym: Any) -> tuple[int, ...]:
         return tuple(s if isinstance(s, int) else int(s.xreplace(env)) for s in sym.shape)
