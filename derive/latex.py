@@ -126,8 +126,21 @@ class DeriveLatexPrinter(LatexPrinter):
             parts.append(code)
         return op.join(parts)
 
+    def hadamard_operand(self, expr: Any) -> str:
+        """One side of a ``⊙`` written by hand (the chain-rule step): bracketed like a factor
+        of a printed Hadamard product, so ``∂C/∂A ⊙ (1 − A^{∘2})`` keeps its parentheses."""
+        code = self._print(expr)
+        if isinstance(
+            expr, (sympy.MatAdd, sympy.MatMul, sympy.HadamardProduct, sympy.Add, sympy.Mul)
+        ):
+            code = rf"\left({code}\right)"
+        return code
+
     def _print_HadamardPower(self, expr: Any) -> str:
-        return rf"\left({self._print(expr.base)}\right)^{{\circ {self._print(expr.exp)}}}"
+        base = self._print(expr.base)
+        if not isinstance(expr.base, MatrixSymbol):
+            base = rf"\left({base}\right)"
+        return rf"{base}^{{\circ {self._print(expr.exp)}}}"
 
     # --- activations and losses
     def activation_name(self, name: str) -> str:
@@ -459,6 +472,9 @@ def document(
     def tex(expr: Any) -> str:
         return p.doprint(d.through_output(expr) if out_form else expr)
 
+    def factor(expr: Any) -> str:
+        return p.hadamard_operand(d.through_output(expr) if out_form else expr)
+
     net, prog = d.network, d.program
     column = prog.column
     m = p._print(prog.batch)
@@ -543,7 +559,9 @@ def document(
             if isinstance(fprime, OneMatrix):
                 steps.append(("", f"= {p.doprint(da.lhs)}"))
             else:
-                steps.append(("", f"= {p.doprint(da.lhs)} {HADAMARD[nt.hadamard]} {tex(fprime)}"))
+                steps.append(
+                    ("", f"= {p.doprint(da.lhs)} {HADAMARD[nt.hadamard]} {factor(fprime)}")
+                )
         else:
             doc.para(
                 "The softmax Jacobian is applied to each sample's column of "
@@ -571,7 +589,7 @@ def document(
         fprime = gp.equations[1].rhs.derivative()
         rec = [
             (p.doprint(g.delta.lhs), rf"= \frac{{\partial {cost}}}{{\partial {p.doprint(z_l)}}}"),
-            ("", f"= {p.doprint(g.cotangent_a.lhs)} {HADAMARD[nt.hadamard]} {tex(fprime)}"),
+            ("", f"= {p.doprint(g.cotangent_a.lhs)} {HADAMARD[nt.hadamard]} {factor(fprime)}"),
             ("", f"= {tex(g.delta.rhs)}"),
         ]
         doc.display(rec)
@@ -687,12 +705,17 @@ def _conv_recurrence(doc: _Doc, p: DeriveLatexPrinter, d: Derivation, cost: str,
         rf"{tex(gc.cotangent_a.rhs)}$, and"
     )
     fprime = gp.equations[1].rhs.derivative()
+    if p.notation.output_form:
+        fprime = d.through_output(fprime)
     doc.display(
         [
             (p.doprint(gc.delta.lhs), rf"= \frac{{\partial {cost}}}{{\partial {p.doprint(z_l)}}}"),
             (
                 "",
-                f"= {p.doprint(gc.cotangent_a.lhs)} {HADAMARD[p.notation.hadamard]} {tex(fprime)}",
+                f"= {p.doprint(gc.cotangent_a.lhs)} {HADAMARD[p.notation.hadamard]} "
+                + p.hadamard_operand(
+                    d.through_output(fprime) if p.notation.output_form else fprime
+                ),
             ),
             ("", f"= {tex(gc.delta.rhs)}"),
         ]

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from derive.derivation import Derivation
 
 _SUB = str.maketrans("0123456789+-=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
+_SUP = str.maketrans("0123456789+-=()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾")
 _GREEK = {"delta": "δ", "alpha": "α", "lambda": "λ", "sigma": "σ"}
 
 
@@ -89,8 +90,13 @@ class TextPrinter(StrPrinter):
         return " ⊙ ".join(self.parenthesize(a, PRECEDENCE["Mul"] + 1) for a in expr.args)
 
     def _print_HadamardPower(self, expr: Any) -> str:
+        """``A ⊙ A`` as ``A∘²`` (the Hadamard power), not ``A^∘(2)``."""
         base = self.parenthesize(expr.base, PRECEDENCE["Pow"])
-        return f"{base}^∘({self._print(expr.exp)})"
+        exp = self._print(expr.exp)
+        sup = exp.translate(_SUP)
+        if any(ch == src for ch, src in zip(sup, exp)):  # no superscript for some character
+            return f"{base}^∘({exp})"
+        return f"{base}∘{sup}"
 
     def _print_Elementwise(self, expr: Any) -> str:
         name = TABLE[expr.name].text if expr.name in TABLE else expr.name
