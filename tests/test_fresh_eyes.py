@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 from sympy import HadamardPower, MatrixSymbol
 
 from derive import derive
+from derive.cli import main
 from derive.latex import document
 from derive.notation import Notation
 from derive.text import TextPrinter
@@ -52,3 +55,64 @@ def _show_output_form(name: str) -> str:
     from derive.text import render
 
     return render(derive(name), through_output=True)
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """``main`` in process; argparse's own exit is a return code like any other."""
+    try:
+        rc = main(argv)
+    except SystemExit as done:
+        rc = int(done.code or 0)
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["verify", "nielsen", "--seed", "-1"],
+        ["verify", "nielsen", "--seed", "abc"],
+        ["latex", "nielsen", "--format", "foo"],
+        ["export", "nielsen", "--backend", "fortran"],
+        ["show"],
+        [],
+    ],
+)
+def test_a_wrong_option_is_one_error_line(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """argparse printed a usage block, and a negative --seed reached NumPy (traceback)."""
+    rc, out, err = _run(argv, capsys)
+    assert rc == 2 and out == ""
+    assert err.startswith("derive: error: ") and err.count("\n") == 1, err
+    assert "--help" in err
+
+
+def test_json_errors_are_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, err = _run(["check", "nielsn", r"\delta_1 = 0", "--json"], capsys)
+    record = json.loads(out)
+    assert rc == 2 and err == ""
+    assert record["verdict"] == "error" and "did you mean 'nielsen'" in record["error"]
+    spec = tmp_path / "net.toml"
+    spec.write_text('[[layers]]\nwidth = 2\nactivation = "swishy"\n', "utf-8")
+    rc, out, _ = _run(["verify", str(spec), "--json"], capsys)
+    record = json.loads(out)
+    assert rc == 2 and record["line"] == 3 and record["key"] == "layers[1].activation"
+
+
+def test_activation_name_errors_name_the_users_spelling(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc, _, err = _run(["latex", "nielsen", "--activation-name", r"sigmoid=\input{x}"], capsys)
+    assert rc == 2 and err.startswith(r"derive: error: --activation-name sigmoid: '\input{x}'")
+    rc, _, err = _run(
+        ["latex", "nielsen", "--activation-name", "sigmoid=g", "--activation-name", "sigmoid=h"],
+        capsys,
+    )
+    assert rc == 2 and "given twice" in err
+    spec = tmp_path / "net.toml"
+    spec.write_text(
+        '[notation]\nactivation-name = { sigmoid = "\\\\write" }\n[[layers]]\nwidth = 2\n', "utf-8"
+    )
+    rc, _, err = _run(["latex", str(spec)], capsys)
+    assert rc == 2 and "notation.activation-name.sigmoid: '\\write'" in err
