@@ -122,7 +122,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def _activation_names(pairs: list[str] | None) -> dict[str, str] | None:
     if not pairs:
         return None
-    out = {}
+    out: dict[str, str] = {}
     for pair in pairs:
         name, sep, tex = pair.partition("=")
         if not sep or not name or not tex:
