@@ -211,6 +211,8 @@ class TextPrinter(StrPrinter):
             return self.coefficient(coeff) + rest
         num, den = sympy.fraction(expr)
         if den != 1:
+            if num.could_extract_minus_sign():  # -q/2, not (-q)/2
+                return "-" + self._print(sympy.Mul(-num, 1 / den, evaluate=True))
             n = self.parenthesize(num, PRECEDENCE["Mul"])
             d = self._print(den)
             if den.is_Mul or den.is_Add:
@@ -236,7 +238,12 @@ class TextPrinter(StrPrinter):
             terms = sorted(expr.args, key=lambda t: (t.could_extract_minus_sign(), _is_bias(t)))
             return join_signed([self._print(t) for t in terms])
         if not expr.has(sympy.MatrixExpr):
-            return super()._print_Add(expr, order)
+            # a size like w − q + 1 (not -q + w + 1): symbols first, subtracted terms
+            # next, the number last, with the minus sign of the rest of the output
+            terms = sorted(
+                expr.args, key=lambda t: (t.is_Number, bool(t.could_extract_minus_sign()))
+            )
+            return join_signed([self._print(t) for t in terms])
         terms = sorted(expr.args, key=lambda t: not _is_data_term(t))
         return join_signed([self._print(t) for t in terms])
 

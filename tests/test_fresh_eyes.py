@@ -116,3 +116,19 @@ def test_activation_name_errors_name_the_users_spelling(
     )
     rc, _, err = _run(["latex", str(spec)], capsys)
     assert rc == 2 and "notation.activation-name.sigmoid: '\\write'" in err
+
+
+def test_symbolic_sizes_read_as_maths(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``(-q + w + 1)``, ``(h/2 + (-q)/2 + 1/2)`` and ``h - 2`` (a hyphen among − signs)."""
+    spec = tmp_path / "net.toml"
+    spec.write_text(
+        'input = ["c", "h", "w"]\n[[layers]]\ntype = "conv2d"\nchannels = "k"\nkernel = "q"\n'
+        '[[layers]]\ntype = "maxpool2d"\n[[layers]]\ntype = "flatten"\n'
+        "[[layers]]\nwidth = 2\n",
+        "utf-8",
+    )
+    assert main(["show", str(spec)]) == 0
+    sizes = capsys.readouterr().out.splitlines()[1]
+    assert "A₁ m×k×(h − q + 1)×(w − q + 1)" in sizes
+    assert "A₂ m×k×(h/2 − q/2 + 1/2)×(w/2 − q/2 + 1/2)" in sizes
+    assert " - " not in sizes and "(-" not in sizes
