@@ -108,8 +108,12 @@ class TextPrinter(StrPrinter):
     def _print_FrobeniusSq(self, expr: Any) -> str:
         return f"‖{self._print(expr.arg)}‖²"
 
+    #: set while the terms of a loss with several terms print: a Σ then says where it ends
+    _in_sum = False
+
     def _print_CrossEntropy(self, expr: Any) -> str:
-        return f"−Σ {self._print(expr.target)} ⊙ log {self._print(expr.probs)}"
+        body = f"{self._print(expr.target)} ⊙ log {self._print(expr.probs)}"
+        return f"−Σ [{body}]" if self._in_sum else f"−Σ {body}"
 
     def _print_BinaryCrossEntropy(self, expr: Any) -> str:
         y, a = self._print(expr.target), self._print(expr.probs)
@@ -245,7 +249,11 @@ class TextPrinter(StrPrinter):
             )
             return join_signed([self._print(t) for t in terms])
         terms = sorted(expr.args, key=lambda t: not _is_data_term(t))
-        return join_signed([self._print(t) for t in terms])
+        saved, self._in_sum = self._in_sum, len(terms) > 1
+        try:
+            return join_signed([self._print(t) for t in terms])
+        finally:
+            self._in_sum = saved
 
 
 def _is_bias(term: Any) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sympy import HadamardPower, MatrixSymbol
 
-from derive import derive
+from derive import Loss, dense, derive
 from derive.cli import main
 from derive.latex import document
 from derive.notation import Notation
@@ -132,3 +132,12 @@ def test_symbolic_sizes_read_as_maths(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "A₁ m×k×(h − q + 1)×(w − q + 1)" in sizes
     assert "A₂ m×k×(h/2 − q/2 + 1/2)×(w/2 − q/2 + 1/2)" in sizes
     assert " - " not in sizes and "(-" not in sizes
+
+
+def test_a_cross_entropy_sum_ends_before_the_weight_decay() -> None:
+    """``−(1/m) Σ Y ⊙ log A₂ + (λ/(2m)) ‖W₁‖² …`` leaves open how far Σ reaches."""
+    loss = Loss("cross_entropy", weight_decay="lambda")
+    net = dense(["n_0", "n_1", 3], ["tanh", "softmax"], loss)
+    (line,) = [ln for ln in derive(net).text().splitlines() if ln.strip().startswith("L =")]
+    assert "Σ [Y ⊙ log A₂] + (λ/(2m))" in line
+    assert "L = −(1/m) Σ Y ⊙ log A₄" in derive("cnn").text()  # alone, no bracket needed
