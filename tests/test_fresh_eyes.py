@@ -141,3 +141,29 @@ def test_a_cross_entropy_sum_ends_before_the_weight_decay() -> None:
     (line,) = [ln for ln in derive(net).text().splitlines() if ln.strip().startswith("L =")]
     assert "Σ [Y ⊙ log A₂] + (λ/(2m))" in line
     assert "L = −(1/m) Σ Y ⊙ log A₄" in derive("cnn").text()  # alone, no bracket needed
+
+
+def test_one_printed_name_is_one_function(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two different custom activations both called f printed ``f'(Z₁)`` and ``f'(Z₂)``
+    as if they were one function (and one ``activation-name`` renamed both)."""
+    spec = tmp_path / "net.toml"
+    body = (
+        '[[layers]]\nwidth = 3\nactivation = { name = "custom", expr = "x^3", symbol = "f" }\n'
+        "[[layers]]\nwidth = 2\nactivation = {}\n"
+    )
+    for other, rc in [
+        ('{ name = "custom", expr = "tanh(x)", symbol = "f" }', 2),
+        ('{ name = "symbolic", symbol = "f" }', 2),
+        ('{ name = "custom", expr = "x^3", symbol = "f" }', 0),  # the same function twice
+        ('{ name = "custom", expr = "tanh(x)", symbol = "g" }', 0),
+    ]:
+        spec.write_text(body.replace("{}", other), "utf-8")
+        assert main(["show", str(spec)]) == rc, other
+        err = capsys.readouterr().err
+        if rc:
+            assert err.startswith(f"derive: error: {spec}:6: layers[2].activation: 'f' already")
+    two_relus = '[[layers]]\nwidth = 3\nactivation = "relu"\n[[layers]]\nwidth = 2\n'
+    spec.write_text(two_relus + 'activation = { name = "custom", expr = "x", symbol = "relu" }\n')
+    assert main(["show", str(spec)]) == 2
