@@ -150,10 +150,16 @@ def cmd_latex(args: argparse.Namespace) -> int:
         activations=names,
         output_form=True if args.output_form else None,
     )
-    if args.format == "md":
-        text = d.to_markdown(notation, with_code=args.with_code)
-    else:
-        text = d.to_latex(args.format, notation, with_code=args.with_code)
+    try:
+        if args.format == "md":
+            text = d.to_markdown(notation, with_code=args.with_code)
+        else:
+            text = d.to_latex(args.format, notation, with_code=args.with_code)
+    except ExportError as err:  # only --with-code exports; say that the flag needs it
+        raise UserError(
+            f"--with-code shows the exported code, and it cannot be made: {err}"
+        ) from None
+
     if args.output in (None, "-"):
         sys.stdout.write(text)
     else:

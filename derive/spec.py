@@ -1069,6 +1069,10 @@ def load(spec: str | Path | Network) -> Network:
     if isinstance(spec, Network):
         return spec
     text_spec = str(spec)
+    if text_spec == "":
+        raise SpecError(
+            f"the spec is empty: give a TOML file or a built-in example ({', '.join(EXAMPLES)})"
+        )
     if text_spec in EXAMPLES:
         return loads(example_text(text_spec), source=f"<example {text_spec}>")
     return loads(read_spec_file(text_spec), source=printable(text_spec))

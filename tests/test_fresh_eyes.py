@@ -167,3 +167,14 @@ def test_one_printed_name_is_one_function(
     two_relus = '[[layers]]\nwidth = 3\nactivation = "relu"\n[[layers]]\nwidth = 2\n'
     spec.write_text(two_relus + 'activation = { name = "custom", expr = "x", symbol = "relu" }\n')
     assert main(["show", str(spec)]) == 2
+
+
+def test_with_code_says_why_it_needs_the_export(capsys: pytest.CaptureFixture[str]) -> None:
+    """``derive latex seed --with-code`` said only "… to export" to a user who did not."""
+    rc, _, err = _run(["latex", "seed", "--with-code"], capsys)
+    assert rc == 2 and err.startswith("derive: error: --with-code ") and "symbolic" in err
+
+
+def test_an_empty_spec_argument_is_named(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, _, err = _run(["show", ""], capsys)
+    assert rc == 2 and err.startswith("derive: error: the spec is empty")
