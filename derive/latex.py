@@ -276,9 +276,15 @@ class DeriveLatexPrinter(LatexPrinter):
                 expr.args,
                 key=lambda t: (t.could_extract_minus_sign(), type(t).__name__ == "ChannelBias"),
             )
-            return join_signed([self._print(t) for t in terms], " - ")
+            codes = [self._print(t) for t in terms]
+            return join_signed([c.replace("- ", "-", 1) for c in codes], " - ")
         if not expr.has(sympy.MatrixExpr):
-            return super()._print_Add(expr, order)
+            # a size like w - q + 1 (not -q + w + 1): symbols first, subtracted terms
+            # next, the number last, as the text output writes it
+            from derive.text import join_signed, scalar_terms
+
+            codes = [self._print(t) for t in scalar_terms(expr)]
+            return join_signed([c.replace("- ", "-", 1) for c in codes], " - ")
         # the data term (the one with the targets Y) first, weight decay after it
         terms = sorted(
             expr.args, key=lambda t: not any(s.name == "Y" for s in t.atoms(MatrixSymbol))

@@ -244,10 +244,7 @@ class TextPrinter(StrPrinter):
         if not expr.has(sympy.MatrixExpr):
             # a size like w − q + 1 (not -q + w + 1): symbols first, subtracted terms
             # next, the number last, with the minus sign of the rest of the output
-            terms = sorted(
-                expr.args, key=lambda t: (t.is_Number, bool(t.could_extract_minus_sign()))
-            )
-            return join_signed([self._print(t) for t in terms])
+            return join_signed([self._print(t) for t in scalar_terms(expr)])
         terms = sorted(expr.args, key=lambda t: not _is_data_term(t))
         saved, self._in_sum = self._in_sum, len(terms) > 1
         try:
@@ -278,6 +275,21 @@ def named_value(label: str, value: Any, show: Any, eq: str = "=") -> str:
     if isinstance(value, sympy.Symbol) and value.name == label:
         return label
     return f"{label}{eq}{show(value)}"
+
+
+def scalar_terms(expr: Any) -> list[Any]:
+    """Terms of a scalar sum (a size) as people write them: ``w − q + 1``, ``1 − q``.
+
+    Symbols first, subtracted terms next, the number last; a sum never starts with a
+    minus sign when some term is positive.
+    """
+    terms = sorted(expr.args, key=lambda t: (t.is_Number, bool(t.could_extract_minus_sign())))
+    if terms[0].could_extract_minus_sign():
+        positive = [t for t in terms if not t.could_extract_minus_sign()]
+        if positive:
+            terms.remove(positive[0])
+            terms.insert(0, positive[0])
+    return terms
 
 
 def join_signed(codes: list[str], minus: str = " − ") -> str:

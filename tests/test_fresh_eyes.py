@@ -7,13 +7,14 @@ import re
 from pathlib import Path
 
 import pytest
+import sympy
 from sympy import HadamardPower, MatrixSymbol
 
 from derive import Loss, dense, derive
 from derive.cli import main
-from derive.latex import document
+from derive.latex import document, latex
 from derive.notation import Notation
-from derive.text import TextPrinter
+from derive.text import TextPrinter, text
 
 STEP = r"\s*&= \\frac\{\\partial [CL]\}\{\\partial A_\{[^}]*\}\} \\odot (.*) \\\\"
 
@@ -132,6 +133,17 @@ def test_symbolic_sizes_read_as_maths(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "A₁ m×k×(h − q + 1)×(w − q + 1)" in sizes
     assert "A₂ m×k×(h/2 − q/2 + 1/2)×(w/2 − q/2 + 1/2)" in sizes
     assert " - " not in sizes and "(-" not in sizes
+    assert main(["latex", str(spec), "--format", "fragment"]) == 0
+    tex = capsys.readouterr().out
+    assert r"\left(h - q + 1\right) \times \left(w - q + 1\right)" in tex
+    assert r"\left(\frac{w}{2} - \frac{q}{2} + \frac{1}{2}\right)" in tex
+    assert r"\left(- q" not in tex
+
+
+def test_scalar_sums_never_start_with_a_minus_when_a_term_is_positive() -> None:
+    q, h = sympy.symbols("q h")
+    assert text(1 - q) == "1 − q" and latex(1 - q) == "1 - q"
+    assert text(h - q + 1) == "h − q + 1" and latex(h - q + 1) == "h - q + 1"
 
 
 def test_a_cross_entropy_sum_ends_before_the_weight_decay() -> None:
