@@ -20,7 +20,7 @@ from derive.activations import TABLE
 from derive.graph import split_name
 from derive.nodes import ConvBackKernel, Elementwise, Softmax, is_tensor, tensor_coeff
 from derive.notation import DELTA_SYMBOLS, HADAMARD, TRANSPOSE, Notation
-from derive.text import named_value
+from derive.text import generic_f, named_value
 
 if TYPE_CHECKING:
     from derive.derivation import Derivation, Step
@@ -587,7 +587,13 @@ def document(
         gp = g.program
         z_l, a_l, z_next = gp.equations[0].out, gp.equations[1].out, gp.equations[2]
         doc.para(
-            rf"For a hidden {'dense ' if net.is_conv else ''}layer $l$, "
+            rf"For a hidden {'dense ' if net.is_conv else ''}layer $l$"
+            + (
+                " (its activation written $f$: the layers' differ)"
+                if generic_f(d, g.delta.rhs)
+                else ""
+            )
+            + ", "
             rf"${p.doprint(z_next.out)} = {p.doprint(z_next.rhs)}$ "
             rf"depends on ${p.doprint(a_l)}$, so "
             rf"${p.doprint(g.cotangent_a.lhs)} = {tex(g.cotangent_a.rhs)}$, and"
@@ -704,7 +710,9 @@ def _conv_recurrence(doc: _Doc, p: DeriveLatexPrinter, d: Derivation, cost: str,
     z_l, a_l, z_next = gp.equations[0].out, gp.equations[1].out, gp.equations[2]
     corr = next((a for a in z_next.rhs.args if type(a).__name__ == "Correlate"), None)
     doc.para(
-        rf"Between two convolutional layers, ${p.doprint(z_next.out)} = "
+        "Between two convolutional layers"
+        + (" ($f$ the activation of layer $l$)" if generic_f(d, gc.delta.rhs) else "")
+        + rf", ${p.doprint(z_next.out)} = "
         rf"{p.doprint(z_next.rhs)}$ depends on ${p.doprint(a_l)}$ through every kernel "
         "position that covers a pixel; summing those contributions is the full convolution "
         rf"with the flipped kernel: ${p.doprint(gc.cotangent_a.lhs)} = "

@@ -348,6 +348,26 @@ def _shape(expr: Any) -> str:
     return "×".join(text(d) if d.is_Atom else f"({text(d)})" for d in expr.shape)
 
 
+def generic_f(d: Derivation, rhs: Any) -> bool:
+    """Whether a generic recurrence writes ``f'`` for "layer l's activation" (the hidden
+    layers' activations differ) rather than for an activation the user named ``f``."""
+    from derive.nodes import Elementwise
+
+    names = {
+        a.name
+        for a in sympy.preorder_traversal(rhs)
+        if isinstance(a, Elementwise) or type(a).__name__ == "TensorElementwise"
+    }
+    if "f" not in names:
+        return False
+    return not any(
+        (act := getattr(layer, "activation", None)) is not None
+        and act.name in ("custom", "symbolic")
+        and (act.symbol or "f") == "f"
+        for layer in d.network.layers
+    )
+
+
 def render(d: Derivation, through_output: bool = False) -> str:
     """The whole derivation, section by section, as plain Unicode text.
 
@@ -408,10 +428,16 @@ def render(d: Derivation, through_output: bool = False) -> str:
     lines.append(f"  {'output delta:':<16}{text(out.lhs)} = {text(out.rhs)}")
     if d.generic is not None:
         g = d.generic.delta
-        lines.append(f"  {'recurrence:':<16}{text(g.lhs)} = {text(g.rhs)}    (hidden layer l)")
+        note = "; f its activation" if generic_f(d, g.rhs) else ""
+        lines.append(
+            f"  {'recurrence:':<16}{text(g.lhs)} = {text(g.rhs)}    (hidden layer l{note})"
+        )
     if d.generic_conv is not None:
         g = d.generic_conv.delta
-        lines.append(f"  {'recurrence:':<16}{text(g.lhs)} = {text(g.rhs)}    (conv layers l, l+1)")
+        note = "; f the activation of layer l" if generic_f(d, g.rhs) else ""
+        lines.append(
+            f"  {'recurrence:':<16}{text(g.lhs)} = {text(g.rhs)}    (conv layers l, l+1{note})"
+        )
     for k in range(n - 1, 0, -1):
         st = d.deltas[k]
         lines.append(f"  {f'layer {k}:':<16}{text(st.lhs)} = {text(st.rhs)}")

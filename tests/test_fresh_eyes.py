@@ -190,3 +190,15 @@ def test_with_code_says_why_it_needs_the_export(capsys: pytest.CaptureFixture[st
 def test_an_empty_spec_argument_is_named(capsys: pytest.CaptureFixture[str]) -> None:
     rc, _, err = _run(["show", ""], capsys)
     assert rc == 2 and err.startswith("derive: error: the spec is empty")
+
+
+def test_the_generic_f_is_said_to_be_the_layers_activation() -> None:
+    """With tanh and leaky ReLU hidden layers, ``⊙ f'(Zₗ)`` named a function never defined."""
+    net = dense(["n_0", "n_1", "n_2", 1], ["tanh", "leaky_relu", "sigmoid"])
+    d = derive(net)
+    (rec,) = [ln for ln in d.text().splitlines() if "recurrence:" in ln]
+    assert rec.endswith("⊙ f'(Zₗ)    (hidden layer l; f its activation)")
+    assert "(its activation written $f$: the layers' differ)" in d.to_latex("fragment")
+    # where the user's own activation is f, f needs no introduction
+    (rec,) = [ln for ln in derive("seed").text().splitlines() if "recurrence:" in ln]
+    assert rec.endswith("(hidden layer l)")
