@@ -8,11 +8,19 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from derive.derivation import derive
 from derive.export import BACKENDS, ExportError, require_backend, to_source
 from derive.formula.parse import FormulaError
-from derive.notation import DELTA_SYMBOLS, HADAMARD, INDEX_STYLES, TRANSPOSE, NotationError
+from derive.notation import (
+    DELTA_SYMBOLS,
+    HADAMARD,
+    INDEX_STYLES,
+    TRANSPOSE,
+    NotationError,
+    check_tex_name,
+)
 from derive.scalar_expr import ScalarExprError
 from derive.spec import EXAMPLES, SpecError, check_activation_names, printable
 
@@ -21,6 +29,25 @@ USER_ERRORS = (SpecError, ExportError, ScalarExprError, NotationError, FormulaEr
 
 class UserError(Exception):
     """A mistake in the command line itself (existing output file, unwritable path)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a wrong option is one ``derive: error: …`` line like every other
+    mistake (no usage block), still exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"derive: error: {message} (see {self.prog} --help)\n")
+
+
+def _seed(text: str) -> int:
+    """A random seed: a non-negative integer (NumPy refuses negative ones)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
 
 
 def _version() -> str:
@@ -71,6 +98,16 @@ def write_output(path: str, text: str, force: bool) -> None:
         raise UserError(f"{shown}: not a usable file name") from None
 
 
+def error_record(err: Exception) -> dict[str, object]:
+    """``{"verdict": "error", "error": message, ...}`` plus where the error is, when known."""
+    record: dict[str, object] = {"verdict": "error", "error": str(err)}
+    for field in ("source", "line", "key", "column"):
+        value = getattr(err, field, None)
+        if value not in (None, ""):
+            record[field] = value
+    return record
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     d = derive(args.spec)
     text = d.text()
@@ -85,13 +122,17 @@ def cmd_show(args: argparse.Namespace) -> int:
 def _activation_names(pairs: list[str] | None) -> dict[str, str] | None:
     if not pairs:
         return None
-    out = {}
+    out: dict[str, str] = {}
     for pair in pairs:
         name, sep, tex = pair.partition("=")
         if not sep or not name or not tex:
             raise UserError(
                 f"--activation-name {printable(pair, 60)}: write NAME=SYMBOL, e.g. sigmoid=\\sigma"
             )
+        flag = f"--activation-name {printable(name, 40)}"
+        if name in out and out[name] != tex:
+            raise UserError(f"{flag}: given twice ({out[name]!r} and {tex!r}); give it once")
+        check_tex_name(name, tex, key=flag)
         out[name] = tex
     return out
 
@@ -109,10 +150,16 @@ def cmd_latex(args: argparse.Namespace) -> int:
         activations=names,
         output_form=True if args.output_form else None,
     )
-    if args.format == "md":
-        text = d.to_markdown(notation, with_code=args.with_code)
-    else:
-        text = d.to_latex(args.format, notation, with_code=args.with_code)
+    try:
+        if args.format == "md":
+            text = d.to_markdown(notation, with_code=args.with_code)
+        else:
+            text = d.to_latex(args.format, notation, with_code=args.with_code)
+    except ExportError as err:  # only --with-code exports; say that the flag needs it
+        raise UserError(
+            f"--with-code shows the exported code, and it cannot be made: {err}"
+        ) from None
+
     if args.output in (None, "-"):
         sys.stdout.write(text)
     else:
@@ -279,7 +326,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="derive",
         description="Derive neural-network backpropagation symbolically, print it, "
         "check it and export it.",
@@ -365,7 +412,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="check the exported gradients by finite differences")
     verify.add_argument("spec", help=_spec_help())
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
-    verify.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    verify.add_argument(
+        "--seed", type=_seed, default=0, help="random seed, an integer >= 0 (default 0)"
+    )
     verify.add_argument(
         "--exhaustive", action="store_true", help="every parameter entry, not random directions"
     )
@@ -390,7 +439,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except (*USER_ERRORS, UserError) as err:
-        print(f"derive: error: {err}", file=sys.stderr)
+        if getattr(args, "json", False):
+            # a script that asked for JSON gets JSON for a mistake too
+            print(json.dumps(error_record(err), indent=2, ensure_ascii=False))
+        else:
+            print(f"derive: error: {err}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # pragma: no cover - e.g. `derive show seed | head`
         return 0

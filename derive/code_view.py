@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from derive.derivation import Derivation
 
 #: ``numpy.maximum`` -> ``maximum``: the backend's namespace says nothing to a reader.
-_MODULES = ("numpy", "jax", "jnp", "torch")
+_MODULES = ("numpy", "jax", "jnp", "torch", "scipy", "math")
 
 
 class ReadingView(ast.NodeTransformer):
@@ -36,6 +36,8 @@ class ReadingView(ast.NodeTransformer):
     def __init__(self, title: str = "backprop") -> None:
         self.names: dict[str, str] = {}
         self.title = title
+        #: names that hold a number, not an array: hyperparameters and sizes
+        self.scalars: set[str] = set()
 
     # --- names
     def token(self, latex: str) -> str:
@@ -60,6 +62,19 @@ class ReadingView(ast.NodeTransformer):
         return ast.arg(arg=self.token(variable_latex(node.arg)))
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
+        # keyword-only arguments are the hyperparameters (slope, λ): numbers, and inputs
+        # of the algorithm like any other, so the header lists them too
+        self.scalars.update(a.arg for a in node.args.kwonlyargs)
+        node.args.args = [*node.args.args, *node.args.kwonlyargs]
+        node.args.kwonlyargs, node.args.kw_defaults = [], []
+        for stmt in ast.walk(node):
+            if (
+                isinstance(stmt, ast.Assign)
+                and isinstance(stmt.value, ast.Subscript)
+                and isinstance(stmt.value.value, ast.Attribute)
+                and stmt.value.value.attr == "shape"
+            ):
+                self.scalars.update(t.id for t in stmt.targets if isinstance(t, ast.Name))
         self.generic_visit(node)
         node.name = self.token(self.title)
         node.body = [s for s in node.body if not _is_docstring(s)]
@@ -72,6 +87,16 @@ class ReadingView(ast.NodeTransformer):
             # (Z > 0).astype(Z.dtype): the indicator of the comparison
             if func.attr == "astype" and isinstance(func.value, ast.Compare):
                 return self.call(r"\mathbb{1}", self.visit(func.value))
+            # x.astype(Z.dtype) of anything else: a change of number type, not maths
+            if func.attr == "astype":
+                return self.visit(func.value)  # type: ignore[no-any-return]
+            # numpy.greater(Z, 0): the comparison as maths writes it
+            if func.attr in _COMPARISONS and _is_module(func.value) and len(node.args) == 2:
+                return self.visit(  # type: ignore[no-any-return]
+                    ast.Compare(
+                        left=node.args[0], ops=[_COMPARISONS[func.attr]], comparators=[node.args[1]]
+                    )
+                )
             if func.attr == "sum" and not _is_module(func.value):
                 return self.reduction(self.visit(func.value), node.keywords)
             if _is_module(func.value):
@@ -118,14 +143,55 @@ class ReadingView(ast.NodeTransformer):
     def group(self, e: ast.expr) -> ast.expr:
         return self.call("", e)
 
+    def is_scalar(self, e: ast.expr) -> bool:
+        """A number, a hyperparameter or a size, or arithmetic of those (not an array)."""
+        if isinstance(e, ast.Constant):
+            return isinstance(e.value, (int, float)) and not isinstance(e.value, bool)
+        if isinstance(e, ast.Name):
+            return e.id in self.scalars
+        if isinstance(e, ast.UnaryOp):
+            return self.is_scalar(e.operand)
+        if isinstance(e, ast.BinOp) and not isinstance(e.op, ast.MatMult):
+            return self.is_scalar(e.left) and self.is_scalar(e.right)
+        return False
+
     def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
+        op: ast.operator = node.op
+        # a product with a number is a scaling (·), not an elementwise product of arrays (⊙)
+        if isinstance(op, ast.Mult) and (self.is_scalar(node.left) or self.is_scalar(node.right)):
+            op = _SCALE()
+        # A ** 2 of an array is the Hadamard power A^{∘2}, not the matrix power A²
+        if (
+            isinstance(op, ast.Pow)
+            and not self.is_scalar(node.left)
+            and isinstance(node.right, ast.Constant)
+            and isinstance(node.right.value, (int, float))
+        ):
+            exp = ast.Name(id=self.token(rf"\circ {node.right.value}"), ctx=ast.Load())
+            return ast.BinOp(left=self.visit(node.left), op=op, right=exp)
         left, right = self.visit(node.left), self.visit(node.right)
-        if isinstance(node.op, (ast.Mult, ast.MatMult)):
-            if _is_product(left) and type(left.op) is not type(node.op):  # type: ignore[attr-defined]
+        if isinstance(op, (ast.Mult, ast.MatMult, _SCALE)):
+            if _is_product(left) and type(left.op) is not type(op):  # type: ignore[attr-defined]
                 left = self.group(left)
             if _is_product(right):
                 right = self.group(right)
-        return ast.BinOp(left=left, op=node.op, right=right)
+        return ast.BinOp(left=left, op=op, right=right)
+
+
+#: the operator a scaling is printed with; ``%`` never occurs in exported code, and
+#: latexify gives it the precedence of ``*``
+_SCALE = ast.Mod
+
+_COMPARISONS: dict[str, ast.cmpop] = {
+    "greater": ast.Gt(),
+    "greater_equal": ast.GtE(),
+    "less": ast.Lt(),
+    "less_equal": ast.LtE(),
+    "gt": ast.Gt(),
+    "ge": ast.GtE(),
+    "lt": ast.Lt(),
+    "le": ast.LtE(),
+}
 
 
 def _is_docstring(stmt: ast.stmt) -> bool:
@@ -141,7 +207,7 @@ def _is_module(e: ast.expr) -> bool:
 
 
 def _is_product(e: ast.expr) -> bool:
-    return isinstance(e, ast.BinOp) and isinstance(e.op, (ast.Mult, ast.MatMult))
+    return isinstance(e, ast.BinOp) and isinstance(e.op, (ast.Mult, ast.MatMult, _SCALE))
 
 
 _GREEK = {"delta": r"\delta", "alpha": r"\alpha", "lam": r"\lambda", "sigma": r"\sigma"}
@@ -159,7 +225,14 @@ def variable_latex(name: str) -> str:
 
 def _function_latex(name: str) -> str:
     plain = name.strip("_")
-    known = {"log": r"\log", "exp": r"\exp", "tanh": r"\tanh", "sqrt": r"\sqrt"}
+    known = {
+        "log": r"\log",
+        "exp": r"\exp",
+        "tanh": r"\tanh",
+        "sqrt": r"\sqrt",
+        "maximum": r"\max",
+        "minimum": r"\min",
+    }
     return known.get(plain, rf"\operatorname{{{_escape(plain)}}}")
 
 
@@ -177,6 +250,7 @@ def _math_operators() -> Iterator[None]:
     saved_remove = codegen.ExpressionCodegen._should_remove_multiply_op
     rules.BIN_OP_RULES[ast.Mult] = rules.BinOpRule("", r" \odot ", "")
     rules.BIN_OP_RULES[ast.MatMult] = rules.BinOpRule("", r" \, ", "")
+    rules.BIN_OP_RULES[_SCALE] = rules.BinOpRule("", r" \cdot ", "")
     # latexify drops "*" between some operands (implicit product); for arrays that would
     # read as a matrix product, so every elementwise product keeps its sign.
     codegen.ExpressionCodegen._should_remove_multiply_op = (  # type: ignore[method-assign]

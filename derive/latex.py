@@ -20,7 +20,7 @@ from derive.activations import TABLE
 from derive.graph import split_name
 from derive.nodes import ConvBackKernel, Elementwise, Softmax, is_tensor, tensor_coeff
 from derive.notation import DELTA_SYMBOLS, HADAMARD, TRANSPOSE, Notation
-from derive.text import named_value
+from derive.text import generic_f, named_value
 
 if TYPE_CHECKING:
     from derive.derivation import Derivation, Step
@@ -126,8 +126,21 @@ class DeriveLatexPrinter(LatexPrinter):
             parts.append(code)
         return op.join(parts)
 
+    def hadamard_operand(self, expr: Any) -> str:
+        """One side of a ``⊙`` written by hand (the chain-rule step): bracketed like a factor
+        of a printed Hadamard product, so ``∂C/∂A ⊙ (1 − A^{∘2})`` keeps its parentheses."""
+        code = self._print(expr)
+        if isinstance(
+            expr, (sympy.MatAdd, sympy.MatMul, sympy.HadamardProduct, sympy.Add, sympy.Mul)
+        ):
+            code = rf"\left({code}\right)"
+        return code
+
     def _print_HadamardPower(self, expr: Any) -> str:
-        return rf"\left({self._print(expr.base)}\right)^{{\circ {self._print(expr.exp)}}}"
+        base = self._print(expr.base)
+        if not isinstance(expr.base, MatrixSymbol):
+            base = rf"\left({base}\right)"
+        return rf"{base}^{{\circ {self._print(expr.exp)}}}"
 
     # --- activations and losses
     def activation_name(self, name: str) -> str:
@@ -263,9 +276,15 @@ class DeriveLatexPrinter(LatexPrinter):
                 expr.args,
                 key=lambda t: (t.could_extract_minus_sign(), type(t).__name__ == "ChannelBias"),
             )
-            return join_signed([self._print(t) for t in terms], " - ")
+            codes = [self._print(t) for t in terms]
+            return join_signed([c.replace("- ", "-", 1) for c in codes], " - ")
         if not expr.has(sympy.MatrixExpr):
-            return super()._print_Add(expr, order)
+            # a size like w - q + 1 (not -q + w + 1): symbols first, subtracted terms
+            # next, the number last, as the text output writes it
+            from derive.text import join_signed, scalar_terms
+
+            codes = [self._print(t) for t in scalar_terms(expr)]
+            return join_signed([c.replace("- ", "-", 1) for c in codes], " - ")
         # the data term (the one with the targets Y) first, weight decay after it
         terms = sorted(
             expr.args, key=lambda t: not any(s.name == "Y" for s in t.atoms(MatrixSymbol))
@@ -459,6 +478,9 @@ def document(
     def tex(expr: Any) -> str:
         return p.doprint(d.through_output(expr) if out_form else expr)
 
+    def factor(expr: Any) -> str:
+        return p.hadamard_operand(d.through_output(expr) if out_form else expr)
+
     net, prog = d.network, d.program
     column = prog.column
     m = p._print(prog.batch)
@@ -543,7 +565,9 @@ def document(
             if isinstance(fprime, OneMatrix):
                 steps.append(("", f"= {p.doprint(da.lhs)}"))
             else:
-                steps.append(("", f"= {p.doprint(da.lhs)} {HADAMARD[nt.hadamard]} {tex(fprime)}"))
+                steps.append(
+                    ("", f"= {p.doprint(da.lhs)} {HADAMARD[nt.hadamard]} {factor(fprime)}")
+                )
         else:
             doc.para(
                 "The softmax Jacobian is applied to each sample's column of "
@@ -563,7 +587,13 @@ def document(
         gp = g.program
         z_l, a_l, z_next = gp.equations[0].out, gp.equations[1].out, gp.equations[2]
         doc.para(
-            rf"For a hidden {'dense ' if net.is_conv else ''}layer $l$, "
+            rf"For a hidden {'dense ' if net.is_conv else ''}layer $l$"
+            + (
+                " (its activation written $f$: the layers' differ)"
+                if generic_f(d, g.delta.rhs)
+                else ""
+            )
+            + ", "
             rf"${p.doprint(z_next.out)} = {p.doprint(z_next.rhs)}$ "
             rf"depends on ${p.doprint(a_l)}$, so "
             rf"${p.doprint(g.cotangent_a.lhs)} = {tex(g.cotangent_a.rhs)}$, and"
@@ -571,7 +601,7 @@ def document(
         fprime = gp.equations[1].rhs.derivative()
         rec = [
             (p.doprint(g.delta.lhs), rf"= \frac{{\partial {cost}}}{{\partial {p.doprint(z_l)}}}"),
-            ("", f"= {p.doprint(g.cotangent_a.lhs)} {HADAMARD[nt.hadamard]} {tex(fprime)}"),
+            ("", f"= {p.doprint(g.cotangent_a.lhs)} {HADAMARD[nt.hadamard]} {factor(fprime)}"),
             ("", f"= {tex(g.delta.rhs)}"),
         ]
         doc.display(rec)
@@ -680,19 +710,26 @@ def _conv_recurrence(doc: _Doc, p: DeriveLatexPrinter, d: Derivation, cost: str,
     z_l, a_l, z_next = gp.equations[0].out, gp.equations[1].out, gp.equations[2]
     corr = next((a for a in z_next.rhs.args if type(a).__name__ == "Correlate"), None)
     doc.para(
-        rf"Between two convolutional layers, ${p.doprint(z_next.out)} = "
+        "Between two convolutional layers"
+        + (" ($f$ the activation of layer $l$)" if generic_f(d, gc.delta.rhs) else "")
+        + rf", ${p.doprint(z_next.out)} = "
         rf"{p.doprint(z_next.rhs)}$ depends on ${p.doprint(a_l)}$ through every kernel "
         "position that covers a pixel; summing those contributions is the full convolution "
         rf"with the flipped kernel: ${p.doprint(gc.cotangent_a.lhs)} = "
         rf"{tex(gc.cotangent_a.rhs)}$, and"
     )
     fprime = gp.equations[1].rhs.derivative()
+    if p.notation.output_form:
+        fprime = d.through_output(fprime)
     doc.display(
         [
             (p.doprint(gc.delta.lhs), rf"= \frac{{\partial {cost}}}{{\partial {p.doprint(z_l)}}}"),
             (
                 "",
-                f"= {p.doprint(gc.cotangent_a.lhs)} {HADAMARD[p.notation.hadamard]} {tex(fprime)}",
+                f"= {p.doprint(gc.cotangent_a.lhs)} {HADAMARD[p.notation.hadamard]} "
+                + p.hadamard_operand(
+                    d.through_output(fprime) if p.notation.output_form else fprime
+                ),
             ),
             ("", f"= {tex(gc.delta.rhs)}"),
         ]

@@ -52,17 +52,26 @@ TOML_KEYS = {
 }
 
 
-def check_tex_name(name: str, tex: object) -> str:
-    """``tex`` if it is an allowed LaTeX name for an activation, else a NotationError."""
+def check_tex_name(name: str, tex: object, key: str = "") -> str:
+    """``tex`` if it is an allowed LaTeX name for an activation, else a NotationError.
+
+    ``key`` is where the user wrote it (``notation.activation-name.sigmoid``,
+    ``--activation-name sigmoid``), so the message points at their own spelling."""
     m = _TEX_NAME.fullmatch(tex) if isinstance(tex, str) and len(tex) <= 60 else None
     if m is None or (m["cmd"] and m["cmd"] not in GREEK | OPERATORS):
-        shown = repr(tex) if len(repr(tex)) <= 60 else repr(tex)[:50] + "…"
+        # the user's own text (a backslash is not doubled), control characters escaped
+        shown = (
+            "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in tex)
+            if isinstance(tex, str)
+            else repr(tex)
+        )
+        shown = f"'{shown}'" if len(shown) <= 58 else f"'{shown[:48]}…'"
         raise NotationError(
             f"{shown} is not a simple name or an allowed LaTeX "
             r"name (a letter name like g, a Greek letter like \sigma, \tanh, "
             r"\operatorname{act} or \mathrm{act} of plain letters, an optional _subscript "
             "and primes)",
-            key=f"notation.activations.{name}",
+            key=key or f"notation.activations.{name}",
         )
     return tex  # type: ignore[return-value]
 
@@ -160,6 +169,9 @@ class Notation:
             raise NotationError(
                 "must be a table of name = symbol", key=f"notation.{spelled['activations']}"
             )
+        for name, tex in acts.items():
+            shown = name if len(name) < 40 else name[:30] + "…"
+            check_tex_name(name, tex, key=f"notation.{spelled['activations']}.{shown}")
         return cls.defaults().merge(**options, activations=tuple(sorted(acts.items())))
 
     def activation_tex(self, name: str, default: str) -> str:

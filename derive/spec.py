@@ -561,7 +561,26 @@ class Network:
                 key="batch",
             )
         self._check_names()
+        self._check_activation_symbols()
         check_activation_names(self, dict(self.notation.activations), "notation.activations")
+
+    def _check_activation_symbols(self) -> None:
+        """One printed name, one function: a custom or symbolic activation may not share
+        its symbol with a different activation, or ``f'(Z₁)`` and ``f'(Z₂)`` would read as
+        the same function (and one ``activation-name`` would rename both)."""
+        printed: dict[str, tuple[Activation, int]] = {}
+        for i, layer in enumerate(self.layers, start=1):
+            act = getattr(layer, "activation", None)
+            if act is None or act.name == SOFTMAX:
+                continue
+            shown = TABLE[act.name].text if act.name in TABLE else (act.symbol or "f")
+            other, j = printed.setdefault(shown, (act, i))
+            if other != act and not (act.name in TABLE and other.name in TABLE):
+                raise SpecError(
+                    f"{shown!r} already names the activation of layer {j}, a different "
+                    f"function; give this one its own symbol",
+                    key=f"layers[{i}].activation",
+                )
 
     def _check_names(self) -> None:
         """Sizes and parameters are distinct symbols, and distinct in exported code."""
@@ -1050,6 +1069,10 @@ def load(spec: str | Path | Network) -> Network:
     if isinstance(spec, Network):
         return spec
     text_spec = str(spec)
+    if text_spec == "":
+        raise SpecError(
+            f"the spec is empty: give a TOML file or a built-in example ({', '.join(EXAMPLES)})"
+        )
     if text_spec in EXAMPLES:
         return loads(example_text(text_spec), source=f"<example {text_spec}>")
     return loads(read_spec_file(text_spec), source=printable(text_spec))

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from derive.derivation import Derivation
 
 _SUB = str.maketrans("0123456789+-=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
+_SUP = str.maketrans("0123456789+-=()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾")
 _GREEK = {"delta": "δ", "alpha": "α", "lambda": "λ", "sigma": "σ"}
 
 
@@ -89,8 +90,13 @@ class TextPrinter(StrPrinter):
         return " ⊙ ".join(self.parenthesize(a, PRECEDENCE["Mul"] + 1) for a in expr.args)
 
     def _print_HadamardPower(self, expr: Any) -> str:
+        """``A ⊙ A`` as ``A∘²`` (the Hadamard power), not ``A^∘(2)``."""
         base = self.parenthesize(expr.base, PRECEDENCE["Pow"])
-        return f"{base}^∘({self._print(expr.exp)})"
+        exp = self._print(expr.exp)
+        sup = exp.translate(_SUP)
+        if any(ch == src for ch, src in zip(sup, exp)):  # no superscript for some character
+            return f"{base}^∘({exp})"
+        return f"{base}∘{sup}"
 
     def _print_Elementwise(self, expr: Any) -> str:
         name = TABLE[expr.name].text if expr.name in TABLE else expr.name
@@ -102,8 +108,12 @@ class TextPrinter(StrPrinter):
     def _print_FrobeniusSq(self, expr: Any) -> str:
         return f"‖{self._print(expr.arg)}‖²"
 
+    #: set while the terms of a loss with several terms print: a Σ then says where it ends
+    _in_sum = False
+
     def _print_CrossEntropy(self, expr: Any) -> str:
-        return f"−Σ {self._print(expr.target)} ⊙ log {self._print(expr.probs)}"
+        body = f"{self._print(expr.target)} ⊙ log {self._print(expr.probs)}"
+        return f"−Σ [{body}]" if self._in_sum else f"−Σ {body}"
 
     def _print_BinaryCrossEntropy(self, expr: Any) -> str:
         y, a = self._print(expr.target), self._print(expr.probs)
@@ -205,6 +215,8 @@ class TextPrinter(StrPrinter):
             return self.coefficient(coeff) + rest
         num, den = sympy.fraction(expr)
         if den != 1:
+            if num.could_extract_minus_sign():  # -q/2, not (-q)/2
+                return "-" + self._print(sympy.Mul(-num, 1 / den, evaluate=True))
             n = self.parenthesize(num, PRECEDENCE["Mul"])
             d = self._print(den)
             if den.is_Mul or den.is_Add:
@@ -230,9 +242,15 @@ class TextPrinter(StrPrinter):
             terms = sorted(expr.args, key=lambda t: (t.could_extract_minus_sign(), _is_bias(t)))
             return join_signed([self._print(t) for t in terms])
         if not expr.has(sympy.MatrixExpr):
-            return super()._print_Add(expr, order)
+            # a size like w − q + 1 (not -q + w + 1): symbols first, subtracted terms
+            # next, the number last, with the minus sign of the rest of the output
+            return join_signed([self._print(t) for t in scalar_terms(expr)])
         terms = sorted(expr.args, key=lambda t: not _is_data_term(t))
-        return join_signed([self._print(t) for t in terms])
+        saved, self._in_sum = self._in_sum, len(terms) > 1
+        try:
+            return join_signed([self._print(t) for t in terms])
+        finally:
+            self._in_sum = saved
 
 
 def _is_bias(term: Any) -> bool:
@@ -257,6 +275,21 @@ def named_value(label: str, value: Any, show: Any, eq: str = "=") -> str:
     if isinstance(value, sympy.Symbol) and value.name == label:
         return label
     return f"{label}{eq}{show(value)}"
+
+
+def scalar_terms(expr: Any) -> list[Any]:
+    """Terms of a scalar sum (a size) as people write them: ``w − q + 1``, ``1 − q``.
+
+    Symbols first, subtracted terms next, the number last; a sum never starts with a
+    minus sign when some term is positive.
+    """
+    terms = sorted(expr.args, key=lambda t: (t.is_Number, bool(t.could_extract_minus_sign())))
+    if terms[0].could_extract_minus_sign():
+        positive = [t for t in terms if not t.could_extract_minus_sign()]
+        if positive:
+            terms.remove(positive[0])
+            terms.insert(0, positive[0])
+    return terms
 
 
 def join_signed(codes: list[str], minus: str = " − ") -> str:
@@ -313,6 +346,26 @@ def text(expr: Any) -> str:
 
 def _shape(expr: Any) -> str:
     return "×".join(text(d) if d.is_Atom else f"({text(d)})" for d in expr.shape)
+
+
+def generic_f(d: Derivation, rhs: Any) -> bool:
+    """Whether a generic recurrence writes ``f'`` for "layer l's activation" (the hidden
+    layers' activations differ) rather than for an activation the user named ``f``."""
+    from derive.nodes import Elementwise
+
+    names = {
+        a.name
+        for a in sympy.preorder_traversal(rhs)
+        if isinstance(a, Elementwise) or type(a).__name__ == "TensorElementwise"
+    }
+    if "f" not in names:
+        return False
+    return not any(
+        (act := getattr(layer, "activation", None)) is not None
+        and act.name in ("custom", "symbolic")
+        and (act.symbol or "f") == "f"
+        for layer in d.network.layers
+    )
 
 
 def render(d: Derivation, through_output: bool = False) -> str:
@@ -375,10 +428,16 @@ def render(d: Derivation, through_output: bool = False) -> str:
     lines.append(f"  {'output delta:':<16}{text(out.lhs)} = {text(out.rhs)}")
     if d.generic is not None:
         g = d.generic.delta
-        lines.append(f"  {'recurrence:':<16}{text(g.lhs)} = {text(g.rhs)}    (hidden layer l)")
+        note = "; f its activation" if generic_f(d, g.rhs) else ""
+        lines.append(
+            f"  {'recurrence:':<16}{text(g.lhs)} = {text(g.rhs)}    (hidden layer l{note})"
+        )
     if d.generic_conv is not None:
         g = d.generic_conv.delta
-        lines.append(f"  {'recurrence:':<16}{text(g.lhs)} = {text(g.rhs)}    (conv layers l, l+1)")
+        note = "; f the activation of layer l" if generic_f(d, g.rhs) else ""
+        lines.append(
+            f"  {'recurrence:':<16}{text(g.lhs)} = {text(g.rhs)}    (conv layers l, l+1{note})"
+        )
     for k in range(n - 1, 0, -1):
         st = d.deltas[k]
         lines.append(f"  {f'layer {k}:':<16}{text(st.lhs)} = {text(st.rhs)}")

@@ -477,7 +477,7 @@ def test_symbolic_sizes_derive_and_verify():
         ),
     )
     d = derive(net)
-    assert "m×F×(h - 2)×(w - 2)" in d.text()
+    assert "m×F×(h − 2)×(w − 2)" in d.text()
     report = check_grads(d, sizes={"c": 2, "h": 6, "w": 8, "F": 3, "n_4": 2})
     assert report.passed, str(report)
 

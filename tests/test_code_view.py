@@ -50,6 +50,23 @@ GOLDEN = [
         "D = delta3.T.reshape(A2.shape)",
         r"D = \operatorname{reshape} ⟨\delta_{3}^{T}, \operatorname{shape} ⟨A_{2}⟩⟩",
     ),
+    # a number times anything is a scaling (·), not an elementwise product of arrays (⊙)
+    (
+        "L = (1/2)*numpy.sum(numpy.square(A2 - Y))",
+        r"L = \frac{1}{2} \cdot \textstyle\sum ⟨\operatorname{square} ⟨A_{2} - Y⟩⟩",
+    ),
+    ("D = W1/(10*m)", r"D = \frac{W_{1}}{10 \cdot m}"),
+    # an array squared is the Hadamard power, not the matrix power
+    ("D = 1 - A1**2", r"D = 1 - A_{1}^{\circ 2}"),
+    ("D = 1 - numpy.tanh(Z1)**2", r"D = 1 - ⟨\tanh ⟨Z_{1}⟩⟩^{\circ 2}"),
+    # scipy's erf is erf, not erf(special(scipy), x)
+    ("D = scipy.special.erf(Z1)", r"D = \operatorname{erf} ⟨Z_{1}⟩"),
+    # a leaky ReLU: the comparison as maths writes it, no dtype conversion
+    (
+        "A2 = numpy.where(numpy.greater(Z2, 0), Z2, Z2*0.5).astype(Z2.dtype)",
+        r"A_{2} = \operatorname{where} ⟨Z_{2} > 0, Z_{2}, Z_{2} \cdot 0.5⟩",
+    ),
+    ("A1 = numpy.maximum(0, Z1)", r"A_{1} = \max ⟨0, Z_{1}⟩"),
 ]
 
 
@@ -71,3 +88,10 @@ def test_exported_modules_render_with_every_construct() -> None:
     assert r"\textstyle\sum_{\text{axes }0,2,3}" in code
     assert r"\operatorname{size}_{0}" in code
     assert ".astype" not in code and "numpy" not in code and "shape_" not in code
+
+
+def test_hyperparameters_are_scalars_and_arguments() -> None:
+    """Keyword-only hyperparameters are inputs of the algorithm and scale (·) arrays."""
+    out = render("def _backprop(X, *, lam):\n    D = lam * X\n    return D\n", fmt="md")
+    assert r"\mathrm{backprop}(X, \lambda)" in out
+    assert r"D = \lambda \cdot X" in out

@@ -131,7 +131,7 @@ def test_with_code_renders_the_exported_algorithm() -> None:
     assert r"\begin{algorithmic}" in doc and r"\usepackage{algpseudocode}" in doc
     assert (
         r"\delta_{1} \gets \mathopen{}\left( W_{2}^{T} \, \delta_{2} \mathclose{}\right) \odot "
-        r"\mathopen{}\left( 1 - A_{1}^{2} \mathclose{}\right)"
+        r"\mathopen{}\left( 1 - A_{1}^{\circ 2} \mathclose{}\right)"
     ) in doc
 
 

@@ -136,7 +136,7 @@ def test_a_shared_factor_is_taken_out(capsys: pytest.CaptureFixture[str]) -> Non
 def test_symbolic_cnn_sizes_read_as_maths(capsys: pytest.CaptureFixture[str]) -> None:
     main(["show", str(SPECS / "cnn_symbolic.toml")])
     out = capsys.readouterr().out
-    assert "A₃ (c₁ (h/2 - 1)²)×m" in out and "W₄: 3×(c₁ (h/2 - 1)²)" in out
+    assert "A₃ (c₁ (h/2 − 1)²)×m" in out and "W₄: 3×(c₁ (h/2 − 1)²)" in out
     sizes = [ln for ln in out.splitlines() if ln.startswith(("sizes:", "  W₄:"))]
     assert sizes and not any("*" in ln for ln in sizes), sizes
 
