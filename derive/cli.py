@@ -7,7 +7,6 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import NoReturn
 
 from derive.derivation import derive
@@ -22,7 +21,13 @@ from derive.notation import (
     check_tex_name,
 )
 from derive.scalar_expr import ScalarExprError
-from derive.spec import EXAMPLES, SpecError, check_activation_names, printable
+from derive.spec import (
+    EXAMPLES,
+    SpecError,
+    check_activation_names,
+    printable,
+    read_regular_file,
+)
 
 USER_ERRORS = (SpecError, ExportError, ScalarExprError, NotationError, FormulaError)
 
@@ -181,10 +186,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     def check_file(checker: Checker) -> int:
         """``derive check --file``: one formula a line; a line that is not UTF-8 is unreadable."""
-        try:
-            data = Path(args.file).read_bytes()
-        except OSError as err:
-            raise UserError(f"{args.file}: cannot read: {err.strerror}") from None
+        data = read_regular_file(args.file, "formula")
         counts = {"correct": 0, "incorrect": 0, "unreadable": 0}
         records = []
         for number, raw in enumerate(data.splitlines(), start=1):
@@ -318,6 +320,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         )
     except ResourceError as err:
         raise UserError(str(err)) from None
+    except ExportError as err:  # verify runs the exported module: it needs numeric code
+        raise UserError(f"verify runs the exported code, and it cannot be made: {err}") from None
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
     else:

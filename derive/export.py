@@ -255,6 +255,13 @@ class ArrayNodes:
         """SymPy's own power printing (the PyTorch printer's takes no ``rational``)."""
         return str(super()._print_Pow(expr, rational=rational))  # type: ignore[misc]
 
+    def _print_Integer(self, expr: Any) -> str:
+        # an integer past 2**53 (a slope of 1e308, read exactly) is a float to the arrays:
+        # as a Python int it overflows NumPy's C long and is not exact in float64 anyway
+        if abs(int(expr)) > 2**53:
+            return repr(float(expr))
+        return str(super()._print_Integer(expr))  # type: ignore[misc]
+
     def _print_Identity(self, expr: Any) -> str:
         # A 1×1 identity (1 − A² at width 1 and batch 1) is the number 1: numpy.eye(1)
         # would make float32 inputs float64, torch.eye(1) a CPU tensor on any device.

@@ -1096,8 +1096,12 @@ def _default_name(source: str) -> str:
     return printable(Path(source).stem, 60) or "network"
 
 
-def read_spec_file(path_text: str) -> str:
-    """The text of a spec file: a regular UTF-8 file of at most MAX_SPEC_BYTES bytes."""
+def read_regular_file(path_text: str, what: str, limit: int = MAX_SPEC_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes (``what``: "spec", "formula").
+
+    A device, pipe or socket is refused before it is opened (``/dev/zero`` would never
+    end, a FIFO would block), and at most ``limit + 1`` bytes are read.
+    """
     import os
     import stat
 
@@ -1105,30 +1109,35 @@ def read_spec_file(path_text: str) -> str:
     try:
         info = os.stat(path_text)
     except FileNotFoundError:
-        close = difflib.get_close_matches(path_text.lower(), EXAMPLES, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise SpecError(
-            f"no such spec file, and not a built-in example ({', '.join(EXAMPLES)}){hint}",
-            source=where,
-        ) from None
+        hint = ""
+        if what == "spec":
+            close = difflib.get_close_matches(path_text.lower(), EXAMPLES, n=1, cutoff=0.6)
+            hint = f", and not a built-in example ({', '.join(EXAMPLES)})"
+            hint += f"; did you mean {close[0]!r}?" if close else ""
+        raise SpecError(f"no such {what} file{hint}", source=where) from None
     except (OSError, ValueError) as err:  # too long, NUL byte, unencodable, no permission
         reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-        raise SpecError(f"cannot open the spec file: {reason}", source=where) from None
+        raise SpecError(f"cannot open the {what} file: {reason}", source=where) from None
     if stat.S_ISDIR(info.st_mode):
-        raise SpecError("is a directory, not a TOML spec file", source=where)
+        raise SpecError(f"is a directory, not a {what} file", source=where)
     if not stat.S_ISREG(info.st_mode):
         raise SpecError("is not a regular file (a device, a pipe or a socket)", source=where)
     try:
         with open(path_text, "rb") as f:
-            data = f.read(MAX_SPEC_BYTES + 1)
+            data = f.read(limit + 1)
     except OSError as err:
-        raise SpecError(f"cannot read the spec: {err.strerror or err}", source=where) from None
-    if len(data) > MAX_SPEC_BYTES:
         raise SpecError(
-            f"the spec file is larger than {MAX_SPEC_BYTES // 1024} KiB; a spec is a short "
-            "TOML file",
-            source=where,
-        )
+            f"cannot read the {what} file: {err.strerror or err}", source=where
+        ) from None
+    if len(data) > limit:
+        raise SpecError(f"the {what} file is larger than {limit // 1024} KiB", source=where)
+    return data
+
+
+def read_spec_file(path_text: str) -> str:
+    """The text of a spec file: a regular UTF-8 file of at most MAX_SPEC_BYTES bytes."""
+    where = printable(path_text)
+    data = read_regular_file(path_text, "spec")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:

@@ -72,3 +72,32 @@ def test_a_file_created_after_the_decision_is_not_overwritten(tmp_path: Path) ->
     written = [r for r in results if not r.startswith("error")]
     assert len(written) == 1 and out.read_text() == written[0]
     assert any("exists; pass --force" in r for r in results)
+
+
+@pytest.mark.parametrize("option", [["check", "nielsen", "--file"], ["show"]])
+def test_a_fifo_or_device_is_refused_not_read(
+    option: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A named pipe would block forever and /dev/zero never ends: refused before reading."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for path in (str(fifo), "/dev/zero"):
+        assert run(*option, path) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "is not a regular file" in err
+
+
+def test_a_huge_exact_slope_exports_as_a_float(tmp_path: Path) -> None:
+    """slope = 1e308 is read exactly; printed as an int it overflowed NumPy's C long."""
+    spec = tmp_path / "slope.toml"
+    spec.write_text(
+        'input = 3\n[[layers]]\nwidth = 3\nactivation = { name = "leaky_relu", slope = 1e308 }\n'
+        '[[layers]]\nwidth = 2\nactivation = "identity"\n'
+    )
+    assert run("verify", str(spec)) == 0
+
+
+def test_verify_of_a_symbolic_activation_says_why(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("verify", "seed") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("derive: error: verify runs the exported code, and it cannot be made")
