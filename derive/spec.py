@@ -560,9 +560,35 @@ class Network:
                 f"the batch size symbol {self.batch!r} is also used as a layer width",
                 key="batch",
             )
+        self._name_unnamed_customs()
         self._check_names()
         self._check_activation_symbols()
         check_activation_names(self, dict(self.notation.activations), "notation.activations")
+
+    def _name_unnamed_customs(self) -> None:
+        """Different custom formulas given no symbol print as f, g, h, …, never all as f.
+
+        A symbol the user chose is kept (and two different functions under one chosen
+        symbol stay an error, below); only unnamed ones are named, in layer order.
+        """
+        acts = [getattr(layer, "activation", None) for layer in self.layers]
+        unnamed = list(
+            dict.fromkeys(a for a in acts if a is not None and a.name == "custom" and not a.symbol)
+        )
+        if len(unnamed) < 2:
+            return
+        taken = {a.symbol for a in acts if a is not None and a.symbol} | set(self.size_names)
+        free = (n for n in "fghpqruvkst" if n not in taken)
+        names = {a: next(free, None) for a in unnamed}
+        if None in names.values():
+            return  # out of letters: the check below asks the user for symbols
+        layers: list[Any] = []
+        for layer in self.layers:
+            act = getattr(layer, "activation", None)
+            if act is not None and act in names:
+                layer = replace(layer, activation=replace(act, symbol=names[act]))  # type: ignore[call-arg]
+            layers.append(layer)
+        object.__setattr__(self, "layers", tuple(layers))
 
     def _check_activation_symbols(self) -> None:
         """One printed name, one function: a custom or symbolic activation may not share

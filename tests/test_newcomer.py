@@ -213,3 +213,21 @@ def test_jupyter_latex_is_aligned_on_the_equals_sign() -> None:
     rows = lines.split(r" \\ ")
     assert len(rows) == len(d.steps)
     assert all(row.count("&=") + row.count(r"&\gets") == 1 for row in rows), rows
+
+
+def test_unnamed_custom_activations_get_their_own_letters() -> None:
+    """Two different formulas with no symbol: f and g (a chosen symbol is kept)."""
+    from derive import Activation, dense
+
+    net = dense(
+        [2, 3, 3, 3, 1],
+        [
+            Activation("custom", expr="x^3/3 + x"),
+            Activation("custom", expr="sqrt(1 + x^2)"),
+            Activation("custom", expr="x / (1 + abs(x))", symbol="g"),
+            "identity",
+        ],
+        "squared_error",
+    )
+    d = derive(net)
+    assert [str(d.delta(k)).split("⊙ ")[1] for k in (1, 2, 3)] == ["f'(Z₁)", "h'(Z₂)", "g'(Z₃)"]
