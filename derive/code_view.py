@@ -304,5 +304,5 @@ def code_latex(d: Derivation, fmt: str = "tex") -> str:
     """The exported module's ``_backprop`` (its math, one step a line), for reading."""
     from derive.export import to_source
 
-    body = render(to_source(d), "_backprop", fmt)
+    body = render(to_source(d, fast=False), "_backprop", fmt)
     return f"$$\n{body}\n$$" if fmt == "md" else body

@@ -24,9 +24,18 @@ from sympy.matrices.expressions import MatrixSymbol, OneMatrix
 from sympy.printing.numpy import JaxPrinter, NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from derive.derivation import Derivation, derive
+from derive.derivation import Derivation, derive, rescale, total
 from derive.graph import split_name
-from derive.nodes import Elementwise, Softmax, is_tensor, tensor_coeff
+from derive.nodes import (
+    ConvBackInput,
+    Elementwise,
+    Softmax,
+    TensorElementwise,
+    TensorHadamard,
+    Unpool,
+    is_tensor,
+    tensor_coeff,
+)
 
 BACKENDS = ("numpy", "jax", "torch")
 _COUNTER = itertools.count()
@@ -611,8 +620,78 @@ def _docstring(text: str) -> str:
     return f'"""{text}"""'
 
 
-def to_source(spec: Any, backend: str = "numpy") -> str:
-    """The exported module's source (see the module docstring)."""
+def _fresh(e: Any) -> bool:
+    """Whether NumPy makes a new array for ``e`` (safe to update in place): a product of
+    matrices, a sum, or a helper call, never a named array or a view of one."""
+    if isinstance(e, sympy.MatMul):
+        return len(e.as_coeff_matrices()[1]) >= 2
+    return isinstance(e, (sympy.MatAdd, Unpool, ConvBackInput))
+
+
+def _factors(e: Any) -> list[Any]:
+    """The factors of a (nested) Hadamard product, in order."""
+    if isinstance(e, (sympy.HadamardProduct, TensorHadamard)):
+        return [f for a in e.args for f in _factors(a)]
+    return [e]
+
+
+def in_place(printer: Any, lhs: str, rhs: Any) -> list[str] | None:
+    """NumPy statements that build ``rhs`` in one array, or None to print it as one line.
+
+    ``Z = W @ A + b`` becomes ``Z = W @ A; Z += b`` and ``δ = (Wᵀ δ') ⊙ f'(Z)`` becomes
+    ``δ = Wᵀ @ δ'; δ *= f'(Z)`` (a ReLU mask as the boolean ``Z > 0``): one allocation
+    per statement instead of one per operation (measured in benchmarks/gradients.py).
+    """
+    if isinstance(rhs, (sympy.HadamardProduct, TensorHadamard)):
+        factors = _factors(rhs)
+        base = next((f for f in factors if _fresh(f)), None)
+        if base is None:
+            return None
+        out = [f"    {lhs} = {printer.doprint(base)}"]
+        for f in factors:
+            if f is base:
+                continue
+            if (
+                isinstance(f, (Elementwise, TensorElementwise))
+                and f.name == "relu"
+                and f.order == 1
+            ):
+                out.append(f"    {lhs} *= {printer._group(f.arg)} > 0")
+            else:
+                out.append(f"    {lhs} *= {printer._group(f)}")
+        return out
+    if isinstance(rhs, sympy.MatAdd):
+        from derive.text import ordered_terms
+
+        terms = ordered_terms(rhs)
+        if not _fresh(terms[0]) or isinstance(terms[0], sympy.MatAdd):
+            return None
+        out = [f"    {lhs} = {printer.doprint(terms[0])}"]
+        for t in terms[1:]:
+            code = printer.doprint(t)
+            if code.startswith("-"):
+                out.append(f"    {lhs} -= {printer._group(-t)}")
+            else:
+                out.append(f"    {lhs} += {printer._group(t)}")
+        return out
+    return None
+
+
+def _without_batch_factor(rhs: Any, s: Any, deltas: set[Any]) -> Any:
+    """A gradient's terms that hold a delta, divided by the batch factor ``s`` (the code's
+    deltas carry it); other terms (weight decay) as they are."""
+    terms = list(rhs.args) if isinstance(rhs, (sympy.Add, sympy.MatAdd)) else [rhs]
+    out = [rescale(t, 1 / s) if t.has(*deltas) else t for t in terms]
+    return out[0] if len(out) == 1 else total(out)
+
+
+def to_source(spec: Any, backend: str = "numpy", fast: bool = True) -> str:
+    """The exported module's source (see the module docstring).
+
+    ``fast=False`` prints every statement as exactly the formula in its comment: no
+    in-place updates, and the batch factor 1/m where the derivation has it (the fast
+    module divides the output delta by m once, so its deltas are ∂L/∂Z).
+    """
     if backend not in BACKENDS:
         raise ExportError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
     d = spec if isinstance(spec, Derivation) else derive(spec)
@@ -643,7 +722,12 @@ def to_source(spec: Any, backend: str = "numpy") -> str:
         return tuple(int(d) if d.is_Integer else str(d) for d in sym.shape)
 
     def stmt(lhs: str, rhs: Any, comment: str) -> list[str]:
-        return [_comment(comment), f"    {lhs} = {printer.doprint(d.through_output(rhs))}"]
+        rhs = d.through_output(rhs)
+        if backend == "numpy" and fast:
+            steps = in_place(printer, lhs, rhs)
+            if steps is not None:
+                return [_comment(comment + "   (in place)"), *steps]
+        return [_comment(comment), f"    {lhs} = {printer.doprint(rhs)}"]
 
     batch_axis = 1 if prog.column and not net.is_conv else 0
     forward_body: list[str] = []
@@ -656,12 +740,29 @@ def to_source(spec: Any, backend: str = "numpy") -> str:
     loss_eq = prog.equations[-1]
     loss_lines = stmt("L", loss_eq.rhs, f"L = {text(loss_eq.rhs)}")
     backward: list[str] = []
+    # Per-sample deltas and a mean loss: every gradient is (1/m)·(something linear in a δ).
+    # The code divides the small output delta by m once instead of every gradient after its
+    # product, so its deltas are the mean loss's (∂L/∂Z); the comments say where.
+    s = prog.scale
+    moved = fast and d.per_sample and s != 1
     for k in range(d.depth, 0, -1):
         st = d.deltas[k]
-        backward += stmt(code_name(st.lhs.name), st.rhs, f"{text(st.lhs)} = {text(st.rhs)}")
+        comment = f"{text(st.lhs)} = {text(st.rhs)}"
+        rhs = st.rhs
+        if moved and k == d.depth:  # one product with the whole delta, not per term
+            rhs = sympy.Mul(s, rhs) if is_tensor(rhs) else sympy.MatMul(s, rhs)
+            comment += f"   (code: times {text(s)}, so every delta below carries it)"
+        backward += stmt(code_name(st.lhs.name), rhs, comment)
+    delta_names = {st.lhs for st in d.deltas.values()}
     for p in prog.params:
         st = d.gradients[p.name]
-        backward += stmt("d" + code_name(p.name), st.rhs, f"{text(st.lhs)} = {text(st.rhs)}")
+        comment = f"{text(st.lhs)} = {text(st.rhs)}"
+        rhs = st.rhs
+        if moved:
+            rhs = _without_batch_factor(rhs, s, delta_names)
+            if rhs != st.rhs:
+                comment += f"   (code: the {text(s)} is in the deltas)"
+        backward += stmt("d" + code_name(p.name), rhs, comment)
 
     # symbolic sizes a statement uses (a kernel side k, …), read off the arrays' shapes
     code = "\n".join(forward_body + loss_lines + backward)
@@ -780,10 +881,10 @@ def require_backend(backend: str) -> None:
         ) from None
 
 
-def to_module(spec: Any, backend: str = "numpy") -> types.ModuleType:
+def to_module(spec: Any, backend: str = "numpy", fast: bool = True) -> types.ModuleType:
     """The exported module, compiled in memory (for verification and ``to_function``)."""
     require_backend(backend)
-    src = to_source(spec, backend)
+    src = to_source(spec, backend, fast)
     mod = types.ModuleType("derive_exported")
     # Registered with linecache so inspect.getsource (and latexify) can read the functions.
     filename = f"<derive export {next(_COUNTER)}>"

@@ -49,14 +49,36 @@ def test_source_reads_like_the_derivation_and_imports_only_numpy() -> None:
     }
     assert imported == {"numpy"}
     assert "sympy" not in src
-    assert "    # δ₁ = (W₂ᵀ δ₂) ⊙ σ'(Z₁)\n    delta1 = (W2.T @ delta2) * (A1 * (1 - A1))" in src
+    assert (
+        "    # δ₁ = (W₂ᵀ δ₂) ⊙ σ'(Z₁)   (in place)\n    delta1 = W2.T @ delta2\n"
+        "    delta1 *= A1\n    delta1 *= (1 - A1)"
+    ) in src
     assert "dW1 = delta1 @ X.T" in src
     assert "db1 = numpy.sum(delta1, axis=1, keepdims=True)" in src
+    formulas = to_source("nielsen", fast=False)  # each statement the formula of its comment
+    assert (
+        "    # δ₁ = (W₂ᵀ δ₂) ⊙ σ'(Z₁)\n    delta1 = (W2.T @ delta2) * (A1 * (1 - A1))" in formulas
+    )
+
+
+def test_the_fast_module_moves_1_over_m_to_the_output_delta() -> None:
+    """Per-sample deltas, mean loss: the code divides δ_L by m once; no gradient divides."""
+    fast, plain = to_source("ng"), to_source("ng", fast=False)
+    assert "    delta2 = (A2 - Y) / m\n" in fast and "dW1 = delta1 @ X.T\n" in fast
+    assert "dW1 = (delta1 @ X.T) / m" in plain and "    delta2 = A2 - Y\n" in plain
+    assert "(code: the 1/m is in the deltas)" in fast
+    d = derive("ng")
+    a, b = to_module(d), to_module(d, fast=False)
+    p = random_point(d, a, np.random.default_rng(0))
+    _, ga = a.loss_and_gradients(p.X, p.Y, **p.params)
+    _, gb = b.loss_and_gradients(p.X, p.Y, **p.params)
+    for k in ga:
+        np.testing.assert_allclose(ga[k], gb[k], rtol=1e-12, atol=1e-15)
 
 
 def test_output_form_reuses_the_activation() -> None:
     src = to_source(derive("ng"))
-    assert "delta1 = (W2.T @ delta2) * (1 - A1**2)" in src  # tanh' through A1, not Z1
+    assert "delta1 = W2.T @ delta2\n    delta1 *= (1 - A1**2)" in src  # tanh' through A1, not Z1
     # tanh is computed once per forward pass (intermediates, loss, _backprop), never again
     assert src.count("numpy.tanh(") == 3
 
