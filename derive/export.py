@@ -723,7 +723,7 @@ def to_source(spec: Any, backend: str = "numpy", fast: bool = True) -> str:
 
     def stmt(lhs: str, rhs: Any, comment: str) -> list[str]:
         rhs = d.through_output(rhs)
-        if backend == "numpy" and fast:
+        if backend in ("numpy", "torch") and fast:
             steps = in_place(printer, lhs, rhs)
             if steps is not None:
                 return [_comment(comment + "   (in place)"), *steps]
