@@ -548,9 +548,13 @@ def _log_softmax(Z, axis):
     "_sigmoid": '''
 
 def _sigmoid(Z):
-    """σ(Z) = 1/(1 + e^(−Z)) computed from e^(−|Z|) only: no overflow at any Z."""
-    E = numpy.exp(-numpy.abs(Z))
-    return numpy.where(Z >= 0, 1 / (1 + E), E / (1 + E))
+    """σ(Z) = 1/(1 + e^(−Z)) in one array. Where e^(−Z) overflows (Z < −709 in float64)
+    the value is 1/inf = 0, which is σ there to float precision: finite at every Z."""
+    E = numpy.asarray(numpy.negative(Z))
+    with numpy.errstate(over="ignore"):
+        numpy.exp(E, out=E)
+    E += 1
+    return numpy.reciprocal(E, out=E)
 ''',
 }
 
