@@ -242,6 +242,17 @@ def symbolic_network(net: Network) -> Network:
     return net.with_(input_width=widths[0], layers=dense)
 
 
+def concrete_widths(net: Network, sym: Network) -> dict[str, Any]:
+    """The width each symbol of ``symbolic_network(net)`` stands for (``n_2`` -> 4)."""
+    out: dict[str, Any] = {}
+    if not net.is_conv:
+        out[str(sym.input_width)] = net.input_width
+    for mine, theirs in zip(sym.layers, net.layers):
+        if isinstance(mine, Layer) and isinstance(theirs, Layer):
+            out[str(mine.width)] = theirs.width
+    return out
+
+
 def _flip(net: Network, what: str) -> Network:
     if what == "convention":
         return net.with_(convention="row" if net.convention == "column" else "column")
@@ -359,7 +370,7 @@ class Checker:
         for k in q.layers(d):
             try:
                 want = q.expected(d, k)
-                readings = unique(Resolver(Context(d, k, self._budget)).readings(rhs))
+                readings = unique(Resolver(self._context(d, k)).readings(rhs))
             except UnknownSymbol as err:
                 if not generic or not d.network.is_conv:
                     raise
@@ -391,7 +402,7 @@ class Checker:
         for k in q.layers(d):
             try:
                 want = q.expected(d, k)
-                r = Resolver(Context(d, k, self._budget))
+                r = Resolver(self._context(d, k))
                 base = {"grad": q.base, "delta": "delta", "cot": "A", "fwd": q.base}[q.kind]
                 lhs = r.symbol(("sym", base, ("int", q.layer_value(k)), False))
                 if isinstance(lhs, MatrixSymbol):  # a dense layer: index forms are for maps
@@ -419,6 +430,11 @@ class Checker:
             return method(self.pair, q, rhs, trials)  # type: ignore[no-any-return]
         raise skipped or FormulaError("no layer of this network fits the formula")
 
+    def _context(self, d: Derivation, k: int | None) -> Context:
+        return Context(
+            d, k, self._budget, self._numpy, concrete_widths(self.network, self.sym_network)
+        )
+
     def _numeric_equal(self, d: Derivation, got: Any, want: Any, trials: int) -> bool:
         if _shape_of(got) != _shape_of(want):
             return False
@@ -437,6 +453,7 @@ class Checker:
 
     _pair_used = False
     _budget = Budget()
+    _numpy = False
 
     def check(self, formula: str, syntax: str = "latex") -> CheckResult:
         # nothing of an earlier check may leak into this one's verdict
@@ -445,6 +462,7 @@ class Checker:
         self._last_notes = []
         self._readings = 1
         self._budget = Budget()  # one budget of products per check: no input makes it slow
+        self._numpy = syntax == "python"
         result = self._check(formula, syntax)
         if self._pair_used:
             after, extra = self._pair_layer
@@ -627,6 +645,12 @@ class Checker:
                             f"the factor {_show(node[side])} does not belong here",
                             _replace(rhs, path, node[3 - side]),
                         )
+            if kind == "squeeze":
+                yield (
+                    f"np.sum without keepdims=True drops the summed axis: {_show(node[1])} "
+                    "has shape (n,), not (n, 1) — add keepdims=True",
+                    _replace(rhs, path, node[1]),
+                )
             if kind == "sum" and node[2] in (0, 1):
                 yield (
                     f"the sum is over the wrong axis (axis={1 - node[2]})",
@@ -953,6 +977,9 @@ def _show(node: IR) -> str:
         return f"({_show(node[1])} {'⋆' if kind == 'corr' else '*'} {_show(node[2])})"
     if kind == "amb":
         return f"({_show(node[1])} {node[3]} {_show(node[2])})"
+    if kind == "chain":
+        signs = [" " if op == "m" else " ⊙ " for op in node[1]]
+        return "(" + "".join(_show(o) + sign for o, sign in zip(node[2:], [*signs, ""])) + ")"
     if kind == "mode":
         return f"{_show(node[1])}_{node[2]}"
     return "(…)"

@@ -184,7 +184,10 @@ _REWRITES: list[tuple[re.Pattern[str], Any]] = [
         ),
         lambda m: {"upsample": "up"}.get(m.group(1), m.group(1)),
     ),
-    (re.compile(r"\\(?:mathbf|mathbb|boldsymbol)\{1\}"), lambda m: "\\one "),
+    (
+        re.compile(r"\\(?:mathbf|mathbb|boldsymbol)\{1\}(_\{\s*\w\s*\}|_\w)?"),
+        lambda m: "\\one" + (m.group(1) or "") + " ",
+    ),
     (re.compile(r"\\(?:text|mathrm)\{(relu|ReLU|sigmoid|softmax|tanh|diag)\}"), r"\1"),
     (_LATEX_WORDS, lambda m: m.group(1)),
     (re.compile(r"\\operatorname\{(relu|ReLU|sigmoid|softmax|tanh|diag)\}"), r"\1"),
@@ -432,8 +435,61 @@ def _set_index(node: IR, idx: IR) -> IR:
     return ("sym", node[1], idx, node[3])
 
 
+def _slice_sum(letters: tuple[str, ...], node: IR) -> IR:
+    """``Σ_{n,i,j} (δ)_{n,:,i,j}``: the sum over every axis but the channels, one per channel."""
+    _, inner, items = node
+    kept = [k for k, item in enumerate(items) if item == ":"]
+    summed = [item for item in items if item != ":"]
+    if len(items) == 4 and kept == [1] and sorted(summed) == sorted(letters):
+        return ("sum", inner, "channels")
+    raise FormulaError(
+        "a slice under a sum: Σ_{n,i,j} (δ)_{n,:,i,j} (samples and positions summed, one sum "
+        "per channel) is the form read here"
+    )
+
+
 def _bare_symbol(node: IR) -> bool:
     return node[0] == "sym" and node[2] is None and node[1] not in ("X", "Y")
+
+
+class _Bare(tuple):  # type: ignore[type-arg]
+    """A product written without brackets (``A B``, ``X ⊙ A B``): equal to its tuple, but
+    a ⊙ next to it may bind either way."""
+
+
+def _chain(a: IR, b: IR) -> IR:
+    """``X ⊙ A B``, ``A B ⊙ X``: unbracketed ⊙ and juxtaposition, whose relative precedence
+    notes do not agree on: ``("chain", ops, operand, …)`` with ``ops`` a string of ``m``
+    (matrix product) and ``h`` (⊙) between the operands; every bracketing is a reading."""
+    ops: list[str] = []
+    operands: list[IR] = []
+    for side, node in enumerate((a, b)):
+        if side:
+            ops.append("h")
+        if isinstance(node, _Bare) and node[0] == "chain":
+            ops += list(node[1])
+            operands += list(node[2:])
+        elif isinstance(node, _Bare) and node[0] == "mat":
+            flat: list[IR] = []
+            stack = [node]
+            while stack:
+                n = stack.pop()
+                if isinstance(n, _Bare) and n[0] == "mat":
+                    stack += [n[2], n[1]]
+                else:
+                    flat.append(n)
+            ops += ["m"] * (len(flat) - 1)
+            operands += flat
+        else:
+            operands.append(node)
+    return ("chain", "".join(ops), *operands)
+
+
+def _number_like(node: IR) -> bool:
+    """A number, a scalar, or a quotient of them (``\\frac{1}{m}``)."""
+    if node[0] in ("num", "scalar"):
+        return True
+    return node[0] in ("div", "neg") and all(_number_like(c) for c in node[1:])
 
 
 @v_args(inline=True)
@@ -458,12 +514,16 @@ class LatexToIR(_CommonIR):
     """LaTeX parse tree -> IR."""
 
     def juxt(self, a: IR, b: IR) -> IR:
-        return ("mat", a, b)
+        return _Bare(("mat", a, b))
 
     def binop(self, a: IR, op: Token, b: IR) -> IR:
         if str(op) == "\\star":
             return ("corr", a, b, None)
         kind = {"\\odot": "had", "\\circ": "had", "/": "div"}.get(str(op), "amb")
+        if kind == "had" and (isinstance(a, _Bare) or isinstance(b, _Bare)):
+            chain = _chain(a, b)
+            if sum(1 for o in chain[2:] if not _number_like(o)) > 2:
+                return _Bare(chain)  # (1/m) X ⊙ Y: a number binds either way alike
         return (kind, a, b) if kind != "amb" else ("amb", a, b, str(op))
 
     def mode(self, node: IR, tok: Token) -> IR:
@@ -476,13 +536,17 @@ class LatexToIR(_CommonIR):
         return ("entry", self.symbol(name), _entry_indices(str(tok)))
 
     def group(self, inner: IR) -> IR:
-        return inner
+        return tuple(inner) if isinstance(inner, _Bare) else inner
 
     def number(self, tok: Token) -> IR:
         return ("num", parse_number(str(tok)))
 
-    def ones(self, _tok: Token) -> IR:
-        return ("ones",)
+    def ones(self, tok: Token) -> IR:
+        size = re.search(r"_\{?\s*(\w)", str(tok))
+        return ("ones", size.group(1)) if size else ("ones",)
+
+    def slice(self, node: IR, tok: Token) -> IR:
+        return ("slice", node, tuple(re.findall(r"[a-z]|:", str(tok))))
 
     def frac(self, _tok: Token, num: IR, den: IR) -> IR:
         return ("div", num, den)
@@ -491,6 +555,8 @@ class LatexToIR(_CommonIR):
         letters = next((r for r in rest[:-1] if isinstance(r, tuple) and r[:1] == ("over",)), None)
         if letters is not None and _has_entries(rest[-1]):
             return ("isum", letters[1], rest[-1])  # Σ_{i,j} δ_{ij} …: a sum over entry indices
+        if rest[-1][0] == "slice":
+            return _slice_sum(letters[1] if letters else (), rest[-1])
         return ("sum", rest[-1], None)
 
     def sumsub(self, *items: Any) -> IR:
@@ -591,10 +657,20 @@ class LatexToIR(_CommonIR):
             )
         powers = [r for r in rest if isinstance(r, Token) and r.type == "NUMBER"]
         arg = rest[-1]
+        if arg[0] == "bare":
+            arg = arg[1]
+            if arg[0] == "pow":  # \tanh Z^2: tanh(Z²) to some readers, tanh(Z)² to others
+                raise FormulaError(
+                    f"{word} applied to a power without brackets is ambiguous: write "
+                    f"{word}(x)^2 for the square of the function, {word}(x^2) for its argument's"
+                )
         node: IR = ("fn", _FUNCS[word], primes, arg)
         if powers:
             node = power(node, parse_number(str(powers[0])))
         return node
+
+    def bare_arg(self, node: IR) -> IR:
+        return ("bare", node)
 
     def partial(self, *items: Any) -> IR:
         loss = next(str(t) for t in items if isinstance(t, Token) and t.type == "LOSSNAME")
@@ -645,6 +721,45 @@ def _number_value(node: IR, what: str) -> sympy.Rational:
     raise FormulaError(f"{what} must be a number")
 
 
+_COMPARISONS = {"greater": ">", "greater_equal": ">=", "less": "<", "less_equal": "<="}
+
+#: The feature-map helpers of derive's exported NumPy modules: name -> (arrays, integers).
+_HELPERS = {
+    "conv2d": (2, 2),  # conv2d(A, K, s, p)
+    "conv2d_back_input": (2, 4),  # conv2d_back_input(G, K, s, p, A.shape[2], A.shape[3])
+    "conv2d_back_kernel": (2, 3),  # conv2d_back_kernel(A, G, s, p, k)
+    "maxpool2d": (1, 2),  # maxpool2d(A, k, s)
+    "avgpool2d": (1, 2),
+    "maxpool2d_back": (2, 2),  # maxpool2d_back(G, A, k, s)
+    "avgpool2d_back": (2, 2),
+}
+
+
+def _helper(name: str, args: list[IR]) -> IR:
+    """A call of an exported module's helper: its arrays and its (bounded) integers."""
+    arrays, ints = _HELPERS[name]
+    if len(args) != arrays + ints:
+        raise FormulaError(f"{name}() takes {arrays + ints} arguments, not {len(args)}")
+    numbers: list[Any] = []
+    for a in args[arrays:]:
+        if a[0] == "dim":
+            numbers.append(a)
+        else:
+            value = integer_of(_number_value(a, f"an argument of {name}()"), "a size")
+            if not 0 <= value <= 64:
+                raise FormulaError(f"{name}(): the size {value} is out of range (0 to 64)")
+            numbers.append(value)
+    return ("helper", name, tuple(args[:arrays]), tuple(numbers))
+
+
+def _comparison(a: IR, op: str, b: IR) -> IR:
+    """``(x > 0)``: ReLU's mask; ``x > c``, ``x <= c``: a 0/1 mask (for np.where)."""
+    c = _number_value(b, f"the right side of {op}")
+    if op in (">", ">=") and c == 0:
+        return ("gt0", a)
+    return ("cmp", a, op, c)
+
+
 @v_args(inline=True)
 class PythonToIR(_CommonIR):
     """NumPy-style parse tree -> IR."""
@@ -674,9 +789,7 @@ class PythonToIR(_CommonIR):
         return ("tuple", items)
 
     def compare(self, a: IR, op: Token, b: IR) -> IR:
-        if str(op) in (">", ">=") and b == ("num", 0):
-            return ("gt0", a)
-        raise FormulaError(f"only (x > 0) comparisons are supported, not {op}")
+        return _comparison(a, str(op), b)
 
     def name(self, tok: Token) -> IR:
         word = str(tok)
@@ -689,7 +802,7 @@ class PythonToIR(_CommonIR):
             return ("bool", word == "True")
         if word in ("np", "numpy", "jnp", "torch", "scipy", "signal"):
             return ("module", word)
-        if word in _PY_FUNCS or word in ("correlate2d", "convolve2d", "rot90"):
+        if word in _PY_FUNCS or word in _HELPERS or word in ("correlate2d", "convolve2d", "rot90"):
             return ("func", word)
         if word in ("lam", "lambd", "lmbda", "alpha"):
             return ("scalar", {"alpha": "alpha"}.get(word, "lambda"))
@@ -702,11 +815,17 @@ class PythonToIR(_CommonIR):
             return ("module", "signal")
         if obj[0] == "module":
             return ("func", str(name))
+        if str(name) == "shape" and obj[0] == "sym":  # delta3.T.reshape(A2.shape)
+            return ("shape_of", obj)
         if str(name) in ("shape", "size"):
-            raise FormulaError("array attributes other than .T are not supported")
+            raise FormulaError(
+                "array attributes other than .T, .shape and .dtype are not supported"
+            )
         return ("method", obj, str(name))
 
     def index(self, obj: IR, idx: IR) -> IR:
+        if obj[0] == "shape_of" and idx[0] == "num":  # A0.shape[2]: a size, as the export writes
+            return ("dim", obj[1], integer_of(idx[1], "an axis"))
         raise FormulaError("indexing (x[...]) is not supported; write the formula in matrix form")
 
     def kwarg(self, name: Token, value: IR) -> IR:
@@ -727,6 +846,8 @@ class PythonToIR(_CommonIR):
                 return ("mat", obj, pos[0])
             if meth == "sum":
                 return self._sum(obj, kw)
+            if meth == "reshape" and len(pos) == 1 and pos[0][0] == "shape_of":
+                return ("reshape", obj, pos[0][1])
             raise FormulaError(f"unknown method .{meth}()")
         if fn[0] != "func":
             raise FormulaError("only functions can be called")
@@ -745,6 +866,14 @@ class PythonToIR(_CommonIR):
             if len(pos) == 2:
                 kw["axis"] = pos[1]
             return self._sum(pos[0], kw)
+        if name in _HELPERS:
+            return _helper(name, pos)
+        if name == "where" and len(pos) == 3:
+            if pos[0][0] not in ("gt0", "cmp"):
+                raise FormulaError("np.where: the condition must compare an array with a number")
+            return ("where", pos[0], pos[1], pos[2])
+        if name in _COMPARISONS and len(pos) == 2:
+            return _comparison(pos[0], _COMPARISONS[name], pos[1])
         if name == "maximum" and len(pos) == 2 and pos[0] == ("num", 0):
             return ("fn", "relu", 0, pos[1])
         if name in ("int64", "int32", "float64", "float32", "array", "asarray") and len(pos) == 1:
@@ -767,6 +896,15 @@ class PythonToIR(_CommonIR):
         raise FormulaError(f"unknown function {name}() with {len(pos)} argument(s)")
 
     def _sum(self, x: IR, kw: dict[str, IR]) -> IR:
+        out = self._summed(x, kw)
+        keep = kw.get("keepdims", ("bool", False))
+        if keep[0] != "bool":
+            raise FormulaError("keepdims must be True or False")
+        if out[2] != "channels" and not keep[1]:
+            return ("squeeze", out)  # NumPy drops the summed axis: shape (n,), not (n, 1)
+        return out
+
+    def _summed(self, x: IR, kw: dict[str, IR]) -> IR:
         axis = kw.get("axis")
         if axis is None:
             raise FormulaError("np.sum without axis sums every entry; give axis=0 or axis=1")

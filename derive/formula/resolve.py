@@ -103,6 +103,8 @@ class Context:
     d: Derivation
     layer: int | None = None  # value of the generic index l
     budget: Budget = field(default_factory=Budget)
+    numpy: bool = False  # NumPy's rules: broadcasting, elementwise division
+    concrete: dict[str, Any] = field(default_factory=dict)  # n_2 -> 4: the user's widths
 
     def layer_of(self, idx: IR | None, base: str) -> int | None:
         if idx is None:
@@ -126,16 +128,40 @@ def _scalar(e: Any) -> bool:
 
 
 class _Ones:
-    """``\\mathbf{1}``: a ones vector whose length comes from its neighbour in a product."""
+    """``\\mathbf{1}``: a ones vector whose length comes from its neighbour in a product,
+    or is written (``\\mathbf{1}_m``: then the neighbour must have that length)."""
+
+    def __init__(self, size: Any = None, coeff: Any = 1) -> None:
+        self.size = size
+        self.coeff = coeff  # (1/m) 1ᵀ δ: a number times the ones vector
+
+    def fits(self, n: Any) -> None:
+        if self.size is not None and n not in self.size:
+            raise ShapeMismatch(
+                f"a ones vector of length {' or '.join(sorted(text(k) for k in self.size))} "
+                f"where the length {text(n)} is needed"
+            )
+
+    def only(self) -> Any:
+        if self.size is None or len(self.size) != 1:
+            raise FormulaError("\\mathbf{1} \\mathbf{1}ᵀ: the size of the ones vectors is unknown")
+        return next(iter(self.size))
 
 
 def _matmul(a: Any, b: Any) -> Any:
-    if isinstance(a, _Ones) and isinstance(b, _Ones):
-        raise FormulaError("\\mathbf{1} \\mathbf{1}: the size of the ones vectors is unknown")
-    if isinstance(a, _Ones):
-        return MatMul(OneMatrix(1, b.shape[0]), b).doit(deep=False)
-    if isinstance(b, _Ones):
-        return MatMul(a, OneMatrix(a.shape[1], 1)).doit(deep=False)
+    if isinstance(a, _Ones) and isinstance(b, _Ones):  # 1_n 1_nᵀ: the n×n ones matrix
+        return MatMul(a.coeff * b.coeff, OneMatrix(a.only(), b.only())).doit(deep=False)
+    if isinstance(a, _Ones) and isinstance(b, MatrixExpr):
+        a.fits(b.shape[0])
+        return MatMul(a.coeff, OneMatrix(1, b.shape[0]), b).doit(deep=False)
+    if isinstance(b, _Ones) and isinstance(a, MatrixExpr):
+        b.fits(a.shape[1])
+        return MatMul(b.coeff, a, OneMatrix(a.shape[1], 1)).doit(deep=False)
+    if isinstance(a, _Ones) or isinstance(b, _Ones):
+        ones, other = (a, b) if isinstance(a, _Ones) else (b, a)
+        if not _scalar(other):
+            raise ShapeMismatch(f"\\mathbf{{1}} {text(other)}: a ones vector multiplies a matrix")
+        return _Ones(ones.size, ones.coeff * other)
     if _scalar(a) or _scalar(b):
         return a * b
     if is_tensor(a) or is_tensor(b):
@@ -250,6 +276,31 @@ def _had(a: Any, b: Any, op: str = "⊙") -> Any:
     return hadamard(a, b)
 
 
+def _holds(op: str, c: Any) -> Any:
+    """The condition ``x op c`` on the scalar variable."""
+    rel = {">": sympy.StrictGreaterThan, ">=": sympy.GreaterThan, "<": sympy.StrictLessThan}
+    return rel.get(op, sympy.LessThan)(XVAR, c)
+
+
+def broadcast(a: Any, b: Any) -> tuple[Any, Any]:
+    """NumPy's broadcasting of two matrices: an (n, 1) or (1, n) operand is repeated
+    (``s 1ᵀ``, ``1 s``) to the other's shape; anything else is returned as it is."""
+    if not all(isinstance(e, MatrixExpr) and not is_tensor(e) for e in (a, b)):
+        return a, b
+    if a.shape == b.shape:
+        return a, b
+
+    def grow(x: Any, shape: tuple[Any, Any]) -> Any:
+        r, c = x.shape
+        if r == shape[0] and c == 1 and shape[1] != 1:
+            return MatMul(x, OneMatrix(1, shape[1])).doit(deep=False)
+        if c == shape[1] and r == 1 and shape[0] != 1:
+            return MatMul(OneMatrix(shape[0], 1), x).doit(deep=False)
+        return x
+
+    return grow(a, b.shape), grow(b, a.shape)
+
+
 def _add(a: Any, b: Any, sign: int) -> Any:
     if _scalar(a) and _scalar(b):
         return a + sign * b
@@ -311,6 +362,7 @@ class Resolver:
             k: cotangent_symbol(k, st.lhs.shape) for k, st in self.d.cotangents.items()
         }
         self.mode: str | None = None  # set inside (…)_{full}
+        self.numpy = ctx.numpy
 
     # ------------------------------------------------------------------ symbols
 
@@ -348,6 +400,23 @@ class Resolver:
 
             return scalar_symbol(self.d.network.loss.weight_decay)
         raise FormulaError(f"unknown symbol {name!r} (the batch size is {text(prog.batch)})")
+
+    def sizes(self, written: str) -> frozenset[Any]:
+        """The lengths ``\\mathbf{1}_k`` may stand for: the batch (``m``), or every width of
+        the user's network that is ``k`` (the checker's own widths are symbols)."""
+        prog = self.d.program
+        if written in ("m", str(prog.batch)):
+            return frozenset({prog.batch})
+        found = {
+            w
+            for w in prog.widths
+            if isinstance(w, sympy.Symbol) and str(self.ctx.concrete.get(str(w))) == written
+        }
+        if not found:
+            raise FormulaError(
+                f"\\mathbf{{1}}_{{{written}}}: no width or batch size of this network is {written}"
+            )
+        return frozenset(found)
 
     def activation(self, name: str, arg: Any) -> Any:
         """The activation ``name`` applied to ``arg``; ``generic`` (f, g) is the layer's own."""
@@ -502,13 +571,19 @@ class Resolver:
         elif kind == "scalar":
             yield self.scalar(node[1])
         elif kind == "ones":
-            yield _Ones()
+            if len(node) == 1:
+                yield _Ones()
+            else:  # 1_4 where two widths are 4: one reading per width (they are equal)
+                for size in self.sizes(node[1]):
+                    yield _Ones(frozenset({size}))
         elif kind == "quantity":
             raise FormulaError("∂L/∂… can only stand on the left-hand side")
         elif kind in ("add", "sub"):
-            yield from self._binary(
-                node[1], node[2], lambda a, b: _add(a, b, 1 if kind == "add" else -1)
-            )
+            sign = 1 if kind == "add" else -1
+            if self.numpy:
+                yield from self._binary(node[1], node[2], lambda a, b: _add(*broadcast(a, b), sign))
+            else:
+                yield from self._binary(node[1], node[2], lambda a, b: _add(a, b, sign))
         elif kind == "neg":
             for a in self.readings(node[1]):
                 yield self.neg(a)
@@ -520,11 +595,25 @@ class Resolver:
             else:
                 yield from self._binary(node[1], node[2], _matmul)
         elif kind == "had":
-            yield from self._binary(node[1], node[2], _had)
+            if self.numpy:
+                yield from self._binary(node[1], node[2], lambda a, b: _had(*broadcast(a, b)))
+            else:
+                yield from self._binary(node[1], node[2], _had)
         elif kind == "amb":
             yield from self._ambiguous(node)
+        elif kind == "chain":
+            yield from self._chain(node)
         elif kind == "div":
             for a, b in itertools.product(self.readings(node[1]), self.readings(node[2])):
+                if not _scalar(b) and self.numpy and not isinstance(b, _Ones):
+                    # NumPy divides entry by entry: a / b = a ⊙ b^(-1)
+                    inverse = (
+                        TensorElementwise("pow-1", sympy.Lambda(XVAR, 1 / XVAR), b)
+                        if is_tensor(b)
+                        else HadamardPower(b, -1)
+                    )
+                    yield _had(*broadcast(a, inverse))
+                    continue
                 if not _scalar(b):
                     raise FormulaError(f"division by the matrix {text(b)}")
                 if is_tensor(a):
@@ -582,9 +671,113 @@ class Resolver:
                 if _scalar(a) or isinstance(a, _Ones):
                     raise FormulaError("(… > 0) compares a matrix, not a number, with 0")
                 # [x > 0] is 0 at x = 0 (H(0) = 0): (A > 0) is ReLU's mask even where A = 0
-                yield Elementwise("step", sympy.Lambda(XVAR, sympy.Heaviside(XVAR, 0)), a)
+                step = sympy.Lambda(XVAR, sympy.Heaviside(XVAR, 0))
+                yield (TensorElementwise if is_tensor(a) else Elementwise)("step", step, a)
+        elif kind == "cmp":
+            for a in self.readings(node[1]):
+                yield self._mask(a, node[2], node[3])
+        elif kind == "where":
+            yield from self._where(node)
+        elif kind == "squeeze":
+            for a in self.readings(node[1]):
+                yield self._squeezed(a, node[1])
+        elif kind == "helper":
+            yield from self._helper(node)
+        elif kind == "reshape":
+            for a, like in itertools.product(self.readings(node[1]), self.readings(node[2])):
+                yield self._reshape(a, like)
+        elif kind == "slice":
+            raise FormulaError("a slice (δ)_{n,:,i,j} is read under a sum: Σ_{n,i,j} (δ)_{n,:,i,j}")
         else:
             raise FormulaError(f"cannot use {kind!r} here")
+
+    def _mask(self, a: Any, op: str, c: Any) -> Any:
+        """``x > c`` entry by entry: 1 where it holds, else 0."""
+        if _scalar(a) or isinstance(a, _Ones):
+            raise FormulaError(f"(… {op} {c}) compares a matrix, not a number")
+        holds = _holds(op, c)
+        fn = sympy.Lambda(XVAR, sympy.Piecewise((1, holds), (0, True)))
+        return (TensorElementwise if is_tensor(a) else Elementwise)(f"mask{op}{c}", fn, a)
+
+    def _where(self, node: IR) -> Iterator[Any]:
+        """``np.where(x > c, p, q)``: p where the condition holds, else q (numbers or arrays)."""
+        cond = node[1]
+        op, c = (">", 0) if cond[0] == "gt0" else (cond[2], cond[3])
+        for x in self.readings(cond[1]):
+            for p, q in itertools.product(self.readings(node[2]), self.readings(node[3])):
+                if _scalar(p) and _scalar(q) and not is_tensor(x):
+                    holds = _holds(op, c)
+                    fn = sympy.Lambda(XVAR, sympy.Piecewise((p, holds), (q, True)))
+                    yield Elementwise("where", fn, x)
+                    continue
+                mask = self._mask(x, op, c)
+                yield _add(_had(mask, p), _had(_add(1, mask, -1), q), 1)
+
+    def _squeezed(self, a: Any, node: IR) -> Any:
+        """``np.sum(x, axis=…)`` without keepdims: NumPy's shape (n,), not (n, 1).
+
+        Summed over rows (axis 0) the vector broadcasts as the row it would be with
+        keepdims; summed over columns (axis 1) it broadcasts as a row too, where a column
+        is meant (b − α·db is then n×n): that is the mistake to name.
+        """
+        if node[2] == 0:
+            return a
+        n = a.shape[0]
+        raise ShapeMismatch(
+            f"np.sum(…, axis=1) without keepdims=True has shape ({text(n)},), not "
+            f"({text(n)}, 1): it broadcasts as a row (b − α·db would be {text(n)}×{text(n)}) "
+            "— add keepdims=True"
+        )
+
+    def _helper(self, node: IR) -> Iterator[Any]:
+        """The exported modules' feature-map helpers, read as the nodes they print."""
+        from derive.nodes import ConvBackInput, ConvBackKernel, Unpool
+
+        name, arrays, numbers = node[1], node[2], node[3]
+        ints = [n for n in numbers if isinstance(n, int)]
+        for args in itertools.product(*(self.readings(a) for a in arrays)):
+            if not all(is_tensor(a) and len(tensor_shape(a)) == 4 for a in args):
+                raise ShapeMismatch(f"{name}(): its arrays are feature maps or kernels")
+            if name == "conv2d":
+                out: Any = Correlate(args[1], args[0], *ints)
+            elif name == "conv2d_back_input":
+                like = {self.resolve_one(n[1]) for n in numbers if not isinstance(n, int)}
+                if len(like) != 1 or len(ints) != 2:
+                    raise FormulaError(
+                        "conv2d_back_input(G, K, s, p, A.shape[2], A.shape[3]): the sizes are "
+                        "those of the layer input A"
+                    )
+                out = ConvBackInput(args[0], args[1], ints[0], ints[1], like.pop())
+            elif name == "conv2d_back_kernel":
+                out = ConvBackKernel(args[0], args[1], *ints)
+            elif name.endswith("_back"):
+                out = Unpool(args[0], args[1], name[:3], *ints)
+            else:
+                out = Pool(args[0], name[:3], *ints)
+            if any(not sympy.sympify(d).is_integer for d in tensor_shape(out)):  # safe: ours
+                raise ShapeMismatch(f"{name}(): the window does not fit the maps")
+            yield out
+
+    def resolve_one(self, node: IR) -> Any:
+        readings = self.readings(node)
+        if len(readings) != 1:
+            raise FormulaError("an argument with more than one reading")
+        return readings[0]
+
+    def _reshape(self, a: Any, like: Any) -> Any:
+        """``G.reshape(A.shape)`` (column layout: ``G.T.reshape``): per-sample vectors as maps."""
+        column = self.d.program.column
+        if not is_tensor(like) or _scalar(a) or is_tensor(a) or isinstance(a, _Ones):
+            raise ShapeMismatch(".reshape(A.shape): a matrix of samples reshaped as feature maps")
+        g = a.T if column else a
+        want = Flatten(like, column).shape
+        if tuple(g.shape) != tuple(want):
+            raise ShapeMismatch(
+                f"{text(a)}.reshape: {text(a)} is {shape_text(a)}; maps shaped like "
+                f"{text(like)} need {'the transpose of ' if column else ''}a "
+                f"{'×'.join(text(w) for w in want)} matrix"
+            )
+        return Unflatten(g, like, column)
 
     def _binary(self, left: IR, right: IR, op: Any) -> Iterator[Any]:
         errors: list[FormulaError] = []
@@ -634,6 +827,40 @@ class Resolver:
                             for result in self._products(left, right, errors):
                                 if len(found) < MAX_READINGS:
                                     found.setdefault(_reading_key(result), result)
+                spans[(i, j)] = list(found.values())
+        if not spans[(0, count)]:
+            raise errors[0] if errors else FormulaError("no reading of the product fits")
+        yield from spans[(0, count)]
+
+    def _chain(self, node: IR) -> Iterator[Any]:
+        """``X ⊙ A B``: every bracketing of the operands, each operator as written (the
+        same dynamic programming over spans as ``_ambiguous``)."""
+        ops, operands = node[1], node[2:]
+        count = len(operands)
+        spans: dict[tuple[int, int], list[Any]] = {
+            (i, i + 1): list(dict.fromkeys(self.readings(o))) for i, o in enumerate(operands)
+        }
+        errors: list[FormulaError] = []
+        for length in range(2, count + 1):
+            for i in reversed(range(count - length + 1)):
+                j = i + length
+                found: dict[Any, Any] = {}
+                for k in range(i + 1, j):
+                    op = _had if ops[k - 1] == "h" else _matmul
+                    if op is _matmul and _has_fn(operands[k - 1]) and _has_fn(operands[k]):
+                        op = _matmul_or_hadamard  # σ(z)(1 − σ(z)), as for a plain product
+                    for left in spans[(i, k)]:
+                        for right in spans[(k, j)]:
+                            self.ctx.budget.spend()
+                            if errors and _surely_misfit(op, left, right):
+                                continue
+                            try:
+                                result = op(left, right)
+                            except ShapeMismatch as err:
+                                errors.append(err)
+                                continue
+                            if len(found) < MAX_READINGS:
+                                found.setdefault(_reading_key(result), result)
                 spans[(i, j)] = list(found.values())
         if not spans[(0, count)]:
             raise errors[0] if errors else FormulaError("no reading of the product fits")
