@@ -33,9 +33,7 @@ def exported_statements(d) -> list[str]:
     """The backward statements of the exported NumPy module (``delta1 = …``, ``dW1 = …``)."""
     body = d.to_source().split("def _backprop")[1]
     return [
-        line.strip()
-        for line in body.splitlines()
-        if re.match(r"    (delta\d+|d[WKb]\d+) = ", line)
+        line.strip() for line in body.splitlines() if re.match(r"    (delta\d+|d[WKb]\d+) = ", line)
     ]
 
 

@@ -24,11 +24,11 @@ from typing import Any
 from derive.formula.answer import detect_notation, render_expected
 from derive.formula.diagnose import Diagnosis
 from derive.formula.equivalence import Run
-from derive.formula.ir import default_layers, has_entries, mentions
+from derive.formula.ir import default_layers, has_entries, mentions, nodes, shift_layers
 from derive.formula.networks import random_env, symbolic_network
 from derive.formula.parse import IR, FormulaError, parse
 from derive.formula.quantity import Quantity, quantity_of
-from derive.formula.resolve import ShapeMismatch
+from derive.formula.resolve import ShapeMismatch, UnknownSymbol
 
 
 @dataclass
@@ -71,14 +71,37 @@ class CheckResult:
         return "\n".join(lines)
 
 
+#: The common other numberings of layers, tried when a formula is not right as written:
+#: (symbols renumbered, by how much, in words).
+NUMBERINGS: list[tuple[frozenset[str], int, str]] = [
+    (frozenset({"delta"}), -1, "the deltas numbered from the input (δ_(k+1) of layer k)"),
+    (
+        frozenset({"delta", "Z", "A"}),
+        -1,
+        "the input as layer 1 (a_(k+1), z_(k+1), δ_(k+1) of layer k; W_k as derive's)",
+    ),
+    (
+        frozenset({"delta", "Z", "A", "W", "b", "dW", "db", "dA", "K", "dK"}),
+        1,
+        "the layers numbered from 0",
+    ),
+]
+
+
 class Checker(Diagnosis):
     """Checks formulas against one network; derivations are made once and reused."""
 
     def check(self, formula: str, syntax: str = "latex") -> CheckResult:
         """The verdict on ``LHS = RHS`` (or a chain of equal sides); a FormulaError if the
-        formula cannot be read or judged."""
+        formula cannot be read or judged for sure."""
+        parts = parse(formula, syntax)
         run = Run(syntax)  # everything one check learns: nothing leaks into the next
-        result = self._check(run, formula)
+        try:
+            result = self._check(run, formula, parts)
+        except UnknownSymbol as err:
+            return self._other_numbering(formula, syntax, parts, err)
+        if not result.correct:
+            result = self._unsure(formula, syntax, parts, result)
         if run.pair_used:
             after, extra = self._pair_layer
             result.notes.append(
@@ -89,12 +112,110 @@ class Checker(Diagnosis):
             )
         return result
 
-    def _check(self, run: Run, formula: str) -> CheckResult:
-        parts = parse(formula, run.syntax)
+    def _verdict(self, formula: str, syntax: str, parts: list[IR]) -> CheckResult | None:
+        """The verdict on another reading, without a diagnosis; None if it cannot be read."""
+        try:
+            return self._check(Run(syntax, verdict_only=True), formula, parts)
+        except FormulaError:
+            return None
+
+    def _renumbered(
+        self, formula: str, syntax: str, parts: list[IR]
+    ) -> list[tuple[str, CheckResult | None]]:
+        """The verdict (None: unreadable) under each common other numbering of layers."""
+        out: list[tuple[str, CheckResult | None]] = []
+        for bases, by, words in NUMBERINGS:
+            shifted = [shift_layers(p, by, bases) for p in parts]
+            if shifted != parts:
+                out.append((words, self._verdict(formula, syntax, shifted)))
+        return out
+
+    def _other_numbering(
+        self, formula: str, syntax: str, parts: list[IR], missing: UnknownSymbol
+    ) -> CheckResult:
+        """A symbol this network has not (``delta3`` in a 2-layer network): the formula
+        numbers its layers otherwise. If every common numbering that reads it makes it
+        right, that is the verdict (said in a note); if they disagree, the checker cannot
+        judge it (an error); if none makes it right, the missing symbol is the error."""
+        readable = [(w, r) for w, r in self._renumbered(formula, syntax, parts) if r is not None]
+        right = [(w, r) for w, r in readable if r.correct]
+        if not right:
+            raise missing
+        if len(right) < len(readable):
+            raise FormulaError(
+                f"{missing}; the formula is right with {right[0][0]} and wrong with "
+                f"{next(w for w, r in readable if not r.correct)}: write it in derive's "
+                "numbering (δ_k = ∂L/∂Z_k, Z_k = W_k A_(k-1) + b_k)"
+            )
+        words, result = right[0]
+        gone = str(missing).split(" in this")[0].removeprefix("no ")
+        result.notes.append(f"read with {words}: as written, {gone} is not in this network")
+        return result
+
+    def _unsure(
+        self, formula: str, syntax: str, parts: list[IR], result: CheckResult
+    ) -> CheckResult:
+        """A formula wrong as read, checked under the readings it may have meant.
+
+        Right for the user's own network when its one-unit layers are 1×1 (products of
+        1×1 factors are numbers): correct. Right with the layers numbered otherwise (for
+        the batch, or for one sample): the checker cannot tell that from a mistake, so it
+        says so (an error, not a guess). Right for one sample as numbered is a mistake it
+        names (a missing 1/m or sum over samples).
+        """
+        ones = self.variant("ones")
+        if ones is not None:
+            again = ones._verdict(formula, syntax, parts)
+            if again is not None and again.correct:
+                again.notes.append(
+                    "correct for this network's one-unit layers (1×1 products are numbers)"
+                )
+                return again
+        right = [w for w, r in self._renumbered(formula, syntax, parts) if r and r.correct]
+        if right:
+            raise FormulaError(
+                "cannot judge the layer numbering: as derive numbers the layers (δ_k = "
+                f"∂L/∂Z_k, Z_k = W_k A_(k-1) + b_k) this formula is wrong, and with {right[0]} "
+                "it is right; write it in derive's numbering"
+            )
+        batch = {"m", str(self.d.program.batch)}
+        written_m = any(n[0] == "scalar" and n[1] in batch for p in parts for _, n in nodes(p))
+        single = None if written_m else self.variant("one_sample")  # 1/m: a batch formula
+        if single is not None:  # renumbered and per sample: two guesses, no verdict
+            alike = [w for w, r in single._renumbered(formula, syntax, parts) if r and r.correct]
+            if alike:
+                raise FormulaError(
+                    f"cannot judge the layer numbering: the formula is right for one sample "
+                    f"with {alike[0]}, and wrong as derive numbers the layers for a batch of "
+                    f"{self.d.program.batch}; write it in derive's numbering"
+                )
+        return result
+
+    def variant(self, what: str) -> Checker | None:
+        """The checker of a variant of this network (made once): ``ones`` keeps its
+        one-unit widths at 1, ``one_sample`` has a batch of 1."""
+        key = f"_variant_{what}"
+        if key not in self.__dict__:
+            net = self.network
+            made: Checker | None = None
+            if what == "ones" and not net.is_conv and 1 in net.widths:
+                made = Checker(net, keep_ones=True)
+            elif what == "one_sample" and net.batch != 1:
+                made = Checker(net.with_(batch=1))
+            self.__dict__[key] = made
+        return self.__dict__[key]  # type: ignore[no-any-return]
+
+    def _check(self, run: Run, formula: str, parts: list[IR]) -> CheckResult:
         if any(has_entries(p) for p in parts):
             parts = [default_layers(p) for p in parts]
         q = quantity_of(parts[0])
         d = self.d
+        if q.one_sample and d.program.batch != 1:
+            raise FormulaError(
+                f"the left-hand side is the loss of one sample, and this network has a batch "
+                f"of {d.program.batch}: declare batch = 1 in the spec to check per-sample "
+                "formulas"
+            )
         layers = q.layers(d)
         conv = d.network.is_conv and (
             q.base == "K" or any(mentions(p, "K") or has_entries(p) for p in parts)
@@ -145,6 +266,8 @@ class Checker(Diagnosis):
         except ShapeMismatch as err:
             shape_error = str(err)
             method = "shapes"
+        if run.verdict_only:
+            return CheckResult("incorrect", label, expected, method, None, shape_error)
         diagnosis, notes = self.diagnose(run, q, rhs)
         return CheckResult("incorrect", label, expected, method, diagnosis, shape_error, notes)
 

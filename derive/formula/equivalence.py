@@ -42,6 +42,7 @@ class Run:
     readings: int = 1  # how many readings of the last part fitted the shapes
     method: str = "symbolic"
     notes: list[str] = field(default_factory=list)
+    verdict_only: bool = False  # another reading tried: no diagnosis needed
 
     @property
     def python(self) -> bool:

@@ -167,6 +167,15 @@ def default_layers(node: IR) -> IR:
     return tuple(default_layers(c) if isinstance(c, tuple) else c for c in node)
 
 
+def shift_layers(node: IR, by: int, bases: frozenset[str]) -> IR:
+    """Every numbered symbol of ``bases`` ``S_k`` as ``S_(k+by)`` (another numbering)."""
+    if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
+        return node
+    if node[0] == "sym" and node[1] in bases and node[2] is not None and node[2][0] == "int":
+        return ("sym", node[1], ("int", node[2][1] + by), node[3])
+    return tuple(shift_layers(c, by, bases) if isinstance(c, tuple) else c for c in node)
+
+
 def mentions(node: IR, base: str) -> bool:
     return any(n[0] == "sym" and n[1] == base for _, n in nodes(node))
 

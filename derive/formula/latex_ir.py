@@ -170,7 +170,7 @@ class LatexToIR(_CommonIR):
     def binop(self, a: IR, op: Token, b: IR) -> IR:
         if str(op) == "\\star":
             return ("corr", a, b, None)
-        kind = {"\\odot": "had", "\\circ": "had", "/": "div"}.get(str(op), "amb")
+        kind = {"\\odot": "had", "\\circ": "had", ".*": "had", "/": "div"}.get(str(op), "amb")
         if kind == "had" and (isinstance(a, _Bare) or isinstance(b, _Bare)):
             chain = _chain(a, b)
             if sum(1 for o in chain[2:] if not _number_like(o)) > 2:
@@ -224,6 +224,10 @@ class LatexToIR(_CommonIR):
         word = str(name)
         if word in _SCALARS:
             return ("scalar", _SCALARS[word])
+        if word in ("\\yhat", "\\Yhat"):
+            if idx is not None:
+                raise FormulaError("ŷ is the network's output A_L: it takes no layer index")
+            return ("sym", "A", ("rel", "L", 0), word == "\\yhat")
         if word in _BASES:
             base, lower = _BASES[word]
             return ("sym", base, idx, lower)

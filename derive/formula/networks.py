@@ -21,7 +21,7 @@ from derive.spec import Conv2d, Layer, Network, SpecError
 TRIALS = 3
 
 
-def symbolic_network(net: Network) -> Network:
+def symbolic_network(net: Network, keep_ones: bool = False) -> Network:
     """The same network with every width a distinct symbol (concrete widths get n_k).
 
     A CNN keeps its image sizes and channels (the conv arithmetic needs numbers); its
@@ -41,9 +41,9 @@ def symbolic_network(net: Network) -> Network:
             layers.append(layer)
         return net.with_(layers=tuple(layers))
     used = {w for w in (*net.widths, net.batch) if isinstance(w, str)}
-    widths = []
+    widths: list[int | str] = []
     for k, w in enumerate(net.widths):
-        if isinstance(w, int):
+        if isinstance(w, int) and not (keep_ones and w == 1):
             name = f"n_{k}"
             while name in used:
                 name = "n" + name
@@ -120,10 +120,10 @@ class Networks:
     network's own (every width a symbol), its flips (diagnosis), a CNN's stand-in pair,
     and the random values of the numeric trials."""
 
-    def __init__(self, spec: Any) -> None:
+    def __init__(self, spec: Any, keep_ones: bool = False) -> None:
         base = spec.network if isinstance(spec, Derivation) else derive(spec).network
         self.network = base
-        self.sym_network = symbolic_network(base)
+        self.sym_network = symbolic_network(base, keep_ones)
 
     @cached_property
     def d(self) -> Derivation:

@@ -132,12 +132,32 @@ def _expected(lark: Lark, err: UnexpectedInput) -> str:
     return f"; expected {', '.join(shown[:10])}{more}"
 
 
-_LATEX_WORDS = re.compile(r"\\(?:text|mathrm|mathit|textrm|mathbf|boldsymbol|bm)\{([A-Za-z]+)\}")
+_LATEX_WORDS = re.compile(
+    r"\\(?:text|mathrm|mathit|textrm|mathbf|boldsymbol|bm|mathcal|mathscr)\{([A-Za-z]+)\}"
+)
 
 
 #: (pattern, replacement) applied in order: decorations that carry no math, and CNN
 #: notation by name (rot180, the arg-max mask 1_max(A), up(δ), pooling and flatten).
 _REWRITES: list[tuple[re.Pattern[str], Any]] = [
+    # layout that carries no math: equation tags, alignment marks
+    (re.compile(r"\\tag\*?\{[^{}]*\}"), ""),
+    (re.compile(r"&"), ""),
+    # primes written as superscripts: f^\prime, \sigma^{\prime}, f^{'}
+    (
+        re.compile(r"\^\s*\{\s*((?:\\prime\s*|'\s*)+)\}|\^\s*\\prime"),
+        lambda m: "'" * max(1, (m.group(1) or "").count("prime") + (m.group(1) or "").count("'")),
+    ),
+    # ŷ, the network's output
+    (
+        re.compile(r"\\hat\s*(?:\{\s*([yY])\s*\}|([yY])(?![A-Za-z]))"),
+        lambda m: "\\" + (m.group(1) or m.group(2)) + "hat ",
+    ),
+    # \partial{L}, \partial{W_2}: braces around what is differentiated
+    (
+        re.compile(r"(\\partial)\s*\{((?:[^{}]|\{[^{}]*\})*)\}"),
+        lambda m: m.group(1) + " " + m.group(2) + " ",
+    ),
     (re.compile(r"\\(?:operatorname|mathrm|text)\{rot\}_\{?180\}?"), "rot180"),
     (re.compile(r"\\(?:operatorname|mathrm|text)\{rot\s*180\}"), "rot180"),
     (re.compile(r"\\(?:mathbf|mathbb|boldsymbol)\{1\}_\{?\\(?:max|arg\s*max)\}?"), "maxmask"),
@@ -168,14 +188,20 @@ def _stripped(text: str) -> tuple[str, list[int]]:
     return text[start:end], [*range(start, end), end]
 
 
-def normalize_with_positions(text: str) -> tuple[str, list[int]]:
+#: NumPy formulas: comments carry no math.
+_PY_REWRITES: list[tuple[re.Pattern[str], Any]] = [(re.compile(r"#[^\n]*"), "")]
+
+
+def normalize_with_positions(
+    text: str, rewrites: list[tuple[re.Pattern[str], Any]] | None = None
+) -> tuple[str, list[int]]:
     """The LaTeX the grammar reads, and for each of its positions the user's position.
 
     A rewritten span maps to where it starts in the user's text, so a caret can point into
     what the user wrote, not into the rewritten string.
     """
     out, pos = _stripped(text)
-    for pattern, repl in _REWRITES:
+    for pattern, repl in _REWRITES if rewrites is None else rewrites:
         parts: list[str] = []
         new_pos: list[int] = []
         last = 0
@@ -191,6 +217,12 @@ def normalize_with_positions(text: str) -> tuple[str, list[int]]:
         out = "".join(parts)
         pos = new_pos
     return out, pos
+
+
+def _stripped_again(source: str, pos: list[int]) -> tuple[str, list[int]]:
+    """Blanks left at the ends by a rewrite (a comment removed), with their positions."""
+    inner, kept = _stripped(source)
+    return inner, [pos[i] for i in kept]
 
 
 def normalize_latex(text: str) -> str:
@@ -240,7 +272,9 @@ def parse(text: str, syntax: str = "latex") -> list[IR]:
         raise FormulaError("the formula is empty")
     if len(text) > 2000:
         raise FormulaError("the formula is longer than 2,000 characters")
-    source, pos = normalize_with_positions(text) if syntax == "latex" else _stripped(text)
+    rewrites = _REWRITES if syntax == "latex" else _PY_REWRITES
+    source, pos = normalize_with_positions(text, rewrites)
+    source, pos = _stripped_again(source, pos)
 
     def fail(message: str, at: int | None, tail: str = "") -> FormulaError:
         """The error, with a caret under the user's own text at parsed position ``at``."""

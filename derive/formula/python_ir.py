@@ -124,6 +124,9 @@ class PythonToIR(_CommonIR):
 
     def name(self, tok: Token) -> IR:
         word = str(tok)
+        grad = re.fullmatch(r"grad_?([Wwb])_?([0-9]+)", word)  # grad_w2: ∂L/∂W_2
+        if grad:
+            word = ("dW" if grad.group(1) in "Ww" else "db") + grad.group(2)
         m = _PY_NAME.match(word)
         if m:
             base, lower = _BASES.get(m.group(1), (m.group(1), False))

@@ -19,6 +19,7 @@ class Quantity:
     idx: Any  # ("int", k) | ("rel", "l"|"L", off)
     wrt_loss: str = ""  # "L" for ∂L/∂Z (whole loss), "" for δ
     entries: tuple[str, ...] = ()  # ∂L/∂k_{uv}: the entry indices written on the left
+    one_sample: bool = False  # ∂C_0/∂W: the loss of one sample (a network of batch 1)
 
     def layers(self, d: Derivation) -> list[int]:
         """The concrete layers the quantity stands for (all hidden layers for a generic l)."""
@@ -84,6 +85,7 @@ class Quantity:
 def quantity_of(lhs: IR) -> Quantity:
     """The quantity an LHS names (``\\delta_1``, ``dW2``, ``∂L/∂b_1``, ``∇_{W_2} L``)."""
     loss = ""
+    one_sample = False
     entries: tuple[str, ...] = ()
     if lhs[0] == "entry" or (lhs[0] == "quantity" and lhs[1][0] == "entry"):
         node = lhs if lhs[0] == "entry" else lhs[1]
@@ -94,7 +96,9 @@ def quantity_of(lhs: IR) -> Quantity:
         lhs = node[1] if lhs[0] == "entry" else ("quantity", node[1], lhs[2])
     if lhs[0] == "quantity":
         sym = lhs[1]
-        loss = "L" if lhs[2] in ("L", "J") else ""  # ∂C/∂Z is the per-sample δ
+        one_sample = "_" in lhs[2]  # ∂C_0/∂W, ∂E_n/∂w: the loss of one sample
+        # ∂C/∂Z is the per-sample δ; L, J and E (Bishop's) are the whole loss
+        loss = "L" if lhs[2] in ("L", "J", "E") else ""
         if sym[0] != "sym":
             raise FormulaError("∂L/∂… must name one symbol, such as W_2")
         mapping = {
@@ -128,4 +132,6 @@ def quantity_of(lhs: IR) -> Quantity:
     if sym[2] is None:
         raise FormulaError(f"the left-hand side needs a layer index, e.g. {base}_1")
     kind, qbase = mapping[base]
-    return Quantity(kind, qbase, sym[2], loss if kind == "delta" else "", entries)
+    return Quantity(
+        kind, qbase, sym[2], loss if kind == "delta" else "", entries, one_sample=one_sample
+    )
