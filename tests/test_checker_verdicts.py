@@ -177,3 +177,41 @@ def test_a_sized_ones_vector_must_have_its_neighbours_length() -> None:
     wrong = checker.check(r"\frac{\partial L}{\partial b_1} = \delta_1 \mathbf{1}_{3}")
     assert not wrong.correct
     assert wrong.shape_error is not None
+
+
+# --------------------------------------------------------------------------- diagnoses
+
+TANH_DIAG = dense(
+    [3, 4, 5, 2],
+    [Activation("tanh"), Activation("tanh"), Activation("sigmoid")],
+    "binary_cross_entropy",
+)
+
+
+@pytest.mark.parametrize(
+    "formula,words",
+    [
+        (r"\delta_1 = (W_2^T \delta_2) \odot \tanh'(Z_2)", "Z_2 where Z_1"),
+        (r"\delta_1 = (W_3^T \delta_2) \odot \tanh'(Z_1)", "W_3 where W_2"),
+        (r"\delta_1 = (W_2^T \delta_2) \odot \tanh'(A_1)", "pre-activation"),
+        (r"\delta_1 = (W_2^T \delta_2) \odot (1 - Z_1^2)", "activation A_1"),
+    ],
+)
+def test_layer_index_and_activation_mistakes_are_named(formula: str, words: str) -> None:
+    result = Checker(TANH_DIAG).check(formula)
+    assert not result.correct
+    assert words in (result.diagnosis or ""), str(result)
+
+
+def test_two_mistakes_at_once_are_named() -> None:
+    """A missing transpose and a missing 1/m (a per-sample formula copied to a batch)."""
+    result = Checker("ng").check("dW2 = np.dot(dZ2, A1)", "python")
+    assert not result.correct
+    diagnosis = result.diagnosis or ""
+    assert diagnosis.startswith("two mistakes"), str(result)
+    assert "1/m" in diagnosis and "transpose" in diagnosis
+
+
+def test_a_stray_number_is_named() -> None:
+    result = Checker("ng").check("db1 = 4 / m * np.sum(dZ1, axis=1, keepdims=True)", "python")
+    assert "the factor 4" in (result.diagnosis or ""), str(result)

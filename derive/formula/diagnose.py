@@ -19,6 +19,8 @@ from derive.formula.ir import at, inside, nodes, replace, show
 from derive.formula.parse import IR, FormulaError
 from derive.formula.quantity import Quantity
 
+MAX_PAIRS = 150  # two mistakes at once: the candidates tried
+
 _DELTA_WORDS = {"per_sample": "no 1/m in δ", "mean": "δ = ∂L/∂Z of the batch loss"}
 
 
@@ -61,6 +63,9 @@ class Diagnosis(Equivalence):
         found = self._first_mutation(run, q, rhs)
         if found is not None:
             return found, []
+        pair = self._first_pair(run, q, rhs)
+        if pair is not None:
+            return pair, []
         if run.budget.exhausted:
             return (
                 "no usual mistake found among those tried (the formula has too many readings "
@@ -68,8 +73,9 @@ class Diagnosis(Equivalence):
                 [],
             )
         return (
-            "no single usual mistake (transpose, factor, order, ⊙ vs product, f', "
-            "convention, delta definition) explains the difference",
+            "no usual mistake, alone or two at once (transpose, factor, order, ⊙ vs "
+            "product, f', layer index, convention, delta definition), explains the "
+            "difference",
             [],
         )
 
@@ -81,6 +87,24 @@ class Diagnosis(Equivalence):
                 continue
             if ok:
                 return description
+        return None
+
+    def _first_pair(self, run: Run, q: Quantity, rhs: IR) -> str | None:
+        """Two of the usual mistakes at once (e.g. a missing transpose and a missing 1/m):
+        each mistake in the formula, then each one in what undoing it leaves; at most
+        ``MAX_PAIRS`` tries, so that a wrong formula stays fast to diagnose."""
+        tries = 0
+        for first, once in self.mutations(run, rhs, q):
+            for second, twice in self.mutations(run, once, q):
+                tries += 1
+                if tries > MAX_PAIRS or run.budget.exhausted:
+                    return None
+                try:
+                    ok, _ = self.matches(run, self.d, q, twice, trials=2)
+                except FormulaError:
+                    continue
+                if ok:
+                    return f"two mistakes: {first}; and {second}"
         return None
 
     def mutations(self, run: Run, rhs: IR, q: Quantity) -> Iterator[tuple[str, IR]]:
@@ -142,6 +166,38 @@ class Diagnosis(Equivalence):
                     f"{sh(node)} should be the derivative {sh(('fn', node[1], 1, node[3]))}",
                     replace(rhs, path, ("fn", node[1], 1, node[3])),
                 )
+        for path, node in nodes(rhs):  # a layer index off by one, f'(A) for f'(Z)
+            kind = node[0]
+            if kind == "num" and node[1] not in (0, 1):
+                yield (
+                    f"the factor {node[1]} does not belong here",
+                    replace(rhs, path, ("num", sympy.Integer(1))),
+                )
+            if kind == "sym" and node[1] in ("Z", "A") and node[2] is not None:
+                swap = ("sym", "A" if node[1] == "Z" else "Z", node[2], node[3])
+                what = "the activation" if swap[1] == "A" else "the pre-activation"
+                yield (
+                    f"{sh(node)} is written where {what} {sh(swap)} belongs",
+                    replace(rhs, path, swap),
+                )
+            if kind == "fn" and node[2] >= 1 and node[3][0] == "sym" and node[3][1] == "A":
+                z = ("sym", "Z", node[3][2], node[3][3])
+                yield (
+                    f"{sh(node)} is written where {sh(('fn', node[1], node[2], z))} belongs: "
+                    "the derivative is taken at the pre-activation Z, not at A",
+                    replace(rhs, path, ("fn", node[1], node[2], z)),
+                )
+            if kind == "sym" and node[2] is not None and node[2][0] in ("int", "rel"):
+                for by in (-1, 1):
+                    idx = node[2]
+                    moved = (
+                        ("int", idx[1] + by) if idx[0] == "int" else ("rel", idx[1], idx[2] + by)
+                    )
+                    other = ("sym", node[1], moved, node[3])
+                    yield (
+                        f"a layer index is off by one: {sh(node)} where {sh(other)} belongs",
+                        replace(rhs, path, other),
+                    )
         if q.kind == "delta":
             z = ("sym", "Z", q.idx, False)
             yield (
