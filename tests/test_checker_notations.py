@@ -28,6 +28,8 @@ SPECS = Path(__file__).parent / "corpus" / "specs"
         r"\frac{\partial{L}}{\partial{W_2}} = \delta_2 A_1^T",  # braces after \partial
         r"\frac{\partial \mathcal{L}}{\partial W_2} = \delta_2 A_1^T",
         r"\frac{\partial E}{\partial W_2} = \delta_2 A_1^T",  # the loss named E
+        r"\frac{\partial E}{\partial W_2} = \delta_2 · A_1^T",  # the middle dot
+        r"\delta^l = \Sigma'(z^l) (w^{l+1})^T \delta^{l+1}",  # Nielsen's Σ'(z): diag(σ'(z))
     ],
 )
 def test_latex_notations_are_read(formula: str) -> None:
@@ -35,9 +37,15 @@ def test_latex_notations_are_read(formula: str) -> None:
     assert result.correct, str(result)
 
 
-def test_a_wrong_formula_in_a_new_notation_is_still_wrong() -> None:
-    result = Checker("nielsen").check(r"\frac{\partial{L}}{\partial{W_2}} = A_1^T \delta_2")
-    assert not result.correct
+@pytest.mark.parametrize(
+    "formula",
+    [
+        r"\frac{\partial{L}}{\partial{W_2}} = A_1^T \delta_2",
+        r"\delta^l = \Sigma'(z^{l+1}) (w^{l+1})^T \delta^{l+1}",
+    ],
+)
+def test_a_wrong_formula_in_a_new_notation_is_still_wrong(formula: str) -> None:
+    assert not Checker("nielsen").check(formula).correct
 
 
 @pytest.mark.parametrize(

@@ -148,6 +148,12 @@ _REWRITES: list[tuple[re.Pattern[str], Any]] = [
         re.compile(r"\^\s*\{\s*((?:\\prime\s*|'\s*)+)\}|\^\s*\\prime"),
         lambda m: "'" * max(1, (m.group(1) or "").count("prime") + (m.group(1) or "").count("'")),
     ),
+    # the middle dot · is \cdot; Nielsen's Σ'(z), the diagonal matrix of σ'(z)
+    (re.compile("\u00b7"), r" \\cdot "),
+    (
+        re.compile(r"\\Sigma'\s*\(((?:[^()]|\([^()]*\))*)\)"),
+        lambda m: "\\operatorname{diag}(\\sigma'(" + m.group(1) + "))",
+    ),
     # ŷ, the network's output
     (
         re.compile(r"\\hat\s*(?:\{\s*([yY])\s*\}|([yY])(?![A-Za-z]))"),
