@@ -259,8 +259,8 @@ class Checker(Diagnosis):
                 if run.readings > 1:
                     notes.append(
                         f"ambiguous: {run.readings} readings of its products (·, ×, * as a "
-                        "matrix or an elementwise product) fit the shapes; one of them is the "
-                        "derived formula"
+                        "matrix or an elementwise product, or an unbracketed ⊙ binding either "
+                        "way) fit the shapes; one of them is the derived formula"
                     )
                 return CheckResult("correct", label, expected, method, notes=notes)
         except ShapeMismatch as err:
