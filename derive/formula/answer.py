@@ -1,0 +1,101 @@
+"""The answer: the derived formula in the user's own syntax and notation.
+
+LaTeX in the notation read off the formula (index style, transpose, ⊙ or ∘, δ or dZ),
+NumPy as the exported module writes it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from derive.derivation import Derivation
+from derive.formula.parse import IR
+from derive.formula.quantity import Quantity
+from derive.formula.resolve import UnknownSymbol
+from derive.notation import Notation
+
+
+def render_expected(
+    d: Derivation, q: Quantity, formula: str, syntax: str, lhs_ir: IR, conv: bool = False
+) -> str:
+    """The derived formula for the quantity, in the user's syntax and notation."""
+    ks = q.layers(d)
+    generic = q.idx[0] == "rel" and q.idx[1] == "l"
+    g = d.generic_conv if conv or d.generic is None else d.generic
+    if generic and g is not None and q.kind != "fwd":
+        st = {
+            "delta": g.delta,
+            "grad": g.grad_w if q.base in ("W", "K") else g.grad_b,
+            "cot": g.cotangent_a,
+        }[q.kind]
+        lhs_expr, rhs_expr = st.lhs, st.rhs
+        if q.wrt_loss == "L" and d.per_sample and q.kind == "delta":
+            from derive.nodes import scale
+
+            rhs_expr = scale(rhs_expr, d.program.scale)
+    else:
+        k = q.layer_value(ks[0])
+        for k0 in ks:  # the first layer the quantity exists at (a CNN's l: its kind)
+            try:
+                rhs_expr = q.expected(d, k0)
+            except (UnknownSymbol, KeyError):
+                continue
+            k = q.layer_value(k0)
+            break
+        else:
+            rhs_expr = q.expected(d, ks[0])
+        lhs_expr = {
+            "delta": d.deltas[k].lhs if q.kind == "delta" else None,
+            "grad": d.gradients[f"{q.base}_{k}"].lhs if q.kind == "grad" else None,
+            "cot": d.cotangents[k].lhs if q.kind == "cot" and k in d.cotangents else None,
+            "fwd": next((e.out for e in d.program.equations if e.out.name == f"{q.base}_{k}"), None)
+            if q.kind == "fwd"
+            else None,
+        }[q.kind]
+    if syntax == "python":
+        return _python_text(lhs_expr, d.through_output(rhs_expr), formula)
+    from derive.latex import DeriveLatexPrinter
+
+    p = DeriveLatexPrinter(detect_notation(formula))
+    lhs = p.doprint(lhs_expr) if lhs_expr is not None else q.label(d)
+    if lhs_ir[0] == "sym" and lhs_ir[1] in ("dW", "db", "dA"):
+        idx = lhs_ir[2]
+        k_text = str(idx[1]) if idx[0] == "int" else idx[1] + (f"{idx[2]:+d}" if idx[2] else "")
+        lhs = p.indexed(lhs_ir[1], k_text)
+    elif q.wrt_loss == "L" and q.kind == "delta":
+        z = p.doprint(lhs_expr).replace(p.base_tex("delta"), "Z")
+        lhs = rf"\frac{{\partial L}}{{\partial {z}}}"
+    return f"{lhs} = {p.doprint(rhs_expr)}"
+
+
+def detect_notation(formula: str) -> Notation:
+    """The user's notation, read off their formula."""
+    index = (
+        "bracket"
+        if re.search(r"\^\{?\[", formula)
+        else ("paren" if re.search(r"\^\{\(", formula) else "subscript")
+    )
+    transpose = "top" if "\\top" in formula else ("intercal" if "\\intercal" in formula else "T")
+    hadamard = "circ" if "\\circ" in formula else "odot"
+    delta = "dZ" if re.search(r"\bdZ", formula) else "delta"
+    return Notation(index=index, transpose=transpose, hadamard=hadamard, delta=delta)
+
+
+def _python_text(lhs: Any, rhs: Any, formula: str) -> str:
+    from derive.export import ExportError, NumPyCode, code_name
+    from derive.text import text
+
+    try:
+        code = NumPyCode().doprint(rhs).replace("numpy.", "np.")
+    except ExportError:  # a symbolic activation f has no NumPy form: say it in plain text
+        code = text(rhs)
+    name = (
+        code_name(lhs.name)
+        if hasattr(lhs, "name")
+        else ("d" + code_name(lhs.wrt.name) if hasattr(lhs, "wrt") else "?")
+    )
+    if re.search(r"\bdZ", formula):
+        code = re.sub(r"\bdelta(\w*)", r"dZ\1", code)
+        name = re.sub(r"^delta", "dZ", name)
+    return f"{name} = {code}"

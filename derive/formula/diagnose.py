@@ -1,0 +1,341 @@
+"""Diagnosis: say exactly what is wrong with a formula that is not the derived one.
+
+The formula is read under the other convention and delta definition first; then the
+usual mistakes (a transpose, a factor, the order, ⊙ vs product, f', the CNN flip and
+mode, pooling's routing, …) are undone one at a time, and the first one whose
+correction makes the formula right is named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+from typing import Any
+
+import sympy
+
+from derive.formula.equivalence import Equivalence, Run
+from derive.formula.ir import at, inside, nodes, replace, show
+from derive.formula.parse import IR, FormulaError
+from derive.formula.quantity import Quantity
+
+MAX_PAIRS = 150  # two mistakes at once: the candidates tried
+
+_DELTA_WORDS = {"per_sample": "no 1/m in δ", "mean": "δ = ∂L/∂Z of the batch loss"}
+
+
+def _samples(convention: str) -> str:
+    return "columns" if convention == "column" else "rows"
+
+
+class Diagnosis(Equivalence):
+    """The usual mistakes, tried one at a time."""
+
+    def diagnose(self, run: Run, q: Quantity, rhs: IR) -> tuple[str | None, list[str]]:
+        """What is wrong: another convention or delta definition, else the first usual
+        mistake whose correction makes the formula right."""
+        net = self.sym_network
+        for what in ("convention", "delta"):
+            other = self.other(what)
+            try:
+                ok, _ = self.matches(run, other, q, rhs, trials=2)
+            except FormulaError:
+                ok = False
+            if ok:
+                also = self._first_mutation(run, q, rhs)
+                notes = [f"equivalently: {also}"] if also else []
+                if what == "convention":
+                    flip = other.network.convention
+                    return (
+                        f"this is the {flip}-convention formula; in this {net.convention}-"
+                        f"convention network (samples are {_samples(net.convention)}) "
+                        f"{q.label(self.d)} is the derived formula below",
+                        notes,
+                    )
+                flip = other.network.delta
+                return (
+                    f"this is {q.label(self.d)} with the {flip.replace('_', '-')} delta "
+                    "definition; "
+                    f"this network uses the {net.delta.replace('_', '-')} one "
+                    f"({_DELTA_WORDS[net.delta]})",
+                    notes,
+                )
+        found = self._first_mutation(run, q, rhs)
+        if found is not None:
+            return found, []
+        pair = self._first_pair(run, q, rhs)
+        if pair is not None:
+            return pair, []
+        if run.budget.exhausted:
+            return (
+                "no usual mistake found among those tried (the formula has too many readings "
+                "to try them all; brackets would help)",
+                [],
+            )
+        return (
+            "no usual mistake, alone or two at once (transpose, factor, order, ⊙ vs "
+            "product, f', layer index, convention, delta definition), explains the "
+            "difference",
+            [],
+        )
+
+    def _first_mutation(self, run: Run, q: Quantity, rhs: IR) -> str | None:
+        for description, candidate in self.mutations(run, rhs, q):
+            try:
+                ok, _ = self.matches(run, self.d, q, candidate, trials=2)
+            except FormulaError:
+                continue
+            if ok:
+                return description
+        return None
+
+    def _first_pair(self, run: Run, q: Quantity, rhs: IR) -> str | None:
+        """Two of the usual mistakes at once (e.g. a missing transpose and a missing 1/m):
+        each mistake in the formula, then each one in what undoing it leaves; at most
+        ``MAX_PAIRS`` tries, so that a wrong formula stays fast to diagnose."""
+        tries = 0
+        for first, once in self.mutations(run, rhs, q):
+            for second, twice in self.mutations(run, once, q):
+                tries += 1
+                if tries > MAX_PAIRS or run.budget.exhausted:
+                    return None
+                try:
+                    ok, _ = self.matches(run, self.d, q, twice, trials=2)
+                except FormulaError:
+                    continue
+                if ok:
+                    return f"two mistakes: {first}; and {second}"
+        return None
+
+    def mutations(self, run: Run, rhs: IR, q: Quantity) -> Iterator[tuple[str, IR]]:
+        sh = partial(show, python=run.python)
+        m_scalar: IR = ("scalar", str(self.d.program.batch))
+        factors = [
+            ("a factor 1/m is missing", ("div", rhs, m_scalar)),
+            ("a factor 1/m too many", ("mat", m_scalar, rhs)),
+            ("a factor 1/2 is missing", ("div", rhs, ("num", sympy.Integer(2)))),
+            (
+                "a factor 2 is missing (the 1/2 is not in this loss)",
+                ("mat", ("num", sympy.Integer(2)), rhs),
+            ),
+            ("the sign is wrong", ("neg", rhs)),
+            ("the whole right-hand side should be transposed", ("T", rhs)),
+        ]
+        yield from factors
+        for path, node in nodes(rhs):
+            kind = node[0]
+            if kind == "sym" and node[1] != "Y":
+                yield (f"a transpose is missing on {sh(node)}", replace(rhs, path, ("T", node)))
+            if kind == "T":
+                yield (f"{sh(node[1])} should not be transposed", replace(rhs, path, node[1]))
+            if kind == "mat" and node[1][0] not in ("num", "scalar", "div"):
+                yield (
+                    "the product is in the wrong order: "
+                    f"{sh(node[2])} {sh(node[1])}, not {sh(node[1])} {sh(node[2])}",
+                    replace(rhs, path, ("mat", node[2], node[1])),
+                )
+                yield (
+                    "a matrix product is written where the Hadamard product ⊙ belongs "
+                    f"({sh(node[1])} ⊙ {sh(node[2])})",
+                    replace(rhs, path, ("had", node[1], node[2])),
+                )
+            if kind == "had":
+                yield (
+                    "a Hadamard product ⊙ is written where a matrix product belongs",
+                    replace(rhs, path, ("mat", node[1], node[2])),
+                )
+                for side in (1, 2):
+                    if node[side][0] == "fn" and node[side][2] >= 1:
+                        yield (
+                            f"the factor {sh(node[side])} does not belong here",
+                            replace(rhs, path, node[3 - side]),
+                        )
+            if kind == "squeeze":
+                yield (
+                    f"np.sum without keepdims=True drops the summed axis: {sh(node[1])} "
+                    "has shape (n,), not (n, 1) — add keepdims=True",
+                    replace(rhs, path, node[1]),
+                )
+            if kind == "sum" and node[2] in (0, 1):
+                yield (
+                    f"the sum is over the wrong axis (axis={1 - node[2]})",
+                    replace(rhs, path, ("sum", node[1], 1 - node[2])),
+                )
+            if kind == "fn" and node[2] == 0 and q.kind == "delta":
+                yield (
+                    f"{sh(node)} should be the derivative {sh(('fn', node[1], 1, node[3]))}",
+                    replace(rhs, path, ("fn", node[1], 1, node[3])),
+                )
+        for path, node in nodes(rhs):  # a layer index off by one, f'(A) for f'(Z)
+            kind = node[0]
+            if kind == "num" and node[1] not in (0, 1):
+                yield (
+                    f"the factor {node[1]} does not belong here",
+                    replace(rhs, path, ("num", sympy.Integer(1))),
+                )
+            if kind == "sym" and node[1] in ("Z", "A") and node[2] is not None:
+                swap = ("sym", "A" if node[1] == "Z" else "Z", node[2], node[3])
+                what = "the activation" if swap[1] == "A" else "the pre-activation"
+                yield (
+                    f"{sh(node)} is written where {what} {sh(swap)} belongs",
+                    replace(rhs, path, swap),
+                )
+            if kind == "fn" and node[2] >= 1 and node[3][0] == "sym" and node[3][1] == "A":
+                z = ("sym", "Z", node[3][2], node[3][3])
+                yield (
+                    f"{sh(node)} is written where {sh(('fn', node[1], node[2], z))} belongs: "
+                    "the derivative is taken at the pre-activation Z, not at A",
+                    replace(rhs, path, ("fn", node[1], node[2], z)),
+                )
+            if kind == "sym" and node[2] is not None and node[2][0] in ("int", "rel"):
+                for by in (-1, 1):
+                    idx = node[2]
+                    moved = (
+                        ("int", idx[1] + by) if idx[0] == "int" else ("rel", idx[1], idx[2] + by)
+                    )
+                    other = ("sym", node[1], moved, node[3])
+                    yield (
+                        f"a layer index is off by one: {sh(node)} where {sh(other)} belongs",
+                        replace(rhs, path, other),
+                    )
+        if q.kind == "delta":
+            z = ("sym", "Z", q.idx, False)
+            yield (
+                f"the factor f'(Z) of the layer is missing (⊙ f'({sh(z)}))",
+                ("had", rhs, ("fn", "generic", 1, z)),
+            )
+        if self.network.is_conv:
+            yield from self.conv_mutations(run, rhs)
+            yield from self.index_mutations(run, rhs)
+
+    def index_mutations(self, run: Run, rhs: IR) -> Iterator[tuple[str, IR]]:
+        """Index forms: the offsets' sign (i+u: correlation, as the layer; i−u: flipped)."""
+        sh = partial(show, python=run.python)
+        entries = [(path, node) for path, node in nodes(rhs) if node[0] == "entry"]
+        if not any(len(t) > 1 for _, node in entries for t in node[2]):
+            return
+        flipped = rhs
+        shown = []
+        for path, node in entries:
+            if any(len(t) > 1 for t in node[2]):
+                idx = tuple((t[0], *((-s, v) for s, v in t[1:])) for t in node[2])
+                flipped = replace(flipped, path, ("entry", node[1], idx))
+                shown.append(sh(node[1]))
+        yield (
+            f"the offsets in the indices of {', '.join(shown)} have the wrong sign "
+            "(i+u where i−u belongs, or back): the kernel is flipped",
+            flipped,
+        )
+
+    def conv_mutations(self, run: Run, rhs: IR) -> Iterator[tuple[str, IR]]:
+        """The classic CNN mistakes: the flip, the mode, correlation vs convolution, pooling.
+
+        SciPy names the two operations (correlate2d, convolve2d), so for Python formulas the
+        swap is tried first; in LaTeX, * and ⋆ are the notes' one sliding product and the
+        missing or extra flip is the mistake to name.
+        """
+        sh = partial(show, python=run.python)
+        if run.python:
+            for path, node in nodes(rhs):
+                if node[0] in ("corr", "conv"):
+                    kind = node[0]
+                    swapped = "conv" if kind == "corr" else "corr"
+                    yield (
+                        "correlation and convolution are swapped: "
+                        + (
+                            "correlate2d does not flip the kernel, convolve2d does"
+                            if kind == "corr"
+                            else "convolve2d flips the kernel, correlate2d does not"
+                        ),
+                        replace(rhs, path, (swapped, node[1], node[2], node[3])),
+                    )
+        modes = {path for path, node in nodes(rhs) if node[0] == "mode"}
+        for path, node in nodes(rhs):
+            kind = node[0]
+            if kind == "fn" and node[1] == "rot180":
+                yield (
+                    f"the kernel should not be rotated here: {sh(node[3])}, "
+                    f"not rot180({sh(node[3])})",
+                    replace(rhs, path, node[3]),
+                )
+            if kind == "sym" and node[1] == "K" and not inside(rhs, path, "rot180"):
+                yield (
+                    f"the kernel is not flipped: the full convolution uses "
+                    f"rot180({sh(node)}), the kernel rotated by 180°",
+                    replace(rhs, path, ("fn", "rot180", 0, node)),
+                )
+            if kind == "mode":
+                other = "valid" if node[2] == "full" else "full"
+                yield (
+                    f"'{node[2]}' is written where the '{other}' mode is needed"
+                    + (" (δ padded by k − 1, so every overlap counts)" if other == "full" else ""),
+                    replace(rhs, path, ("mode", node[1], other)),
+                )
+            if kind in ("corr", "conv"):
+                mode = node[3] or "valid"
+                other = "valid" if mode == "full" else "full"
+                yield (
+                    f"'{mode}' is written where the '{other}' mode is needed",
+                    replace(rhs, path, (kind, node[1], node[2], other)),
+                )
+                yield (
+                    f"the operands are swapped: {sh(node[2])} and {sh(node[1])}",
+                    replace(rhs, path, (kind, node[2], node[1], node[3])),
+                )
+            if (
+                kind == "amb"
+                and path[:-1] not in modes
+                and not any(p == path[: len(p)] for p in modes)
+            ):
+                yield (
+                    "the 'valid' correlation is written where the full one is needed "
+                    "(δ padded by k − 1, so every overlap counts): (…)_full",
+                    replace(rhs, path, ("mode", node, "full")),
+                )
+            if kind == "fn" and node[1] == "up" and self._pool_mode(node[3]) == "avg":
+                k2 = self._pool_mode(node[3], size=True)
+                yield (
+                    f"average pooling spreads the delta evenly: each pixel of a window gets "
+                    f"1/k² = 1/{k2} of it",
+                    replace(rhs, path, ("div", node, ("num", sympy.Integer(k2)))),
+                )
+            if kind == "fn" and node[1] == "up":
+                pooled = self._pool_input(node[3])
+                if pooled is not None:
+                    routed: IR = ("had", node, ("fn", "maxmask", 0, pooled))
+                    spread = "the delta is spread evenly over each window (average pooling's rule)"
+                    yield (
+                        f"{spread}; max pooling routes it to each window's arg-max: "
+                        f"up({sh(node[3])}) ⊙ 1_max({sh(pooled)})",
+                        replace(rhs, path, routed),
+                    )
+                    parent = path[:-1]
+                    if path and at(rhs, parent)[0] in ("mat", "div"):
+                        yield (
+                            f"{spread}; max pooling routes it (no 1/k²) to each window's arg-max: "
+                            f"up({sh(node[3])}) ⊙ 1_max({sh(pooled)})",
+                            replace(rhs, parent, routed),
+                        )
+
+    def _pool_mode(self, node: IR, size: bool = False) -> Any:
+        """The pooling mode (or k²) of the layer whose delta ``node`` is, if numbered."""
+        if node[0] != "sym" or node[1] != "delta" or node[2] is None or node[2][0] != "int":
+            return None
+        k = int(node[2][1])
+        eq = next((e for e in self.d.program.equations if e.layer == k), None)
+        if eq is None or eq.kind != "pool":
+            return None
+        return int(eq.rhs.size) ** 2 if size else eq.rhs.mode
+
+    def _pool_input(self, node: IR) -> IR | None:
+        """``A_{l}`` for ``up(δ_{l+1})`` when layer l+1 is a max pooling layer."""
+        if node[0] != "sym" or node[1] != "delta" or node[2] is None:
+            return None
+        idx = node[2]
+        if idx[0] == "int":
+            k = int(idx[1])
+            eq = next((e for e in self.d.program.equations if e.layer == k), None)
+            if eq is None or eq.kind != "pool" or eq.rhs.mode != "max":
+                return None
+            return ("sym", "A", ("int", k - 1), False) if k > 1 else ("sym", "X", None, False)
+        return ("sym", "A", (idx[0], idx[1], idx[2] - 1), False)

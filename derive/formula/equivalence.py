@@ -1,0 +1,155 @@
+"""Equivalence: whether some reading of a right-hand side is the derived quantity.
+
+Structural equality first (SymPy), else the readings are evaluated at random widths and
+values (``TRIALS`` of them) and compared entry by entry; index forms are evaluated on
+grids (``indexed``). What one check learns on the way (how many readings, whether the
+CNN stand-in was used) goes into its ``Run``, never into the checker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sympy.matrices.expressions import MatrixSymbol
+
+from derive import numeric
+from derive.derivation import Derivation
+from derive.formula.indexed import IndexForm
+from derive.formula.ir import has_entries
+from derive.formula.networks import TRIALS, Networks, concrete_widths
+from derive.formula.parse import IR, FormulaError
+from derive.formula.quantity import Quantity
+from derive.formula.resolve import Budget, Context, Resolver, UnknownSymbol, unique
+from derive.nodes import is_tensor, tensor_shape
+
+RTOL = 1e-7
+ATOL = 1e-9
+
+
+@dataclass
+class Run:
+    """One call of ``Checker.check``: its syntax, its budget and what it found out.
+
+    Made fresh for every check and passed down explicitly, so nothing of one check can
+    leak into the next one's verdict.
+    """
+
+    syntax: str
+    budget: Budget = field(default_factory=Budget)  # no input makes a check slow
+    pair_used: bool = False  # a formula in l checked on the CNN stand-in network
+    readings: int = 1  # how many readings of the last part fitted the shapes
+    method: str = "symbolic"
+    notes: list[str] = field(default_factory=list)
+    verdict_only: bool = False  # another reading tried: no diagnosis needed
+
+    @property
+    def python(self) -> bool:
+        """NumPy rules (broadcasting, elementwise division) and NumPy names (dZ2)."""
+        return self.syntax == "python"
+
+
+def shape_of(e: Any) -> Any:
+    return tensor_shape(e) if is_tensor(e) else getattr(e, "shape", None)
+
+
+class Equivalence(Networks):
+    """Compares readings of a formula with the derivation."""
+
+    def matches(
+        self, run: Run, d: Derivation, q: Quantity, rhs: IR, trials: int = TRIALS
+    ) -> tuple[bool, str]:
+        """Whether some shape-consistent reading of ``rhs`` equals the quantity everywhere."""
+        if has_entries(rhs):
+            return self.matches_index_form(run, d, q, rhs, trials)
+        per_layer: list[tuple[list[Any], Any]] = []
+        generic = q.idx[0] == "rel" and q.idx[1] == "l"
+        skipped: UnknownSymbol | None = None
+        for k in q.layers(d):
+            try:
+                want = q.expected(d, k)
+                readings = unique(Resolver(self._context(run, d, k)).readings(rhs))
+            except UnknownSymbol as err:
+                if not generic or not d.network.is_conv:
+                    raise
+                skipped = skipped or err  # layer l of a CNN: only layers of the right kind
+                continue
+            per_layer.append((readings, want))
+        if not per_layer:
+            return self._on_pair(run, d, self.matches, q, rhs, trials, skipped)
+        run.readings = max(len(readings) for readings, _ in per_layer)
+        if all(any(r == want for r in readings) for readings, want in per_layer):
+            return True, "symbolic"
+        for i in range(max(len(r) for r, _ in per_layer)):
+            ok = True
+            for readings, want in per_layer:
+                r = readings[min(i, len(readings) - 1)]
+                if not self._numeric_equal(d, r, want, trials):
+                    ok = False
+                    break
+            if ok:
+                return True, "numeric"
+        return False, "numeric"
+
+    def matches_index_form(
+        self, run: Run, d: Derivation, q: Quantity, rhs: IR, trials: int
+    ) -> tuple[bool, str]:
+        """An index-form right side (``Σ_{i,j} δ_{ij} a_{i+u,j+v}``), evaluated on grids."""
+        checked = 0
+        skipped: UnknownSymbol | None = None
+        for k in q.layers(d):
+            try:
+                want = q.expected(d, k)
+                r = Resolver(self._context(run, d, k))
+                base = {"grad": q.base, "delta": "delta", "cot": "A", "fwd": q.base}[q.kind]
+                lhs = r.symbol(("sym", base, ("int", q.layer_value(k)), False))
+                if isinstance(lhs, MatrixSymbol):  # a dense layer: index forms are for maps
+                    raise UnknownSymbol(f"{lhs.name} is not a feature map or kernel")
+                for env in self.envs(d, trials):
+                    with np.errstate(all="ignore"):
+                        b = np.asarray(numeric.evaluate(want, env), dtype=float)
+                        a = IndexForm(r, env, lhs, q.entries).run(rhs, b.shape)
+                    if a.shape != b.shape or not np.allclose(a, b, rtol=RTOL, atol=ATOL):
+                        return False, "numeric (index form)"
+            except UnknownSymbol as err:
+                skipped = skipped or err
+                continue
+            checked += 1
+        if not checked:
+            return self._on_pair(run, d, self.matches_index_form, q, rhs, trials, skipped)
+        return True, "numeric (index form)"
+
+    def _on_pair(
+        self,
+        run: Run,
+        d: Derivation,
+        method: Any,
+        q: Quantity,
+        rhs: IR,
+        trials: int,
+        skipped: Any,
+    ) -> tuple[bool, str]:
+        """No layer of a CNN fitted a formula in l: check it on the stand-in network."""
+        if d is self.d and d.network.is_conv and self.pair is not None:
+            run.pair_used = True
+            return method(run, self.pair, q, rhs, trials)  # type: ignore[no-any-return]
+        raise skipped or FormulaError("no layer of this network fits the formula")
+
+    def _context(self, run: Run, d: Derivation, k: int | None) -> Context:
+        widths = concrete_widths(self.network, self.sym_network)
+        return Context(d, k, run.budget, run.python, widths)
+
+    def _numeric_equal(self, d: Derivation, got: Any, want: Any, trials: int) -> bool:
+        if shape_of(got) != shape_of(want):
+            return False
+        for env in self.envs(d, trials):
+            try:
+                with np.errstate(all="ignore"):
+                    a = np.asarray(numeric.evaluate(got, env), dtype=float)
+                    b = np.asarray(numeric.evaluate(want, env), dtype=float)
+            except (KeyError, NotImplementedError, TypeError, ValueError):
+                return False
+            if a.shape != b.shape or not np.allclose(a, b, rtol=RTOL, atol=ATOL):
+                return False
+        return True

@@ -1,0 +1,181 @@
+"""What the symbols of a formula mean in one network and one layer l."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy
+from sympy.matrices.expressions import (
+    MatrixSymbol,
+)
+
+from derive.activations import TABLE
+from derive.derivation import Derivation
+from derive.formula.algebra import (
+    Budget,
+    UnknownSymbol,
+    _Ones,
+    _scalar,
+    cotangent_symbol,
+)
+from derive.formula.parse import IR, FormulaError
+from derive.graph import activation_node
+from derive.nodes import (
+    Elementwise,
+    Softmax,
+    TensorSymbol,
+)
+from derive.scalar_expr import X as XVAR
+from derive.spec import Activation
+from derive.text import text
+
+
+@dataclass
+class Context:
+    """What the symbols of a formula mean: a derivation and the value of ``l``."""
+
+    d: Derivation
+    layer: int | None = None  # value of the generic index l
+    budget: Budget = field(default_factory=Budget)
+    numpy: bool = False  # NumPy's rules: broadcasting, elementwise division
+    concrete: dict[str, Any] = field(default_factory=dict)  # n_2 -> 4: the user's widths
+
+    def layer_of(self, idx: IR | None, base: str) -> int | None:
+        if idx is None:
+            return None
+        if idx[0] == "int":
+            return int(idx[1])
+        var, off = idx[1], idx[2]
+        if var == "L":
+            return self.d.depth + off
+        if self.layer is None:
+            raise FormulaError(f"{base}_l: the layer index l is free here; use it on both sides")
+        return self.layer + off
+
+
+class Symbols:
+    """IR symbols, scalars and functions -> the derivation's own SymPy objects."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.d = ctx.d
+        prog = self.d.program
+        self.symbols: dict[str, Any] = {p.name: p for p in prog.params}
+        self.symbols |= {eq.out.name: eq.out for eq in prog.equations if eq.kind != "loss"}
+        self.symbols |= {st.lhs.name: st.lhs for st in self.d.deltas.values()}
+        self.symbols["X"], self.symbols["Y"] = prog.inputs
+        self.symbols["A_0"] = prog.inputs[0]
+        self.cotangents = {
+            k: cotangent_symbol(k, st.lhs.shape) for k, st in self.d.cotangents.items()
+        }
+        self.mode: str | None = None  # set inside (…)_{full}
+        self.numpy = ctx.numpy
+
+    def symbol(self, node: IR) -> Any:
+        _, base, idx, _lower = node
+        if base in ("X", "Y"):
+            if idx is not None and not (base == "X" and self.ctx.layer_of(idx, base) == 0):
+                raise FormulaError(f"{base} takes no layer index")
+            return self.symbols[base]
+        k = self.ctx.layer_of(idx, base)
+        name = {"delta": "delta", "W": "W", "b": "b", "Z": "Z", "A": "A", "dA": "dA", "K": "K"}.get(
+            base
+        )
+        if name is None:
+            raise FormulaError(f"{base} cannot appear on the right-hand side")
+        if k is None:
+            raise FormulaError(f"{base} needs a layer index (e.g. {base}_1)")
+        if base == "dA":
+            if k not in self.cotangents:
+                raise UnknownSymbol(f"no dA_{k} in this {self.d.depth}-layer network")
+            return self.cotangents[k]
+        key = f"{name}_{k}"
+        if key not in self.symbols:
+            raise UnknownSymbol(
+                f"no {base}_{k} in this {self.d.depth}-layer network (layers 1 to {self.d.depth})"
+            )
+        return self.symbols[key]
+
+    def scalar(self, name: str) -> Any:
+        prog = self.d.program
+        if name in ("m", str(prog.batch)):
+            return prog.batch
+        if name == "lambda" and self.d.network.loss.weight_decay is not None:
+            from derive.graph import scalar_symbol
+
+            return scalar_symbol(self.d.network.loss.weight_decay)
+        raise FormulaError(f"unknown symbol {name!r} (the batch size is {text(prog.batch)})")
+
+    def sizes(self, written: str) -> frozenset[Any]:
+        """The lengths ``\\mathbf{1}_k`` may stand for: the batch (``m``), or every width of
+        the user's network that is ``k`` (the checker's own widths are symbols)."""
+        prog = self.d.program
+        if written in ("m", str(prog.batch)):
+            return frozenset({prog.batch})
+        found = {
+            w
+            for w in prog.widths
+            if isinstance(w, sympy.Symbol) and str(self.ctx.concrete.get(str(w))) == written
+        }
+        if not found:
+            raise FormulaError(
+                f"\\mathbf{{1}}_{{{written}}}: no width or batch size of this network is {written}"
+            )
+        return frozenset(found)
+
+    def activation(self, name: str, arg: Any) -> Any:
+        """The activation ``name`` applied to ``arg``; ``generic`` (f, g) is the layer's own."""
+        axis = 0 if self.d.program.column else 1
+        if _scalar(arg) or isinstance(arg, _Ones):
+            raise FormulaError(f"{name}({text(arg)}): a function here applies to a matrix or map")
+        if name == "generic":
+            layer = self._layer_of_z(arg)
+            act = self.d.network.layers[layer - 1].activation  # type: ignore[union-attr]
+            return activation_node(act, arg, axis)
+        if name in ("rot180", "up", "maxmask", "maxpool", "avgpool", "flatten", "unflatten"):
+            return self.feature_fn(name, arg)
+        if name == "softmax":
+            return Softmax(arg, axis)
+        if name in ("exp", "log"):
+            fn = sympy.exp if name == "exp" else sympy.log
+            return Elementwise(name, sympy.Lambda(XVAR, fn(XVAR)), arg)
+        if name in TABLE:
+            return activation_node(self._network_activation(name, arg), arg, axis)
+        raise FormulaError(f"unknown function {name!r}")
+
+    def _network_activation(self, name: str, arg: Any) -> Activation:
+        """The network's own activation of this name, with its slope or alpha (the layer of
+        ``arg`` first), else the table's defaults: lrelu' of a slope-0.2 net is that one's."""
+        own = [
+            act
+            for act in (getattr(layer, "activation", None) for layer in self.d.network.layers)
+            if isinstance(act, Activation) and act.name == name
+        ]
+        if isinstance(arg, (MatrixSymbol, TensorSymbol)) and arg.name.startswith("Z_"):
+            k = int(arg.name.split("_")[1])
+            layer_act = getattr(self.d.network.layers[k - 1], "activation", None)
+            if getattr(layer_act, "name", None) == name:
+                return layer_act  # type: ignore[return-value]
+        return own[0] if own else Activation(name)
+
+    def _layer_of_z(self, arg: Any) -> int:
+        if isinstance(arg, (MatrixSymbol, TensorSymbol)) and arg.name.startswith("Z_"):
+            return int(arg.name.split("_")[1])
+        raise FormulaError(
+            f"f, g: the layer's own activation is applied to a pre-activation Z_l, not {text(arg)}"
+        )
+
+    def resolve_one(self, node: IR) -> Any:
+        readings = self.readings(node)
+        if len(readings) != 1:
+            raise FormulaError("an argument with more than one reading")
+        return readings[0]
+
+    def readings(self, node: IR) -> list[Any]:
+        """Every shape-consistent reading of ``node`` (``Resolver``)."""
+        raise NotImplementedError
+
+    def feature_fn(self, name: str, arg: Any) -> Any:
+        """rot180, pooling, (un)flatten of a map (``FeatureMaps``)."""
+        raise NotImplementedError
