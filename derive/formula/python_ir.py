@@ -24,6 +24,9 @@ _PY_NAME = re.compile(r"^(W|w|b|Z|z|A|a|dW|dw|db|dZ|dz|dA|da|delta|X|x|Y|y|K|dK)
 
 _PY_FUNCS = {
     "sigmoid": ("sigmoid", 0),
+    "_sigmoid": ("sigmoid", 0),  # the exported NumPy module's overflow-free sigmoid
+    "expit": ("sigmoid", 0),  # scipy.special.expit
+    "softplus": ("softplus", 0),
     "tanh": ("tanh", 0),
     "relu": ("relu", 0),
     "softmax": ("softmax", 0),
