@@ -50,6 +50,18 @@ def maxpool2d_back(G: Array, A: Array, k: int, s: int) -> Array:
     )
 
 
+def maxpool2d_index(A: Array, k: int, s: int) -> Array:
+    """The maximum of every k x k window and where it is (kept for the backward pass)."""
+    return torch.nn.functional.max_pool2d(A, k, s, return_indices=True)
+
+
+def maxpool2d_back_index(G: Array, A: Array, index: Array, k: int, s: int) -> Array:
+    """``maxpool2d_back`` with the forward pass's arg-max indices: no second pooling."""
+    return torch.ops.aten.max_pool2d_with_indices_backward(
+        G, A, [k, k], [s, s], [0, 0], [1, 1], False, index
+    )
+
+
 def avgpool2d(A: Array, k: int, s: int) -> Array:
     """The mean of every k x k window at stride s."""
     return torch.nn.functional.avg_pool2d(A, k, s)
@@ -71,6 +83,8 @@ NEEDS = {
         "conv2d_back_kernel",
         "maxpool2d",
         "maxpool2d_back",
+        "maxpool2d_index",
+        "maxpool2d_back_index",
         "avgpool2d",
         "avgpool2d_back",
     )

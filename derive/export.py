@@ -29,6 +29,7 @@ from derive.graph import split_name
 from derive.nodes import (
     ConvBackInput,
     Elementwise,
+    Pool,
     Softmax,
     TensorElementwise,
     TensorHadamard,
@@ -725,7 +726,18 @@ def to_source(spec: Any, backend: str = "numpy", fast: bool = True) -> str:
     def shape_of(sym: Any) -> tuple[Any, ...]:
         return tuple(int(d) if d.is_Integer else str(d) for d in sym.shape)
 
+    pool_index: dict[Any, str] = {}
+    if backend == "torch" and fast:  # keep each max pool's arg-max for its backward pass
+        for eq in prog.equations:
+            if isinstance(eq.rhs, Pool) and eq.rhs.mode == "max":
+                pool_index[eq.out] = f"_index{eq.layer}"
+    printer.pool_index = pool_index
+
     def stmt(lhs: str, rhs: Any, comment: str) -> list[str]:
+        if isinstance(rhs, Pool) and rhs.mode == "max" and pool_index:
+            index = next(v for k, v in pool_index.items() if code_name(k.name) == lhs)
+            call = printer.helper("maxpool2d_index", rhs.input, rhs.size, rhs.stride)
+            return [_comment(comment + "   (and its arg-max)"), f"    {lhs}, {index} = {call}"]
         rhs = d.through_output(rhs)
         if backend in ("numpy", "torch") and fast:
             steps = in_place(printer, lhs, rhs)

@@ -21,6 +21,24 @@ class TorchCode(ArrayNodes, TorchPrinter):
     def channel_sum(self, code: str) -> str:
         return f"{code}.sum(dim=(0, 2, 3))"
 
+    #: Max-pool outputs whose arg-max indices the forward pass keeps (name -> index name):
+    #: the backward routes through them instead of pooling again (set by ``to_source``).
+    pool_index: dict[Any, str] = {}
+
+    def _print_Unpool(self, e: Any) -> str:
+        out = next(
+            (
+                sym
+                for sym, rhs in getattr(self, "producers", {}).items()
+                if sym in self.pool_index and rhs.input == e.input and rhs.mode == e.mode
+            ),
+            None,
+        )
+        if out is None:
+            return str(super()._print_Unpool(e))
+        index = self.pool_index[out]
+        return self.helper("maxpool2d_back_index", e.cot, e.input, index, e.size, e.stride)
+
     def __init__(self) -> None:
         TorchPrinter.__init__(self, {"fully_qualified_modules": True})
 

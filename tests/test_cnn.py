@@ -500,3 +500,12 @@ def test_maxpool_back_routes_to_the_first_maximum_of_each_window(k: int, s: int)
         want[n, c, i * s + u, j * s + v] += G[n, c, i, j]
         assert maxpool2d(A, k, s)[n, c, i, j] == window.max()
     np.testing.assert_allclose(maxpool2d_back(G, A, k, s), want, rtol=1e-12, atol=1e-15)
+
+
+@needs_torch
+def test_torch_module_keeps_the_forward_arg_max_for_the_backward_pass():
+    """Max pooling runs once per pass: its indices feed the backward (no second pooling)."""
+    src = derive("cnn").to_source("torch")
+    backprop = src.split("def _backprop")[1]
+    assert backprop.count("maxpool2d_index(") == 1 and "maxpool2d_back_index(" in backprop
+    assert "maxpool2d_back(" not in backprop
