@@ -136,6 +136,21 @@ def sync(device: str) -> Callable[[Any], Any]:
     return lambda x: x
 
 
+def autograd_step(
+    loss_fn: Callable[[dict[str, Any]], Any], params: dict[str, Any], done: Callable[[Any], Any]
+) -> Callable[[], object]:
+    """One torch.autograd step: clear the gradients, the loss, its backward pass."""
+
+    def run() -> object:
+        for v in params.values():
+            v.grad = None
+        loss = loss_fn(params)
+        loss.backward()
+        return done(loss)
+
+    return run
+
+
 def variants(dtype, device: str = "cpu") -> dict[str, Callable[[], object]]:
     X, Y, params = make_data(dtype)
     d = derive(network())
@@ -170,14 +185,7 @@ def variants(dtype, device: str = "cpu") -> dict[str, Callable[[], object]]:
             return torch.sum((a3 - ty) ** 2) / (2 * BATCH)
 
         def autograd(loss_fn: Callable[[dict[str, Any]], Any]) -> Callable[[], object]:
-            def run() -> object:
-                for v in tp.values():
-                    v.grad = None
-                loss = loss_fn(tp)
-                loss.backward()
-                return done(loss)
-
-            return run
+            return autograd_step(loss_fn, tp, done)
 
         out[f"torch.autograd ({device.upper()})"] = autograd(torch_loss)
         torch_module = to_module(d, "torch")
@@ -290,14 +298,7 @@ def cnn_variants(dtype, device: str = "cpu") -> dict[str, Callable[[], object]]:
         return -torch.sum(ty * torch.log_softmax(z, 0)) / CNN_BATCH
 
     def autograd(loss_fn: Callable[[dict[str, Any]], Any]) -> Callable[[], object]:
-        def run() -> object:
-            for v in tp.values():
-                v.grad = None
-            loss = loss_fn(tp)
-            loss.backward()
-            return done(loss)
-
-        return run
+        return autograd_step(loss_fn, tp, done)
 
     torch_autograd = autograd(torch_loss)
     out: dict[str, Callable[[], object]] = {}

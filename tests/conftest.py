@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import shutil
+import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +24,24 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     for item in items:
         for name in sorted(n for n in missing if item.get_closest_marker(n)):
             item.add_marker(pytest.mark.skip(reason=f"{name} not installed ({BACKENDS[name]})"))
+
+
+PDFLATEX = shutil.which("pdflatex")
+
+
+def compile_tex(tex: str, where: Path, *flags: str) -> tuple[int, str]:
+    """Run pdflatex on ``tex`` in ``where``: its exit code and its log."""
+    (where / "doc.tex").write_text(tex)
+    run = subprocess.run(
+        [PDFLATEX or "pdflatex", *flags, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+        cwd=where,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    log = where / "doc.log"
+    return run.returncode, log.read_text(errors="replace") if log.exists() else run.stdout
 
 
 def grid(*axes: Sequence[Any], ids: Any = None) -> list[Any]:

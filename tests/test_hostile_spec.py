@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import compile_tex
 from hostile import CLASH_NAMES, mutate, to_toml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -298,17 +299,8 @@ PDFLATEX = shutil.which("pdflatex")
 def test_hostile_names_compile_as_text(tmp_path: Path) -> None:
     title = " ".join(HOSTILE_TITLES)
     net = Network(4, (Layer(3, "sigmoid"),), name=title)
-    (tmp_path / "doc.tex").write_text(derive(net).to_latex("tex"))
-    run = subprocess.run(
-        [PDFLATEX, "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    log = (tmp_path / "doc.log").read_text(errors="replace")
-    assert run.returncode == 0, log[-2000:]
+    code, log = compile_tex(derive(net).to_latex("tex"), tmp_path, "-no-shell-escape")
+    assert code == 0, log[-2000:]
     assert "/etc/hostname" not in log.replace(title, "")  # no "(/etc/hostname" file opened
     assert not (tmp_path / "pwned").exists()
     pdftotext = shutil.which("pdftotext")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import sympy
+from conftest import compile_tex
 from sympy.matrices.expressions import MatrixSymbol, OneMatrix
 
 from derive import Loss, dense, derive
@@ -168,17 +169,8 @@ def test_tex_compiles_without_errors_or_overfull_boxes(name, options, tmp_path: 
     if options.get("with_code") and name == "seed":
         pytest.skip("the seed's activation is symbolic: it has no numeric code")
     with_code = options.pop("with_code", False)
-    (tmp_path / "doc.tex").write_text(d.to_latex("tex", with_code=with_code, **options))
-    run = subprocess.run(
-        [PDFLATEX, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    log = (tmp_path / "doc.log").read_text(errors="replace")
-    assert run.returncode == 0, log[-2000:]
+    code, log = compile_tex(d.to_latex("tex", with_code=with_code, **options), tmp_path)
+    assert code == 0, log[-2000:]
     assert (tmp_path / "doc.pdf").exists()
     assert "Overfull" not in log, [ln for ln in log.splitlines() if "Overfull" in ln]
     assert not re.search(r"LaTeX Warning", log), log

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import tomllib
+from conftest import compile_tex
 
 from derive import derive
 from derive.cli import build_parser, main
@@ -102,16 +103,8 @@ def test_latex_of_a_cnn_with_weight_decay(capsys: pytest.CaptureFixture[str]) ->
 @pytest.mark.skipif(PDFLATEX is None, reason="pdflatex not installed (apt-get install texlive)")
 @pytest.mark.parametrize("spec", ["cnn_decay.toml", "conv_padding.toml"])
 def test_more_cnn_documents_compile(spec: str, tmp_path: Path) -> None:
-    (tmp_path / "doc.tex").write_text(derive(SPECS / spec).to_latex(with_code=True))
-    run = subprocess.run(
-        [PDFLATEX, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert run.returncode == 0, (tmp_path / "doc.log").read_text(errors="replace")[-2000:]
+    code, log = compile_tex(derive(SPECS / spec).to_latex(with_code=True), tmp_path)
+    assert code == 0, log[-2000:]
 
 
 # --------------------------------------------------------------------------- what the user reads

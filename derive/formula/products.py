@@ -7,7 +7,7 @@ once from the readings of its parts (dynamic programming over spans).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from derive.formula.algebra import (
@@ -62,11 +62,24 @@ class Products(FeatureMaps):
                 stack += [n[2], n[1]]
             else:
                 operands.append(n)
+        errors: list[FormulaError] = []
+        yield from self._spans(
+            operands, lambda k, left, right: self._products(left, right, errors), errors
+        )
+
+    def _spans(
+        self,
+        operands: list[IR],
+        combine: Callable[[int, Any, Any], Iterable[Any]],
+        errors: list[FormulaError],
+    ) -> Iterator[Any]:
+        """The readings of a chain of operands by dynamic programming over spans: the
+        readings of span (i, j) are ``combine(k, left, right)`` over every split k and the
+        readings of (i, k) and (k, j); each span keeps at most ``MAX_READINGS``."""
         count = len(operands)
         spans: dict[tuple[int, int], list[Any]] = {
             (i, i + 1): list(dict.fromkeys(self.readings(o))) for i, o in enumerate(operands)
         }
-        errors: list[FormulaError] = []
         for length in range(2, count + 1):
             # right to left: the first shape error named is the innermost right-hand one,
             # as when the bracketings were enumerated one by one
@@ -76,7 +89,7 @@ class Products(FeatureMaps):
                 for k in range(i + 1, j):
                     for left in spans[(i, k)]:
                         for right in spans[(k, j)]:
-                            for result in self._products(left, right, errors):
+                            for result in combine(k, left, right):
                                 if len(found) < MAX_READINGS:
                                     found.setdefault(_reading_key(result), result)
                 spans[(i, j)] = list(found.values())
@@ -87,36 +100,22 @@ class Products(FeatureMaps):
     def _chain(self, node: IR) -> Iterator[Any]:
         """``X ⊙ A B``: every bracketing of the operands, each operator as written (the
         same dynamic programming over spans as ``_ambiguous``)."""
-        ops, operands = node[1], node[2:]
-        count = len(operands)
-        spans: dict[tuple[int, int], list[Any]] = {
-            (i, i + 1): list(dict.fromkeys(self.readings(o))) for i, o in enumerate(operands)
-        }
+        ops, operands = node[1], list(node[2:])
         errors: list[FormulaError] = []
-        for length in range(2, count + 1):
-            for i in reversed(range(count - length + 1)):
-                j = i + length
-                found: dict[Any, Any] = {}
-                for k in range(i + 1, j):
-                    op = _had if ops[k - 1] == "h" else _matmul
-                    if op is _matmul and _has_fn(operands[k - 1]) and _has_fn(operands[k]):
-                        op = _matmul_or_hadamard  # σ(z)(1 − σ(z)), as for a plain product
-                    for left in spans[(i, k)]:
-                        for right in spans[(k, j)]:
-                            self.ctx.budget.spend()
-                            if errors and _surely_misfit(op, left, right):
-                                continue
-                            try:
-                                result = op(left, right)
-                            except ShapeMismatch as err:
-                                errors.append(err)
-                                continue
-                            if len(found) < MAX_READINGS:
-                                found.setdefault(_reading_key(result), result)
-                spans[(i, j)] = list(found.values())
-        if not spans[(0, count)]:
-            raise errors[0] if errors else FormulaError("no reading of the product fits")
-        yield from spans[(0, count)]
+
+        def combine(k: int, left: Any, right: Any) -> Iterator[Any]:
+            op = _had if ops[k - 1] == "h" else _matmul
+            if op is _matmul and _has_fn(operands[k - 1]) and _has_fn(operands[k]):
+                op = _matmul_or_hadamard  # σ(z)(1 − σ(z)), as for a plain product
+            self.ctx.budget.spend()
+            if errors and _surely_misfit(op, left, right):
+                return
+            try:
+                yield op(left, right)
+            except ShapeMismatch as err:
+                errors.append(err)
+
+        yield from self._spans(operands, combine, errors)
 
     def _products(self, left: Any, right: Any, errors: list[FormulaError]) -> Iterator[Any]:
         """Every product of two readings: sliding (maps), matrix, Hadamard."""
