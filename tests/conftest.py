@@ -26,6 +26,14 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
             item.add_marker(pytest.mark.skip(reason=f"{name} not installed ({BACKENDS[name]})"))
 
 
+#: The three export backends as parameters; jax and torch carry their marker, so they skip
+#: with the reason where missing and run in CI's backend pass (``-m "… or torch or jax"``).
+BACKEND_PARAMS = [
+    "numpy",
+    pytest.param("jax", marks=pytest.mark.jax),
+    pytest.param("torch", marks=pytest.mark.torch),
+]
+
 PDFLATEX = shutil.which("pdflatex")
 
 

@@ -20,6 +20,7 @@ from derive import Activation, dense, derive
 from derive.export import to_module
 from derive.verify import random_point
 
+pytestmark = pytest.mark.torch  # every test compares with a torch reference
 torch = pytest.importorskip("torch", reason="torch not installed (pip install torch==2.13.0)")
 from test_torch_oracle import TORCH_CUSTOM, torch_loss  # noqa: E402
 

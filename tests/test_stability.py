@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import BACKEND_PARAMS
 
 from derive import Loss, dense, derive
 from derive.export import to_module
@@ -94,7 +95,7 @@ def _run(network, backend, x, y, params):
     return float(value), {k: np.asarray(g) for k, g in grads.items()}
 
 
-@pytest.mark.parametrize("backend", ["numpy", "jax", "torch"])
+@pytest.mark.parametrize("backend", BACKEND_PARAMS)
 @pytest.mark.parametrize("convention", ["column", "row"])
 @pytest.mark.parametrize("case", list(CASES))
 def test_finite_and_equal_to_the_logaddexp_reference(case, convention, backend) -> None:
@@ -125,6 +126,7 @@ def _torch_reference(case, z, y):
     return float(loss.detach()), zt.grad.numpy()
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 @pytest.mark.parametrize("case", list(CASES))
 def test_equal_to_torch_stable_losses(case, backend) -> None:
