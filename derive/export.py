@@ -625,12 +625,16 @@ def _docstring(text: str) -> str:
     return f'"""{text}"""'
 
 
-def _fresh(e: Any) -> bool:
-    """Whether NumPy makes a new array for ``e`` (safe to update in place): a product of
-    matrices, a sum, or a helper call, never a named array or a view of one."""
+def _fresh(e: Any, printer: Any) -> bool:
+    """Whether the code for ``e`` makes a new array (safe to update in place): a product of
+    matrices, a sum, or a helper call — never a named array or a view of one (a bias
+    ``b 1ᵀ`` prints as ``b`` itself, a transpose as ``X.T``)."""
     if isinstance(e, sympy.MatMul):
-        return len(e.as_coeff_matrices()[1]) >= 2
-    return isinstance(e, (sympy.MatAdd, Unpool, ConvBackInput))
+        _, factors = e.as_coeff_matrices()
+        made = len(factors) >= 2 and not any(isinstance(f, OneMatrix) for f in factors)
+    else:
+        made = isinstance(e, (sympy.MatAdd, Unpool, ConvBackInput))
+    return made and not re.fullmatch(r"[\w.]+", printer.doprint(e))
 
 
 def _factors(e: Any) -> list[Any]:
@@ -649,7 +653,7 @@ def in_place(printer: Any, lhs: str, rhs: Any) -> list[str] | None:
     """
     if isinstance(rhs, (sympy.HadamardProduct, TensorHadamard)):
         factors = _factors(rhs)
-        base = next((f for f in factors if _fresh(f)), None)
+        base = next((f for f in factors if _fresh(f, printer)), None)
         if base is None:
             return None
         out = [f"    {lhs} = {printer.doprint(base)}"]
@@ -669,7 +673,7 @@ def in_place(printer: Any, lhs: str, rhs: Any) -> list[str] | None:
         from derive.text import ordered_terms
 
         terms = ordered_terms(rhs)
-        if not _fresh(terms[0]) or isinstance(terms[0], sympy.MatAdd):
+        if not _fresh(terms[0], printer) or isinstance(terms[0], sympy.MatAdd):
             return None
         out = [f"    {lhs} = {printer.doprint(terms[0])}"]
         for t in terms[1:]:

@@ -302,3 +302,33 @@ def test_jax_grad_agrees_on_random_networks(jax, depth, width, hidden, loss_out,
     _, grads = mod.loss_and_gradients(jnp.asarray(p.X), jnp.asarray(p.Y), **args, **p.hyper)
     for name in mod.PARAMETERS:
         np.testing.assert_allclose(grads[name], auto[name], rtol=1e-10, atol=1e-13)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    depth=st.integers(1, 3),
+    hidden=st.sampled_from(["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "identity"]),
+    loss_out=st.sampled_from(LOSSES),
+    convention=st.sampled_from(CONVENTIONS),
+    delta=st.sampled_from(["per_sample", "mean"]),
+)
+def test_in_place_statements_never_touch_the_inputs(depth, hidden, loss_out, convention, delta):
+    """The fast module updates its own temporaries in place, never X, Y or a parameter."""
+    d = derive(net([3] + [4] * (depth - 1) + [2], Activation(hidden), loss_out, convention, delta))
+    mod = to_module(d)
+    p = _point(d, mod)
+    before = {k: v.copy() for k, v in {**p.params, "X": p.X, "Y": p.Y}.items()}
+    mod.loss_and_gradients(p.X, p.Y, **p.params, **p.hyper)
+    mod.loss(p.X, p.Y, **p.params, **p.hyper)
+    for name, value in {**p.params, "X": p.X, "Y": p.Y}.items():
+        np.testing.assert_array_equal(value, before[name], err_msg=name)
+
+
+def test_cnn_module_never_touches_its_inputs() -> None:
+    d = derive("cnn")
+    mod = to_module(d)
+    p = _point(d, mod)
+    before = {k: v.copy() for k, v in {**p.params, "X": p.X, "Y": p.Y}.items()}
+    mod.loss_and_gradients(p.X, p.Y, **p.params)
+    for name, value in {**p.params, "X": p.X, "Y": p.Y}.items():
+        np.testing.assert_array_equal(value, before[name], err_msg=name)
