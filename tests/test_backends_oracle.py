@@ -153,3 +153,27 @@ def test_torch_module_creates_no_cpu_constant(network) -> None:
     value, grads = mod.loss_and_gradients(x, y, **meta, **point.hyper)
     assert value.device.type == "meta"
     assert all(g.device.type == "meta" and g.shape == meta[k].shape for k, g in grads.items())
+
+
+@pytest.mark.parametrize("name", ["cnn", "avgpool"])
+def test_torch_cnn_module_creates_no_cpu_constant(name: str) -> None:
+    """The conv/pool helpers too (kept max-pool indices, conv backward kernels)."""
+    from derive import AvgPool2d, Conv2d, Flatten, Layer, Loss, Network
+
+    layers = (Conv2d(3, 3, padding=1, activation="tanh"), AvgPool2d(2), Flatten())
+    network = (
+        derive("cnn").network
+        if name == "cnn"
+        else Network((2, 6, 6), (*layers, Layer(2, "identity")), loss=Loss("squared_error"))
+    )
+    d = derive(network)
+    mod = to_module(d, "torch")
+    point = random_point(d, to_module(d), np.random.default_rng(0))
+    meta = {
+        k: torch.empty(v.shape, dtype=torch.float64, device="meta") for k, v in point.params.items()
+    }
+    x = torch.empty(point.X.shape, dtype=torch.float64, device="meta")
+    y = torch.empty(point.Y.shape, dtype=torch.float64, device="meta")
+    value, grads = mod.loss_and_gradients(x, y, **meta, **point.hyper)
+    assert value.device.type == "meta"
+    assert all(g.device.type == "meta" and g.shape == meta[k].shape for k, g in grads.items())
