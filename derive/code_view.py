@@ -51,19 +51,23 @@ class ReadingView(ast.NodeTransformer):
         return tok
 
     def call(self, latex: str, *args: ast.expr) -> ast.Call:
+        """A call of an introduced name that prints as ``latex``."""
         return ast.Call(
             func=ast.Name(id=self.token(latex), ctx=ast.Load()), args=list(args), keywords=[]
         )
 
     def visit_Name(self, node: ast.Name) -> ast.Name:
+        """Every variable becomes a token that prints as notes write it."""
         return ast.Name(id=self.token(variable_latex(node.id)), ctx=node.ctx)
 
     def visit_arg(self, node: ast.arg) -> ast.arg:
+        """Function arguments too (the header of the algorithm)."""
         return ast.arg(arg=self.token(variable_latex(node.arg)))
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
         # keyword-only arguments are the hyperparameters (slope, λ): numbers, and inputs
         # of the algorithm like any other, so the header lists them too
+        """The function: its name as a title, its docstring dropped."""
         self.scalars.update(a.arg for a in node.args.kwonlyargs)
         node.args.args = [*node.args.args, *node.args.kwonlyargs]
         node.args.kwonlyargs, node.args.kw_defaults = [], []
@@ -82,6 +86,7 @@ class ReadingView(ast.NodeTransformer):
 
     # --- NumPy idioms
     def visit_Call(self, node: ast.Call) -> ast.expr:
+        """NumPy calls read as maths: an indicator, a sum with its axis, a function."""
         func = node.func
         if isinstance(func, ast.Attribute):
             # (Z > 0).astype(Z.dtype): the indicator of the comparison
@@ -113,6 +118,7 @@ class ReadingView(ast.NodeTransformer):
         return self.generic_visit(node)  # type: ignore[return-value]
 
     def reduction(self, arg: ast.expr, keywords: list[ast.keyword]) -> ast.Call:
+        """``numpy.sum(D, axis=0)`` -> a sum along axis 0 (all axes when none is given)."""
         axis = next((k.value for k in keywords if k.arg == "axis"), None)
         if axis is None:
             return self.call(r"\textstyle\sum", arg)
@@ -122,6 +128,7 @@ class ReadingView(ast.NodeTransformer):
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.expr:
         # X.shape[0]: the size of X along axis 0
+        """``X.shape[0]`` -> the size of X along axis 0."""
         v = node.value
         if isinstance(v, ast.Attribute) and v.attr == "shape":
             axis = ast.unparse(node.slice)
@@ -129,6 +136,7 @@ class ReadingView(ast.NodeTransformer):
         return self.generic_visit(node)  # type: ignore[return-value]
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.expr:
+        """``W.T`` -> ``W^T``; other attributes as functions of their object."""
         if node.attr == "T":  # W.T -> W^T
             return ast.BinOp(  # latexify brackets a compound base itself
                 left=self.visit(node.value),
@@ -141,6 +149,7 @@ class ReadingView(ast.NodeTransformer):
 
     # --- grouping: where two different products or a power meet, say which binds first
     def group(self, e: ast.expr) -> ast.expr:
+        """Explicit brackets around ``e`` (a call of the empty name)."""
         return self.call("", e)
 
     def is_scalar(self, e: ast.expr) -> bool:
@@ -156,6 +165,7 @@ class ReadingView(ast.NodeTransformer):
         return False
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
+        """Brackets wherever a matrix product and an elementwise product meet."""
         op: ast.operator = node.op
         # a product with a number is a scaling (·), not an elementwise product of arrays (⊙)
         if isinstance(op, ast.Mult) and (self.is_scalar(node.left) or self.is_scalar(node.right)):

@@ -45,6 +45,7 @@ class DeriveLatexPrinter(LatexPrinter):
 
     # --- symbols
     def base_tex(self, base: str) -> str:
+        """The LaTeX of a symbol's base name in this notation (``\\delta`` or ``dZ``)."""
         if base == "delta":
             return DELTA_SYMBOLS[self.notation.delta]
         return _GREEK.get(base, base)
@@ -78,6 +79,7 @@ class DeriveLatexPrinter(LatexPrinter):
 
     # --- linear algebra
     def coefficient(self, coeff: Any) -> str:
+        """A scalar factor in front of a product (``\\frac{1}{m}``, ``-``, nothing for 1)."""
         if coeff == 1:
             return ""
         if coeff == -1:
@@ -144,6 +146,7 @@ class DeriveLatexPrinter(LatexPrinter):
 
     # --- activations and losses
     def activation_name(self, name: str) -> str:
+        """How an activation is written in this notation (``\\sigma``, a user's name)."""
         default = TABLE[name].tex if name in TABLE else name
         return self.notation.activation_tex(name, default)
 
@@ -185,6 +188,7 @@ class DeriveLatexPrinter(LatexPrinter):
         return "_{" + r",\,".join(opts) + "}" if opts else ""
 
     def operand(self, e: Any) -> str:
+        """An operand of a sliding product, bracketed unless it is a name."""
         code = self._print(e)
         return code if hasattr(e, "name") else rf"\left({code}\right)"
 
@@ -210,6 +214,7 @@ class DeriveLatexPrinter(LatexPrinter):
         return rf"\sum_{{n,i,j}} \left({self._print(e.arg)}\right)_{{n,:,i,j}}"
 
     def window(self, e: Any) -> str:
+        """A pooling window as a subscript ``_{k\\times k}`` (with its stride)."""
         k = self._print(e.size)
         extra = "" if e.stride == e.size else rf",\,s={self._print(e.stride)}"
         return rf"_{{{k}\times {k}{extra}}}"

@@ -30,6 +30,7 @@ def subscript(index: str) -> str:
 
 
 def symbol_text(name: str) -> str:
+    """``delta_l`` -> ``δₗ``: a symbol's name as Unicode text."""
     base, idx = split_name(name)
     base = _GREEK.get(base, base)
     return base + (subscript(idx) if idx else "")
@@ -135,6 +136,7 @@ class TextPrinter(StrPrinter):
         return f"[{', '.join(opts)}]" if opts else ""
 
     def operand(self, e: Any) -> str:
+        """An operand of a sliding product, bracketed unless it is a name."""
         code = self._print(e)
         return code if hasattr(e, "name") else f"({code})"
 
@@ -155,6 +157,7 @@ class TextPrinter(StrPrinter):
         return f"Σₙᵢⱼ {self.operand(e.arg)}"
 
     def window(self, e: Any) -> str:
+        """A pooling window as ``k×k`` (with its stride when it differs)."""
         k = self._print(e.size)
         return f"{k}×{k}" + ("" if e.stride == e.size else f", s={self._print(e.stride)}")
 
@@ -258,6 +261,7 @@ def _is_bias(term: Any) -> bool:
 
 
 def is_negative(term: Any) -> bool:
+    """Whether a term of a sum prints with a minus sign."""
     if isinstance(term, sympy.MatMul):
         return bool(term.as_coeff_matrices()[0].could_extract_minus_sign())
     return bool(term.could_extract_minus_sign())
