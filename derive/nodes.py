@@ -37,6 +37,7 @@ class Elementwise(MatrixExpr):  # type: ignore[misc]
 
     @property
     def name(self) -> str:
+        """The activation's name in the table (or the user's symbol)."""
         return str(self.args[0])
 
     def _sympystr(self, printer: Any) -> str:
@@ -45,18 +46,22 @@ class Elementwise(MatrixExpr):  # type: ignore[misc]
 
     @property
     def fn(self) -> sympy.Lambda:
+        """The scalar function, as a SymPy Lambda of one variable."""
         return self.args[1]
 
     @property
     def arg(self) -> MatrixExpr:
+        """The argument the node applies to."""
         return self.args[2]
 
     @property
     def order(self) -> int:
+        """Which derivative of the function (0: the function itself)."""
         return int(self.args[3])
 
     @property
     def shape(self) -> tuple[Any, Any]:
+        """The node's shape, from its operands."""
         return tuple(self.arg.shape)
 
     def scalar(self) -> sympy.Lambda:
@@ -93,14 +98,17 @@ class Softmax(MatrixExpr):  # type: ignore[misc]
 
     @property
     def arg(self) -> MatrixExpr:
+        """The argument the node applies to."""
         return self.args[0]
 
     @property
     def axis(self) -> int:
+        """The axis the softmax normalises over (0: columns are samples, 1: rows)."""
         return int(self.args[1])
 
     @property
     def shape(self) -> tuple[Any, Any]:
+        """The node's shape, from its operands."""
         return tuple(self.arg.shape)
 
 
@@ -126,6 +134,7 @@ class FrobeniusSq(ScalarOfMatrices):
 
     @property
     def arg(self) -> MatrixExpr:
+        """The argument the node applies to."""
         return self.args[0]
 
 
@@ -136,10 +145,12 @@ class CrossEntropy(ScalarOfMatrices):
 
     @property
     def probs(self) -> MatrixExpr:
+        """The predicted probabilities (the output activation)."""
         return self.args[0]
 
     @property
     def target(self) -> MatrixExpr:
+        """The targets Y."""
         return self.args[1]
 
 
@@ -150,10 +161,12 @@ class BinaryCrossEntropy(ScalarOfMatrices):
 
     @property
     def probs(self) -> MatrixExpr:
+        """The predicted probabilities (the output activation)."""
         return self.args[0]
 
     @property
     def target(self) -> MatrixExpr:
+        """The targets Y."""
         return self.args[1]
 
 
@@ -230,6 +243,7 @@ class TensorExpr(sympy.Expr):  # type: ignore[misc]
 
     @property
     def shape(self) -> tuple[Any, ...]:
+        """The node's shape, from its operands."""
         raise NotImplementedError
 
 
@@ -247,10 +261,12 @@ class TensorSymbol(TensorExpr):
 
     @property
     def name(self) -> str:
+        """The activation's name in the table (or the user's symbol)."""
         return str(self.args[0])
 
     @property
     def shape(self) -> tuple[Any, ...]:
+        """The node's shape, from its operands."""
         return tuple(self.args[1:])
 
     @property
@@ -279,6 +295,7 @@ class Correlate(TensorExpr):
 
     @property
     def shape(self) -> tuple[Any, ...]:
+        """The node's shape, from its operands."""
         o, _, k, _ = self.kernel.shape
         m, _, h, w = self.input.shape
         s, p = self.stride, self.padding
@@ -305,6 +322,7 @@ class ConvBackInput(TensorExpr):
 
     @property
     def shape(self) -> tuple[Any, ...]:
+        """The node's shape, from its operands."""
         return tuple(self.like.shape)
 
 
@@ -326,6 +344,7 @@ class ConvBackKernel(TensorExpr):
 
     @property
     def shape(self) -> tuple[Any, ...]:
+        """The node's shape, from its operands."""
         k = self.args[4]
         return (self.cot.shape[1], self.input.shape[1], k, k)
 
@@ -342,6 +361,7 @@ class ChannelBias(TensorExpr):
 
     @property
     def shape(self) -> tuple[Any, ...]:
+        """The node's shape, from its operands."""
         return tuple(self.args[1])
 
 
@@ -354,6 +374,7 @@ class ChannelSum(TensorExpr):
 
     @property
     def shape(self) -> tuple[Any, ...]:
+        """The node's shape, from its operands."""
         return (tensor_shape(self.arg)[1],)
 
 
@@ -372,6 +393,7 @@ class Pool(TensorExpr):
 
     @property
     def shape(self) -> tuple[Any, ...]:
+        """The node's shape, from its operands."""
         m, c, h, w = self.input.shape
         k, s = self.size, self.stride
         return (m, c, (h - k) / s + 1, (w - k) / s + 1)
@@ -394,6 +416,7 @@ class Unpool(TensorExpr):
 
     @property
     def shape(self) -> tuple[Any, ...]:
+        """The node's shape, from its operands."""
         return tuple(self.input.shape)
 
 
@@ -410,6 +433,7 @@ class Flatten(MatrixExpr):  # type: ignore[misc]
 
     @property
     def shape(self) -> tuple[Any, Any]:
+        """The node's shape, from its operands."""
         m, c, h, w = self.input.shape
         n = c * h * w
         return (n, m) if self.column else (m, n)
@@ -429,6 +453,7 @@ class Unflatten(TensorExpr):
 
     @property
     def shape(self) -> tuple[Any, ...]:
+        """The node's shape, from its operands."""
         return tuple(self.like.shape)
 
 
@@ -453,6 +478,7 @@ class TensorElementwise(TensorExpr):
 
     @property
     def shape(self) -> tuple[Any, ...]:
+        """The node's shape, from its operands."""
         return tensor_shape(self.arg)
 
 
@@ -463,6 +489,7 @@ class TensorHadamard(TensorExpr):
 
     @property
     def shape(self) -> tuple[Any, ...]:
+        """The node's shape, from its operands."""
         return tensor_shape(self.args[0])
 
 
@@ -529,6 +556,7 @@ class Rot180(TensorExpr):
 
     @property
     def shape(self) -> tuple[Any, ...]:
+        """The node's shape, from its operands."""
         return tuple(self.arg.shape)
 
 
@@ -560,6 +588,7 @@ class Slide(TensorExpr):
 
     @property
     def shape(self) -> tuple[Any, ...]:
+        """The node's shape, from its operands."""
         p, q, s, pad, crop = self.p.shape, self.q.shape, self.stride, self.pad, self.crop
         if self.orient == "fwd":
             k = q[2]
@@ -588,6 +617,7 @@ class UpSample(TensorExpr):
 
     @property
     def shape(self) -> tuple[Any, ...]:
+        """The node's shape, from its operands."""
         return tuple(self.like.shape)
 
 
@@ -605,4 +635,5 @@ class MaxMask(TensorExpr):
 
     @property
     def shape(self) -> tuple[Any, ...]:
+        """The node's shape, from its operands."""
         return tuple(self.arg.shape)
