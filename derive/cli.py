@@ -114,6 +114,7 @@ def error_record(err: Exception) -> dict[str, object]:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    """``derive show``: the derivation as text."""
     d = derive(args.spec)
     text = d.text()
     if args.output_form:
@@ -143,6 +144,7 @@ def _activation_names(pairs: list[str] | None) -> dict[str, str] | None:
 
 
 def cmd_latex(args: argparse.Namespace) -> int:
+    """``derive latex``: the derivation as LaTeX or Markdown, in the chosen notation."""
     d = derive(args.spec)
     names = _activation_names(args.activation_name)
     if names:
@@ -174,6 +176,7 @@ def cmd_latex(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    """``derive check``: one formula, or a file of them, checked and diagnosed."""
     from derive.formula.check import Checker
 
     def error_record(err: Exception) -> dict[str, object]:
@@ -258,6 +261,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    """``derive export``: the gradients as a Python module for one backend."""
     d = derive(args.spec)
     require_backend(args.backend)
     source = to_source(d, backend=args.backend)
@@ -270,6 +274,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    """``derive verify``: the exported gradients against finite differences."""
     import time
 
     from derive.verify import (
@@ -330,6 +335,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line: one subcommand per job, help on every option."""
     parser = _Parser(
         prog="derive",
         description="Derive neural-network backpropagation symbolically, print it, "
@@ -438,6 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; user mistakes are one line and exit code 2."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -145,18 +145,23 @@ class ArrayNodes:
 
     # --- hooks a backend may override
     def fn(self, name: str) -> str:
+        """A function of the backend's array module, fully qualified (``numpy.exp``)."""
         return self._module_format(f"{self._module}.{name}")  # type: ignore[attr-defined]
 
     def reduce_sum(self, code: str, axis: int) -> str:
+        """A sum over one axis that keeps it (the bias gradient ``δ 1``)."""
         return f"{self.fn('sum')}({code}, axis={axis}, keepdims=True)"
 
     def total(self, code: str) -> str:
+        """The sum of every entry."""
         return f"{self.fn('sum')}({code})"
 
     def cast_like(self, code: str, ref: str) -> str:
+        """A boolean mask as numbers of the reference array's dtype (and device)."""
         return f"{code}.astype({ref}.dtype)"
 
     def softmax(self, code: str, axis: int) -> str:
+        """The backend's softmax over one axis."""
         return f"_softmax({code}, {axis})"
 
     def scalar_like(self, code: str, ref: str) -> str:
@@ -164,18 +169,23 @@ class ArrayNodes:
         return code
 
     def sigmoid(self, code: str) -> str:
+        """The backend's overflow-free sigmoid."""
         return f"_sigmoid({code})"
 
     def softplus(self, code: str) -> str:
+        """The backend's overflow-free softplus, log(1 + e^x)."""
         return f"{self.fn('logaddexp')}(0, {code})"
 
     def log_softmax(self, code: str, axis: int) -> str:
+        """The backend's log-softmax over one axis (finite where softmax underflows)."""
         return f"_log_softmax({code}, {axis})"
 
     def maximum(self, a: str, b: str) -> str:
+        """The entrywise maximum of two operands."""
         return f"{self.fn('maximum')}({a}, {b})"
 
     def channel_sum(self, code: str) -> str:
+        """The sum over samples and pixels, one number per channel (a conv bias gradient)."""
         return f"{code}.sum(axis=(0, 2, 3))"
 
     # --- symbols
@@ -334,6 +344,7 @@ class ArrayNodes:
         return out
 
     def minimum(self, a: str, b: str) -> str:
+        """The entrywise minimum of two operands."""
         return f"{self.fn('minimum')}({a}, {b})"
 
     def _print_Piecewise(self, expr: Any) -> str:
@@ -369,6 +380,7 @@ class ArrayNodes:
 
     # --- feature maps: calls of the backend's helpers (whose source the module includes)
     def helper(self, name: str, *args: Any) -> str:
+        """A call of a conv/pool helper, recorded so the module includes its source."""
         if not hasattr(self, "helpers"):
             self.helpers: list[str] = []
         if name not in self.helpers:
@@ -501,12 +513,15 @@ class JaxCode(ArrayNodes, JaxPrinter):
     _convops = "derive.convops_jax"
 
     def softmax(self, code: str, axis: int) -> str:
+        """The backend's softmax over one axis."""
         return f"{self._module_format('jax.nn.softmax')}({code}, axis={axis})"
 
     def log_softmax(self, code: str, axis: int) -> str:
+        """The backend's log-softmax over one axis (finite where softmax underflows)."""
         return f"{self._module_format('jax.nn.log_softmax')}({code}, axis={axis})"
 
     def sigmoid(self, code: str) -> str:
+        """The backend's overflow-free sigmoid."""
         return f"{self._module_format('jax.nn.sigmoid')}({code})"
 
     def _print_erf(self, expr: Any) -> str:

@@ -19,6 +19,7 @@ class TorchCode(ArrayNodes, TorchPrinter):
     _convops = "derive.convops_torch"
 
     def channel_sum(self, code: str) -> str:
+        """The sum over samples and pixels, one number per channel (a conv bias gradient)."""
         return f"{code}.sum(dim=(0, 2, 3))"
 
     #: Max-pool outputs whose arg-max indices the forward pass keeps (name -> index name):
@@ -43,34 +44,43 @@ class TorchCode(ArrayNodes, TorchPrinter):
         TorchPrinter.__init__(self, {"fully_qualified_modules": True})
 
     def reduce_sum(self, code: str, axis: int) -> str:
+        """A sum over one axis that keeps it (the bias gradient ``δ 1``)."""
         return f"{self.fn('sum')}({code}, dim={axis}, keepdim=True)"
 
     def cast_like(self, code: str, ref: str) -> str:
+        """A boolean mask as numbers of the reference array's dtype (and device)."""
         return f"{code}.to({ref}.dtype)"
 
     def scalar_like(self, code: str, ref: str) -> str:
         # torch.where makes Python numbers float32: give them the input's dtype and device
+        """A Python number as a tensor like the reference (same dtype and device)."""
         return f"{ref}.new_tensor({code})"
 
     def softmax(self, code: str, axis: int) -> str:
+        """The backend's softmax over one axis."""
         return f"{self.fn('softmax')}({code}, dim={axis})"
 
     def log_softmax(self, code: str, axis: int) -> str:
+        """The backend's log-softmax over one axis (finite where softmax underflows)."""
         return f"{self.fn('log_softmax')}({code}, dim={axis})"
 
     def sigmoid(self, code: str) -> str:
+        """The backend's overflow-free sigmoid."""
         return f"{self.fn('sigmoid')}({code})"
 
     def softplus(self, code: str) -> str:
+        """The backend's overflow-free softplus, log(1 + e^x)."""
         return f"{self._module_format('torch.nn.functional.softplus')}({code})"
 
     def maximum(self, a: str, b: str) -> str:
+        """The entrywise maximum of two operands."""
         if a in ("0", "0.0"):
             return f"{self.fn('clamp_min')}({b}, 0)"
         return f"{self.fn('maximum')}({a}, {b})"
 
     def extremum(self, kind: str, args: list[str], scalar: list[bool]) -> str:
         # torch.maximum/minimum take two tensors: numbers (and hyperparameters) clamp
+        """torch.clamp_min/clamp_max where one operand is a number."""
         arrays = [a for a, s in zip(args, scalar) if not s]
         numbers = [a for a, s in zip(args, scalar) if s]
         if not arrays:
@@ -83,6 +93,7 @@ class TorchCode(ArrayNodes, TorchPrinter):
         return out
 
     def pow_fallback(self, expr: Any, rational: bool) -> str:
+        """SymPy's own power printing (the PyTorch printer takes no ``rational``)."""
         return str(TorchPrinter._print_Pow(self, expr))
 
     def _print_Function(self, expr: Any) -> str:
