@@ -205,3 +205,30 @@ def test_symbol_flag_errors_are_one_line_exit_2(
     assert err.startswith("derive: error: --symbol "), err
     assert words in err
     assert err.count("\n") == 1
+
+
+#: Corpus specs whose [notation.symbols] table states the sources' own names.
+DECLARING = (
+    "tests/corpus/specs/jcj_relu_sse.toml",
+    "tests/corpus/specs/kvfrans_relu_mse.toml",
+    "tests/corpus/specs/raschka_ch12.toml",
+)
+
+
+def test_corpus_entries_with_declared_names_are_read_and_right() -> None:
+    """The real snippets of these sources (``grad_w2 = h_relu.T.dot(grad_y_pred)``,
+    ``d_W2 = d_h4 @ h3.T``) read with their declared names, every verdict the label's."""
+    from test_corpus_file import ENTRIES, load
+
+    read = 0
+    checkers = {name: Checker(load(name)) for name in DECLARING}
+    for _file, entry in ENTRIES:
+        if entry["network"] not in DECLARING:
+            continue
+        try:
+            result = checkers[entry["network"]].check(entry["text"], entry["syntax"])
+        except FormulaError:
+            continue
+        read += 1
+        assert result.verdict == entry["verdict"], (entry["id"], str(result))
+    assert read >= 10
