@@ -19,12 +19,14 @@ from derive.notation import (
     TRANSPOSE,
     NotationError,
     check_tex_name,
+    declared_quantity,
 )
 from derive.scalar_expr import ScalarExprError
 from derive.spec import (
     EXAMPLES,
     SpecError,
     check_activation_names,
+    check_declared_symbols,
     printable,
     read_regular_file,
 )
@@ -143,6 +145,24 @@ def _activation_names(pairs: list[str] | None) -> dict[str, str] | None:
     return out
 
 
+def _declared_symbols(pairs: list[str] | None) -> dict[str, str]:
+    """``--symbol NAME=QUANTITY`` flags: the user's names for this run (``S=Z_2``)."""
+    out: dict[str, str] = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name or not value:
+            raise UserError(
+                f"--symbol {printable(pair, 60)}: write NAME=QUANTITY, e.g. S=Z_2 or w=W_1^T"
+            )
+        flag = f"--symbol {printable(name, 40)}"
+        if name in out and out[name] != value:
+            raise UserError(f"{flag}: given twice ({out[name]!r} and {value!r}); give it once")
+        declared_quantity(name, value, flag)
+        out[name] = value
+    return out
+
+
 def cmd_latex(args: argparse.Namespace) -> int:
     """``derive latex``: the derivation as LaTeX or Markdown, in the chosen notation."""
     d = derive(args.spec)
@@ -244,7 +264,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     try:
         if (args.formula is None) == (args.file is None):
             raise UserError("give one formula, or --file with one formula per line")
-        checker = Checker(derive(args.spec))
+        symbols = _declared_symbols(args.symbol)
+        d = derive(args.spec)
+        if symbols:  # the run's own names, over the spec's [notation.symbols]
+            check_declared_symbols(d.network, symbols, "--symbol")
+            network = d.network.with_(notation=d.network.notation.merge(symbols=symbols))
+            d = derive(network)
+        checker = Checker(d)
         if args.formula is None:
             return check_file(checker)
         result = checker.check(args.formula, args.syntax)
@@ -404,6 +430,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="how the formula is written: LaTeX (default) or NumPy-style Python",
     )
     check.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    check.add_argument(
+        "--symbol",
+        action="append",
+        metavar="NAME=QUANTITY",
+        help="read NAME as QUANTITY in this check (repeatable), e.g. --symbol S=Z_2 "
+        "--symbol dout=dZ_2 --symbol w=W_1^T --symbol E=L",
+    )
     check.add_argument("--file", help="check every line of a file (one formula a line)")
     check.set_defaults(run=cmd_check)
 

@@ -49,7 +49,73 @@ TOML_KEYS = {
     "activation_name": "activations",
     "activations": "activations",
     "output_form": "output_form",
+    "symbols": "symbols",
 }
+
+#: What a declared symbol may stand for (``[notation.symbols]``, ``--symbol``): the loss,
+#: or one quantity of one layer, optionally transposed: ``Z_2``, ``dZ_{2}``, ``\delta_2``,
+#: ``W_1^T``, ``A_L``, ``X``, ``L``. A strict pattern, never evaluated.
+_QUANTITY = re.compile(
+    r"(?P<base>\\delta|delta|dZ|dW|db|dA|dK|W|b|Z|A|K)_(?:(?P<k>[0-9]{1,3}|L)|\{(?P<kb>[0-9]{1,3}|L)\})"
+    r"(?P<t>\^(?:T|\{T\}|\\top|\{\\top\}))?"
+    r"|(?P<io>X|Y)(?P<tio>\^(?:T|\{T\}|\\top|\{\\top\}))?"
+    r"|(?P<loss>L|C|J|E|\\mathcal\{L\})"
+)
+#: A declared symbol's name: a letter, then letters, digits or ``_`` (``S``, ``dscores``).
+_SYMBOL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
+#: Names the formula grammars already read: functions, modules, operators, scalars.
+RESERVED = frozenset(
+    {
+        *("f", "g", "h", "T", "m", "d", "e", "l", "L", "C", "J", "X", "Y", "x", "y", "np"),
+        *("numpy", "jnp", "torch", "scipy", "signal", "sigma", "sigmoid", "tanh", "relu"),
+        *("ReLU", "softmax", "exp", "log", "max", "min", "sum", "mean", "where", "maximum"),
+        *("sign", "diag", "lam", "lambd", "lmbda", "lambda", "alpha", "delta", "Delta"),
+        *("True", "False", "rot180", "flip", "up", "maxmask", "maxpool", "avgpool", "flatten"),
+        *("unflatten", "gelu", "elu", "silu", "softplus", "sech", "dot", "outer", "ones"),
+    }
+)
+#: A name that already is a quantity of some layer (``Z2``, ``dW_1``, ``delta3``).
+_QUANTITY_NAME = re.compile(r"(W|w|b|Z|z|A|a|dW|dw|db|dZ|dz|dA|da|delta|K|k|dK)_?([0-9]+|l|L)")
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What a declared symbol stands for: the loss, or ``base`` of layer ``layer``
+    (an int, or ``"L"`` for the output layer), transposed or not."""
+
+    base: str  # loss | W | b | Z | A | K | delta | dW | db | dA | dK | X | Y
+    layer: int | str | None = None
+    transposed: bool = False
+
+
+def declared_quantity(name: str, value: object, key: str) -> Declared:
+    """The quantity ``name = value`` declares, or a NotationError naming ``key``."""
+    if not isinstance(name, str) or not _SYMBOL_NAME.fullmatch(name):
+        raise NotationError(
+            f"{str(name)[:40]!r} is not a symbol name (a letter, then letters, digits or _, "
+            "at most 32 characters)",
+            key=key,
+        )
+    if name in RESERVED or _QUANTITY_NAME.fullmatch(name):
+        raise NotationError(
+            f"{name!r} is a built-in name of the formula checker; declare another name",
+            key=key,
+        )
+    m = _QUANTITY.fullmatch(value) if isinstance(value, str) and len(value) <= 40 else None
+    if m is None:
+        shown = repr(value) if len(repr(value)) <= 50 else repr(value)[:40] + "…"
+        raise NotationError(
+            f"unknown quantity {shown}; use one quantity of one layer, e.g. Z_2, A_1, dZ_2, "
+            "W_1^T, or L for the loss",
+            key=key,
+        )
+    if m["loss"]:
+        return Declared("loss")
+    if m["io"]:
+        return Declared(m["io"], None, bool(m["tio"]))
+    base = {"\\delta": "delta", "dZ": "delta"}.get(m["base"], m["base"])
+    k = m["k"] or m["kb"]
+    return Declared(base, k if k == "L" else int(k), bool(m["t"]))
 
 
 def check_tex_name(name: str, tex: object, key: str = "") -> str:
@@ -104,6 +170,7 @@ class Notation:
     delta: str = "delta"
     activations: tuple[tuple[str, str], ...] = ()
     output_form: bool = False
+    symbols: tuple[tuple[str, str], ...] = ()  # declared names: (S, Z_2), (w, W_1^T)
 
     def __post_init__(self) -> None:
         _choice("index", self.index, INDEX_STYLES)
@@ -118,6 +185,12 @@ class Notation:
             object.__setattr__(self, "activations", acts)
         for name, tex in acts:
             check_tex_name(name, tex)
+        syms = self.symbols
+        if isinstance(syms, Mapping):
+            syms = tuple(sorted(syms.items()))
+            object.__setattr__(self, "symbols", syms)
+        for name, value in syms:
+            declared_quantity(name, value, f"notation.symbols.{name}")
 
     @classmethod
     def defaults(cls) -> Notation:
@@ -134,8 +207,8 @@ class Notation:
                 raise NotationError(
                     f"unknown notation option {key!r}; known: {', '.join(sorted(known))}"
                 )
-            if key == "activations":
-                merged = dict(self.activations)
+            if key in ("activations", "symbols"):
+                merged = dict(getattr(self, key))
                 merged.update(dict(value) if not isinstance(value, dict) else value)
                 value = tuple(sorted(merged.items()))
             clean[key] = value
@@ -164,6 +237,13 @@ class Notation:
                 )
             spelled[field_name] = key
             options[field_name] = value
+        syms = options.pop("symbols", {})
+        if not isinstance(syms, Mapping):
+            raise NotationError(
+                'must be a table of name = quantity (e.g. S = "Z_2")', key="notation.symbols"
+            )
+        for name, value in syms.items():
+            declared_quantity(name, value, f"notation.symbols.{str(name)[:30]}")
         acts = options.pop("activations", {})
         if not isinstance(acts, Mapping):
             raise NotationError(
@@ -172,10 +252,14 @@ class Notation:
         for name, tex in acts.items():
             shown = name if len(name) < 40 else name[:30] + "…"
             check_tex_name(name, tex, key=f"notation.{spelled['activations']}.{shown}")
-        return cls.defaults().merge(**options, activations=tuple(sorted(acts.items())))
+        return cls.defaults().merge(
+            **options,
+            activations=tuple(sorted(acts.items())),
+            symbols=tuple(sorted(syms.items())),
+        )
 
     def activation_tex(self, name: str, default: str) -> str:
         return dict(self.activations).get(name, default)
 
 
-__all__ = ["Notation", "NotationError", "field"]
+__all__ = ["Declared", "Notation", "NotationError", "declared_quantity", "field"]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from derive.activations import ALL_NAMES, SOFTMAX, TABLE
-from derive.notation import Notation, NotationError
+from derive.notation import Notation, NotationError, declared_quantity
 from derive.scalar_expr import ScalarExprError, parse_scalar
 
 if sys.version_info >= (3, 11):
@@ -564,6 +564,7 @@ class Network:
         self._check_names()
         self._check_activation_symbols()
         check_activation_names(self, dict(self.notation.activations), "notation.activations")
+        check_declared_symbols(self, dict(self.notation.symbols), "notation.symbols")
 
     def _name_unnamed_customs(self) -> None:
         """Different custom formulas given no symbol print as f, g, h, …, never all as f.
@@ -822,6 +823,38 @@ def check_activation_names(network: Network, names: Mapping[str, str], key: str)
             )
 
 
+def check_declared_symbols(network: Network, symbols: Mapping[str, str], key: str) -> None:
+    """Refuse a declared symbol whose quantity this network has not (``Z_5`` in a 2-layer
+    network, ``W_2`` of a pooling layer): a typo, never a silent no-op."""
+    depth = network.depth
+    for name, value in symbols.items():
+        where = f"{key} {name}" if key.startswith("--") else f"{key}.{name}"
+        try:
+            q = declared_quantity(name, value, where)
+        except NotationError as err:
+            raise SpecError(err.problem, key=err.key) from None
+        if q.layer is None:
+            continue
+        k = depth if q.layer == "L" else int(q.layer)
+        layer = network.layers[k - 1] if 1 <= k <= depth else None
+        base = q.base.removeprefix("d") if q.base in ("dW", "db", "dK") else q.base
+        if base == "A" and k == 0:
+            continue
+        exists = layer is not None and (
+            (base == "W" and isinstance(layer, Layer))
+            or (base == "K" and isinstance(layer, Conv2d))
+            or (base == "b" and isinstance(layer, (Layer, Conv2d)))
+            or base in ("Z", "A", "delta")
+            or (base == "dA" and k < depth)
+        )
+        if not exists:
+            raise SpecError(
+                f"{name} = {_short(value)}: this {depth}-layer network has no such quantity "
+                f"(layers 1 to {depth})",
+                key=where,
+            )
+
+
 def dense(
     widths: list[Width] | tuple[Width, ...],
     activations: list[str | Activation] | tuple[str | Activation, ...] | str,
@@ -1027,12 +1060,10 @@ def from_dict(data: Mapping[str, Any], *, source: str = "", text: str = "") -> N
     except NotationError as err:
         key = err.key or "notation"
         sub = key.split(".")[1] if "." in key else "notation"
-        raise SpecError(
-            err.problem,
-            key=key,
-            source=source,
-            line=loc.find(sub, table="notation") or loc.find("notation"),
-        ) from None
+        line = loc.find(sub, table="notation") or loc.find("notation")
+        if key.startswith("notation.symbols."):
+            line = _symbol_line(loc, key)
+        raise SpecError(err.problem, key=key, source=source, line=line) from None
     try:
         return Network(
             notation=notation,
@@ -1056,9 +1087,20 @@ def from_dict(data: Mapping[str, Any], *, source: str = "", text: str = "") -> N
             line = loc.find(sub, layer=idx)
         elif err.key.startswith("loss"):
             line = loc.find("name", table="loss") or loc.find("loss")
+        elif err.key.startswith("notation.symbols."):
+            line = _symbol_line(loc, err.key)
         elif err.key.startswith("notation."):
             line = loc.find(err.key.split(".")[1], table="notation")
         raise fail(err, line) from None
+
+
+def _symbol_line(loc: _Locator, key: str) -> int | None:
+    """The line of ``name = …`` under ``[notation.symbols]`` (else of ``symbols`` in
+    ``[notation]``, an inline table)."""
+    name = key.split(".", 2)[2]
+    if any(line.strip() == "[notation.symbols]" for line in loc.lines):
+        return loc.find(name, table="notation.symbols")
+    return loc.find("symbols", table="notation") or loc.find("notation")
 
 
 def loads(text: str, source: str = "<string>") -> Network:

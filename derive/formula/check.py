@@ -94,7 +94,8 @@ class Checker(Diagnosis):
     def check(self, formula: str, syntax: str = "latex") -> CheckResult:
         """The verdict on ``LHS = RHS`` (or a chain of equal sides); a FormulaError if the
         formula cannot be read or judged for sure."""
-        parts = parse(formula, syntax)
+        net = self.network
+        parts = parse(formula, syntax, net.notation.symbols, net.depth)
         run = Run(syntax)  # everything one check learns: nothing leaks into the next
         try:
             result = self._check(run, formula, parts)

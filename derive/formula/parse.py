@@ -14,6 +14,7 @@ from typing import Any
 from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedInput
 from lark.exceptions import VisitError
 
+from derive.formula.declared import rewrites as declared_rewrites
 from derive.formula.ir import (
     IR,
     MAX_DEPTH,
@@ -270,8 +271,16 @@ def _start(node: Any) -> int | None:
     return None
 
 
-def parse(text: str, syntax: str = "latex") -> list[IR]:
-    """The parts of ``LHS = … = RHS`` as IR, or a FormulaError with a caret."""
+def parse(
+    text: str,
+    syntax: str = "latex",
+    symbols: tuple[tuple[str, str], ...] = (),
+    depth: int = 0,
+) -> list[IR]:
+    """The parts of ``LHS = … = RHS`` as IR, or a FormulaError with a caret.
+
+    ``symbols`` are the user's declared names (``S`` is ``Z_2``), read as their quantity
+    in a network of ``depth`` layers (``declared``)."""
     if syntax not in SYNTAXES:
         raise FormulaError(f"unknown syntax {syntax!r}; use latex or python")
     if not text.strip():
@@ -279,6 +288,8 @@ def parse(text: str, syntax: str = "latex") -> list[IR]:
     if len(text) > 2000:
         raise FormulaError("the formula is longer than 2,000 characters")
     rewrites = _REWRITES if syntax == "latex" else _PY_REWRITES
+    if symbols:
+        rewrites = [*declared_rewrites(symbols, syntax, depth), *rewrites]
     source, pos = normalize_with_positions(text, rewrites)
     source, pos = _stripped_again(source, pos)
 
