@@ -215,3 +215,20 @@ def test_two_mistakes_at_once_are_named() -> None:
 def test_a_stray_number_is_named() -> None:
     result = Checker("ng").check("db1 = 4 / m * np.sum(dZ1, axis=1, keepdims=True)", "python")
     assert "the factor 4" in (result.diagnosis or ""), str(result)
+
+
+@pytest.mark.parametrize(
+    "formula,correct",
+    [
+        (
+            "delta1 = (W2.T @ delta2) * (0.5 + 0.5 * scipy.special.erf(Z1 / 1.4142135623730951)"
+            " + Z1 * np.exp(-Z1**2 / 2) / 2.5066282746310002)",
+            True,
+        ),
+        ("delta1 = (W2.T @ delta2) * scipy.special.erf(Z1)", False),
+    ],
+)
+def test_gelu_derivative_written_with_erf(formula: str, correct: bool) -> None:
+    """GELU' = Φ(z) + z φ(z), written with SciPy's erf as NumPy code writes it."""
+    result = Checker(SPECS / "gelu.toml").check(formula, "python")
+    assert result.correct is correct, str(result)

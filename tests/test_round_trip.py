@@ -124,16 +124,10 @@ test_random_networks_round_trip_long = pytest.mark.slow(
 )
 
 
-GELU_GAP = pytest.mark.xfail(
-    strict=True, reason="the checker does not read scipy.special.erf yet (GELU's derivative)"
-)
-
-
 @pytest.mark.parametrize(
     "hidden",
     [
-        *["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "silu"],
-        pytest.param("gelu", marks=GELU_GAP),
+        *["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "silu", "gelu"],
     ],
 )
 def test_exported_statements_of_every_activation_check_correct(hidden: str) -> None:

@@ -31,6 +31,7 @@ _PY_FUNCS = {
     "relu": ("relu", 0),
     "softmax": ("softmax", 0),
     "exp": ("exp", 0),
+    "erf": ("erf", 0),  # scipy.special.erf (GELU's derivative)
     "log": ("log", 0),
     "sigmoid_prime": ("sigmoid", 1),
     "sigmoid_derivative": ("sigmoid", 1),
@@ -148,8 +149,8 @@ class PythonToIR(_CommonIR):
         raise FormulaError(f"unknown name {word!r}")
 
     def attr(self, obj: IR, name: Token) -> IR:
-        if obj[0] == "module" and str(name) == "signal":  # scipy.signal
-            return ("module", "signal")
+        if obj[0] == "module" and str(name) in ("signal", "special"):  # scipy.signal/.special
+            return ("module", str(name))
         if obj[0] == "module":
             return ("func", str(name))
         if str(name) == "shape" and obj[0] == "sym":  # delta3.T.reshape(A2.shape)

@@ -137,8 +137,8 @@ class Symbols:
             return self.feature_fn(name, arg)
         if name == "softmax":
             return Softmax(arg, axis)
-        if name in ("exp", "log"):
-            fn = sympy.exp if name == "exp" else sympy.log
+        if name in ("exp", "log", "erf"):
+            fn = {"exp": sympy.exp, "log": sympy.log, "erf": sympy.erf}[name]
             return Elementwise(name, sympy.Lambda(XVAR, fn(XVAR)), arg)
         if name in TABLE:
             return activation_node(self._network_activation(name, arg), arg, axis)
