@@ -151,6 +151,30 @@ def autograd_step(
     return run
 
 
+def exported_torch_rows(
+    d: Any,
+    torch_loss: Callable[[dict[str, Any]], Any],
+    tp: dict[str, Any],
+    tx: Any,
+    ty: Any,
+    done: Callable[[Any], Any],
+    device: str,
+) -> dict[str, Callable[[], object]]:
+    """derive's torch module beside torch.autograd; on a GPU, torch.compile of both too."""
+    import torch
+
+    torch_module = to_module(d, "torch")
+    tq = {k: v.detach() for k, v in tp.items()}
+    rows: dict[str, Callable[[], object]] = {
+        "exported torch (derive)": lambda: done(torch_module.loss_and_gradients(tx, ty, **tq))
+    }
+    if device == "cuda":
+        rows["torch.compile(torch.autograd)"] = autograd_step(torch.compile(torch_loss), tp, done)
+        compiled = torch.compile(torch_module.loss_and_gradients)
+        rows["torch.compile(exported torch)"] = lambda: done(compiled(tx, ty, **tq))
+    return rows
+
+
 def variants(dtype, device: str = "cpu") -> dict[str, Callable[[], object]]:
     X, Y, params = make_data(dtype)
     d = derive(network())
@@ -184,17 +208,8 @@ def variants(dtype, device: str = "cpu") -> dict[str, Callable[[], object]]:
             a3 = p["W3"] @ a2 + p["b3"]
             return torch.sum((a3 - ty) ** 2) / (2 * BATCH)
 
-        def autograd(loss_fn: Callable[[dict[str, Any]], Any]) -> Callable[[], object]:
-            return autograd_step(loss_fn, tp, done)
-
-        out[f"torch.autograd ({device.upper()})"] = autograd(torch_loss)
-        torch_module = to_module(d, "torch")
-        tq = {k: v.detach() for k, v in tp.items()}
-        out["exported torch (derive)"] = lambda: done(torch_module.loss_and_gradients(tx, ty, **tq))
-        if device == "cuda":
-            out["torch.compile(torch.autograd)"] = autograd(torch.compile(torch_loss))
-            compiled = torch.compile(torch_module.loss_and_gradients)
-            out["torch.compile(exported torch)"] = lambda: done(compiled(tx, ty, **tq))
+        out[f"torch.autograd ({device.upper()})"] = autograd_step(torch_loss, tp, done)
+        out.update(exported_torch_rows(d, torch_loss, tp, tx, ty, done, device))
     try:
         import jax
 
@@ -297,10 +312,7 @@ def cnn_variants(dtype, device: str = "cpu") -> dict[str, Callable[[], object]]:
         z = p["W6"] @ a.reshape(CNN_BATCH, -1).T + p["b6"]
         return -torch.sum(ty * torch.log_softmax(z, 0)) / CNN_BATCH
 
-    def autograd(loss_fn: Callable[[dict[str, Any]], Any]) -> Callable[[], object]:
-        return autograd_step(loss_fn, tp, done)
-
-    torch_autograd = autograd(torch_loss)
+    torch_autograd = autograd_step(torch_loss, tp, done)
     out: dict[str, Callable[[], object]] = {}
     if device == "cpu":
         # the exported gradients must be right before they are timed
@@ -312,13 +324,7 @@ def cnn_variants(dtype, device: str = "cpu") -> dict[str, Callable[[], object]]:
             assert g[k].dtype == dtype
         out["exported NumPy (derive)"] = lambda: exported.loss_and_gradients(X, Y, **params)
     out[f"torch.autograd ({device.upper()})"] = torch_autograd
-    torch_module = to_module(d, "torch")
-    tq = {k: v.detach() for k, v in tp.items()}
-    out["exported torch (derive)"] = lambda: done(torch_module.loss_and_gradients(tx, ty, **tq))
-    if device == "cuda":
-        out["torch.compile(torch.autograd)"] = autograd(torch.compile(torch_loss))
-        compiled = torch.compile(torch_module.loss_and_gradients)
-        out["torch.compile(exported torch)"] = lambda: done(compiled(tx, ty, **tq))
+    out.update(exported_torch_rows(d, torch_loss, tp, tx, ty, done, device))
     try:
         import jax
 

@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from derive.derivation import derive
@@ -127,40 +127,46 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _activation_names(pairs: list[str] | None) -> dict[str, str] | None:
-    if not pairs:
-        return None
+def _named_pairs(
+    pairs: list[str] | None,
+    option: str,
+    example: str,
+    check: Callable[[str, str, str], object],
+    strip: bool = False,
+) -> dict[str, str]:
+    """``--option NAME=VALUE`` flags as a dict: each pair well formed, checked by ``check``
+    (name, value, flag), a name given twice with two values an error."""
     out: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, tex = pair.partition("=")
-        if not sep or not name or not tex:
-            raise UserError(
-                f"--activation-name {printable(pair, 60)}: write NAME=SYMBOL, e.g. sigmoid=\\sigma"
-            )
-        flag = f"--activation-name {printable(name, 40)}"
-        if name in out and out[name] != tex:
-            raise UserError(f"{flag}: given twice ({out[name]!r} and {tex!r}); give it once")
-        check_tex_name(name, tex, key=flag)
-        out[name] = tex
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if strip:
+            name, value = name.strip(), value.strip()
+        if not sep or not name or not value:
+            raise UserError(f"{option} {printable(pair, 60)}: write {example}")
+        flag = f"{option} {printable(name, 40)}"
+        if name in out and out[name] != value:
+            raise UserError(f"{flag}: given twice ({out[name]!r} and {value!r}); give it once")
+        check(name, value, flag)
+        out[name] = value
     return out
+
+
+def _activation_names(pairs: list[str] | None) -> dict[str, str] | None:
+    """``--activation-name NAME=SYMBOL`` flags (each symbol on the notation's allow-list)."""
+    out = _named_pairs(
+        pairs,
+        "--activation-name",
+        "NAME=SYMBOL, e.g. sigmoid=\\sigma",
+        lambda name, tex, flag: check_tex_name(name, tex, key=flag),
+    )
+    return out or None
 
 
 def _declared_symbols(pairs: list[str] | None) -> dict[str, str]:
     """``--symbol NAME=QUANTITY`` flags: the user's names for this run (``S=Z_2``)."""
-    out: dict[str, str] = {}
-    for pair in pairs or []:
-        name, sep, value = pair.partition("=")
-        name, value = name.strip(), value.strip()
-        if not sep or not name or not value:
-            raise UserError(
-                f"--symbol {printable(pair, 60)}: write NAME=QUANTITY, e.g. S=Z_2 or w=W_1^T"
-            )
-        flag = f"--symbol {printable(name, 40)}"
-        if name in out and out[name] != value:
-            raise UserError(f"{flag}: given twice ({out[name]!r} and {value!r}); give it once")
-        declared_quantity(name, value, flag)
-        out[name] = value
-    return out
+    return _named_pairs(
+        pairs, "--symbol", "NAME=QUANTITY, e.g. S=Z_2 or w=W_1^T", declared_quantity, strip=True
+    )
 
 
 def cmd_latex(args: argparse.Namespace) -> int:
