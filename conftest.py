@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 
 collect_ignore = [
-    f"derive/convops_{name}.py"
+    f"derive/export/convops_{name}.py"
     for name in ("jax", "torch")
     if importlib.util.find_spec(name) is None
 ]

@@ -60,7 +60,7 @@ from derive import (  # noqa: E402
     derive,
 )
 from derive.export import to_module  # noqa: E402
-from derive.verify import check_grads  # noqa: E402
+from derive.oracles.verify import check_grads  # noqa: E402
 
 WIDTHS = [784, 256, 128, 10]
 BATCH = 256
@@ -524,7 +524,7 @@ def main() -> None:
                 "",
                 f"Verification of the MLP (235,146 parameters, batch 32, one random direction "
                 f"per parameter, central differences, {min(by_threads)} thread): "
-                f"`derive.verify.check_grads` {ours * 1e3:.0f} ms "
+                f"`derive.oracles.verify.check_grads` {ours * 1e3:.0f} ms "
                 f"({'pass' if passed else 'FAIL'})"
                 + (
                     f"; `torch.autograd.gradcheck(fast_mode=True)` {theirs * 1e3:.0f} ms "

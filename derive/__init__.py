@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from derive.derivation import Derivation, Step, derive
+from derive.api import Derivation, derive
+from derive.core.derivation import Step
 from derive.spec import (
     Activation,
     AvgPool2d,

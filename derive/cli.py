@@ -9,19 +9,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from derive.derivation import derive
+from derive.api import derive
 from derive.export import BACKENDS, ExportError, require_backend, to_source
 from derive.formula.parse import FormulaError
-from derive.notation import (
-    DELTA_SYMBOLS,
-    HADAMARD,
-    INDEX_STYLES,
-    TRANSPOSE,
-    NotationError,
-    check_tex_name,
-    declared_quantity,
-)
-from derive.scalar_expr import ScalarExprError
 from derive.spec import (
     EXAMPLES,
     SpecError,
@@ -30,6 +20,16 @@ from derive.spec import (
     printable,
     read_regular_file,
 )
+from derive.spec.notation import (
+    DELTA_SYMBOLS,
+    HADAMARD,
+    INDEX_STYLES,
+    TRANSPOSE,
+    NotationError,
+    check_tex_name,
+    declared_quantity,
+)
+from derive.spec.scalar_expr import ScalarExprError
 
 USER_ERRORS = (SpecError, ExportError, ScalarExprError, NotationError, FormulaError)
 
@@ -120,7 +120,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     d = derive(args.spec)
     text = d.text()
     if args.output_form:
-        from derive.text import render
+        from derive.render.text import render
 
         text = render(d, through_output=True)
     sys.stdout.write(text)
@@ -309,7 +309,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     """``derive verify``: the exported gradients against finite differences."""
     import time
 
-    from derive.verify import (
+    from derive.oracles.verify import (
         ResourceError,
         Resources,
         check_grads,

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from derive.derivation import Derivation, derive
+from derive.core.derivation import Derivation, derive
 from derive.export import to_module
-from derive.verify import random_point
+from derive.oracles.verify import random_point
 
 __tracebackhide__ = True
 

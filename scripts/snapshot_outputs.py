@@ -16,8 +16,18 @@ from pathlib import Path
 
 from derive.cli import main
 
-EXAMPLES = sorted(p.stem for p in (Path(__file__).parents[1] / "derive" / "examples").glob("*.toml"))
-NOTATIONS = ["", "--index bracket", "--index paren", "--hadamard circ", "--delta-symbol dZ", "--transpose top", "--transpose intercal"]
+EXAMPLES = sorted(
+    p.stem for p in (Path(__file__).parents[1] / "derive" / "examples").glob("*.toml")
+)
+NOTATIONS = [
+    "",
+    "--index bracket",
+    "--index paren",
+    "--hadamard circ",
+    "--delta-symbol dZ",
+    "--transpose top",
+    "--transpose intercal",
+]
 WRONG = [
     "\\delta_1 = W_2 \\delta_2 \\odot f'(Z_1)",
     "dW1 = dZ1 @ X / m",

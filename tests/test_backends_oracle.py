@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from derive import Activation, dense, derive
 from derive.export import to_module
-from derive.verify import random_point
+from derive.oracles.verify import random_point
 
 pytestmark = pytest.mark.torch  # every test compares with a torch reference
 torch = pytest.importorskip("torch", reason="torch not installed (pip install torch==2.13.0)")

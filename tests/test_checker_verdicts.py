@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from derive import Activation, Network, dense
-from derive.activations import TABLE
 from derive.formula.check import Checker
 from derive.formula.parse import FormulaError
+from derive.spec.activations import TABLE
 
 SPECS = Path(__file__).parent / "specs"
 

@@ -28,10 +28,10 @@ from derive import (
     loads,
 )
 from derive.cli import main
-from derive.explicit import compare
 from derive.export import to_module
-from derive.latex import latex
-from derive.verify import check_grads, random_point
+from derive.oracles.explicit import compare
+from derive.oracles.verify import check_grads, random_point
+from derive.render.latex import latex
 
 try:
     import torch
@@ -486,7 +486,7 @@ def test_symbolic_sizes_derive_and_verify():
 def test_maxpool_back_routes_to_the_first_maximum_of_each_window(k: int, s: int) -> None:
     """Against a plain per-window loop: ties (many, on a coarse grid) go to the first
     maximum in row-major window order; overlapping windows add their shares."""
-    from derive.convops import maxpool2d, maxpool2d_back
+    from derive.core.convops import maxpool2d, maxpool2d_back
 
     rng = np.random.default_rng(k * 10 + s)
     A = np.round(rng.normal(size=(2, 3, 7, 7)))  # coarse values: ties in most windows

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from derive import derive
-from derive.code_view import render
+from derive.render.code_view import render
 
 
 def line(statement: str) -> str:

@@ -148,7 +148,7 @@ def test_symbols_as_an_inline_table() -> None:
 
 def test_the_spec_table_changes_no_printed_output() -> None:
     """The declaration is for reading formulas; the derivation prints as before."""
-    from derive.derivation import derive
+    from derive import derive
 
     assert (
         derive(loads(NET + SYMBOLS, "x.toml")).to_markdown()

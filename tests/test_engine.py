@@ -7,11 +7,11 @@ import sympy
 from sympy.matrices.expressions import HadamardProduct, MatrixSymbol, OneMatrix
 
 from derive import Activation, Loss, Network, dense, derive
-from derive.derivation import Derivation
-from derive.explicit import evaluate, explicit_network
-from derive.graph import L_INDEX
-from derive.nodes import Elementwise
-from derive.rules import MissingRule, vjp
+from derive.core.derivation import Derivation
+from derive.core.graph import L_INDEX
+from derive.core.nodes import Elementwise
+from derive.core.rules import MissingRule, vjp
+from derive.oracles.explicit import evaluate, explicit_network
 
 
 def sym(d: Derivation, name: str) -> MatrixSymbol:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from derive import Activation, derive
 from derive.export import ExportError, to_module, to_source
-from derive.verify import random_point
+from derive.oracles.verify import random_point
 
 
 def _point(d, module, seed=0):

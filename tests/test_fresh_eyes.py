@@ -12,9 +12,9 @@ from sympy import HadamardPower, MatrixSymbol
 
 from derive import Loss, dense, derive
 from derive.cli import main
-from derive.latex import document, latex
-from derive.notation import Notation
-from derive.text import TextPrinter, text
+from derive.render.latex import document, latex
+from derive.render.text import TextPrinter, text
+from derive.spec.notation import Notation
 
 STEP = r"\s*&= \\frac\{\\partial [CL]\}\{\\partial A_\{[^}]*\}\} \\odot (.*) \\\\"
 
@@ -53,7 +53,7 @@ def test_hadamard_power_reads_as_maths() -> None:
 
 
 def _show_output_form(name: str) -> str:
-    from derive.text import render
+    from derive.render.text import render
 
     return render(derive(name), through_output=True)
 

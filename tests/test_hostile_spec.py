@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from derive import Activation, Layer, Loss, Network, SpecError, derive, loads
 from derive.cli import main
 from derive.export import to_source
-from derive.notation import Notation, NotationError
+from derive.spec.notation import Notation, NotationError
 
 
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -122,7 +122,7 @@ def test_a_parameter_is_checked_before_it_is_used() -> None:
 def test_numbers_are_exact_rationals(text: str) -> None:
     from fractions import Fraction
 
-    from derive.scalar_expr import parse_number
+    from derive.spec.scalar_expr import parse_number
 
     value = parse_number(text)
     expected = Fraction(text)  # the standard library's decimal reading, an independent oracle

@@ -15,9 +15,9 @@ from sympy.matrices.expressions import MatrixSymbol, OneMatrix
 
 from derive import Loss, dense, derive
 from derive.cli import main
-from derive.latex import DeriveLatexPrinter, index_form, latex, step_latex
-from derive.notation import Notation, NotationError
+from derive.render.latex import DeriveLatexPrinter, index_form, latex, step_latex
 from derive.spec import EXAMPLES
+from derive.spec.notation import Notation, NotationError
 
 NIELSEN = derive("nielsen")
 m = sympy.Symbol("m", integer=True, positive=True)

@@ -1,6 +1,6 @@
 """Every node class has everything its role needs; a failure names exactly what is missing.
 
-Adding a node is a guided edit: give it a ``role`` (see ``derive.nodes.ROLES``), and this
+Adding a node is a guided edit: give it a ``role`` (see ``derive.core.nodes.ROLES``), and this
 test lists the rule, evaluator entries and printer methods it still lacks.
 """
 
@@ -12,14 +12,15 @@ import pytest
 import sympy
 from sympy.matrices.expressions import HadamardProduct, MatAdd, MatMul, Transpose
 
-import derive.derivation
-import derive.nodes
-from derive import explicit, numeric, rules
-from derive.export import ArrayNodes
-from derive.latex import DeriveLatexPrinter
-from derive.text import TextPrinter
+import derive.core.derivation
+import derive.core.nodes
+from derive.core import numeric, rules
+from derive.export.printers import ArrayNodes
+from derive.oracles import explicit
+from derive.render.latex import DeriveLatexPrinter
+from derive.render.text import TextPrinter
 
-ABSTRACT = {derive.nodes.TensorExpr, derive.nodes.ScalarOfMatrices}
+ABSTRACT = {derive.core.nodes.TensorExpr, derive.core.nodes.ScalarOfMatrices}
 #: SymPy's own classes that forward programs use as primitives.
 SYMPY_PRIMITIVES = [MatAdd, MatMul, Transpose, HadamardProduct, sympy.Add, sympy.Mul]
 
@@ -27,7 +28,7 @@ SYMPY_PRIMITIVES = [MatAdd, MatMul, Transpose, HadamardProduct, sympy.Add, sympy
 def our_nodes() -> list[type]:
     """Concrete node classes defined by derive (abstract bases have no role)."""
     out = []
-    for module in (derive.nodes, derive.derivation):
+    for module in (derive.core.nodes, derive.core.derivation):
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if cls.__module__ == module.__name__ and issubclass(cls, sympy.Basic):
                 out.append(cls)
@@ -64,7 +65,7 @@ def requirements(cls: type) -> dict[str, bool]:
         return evaluators | text
     if role == "lhs":
         return text | latex
-    return {f"a role (one of {derive.nodes.ROLES} or 'lhs')": False}
+    return {f"a role (one of {derive.core.nodes.ROLES} or 'lhs')": False}
 
 
 @pytest.mark.parametrize(
@@ -93,7 +94,7 @@ def test_only_primitives_have_rules() -> None:
 def test_the_coverage_test_names_what_a_new_node_lacks() -> None:
     """A toy primitive with nothing registered: every requirement is reported."""
 
-    class Toy(derive.nodes.TensorExpr):
+    class Toy(derive.core.nodes.TensorExpr):
         role = "primitive"
 
     missing = [what for what, ok in requirements(Toy).items() if not ok]

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from derive import Activation, dense, derive
 from derive.export import to_source
 from derive.formula.check import Checker
-from derive.latex import step_latex
-from derive.notation import DELTA_SYMBOLS, HADAMARD, INDEX_STYLES, TRANSPOSE, Notation
+from derive.render.latex import step_latex
 from derive.spec import EXAMPLES
+from derive.spec.notation import DELTA_SYMBOLS, HADAMARD, INDEX_STYLES, TRANSPOSE, Notation
 
 CHECKED = ("output_delta", "recurrence", "delta", "gradient")
 

@@ -13,11 +13,9 @@ import pytest
 import sympy
 from sympy.matrices.expressions import MatrixSymbol, OneMatrix
 
-from derive.activations import TABLE
-from derive.backward import reverse_walk
-from derive.explicit import entry_matrix, entry_tensor, evaluate
-from derive.graph import Equation
-from derive.nodes import (
+from derive.core.backward import reverse_walk
+from derive.core.graph import Equation
+from derive.core.nodes import (
     BinaryCrossEntropy,
     ChannelBias,
     Correlate,
@@ -32,8 +30,10 @@ from derive.nodes import (
     TensorHadamard,
     TensorSymbol,
 )
-from derive.rules import FUSED, RULES, vjp
-from derive.scalar_expr import X as XVAR
+from derive.core.rules import FUSED, RULES, vjp
+from derive.oracles.explicit import entry_matrix, entry_tensor, evaluate
+from derive.spec.activations import TABLE
+from derive.spec.scalar_expr import X as XVAR
 
 A = MatrixSymbol("A", 2, 3)
 B = MatrixSymbol("B", 2, 3)

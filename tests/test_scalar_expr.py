@@ -7,7 +7,7 @@ import sympy
 from hypothesis import given
 from hypothesis import strategies as st
 
-from derive.scalar_expr import ScalarExprError, X, parse_scalar
+from derive.spec.scalar_expr import ScalarExprError, X, parse_scalar
 
 
 @pytest.mark.parametrize(

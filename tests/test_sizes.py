@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from derive import derive
 from derive.formula.check import check, random_env
-from derive.sizes import fitting_sizes
+from derive.oracles.verify import check_grads
 from derive.spec import Activation, Conv2d, Flatten, Layer, Loss, Network, Pool2d, SpecError
-from derive.verify import check_grads
+from derive.spec.sizes import fitting_sizes
 
 
 def cnn(kernel=3, stride=1, padding="valid", pool=2, pool_stride=None, mode="max", side="h"):

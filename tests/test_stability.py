@@ -187,7 +187,7 @@ def _naive_module(tmp_path, network, replacements):
 
 
 def test_verify_tries_large_preactivations_and_passes_stable_code() -> None:
-    from derive.verify import check_grads
+    from derive.oracles.verify import check_grads
 
     report = check_grads(STACK)
     assert report.passed and report.unstable == []
@@ -203,7 +203,7 @@ def test_verify_tries_large_preactivations_and_passes_stable_code() -> None:
     ],
 )
 def test_verify_reports_nonfinite_values_at_large_z(tmp_path, replacements, where) -> None:
-    from derive.verify import check_grads
+    from derive.oracles.verify import check_grads
 
     mod = _naive_module(tmp_path, STACK, replacements)
     report = check_grads(STACK, module=mod)

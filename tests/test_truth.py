@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from derive import Activation, Loss, dense, derive
-from derive.explicit import compare
-from derive.verify import check_grads
+from derive.oracles.explicit import compare
+from derive.oracles.verify import check_grads
 
 FD_TOL = 1e-6
 
@@ -66,8 +66,8 @@ def test_oracle_deeper(depth: int, convention: str, hidden: str) -> None:
 
 def test_oracle_detects_a_wrong_closed_form(monkeypatch: pytest.MonkeyPatch) -> None:
     """A rule that drops f' gives closed forms the oracle and finite differences reject."""
-    from derive import rules
-    from derive.nodes import Elementwise
+    from derive.core import rules
+    from derive.core.nodes import Elementwise
 
     monkeypatch.setitem(rules.RULES, Elementwise, lambda node, g, ans: [(node.arg, g)])
     d = derive(net([2, 2, 1], Activation("tanh"), LOSSES[0]))

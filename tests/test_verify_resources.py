@@ -9,7 +9,7 @@ import pytest
 
 from derive import Loss, dense, derive
 from derive.cli import main
-from derive.verify import (
+from derive.oracles.verify import (
     MAX_GROUPS,
     ResourceError,
     check_grads,
@@ -111,7 +111,7 @@ def test_relu_width_1000_draws_a_point_off_the_kinks() -> None:
 
 def test_nudged_points_are_off_the_kinks() -> None:
     from derive.export import to_module
-    from derive.verify import KINK_MARGIN, random_point
+    from derive.oracles.verify import KINK_MARGIN, random_point
 
     d = derive(RELU_WIDE)
     mod = to_module(d)
@@ -132,7 +132,7 @@ def test_random_directions_are_linear_in_depth() -> None:
 
 
 def test_a_long_check_announces_itself_on_stderr(tmp_path, capsys, monkeypatch) -> None:
-    import derive.verify as verify
+    import derive.oracles.verify as verify
 
     monkeypatch.setattr(verify, "RATE", 1e4)  # pretend a slow machine: estimate > 3 s
     assert main(["verify", _toml(tmp_path, WIDE_TOML), "--sizes", "n_1=5,n_2=5"]) == 0

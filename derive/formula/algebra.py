@@ -19,8 +19,7 @@ from sympy.matrices.expressions import (
     OneMatrix,
 )
 
-from derive.formula.parse import IR, FormulaError
-from derive.nodes import (
+from derive.core.nodes import (
     TensorElementwise,
     TensorSymbol,
     hadamard,
@@ -29,8 +28,9 @@ from derive.nodes import (
     tensor_shape,
     thadamard,
 )
-from derive.scalar_expr import X as XVAR
-from derive.text import text
+from derive.formula.parse import IR, FormulaError
+from derive.render.text import text
+from derive.spec.scalar_expr import X as XVAR
 
 MAX_READINGS = 64
 
@@ -275,7 +275,7 @@ def _add(a: Any, b: Any, sign: int) -> Any:
         fits = is_tensor(a) and is_tensor(b)
         if fits and tensor_shape(a) != tensor_shape(b):
             # a per-channel bias b (C,) added to maps (m, C, H, W) broadcasts
-            from derive.nodes import ChannelBias
+            from derive.core.nodes import ChannelBias
 
             sa, sb = tensor_shape(a), tensor_shape(b)
             if len(sb) == 1 and len(sa) == 4 and sb[0] == sa[1]:

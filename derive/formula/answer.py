@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from derive.derivation import Derivation
+from derive.core.derivation import Derivation
 from derive.formula.parse import IR
 from derive.formula.quantity import Quantity
 from derive.formula.resolve import UnknownSymbol
-from derive.notation import Notation
+from derive.spec.notation import Notation
 
 
 def render_expected(
@@ -31,7 +31,7 @@ def render_expected(
         }[q.kind]
         lhs_expr, rhs_expr = st.lhs, st.rhs
         if q.wrt_loss == "L" and d.per_sample and q.kind == "delta":
-            from derive.nodes import scale
+            from derive.core.nodes import scale
 
             rhs_expr = scale(rhs_expr, d.program.scale)
     else:
@@ -55,7 +55,7 @@ def render_expected(
         }[q.kind]
     if syntax == "python":
         return _python_text(lhs_expr, d.through_output(rhs_expr), formula)
-    from derive.latex import DeriveLatexPrinter
+    from derive.render.latex import DeriveLatexPrinter
 
     p = DeriveLatexPrinter(detect_notation(formula))
     lhs = p.doprint(lhs_expr) if lhs_expr is not None else q.label(d)
@@ -83,8 +83,8 @@ def detect_notation(formula: str) -> Notation:
 
 
 def _python_text(lhs: Any, rhs: Any, formula: str) -> str:
-    from derive.export import ExportError, NumPyCode, code_name
-    from derive.text import text
+    from derive.export.printers import ExportError, NumPyCode, code_name
+    from derive.render.text import text
 
     try:
         code = NumPyCode().doprint(rhs).replace("numpy.", "np.")

@@ -3,7 +3,7 @@
 A ``[notation.symbols]`` table or ``--symbol NAME=QUANTITY`` states once what a name
 means; each formula then reads with the name replaced by the quantity, spelled in the
 formula's own syntax, before our grammar reads it (so carets still point into the user's
-text). The quantity was matched by a strict pattern (``derive.notation``), never evaluated.
+text). The quantity was matched by a strict pattern (``derive.spec.notation``), never evaluated.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from derive.notation import Declared, declared_quantity
+from derive.spec.notation import Declared, declared_quantity
 
 #: LaTeX wrappers around a name that carry no math (``\text{scores}``).
 _WRAPPERS = r"\\(?:text|mathrm|mathit|operatorname|mathbf|boldsymbol|bm)\{\s*{name}\s*\}"

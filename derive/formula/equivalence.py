@@ -14,15 +14,15 @@ from typing import Any
 import numpy as np
 from sympy.matrices.expressions import MatrixSymbol
 
-from derive import numeric
-from derive.derivation import Derivation
+from derive.core import numeric
+from derive.core.derivation import Derivation
+from derive.core.nodes import is_tensor, tensor_shape
 from derive.formula.indexed import IndexForm
 from derive.formula.ir import has_entries
 from derive.formula.networks import TRIALS, Networks, concrete_widths
 from derive.formula.parse import IR, FormulaError
 from derive.formula.quantity import Quantity
 from derive.formula.resolve import Budget, Context, Resolver, UnknownSymbol, unique
-from derive.nodes import is_tensor, tensor_shape
 
 RTOL = 1e-7
 ATOL = 1e-9

@@ -9,16 +9,7 @@ from typing import Any
 
 import sympy
 
-from derive.formula.algebra import (
-    ShapeMismatch,
-    _Ones,
-    _scalar,
-    _wrap,
-    shape_text,
-)
-from derive.formula.parse import IR, FormulaError
-from derive.formula.symbols import Symbols
-from derive.nodes import (
+from derive.core.nodes import (
     Correlate,
     Flatten,
     MaxMask,
@@ -33,7 +24,16 @@ from derive.nodes import (
     tensor_scale,
     tensor_shape,
 )
-from derive.text import text
+from derive.formula.algebra import (
+    ShapeMismatch,
+    _Ones,
+    _scalar,
+    _wrap,
+    shape_text,
+)
+from derive.formula.parse import IR, FormulaError
+from derive.formula.symbols import Symbols
+from derive.render.text import text
 
 
 class FeatureMaps(Symbols):
@@ -128,7 +128,7 @@ class FeatureMaps(Symbols):
 
     def _helper(self, node: IR) -> Iterator[Any]:
         """The exported modules' feature-map helpers, read as the nodes they print."""
-        from derive.nodes import ConvBackInput, ConvBackKernel, Unpool
+        from derive.core.nodes import ConvBackInput, ConvBackKernel, Unpool
 
         name, arrays, numbers = node[1], node[2], node[3]
         ints = [n for n in numbers if isinstance(n, int)]

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from derive import numeric
+from derive.core import numeric
+from derive.core.graph import split_name
 from derive.formula.parse import IR, FormulaError
-from derive.graph import split_name
 
 PRODUCTS = ("mat", "had", "amb")
 

@@ -13,8 +13,8 @@ import numpy as np
 import sympy
 from sympy.matrices.expressions import MatrixSymbol
 
-from derive import numeric
-from derive.derivation import Derivation, derive
+from derive.core import numeric
+from derive.core.derivation import Derivation, derive
 from derive.formula.resolve import cotangent_symbol
 from derive.spec import Conv2d, Layer, Network, SpecError
 
@@ -77,7 +77,7 @@ def random_env(d: Derivation, rng: np.random.Generator) -> dict[Any, Any]:
     prog = d.program
     env: dict[Any, Any] = {}
     symbols = [w for w in (*prog.widths, prog.batch) if isinstance(w, sympy.Symbol)]
-    from derive.sizes import fitting_sizes  # one rule for verify and the checker
+    from derive.spec.sizes import fitting_sizes  # one rule for verify and the checker
 
     # distinct from each other and from a concrete batch, so shapes tell operands apart
     free = [v for v in range(2, 10) if v != prog.batch]

@@ -10,6 +10,9 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from derive.core.nodes import (
+    is_tensor,
+)
 from derive.formula.algebra import (
     MAX_READINGS,
     SLIDE_COST,
@@ -23,9 +26,6 @@ from derive.formula.algebra import (
 )
 from derive.formula.feature_maps import FeatureMaps
 from derive.formula.parse import IR, FormulaError
-from derive.nodes import (
-    is_tensor,
-)
 
 
 class Products(FeatureMaps):

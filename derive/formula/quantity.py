@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from derive.derivation import Derivation
+from derive.core.derivation import Derivation
 from derive.formula.parse import IR, FormulaError
 from derive.formula.resolve import UnknownSymbol
 
@@ -52,7 +52,7 @@ class Quantity:
         if self.kind == "delta":
             rhs = d.deltas[k].rhs
             if self.wrt_loss == "L" and d.per_sample:
-                from derive.nodes import scale
+                from derive.core.nodes import scale
 
                 return scale(rhs, d.program.scale)
             return rhs

@@ -19,6 +19,17 @@ from sympy.matrices.expressions import (
     OneMatrix,
 )
 
+from derive.core.nodes import (
+    ELEMENTWISE,
+    ChannelSum,
+    Elementwise,
+    TensorElementwise,
+    is_tensor,
+    rot180,
+    tensor_coeff,
+    tensor_scale,
+    tensor_shape,
+)
 from derive.formula.algebra import (
     MAX_READINGS,
     Budget,
@@ -42,19 +53,8 @@ from derive.formula.algebra import (
 from derive.formula.parse import IR, FormulaError
 from derive.formula.products import Products
 from derive.formula.symbols import Context
-from derive.nodes import (
-    ELEMENTWISE,
-    ChannelSum,
-    Elementwise,
-    TensorElementwise,
-    is_tensor,
-    rot180,
-    tensor_coeff,
-    tensor_scale,
-    tensor_shape,
-)
-from derive.scalar_expr import X as XVAR
-from derive.text import text
+from derive.render.text import text
+from derive.spec.scalar_expr import X as XVAR
 
 
 class Resolver(Products):

@@ -10,8 +10,13 @@ from sympy.matrices.expressions import (
     MatrixSymbol,
 )
 
-from derive.activations import TABLE
-from derive.derivation import Derivation
+from derive.core.derivation import Derivation
+from derive.core.graph import activation_node
+from derive.core.nodes import (
+    Elementwise,
+    Softmax,
+    TensorSymbol,
+)
 from derive.formula.algebra import (
     Budget,
     UnknownSymbol,
@@ -20,15 +25,10 @@ from derive.formula.algebra import (
     cotangent_symbol,
 )
 from derive.formula.parse import IR, FormulaError
-from derive.graph import activation_node
-from derive.nodes import (
-    Elementwise,
-    Softmax,
-    TensorSymbol,
-)
-from derive.scalar_expr import X as XVAR
+from derive.render.text import text
 from derive.spec import Activation
-from derive.text import text
+from derive.spec.activations import TABLE
+from derive.spec.scalar_expr import X as XVAR
 
 
 @dataclass
@@ -102,7 +102,7 @@ class Symbols:
         if name in ("m", str(prog.batch)):
             return prog.batch
         if name == "lambda" and self.d.network.loss.weight_decay is not None:
-            from derive.graph import scalar_symbol
+            from derive.core.graph import scalar_symbol
 
             return scalar_symbol(self.d.network.loss.weight_decay)
         raise FormulaError(f"unknown symbol {name!r} (the batch size is {text(prog.batch)})")

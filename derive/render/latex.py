@@ -16,14 +16,15 @@ import sympy
 from sympy.matrices.expressions import MatrixSymbol, OneMatrix, Transpose
 from sympy.printing.latex import LatexPrinter
 
-from derive.activations import TABLE
-from derive.graph import split_name
-from derive.nodes import ConvBackKernel, Elementwise, Softmax, is_tensor, tensor_coeff
-from derive.notation import DELTA_SYMBOLS, HADAMARD, TRANSPOSE, Notation
-from derive.text import generic_f, named_value
+from derive.core.derivation import PRINTERS
+from derive.core.graph import split_name
+from derive.core.nodes import ConvBackKernel, Elementwise, Softmax, is_tensor, tensor_coeff
+from derive.render.text import generic_f, named_value
+from derive.spec.activations import TABLE
+from derive.spec.notation import DELTA_SYMBOLS, HADAMARD, TRANSPOSE, Notation
 
 if TYPE_CHECKING:
-    from derive.derivation import Derivation, Step
+    from derive.core.derivation import Derivation, Step
 
 FORMATS = ("tex", "md", "fragment")
 FULL = r"\text{full}"
@@ -102,7 +103,7 @@ class DeriveLatexPrinter(LatexPrinter):
         return self.coefficient(coeff) + " ".join(self._factor(f) for f in factors)
 
     def _print_MatAdd(self, expr: Any) -> str:
-        from derive.text import common_factor, join_signed
+        from derive.render.text import common_factor, join_signed
 
         coeff, terms = common_factor(expr)
         codes = [r"\mathbf{1}" if isinstance(t, OneMatrix) else self._print(t) for t in terms]
@@ -275,7 +276,7 @@ class DeriveLatexPrinter(LatexPrinter):
 
     def _print_Add(self, expr: Any, order: Any = None) -> str:
         if is_tensor(expr):
-            from derive.text import join_signed
+            from derive.render.text import join_signed
 
             terms = sorted(
                 expr.args,
@@ -286,7 +287,7 @@ class DeriveLatexPrinter(LatexPrinter):
         if not expr.has(sympy.MatrixExpr):
             # a size like w - q + 1 (not -q + w + 1): symbols first, subtracted terms
             # next, the number last, as the text output writes it
-            from derive.text import join_signed, scalar_terms
+            from derive.render.text import join_signed, scalar_terms
 
             codes = [self._print(t) for t in scalar_terms(expr)]
             return join_signed([c.replace("- ", "-", 1) for c in codes], " - ")
@@ -340,7 +341,7 @@ def index_form(step: Step, batch: Any, notation: Notation | None = None) -> str 
     out_i, out_j = ("j", "k") if rows != 1 and cols != 1 else ("j", "")
     if rows == 1:
         out_i, out_j = "", "k"
-    from derive.text import ordered_terms
+    from derive.render.text import ordered_terms
 
     terms = ordered_terms(step.rhs) if isinstance(step.rhs, sympy.MatAdd) else [step.rhs]
     pieces = []
@@ -470,9 +471,13 @@ def document(
     d: Derivation,
     fmt: str = "tex",
     notation: Notation | None = None,
-    with_code: bool = False,
+    code: str | None = None,
 ) -> str:
-    """The derivation as a standalone LaTeX document, a Markdown page or a LaTeX fragment."""
+    """The derivation as a standalone LaTeX document, a Markdown page or a LaTeX fragment.
+
+    ``code``, the exported module's source (as the formulas say, ``fast=False``), adds a
+    last section that renders its ``_backprop`` for reading.
+    """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     nt = notation or d.network.notation
@@ -664,7 +669,7 @@ def document(
     doc.para(r"With learning rate $\alpha$:")
     doc.display([(p.doprint(s.lhs), rf"\gets {p.doprint(s.rhs)}") for s in d.updates()])
 
-    if with_code:
+    if code is not None:
         doc.heading("8. The exported code")
         doc.para(
             "The NumPy module that `derive export` writes, rendered for reading by latexify "
@@ -673,7 +678,7 @@ def document(
             "$\\sum_{\\text{axis } k}$: the sum along axis $k$; "
             "$\\operatorname{size}_k(X)$: the size of $X$ along axis $k$):"
         )
-        doc.raw(code_latex(d, fmt))
+        doc.raw(code_latex(code, fmt))
 
     title = f"Backpropagation for {_escape(net.name, fmt)}"
     body = "\n\n".join(doc.parts)
@@ -681,7 +686,7 @@ def document(
         return f"# {title}\n\n{body}\n"
     if fmt == "fragment":
         return body + "\n"
-    packages = "\\usepackage{algpseudocode}\n" if with_code else ""
+    packages = "\\usepackage{algpseudocode}\n" if code is not None else ""
     return (
         PREAMBLE % {"packages": packages}
         + rf"\section*{{{title}}}"
@@ -834,8 +839,11 @@ def _meaning(sym: Any) -> str:
 # --------------------------------------------------------------------------- code via latexify
 
 
-def code_latex(d: Derivation, fmt: str = "tex") -> str:
-    """The exported ``_backprop`` rendered for reading (see ``derive.code_view``)."""
-    from derive.code_view import code_latex as render
+def code_latex(source: str, fmt: str = "tex") -> str:
+    """The exported ``_backprop`` rendered for reading (see ``derive.render.code_view``)."""
+    from derive.render.code_view import code_latex as render
 
-    return render(d, fmt)
+    return render(source, fmt)
+
+
+PRINTERS["latex"] = step_latex

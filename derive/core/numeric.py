@@ -26,8 +26,8 @@ from sympy.matrices.expressions import (
     ZeroMatrix,
 )
 
-from derive import convops
-from derive.nodes import (
+from derive.core import convops
+from derive.core.nodes import (
     BinaryCrossEntropy,
     ChannelBias,
     ChannelSum,
@@ -148,7 +148,7 @@ def _standins(expr: sympy.Expr) -> sympy.Expr:
         order = type(e).__name__.count("'")
         return sympy.diff(STANDIN, _T, order).xreplace({_T: e.args[0]})
 
-    return expr.replace(lambda e: type(e).__module__ == "derive.activations", concrete)
+    return expr.replace(lambda e: type(e).__module__ == "derive.spec.activations", concrete)
 
 
 @lru_cache(maxsize=256)

@@ -15,9 +15,8 @@ from typing import Any
 import sympy
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
-from derive.activations import TABLE
-from derive.backward import reverse_walk
-from derive.graph import (
+from derive.core.backward import reverse_walk
+from derive.core.graph import (
     LOSS,
     Equation,
     Program,
@@ -28,8 +27,9 @@ from derive.graph import (
     layer_symbol,
     split_name,
 )
-from derive.nodes import Elementwise, TensorExpr, add, is_tensor, scale, tensor_scale
+from derive.core.nodes import Elementwise, TensorExpr, add, is_tensor, scale, tensor_scale
 from derive.spec import Network, load
+from derive.spec.activations import TABLE
 
 ALPHA = sympy.Symbol("alpha", positive=True)
 #: The summed per-sample loss Σ_i C_i, the variable of per-sample deltas.
@@ -98,6 +98,12 @@ def total(terms: list[Any]) -> Any:
     return add(terms)
 
 
+#: How a step prints: ``"text"`` (an expression to readable text) and ``"latex"`` (a step
+#: to LaTeX). The render layer registers them when it is imported (``derive/__init__``
+#: imports it); the core never imports a printer, so the dependencies point one way.
+PRINTERS: dict[str, Callable[[Any], str]] = {}
+
+
 @dataclass(frozen=True)
 class Step:
     """One line of a derivation: ``lhs = rhs``, what kind of line, and its layer."""
@@ -108,13 +114,10 @@ class Step:
     layer: Any = None
 
     def _repr_latex_(self) -> str:
-        from derive.latex import step_latex
-
-        return f"$\\displaystyle {step_latex(self)}$"
+        return f"$\\displaystyle {PRINTERS['latex'](self)}$"
 
     def __str__(self) -> str:
-        from derive.text import text
-
+        text = PRINTERS["text"]
         return f"{text(self.lhs)} = {text(self.rhs)}"
 
     def __repr__(self) -> str:
@@ -123,9 +126,7 @@ class Step:
     @property
     def text(self) -> str:
         """The right-hand side as readable text (``(W₂ᵀ δ₂) ⊙ σ'(Z₁)``)."""
-        from derive.text import text
-
-        return text(self.rhs)
+        return PRINTERS["text"](self.rhs)
 
 
 @dataclass(frozen=True)
@@ -324,77 +325,6 @@ class Derivation:
             if g is not None:
                 eqs += g.program.equations
         return eqs
-
-    # ------------------------------------------------------------------ output
-
-    def text(self) -> str:
-        """The whole derivation as readable text (``derive show``)."""
-        from derive.text import render
-
-        return render(self)
-
-    def __str__(self) -> str:
-        return self.text()
-
-    def to_latex(
-        self, fmt: str = "tex", notation: Any = None, with_code: bool = False, **options: Any
-    ) -> str:
-        """The derivation as LaTeX: ``fmt`` is ``tex`` (standalone) or ``fragment``.
-
-        ``notation`` (a ``Notation``) or keyword options (``index="bracket"``, …) override
-        the spec's ``[notation]``.
-        """
-        from derive.latex import document
-
-        nt = (notation or self.network.notation).merge(**options)
-        return document(self, fmt, nt, with_code)
-
-    def to_markdown(self, notation: Any = None, with_code: bool = False, **options: Any) -> str:
-        """The derivation as Markdown with KaTeX/MathJax math, for notebooks and docs."""
-        from derive.latex import document
-
-        nt = (notation or self.network.notation).merge(**options)
-        return document(self, "md", nt, with_code)
-
-    def check(self, formula: str, syntax: str = "latex") -> Any:
-        """Check a hand-written formula (``LHS = RHS``) against this derivation.
-
-        Returns a ``CheckResult``: verdict, the derived formula in the user's notation,
-        the method used, and a diagnosis when the formula is wrong.
-        """
-        from derive.formula.check import Checker
-
-        if "_checker" not in self.__dict__:
-            self.__dict__["_checker"] = Checker(self)
-        return self.__dict__["_checker"].check(formula, syntax)
-
-    def to_source(self, backend: str = "numpy") -> str:
-        """The gradients as a Python module's source (numpy, jax or torch)."""
-        from derive.export import to_source
-
-        return to_source(self, backend)
-
-    def to_function(self, backend: str = "numpy") -> Any:
-        """``loss_and_gradients(X, Y, W1, b1, …) -> (L, {name: gradient})``, compiled.
-
-        The whole exported module is its ``module`` attribute (``forward``, ``loss``,
-        ``gradients``, ``PARAMETERS``, ``SHAPES``).
-        """
-        from derive.export import to_module
-
-        module = to_module(self, backend)
-        fn = module.loss_and_gradients
-        fn.module = module
-        return fn
-
-    def _repr_markdown_(self) -> str:
-        return self.to_markdown()
-
-    def _repr_latex_(self) -> str:
-        from derive.latex import step_latex
-
-        lines = [step_latex(s, self.network.notation, align=True) for s in self.steps]
-        return "$$\\begin{aligned}" + " \\\\ ".join(lines) + "\\end{aligned}$$"
 
     def __repr__(self) -> str:
         return (

@@ -1,6 +1,6 @@
 """The exported PyTorch module's convolution and pooling: ``torch.nn.functional`` ops.
 
-Same names and arguments as ``derive.convops`` (NumPy); the exported module includes
+Same names and arguments as ``derive.core.convops`` (NumPy); the exported module includes
 the source of the functions it calls. The backward ops are torch's own convolution and
 pooling backward kernels (``torch.nn.grad.conv2d_input`` is the full convolution with the
 flipped kernel, ``conv2d_weight`` the correlation of the input with the delta), called

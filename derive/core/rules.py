@@ -28,7 +28,7 @@ from sympy.matrices.expressions import (
     Transpose,
 )
 
-from derive.nodes import (
+from derive.core.nodes import (
     ELEMENTWISE,
     BinaryCrossEntropy,
     ChannelBias,

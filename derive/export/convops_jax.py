@@ -1,6 +1,6 @@
 """The exported JAX module's convolution and pooling: ``jax.lax`` conv and window ops.
 
-Same names and arguments as ``derive.convops`` (NumPy); the exported module includes
+Same names and arguments as ``derive.core.convops`` (NumPy); the exported module includes
 the source of the functions it calls. Every function is jit-able (static shapes).
 """
 

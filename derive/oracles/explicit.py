@@ -32,9 +32,9 @@ from sympy.matrices.expressions import (
     ZeroMatrix,
 )
 
-from derive.derivation import Derivation, derive
-from derive.graph import split_name
-from derive.nodes import (
+from derive.core.derivation import Derivation, derive
+from derive.core.graph import split_name
+from derive.core.nodes import (
     BinaryCrossEntropy,
     ChannelBias,
     ChannelSum,
@@ -453,7 +453,7 @@ def explicit_network(
 
 def oracle_gradients(ex: ExplicitNetwork) -> dict[str, sympy.Matrix]:
     """``sympy.diff`` of the expanded scalar loss by every parameter entry."""
-    from derive.graph import LOSS
+    from derive.core.graph import LOSS
 
     loss = ex.env[LOSS]
     out = {}
@@ -481,7 +481,7 @@ def closed_form_gradients(ex: ExplicitNetwork) -> dict[str, sympy.Matrix]:
 
 
 def _is_symbolic_call(e: Any) -> bool:
-    return isinstance(e, sympy.Function) and type(e).__module__ == "derive.activations"
+    return isinstance(e, sympy.Function) and type(e).__module__ == "derive.spec.activations"
 
 
 def _exact_ok(expr: Any) -> bool:

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import sympy
 
-from derive.activations import TABLE
-from derive.derivation import Derivation, derive
+from derive.core.derivation import Derivation, derive
 from derive.export import code_name, to_module
+from derive.spec.activations import TABLE
 
 DEFAULT_TOLERANCE = 1e-6
 KINK_MARGIN = 1e-3
@@ -91,8 +91,8 @@ def _sizes(
     d: Derivation, sizes: Mapping[str, int] | None, default: int, batch: int
 ) -> dict[str, int]:
     """Every symbolic size: the user's where given, else the default, moved where a conv or
-    pooling layer would not fit (``derive.sizes.fitting_sizes``)."""
-    from derive.sizes import fitting_sizes
+    pooling layer would not fit (``derive.spec.sizes.fitting_sizes``)."""
+    from derive.spec.sizes import fitting_sizes
 
     out: dict[str, int] = {}
     prog = d.program
@@ -119,8 +119,8 @@ def _no_ties(d: Derivation, values: dict[str, Any]) -> bool:
     Exactly equal entries are allowed: they are the same expression (a border of padding
     where Z is the bias alone, zeros after a ReLU), so every routing gives one gradient.
     """
-    from derive.convops import _windows
-    from derive.nodes import Pool
+    from derive.core.convops import _windows
+    from derive.core.nodes import Pool
 
     for eq in d.program.equations:
         if isinstance(eq.rhs, Pool) and eq.rhs.mode == "max" and eq.rhs.size > 1:
@@ -492,7 +492,7 @@ def estimate(
     d: Derivation, bound: Mapping[str, int], mode: str = "auto", directions: int = 6
 ) -> Resources:
     """Memory and time of a gradient check at the sizes ``bound``, from the shapes alone."""
-    from derive.nodes import Correlate
+    from derive.core.nodes import Correlate
 
     prog = d.program
 
@@ -574,8 +574,8 @@ def check_resources(res: Resources, max_memory: float = MAX_MEMORY) -> None:
 
 def _pattern(d: Derivation, values: Mapping[str, Any], kinks: Mapping[int, Any]) -> list[Any]:
     """Which side of each kink every pre-activation is on, and each max-pool's winner."""
-    from derive.convops import _windows
-    from derive.nodes import Pool
+    from derive.core.convops import _windows
+    from derive.core.nodes import Pool
 
     out: list[Any] = []
     for layer, where in kinks.items():
@@ -622,7 +622,7 @@ def _crossing_check(
 
 
 def _has_maxpool(d: Derivation) -> bool:
-    from derive.nodes import Pool
+    from derive.core.nodes import Pool
 
     return any(isinstance(eq.rhs, Pool) and eq.rhs.mode == "max" for eq in d.program.equations)
 

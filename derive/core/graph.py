@@ -15,8 +15,7 @@ from typing import Any
 import sympy
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol, OneMatrix
 
-from derive.activations import SOFTMAX, TABLE, symbolic_function
-from derive.nodes import (
+from derive.core.nodes import (
     BinaryCrossEntropy,
     ChannelBias,
     Correlate,
@@ -29,9 +28,10 @@ from derive.nodes import (
     TensorElementwise,
     TensorSymbol,
 )
-from derive.scalar_expr import X as XVAR
-from derive.scalar_expr import parse_scalar
 from derive.spec import Activation, Conv2d, Layer, Network, Pool2d, Scalar, Width
+from derive.spec.activations import SOFTMAX, TABLE, symbolic_function
+from derive.spec.scalar_expr import X as XVAR
+from derive.spec.scalar_expr import parse_scalar
 
 #: The layer index of the generic layer.
 L_INDEX = sympy.Symbol("l", integer=True, positive=True)

@@ -16,10 +16,7 @@ import ast
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from derive.derivation import Derivation
+from typing import Any
 
 #: ``numpy.maximum`` -> ``maximum``: the backend's namespace says nothing to a reader.
 _MODULES = ("numpy", "jax", "jnp", "torch", "scipy", "math")
@@ -310,9 +307,11 @@ def _spell(latex: str, names: dict[str, str], fmt: str) -> str:
     return latex
 
 
-def code_latex(d: Derivation, fmt: str = "tex") -> str:
-    """The exported module's ``_backprop`` (its math, one step a line), for reading."""
-    from derive.export import to_source
+def code_latex(source: str, fmt: str = "tex") -> str:
+    """An exported module's ``_backprop`` (its math, one step a line), for reading.
 
-    body = render(to_source(d, fast=False), "_backprop", fmt)
+    ``source`` is the module as the formulas say (``to_source(d, fast=False)``); the caller
+    exports it, so rendering never depends on the exporter.
+    """
+    body = render(source, "_backprop", fmt)
     return f"$$\n{body}\n$$" if fmt == "md" else body

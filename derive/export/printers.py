@@ -1,22 +1,13 @@
-"""Export a derivation as a numeric Python module: SymPy code printers for our nodes.
+"""SymPy code printers for our nodes: NumPy and JAX here, PyTorch in ``torch_code``.
 
-The module reads like the derivation: one statement per forward equation, per delta and
-per gradient, each under the step's formula as a comment. Expressions are printed by a
-``NumPyPrinter`` subclass (SymPy's own printer, taught our primitives); only the module's
-frame (``def`` lines, the shape check) is a template.
-
-Why not ``lambdify``: SymPy 1.14 prints ``ElementwiseApplyFunction`` as invalid Python and
-its ``cse=True`` crashes on it; and a bias ``b 1^T`` must become broadcasting, not a
-product with a ones matrix.
+Each backend is SymPy's own printer (``NumPyPrinter``, ``JaxPrinter``, ``TorchPrinter``)
+taught our primitives through the ``ArrayNodes`` mixin; ``stable_scalar`` rewrites an
+activation into its numerically stable form before printing.
 """
 
 from __future__ import annotations
 
-import importlib
-import itertools
-import linecache
 import re
-import types
 from typing import Any
 
 import sympy
@@ -24,22 +15,15 @@ from sympy.matrices.expressions import MatrixSymbol, OneMatrix
 from sympy.printing.numpy import JaxPrinter, NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from derive.derivation import Derivation, derive, rescale, total
-from derive.graph import split_name
-from derive.nodes import (
-    ConvBackInput,
+from derive.core.graph import split_name
+from derive.core.nodes import (
     Elementwise,
-    Pool,
     Softmax,
-    TensorElementwise,
-    TensorHadamard,
-    Unpool,
     is_tensor,
     tensor_coeff,
 )
 
 BACKENDS = ("numpy", "jax", "torch")
-_COUNTER = itertools.count()
 
 
 class ExportError(ValueError):
@@ -140,8 +124,8 @@ class ArrayNodes:
 
     _module: str
     _dtype_ref: str | None = None
-    #: The module with this backend's conv/pool helpers (same names as derive.convops).
-    _convops = "derive.convops"
+    #: The module with this backend's conv/pool helpers (same names as derive.core.convops).
+    _convops = "derive.core.convops"
 
     # --- hooks a backend may override
     def fn(self, name: str) -> str:
@@ -237,7 +221,7 @@ class ArrayNodes:
         return f"{self.parenthesize(coeff, PRECEDENCE['Mul'])} * {code}"  # type: ignore[attr-defined]
 
     def _print_MatAdd(self, expr: Any) -> str:
-        from derive.text import join_signed, ordered_terms
+        from derive.render.text import join_signed, ordered_terms
 
         return join_signed([self._print(t) for t in ordered_terms(expr)], " - ")  # type: ignore[attr-defined]
 
@@ -304,7 +288,9 @@ class ArrayNodes:
     # --- activations
     def _print_Elementwise(self, expr: Elementwise) -> str:
         fn = expr.scalar()
-        if any(type(f).__module__ == "derive.activations" for f in fn.expr.atoms(sympy.Function)):
+        if any(
+            type(f).__module__ == "derive.spec.activations" for f in fn.expr.atoms(sympy.Function)
+        ):
             raise ExportError(
                 f"activation {expr.name} is symbolic and has no numeric form; "
                 "choose a concrete activation (or a custom formula) to export"
@@ -444,7 +430,7 @@ class ArrayNodes:
     def _print_Add(self, expr: Any, order: Any = None) -> str:
         if not is_tensor(expr):
             return str(super()._print_Add(expr, order))  # type: ignore[misc]
-        from derive.text import join_signed
+        from derive.render.text import join_signed
 
         terms = sorted(expr.args, key=lambda t: type(t).__name__ == "ChannelBias")
         return join_signed([self._print(t) for t in terms], " - ")  # type: ignore[attr-defined]
@@ -510,7 +496,7 @@ class JaxCode(ArrayNodes, JaxPrinter):
     def __init__(self) -> None:
         JaxPrinter.__init__(self, {"fully_qualified_modules": True})
 
-    _convops = "derive.convops_jax"
+    _convops = "derive.export.convops_jax"
 
     def softmax(self, code: str, axis: int) -> str:
         """The backend's softmax over one axis."""
@@ -528,87 +514,6 @@ class JaxCode(ArrayNodes, JaxPrinter):
         return f"{self._module_format('jax.scipy.special.erf')}({self._print(expr.args[0])})"
 
 
-def printer_for(backend: str) -> ArrayNodes:
-    """The printer of a backend (PyTorch's is imported only when asked for: SymPy's
-    ``sympy.printing.pytorch`` imports torch itself, which takes seconds)."""
-    if backend == "torch":
-        from derive.export_torch import TorchCode
-
-        return TorchCode()
-    return {"numpy": NumPyCode, "jax": JaxCode}[backend]()
-
-
-#: What each backend's module imports (besides what its printer registers).
-BACKEND_IMPORT = {"numpy": "numpy", "jax": "jax.numpy", "torch": "torch"}
-#: Which pip package brings a backend.
-BACKEND_PACKAGE = {"numpy": "numpy", "jax": "jax", "torch": "torch==2.13.0"}
-
-
-SOFTMAX_HELPER = '''
-
-def _softmax(Z, axis):
-    """Softmax over one axis, shifted by the maximum for stability."""
-    E = numpy.exp(Z - numpy.max(Z, axis=axis, keepdims=True))
-    return E / numpy.sum(E, axis=axis, keepdims=True)
-'''
-
-#: NumPy helpers of the stable forms, included when the printed code calls them.
-NUMPY_HELPERS = {
-    "_log_softmax": '''
-
-def _log_softmax(Z, axis):
-    """log softmax(Z) = (Z − max) − log Σ exp(Z − max): finite where softmax underflows."""
-    S = Z - numpy.max(Z, axis=axis, keepdims=True)
-    return S - numpy.log(numpy.sum(numpy.exp(S), axis=axis, keepdims=True))
-''',
-    "_sigmoid": '''
-
-def _sigmoid(Z):
-    """σ(Z) = 1/(1 + e^(−Z)) in one array. Where e^(−Z) overflows (Z < −709 in float64)
-    the value is 1/inf = 0, which is σ there to float precision: finite at every Z."""
-    E = numpy.asarray(numpy.negative(Z))
-    with numpy.errstate(over="ignore"):
-        numpy.exp(E, out=E)
-    E += 1
-    return numpy.reciprocal(E, out=E)
-''',
-}
-
-CHECK_HELPER = '''
-
-def _check_shapes(arrays):
-    """Check every array against SHAPES once per call; bind the symbolic widths."""
-    sizes = {}
-    source = {}
-    for name, array in arrays.items():
-        expected = SHAPES[name]
-        shape = getattr(array, "shape", None)
-        if shape is None or len(shape) != len(expected):
-            raise ValueError(
-                f"{name} must be a {len(expected)}-d array of shape {expected}, got {shape}"
-            )
-        for got, want in zip(shape, expected):
-            if isinstance(want, int):
-                ok = got == want
-            elif want.isidentifier():
-                ok = sizes.setdefault(want, got) == got
-                source.setdefault(want, name)
-            else:  # a size computed from others, e.g. C*(h - 2)**2 after flatten
-                ok = True
-            if not ok:
-                # widths bound by the arrays before this one, never by this array itself
-                known = [w for w in dict.fromkeys(expected) if source.get(w, name) != name]
-                why = [f"{w} = {sizes[w]} from {source[w]}" for w in known]
-                if not isinstance(want, int) and source[want] == name:
-                    why.append(f"{want} = {sizes[want]} earlier in {name} itself")
-                raise ValueError(
-                    f"{name} has shape {tuple(shape)}, expected {expected}"
-                    + (f" with {', '.join(why)}" if why else "")
-                )
-    return sizes
-'''
-
-
 def _wrapped(code: str) -> bool:
     """True when ``code`` is one group: ``(A2 - Y)`` or a call ``numpy.sum(M, axis=1)``."""
     call = re.match(r"^[\w.]+(?=\()", code)
@@ -623,308 +528,3 @@ def _wrapped(code: str) -> bool:
         if depth == 0 and i < len(code) - 1:
             return False
     return True
-
-
-def _comment(text: str) -> str:
-    """A comment line: line breaks and other control characters become spaces."""
-    return "    # " + "".join(ch if ch.isprintable() else " " for ch in text)
-
-
-def _docstring(text: str) -> str:
-    """``text`` as a docstring literal: triple-quoted when that is safe, else ``repr``
-    (then a name with three double quotes, a backslash or a control character cannot end
-    the docstring early)."""
-    body = text.replace("\n", "")
-    if '"' in text or "\\" in text or not body.isprintable():
-        return repr(text)
-    return f'"""{text}"""'
-
-
-def _fresh(e: Any, printer: Any) -> bool:
-    """Whether the code for ``e`` makes a new array (safe to update in place): a product of
-    matrices, a sum, or a helper call — never a named array or a view of one (a bias
-    ``b 1ᵀ`` prints as ``b`` itself, a transpose as ``X.T``)."""
-    if isinstance(e, sympy.MatMul):
-        _, factors = e.as_coeff_matrices()
-        made = len(factors) >= 2 and not any(isinstance(f, OneMatrix) for f in factors)
-    else:
-        made = isinstance(e, (sympy.MatAdd, Unpool, ConvBackInput))
-    return made and not re.fullmatch(r"[\w.]+", printer.doprint(e))
-
-
-def _factors(e: Any) -> list[Any]:
-    """The factors of a (nested) Hadamard product, in order."""
-    if isinstance(e, (sympy.HadamardProduct, TensorHadamard)):
-        return [f for a in e.args for f in _factors(a)]
-    return [e]
-
-
-def in_place(printer: Any, lhs: str, rhs: Any) -> list[str] | None:
-    """NumPy statements that build ``rhs`` in one array, or None to print it as one line.
-
-    ``Z = W @ A + b`` becomes ``Z = W @ A; Z += b`` and ``δ = (Wᵀ δ') ⊙ f'(Z)`` becomes
-    ``δ = Wᵀ @ δ'; δ *= f'(Z)`` (a ReLU mask as the boolean ``Z > 0``): one allocation
-    per statement instead of one per operation (measured in benchmarks/gradients.py).
-    """
-    if isinstance(rhs, (sympy.HadamardProduct, TensorHadamard)):
-        factors = _factors(rhs)
-        base = next((f for f in factors if _fresh(f, printer)), None)
-        if base is None:
-            return None
-        out = [f"    {lhs} = {printer.doprint(base)}"]
-        for f in factors:
-            if f is base:
-                continue
-            if (
-                isinstance(f, (Elementwise, TensorElementwise))
-                and f.name == "relu"
-                and f.order == 1
-            ):
-                out.append(f"    {lhs} *= {printer._group(f.arg)} > 0")
-            else:
-                out.append(f"    {lhs} *= {printer._group(f)}")
-        return out
-    if isinstance(rhs, sympy.MatAdd):
-        from derive.text import ordered_terms
-
-        terms = ordered_terms(rhs)
-        if not _fresh(terms[0], printer) or isinstance(terms[0], sympy.MatAdd):
-            return None
-        out = [f"    {lhs} = {printer.doprint(terms[0])}"]
-        for t in terms[1:]:
-            code = printer.doprint(t)
-            if code.startswith("-"):
-                out.append(f"    {lhs} -= {printer._group(-t)}")
-            else:
-                out.append(f"    {lhs} += {printer._group(t)}")
-        return out
-    return None
-
-
-def _without_batch_factor(rhs: Any, s: Any, deltas: set[Any]) -> Any:
-    """A gradient's terms that hold a delta, divided by the batch factor ``s`` (the code's
-    deltas carry it); other terms (weight decay) as they are."""
-    terms = list(rhs.args) if isinstance(rhs, (sympy.Add, sympy.MatAdd)) else [rhs]
-    out = [rescale(t, 1 / s) if t.has(*deltas) else t for t in terms]
-    return out[0] if len(out) == 1 else total(out)
-
-
-def to_source(spec: Any, backend: str = "numpy", fast: bool = True) -> str:
-    """The exported module's source (see the module docstring).
-
-    ``fast=False`` prints every statement as exactly the formula in its comment: no
-    in-place updates, and the batch factor 1/m where the derivation has it (the fast
-    module divides the output delta by m once, so its deltas are ∂L/∂Z).
-    """
-    if backend not in BACKENDS:
-        raise ExportError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
-    d = spec if isinstance(spec, Derivation) else derive(spec)
-    from derive.text import text
-
-    printer: Any = printer_for(backend)
-    prog = d.program
-    printer.producers = {eq.out: eq.rhs for eq in prog.equations}
-    net = d.network
-    params = [code_name(p.name) for p in prog.params]
-    x, y = prog.inputs
-    hyper = sorted(
-        {s for eq in prog.equations for s in eq.rhs.free_symbols if isinstance(s, sympy.Symbol)}
-        - set(prog.widths)
-        - {prog.batch},
-        key=str,
-    )
-    hyper_args = "".join(f", {code_name(h.name)}" for h in hyper)
-    kw = f", *{hyper_args}" if hyper else ""
-    pass_hyper = "".join(f", {code_name(h.name)}={code_name(h.name)}" for h in hyper)
-    # forward/intermediates take only what the forward pass uses (a slope, not λ)
-    used = set().union(*(eq.rhs.free_symbols for eq in prog.equations[:-1]))
-    fwd_hyper = [h for h in hyper if h in used]
-    fwd_kw = f", *{''.join(f', {code_name(h.name)}' for h in fwd_hyper)}" if fwd_hyper else ""
-    fwd_pass = "".join(f", {code_name(h.name)}={code_name(h.name)}" for h in fwd_hyper)
-
-    def shape_of(sym: Any) -> tuple[Any, ...]:
-        return tuple(int(d) if d.is_Integer else str(d) for d in sym.shape)
-
-    pool_index: dict[Any, str] = {}
-    if backend == "torch" and fast:  # keep each max pool's arg-max for its backward pass
-        for eq in prog.equations:
-            if isinstance(eq.rhs, Pool) and eq.rhs.mode == "max":
-                pool_index[eq.out] = f"_index{eq.layer}"
-    printer.pool_index = pool_index
-
-    def stmt(lhs: str, rhs: Any, comment: str) -> list[str]:
-        if isinstance(rhs, Pool) and rhs.mode == "max" and pool_index:
-            index = next(v for k, v in pool_index.items() if code_name(k.name) == lhs)
-            call = printer.helper("maxpool2d_index", rhs.input, rhs.size, rhs.stride)
-            return [_comment(comment + "   (and its arg-max)"), f"    {lhs}, {index} = {call}"]
-        rhs = d.through_output(rhs)
-        if backend in ("numpy", "torch") and fast:
-            steps = in_place(printer, lhs, rhs)
-            if steps is not None:
-                return [_comment(comment + "   (in place)"), *steps]
-        return [_comment(comment), f"    {lhs} = {printer.doprint(rhs)}"]
-
-    batch_axis = 1 if prog.column and not net.is_conv else 0
-    forward_body: list[str] = []
-    m_line = []
-    if isinstance(prog.batch, sympy.Symbol):
-        m_line = [f"    {code_name(prog.batch.name)} = X.shape[{batch_axis}]"]
-    for eq in prog.equations[:-1]:
-        forward_body += stmt(code_name(eq.out.name), eq.rhs, f"{text(eq.out)} = {text(eq.rhs)}")
-    out_name = code_name(prog.equations[-2].out.name)
-    loss_eq = prog.equations[-1]
-    loss_lines = stmt("L", loss_eq.rhs, f"L = {text(loss_eq.rhs)}")
-    backward: list[str] = []
-    # Per-sample deltas and a mean loss: every gradient is (1/m)·(something linear in a δ).
-    # The code divides the small output delta by m once instead of every gradient after its
-    # product, so its deltas are the mean loss's (∂L/∂Z); the comments say where.
-    s = prog.scale
-    moved = fast and d.per_sample and s != 1
-    for k in range(d.depth, 0, -1):
-        st = d.deltas[k]
-        comment = f"{text(st.lhs)} = {text(st.rhs)}"
-        rhs = st.rhs
-        if moved and k == d.depth:  # one product with the whole delta, not per term
-            rhs = sympy.Mul(s, rhs) if is_tensor(rhs) else sympy.MatMul(s, rhs)
-            comment += f"   (code: times {text(s)}, so every delta below carries it)"
-        backward += stmt(code_name(st.lhs.name), rhs, comment)
-    delta_names = {st.lhs for st in d.deltas.values()}
-    for p in prog.params:
-        st = d.gradients[p.name]
-        comment = f"{text(st.lhs)} = {text(st.rhs)}"
-        rhs = st.rhs
-        if moved:
-            rhs = _without_batch_factor(rhs, s, delta_names)
-            if rhs != st.rhs:
-                comment += f"   (code: the {text(s)} is in the deltas)"
-        backward += stmt("d" + code_name(p.name), rhs, comment)
-
-    # symbolic sizes a statement uses (a kernel side k, …), read off the arrays' shapes
-    code = "\n".join(forward_body + loss_lines + backward)
-    bound = {prog.batch}
-    for sym in [x, *prog.params]:
-        for axis, dim in enumerate(sym.shape):
-            name = code_name(dim.name) if isinstance(dim, sympy.Symbol) else ""
-            if name and dim not in bound and re.search(rf"\b{name}\b", code):
-                bound.add(dim)
-                m_line.append(f"    {name} = {code_name(sym.name)}.shape[{axis}]")
-    helpers = _helper_source(printer)
-    shapes = {"X": shape_of(x), "Y": shape_of(y)}
-    shapes.update({code_name(p.name): shape_of(p) for p in prog.params})
-    imports = [
-        f"import {mod}" for mod in sorted({BACKEND_IMPORT[backend], *printer.module_imports})
-    ]
-    sig = ", ".join(params)
-    check_fwd = "    _check_shapes({" + ", ".join(f'"{n}": {n}' for n in ["X", *params]) + "})"
-    check_all = "    _check_shapes({" + ", ".join(f'"{n}": {n}' for n in ["X", "Y", *params]) + "})"
-    inter = ", ".join(
-        f'"{code_name(eq.out.name)}": {code_name(eq.out.name)}' for eq in prog.equations[:-1]
-    )
-    grads = ", ".join(f'"{n}": d{n}' for n in params)
-    header = (
-        _docstring(
-            f"Backpropagation for the network {net.name!r}, exported by derive ({backend}).\n\n"
-            f"Convention: {net.convention} "
-            f"({'samples are columns' if prog.column else 'samples are rows'}).\n"
-            f"Delta: {net.delta}. Loss: {net.loss.name} ({net.loss.reduction}).\n"
-            "Every statement is one step of the derivation; its formula is the comment above "
-            "it.\n"
-        )
-        + "\n\n"
-    )
-    lines = [header + "from __future__ import annotations\n\n" + "\n".join(imports)]
-    lines.append("")
-    lines.append(f"PARAMETERS = {tuple(params)!r}")
-    lines.append(f"SHAPES = {shapes!r}")
-    lines.append(f"HYPERPARAMETERS = {tuple(code_name(h.name) for h in hyper)!r}")
-    src = "\n".join(lines) + "\n" + CHECK_HELPER
-    if "_softmax(" in "\n".join(forward_body):
-        src += SOFTMAX_HELPER
-    if backend == "numpy":
-        src += "".join(h for name, h in NUMPY_HELPERS.items() if re.search(rf"\b{name}\(", code))
-    src += helpers
-    src += f'''
-
-def intermediates(X, {sig}{fwd_kw}):
-    """Every forward value (Z1, A1, …) by name."""
-{check_fwd}
-{chr(10).join(m_line)}
-{chr(10).join(forward_body)}
-    return {{{inter}}}
-
-
-def forward(X, {sig}{fwd_kw}):
-    """The network output {code_name(prog.equations[-2].out.name)}."""
-    return intermediates(X, {sig}{fwd_pass})[{out_name!r}]
-
-
-def loss(X, Y, {sig}{kw}):
-    """The scalar loss L (forward pass only)."""
-{check_all}
-{chr(10).join(m_line)}
-{chr(10).join(forward_body)}
-{chr(10).join(loss_lines)}
-    return L
-
-
-def _backprop(X, Y, {sig}{kw}):
-    # Forward pass, loss, deltas and gradients: the derivation, one step a line.
-{chr(10).join(m_line)}
-{chr(10).join(forward_body)}
-{chr(10).join(loss_lines)}
-{chr(10).join(backward)}
-    return L, {", ".join("d" + n for n in params)}
-
-
-def loss_and_gradients(X, Y, {sig}{kw}):
-    """The loss and every parameter's gradient, in one forward and one backward pass."""
-{check_all}
-    L, {", ".join("d" + n for n in params)} = _backprop(X, Y, {sig}{pass_hyper})
-    return L, {{{grads}}}
-
-
-def gradients(X, Y, {sig}{kw}):
-    """dict parameter name -> dL/d(parameter), shaped like the parameter."""
-    return loss_and_gradients(X, Y, {sig}{pass_hyper})[1]
-'''
-    return src.replace("\n\n\n\n", "\n\n\n")
-
-
-def _helper_source(printer: Any) -> str:
-    """The source of the conv/pool helpers the printed code calls (from the backend's
-    ``convops`` module: one implementation for the checker and the export)."""
-    import inspect
-
-    used = getattr(printer, "helpers", [])
-    if not used:
-        return ""
-    ops = importlib.import_module(printer._convops)
-    names = list(dict.fromkeys(n for u in used for n in ops.NEEDS[u]))
-    return "".join("\n\n" + inspect.getsource(getattr(ops, n)) for n in names)
-
-
-def require_backend(backend: str) -> None:
-    """Fail with the package to install when a backend's library is missing."""
-    if backend not in BACKENDS:
-        raise ExportError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
-    try:
-        importlib.import_module(BACKEND_IMPORT[backend])
-    except ImportError:
-        pkg = BACKEND_PACKAGE[backend]
-        raise ExportError(
-            f"the {backend} backend needs {backend} installed: pip install '{pkg}'"
-        ) from None
-
-
-def to_module(spec: Any, backend: str = "numpy", fast: bool = True) -> types.ModuleType:
-    """The exported module, compiled in memory (for verification and ``to_function``)."""
-    require_backend(backend)
-    src = to_source(spec, backend, fast)
-    mod = types.ModuleType("derive_exported")
-    # Registered with linecache so inspect.getsource (and latexify) can read the functions.
-    filename = f"<derive export {next(_COUNTER)}>"
-    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
-    code = compile(src, filename, "exec")
-    exec(code, mod.__dict__)  # safe: source printed from our own expressions, not user text
-    mod.__source__ = src  # type: ignore[attr-defined]
-    return mod

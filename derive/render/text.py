@@ -8,12 +8,13 @@ import sympy
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
-from derive.activations import TABLE
-from derive.graph import split_name
-from derive.nodes import is_tensor, tensor_coeff
+from derive.core.derivation import PRINTERS
+from derive.core.graph import split_name
+from derive.core.nodes import is_tensor, tensor_coeff
+from derive.spec.activations import TABLE
 
 if TYPE_CHECKING:
-    from derive.derivation import Derivation
+    from derive.core.derivation import Derivation
 
 _SUB = str.maketrans("0123456789+-=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
 _SUP = str.maketrans("0123456789+-=()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾")
@@ -355,7 +356,7 @@ def _shape(expr: Any) -> str:
 def generic_f(d: Derivation, rhs: Any) -> bool:
     """Whether a generic recurrence writes ``f'`` for "layer l's activation" (the hidden
     layers' activations differ) rather than for an activation the user named ``f``."""
-    from derive.nodes import Elementwise
+    from derive.core.nodes import Elementwise
 
     names = {
         a.name
@@ -461,3 +462,6 @@ def render(d: Derivation, through_output: bool = False) -> str:
     for st in d.updates():
         lines.append(f"  {text(st.lhs)} ← {text(st.rhs)}")
     return "\n".join(lines) + "\n"
+
+
+PRINTERS["text"] = text

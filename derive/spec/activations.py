@@ -15,7 +15,7 @@ from functools import cache
 import sympy
 from sympy.matrices.expressions import HadamardProduct, MatrixExpr, OneMatrix
 
-from derive.scalar_expr import X
+from derive.spec.scalar_expr import X
 
 
 @dataclass(frozen=True)

@@ -8,15 +8,15 @@ import sympy
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.pytorch import TorchPrinter
 
-from derive.export import ArrayNodes
-from derive.nodes import is_tensor
+from derive.core.nodes import is_tensor
+from derive.export.printers import ArrayNodes
 
 
 class TorchCode(ArrayNodes, TorchPrinter):
     """PyTorch: SymPy's TorchPrinter taught our primitives; plain tensor ops (CUDA-safe)."""
 
     _module = "torch"
-    _convops = "derive.convops_torch"
+    _convops = "derive.export.convops_torch"
 
     def channel_sum(self, code: str) -> str:
         """The sum over samples and pixels, one number per channel (a conv bias gradient)."""

@@ -15,9 +15,9 @@ from typing import Any
 
 import sympy
 
-from derive.graph import Equation
-from derive.nodes import add
-from derive.rules import CONSTANTS, FUSED, LEAVES, producer_key, vjp
+from derive.core.graph import Equation
+from derive.core.nodes import add
+from derive.core.rules import CONSTANTS, FUSED, LEAVES, producer_key, vjp
 
 NameHook = Callable[[Equation, Any], Any]
 

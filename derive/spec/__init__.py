@@ -1,0 +1,72 @@
+"""The spec: what the user describes (a network, its activations, loss and notation).
+
+``records`` holds the frozen, validated records (every check happens when one is made);
+``reading`` turns TOML text, a file or a built-in example's name into them. The rest of
+``derive`` reads these records and never the user's text.
+"""
+
+from __future__ import annotations
+
+from derive.spec.reading import (
+    EXAMPLES,
+    MAX_SPEC_BYTES,
+    example_text,
+    from_dict,
+    load,
+    loads,
+    printable,
+    read_regular_file,
+    read_spec_file,
+)
+from derive.spec.records import (
+    Activation,
+    AnyLayer,
+    AvgPool2d,
+    Conv2d,
+    Flatten,
+    Layer,
+    Loss,
+    MaxPool2d,
+    Network,
+    Pool2d,
+    Scalar,
+    SpecError,
+    Width,
+    activation_names,
+    check_activation_names,
+    check_declared_symbols,
+    code_ident,
+    dense,
+    name_clash,
+)
+
+__all__ = [
+    "EXAMPLES",
+    "MAX_SPEC_BYTES",
+    "Activation",
+    "AnyLayer",
+    "AvgPool2d",
+    "Conv2d",
+    "Flatten",
+    "Layer",
+    "Loss",
+    "MaxPool2d",
+    "Network",
+    "Pool2d",
+    "Scalar",
+    "SpecError",
+    "Width",
+    "activation_names",
+    "check_activation_names",
+    "check_declared_symbols",
+    "code_ident",
+    "dense",
+    "example_text",
+    "from_dict",
+    "load",
+    "loads",
+    "name_clash",
+    "printable",
+    "read_regular_file",
+    "read_spec_file",
+]
