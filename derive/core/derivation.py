@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,9 @@ from derive.core.backward import reverse_walk
 from derive.core.graph import (
     LOSS,
     Equation,
+    Kind,
     Program,
+    Role,
     build,
     build_generic,
     build_generic_conv,
@@ -104,11 +107,28 @@ def total(terms: list[Any]) -> Any:
 PRINTERS: dict[str, Callable[[Any], str]] = {}
 
 
+class StepKind(str, Enum):
+    """What a line of a derivation is (a ``str``, so it prints as its value)."""
+
+    FORWARD = "forward"
+    LOSS = "loss"
+    OUTPUT_DELTA = "output_delta"
+    RECURRENCE = "recurrence"
+    DELTA = "delta"
+    COTANGENT = "cotangent"
+    GRADIENT = "gradient"
+    GENERIC_GRADIENT = "generic_gradient"
+    UPDATE = "update"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass(frozen=True)
 class Step:
     """One line of a derivation: ``lhs = rhs``, what kind of line, and its layer."""
 
-    kind: str
+    kind: StepKind
     lhs: Any
     rhs: Any
     layer: Any = None
@@ -131,13 +151,25 @@ class Step:
 
 @dataclass(frozen=True)
 class GenericLayer:
-    """The recurrence and gradients of a hidden layer ``l`` (symbolic index)."""
+    """The recurrence and gradients of a hidden layer ``l`` (symbolic index).
+
+    ``gradients`` holds one step per parameter of layer ``l``, keyed by its role.
+    """
 
     program: Program
     delta: Step
-    grad_w: Step
-    grad_b: Step
+    gradients: dict[Role, Step]
     cotangent_a: Step
+
+    @property
+    def grad_w(self) -> Step:
+        """The gradient of layer l's weight (or kernel)."""
+        return next(st for role, st in self.gradients.items() if role.decays)
+
+    @property
+    def grad_b(self) -> Step:
+        """The gradient of layer l's bias."""
+        return self.gradients[Role.BIAS]
 
 
 class Derivation:
@@ -173,15 +205,17 @@ class Derivation:
         s = self.program.scale
 
         def name(eq: Equation, g: Any) -> Any:
-            if eq.out == skip or eq.kind == "loss":
+            if eq.out == skip or eq.kind is Kind.LOSS:
                 return g
             own = g if not self.per_sample else rescale(g, 1 / s)
-            if eq.kind in ("affine", "pool", "flatten"):
+            if eq.kind in (Kind.AFFINE, Kind.POOL, Kind.FLATTEN):
                 # δ_l = ∂C/∂Z_l; a pooling or flatten layer has no Z: δ_l is ∂C/∂A_l there
                 d = layer_symbol("delta", eq.layer, *eq.out.shape)
-                deltas[eq.layer] = Step("delta", d, own, eq.layer)
+                deltas[eq.layer] = Step(StepKind.DELTA, d, own, eq.layer)
                 return d if not self.per_sample else rescale(d, s)
-            cotangents[eq.layer] = Step("cotangent", partial(self.delta_of, eq.out), own, eq.layer)
+            cotangents[eq.layer] = Step(
+                StepKind.COTANGENT, partial(self.delta_of, eq.out), own, eq.layer
+            )
             return g
 
         return name
@@ -194,34 +228,30 @@ class Derivation:
             prog.variables,
             self._namer(self.deltas, self.cotangents),
         )
-        for p in prog.params:
-            terms = sorted(acc.get(p, []), key=lambda t: t.has(p))
-            layer = int(p.name.split("_")[1])
-            self.gradients[p.name] = Step("gradient", partial(LOSS, p), total(terms), layer)
+        for p in prog.parameters:
+            terms = sorted(acc.get(p.symbol, []), key=lambda t: t.has(p.symbol))
+            step = Step(StepKind.GRADIENT, partial(LOSS, p.symbol), total(terms), p.layer)
+            self.gradients[p.symbol.name] = step
 
     def _walk_generic(self, builder: Any) -> GenericLayer:
         prog, z_next, delta_next = builder(self.network)
         seed = delta_next if not self.per_sample else rescale(delta_next, prog.scale)
         seeds: dict[Any, Any] = {z_next: seed}
-        if prog.equations[-1].kind == "loss":
+        if any(eq.kind is Kind.LOSS for eq in prog.equations):
             seeds[LOSS] = sympy.Integer(1)
         deltas: dict[Any, Step] = {}
         cots: dict[Any, Step] = {}
         acc = reverse_walk(prog.equations, seeds, prog.variables, self._namer(deltas, cots, z_next))
-        w, b = prog.params[:2]
-        li = prog.equations[0].layer
+        li = prog.equation(prog.named["Z_l"]).layer
 
         def grad(p: MatrixSymbol) -> Step:
             terms = sorted(acc[p], key=lambda t: t.has(p))
-            return Step("generic_gradient", partial(LOSS, p), total(terms), li)
+            return Step(StepKind.GENERIC_GRADIENT, partial(LOSS, p), total(terms), li)
 
         delta = deltas[li]
+        own = {p.role: grad(p.symbol) for p in prog.parameters if p.layer == li}
         return GenericLayer(
-            prog,
-            Step("recurrence", delta.lhs, delta.rhs, li),
-            grad(w),
-            grad(b),
-            cots[li],
+            prog, Step(StepKind.RECURRENCE, delta.lhs, delta.rhs, li), own, cots[li]
         )
 
     # ------------------------------------------------------------------ queries
@@ -234,15 +264,15 @@ class Derivation:
     def forward(self) -> list[Step]:
         """The forward equations (``Z_1 = W_1 X + b_1 1ᵀ``, …) as steps."""
         return [
-            Step("forward", eq.out, eq.rhs, eq.layer)
+            Step(StepKind.FORWARD, eq.out, eq.rhs, eq.layer)
             for eq in self.program.equations
-            if eq.kind != "loss"
+            if eq.kind is not Kind.LOSS
         ]
 
     def loss(self) -> Step:
         """``L = …`` as a step."""
-        eq = self.program.equations[-1]
-        return Step("loss", eq.out, eq.rhs)
+        eq = self.program.loss_equation
+        return Step(StepKind.LOSS, eq.out, eq.rhs)
 
     def delta(self, layer: int) -> Step:
         """``δ_layer`` (layers count from 1 to the depth)."""
@@ -268,10 +298,9 @@ class Derivation:
     def updates(self) -> list[Step]:
         """One gradient-descent step per parameter (``W_1 ← W_1 − α ∂L/∂W_1``)."""
         out = []
-        for p in self.program.params:
-            layer = int(p.name.split("_")[1])
-            rhs = total([p, rescale(partial(LOSS, p), -ALPHA)])
-            out.append(Step("update", p, rhs, layer))
+        for p in self.program.parameters:
+            rhs = total([p.symbol, rescale(partial(LOSS, p.symbol), -ALPHA)])
+            out.append(Step(StepKind.UPDATE, p.symbol, rhs, p.layer))
         return out
 
     @property
@@ -279,7 +308,7 @@ class Derivation:
         """Forward, loss, output delta, recurrence, every delta, gradients, updates."""
         out = [*self.forward(), self.loss()]
         n = self.depth
-        out.append(Step("output_delta", self.deltas[n].lhs, self.deltas[n].rhs, n))
+        out.append(Step(StepKind.OUTPUT_DELTA, self.deltas[n].lhs, self.deltas[n].rhs, n))
         if self.generic is not None:
             out.append(self.generic.delta)
         out += [self.deltas[k] for k in range(n - 1, 0, -1)]
@@ -307,7 +336,7 @@ class Derivation:
     def instantiate(self, expr: Any, layer: int) -> Any:
         """A generic-layer expression (``W_{l+1}``, ``delta_{l+1}``, ``Z_l``) at ``l = layer``."""
         known: dict[str, Any] = {p.name: p for p in self.program.params}
-        known |= {eq.out.name: eq.out for eq in self.program.equations if eq.kind != "loss"}
+        known |= {eq.out.name: eq.out for eq in self.program.equations if eq.kind is not Kind.LOSS}
         known |= {st.lhs.name: st.lhs for st in self.deltas.values()}
         known["A_0"] = self.program.inputs[0]
         mapping = {}

@@ -9,7 +9,9 @@ stays linear in depth. The same builder makes the program of a *generic* layer `
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from enum import Enum
 from typing import Any
 
 import sympy
@@ -21,14 +23,14 @@ from derive.core.nodes import (
     Correlate,
     CrossEntropy,
     Elementwise,
-    Flatten,
     FrobeniusSq,
     Pool,
     Softmax,
     TensorElementwise,
     TensorSymbol,
 )
-from derive.spec import Activation, Conv2d, Layer, Network, Pool2d, Scalar, Width
+from derive.core.nodes import Flatten as FlattenNode
+from derive.spec import Activation, Conv2d, Flatten, Layer, Network, Pool2d, Scalar, Width
 from derive.spec.activations import SOFTMAX, TABLE, symbolic_function
 from derive.spec.scalar_expr import X as XVAR
 from derive.spec.scalar_expr import parse_scalar
@@ -107,27 +109,82 @@ def activation_node(act: Activation, z: Any, axis: int, layer: Any = None) -> An
     return cls(name, sympy.Lambda(XVAR, body), z)
 
 
+class Kind(str, Enum):
+    """What an equation of the forward program computes (a ``str``, so it prints as its value)."""
+
+    AFFINE = "affine"  # Z_l := W_l A_{l-1} + b_l 1ᵀ, or a convolution plus a channel bias
+    ACTIVATION = "activation"  # A_l := f(Z_l)
+    POOL = "pool"  # A_l := pool(A_{l-1})
+    FLATTEN = "flatten"  # A_l := flatten(A_{l-1})
+    LOSS = "loss"  # L := s C + R
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Role(str, Enum):
+    """What a parameter is to its layer: consumers ask this, never the symbol's name."""
+
+    WEIGHT = "weight"  # a dense layer's W_l
+    KERNEL = "kernel"  # a conv layer's K_l
+    BIAS = "bias"  # b_l of a dense or a conv layer
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def decays(self) -> bool:
+        """Whether weight decay penalises it (weights and kernels, never biases)."""
+        return self is not Role.BIAS
+
+
+@dataclass(frozen=True)
+class Param:
+    """A parameter symbol with its role and the layer it belongs to."""
+
+    symbol: Any
+    role: Role
+    layer: Any
+
+
 @dataclass(frozen=True)
 class Equation:
-    """``out := rhs``; ``kind`` is affine, activation or loss; ``layer`` its layer index."""
+    """``out := rhs``; ``kind`` says what it computes; ``layer`` its layer index."""
 
     out: Any
     rhs: Any
-    kind: str
+    kind: Kind
     layer: Any = None
 
 
 @dataclass
 class Program:
-    """The forward program of a network and the symbols the walk needs to know."""
+    """The forward program of a network and the symbols the walk needs to know.
+
+    ``named`` maps each value's name (``X``, ``Y``, ``A_1``, …, and ``out`` for the network
+    output) to its symbol, so a consumer asks for a value by name, not by position.
+    """
 
     network: Network
     equations: list[Equation]
-    params: list[MatrixSymbol]
-    inputs: list[MatrixSymbol]
+    parameters: list[Param]
+    inputs: list[Any]
     batch: sympy.Expr
     scale: sympy.Expr
     widths: tuple[sympy.Expr, ...] = ()
+    named: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def params(self) -> list[Any]:
+        """The parameter symbols, in layer order (weight before bias)."""
+        return [p.symbol for p in self.parameters]
+
+    def param(self, symbol: Any) -> Param:
+        """The role and layer of a parameter symbol."""
+        for p in self.parameters:
+            if p.symbol == symbol:
+                return p
+        raise KeyError(f"{symbol} is not a parameter of this program")
 
     @property
     def column(self) -> bool:
@@ -138,6 +195,25 @@ class Program:
     def variables(self) -> set[Any]:
         """Everything the walk computes a cotangent for: parameters and intermediates."""
         return set(self.params) | {eq.out for eq in self.equations}
+
+    @property
+    def forward_equations(self) -> list[Equation]:
+        """Every equation but the loss."""
+        return [eq for eq in self.equations if eq.kind is not Kind.LOSS]
+
+    @property
+    def loss_equation(self) -> Equation:
+        """``L := s C + R``."""
+        return next(eq for eq in self.equations if eq.kind is Kind.LOSS)
+
+    @property
+    def output(self) -> Any:
+        """The network's output (the last layer's activation)."""
+        return self.named["out"]
+
+    def equation(self, out: Any) -> Equation:
+        """The equation that defines ``out``."""
+        return next(eq for eq in self.equations if eq.out == out)
 
 
 def _shapes(column: bool, n_in: Any, n_out: Any, m: Any) -> dict[str, tuple[Any, Any]]:
@@ -178,9 +254,53 @@ def weight_decay(network: Network, m: sympy.Expr, weights: list[MatrixSymbol]) -
     return lam / (2 * m) * (sympy.Add(*norms) if len(norms) > 1 else norms[0])
 
 
+@dataclass(frozen=True)
+class Block:
+    """What a layer builder returns: its equations, its parameters and its named outputs.
+
+    ``outputs["out"]`` is what the next layer reads; ``sizes`` are the widths it adds to
+    the program's list of sizes (its channels, kernel side or width).
+    """
+
+    equations: list[Equation]
+    parameters: list[Param]
+    outputs: dict[str, Any]
+    sizes: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every layer builder needs to know about the network around it."""
+
+    column: bool
+    batch: Any
+
+    @property
+    def axis(self) -> int:
+        """The feature axis of a matrix (softmax runs along it)."""
+        return 0 if self.column else 1
+
+
+#: A layer builder: the layer's number, its spec record and its named inputs (``in``: the
+#: previous layer's output) -> its Block. One entry per spec layer type (``LAYERS``).
+Builder = Callable[[Context, Any, Any, dict[str, Any]], Block]
+LAYERS: dict[type, Builder] = {}
+
+
+def layer_type(*records: type) -> Callable[[Builder], Builder]:
+    """Register the builder of a spec layer type (a record class of ``derive.spec``)."""
+
+    def register(fn: Builder) -> Builder:
+        for record in records:
+            LAYERS[record] = fn
+        return fn
+
+    return register
+
+
 def conv_layer(
     layer_no: Any, a: Any, c_out: Any, k: Any, stride: Any, padding: Any, act: Activation
-) -> tuple[list[Equation], list[Any], Any]:
+) -> Block:
     """``Z := K ⋆ A_prev + b``, ``A := f(Z)`` of a conv layer; its K and b; its output.
 
     ``padding`` is ``valid``, ``same`` (``(k - 1)/2``) or a number of pixels.
@@ -192,77 +312,97 @@ def conv_layer(
     z = layer_symbol("Z", layer_no, *corr.shape)
     out = layer_symbol("A", layer_no, *corr.shape)
     eqs = [
-        Equation(z, corr + ChannelBias(bias, corr.shape), "affine", layer_no),
-        Equation(out, activation_node(act, z, 1, layer_no), "activation", layer_no),
+        Equation(z, corr + ChannelBias(bias, corr.shape), Kind.AFFINE, layer_no),
+        Equation(out, activation_node(act, z, 1, layer_no), Kind.ACTIVATION, layer_no),
     ]
-    return eqs, [kern, bias], out
+    params = [Param(kern, Role.KERNEL, layer_no), Param(bias, Role.BIAS, layer_no)]
+    return Block(eqs, params, {"out": out, "Z": z})
+
+
+@layer_type(Conv2d)
+def _conv2d(ctx: Context, layer_no: Any, layer: Conv2d, inputs: dict[str, Any]) -> Block:
+    c_out, k = width_symbol(layer.channels), width_symbol(layer.kernel)
+    block = conv_layer(
+        layer_no, inputs["in"], c_out, k, layer.stride, layer.padding, layer.activation
+    )
+    return replace(block, sizes=(c_out, k))
+
+
+@layer_type(Pool2d)
+def _pool2d(ctx: Context, layer_no: Any, layer: Pool2d, inputs: dict[str, Any]) -> Block:
+    node = Pool(inputs["in"], layer.mode, layer.size, layer.stride)
+    a = layer_symbol("A", layer_no, *node.shape)
+    return Block([Equation(a, node, Kind.POOL, layer_no)], [], {"out": a})
+
+
+@layer_type(Flatten)
+def _flatten(ctx: Context, layer_no: Any, layer: Flatten, inputs: dict[str, Any]) -> Block:
+    node = FlattenNode(inputs["in"], ctx.column)
+    a = layer_symbol("A", layer_no, *node.shape)
+    return Block([Equation(a, node, Kind.FLATTEN, layer_no)], [], {"out": a})
+
+
+def dense_layer(ctx: Context, layer_no: Any, a: Any, n_out: Any, act: Activation) -> Block:
+    """``Z := W A_prev + b 1ᵀ`` (or the row form), ``A := f(Z)`` of a dense layer."""
+    n_in = a.shape[0] if ctx.column else a.shape[1]
+    shp = _shapes(ctx.column, n_in, n_out, ctx.batch)
+    w = layer_symbol("W", layer_no, *shp["W"])
+    b = layer_symbol("b", layer_no, *shp["b"])
+    z = layer_symbol("Z", layer_no, *shp["Z"])
+    out = layer_symbol("A", layer_no, *shp["Z"])
+    eqs = [
+        Equation(z, affine(ctx.column, w, a, b, ctx.batch), Kind.AFFINE, layer_no),
+        Equation(out, activation_node(act, z, ctx.axis, layer_no), Kind.ACTIVATION, layer_no),
+    ]
+    params = [Param(w, Role.WEIGHT, layer_no), Param(b, Role.BIAS, layer_no)]
+    return Block(eqs, params, {"out": out, "Z": z}, (n_out,))
+
+
+@layer_type(Layer)
+def _dense(ctx: Context, layer_no: Any, layer: Layer, inputs: dict[str, Any]) -> Block:
+    return dense_layer(ctx, layer_no, inputs["in"], width_symbol(layer.width), layer.activation)
 
 
 def build(network: Network) -> Program:
-    """The forward program of a concrete-depth network (dense or convolutional)."""
-    column = network.convention == "column"
-    m = width_symbol(network.batch)
-    axis = 0 if column else 1
-    equations: list[Equation] = []
-    params: list[Any] = []
+    """The forward program of a concrete-depth network (dense or convolutional).
+
+    Each layer is expanded by its builder (``LAYERS``, keyed by the spec record's type),
+    which reads its named inputs and returns named outputs.
+    """
+    ctx = Context(network.convention == "column", width_symbol(network.batch))
+    m = ctx.batch
     sizes: list[sympy.Expr] = []
-    a: Any
+    x: Any
     if isinstance(network.input_width, tuple):
         c, h, w = (width_symbol(v) for v in network.input_width)
-        a = TensorSymbol("X", m, c, h, w)
+        x = TensorSymbol("X", m, c, h, w)
         sizes += [c, h, w]
-        n_in: Any = None
     else:
         n_in = width_symbol(network.input_width)
-        a = MatrixSymbol("X", *((n_in, m) if column else (m, n_in)))
+        x = MatrixSymbol("X", *((n_in, m) if ctx.column else (m, n_in)))
         sizes.append(n_in)
-    x = a
+    named: dict[str, Any] = {"X": x, "A_0": x}
+    equations: list[Equation] = []
+    params: list[Param] = []
+    a = x
     for layer_no, layer in enumerate(network.layers, start=1):
-        if isinstance(layer, Conv2d):
-            c_out, k = width_symbol(layer.channels), width_symbol(layer.kernel)
-            eqs, ps, a = conv_layer(
-                layer_no, a, c_out, k, layer.stride, layer.padding, layer.activation
-            )
-            equations += eqs
-            params += ps
-            sizes += [width_symbol(layer.channels), width_symbol(layer.kernel)]
-            continue
-        if isinstance(layer, Pool2d):
-            node = Pool(a, layer.mode, layer.size, layer.stride)
-            a = layer_symbol("A", layer_no, *node.shape)
-            equations.append(Equation(a, node, "pool", layer_no))
-            continue
-        if not isinstance(layer, Layer):  # flatten
-            node = Flatten(a, column)
-            n_in = node.shape[0] if column else node.shape[1]
-            a = layer_symbol("A", layer_no, *node.shape)
-            equations.append(Equation(a, node, "flatten", layer_no))
-            continue
-        n_out = width_symbol(layer.width)
-        sizes.append(n_out)
-        shp = _shapes(column, n_in, n_out, m)
-        w = layer_symbol("W", layer_no, *shp["W"])
-        b = layer_symbol("b", layer_no, *shp["b"])
-        z = layer_symbol("Z", layer_no, *shp["Z"])
-        params += [w, b]
-        equations.append(Equation(z, affine(column, w, a, b, m), "affine", layer_no))
-        a = layer_symbol("A", layer_no, *shp["Z"])
-        equations.append(
-            Equation(
-                a, activation_node(layer.activation, z, axis, layer_no), "activation", layer_no
-            )
-        )
-        n_in = n_out
+        block = LAYERS[type(layer)](ctx, layer_no, layer, {"in": a})
+        equations += block.equations
+        params += block.parameters
+        sizes += block.sizes
+        a = block.outputs["out"]
+        named |= {f"{k if k != 'out' else 'A'}_{layer_no}": v for k, v in block.outputs.items()}
     y = MatrixSymbol("Y", *a.shape)
+    named |= {"Y": y, "out": a}
     s = batch_scale(network, m)
-    weights = [p for p in params if p.name.startswith(("W_", "K_"))]
+    weights = [p.symbol for p in params if p.role.decays]
     rhs = s * data_term(network, a, y) + weight_decay(network, m, weights)
-    equations.append(Equation(LOSS, rhs, "loss"))
+    equations.append(Equation(LOSS, rhs, Kind.LOSS))
     if network.is_conv:
         widths: tuple[Any, ...] = tuple(dict.fromkeys(v for v in sizes if v.free_symbols))
     else:
         widths = tuple(sizes)
-    return Program(network, equations, params, [x, y], m, s, widths)
+    return Program(network, equations, params, [x, y], m, s, widths, named)
 
 
 def shared_activation(acts: list[Activation]) -> Activation:
@@ -283,32 +423,34 @@ def build_generic(network: Network) -> tuple[Program, MatrixSymbol, MatrixSymbol
     Returns the program, ``Z_{l+1}`` (whose cotangent is seeded with ``delta_{l+1}``) and the
     ``delta_{l+1}`` symbol. Widths are ``n_{l-1}, n_l, n_{l+1}``.
     """
-    column = network.convention == "column"
-    m = width_symbol(network.batch)
+    ctx = Context(network.convention == "column", width_symbol(network.batch))
+    m = ctx.batch
     li = L_INDEX
     nprev, ncur, nnext = (
         sympy.Symbol(f"n_{index_text(i)}", integer=True, positive=True)
         for i in (li - 1, li, li + 1)
     )
-    cur = _shapes(column, nprev, ncur, m)
-    nxt = _shapes(column, ncur, nnext, m)
-    a_prev = layer_symbol("A", li - 1, *((nprev, m) if column else (m, nprev)))
-    w, b, z = (layer_symbol(k, li, *cur[k]) for k in ("W", "b", "Z"))
-    a = layer_symbol("A", li, *cur["Z"])
-    w2, b2, z2 = (layer_symbol(k, li + 1, *nxt[k]) for k in ("W", "b", "Z"))
-    delta_next = layer_symbol("delta", li + 1, *nxt["Z"])
+    a_prev = layer_symbol("A", li - 1, *((nprev, m) if ctx.column else (m, nprev)))
     act = generic_activation(network)
-    equations = [
-        Equation(z, affine(column, w, a_prev, b, m), "affine", li),
-        Equation(a, activation_node(act, z, 0 if column else 1, li), "activation", li),
-        Equation(z2, affine(column, w2, a, b2, m), "affine", li + 1),
-    ]
+    cur = dense_layer(ctx, li, a_prev, ncur, act)
+    nxt = dense_layer(ctx, li + 1, cur.outputs["out"], nnext, act)
+    z_next = nxt.outputs["Z"]
+    delta_next = layer_symbol("delta", li + 1, *z_next.shape)
+    # Z_{l+1} is seeded with δ_{l+1}: its activation is not needed
+    equations = [*cur.equations, nxt.equations[0]]
+    params = cur.parameters + nxt.parameters
     s = batch_scale(network, m)
-    decay = weight_decay(network, m, [w, w2])
+    decay = weight_decay(network, m, [p.symbol for p in params if p.role.decays])
     if decay != 0:
-        equations.append(Equation(LOSS, decay, "loss"))
-    program = Program(network, equations, [w, b, w2, b2], [a_prev], m, s, (nprev, ncur, nnext))
-    return program, z2, delta_next
+        equations.append(Equation(LOSS, decay, Kind.LOSS))
+    named = {
+        "A_{l-1}": a_prev,
+        "Z_l": cur.outputs["Z"],
+        "A_l": cur.outputs["out"],
+        "Z_{l+1}": z_next,
+    }
+    program = Program(network, equations, params, [a_prev], m, s, (nprev, ncur, nnext), named)
+    return program, z_next, delta_next
 
 
 def build_generic_conv(network: Network) -> tuple[Program, Any, Any]:
@@ -330,17 +472,23 @@ def build_generic_conv(network: Network) -> tuple[Program, Any, Any]:
 
     a_prev = layer_symbol("A", li - 1, m, size("C", li - 1), size("h", li - 1), size("w", li - 1))
     act = shared_activation([c.activation for c in convs])
-    eqs_l, params, a_l = conv_layer(li, a_prev, size("C", li), size("k", li), stride, padding, act)
-    eqs_next, params_next, _ = conv_layer(
-        li + 1, a_l, size("C", li + 1), size("k", li + 1), stride, padding, act
+    cur = conv_layer(li, a_prev, size("C", li), size("k", li), stride, padding, act)
+    nxt = conv_layer(
+        li + 1, cur.outputs["out"], size("C", li + 1), size("k", li + 1), stride, padding, act
     )
-    equations = [*eqs_l, eqs_next[0]]  # Z_{l+1} is seeded with δ_{l+1}: its A is not needed
-    params += params_next
-    z_next = eqs_next[0].out
+    equations = [*cur.equations, nxt.equations[0]]  # Z_{l+1} is seeded with δ_{l+1}
+    params = cur.parameters + nxt.parameters
+    z_next = nxt.outputs["Z"]
     delta_next = layer_symbol("delta", li + 1, *z_next.shape)
     s = batch_scale(network, m)
-    decay = weight_decay(network, m, params[0::2])
+    decay = weight_decay(network, m, [p.symbol for p in params if p.role.decays])
     if decay != 0:
-        equations.append(Equation(LOSS, decay, "loss"))
-    program = Program(network, equations, params, [a_prev], m, s, ())
+        equations.append(Equation(LOSS, decay, Kind.LOSS))
+    named = {
+        "A_{l-1}": a_prev,
+        "Z_l": cur.outputs["Z"],
+        "A_l": cur.outputs["out"],
+        "Z_{l+1}": z_next,
+    }
+    program = Program(network, equations, params, [a_prev], m, s, (), named)
     return program, z_next, delta_next

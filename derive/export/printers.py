@@ -17,6 +17,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from derive.core.graph import split_name
 from derive.core.nodes import (
+    ChannelBias,
     Elementwise,
     Softmax,
     is_tensor,
@@ -432,7 +433,7 @@ class ArrayNodes:
             return str(super()._print_Add(expr, order))  # type: ignore[misc]
         from derive.render.text import join_signed
 
-        terms = sorted(expr.args, key=lambda t: type(t).__name__ == "ChannelBias")
+        terms = sorted(expr.args, key=lambda t: isinstance(t, ChannelBias))
         return join_signed([self._print(t) for t in terms], " - ")  # type: ignore[attr-defined]
 
     # --- losses

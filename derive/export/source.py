@@ -237,7 +237,7 @@ def to_source(spec: Any, backend: str = "numpy", fast: bool = True) -> str:
     kw = f", *{hyper_args}" if hyper else ""
     pass_hyper = "".join(f", {code_name(h.name)}={code_name(h.name)}" for h in hyper)
     # forward/intermediates take only what the forward pass uses (a slope, not λ)
-    used = set().union(*(eq.rhs.free_symbols for eq in prog.equations[:-1]))
+    used = set().union(*(eq.rhs.free_symbols for eq in prog.forward_equations))
     fwd_hyper = [h for h in hyper if h in used]
     fwd_kw = f", *{''.join(f', {code_name(h.name)}' for h in fwd_hyper)}" if fwd_hyper else ""
     fwd_pass = "".join(f", {code_name(h.name)}={code_name(h.name)}" for h in fwd_hyper)
@@ -269,10 +269,10 @@ def to_source(spec: Any, backend: str = "numpy", fast: bool = True) -> str:
     m_line = []
     if isinstance(prog.batch, sympy.Symbol):
         m_line = [f"    {code_name(prog.batch.name)} = X.shape[{batch_axis}]"]
-    for eq in prog.equations[:-1]:
+    for eq in prog.forward_equations:
         forward_body += stmt(code_name(eq.out.name), eq.rhs, f"{text(eq.out)} = {text(eq.rhs)}")
-    out_name = code_name(prog.equations[-2].out.name)
-    loss_eq = prog.equations[-1]
+    out_name = code_name(prog.output.name)
+    loss_eq = prog.loss_equation
     loss_lines = stmt("L", loss_eq.rhs, f"L = {text(loss_eq.rhs)}")
     backward: list[str] = []
     # Per-sample deltas and a mean loss: every gradient is (1/m)·(something linear in a δ).
@@ -318,7 +318,7 @@ def to_source(spec: Any, backend: str = "numpy", fast: bool = True) -> str:
     check_fwd = "    _check_shapes({" + ", ".join(f'"{n}": {n}' for n in ["X", *params]) + "})"
     check_all = "    _check_shapes({" + ", ".join(f'"{n}": {n}' for n in ["X", "Y", *params]) + "})"
     inter = ", ".join(
-        f'"{code_name(eq.out.name)}": {code_name(eq.out.name)}' for eq in prog.equations[:-1]
+        f'"{code_name(eq.out.name)}": {code_name(eq.out.name)}' for eq in prog.forward_equations
     )
     grads = ", ".join(f'"{n}": d{n}' for n in params)
     header = (
@@ -354,7 +354,7 @@ def intermediates(X, {sig}{fwd_kw}):
 
 
 def forward(X, {sig}{fwd_kw}):
-    """The network output {code_name(prog.equations[-2].out.name)}."""
+    """The network output {out_name}."""
     return intermediates(X, {sig}{fwd_pass})[{out_name!r}]
 
 

@@ -33,7 +33,7 @@ from sympy.matrices.expressions import (
 )
 
 from derive.core.derivation import Derivation, derive
-from derive.core.graph import split_name
+from derive.core.graph import Kind, split_name
 from derive.core.nodes import (
     BinaryCrossEntropy,
     ChannelBias,
@@ -512,7 +512,7 @@ def _random_point(symbols: set[Any], rng: random.Random) -> dict[Any, Any]:
 
 def _away_from_kinks(ex: ExplicitNetwork, point: dict[Any, Any]) -> bool:
     for eq in ex.derivation.program.equations:
-        if eq.kind == "affine":
+        if eq.kind is Kind.AFFINE:
             z = ex.env[eq.out]
             entries = z.flat if isinstance(z, np.ndarray) else z.xreplace(point)
             if any(abs(float(v.xreplace(point))) < 1e-2 for v in entries):

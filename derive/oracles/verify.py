@@ -21,6 +21,7 @@ import numpy as np
 import sympy
 
 from derive.core.derivation import Derivation, derive
+from derive.core.graph import Kind, Role
 from derive.export import code_name, to_module
 from derive.spec.activations import TABLE
 
@@ -166,13 +167,17 @@ def random_point(
 
     loss = d.network.loss.name
     column = d.program.column
+    roles = {code_name(p.symbol.name): p.role for p in prog.parameters}
+    pre_activations = [code_name(eq.out.name) for eq in prog.equations if eq.kind is Kind.AFFINE]
     scale = 1.0
     for _attempt in range(200):
         params = {}
         for name in module.PARAMETERS:
             size = shape(module.SHAPES[name], name)
-            fan_in = (size[1] if column else size[0]) if name.startswith("W") else 1
-            if name.startswith("K"):
+            fan_in = 1  # a bias
+            if roles[name] is Role.WEIGHT:
+                fan_in = size[1] if column else size[0]
+            elif roles[name] is Role.KERNEL:
                 fan_in = size[1] * size[2] * size[3]
             params[name] = rng.normal(0.0, scale * min(0.8, 1.5 / np.sqrt(fan_in)), size=size)
         x = rng.normal(0.0, 1.0, size=shape(module.SHAPES["X"], "X"))
@@ -190,7 +195,7 @@ def random_point(
         point = Point(x, y, params, hyper)
         with np.errstate(all="ignore"):
             values = module.intermediates(x, **params, **forward_only(module, hyper))
-        zs = [v for k, v in values.items() if k.startswith("Z")]
+        zs = [values[k] for k in pre_activations]
         # Saturated units (|z| large) make the loss itself ill-conditioned in float64.
         conditioned = all(np.all(np.abs(z) < SATURATION) for z in zs)
         margin = KINK_MARGIN if d.network.is_conv else KINK_MARGIN * 10
@@ -504,27 +509,27 @@ def estimate(
 
     values = {
         s: bound[str(s)]
-        for x in (*(eq.out for eq in prog.equations[:-1]), *prog.params, *prog.inputs)
+        for x in (*(eq.out for eq in prog.forward_equations), *prog.params, *prog.inputs)
         for dim in x.shape
         for s in getattr(dim, "free_symbols", ())
         if str(s) in bound
     }
     m = int(prog.batch) if prog.batch.is_Integer else bound[str(prog.batch)]
-    sizes = {eq.out.name: numel(eq.out) for eq in prog.equations[:-1]}
+    sizes = {eq.out.name: numel(eq.out) for eq in prog.forward_equations}
     params = {p.name: numel(p) for p in prog.params}
     n_params = sum(params.values())
     inputs = sum(numel(x) for x in prog.inputs)
     windows = 0
     flops = 10.0 * sum(sizes.values())
-    for eq in prog.equations[:-1]:
+    for eq in prog.forward_equations:
         if isinstance(eq.rhs, Correlate):
             k = numel(eq.rhs.kernel)
             c_out = int(eq.rhs.kernel.shape[0].xreplace(values))
             windows = max(windows, sizes[eq.out.name] // max(c_out, 1) * (k // max(c_out, 1)))
             flops += 2.0 * sizes[eq.out.name] * (k // max(c_out, 1))
-    for name, n in params.items():
-        if name.startswith("W"):
-            flops += 2.0 * n * m
+    for p in prog.parameters:
+        if p.role is Role.WEIGHT:
+            flops += 2.0 * params[p.symbol.name] * m
     memory = 8.0 * (3 * sum(sizes.values()) + 4 * n_params + inputs + 2 * windows)
     if mode == "auto":
         mode = "entries" if n_params <= 2000 else "directions"

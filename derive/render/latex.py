@@ -16,9 +16,17 @@ import sympy
 from sympy.matrices.expressions import MatrixSymbol, OneMatrix, Transpose
 from sympy.printing.latex import LatexPrinter
 
-from derive.core.derivation import PRINTERS
-from derive.core.graph import split_name
-from derive.core.nodes import ConvBackKernel, Elementwise, Softmax, is_tensor, tensor_coeff
+from derive.core.derivation import PRINTERS, StepKind
+from derive.core.graph import Kind, Role, split_name
+from derive.core.nodes import (
+    ChannelBias,
+    ConvBackKernel,
+    Correlate,
+    Elementwise,
+    Softmax,
+    is_tensor,
+    tensor_coeff,
+)
 from derive.render.text import generic_f, named_value
 from derive.spec.activations import TABLE
 from derive.spec.notation import DELTA_SYMBOLS, HADAMARD, TRANSPOSE, Notation
@@ -280,7 +288,7 @@ class DeriveLatexPrinter(LatexPrinter):
 
             terms = sorted(
                 expr.args,
-                key=lambda t: (t.could_extract_minus_sign(), type(t).__name__ == "ChannelBias"),
+                key=lambda t: (t.could_extract_minus_sign(), isinstance(t, ChannelBias)),
             )
             codes = [self._print(t) for t in terms]
             return join_signed([c.replace("- ", "-", 1) for c in codes], " - ")
@@ -310,7 +318,7 @@ def latex(expr: Any, notation: Notation | None = None) -> str:
 def step_latex(step: Step, notation: Notation | None = None, align: bool = False) -> str:
     """``lhs = rhs`` of one step (``\\gets`` for updates); ``align`` puts ``&`` before it."""
     p = DeriveLatexPrinter(notation)
-    eq = r"\gets" if step.kind == "update" else "="
+    eq = r"\gets" if step.kind is StepKind.UPDATE else "="
     return f"{p.doprint(step.lhs)} {'&' if align else ''}{eq} {p.doprint(step.rhs)}"
 
 
@@ -514,10 +522,17 @@ def document(
         f"with ${p.indexed('A', '0')} = X$."
     )
     rows = []
-    for sym in [*prog.params, *prog.inputs]:
-        rows.append([f"${p.doprint(sym)}$", f"${_shape_tex(p, sym)}$", _meaning(sym)])
-    kinds = {"affine": "pre-activation", "pool": "pooled maps", "flatten": "flattened maps"}
-    for eq in prog.equations[:-1]:
+    for par in prog.parameters:
+        meaning = _MEANING[par.role, len(par.symbol.shape) == 2].format(par.layer)
+        rows.append([f"${p.doprint(par.symbol)}$", f"${_shape_tex(p, par.symbol)}$", meaning])
+    for sym, meaning in zip(prog.inputs, ("inputs", "targets")):
+        rows.append([f"${p.doprint(sym)}$", f"${_shape_tex(p, sym)}$", meaning])
+    kinds = {
+        Kind.AFFINE: "pre-activation",
+        Kind.POOL: "pooled maps",
+        Kind.FLATTEN: "flattened maps",
+    }
+    for eq in prog.forward_equations:
         rows.append(
             [
                 f"${p.doprint(eq.out)}$",
@@ -544,17 +559,17 @@ def document(
 
     # 2. forward
     doc.heading("2. Forward pass")
-    doc.display([(p.doprint(eq.out), f"= {p.doprint(eq.rhs)}") for eq in prog.equations[:-1]])
+    doc.display([(p.doprint(eq.out), f"= {p.doprint(eq.rhs)}") for eq in prog.forward_equations])
 
     # 3. loss
     doc.heading("3. Loss")
-    doc.display([("L", f"= {p.doprint(prog.equations[-1].rhs)}")])
+    doc.display([("L", f"= {p.doprint(prog.loss_equation.rhs)}")])
 
     # 4. output delta
     doc.heading("4. Output delta")
     out_delta = d.deltas[n_layers]
-    z_out = prog.equations[-3].out
-    a_eq = prog.equations[-2]
+    a_eq = prog.equation(prog.output)
+    z_out = prog.named[f"Z_{n_layers}"]
     first = rf"\frac{{\partial {cost}}}{{\partial {p.doprint(z_out)}}}"
     steps = [(p.doprint(out_delta.lhs), f"= {first}")]
     if n_layers not in d.cotangents:
@@ -595,7 +610,8 @@ def document(
         doc.para("With a single layer there is no hidden layer and no recurrence.")
     if g is not None:
         gp = g.program
-        z_l, a_l, z_next = gp.equations[0].out, gp.equations[1].out, gp.equations[2]
+        z_l, a_l = gp.named["Z_l"], gp.named["A_l"]
+        z_next = gp.equation(gp.named["Z_{l+1}"])
         doc.para(
             rf"For a hidden {'dense ' if net.is_conv else ''}layer $l$"
             + (
@@ -608,7 +624,7 @@ def document(
             rf"depends on ${p.doprint(a_l)}$, so "
             rf"${p.doprint(g.cotangent_a.lhs)} = {tex(g.cotangent_a.rhs)}$, and"
         )
-        fprime = gp.equations[1].rhs.derivative()
+        fprime = gp.equation(a_l).rhs.derivative()
         rec = [
             (p.doprint(g.delta.lhs), rf"= \frac{{\partial {cost}}}{{\partial {p.doprint(z_l)}}}"),
             ("", f"= {p.doprint(g.cotangent_a.lhs)} {HADAMARD[nt.hadamard]} {factor(fprime)}"),
@@ -717,8 +733,9 @@ def _conv_recurrence(doc: _Doc, p: DeriveLatexPrinter, d: Derivation, cost: str,
     gc = d.generic_conv
     assert gc is not None
     gp = gc.program
-    z_l, a_l, z_next = gp.equations[0].out, gp.equations[1].out, gp.equations[2]
-    corr = next((a for a in z_next.rhs.args if type(a).__name__ == "Correlate"), None)
+    z_l, a_l = gp.named["Z_l"], gp.named["A_l"]
+    z_next = gp.equation(gp.named["Z_{l+1}"])
+    corr = next((a for a in z_next.rhs.args if isinstance(a, Correlate)), None)
     doc.para(
         "Between two convolutional layers"
         + (" ($f$ the activation of layer $l$)" if generic_f(d, gc.delta.rhs) else "")
@@ -728,7 +745,7 @@ def _conv_recurrence(doc: _Doc, p: DeriveLatexPrinter, d: Derivation, cost: str,
         rf"with the flipped kernel: ${p.doprint(gc.cotangent_a.lhs)} = "
         rf"{tex(gc.cotangent_a.rhs)}$, and"
     )
-    fprime = gp.equations[1].rhs.derivative()
+    fprime = gp.equation(a_l).rhs.derivative()
     if p.notation.output_form:
         fprime = d.through_output(fprime)
     doc.display(
@@ -751,7 +768,7 @@ def _conv_recurrence(doc: _Doc, p: DeriveLatexPrinter, d: Derivation, cost: str,
             rf"${named_value('p', corr.padding, p._print, ' = ')}$ "
             "the full convolution is cropped by $p$ on every side."
         )
-    pools = {eq.rhs.mode for eq in d.program.equations if eq.kind == "pool"}
+    pools = {eq.rhs.mode for eq in d.program.equations if eq.kind is Kind.POOL}
     if "max" in pools:
         doc.para(
             r"Through max pooling the delta is routed to the arg-max of each window: "
@@ -824,16 +841,13 @@ def conv_index_form(p: DeriveLatexPrinter, gc: Any) -> list[tuple[str, str]]:
     return lines
 
 
-def _meaning(sym: Any) -> str:
-    base, idx = split_name(sym.name)
-    if base in ("K", "b") and len(sym.shape) != 2:
-        return {"K": f"kernels of layer {idx}", "b": f"bias of layer {idx} (one per filter)"}[base]
-    return {
-        "W": f"weights of layer {idx}",
-        "b": f"bias of layer {idx}",
-        "X": "inputs",
-        "Y": "targets",
-    }.get(base, "")
+#: What a parameter is, in the setup table: by its role and whether it is a matrix.
+_MEANING = {
+    (Role.WEIGHT, True): "weights of layer {}",
+    (Role.BIAS, True): "bias of layer {}",
+    (Role.KERNEL, False): "kernels of layer {}",
+    (Role.BIAS, False): "bias of layer {} (one per filter)",
+}
 
 
 # --------------------------------------------------------------------------- code via latexify

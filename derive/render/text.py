@@ -9,8 +9,8 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from derive.core.derivation import PRINTERS
-from derive.core.graph import split_name
-from derive.core.nodes import is_tensor, tensor_coeff
+from derive.core.graph import Kind, split_name
+from derive.core.nodes import ChannelBias, TensorElementwise, is_tensor, tensor_coeff
 from derive.spec.activations import TABLE
 
 if TYPE_CHECKING:
@@ -258,7 +258,7 @@ class TextPrinter(StrPrinter):
 
 
 def _is_bias(term: Any) -> bool:
-    return type(term).__name__ == "ChannelBias"
+    return isinstance(term, ChannelBias)
 
 
 def is_negative(term: Any) -> bool:
@@ -361,7 +361,7 @@ def generic_f(d: Derivation, rhs: Any) -> bool:
     names = {
         a.name
         for a in sympy.preorder_traversal(rhs)
-        if isinstance(a, Elementwise) or type(a).__name__ == "TensorElementwise"
+        if isinstance(a, (Elementwise, TensorElementwise))
     }
     if "f" not in names:
         return False
@@ -394,7 +394,7 @@ def render(d: Derivation, through_output: bool = False) -> str:
         sizes = ", ".join(
             f"{text(eq.out)} {_shape(eq.out)}"
             for eq in d.program.equations
-            if eq.kind in ("activation", "pool", "flatten")
+            if eq.kind in (Kind.ACTIVATION, Kind.POOL, Kind.FLATTEN)
         )
         lines.append(f"sizes: X {_shape(d.program.inputs[0])}, {sizes}")
     else:
