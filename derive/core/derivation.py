@@ -30,7 +30,7 @@ from derive.core.graph import (
     layer_symbol,
     split_name,
 )
-from derive.core.nodes import Elementwise, TensorExpr, add, is_tensor, scale, tensor_scale
+from derive.core.nodes import Elementwise, TensorExpr, add, scale
 from derive.spec import Network, load
 from derive.spec.activations import TABLE
 
@@ -46,13 +46,18 @@ class UnknownQuantity(KeyError):
         return str(self.args[0])
 
 
-class Partial(MatrixExpr):  # type: ignore[misc]
-    """``∂f/∂X``, shaped like X: the left-hand side of a gradient equation."""
+class PartialOf:
+    """``∂f/∂X``, shaped like X: the left-hand side of a gradient equation.
+
+    The one body of ``Partial`` (X a matrix) and ``TensorPartial`` (X a kernel, a conv
+    bias or a feature map); printers registered for this class serve both.
+    """
 
     role = "lhs"
+    args: tuple[Any, ...]
 
-    def __new__(cls, of: sympy.Symbol, wrt: MatrixSymbol) -> Any:
-        return super().__new__(cls, of, wrt)
+    def __new__(cls, of: sympy.Symbol, wrt: Any) -> Any:
+        return super().__new__(cls, of, wrt)  # type: ignore[call-arg]
 
     @property
     def of(self) -> sympy.Symbol:
@@ -60,23 +65,9 @@ class Partial(MatrixExpr):  # type: ignore[misc]
         return self.args[0]
 
     @property
-    def wrt(self) -> MatrixSymbol:
+    def wrt(self) -> Any:
         """What it is differentiated with respect to (``W_1``)."""
         return self.args[1]
-
-    @property
-    def shape(self) -> tuple[Any, Any]:
-        """A gradient is shaped like what it differentiates by."""
-        return tuple(self.wrt.shape)
-
-
-class TensorPartial(TensorExpr):
-    """``∂f/∂K`` for a tensor K (a kernel, a conv bias, a feature map)."""
-
-    role = "lhs"
-
-    of = Partial.of
-    wrt = Partial.wrt
 
     @property
     def shape(self) -> tuple[Any, ...]:
@@ -84,21 +75,17 @@ class TensorPartial(TensorExpr):
         return tuple(self.wrt.shape)
 
 
+class Partial(PartialOf, MatrixExpr):  # type: ignore[misc]
+    """``∂f/∂X`` for a matrix X."""
+
+
+class TensorPartial(PartialOf, TensorExpr):
+    """``∂f/∂K`` for a tensor K (a kernel, a conv bias, a feature map)."""
+
+
 def partial(of: Any, wrt: Any) -> Any:
     """``∂of/∂wrt``, a matrix or a tensor like ``wrt``."""
     return TensorPartial(of, wrt) if isinstance(wrt, TensorExpr) else Partial(of, wrt)
-
-
-def rescale(e: Any, c: Any) -> Any:
-    """``c e`` for a matrix or a tensor expression."""
-    return tensor_scale(e, c) if is_tensor(e) else scale(e, c)
-
-
-def total(terms: list[Any]) -> Any:
-    """The sum of gradient contributions (matrices or tensors)."""
-    if is_tensor(terms[0]):
-        return sympy.Add(*terms)
-    return add(terms)
 
 
 #: How a step prints: ``"text"`` (an expression to readable text) and ``"latex"`` (a step
@@ -207,12 +194,12 @@ class Derivation:
         def name(eq: Equation, g: Any) -> Any:
             if eq.out == skip or eq.kind is Kind.LOSS:
                 return g
-            own = g if not self.per_sample else rescale(g, 1 / s)
+            own = g if not self.per_sample else scale(g, 1 / s)
             if eq.kind in (Kind.AFFINE, Kind.POOL, Kind.FLATTEN):
                 # δ_l = ∂C/∂Z_l; a pooling or flatten layer has no Z: δ_l is ∂C/∂A_l there
                 d = layer_symbol("delta", eq.layer, *eq.out.shape)
                 deltas[eq.layer] = Step(StepKind.DELTA, d, own, eq.layer)
-                return d if not self.per_sample else rescale(d, s)
+                return d if not self.per_sample else scale(d, s)
             cotangents[eq.layer] = Step(
                 StepKind.COTANGENT, partial(self.delta_of, eq.out), own, eq.layer
             )
@@ -230,12 +217,12 @@ class Derivation:
         )
         for p in prog.parameters:
             terms = sorted(acc.get(p.symbol, []), key=lambda t: t.has(p.symbol))
-            step = Step(StepKind.GRADIENT, partial(LOSS, p.symbol), total(terms), p.layer)
+            step = Step(StepKind.GRADIENT, partial(LOSS, p.symbol), add(terms), p.layer)
             self.gradients[p.symbol.name] = step
 
     def _walk_generic(self, builder: Any) -> GenericLayer:
         prog, z_next, delta_next = builder(self.network)
-        seed = delta_next if not self.per_sample else rescale(delta_next, prog.scale)
+        seed = delta_next if not self.per_sample else scale(delta_next, prog.scale)
         seeds: dict[Any, Any] = {z_next: seed}
         if any(eq.kind is Kind.LOSS for eq in prog.equations):
             seeds[LOSS] = sympy.Integer(1)
@@ -246,7 +233,7 @@ class Derivation:
 
         def grad(p: MatrixSymbol) -> Step:
             terms = sorted(acc[p], key=lambda t: t.has(p))
-            return Step(StepKind.GENERIC_GRADIENT, partial(LOSS, p), total(terms), li)
+            return Step(StepKind.GENERIC_GRADIENT, partial(LOSS, p), add(terms), li)
 
         delta = deltas[li]
         own = {p.role: grad(p.symbol) for p in prog.parameters if p.layer == li}
@@ -299,7 +286,7 @@ class Derivation:
         """One gradient-descent step per parameter (``W_1 ← W_1 − α ∂L/∂W_1``)."""
         out = []
         for p in self.program.parameters:
-            rhs = total([p.symbol, rescale(partial(LOSS, p.symbol), -ALPHA)])
+            rhs = add([p.symbol, scale(partial(LOSS, p.symbol), -ALPHA)])
             out.append(Step(StepKind.UPDATE, p.symbol, rhs, p.layer))
         return out
 

@@ -21,19 +21,21 @@ from sympy.matrices.expressions import (
 )
 
 
-class Elementwise(MatrixExpr):  # type: ignore[misc]
+class ElementwiseOf:
     """``f^{(k)}(Z)``: the k-th derivative of a scalar function applied entry by entry.
 
     Args are ``(name, Lambda(x, body), Z, k)``; the name is the activation's name in the
-    table (or a user's symbol) so printers can write ``\\sigma'(Z_1)``.
+    table (or a user's symbol) so printers can write ``\\sigma'(Z_1)``. The one body of
+    ``Elementwise`` (Z a matrix) and ``TensorElementwise`` (Z a feature map): printers,
+    rules and evaluators registered for this class serve both.
     """
 
-    role = "primitive"
+    args: tuple[Any, ...]
 
-    def __new__(cls, name: Any, fn: sympy.Lambda, arg: MatrixExpr, order: int = 0) -> Any:
+    def __new__(cls, name: Any, fn: sympy.Lambda, arg: Any, order: int = 0) -> Any:
         name = Str(name) if isinstance(name, str) else name
-        arg = _sympify(arg)  # safe: arg is one of our SymPy matrix expressions, never text
-        return super().__new__(cls, name, fn, arg, sympy.Integer(order))
+        arg = _sympify(arg)  # safe: arg is one of our SymPy expressions, never text
+        return super().__new__(cls, name, fn, arg, sympy.Integer(order))  # type: ignore[call-arg]
 
     @property
     def name(self) -> str:
@@ -50,7 +52,7 @@ class Elementwise(MatrixExpr):  # type: ignore[misc]
         return self.args[1]
 
     @property
-    def arg(self) -> MatrixExpr:
+    def arg(self) -> Any:
         """The argument the node applies to."""
         return self.args[2]
 
@@ -58,11 +60,6 @@ class Elementwise(MatrixExpr):  # type: ignore[misc]
     def order(self) -> int:
         """Which derivative of the function (0: the function itself)."""
         return int(self.args[3])
-
-    @property
-    def shape(self) -> tuple[Any, Any]:
-        """The node's shape, from its operands."""
-        return tuple(self.arg.shape)
 
     def scalar(self) -> sympy.Lambda:
         """The scalar function this node applies (the order-th derivative)."""
@@ -76,6 +73,22 @@ class Elementwise(MatrixExpr):  # type: ignore[misc]
         if x not in d.free_symbols and not d.has(sympy.Function):
             return d
         return type(self)(self.args[0], self.fn, self.arg, self.order + 1)
+
+    def derivative(self) -> Any:
+        """``f^{(k+1)}(Z)``, or the constant when that derivative is one (``G ⊙ c`` is
+        ``c G``, so a feature map of a constant is never needed)."""
+        return self.next_derivative()
+
+
+class Elementwise(ElementwiseOf, MatrixExpr):  # type: ignore[misc]
+    """``f^{(k)}(Z)`` on a matrix Z."""
+
+    role = "primitive"
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        """The node's shape, from its operands."""
+        return tuple(self.arg.shape)
 
     def derivative(self) -> MatrixExpr:
         """``f^{(k+1)}(Z)``, or ``c 1`` when that derivative is a constant c."""
@@ -184,8 +197,11 @@ def split_coeff(e: MatrixExpr) -> tuple[sympy.Expr, MatrixExpr]:
     return sympy.Integer(1), e
 
 
-def hadamard(*factors: MatrixExpr) -> MatrixExpr:
-    """The Hadamard product, with scalar factors pulled out and all-ones factors dropped."""
+def hadamard(*factors: Any) -> Any:
+    """The Hadamard product of matrices or feature maps, with scalar factors pulled out
+    and all-ones (or constant) factors dropped."""
+    if any(is_tensor(f) for f in factors):
+        return _tensor_hadamard(factors)
     coeff: sympy.Expr = sympy.Integer(1)
     kept: list[MatrixExpr] = []
     shape = factors[0].shape
@@ -207,15 +223,19 @@ def hadamard(*factors: MatrixExpr) -> MatrixExpr:
     return body if coeff == 1 else MatMul(coeff, body).doit(deep=False)
 
 
-def add(terms: list[MatrixExpr]) -> MatrixExpr:
-    """Sum of cotangent contributions, in the order they arrived."""
+def add(terms: list[Any]) -> Any:
+    """Sum of contributions (matrices or feature maps), in the order they arrived."""
     if len(terms) == 1:
         return terms[0]
+    if is_tensor(terms[0]):
+        return sympy.Add(*terms)
     return MatAdd(*terms).doit(deep=False)
 
 
-def scale(e: MatrixExpr, c: sympy.Expr) -> MatrixExpr:
+def scale(e: Any, c: sympy.Expr) -> Any:
     """``c e``, multiplying into a sum term by term so coefficients cancel."""
+    if is_tensor(e):
+        return tensor_scale(e, c)
     if c == 1:
         return e
     if isinstance(e, MatAdd):
@@ -457,24 +477,10 @@ class Unflatten(TensorExpr):
         return tuple(self.like.shape)
 
 
-class TensorElementwise(TensorExpr):
-    """``f^{(k)}(Z)`` on a tensor: the same args as ``Elementwise``."""
+class TensorElementwise(ElementwiseOf, TensorExpr):
+    """``f^{(k)}(Z)`` on a feature map Z."""
 
     role = "primitive"
-
-    def __new__(cls, name: Any, fn: sympy.Lambda, arg: Any, order: int = 0) -> Any:
-        name = Str(name) if isinstance(name, str) else name
-        return super().__new__(cls, name, fn, arg, sympy.Integer(order))
-
-    name = Elementwise.name
-    fn = Elementwise.fn
-    arg = Elementwise.arg
-    order = Elementwise.order
-    scalar = Elementwise.scalar
-    _sympystr = Elementwise._sympystr
-    #: ``f^{(k+1)}(Z)``, or the constant when that derivative is one (a tensor of it is
-    #: never needed: ``G ⊙ c`` is ``c G``)
-    derivative = Elementwise.next_derivative
 
     @property
     def shape(self) -> tuple[Any, ...]:
@@ -493,7 +499,7 @@ class TensorHadamard(TensorExpr):
         return tensor_shape(self.args[0])
 
 
-ELEMENTWISE = (Elementwise, TensorElementwise)
+ELEMENTWISE = (ElementwiseOf,)
 
 
 def tensor_shape(e: Any) -> tuple[Any, ...]:
@@ -525,13 +531,21 @@ def tensor_scale(e: Any, c: Any) -> Any:
     return e if c == 1 else sympy.Mul(c, e)
 
 
-def thadamard(g: Any, d: Any) -> Any:
-    """``G ⊙ D`` with scalar factors (and a constant D) pulled out."""
-    cg, g = tensor_coeff(g)
-    if not is_tensor(d):
-        return tensor_scale(g, cg * d) if d != 0 else sympy.Integer(0)
-    cd, d = tensor_coeff(d)
-    return tensor_scale(TensorHadamard(g, d), cg * cd)
+def _tensor_hadamard(factors: tuple[Any, ...]) -> Any:
+    """``G ⊙ D ⊙ …`` of feature maps, scalar factors (and constant factors) pulled out."""
+    coeff: Any = sympy.Integer(1)
+    kept = []
+    for f in factors:
+        if not is_tensor(f):
+            if f == 0:
+                return sympy.Integer(0)
+            coeff *= f
+            continue
+        c, body = tensor_coeff(f)
+        coeff *= c
+        kept.append(body)
+    body = kept[0] if len(kept) == 1 else TensorHadamard(*kept)
+    return tensor_scale(body, coeff)
 
 
 def linear(node: Any, g: Any, *rest: Any) -> Any:

@@ -51,7 +51,6 @@ from derive.core.nodes import (
     hadamard,
     linear,
     tensor_scale,
-    thadamard,
 )
 
 Contribution = tuple[Any, Any]
@@ -111,9 +110,9 @@ def _transpose(node: Transpose, g: MatrixExpr, ans: Any) -> Iterable[Contributio
     return [(node.arg, g.T)]
 
 
-@defvjp(HadamardProduct)
-def _hadamard(node: HadamardProduct, g: MatrixExpr, ans: Any) -> Iterable[Contribution]:
-    # Z = X ⊙ Y:  X_bar = G ⊙ Y,  Y_bar = G ⊙ X
+@defvjp(HadamardProduct, TensorHadamard)
+def _hadamard(node: Any, g: Any, ans: Any) -> Iterable[Contribution]:
+    # Z = X ⊙ Y:  X_bar = G ⊙ Y,  Y_bar = G ⊙ X   (matrices or feature maps)
     args = node.args
     return [(a, hadamard(g, *(args[:i] + args[i + 1 :]))) for i, a in enumerate(args)]
 
@@ -121,9 +120,9 @@ def _hadamard(node: HadamardProduct, g: MatrixExpr, ans: Any) -> Iterable[Contri
 # --------------------------------------------------------------------------- activations
 
 
-@defvjp(Elementwise)
-def _elementwise(node: Elementwise, g: MatrixExpr, ans: Any) -> Iterable[Contribution]:
-    # A = f(Z):  Z_bar = G ⊙ f'(Z)
+@defvjp(Elementwise, TensorElementwise)
+def _elementwise(node: Any, g: Any, ans: Any) -> Iterable[Contribution]:
+    # A = f(Z):  Z_bar = G ⊙ f'(Z)   (a matrix or a feature map Z)
     return [(node.arg, hadamard(g, node.derivative()))]
 
 
@@ -160,19 +159,6 @@ def _kernel_grad(a: Any, g: Any, s: Any, p: Any, k: Any) -> ConvBackKernel:
 def _channel_bias(node: ChannelBias, g: Any, ans: Any) -> Iterable[Contribution]:
     # Z = … + b (per channel):  b_bar = Σ_{n,i,j} G
     return [(node.bias, linear(ChannelSum, g))]
-
-
-@defvjp(TensorElementwise)
-def _tensor_elementwise(node: TensorElementwise, g: Any, ans: Any) -> Iterable[Contribution]:
-    # A = f(Z):  Z_bar = G ⊙ f'(Z)
-    return [(node.arg, thadamard(g, node.derivative()))]
-
-
-@defvjp(TensorHadamard)
-def _tensor_hadamard(node: TensorHadamard, g: Any, ans: Any) -> Iterable[Contribution]:
-    # Z = X ⊙ Y:  X_bar = G ⊙ Y,  Y_bar = G ⊙ X
-    x, y = node.args
-    return [(x, thadamard(g, y)), (y, thadamard(g, x))]
 
 
 @defvjp(Pool)
@@ -231,18 +217,14 @@ def _binary_cross_entropy(node: BinaryCrossEntropy, g: Any, ans: Any) -> Iterabl
     return [(a, _mm(g, hadamard(a - y, denom)))]
 
 
-def _fused_softmax_ce(node: CrossEntropy, g: Any, z: MatrixExpr) -> MatrixExpr:
+def _fused_output_minus_target(node: Any, g: Any, z: MatrixExpr) -> MatrixExpr:
     # A = softmax(Z), L = -Σ Y ⊙ log A:  Z_bar = g (A - Y)   (each sample's y sums to 1)
+    # A = σ(Z),       L = BCE(A, Y):     Z_bar = g (A - Y)
     return _mm(g, node.probs - node.target)
 
 
-def _fused_sigmoid_bce(node: BinaryCrossEntropy, g: Any, z: MatrixExpr) -> MatrixExpr:
-    # A = σ(Z), L = BCE(A, Y):  Z_bar = g (A - Y)
-    return _mm(g, node.probs - node.target)
-
-
-FUSED[(CrossEntropy, "softmax")] = _fused_softmax_ce
-FUSED[(BinaryCrossEntropy, "sigmoid")] = _fused_sigmoid_bce
+FUSED[(CrossEntropy, "softmax")] = _fused_output_minus_target
+FUSED[(BinaryCrossEntropy, "sigmoid")] = _fused_output_minus_target
 
 #: Leaves and constants: no inputs to pass a cotangent to.
 CONSTANTS = (OneMatrix, sympy.Number)

@@ -232,6 +232,9 @@ class ArrayNodes:
     def _print_Transpose(self, expr: Any) -> str:
         return f"{self.parenthesize(expr.arg, PRECEDENCE['Func'])}.T"  # type: ignore[attr-defined]
 
+    def _print_TensorHadamard(self, expr: Any) -> str:
+        return self._print_HadamardProduct(expr)
+
     def _print_HadamardProduct(self, expr: Any) -> str:
         parts = []
         for a in expr.args:
@@ -287,7 +290,7 @@ class ArrayNodes:
         return str(super()._print(expr, **kwargs))  # type: ignore[misc]
 
     # --- activations
-    def _print_Elementwise(self, expr: Elementwise) -> str:
+    def _print_ElementwiseOf(self, expr: Any) -> str:
         fn = expr.scalar()
         if any(
             type(f).__module__ == "derive.spec.activations" for f in fn.expr.atoms(sympy.Function)
@@ -415,12 +418,6 @@ class ArrayNodes:
     def _print_Unflatten(self, e: Any) -> str:
         g = self._group(e.arg)
         return f"{g}{'.T' if e.column else ''}.reshape({self._group(e.like)}.shape)"
-
-    def _print_TensorElementwise(self, e: Any) -> str:
-        return self._print_Elementwise(e)
-
-    def _print_TensorHadamard(self, e: Any) -> str:
-        return self._print_HadamardProduct(e)
 
     def _print_Mul(self, expr: Any) -> str:
         if not is_tensor(expr):

@@ -22,7 +22,7 @@ from typing import Any
 import sympy
 from sympy.matrices.expressions import OneMatrix
 
-from derive.core.derivation import Derivation, derive, rescale, total
+from derive.core.derivation import Derivation, derive
 from derive.core.nodes import (
     ConvBackInput,
     Elementwise,
@@ -30,7 +30,9 @@ from derive.core.nodes import (
     TensorElementwise,
     TensorHadamard,
     Unpool,
+    add,
     is_tensor,
+    scale,
 )
 from derive.export.printers import (
     BACKENDS,
@@ -205,8 +207,8 @@ def _without_batch_factor(rhs: Any, s: Any, deltas: set[Any]) -> Any:
     """A gradient's terms that hold a delta, divided by the batch factor ``s`` (the code's
     deltas carry it); other terms (weight decay) as they are."""
     terms = list(rhs.args) if isinstance(rhs, (sympy.Add, sympy.MatAdd)) else [rhs]
-    out = [rescale(t, 1 / s) if t.has(*deltas) else t for t in terms]
-    return out[0] if len(out) == 1 else total(out)
+    out = [scale(t, 1 / s) if t.has(*deltas) else t for t in terms]
+    return out[0] if len(out) == 1 else add(out)
 
 
 def to_source(spec: Any, backend: str = "numpy", fast: bool = True) -> str:

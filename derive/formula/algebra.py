@@ -26,7 +26,6 @@ from derive.core.nodes import (
     is_tensor,
     tensor_scale,
     tensor_shape,
-    thadamard,
 )
 from derive.formula.parse import IR, FormulaError
 from derive.render.text import text
@@ -228,7 +227,7 @@ def _had(a: Any, b: Any, op: str = "⊙") -> Any:
                 f"{text(a)} {op} {text(b)}: {text(a)} is {shape_text(_wrap(a))}, "
                 f"{text(b)} is {shape_text(_wrap(b))}"
             )
-        return thadamard(a, b)
+        return hadamard(a, b)
     if a.shape != b.shape:
         raise ShapeMismatch(
             f"{text(a)} {op} {text(b)}: {text(a)} is {shape_text(a)}, {text(b)} is {shape_text(b)}"

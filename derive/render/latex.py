@@ -43,6 +43,10 @@ def _tex_index(idx: str) -> str:
     return idx.replace(" ", "")
 
 
+#: A scalar multiple or a sum of feature maps (SymPy's own Mul and Add).
+_SCALED = (sympy.Add, sympy.Mul)
+
+
 class DeriveLatexPrinter(LatexPrinter):
     """Our matrix expressions in LaTeX, in the user's notation."""
 
@@ -128,14 +132,17 @@ class DeriveLatexPrinter(LatexPrinter):
         return rf"\mathbf{{1}}_{{{self._print(rows)}}}\mathbf{{1}}_{{{self._print(cols)}}}^{{{t}}}"
 
     def _print_HadamardProduct(self, expr: Any) -> str:
+        """``X ⊙ Y`` of matrices or feature maps; a sum or product factor is bracketed."""
         op = f" {HADAMARD[self.notation.hadamard]} "
         parts = []
         for a in expr.args:
             code = self._print(a)
-            if isinstance(a, (sympy.MatAdd, sympy.MatMul, sympy.HadamardProduct)):
+            if isinstance(a, (sympy.MatAdd, sympy.MatMul, sympy.HadamardProduct, *_SCALED)):
                 code = rf"\left({code}\right)"
             parts.append(code)
         return op.join(parts)
+
+    _print_TensorHadamard = _print_HadamardProduct
 
     def hadamard_operand(self, expr: Any) -> str:
         """One side of a ``⊙`` written by hand (the chain-rule step): bracketed like a factor
@@ -159,7 +166,7 @@ class DeriveLatexPrinter(LatexPrinter):
         default = TABLE[name].tex if name in TABLE else name
         return self.notation.activation_tex(name, default)
 
-    def _print_Elementwise(self, expr: Elementwise) -> str:
+    def _print_ElementwiseOf(self, expr: Any) -> str:
         primes = "'" * expr.order
         return rf"{self.activation_name(expr.name)}{primes}\left({self._print(expr.arg)}\right)"
 
@@ -180,7 +187,7 @@ class DeriveLatexPrinter(LatexPrinter):
             rf"\log(\mathbf{{1}} - {a})\right)_{{ji}}"
         )
 
-    def _print_Partial(self, expr: Any) -> str:
+    def _print_PartialOf(self, expr: Any) -> str:
         return rf"\frac{{\partial {self._print(expr.of)}}}{{\partial {self._print(expr.wrt)}}}"
 
     # --- feature maps (the notation of CNN notes: ⋆ correlation, * convolution, rot180)
@@ -243,22 +250,6 @@ class DeriveLatexPrinter(LatexPrinter):
 
     def _print_Unflatten(self, e: Any) -> str:
         return rf"\operatorname{{unflatten}}\left({self._print(e.arg)}\right)"
-
-    def _print_TensorElementwise(self, e: Any) -> str:
-        return self._print_Elementwise(e)
-
-    def _print_TensorHadamard(self, e: Any) -> str:
-        op = f" {HADAMARD[self.notation.hadamard]} "
-        parts = []
-        for a in e.args:
-            code = self._print(a)
-            if isinstance(a, (sympy.Add, sympy.Mul)):
-                code = rf"\left({code}\right)"
-            parts.append(code)
-        return op.join(parts)
-
-    def _print_TensorPartial(self, e: Any) -> str:
-        return self._print_Partial(e)
 
     def _print_Mul(self, expr: Any) -> str:
         if is_tensor(expr):

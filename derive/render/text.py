@@ -91,6 +91,8 @@ class TextPrinter(StrPrinter):
     def _print_HadamardProduct(self, expr: Any) -> str:
         return " ⊙ ".join(self.parenthesize(a, PRECEDENCE["Mul"] + 1) for a in expr.args)
 
+    _print_TensorHadamard = _print_HadamardProduct
+
     def _print_HadamardPower(self, expr: Any) -> str:
         """``A ⊙ A`` as ``A∘²`` (the Hadamard power), not ``A^∘(2)``."""
         base = self.parenthesize(expr.base, PRECEDENCE["Pow"])
@@ -100,7 +102,7 @@ class TextPrinter(StrPrinter):
             return f"{base}^∘({exp})"
         return f"{base}∘{sup}"
 
-    def _print_Elementwise(self, expr: Any) -> str:
+    def _print_ElementwiseOf(self, expr: Any) -> str:
         name = TABLE[expr.name].text if expr.name in TABLE else expr.name
         return f"{name}{chr(39) * expr.order}({self._print(expr.arg)})"
 
@@ -121,7 +123,7 @@ class TextPrinter(StrPrinter):
         y, a = self._print(expr.target), self._print(expr.probs)
         return f"−Σ [{y} ⊙ log {a} + (1 − {y}) ⊙ log(1 − {a})]"
 
-    def _print_Partial(self, expr: Any) -> str:
+    def _print_PartialOf(self, expr: Any) -> str:
         return f"∂{self._print(expr.of)}/∂{self._print(expr.wrt)}"
 
     # --- feature maps (CNN notes' notation: ⋆ correlation, * convolution, rot180)
@@ -190,15 +192,6 @@ class TextPrinter(StrPrinter):
 
     def _print_MaxMask(self, e: Any) -> str:
         return f"1_max({self._print(e.arg)})"
-
-    def _print_TensorElementwise(self, e: Any) -> str:
-        return self._print_Elementwise(e)
-
-    def _print_TensorHadamard(self, e: Any) -> str:
-        return " ⊙ ".join(self.parenthesize(a, PRECEDENCE["Mul"] + 1) for a in e.args)
-
-    def _print_TensorPartial(self, e: Any) -> str:
-        return self._print_Partial(e)
 
     def _print_Mul(self, expr: Any) -> str:
         if is_tensor(expr):
