@@ -37,6 +37,12 @@ ALLOWED = set(REQUIRED) | {
     "made_up",
     "note",
 }
+# tests/corpus/layers/: formulas for layer types derive does not have yet (issue 15). Same
+# schema plus `layer` (required) and `forward` (the forward code a formula differentiates);
+# `network` may be empty there because no spec exists for these layers yet.
+LAYERS = CORPUS / "layers"
+LAYER_ALLOWED = ALLOWED | {"layer", "forward"}
+MIN_PER_LAYER = 10
 KINDS = {
     "transpose",
     "factor",
@@ -80,6 +86,20 @@ def entries() -> list[tuple[str, dict[str, object]]]:
 ENTRIES = entries()
 
 
+def layer_entries() -> list[tuple[str, dict[str, object]]]:
+    """Every [[formula]] of every TOML file under tests/corpus/layers/."""
+    found = []
+    for path in sorted(LAYERS.glob("*.toml")):
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+        assert set(data) <= {"formula"}, f"{path.name}: unexpected top-level keys {set(data)}"
+        found.extend((f"layers/{path.name}", entry) for entry in data["formula"])
+    return found
+
+
+LAYER_ENTRIES = layer_entries()
+
+
 @cache
 def load(network: str) -> derive.Network:
     """The spec an entry names (a built-in name or a path from the repo root)."""
@@ -103,6 +123,33 @@ def test_entry_schema(name: str, entry: dict[str, object]) -> None:
     missing = [k for k in REQUIRED if not entry.get(k)]
     assert not missing, f"{name}: {entry.get('id')}: missing {missing}"
     assert set(entry) <= ALLOWED, f"{name}: {entry['id']}: unknown keys {set(entry) - ALLOWED}"
+    check_values(name, entry)
+    network = str(entry["network"])
+    assert network in BUILT_IN or (ROOT / network).is_file(), f"{entry['id']}: {network}"
+    assert loads(network)
+
+
+@pytest.mark.parametrize(
+    ("name", "entry"), LAYER_ENTRIES, ids=[str(e["id"]) for _, e in LAYER_ENTRIES]
+)
+def test_layer_entry_schema(name: str, entry: dict[str, object]) -> None:
+    """Layer entries: same rules; `layer` required and matching the file; `network` may be empty."""
+    required = [k for k in REQUIRED if k != "network"] + ["layer"]
+    missing = [k for k in required if not entry.get(k)]
+    assert not missing, f"{name}: {entry.get('id')}: missing {missing}"
+    assert "network" in entry, f"{name}: {entry['id']}: no network key"
+    unknown = set(entry) - LAYER_ALLOWED
+    assert not unknown, f"{name}: {entry['id']}: unknown keys {unknown}"
+    assert Path(name).stem.startswith(str(entry["layer"]).split("_")[0]), f"{entry['id']}: layer"
+    check_values(name, entry)
+    network = str(entry["network"])
+    if network:
+        assert network in BUILT_IN or (ROOT / network).is_file(), f"{entry['id']}: {network}"
+        assert loads(network)
+
+
+def check_values(name: str, entry: dict[str, object]) -> None:
+    """Allowed values, provenance, and a mistake with its kind and evidence when incorrect."""
     assert all(isinstance(v, str) for k, v in entry.items() if k != "made_up")
     assert isinstance(entry.get("made_up", False), bool)
     assert entry["syntax"] in ("latex", "python")
@@ -115,14 +162,11 @@ def test_entry_schema(name: str, entry: dict[str, object]) -> None:
         assert entry.get("evidence") or entry.get("made_up"), f"{entry['id']}: no evidence"
     else:
         assert not entry.get("mistake") and not entry.get("mistake_kind")
-    network = str(entry["network"])
-    assert network in BUILT_IN or (ROOT / network).is_file(), f"{entry['id']}: {network}"
-    assert loads(network)
 
 
 def test_ids_unique() -> None:
     """Ids are stable handles: no two entries share one."""
-    ids = [e["id"] for _, e in ENTRIES]
+    ids = [e["id"] for _, e in ENTRIES + LAYER_ENTRIES]
     assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
 
 
@@ -147,3 +191,27 @@ def test_every_spec_is_used_and_loads() -> None:
         rel = str(spec.relative_to(ROOT))
         assert loads(rel)
         assert rel in used, f"{rel} is not used by any entry"
+
+
+def layer_counts() -> dict[str, dict[str, int]]:
+    """Per layer type: total, incorrect, LaTeX and NumPy entries."""
+    counts: dict[str, dict[str, int]] = {}
+    for _, e in LAYER_ENTRIES:
+        c = counts.setdefault(
+            str(e["layer"]), dict.fromkeys(("total", "incorrect", "latex", "python"), 0)
+        )
+        c["total"] += 1
+        c["incorrect"] += e["verdict"] == "incorrect"
+        c[str(e["syntax"])] += 1
+    return counts
+
+
+def test_layer_totals() -> None:
+    """Every layer type collected has at least MIN_PER_LAYER real formulas (counts printed)."""
+    counts = layer_counts()
+    print("\n".join(f"{layer}: {c}" for layer, c in sorted(counts.items())))
+    assert counts, "no layer entries"
+    small = {layer: c["total"] for layer, c in counts.items() if c["total"] < MIN_PER_LAYER}
+    assert not small, f"layer types under {MIN_PER_LAYER} entries: {small}"
+    made_up = sum(bool(e.get("made_up")) for _, e in LAYER_ENTRIES)
+    assert made_up <= 0.1 * len(LAYER_ENTRIES)
