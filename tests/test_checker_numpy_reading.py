@@ -182,3 +182,56 @@ def test_indexing_that_is_not_read_says_so(cs231n: Checker) -> None:
         cs231n.check("dZ2 = probs[:, 0]", "python")
     with pytest.raises(FormulaError, match="only x\\[mask\\] = value"):
         cs231n.check("dZ1 = dA1\ndZ1[Z1 <= 0] *= 2", "python")
+
+
+# -- syntax detection (derive check --syntax auto, the default) ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("formula", "syntax", "sure"),
+    [
+        (r"\delta_1 = (W_2^T \delta_2) \odot \sigma'(Z_1)", "latex", True),
+        ("dW_2 = \\frac{1}{m} \\delta_2 A_1^T", "latex", True),
+        ("dW2 = np.dot(dZ2, A1.T) / m", "python", True),
+        (CASE_STUDY_DSCORES, "python", True),
+        ("dZ2 = A2 - Y", "python", False),  # the same in both: NumPy, said
+    ],
+)
+def test_detect_syntax(formula: str, syntax: str, sure: bool) -> None:
+    from derive.formula.detect import detect_syntax
+
+    assert detect_syntax(formula) == (syntax, sure)
+
+
+def test_cli_detects_the_syntax_per_line(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from derive.cli import main
+
+    lines = tmp_path / "f.txt"
+    lines.write_text(
+        "dW2 = np.dot(hidden_layer.T, dscores)\n"
+        "\\delta_1 = (\\delta_2 W_2^T) \\odot relu'(Z_1)\n"
+        "dW_2 = A_1^T \\delta_2 + 1\n",
+        encoding="utf-8",
+    )
+    assert main(["check", "cs231n", "--file", str(lines)]) == 1
+    out = capsys.readouterr().out
+    assert "2 correct, 1 incorrect, 0 unreadable" in out
+    # --syntax overrides: the LaTeX lines are not NumPy
+    assert main(["check", "cs231n", "--file", str(lines), "--syntax", "python"]) == 2
+
+
+def test_cli_says_which_syntax_it_chose(capsys) -> None:  # type: ignore[no-untyped-def]
+    from derive.cli import main
+
+    assert main(["check", "cs231n", "dZ2 = (A2 - Y) / N"]) == 0
+    assert "read as NumPy (it could be LaTeX" in capsys.readouterr().out
+
+
+def test_lower_case_w_without_a_number_is_not_guessed() -> None:
+    """Ng's logistic regression: dw = np.dot(X, (A - Y).T) / m is right for w = W_1ᵀ, so a
+    reading as derive's W_1 would call it wrong: the checker asks instead."""
+    one_layer = Checker("tests/corpus/specs/ng_logreg.toml")
+    with pytest.raises(FormulaError, match="--symbol w=W_1"):
+        one_layer.check("dw = (1 / m) * np.dot(X, (A - Y).T)", "python")
+    assert one_layer.check("dW = (1 / m) * np.dot((A - Y), X.T)", "python").correct
+    assert not one_layer.check("dW = np.dot((A - Y), X.T)", "python").correct

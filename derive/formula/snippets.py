@@ -169,6 +169,12 @@ def number_layers(parts: list[IR], depth: int, generic: bool) -> tuple[list[IR],
     found = [n for p in parts for _, n in nodes(p) if _is_unnumbered(n)]
     if not found:
         return parts, None
+    vectors = [n for n in found if n[1] in ("W", "dW") and n[3]]
+    if vectors:  # Ng's logistic regression: w is the column n_x × 1, derive's W_1 transposed
+        raise FormulaError(
+            "a lower-case w without a layer number is often a weight vector (Wᵀ): declare "
+            "it, e.g. --symbol w=W_1^T, or write W1"
+        )
     fixed = [
         n
         for p in parts
