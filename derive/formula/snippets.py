@@ -5,7 +5,7 @@ Real backprop code spreads a formula over lines (``dscores = probs.copy()`` /
 lists (``zs[-2]``, ``self.weights[-l+1]``) and names things its own way (``scores``,
 ``hidden_layer``, ``A_prev``). This module holds those readings; ``python_ir`` applies them.
 
-The rules (documented in docs/checker.md's NumPy section and tested in
+The rules (documented in docs/formulas.md and tested in
 tests/test_checker_numpy_reading.py):
 
 - the checked quantity is the target of the **last** assignment; earlier lines define names
