@@ -203,7 +203,8 @@ def cmd_latex(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """``derive check``: one formula, or a file of them, checked and diagnosed."""
-    from derive.formula.check import Checker
+    from derive.formula.check import Checker, CheckResult
+    from derive.formula.detect import detect_syntax
 
     def error_record(err: Exception) -> dict[str, object]:
         """An error as JSON: its first line, and the column (1-based) when it is known."""
@@ -212,6 +213,32 @@ def cmd_check(args: argparse.Namespace) -> int:
             "error": str(err).splitlines()[0] if str(err) else type(err).__name__,
             "column": getattr(err, "column", None),
         }
+
+    def check_one(checker: Checker, formula: str) -> CheckResult:
+        """One formula in ``--syntax``, or (auto) in the syntax its marks show (said when
+        the marks were unclear)."""
+        if args.syntax != "auto":
+            return checker.check(formula, args.syntax)
+        syntax, sure = detect_syntax(formula)
+        try:
+            result = checker.check(formula, syntax)
+        except FormulaError:
+            if sure:
+                raise
+            syntax = "latex" if syntax == "python" else "python"
+            try:
+                result = checker.check(formula, syntax)
+            except FormulaError:
+                pass
+            else:
+                sure = True
+            if not sure:
+                raise
+        if not sure:
+            other = "LaTeX" if syntax == "python" else "NumPy"
+            shown = "NumPy" if syntax == "python" else "LaTeX"
+            result.notes.insert(0, f"read as {shown} (it could be {other}; --syntax chooses)")
+        return result
 
     def check_file(checker: Checker) -> int:
         """``derive check --file``: one formula a line; a line that is not UTF-8 is unreadable."""
@@ -223,7 +250,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                 formula = raw.decode("utf-8").strip()
                 if not formula or formula.startswith("#"):
                     continue
-                result = checker.check(formula, args.syntax)
+                result = check_one(checker, formula)
                 counts[result.verdict] += 1
                 record = {"line": number, "formula": formula, **result.as_dict()}
                 summary = result.verdict + (f": {result.diagnosis}" if result.diagnosis else "")
@@ -279,7 +306,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         checker = Checker(d)
         if args.formula is None:
             return check_file(checker)
-        result = checker.check(args.formula, args.syntax)
+        result = check_one(checker, args.formula)
     except (*USER_ERRORS, UserError) as err:
         if not args.json:
             raise
@@ -431,9 +458,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument(
         "--syntax",
-        choices=("latex", "python"),
-        default="latex",
-        help="how the formula is written: LaTeX (default) or NumPy-style Python",
+        choices=("auto", "latex", "python"),
+        default="auto",
+        help="how the formula is written: auto (default: told from its marks, line by line "
+        "with --file), LaTeX or NumPy-style Python",
     )
     check.add_argument("--json", action="store_true", help="print the verdict as JSON")
     check.add_argument(

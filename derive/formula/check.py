@@ -95,14 +95,17 @@ class Checker(Diagnosis):
         """The verdict on ``LHS = RHS`` (or a chain of equal sides); a FormulaError if the
         formula cannot be read or judged for sure."""
         net = self.network
-        parts = parse(formula, syntax, net.notation.symbols, net.depth)
+        parts = parse(formula, syntax, net.notation.symbols, net.depth, net.convention == "column")
         run = Run(syntax)  # everything one check learns: nothing leaks into the next
         try:
             result = self._check(run, formula, parts)
         except UnknownSymbol as err:
-            return self._other_numbering(formula, syntax, parts, err)
+            result = self._other_numbering(formula, syntax, parts, err)
+            result.notes[:0] = getattr(parts, "notes", [])  # the common readings used
+            return result
         if not result.correct:
             result = self._unsure(formula, syntax, parts, result)
+        result.notes[:0] = getattr(parts, "notes", [])  # the common readings used
         if run.pair_used:
             after, extra = self._pair_layer
             result.notes.append(

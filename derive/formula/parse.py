@@ -271,16 +271,27 @@ def _start(node: Any) -> int | None:
     return None
 
 
+class Parts(list):  # type: ignore[type-arg]
+    """The parts of a formula, and the readings chosen on the way (said in notes)."""
+
+    def __init__(self, parts: list[IR], notes: list[str]) -> None:
+        super().__init__(parts)
+        self.notes = notes
+
+
 def parse(
     text: str,
     syntax: str = "latex",
     symbols: tuple[tuple[str, str], ...] = (),
     depth: int = 0,
+    column: bool | None = None,
 ) -> list[IR]:
     """The parts of ``LHS = … = RHS`` as IR, or a FormulaError with a caret.
 
     ``symbols`` are the user's declared names (``S`` is ``Z_2``), read as their quantity
-    in a network of ``depth`` layers (``declared``)."""
+    in a network of ``depth`` layers (``declared``); ``column`` is the network's
+    convention (NumPy's ``x[range(N), y]`` reads by it). The result is a ``Parts``: its
+    ``notes`` say which common readings were used."""
     if syntax not in SYNTAXES:
         raise FormulaError(f"unknown syntax {syntax!r}; use latex or python")
     if not text.strip():
@@ -323,7 +334,7 @@ def parse(
     big = _too_deep(tree)
     if big is not None:
         raise fail(f"the formula is too large to check: {big[0]}", _start(big[1]))
-    transformer = LatexToIR() if syntax == "latex" else PythonToIR()
+    transformer = LatexToIR() if syntax == "latex" else PythonToIR(depth, column)
     try:
         parts = transformer.transform(tree)
     except VisitError as err:  # lark wraps errors raised inside callbacks
@@ -331,4 +342,4 @@ def parse(
         if isinstance(inner, FormulaError):
             raise fail(str(inner), _start(err.obj)) from None
         raise
-    return list(parts)
+    return Parts(list(parts), list(getattr(transformer, "notes", [])))

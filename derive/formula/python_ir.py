@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from lark import Token, v_args
+from lark import Token, Tree, v_args
 
 from derive.formula.ir import (
     IR,
@@ -18,6 +18,17 @@ from derive.formula.ir import (
     power,
 )
 from derive.formula.latex_ir import _BASES
+from derive.formula.snippets import (
+    DICTS,
+    LISTS,
+    common_name,
+    finished,
+    flip,
+    list_layer,
+    number_layers,
+    substitute,
+    sym,
+)
 
 _PY_NAME = re.compile(r"^(W|w|b|Z|z|A|a|dW|dw|db|dZ|dz|dA|da|delta|X|x|Y|y|K|dK)_?([0-9]+|l|L)?\Z")
 
@@ -53,6 +64,10 @@ _PY_FUNCS = {
     "leaky_relu_prime": ("leaky_relu", 1),
     "lrelu_prime": ("leaky_relu", 1),
 }
+
+
+#: Ng's dnn_utils: ``relu_backward(dA, cache)`` is dA ⊙ relu'(Z) (the cache holds Z).
+_BACKWARD = {"relu_backward": "relu", "sigmoid_backward": "sigmoid", "tanh_backward": "tanh"}
 
 
 _COMPARISONS = {"greater": ">", "greater_equal": ">=", "less": "<", "less_equal": "<="}
@@ -95,9 +110,180 @@ def _comparison(a: IR, op: str, b: IR) -> IR:
     return ("cmp", a, op, c)
 
 
+def _target_word(stmt: Tree[Any]) -> str | None:
+    """The plain name a statement assigns (``dscores`` in ``dscores[…] -= 1``), if any."""
+    if stmt.data not in ("chain", "augassign") or not stmt.children:
+        return None
+    node: Any = stmt.children[0]
+    while isinstance(node, Tree) and node.data == "index":
+        node = node.children[0]
+    if isinstance(node, Tree) and node.data == "name":
+        word = str(node.children[0])
+        return None if word in LISTS or word in DICTS else word
+    return None
+
+
+def _tokens(node: Any) -> list[Token]:
+    return (
+        list(node.scan_values(lambda v: isinstance(v, Token))) if isinstance(node, Tree) else [node]
+    )
+
+
+def _indexed(node: Any) -> bool:
+    return isinstance(node, Tree) and node.data == "index"
+
+
+_AUG = {"+=": "add", "-=": "sub", "*=": "had", "/=": "div"}
+
+
 @v_args(inline=True)
 class PythonToIR(_CommonIR):
-    """NumPy-style parse tree -> IR."""
+    """NumPy-style parse tree -> IR; several statements become the last one's formula
+    (``snippets`` has the rules)."""
+
+    def __init__(self, depth: int = 0, column: bool | None = None) -> None:
+        super().__init__()
+        self.depth = depth  # the network's depth (0: unknown), for hidden_layer and zs[-1]
+        self.column = column  # samples are columns (None: unknown)
+        self.locals: frozenset[str] = frozenset()
+        self.notes: list[str] = []
+        self.loop_var = "l"
+        self.generic = False  # a layer index relative to the loop (zs[-l]) was read
+
+    def transform(self, tree: Tree[Any]) -> Any:
+        """The snippet's own names are known before any line is read: a use of one is a
+        ``("local", name)`` until the statements are read in order."""
+        stmts = tree.children if tree.data == "program" else [tree]
+        many = len(stmts) > 1 or any(
+            isinstance(t, Tree)
+            and (t.data == "augassign" or (t.data == "chain" and _indexed(t.children[0])))
+            for t in stmts
+        )
+        if not many and isinstance(stmts[0], Tree) and stmts[0].data == "chain":
+            word = _target_word(stmts[0])  # delta = W.T @ delta * sp: the earlier delta
+            many = word is not None and any(
+                str(tok) == word for c in stmts[0].children[1:] for tok in _tokens(c)
+            )
+        if many:
+            words = {_target_word(t) for t in stmts if isinstance(t, Tree)}
+            self.locals = frozenset(w for w in words if w is not None)
+        return super().transform(tree)
+
+    def _common(self, word: str) -> IR | None:
+        found = common_name(word, self.depth)
+        if found is None:
+            return None
+        node, words = found
+        note = f"read {words}"
+        if word not in ("y", "Y", "m") and note not in self.notes:
+            self.notes.append(note)
+        return node
+
+    # -- statements ------------------------------------------------------------------------
+
+    def augassign(self, target: IR, op: Token, value: IR) -> IR:
+        return ("aug", target, _AUG[str(op)], value)
+
+    def loop(self, var: Token, _range: IR) -> IR:
+        self.loop_var = str(var)
+        self.generic = True
+        return ("loop", str(var))
+
+    def program(self, *stmts: Any) -> list[IR]:
+        """The statements in order; the formula is the last one's target = its value."""
+        if len(stmts) == 1 and isinstance(stmts[0], list) and not self.locals:
+            parts = stmts[0]
+        else:
+            parts = self._statements(list(stmts))
+        parts, words = number_layers(parts, self.depth, self.generic)
+        if words:
+            self.notes.append(f"read {words}")
+        for p in parts:
+            finished(p)
+        return parts
+
+    def _statements(self, stmts: list[Any]) -> list[IR]:
+        env: dict[str, IR] = {}
+        gated: set[str] = set()
+        last: list[IR] | None = None
+        for i, st in enumerate(stmts):
+            if isinstance(st, tuple) and st[0] == "loop":
+                continue
+            if isinstance(st, list):
+                target, values = st[0], st[1:]
+                op = None
+            else:
+                target, op, values = st[1], st[2], [st[3]]
+            word = self._word_of(target)
+            values = [substitute(v, env, lambda w, t=word: self._before(w, t)) for v in values]
+            if len(values) > 1 and i != len(stmts) - 1:
+                raise FormulaError("a chain of '=' (x = y = …) is read only on the last line")
+            value = values[0]
+            new = self._assigned(target, op, value, env, word)
+            if word is not None:
+                env[word] = new
+                if target[0] == "maskidx" and op is None and value == ("num", 0):
+                    gated.add(word)
+                else:
+                    gated.discard(word)
+            last = [self._quantity(target, word, word in gated), new, *values[1:]]
+        if last is None:
+            raise FormulaError("the snippet assigns nothing")
+        return last
+
+    def _word_of(self, target: IR) -> str | None:
+        while target[0] in ("maskidx", "onehot"):
+            target = target[1]
+        return str(target[1]) if target[0] == "local" else None
+
+    def _before(self, word: str, target: str | None) -> IR:
+        """A snippet's name used before the snippet assigns it: its reading outside (in
+        ``delta = W.T @ delta * sp`` in a loop, the right's delta is the next layer's)."""
+        node = self.reading(word)
+        if word == target and node[0] == "sym" and node[1] == "delta" and node[2] is None:
+            self.generic = True
+            return sym("delta", ("rel", "l", 1))
+        return node
+
+    def _assigned(
+        self, target: IR, op: str | None, value: IR, env: dict[str, IR], word: str | None
+    ) -> IR:
+        """What the target holds after ``target (op)= value``."""
+        if word is None:  # a list entry or a dictionary key: nothing later reads it
+            if target[0] in ("maskidx", "onehot"):
+                raise FormulaError("an in-place update is read on a plain name (x[mask] = 0)")
+            return value if op is None else (op, target, value)
+        prev = env[word] if word in env else self._before(word, None)
+        if target[0] == "local":
+            return value if op is None else (op, prev, value)
+        if target[0] == "maskidx":
+            if op is not None:
+                raise FormulaError("x[mask] op= …: only x[mask] = value is read")
+            cond = target[2]
+            if value == ("num", 0):
+                return ("had", prev, flip(cond))
+            return ("where", cond, value, prev)
+        # x[range(N), y] -= 1: the one-hot labels subtracted
+        if op not in ("add", "sub") or value != ("num", 1):
+            raise FormulaError("x[range(N), y] is read in x[range(N), y] -= 1 (or += 1)")
+        if self.column is None:
+            raise FormulaError("x[range(N), y] -= 1: the network's convention is not known")
+        labels: IR = sym("Y", None)
+        if (target[2] == "rows") != (not self.column):  # the labels on the other axis
+            labels = ("T", labels)
+        return (op, prev, labels)
+
+    def _quantity(self, target: IR, word: str | None, gated: bool) -> IR:
+        """The left side the last line names: its target read as a quantity."""
+        if word is None:
+            return target
+        node = self.reading(word)
+        if gated and node[0] == "sym" and node[1] == "dA":  # the ReLU gate: now ∂L/∂Z
+            self.notes.append(
+                f"read {word}[…] = 0 as the ReLU gate: {word} then holds the layer's delta"
+            )
+            return sym("delta", node[2])
+        return node
 
     def matmul(self, a: IR, b: IR) -> IR:
         return ("mat", a, b)
@@ -128,6 +314,15 @@ class PythonToIR(_CommonIR):
 
     def name(self, tok: Token) -> IR:
         word = str(tok)
+        if word in self.locals:
+            return ("local", word)
+        return self.reading(word)
+
+    def reading(self, word: str) -> IR:
+        """What a name means outside the snippet's own assignments (``dW2``, ``probs``)."""
+        common = self._common(word)
+        if common is not None:
+            return common
         grad = re.fullmatch(r"grad_?([Wwb])_?([0-9]+)", word)  # grad_w2: ∂L/∂W_2
         if grad:
             word = ("dW" if grad.group(1) in "Ww" else "db") + grad.group(2)
@@ -140,8 +335,21 @@ class PythonToIR(_CommonIR):
             return ("bool", word == "True")
         if word in ("np", "numpy", "jnp", "torch", "scipy", "signal"):
             return ("module", word)
-        if word in _PY_FUNCS or word in _HELPERS or word in ("correlate2d", "convolve2d", "rot90"):
+        if word in ("range", "xrange", "str", "len"):
             return ("func", word)
+        if (
+            word in _PY_FUNCS
+            or word in _HELPERS
+            or word in _BACKWARD
+            or word in ("correlate2d", "convolve2d", "rot90")
+        ):
+            return ("func", word)
+        if word == "self":
+            return ("obj", word)
+        if word in LISTS:
+            return ("list", word)
+        if word in DICTS:
+            return ("dict", word)
         if word in ("lam", "lambd", "lmbda", "alpha"):
             return ("scalar", {"alpha": "alpha"}.get(word, "lambda"))
         if re.fullmatch(r"[A-Za-z_]\w*", word) and len(word) <= 2:
@@ -149,6 +357,16 @@ class PythonToIR(_CommonIR):
         raise FormulaError(f"unknown name {word!r}")
 
     def attr(self, obj: IR, name: Token) -> IR:
+        word = str(name)
+        if obj[0] == "obj":  # self.weights, self.params, self.W1
+            if word in LISTS:
+                return ("list", word)
+            if word in DICTS:
+                return ("dict", word)
+            try:
+                return self.reading(word)
+            except FormulaError:  # self.cost_derivative(…), self.num_layers
+                return ("method", obj, word)
         if obj[0] == "module" and str(name) in ("signal", "special"):  # scipy.signal/.special
             return ("module", str(name))
         if obj[0] == "module":
@@ -161,10 +379,40 @@ class PythonToIR(_CommonIR):
             )
         return ("method", obj, str(name))
 
-    def index(self, obj: IR, idx: IR) -> IR:
-        if obj[0] == "shape_of" and idx[0] == "num":  # A0.shape[2]: a size, as the export writes
-            return ("dim", obj[1], integer_of(idx[1], "an axis"))
-        raise FormulaError("indexing (x[...]) is not supported; write the formula in matrix form")
+    def subs(self, *items: IR) -> list[IR]:
+        return list(items)
+
+    def colon(self, *ends: IR) -> IR:
+        return ("colon",)
+
+    def index(self, obj: IR, subs: list[IR]) -> IR:
+        """``A0.shape[2]``, ``zs[-1]``, ``params['W1']``, ``x[mask]``, ``x[range(N), y]``."""
+        if len(subs) == 1:
+            idx = subs[0]
+            if obj[0] == "shape_of" and idx[0] == "num":  # A0.shape[2]: a size
+                return ("dim", obj[1], integer_of(idx[1], "an axis"))
+            if obj[0] == "dict" and idx[0] == "str":
+                node = self.reading(idx[1])
+                if obj[1] in ("grads", "gradients") and node[0] == "sym" and node[1] in "Wb":
+                    return ("sym", "d" + node[1], node[2], node[3])  # grads['W2'] is dW2
+                return node
+            if obj[0] == "list" or (obj[0] == "sym" and obj[2] is None and obj[1] != "Y"):
+                base, first = LISTS[obj[1]] if obj[0] == "list" else (obj[1], int(obj[1] != "A"))
+                layer = list_layer(base, first, idx, self.loop_var)
+                if layer[0] == "rel" and layer[1] == "l":
+                    self.generic = True
+                return sym(base, layer)
+            if idx[0] in ("gt0", "cmp"):
+                return ("maskidx", obj, idx)
+        if len(subs) == 2 and "range" in (subs[0][0], subs[1][0]):
+            labels = subs[1] if subs[0][0] == "range" else subs[0]
+            if labels[0] == "sym" and labels[1] == "Y":
+                return ("onehot", obj, "rows" if subs[0][0] == "range" else "columns")
+        raise FormulaError(
+            "this indexing (x[...]) is not read; index per-layer lists (zs[-1]), "
+            "masks (x[x <= 0] = 0) or labels (x[range(N), y] -= 1), or write the formula "
+            "in matrix form"
+        )
 
     def kwarg(self, name: Token, value: IR) -> IR:
         return ("kw", str(name), value)
@@ -178,8 +426,12 @@ class PythonToIR(_CommonIR):
         kw = {a[1]: a[2] for a in args if a[0] == "kw"}
         if fn[0] == "method":
             obj, meth = fn[1], fn[2]
-            if meth == "astype":
+            if meth in ("astype", "copy"):
                 return obj
+            if meth == "transpose" and not pos:
+                return ("T", obj)
+            if meth == "cost_derivative" and len(pos) == 2:  # Nielsen's (a - y)
+                return ("sub", pos[0], pos[1])
             if meth == "dot" and len(pos) == 1:
                 return ("mat", obj, pos[0])
             if meth == "sum":
@@ -190,6 +442,16 @@ class PythonToIR(_CommonIR):
         if fn[0] != "func":
             raise FormulaError("only functions can be called")
         name = fn[1]
+        if name in ("range", "xrange", "arange"):
+            return ("range",)
+        if name == "outer" and len(pos) == 2:  # np.outer(δ, a): δ aᵀ
+            return ("mat", pos[0], ("T", pos[1]))
+        if name == "maximum" and len(pos) == 2 and pos[1] == ("num", 0):
+            return ("fn", "relu", 0, pos[0])
+        if name in _BACKWARD and len(pos) == 2:  # Ng's relu_backward(dA, cache)
+            if pos[1][0] == "dict":  # the activation cache holds Z
+                pos[1] = sym("Z", None)
+            return ("had", pos[0], ("fn", _BACKWARD[name], 1, pos[1]))
         if name in ("correlate2d", "convolve2d", "correlate", "convolve") and len(pos) == 3:
             kw["mode"] = pos.pop()
         if name in ("dot", "matmul") and len(pos) == 2:

@@ -1,0 +1,216 @@
+"""NumPy code as people write it: several statements -> the one formula they compute.
+
+Real backprop code spreads a formula over lines (``dscores = probs.copy()`` /
+``dscores[range(N), y] -= 1`` / ``dscores /= N``), updates arrays in place, keeps layers in
+lists (``zs[-2]``, ``self.weights[-l+1]``) and names things its own way (``scores``,
+``hidden_layer``, ``A_prev``). This module holds those readings; ``python_ir`` applies them.
+
+The rules (documented in docs/formulas.md and tested in
+tests/test_checker_numpy_reading.py):
+
+- the checked quantity is the target of the **last** assignment; earlier lines define names
+  that later lines use, and each use is replaced by what the name holds at that point;
+- an in-place update ``x op= e`` is ``x = x op e``; ``x[mask] = 0`` keeps ``x`` where the
+  mask is false (``dhidden[hidden_layer <= 0] = 0`` is ``dhidden ⊙ (hidden_layer > 0)``,
+  the ReLU gate, and turns a gradient on an activation into the delta of that layer);
+  ``x[range(N), y] -= 1`` subtracts the one-hot labels (samples on rows: the row
+  convention; ``x[y, range(m)]`` has them on columns);
+- per-layer lists as Nielsen's network.py keeps them: ``zs[-1]`` is ``Z_L``,
+  ``activations[-2]`` is ``A_(L-1)``, ``self.weights[-l+1]`` with the loop's ``l`` is
+  ``W_(k+1)`` where ``k = L - l + 1`` is the layer the loop is at (so the formula is
+  checked as derive's generic layer ``l``);
+- names without a layer number (``delta``, ``dZ``, ``W``, ``A_prev``) are layer ``l``'s in a
+  formula that names no fixed layer (``A_prev`` is ``A_(l-1)``; ``delta`` on the right of
+  ``delta = …`` is the previous step's, ``δ_(l+1)``), layer 1's in a one-layer network;
+- common names with one reading are read so, and said in a note: ``scores``/``logits`` are
+  ``Z_L``, ``probs`` is ``A_L``, ``dscores`` is ``δ_L``, ``hidden_layer``/``hidden`` are
+  ``A_1`` of a two-layer network, ``N``/``num_examples``/``batch_size`` the batch; any other
+  name needs a declaration (``--symbol dout=dZ_2``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from derive.formula.ir import IR, FormulaError, nodes
+
+#: Per-layer lists: name -> (the symbol's base, the layer of the list's first element).
+LISTS: dict[str, tuple[str, int]] = {
+    "zs": ("Z", 1),
+    "activations": ("A", 0),
+    "weights": ("W", 1),
+    "biases": ("b", 1),
+    "nabla_w": ("dW", 1),
+    "nabla_b": ("db", 1),
+    "delta_nabla_w": ("dW", 1),
+    "delta_nabla_b": ("db", 1),
+    "deltas": ("delta", 1),
+}
+
+#: Containers whose string keys are the names of their entries (``params['W1']``).
+DICTS = frozenset({"params", "parameters", "grads", "gradients", "cache", "model"})
+
+#: Names of the batch size.
+BATCH_NAMES = frozenset({"N", "num_examples", "num_train", "batch_size", "n_samples", "m"})
+
+#: The symbols a name reads as when it has no layer number (filled in by ``number_layers``).
+LAYERED = frozenset({"W", "b", "Z", "A", "delta", "dW", "db", "dA", "K", "dK"})
+
+
+def sym(base: str, idx: IR | None) -> IR:
+    return ("sym", base, idx, False)
+
+
+def common_name(word: str, depth: int) -> tuple[IR, str] | None:
+    """A real variable name with one common reading: (its IR, the reading in words)."""
+    last = ("rel", "L", 0)
+    table: dict[str, tuple[IR, str]] = {
+        "scores": (sym("Z", last), "scores as Z_L (the last layer's pre-activation)"),
+        "logits": (sym("Z", last), "logits as Z_L (the last layer's pre-activation)"),
+        "probs": (sym("A", last), "probs as A_L (the network's output)"),
+        "probabilities": (sym("A", last), "probabilities as A_L (the network's output)"),
+        "y_hat": (sym("A", last), "y_hat as A_L (the network's output)"),
+        "yhat": (sym("A", last), "yhat as A_L (the network's output)"),
+        "y_pred": (sym("A", last), "y_pred as A_L (the network's output)"),
+        "dscores": (sym("delta", last), "dscores as δ_L (the gradient on the scores Z_L)"),
+        "dlogits": (sym("delta", last), "dlogits as δ_L (the gradient on the logits Z_L)"),
+        "dprobs": (sym("dA", last), "dprobs as ∂L/∂A_L"),
+        "labels": (sym("Y", None), "labels as Y"),
+        "A_prev": (sym("A", ("rel", "l", -1)), "A_prev as A_(l-1), the input of layer l"),
+        "dA_prev": (sym("dA", ("rel", "l", -1)), "dA_prev as ∂L/∂A_(l-1)"),
+        "activation_cache": (sym("Z", None), "activation_cache as Z_l (Ng's cache holds Z)"),
+    }
+    if word in BATCH_NAMES:
+        return ("scalar", "m"), f"{word} as the batch size"
+    if word in ("hidden_layer", "hidden", "dhidden"):
+        if depth != 2:
+            raise FormulaError(
+                f"{word}: which hidden layer? this network has {depth} layers; declare it, "
+                f"e.g. --symbol {word}={'dA' if word.startswith('d') else 'A'}_1"
+            )
+        if word == "dhidden":
+            return sym("dA", ("int", 1)), "dhidden as ∂L/∂A_1 (the gradient on the hidden layer)"
+        return sym("A", ("int", 1)), f"{word} as A_1 (the hidden layer's activation)"
+    return table.get(word)
+
+
+def list_layer(base: str, first: int, index: IR, loop_var: str) -> IR:
+    """The layer index of ``lst[index]``: ``[-1]`` is the last layer, ``[-l+c]`` layer l+c."""
+    coeff, const = _linear(index, loop_var)
+    if coeff == 0 and const >= 0:
+        return ("int", const + first)
+    if coeff == 0:  # from the end: a list of L layers (or L+1 activations from A_0)
+        return ("rel", "L", const + 1)
+    if coeff == -1:  # [-l + c]: the loop walks back from the end; derive's l is L - l + 1
+        return ("rel", "l", const)
+    raise FormulaError(
+        f"{base}[…]: a per-layer list is indexed by a number or -{loop_var} + a number"
+    )
+
+
+def _linear(node: IR, var: str) -> tuple[int, int]:
+    """``-l + 1`` as (-1, 1): an index that is a number plus or minus the loop variable."""
+    kind = node[0]
+    if kind == "num" and node[1].is_Integer:
+        return 0, int(node[1])
+    if kind == "scalar" and node[1] == var:
+        return 1, 0
+    if kind == "neg":
+        a, c = _linear(node[1], var)
+        return -a, -c
+    if kind in ("add", "sub"):
+        a1, c1 = _linear(node[1], var)
+        a2, c2 = _linear(node[2], var)
+        sign = 1 if kind == "add" else -1
+        return a1 + sign * a2, c1 + sign * c2
+    raise FormulaError(f"a list index must be a number or {var} plus or minus a number")
+
+
+#: IR kinds that stand for something half-read (a list not indexed, a bare range, …).
+_UNFINISHED = {
+    "obj": "an object",
+    "list": "a per-layer list (index it: zs[-1])",
+    "dict": "a dictionary (index it: params['W1'])",
+    "range": "range(…) outside an index",
+    "onehot": "x[range(N), y] (only x[range(N), y] -= 1 is read)",
+    "maskidx": "x[mask] (only x[mask] = 0 is read)",
+    "colon": "a slice",
+    "unknown": "a name",
+    "func": "a function that is not called",
+    "module": "a module",
+    "local": "a name",
+    "method": "an attribute",
+}
+
+
+def finished(node: IR) -> None:
+    """A FormulaError if a half-read piece is left in the formula."""
+    for _, n in nodes(node):
+        if n[0] in _UNFINISHED:
+            what = _UNFINISHED[n[0]]
+            name = f" {n[1]!r}" if n[0] in ("unknown", "local", "func") else ""
+            raise FormulaError(f"cannot use {what}{name} in a formula here")
+
+
+def _is_unnumbered(n: IR) -> bool:
+    return n[0] == "sym" and n[1] in LAYERED and n[2] is None
+
+
+def _renumber(node: IR, idx: IR) -> IR:
+    if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
+        return node
+    if _is_unnumbered(node):
+        return ("sym", node[1], idx, node[3])
+    return tuple(_renumber(c, idx) if isinstance(c, tuple) else c for c in node)
+
+
+def number_layers(parts: list[IR], depth: int, generic: bool) -> tuple[list[IR], str | None]:
+    """Names without a layer number given layer l (or 1 in a one-layer network)."""
+    found = [n for p in parts for _, n in nodes(p) if _is_unnumbered(n)]
+    if not found:
+        return parts, None
+    vectors = [n for n in found if n[1] in ("W", "dW") and n[3]]
+    if vectors:  # Ng's logistic regression: w is the column n_x × 1, derive's W_1 transposed
+        raise FormulaError(
+            "a lower-case w without a layer number is often a weight vector (Wᵀ): declare "
+            "it, e.g. --symbol w=W_1^T, or write W1"
+        )
+    fixed = [
+        n
+        for p in parts
+        for _, n in nodes(p)
+        if n[0] == "sym"
+        and ((n[1] in LAYERED and n[2] is not None and n[2][1] != "l") or n[1] == "X")
+    ]
+    if depth == 1:
+        return [
+            _renumber(p, ("int", 1)) for p in parts
+        ], "the names without a layer number as layer 1's"
+    if fixed and not generic:
+        raise FormulaError(
+            f"{found[0][1]} has no layer number, and the formula names a fixed layer: write "
+            f"the layer ({found[0][1]}1) or declare the name (--symbol NAME=QUANTITY)"
+        )
+    words = "the names without a layer number as layer l's (checked for every layer l)"
+    return [_renumber(p, ("rel", "l", 0)) for p in parts], words
+
+
+def flip(cond: IR) -> IR:
+    """The mask where ``cond`` is false: ``x <= 0`` -> ``x > 0`` (ReLU's step)."""
+    if cond[0] == "gt0":
+        return ("cmp", cond[1], "<=", 0)
+    a, op, c = cond[1], cond[2], cond[3]
+    other = {"<=": ">", "<": ">=", ">": "<=", ">=": "<"}[op]
+    if other == ">" and c == 0:
+        return ("gt0", a)
+    return ("cmp", a, other, c)
+
+
+def substitute(node: IR, env: dict[str, IR], outside: Any) -> IR:
+    """Every ``("local", name)`` replaced by what the name holds (``outside(name)`` if the
+    snippet has not assigned it yet)."""
+    if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
+        return node
+    if node[0] == "local":
+        return env[node[1]] if node[1] in env else outside(node[1])
+    return tuple(substitute(c, env, outside) if isinstance(c, tuple) else c for c in node)
