@@ -11,7 +11,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedInput
+from lark import Lark, Token, Tree, UnexpectedInput
 from lark.exceptions import VisitError
 
 from derive.formula.declared import rewrites as declared_rewrites
@@ -30,6 +30,7 @@ from derive.formula.ir import (
 )
 from derive.formula.latex_ir import LatexToIR
 from derive.formula.python_ir import PythonToIR
+from derive.spec.grammar import caret, failure
 
 __all__ = [
     "IR",
@@ -56,81 +57,6 @@ def parser(syntax: str) -> Lark:
     return Lark(
         grammar, parser="lalr", maybe_placeholders=False, cache=True, propagate_positions=True
     )
-
-
-def caret(text: str, column: int) -> str:
-    """The line of ``text`` holding ``column`` (1-based), and a caret under that column."""
-    start = text.rfind("\n", 0, max(column - 1, 0)) + 1
-    end = text.find("\n", start)
-    line = text[start : end if end >= 0 else len(text)].replace("\t", " ")
-    return f"  {line}\n  {' ' * max(column - 1 - start, 0)}^"
-
-
-#: Grammar terminals in words a user knows (lark's own names are lsqb, circumflex, …).
-_WORDS = {
-    "EQUAL": "'='",
-    "PLUS": "'+'",
-    "MINUS": "'-'",
-    "STAR": "'*'",
-    "SLASH": "'/'",
-    "AT": "'@'",
-    "COMMA": "','",
-    "DOT": "'.'",
-    "LPAR": "'('",
-    "RPAR": "')'",
-    "LSQB": "'['",
-    "RSQB": "']'",
-    "LBRACE": "'{'",
-    "RBRACE": "'}'",
-    "CIRCUMFLEX": "a superscript '^'",
-    "UNDERSCORE": "a subscript '_'",
-    "MULOP": "a product sign (\\cdot, \\odot, *)",
-    "MODE": "a mode {full} or {valid}",
-    "ENTRIES": "entry indices such as {ij}",
-    "TRANSPOSE": "a transpose T",
-    "PRIME": "a prime '",
-    "SUM": "a sum \\sum",
-    "FRAC": "a fraction \\frac",
-    "DIAG": "diag",
-    "ONE": "a ones vector \\mathbf{1}",
-    "PARTIAL": "\\partial",
-    "NABLA": "\\nabla",
-    "LOSSNAME": "the loss L",
-    "FUNC": "a function (\\sigma, f, …)",
-    "DNAME": "a name such as dW",
-    "NAME": "a symbol",
-    "SIMPLE": "a layer index",
-    "IDXBASE": "a layer index",
-    "SIGN": "'+' or '-'",
-    "NUMBER": "a number",
-    "COMPARE": "a comparison",
-    "STRING": "a string",
-    "$END": "the end of the formula",
-}
-
-
-def _word(lark: Lark, name: str) -> str:
-    if name in _WORDS:
-        return _WORDS[name]
-    try:
-        pattern = lark.get_terminal(name).pattern
-    except KeyError:
-        return name.lower()
-    if pattern.type == "str":
-        return f"'{pattern.value}'"
-    return name.lower()
-
-
-def _expected(lark: Lark, err: UnexpectedInput) -> str:
-    names = getattr(err, "expected", None) or getattr(err, "allowed", None) or []
-    shown: list[str] = []
-    for word in sorted({_word(lark, n) for n in names}, key=lambda w: (w.startswith("'"), w)):
-        if word not in shown:
-            shown.append(word)
-    if not shown:
-        return ""
-    more = ", …" if len(shown) > 10 else ""
-    return f"; expected {', '.join(shown[:10])}{more}"
 
 
 _LATEX_WORDS = re.compile(
@@ -318,19 +244,15 @@ def parse(
     lark = parser(syntax)
     try:
         tree = lark.parse(source)
-    except UnexpectedCharacters as err:
-        at = err.pos_in_stream or 0
-        ch = source[at] if at < len(source) else ""
-        raise fail(f"cannot read {ch!r}", at, _expected(lark, err)) from None
     except UnexpectedInput as err:
-        token = getattr(err, "token", None)
-        if not isinstance(token, Token) or token.type == "$END":
-            where, what = len(source), "the formula ends too early"
-        else:
-            word = re.match(r"\\?[A-Za-z]+|[0-9.]+|\S", str(token))  # \foo, not \foo(Z_1)
-            where = token.start_pos or 0
-            what = f"unexpected '{word.group(0) if word else str(token)[:12]}'"
-        raise fail(what, where, _expected(lark, err)) from None
+        got = failure(lark, err, source)
+        if got.kind == "character":
+            raise fail(f"cannot read {got.met!r}", got.at, got.expected) from None
+        if got.kind == "end":
+            raise fail("the formula ends too early", got.at, got.expected) from None
+        word = re.match(r"\\?[A-Za-z]+|[0-9.]+|\S", got.met)  # \foo, not \foo(Z_1)
+        what = f"unexpected '{word.group(0) if word else got.met[:12]}'"
+        raise fail(what, got.at, got.expected) from None
     big = _too_deep(tree)
     if big is not None:
         raise fail(f"the formula is too large to check: {big[0]}", _start(big[1]))

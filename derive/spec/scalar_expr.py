@@ -18,10 +18,10 @@ from lark import (
     Token,
     Transformer,
     Tree,
-    UnexpectedCharacters,
-    UnexpectedEOF,
     UnexpectedInput,
 )
+
+from derive.spec.grammar import caret, failure
 
 GRAMMAR = r"""
 ?start: sum
@@ -127,10 +127,6 @@ def _nesting(tree: Tree) -> int:  # type: ignore[type-arg]
     return deepest
 
 
-def _caret(text: str, column: int) -> str:
-    return f"  {text}\n  {' ' * max(column - 1, 0)}^"
-
-
 class _ToSympy(Transformer):  # type: ignore[type-arg]
     def __init__(self, text: str, params: Mapping[str, sympy.Expr]) -> None:
         super().__init__()
@@ -143,7 +139,7 @@ class _ToSympy(Transformer):  # type: ignore[type-arg]
             return parse_number(str(tok))
         except ValueError as err:
             raise ScalarExprError(
-                f"{err} in activation formula\n" + _caret(self.text, tok.column or 1)
+                f"{err} in activation formula\n" + caret(self.text, tok.column or 1)
             ) from None
 
     def name(self, items: list[Token]) -> sympy.Expr:
@@ -158,7 +154,7 @@ class _ToSympy(Transformer):  # type: ignore[type-arg]
         known = ", ".join(["x", *sorted(self.params), *sorted(CONSTANTS)])
         raise ScalarExprError(
             f"unknown name {word!r} in activation formula (known: {known})\n"
-            + _caret(self.text, tok.column or 1)
+            + caret(self.text, tok.column or 1)
         )
 
     def call(self, items: list[object]) -> sympy.Expr:
@@ -169,13 +165,13 @@ class _ToSympy(Transformer):  # type: ignore[type-arg]
         if word not in FUNCTIONS:
             raise ScalarExprError(
                 f"unknown function {word!r} in activation formula "
-                f"(known: {', '.join(sorted(FUNCTIONS))})\n" + _caret(self.text, tok.column or 1)
+                f"(known: {', '.join(sorted(FUNCTIONS))})\n" + caret(self.text, tok.column or 1)
             )
         arity, fn = FUNCTIONS[word]
         if len(args) != arity:
             raise ScalarExprError(
                 f"{word}() takes {arity} argument(s), got {len(args)}\n"
-                + _caret(self.text, tok.column or 1)
+                + caret(self.text, tok.column or 1)
             )
         return fn(*args)
 
@@ -213,25 +209,18 @@ def parse_scalar(text: str, params: Mapping[str, sympy.Expr] | None = None) -> s
         raise ScalarExprError(f"the activation formula contains the character {bad!r}")
     try:
         tree = _PARSER.parse(text)
-    except UnexpectedEOF:
-        raise ScalarExprError(
-            "activation formula ends too early\n" + _caret(text, len(text) + 1)
-        ) from None
-    except UnexpectedCharacters as err:
-        raise ScalarExprError(
-            f"unexpected character {text[err.pos_in_stream or 0]!r} in activation formula\n"
-            + _caret(text, err.column)
-        ) from None
     except UnexpectedInput as err:
-        token = getattr(err, "token", None)
-        at_end = token is None or getattr(token, "type", "") == "$END"
-        column = len(text) + 1 if at_end else getattr(err, "column", len(text) + 1)
-        what = "activation formula ends too early" if at_end else f"unexpected {str(token)!r}"
-        if column in (None, -1):
-            column = len(text) + 1
-        if at_end:
-            raise ScalarExprError(what + "\n" + _caret(text, column)) from None
-        raise ScalarExprError(f"{what} in activation formula\n" + _caret(text, column)) from None
+        got = failure(_PARSER, err, text)
+        if got.kind == "end":
+            raise ScalarExprError(
+                "activation formula ends too early\n" + caret(text, len(text) + 1)
+            ) from None
+        what = (
+            f"unexpected character {got.met!r}"
+            if got.kind == "character"
+            else f"unexpected {got.met!r}"
+        )
+        raise ScalarExprError(f"{what} in activation formula\n" + caret(text, got.at + 1)) from None
     if _nesting(tree) > MAX_NESTING:
         raise ScalarExprError(
             f"the activation formula nests functions and powers more than {MAX_NESTING} deep"
