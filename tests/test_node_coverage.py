@@ -14,6 +14,7 @@ from sympy.matrices.expressions import HadamardProduct, MatAdd, MatMul, Transpos
 
 import derive.core.derivation
 import derive.core.nodes
+import derive.formula.nodes
 from derive.core import numeric, rules
 from derive.export.printers import ArrayNodes
 from derive.oracles import explicit
@@ -28,7 +29,7 @@ SYMPY_PRIMITIVES = [MatAdd, MatMul, Transpose, HadamardProduct, sympy.Add, sympy
 def our_nodes() -> list[type]:
     """Concrete node classes defined by derive (abstract bases have no role)."""
     out = []
-    for module in (derive.core.nodes, derive.core.derivation):
+    for module in (derive.core.nodes, derive.core.derivation, derive.formula.nodes):
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if cls.__module__ == module.__name__ and issubclass(cls, sympy.Basic):
                 out.append(cls)

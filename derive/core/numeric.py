@@ -38,24 +38,22 @@ from derive.core.nodes import (
     Elementwise,
     Flatten,
     FrobeniusSq,
-    MaxMask,
     Pool,
-    Rot180,
-    Slide,
     Softmax,
     TensorElementwise,
     TensorHadamard,
     TensorSymbol,
     Unflatten,
     Unpool,
-    UpSample,
 )
 
 Env = dict[Any, Any]
 EVAL: dict[type, Callable[[Any, Env], Any]] = {}
 
 
-def _on(*classes: type) -> Callable[[Callable[[Any, Env], Any]], Callable[[Any, Env], Any]]:
+def on(*classes: type) -> Callable[[Callable[[Any, Env], Any]], Callable[[Any, Env], Any]]:
+    """Register the NumPy evaluator of node classes (``EVAL``; the checker adds its own)."""
+
     def register(fn: Callable[[Any, Env], Any]) -> Callable[[Any, Env], Any]:
         for cls in classes:
             EVAL[cls] = fn
@@ -85,32 +83,32 @@ def evaluate(expr: Any, env: Env) -> Any:
     raise NotImplementedError(f"numeric evaluation of {type(expr).__name__} is not defined")
 
 
-@_on(MatrixSymbol, TensorSymbol)
+@on(MatrixSymbol, TensorSymbol)
 def _symbol(e: Any, env: Env) -> Any:
     raise KeyError(f"no value for {e.name}")
 
 
-@_on(OneMatrix)
+@on(OneMatrix)
 def _ones(e: Any, env: Env) -> Any:
     return np.ones((_dim(e.shape[0], env), _dim(e.shape[1], env)))
 
 
-@_on(ZeroMatrix)
+@on(ZeroMatrix)
 def _zeros(e: Any, env: Env) -> Any:
     return np.zeros((_dim(e.shape[0], env), _dim(e.shape[1], env)))
 
 
-@_on(Identity)
+@on(Identity)
 def _eye(e: Any, env: Env) -> Any:
     return np.eye(_dim(e.shape[0], env))
 
 
-@_on(MatAdd)
+@on(MatAdd)
 def _matadd(e: Any, env: Env) -> Any:
     return sum((evaluate(a, env) for a in e.args[1:]), evaluate(e.args[0], env))
 
 
-@_on(MatMul)
+@on(MatMul)
 def _matmul(e: Any, env: Env) -> Any:
     coeff, factors = e.as_coeff_matrices()
     out = evaluate(factors[0], env)
@@ -119,12 +117,12 @@ def _matmul(e: Any, env: Env) -> Any:
     return evaluate(coeff, env) * out
 
 
-@_on(Transpose)
+@on(Transpose)
 def _transpose(e: Any, env: Env) -> Any:
     return evaluate(e.arg, env).T
 
 
-@_on(HadamardProduct, TensorHadamard)
+@on(HadamardProduct, TensorHadamard)
 def _hadamard(e: Any, env: Env) -> Any:
     out = evaluate(e.args[0], env)
     for a in e.args[1:]:
@@ -132,7 +130,7 @@ def _hadamard(e: Any, env: Env) -> Any:
     return out
 
 
-@_on(HadamardPower)
+@on(HadamardPower)
 def _hadamard_power(e: Any, env: Env) -> Any:
     return evaluate(e.base, env) ** evaluate(e.exp, env)
 
@@ -164,7 +162,7 @@ def _compiled(fn: sympy.Lambda) -> Callable[..., Any]:
     return sympy.lambdify([x, *params], body, modules=[extra, "numpy"])  # our own expression
 
 
-@_on(Elementwise, TensorElementwise)
+@on(Elementwise, TensorElementwise)
 def _elementwise(e: Elementwise, env: Env) -> Any:
     fn = e.scalar()
     (x,) = fn.variables
@@ -175,35 +173,35 @@ def _elementwise(e: Elementwise, env: Env) -> Any:
     return np.broadcast_to(np.asarray(out, dtype=float), arg.shape).copy()
 
 
-@_on(Softmax)
+@on(Softmax)
 def _softmax(e: Softmax, env: Env) -> Any:
     z = evaluate(e.arg, env)
     ex = np.exp(z - z.max(axis=e.axis, keepdims=True))
     return ex / ex.sum(axis=e.axis, keepdims=True)
 
 
-@_on(FrobeniusSq)
+@on(FrobeniusSq)
 def _frob(e: Any, env: Env) -> Any:
     return float(np.sum(evaluate(e.arg, env) ** 2))
 
 
-@_on(CrossEntropy)
+@on(CrossEntropy)
 def _ce(e: Any, env: Env) -> Any:
     return float(-np.sum(evaluate(e.target, env) * np.log(evaluate(e.probs, env))))
 
 
-@_on(BinaryCrossEntropy)
+@on(BinaryCrossEntropy)
 def _bce(e: Any, env: Env) -> Any:
     a, y = evaluate(e.probs, env), evaluate(e.target, env)
     return float(-np.sum(y * np.log(a) + (1 - y) * np.log(1 - a)))
 
 
-@_on(sympy.Add)
+@on(sympy.Add)
 def _add(e: Any, env: Env) -> Any:
     return sum(evaluate(a, env) for a in e.args)
 
 
-@_on(sympy.Mul)
+@on(sympy.Mul)
 def _mul(e: Any, env: Env) -> Any:
     out: Any = 1.0
     for a in e.args:
@@ -218,13 +216,13 @@ def _ints(*values: Any) -> list[int]:
     return [int(v) for v in values]
 
 
-@_on(Correlate)
+@on(Correlate)
 def _correlate(e: Correlate, env: Env) -> Any:
     k, a = evaluate(e.kernel, env), evaluate(e.input, env)
     return convops.conv2d(a, k, *_ints(e.stride, e.padding))
 
 
-@_on(ConvBackInput)
+@on(ConvBackInput)
 def _conv_back_input(e: ConvBackInput, env: Env) -> Any:
     g, k = evaluate(e.cot, env), evaluate(e.kernel, env)
     h, w = evaluate(e.like, env).shape[2:]
@@ -232,81 +230,43 @@ def _conv_back_input(e: ConvBackInput, env: Env) -> Any:
     return convops.conv2d_back_input(g, k, s, p, h, w)
 
 
-@_on(ConvBackKernel)
+@on(ConvBackKernel)
 def _conv_back_kernel(e: ConvBackKernel, env: Env) -> Any:
     a, g = evaluate(e.input, env), evaluate(e.cot, env)
     return convops.conv2d_back_kernel(a, g, *_ints(e.stride, e.padding, e.args[4]))
 
 
-@_on(ChannelBias)
+@on(ChannelBias)
 def _channel_bias(e: ChannelBias, env: Env) -> Any:
     return evaluate(e.bias, env)[None, :, None, None]
 
 
-@_on(ChannelSum)
+@on(ChannelSum)
 def _channel_sum(e: ChannelSum, env: Env) -> Any:
     return evaluate(e.arg, env).sum(axis=(0, 2, 3))
 
 
-@_on(Pool)
+@on(Pool)
 def _pool(e: Pool, env: Env) -> Any:
     fn = convops.maxpool2d if e.mode == "max" else convops.avgpool2d
     return fn(evaluate(e.input, env), *_ints(e.size, e.stride))
 
 
-@_on(Unpool)
+@on(Unpool)
 def _unpool(e: Unpool, env: Env) -> Any:
     fn = convops.maxpool2d_back if e.mode == "max" else convops.avgpool2d_back
     return fn(evaluate(e.cot, env), evaluate(e.input, env), *_ints(e.size, e.stride))
 
 
-@_on(Flatten)
+@on(Flatten)
 def _flatten(e: Flatten, env: Env) -> Any:
     a = evaluate(e.input, env)
     flat = a.reshape(a.shape[0], -1)
     return flat.T if e.column else flat
 
 
-@_on(Unflatten)
+@on(Unflatten)
 def _unflatten(e: Unflatten, env: Env) -> Any:
     g = evaluate(e.arg, env)
     like = evaluate(e.like, env)
     return (g.T if e.column else g).reshape(like.shape)
-
-
-# --------------------------------------------------------------------------- formula nodes
-
-
-@_on(Rot180)
-def _rot180(e: Rot180, env: Env) -> Any:
-    return evaluate(e.arg, env)[:, :, ::-1, ::-1]
-
-
-@_on(Slide)
-def _slide(e: Slide, env: Env) -> Any:
-    p, q = evaluate(e.p, env), evaluate(e.q, env)
-    s, pad, crop = _ints(e.stride, e.pad, e.crop)
-    if e.orient == "fwd":
-        return convops.conv2d(p, q, s, pad)
-    if e.orient == "bwd":
-        full = convops._pad(convops._dilate(p, s), pad)
-        out = convops.conv2d(full, q.transpose(1, 0, 2, 3), 1, 0)
-        h, w = out.shape[2] - 2 * crop, out.shape[3] - 2 * crop
-        return out[:, :, crop : crop + h, crop : crop + w]
-    k = p.shape[2] + 2 * pad - (q.shape[2] - 1) * s
-    return convops.conv2d_back_kernel(p, q, s, pad, k)
-
-
-@_on(UpSample)
-def _upsample(e: UpSample, env: Env) -> Any:
-    g, like = evaluate(e.arg, env), evaluate(e.like, env)
-    ones = np.ones(like.shape)
-    return convops.avgpool2d_back(g, ones, *_ints(e.size, e.stride)) * int(e.size) ** 2
-
-
-@_on(MaxMask)
-def _maxmask(e: MaxMask, env: Env) -> Any:
-    a = evaluate(e.arg, env)
-    k, s = _ints(e.size, e.stride)
-    h, w = (a.shape[2] - k) // s + 1, (a.shape[3] - k) // s + 1
-    return convops.maxpool2d_back(np.ones((a.shape[0], a.shape[1], h, w)), a, k, s)

@@ -12,14 +12,10 @@ import sympy
 from derive.core.nodes import (
     Correlate,
     Flatten,
-    MaxMask,
     Pool,
-    Slide,
     TensorSymbol,
     Unflatten,
-    UpSample,
     is_tensor,
-    rot180,
     tensor_coeff,
     tensor_scale,
     tensor_shape,
@@ -31,6 +27,7 @@ from derive.formula.algebra import (
     _wrap,
     shape_text,
 )
+from derive.formula.nodes import MaxMask, Slide, UpSample, rot180
 from derive.formula.parse import IR, FormulaError
 from derive.formula.symbols import Symbols
 from derive.render.text import text

@@ -25,7 +25,6 @@ from derive.core.nodes import (
     Elementwise,
     TensorElementwise,
     is_tensor,
-    rot180,
     tensor_coeff,
     tensor_scale,
     tensor_shape,
@@ -50,6 +49,7 @@ from derive.formula.algebra import (
     shape_text,
     unique,
 )
+from derive.formula.nodes import rot180
 from derive.formula.parse import IR, FormulaError
 from derive.formula.products import Products
 from derive.formula.symbols import Context
