@@ -1,4 +1,4 @@
-"""A NumPy interpreter of our matrix expressions: one entry per node type.
+"""The NumPy value domain of the one interpreter (``derive.core.interpret``).
 
 The formula checker evaluates a user's formula and the derived one on the same random
 arrays; it has no module to export for an arbitrary formula, so it interprets the SymPy
@@ -14,125 +14,87 @@ from typing import Any
 
 import numpy as np
 import sympy
-from sympy.matrices.expressions import (
-    HadamardPower,
-    HadamardProduct,
-    Identity,
-    MatAdd,
-    MatMul,
-    MatrixSymbol,
-    OneMatrix,
-    Transpose,
-    ZeroMatrix,
-)
 
 from derive.core import convops
+from derive.core.interpret import Domain, Env, Interpreter
 from derive.core.nodes import (
-    BinaryCrossEntropy,
     ChannelBias,
     ChannelSum,
     ConvBackInput,
     ConvBackKernel,
     Correlate,
-    CrossEntropy,
-    Elementwise,
+    ElementwiseOf,
     Flatten,
-    FrobeniusSq,
     Pool,
-    Softmax,
-    TensorElementwise,
-    TensorHadamard,
     TensorSymbol,
     Unflatten,
     Unpool,
 )
 
-Env = dict[Any, Any]
-EVAL: dict[type, Callable[[Any, Env], Any]] = {}
 
+class NumPyDomain(Domain):
+    """Float arrays: what the checker compares a user's formula and the derived one on."""
 
-def on(*classes: type) -> Callable[[Callable[[Any, Env], Any]], Callable[[Any, Env], Any]]:
-    """Register the NumPy evaluator of node classes (``EVAL``; the checker adds its own)."""
+    name = "numeric"
 
-    def register(fn: Callable[[Any, Env], Any]) -> Callable[[Any, Env], Any]:
-        for cls in classes:
-            EVAL[cls] = fn
-        return fn
+    def fallback(self, expr: Any, env: Env) -> Any:
+        """A scalar SymPy expression of plain symbols, as a float."""
+        if isinstance(expr, sympy.Expr) and not expr.has(sympy.MatrixExpr, TensorSymbol):
+            return _scalar(expr, env)
+        return super().fallback(expr, env)
 
-    return register
+    def ones(self, rows: int, cols: int) -> Any:
+        """The all-ones matrix."""
+        return np.ones((rows, cols))
+
+    def zeros(self, rows: int, cols: int) -> Any:
+        """The zero matrix."""
+        return np.zeros((rows, cols))
+
+    def eye(self, n: int) -> Any:
+        """The identity matrix."""
+        return np.eye(n)
+
+    def apply(self, node: ElementwiseOf, value: Any, env: Env) -> Any:
+        """The activation compiled once by lambdify (a symbolic f gets a smooth stand-in)."""
+        fn = node.scalar()
+        (x,) = fn.variables
+        params = sorted(_standins(fn.expr).free_symbols - {x}, key=str)
+        out = _compiled(fn)(value, *[env[p] for p in params])
+        return np.broadcast_to(np.asarray(out, dtype=float), value.shape).copy()
+
+    def softmax(self, z: Any, axis: int) -> Any:
+        """Shifted by the maximum, so no exp overflows."""
+        ex = np.exp(z - z.max(axis=axis, keepdims=True))
+        return ex / ex.sum(axis=axis, keepdims=True)
+
+    def sum_squares(self, v: Any) -> Any:
+        """``Σ v²`` as a float."""
+        return float(np.sum(v**2))
+
+    def cross_entropy(self, a: Any, y: Any) -> Any:
+        """``-Σ y log a`` as a float."""
+        return float(-np.sum(y * np.log(a)))
+
+    def binary_cross_entropy(self, a: Any, y: Any) -> Any:
+        """``-Σ y log a + (1 - y) log(1 - a)`` as a float."""
+        return float(-np.sum(y * np.log(a) + (1 - y) * np.log(1 - a)))
+
+    def add(self, values: list[Any]) -> Any:
+        """The sum (starting from 0, as Python's ``sum``)."""
+        return sum(values)
+
+    def mul(self, values: list[Any]) -> Any:
+        """The product, as a float."""
+        out: Any = 1.0
+        for v in values:
+            out = out * v
+        return out
 
 
 def _scalar(e: Any, env: Env) -> float:
     values = {k: v for k, v in env.items() if isinstance(k, sympy.Symbol)}
     return float(sympy.Float(e.xreplace(values)))
-
-
-def _dim(d: Any, env: Env) -> int:
-    return int(d) if isinstance(d, (int, sympy.Integer)) else int(env[d])
-
-
-def evaluate(expr: Any, env: Env) -> Any:
-    """The value of ``expr`` with symbols from ``env`` (MatrixSymbol -> array, Symbol -> number)."""
-    if expr in env:
-        return env[expr]
-    fn = EVAL.get(type(expr))
-    if fn is not None:
-        return fn(expr, env)
-    if isinstance(expr, sympy.Expr) and not expr.has(sympy.MatrixExpr, TensorSymbol):
-        return _scalar(expr, env)
-    raise NotImplementedError(f"numeric evaluation of {type(expr).__name__} is not defined")
-
-
-@on(MatrixSymbol, TensorSymbol)
-def _symbol(e: Any, env: Env) -> Any:
-    raise KeyError(f"no value for {e.name}")
-
-
-@on(OneMatrix)
-def _ones(e: Any, env: Env) -> Any:
-    return np.ones((_dim(e.shape[0], env), _dim(e.shape[1], env)))
-
-
-@on(ZeroMatrix)
-def _zeros(e: Any, env: Env) -> Any:
-    return np.zeros((_dim(e.shape[0], env), _dim(e.shape[1], env)))
-
-
-@on(Identity)
-def _eye(e: Any, env: Env) -> Any:
-    return np.eye(_dim(e.shape[0], env))
-
-
-@on(MatAdd)
-def _matadd(e: Any, env: Env) -> Any:
-    return sum((evaluate(a, env) for a in e.args[1:]), evaluate(e.args[0], env))
-
-
-@on(MatMul)
-def _matmul(e: Any, env: Env) -> Any:
-    coeff, factors = e.as_coeff_matrices()
-    out = evaluate(factors[0], env)
-    for f in factors[1:]:
-        out = out @ evaluate(f, env)
-    return evaluate(coeff, env) * out
-
-
-@on(Transpose)
-def _transpose(e: Any, env: Env) -> Any:
-    return evaluate(e.arg, env).T
-
-
-@on(HadamardProduct, TensorHadamard)
-def _hadamard(e: Any, env: Env) -> Any:
-    out = evaluate(e.args[0], env)
-    for a in e.args[1:]:
-        out = out * evaluate(a, env)
-    return out
-
-
-@on(HadamardPower)
-def _hadamard_power(e: Any, env: Env) -> Any:
-    return evaluate(e.base, env) ** evaluate(e.exp, env)
 
 
 _T = sympy.Symbol("t", real=True)
@@ -162,51 +124,16 @@ def _compiled(fn: sympy.Lambda) -> Callable[..., Any]:
     return sympy.lambdify([x, *params], body, modules=[extra, "numpy"])  # our own expression
 
 
-@on(Elementwise, TensorElementwise)
-def _elementwise(e: Elementwise, env: Env) -> Any:
-    fn = e.scalar()
-    (x,) = fn.variables
-    params = sorted(_standins(fn.expr).free_symbols - {x}, key=str)
-    values = [env[p] for p in params]
-    arg = evaluate(e.arg, env)
-    out = _compiled(fn)(arg, *values)
-    return np.broadcast_to(np.asarray(out, dtype=float), arg.shape).copy()
+#: The NumPy interpreter: the shared entries plus the feature-map entries below.
+NUMPY = Interpreter(NumPyDomain())
+#: Node class -> entry (the coverage test reads it; the checker adds its own nodes).
+EVAL = NUMPY.table
+evaluate = NUMPY.evaluate
+on = NUMPY.on
 
 
-@on(Softmax)
-def _softmax(e: Softmax, env: Env) -> Any:
-    z = evaluate(e.arg, env)
-    ex = np.exp(z - z.max(axis=e.axis, keepdims=True))
-    return ex / ex.sum(axis=e.axis, keepdims=True)
-
-
-@on(FrobeniusSq)
-def _frob(e: Any, env: Env) -> Any:
-    return float(np.sum(evaluate(e.arg, env) ** 2))
-
-
-@on(CrossEntropy)
-def _ce(e: Any, env: Env) -> Any:
-    return float(-np.sum(evaluate(e.target, env) * np.log(evaluate(e.probs, env))))
-
-
-@on(BinaryCrossEntropy)
-def _bce(e: Any, env: Env) -> Any:
-    a, y = evaluate(e.probs, env), evaluate(e.target, env)
-    return float(-np.sum(y * np.log(a) + (1 - y) * np.log(1 - a)))
-
-
-@on(sympy.Add)
-def _add(e: Any, env: Env) -> Any:
-    return sum(evaluate(a, env) for a in e.args)
-
-
-@on(sympy.Mul)
-def _mul(e: Any, env: Env) -> Any:
-    out: Any = 1.0
-    for a in e.args:
-        out = out * evaluate(a, env)
-    return out
+def _dim(d: Any, env: Env) -> int:
+    return NUMPY.domain.dim(d, env)
 
 
 # --------------------------------------------------------------------------- feature maps

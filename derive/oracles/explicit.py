@@ -6,8 +6,9 @@ SymPy per parameter entry, and compared with the closed matrix form evaluated on
 explicit matrices: exactly where the difference is a rational function (or involves only
 symbolic activations), at random rational points in 50-digit arithmetic otherwise.
 
-The evaluator is an interpreter of our matrix expressions over explicit SymPy matrices,
-one entry per node type, like the rule table.
+The evaluator is the core's one interpreter (``derive.core.interpret``) over a domain of
+explicit SymPy matrices; its feature-map entries are its own textbook loops, written
+independently of the vectorised ops the export and the checker use.
 """
 
 from __future__ import annotations
@@ -20,186 +21,130 @@ from typing import Any
 
 import numpy as np
 import sympy
-from sympy.matrices.expressions import (
-    HadamardPower,
-    HadamardProduct,
-    Identity,
-    MatAdd,
-    MatMul,
-    MatrixSymbol,
-    OneMatrix,
-    Transpose,
-    ZeroMatrix,
-)
+from sympy.matrices.expressions import MatrixSymbol
 
 from derive.core.derivation import Derivation, derive
 from derive.core.graph import Kind, split_name
+from derive.core.interpret import Domain, Env, Interpreter
 from derive.core.nodes import (
-    BinaryCrossEntropy,
     ChannelBias,
     ChannelSum,
     ConvBackInput,
     ConvBackKernel,
     Correlate,
-    CrossEntropy,
-    Elementwise,
+    ElementwiseOf,
     Flatten,
-    FrobeniusSq,
     Pool,
-    Softmax,
-    TensorElementwise,
-    TensorHadamard,
     TensorSymbol,
     Unflatten,
     Unpool,
 )
 
-Env = dict[Any, Any]
 #: Above this many operations the exact comparison works at rational points, not by expand.
 EXACT_OPS = 4000
-Evaluator = Callable[[Any, Env], Any]
-EVAL: dict[type, Evaluator] = {}
 
 
-def _on(*classes: type) -> Callable[[Evaluator], Evaluator]:
-    def register(fn: Evaluator) -> Evaluator:
-        for cls in classes:
-            EVAL[cls] = fn
-        return fn
-
-    return register
+def _params(env: Env) -> dict[Any, Any]:
+    return {k: v for k, v in env.items() if isinstance(k, sympy.Symbol)}
 
 
-def _dim(d: Any, env: Env) -> int:
-    expr = d if isinstance(d, sympy.Basic) else sympy.Integer(d)
-    return int(expr.xreplace(env))
+class SympyDomain(Domain):
+    """Matrices of SymPy scalars (feature maps: object arrays of them): every entry is an
+    expression in the parameters' entries, for ``sympy.diff``."""
 
+    name = "explicit"
 
-def evaluate(expr: Any, env: Env) -> Any:
-    """The value of one of our expressions, with every symbol looked up in ``env``."""
-    if expr in env:
-        return env[expr]
-    fn = EVAL.get(type(expr))
-    if fn is None:
+    def fallback(self, expr: Any, env: Env) -> Any:
+        """A scalar expression of plain symbols, with their values substituted."""
         if isinstance(expr, sympy.Expr) and not expr.has(sympy.MatrixExpr):
             return expr.xreplace(
                 {k: v for k, v in env.items() if not isinstance(v, sympy.MatrixBase)}
             )
-        raise NotImplementedError(f"explicit evaluation of {type(expr).__name__} is not defined")
-    return fn(expr, env)
+        return super().fallback(expr, env)
+
+    def dim(self, d: Any, env: Env) -> int:
+        """A size with the width symbols in ``env`` substituted."""
+        expr = d if isinstance(d, sympy.Basic) else sympy.Integer(d)
+        return int(expr.xreplace(env))
+
+    def ones(self, rows: int, cols: int) -> Any:
+        """The all-ones matrix."""
+        return sympy.ones(rows, cols)
+
+    def zeros(self, rows: int, cols: int) -> Any:
+        """The zero matrix."""
+        return sympy.zeros(rows, cols)
+
+    def eye(self, n: int) -> Any:
+        """The identity matrix."""
+        return sympy.eye(n)
+
+    def matmul(self, a: Any, b: Any) -> Any:
+        """SymPy's matrix product."""
+        return a * b
+
+    def hadamard(self, a: Any, b: Any) -> Any:
+        """Entry by entry (``multiply_elementwise`` for SymPy matrices)."""
+        return a.multiply_elementwise(b) if isinstance(a, sympy.MatrixBase) else a * b
+
+    def power(self, a: Any, p: Any) -> Any:
+        """Every entry to the power ``p``."""
+        return a.applyfunc(lambda v: v**p)
+
+    def apply(self, node: ElementwiseOf, value: Any, env: Env) -> Any:
+        """The scalar formula at every entry, hyperparameters substituted."""
+        f = node.scalar()
+        params = _params(env)
+        if isinstance(value, np.ndarray):
+            return _map(lambda v: f(v).xreplace(params), value)
+        return value.applyfunc(lambda v: f(v).xreplace(params))
+
+    def softmax(self, z: Any, axis: int) -> Any:
+        """``exp(z_i) / Σ_j exp(z_j)`` per sample, as written."""
+        ex = z.applyfunc(sympy.exp)
+        if axis == 0:
+            sums = [sum(ex[:, j]) for j in range(ex.cols)]
+            return sympy.Matrix(ex.rows, ex.cols, lambda i, j: ex[i, j] / sums[j])
+        sums = [sum(ex[i, :]) for i in range(ex.rows)]
+        return sympy.Matrix(ex.rows, ex.cols, lambda i, j: ex[i, j] / sums[i])
+
+    def sum_squares(self, v: Any) -> Any:
+        """``Σ v²`` over every entry (of a matrix or a feature map)."""
+        entries = v.flat if isinstance(v, np.ndarray) else v
+        return sum(x**2 for x in entries)
+
+    def cross_entropy(self, a: Any, y: Any) -> Any:
+        """``-Σ y log a``."""
+        return -sum(yv * sympy.log(av) for yv, av in zip(y, a))
+
+    def binary_cross_entropy(self, a: Any, y: Any) -> Any:
+        """``-Σ y log a + (1 - y) log(1 - a)``."""
+        return -sum(yv * sympy.log(av) + (1 - yv) * sympy.log(1 - av) for yv, av in zip(y, a))
+
+    def add(self, values: list[Any]) -> Any:
+        """A SymPy sum, or feature maps added entry by entry."""
+        if any(isinstance(v, np.ndarray) for v in values):
+            return _tensor_sum(values)
+        return sympy.Add(*values)
+
+    def mul(self, values: list[Any]) -> Any:
+        """A SymPy product, or a scalar times a feature map."""
+        if any(isinstance(v, np.ndarray) for v in values):
+            scalar = sympy.Mul(*[v for v in values if not isinstance(v, np.ndarray)])
+            (tensor,) = [v for v in values if isinstance(v, np.ndarray)]
+            return _map(lambda v: scalar * v, tensor)
+        return sympy.Mul(*values)
 
 
-@_on(MatrixSymbol, TensorSymbol)
-def _symbol(e: MatrixSymbol, env: Env) -> Any:
-    raise KeyError(f"no value for {e.name}")
+#: The explicit interpreter: the shared entries plus its own feature-map loops below.
+EXPLICIT = Interpreter(SympyDomain())
+EVAL = EXPLICIT.table
+evaluate = EXPLICIT.evaluate
+_on = EXPLICIT.on
 
 
-@_on(OneMatrix)
-def _ones(e: Any, env: Env) -> Any:
-    return sympy.ones(_dim(e.shape[0], env), _dim(e.shape[1], env))
-
-
-@_on(ZeroMatrix)
-def _zeros(e: Any, env: Env) -> Any:
-    return sympy.zeros(_dim(e.shape[0], env), _dim(e.shape[1], env))
-
-
-@_on(Identity)
-def _eye(e: Any, env: Env) -> Any:
-    return sympy.eye(_dim(e.shape[0], env))
-
-
-@_on(MatAdd)
-def _matadd(e: Any, env: Env) -> Any:
-    vals = [evaluate(a, env) for a in e.args]
-    out = vals[0]
-    for v in vals[1:]:
-        out = out + v
-    return out
-
-
-@_on(MatMul)
-def _matmul(e: Any, env: Env) -> Any:
-    coeff, factors = e.as_coeff_matrices()
-    out = evaluate(factors[0], env)
-    for f in factors[1:]:
-        out = out * evaluate(f, env)
-    return evaluate(coeff, env) * out
-
-
-@_on(Transpose)
-def _transpose(e: Any, env: Env) -> Any:
-    return evaluate(e.arg, env).T
-
-
-@_on(HadamardProduct)
-def _hadamard(e: Any, env: Env) -> Any:
-    vals = [evaluate(a, env) for a in e.args]
-    out = vals[0]
-    for v in vals[1:]:
-        out = out.multiply_elementwise(v)
-    return out
-
-
-@_on(HadamardPower)
-def _hadamard_power(e: Any, env: Env) -> Any:
-    p = evaluate(e.exp, env)
-    return evaluate(e.base, env).applyfunc(lambda v: v**p)
-
-
-@_on(Elementwise)
-def _elementwise(e: Elementwise, env: Env) -> Any:
-    f = e.scalar()
-    params = {k: v for k, v in env.items() if isinstance(k, sympy.Symbol)}
-    return evaluate(e.arg, env).applyfunc(lambda v: f(v).xreplace(params))
-
-
-@_on(Softmax)
-def _softmax(e: Softmax, env: Env) -> Any:
-    z = evaluate(e.arg, env)
-    ex = z.applyfunc(sympy.exp)
-    if e.axis == 0:
-        sums = [sum(ex[:, j]) for j in range(ex.cols)]
-        return sympy.Matrix(ex.rows, ex.cols, lambda i, j: ex[i, j] / sums[j])
-    sums = [sum(ex[i, :]) for i in range(ex.rows)]
-    return sympy.Matrix(ex.rows, ex.cols, lambda i, j: ex[i, j] / sums[i])
-
-
-@_on(FrobeniusSq)
-def _frob(e: Any, env: Env) -> Any:
-    value = evaluate(e.arg, env)
-    entries = value.flat if isinstance(value, np.ndarray) else value
-    return sum(v**2 for v in entries)
-
-
-@_on(CrossEntropy)
-def _ce(e: Any, env: Env) -> Any:
-    a, y = evaluate(e.probs, env), evaluate(e.target, env)
-    return -sum(yv * sympy.log(av) for yv, av in zip(y, a))
-
-
-@_on(BinaryCrossEntropy)
-def _bce(e: Any, env: Env) -> Any:
-    a, y = evaluate(e.probs, env), evaluate(e.target, env)
-    return -sum(yv * sympy.log(av) + (1 - yv) * sympy.log(1 - av) for yv, av in zip(y, a))
-
-
-@_on(sympy.Add)
-def _add(e: Any, env: Env) -> Any:
-    vals = [evaluate(a, env) for a in e.args]
-    if any(isinstance(v, np.ndarray) for v in vals):
-        return _tensor_sum(vals)
-    return sympy.Add(*vals)
-
-
-@_on(sympy.Mul)
-def _mul(e: Any, env: Env) -> Any:
-    vals = [evaluate(a, env) for a in e.args]
-    if any(isinstance(v, np.ndarray) for v in vals):
-        scalar = sympy.Mul(*[v for v in vals if not isinstance(v, np.ndarray)])
-        (tensor,) = [v for v in vals if isinstance(v, np.ndarray)]
-        return _map(lambda v: scalar * v, tensor)
-    return sympy.Mul(*vals)
+def _dim(d: Any, env: Env) -> int:
+    return EXPLICIT.domain.dim(d, env)
 
 
 # --------------------------------------------------------------------------- feature maps
@@ -357,22 +302,6 @@ def _unflatten(e: Unflatten, env: Env) -> Any:
     for n in range(like.shape[0]):
         for q, idx in enumerate(np.ndindex(like.shape[1:])):
             out[(n,) + idx] = g[n, q]
-    return out
-
-
-@_on(TensorElementwise)
-def _tensor_elementwise(e: TensorElementwise, env: Env) -> Any:
-    f = e.scalar()
-    params = {k: v for k, v in env.items() if isinstance(k, sympy.Symbol)}
-    return _map(lambda v: f(v).xreplace(params), evaluate(e.arg, env))
-
-
-@_on(TensorHadamard)
-def _tensor_hadamard(e: TensorHadamard, env: Env) -> Any:
-    vals = [evaluate(a, env) for a in e.args]
-    out = vals[0]
-    for v in vals[1:]:
-        out = out * v
     return out
 
 

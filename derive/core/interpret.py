@@ -1,0 +1,250 @@
+"""One interpreter of our expressions, over a value domain.
+
+The checker evaluates formulas on NumPy arrays; the explicit oracle evaluates the same
+programs on matrices of SymPy scalars (``sympy.diff`` then differentiates every entry).
+The walk over the expression and the entries that only combine values (sums, products,
+transposes, activations, the losses) are written once here, over a ``Domain`` that says
+how its values add, multiply and apply a function. Each domain registers its own entries
+for the feature-map nodes: the oracle's convolution loops stay written independently of
+the vectorised ops that the export and the checker use — that independence is what makes
+it an oracle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import reduce
+from typing import Any
+
+import sympy
+from sympy.matrices.expressions import (
+    HadamardPower,
+    HadamardProduct,
+    Identity,
+    MatAdd,
+    MatMul,
+    MatrixSymbol,
+    OneMatrix,
+    Transpose,
+    ZeroMatrix,
+)
+
+from derive.core.nodes import (
+    BinaryCrossEntropy,
+    CrossEntropy,
+    Elementwise,
+    ElementwiseOf,
+    FrobeniusSq,
+    Softmax,
+    TensorElementwise,
+    TensorHadamard,
+    TensorSymbol,
+)
+
+Env = dict[Any, Any]
+Entry = Callable[[Any, Env], Any]
+
+
+class Domain:
+    """The operations of one kind of value (NumPy arrays, or SymPy scalars).
+
+    Every method is what the interpreter's shared entries need; a domain overrides those
+    whose spelling differs from the Python operators (``@``, ``*``, ``+``).
+    """
+
+    name = "values"
+
+    def fallback(self, expr: Any, env: Env) -> Any:
+        """The value of an expression no entry knows (a scalar of plain symbols)."""
+        raise NotImplementedError(f"{self.name} evaluation of {type(expr).__name__} is not defined")
+
+    def dim(self, d: Any, env: Env) -> int:
+        """A size as an int (a number, or a width symbol bound in ``env``)."""
+        return int(d) if isinstance(d, (int, sympy.Integer)) else int(env[d])
+
+    def ones(self, rows: int, cols: int) -> Any:
+        """The all-ones matrix."""
+        raise NotImplementedError
+
+    def zeros(self, rows: int, cols: int) -> Any:
+        """The zero matrix."""
+        raise NotImplementedError
+
+    def eye(self, n: int) -> Any:
+        """The identity matrix."""
+        raise NotImplementedError
+
+    def matmul(self, a: Any, b: Any) -> Any:
+        """The matrix product."""
+        return a @ b
+
+    def hadamard(self, a: Any, b: Any) -> Any:
+        """The entrywise product."""
+        return a * b
+
+    def power(self, a: Any, p: Any) -> Any:
+        """Every entry to the power ``p``."""
+        return a**p
+
+    def apply(self, node: ElementwiseOf, value: Any, env: Env) -> Any:
+        """``f^{(k)}`` of ``node`` applied to every entry of ``value``."""
+        raise NotImplementedError
+
+    def softmax(self, z: Any, axis: int) -> Any:
+        """The softmax of ``z`` along ``axis``."""
+        raise NotImplementedError
+
+    def sum_squares(self, v: Any) -> Any:
+        """``Σ v²`` over every entry."""
+        raise NotImplementedError
+
+    def cross_entropy(self, a: Any, y: Any) -> Any:
+        """``-Σ y log a``."""
+        raise NotImplementedError
+
+    def binary_cross_entropy(self, a: Any, y: Any) -> Any:
+        """``-Σ y log a + (1 - y) log(1 - a)``."""
+        raise NotImplementedError
+
+    def add(self, values: list[Any]) -> Any:
+        """The sum of scalars or tensors."""
+        return reduce(lambda x, y: x + y, values)
+
+    def mul(self, values: list[Any]) -> Any:
+        """The product of scalars, or a scalar and one tensor."""
+        return reduce(lambda x, y: x * y, values)
+
+
+class Interpreter:
+    """``evaluate(expr, env)``: look the node's class up in ``table``, else the domain's
+    fallback. ``on`` registers an entry; the shared entries below serve every domain."""
+
+    def __init__(self, domain: Domain) -> None:
+        self.domain = domain
+        self.table: dict[type, Entry] = {}
+        for classes, entry in SHARED:
+            for cls in classes:
+                self.table[cls] = self._bind(entry)
+
+    def _bind(self, entry: Callable[[Interpreter, Any, Env], Any]) -> Entry:
+        return lambda e, env: entry(self, e, env)
+
+    def on(self, *classes: type) -> Callable[[Entry], Entry]:
+        """Register ``entry(expr, env)`` for node classes, in this interpreter only."""
+
+        def register(fn: Entry) -> Entry:
+            for cls in classes:
+                self.table[cls] = fn
+            return fn
+
+        return register
+
+    def evaluate(self, expr: Any, env: Env) -> Any:
+        """The value of ``expr`` with every symbol looked up in ``env``."""
+        if expr in env:
+            return env[expr]
+        fn = self.table.get(type(expr))
+        if fn is not None:
+            return fn(expr, env)
+        return self.domain.fallback(expr, env)
+
+
+# --------------------------------------------------------------------------- shared entries
+
+SharedEntry = Callable[[Interpreter, Any, Env], Any]
+SHARED: list[tuple[tuple[type, ...], SharedEntry]] = []
+
+
+def shared(*classes: type) -> Callable[[SharedEntry], SharedEntry]:
+    """Register an entry every interpreter has (written over its domain's operations)."""
+
+    def register(fn: SharedEntry) -> SharedEntry:
+        SHARED.append((classes, fn))
+        return fn
+
+    return register
+
+
+@shared(MatrixSymbol, TensorSymbol)
+def _symbol(it: Interpreter, e: Any, env: Env) -> Any:
+    raise KeyError(f"no value for {e.name}")
+
+
+@shared(OneMatrix)
+def _ones(it: Interpreter, e: Any, env: Env) -> Any:
+    d = it.domain
+    return d.ones(d.dim(e.shape[0], env), d.dim(e.shape[1], env))
+
+
+@shared(ZeroMatrix)
+def _zeros(it: Interpreter, e: Any, env: Env) -> Any:
+    d = it.domain
+    return d.zeros(d.dim(e.shape[0], env), d.dim(e.shape[1], env))
+
+
+@shared(Identity)
+def _eye(it: Interpreter, e: Any, env: Env) -> Any:
+    return it.domain.eye(it.domain.dim(e.shape[0], env))
+
+
+@shared(MatAdd)
+def _matadd(it: Interpreter, e: Any, env: Env) -> Any:
+    return reduce(lambda x, y: x + y, [it.evaluate(a, env) for a in e.args])
+
+
+@shared(MatMul)
+def _matmul(it: Interpreter, e: Any, env: Env) -> Any:
+    coeff, factors = e.as_coeff_matrices()
+    out = reduce(it.domain.matmul, [it.evaluate(f, env) for f in factors])
+    return it.evaluate(coeff, env) * out
+
+
+@shared(Transpose)
+def _transpose(it: Interpreter, e: Any, env: Env) -> Any:
+    return it.evaluate(e.arg, env).T
+
+
+@shared(HadamardProduct, TensorHadamard)
+def _hadamard(it: Interpreter, e: Any, env: Env) -> Any:
+    return reduce(it.domain.hadamard, [it.evaluate(a, env) for a in e.args])
+
+
+@shared(HadamardPower)
+def _hadamard_power(it: Interpreter, e: Any, env: Env) -> Any:
+    return it.domain.power(it.evaluate(e.base, env), it.evaluate(e.exp, env))
+
+
+@shared(Elementwise, TensorElementwise)
+def _elementwise(it: Interpreter, e: Any, env: Env) -> Any:
+    return it.domain.apply(e, it.evaluate(e.arg, env), env)
+
+
+@shared(Softmax)
+def _softmax(it: Interpreter, e: Any, env: Env) -> Any:
+    return it.domain.softmax(it.evaluate(e.arg, env), e.axis)
+
+
+@shared(FrobeniusSq)
+def _frob(it: Interpreter, e: Any, env: Env) -> Any:
+    return it.domain.sum_squares(it.evaluate(e.arg, env))
+
+
+@shared(CrossEntropy)
+def _ce(it: Interpreter, e: Any, env: Env) -> Any:
+    return it.domain.cross_entropy(it.evaluate(e.probs, env), it.evaluate(e.target, env))
+
+
+@shared(BinaryCrossEntropy)
+def _bce(it: Interpreter, e: Any, env: Env) -> Any:
+    a, y = it.evaluate(e.probs, env), it.evaluate(e.target, env)
+    return it.domain.binary_cross_entropy(a, y)
+
+
+@shared(sympy.Add)
+def _add(it: Interpreter, e: Any, env: Env) -> Any:
+    return it.domain.add([it.evaluate(a, env) for a in e.args])
+
+
+@shared(sympy.Mul)
+def _mul(it: Interpreter, e: Any, env: Env) -> Any:
+    return it.domain.mul([it.evaluate(a, env) for a in e.args])
