@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from derive.spec.reading import (
     EXAMPLES,
+    LAYER_TYPES,
     MAX_SPEC_BYTES,
+    LayerType,
     example_text,
     from_dict,
     load,
@@ -31,6 +33,7 @@ from derive.spec.records import (
     Pool2d,
     Scalar,
     SpecError,
+    VectorLayer,
     Width,
     activation_names,
     check_activation_names,
@@ -42,6 +45,8 @@ from derive.spec.records import (
 
 __all__ = [
     "EXAMPLES",
+    "LAYER_TYPES",
+    "LayerType",
     "MAX_SPEC_BYTES",
     "Activation",
     "AnyLayer",
@@ -55,6 +60,7 @@ __all__ = [
     "Pool2d",
     "Scalar",
     "SpecError",
+    "VectorLayer",
     "Width",
     "activation_names",
     "check_activation_names",

@@ -9,7 +9,8 @@ from __future__ import annotations
 import difflib
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -36,12 +37,50 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 
 _TOP_KEYS = {"name", "input", "batch", "convention", "delta", "layers", "loss", "notation"}
-_LAYER_KEYS = {
-    "dense": {"type", "width", "activation"},
-    "conv2d": {"type", "channels", "kernel", "stride", "padding", "activation"},
-    "maxpool2d": {"type", "size", "stride"},
-    "avgpool2d": {"type", "size", "stride"},
-    "flatten": {"type"},
+
+
+#: A layer type of the TOML spec: its allowed keys and how its table becomes a record
+#: (``read(raw, key, i)``; ``key`` is ``layers[i]`` for messages, ``i`` its number).
+@dataclass(frozen=True)
+class LayerType:
+    """What ``type = "…"`` in a ``[[layers]]`` table means."""
+
+    keys: frozenset[str]
+    read: Callable[[Mapping[str, Any], str, int], AnyLayer]
+
+
+def _dense(raw: Mapping[str, Any], key: str, i: int) -> AnyLayer:
+    width = _check_width(raw.get("width", f"n_{i}"), f"{key}.width")
+    return Layer(width, _activation_from(raw.get("activation", "sigmoid"), f"{key}.activation"))
+
+
+def _conv2d(raw: Mapping[str, Any], key: str, i: int) -> AnyLayer:
+    if "channels" not in raw:
+        raise SpecError("a conv2d layer needs channels (its number of filters)", key="channels")
+    return Conv2d(
+        channels=raw["channels"],
+        kernel=raw.get("kernel", 3),
+        stride=raw.get("stride", 1),
+        padding=raw.get("padding", "valid"),
+        activation=_activation_from(raw.get("activation", "relu"), f"{key}.activation"),
+    )
+
+
+#: Every layer type the TOML spec knows; a new layer type adds its entry here.
+LAYER_TYPES: dict[str, LayerType] = {
+    "dense": LayerType(frozenset({"type", "width", "activation"}), _dense),
+    "conv2d": LayerType(
+        frozenset({"type", "channels", "kernel", "stride", "padding", "activation"}), _conv2d
+    ),
+    "maxpool2d": LayerType(
+        frozenset({"type", "size", "stride"}),
+        lambda raw, key, i: Pool2d(raw.get("size", 2), raw.get("stride"), "max"),
+    ),
+    "avgpool2d": LayerType(
+        frozenset({"type", "size", "stride"}),
+        lambda raw, key, i: Pool2d(raw.get("size", 2), raw.get("stride"), "avg"),
+    ),
+    "flatten": LayerType(frozenset({"type"}), lambda raw, key, i: Flatten()),
 }
 _ACT_KEYS = {"name", "expr", "symbol", "slope", "alpha"}
 _LOSS_KEYS = {"name", "reduction", "weight_decay"}
@@ -102,25 +141,6 @@ def _activation_from(value: object, key: str) -> Activation:
     raise SpecError(f"activation must be a name or a table, got {_short(value)}", key=key)
 
 
-def _layer_from(kind: str, raw: Mapping[str, Any], key: str, i: int) -> AnyLayer:
-    if kind == "dense":
-        width = _check_width(raw.get("width", f"n_{i}"), f"{key}.width")
-        return Layer(width, _activation_from(raw.get("activation", "sigmoid"), f"{key}.activation"))
-    if kind == "conv2d":
-        if "channels" not in raw:
-            raise SpecError("a conv2d layer needs channels (its number of filters)", key="channels")
-        return Conv2d(
-            channels=raw["channels"],
-            kernel=raw.get("kernel", 3),
-            stride=raw.get("stride", 1),
-            padding=raw.get("padding", "valid"),
-            activation=_activation_from(raw.get("activation", "relu"), f"{key}.activation"),
-        )
-    if kind == "flatten":
-        return Flatten()
-    return Pool2d(raw.get("size", 2), raw.get("stride"), kind[:3])
-
-
 def from_dict(data: Mapping[str, Any], *, source: str = "", text: str = "") -> Network:
     """Build a Network from parsed TOML (or any mapping of the same shape)."""
     loc = _Locator(text)
@@ -151,14 +171,14 @@ def from_dict(data: Mapping[str, Any], *, source: str = "", text: str = "") -> N
         if not isinstance(raw, Mapping):
             raise SpecError("each layer must be a table", key=key, source=source)
         kind = raw.get("type", "dense")
-        if not isinstance(kind, str) or kind not in _LAYER_KEYS:
+        if not isinstance(kind, str) or kind not in LAYER_TYPES:
             raise SpecError(
-                f"unknown layer type {_short(kind)}; known: {', '.join(_LAYER_KEYS)}",
+                f"unknown layer type {_short(kind)}; known: {', '.join(LAYER_TYPES)}",
                 key=f"{key}.type",
                 source=source,
                 line=loc.find("type", layer=i),
             )
-        allowed = _LAYER_KEYS[kind]
+        allowed = LAYER_TYPES[kind].keys
         unknown = set(raw) - allowed
         if unknown:
             bad = sorted(unknown)[0]
@@ -170,7 +190,7 @@ def from_dict(data: Mapping[str, Any], *, source: str = "", text: str = "") -> N
                 line=loc.find(bad, layer=i),
             )
         try:
-            layers.append(_layer_from(kind, raw, key, i))
+            layers.append(LAYER_TYPES[kind].read(raw, key, i))
         except SpecError as err:
             sub = err.key.split(".")[-1] if err.key else "activation"
             k = err.key if err.key.startswith(key) else f"{key}.{err.key}"

@@ -413,7 +413,16 @@ class Flatten:
     kind = "flatten"
 
 
-AnyLayer = Union[Layer, Conv2d, Pool2d, Flatten]  # noqa: UP007
+class VectorLayer:
+    """Base of a layer that maps the previous layer's activations to as many activations,
+    one vector per sample (a normalisation, a dropout, a toy layer of the docs): it may
+    stand between dense layers, and a network's widths skip it. ``kind`` is its TOML
+    ``type``."""
+
+    kind = "vector"
+
+
+AnyLayer = Union[Layer, Conv2d, Pool2d, Flatten, VectorLayer]  # noqa: UP007
 
 
 def _conv_out(
@@ -581,10 +590,11 @@ class Network:
         if None in names.values():
             return  # out of letters: the check below asks the user for symbols
         layers: list[Any] = []
-        for layer in self.layers:
+        own: tuple[Any, ...] = self.layers  # only records with an activation are replaced
+        for layer in own:
             act = getattr(layer, "activation", None)
             if act is not None and act in names:
-                layer = replace(layer, activation=replace(act, symbol=names[act]))  # type: ignore[call-arg]
+                layer = replace(layer, activation=replace(act, symbol=names[act]))
             layers.append(layer)
         object.__setattr__(self, "layers", tuple(layers))
 
@@ -676,6 +686,9 @@ class Network:
                         "a dense layer follows feature maps: add a flatten layer before it",
                         key=key,
                     )
+            elif isinstance(layer, VectorLayer):
+                if i == 1 or not isinstance(self.layers[i - 2], (Layer, VectorLayer)):
+                    raise SpecError(f"a {layer.kind} layer follows a dense layer", key=key)
             else:
                 raise SpecError(f"not a layer: {_short(layer)}", key=key)
         if image and not isinstance(self.layers[-1], Layer):
