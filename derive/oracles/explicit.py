@@ -411,6 +411,7 @@ class ExplicitNetwork:
 
     @property
     def params(self) -> list[MatrixSymbol]:
+        """The parameters in the order of the program, so gradients line up with it."""
         return self.derivation.program.params
 
 
@@ -499,6 +500,7 @@ class Comparison:
 
     @property
     def ok(self) -> bool:
+        """True when every entry agreed: the report's one verdict."""
         return not self.mismatches
 
 
