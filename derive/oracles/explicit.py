@@ -216,7 +216,7 @@ def _map(fn: Callable[[Any], Any], t: np.ndarray) -> np.ndarray:
     return out
 
 
-def _tensor_sum(vals: list[Any]) -> np.ndarray:
+def _tensor_sum(vals: list[np.ndarray]) -> np.ndarray:
     out = vals[0]
     for v in vals[1:]:
         out = out + v
