@@ -8,7 +8,7 @@ activation into its numerically stable form before printing.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sympy
 from sympy.matrices.expressions import MatrixSymbol, OneMatrix
@@ -37,6 +37,7 @@ class ExportError(ValueError):
 # The printers rewrite them, in the emitted code only, into forms that never overflow.
 
 
+# SymPy ships no type information: sympy.Function is Any to mypy, hence the ignores
 class StableSigmoid(sympy.Function):  # type: ignore[misc]
     """σ(u), printed with the backend's overflow-free sigmoid."""
 
@@ -128,10 +129,17 @@ class ArrayNodes:
     #: The module with this backend's conv/pool helpers (same names as derive.core.convops).
     _convops = "derive.core.convops"
 
+    if TYPE_CHECKING:
+        # What the SymPy printer this is mixed into provides, with the signatures SymPy
+        # documents (SymPy ships no type information). Its ``super()._print_X`` calls reach
+        # that printer through the MRO, which mypy cannot see: hence their ignores.
+        def _module_format(self, fqn: str, register: bool = True) -> str: ...
+        def parenthesize(self, item: object, level: int, strict: bool = False) -> str: ...
+
     # --- hooks a backend may override
     def fn(self, name: str) -> str:
         """A function of the backend's array module, fully qualified (``numpy.exp``)."""
-        return self._module_format(f"{self._module}.{name}")  # type: ignore[attr-defined]
+        return self._module_format(f"{self._module}.{name}")
 
     def reduce_sum(self, code: str, axis: int) -> str:
         """A sum over one axis that keeps it (the bias gradient ``δ 1``)."""
@@ -195,13 +203,13 @@ class ArrayNodes:
                 # M 1_{k×c}: the row sums, broadcast over c columns (k = 1: M itself).
                 acc = acc if f.shape[0] == 1 else self.reduce_sum(acc, 1)
                 continue
-            code = self._print(f)  # type: ignore[attr-defined]
+            code = self._print(f)
             if isinstance(f, (sympy.MatAdd, sympy.HadamardProduct)) and not _wrapped(code):
                 code = f"({code})"
             if pending_left_ones is not None:
                 # 1_{r×k} M: the column sums, broadcast over r rows (k = 1: M itself).
                 k = pending_left_ones.shape[1]
-                code = code if k == 1 else self.reduce_sum(self._print(f), 0)  # type: ignore[attr-defined]
+                code = code if k == 1 else self.reduce_sum(self._print(f), 0)
                 pending_left_ones = None
             acc = code if acc is None else f"{acc} @ {code}"
         if acc is None:
@@ -218,19 +226,19 @@ class ArrayNodes:
             return f"-{code}"
         num, den = sympy.fraction(coeff)
         if num == 1:
-            return f"{code} / {self.parenthesize(den, PRECEDENCE['Mul'] + 1)}"  # type: ignore[attr-defined]
-        return f"{self.parenthesize(coeff, PRECEDENCE['Mul'])} * {code}"  # type: ignore[attr-defined]
+            return f"{code} / {self.parenthesize(den, PRECEDENCE['Mul'] + 1)}"
+        return f"{self.parenthesize(coeff, PRECEDENCE['Mul'])} * {code}"
 
     def _print_MatAdd(self, expr: Any) -> str:
         from derive.render.text import join_signed, ordered_terms
 
-        return join_signed([self._print(t) for t in ordered_terms(expr)], " - ")  # type: ignore[attr-defined]
+        return join_signed([self._print(t) for t in ordered_terms(expr)], " - ")
 
     def _print_OneMatrix(self, expr: Any) -> str:
         return "1"
 
     def _print_Transpose(self, expr: Any) -> str:
-        return f"{self.parenthesize(expr.arg, PRECEDENCE['Func'])}.T"  # type: ignore[attr-defined]
+        return f"{self.parenthesize(expr.arg, PRECEDENCE['Func'])}.T"
 
     def _print_TensorHadamard(self, expr: Any) -> str:
         return self._print_HadamardProduct(expr)
@@ -238,21 +246,21 @@ class ArrayNodes:
     def _print_HadamardProduct(self, expr: Any) -> str:
         parts = []
         for a in expr.args:
-            code = self._print(a)  # type: ignore[attr-defined]
+            code = self._print(a)
             if " " in code and not _wrapped(code):
                 code = f"({code})"
             parts.append(code)
         return " * ".join(parts)
 
     def _print_HadamardPower(self, expr: Any) -> str:
-        base = self.parenthesize(expr.base, PRECEDENCE["Pow"])  # type: ignore[attr-defined]
-        return f"{base}**{self._print(expr.exp)}"  # type: ignore[attr-defined]
+        base = self.parenthesize(expr.base, PRECEDENCE["Pow"])
+        return f"{base}**{self._print(expr.exp)}"
 
     def _print_Pow(self, expr: Any, rational: bool = False) -> str:
         if expr.is_number and not expr.is_Rational:
             # a Python float, not numpy.sqrt(2): a NumPy float64 scalar would promote float32
             return repr(float(expr))
-        base = self.parenthesize(expr.base, PRECEDENCE["Pow"], strict=False)  # type: ignore[attr-defined]
+        base = self.parenthesize(expr.base, PRECEDENCE["Pow"], strict=False)
         if expr.exp == -1:
             return f"1/{base}"
         if expr.exp.is_Integer and expr.exp > 0:
@@ -299,14 +307,14 @@ class ArrayNodes:
                 f"activation {expr.name} is symbolic and has no numeric form; "
                 "choose a concrete activation (or a custom formula) to export"
             )
-        arg = self._print(expr.arg)  # type: ignore[attr-defined]
+        arg = self._print(expr.arg)
         if not re.fullmatch(r"\w+", arg):
             arg = f"({arg})"
         (x,) = fn.variables
         saved, self._dtype_ref = self._dtype_ref, arg
         body = stable_scalar(fn.expr.xreplace({x: sympy.Symbol(arg, real=True)}))
         try:
-            return self._print(body)  # type: ignore[attr-defined]
+            return self._print(body)
         finally:
             self._dtype_ref = saved
 
@@ -322,7 +330,7 @@ class ArrayNodes:
             not any(getattr(s, "name", None) == ref for s in a.free_symbols) if ref else a.is_number
             for a in expr.args
         ]
-        args = [self._print(a) for a in expr.args]  # type: ignore[attr-defined]
+        args = [self._print(a) for a in expr.args]
         return self.extremum(kind, args, scalar)
 
     def extremum(self, kind: str, args: list[str], scalar: list[bool]) -> str:
@@ -339,7 +347,7 @@ class ArrayNodes:
 
     def _print_Piecewise(self, expr: Any) -> str:
         *pieces, last = expr.args
-        out = self._print(last.expr)  # type: ignore[attr-defined]
+        out = self._print(last.expr)
         ref = self._dtype_ref
 
         def scalar(e: Any) -> bool:  # a branch free of the array itself (1, slope, …)
@@ -348,7 +356,7 @@ class ArrayNodes:
         if scalar(last.expr):
             out = self.scalar_like(out, ref or "")
         for piece in reversed(pieces):
-            cond, val = self._print(piece.cond), self._print(piece.expr)  # type: ignore[attr-defined]
+            cond, val = self._print(piece.cond), self._print(piece.expr)
             if scalar(piece.expr):
                 val = self.scalar_like(val, ref or "")
             out = f"{self.fn('where')}({cond}, {val}, {out})"
@@ -356,17 +364,17 @@ class ArrayNodes:
         return self.cast_like(out, self._dtype_ref) if self._dtype_ref else out
 
     def _print_StableSigmoid(self, expr: Any) -> str:
-        return self.sigmoid(self._print(expr.args[0]))  # type: ignore[attr-defined]
+        return self.sigmoid(self._print(expr.args[0]))
 
     def _print_StableSoftplus(self, expr: Any) -> str:
-        return self.softplus(self._print(expr.args[0]))  # type: ignore[attr-defined]
+        return self.softplus(self._print(expr.args[0]))
 
     def _print_Heaviside(self, expr: Any) -> str:
-        arg = self._print(expr.args[0])  # type: ignore[attr-defined]
+        arg = self._print(expr.args[0])
         return self.cast_like(f"({arg} > 0)", self._dtype_ref or arg)
 
     def _print_Softmax(self, expr: Any) -> str:
-        return self.softmax(self._print(expr.arg), expr.axis)  # type: ignore[attr-defined]
+        return self.softmax(self._print(expr.arg), expr.axis)
 
     # --- feature maps: calls of the backend's helpers (whose source the module includes)
     def helper(self, name: str, *args: Any) -> str:
@@ -378,7 +386,7 @@ class ArrayNodes:
         return f"{name}({', '.join(self._group(a) if not isinstance(a, str) else a for a in args)})"
 
     def _group(self, e: Any) -> str:
-        code = self._print(e)  # type: ignore[attr-defined]
+        code = self._print(e)
         return code if re.fullmatch(r"[\w.]+", code) or _wrapped(code) else f"({code})"
 
     def _print_Correlate(self, e: Any) -> str:
@@ -431,11 +439,11 @@ class ArrayNodes:
         from derive.render.text import join_signed
 
         terms = sorted(expr.args, key=lambda t: isinstance(t, ChannelBias))
-        return join_signed([self._print(t) for t in terms], " - ")  # type: ignore[attr-defined]
+        return join_signed([self._print(t) for t in terms], " - ")
 
     # --- losses
     def _print_FrobeniusSq(self, expr: Any) -> str:
-        return self.total(f"{self.fn('square')}({self._print(expr.arg)})")  # type: ignore[attr-defined]
+        return self.total(f"{self.fn('square')}({self._print(expr.arg)})")
 
     #: The equation that defines each forward value (set by ``to_source``): a loss of
     #: ``softmax(Z)`` or ``σ(Z)`` is computed from the logits Z, where it stays finite.
@@ -445,21 +453,21 @@ class ArrayNodes:
         return self.producers.get(a)
 
     def _print_CrossEntropy(self, expr: Any) -> str:
-        y, a = self._print(expr.target), self._print(expr.probs)  # type: ignore[attr-defined]
+        y, a = self._print(expr.target), self._print(expr.probs)
         src = self._producer(expr.probs)
         if isinstance(src, Softmax):
             # log softmax(Z) = Z − logsumexp(Z): finite where softmax underflows to 0
-            logp = self.log_softmax(self._print(src.arg), int(src.axis))  # type: ignore[attr-defined]
+            logp = self.log_softmax(self._print(src.arg), int(src.axis))
             return "-" + self.total(f"{y} * {logp}")
         log = self.fn("log")
         return "-" + self.total(f"{y} * {log}({a})")
 
     def _print_BinaryCrossEntropy(self, expr: Any) -> str:
-        y, a = self._print(expr.target), self._print(expr.probs)  # type: ignore[attr-defined]
+        y, a = self._print(expr.target), self._print(expr.probs)
         src = self._producer(expr.probs)
         if _is_sigmoid(src):
             # from the logits: log σ(Z) = −softplus(−Z), log(1 − σ(Z)) = −softplus(Z)
-            z = self._print(src.arg)  # type: ignore[attr-defined]
+            z = self._print(src.arg)
             z = z if re.fullmatch(r"\w+", z) else f"({z})"
             sp_neg, sp_pos = self.softplus(f"-{z}"), self.softplus(z)
             return self.total(f"{y} * {sp_neg} + (1 - {y}) * {sp_pos}")
@@ -478,7 +486,8 @@ def _is_sigmoid(node: Any) -> bool:
     )
 
 
-class NumPyCode(ArrayNodes, NumPyPrinter):
+# SymPy ships no type information: NumPyPrinter is Any to mypy, hence the ignore
+class NumPyCode(ArrayNodes, NumPyPrinter):  # type: ignore[misc]
     """NumPy: SymPy's NumPyPrinter taught our primitives."""
 
     def __init__(self) -> None:
@@ -488,7 +497,8 @@ class NumPyCode(ArrayNodes, NumPyPrinter):
         return f"{self._module_format('scipy.special.erf')}({self._print(expr.args[0])})"
 
 
-class JaxCode(ArrayNodes, JaxPrinter):
+# SymPy ships no type information: JaxPrinter is Any to mypy, hence the ignore
+class JaxCode(ArrayNodes, JaxPrinter):  # type: ignore[misc]
     """jax.numpy: SymPy's JaxPrinter taught our primitives (jit-able: no Python branches)."""
 
     def __init__(self) -> None:

@@ -12,7 +12,8 @@ from derive.core.nodes import is_tensor
 from derive.export.printers import ArrayNodes
 
 
-class TorchCode(ArrayNodes, TorchPrinter):
+# SymPy ships no type information: TorchPrinter is Any to mypy, hence the ignore
+class TorchCode(ArrayNodes, TorchPrinter):  # type: ignore[misc]
     """PyTorch: SymPy's TorchPrinter taught our primitives; plain tensor ops (CUDA-safe)."""
 
     _module = "torch"
@@ -104,7 +105,7 @@ class TorchCode(ArrayNodes, TorchPrinter):
     def _print_Mul(self, expr: Any) -> str:
         if is_tensor(expr):
             return ArrayNodes._print_Mul(self, expr)
-        return str(NumPyPrinter._print_Mul(self, expr))  # type: ignore[arg-type]
+        return str(NumPyPrinter._print_Mul(self, expr))
 
     def _print_Relational(self, expr: Any) -> str:
         op = {">": ">", "<": "<", ">=": ">=", "<=": "<="}[expr.rel_op]

@@ -161,7 +161,7 @@ def _map(fn: Callable[[Any], Any], t: np.ndarray) -> np.ndarray:
     return out
 
 
-def _tensor_sum(vals: list[Any]) -> np.ndarray:
+def _tensor_sum(vals: list[np.ndarray]) -> np.ndarray:
     out = vals[0]
     for v in vals[1:]:
         out = out + v
@@ -340,6 +340,7 @@ class ExplicitNetwork:
 
     @property
     def params(self) -> list[MatrixSymbol]:
+        """The parameters in the order of the program, so gradients line up with it."""
         return self.derivation.program.params
 
 
@@ -428,6 +429,7 @@ class Comparison:
 
     @property
     def ok(self) -> bool:
+        """True when every entry agreed: the report's one verdict."""
         return not self.mismatches
 
 

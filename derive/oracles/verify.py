@@ -57,6 +57,7 @@ class GradCheckReport:
 
     @property
     def passed(self) -> bool:
+        """All within tolerance and nothing non-finite: the verdict the CLI's exit code reads."""
         return (
             not self.nonfinite
             and not self.unstable
@@ -78,6 +79,7 @@ class GradCheckReport:
         return "\n".join(lines)
 
     def as_dict(self) -> dict[str, Any]:
+        """The report as plain data, for ``--json``."""
         return {
             "passed": self.passed,
             "mode": self.mode,

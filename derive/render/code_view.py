@@ -91,14 +91,16 @@ class ReadingView(ast.NodeTransformer):
                 return self.call(r"\mathbb{1}", self.visit(func.value))
             # x.astype(Z.dtype) of anything else: a change of number type, not maths
             if func.attr == "astype":
-                return self.visit(func.value)  # type: ignore[no-any-return]
+                same: ast.expr = self.visit(func.value)  # typeshed: visit returns Any
+                return same
             # numpy.greater(Z, 0): the comparison as maths writes it
             if func.attr in _COMPARISONS and _is_module(func.value) and len(node.args) == 2:
-                return self.visit(  # type: ignore[no-any-return]
+                compare: ast.expr = self.visit(
                     ast.Compare(
                         left=node.args[0], ops=[_COMPARISONS[func.attr]], comparators=[node.args[1]]
                     )
                 )
+                return compare
             if func.attr == "sum" and not _is_module(func.value):
                 return self.reduction(self.visit(func.value), node.keywords)
             if _is_module(func.value):
@@ -112,6 +114,7 @@ class ReadingView(ast.NodeTransformer):
         if isinstance(func, ast.Name):
             args = [self.visit(a) for a in node.args]
             return self.call(_function_latex(func.id), *args)
+        # typeshed types generic_visit as returning AST; it returns this expression node
         return self.generic_visit(node)  # type: ignore[return-value]
 
     def reduction(self, arg: ast.expr, keywords: list[ast.keyword]) -> ast.Call:
@@ -130,6 +133,7 @@ class ReadingView(ast.NodeTransformer):
         if isinstance(v, ast.Attribute) and v.attr == "shape":
             axis = ast.unparse(node.slice)
             return self.call(rf"\operatorname{{size}}_{{{axis}}}", self.visit(v.value))
+        # typeshed types generic_visit as returning AST; it returns this expression node
         return self.generic_visit(node)  # type: ignore[return-value]
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.expr:
@@ -178,7 +182,7 @@ class ReadingView(ast.NodeTransformer):
             return ast.BinOp(left=self.visit(node.left), op=op, right=exp)
         left, right = self.visit(node.left), self.visit(node.right)
         if isinstance(op, (ast.Mult, ast.MatMult, _SCALE)):
-            if _is_product(left) and type(left.op) is not type(op):  # type: ignore[attr-defined]
+            if _is_product(left) and type(left.op) is not type(op):
                 left = self.group(left)
             if _is_product(right):
                 right = self.group(right)
@@ -260,15 +264,13 @@ def _math_operators() -> Iterator[None]:
     rules.BIN_OP_RULES[_SCALE] = rules.BinOpRule("", r" \cdot ", "")
     # latexify drops "*" between some operands (implicit product); for arrays that would
     # read as a matrix product, so every elementwise product keeps its sign.
-    codegen.ExpressionCodegen._should_remove_multiply_op = (  # type: ignore[method-assign]
-        lambda self, *args: False
-    )
+    codegen.ExpressionCodegen._should_remove_multiply_op = lambda self, *args: False
     try:
         yield
     finally:
         rules.BIN_OP_RULES.clear()
         rules.BIN_OP_RULES.update(saved)
-        codegen.ExpressionCodegen._should_remove_multiply_op = saved_remove  # type: ignore[method-assign]
+        codegen.ExpressionCodegen._should_remove_multiply_op = saved_remove
 
 
 def render(source: str, function: str = "_backprop", fmt: str = "tex") -> str:

@@ -47,10 +47,17 @@ def _tex_index(idx: str) -> str:
 _SCALED = (sympy.Add, sympy.Mul)
 
 
-class DeriveLatexPrinter(LatexPrinter):
+# SymPy ships no type information: LatexPrinter is Any to mypy, hence the ignore
+class DeriveLatexPrinter(LatexPrinter):  # type: ignore[misc]
     """Our matrix expressions in LaTeX, in the user's notation."""
 
     printmethod = "_derive_latex"
+
+    if TYPE_CHECKING:
+        # SymPy ships no type information, so to mypy its printers are Any; these are the
+        # signatures (as SymPy documents them) of the inherited methods this class calls.
+        def _print(self, expr: object, **kwargs: object) -> str: ...
+        def doprint(self, expr: object) -> str: ...
 
     def __init__(self, notation: Notation | None = None) -> None:
         super().__init__({"mul_symbol": None})
@@ -271,7 +278,8 @@ class DeriveLatexPrinter(LatexPrinter):
             if body.startswith("-") and not coeff.could_extract_minus_sign():
                 return "-" + self.coefficient(coeff) + body[1:]
             return self.coefficient(coeff) + body
-        return super()._print_Mul(expr)
+        out: str = super()._print_Mul(expr)
+        return out
 
     def _print_Add(self, expr: Any, order: Any = None) -> str:
         if is_tensor(expr):

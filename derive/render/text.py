@@ -37,10 +37,18 @@ def symbol_text(name: str) -> str:
     return base + (subscript(idx) if idx else "")
 
 
-class TextPrinter(StrPrinter):
+# SymPy ships no type information: StrPrinter is Any to mypy, hence the ignore
+class TextPrinter(StrPrinter):  # type: ignore[misc]
     """Prints matrix expressions the way notes write them: ``W₂ᵀ δ₂ ⊙ σ'(Z₁)``."""
 
     printmethod = "_derive_text"
+
+    if TYPE_CHECKING:
+        # SymPy ships no type information, so to mypy its printers are Any; these are the
+        # signatures (as SymPy documents them) of the inherited methods this class calls.
+        def _print(self, expr: object, **kwargs: object) -> str: ...
+        def doprint(self, expr: object) -> str: ...
+        def parenthesize(self, item: object, level: int, strict: bool = False) -> str: ...
 
     def _print_Symbol(self, expr: sympy.Symbol) -> str:
         return symbol_text(expr.name)
@@ -226,7 +234,8 @@ class TextPrinter(StrPrinter):
         if coeff == 1 and rest.is_Mul:
             # c₁ (h/2 − 1)², not c₁*(h/2 - 1)**2: sizes read as notes write them
             return " ".join(self.parenthesize(f, PRECEDENCE["Mul"]) for f in rest.args)
-        return super()._print_Mul(expr)
+        out: str = super()._print_Mul(expr)
+        return out
 
     def _print_Pow(self, expr: Any, rational: bool = False) -> str:
         if expr.exp.is_Integer and 2 <= expr.exp <= 9 and not expr.base.is_Number:

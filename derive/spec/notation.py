@@ -124,7 +124,8 @@ def check_tex_name(name: str, tex: object, key: str = "") -> str:
     ``key`` is where the user wrote it (``notation.activation-name.sigmoid``,
     ``--activation-name sigmoid``), so the message points at their own spelling."""
     m = _TEX_NAME.fullmatch(tex) if isinstance(tex, str) and len(tex) <= 60 else None
-    if m is None or (m["cmd"] and m["cmd"] not in GREEK | OPERATORS):
+    # (``not isinstance`` repeats what m says, for the type checker: tex is a str below)
+    if m is None or not isinstance(tex, str) or (m["cmd"] and m["cmd"] not in GREEK | OPERATORS):
         # the user's own text (a backslash is not doubled), control characters escaped
         shown = (
             "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in tex)
@@ -139,7 +140,7 @@ def check_tex_name(name: str, tex: object, key: str = "") -> str:
             "and primes)",
             key=key or f"notation.activations.{name}",
         )
-    return tex  # type: ignore[return-value]
+    return tex
 
 
 class NotationError(ValueError):
@@ -151,7 +152,7 @@ class NotationError(ValueError):
         super().__init__(f"{key}: {message}" if key else message)
 
 
-def _choice(key: str, value: Any, allowed: Mapping[str, str]) -> str:
+def _choice(key: str, value: object, allowed: Mapping[str, str]) -> str:
     if not isinstance(value, str) or value not in allowed:
         shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:50] + "…"
         raise NotationError(
@@ -194,6 +195,7 @@ class Notation:
 
     @classmethod
     def defaults(cls) -> Notation:
+        """The notation of the built-in documents, the base every merge starts from."""
         return cls()
 
     def merge(self, **changes: Any) -> Notation:
@@ -215,13 +217,13 @@ class Notation:
         return replace(self, **clean)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Notation:
+    def from_dict(cls, data: Mapping[str, object]) -> Notation:
         """From a TOML ``[notation]`` table; keys are spelled like the CLI flags
         (``delta-symbol`` or ``delta_symbol``); the older ``delta`` and ``activations``
         still work, and giving both spellings of one option is an error."""
         if not isinstance(data, Mapping):
             raise NotationError("notation must be a table")
-        options: dict[str, Any] = {}
+        options: dict[str, object] = {}
         spelled: dict[str, str] = {}
         for key, value in data.items():
             field_name = TOML_KEYS.get(key.replace("-", "_"))
@@ -259,6 +261,7 @@ class Notation:
         )
 
     def activation_tex(self, name: str, default: str) -> str:
+        """The symbol the user chose for an activation, or the printer's own ``default``."""
         return dict(self.activations).get(name, default)
 
 

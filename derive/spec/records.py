@@ -14,11 +14,14 @@ import sys
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from derive.spec.activations import ALL_NAMES, SOFTMAX, TABLE
 from derive.spec.notation import Notation, NotationError, declared_quantity
 from derive.spec.scalar_expr import ScalarExprError, parse_scalar
+
+if TYPE_CHECKING:
+    import sympy
 
 if sys.version_info >= (3, 11):
     pass
@@ -277,7 +280,7 @@ class Activation:
         return f"{self.name}({inner})" if inner else self.name
 
 
-def _param_symbol(value: Scalar) -> Any:
+def _param_symbol(value: Scalar) -> sympy.Expr:
     import sympy
 
     if isinstance(value, str):
@@ -393,6 +396,7 @@ class Pool2d:
 
     @property
     def kind(self) -> str:
+        """The layer's name in messages (``maxpool2d``, ``avgpool2d``)."""
         return f"{self.mode}pool2d"
 
 
@@ -426,14 +430,20 @@ AnyLayer = Union[Layer, Conv2d, Pool2d, Flatten, VectorLayer]  # noqa: UP007
 
 
 def _conv_out(
-    size: Any, kernel: Any, stride: int, pad: Any, what: str, key: str, kernel_key: str = "kernel"
-) -> Any:
+    size: Width | None,
+    kernel: Width,
+    stride: int,
+    pad: int | None,
+    what: str,
+    key: str,
+    kernel_key: str = "kernel",
+) -> int | None:
     """One output side of a conv or pool: ``(size + 2 pad - kernel) / stride + 1``.
 
     Concrete sizes are checked (the kernel fits, the stride divides the rest); symbolic
     sizes give a symbolic side, assumed to fit.
     """
-    if not all(isinstance(v, int) for v in (size, kernel, pad)):
+    if not (isinstance(size, int) and isinstance(kernel, int) and isinstance(pad, int)):
         return None
     span = size + 2 * pad
     if kernel > span:
@@ -479,6 +489,7 @@ class Loss:
 
     @property
     def is_mean(self) -> bool:
+        """Whether the batch factor is 1/m (mean reductions) rather than 1 (sums)."""
         return self.reduction in ("mean", "half_mean")
 
 
@@ -548,7 +559,7 @@ class Network:
                     f"softmax is only allowed on the output layer, not on hidden layer {i}",
                     key=f"layers[{i}].activation",
                 )
-        out = self.layers[-1].activation.name  # type: ignore[union-attr]
+        out = self.dense_layers[-1].activation.name  # the last layer (_check_order)
         if self.loss.name == "cross_entropy" and out != SOFTMAX:
             raise SpecError(
                 f"cross_entropy is the softmax cross-entropy: the output layer must use softmax, "
@@ -589,11 +600,10 @@ class Network:
         names = {a: next(free, None) for a in unnamed}
         if None in names.values():
             return  # out of letters: the check below asks the user for symbols
-        layers: list[Any] = []
-        own: tuple[Any, ...] = self.layers  # only records with an activation are replaced
-        for layer in own:
-            act = getattr(layer, "activation", None)
-            if act is not None and act in names:
+        layers: list[AnyLayer] = []
+        for layer in self.layers:
+            if isinstance(layer, (Layer, Conv2d)) and layer.activation in names:
+                act = layer.activation
                 layer = replace(layer, activation=replace(act, symbol=names[act]))
             layers.append(layer)
         object.__setattr__(self, "layers", tuple(layers))
@@ -619,7 +629,7 @@ class Network:
     def _check_names(self) -> None:
         """Sizes and parameters are distinct symbols, and distinct in exported code."""
         sizes = [*self.size_names, *([self.batch] if isinstance(self.batch, str) else [])]
-        named: list[tuple[Any, str]] = [(v, "input") for v in self._inputs()]
+        named: list[tuple[object, str]] = [(v, "input") for v in self._inputs()]
         named.append((self.batch, "batch"))
         for i, layer in enumerate(self.layers, start=1):
             for attr in ("width", "channels", "kernel"):
@@ -656,7 +666,7 @@ class Network:
                     key=key,
                 )
 
-    def _inputs(self) -> tuple[Any, ...]:
+    def _inputs(self) -> tuple[Width, ...]:
         inp = self.input_width
         return inp if isinstance(inp, tuple) else (inp,)
 
@@ -712,11 +722,11 @@ class Network:
         """
         if not isinstance(self.input_width, tuple):
             return []
-        c: Any
-        h: Any
-        w: Any
+        c: Width | None
+        h: Width | None
+        w: Width | None
         c, h, w = self.input_width
-        shapes: list[tuple[Any, ...]] = [(c, h, w)]
+        shapes: list[tuple[Width | None, ...]] = [(c, h, w)]
         for i, layer in enumerate(self.layers, start=1):
             key = f"layers[{i}]"
             if isinstance(layer, Conv2d):
@@ -737,10 +747,12 @@ class Network:
 
     @property
     def depth(self) -> int:
+        """L, the number of layers: the last layer's number."""
         return len(self.layers)
 
     @property
     def dense_layers(self) -> tuple[Layer, ...]:
+        """The dense layers alone, for what only they have (widths, a shared activation)."""
         return tuple(layer for layer in self.layers if isinstance(layer, Layer))
 
     @property
@@ -751,20 +763,21 @@ class Network:
     @property
     def widths(self) -> tuple[Width, ...]:
         """n_0, n_1, …, n_L of a dense network (of a CNN: the dense part after flatten)."""
-        if self.is_conv:
+        if isinstance(self.input_width, tuple):  # is_conv
             c, h, w = self.image_shapes[-1]
+            # None when an image side is symbolic: the honest type is ``Width | None``, kept
+            # ``Width`` until formula.networks (dense networks only) is typed for it (issue 12)
             flat: Any = None
             if isinstance(c, int) and isinstance(h, int) and isinstance(w, int):
                 flat = c * h * w
             return (flat, *(layer.width for layer in self.dense_layers))
-        first: Any = self.input_width
-        return (first, *(layer.width for layer in self.dense_layers))
+        return (self.input_width, *(layer.width for layer in self.dense_layers))
 
     @property
     def size_names(self) -> list[str]:
         """Every symbolic size the spec uses (widths, image sides, channels, kernels)."""
         out: list[str] = []
-        sizes: list[Any] = list(self.input_width) if self.is_conv else [self.input_width]  # type: ignore[arg-type]
+        sizes: list[Width] = list(self._inputs())
         for layer in self.layers:
             if isinstance(layer, Layer):
                 sizes.append(layer.width)
@@ -783,10 +796,10 @@ class Network:
         """This network with every symbolic size (and the batch) made an integer."""
         sizes = dict(sizes or {})
 
-        def pick(w: Any) -> Any:
+        def pick(w: Width) -> int:
             return w if isinstance(w, int) else int(sizes.get(w, default))
 
-        def layer_at(layer: Any) -> Any:
+        def layer_at(layer: AnyLayer) -> AnyLayer:
             if isinstance(layer, Layer):
                 return replace(layer, width=pick(layer.width))
             if isinstance(layer, Conv2d):
@@ -796,7 +809,9 @@ class Network:
         inp = self.input_width
         return replace(
             self,
-            input_width=tuple(pick(v) for v in inp) if isinstance(inp, tuple) else pick(inp),
+            input_width=(pick(inp[0]), pick(inp[1]), pick(inp[2]))
+            if isinstance(inp, tuple)
+            else pick(inp),
             layers=tuple(layer_at(layer) for layer in self.layers),
             batch=pick(self.batch),
         )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
 
 import sympy
 from lark import (
@@ -114,10 +113,10 @@ def parse_number(text: str) -> sympy.Rational:
     return sympy.Rational(int(digits or "0")) * sympy.Rational(10) ** exp
 
 
-def _nesting(tree: Tree) -> int:  # type: ignore[type-arg]
+def _nesting(tree: Tree[Token]) -> int:
     """The deepest nesting of calls and powers in a parse tree (iterative: no recursion)."""
     deepest = 0
-    stack: list[tuple[Any, int]] = [(tree, 0)]
+    stack: list[tuple[Tree[Token] | Token, int]] = [(tree, 0)]
     while stack:
         node, depth = stack.pop()
         if isinstance(node, Tree):
@@ -127,7 +126,7 @@ def _nesting(tree: Tree) -> int:  # type: ignore[type-arg]
     return deepest
 
 
-class _ToSympy(Transformer):  # type: ignore[type-arg]
+class _ToSympy(Transformer[Token, sympy.Expr]):
     def __init__(self, text: str, params: Mapping[str, sympy.Expr]) -> None:
         super().__init__()
         self.text = text
