@@ -21,9 +21,13 @@ def python_blocks(path: Path) -> list[str]:
 
 @pytest.mark.parametrize("path", [p for p in DOCS if python_blocks(p)], ids=lambda p: p.name)
 def test_python_examples_run(path: Path) -> None:
-    for block in python_blocks(path):
-        namespace: dict[str, object] = {}
-        with contextlib.redirect_stdout(io.StringIO()):
+    """A page's blocks run in order in one namespace (a later block may use an earlier
+    one's names), with whatever they register undone afterwards."""
+    from derive.extend import scratch_registries
+
+    namespace: dict[str, object] = {}
+    with scratch_registries(), contextlib.redirect_stdout(io.StringIO()):
+        for block in python_blocks(path):
             exec(compile(block, str(path), "exec"), namespace)  # our own docs
 
 

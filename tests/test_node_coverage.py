@@ -16,12 +16,15 @@ import derive.core.derivation
 import derive.core.nodes
 import derive.formula.nodes
 from derive.core import numeric, rules
-from derive.export.printers import ArrayNodes
+from derive.extend import requirements
 from derive.oracles import explicit
-from derive.render.latex import DeriveLatexPrinter
-from derive.render.text import TextPrinter
 
-ABSTRACT = {derive.core.nodes.TensorExpr, derive.core.nodes.ScalarOfMatrices}
+ABSTRACT = {
+    derive.core.nodes.TensorExpr,
+    derive.core.nodes.ScalarOfMatrices,
+    derive.core.nodes.ElementwiseOf,
+    derive.core.derivation.PartialOf,
+}
 #: SymPy's own classes that forward programs use as primitives.
 SYMPY_PRIMITIVES = [MatAdd, MatMul, Transpose, HadamardProduct, sympy.Add, sympy.Mul]
 
@@ -34,39 +37,6 @@ def our_nodes() -> list[type]:
             if cls.__module__ == module.__name__ and issubclass(cls, sympy.Basic):
                 out.append(cls)
     return out
-
-
-def printed(printer: type, cls: type) -> bool:
-    """A ``_print_`` method for the class or a derive base of it (SymPy's generic
-    ``_print_Expr`` fallbacks do not count: they print a constructor call)."""
-    ours = [c for c in cls.__mro__ if c.__module__.startswith("derive.") and c not in ABSTRACT]
-    return any(hasattr(printer, f"_print_{c.__name__}") for c in ours)
-
-
-def requirements(cls: type) -> dict[str, bool]:
-    """What a node of ``cls``'s role must have, and whether it has it."""
-    role = getattr(cls, "role", None)
-    evaluators = {"NumPy evaluator (numeric.EVAL)": cls in numeric.EVAL}
-    oracle = {"explicit-oracle evaluator (explicit.EVAL)": cls in explicit.EVAL}
-    text = {"_print_ in text.TextPrinter": printed(TextPrinter, cls)}
-    latex = {"_print_ in latex.DeriveLatexPrinter": printed(DeriveLatexPrinter, cls)}
-    code = {"_print_ in export.ArrayNodes (NumPy/JAX/torch code)": printed(ArrayNodes, cls)}
-    if role == "primitive":
-        return (
-            {"a rule in rules.RULES": cls in rules.RULES}
-            | evaluators
-            | oracle
-            | text
-            | latex
-            | code
-        )
-    if role in ("backward", "leaf"):
-        return evaluators | oracle | text | latex | code
-    if role == "reading":
-        return evaluators | text
-    if role == "lhs":
-        return text | latex
-    return {f"a role (one of {derive.core.nodes.ROLES} or 'lhs')": False}
 
 
 @pytest.mark.parametrize(

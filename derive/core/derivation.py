@@ -195,7 +195,7 @@ class Derivation:
             if eq.out == skip or eq.kind is Kind.LOSS:
                 return g
             own = g if not self.per_sample else scale(g, 1 / s)
-            if eq.kind in (Kind.AFFINE, Kind.POOL, Kind.FLATTEN):
+            if eq.kind.names_delta:
                 # δ_l = ∂C/∂Z_l; a pooling or flatten layer has no Z: δ_l is ∂C/∂A_l there
                 d = layer_symbol("delta", eq.layer, *eq.out.shape)
                 deltas[eq.layer] = Step(StepKind.DELTA, d, own, eq.layer)

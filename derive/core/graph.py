@@ -116,10 +116,17 @@ class Kind(str, Enum):
     ACTIVATION = "activation"  # A_l := f(Z_l)
     POOL = "pool"  # A_l := pool(A_{l-1})
     FLATTEN = "flatten"  # A_l := flatten(A_{l-1})
+    MAP = "map"  # A_l := g(A_{l-1}), any other layer with no pre-activation
     LOSS = "loss"  # L := s C + R
 
     def __str__(self) -> str:
         return self.value
+
+    @property
+    def names_delta(self) -> bool:
+        """Whether the walk names the cotangent of this equation's output ``δ_l``: a
+        pre-activation's, or a layer's output where the layer has no pre-activation."""
+        return self in (Kind.AFFINE, Kind.POOL, Kind.FLATTEN, Kind.MAP)
 
 
 class Role(str, Enum):

@@ -121,7 +121,10 @@ def _compiled(fn: sympy.Lambda) -> Callable[..., Any]:
         from scipy.special import erf
 
         extra["erf"] = erf
-    return sympy.lambdify([x, *params], body, modules=[extra, "numpy"])  # our own expression
+    compiled: Callable[..., Any] = sympy.lambdify(  # our own expression, never user text
+        [x, *params], body, modules=[extra, "numpy"]
+    )
+    return compiled
 
 
 #: The NumPy interpreter: the shared entries plus the feature-map entries below.

@@ -15,8 +15,9 @@ import numpy as np
 from sympy.core.symbol import Str
 
 from derive.core import convops
+from derive.core.interpret import Env
 from derive.core.nodes import TensorExpr, _int
-from derive.core.numeric import Env, _ints, evaluate, on
+from derive.core.numeric import _ints, evaluate, on
 
 
 class Rot180(TensorExpr):
