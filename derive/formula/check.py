@@ -113,10 +113,12 @@ class Checker(Diagnosis):
             )
         return result
 
-    def _verdict(self, formula: str, syntax: str, parts: list[IR]) -> CheckResult | None:
+    def _verdict(
+        self, formula: str, syntax: str, parts: list[IR], guess: bool = False
+    ) -> CheckResult | None:
         """The verdict on another reading, without a diagnosis; None if it cannot be read."""
         try:
-            return self._check(Run(syntax, verdict_only=True), formula, parts)
+            return self._check(Run(syntax, verdict_only=True, guess=guess), formula, parts)
         except FormulaError:
             return None
 
@@ -128,7 +130,7 @@ class Checker(Diagnosis):
         for bases, by, words in NUMBERINGS:
             shifted = [shift_layers(p, by, bases) for p in parts]
             if shifted != parts:
-                out.append((words, self._verdict(formula, syntax, shifted)))
+                out.append((words, self._verdict(formula, syntax, shifted, guess=True)))
         return out
 
     def _other_numbering(
@@ -221,7 +223,7 @@ class Checker(Diagnosis):
         conv = d.network.is_conv and (
             q.base == "K" or any(mentions(p, "K") or has_entries(p) for p in parts)
         )
-        expected = render_expected(d, q, formula, run.syntax, parts[0], conv)
+        expected = render_expected(d, q, formula, run.syntax, parts[0], conv, self.sizes)
         label = q.label(d)
         for rhs in parts[1:]:
             if rhs[0] == "quantity" or (
@@ -257,6 +259,12 @@ class Checker(Diagnosis):
             run.method = method
             if ok:
                 notes = []
+                if any(n[0] == "squeeze" for _, n in nodes(rhs)):
+                    notes.append(
+                        "np.sum without keepdims=True has NumPy's shape (n,), which broadcasts "
+                        "as a row (1, n): here that is the parameter's own shape (or n = 1), so "
+                        "the update keeps it; keepdims=True makes the shape explicit"
+                    )
                 if run.readings > 1:
                     notes.append(
                         f"ambiguous: {run.readings} readings of its products (·, ×, * as a "

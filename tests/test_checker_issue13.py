@@ -1,0 +1,99 @@
+"""Issue 13 §1 and §3: verdicts the checker got wrong, and what it says is wrong.
+
+Each case failed on the main of the issue (a wrong verdict, an exit 2 where a verdict or a
+diagnosis is due, or a diagnosis that did not name the mistake).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from derive import Activation, dense, derive
+from derive.formula.check import Checker
+from derive.formula.parse import FormulaError
+
+SPECS = Path(__file__).parent / "specs"
+
+# --------------------------------------------------------------------------- §1 verdicts
+
+
+@pytest.mark.parametrize("spec", ["nielsen", "seed"])
+def test_the_generic_activation_cotangent_of_a_network_with_an_output_cotangent(
+    spec: str,
+) -> None:
+    """∂C/∂A_l = W_{l+1}ᵀ δ_{l+1} is a step of the layers that feed another; the output's
+    own ∂C/∂A_L (from the loss) is no instance of it, so there is no W_{L+1} to miss."""
+    checker = Checker(spec)
+    right = checker.check(r"dA_{l} = W_{l+1}^T \delta_{l+1}")
+    assert right.correct, str(right)
+    wrong = checker.check(r"dA_{l} = W_{l+1} \delta_{l+1}")
+    assert not wrong.correct
+
+
+def test_a_cnn_bias_gradient_in_l_is_checked_on_the_conv_layers() -> None:
+    """The printed ``∂L/∂b_l = (1/m) Σ_{n,i,j} (δ_l)_{n,:,i,j}`` sums feature maps: it is
+    for the conv layers, not the dense one (whose δ is a matrix)."""
+    checker = Checker("cnn")
+    maps = r"\sum_{n,i,j} \left(\delta_{l}\right)_{n,:,i,j}"
+    right = checker.check(r"\frac{\partial L}{\partial b_{l}} = \frac{1}{m} " + maps)
+    assert right.correct, str(right)
+    wrong = checker.check(r"\frac{\partial L}{\partial b_{l}} = " + maps)
+    assert not wrong.correct
+
+
+def test_the_answer_is_written_in_the_networks_own_widths() -> None:
+    """A network of concrete widths gets its answer in them (``\\mathbf{1}_{2}``), not in
+    the checker's internal width symbols (``n_1``), and the answer reads back CORRECT."""
+    net = dense([1, 2], [Activation("softmax")], "squared_error")
+    checker = Checker(net)
+    printed = checker.check(r"\delta_1 = A_1 - Y")
+    assert not printed.correct
+    assert "n_{1}" not in printed.expected and "\\mathbf{1}_{2}" in printed.expected
+    again = checker.check(printed.expected)
+    assert again.correct, str(again)
+
+
+def test_a_sum_without_keepdims_on_a_one_unit_layer_is_harmless() -> None:
+    """NumPy's (1,) broadcasts as (1, 1): ``b2 - α·db2`` keeps b2's shape, so the gradient
+    is right, with a note; on a wider layer it is Ng's bug, whatever the numbering."""
+    checker = Checker("ng")  # the output layer has 1 unit
+    one = checker.check("db2 = np.sum(dZ2, axis=1) / m", "python")
+    assert one.correct, str(one)
+    assert any("keepdims" in n for n in one.notes)
+    wide = checker.check("db1 = np.sum(dZ1, axis=1) / m", "python")
+    assert not wide.correct
+    assert "keepdims=True" in (wide.shape_error or "")
+
+
+def test_a_row_sum_without_keepdims_is_correct_with_a_note() -> None:
+    """``np.sum(dZ1, axis=0)`` is (n,): it broadcasts as the (1, n) bias of the row
+    convention, so the update keeps b's shape; the note says what NumPy does."""
+    result = Checker("cs231n").check("db1 = np.sum(dZ1, axis=0)", "python")
+    assert result.correct, str(result)
+    assert any("keepdims" in n and "(1, n)" in n for n in result.notes)
+    kept = Checker("cs231n").check("db1 = np.sum(dZ1, axis=0, keepdims=True)", "python")
+    assert kept.correct and not kept.notes
+
+
+def test_the_ambiguity_note_prints_and_does_not_leak() -> None:
+    checker = Checker("cs231n")
+    ambiguous = checker.check(
+        r"\frac{\partial L}{\partial b_{1}} = \mathbf{1}_{N}^{T} \cdot \delta_{1}"
+    )
+    assert ambiguous.correct
+    assert any(n.startswith("ambiguous: 2 readings") for n in ambiguous.notes)
+    plain = checker.check(r"\frac{\partial L}{\partial b_{1}} = \mathbf{1}_{N}^{T} \delta_{1}")
+    assert plain.correct and not plain.notes
+
+
+def test_the_cnn_kernel_gradient_as_printed_reads_back() -> None:
+    d = derive("cnn")
+    result = Checker(d).check("dK1 = conv2d_back_kernel(X, delta1, 1, 0, 3) / m", "python")
+    assert result.correct, str(result)
+
+
+def test_an_unknown_layer_is_still_an_error_when_nothing_explains_it() -> None:
+    with pytest.raises(FormulaError, match="W_4"):
+        Checker("seed").check(r"\delta_{1} = (W_{4}^T \delta_{2}) \odot f'(Z_{1})")
