@@ -95,5 +95,110 @@ def test_the_cnn_kernel_gradient_as_printed_reads_back() -> None:
 
 
 def test_an_unknown_layer_is_still_an_error_when_nothing_explains_it() -> None:
-    with pytest.raises(FormulaError, match="W_4"):
-        Checker("seed").check(r"\delta_{1} = (W_{4}^T \delta_{2}) \odot f'(Z_{1})")
+    with pytest.raises(FormulaError, match="W_9"):
+        Checker("seed").check(r"\delta_{1} = (W_{9}^T \delta_{2}) \odot f'(Z_{1})")
+
+
+# --------------------------------------------------------------------------- §3 diagnoses
+
+TANH3 = dense(
+    [3, 4, 5, 2],
+    [Activation("tanh"), Activation("tanh"), Activation("sigmoid")],
+    "binary_cross_entropy",
+)
+SOFTMAX = dense([3, 4, 5], [Activation("sigmoid"), Activation("softmax")], "cross_entropy")
+
+
+def diagnosis(spec: object, formula: str, syntax: str = "latex") -> str:
+    result = Checker(spec).check(formula, syntax)
+    assert not result.correct, str(result)
+    return result.diagnosis or ""
+
+
+@pytest.mark.parametrize(
+    "spec,formula,syntax,words",
+    [
+        # a layer index off by one, also where the symbol is not in the network at all
+        (TANH3, r"\delta_2 = (W_3^T \delta_3) \odot \tanh'(Z_3)", "latex", "Z_3 where Z_2"),
+        ("nielsen", r"\delta_1 = (W_2^T \delta_3) \odot \sigma'(Z_1)", "latex", "δ_3 where δ_2"),
+        ("ng", "dZ1 = np.dot(W2.T, dZ3) * (1 - A1**2)", "python", "dZ3 where dZ2"),
+        # f'(A) for f'(Z)
+        (TANH3, r"\delta_2 = (W_3^T \delta_3) \odot \tanh'(A_2)", "latex", "pre-activation"),
+        # (1 - A)^2 for 1 - A^2, and the square missing
+        (TANH3, r"\delta_2 = (W_3^T \delta_3) \odot (1 - A_2)^2", "latex", "square is on A_2"),
+        ("ng", "dZ1 = np.dot(W2.T, dZ2) * (1 - A1)**2", "python", "square is on A1"),
+        ("ng", "dZ1 = np.dot(W2.T, dZ2) * (1 - A1)", "python", "the square is missing"),
+        # the sum over samples
+        ("ng", "db1 = dZ1 / m", "python", "sum over samples is missing"),
+        ("ng", r"db^{[1]} = \frac{1}{m} dZ^{[1]}", "latex", "sum over samples is missing"),
+        # weight decay
+        (SPECS / "decay.toml", "dW1 = dZ1 @ X.T", "python", "weight-decay term (λ/m) W1"),
+        (SPECS / "decay.toml", r"dW_1 = \delta_1 X^T + \lambda W_1", "latex", "λ/m, not λ"),
+        # softmax with the cross-entropy: the Jacobian cancels, no elementwise factor
+        (SOFTMAX, r"\delta_2 = (A_2 - Y) \odot A_2 \odot (1 - A_2)", "latex", "softmax"),
+        (SOFTMAX, "dZ2 = (A2 - Y) * A2 * (1 - A2)", "python", "not elementwise"),
+    ],
+)
+def test_the_usual_mistakes_are_named(spec: object, formula: str, syntax: str, words: str) -> None:
+    assert words in diagnosis(spec, formula, syntax)
+
+
+@pytest.mark.parametrize(
+    "spec,formula,syntax,first,second",
+    [
+        ("ng", "dW2 = np.dot(A1.T, dZ2)", "python", "1/m", "order"),
+        (
+            TANH3,
+            r"\delta_1 = (W_1^T \delta_1) \odot \tanh'(Z_1)",
+            "latex",
+            "W_1 where",
+            "δ_1 where",
+        ),
+        (SPECS / "decay.toml", r"dW_1 = X^T \delta_1 + \lambda W_1", "latex", "order", "λ/m"),
+    ],
+)
+def test_two_mistakes_at_once_are_named_even_late_kinds(
+    spec: object, formula: str, syntax: str, first: str, second: str
+) -> None:
+    """Pairs are tried by the sum of their ranks: a layer index or the decay factor (late
+    in the list) is paired with every early mistake within the budget."""
+    said = diagnosis(spec, formula, syntax)
+    assert said.startswith("two mistakes"), said
+    assert first in said and second in said
+
+
+@pytest.mark.parametrize(
+    "spec,formula,syntax",
+    [
+        ("nielsen", r"\frac{\partial L}{\partial b_1} = \delta_1", "latex"),
+        ("cs231n", "db1 = dZ1", "python"),
+    ],
+)
+def test_a_per_sample_formula_in_a_batch_network_is_named(
+    spec: str, formula: str, syntax: str
+) -> None:
+    """Right for one sample, as numbered: a verdict with its diagnosis, not an exit 2."""
+    said = diagnosis(spec, formula, syntax)
+    assert "right for one sample" in said and "sum over samples" in said
+
+
+@pytest.mark.parametrize(
+    "spec,formula,first,also",
+    [
+        ("cs231n", "dZ2 = A2 - Y", "a factor 1/m is missing", "per-sample delta definition"),
+        ("ng", "dZ2 = (A2 - Y) / m", "a factor 1/m too many", "mean delta definition"),
+    ],
+)
+def test_the_explanation_in_the_declared_delta_definition_comes_first(
+    spec: str, formula: str, first: str, also: str
+) -> None:
+    result = Checker(spec).check(formula, "python")
+    assert (result.diagnosis or "").startswith(first), str(result)
+    assert any(also in n for n in result.notes), str(result)
+
+
+def test_a_renumbering_that_fits_is_still_refused_but_says_what_is_off() -> None:
+    """``δ_2 = (W_2ᵀ δ_3) ⊙ f'(Z_2)`` is UFLDL's formula (W_k feeds layer k+1): right in that
+    numbering, so no verdict; the message names the index that is off in derive's."""
+    with pytest.raises(FormulaError, match="W_2 where W_3 belongs"):
+        Checker(TANH3).check(r"\delta_2 = (W_2^T \delta_3) \odot \tanh'(Z_2)")

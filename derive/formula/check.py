@@ -143,7 +143,10 @@ class Checker(Diagnosis):
         readable = [(w, r) for w, r in self._renumbered(formula, syntax, parts) if r is not None]
         right = [(w, r) for w, r in readable if r.correct]
         if not right:
-            raise missing
+            found = self._off_the_network(formula, syntax, parts, missing)
+            if found is None:
+                raise missing
+            return found
         if len(right) < len(readable):
             raise FormulaError(
                 f"{missing}; the formula is right with {right[0][0]} and wrong with "
@@ -154,6 +157,35 @@ class Checker(Diagnosis):
         gone = str(missing).split(" in this")[0].removeprefix("no ")
         result.notes.append(f"read with {words}: as written, {gone} is not in this network")
         return result
+
+    def _off_the_network(
+        self, formula: str, syntax: str, parts: list[IR], missing: UnknownSymbol
+    ) -> CheckResult | None:
+        """A symbol this network has not (``δ_3`` in a 2-layer network) that a usual
+        mistake explains (a layer index off by one): that is the diagnosis."""
+        if len(parts) != 2 or any(has_entries(p) for p in parts):
+            return None
+        q = quantity_of(parts[0])
+        run = Run(syntax)
+        try:
+            q.layers(self.d)
+            found = self._first_mutation(run, q, parts[1]) or self._first_pair(run, q, parts[1])
+        except FormulaError:
+            return None
+        if found is None:
+            return None
+        d = self.d
+        expected = render_expected(d, q, formula, syntax, parts[0], False, self.sizes)
+        gone = str(missing).split(" in this")[0].removeprefix("no ")
+        return CheckResult(
+            "incorrect",
+            q.label(d),
+            expected,
+            "numeric",
+            found,
+            notes=[f"as written, {gone} is not in this network"],
+            formula=formula,
+        )
 
     def _unsure(
         self, formula: str, syntax: str, parts: list[IR], result: CheckResult
@@ -174,17 +206,31 @@ class Checker(Diagnosis):
                     "correct for this network's one-unit layers (1×1 products are numbers)"
                 )
                 return again
+        named = result.diagnosis and "no usual mistake" not in result.diagnosis
         right = [w for w, r in self._renumbered(formula, syntax, parts) if r and r.correct]
         if right:
             raise FormulaError(
                 "cannot judge the layer numbering: as derive numbers the layers (δ_k = "
-                f"∂L/∂Z_k, Z_k = W_k A_(k-1) + b_k) this formula is wrong, and with {right[0]} "
-                "it is right; write it in derive's numbering"
+                "∂L/∂Z_k, Z_k = W_k A_(k-1) + b_k) this formula is wrong"
+                + (f" ({result.diagnosis})" if named else "")
+                + f", and with {right[0]} it is right; write it in derive's numbering"
             )
         batch = {"m", str(self.d.program.batch)}
         written_m = any(n[0] == "scalar" and n[1] in batch for p in parts for _, n in nodes(p))
         single = None if written_m else self.variant("one_sample")  # 1/m: a batch formula
-        if single is not None:  # renumbered and per sample: two guesses, no verdict
+        if single is not None:
+            as_is = single._verdict(formula, syntax, parts)
+            if as_is is not None and as_is.correct:  # a per-sample textbook formula
+                m = self.d.program.batch
+                result.diagnosis = (
+                    f"{result.diagnosis} (the formula is right for one sample; for a batch of "
+                    f"{m} it is the derived formula below)"
+                    if named
+                    else f"correct for one sample; for a batch of {m} it is the derived "
+                    "formula below"
+                )
+                return result
+            # renumbered and per sample: two guesses, no verdict
             alike = [w for w, r in single._renumbered(formula, syntax, parts) if r and r.correct]
             if alike:
                 raise FormulaError(
