@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from derive import Activation, dense, derive
+from derive import Activation, Loss, dense, derive
 from derive.formula.check import Checker
 from derive.formula.parse import FormulaError
 
@@ -202,3 +202,18 @@ def test_a_renumbering_that_fits_is_still_refused_but_says_what_is_off() -> None
     numbering, so no verdict; the message names the index that is off in derive's."""
     with pytest.raises(FormulaError, match="W_2 where W_3 belongs"):
         Checker(TANH3).check(r"\delta_2 = (W_2^T \delta_3) \odot \tanh'(Z_2)")
+
+
+def test_a_formula_right_for_one_sample_numbered_otherwise_gets_no_verdict() -> None:
+    """Britz numbers deltas from the input and writes them per sample: ``∂L/∂b_2 = δ_3``
+    names a δ_3 this network has not, and a layer-index diagnosis would call a right
+    formula wrong; it stays an error naming the missing symbol."""
+    britz = dense(
+        [2, "n_h", 2],
+        [Activation("tanh"), Activation("softmax")],
+        Loss("cross_entropy", "sum"),
+        convention="row",
+        batch="N",
+    )
+    with pytest.raises(FormulaError, match="delta_3"):
+        Checker(britz).check(r"\frac{\partial{L}}{\partial{b_2}} = \delta_3")

@@ -165,6 +165,11 @@ class Checker(Diagnosis):
         mistake explains (a layer index off by one): that is the diagnosis."""
         if len(parts) != 2 or any(has_entries(p) for p in parts):
             return None
+        single = self.variant("one_sample")
+        if single is not None and any(
+            r and r.correct for _, r in single._renumbered(formula, syntax, parts)
+        ):  # right for one sample numbered otherwise (Britz's ∂L/∂b_2 = δ_3): no verdict
+            return None
         q = quantity_of(parts[0])
         run = Run(syntax)
         try:
