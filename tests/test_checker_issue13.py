@@ -106,6 +106,7 @@ TANH3 = dense(
     [Activation("tanh"), Activation("tanh"), Activation("sigmoid")],
     "binary_cross_entropy",
 )
+TANH2 = dense([3, 4, 2], [Activation("tanh"), Activation("sigmoid")], "binary_cross_entropy")
 SOFTMAX = dense([3, 4, 5], [Activation("sigmoid"), Activation("softmax")], "cross_entropy")
 
 
@@ -128,6 +129,8 @@ def diagnosis(spec: object, formula: str, syntax: str = "latex") -> str:
         (TANH3, r"\delta_2 = (W_3^T \delta_3) \odot (1 - A_2)^2", "latex", "square is on A_2"),
         ("ng", "dZ1 = np.dot(W2.T, dZ2) * (1 - A1)**2", "python", "square is on A1"),
         ("ng", "dZ1 = np.dot(W2.T, dZ2) * (1 - A1)", "python", "the square is missing"),
+        # ReLU's mask on a layer that is not ReLU (A > 0 ⇔ Z > 0 does not make it tanh')
+        (TANH2, "dZ1 = (W2.T @ dZ2) * (A1 > 0)", "python", "ReLU's derivative"),
         # the sum over samples
         ("ng", "db1 = dZ1 / m", "python", "sum over samples is missing"),
         ("ng", r"db^{[1]} = \frac{1}{m} dZ^{[1]}", "latex", "sum over samples is missing"),

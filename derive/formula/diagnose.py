@@ -236,6 +236,7 @@ class Diagnosis(Equivalence):
                 f"the factor f'(Z) of the layer is missing (⊙ f'({sh(z)}))",
                 ("had", rhs, ("fn", "generic", 1, z)),
             )
+        yield from self.masks(run, rhs)
         yield from self.sample_sums(run, rhs, q)
         yield from self.squares(run, rhs)
         yield from self.weight_decay(run, rhs, q)
@@ -243,6 +244,19 @@ class Diagnosis(Equivalence):
         if self.network.is_conv:
             yield from self.conv_mutations(run, rhs)
             yield from self.index_mutations(run, rhs)
+
+    def masks(self, run: Run, rhs: IR) -> Iterator[tuple[str, IR]]:
+        """ReLU's mask ``(Z > 0)`` where another activation's derivative belongs."""
+        sh = partial(show, python=run.python)
+        for path, node in nodes(rhs):
+            x = node[1] if node[0] in ("gt0", "cmp") else None
+            if x is not None and x[0] == "sym" and x[1] in ("Z", "A") and x[2] is not None:
+                z = ("sym", "Z", x[2], x[3])
+                yield (
+                    f"the mask ({sh(x)} > 0) is ReLU's derivative; this layer's activation "
+                    f"is not ReLU: its derivative f'({sh(z)}) belongs here",
+                    replace(rhs, path, ("fn", "generic", 1, z)),
+                )
 
     def sample_sums(self, run: Run, rhs: IR, q: Quantity) -> Iterator[tuple[str, IR]]:
         """A bias gradient without its sum over samples (``db1 = dZ1 / m``)."""
