@@ -182,6 +182,8 @@ class Checker(Diagnosis):
         d = self.d
         expected = render_expected(d, q, formula, syntax, parts[0], False, self.sizes)
         gone = str(missing).split(" in this")[0].removeprefix("no ")
+        if syntax == "latex":
+            gone = gone.replace("delta_", "δ_")
         return CheckResult(
             "incorrect",
             q.label(d),
