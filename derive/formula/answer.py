@@ -17,9 +17,19 @@ from derive.spec.notation import Notation
 
 
 def render_expected(
-    d: Derivation, q: Quantity, formula: str, syntax: str, lhs_ir: IR, conv: bool = False
+    d: Derivation,
+    q: Quantity,
+    formula: str,
+    syntax: str,
+    lhs_ir: IR,
+    conv: bool = False,
+    sizes: dict[Any, Any] | None = None,
 ) -> str:
-    """The derived formula for the quantity, in the user's syntax and notation."""
+    """The derived formula for the quantity, in the user's syntax and notation.
+
+    ``sizes`` gives the symbols the checker stands in for the network's concrete widths
+    their values back (``n_1`` -> 2), so that the answer is in the user's own network.
+    """
     ks = q.layers(d)
     generic = q.idx[0] == "rel" and q.idx[1] == "l"
     g = d.generic_conv if conv or d.generic is None else d.generic
@@ -53,6 +63,9 @@ def render_expected(
             if q.kind == "fwd"
             else None,
         }[q.kind]
+    if sizes:
+        rhs_expr = rhs_expr.xreplace(sizes)
+        lhs_expr = lhs_expr.xreplace(sizes) if lhs_expr is not None else None
     if syntax == "python":
         return _python_text(lhs_expr, d.through_output(rhs_expr), formula)
     from derive.render.latex import DeriveLatexPrinter

@@ -116,10 +116,12 @@ class Checker(Diagnosis):
             )
         return result
 
-    def _verdict(self, formula: str, syntax: str, parts: list[IR]) -> CheckResult | None:
+    def _verdict(
+        self, formula: str, syntax: str, parts: list[IR], guess: bool = False
+    ) -> CheckResult | None:
         """The verdict on another reading, without a diagnosis; None if it cannot be read."""
         try:
-            return self._check(Run(syntax, verdict_only=True), formula, parts)
+            return self._check(Run(syntax, verdict_only=True, guess=guess), formula, parts)
         except FormulaError:
             return None
 
@@ -131,7 +133,7 @@ class Checker(Diagnosis):
         for bases, by, words in NUMBERINGS:
             shifted = [shift_layers(p, by, bases) for p in parts]
             if shifted != parts:
-                out.append((words, self._verdict(formula, syntax, shifted)))
+                out.append((words, self._verdict(formula, syntax, shifted, guess=True)))
         return out
 
     def _other_numbering(
@@ -144,7 +146,10 @@ class Checker(Diagnosis):
         readable = [(w, r) for w, r in self._renumbered(formula, syntax, parts) if r is not None]
         right = [(w, r) for w, r in readable if r.correct]
         if not right:
-            raise missing
+            found = self._off_the_network(formula, syntax, parts, missing)
+            if found is None:
+                raise missing
+            return found
         if len(right) < len(readable):
             raise FormulaError(
                 f"{missing}; the formula is right with {right[0][0]} and wrong with "
@@ -155,6 +160,42 @@ class Checker(Diagnosis):
         gone = str(missing).split(" in this")[0].removeprefix("no ")
         result.notes.append(f"read with {words}: as written, {gone} is not in this network")
         return result
+
+    def _off_the_network(
+        self, formula: str, syntax: str, parts: list[IR], missing: UnknownSymbol
+    ) -> CheckResult | None:
+        """A symbol this network has not (``δ_3`` in a 2-layer network) that a usual
+        mistake explains (a layer index off by one): that is the diagnosis."""
+        if len(parts) != 2 or any(has_entries(p) for p in parts):
+            return None
+        single = self.variant("one_sample")
+        if single is not None and any(
+            r and r.correct for _, r in single._renumbered(formula, syntax, parts)
+        ):  # right for one sample numbered otherwise (Britz's ∂L/∂b_2 = δ_3): no verdict
+            return None
+        q = quantity_of(parts[0])
+        run = Run(syntax)
+        try:
+            q.layers(self.d)
+            found = self._first_mutation(run, q, parts[1]) or self._first_pair(run, q, parts[1])
+        except FormulaError:
+            return None
+        if found is None:
+            return None
+        d = self.d
+        expected = render_expected(d, q, formula, syntax, parts[0], False, self.sizes)
+        gone = str(missing).split(" in this")[0].removeprefix("no ")
+        if syntax == "latex":
+            gone = gone.replace("delta_", "δ_")
+        return CheckResult(
+            "incorrect",
+            q.label(d),
+            expected,
+            "numeric",
+            found,
+            notes=[f"as written, {gone} is not in this network"],
+            formula=formula,
+        )
 
     def _unsure(
         self, formula: str, syntax: str, parts: list[IR], result: CheckResult
@@ -175,17 +216,31 @@ class Checker(Diagnosis):
                     "correct for this network's one-unit layers (1×1 products are numbers)"
                 )
                 return again
+        named = result.diagnosis and "no usual mistake" not in result.diagnosis
         right = [w for w, r in self._renumbered(formula, syntax, parts) if r and r.correct]
         if right:
             raise FormulaError(
                 "cannot judge the layer numbering: as derive numbers the layers (δ_k = "
-                f"∂L/∂Z_k, Z_k = W_k A_(k-1) + b_k) this formula is wrong, and with {right[0]} "
-                "it is right; write it in derive's numbering"
+                "∂L/∂Z_k, Z_k = W_k A_(k-1) + b_k) this formula is wrong"
+                + (f" ({result.diagnosis})" if named else "")
+                + f", and with {right[0]} it is right; write it in derive's numbering"
             )
         batch = {"m", str(self.d.program.batch)}
         written_m = any(n[0] == "scalar" and n[1] in batch for p in parts for _, n in nodes(p))
         single = None if written_m else self.variant("one_sample")  # 1/m: a batch formula
-        if single is not None:  # renumbered and per sample: two guesses, no verdict
+        if single is not None:
+            as_is = single._verdict(formula, syntax, parts)
+            if as_is is not None and as_is.correct:  # a per-sample textbook formula
+                m = self.d.program.batch
+                result.diagnosis = (
+                    f"{result.diagnosis} (the formula is right for one sample; for a batch of "
+                    f"{m} it is the derived formula below)"
+                    if named
+                    else f"correct for one sample; for a batch of {m} it is the derived "
+                    "formula below"
+                )
+                return result
+            # renumbered and per sample: two guesses, no verdict
             alike = [w for w, r in single._renumbered(formula, syntax, parts) if r and r.correct]
             if alike:
                 raise FormulaError(
@@ -224,7 +279,7 @@ class Checker(Diagnosis):
         conv = d.network.is_conv and (
             q.base == "K" or any(mentions(p, "K") or has_entries(p) for p in parts)
         )
-        expected = render_expected(d, q, formula, run.syntax, parts[0], conv)
+        expected = render_expected(d, q, formula, run.syntax, parts[0], conv, self.sizes)
         label = q.label(d)
         for rhs in parts[1:]:
             if rhs[0] == "quantity" or (
@@ -260,6 +315,12 @@ class Checker(Diagnosis):
             run.method = method
             if ok:
                 notes = []
+                if any(n[0] == "squeeze" for _, n in nodes(rhs)):
+                    notes.append(
+                        "np.sum without keepdims=True has NumPy's shape (n,), which broadcasts "
+                        "as a row (1, n): here that is the parameter's own shape (or n = 1), so "
+                        "the update keeps it; keepdims=True makes the shape explicit"
+                    )
                 if run.readings > 1:
                     notes.append(
                         f"ambiguous: {run.readings} readings of its products (·, ×, * as a "

@@ -19,13 +19,22 @@ from derive.formula.ir import at, inside, nodes, replace, show
 from derive.formula.parse import IR, FormulaError
 from derive.formula.quantity import Quantity
 
-MAX_PAIRS = 150  # two mistakes at once: the candidates tried
+MAX_PAIRS = 600  # two mistakes at once: the candidates tried
 
 _DELTA_WORDS = {"per_sample": "no 1/m in δ", "mean": "δ = ∂L/∂Z of the batch loss"}
 
 
 def _samples(convention: str) -> str:
     return "columns" if convention == "column" else "rows"
+
+
+def _hadamard_factors(node: IR) -> Iterator[IR]:
+    """The factors of a chain of Hadamard products, left to right."""
+    if node[0] == "had":
+        yield from _hadamard_factors(node[1])
+        yield from _hadamard_factors(node[2])
+    else:
+        yield node
 
 
 class Diagnosis(Equivalence):
@@ -35,37 +44,38 @@ class Diagnosis(Equivalence):
         """What is wrong: another convention or delta definition, else the first usual
         mistake whose correction makes the formula right."""
         net = self.sym_network
-        for what in ("convention", "delta"):
-            other = self.other(what)
-            try:
-                ok, _ = self.matches(run, other, q, rhs, trials=2)
-            except FormulaError:
-                ok = False
-            if ok:
-                also = self._first_mutation(run, q, rhs)
-                notes = [f"equivalently: {also}"] if also else []
-                if what == "convention":
-                    flip = other.network.convention
-                    return (
-                        f"this is the {flip}-convention formula; in this {net.convention}-"
-                        f"convention network (samples are {_samples(net.convention)}) "
-                        f"{q.label(self.d)} is the derived formula below",
-                        notes,
-                    )
-                flip = other.network.delta
-                return (
-                    f"this is {q.label(self.d)} with the {flip.replace('_', '-')} delta "
-                    "definition; "
-                    f"this network uses the {net.delta.replace('_', '-')} one "
-                    f"({_DELTA_WORDS[net.delta]})",
-                    notes,
-                )
+        if self._right_on(run, "convention", q, rhs):
+            also = self._first_mutation(run, q, rhs)
+            flip = self.other("convention").network.convention
+            return (
+                f"this is the {flip}-convention formula; in this {net.convention}-"
+                f"convention network (samples are {_samples(net.convention)}) "
+                f"{q.label(self.d)} is the derived formula below",
+                [f"equivalently: {also}"] if also else [],
+            )
+        # a usual mistake within the spec's own delta definition comes first (a missing
+        # 1/m in a mean-delta network is that); the other definition is said as well
         found = self._first_mutation(run, q, rhs)
+        other_delta = self._right_on(run, "delta", q, rhs)
+        flip = self.other("delta").network.delta.replace("_", "-")
+        as_other = (
+            f"this is {q.label(self.d)} with the {flip} delta definition; this network uses "
+            f"the {net.delta.replace('_', '-')} one ({_DELTA_WORDS[net.delta]})"
+        )
         if found is not None:
-            return found, []
+            return found, [f"equivalently: {as_other}"] if other_delta else []
+        if other_delta:
+            return as_other, []
+        tight = run.budget.exhausted
         pair = self._first_pair(run, q, rhs)
         if pair is not None:
             return pair, []
+        if run.budget.exhausted and not tight:
+            return (
+                "no single usual mistake explains the difference, nor any pair of them tried "
+                "within the time one check may take",
+                [],
+            )
         if run.budget.exhausted:
             return (
                 "no usual mistake found among those tried (the formula has too many readings "
@@ -78,6 +88,15 @@ class Diagnosis(Equivalence):
             "difference",
             [],
         )
+
+    def _right_on(self, run: Run, what: str, q: Quantity, rhs: IR) -> bool:
+        """Whether the formula is right in the network with the other ``what`` (the
+        convention or the delta definition)."""
+        try:
+            ok, _ = self.matches(run, self.other(what), q, rhs, trials=2)
+        except FormulaError:
+            ok = False
+        return ok
 
     def _first_mutation(self, run: Run, q: Quantity, rhs: IR) -> str | None:
         for description, candidate in self.mutations(run, rhs, q):
@@ -93,9 +112,20 @@ class Diagnosis(Equivalence):
         """Two of the usual mistakes at once (e.g. a missing transpose and a missing 1/m):
         each mistake in the formula, then each one in what undoing it leaves; at most
         ``MAX_PAIRS`` tries, so that a wrong formula stays fast to diagnose."""
+        firsts = list(self.mutations(run, rhs, q))
+        seconds: dict[int, list[tuple[str, IR]]] = {}
         tries = 0
-        for first, once in self.mutations(run, rhs, q):
-            for second, twice in self.mutations(run, once, q):
+        # by the sum of the two mistakes' ranks, so that a late kind of mistake (a layer
+        # index) is paired with every early one (a factor) within the budget
+        for rank in range(2 * len(firsts)):
+            for i in range(min(rank + 1, len(firsts))):
+                first, once = firsts[i]
+                if i not in seconds:
+                    seconds[i] = list(self.mutations(run, once, q))
+                j = rank - i
+                if j >= len(seconds[i]):
+                    continue
+                second, twice = seconds[i][j]
                 tries += 1
                 if tries > MAX_PAIRS or run.budget.exhausted:
                     return None
@@ -104,6 +134,8 @@ class Diagnosis(Equivalence):
                 except FormulaError:
                     continue
                 if ok:
+                    if first == second:
+                        return f"{first}, twice"
                     return f"two mistakes: {first}; and {second}"
         return None
 
@@ -204,9 +236,123 @@ class Diagnosis(Equivalence):
                 f"the factor f'(Z) of the layer is missing (⊙ f'({sh(z)}))",
                 ("had", rhs, ("fn", "generic", 1, z)),
             )
+        yield from self.masks(run, rhs)
+        yield from self.sample_sums(run, rhs, q)
+        yield from self.squares(run, rhs)
+        yield from self.weight_decay(run, rhs, q)
+        yield from self.softmax_factors(run, rhs, q)
         if self.network.is_conv:
             yield from self.conv_mutations(run, rhs)
             yield from self.index_mutations(run, rhs)
+
+    def masks(self, run: Run, rhs: IR) -> Iterator[tuple[str, IR]]:
+        """ReLU's mask ``(Z > 0)`` where another activation's derivative belongs."""
+        sh = partial(show, python=run.python)
+        for path, node in nodes(rhs):
+            x = node[1] if node[0] in ("gt0", "cmp") else None
+            if x is not None and x[0] == "sym" and x[1] in ("Z", "A") and x[2] is not None:
+                z = ("sym", "Z", x[2], x[3])
+                yield (
+                    f"the mask ({sh(x)} > 0) is ReLU's derivative; this layer's activation "
+                    f"is not ReLU: its derivative f'({sh(z)}) belongs here",
+                    replace(rhs, path, ("fn", "generic", 1, z)),
+                )
+
+    def sample_sums(self, run: Run, rhs: IR, q: Quantity) -> Iterator[tuple[str, IR]]:
+        """A bias gradient without its sum over samples (``db1 = dZ1 / m``)."""
+        if q.kind != "grad" or q.base != "b":
+            return
+        sh = partial(show, python=run.python)
+        for path, node in nodes(rhs):
+            if node[0] == "sym" and node[1] == "delta" and not inside(rhs, path, "sum"):
+                summed: IR = ("sum", node, None)
+                code = (
+                    f"np.sum({sh(node)}, axis={1 if self.d.program.column else 0}, keepdims=True)"
+                    if run.python
+                    else sh(summed)
+                )
+                yield (
+                    f"the sum over samples is missing: {code}, not {sh(node)} (a bias gradient "
+                    f"adds up the {_samples(self.sym_network.convention)} of the delta)",
+                    replace(rhs, path, summed),
+                )
+
+    def squares(self, run: Run, rhs: IR) -> Iterator[tuple[str, IR]]:
+        """``(1 − A)²`` for ``1 − A²`` (tanh'), and ``1 − A`` with its square missing."""
+        sh = partial(show, python=run.python)
+        for path, node in nodes(rhs):
+            if node[0] == "pow" and node[2] == 2 and node[1][0] == "sub":
+                one, x = node[1][1], node[1][2]
+                yield (
+                    f"(1 − {sh(x)})² is written where 1 − {sh(x)}² belongs: the square is "
+                    f"on {sh(x)} alone",
+                    replace(rhs, path, ("sub", one, ("pow", x, 2))),
+                )
+            if (
+                node[0] == "sub"
+                and node[1] == ("num", sympy.Integer(1))
+                and node[2][0] in ("sym", "fn")
+                and not (path and at(rhs, path[:-1])[0] == "pow")
+            ):
+                yield (
+                    f"the square is missing: 1 − {sh(node[2])}², not 1 − {sh(node[2])}",
+                    replace(rhs, path, ("sub", node[1], ("pow", node[2], 2))),
+                )
+
+    def weight_decay(self, run: Run, rhs: IR, q: Quantity) -> Iterator[tuple[str, IR]]:
+        """The L2 term of a weight gradient: missing, or λ where λ/m belongs (and back)."""
+        decay = self.network.loss.weight_decay
+        if q.kind != "grad" or q.base not in ("W", "K") or not isinstance(decay, str):
+            return
+        lam: IR = ("scalar", decay)
+        m: IR = ("scalar", str(self.d.program.batch))
+        w: IR = ("sym", q.base, q.idx, False)
+        sh = partial(show, python=run.python)
+        for coeff in (("div", lam, m), lam):
+            factor = f"λ/{sh(m)}" if coeff != lam else "λ"
+            yield (
+                f"the weight-decay term ({factor}) {sh(w)} is missing",
+                ("add", rhs, ("mat", coeff, w)),
+            )
+        for path, node in nodes(rhs):
+            if node == lam and not (path and at(rhs, path[:-1])[0] == "div"):
+                yield (
+                    f"the weight-decay factor is λ/{sh(m)}, not λ (the decay term of the loss "
+                    f"is averaged over the {sh(m)} samples too)",
+                    replace(rhs, path, ("div", lam, m)),
+                )
+            if node == ("div", lam, m):
+                yield (
+                    f"the weight-decay factor is λ, not λ/{sh(m)}",
+                    replace(rhs, path, lam),
+                )
+
+    def softmax_factors(self, run: Run, rhs: IR, q: Quantity) -> Iterator[tuple[str, IR]]:
+        """A softmax output's delta with an elementwise derivative (``⊙ A ⊙ (1 − A)``,
+        ``⊙ softmax'(Z)``): softmax's Jacobian is not elementwise, and with the
+        cross-entropy it cancels, leaving ``A − Y``; the factors are dropped."""
+        out = self.d.program.equations[-2].rhs
+        if q.kind != "delta" or type(out).__name__ != "Softmax":
+            return
+        if q.layers(self.d) != [self.d.depth]:
+            return
+        factors = list(_hadamard_factors(rhs))
+        if len(factors) < 2:
+            return
+        sh = partial(show, python=run.python)
+        for drop in range(1, min(3, len(factors))):
+            for i in range(len(factors) - drop + 1):
+                kept = factors[:i] + factors[i + drop :]
+                gone = factors[i : i + drop]
+                node = kept[0]
+                for f in kept[1:]:
+                    node = ("had", node, f)
+                yield (
+                    "softmax's derivative is not elementwise: its Jacobian diag(a) − a aᵀ "
+                    "acts on each sample, and with the cross-entropy it cancels (δ = A − Y); "
+                    f"{' ⊙ '.join(sh(g) for g in gone)} does not belong here",
+                    node,
+                )
 
     def index_mutations(self, run: Run, rhs: IR) -> Iterator[tuple[str, IR]]:
         """Index forms: the offsets' sign (i+u: correlation, as the layer; i−u: flipped)."""

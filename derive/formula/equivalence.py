@@ -22,7 +22,7 @@ from derive.formula.ir import has_entries
 from derive.formula.networks import TRIALS, Networks, concrete_widths
 from derive.formula.parse import IR, FormulaError
 from derive.formula.quantity import Quantity
-from derive.formula.resolve import Budget, Context, Resolver, UnknownSymbol, unique
+from derive.formula.resolve import Budget, Context, Resolver, ShapeMismatch, UnknownSymbol, unique
 
 RTOL = 1e-7
 ATOL = 1e-9
@@ -43,6 +43,9 @@ class Run:
     method: str = "symbolic"
     notes: list[str] = field(default_factory=list)
     verdict_only: bool = False  # another reading tried: no diagnosis needed
+    #: another numbering of the layers tried: it must be right by itself, not by the
+    #: coincidence of a one-unit layer where NumPy's (1,) broadcasts as (1, 1)
+    guess: bool = False
 
     @property
     def python(self) -> bool:
@@ -65,15 +68,17 @@ class Equivalence(Networks):
             return self.matches_index_form(run, d, q, rhs, trials)
         per_layer: list[tuple[list[Any], Any]] = []
         generic = q.idx[0] == "rel" and q.idx[1] == "l"
-        skipped: UnknownSymbol | None = None
+        skipped: FormulaError | None = None
         for k in q.layers(d):
             try:
                 want = q.expected(d, k)
                 readings = unique(Resolver(self._context(run, d, k)).readings(rhs))
-            except UnknownSymbol as err:
+            except (UnknownSymbol, ShapeMismatch) as err:
                 if not generic or not d.network.is_conv:
                     raise
-                skipped = skipped or err  # layer l of a CNN: only layers of the right kind
+                # layer l of a CNN: only the layers of the formula's kind (a sum over the
+                # feature maps' axes is no dense layer's); none at all: the first error
+                skipped = skipped or err
                 continue
             per_layer.append((readings, want))
         if not per_layer:
@@ -138,7 +143,7 @@ class Equivalence(Networks):
 
     def _context(self, run: Run, d: Derivation, k: int | None) -> Context:
         widths = concrete_widths(self.network, self.sym_network)
-        return Context(d, k, run.budget, run.python, widths)
+        return Context(d, k, run.budget, run.python, widths, width_one_broadcast=not run.guess)
 
     def _numeric_equal(self, d: Derivation, got: Any, want: Any, trials: int) -> bool:
         if shape_of(got) != shape_of(want):

@@ -237,6 +237,12 @@ def show(node: IR, python: bool = False) -> str:
         return f"{show(node[1], python)}/{show(node[2], python)}"
     if kind == "sum":
         return f"Σ {show(node[1], python)}"
+    if kind in ("add", "sub"):
+        return f"({show(node[1], python)} {'+' if kind == 'add' else '−'} {show(node[2], python)})"
+    if kind == "pow":
+        return f"{show(node[1], python)}^{node[2]}"
+    if kind == "neg":
+        return f"−{show(node[1], python)}"
     if kind in ("corr", "conv"):
         return f"({show(node[1], python)} {'⋆' if kind == 'corr' else '*'} {show(node[2], python)})"
     if kind == "amb":

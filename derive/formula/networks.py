@@ -157,6 +157,16 @@ class Networks:
                     return derive(inserted)
         return None
 
+    @cached_property
+    def sizes(self) -> dict[Any, Any]:
+        """The width symbols that stand for concrete widths, to their values (n_1 -> 2)."""
+        concrete = concrete_widths(self.network, self.sym_network)
+        return {
+            w: sympy.Integer(concrete[str(w)])
+            for w in self.d.program.widths
+            if isinstance(w, sympy.Symbol) and isinstance(concrete.get(str(w)), int)
+        }
+
     def other(self, what: str) -> Derivation:
         key = f"_other_{what}"
         if key not in self.__dict__:

@@ -32,8 +32,9 @@ class Quantity:
             off = self.idx[2]
             if self.kind == "delta":
                 ks = [k - off for k in range(1, depth)]  # the recurrence: hidden layers
-            elif self.kind == "cot":  # ∂C/∂A_l is a step for the layers that feed another
-                ks = [k - off for k in sorted(d.cotangents)]
+            elif self.kind == "cot":  # ∂C/∂A_l = W_{l+1}ᵀ δ_{l+1}: the layers that feed
+                # another (the output's ∂C/∂A_L, from the loss, is no instance of it)
+                ks = [k - off for k in sorted(d.cotangents) if k < depth]
             else:
                 ks = [k - off for k in range(1, depth + 1)]
             if not ks:

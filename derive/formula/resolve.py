@@ -227,13 +227,16 @@ class Resolver(Products):
     def _squeezed(self, a: Any, node: IR) -> Any:
         """``np.sum(x, axis=…)`` without keepdims: NumPy's shape (n,), not (n, 1).
 
-        Summed over rows (axis 0) the vector broadcasts as the row it would be with
-        keepdims; summed over columns (axis 1) it broadcasts as a row too, where a column
-        is meant (b − α·db is then n×n): that is the mistake to name.
+        NumPy broadcasts (n,) as the row (1, n). Summed over rows (axis 0) that is the row
+        keepdims would give; summed over columns (axis 1) it is a row where a column is
+        meant, and b − α·db is n×n: the mistake to name — unless n is 1, where (1,) and
+        (1, 1) broadcast alike.
         """
         if node[2] == 0:
             return a
         n = a.shape[0]
+        if self.ctx.width_one_broadcast and (n == 1 or self.ctx.concrete.get(str(n)) == 1):
+            return a
         raise ShapeMismatch(
             f"np.sum(…, axis=1) without keepdims=True has shape ({text(n)},), not "
             f"({text(n)}, 1): it broadcasts as a row (b − α·db would be {text(n)}×{text(n)}) "

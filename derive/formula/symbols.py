@@ -40,6 +40,7 @@ class Context:
     budget: Budget = field(default_factory=Budget)
     numpy: bool = False  # NumPy's rules: broadcasting, elementwise division
     concrete: dict[str, Any] = field(default_factory=dict)  # n_2 -> 4: the user's widths
+    width_one_broadcast: bool = True  # (1,) broadcasts as (1, 1); off for a guessed reading
 
     def layer_of(self, idx: IR | None, base: str) -> int | None:
         if idx is None:
