@@ -291,6 +291,7 @@ class TensorSymbol(TensorExpr):
 
     @property
     def free_symbols(self) -> set[Any]:
+        """A named tensor is a free symbol itself (as a MatrixSymbol is)."""
         return {self}
 
     def _hashable_content(self) -> tuple[Any, ...]:

@@ -51,6 +51,7 @@ class UnknownSymbol(FormulaError):
 
 
 def shape_text(e: Any) -> str:
+    """The shape as a user reads it in a message (``n₁×m``)."""
     return "×".join(text(d) if d.is_Atom else f"({text(d)})" for d in e.shape)
 
 
@@ -65,6 +66,7 @@ class Budget:
     left: int = MAX_PRODUCTS
 
     def spend(self, cost: int = 1) -> None:
+        """Use up ``cost`` of the budget; over it, the reading is too complex to check."""
         self.left -= cost
         if self.left < 0:
             raise TooComplex(
@@ -75,6 +77,7 @@ class Budget:
 
     @property
     def exhausted(self) -> bool:
+        """Whether the budget is used up."""
         return self.left < 0
 
 
@@ -311,6 +314,7 @@ def cotangent_symbol(k: int, shape: tuple[Any, ...]) -> Any:
 
 
 def unique(exprs: list[Any]) -> list[Any]:
+    """The readings without repeats (one all-ones factor stands for any size)."""
     out: list[Any] = []
     for e in exprs:
         if isinstance(e, _Ones):

@@ -46,9 +46,11 @@ class CheckResult:
 
     @property
     def correct(self) -> bool:
+        """Whether the verdict is CORRECT."""
         return self.verdict == "correct"
 
     def as_dict(self) -> dict[str, Any]:
+        """The result as plain data (``derive check --json``)."""
         return {
             "verdict": self.verdict,
             "quantity": self.quantity,

@@ -140,6 +140,7 @@ class Diagnosis(Equivalence):
         return None
 
     def mutations(self, run: Run, rhs: IR, q: Quantity) -> Iterator[tuple[str, IR]]:
+        """Each usual mistake undone once: (what the mistake is, the formula without it)."""
         sh = partial(show, python=run.python)
         m_scalar: IR = ("scalar", str(self.d.program.batch))
         factors = [

@@ -54,6 +54,7 @@ class Run:
 
 
 def shape_of(e: Any) -> Any:
+    """The shape of a matrix or tensor expression (None for a scalar)."""
     return tensor_shape(e) if is_tensor(e) else getattr(e, "shape", None)
 
 

@@ -177,10 +177,12 @@ def shift_layers(node: IR, by: int, bases: frozenset[str]) -> IR:
 
 
 def mentions(node: IR, base: str) -> bool:
+    """Whether the formula uses a symbol with this base name."""
     return any(n[0] == "sym" and n[1] == base for _, n in nodes(node))
 
 
 def nodes(node: IR, path: tuple[int, ...] = ()) -> Iterator[tuple[tuple[int, ...], IR]]:
+    """Every node of the IR with its path, parents before children."""
     yield path, node
     for i, child in enumerate(node):
         if isinstance(child, tuple) and child and isinstance(child[0], str) and i > 0:
@@ -188,18 +190,21 @@ def nodes(node: IR, path: tuple[int, ...] = ()) -> Iterator[tuple[tuple[int, ...
 
 
 def at(node: IR, path: tuple[int, ...]) -> IR:
+    """The node at ``path``."""
     for i in path:
         node = node[i]
     return node
 
 
 def inside(node: IR, path: tuple[int, ...], fn: str) -> bool:
+    """Whether the node at ``path`` sits inside a call of ``fn``."""
     return any(
         at(node, path[:i])[0] == "fn" and at(node, path[:i])[1] == fn for i in range(len(path))
     )
 
 
 def replace(node: IR, path: tuple[int, ...], new: IR) -> IR:
+    """The IR with the node at ``path`` replaced by ``new`` (a new tuple)."""
     if not path:
         return new
     i = path[0]

@@ -67,6 +67,7 @@ def concrete_widths(net: Network, sym: Network) -> dict[str, Any]:
 
 
 def flip(net: Network, what: str) -> Network:
+    """The network with the other convention or the other delta definition."""
     if what == "convention":
         return net.with_(convention="row" if net.convention == "column" else "column")
     return net.with_(delta="mean" if net.delta == "per_sample" else "per_sample")
@@ -130,6 +131,7 @@ class Networks:
 
     @cached_property
     def d(self) -> Derivation:
+        """The derivation of the network with symbolic widths."""
         return derive(self.sym_network)
 
     @cached_property
@@ -168,12 +170,14 @@ class Networks:
         }
 
     def other(self, what: str) -> Derivation:
+        """The derivation in the other convention or delta definition (cached)."""
         key = f"_other_{what}"
         if key not in self.__dict__:
             self.__dict__[key] = derive(flip(self.sym_network, what))
         return self.__dict__[key]  # type: ignore[no-any-return]
 
     def envs(self, d: Derivation, n: int = TRIALS) -> list[dict[Any, Any]]:
+        """Random values for every symbol of ``d`` at random widths (cached per derivation)."""
         key = ("envs", id(d), n)
         cache = self.__dict__.setdefault("_env_cache", {})
         if key not in cache:

@@ -53,6 +53,7 @@ SYNTAXES = ("latex", "python")
 
 @cache
 def parser(syntax: str) -> Lark:
+    """The LALR parser of one syntax's grammar (built once)."""
     grammar = resources.files("derive.formula").joinpath(f"{syntax}.lark").read_text("utf-8")
     return Lark(
         grammar, parser="lalr", maybe_placeholders=False, cache=True, propagate_positions=True

@@ -182,9 +182,11 @@ class PythonToIR(_CommonIR):
     # -- statements ------------------------------------------------------------------------
 
     def augassign(self, target: IR, op: Token, value: IR) -> IR:
+        """``x op= e``: read as ``x = x op e`` by the snippet reader."""
         return ("aug", target, _AUG[str(op)], value)
 
     def loop(self, var: Token, _range: IR) -> IR:
+        """``for l in …:``: the loop variable is the generic layer index."""
         self.loop_var = str(var)
         self.generic = True
         return ("loop", str(var))
@@ -286,33 +288,43 @@ class PythonToIR(_CommonIR):
         return node
 
     def matmul(self, a: IR, b: IR) -> IR:
+        """``a @ b``, ``a.dot(b)``, ``np.dot(a, b)``: a matrix product."""
         return ("mat", a, b)
 
     def hadamard(self, a: IR, b: IR) -> IR:
+        """``a * b``: NumPy's elementwise product."""
         return ("had", a, b)
 
     def div(self, a: IR, b: IR) -> IR:
+        """``a / b``."""
         return ("div", a, b)
 
     def power(self, a: IR, b: IR) -> IR:
+        """``a ** n`` with a bounded number exponent."""
         return power(a, _number_value(b, "a power"))
 
     def transpose(self, a: IR) -> IR:
+        """``a.T``."""
         return ("T", a)
 
     def number(self, tok: Token) -> IR:
+        """A number literal, parsed with bounds."""
         return ("num", parse_number(str(tok)))
 
     def string(self, tok: Token) -> IR:
+        """A string literal (a dictionary key such as ``'W1'``)."""
         return ("str", str(tok)[1:-1])
 
     def tuple(self, *items: IR) -> IR:
+        """``(a, b)``: a tuple (shapes, axes)."""
         return ("tuple", items)
 
     def compare(self, a: IR, op: Token, b: IR) -> IR:
+        """``a > 0`` and the like: an indicator."""
         return _comparison(a, str(op), b)
 
     def name(self, tok: Token) -> IR:
+        """A name: a local of the snippet, else its reading as a network quantity."""
         word = str(tok)
         if word in self.locals:
             return ("local", word)
@@ -357,6 +369,7 @@ class PythonToIR(_CommonIR):
         raise FormulaError(f"unknown name {word!r}")
 
     def attr(self, obj: IR, name: Token) -> IR:
+        """``obj.name``: ``self.W1``, ``self.weights``, ``x.T`` and methods."""
         word = str(name)
         if obj[0] == "obj":  # self.weights, self.params, self.W1
             if word in LISTS:
@@ -380,9 +393,11 @@ class PythonToIR(_CommonIR):
         return ("method", obj, str(name))
 
     def subs(self, *items: IR) -> list[IR]:
+        """The subscripts of an index expression."""
         return list(items)
 
     def colon(self, *ends: IR) -> IR:
+        """``:`` (a whole axis) in a subscript."""
         return ("colon",)
 
     def index(self, obj: IR, subs: list[IR]) -> IR:
@@ -415,12 +430,15 @@ class PythonToIR(_CommonIR):
         )
 
     def kwarg(self, name: Token, value: IR) -> IR:
+        """``axis=0`` and the like, in a call."""
         return ("kw", str(name), value)
 
     def args(self, *items: IR) -> list[IR]:
+        """A call's arguments."""
         return list(items)
 
     def call(self, fn: IR, args: list[IR] | None = None) -> IR:
+        """``fn(args)``: NumPy functions and the helpers real code calls."""
         args = args or []
         pos = [a for a in args if a[0] != "kw"]
         kw = {a[1]: a[2] for a in args if a[0] == "kw"}

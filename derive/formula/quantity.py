@@ -46,9 +46,11 @@ class Quantity:
         return ks
 
     def layer_value(self, k: int) -> int:
+        """The layer the quantity names when the generic index is ``k``."""
         return k + (self.idx[2] if self.idx[0] == "rel" and self.idx[1] == "l" else 0)
 
     def expected(self, d: Derivation, k: int) -> Any:
+        """The derived right-hand side of this quantity at layer ``k``."""
         k = self.layer_value(k)
         if self.kind == "delta":
             rhs = d.deltas[k].rhs
@@ -71,6 +73,7 @@ class Quantity:
         return d.cotangents[k].rhs
 
     def label(self, d: Derivation) -> str:
+        """The quantity as the answer writes it (``δ_{l-1}``)."""
         idx = self.idx
         k = str(idx[1]) if idx[0] == "int" else (idx[1] + (f"{idx[2]:+d}" if idx[2] else ""))
         k = k if len(k) == 1 else f"{{{k}}}"  # δ_{l-1}, not δ_l-1

@@ -61,6 +61,7 @@ class Resolver(Products):
     """IR -> SymPy in one context; ``readings`` yields every shape-consistent reading."""
 
     def readings(self, node: IR) -> list[Any]:
+        """Every shape-consistent SymPy reading of the node, at most MAX_READINGS."""
         node = _rewrite_diag(node)
         out = list(itertools.islice(self._readings(node), MAX_READINGS))
         if not out:
@@ -68,6 +69,7 @@ class Resolver(Products):
         return out
 
     def neg(self, a: Any) -> Any:
+        """``-a`` for a scalar, a matrix or a tensor."""
         if _scalar(a):
             return -a
         return tensor_scale(a, -1) if is_tensor(a) else MatMul(-1, a).doit(deep=False)

@@ -58,6 +58,7 @@ LAYERED = frozenset({"W", "b", "Z", "A", "delta", "dW", "db", "dA", "K", "dK"})
 
 
 def sym(base: str, idx: IR | None) -> IR:
+    """A plain symbol node of the IR."""
     return ("sym", base, idx, False)
 
 
