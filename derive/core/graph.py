@@ -424,6 +424,28 @@ def generic_activation(network: Network) -> Activation:
     return shared_activation([layer.activation for layer in network.dense_layers[:-1]])
 
 
+def _around_layer_l(
+    network: Network, m: Any, a_prev: Any, cur: Block, nxt: Block, widths: tuple[Any, ...]
+) -> tuple[Program, Any, Any]:
+    """The program of layer ``l`` and the affine part of layer ``l+1`` (``Z_{l+1}`` is seeded
+    with ``δ_{l+1}``, so its activation is not needed), with the weight decay of both."""
+    z_next = nxt.outputs["Z"]
+    delta_next = layer_symbol("delta", L_INDEX + 1, *z_next.shape)
+    equations = [*cur.equations, nxt.equations[0]]
+    params = cur.parameters + nxt.parameters
+    decay = weight_decay(network, m, [p.symbol for p in params if p.role.decays])
+    if decay != 0:
+        equations.append(Equation(LOSS, decay, Kind.LOSS))
+    named = {
+        "A_{l-1}": a_prev,
+        "Z_l": cur.outputs["Z"],
+        "A_l": cur.outputs["out"],
+        "Z_{l+1}": z_next,
+    }
+    s = batch_scale(network, m)
+    return Program(network, equations, params, [a_prev], m, s, widths, named), z_next, delta_next
+
+
 def build_generic(network: Network) -> tuple[Program, MatrixSymbol, MatrixSymbol]:
     """The program around a hidden layer ``l`` with a symbolic index.
 
@@ -441,23 +463,7 @@ def build_generic(network: Network) -> tuple[Program, MatrixSymbol, MatrixSymbol
     act = generic_activation(network)
     cur = dense_layer(ctx, li, a_prev, ncur, act)
     nxt = dense_layer(ctx, li + 1, cur.outputs["out"], nnext, act)
-    z_next = nxt.outputs["Z"]
-    delta_next = layer_symbol("delta", li + 1, *z_next.shape)
-    # Z_{l+1} is seeded with δ_{l+1}: its activation is not needed
-    equations = [*cur.equations, nxt.equations[0]]
-    params = cur.parameters + nxt.parameters
-    s = batch_scale(network, m)
-    decay = weight_decay(network, m, [p.symbol for p in params if p.role.decays])
-    if decay != 0:
-        equations.append(Equation(LOSS, decay, Kind.LOSS))
-    named = {
-        "A_{l-1}": a_prev,
-        "Z_l": cur.outputs["Z"],
-        "A_l": cur.outputs["out"],
-        "Z_{l+1}": z_next,
-    }
-    program = Program(network, equations, params, [a_prev], m, s, (nprev, ncur, nnext), named)
-    return program, z_next, delta_next
+    return _around_layer_l(network, m, a_prev, cur, nxt, (nprev, ncur, nnext))
 
 
 def build_generic_conv(network: Network) -> tuple[Program, Any, Any]:
@@ -483,19 +489,4 @@ def build_generic_conv(network: Network) -> tuple[Program, Any, Any]:
     nxt = conv_layer(
         li + 1, cur.outputs["out"], size("C", li + 1), size("k", li + 1), stride, padding, act
     )
-    equations = [*cur.equations, nxt.equations[0]]  # Z_{l+1} is seeded with δ_{l+1}
-    params = cur.parameters + nxt.parameters
-    z_next = nxt.outputs["Z"]
-    delta_next = layer_symbol("delta", li + 1, *z_next.shape)
-    s = batch_scale(network, m)
-    decay = weight_decay(network, m, [p.symbol for p in params if p.role.decays])
-    if decay != 0:
-        equations.append(Equation(LOSS, decay, Kind.LOSS))
-    named = {
-        "A_{l-1}": a_prev,
-        "Z_l": cur.outputs["Z"],
-        "A_l": cur.outputs["out"],
-        "Z_{l+1}": z_next,
-    }
-    program = Program(network, equations, params, [a_prev], m, s, (), named)
-    return program, z_next, delta_next
+    return _around_layer_l(network, m, a_prev, cur, nxt, ())
