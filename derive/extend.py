@@ -29,7 +29,13 @@ PRINTERS: dict[str, type] = {
     "export.ArrayNodes (NumPy/JAX/torch code)": ArrayNodes,
 }
 #: Bases that are not nodes themselves (their subclasses are).
-ABSTRACT_NAMES = {"TensorExpr", "ScalarOfMatrices", "ElementwiseOf", "PartialOf"}
+ABSTRACT_NAMES = {
+    "TensorExpr",
+    "ScalarOfMatrices",
+    "ProbsVersusTargets",
+    "ElementwiseOf",
+    "PartialOf",
+}
 
 
 def printed(printer: type, cls: type) -> bool:

@@ -22,6 +22,7 @@ from derive.oracles import explicit
 ABSTRACT = {
     derive.core.nodes.TensorExpr,
     derive.core.nodes.ScalarOfMatrices,
+    derive.core.nodes.ProbsVersusTargets,
     derive.core.nodes.ElementwiseOf,
     derive.core.derivation.PartialOf,
 }

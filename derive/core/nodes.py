@@ -151,36 +151,30 @@ class FrobeniusSq(ScalarOfMatrices):
         return self.args[0]
 
 
-class CrossEntropy(ScalarOfMatrices):
+class ProbsVersusTargets(ScalarOfMatrices):
+    """Base of the losses of probabilities A against targets Y (args ``(A, Y)``)."""
+
+    @property
+    def probs(self) -> MatrixExpr:
+        """The predicted probabilities (the output activation)."""
+        return self.args[0]
+
+    @property
+    def target(self) -> MatrixExpr:
+        """The targets Y."""
+        return self.args[1]
+
+
+class CrossEntropy(ProbsVersusTargets):
     """``-sum(Y ⊙ log A)`` over all entries: the cross-entropy of probabilities A."""
 
     role = "primitive"
 
-    @property
-    def probs(self) -> MatrixExpr:
-        """The predicted probabilities (the output activation)."""
-        return self.args[0]
 
-    @property
-    def target(self) -> MatrixExpr:
-        """The targets Y."""
-        return self.args[1]
-
-
-class BinaryCrossEntropy(ScalarOfMatrices):
+class BinaryCrossEntropy(ProbsVersusTargets):
     """``-sum(Y ⊙ log A + (1 - Y) ⊙ log(1 - A))`` over all entries."""
 
     role = "primitive"
-
-    @property
-    def probs(self) -> MatrixExpr:
-        """The predicted probabilities (the output activation)."""
-        return self.args[0]
-
-    @property
-    def target(self) -> MatrixExpr:
-        """The targets Y."""
-        return self.args[1]
 
 
 # --------------------------------------------------------------------------- helpers
