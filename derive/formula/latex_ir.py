@@ -364,9 +364,10 @@ class LatexToIR(_CommonIR):
 
     def chain(self, *parts: IR) -> list[IR]:
         lhs = parts[0]
-        if lhs[0] == "sym" and lhs[1] in ("W", "b", "K") and parts[1][0] in ("sub", "add"):
-            if _same_symbol(parts[1][1], lhs):  # W_2 = W_2 − α G: an update rule
-                return _update_rule(lhs, parts[1], list(parts[2:]))
+        rhs = parts[1]
+        param = lhs[0] == "sym" and lhs[1] in ("W", "b", "K")
+        if param and rhs[0] in ("sub", "add") and _same_symbol(rhs[1], lhs):
+            return _update_rule(lhs, rhs, list(parts[2:]))  # W_2 = W_2 − α G
         if lhs[0] == "sym" and any(_same_symbol(n, lhs) for p in parts[1:] for _, n in _walk_ir(p)):
             raise FormulaError(
                 f"{lhs[1]} stands on both sides: an accumulation (Δ ← Δ + …) or an update is "
