@@ -368,10 +368,10 @@ class LatexToIR(_CommonIR):
         param = lhs[0] == "sym" and lhs[1] in ("W", "b", "K")
         if param and rhs[0] in ("sub", "add") and _same_symbol(rhs[1], lhs):
             return _update_rule(lhs, rhs, list(parts[2:]))  # W_2 = W_2 − α G
-        if lhs[0] == "sym" and any(_same_symbol(n, lhs) for p in parts[1:] for _, n in _walk_ir(p)):
+        if rhs[0] in ("sub", "add") and _same_symbol(rhs[1], lhs):
             raise FormulaError(
-                f"{lhs[1]} stands on both sides: an accumulation (Δ ← Δ + …) or an update is "
-                "not read; write the quantity's formula, or an update W ← W − α G"
+                f"{lhs[1]} = {lhs[1]} + …: an accumulation (Δ ← Δ + …) is not read; write the "
+                "quantity's formula, or an update of a parameter, W ← W − α G"
             )
         return [lhs, *(_telescoped(p) for p in parts[1:])]
 
