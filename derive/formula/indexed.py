@@ -75,6 +75,8 @@ class IndexForm:
         base, idx = split_name(sym.name)
         if base == "X":
             return 0
+        if base == "Y":
+            return int(self.r.d.depth)
         return int(idx)
 
     def layout(self, sym: Any) -> list[str | None]:

@@ -34,6 +34,7 @@ _BASES = {
     "y": ("Y", True),
     "\\delta": ("delta", False),
     "\\Delta": ("delta", False),
+    "\\Theta": ("W", False),
     "dZ": ("delta", False),
     "dz": ("delta", True),
     "dW": ("dW", False),
@@ -170,9 +171,56 @@ def _entry_indices(text: str) -> IR:
 
 
 def _set_index(node: IR, idx: IR) -> IR:
+    """The layer ``idx`` on a symbol (also on ``δ_k`` read as an entry, ``δ_k^{(3)}``);
+    ``^{(i)}``, a letter in brackets, marks one sample (``a^{[2](i)}``)."""
+    if idx[0] == "letter":
+        return ("sample", node)
+    if node[0] in ("entry", "sample"):
+        return (node[0], _set_index(node[1], idx), *node[2:])
     if node[0] != "sym" or node[2] is not None:
         raise FormulaError("a layer index is given twice")
     return ("sym", node[1], idx, node[3])
+
+
+def _layer_or_letter(text: str) -> IR:
+    """A layer index (2, l, l+1, L), or an entry or sample index (i, j, k): ("letter", c)."""
+    t = text.strip()
+    if re.fullmatch(r"[A-Za-z]", t) and t not in "lL":
+        return ("letter", t)
+    return _index(t)
+
+
+def _has_sample(node: Any) -> bool:
+    return isinstance(node, tuple) and any(n[0] == "sample" for _, n in _walk_ir(node))
+
+
+def _unsampled(node: Any) -> Any:
+    """``node`` without its per-sample marks: a^{(i)} is read as its column of A."""
+    if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
+        return node
+    if node[0] == "sample":
+        return _unsampled(node[1])
+    out = tuple(_unsampled(c) for c in node)
+    return _Bare(out) if isinstance(node, _Bare) else out
+
+
+def _sample_products(node: IR) -> bool:
+    """Whether a product multiplies two per-sample factors (Σ_i δ^{(i)} a^{(i)T})."""
+    return any(
+        n[0] in ("mat", "amb") and _has_sample(n[1]) and _has_sample(n[2])
+        for _, n in _walk_ir(node)
+    )
+
+
+def _per_sample(node: IR) -> IR:
+    """Per-sample marks outside a sum: each column (row) is the batch's; a product of two
+    per-sample factors (an outer product per sample) is only read under its sum."""
+    if _sample_products(node):
+        raise FormulaError(
+            "a product of two per-sample quantities (δ^{(i)} a^{(i)T}) is read under its sum "
+            "over the samples, Σ_i"
+        )
+    return _unsampled(node)  # type: ignore[no-any-return]
 
 
 def _slice_sum(letters: tuple[str, ...], node: IR) -> IR:
@@ -315,6 +363,8 @@ def _walk_ir(node: IR) -> list[tuple[int, IR]]:
 
 
 def _bare_symbol(node: IR) -> bool:
+    if node[0] in ("entry", "sample"):
+        return _bare_symbol(node[1])  # δ_j^l: the layer of an entry's symbol
     return node[0] == "sym" and node[2] is None and node[1] not in ("X", "Y")
 
 
@@ -373,11 +423,12 @@ class LatexToIR(_CommonIR):
                 f"{lhs[1]} = {lhs[1]} + …: an accumulation (Δ ← Δ + …) is not read; write the "
                 "quantity's formula, or an update of a parameter, W ← W − α G"
             )
-        return [lhs, *(_telescoped(p) for p in parts[1:])]
+        return [_per_sample(lhs), *(_per_sample(_telescoped(p)) for p in parts[1:])]
 
     def update(self, lhs: IR, step: IR, *rest: IR) -> list[IR]:
         """``W ← W − α G`` (also ``:=``, ``\\gets``): the update rule checks ``G`` as ∂L/∂W."""
-        return _update_rule(lhs, step, [_telescoped(p) for p in rest])
+        parts = _update_rule(lhs, step, [_telescoped(p) for p in rest])
+        return [_per_sample(p) for p in parts]
 
     def juxt(self, a: IR, b: IR) -> IR:
         return _Bare(("mat", a, b))
@@ -447,6 +498,11 @@ class LatexToIR(_CommonIR):
         return ("div", num, den)
 
     def sum(self, _tok: Token, *rest: Any) -> IR:
+        if _has_sample(rest[-1]):  # Σ_i over per-sample quantities: the batch's
+            body = rest[-1]
+            if _sample_products(body):  # Σ_i δ^{(i)} a^{(i)T} = δ Aᵀ
+                return _unsampled(body)  # type: ignore[no-any-return]
+            return ("sum", _unsampled(body), None)
         letters = next((r for r in rest[:-1] if isinstance(r, tuple) and r[:1] == ("over",)), None)
         if letters is not None and _has_entries(rest[-1]):
             return ("isum", letters[1], rest[-1])  # Σ_{i,j} δ_{ij} …: a sum over entry indices
@@ -474,6 +530,8 @@ class LatexToIR(_CommonIR):
             return ("sym", "A", ("rel", "L", 0), word == "\\yhat")
         if word in _BASES:
             base, lower = _BASES[word]
+            if idx is not None and idx[0] == "letter":  # δ_j, a_k: an entry of the layer's
+                return ("entry", ("sym", base, None, lower), (((1, idx[1]),),))
             return ("sym", base, idx, lower)
         if re.fullmatch(r"[A-Za-z]", word):
             if idx is not None:
@@ -484,13 +542,13 @@ class LatexToIR(_CommonIR):
         raise FormulaError(f"unknown symbol {word!r}")
 
     def sub_simple(self, tok: Token) -> IR:
-        return _index(str(tok))
+        return _layer_or_letter(str(tok))
 
     def sub_braced(self, idx: IR) -> IR:
         return idx
 
     def idx(self, base: Token, sign: Token | None = None, num: Token | None = None) -> IR:
-        return _index(f"{base}{sign or ''}{num or ''}")
+        return _layer_or_letter(f"{base}{sign or ''}{num or ''}")
 
     def idxgroup(self, idx: IR) -> IR:
         return ("idxgroup", idx)
@@ -596,7 +654,7 @@ class LatexToIR(_CommonIR):
                     f"{word} applied to a power without brackets is ambiguous: write "
                     f"{word}(x)^2 for the square of the function, {word}(x^2) for its argument's"
                 )
-        if layers:
+        if layers and layers[0][0] != "letter":  # σ_i(r_i): a unit's, the layer's own
             _same_layer(word, layers[0], arg)
         node: IR = ("fn", _FUNCS[word], primes, arg)
         if powers:
