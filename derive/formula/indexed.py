@@ -214,6 +214,11 @@ class IndexForm:
         if kind == "pow":
             a = self.value_of(node[1])
             return Value(a.array ** float(node[2]), a.deps)
+        if kind in ("gt0", "cmp"):  # [z_j > 0]: 1 where it holds, else 0
+            a = self.value_of(node[1])
+            op, c = (">", 0.0) if kind == "gt0" else (node[2], float(node[3]))
+            holds = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
+            return Value(holds[op](a.array, c).astype(float), a.deps)
         raise FormulaError(f"cannot use {kind!r} in an index formula")
 
     def apply(self, node: IR, values: Any) -> Any:

@@ -113,7 +113,7 @@ def _cases(m: re.Match[str]) -> str:
     for row in rows:
         value, cond = row.split("&")
         cond = re.sub(r"\\(?:text|mathrm|textrm)\{[^{}]*\}|\bif\b|\\(?:quad|qquad)|,", " ", cond)
-        out += "{" + value + "}{" + cond.strip() + "}"
+        out += "{" + value + "}{" + (cond.strip() or "\\otherwise") + "}"
     return out
 
 
@@ -212,9 +212,47 @@ def _sample_products(node: IR) -> bool:
     )
 
 
+def _sample_sums(node: Any) -> Any:
+    """``Σ_i`` over per-sample quantities reaches to the end of its product
+    (``(1/m) Σ_i δ^{(i)} a^{(i)T}``); it is the sum over samples of the batch's matrix,
+    and over a product of two per-sample factors the matrix product (δ Aᵀ)."""
+    if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
+        return node
+    if node[0] in ("mat", "amb"):
+        factors: list[Any] = []
+        ops: list[Any] = []
+
+        def flat(n: Any) -> None:
+            if isinstance(n, tuple) and n[0] in ("mat", "amb"):
+                flat(n[1])
+                ops.append(n[3] if n[0] == "amb" else None)
+                flat(n[2])
+            else:
+                factors.append(n)
+
+        flat(node)
+        at = next((i for i, f in enumerate(factors) if f[0] == "ssum"), None)
+        if at is not None:
+            body = factors[at][1]
+            for op, f in zip(ops[at:], factors[at + 1 :]):
+                body = ("mat", body, f) if op is None else ("amb", body, f, op)
+            out: Any = ("ssum", body)
+            for op, f in zip(reversed(ops[:at]), reversed(factors[:at])):
+                out = ("mat", f, out) if op is None else ("amb", f, out, op)
+            node = out
+    node = tuple(_sample_sums(c) for c in node)
+    if node[0] == "ssum":
+        body = node[1]
+        if _sample_products(body):  # Σ_i δ^{(i)} a^{(i)T} = δ Aᵀ
+            return _unsampled(body)
+        return ("sum", _unsampled(body), None)
+    return node
+
+
 def _per_sample(node: IR) -> IR:
     """Per-sample marks outside a sum: each column (row) is the batch's; a product of two
     per-sample factors (an outer product per sample) is only read under its sum."""
+    node = _sample_sums(node)
     if _sample_products(node):
         raise FormulaError(
             "a product of two per-sample quantities (δ^{(i)} a^{(i)T}) is read under its sum "
@@ -310,6 +348,9 @@ def _update_rule(lhs: IR, rhs: IR, rest: list[IR]) -> list[IR]:
         )
     if rest:
         raise FormulaError("an update rule is one step: W_2 ← W_2 − α G")
+    grads = {"dW": "W", "db": "b", "dK": "K"}
+    if step[0] == "sym" and grads.get(step[1]) == lhs[1] and step[2] == lhs[2]:
+        step = ("quantity", lhs, "L")  # W ← W − α dW: dW is the gradient
     gradient = step if rhs[0] == "sub" else ("neg", step)
     return [("quantity", lhs, "L"), _telescoped(gradient)]
 
@@ -453,6 +494,8 @@ class LatexToIR(_CommonIR):
     def cases(self, _tok: Token, p: IR, cond: IR, q: IR, other: IR | None = None) -> IR:
         """``\\begin{cases} p & z > 0 \\\\ q & \\text{otherwise}\\end{cases}``: p where the
         condition holds, else q; a second condition, if written, must be the first's opposite."""
+        if isinstance(other, Token):  # \\text{otherwise}
+            other = None
         if other is not None and other != _opposite(cond):
             raise FormulaError(
                 "the conditions of a cases environment must be opposite (z > 0 and z ≤ 0)"
@@ -498,11 +541,8 @@ class LatexToIR(_CommonIR):
         return ("div", num, den)
 
     def sum(self, _tok: Token, *rest: Any) -> IR:
-        if _has_sample(rest[-1]):  # Σ_i over per-sample quantities: the batch's
-            body = rest[-1]
-            if _sample_products(body):  # Σ_i δ^{(i)} a^{(i)T} = δ Aᵀ
-                return _unsampled(body)  # type: ignore[no-any-return]
-            return ("sum", _unsampled(body), None)
+        if _has_sample(rest[-1]):  # Σ_i over per-sample quantities: read in _per_sample
+            return ("ssum", rest[-1])
         letters = next((r for r in rest[:-1] if isinstance(r, tuple) and r[:1] == ("over",)), None)
         if letters is not None and _has_entries(rest[-1]):
             return ("isum", letters[1], rest[-1])  # Σ_{i,j} δ_{ij} …: a sum over entry indices
