@@ -240,6 +240,13 @@ PAIRS = [
         r"\frac{\partial J}{\partial z_{2}^{(i)}} = (a^{[2](i)} - y^{(i)})",
     ),
     (
+        "ng",  # two per-sample factors entry by entry: no sum needed
+        r"\frac{\partial J}{\partial z_{1}^{(i)}} = W_2^T \frac{\partial J}{\partial z_{2}^{(i)}} "
+        r"* (1 - a^{[1](i)2})",
+        r"\frac{\partial J}{\partial z_{1}^{(i)}} = W_2^T \frac{\partial J}{\partial z_{2}^{(i)}} "
+        r"* (1 - a^{[1](i)})^2",
+    ),
+    (
         "nielsen",
         r"\delta^{x,L-1} = ((w^L)^T \delta^{x,L}) \odot \sigma'(z^{x,L-1})",
         r"\delta^{x,L-1} = (\delta^{x,L} (w^L)^T) \odot \sigma'(z^{x,L-1})",

@@ -204,10 +204,18 @@ def _unsampled(node: Any) -> Any:
     return _Bare(out) if isinstance(node, _Bare) else out
 
 
+def _transposed_sample(node: IR) -> bool:
+    return any(n[0] == "T" and _has_sample(n[1]) for _, n in _walk_ir(node))
+
+
 def _sample_products(node: IR) -> bool:
-    """Whether a product multiplies two per-sample factors (Σ_i δ^{(i)} a^{(i)T})."""
+    """Whether a product multiplies two per-sample factors, one transposed: an outer
+    product per sample (Σ_i δ^{(i)} a^{(i)T}); δ^{(i)} * a^{(i)} is entry by entry."""
     return any(
-        n[0] in ("mat", "amb") and _has_sample(n[1]) and _has_sample(n[2])
+        n[0] in ("mat", "amb")
+        and _has_sample(n[1])
+        and _has_sample(n[2])
+        and (_transposed_sample(n[1]) or _transposed_sample(n[2]))
         for _, n in _walk_ir(node)
     )
 
