@@ -126,6 +126,16 @@ PAIRS = [
         r"\delta_2 = \frac{\partial C}{\partial a_2} \odot \sigma(z_2)",
     ),
     (
+        "ng",  # ∂C/∂ŷ from the loss, though the derivation fuses it with σ' into δ_2 = A_2 − Y
+        r"dZ^{[2]} = \frac{\partial C}{\partial \hat{y}} \odot \sigma'(Z^{[2]})",
+        r"dZ^{[2]} = \frac{\partial C}{\partial \hat{y}} \odot \sigma'(A^{[2]})",
+    ),
+    (
+        "ng",  # L is the whole (mean) loss: ∂L/∂Z_2 = (1/m) δ_2
+        r"\frac{\partial L}{\partial Z_2} = \frac{\partial L}{\partial \hat{y}} \odot \sigma'(Z_2)",
+        r"dZ^{[2]} = \frac{\partial L}{\partial \hat{y}} \odot \sigma'(Z^{[2]})",
+    ),
+    (
         "nielsen",
         r"\frac{\partial C}{\partial W_2} = \frac{\partial C}{\partial Z_2} A_1^T",
         r"\frac{\partial C}{\partial W_2} = \frac{\partial C}{\partial Z_2} A_1",
@@ -314,8 +324,6 @@ def test_an_update_rule_with_the_gradient_named() -> None:
         ("ng", r"dZ^{[1]} = W^{[2]T} dZ^{[2]} * g^{[1]'}(Z^{[2]})", "another"),
         # ∂C/∂z without a layer
         ("nielsen", r"\delta_1 = \frac{\partial C}{\partial z} \odot \sigma'(Z_1)", "which layer"),
-        # the output's gradient where the derivation fuses it with the loss
-        ("ng", r"\delta_2 = \frac{\partial L}{\partial \hat{y}} \odot \sigma'(Z_2)", "together"),
     ],
 )
 def test_what_cannot_be_read_is_said(network: str, formula: str, message: str) -> None:

@@ -187,11 +187,36 @@ class Symbols:
             raise FormulaError(
                 f"∂{loss}/∂{sym[1]}: which layer? write it, e.g. ∂{loss}/∂{sym[1]}_1"
             )
+        whole = loss[:1] in ("L", "J", "E") and "_" not in loss  # the loss, not C = Σ C_i
+        scale = self.d.program.scale
+        depth = self.d.depth
+        fused = base == "dA" and depth not in self.d.cotangents
+        if fused and self.ctx.layer_of(sym[2], "A") == depth:
+            value = self._output_gradient()  # ∂L/∂ŷ: fused with δ_L in the derivation
+            if not whole and self.d.per_sample and scale != 1:
+                value = MatMul(1 / scale, value).doit(deep=False)
+            return value
         value = self.symbol(("sym", base, sym[2], sym[3]))
-        if loss[:1] in ("L", "J", "E") and "_" not in loss and self.d.per_sample:
-            scale = self.d.program.scale
-            value = value if scale == 1 else MatMul(scale, value).doit(deep=False)
+        if whole and self.d.per_sample and scale != 1:
+            value = MatMul(scale, value).doit(deep=False)
         return value
+
+    def _output_gradient(self) -> Any:
+        """∂L/∂A_L from the loss alone, where the derivation differentiates the loss and
+        the output activation together (sigmoid or softmax with cross-entropy)."""
+        from derive.core.backward import reverse_walk
+        from derive.core.derivation import total
+
+        prog = self.d.program
+        loss = prog.equations[-1]
+        name = f"A_{self.d.depth}"
+        out = next((eq.out for eq in prog.equations if getattr(eq.out, "name", "") == name), None)
+        if loss.kind != "loss" or out is None:
+            raise FormulaError(f"∂L/∂{name} is not a step of this derivation")
+        acc = reverse_walk([loss], {loss.out: sympy.Integer(1)}, {out})
+        if not acc.get(out):
+            raise FormulaError(f"the loss does not depend on {name}")
+        return total(acc[out])
 
     def resolve_one(self, node: IR) -> Any:
         readings = self.readings(node)
