@@ -327,7 +327,7 @@ def _without_rate(node: IR) -> IR | None:
     for i in kinds.get(node[0], ()):
         inner = _without_rate(node[i])
         if inner is not None:
-            if inner == ("num", 1) and node[0] in ("mat", "amb"):
+            if inner == ("num", 1) and node[0] in ("mat", "amb", "had"):
                 return node[3 - i]  # α G: G
             out = (*node[:i], inner, *node[i + 1 :])
             return _Bare(out) if isinstance(node, _Bare) else out
