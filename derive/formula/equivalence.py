@@ -110,7 +110,7 @@ class Equivalence(Networks):
                 r = Resolver(self._context(run, d, k))
                 base = {"grad": q.base, "delta": "delta", "cot": "A", "fwd": q.base}[q.kind]
                 lhs = r.symbol(("sym", base, ("int", q.layer_value(k)), False))
-                if isinstance(lhs, MatrixSymbol):  # a dense layer: index forms are for maps
+                if isinstance(lhs, MatrixSymbol) and d.network.is_conv:  # a CNN: for maps
                     raise UnknownSymbol(f"{lhs.name} is not a feature map or kernel")
                 for env in self.envs(d, trials):
                     with np.errstate(all="ignore"):

@@ -19,6 +19,7 @@ import numpy as np
 
 from derive.core import numeric
 from derive.core.graph import split_name
+from derive.core.nodes import is_tensor
 from derive.formula.parse import IR, FormulaError
 
 PRODUCTS = ("mat", "had", "amb")
@@ -63,7 +64,9 @@ class IndexForm:
         self.lhs = lhs
         # the left side's axes: implicit (n, channels) first, then its written indices
         self.lhs_entries = lhs_entries
-        self.free = [*self.implicit_axes(lhs), *lhs_entries]
+        written = iter(lhs_entries)
+        self.free = [a if a is not None else next(written, "") for a in self.layout(lhs)]
+        self.free += list(written)  # more written than the left side has: refused in run
         self.sizes: dict[str, int] = {}
 
     # -------------------------------------------------------------- implicit indices
@@ -72,21 +75,36 @@ class IndexForm:
         base, idx = split_name(sym.name)
         if base == "X":
             return 0
+        if base == "Y":
+            return int(self.r.d.depth)
         return int(idx)
 
-    def implicit_axes(self, sym: Any) -> list[str]:
+    def layout(self, sym: Any) -> list[str | None]:
+        """The axes of ``sym``'s array: an implicit index's name, or None where a written
+        entry index goes. A map (n, c_j, i, j), a kernel (c_j, c_(j-1), u, v), a conv bias
+        (c_j); a dense matrix's units are written and its samples implicit: Z_j (i, n) in
+        the column convention, (n, i) in the row one, W_j (i, k), b_j (i, 1) or (1, i)."""
         base, _ = split_name(sym.name)
         j = self.layer_of(sym)
-        if base == "K":
-            return [f"c{j}", f"c{j - 1}"]
-        if base == "b":
-            return [f"c{j}"]
-        return ["n", f"c{j}"]
+        if is_tensor(sym):
+            if base == "K":
+                return [f"c{j}", f"c{j - 1}", None, None]
+            if base == "b":
+                return [f"c{j}"]
+            return ["n", f"c{j}", *[None] * (len(sym.shape) - 2)]
+        column = self.r.d.program.column
+        if base == "W":
+            return [None, None]
+        inner = f"one{j}" if base == "b" else "n"  # b_j's axis of length 1; the samples
+        return [None, inner] if column else [inner, None]
+
+    def implicit_axes(self, sym: Any) -> list[str]:
+        return [a for a in self.layout(sym) if a is not None]
 
     # -------------------------------------------------------------- evaluation
 
     def run(self, rhs: IR, want_shape: tuple[int, ...]) -> Any:
-        if len(want_shape) != len(self.free):
+        if len(want_shape) != len(self.free) or "" in self.free:
             written = len(want_shape) - len(self.free) + len(self.lhs_entries)
             raise FormulaError(
                 f"the left side needs {written} entry indices, not {len(self.lhs_entries)}"
@@ -126,15 +144,16 @@ class IndexForm:
             return
         if node[0] == "sym":
             node = ("entry", node, ())
+        if node[0] == "quantity" and node[1][0] == "entry":
+            node = ("entry", ("quantity", node[1][1], node[2]), node[1][2])
         if node[0] == "entry":
-            sym = self.r.symbol(node[1]) if node[1][0] == "sym" else None
-            if sym is None:
-                raise FormulaError("an entry index belongs on a symbol, e.g. δ_{ij}")
-            shape = np.shape(self.env[sym])
-            axes = self.implicit_axes(sym)
-            for var, size in zip(axes, shape):
-                self.sizes.setdefault(var, size)
-            written = shape[len(axes) :]
+            sym, values = self.tensor(node[1])
+            shape = np.shape(values)
+            layout = self.layout(sym)
+            for var, size in zip(layout, shape):
+                if var is not None:
+                    self.sizes.setdefault(var, size)
+            written = [size for a, size in zip(layout, shape) if a is None]
             if len(node[2]) != len(written):
                 raise FormulaError(
                     f"{sym.name} takes {len(written)} entry indices, not {len(node[2])}"
@@ -162,6 +181,8 @@ class IndexForm:
         kind = node[0]
         if kind == "entry":
             return self.entry(node)
+        if kind == "quantity" and node[1][0] == "entry":  # ∂C/∂a^L_j
+            return self.entry(("entry", ("quantity", node[1][1], node[2]), node[1][2]))
         if kind == "sym":  # a bias b^{(l)}: one number per channel, no written index
             return self.entry(("entry", node, ()))
         if kind == "num":
@@ -193,6 +214,11 @@ class IndexForm:
         if kind == "pow":
             a = self.value_of(node[1])
             return Value(a.array ** float(node[2]), a.deps)
+        if kind in ("gt0", "cmp"):  # [z_j > 0]: 1 where it holds, else 0
+            a = self.value_of(node[1])
+            op, c = (">", 0.0) if kind == "gt0" else (node[2], float(node[3]))
+            holds = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
+            return Value(holds[op](a.array, c).astype(float), a.deps)
         raise FormulaError(f"cannot use {kind!r} in an index formula")
 
     def apply(self, node: IR, values: Any) -> Any:
@@ -208,23 +234,38 @@ class IndexForm:
             f = f.derivative()
         return numeric.evaluate(f, {stand_in: np.asarray(values, dtype=float)})
 
+    def tensor(self, node: IR) -> tuple[Any, Any]:
+        """The symbol whose layout an indexed node has, and its values in this trial:
+        a symbol, or a gradient written on the right (``∂C/∂a^L_j``: dA_L's entries)."""
+        if node[0] == "quantity":
+            value = self.r.gradient(node)
+            sym = next(iter(value.free_symbols & set(self.env)), None) if value.args else value
+            if sym is None or not hasattr(sym, "name"):
+                raise FormulaError("cannot index this gradient")
+            return sym, numeric.evaluate(value, self.env)
+        if node[0] != "sym":
+            raise FormulaError("an entry index belongs on a symbol, e.g. δ_{ij}")
+        sym = self.r.symbol(node)
+        return sym, self.env[sym]
+
     def entry(self, node: IR) -> Value:
-        sym = self.r.symbol(node[1])
-        data = np.asarray(self.env[sym], dtype=float)
-        axes = self.implicit_axes(sym)
+        sym, values = self.tensor(node[1])
+        data = np.asarray(values, dtype=float)
+        layout = self.layout(sym)
         index: list[Any] = []
         deps: set[str] = set()
         valid: Any = True
-        for var in axes:
-            index.append(self.grid(var))
-            deps.add(var)
-        if len(node[2]) != data.ndim - len(axes):
-            raise FormulaError(
-                f"{sym.name} takes {data.ndim - len(axes)} entry indices, not {len(node[2])}"
-            )
-        for terms, size in zip(node[2], data.shape[len(axes) :]):
+        written = [size for a, size in zip(layout, data.shape) if a is None]
+        if len(node[2]) != len(written):
+            raise FormulaError(f"{sym.name} takes {len(written)} entry indices, not {len(node[2])}")
+        terms_of = iter(node[2])
+        for var, size in zip(layout, data.shape):
+            if var is not None:
+                index.append(self.grid(var))
+                deps.add(var)
+                continue
             pos: Any = 0
-            for sign, item in terms:
+            for sign, item in next(terms_of):
                 if isinstance(item, str):
                     if item not in self.sizes:
                         raise FormulaError(f"index {item} is neither on the left nor summed")

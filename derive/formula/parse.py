@@ -28,7 +28,7 @@ from derive.formula.ir import (
     integer_of,
     parse_number,
 )
-from derive.formula.latex_ir import LatexToIR
+from derive.formula.latex_ir import LATEX_REWRITES, LatexToIR
 from derive.formula.python_ir import PythonToIR
 from derive.spec.grammar import caret, failure
 
@@ -68,6 +68,7 @@ _LATEX_WORDS = re.compile(
 #: (pattern, replacement) applied in order: decorations that carry no math, and CNN
 #: notation by name (rot180, the arg-max mask 1_max(A), up(δ), pooling and flatten).
 _REWRITES: list[tuple[re.Pattern[str], Any]] = [
+    *LATEX_REWRITES,  # the notations latex_ir reads (primes, decorations, indicators, …)
     # layout that carries no math: equation tags, alignment marks
     (re.compile(r"\\tag\*?\{[^{}]*\}"), ""),
     (re.compile(r"&"), ""),

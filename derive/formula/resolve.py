@@ -90,7 +90,7 @@ class Resolver(Products):
                 for size in self.sizes(node[1]):
                     yield _Ones(frozenset({size}))
         elif kind == "quantity":
-            raise FormulaError("∂L/∂… can only stand on the left-hand side")
+            yield self.gradient(node)  # ∂C/∂Z_k, ∇_a C on the right-hand side
         elif kind in ("add", "sub"):
             sign = 1 if kind == "add" else -1
             if self.numpy:

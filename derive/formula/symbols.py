@@ -7,6 +7,7 @@ from typing import Any
 
 import sympy
 from sympy.matrices.expressions import (
+    MatMul,
     MatrixSymbol,
 )
 
@@ -88,6 +89,11 @@ class Symbols:
         if k is None:
             raise FormulaError(f"{base} needs a layer index (e.g. {base}_1)")
         if base == "dA":
+            if k not in self.cotangents and k == self.d.depth:
+                raise FormulaError(
+                    f"∂L/∂A_{k}: this derivation differentiates the loss and the output "
+                    f"activation together (δ_{k} is formed directly); write δ_{k} or its formula"
+                )
             if k not in self.cotangents:
                 raise UnknownSymbol(f"no dA_{k} in this {self.d.depth}-layer network")
             return self.cotangents[k]
@@ -138,8 +144,8 @@ class Symbols:
             return self.feature_fn(name, arg)
         if name == "softmax":
             return Softmax(arg, axis)
-        if name in ("exp", "log", "erf"):
-            fn = {"exp": sympy.exp, "log": sympy.log, "erf": sympy.erf}[name]
+        if name in ("exp", "log", "erf", "sech"):
+            fn = {"exp": sympy.exp, "log": sympy.log, "erf": sympy.erf, "sech": sympy.sech}[name]
             return Elementwise(name, sympy.Lambda(XVAR, fn(XVAR)), arg)
         if name in TABLE:
             return activation_node(self._network_activation(name, arg), arg, axis)
@@ -166,6 +172,52 @@ class Symbols:
         raise FormulaError(
             f"f, g: the layer's own activation is applied to a pre-activation Z_l, not {text(arg)}"
         )
+
+    def gradient(self, node: IR) -> Any:
+        """A gradient written on the right-hand side: ``∂C/∂Z_k`` is δ_k, ``∂C/∂a^L``,
+        ``∇_a C`` (Nielsen's, the output's) and ``∂L/∂ŷ`` the cotangent dA_k as derived;
+        ``∂L/∂…`` of a per-sample network is ``∂C/∂…`` times its batch factor (1/m)."""
+        _, sym, loss = node
+        if sym[0] != "sym" or sym[1] not in ("Z", "A", "delta"):
+            raise FormulaError(
+                "on the right-hand side, a gradient ∂C/∂Z_k (δ_k) or ∂C/∂A_k is read; "
+                "∂L/∂W and ∂L/∂b stand on the left"
+            )
+        base = "dA" if sym[1] == "A" else "delta"
+        if sym[2] is None:
+            raise FormulaError(
+                f"∂{loss}/∂{sym[1]}: which layer? write it, e.g. ∂{loss}/∂{sym[1]}_1"
+            )
+        whole = loss[:1] in ("L", "J", "E") and "_" not in loss  # the loss, not C = Σ C_i
+        scale = self.d.program.scale
+        depth = self.d.depth
+        fused = base == "dA" and depth not in self.d.cotangents
+        if fused and self.ctx.layer_of(sym[2], "A") == depth:
+            value = self._output_gradient()  # ∂L/∂ŷ: fused with δ_L in the derivation
+            if not whole and self.d.per_sample and scale != 1:
+                value = MatMul(1 / scale, value).doit(deep=False)
+            return value
+        value = self.symbol(("sym", base, sym[2], sym[3]))
+        if whole and self.d.per_sample and scale != 1:
+            value = MatMul(scale, value).doit(deep=False)
+        return value
+
+    def _output_gradient(self) -> Any:
+        """∂L/∂A_L from the loss alone, where the derivation differentiates the loss and
+        the output activation together (sigmoid or softmax with cross-entropy)."""
+        from derive.core.backward import reverse_walk
+        from derive.core.derivation import total
+
+        prog = self.d.program
+        loss = prog.equations[-1]
+        name = f"A_{self.d.depth}"
+        out = next((eq.out for eq in prog.equations if getattr(eq.out, "name", "") == name), None)
+        if loss.kind != "loss" or out is None:
+            raise FormulaError(f"∂L/∂{name} is not a step of this derivation")
+        acc = reverse_walk([loss], {loss.out: sympy.Integer(1)}, {out})
+        if not acc.get(out):
+            raise FormulaError(f"the loss does not depend on {name}")
+        return total(acc[out])
 
     def resolve_one(self, node: IR) -> Any:
         readings = self.readings(node)
