@@ -14,6 +14,8 @@ from typing import Any
 
 import sympy
 
+from derive.core.graph import Kind
+from derive.core.nodes import Softmax
 from derive.formula.equivalence import Equivalence, Run
 from derive.formula.ir import at, inside, nodes, replace, show
 from derive.formula.parse import IR, FormulaError
@@ -332,8 +334,9 @@ class Diagnosis(Equivalence):
         """A softmax output's delta with an elementwise derivative (``⊙ A ⊙ (1 − A)``,
         ``⊙ softmax'(Z)``): softmax's Jacobian is not elementwise, and with the
         cross-entropy it cancels, leaving ``A − Y``; the factors are dropped."""
-        out = self.d.program.equations[-2].rhs
-        if q.kind != "delta" or type(out).__name__ != "Softmax":
+        prog = self.d.program
+        out = prog.equation(prog.output).rhs
+        if q.kind != "delta" or not isinstance(out, Softmax):
             return
         if q.layers(self.d) != [self.d.depth]:
             return
@@ -470,7 +473,7 @@ class Diagnosis(Equivalence):
             return None
         k = int(node[2][1])
         eq = next((e for e in self.d.program.equations if e.layer == k), None)
-        if eq is None or eq.kind != "pool":
+        if eq is None or eq.kind is not Kind.POOL:
             return None
         return int(eq.rhs.size) ** 2 if size else eq.rhs.mode
 
@@ -482,7 +485,7 @@ class Diagnosis(Equivalence):
         if idx[0] == "int":
             k = int(idx[1])
             eq = next((e for e in self.d.program.equations if e.layer == k), None)
-            if eq is None or eq.kind != "pool" or eq.rhs.mode != "max":
+            if eq is None or eq.kind is not Kind.POOL or eq.rhs.mode != "max":
                 return None
             return ("sym", "A", ("int", k - 1), False) if k > 1 else ("sym", "X", None, False)
         return ("sym", "A", (idx[0], idx[1], idx[2] - 1), False)

@@ -206,18 +206,16 @@ class Symbols:
         """∂L/∂A_L from the loss alone, where the derivation differentiates the loss and
         the output activation together (sigmoid or softmax with cross-entropy)."""
         from derive.core.backward import reverse_walk
-        from derive.core.derivation import total
+        from derive.core.nodes import add
 
         prog = self.d.program
-        loss = prog.equations[-1]
-        name = f"A_{self.d.depth}"
-        out = next((eq.out for eq in prog.equations if getattr(eq.out, "name", "") == name), None)
-        if loss.kind != "loss" or out is None:
-            raise FormulaError(f"∂L/∂{name} is not a step of this derivation")
+        loss = prog.loss_equation
+        out = prog.output
+        name = out.name
         acc = reverse_walk([loss], {loss.out: sympy.Integer(1)}, {out})
         if not acc.get(out):
             raise FormulaError(f"the loss does not depend on {name}")
-        return total(acc[out])
+        return add(acc[out])
 
     def resolve_one(self, node: IR) -> Any:
         readings = self.readings(node)
