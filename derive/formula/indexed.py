@@ -72,6 +72,7 @@ class IndexForm:
     # -------------------------------------------------------------- implicit indices
 
     def layer_of(self, sym: Any) -> int:
+        """The layer a symbol of an index form belongs to."""
         base, idx = split_name(sym.name)
         if base == "X":
             return 0
@@ -99,11 +100,13 @@ class IndexForm:
         return [None, inner] if column else [inner, None]
 
     def implicit_axes(self, sym: Any) -> list[str]:
+        """The axes a term sums over without saying so (its free indices not on the left)."""
         return [a for a in self.layout(sym) if a is not None]
 
     # -------------------------------------------------------------- evaluation
 
     def run(self, rhs: IR, want_shape: tuple[int, ...]) -> Any:
+        """The value of the index form on the grid of index values."""
         if len(want_shape) != len(self.free) or "" in self.free:
             written = len(want_shape) - len(self.free) + len(self.lhs_entries)
             raise FormulaError(
@@ -130,6 +133,7 @@ class IndexForm:
         return np.transpose(out, [have.index(x) for x in self.free])
 
     def additive(self, node: IR, sign: int = 1) -> list[tuple[int, IR]]:
+        """Whether the form is a sum of terms (each evaluated on its own)."""
         if node[0] == "add":
             return self.additive(node[1], sign) + self.additive(node[2], sign)
         if node[0] == "sub":
@@ -173,11 +177,13 @@ class IndexForm:
             self.collect_sizes(c)
 
     def grid(self, var: str) -> Any:
+        """The index values of one symbol's axes."""
         shape = [1] * len(self.order)
         shape[self.order.index(var)] = self.sizes[var]
         return np.arange(self.sizes[var]).reshape(shape)
 
     def value_of(self, node: IR) -> Value:
+        """The array of one symbol's entries, laid out by its axes."""
         kind = node[0]
         if kind == "entry":
             return self.entry(node)
@@ -249,6 +255,7 @@ class IndexForm:
         return sym, self.env[sym]
 
     def entry(self, node: IR) -> Value:
+        """One indexed entry of a symbol (``w^{l}_{jk}``) as an array over the index grid."""
         sym, values = self.tensor(node[1])
         data = np.asarray(values, dtype=float)
         layout = self.layout(sym)

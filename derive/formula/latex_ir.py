@@ -462,6 +462,7 @@ class LatexToIR(_CommonIR):
     """LaTeX parse tree -> IR."""
 
     def chain(self, *parts: IR) -> list[IR]:
+        """A product of partial derivatives, read as the chain rule where it telescopes."""
         lhs = parts[0]
         rhs = parts[1]
         param = lhs[0] == "sym" and lhs[1] in ("W", "b", "K")
@@ -480,6 +481,7 @@ class LatexToIR(_CommonIR):
         return [_per_sample(p) for p in parts]
 
     def juxt(self, a: IR, b: IR) -> IR:
+        """Juxtaposition: a product whose kind the shapes decide."""
         return _Bare(("mat", a, b))
 
     def max2(self, _tok: Token, a: IR, b: IR) -> IR:
@@ -489,14 +491,17 @@ class LatexToIR(_CommonIR):
         raise FormulaError("\\max(x, y) is read as ReLU, \\max(0, z); here neither side is 0")
 
     def cmp(self, a: IR, op: Token, b: IR) -> IR:
+        """A comparison (``z > 0``): an indicator."""
         word = {"\\gt": ">", "\\lt": "<", "\\geq": ">=", "\\ge": ">=", "\\geqslant": ">="}
         word |= {"\\leq": "<=", "\\le": "<=", "\\leqslant": "<="}
         return _comparison(a, word.get(str(op), str(op)), b)
 
     def cmpgroup(self, node: IR) -> IR:
+        """A bracketed comparison."""
         return node
 
     def indicator(self, _tok: Token, node: IR) -> IR:
+        r"""``\mathbb{1}[…]``, ``\mathbb{1}(…)`` and Iverson brackets."""
         return node
 
     def cases(self, _tok: Token, p: IR, cond: IR, q: IR, other: IR | None = None) -> IR:
@@ -511,9 +516,11 @@ class LatexToIR(_CommonIR):
         return ("where", cond, p, q)
 
     def dd(self, _f1: Token, _p1: Token, num: IR, _p2: Token, den: IR) -> IR:
+        """A ``d``-name (``dW``) as the gradient it names."""
         return ("dd", num, den)
 
     def binop(self, a: IR, op: Token, b: IR) -> IR:
+        """``+``, ``-`` and the product signs between two terms."""
         if str(op) == "\\star":
             return ("corr", a, b, None)
         kind = {"\\odot": "had", "\\circ": "had", ".*": "had", "/": "div"}.get(str(op), "amb")
@@ -524,31 +531,40 @@ class LatexToIR(_CommonIR):
         return (kind, a, b) if kind != "amb" else ("amb", a, b, str(op))
 
     def mode(self, node: IR, tok: Token) -> IR:
+        """The mode of a sliding product (``full``, ``valid``)."""
         return ("mode", node, str(tok).strip("{} "))
 
     def entries(self, node: IR, tok: Token) -> IR:
+        """Entry indices such as ``{ij}``."""
         return ("entry", node, _entry_indices(str(tok)))
 
     def entry_symbol(self, name: Token, tok: Token) -> IR:
+        """A symbol with entry indices."""
         return ("entry", self.symbol(name), _entry_indices(str(tok)))
 
     def group(self, inner: IR) -> IR:
+        """A bracketed group (its value)."""
         return tuple(inner) if isinstance(inner, _Bare) else inner
 
     def number(self, tok: Token) -> IR:
+        """A number literal, parsed with bounds."""
         return ("num", parse_number(str(tok)))
 
     def ones(self, tok: Token) -> IR:
+        r"""A ones vector ``\mathbf{1}``."""
         size = re.search(r"_\{?\s*(\w)", str(tok))
         return ("ones", size.group(1)) if size else ("ones",)
 
     def slice(self, node: IR, tok: Token) -> IR:
+        r"""A column or row slice ``(\cdot)_{:,k}``."""
         return ("slice", node, tuple(re.findall(r"[a-z]|:", str(tok))))
 
     def frac(self, _tok: Token, num: IR, den: IR) -> IR:
+        r"""``\frac{a}{b}``."""
         return ("div", num, den)
 
     def sum(self, _tok: Token, *rest: Any) -> IR:
+        r"""``\sum`` with its index range: over samples, classes or entries."""
         if _has_sample(rest[-1]):  # Σ_i over per-sample quantities: read in _per_sample
             return ("ssum", rest[-1])
         letters = next((r for r in rest[:-1] if isinstance(r, tuple) and r[:1] == ("over",)), None)
@@ -559,16 +575,20 @@ class LatexToIR(_CommonIR):
         return ("sum", rest[-1], None)
 
     def sumsub(self, *items: Any) -> IR:
+        """The subscript of a sum (its index)."""
         text = "".join(str(i) for i in items)
         return ("over", tuple(re.findall(r"[a-z]", text.split("=")[0])))
 
     def sumsup(self, *items: Any) -> None:
+        """The superscript of a sum (its upper bound)."""
         return None
 
     def diag(self, _tok: Token, arg: IR) -> IR:
+        r"""``\operatorname{diag}(v)``: read elementwise where it multiplies a vector."""
         return ("diag", arg)
 
     def symbol(self, name: Token, idx: IR | None = None) -> IR:
+        """A symbol with its layer index, decorations and superscripts."""
         word = str(name)
         if word in _SCALARS:
             return ("scalar", _SCALARS[word])
@@ -590,30 +610,39 @@ class LatexToIR(_CommonIR):
         raise FormulaError(f"unknown symbol {word!r}")
 
     def sub_simple(self, tok: Token) -> IR:
+        """A one-token subscript."""
         return _layer_or_letter(str(tok))
 
     def sub_braced(self, idx: IR) -> IR:
+        """A braced subscript."""
         return idx
 
     def idx(self, base: Token, sign: Token | None = None, num: Token | None = None) -> IR:
+        """A layer index."""
         return _layer_or_letter(f"{base}{sign or ''}{num or ''}")
 
     def idxgroup(self, idx: IR) -> IR:
+        """A bracketed layer index (``[l]``, ``(l)``)."""
         return ("idxgroup", idx)
 
     def sup_t(self, _tok: Token) -> list[Any]:
+        """A transpose superscript."""
         return ["T"]
 
     def sup_num(self, tok: Token) -> list[Any]:
+        """A number superscript (a power)."""
         return [("num", parse_number(str(tok)))]
 
     def sup_name(self, tok: Token) -> list[Any]:
+        """A name superscript (a layer, a sample, a transpose)."""
         return [("name", str(tok))]
 
     def supidx(self, base: Token, sign: Token, num: Token) -> IR:
+        """A layer index written as a superscript."""
         return ("idxgroup", _index(f"{base}{sign}{num}"))
 
     def supbody(self, *items: Any) -> list[Any]:
+        """What a superscript holds: layer, sample, prime, transpose or power."""
         out: list[Any] = []
         for it in items:
             if isinstance(it, Token) and it.type in ("TRANSPOSE", "PRIME"):
@@ -627,6 +656,7 @@ class LatexToIR(_CommonIR):
         return out
 
     def supscript(self, base: IR, items: list[Any]) -> IR:
+        """A superscript, sorted into its parts."""
         node = base
         for item in items:
             if item == "T":
@@ -646,9 +676,11 @@ class LatexToIR(_CommonIR):
         return node
 
     def prime(self, base: IR, _tok: Token) -> IR:
+        """A prime (a derivative)."""
         return ("T", base)
 
     def fn_power(self, tok: Token) -> IR:
+        r"""A function to a power (``\tanh^{2}(Z)``)."""
         return ("fnpow", parse_number(str(tok)))
 
     def fn_sup(self, *items: Any) -> list[IR]:
@@ -666,9 +698,11 @@ class LatexToIR(_CommonIR):
         return out
 
     def fn_layer(self, idx: IR) -> IR:
+        """A function of one layer (``f_2``, ``g^{[2]}``)."""
         return ("fnlayer", idx)
 
     def func_app(self, name: Token, *rest: Any) -> IR:
+        r"""A function applied to its argument (``\sigma'(Z_1)``)."""
         word = str(name)
         word = re.sub(r"^\\operatorname\{(\w+)\}\Z", r"\1", word)
         word = re.sub(r"^\\(?:mathrm|text)\{(\w+)\}\Z", r"\1", word)
@@ -710,14 +744,17 @@ class LatexToIR(_CommonIR):
         return node
 
     def bare_arg(self, node: IR) -> IR:
+        """A function's argument written without brackets."""
         return ("bare", node)
 
     def partial(self, *items: Any) -> IR:
+        r"""``\partial C / \partial X``: the gradient it names."""
         loss = next(str(t) for t in items if isinstance(t, Token) and t.type == "LOSSNAME")
         sym = next(t for t in reversed(items) if isinstance(t, tuple))
         return ("quantity", sym, loss)
 
     def nabla(self, _tok: Token, sym: IR, loss: Token) -> IR:
+        r"""``\nabla_X C``: the gradient it names."""
         if sym[0] == "sym" and sym[1] == "A" and sym[2] is None:
             sym = ("sym", "A", ("rel", "L", 0), sym[3])  # Nielsen's ∇_a C: the output's
         return ("quantity", sym, str(loss))

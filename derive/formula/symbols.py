@@ -44,6 +44,7 @@ class Context:
     width_one_broadcast: bool = True  # (1,) broadcasts as (1, 1); off for a guessed reading
 
     def layer_of(self, idx: IR | None, base: str) -> int | None:
+        """The layer number of a symbol of this network."""
         if idx is None:
             return None
         if idx[0] == "int":
@@ -75,6 +76,7 @@ class Symbols:
         self.numpy = ctx.numpy
 
     def symbol(self, node: IR) -> Any:
+        """The network's symbol that a ``sym`` node names."""
         _, base, idx, _lower = node
         if base in ("X", "Y"):
             if idx is not None and not (base == "X" and self.ctx.layer_of(idx, base) == 0):
@@ -105,6 +107,7 @@ class Symbols:
         return self.symbols[key]
 
     def scalar(self, name: str) -> Any:
+        """A scalar symbol of the formula (a size, the batch, a hyperparameter)."""
         prog = self.d.program
         if name in ("m", str(prog.batch)):
             return prog.batch
@@ -218,6 +221,7 @@ class Symbols:
         return add(acc[out])
 
     def resolve_one(self, node: IR) -> Any:
+        """The one reading of an argument (a function's argument must have one)."""
         readings = self.readings(node)
         if len(readings) != 1:
             raise FormulaError("an argument with more than one reading")
