@@ -27,6 +27,7 @@ from derive.core.nodes import (
     is_tensor,
     tensor_coeff,
 )
+from derive.render.outline import outline
 from derive.render.text import generic_f, named_value
 from derive.spec.activations import TABLE
 from derive.spec.notation import DELTA_SYMBOLS, HADAMARD, TRANSPOSE, Notation
@@ -556,17 +557,19 @@ def document(
             rf"${delta_sym} = \frac{{\partial L}}{{\partial {p.indexed('Z', 'l')}}}$."
         )
 
+    sections = outline(d)
+
     # 2. forward
     doc.heading("2. Forward pass")
-    doc.display([(p.doprint(eq.out), f"= {p.doprint(eq.rhs)}") for eq in prog.forward_equations])
+    doc.display([(p.doprint(st.lhs), f"= {p.doprint(st.rhs)}") for st in sections.forward])
 
     # 3. loss
     doc.heading("3. Loss")
-    doc.display([("L", f"= {p.doprint(prog.loss_equation.rhs)}")])
+    doc.display([("L", f"= {p.doprint(sections.loss.rhs)}")])
 
     # 4. output delta
     doc.heading("4. Output delta")
-    out_delta = d.deltas[n_layers]
+    out_delta = sections.output_delta
     a_eq = prog.equation(prog.output)
     z_out = prog.named[f"Z_{n_layers}"]
     first = rf"\frac{{\partial {cost}}}{{\partial {p.doprint(z_out)}}}"
@@ -635,12 +638,7 @@ def document(
     if n_layers > 1 and (g is not None or d.generic_conv is not None):
         which = "layer's" if net.is_conv else "hidden layer's"
         doc.para(f"Each {which} instance, from the output down:")
-        doc.display(
-            [
-                (p.doprint(d.deltas[k].lhs), f"= {tex(d.deltas[k].rhs)}")
-                for k in range(n_layers - 1, 0, -1)
-            ]
-        )
+        doc.display([(p.doprint(st.lhs), f"= {tex(st.rhs)}") for st in sections.deltas])
 
     # 6. gradients
     doc.heading("6. Gradients")
@@ -657,10 +655,10 @@ def document(
             + ":"
         )
         doc.display([(p.doprint(s.lhs), f"= {tex(s.rhs)}") for s in (g.grad_w, g.grad_b)])
-        idx_steps = (g.grad_w, g.grad_b)
+        idx_steps: tuple[Step, ...] = (g.grad_w, g.grad_b)
     else:
         dense_no = net.first_dense
-        idx_steps = (d.gradients[f"W_{dense_no}"], d.gradients[f"b_{dense_no}"])
+        idx_steps = tuple(st for st in sections.gradients if st.layer == dense_no)
     index_lines = [index_form(s, prog.batch, nt) for s in idx_steps]
     if all(index_lines):
         doc.para("Entry by entry:")
@@ -672,17 +670,12 @@ def document(
             ]
         )
     doc.para("Layer by layer:")
-    doc.display(
-        [
-            (p.doprint(d.gradients[q.name].lhs), f"= {tex(d.gradients[q.name].rhs)}")
-            for q in prog.params
-        ]
-    )
+    doc.display([(p.doprint(st.lhs), f"= {tex(st.rhs)}") for st in sections.gradients])
 
     # 7. update
     doc.heading("7. Gradient descent")
     doc.para(r"With learning rate $\alpha$:")
-    doc.display([(p.doprint(s.lhs), rf"\gets {p.doprint(s.rhs)}") for s in d.updates()])
+    doc.display([(p.doprint(s.lhs), rf"\gets {p.doprint(s.rhs)}") for s in sections.updates])
 
     if code is not None:
         doc.heading("8. The exported code")

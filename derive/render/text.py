@@ -11,6 +11,7 @@ from sympy.printing.str import StrPrinter
 from derive.core.derivation import PRINTERS
 from derive.core.graph import Kind, split_name
 from derive.core.nodes import ChannelBias, TensorElementwise, is_tensor, tensor_coeff
+from derive.render.outline import outline
 from derive.spec.activations import TABLE
 
 if TYPE_CHECKING:
@@ -421,47 +422,40 @@ def render(d: Derivation, through_output: bool = False) -> str:
         lines.append(f"  {text(p)}: {_shape(p)}")
     for sym in d.program.inputs:
         lines.append(f"  {text(sym)}: {_shape(sym)}")
+    doc = outline(d)
     lines.append("")
     lines.append("forward:")
-    for step in d.forward():
+    for step in doc.forward:
         lines.append(f"  {text(step.lhs)} = {text(step.rhs)}")
     lines.append("")
     lines.append("loss:")
-    lines.append(f"  L = {text(d.loss().rhs)}")
+    lines.append(f"  L = {text(doc.loss.rhs)}")
     lines.append("")
     lines.append("backward:")
-    n = d.depth
-    out = d.deltas[n]
+    out = doc.output_delta
     lines.append(f"  {'output delta:':<16}{text(out.lhs)} = {text(out.rhs)}")
-    if d.generic is not None:
-        g = d.generic.delta
-        note = "; f its activation" if generic_f(d, g.rhs) else ""
+    notes = {"dense": "; f its activation", "conv": "; f the activation of layer l"}
+    wheres = {"dense": "hidden layer l", "conv": "conv layers l, l+1"}
+    for kind, gl in doc.recurrences:
+        g = gl.delta
+        note = notes[kind] if generic_f(d, g.rhs) else ""
         lines.append(
-            f"  {'recurrence:':<16}{text(g.lhs)} = {text(g.rhs)}    (hidden layer l{note})"
+            f"  {'recurrence:':<16}{text(g.lhs)} = {text(g.rhs)}    ({wheres[kind]}{note})"
         )
-    if d.generic_conv is not None:
-        g = d.generic_conv.delta
-        note = "; f the activation of layer l" if generic_f(d, g.rhs) else ""
-        lines.append(
-            f"  {'recurrence:':<16}{text(g.lhs)} = {text(g.rhs)}    (conv layers l, l+1{note})"
-        )
-    for k in range(n - 1, 0, -1):
-        st = d.deltas[k]
-        lines.append(f"  {f'layer {k}:':<16}{text(st.lhs)} = {text(st.rhs)}")
+    for st in doc.deltas:
+        lines.append(f"  {f'layer {st.layer}:':<16}{text(st.lhs)} = {text(st.rhs)}")
     lines.append("")
     lines.append("gradients:")
-    both = d.generic is not None and d.generic_conv is not None
-    for gl, kind in ((d.generic, "dense "), (d.generic_conv, "conv ")):
-        if gl is not None:
-            for st in (gl.grad_w, gl.grad_b):
-                where = f"{kind if both else ''}layer l"
-                lines.append(f"  {text(st.lhs)} = {text(st.rhs)}    ({where})")
-    for p in d.program.params:
-        st = d.gradients[p.name]
+    both = len(doc.recurrences) == 2
+    for kind, gl in doc.recurrences:
+        for st in (gl.grad_w, gl.grad_b):
+            where = f"{kind + ' ' if both else ''}layer l"
+            lines.append(f"  {text(st.lhs)} = {text(st.rhs)}    ({where})")
+    for st in doc.gradients:
         lines.append(f"  {text(st.lhs)} = {text(st.rhs)}")
     lines.append("")
     lines.append("update (learning rate α):")
-    for st in d.updates():
+    for st in doc.updates:
         lines.append(f"  {text(st.lhs)} ← {text(st.rhs)}")
     return "\n".join(lines) + "\n"
 

@@ -15,7 +15,7 @@ from functools import cache
 import sympy
 from sympy.matrices.expressions import HadamardProduct, MatrixExpr, OneMatrix
 
-from derive.spec.scalar_expr import X
+from derive.spec.scalar_expr import X, sigmoid
 
 
 @dataclass(frozen=True)
@@ -49,17 +49,13 @@ def _identity_out(a: MatrixExpr) -> MatrixExpr:
     return _ones_like(a)
 
 
-def _sig(u: sympy.Expr) -> sympy.Expr:
-    return 1 / (1 + sympy.exp(-u))
-
-
 TABLE: dict[str, ActivationKind] = {
     k.name: k
     for k in [
         ActivationKind(
             "identity", r"\operatorname{id}", "id", lambda p: X, output_form=_identity_out
         ),
-        ActivationKind("sigmoid", r"\sigma", "σ", lambda p: _sig(X), output_form=_sigmoid_out),
+        ActivationKind("sigmoid", r"\sigma", "σ", lambda p: sigmoid(X), output_form=_sigmoid_out),
         ActivationKind("tanh", r"\tanh", "tanh", lambda p: sympy.tanh(X), output_form=_tanh_out),
         ActivationKind(
             "relu", r"\operatorname{relu}", "relu", lambda p: sympy.Max(0, X), kinks=(0.0,)
@@ -88,7 +84,7 @@ TABLE: dict[str, ActivationKind] = {
             defaults={"alpha": sympy.Integer(1)},
             kinks=(0.0,),
         ),
-        ActivationKind("silu", r"\operatorname{silu}", "silu", lambda p: X * _sig(X)),
+        ActivationKind("silu", r"\operatorname{silu}", "silu", lambda p: X * sigmoid(X)),
         ActivationKind(
             "gelu",
             r"\operatorname{gelu}",

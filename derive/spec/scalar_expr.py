@@ -57,7 +57,8 @@ _PARSER = Lark(GRAMMAR, parser="lalr", propagate_positions=False, cache=True)
 X = sympy.Symbol("x", real=True)
 
 
-def _sigmoid(u: sympy.Expr) -> sympy.Expr:
+def sigmoid(u: sympy.Expr) -> sympy.Expr:
+    """``1 / (1 + e^{-u})``: the one definition (the activation table uses it too)."""
     return 1 / (1 + sympy.exp(-u))
 
 
@@ -75,7 +76,7 @@ FUNCTIONS: Mapping[str, tuple[int, Callable[..., sympy.Expr]]] = {
     "atan": (1, sympy.atan),
     "arctan": (1, sympy.atan),
     "erf": (1, sympy.erf),
-    "sigmoid": (1, _sigmoid),
+    "sigmoid": (1, sigmoid),
     "max": (2, sympy.Max),
     "min": (2, sympy.Min),
 }
