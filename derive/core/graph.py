@@ -186,13 +186,6 @@ class Program:
         """The parameter symbols, in layer order (weight before bias)."""
         return [p.symbol for p in self.parameters]
 
-    def param(self, symbol: Any) -> Param:
-        """The role and layer of a parameter symbol."""
-        for p in self.parameters:
-            if p.symbol == symbol:
-                return p
-        raise KeyError(f"{symbol} is not a parameter of this program")
-
     @property
     def column(self) -> bool:
         """Whether samples are columns (else rows)."""

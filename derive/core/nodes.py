@@ -494,9 +494,6 @@ class TensorHadamard(TensorExpr):
         return tensor_shape(self.args[0])
 
 
-ELEMENTWISE = (ElementwiseOf,)
-
-
 def tensor_shape(e: Any) -> tuple[Any, ...]:
     """The shape of a tensor expression: a node, or a scalar multiple or sum of nodes."""
     if isinstance(e, TensorExpr):

@@ -135,10 +135,6 @@ evaluate = NUMPY.evaluate
 on = NUMPY.on
 
 
-def _dim(d: Any, env: Env) -> int:
-    return NUMPY.domain.dim(d, env)
-
-
 # --------------------------------------------------------------------------- feature maps
 
 

@@ -29,7 +29,6 @@ from sympy.matrices.expressions import (
 )
 
 from derive.core.nodes import (
-    ELEMENTWISE,
     BinaryCrossEntropy,
     ChannelBias,
     ChannelSum,
@@ -38,6 +37,7 @@ from derive.core.nodes import (
     Correlate,
     CrossEntropy,
     Elementwise,
+    ElementwiseOf,
     Flatten,
     FrobeniusSq,
     Pool,
@@ -236,7 +236,7 @@ def producer_key(rhs: Any) -> str | None:
     """The key a producer has in FUSED: ``softmax`` or an elementwise activation's name."""
     if isinstance(rhs, Softmax):
         return "softmax"
-    if isinstance(rhs, ELEMENTWISE) and rhs.order == 0:
+    if isinstance(rhs, ElementwiseOf) and rhs.order == 0:
         return rhs.name
     return None
 

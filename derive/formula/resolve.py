@@ -20,9 +20,9 @@ from sympy.matrices.expressions import (
 )
 
 from derive.core.nodes import (
-    ELEMENTWISE,
     ChannelSum,
     Elementwise,
+    ElementwiseOf,
     TensorElementwise,
     is_tensor,
     tensor_coeff,
@@ -152,7 +152,7 @@ class Resolver(Products):
             for a in self.readings(node[3]):
                 f = self.activation(node[1], a)
                 for _ in range(node[2]):
-                    if not isinstance(f, ELEMENTWISE):
+                    if not isinstance(f, ElementwiseOf):
                         raise FormulaError("the derivative of softmax is not elementwise")
                     f = f.derivative()
                     scalar_fn = getattr(f, "scalar", None)

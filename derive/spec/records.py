@@ -10,7 +10,6 @@ import builtins
 import keyword
 import math
 import re
-import sys
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -22,11 +21,6 @@ from derive.spec.scalar_expr import ScalarExprError, parse_scalar
 
 if TYPE_CHECKING:
     import sympy
-
-if sys.version_info >= (3, 11):
-    pass
-else:  # pragma: no cover - exercised on 3.10 only
-    pass
 
 Width = Union[int, str]  # noqa: UP007 - a runtime alias, also on Python 3.10
 Scalar = Union[int, float, str]  # noqa: UP007
