@@ -421,9 +421,13 @@ def require_backend(backend: str) -> None:
 def to_module(spec: Any, backend: str = "numpy", fast: bool = True) -> types.ModuleType:
     """The exported module, compiled in memory (for verification and ``to_function``)."""
     require_backend(backend)
-    src = to_source(spec, backend, fast)
-    mod = types.ModuleType("derive_exported")
-    # Registered with linecache so inspect.getsource (and latexify) can read the functions.
+    return load_module(to_source(spec, backend, fast))
+
+
+def load_module(src: str, name: str = "derive_exported") -> types.ModuleType:
+    """Compile exported source in memory (registered with linecache, so ``inspect`` and
+    latexify can read its functions)."""
+    mod = types.ModuleType(name)
     filename = f"<derive export {next(_COUNTER)}>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
     code = compile(src, filename, "exec")

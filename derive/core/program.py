@@ -1,0 +1,358 @@
+"""A user's forward program as equations over our nodes, and its staged derivation.
+
+``derive.spec.program`` reads the program (names checked, positions kept); here each
+assignment becomes one ``Equation`` whose right-hand side is built from the nodes of the
+one rule table, with NumPy's broadcasting made explicit (``Broadcast`` nodes, so the
+derivation can say that the transpose of a broadcast is a sum). Shapes are checked as the
+nodes are built: a mismatch names the file, the line, the equation and both shapes.
+
+The derivation is the same reverse walk as for networks. Its naming hook binds the
+cotangent of every assignment to ``d<name>`` — the staged backward pass as courses teach
+it (``dXhat``, ``dvar``, ``dmu``, ``dXc``, ``dX``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy
+from sympy.matrices.expressions import (
+    Determinant,
+    HadamardPower,
+    Inverse,
+    MatrixExpr,
+    MatrixSymbol,
+    Trace,
+)
+
+from derive.core import nodes as N
+from derive.core.backward import reverse_walk
+from derive.core.graph import LOSS, Equation, Kind
+from derive.spec import program as P
+from derive.spec.records import SpecError
+
+Shape = tuple[Any, ...]
+
+
+class ProgramError(SpecError):
+    """A program whose equations cannot be built (shapes that do not fit)."""
+
+
+def size_symbol(size: int | str) -> sympy.Expr:
+    """A size of a declared shape: an Integer, or a positive integer Symbol."""
+    if isinstance(size, int):
+        return sympy.Integer(size)
+    return sympy.Symbol(size, integer=True, positive=True)
+
+
+def matrix_shape(shape: tuple[int | str, ...]) -> tuple[sympy.Expr, sympy.Expr]:
+    """A declared shape as rows × columns: a 1-d shape ``[n]`` is a column vector."""
+    sizes = [size_symbol(s) for s in shape]
+    if len(sizes) == 1:
+        return sizes[0], sympy.Integer(1)
+    return sizes[0], sizes[1]
+
+
+def cotangent_name(name: str) -> str:
+    """``Xhat`` -> ``dXhat``: the staged backward pass's name of ∂L/∂Xhat."""
+    return f"d{name}"
+
+
+def is_scalar(e: Any) -> bool:
+    """A scalar value (a hyperparameter, a number, a norm, a full reduction)."""
+    return not isinstance(e, MatrixExpr)
+
+
+def shape_of(e: Any) -> Shape:
+    """The shape of a value; ``()`` for a scalar."""
+    return () if is_scalar(e) else tuple(e.shape)
+
+
+def shape_text(shape: Shape) -> str:
+    """``(N, D)`` -> ``N×D``; a scalar is ``a scalar``."""
+    return "×".join(str(s) for s in shape) if shape else "a scalar"
+
+
+@dataclass
+class ProgramGraph:
+    """The built program: every name's symbol, the equations, and what is differentiated.
+
+    ``wrt`` are the values that get a gradient (the inputs and the parameters, not the
+    labels, not the upstream gradient); ``seed`` starts the walk: ``{L: 1}`` for a loss,
+    ``{out: dout}`` for a layer's backward pass.
+    """
+
+    spec: Any
+    values: dict[str, Any]
+    equations: list[Equation]
+    inputs: list[Any]
+    labels: list[Any]
+    parameters: list[Any]
+    hyper: dict[str, sympy.Symbol]
+    output: Any
+    upstream: Any | None
+    loss: Any | None
+    sizes: dict[str, sympy.Expr] = field(default_factory=dict)
+
+    @property
+    def wrt(self) -> list[Any]:
+        """What gets a gradient: the inputs, then the parameters."""
+        return [*self.inputs, *self.parameters]
+
+    @property
+    def seed(self) -> dict[Any, Any]:
+        """The walk's starting cotangent."""
+        if self.loss is not None:
+            return {LOSS: sympy.Integer(1)}
+        return {self.output: self.upstream}
+
+    @property
+    def forward_equations(self) -> list[Equation]:
+        """Every assignment (not the loss)."""
+        return [eq for eq in self.equations if eq.kind is not Kind.LOSS]
+
+
+class _Builder:
+    """Builds node expressions from the typed AST, one equation at a time."""
+
+    def __init__(self, spec: Any) -> None:
+        self.spec = spec
+        self.env: dict[str, Any] = {}
+        self.sizes: dict[str, sympy.Expr] = {}
+        self.where = ""
+
+    # ------------------------------------------------------------------ errors
+
+    def fail(self, problem: str, line: int | None) -> ProgramError:
+        return ProgramError(f"{self.where}: {problem}" if self.where else problem,
+                            source=self.spec.source, line=line)
+
+    # ------------------------------------------------------------------ values
+
+    def declare(self, name: str, shape: tuple[int | str, ...]) -> MatrixSymbol:
+        rows, cols = matrix_shape(shape)
+        for s in shape:
+            if isinstance(s, str):
+                self.sizes[s] = size_symbol(s)
+        sym = MatrixSymbol(name, rows, cols)
+        self.env[name] = sym
+        return sym
+
+    def build(self, node: Any) -> Any:
+        method: Callable[[Any], Any] = getattr(self, f"_{type(node).__name__.lower()}")
+        return method(node)
+
+    def _num(self, node: Any) -> Any:
+        return sympy.sympify(node.value)  # safe: a SymPy number our parser built
+
+    def _name(self, node: Any) -> Any:
+        return self.env[node.id]
+
+    def _unary(self, node: Any) -> Any:
+        x = self.build(node.x)
+        return -x if is_scalar(x) else N.scale(x, sympy.Integer(-1))
+
+    def _transpose(self, node: Any) -> Any:
+        x = self.build(node.x)
+        return x if is_scalar(x) else x.T
+
+    def _bin(self, node: Any) -> Any:
+        a, b = self.build(node.left), self.build(node.right)
+        op = node.op
+        if op == "@":
+            return self.matmul(a, b, node)
+        if op in ("**", "^"):
+            return self.power(a, b, node)
+        if is_scalar(a) and is_scalar(b):
+            return {"+": a + b, "-": a - b, "*": a * b, "/": a / b}[op]
+        if op == "*" and (is_scalar(a) or is_scalar(b)):
+            s, m = (a, b) if is_scalar(a) else (b, a)
+            return N.scale(m, s)
+        if op == "/" and is_scalar(b):
+            return N.scale(a, 1 / b)
+        a, b = self.broadcast(a, b, node)
+        if op == "+":
+            return N.add([a, b])
+        if op == "-":
+            return N.add([a, N.scale(b, sympy.Integer(-1))])
+        if op == "*":
+            return N.hadamard(a, b)
+        return N.divide(a, b)
+
+    def matmul(self, a: Any, b: Any, node: Any) -> Any:
+        if is_scalar(a) or is_scalar(b):
+            raise self.fail("@ needs two matrices; use * for a scalar", node.line)
+        if a.shape[1] != b.shape[0]:
+            raise self.fail(
+                f"{shape_text(a.shape)} @ {shape_text(b.shape)} do not fit: "
+                f"{a.shape[1]} columns against {b.shape[0]} rows",
+                node.line,
+            )
+        return N.MatMul(a, b).doit(deep=False)
+
+    def power(self, a: Any, b: Any, node: Any) -> Any:
+        if not is_scalar(b) or b.free_symbols & set(self.matrix_scalars()):
+            raise self.fail("an exponent must be a number or a hyperparameter", node.line)
+        if is_scalar(a):
+            return a**b
+        return HadamardPower(a, b)
+
+    def matrix_scalars(self) -> list[Any]:
+        return []
+
+    def broadcast(self, a: Any, b: Any, node: Any) -> tuple[Any, Any]:
+        """NumPy's broadcasting of two operands, made explicit."""
+        if is_scalar(a):
+            return N.Broadcast(a, *b.shape), b
+        if is_scalar(b):
+            return a, N.Broadcast(b, *a.shape)
+        target = []
+        for x, y in zip(a.shape, b.shape, strict=True):
+            if x == y or y == 1:
+                target.append(x)
+            elif x == 1:
+                target.append(y)
+            else:
+                raise self.fail(
+                    f"shapes {shape_text(a.shape)} and {shape_text(b.shape)} do not broadcast "
+                    f"for '{node.op}'",
+                    node.line,
+                )
+        rows, cols = target
+
+        def grow(x: Any) -> Any:
+            return x if tuple(x.shape) == (rows, cols) else N.Broadcast(x, rows, cols)
+
+        return grow(a), grow(b)
+
+    # ------------------------------------------------------------------ calls
+
+    def _call(self, node: Any) -> Any:
+        args = [self.build(a) for a in node.args]
+        fn = node.fn
+        try:
+            return self.call(fn, args, node)
+        except N.ShapeMismatch as err:
+            raise self.fail(str(err), node.line) from None
+
+    def call(self, fn: str, args: list[Any], node: Any) -> Any:
+        x = args[0] if args else None
+        if fn in ("sum", "mean", "max"):
+            if is_scalar(x):
+                raise self.fail(f"{fn}() of a scalar", node.line)
+            if node.axis is None:
+                return N.ReduceAll(x, fn)
+            return N.Reduce(x, fn, node.axis)
+        if fn == "maximum":
+            zero, x = args
+            if zero != 0:
+                raise self.fail("maximum(0, x) is the only maximum supported", node.line)
+            fn = "relu"
+        if fn in ("sqrt", "exp", "log", "abs", "tanh", "sigmoid", "relu"):
+            if is_scalar(x):
+                return SCALAR_FUNCTIONS[fn](x)
+            return N.elementwise(fn, x)
+        if fn in ("softmax", "log_softmax"):
+            axis = 1 if node.axis is None else node.axis
+            return (N.Softmax if fn == "softmax" else N.LogSoftmax)(x, axis)
+        if fn == "norm":
+            return N.Norm(x)
+        if fn in ("trace", "inv", "det", "logdet"):
+            if is_scalar(x) or x.shape[0] != x.shape[1]:
+                raise self.fail(f"{fn}() needs a square matrix, got {shape_text(shape_of(x))}",
+                                node.line)
+            return {"trace": Trace, "inv": Inverse, "det": Determinant, "logdet": N.LogDet}[fn](x)
+        if fn == "where":
+            cond, a, b = args
+            a, b = self.broadcast(a, b, node) if not (is_scalar(a) and is_scalar(b)) else (a, b)
+            return N.where(cond, a, b)
+        raise self.fail(f"unknown function {fn}()", node.line)
+
+    def _compare(self, node: Any) -> Any:
+        a, b = self.build(node.left), self.build(node.right)
+        if is_scalar(a) and is_scalar(b):
+            raise self.fail("a comparison in where() needs a matrix side", node.line)
+        a, b = self.broadcast(a, b, node)
+        return N.Indicator(a, node.op, b)
+
+    def _pick(self, node: Any) -> Any:
+        s = self.build(node.matrix)
+        y = self.env[node.labels.id if hasattr(node.labels, "id") else node.labels]
+        return N.Pick(s, y)
+
+
+SCALAR_FUNCTIONS: dict[str, Callable[[Any], Any]] = {
+    "sqrt": sympy.sqrt,
+    "exp": sympy.exp,
+    "log": sympy.log,
+    "abs": sympy.Abs,
+    "tanh": sympy.tanh,
+    "sigmoid": lambda u: 1 / (1 + sympy.exp(-u)),
+    "relu": lambda u: sympy.Max(0, u),
+}
+
+
+def build_program(spec: Any) -> ProgramGraph:
+    """The equations of a read program, shapes checked as each is built."""
+    b = _Builder(spec)
+    inputs = [b.declare(n, s) for n, s in spec.inputs.items()]
+    labels = []
+    for name, lab in spec.labels.items():
+        length = size_symbol(lab.length)
+        classes = size_symbol(lab.classes)
+        sym = N.Labels(name, length, classes)
+        b.env[name] = sym
+        labels.append(sym)
+    parameters = [b.declare(n, s) for n, s in spec.parameters.items()]
+    hyper: dict[str, sympy.Symbol] = {}
+    for name, value in spec.hyperparameters.items():
+        if isinstance(value, str):
+            sym = sympy.Symbol(value, positive=True)
+            hyper[name] = sym
+            b.env[name] = sym
+        else:
+            b.env[name] = sympy.sympify(value)  # safe: a SymPy number our parser built
+    equations: list[Equation] = []
+    for assign in spec.equations:
+        b.where = f"equation '{assign.text}'"
+        rhs = b.build(assign.expr)
+        out: Any
+        if is_scalar(rhs):
+            out = sympy.Symbol(assign.target, real=True)
+        else:
+            out = MatrixSymbol(assign.target, *rhs.shape)
+        b.env[assign.target] = out
+        equations.append(Equation(out, rhs, Kind.MAP))
+    b.where = ""
+    upstream = loss = None
+    output = b.env[spec.output] if spec.output else (equations[-1].out if equations else None)
+    if spec.loss is not None:
+        b.where = "the loss"
+        loss = b.build(spec.loss)
+        if not is_scalar(loss):
+            raise b.fail(
+                f"the loss must be a scalar, got {shape_text(shape_of(loss))}; "
+                "sum or mean it, or take a norm",
+                getattr(spec.loss, "line", None),
+            )
+        equations.append(Equation(LOSS, loss, Kind.LOSS))
+    elif spec.upstream is not None:
+        if output is None or is_scalar(output):
+            upstream = sympy.Symbol(spec.upstream, real=True)
+        else:
+            upstream = MatrixSymbol(spec.upstream, *output.shape)
+    return ProgramGraph(
+        spec=spec,
+        values=dict(b.env),
+        equations=equations,
+        inputs=inputs,
+        labels=labels,
+        parameters=parameters,
+        hyper=hyper,
+        output=output,
+        upstream=upstream,
+        loss=loss,
+        sizes=b.sizes,
+    )

@@ -1,0 +1,175 @@
+"""The staged derivation of a forward program: one named cotangent per assignment.
+
+The reverse walk of the one rule table runs over the program's equations; its naming
+hook binds the total cotangent of every assignment ``v`` to ``dv`` and records the line
+``dv = …`` (each term one chain-rule step through a use of ``v``). The gradient of each
+input and parameter follows, staged (in the named cotangents), and as one closed form in
+the forward values where inlining the stages gives a smaller expression.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sympy
+from sympy.matrices.expressions import MatrixSymbol
+
+from derive.core.backward import reverse_walk
+from derive.core.derivation import Step, StepKind, partial
+from derive.core.graph import LOSS, Equation, Kind
+from derive.core.nodes import add as _add_matrices
+from derive.core.program import ProgramGraph, build_program, cotangent_name, is_scalar
+
+
+def add(terms: list[Any]) -> Any:
+    """The sum of cotangent terms: scalars by SymPy's ``Add``, matrices by ``nodes.add``."""
+    if all(is_scalar(t) for t in terms):
+        return sympy.Add(*terms)
+    return _add_matrices(terms)
+
+
+def cotangent_symbol(out: Any) -> Any:
+    """The named cotangent ``dv`` of a value ``v``, shaped like it."""
+    name = cotangent_name(out.name)
+    return sympy.Symbol(name, real=True) if is_scalar(out) else MatrixSymbol(name, *out.shape)
+
+
+def size(expr: Any) -> int:
+    """How many operations an expression has: what "a simpler form" is measured by."""
+    return int(sympy.count_ops(expr, visual=False)) if not isinstance(expr, int) else 0
+
+
+@dataclass
+class StagedDerivation:
+    """Everything derived for a program; ``steps`` lists the lines in reading order."""
+
+    graph: ProgramGraph
+    forward: list[Step]
+    loss: Step | None
+    cotangents: list[Step]
+    gradients: dict[str, Step]
+    compact: dict[str, Step | None]
+    #: Each cotangent's and gradient's terms, with the equation each comes through.
+    terms: dict[Any, list[tuple[Equation, Any]]]
+
+    @property
+    def name(self) -> str:
+        """The program's name."""
+        return str(self.graph.spec.name)
+
+    @property
+    def steps(self) -> list[Step]:
+        """Forward, loss, each named cotangent (last assignment first), the gradients."""
+        out = [*self.forward]
+        if self.loss is not None:
+            out.append(self.loss)
+        out += self.cotangents
+        out += self.gradients.values()
+        return out
+
+    def grad(self, name: str) -> Step:
+        """The staged gradient of an input or a parameter (``X``, ``dX`` or ``gamma``)."""
+        key = name[1:] if name not in self.gradients and name.startswith("d") else name
+        if key not in self.gradients:
+            raise KeyError(
+                f"no input or parameter {name!r}: the gradients are of "
+                f"{', '.join(self.gradients)}"
+            )
+        return self.gradients[key]
+
+    def cotangent(self, name: str) -> Step:
+        """The named cotangent of an intermediate (``Xhat`` or ``dXhat``)."""
+        for st in self.cotangents:
+            if st.lhs.name in (name, cotangent_name(name)):
+                return st
+        raise KeyError(
+            f"no intermediate {name!r}: the staged cotangents are "
+            f"{', '.join(st.lhs.name for st in self.cotangents)}"
+        )
+
+    def closed_form(self, name: str) -> Any:
+        """The gradient with every named cotangent inlined (in the forward values)."""
+        return inline(self.grad(name).rhs, self.cotangents)
+
+    def __repr__(self) -> str:
+        g = self.graph
+        return f"<StagedDerivation of {self.name!r}: {len(g.forward_equations)} equations>"
+
+
+def inline(expr: Any, cotangents: list[Step]) -> Any:
+    """Replace each named cotangent by its definition, latest stage first."""
+    defs = {st.lhs: st.rhs for st in cotangents}
+    for _ in range(len(defs) + 1):
+        hit = {s: defs[s] for s in expr.free_symbols if s in defs} if hasattr(
+            expr, "free_symbols"
+        ) else {}
+        if not hit:
+            return expr
+        expr = expr.xreplace(hit)
+    return expr
+
+
+def _uses(graph: ProgramGraph, value: Any) -> list[Equation]:
+    """The equations whose right-hand side reads ``value``, in program order."""
+    return [eq for eq in graph.equations if value in eq.rhs.free_symbols]
+
+
+def _through(eq: Equation, g: Any, value: Any) -> Any:
+    """One chain-rule step: the cotangent ``value`` receives through the equation ``eq``
+    whose output's cotangent is ``g`` (the walk of the rule table over that one equation)."""
+    acc = reverse_walk([eq], {eq.out: g}, {value})
+    return add(acc[value]) if acc.get(value) else None
+
+
+def derive_graph(graph: ProgramGraph) -> StagedDerivation:
+    """Name every assignment's cotangent, last assignment first, then the gradients."""
+    forward = [Step(StepKind.FORWARD, eq.out, eq.rhs) for eq in graph.forward_equations]
+    loss = None
+    named: dict[Any, Any] = {}
+    if graph.loss is not None:
+        loss = Step(StepKind.LOSS, LOSS, graph.loss)
+        named[LOSS] = sympy.Integer(1)
+    else:
+        named[graph.output] = graph.upstream
+    cotangents: list[Step] = []
+    terms: dict[Any, list[tuple[Equation, Any]]] = {}
+
+    def collect(value: Any) -> list[tuple[Equation, Any]]:
+        out = []
+        for eq in _uses(graph, value):
+            if eq.out not in named:
+                continue
+            term = _through(eq, named[eq.out], value)
+            if term is not None:
+                out.append((eq, term))
+        return out
+
+    for eq in reversed(graph.forward_equations):
+        if eq.out in named:
+            continue  # the given upstream gradient
+        parts = collect(eq.out)
+        if not parts:
+            continue  # nothing downstream depends on it
+        sym = cotangent_symbol(eq.out)
+        terms[sym] = parts
+        cotangents.append(Step(StepKind.COTANGENT, sym, add([t for _, t in parts])))
+        named[eq.out] = sym
+    gradients: dict[str, Step] = {}
+    compact: dict[str, Step | None] = {}
+    for sym in graph.wrt:
+        parts = collect(sym)
+        if not parts:
+            continue
+        staged = Step(StepKind.GRADIENT, partial(LOSS, sym), add([t for _, t in parts]))
+        terms[staged.lhs] = parts
+        gradients[sym.name] = staged
+        closed = inline(staged.rhs, cotangents)
+        simpler = size(closed) < size(staged.rhs) + sum(size(c.rhs) for c in cotangents)
+        compact[sym.name] = Step(StepKind.GRADIENT, staged.lhs, closed) if simpler else None
+    return StagedDerivation(graph, forward, loss, cotangents, gradients, compact, terms)
+
+
+def derive_program(spec: Any) -> StagedDerivation:
+    """Build and derive a read program (``derive.spec.program.ProgramSpec``)."""
+    return derive_graph(build_program(spec))

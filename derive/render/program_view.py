@@ -1,0 +1,132 @@
+"""A program's staged derivation as text (``derive show``) and as LaTeX or Markdown.
+
+Both print the same sections: what is given (shapes), the forward pass, what is
+differentiated (a loss, or an upstream gradient), each named cotangent with the chain-rule
+step through every use, then each gradient, staged and as a closed form where one is
+simpler. The printers are the same SymPy printer subclasses as a network's document.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from derive.core.graph import Equation
+from derive.core.staged import StagedDerivation
+from derive.render.latex import FORMATS, PREAMBLE, DeriveLatexPrinter, _Doc, _escape
+from derive.render.text import text
+
+
+def _shape(sym: Any) -> str:
+    return "×".join(text(d) for d in sym.shape) if hasattr(sym, "shape") else "scalar"
+
+
+def _given(sd: StagedDerivation) -> list[tuple[str, list[Any]]]:
+    g = sd.graph
+    out = [("inputs", g.inputs), ("labels", g.labels), ("parameters", g.parameters)]
+    return [(k, v) for k, v in out if v]
+
+
+def _hyper(sd: StagedDerivation) -> str:
+    return ", ".join(
+        f"{k} = {text(v)}" if k != text(v) else k for k, v in sd.graph.hyper.items()
+    )
+
+
+def _through(eq: Equation) -> str:
+    return f"through {text(eq.out)} = {text(eq.rhs)}"
+
+
+def render_program(sd: StagedDerivation) -> str:
+    """The staged derivation as plain Unicode text."""
+    g = sd.graph
+    lines = [f"{sd.name}: a forward program of {len(g.forward_equations)} equation(s)"]
+    for kind, syms in _given(sd):
+        lines.append(f"{kind}: " + ", ".join(f"{text(s)} ({_shape(s)})" for s in syms))
+    if g.hyper:
+        lines.append(f"hyperparameters: {_hyper(sd)}")
+    if g.upstream is not None:
+        lines.append(
+            f"upstream gradient: {text(g.upstream)} = ∂L/∂{text(g.output)} "
+            f"({_shape(g.upstream)}), given"
+        )
+    lines += ["", "forward:"]
+    lines += [f"  {text(st.lhs)} = {text(st.rhs)}    ({_shape(st.lhs)})" for st in sd.forward]
+    if sd.loss is not None:
+        lines += ["", "loss:", f"  L = {text(sd.loss.rhs)}"]
+    lines += ["", "backward (staged; dv = ∂L/∂v, one term per use of v):"]
+    for st in sd.cotangents:
+        lines.append(f"  {text(st.lhs)} = {text(st.rhs)}")
+        for eq, term in sd.terms.get(st.lhs, []):
+            if len(sd.terms[st.lhs]) > 1:
+                lines.append(f"      {text(term)}    ({_through(eq)})")
+    lines += ["", "gradients:"]
+    for name, st in sd.gradients.items():
+        lines.append(f"  {text(st.lhs)} = {text(st.rhs)}")
+        closed = sd.compact.get(name)
+        if closed is not None:
+            lines.append(f"      closed form: {text(closed.rhs)}")
+        else:
+            lines.append("      (no simpler closed form found: inlining the stages is longer)")
+    return "\n".join(lines) + "\n"
+
+
+def program_document(sd: StagedDerivation, fmt: str = "tex") -> str:
+    """The staged derivation as a LaTeX document, a Markdown page or a LaTeX fragment."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    p = DeriveLatexPrinter(None)
+    doc = _Doc(fmt)
+    g = sd.graph
+
+    def tex(e: Any) -> str:
+        return str(p.doprint(e))
+
+    def shape(sym: Any) -> str:
+        return r" \times ".join(tex(d) for d in sym.shape)
+
+    doc.heading("1. Setup")
+    given = [f"${tex(s)} \\in \\mathbb{{R}}^{{{shape(s)}}}$" for _, v in _given(sd) for s in v]
+    doc.para(
+        f"The program {_escape(sd.name, fmt)} reads " + ", ".join(given) + "."
+        + (
+            " Hyperparameters: "
+            + ", ".join(f"${tex(v)}$" for v in g.hyper.values())
+            + "."
+            if g.hyper
+            else ""
+        )
+    )
+    if g.upstream is not None:
+        doc.para(
+            f"It is one layer's backward pass: the upstream gradient "
+            f"${tex(g.upstream)} = \\partial L / \\partial {tex(g.output)}$ is given."
+        )
+    doc.heading("2. Forward pass")
+    doc.display([(tex(st.lhs), f"= {tex(st.rhs)}") for st in sd.forward])
+    if sd.loss is not None:
+        doc.display([("L", f"= {tex(sd.loss.rhs)}")])
+    doc.heading("3. Backward pass, stage by stage")
+    doc.para(
+        "Each intermediate $v$ gets its cotangent $dv = \\partial L/\\partial v$, the sum of "
+        "one chain-rule term per equation that uses $v$; a broadcast's transpose is a sum."
+    )
+    for st in sd.cotangents:
+        parts = sd.terms.get(st.lhs, [])
+        lines = [(tex(st.lhs), f"= {tex(st.rhs)}")]
+        doc.display(lines)
+        if len(parts) > 1:
+            uses = "; ".join(f"${tex(t)}$ through ${tex(eq.out)}$" for eq, t in parts)
+            doc.para(f"Terms: {uses}.")
+    doc.heading("4. Gradients")
+    for name, st in sd.gradients.items():
+        doc.display([(tex(st.lhs), f"= {tex(st.rhs)}")])
+        closed = sd.compact.get(name)
+        if closed is not None:
+            doc.para("In the forward values, with every stage inlined:")
+            doc.display([(tex(st.lhs), f"= {tex(closed.rhs)}")])
+        else:
+            doc.para("No simpler closed form was found: inlining the stages makes it longer.")
+    body = "\n\n".join(doc.parts)
+    if fmt == "tex":
+        return PREAMBLE % {"packages": ""} + body + "\n\\end{document}\n"
+    return body + "\n"
