@@ -12,11 +12,15 @@ import sympy
 from sympy.core.symbol import Str
 from sympy.core.sympify import _sympify
 from sympy.matrices.expressions import (
+    Determinant,
+    HadamardPower,
     HadamardProduct,
+    Inverse,
     MatAdd,
     MatMul,
     MatrixExpr,
     OneMatrix,
+    Trace,
     ZeroMatrix,
 )
 
@@ -177,6 +181,465 @@ class BinaryCrossEntropy(ProbsVersusTargets):
     role = "primitive"
 
 
+# --------------------------------------------------------------------------- issue 14 primitives
+#
+# Reductions, broadcasts, comparisons, log-softmax, norms, determinants and one-hot
+# indexing: the nodes that user-written forward programs need beyond the layer builders.
+# Each constructor checks the shapes it can (concrete sizes, or symbols, which are distinct
+# widths) and raises ShapeMismatch naming both shapes.
+
+
+class ShapeMismatch(ValueError):
+    """Two operands (or an operand and an axis) whose shapes do not fit; the message names both."""
+
+
+def _dims(shape: tuple[Any, ...]) -> str:
+    return "×".join(str(d) for d in shape)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two sizes are the same: equal numbers, or the same symbolic expression."""
+    return bool(sympy.expand(_sympify(a) - _sympify(b)) == 0)  # safe: sizes are SymPy or int
+
+
+def _axis(axis: Any, what: str) -> int:
+    a = int(axis)
+    if a not in (0, 1):
+        raise ShapeMismatch(f"{what} over axis {a}: a matrix has axes 0 and 1")
+    return a
+
+
+def _is_matrix(e: Any) -> bool:
+    return isinstance(e, MatrixExpr)
+
+
+REDUCTIONS = ("sum", "mean", "max")
+
+
+class Reduce(MatrixExpr):  # type: ignore[misc]
+    """``sum``/``mean``/``max`` of a matrix over one axis, the axis kept with size 1.
+
+    Axis 0 reduces down the rows (m×n -> 1×n, one number per column); axis 1 along each
+    row (m×n -> m×1). An explicit node so its transpose (a broadcast) reads as one.
+    """
+
+    role = "primitive"
+
+    def __new__(cls, arg: Any, op: str, axis: int) -> Any:
+        op = str(op)
+        if op not in REDUCTIONS:
+            raise ValueError(f"unknown reduction {op!r}: one of {', '.join(REDUCTIONS)}")
+        a = _axis(axis, op)
+        arg = _sympify(arg)  # safe: one of our SymPy expressions
+        if not _is_matrix(arg):
+            raise ShapeMismatch(f"{op} over axis {a}: the argument is a scalar, not a matrix")
+        return super().__new__(cls, arg, Str(op), sympy.Integer(a))
+
+    @property
+    def arg(self) -> MatrixExpr:
+        """The matrix reduced."""
+        return self.args[0]
+
+    @property
+    def op(self) -> str:
+        """``sum``, ``mean`` or ``max``."""
+        return str(self.args[1])
+
+    @property
+    def axis(self) -> int:
+        """0: down the rows (a row results); 1: along each row (a column results)."""
+        return int(self.args[2])
+
+    @property
+    def size(self) -> Any:
+        """How many entries each result entry reduces (the mean divides by it)."""
+        return self.arg.shape[self.axis]
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        """1×n for axis 0, m×1 for axis 1."""
+        m, n = self.arg.shape
+        return (sympy.Integer(1), n) if self.axis == 0 else (m, sympy.Integer(1))
+
+
+class ArgMaxMask(MatrixExpr):  # type: ignore[misc]
+    """The 0/1 matrix marking each row's (axis 1) or column's (axis 0) maximum of ``arg``.
+
+    The first maximum wins on a tie, as NumPy's ``argmax``; piecewise constant, so its
+    derivative is zero. Made by the rule of ``Reduce(…, "max", axis)``.
+    """
+
+    role = "backward"
+
+    def __new__(cls, arg: Any, axis: int) -> Any:
+        a = _axis(axis, "argmax")
+        return super().__new__(cls, _sympify(arg), sympy.Integer(a))  # safe: a SymPy expression
+
+    @property
+    def arg(self) -> MatrixExpr:
+        """The matrix whose maxima are marked."""
+        return self.args[0]
+
+    @property
+    def axis(self) -> int:
+        """The axis the maximum is taken over (as in ``Reduce``)."""
+        return int(self.args[1])
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        """The shape of ``arg``."""
+        return tuple(self.arg.shape)
+
+
+class Broadcast(MatrixExpr):  # type: ignore[misc]
+    """A 1×n row, an m×1 column, a 1×1 matrix or a scalar repeated to rows×cols.
+
+    An explicit node, so that the transpose of a broadcast is a sum and the derivation
+    says so. A matrix already of the target shape is returned as it is.
+    """
+
+    role = "primitive"
+
+    def __new__(cls, arg: Any, rows: Any, cols: Any) -> Any:
+        arg = _sympify(arg)  # safe: one of our SymPy expressions or a number
+        rows, cols = _sympify(rows), _sympify(cols)  # safe: sizes
+        if _is_matrix(arg):
+            r, c = arg.shape
+            fits = (r == 1 or _same(r, rows)) and (c == 1 or _same(c, cols))
+            if not fits:
+                raise ShapeMismatch(
+                    f"{_dims(arg.shape)} and {_dims((rows, cols))} do not fit for a broadcast"
+                )
+            if _same(r, rows) and _same(c, cols):
+                return arg
+        return super().__new__(cls, arg, rows, cols)
+
+    @property
+    def arg(self) -> Any:
+        """The row, column or scalar repeated."""
+        return self.args[0]
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        """The target shape."""
+        return (self.args[1], self.args[2])
+
+    @property
+    def axes(self) -> tuple[int, ...]:
+        """The axes the argument is repeated along (both for a scalar or a 1×1 matrix)."""
+        if not _is_matrix(self.arg):
+            return (0, 1)
+        r, c = self.arg.shape
+        return tuple(i for i, (d, t) in enumerate(zip((r, c), self.shape)) if not _same(d, t))
+
+
+class ReduceAll(ScalarOfMatrices):
+    """``sum``/``mean``/``max`` over every entry of a matrix: a scalar."""
+
+    role = "primitive"
+
+    def __new__(cls, arg: Any, op: str = "sum") -> Any:
+        op = str(op)
+        if op not in REDUCTIONS:
+            raise ValueError(f"unknown reduction {op!r}: one of {', '.join(REDUCTIONS)}")
+        arg = _sympify(arg)  # safe: one of our SymPy expressions
+        if not _is_matrix(arg):
+            raise ShapeMismatch(f"{op} of every entry: the argument is a scalar, not a matrix")
+        return super().__new__(cls, arg, Str(op))
+
+    @property
+    def arg(self) -> MatrixExpr:
+        """The matrix reduced."""
+        return self.args[0]
+
+    @property
+    def op(self) -> str:
+        """``sum``, ``mean`` or ``max``."""
+        return str(self.args[1])
+
+
+class ArgMaxAllMask(MatrixExpr):  # type: ignore[misc]
+    """The 0/1 matrix marking the (first) largest entry of ``arg``: the max's routing."""
+
+    role = "backward"
+
+    def __new__(cls, arg: Any) -> Any:
+        return super().__new__(cls, _sympify(arg))  # safe: a SymPy expression
+
+    @property
+    def arg(self) -> MatrixExpr:
+        """The matrix whose maximum is marked."""
+        return self.args[0]
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        """The shape of ``arg``."""
+        return tuple(self.arg.shape)
+
+
+COMPARISONS = (">", ">=", "<", "<=")
+
+
+class Indicator(MatrixExpr):  # type: ignore[misc]
+    """``𝟙[lhs op rhs]``: the 0/1 matrix of an entrywise comparison; its derivative is zero.
+
+    One side may be a scalar (``X > 0``); two matrices must have the same shape.
+    """
+
+    role = "primitive"
+
+    def __new__(cls, lhs: Any, op: str, rhs: Any) -> Any:
+        op = str(op)
+        if op not in COMPARISONS:
+            raise ValueError(f"unknown comparison {op!r}: one of {' '.join(COMPARISONS)}")
+        lhs, rhs = _sympify(lhs), _sympify(rhs)  # safe: our SymPy expressions or numbers
+        if not (_is_matrix(lhs) or _is_matrix(rhs)):
+            raise ShapeMismatch(f"{op}: an indicator compares a matrix, both sides are scalars")
+        if _is_matrix(lhs) and _is_matrix(rhs):
+            _require_same(lhs.shape, rhs.shape, op)
+        return super().__new__(cls, lhs, Str(op), rhs)
+
+    @property
+    def lhs(self) -> Any:
+        """The left operand."""
+        return self.args[0]
+
+    @property
+    def op(self) -> str:
+        """The comparison: ``>``, ``>=``, ``<`` or ``<=``."""
+        return str(self.args[1])
+
+    @property
+    def rhs(self) -> Any:
+        """The right operand."""
+        return self.args[2]
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        """The shape of the matrix operand."""
+        side = self.lhs if _is_matrix(self.lhs) else self.rhs
+        return tuple(side.shape)
+
+
+def _require_same(a: tuple[Any, ...], b: tuple[Any, ...], op: str) -> None:
+    if len(a) != len(b) or not all(_same(x, y) for x, y in zip(a, b)):
+        raise ShapeMismatch(f"{_dims(a)} and {_dims(b)} do not fit for {op}")
+
+
+class LogSoftmax(MatrixExpr):  # type: ignore[misc]
+    """``log softmax(Z)`` over ``axis`` (0: each column is a sample; 1: each row)."""
+
+    role = "primitive"
+
+    def __new__(cls, arg: Any, axis: int) -> Any:
+        a = _axis(axis, "log-softmax")
+        return super().__new__(cls, _sympify(arg), sympy.Integer(a))  # safe: a SymPy expression
+
+    @property
+    def arg(self) -> MatrixExpr:
+        """The logits."""
+        return self.args[0]
+
+    @property
+    def axis(self) -> int:
+        """The axis normalised over."""
+        return int(self.args[1])
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        """The shape of the logits."""
+        return tuple(self.arg.shape)
+
+
+class Norm(ScalarOfMatrices):
+    """``‖X‖_F``: the Frobenius norm of a matrix (the 2-norm of a vector), a scalar."""
+
+    role = "primitive"
+
+    def __new__(cls, arg: Any) -> Any:
+        arg = _sympify(arg)  # safe: one of our SymPy expressions
+        if not _is_matrix(arg):
+            raise ShapeMismatch("norm: the argument is a scalar, not a matrix")
+        return super().__new__(cls, arg)
+
+    @property
+    def arg(self) -> MatrixExpr:
+        """The matrix measured."""
+        return self.args[0]
+
+
+class LogDet(ScalarOfMatrices):
+    """``log det X`` of a square matrix (finite where det X > 0)."""
+
+    role = "primitive"
+
+    def __new__(cls, arg: Any) -> Any:
+        arg = _sympify(arg)  # safe: one of our SymPy expressions
+        _require_square(arg, "log det")
+        return super().__new__(cls, arg)
+
+    @property
+    def arg(self) -> MatrixExpr:
+        """The square matrix."""
+        return self.args[0]
+
+
+def _require_square(arg: Any, what: str) -> None:
+    if not _is_matrix(arg):
+        raise ShapeMismatch(f"{what}: the argument is a scalar, not a matrix")
+    r, c = arg.shape
+    if not _same(r, c):
+        raise ShapeMismatch(f"{what} of a {_dims(arg.shape)} matrix: it needs a square matrix")
+
+
+def trace(x: Any) -> Any:
+    """SymPy's ``Trace(X)`` of a square matrix, its shape checked."""
+    _require_square(x, "trace")
+    return Trace(x)
+
+
+def inverse(x: Any) -> Any:
+    """SymPy's ``Inverse(X)`` of a square matrix, its shape checked."""
+    _require_square(x, "inverse")
+    return Inverse(x)
+
+
+def det(x: Any) -> Any:
+    """SymPy's ``Determinant(X)`` of a square matrix, its shape checked."""
+    _require_square(x, "det")
+    return Determinant(x)
+
+
+class Labels(sympy.Expr):  # type: ignore[misc]
+    """An integer class-label vector input ``y`` (n labels in 0 … classes−1).
+
+    A named leaf that never gets a cotangent (labels are not differentiable); ``Pick`` and
+    ``OneHot`` index with it. ``classes`` is the number of classes when known.
+    """
+
+    role = "leaf"
+    is_commutative = False
+
+    def __new__(cls, name: str, n: Any, classes: Any = None) -> Any:
+        k = sympy.S.NegativeOne if classes is None else _sympify(classes)  # safe: a size
+        return super().__new__(cls, Str(str(name)), _sympify(n), k)  # safe: a size
+
+    @property
+    def name(self) -> str:
+        """The input's name."""
+        return str(self.args[0])
+
+    @property
+    def n(self) -> Any:
+        """How many labels (the batch size)."""
+        return self.args[1]
+
+    @property
+    def classes(self) -> Any:
+        """The number of classes, or None when not declared."""
+        k = self.args[2]
+        return None if k == -1 else k
+
+    @property
+    def shape(self) -> tuple[Any]:
+        """One label per sample: a vector of length n."""
+        return (self.n,)
+
+    @property
+    def free_symbols(self) -> set[Any]:
+        """A named input is a free symbol itself (as a MatrixSymbol is)."""
+        return {self}
+
+    def _hashable_content(self) -> tuple[Any, ...]:
+        return (self.name, self.n, self.args[2])
+
+
+def _check_labels(s: Any, y: Any, axis: int, what: str) -> None:
+    samples = s.shape[1 - axis]
+    if not _same(samples, y.n):
+        raise ShapeMismatch(
+            f"{_dims(s.shape)} and {y.n} labels do not fit for {what} "
+            f"(one label per {'row' if axis == 1 else 'column'})"
+        )
+    if y.classes is not None and not _same(s.shape[axis], y.classes):
+        raise ShapeMismatch(
+            f"{_dims(s.shape)} and {y.classes} classes do not fit for {what} "
+            f"(the classes are axis {axis})"
+        )
+
+
+class Pick(MatrixExpr):  # type: ignore[misc]
+    """``S[range(N), y]`` (axis 1, rows are samples) as an N×1 column, or ``S[y, range(N)]``
+    (axis 0, columns are samples) as a 1×N row: each sample's entry at its label."""
+
+    role = "primitive"
+
+    def __new__(cls, s: Any, y: Labels, axis: int = 1) -> Any:
+        a = _axis(axis, "pick")
+        s = _sympify(s)  # safe: one of our SymPy expressions
+        if not _is_matrix(s):
+            raise ShapeMismatch("pick: the scores are a scalar, not a matrix")
+        if not isinstance(y, Labels):
+            raise TypeError("pick: the index must be a Labels input")
+        _check_labels(s, y, a, "pick")
+        return super().__new__(cls, s, y, sympy.Integer(a))
+
+    @property
+    def arg(self) -> MatrixExpr:
+        """The scores S."""
+        return self.args[0]
+
+    @property
+    def labels(self) -> Labels:
+        """The labels y."""
+        y: Labels = self.args[1]
+        return y
+
+    @property
+    def axis(self) -> int:
+        """The class axis of S (1: rows are samples; 0: columns are samples)."""
+        return int(self.args[2])
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        """N×1 (axis 1) or 1×N (axis 0)."""
+        m, n = self.arg.shape
+        return (m, sympy.Integer(1)) if self.axis == 1 else (sympy.Integer(1), n)
+
+
+class OneHot(MatrixExpr):  # type: ignore[misc]
+    """The constant 0/1 matrix with a 1 at each sample's label: rows×cols, the classes
+    along ``axis`` (1: one row per sample; 0: one column per sample)."""
+
+    role = "backward"
+
+    def __new__(cls, y: Labels, shape: tuple[Any, Any], axis: int = 1) -> Any:
+        a = _axis(axis, "one-hot")
+        rows, cols = (_sympify(d) for d in shape)  # safe: sizes
+        return super().__new__(cls, y, rows, cols, sympy.Integer(a))
+
+    @property
+    def labels(self) -> Labels:
+        """The labels y."""
+        y: Labels = self.args[0]
+        return y
+
+    @property
+    def axis(self) -> int:
+        """The class axis."""
+        return int(self.args[3])
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        """rows×cols."""
+        return (self.args[1], self.args[2])
+
+    @property
+    def free_symbols(self) -> set[Any]:
+        """Only the labels: a constant for every differentiable input."""
+        return {self.labels}
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -239,6 +702,96 @@ def scale(e: Any, c: sympy.Expr) -> Any:
     if total == 1:
         return rest
     return MatMul(total, rest).doit(deep=False)
+
+
+# --------------------------------------------------------------------------- issue 14 helpers
+
+
+def broadcast_to(x: Any, rows: Any, cols: Any) -> Any:
+    """``x`` repeated to rows×cols (``x`` itself when it has that shape already)."""
+    return Broadcast(x, rows, cols)
+
+
+def fit(x: Any, y: Any, op: str) -> tuple[Any, Any]:
+    """Two operands of an entrywise ``op`` at one shape: a row, column or scalar side is
+    broadcast to the other's shape (NumPy's rule); shapes that do not fit raise
+    ShapeMismatch naming both."""
+    if not _is_matrix(x) and not _is_matrix(y):
+        return x, y
+    if not _is_matrix(x):
+        return Broadcast(x, *y.shape), y
+    if not _is_matrix(y):
+        return x, Broadcast(y, *x.shape)
+    (a, b), (c, d) = x.shape, y.shape
+    rows = c if a == 1 else a
+    cols = d if b == 1 else b
+    for (p, q), (r, s) in [((a, b), (rows, cols)), ((c, d), (rows, cols))]:
+        if not ((p == 1 or _same(p, r)) and (q == 1 or _same(q, s))):
+            raise ShapeMismatch(f"{_dims(x.shape)} and {_dims(y.shape)} do not fit for {op}")
+    return Broadcast(x, rows, cols), Broadcast(y, rows, cols)
+
+
+def divide(x: Any, y: Any) -> Any:
+    """``x ⊘ y`` entry by entry, as ``x ⊙ y^{∘-1}`` (a row, column or scalar side
+    broadcast); a scalar divisor stays a scalar factor."""
+    if not _is_matrix(y):
+        return scale(x, 1 / y) if _is_matrix(x) else x / y
+    x, y = fit(x, y, "⊘")
+    return hadamard(x, HadamardPower(y, -1))
+
+
+def power(x: Any, p: Any) -> Any:
+    """``x^{∘p}`` entry by entry (SymPy's HadamardPower; p a number or scalar symbol)."""
+    if not _is_matrix(x):
+        return x**p
+    return HadamardPower(x, _sympify(p))  # safe: a number or one of our scalars
+
+
+def _elementwise_bodies() -> dict[str, sympy.Expr]:
+    from derive.spec.scalar_expr import X, sigmoid
+
+    return {
+        "sqrt": sympy.sqrt(X),
+        "exp": sympy.exp(X),
+        "log": sympy.log(X),
+        "abs": sympy.Abs(X),
+        "relu": sympy.Max(0, X),
+        "tanh": sympy.tanh(X),
+        "sigmoid": sigmoid(X),
+    }
+
+
+#: The entrywise functions ``elementwise`` builds: name -> body in x (relu = maximum(0, x)).
+ELEMENTWISE_NAMES = ("sqrt", "exp", "log", "abs", "relu", "maximum0", "tanh", "sigmoid")
+
+
+def elementwise(name: str, arg: Any) -> Any:
+    """``f(arg)`` entry by entry for f in ELEMENTWISE_NAMES, as an ``Elementwise`` node (its
+    derivative comes from the Lambda, as for activations). ``maximum0`` is ``relu``."""
+    from derive.spec.scalar_expr import X
+
+    key = "relu" if name == "maximum0" else name
+    bodies = _elementwise_bodies()
+    if key not in bodies:
+        raise ValueError(f"unknown function {name!r}: one of {', '.join(ELEMENTWISE_NAMES)}")
+    if not _is_matrix(arg):
+        return bodies[key].xreplace({X: arg})
+    return Elementwise(key, sympy.Lambda(X, bodies[key]), arg)
+
+
+def where(ind: Any, a: Any, b: Any) -> Any:
+    """``ind ⊙ a + (1 − ind) ⊙ b`` for a 0/1 ``Indicator`` (a or b may be scalars; a zero
+    branch is dropped, a constant one is a scalar factor)."""
+    shape = tuple(ind.shape)
+    terms = []
+    for mask, v in ((ind, a), (OneMatrix(*shape) - ind, b)):
+        if not _is_matrix(v):
+            if v != 0:
+                terms.append(scale(mask, v))
+            continue
+        _require_same(tuple(v.shape), shape, "where")
+        terms.append(hadamard(mask, v))
+    return add(terms) if terms else ZeroMatrix(*shape)
 
 
 # --------------------------------------------------------------------------- feature maps
