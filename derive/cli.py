@@ -7,9 +7,10 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from derive.api import derive
+from derive.programs import ProgramDerivation, derive_expression, derive_program, is_program
 from derive.export import BACKENDS, ExportError, require_backend, to_source
 from derive.formula.parse import FormulaError
 from derive.spec import (
@@ -115,9 +116,39 @@ def error_record(err: Exception) -> dict[str, object]:
     return record
 
 
+def _subject(args: argparse.Namespace) -> Any:
+    """What a command works on: a network, a forward program, or ``--expr``'s expression."""
+    expr = getattr(args, "expr", None)
+    if expr is not None:
+        if args.spec is not None:
+            raise UserError("give a spec or --expr, not both")
+        from derive.spec.program import parse_shape_flag
+
+        shapes = dict(parse_shape_flag(flag) for flag in args.shape or [])
+        return derive_expression(expr, list(args.wrt or []), shapes)
+    if args.spec is None:
+        raise UserError(f"give {_spec_help()}, or --expr with an expression")
+    if is_program(args.spec):
+        return derive_program(args.spec)
+    return derive(args.spec)
+
+
+def _network_only(args: argparse.Namespace, d: Any, *flags: str) -> None:
+    """Options that only a network's document has are refused for a program, by name."""
+    if not isinstance(d, ProgramDerivation):
+        return
+    given = [f for f in flags if getattr(args, f.lstrip("-").replace("-", "_"), None)]
+    if given:
+        raise UserError(f"{', '.join(given)}: only for networks, not for a forward program")
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     """``derive show``: the derivation as text."""
-    d = derive(args.spec)
+    d = _subject(args)
+    if isinstance(d, ProgramDerivation):
+        _network_only(args, d, "--output-form")
+        sys.stdout.write(d.text())
+        return 0
     text = d.text()
     if args.output_form:
         from derive.render.text import render
@@ -171,7 +202,19 @@ def _declared_symbols(pairs: list[str] | None) -> dict[str, str]:
 
 def cmd_latex(args: argparse.Namespace) -> int:
     """``derive latex``: the derivation as LaTeX or Markdown, in the chosen notation."""
-    d = derive(args.spec)
+    d = _subject(args)
+    if isinstance(d, ProgramDerivation):
+        _network_only(
+            args, d, "--index", "--hadamard", "--transpose", "--delta-symbol",
+            "--activation-name", "--output-form", "--with-code",
+        )
+        text = d.to_markdown() if args.format == "md" else d.to_latex(args.format)
+        if args.output in (None, "-"):
+            sys.stdout.write(text)
+        else:
+            write_output(args.output, text, args.force)
+            print(f"wrote {printable(args.output)}", file=sys.stderr)
+        return 0
     names = _activation_names(args.activation_name)
     if names:
         check_activation_names(d.network, names, "--activation-name")
@@ -321,9 +364,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """``derive export``: the gradients as a Python module for one backend."""
-    d = derive(args.spec)
+    d = _subject(args)
     require_backend(args.backend)
-    source = to_source(d, backend=args.backend)
+    source = d.to_source(args.backend) if isinstance(d, ProgramDerivation) else to_source(
+        d, backend=args.backend
+    )
     if args.output in (None, "-"):
         sys.stdout.write(source)
     else:
@@ -345,7 +390,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
         with_sizes,
     )
 
-    d = derive(args.spec)
+    d = _subject(args)
+    if isinstance(d, ProgramDerivation):
+        _network_only(args, d, "--exhaustive")
+        program_report = d.verify(parse_sizes(args.sizes), args.seed)
+        if args.json:
+            print(json.dumps(program_report.as_dict(), indent=2))
+        else:
+            print(program_report)
+        return 0 if program_report.passed else 1
     network, sizes = with_sizes(d.network, parse_sizes(args.sizes))
     if network != d.network:
         d = derive(network)
@@ -393,6 +446,37 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
+def _expression_options(parser: argparse.ArgumentParser) -> None:
+    """``--expr``, ``--wrt`` and ``--shape``: a free matrix expression instead of a spec."""
+    parser.add_argument(
+        "--expr",
+        metavar="EXPRESSION",
+        help="a scalar expression instead of a spec, e.g. 'norm(X @ w - y)^2 + lambda * norm(w)^2'",
+    )
+    parser.add_argument(
+        "--wrt", action="append", metavar="NAME", help="differentiate by NAME (repeatable)"
+    )
+    parser.add_argument(
+        "--shape",
+        action="append",
+        metavar="NAME=R,C",
+        help="the shape of a matrix in --expr, e.g. X=m,n (repeatable); unshaped names are scalars",
+    )
+
+
+def cmd_expr(args: argparse.Namespace) -> int:
+    """``derive expr``: the gradient of a free matrix expression, step by step."""
+    args.spec = None
+    d = _subject(args)
+    if args.format == "text":
+        sys.stdout.write(d.text())
+    elif args.format == "md":
+        sys.stdout.write(d.to_markdown())
+    else:
+        sys.stdout.write(d.to_latex(args.format))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line: one subcommand per job, help on every option."""
     parser = _Parser(
@@ -404,7 +488,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     show = sub.add_parser("show", help="print the derivation as readable text")
-    show.add_argument("spec", help=_spec_help())
+    show.add_argument("spec", nargs="?", help=_spec_help())
+    _expression_options(show)
     show.add_argument(
         "--output-form",
         action="store_true",
@@ -413,7 +498,8 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(run=cmd_show)
 
     latex = sub.add_parser("latex", help="write the derivation as LaTeX or Markdown")
-    latex.add_argument("spec", help=_spec_help())
+    latex.add_argument("spec", nargs="?", help=_spec_help())
+    _expression_options(latex)
     latex.add_argument("-o", "--output", help="output file (default: standard output)")
     latex.add_argument(
         "--format",
@@ -475,7 +561,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(run=cmd_check)
 
     export = sub.add_parser("export", help="write the gradients as a numeric Python module")
-    export.add_argument("spec", help=_spec_help())
+    export.add_argument("spec", nargs="?", help=_spec_help())
+    _expression_options(export)
     export.add_argument("-o", "--output", help="output .py file (default: standard output)")
     export.add_argument(
         "--backend",
@@ -487,7 +574,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(run=cmd_export)
 
     verify = sub.add_parser("verify", help="check the exported gradients by finite differences")
-    verify.add_argument("spec", help=_spec_help())
+    verify.add_argument("spec", nargs="?", help=_spec_help())
+    _expression_options(verify)
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
     verify.add_argument(
         "--seed", type=_seed, default=0, help="random seed, an integer >= 0 (default 0)"
@@ -507,6 +595,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="refuse a check that would need more memory than this (default 4GiB)",
     )
     verify.set_defaults(run=cmd_verify)
+
+    expr = sub.add_parser(
+        "expr", help="differentiate a free matrix expression, with steps (latex, export, "
+        "verify take it too, with --expr)"
+    )
+    expr.add_argument("expr", metavar="EXPRESSION", help="e.g. 'norm(X @ w - y)^2 + lambda * norm(w)^2'")
+    expr.add_argument("--wrt", action="append", metavar="NAME", help="differentiate by NAME")
+    expr.add_argument(
+        "--shape", action="append", metavar="NAME=R,C", help="a matrix's shape, e.g. X=m,n"
+    )
+    expr.add_argument(
+        "--format", choices=("text", "tex", "md", "fragment"), default="text",
+        help="text (default), a LaTeX document, Markdown or a LaTeX fragment",
+    )
+    expr.set_defaults(run=cmd_expr)
     return parser
 
 

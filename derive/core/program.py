@@ -142,7 +142,10 @@ class _Builder:
 
     def build(self, node: Any) -> Any:
         method: Callable[[Any], Any] = getattr(self, f"_{type(node).__name__.lower()}")
-        return method(node)
+        try:
+            return method(node)
+        except N.ShapeMismatch as err:
+            raise self.fail(str(err), getattr(node, "line", None)) from None
 
     def _num(self, node: Any) -> Any:
         return sympy.sympify(node.value)  # safe: a SymPy number our parser built
@@ -203,39 +206,14 @@ class _Builder:
         return []
 
     def broadcast(self, a: Any, b: Any, node: Any) -> tuple[Any, Any]:
-        """NumPy's broadcasting of two operands, made explicit."""
-        if is_scalar(a):
-            return N.Broadcast(a, *b.shape), b
-        if is_scalar(b):
-            return a, N.Broadcast(b, *a.shape)
-        target = []
-        for x, y in zip(a.shape, b.shape, strict=True):
-            if x == y or y == 1:
-                target.append(x)
-            elif x == 1:
-                target.append(y)
-            else:
-                raise self.fail(
-                    f"shapes {shape_text(a.shape)} and {shape_text(b.shape)} do not broadcast "
-                    f"for '{node.op}'",
-                    node.line,
-                )
-        rows, cols = target
-
-        def grow(x: Any) -> Any:
-            return x if tuple(x.shape) == (rows, cols) else N.Broadcast(x, rows, cols)
-
-        return grow(a), grow(b)
+        """NumPy's broadcasting of two operands, made explicit (``Broadcast`` nodes)."""
+        x, y = N.fit(a, b, f"'{node.op}'")
+        return x, y
 
     # ------------------------------------------------------------------ calls
 
     def _call(self, node: Any) -> Any:
-        args = [self.build(a) for a in node.args]
-        fn = node.fn
-        try:
-            return self.call(fn, args, node)
-        except N.ShapeMismatch as err:
-            raise self.fail(str(err), node.line) from None
+        return self.call(node.fn, [self.build(a) for a in node.args], node)
 
     def call(self, fn: str, args: list[Any], node: Any) -> Any:
         x = args[0] if args else None
