@@ -98,7 +98,10 @@ class ProgramGraph:
 
     @property
     def wrt(self) -> list[Any]:
-        """What gets a gradient: the inputs, then the parameters."""
+        """What gets a gradient: a layer's backward pass passes one to its inputs too
+        (``dX``); a loss is differentiated by the parameters only (not by the data)."""
+        if self.loss is not None:
+            return list(self.parameters)
         return [*self.inputs, *self.parameters]
 
     @property
@@ -257,7 +260,7 @@ class _Builder:
 
     def _pick(self, node: Any) -> Any:
         s = self.build(node.matrix)
-        y = self.env[node.labels.id if hasattr(node.labels, "id") else node.labels]
+        y = self.env[node.labels]
         return N.Pick(s, y)
 
 
@@ -307,13 +310,13 @@ def build_program(spec: Any) -> ProgramGraph:
     upstream = loss = None
     output = b.env[spec.output] if spec.output else (equations[-1].out if equations else None)
     if spec.loss is not None:
-        b.where = "the loss"
-        loss = b.build(spec.loss)
+        b.where = f"the loss '{spec.loss.text}'"
+        loss = b.build(spec.loss.expr)
         if not is_scalar(loss):
             raise b.fail(
                 f"the loss must be a scalar, got {shape_text(shape_of(loss))}; "
                 "sum or mean it, or take a norm",
-                getattr(spec.loss, "line", None),
+                spec.loss.line or None,
             )
         equations.append(Equation(LOSS, loss, Kind.LOSS))
     elif spec.upstream is not None:

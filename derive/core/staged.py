@@ -165,6 +165,8 @@ def derive_graph(graph: ProgramGraph) -> StagedDerivation:
         terms[staged.lhs] = parts
         gradients[sym.name] = staged
         closed = inline(staged.rhs, cotangents)
+        if closed == staged.rhs:
+            continue  # no stage to inline: the staged form is the closed form
         simpler = size(closed) < size(staged.rhs) + sum(size(c.rhs) for c in cotangents)
         compact[sym.name] = Step(StepKind.GRADIENT, staged.lhs, closed) if simpler else None
     return StagedDerivation(graph, forward, loss, cotangents, gradients, compact, terms)

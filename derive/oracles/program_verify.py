@@ -201,6 +201,9 @@ def explicit_gradients(sd: StagedDerivation, env: Mapping[Any, Any]) -> dict[str
         for i in range(r):
             for j in range(c):
                 numbers[entries[sym][i, j]] = float(env[sym][i, j])
+    for sym in [*g.inputs, *g.parameters]:
+        if sym not in entries:  # data, not differentiated: its numbers
+            sym_env[sym] = sympy.ImmutableMatrix(np.asarray(env[sym]).tolist())
     for lab in g.labels:
         sym_env[lab] = env[lab]
     for h in g.hyper.values():

@@ -61,8 +61,10 @@ def render_program(sd: StagedDerivation) -> str:
                 lines.append(f"      {text(term)}    ({_through(eq)})")
     lines += ["", "gradients:"]
     for name, st in sd.gradients.items():
-        lines.append(f"  {text(st.lhs)} = {text(st.rhs)}")
-        closed = sd.compact.get(name)
+        lines.append(f"  d{text(st.lhs.wrt)} = {text(st.rhs)}")
+        if name not in sd.compact:
+            continue
+        closed = sd.compact[name]
         if closed is not None:
             lines.append(f"      closed form: {text(closed.rhs)}")
         else:
@@ -120,7 +122,9 @@ def program_document(sd: StagedDerivation, fmt: str = "tex") -> str:
     doc.heading("4. Gradients")
     for name, st in sd.gradients.items():
         doc.display([(tex(st.lhs), f"= {tex(st.rhs)}")])
-        closed = sd.compact.get(name)
+        if name not in sd.compact:
+            continue
+        closed = sd.compact[name]
         if closed is not None:
             doc.para("In the forward values, with every stage inlined:")
             doc.display([(tex(st.lhs), f"= {tex(closed.rhs)}")])
