@@ -13,10 +13,11 @@ it (``dXhat``, ``dvar``, ``dmu``, ``dXc``, ``dX``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import sympy
 from sympy.matrices.expressions import (
     Determinant,
@@ -337,3 +338,60 @@ def build_program(spec: Any) -> ProgramGraph:
         loss=loss,
         sizes=b.sizes,
     )
+
+
+def dims_of(sym: Any, env: Mapping[Any, int]) -> tuple[int, int]:
+    return tuple(int(d) if d.is_Integer else env[d] for d in sym.shape)  # type: ignore[return-value]
+
+
+def random_point(
+    graph: ProgramGraph, dims: Mapping[Any, int], rng: np.random.Generator
+) -> dict[Any, Any]:
+    """Random values for every input, label, parameter, hyperparameter and upstream.
+
+    Square matrices are kept well conditioned (``n I + noise``: inverses and log-dets
+    exist); other entries are drawn in [0.5, 1.5] when the program takes logs or square
+    roots of them, else in [-1, 1].
+    """
+    positive = _needs_positive(graph)
+    env: dict[Any, Any] = dict(dims)
+    for sym in [*graph.inputs, *graph.parameters]:
+        r, c = dims_of(sym, dims)
+        if r == c and r > 1:
+            env[sym] = r * np.eye(r) + 0.3 * rng.standard_normal((r, c))
+        elif positive:
+            env[sym] = rng.uniform(0.5, 1.5, (r, c))
+        else:
+            env[sym] = rng.uniform(-1, 1, (r, c))
+    for lab in graph.labels:
+        n = int(lab.n) if lab.n.is_Integer else dims[lab.n]
+        k = int(lab.classes) if lab.classes.is_Integer else dims[lab.classes]
+        env[lab] = rng.integers(0, k, n)
+    for sym in graph.hyper.values():
+        env[sym] = float(rng.uniform(0.2, 0.5))
+    if graph.upstream is not None:
+        shape = (1, 1) if is_scalar(graph.upstream) else dims_of(graph.upstream, dims)
+        env[graph.upstream] = rng.uniform(-1, 1, shape)
+    return env
+
+
+def _needs_positive(graph: ProgramGraph) -> bool:
+    names = {
+        getattr(f, "name", "")
+        for eq in graph.equations
+        for f in sympy.preorder_traversal(eq.rhs)
+    }
+    return bool(names & {"log", "sqrt"})
+
+
+
+
+def sample_point(graph: ProgramGraph, seed: int = 0, default: int = 3) -> dict[Any, Any]:
+    """A random point with every size bound to ``default``: where a closed form found by
+    algebra is compared with the stages before it is shown."""
+    dims: dict[Any, int] = {sym: default + i for i, sym in enumerate(graph.sizes.values())}
+    for lab in graph.labels:
+        for d in (lab.n, lab.classes):
+            if isinstance(d, sympy.Symbol) and d not in dims:
+                dims[d] = default
+    return random_point(graph, dims, np.random.default_rng(seed))

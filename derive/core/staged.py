@@ -19,7 +19,15 @@ from derive.core.backward import reverse_walk
 from derive.core.derivation import Step, StepKind, partial
 from derive.core.graph import LOSS, Equation, Kind
 from derive.core.nodes import add as _add_matrices
-from derive.core.program import ProgramGraph, build_program, cotangent_name, is_scalar
+from derive.core import numeric
+from derive.core.compact import compact, numeric_check
+from derive.core.program import (
+    ProgramGraph,
+    build_program,
+    cotangent_name,
+    is_scalar,
+    sample_point,
+)
 
 
 def add(terms: list[Any]) -> Any:
@@ -122,6 +130,23 @@ def _through(eq: Equation, g: Any, value: Any) -> Any:
     return add(acc[value]) if acc.get(value) else None
 
 
+def _closed_form(
+    graph: ProgramGraph, staged: Step, closed: Any, cotangents: list[Step]
+) -> Step | None:
+    """The gradient as one formula in the forward values when one is shorter than its
+    stages: SymPy's algebra on an entry (``compact``), checked against the inlined stages
+    at a random point; else the inlined stages themselves when they are shorter."""
+    stages = size(staged.rhs) + sum(size(c.rhs) for c in cotangents)
+    point = sample_point(graph)
+    for eq in graph.equations:
+        point[eq.out] = numeric.evaluate(eq.rhs, point)
+    found = compact(closed, graph.forward_equations, numeric_check(closed, point, numeric.evaluate))
+    for form in (found, closed):
+        if form is not None and size(form) < stages:
+            return Step(StepKind.GRADIENT, staged.lhs, form)
+    return None
+
+
 def derive_graph(graph: ProgramGraph) -> StagedDerivation:
     """Name every assignment's cotangent, last assignment first, then the gradients."""
     forward = [Step(StepKind.FORWARD, eq.out, eq.rhs) for eq in graph.forward_equations]
@@ -167,8 +192,7 @@ def derive_graph(graph: ProgramGraph) -> StagedDerivation:
         closed = inline(staged.rhs, cotangents)
         if closed == staged.rhs:
             continue  # no stage to inline: the staged form is the closed form
-        simpler = size(closed) < size(staged.rhs) + sum(size(c.rhs) for c in cotangents)
-        compact[sym.name] = Step(StepKind.GRADIENT, staged.lhs, closed) if simpler else None
+        compact[sym.name] = _closed_form(graph, staged, closed, cotangents)
     return StagedDerivation(graph, forward, loss, cotangents, gradients, compact, terms)
 
 

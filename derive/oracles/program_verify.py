@@ -19,7 +19,7 @@ import sympy
 from derive.core import numeric
 from derive.core.graph import LOSS
 from derive.core.nodes import Labels
-from derive.core.program import ProgramGraph, is_scalar
+from derive.core.program import ProgramGraph, dims_of, is_scalar, random_point
 from derive.core.staged import StagedDerivation
 from derive.export.printers import code_name
 from derive.export.program_source import program_module
@@ -90,46 +90,6 @@ def concrete_sizes(graph: ProgramGraph, sizes: Mapping[str, int], default: int) 
     return out
 
 
-def _dims(sym: Any, env: Mapping[Any, int]) -> tuple[int, int]:
-    return tuple(int(d) if d.is_Integer else env[d] for d in sym.shape)  # type: ignore[return-value]
-
-
-def random_point(
-    graph: ProgramGraph, dims: Mapping[Any, int], rng: np.random.Generator
-) -> dict[Any, Any]:
-    """Random values for every input, label, parameter, hyperparameter and upstream.
-
-    Square matrices are kept well conditioned (``n I + noise``: inverses and log-dets
-    exist); other entries are drawn in [0.5, 1.5] when the program takes logs or square
-    roots of them, else in [-1, 1].
-    """
-    positive = _needs_positive(graph)
-    env: dict[Any, Any] = dict(dims)
-    for sym in [*graph.inputs, *graph.parameters]:
-        r, c = _dims(sym, dims)
-        if r == c and r > 1:
-            env[sym] = r * np.eye(r) + 0.3 * rng.standard_normal((r, c))
-        elif positive:
-            env[sym] = rng.uniform(0.5, 1.5, (r, c))
-        else:
-            env[sym] = rng.uniform(-1, 1, (r, c))
-    for lab in graph.labels:
-        n = int(lab.n) if lab.n.is_Integer else dims[lab.n]
-        k = int(lab.classes) if lab.classes.is_Integer else dims[lab.classes]
-        env[lab] = rng.integers(0, k, n)
-    for sym in graph.hyper.values():
-        env[sym] = float(rng.uniform(0.2, 0.5))
-    if graph.upstream is not None:
-        shape = (1, 1) if is_scalar(graph.upstream) else _dims(graph.upstream, dims)
-        env[graph.upstream] = rng.uniform(-1, 1, shape)
-    return env
-
-
-def _needs_positive(graph: ProgramGraph) -> bool:
-    names = {getattr(f, "name", "") for eq in graph.equations for f in sympy.preorder_traversal(eq.rhs)}
-    return bool(names & {"log", "sqrt"})
-
-
 def closed_form(sd: StagedDerivation, env: Mapping[Any, Any]) -> dict[str, np.ndarray]:
     """The staged derivation evaluated: forward, every cotangent, every gradient."""
     values = dict(env)
@@ -195,7 +155,7 @@ def explicit_gradients(sd: StagedDerivation, env: Mapping[Any, Any]) -> dict[str
     entries: dict[Any, Any] = {}
     numbers: dict[Any, float] = {}
     for sym in g.wrt:
-        r, c = _dims(sym, env)
+        r, c = dims_of(sym, env)
         entries[sym] = explicit.entry_matrix(sym, r, c)
         sym_env[sym] = entries[sym]
         for i in range(r):
