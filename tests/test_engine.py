@@ -118,8 +118,8 @@ def test_output_form_equals_the_derivative(act: str) -> None:
 
 def test_missing_rule_fails_loudly_naming_the_primitive() -> None:
     A = MatrixSymbol("A", 2, 2)
-    with pytest.raises(MissingRule, match="no derivative rule for primitive Inverse"):
-        vjp(A.I, A)
+    with pytest.raises(MissingRule, match="no derivative rule for primitive MatPow"):
+        vjp(A**3, A)
 
 
 def test_expression_size_is_linear_in_depth() -> None:

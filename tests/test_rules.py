@@ -17,13 +17,22 @@ from derive.core.backward import reverse_walk
 from derive.core.graph import Equation
 from derive.core.nodes import (
     BinaryCrossEntropy,
+    Broadcast,
     ChannelBias,
     Correlate,
     CrossEntropy,
     Elementwise,
     Flatten,
     FrobeniusSq,
+    Indicator,
+    Labels,
+    LogDet,
+    LogSoftmax,
+    Norm,
+    Pick,
     Pool,
+    Reduce,
+    ReduceAll,
     Softmax,
     TensorElementwise,
     TensorExpr,
@@ -48,7 +57,11 @@ T5 = TensorSymbol("V", 2, 1, 5, 5)
 K = TensorSymbol("K", 2, 2, 2, 2)
 K3 = TensorSymbol("J", 2, 1, 3, 3)
 bvec = TensorSymbol("c", 2)
-SYMBOLS = {A, B, C, D, bcol, Y, T, U, T5, K, K3, bvec}
+rrow = MatrixSymbol("r", 1, 3)
+labels = Labels("y", 2, 3)
+SYMBOLS = {A, B, C, D, bcol, rrow, Y, T, U, T5, K, K3, bvec, labels}
+#: The class of each sample (a row of A) for the one-hot indexing case.
+LABEL_VALUES = [2, 0]
 
 
 def act(name: str, arg):
@@ -86,6 +99,31 @@ CASES = {
     "Pool-avg-stride": (Pool(T5, "avg", 3, 2), [T5]),
     "Flatten-columns": (Flatten(T, True), [T]),
     "Flatten-rows": (Flatten(T5, False), [T5]),
+    # issue 14: reductions, broadcasts, entrywise, norms, determinants, indexing
+    "Reduce-sum-rows": (Reduce(A, "sum", 0), [A]),
+    "Reduce-mean-cols": (Reduce(A, "mean", 1), [A]),
+    "Reduce-max-rows": (Reduce(A, "max", 0), [A]),
+    "Reduce-max-cols": (Reduce(A, "max", 1), [A]),
+    "ReduceAll-sum": (ReduceAll(A, "sum"), [A]),
+    "ReduceAll-mean": (ReduceAll(A, "mean"), [A]),
+    "ReduceAll-max": (ReduceAll(A, "max"), [A]),
+    "Broadcast-row": (Broadcast(rrow, 2, 3), [rrow]),
+    "Broadcast-column": (Broadcast(bcol, 2, 3), [bcol]),
+    "HadamardPower": (sympy.HadamardPower(A, 3), [A]),
+    "HadamardPower-reciprocal": (sympy.HadamardPower(A, -1), [A]),
+    "Indicator": (Indicator(A, ">", B), []),
+    "LogSoftmax-columns": (LogSoftmax(A, 0), [A]),
+    "LogSoftmax-rows": (LogSoftmax(A, 1), [A]),
+    "Norm": (Norm(A - B), [A, B]),
+    "Trace": (sympy.Trace(C * A), [C, A]),
+    "Inverse": (sympy.Inverse(D), [D]),
+    "LogDet": (LogDet(D * D.T), [D]),
+    "Determinant": (sympy.Determinant(D), [D]),
+    "Pick": (Pick(A, labels), [A]),
+    "Pow": (FrobeniusSq(A) ** sympy.Rational(3, 2) / ReduceAll(B), [A, B]),
+    "Function": (sympy.log(FrobeniusSq(A)) * sympy.exp(ReduceAll(B, "mean")), [A, B]),
+    "Max": (sympy.Max(FrobeniusSq(A), 2 * FrobeniusSq(B)), [A, B]),
+    "Min": (sympy.Min(FrobeniusSq(A), 2 * FrobeniusSq(B)), [A, B]),
 }
 
 
@@ -104,6 +142,8 @@ def _point(symbols, rng):
 
 
 def _entries(sym):
+    if isinstance(sym, Labels):
+        return np.array(LABEL_VALUES)
     if isinstance(sym, TensorSymbol):
         return entry_tensor(sym, tuple(int(d) for d in sym.shape))
     return entry_matrix(sym, *sym.shape)
@@ -125,8 +165,9 @@ def test_rule_matches_sympy_diff(case: str) -> None:
     else:
         G = sympy.Symbol("g")
         scalar = G * value
-    # the node's own rule first, then the walk through any sub-expressions it returns
-    assert vjp(node, G, None)
+    # the node's own rule first, then the walk through any sub-expressions it returns (an
+    # indicator has none: its derivative is zero)
+    assert vjp(node, G, None) or not inputs
     out = sympy.Symbol("out") if not hasattr(node, "shape") else G.func("out", *node.shape)
     env[out] = value  # rules may reuse the node's value by name (softmax does)
     contributions = reverse_walk([Equation(out, node, "test")], {out: G}, inputs)

@@ -37,6 +37,7 @@ from derive.core.nodes import (
     FrobeniusSq,
     Softmax,
     TensorElementwise,
+    TensorExpr,
     TensorHadamard,
     TensorSymbol,
 )
@@ -106,6 +107,10 @@ class Domain:
         """``-Σ y log a + (1 - y) log(1 - a)``."""
         raise NotImplementedError
 
+    def call(self, func: Any, values: list[Any]) -> Any:
+        """A scalar function (``log``, ``exp``, ``sqrt`` …, SymPy's class) of scalar values."""
+        return func(*values)
+
     def add(self, values: list[Any]) -> Any:
         """The sum of scalars or tensors."""
         return reduce(lambda x, y: x + y, values)
@@ -146,7 +151,20 @@ class Interpreter:
         fn = self.table.get(type(expr))
         if fn is not None:
             return fn(expr, env)
+        if isinstance(expr, SCALAR_FUNCTIONS) and has_nodes(expr):
+            # log(ΣX), √(tr XᵀX), max(0, s): the arguments may hold our nodes
+            return self.domain.call(expr.func, [self.evaluate(a, env) for a in expr.args])
         return self.domain.fallback(expr, env)
+
+
+#: Scalar functions of scalars the interpreter applies to evaluated arguments.
+SCALAR_FUNCTIONS = (sympy.Function, sympy.Max, sympy.Min)
+
+
+def has_nodes(e: Any) -> bool:
+    """Whether a scalar expression holds matrix or feature-map nodes (``Σ X``, ``tr X``):
+    plain scalars of symbols are the domain's fallback, as before."""
+    return bool(e.has(sympy.MatrixExpr, TensorExpr))
 
 
 # --------------------------------------------------------------------------- shared entries
@@ -248,3 +266,10 @@ def _add(it: Interpreter, e: Any, env: Env) -> Any:
 @shared(sympy.Mul)
 def _mul(it: Interpreter, e: Any, env: Env) -> Any:
     return it.domain.mul([it.evaluate(a, env) for a in e.args])
+
+
+@shared(sympy.Pow)
+def _pow(it: Interpreter, e: Any, env: Env) -> Any:
+    if not has_nodes(e):
+        return it.domain.fallback(e, env)
+    return it.evaluate(e.base, env) ** it.evaluate(e.exp, env)

@@ -14,10 +14,14 @@ from typing import Any
 
 import numpy as np
 import sympy
+from sympy.matrices.expressions import Determinant, Inverse, Trace
 
 from derive.core import convops
 from derive.core.interpret import Domain, Env, Interpreter
 from derive.core.nodes import (
+    ArgMaxAllMask,
+    ArgMaxMask,
+    Broadcast,
     ChannelBias,
     ChannelSum,
     ConvBackInput,
@@ -25,7 +29,16 @@ from derive.core.nodes import (
     Correlate,
     ElementwiseOf,
     Flatten,
+    Indicator,
+    Labels,
+    LogDet,
+    LogSoftmax,
+    Norm,
+    OneHot,
+    Pick,
     Pool,
+    Reduce,
+    ReduceAll,
     TensorSymbol,
     Unflatten,
     Unpool,
@@ -79,6 +92,10 @@ class NumPyDomain(Domain):
     def binary_cross_entropy(self, a: Any, y: Any) -> Any:
         """``-Σ y log a + (1 - y) log(1 - a)`` as a float."""
         return float(-np.sum(y * np.log(a) + (1 - y) * np.log(1 - a)))
+
+    def call(self, func: Any, values: list[Any]) -> Any:
+        """A SymPy scalar function of floats, as a float."""
+        return float(func(*[sympy.Float(v) for v in values]))
 
     def add(self, values: list[Any]) -> Any:
         """The sum (starting from 0, as Python's ``sum``)."""
@@ -196,3 +213,118 @@ def _unflatten(e: Unflatten, env: Env) -> Any:
     g = evaluate(e.arg, env)
     like = evaluate(e.like, env)
     return (g.T if e.column else g).reshape(like.shape)
+
+
+# --------------------------------------------------------------------------- issue 14 primitives
+
+
+_REDUCERS: dict[str, Callable[..., Any]] = {"sum": np.sum, "mean": np.mean, "max": np.max}
+
+
+@on(Reduce)
+def _reduce(e: Reduce, env: Env) -> Any:
+    x = evaluate(e.arg, env)
+    return _REDUCERS[e.op](x, axis=e.axis, keepdims=True)
+
+
+def _first_max_mask(x: Any, axis: int) -> Any:
+    """1 at the first maximum along ``axis`` (NumPy's argmax), 0 elsewhere."""
+    mask = np.zeros_like(x, dtype=float)
+    idx = np.expand_dims(np.argmax(x, axis=axis), axis)
+    np.put_along_axis(mask, idx, 1.0, axis=axis)
+    return mask
+
+
+@on(ArgMaxMask)
+def _argmax_mask(e: ArgMaxMask, env: Env) -> Any:
+    return _first_max_mask(evaluate(e.arg, env), e.axis)
+
+
+@on(ArgMaxAllMask)
+def _argmax_all_mask(e: ArgMaxAllMask, env: Env) -> Any:
+    x = evaluate(e.arg, env)
+    mask = np.zeros_like(x, dtype=float)
+    mask.flat[np.argmax(x)] = 1.0
+    return mask
+
+
+@on(Broadcast)
+def _broadcast(e: Broadcast, env: Env) -> Any:
+    d = NUMPY.domain
+    shape = (d.dim(e.shape[0], env), d.dim(e.shape[1], env))
+    return np.broadcast_to(np.asarray(evaluate(e.arg, env), dtype=float), shape).copy()
+
+
+@on(ReduceAll)
+def _reduce_all(e: ReduceAll, env: Env) -> Any:
+    x = evaluate(e.arg, env)
+    return float(_REDUCERS[e.op](x))
+
+
+_COMPARE = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
+
+
+@on(Indicator)
+def _indicator(e: Indicator, env: Env) -> Any:
+    out = _COMPARE[e.op](evaluate(e.lhs, env), evaluate(e.rhs, env))
+    return np.asarray(out, dtype=float)
+
+
+@on(LogSoftmax)
+def _log_softmax(e: LogSoftmax, env: Env) -> Any:
+    z = evaluate(e.arg, env)
+    shifted = z - z.max(axis=e.axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=e.axis, keepdims=True))
+
+
+@on(Norm)
+def _norm(e: Norm, env: Env) -> Any:
+    return float(np.sqrt(np.sum(evaluate(e.arg, env) ** 2)))
+
+
+@on(Trace)
+def _trace(e: Trace, env: Env) -> Any:
+    return float(np.trace(evaluate(e.arg, env)))
+
+
+@on(Inverse)
+def _inverse(e: Inverse, env: Env) -> Any:
+    return np.linalg.inv(evaluate(e.arg, env))
+
+
+@on(LogDet)
+def _logdet(e: LogDet, env: Env) -> Any:
+    sign, logabs = np.linalg.slogdet(evaluate(e.arg, env))
+    return float(logabs) if sign > 0 else float("nan")
+
+
+@on(Determinant)
+def _det(e: Determinant, env: Env) -> Any:
+    return float(np.linalg.det(evaluate(e.arg, env)))
+
+
+@on(Labels)
+def _labels(e: Labels, env: Env) -> Any:
+    raise KeyError(f"no value for {e.name}")
+
+
+@on(Pick)
+def _pick(e: Pick, env: Env) -> Any:
+    s = evaluate(e.arg, env)
+    y = np.asarray(evaluate(e.labels, env), dtype=int).reshape(-1)
+    if e.axis == 1:
+        return s[np.arange(s.shape[0]), y][:, None]
+    return s[y, np.arange(s.shape[1])][None, :]
+
+
+@on(OneHot)
+def _one_hot(e: OneHot, env: Env) -> Any:
+    d = NUMPY.domain
+    rows, cols = d.dim(e.shape[0], env), d.dim(e.shape[1], env)
+    y = np.asarray(evaluate(e.labels, env), dtype=int).reshape(-1)
+    out = np.zeros((rows, cols))
+    if e.axis == 1:
+        out[np.arange(rows), y] = 1.0
+    else:
+        out[y, np.arange(cols)] = 1.0
+    return out

@@ -18,18 +18,25 @@ from typing import Any
 
 import sympy
 from sympy.matrices.expressions import (
+    Determinant,
     HadamardPower,
     HadamardProduct,
+    Identity,
+    Inverse,
     MatAdd,
     MatMul,
     MatrixExpr,
     MatrixSymbol,
     OneMatrix,
+    Trace,
     Transpose,
 )
 
 from derive.core.nodes import (
+    ArgMaxAllMask,
+    ArgMaxMask,
     BinaryCrossEntropy,
+    Broadcast,
     ChannelBias,
     ChannelSum,
     ConvBackInput,
@@ -40,7 +47,17 @@ from derive.core.nodes import (
     ElementwiseOf,
     Flatten,
     FrobeniusSq,
+    Indicator,
+    Labels,
+    LogDet,
+    LogSoftmax,
+    Norm,
+    OneHot,
+    Pick,
     Pool,
+    Reduce,
+    ReduceAll,
+    ScalarOfMatrices,
     Softmax,
     TensorElementwise,
     TensorExpr,
@@ -48,8 +65,12 @@ from derive.core.nodes import (
     TensorSymbol,
     Unflatten,
     Unpool,
+    add,
     hadamard,
+    is_tensor,
     linear,
+    scale,
+    split_coeff,
     tensor_scale,
 )
 
@@ -137,6 +158,133 @@ def _softmax(node: Softmax, g: MatrixExpr, ans: Any) -> Iterable[Contribution]:
     return [(node.arg, hadamard(a, g - summed))]
 
 
+# --------------------------------------------------------------------------- reductions, broadcasts
+
+
+def _bcast(g: Any, rows: Any, cols: Any) -> Any:
+    """``G`` repeated to rows×cols, its scalar factor kept outside the node."""
+    c, body = split_coeff(g)
+    return scale(Broadcast(body, rows, cols), c)
+
+
+def _sum_over(g: Any, axes: Iterable[int]) -> Any:
+    """``G`` summed over ``axes`` (the transpose of a broadcast), scalar factor outside."""
+    c, body = split_coeff(g)
+    for axis in axes:
+        body = Reduce(body, "sum", axis)
+    return scale(body, c)
+
+
+@defvjp(Reduce)
+def _reduce(node: Reduce, g: Any, ans: Any) -> Iterable[Contribution]:
+    # Z = Σ_axis X:    X_bar = broadcast(G)           (the transpose of a sum is a broadcast)
+    # Z = mean_axis X: X_bar = broadcast(G) / N       (… divided by the N entries averaged)
+    # Z = max_axis X:  X_bar = argmax-mask(X) ⊙ broadcast(G)   (G routed to the maximum)
+    x = node.arg
+    spread = _bcast(g, *x.shape)
+    if node.op == "sum":
+        return [(x, spread)]
+    if node.op == "mean":
+        return [(x, scale(spread, 1 / node.size))]
+    return [(x, hadamard(ArgMaxMask(x, node.axis), spread))]
+
+
+@defvjp(ReduceAll)
+def _reduce_all(node: ReduceAll, g: Any, ans: Any) -> Iterable[Contribution]:
+    # L = Σ X:    X_bar = g 1          L = mean X: X_bar = g 1 / (m n)
+    # L = max X:  X_bar = g argmax-mask(X)
+    x = node.arg
+    rows, cols = x.shape
+    if node.op == "sum":
+        return [(x, scale(OneMatrix(rows, cols), g))]
+    if node.op == "mean":
+        return [(x, scale(OneMatrix(rows, cols), g / (rows * cols)))]
+    return [(x, scale(ArgMaxAllMask(x), g))]
+
+
+@defvjp(Broadcast)
+def _broadcast(node: Broadcast, g: Any, ans: Any) -> Iterable[Contribution]:
+    # Z = broadcast(b):  b_bar = Σ G over the repeated axes   (the transpose of a broadcast
+    # is a sum; a scalar b gets the sum of every entry)
+    if not isinstance(node.arg, MatrixExpr):
+        c, body = split_coeff(g)
+        return [(node.arg, c * ReduceAll(body, "sum"))]
+    return [(node.arg, _sum_over(g, node.axes))]
+
+
+# --------------------------------------------------------------------------- entrywise
+
+
+@defvjp(HadamardPower)
+def _hadamard_power(node: HadamardPower, g: Any, ans: Any) -> Iterable[Contribution]:
+    # Z = X^{∘p}:  X_bar = p G ⊙ X^{∘(p-1)}   (the exponent is a constant)
+    x, p = node.base, node.exp
+    if p - 1 == 0:
+        return [(x, scale(g, p))]
+    lower = x if p - 1 == 1 else HadamardPower(x, p - 1)
+    return [(x, scale(hadamard(g, lower), p))]
+
+
+@defvjp(Indicator)
+def _indicator(node: Indicator, g: Any, ans: Any) -> Iterable[Contribution]:
+    # Z = 1[X > Y]: piecewise constant, so X_bar = Y_bar = 0 (nothing to pass on)
+    return []
+
+
+@defvjp(LogSoftmax)
+def _log_softmax(node: LogSoftmax, g: Any, ans: Any) -> Iterable[Contribution]:
+    # A = log softmax(Z) per sample:  Z_bar = G − softmax(Z) ⊙ broadcast(Σ_axis G)
+    z = node.arg
+    summed = _bcast(_sum_over(g, [node.axis]), *z.shape)
+    return [(z, add([g, scale(hadamard(Softmax(z, node.axis), summed), -1)]))]
+
+
+# --------------------------------------------------------------------------- norms, determinants
+
+
+@defvjp(Norm)
+def _norm(node: Norm, g: Any, ans: Any) -> Iterable[Contribution]:
+    # L = ||X||_F:  X_bar = g X / ||X||_F
+    n = ans if ans is not None else node
+    return [(node.arg, scale(node.arg, g / n))]
+
+
+@defvjp(Trace)
+def _trace(node: Trace, g: Any, ans: Any) -> Iterable[Contribution]:
+    # L = tr X:  X_bar = g I
+    return [(node.arg, scale(Identity(node.arg.shape[0]), g))]
+
+
+@defvjp(Inverse)
+def _inverse(node: Inverse, g: Any, ans: Any) -> Iterable[Contribution]:
+    # Y = X^{-1}:  X_bar = −Yᵀ G Yᵀ
+    y = ans if ans is not None else node
+    return [(node.arg, _mm(-1, y.T, g, y.T))]
+
+
+@defvjp(LogDet)
+def _logdet(node: LogDet, g: Any, ans: Any) -> Iterable[Contribution]:
+    # L = log det X:  X_bar = g X^{-T}
+    return [(node.arg, scale(Inverse(node.arg).T, g))]
+
+
+@defvjp(Determinant)
+def _det(node: Determinant, g: Any, ans: Any) -> Iterable[Contribution]:
+    # L = det X:  X_bar = g det(X) X^{-T}
+    d = ans if ans is not None else node
+    return [(node.arg, scale(Inverse(node.arg).T, g * d))]
+
+
+# --------------------------------------------------------------------------- indexing
+
+
+@defvjp(Pick)
+def _pick(node: Pick, g: Any, ans: Any) -> Iterable[Contribution]:
+    # z = S[range(N), y]:  S_bar = onehot(y) ⊙ broadcast(G)   (each sample's G at its label)
+    s = node.arg
+    return [(s, hadamard(OneHot(node.labels, s.shape, node.axis), _bcast(g, *s.shape)))]
+
+
 # --------------------------------------------------------------------------- feature maps
 
 
@@ -177,22 +325,58 @@ def _flatten(node: Flatten, g: Any, ans: Any) -> Iterable[Contribution]:
 # --------------------------------------------------------------------------- scalars and losses
 
 
-@defvjp(sympy.Add)
-def _add(node: sympy.Add, g: Any, ans: Any) -> Iterable[Contribution]:
-    # L = C + R:  C_bar = g,  R_bar = g
-    return [(t, g) for t in node.args]
+def _scalar_atoms(f: Any) -> list[Any]:
+    """The scalar nodes of ``f`` in order of appearance: the maximal subexpressions that are
+    not elementary arithmetic (a loss node, a trace, a scalar symbol such as a named
+    intermediate, a hyperparameter or a width)."""
+    out: list[Any] = []
+
+    def visit(e: Any) -> None:
+        if e.is_number:
+            return
+        if isinstance(e, _ELEMENTARY) and not isinstance(e, (ScalarOfMatrices, MatrixExpr)):
+            for a in e.args:
+                visit(a)
+            return
+        if e not in out:
+            out.append(e)
+
+    visit(f)
+    return out
 
 
-@defvjp(sympy.Mul)
-def _mul(node: sympy.Mul, g: Any, ans: Any) -> Iterable[Contribution]:
-    # L = c C with c free of matrices:  C_bar = c g
+#: Scalar arithmetic the general scalar rule differentiates through (with sympy.diff).
+_ELEMENTARY = (sympy.Add, sympy.Mul, sympy.Pow, sympy.Function, sympy.Max, sympy.Min)
+
+
+def _linear_terms(node: Any, g: Any) -> Iterable[Contribution]:
+    """Sums and scalar multiples of feature maps: each term (or the one varying factor)."""
+    if isinstance(node, sympy.Add):
+        return [(t, g) for t in node.args]
     consts = [f for f in node.args if not f.has(MatrixExpr, TensorExpr)]
     varying = [f for f in node.args if f.has(MatrixExpr, TensorExpr)]
     if len(varying) != 1:
-        raise MissingRule(
-            f"no derivative rule for a product of {len(varying)} matrix scalars: {node}"
-        )
+        raise MissingRule(f"no derivative rule for a product of {len(varying)} tensors: {node}")
     return [(varying[0], sympy.Mul(*consts) * g)]
+
+
+@defvjp(sympy.Add, sympy.Mul, sympy.Pow, sympy.Function, sympy.Max, sympy.Min)
+def _scalar(node: Any, g: Any, ans: Any) -> Iterable[Contribution]:
+    # L = f(u_1, …, u_k) for scalar nodes u_i (losses, norms, traces, named scalars):
+    #   u_i_bar = g ∂f/∂u_i   (dummies for the u_i, sympy.diff, the u_i put back)
+    if is_tensor(node):
+        return _linear_terms(node, g)
+    atoms = _scalar_atoms(node)
+    dummies = {u: sympy.Dummy(f"u{i}", real=True) for i, u in enumerate(atoms)}
+    back = {d: u for u, d in dummies.items()}
+    body = node.xreplace(dummies)
+    out = []
+    for u, d in dummies.items():
+        partial_ = sympy.diff(body, d)
+        if partial_ == 0:
+            continue
+        out.append((u, partial_.xreplace(back) * g))
+    return out
 
 
 @defvjp(FrobeniusSq)
@@ -227,9 +411,10 @@ FUSED[(CrossEntropy, "softmax")] = _fused_output_minus_target
 FUSED[(BinaryCrossEntropy, "sigmoid")] = _fused_output_minus_target
 
 #: Leaves and constants: no inputs to pass a cotangent to.
-CONSTANTS = (OneMatrix, sympy.Number)
-#: Named values: parameters, inputs and the outputs of equations.
-LEAVES = (MatrixSymbol, TensorSymbol)
+CONSTANTS = (OneMatrix, Identity, OneHot, sympy.Number)
+#: Named values: parameters, inputs and the outputs of equations (scalar ones are Symbols;
+#: integer labels never get a cotangent).
+LEAVES = (MatrixSymbol, TensorSymbol, sympy.Symbol, Labels)
 
 
 def producer_key(rhs: Any) -> str | None:

@@ -181,6 +181,42 @@ class ArrayNodes:
         """The sum over samples and pixels, one number per channel (a conv bias gradient)."""
         return f"{code}.sum(axis=(0, 2, 3))"
 
+    def reduce(self, op: str, code: str, axis: int) -> str:
+        """``sum``/``mean``/``max`` over one axis, the axis kept (``Reduce``)."""
+        return f"{self.fn(op)}({code}, axis={axis}, keepdims=True)"
+
+    def reduce_all(self, op: str, code: str) -> str:
+        """``sum``/``mean``/``max`` of every entry (``ReduceAll``)."""
+        return f"{self.fn(op)}({code})"
+
+    def arange(self, n: str, like: str) -> str:
+        """``0, 1, …, n−1`` (on the device of ``like`` where that matters)."""
+        return f"{self.fn('arange')}({n})"
+
+    def argmax(self, code: str, axis: int | None) -> str:
+        """The index of the first maximum (over one axis, kept; or of the flattened array)."""
+        if axis is None:
+            return f"{self.fn('argmax')}({code})"
+        return f"{self.fn('argmax')}({code}, axis={axis}, keepdims=True)"
+
+    def broadcast(self, code: str, rows: str, cols: str, scalar: bool) -> str:
+        """A row, column or scalar repeated to rows×cols."""
+        if scalar:
+            return f"{self.fn('full')}(({rows}, {cols}), {code})"
+        return f"{self.fn('broadcast_to')}({code}, ({rows}, {cols}))"
+
+    def as_float(self, code: str) -> str:
+        """A boolean mask with no reference array as numbers of the default float type."""
+        return f"{code}.astype(float)"
+
+    def gather(self, s: str, index: str, axis: int) -> str:
+        """``S`` at one index per row (axis 1) or per column (axis 0), the axis kept."""
+        return f"{self.fn('take_along_axis')}({s}, {index}, axis={axis})"
+
+    def linalg(self, name: str) -> str:
+        """A function of the backend's linear-algebra module (``numpy.linalg.inv``)."""
+        return self._module_format(f"{self._module}.linalg.{name}")
+
     # --- symbols
     def _print_MatrixSymbol(self, expr: MatrixSymbol) -> str:
         return code_name(expr.name)
@@ -440,6 +476,75 @@ class ArrayNodes:
 
         terms = sorted(expr.args, key=lambda t: isinstance(t, ChannelBias))
         return join_signed([self._print(t) for t in terms], " - ")
+
+    # --- issue 14 primitives: reductions, broadcasts, masks, norms, determinants, indexing
+    def _print_Reduce(self, e: Any) -> str:
+        return self.reduce(e.op, self._print(e.arg), e.axis)
+
+    def _print_ReduceAll(self, e: Any) -> str:
+        return self.reduce_all(e.op, self._print(e.arg))
+
+    def _mask(self, x: str, axis: int) -> str:
+        """1 at the first maximum of ``x`` along ``axis``: arange == argmax, broadcast."""
+        n = f"{x}.shape[{axis}]"
+        idx = self.arange(n, x) + ("[:, None]" if axis == 0 else "[None, :]")
+        return self.cast_like(f"({idx} == {self.argmax(x, axis)})", x)
+
+    def _print_ArgMaxMask(self, e: Any) -> str:
+        return self._mask(self._group(e.arg), e.axis)
+
+    def _print_ArgMaxAllMask(self, e: Any) -> str:
+        x = self._group(e.arg)
+        idx = f"{self.arange(f'{x}.size', x)}.reshape({x}.shape)"
+        return self.cast_like(f"({idx} == {self.argmax(x, None)})", x)
+
+    def _print_Broadcast(self, e: Any) -> str:
+        rows, cols = (self._print(d) for d in e.shape)
+        scalar = not isinstance(e.arg, sympy.MatrixExpr)
+        return self.broadcast(self._group(e.arg), rows, cols, scalar)
+
+    def _print_Indicator(self, e: Any) -> str:
+        lhs, rhs = self._group(e.lhs), self._group(e.rhs)
+        ref = lhs if isinstance(e.lhs, sympy.MatrixExpr) else rhs
+        return self.cast_like(f"({lhs} {e.op} {rhs})", ref)
+
+    def _print_LogSoftmax(self, e: Any) -> str:
+        return self.log_softmax(self._print(e.arg), e.axis)
+
+    def _print_Norm(self, e: Any) -> str:
+        # the square root of the sum of squares (no hypot-style rescaling needed in float64)
+        squares = f"{self.fn('square')}({self._print(e.arg)})"
+        return f"{self.fn('sqrt')}({self.total(squares)})"
+
+    def _print_Trace(self, e: Any) -> str:
+        return f"{self.fn('trace')}({self._print(e.arg)})"
+
+    def _print_Inverse(self, e: Any) -> str:
+        return f"{self.linalg('inv')}({self._print(e.arg)})"
+
+    def _print_LogDet(self, e: Any) -> str:
+        # log|det X| from slogdet: finite where det itself under- or overflows
+        return f"{self.linalg('slogdet')}({self._print(e.arg)})[1]"
+
+    def _print_Determinant(self, e: Any) -> str:
+        return f"{self.linalg('det')}({self._print(e.arg)})"
+
+    def _print_Labels(self, e: Any) -> str:
+        return code_name(e.name)
+
+    def _print_Pick(self, e: Any) -> str:
+        y = self._group(e.labels)
+        index = f"{y}.reshape(-1, 1)" if e.axis == 1 else f"{y}.reshape(1, -1)"
+        return self.gather(self._group(e.arg), index, e.axis)
+
+    def _print_OneHot(self, e: Any) -> str:
+        y = self._group(e.labels)
+        k = self._print(e.shape[e.axis])
+        if e.axis == 1:
+            code = f"({self.arange(k, y)}[None, :] == {y}.reshape(-1, 1))"
+        else:
+            code = f"({self.arange(k, y)}[:, None] == {y}.reshape(1, -1))"
+        return self.as_float(code)
 
     # --- losses
     def _print_FrobeniusSq(self, expr: Any) -> str:

@@ -44,6 +44,39 @@ class TorchCode(ArrayNodes, TorchPrinter):  # type: ignore[misc]
     def __init__(self) -> None:
         TorchPrinter.__init__(self, {"fully_qualified_modules": True})
 
+    def reduce(self, op: str, code: str, axis: int) -> str:
+        """``sum``/``mean``/``max`` over one dim, kept (``amax``: the values, no indices)."""
+        name = "amax" if op == "max" else op
+        return f"{self.fn(name)}({code}, dim={axis}, keepdim=True)"
+
+    def reduce_all(self, op: str, code: str) -> str:
+        """``sum``/``mean``/``max`` of every entry."""
+        return f"{self.fn('amax' if op == 'max' else op)}({code})"
+
+    def arange(self, n: str, like: str) -> str:
+        """``0, 1, …, n−1`` on the device of ``like``."""
+        return f"{self.fn('arange')}({n}, device={like}.device)"
+
+    def argmax(self, code: str, axis: int | None) -> str:
+        """The index of the first maximum (over one dim, kept; or of the flattened tensor)."""
+        if axis is None:
+            return f"{self.fn('argmax')}({code})"
+        return f"{self.fn('argmax')}({code}, dim={axis}, keepdim=True)"
+
+    def broadcast(self, code: str, rows: str, cols: str, scalar: bool) -> str:
+        """A row, column or scalar repeated to rows×cols (a view, as NumPy's broadcast_to)."""
+        if scalar:
+            return f"{self.fn('as_tensor')}({code}).expand({rows}, {cols})"
+        return f"{code}.expand({rows}, {cols})"
+
+    def as_float(self, code: str) -> str:
+        """A boolean mask as numbers of torch's default float type."""
+        return f"{code}.to({self.fn('get_default_dtype')}())"
+
+    def gather(self, s: str, index: str, axis: int) -> str:
+        """``S`` at one index per row (dim 1) or per column (dim 0), the dim kept."""
+        return f"{self.fn('gather')}({s}, {axis}, {index})"
+
     def reduce_sum(self, code: str, axis: int) -> str:
         """A sum over one axis that keeps it (the bias gradient ``δ 1``)."""
         return f"{self.fn('sum')}({code}, dim={axis}, keepdim=True)"

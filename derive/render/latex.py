@@ -198,6 +198,67 @@ class DeriveLatexPrinter(LatexPrinter):  # type: ignore[misc]
     def _print_PartialOf(self, expr: Any) -> str:
         return rf"\frac{{\partial {self._print(expr.of)}}}{{\partial {self._print(expr.wrt)}}}"
 
+    # --- issue 14 primitives (axis 0 reduces over the rows, axis 1 over the columns)
+    def _operand_tex(self, e: Any) -> str:
+        code = self._print(e)
+        if isinstance(e, (MatrixSymbol, sympy.Symbol)):
+            return code
+        return rf"\left({code}\right)"
+
+    def _print_Reduce(self, e: Any) -> str:
+        where = r"\text{rows}" if e.axis == 0 else r"\text{cols}"
+        op = {"sum": r"\sum", "mean": r"\operatorname*{mean}", "max": r"\max"}[e.op]
+        return rf"{op}_{{{where}}} {self._operand_tex(e.arg)}"
+
+    def _print_ReduceAll(self, e: Any) -> str:
+        op = {"sum": r"\sum", "mean": r"\operatorname{mean}", "max": r"\max"}[e.op]
+        return rf"{op} {self._operand_tex(e.arg)}"
+
+    def _print_ArgMaxMask(self, e: Any) -> str:
+        where = r"\text{rows}" if e.axis == 0 else r"\text{cols}"
+        return rf"\mathbb{{1}}_{{\arg\max_{{{where}}}}}\left({self._print(e.arg)}\right)"
+
+    def _print_ArgMaxAllMask(self, e: Any) -> str:
+        return rf"\mathbb{{1}}_{{\arg\max}}\left({self._print(e.arg)}\right)"
+
+    def _print_Broadcast(self, e: Any) -> str:
+        rows, cols = (self._print(d) for d in e.shape)
+        return (
+            rf"\operatorname{{broadcast}}_{{{rows} \times {cols}}}\left({self._print(e.arg)}\right)"
+        )
+
+    def _print_Indicator(self, e: Any) -> str:
+        op = {">": ">", ">=": r"\geq", "<": "<", "<=": r"\leq"}[e.op]
+        return rf"\mathbb{{1}}\left[{self._print(e.lhs)} {op} {self._print(e.rhs)}\right]"
+
+    def _print_LogSoftmax(self, e: Any) -> str:
+        return rf"\log \operatorname{{softmax}}\left({self._print(e.arg)}\right)"
+
+    def _print_Norm(self, e: Any) -> str:
+        return rf"\left\lVert {self._print(e.arg)} \right\rVert_F"
+
+    def _print_Trace(self, e: Any) -> str:
+        return rf"\operatorname{{tr}}\left({self._print(e.arg)}\right)"
+
+    def _print_Inverse(self, e: Any) -> str:
+        return rf"{self._operand_tex(e.arg)}^{{-1}}"
+
+    def _print_LogDet(self, e: Any) -> str:
+        return rf"\log\det {self._operand_tex(e.arg)}"
+
+    def _print_Determinant(self, e: Any) -> str:
+        return rf"\det {self._operand_tex(e.arg)}"
+
+    def _print_Labels(self, e: Any) -> str:
+        return self._print_Symbol(sympy.Symbol(e.name))
+
+    def _print_Pick(self, e: Any) -> str:
+        s, y = self._operand_tex(e.arg), self._print(e.labels)
+        return rf"{s}_{{i, {y}_i}}" if e.axis == 1 else rf"{s}_{{{y}_j, j}}"
+
+    def _print_OneHot(self, e: Any) -> str:
+        return rf"\operatorname{{onehot}}\left({self._print(e.labels)}\right)"
+
     # --- feature maps (the notation of CNN notes: ⋆ correlation, * convolution, rot180)
     def _print_TensorSymbol(self, expr: Any) -> str:
         return self.indexed(*split_name(expr.name))

@@ -39,6 +39,10 @@ def symbol_text(name: str) -> str:
 
 
 # SymPy ships no type information: StrPrinter is Any to mypy, hence the ignore
+#: How a reduction's axis reads: axis 0 reduces over the rows, axis 1 over the columns.
+_AXIS_TEXT = {0: "rows", 1: "cols"}
+
+
 class TextPrinter(StrPrinter):  # type: ignore[misc]
     """Prints matrix expressions the way notes write them: ``W₂ᵀ δ₂ ⊙ σ'(Z₁)``."""
 
@@ -201,6 +205,57 @@ class TextPrinter(StrPrinter):  # type: ignore[misc]
 
     def _print_MaxMask(self, e: Any) -> str:
         return f"1_max({self._print(e.arg)})"
+
+    # --- issue 14 primitives (axis 0 reduces over the rows, axis 1 over the columns)
+    def _print_Reduce(self, e: Any) -> str:
+        name = {"sum": "Σ", "mean": "mean", "max": "max"}[e.op]
+        return f"{name}_{_AXIS_TEXT[e.axis]}({self._print(e.arg)})"
+
+    def _print_ReduceAll(self, e: Any) -> str:
+        name = {"sum": "Σ", "mean": "mean", "max": "max"}[e.op]
+        return f"{name}({self._print(e.arg)})"
+
+    def _print_ArgMaxMask(self, e: Any) -> str:
+        return f"argmax-mask_{_AXIS_TEXT[e.axis]}({self._print(e.arg)})"
+
+    def _print_ArgMaxAllMask(self, e: Any) -> str:
+        return f"argmax-mask({self._print(e.arg)})"
+
+    def _print_Broadcast(self, e: Any) -> str:
+        rows, cols = (self._print(d) for d in e.shape)
+        return f"broadcast_{rows}×{cols}({self._print(e.arg)})"
+
+    def _print_Indicator(self, e: Any) -> str:
+        op = {">=": "≥", "<=": "≤"}.get(e.op, e.op)
+        return f"𝟙[{self._print(e.lhs)} {op} {self._print(e.rhs)}]"
+
+    def _print_LogSoftmax(self, e: Any) -> str:
+        return f"log softmax({self._print(e.arg)})"
+
+    def _print_Norm(self, e: Any) -> str:
+        return f"‖{self._print(e.arg)}‖"
+
+    def _print_Trace(self, e: Any) -> str:
+        return f"tr({self._print(e.arg)})"
+
+    def _print_Inverse(self, e: Any) -> str:
+        return f"{self.operand(e.arg)}⁻¹"
+
+    def _print_LogDet(self, e: Any) -> str:
+        return f"log det({self._print(e.arg)})"
+
+    def _print_Determinant(self, e: Any) -> str:
+        return f"det({self._print(e.arg)})"
+
+    def _print_Labels(self, e: Any) -> str:
+        return symbol_text(e.name)
+
+    def _print_Pick(self, e: Any) -> str:
+        s, y = self.operand(e.arg), self._print(e.labels)
+        return f"{s}[i, {y}ᵢ]" if e.axis == 1 else f"{s}[{y}ⱼ, j]"
+
+    def _print_OneHot(self, e: Any) -> str:
+        return f"onehot({self._print(e.labels)})"
 
     def _print_Mul(self, expr: Any) -> str:
         if is_tensor(expr):
