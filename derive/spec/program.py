@@ -437,7 +437,7 @@ def _loss(
                     f"the {kind} loss needs {key} = the name of "
                     + ("an equation's target" if key == "output" else "the targets"),
                     source,
-                    lines.find(key, "loss") or line,
+                    lines.find(key, "loss") if key in table else line,
                     "loss",
                 )
         axis = 1 if convention == "row" else 0
@@ -615,6 +615,14 @@ def from_program_dict(data: Mapping[str, object], source: str = "", text: str = 
         eq = _parse_equation(body, line, source)
         key = f"equation {_short(eq.text)!r}"
         known.check_uses(eq.expr, line, key)
+        if eq.target[1:] in known.roles and eq.target[0] == "d":
+            raise _fail(
+                f"{eq.target!r} would be the name of {eq.target[1:]}'s gradient; "
+                "choose another name",
+                source,
+                line,
+                key,
+            )
         try:
             check_program_name(eq.target, key)
         except SpecError as err:
@@ -666,8 +674,18 @@ def from_program_dict(data: Mapping[str, object], source: str = "", text: str = 
                 lines.find("output", "backward"),
                 "backward.output",
             )
+        assert upstream is not None
+        if upstream[0] == "d" and upstream[1:] in known.roles and upstream[1:] != output:
+            raise _fail(
+                f"the upstream gradient {upstream!r} would be the name of {upstream[1:]}'s "
+                f"gradient; name it after the output (d{output})",
+                source,
+                lines.find("upstream", "backward"),
+                "backward.upstream",
+            )
         used = _depends([output], eqs)
-        what, where = f"the output {output!r}", lines.find("output", "backward") or eqs[-1].line
+        what = f"the output {output!r}"
+        where = next(eq.line for eq in eqs if eq.target == output)
     else:
         loss = _loss(data, known, eqs, str(convention), source, lines)
         used = _depends([n.id for n in names(loss.expr)], eqs)

@@ -219,7 +219,7 @@ def names(node: Expr) -> list[Name]:
 def _depth(tree: Tree[Token]) -> int:
     """The deepest nesting of a parse tree, iteratively (argument lists do not count)."""
     deepest = 0
-    stack: list[tuple[object, int]] = [(tree, 0)]
+    stack: list[tuple[object, int]] = [(tree, -1)]  # the root (assign) is no node
     while stack:
         node, depth = stack.pop()
         if isinstance(node, Tree):
