@@ -7,6 +7,17 @@
 
 from __future__ import annotations
 
+from derive.spec.program import (
+    PROGRAM_EXAMPLES,
+    Labels,
+    ProgramLoss,
+    ProgramSpec,
+    from_program_dict,
+    is_program,
+    load_program,
+    loads_program,
+)
+from derive.spec.program_expr import expression_program, parse_shape_flag
 from derive.spec.reading import (
     EXAMPLES,
     LAYER_TYPES,
@@ -44,6 +55,16 @@ from derive.spec.records import (
 )
 
 __all__ = [
+    "PROGRAM_EXAMPLES",
+    "Labels",
+    "ProgramLoss",
+    "ProgramSpec",
+    "expression_program",
+    "from_program_dict",
+    "is_program",
+    "load_program",
+    "loads_program",
+    "parse_shape_flag",
     "EXAMPLES",
     "LAYER_TYPES",
     "LayerType",

@@ -1,0 +1,760 @@
+"""A forward program: declared inputs and parameters, then equations, then a loss or an
+upstream gradient, read from TOML (or from one expression) into a validated record.
+
+Everything that needs no shapes is checked here, each mistake one SpecError naming the
+file, the line, the equation and the problem; ``derive.core.program`` infers the shapes and
+derives the record. Nothing a user wrote is evaluated: the equations are read by
+``program_grammar`` (our lark grammar).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Union
+
+from derive.spec.program_grammar import (
+    FUNCTIONS,
+    KEYWORDS,
+    MAX_LINE,
+    Assign,
+    EquationError,
+    Expr,
+    Name,
+    Pick,
+    names,
+    parse_assign,
+    parse_expression,
+)
+from derive.spec.reading import example_text, printable, read_spec_file
+from derive.spec.records import MAX_INT, MAX_TITLE, SpecError, check_name
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+Size = Union[int, str]  # noqa: UP007 - a runtime alias
+Shape = tuple[Size, ...]
+Hyper = Union[int, float, str]  # noqa: UP007
+Role = Literal["input", "label", "parameter", "hyperparameter", "size", "intermediate"]
+
+#: Built-in forward programs (derive/examples/<name>.toml).
+PROGRAM_EXAMPLES = ("batchnorm", "layernorm", "ridge", "logreg", "softmax_layer")
+#: At most this many equations and names in one program.
+MAX_EQUATIONS = 200
+MAX_NAMES = 64
+#: The largest concrete size.
+MAX_SIZE = 10**6
+#: Names a network spec reserves for its own layers that mean nothing special in a
+#: program, where X, W, b or lambda are what users write.
+PROGRAM_NAMES = frozenset(
+    {"X", "Y", "W", "b", "Z", "A", "K", "x", "l", "m", "delta", "alpha", "lambda"}
+)
+#: The named losses a ``[loss]`` table may give instead of an expression.
+NAMED_LOSSES = ("mse", "cross_entropy")
+_TOP_KEYS = (
+    "name",
+    "convention",
+    "inputs",
+    "labels",
+    "parameters",
+    "hyperparameters",
+    "forward",
+    "backward",
+    "loss",
+)
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Integer class labels: ``length`` of them, each in ``range(classes)``."""
+
+    length: Size
+    classes: Size
+
+
+@dataclass(frozen=True)
+class ProgramLoss:
+    """The scalar a program is differentiated for; ``kind`` is ``expression`` or a named
+    loss (``mse``, ``cross_entropy``) written out as the expression ``text``."""
+
+    expr: Expr
+    text: str
+    line: int = field(default=0, compare=False)
+    kind: str = "expression"
+
+
+@dataclass(frozen=True)
+class ProgramSpec:
+    """A validated forward program. Shapes are tuples of sizes (an int or a size symbol);
+    one-element shapes are kept as given (``convention`` decides row or column).
+
+    Exactly one of ``upstream`` (a layer's backward pass: the cotangent of ``output`` is
+    the given input ``upstream``) and ``loss`` is set. ``warnings`` lists what is computed
+    and not used (not an error).
+    """
+
+    name: str
+    convention: Literal["row", "column"]
+    inputs: dict[str, Shape]
+    labels: dict[str, Labels]
+    parameters: dict[str, Shape]
+    hyperparameters: dict[str, Hyper]
+    equations: tuple[Assign, ...]
+    upstream: str | None
+    output: str | None
+    loss: ProgramLoss | None
+    source: str = ""
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def sizes(self) -> tuple[str, ...]:
+        """The size symbols, in order of first appearance."""
+        found: list[str] = []
+        for shape in [*self.inputs.values(), *self.parameters.values()]:
+            found += [s for s in shape if isinstance(s, str)]
+        for lab in self.labels.values():
+            found += [s for s in (lab.length, lab.classes) if isinstance(s, str)]
+        return tuple(dict.fromkeys(found))
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """The names the equations assign, in order."""
+        return tuple(eq.target for eq in self.equations)
+
+    def role(self, name: str) -> Role | None:
+        """What ``name`` is in this program, or None."""
+        for role, table in (
+            ("input", self.inputs),
+            ("label", self.labels),
+            ("parameter", self.parameters),
+            ("hyperparameter", self.hyperparameters),
+        ):
+            if name in table:
+                return role  # type: ignore[return-value]
+        if name in self.sizes:
+            return "size"
+        return "intermediate" if name in self.targets else None
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 6] + "…" + text[-5:]
+
+
+def _fail(problem: str, source: str, line: int | None, key: str = "") -> SpecError:
+    return SpecError(problem, key=key, source=source, line=line)
+
+
+class _Lines:
+    """Finds the file line of a key of the TOML text (tomllib gives no positions)."""
+
+    def __init__(self, text: str):
+        self.lines = text.splitlines()
+
+    def table(self, name: str) -> int | None:
+        header = re.compile(rf"^\s*\[\s*{re.escape(name)}\s*\]\s*(#.*)?$")
+        return next((i + 1 for i, ln in enumerate(self.lines) if header.match(ln)), None)
+
+    def find(self, key: str, table: str | None = None) -> int | None:
+        start = 0
+        if table is not None:
+            found = self.table(table)
+            if found is None:  # a dotted key or an inline table at the top
+                return self.find(table)
+            start = found
+        pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+        for i in range(start, len(self.lines)):
+            if i > start and table is not None and self.lines[i].lstrip().startswith("["):
+                break
+            if pattern.match(self.lines[i]):
+                return i + 1
+        return start or None
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def check_program_name(value: object, key: str) -> str:
+    """A user's name in a program: a valid symbol that is no function or reserved word."""
+    name = check_name(value, key, allow=PROGRAM_NAMES)
+    if name in FUNCTIONS or name in KEYWORDS:
+        raise SpecError(f"{name!r} is a function or a word of the equations", key=key)
+    return name
+
+
+def _size(value: object, key: str) -> Size:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise SpecError(
+            f"a size is a positive integer or a symbol name, got {_short(repr(value), 40)}",
+            key=key,
+        )
+    if isinstance(value, int):
+        if not 1 <= value <= MAX_SIZE:
+            raise SpecError(f"a size must be between 1 and {MAX_SIZE}, got {value}", key=key)
+        return value
+    if value.isdigit() and len(value) <= 7:
+        return _size(int(value), key)
+    return check_program_name(value, key)
+
+
+def _shape(value: object, key: str) -> Shape:
+    if not isinstance(value, list) or not 1 <= len(value) <= 2:
+        raise SpecError(
+            'a shape is a list of one or two sizes, e.g. ["N", "D"] or [1, "D"]', key=key
+        )
+    return tuple(_size(v, key) for v in value)
+
+
+def _hyper(value: object, key: str) -> Hyper:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise SpecError("a hyperparameter is a number or a symbol name", key=key)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise SpecError(f"a hyperparameter must be finite, got {value}", key=key)
+    if isinstance(value, int | float) and abs(value) > MAX_INT:
+        raise SpecError("the number is too large (limit 1e15)", key=key)
+    if isinstance(value, str):
+        return check_name(value, key, allow=PROGRAM_NAMES)
+    return value
+
+
+def _table(data: Mapping[str, object], key: str, source: str, lines: _Lines) -> dict[str, object]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise _fail(f"[{key}] must be a table", source, lines.find(key), key)
+    if len(value) > MAX_NAMES:
+        raise _fail(f"more than {MAX_NAMES} names", source, lines.table(key), key)
+    return value
+
+
+def _equation_lines(
+    raw: object, source: str, lines: _Lines, table: str | None
+) -> list[tuple[str, int]]:
+    """The equations' lines (comment cut) with their file lines, blank lines dropped."""
+    key_line = lines.find("equations", table) or 1
+    if isinstance(raw, list) and all(isinstance(r, str) for r in raw):
+        texts = [str(r) for r in raw]
+    elif isinstance(raw, str):
+        texts = raw.split("\n")
+    else:
+        raise _fail("equations must be a string, one equation a line", source, key_line)
+    found: list[tuple[str, int]] = []
+    cursor = key_line - 1
+    for offset, text in enumerate(texts):
+        body = text.split("#", 1)[0].rstrip()
+        if not body.strip():
+            continue
+        line = key_line + offset + (1 if isinstance(raw, str) else 0)
+        for i in range(cursor, min(len(lines.lines), cursor + 10_000)):
+            if body.strip() in lines.lines[i]:
+                line, cursor = i + 1, i + 1
+                break
+        if len(found) == MAX_EQUATIONS:
+            raise _fail(f"more than {MAX_EQUATIONS} equations", source, line)
+        if len(body) > MAX_LINE:
+            raise _fail(
+                f"the line is {len(body)} characters long; the limit is {MAX_LINE}",
+                source,
+                line,
+                f"equation {_short(body.strip())!r}",
+            )
+        found.append((body, line))
+    return found
+
+
+class _Names:
+    """The names of a program as the equations are read, for every name check."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.roles: dict[str, Role] = {}
+        self.upstream: str | None = None
+        self.labels: dict[str, Labels] = {}
+
+    def declare(self, name: str, role: Role, line: int | None, key: str) -> None:
+        if name in self.roles and not (role == "size" and self.roles[name] == "size"):
+            what = self.roles[name]
+            raise _fail(f"{name!r} is already {_article(what)} {what}", self.source, line, key)
+        for other in self.roles:
+            if name == "d" + other and role != "size":
+                raise _fail(
+                    f"{name!r} would be the name of {other}'s gradient; choose another name",
+                    self.source,
+                    line,
+                    key,
+                )
+            if other == "d" + name and self.roles[other] != "size":
+                raise _fail(
+                    f"{other!r} is declared, and d{name} would be the name of {name}'s "
+                    "gradient; choose another name",
+                    self.source,
+                    line,
+                    key,
+                )
+        if len(self.roles) >= MAX_NAMES:
+            raise _fail(f"more than {MAX_NAMES} names", self.source, line, key)
+        self.roles[name] = role
+
+    def check_uses(self, expr: Expr, line: int, key: str) -> None:
+        for ref in names(expr):
+            if ref.id == self.upstream:
+                raise _fail(
+                    f"{ref.id!r} is the upstream gradient, given for the backward pass; "
+                    "the forward equations cannot use it",
+                    self.source,
+                    line,
+                    key,
+                )
+            if ref.id not in self.roles:
+                hint = _suggest(ref.id, list(self.roles))
+                raise _fail(f"unknown name {ref.id!r}{hint}", self.source, line, key)
+        for node in _walk(expr):
+            if isinstance(node, Pick):
+                self._check_pick(node, line, key)
+            elif isinstance(node, Name) and self.roles.get(node.id) == "label":
+                raise _fail(
+                    f"the labels {node.id!r} can only index: S[range(N), {node.id}]",
+                    self.source,
+                    line,
+                    key,
+                )
+
+    def _check_pick(self, pick: Pick, line: int, key: str) -> None:
+        labels = self.labels.get(pick.labels)
+        if labels is None:
+            raise _fail(
+                f"{pick.labels!r} in S[range(…), {pick.labels}] is not declared under [labels]",
+                self.source,
+                line,
+                key,
+            )
+        if pick.length != labels.length:
+            raise _fail(
+                f"range({pick.length}) does not match the {labels.length} labels {pick.labels}",
+                self.source,
+                line,
+                key,
+            )
+
+
+def _walk(expr: Expr) -> list[Expr]:
+    from derive.spec.program_grammar import children
+
+    out: list[Expr] = []
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        stack.extend(children(node))
+    return out
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
+
+
+def _parse_equation(text: str, line: int, source: str) -> Assign:
+    key = f"equation {_short(text.strip())!r}"
+    try:
+        return parse_assign(text, line)
+    except EquationError as err:
+        raise _fail(err.problem, source, line, key) from None
+
+
+def _depends(start: list[str], equations: tuple[Assign, ...]) -> set[str]:
+    """Every name ``start`` reaches through the equations (targets included)."""
+    defs = {eq.target: eq for eq in equations}
+    seen: set[str] = set()
+    stack = list(start)
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in defs:
+            stack.extend(ref.id for ref in names(defs[name].expr))
+    return seen
+
+
+def _loss(
+    data: Mapping[str, object],
+    known: _Names,
+    equations: tuple[Assign, ...],
+    convention: str,
+    source: str,
+    lines: _Lines,
+) -> ProgramLoss:
+    table = data["loss"]
+    if isinstance(table, str):
+        table = {"expression": table}
+    if not isinstance(table, dict):
+        raise _fail("[loss] must be a table", source, lines.find("loss"), "loss")
+    allowed = {"expression", "name", "output", "target"}
+    for key in table:
+        if key not in allowed:
+            hint = _suggest(key, sorted(allowed))
+            raise _fail(
+                f"unknown key {key!r} in [loss] (allowed: {', '.join(sorted(allowed))}){hint}",
+                source,
+                lines.find(key, "loss"),
+                "loss",
+            )
+    if ("expression" in table) == ("name" in table):
+        raise _fail(
+            '[loss] needs either expression = "…" or name = "mse"|"cross_entropy"',
+            source,
+            lines.table("loss") or lines.find("loss"),
+            "loss",
+        )
+    if "expression" in table:
+        text, kind = table["expression"], "expression"
+        line = lines.find("expression", "loss")
+        if not isinstance(text, str):
+            raise _fail("the loss expression must be a string", source, line, "loss")
+    else:
+        kind = table["name"]
+        line = lines.find("name", "loss")
+        if kind not in NAMED_LOSSES:
+            raise _fail(
+                f"unknown loss {kind!r} (known: {', '.join(NAMED_LOSSES)}, or expression = …)"
+                + _suggest(str(kind), list(NAMED_LOSSES)),
+                source,
+                line,
+                "loss",
+            )
+        out = table.get("output", equations[-1].target if equations else None)
+        target = table.get("target")
+        for key, value in (("output", out), ("target", target)):
+            if not isinstance(value, str) or value not in known.roles:
+                raise _fail(
+                    f"the {kind} loss needs {key} = the name of "
+                    + ("an equation's target" if key == "output" else "the targets"),
+                    source,
+                    lines.find(key, "loss") if key in table else line,
+                    "loss",
+                )
+        axis = 1 if convention == "row" else 0
+        if kind == "mse":
+            text = f"mean(({out} - {target}) ** 2)"
+        else:
+            lab = known.labels.get(str(target))
+            if lab is None:
+                raise _fail(
+                    "the cross_entropy loss needs target = labels declared under [labels]",
+                    source,
+                    lines.find("target", "loss") or line,
+                    "loss",
+                )
+            picked = f"log_softmax({out}, axis={axis})" + (".T" if axis == 0 else "")
+            text = f"-mean({picked}[range({lab.length}), {target}])"
+    key = f"loss {_short(text.strip())!r}"
+    try:
+        expr = parse_expression(text, line or 0)
+    except EquationError as err:
+        raise _fail(err.problem, source, line, key) from None
+    known.check_uses(expr, line or 0, key)
+    return ProgramLoss(expr, text.strip(), line or 0, kind)
+
+
+def from_program_dict(data: Mapping[str, object], source: str = "", text: str = "") -> ProgramSpec:
+    """A ProgramSpec from parsed TOML (``text``, when given, places errors on lines)."""
+    lines = _Lines(text)
+    for key in data:
+        if key not in _TOP_KEYS and key != "equations":
+            hint = _suggest(key, list(_TOP_KEYS))
+            raise _fail(
+                f"unknown key {key!r} in a program (allowed: {', '.join(_TOP_KEYS)}){hint}",
+                source,
+                lines.find(key),
+                key,
+            )
+    title = data.get("name", printable(Path(source).stem, 60) if source else "program")
+    if not isinstance(title, str) or not title.strip() or len(title) > MAX_TITLE:
+        raise _fail(
+            f"name must be a text of at most {MAX_TITLE} characters",
+            source,
+            lines.find("name"),
+            "name",
+        )
+    convention = data.get("convention", "row")
+    if convention not in ("row", "column"):
+        raise _fail(
+            f'convention must be "row" or "column", got {_short(repr(convention), 40)}',
+            source,
+            lines.find("convention"),
+            "convention",
+        )
+    known = _Names(source)
+    tables: dict[str, dict[str, object]] = {}
+    for key in ("inputs", "labels", "parameters", "hyperparameters"):
+        tables[key] = _table(data, key, source, lines)
+
+    def at(table: str, name: str) -> int | None:
+        return lines.find(name, table)
+
+    def guarded(fn, value: object, table: str, name: str):  # type: ignore[no-untyped-def]
+        try:
+            return fn(value, f"{table}.{name}")
+        except SpecError as err:
+            raise _fail(err.problem, source, at(table, name), err.key) from None
+
+    shapes: dict[str, dict[str, Shape]] = {"inputs": {}, "parameters": {}}
+    labels: dict[str, Labels] = {}
+    hypers: dict[str, Hyper] = {}
+    declared: list[tuple[str, Role, str]] = []
+    for table, role in (("inputs", "input"), ("parameters", "parameter")):
+        for name, value in tables[table].items():
+            guarded(check_program_name, name, table, name)
+            shapes[table][name] = guarded(_shape, value, table, name)
+            declared.append((name, role, table))  # type: ignore[arg-type]
+    for name, value in tables["labels"].items():
+        guarded(check_program_name, name, "labels", name)
+        if not isinstance(value, dict) or set(value) != {"length", "classes"}:
+            raise _fail(
+                'labels are declared as {length = "N", classes = "C"}',
+                source,
+                at("labels", name),
+                f"labels.{name}",
+            )
+        length = guarded(_size, value["length"], "labels", name)
+        classes = guarded(_size, value["classes"], "labels", name)
+        labels[name] = Labels(length, classes)
+        declared.append((name, "label", "labels"))
+    for name, value in tables["hyperparameters"].items():
+        guarded(check_program_name, name, "hyperparameters", name)
+        hypers[name] = guarded(_hyper, value, "hyperparameters", name)
+        declared.append((name, "hyperparameter", "hyperparameters"))
+    for name, role, table in declared:
+        known.declare(name, role, at(table, name), f"{table}.{name}")
+    known.labels = labels
+    size_names = [
+        s
+        for shape in [*shapes["inputs"].values(), *shapes["parameters"].values()]
+        for s in shape
+        if isinstance(s, str)
+    ]
+    size_names += [
+        s for lab in labels.values() for s in (lab.length, lab.classes) if isinstance(s, str)
+    ]
+    for size in dict.fromkeys(size_names):
+        if size in known.roles:
+            raise _fail(
+                f"{size!r} is both a size and {_article(known.roles[size])} {known.roles[size]}",
+                source,
+                lines.find(size),
+                size,
+            )
+        known.declare(size, "size", None, size)
+    for name, value in hypers.items():
+        if isinstance(value, str) and value != name and value in known.roles:
+            raise _fail(
+                f"the symbol {value!r} is already {_article(known.roles[value])} "
+                f"{known.roles[value]}",
+                source,
+                at("hyperparameters", name),
+                f"hyperparameters.{name}",
+            )
+
+    forward = data.get("forward")
+    ftable: str | None = None
+    if forward is not None:
+        if not isinstance(forward, dict) or set(forward) != {"equations"}:
+            raise _fail(
+                '[forward] holds one key: equations = """…"""',
+                source,
+                lines.table("forward"),
+                "forward",
+            )
+        raw, ftable = forward["equations"], "forward"
+    else:
+        raw = data.get("equations")
+    backward = data.get("backward")
+    if backward is not None:
+        if (
+            not isinstance(backward, dict)
+            or "upstream" not in backward
+            or set(backward)
+            - {
+                "upstream",
+                "output",
+            }
+        ):
+            raise _fail(
+                '[backward] holds upstream = "dout" and optionally output = "out"',
+                source,
+                lines.table("backward") or lines.find("backward"),
+                "backward",
+            )
+        up_line = lines.find("upstream", "backward")
+        try:
+            upstream: str | None = check_program_name(backward["upstream"], "backward.upstream")
+        except SpecError as err:
+            raise _fail(err.problem, source, up_line, err.key) from None
+        if upstream in known.roles:
+            kind = known.roles[upstream]
+            raise _fail(
+                f"the upstream gradient {upstream!r} clashes with {_article(kind)} {kind} "
+                "of the same name",
+                source,
+                up_line,
+                "backward.upstream",
+            )
+        known.upstream = upstream
+    else:
+        upstream = None
+
+    equations: list[Assign] = []
+    for body, line in _equation_lines(raw, source, lines, ftable):
+        eq = _parse_equation(body, line, source)
+        key = f"equation {_short(eq.text)!r}"
+        known.check_uses(eq.expr, line, key)
+        if eq.target[1:] in known.roles and eq.target[0] == "d":
+            raise _fail(
+                f"{eq.target!r} would be the name of {eq.target[1:]}'s gradient; "
+                "choose another name",
+                source,
+                line,
+                key,
+            )
+        try:
+            check_program_name(eq.target, key)
+        except SpecError as err:
+            raise _fail(err.problem, source, line, key) from None
+        if eq.target == upstream:
+            raise _fail(
+                f"{eq.target!r} is the upstream gradient, not a name to assign", source, line, key
+            )
+        has = known.roles.get(eq.target)
+        if has == "intermediate":
+            first = next(e.line for e in equations if e.target == eq.target)
+            raise _fail(
+                f"{eq.target!r} is assigned twice (first on line {first})", source, line, key
+            )
+        if has is not None:
+            raise _fail(
+                f"cannot assign to {eq.target!r}: it is {_article(has)} {has}",
+                source,
+                line,
+                key,
+            )
+        known.declare(eq.target, "intermediate", line, key)
+        equations.append(eq)
+    if not equations:
+        raise _fail(
+            'the program has no equations: give [forward] equations = """…"""',
+            source,
+            lines.table("forward") or lines.find("equations"),
+            "forward",
+        )
+    eqs = tuple(equations)
+    has_loss = "loss" in data
+    if has_loss == (backward is not None):
+        raise _fail(
+            'a program needs exactly one of [backward] upstream = "dout" (a layer\'s backward '
+            "pass) and a [loss]" + (", not both" if has_loss else ""),
+            source,
+            lines.table("loss") if has_loss else None,
+            "loss" if has_loss else "backward",
+        )
+    output: str | None = None
+    loss: ProgramLoss | None = None
+    if backward is not None:
+        output = backward.get("output", eqs[-1].target)
+        if not isinstance(output, str) or known.roles.get(output) != "intermediate":
+            raise _fail(
+                f"output {_short(repr(output), 40)} is not the target of an equation",
+                source,
+                lines.find("output", "backward"),
+                "backward.output",
+            )
+        assert upstream is not None
+        if upstream[0] == "d" and upstream[1:] in known.roles and upstream[1:] != output:
+            raise _fail(
+                f"the upstream gradient {upstream!r} would be the name of {upstream[1:]}'s "
+                f"gradient; name it after the output (d{output})",
+                source,
+                lines.find("upstream", "backward"),
+                "backward.upstream",
+            )
+        used = _depends([output], eqs)
+        what = f"the output {output!r}"
+        where = next(eq.line for eq in eqs if eq.target == output)
+    else:
+        loss = _loss(data, known, eqs, str(convention), source, lines)
+        used = _depends([n.id for n in names(loss.expr)], eqs)
+        what, where = "the loss", loss.line
+    if not any(known.roles.get(n) in ("input", "parameter") for n in used):
+        raise _fail(
+            f"{what} depends on no input or parameter: there is nothing to differentiate",
+            source,
+            where,
+            "backward" if loss is None else "loss",
+        )
+    warnings = [
+        f"{source or 'line'}:{eq.line}: {eq.target!r} is computed but not used by {what}"
+        for eq in eqs
+        if eq.target not in used
+    ]
+    warnings += [
+        f"parameter {p!r} is not used by {what} (its gradient is zero)"
+        for p in shapes["parameters"]
+        if p not in used
+    ]
+    return ProgramSpec(
+        name=title,
+        convention="row" if convention == "row" else "column",
+        inputs=shapes["inputs"],
+        labels=labels,
+        parameters=shapes["parameters"],
+        hyperparameters=hypers,
+        equations=eqs,
+        upstream=upstream,
+        output=output,
+        loss=loss,
+        source=source,
+        warnings=tuple(warnings),
+    )
+
+
+def is_program(data: Mapping[str, object]) -> bool:
+    """Whether parsed TOML describes a forward program (rather than a network)."""
+    return isinstance(data, Mapping) and ("forward" in data or "equations" in data)
+
+
+def loads_program(text: str, source: str = "<string>") -> ProgramSpec:
+    """A ProgramSpec from TOML text."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        msg = str(err)
+        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+        problem = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg)
+        col = f", column {m.group(2)}" if m else ""
+        line = int(m.group(1)) if m else None
+        raise _fail(f"TOML syntax error{col}: {problem}", source, line) from None
+    except (ValueError, RecursionError) as err:
+        raise _fail(
+            f"TOML value out of range or nested too deeply: {_short(str(err))}", source, None
+        ) from None
+    if not is_program(data):
+        raise _fail('not a forward program: give [forward] equations = """…"""', source, None)
+    return from_program_dict(data, source=source, text=text)
+
+
+def load_program(spec: str | Path | ProgramSpec) -> ProgramSpec:
+    """A ProgramSpec from a built-in example's name, a TOML file path, or a ProgramSpec."""
+    if isinstance(spec, ProgramSpec):
+        return spec
+    name = str(spec)
+    if name in PROGRAM_EXAMPLES:
+        return loads_program(example_text(name), source=f"<example {name}>")
+    if not name:
+        raise SpecError(f"the program is empty: give a TOML file or {', '.join(PROGRAM_EXAMPLES)}")
+    return loads_program(read_spec_file(name), source=printable(name))

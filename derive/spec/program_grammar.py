@@ -1,0 +1,509 @@
+"""The equations of a forward program, read into a typed AST by our own lark grammar.
+
+A user writes NumPy-style equations (``Xhat = Xc / sqrt(var + eps)``). They are parsed by
+``program.lark`` (LALR, positions on) and turned into the frozen records below; nothing is
+evaluated and numbers are read with bounded digits and exponents. What needs no names and
+no shapes is checked here (the function list, arity, axes, ``where``'s comparison, the
+one-hot pick); ``derive.spec.program`` checks the names, ``derive.core`` the shapes.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Literal, Union
+
+import sympy
+from lark import Lark, Token, Tree, UnexpectedInput
+
+from derive.spec.grammar import failure
+from derive.spec.scalar_expr import parse_number
+
+BinOp = Literal["+", "-", "*", "/", "@", "**"]
+UnaryOp = Literal["-"]
+CompareOp = Literal[">", ">=", "<", "<="]
+Axis = Literal[0, 1, None]
+AxisRule = Literal["none", "optional", "required"]
+
+#: The longest equation line, the deepest nesting of one equation (bounds every walk).
+MAX_LINE = 500
+MAX_DEPTH = 50
+
+
+@dataclass(frozen=True)
+class Function:
+    """A function an equation may call: its argument count and whether it takes ``axis``."""
+
+    arity: int
+    axis: AxisRule = "none"
+    what: str = ""
+
+
+#: The fixed function list (NumPy names; ``np.``/``np.linalg.`` prefixes are accepted).
+FUNCTIONS: dict[str, Function] = {
+    "sum": Function(1, "optional", "the sum of the entries (over an axis)"),
+    "mean": Function(1, "optional", "the mean of the entries (over an axis)"),
+    "max": Function(1, "optional", "the largest entry (over an axis)"),
+    "sqrt": Function(1),
+    "exp": Function(1),
+    "log": Function(1),
+    "abs": Function(1),
+    "tanh": Function(1),
+    "sigmoid": Function(1),
+    "relu": Function(1),
+    "maximum": Function(2, what="maximum(0, x) only"),
+    "where": Function(3, what="where(a > b, x, y)"),
+    "softmax": Function(1, "required"),
+    "log_softmax": Function(1, "required"),
+    "norm": Function(1, what="the Frobenius norm (the 2-norm of a vector)"),
+    "trace": Function(1),
+    "inv": Function(1),
+    "det": Function(1),
+    "logdet": Function(1),
+}
+#: Methods ``X.sum(axis=0)`` read as the function of the same name.
+METHODS = ("sum", "mean", "max")
+#: Words an equation uses that are not the user's names.
+KEYWORDS = frozenset({"range", "np", "numpy", "None", "True", "False", "T", "axis", "keepdims"})
+
+
+@dataclass(frozen=True)
+class Num:
+    """A number as written, exact (``sympy.Integer`` or ``sympy.Rational``)."""
+
+    value: sympy.Rational
+    line: int = field(default=0, compare=False)
+    column: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Name:
+    """A name: an input, a parameter, a hyperparameter, a size or an earlier target."""
+
+    id: str
+    line: int = field(default=0, compare=False)
+    column: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Unary:
+    """``-x``."""
+
+    op: UnaryOp
+    x: Expr
+    line: int = field(default=0, compare=False)
+    column: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Bin:
+    """``left op right``; ``*`` and ``/`` are elementwise, ``@`` the matrix product,
+    ``**`` the power (``^`` is read as ``**``)."""
+
+    op: BinOp
+    left: Expr
+    right: Expr
+    line: int = field(default=0, compare=False)
+    column: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Call:
+    """``fn(args, axis=…)``; ``maximum`` is kept as ``maximum(0, x)`` whichever order."""
+
+    fn: str
+    args: tuple[Expr, ...]
+    axis: Axis = None
+    line: int = field(default=0, compare=False)
+    column: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Transpose:
+    """``x.T``."""
+
+    x: Expr
+    line: int = field(default=0, compare=False)
+    column: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Pick:
+    """``matrix[range(length), labels]``: each row's entry at its integer class label."""
+
+    matrix: Expr
+    labels: str
+    length: int | str
+    line: int = field(default=0, compare=False)
+    column: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Compare:
+    """``left op right``, only as the condition of ``where``."""
+
+    op: CompareOp
+    left: Expr
+    right: Expr
+    line: int = field(default=0, compare=False)
+    column: int = field(default=0, compare=False)
+
+
+Expr = Union[Num, Name, Unary, Bin, Call, Transpose, Pick, Compare]  # noqa: UP007
+
+
+@dataclass(frozen=True)
+class Assign:
+    """``target = expr`` on ``line`` of the spec file; ``text`` is the equation as written."""
+
+    target: str
+    expr: Expr
+    line: int = field(default=0, compare=False)
+    text: str = ""
+    column: int = field(default=1, compare=False)
+
+
+class EquationError(ValueError):
+    """An equation that does not read; ``column`` (1-based) is where, 0 when nowhere."""
+
+    def __init__(self, problem: str, column: int = 0):
+        super().__init__(problem)
+        self.problem = problem
+        self.column = column
+
+
+_PARSER: Lark | None = None
+
+
+def parser() -> Lark:
+    """The equation grammar, built once."""
+    global _PARSER
+    if _PARSER is None:
+        grammar = resources.files("derive.spec").joinpath("program.lark").read_text("utf-8")
+        _PARSER = Lark(
+            grammar, parser="lalr", start=["assign", "expression"], propagate_positions=True
+        )
+    return _PARSER
+
+
+def children(node: Expr) -> tuple[Expr, ...]:
+    """The sub-expressions of ``node``, for walks over an equation."""
+    if isinstance(node, Unary | Transpose):
+        return (node.x,)
+    if isinstance(node, Bin | Compare):
+        return (node.left, node.right)
+    if isinstance(node, Call):
+        return node.args
+    if isinstance(node, Pick):
+        return (node.matrix,)
+    return ()
+
+
+def names(node: Expr) -> list[Name]:
+    """Every Name in ``node``, left to right (the labels of a pick included)."""
+    found: list[Name] = []
+    stack: list[Expr] = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Name):
+            found.append(item)
+        if isinstance(item, Pick):
+            found.append(Name(item.labels, item.line, item.column))
+            if isinstance(item.length, str):
+                found.append(Name(item.length, item.line, item.column))
+        stack.extend(reversed(children(item)))
+    return found
+
+
+def _depth(tree: Tree[Token]) -> int:
+    """The deepest nesting of a parse tree, iteratively (argument lists do not count)."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(tree, -1)]  # the root (assign) is no node
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, Tree):
+            depth += node.data not in ("args", "keyword")
+            deepest = max(deepest, depth)
+            stack.extend((child, depth) for child in node.children)
+    return deepest
+
+
+def _pos(item: Tree[Token] | Token) -> tuple[int, int]:
+    if isinstance(item, Token):
+        return item.line or 1, item.column or 1
+    meta = item.meta
+    return getattr(meta, "line", 1), getattr(meta, "column", 1)
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+class _Builder:
+    """Turns a lark tree into the typed records; its recursion is bounded by MAX_DEPTH."""
+
+    def __init__(self, line: int, text: str):
+        self.line = line
+        self.text = text
+
+    def snippet(self, item: Tree[Token] | Token) -> str:
+        if isinstance(item, Token):
+            return str(item)
+        meta = item.meta
+        start, end = getattr(meta, "start_pos", None), getattr(meta, "end_pos", None)
+        if start is None or end is None:
+            return "its argument"
+        return self.text[start:end]
+
+    def build(self, item: Tree[Token] | Token) -> Expr:
+        line, col = self.line, _pos(item)[1]
+        if isinstance(item, Token):  # pragma: no cover - every token sits in a rule
+            raise EquationError(f"unexpected {str(item)!r}", col)
+        kind, kids = str(item.data), item.children
+        if kind == "number":
+            try:
+                return Num(parse_number(str(kids[0])), line, col)
+            except ValueError as err:
+                raise EquationError(str(err), col) from None
+        if kind == "name":
+            word = str(kids[0])
+            if word in ("None", "True", "False"):
+                raise EquationError(f"{word} can only be given as axis=None", col)
+            return Name(word, line, col)
+        if kind in ("neg", "pos"):
+            inner = self.build(kids[0])
+            return inner if kind == "pos" else Unary("-", inner, line, col)
+        binary: dict[str, BinOp] = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
+        binary["matmul"] = "@"
+        if kind in binary:
+            return Bin(binary[kind], self.build(kids[0]), self.build(kids[1]), line, col)
+        if kind == "pow":
+            return Bin("**", self.build(kids[0]), self.build(kids[2]), line, col)
+        if kind == "compare":
+            raise EquationError(
+                "a comparison is only allowed as the condition of where(a > b, x, y)", col
+            )
+        if kind == "attr":
+            attr = str(kids[1])
+            if attr != "T":
+                raise EquationError(
+                    f"unknown attribute .{attr} (only .T, the transpose)", _pos(kids[1])[1]
+                )
+            return Transpose(self.build(kids[0]), line, col)
+        if kind == "method":
+            method = str(kids[1])
+            if method == "dot":
+                args = self.arguments(kids[2], method)
+                if len(args[0]) != 1 or args[1]:
+                    raise EquationError("x.dot(y) takes one argument", _pos(kids[1])[1])
+                return Bin("@", self.build(kids[0]), args[0][0], line, col)
+            if method not in METHODS:
+                hint = _suggest(method, [*METHODS, "dot"])
+                raise EquationError(
+                    f"unknown method .{method}() (known: .sum, .mean, .max, .dot, .T){hint}",
+                    _pos(kids[1])[1],
+                )
+            return self.call(method, [kids[0]], kids[2], _pos(kids[1])[1], col)
+        if kind == "call":
+            fn_tok = kids[1]
+            assert isinstance(fn_tok, Token)
+            return self.call(str(fn_tok), [], kids[2], fn_tok.column or 1, col)
+        if kind == "index":
+            return self.pick(item)
+        raise EquationError(f"cannot read {self.snippet(item)!r}", col)  # pragma: no cover
+
+    def arguments(
+        self, args: object, fn: str, first: list[Tree[Token] | Token] | None = None
+    ) -> tuple[list[Expr], dict[str, Tree[Token] | Token]]:
+        """Positional arguments built, keyword arguments kept as trees."""
+        items: list[Tree[Token] | Token] = list(first or [])
+        if isinstance(args, Tree):
+            items += args.children
+        built: list[Expr] = []
+        keywords: dict[str, Tree[Token] | Token] = {}
+        for arg in items:
+            if isinstance(arg, Tree) and arg.data == "keyword":
+                key = str(arg.children[0])
+                if key in keywords:
+                    raise EquationError(f"{fn}() is given {key}= twice", _pos(arg)[1])
+                keywords[key] = arg
+                continue
+            if keywords:
+                raise EquationError(
+                    f"{fn}(): a positional argument after a keyword argument", _pos(arg)[1]
+                )
+            if fn == "where" and not built and isinstance(arg, Tree) and arg.data == "compare":
+                op = str(arg.children[1])
+                if op not in (">", ">=", "<", "<="):
+                    raise EquationError(
+                        f"where() compares with >, >=, < or <=, not {op}", _pos(arg.children[1])[1]
+                    )
+                left, right = self.build(arg.children[0]), self.build(arg.children[2])
+                built.append(Compare(op, left, right, self.line, _pos(arg)[1]))  # type: ignore[arg-type]
+                continue
+            built.append(self.build(arg))
+        return built, keywords
+
+    def axis(self, fn: str, value: Tree[Token] | Token, subject: str) -> Axis:
+        tree = value.children[1] if isinstance(value, Tree) else value
+        col = _pos(tree)[1]
+        if isinstance(tree, Tree) and tree.data == "name" and str(tree.children[0]) == "None":
+            return None
+        sign = 1
+        if isinstance(tree, Tree) and tree.data == "neg":
+            sign, tree = -1, tree.children[0]
+        if not (isinstance(tree, Tree) and tree.data == "number"):
+            raise EquationError(f"{fn}(): axis must be 0, 1 or None", col)
+        word = str(tree.children[0])
+        if not word.isdigit() or len(word) > 6:
+            raise EquationError(f"{fn}(): axis must be 0, 1 or None, not {word}", col)
+        number = sign * int(word)
+        if number in (-2, -1):  # NumPy's axes counted from the end of a 2-D array
+            number += 2
+        if number not in (0, 1):
+            raise EquationError(f"reduction over axis {number}: {subject} has axes 0 and 1", col)
+        return 0 if number == 0 else 1
+
+    def call(
+        self,
+        fn: str,
+        first: list[Tree[Token] | Token],
+        args: object,
+        fn_col: int,
+        col: int,
+    ) -> Expr:
+        if fn == "range":
+            raise EquationError(
+                "range() is only allowed in one-hot indexing S[range(N), y]", fn_col
+            )
+        if fn not in FUNCTIONS:
+            raise EquationError(f"unknown function {fn}(){_suggest(fn, list(FUNCTIONS))}", fn_col)
+        spec = FUNCTIONS[fn]
+        built, keywords = self.arguments(args, fn, first)
+        if len(built) != spec.arity:
+            plural = "" if spec.arity == 1 else "s"
+            how = f" ({spec.what})" if fn in ("maximum", "where") else ""
+            raise EquationError(
+                f"{fn}() takes {spec.arity} argument{plural}{how}, got {len(built)}", fn_col
+            )
+        axis: Axis = None
+        for key, value in keywords.items():
+            if key == "axis" and spec.axis != "none":
+                subject = self.snippet(first[0] if first else _positional(args)[0])
+                axis = self.axis(fn, value, subject)
+            elif key == "keepdims" and spec.axis != "none":
+                if not (
+                    isinstance(value, Tree)
+                    and isinstance(value.children[1], Tree)
+                    and value.children[1].data == "name"
+                    and str(value.children[1].children[0]) == "True"
+                ):
+                    raise EquationError(
+                        f"{fn}(): only keepdims=True (results stay 2-D)", _pos(value)[1]
+                    )
+            elif key == "axis":
+                raise EquationError(f"{fn}() takes no axis", _pos(value)[1])
+            else:
+                raise EquationError(f"{fn}() has no argument {key}=", _pos(value)[1])
+        if (
+            spec.axis == "required"
+            and "axis" not in keywords
+            or (spec.axis == "required" and axis is None)
+        ):
+            raise EquationError(f"{fn}() needs axis=0 or axis=1", fn_col)
+        if fn == "where" and not isinstance(built[0], Compare):
+            raise EquationError(
+                "where() needs a comparison as its condition, e.g. where(x > 0, x, 0)", fn_col
+            )
+        if fn == "maximum":
+            zero = [i for i, a in enumerate(built) if isinstance(a, Num) and a.value == 0]
+            if not zero:
+                raise EquationError("maximum() is only maximum(0, x), the ReLU", fn_col)
+            built = [built[zero[0]], built[1 - zero[0]]]
+        return Call(fn, tuple(built), axis, self.line, col)
+
+    def pick(self, item: Tree[Token]) -> Expr:
+        col = _pos(item)[1]
+        usage = "only one-hot indexing S[range(N), y] is supported (y an integer label input)"
+        args = item.children[1]
+        parts = args.children if isinstance(args, Tree) else []
+        if len(parts) != 2:
+            raise EquationError(usage, col)
+        first, second = parts
+        if not (
+            isinstance(first, Tree)
+            and first.data == "call"
+            and first.children[0] is None
+            and str(first.children[1]) == "range"
+            and isinstance(first.children[2], Tree)
+            and len(first.children[2].children) == 1
+        ):
+            raise EquationError(usage, col)
+        bound = first.children[2].children[0]
+        length: int | str
+        if isinstance(bound, Tree) and bound.data == "name":
+            length = str(bound.children[0])
+        elif (
+            isinstance(bound, Tree) and bound.data == "number" and str(bound.children[0]).isdigit()
+        ):
+            length = int(str(bound.children[0])[:6])
+        else:
+            raise EquationError(usage, col)
+        if not (isinstance(second, Tree) and second.data == "name"):
+            raise EquationError(usage, col)
+        return Pick(self.build(item.children[0]), str(second.children[0]), length, self.line, col)
+
+
+def _positional(args: object) -> list[Tree[Token] | Token]:
+    if not isinstance(args, Tree):
+        return []
+    return [a for a in args.children if not (isinstance(a, Tree) and a.data == "keyword")]
+
+
+def _parse(text: str, start: str) -> Tree[Token]:
+    if len(text) > MAX_LINE:
+        raise EquationError(f"the line is {len(text)} characters long; the limit is {MAX_LINE}")
+    bad = next((ch for ch in text if not (ch.isprintable() or ch == "\t")), None)
+    if bad is not None:
+        raise EquationError(f"the character {bad!r} is not allowed", text.index(bad) + 1)
+    lark = parser()
+    try:
+        tree = lark.parse(text, start=start)
+    except UnexpectedInput as err:
+        got = failure(lark, err, text)
+        more = got.expected.replace("pow", "'**'").replace("prefix", "np.")
+        more = more.replace("the end of the formula", "the end of the line")
+        if got.kind == "end":
+            raise EquationError(
+                f"the {'equation' if start == 'assign' else 'expression'} ends too early{more}",
+                got.at + 1,
+            ) from None
+        what = "character" if got.kind == "character" else ""
+        raise EquationError(
+            f"unexpected {what + ' ' if what else ''}{got.met!r} at column {got.at + 1}{more}",
+            got.at + 1,
+        ) from None
+    depth = _depth(tree)
+    if depth > MAX_DEPTH:
+        raise EquationError(
+            f"the expression nests {depth} deep; the limit is {MAX_DEPTH} "
+            "(split it into several equations)"
+        )
+    return tree
+
+
+def parse_assign(text: str, line: int = 0) -> Assign:
+    """One equation ``target = expr`` (``text`` without its comment), or EquationError."""
+    tree = _parse(text, "assign")
+    target = tree.children[0]
+    assert isinstance(target, Token)
+    expr = _Builder(line, text).build(tree.children[1])
+    return Assign(str(target), expr, line, text.strip(), target.column or 1)
+
+
+def parse_expression(text: str, line: int = 0) -> Expr:
+    """One expression (a loss, the expression mode's input), or EquationError."""
+    tree = _parse(text, "expression")
+    return _Builder(line, text).build(tree.children[0])
