@@ -10,9 +10,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from derive.api import derive
-from derive.programs import ProgramDerivation, derive_expression, derive_program, is_program
 from derive.export import BACKENDS, ExportError, require_backend, to_source
 from derive.formula.parse import FormulaError
+from derive.programs import ProgramDerivation, derive_expression, derive_program, is_program
 from derive.spec import (
     EXAMPLES,
     SpecError,
@@ -122,7 +122,7 @@ def _subject(args: argparse.Namespace) -> Any:
     if expr is not None:
         if args.spec is not None:
             raise UserError("give a spec or --expr, not both")
-        from derive.spec.program import parse_shape_flag
+        from derive.spec.program_expr import parse_shape_flag
 
         shapes = dict(parse_shape_flag(flag) for flag in args.shape or [])
         return derive_expression(expr, list(args.wrt or []), shapes)
@@ -205,8 +205,15 @@ def cmd_latex(args: argparse.Namespace) -> int:
     d = _subject(args)
     if isinstance(d, ProgramDerivation):
         _network_only(
-            args, d, "--index", "--hadamard", "--transpose", "--delta-symbol",
-            "--activation-name", "--output-form", "--with-code",
+            args,
+            d,
+            "--index",
+            "--hadamard",
+            "--transpose",
+            "--delta-symbol",
+            "--activation-name",
+            "--output-form",
+            "--with-code",
         )
         text = d.to_markdown() if args.format == "md" else d.to_latex(args.format)
         if args.output in (None, "-"):
@@ -366,8 +373,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     """``derive export``: the gradients as a Python module for one backend."""
     d = _subject(args)
     require_backend(args.backend)
-    source = d.to_source(args.backend) if isinstance(d, ProgramDerivation) else to_source(
-        d, backend=args.backend
+    source = (
+        d.to_source(args.backend)
+        if isinstance(d, ProgramDerivation)
+        else to_source(d, backend=args.backend)
     )
     if args.output in (None, "-"):
         sys.stdout.write(source)
@@ -597,16 +606,21 @@ def build_parser() -> argparse.ArgumentParser:
     verify.set_defaults(run=cmd_verify)
 
     expr = sub.add_parser(
-        "expr", help="differentiate a free matrix expression, with steps (latex, export, "
-        "verify take it too, with --expr)"
+        "expr",
+        help="differentiate a free matrix expression, with steps (latex, export, "
+        "verify take it too, with --expr)",
     )
-    expr.add_argument("expr", metavar="EXPRESSION", help="e.g. 'norm(X @ w - y)^2 + lambda * norm(w)^2'")
+    expr.add_argument(
+        "expr", metavar="EXPRESSION", help="e.g. 'norm(X @ w - y)^2 + lambda * norm(w)^2'"
+    )
     expr.add_argument("--wrt", action="append", metavar="NAME", help="differentiate by NAME")
     expr.add_argument(
         "--shape", action="append", metavar="NAME=R,C", help="a matrix's shape, e.g. X=m,n"
     )
     expr.add_argument(
-        "--format", choices=("text", "tex", "md", "fragment"), default="text",
+        "--format",
+        choices=("text", "tex", "md", "fragment"),
+        default="text",
         help="text (default), a LaTeX document, Markdown or a LaTeX fragment",
     )
     expr.set_defaults(run=cmd_expr)

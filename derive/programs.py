@@ -15,6 +15,7 @@ from derive.export.program_source import program_module, program_source
 from derive.oracles.program_verify import ProgramReport, verify_program
 from derive.render.program_view import program_document, render_program
 from derive.spec import program as spec
+from derive.spec.program_expr import expression_program
 
 
 class ProgramDerivation(core.StagedDerivation):
@@ -74,9 +75,30 @@ def derive_expression(
     """Derive a free matrix expression, e.g.
     ``derive_expression("norm(X @ w - y)^2 + lam * norm(w)^2", ["w"],
     {"X": ("m", "n"), "w": ("n", 1), "y": ("m", 1)})``."""
-    return _derive(spec.expression_program(expression, wrt, shapes))
+    return _derive(expression_program(expression, wrt, shapes))
 
 
 def is_program(source: Any) -> bool:
-    """Whether ``source`` (an example name or a file path) is a forward program."""
-    return spec.is_program_source(source)
+    """Whether ``source`` (an example name, a file path, a read spec) is a forward program.
+
+    A file that cannot be read or parsed is not one here: the network reader then says
+    what is wrong with it, in its own words.
+    """
+    import tomllib
+
+    from derive.spec import EXAMPLES, SpecError, read_spec_file
+
+    if isinstance(source, spec.ProgramSpec):
+        return True
+    if not isinstance(source, (str, Path)):
+        return False
+    name = str(source)
+    if name in spec.PROGRAM_EXAMPLES:
+        return True
+    if name in EXAMPLES or not name:
+        return False
+    try:
+        data = tomllib.loads(read_spec_file(name))
+    except (SpecError, tomllib.TOMLDecodeError, ValueError, RecursionError):
+        return False
+    return spec.is_program(data)

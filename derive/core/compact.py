@@ -137,7 +137,11 @@ class Entrywise:
         worked out again after each round)."""
         for _ in range(len(self.defs) + 1):
             hit = {s: self.defs[s] for s in expr.free_symbols if s in self.defs}
-            hit |= {r: b ** sympy.Rational(1, k) for r, (b, k) in self.roots.items() if r in expr.free_symbols}
+            hit |= {
+                r: b ** sympy.Rational(1, k)
+                for r, (b, k) in self.roots.items()
+                if r in expr.free_symbols
+            }
             if not hit:
                 break
             expr = _normalise(self, expr.xreplace(hit))
@@ -150,7 +154,7 @@ class Entrywise:
         if isinstance(expr, ColSum):
             return self.depends(expr.args[0]) - {J}
         out: frozenset[str] = frozenset()
-        for a in ([expr] if isinstance(expr, sympy.Symbol) else expr.args):
+        for a in [expr] if isinstance(expr, sympy.Symbol) else expr.args:
             if isinstance(a, sympy.Symbol):
                 out |= self.deps.get(a, frozenset())
             elif isinstance(a, sympy.Basic) and a.args:
@@ -203,7 +207,11 @@ class Entrywise:
         if isinstance(expr, sympy.Symbol) and expr in self.roots:
             base, k = self.roots[expr]
             inner = self._at(self._back(base), target)
-            return N.elementwise("sqrt", inner) if k == 2 else HadamardPower(inner, sympy.Rational(1, k))
+            return (
+                N.elementwise("sqrt", inner)
+                if k == 2
+                else HadamardPower(inner, sympy.Rational(1, k))
+            )
         if isinstance(expr, sympy.Symbol):
             return self.matrix[expr]
         if isinstance(expr, RowSum):
@@ -291,9 +299,7 @@ def _normalise(ew: Entrywise, expr: Any) -> Any:
     return sympy.expand(expr.replace(lambda f: isinstance(f, (RowSum, ColSum)), redo))
 
 
-def compact(
-    expr: MatrixExpr, equations: list[Equation], check: Any = None
-) -> MatrixExpr | None:
+def compact(expr: MatrixExpr, equations: list[Equation], check: Any = None) -> MatrixExpr | None:
     """A shorter closed form of an inlined gradient, or None when none is found.
 
     ``check(candidate) -> bool`` (the numeric comparison with the inlined form) guards

@@ -29,9 +29,7 @@ from sympy.matrices.expressions import (
 )
 
 from derive.core import nodes as N
-from derive.core.backward import reverse_walk
 from derive.core.graph import LOSS, Equation, Kind
-from derive.spec import program as P
 from derive.spec.records import SpecError
 
 Shape = tuple[Any, ...]
@@ -96,6 +94,9 @@ class ProgramGraph:
     upstream: Any | None
     loss: Any | None
     sizes: dict[str, sympy.Expr] = field(default_factory=dict)
+    #: Values named by derive, not by the user (``u1`` in an expression): a closed form
+    #: is written without them.
+    auto: dict[Any, Any] = field(default_factory=dict)
 
     @property
     def wrt(self) -> list[Any]:
@@ -130,8 +131,11 @@ class _Builder:
     # ------------------------------------------------------------------ errors
 
     def fail(self, problem: str, line: int | None) -> ProgramError:
-        return ProgramError(f"{self.where}: {problem}" if self.where else problem,
-                            source=self.spec.source, line=line)
+        return ProgramError(
+            f"{self.where}: {problem}" if self.where else problem,
+            source=self.spec.source,
+            line=line,
+        )
 
     # ------------------------------------------------------------------ values
 
@@ -243,8 +247,9 @@ class _Builder:
             return N.Norm(x)
         if fn in ("trace", "inv", "det", "logdet"):
             if is_scalar(x) or x.shape[0] != x.shape[1]:
-                raise self.fail(f"{fn}() needs a square matrix, got {shape_text(shape_of(x))}",
-                                node.line)
+                raise self.fail(
+                    f"{fn}() needs a square matrix, got {shape_text(shape_of(x))}", node.line
+                )
             return {"trace": Trace, "inv": Inverse, "det": Determinant, "logdet": N.LogDet}[fn](x)
         if fn == "where":
             cond, a, b = args
@@ -274,6 +279,32 @@ SCALAR_FUNCTIONS: dict[str, Callable[[Any], Any]] = {
     "sigmoid": lambda u: 1 / (1 + sympy.exp(-u)),
     "relu": lambda u: sympy.Max(0, u),
 }
+
+
+def stage_expression(loss: Any, taken: set[str]) -> tuple[list[Equation], Any]:
+    """Name the matrix each scalar node of a free expression reads (``u1 = X w − y`` in
+    ``‖X w − y‖²``), so its derivation has steps: ``du1``, then the gradient."""
+    equations: list[Equation] = []
+    names: dict[Any, MatrixSymbol] = {}
+
+    def name(node: Any) -> Any:
+        if not isinstance(node, N.ScalarOfMatrices) and not isinstance(node, (Trace, Determinant)):
+            return node
+        args = list(node.args)
+        for k, arg in enumerate(args):
+            if isinstance(arg, MatrixExpr) and not isinstance(arg, MatrixSymbol):
+                if arg not in names:
+                    i = len(names) + 1
+                    while f"u{i}" in taken:
+                        i += 1
+                    taken.add(f"u{i}")
+                    names[arg] = MatrixSymbol(f"u{i}", *arg.shape)
+                    equations.append(Equation(names[arg], arg, Kind.MAP))
+                args[k] = names[arg]
+        return node.func(*args)
+
+    staged = loss.replace(lambda e: isinstance(e, (N.ScalarOfMatrices, Trace, Determinant)), name)
+    return equations, staged
 
 
 def build_program(spec: Any) -> ProgramGraph:
@@ -309,6 +340,7 @@ def build_program(spec: Any) -> ProgramGraph:
         equations.append(Equation(out, rhs, Kind.MAP))
     b.where = ""
     upstream = loss = None
+    auto: dict[Any, Any] = {}
     output = b.env[spec.output] if spec.output else (equations[-1].out if equations else None)
     if spec.loss is not None:
         b.where = f"the loss '{spec.loss.text}'"
@@ -319,6 +351,10 @@ def build_program(spec: Any) -> ProgramGraph:
                 "sum or mean it, or take a norm",
                 spec.loss.line or None,
             )
+        if not equations:  # an expression: name what each scalar node reads, for steps
+            staged, loss = stage_expression(loss, set(b.env))
+            equations += staged
+            auto = {eq.out: eq.rhs for eq in staged}
         equations.append(Equation(LOSS, loss, Kind.LOSS))
     elif spec.upstream is not None:
         if output is None or is_scalar(output):
@@ -337,6 +373,7 @@ def build_program(spec: Any) -> ProgramGraph:
         upstream=upstream,
         loss=loss,
         sizes=b.sizes,
+        auto=auto,
     )
 
 
@@ -377,13 +414,9 @@ def random_point(
 
 def _needs_positive(graph: ProgramGraph) -> bool:
     names = {
-        getattr(f, "name", "")
-        for eq in graph.equations
-        for f in sympy.preorder_traversal(eq.rhs)
+        getattr(f, "name", "") for eq in graph.equations for f in sympy.preorder_traversal(eq.rhs)
     }
     return bool(names & {"log", "sqrt"})
-
-
 
 
 def sample_point(graph: ProgramGraph, seed: int = 0, default: int = 3) -> dict[Any, Any]:

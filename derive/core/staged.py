@@ -15,12 +15,12 @@ from typing import Any
 import sympy
 from sympy.matrices.expressions import MatrixSymbol
 
-from derive.core.backward import reverse_walk
-from derive.core.derivation import Step, StepKind, partial
-from derive.core.graph import LOSS, Equation, Kind
-from derive.core.nodes import add as _add_matrices
 from derive.core import numeric
+from derive.core.backward import reverse_walk
 from derive.core.compact import compact, numeric_check
+from derive.core.derivation import Step, StepKind, partial
+from derive.core.graph import LOSS, Equation
+from derive.core.nodes import add as _add_matrices
 from derive.core.program import (
     ProgramGraph,
     build_program,
@@ -81,8 +81,7 @@ class StagedDerivation:
         key = name[1:] if name not in self.gradients and name.startswith("d") else name
         if key not in self.gradients:
             raise KeyError(
-                f"no input or parameter {name!r}: the gradients are of "
-                f"{', '.join(self.gradients)}"
+                f"no input or parameter {name!r}: the gradients are of {', '.join(self.gradients)}"
             )
         return self.gradients[key]
 
@@ -109,9 +108,11 @@ def inline(expr: Any, cotangents: list[Step]) -> Any:
     """Replace each named cotangent by its definition, latest stage first."""
     defs = {st.lhs: st.rhs for st in cotangents}
     for _ in range(len(defs) + 1):
-        hit = {s: defs[s] for s in expr.free_symbols if s in defs} if hasattr(
-            expr, "free_symbols"
-        ) else {}
+        hit = (
+            {s: defs[s] for s in expr.free_symbols if s in defs}
+            if hasattr(expr, "free_symbols")
+            else {}
+        )
         if not hit:
             return expr
         expr = expr.xreplace(hit)
@@ -130,20 +131,32 @@ def _through(eq: Equation, g: Any, value: Any) -> Any:
     return add(acc[value]) if acc.get(value) else None
 
 
+def _tidy(expr: Any) -> Any:
+    """Scalars pulled to the front of products, identities and double transposes gone."""
+    try:
+        return expr.doit()
+    except (TypeError, ValueError, AttributeError):
+        return expr
+
+
 def _closed_form(
     graph: ProgramGraph, staged: Step, closed: Any, cotangents: list[Step]
 ) -> Step | None:
-    """The gradient as one formula in the forward values when one is shorter than its
-    stages: SymPy's algebra on an entry (``compact``), checked against the inlined stages
-    at a random point; else the inlined stages themselves when they are shorter."""
+    """The gradient as one formula in the forward values: SymPy's algebra on an entry
+    (``compact``, checked against the inlined stages at a random point), else the stages
+    inlined; None when even that is more than twice as long as the stages."""
     stages = size(staged.rhs) + sum(size(c.rhs) for c in cotangents)
+    if graph.auto:
+        closed = inline(closed, [Step(StepKind.FORWARD, k, v) for k, v in graph.auto.items()])
+    closed = _tidy(closed)
     point = sample_point(graph)
     for eq in graph.equations:
         point[eq.out] = numeric.evaluate(eq.rhs, point)
     found = compact(closed, graph.forward_equations, numeric_check(closed, point, numeric.evaluate))
-    for form in (found, closed):
-        if form is not None and size(form) < stages:
-            return Step(StepKind.GRADIENT, staged.lhs, form)
+    if found is not None and size(found) <= size(closed):
+        closed = found
+    if size(closed) <= 2 * stages:
+        return Step(StepKind.GRADIENT, staged.lhs, closed)
     return None
 
 

@@ -22,7 +22,7 @@ from derive.export.source import (
     CHECK_HELPER,
     _comment,
     _docstring,
-    _helper_source,
+    array_helpers,
     load_module,
     printer_for,
     require_backend,
@@ -64,7 +64,9 @@ def program_source(sd: StagedDerivation, backend: str = "numpy") -> str:
         if isinstance(rhs, Broadcast):
             mod = BACKEND_IMPORT[backend]
             shape = f"{code_name(sym.name)}.shape"
-            line[-1] = f"    d{code_name(name)} = {mod}.broadcast_to({printer.doprint(rhs)}, {shape})"
+            line[-1] = (
+                f"    d{code_name(name)} = {mod}.broadcast_to({printer.doprint(rhs)}, {shape})"
+            )
         backward += line
 
     arrays = [*g.inputs, *g.labels, *g.parameters]
@@ -85,7 +87,10 @@ def program_source(sd: StagedDerivation, backend: str = "numpy") -> str:
     shapes = {code_name(s.name): _shape(s) for s in [*g.inputs, *g.parameters]}
     if g.upstream is not None:
         shapes[upstream[0]] = _shape(g.upstream)
-    check = "    _check_shapes({" + ", ".join(f'"{n}": {n}' for n in shapes) + "})"
+    check = (
+        "    _check_shapes({" + ", ".join(f'"{n}": {n}' for n in shapes if n not in upstream) + "})"
+    )
+    check_all = "    _check_shapes({" + ", ".join(f'"{n}": {n}' for n in shapes) + "})"
     out = "L" if g.loss is not None else code_name(g.output.name)
     what = "its loss L" if g.loss is not None else f"upstream gradient {upstream[0]} = ∂L/∂{out}"
     header = _docstring(
@@ -104,7 +109,7 @@ def program_source(sd: StagedDerivation, backend: str = "numpy") -> str:
         f"HYPERPARAMETERS = {tuple(hyper)!r}",
         f"SHAPES = {shapes!r}",
     ]
-    src = "\n".join(lines) + "\n" + CHECK_HELPER + _helper_source(printer)
+    src = "\n".join(lines) + "\n" + CHECK_HELPER + array_helpers(code, backend, printer)
     sig = ", ".join(args)
     src += f'''
 
@@ -118,7 +123,7 @@ def forward({sig}{kw}):
 
 def gradients({", ".join(args + upstream)}{kw}):
     """The gradient of every input and parameter: {{name: array}}."""
-{check}
+{check_all}
 {chr(10).join(sizes)}
 {chr(10).join(forward)}
 {chr(10).join(backward)}

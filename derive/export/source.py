@@ -392,6 +392,15 @@ def gradients(X, Y, {sig}{kw}):
     return src.replace("\n\n\n\n", "\n\n\n")
 
 
+def array_helpers(code: str, backend: str, printer: Any) -> str:
+    """The helper functions that printed ``code`` calls (softmax, the stable forms, the
+    conv/pool ops), for a module of its own."""
+    out = SOFTMAX_HELPER if re.search(r"\b_softmax\(", code) else ""
+    if backend == "numpy":
+        out += "".join(h for name, h in NUMPY_HELPERS.items() if re.search(rf"\b{name}\(", code))
+    return out + _helper_source(printer)
+
+
 def _helper_source(printer: Any) -> str:
     """The source of the conv/pool helpers the printed code calls (from the backend's
     ``convops`` module: one implementation for the checker and the export)."""

@@ -19,7 +19,7 @@ import sympy
 from derive.core import numeric
 from derive.core.graph import LOSS
 from derive.core.nodes import Labels
-from derive.core.program import ProgramGraph, dims_of, is_scalar, random_point
+from derive.core.program import ProgramGraph, dims_of, random_point
 from derive.core.staged import StagedDerivation
 from derive.export.printers import code_name
 from derive.export.program_source import program_module

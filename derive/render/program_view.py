@@ -27,9 +27,7 @@ def _given(sd: StagedDerivation) -> list[tuple[str, list[Any]]]:
 
 
 def _hyper(sd: StagedDerivation) -> str:
-    return ", ".join(
-        f"{k} = {text(v)}" if k != text(v) else k for k, v in sd.graph.hyper.items()
-    )
+    return ", ".join(f"{k} = {text(v)}" if k != text(v) else k for k, v in sd.graph.hyper.items())
 
 
 def _through(eq: Equation) -> str:
@@ -89,11 +87,11 @@ def program_document(sd: StagedDerivation, fmt: str = "tex") -> str:
     doc.heading("1. Setup")
     given = [f"${tex(s)} \\in \\mathbb{{R}}^{{{shape(s)}}}$" for _, v in _given(sd) for s in v]
     doc.para(
-        f"The program {_escape(sd.name, fmt)} reads " + ", ".join(given) + "."
+        f"The program {_escape(sd.name, fmt)} reads "
+        + ", ".join(given)
+        + "."
         + (
-            " Hyperparameters: "
-            + ", ".join(f"${tex(v)}$" for v in g.hyper.values())
-            + "."
+            " Hyperparameters: " + ", ".join(f"${tex(v)}$" for v in g.hyper.values()) + "."
             if g.hyper
             else ""
         )
