@@ -72,6 +72,7 @@ class Entrywise:
     # ------------------------------------------------------------------ to entries
 
     def atom(self, sym: MatrixSymbol) -> sympy.Symbol:
+        """The symbol of one entry of a value (its indices from its shape)."""
         s = sympy.Symbol(f"_{sym.name}", real=True)
         self.deps[s] = _deps_of_shape(sym.shape)
         self.matrix[s] = sym

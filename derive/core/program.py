@@ -215,7 +215,7 @@ class _Builder:
 
     def broadcast(self, a: Any, b: Any, node: Any) -> tuple[Any, Any]:
         """NumPy's broadcasting of two operands, made explicit (``Broadcast`` nodes)."""
-        x, y = N.fit(a, b, f"'{node.op}'")
+        x, y = N.fit(a, b, f"'{getattr(node, 'op', None) or getattr(node, 'fn', '')}'")
         return x, y
 
     # ------------------------------------------------------------------ calls
@@ -378,6 +378,7 @@ def build_program(spec: Any) -> ProgramGraph:
 
 
 def dims_of(sym: Any, env: Mapping[Any, int]) -> tuple[int, int]:
+    """A value's shape as ints, its size symbols looked up in ``env``."""
     return tuple(int(d) if d.is_Integer else env[d] for d in sym.shape)  # type: ignore[return-value]
 
 

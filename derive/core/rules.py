@@ -141,9 +141,22 @@ def _hadamard(node: Any, g: Any, ans: Any) -> Iterable[Contribution]:
 # --------------------------------------------------------------------------- activations
 
 
+#: f' written through f itself or its argument, for the functions of forward programs
+#: (no activation has these names): √'(u) = 1/(2√u), log'(u) = 1/u, exp'(u) = exp(u).
+_CLOSED_DERIVATIVES: dict[str, Callable[[Any, Any], Any]] = {
+    "sqrt": lambda value, arg: scale(HadamardPower(value, -1), sympy.Rational(1, 2)),
+    "log": lambda value, arg: HadamardPower(arg, -1),
+    "exp": lambda value, arg: value,
+}
+
+
 @defvjp(Elementwise, TensorElementwise)
 def _elementwise(node: Any, g: Any, ans: Any) -> Iterable[Contribution]:
     # A = f(Z):  Z_bar = G ⊙ f'(Z)   (a matrix or a feature map Z)
+    closed = _CLOSED_DERIVATIVES.get(node.name) if isinstance(node, Elementwise) else None
+    if closed is not None and node.order == 0:
+        value = ans if ans is not None else node
+        return [(node.arg, hadamard(g, closed(value, node.arg)))]
     return [(node.arg, hadamard(g, node.derivative()))]
 
 

@@ -319,6 +319,8 @@ class ArrayNodes:
         # would make float32 inputs float64, torch.eye(1) a CPU tensor on any device.
         if expr.shape == (1, 1):
             return "1"
+        if not expr.shape[0].is_Integer:  # a size bound from an argument's shape
+            return f"{self._module_format(self._module + '.eye')}({self._print(expr.shape[0])})"
         return str(super()._print_Identity(expr))  # type: ignore[misc]
 
     def _print(self, expr: Any, **kwargs: Any) -> str:

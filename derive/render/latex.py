@@ -222,10 +222,9 @@ class DeriveLatexPrinter(LatexPrinter):  # type: ignore[misc]
         return rf"\mathbb{{1}}_{{\arg\max}}\left({self._print(e.arg)}\right)"
 
     def _print_Broadcast(self, e: Any) -> str:
-        rows, cols = (self._print(d) for d in e.shape)
-        return (
-            rf"\operatorname{{broadcast}}_{{{rows} \times {cols}}}\left({self._print(e.arg)}\right)"
-        )
+        # broadcasting as courses write it (the document says so once)
+        inner = self._print(e.arg)
+        return rf"\left({inner}\right)" if isinstance(e.arg, (sympy.MatAdd, sympy.Add)) else inner
 
     def _print_Indicator(self, e: Any) -> str:
         op = {">": ">", ">=": r"\geq", "<": "<", "<=": r"\leq"}[e.op]

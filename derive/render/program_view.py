@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sympy import preorder_traversal
+
 from derive.core.graph import Equation
+from derive.core.nodes import Broadcast
 from derive.core.staged import StagedDerivation
 from derive.render.latex import FORMATS, PREAMBLE, DeriveLatexPrinter, _Doc, _escape
 from derive.render.text import text
@@ -46,6 +49,11 @@ def render_program(sd: StagedDerivation) -> str:
         lines.append(
             f"upstream gradient: {text(g.upstream)} = ∂L/∂{text(g.output)} "
             f"({_shape(g.upstream)}), given"
+        )
+    if any(isinstance(n, Broadcast) for eq in g.equations for n in preorder_traversal(eq.rhs)):
+        lines.append(
+            "broadcasting: a row (1×n), column (m×1) or scalar next to an m×n value is repeated "
+            "to m×n, as NumPy does; its transpose is a sum (the Σ in the backward pass)"
         )
     lines += ["", "forward:"]
     lines += [f"  {text(st.lhs)} = {text(st.rhs)}    ({_shape(st.lhs)})" for st in sd.forward]
@@ -100,6 +108,13 @@ def program_document(sd: StagedDerivation, fmt: str = "tex") -> str:
         doc.para(
             f"It is one layer's backward pass: the upstream gradient "
             f"${tex(g.upstream)} = \\partial L / \\partial {tex(g.output)}$ is given."
+        )
+    if any(isinstance(n, Broadcast) for eq in g.equations for n in preorder_traversal(eq.rhs)):
+        doc.para(
+            "A row ($1 \\times n$), a column ($m \\times 1$) or a scalar next to an "
+            "$m \\times n$ value is repeated to $m \\times n$ (broadcasting, as NumPy does): "
+            "$\\mu$ there stands for $\\mathbf{1}_m \\mu$. The transpose of a broadcast is a "
+            "sum over the repeated axis, which is where the sums of the backward pass come from."
         )
     doc.heading("2. Forward pass")
     doc.display([(tex(st.lhs), f"= {tex(st.rhs)}") for st in sd.forward])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import sympy
+from sympy.matrices.expressions import MatAdd
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
@@ -222,8 +223,10 @@ class TextPrinter(StrPrinter):  # type: ignore[misc]
         return f"argmax-mask({self._print(e.arg)})"
 
     def _print_Broadcast(self, e: Any) -> str:
-        rows, cols = (self._print(d) for d in e.shape)
-        return f"broadcast_{rows}×{cols}({self._print(e.arg)})"
+        # NumPy's broadcasting, as courses write it: the row (column, scalar) itself; the
+        # document says once that it is repeated, and the backward pass shows the sum.
+        inner = self._print(e.arg)
+        return f"({inner})" if isinstance(e.arg, (MatAdd, sympy.Add)) else inner
 
     def _print_Indicator(self, e: Any) -> str:
         op = {">=": "≥", "<=": "≤"}.get(e.op, e.op)
