@@ -327,9 +327,8 @@ def _loss(
     return ProgramLoss(expr, text.strip(), line or 0, kind)
 
 
-def from_program_dict(data: Mapping[str, object], source: str = "", text: str = "") -> ProgramSpec:
-    """A ProgramSpec from parsed TOML (``text``, when given, places errors on lines)."""
-    lines = _Lines(text)
+def _header(data: Mapping[str, object], source: str, lines: _Lines) -> tuple[str, str]:
+    """The top-level keys checked; the program's name and convention."""
     for key in data:
         if key not in _TOP_KEYS and key != "equations":
             hint = _suggest(key, list(_TOP_KEYS))
@@ -355,6 +354,13 @@ def from_program_dict(data: Mapping[str, object], source: str = "", text: str = 
             lines.find("convention"),
             "convention",
         )
+    return title, str(convention)
+
+
+def _declarations(
+    data: Mapping[str, object], source: str, lines: _Lines
+) -> tuple[_Names, dict[str, dict[str, Shape]], dict[str, Labels], dict[str, Hyper]]:
+    """Inputs, labels, parameters, hyperparameters and sizes, each name checked."""
     known = _Names(source)
     tables: dict[str, dict[str, object]] = {}
     for key in ("inputs", "labels", "parameters", "hyperparameters"):
@@ -425,20 +431,11 @@ def from_program_dict(data: Mapping[str, object], source: str = "", text: str = 
                 at("hyperparameters", name),
                 f"hyperparameters.{name}",
             )
+    return known, shapes, labels, hypers
 
-    forward = data.get("forward")
-    ftable: str | None = None
-    if forward is not None:
-        if not isinstance(forward, dict) or set(forward) != {"equations"}:
-            raise _fail(
-                '[forward] holds one key: equations = """…"""',
-                source,
-                lines.table("forward"),
-                "forward",
-            )
-        raw, ftable = forward["equations"], "forward"
-    else:
-        raw = data.get("equations")
+
+def _upstream(data: Mapping[str, object], known: _Names, source: str, lines: _Lines) -> str | None:
+    """The upstream gradient's name of a ``[backward]`` table (None without one)."""
     backward = data.get("backward")
     if backward is not None:
         if (
@@ -473,7 +470,26 @@ def from_program_dict(data: Mapping[str, object], source: str = "", text: str = 
         known.upstream = upstream
     else:
         upstream = None
+    return upstream
 
+
+def _equations(
+    data: Mapping[str, object], known: _Names, upstream: str | None, source: str, lines: _Lines
+) -> tuple[Assign, ...]:
+    """The equations read and their names checked, in order."""
+    forward = data.get("forward")
+    ftable: str | None = None
+    if forward is not None:
+        if not isinstance(forward, dict) or set(forward) != {"equations"}:
+            raise _fail(
+                '[forward] holds one key: equations = """…"""',
+                source,
+                lines.table("forward"),
+                "forward",
+            )
+        raw, ftable = forward["equations"], "forward"
+    else:
+        raw = data.get("equations")
     equations: list[Assign] = []
     for body, line in _equation_lines(raw, source, lines, ftable):
         eq = _parse_equation(body, line, source)
@@ -517,7 +533,17 @@ def from_program_dict(data: Mapping[str, object], source: str = "", text: str = 
             lines.table("forward") or lines.find("equations"),
             "forward",
         )
-    eqs = tuple(equations)
+    return tuple(equations)
+
+
+def from_program_dict(data: Mapping[str, object], source: str = "", text: str = "") -> ProgramSpec:
+    """A ProgramSpec from parsed TOML (``text``, when given, places errors on lines)."""
+    lines = _Lines(text)
+    title, convention = _header(data, source, lines)
+    known, shapes, labels, hypers = _declarations(data, source, lines)
+    upstream = _upstream(data, known, source, lines)
+    eqs = _equations(data, known, upstream, source, lines)
+    backward = data.get("backward")
     has_loss = "loss" in data
     if has_loss == (backward is not None):
         raise _fail(
@@ -529,7 +555,7 @@ def from_program_dict(data: Mapping[str, object], source: str = "", text: str = 
         )
     output: str | None = None
     loss: ProgramLoss | None = None
-    if backward is not None:
+    if isinstance(backward, dict):
         output = backward.get("output", eqs[-1].target)
         if not isinstance(output, str) or known.roles.get(output) != "intermediate":
             raise _fail(
