@@ -434,9 +434,14 @@ def test_bounds() -> None:
     many = "\n".join(f"a{i} = X" for i in range(201))
     with pytest.raises(SpecError, match="more than 200 equations"):
         program(many)
-    names = "\n".join(f"a{i} = X" for i in range(70))
+    hypers = "\n".join(f"h{i} = {i}" for i in range(61))  # with X, y, gamma, eps: 65
     with pytest.raises(SpecError, match="more than 64 names"):
-        program(names)
+        program(base=BASE.replace('eps = "epsilon"', 'eps = "epsilon"\n' + hypers))
+    chain = [f"a{i} = a{i - 1} * X" if i else "a0 = X" for i in range(197)]
+    longest = program("\n".join([*chain, "Xc = a196"]))
+    assert len(longest.equations) == 200 and longest.warnings == (
+        "spec.toml:12: 'mu' is computed but not used by the output 'out'",
+    )
     with pytest.raises(SpecError, match=r"^spec.toml:13: equation .*the line is 502 characters"):
         program("Xc = " + "X + " * 124 + "X")
     with pytest.raises(SpecError, match=r"^spec.toml:13: .*nests 60 deep; the limit is 50"):

@@ -174,7 +174,8 @@ class _Names:
                     line,
                     key,
                 )
-        if len(self.roles) >= MAX_NAMES:
+        declared = sum(r not in ("intermediate", "size") for r in self.roles.values())
+        if role not in ("intermediate", "size") and declared >= MAX_NAMES:
             raise _fail(f"more than {MAX_NAMES} names", self.source, line, key)
         self.roles[name] = role
 

@@ -21,7 +21,8 @@ Role = Literal["input", "label", "parameter", "hyperparameter", "size", "interme
 
 #: Built-in forward programs (derive/examples/<name>.toml).
 PROGRAM_EXAMPLES = ("batchnorm", "layernorm", "ridge", "logreg", "softmax_layer")
-#: At most this many equations and names in one program.
+#: At most this many equations, and declared names (inputs, labels, parameters and
+#: hyperparameters), in one program.
 MAX_EQUATIONS = 200
 MAX_NAMES = 64
 #: The largest concrete size.
