@@ -434,9 +434,14 @@ def test_bounds() -> None:
     many = "\n".join(f"a{i} = X" for i in range(201))
     with pytest.raises(SpecError, match="more than 200 equations"):
         program(many)
-    names = "\n".join(f"a{i} = X" for i in range(70))
+    hypers = "\n".join(f"h{i} = {i}" for i in range(61))  # with X, y, gamma, eps: 65
     with pytest.raises(SpecError, match="more than 64 names"):
-        program(names)
+        program(base=BASE.replace('eps = "epsilon"', 'eps = "epsilon"\n' + hypers))
+    chain = [f"a{i} = a{i - 1} * X" if i else "a0 = X" for i in range(197)]
+    longest = program("\n".join([*chain, "Xc = a196"]))
+    assert len(longest.equations) == 200 and longest.warnings == (
+        "spec.toml:12: 'mu' is computed but not used by the output 'out'",
+    )
     with pytest.raises(SpecError, match=r"^spec.toml:13: equation .*the line is 502 characters"):
         program("Xc = " + "X + " * 124 + "X")
     with pytest.raises(SpecError, match=r"^spec.toml:13: .*nests 60 deep; the limit is 50"):
@@ -629,3 +634,76 @@ def test_fuzz_equations_only_spec_errors(pieces: list[str]) -> None:
 @given(st.lists(st.sampled_from(PIECES), max_size=60))
 def test_fuzz_equations_only_spec_errors_long(pieces: list[str]) -> None:
     _fuzz_one(pieces)
+
+
+def _expressions() -> st.SearchStrategy[str]:
+    """Well-formed equation right-hand sides over BASE's names and every construct."""
+    leaves = st.sampled_from(["X", "mu", "gamma", "eps", "N", "2", "0.5", "X[range(N), y]"])
+
+    def grow(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+        one = st.sampled_from(
+            [
+                "sqrt",
+                "exp",
+                "log",
+                "abs",
+                "tanh",
+                "sigmoid",
+                "relu",
+                "norm",
+                "trace",
+                "inv",
+                "det",
+                "logdet",
+                "np.sqrt",
+                "np.linalg.norm",
+            ]
+        )
+        reduce = st.sampled_from(["sum", "mean", "max", "np.sum"])
+        axis = st.sampled_from(["", ", axis=0", ", axis=1", ", axis=None", ", axis=-1"])
+        return st.one_of(
+            st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "@", "**", "^"]), inner).map(
+                lambda t: f"{t[0]} {t[1]} {t[2]}"
+            ),
+            inner.map(lambda e: f"-({e})"),
+            inner.map(lambda e: f"({e}).T"),
+            st.tuples(one, inner).map(lambda t: f"{t[0]}({t[1]})"),
+            st.tuples(reduce, inner, axis).map(lambda t: f"{t[0]}({t[1]}{t[2]})"),
+            st.tuples(
+                st.sampled_from(["softmax", "log_softmax"]), inner, st.sampled_from(["0", "1"])
+            ).map(lambda t: f"{t[0]}({t[1]}, axis={t[2]})"),
+            st.tuples(inner, inner).map(lambda t: f"maximum(0, {t[0]} - {t[1]})"),
+            st.tuples(inner, st.sampled_from([">", ">=", "<", "<="]), inner, inner).map(
+                lambda t: f"where({t[0]} {t[1]} {t[2]}, {t[3]}, 0)"
+            ),
+        )
+
+    return st.recursive(leaves, grow, max_leaves=12)
+
+
+def _structured(expr: str, cut: int | None) -> None:
+    eq = f"out = gamma * Xc + {expr}"
+    if cut is not None:  # a mutation: one character dropped
+        eq = eq[: cut % len(eq)] + eq[cut % len(eq) + 1 :]
+    text = BASE.replace("EQ", "Xc = X - mu").replace("out = gamma * Xc", eq)
+    try:
+        spec = loads_program(text, "f.toml")
+    except SpecError as err:
+        assert cut is not None or "characters long" in str(err) or "deep" in str(err), str(err)
+        assert "\n" not in str(err)
+        return
+    if cut is None:
+        assert spec.targets == ("mu", "Xc", "out") and spec.output == "out"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_expressions(), st.none() | st.integers(0, 10_000))
+def test_fuzz_structured_equations(expr: str, cut: int | None) -> None:
+    _structured(expr, cut)
+
+
+@pytest.mark.slow
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_expressions(), st.none() | st.integers(0, 10_000))
+def test_fuzz_structured_equations_long(expr: str, cut: int | None) -> None:
+    _structured(expr, cut)

@@ -7,17 +7,9 @@
 
 from __future__ import annotations
 
-from derive.spec.program import (
-    PROGRAM_EXAMPLES,
-    Labels,
-    ProgramLoss,
-    ProgramSpec,
-    from_program_dict,
-    is_program,
-    load_program,
-    loads_program,
-)
+from derive.spec.program import from_program_dict, is_program, load_program, loads_program
 from derive.spec.program_expr import expression_program, parse_shape_flag
+from derive.spec.program_records import PROGRAM_EXAMPLES, Labels, ProgramLoss, ProgramSpec
 from derive.spec.reading import (
     EXAMPLES,
     LAYER_TYPES,

@@ -10,17 +10,12 @@ derives the record. Nothing a user wrote is evaluated: the equations are read by
 from __future__ import annotations
 
 import difflib
-import math
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Union
 
 from derive.spec.program_grammar import (
-    FUNCTIONS,
-    KEYWORDS,
     MAX_LINE,
     Assign,
     EquationError,
@@ -30,32 +25,32 @@ from derive.spec.program_grammar import (
     names,
     parse_assign,
     parse_expression,
+    walk,
+)
+from derive.spec.program_records import (
+    MAX_EQUATIONS,
+    MAX_NAMES,
+    PROGRAM_EXAMPLES,
+    Hyper,
+    Labels,
+    ProgramLoss,
+    ProgramSpec,
+    Role,
+    Shape,
+    check_program_name,
+    hyper_value,
+    shape_value,
+    short,
+    size_value,
 )
 from derive.spec.reading import example_text, printable, read_spec_file
-from derive.spec.records import MAX_INT, MAX_TITLE, SpecError, check_name
+from derive.spec.records import MAX_TITLE, SpecError
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-Size = Union[int, str]  # noqa: UP007 - a runtime alias
-Shape = tuple[Size, ...]
-Hyper = Union[int, float, str]  # noqa: UP007
-Role = Literal["input", "label", "parameter", "hyperparameter", "size", "intermediate"]
-
-#: Built-in forward programs (derive/examples/<name>.toml).
-PROGRAM_EXAMPLES = ("batchnorm", "layernorm", "ridge", "logreg", "softmax_layer")
-#: At most this many equations and names in one program.
-MAX_EQUATIONS = 200
-MAX_NAMES = 64
-#: The largest concrete size.
-MAX_SIZE = 10**6
-#: Names a network spec reserves for its own layers that mean nothing special in a
-#: program, where X, W, b or lambda are what users write.
-PROGRAM_NAMES = frozenset(
-    {"X", "Y", "W", "b", "Z", "A", "K", "x", "l", "m", "delta", "alpha", "lambda"}
-)
 #: The named losses a ``[loss]`` table may give instead of an expression.
 NAMED_LOSSES = ("mse", "cross_entropy")
 _TOP_KEYS = (
@@ -69,82 +64,6 @@ _TOP_KEYS = (
     "backward",
     "loss",
 )
-
-
-@dataclass(frozen=True)
-class Labels:
-    """Integer class labels: ``length`` of them, each in ``range(classes)``."""
-
-    length: Size
-    classes: Size
-
-
-@dataclass(frozen=True)
-class ProgramLoss:
-    """The scalar a program is differentiated for; ``kind`` is ``expression`` or a named
-    loss (``mse``, ``cross_entropy``) written out as the expression ``text``."""
-
-    expr: Expr
-    text: str
-    line: int = field(default=0, compare=False)
-    kind: str = "expression"
-
-
-@dataclass(frozen=True)
-class ProgramSpec:
-    """A validated forward program. Shapes are tuples of sizes (an int or a size symbol);
-    one-element shapes are kept as given (``convention`` decides row or column).
-
-    Exactly one of ``upstream`` (a layer's backward pass: the cotangent of ``output`` is
-    the given input ``upstream``) and ``loss`` is set. ``warnings`` lists what is computed
-    and not used (not an error).
-    """
-
-    name: str
-    convention: Literal["row", "column"]
-    inputs: dict[str, Shape]
-    labels: dict[str, Labels]
-    parameters: dict[str, Shape]
-    hyperparameters: dict[str, Hyper]
-    equations: tuple[Assign, ...]
-    upstream: str | None
-    output: str | None
-    loss: ProgramLoss | None
-    source: str = ""
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def sizes(self) -> tuple[str, ...]:
-        """The size symbols, in order of first appearance."""
-        found: list[str] = []
-        for shape in [*self.inputs.values(), *self.parameters.values()]:
-            found += [s for s in shape if isinstance(s, str)]
-        for lab in self.labels.values():
-            found += [s for s in (lab.length, lab.classes) if isinstance(s, str)]
-        return tuple(dict.fromkeys(found))
-
-    @property
-    def targets(self) -> tuple[str, ...]:
-        """The names the equations assign, in order."""
-        return tuple(eq.target for eq in self.equations)
-
-    def role(self, name: str) -> Role | None:
-        """What ``name`` is in this program, or None."""
-        for role, table in (
-            ("input", self.inputs),
-            ("label", self.labels),
-            ("parameter", self.parameters),
-            ("hyperparameter", self.hyperparameters),
-        ):
-            if name in table:
-                return role  # type: ignore[return-value]
-        if name in self.sizes:
-            return "size"
-        return "intermediate" if name in self.targets else None
-
-
-def _short(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 6] + "…" + text[-5:]
 
 
 def _fail(problem: str, source: str, line: int | None, key: str = "") -> SpecError:
@@ -180,49 +99,6 @@ class _Lines:
 def _suggest(word: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def check_program_name(value: object, key: str) -> str:
-    """A user's name in a program: a valid symbol that is no function or reserved word."""
-    name = check_name(value, key, allow=PROGRAM_NAMES)
-    if name in FUNCTIONS or name in KEYWORDS:
-        raise SpecError(f"{name!r} is a function or a word of the equations", key=key)
-    return name
-
-
-def _size(value: object, key: str) -> Size:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise SpecError(
-            f"a size is a positive integer or a symbol name, got {_short(repr(value), 40)}",
-            key=key,
-        )
-    if isinstance(value, int):
-        if not 1 <= value <= MAX_SIZE:
-            raise SpecError(f"a size must be between 1 and {MAX_SIZE}, got {value}", key=key)
-        return value
-    if value.isdigit() and len(value) <= 7:
-        return _size(int(value), key)
-    return check_program_name(value, key)
-
-
-def _shape(value: object, key: str) -> Shape:
-    if not isinstance(value, list) or not 1 <= len(value) <= 2:
-        raise SpecError(
-            'a shape is a list of one or two sizes, e.g. ["N", "D"] or [1, "D"]', key=key
-        )
-    return tuple(_size(v, key) for v in value)
-
-
-def _hyper(value: object, key: str) -> Hyper:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise SpecError("a hyperparameter is a number or a symbol name", key=key)
-    if isinstance(value, float) and not math.isfinite(value):
-        raise SpecError(f"a hyperparameter must be finite, got {value}", key=key)
-    if isinstance(value, int | float) and abs(value) > MAX_INT:
-        raise SpecError("the number is too large (limit 1e15)", key=key)
-    if isinstance(value, str):
-        return check_name(value, key, allow=PROGRAM_NAMES)
-    return value
 
 
 def _table(data: Mapping[str, object], key: str, source: str, lines: _Lines) -> dict[str, object]:
@@ -263,7 +139,7 @@ def _equation_lines(
                 f"the line is {len(body)} characters long; the limit is {MAX_LINE}",
                 source,
                 line,
-                f"equation {_short(body.strip())!r}",
+                f"equation {short(body.strip())!r}",
             )
         found.append((body, line))
     return found
@@ -298,7 +174,8 @@ class _Names:
                     line,
                     key,
                 )
-        if len(self.roles) >= MAX_NAMES:
+        declared = sum(r not in ("intermediate", "size") for r in self.roles.values())
+        if role not in ("intermediate", "size") and declared >= MAX_NAMES:
             raise _fail(f"more than {MAX_NAMES} names", self.source, line, key)
         self.roles[name] = role
 
@@ -315,7 +192,7 @@ class _Names:
             if ref.id not in self.roles:
                 hint = _suggest(ref.id, list(self.roles))
                 raise _fail(f"unknown name {ref.id!r}{hint}", self.source, line, key)
-        for node in _walk(expr):
+        for node in walk(expr):
             if isinstance(node, Pick):
                 self._check_pick(node, line, key)
             elif isinstance(node, Name) and self.roles.get(node.id) == "label":
@@ -344,24 +221,12 @@ class _Names:
             )
 
 
-def _walk(expr: Expr) -> list[Expr]:
-    from derive.spec.program_grammar import children
-
-    out: list[Expr] = []
-    stack = [expr]
-    while stack:
-        node = stack.pop()
-        out.append(node)
-        stack.extend(children(node))
-    return out
-
-
 def _article(word: str) -> str:
     return "an" if word[0] in "aeiou" else "a"
 
 
 def _parse_equation(text: str, line: int, source: str) -> Assign:
-    key = f"equation {_short(text.strip())!r}"
+    key = f"equation {short(text.strip())!r}"
     try:
         return parse_assign(text, line)
     except EquationError as err:
@@ -454,7 +319,7 @@ def _loss(
                 )
             picked = f"log_softmax({out}, axis={axis})" + (".T" if axis == 0 else "")
             text = f"-mean({picked}[range({lab.length}), {target}])"
-    key = f"loss {_short(text.strip())!r}"
+    key = f"loss {short(text.strip())!r}"
     try:
         expr = parse_expression(text, line or 0)
     except EquationError as err:
@@ -463,9 +328,8 @@ def _loss(
     return ProgramLoss(expr, text.strip(), line or 0, kind)
 
 
-def from_program_dict(data: Mapping[str, object], source: str = "", text: str = "") -> ProgramSpec:
-    """A ProgramSpec from parsed TOML (``text``, when given, places errors on lines)."""
-    lines = _Lines(text)
+def _header(data: Mapping[str, object], source: str, lines: _Lines) -> tuple[str, str]:
+    """The top-level keys checked; the program's name and convention."""
     for key in data:
         if key not in _TOP_KEYS and key != "equations":
             hint = _suggest(key, list(_TOP_KEYS))
@@ -486,11 +350,18 @@ def from_program_dict(data: Mapping[str, object], source: str = "", text: str = 
     convention = data.get("convention", "row")
     if convention not in ("row", "column"):
         raise _fail(
-            f'convention must be "row" or "column", got {_short(repr(convention), 40)}',
+            f'convention must be "row" or "column", got {short(repr(convention), 40)}',
             source,
             lines.find("convention"),
             "convention",
         )
+    return title, str(convention)
+
+
+def _declarations(
+    data: Mapping[str, object], source: str, lines: _Lines
+) -> tuple[_Names, dict[str, dict[str, Shape]], dict[str, Labels], dict[str, Hyper]]:
+    """Inputs, labels, parameters, hyperparameters and sizes, each name checked."""
     known = _Names(source)
     tables: dict[str, dict[str, object]] = {}
     for key in ("inputs", "labels", "parameters", "hyperparameters"):
@@ -512,7 +383,7 @@ def from_program_dict(data: Mapping[str, object], source: str = "", text: str = 
     for table, role in (("inputs", "input"), ("parameters", "parameter")):
         for name, value in tables[table].items():
             guarded(check_program_name, name, table, name)
-            shapes[table][name] = guarded(_shape, value, table, name)
+            shapes[table][name] = guarded(shape_value, value, table, name)
             declared.append((name, role, table))  # type: ignore[arg-type]
     for name, value in tables["labels"].items():
         guarded(check_program_name, name, "labels", name)
@@ -523,13 +394,13 @@ def from_program_dict(data: Mapping[str, object], source: str = "", text: str = 
                 at("labels", name),
                 f"labels.{name}",
             )
-        length = guarded(_size, value["length"], "labels", name)
-        classes = guarded(_size, value["classes"], "labels", name)
+        length = guarded(size_value, value["length"], "labels", name)
+        classes = guarded(size_value, value["classes"], "labels", name)
         labels[name] = Labels(length, classes)
         declared.append((name, "label", "labels"))
     for name, value in tables["hyperparameters"].items():
         guarded(check_program_name, name, "hyperparameters", name)
-        hypers[name] = guarded(_hyper, value, "hyperparameters", name)
+        hypers[name] = guarded(hyper_value, value, "hyperparameters", name)
         declared.append((name, "hyperparameter", "hyperparameters"))
     for name, role, table in declared:
         known.declare(name, role, at(table, name), f"{table}.{name}")
@@ -561,20 +432,11 @@ def from_program_dict(data: Mapping[str, object], source: str = "", text: str = 
                 at("hyperparameters", name),
                 f"hyperparameters.{name}",
             )
+    return known, shapes, labels, hypers
 
-    forward = data.get("forward")
-    ftable: str | None = None
-    if forward is not None:
-        if not isinstance(forward, dict) or set(forward) != {"equations"}:
-            raise _fail(
-                '[forward] holds one key: equations = """…"""',
-                source,
-                lines.table("forward"),
-                "forward",
-            )
-        raw, ftable = forward["equations"], "forward"
-    else:
-        raw = data.get("equations")
+
+def _upstream(data: Mapping[str, object], known: _Names, source: str, lines: _Lines) -> str | None:
+    """The upstream gradient's name of a ``[backward]`` table (None without one)."""
     backward = data.get("backward")
     if backward is not None:
         if (
@@ -609,11 +471,30 @@ def from_program_dict(data: Mapping[str, object], source: str = "", text: str = 
         known.upstream = upstream
     else:
         upstream = None
+    return upstream
 
+
+def _equations(
+    data: Mapping[str, object], known: _Names, upstream: str | None, source: str, lines: _Lines
+) -> tuple[Assign, ...]:
+    """The equations read and their names checked, in order."""
+    forward = data.get("forward")
+    ftable: str | None = None
+    if forward is not None:
+        if not isinstance(forward, dict) or set(forward) != {"equations"}:
+            raise _fail(
+                '[forward] holds one key: equations = """…"""',
+                source,
+                lines.table("forward"),
+                "forward",
+            )
+        raw, ftable = forward["equations"], "forward"
+    else:
+        raw = data.get("equations")
     equations: list[Assign] = []
     for body, line in _equation_lines(raw, source, lines, ftable):
         eq = _parse_equation(body, line, source)
-        key = f"equation {_short(eq.text)!r}"
+        key = f"equation {short(eq.text)!r}"
         known.check_uses(eq.expr, line, key)
         if eq.target[1:] in known.roles and eq.target[0] == "d":
             raise _fail(
@@ -653,7 +534,17 @@ def from_program_dict(data: Mapping[str, object], source: str = "", text: str = 
             lines.table("forward") or lines.find("equations"),
             "forward",
         )
-    eqs = tuple(equations)
+    return tuple(equations)
+
+
+def from_program_dict(data: Mapping[str, object], source: str = "", text: str = "") -> ProgramSpec:
+    """A ProgramSpec from parsed TOML (``text``, when given, places errors on lines)."""
+    lines = _Lines(text)
+    title, convention = _header(data, source, lines)
+    known, shapes, labels, hypers = _declarations(data, source, lines)
+    upstream = _upstream(data, known, source, lines)
+    eqs = _equations(data, known, upstream, source, lines)
+    backward = data.get("backward")
     has_loss = "loss" in data
     if has_loss == (backward is not None):
         raise _fail(
@@ -665,11 +556,11 @@ def from_program_dict(data: Mapping[str, object], source: str = "", text: str = 
         )
     output: str | None = None
     loss: ProgramLoss | None = None
-    if backward is not None:
+    if isinstance(backward, dict):
         output = backward.get("output", eqs[-1].target)
         if not isinstance(output, str) or known.roles.get(output) != "intermediate":
             raise _fail(
-                f"output {_short(repr(output), 40)} is not the target of an equation",
+                f"output {short(repr(output), 40)} is not the target of an equation",
                 source,
                 lines.find("output", "backward"),
                 "backward.output",
@@ -741,7 +632,7 @@ def loads_program(text: str, source: str = "<string>") -> ProgramSpec:
         raise _fail(f"TOML syntax error{col}: {problem}", source, line) from None
     except (ValueError, RecursionError) as err:
         raise _fail(
-            f"TOML value out of range or nested too deeply: {_short(str(err))}", source, None
+            f"TOML value out of range or nested too deeply: {short(str(err))}", source, None
         ) from None
     if not is_program(data):
         raise _fail('not a forward program: give [forward] equations = """…"""', source, None)

@@ -7,33 +7,32 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from derive.spec.program import (
+from derive.spec.program_grammar import EquationError, Pick, names, parse_expression, walk
+from derive.spec.program_records import (
     Hyper,
     ProgramLoss,
     ProgramSpec,
     Shape,
     Size,
-    _short,
     check_program_name,
+    short,
+    size_value,
 )
-from derive.spec.program_grammar import EquationError, Pick, names, parse_expression
 from derive.spec.records import SpecError
 
 SOURCE = "<expression>"
 
 
 def _size(text: str, key: str) -> Size:
-    from derive.spec.program import _size as size
-
     word = text.strip()
     if not word:
         raise SpecError("a size is empty", key=key)
-    return size(word, key)
+    return size_value(word, key)
 
 
 def parse_shape_flag(text: str) -> tuple[str, Shape]:
     """``"X=m,n"`` -> ``("X", ("m", "n"))``; ``"w=n"`` -> ``("w", ("n",))``."""
-    key = f"--shape {_short(text, 60)!r}"
+    key = f"--shape {short(text, 60)!r}"
     if not isinstance(text, str) or "=" not in text:
         raise SpecError("expected NAME=SIZES, e.g. --shape X=m,n or --shape w=n,1", key=key)
     name, _, sizes = text.partition("=")
@@ -57,14 +56,14 @@ def expression_program(
     """The program of one expression: names with a shape are inputs, those in ``wrt`` the
     parameters, other names scalar hyperparameters (shown as themselves); the expression
     is the loss."""
-    key = f"expression {_short(str(expr).strip())!r}"
+    key = f"expression {short(str(expr).strip())!r}"
     if not isinstance(expr, str) or not expr.strip():
         raise SpecError("the expression is empty", key="expression")
     try:
         tree = parse_expression(expr, 1)
     except EquationError as err:
         raise SpecError(err.problem, key=key, source=SOURCE) from None
-    if any(isinstance(p, Pick) for p in _nodes(tree)):
+    if any(isinstance(p, Pick) for p in walk(tree)):
         raise SpecError(
             "one-hot indexing needs labels declared in a TOML program", key=key, source=SOURCE
         )
@@ -72,14 +71,14 @@ def expression_program(
     if not wrt:
         raise SpecError("give at least one name to differentiate for (--wrt)", key=key)
     for target in wrt:
-        flag = f"--wrt {_short(str(target), 40)}"
+        flag = f"--wrt {short(str(target), 40)}"
         if target not in used:
             raise SpecError(f"{target!r} does not appear in the expression", key=flag)
         if target not in shapes:
             raise SpecError(f"{target!r} has no shape; give --shape {target}=…", key=flag)
     checked: dict[str, Shape] = {}
     for label, shape in shapes.items():
-        flag = f"--shape {_short(str(label), 40)}"
+        flag = f"--shape {short(str(label), 40)}"
         check_program_name(label, flag)
         if not 1 <= len(shape) <= 2:
             raise SpecError("a shape has one or two sizes", key=flag)
@@ -112,9 +111,3 @@ def expression_program(
         loss=ProgramLoss(tree, expr.strip(), 1, "expression"),
         source=SOURCE,
     )
-
-
-def _nodes(expr: object) -> list[object]:
-    from derive.spec.program import _walk
-
-    return list(_walk(expr))  # type: ignore[arg-type]

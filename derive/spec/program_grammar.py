@@ -200,6 +200,17 @@ def children(node: Expr) -> tuple[Expr, ...]:
     return ()
 
 
+def walk(node: Expr) -> list[Expr]:
+    """``node`` and every sub-expression, iteratively."""
+    out: list[Expr] = []
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        out.append(item)
+        stack.extend(children(item))
+    return out
+
+
 def names(node: Expr) -> list[Name]:
     """Every Name in ``node``, left to right (the labels of a pick included)."""
     found: list[Name] = []
