@@ -78,8 +78,9 @@ def test_the_compact_form_evaluates_like_the_stages() -> None:
     from derive.core import numeric
 
     d = derive_program("layernorm")
-    env = random_point(d.graph, {s: 4 + i for i, s in enumerate(d.graph.sizes.values())},
-                       np.random.default_rng(0))
+    env = random_point(
+        d.graph, {s: 4 + i for i, s in enumerate(d.graph.sizes.values())}, np.random.default_rng(0)
+    )
     values = dict(env)
     for eq in d.graph.equations:
         values[eq.out] = numeric.evaluate(eq.rhs, values)
@@ -122,11 +123,40 @@ def test_cli_runs_every_command_on_a_program(capsys: pytest.CaptureFixture[str],
     assert "def gradients(X, gamma, beta, dout, *, epsilon)" in out.read_text()
     assert main(["export", "batchnorm", "-o", str(out)]) == 2  # never overwritten
     assert "exists" in capsys.readouterr().err
-    assert main(["expr", "norm(X @ w - y)^2", "--wrt", "w", "--shape", "X=m,n",
-                 "--shape", "w=n,1", "--shape", "y=m,1"]) == 0
+    assert (
+        main(
+            [
+                "expr",
+                "norm(X @ w - y)^2",
+                "--wrt",
+                "w",
+                "--shape",
+                "X=m,n",
+                "--shape",
+                "w=n,1",
+                "--shape",
+                "y=m,1",
+            ]
+        )
+        == 0
+    )
     assert "dw = Xᵀ du1" in capsys.readouterr().out
-    assert main(["verify", "--expr", "sum(exp(X @ w))", "--wrt", "w", "--shape", "X=4,3",
-                 "--shape", "w=3,1"]) == 0
+    assert (
+        main(
+            [
+                "verify",
+                "--expr",
+                "sum(exp(X @ w))",
+                "--wrt",
+                "w",
+                "--shape",
+                "X=4,3",
+                "--shape",
+                "w=3,1",
+            ]
+        )
+        == 0
+    )
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
@@ -136,7 +166,9 @@ def test_latex_compiles(name: str, tmp_path) -> None:
     tex.write_text(derive_program(name).to_latex())
     run = subprocess.run(
         ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name],
-        cwd=tmp_path, capture_output=True, timeout=120,
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=120,
     )
     assert run.returncode == 0, run.stdout[-2000:]
 
@@ -197,10 +229,22 @@ def test_expression_mode_errors(capsys: pytest.CaptureFixture[str]) -> None:
 
 # ----------------------------------------------------------------------------- random programs
 
-UNARY = ["tanh({x})", "exp({x})", "sigmoid({x})", "{x} ** 2", "{x} / (1 + {x} ** 2)",
-         "{x} - mean({x}, axis=0)", "{x} - mean({x}, axis=1)", "{x} * gamma", "{x} + beta",
-         "{x} / sqrt(mean({x} ** 2, axis=0) + 1)", "softmax({x}, axis=1)",
-         "log_softmax({x}, axis=0)", "where({x} > 0, {x}, 0.1 * {x})", "abs({x}) + {x}"]
+UNARY = [
+    "tanh({x})",
+    "exp({x})",
+    "sigmoid({x})",
+    "{x} ** 2",
+    "{x} / (1 + {x} ** 2)",
+    "{x} - mean({x}, axis=0)",
+    "{x} - mean({x}, axis=1)",
+    "{x} * gamma",
+    "{x} + beta",
+    "{x} / sqrt(mean({x} ** 2, axis=0) + 1)",
+    "softmax({x}, axis=1)",
+    "log_softmax({x}, axis=0)",
+    "where({x} > 0, {x}, 0.1 * {x})",
+    "abs({x}) + {x}",
+]
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -211,7 +255,8 @@ def test_random_programs_agree_with_finite_differences(ops: list[str], seed: int
         lines.append(f"H{i} = " + op.format(x=f"H{i - 1}"))
     spec = (
         'name = "random"\n[inputs]\nX = [4, 3]\n[parameters]\nW = [3, 5]\n'
-        'gamma = [1, 5]\nbeta = [1, 5]\n[forward]\nequations = """\n' + "\n".join(lines)
+        'gamma = [1, 5]\nbeta = [1, 5]\n[forward]\nequations = """\n'
+        + "\n".join(lines)
         + f'\n"""\n[loss]\nexpression = "sum(H{len(ops)} * H{len(ops)}) / 2"\n'
     )
     d = derive_program(loads_program(spec, "<random>"))
@@ -231,7 +276,8 @@ def test_random_programs_three_ways_exhaustive(ops: list[str], seed: int) -> Non
         lines.append(f"H{i} = " + op.format(x=f"H{i - 1}"))
     spec = (
         'name = "random"\n[inputs]\nX = [3, 2]\n[parameters]\nW = [2, 3]\n'
-        'gamma = [1, 3]\nbeta = [1, 3]\n[forward]\nequations = """\n' + "\n".join(lines)
+        'gamma = [1, 3]\nbeta = [1, 3]\n[forward]\nequations = """\n'
+        + "\n".join(lines)
         + f'\n"""\n[loss]\nexpression = "sum(H{len(ops)} * H{len(ops)}) / 2"\n'
     )
     report = verify_program(derive_program(loads_program(spec, "<random>")), seed=seed)
@@ -244,7 +290,9 @@ def test_random_programs_three_ways_exhaustive(ops: list[str], seed: int) -> Non
 @pytest.mark.torch
 @pytest.mark.parametrize("name", ["batchnorm", "layernorm"])
 def test_torch_autograd_agrees(name: str) -> None:
-    torch = pytest.importorskip("torch", reason="torch is not installed (pip install torch==2.13.0)")
+    torch = pytest.importorskip(
+        "torch", reason="torch is not installed (pip install torch==2.13.0)"
+    )
     fn = derive_program(name).to_function()
     rng = np.random.default_rng(5)
     n, dim = 6, 4
