@@ -312,6 +312,8 @@ class Broadcast(MatrixExpr):  # type: ignore[misc]
                 )
             if _same(r, rows) and _same(c, cols):
                 return arg
+            if isinstance(arg, (OneMatrix, ZeroMatrix)):
+                return type(arg)(rows, cols)
         return super().__new__(cls, arg, rows, cols)
 
     @property
@@ -613,10 +615,24 @@ class OneHot(MatrixExpr):  # type: ignore[misc]
 
     role = "backward"
 
-    def __new__(cls, y: Labels, shape: tuple[Any, Any], axis: int = 1) -> Any:
+    def __new__(cls, y: Labels, shape: Any, *rest: Any, like: Any = None) -> Any:
+        # OneHot(y, (rows, cols), axis=1, like=S), or OneHot(y, rows, cols, axis[, like])
+        # as SymPy rebuilds it. ``like``: a matrix whose number type (and device) the
+        # printed code gives the 0/1 entries (a name in S), else the default float.
+        if isinstance(shape, (tuple, sympy.Tuple)):
+            (rows, cols), axis = shape, (rest[0] if rest else 1)
+        else:
+            rows, cols, axis = shape, rest[0], (rest[1] if len(rest) > 1 else 1)
+            like = rest[2] if len(rest) > 2 else like
         a = _axis(axis, "one-hot")
-        rows, cols = (_sympify(d) for d in shape)  # safe: sizes
-        return super().__new__(cls, y, rows, cols, sympy.Integer(a))
+        dims = (_sympify(rows), _sympify(cols))  # safe: sizes
+        extra = () if like is None else (like,)
+        return super().__new__(cls, y, *dims, sympy.Integer(a), *extra)
+
+    @property
+    def like(self) -> Any:
+        """The matrix whose number type the entries take in code (None: default float)."""
+        return self.args[4] if len(self.args) > 4 else None
 
     @property
     def labels(self) -> Labels:

@@ -295,7 +295,9 @@ def _det(node: Determinant, g: Any, ans: Any) -> Iterable[Contribution]:
 def _pick(node: Pick, g: Any, ans: Any) -> Iterable[Contribution]:
     # z = S[range(N), y]:  S_bar = onehot(y) ⊙ broadcast(G)   (each sample's G at its label)
     s = node.arg
-    return [(s, hadamard(OneHot(node.labels, s.shape, node.axis), _bcast(g, *s.shape)))]
+    names = sorted(s.atoms(MatrixSymbol), key=str)  # a name in S: the code's number type
+    mask = OneHot(node.labels, s.shape, node.axis, like=names[0] if names else None)
+    return [(s, hadamard(mask, _bcast(g, *s.shape)))]
 
 
 # --------------------------------------------------------------------------- feature maps

@@ -193,6 +193,10 @@ class ArrayNodes:
         """``0, 1, …, n−1`` (on the device of ``like`` where that matters)."""
         return f"{self.fn('arange')}({n})"
 
+    def numel(self, code: str) -> str:
+        """The number of entries of an array."""
+        return f"{code}.size"
+
     def argmax(self, code: str, axis: int | None) -> str:
         """The index of the first maximum (over one axis, kept; or of the flattened array)."""
         if axis is None:
@@ -290,7 +294,10 @@ class ArrayNodes:
 
     def _print_HadamardPower(self, expr: Any) -> str:
         base = self.parenthesize(expr.base, PRECEDENCE["Pow"])
-        return f"{base}**{self._print(expr.exp)}"
+        exp = self._print(expr.exp)
+        if not (expr.exp.is_Integer or expr.exp.is_Symbol):
+            exp = f"({exp})"  # X**(1/2), not X**1/2 = X/2
+        return f"{base}**{exp}"
 
     def _print_Pow(self, expr: Any, rational: bool = False) -> str:
         if expr.is_number and not expr.is_Rational:
@@ -319,8 +326,8 @@ class ArrayNodes:
         # would make float32 inputs float64, torch.eye(1) a CPU tensor on any device.
         if expr.shape == (1, 1):
             return "1"
-        if not expr.shape[0].is_Integer:  # a size bound from an argument's shape
-            return f"{self._module_format(self._module + '.eye')}({self._print(expr.shape[0])})"
+        if not expr.shape[0].is_Integer:  # SymPy's printers refuse a symbolic size
+            return f"{self.fn('eye')}({self._print(expr.shape[0])})"
         return str(super()._print_Identity(expr))  # type: ignore[misc]
 
     def _print(self, expr: Any, **kwargs: Any) -> str:
@@ -497,7 +504,7 @@ class ArrayNodes:
 
     def _print_ArgMaxAllMask(self, e: Any) -> str:
         x = self._group(e.arg)
-        idx = f"{self.arange(f'{x}.size', x)}.reshape({x}.shape)"
+        idx = f"{self.arange(self.numel(x), x)}.reshape({x}.shape)"
         return self.cast_like(f"({idx} == {self.argmax(x, None)})", x)
 
     def _print_Broadcast(self, e: Any) -> str:
@@ -546,6 +553,8 @@ class ArrayNodes:
             code = f"({self.arange(k, y)}[None, :] == {y}.reshape(-1, 1))"
         else:
             code = f"({self.arange(k, y)}[:, None] == {y}.reshape(1, -1))"
+        if e.like is not None:
+            return self.cast_like(code, self._group(e.like))
         return self.as_float(code)
 
     # --- losses

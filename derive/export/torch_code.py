@@ -57,6 +57,10 @@ class TorchCode(ArrayNodes, TorchPrinter):  # type: ignore[misc]
         """``0, 1, …, n−1`` on the device of ``like``."""
         return f"{self.fn('arange')}({n}, device={like}.device)"
 
+    def numel(self, code: str) -> str:
+        """The number of entries of a tensor."""
+        return f"{code}.numel()"
+
     def argmax(self, code: str, axis: int | None) -> str:
         """The index of the first maximum (over one dim, kept; or of the flattened tensor)."""
         if axis is None:

@@ -327,6 +327,10 @@ class DeriveLatexPrinter(LatexPrinter):  # type: ignore[misc]
                 body = rf"\left({body}\right)"
             return self.coefficient(coeff) + body
         if expr.has(sympy.MatrixExpr):
+            num, den = sympy.fraction(expr)
+            if den.has(sympy.MatrixExpr):
+                # g/‖X‖ (SymPy's _print_Pow sends x**-1 here too): a scalar node below
+                return rf"\frac{{{self._print(num)}}}{{{self._print(den)}}}"
             coeff = sympy.Mul(*[f for f in expr.args if not f.has(sympy.MatrixExpr)])
             rest = [f for f in expr.args if f.has(sympy.MatrixExpr)]
             parts = []

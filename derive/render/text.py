@@ -268,6 +268,12 @@ class TextPrinter(StrPrinter):  # type: ignore[misc]
                 body = f"({body})"
             return self.coefficient(coeff) + body
         if expr.has(sympy.MatrixExpr):
+            num, den = sympy.fraction(expr)
+            if den.has(sympy.MatrixExpr):  # g/‖X‖: a scalar node in the denominator
+                d = self._print(den)
+                return f"{self.parenthesize(num, PRECEDENCE['Mul'])}/" + (
+                    f"({d})" if den.is_Mul or den.is_Add else d
+                )
             coeff = sympy.Mul(*[f for f in expr.args if not f.has(sympy.MatrixExpr)])
             rest = " ".join(
                 f"({self._print(f)})" if f.is_Add else self._print(f)
