@@ -245,6 +245,9 @@ class DeriveLatexPrinter(LatexPrinter):  # type: ignore[misc]
         return rf"\operatorname{{tr}}\left({self._print(e.arg)}\right)"
 
     def _print_Inverse(self, e: Any) -> str:
+        if isinstance(e.arg, Transpose) and isinstance(e.arg.arg, MatrixSymbol):
+            t = TRANSPOSE[self.notation.transpose]  # (Xᵀ)⁻¹ = X^{-T}
+            return self.indexed(*split_name(e.arg.arg.name), extra_sup=f"-{t}")
         return rf"{self._operand_tex(e.arg)}^{{-1}}"
 
     def _print_LogDet(self, e: Any) -> str:

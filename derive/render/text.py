@@ -243,6 +243,8 @@ class TextPrinter(StrPrinter):  # type: ignore[misc]
         return f"tr({self._print(e.arg)})"
 
     def _print_Inverse(self, e: Any) -> str:
+        if isinstance(e.arg, sympy.Transpose) and hasattr(e.arg.arg, "name"):
+            return f"{self._print(e.arg.arg)}⁻ᵀ"  # (Xᵀ)⁻¹ = X⁻ᵀ
         return f"{self.operand(e.arg)}⁻¹"
 
     def _print_LogDet(self, e: Any) -> str:
