@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pytest
 import sympy
+from conftest import PDFLATEX, compile_tex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sympy.matrices.expressions import (
@@ -538,20 +539,21 @@ def rules_vjp(node: Any, g: Any) -> list[Any]:
     return list(vjp(node, g, None))
 
 
-@pytest.mark.parametrize(
-    ("node", "txt", "tex"),
-    [
-        (Trace(Q), "tr(Q)", r"\operatorname{tr}\left(Q\right)"),
-        (LogDet(Q), "log det(Q)", r"\log\det Q"),
-        (Inverse(Q), "Q⁻¹", r"Q^{-1}"),
-        (Determinant(Q), "det(Q)", r"\det Q"),
-        (Norm(X), "‖X‖", r"\left\lVert X \right\rVert_F"),
-        (Indicator(X, ">", 0), "𝟙[X > 0]", r"\mathbb{1}\left[X > 0\right]"),
-        (divide(X, W), "X ⊙ W∘⁻¹", r"X \odot W^{\circ -1}"),
-        (ReduceAll(X, "mean"), "mean(X)", r"\operatorname{mean} X"),
-        (LogSoftmax(X, 1), "log softmax(X)", r"\log \operatorname{softmax}\left(X\right)"),
-    ],
-)
+NODE_PRINTS = [
+    (Trace(Q), "tr(Q)", r"\operatorname{tr}\left(Q\right)"),
+    (LogDet(Q), "log det(Q)", r"\log\det Q"),
+    (Inverse(Q), "Q⁻¹", r"Q^{-1}"),
+    (Determinant(Q), "det(Q)", r"\det Q"),
+    (Norm(X), "‖X‖", r"\left\lVert X \right\rVert_F"),
+    (Indicator(X, ">", 0), "𝟙[X > 0]", r"\mathbb{1}\left[X > 0\right]"),
+    (divide(X, W), "X ⊘ W", r"X \oslash W"),
+    (divide(X, X + W), "X ⊘ (W + X)", r"X \oslash \left(W + X\right)"),
+    (ReduceAll(X, "mean"), "mean(X)", r"\operatorname{mean} X"),
+    (LogSoftmax(X, 1), "log softmax(X)", r"\log \operatorname{softmax}\left(X\right)"),
+]
+
+
+@pytest.mark.parametrize(("node", "txt", "tex"), NODE_PRINTS)
 def test_text_and_latex_of_the_nodes(node: Any, txt: str, tex: str) -> None:
     assert text(node) == txt
     assert latex(node) == tex
@@ -563,3 +565,19 @@ def test_a_scalar_node_in_a_denominator_prints_as_a_fraction() -> None:
     ((_, grad),) = rules_vjp(Norm(X), sympy.Symbol("g"))
     assert latex(grad) == r"\frac{g}{\left\lVert X \right\rVert_F} X"
     assert text(grad) == "(g/‖X‖) X"
+
+
+@pytest.mark.skipif(PDFLATEX is None, reason="pdflatex not installed (apt-get install texlive)")
+def test_the_latex_of_every_new_node_and_rule_compiles(tmp_path: Any) -> None:
+    """Every node and every gradient of the three-way programs, in the document's preamble."""
+    exprs = [node for node, _, _ in NODE_PRINTS]
+    for case in sorted(ALL):
+        prog = ALL[case]()
+        exprs += [rhs for _, rhs in prog.equations] + list(closed_form(prog).values())
+    body = "\n".join(rf"\[ {latex(e)} \]" for e in exprs)
+    tex = (
+        "\\documentclass{article}\n\\usepackage{amsmath,amssymb}\n\\begin{document}\n"
+        f"{body}\n\\end{{document}}\n"
+    )
+    code, log = compile_tex(tex, tmp_path)
+    assert code == 0, log[-2000:]

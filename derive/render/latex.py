@@ -28,7 +28,7 @@ from derive.core.nodes import (
     tensor_coeff,
 )
 from derive.render.outline import outline
-from derive.render.text import generic_f, named_value
+from derive.render.text import generic_f, hadamard_fraction, named_value
 from derive.spec.activations import TABLE
 from derive.spec.notation import DELTA_SYMBOLS, HADAMARD, TRANSPOSE, Notation
 
@@ -142,13 +142,17 @@ class DeriveLatexPrinter(LatexPrinter):  # type: ignore[misc]
     def _print_HadamardProduct(self, expr: Any) -> str:
         """``X ⊙ Y`` of matrices or feature maps; a sum or product factor is bracketed."""
         op = f" {HADAMARD[self.notation.hadamard]} "
+        num, den = hadamard_fraction(expr)
         parts = []
-        for a in expr.args:
+        for a in [*num, *den]:
             code = self._print(a)
             if isinstance(a, (sympy.MatAdd, sympy.MatMul, sympy.HadamardProduct, *_SCALED)):
                 code = rf"\left({code}\right)"
             parts.append(code)
-        return op.join(parts)
+        out = op.join(parts[: len(num)])
+        for code in parts[len(num) :]:  # X ⊙ Y^∘⁻¹ reads X ⊘ Y (entrywise division)
+            out += rf" \oslash {code}"
+        return out
 
     _print_TensorHadamard = _print_HadamardProduct
 
@@ -240,6 +244,9 @@ class DeriveLatexPrinter(LatexPrinter):  # type: ignore[misc]
         return rf"\operatorname{{tr}}\left({self._print(e.arg)}\right)"
 
     def _print_Inverse(self, e: Any) -> str:
+        if isinstance(e.arg, Transpose) and isinstance(e.arg.arg, MatrixSymbol):
+            t = TRANSPOSE[self.notation.transpose]  # (Xᵀ)⁻¹ = X^{-T}
+            return self.indexed(*split_name(e.arg.arg.name), extra_sup=f"-{t}")
         return rf"{self._operand_tex(e.arg)}^{{-1}}"
 
     def _print_LogDet(self, e: Any) -> str:

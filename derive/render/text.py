@@ -103,7 +103,11 @@ class TextPrinter(StrPrinter):  # type: ignore[misc]
         return body if coeff == 1 else f"{self.coefficient(coeff)}({body})"
 
     def _print_HadamardProduct(self, expr: Any) -> str:
-        return " ⊙ ".join(self.parenthesize(a, PRECEDENCE["Mul"] + 1) for a in expr.args)
+        num, den = hadamard_fraction(expr)
+        out = " ⊙ ".join(self.parenthesize(a, PRECEDENCE["Mul"] + 1) for a in num)
+        for d in den:  # X ⊙ Y^∘⁻¹ reads X ⊘ Y (entrywise division)
+            out += " ⊘ " + self.parenthesize(d, PRECEDENCE["Mul"] + 1)
+        return out
 
     _print_TensorHadamard = _print_HadamardProduct
 
@@ -242,6 +246,8 @@ class TextPrinter(StrPrinter):  # type: ignore[misc]
         return f"tr({self._print(e.arg)})"
 
     def _print_Inverse(self, e: Any) -> str:
+        if isinstance(e.arg, sympy.Transpose) and hasattr(e.arg.arg, "name"):
+            return f"{self._print(e.arg.arg)}⁻ᵀ"  # (Xᵀ)⁻¹ = X⁻ᵀ
         return f"{self.operand(e.arg)}⁻¹"
 
     def _print_LogDet(self, e: Any) -> str:
@@ -322,6 +328,19 @@ class TextPrinter(StrPrinter):  # type: ignore[misc]
             return join_signed([self._print(t) for t in terms])
         finally:
             self._in_sum = saved
+
+
+def hadamard_fraction(expr: Any) -> tuple[list[Any], list[Any]]:
+    """The factors of a Hadamard product split into numerators and the bases of its
+    ``Y^∘⁻¹`` factors (none when every factor is a reciprocal: nothing to divide)."""
+    num = [a for a in expr.args if not _reciprocal(a)]
+    if not num:
+        return list(expr.args), []
+    return num, [a.base for a in expr.args if _reciprocal(a)]
+
+
+def _reciprocal(a: Any) -> bool:
+    return isinstance(a, sympy.HadamardPower) and a.exp == -1
 
 
 def _is_bias(term: Any) -> bool:
