@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from derive.core.derivation import Derivation
-from derive.formula.parse import IR
+from derive.formula.ir import IR, Sym, index_text
 from derive.formula.quantity import Quantity
 from derive.formula.resolve import UnknownSymbol
 from derive.spec.notation import Notation
@@ -31,7 +31,7 @@ def render_expected(
     their values back (``n_1`` -> 2), so that the answer is in the user's own network.
     """
     ks = q.layers(d)
-    generic = q.idx[0] == "rel" and q.idx[1] == "l"
+    generic = q.generic
     g = d.generic_conv if conv or d.generic is None else d.generic
     if generic and g is not None and q.kind != "fwd":
         st = {
@@ -72,10 +72,8 @@ def render_expected(
 
     p = DeriveLatexPrinter(detect_notation(formula))
     lhs = p.doprint(lhs_expr) if lhs_expr is not None else q.label(d)
-    if lhs_ir[0] == "sym" and lhs_ir[1] in ("dW", "db", "dA"):
-        idx = lhs_ir[2]
-        k_text = str(idx[1]) if idx[0] == "int" else idx[1] + (f"{idx[2]:+d}" if idx[2] else "")
-        lhs = p.indexed(lhs_ir[1], k_text)
+    if isinstance(lhs_ir, Sym) and lhs_ir.base in ("dW", "db", "dA") and lhs_ir.index:
+        lhs = p.indexed(lhs_ir.base, index_text(lhs_ir.index))
     elif q.wrt_loss == "L" and q.kind == "delta":
         z = p.doprint(lhs_expr).replace(p.base_tex("delta"), "Z")
         lhs = rf"\frac{{\partial L}}{{\partial {z}}}"

@@ -24,7 +24,17 @@ from typing import Any
 from derive.formula.answer import detect_notation, render_expected
 from derive.formula.diagnose import Diagnosis
 from derive.formula.equivalence import Run
-from derive.formula.ir import default_layers, has_entries, mentions, nodes, shift_layers
+from derive.formula.ir import (
+    Partial,
+    Scalar,
+    Squeeze,
+    Sym,
+    default_layers,
+    has_entries,
+    mentions,
+    nodes,
+    shift_layers,
+)
 from derive.formula.networks import random_env, symbolic_network
 from derive.formula.parse import IR, FormulaError, parse
 from derive.formula.quantity import Quantity, quantity_of
@@ -228,7 +238,9 @@ class Checker(Diagnosis):
                 + f", and with {right[0]} it is right; write it in derive's numbering"
             )
         batch = {"m", str(self.d.program.batch)}
-        written_m = any(n[0] == "scalar" and n[1] in batch for p in parts for _, n in nodes(p))
+        written_m = any(
+            isinstance(n, Scalar) and n.name in batch for p in parts for _, n in nodes(p)
+        )
         single = None if written_m else self.variant("one_sample")  # 1/m: a batch formula
         if single is not None:
             as_is = single._verdict(formula, syntax, parts)
@@ -284,8 +296,8 @@ class Checker(Diagnosis):
         expected = render_expected(d, q, formula, run.syntax, parts[0], conv, self.sizes)
         label = q.label(d)
         for rhs in parts[1:]:
-            if rhs[0] == "quantity" or (
-                rhs[0] == "sym" and rhs[1] in ("delta", "dW", "db") and rhs == parts[0]
+            if isinstance(rhs, Partial) or (
+                isinstance(rhs, Sym) and rhs.base in ("delta", "dW", "db") and rhs == parts[0]
             ):
                 other = quantity_of(rhs)
                 same = all(
@@ -317,7 +329,7 @@ class Checker(Diagnosis):
             run.method = method
             if ok:
                 notes = []
-                if any(n[0] == "squeeze" for _, n in nodes(rhs)):
+                if any(isinstance(n, Squeeze) for _, n in nodes(rhs)):
                     notes.append(
                         "np.sum without keepdims=True has NumPy's shape (n,), which broadcasts "
                         "as a row (1, n): here that is the parameter's own shape (or n = 1), so "

@@ -17,8 +17,33 @@ import sympy
 from derive.core.graph import Kind
 from derive.core.nodes import Softmax
 from derive.formula.equivalence import Equivalence, Run
-from derive.formula.ir import at, inside, nodes, replace, show
-from derive.formula.parse import IR, FormulaError
+from derive.formula.ir import (
+    IR,
+    Amb,
+    Bin,
+    Cmp,
+    Conv,
+    Entry,
+    Fn,
+    FormulaError,
+    Gt0,
+    IntIndex,
+    Mode,
+    Neg,
+    Num,
+    Pow,
+    Scalar,
+    Squeeze,
+    Sum,
+    Sym,
+    T,
+    at,
+    inside,
+    nodes,
+    replace,
+    shifted,
+    show,
+)
 from derive.formula.quantity import Quantity
 
 MAX_PAIRS = 600  # two mistakes at once: the candidates tried
@@ -32,11 +57,16 @@ def _samples(convention: str) -> str:
 
 def _hadamard_factors(node: IR) -> Iterator[IR]:
     """The factors of a chain of Hadamard products, left to right."""
-    if node[0] == "had":
-        yield from _hadamard_factors(node[1])
-        yield from _hadamard_factors(node[2])
+    if isinstance(node, Bin) and node.op == "had":
+        yield from _hadamard_factors(node.a)
+        yield from _hadamard_factors(node.b)
     else:
         yield node
+
+
+def _is(node: IR, op: str) -> bool:
+    """Whether ``node`` is the binary operation ``op``."""
+    return isinstance(node, Bin) and node.op == op
 
 
 class Diagnosis(Equivalence):
@@ -144,100 +174,105 @@ class Diagnosis(Equivalence):
     def mutations(self, run: Run, rhs: IR, q: Quantity) -> Iterator[tuple[str, IR]]:
         """Each usual mistake undone once: (what the mistake is, the formula without it)."""
         sh = partial(show, python=run.python)
-        m_scalar: IR = ("scalar", str(self.d.program.batch))
-        factors = [
-            ("a factor 1/m is missing", ("div", rhs, m_scalar)),
-            ("a factor 1/m too many", ("mat", m_scalar, rhs)),
-            ("a factor 1/2 is missing", ("div", rhs, ("num", sympy.Integer(2)))),
+        m_scalar: IR = Scalar(str(self.d.program.batch))
+        factors: list[tuple[str, IR]] = [
+            ("a factor 1/m is missing", Bin("div", rhs, m_scalar)),
+            ("a factor 1/m too many", Bin("mat", m_scalar, rhs)),
+            ("a factor 1/2 is missing", Bin("div", rhs, Num(sympy.Integer(2)))),
             (
                 "a factor 2 is missing (the 1/2 is not in this loss)",
-                ("mat", ("num", sympy.Integer(2)), rhs),
+                Bin("mat", Num(sympy.Integer(2)), rhs),
             ),
-            ("the sign is wrong", ("neg", rhs)),
-            ("the whole right-hand side should be transposed", ("T", rhs)),
+            ("the sign is wrong", Neg(rhs)),
+            ("the whole right-hand side should be transposed", T(rhs)),
         ]
         yield from factors
         for path, node in nodes(rhs):
-            kind = node[0]
-            if kind == "sym" and node[1] != "Y":
-                yield (f"a transpose is missing on {sh(node)}", replace(rhs, path, ("T", node)))
-            if kind == "T":
-                yield (f"{sh(node[1])} should not be transposed", replace(rhs, path, node[1]))
-            if kind == "mat" and node[1][0] not in ("num", "scalar", "div"):
+            if isinstance(node, Sym) and node.base != "Y":
+                yield (f"a transpose is missing on {sh(node)}", replace(rhs, path, T(node)))
+            if isinstance(node, T):
+                yield (f"{sh(node.a)} should not be transposed", replace(rhs, path, node.a))
+            if (
+                isinstance(node, Bin)
+                and node.op == "mat"
+                and not isinstance(node.a, (Num, Scalar))
+                and not _is(node.a, "div")
+            ):
+                a, b = node.a, node.b
                 yield (
-                    "the product is in the wrong order: "
-                    f"{sh(node[2])} {sh(node[1])}, not {sh(node[1])} {sh(node[2])}",
-                    replace(rhs, path, ("mat", node[2], node[1])),
+                    f"the product is in the wrong order: {sh(b)} {sh(a)}, not {sh(a)} {sh(b)}",
+                    replace(rhs, path, Bin("mat", b, a)),
                 )
                 yield (
                     "a matrix product is written where the Hadamard product ⊙ belongs "
-                    f"({sh(node[1])} ⊙ {sh(node[2])})",
-                    replace(rhs, path, ("had", node[1], node[2])),
+                    f"({sh(a)} ⊙ {sh(b)})",
+                    replace(rhs, path, Bin("had", a, b)),
                 )
-            if kind == "had":
+            if isinstance(node, Bin) and node.op == "had":
                 yield (
                     "a Hadamard product ⊙ is written where a matrix product belongs",
-                    replace(rhs, path, ("mat", node[1], node[2])),
+                    replace(rhs, path, Bin("mat", node.a, node.b)),
                 )
-                for side in (1, 2):
-                    if node[side][0] == "fn" and node[side][2] >= 1:
+                for side, other in ((node.a, node.b), (node.b, node.a)):
+                    if isinstance(side, Fn) and side.order >= 1:
                         yield (
-                            f"the factor {sh(node[side])} does not belong here",
-                            replace(rhs, path, node[3 - side]),
+                            f"the factor {sh(side)} does not belong here",
+                            replace(rhs, path, other),
                         )
-            if kind == "squeeze":
+            if isinstance(node, Squeeze):
                 yield (
-                    f"np.sum without keepdims=True drops the summed axis: {sh(node[1])} "
+                    f"np.sum without keepdims=True drops the summed axis: {sh(node.a)} "
                     "has shape (n,), not (n, 1) — add keepdims=True",
-                    replace(rhs, path, node[1]),
+                    replace(rhs, path, node.a),
                 )
-            if kind == "sum" and node[2] in (0, 1):
+            if isinstance(node, Sum) and node.axis in (0, 1):
+                axis = 1 - int(node.axis)
                 yield (
-                    f"the sum is over the wrong axis (axis={1 - node[2]})",
-                    replace(rhs, path, ("sum", node[1], 1 - node[2])),
+                    f"the sum is over the wrong axis (axis={axis})",
+                    replace(rhs, path, Sum(node.a, axis)),
                 )
-            if kind == "fn" and node[2] == 0 and q.kind == "delta":
+            if isinstance(node, Fn) and node.order == 0 and q.kind == "delta":
                 yield (
-                    f"{sh(node)} should be the derivative {sh(('fn', node[1], 1, node[3]))}",
-                    replace(rhs, path, ("fn", node[1], 1, node[3])),
+                    f"{sh(node)} should be the derivative {sh(Fn(node.name, 1, node.arg))}",
+                    replace(rhs, path, Fn(node.name, 1, node.arg)),
                 )
         for path, node in nodes(rhs):  # a layer index off by one, f'(A) for f'(Z)
-            kind = node[0]
-            if kind == "num" and node[1] not in (0, 1):
+            if isinstance(node, Num) and node.value not in (0, 1):
                 yield (
-                    f"the factor {node[1]} does not belong here",
-                    replace(rhs, path, ("num", sympy.Integer(1))),
+                    f"the factor {node.value} does not belong here",
+                    replace(rhs, path, Num(sympy.Integer(1))),
                 )
-            if kind == "sym" and node[1] in ("Z", "A") and node[2] is not None:
-                swap = ("sym", "A" if node[1] == "Z" else "Z", node[2], node[3])
-                what = "the activation" if swap[1] == "A" else "the pre-activation"
+            if isinstance(node, Sym) and node.base in ("Z", "A") and node.index is not None:
+                swap = Sym("A" if node.base == "Z" else "Z", node.index, node.lower)
+                what = "the activation" if swap.base == "A" else "the pre-activation"
                 yield (
                     f"{sh(node)} is written where {what} {sh(swap)} belongs",
                     replace(rhs, path, swap),
                 )
-            if kind == "fn" and node[2] >= 1 and node[3][0] == "sym" and node[3][1] == "A":
-                z = ("sym", "Z", node[3][2], node[3][3])
+            if (
+                isinstance(node, Fn)
+                and node.order >= 1
+                and isinstance(node.arg, Sym)
+                and node.arg.base == "A"
+            ):
+                at_z = Fn(node.name, node.order, Sym("Z", node.arg.index, node.arg.lower))
                 yield (
-                    f"{sh(node)} is written where {sh(('fn', node[1], node[2], z))} belongs: "
+                    f"{sh(node)} is written where {sh(at_z)} belongs: "
                     "the derivative is taken at the pre-activation Z, not at A",
-                    replace(rhs, path, ("fn", node[1], node[2], z)),
+                    replace(rhs, path, at_z),
                 )
-            if kind == "sym" and node[2] is not None and node[2][0] in ("int", "rel"):
+            if isinstance(node, Sym) and node.index is not None:
                 for by in (-1, 1):
-                    idx = node[2]
-                    moved = (
-                        ("int", idx[1] + by) if idx[0] == "int" else ("rel", idx[1], idx[2] + by)
-                    )
-                    other = ("sym", node[1], moved, node[3])
+                    other = Sym(node.base, shifted(node.index, by), node.lower)
                     yield (
                         f"a layer index is off by one: {sh(node)} where {sh(other)} belongs",
                         replace(rhs, path, other),
                     )
         if q.kind == "delta":
-            z = ("sym", "Z", q.idx, False)
+            z = Sym("Z", q.idx, False)
             yield (
                 f"the factor f'(Z) of the layer is missing (⊙ f'({sh(z)}))",
-                ("had", rhs, ("fn", "generic", 1, z)),
+                Bin("had", rhs, Fn("generic", 1, z)),
             )
         yield from self.masks(run, rhs)
         yield from self.sample_sums(run, rhs, q)
@@ -252,13 +287,13 @@ class Diagnosis(Equivalence):
         """ReLU's mask ``(Z > 0)`` where another activation's derivative belongs."""
         sh = partial(show, python=run.python)
         for path, node in nodes(rhs):
-            x = node[1] if node[0] in ("gt0", "cmp") else None
-            if x is not None and x[0] == "sym" and x[1] in ("Z", "A") and x[2] is not None:
-                z = ("sym", "Z", x[2], x[3])
+            x = node.a if isinstance(node, (Gt0, Cmp)) else None
+            if isinstance(x, Sym) and x.base in ("Z", "A") and x.index is not None:
+                z = Sym("Z", x.index, x.lower)
                 yield (
                     f"the mask ({sh(x)} > 0) is ReLU's derivative; this layer's activation "
                     f"is not ReLU: its derivative f'({sh(z)}) belongs here",
-                    replace(rhs, path, ("fn", "generic", 1, z)),
+                    replace(rhs, path, Fn("generic", 1, z)),
                 )
 
     def sample_sums(self, run: Run, rhs: IR, q: Quantity) -> Iterator[tuple[str, IR]]:
@@ -267,8 +302,8 @@ class Diagnosis(Equivalence):
             return
         sh = partial(show, python=run.python)
         for path, node in nodes(rhs):
-            if node[0] == "sym" and node[1] == "delta" and not inside(rhs, path, "sum"):
-                summed: IR = ("sum", node, None)
+            if isinstance(node, Sym) and node.base == "delta" and not inside(rhs, path, "sum"):
+                summed: IR = Sum(node, None)
                 code = (
                     f"np.sum({sh(node)}, axis={1 if self.d.program.column else 0}, keepdims=True)"
                     if run.python
@@ -284,22 +319,23 @@ class Diagnosis(Equivalence):
         """``(1 − A)²`` for ``1 − A²`` (tanh'), and ``1 − A`` with its square missing."""
         sh = partial(show, python=run.python)
         for path, node in nodes(rhs):
-            if node[0] == "pow" and node[2] == 2 and node[1][0] == "sub":
-                one, x = node[1][1], node[1][2]
+            if isinstance(node, Pow) and node.n == 2 and _is(node.a, "sub"):
+                one, x = node.a.a, node.a.b  # type: ignore[union-attr]
                 yield (
                     f"(1 − {sh(x)})² is written where 1 − {sh(x)}² belongs: the square is "
                     f"on {sh(x)} alone",
-                    replace(rhs, path, ("sub", one, ("pow", x, 2))),
+                    replace(rhs, path, Bin("sub", one, Pow(x, 2))),
                 )
             if (
-                node[0] == "sub"
-                and node[1] == ("num", sympy.Integer(1))
-                and node[2][0] in ("sym", "fn")
-                and not (path and at(rhs, path[:-1])[0] == "pow")
+                isinstance(node, Bin)
+                and node.op == "sub"
+                and node.a == Num(sympy.Integer(1))
+                and isinstance(node.b, (Sym, Fn))
+                and not (path and isinstance(at(rhs, path[:-1]), Pow))
             ):
                 yield (
-                    f"the square is missing: 1 − {sh(node[2])}², not 1 − {sh(node[2])}",
-                    replace(rhs, path, ("sub", node[1], ("pow", node[2], 2))),
+                    f"the square is missing: 1 − {sh(node.b)}², not 1 − {sh(node.b)}",
+                    replace(rhs, path, Bin("sub", node.a, Pow(node.b, 2))),
                 )
 
     def weight_decay(self, run: Run, rhs: IR, q: Quantity) -> Iterator[tuple[str, IR]]:
@@ -307,24 +343,24 @@ class Diagnosis(Equivalence):
         decay = self.network.loss.weight_decay
         if q.kind != "grad" or q.base not in ("W", "K") or not isinstance(decay, str):
             return
-        lam: IR = ("scalar", decay)
-        m: IR = ("scalar", str(self.d.program.batch))
-        w: IR = ("sym", q.base, q.idx, False)
+        lam: IR = Scalar(decay)
+        m: IR = Scalar(str(self.d.program.batch))
+        w: IR = Sym(q.base, q.idx, False)
         sh = partial(show, python=run.python)
-        for coeff in (("div", lam, m), lam):
+        for coeff in (Bin("div", lam, m), lam):
             factor = f"λ/{sh(m)}" if coeff != lam else "λ"
             yield (
                 f"the weight-decay term ({factor}) {sh(w)} is missing",
-                ("add", rhs, ("mat", coeff, w)),
+                Bin("add", rhs, Bin("mat", coeff, w)),
             )
         for path, node in nodes(rhs):
-            if node == lam and not (path and at(rhs, path[:-1])[0] == "div"):
+            if node == lam and not (path and _is(at(rhs, path[:-1]), "div")):
                 yield (
                     f"the weight-decay factor is λ/{sh(m)}, not λ (the decay term of the loss "
                     f"is averaged over the {sh(m)} samples too)",
-                    replace(rhs, path, ("div", lam, m)),
+                    replace(rhs, path, Bin("div", lam, m)),
                 )
-            if node == ("div", lam, m):
+            if node == Bin("div", lam, m):
                 yield (
                     f"the weight-decay factor is λ, not λ/{sh(m)}",
                     replace(rhs, path, lam),
@@ -350,7 +386,7 @@ class Diagnosis(Equivalence):
                 gone = factors[i : i + drop]
                 node = kept[0]
                 for f in kept[1:]:
-                    node = ("had", node, f)
+                    node = Bin("had", node, f)
                 yield (
                     "softmax's derivative is not elementwise: its Jacobian diag(a) − a aᵀ "
                     "acts on each sample, and with the cross-entropy it cancels (δ = A − Y); "
@@ -361,16 +397,16 @@ class Diagnosis(Equivalence):
     def index_mutations(self, run: Run, rhs: IR) -> Iterator[tuple[str, IR]]:
         """Index forms: the offsets' sign (i+u: correlation, as the layer; i−u: flipped)."""
         sh = partial(show, python=run.python)
-        entries = [(path, node) for path, node in nodes(rhs) if node[0] == "entry"]
-        if not any(len(t) > 1 for _, node in entries for t in node[2]):
+        entries = [(path, node) for path, node in nodes(rhs) if isinstance(node, Entry)]
+        if not any(len(t) > 1 for _, node in entries for t in node.indices):
             return
         flipped = rhs
         shown = []
         for path, node in entries:
-            if any(len(t) > 1 for t in node[2]):
-                idx = tuple((t[0], *((-s, v) for s, v in t[1:])) for t in node[2])
-                flipped = replace(flipped, path, ("entry", node[1], idx))
-                shown.append(sh(node[1]))
+            if any(len(t) > 1 for t in node.indices):
+                idx = tuple((t[0], *((-s, v) for s, v in t[1:])) for t in node.indices)
+                flipped = replace(flipped, path, Entry(node.a, idx))
+                shown.append(sh(node.a))
         yield (
             f"the offsets in the indices of {', '.join(shown)} have the wrong sign "
             "(i+u where i−u belongs, or back): the kernel is flipped",
@@ -387,91 +423,98 @@ class Diagnosis(Equivalence):
         sh = partial(show, python=run.python)
         if run.python:
             for path, node in nodes(rhs):
-                if node[0] in ("corr", "conv"):
-                    kind = node[0]
-                    swapped = "conv" if kind == "corr" else "corr"
+                if isinstance(node, Conv):
                     yield (
                         "correlation and convolution are swapped: "
                         + (
                             "correlate2d does not flip the kernel, convolve2d does"
-                            if kind == "corr"
+                            if node.op == "corr"
                             else "convolve2d flips the kernel, correlate2d does not"
                         ),
-                        replace(rhs, path, (swapped, node[1], node[2], node[3])),
+                        replace(
+                            rhs,
+                            path,
+                            Conv(
+                                "conv" if node.op == "corr" else "corr", node.a, node.b, node.mode
+                            ),
+                        ),
                     )
-        modes = {path for path, node in nodes(rhs) if node[0] == "mode"}
+        modes = {path for path, node in nodes(rhs) if isinstance(node, Mode)}
         for path, node in nodes(rhs):
-            kind = node[0]
-            if kind == "fn" and node[1] == "rot180":
+            if isinstance(node, Fn) and node.name == "rot180":
                 yield (
-                    f"the kernel should not be rotated here: {sh(node[3])}, "
-                    f"not rot180({sh(node[3])})",
-                    replace(rhs, path, node[3]),
+                    f"the kernel should not be rotated here: {sh(node.arg)}, "
+                    f"not rot180({sh(node.arg)})",
+                    replace(rhs, path, node.arg),
                 )
-            if kind == "sym" and node[1] == "K" and not inside(rhs, path, "rot180"):
+            if isinstance(node, Sym) and node.base == "K" and not inside(rhs, path, "rot180"):
                 yield (
                     f"the kernel is not flipped: the full convolution uses "
                     f"rot180({sh(node)}), the kernel rotated by 180°",
-                    replace(rhs, path, ("fn", "rot180", 0, node)),
+                    replace(rhs, path, Fn("rot180", 0, node)),
                 )
-            if kind == "mode":
-                other = "valid" if node[2] == "full" else "full"
+            if isinstance(node, Mode):
+                other = "valid" if node.mode == "full" else "full"
                 yield (
-                    f"'{node[2]}' is written where the '{other}' mode is needed"
+                    f"'{node.mode}' is written where the '{other}' mode is needed"
                     + (" (δ padded by k − 1, so every overlap counts)" if other == "full" else ""),
-                    replace(rhs, path, ("mode", node[1], other)),
+                    replace(rhs, path, Mode(node.a, other)),
                 )
-            if kind in ("corr", "conv"):
-                mode = node[3] or "valid"
+            if isinstance(node, Conv):
+                mode = node.mode or "valid"
                 other = "valid" if mode == "full" else "full"
                 yield (
                     f"'{mode}' is written where the '{other}' mode is needed",
-                    replace(rhs, path, (kind, node[1], node[2], other)),
+                    replace(rhs, path, Conv(node.op, node.a, node.b, other)),
                 )
                 yield (
-                    f"the operands are swapped: {sh(node[2])} and {sh(node[1])}",
-                    replace(rhs, path, (kind, node[2], node[1], node[3])),
+                    f"the operands are swapped: {sh(node.b)} and {sh(node.a)}",
+                    replace(rhs, path, Conv(node.op, node.b, node.a, node.mode)),
                 )
             if (
-                kind == "amb"
+                isinstance(node, Amb)
                 and path[:-1] not in modes
                 and not any(p == path[: len(p)] for p in modes)
             ):
                 yield (
                     "the 'valid' correlation is written where the full one is needed "
                     "(δ padded by k − 1, so every overlap counts): (…)_full",
-                    replace(rhs, path, ("mode", node, "full")),
+                    replace(rhs, path, Mode(node, "full")),
                 )
-            if kind == "fn" and node[1] == "up" and self._pool_mode(node[3]) == "avg":
-                k2 = self._pool_mode(node[3], size=True)
+            if isinstance(node, Fn) and node.name == "up" and self._pool_mode(node.arg) == "avg":
+                k2 = self._pool_mode(node.arg, size=True)
                 yield (
                     f"average pooling spreads the delta evenly: each pixel of a window gets "
                     f"1/k² = 1/{k2} of it",
-                    replace(rhs, path, ("div", node, ("num", sympy.Integer(k2)))),
+                    replace(rhs, path, Bin("div", node, Num(sympy.Integer(k2)))),
                 )
-            if kind == "fn" and node[1] == "up":
-                pooled = self._pool_input(node[3])
+            if isinstance(node, Fn) and node.name == "up":
+                pooled = self._pool_input(node.arg)
                 if pooled is not None:
-                    routed: IR = ("had", node, ("fn", "maxmask", 0, pooled))
+                    routed: IR = Bin("had", node, Fn("maxmask", 0, pooled))
                     spread = "the delta is spread evenly over each window (average pooling's rule)"
                     yield (
                         f"{spread}; max pooling routes it to each window's arg-max: "
-                        f"up({sh(node[3])}) ⊙ 1_max({sh(pooled)})",
+                        f"up({sh(node.arg)}) ⊙ 1_max({sh(pooled)})",
                         replace(rhs, path, routed),
                     )
                     parent = path[:-1]
-                    if path and at(rhs, parent)[0] in ("mat", "div"):
+                    if path and (_is(at(rhs, parent), "mat") or _is(at(rhs, parent), "div")):
                         yield (
                             f"{spread}; max pooling routes it (no 1/k²) to each window's arg-max: "
-                            f"up({sh(node[3])}) ⊙ 1_max({sh(pooled)})",
+                            f"up({sh(node.arg)}) ⊙ 1_max({sh(pooled)})",
                             replace(rhs, parent, routed),
                         )
 
     def _pool_mode(self, node: IR, size: bool = False) -> Any:
         """The pooling mode (or k²) of the layer whose delta ``node`` is, if numbered."""
-        if node[0] != "sym" or node[1] != "delta" or node[2] is None or node[2][0] != "int":
+        if (
+            not isinstance(node, Sym)
+            or node.base != "delta"
+            or not isinstance(node.index, IntIndex)
+        ):
             return None
-        k = int(node[2][1])
+        k = int(node.index.k)
         eq = next((e for e in self.d.program.equations if e.layer == k), None)
         if eq is None or eq.kind is not Kind.POOL:
             return None
@@ -479,13 +522,13 @@ class Diagnosis(Equivalence):
 
     def _pool_input(self, node: IR) -> IR | None:
         """``A_{l}`` for ``up(δ_{l+1})`` when layer l+1 is a max pooling layer."""
-        if node[0] != "sym" or node[1] != "delta" or node[2] is None:
+        if not isinstance(node, Sym) or node.base != "delta" or node.index is None:
             return None
-        idx = node[2]
-        if idx[0] == "int":
-            k = int(idx[1])
+        idx = node.index
+        if isinstance(idx, IntIndex):
+            k = int(idx.k)
             eq = next((e for e in self.d.program.equations if e.layer == k), None)
             if eq is None or eq.kind is not Kind.POOL or eq.rhs.mode != "max":
                 return None
-            return ("sym", "A", ("int", k - 1), False) if k > 1 else ("sym", "X", None, False)
-        return ("sym", "A", (idx[0], idx[1], idx[2] - 1), False)
+            return Sym("A", IntIndex(k - 1), False) if k > 1 else Sym("X", None, False)
+        return Sym("A", shifted(idx, -1), False)

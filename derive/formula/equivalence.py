@@ -18,7 +18,7 @@ from derive.core import numeric
 from derive.core.derivation import Derivation
 from derive.core.nodes import is_tensor, tensor_shape
 from derive.formula.indexed import IndexForm
-from derive.formula.ir import has_entries
+from derive.formula.ir import IntIndex, Sym, has_entries
 from derive.formula.networks import TRIALS, Networks, concrete_widths
 from derive.formula.parse import IR, FormulaError
 from derive.formula.quantity import Quantity
@@ -68,7 +68,7 @@ class Equivalence(Networks):
         if has_entries(rhs):
             return self.matches_index_form(run, d, q, rhs, trials)
         per_layer: list[tuple[list[Any], Any]] = []
-        generic = q.idx[0] == "rel" and q.idx[1] == "l"
+        generic = q.generic
         skipped: FormulaError | None = None
         for k in q.layers(d):
             try:
@@ -109,7 +109,7 @@ class Equivalence(Networks):
                 want = q.expected(d, k)
                 r = Resolver(self._context(run, d, k))
                 base = {"grad": q.base, "delta": "delta", "cot": "A", "fwd": q.base}[q.kind]
-                lhs = r.symbol(("sym", base, ("int", q.layer_value(k)), False))
+                lhs = r.symbol(Sym(base, IntIndex(q.layer_value(k)), False))
                 if isinstance(lhs, MatrixSymbol) and d.network.is_conv:  # a CNN: for maps
                     raise UnknownSymbol(f"{lhs.name} is not a feature map or kernel")
                 for env in self.envs(d, trials):

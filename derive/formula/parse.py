@@ -28,8 +28,10 @@ from derive.formula.ir import (
     integer_of,
     parse_number,
 )
-from derive.formula.latex_ir import LATEX_REWRITES, LatexToIR
+from derive.formula.latex_ir import LatexToIR
+from derive.formula.latex_tokens import LATEX_REWRITES
 from derive.formula.python_ir import PythonToIR
+from derive.formula.snippets import leftover
 from derive.spec.grammar import caret, failure
 
 __all__ = [
@@ -266,4 +268,4 @@ def parse(
         if isinstance(inner, FormulaError):
             raise fail(str(inner), _start(err.obj)) from None
         raise
-    return Parts(list(parts), list(getattr(transformer, "notes", [])))
+    return Parts([leftover(p) for p in parts], list(getattr(transformer, "notes", [])))
