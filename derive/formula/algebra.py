@@ -27,7 +27,8 @@ from derive.core.nodes import (
     tensor_scale,
     tensor_shape,
 )
-from derive.formula.ir import IR, Bin, Diag, Fn, FormulaError, map_children, nodes
+from derive.formula.ir import IR, Bin, Diag, Fn, FormulaError
+from derive.formula.ir_walk import map_children, nodes
 from derive.render.text import text
 from derive.spec.scalar_expr import X as XVAR
 

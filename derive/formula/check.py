@@ -24,17 +24,8 @@ from typing import Any
 from derive.formula.answer import detect_notation, render_expected
 from derive.formula.diagnose import Diagnosis
 from derive.formula.equivalence import Run
-from derive.formula.ir import (
-    Partial,
-    Scalar,
-    Squeeze,
-    Sym,
-    default_layers,
-    has_entries,
-    mentions,
-    nodes,
-    shift_layers,
-)
+from derive.formula.ir import Partial, Scalar, Squeeze, Sym
+from derive.formula.ir_walk import default_layers, has_entries, mentions, nodes, shift_layers
 from derive.formula.networks import random_env, symbolic_network
 from derive.formula.parse import IR, FormulaError, parse
 from derive.formula.quantity import Quantity, quantity_of

@@ -37,13 +37,9 @@ from derive.formula.ir import (
     Sum,
     Sym,
     T,
-    at,
-    inside,
-    nodes,
-    replace,
     shifted,
-    show,
 )
+from derive.formula.ir_walk import at, inside, nodes, replace, show
 from derive.formula.quantity import Quantity
 
 MAX_PAIRS = 600  # two mistakes at once: the candidates tried

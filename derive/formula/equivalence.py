@@ -18,7 +18,8 @@ from derive.core import numeric
 from derive.core.derivation import Derivation
 from derive.core.nodes import is_tensor, tensor_shape
 from derive.formula.indexed import IndexForm
-from derive.formula.ir import IntIndex, Sym, has_entries
+from derive.formula.ir import IntIndex, Sym
+from derive.formula.ir_walk import has_entries
 from derive.formula.networks import TRIALS, Networks, concrete_widths
 from derive.formula.parse import IR, FormulaError
 from derive.formula.quantity import Quantity

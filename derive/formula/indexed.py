@@ -36,10 +36,8 @@ from derive.formula.ir import (
     Pow,
     Scalar,
     Sym,
-    children,
-    map_children,
-    nodes,
 )
+from derive.formula.ir_walk import children, map_children, nodes
 
 
 def _product(node: IR) -> bool:

@@ -15,7 +15,6 @@ from lark import Token, v_args
 
 from derive.formula.ir import (
     IR,
-    MAX_ORDER,
     Amb,
     Bin,
     Chain,
@@ -43,14 +42,8 @@ from derive.formula.ir import (
     Sym,
     T,
     Where,
-    _CommonIR,
-    _index,
-    _small_int,
-    has_entries,
-    integer_of,
-    parse_number,
-    power,
 )
+from derive.formula.ir_walk import has_entries
 from derive.formula.latex_lhs import (
     DD,
     Sample,
@@ -62,6 +55,15 @@ from derive.formula.latex_lhs import (
     update_rule,
 )
 from derive.formula.latex_tokens import BASES, FUNCS, SCALARS
+from derive.formula.numbers import (
+    MAX_ORDER,
+    _CommonIR,
+    _index,
+    _small_int,
+    integer_of,
+    parse_number,
+    power,
+)
 
 # ------------------------------------------------------------ what the rules hand upwards
 

@@ -24,10 +24,8 @@ from derive.formula.ir import (
     Sum,
     Sym,
     T,
-    map_children,
-    nodes,
-    with_child,
 )
+from derive.formula.ir_walk import map_children, nodes, with_child
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,23 +15,21 @@ from lark import Lark, Token, Tree, UnexpectedInput
 from lark.exceptions import VisitError
 
 from derive.formula.declared import rewrites as declared_rewrites
-from derive.formula.ir import (
-    IR,
+from derive.formula.ir import IR, FormulaError
+from derive.formula.latex_ir import LatexToIR
+from derive.formula.latex_tokens import LATEX_REWRITES
+from derive.formula.numbers import (
     MAX_DEPTH,
     MAX_DIGITS,
     MAX_EXPONENT,
     MAX_NODES,
     MAX_ORDER,
     MAX_POWER,
-    FormulaError,
-    _has_entries,
     integer_of,
     parse_number,
 )
-from derive.formula.latex_ir import LatexToIR
-from derive.formula.latex_tokens import LATEX_REWRITES
 from derive.formula.python_ir import PythonToIR
-from derive.formula.snippets import leftover
+from derive.formula.python_nodes import leftover
 from derive.spec.grammar import caret, failure
 
 __all__ = [
@@ -43,7 +41,6 @@ __all__ = [
     "MAX_ORDER",
     "MAX_POWER",
     "FormulaError",
-    "_has_entries",
     "integer_of",
     "parse",
     "parse_number",
