@@ -24,11 +24,13 @@ def render_expected(
     lhs_ir: IR,
     conv: bool = False,
     sizes: dict[Any, Any] | None = None,
+    notation: Notation | None = None,
 ) -> str:
     """The derived formula for the quantity, in the user's syntax and notation.
 
     ``sizes`` gives the symbols the checker stands in for the network's concrete widths
-    their values back (``n_1`` -> 2), so that the answer is in the user's own network.
+    their values back (``n_1`` -> 2), so that the answer is in the user's own network;
+    ``notation`` is the user's (read off ``formula`` if not given).
     """
     ks = q.layers(d)
     generic = q.generic
@@ -70,7 +72,7 @@ def render_expected(
         return _python_text(lhs_expr, d.through_output(rhs_expr), formula)
     from derive.render.latex import DeriveLatexPrinter
 
-    p = DeriveLatexPrinter(detect_notation(formula))
+    p = DeriveLatexPrinter(notation or detect_notation(formula))
     lhs = p.doprint(lhs_expr) if lhs_expr is not None else q.label(d)
     if isinstance(lhs_ir, Sym) and lhs_ir.base in ("dW", "db", "dA") and lhs_ir.index:
         lhs = p.indexed(lhs_ir.base, index_text(lhs_ir.index))

@@ -23,13 +23,13 @@ from typing import Any
 
 from derive.formula.answer import detect_notation, render_expected
 from derive.formula.diagnose import Diagnosis
-from derive.formula.equivalence import Run
 from derive.formula.ir import Partial, Scalar, Squeeze, Sym
 from derive.formula.ir_walk import default_layers, has_entries, mentions, nodes, shift_layers
 from derive.formula.networks import random_env, symbolic_network
 from derive.formula.parse import IR, FormulaError, parse
 from derive.formula.quantity import Quantity, quantity_of
 from derive.formula.resolve import ShapeMismatch, UnknownSymbol
+from derive.formula.run import Run
 
 
 @dataclass
@@ -99,15 +99,16 @@ class Checker(Diagnosis):
         formula cannot be read or judged for sure."""
         net = self.network
         parts = parse(formula, syntax, net.notation.symbols, net.depth, net.convention == "column")
-        run = Run(syntax)  # everything one check learns: nothing leaks into the next
+        # everything one check learns goes into its run: nothing leaks into the next
+        run = Run(formula, syntax, parts, net, detect_notation(formula))
         try:
-            result = self._check(run, formula, parts)
+            result = self._check(run)
         except UnknownSymbol as err:
-            result = self._other_numbering(formula, syntax, parts, err)
+            result = self._other_numbering(run, err)
             result.notes[:0] = getattr(parts, "notes", [])  # the common readings used
             return result
         if not result.correct:
-            result = self._unsure(formula, syntax, parts, result)
+            result = self._unsure(run, result)
         result.notes[:0] = getattr(parts, "notes", [])  # the common readings used
         if run.pair_used:
             after, extra = self._pair_layer
@@ -119,37 +120,32 @@ class Checker(Diagnosis):
             )
         return result
 
-    def _verdict(
-        self, formula: str, syntax: str, parts: list[IR], guess: bool = False
-    ) -> CheckResult | None:
+    def _verdict(self, run: Run, guess: bool = False) -> CheckResult | None:
         """The verdict on another reading, without a diagnosis; None if it cannot be read."""
         try:
-            return self._check(Run(syntax, verdict_only=True, guess=guess), formula, parts)
+            return self._check(run.again(network=self.network, verdict_only=True, guess=guess))
         except FormulaError:
             return None
 
-    def _renumbered(
-        self, formula: str, syntax: str, parts: list[IR]
-    ) -> list[tuple[str, CheckResult | None]]:
+    def _renumbered(self, run: Run) -> list[tuple[str, CheckResult | None]]:
         """The verdict (None: unreadable) under each common other numbering of layers."""
         out: list[tuple[str, CheckResult | None]] = []
         for bases, by, words in NUMBERINGS:
-            shifted = [shift_layers(p, by, bases) for p in parts]
-            if shifted != parts:
-                out.append((words, self._verdict(formula, syntax, shifted, guess=True)))
+            shifted = [shift_layers(p, by, bases) for p in run.parts]
+            if shifted != run.parts:
+                renumbered = run.again(parts=shifted, reading=words)
+                out.append((words, self._verdict(renumbered, guess=True)))
         return out
 
-    def _other_numbering(
-        self, formula: str, syntax: str, parts: list[IR], missing: UnknownSymbol
-    ) -> CheckResult:
+    def _other_numbering(self, run: Run, missing: UnknownSymbol) -> CheckResult:
         """A symbol this network has not (``delta3`` in a 2-layer network): the formula
         numbers its layers otherwise. If every common numbering that reads it makes it
         right, that is the verdict (said in a note); if they disagree, the checker cannot
         judge it (an error); if none makes it right, the missing symbol is the error."""
-        readable = [(w, r) for w, r in self._renumbered(formula, syntax, parts) if r is not None]
+        readable = [(w, r) for w, r in self._renumbered(run) if r is not None]
         right = [(w, r) for w, r in readable if r.correct]
         if not right:
-            found = self._off_the_network(formula, syntax, parts, missing)
+            found = self._off_the_network(run, missing)
             if found is None:
                 raise missing
             return found
@@ -164,20 +160,17 @@ class Checker(Diagnosis):
         result.notes.append(f"read with {words}: as written, {gone} is not in this network")
         return result
 
-    def _off_the_network(
-        self, formula: str, syntax: str, parts: list[IR], missing: UnknownSymbol
-    ) -> CheckResult | None:
+    def _off_the_network(self, run: Run, missing: UnknownSymbol) -> CheckResult | None:
         """A symbol this network has not (``δ_3`` in a 2-layer network) that a usual
         mistake explains (a layer index off by one): that is the diagnosis."""
+        parts = run.parts
         if len(parts) != 2 or any(has_entries(p) for p in parts):
             return None
         single = self.variant("one_sample")
-        if single is not None and any(
-            r and r.correct for _, r in single._renumbered(formula, syntax, parts)
-        ):  # right for one sample numbered otherwise (Britz's ∂L/∂b_2 = δ_3): no verdict
-            return None
+        if single is not None and any(r and r.correct for _, r in single._renumbered(run)):
+            return None  # right for one sample numbered otherwise (Britz's ∂L/∂b_2 = δ_3)
         q = quantity_of(parts[0])
-        run = Run(syntax)
+        run = run.again()
         try:
             q.layers(self.d)
             found = self._first_mutation(run, q, parts[1]) or self._first_pair(run, q, parts[1])
@@ -186,9 +179,11 @@ class Checker(Diagnosis):
         if found is None:
             return None
         d = self.d
-        expected = render_expected(d, q, formula, syntax, parts[0], False, self.sizes)
+        expected = render_expected(
+            d, q, run.formula, run.syntax, parts[0], False, self.sizes, run.notation
+        )
         gone = str(missing).split(" in this")[0].removeprefix("no ")
-        if syntax == "latex":
+        if run.syntax == "latex":
             gone = gone.replace("delta_", "δ_")
         return CheckResult(
             "incorrect",
@@ -197,12 +192,10 @@ class Checker(Diagnosis):
             "numeric",
             found,
             notes=[f"as written, {gone} is not in this network"],
-            formula=formula,
+            formula=run.formula,
         )
 
-    def _unsure(
-        self, formula: str, syntax: str, parts: list[IR], result: CheckResult
-    ) -> CheckResult:
+    def _unsure(self, run: Run, result: CheckResult) -> CheckResult:
         """A formula wrong as read, checked under the readings it may have meant.
 
         Right for the user's own network when its one-unit layers are 1×1 (products of
@@ -213,14 +206,14 @@ class Checker(Diagnosis):
         """
         ones = self.variant("ones")
         if ones is not None:
-            again = ones._verdict(formula, syntax, parts)
+            again = ones._verdict(run)
             if again is not None and again.correct:
                 again.notes.append(
                     "correct for this network's one-unit layers (1×1 products are numbers)"
                 )
                 return again
         named = result.diagnosis and "no usual mistake" not in result.diagnosis
-        right = [w for w, r in self._renumbered(formula, syntax, parts) if r and r.correct]
+        right = [w for w, r in self._renumbered(run) if r and r.correct]
         if right:
             raise FormulaError(
                 "cannot judge the layer numbering: as derive numbers the layers (δ_k = "
@@ -230,11 +223,11 @@ class Checker(Diagnosis):
             )
         batch = {"m", str(self.d.program.batch)}
         written_m = any(
-            isinstance(n, Scalar) and n.name in batch for p in parts for _, n in nodes(p)
+            isinstance(n, Scalar) and n.name in batch for p in run.parts for _, n in nodes(p)
         )
         single = None if written_m else self.variant("one_sample")  # 1/m: a batch formula
         if single is not None:
-            as_is = single._verdict(formula, syntax, parts)
+            as_is = single._verdict(run)
             if as_is is not None and as_is.correct:  # a per-sample textbook formula
                 m = self.d.program.batch
                 result.diagnosis = (
@@ -246,7 +239,7 @@ class Checker(Diagnosis):
                 )
                 return result
             # renumbered and per sample: two guesses, no verdict
-            alike = [w for w, r in single._renumbered(formula, syntax, parts) if r and r.correct]
+            alike = [w for w, r in single._renumbered(run) if r and r.correct]
             if alike:
                 raise FormulaError(
                     f"cannot judge the layer numbering: the formula is right for one sample "
@@ -269,7 +262,9 @@ class Checker(Diagnosis):
             self.__dict__[key] = made
         return self.__dict__[key]  # type: ignore[no-any-return]
 
-    def _check(self, run: Run, formula: str, parts: list[IR]) -> CheckResult:
+    def _check(self, run: Run) -> CheckResult:
+        """The verdict on the run's formula as read, with a diagnosis unless ``verdict_only``."""
+        formula, parts = run.formula, run.parts
         if any(has_entries(p) for p in parts):
             parts = [default_layers(p) for p in parts]
         q = quantity_of(parts[0])
@@ -284,7 +279,9 @@ class Checker(Diagnosis):
         conv = d.network.is_conv and (
             q.base == "K" or any(mentions(p, "K") or has_entries(p) for p in parts)
         )
-        expected = render_expected(d, q, formula, run.syntax, parts[0], conv, self.sizes)
+        expected = render_expected(
+            d, q, formula, run.syntax, parts[0], conv, self.sizes, run.notation
+        )
         label = q.label(d)
         for rhs in parts[1:]:
             if isinstance(rhs, Partial) or (

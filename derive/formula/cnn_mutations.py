@@ -11,7 +11,7 @@ from typing import Any
 import sympy
 
 from derive.core.graph import Kind
-from derive.formula.equivalence import Equivalence, Run
+from derive.formula.equivalence import Equivalence
 from derive.formula.ir import (
     IR,
     Amb,
@@ -26,6 +26,7 @@ from derive.formula.ir import (
     shifted,
 )
 from derive.formula.ir_walk import at, inside, nodes, replace, show
+from derive.formula.run import Run
 
 
 def _is(node: IR, op: str) -> bool:

@@ -8,13 +8,13 @@ correction makes the formula right is named.
 
 from __future__ import annotations
 
-from derive.formula.equivalence import Run
 from derive.formula.ir import (
     IR,
     FormulaError,
 )
 from derive.formula.mutations import Mutations, _samples
 from derive.formula.quantity import Quantity
+from derive.formula.run import Run
 
 MAX_PAIRS = 600  # two mistakes at once: the candidates tried
 

@@ -11,7 +11,6 @@ import sympy
 
 from derive.core.nodes import Softmax
 from derive.formula.cnn_mutations import CnnMutations, _is
-from derive.formula.equivalence import Run
 from derive.formula.ir import (
     IR,
     Bin,
@@ -30,6 +29,7 @@ from derive.formula.ir import (
 )
 from derive.formula.ir_walk import at, inside, nodes, replace, show
 from derive.formula.quantity import Quantity
+from derive.formula.run import Run
 
 
 def _samples(convention: str) -> str:
