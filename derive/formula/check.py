@@ -1,19 +1,10 @@
 """Check a hand-written formula against the derivation and say what is wrong with it.
 
-The pipeline, one module a step, each read top to bottom:
-
-- ``parse``: our lark grammars (``latex.lark``, ``python.lark``) -> the IR (``ir``);
-- ``quantity``: what the left-hand side names;
-- ``resolve``: the IR as SymPy over the network's symbols, every width a distinct symbol
-  (``networks``), so shapes are checked; every shape-consistent reading;
-- ``equivalence``: structural equality with the derived quantity, else random concrete
-  widths and values;
-- ``diagnose``: if wrong, the usual mistakes undone one at a time, the one that makes the
-  formula right named;
-- ``answer``: the right formula in the user's own notation.
-
-One ``Run`` per call carries what a check learns; the ``Checker`` keeps only what is the
-same for every check (the derivations).
+The last step of the pipeline (``derive.formula``'s docstring lists the steps): parse the
+formula, check it as read, and if it is wrong (or names a layer the network has not) try
+the other readings it may have meant: the layers numbered otherwise, one sample, 1×1
+layers. One ``Run`` per call carries what a check learns; the ``Checker`` keeps only what
+is the same for every check (the derivations).
 """
 
 from __future__ import annotations
