@@ -33,6 +33,9 @@ imports the steps before it (import-linter keeps the package free of cycles)::
     diagnose      cnn_mutations.py    the CNN mistakes, undone one at a time
                   mutations.py        the usual mistakes, undone one at a time
                   diagnose.py         which to try first; two at once
-    answer        answer.py           the derived formula in the user's notation
-    verdict       check.py            Checker.check: one Run per call, the other readings
+    answer        answer.py           the verdict (CheckResult), the derived formula in
+                                      the user's notation
+    verdict       readings.py         the other readings of a wrong formula: layers
+                                      numbered otherwise, one sample, 1×1 layers
+                  check.py            Checker.check: one Run per call
 """

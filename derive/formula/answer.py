@@ -1,4 +1,5 @@
-"""The answer: the derived formula in the user's own syntax and notation.
+"""The answer: the verdict (``CheckResult``) and the derived formula in the user's own
+syntax and notation.
 
 LaTeX in the notation read off the formula (index style, transpose, ⊙ or ∘, δ or dZ),
 NumPy as the exported module writes it.
@@ -7,6 +8,7 @@ NumPy as the exported module writes it.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from derive.core.derivation import Derivation
@@ -14,6 +16,48 @@ from derive.formula.ir import IR, Sym, index_text
 from derive.formula.quantity import Quantity
 from derive.formula.resolve import UnknownSymbol
 from derive.spec.notation import Notation
+
+
+@dataclass
+class CheckResult:
+    """The verdict on one formula."""
+
+    verdict: str
+    quantity: str
+    expected: str
+    method: str
+    diagnosis: str | None = None
+    shape_error: str | None = None
+    notes: list[str] = field(default_factory=list)
+    formula: str = ""
+
+    @property
+    def correct(self) -> bool:
+        """Whether the verdict is CORRECT."""
+        return self.verdict == "correct"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The result as plain data (``derive check --json``)."""
+        return {
+            "verdict": self.verdict,
+            "quantity": self.quantity,
+            "expected": self.expected,
+            "method": self.method,
+            "diagnosis": self.diagnosis,
+            "shape_error": self.shape_error,
+            "notes": self.notes,
+        }
+
+    def __str__(self) -> str:
+        lines = [f"{self.verdict.upper()}: {self.quantity}"]
+        if self.shape_error:
+            lines.append(f"  shapes do not fit: {self.shape_error}")
+        if self.diagnosis:
+            lines.append(f"  what is wrong: {self.diagnosis}")
+        lines += [f"  note: {n}" for n in self.notes]
+        lines.append(f"  derived: {self.expected}")
+        lines.append(f"  checked: {self.method}")
+        return "\n".join(lines)
 
 
 def render_expected(
