@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from derive.formula.check import Checker
+from derive.formula.ir import Bin, IntIndex, Sym, T
 from derive.formula.parse import FormulaError
 from derive.formula.snippets import number_layers
 
@@ -160,14 +161,11 @@ def test_np_outer_and_transpose_method(nielsen: Checker) -> None:
 
 def test_unnumbered_names_next_to_a_fixed_layer_need_a_number() -> None:
     """dW = X.T @ dZ: which layer's dZ? Not guessed when the formula pins a layer."""
-    parts = [
-        ("sym", "dW", None, False),
-        ("mat", ("T", ("sym", "X", None, False)), ("sym", "delta", None, False)),
-    ]
+    parts = [Sym("dW", None), Bin("mat", T(Sym("X", None)), Sym("delta", None))]
     with pytest.raises(FormulaError, match="no layer number"):
         number_layers(parts, 2, generic=False)
     renumbered, words = number_layers(parts, 1, generic=False)
-    assert renumbered[0][2] == ("int", 1) and words is not None
+    assert renumbered[0].index == IntIndex(1) and words is not None
 
 
 def test_ambiguous_names_ask_for_a_declaration(nielsen: Checker) -> None:

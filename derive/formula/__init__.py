@@ -1,0 +1,41 @@
+"""The formula checker: ``derive check`` reads a hand-written backprop formula (LaTeX or
+NumPy) and says whether it is the derived one, and if not, what is wrong with it.
+
+A pipeline, one step after another; each module reads top to bottom, and a module only
+imports the steps before it (import-linter keeps the package free of cycles)::
+
+    parse         parse.py            the formula -> lark tree (latex.lark, python.lark),
+                                      with bounds and carets; user-declared names
+                                      (declared.py); which syntax (detect.py)
+      words       latex_tokens.py     LaTeX names, functions, rewrites before the grammar
+    IR            ir.py               the typed IR: one frozen dataclass per node kind
+                  ir_walk.py          walks over it: nodes, replace, renumber, show
+                  numbers.py          numbers and layer indices, within bounds
+      LaTeX       latex_scripts.py    symbols, indices, superscripts, functions
+                  latex_ir.py         operators, sums, cases: the LaTeX transformer
+                  latex_lhs.py        per-sample sums, update rules, the chain rule
+      NumPy       python_nodes.py     half-read pieces (a list not yet indexed, …)
+                  snippets.py         the rules of real code: lists, names, layers
+                  python_statements.py  several statements -> one formula
+                  python_calls.py     functions, methods, helpers
+                  python_ir.py        names, operators, indexing: the NumPy transformer
+    quantity      quantity.py         what the left-hand side names
+    resolve       algebra.py          the operations with shapes checked, broadcasting
+                  symbols.py          the symbols of one network and layer l
+                  feature_maps.py     rot180, pooling, flatten, sliding products, helpers
+                  products.py         products and their readings (DP over spans)
+                  resolve.py          IR -> every shape-consistent SymPy reading
+                  nodes.py            the checker's own SymPy nodes (rot180, …)
+    equivalence   networks.py         symbolic widths, the derivations, random trials
+                  indexed.py          index forms of CNN notes, on grids
+                  run.py              one check's context (Run), passed to every stage
+                  equivalence.py      structurally equal, else numerically on random widths
+    diagnose      cnn_mutations.py    the CNN mistakes, undone one at a time
+                  mutations.py        the usual mistakes, undone one at a time
+                  diagnose.py         which to try first; two at once
+    answer        answer.py           the verdict (CheckResult), the derived formula in
+                                      the user's notation
+    verdict       readings.py         the other readings of a wrong formula: layers
+                                      numbered otherwise, one sample, 1×1 layers
+                  check.py            Checker.check: one Run per call
+"""

@@ -27,7 +27,8 @@ from derive.core.nodes import (
     tensor_scale,
     tensor_shape,
 )
-from derive.formula.parse import IR, FormulaError
+from derive.formula.ir import IR, Bin, Diag, Fn, FormulaError
+from derive.formula.ir_walk import map_children, nodes
 from derive.render.text import text
 from derive.spec.scalar_expr import X as XVAR
 
@@ -140,37 +141,31 @@ def _matmul(a: Any, b: Any) -> Any:
 
 def _rewrite_diag(node: IR) -> IR:
     """``diag(v) M`` -> ``v ⊙ M``: the per-sample diagonal matrix acts elementwise on a batch."""
-    if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
-        return node
-    if node[0] == "mat":
+    if isinstance(node, Bin) and node.op == "mat":
         chain: list[IR] = []
 
         def flatten(n: IR) -> None:
-            if n[0] == "mat":
-                flatten(n[1])
-                flatten(n[2])
+            if isinstance(n, Bin) and n.op == "mat":
+                flatten(n.a)
+                flatten(n.b)
             else:
                 chain.append(n)
 
         flatten(node)
         for i, item in enumerate(chain):
-            if item[0] == "diag" and i + 1 < len(chain):
+            if isinstance(item, Diag) and i + 1 < len(chain):
                 rest: IR = chain[i + 1]
                 for nxt in chain[i + 2 :]:
-                    rest = ("mat", rest, nxt)
-                out: IR = ("had", _rewrite_diag(item[1]), _rewrite_diag(rest))
+                    rest = Bin("mat", rest, nxt)
+                out: IR = Bin("had", _rewrite_diag(item.a), _rewrite_diag(rest))
                 for prev in reversed(chain[:i]):
-                    out = ("mat", _rewrite_diag(prev), out)
+                    out = Bin("mat", _rewrite_diag(prev), out)
                 return out
-    return tuple(_rewrite_diag(c) if isinstance(c, tuple) else c for c in node)
+    return map_children(node, _rewrite_diag)  # type: ignore[no-any-return]
 
 
 def _has_fn(node: IR) -> bool:
-    if node[0] == "fn":
-        return True
-    return any(
-        isinstance(c, tuple) and c and isinstance(c[0], str) and _has_fn(c) for c in node[1:]
-    )
+    return any(isinstance(n, Fn) for _, n in nodes(node))
 
 
 def _matmul_or_hadamard(a: Any, b: Any) -> Any:

@@ -1,4 +1,5 @@
-"""The answer: the derived formula in the user's own syntax and notation.
+"""The answer: the verdict (``CheckResult``) and the derived formula in the user's own
+syntax and notation.
 
 LaTeX in the notation read off the formula (index style, transpose, ⊙ or ∘, δ or dZ),
 NumPy as the exported module writes it.
@@ -7,13 +8,56 @@ NumPy as the exported module writes it.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from derive.core.derivation import Derivation
-from derive.formula.parse import IR
+from derive.formula.ir import IR, Sym, index_text
 from derive.formula.quantity import Quantity
 from derive.formula.resolve import UnknownSymbol
 from derive.spec.notation import Notation
+
+
+@dataclass
+class CheckResult:
+    """The verdict on one formula."""
+
+    verdict: str
+    quantity: str
+    expected: str
+    method: str
+    diagnosis: str | None = None
+    shape_error: str | None = None
+    notes: list[str] = field(default_factory=list)
+    formula: str = ""
+
+    @property
+    def correct(self) -> bool:
+        """Whether the verdict is CORRECT."""
+        return self.verdict == "correct"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The result as plain data (``derive check --json``)."""
+        return {
+            "verdict": self.verdict,
+            "quantity": self.quantity,
+            "expected": self.expected,
+            "method": self.method,
+            "diagnosis": self.diagnosis,
+            "shape_error": self.shape_error,
+            "notes": self.notes,
+        }
+
+    def __str__(self) -> str:
+        lines = [f"{self.verdict.upper()}: {self.quantity}"]
+        if self.shape_error:
+            lines.append(f"  shapes do not fit: {self.shape_error}")
+        if self.diagnosis:
+            lines.append(f"  what is wrong: {self.diagnosis}")
+        lines += [f"  note: {n}" for n in self.notes]
+        lines.append(f"  derived: {self.expected}")
+        lines.append(f"  checked: {self.method}")
+        return "\n".join(lines)
 
 
 def render_expected(
@@ -24,14 +68,16 @@ def render_expected(
     lhs_ir: IR,
     conv: bool = False,
     sizes: dict[Any, Any] | None = None,
+    notation: Notation | None = None,
 ) -> str:
     """The derived formula for the quantity, in the user's syntax and notation.
 
     ``sizes`` gives the symbols the checker stands in for the network's concrete widths
-    their values back (``n_1`` -> 2), so that the answer is in the user's own network.
+    their values back (``n_1`` -> 2), so that the answer is in the user's own network;
+    ``notation`` is the user's (read off ``formula`` if not given).
     """
     ks = q.layers(d)
-    generic = q.idx[0] == "rel" and q.idx[1] == "l"
+    generic = q.generic
     g = d.generic_conv if conv or d.generic is None else d.generic
     if generic and g is not None and q.kind != "fwd":
         st = {
@@ -70,12 +116,10 @@ def render_expected(
         return _python_text(lhs_expr, d.through_output(rhs_expr), formula)
     from derive.render.latex import DeriveLatexPrinter
 
-    p = DeriveLatexPrinter(detect_notation(formula))
+    p = DeriveLatexPrinter(notation or detect_notation(formula))
     lhs = p.doprint(lhs_expr) if lhs_expr is not None else q.label(d)
-    if lhs_ir[0] == "sym" and lhs_ir[1] in ("dW", "db", "dA"):
-        idx = lhs_ir[2]
-        k_text = str(idx[1]) if idx[0] == "int" else idx[1] + (f"{idx[2]:+d}" if idx[2] else "")
-        lhs = p.indexed(lhs_ir[1], k_text)
+    if isinstance(lhs_ir, Sym) and lhs_ir.base in ("dW", "db", "dA") and lhs_ir.index:
+        lhs = p.indexed(lhs_ir.base, index_text(lhs_ir.index))
     elif q.wrt_loss == "L" and q.kind == "delta":
         z = p.doprint(lhs_expr).replace(p.base_tex("delta"), "Z")
         lhs = rf"\frac{{\partial L}}{{\partial {z}}}"

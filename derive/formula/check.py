@@ -1,96 +1,28 @@
 """Check a hand-written formula against the derivation and say what is wrong with it.
 
-The pipeline, one module a step, each read top to bottom:
-
-- ``parse``: our lark grammars (``latex.lark``, ``python.lark``) -> the IR (``ir``);
-- ``quantity``: what the left-hand side names;
-- ``resolve``: the IR as SymPy over the network's symbols, every width a distinct symbol
-  (``networks``), so shapes are checked; every shape-consistent reading;
-- ``equivalence``: structural equality with the derived quantity, else random concrete
-  widths and values;
-- ``diagnose``: if wrong, the usual mistakes undone one at a time, the one that makes the
-  formula right named;
-- ``answer``: the right formula in the user's own notation.
-
-One ``Run`` per call carries what a check learns; the ``Checker`` keeps only what is the
-same for every check (the derivations).
+The last step of the pipeline (``derive.formula``'s docstring lists the steps): parse the
+formula, check it as read, and if it is wrong (or names a layer the network has not) try
+the other readings it may have meant: the layers numbered otherwise, one sample, 1×1
+layers. One ``Run`` per call carries what a check learns; the ``Checker`` keeps only what
+is the same for every check (the derivations).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
-from derive.formula.answer import detect_notation, render_expected
-from derive.formula.diagnose import Diagnosis
-from derive.formula.equivalence import Run
-from derive.formula.ir import default_layers, has_entries, mentions, nodes, shift_layers
+from derive.formula.answer import CheckResult, detect_notation, render_expected
+from derive.formula.ir import Partial, Squeeze, Sym
+from derive.formula.ir_walk import default_layers, has_entries, mentions, nodes
 from derive.formula.networks import random_env, symbolic_network
 from derive.formula.parse import IR, FormulaError, parse
 from derive.formula.quantity import Quantity, quantity_of
+from derive.formula.readings import OtherReadings
 from derive.formula.resolve import ShapeMismatch, UnknownSymbol
+from derive.formula.run import Run
 
 
-@dataclass
-class CheckResult:
-    """The verdict on one formula."""
-
-    verdict: str
-    quantity: str
-    expected: str
-    method: str
-    diagnosis: str | None = None
-    shape_error: str | None = None
-    notes: list[str] = field(default_factory=list)
-    formula: str = ""
-
-    @property
-    def correct(self) -> bool:
-        """Whether the verdict is CORRECT."""
-        return self.verdict == "correct"
-
-    def as_dict(self) -> dict[str, Any]:
-        """The result as plain data (``derive check --json``)."""
-        return {
-            "verdict": self.verdict,
-            "quantity": self.quantity,
-            "expected": self.expected,
-            "method": self.method,
-            "diagnosis": self.diagnosis,
-            "shape_error": self.shape_error,
-            "notes": self.notes,
-        }
-
-    def __str__(self) -> str:
-        lines = [f"{self.verdict.upper()}: {self.quantity}"]
-        if self.shape_error:
-            lines.append(f"  shapes do not fit: {self.shape_error}")
-        if self.diagnosis:
-            lines.append(f"  what is wrong: {self.diagnosis}")
-        lines += [f"  note: {n}" for n in self.notes]
-        lines.append(f"  derived: {self.expected}")
-        lines.append(f"  checked: {self.method}")
-        return "\n".join(lines)
-
-
-#: The common other numberings of layers, tried when a formula is not right as written:
-#: (symbols renumbered, by how much, in words).
-NUMBERINGS: list[tuple[frozenset[str], int, str]] = [
-    (frozenset({"delta"}), -1, "the deltas numbered from the input (δ_(k+1) of layer k)"),
-    (
-        frozenset({"delta", "Z", "A"}),
-        -1,
-        "the input as layer 1 (a_(k+1), z_(k+1), δ_(k+1) of layer k; W_k as derive's)",
-    ),
-    (
-        frozenset({"delta", "Z", "A", "W", "b", "dW", "db", "dA", "K", "dK"}),
-        1,
-        "the layers numbered from 0",
-    ),
-]
-
-
-class Checker(Diagnosis):
+class Checker(OtherReadings):
     """Checks formulas against one network; derivations are made once and reused."""
 
     def check(self, formula: str, syntax: str = "latex") -> CheckResult:
@@ -98,15 +30,16 @@ class Checker(Diagnosis):
         formula cannot be read or judged for sure."""
         net = self.network
         parts = parse(formula, syntax, net.notation.symbols, net.depth, net.convention == "column")
-        run = Run(syntax)  # everything one check learns: nothing leaks into the next
+        # everything one check learns goes into its run: nothing leaks into the next
+        run = Run(formula, syntax, parts, net, detect_notation(formula))
         try:
-            result = self._check(run, formula, parts)
+            result = self._check(run)
         except UnknownSymbol as err:
-            result = self._other_numbering(formula, syntax, parts, err)
+            result = self._other_numbering(run, err)
             result.notes[:0] = getattr(parts, "notes", [])  # the common readings used
             return result
         if not result.correct:
-            result = self._unsure(formula, syntax, parts, result)
+            result = self._unsure(run, result)
         result.notes[:0] = getattr(parts, "notes", [])  # the common readings used
         if run.pair_used:
             after, extra = self._pair_layer
@@ -118,155 +51,9 @@ class Checker(Diagnosis):
             )
         return result
 
-    def _verdict(
-        self, formula: str, syntax: str, parts: list[IR], guess: bool = False
-    ) -> CheckResult | None:
-        """The verdict on another reading, without a diagnosis; None if it cannot be read."""
-        try:
-            return self._check(Run(syntax, verdict_only=True, guess=guess), formula, parts)
-        except FormulaError:
-            return None
-
-    def _renumbered(
-        self, formula: str, syntax: str, parts: list[IR]
-    ) -> list[tuple[str, CheckResult | None]]:
-        """The verdict (None: unreadable) under each common other numbering of layers."""
-        out: list[tuple[str, CheckResult | None]] = []
-        for bases, by, words in NUMBERINGS:
-            shifted = [shift_layers(p, by, bases) for p in parts]
-            if shifted != parts:
-                out.append((words, self._verdict(formula, syntax, shifted, guess=True)))
-        return out
-
-    def _other_numbering(
-        self, formula: str, syntax: str, parts: list[IR], missing: UnknownSymbol
-    ) -> CheckResult:
-        """A symbol this network has not (``delta3`` in a 2-layer network): the formula
-        numbers its layers otherwise. If every common numbering that reads it makes it
-        right, that is the verdict (said in a note); if they disagree, the checker cannot
-        judge it (an error); if none makes it right, the missing symbol is the error."""
-        readable = [(w, r) for w, r in self._renumbered(formula, syntax, parts) if r is not None]
-        right = [(w, r) for w, r in readable if r.correct]
-        if not right:
-            found = self._off_the_network(formula, syntax, parts, missing)
-            if found is None:
-                raise missing
-            return found
-        if len(right) < len(readable):
-            raise FormulaError(
-                f"{missing}; the formula is right with {right[0][0]} and wrong with "
-                f"{next(w for w, r in readable if not r.correct)}: write it in derive's "
-                "numbering (δ_k = ∂L/∂Z_k, Z_k = W_k A_(k-1) + b_k)"
-            )
-        words, result = right[0]
-        gone = str(missing).split(" in this")[0].removeprefix("no ")
-        result.notes.append(f"read with {words}: as written, {gone} is not in this network")
-        return result
-
-    def _off_the_network(
-        self, formula: str, syntax: str, parts: list[IR], missing: UnknownSymbol
-    ) -> CheckResult | None:
-        """A symbol this network has not (``δ_3`` in a 2-layer network) that a usual
-        mistake explains (a layer index off by one): that is the diagnosis."""
-        if len(parts) != 2 or any(has_entries(p) for p in parts):
-            return None
-        single = self.variant("one_sample")
-        if single is not None and any(
-            r and r.correct for _, r in single._renumbered(formula, syntax, parts)
-        ):  # right for one sample numbered otherwise (Britz's ∂L/∂b_2 = δ_3): no verdict
-            return None
-        q = quantity_of(parts[0])
-        run = Run(syntax)
-        try:
-            q.layers(self.d)
-            found = self._first_mutation(run, q, parts[1]) or self._first_pair(run, q, parts[1])
-        except FormulaError:
-            return None
-        if found is None:
-            return None
-        d = self.d
-        expected = render_expected(d, q, formula, syntax, parts[0], False, self.sizes)
-        gone = str(missing).split(" in this")[0].removeprefix("no ")
-        if syntax == "latex":
-            gone = gone.replace("delta_", "δ_")
-        return CheckResult(
-            "incorrect",
-            q.label(d),
-            expected,
-            "numeric",
-            found,
-            notes=[f"as written, {gone} is not in this network"],
-            formula=formula,
-        )
-
-    def _unsure(
-        self, formula: str, syntax: str, parts: list[IR], result: CheckResult
-    ) -> CheckResult:
-        """A formula wrong as read, checked under the readings it may have meant.
-
-        Right for the user's own network when its one-unit layers are 1×1 (products of
-        1×1 factors are numbers): correct. Right with the layers numbered otherwise (for
-        the batch, or for one sample): the checker cannot tell that from a mistake, so it
-        says so (an error, not a guess). Right for one sample as numbered is a mistake it
-        names (a missing 1/m or sum over samples).
-        """
-        ones = self.variant("ones")
-        if ones is not None:
-            again = ones._verdict(formula, syntax, parts)
-            if again is not None and again.correct:
-                again.notes.append(
-                    "correct for this network's one-unit layers (1×1 products are numbers)"
-                )
-                return again
-        named = result.diagnosis and "no usual mistake" not in result.diagnosis
-        right = [w for w, r in self._renumbered(formula, syntax, parts) if r and r.correct]
-        if right:
-            raise FormulaError(
-                "cannot judge the layer numbering: as derive numbers the layers (δ_k = "
-                "∂L/∂Z_k, Z_k = W_k A_(k-1) + b_k) this formula is wrong"
-                + (f" ({result.diagnosis})" if named else "")
-                + f", and with {right[0]} it is right; write it in derive's numbering"
-            )
-        batch = {"m", str(self.d.program.batch)}
-        written_m = any(n[0] == "scalar" and n[1] in batch for p in parts for _, n in nodes(p))
-        single = None if written_m else self.variant("one_sample")  # 1/m: a batch formula
-        if single is not None:
-            as_is = single._verdict(formula, syntax, parts)
-            if as_is is not None and as_is.correct:  # a per-sample textbook formula
-                m = self.d.program.batch
-                result.diagnosis = (
-                    f"{result.diagnosis} (the formula is right for one sample; for a batch of "
-                    f"{m} it is the derived formula below)"
-                    if named
-                    else f"correct for one sample; for a batch of {m} it is the derived "
-                    "formula below"
-                )
-                return result
-            # renumbered and per sample: two guesses, no verdict
-            alike = [w for w, r in single._renumbered(formula, syntax, parts) if r and r.correct]
-            if alike:
-                raise FormulaError(
-                    f"cannot judge the layer numbering: the formula is right for one sample "
-                    f"with {alike[0]}, and wrong as derive numbers the layers for a batch of "
-                    f"{self.d.program.batch}; write it in derive's numbering"
-                )
-        return result
-
-    def variant(self, what: str) -> Checker | None:
-        """The checker of a variant of this network (made once): ``ones`` keeps its
-        one-unit widths at 1, ``one_sample`` has a batch of 1."""
-        key = f"_variant_{what}"
-        if key not in self.__dict__:
-            net = self.network
-            made: Checker | None = None
-            if what == "ones" and not net.is_conv and 1 in net.widths:
-                made = Checker(net, keep_ones=True)
-            elif what == "one_sample" and net.batch != 1:
-                made = Checker(net.with_(batch=1))
-            self.__dict__[key] = made
-        return self.__dict__[key]  # type: ignore[no-any-return]
-
-    def _check(self, run: Run, formula: str, parts: list[IR]) -> CheckResult:
+    def _check(self, run: Run) -> CheckResult:
+        """The verdict on the run's formula as read, with a diagnosis unless ``verdict_only``."""
+        formula, parts = run.formula, run.parts
         if any(has_entries(p) for p in parts):
             parts = [default_layers(p) for p in parts]
         q = quantity_of(parts[0])
@@ -281,11 +68,13 @@ class Checker(Diagnosis):
         conv = d.network.is_conv and (
             q.base == "K" or any(mentions(p, "K") or has_entries(p) for p in parts)
         )
-        expected = render_expected(d, q, formula, run.syntax, parts[0], conv, self.sizes)
+        expected = render_expected(
+            d, q, formula, run.syntax, parts[0], conv, self.sizes, run.notation
+        )
         label = q.label(d)
         for rhs in parts[1:]:
-            if rhs[0] == "quantity" or (
-                rhs[0] == "sym" and rhs[1] in ("delta", "dW", "db") and rhs == parts[0]
+            if isinstance(rhs, Partial) or (
+                isinstance(rhs, Sym) and rhs.base in ("delta", "dW", "db") and rhs == parts[0]
             ):
                 other = quantity_of(rhs)
                 same = all(
@@ -317,7 +106,7 @@ class Checker(Diagnosis):
             run.method = method
             if ok:
                 notes = []
-                if any(n[0] == "squeeze" for _, n in nodes(rhs)):
+                if any(isinstance(n, Squeeze) for _, n in nodes(rhs)):
                     notes.append(
                         "np.sum without keepdims=True has NumPy's shape (n,), which broadcasts "
                         "as a row (1, n): here that is the parameter's own shape (or n = 1), so "

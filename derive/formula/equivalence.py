@@ -8,7 +8,6 @@ CNN stand-in was used) goes into its ``Run``, never into the checker.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,39 +17,16 @@ from derive.core import numeric
 from derive.core.derivation import Derivation
 from derive.core.nodes import is_tensor, tensor_shape
 from derive.formula.indexed import IndexForm
-from derive.formula.ir import has_entries
+from derive.formula.ir import IntIndex, Sym
+from derive.formula.ir_walk import has_entries
 from derive.formula.networks import TRIALS, Networks, concrete_widths
 from derive.formula.parse import IR, FormulaError
 from derive.formula.quantity import Quantity
-from derive.formula.resolve import Budget, Context, Resolver, ShapeMismatch, UnknownSymbol, unique
+from derive.formula.resolve import Context, Resolver, ShapeMismatch, UnknownSymbol, unique
+from derive.formula.run import Run
 
 RTOL = 1e-7
 ATOL = 1e-9
-
-
-@dataclass
-class Run:
-    """One call of ``Checker.check``: its syntax, its budget and what it found out.
-
-    Made fresh for every check and passed down explicitly, so nothing of one check can
-    leak into the next one's verdict.
-    """
-
-    syntax: str
-    budget: Budget = field(default_factory=Budget)  # no input makes a check slow
-    pair_used: bool = False  # a formula in l checked on the CNN stand-in network
-    readings: int = 1  # how many readings of the last part fitted the shapes
-    method: str = "symbolic"
-    notes: list[str] = field(default_factory=list)
-    verdict_only: bool = False  # another reading tried: no diagnosis needed
-    #: another numbering of the layers tried: it must be right by itself, not by the
-    #: coincidence of a one-unit layer where NumPy's (1,) broadcasts as (1, 1)
-    guess: bool = False
-
-    @property
-    def python(self) -> bool:
-        """NumPy rules (broadcasting, elementwise division) and NumPy names (dZ2)."""
-        return self.syntax == "python"
 
 
 def shape_of(e: Any) -> Any:
@@ -68,7 +44,7 @@ class Equivalence(Networks):
         if has_entries(rhs):
             return self.matches_index_form(run, d, q, rhs, trials)
         per_layer: list[tuple[list[Any], Any]] = []
-        generic = q.idx[0] == "rel" and q.idx[1] == "l"
+        generic = q.generic
         skipped: FormulaError | None = None
         for k in q.layers(d):
             try:
@@ -109,7 +85,7 @@ class Equivalence(Networks):
                 want = q.expected(d, k)
                 r = Resolver(self._context(run, d, k))
                 base = {"grad": q.base, "delta": "delta", "cot": "A", "fwd": q.base}[q.kind]
-                lhs = r.symbol(("sym", base, ("int", q.layer_value(k)), False))
+                lhs = r.symbol(Sym(base, IntIndex(q.layer_value(k)), False))
                 if isinstance(lhs, MatrixSymbol) and d.network.is_conv:  # a CNN: for maps
                     raise UnknownSymbol(f"{lhs.name} is not a feature map or kernel")
                 for env in self.envs(d, trials):

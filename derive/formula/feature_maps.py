@@ -27,8 +27,8 @@ from derive.formula.algebra import (
     _wrap,
     shape_text,
 )
+from derive.formula.ir import Dim, FormulaError, Helper
 from derive.formula.nodes import MaxMask, Slide, UpSample, rot180
-from derive.formula.parse import IR, FormulaError
 from derive.formula.symbols import Symbols
 from derive.render.text import text
 
@@ -123,11 +123,11 @@ class FeatureMaps(Symbols):
             )
         yield from readings
 
-    def _helper(self, node: IR) -> Iterator[Any]:
+    def _helper(self, node: Helper) -> Iterator[Any]:
         """The exported modules' feature-map helpers, read as the nodes they print."""
         from derive.core.nodes import ConvBackInput, ConvBackKernel, Unpool
 
-        name, arrays, numbers = node[1], node[2], node[3]
+        name, arrays, numbers = node.name, node.arrays, node.numbers
         ints = [n for n in numbers if isinstance(n, int)]
         for args in itertools.product(*(self.readings(a) for a in arrays)):
             if not all(is_tensor(a) and len(tensor_shape(a)) == 4 for a in args):
@@ -135,7 +135,7 @@ class FeatureMaps(Symbols):
             if name == "conv2d":
                 out: Any = Correlate(args[1], args[0], *ints)
             elif name == "conv2d_back_input":
-                like = {self.resolve_one(n[1]) for n in numbers if not isinstance(n, int)}
+                like = {self.resolve_one(n.a) for n in numbers if isinstance(n, Dim)}
                 if len(like) != 1 or len(ints) != 2:
                     raise FormulaError(
                         "conv2d_back_input(G, K, s, p, A.shape[2], A.shape[3]): the sizes are "

@@ -20,31 +20,50 @@ import numpy as np
 from derive.core import numeric
 from derive.core.graph import split_name
 from derive.core.nodes import is_tensor
-from derive.formula.parse import IR, FormulaError
+from derive.formula.ir import (
+    IR,
+    Amb,
+    Bin,
+    Cmp,
+    Entry,
+    Fn,
+    FormulaError,
+    Gt0,
+    ISum,
+    Neg,
+    Num,
+    Partial,
+    Pow,
+    Scalar,
+    Sym,
+)
+from derive.formula.ir_walk import children, map_children, nodes
 
-PRODUCTS = ("mat", "had", "amb")
+
+def _product(node: IR) -> bool:
+    return isinstance(node, Amb) or (isinstance(node, Bin) and node.op in ("mat", "had"))
 
 
 def scope_sums(node: IR) -> IR:
     """``Σ_{i,j} δ_{ij} a_{i+u,j+v}``: a sum reaches to the end of its product, not one factor."""
-    if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
-        return node
-    if node[0] in PRODUCTS:
+    if isinstance(node, (Amb, Bin)) and _product(node):
         factors: list[IR] = []
 
         def flat(n: IR) -> None:
-            if n[0] in PRODUCTS:
-                flat(n[1])
-                flat(n[2])
+            if isinstance(n, (Amb, Bin)) and _product(n):
+                flat(n.a)
+                flat(n.b)
             else:
                 factors.append(scope_sums(n))
 
         flat(node)
         out = factors[-1]
         for f in reversed(factors[:-1]):
-            out = ("isum", f[1], ("mat", f[2], out)) if f[0] == "isum" else ("mat", f, out)
+            out = (
+                ISum(f.letters, Bin("mat", f.a, out)) if isinstance(f, ISum) else Bin("mat", f, out)
+            )
         return out
-    return tuple(scope_sums(c) if isinstance(c, tuple) else c for c in node)
+    return map_children(node, scope_sums)  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -134,46 +153,44 @@ class IndexForm:
 
     def additive(self, node: IR, sign: int = 1) -> list[tuple[int, IR]]:
         """Whether the form is a sum of terms (each evaluated on its own)."""
-        if node[0] == "add":
-            return self.additive(node[1], sign) + self.additive(node[2], sign)
-        if node[0] == "sub":
-            return self.additive(node[1], sign) + self.additive(node[2], -sign)
-        if node[0] == "neg":
-            return self.additive(node[1], -sign)
+        match node:
+            case Bin("add", a, b):
+                return self.additive(a, sign) + self.additive(b, sign)
+            case Bin("sub", a, b):
+                return self.additive(a, sign) + self.additive(b, -sign)
+            case Neg(a):
+                return self.additive(a, -sign)
         return [(sign, node)]
 
     def collect_sizes(self, node: IR) -> None:
         """The range of each summed index: the size of an axis it indexes plainly."""
-        if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
-            return
-        if node[0] == "sym":
-            node = ("entry", node, ())
-        if node[0] == "quantity" and node[1][0] == "entry":
-            node = ("entry", ("quantity", node[1][1], node[2]), node[1][2])
-        if node[0] == "entry":
-            sym, values = self.tensor(node[1])
+        if isinstance(node, Sym):
+            node = Entry(node, ())
+        if isinstance(node, Partial) and isinstance(node.sym, Entry):
+            node = Entry(Partial(node.sym.a, node.loss), node.sym.indices)
+        if isinstance(node, Entry):
+            sym, values = self.tensor(node.a)
             shape = np.shape(values)
             layout = self.layout(sym)
             for var, size in zip(layout, shape):
                 if var is not None:
                     self.sizes.setdefault(var, size)
             written = [size for a, size in zip(layout, shape) if a is None]
-            if len(node[2]) != len(written):
+            if len(node.indices) != len(written):
                 raise FormulaError(
-                    f"{sym.name} takes {len(written)} entry indices, not {len(node[2])}"
+                    f"{sym.name} takes {len(written)} entry indices, not {len(node.indices)}"
                 )
-            for terms, size in zip(node[2], written):
+            for terms, size in zip(node.indices, written):
                 if len(terms) == 1 and terms[0][0] == 1 and isinstance(terms[0][1], str):
                     self.sizes.setdefault(terms[0][1], size)
             return
-        if node[0] == "isum":
-            for c in node[2:]:
-                self.collect_sizes(c)
-            for var in node[1]:
+        if isinstance(node, ISum):
+            self.collect_sizes(node.a)
+            for var in node.letters:
                 if var not in self.sizes:
                     raise FormulaError(f"Σ over {var}: {var} indexes no map or kernel plainly")
             return
-        for c in node[1:]:
+        for c in children(node):
             self.collect_sizes(c)
 
     def grid(self, var: str) -> Any:
@@ -184,88 +201,91 @@ class IndexForm:
 
     def value_of(self, node: IR) -> Value:
         """The array of one symbol's entries, laid out by its axes."""
-        kind = node[0]
-        if kind == "entry":
-            return self.entry(node)
-        if kind == "quantity" and node[1][0] == "entry":  # ∂C/∂a^L_j
-            return self.entry(("entry", ("quantity", node[1][1], node[2]), node[1][2]))
-        if kind == "sym":  # a bias b^{(l)}: one number per channel, no written index
-            return self.entry(("entry", node, ()))
-        if kind == "num":
-            return Value(float(node[1]), frozenset())
-        if kind == "scalar":
-            return Value(float(numeric.evaluate(self.r.scalar(node[1]), self.env)), frozenset())
-        if kind in PRODUCTS:
-            a, b = self.value_of(node[1]), self.value_of(node[2])
-            return Value(a.array * b.array, a.deps | b.deps)
-        if kind == "div":
-            a, b = self.value_of(node[1]), self.value_of(node[2])
-            if b.deps:
-                raise FormulaError("division by an entry")
-            return Value(a.array / b.array, a.deps)
-        if kind in ("add", "sub"):
-            a, b = self.value_of(node[1]), self.value_of(node[2])
-            return Value(a.array + (1 if kind == "add" else -1) * b.array, a.deps | b.deps)
-        if kind == "neg":
-            a = self.value_of(node[1])
-            return Value(-a.array, a.deps)
-        if kind == "isum":
-            body = self.value_of(node[2])
-            axes = tuple(self.order.index(v) for v in node[1] if v in body.deps)
-            arr = np.sum(body.array, axis=axes, keepdims=True) if axes else body.array
-            return Value(arr, body.deps - set(node[1]))
-        if kind == "fn":
-            arg = self.value_of(node[3])
-            return Value(self.apply(node, arg.array), arg.deps)
-        if kind == "pow":
-            a = self.value_of(node[1])
-            return Value(a.array ** float(node[2]), a.deps)
-        if kind in ("gt0", "cmp"):  # [z_j > 0]: 1 where it holds, else 0
-            a = self.value_of(node[1])
-            op, c = (">", 0.0) if kind == "gt0" else (node[2], float(node[3]))
-            holds = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
-            return Value(holds[op](a.array, c).astype(float), a.deps)
-        raise FormulaError(f"cannot use {kind!r} in an index formula")
+        match node:
+            case Entry():
+                return self.entry(node)
+            case Partial(Entry(a, indices), loss):  # ∂C/∂a^L_j
+                return self.entry(Entry(Partial(a, loss), indices))
+            case Sym():  # a bias b^{(l)}: one number per channel, no written index
+                return self.entry(Entry(node, ()))
+            case Num(value):
+                return Value(float(value), frozenset())
+            case Scalar(name):
+                return Value(float(numeric.evaluate(self.r.scalar(name), self.env)), frozenset())
+            case Amb(a, b, _) | Bin("mat" | "had", a, b):
+                x, y = self.value_of(a), self.value_of(b)
+                return Value(x.array * y.array, x.deps | y.deps)
+            case Bin("div", a, b):
+                x, y = self.value_of(a), self.value_of(b)
+                if y.deps:
+                    raise FormulaError("division by an entry")
+                return Value(x.array / y.array, x.deps)
+            case Bin("add" | "sub" as op, a, b):
+                x, y = self.value_of(a), self.value_of(b)
+                return Value(x.array + (1 if op == "add" else -1) * y.array, x.deps | y.deps)
+            case Neg(a):
+                x = self.value_of(a)
+                return Value(-x.array, x.deps)
+            case ISum(letters, a):
+                body = self.value_of(a)
+                axes = tuple(self.order.index(v) for v in letters if v in body.deps)
+                arr = np.sum(body.array, axis=axes, keepdims=True) if axes else body.array
+                return Value(arr, body.deps - set(letters))
+            case Fn(_, _, arg):
+                x = self.value_of(arg)
+                return Value(self.apply(node, x.array), x.deps)
+            case Pow(a, n):
+                x = self.value_of(a)
+                return Value(x.array ** float(n), x.deps)
+            case Gt0(a) | Cmp(a, _, _):  # [z_j > 0]: 1 where it holds, else 0
+                x = self.value_of(a)
+                rel, c = (">", 0.0) if isinstance(node, Gt0) else (node.op, float(node.c))
+                holds = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
+                return Value(holds[rel](x.array, c).astype(float), x.deps)
+        raise FormulaError(f"cannot use {node.tag()!r} in an index formula")
 
-    def apply(self, node: IR, values: Any) -> Any:
+    def apply(self, node: Fn, values: Any) -> Any:
         """An activation (or its derivative) entry by entry; f is the layer's own."""
         from sympy.matrices.expressions import MatrixSymbol
 
         layer = next(
-            (self.layer_of(self.r.symbol(n[1])) for n in _walk(node[3]) if n[0] == "entry"), 1
+            (self.layer_of(self.r.symbol(n.a)) for _, n in nodes(node.arg) if isinstance(n, Entry)),
+            1,
         )
         stand_in = MatrixSymbol(f"Z_{layer}", 1, 1)  # names the layer whose f it is
-        f = self.r.activation(node[1], stand_in)
-        for _ in range(node[2]):
+        f = self.r.activation(node.name, stand_in)
+        for _ in range(node.order):
             f = f.derivative()
         return numeric.evaluate(f, {stand_in: np.asarray(values, dtype=float)})
 
     def tensor(self, node: IR) -> tuple[Any, Any]:
         """The symbol whose layout an indexed node has, and its values in this trial:
         a symbol, or a gradient written on the right (``∂C/∂a^L_j``: dA_L's entries)."""
-        if node[0] == "quantity":
+        if isinstance(node, Partial):
             value = self.r.gradient(node)
             sym = next(iter(value.free_symbols & set(self.env)), None) if value.args else value
             if sym is None or not hasattr(sym, "name"):
                 raise FormulaError("cannot index this gradient")
             return sym, numeric.evaluate(value, self.env)
-        if node[0] != "sym":
+        if not isinstance(node, Sym):
             raise FormulaError("an entry index belongs on a symbol, e.g. δ_{ij}")
         sym = self.r.symbol(node)
         return sym, self.env[sym]
 
-    def entry(self, node: IR) -> Value:
+    def entry(self, node: Entry) -> Value:
         """One indexed entry of a symbol (``w^{l}_{jk}``) as an array over the index grid."""
-        sym, values = self.tensor(node[1])
+        sym, values = self.tensor(node.a)
         data = np.asarray(values, dtype=float)
         layout = self.layout(sym)
         index: list[Any] = []
         deps: set[str] = set()
         valid: Any = True
         written = [size for a, size in zip(layout, data.shape) if a is None]
-        if len(node[2]) != len(written):
-            raise FormulaError(f"{sym.name} takes {len(written)} entry indices, not {len(node[2])}")
-        terms_of = iter(node[2])
+        if len(node.indices) != len(written):
+            raise FormulaError(
+                f"{sym.name} takes {len(written)} entry indices, not {len(node.indices)}"
+            )
+        terms_of = iter(node.indices)
         for var, size in zip(layout, data.shape):
             if var is not None:
                 index.append(self.grid(var))
@@ -284,11 +304,3 @@ class IndexForm:
             valid = valid & inside
             index.append(np.clip(pos, 0, size - 1))
         return Value(np.where(valid, data[tuple(index)], 0.0), frozenset(deps))
-
-
-def _walk(node: IR) -> list[IR]:
-    out = [node]
-    for c in node[1:]:
-        if isinstance(c, tuple) and c and isinstance(c[0], str):
-            out += _walk(c)
-    return out

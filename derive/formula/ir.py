@@ -1,32 +1,29 @@
-"""The formula IR, the numbers and indices it holds, and the walks over it.
+"""The formula IR: one frozen dataclass per kind of node, and the walks over it.
 
 Both grammars' transformers (``latex_ir``, ``python_ir``) build the same IR, so the
 resolver and the diagnosis are written once. Nothing here evaluates the user's text: it
-only becomes tuples of strings and numbers, the first item of each the node's kind::
+only becomes these nodes, holding strings, numbers and other nodes::
 
-    ("sym", base, idx, lower)    base: W b Z A X Y delta dW db dA K dK; idx: None,
-                                 ("int", k) or ("rel", "l"|"L", offset)
-    ("num", Rational)            ("scalar", name)       ("ones",) ("ones", size)
-    ("add"|"sub"|"mat"|"had"|"amb"|"div", a, b)        ("neg", a)
-    ("chain", ops, a, b, …)      unbracketed ⊙ next to products: ops is "m"/"h" per gap
-    ("T", a)   ("pow", a, n)     ("fn", name, order, arg)
-    ("sum", a, axis)             ("squeeze", ("sum", …))  np.sum without keepdims
-    ("diag", a)  ("gt0", a)      ("cmp", a, op, c)      ("where", cond, p, q)
-    ("corr"|"conv", a, b, mode)  ("mode", a, mode)      ("entry", a, indices)
-    ("isum", letters, a)         ("slice", a, items)    ("helper", name, arrays, ints)
-    ("reshape", a, like)         ("quantity", sym, loss) a left side written as ∂L/∂W
+    Sym(base, index, lower)      base: W b Z A X Y delta dW db dA K dK;
+                                 index: None, IntIndex(k) or RelIndex("l"|"L", offset)
+    Num(Rational)  Scalar(name)  Ones(size)
+    Bin("add"|"sub"|"mat"|"had"|"div", a, b)   Amb(a, b, sign)   Neg(a)
+    Chain(ops, items)            unbracketed ⊙ next to products: ops is "m"/"h" per gap
+    T(a)  Pow(a, n)  Fn(name, order, arg)
+    Sum(a, axis)  Squeeze(Sum)   np.sum without keepdims
+    Diag(a)  Gt0(a)  Cmp(a, op, c)  Where(cond, p, q)
+    Conv("corr"|"conv", a, b, mode)  Mode(a, mode)  Entry(a, indices)
+    ISum(letters, a)  Slice(a, items)  Helper(name, arrays, numbers)
+    Reshape(a, like)  Partial(sym, loss)      a gradient written as ∂L/∂W
+
+The walks over it are in ``ir_walk``; the numbers and layer indices the transformers
+read, within bounds, in ``numbers``.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from typing import Any
-
-import sympy
-from lark import Transformer, v_args
-
-IR = tuple[Any, ...]
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, NoReturn, TypeAlias
 
 
 class FormulaError(ValueError):
@@ -41,222 +38,344 @@ class FormulaError(ValueError):
         self.column = column
 
 
-#: Bounds on what a formula may ask for: a check must stay fast whatever the input.
-MAX_DIGITS = 30  # significant digits of a number
+# --------------------------------------------------------------------------- layer indices
 
 
-MAX_EXPONENT = 30  # |e| in 1e30 and a number's size in decimal places
+@dataclass(frozen=True, slots=True)
+class IntIndex:
+    """A layer number: ``W_2``."""
+
+    k: int
 
 
-MAX_DEPTH = 40  # operations nested inside one another
+@dataclass(frozen=True, slots=True)
+class RelIndex:
+    """A layer relative to the generic ``l`` or the last layer ``L``: ``δ_{l+1}``."""
+
+    letter: str  # "l" | "L"
+    offset: int
 
 
-MAX_NODES = 200  # operations and operands in one formula
+Index: TypeAlias = IntIndex | RelIndex
 
 
-MAX_POWER = 64  # |n| in X^n
+def index_text(idx: Index) -> str:
+    """``2``, ``l``, ``l+1``, ``L-1``: an index as written."""
+    if isinstance(idx, IntIndex):
+        return str(idx.k)
+    return idx.letter + (f"{idx.offset:+d}" if idx.offset else "")
 
 
-MAX_ORDER = 4  # derivatives f', f'', …
+def shifted(idx: Index, by: int) -> Index:
+    """The index ``by`` layers further."""
+    if isinstance(idx, IntIndex):
+        return IntIndex(idx.k + by)
+    return RelIndex(idx.letter, idx.offset + by)
 
 
-def parse_number(text: str) -> sympy.Rational:
-    """The exact value of a written number (``12``, ``0.5``, ``1e-3``), within bounds.
-
-    Built from its digits, never by SymPy reading the string: ``1e999999`` is refused,
-    not computed.
-    """
-    m = re.fullmatch(r"([0-9]*)(?:\.([0-9]*))?(?:[eE]([-+]?)([0-9]+))?", text)
-    if not m or not (m.group(1) or m.group(2)):
-        raise FormulaError(f"cannot read the number {text[:20]!r}")
-    whole, frac = m.group(1) or "", m.group(2) or ""
-    shown = text if len(text) <= 20 else text[:17] + "…"
-    if len((whole + frac).lstrip("0")) > MAX_DIGITS or len(frac) > MAX_EXPONENT:
-        raise FormulaError(f"the number {shown} has more than {MAX_DIGITS} digits")
-    exp_digits = (m.group(4) or "0").lstrip("0") or "0"
-    if len(exp_digits) > 3 or int(exp_digits) > MAX_EXPONENT:
-        raise FormulaError(
-            f"the number {shown} is out of range (exponents from -{MAX_EXPONENT} to "
-            f"{MAX_EXPONENT} are accepted)"
-        )
-    exponent = (-1 if m.group(3) == "-" else 1) * int(exp_digits) - len(frac)
-    mantissa = int(whole + frac or "0")
-    if exponent >= 0:
-        return sympy.Integer(mantissa * 10**exponent)
-    return sympy.Rational(mantissa, 10**-exponent)
+# --------------------------------------------------------------------------- nodes
 
 
-def integer_of(value: Any, what: str) -> int:
-    """An integer the formula writes (a power, an axis): ``2.9`` is not silently 2."""
-    if not isinstance(value, sympy.Rational) or not value.is_Integer:
-        shown = f"{float(value):g}" if isinstance(value, sympy.Rational) else str(value)
-        raise FormulaError(f"{what} must be a whole number, not {shown}")
-    return int(value)
+class Node:
+    """What every node of the IR is (also the transformers' own half-read nodes)."""
+
+    __slots__ = ()
+    TAG: ClassVar[str] = ""
+
+    def tag(self) -> str:
+        """The node's kind in words of the old notation (``"mat"``), for messages."""
+        return self.TAG
 
 
-def _has_entries(node: Any) -> bool:
-    if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
-        return False
-    return node[0] == "entry" or any(_has_entries(c) for c in node[1:])
+#: An entry index as written: terms (sign, letter or number), e.g. i+u -> ((1,'i'),(1,'u')).
+EntryIndices: TypeAlias = tuple[tuple[tuple[int, str | int], ...], ...]
 
 
-def _index(text: str) -> IR:
-    t = text.replace(" ", "")
-    if re.fullmatch(r"[0-9]+", t):
-        return ("int", _small_int(t, "a layer index"))
-    m = re.fullmatch(r"([lL])([+-][0-9]+)?", t)
-    if m:
-        return ("rel", m.group(1), _small_int(m.group(2) or "0", "a layer offset"))
-    raise FormulaError(
-        f"index {text!r}: use a layer number, l, l+1, l-1 or L (entry indices such as i, j "
-        "are not supported; write the formula in matrix form)"
-    )
+@dataclass(frozen=True, slots=True)
+class Sym(Node):
+    """A symbol of the network with its layer (``W_2``, ``δ_l``); ``lower``: written lower-case."""
+
+    TAG: ClassVar[str] = "sym"
+    base: str
+    index: Index | None
+    lower: bool = False
 
 
-def _small_int(text: str, what: str) -> int:
-    """A written index: digits, at most six of them (no layer 10^2000)."""
-    digits = text.lstrip("+-").lstrip("0")
-    if len(digits) > 6:
-        raise FormulaError(f"{what} {text[:12]}… is too large")
-    return int(text)
+@dataclass(frozen=True, slots=True)
+class Num(Node):
+    """A written number."""
+
+    TAG: ClassVar[str] = "num"
+    value: Any  # a sympy.Rational
 
 
-def power(base: IR, exponent: Any) -> IR:
-    """``base^n``: a real power (``2.9`` stays 2.9), with a bounded exponent."""
-    n = sympy.Rational(exponent)
-    if abs(n) > MAX_POWER:
-        raise FormulaError(f"the power {n} is too large (powers up to {MAX_POWER} are accepted)")
-    return ("pow", base, n)
+@dataclass(frozen=True, slots=True)
+class Scalar(Node):
+    """A named number: the batch m, λ, α, a width."""
+
+    TAG: ClassVar[str] = "scalar"
+    name: str
 
 
-def _number_value(node: IR, what: str) -> sympy.Rational:
-    """The value of a written number, ``-1`` included."""
-    if node[0] == "neg" and node[1][0] == "num":
-        return -node[1][1]  # type: ignore[no-any-return]
-    if node[0] == "num":
-        return node[1]  # type: ignore[no-any-return]
-    raise FormulaError(f"{what} must be a number")
+@dataclass(frozen=True, slots=True)
+class Ones(Node):
+    """A ones vector, its length written (``\\mathbf{1}_m``) or taken from its neighbour."""
+
+    TAG: ClassVar[str] = "ones"
+    size: str | None = None
 
 
-@v_args(inline=True)
-class _CommonIR(Transformer):  # type: ignore[type-arg]
-    """The rules both grammars share."""
-
-    def chain(self, *parts: IR) -> list[IR]:
-        return list(parts)
-
-    def add(self, a: IR, b: IR) -> IR:
-        return ("add", a, b)
-
-    def sub(self, a: IR, b: IR) -> IR:
-        return ("sub", a, b)
-
-    def neg(self, a: IR) -> IR:
-        return ("neg", a)
+BinOp: TypeAlias = Literal["add", "sub", "mat", "had", "div"]
 
 
-has_entries = _has_entries
+@dataclass(frozen=True, slots=True)
+class Bin(Node):
+    """``a + b``, ``a − b``, a matrix product, ``a ⊙ b``, ``a / b``.
+
+    ``bare``: a product written without brackets (``A B``), next to which a ⊙ may bind
+    either way; it is no part of the node's value (equality ignores it)."""
+
+    TAG: ClassVar[str] = "bin"
+    op: BinOp
+    a: IR
+    b: IR
+    bare: bool = field(default=False, compare=False)
+
+    def tag(self) -> str:
+        """The operator."""
+        return self.op
 
 
-def default_layers(node: IR) -> IR:
-    """Index forms in notes often drop the layer: k, b, δ, z are layer l's, a its input's."""
-    if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
-        return node
-    if node[0] == "sym" and node[2] is None and node[1] in ("K", "b", "delta", "Z", "A"):
-        return ("sym", node[1], ("rel", "l", -1 if node[1] == "A" else 0), node[3])
-    return tuple(default_layers(c) if isinstance(c, tuple) else c for c in node)
+@dataclass(frozen=True, slots=True)
+class Amb(Node):
+    """``a · b``, ``a × b``, ``a * b``: a product whose kind the shapes decide."""
+
+    TAG: ClassVar[str] = "amb"
+    a: IR
+    b: IR
+    sign: str
 
 
-def shift_layers(node: IR, by: int, bases: frozenset[str]) -> IR:
-    """Every numbered symbol of ``bases`` ``S_k`` as ``S_(k+by)`` (another numbering)."""
-    if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
-        return node
-    if node[0] == "sym" and node[1] in bases and node[2] is not None and node[2][0] == "int":
-        return ("sym", node[1], ("int", node[2][1] + by), node[3])
-    return tuple(shift_layers(c, by, bases) if isinstance(c, tuple) else c for c in node)
+@dataclass(frozen=True, slots=True)
+class Neg(Node):
+    """``−a``."""
+
+    TAG: ClassVar[str] = "neg"
+    a: IR
 
 
-def mentions(node: IR, base: str) -> bool:
-    """Whether the formula uses a symbol with this base name."""
-    return any(n[0] == "sym" and n[1] == base for _, n in nodes(node))
+@dataclass(frozen=True, slots=True)
+class Chain(Node):
+    """``X ⊙ A B``: unbracketed ⊙ and products; ``ops`` has "m" or "h" per gap."""
+
+    TAG: ClassVar[str] = "chain"
+    ops: str
+    items: tuple[IR, ...]
+    bare: bool = field(default=False, compare=False)
 
 
-def nodes(node: IR, path: tuple[int, ...] = ()) -> Iterator[tuple[tuple[int, ...], IR]]:
-    """Every node of the IR with its path, parents before children."""
-    yield path, node
-    for i, child in enumerate(node):
-        if isinstance(child, tuple) and child and isinstance(child[0], str) and i > 0:
-            yield from nodes(child, (*path, i))
+@dataclass(frozen=True, slots=True)
+class T(Node):
+    """A transpose."""
+
+    TAG: ClassVar[str] = "T"
+    a: IR
 
 
-def at(node: IR, path: tuple[int, ...]) -> IR:
-    """The node at ``path``."""
-    for i in path:
-        node = node[i]
-    return node
+@dataclass(frozen=True, slots=True)
+class Pow(Node):
+    """``a^n`` (entry by entry for a matrix)."""
+
+    TAG: ClassVar[str] = "pow"
+    a: IR
+    n: Any  # a sympy.Rational
 
 
-def inside(node: IR, path: tuple[int, ...], fn: str) -> bool:
-    """Whether the node at ``path`` sits inside a call of ``fn``."""
-    return any(
-        at(node, path[:i])[0] == "fn" and at(node, path[:i])[1] == fn for i in range(len(path))
-    )
+@dataclass(frozen=True, slots=True)
+class Fn(Node):
+    """An activation (``generic`` is the layer's own f) or a CNN function, ``order`` primes."""
+
+    TAG: ClassVar[str] = "fn"
+    name: str
+    order: int
+    arg: IR
 
 
-def replace(node: IR, path: tuple[int, ...], new: IR) -> IR:
-    """The IR with the node at ``path`` replaced by ``new`` (a new tuple)."""
-    if not path:
-        return new
-    i = path[0]
-    return (*node[:i], replace(node[i], path[1:], new), *node[i + 1 :])
+#: The axis of a sum: None (over the samples), 0, 1, or "channels" (axes 0, 2, 3).
+Axis: TypeAlias = int | str | None
 
 
-def show(node: IR, python: bool = False) -> str:
-    """A node as a reader writes it (``dZ2`` in NumPy formulas, ``δ_2`` in LaTeX)."""
-    kind = node[0]
-    if kind == "sym":
-        base = str({"delta": "dZ" if python else "δ"}.get(node[1], node[1]))
-        idx = node[2]
-        if idx is None:
-            return base
-        k = str(idx[1]) if idx[0] == "int" else idx[1] + (f"{idx[2]:+d}" if idx[2] else "")
-        if python:
-            return f"{base}{k}"
-        return f"{base}_{{{k}}}" if len(k) > 1 else f"{base}_{k}"
-    if kind == "T":
-        return show(node[1], python) + "ᵀ"
-    if kind == "fn":
-        name = {"generic": "f", "sigmoid": "σ"}.get(node[1], node[1])
-        return f"{name}{chr(39) * node[2]}({show(node[3], python)})"
-    if kind == "mat":
-        if node[1][0] in ("div", "num", "scalar"):
-            return f"({show(node[1], python)}) {show(node[2], python)}"
-        return f"({show(node[1], python)} {show(node[2], python)})"
-    if kind == "had":
-        return f"({show(node[1], python)} ⊙ {show(node[2], python)})"
-    if kind == "num":
-        return str(node[1])
-    if kind == "scalar":
-        return str(node[1])
-    if kind == "div":
-        return f"{show(node[1], python)}/{show(node[2], python)}"
-    if kind == "sum":
-        return f"Σ {show(node[1], python)}"
-    if kind in ("add", "sub"):
-        return f"({show(node[1], python)} {'+' if kind == 'add' else '−'} {show(node[2], python)})"
-    if kind == "pow":
-        return f"{show(node[1], python)}^{node[2]}"
-    if kind == "neg":
-        return f"−{show(node[1], python)}"
-    if kind in ("corr", "conv"):
-        return f"({show(node[1], python)} {'⋆' if kind == 'corr' else '*'} {show(node[2], python)})"
-    if kind == "amb":
-        return f"({show(node[1], python)} {node[3]} {show(node[2], python)})"
-    if kind == "chain":
-        signs = [" " if op == "m" else " ⊙ " for op in node[1]]
-        return (
-            "(" + "".join(show(o, python) + sign for o, sign in zip(node[2:], [*signs, ""])) + ")"
-        )
-    if kind == "mode":
-        return f"{show(node[1], python)}_{node[2]}"
-    return "(…)"
+@dataclass(frozen=True, slots=True)
+class Sum(Node):
+    """A sum over samples, an axis, or every axis but the channels."""
+
+    TAG: ClassVar[str] = "sum"
+    a: IR
+    axis: Axis
+
+
+@dataclass(frozen=True, slots=True)
+class Squeeze(Node):
+    """``np.sum`` without keepdims: the summed axis dropped."""
+
+    TAG: ClassVar[str] = "squeeze"
+    a: Sum
+
+
+@dataclass(frozen=True, slots=True)
+class Diag(Node):
+    """``diag(v)``."""
+
+    TAG: ClassVar[str] = "diag"
+    a: IR
+
+
+@dataclass(frozen=True, slots=True)
+class Gt0(Node):
+    """``(a > 0)``: ReLU's mask."""
+
+    TAG: ClassVar[str] = "gt0"
+    a: IR
+
+
+@dataclass(frozen=True, slots=True)
+class Cmp(Node):
+    """``a op c`` for a number c: a 0/1 mask."""
+
+    TAG: ClassVar[str] = "cmp"
+    a: IR
+    op: str
+    c: Any  # a number
+
+
+@dataclass(frozen=True, slots=True)
+class Where(Node):
+    """p where the condition holds, else q."""
+
+    TAG: ClassVar[str] = "where"
+    cond: Gt0 | Cmp
+    p: IR
+    q: IR
+
+
+@dataclass(frozen=True, slots=True)
+class Conv(Node):
+    """A sliding product: correlation or convolution, in a mode (None: as the notes)."""
+
+    TAG: ClassVar[str] = "conv"
+    op: Literal["corr", "conv"]
+    a: IR
+    b: IR
+    mode: str | None
+
+    def tag(self) -> str:
+        """corr or conv."""
+        return self.op
+
+
+@dataclass(frozen=True, slots=True)
+class Mode(Node):
+    """``(…)_{full}``: the mode of the sliding products inside."""
+
+    TAG: ClassVar[str] = "mode"
+    a: IR
+    mode: str
+
+
+@dataclass(frozen=True, slots=True)
+class Entry(Node):
+    """An entry of a symbol (``δ_{ij}``, ``a_{i+u,j+v}``)."""
+
+    TAG: ClassVar[str] = "entry"
+    a: IR
+    indices: EntryIndices
+
+
+@dataclass(frozen=True, slots=True)
+class ISum(Node):
+    """A sum over entry indices (``Σ_{i,j} …``)."""
+
+    TAG: ClassVar[str] = "isum"
+    letters: tuple[str, ...]
+    a: IR
+
+
+@dataclass(frozen=True, slots=True)
+class Slice(Node):
+    """``(δ)_{n,:,i,j}``: read only under a sum."""
+
+    TAG: ClassVar[str] = "slice"
+    a: IR
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Dim(Node):
+    """``A0.shape[2]``: a size of a symbol."""
+
+    TAG: ClassVar[str] = "dim"
+    a: IR
+    axis: int
+
+
+@dataclass(frozen=True, slots=True)
+class Helper(Node):
+    """A call of an exported module's feature-map helper: its arrays and sizes."""
+
+    TAG: ClassVar[str] = "helper"
+    name: str
+    arrays: tuple[IR, ...]
+    numbers: tuple[int | Dim, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Reshape(Node):
+    """``G.reshape(A.shape)``."""
+
+    TAG: ClassVar[str] = "reshape"
+    a: IR
+    like: IR
+
+
+@dataclass(frozen=True, slots=True)
+class Partial(Node):
+    """A gradient written as such (``∂L/∂W_2``, ``∇_a C``): the symbol and the loss's name."""
+
+    TAG: ClassVar[str] = "quantity"
+    sym: IR
+    loss: str
+
+
+IR: TypeAlias = (
+    Sym
+    | Num
+    | Scalar
+    | Ones
+    | Bin
+    | Amb
+    | Neg
+    | Chain
+    | T
+    | Pow
+    | Fn
+    | Sum
+    | Squeeze
+    | Diag
+    | Gt0
+    | Cmp
+    | Where
+    | Conv
+    | Mode
+    | Entry
+    | ISum
+    | Slice
+    | Dim
+    | Helper
+    | Reshape
+    | Partial
+)
+
+
+def unreachable(node: NoReturn) -> NoReturn:
+    """The end of an exhaustive ``match`` over the IR: mypy proves it is never reached."""
+    raise AssertionError(f"unexpected node {node!r}")

@@ -15,21 +15,21 @@ from lark import Lark, Token, Tree, UnexpectedInput
 from lark.exceptions import VisitError
 
 from derive.formula.declared import rewrites as declared_rewrites
-from derive.formula.ir import (
-    IR,
+from derive.formula.ir import IR, FormulaError
+from derive.formula.latex_ir import LatexToIR
+from derive.formula.latex_tokens import LATEX_REWRITES
+from derive.formula.numbers import (
     MAX_DEPTH,
     MAX_DIGITS,
     MAX_EXPONENT,
     MAX_NODES,
     MAX_ORDER,
     MAX_POWER,
-    FormulaError,
-    _has_entries,
     integer_of,
     parse_number,
 )
-from derive.formula.latex_ir import LATEX_REWRITES, LatexToIR
 from derive.formula.python_ir import PythonToIR
+from derive.formula.python_nodes import leftover
 from derive.spec.grammar import caret, failure
 
 __all__ = [
@@ -41,7 +41,6 @@ __all__ = [
     "MAX_ORDER",
     "MAX_POWER",
     "FormulaError",
-    "_has_entries",
     "integer_of",
     "parse",
     "parse_number",
@@ -266,4 +265,4 @@ def parse(
         if isinstance(inner, FormulaError):
             raise fail(str(inner), _start(err.obj)) from None
         raise
-    return Parts(list(parts), list(getattr(transformer, "notes", [])))
+    return Parts([leftover(p) for p in parts], list(getattr(transformer, "notes", [])))

@@ -25,7 +25,7 @@ from derive.formula.algebra import (
     _surely_misfit,
 )
 from derive.formula.feature_maps import FeatureMaps
-from derive.formula.parse import IR, FormulaError
+from derive.formula.ir import IR, Amb, Chain, FormulaError
 
 
 class Products(FeatureMaps):
@@ -46,7 +46,7 @@ class Products(FeatureMaps):
         if not found and errors:
             raise errors[0]
 
-    def _ambiguous(self, node: IR) -> Iterator[Any]:
+    def _ambiguous(self, node: Amb) -> Iterator[Any]:
         """``a · b · c``: every bracketing, each product a matrix or a Hadamard product.
 
         Shapes compose like a matrix chain, so the readings of each span of operands are
@@ -55,11 +55,11 @@ class Products(FeatureMaps):
         bracketings. Each span keeps at most ``MAX_READINGS`` distinct readings.
         """
         operands: list[IR] = []
-        stack = [node]
+        stack: list[IR] = [node]
         while stack:  # left to right, without recursion
             n = stack.pop()
-            if n[0] == "amb":
-                stack += [n[2], n[1]]
+            if isinstance(n, Amb):
+                stack += [n.b, n.a]
             else:
                 operands.append(n)
         errors: list[FormulaError] = []
@@ -97,10 +97,10 @@ class Products(FeatureMaps):
             raise errors[0] if errors else FormulaError("no reading of the product fits")
         yield from spans[(0, count)]
 
-    def _chain(self, node: IR) -> Iterator[Any]:
+    def _chain(self, node: Chain) -> Iterator[Any]:
         """``X ⊙ A B``: every bracketing of the operands, each operator as written (the
         same dynamic programming over spans as ``_ambiguous``)."""
-        ops, operands = node[1], list(node[2:])
+        ops, operands = node.ops, list(node.items)
         errors: list[FormulaError] = []
 
         def combine(k: int, left: Any, right: Any) -> Iterator[Any]:

@@ -6,7 +6,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from derive.core.derivation import Derivation
-from derive.formula.parse import IR, FormulaError
+from derive.formula.ir import (
+    IR,
+    Entry,
+    FormulaError,
+    Index,
+    IntIndex,
+    Partial,
+    RelIndex,
+    Sym,
+    index_text,
+)
 from derive.formula.resolve import UnknownSymbol
 
 
@@ -16,7 +26,7 @@ class Quantity:
 
     kind: str  # delta | grad | cot | fwd
     base: str  # delta, W, K, b, A, Z
-    idx: Any  # ("int", k) | ("rel", "l"|"L", off)
+    idx: Index  # IntIndex(k) | RelIndex("l"|"L", off)
     wrt_loss: str = ""  # "L" for ∂L/∂Z (whole loss), "" for δ
     entries: tuple[str, ...] = ()  # ∂L/∂k_{uv}: the entry indices written on the left
     one_sample: bool = False  # ∂C_0/∂W: the loss of one sample (a network of batch 1)
@@ -24,12 +34,12 @@ class Quantity:
     def layers(self, d: Derivation) -> list[int]:
         """The concrete layers the quantity stands for (all hidden layers for a generic l)."""
         depth = d.depth
-        if self.idx[0] == "int":
-            ks = [int(self.idx[1])]
-        elif self.idx[1] == "L":
-            ks = [depth + self.idx[2]]
+        if isinstance(self.idx, IntIndex):
+            ks = [int(self.idx.k)]
+        elif self.idx.letter == "L":
+            ks = [depth + self.idx.offset]
         else:
-            off = self.idx[2]
+            off = self.idx.offset
             if self.kind == "delta":
                 ks = [k - off for k in range(1, depth)]  # the recurrence: hidden layers
             elif self.kind == "cot":  # ∂C/∂A_l = W_{l+1}ᵀ δ_{l+1}: the layers that feed
@@ -40,14 +50,19 @@ class Quantity:
             if not ks:
                 raise FormulaError("this network has no hidden layer, so no generic layer l")
         for k in ks:
-            k_abs = k + (self.idx[2] if self.idx[0] == "rel" and self.idx[1] == "l" else 0)
+            k_abs = self.layer_value(k)
             if not 1 <= k_abs <= depth:
                 raise FormulaError(f"no layer {k_abs} in this {depth}-layer network")
         return ks
 
+    @property
+    def generic(self) -> bool:
+        """Whether the quantity is written for the generic layer ``l``."""
+        return isinstance(self.idx, RelIndex) and self.idx.letter == "l"
+
     def layer_value(self, k: int) -> int:
         """The layer the quantity names when the generic index is ``k``."""
-        return k + (self.idx[2] if self.idx[0] == "rel" and self.idx[1] == "l" else 0)
+        return k + (self.idx.offset if isinstance(self.idx, RelIndex) and self.generic else 0)
 
     def expected(self, d: Derivation, k: int) -> Any:
         """The derived right-hand side of this quantity at layer ``k``."""
@@ -74,8 +89,7 @@ class Quantity:
 
     def label(self, d: Derivation) -> str:
         """The quantity as the answer writes it (``δ_{l-1}``)."""
-        idx = self.idx
-        k = str(idx[1]) if idx[0] == "int" else (idx[1] + (f"{idx[2]:+d}" if idx[2] else ""))
+        k = index_text(self.idx)
         k = k if len(k) == 1 else f"{{{k}}}"  # δ_{l-1}, not δ_l-1
         if self.kind == "delta":
             return f"δ_{k}" if not self.wrt_loss else f"∂L/∂Z_{k}"
@@ -91,19 +105,19 @@ def quantity_of(lhs: IR) -> Quantity:
     loss = ""
     one_sample = False
     entries: tuple[str, ...] = ()
-    if lhs[0] == "entry" or (lhs[0] == "quantity" and lhs[1][0] == "entry"):
-        node = lhs if lhs[0] == "entry" else lhs[1]
-        for terms in node[2]:
+    node = lhs.sym if isinstance(lhs, Partial) else lhs
+    if isinstance(node, Entry):
+        for terms in node.indices:
             if len(terms) != 1 or terms[0][0] != 1 or not isinstance(terms[0][1], str):
                 raise FormulaError("the left side's entry indices are plain letters, e.g. k_{uv}")
-        entries = tuple(terms[0][1] for terms in node[2])
-        lhs = node[1] if lhs[0] == "entry" else ("quantity", node[1], lhs[2])
-    if lhs[0] == "quantity":
-        sym = lhs[1]
-        one_sample = "_" in lhs[2]  # ∂C_0/∂W, ∂E_n/∂w: the loss of one sample
+        entries = tuple(str(terms[0][1]) for terms in node.indices)
+        lhs = node.a if lhs is node else Partial(node.a, lhs.loss)  # type: ignore[union-attr]
+    if isinstance(lhs, Partial):
+        sym = lhs.sym
+        one_sample = "_" in lhs.loss  # ∂C_0/∂W, ∂E_n/∂w: the loss of one sample
         # ∂C/∂Z is the per-sample δ; L, J and E (Bishop's) are the whole loss
-        loss = "L" if lhs[2] in ("L", "J", "E") else ""
-        if sym[0] != "sym":
+        loss = "L" if lhs.loss in ("L", "J", "E") else ""
+        if not isinstance(sym, Sym):
             raise FormulaError("∂L/∂… must name one symbol, such as W_2")
         mapping = {
             "W": ("grad", "W"),
@@ -112,7 +126,7 @@ def quantity_of(lhs: IR) -> Quantity:
             "Z": ("delta", "delta"),
             "A": ("cot", "A"),
         }
-    elif lhs[0] == "sym":
+    elif isinstance(lhs, Sym):
         sym = lhs
         mapping = {
             "delta": ("delta", "delta"),
@@ -127,15 +141,15 @@ def quantity_of(lhs: IR) -> Quantity:
         raise FormulaError(
             "the left-hand side must name a quantity: δ_l, dZ1, ∂L/∂W_2, dW2, db1, dA1, ∇_{W_2} L"
         )
-    base = sym[1]
+    base = sym.base
     if base not in mapping:
         raise FormulaError(
             f"the left-hand side {base} is not a derived quantity "
             "(δ_l, dZ, ∂L/∂W, ∂L/∂b, ∂L/∂K, dW, db, dK, dA, or a forward Z_l, A_l)"
         )
-    if sym[2] is None:
+    if sym.index is None:
         raise FormulaError(f"the left-hand side needs a layer index, e.g. {base}_1")
     kind, qbase = mapping[base]
     return Quantity(
-        kind, qbase, sym[2], loss if kind == "delta" else "", entries, one_sample=one_sample
+        kind, qbase, sym.index, loss if kind == "delta" else "", entries, one_sample=one_sample
     )

@@ -49,8 +49,38 @@ from derive.formula.algebra import (
     shape_text,
     unique,
 )
+from derive.formula.ir import (
+    IR,
+    Amb,
+    Bin,
+    Chain,
+    Cmp,
+    Conv,
+    Diag,
+    Dim,
+    Entry,
+    Fn,
+    FormulaError,
+    Gt0,
+    Helper,
+    ISum,
+    Mode,
+    Neg,
+    Num,
+    Ones,
+    Partial,
+    Pow,
+    Reshape,
+    Scalar,
+    Slice,
+    Squeeze,
+    Sum,
+    Sym,
+    T,
+    Where,
+    unreachable,
+)
 from derive.formula.nodes import rot180
-from derive.formula.parse import IR, FormulaError
 from derive.formula.products import Products
 from derive.formula.symbols import Context
 from derive.render.text import text
@@ -76,133 +106,151 @@ class Resolver(Products):
 
     def _readings(self, node: IR) -> Iterator[Any]:
         self.ctx.budget.spend()
-        kind = node[0]
-        if kind == "sym":
-            yield self.symbol(node)
-        elif kind == "num":
-            yield sympy.Rational(node[1])
-        elif kind == "scalar":
-            yield self.scalar(node[1])
-        elif kind == "ones":
-            if len(node) == 1:
-                yield _Ones()
-            else:  # 1_4 where two widths are 4: one reading per width (they are equal)
-                for size in self.sizes(node[1]):
-                    yield _Ones(frozenset({size}))
-        elif kind == "quantity":
-            yield self.gradient(node)  # ∂C/∂Z_k, ∇_a C on the right-hand side
-        elif kind in ("add", "sub"):
-            sign = 1 if kind == "add" else -1
+        match node:
+            case Sym():
+                yield self.symbol(node)
+            case Num(value):
+                yield sympy.Rational(value)
+            case Scalar(name):
+                yield self.scalar(name)
+            case Ones(size):
+                if size is None:
+                    yield _Ones()
+                else:  # 1_4 where two widths are 4: one reading per width (they are equal)
+                    for width in self.sizes(size):
+                        yield _Ones(frozenset({width}))
+            case Partial():
+                yield self.gradient(node)  # ∂C/∂Z_k, ∇_a C on the right-hand side
+            case Bin():
+                yield from self._bin(node)
+            case Neg(a):
+                for x in self.readings(a):
+                    yield self.neg(x)
+            case Amb():
+                yield from self._ambiguous(node)
+            case Chain():
+                yield from self._chain(node)
+            case T(a):
+                for x in self.readings(a):
+                    if is_tensor(x):
+                        raise ShapeMismatch(f"{text(x)}ᵀ: a feature map or kernel has no transpose")
+                    if isinstance(x, _Ones):
+                        yield x
+                    else:
+                        yield x if _scalar(x) else x.T
+            case Pow(a, n):
+                for x in self.readings(a):
+                    if is_tensor(x):
+                        yield TensorElementwise(f"pow{n}", sympy.Lambda(XVAR, XVAR**n), x)
+                    else:
+                        yield x**n if _scalar(x) else HadamardPower(x, n)
+            case Fn(name, order, arg):
+                for x in self.readings(arg):
+                    yield self._derivative(name, order, x)
+            case Sum(a, axis):
+                for x in self.readings(a):
+                    yield self._sum(x, axis)
+            case Diag():
+                raise FormulaError("diag(v) must be followed by the matrix it multiplies")
+            case Conv(op, a, b, mode):
+                for x, y in itertools.product(self.readings(a), self.readings(b)):
+                    # convolve2d(P, Q) is correlate2d(P, rot180(Q)): it flips its kernel
+                    yield from self.slide(x, y if op == "corr" else rot180(y), mode)
+            case Mode(a, mode):
+                saved, self.mode = self.mode, mode
+                try:
+                    inner = self.readings(a)
+                finally:
+                    self.mode = saved
+                yield from inner
+            case Gt0(a):
+                for x in self.readings(a):
+                    if _scalar(x) or isinstance(x, _Ones):
+                        raise FormulaError("(… > 0) compares a matrix, not a number, with 0")
+                    # [x > 0] is 0 at x = 0 (H(0) = 0): (A > 0) is ReLU's mask even where A = 0
+                    step = sympy.Lambda(XVAR, sympy.Heaviside(XVAR, 0))
+                    yield (TensorElementwise if is_tensor(x) else Elementwise)("step", step, x)
+            case Cmp(a, op, c):
+                for x in self.readings(a):
+                    yield self._mask(x, op, c)
+            case Where():
+                yield from self._where(node)
+            case Squeeze(a):
+                for x in self.readings(a):
+                    yield self._squeezed(x, a)
+            case Helper():
+                yield from self._helper(node)
+            case Reshape(a, like):
+                for x, y in itertools.product(self.readings(a), self.readings(like)):
+                    yield self._reshape(x, y)
+            case Slice():
+                raise FormulaError(
+                    "a slice (δ)_{n,:,i,j} is read under a sum: Σ_{n,i,j} (δ)_{n,:,i,j}"
+                )
+            case Entry() | ISum() | Dim():
+                raise FormulaError(f"cannot use {node.tag()!r} here")
+            case _:
+                unreachable(node)
+
+    def _bin(self, node: Bin) -> Iterator[Any]:
+        """``+``, ``−``, the matrix product, ``⊙`` and ``/``, by shapes (NumPy's rules
+        for NumPy formulas)."""
+        a, b = node.a, node.b
+        if node.op in ("add", "sub"):
+            sign = 1 if node.op == "add" else -1
             if self.numpy:
-                yield from self._binary(node[1], node[2], lambda a, b: _add(*broadcast(a, b), sign))
+                yield from self._binary(a, b, lambda x, y: _add(*broadcast(x, y), sign))
             else:
-                yield from self._binary(node[1], node[2], lambda a, b: _add(a, b, sign))
-        elif kind == "neg":
-            for a in self.readings(node[1]):
-                yield self.neg(a)
-        elif kind == "mat":
-            if _has_fn(node[1]) and _has_fn(node[2]):
+                yield from self._binary(a, b, lambda x, y: _add(x, y, sign))
+        elif node.op == "mat":
+            if _has_fn(a) and _has_fn(b):
                 # σ(z)(1 - σ(z)): juxtaposed functions of z are the elementwise product
                 # wherever the matrix product does not fit
-                yield from self._binary(node[1], node[2], _matmul_or_hadamard)
+                yield from self._binary(a, b, _matmul_or_hadamard)
             else:
-                yield from self._binary(node[1], node[2], _matmul)
-        elif kind == "had":
+                yield from self._binary(a, b, _matmul)
+        elif node.op == "had":
             if self.numpy:
-                yield from self._binary(node[1], node[2], lambda a, b: _had(*broadcast(a, b)))
+                yield from self._binary(a, b, lambda x, y: _had(*broadcast(x, y)))
             else:
-                yield from self._binary(node[1], node[2], _had)
-        elif kind == "amb":
-            yield from self._ambiguous(node)
-        elif kind == "chain":
-            yield from self._chain(node)
-        elif kind == "div":
-            for a, b in itertools.product(self.readings(node[1]), self.readings(node[2])):
-                if not _scalar(b) and self.numpy and not isinstance(b, _Ones):
-                    # NumPy divides entry by entry: a / b = a ⊙ b^(-1)
-                    inverse = (
-                        TensorElementwise("pow-1", sympy.Lambda(XVAR, 1 / XVAR), b)
-                        if is_tensor(b)
-                        else HadamardPower(b, -1)
-                    )
-                    yield _had(*broadcast(a, inverse))
-                    continue
-                if not _scalar(b):
-                    raise FormulaError(f"division by the matrix {text(b)}")
-                if is_tensor(a):
-                    yield tensor_scale(a, 1 / b)
-                else:
-                    yield a / b if _scalar(a) else MatMul(1 / b, a).doit(deep=False)
-        elif kind == "T":
-            for a in self.readings(node[1]):
-                if is_tensor(a):
-                    raise ShapeMismatch(f"{text(a)}ᵀ: a feature map or kernel has no transpose")
-                if isinstance(a, _Ones):
-                    yield a
-                else:
-                    yield a if _scalar(a) else a.T
-        elif kind == "pow":
-            for a in self.readings(node[1]):
-                if is_tensor(a):
-                    power = sympy.Lambda(XVAR, XVAR ** node[2])
-                    yield TensorElementwise(f"pow{node[2]}", power, a)
-                else:
-                    yield a ** node[2] if _scalar(a) else HadamardPower(a, node[2])
-        elif kind == "fn":
-            for a in self.readings(node[3]):
-                f = self.activation(node[1], a)
-                for _ in range(node[2]):
-                    if not isinstance(f, ElementwiseOf):
-                        raise FormulaError("the derivative of softmax is not elementwise")
-                    f = f.derivative()
-                    scalar_fn = getattr(f, "scalar", None)
-                    if scalar_fn is not None and scalar_fn().has(sympy.DiracDelta):
-                        raise FormulaError(
-                            f"{getattr(f, 'name', node[1])}{chr(39) * node[2]}: this derivative "
-                            "is a Dirac delta "
-                            "(zero except at the kink), not a function a formula can use"
-                        )
-                yield f
-        elif kind == "sum":
-            for a in self.readings(node[1]):
-                yield self._sum(a, node[2])
-        elif kind == "diag":
-            raise FormulaError("diag(v) must be followed by the matrix it multiplies")
-        elif kind in ("corr", "conv"):
-            for a, b in itertools.product(self.readings(node[1]), self.readings(node[2])):
-                # convolve2d(P, Q) is correlate2d(P, rot180(Q)): it flips its kernel
-                yield from self.slide(a, b if kind == "corr" else rot180(b), node[3])
-        elif kind == "mode":
-            saved, self.mode = self.mode, node[2]
-            try:
-                inner = self.readings(node[1])
-            finally:
-                self.mode = saved
-            yield from inner
-        elif kind == "gt0":
-            for a in self.readings(node[1]):
-                if _scalar(a) or isinstance(a, _Ones):
-                    raise FormulaError("(… > 0) compares a matrix, not a number, with 0")
-                # [x > 0] is 0 at x = 0 (H(0) = 0): (A > 0) is ReLU's mask even where A = 0
-                step = sympy.Lambda(XVAR, sympy.Heaviside(XVAR, 0))
-                yield (TensorElementwise if is_tensor(a) else Elementwise)("step", step, a)
-        elif kind == "cmp":
-            for a in self.readings(node[1]):
-                yield self._mask(a, node[2], node[3])
-        elif kind == "where":
-            yield from self._where(node)
-        elif kind == "squeeze":
-            for a in self.readings(node[1]):
-                yield self._squeezed(a, node[1])
-        elif kind == "helper":
-            yield from self._helper(node)
-        elif kind == "reshape":
-            for a, like in itertools.product(self.readings(node[1]), self.readings(node[2])):
-                yield self._reshape(a, like)
-        elif kind == "slice":
-            raise FormulaError("a slice (δ)_{n,:,i,j} is read under a sum: Σ_{n,i,j} (δ)_{n,:,i,j}")
+                yield from self._binary(a, b, _had)
         else:
-            raise FormulaError(f"cannot use {kind!r} here")
+            yield from self._divided(a, b)
+
+    def _divided(self, top: IR, bottom: IR) -> Iterator[Any]:
+        """``a / b``: by a number; in NumPy also entry by entry."""
+        for a, b in itertools.product(self.readings(top), self.readings(bottom)):
+            if not _scalar(b) and self.numpy and not isinstance(b, _Ones):
+                # NumPy divides entry by entry: a / b = a ⊙ b^(-1)
+                inverse = (
+                    TensorElementwise("pow-1", sympy.Lambda(XVAR, 1 / XVAR), b)
+                    if is_tensor(b)
+                    else HadamardPower(b, -1)
+                )
+                yield _had(*broadcast(a, inverse))
+                continue
+            if not _scalar(b):
+                raise FormulaError(f"division by the matrix {text(b)}")
+            if is_tensor(a):
+                yield tensor_scale(a, 1 / b)
+            else:
+                yield a / b if _scalar(a) else MatMul(1 / b, a).doit(deep=False)
+
+    def _derivative(self, name: str, order: int, arg: Any) -> Any:
+        """An activation of ``arg`` differentiated ``order`` times."""
+        f = self.activation(name, arg)
+        for _ in range(order):
+            if not isinstance(f, ElementwiseOf):
+                raise FormulaError("the derivative of softmax is not elementwise")
+            f = f.derivative()
+            scalar_fn = getattr(f, "scalar", None)
+            if scalar_fn is not None and scalar_fn().has(sympy.DiracDelta):
+                raise FormulaError(
+                    f"{getattr(f, 'name', name)}{chr(39) * order}: this derivative "
+                    "is a Dirac delta "
+                    "(zero except at the kink), not a function a formula can use"
+                )
+        return f
 
     def _mask(self, a: Any, op: str, c: Any) -> Any:
         """``x > c`` entry by entry: 1 where it holds, else 0."""
@@ -212,12 +260,14 @@ class Resolver(Products):
         fn = sympy.Lambda(XVAR, sympy.Piecewise((1, holds), (0, True)))
         return (TensorElementwise if is_tensor(a) else Elementwise)(f"mask{op}{c}", fn, a)
 
-    def _where(self, node: IR) -> Iterator[Any]:
+    def _where(self, node: Where) -> Iterator[Any]:
         """``np.where(x > c, p, q)``: p where the condition holds, else q (numbers or arrays)."""
-        cond = node[1]
-        op, c = (">", 0) if cond[0] == "gt0" else (cond[2], cond[3])
-        for x in self.readings(cond[1]):
-            for p, q in itertools.product(self.readings(node[2]), self.readings(node[3])):
+        cond = node.cond
+        if not isinstance(cond, (Gt0, Cmp)):  # a diagnosis's variant replaced the mask
+            raise FormulaError("the condition of a where must compare a matrix with a number")
+        op, c = (">", 0) if isinstance(cond, Gt0) else (cond.op, cond.c)
+        for x in self.readings(cond.a):
+            for p, q in itertools.product(self.readings(node.p), self.readings(node.q)):
                 if _scalar(p) and _scalar(q) and not is_tensor(x):
                     holds = _holds(op, c)
                     fn = sympy.Lambda(XVAR, sympy.Piecewise((p, holds), (q, True)))
@@ -226,7 +276,7 @@ class Resolver(Products):
                 mask = self._mask(x, op, c)
                 yield _add(_had(mask, p), _had(_add(1, mask, -1), q), 1)
 
-    def _squeezed(self, a: Any, node: IR) -> Any:
+    def _squeezed(self, a: Any, node: Sum) -> Any:
         """``np.sum(x, axis=…)`` without keepdims: NumPy's shape (n,), not (n, 1).
 
         NumPy broadcasts (n,) as the row (1, n). Summed over rows (axis 0) that is the row
@@ -234,7 +284,7 @@ class Resolver(Products):
         meant, and b − α·db is n×n: the mistake to name — unless n is 1, where (1,) and
         (1, 1) broadcast alike.
         """
-        if node[2] == 0:
+        if node.axis == 0:
             return a
         n = a.shape[0]
         if self.ctx.width_one_broadcast and (n == 1 or self.ctx.concrete.get(str(n)) == 1):

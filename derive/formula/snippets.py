@@ -30,9 +30,25 @@ tests/test_checker_numpy_reading.py):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from derive.formula.ir import IR, FormulaError, nodes
+from derive.formula.ir import (
+    IR,
+    Bin,
+    Cmp,
+    FormulaError,
+    Gt0,
+    Index,
+    IntIndex,
+    Neg,
+    Num,
+    RelIndex,
+    Scalar,
+    Sym,
+)
+from derive.formula.ir_walk import map_children, nodes
+from derive.formula.python_nodes import Local
 
 #: Per-layer lists: name -> (the symbol's base, the layer of the list's first element).
 LISTS: dict[str, tuple[str, int]] = {
@@ -57,14 +73,14 @@ BATCH_NAMES = frozenset({"N", "num_examples", "num_train", "batch_size", "n_samp
 LAYERED = frozenset({"W", "b", "Z", "A", "delta", "dW", "db", "dA", "K", "dK"})
 
 
-def sym(base: str, idx: IR | None) -> IR:
+def sym(base: str, idx: Index | None) -> IR:
     """A plain symbol node of the IR."""
-    return ("sym", base, idx, False)
+    return Sym(base, idx, False)
 
 
 def common_name(word: str, depth: int) -> tuple[IR, str] | None:
     """A real variable name with one common reading: (its IR, the reading in words)."""
-    last = ("rel", "L", 0)
+    last = RelIndex("L", 0)
     table: dict[str, tuple[IR, str]] = {
         "scores": (sym("Z", last), "scores as Z_L (the last layer's pre-activation)"),
         "logits": (sym("Z", last), "logits as Z_L (the last layer's pre-activation)"),
@@ -77,12 +93,12 @@ def common_name(word: str, depth: int) -> tuple[IR, str] | None:
         "dlogits": (sym("delta", last), "dlogits as δ_L (the gradient on the logits Z_L)"),
         "dprobs": (sym("dA", last), "dprobs as ∂L/∂A_L"),
         "labels": (sym("Y", None), "labels as Y"),
-        "A_prev": (sym("A", ("rel", "l", -1)), "A_prev as A_(l-1), the input of layer l"),
-        "dA_prev": (sym("dA", ("rel", "l", -1)), "dA_prev as ∂L/∂A_(l-1)"),
+        "A_prev": (sym("A", RelIndex("l", -1)), "A_prev as A_(l-1), the input of layer l"),
+        "dA_prev": (sym("dA", RelIndex("l", -1)), "dA_prev as ∂L/∂A_(l-1)"),
         "activation_cache": (sym("Z", None), "activation_cache as Z_l (Ng's cache holds Z)"),
     }
     if word in BATCH_NAMES:
-        return ("scalar", "m"), f"{word} as the batch size"
+        return Scalar("m"), f"{word} as the batch size"
     if word in ("hidden_layer", "hidden", "dhidden"):
         if depth != 2:
             raise FormulaError(
@@ -90,87 +106,59 @@ def common_name(word: str, depth: int) -> tuple[IR, str] | None:
                 f"e.g. --symbol {word}={'dA' if word.startswith('d') else 'A'}_1"
             )
         if word == "dhidden":
-            return sym("dA", ("int", 1)), "dhidden as ∂L/∂A_1 (the gradient on the hidden layer)"
-        return sym("A", ("int", 1)), f"{word} as A_1 (the hidden layer's activation)"
+            return sym("dA", IntIndex(1)), "dhidden as ∂L/∂A_1 (the gradient on the hidden layer)"
+        return sym("A", IntIndex(1)), f"{word} as A_1 (the hidden layer's activation)"
     return table.get(word)
 
 
-def list_layer(base: str, first: int, index: IR, loop_var: str) -> IR:
+def list_layer(base: str, first: int, index: Any, loop_var: str) -> Index:
     """The layer index of ``lst[index]``: ``[-1]`` is the last layer, ``[-l+c]`` layer l+c."""
     coeff, const = _linear(index, loop_var)
     if coeff == 0 and const >= 0:
-        return ("int", const + first)
+        return IntIndex(const + first)
     if coeff == 0:  # from the end: a list of L layers (or L+1 activations from A_0)
-        return ("rel", "L", const + 1)
+        return RelIndex("L", const + 1)
     if coeff == -1:  # [-l + c]: the loop walks back from the end; derive's l is L - l + 1
-        return ("rel", "l", const)
+        return RelIndex("l", const)
     raise FormulaError(
         f"{base}[…]: a per-layer list is indexed by a number or -{loop_var} + a number"
     )
 
 
-def _linear(node: IR, var: str) -> tuple[int, int]:
+def _linear(node: Any, var: str) -> tuple[int, int]:
     """``-l + 1`` as (-1, 1): an index that is a number plus or minus the loop variable."""
-    kind = node[0]
-    if kind == "num" and node[1].is_Integer:
-        return 0, int(node[1])
-    if kind == "scalar" and node[1] == var:
-        return 1, 0
-    if kind == "neg":
-        a, c = _linear(node[1], var)
-        return -a, -c
-    if kind in ("add", "sub"):
-        a1, c1 = _linear(node[1], var)
-        a2, c2 = _linear(node[2], var)
-        sign = 1 if kind == "add" else -1
-        return a1 + sign * a2, c1 + sign * c2
+    match node:
+        case Num(value) if value.is_Integer:
+            return 0, int(value)
+        case Scalar(name) if name == var:
+            return 1, 0
+        case Neg(a):
+            coeff, const = _linear(a, var)
+            return -coeff, -const
+        case Bin("add" | "sub" as op, a, b):
+            a1, c1 = _linear(a, var)
+            a2, c2 = _linear(b, var)
+            sign = 1 if op == "add" else -1
+            return a1 + sign * a2, c1 + sign * c2
     raise FormulaError(f"a list index must be a number or {var} plus or minus a number")
 
 
-#: IR kinds that stand for something half-read (a list not indexed, a bare range, …).
-_UNFINISHED = {
-    "obj": "an object",
-    "list": "a per-layer list (index it: zs[-1])",
-    "dict": "a dictionary (index it: params['W1'])",
-    "range": "range(…) outside an index",
-    "onehot": "x[range(N), y] (only x[range(N), y] -= 1 is read)",
-    "maskidx": "x[mask] (only x[mask] = 0 is read)",
-    "colon": "a slice",
-    "unknown": "a name",
-    "func": "a function that is not called",
-    "module": "a module",
-    "local": "a name",
-    "method": "an attribute",
-}
+def _is_unnumbered(n: Any) -> bool:
+    return isinstance(n, Sym) and n.base in LAYERED and n.index is None
 
 
-def finished(node: IR) -> None:
-    """A FormulaError if a half-read piece is left in the formula."""
-    for _, n in nodes(node):
-        if n[0] in _UNFINISHED:
-            what = _UNFINISHED[n[0]]
-            name = f" {n[1]!r}" if n[0] in ("unknown", "local", "func") else ""
-            raise FormulaError(f"cannot use {what}{name} in a formula here")
-
-
-def _is_unnumbered(n: IR) -> bool:
-    return n[0] == "sym" and n[1] in LAYERED and n[2] is None
-
-
-def _renumber(node: IR, idx: IR) -> IR:
-    if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
-        return node
+def _renumber(node: Any, idx: Index) -> Any:
     if _is_unnumbered(node):
-        return ("sym", node[1], idx, node[3])
-    return tuple(_renumber(c, idx) if isinstance(c, tuple) else c for c in node)
+        return Sym(node.base, idx, node.lower)
+    return map_children(node, lambda c: _renumber(c, idx))
 
 
-def number_layers(parts: list[IR], depth: int, generic: bool) -> tuple[list[IR], str | None]:
+def number_layers(parts: list[Any], depth: int, generic: bool) -> tuple[list[Any], str | None]:
     """Names without a layer number given layer l (or 1 in a one-layer network)."""
     found = [n for p in parts for _, n in nodes(p) if _is_unnumbered(n)]
     if not found:
         return parts, None
-    vectors = [n for n in found if n[1] in ("W", "dW") and n[3]]
+    vectors = [n for n in found if n.base in ("W", "dW") and n.lower]
     if vectors:  # Ng's logistic regression: w is the column n_x × 1, derive's W_1 transposed
         raise FormulaError(
             "a lower-case w without a layer number is often a weight vector (Wᵀ): declare "
@@ -180,38 +168,42 @@ def number_layers(parts: list[IR], depth: int, generic: bool) -> tuple[list[IR],
         n
         for p in parts
         for _, n in nodes(p)
-        if n[0] == "sym"
-        and ((n[1] in LAYERED and n[2] is not None and n[2][1] != "l") or n[1] == "X")
+        if isinstance(n, Sym)
+        and (
+            (
+                n.base in LAYERED
+                and n.index is not None
+                and not (isinstance(n.index, RelIndex) and n.index.letter == "l")
+            )
+            or n.base == "X"
+        )
     ]
     if depth == 1:
         return [
-            _renumber(p, ("int", 1)) for p in parts
+            _renumber(p, IntIndex(1)) for p in parts
         ], "the names without a layer number as layer 1's"
     if fixed and not generic:
         raise FormulaError(
-            f"{found[0][1]} has no layer number, and the formula names a fixed layer: write "
-            f"the layer ({found[0][1]}1) or declare the name (--symbol NAME=QUANTITY)"
+            f"{found[0].base} has no layer number, and the formula names a fixed layer: write "
+            f"the layer ({found[0].base}1) or declare the name (--symbol NAME=QUANTITY)"
         )
     words = "the names without a layer number as layer l's (checked for every layer l)"
-    return [_renumber(p, ("rel", "l", 0)) for p in parts], words
+    return [_renumber(p, RelIndex("l", 0)) for p in parts], words
 
 
-def flip(cond: IR) -> IR:
+def flip(cond: Any) -> IR:
     """The mask where ``cond`` is false: ``x <= 0`` -> ``x > 0`` (ReLU's step)."""
-    if cond[0] == "gt0":
-        return ("cmp", cond[1], "<=", 0)
-    a, op, c = cond[1], cond[2], cond[3]
-    other = {"<=": ">", "<": ">=", ">": "<=", ">=": "<"}[op]
-    if other == ">" and c == 0:
-        return ("gt0", a)
-    return ("cmp", a, other, c)
+    if isinstance(cond, Gt0):
+        return Cmp(cond.a, "<=", 0)
+    other = {"<=": ">", "<": ">=", ">": "<=", ">=": "<"}[cond.op]
+    if other == ">" and cond.c == 0:
+        return Gt0(cond.a)
+    return Cmp(cond.a, other, cond.c)
 
 
-def substitute(node: IR, env: dict[str, IR], outside: Any) -> IR:
-    """Every ``("local", name)`` replaced by what the name holds (``outside(name)`` if the
+def substitute(node: Any, env: dict[str, Any], outside: Callable[[str], Any]) -> Any:
+    """Every ``Local(name)`` replaced by what the name holds (``outside(name)`` if the
     snippet has not assigned it yet)."""
-    if not isinstance(node, tuple) or not node or not isinstance(node[0], str):
-        return node
-    if node[0] == "local":
-        return env[node[1]] if node[1] in env else outside(node[1])
-    return tuple(substitute(c, env, outside) if isinstance(c, tuple) else c for c in node)
+    if isinstance(node, Local):
+        return env[node.name] if node.name in env else outside(node.name)
+    return map_children(node, lambda c: substitute(c, env, outside))

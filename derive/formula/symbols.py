@@ -25,7 +25,7 @@ from derive.formula.algebra import (
     _scalar,
     cotangent_symbol,
 )
-from derive.formula.parse import IR, FormulaError
+from derive.formula.ir import IR, FormulaError, Index, IntIndex, Partial, Sym
 from derive.render.text import text
 from derive.spec import Activation
 from derive.spec.activations import TABLE
@@ -43,13 +43,13 @@ class Context:
     concrete: dict[str, Any] = field(default_factory=dict)  # n_2 -> 4: the user's widths
     width_one_broadcast: bool = True  # (1,) broadcasts as (1, 1); off for a guessed reading
 
-    def layer_of(self, idx: IR | None, base: str) -> int | None:
+    def layer_of(self, idx: Index | None, base: str) -> int | None:
         """The layer number of a symbol of this network."""
         if idx is None:
             return None
-        if idx[0] == "int":
-            return int(idx[1])
-        var, off = idx[1], idx[2]
+        if isinstance(idx, IntIndex):
+            return int(idx.k)
+        var, off = idx.letter, idx.offset
         if var == "L":
             return self.d.depth + off
         if self.layer is None:
@@ -75,9 +75,9 @@ class Symbols:
         self.mode: str | None = None  # set inside (…)_{full}
         self.numpy = ctx.numpy
 
-    def symbol(self, node: IR) -> Any:
-        """The network's symbol that a ``sym`` node names."""
-        _, base, idx, _lower = node
+    def symbol(self, node: Sym) -> Any:
+        """The network's symbol that a ``Sym`` node names."""
+        base, idx = node.base, node.index
         if base in ("X", "Y"):
             if idx is not None and not (base == "X" and self.ctx.layer_of(idx, base) == 0):
                 raise FormulaError(f"{base} takes no layer index")
@@ -176,31 +176,31 @@ class Symbols:
             f"f, g: the layer's own activation is applied to a pre-activation Z_l, not {text(arg)}"
         )
 
-    def gradient(self, node: IR) -> Any:
+    def gradient(self, node: Partial) -> Any:
         """A gradient written on the right-hand side: ``∂C/∂Z_k`` is δ_k, ``∂C/∂a^L``,
         ``∇_a C`` (Nielsen's, the output's) and ``∂L/∂ŷ`` the cotangent dA_k as derived;
         ``∂L/∂…`` of a per-sample network is ``∂C/∂…`` times its batch factor (1/m)."""
-        _, sym, loss = node
-        if sym[0] != "sym" or sym[1] not in ("Z", "A", "delta"):
+        sym, loss = node.sym, node.loss
+        if not isinstance(sym, Sym) or sym.base not in ("Z", "A", "delta"):
             raise FormulaError(
                 "on the right-hand side, a gradient ∂C/∂Z_k (δ_k) or ∂C/∂A_k is read; "
                 "∂L/∂W and ∂L/∂b stand on the left"
             )
-        base = "dA" if sym[1] == "A" else "delta"
-        if sym[2] is None:
+        base = "dA" if sym.base == "A" else "delta"
+        if sym.index is None:
             raise FormulaError(
-                f"∂{loss}/∂{sym[1]}: which layer? write it, e.g. ∂{loss}/∂{sym[1]}_1"
+                f"∂{loss}/∂{sym.base}: which layer? write it, e.g. ∂{loss}/∂{sym.base}_1"
             )
         whole = loss[:1] in ("L", "J", "E") and "_" not in loss  # the loss, not C = Σ C_i
         scale = self.d.program.scale
         depth = self.d.depth
         fused = base == "dA" and depth not in self.d.cotangents
-        if fused and self.ctx.layer_of(sym[2], "A") == depth:
+        if fused and self.ctx.layer_of(sym.index, "A") == depth:
             value = self._output_gradient()  # ∂L/∂ŷ: fused with δ_L in the derivation
             if not whole and self.d.per_sample and scale != 1:
                 value = MatMul(1 / scale, value).doit(deep=False)
             return value
-        value = self.symbol(("sym", base, sym[2], sym[3]))
+        value = self.symbol(Sym(base, sym.index, sym.lower))
         if whole and self.d.per_sample and scale != 1:
             value = MatMul(scale, value).doit(deep=False)
         return value

@@ -1,0 +1,143 @@
+"""The words of the LaTeX the checker reads: symbol, scalar and function names, and the
+rewrites applied before the grammar (decorations, primes and transposes inside
+superscripts, indicators, cases, update arrows). The first step of reading LaTeX."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+BASES: dict[str, tuple[str, bool]] = {
+    "W": ("W", False),
+    "w": ("W", True),
+    "b": ("b", False),
+    "Z": ("Z", False),
+    "z": ("Z", True),
+    "A": ("A", False),
+    "a": ("A", True),
+    "X": ("X", False),
+    "x": ("X", True),
+    "Y": ("Y", False),
+    "y": ("Y", True),
+    "\\delta": ("delta", False),
+    "\\Delta": ("delta", False),
+    "\\Theta": ("W", False),
+    "dZ": ("delta", False),
+    "dz": ("delta", True),
+    "dW": ("dW", False),
+    "dw": ("dW", True),
+    "db": ("db", False),
+    "dA": ("dA", False),
+    "da": ("dA", True),
+    "K": ("K", False),
+    "k": ("K", True),
+    "dK": ("dK", False),
+    "dk": ("dK", True),
+}
+
+
+SCALARS: dict[str, str] = {
+    "\\lambda": "lambda",
+    "\\alpha": "alpha",
+    "\\eta": "eta",
+    "\\epsilon": "epsilon",
+    "\\varepsilon": "epsilon",
+}
+
+
+FUNCS: dict[str, str] = {
+    "\\sigma": "sigmoid",
+    "sigmoid": "sigmoid",
+    "\\tanh": "tanh",
+    "tanh": "tanh",
+    "\\sech": "sech",
+    "sech": "sech",
+    "relu": "relu",
+    "ReLU": "relu",
+    "softmax": "softmax",
+    "f": "generic",
+    "g": "generic",
+    "h": "generic",
+    "\\phi": "generic",
+    "\\varphi": "generic",
+    "\\exp": "exp",
+    "\\log": "log",
+    "gelu": "gelu",
+    "lrelu": "leaky_relu",
+    "leaky_relu": "leaky_relu",
+    "elu": "elu",
+    "silu": "silu",
+    "softplus": "softplus",
+    "rot180": "rot180",
+    "flip": "rot180",
+    "up": "up",
+    "maxmask": "maxmask",
+    "maxpool": "maxpool",
+    "avgpool": "avgpool",
+    "flatten": "flatten",
+    "unflatten": "unflatten",
+}
+
+
+def _superscript(m: re.Match[str]) -> str:
+    """One superscript's body as the grammar reads it: a transpose nested in it
+    (``W^{[2]^{T}}``, ``^{(T)}``) flat, primes as ``'``, Nielsen's sample ``x,`` dropped."""
+    body = m.group(1)
+    body = re.sub(r"\^\s*\{\s*(T|\\top|\\intercal)\s*\}|\^\s*(T|\\top|\\intercal)", r" T", body)
+    body = re.sub(r"\(\s*(T|\\top)\s*\)", " T", body)
+    body = re.sub(r"\\prime(?![A-Za-z])", "'", body)
+    body = re.sub(r"^\s*x\s*,", "", body)
+    return "^{" + body + "}"
+
+
+def _cases(m: re.Match[str]) -> str:
+    """``\\begin{cases} p & c \\\\ q & \\text{otherwise} \\end{cases}`` as
+    ``\\cases{p}{c}{q}{}`` (the alignment mark ``&`` is dropped later)."""
+    rows = [r for r in re.split(r"\\\\", m.group(1)) if r.strip()]
+    if len(rows) != 2 or any(r.count("&") != 1 for r in rows):
+        return m.group(0)  # left as written: the grammar's error points at it
+    out = "\\cases"
+    for row in rows:
+        value, cond = row.split("&")
+        cond = re.sub(r"\\(?:text|mathrm|textrm)\{[^{}]*\}|\bif\b|\\(?:quad|qquad)|,", " ", cond)
+        out += "{" + value + "}{" + (cond.strip() or "\\otherwise") + "}"
+    return out
+
+
+#: Rewrites of the LaTeX read here, applied before ``parse``'s own: notations that carry
+#: no more than what the grammar reads (decorations, primes and transposes inside
+#: superscripts, indicators, cases, update arrows).
+LATEX_REWRITES: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(r"\\begin\{cases\}(.*?)\\end\{cases\}", re.S), _cases),
+    # decorations: {\cal C}, \hat{\delta}, \vec{z}, \bm{\delta}, \boldsymbol{\delta}
+    (re.compile(r"\{\s*\\(?:cal|mathcal|bf|rm)\s+([A-Za-z])\s*\}"), r"\1"),
+    (re.compile(r"\\(?:cal|bf)\s+([A-Za-z])"), r"\1"),
+    (
+        re.compile(r"\\(?:hat|tilde|vec|bm|boldsymbol|mathbf|mathbfit)\s*\{\s*(\\[A-Za-z]+)\s*\}"),
+        r"\1 ",
+    ),
+    (re.compile(r"\\(?:vec|bm|mathbfit)\s*\{\s*([A-Za-z]+)\s*\}"), r"\1"),
+    # \overline{W_2}: the adjoint of reverse-mode notes, ∂L/∂W_2
+    (
+        re.compile(r"\\overline\s*\{((?:[^{}]|\{[^{}]*\})*)\}"),
+        lambda m: "\\frac{\\partial L}{\\partial " + m.group(1) + "}",
+    ),
+    # update rules: W ← W − α G
+    (re.compile(r"\\(?:leftarrow|gets|coloneqq)(?![A-Za-z])|:="), " := "),
+    # \mathbb{1}[z > 0], \mathbb{1}(z > 0), \mathbf{1}\{z > 0\}: an indicator
+    (
+        re.compile(r"\\(?:mathbb|mathbf|boldsymbol|mathds)\{[1I]\}\s*(?=\(|\[|\\\{|\\left|\\big)"),
+        r"\\ind ",
+    ),
+    # primes written as superscripts: f^\prime, f^{'}, g^{[1]\prime}; and inside braces
+    (
+        re.compile(r"\^\s*(?:\{\s*((?:\\prime\s*|'\s*)+)\}|\\prime(?![A-Za-z])|')"),
+        lambda m: "'" * max(1, (m.group(1) or "").count("prime") + (m.group(1) or "").count("'")),
+    ),
+    # W^{[l]}{^T}: a superscript in a group of its own; g^{[1]}{}': an empty group
+    (re.compile(r"\{\s*\^\s*(\{[^{}]*\}|\\?[A-Za-z]+)\s*\}"), r"^\1"),
+    (re.compile(r"\{\s*\}"), ""),
+    (re.compile(r"\^\s*\{((?:[^{}]|\{[^{}]*\})*)\}"), _superscript),
+    (re.compile(r"\\prime(?![A-Za-z])"), "'"),
+    (re.compile(r"\\(?:operatorname|mathrm|text)\{sech\}"), r"\\sech "),
+]

@@ -1,0 +1,216 @@
+"""NumPy calls -> IR: the functions, methods and helpers real backprop code calls
+(``np.dot``, ``a.sum(axis=0)``, ``np.where``, SciPy's correlate2d, derive's exported
+feature-map helpers), each read as the IR node it computes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from derive.formula.ir import (
+    IR,
+    Bin,
+    Cmp,
+    Conv,
+    Dim,
+    Fn,
+    FormulaError,
+    Gt0,
+    Helper,
+    Reshape,
+    Squeeze,
+    Sum,
+    T,
+    Where,
+)
+from derive.formula.ir import Num as NumNode
+from derive.formula.numbers import _number_value, integer_of, power
+from derive.formula.python_nodes import (
+    Bool,
+    DictRef,
+    Func,
+    Kw,
+    Method,
+    PyNode,
+    RangeCall,
+    ShapeOf,
+    Str,
+    TupleOf,
+)
+from derive.formula.snippets import sym
+
+PY_FUNCS = {
+    "sigmoid": ("sigmoid", 0),
+    "_sigmoid": ("sigmoid", 0),  # the exported NumPy module's overflow-free sigmoid
+    "expit": ("sigmoid", 0),  # scipy.special.expit
+    "softplus": ("softplus", 0),
+    "tanh": ("tanh", 0),
+    "relu": ("relu", 0),
+    "softmax": ("softmax", 0),
+    "exp": ("exp", 0),
+    "erf": ("erf", 0),  # scipy.special.erf (GELU's derivative)
+    "log": ("log", 0),
+    "sigmoid_prime": ("sigmoid", 1),
+    "sigmoid_derivative": ("sigmoid", 1),
+    "dsigmoid": ("sigmoid", 1),
+    "sigmoid_backward": ("sigmoid", 1),
+    "tanh_prime": ("tanh", 1),
+    "tanh_derivative": ("tanh", 1),
+    "dtanh": ("tanh", 1),
+    "relu_prime": ("relu", 1),
+    "relu_derivative": ("relu", 1),
+    "drelu": ("relu", 1),
+    "g_prime": ("generic", 1),
+    "f_prime": ("generic", 1),
+    "activation_prime": ("generic", 1),
+    "g": ("generic", 0),
+    "f": ("generic", 0),
+    "leaky_relu": ("leaky_relu", 0),
+    "lrelu": ("leaky_relu", 0),
+    "leaky_relu_prime": ("leaky_relu", 1),
+    "lrelu_prime": ("leaky_relu", 1),
+}
+
+
+#: Ng's dnn_utils: ``relu_backward(dA, cache)`` is dA ⊙ relu'(Z) (the cache holds Z).
+BACKWARD = {"relu_backward": "relu", "sigmoid_backward": "sigmoid", "tanh_backward": "tanh"}
+
+
+_COMPARISONS = {"greater": ">", "greater_equal": ">=", "less": "<", "less_equal": "<="}
+
+
+#: The feature-map helpers of derive's exported NumPy modules: name -> (arrays, integers).
+HELPERS = {
+    "conv2d": (2, 2),  # conv2d(A, K, s, p)
+    "conv2d_back_input": (2, 4),  # conv2d_back_input(G, K, s, p, A.shape[2], A.shape[3])
+    "conv2d_back_kernel": (2, 3),  # conv2d_back_kernel(A, G, s, p, k)
+    "maxpool2d": (1, 2),  # maxpool2d(A, k, s)
+    "avgpool2d": (1, 2),
+    "maxpool2d_back": (2, 2),  # maxpool2d_back(G, A, k, s)
+    "avgpool2d_back": (2, 2),
+}
+
+
+def _helper(name: str, args: list[Any]) -> IR:
+    """A call of an exported module's helper: its arrays and its (bounded) integers."""
+    arrays, ints = HELPERS[name]
+    if len(args) != arrays + ints:
+        raise FormulaError(f"{name}() takes {arrays + ints} arguments, not {len(args)}")
+    numbers: list[Any] = []
+    for a in args[arrays:]:
+        if isinstance(a, Dim):
+            numbers.append(a)
+        else:
+            value = integer_of(_number_value(a, f"an argument of {name}()"), "a size")
+            if not 0 <= value <= 64:
+                raise FormulaError(f"{name}(): the size {value} is out of range (0 to 64)")
+            numbers.append(value)
+    return Helper(name, tuple(args[:arrays]), tuple(numbers))
+
+
+def comparison(a: IR, op: str, b: IR) -> IR:
+    """``(x > 0)``: ReLU's mask; ``x > c``, ``x <= c``: a 0/1 mask (for np.where)."""
+    c = _number_value(b, f"the right side of {op}")
+    if op in (">", ">=") and c == 0:
+        return Gt0(a)
+    return Cmp(a, op, c)
+
+
+def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
+    """``fn(args)``: NumPy functions and the helpers real code calls."""
+    args = args or []
+    pos: list[Any] = [a for a in args if not isinstance(a, Kw)]
+    kw: dict[str, Any] = {a.name: a.value for a in args if isinstance(a, Kw)}
+    if isinstance(fn, Method):
+        obj, meth = fn.obj, fn.name
+        if meth in ("astype", "copy"):
+            return obj  # type: ignore[no-any-return]
+        if meth == "transpose" and not pos:
+            return T(obj)
+        if meth == "cost_derivative" and len(pos) == 2:  # Nielsen's (a - y)
+            return Bin("sub", pos[0], pos[1])
+        if meth == "dot" and len(pos) == 1:
+            return Bin("mat", obj, pos[0])
+        if meth == "sum":
+            return _sum(obj, kw)
+        if meth == "reshape" and len(pos) == 1 and isinstance(pos[0], ShapeOf):
+            return Reshape(obj, pos[0].a)
+        raise FormulaError(f"unknown method .{meth}()")
+    if not isinstance(fn, Func):
+        raise FormulaError("only functions can be called")
+    name = fn.name
+    if name in ("range", "xrange", "arange"):
+        return RangeCall()
+    if name == "outer" and len(pos) == 2:  # np.outer(δ, a): δ aᵀ
+        return Bin("mat", pos[0], T(pos[1]))
+    if name == "maximum" and len(pos) == 2 and pos[1] == NumNode(0):
+        return Fn("relu", 0, pos[0])
+    if name in BACKWARD and len(pos) == 2:  # Ng's relu_backward(dA, cache)
+        if isinstance(pos[1], DictRef):  # the activation cache holds Z
+            pos[1] = sym("Z", None)
+        return Bin("had", pos[0], Fn(BACKWARD[name], 1, pos[1]))
+    if name in ("correlate2d", "convolve2d", "correlate", "convolve") and len(pos) == 3:
+        kw["mode"] = pos.pop()
+    if name in ("dot", "matmul") and len(pos) == 2:
+        return Bin("mat", pos[0], pos[1])
+    if name == "multiply" and len(pos) == 2:
+        return Bin("had", pos[0], pos[1])
+    if name == "power" and len(pos) == 2:
+        return power(pos[0], _number_value(pos[1], "the exponent of np.power"))
+    if name == "square" and len(pos) == 1:
+        return power(pos[0], 2)
+    if name == "sum" and len(pos) >= 1:
+        if len(pos) == 2:
+            kw["axis"] = pos[1]
+        return _sum(pos[0], kw)
+    if name in HELPERS:
+        return _helper(name, pos)
+    if name == "where" and len(pos) == 3:
+        if not isinstance(pos[0], (Gt0, Cmp)):
+            raise FormulaError("np.where: the condition must compare an array with a number")
+        return Where(pos[0], pos[1], pos[2])
+    if name in _COMPARISONS and len(pos) == 2:
+        return comparison(pos[0], _COMPARISONS[name], pos[1])
+    if name == "maximum" and len(pos) == 2 and pos[0] == NumNode(0):
+        return Fn("relu", 0, pos[1])
+    if name in ("int64", "int32", "float64", "float32", "array", "asarray") and len(pos) == 1:
+        return pos[0]  # type: ignore[no-any-return]
+    if name == "transpose" and len(pos) == 1:
+        return T(pos[0])
+    if name in ("correlate2d", "convolve2d", "correlate", "convolve") and len(pos) == 2:
+        mode = kw.get("mode", pos[2] if len(pos) > 2 else Str("full"))
+        if not isinstance(mode, Str) or mode.value not in ("full", "valid", "same"):
+            raise FormulaError(f"{name}: mode must be 'full', 'valid' or 'same'")
+        return Conv("corr" if name.startswith("correlate") else "conv", pos[0], pos[1], mode.value)
+    if name == "rot90" and len(pos) == 2 and pos[1] == NumNode(2):
+        return Fn("rot180", 0, pos[0])
+    if name == "flip" and len(pos) == 1:
+        return Fn("rot180", 0, pos[0])
+    if name in PY_FUNCS and len(pos) == 1:
+        fname, order = PY_FUNCS[name]
+        return Fn(fname, order, pos[0])
+    raise FormulaError(f"unknown function {name}() with {len(pos)} argument(s)")
+
+
+def _sum(x: Any, kw: dict[str, Any]) -> IR:
+    out = _summed(x, kw)
+    keep = kw.get("keepdims", Bool(False))
+    if not isinstance(keep, Bool):
+        raise FormulaError("keepdims must be True or False")
+    if out.axis != "channels" and not keep.value:
+        return Squeeze(out)  # NumPy drops the summed axis: shape (n,), not (n, 1)
+    return out
+
+
+def _summed(x: Any, kw: dict[str, Any]) -> Sum:
+    axis = kw.get("axis")
+    if axis is None:
+        raise FormulaError("np.sum without axis sums every entry; give axis=0 or axis=1")
+    if isinstance(axis, TupleOf):  # feature maps: axis=(0, 2, 3), one sum per channel
+        axes = tuple(integer_of(_number_value(a, "an axis"), "an axis") for a in axis.items)
+        if axes != (0, 2, 3):
+            raise FormulaError(f"a sum over axes {axes}: the bias gradient sums axes (0, 2, 3)")
+        return Sum(x, "channels")
+    k = integer_of(_number_value(axis, "the axis"), "the axis")
+    if k not in (0, 1, -1, -2):
+        raise FormulaError(f"axis={k}: a matrix has axes 0 and 1 (or -2 and -1)")
+    return Sum(x, k % 2)

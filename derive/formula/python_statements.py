@@ -1,0 +1,213 @@
+"""NumPy statements -> one formula: the transformer's half that reads several
+assignments, in-place updates and loops (the rules are in ``snippets``); the
+expressions are read by its subclass, ``python_ir.PythonToIR``."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from lark import Token, Tree, v_args
+
+from derive.formula.ir import IR, Bin, FormulaError, RelIndex, Sym, T, Where
+from derive.formula.ir import Num as NumNode
+from derive.formula.numbers import _CommonIR
+from derive.formula.python_nodes import Aug, Local, Loop, MaskIdx, OneHot, PyNode, finished
+from derive.formula.snippets import (
+    DICTS,
+    LISTS,
+    common_name,
+    flip,
+    number_layers,
+    substitute,
+    sym,
+)
+
+
+def _target_word(stmt: Tree[Any]) -> str | None:
+    """The plain name a statement assigns (``dscores`` in ``dscores[…] -= 1``), if any."""
+    if stmt.data not in ("chain", "augassign") or not stmt.children:
+        return None
+    node: Any = stmt.children[0]
+    while isinstance(node, Tree) and node.data == "index":
+        node = node.children[0]
+    if isinstance(node, Tree) and node.data == "name":
+        word = str(node.children[0])
+        return None if word in LISTS or word in DICTS else word
+    return None
+
+
+def _tokens(node: Any) -> list[Token]:
+    return (
+        list(node.scan_values(lambda v: isinstance(v, Token))) if isinstance(node, Tree) else [node]
+    )
+
+
+def _indexed(node: Any) -> bool:
+    return isinstance(node, Tree) and node.data == "index"
+
+
+_AUG = {"+=": "add", "-=": "sub", "*=": "had", "/=": "div"}
+
+
+@v_args(inline=True)
+class Statements(_CommonIR):
+    """NumPy-style parse tree -> IR: the statements; several become the last one's formula."""
+
+    def __init__(self, depth: int = 0, column: bool | None = None) -> None:
+        super().__init__()
+        self.depth = depth  # the network's depth (0: unknown), for hidden_layer and zs[-1]
+        self.column = column  # samples are columns (None: unknown)
+        self.locals: frozenset[str] = frozenset()
+        self.notes: list[str] = []
+        self.loop_var = "l"
+        self.generic = False  # a layer index relative to the loop (zs[-l]) was read
+
+    def reading(self, word: str) -> PyNode:
+        """What a name means outside the snippet's own assignments (``PythonToIR``)."""
+        raise NotImplementedError
+
+    def transform(self, tree: Tree[Any]) -> Any:
+        """The snippet's own names are known before any line is read: a use of one is a
+        ``("local", name)`` until the statements are read in order."""
+        stmts = tree.children if tree.data == "program" else [tree]
+        many = len(stmts) > 1 or any(
+            isinstance(t, Tree)
+            and (t.data == "augassign" or (t.data == "chain" and _indexed(t.children[0])))
+            for t in stmts
+        )
+        if not many and isinstance(stmts[0], Tree) and stmts[0].data == "chain":
+            word = _target_word(stmts[0])  # delta = W.T @ delta * sp: the earlier delta
+            many = word is not None and any(
+                str(tok) == word for c in stmts[0].children[1:] for tok in _tokens(c)
+            )
+        if many:
+            words = {_target_word(t) for t in stmts if isinstance(t, Tree)}
+            self.locals = frozenset(w for w in words if w is not None)
+        return super().transform(tree)
+
+    def _common(self, word: str) -> PyNode | None:
+        found = common_name(word, self.depth)
+        if found is None:
+            return None
+        node, words = found
+        note = f"read {words}"
+        if word not in ("y", "Y", "m") and note not in self.notes:
+            self.notes.append(note)
+        return node
+
+    # -- statements ------------------------------------------------------------------------
+
+    def augassign(self, target: PyNode, op: Token, value: PyNode) -> Aug:
+        """``x op= e``: read as ``x = x op e`` by the snippet reader."""
+        return Aug(target, _AUG[str(op)], value)
+
+    def loop(self, var: Token, _range: PyNode) -> Loop:
+        """``for l in …:``: the loop variable is the generic layer index."""
+        self.loop_var = str(var)
+        self.generic = True
+        return Loop(str(var))
+
+    def program(self, *stmts: Any) -> list[PyNode]:
+        """The statements in order; the formula is the last one's target = its value."""
+        if len(stmts) == 1 and isinstance(stmts[0], list) and not self.locals:
+            parts = stmts[0]
+        else:
+            parts = self._statements(list(stmts))
+        parts, words = number_layers(parts, self.depth, self.generic)
+        if words:
+            self.notes.append(f"read {words}")
+        for p in parts:
+            finished(p)
+        return parts
+
+    def _statements(self, stmts: list[Any]) -> list[PyNode]:
+        env: dict[str, PyNode] = {}
+        gated: set[str] = set()
+        last: list[PyNode] | None = None
+        for i, st in enumerate(stmts):
+            if isinstance(st, Loop):
+                continue
+            op: str | None
+            if isinstance(st, list):
+                target, values = st[0], st[1:]
+                op = None
+            else:
+                target, op, values = st.target, st.op, [st.value]
+            word = self._word_of(target)
+            outside = functools.partial(self._before, target=word)
+            values = [substitute(v, env, outside) for v in values]
+            if len(values) > 1 and i != len(stmts) - 1:
+                raise FormulaError("a chain of '=' (x = y = …) is read only on the last line")
+            value = values[0]
+            new = self._assigned(target, op, value, env, word)
+            if word is not None:
+                env[word] = new
+                if isinstance(target, MaskIdx) and op is None and value == NumNode(0):
+                    gated.add(word)
+                else:
+                    gated.discard(word)
+            last = [self._quantity(target, word, word in gated), new, *values[1:]]
+        if last is None:
+            raise FormulaError("the snippet assigns nothing")
+        return last
+
+    def _word_of(self, target: PyNode) -> str | None:
+        while isinstance(target, (MaskIdx, OneHot)):
+            target = target.obj
+        return target.name if isinstance(target, Local) else None
+
+    def _before(self, word: str, target: str | None) -> PyNode:
+        """A snippet's name used before the snippet assigns it: its reading outside (in
+        ``delta = W.T @ delta * sp`` in a loop, the right's delta is the next layer's)."""
+        node = self.reading(word)
+        if word == target and isinstance(node, Sym) and node.base == "delta" and node.index is None:
+            self.generic = True
+            return sym("delta", RelIndex("l", 1))
+        return node
+
+    def _assigned(
+        self,
+        target: PyNode,
+        op: str | None,
+        value: PyNode,
+        env: dict[str, PyNode],
+        word: str | None,
+    ) -> PyNode:
+        """What the target holds after ``target (op)= value``."""
+        if word is None:  # a list entry or a dictionary key: nothing later reads it
+            if isinstance(target, (MaskIdx, OneHot)):
+                raise FormulaError("an in-place update is read on a plain name (x[mask] = 0)")
+            return value if op is None else Bin(op, target, value)  # type: ignore[arg-type]
+        prev = env[word] if word in env else self._before(word, None)
+        if isinstance(target, Local):
+            return value if op is None else Bin(op, prev, value)  # type: ignore[arg-type]
+        if isinstance(target, MaskIdx):
+            if op is not None:
+                raise FormulaError("x[mask] op= …: only x[mask] = value is read")
+            cond = target.cond
+            if value == NumNode(0):
+                return Bin("had", prev, flip(cond))  # type: ignore[arg-type]
+            return Where(cond, value, prev)  # type: ignore[arg-type]
+        # x[range(N), y] -= 1: the one-hot labels subtracted
+        if op not in ("add", "sub") or value != NumNode(1):
+            raise FormulaError("x[range(N), y] is read in x[range(N), y] -= 1 (or += 1)")
+        if self.column is None:
+            raise FormulaError("x[range(N), y] -= 1: the network's convention is not known")
+        labels: IR = sym("Y", None)
+        assert isinstance(target, OneHot)
+        if (target.axis == "rows") != (not self.column):  # the labels on the other axis
+            labels = T(labels)
+        return Bin(op, prev, labels)  # type: ignore[arg-type]
+
+    def _quantity(self, target: PyNode, word: str | None, gated: bool) -> PyNode:
+        """The left side the last line names: its target read as a quantity."""
+        if word is None:
+            return target
+        node = self.reading(word)
+        if gated and isinstance(node, Sym) and node.base == "dA":  # the ReLU gate: now ∂L/∂Z
+            self.notes.append(
+                f"read {word}[…] = 0 as the ReLU gate: {word} then holds the layer's delta"
+            )
+            return sym("delta", node.index)
+        return node

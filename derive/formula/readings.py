@@ -1,0 +1,180 @@
+"""The other readings of a formula that is wrong as read (or names a layer the network
+has not): the layers numbered otherwise, one sample, 1×1 layers. Each is one more ``Run``
+of the same formula; ``Checker.check`` says which one it used, or that it cannot tell."""
+
+from __future__ import annotations
+
+from derive.formula.answer import CheckResult, render_expected
+from derive.formula.diagnose import Diagnosis
+from derive.formula.ir import Scalar
+from derive.formula.ir_walk import has_entries, nodes, shift_layers
+from derive.formula.parse import FormulaError
+from derive.formula.quantity import quantity_of
+from derive.formula.resolve import UnknownSymbol
+from derive.formula.run import Run
+
+#: The common other numberings of layers, tried when a formula is not right as written:
+#: (symbols renumbered, by how much, in words).
+NUMBERINGS: list[tuple[frozenset[str], int, str]] = [
+    (frozenset({"delta"}), -1, "the deltas numbered from the input (δ_(k+1) of layer k)"),
+    (
+        frozenset({"delta", "Z", "A"}),
+        -1,
+        "the input as layer 1 (a_(k+1), z_(k+1), δ_(k+1) of layer k; W_k as derive's)",
+    ),
+    (
+        frozenset({"delta", "Z", "A", "W", "b", "dW", "db", "dA", "K", "dK"}),
+        1,
+        "the layers numbered from 0",
+    ),
+]
+
+
+class OtherReadings(Diagnosis):
+    """The readings a formula may have meant, each checked as one more run."""
+
+    def _check(self, run: Run) -> CheckResult:
+        """The verdict on the run's formula as read (``Checker``)."""
+        raise NotImplementedError
+
+    def _verdict(self, run: Run, guess: bool = False) -> CheckResult | None:
+        """The verdict on another reading, without a diagnosis; None if it cannot be read."""
+        try:
+            return self._check(run.again(network=self.network, verdict_only=True, guess=guess))
+        except FormulaError:
+            return None
+
+    def _renumbered(self, run: Run) -> list[tuple[str, CheckResult | None]]:
+        """The verdict (None: unreadable) under each common other numbering of layers."""
+        out: list[tuple[str, CheckResult | None]] = []
+        for bases, by, words in NUMBERINGS:
+            shifted = [shift_layers(p, by, bases) for p in run.parts]
+            if shifted != run.parts:
+                renumbered = run.again(parts=shifted, reading=words)
+                out.append((words, self._verdict(renumbered, guess=True)))
+        return out
+
+    def _other_numbering(self, run: Run, missing: UnknownSymbol) -> CheckResult:
+        """A symbol this network has not (``delta3`` in a 2-layer network): the formula
+        numbers its layers otherwise. If every common numbering that reads it makes it
+        right, that is the verdict (said in a note); if they disagree, the checker cannot
+        judge it (an error); if none makes it right, the missing symbol is the error."""
+        readable = [(w, r) for w, r in self._renumbered(run) if r is not None]
+        right = [(w, r) for w, r in readable if r.correct]
+        if not right:
+            found = self._off_the_network(run, missing)
+            if found is None:
+                raise missing
+            return found
+        if len(right) < len(readable):
+            raise FormulaError(
+                f"{missing}; the formula is right with {right[0][0]} and wrong with "
+                f"{next(w for w, r in readable if not r.correct)}: write it in derive's "
+                "numbering (δ_k = ∂L/∂Z_k, Z_k = W_k A_(k-1) + b_k)"
+            )
+        words, result = right[0]
+        gone = str(missing).split(" in this")[0].removeprefix("no ")
+        result.notes.append(f"read with {words}: as written, {gone} is not in this network")
+        return result
+
+    def _off_the_network(self, run: Run, missing: UnknownSymbol) -> CheckResult | None:
+        """A symbol this network has not (``δ_3`` in a 2-layer network) that a usual
+        mistake explains (a layer index off by one): that is the diagnosis."""
+        parts = run.parts
+        if len(parts) != 2 or any(has_entries(p) for p in parts):
+            return None
+        single = self.variant("one_sample")
+        if single is not None and any(r and r.correct for _, r in single._renumbered(run)):
+            return None  # right for one sample numbered otherwise (Britz's ∂L/∂b_2 = δ_3)
+        q = quantity_of(parts[0])
+        run = run.again()
+        try:
+            q.layers(self.d)
+            found = self._first_mutation(run, q, parts[1]) or self._first_pair(run, q, parts[1])
+        except FormulaError:
+            return None
+        if found is None:
+            return None
+        d = self.d
+        expected = render_expected(
+            d, q, run.formula, run.syntax, parts[0], False, self.sizes, run.notation
+        )
+        gone = str(missing).split(" in this")[0].removeprefix("no ")
+        if run.syntax == "latex":
+            gone = gone.replace("delta_", "δ_")
+        return CheckResult(
+            "incorrect",
+            q.label(d),
+            expected,
+            "numeric",
+            found,
+            notes=[f"as written, {gone} is not in this network"],
+            formula=run.formula,
+        )
+
+    def _unsure(self, run: Run, result: CheckResult) -> CheckResult:
+        """A formula wrong as read, checked under the readings it may have meant.
+
+        Right for the user's own network when its one-unit layers are 1×1 (products of
+        1×1 factors are numbers): correct. Right with the layers numbered otherwise (for
+        the batch, or for one sample): the checker cannot tell that from a mistake, so it
+        says so (an error, not a guess). Right for one sample as numbered is a mistake it
+        names (a missing 1/m or sum over samples).
+        """
+        ones = self.variant("ones")
+        if ones is not None:
+            again = ones._verdict(run)
+            if again is not None and again.correct:
+                again.notes.append(
+                    "correct for this network's one-unit layers (1×1 products are numbers)"
+                )
+                return again
+        named = result.diagnosis and "no usual mistake" not in result.diagnosis
+        right = [w for w, r in self._renumbered(run) if r and r.correct]
+        if right:
+            raise FormulaError(
+                "cannot judge the layer numbering: as derive numbers the layers (δ_k = "
+                "∂L/∂Z_k, Z_k = W_k A_(k-1) + b_k) this formula is wrong"
+                + (f" ({result.diagnosis})" if named else "")
+                + f", and with {right[0]} it is right; write it in derive's numbering"
+            )
+        batch = {"m", str(self.d.program.batch)}
+        written_m = any(
+            isinstance(n, Scalar) and n.name in batch for p in run.parts for _, n in nodes(p)
+        )
+        single = None if written_m else self.variant("one_sample")  # 1/m: a batch formula
+        if single is not None:
+            as_is = single._verdict(run)
+            if as_is is not None and as_is.correct:  # a per-sample textbook formula
+                m = self.d.program.batch
+                result.diagnosis = (
+                    f"{result.diagnosis} (the formula is right for one sample; for a batch of "
+                    f"{m} it is the derived formula below)"
+                    if named
+                    else f"correct for one sample; for a batch of {m} it is the derived "
+                    "formula below"
+                )
+                return result
+            # renumbered and per sample: two guesses, no verdict
+            alike = [w for w, r in single._renumbered(run) if r and r.correct]
+            if alike:
+                raise FormulaError(
+                    f"cannot judge the layer numbering: the formula is right for one sample "
+                    f"with {alike[0]}, and wrong as derive numbers the layers for a batch of "
+                    f"{self.d.program.batch}; write it in derive's numbering"
+                )
+        return result
+
+    def variant(self, what: str) -> OtherReadings | None:
+        """The checker of a variant of this network (made once): ``ones`` keeps its
+        one-unit widths at 1, ``one_sample`` has a batch of 1."""
+        key = f"_variant_{what}"
+        if key not in self.__dict__:
+            net = self.network
+            made: OtherReadings | None = None
+            if what == "ones" and not net.is_conv and 1 in net.widths:
+                made = type(self)(net, keep_ones=True)
+            elif what == "one_sample" and net.batch != 1:
+                made = type(self)(net.with_(batch=1))
+            self.__dict__[key] = made
+        return self.__dict__[key]  # type: ignore[no-any-return]
