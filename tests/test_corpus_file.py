@@ -43,6 +43,8 @@ ALLOWED = set(REQUIRED) | {
 LAYERS = CORPUS / "layers"
 LAYER_ALLOWED = ALLOWED | {"layer", "forward"}
 MIN_PER_LAYER = 10
+# The layer types issue 15 names whose formulas have been collected; each must keep its file.
+LAYER_TYPES = {"batchnorm", "layernorm", "dropout", "rnn", "lstm", "svm", "huber_l1"}
 KINDS = {
     "transpose",
     "factor",
@@ -211,6 +213,8 @@ def test_layer_totals() -> None:
     counts = layer_counts()
     print("\n".join(f"{layer}: {c}" for layer, c in sorted(counts.items())))
     assert counts, "no layer entries"
+    missing = LAYER_TYPES - set(counts)
+    assert not missing, f"layer types without formulas: {sorted(missing)}"
     small = {layer: c["total"] for layer, c in counts.items() if c["total"] < MIN_PER_LAYER}
     assert not small, f"layer types under {MIN_PER_LAYER} entries: {small}"
     made_up = sum(bool(e.get("made_up")) for _, e in LAYER_ENTRIES)
