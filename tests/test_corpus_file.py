@@ -44,7 +44,17 @@ LAYERS = CORPUS / "layers"
 LAYER_ALLOWED = ALLOWED | {"layer", "forward"}
 MIN_PER_LAYER = 10
 # The layer types issue 15 names whose formulas have been collected; each must keep its file.
-LAYER_TYPES = {"batchnorm", "layernorm", "dropout", "rnn", "lstm", "svm", "huber_l1", "attention"}
+LAYER_TYPES = {
+    "batchnorm",
+    "layernorm",
+    "dropout",
+    "rnn",
+    "lstm",
+    "svm",
+    "huber_l1",
+    "attention",
+    "residual",
+}
 KINDS = {
     "transpose",
     "factor",
