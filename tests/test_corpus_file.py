@@ -77,10 +77,12 @@ KINDS = {
     "other",
 }
 # Totals reached when the corpus was collected; the corpus may grow, not shrink.
-# (The brief's targets were 300 entries and a 40 % share of mistakes; with the documented real
-# mistakes of tests/corpus/mistakes_*.toml (issue 13) the share reached is 136 of 389, 35 %.)
-MIN_TOTAL = 389
-MIN_INCORRECT = 136
+# (The brief's targets were 300 entries and a 40 % share of mistakes. The documented real mistakes
+# of tests/corpus/mistakes_*.toml (issue 13) reached 136 of 389, 35 %; the second batch,
+# tests/corpus/mistakes2_*.toml, adds 50 (evidence: fix commits, issue and PR threads, answers, or
+# the source's own code) and brings the share to 186 of 459, 40.5 %.)
+MIN_TOTAL = 459
+MIN_INCORRECT = 186
 MIN_CNN = 53
 
 
