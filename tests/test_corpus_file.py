@@ -43,6 +43,18 @@ ALLOWED = set(REQUIRED) | {
 LAYERS = CORPUS / "layers"
 LAYER_ALLOWED = ALLOWED | {"layer", "forward"}
 MIN_PER_LAYER = 10
+# The layer types issue 15 names whose formulas have been collected; each must keep its file.
+LAYER_TYPES = {
+    "batchnorm",
+    "layernorm",
+    "dropout",
+    "rnn",
+    "lstm",
+    "svm",
+    "huber_l1",
+    "attention",
+    "residual",
+}
 KINDS = {
     "transpose",
     "factor",
@@ -65,10 +77,12 @@ KINDS = {
     "other",
 }
 # Totals reached when the corpus was collected; the corpus may grow, not shrink.
-# (The brief's targets were 300 entries and a 40 % share of mistakes; with the documented real
-# mistakes of tests/corpus/mistakes_*.toml (issue 13) the share reached is 136 of 389, 35 %.)
-MIN_TOTAL = 389
-MIN_INCORRECT = 136
+# (The brief's targets were 300 entries and a 40 % share of mistakes. The documented real mistakes
+# of tests/corpus/mistakes_*.toml (issue 13) reached 136 of 389, 35 %; the second batch,
+# tests/corpus/mistakes2_*.toml, adds 50 (evidence: fix commits, issue and PR threads, answers, or
+# the source's own code) and brings the share to 186 of 459, 40.5 %.)
+MIN_TOTAL = 459
+MIN_INCORRECT = 186
 MIN_CNN = 53
 
 
@@ -211,6 +225,8 @@ def test_layer_totals() -> None:
     counts = layer_counts()
     print("\n".join(f"{layer}: {c}" for layer, c in sorted(counts.items())))
     assert counts, "no layer entries"
+    missing = LAYER_TYPES - set(counts)
+    assert not missing, f"layer types without formulas: {sorted(missing)}"
     small = {layer: c["total"] for layer, c in counts.items() if c["total"] < MIN_PER_LAYER}
     assert not small, f"layer types under {MIN_PER_LAYER} entries: {small}"
     made_up = sum(bool(e.get("made_up")) for _, e in LAYER_ENTRIES)
