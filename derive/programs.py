@@ -16,6 +16,7 @@ from derive.oracles.program_verify import ProgramReport, verify_program
 from derive.render.program_view import program_document, render_program
 from derive.spec import program as spec
 from derive.spec.program_expr import expression_program
+from derive.spec.program_records import PROGRAM_EXAMPLES, ProgramSpec
 
 
 class ProgramDerivation(core.StagedDerivation):
@@ -65,7 +66,7 @@ def _derive(read: Any) -> ProgramDerivation:
 def derive_program(source: str | Path | Any) -> ProgramDerivation:
     """Derive a forward program: a built-in program example's name, a TOML path, or a
     read ``ProgramSpec``."""
-    read = source if isinstance(source, spec.ProgramSpec) else spec.load_program(source)
+    read = source if isinstance(source, ProgramSpec) else spec.load_program(source)
     return _derive(read)
 
 
@@ -88,12 +89,12 @@ def is_program(source: Any) -> bool:
 
     from derive.spec import EXAMPLES, SpecError, read_spec_file
 
-    if isinstance(source, spec.ProgramSpec):
+    if isinstance(source, ProgramSpec):
         return True
     if not isinstance(source, (str, Path)):
         return False
     name = str(source)
-    if name in spec.PROGRAM_EXAMPLES:
+    if name in PROGRAM_EXAMPLES:
         return True
     if name in EXAMPLES or not name:
         return False

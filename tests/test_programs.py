@@ -16,7 +16,8 @@ from derive.core.program import random_point
 from derive.oracles.program_verify import closed_form, finite_differences, verify_program
 from derive.programs import derive_expression, derive_program
 from derive.render.text import text
-from derive.spec.program import PROGRAM_EXAMPLES, loads_program
+from derive.spec.program import loads_program
+from derive.spec.program_records import PROGRAM_EXAMPLES
 
 
 @pytest.mark.parametrize("name", PROGRAM_EXAMPLES)

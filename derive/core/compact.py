@@ -39,11 +39,11 @@ class NotEntrywise(Exception):
     """The expression has a node that is not entrywise (a product, a softmax)."""
 
 
-class RowSum(sympy.Function):
+class RowSum(sympy.Function):  # type: ignore[misc]
     """``Σ_i (summand)``: the sum down the rows, a 1×n row."""
 
 
-class ColSum(sympy.Function):
+class ColSum(sympy.Function):  # type: ignore[misc]
     """``Σ_j (summand)``: the sum along each row, an m×1 column."""
 
 
@@ -169,7 +169,8 @@ class Entrywise:
         kind = RowSum if axis == 0 else ColSum
         total = sympy.Integer(0)
         for term in sympy.Add.make_args(sympy.expand(summand)):
-            outside, inside = [], []
+            outside: list[Any] = []
+            inside: list[Any] = []
             for f in sympy.Mul.make_args(term):
                 (inside if index in self.depends(f) else outside).append(f)
             body = sympy.Mul(*inside)

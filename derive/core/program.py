@@ -23,6 +23,7 @@ from sympy.matrices.expressions import (
     Determinant,
     HadamardPower,
     Inverse,
+    MatMul,
     MatrixExpr,
     MatrixSymbol,
     Trace,
@@ -201,7 +202,7 @@ class _Builder:
                 f"{a.shape[1]} columns against {b.shape[0]} rows",
                 node.line,
             )
-        return N.MatMul(a, b).doit(deep=False)
+        return MatMul(a, b).doit(deep=False)
 
     def power(self, a: Any, b: Any, node: Any) -> Any:
         if not is_scalar(b) or b.free_symbols & set(self.matrix_scalars()):
@@ -224,7 +225,7 @@ class _Builder:
         return self.call(node.fn, [self.build(a) for a in node.args], node)
 
     def call(self, fn: str, args: list[Any], node: Any) -> Any:
-        x = args[0] if args else None
+        x: Any = args[0] if args else None
         if fn in ("sum", "mean", "max"):
             if is_scalar(x):
                 raise self.fail(f"{fn}() of a scalar", node.line)
