@@ -68,7 +68,9 @@ def _version() -> str:
 
 
 def _spec_help() -> str:
-    return f"a TOML spec file or a built-in example ({', '.join(EXAMPLES)})"
+    from derive.spec.program_records import PROGRAM_EXAMPLES
+
+    return f"a TOML spec file or a built-in example ({', '.join(EXAMPLES + PROGRAM_EXAMPLES)})"
 
 
 def write_output(path: str, text: str, force: bool) -> None:
@@ -127,7 +129,9 @@ def _subject(args: argparse.Namespace) -> Any:
         shapes = dict(parse_shape_flag(flag) for flag in args.shape or [])
         return derive_expression(expr, list(args.wrt or []), shapes)
     if args.spec is None:
-        raise UserError(f"give {_spec_help()}, or --expr with an expression")
+        raise UserError(
+            f"give {_spec_help()}, or --expr with an expression (see derive {args.command} --help)"
+        )
     if is_program(args.spec):
         return derive_program(args.spec)
     return derive(args.spec)

@@ -162,7 +162,7 @@ class Entrywise:
                 out |= self.depends(a)
         return out
 
-    def reduce(self, summand: Any, axis: int, count: Any) -> Any:
+    def reduce(self, summand: Any, axis: int, count: Any, definitions: bool = True) -> Any:
         """``Σ`` over the axis' index: linear, factors free of the index outside, and a
         lone value summed through its definition when that sum is zero."""
         index = I if axis == 0 else J
@@ -177,9 +177,12 @@ class Entrywise:
             if body == 1:
                 total += sympy.Mul(*outside) * count
                 continue
-            if body in self.defs:
-                through = self.inline_all(self.reduce(self.defs[body], axis, count))
-                if sympy.simplify(through) == 0:
+            if body in self.defs and definitions:
+                # Σ through the value's definition, one level deep (Σ_i (X − μ) = ΣX − Nμ,
+                # and μ = ΣX / N): dropped when that is zero
+                through = self.reduce(self.defs[body], axis, count, definitions=False)
+                hit = {s: self.defs[s] for s in through.free_symbols if s in self.defs}
+                if sympy.expand(through.xreplace(hit)) == 0:
                     continue
             total += sympy.Mul(*outside) * kind(body)
         return total
@@ -248,6 +251,11 @@ def _ops(expr: Any) -> int:
     return int(sympy.count_ops(expr))
 
 
+#: Bounds that keep a derivation fast: a longer formula or more renamings are not tried.
+MAX_OPS = 120
+MAX_CANDIDATES = 8
+
+
 def _renames(ew: Entrywise, expr: Any) -> Any:
     """Write values through the later values they define where that is shorter
     (``X_c = X̂ σ`` from ``X̂ = X_c / σ``; ``var = σ² − ε`` from ``σ = √(var + ε)``):
@@ -261,6 +269,8 @@ def _renames(ew: Entrywise, expr: Any) -> Any:
             if solved is not None and u not in solved.free_symbols:
                 candidates.append((u, solved))
     best, best_ops = _tidy(expr), _ops(_tidy(expr))
+    if len(candidates) > MAX_CANDIDATES:
+        return best
     for size in (1, 2, 3):
         for combo in combinations(candidates, size):
             if len({u for u, _ in combo}) < size:
@@ -312,6 +322,8 @@ def compact(expr: MatrixExpr, equations: list[Equation], check: Any = None) -> M
     ew = Entrywise(equations, tuple(expr.shape))
     try:
         entry = ew.name_roots(_normalise(ew, ew.entry(expr)))
+        if _ops(entry) > MAX_OPS:
+            return None
         entry = _renames(ew, entry)
         out = ew.back(entry)
     except (NotEntrywise, N.ShapeMismatch, ValueError, TypeError):
