@@ -311,13 +311,21 @@ def _normalise(ew: Entrywise, expr: Any) -> Any:
     return sympy.expand(expr.replace(lambda f: isinstance(f, (RowSum, ColSum)), redo))
 
 
+def too_big(expr: Any, limit: int = 300) -> bool:
+    """More than ``limit`` nodes in the inlined formula (counted with an early stop)."""
+    for k, _ in enumerate(sympy.preorder_traversal(expr)):
+        if k > limit:
+            return True
+    return False
+
+
 def compact(expr: MatrixExpr, equations: list[Equation], check: Any = None) -> MatrixExpr | None:
     """A shorter closed form of an inlined gradient, or None when none is found.
 
     ``check(candidate) -> bool`` (the numeric comparison with the inlined form) guards
     the result: a form that does not check is never returned.
     """
-    if not isinstance(expr, MatrixExpr):
+    if not isinstance(expr, MatrixExpr) or too_big(expr):
         return None
     ew = Entrywise(equations, tuple(expr.shape))
     try:

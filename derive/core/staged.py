@@ -17,7 +17,7 @@ from sympy.matrices.expressions import MatrixSymbol
 
 from derive.core import numeric
 from derive.core.backward import reverse_walk
-from derive.core.compact import compact, numeric_check
+from derive.core.compact import compact, numeric_check, too_big
 from derive.core.derivation import Step, StepKind, partial
 from derive.core.graph import LOSS, Equation
 from derive.core.nodes import add as _add_matrices
@@ -104,18 +104,19 @@ class StagedDerivation:
         return f"<StagedDerivation of {self.name!r}: {len(g.forward_equations)} equations>"
 
 
-def inline(expr: Any, cotangents: list[Step]) -> Any:
-    """Replace each named cotangent by its definition, latest stage first."""
+def inline(expr: Any, cotangents: list[Step], bounded: bool = False) -> Any:
+    """Replace each named cotangent by its definition, latest stage first; with
+    ``bounded``, None as soon as the formula outgrows ``too_big`` (a stage used twice
+    doubles when inlined, so a long chain would grow without end)."""
     defs = {st.lhs: st.rhs for st in cotangents}
     for _ in range(len(defs) + 1):
-        hit = (
-            {s: defs[s] for s in expr.free_symbols if s in defs}
-            if hasattr(expr, "free_symbols")
-            else {}
-        )
+        free = expr.free_symbols if hasattr(expr, "free_symbols") else set()
+        hit = {s: defs[s] for s in free if s in defs}
         if not hit:
             return expr
         expr = expr.xreplace(hit)
+        if bounded and too_big(expr):
+            return None
     return expr
 
 
@@ -145,6 +146,8 @@ def _closed_form(
     """The gradient as one formula in the forward values: SymPy's algebra on an entry
     (``compact``, checked against the inlined stages at a random point), else the stages
     inlined; None when even that is more than twice as long as the stages."""
+    if too_big(closed):  # inlining doubles a stage used twice: no short form there
+        return None
     stages = size(staged.rhs) + sum(size(c.rhs) for c in cotangents)
     if graph.auto:
         closed = inline(closed, [Step(StepKind.FORWARD, k, v) for k, v in graph.auto.items()])
@@ -202,7 +205,10 @@ def derive_graph(graph: ProgramGraph) -> StagedDerivation:
         staged = Step(StepKind.GRADIENT, partial(LOSS, sym), add([t for _, t in parts]))
         terms[staged.lhs] = parts
         gradients[sym.name] = staged
-        closed = inline(staged.rhs, cotangents)
+        closed = inline(staged.rhs, cotangents, bounded=True)
+        if closed is None:
+            compact[sym.name] = None  # no short closed form: inlining keeps growing
+            continue
         if closed == staged.rhs:
             continue  # no stage to inline: the staged form is the closed form
         compact[sym.name] = _closed_form(graph, staged, closed, cotangents)
