@@ -313,10 +313,7 @@ def _normalise(ew: Entrywise, expr: Any) -> Any:
 
 def too_big(expr: Any, limit: int = 300) -> bool:
     """More than ``limit`` nodes in the inlined formula (counted with an early stop)."""
-    for k, _ in enumerate(sympy.preorder_traversal(expr)):
-        if k > limit:
-            return True
-    return False
+    return any(k > limit for k, _ in enumerate(sympy.preorder_traversal(expr)))
 
 
 def compact(expr: MatrixExpr, equations: list[Equation], check: Any = None) -> MatrixExpr | None:

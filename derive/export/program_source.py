@@ -51,22 +51,35 @@ def program_source(sd: StagedDerivation, backend: str = "numpy") -> str:
         forward += stmt(code_name(eq.out.name), eq.rhs, f"{text(eq.out)} = {text(eq.rhs)}")
     if g.loss is not None:
         forward += stmt("L", g.loss, f"L = {text(g.loss)}")
+    # each gradient as its closed form where one was found (fewer passes over the data),
+    # else staged; only the stages a printed gradient reads are computed
+    names = list(sd.gradients)
+    rhs_of = {}
+    for name in names:
+        closed = sd.compact.get(name)
+        rhs_of[name] = closed.rhs if closed is not None else sd.gradients[name].rhs
+    stage_of = {st.lhs: st for st in sd.cotangents}
+    needed: set[Any] = set()
+    todo = [s for name in names for s in rhs_of[name].free_symbols if s in stage_of]
+    while todo:
+        s_ = todo.pop()
+        if s_ not in needed:
+            needed.add(s_)
+            todo += [t for t in stage_of[s_].rhs.free_symbols if t in stage_of]
     backward: list[str] = []
     for st in sd.cotangents:
-        backward += stmt(code_name(st.lhs.name), st.rhs, f"{text(st.lhs)} = {text(st.rhs)}")
-    names = list(sd.gradients)
+        if st.lhs in needed:
+            backward += stmt(code_name(st.lhs.name), st.rhs, f"{text(st.lhs)} = {text(st.rhs)}")
     for name in names:
         st = sd.gradients[name]
         sym = st.lhs.wrt
-        rhs = st.rhs
+        rhs = rhs_of[name]
         line = stmt("d" + code_name(name), rhs, f"{text(st.lhs)} = {text(rhs)}")
-        # a gradient that is a broadcast alone keeps the shape of its value
-        if isinstance(rhs, Broadcast):
+        if isinstance(rhs, Broadcast):  # a broadcast alone keeps the shape of its value
             mod = BACKEND_IMPORT[backend]
             shape = f"{code_name(sym.name)}.shape"
-            line[-1] = (
-                f"    d{code_name(name)} = {mod}.broadcast_to({printer.doprint(rhs)}, {shape})"
-            )
+            code = printer.doprint(rhs)
+            line[-1] = f"    d{code_name(name)} = {mod}.broadcast_to({code}, {shape})"
         backward += line
 
     arrays = [*g.inputs, *g.labels, *g.parameters]
