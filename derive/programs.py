@@ -59,8 +59,7 @@ class ProgramDerivation(core.StagedDerivation):
 
 
 def _derive(read: Any) -> ProgramDerivation:
-    d = core.derive_graph(build_program(read))
-    return ProgramDerivation(**{f: getattr(d, f) for f in d.__dataclass_fields__})
+    return core.derive_graph(build_program(read), ProgramDerivation)
 
 
 def derive_program(source: str | Path | Any) -> ProgramDerivation:

@@ -133,21 +133,6 @@ class Entrywise:
 
         return expr.replace(is_root, named)
 
-    def inline_all(self, expr: Any) -> Any:
-        """Every value replaced by its definition, down to the program's inputs (sums
-        worked out again after each round)."""
-        for _ in range(len(self.defs) + 1):
-            hit = {s: self.defs[s] for s in expr.free_symbols if s in self.defs}
-            hit |= {
-                r: b ** sympy.Rational(1, k)
-                for r, (b, k) in self.roots.items()
-                if r in expr.free_symbols
-            }
-            if not hit:
-                break
-            expr = _normalise(self, expr.xreplace(hit))
-        return expr
-
     def depends(self, expr: Any) -> frozenset[str]:
         """Which entry indices a formula varies with."""
         if isinstance(expr, RowSum):
@@ -191,16 +176,11 @@ class Entrywise:
 
     def back(self, expr: Any) -> Any:
         """The matrix expression of an entry formula (broadcast to the result's shape)."""
-        return self._grow(self._back(expr), self.depends(expr))
+        return self._at(self._back(expr), self.shape)
 
     def _shape(self, deps: frozenset[str]) -> tuple[Any, Any]:
         rows, cols = self.shape
         return (rows if I in deps else sympy.Integer(1), cols if J in deps else sympy.Integer(1))
-
-    def _grow(self, m: Any, deps: frozenset[str]) -> Any:
-        if not isinstance(m, MatrixExpr):
-            return N.Broadcast(m, *self.shape)
-        return N.Broadcast(m, *self.shape) if tuple(m.shape) != tuple(self.shape) else m
 
     def _back(self, expr: Any) -> Any:
         deps = self.depends(expr)

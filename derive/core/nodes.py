@@ -6,6 +6,7 @@ printer and the rule table can dispatch on by class.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import sympy
@@ -763,6 +764,7 @@ def power(x: Any, p: Any) -> Any:
     return HadamardPower(x, _sympify(p))  # safe: a number or one of our scalars
 
 
+@functools.cache
 def _elementwise_bodies() -> dict[str, sympy.Expr]:
     from derive.spec.scalar_expr import X, sigmoid
 

@@ -205,19 +205,15 @@ class _Builder:
         return MatMul(a, b).doit(deep=False)
 
     def power(self, a: Any, b: Any, node: Any) -> Any:
-        if not is_scalar(b) or b.free_symbols & set(self.matrix_scalars()):
+        if not is_scalar(b):
             raise self.fail("an exponent must be a number or a hyperparameter", node.line)
         if is_scalar(a):
             return a**b
         return HadamardPower(a, b)
 
-    def matrix_scalars(self) -> list[Any]:
-        return []
-
     def broadcast(self, a: Any, b: Any, node: Any) -> tuple[Any, Any]:
         """NumPy's broadcasting of two operands, made explicit (``Broadcast`` nodes)."""
-        x, y = N.fit(a, b, f"'{getattr(node, 'op', None) or getattr(node, 'fn', '')}'")
-        return x, y
+        return N.fit(a, b, f"'{getattr(node, 'op', None) or getattr(node, 'fn', '')}'")
 
     # ------------------------------------------------------------------ calls
 
@@ -237,9 +233,7 @@ class _Builder:
             if zero != 0:
                 raise self.fail("maximum(0, x) is the only maximum supported", node.line)
             fn = "relu"
-        if fn in ("sqrt", "exp", "log", "abs", "tanh", "sigmoid", "relu"):
-            if is_scalar(x):
-                return SCALAR_FUNCTIONS[fn](x)
+        if fn in N.ELEMENTWISE_NAMES:  # a scalar argument gets the scalar function
             return N.elementwise(fn, x)
         if fn in ("softmax", "log_softmax"):
             axis = 1 if node.axis is None else node.axis
@@ -269,17 +263,6 @@ class _Builder:
         s = self.build(node.matrix)
         y = self.env[node.labels]
         return N.Pick(s, y)
-
-
-SCALAR_FUNCTIONS: dict[str, Callable[[Any], Any]] = {
-    "sqrt": sympy.sqrt,
-    "exp": sympy.exp,
-    "log": sympy.log,
-    "abs": sympy.Abs,
-    "tanh": sympy.tanh,
-    "sigmoid": lambda u: 1 / (1 + sympy.exp(-u)),
-    "relu": lambda u: sympy.Max(0, u),
-}
 
 
 def stage_expression(loss: Any, taken: set[str]) -> tuple[list[Equation], Any]:

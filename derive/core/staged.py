@@ -10,7 +10,7 @@ the forward values where inlining the stages gives a smaller expression.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import sympy
 from sympy.matrices.expressions import MatrixSymbol
@@ -37,6 +37,9 @@ def add(terms: list[Any]) -> Any:
     return _add_matrices(terms)
 
 
+S = TypeVar("S", bound="StagedDerivation")
+
+
 def cotangent_symbol(out: Any) -> Any:
     """The named cotangent ``dv`` of a value ``v``, shaped like it."""
     name = cotangent_name(out.name)
@@ -45,7 +48,7 @@ def cotangent_symbol(out: Any) -> Any:
 
 def size(expr: Any) -> int:
     """How many operations an expression has: what "a simpler form" is measured by."""
-    return int(sympy.count_ops(expr, visual=False)) if not isinstance(expr, int) else 0
+    return int(sympy.count_ops(expr, visual=False))
 
 
 @dataclass
@@ -163,8 +166,9 @@ def _closed_form(
     return None
 
 
-def derive_graph(graph: ProgramGraph) -> StagedDerivation:
-    """Name every assignment's cotangent, last assignment first, then the gradients."""
+def derive_graph(graph: ProgramGraph, cls: type[S] = StagedDerivation) -> S:  # type: ignore[assignment]
+    """Name every assignment's cotangent, last assignment first, then the gradients
+    (``cls``: the record to fill, a subclass that adds printed forms)."""
     forward = [Step(StepKind.FORWARD, eq.out, eq.rhs) for eq in graph.forward_equations]
     loss = None
     named: dict[Any, Any] = {}
@@ -212,7 +216,7 @@ def derive_graph(graph: ProgramGraph) -> StagedDerivation:
         if closed == staged.rhs:
             continue  # no stage to inline: the staged form is the closed form
         compact[sym.name] = _closed_form(graph, staged, closed, cotangents)
-    return StagedDerivation(graph, forward, loss, cotangents, gradients, compact, terms)
+    return cls(graph, forward, loss, cotangents, gradients, compact, terms)
 
 
 def derive_program(spec: Any) -> StagedDerivation:

@@ -13,7 +13,6 @@ from typing import Any
 
 import sympy
 
-from derive.core.graph import LOSS
 from derive.core.nodes import Broadcast
 from derive.core.staged import StagedDerivation
 from derive.export.printers import BACKENDS, ExportError, code_name
@@ -149,6 +148,3 @@ def program_module(sd: StagedDerivation, backend: str = "numpy") -> types.Module
     """The exported module, imported."""
     require_backend(backend)
     return load_module(program_source(sd, backend), f"program_{code_name(sd.name)}")
-
-
-__all__ = ["LOSS", "program_module", "program_source"]
