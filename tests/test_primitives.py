@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 import sympy
 from conftest import PDFLATEX, compile_tex
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sympy.matrices.expressions import (
     Determinant,
@@ -457,9 +457,19 @@ programs = st.builds(
 )
 
 
+def _differentiable(prog: Program) -> bool:
+    """False at a norm of a zero matrix, where L = ‖Z‖ has no gradient (a drawn program
+    can reach it exactly: center, an even function, center again over two rows)."""
+    _, loss = prog.equations[-1]
+    if not isinstance(loss, Norm):
+        return True
+    return bool(np.linalg.norm(numpy_env(prog)[loss.arg]) > 1e-6)
+
+
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs)
 def test_random_programs_three_way(prog: Program) -> None:
+    assume(_differentiable(prog))
     assert_three_way(prog)
 
 
@@ -467,6 +477,7 @@ def test_random_programs_three_way(prog: Program) -> None:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs)
 def test_random_programs_three_way_long(prog: Program) -> None:
+    assume(_differentiable(prog))
     assert_three_way(prog)
 
 
