@@ -349,8 +349,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         return 0 if counts["incorrect"] == 0 else 1
 
     try:
+        if args.expr is not None and args.formula is None:
+            args.formula, args.spec = args.spec, None  # derive check --expr E 'dw = ...'
         if (args.formula is None) == (args.file is None):
             raise UserError("give one formula, or --file with one formula per line")
+        if args.expr is not None or (args.spec is not None and is_program(args.spec)):
+            return _check_program(args)
+        if args.spec is None:
+            raise UserError(f"give {_spec_help()}, or --expr with an expression")
         symbols = _declared_symbols(args.symbol)
         d = derive(args.spec)
         if symbols:  # the run's own names, over the spec's [notation.symbols]
@@ -371,6 +377,42 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         print(result)
     return 0 if result.correct else 1
+
+
+def _check_program(args: argparse.Namespace) -> int:
+    """``derive check`` on a forward program or ``--expr``: a NumPy snippet (a formula, or
+    a whole ``--file``) checked against the staged derivation."""
+    from derive.formula.program_check import ProgramChecker
+
+    d = _subject(args)
+    if args.syntax == "latex":
+        raise UserError(
+            "a forward program's backward pass is checked as NumPy code (--syntax python); "
+            "LaTeX is read for networks"
+        )
+    symbols = _named_pairs(
+        args.symbol, "--symbol", "NAME=EXPR, e.g. ivar=1/sqrt(var + eps)", _no_check, strip=True
+    )
+    checker = ProgramChecker(d, symbols)
+    formula = args.formula
+    if formula is None:
+        data = read_regular_file(args.file, "snippet")
+        try:
+            formula = data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise UserError(
+                f"{printable(args.file)}: not valid UTF-8 (byte {err.start + 1}); save it as UTF-8"
+            ) from None
+    result = checker.check(formula)
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(result)
+    return 0 if result.correct else 1
+
+
+def _no_check(name: str, value: str, flag: str) -> None:
+    """``--symbol`` values of a program check are read by the program grammar later."""
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -551,7 +593,7 @@ def build_parser() -> argparse.ArgumentParser:
     latex.set_defaults(run=cmd_latex)
 
     check = sub.add_parser("check", help="check a hand-written formula and say what is wrong")
-    check.add_argument("spec", help=_spec_help())
+    check.add_argument("spec", nargs="?", help=_spec_help())
     check.add_argument(
         "formula", nargs="?", help="LHS = RHS, e.g. '\\delta_1 = ...' or 'dW1 = ...'"
     )
@@ -570,7 +612,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="read NAME as QUANTITY in this check (repeatable), e.g. --symbol S=Z_2 "
         "--symbol dout=dZ_2 --symbol w=W_1^T --symbol E=L",
     )
-    check.add_argument("--file", help="check every line of a file (one formula a line)")
+    check.add_argument(
+        "--file",
+        help="check every line of a file (one formula a line; for a forward program, the "
+        "whole file is one NumPy snippet)",
+    )
+    _expression_options(check)
     check.set_defaults(run=cmd_check)
 
     export = sub.add_parser("export", help="write the gradients as a numeric Python module")

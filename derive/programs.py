@@ -54,6 +54,14 @@ class ProgramDerivation(core.StagedDerivation):
         SymPy on every entry."""
         return verify_program(self, sizes, seed)
 
+    def check(self, snippet: str, symbols: dict[str, str] | None = None) -> Any:
+        """A hand-derived backward pass (NumPy: one line or a whole snippet) judged
+        against this derivation: a ``CheckResult`` with the verdict and what is wrong.
+        ``symbols`` names the user's own values, e.g. ``{"ivar": "1/sqrt(var + eps)"}``."""
+        from derive.formula.program_check import check_program
+
+        return check_program(self, snippet, symbols)
+
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
 

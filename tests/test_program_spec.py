@@ -140,7 +140,7 @@ def test_assignment_keeps_text_line_and_columns() -> None:
         ("x = sum(X, out=y)", "sum() has no argument out="),
         ("x = maximum(1, X)", "maximum() is only maximum(0, x)"),
         ("x = X[0]", "only one-hot indexing"),
-        ("x = X.shape", "unknown attribute .shape"),
+        ("x = X.shape", "x.shape is read only to unpack it"),
         ("x = X.var()", "unknown method .var()"),
         ("x = range(N)", "range() is only allowed in one-hot indexing"),
         ("x = X - None", "None can only be given as axis=None"),

@@ -220,8 +220,41 @@ class _Builder:
     def _call(self, node: Any) -> Any:
         return self.call(node.fn, [self.build(a) for a in node.args], node)
 
+    def _shapeof(self, node: Any) -> Any:
+        x = self.build(node.x)
+        if is_scalar(x):
+            raise self.fail("a scalar has no .shape", node.line)
+        if node.axis is None:
+            raise self.fail("x.shape is read only to unpack it (N, D = x.shape)", node.line)
+        return x.shape[node.axis]
+
+    def _lookup(self, node: Any) -> Any:
+        raise self.fail(
+            f"{node.container}[{node.key!r}]: a program names its values; "
+            "only a checked snippet takes them from a container",
+            node.line,
+        )
+
     def call(self, fn: str, args: list[Any], node: Any) -> Any:
         x: Any = args[0] if args else None
+        if fn == "dot":
+            return self.matmul(x, args[1], node)
+        if fn == "square":
+            return self.power(x, sympy.Integer(2), node)
+        if fn == "power":
+            return self.power(x, args[1], node)
+        if fn == "len":
+            if is_scalar(x):
+                raise self.fail("len() of a scalar", node.line)
+            return x.shape[0]
+        if fn == "transpose":
+            return x if is_scalar(x) else x.T
+        if fn == "float":
+            if not is_scalar(x):
+                raise self.fail("float() of a matrix", node.line)
+            return x
+        if fn in ("ones_like", "ones"):
+            return self.ones(fn, node)
         if fn in ("sum", "mean", "max"):
             if is_scalar(x):
                 raise self.fail(f"{fn}() of a scalar", node.line)
@@ -251,6 +284,18 @@ class _Builder:
             a, b = self.broadcast(a, b, node) if not (is_scalar(a) and is_scalar(b)) else (a, b)
             return N.where(cond, a, b)
         raise self.fail(f"unknown function {fn}()", node.line)
+
+    def ones(self, fn: str, node: Any) -> Any:
+        """``ones_like(x)`` / ``ones(x.shape)``: a one repeated to ``x``'s shape."""
+        arg = node.args[0]
+        if fn == "ones":
+            if type(arg).__name__ != "ShapeOf" or arg.axis is not None:
+                raise self.fail("ones() is read as ones(x.shape)", node.line)
+            arg = arg.x
+        x = self.build(arg)
+        if is_scalar(x):
+            return sympy.Integer(1)
+        return N.Broadcast(sympy.Integer(1), *x.shape)
 
     def _compare(self, node: Any) -> Any:
         a, b = self.build(node.left), self.build(node.right)

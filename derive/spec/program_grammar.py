@@ -61,9 +61,19 @@ FUNCTIONS: dict[str, Function] = {
     "inv": Function(1),
     "det": Function(1),
     "logdet": Function(1),
+    "dot": Function(2, what="the matrix product dot(a, b)"),
+    "square": Function(1),
+    "transpose": Function(1),
+    "ones_like": Function(1, what="an array of ones shaped like its argument"),
+    "ones": Function(1, what="ones(x.shape)"),
+    "float": Function(1, what="a number as it is"),
+    "power": Function(2, what="power(x, p), x ** p"),
+    "len": Function(1, what="the number of rows"),
 }
 #: Methods ``X.sum(axis=0)`` read as the function of the same name.
 METHODS = ("sum", "mean", "max")
+#: Methods that leave their array as it is (a copy) or transpose it.
+SAME_METHODS = ("copy", "transpose")
 #: Words an equation uses that are not the user's names.
 KEYWORDS = frozenset({"range", "np", "numpy", "None", "True", "False", "T", "axis", "keepdims"})
 
@@ -150,7 +160,28 @@ class Compare:
     column: int = field(default=0, compare=False)
 
 
-Expr = Union[Num, Name, Unary, Bin, Call, Transpose, Pick, Compare]  # noqa: UP007
+@dataclass(frozen=True)
+class ShapeOf:
+    """``x.shape[axis]`` (``axis`` None: the whole ``x.shape``, only to unpack)."""
+
+    x: Expr
+    axis: int | None = None
+    line: int = field(default=0, compare=False)
+    column: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """``cache['key']`` or ``cache.get('key')``: a value a snippet takes from a container
+    by name (only in a checked snippet; a program's equations name their values)."""
+
+    container: str
+    key: str
+    line: int = field(default=0, compare=False)
+    column: int = field(default=0, compare=False)
+
+
+Expr = Union[Num, Name, Unary, Bin, Call, Transpose, Pick, Compare, ShapeOf, Lookup]  # noqa: UP007
 
 
 @dataclass(frozen=True)
@@ -182,14 +213,17 @@ def parser() -> Lark:
     if _PARSER is None:
         grammar = resources.files("derive.spec").joinpath("program.lark").read_text("utf-8")
         _PARSER = Lark(
-            grammar, parser="lalr", start=["assign", "expression"], propagate_positions=True
+            grammar,
+            parser="lalr",
+            start=["assign", "expression", "statement"],
+            propagate_positions=True,
         )
     return _PARSER
 
 
 def children(node: Expr) -> tuple[Expr, ...]:
     """The sub-expressions of ``node``, for walks over an equation."""
-    if isinstance(node, Unary | Transpose):
+    if isinstance(node, Unary | Transpose | ShapeOf):
         return (node.x,)
     if isinstance(node, Bin | Compare):
         return (node.left, node.right)
@@ -296,8 +330,15 @@ class _Builder:
             raise EquationError(
                 "a comparison is only allowed as the condition of where(a > b, x, y)", col
             )
+        if kind == "string":
+            raise EquationError(
+                "a string is only read as the key of a value taken from a container, cache['name']",
+                col,
+            )
         if kind == "attr":
             attr = str(kids[1])
+            if attr == "shape":
+                return ShapeOf(self.build(kids[0]), None, line, col)
             if attr != "T":
                 raise EquationError(
                     f"unknown attribute .{attr} (only .T, the transpose)", _pos(kids[1])[1]
@@ -305,6 +346,12 @@ class _Builder:
             return Transpose(self.build(kids[0]), line, col)
         if kind == "method":
             method = str(kids[1])
+            lookup = self.lookup(kids[0], kids[2]) if method == "get" else None
+            if lookup is not None:
+                return lookup
+            if method in SAME_METHODS and kids[2] is None:
+                inner = self.build(kids[0])
+                return Transpose(inner, line, col) if method == "transpose" else inner
             if method == "dot":
                 args = self.arguments(kids[2], method)
                 if len(args[0]) != 1 or args[1]:
@@ -322,8 +369,47 @@ class _Builder:
             assert isinstance(fn_tok, Token)
             return self.call(str(fn_tok), [], kids[2], fn_tok.column or 1, col)
         if kind == "index":
-            return self.pick(item)
+            shape = self.shape_index(item)
+            if shape is not None:
+                return shape
+            lookup = self.lookup(item.children[0], item.children[1])
+            return lookup if lookup is not None else self.pick(item)
         raise EquationError(f"cannot read {self.snippet(item)!r}", col)  # pragma: no cover
+
+    def shape_index(self, item: Tree[Token]) -> Expr | None:
+        """``x.shape[0]``: a size of ``x``."""
+        base, args = item.children[0], item.children[1]
+        if not (
+            isinstance(base, Tree) and base.data == "attr" and str(base.children[1]) == "shape"
+        ):
+            return None
+        parts = args.children if isinstance(args, Tree) else []
+        line, col = self.line, _pos(item)[1]
+        if len(parts) == 1 and isinstance(parts[0], Tree):
+            tree: Tree[Token] | Token = parts[0]
+            sign = 1
+            if isinstance(tree, Tree) and tree.data == "neg":
+                sign, tree = -1, tree.children[0]
+            number = isinstance(tree, Tree) and tree.data == "number"
+            word = str(tree.children[0]) if isinstance(tree, Tree) and number else ""
+            if word in ("0", "1"):
+                axis = sign * int(word)
+                return ShapeOf(self.build(base.children[0]), axis % 2, line, col)
+        raise EquationError("x.shape[k] takes k = 0, 1 or -1 (arrays here are 2-D)", col)
+
+    def lookup(self, container: object, args: object) -> Lookup | None:
+        """``cache['key']`` / ``cache.get('key')`` (a name and one string), else None."""
+        parts = args.children if isinstance(args, Tree) else []
+        if not (
+            isinstance(container, Tree)
+            and container.data == "name"
+            and len(parts) >= 1
+            and isinstance(parts[0], Tree)
+            and parts[0].data == "string"
+        ):
+            return None
+        key = str(parts[0].children[0])[1:-1]
+        return Lookup(str(container.children[0]), key, self.line, _pos(container)[1])
 
     def arguments(
         self, args: object, fn: str, first: list[Tree[Token] | Token] | None = None
@@ -505,16 +591,84 @@ def _parse(text: str, start: str) -> Tree[Token]:
     return tree
 
 
+def _equation_only(expr: Expr) -> Expr:
+    """What only a checked snippet reads (``x.shape`` whole, ``cache['key']``) refused in
+    a program's equation."""
+    for node in walk(expr):
+        if isinstance(node, ShapeOf) and node.axis is None:
+            raise EquationError(
+                "x.shape is read only to unpack it (N, D = x.shape); write x.shape[0]",
+                node.column,
+            )
+        if isinstance(node, Lookup):
+            raise EquationError(
+                f"{node.container}[{node.key!r}]: a program names its values; only a checked "
+                "snippet takes them from a container",
+                node.column,
+            )
+    return expr
+
+
 def parse_assign(text: str, line: int = 0) -> Assign:
     """One equation ``target = expr`` (``text`` without its comment), or EquationError."""
     tree = _parse(text, "assign")
     target = tree.children[0]
     assert isinstance(target, Token)
-    expr = _Builder(line, text).build(tree.children[1])
+    expr = _equation_only(_Builder(line, text).build(tree.children[1]))
     return Assign(str(target), expr, line, text.strip(), target.column or 1)
 
 
 def parse_expression(text: str, line: int = 0) -> Expr:
     """One expression (a loss, the expression mode's input), or EquationError."""
     tree = _parse(text, "expression")
-    return _Builder(line, text).build(tree.children[0])
+    return _equation_only(_Builder(line, text).build(tree.children[0]))
+
+
+@dataclass(frozen=True)
+class Unpack:
+    """``a, b = value``: a tuple unpacking (``N, D = x.shape``, ``x, mu = cache``)."""
+
+    targets: tuple[str, ...]
+    expr: Expr
+    line: int = field(default=0, compare=False)
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Update:
+    """``target op= expr`` (``+=``, ``-=``, ``*=``, ``/=``): ``target = target op expr``."""
+
+    target: str
+    op: Literal["+", "-", "*", "/"]
+    expr: Expr
+    line: int = field(default=0, compare=False)
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Return:
+    """``return …``: what a function hands back (a checked snippet ignores it)."""
+
+    line: int = field(default=0, compare=False)
+    text: str = ""
+
+
+Statement = Union[Assign, Unpack, Update, Return]  # noqa: UP007
+
+
+def parse_statement(text: str, line: int = 0) -> Statement:
+    """One logical line of a NumPy snippet, or EquationError."""
+    tree = _parse(text, "statement")
+    kind, kids = str(tree.data), tree.children
+    build = _Builder(line, text).build
+    if kind == "return_":
+        return Return(line, text.strip())
+    if kind == "unpack":
+        names_ = tuple(str(k) for k in kids if isinstance(k, Token) and k.type == "NAME")
+        return Unpack(names_, build(kids[-1]), line, text.strip())
+    target = kids[0]
+    assert isinstance(target, Token)
+    if kind == "update":
+        op = str(kids[1])[0]
+        return Update(str(target), op, build(kids[2]), line, text.strip())  # type: ignore[arg-type]
+    return Assign(str(target), build(kids[1]), line, text.strip(), target.column or 1)

@@ -1,0 +1,418 @@
+"""``derive check`` on a forward program: a hand-derived backward pass, judged and diagnosed.
+
+The snippet is read by ``program_snippet`` (the program grammar, the program's builder);
+each name it assigns that is a gradient (``dX``, ``dgamma``) or a named cotangent
+(``dXhat``, ``dvar``) is compared with the staged derivation at two random points of
+different sizes. A wrong one is explained, in this order, by its shape, by a constant or
+size factor, by a chain-rule term left out (the derivation re-evaluated with one term of
+one stage dropped: batch norm's classic missing path through the variance), or by one or
+two of the usual slips in the snippet itself (an axis, a transpose, a product's order, a
+Hadamard for a matrix product, a sign, an extra term), each re-checked numerically.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import sympy
+
+from derive.core import numeric
+from derive.core.program import cotangent_name, random_point, shape_of, shape_text
+from derive.core.staged import StagedDerivation
+from derive.formula.answer import CheckResult
+from derive.formula.ir import FormulaError
+from derive.formula.program_snippet import Names, Reader, Reading, ShapeError, key
+from derive.render.text import text as show
+from derive.spec import program_grammar as G
+
+#: Sizes of the two random points (distinct, so a factor N or a transpose shows).
+FIRST_SIZES = (3, 5)
+RTOL = 1e-7
+#: The most snippet variants tried when looking for two slips at once.
+MAX_PAIRS = 400
+
+
+def _close(a: Any, b: Any) -> bool:
+    a, b = np.atleast_2d(np.asarray(a, float)), np.atleast_2d(np.asarray(b, float))
+    if a.shape != b.shape:
+        return False
+    scale = max(1.0, float(np.max(np.abs(b))) if b.size else 1.0)
+    return bool(np.allclose(a, b, rtol=RTOL, atol=1e-9 * scale))
+
+
+class ProgramChecker:
+    """Checks NumPy snippets against one derived program (``derive check PROGRAM …``)."""
+
+    def __init__(self, sd: StagedDerivation, symbols: dict[str, str] | None = None) -> None:
+        self.sd = sd
+        self.names = Names.of(sd)
+        self.reader = Reader(sd, self.names)
+        for name, text in (symbols or {}).items():
+            self.names.declared[name] = self._declared(name, text)
+        self.points = [self._point(i) for i in range(len(FIRST_SIZES))]
+        self.targets = self._targets()
+
+    # ------------------------------------------------------------------ setup
+
+    def _declared(self, name: str, text: str) -> Any:
+        """``--symbol ivar=1/sqrt(var + eps)``: the user's name as a program expression."""
+        try:
+            expr = G.parse_expression(text)
+            return self.reader.run([G.Assign(name, expr, 0, text)]).values[name]
+        except (G.EquationError, FormulaError, ShapeError) as err:
+            raise FormulaError(f"--symbol {name}={text}: {err}") from None
+
+    def _point(self, i: int) -> dict[Any, Any]:
+        g = self.sd.graph
+        dims = {s: FIRST_SIZES[i] + k for k, s in enumerate(g.sizes.values())}
+        for lab in g.labels:
+            for d in (lab.n, lab.classes):
+                if isinstance(d, sympy.Symbol) and d not in dims:
+                    dims[d] = FIRST_SIZES[i]
+        env = random_point(g, dims, np.random.default_rng(i))
+        for eq in g.equations:
+            env[eq.out] = numeric.evaluate(eq.rhs, env)
+        return env
+
+    def _targets(self) -> dict[str, Any]:
+        """Each name a snippet may assign, to the symbol whose value it must equal."""
+        out: dict[str, Any] = {}
+        for name, st in self.sd.gradients.items():
+            for spelled in (f"d{name}", f"grad_{name}", f"{name}_grad", f"dL_d{name}"):
+                out[spelled] = st.lhs
+        for st in self.sd.cotangents:
+            out[st.lhs.name] = st.lhs
+        return out
+
+    def _target(self, name: str) -> Any | None:
+        if name in self.targets:
+            return self.targets[name]
+        hits = {v for n, v in self.targets.items() if key(n) == key(name)}
+        return hits.pop() if len(hits) == 1 else None
+
+    # ------------------------------------------------------------------ values
+
+    def expected(self, drop: tuple[Any, int] | None = None) -> list[dict[Any, Any]]:
+        """Every cotangent and gradient at each point (with ``drop``: one chain-rule term
+        of one stage left out, as a student who missed that path would have it)."""
+        out = []
+        for env in self.points:
+            values = dict(env)
+            stages = [*self.sd.cotangents, *self.sd.gradients.values()]
+            for st in stages:
+                terms = self.sd.terms.get(st.lhs, [])
+                if drop is not None and drop[0] == st.lhs and len(terms) > 1:
+                    kept = [t for k, (_, t) in enumerate(terms) if k != drop[1]]
+                    values[st.lhs] = sum(numeric.evaluate(t, values) for t in kept)
+                else:
+                    values[st.lhs] = numeric.evaluate(st.rhs, values)
+            out.append(values)
+        return out
+
+    def user_values(self, reading: Reading, name: str) -> list[Any] | None:
+        try:
+            with np.errstate(all="ignore"):
+                return [numeric.evaluate(reading.values[name], env) for env in self.expected_now]
+        except (ValueError, TypeError, ZeroDivisionError, FloatingPointError, KeyError):
+            return None
+
+    # ------------------------------------------------------------------ check
+
+    def check(self, formula: str) -> CheckResult:
+        statements = self.reader.parse(formula)
+        self.expected_now = self.expected()
+        try:
+            reading = self.reader.run(statements)
+        except ShapeError as err:
+            return self._shape_failure(formula, statements, err)
+        checked = [(n, self._target(n)) for n in reading.order]
+        checked = [(n, s) for n, s in checked if s is not None and n in reading.values]
+        if not checked:
+            raise FormulaError(
+                "the snippet assigns no gradient of this program; name one of "
+                + ", ".join(f"d{n}" for n in self.sd.gradients)
+                + (
+                    " or a stage: " + ", ".join(st.lhs.name for st in self.sd.cotangents)
+                    if self.sd.cotangents
+                    else ""
+                )
+            )
+        notes = list(reading.notes)
+        for n, s in checked:
+            shown = self._label(s)
+            if n != shown and f"read {n} as {shown}" not in notes:
+                notes.append(f"read {n} as {shown}")
+        wrong = []
+        for n, s in checked:
+            got = self.user_values(reading, n)
+            want = [v[s] for v in self.expected_now]
+            if got is None or not all(_close(a, b) for a, b in zip(got, want, strict=True)):
+                wrong.append((n, s))
+        labels = ", ".join(dict.fromkeys(self._label(s) for _, s in checked))
+        if not wrong:
+            first = checked[-1][1]
+            return self._result("correct", labels, first, formula, None, None, notes)
+        name, sym = wrong[0]
+        if len(wrong) > 1:
+            rest = ", ".join(self._label(s) for _, s in wrong[1:])
+            notes.append(f"also wrong: {rest} (line {reading.lines[name]}'s {name} comes first)")
+        shape, diagnosis = self.diagnose(statements, reading, name, sym)
+        return self._result("incorrect", labels, sym, formula, diagnosis, shape, notes)
+
+    def _label(self, sym: Any) -> str:
+        wrt = getattr(sym, "wrt", None)
+        return cotangent_name(wrt.name) if wrt is not None else str(sym.name)
+
+    def _result(
+        self,
+        verdict: str,
+        labels: str,
+        sym: Any,
+        formula: str,
+        diagnosis: str | None,
+        shape: str | None,
+        notes: list[str],
+    ) -> CheckResult:
+        sizes = ", ".join(
+            f"{s}={FIRST_SIZES[0] + k}/{FIRST_SIZES[1] + k}"
+            for k, s in enumerate(self.sd.graph.sizes)
+        )
+        method = (
+            f"numeric: the snippet and the derivation at {len(self.points)} random points"
+            + (f" ({sizes})" if sizes else "")
+            + f", rtol {RTOL:g}"
+        )
+        return CheckResult(
+            verdict, labels, self.derived(sym), method, diagnosis, shape, notes, formula
+        )
+
+    def derived(self, sym: Any) -> str:
+        """The derived formula of ``sym`` as ``derive show`` prints it (the closed form
+        of a gradient where one was found, else its staged form)."""
+        wrt = getattr(sym, "wrt", None)
+        rhs = None
+        if wrt is not None:
+            closed = self.sd.compact.get(wrt.name)
+            rhs = closed.rhs if closed is not None else self.sd.gradients[wrt.name].rhs
+        else:
+            rhs = next(st.rhs for st in self.sd.cotangents if st.lhs == sym)
+        return f"{self._label(sym)} = {show(rhs)}"
+
+    # ------------------------------------------------------------------ diagnose
+
+    def _shape_failure(
+        self, formula: str, statements: list[G.Statement], err: ShapeError
+    ) -> CheckResult:
+        fixed = self._search(statements, None, None)
+        target = next(
+            (
+                s
+                for st in statements
+                if isinstance(st, G.Assign | G.Update)
+                for s in [self._target(st.target)]
+                if s is not None
+            ),
+            None,
+        )
+        if target is None:
+            raise FormulaError(f"line {err.line}: {err}") from None
+        return self._result(
+            "incorrect", self._label(target), target, formula, fixed, f"line {err.line}: {err}", []
+        )
+
+    def diagnose(
+        self, statements: list[G.Statement], reading: Reading, name: str, sym: Any
+    ) -> tuple[str | None, str | None]:
+        """(shape message, what is wrong) for the assigned ``name`` judged against ``sym``."""
+        got = self.user_values(reading, name)
+        want = [v[sym] for v in self.expected_now]
+        shape = None
+        if got is not None:
+            a, b = np.atleast_2d(got[0]), np.atleast_2d(want[0])
+            if a.shape != b.shape:
+                mine = shape_of(reading.values[name])
+                theirs = shape_of(getattr(sym, "wrt", sym))
+                shape = (
+                    f"the snippet's {name} is {shape_text(mine)}; "
+                    f"{self._label(sym)} is {shape_text(theirs)}"
+                )
+            else:
+                factor = self._factor(got, want)
+                if factor is not None:
+                    return None, f"{name} is {factor} the derived one"
+        missing = self._missing_term(got, sym)
+        if missing is not None:
+            return shape, missing
+        return shape, self._search(statements, name, sym) or (
+            "no single usual mistake explains it (nor two at once)"
+        )
+
+    def _factor(self, got: list[Any], want: list[Any]) -> str | None:
+        """``-1 times``, ``2 times``, ``1/N times`` … when got = c·want at both points."""
+        ratios = []
+        for a, b in zip(got, want, strict=True):
+            a, b = np.atleast_2d(a).astype(float), np.atleast_2d(b).astype(float)
+            if a.shape != b.shape:
+                return None
+            mask = np.abs(b) > 1e-9 * max(1.0, float(np.max(np.abs(b))))
+            if not mask.any() or not np.allclose(a[~mask], 0, atol=1e-9):
+                return None
+            r = a[mask] / b[mask]
+            if not np.allclose(r, r[0], rtol=1e-7):
+                return None
+            ratios.append(float(r[0]))
+        if all(abs(r + 1) < 1e-9 for r in ratios):
+            return "−1 times (the sign is wrong)"
+        if all(abs(r - ratios[0]) < 1e-9 * abs(ratios[0]) for r in ratios):
+            return f"{sympy.nsimplify(ratios[0], rational=True)} times"
+        for name, sym in self.sd.graph.sizes.items():
+            dims = [env.get(sym) for env in self.points]
+            for power, words in (
+                (1, f"{name} times (a factor 1/{name} is missing)"),
+                (-1, f"1/{name} times (a factor 1/{name} too many)"),
+            ):
+                if all(
+                    d and abs(r - float(d) ** power) < 1e-9 * abs(r)
+                    for r, d in zip(ratios, dims, strict=True)
+                ):
+                    return words
+        return None
+
+    def _missing_term(self, got: list[Any] | None, sym: Any) -> str | None:
+        """The derivation with one chain-rule term dropped, where that equals the user's
+        (or a constant or size factor of it: a second slip on top)."""
+        if got is None:
+            return None
+        for stage, terms in self.sd.terms.items():
+            if len(terms) < 2:
+                continue
+            for k, (eq, term) in enumerate(terms):
+                values = [v[sym] for v in self.expected(drop=(stage, k))]
+                said = (
+                    f"the term {show(term)} of {self._label(stage)} is missing: the chain "
+                    f"rule's term through {show(eq.out)} = {show(eq.rhs)} (every use of a "
+                    "value adds a term to its gradient)"
+                )
+                if all(_close(a, b) for a, b in zip(got, values, strict=True)):
+                    return said
+                factor = self._factor(got, values)
+                if factor is not None:
+                    return f"{said}; and the rest is {factor} the derived one"
+        return None
+
+    def _search(self, statements: list[G.Statement], name: str | None, sym: Any) -> str | None:
+        """One or two of the usual slips whose repair makes the snippet right (two only
+        in different statements)."""
+        singles = list(_mutations(statements))
+        for said, i, fixed in singles:
+            if self._fixes(_with(statements, (i, fixed)), name, sym):
+                return said
+        pairs = ((a, b) for a, b in itertools.combinations(singles, 2) if a[1] != b[1])
+        for (s1, i1, f1), (s2, i2, f2) in itertools.islice(pairs, MAX_PAIRS):
+            if self._fixes(_with(statements, (i1, f1), (i2, f2)), name, sym):
+                return f"{s1}; and {s2}"
+        return None
+
+    def _fixes(self, statements: list[G.Statement], name: str | None, sym: Any) -> bool:
+        try:
+            reading = self.reader.run(statements)
+        except (ShapeError, FormulaError):
+            return False
+        pairs = [(n, self._target(n)) for n in reading.order] if name is None else [(name, sym)]
+        pairs = [(n, s) for n, s in pairs if s is not None and n in reading.values]
+        if not pairs:
+            return False
+        for n, s in pairs:
+            got = self.user_values(reading, n)
+            want = [v[s] for v in self.expected_now]
+            if got is None or not all(_close(a, b) for a, b in zip(got, want, strict=True)):
+                return False
+        return True
+
+
+# ---------------------------------------------------------------------- the usual slips
+
+
+def _edits(node: G.Expr, line: int) -> Iterator[tuple[str, G.Expr]]:
+    """Each usual slip at this node: what it says, and the node repaired."""
+    at = f"line {line}"
+    if isinstance(node, G.Call) and node.fn in ("sum", "mean", "max") and node.axis is not None:
+        other: G.Axis = 1 if node.axis == 0 else 0
+        yield (
+            f"{at}: {node.fn} over axis={node.axis}; the sum belongs over axis={other}",
+            replace(node, axis=other),
+        )
+        swap = "mean" if node.fn == "sum" else "sum"
+        if node.fn != "max":
+            yield f"{at}: {node.fn} where {swap} belongs", replace(node, fn=swap)
+    if isinstance(node, G.Transpose):
+        yield f"{at}: a transpose too many", node.x
+    if isinstance(node, G.Name):
+        yield f"{at}: {node.id} needs a transpose", G.Transpose(node, node.line, node.column)
+    if isinstance(node, G.Bin) and node.op == "@":
+        yield (
+            f"{at}: the product's order is reversed",
+            replace(node, left=node.right, right=node.left),
+        )
+        yield (
+            f"{at}: a matrix product (@) where the entrywise product (*) belongs",
+            replace(node, op="*"),
+        )
+    if isinstance(node, G.Call) and node.fn == "dot":
+        yield f"{at}: the product's order is reversed", replace(node, args=node.args[::-1])
+    if isinstance(node, G.Bin) and node.op == "*":
+        yield (
+            f"{at}: an entrywise product (*) where the matrix product (@) belongs",
+            replace(node, op="@"),
+        )
+    if isinstance(node, G.Bin) and node.op in ("+", "-"):
+        flip: G.BinOp = "-" if node.op == "+" else "+"
+        yield f"{at}: the sign of a term is wrong ({node.op} for {flip})", replace(node, op=flip)
+        yield f"{at}: a term that does not belong", node.left
+    if isinstance(node, G.Unary):
+        yield f"{at}: the sign is wrong", node.x
+
+
+def _rebuild(node: G.Expr, target: G.Expr, new: G.Expr) -> G.Expr:
+    """``node`` with the sub-expression ``target`` (by identity) replaced by ``new``."""
+    if node is target:
+        return new
+    if isinstance(node, G.Unary | G.Transpose | G.ShapeOf):
+        return replace(node, x=_rebuild(node.x, target, new))
+    if isinstance(node, G.Bin | G.Compare):
+        return replace(
+            node, left=_rebuild(node.left, target, new), right=_rebuild(node.right, target, new)
+        )
+    if isinstance(node, G.Call):
+        return replace(node, args=tuple(_rebuild(a, target, new) for a in node.args))
+    if isinstance(node, G.Pick):
+        return replace(node, matrix=_rebuild(node.matrix, target, new))
+    return node
+
+
+def _mutations(statements: list[G.Statement]) -> Iterator[tuple[str, int, G.Statement]]:
+    """Every usual slip of the snippet: what it says, the statement, the repaired one."""
+    for i, st in enumerate(statements):
+        if not isinstance(st, G.Assign | G.Update):
+            continue
+        for node in G.walk(st.expr):
+            for said, fixed in _edits(node, st.line):
+                yield said, i, replace(st, expr=_rebuild(st.expr, node, fixed))
+
+
+def _with(statements: list[G.Statement], *changes: tuple[int, G.Statement]) -> list[G.Statement]:
+    out = list(statements)
+    for i, st in changes:
+        out[i] = st
+    return out
+
+
+def check_program(
+    sd: StagedDerivation, formula: str, symbols: dict[str, str] | None = None
+) -> CheckResult:
+    """Check one NumPy snippet against a derived program."""
+    return ProgramChecker(sd, symbols).check(formula)

@@ -1,0 +1,259 @@
+"""A NumPy snippet read against a forward program: its statements, its names, its values.
+
+A student's batch-norm backward is a few lines of NumPy: values unpacked from a cache,
+staged cotangents, in-place updates, a ``return``. Each logical line is parsed by the
+program grammar (``statement``), never evaluated; every name is resolved to the program's
+own value of that name (exactly, or as a reading the answer states: ``x_hat`` read as
+``Xhat``), to a name the user declared (``--symbol ivar=1/sqrt(var + eps)``), or to an
+earlier line of the snippet. The result is one SymPy expression per assigned name, built
+by the program's own builder (so its shapes are checked the same way).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from derive.core.program import ProgramError, _Builder
+from derive.core.staged import StagedDerivation
+from derive.formula.ir import FormulaError
+from derive.spec import program_grammar as G
+
+#: The longest snippet read (lines), a bound on every walk over it.
+MAX_LINES = 200
+
+
+def key(name: str) -> str:
+    """A name compared loosely: ``x_hat``, ``xHat`` and ``Xhat`` are one key."""
+    return name.replace("_", "").lower()
+
+
+def logical_lines(text: str) -> list[tuple[int, str]]:
+    """The snippet's statements with their first line number: comments dropped, lines
+    joined inside brackets and after a backslash, ``;`` splitting a line."""
+    out: list[tuple[int, str]] = []
+    buf, start, depth, quote = "", 0, 0, ""
+    lines = text.splitlines()
+    if len(lines) > MAX_LINES:
+        raise FormulaError(f"the snippet has {len(lines)} lines; the limit is {MAX_LINES}")
+    for number, line in enumerate(lines, start=1):
+        if not buf:
+            start = number
+        i = 0
+        while i < len(line):
+            ch = line[i]
+            if quote:
+                quote = "" if ch == quote else quote
+            elif ch in "'\"":
+                quote = ch
+            elif ch == "#":
+                break
+            elif ch in "([{":
+                depth += 1
+            elif ch in ")]}":
+                depth = max(depth - 1, 0)
+            elif ch == ";" and depth == 0:
+                if buf.strip():
+                    out.append((start, buf.strip()))
+                buf, start = "", number
+                i += 1
+                continue
+            buf += ch
+            i += 1
+        quote = ""
+        if buf.rstrip().endswith("\\"):
+            buf = buf.rstrip()[:-1] + " "
+        elif depth > 0:
+            buf += " "
+        elif buf.strip():
+            out.append((start, buf.strip()))
+            buf = ""
+    if buf.strip():
+        out.append((start, buf.strip()))
+    return out
+
+
+@dataclass
+class Names:
+    """What a name in the snippet can stand for: the program's values (inputs, parameters,
+    hyperparameters, sizes, intermediates, the upstream gradient and the named
+    cotangents), and the user's declarations."""
+
+    values: dict[str, Any]
+    declared: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, sd: StagedDerivation) -> Names:
+        g = sd.graph
+        values: dict[str, Any] = dict(g.values)
+        values.update(g.sizes)
+        if g.upstream is not None:
+            values[g.upstream.name] = g.upstream
+        for st in sd.cotangents:
+            values[st.lhs.name] = st.lhs
+        return cls(values)
+
+    def find(self, name: str) -> tuple[str, Any] | None:
+        """The program's name and value for ``name``: exact, declared, or the one value
+        whose loose key matches (None: no value, or several)."""
+        if name in self.declared:
+            return name, self.declared[name]
+        if name in self.values:
+            return name, self.values[name]
+        hits = [(n, v) for n, v in self.values.items() if key(n) == key(name)]
+        return hits[0] if len(hits) == 1 else None
+
+
+@dataclass
+class Reading:
+    """A snippet's values: each assigned name's expression (its last assignment), the line
+    of that assignment, and the readings of names that were not exact."""
+
+    values: dict[str, Any]
+    lines: dict[str, int]
+    notes: list[str]
+    order: list[str]
+
+
+class _Unknown:
+    """A name unpacked from a container that the program does not have: an error only
+    when a line uses it."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+
+class Reader:
+    """Runs the statements of a snippet in order, over the program's builder."""
+
+    def __init__(self, sd: StagedDerivation, names: Names) -> None:
+        self.sd = sd
+        self.names = names
+
+    def parse(self, text: str) -> list[G.Statement]:
+        out: list[G.Statement] = []
+        for number, line in logical_lines(text):
+            try:
+                out.append(G.parse_statement(line, number))
+            except G.EquationError as err:
+                raise FormulaError(f"line {number}: {err.problem}", err.column or None) from None
+        if not out:
+            raise FormulaError("no statement to check: write e.g. dX = ...")
+        return out
+
+    def run(self, statements: list[G.Statement]) -> Reading:
+        b = _Builder(self.sd.graph.spec)
+        env: dict[str, Any] = {}
+        notes: list[str] = []
+        lines: dict[str, int] = {}
+        order: list[str] = []
+
+        def resolve(expr: G.Expr, line: int) -> None:
+            for node in G.walk(expr):
+                if isinstance(node, G.Name) and node.id not in env:
+                    env[node.id] = self.value_of(node.id, line, notes)
+                elif isinstance(node, G.Lookup):
+                    raise FormulaError(
+                        f"line {line}: {node.container}[{node.key!r}] is read only as a whole "
+                        f"line, e.g. x = {node.container}[{node.key!r}]",
+                        node.column or None,
+                    )
+            for name, value in env.items():
+                if isinstance(value, _Unknown) and any(
+                    isinstance(n, G.Name) and n.id == name for n in G.walk(expr)
+                ):
+                    raise FormulaError(
+                        f"line {line}: unknown name {name!r} ({value.where}); "
+                        f"{self.known()}; declare it with --symbol {name}=EXPR"
+                    )
+
+        def build(expr: G.Expr, line: int, text: str) -> Any:
+            resolve(expr, line)
+            b.env = {k: v for k, v in env.items() if not isinstance(v, _Unknown)}
+            b.where = f"line {line} '{text}'"
+            try:
+                return b.build(expr)
+            except ProgramError as err:
+                raise ShapeError(str(err).split(": ", 1)[-1], line) from None
+
+        for st in statements:
+            if isinstance(st, G.Return):
+                continue
+            if isinstance(st, G.Unpack):
+                self.unpack(st, env, notes, build)
+                continue
+            target = st.target
+            if isinstance(st, G.Assign) and isinstance(st.expr, G.Lookup):
+                env[target] = self.looked_up(st.expr, target, st.line, notes)
+            elif isinstance(st, G.Update):
+                if target not in env:
+                    env[target] = self.value_of(target, st.line, notes)
+                expr = G.Bin(st.op, G.Name(target, st.line), st.expr, st.line)
+                env[target] = build(expr, st.line, st.text)
+            else:
+                env[target] = build(st.expr, st.line, st.text)
+            lines[target] = st.line
+            if target in order:
+                order.remove(target)
+            order.append(target)
+        values = {n: env[n] for n in order if not isinstance(env[n], _Unknown)}
+        return Reading(values, lines, notes, order)
+
+    def known(self) -> str:
+        shown = ", ".join(list(self.names.values)[:20])
+        return f"the program's names are {shown}"
+
+    def value_of(self, name: str, line: int, notes: list[str]) -> Any:
+        found = self.names.find(name)
+        if found is None:
+            raise FormulaError(
+                f"line {line}: unknown name {name!r}; {self.known()}; "
+                f"declare it with --symbol {name}=EXPR"
+            )
+        real, value = found
+        if real != name and name not in self.names.declared:
+            note = f"read {name} as the program's {real}"
+            if note not in notes:
+                notes.append(note)
+        return value
+
+    def looked_up(self, lookup: G.Lookup, target: str, line: int, notes: list[str]) -> Any:
+        """``x = cache['key']``: the program's value named by the key, else by the target."""
+        for name in (lookup.key, target):
+            found = self.names.find(name)
+            if found is not None:
+                real, value = found
+                if real != lookup.key:
+                    notes.append(f"read {lookup.container}[{lookup.key!r}] as {real}")
+                return value
+        return _Unknown(f"taken from {lookup.container}[{lookup.key!r}] on line {line}")
+
+    def unpack(self, st: G.Unpack, env: dict[str, Any], notes: list[str], build: Any) -> None:
+        """``N, D = x.shape`` binds sizes; ``a, b = cache`` binds each name to the
+        program's value of that name (an unknown one is an error only where it is used)."""
+        if isinstance(st.expr, G.ShapeOf) and st.expr.axis is None:
+            x = build(st.expr.x, st.line, st.text)
+            if len(st.targets) != 2 or not hasattr(x, "shape"):
+                raise FormulaError(f"line {st.line}: {st.text}: a 2-D shape unpacks to two names")
+            for name, size in zip(st.targets, x.shape, strict=True):
+                env[name] = size
+            return
+        where = f"unpacked on line {st.line}"
+        for name in st.targets:
+            if name == "_":
+                continue
+            found = self.names.find(name)
+            if found is None:
+                env[name] = _Unknown(where)
+                continue
+            real, env[name] = found
+            if real != name:
+                notes.append(f"read {name} as the program's {real}")
+
+
+class ShapeError(ValueError):
+    """A line of the snippet whose shapes do not fit (a verdict, not an unreadable line)."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.line = line
