@@ -12,7 +12,6 @@ Hadamard for a matrix product, a sign, an extra term), each re-checked numerical
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -233,6 +232,15 @@ class ProgramChecker:
         shape = None
         if got is not None:
             a, b = np.atleast_2d(got[0]), np.atleast_2d(want[0])
+            if (
+                a.shape == b.shape[::-1]
+                and a.shape != b.shape
+                and all(_close(np.atleast_2d(x).T, y) for x, y in zip(got, want, strict=True))
+            ):
+                return None, (
+                    f"{name} is the transpose of {self._label(sym)} (in a product, "
+                    "(A B)ᵀ = Bᵀ Aᵀ: swap the factors and their transposes)"
+                )
             if a.shape != b.shape:
                 mine = shape_of(reading.values[name])
                 theirs = shape_of(getattr(sym, "wrt", sym))
@@ -305,16 +313,21 @@ class ProgramChecker:
         return None
 
     def _search(self, statements: list[G.Statement], name: str | None, sym: Any) -> str | None:
-        """One or two of the usual slips whose repair makes the snippet right (two only
-        in different statements)."""
+        """One or two of the usual slips whose repair makes the snippet right."""
         singles = list(_mutations(statements))
-        for said, i, fixed in singles:
-            if self._fixes(_with(statements, (i, fixed)), name, sym):
+        for said, variant in singles:
+            if self._fixes(variant, name, sym):
                 return said
-        pairs = ((a, b) for a, b in itertools.combinations(singles, 2) if a[1] != b[1])
-        for (s1, i1, f1), (s2, i2, f2) in itertools.islice(pairs, MAX_PAIRS):
-            if self._fixes(_with(statements, (i1, f1), (i2, f2)), name, sym):
-                return f"{s1}; and {s2}"
+        tried = 0
+        for said, variant in singles:
+            for said2, both in _mutations(variant):
+                if said2 == said:
+                    continue
+                tried += 1
+                if tried > MAX_PAIRS:
+                    return None
+                if self._fixes(both, name, sym):
+                    return f"{said}; and {said2}"
         return None
 
     def _fixes(self, statements: list[G.Statement], name: str | None, sym: Any) -> bool:
@@ -394,21 +407,16 @@ def _rebuild(node: G.Expr, target: G.Expr, new: G.Expr) -> G.Expr:
     return node
 
 
-def _mutations(statements: list[G.Statement]) -> Iterator[tuple[str, int, G.Statement]]:
-    """Every usual slip of the snippet: what it says, the statement, the repaired one."""
+def _mutations(statements: list[G.Statement]) -> Iterator[tuple[str, list[G.Statement]]]:
+    """Every usual slip of the snippet: what it says, and the snippet repaired."""
     for i, st in enumerate(statements):
         if not isinstance(st, G.Assign | G.Update):
             continue
         for node in G.walk(st.expr):
             for said, fixed in _edits(node, st.line):
-                yield said, i, replace(st, expr=_rebuild(st.expr, node, fixed))
-
-
-def _with(statements: list[G.Statement], *changes: tuple[int, G.Statement]) -> list[G.Statement]:
-    out = list(statements)
-    for i, st in changes:
-        out[i] = st
-    return out
+                variant = list(statements)
+                variant[i] = replace(st, expr=_rebuild(st.expr, node, fixed))
+                yield said, variant
 
 
 def check_program(

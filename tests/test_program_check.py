@@ -1,0 +1,238 @@
+"""``derive check`` on forward programs: hand-derived backward passes judged and diagnosed.
+
+The right formulas are written here by hand from the textbook derivations (CS231n's
+batch-norm backward, the ridge and logistic-regression gradients); each wrong one is a
+right one with one or two of the usual slips put in by hand, and the test asserts the
+verdict and that the diagnosis names the slip.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from functools import cache
+from types import SimpleNamespace
+
+import pytest
+
+from derive.cli import main
+from derive.formula.ir import FormulaError
+from derive.programs import ProgramDerivation, derive_expression, derive_program
+
+STAGED = """\
+# a staged batch-norm backward, as CS231n's assignment has students write it
+N, D = dout.shape
+dbeta = np.sum(dout, axis=0)
+dgamma = np.sum(dout * Xhat, axis=0)
+dXhat = dout * gamma
+dvar = np.sum(dXhat * Xc, axis=0) * -0.5 * (var + eps) ** -1.5
+dXc = dXhat / np.sqrt(var + eps) + dvar * 2 * Xc / N
+dmu = -np.sum(dXc, axis=0)
+dx = dXc + dmu / N
+return dx, dgamma, dbeta
+"""
+
+COMPACT = (
+    "dx = (1. / N) * gamma / np.sqrt(var + eps) * "
+    "(N * dout - np.sum(dout, axis=0) - Xhat * np.sum(dout * Xhat, axis=0))"
+)
+
+
+@cache
+def bn() -> ProgramDerivation:
+    return derive_program("batchnorm")
+
+
+def check(snippet: str, program: str = "batchnorm", **symbols: str):  # type: ignore[no-untyped-def]
+    d = bn() if program == "batchnorm" else derive_program(program)
+    return d.check(snippet, symbols or None)
+
+
+def test_staged_backward_is_correct_and_every_stage_is_checked() -> None:
+    r = check(STAGED)
+    assert r.verdict == "correct", r
+    for q in ("dbeta", "dgamma", "dXhat", "dvar", "dXc", "dmu", "dX"):
+        assert q in r.quantity.split(", ")
+    assert "read dx as dX" in r.notes
+
+
+def test_compact_form_is_correct() -> None:
+    assert check(COMPACT).correct
+
+
+@pytest.mark.parametrize(
+    ("snippet", "words"),
+    [
+        # the sum over the batch taken over the features
+        ("dgamma = np.sum(dout * Xhat, axis=1)", "axis=0"),
+        # a 1/N too many
+        ("dbeta = np.sum(dout, axis=0) / N", "1/N too many"),
+        # the sign
+        ("dmu = np.sum(dXc, axis=0)", "sign"),
+        # a mean where the sum belongs
+        ("dgamma = np.mean(dout * Xhat, axis=0)", "1/N too many"),
+        # the classic: dXc without the path through the variance
+        ("dXc = dXhat / np.sqrt(var + eps)", "through var"),
+        # dX without the path through the mean
+        ("dx = dXc", "through mu"),
+    ],
+)
+def test_batchnorm_slips_are_named(snippet: str, words: str) -> None:
+    r = check(snippet)
+    assert r.verdict == "incorrect"
+    said = " ".join(filter(None, [r.diagnosis, r.shape_error]))
+    assert words in said, said
+
+
+def test_shape_error_is_a_verdict_with_the_fix() -> None:
+    r = check("dgamma = np.sum(dout * Xhat, axis=1)")
+    assert r.shape_error is not None and "N×1" in r.shape_error and "1×D" in r.shape_error
+    assert "axis=0" in (r.diagnosis or "")
+
+
+def test_slip_in_an_earlier_stage_is_found_where_it_is() -> None:
+    wrong = STAGED.replace("dvar * 2 * Xc / N", "dvar * 2 * Xc")
+    r = check(wrong)
+    assert r.verdict == "incorrect"
+    # dXc is the first stage that is wrong; dmu and dX follow from it
+    assert r.expected.startswith("dXc =")
+    assert "also wrong" in " ".join(r.notes)
+
+
+def test_matrix_product_slips() -> None:
+    right = "dZ = P * (dout - np.sum(P * dout, axis=1, keepdims=True))\ndW = X.T @ dZ"
+    assert check(right, "softmax_layer").correct
+    order = right.replace("X.T @ dZ", "dZ.T @ X")
+    r = check(order, "softmax_layer")
+    assert r.verdict == "incorrect" and (
+        "order" in (r.diagnosis or "") or "transpose" in (r.diagnosis or "")
+    )
+    hadamard = right.replace("P * (dout", "P @ (dout")
+    r = check(hadamard, "softmax_layer")
+    assert r.verdict == "incorrect" and "entrywise product (*)" in (r.diagnosis or "")
+
+
+def test_missing_weight_decay_and_a_factor_two_at_once() -> None:
+    r = check("dw = X.T @ (X @ w - y)", "ridge")
+    assert r.verdict == "incorrect"
+    assert "λ w" in (r.diagnosis or "") and "1/2 times" in (r.diagnosis or "")
+
+
+def test_ridge_gradient_is_correct() -> None:
+    d = derive_program("ridge")
+    hyper = next(iter(d.graph.spec.hyperparameters))
+    assert check(f"dw = 2 * X.T @ (X @ w - y) + 2 * {hyper} * w", "ridge").correct
+
+
+def test_logistic_regression_gradient() -> None:
+    assert check("dw = X.T @ (p - y) / m", "logreg").correct
+    r = check("dw = X.T @ (p - y)", "logreg")
+    assert r.verdict == "incorrect" and "a factor 1/m is missing" in (r.diagnosis or "")
+
+
+def test_two_slips_at_once() -> None:
+    # a mean where the sum belongs, and over the wrong axis
+    r = check("dgamma = np.mean(dout * Xhat, axis=1)")
+    assert r.verdict == "incorrect"
+    assert "axis=0" in (r.diagnosis or "") and "sum belongs" in (r.diagnosis or "")
+    # two statements, one slip each
+    r = check("dXhat = dout @ gamma\ndbeta = np.sum(dout, axis=1)")
+    assert r.verdict == "incorrect" and "axis=0" in (r.diagnosis or "")
+
+
+def test_expression_mode() -> None:
+    d = derive_expression(
+        "norm(X @ w - y)^2 + c * norm(w)^2", ["w"], {"X": ("m", "n"), "w": ("n", 1), "y": ("m", 1)}
+    )
+    assert d.check("dw = 2 * X.T @ (X @ w - y) + 2 * c * w").correct
+    r = d.check("dw = 2 * X @ (X @ w - y) + 2 * c * w")
+    assert r.verdict == "incorrect"
+
+
+def test_names_read_loosely_are_said() -> None:
+    r = check("dgamma = np.sum(dout * x_hat, axis=0)")
+    assert r.correct and "read x_hat as the program's Xhat" in r.notes
+
+
+def test_cache_unpacking_and_lookups() -> None:
+    snippet = (
+        "X, gamma, var, eps, Xhat = cache\n"
+        "g = cache['gamma']\n"
+        "dgamma = np.sum(dout * Xhat, axis=0)\n"
+        "dXhat = dout * g"
+    )
+    assert check(snippet).correct
+
+
+def test_declared_symbols() -> None:
+    assert check("dgamma = np.sum(dout * z, axis=0)", z="Xhat").correct
+    assert check("dXc = dXhat * ivar + 2 * Xc * dvar / N", ivar="1 / sqrt(var + eps)").correct
+    with pytest.raises(FormulaError, match="--symbol z=Xhat"):
+        check("dgamma = 1", z="Xhat +")
+
+
+@pytest.mark.parametrize(
+    ("snippet", "words"),
+    [
+        ("dgamma = np.sum(dout * foo, axis=0)", "unknown name 'foo'"),
+        ("dgamma = np.sum(dout * Xhat, axis=0", "ends too early"),
+        ("z = 1", "assigns no gradient"),
+        ("a, b = cache\ndgamma = np.sum(dout * a, axis=0)", "unknown name 'a'"),
+        ("dgamma = X[0]", "one-hot indexing"),
+    ],
+)
+def test_unreadable_snippets_say_why(snippet: str, words: str) -> None:
+    with pytest.raises(FormulaError, match=words):
+        check(snippet)
+
+
+def test_cli_process_no_traceback() -> None:
+    err = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "derive",
+            "check",
+            "batchnorm",
+            "dgamma = np.sum(dout * foo, axis=0)",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert err.returncode == 2 and err.stderr.startswith("derive: error: line 1: unknown name")
+    assert "Traceback" not in err.stderr
+
+
+def test_cli_exit_codes_and_json(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    def cli(*args: str) -> SimpleNamespace:
+        code = main(["check", *args])
+        out = capsys.readouterr()
+        return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
+
+    ok = cli("batchnorm", COMPACT)
+    assert ok.returncode == 0 and ok.stdout.startswith("CORRECT")
+    bad = cli("batchnorm", "dgamma = np.sum(dout * Xhat, axis=1)", "--json")
+    assert bad.returncode == 1 and json.loads(bad.stdout)["verdict"] == "incorrect"
+    err = cli("batchnorm", "dgamma = np.sum(dout * foo, axis=0)")
+    assert err.returncode == 2 and "line 1: unknown name 'foo'" in err.stderr
+    snippet = tmp_path / "bn.py"
+    snippet.write_text(STAGED, encoding="utf-8")
+    whole = cli("batchnorm", "--file", str(snippet))
+    assert whole.returncode == 0, whole.stdout + whole.stderr
+    latex = cli("batchnorm", "d\\gamma = 1", "--syntax", "latex")
+    assert latex.returncode == 2 and "NumPy" in latex.stderr
+    expr = cli(
+        "--expr",
+        "norm(X @ w - y)^2",
+        "--wrt",
+        "w",
+        "--shape",
+        "X=m,n",
+        "--shape",
+        "w=n,1",
+        "--shape",
+        "y=m,1",
+        "dw = 2 * X.T @ (X @ w - y)",
+    )
+    assert expr.returncode == 0, expr.stdout + expr.stderr
