@@ -384,8 +384,15 @@ def _check_program(args: argparse.Namespace) -> int:
     a whole ``--file``) checked against the staged derivation."""
     from derive.formula.program_check import ProgramChecker
 
+    from derive.formula.detect import detect_syntax
+
     d = _subject(args)
-    if args.syntax == "latex":
+    latex = args.syntax == "latex" or (
+        args.syntax == "auto"
+        and args.formula is not None
+        and detect_syntax(args.formula) == ("latex", True)
+    )
+    if latex:
         raise UserError(
             "a forward program's backward pass is checked as NumPy code (--syntax python); "
             "LaTeX is read for networks"

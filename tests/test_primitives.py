@@ -552,7 +552,7 @@ def rules_vjp(node: Any, g: Any) -> list[Any]:
 
 NODE_PRINTS = [
     (Trace(Q), "tr(Q)", r"\operatorname{tr}\left(Q\right)"),
-    (LogDet(Q), "log det(Q)", r"\log\det Q"),
+    (LogDet(Q), "log |det(Q)|", r"\log\left|\det Q\right|"),
     (Inverse(Q), "Q⁻¹", r"Q^{-1}"),
     (Determinant(Q), "det(Q)", r"\det Q"),
     (Norm(X), "‖X‖", r"\left\lVert X \right\rVert_F"),

@@ -75,7 +75,7 @@ def test_compact_form_is_correct() -> None:
         # the classic: dXc without the path through the variance
         ("dXc = dXhat / np.sqrt(var + eps)", "through var"),
         # dX without the path through the mean
-        ("dx = dXc", "through mu"),
+        ("dx = dXc", "through μ"),
     ],
 )
 def test_batchnorm_slips_are_named(snippet: str, words: str) -> None:

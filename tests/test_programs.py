@@ -46,7 +46,7 @@ def test_batchnorm_compact_form_is_the_textbook_one() -> None:
     assert closed is not None
     # the golden string is the product: (1/N) γ/σ (N dout − Σ dout − X̂ Σ dout⊙X̂)
     assert text(closed.rhs) == (
-        "(1/N) (gamma ⊙ sqrt(epsilon + var)∘⁻¹ ⊙ (-Σ_rows(dout) + N dout − "
+        "(1/N) (γ ⊙ sqrt(ε + var)∘⁻¹ ⊙ (-Σ_rows(dout) + N dout − "
         "(Σ_rows(Xhat ⊙ dout) ⊙ Xhat)))"
     )
 
@@ -116,7 +116,7 @@ def test_expression_mode_log_det_and_trace() -> None:
 
 def test_cli_runs_every_command_on_a_program(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     assert main(["show", "batchnorm"]) == 0
-    assert "dXhat = dout ⊙ gamma" in capsys.readouterr().out
+    assert "dXhat = dout ⊙ γ" in capsys.readouterr().out
     assert main(["verify", "layernorm"]) == 0
     assert "PASS" in capsys.readouterr().out
     out = tmp_path / "bn.py"

@@ -304,18 +304,46 @@ def compact(expr: MatrixExpr, equations: list[Equation], check: Any = None) -> M
     """
     if not isinstance(expr, MatrixExpr) or too_big(expr):
         return None
+    out = _entrywise(expr, equations)
+    if out is None:
+        out = _inside_product(expr, equations)
+    if out is None or (check is not None and not check(out)):
+        return None
+    return out
+
+
+def _entrywise(expr: MatrixExpr, equations: list[Equation]) -> MatrixExpr | None:
+    """The closed form of an entrywise expression (None: not entrywise, or too long)."""
     ew = Entrywise(equations, tuple(expr.shape))
     try:
         entry = ew.name_roots(_normalise(ew, ew.entry(expr)))
         if _ops(entry) > MAX_OPS:
             return None
         entry = _renames(ew, entry)
-        out = ew.back(entry)
+        return ew.back(entry)
     except (NotEntrywise, N.ShapeMismatch, ValueError, TypeError):
         return None
-    if check is not None and not check(out):
+
+
+def _inside_product(expr: MatrixExpr, equations: list[Equation]) -> MatrixExpr | None:
+    """A matrix product whose factors are entrywise: each factor in its closed form
+    (logistic regression's ``Xᵀ (p − y)``); None when no factor gets shorter."""
+    if not isinstance(expr, MatMul):
         return None
-    return out
+    coeff, factors = expr.as_coeff_matrices()
+    found = [_entrywise(f, equations) if not isinstance(f, MatrixSymbol) else None for f in factors]
+    if all(f is None for f in found):
+        return None
+    parts = []
+    for f, g in zip(factors, found, strict=True):
+        if g is not None and isinstance(g, MatAdd):  # (1/m) p − (1/m) y -> (1/m) (p − y)
+            sizes = {abs(N.split_coeff(t)[0]) for t in g.args}
+            if len(sizes) == 1 and sizes != {1}:
+                c = sizes.pop()
+                coeff *= c
+                g = MatAdd(*[N.scale(t, 1 / c) for t in g.args])
+        parts.append(f if g is None else g)
+    return MatMul(coeff, *parts).doit(deep=False)
 
 
 def numeric_check(inlined: Any, env: dict[Any, Any], evaluate: Any) -> Any:

@@ -472,7 +472,8 @@ class Norm(ScalarOfMatrices):
 
 
 class LogDet(ScalarOfMatrices):
-    """``log det X`` of a square matrix (finite where det X > 0)."""
+    """``log |det X|`` of a square matrix (NumPy's ``slogdet``; ``log det X`` where
+    det X > 0, and finite for any invertible X: its gradient X⁻ᵀ holds for either sign)."""
 
     role = "primitive"
 

@@ -294,8 +294,8 @@ def _inverse(e: Inverse, env: Env) -> Any:
 
 @on(LogDet)
 def _logdet(e: LogDet, env: Env) -> Any:
-    sign, logabs = np.linalg.slogdet(evaluate(e.arg, env))
-    return float(logabs) if sign > 0 else float("nan")
+    _sign, logabs = np.linalg.slogdet(evaluate(e.arg, env))
+    return float(logabs)  # log |det X|: -inf where X is singular
 
 
 @on(Determinant)

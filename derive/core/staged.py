@@ -20,6 +20,7 @@ from derive.core.backward import reverse_walk
 from derive.core.compact import compact, numeric_check, too_big
 from derive.core.derivation import Step, StepKind, partial
 from derive.core.graph import LOSS, Equation
+from derive.core.nodes import Elementwise
 from derive.core.nodes import add as _add_matrices
 from derive.core.program import (
     ProgramGraph,
@@ -28,6 +29,7 @@ from derive.core.program import (
     is_scalar,
     sample_point,
 )
+from derive.spec.activations import TABLE
 
 
 def add(terms: list[Any]) -> Any:
@@ -130,9 +132,22 @@ def _uses(graph: ProgramGraph, value: Any) -> list[Equation]:
 
 def _through(eq: Equation, g: Any, value: Any) -> Any:
     """One chain-rule step: the cotangent ``value`` receives through the equation ``eq``
-    whose output's cotangent is ``g`` (the walk of the rule table over that one equation)."""
+    whose output's cotangent is ``g`` (the walk of the rule table over that one equation).
+    An activation's derivative is written through its output where the program names it
+    (``p = sigmoid(z)``: ``σ'(z) = p ⊙ (1 − p)``), as textbooks write it."""
     acc = reverse_walk([eq], {eq.out: g}, {value})
-    return add(acc[value]) if acc.get(value) else None
+    if not acc.get(value):
+        return None
+    term = add(acc[value])
+    rhs = eq.rhs
+    if isinstance(rhs, Elementwise) and rhs.order == 0 and rhs.arg == value:
+        form = TABLE[rhs.name].output_form if rhs.name in TABLE else None
+        if form is not None and not is_scalar(eq.out):
+            term = term.replace(
+                lambda e: isinstance(e, Elementwise) and e.order == 1 and e.arg == value,
+                lambda e: form(eq.out),
+            )
+    return term
 
 
 def _tidy(expr: Any) -> Any:

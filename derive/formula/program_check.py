@@ -113,6 +113,7 @@ class ProgramChecker:
         return out
 
     def user_values(self, reading: Reading, name: str) -> list[Any] | None:
+        """The snippet's ``name`` at each point (None: it does not evaluate there)."""
         try:
             with np.errstate(all="ignore"):
                 return [numeric.evaluate(reading.values[name], env) for env in self.expected_now]
@@ -122,6 +123,8 @@ class ProgramChecker:
     # ------------------------------------------------------------------ check
 
     def check(self, formula: str) -> CheckResult:
+        """The verdict on a snippet: every gradient or stage it assigns, compared; the
+        first wrong one (in the snippet's order) diagnosed."""
         statements = self.reader.parse(formula)
         self.expected_now = self.expected()
         try:

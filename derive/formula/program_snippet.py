@@ -84,6 +84,7 @@ class Names:
 
     @classmethod
     def of(cls, sd: StagedDerivation) -> Names:
+        """Every name of a derived program a snippet may read."""
         g = sd.graph
         values: dict[str, Any] = dict(g.values)
         values.update(g.sizes)
@@ -131,6 +132,7 @@ class Reader:
         self.names = names
 
     def parse(self, text: str) -> list[G.Statement]:
+        """The snippet's statements, each line read by the program grammar."""
         out: list[G.Statement] = []
         for number, line in logical_lines(text):
             try:
@@ -142,6 +144,7 @@ class Reader:
         return out
 
     def run(self, statements: list[G.Statement]) -> Reading:
+        """Every assigned name's value, the statements run in order."""
         b = _Builder(self.sd.graph.spec)
         env: dict[str, Any] = {}
         notes: list[str] = []
@@ -200,10 +203,12 @@ class Reader:
         return Reading(values, lines, notes, order)
 
     def known(self) -> str:
+        """The program's names, for an error message."""
         shown = ", ".join(list(self.names.values)[:20])
         return f"the program's names are {shown}"
 
     def value_of(self, name: str, line: int, notes: list[str]) -> Any:
+        """The program's value of a name the snippet reads (a loose match is noted)."""
         found = self.names.find(name)
         if found is None:
             raise FormulaError(

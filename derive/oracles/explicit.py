@@ -454,7 +454,7 @@ def _det(e: Determinant, env: Env) -> Any:
 
 @_on(LogDet)
 def _logdet(e: LogDet, env: Env) -> Any:
-    return sympy.log(sympy.Matrix(evaluate(e.arg, env)).det(method="berkowitz"))
+    return sympy.log(sympy.Abs(sympy.Matrix(evaluate(e.arg, env)).det(method="berkowitz")))
 
 
 @_on(Labels)

@@ -250,7 +250,7 @@ class DeriveLatexPrinter(LatexPrinter):  # type: ignore[misc]
         return rf"{self._operand_tex(e.arg)}^{{-1}}"
 
     def _print_LogDet(self, e: Any) -> str:
-        return rf"\log\det {self._operand_tex(e.arg)}"
+        return rf"\log\left|\det {self._operand_tex(e.arg)}\right|"
 
     def _print_Determinant(self, e: Any) -> str:
         return rf"\det {self._operand_tex(e.arg)}"

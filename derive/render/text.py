@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import sympy
+from sympy.printing.pretty.pretty_symbology import greek_unicode
 from sympy.matrices.expressions import MatAdd
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
@@ -20,7 +21,13 @@ if TYPE_CHECKING:
 
 _SUB = str.maketrans("0123456789+-=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
 _SUP = str.maketrans("0123456789+-=()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾")
-_GREEK = {"delta": "δ", "alpha": "α", "lambda": "λ", "sigma": "σ"}
+#: Greek names printed as their letter (``epsilon`` -> ``ε``, ``gamma`` -> ``γ``), as SymPy's
+#: pretty printer does; ``pi``, ``iota``, ``omicron`` stay words (easily a user's own name).
+_GREEK = {
+    k: v
+    for k, v in greek_unicode.items()
+    if k.islower() and k not in ("pi", "iota", "omicron", "varsigma", "lamda")
+}
 
 
 def subscript(index: str) -> str:
@@ -35,7 +42,10 @@ def subscript(index: str) -> str:
 def symbol_text(name: str) -> str:
     """``delta_l`` -> ``δₗ``: a symbol's name as Unicode text."""
     base, idx = split_name(name)
-    base = _GREEK.get(base, base)
+    if base not in _GREEK and base[:1] == "d" and base[1:] in _GREEK:
+        base = "d" + _GREEK[base[1:]]  # a cotangent's name: dgamma -> dγ
+    else:
+        base = _GREEK.get(base, base)
     return base + (subscript(idx) if idx else "")
 
 
@@ -251,7 +261,7 @@ class TextPrinter(StrPrinter):  # type: ignore[misc]
         return f"{self.operand(e.arg)}⁻¹"
 
     def _print_LogDet(self, e: Any) -> str:
-        return f"log det({self._print(e.arg)})"
+        return f"log |det({self._print(e.arg)})|"
 
     def _print_Determinant(self, e: Any) -> str:
         return f"det({self._print(e.arg)})"
