@@ -16,6 +16,7 @@ from typing import Any
 import sympy
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
+from derive.core import norm_blocks  # noqa: F401 - registers the issue-15 layers and losses
 from derive.core.backward import reverse_walk
 from derive.core.graph import (
     LOSS,
@@ -169,7 +170,10 @@ class Derivation:
         self.cotangents: dict[int, Step] = {}
         self.gradients: dict[str, Step] = {}
         self._walk()
-        dense = len(network.dense_layers) >= 2
+        # a residual or normalisation layer breaks the one-line recurrence of a hidden layer
+        dense = len(network.dense_layers) >= 2 and all(
+            getattr(layer, "generic_recurrence", True) for layer in network.layers
+        )
         self.generic = self._walk_generic(build_generic) if dense else None
         #: The recurrence between two conv layers l and l+1 (for any network with conv layers).
         self.generic_conv = self._walk_generic(build_generic_conv) if network.is_conv else None
@@ -192,7 +196,7 @@ class Derivation:
         s = self.program.scale
 
         def name(eq: Equation, g: Any) -> Any:
-            if eq.out == skip or eq.kind is Kind.LOSS:
+            if eq.out == skip or eq.kind in (Kind.LOSS, Kind.STAGE):
                 return g
             own = g if not self.per_sample else scale(g, 1 / s)
             if eq.kind.names_delta:

@@ -91,7 +91,7 @@ def random_env(d: Derivation, rng: np.random.Generator) -> dict[Any, Any]:
 
     for p in prog.params:
         env[p] = rng.normal(0.0, 0.6, size=dims(p))
-    x, y = prog.inputs
+    x, y = prog.inputs[:2]
     env[x] = rng.normal(size=dims(x))
     yshape = dims(y)
     if d.network.loss.name == "cross_entropy":

@@ -602,6 +602,7 @@ def document(
         Kind.AFFINE: "pre-activation",
         Kind.POOL: "pooled maps",
         Kind.FLATTEN: "flattened maps",
+        Kind.STAGE: "intermediate",
     }
     for eq in prog.forward_equations:
         rows.append(
@@ -910,6 +911,9 @@ _MEANING = {
     (Role.BIAS, True): "bias of layer {}",
     (Role.KERNEL, False): "kernels of layer {}",
     (Role.BIAS, False): "bias of layer {} (one per filter)",
+    (Role.GAIN, True): "scale (gamma) of the normalisation, layer {}",
+    (Role.SHIFT, True): "shift (beta) of the normalisation, layer {}",
+    (Role.PROJECTION, True): "projection of the skip into layer {}",
 }
 
 
