@@ -36,7 +36,7 @@ CHECKED = ("output_delta", "recurrence", "delta", "gradient")
 #: ``^{∘−2}`` power (batch norm's δ through the variance); it reads ``Σ_cols`` of the
 #: hinge's correct-class score as a column sum; NumPy's ``broadcast_to`` is not read.
 NOT_READ_YET = {
-    "resnet_mlp": {"P_3"},
+    "resnet_mlp": {"P_4"},
     "bn_mlp": {"delta_1", "A_1", "gamma_2", "beta_2"},
     "svm": {"delta_2", "A_2"},
 }
