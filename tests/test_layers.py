@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from derive import derive, loads
 from derive.cli import main
-from derive.export import to_module
+from derive.export import to_module, to_source
 from derive.oracles.explicit import compare
 from derive.oracles.verify import check_grads, random_point
 from derive.render.text import text
@@ -404,3 +404,11 @@ test_drawn_configurations_long = pytest.mark.slow(
 @given(configurations())
 def test_drawn_configurations_explicit(net) -> None:  # noqa: ANN001
     assert compare(derive(net.with_(batch=2)), points=1).mismatches == []
+
+
+def test_entrywise_argument_with_an_underscore_exports() -> None:
+    # relu(1 + A₂ − broadcast_to(…)): the printed argument holds "broadcast_to", which the
+    # printer once mangled as a symbol name (numpy.broadcasttonumpysum…): a SyntaxError
+    src = to_source(derive("svm"))
+    compile(src, "svm", "exec")
+    assert "numpy.broadcast_to(numpy.sum(" in src
