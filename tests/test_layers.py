@@ -412,3 +412,30 @@ def test_entrywise_argument_with_an_underscore_exports() -> None:
     src = to_source(derive("svm"))
     compile(src, "svm", "exec")
     assert "numpy.broadcast_to(numpy.sum(" in src
+
+
+@pytest.mark.parametrize("conv", ["column", "row"])
+@pytest.mark.parametrize("kind", ["batchnorm", "layernorm"])
+def test_staged_norm_backward_is_the_inlined_one(kind: str, conv: str) -> None:
+    # dXhat, dvar, dXc, dmu, then dA_{l-1}: evaluated in order they give ∂C/∂A_{l-1}
+    from derive.core import numeric
+
+    d = derive(network(TINY[kind], conv=conv))
+    module = to_module(d)
+    point = random_point(d, module, np.random.default_rng(3), {"m": 3})
+    env = {p: point.params[p.name.replace("_", "")] for p in d.program.params}
+    env |= dict(zip(d.program.inputs, (point.X, point.Y)))
+    for eq in d.program.equations:
+        for s in eq.rhs.free_symbols:
+            if s.name in point.hyper:
+                env[s] = point.hyper[s.name]
+    for eq in d.program.equations[:-1]:
+        env[eq.out] = numeric.evaluate(eq.rhs, env)
+    for k in range(d.depth, 0, -1):
+        env[d.delta(k).lhs] = numeric.evaluate(d.delta(k).rhs, env)
+    stages = d.stages[2]
+    assert [s.lhs.name for s in stages] == ["dXhat_2", "dvar_2", "dXc_2", "dmu_2", "dA_1"]
+    for stage in stages:
+        env[stage.lhs] = numeric.evaluate(stage.rhs, env)
+    np.testing.assert_allclose(env[stages[-1].lhs], numeric.evaluate(d.cotangents[1].rhs, env))
+    np.testing.assert_allclose(env[stages[-1].lhs], env[d.delta(1).lhs])  # identity layer 1

@@ -170,6 +170,9 @@ class Derivation:
         self.cotangents: dict[int, Step] = {}
         self.gradients: dict[str, Step] = {}
         self._walk()
+        #: A normalisation layer's backward pass stage by stage (``dXhat_l``, ``dvar_l``, …,
+        #: then the cotangent of its input), for display; the deltas hold the same inlined.
+        self.stages: dict[int, list[Step]] = self._walk_stages()
         # a residual or normalisation layer breaks the one-line recurrence of a hidden layer
         dense = len(network.dense_layers) >= 2 and all(
             getattr(layer, "generic_recurrence", True) for layer in network.layers
@@ -223,6 +226,32 @@ class Derivation:
             terms = sorted(acc.get(p.symbol, []), key=lambda t: t.has(p.symbol))
             step = Step(StepKind.GRADIENT, partial(LOSS, p.symbol), add(terms), p.layer)
             self.gradients[p.symbol.name] = step
+
+    def _walk_stages(self) -> dict[int, list[Step]]:
+        prog = self.program
+        out: dict[int, list[Step]] = {}
+        for layer in dict.fromkeys(eq.layer for eq in prog.equations if eq.kind is Kind.STAGE):
+            eqs = [
+                eq for eq in prog.equations if eq.layer == layer and eq.kind is not Kind.ACTIVATION
+            ]
+            z = next(eq.out for eq in eqs if eq.kind is Kind.AFFINE)
+            steps: list[Step] = []
+
+            def name(eq: Equation, g: Any, steps: list[Step] = steps) -> Any:
+                if eq.kind is not Kind.STAGE:
+                    return g
+                d = MatrixSymbol("d" + eq.out.name, *eq.out.shape)
+                steps.append(Step(StepKind.COTANGENT, d, g, eq.layer))
+                return d
+
+            src = prog.named[f"A_{layer - 1}"]
+            active = {src} | {eq.out for eq in eqs}
+            acc = reverse_walk(eqs, {z: self.deltas[layer].lhs}, active, name)
+            base, idx = split_name(src.name)
+            d_src = MatrixSymbol(f"d{base}_{idx}" if idx else f"d{base}", *src.shape)
+            steps.append(Step(StepKind.COTANGENT, d_src, add(acc[src]), layer))
+            out[layer] = steps
+        return out
 
     def _walk_generic(self, builder: Any) -> GenericLayer:
         prog, z_next, delta_next = builder(self.network)
