@@ -680,8 +680,20 @@ def document(
     # 5. recurrence
     doc.heading("5. The delta recurrence")
     g = d.generic
-    if g is None and d.generic_conv is None:
+    if g is None and d.generic_conv is None and n_layers == 1:
         doc.para("With a single layer there is no hidden layer and no recurrence.")
+    elif g is None and d.generic_conv is None:
+        # residual, normalisation or dropout layers: each layer's delta is its own formula
+        doc.para(
+            "The layers differ (a skip, a normalisation or a dropout), so there is no "
+            "one-line recurrence; each layer's delta, from the output down:"
+        )
+        rows = []
+        for st in sections.deltas:
+            for stage in sections.stages.get(st.layer + 1, []):
+                rows.append((p.doprint(stage.lhs), f"= {tex(stage.rhs)}"))
+            rows.append((p.doprint(st.lhs), f"= {tex(st.rhs)}"))
+        doc.display(rows)
     if g is not None:
         gp = g.program
         z_l, a_l = gp.named["Z_l"], gp.named["A_l"]
