@@ -688,12 +688,12 @@ def document(
             "The layers differ (a skip, a normalisation or a dropout), so there is no "
             "one-line recurrence; each layer's delta, from the output down:"
         )
-        rows = []
+        each: list[tuple[str, str]] = []
         for st in sections.deltas:
             for stage in sections.stages.get(st.layer + 1, []):
-                rows.append((p.doprint(stage.lhs), f"= {tex(stage.rhs)}"))
-            rows.append((p.doprint(st.lhs), f"= {tex(st.rhs)}"))
-        doc.display(rows)
+                each.append((p.doprint(stage.lhs), f"= {tex(stage.rhs)}"))
+            each.append((p.doprint(st.lhs), f"= {tex(st.rhs)}"))
+        doc.display(each)
     if g is not None:
         gp = g.program
         z_l, a_l = gp.named["Z_l"], gp.named["A_l"]
