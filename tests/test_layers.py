@@ -434,7 +434,14 @@ def test_staged_norm_backward_is_the_inlined_one(kind: str, conv: str) -> None:
     for k in range(d.depth, 0, -1):
         env[d.delta(k).lhs] = numeric.evaluate(d.delta(k).rhs, env)
     stages = d.stages[2]
-    assert [s.lhs.name for s in stages] == ["dXhat_2", "dvar_2", "dXc_2", "dmu_2", "dA_1"]
+    assert [s.lhs.name for s in stages] == [
+        "dXhat_2",
+        "dsigma_2",
+        "dvar_2",
+        "dXc_2",
+        "dmu_2",
+        "dA_1",
+    ]
     for stage in stages:
         env[stage.lhs] = numeric.evaluate(stage.rhs, env)
     np.testing.assert_allclose(env[stages[-1].lhs], numeric.evaluate(d.cotangents[1].rhs, env))

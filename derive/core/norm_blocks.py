@@ -3,7 +3,7 @@
 A residual layer is a dense layer whose pre-activation also receives ``A_j`` (or
 ``P_l A_j``): the walk then adds ``δ_l`` (or ``P_lᵀ δ_l``) to the cotangent of ``A_j``, the
 gradient highway. Batch and layer normalisation expand into the staged equations
-courses write (``μ_l``, ``X̂c_l``, ``σ²_l``, ``X̂_l``: kind ``STAGE``), then
+courses write (``μ_l``, ``Xc_l``, ``var_l``, ``σ_l``, ``X̂_l``: kind ``STAGE``), then
 ``Z_l = γ_l ⊙ X̂_l + β_l`` (its cotangent is ``δ_l``) and ``A_l = f(Z_l)``. Dropout is
 ``A_l = A_{l-1} ⊙ M_l / p`` with the mask an input. The losses are built from
 ``Reduce``/``ReduceAll``, ``abs``, ``relu`` and ``Indicator``/``where``; no new rule.
@@ -91,13 +91,14 @@ def _norm(ctx: Context, layer_no: Any, layer: Norm, inputs: dict[str, Any]) -> B
     beta = layer_symbol("beta", layer_no, *per_feature)
     z = layer_symbol("Z", layer_no, rows, cols)
     out = layer_symbol("A", layer_no, rows, cols)
-    std = elementwise("sqrt", var + eps * OneMatrix(*red))
+    sigma = layer_symbol("sigma", layer_no, *red)  # σ_l = sqrt(var_l + ε), a stage of its own
     stage = Kind.STAGE
     eqs = [
         Equation(mu, Reduce(h, "mean", axis), stage, layer_no),
         Equation(xc, h - Broadcast(mu, rows, cols), stage, layer_no),
         Equation(var, Reduce(power(xc, 2), "mean", axis), stage, layer_no),
-        Equation(xhat, divide(xc, std), stage, layer_no),
+        Equation(sigma, elementwise("sqrt", var + eps * OneMatrix(*red)), stage, layer_no),
+        Equation(xhat, divide(xc, sigma), stage, layer_no),
         Equation(
             z,
             hadamard(Broadcast(gamma, rows, cols), xhat) + Broadcast(beta, rows, cols),
