@@ -77,7 +77,8 @@ def test_bad_spec_exits_2_with_one_message(
 
 def test_unknown_spec_name(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["show", "nosuch"]) == 2
-    assert "not a built-in example (seed, nielsen, ng, cs231n, cnn)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "not a built-in example (seed, nielsen, ng, cs231n, cnn, resnet_mlp, bn_mlp, svm)" in err
 
 
 def test_subprocess_error_has_no_traceback(tmp_path: Path) -> None:

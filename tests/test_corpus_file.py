@@ -22,7 +22,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 CORPUS = Path(__file__).parent / "corpus"
 ROOT = Path(__file__).parent.parent
-BUILT_IN = {"seed", "nielsen", "ng", "cs231n", "cnn"}
+BUILT_IN = set(derive.spec.EXAMPLES)
 REQUIRED = ("id", "source", "syntax", "text", "quantity", "network", "verdict")
 ALLOWED = set(REQUIRED) | {
     "url",
@@ -200,7 +200,7 @@ def test_totals() -> None:
 
 def test_every_spec_is_used_and_loads() -> None:
     """Every spec under tests/corpus/specs/ loads and is named by some entry."""
-    used = {str(e["network"]) for _, e in ENTRIES}
+    used = {str(e["network"]) for _, e in ENTRIES + LAYER_ENTRIES}
     for spec in sorted((CORPUS / "specs").glob("*.toml")):
         rel = str(spec.relative_to(ROOT))
         assert loads(rel)

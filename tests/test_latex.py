@@ -178,6 +178,9 @@ def test_tex_compiles_without_errors_or_overfull_boxes(name, options, tmp_path: 
 
 #: Commands KaTeX supports (https://katex.org/docs/supported.html) that we may emit.
 KATEX_COMMANDS = {
+    "oslash",
+    "Bigl",
+    "Bigr",
     "star",
     "max",
     "mathbb",

@@ -16,6 +16,7 @@ from typing import Any
 import sympy
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
+from derive.core import norm_blocks  # noqa: F401 - registers the issue-15 layers and losses
 from derive.core.backward import reverse_walk
 from derive.core.graph import (
     LOSS,
@@ -169,7 +170,13 @@ class Derivation:
         self.cotangents: dict[int, Step] = {}
         self.gradients: dict[str, Step] = {}
         self._walk()
-        dense = len(network.dense_layers) >= 2
+        #: A normalisation layer's backward pass stage by stage (``dXhat_l``, ``dvar_l``, …,
+        #: then the cotangent of its input), for display; the deltas hold the same inlined.
+        self.stages: dict[int, list[Step]] = self._walk_stages()
+        # a residual or normalisation layer breaks the one-line recurrence of a hidden layer
+        dense = len(network.dense_layers) >= 2 and all(
+            getattr(layer, "generic_recurrence", True) for layer in network.layers
+        )
         self.generic = self._walk_generic(build_generic) if dense else None
         #: The recurrence between two conv layers l and l+1 (for any network with conv layers).
         self.generic_conv = self._walk_generic(build_generic_conv) if network.is_conv else None
@@ -192,7 +199,7 @@ class Derivation:
         s = self.program.scale
 
         def name(eq: Equation, g: Any) -> Any:
-            if eq.out == skip or eq.kind is Kind.LOSS:
+            if eq.out == skip or eq.kind in (Kind.LOSS, Kind.STAGE):
                 return g
             own = g if not self.per_sample else scale(g, 1 / s)
             if eq.kind.names_delta:
@@ -219,6 +226,32 @@ class Derivation:
             terms = sorted(acc.get(p.symbol, []), key=lambda t: t.has(p.symbol))
             step = Step(StepKind.GRADIENT, partial(LOSS, p.symbol), add(terms), p.layer)
             self.gradients[p.symbol.name] = step
+
+    def _walk_stages(self) -> dict[int, list[Step]]:
+        prog = self.program
+        out: dict[int, list[Step]] = {}
+        for layer in dict.fromkeys(eq.layer for eq in prog.equations if eq.kind is Kind.STAGE):
+            eqs = [
+                eq for eq in prog.equations if eq.layer == layer and eq.kind is not Kind.ACTIVATION
+            ]
+            z = next(eq.out for eq in eqs if eq.kind is Kind.AFFINE)
+            steps: list[Step] = []
+
+            def name(eq: Equation, g: Any, steps: list[Step] = steps) -> Any:
+                if eq.kind is not Kind.STAGE:
+                    return g
+                d = MatrixSymbol("d" + eq.out.name, *eq.out.shape)
+                steps.append(Step(StepKind.COTANGENT, d, g, eq.layer))
+                return d
+
+            src = prog.named[f"A_{layer - 1}"]
+            active = {src} | {eq.out for eq in eqs}
+            acc = reverse_walk(eqs, {z: self.deltas[layer].lhs}, active, name)
+            base, idx = split_name(src.name)
+            d_src = MatrixSymbol(f"d{base}_{idx}" if idx else f"d{base}", *src.shape)
+            steps.append(Step(StepKind.COTANGENT, d_src, add(acc[src]), layer))
+            out[layer] = steps
+        return out
 
     def _walk_generic(self, builder: Any) -> GenericLayer:
         prog, z_next, delta_next = builder(self.network)

@@ -117,6 +117,7 @@ class Kind(str, Enum):
     POOL = "pool"  # A_l := pool(A_{l-1})
     FLATTEN = "flatten"  # A_l := flatten(A_{l-1})
     MAP = "map"  # A_l := g(A_{l-1}), any other layer with no pre-activation
+    STAGE = "stage"  # an intermediate inside a layer (a batch norm's mean, variance, x̂)
     LOSS = "loss"  # L := s C + R
 
     def __str__(self) -> str:
@@ -135,14 +136,18 @@ class Role(str, Enum):
     WEIGHT = "weight"  # a dense layer's W_l
     KERNEL = "kernel"  # a conv layer's K_l
     BIAS = "bias"  # b_l of a dense or a conv layer
+    GAIN = "gain"  # γ_l of a normalisation layer
+    SHIFT = "shift"  # β_l of a normalisation layer
+    PROJECTION = "projection"  # P_l of a residual layer's skip
 
     def __str__(self) -> str:
         return self.value
 
     @property
     def decays(self) -> bool:
-        """Whether weight decay penalises it (weights and kernels, never biases)."""
-        return self is not Role.BIAS
+        """Whether weight decay penalises it (weights, kernels and projections; never
+        biases, nor a normalisation's γ and β)."""
+        return self in (Role.WEIGHT, Role.KERNEL, Role.PROJECTION)
 
 
 @dataclass(frozen=True)
@@ -234,9 +239,15 @@ def batch_scale(network: Network, m: sympy.Expr) -> sympy.Expr:
     return 1 / m if network.loss.is_mean else sympy.Integer(1)
 
 
+#: Losses whose per-sample term another module builds (``core.norm_blocks``): name -> C.
+LOSS_TERMS: dict[str, Callable[[Network, Any, Any, bool], sympy.Expr]] = {}
+
+
 def data_term(network: Network, out: MatrixExpr, y: MatrixExpr) -> sympy.Expr:
     """``C = Σ_i C_i``, the per-sample losses summed (without the batch factor)."""
     loss = network.loss
+    if loss.name in LOSS_TERMS:
+        return LOSS_TERMS[loss.name](network, out, y, network.convention == "column")
     if loss.name == "squared_error":
         half = sympy.Rational(1, 2) if loss.reduction in ("half_mean", "half_sum") else 1
         return half * FrobeniusSq(out - y)
@@ -386,7 +397,7 @@ def build(network: Network) -> Program:
     params: list[Param] = []
     a = x
     for layer_no, layer in enumerate(network.layers, start=1):
-        block = LAYERS[type(layer)](ctx, layer_no, layer, {"in": a})
+        block = LAYERS[type(layer)](ctx, layer_no, layer, {**named, "in": a})
         equations += block.equations
         params += block.parameters
         sizes += block.sizes
@@ -398,11 +409,12 @@ def build(network: Network) -> Program:
     weights = [p.symbol for p in params if p.role.decays]
     rhs = s * data_term(network, a, y) + weight_decay(network, m, weights)
     equations.append(Equation(LOSS, rhs, Kind.LOSS))
+    inputs = [x, y, *(v for k, v in named.items() if k.startswith("input:"))]
     if network.is_conv:
         widths: tuple[Any, ...] = tuple(dict.fromkeys(v for v in sizes if v.free_symbols))
     else:
         widths = tuple(sizes)
-    return Program(network, equations, params, [x, y], m, s, widths, named)
+    return Program(network, equations, params, inputs, m, s, widths, named)
 
 
 def shared_activation(acts: list[Activation]) -> Activation:

@@ -685,6 +685,13 @@ def hadamard(*factors: Any) -> Any:
         if isinstance(rest, ZeroMatrix):
             return ZeroMatrix(*shape)
         c2, rest = split_coeff(rest) if isinstance(rest, MatMul) else (sympy.Integer(1), rest)
+        if isinstance(rest, MatAdd):  # (c A + c B) ⊙ F: the c common to a sum's terms
+            parts = [split_coeff(t) for t in rest.args]
+            first = parts[0][0]
+            mag = -first if first.is_negative else first
+            if mag != 1 and all(p / first in (1, -1) for p, _ in parts):
+                c2 *= mag
+                rest = add([scale(t, p / mag) for p, t in parts])
         coeff *= c * c2
         if isinstance(rest, OneMatrix):
             continue
@@ -716,6 +723,9 @@ def scale(e: Any, c: sympy.Expr) -> Any:
     if isinstance(e, MatAdd):
         return add([scale(t, c) for t in e.args])
     coeff, rest = split_coeff(e)
+    if isinstance(rest, HadamardProduct):  # a factor's own coefficient cancels with c
+        c2, rest = split_coeff(hadamard(*rest.args))
+        coeff *= c2
     total = coeff * c
     if total == 1:
         return rest

@@ -228,6 +228,8 @@ class ArrayNodes:
     _print_TensorSymbol = _print_MatrixSymbol
 
     def _print_Symbol(self, expr: sympy.Symbol) -> str:
+        if expr.name == self._dtype_ref:  # an entrywise function's argument, printed already
+            return str(expr.name)
         return code_name(expr.name)
 
     # --- linear algebra

@@ -228,12 +228,15 @@ def to_source(spec: Any, backend: str = "numpy", fast: bool = True) -> str:
     printer.producers = {eq.out: eq.rhs for eq in prog.equations}
     net = d.network
     params = [code_name(p.name) for p in prog.params]
-    x, y = prog.inputs
-    hyper = sorted(
-        {s for eq in prog.equations for s in eq.rhs.free_symbols if isinstance(s, sympy.Symbol)}
-        - set(prog.widths)
-        - {prog.batch},
-        key=str,
+    x, y, *masks = prog.inputs  # masks: a dropout layer's M_l, given like a hyperparameter
+    hyper = (
+        sorted(
+            {s for eq in prog.equations for s in eq.rhs.free_symbols if isinstance(s, sympy.Symbol)}
+            - set(prog.widths)
+            - {prog.batch},
+            key=str,
+        )
+        + masks
     )
     hyper_args = "".join(f", {code_name(h.name)}" for h in hyper)
     kw = f", *{hyper_args}" if hyper else ""
@@ -313,6 +316,7 @@ def to_source(spec: Any, backend: str = "numpy", fast: bool = True) -> str:
     helpers = _helper_source(printer)
     shapes = {"X": shape_of(x), "Y": shape_of(y)}
     shapes.update({code_name(p.name): shape_of(p) for p in prog.params})
+    shapes.update({code_name(mk.name): shape_of(mk) for mk in masks})
     imports = [
         f"import {mod}" for mod in sorted({BACKEND_IMPORT[backend], *printer.module_imports})
     ]

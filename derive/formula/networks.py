@@ -6,6 +6,7 @@ give the symbols random distinct sizes and the parameters random values.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
@@ -16,7 +17,7 @@ from sympy.matrices.expressions import MatrixSymbol
 from derive.core import numeric
 from derive.core.derivation import Derivation, derive
 from derive.formula.resolve import cotangent_symbol
-from derive.spec import Conv2d, Layer, Network, SpecError
+from derive.spec import Conv2d, Layer, Network, Residual, SpecError
 
 TRIALS = 3
 
@@ -51,8 +52,21 @@ def symbolic_network(net: Network, keep_ones: bool = False) -> Network:
             widths.append(name)
         else:
             widths.append(w)
-    dense = tuple(Layer(w, layer.activation) for w, layer in zip(widths[1:], net.dense_layers))
-    return net.with_(input_width=widths[0], layers=dense)
+    # each dense layer (a residual one too) gets its width symbol; the layers between
+    # them (batch/layer norm, dropout) are kept; an identity skip reuses its source's width
+    new_widths = iter(widths[1:])
+    layers = []
+    current = widths[0]
+    outputs = [current]
+    for layer in net.layers:
+        if isinstance(layer, Layer):
+            current = next(new_widths)
+            if isinstance(layer, Residual) and not layer.projection:
+                current = outputs[layer.skip_from]
+            layer = replace(layer, width=current)
+        layers.append(layer)
+        outputs.append(current)
+    return net.with_(input_width=widths[0], layers=tuple(layers))
 
 
 def concrete_widths(net: Network, sym: Network) -> dict[str, Any]:
@@ -91,7 +105,7 @@ def random_env(d: Derivation, rng: np.random.Generator) -> dict[Any, Any]:
 
     for p in prog.params:
         env[p] = rng.normal(0.0, 0.6, size=dims(p))
-    x, y = prog.inputs
+    x, y = prog.inputs[:2]
     env[x] = rng.normal(size=dims(x))
     yshape = dims(y)
     if d.network.loss.name == "cross_entropy":

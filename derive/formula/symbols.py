@@ -67,7 +67,7 @@ class Symbols:
         self.symbols: dict[str, Any] = {p.name: p for p in prog.params}
         self.symbols |= {eq.out.name: eq.out for eq in prog.equations if eq.kind != "loss"}
         self.symbols |= {st.lhs.name: st.lhs for st in self.d.deltas.values()}
-        self.symbols["X"], self.symbols["Y"] = prog.inputs
+        self.symbols["X"], self.symbols["Y"] = prog.inputs[:2]
         self.symbols["A_0"] = prog.inputs[0]
         self.cotangents = {
             k: cotangent_symbol(k, st.lhs.shape) for k, st in self.d.cotangents.items()

@@ -40,7 +40,7 @@ class Point:
     X: np.ndarray
     Y: np.ndarray
     params: dict[str, np.ndarray]
-    hyper: dict[str, float] = field(default_factory=dict)
+    hyper: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -193,7 +193,10 @@ def random_point(
             y = rng.uniform(0.05, 0.95, size=yshape)
         else:
             y = rng.normal(0.0, 1.0, size=yshape)
-        hyper = {h: float(rng.uniform(0.05, 0.5)) for h in module.HYPERPARAMETERS}
+        hyper: dict[str, Any] = {h: float(rng.uniform(0.05, 0.5)) for h in module.HYPERPARAMETERS}
+        for h in hyper:
+            if h in module.SHAPES:  # a dropout mask: 0/1 entries
+                hyper[h] = rng.integers(0, 2, size=shape(module.SHAPES[h], h)).astype(float)
         point = Point(x, y, params, hyper)
         with np.errstate(all="ignore"):
             values = module.intermediates(x, **params, **forward_only(module, hyper))

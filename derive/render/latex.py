@@ -170,6 +170,8 @@ class DeriveLatexPrinter(LatexPrinter):  # type: ignore[misc]
         base = self._print(expr.base)
         if not isinstance(expr.base, MatrixSymbol):
             base = rf"\left({base}\right)"
+        elif "^" in base:  # X^{[2]}: a second superscript needs its own group
+            base = f"{{{base}}}"
         return rf"{base}^{{\circ {self._print(expr.exp)}}}"
 
     # --- activations and losses
@@ -493,6 +495,95 @@ def _escape(text: str, fmt: str = "tex") -> str:
     return "".join(_TEX_TEXT.get(ch, ch) for ch in text)
 
 
+#: The longest right side (LaTeX source characters) kept on one line of a display.
+LONG = 200
+
+
+def top_level_terms(tex: str) -> list[str]:
+    """``a + b - c`` -> ``["a", "+ b", "- c"]``: split at the signs outside every brace and
+    ``\\left … \\right`` pair."""
+    terms: list[str] = []
+    depth, start, i = 0, 0, 0
+    while i < len(tex):
+        if tex.startswith("\\left", i):
+            depth, i = depth + 1, i + 5
+            continue
+        if tex.startswith("\\right", i):
+            depth, i = depth - 1, i + 6
+            continue
+        ch = tex[i]
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth == 0 and tex.startswith((" + ", " - "), i) and i > start:
+            terms.append(tex[start:i].strip())
+            start = i + 1
+        i += 1
+    terms.append(tex[start:].strip())
+    return terms
+
+
+def _outer_parens(tex: str) -> tuple[str, str] | None:
+    """``c \\left(x\\right)`` -> ``("c ", "x")`` when the parentheses close at the end."""
+    if not tex.endswith(r"\right)"):
+        return None
+    depth = 0
+    i = 0
+    while i < len(tex):
+        if tex.startswith(r"\left(", i):
+            if depth == 0:
+                inner = tex[i + 6 : -7]
+                closes_at_end = i + 6 + len(inner) + 7 == len(tex)
+                balanced = top_level_terms(inner) and _balanced(inner)
+                return (tex[:i], inner) if closes_at_end and balanced else None
+            depth += 1
+            i += 6
+            continue
+        if tex.startswith(r"\right", i):
+            depth -= 1
+            i += 6
+            continue
+        depth += {"{": 1, "}": -1}.get(tex[i], 0)
+        i += 1
+    return None
+
+
+def _balanced(tex: str) -> bool:
+    """Every ``\\left`` closed by a ``\\right`` in order, every brace closed."""
+    depth = 0
+    for i in range(len(tex)):
+        if tex.startswith(r"\left", i) or tex[i] == "{":
+            depth += 1
+        elif tex.startswith(r"\right", i) or tex[i] == "}":
+            depth -= 1
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _broken(lhs: str, rhs: str) -> list[tuple[str, str]]:
+    """One display row, or a long one as several: ``= a`` then ``\\quad + b``, …"""
+    if len(rhs) <= LONG or not rhs.startswith("= "):
+        return [(lhs, rhs)]
+    body, opening, closing = rhs[2:], "", ""
+    terms = top_level_terms(body)
+    outer = _outer_parens(body) if len(terms) == 1 else None
+    if outer is not None:  # c (a + b): break inside, with parentheses that span lines
+        prefix, inner = outer
+        terms = top_level_terms(inner)
+        opening, closing = prefix + r"\Bigl(", r" \Bigr)"
+    if len(terms) == 1:
+        return [(lhs, rhs)]
+    terms[-1] += closing
+    rows, current = [], "= " + opening + terms[0]
+    for term in terms[1:]:
+        if len(current) + len(term) > LONG:
+            rows.append(current)
+            current = "\\quad " + term
+        else:
+            current += " " + term
+    rows.append(current)
+    return [(lhs, rows[0]), *(("", r) for r in rows[1:])]
+
+
 class _Doc:
     """Collects paragraphs and display math, then writes tex, md or a fragment."""
 
@@ -511,7 +602,9 @@ class _Doc:
         self.parts.append(text)
 
     def display(self, lines: list[tuple[str, str]]) -> None:
-        """Aligned equations: (left side, ``= right side``) pairs."""
+        """Aligned equations: (left side, ``= right side``) pairs; a right side too long
+        for the page continues on the next lines, one top-level term a line."""
+        lines = [row for lhs, rhs in lines for row in _broken(lhs, rhs)]
         body = " \\\\\n".join(f"{lhs} &{rhs}" for lhs, rhs in lines)
         if self.fmt == "md":
             self.parts.append(f"$$\n\\begin{{aligned}}\n{body}\n\\end{{aligned}}\n$$")
@@ -602,6 +695,7 @@ def document(
         Kind.AFFINE: "pre-activation",
         Kind.POOL: "pooled maps",
         Kind.FLATTEN: "flattened maps",
+        Kind.STAGE: "intermediate",
     }
     for eq in prog.forward_equations:
         rows.append(
@@ -671,7 +765,11 @@ def document(
                 "The softmax Jacobian is applied to each sample's column of "
                 rf"${p.doprint(da.lhs)} = {tex(da.rhs)}$."
             )
-        if not isinstance(a_eq.rhs, Softmax):
+        if not isinstance(a_eq.rhs, Softmax) and len(tex(da.rhs)) > LONG:
+            doc.para("The loss gives")
+            doc.display([(p.doprint(da.lhs), f"= {tex(da.rhs)}")])
+            doc.para("so")
+        elif not isinstance(a_eq.rhs, Softmax):
             doc.para(rf"The loss gives ${p.doprint(da.lhs)} = {tex(da.rhs)}$, so")
     steps.append(("", f"= {tex(out_delta.rhs)}"))
     doc.display(steps)
@@ -679,8 +777,23 @@ def document(
     # 5. recurrence
     doc.heading("5. The delta recurrence")
     g = d.generic
-    if g is None and d.generic_conv is None:
+    if g is None and d.generic_conv is None and n_layers == 1:
         doc.para("With a single layer there is no hidden layer and no recurrence.")
+    elif g is None and d.generic_conv is None:
+        # residual, normalisation or dropout layers: each layer's delta is its own formula
+        doc.para(
+            "The layers differ (a skip, a normalisation or a dropout), so there is no "
+            "one-line recurrence; each layer's delta, from the output down:"
+        )
+        each: list[tuple[str, str]] = []
+        for st in sections.deltas:
+            rhs = st.rhs
+            stages = sections.stages.get(st.layer + 1, [])
+            each += [(p.doprint(stage.lhs), f"= {tex(stage.rhs)}") for stage in stages]
+            if stages and st.layer in d.cotangents:  # δ below a norm: via its input's cotangent
+                rhs = rhs.xreplace({d.cotangents[st.layer].rhs: stages[-1].lhs})
+            each.append((p.doprint(st.lhs), f"= {tex(rhs)}"))
+        doc.display(each)
     if g is not None:
         gp = g.program
         z_l, a_l = gp.named["Z_l"], gp.named["A_l"]
@@ -910,6 +1023,9 @@ _MEANING = {
     (Role.BIAS, True): "bias of layer {}",
     (Role.KERNEL, False): "kernels of layer {}",
     (Role.BIAS, False): "bias of layer {} (one per filter)",
+    (Role.GAIN, True): "scale (gamma) of the normalisation, layer {}",
+    (Role.SHIFT, True): "shift (beta) of the normalisation, layer {}",
+    (Role.PROJECTION, True): "projection of the skip into layer {}",
 }
 
 

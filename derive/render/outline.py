@@ -28,6 +28,8 @@ class Outline:
     #: Every parameter's gradient, in layer order (weight before bias).
     gradients: list[Step]
     updates: list[Step]
+    #: A normalisation layer's staged backward pass, by layer (printed before the δ below it).
+    stages: dict[int, list[Step]]
 
 
 def outline(d: Derivation) -> Outline:
@@ -42,4 +44,5 @@ def outline(d: Derivation) -> Outline:
         deltas=[d.deltas[k] for k in range(n - 1, 0, -1)],
         gradients=[d.gradients[p.name] for p in d.program.params],
         updates=d.updates(),
+        stages=d.stages,
     )

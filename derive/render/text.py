@@ -536,6 +536,10 @@ def render(d: Derivation, through_output: bool = False) -> str:
             f"  {'recurrence:':<16}{text(g.lhs)} = {text(g.rhs)}    ({wheres[kind]}{note})"
         )
     for st in doc.deltas:
+        for stage in doc.stages.get(st.layer + 1, []):  # the normalisation above, staged
+            lines.append(
+                f"  {f'layer {st.layer + 1} stage:':<16}{text(stage.lhs)} = {text(stage.rhs)}"
+            )
         lines.append(f"  {f'layer {st.layer}:':<16}{text(st.lhs)} = {text(st.rhs)}")
     lines.append("")
     lines.append("gradients:")

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from derive.spec import norm_layers  # noqa: F401 - registers its layer types
+from derive.spec.norm_layers import Dropout, Norm, Residual
 from derive.spec.program import from_program_dict, is_program, load_program, loads_program
 from derive.spec.program_expr import expression_program, parse_shape_flag
 from derive.spec.program_records import PROGRAM_EXAMPLES, Labels, ProgramLoss, ProgramSpec
@@ -58,6 +60,9 @@ __all__ = [
     "loads_program",
     "parse_shape_flag",
     "EXAMPLES",
+    "Dropout",
+    "Norm",
+    "Residual",
     "LAYER_TYPES",
     "LayerType",
     "MAX_SPEC_BYTES",

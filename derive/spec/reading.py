@@ -83,7 +83,7 @@ LAYER_TYPES: dict[str, LayerType] = {
     "flatten": LayerType(frozenset({"type"}), lambda raw, key, i: Flatten()),
 }
 _ACT_KEYS = {"name", "expr", "symbol", "slope", "alpha"}
-_LOSS_KEYS = {"name", "reduction", "weight_decay"}
+_LOSS_KEYS = {"name", "reduction", "weight_decay", "delta", "margin"}
 
 
 class _Locator:
@@ -216,6 +216,8 @@ def from_dict(data: Mapping[str, Any], *, source: str = "", text: str = "") -> N
                 name=raw_loss.get("name", "squared_error"),
                 reduction=raw_loss.get("reduction"),
                 weight_decay=raw_loss.get("weight_decay"),
+                delta=raw_loss.get("delta"),
+                margin=raw_loss.get("margin"),
             )
         else:
             raise SpecError("loss must be a name or a table", key="loss")
@@ -291,7 +293,7 @@ def loads(text: str, source: str = "<string>") -> Network:
     return from_dict(data, source=source, text=text)
 
 
-EXAMPLES = ("seed", "nielsen", "ng", "cs231n", "cnn")
+EXAMPLES = ("seed", "nielsen", "ng", "cs231n", "cnn", "resnet_mlp", "bn_mlp", "svm")
 
 
 def example_text(name: str) -> str:

@@ -27,16 +27,32 @@ Scalar = Union[int, float, str]  # noqa: UP007
 
 CONVENTIONS = ("column", "row")
 DELTAS = ("per_sample", "mean")
-LOSSES = ("squared_error", "cross_entropy", "binary_cross_entropy")
+LOSSES = (
+    "squared_error",
+    "cross_entropy",
+    "binary_cross_entropy",
+    "l1",
+    "mae",
+    "huber",
+    "multiclass_hinge",
+)
 REDUCTIONS = {
     "squared_error": ("half_mean", "half_sum", "mean", "sum"),
     "cross_entropy": ("mean", "sum"),
     "binary_cross_entropy": ("mean", "sum"),
+    "l1": ("mean", "sum"),
+    "mae": ("mean",),
+    "huber": ("mean", "sum"),
+    "multiclass_hinge": ("mean", "sum"),
 }
 DEFAULT_REDUCTION = {
     "squared_error": "half_mean",
     "cross_entropy": "mean",
     "binary_cross_entropy": "mean",
+    "l1": "mean",
+    "mae": "mean",
+    "huber": "mean",
+    "multiclass_hinge": "mean",
 }
 _SYMBOL = re.compile(r"[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)?")
 #: The longest symbol name (a name is printed in every formula it appears in).
@@ -459,11 +475,16 @@ def _conv_out(
 
 @dataclass(frozen=True)
 class Loss:
-    """The loss: ``name``, how samples are reduced, and optional L2 weight decay."""
+    """The loss: ``name``, how samples are reduced, and optional L2 weight decay.
+
+    ``delta`` is Huber's threshold, ``margin`` the hinge's Δ (both 1 unless given).
+    """
 
     name: str = "squared_error"
     reduction: str | None = None
     weight_decay: Scalar | None = None
+    delta: Scalar | None = None
+    margin: Scalar | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or self.name not in LOSSES:
@@ -480,6 +501,11 @@ class Loss:
             )
         if self.weight_decay is not None:
             _check_scalar(self.weight_decay, "loss.weight_decay")
+        for key, owner in (("delta", "huber"), ("margin", "multiclass_hinge")):
+            if getattr(self, key) is not None:
+                if self.name != owner:
+                    raise SpecError(f"{key} is a parameter of the {owner} loss", key=f"loss.{key}")
+                _check_scalar(getattr(self, key), f"loss.{key}")
 
     @property
     def is_mean(self) -> bool:
@@ -544,6 +570,10 @@ class Network:
                 f"unknown delta definition {_short(self.delta)}; use 'per_sample' or 'mean'",
                 key="delta",
             )
+        for i, layer in enumerate(self.layers, start=1):  # layers that read their neighbours
+            check = getattr(layer, "check_placement", None)
+            if check is not None:
+                check(self, i)
         self._check_order()
         self.image_shapes  # noqa: B018 - checks that every kernel and pool fits its input
         last = len(self.layers)
