@@ -37,7 +37,17 @@ if TYPE_CHECKING:
 
 FORMATS = ("tex", "md", "fragment")
 FULL = r"\text{full}"
-_GREEK = {"alpha": r"\alpha", "lambda": r"\lambda", "sigma": r"\sigma", "lam": r"\lambda"}
+#: Greek names printed as their letter (``gamma`` -> ``\gamma``; ``lam`` too, for λ), and
+#: a cotangent's ``dgamma`` as ``d\gamma``; ``pi``, ``iota``, ``omicron`` stay words.
+_GREEK = {
+    name: "\\" + name
+    for name in (
+        "alpha beta gamma delta epsilon zeta eta theta kappa lambda mu nu xi rho sigma tau "
+        "upsilon phi chi psi omega"
+    ).split()
+}
+_GREEK["lam"] = r"\lambda"
+_GREEK.update({"d" + k: "d" + v for k, v in list(_GREEK.items()) if "d" + k not in _GREEK})
 
 
 def _tex_index(idx: str) -> str:
