@@ -32,6 +32,7 @@ from derive.formula.ir import (
     Sym,
     T,
     index_text,
+    shifted,
 )
 
 
@@ -117,11 +118,15 @@ def default_layers(node: Any) -> Any:
     return map_children(node, default_layers)
 
 
-def shift_layers(node: Any, by: int, bases: frozenset[str]) -> Any:
-    """Every numbered symbol of ``bases`` ``S_k`` as ``S_(k+by)`` (another numbering)."""
+def shift_layers(node: Any, by: int, bases: frozenset[str], relative: bool = False) -> Any:
+    """Every numbered symbol of ``bases`` ``S_k`` as ``S_(k+by)`` (another numbering);
+    with ``relative`` also ``S_l`` as ``S_(l+by)`` (only some symbols renumbered, so a
+    formula in l means something else too)."""
     if isinstance(node, Sym) and node.base in bases and isinstance(node.index, IntIndex):
         return Sym(node.base, IntIndex(node.index.k + by), node.lower)
-    return map_children(node, lambda c: shift_layers(c, by, bases))
+    if relative and isinstance(node, Sym) and node.base in bases and node.index is not None:
+        return Sym(node.base, shifted(node.index, by), node.lower)
+    return map_children(node, lambda c: shift_layers(c, by, bases, relative))
 
 
 def show(node: IR, python: bool = False) -> str:

@@ -27,6 +27,7 @@ from derive.formula.ir import (
     Sym,
     T,
 )
+from derive.formula.latex_layers import named_layer
 from derive.formula.latex_lhs import (
     Sample,
 )
@@ -157,6 +158,16 @@ def _bare_symbol(node: Any) -> bool:
 class Scripts(_CommonIR):
     """Symbols, indices, superscripts and functions."""
 
+    def __init__(self, depth: int = 0) -> None:
+        super().__init__()
+        self.depth = depth  # the network's layers, for the layers named by a letter
+        self.notes: list[str] = []  # the readings used (said in the answer)
+
+    def _layer(self, text: str) -> Index | Letter:
+        """A layer index, an entry or sample letter, or ``o``/``h`` (``latex_layers``)."""
+        named = named_layer(text, self.depth, self.notes)
+        return named if named is not None else _layer_or_letter(text)
+
     def entries(self, node: IR, tok: Token) -> IR:
         """Entry indices such as ``{ij}``."""
         return Entry(node, _entry_indices(str(tok)))
@@ -189,7 +200,7 @@ class Scripts(_CommonIR):
 
     def sub_simple(self, tok: Token) -> Index | Letter:
         """A one-token subscript."""
-        return _layer_or_letter(str(tok))
+        return self._layer(str(tok))
 
     def sub_braced(self, idx: Index | Letter) -> Index | Letter:
         """A braced subscript."""
@@ -197,7 +208,9 @@ class Scripts(_CommonIR):
 
     def idx(self, base: Token, sign: Token | None = None, num: Token | None = None) -> Any:
         """A layer index."""
-        return _layer_or_letter(f"{base}{sign or ''}{num or ''}")
+        if sign is None:
+            return self._layer(str(base))
+        return _layer_or_letter(f"{base}{sign}{num or ''}")
 
     def idxgroup(self, idx: Index | Letter) -> IdxGroup:
         """A bracketed layer index (``[l]``, ``(l)``)."""
@@ -248,7 +261,8 @@ class Scripts(_CommonIR):
                     node = power(node, item.value)
             elif isinstance(item, SupName):
                 if _bare_symbol(node):
-                    node = _set_index(node, _index(item.text))
+                    named = named_layer(item.text, self.depth, self.notes)
+                    node = _set_index(node, named or _index(item.text))
                 else:
                     raise FormulaError(f"cannot read the superscript {item.text!r}")
         return node  # type: ignore[no-any-return]
@@ -323,6 +337,13 @@ class Scripts(_CommonIR):
         loss = next(str(t) for t in items if isinstance(t, Token) and t.type == "LOSSNAME")
         sym = next(t for t in reversed(items) if not isinstance(t, Token))
         return Partial(sym, loss)
+
+    def nabla_output(self, _tok: Token, loss: Token) -> IR:
+        r"""``\nabla C`` with no subscript: the gradient on the output, ∂C/∂A_L (a reading)."""
+        note = f"∇{loss} read as the gradient on the network's output, ∂{loss}/∂A_L"
+        if note not in self.notes:
+            self.notes.append(note)
+        return Partial(Sym("A", RelIndex("L", 0), False), str(loss))
 
     def nabla(self, _tok: Token, sym: IR, loss: Token) -> IR:
         r"""``\nabla_X C``: the gradient it names."""

@@ -11,6 +11,7 @@ BASES: dict[str, tuple[str, bool]] = {
     "W": ("W", False),
     "w": ("W", True),
     "b": ("b", False),
+    "B": ("b", False),
     "Z": ("Z", False),
     "z": ("Z", True),
     "A": ("A", False),
@@ -122,7 +123,8 @@ LATEX_REWRITES: list[tuple[re.Pattern[str], Any]] = [
         re.compile(r"\\overline\s*\{((?:[^{}]|\{[^{}]*\})*)\}"),
         lambda m: "\\frac{\\partial L}{\\partial " + m.group(1) + "}",
     ),
-    # update rules: W ← W − α G
+    # update rules: W ← W − α G; W(t+1) = W(t) − η G, the time step of an update
+    (re.compile(r"(?<=[A-Za-z0-9}])\s*\(\s*t\s*(?:\+\s*1\s*)?\)"), ""),
     (re.compile(r"\\(?:leftarrow|gets|coloneqq)(?![A-Za-z])|:="), " := "),
     # \mathbb{1}[z > 0], \mathbb{1}(z > 0), \mathbf{1}\{z > 0\}: an indicator
     (

@@ -27,6 +27,12 @@ NUMBERINGS: list[tuple[frozenset[str], int, str]] = [
         1,
         "the layers numbered from 0",
     ),
+    (
+        frozenset({"W", "b", "dW", "db"}),
+        1,
+        "the weights numbered from the layer they feed out of (W^(k) maps layer k to k+1, "
+        "as in UFLDL)",
+    ),
 ]
 
 
@@ -48,7 +54,8 @@ class OtherReadings(Diagnosis):
         """The verdict (None: unreadable) under each common other numbering of layers."""
         out: list[tuple[str, CheckResult | None]] = []
         for bases, by, words in NUMBERINGS:
-            shifted = [shift_layers(p, by, bases) for p in run.parts]
+            relative = "delta" not in bases  # the weights alone: W_l is W_(l+1) too
+            shifted = [shift_layers(p, by, bases, relative) for p in run.parts]
             if shifted != run.parts:
                 renumbered = run.again(parts=shifted, reading=words)
                 out.append((words, self._verdict(renumbered, guess=True)))
