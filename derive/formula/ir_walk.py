@@ -174,4 +174,12 @@ def show(node: IR, python: bool = False) -> str:
             return "(" + "".join(show(o, python) + s for o, s in zip(items, [*signs, ""])) + ")"
         case Mode(a, mode):
             return f"{show(a, python)}_{mode}"
+        case Entry(a, indices):  # w_{ki}: an entry of an index form
+            written = ",".join(
+                "".join(
+                    ("−" if sg < 0 else "+" if n else "") + str(v) for n, (sg, v) in enumerate(t)
+                )
+                for t in indices
+            )
+            return f"{show(a, python)}[{written}]"
     return "(…)"

@@ -5,7 +5,10 @@ letter was taken for, and ``h`` in a network with several hidden layers is refus
 
 from __future__ import annotations
 
-from derive.formula.ir import FormulaError, Index, IntIndex, RelIndex
+from typing import Any
+
+from derive.formula.ir import FormulaError, Index, IntIndex, RelIndex, Sym
+from derive.formula.ir_walk import map_children, nodes
 
 #: The letters read as layer names, and what they name.
 LAYER_LETTERS = {"o": "the output layer", "h": "the hidden layer"}
@@ -32,3 +35,29 @@ def named_layer(letter: str, depth: int, notes: list[str]) -> Index | None:
     if note not in notes:
         notes.append(note)
     return idx
+
+
+def _capital_to_generic(node: Any) -> Any:
+    if isinstance(node, Sym) and isinstance(node.index, RelIndex) and node.index.letter == "L":
+        return Sym(node.base, RelIndex("l", node.index.offset), node.lower)
+    return map_children(node, _capital_to_generic)
+
+
+def _writes_past_output(node: Any) -> bool:
+    return any(
+        isinstance(n, Sym)
+        and isinstance(n.index, RelIndex)
+        and n.index.letter == "L"
+        and n.index.offset > 0
+        for _, n in nodes(node)
+    )
+
+
+def capital_as_generic(parts: list[Any], notes: list[str], has_output: bool) -> list[Any]:
+    """``δ^L = W^{L+1} δ^{L+1} ⊙ σ'(Z^L)``: a layer past the output (``L+1``) means the
+    formula's ``L`` is any layer, the generic ``l`` (a reading, said in ``notes``). Not
+    where ŷ (the output itself) is written, which needs ``L`` as the last layer."""
+    if has_output or not any(_writes_past_output(p) for p in parts):
+        return parts
+    notes.append("L read as any layer (the generic l), since the formula writes layer L+1")
+    return [_capital_to_generic(p) for p in parts]

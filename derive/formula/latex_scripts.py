@@ -162,6 +162,7 @@ class Scripts(_CommonIR):
         super().__init__()
         self.depth = depth  # the network's layers, for the layers named by a letter
         self.notes: list[str] = []  # the readings used (said in the answer)
+        self.output_written = False  # ŷ: L is the output layer
 
     def _layer(self, text: str) -> Index | Letter:
         """A layer index, an entry or sample letter, or ``o``/``h`` (``latex_layers``)."""
@@ -182,6 +183,7 @@ class Scripts(_CommonIR):
         if word in SCALARS:
             return Scalar(SCALARS[word])
         if word in ("\\yhat", "\\Yhat"):
+            self.output_written = True
             if idx is not None:
                 raise FormulaError("ŷ is the network's output A_L: it takes no layer index")
             return Sym("A", RelIndex("L", 0), word == "\\yhat")

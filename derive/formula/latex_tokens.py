@@ -123,6 +123,19 @@ LATEX_REWRITES: list[tuple[re.Pattern[str], Any]] = [
         re.compile(r"\\overline\s*\{((?:[^{}]|\{[^{}]*\})*)\}"),
         lambda m: "\\frac{\\partial L}{\\partial " + m.group(1) + "}",
     ),
+    # the loss with its arguments: J(\Theta), \mathcal{F}(\mathcal{D};\Theta), L(a, y)
+    (
+        re.compile(
+            r"(?<![A-Za-z\\])((?:\\mathcal\{|\\cal\s*)?[LCJEF]\}?)\s*(?:\\left)?\("
+            r"(?=[^()]*(?:[;,]|\\theta|\\Theta))[^()]*(?:\\right)?\)"
+        ),
+        r"\1",
+    ),
+    # Goodfellow et al.'s macros: \Vg, \Va bold vectors, \MW bold matrices, \TSK tensors
+    (re.compile(r"\\(?:V|TS|TE)([a-zA-Z])(?![A-Za-z])"), r"\1"),
+    (re.compile(r"\\M([A-Z])(?![A-Za-z])"), r"\1"),
+    # \delta2: a layer number written straight after the name
+    (re.compile(r"\\delta(?=[0-9])"), r"\\delta_"),
     # update rules: W ← W − α G; W(t+1) = W(t) − η G, the time step of an update
     (re.compile(r"(?<=[A-Za-z0-9}])\s*\(\s*t\s*(?:\+\s*1\s*)?\)"), ""),
     (re.compile(r"\\(?:leftarrow|gets|coloneqq)(?![A-Za-z])|:="), " := "),

@@ -15,6 +15,7 @@ from derive.formula.ir import (
     IR,
     Bin,
     Cmp,
+    Entry,
     Fn,
     Gt0,
     Neg,
@@ -34,6 +35,10 @@ from derive.formula.run import Run
 
 def _samples(convention: str) -> str:
     return "columns" if convention == "column" else "rows"
+
+
+def _is_weight(node: IR) -> bool:
+    return isinstance(node, Sym) and node.base == "W"
 
 
 def _hadamard_factors(node: IR) -> Iterator[IR]:
@@ -159,6 +164,21 @@ class Mutations(CnnMutations):
         if self.network.is_conv:
             yield from self.conv_mutations(run, rhs)
             yield from self.index_mutations(run, rhs)
+        else:
+            yield from self.entry_swaps(run, rhs)
+
+    def entry_swaps(self, run: Run, rhs: IR) -> Iterator[tuple[str, IR]]:
+        """Index forms of dense layers: a weight's two indices swapped (``w_{ik}`` where
+        ``w_{ki}`` belongs), the index form of a missing transpose."""
+        sh = partial(show, python=run.python)
+        for path, node in nodes(rhs):
+            if isinstance(node, Entry) and len(node.indices) == 2 and _is_weight(node.a):
+                i, k = node.indices
+                yield (
+                    f"the indices of {sh(node.a)} are swapped (a transpose is missing: the "
+                    f"sum runs over its other index)",
+                    replace(rhs, path, Entry(node.a, (k, i))),
+                )
 
     def masks(self, run: Run, rhs: IR) -> Iterator[tuple[str, IR]]:
         """ReLU's mask ``(Z > 0)`` where another activation's derivative belongs."""

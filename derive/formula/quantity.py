@@ -52,7 +52,7 @@ class Quantity:
         for k in ks:
             k_abs = self.layer_value(k)
             if not 1 <= k_abs <= depth:
-                raise FormulaError(f"no layer {k_abs} in this {depth}-layer network")
+                raise UnknownSymbol(f"no layer {k_abs} in this {depth}-layer network")
         return ks
 
     @property
