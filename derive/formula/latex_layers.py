@@ -5,10 +5,29 @@ letter was taken for, and ``h`` in a network with several hidden layers is refus
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from derive.formula.ir import FormulaError, Index, IntIndex, RelIndex, Sym
 from derive.formula.ir_walk import map_children, nodes
+from derive.formula.numbers import _index
+
+
+@dataclass(frozen=True, slots=True)
+class Letter:
+    """An entry or sample index (``i``, ``j``) where a layer index may stand."""
+
+    c: str
+
+
+def layer_or_letter(text: str) -> Index | Letter:
+    """A layer index (2, l, l+1, L), or an entry or sample index (i, j, k)."""
+    t = text.strip()
+    if re.fullmatch(r"[A-Za-z]", t) and t not in "lL":
+        return Letter(t)
+    return _index(t)
+
 
 #: The letters read as layer names, and what they name.
 LAYER_LETTERS = {"o": "the output layer", "h": "the hidden layer"}
