@@ -115,7 +115,8 @@ class Mutations(CnnMutations):
                 )
             if isinstance(node, Fn) and node.order == 0 and q.kind == "delta":
                 yield (
-                    f"{sh(node)} should be the derivative {sh(Fn(node.name, 1, node.arg))}",
+                    f"the derivative is missing: {sh(node)} should be the derivative "
+                    f"{sh(Fn(node.name, 1, node.arg))}",
                     replace(rhs, path, Fn(node.name, 1, node.arg)),
                 )
         for path, node in nodes(rhs):  # a layer index off by one, f'(A) for f'(Z)

@@ -116,7 +116,7 @@ def quantity_of(lhs: IR) -> Quantity:
         sym = lhs.sym
         one_sample = "_" in lhs.loss  # ∂C_0/∂W, ∂E_n/∂w: the loss of one sample
         # ∂C/∂Z is the per-sample δ; L, J and E (Bishop's) are the whole loss
-        loss = "L" if lhs.loss in ("L", "J", "E") else ""
+        loss = "L" if lhs.loss in ("L", "J", "E", "F") else ""
         if not isinstance(sym, Sym):
             raise FormulaError("∂L/∂… must name one symbol, such as W_2")
         mapping = {
