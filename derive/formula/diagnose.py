@@ -117,11 +117,13 @@ class Diagnosis(Mutations):
                 except FormulaError:
                     continue
                 if ok:
-                    what = "a layer index is off" if base == q.base else "another quantity"
-                    return (
-                        f"this is the formula of {other.label(self.d)}, not of "
-                        f"{q.label(self.d)}: the left-hand side names {what}"
+                    what = (
+                        "the left-hand side's layer index is off"
+                        if base == q.base
+                        else "the left-hand side names another quantity"
                     )
+                    label = other.label(self.d)
+                    return f"this is the formula of {label}, not of {q.label(self.d)}: {what}"
         return None
 
     def _first_mutation(self, run: Run, q: Quantity, rhs: IR) -> str | None:
