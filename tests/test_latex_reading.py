@@ -84,6 +84,11 @@ def test_readings_are_correct_and_said(spec: object, formula: str, note: str) ->
         ),
         ("ng", r"\frac{\partial J}{\partial b^{[2]}_{j}} = \frac{1}{m}\sum_i dZ^{[2]}_{ji}"),
         ("ng", r"dZ^{[1]}_{ij} = \sum_k W^{[2]}_{ki} dZ^{[2]}_{kj} (1 - (A^{[1]}_{ij})^2)"),
+        # the output's gradient where sigmoid and cross-entropy are derived together (Ng's
+        # dA^{[L]}, ∂L/∂ŷ on the left), a quotient of matrices entry by entry, Ng's AL
+        ("ng", r"dA^{[2]} = -(\frac{Y}{A^{[2]}} - \frac{1-Y}{1-A^{[2]}})"),
+        ("ng", r"\frac{\partial L}{\partial \hat{y}} = -\frac{y}{\hat{y}} + \frac{1-y}{1-\hat{y}}"),
+        (SPECS / "ng_relu3.toml", r"dAL = - \left(\frac{Y}{AL} - \frac{1 - Y}{1 - AL}\right)"),
     ],
 )
 def test_notations_read_as_written(spec: object, formula: str) -> None:
@@ -139,6 +144,8 @@ def test_o_is_the_output_layer_of_any_network() -> None:
         # the right-hand side of another quantity: the left side names the wrong one
         ("nielsen", r"\frac{\partial C}{\partial b_2} = W_2^T \delta_2", "formula of ∂C/∂A_1"),
         ("nielsen", r"\delta_2 = (W_2^T \delta_2) \odot \sigma'(Z_1)", "layer index is off"),
+        # the sign of one term (a classic of the cross-entropy's derivative)
+        ("ng", r"dA^{[2]} = -(\frac{Y}{A^{[2]}} + \frac{1-Y}{1-A^{[2]}})", "the sign of the term"),
         # the parameter itself where its gradient belongs
         ("nielsen", r"W_2 = W_2 - \alpha W_2", "the gradient is missing"),
         # index forms: the square on the wrong term, printed with the entry

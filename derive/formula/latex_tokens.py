@@ -134,6 +134,8 @@ LATEX_REWRITES: list[tuple[re.Pattern[str], Any]] = [
     # Goodfellow et al.'s macros: \Vg, \Va bold vectors, \MW bold matrices, \TSK tensors
     (re.compile(r"\\(?:V|TS|TE)([a-zA-Z])(?![A-Za-z])"), r"\1"),
     (re.compile(r"\\M([A-Z])(?![A-Za-z])"), r"\1"),
+    # Ng's AL, dAL (the code's names in LaTeX): A^{[L]}, dA^{[L]}
+    (re.compile(r"(?<![A-Za-z\\])(d?)AL(?![A-Za-z0-9_])"), r"\1A^{[L]}"),
     # \delta2: a layer number written straight after the name
     (re.compile(r"\\delta(?=[0-9])"), r"\\delta_"),
     # update rules: W ← W − α G; W(t+1) = W(t) − η G, the time step of an update

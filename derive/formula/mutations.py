@@ -120,6 +120,13 @@ class Mutations(CnnMutations):
                     replace(rhs, path, Fn(node.name, 1, node.arg)),
                 )
         for path, node in nodes(rhs):  # a layer index off by one, f'(A) for f'(Z)
+            if isinstance(node, Bin) and node.op in ("add", "sub"):  # one term's sign
+                minus = node.op == "add"  # the term should be subtracted
+                yield (
+                    f"the sign of the term {sh(node.b)} is wrong "
+                    f"({'−, not +' if minus else '+, not −'})",
+                    replace(rhs, path, Bin("sub" if minus else "add", node.a, node.b)),
+                )
             if isinstance(node, Num) and node.value not in (0, 1):
                 yield (
                     f"the factor {node.value} does not belong here",

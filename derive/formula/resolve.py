@@ -87,6 +87,13 @@ from derive.render.text import text
 from derive.spec.scalar_expr import X as XVAR
 
 
+def _elementwise_quotient(a: Any, b: Any) -> Any:
+    """``a / b`` entry by entry, the only quotient of matrices (``\\frac{Y}{A}``, Ng's dA);
+    a number over a matrix divides each entry."""
+    inverse = HadamardPower(b, -1)
+    return MatMul(a, inverse).doit(deep=False) if _scalar(a) else _had(a, inverse)
+
+
 class Resolver(Products):
     """IR -> SymPy in one context; ``readings`` yields every shape-consistent reading."""
 
@@ -228,6 +235,9 @@ class Resolver(Products):
                     else HadamardPower(b, -1)
                 )
                 yield _had(*broadcast(a, inverse))
+                continue
+            if not _scalar(b) and not is_tensor(b) and (_scalar(a) or a.shape == b.shape):
+                yield _elementwise_quotient(a, b)  # Y / A of same-shaped matrices: entry-wise
                 continue
             if not _scalar(b):
                 raise FormulaError(f"division by the matrix {text(b)}")
