@@ -88,6 +88,10 @@ def test_readings_are_correct_and_said(spec: object, formula: str, note: str) ->
         # dA^{[L]}, ∂L/∂ŷ on the left), a quotient of matrices entry by entry, Ng's AL
         ("ng", r"dA^{[2]} = -(\frac{Y}{A^{[2]}} - \frac{1-Y}{1-A^{[2]}})"),
         ("ng", r"\frac{\partial L}{\partial \hat{y}} = -\frac{y}{\hat{y}} + \frac{1-y}{1-\hat{y}}"),
+        # Nielsen: the sample x in a superscript (summed over x), y(x), updates with →
+        ("nielsen", r"\frac{\partial C}{\partial w^l} = \sum_x \delta^{x,l} (a^{x,l-1})^T"),
+        ("nielsen", r"\delta^{x,L} = (a^{x,L} - y(x)) \odot \sigma'(z^{x,L})"),
+        ("nielsen", r"b^l \rightarrow b^l - \eta \sum_x \delta^{x,l}"),
         (SPECS / "ng_relu3.toml", r"dAL = - \left(\frac{Y}{AL} - \frac{1 - Y}{1 - AL}\right)"),
     ],
 )

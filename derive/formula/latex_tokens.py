@@ -82,12 +82,13 @@ FUNCS: dict[str, str] = {
 
 def _superscript(m: re.Match[str]) -> str:
     """One superscript's body as the grammar reads it: a transpose nested in it
-    (``W^{[2]^{T}}``, ``^{(T)}``) flat, primes as ``'``, Nielsen's sample ``x,`` dropped."""
+    (``W^{[2]^{T}}``, ``^{(T)}``) flat, primes as ``'``, Nielsen's sample ``x,`` as a
+    sample mark ``(x)``."""
     body = m.group(1)
     body = re.sub(r"\^\s*\{\s*(T|\\top|\\intercal)\s*\}|\^\s*(T|\\top|\\intercal)", r" T", body)
     body = re.sub(r"\(\s*(T|\\top)\s*\)", " T", body)
     body = re.sub(r"\\prime(?![A-Za-z])", "'", body)
-    body = re.sub(r"^\s*x\s*,", "", body)
+    body = re.sub(r"^\s*x\s*,(.*)$", r"\1(x)", body)  # Nielsen's δ^{x,l}: sample x
     return "^{" + body + "}"
 
 
@@ -141,6 +142,10 @@ LATEX_REWRITES: list[tuple[re.Pattern[str], Any]] = [
     # update rules: W ← W − α G; W(t+1) = W(t) − η G, the time step of an update
     (re.compile(r"(?<=[A-Za-z0-9}])\s*\(\s*t\s*(?:\+\s*1\s*)?\)"), ""),
     (re.compile(r"\\(?:leftarrow|gets|coloneqq)(?![A-Za-z])|:="), " := "),
+    # Nielsen's w^l → w^l − η/m Σ_x …: an update written with a right arrow
+    (re.compile(r"\\(?:rightarrow|to|longrightarrow|mapsto)(?![A-Za-z])"), " := "),
+    # Nielsen's y(x): the target of the training input x
+    (re.compile(r"(?<![A-Za-z\\])([yY])\s*\(\s*x\s*\)"), r"\1"),
     # \mathbb{1}[z > 0], \mathbb{1}(z > 0), \mathbf{1}\{z > 0\}: an indicator
     (
         re.compile(r"\\(?:mathbb|mathbf|boldsymbol|mathds)\{[1I]\}\s*(?=\(|\[|\\\{|\\left|\\big)"),
