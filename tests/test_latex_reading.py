@@ -92,6 +92,12 @@ def test_readings_are_correct_and_said(spec: object, formula: str, note: str) ->
         ("nielsen", r"\frac{\partial C}{\partial w^l} = \sum_x \delta^{x,l} (a^{x,l-1})^T"),
         ("nielsen", r"\delta^{x,L} = (a^{x,L} - y(x)) \odot \sigma'(z^{x,L})"),
         ("nielsen", r"b^l \rightarrow b^l - \eta \sum_x \delta^{x,l}"),
+        # a cases environment with entry indices (ReLU's derivative, entry by entry)
+        (
+            SPECS / "ng_relu3.toml",
+            r"dZ^{[1]}_{ij} = \begin{cases} dA^{[1]}_{ij} & Z^{[1]}_{ij} > 0 \\ 0 & "
+            r"\text{otherwise} \end{cases}",
+        ),
         (SPECS / "ng_relu3.toml", r"dAL = - \left(\frac{Y}{AL} - \frac{1 - Y}{1 - AL}\right)"),
     ],
 )
@@ -150,6 +156,12 @@ def test_o_is_the_output_layer_of_any_network() -> None:
         ("nielsen", r"\delta_2 = (W_2^T \delta_2) \odot \sigma'(Z_1)", "layer index is off"),
         # the sign of one term (a classic of the cross-entropy's derivative)
         ("ng", r"dA^{[2]} = -(\frac{Y}{A^{[2]}} + \frac{1-Y}{1-A^{[2]}})", "the sign of the term"),
+        # ReLU's mask the wrong way round
+        (
+            SPECS / "ng_relu3.toml",
+            r"dZ^{[1]} = dA^{[1]} \odot \mathbb{1}[Z^{[1]} < 0]",
+            "the condition is the wrong way round",
+        ),
         # the parameter itself where its gradient belongs
         ("nielsen", r"W_2 = W_2 - \alpha W_2", "the gradient is missing"),
         # index forms: the square on the wrong term, printed with the entry

@@ -33,6 +33,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   run.py              one check's context (Run), passed to every stage
                   equivalence.py      structurally equal, else numerically on random widths
     diagnose      cnn_mutations.py    the CNN mistakes, undone one at a time
+                  dense_mutations.py  masks, sums, squares, decay, softmax, swapped indices
                   mutations.py        the usual mistakes, undone one at a time
                   diagnose.py         which to try first; two at once
     answer        answer.py           the verdict (CheckResult), the derived formula in

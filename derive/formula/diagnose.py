@@ -8,6 +8,7 @@ correction makes the formula right is named.
 
 from __future__ import annotations
 
+from derive.formula.dense_mutations import _samples
 from derive.formula.ir import (
     IR,
     FormulaError,
@@ -17,7 +18,7 @@ from derive.formula.ir import (
     Sym,
 )
 from derive.formula.ir_walk import has_entries, show
-from derive.formula.mutations import Mutations, _samples
+from derive.formula.mutations import Mutations
 from derive.formula.quantity import Quantity
 from derive.formula.run import Run
 

@@ -36,34 +36,9 @@ from derive.formula.ir import (
     Pow,
     Scalar,
     Sym,
+    Where,
 )
-from derive.formula.ir_walk import children, map_children, nodes
-
-
-def _product(node: IR) -> bool:
-    return isinstance(node, Amb) or (isinstance(node, Bin) and node.op in ("mat", "had"))
-
-
-def scope_sums(node: IR) -> IR:
-    """``Σ_{i,j} δ_{ij} a_{i+u,j+v}``: a sum reaches to the end of its product, not one factor."""
-    if isinstance(node, (Amb, Bin)) and _product(node):
-        factors: list[IR] = []
-
-        def flat(n: IR) -> None:
-            if isinstance(n, (Amb, Bin)) and _product(n):
-                flat(n.a)
-                flat(n.b)
-            else:
-                factors.append(scope_sums(n))
-
-        flat(node)
-        out = factors[-1]
-        for f in reversed(factors[:-1]):
-            out = (
-                ISum(f.letters, Bin("mat", f.a, out)) if isinstance(f, ISum) else Bin("mat", f, out)
-            )
-        return out
-    return map_children(node, scope_sums)  # type: ignore[no-any-return]
+from derive.formula.ir_walk import children, nodes, scope_sums
 
 
 @dataclass
@@ -239,6 +214,10 @@ class IndexForm:
             case Pow(a, n):
                 x = self.value_of(a)
                 return Value(x.array ** float(n), x.deps)
+            case Where(cond, p, q):  # cases: p where the condition holds, else q
+                held, yes, no = self.value_of(cond), self.value_of(p), self.value_of(q)
+                array = held.array * yes.array + (1 - held.array) * no.array
+                return Value(array, held.deps | yes.deps | no.deps)
             case Gt0(a) | Cmp(a, _, _):  # [z_j > 0]: 1 where it holds, else 0
                 x = self.value_of(a)
                 rel, c = (">", 0.0) if isinstance(node, Gt0) else (node.op, float(node.c))

@@ -21,6 +21,7 @@ from derive.formula.ir import (
     Fn,
     Helper,
     IntIndex,
+    ISum,
     Mode,
     Neg,
     Node,
@@ -116,6 +117,32 @@ def default_layers(node: Any) -> Any:
     if isinstance(node, Sym) and node.index is None and node.base in ("K", "b", "delta", "Z", "A"):
         return Sym(node.base, RelIndex("l", -1 if node.base == "A" else 0), node.lower)
     return map_children(node, default_layers)
+
+
+def _product(node: IR) -> bool:
+    return isinstance(node, Amb) or (isinstance(node, Bin) and node.op in ("mat", "had"))
+
+
+def scope_sums(node: IR) -> IR:
+    """``Σ_{i,j} δ_{ij} a_{i+u,j+v}``: a sum reaches to the end of its product, not one factor."""
+    if isinstance(node, (Amb, Bin)) and _product(node):
+        factors: list[IR] = []
+
+        def flat(n: IR) -> None:
+            if isinstance(n, (Amb, Bin)) and _product(n):
+                flat(n.a)
+                flat(n.b)
+            else:
+                factors.append(scope_sums(n))
+
+        flat(node)
+        out = factors[-1]
+        for f in reversed(factors[:-1]):
+            out = (
+                ISum(f.letters, Bin("mat", f.a, out)) if isinstance(f, ISum) else Bin("mat", f, out)
+            )
+        return out
+    return map_children(node, scope_sums)  # type: ignore[no-any-return]
 
 
 def shift_layers(node: Any, by: int, bases: frozenset[str], relative: bool = False) -> Any:
