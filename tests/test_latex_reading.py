@@ -47,6 +47,12 @@ def said(result: CheckResult) -> str:
         (ONE_HIDDEN, r"\frac{\partial C}{\partial b^o} = \delta^o", "'o' read as the output"),
         (ONE_HIDDEN, r"\frac{\partial C}{\partial W^o}=\delta^o(A^h)^T", "'h' read as the hidden"),
         (ONE_HIDDEN, r"\delta_h = (W_o^T \delta_o) \circ \sigma'(Z_h)", "(layer 1)"),
+        # a network of one layer (logistic regression): b and a without their layer
+        (
+            SPECS / "ng_logreg.toml",
+            r"\frac{\partial J}{\partial b} = \frac{1}{m} \sum_{i=1}^m (a^{(i)}-y^{(i)})",
+            "this network has one layer",
+        ),
         # B for the bias, and an update with its time step
         (ONE_HIDDEN, r"B^o(t+1)=B^o(t)-\eta\delta^o", "output layer (layer 2)"),
         # ∇C alone: the gradient on the output

@@ -80,3 +80,26 @@ def capital_as_generic(parts: list[Any], notes: list[str], has_output: bool) -> 
         return parts
     notes.append("L read as any layer (the generic l), since the formula writes layer L+1")
     return [_capital_to_generic(p) for p in parts]
+
+
+#: Symbols that name one layer's quantity and may be written without their layer where
+#: the network has one layer (logistic regression: b, z, a); a weight may not, since
+#: notes write w as a column, the transpose of W_1 (Ng's dw = X(A − Y)ᵀ/m).
+_ONE_LAYER = ("b", "Z", "A", "delta", "db", "dA")
+
+
+def _first_layer(node: Any) -> Any:
+    if isinstance(node, Sym) and node.index is None and node.base in _ONE_LAYER:
+        return Sym(node.base, IntIndex(1), node.lower)
+    return map_children(node, _first_layer)
+
+
+def one_layer(parts: list[Any], notes: list[str], depth: int) -> list[Any]:
+    """``∂J/∂b = (1/m) Σ_i (a^{(i)} − y^{(i)})`` in a network of one layer: the symbols
+    written without a layer are that layer's (a reading, said in ``notes``)."""
+    if depth != 1:
+        return parts
+    out = [_first_layer(p) for p in parts]
+    if out != parts:
+        notes.append("this network has one layer: b, z, a, δ without a layer read as layer 1's")
+    return out
