@@ -120,6 +120,19 @@ def test_a_layer_past_the_network_is_read_in_the_other_numbering() -> None:
     assert any("read with" in n and "layer 3" in n for n in result.notes), result.notes
 
 
+def test_weights_past_the_network_are_read_with_every_layer_numbered_higher() -> None:
+    # a Q&A answer numbers the input as layer 1: W^{(3)} is the output weights of a 2-layer
+    # network, a^{(2)} the hidden activations; the chain-rule product telescopes
+    formula = (
+        r"\frac {\partial L}{\partial W^{(3)}} = \frac {\partial L}{\partial a^{(3)}} "
+        r"\frac {\partial a^{(3)}}{\partial z^{(3)}} \frac {\partial z^{(3)}}{\partial W^{(3)}}"
+        r" = (a^{(3)} - y) \odot a^{(3)} \odot (1 - a^{(3)}) a^{(2)T}"
+    )
+    result = check(SPECS / "cv_relu_sig_half.toml", formula)
+    assert result.correct, str(result)
+    assert any("every layer numbered one higher" in n for n in result.notes), result.notes
+
+
 def test_weights_numbered_from_the_layer_they_feed_out_of_cannot_be_judged() -> None:
     # UFLDL's W^{(l)} maps layer l to l+1: right in its numbering, off by one in derive's
     formula = (

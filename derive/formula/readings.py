@@ -6,12 +6,20 @@ from __future__ import annotations
 
 from derive.formula.answer import CheckResult, render_expected
 from derive.formula.diagnose import Diagnosis
-from derive.formula.ir import Scalar
+from derive.formula.ir import IntIndex, Scalar, Sym
 from derive.formula.ir_walk import has_entries, nodes, shift_layers
 from derive.formula.parse import FormulaError
 from derive.formula.quantity import quantity_of
 from derive.formula.resolve import UnknownSymbol
 from derive.formula.run import Run
+
+#: Every layer numbered one higher, the input as layer 1 (W^(3) the output weights of a
+#: 2-layer network): tried only where a weight's number is past the network, since
+#: otherwise it mostly disagrees with the numberings above on what is already readable.
+EVERY = (
+    "the input as layer 1 and every layer numbered one higher (W^(k+1), z^(k+1), a^(k+1) "
+    "of layer k)"
+)
 
 #: The common other numberings of layers, tried when a formula is not right as written:
 #: (symbols renumbered, by how much, in words).
@@ -27,6 +35,7 @@ NUMBERINGS: list[tuple[frozenset[str], int, str]] = [
         1,
         "the layers numbered from 0",
     ),
+    (frozenset({"delta", "Z", "A", "W", "b", "dW", "db", "dA"}), -1, EVERY),
     (
         frozenset({"W", "b", "dW", "db"}),
         1,
@@ -54,12 +63,25 @@ class OtherReadings(Diagnosis):
         """The verdict (None: unreadable) under each common other numbering of layers."""
         out: list[tuple[str, CheckResult | None]] = []
         for bases, by, words in NUMBERINGS:
+            if words == EVERY and not self._weights_past(run):
+                continue
             relative = "delta" not in bases  # the weights alone: W_l is W_(l+1) too
             shifted = [shift_layers(p, by, bases, relative) for p in run.parts]
             if shifted != run.parts:
                 renumbered = run.again(parts=shifted, reading=words)
                 out.append((words, self._verdict(renumbered, guess=True)))
         return out
+
+    def _weights_past(self, run: Run) -> bool:
+        """Whether the formula names a weight or bias past the network's last layer."""
+        return any(
+            isinstance(n, Sym)
+            and n.base in ("W", "b", "dW", "db")
+            and isinstance(n.index, IntIndex)
+            and n.index.k > self.d.depth
+            for p in run.parts
+            for _, n in nodes(p)
+        )
 
     def _other_numbering(self, run: Run, missing: UnknownSymbol) -> CheckResult:
         """A symbol this network has not (``delta3`` in a 2-layer network): the formula
