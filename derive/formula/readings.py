@@ -21,6 +21,11 @@ EVERY = (
     "of layer k)"
 )
 
+#: The weights numbered from the layer they feed out of: UFLDL's W^(l) maps l to l+1.
+UFLDL = (
+    "the weights numbered from the layer they feed out of (W^(k) maps layer k to k+1, as in UFLDL)"
+)
+
 #: The common other numberings of layers, tried when a formula is not right as written:
 #: (symbols renumbered, by how much, in words).
 NUMBERINGS: list[tuple[frozenset[str], int, str]] = [
@@ -36,13 +41,11 @@ NUMBERINGS: list[tuple[frozenset[str], int, str]] = [
         "the layers numbered from 0",
     ),
     (frozenset({"delta", "Z", "A", "W", "b", "dW", "db", "dA"}), -1, EVERY),
-    (
-        frozenset({"W", "b", "dW", "db"}),
-        1,
-        "the weights numbered from the layer they feed out of (W^(k) maps layer k to k+1, "
-        "as in UFLDL)",
-    ),
+    (frozenset({"W", "b", "dW", "db"}), 1, UFLDL),
 ]
+
+#: The numberings of notes, not of code: tried for LaTeX formulas only.
+LATEX_ONLY = (EVERY, UFLDL)
 
 
 class OtherReadings(Diagnosis):
@@ -63,6 +66,8 @@ class OtherReadings(Diagnosis):
         """The verdict (None: unreadable) under each common other numbering of layers."""
         out: list[tuple[str, CheckResult | None]] = []
         for bases, by, words in NUMBERINGS:
+            if words in LATEX_ONLY and run.python:
+                continue  # code indexes its lists as written (self.weights[-l])
             if words == EVERY and not self._weights_past(run):
                 continue
             relative = "delta" not in bases  # the weights alone: W_l is W_(l+1) too
