@@ -98,6 +98,9 @@ def test_readings_are_correct_and_said(spec: object, formula: str, note: str) ->
         ("nielsen", r"\frac{\partial C}{\partial w^l} = \sum_x \delta^{x,l} (a^{x,l-1})^T"),
         ("nielsen", r"\delta^{x,L} = (a^{x,L} - y(x)) \odot \sigma'(z^{x,L})"),
         ("nielsen", r"b^l \rightarrow b^l - \eta \sum_x \delta^{x,l}"),
+        # a column slice summed over the samples
+        ("ng", r"\frac{\partial J}{\partial b^{[2]}} = \frac{1}{m}\sum_{i=1}^m (dZ^{[2]})_{:,i}"),
+        ("cs231n", r"\frac{\partial L}{\partial b_{2}} = \frac{1}{N} \sum_{i} (A_2 - Y)_{i,:}"),
         # a cases environment with entry indices (ReLU's derivative, entry by entry)
         (
             SPECS / "ng_relu3.toml",

@@ -61,6 +61,8 @@ def _slice_sum(letters: tuple[str, ...], node: Slice) -> IR:
     summed = [item for item in items if item != ":"]
     if len(items) == 4 and kept == [1] and sorted(summed) == sorted(letters):
         return Sum(node.a, "channels")
+    if len(items) == 2 and len(kept) == 1 and summed and summed[0] in letters:
+        return Sum(node.a, 1 - kept[0])  # Σ_i (δ)_{:,i}: the columns added up (axis 1)
     raise FormulaError(
         "a slice under a sum: Σ_{n,i,j} (δ)_{n,:,i,j} (samples and positions summed, one sum "
         "per channel) is the form read here"
