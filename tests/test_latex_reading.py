@@ -184,6 +184,17 @@ def test_o_is_the_output_layer_of_any_network() -> None:
             r"dZ^{[1]} = dA^{[1]} \odot \mathbb{1}[Z^{[1]} < 0]",
             "the condition is the wrong way round",
         ),
+        # a chain of scalar neurons (every width 1, one sample): the mistake among numbers
+        (
+            SPECS / "scalar_sig_sq.toml",
+            r"\frac{\partial C_0}{\partial b^{(L)}} = 2(y - a^{(L)}) \sigma'(z^{(L)})",
+            "the sign is wrong",
+        ),
+        (
+            SPECS / "scalar_sig_sq.toml",
+            r"\frac{\partial C_0}{\partial b^{(L)}} = 2(a^{(L)}-y) \sigma'(z^{(L)}) w^{(L)}",
+            "formula of ∂C/∂A_1",
+        ),
         # the parameter itself where its gradient belongs
         ("nielsen", r"W_2 = W_2 - \alpha W_2", "the gradient is missing"),
         # index forms: the square on the wrong term, printed with the entry

@@ -66,7 +66,7 @@ class Diagnosis(Mutations):
         if other_q is not None:
             return other_q, []
         tight = run.budget.exhausted
-        pair = self._first_pair(run, q, rhs)
+        pair = self._first_pair(run, q, rhs) if run.pairs else None
         if pair is not None:
             return pair, []
         if run.budget.exhausted and not tight:

@@ -199,6 +199,38 @@ class OtherReadings(Diagnosis):
                 )
         return result
 
+    @property
+    def all_numbers(self) -> bool:
+        """Whether every width and the batch are 1 (a chain of scalar neurons, one sample):
+        every quantity is a number, so a product whose matrix shapes do not fit is one of
+        numbers, and the formula's mistake is looked for among numbers (``_as_numbers``)."""
+        net = self.network
+        return not net.is_conv and net.batch == 1 and all(w == 1 for w in net.widths)
+
+    def _as_numbers(self, run: Run, shape_error: str) -> CheckResult | None:
+        """A formula whose shapes do not fit, in a network of numbers (``all_numbers``):
+        its verdict and mistake with the layers as the numbers they are (single mistakes
+        only: a product of numbers has many readings); None where it cannot be read so."""
+        ones = self.variant("ones")
+        if ones is None:
+            return None
+        try:
+            scalar = ones._check(run.again(network=self.network, pairs=False))
+        except FormulaError:
+            return None
+        if scalar.correct:
+            scalar.notes.append(
+                "correct for this network's one-unit layers (1×1 products are numbers)"
+            )
+            return scalar
+        if not scalar.diagnosis or "usual mistake" in scalar.diagnosis:
+            return None
+        scalar.notes.append(
+            "diagnosed with this network's one-unit layers as numbers (1×1); as matrices of "
+            f"any width the shapes do not fit: {shape_error}"
+        )
+        return scalar
+
     def variant(self, what: str) -> OtherReadings | None:
         """The checker of a variant of this network (made once): ``ones`` keeps its
         one-unit widths at 1, ``one_sample`` has a batch of 1."""
