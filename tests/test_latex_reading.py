@@ -101,6 +101,9 @@ def test_readings_are_correct_and_said(spec: object, formula: str, note: str) ->
         # a column slice summed over the samples
         ("ng", r"\frac{\partial J}{\partial b^{[2]}} = \frac{1}{m}\sum_{i=1}^m (dZ^{[2]})_{:,i}"),
         ("cs231n", r"\frac{\partial L}{\partial b_{2}} = \frac{1}{N} \sum_{i} (A_2 - Y)_{i,:}"),
+        # the derivative through the activation, juxtaposed: a(1 − a) (sigmoid)
+        ("nielsen", r"\delta_1 = (W_2^T \delta_2) \odot a_1(1 - a_1)"),
+        ("nielsen", r"\delta_2 = (a_2 - y) \odot a_2 (1 - a_2)"),
         # a cases environment with entry indices (ReLU's derivative, entry by entry)
         (
             SPECS / "ng_relu3.toml",
@@ -178,6 +181,19 @@ def test_o_is_the_output_layer_of_any_network() -> None:
         ("nielsen", r"\delta_2 = (W_2^T \delta_2) \odot \sigma'(Z_1)", "layer index is off"),
         # the sign of one term (a classic of the cross-entropy's derivative)
         ("ng", r"dA^{[2]} = -(\frac{Y}{A^{[2]}} + \frac{1-Y}{1-A^{[2]}})", "the sign of the term"),
+        # another activation's derivative (sigmoid's on a tanh layer)
+        (
+            "ng",
+            r"dZ^{[1]} = W^{[2]T} dZ^{[2]} \odot A^{[1]}(1 - A^{[1]})",
+            "is not the derivative of the layer's activation",
+        ),
+        ("ng", r"dZ^{[1]} = (W^{[2]T} dZ^{[2]}) \odot \sigma'(Z^{[1]})", "f'(Z_1) belongs here"),
+        # Ng's bracketed layers are never UFLDL's: the weight's index is off by one
+        (
+            "ng",
+            r"dZ^{[1]} = W^{[1]T} dZ^{[2]} \odot (1 - (A^{[1]})^2)",
+            "a layer index is off by one: W_1 where W_2 belongs",
+        ),
         # ReLU's mask the wrong way round
         (
             SPECS / "ng_relu3.toml",

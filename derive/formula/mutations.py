@@ -153,3 +153,4 @@ class Mutations(DenseMutations):
             yield from self.index_mutations(run, rhs)
         else:
             yield from self.entry_swaps(run, rhs)
+            yield from self.derivative_factors(run, rhs, q)

@@ -68,6 +68,8 @@ class OtherReadings(Diagnosis):
         for bases, by, words in NUMBERINGS:
             if words in LATEX_ONLY and run.python:
                 continue  # code indexes its lists as written (self.weights[-l])
+            if words == UFLDL and run.notation.index == "bracket":
+                continue  # Ng's W^{[l]} is layer l's own weight, never UFLDL's
             if words == EVERY and not self._weights_past(run):
                 continue
             relative = "delta" not in bases  # the weights alone: W_l is W_(l+1) too

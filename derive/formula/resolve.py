@@ -41,6 +41,7 @@ from derive.formula.algebra import (
     _holds,
     _matmul,
     _matmul_or_hadamard,
+    _one_value,
     _Ones,
     _rewrite_diag,
     _scalar,
@@ -210,7 +211,7 @@ class Resolver(Products):
             else:
                 yield from self._binary(a, b, lambda x, y: _add(x, y, sign))
         elif node.op == "mat":
-            if _has_fn(a) and _has_fn(b):
+            if (_has_fn(a) and _has_fn(b)) or _one_value(a, b):
                 # σ(z)(1 - σ(z)): juxtaposed functions of z are the elementwise product
                 # wherever the matrix product does not fit
                 yield from self._binary(a, b, _matmul_or_hadamard)
