@@ -4,14 +4,19 @@ of the same formula; ``Checker.check`` says which one it used, or that it cannot
 
 from __future__ import annotations
 
+from derive.formula.algebra import MAX_PRODUCTS, Budget
 from derive.formula.answer import CheckResult, render_expected
 from derive.formula.diagnose import Diagnosis
-from derive.formula.ir import IntIndex, Scalar, Sym
+from derive.formula.ir import Fn, IntIndex, Scalar, Sym
 from derive.formula.ir_walk import has_entries, nodes, shift_layers
 from derive.formula.parse import FormulaError
 from derive.formula.quantity import quantity_of
 from derive.formula.resolve import UnknownSymbol
 from derive.formula.run import Run
+
+#: The most symbols and functions a formula of numbers may have to be tried as numbers
+#: before as matrices (``_as_numbers``): each product of numbers has two readings.
+MAX_NUMBER_FACTORS = 8
 
 #: Every layer numbered one higher, the input as layer 1 (W^(3) the output weights of a
 #: 2-layer network): tried only where a weight's number is past the network, since
@@ -214,10 +219,12 @@ class OtherReadings(Diagnosis):
         its verdict and mistake with the layers as the numbers they are (single mistakes
         only: a product of numbers has many readings); None where it cannot be read so."""
         ones = self.variant("ones")
-        if ones is None:
-            return None
+        factors = sum(1 for p in run.parts[1:] for _, n in nodes(p) if isinstance(n, (Sym, Fn)))
+        if ones is None or factors > MAX_NUMBER_FACTORS:
+            return None  # a long product of numbers has too many readings to try them twice
         try:
-            scalar = ones._check(run.again(network=self.network, pairs=False))
+            budget = Budget(MAX_PRODUCTS // 4)
+            scalar = ones._check(run.again(network=self.network, pairs=False, budget=budget))
         except FormulaError:
             return None
         if scalar.correct:
