@@ -11,7 +11,9 @@ imports the steps before it (import-linter keeps the package free of cycles)::
     IR            ir.py               the typed IR: one frozen dataclass per node kind
                   ir_walk.py          walks over it: nodes, replace, renumber, show
                   numbers.py          numbers and layer indices, within bounds
-      LaTeX       latex_scripts.py    symbols, indices, superscripts, functions
+      LaTeX       latex_layers.py     layer indices and letters (o, h: output, hidden)
+                  latex_funcs.py      function applications: primes, powers, layers
+                  latex_scripts.py    symbols, indices, superscripts
                   latex_ir.py         operators, sums, cases: the LaTeX transformer
                   latex_lhs.py        per-sample sums, update rules, the chain rule
       NumPy       python_nodes.py     half-read pieces (a list not yet indexed, …)
@@ -27,10 +29,11 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   resolve.py          IR -> every shape-consistent SymPy reading
                   nodes.py            the checker's own SymPy nodes (rot180, …)
     equivalence   networks.py         symbolic widths, the derivations, random trials
-                  indexed.py          index forms of CNN notes, on grids
+                  indexed.py          index forms (CNN notes, dense units), on grids
                   run.py              one check's context (Run), passed to every stage
                   equivalence.py      structurally equal, else numerically on random widths
     diagnose      cnn_mutations.py    the CNN mistakes, undone one at a time
+                  dense_mutations.py  masks, sums, squares, decay, softmax, swapped indices
                   mutations.py        the usual mistakes, undone one at a time
                   diagnose.py         which to try first; two at once
     answer        answer.py           the verdict (CheckResult), the derived formula in

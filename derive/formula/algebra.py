@@ -27,7 +27,7 @@ from derive.core.nodes import (
     tensor_scale,
     tensor_shape,
 )
-from derive.formula.ir import IR, Bin, Diag, Fn, FormulaError
+from derive.formula.ir import IR, Bin, Diag, Fn, FormulaError, Sym
 from derive.formula.ir_walk import map_children, nodes
 from derive.render.text import text
 from derive.spec.scalar_expr import X as XVAR
@@ -166,6 +166,16 @@ def _rewrite_diag(node: IR) -> IR:
 
 def _has_fn(node: IR) -> bool:
     return any(isinstance(n, Fn) for _, n in nodes(node))
+
+
+def _one_value(a: IR, b: IR) -> bool:
+    """``a_1 (1 − a_1)``: both factors are functions of one layer's A (or Z) alone, the
+    derivative written through the activation; elementwise where the matrix product does
+    not fit, as ``σ(z)(1 − σ(z))`` is."""
+    syms = {(n.base, n.index) for x in (a, b) for _, n in nodes(x) if isinstance(n, Sym)}
+    if len(syms) != 1 or next(iter(syms))[0] not in ("A", "Z"):
+        return False
+    return all(any(isinstance(n, Sym) for _, n in nodes(x)) for x in (a, b))
 
 
 def _matmul_or_hadamard(a: Any, b: Any) -> Any:

@@ -8,11 +8,17 @@ correction makes the formula right is named.
 
 from __future__ import annotations
 
+from derive.formula.dense_mutations import _samples
 from derive.formula.ir import (
     IR,
     FormulaError,
+    Index,
+    IntIndex,
+    RelIndex,
+    Sym,
 )
-from derive.formula.mutations import Mutations, _samples
+from derive.formula.ir_walk import has_entries, show
+from derive.formula.mutations import Mutations
 from derive.formula.quantity import Quantity
 from derive.formula.run import Run
 
@@ -28,6 +34,12 @@ class Diagnosis(Mutations):
         """What is wrong: another convention or delta definition, else the first usual
         mistake whose correction makes the formula right."""
         net = self.sym_network
+        if q.kind == "grad" and isinstance(rhs, Sym) and (rhs.base, rhs.index) == (q.base, q.idx):
+            return (  # W ← W − α W: the parameter where its gradient belongs
+                f"the gradient is missing: this is the parameter {show(rhs, run.python)} itself, "
+                f"where {q.label(self.d)} belongs",
+                [],
+            )
         if self._right_on(run, "convention", q, rhs):
             also = self._first_mutation(run, q, rhs)
             flip = self.other("convention").network.convention
@@ -50,8 +62,11 @@ class Diagnosis(Mutations):
             return found, [f"equivalently: {as_other}"] if other_delta else []
         if other_delta:
             return as_other, []
+        other_q = self._other_quantity(run, q, rhs)
+        if other_q is not None:
+            return other_q, []
         tight = run.budget.exhausted
-        pair = self._first_pair(run, q, rhs)
+        pair = self._first_pair(run, q, rhs) if run.pairs else None
         if pair is not None:
             return pair, []
         if run.budget.exhausted and not tight:
@@ -81,6 +96,36 @@ class Diagnosis(Mutations):
         except FormulaError:
             ok = False
         return ok
+
+    def _other_quantity(self, run: Run, q: Quantity, rhs: IR) -> str | None:
+        """The right-hand side of another quantity (``∂C/∂A_1`` written for ``∂C/∂b_2``,
+        ``δ_1`` for ``δ_2``): the left-hand side names the wrong one."""
+        if has_entries(rhs) or self.network.is_conv:
+            return None
+        if q.generic:
+            indices: list[Index] = [RelIndex("l", off) for off in (-1, 0, 1)]
+        else:
+            indices = [IntIndex(k) for k in range(1, self.d.depth + 1)]
+        kinds = [("delta", "delta"), ("grad", "W"), ("grad", "b"), ("cot", "A")]
+        for idx in indices:
+            for kind, base in kinds:
+                other = Quantity(kind, base, idx)
+                if (kind, base, idx) == (q.kind, q.base, q.idx):
+                    continue
+                try:
+                    other.layers(self.d)
+                    ok, _ = self.matches(run, self.d, other, rhs, trials=2)
+                except FormulaError:
+                    continue
+                if ok:
+                    what = (
+                        "the left-hand side's layer index is off"
+                        if base == q.base
+                        else "the left-hand side names another quantity"
+                    )
+                    label = other.label(self.d)
+                    return f"this is the formula of {label}, not of {q.label(self.d)}: {what}"
+        return None
 
     def _first_mutation(self, run: Run, q: Quantity, rhs: IR) -> str | None:
         for description, candidate in self.mutations(run, rhs, q):

@@ -36,34 +36,9 @@ from derive.formula.ir import (
     Pow,
     Scalar,
     Sym,
+    Where,
 )
-from derive.formula.ir_walk import children, map_children, nodes
-
-
-def _product(node: IR) -> bool:
-    return isinstance(node, Amb) or (isinstance(node, Bin) and node.op in ("mat", "had"))
-
-
-def scope_sums(node: IR) -> IR:
-    """``Σ_{i,j} δ_{ij} a_{i+u,j+v}``: a sum reaches to the end of its product, not one factor."""
-    if isinstance(node, (Amb, Bin)) and _product(node):
-        factors: list[IR] = []
-
-        def flat(n: IR) -> None:
-            if isinstance(n, (Amb, Bin)) and _product(n):
-                flat(n.a)
-                flat(n.b)
-            else:
-                factors.append(scope_sums(n))
-
-        flat(node)
-        out = factors[-1]
-        for f in reversed(factors[:-1]):
-            out = (
-                ISum(f.letters, Bin("mat", f.a, out)) if isinstance(f, ISum) else Bin("mat", f, out)
-            )
-        return out
-    return map_children(node, scope_sums)  # type: ignore[no-any-return]
+from derive.formula.ir_walk import children, nodes, scope_sums
 
 
 @dataclass
@@ -84,7 +59,8 @@ class IndexForm:
         # the left side's axes: implicit (n, channels) first, then its written indices
         self.lhs_entries = lhs_entries
         written = iter(lhs_entries)
-        self.free = [a if a is not None else next(written, "") for a in self.layout(lhs)]
+        layout = self.layout(lhs, len(lhs_entries))
+        self.free = [a if a is not None else next(written, "") for a in layout]
         self.free += list(written)  # more written than the left side has: refused in run
         self.sizes: dict[str, int] = {}
 
@@ -99,11 +75,12 @@ class IndexForm:
             return int(self.r.d.depth)
         return int(idx)
 
-    def layout(self, sym: Any) -> list[str | None]:
+    def layout(self, sym: Any, written: int = 0) -> list[str | None]:
         """The axes of ``sym``'s array: an implicit index's name, or None where a written
         entry index goes. A map (n, c_j, i, j), a kernel (c_j, c_(j-1), u, v), a conv bias
         (c_j); a dense matrix's units are written and its samples implicit: Z_j (i, n) in
-        the column convention, (n, i) in the row one, W_j (i, k), b_j (i, 1) or (1, i)."""
+        the column convention, (n, i) in the row one, W_j (i, k), b_j (i, 1) or (1, i);
+        with ``written`` two indices a batch matrix's samples are written too (Z_{ji})."""
         base, _ = split_name(sym.name)
         j = self.layer_of(sym)
         if is_tensor(sym):
@@ -113,7 +90,7 @@ class IndexForm:
                 return [f"c{j}"]
             return ["n", f"c{j}", *[None] * (len(sym.shape) - 2)]
         column = self.r.d.program.column
-        if base == "W":
+        if base == "W" or (written == 2 and base != "b"):
             return [None, None]
         inner = f"one{j}" if base == "b" else "n"  # b_j's axis of length 1; the samples
         return [None, inner] if column else [inner, None]
@@ -171,7 +148,7 @@ class IndexForm:
         if isinstance(node, Entry):
             sym, values = self.tensor(node.a)
             shape = np.shape(values)
-            layout = self.layout(sym)
+            layout = self.layout(sym, len(node.indices))
             for var, size in zip(layout, shape):
                 if var is not None:
                     self.sizes.setdefault(var, size)
@@ -237,6 +214,10 @@ class IndexForm:
             case Pow(a, n):
                 x = self.value_of(a)
                 return Value(x.array ** float(n), x.deps)
+            case Where(cond, p, q):  # cases: p where the condition holds, else q
+                held, yes, no = self.value_of(cond), self.value_of(p), self.value_of(q)
+                array = held.array * yes.array + (1 - held.array) * no.array
+                return Value(array, held.deps | yes.deps | no.deps)
             case Gt0(a) | Cmp(a, _, _):  # [z_j > 0]: 1 where it holds, else 0
                 x = self.value_of(a)
                 rel, c = (">", 0.0) if isinstance(node, Gt0) else (node.op, float(node.c))
@@ -276,7 +257,7 @@ class IndexForm:
         """One indexed entry of a symbol (``w^{l}_{jk}``) as an array over the index grid."""
         sym, values = self.tensor(node.a)
         data = np.asarray(values, dtype=float)
-        layout = self.layout(sym)
+        layout = self.layout(sym, len(node.indices))
         index: list[Any] = []
         deps: set[str] = set()
         valid: Any = True

@@ -21,6 +21,7 @@ from derive.formula.ir import (
     Fn,
     Helper,
     IntIndex,
+    ISum,
     Mode,
     Neg,
     Node,
@@ -32,6 +33,7 @@ from derive.formula.ir import (
     Sym,
     T,
     index_text,
+    shifted,
 )
 
 
@@ -117,11 +119,41 @@ def default_layers(node: Any) -> Any:
     return map_children(node, default_layers)
 
 
-def shift_layers(node: Any, by: int, bases: frozenset[str]) -> Any:
-    """Every numbered symbol of ``bases`` ``S_k`` as ``S_(k+by)`` (another numbering)."""
+def _product(node: IR) -> bool:
+    return isinstance(node, Amb) or (isinstance(node, Bin) and node.op in ("mat", "had"))
+
+
+def scope_sums(node: IR) -> IR:
+    """``Σ_{i,j} δ_{ij} a_{i+u,j+v}``: a sum reaches to the end of its product, not one factor."""
+    if isinstance(node, (Amb, Bin)) and _product(node):
+        factors: list[IR] = []
+
+        def flat(n: IR) -> None:
+            if isinstance(n, (Amb, Bin)) and _product(n):
+                flat(n.a)
+                flat(n.b)
+            else:
+                factors.append(scope_sums(n))
+
+        flat(node)
+        out = factors[-1]
+        for f in reversed(factors[:-1]):
+            out = (
+                ISum(f.letters, Bin("mat", f.a, out)) if isinstance(f, ISum) else Bin("mat", f, out)
+            )
+        return out
+    return map_children(node, scope_sums)  # type: ignore[no-any-return]
+
+
+def shift_layers(node: Any, by: int, bases: frozenset[str], relative: bool = False) -> Any:
+    """Every numbered symbol of ``bases`` ``S_k`` as ``S_(k+by)`` (another numbering);
+    with ``relative`` also ``S_l`` as ``S_(l+by)`` (only some symbols renumbered, so a
+    formula in l means something else too)."""
     if isinstance(node, Sym) and node.base in bases and isinstance(node.index, IntIndex):
         return Sym(node.base, IntIndex(node.index.k + by), node.lower)
-    return map_children(node, lambda c: shift_layers(c, by, bases))
+    if relative and isinstance(node, Sym) and node.base in bases and node.index is not None:
+        return Sym(node.base, shifted(node.index, by), node.lower)
+    return map_children(node, lambda c: shift_layers(c, by, bases, relative))
 
 
 def show(node: IR, python: bool = False) -> str:
@@ -169,4 +201,12 @@ def show(node: IR, python: bool = False) -> str:
             return "(" + "".join(show(o, python) + s for o, s in zip(items, [*signs, ""])) + ")"
         case Mode(a, mode):
             return f"{show(a, python)}_{mode}"
+        case Entry(a, indices):  # w_{ki}: an entry of an index form
+            written = ",".join(
+                "".join(
+                    ("−" if sg < 0 else "+" if n else "") + str(v) for n, (sg, v) in enumerate(t)
+                )
+                for t in indices
+            )
+            return f"{show(a, python)}[{written}]"
     return "(…)"

@@ -36,6 +36,7 @@ from derive.formula.ir import (
     Where,
 )
 from derive.formula.ir_walk import has_entries
+from derive.formula.latex_layers import capital_as_generic, one_layer
 from derive.formula.latex_lhs import (
     DD,
     SSum,
@@ -60,6 +61,8 @@ def _slice_sum(letters: tuple[str, ...], node: Slice) -> IR:
     summed = [item for item in items if item != ":"]
     if len(items) == 4 and kept == [1] and sorted(summed) == sorted(letters):
         return Sum(node.a, "channels")
+    if len(items) == 2 and len(kept) == 1 and summed and summed[0] in letters:
+        return Sum(node.a, 1 - kept[0])  # Σ_i (δ)_{:,i}: the columns added up (axis 1)
     raise FormulaError(
         "a slice under a sum: Σ_{n,i,j} (δ)_{n,:,i,j} (samples and positions summed, one sum "
         "per channel) is the form read here"
@@ -138,18 +141,23 @@ class LatexToIR(Scripts):
         param = isinstance(lhs, Sym) and lhs.base in ("W", "b", "K")
         accumulates = isinstance(rhs, Bin) and rhs.op in ("sub", "add")
         if param and accumulates and same_symbol(rhs.a, lhs):
-            return update_rule(lhs, rhs, list(parts[2:]))  # W_2 = W_2 − α G
+            return self._read(update_rule(lhs, rhs, list(parts[2:])))  # W_2 = W_2 − α G
         if accumulates and same_symbol(rhs.a, lhs):
             raise FormulaError(
                 f"{lhs.base} = {lhs.base} + …: an accumulation (Δ ← Δ + …) is not read; write "
                 "the quantity's formula, or an update of a parameter, W ← W − α G"
             )
-        return [per_sample(lhs), *(per_sample(telescoped(p)) for p in parts[1:])]
+        return self._read([per_sample(lhs), *(per_sample(telescoped(p)) for p in parts[1:])])
 
     def update(self, lhs: IR, step: IR, *rest: IR) -> list[IR]:
         """``W ← W − α G`` (also ``:=``, ``\\gets``): the update rule checks ``G`` as ∂L/∂W."""
         parts = update_rule(lhs, step, [telescoped(p) for p in rest])
-        return [per_sample(p) for p in parts]
+        return self._read([per_sample(p) for p in parts])
+
+    def _read(self, parts: list[IR]) -> list[IR]:
+        """The parts, with the readings of the whole formula (``latex_layers``)."""
+        parts = one_layer(parts, self.notes, self.depth)
+        return capital_as_generic(parts, self.notes, self.output_written)
 
     def juxt(self, a: IR, b: IR) -> IR:
         """Juxtaposition: a product whose kind the shapes decide."""

@@ -11,6 +11,7 @@ BASES: dict[str, tuple[str, bool]] = {
     "W": ("W", False),
     "w": ("W", True),
     "b": ("b", False),
+    "B": ("b", False),
     "Z": ("Z", False),
     "z": ("Z", True),
     "A": ("A", False),
@@ -81,12 +82,13 @@ FUNCS: dict[str, str] = {
 
 def _superscript(m: re.Match[str]) -> str:
     """One superscript's body as the grammar reads it: a transpose nested in it
-    (``W^{[2]^{T}}``, ``^{(T)}``) flat, primes as ``'``, Nielsen's sample ``x,`` dropped."""
+    (``W^{[2]^{T}}``, ``^{(T)}``) flat, primes as ``'``, Nielsen's sample ``x,`` as a
+    sample mark ``(x)``."""
     body = m.group(1)
     body = re.sub(r"\^\s*\{\s*(T|\\top|\\intercal)\s*\}|\^\s*(T|\\top|\\intercal)", r" T", body)
     body = re.sub(r"\(\s*(T|\\top)\s*\)", " T", body)
     body = re.sub(r"\\prime(?![A-Za-z])", "'", body)
-    body = re.sub(r"^\s*x\s*,", "", body)
+    body = re.sub(r"^\s*x\s*,(.*)$", r"\1(x)", body)  # Nielsen's δ^{x,l}: sample x
     return "^{" + body + "}"
 
 
@@ -122,8 +124,28 @@ LATEX_REWRITES: list[tuple[re.Pattern[str], Any]] = [
         re.compile(r"\\overline\s*\{((?:[^{}]|\{[^{}]*\})*)\}"),
         lambda m: "\\frac{\\partial L}{\\partial " + m.group(1) + "}",
     ),
-    # update rules: W ← W − α G
+    # the loss with its arguments: J(\Theta), \mathcal{F}(\mathcal{D};\Theta), L(a, y)
+    (
+        re.compile(
+            r"(?<![A-Za-z\\])((?:\\mathcal\{|\\cal\s*)?[LCJEF]\}?)\s*(?:\\left)?\("
+            r"(?=[^()]*(?:[;,]|\\theta|\\Theta))[^()]*(?:\\right)?\)"
+        ),
+        r"\1",
+    ),
+    # Goodfellow et al.'s macros: \Vg, \Va bold vectors, \MW bold matrices, \TSK tensors
+    (re.compile(r"\\(?:V|TS|TE)([a-zA-Z])(?![A-Za-z])"), r"\1"),
+    (re.compile(r"\\M([A-Z])(?![A-Za-z])"), r"\1"),
+    # Ng's AL, dAL (the code's names in LaTeX): A^{[L]}, dA^{[L]}
+    (re.compile(r"(?<![A-Za-z\\])(d?)AL(?![A-Za-z0-9_])"), r"\1A^{[L]}"),
+    # \delta2: a layer number written straight after the name
+    (re.compile(r"\\delta(?=[0-9])"), r"\\delta_"),
+    # update rules: W ← W − α G; W(t+1) = W(t) − η G, the time step of an update
+    (re.compile(r"(?<=[A-Za-z0-9}])\s*\(\s*t\s*(?:\+\s*1\s*)?\)"), ""),
     (re.compile(r"\\(?:leftarrow|gets|coloneqq)(?![A-Za-z])|:="), " := "),
+    # Nielsen's w^l → w^l − η/m Σ_x …: an update written with a right arrow
+    (re.compile(r"\\(?:rightarrow|to|longrightarrow|mapsto)(?![A-Za-z])"), " := "),
+    # Nielsen's y(x): the target of the training input x
+    (re.compile(r"(?<![A-Za-z\\])([yY])\s*\(\s*x\s*\)"), r"\1"),
     # \mathbb{1}[z > 0], \mathbb{1}(z > 0), \mathbf{1}\{z > 0\}: an indicator
     (
         re.compile(r"\\(?:mathbb|mathbf|boldsymbol|mathds)\{[1I]\}\s*(?=\(|\[|\\\{|\\left|\\big)"),

@@ -1,6 +1,6 @@
 """The usual mistakes, each undone once: a transpose, a factor, the order, ⊙ vs product,
-f', a layer index, a mask, a sum over samples, a square, weight decay, softmax's
-Jacobian. ``Diagnosis`` tries the variants in this order."""
+f', a layer index, then those of ``dense_mutations`` (a mask, a sum over samples, a
+square, weight decay, softmax's Jacobian). ``Diagnosis`` tries the variants in this order."""
 
 from __future__ import annotations
 
@@ -9,17 +9,14 @@ from functools import partial
 
 import sympy
 
-from derive.core.nodes import Softmax
-from derive.formula.cnn_mutations import CnnMutations, _is
+from derive.formula.cnn_mutations import _is
+from derive.formula.dense_mutations import DenseMutations
 from derive.formula.ir import (
     IR,
     Bin,
-    Cmp,
     Fn,
-    Gt0,
     Neg,
     Num,
-    Pow,
     Scalar,
     Squeeze,
     Sum,
@@ -27,25 +24,12 @@ from derive.formula.ir import (
     T,
     shifted,
 )
-from derive.formula.ir_walk import at, inside, nodes, replace, show
+from derive.formula.ir_walk import nodes, replace, show
 from derive.formula.quantity import Quantity
 from derive.formula.run import Run
 
 
-def _samples(convention: str) -> str:
-    return "columns" if convention == "column" else "rows"
-
-
-def _hadamard_factors(node: IR) -> Iterator[IR]:
-    """The factors of a chain of Hadamard products, left to right."""
-    if isinstance(node, Bin) and node.op == "had":
-        yield from _hadamard_factors(node.a)
-        yield from _hadamard_factors(node.b)
-    else:
-        yield node
-
-
-class Mutations(CnnMutations):
+class Mutations(DenseMutations):
     """Each usual mistake undone once."""
 
     def mutations(self, run: Run, rhs: IR, q: Quantity) -> Iterator[tuple[str, IR]]:
@@ -110,10 +94,18 @@ class Mutations(CnnMutations):
                 )
             if isinstance(node, Fn) and node.order == 0 and q.kind == "delta":
                 yield (
-                    f"{sh(node)} should be the derivative {sh(Fn(node.name, 1, node.arg))}",
+                    f"the derivative is missing: {sh(node)} should be the derivative "
+                    f"{sh(Fn(node.name, 1, node.arg))}",
                     replace(rhs, path, Fn(node.name, 1, node.arg)),
                 )
         for path, node in nodes(rhs):  # a layer index off by one, f'(A) for f'(Z)
+            if isinstance(node, Bin) and node.op in ("add", "sub"):  # one term's sign
+                minus = node.op == "add"  # the term should be subtracted
+                yield (
+                    f"the sign of the term {sh(node.b)} is wrong "
+                    f"({'−, not +' if minus else '+, not −'})",
+                    replace(rhs, path, Bin("sub" if minus else "add", node.a, node.b)),
+                )
             if isinstance(node, Num) and node.value not in (0, 1):
                 yield (
                     f"the factor {node.value} does not belong here",
@@ -159,114 +151,6 @@ class Mutations(CnnMutations):
         if self.network.is_conv:
             yield from self.conv_mutations(run, rhs)
             yield from self.index_mutations(run, rhs)
-
-    def masks(self, run: Run, rhs: IR) -> Iterator[tuple[str, IR]]:
-        """ReLU's mask ``(Z > 0)`` where another activation's derivative belongs."""
-        sh = partial(show, python=run.python)
-        for path, node in nodes(rhs):
-            x = node.a if isinstance(node, (Gt0, Cmp)) else None
-            if isinstance(x, Sym) and x.base in ("Z", "A") and x.index is not None:
-                z = Sym("Z", x.index, x.lower)
-                yield (
-                    f"the mask ({sh(x)} > 0) is ReLU's derivative; this layer's activation "
-                    f"is not ReLU: its derivative f'({sh(z)}) belongs here",
-                    replace(rhs, path, Fn("generic", 1, z)),
-                )
-
-    def sample_sums(self, run: Run, rhs: IR, q: Quantity) -> Iterator[tuple[str, IR]]:
-        """A bias gradient without its sum over samples (``db1 = dZ1 / m``)."""
-        if q.kind != "grad" or q.base != "b":
-            return
-        sh = partial(show, python=run.python)
-        for path, node in nodes(rhs):
-            if isinstance(node, Sym) and node.base == "delta" and not inside(rhs, path, "sum"):
-                summed: IR = Sum(node, None)
-                code = (
-                    f"np.sum({sh(node)}, axis={1 if self.d.program.column else 0}, keepdims=True)"
-                    if run.python
-                    else sh(summed)
-                )
-                yield (
-                    f"the sum over samples is missing: {code}, not {sh(node)} (a bias gradient "
-                    f"adds up the {_samples(self.sym_network.convention)} of the delta)",
-                    replace(rhs, path, summed),
-                )
-
-    def squares(self, run: Run, rhs: IR) -> Iterator[tuple[str, IR]]:
-        """``(1 − A)²`` for ``1 − A²`` (tanh'), and ``1 − A`` with its square missing."""
-        sh = partial(show, python=run.python)
-        for path, node in nodes(rhs):
-            if isinstance(node, Pow) and node.n == 2 and _is(node.a, "sub"):
-                one, x = node.a.a, node.a.b  # type: ignore[union-attr]
-                yield (
-                    f"(1 − {sh(x)})² is written where 1 − {sh(x)}² belongs: the square is "
-                    f"on {sh(x)} alone",
-                    replace(rhs, path, Bin("sub", one, Pow(x, 2))),
-                )
-            if (
-                isinstance(node, Bin)
-                and node.op == "sub"
-                and node.a == Num(sympy.Integer(1))
-                and isinstance(node.b, (Sym, Fn))
-                and not (path and isinstance(at(rhs, path[:-1]), Pow))
-            ):
-                yield (
-                    f"the square is missing: 1 − {sh(node.b)}², not 1 − {sh(node.b)}",
-                    replace(rhs, path, Bin("sub", node.a, Pow(node.b, 2))),
-                )
-
-    def weight_decay(self, run: Run, rhs: IR, q: Quantity) -> Iterator[tuple[str, IR]]:
-        """The L2 term of a weight gradient: missing, or λ where λ/m belongs (and back)."""
-        decay = self.network.loss.weight_decay
-        if q.kind != "grad" or q.base not in ("W", "K") or not isinstance(decay, str):
-            return
-        lam: IR = Scalar(decay)
-        m: IR = Scalar(str(self.d.program.batch))
-        w: IR = Sym(q.base, q.idx, False)
-        sh = partial(show, python=run.python)
-        for coeff in (Bin("div", lam, m), lam):
-            factor = f"λ/{sh(m)}" if coeff != lam else "λ"
-            yield (
-                f"the weight-decay term ({factor}) {sh(w)} is missing",
-                Bin("add", rhs, Bin("mat", coeff, w)),
-            )
-        for path, node in nodes(rhs):
-            if node == lam and not (path and _is(at(rhs, path[:-1]), "div")):
-                yield (
-                    f"the weight-decay factor is λ/{sh(m)}, not λ (the decay term of the loss "
-                    f"is averaged over the {sh(m)} samples too)",
-                    replace(rhs, path, Bin("div", lam, m)),
-                )
-            if node == Bin("div", lam, m):
-                yield (
-                    f"the weight-decay factor is λ, not λ/{sh(m)}",
-                    replace(rhs, path, lam),
-                )
-
-    def softmax_factors(self, run: Run, rhs: IR, q: Quantity) -> Iterator[tuple[str, IR]]:
-        """A softmax output's delta with an elementwise derivative (``⊙ A ⊙ (1 − A)``,
-        ``⊙ softmax'(Z)``): softmax's Jacobian is not elementwise, and with the
-        cross-entropy it cancels, leaving ``A − Y``; the factors are dropped."""
-        prog = self.d.program
-        out = prog.equation(prog.output).rhs
-        if q.kind != "delta" or not isinstance(out, Softmax):
-            return
-        if q.layers(self.d) != [self.d.depth]:
-            return
-        factors = list(_hadamard_factors(rhs))
-        if len(factors) < 2:
-            return
-        sh = partial(show, python=run.python)
-        for drop in range(1, min(3, len(factors))):
-            for i in range(len(factors) - drop + 1):
-                kept = factors[:i] + factors[i + drop :]
-                gone = factors[i : i + drop]
-                node = kept[0]
-                for f in kept[1:]:
-                    node = Bin("had", node, f)
-                yield (
-                    "softmax's derivative is not elementwise: its Jacobian diag(a) − a aᵀ "
-                    "acts on each sample, and with the cross-entropy it cancels (δ = A − Y); "
-                    f"{' ⊙ '.join(sh(g) for g in gone)} does not belong here",
-                    node,
-                )
+        else:
+            yield from self.entry_swaps(run, rhs)
+            yield from self.derivative_factors(run, rhs, q)

@@ -257,7 +257,7 @@ def parse(
     big = _too_deep(tree)
     if big is not None:
         raise fail(f"the formula is too large to check: {big[0]}", _start(big[1]))
-    transformer = LatexToIR() if syntax == "latex" else PythonToIR(depth, column)
+    transformer = LatexToIR(depth) if syntax == "latex" else PythonToIR(depth, column)
     try:
         parts = transformer.transform(tree)
     except VisitError as err:  # lark wraps errors raised inside callbacks

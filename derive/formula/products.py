@@ -21,6 +21,7 @@ from derive.formula.algebra import (
     _has_fn,
     _matmul,
     _matmul_or_hadamard,
+    _one_value,
     _reading_key,
     _surely_misfit,
 )
@@ -105,8 +106,9 @@ class Products(FeatureMaps):
 
         def combine(k: int, left: Any, right: Any) -> Iterator[Any]:
             op = _had if ops[k - 1] == "h" else _matmul
-            if op is _matmul and _has_fn(operands[k - 1]) and _has_fn(operands[k]):
-                op = _matmul_or_hadamard  # σ(z)(1 − σ(z)), as for a plain product
+            a, b = operands[k - 1], operands[k]
+            if op is _matmul and ((_has_fn(a) and _has_fn(b)) or _one_value(a, b)):
+                op = _matmul_or_hadamard  # σ(z)(1 − σ(z)), a(1 − a), as for a plain product
             self.ctx.budget.spend()
             if errors and _surely_misfit(op, left, right):
                 return

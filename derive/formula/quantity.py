@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import sympy
+
 from derive.core.derivation import Derivation
 from derive.formula.ir import (
     IR,
@@ -52,7 +54,7 @@ class Quantity:
         for k in ks:
             k_abs = self.layer_value(k)
             if not 1 <= k_abs <= depth:
-                raise FormulaError(f"no layer {k_abs} in this {depth}-layer network")
+                raise UnknownSymbol(f"no layer {k_abs} in this {depth}-layer network")
         return ks
 
     @property
@@ -83,6 +85,8 @@ class Quantity:
                 if getattr(eq.out, "name", "") == f"{self.base}_{k}":
                     return eq.rhs
             raise UnknownSymbol(f"no {self.base}_{k} in this network")
+        if k not in d.cotangents and k == d.depth:
+            return output_cotangent(d)  # ∂C/∂ŷ, dA^{[L]}: fused into δ_L by the derivation
         if k not in d.cotangents:
             raise UnknownSymbol(f"∂/∂A_{k} is not a step of this derivation")
         return d.cotangents[k].rhs
@@ -98,6 +102,22 @@ class Quantity:
         if self.kind == "fwd":
             return f"{self.base}_{k}"
         return f"∂{'C' if d.per_sample else 'L'}/∂A_{k}"
+
+
+def output_cotangent(d: Derivation) -> Any:
+    """∂C/∂A_L (∂L/∂A_L for a mean delta) from the loss alone: where the output activation
+    and the loss are differentiated together (sigmoid or softmax with cross-entropy), the
+    derivation forms δ_L directly and has no step for it (Ng's dA^{[L]})."""
+    from derive.core.backward import reverse_walk
+    from derive.core.nodes import add, scale
+
+    prog = d.program
+    loss = prog.loss_equation
+    acc = reverse_walk([loss], {loss.out: sympy.Integer(1)}, {prog.output})
+    if not acc.get(prog.output):
+        raise UnknownSymbol(f"the loss does not depend on {prog.output.name}")
+    g = add(acc[prog.output])
+    return scale(g, 1 / prog.scale) if d.per_sample else g
 
 
 def quantity_of(lhs: IR) -> Quantity:
@@ -116,7 +136,7 @@ def quantity_of(lhs: IR) -> Quantity:
         sym = lhs.sym
         one_sample = "_" in lhs.loss  # ∂C_0/∂W, ∂E_n/∂w: the loss of one sample
         # ∂C/∂Z is the per-sample δ; L, J and E (Bishop's) are the whole loss
-        loss = "L" if lhs.loss in ("L", "J", "E") else ""
+        loss = "L" if lhs.loss in ("L", "J", "E", "F") else ""
         if not isinstance(sym, Sym):
             raise FormulaError("∂L/∂… must name one symbol, such as W_2")
         mapping = {

@@ -4,14 +4,32 @@ of the same formula; ``Checker.check`` says which one it used, or that it cannot
 
 from __future__ import annotations
 
+from derive.formula.algebra import MAX_PRODUCTS, Budget
 from derive.formula.answer import CheckResult, render_expected
 from derive.formula.diagnose import Diagnosis
-from derive.formula.ir import Scalar
+from derive.formula.ir import Fn, IntIndex, Scalar, Sym
 from derive.formula.ir_walk import has_entries, nodes, shift_layers
 from derive.formula.parse import FormulaError
 from derive.formula.quantity import quantity_of
 from derive.formula.resolve import UnknownSymbol
 from derive.formula.run import Run
+
+#: The most symbols and functions a formula of numbers may have to be tried as numbers
+#: before as matrices (``_as_numbers``): each product of numbers has two readings.
+MAX_NUMBER_FACTORS = 8
+
+#: Every layer numbered one higher, the input as layer 1 (W^(3) the output weights of a
+#: 2-layer network): tried only where a weight's number is past the network, since
+#: otherwise it mostly disagrees with the numberings above on what is already readable.
+EVERY = (
+    "the input as layer 1 and every layer numbered one higher (W^(k+1), z^(k+1), a^(k+1) "
+    "of layer k)"
+)
+
+#: The weights numbered from the layer they feed out of: UFLDL's W^(l) maps l to l+1.
+UFLDL = (
+    "the weights numbered from the layer they feed out of (W^(k) maps layer k to k+1, as in UFLDL)"
+)
 
 #: The common other numberings of layers, tried when a formula is not right as written:
 #: (symbols renumbered, by how much, in words).
@@ -27,7 +45,12 @@ NUMBERINGS: list[tuple[frozenset[str], int, str]] = [
         1,
         "the layers numbered from 0",
     ),
+    (frozenset({"delta", "Z", "A", "W", "b", "dW", "db", "dA"}), -1, EVERY),
+    (frozenset({"W", "b", "dW", "db"}), 1, UFLDL),
 ]
+
+#: The numberings of notes, not of code: tried for LaTeX formulas only.
+LATEX_ONLY = (EVERY, UFLDL)
 
 
 class OtherReadings(Diagnosis):
@@ -48,11 +71,29 @@ class OtherReadings(Diagnosis):
         """The verdict (None: unreadable) under each common other numbering of layers."""
         out: list[tuple[str, CheckResult | None]] = []
         for bases, by, words in NUMBERINGS:
-            shifted = [shift_layers(p, by, bases) for p in run.parts]
+            if words in LATEX_ONLY and run.python:
+                continue  # code indexes its lists as written (self.weights[-l])
+            if words == UFLDL and run.notation.index == "bracket":
+                continue  # Ng's W^{[l]} is layer l's own weight, never UFLDL's
+            if words == EVERY and not self._weights_past(run):
+                continue
+            relative = "delta" not in bases  # the weights alone: W_l is W_(l+1) too
+            shifted = [shift_layers(p, by, bases, relative) for p in run.parts]
             if shifted != run.parts:
                 renumbered = run.again(parts=shifted, reading=words)
                 out.append((words, self._verdict(renumbered, guess=True)))
         return out
+
+    def _weights_past(self, run: Run) -> bool:
+        """Whether the formula names a weight or bias past the network's last layer."""
+        return any(
+            isinstance(n, Sym)
+            and n.base in ("W", "b", "dW", "db")
+            and isinstance(n.index, IntIndex)
+            and n.index.k > self.d.depth
+            for p in run.parts
+            for _, n in nodes(p)
+        )
 
     def _other_numbering(self, run: Run, missing: UnknownSymbol) -> CheckResult:
         """A symbol this network has not (``delta3`` in a 2-layer network): the formula
@@ -164,6 +205,40 @@ class OtherReadings(Diagnosis):
                     f"{self.d.program.batch}; write it in derive's numbering"
                 )
         return result
+
+    @property
+    def all_numbers(self) -> bool:
+        """Whether every width and the batch are 1 (a chain of scalar neurons, one sample):
+        every quantity is a number, so a product whose matrix shapes do not fit is one of
+        numbers, and the formula's mistake is looked for among numbers (``_as_numbers``)."""
+        net = self.network
+        return not net.is_conv and net.batch == 1 and all(w == 1 for w in net.widths)
+
+    def _as_numbers(self, run: Run, shape_error: str) -> CheckResult | None:
+        """A formula whose shapes do not fit, in a network of numbers (``all_numbers``):
+        its verdict and mistake with the layers as the numbers they are (single mistakes
+        only: a product of numbers has many readings); None where it cannot be read so."""
+        ones = self.variant("ones")
+        factors = sum(1 for p in run.parts[1:] for _, n in nodes(p) if isinstance(n, (Sym, Fn)))
+        if ones is None or factors > MAX_NUMBER_FACTORS:
+            return None  # a long product of numbers has too many readings to try them twice
+        try:
+            budget = Budget(MAX_PRODUCTS // 4)
+            scalar = ones._check(run.again(network=self.network, pairs=False, budget=budget))
+        except FormulaError:
+            return None
+        if scalar.correct:
+            scalar.notes.append(
+                "correct for this network's one-unit layers (1×1 products are numbers)"
+            )
+            return scalar
+        if not scalar.diagnosis or "usual mistake" in scalar.diagnosis:
+            return None
+        scalar.notes.append(
+            "diagnosed with this network's one-unit layers as numbers (1×1); as matrices of "
+            f"any width the shapes do not fit: {shape_error}"
+        )
+        return scalar
 
     def variant(self, what: str) -> OtherReadings | None:
         """The checker of a variant of this network (made once): ``ones`` keeps its

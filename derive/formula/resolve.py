@@ -41,6 +41,7 @@ from derive.formula.algebra import (
     _holds,
     _matmul,
     _matmul_or_hadamard,
+    _one_value,
     _Ones,
     _rewrite_diag,
     _scalar,
@@ -85,6 +86,13 @@ from derive.formula.products import Products
 from derive.formula.symbols import Context
 from derive.render.text import text
 from derive.spec.scalar_expr import X as XVAR
+
+
+def _elementwise_quotient(a: Any, b: Any) -> Any:
+    """``a / b`` entry by entry, the only quotient of matrices (``\\frac{Y}{A}``, Ng's dA);
+    a number over a matrix divides each entry."""
+    inverse = HadamardPower(b, -1)
+    return MatMul(a, inverse).doit(deep=False) if _scalar(a) else _had(a, inverse)
 
 
 class Resolver(Products):
@@ -203,7 +211,7 @@ class Resolver(Products):
             else:
                 yield from self._binary(a, b, lambda x, y: _add(x, y, sign))
         elif node.op == "mat":
-            if _has_fn(a) and _has_fn(b):
+            if (_has_fn(a) and _has_fn(b)) or _one_value(a, b):
                 # σ(z)(1 - σ(z)): juxtaposed functions of z are the elementwise product
                 # wherever the matrix product does not fit
                 yield from self._binary(a, b, _matmul_or_hadamard)
@@ -228,6 +236,9 @@ class Resolver(Products):
                     else HadamardPower(b, -1)
                 )
                 yield _had(*broadcast(a, inverse))
+                continue
+            if not _scalar(b) and not is_tensor(b) and (_scalar(a) or a.shape == b.shape):
+                yield _elementwise_quotient(a, b)  # Y / A of same-shaped matrices: entry-wise
                 continue
             if not _scalar(b):
                 raise FormulaError(f"division by the matrix {text(b)}")

@@ -35,6 +35,7 @@ class Run:
     method: str = "symbolic"
     notes: list[str] = field(default_factory=list)
     verdict_only: bool = False  # another reading tried: no diagnosis needed
+    pairs: bool = True  # the diagnosis may look for two mistakes at once
     #: another numbering of the layers tried: it must be right by itself, not by the
     #: coincidence of a one-unit layer where NumPy's (1,) broadcasts as (1, 1)
     guess: bool = False

@@ -1,0 +1,232 @@
+"""The usual mistakes of particular layers and losses, each undone once: ReLU's mask, the
+sum over samples of a bias gradient, tanh's square, weight decay, softmax's Jacobian, a
+weight's swapped indices in an index form. A base of ``mutations.Mutations``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+
+import sympy
+
+from derive.core.nodes import Softmax
+from derive.formula.cnn_mutations import CnnMutations, _is
+from derive.formula.ir import IR, Bin, Chain, Cmp, Entry, Fn, Gt0, Index, Num, Pow, Scalar, Sum, Sym
+from derive.formula.ir_walk import at, inside, nodes, replace, show
+from derive.formula.quantity import Quantity
+from derive.formula.run import Run
+
+
+def _samples(convention: str) -> str:
+    return "columns" if convention == "column" else "rows"
+
+
+def _is_weight(node: IR) -> bool:
+    return isinstance(node, Sym) and node.base == "W"
+
+
+def _hadamard_factors(node: IR) -> Iterator[IR]:
+    """The factors of a chain of Hadamard products, left to right."""
+    if isinstance(node, Bin) and node.op == "had":
+        yield from _hadamard_factors(node.a)
+        yield from _hadamard_factors(node.b)
+    else:
+        yield node
+
+
+class DenseMutations(CnnMutations):
+    """The mistakes of particular layers and losses (``Mutations`` tries them last)."""
+
+    def entry_swaps(self, run: Run, rhs: IR) -> Iterator[tuple[str, IR]]:
+        """Index forms of dense layers: a weight's two indices swapped (``w_{ik}`` where
+        ``w_{ki}`` belongs), the index form of a missing transpose."""
+        sh = partial(show, python=run.python)
+        for path, node in nodes(rhs):
+            if isinstance(node, Entry) and len(node.indices) == 2 and _is_weight(node.a):
+                i, k = node.indices
+                yield (
+                    f"the indices of {sh(node.a)} are swapped (a transpose is missing: the "
+                    f"sum runs over its other index)",
+                    replace(rhs, path, Entry(node.a, (k, i))),
+                )
+
+    def masks(self, run: Run, rhs: IR) -> Iterator[tuple[str, IR]]:
+        """ReLU's mask ``(Z > 0)`` where another activation's derivative belongs."""
+        sh = partial(show, python=run.python)
+        for path, node in nodes(rhs):
+            if isinstance(node, Cmp) and node.op in ("<", "<=") and node.c == 0:
+                yield (
+                    f"the condition is the wrong way round: {sh(node.a)} > 0 (where the unit "
+                    f"is active), not {sh(node.a)} {node.op} 0",
+                    replace(rhs, path, Gt0(node.a)),
+                )
+            x = node.a if isinstance(node, (Gt0, Cmp)) else None
+            if isinstance(x, Sym) and x.base in ("Z", "A") and x.index is not None:
+                z = Sym("Z", x.index, x.lower)
+                yield (
+                    f"the mask ({sh(x)} > 0) is ReLU's derivative; this layer's activation "
+                    f"is not ReLU: its derivative f'({sh(z)}) belongs here",
+                    replace(rhs, path, Fn("generic", 1, z)),
+                )
+
+    def sample_sums(self, run: Run, rhs: IR, q: Quantity) -> Iterator[tuple[str, IR]]:
+        """A bias gradient without its sum over samples (``db1 = dZ1 / m``)."""
+        if q.kind != "grad" or q.base != "b":
+            return
+        sh = partial(show, python=run.python)
+        for path, node in nodes(rhs):
+            if isinstance(node, Sym) and node.base == "delta" and not inside(rhs, path, "sum"):
+                summed: IR = Sum(node, None)
+                code = (
+                    f"np.sum({sh(node)}, axis={1 if self.d.program.column else 0}, keepdims=True)"
+                    if run.python
+                    else sh(summed)
+                )
+                yield (
+                    f"the sum over samples is missing: {code}, not {sh(node)} (a bias gradient "
+                    f"adds up the {_samples(self.sym_network.convention)} of the delta)",
+                    replace(rhs, path, summed),
+                )
+
+    def squares(self, run: Run, rhs: IR) -> Iterator[tuple[str, IR]]:
+        """``(1 − A)²`` for ``1 − A²`` (tanh'), and ``1 − A`` with its square missing."""
+        sh = partial(show, python=run.python)
+        for path, node in nodes(rhs):
+            if isinstance(node, Pow) and node.n == 2 and _is(node.a, "sub"):
+                one, x = node.a.a, node.a.b  # type: ignore[union-attr]
+                yield (
+                    f"(1 − {sh(x)})² is written where 1 − {sh(x)}² belongs: the square is "
+                    f"on {sh(x)} alone",
+                    replace(rhs, path, Bin("sub", one, Pow(x, 2))),
+                )
+            if (
+                isinstance(node, Bin)
+                and node.op == "sub"
+                and node.a == Num(sympy.Integer(1))
+                and isinstance(node.b, (Sym, Fn))
+                and not (path and isinstance(at(rhs, path[:-1]), Pow))
+            ):
+                yield (
+                    f"the square is missing: 1 − {sh(node.b)}², not 1 − {sh(node.b)}",
+                    replace(rhs, path, Bin("sub", node.a, Pow(node.b, 2))),
+                )
+
+    def weight_decay(self, run: Run, rhs: IR, q: Quantity) -> Iterator[tuple[str, IR]]:
+        """The L2 term of a weight gradient: missing, or λ where λ/m belongs (and back)."""
+        decay = self.network.loss.weight_decay
+        if q.kind != "grad" or q.base not in ("W", "K") or not isinstance(decay, str):
+            return
+        lam: IR = Scalar(decay)
+        m: IR = Scalar(str(self.d.program.batch))
+        w: IR = Sym(q.base, q.idx, False)
+        sh = partial(show, python=run.python)
+        for coeff in (Bin("div", lam, m), lam):
+            factor = f"λ/{sh(m)}" if coeff != lam else "λ"
+            yield (
+                f"the weight-decay term ({factor}) {sh(w)} is missing",
+                Bin("add", rhs, Bin("mat", coeff, w)),
+            )
+        for path, node in nodes(rhs):
+            if node == lam and not (path and _is(at(rhs, path[:-1]), "div")):
+                yield (
+                    f"the weight-decay factor is λ/{sh(m)}, not λ (the decay term of the loss "
+                    f"is averaged over the {sh(m)} samples too)",
+                    replace(rhs, path, Bin("div", lam, m)),
+                )
+            if node == Bin("div", lam, m):
+                yield (
+                    f"the weight-decay factor is λ, not λ/{sh(m)}",
+                    replace(rhs, path, lam),
+                )
+
+    def softmax_factors(self, run: Run, rhs: IR, q: Quantity) -> Iterator[tuple[str, IR]]:
+        """A softmax output's delta with an elementwise derivative (``⊙ A ⊙ (1 − A)``,
+        ``⊙ softmax'(Z)``): softmax's Jacobian is not elementwise, and with the
+        cross-entropy it cancels, leaving ``A − Y``; the factors are dropped."""
+        prog = self.d.program
+        out = prog.equation(prog.output).rhs
+        if q.kind != "delta" or not isinstance(out, Softmax):
+            return
+        if q.layers(self.d) != [self.d.depth]:
+            return
+        factors = list(_hadamard_factors(rhs))
+        if len(factors) < 2:
+            return
+        sh = partial(show, python=run.python)
+        for drop in range(1, min(3, len(factors))):
+            for i in range(len(factors) - drop + 1):
+                kept = factors[:i] + factors[i + drop :]
+                gone = factors[i : i + drop]
+                node = kept[0]
+                for f in kept[1:]:
+                    node = Bin("had", node, f)
+                yield (
+                    "softmax's derivative is not elementwise: its Jacobian diag(a) − a aᵀ "
+                    "acts on each sample, and with the cross-entropy it cancels (δ = A − Y); "
+                    f"{' ⊙ '.join(sh(g) for g in gone)} does not belong here",
+                    node,
+                )
+
+    def derivative_factors(self, run: Run, rhs: IR, q: Quantity) -> Iterator[tuple[str, IR]]:
+        """A factor of one layer's Z or A alone that is not its activation's derivative
+        (σ(z)(1 − σ(z)) on a tanh layer, 1 − a on a tanh layer): f'(Z) belongs there."""
+        if q.kind != "delta":
+            return
+        sh = partial(show, python=run.python)
+        for path, node in nodes(rhs):
+            if isinstance(node, Chain):  # X ⊙ σ(z)(1 − σ(z)): a run of juxtaposed factors
+                for i, j, idx in _one_layer_runs(node):
+                    z: IR = Sym("Z", idx, False)
+                    items = (*node.items[:i], Fn("generic", 1, z), *node.items[j + 1 :])
+                    ops = node.ops[:i] + node.ops[j:]
+                    new: IR = Chain(ops, items, node.bare) if len(items) > 1 else items[0]
+                    shown = " ".join(sh(x) for x in node.items[i : j + 1])
+                    yield (
+                        f"{shown} is not the derivative of the layer's activation: "
+                        f"f'({sh(z)}) belongs here",
+                        replace(rhs, path, new),  # (⊙ and juxtaposition shown alike)
+                    )
+                continue
+            if isinstance(node, Bin) and node.op == "had":  # X ⊙ A ⊙ (1 − A): a run of ⊙
+                factors = list(_hadamard_factors(node))
+                for i, j, layer in _one_layer_runs(Chain("m" * (len(factors) - 1), tuple(factors))):
+                    z = Sym("Z", layer, False)
+                    kept = [*factors[:i], Fn("generic", 1, z), *factors[j + 1 :]]
+                    out = kept[0]
+                    for f in kept[1:]:
+                        out = Bin("had", out, f)
+                    shown = " ⊙ ".join(sh(x) for x in factors[i : j + 1])
+                    yield (
+                        f"{shown} is not the derivative of the layer's activation: "
+                        f"f'({sh(z)}) belongs here",
+                        replace(rhs, path, out),
+                    )
+            one = _one_layer(node) if isinstance(node, (Bin, Fn, Pow)) else None
+            if one is None:
+                continue
+            z = Sym("Z", one, False)
+            yield (
+                f"{sh(node)} is not the derivative of the layer's activation: "
+                f"f'({sh(z)}) belongs here",
+                replace(rhs, path, Fn("generic", 1, z)),
+            )
+
+
+def _one_layer(node: IR) -> Index | None:
+    """The layer whose Z or A alone a node is a function of (None: another node)."""
+    syms = {(n.base, n.index) for _, n in nodes(node) if isinstance(n, Sym)}
+    if len(syms) != 1:
+        return None
+    base, idx = next(iter(syms))
+    return idx if base in ("A", "Z") else None
+
+
+def _one_layer_runs(node: Chain) -> Iterator[tuple[int, int, Index]]:
+    """The runs items[i..j] of factors (juxtaposed or ⊙) that are functions of one layer's
+    Z or A alone."""
+    n = len(node.items)
+    for i in range(n):
+        for j in range(i + 1, n):
+            layers = {_one_layer(x) for x in node.items[i : j + 1]}
+            if len(layers) == 1 and None not in layers:
+                yield i, j, next(iter(layers))  # type: ignore[misc]
