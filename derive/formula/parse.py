@@ -29,7 +29,7 @@ from derive.formula.numbers import (
     parse_number,
 )
 from derive.formula.python_ir import PythonToIR
-from derive.formula.python_nodes import leftover
+from derive.formula.python_nodes import UnknownName, leftover
 from derive.spec.grammar import caret, failure
 
 __all__ = [
@@ -212,13 +212,15 @@ def parse(
     symbols: tuple[tuple[str, str], ...] = (),
     depth: int = 0,
     column: bool | None = None,
+    guessed: tuple[tuple[re.Pattern[str], Any], ...] = (),
 ) -> list[IR]:
     """The parts of ``LHS = … = RHS`` as IR, or a FormulaError with a caret.
 
     ``symbols`` are the user's declared names (``S`` is ``Z_2``), read as their quantity
     in a network of ``depth`` layers (``declared``); ``column`` is the network's
-    convention (NumPy's ``x[range(N), y]`` reads by it). The result is a ``Parts``: its
-    ``notes`` say which common readings were used."""
+    convention (NumPy's ``x[range(N), y]`` reads by it); ``guessed`` rewrites unknown
+    names into a reading being tried (carets still point into the user's text). The
+    result is a ``Parts``: its ``notes`` say which common readings were used."""
     if syntax not in SYNTAXES:
         raise FormulaError(f"unknown syntax {syntax!r}; use latex or python")
     if not text.strip():
@@ -228,6 +230,8 @@ def parse(
     rewrites = _REWRITES if syntax == "latex" else _PY_REWRITES
     if symbols:
         rewrites = [*declared_rewrites(symbols, syntax, depth), *rewrites]
+    if guessed:  # the common readings of unknown names being tried (``guesses``), on
+        rewrites = [*rewrites, *guessed]  # the code without its comments
     source, pos = normalize_with_positions(text, rewrites)
     source, pos = _stripped_again(source, pos)
 
@@ -262,6 +266,9 @@ def parse(
         parts = transformer.transform(tree)
     except VisitError as err:  # lark wraps errors raised inside callbacks
         inner = err.orig_exc
+        if isinstance(inner, UnknownName):  # the checker may try its common readings
+            found = fail(str(inner), _start(err.obj))
+            raise UnknownName(str(found), inner.name, found.column) from None
         if isinstance(inner, FormulaError):
             raise fail(str(inner), _start(err.obj)) from None
         raise

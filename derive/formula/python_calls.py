@@ -124,8 +124,10 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
         obj, meth = fn.obj, fn.name
         if meth in ("astype", "copy"):
             return obj  # type: ignore[no-any-return]
-        if meth == "transpose" and not pos:
+        if meth in ("transpose", "t") and not pos:  # PyTorch's x.t()
             return T(obj)
+        if meth in ("mm", "matmul") and len(pos) == 1:  # PyTorch's a.mm(b)
+            return Bin("mat", obj, pos[0])
         if meth == "cost_derivative" and len(pos) == 2:  # Nielsen's (a - y)
             return Bin("sub", pos[0], pos[1])
         if meth == "dot" and len(pos) == 1:
@@ -150,7 +152,9 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
         return Bin("had", pos[0], Fn(BACKWARD[name], 1, pos[1]))
     if name in ("correlate2d", "convolve2d", "correlate", "convolve") and len(pos) == 3:
         kw["mode"] = pos.pop()
-    if name in ("dot", "matmul") and len(pos) == 2:
+    if name == "divide" and len(pos) == 2:
+        return Bin("div", pos[0], pos[1])
+    if name in ("dot", "matmul", "mm") and len(pos) == 2:  # np, tf.matmul, torch.mm
         return Bin("mat", pos[0], pos[1])
     if name == "multiply" and len(pos) == 2:
         return Bin("had", pos[0], pos[1])
@@ -187,8 +191,25 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
         return Fn("rot180", 0, pos[0])
     if name in PY_FUNCS and len(pos) == 1:
         fname, order = PY_FUNCS[name]
-        return Fn(fname, order, pos[0])
+        return Fn(fname, order + _derivative_flag(name, kw), pos[0])
     raise FormulaError(f"unknown function {name}() with {len(pos)} argument(s)")
+
+
+#: The keyword real code uses to ask an activation for its derivative instead.
+_DERIVATIVE_KW = ("derivative", "deriv", "first_derivative", "derivate", "prime")
+
+
+def _derivative_flag(name: str, kw: dict[str, Any]) -> int:
+    """``sigmoid(z, derivative=True)`` is σ'(z): 1; no flag (or False): 0. Any other
+    keyword is not read (it might change what the function computes)."""
+    flag = 0
+    for key, value in kw.items():
+        if key not in _DERIVATIVE_KW or not isinstance(value, Bool):
+            raise FormulaError(f"{name}(…, {key}=…): this keyword is not read")
+        flag = int(value.value)
+    if flag and PY_FUNCS[name][1]:
+        raise FormulaError(f"{name}(…, derivative=True): the derivative of a derivative")
+    return flag
 
 
 def _sum(x: Any, kw: dict[str, Any]) -> IR:

@@ -5,6 +5,7 @@ import re
 
 from lark import Token, v_args
 
+from derive.formula.guesses import SHORT
 from derive.formula.ir import IR, Bin, Cmp, Dim, FormulaError, Gt0, RelIndex, Scalar, Sym, T
 from derive.formula.ir import Num as NumNode
 from derive.formula.latex_tokens import BASES
@@ -28,6 +29,7 @@ from derive.formula.python_nodes import (
     ShapeOf,
     Str,
     TupleOf,
+    UnknownName,
 )
 from derive.formula.python_statements import Statements
 from derive.formula.snippets import DICTS, LISTS, list_layer, sym
@@ -98,7 +100,7 @@ class PythonToIR(Statements):
             return Sym(base, idx, lower)
         if word in ("True", "False"):
             return Bool(word == "True")
-        if word in ("np", "numpy", "jnp", "torch", "scipy", "signal"):
+        if word in ("np", "numpy", "jnp", "torch", "scipy", "signal", "tf"):
             return Module(word)
         if word in ("range", "xrange", "str", "len"):
             return Func(word)
@@ -117,9 +119,11 @@ class PythonToIR(Statements):
             return DictRef(word)
         if word in ("lam", "lambd", "lmbda", "alpha"):
             return Scalar({"alpha": "alpha"}.get(word, "lambda"))
+        if word in SHORT:  # o, h, who: tried in their common readings (``guesses``)
+            raise UnknownName(f"unknown name {word!r}", word)
         if re.fullmatch(r"[A-Za-z_]\w*", word) and len(word) <= 2:
             return Scalar(word)
-        raise FormulaError(f"unknown name {word!r}")
+        raise UnknownName(f"unknown name {word!r}", word)
 
     def attr(self, obj: PyNode, name: Token) -> PyNode:
         """``obj.name``: ``self.W1``, ``self.weights``, ``x.T`` and methods."""

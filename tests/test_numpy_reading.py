@@ -1,0 +1,169 @@
+"""NumPy snippets as real code writes them (issue 13): names read by their spelling
+(``error``, ``output_deltas``, ``dout``), tried against the network and named in the
+answer; activation helpers called with ``derivative=True``; PyTorch and TensorFlow spellings
+of the matrix product and the transpose.
+
+Every verdict here is checked against derive's own formula written in derive's names, so
+no expected output is computed by the code under test.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from derive.formula.check import Checker
+from derive.formula.guesses import readings, tokens
+from derive.formula.parse import FormulaError
+from derive.spec.reading import loads
+
+# nielsen: 2 layers, sigmoid, quadratic cost, samples as columns;
+#   δ_2 = (A2 - Y) ⊙ A2 ⊙ (1 - A2), δ_1 = (W2ᵀ δ_2) ⊙ σ'(Z1).
+
+
+@pytest.fixture(scope="module")
+def nielsen() -> Checker:
+    return Checker("nielsen")
+
+
+@pytest.fixture(scope="module")
+def cs231n() -> Checker:
+    return Checker("cs231n")
+
+
+# (a formula with the author's names, the same formula in derive's names, a reading named)
+SAME = [
+    (
+        "output_deltas = outputs * (1 - outputs) * (outputs - target)",
+        "dZ2 = A2 * (1 - A2) * (A2 - Y)",
+        "read `output_deltas` as δ_2",
+    ),
+    (
+        "output_deltas = outputs - target",  # the factor σ'(Z2) is missing
+        "dZ2 = A2 - Y",
+        "read `outputs` as A_2",
+    ),
+    (
+        # a delta from the next layer's, one layer down (Casper's `error`)
+        "error = np.dot(W2.T, error) * sigmoid(Z1, derivative=True)",
+        "dZ1 = np.dot(W2.T, dZ2) * sigmoid_prime(Z1)",
+        "read `error` as δ_",  # δ_1 with δ_2 on its right, or the loop's δ_l
+    ),
+    (
+        "error = np.dot(W2.T, error) * sigmoid(Z1)",  # σ where σ' belongs
+        "dZ1 = np.dot(W2.T, dZ2) * sigmoid(Z1)",
+        "read `error` as δ_",
+    ),
+    (
+        "hidden_delta = np.dot(who.T, dZ2) * sigmoid(Z1, deriv=True)",
+        "dZ1 = np.dot(W2.T, dZ2) * sigmoid_prime(Z1)",
+        "read `who` as W_2",
+    ),
+    (
+        "d_W1 = tf.matmul(d_l1, tf.transpose(X))",
+        "dW1 = np.dot(dZ1, X.T)",
+        "read `d_l1` as δ_1",
+    ),
+]
+
+
+@pytest.mark.parametrize(("theirs", "ours", "note"), SAME)
+def test_names_read_by_their_spelling(nielsen: Checker, theirs: str, ours: str, note: str) -> None:
+    mine = nielsen.check(theirs, "python")
+    derived = nielsen.check(ours, "python")
+    assert mine.verdict == derived.verdict
+    assert mine.diagnosis == derived.diagnosis
+    assert any(n.startswith(note) for n in mine.notes), mine.notes
+
+
+def test_a_wrong_formula_is_diagnosed_in_the_reading_used(nielsen: Checker) -> None:
+    result = nielsen.check("output_deltas = outputs - target", "python")
+    assert result.verdict == "incorrect"
+    assert "f'(Z" in (result.diagnosis or "") and "missing" in (result.diagnosis or "")
+
+
+def test_derivative_keyword_is_the_derivative(nielsen: Checker) -> None:
+    # main read sigmoid(Z1, derivative=True) as σ(Z1): a correct formula judged wrong
+    assert nielsen.check("dZ1 = (W2.T @ dZ2) * sigmoid(Z1, derivative=True)", "python").correct
+    assert not nielsen.check("dZ1 = (W2.T @ dZ2) * sigmoid(Z1, derivative=False)", "python").correct
+    with pytest.raises(FormulaError, match="keyword is not read"):
+        nielsen.check("dZ1 = (W2.T @ dZ2) * sigmoid(Z1, scale=2)", "python")
+
+
+@pytest.mark.parametrize(
+    ("formula", "correct"),
+    [
+        ("dW2 = dZ2.mm(A1.t())", True),  # PyTorch
+        ("dW2 = dZ2.matmul(A1.t()) / m", False),
+        ("dW1 = tf.matmul(dZ1, tf.transpose(X))", True),  # TensorFlow
+        ("dZ2 = np.divide(A2 - Y, 1) * A2 * (1 - A2)", True),
+    ],
+)
+def test_torch_and_tf_spellings(nielsen: Checker, formula: str, correct: bool) -> None:
+    assert nielsen.check(formula, "python").correct is correct
+
+
+@pytest.mark.parametrize(
+    ("formula", "both"),
+    [
+        ("dZ2 = dout", ("δ_2", "∂L/∂A_2")),  # dout: dL/dZ of an affine layer, dL/dA else
+        ("db1 = np.sum(dRelu1, axis=1, keepdims=True)", ("δ_1", "∂L/∂A_1")),
+        # error = target - output: minus the gradient in code that adds its updates
+        ("error = (target - outputs) * outputs * (1 - outputs)", ("minus the gradient", "δ_2")),
+        ("error = target - outputs", ("−∂L/∂A_2 (minus the gradient)", "δ_2")),
+    ],
+)
+def test_readings_that_disagree_cannot_tell(nielsen: Checker, formula: str, both: tuple) -> None:
+    with pytest.raises(FormulaError, match="cannot tell") as err:
+        nielsen.check(formula, "python")
+    assert all(word in str(err.value) for word in both), str(err.value)
+
+
+def test_a_sign_flip_never_makes_a_formula_right(nielsen: Checker) -> None:
+    # wrong in every reading (a factor 1 - a missing): incorrect, read as the plain delta
+    result = nielsen.check("error = (outputs - target) * outputs", "python")
+    assert result.verdict == "incorrect"
+    assert any("read `error` as δ_2" in n for n in result.notes)
+
+
+def test_a_name_without_a_reading_is_named(nielsen: Checker) -> None:
+    with pytest.raises(FormulaError, match="unknown name 'frobnicate'"):
+        nielsen.check("dZ2 = frobnicate * 2", "python")
+    # the name after the one read by its spelling is the one reported
+    with pytest.raises(FormulaError, match="unknown name 'diff'"):
+        nielsen.check("d_l2 = diff * sigmoid_prime(Z2)", "python")
+
+
+def test_declared_symbols_win_over_readings() -> None:
+    net = """\
+name = "case"
+input = "n_0"
+[[layers]]
+width = "n_1"
+activation = "relu"
+[[layers]]
+width = "n_2"
+activation = "softmax"
+[loss]
+name = "cross_entropy"
+[notation.symbols]
+dout = "dZ_2"
+"""
+    checker = Checker(loads(net, "case.toml"))
+    result = checker.check("dZ1 = W2.T @ dout * (Z1 > 0)", "python")
+    assert result.correct
+    assert not any("read `dout`" in n for n in result.notes)
+
+
+def test_spelling() -> None:
+    assert tokens("dLdTheta") == ["d", "ld", "theta"]
+    assert readings("dLdTheta", 2)[0] == "a gradient on weights"
+    assert tokens("layer_one_delta") == ["layer", "1", "delta"]
+    assert tokens("deltao") == ["delta", "o"]
+    kind, found = readings("weight_deltas", 2)
+    assert kind == "a gradient on weights" and [r.text for r in found] == ["dW1", "dW2"]
+    kind, found = readings("hidden_outputs", 3)
+    assert [r.text for r in found] == ["A1", "A2"]
+    assert [r.text for r in readings("w_h_o", 3)[1]] == ["W3"]
+    kind, found = readings("del4", 3)  # numbered from the input: δ_3 (or a 4th layer)
+    assert [r.text for r in found if not r.fallback] == ["dZ3"]
+    assert readings("frobnicate", 2) == ("", [])
