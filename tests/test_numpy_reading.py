@@ -167,3 +167,22 @@ def test_spelling() -> None:
     kind, found = readings("del4", 3)  # numbered from the input: δ_3 (or a 4th layer)
     assert [r.text for r in found if not r.fallback] == ["dZ3"]
     assert readings("frobnicate", 2) == ("", [])
+
+
+def test_unnumbered_names_in_a_fixed_layer_formula(nielsen: Checker) -> None:
+    # Nielsen's network.py: `delta` without a number, the layer given by zs[-1]
+    result = nielsen.check(
+        "delta = self.cost_derivative(activations[-1], y) * sigmoid_prime(zs[-1])", "python"
+    )
+    assert result.correct and any("read `delta` as δ_2" in n for n in result.notes)
+    result = nielsen.check("delta = self.cost_derivative(activations[-1], y)", "python")
+    assert result.verdict == "incorrect"
+    assert "f'(Z) of the layer is missing" in (result.diagnosis or "")
+
+
+def test_dhidden_before_or_after_the_gate(cs231n: Checker) -> None:
+    # CS231n reuses dhidden for the gated gradient: alone, it could be either
+    with pytest.raises(FormulaError, match="cannot tell.*δ_1.*∂L/∂A_1"):
+        cs231n.check("dW1 = np.dot(X.T, dhidden)", "python")
+    gated = "dhidden = np.dot(dscores, W2.T)\ndhidden[hidden_layer <= 0] = 0"
+    assert cs231n.check(gated, "python").correct

@@ -145,6 +145,11 @@ def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
         return "the input", [Reading("X", "X")]
     if set(toks) & _TARGET or "y" in toks or "t" in toks:
         return "the targets", [Reading("Y", "Y")]
+    if low in ("dhidden", "d_hidden", "grad_hidden") and depth == 2:  # before or after
+        return "the gradient at the hidden layer", [  # the ReLU gate (CS231n reuses it)
+            Reading("dA1", "∂L/∂A_1"),
+            Reading("dZ1", "δ_1"),
+        ]
     if low == "h" and depth == 2:  # h = x.dot(w1) or its activation: both tried
         return "a hidden layer", [Reading("A1", "A_1"), Reading("Z1", "Z_1")]
     if low in SHORT:
