@@ -186,3 +186,23 @@ def test_dhidden_before_or_after_the_gate(cs231n: Checker) -> None:
         cs231n.check("dW1 = np.dot(X.T, dhidden)", "python")
     gated = "dhidden = np.dot(dscores, W2.T)\ndhidden[hidden_layer <= 0] = 0"
     assert cs231n.check(gated, "python").correct
+
+
+@pytest.mark.parametrize(
+    ("formula", "correct"),
+    [
+        ("dW = np.dot(dZ, cache[0].T) / m", True),  # Ng's linear_backward
+        ("dA_prev = np.dot(cache[1].T, dZ)", True),
+        ("dW = np.dot(dZ, cache[1].T) / m", False),  # W where A_prev belongs
+    ],
+)
+def test_ngs_linear_cache(formula: str, correct: bool) -> None:
+    result = Checker("ng").check(formula, "python")
+    assert result.correct is correct
+    assert any("Ng's cache (A_prev, W, b)" in n for n in result.notes)
+
+
+def test_a_gradient_dictionary_names_its_entries(nielsen: Checker) -> None:
+    # Casper's change_w['W2'] is ∂L/∂W_2, as grads['W2'] is
+    assert nielsen.check("change_w['W2'] = dZ2 @ A1.T", "python").correct
+    assert not nielsen.check("change_w['W2'] = dZ2 @ A2.T", "python").correct

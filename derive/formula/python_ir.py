@@ -163,10 +163,12 @@ class PythonToIR(Statements):
             idx = subs[0]
             if isinstance(obj, ShapeOf) and isinstance(idx, NumNode):  # A0.shape[2]: a size
                 return Dim(obj.a, integer_of(idx.value, "an axis"))
+            if isinstance(obj, DictRef) and obj.name in ("cache", "linear_cache"):
+                return self._linear_cache(idx)
             if isinstance(obj, DictRef) and isinstance(idx, Str):
                 node = self.reading(idx.value)
                 if (
-                    obj.name in ("grads", "gradients")
+                    obj.name in ("grads", "gradients", "change_w")
                     and isinstance(node, Sym)
                     and node.base in "Wb"
                 ):
@@ -195,6 +197,17 @@ class PythonToIR(Statements):
             "masks (x[x <= 0] = 0) or labels (x[range(N), y] -= 1), or write the formula "
             "in matrix form"
         )
+
+    def _linear_cache(self, idx: PyNode) -> PyNode:
+        """``cache[0]`` in Ng's linear_backward: the cache is (A_prev, W, b) of layer l."""
+        k = integer_of(idx.value, "a cache index") if isinstance(idx, NumNode) else -1
+        if k not in (0, 1, 2):
+            raise FormulaError("Ng's linear cache is (A_prev, W, b): index it by 0, 1 or 2")
+        node = sym("A", RelIndex("l", -1)) if k == 0 else sym("Wb"[k - 1], None)
+        note = f"read cache[{k}] as {('A_(l-1)', 'W_l', 'b_l')[k]} (Ng's cache (A_prev, W, b))"
+        if note not in self.notes:
+            self.notes.append(note)
+        return node
 
     def kwarg(self, name: Token, value: PyNode) -> PyNode:
         """``axis=0`` and the like, in a call."""

@@ -65,7 +65,9 @@ LISTS: dict[str, tuple[str, int]] = {
 }
 
 #: Containers whose string keys are the names of their entries (``params['W1']``).
-DICTS = frozenset({"params", "parameters", "grads", "gradients", "cache", "model"})
+DICTS = frozenset(
+    {"params", "parameters", "grads", "gradients", "cache", "linear_cache", "model", "change_w"}
+)
 
 #: Names of the batch size.
 BATCH_NAMES = frozenset({"N", "num_examples", "num_train", "batch_size", "n_samples", "m"})
