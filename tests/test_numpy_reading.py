@@ -129,8 +129,8 @@ def test_a_name_without_a_reading_is_named(nielsen: Checker) -> None:
     with pytest.raises(FormulaError, match="unknown name 'frobnicate'"):
         nielsen.check("dZ2 = frobnicate * 2", "python")
     # the name after the one read by its spelling is the one reported
-    with pytest.raises(FormulaError, match="unknown name 'diff'"):
-        nielsen.check("d_l2 = diff * sigmoid_prime(Z2)", "python")
+    with pytest.raises(FormulaError, match="unknown name 'frob'"):
+        nielsen.check("d_l2 = frob * sigmoid_prime(Z2)", "python")
 
 
 def test_declared_symbols_win_over_readings() -> None:
@@ -206,3 +206,28 @@ def test_a_gradient_dictionary_names_its_entries(nielsen: Checker) -> None:
     # Casper's change_w['W2'] is ∂L/∂W_2, as grads['W2'] is
     assert nielsen.check("change_w['W2'] = dZ2 @ A1.T", "python").correct
     assert not nielsen.check("change_w['W2'] = dZ2 @ A2.T", "python").correct
+
+
+def test_nielsens_network2_cost_delta() -> None:
+    xent = Checker("tests/corpus/specs/nielsen_xent.toml")
+    # CrossEntropyCost.delta is the output delta of the network's own cost
+    result = xent.check("delta = (self.cost).delta(zs[-1], activations[-1], y)", "python")
+    assert result.correct and any("cost.delta" in n for n in result.notes)
+    wrong = "delta = (self.cost).delta(zs[-1], activations[-1], y) * sigmoid_prime(zs[-1])"
+    assert xent.check(wrong, "python").verdict == "incorrect"
+
+
+def test_nielsens_sp_in_the_loop(nielsen: Checker) -> None:
+    result = nielsen.check("delta = np.dot(self.weights[-l+1].transpose(), delta) * sp", "python")
+    assert result.correct and any("read `sp` as f'(Z_l)" in n for n in result.notes)
+    wrong = "delta = np.dot(self.weights[-l+1], delta) * sp"  # the transpose is missing
+    # no reading fits the shapes: maybe a mistake, maybe a name meaning another thing
+    with pytest.raises(FormulaError, match="no common reading of it fits the shapes"):
+        nielsen.check(wrong, "python")
+
+
+def test_a_called_name_is_no_quantity(nielsen: Checker) -> None:
+    # sigma_prime(…) is a function (hunkim's labs): never read as a delta named sigma_…
+    assert nielsen.check("dZ2 = (A2 - Y) * sigma_prime(Z2)", "python").correct
+    with pytest.raises(FormulaError, match="unknown name 'sigma_prim'"):
+        nielsen.check("dZ2 = (A2 - Y) * sigma_prim(Z2)", "python")

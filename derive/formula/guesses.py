@@ -39,12 +39,15 @@ _DELTA = frozenset({"delta", "deltas", "del", "sigma"})
 _ERROR = frozenset({"error", "errors", "err"})
 _ACTIVATION = frozenset(
     {"hidden", "output", "outputs", "out", "prediction", "predictions", "pred", "activation"}
+    | {"probas", "proba"}
 )
 _TARGET = frozenset(
     {"target", "targets", "label", "labels", "keys", "expected", "desired", "train", "training"}
 )
 _INPUT = frozenset({"input", "inputs", "features"})
-_LAST = frozenset({"o", "out", "output", "outputs", "final", "last", "top", "prediction", "pred"})
+_LAST = frozenset(
+    {"o", "out", "output", "outputs", "final", "last", "top", "prediction", "pred", "probas"}
+)
 _HIDDEN = frozenset({"h", "hidden", "hid"})
 
 
@@ -53,6 +56,7 @@ SHORT = {
     "o": ("an activation", "A", "A", "L"),
     "ao": ("an activation", "A", "A", "L"),
     "ah": ("an activation", "A", "A", "hidden"),
+    "sp": ("f'(Z) (Nielsen's sp = sigmoid_prime(z))", "f_prime(Z", "f'(Z", "l"),
     "who": ("a weight matrix", "W", "W", "L"),
     "wo": ("a weight matrix", "W", "W", "L"),
     "wih": ("a weight matrix", "W", "W", "hidden"),
@@ -129,6 +133,13 @@ def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
     ):
         # the gradient at an activation (dRelu1, grad_h): before or after its f'
         return "a gradient at an activation", [*of("Z", "dA", "∂L/∂A"), *of("Z", "dZ", "δ")]
+    if grad and set(toks) & {"logits", "scores"}:  # grad_logits: ∂L/∂Z_L
+        return "a gradient on the scores", [Reading(f"dZ{depth}", f"δ_{depth}")]
+    if low in ("diff", "difference"):  # hunkim's diff = hypothesis - Y
+        return "the output minus the targets", [
+            Reading(f"(A{depth} - Y)", f"A_{depth} − Y"),
+            Reading(f"(Y - A{depth})", f"Y − A_{depth}", True),
+        ]
     if low in UPSTREAM:
         return "the gradient arriving at a layer's output", [
             *of("Z", "dZ", "δ"),
@@ -154,6 +165,8 @@ def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
         return "a hidden layer", [Reading("A1", "A_1"), Reading("Z1", "Z_1")]
     if low in SHORT:
         kind, text, words, layer = SHORT[low]
+        if layer == "l":  # in the loop over layers: layer l's
+            return kind, [Reading(f"{text})", f"{words}_l)")]
         k = depth if layer == "L" else 1
         if layer == "hidden" and depth != 2:
             return "", []

@@ -57,6 +57,8 @@ def _explore(
         return
     name = unknown.name
     kind, found = readings(name, depth)
+    if re.search(rf"(?<![\w.]){re.escape(name)}\s*\(", formula):  # called: a function
+        found = []
     if found and found[0].words.startswith("δ") and _recurrence(formula, name):
         # error = W.T @ error * f'(Z): a delta from the next layer's, one layer down
         found = [Reading("delta", "δ_l (the loop's delta; δ_(l+1) on the right)")]
@@ -116,17 +118,19 @@ def guessed_check(
     chosen = (right or wrong or [])[:1]
     if not chosen:
         readable = [t for t in tried if t.result is not None and not t.fallback]
-        if readable:
+        if readable:  # a shape that fits no reading may be a name meaning another thing
+            # (the source's w may be derive's Wᵀ): not a verdict
             raise FormulaError(
                 f"{first}; no common reading of it fits the shapes (tried "
                 + "; ".join(t.words() for t in readable[:3])
                 + "): declare it, e.g. --symbol NAME=dZ_2",
                 first.column,
             ) from None
-        deepest = max(tried, key=lambda t: len(t.chosen))
-        if deepest.chosen and isinstance(deepest.error, UnknownName):
-            raise deepest.error  # the name no common reading explains
-        raise first
+        else:
+            deepest = max(tried, key=lambda t: len(t.chosen))
+            if deepest.chosen and isinstance(deepest.error, UnknownName):
+                raise deepest.error  # the name no common reading explains
+            raise first
     pick = chosen[0]
     result = attempt(tuple(rewrite(n, r) for n, _, r in pick.chosen), False)
     same = [t for t in (right or wrong) if t is not pick]

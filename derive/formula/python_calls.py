@@ -16,6 +16,7 @@ from derive.formula.ir import (
     FormulaError,
     Gt0,
     Helper,
+    RelIndex,
     Reshape,
     Squeeze,
     Sum,
@@ -50,6 +51,10 @@ PY_FUNCS = {
     "erf": ("erf", 0),  # scipy.special.erf (GELU's derivative)
     "log": ("log", 0),
     "sigmoid_prime": ("sigmoid", 1),
+    "sigmoidPrime": ("sigmoid", 1),  # Welch's Neural Networks Demystified, of z
+    "sigmoidGradient": ("sigmoid", 1),  # Ng's ex4 (and its ports), of z
+    "sigmoid_gradient": ("sigmoid", 1),
+    "sigma_prime": ("sigmoid", 1),  # hunkim's TensorFlow labs (of the pre-activation)
     "sigmoid_derivative": ("sigmoid", 1),
     "dsigmoid": ("sigmoid", 1),
     "sigmoid_backward": ("sigmoid", 1),
@@ -128,6 +133,8 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
             return T(obj)
         if meth in ("mm", "matmul") and len(pos) == 1:  # PyTorch's a.mm(b)
             return Bin("mat", obj, pos[0])
+        if meth == "delta" and len(pos) in (2, 3):  # network2.py: the cost's own δ_L
+            return sym("delta", RelIndex("L", 0))
         if meth == "cost_derivative" and len(pos) == 2:  # Nielsen's (a - y)
             return Bin("sub", pos[0], pos[1])
         if meth == "dot" and len(pos) == 1:

@@ -219,4 +219,11 @@ class PythonToIR(Statements):
 
     def call(self, fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
         """``fn(args)``: NumPy functions and the helpers real code calls."""
+        if isinstance(fn, Method) and fn.name == "delta":
+            note = (
+                "read cost.delta(…) as δ_L, the output delta of the network's own cost (as "
+                "Nielsen's network2.py defines it)"
+            )
+            if note not in self.notes:
+                self.notes.append(note)
         return call(fn, args)
