@@ -231,3 +231,14 @@ def test_a_called_name_is_no_quantity(nielsen: Checker) -> None:
     assert nielsen.check("dZ2 = (A2 - Y) * sigma_prime(Z2)", "python").correct
     with pytest.raises(FormulaError, match="unknown name 'sigma_prim'"):
         nielsen.check("dZ2 = (A2 - Y) * sigma_prim(Z2)", "python")
+
+
+def test_reg_in_both_of_its_scales() -> None:
+    # derive's loss adds λ/(2m)‖W‖²; code's reg is λ/m (0.5*reg*ΣW²) or λ/(2m) (reg*ΣW²)
+    reg = Checker("tests/corpus/specs/cs231n_case_reg.toml")
+    with pytest.raises(FormulaError, match="cannot tell: `reg`.*λ/m.*λ/\\(2m\\)"):
+        reg.check("dW2 = hidden.T @ dscores + reg * W2", "python")
+    wrong = reg.check("dW2 = hidden.T @ dscores - reg * W2", "python")  # wrong in both
+    assert wrong.verdict == "incorrect"
+    assert any("read `reg` as λ/m" in n for n in wrong.notes)
+    assert reg.check("dW2 = hidden.T @ dscores + lambd / N * W2", "python").correct

@@ -32,6 +32,10 @@ UPSTREAM = frozenset(
         "dupstream",
     }
 )
+#: Names of the weight-decay strength; derive's loss adds λ/(2m) Σ‖W‖².
+REGULARIZATION = frozenset(
+    {"reg", "reg_strength", "reg_lambda", "reg_coeff", "regularization", "weight_decay", "l2_reg"}
+)
 _GRAD = frozenset({"d", "grad", "grads", "gradient", "delta", "deltas", "nabla", "dl", "dj"})
 _WEIGHT = frozenset({"w", "weight", "weights", "theta"})
 _BIAS = frozenset({"b", "bias", "biases"})
@@ -139,6 +143,11 @@ def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
         return "the output minus the targets", [
             Reading(f"(A{depth} - Y)", f"A_{depth} − Y"),
             Reading(f"(Y - A{depth})", f"Y − A_{depth}", True),
+        ]
+    if low in REGULARIZATION:  # 0.5*reg*ΣW² (CS231n's notes) or reg*ΣW² (assignment 1)
+        return "the weight-decay strength", [
+            Reading("(lambd/m)", "λ/m (the loss adds reg/2 ‖W‖²)"),
+            Reading("(lambd/(2*m))", "λ/(2m) (the loss adds reg ‖W‖²)"),
         ]
     if low in UPSTREAM:
         return "the gradient arriving at a layer's output", [
