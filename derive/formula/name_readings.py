@@ -30,13 +30,16 @@ class Tried:
 
     @property
     def fallback(self) -> bool:
+        """Whether a sign-flipped reading is among its readings."""
         return any(r.fallback for _, _, r in self.chosen)
 
     @property
     def fits(self) -> bool:
+        """Whether it was read and its shapes fit."""
         return self.result is not None and not self.result.shape_error
 
     def words(self) -> str:
+        """The readings in words (``error`` as δ_2, …)."""
         return ", ".join(f"`{n}` as {r.words}" for n, _, r in self.chosen)
 
 
