@@ -242,3 +242,10 @@ def test_reg_in_both_of_its_scales() -> None:
     assert wrong.verdict == "incorrect"
     assert any("read `reg` as λ/m" in n for n in wrong.notes)
     assert reg.check("dW2 = hidden.T @ dscores + lambd / N * W2", "python").correct
+
+
+def test_fresh_locals_need_no_reading(nielsen: Checker) -> None:
+    # main read every assigned name outside the snippet first: unknown name 'tmp'
+    snippet = "tmp = np.dot(W2.T, dZ2)\ndZ1 = tmp * sigmoid_prime(Z1)"
+    assert nielsen.check(snippet, "python").correct
+    assert not nielsen.check(snippet.replace("W2.T", "W2.T * 2"), "python").correct
