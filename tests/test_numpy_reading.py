@@ -9,7 +9,11 @@ no expected output is computed by the code under test.
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from derive.formula.check import Checker
 from derive.formula.guesses import readings, tokens
@@ -249,3 +253,43 @@ def test_fresh_locals_need_no_reading(nielsen: Checker) -> None:
     snippet = "tmp = np.dot(W2.T, dZ2)\ndZ1 = tmp * sigmoid_prime(Z1)"
     assert nielsen.check(snippet, "python").correct
     assert not nielsen.check(snippet.replace("W2.T", "W2.T * 2"), "python").correct
+
+
+# -- property: a reading never turns a verdict over -------------------------------------------
+
+FORMULAS = [
+    "dZ2 = (A2 - Y) * A2 * (1 - A2)",
+    "dZ2 = (A2 - Y) * A2",
+    "dZ2 = A2 - Y",
+    "dZ1 = np.dot(W2.T, dZ2) * A1 * (1 - A1)",
+    "dZ1 = np.dot(W2, dZ2) * A1 * (1 - A1)",
+    "dW2 = np.dot(dZ2, A1.T)",
+    "dW2 = np.dot(dZ2, A1.T) / m",
+]
+SPELLINGS = {
+    "dZ2": ["output_deltas", "error", "delta_o", "d_l2", "output_error", "del2"],
+    "dZ1": ["hidden_deltas", "delta_h", "hidden_error", "layer_1_delta"],
+    "A2": ["outputs", "output", "final_outputs", "predictions", "o"],
+    "A1": ["hidden_outputs", "ah", "layer_1"],
+    "W2": ["who", "w_h_o", "weights_2"],
+    "Y": ["target", "targets", "y_train", "training_set_outputs"],
+    "dW2": ["weight_deltas_2", "dLdW2", "grad_w2"],
+}
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.data())
+def test_a_reading_never_turns_a_verdict_over(data: st.DataObject) -> None:
+    """Real names for derive's symbols: the verdict is derive's own, or no verdict at all."""
+    checker = Checker("nielsen")
+    formula = data.draw(st.sampled_from(FORMULAS))
+    literal = checker.check(formula, "python").verdict
+    renamed = formula
+    for symbol, names in SPELLINGS.items():
+        if re.search(rf"\b{symbol}\b", renamed) and data.draw(st.booleans()):
+            renamed = re.sub(rf"\b{symbol}\b", data.draw(st.sampled_from(names)), renamed)
+    try:
+        verdict = checker.check(renamed, "python").verdict
+    except FormulaError:
+        return  # cannot tell, or no reading fits: no verdict, never a wrong one
+    assert verdict == literal, (formula, renamed)

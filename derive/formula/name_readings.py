@@ -137,12 +137,11 @@ def guessed_check(
     pick = chosen[0]
     result = attempt(tuple(rewrite(n, r) for n, _, r in pick.chosen), False)
     same = [t for t in (right or wrong) if t is not pick]
-    for name, kind, r in pick.chosen:
-        result.notes.insert(
-            0,
-            f"read `{name}` as {r.words} ({kind}, from its spelling; declare it with "
-            f"--symbol {name}=QUANTITY if it is another)",
-        )
+    result.notes[:0] = [  # in the order the names were met (the left-hand side first)
+        f"read `{name}` as {r.words} ({kind}, from its spelling; declare it with "
+        f"--symbol {name}=QUANTITY if it is another)"
+        for name, kind, r in pick.chosen
+    ]
     if same:
         result.notes.append(
             f"the other readings that fit ({same[0].words()}) give the same verdict"
