@@ -255,6 +255,25 @@ def test_fresh_locals_need_no_reading(nielsen: Checker) -> None:
     assert not nielsen.check(snippet.replace("W2.T", "W2.T * 2"), "python").correct
 
 
+def test_raschkas_minibatch_code(nielsen: Checker) -> None:
+    """X_train[batch_idx], sigmoid_derivative_h, a statement over two bracketed lines."""
+    snippet = "dZ1 = (np.dot(w_out.T, dZ2) *\n       sigmoid_derivative_h)"
+    result = nielsen.check(snippet, "python")
+    assert result.correct
+    assert any("read `sigmoid_derivative_h` as f'(Z_1)" in n for n in result.notes)
+    result = nielsen.check("dW1 = np.dot(dZ1, X_train[batch_idx].T) / num_samples", "python")
+    assert not result.correct  # derive's dW1 has no 1/m here (a sum loss)
+    assert any("X[batch_idx]" in n for n in result.notes)
+    assert nielsen.check("dW1 = np.dot(dZ1, X_train[batch_idx].T)", "python").correct
+
+
+def test_grokkings_outer_prod() -> None:
+    single = Checker("tests/corpus/specs/grokking_linear.toml")
+    assert single.check("weight_deltas = outer_prod(delta, input)", "python").correct
+    with pytest.raises(FormulaError, match="fits the shapes"):  # transposed: maybe w is Wᵀ
+        single.check("weight_deltas = outer_prod(input, delta)", "python")
+
+
 # -- property: a reading never turns a verdict over -------------------------------------------
 
 FORMULAS = [

@@ -124,6 +124,10 @@ def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
             out += [Reading(f"(-{r.text})", f"−{r.words} (minus the gradient)", True) for r in out]
         return out
 
+    if set(toks) & {"derivative", "deriv", "prime", "der"}:  # sigmoid_derivative_h = f'(z_h)
+        return "an activation's derivative", [
+            Reading(f"f_prime(Z{k})", f"f'(Z_{k})") for k in _layers(toks, depth, "Z")
+        ]
     grad = bool(set(toks) & _GRAD) or bool(re.match(r"d[lj]?d?[wb]", low))
     if grad and set(toks) & _WEIGHT or re.fullmatch(r"d[lj]?d?(w|theta)[0-9]?", low):
         return "a gradient on weights", of("W", "dW", "∂L/∂W")

@@ -122,8 +122,19 @@ def _stripped(text: str) -> tuple[str, list[int]]:
     return text[start:end], [*range(start, end), end]
 
 
-#: NumPy formulas: comments carry no math.
-_PY_REWRITES: list[tuple[re.Pattern[str], Any]] = [(re.compile(r"#[^\n]*"), "")]
+def _open_brackets(text: str) -> int:
+    """How many brackets are open at the end of ``text`` (Python joins lines inside them)."""
+    return sum(text.count(c) for c in "([{") - sum(text.count(c) for c in ")]}")
+
+
+#: NumPy formulas: comments carry no math; a line break inside brackets joins the lines.
+_PY_REWRITES: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(r"#[^\n]*"), ""),
+    (
+        re.compile(r"[ \t]*\r?\n[ \t]*"),
+        lambda m: " " if _open_brackets(m.string[: m.start()]) > 0 else m.group(0),
+    ),
+]
 
 
 def normalize_with_positions(

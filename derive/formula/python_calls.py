@@ -149,7 +149,7 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
     name = fn.name
     if name in ("range", "xrange", "arange"):
         return RangeCall()
-    if name == "outer" and len(pos) == 2:  # np.outer(δ, a): δ aᵀ
+    if name in ("outer", "outer_prod") and len(pos) == 2:  # np.outer(δ, a): δ aᵀ
         return Bin("mat", pos[0], T(pos[1]))
     if name == "maximum" and len(pos) == 2 and pos[1] == NumNode(0):
         return Fn("relu", 0, pos[0])

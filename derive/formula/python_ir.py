@@ -34,6 +34,9 @@ from derive.formula.python_nodes import (
 from derive.formula.python_statements import Statements
 from derive.formula.snippets import DICTS, LISTS, list_layer, sym
 
+#: Index arrays that pick the current mini-batch's rows (``X_train[batch_idx]``).
+BATCH_INDICES = frozenset({"batch_idx", "batch_indices", "batch_mask", "idx_batch"})
+
 _PY_NAME = re.compile(r"^(W|w|b|Z|z|A|a|dW|dw|db|dZ|dz|dA|da|delta|X|x|Y|y|K|dK)_?([0-9]+|l|L)?\Z")
 
 
@@ -102,8 +105,10 @@ class PythonToIR(Statements):
             return Bool(word == "True")
         if word in ("np", "numpy", "jnp", "torch", "scipy", "signal", "tf"):
             return Module(word)
-        if word in ("range", "xrange", "str", "len"):
+        if word in ("range", "xrange", "str", "len") or word == "outer_prod":
             return Func(word)
+        if word in BATCH_INDICES:  # X_train[batch_idx]: the rows of this batch
+            return Colon()
         if (
             word in PY_FUNCS
             or word in HELPERS
@@ -159,6 +164,12 @@ class PythonToIR(Statements):
 
     def index(self, obj: PyNode, subs: list[PyNode]) -> PyNode:
         """``A0.shape[2]``, ``zs[-1]``, ``params['W1']``, ``x[mask]``, ``x[range(N), y]``."""
+        whole = len(subs) == 1 and isinstance(subs[0], Colon)
+        if whole and isinstance(obj, Sym) and obj.base in ("X", "Y") and obj.index is None:
+            note = f"read {obj.base}[batch_idx] as the batch's {obj.base}"  # its rows
+            if note not in self.notes:
+                self.notes.append(note)
+            return obj
         if len(subs) == 1:
             idx = subs[0]
             if isinstance(obj, ShapeOf) and isinstance(idx, NumNode):  # A0.shape[2]: a size

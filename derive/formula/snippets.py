@@ -70,7 +70,9 @@ DICTS = frozenset(
 )
 
 #: Names of the batch size.
-BATCH_NAMES = frozenset({"N", "num_examples", "num_train", "batch_size", "n_samples", "m"})
+BATCH_NAMES = frozenset(
+    {"N", "num_examples", "num_train", "batch_size", "n_samples", "m", "num_samples", "n_examples"}
+)
 
 #: The symbols a name reads as when it has no layer number (filled in by ``number_layers``).
 LAYERED = frozenset({"W", "b", "Z", "A", "delta", "dW", "db", "dA", "K", "dK"})
