@@ -60,7 +60,8 @@ after the first notations and the readings not guessed (7a96d24) 38 read, 38 rig
 named (before the layer-index, Z-for-A, stray-number and two-mistake diagnoses). Corpus of
 459 at main 20107db: 86 read (NumPy 46 of 275, 17 %), all right, NumPy 8 of 11 wrong ones
 named; after NumPy names read by their spelling and checked against the network (readpy)
-NumPy 65 read (24 %), all right, 15 of 20 named (69 read with the declared symbols)."""
+NumPy 70 read (25 %), all right, 16 of 21 named (74 read with the declared symbols). Worst
+times measured at a load of ~9 on 2 cores."""
 
 
 def names_the_mistake(entry: dict[str, Any], result: CheckResult) -> bool:
