@@ -12,8 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from derive.formula.answer import CheckResult, detect_notation, render_expected
+from derive.formula.equivalence import shapes_fit
 from derive.formula.ir import Partial, Squeeze, Sym
 from derive.formula.ir_walk import default_layers, has_entries, mentions, nodes
+from derive.formula.name_readings import guessed_check
 from derive.formula.networks import random_env, symbolic_network
 from derive.formula.parse import IR, FormulaError, parse
 from derive.formula.quantity import Quantity, quantity_of
@@ -27,11 +29,27 @@ class Checker(OtherReadings):
 
     def check(self, formula: str, syntax: str = "latex") -> CheckResult:
         """The verdict on ``LHS = RHS`` (or a chain of equal sides); a FormulaError if the
-        formula cannot be read or judged for sure."""
+        formula cannot be read or judged for sure. NumPy names the reader does not know
+        are tried in their common readings (``guesses``)."""
+        if syntax != "python" or self.network.is_conv:
+            return self._check_text(formula, syntax)
+        return guessed_check(
+            formula,
+            self.network.depth,
+            lambda guessed, only: self._check_text(formula, syntax, guessed, only),
+        )
+
+    def _check_text(
+        self, formula: str, syntax: str, guessed: tuple[Any, ...] = (), verdict_only: bool = False
+    ) -> CheckResult:
+        """``check`` with unknown names read one way (``guessed``: rewrites for ``parse``)."""
         net = self.network
-        parts = parse(formula, syntax, net.notation.symbols, net.depth, net.convention == "column")
+        column = net.convention == "column"
+        parts = parse(formula, syntax, net.notation.symbols, net.depth, column, guessed)
         # everything one check learns goes into its run: nothing leaks into the next
-        run = Run(formula, syntax, parts, net, detect_notation(formula))
+        run = Run(formula, syntax, parts, net, detect_notation(formula), verdict_only=verdict_only)
+        if guessed and verdict_only and not self._fits(run):
+            return CheckResult("incorrect", "", "", "shapes", shape_error="shapes do not fit")
         try:
             result = self._check(run)
         except UnknownSymbol as err:
@@ -50,6 +68,22 @@ class Checker(OtherReadings):
                 "messages are that network's"
             )
         return result
+
+    def _fits(self, run: Run) -> bool:
+        """Whether each right-hand side has the left-hand side's shape (a reading of an
+        unknown name that does not is not the one its author meant)."""
+        parts = (
+            [default_layers(p) for p in run.parts]
+            if any(map(has_entries, run.parts))
+            else run.parts
+        )
+        try:
+            q = quantity_of(parts[0])
+        except FormulaError:
+            return False
+        return all(
+            shapes_fit(self, run, q, rhs) for rhs in parts[1:] if not isinstance(rhs, Partial)
+        )
 
     def _check(self, run: Run) -> CheckResult:
         """The verdict on the run's formula as read, with a diagnosis unless ``verdict_only``."""

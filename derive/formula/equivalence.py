@@ -135,3 +135,20 @@ class Equivalence(Networks):
             if a.shape != b.shape or not np.allclose(a, b, rtol=RTOL, atol=ATOL):
                 return False
         return True
+
+
+def shapes_fit(eq: Equivalence, run: Run, q: Quantity, rhs: IR) -> bool:
+    """Whether some reading of ``rhs`` has the quantity's shape at every layer it names
+    (used to tell which reading of an unknown name its author meant, ``guesses``)."""
+    d = eq.d
+    if has_entries(rhs):
+        return True
+    try:
+        for k in q.layers(d):
+            want = shape_of(q.expected(d, k))
+            readings = unique(Resolver(eq._context(run, d, k)).readings(rhs))
+            if not any(shape_of(r) == want for r in readings):
+                return False
+    except FormulaError:
+        return False
+    return True

@@ -29,7 +29,7 @@ from derive.formula.numbers import (
     parse_number,
 )
 from derive.formula.python_ir import PythonToIR
-from derive.formula.python_nodes import leftover
+from derive.formula.python_nodes import UnknownName, leftover
 from derive.spec.grammar import caret, failure
 
 __all__ = [
@@ -122,8 +122,19 @@ def _stripped(text: str) -> tuple[str, list[int]]:
     return text[start:end], [*range(start, end), end]
 
 
-#: NumPy formulas: comments carry no math.
-_PY_REWRITES: list[tuple[re.Pattern[str], Any]] = [(re.compile(r"#[^\n]*"), "")]
+def _open_brackets(text: str) -> int:
+    """How many brackets are open at the end of ``text`` (Python joins lines inside them)."""
+    return sum(text.count(c) for c in "([{") - sum(text.count(c) for c in ")]}")
+
+
+#: NumPy formulas: comments carry no math; a line break inside brackets joins the lines.
+_PY_REWRITES: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(r"#[^\n]*"), ""),
+    (
+        re.compile(r"[ \t]*\r?\n[ \t]*"),
+        lambda m: " " if _open_brackets(m.string[: m.start()]) > 0 else m.group(0),
+    ),
+]
 
 
 def normalize_with_positions(
@@ -212,13 +223,15 @@ def parse(
     symbols: tuple[tuple[str, str], ...] = (),
     depth: int = 0,
     column: bool | None = None,
+    guessed: tuple[tuple[re.Pattern[str], Any], ...] = (),
 ) -> list[IR]:
     """The parts of ``LHS = … = RHS`` as IR, or a FormulaError with a caret.
 
     ``symbols`` are the user's declared names (``S`` is ``Z_2``), read as their quantity
     in a network of ``depth`` layers (``declared``); ``column`` is the network's
-    convention (NumPy's ``x[range(N), y]`` reads by it). The result is a ``Parts``: its
-    ``notes`` say which common readings were used."""
+    convention (NumPy's ``x[range(N), y]`` reads by it); ``guessed`` rewrites unknown
+    names into a reading being tried (carets still point into the user's text). The
+    result is a ``Parts``: its ``notes`` say which common readings were used."""
     if syntax not in SYNTAXES:
         raise FormulaError(f"unknown syntax {syntax!r}; use latex or python")
     if not text.strip():
@@ -228,6 +241,8 @@ def parse(
     rewrites = _REWRITES if syntax == "latex" else _PY_REWRITES
     if symbols:
         rewrites = [*declared_rewrites(symbols, syntax, depth), *rewrites]
+    if guessed:  # the common readings of unknown names being tried (``guesses``), on
+        rewrites = [*rewrites, *guessed]  # the code without its comments
     source, pos = normalize_with_positions(text, rewrites)
     source, pos = _stripped_again(source, pos)
 
@@ -262,6 +277,9 @@ def parse(
         parts = transformer.transform(tree)
     except VisitError as err:  # lark wraps errors raised inside callbacks
         inner = err.orig_exc
+        if isinstance(inner, UnknownName):  # the checker may try its common readings
+            found = fail(str(inner), _start(err.obj))
+            raise UnknownName(str(found), inner.name, found.column) from None
         if isinstance(inner, FormulaError):
             raise fail(str(inner), _start(err.obj)) from None
         raise

@@ -16,6 +16,7 @@ from derive.formula.ir import (
     FormulaError,
     Gt0,
     Helper,
+    RelIndex,
     Reshape,
     Squeeze,
     Sum,
@@ -50,6 +51,10 @@ PY_FUNCS = {
     "erf": ("erf", 0),  # scipy.special.erf (GELU's derivative)
     "log": ("log", 0),
     "sigmoid_prime": ("sigmoid", 1),
+    "sigmoidPrime": ("sigmoid", 1),  # Welch's Neural Networks Demystified, of z
+    "sigmoidGradient": ("sigmoid", 1),  # Ng's ex4 (and its ports), of z
+    "sigmoid_gradient": ("sigmoid", 1),
+    "sigma_prime": ("sigmoid", 1),  # hunkim's TensorFlow labs (of the pre-activation)
     "sigmoid_derivative": ("sigmoid", 1),
     "dsigmoid": ("sigmoid", 1),
     "sigmoid_backward": ("sigmoid", 1),
@@ -124,8 +129,12 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
         obj, meth = fn.obj, fn.name
         if meth in ("astype", "copy"):
             return obj  # type: ignore[no-any-return]
-        if meth == "transpose" and not pos:
+        if meth in ("transpose", "t") and not pos:  # PyTorch's x.t()
             return T(obj)
+        if meth in ("mm", "matmul") and len(pos) == 1:  # PyTorch's a.mm(b)
+            return Bin("mat", obj, pos[0])
+        if meth == "delta" and len(pos) in (2, 3):  # network2.py: the cost's own δ_L
+            return sym("delta", RelIndex("L", 0))
         if meth == "cost_derivative" and len(pos) == 2:  # Nielsen's (a - y)
             return Bin("sub", pos[0], pos[1])
         if meth == "dot" and len(pos) == 1:
@@ -140,7 +149,7 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
     name = fn.name
     if name in ("range", "xrange", "arange"):
         return RangeCall()
-    if name == "outer" and len(pos) == 2:  # np.outer(δ, a): δ aᵀ
+    if name in ("outer", "outer_prod") and len(pos) == 2:  # np.outer(δ, a): δ aᵀ
         return Bin("mat", pos[0], T(pos[1]))
     if name == "maximum" and len(pos) == 2 and pos[1] == NumNode(0):
         return Fn("relu", 0, pos[0])
@@ -150,7 +159,9 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
         return Bin("had", pos[0], Fn(BACKWARD[name], 1, pos[1]))
     if name in ("correlate2d", "convolve2d", "correlate", "convolve") and len(pos) == 3:
         kw["mode"] = pos.pop()
-    if name in ("dot", "matmul") and len(pos) == 2:
+    if name == "divide" and len(pos) == 2:
+        return Bin("div", pos[0], pos[1])
+    if name in ("dot", "matmul", "mm") and len(pos) == 2:  # np, tf.matmul, torch.mm
         return Bin("mat", pos[0], pos[1])
     if name == "multiply" and len(pos) == 2:
         return Bin("had", pos[0], pos[1])
@@ -187,8 +198,25 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
         return Fn("rot180", 0, pos[0])
     if name in PY_FUNCS and len(pos) == 1:
         fname, order = PY_FUNCS[name]
-        return Fn(fname, order, pos[0])
+        return Fn(fname, order + _derivative_flag(name, kw), pos[0])
     raise FormulaError(f"unknown function {name}() with {len(pos)} argument(s)")
+
+
+#: The keyword real code uses to ask an activation for its derivative instead.
+_DERIVATIVE_KW = ("derivative", "deriv", "first_derivative", "derivate", "prime")
+
+
+def _derivative_flag(name: str, kw: dict[str, Any]) -> int:
+    """``sigmoid(z, derivative=True)`` is σ'(z): 1; no flag (or False): 0. Any other
+    keyword is not read (it might change what the function computes)."""
+    flag = 0
+    for key, value in kw.items():
+        if key not in _DERIVATIVE_KW or not isinstance(value, Bool):
+            raise FormulaError(f"{name}(…, {key}=…): this keyword is not read")
+        flag = int(value.value)
+    if flag and PY_FUNCS[name][1]:
+        raise FormulaError(f"{name}(…, derivative=True): the derivative of a derivative")
+    return flag
 
 
 def _sum(x: Any, kw: dict[str, Any]) -> IR:

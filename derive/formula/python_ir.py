@@ -5,6 +5,7 @@ import re
 
 from lark import Token, v_args
 
+from derive.formula.guesses import SHORT
 from derive.formula.ir import IR, Bin, Cmp, Dim, FormulaError, Gt0, RelIndex, Scalar, Sym, T
 from derive.formula.ir import Num as NumNode
 from derive.formula.latex_tokens import BASES
@@ -28,9 +29,13 @@ from derive.formula.python_nodes import (
     ShapeOf,
     Str,
     TupleOf,
+    UnknownName,
 )
 from derive.formula.python_statements import Statements
 from derive.formula.snippets import DICTS, LISTS, list_layer, sym
+
+#: Index arrays that pick the current mini-batch's rows (``X_train[batch_idx]``).
+BATCH_INDICES = frozenset({"batch_idx", "batch_indices", "batch_mask", "idx_batch"})
 
 _PY_NAME = re.compile(r"^(W|w|b|Z|z|A|a|dW|dw|db|dZ|dz|dA|da|delta|X|x|Y|y|K|dK)_?([0-9]+|l|L)?\Z")
 
@@ -98,10 +103,12 @@ class PythonToIR(Statements):
             return Sym(base, idx, lower)
         if word in ("True", "False"):
             return Bool(word == "True")
-        if word in ("np", "numpy", "jnp", "torch", "scipy", "signal"):
+        if word in ("np", "numpy", "jnp", "torch", "scipy", "signal", "tf"):
             return Module(word)
-        if word in ("range", "xrange", "str", "len"):
+        if word in ("range", "xrange", "str", "len") or word == "outer_prod":
             return Func(word)
+        if word in BATCH_INDICES:  # X_train[batch_idx]: the rows of this batch
+            return Colon()
         if (
             word in PY_FUNCS
             or word in HELPERS
@@ -117,9 +124,11 @@ class PythonToIR(Statements):
             return DictRef(word)
         if word in ("lam", "lambd", "lmbda", "alpha"):
             return Scalar({"alpha": "alpha"}.get(word, "lambda"))
+        if word in SHORT:  # o, h, who: tried in their common readings (``guesses``)
+            raise UnknownName(f"unknown name {word!r}", word)
         if re.fullmatch(r"[A-Za-z_]\w*", word) and len(word) <= 2:
             return Scalar(word)
-        raise FormulaError(f"unknown name {word!r}")
+        raise UnknownName(f"unknown name {word!r}", word)
 
     def attr(self, obj: PyNode, name: Token) -> PyNode:
         """``obj.name``: ``self.W1``, ``self.weights``, ``x.T`` and methods."""
@@ -155,14 +164,22 @@ class PythonToIR(Statements):
 
     def index(self, obj: PyNode, subs: list[PyNode]) -> PyNode:
         """``A0.shape[2]``, ``zs[-1]``, ``params['W1']``, ``x[mask]``, ``x[range(N), y]``."""
+        whole = len(subs) == 1 and isinstance(subs[0], Colon)
+        if whole and isinstance(obj, Sym) and obj.base in ("X", "Y") and obj.index is None:
+            note = f"read {obj.base}[batch_idx] as the batch's {obj.base}"  # its rows
+            if note not in self.notes:
+                self.notes.append(note)
+            return obj
         if len(subs) == 1:
             idx = subs[0]
             if isinstance(obj, ShapeOf) and isinstance(idx, NumNode):  # A0.shape[2]: a size
                 return Dim(obj.a, integer_of(idx.value, "an axis"))
+            if isinstance(obj, DictRef) and obj.name in ("cache", "linear_cache"):
+                return self._linear_cache(idx)
             if isinstance(obj, DictRef) and isinstance(idx, Str):
                 node = self.reading(idx.value)
                 if (
-                    obj.name in ("grads", "gradients")
+                    obj.name in ("grads", "gradients", "change_w")
                     and isinstance(node, Sym)
                     and node.base in "Wb"
                 ):
@@ -192,6 +209,17 @@ class PythonToIR(Statements):
             "in matrix form"
         )
 
+    def _linear_cache(self, idx: PyNode) -> PyNode:
+        """``cache[0]`` in Ng's linear_backward: the cache is (A_prev, W, b) of layer l."""
+        k = integer_of(idx.value, "a cache index") if isinstance(idx, NumNode) else -1
+        if k not in (0, 1, 2):
+            raise FormulaError("Ng's linear cache is (A_prev, W, b): index it by 0, 1 or 2")
+        node = sym("A", RelIndex("l", -1)) if k == 0 else sym("Wb"[k - 1], None)
+        note = f"read cache[{k}] as {('A_(l-1)', 'W_l', 'b_l')[k]} (Ng's cache (A_prev, W, b))"
+        if note not in self.notes:
+            self.notes.append(note)
+        return node
+
     def kwarg(self, name: Token, value: PyNode) -> PyNode:
         """``axis=0`` and the like, in a call."""
         return Kw(str(name), value)
@@ -202,4 +230,11 @@ class PythonToIR(Statements):
 
     def call(self, fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
         """``fn(args)``: NumPy functions and the helpers real code calls."""
+        if isinstance(fn, Method) and fn.name == "delta":
+            note = (
+                "read cost.delta(…) as δ_L, the output delta of the network's own cost (as "
+                "Nielsen's network2.py defines it)"
+            )
+            if note not in self.notes:
+                self.notes.append(note)
         return call(fn, args)

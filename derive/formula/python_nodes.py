@@ -13,6 +13,15 @@ from derive.formula.ir import IR, FormulaError, Node
 from derive.formula.ir_walk import nodes
 
 
+class UnknownName(FormulaError):
+    """A name the NumPy reader has no reading for; ``name`` lets the checker try the
+    common readings of its spelling (``guesses``)."""
+
+    def __init__(self, message: str, name: str, column: int | None = None) -> None:
+        super().__init__(message, column)
+        self.name = name
+
+
 @dataclass(frozen=True, slots=True)
 class Local(Node):
     """A name the snippet itself assigns, until the statements are read in order."""
@@ -199,6 +208,8 @@ _UNFINISHED = {
 def finished(node: PyNode) -> None:
     """A FormulaError if a half-read piece is left in the formula."""
     for _, n in nodes(node):
+        if isinstance(n, Method) and isinstance(n.obj, Obj):  # self.who: a name of its own
+            raise UnknownName(f"unknown name 'self.{n.name}'", n.name)
         if n.tag() in _UNFINISHED:
             name = f" {n.name!r}" if isinstance(n, (Local, Func)) else ""
             raise FormulaError(f"cannot use {_UNFINISHED[n.tag()]}{name} in a formula here")

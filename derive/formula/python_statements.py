@@ -124,7 +124,7 @@ class Statements(_CommonIR):
     def _statements(self, stmts: list[Any]) -> list[PyNode]:
         env: dict[str, PyNode] = {}
         gated: set[str] = set()
-        last: list[PyNode] | None = None
+        last: tuple[Any, str | None, bool, list[PyNode]] | None = None
         for i, st in enumerate(stmts):
             if isinstance(st, Loop):
                 continue
@@ -147,10 +147,12 @@ class Statements(_CommonIR):
                     gated.add(word)
                 else:
                     gated.discard(word)
-            last = [self._quantity(target, word, word in gated), new, *values[1:]]
+            # only the last statement's target is read as a quantity (tmp = …, sp = … are not)
+            last = (target, word, word in gated, [new, *values[1:]])
         if last is None:
             raise FormulaError("the snippet assigns nothing")
-        return last
+        target, word, was_gated, sides = last
+        return [self._quantity(target, word, was_gated), *sides]
 
     def _word_of(self, target: PyNode) -> str | None:
         while isinstance(target, (MaskIdx, OneHot)):
@@ -179,9 +181,11 @@ class Statements(_CommonIR):
             if isinstance(target, (MaskIdx, OneHot)):
                 raise FormulaError("an in-place update is read on a plain name (x[mask] = 0)")
             return value if op is None else Bin(op, target, value)  # type: ignore[arg-type]
+        if isinstance(target, Local) and op is None:  # a fresh value: the name's reading
+            return value  # outside the snippet is never needed (tmp = …, sp = …)
         prev = env[word] if word in env else self._before(word, None)
         if isinstance(target, Local):
-            return value if op is None else Bin(op, prev, value)  # type: ignore[arg-type]
+            return Bin(op, prev, value)  # type: ignore[arg-type]
         if isinstance(target, MaskIdx):
             if op is not None:
                 raise FormulaError("x[mask] op= …: only x[mask] = value is read")

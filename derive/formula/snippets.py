@@ -24,8 +24,9 @@ tests/test_checker_numpy_reading.py):
   ``delta = …`` is the previous step's, ``δ_(l+1)``), layer 1's in a one-layer network;
 - common names with one reading are read so, and said in a note: ``scores``/``logits`` are
   ``Z_L``, ``probs`` is ``A_L``, ``dscores`` is ``δ_L``, ``hidden_layer``/``hidden`` are
-  ``A_1`` of a two-layer network, ``N``/``num_examples``/``batch_size`` the batch; any other
-  name needs a declaration (``--symbol dout=dZ_2``).
+  ``A_1`` of a two-layer network, ``N``/``num_examples``/``batch_size`` the batch; other
+  names are tried in their common readings (``guesses``: ``dhidden`` is ∂L/∂A_1 or, once
+  gated, δ_1) or need a declaration (``--symbol dout=dZ_2``).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from derive.formula.ir import (
     Sym,
 )
 from derive.formula.ir_walk import map_children, nodes
-from derive.formula.python_nodes import Local
+from derive.formula.python_nodes import Local, UnknownName
 
 #: Per-layer lists: name -> (the symbol's base, the layer of the list's first element).
 LISTS: dict[str, tuple[str, int]] = {
@@ -64,10 +65,14 @@ LISTS: dict[str, tuple[str, int]] = {
 }
 
 #: Containers whose string keys are the names of their entries (``params['W1']``).
-DICTS = frozenset({"params", "parameters", "grads", "gradients", "cache", "model"})
+DICTS = frozenset(
+    {"params", "parameters", "grads", "gradients", "cache", "linear_cache", "model", "change_w"}
+)
 
 #: Names of the batch size.
-BATCH_NAMES = frozenset({"N", "num_examples", "num_train", "batch_size", "n_samples", "m"})
+BATCH_NAMES = frozenset(
+    {"N", "num_examples", "num_train", "batch_size", "n_samples", "m", "num_samples", "n_examples"}
+)
 
 #: The symbols a name reads as when it has no layer number (filled in by ``number_layers``).
 LAYERED = frozenset({"W", "b", "Z", "A", "delta", "dW", "db", "dA", "K", "dK"})
@@ -99,14 +104,12 @@ def common_name(word: str, depth: int) -> tuple[IR, str] | None:
     }
     if word in BATCH_NAMES:
         return Scalar("m"), f"{word} as the batch size"
-    if word in ("hidden_layer", "hidden", "dhidden"):
+    if word in ("hidden_layer", "hidden"):
         if depth != 2:
             raise FormulaError(
                 f"{word}: which hidden layer? this network has {depth} layers; declare it, "
-                f"e.g. --symbol {word}={'dA' if word.startswith('d') else 'A'}_1"
+                f"e.g. --symbol {word}=A_1"
             )
-        if word == "dhidden":
-            return sym("dA", IntIndex(1)), "dhidden as ∂L/∂A_1 (the gradient on the hidden layer)"
         return sym("A", IntIndex(1)), f"{word} as A_1 (the hidden layer's activation)"
     return table.get(word)
 
@@ -182,10 +185,11 @@ def number_layers(parts: list[Any], depth: int, generic: bool) -> tuple[list[Any
         return [
             _renumber(p, IntIndex(1)) for p in parts
         ], "the names without a layer number as layer 1's"
-    if fixed and not generic:
-        raise FormulaError(
+    if fixed and not generic:  # the checker tries it at each layer (``name_readings``)
+        raise UnknownName(
             f"{found[0].base} has no layer number, and the formula names a fixed layer: write "
-            f"the layer ({found[0].base}1) or declare the name (--symbol NAME=QUANTITY)"
+            f"the layer ({found[0].base}1) or declare the name (--symbol NAME=QUANTITY)",
+            found[0].base,
         )
     words = "the names without a layer number as layer l's (checked for every layer l)"
     return [_renumber(p, RelIndex("l", 0)) for p in parts], words

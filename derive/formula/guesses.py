@@ -1,0 +1,213 @@
+"""The common readings of a NumPy name the checker does not know (``error``, ``dout``,
+``hidden_outputs``, ``dLdTheta``), read off its spelling.
+
+Real code names its arrays by role, not by derive's symbols. A name's spelling says what
+kind of quantity it usually is (a delta, a gradient on the weights, an activation, the
+targets) and often which layer (``out``, ``hidden``, a number); where it does not, every
+layer is a candidate. ``Checker.check`` tries each candidate against the network (a
+reading whose shapes do not fit is not one the author meant) and answers only when the
+readings that fit agree, naming the reading it used; see ``guessed_check``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+#: Whole names that are the cotangent arriving at a layer's output (``dout``, CS231n's
+#: layer API; ``top_diff``, Caffe's): dL/dZ of an affine layer, dL/dA of an activation.
+UPSTREAM = frozenset(
+    {
+        "dout",
+        "grad_out",
+        "grad_output",
+        "output_grad",
+        "top_diff",
+        "next_dz",
+        "grad",
+        "upstream",
+        "upstream_grad",
+        "dupstream",
+    }
+)
+#: Names of the weight-decay strength; derive's loss adds λ/(2m) Σ‖W‖².
+REGULARIZATION = frozenset(
+    {"reg", "reg_strength", "reg_lambda", "reg_coeff", "regularization", "weight_decay", "l2_reg"}
+)
+_GRAD = frozenset({"d", "grad", "grads", "gradient", "delta", "deltas", "nabla", "dl", "dj"})
+_WEIGHT = frozenset({"w", "weight", "weights", "theta"})
+_BIAS = frozenset({"b", "bias", "biases"})
+_DELTA = frozenset({"delta", "deltas", "del", "sigma"})
+_ERROR = frozenset({"error", "errors", "err"})
+_ACTIVATION = frozenset(
+    {"hidden", "output", "outputs", "out", "prediction", "predictions", "pred", "activation"}
+    | {"probas", "proba"}
+)
+_TARGET = frozenset(
+    {"target", "targets", "label", "labels", "keys", "expected", "desired", "train", "training"}
+)
+_INPUT = frozenset({"input", "inputs", "features"})
+_LAST = frozenset(
+    {"o", "out", "output", "outputs", "final", "last", "top", "prediction", "pred", "probas"}
+)
+_HIDDEN = frozenset({"h", "hidden", "hid"})
+
+
+#: Short names with one common reading: (kind, text, words, layer: L or hidden).
+SHORT = {
+    "o": ("an activation", "A", "A", "L"),
+    "ao": ("an activation", "A", "A", "L"),
+    "ah": ("an activation", "A", "A", "hidden"),
+    "sp": ("f'(Z) (Nielsen's sp = sigmoid_prime(z))", "f_prime(Z", "f'(Z", "l"),
+    "who": ("a weight matrix", "W", "W", "L"),
+    "wo": ("a weight matrix", "W", "W", "L"),
+    "wih": ("a weight matrix", "W", "W", "hidden"),
+    "wh": ("a weight matrix", "W", "W", "hidden"),
+}
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One reading of a name: its text in the NumPy grammar and in words."""
+
+    text: str  # what the name is replaced by (``dZ2``, ``(-dZ2)``, ``A1``)
+    words: str  # ``δ_2``, ``−δ_2 (minus the gradient)``
+    fallback: bool = False  # tried only when no plain reading is right (a sign flip)
+    lhs: str = ""  # the text where the name is assigned, if other (a recurrence)
+
+
+def tokens(name: str) -> list[str]:
+    """``dLdTheta`` -> d, l, d, theta; ``layer_1_delta`` -> layer, 1, delta; ``deltao`` ->
+    delta, o."""
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1_\2", name)
+    spaced = re.sub(r"([A-Za-z])([0-9])|([0-9])([A-Za-z])", r"\1\3_\2\4", spaced)
+    out: list[str] = []
+    words = {"one": "1", "two": "2", "three": "3", "four": "4"}
+    for part in spaced.lower().split("_"):
+        part = words.get(part, part)
+        m = re.fullmatch(r"(delta|del|error|grad)([a-z])", part)  # deltao, delh, errorh
+        out += [m.group(1), m.group(2)] if m else [part] if part else []
+    return out
+
+
+def _layers(toks: list[str], depth: int, kind: str) -> list[int]:
+    """The layers the spelling allows: ``out`` the last, ``hidden`` the others, a number
+    itself or one less (numbered from the input), else every layer."""
+    first = 0 if kind == "A" else 1
+    numbers = [int(t) for t in toks if t.isdigit() and len(t) <= 2]
+    if numbers:
+        k = numbers[-1]
+        return [j for j in (k, k - 1) if first <= j <= depth]
+    # the first qualifier names the layer (hidden_outputs: the hidden layer's outputs),
+    # for weights the last (w_h_o: from the hidden layer into the output layer)
+    said = [t for t in toks if t in _LAST or t in _HIDDEN]
+    if said and (said[-1] if kind == "W" else said[0]) in _LAST:
+        return [depth]
+    if said and depth > 1:
+        return list(range(max(first, 1), depth))
+    return list(range(first, depth + 1))
+
+
+def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
+    """The kind of quantity ``name`` usually is (in words) and its readings, or ("", [])
+    when its spelling says nothing."""
+    toks = tokens(name)
+    low = name.lower()
+
+    def of(kind: str, text: str, words: str, signs: bool = False) -> list[Reading]:
+        out: list[Reading] = []
+        for k in _layers(toks, depth, kind):
+            out.append(Reading(f"{text}{k}", f"{words}_{k}"))
+        if signs:  # code that adds its updates keeps minus the gradient as its "error"
+            out += [Reading(f"(-{r.text})", f"−{r.words} (minus the gradient)", True) for r in out]
+        return out
+
+    if set(toks) & {"derivative", "deriv", "prime", "der"}:  # sigmoid_derivative_h = f'(z_h)
+        return "an activation's derivative", [
+            Reading(f"f_prime(Z{k})", f"f'(Z_{k})") for k in _layers(toks, depth, "Z")
+        ]
+    grad = bool(set(toks) & _GRAD) or bool(re.match(r"d[lj]?d?[wb]", low))
+    if grad and set(toks) & _WEIGHT or re.fullmatch(r"d[lj]?d?(w|theta)[0-9]?", low):
+        return "a gradient on weights", of("W", "dW", "∂L/∂W")
+    if grad and set(toks) & _BIAS or re.fullmatch(r"d[lj]?d?b[0-9]?", low):
+        return "a gradient on biases", of("b", "db", "∂L/∂b")
+    strict = bool(set(toks) & (_GRAD - _DELTA - {"deltas"}))
+    if (
+        strict
+        and set(toks) & (_ACTIVATION | {"a", "h", "relu"})
+        or re.fullmatch(r"(grad_y_pred|dl_?da|dl_?dh[0-9]?|grad_h(_relu)?)", low)
+    ):
+        # the gradient at an activation (dRelu1, grad_h): before or after its f'
+        return "a gradient at an activation", [*of("Z", "dA", "∂L/∂A"), *of("Z", "dZ", "δ")]
+    if grad and set(toks) & {"logits", "scores"}:  # grad_logits: ∂L/∂Z_L
+        return "a gradient on the scores", [Reading(f"dZ{depth}", f"δ_{depth}")]
+    if low in ("diff", "difference"):  # hunkim's diff = hypothesis - Y
+        return "the output minus the targets", [
+            Reading(f"(A{depth} - Y)", f"A_{depth} − Y"),
+            Reading(f"(Y - A{depth})", f"Y − A_{depth}", True),
+        ]
+    if low in REGULARIZATION:  # 0.5*reg*ΣW² (CS231n's notes) or reg*ΣW² (assignment 1)
+        return "the weight-decay strength", [
+            Reading("(lambd/m)", "λ/m (the loss adds reg/2 ‖W‖²)"),
+            Reading("(lambd/(2*m))", "λ/(2m) (the loss adds reg ‖W‖²)"),
+        ]
+    if low in UPSTREAM:
+        return "the gradient arriving at a layer's output", [
+            *of("Z", "dZ", "δ"),
+            *of("Z", "dA", "∂L/∂A"),
+        ]
+    if set(toks) & _ERROR:  # the output's error is a delta, a hidden one often W.T @ δ
+        return "an error (a delta or a gradient on activations)", [
+            *of("Z", "dZ", "δ", signs=True),
+            *of("Z", "dA", "∂L/∂A", signs=True),
+        ]
+    if set(toks) & _DELTA or re.fullmatch(r"d_?l(ayer)?_?[0-9]", low):
+        return "a delta", of("Z", "dZ", "δ", signs=True)
+    if set(toks) & _INPUT or "x" in toks:
+        return "the input", [Reading("X", "X")]
+    if set(toks) & _TARGET or "y" in toks or "t" in toks:
+        return "the targets", [Reading("Y", "Y")]
+    if low in ("dhidden", "d_hidden", "grad_hidden") and depth == 2:  # before or after
+        return "the gradient at the hidden layer", [  # the ReLU gate (CS231n reuses it)
+            Reading("dA1", "∂L/∂A_1"),
+            Reading("dZ1", "δ_1"),
+        ]
+    if low == "h" and depth == 2:  # h = x.dot(w1) or its activation: both tried
+        return "a hidden layer", [Reading("A1", "A_1"), Reading("Z1", "Z_1")]
+    if low in SHORT:
+        kind, text, words, layer = SHORT[low]
+        if layer == "l":  # in the loop over layers: layer l's
+            return kind, [Reading(f"{text})", f"{words}_l)")]
+        k = depth if layer == "L" else 1
+        if layer == "hidden" and depth != 2:
+            return "", []
+        return kind, [Reading(f"{text}{k}", f"{words}_{k}")]
+    if set(toks) & _WEIGHT and not grad:
+        return "a weight matrix", of("W", "W", "W")
+    if set(toks) & _ACTIVATION or (toks and toks[0] == "layer" and len(toks) == 2):
+        return "an activation", of("A", "A", "A")
+    return "", []
+
+
+def rewrite(name: str, reading: Reading) -> tuple[re.Pattern[str], Callable[[Any], str]]:
+    """The rewrite (for ``parse``) of every use of ``name`` (or ``self.name``) into the
+    reading; where a sign-flipped reading is assigned (``error = y - a`` as −δ), the
+    sign moves to the right-hand side (``dZ2 = -(y - a)``)."""
+    word = re.escape(name)
+    use = rf"\bself\.{word}(?!\w)|(?<![\w.]){word}(?!\w)"
+    assigned = rf"^(?P<at>[ \t]*)(?:self\.)?{word}(?P<eq>[ \t]*=(?!=))(?P<rhs>(?:\\\n|.)*?)(?<!\\)$"
+    pattern = re.compile(rf"(?m){assigned}|{use}")
+
+    def repl(m: re.Match[str]) -> str:
+        if m.group("eq") is not None:
+            if reading.fallback:
+                plain = reading.text[2:-1]  # (-dZ2) -> dZ2
+                return f"{m.group('at')}{plain}{m.group('eq')} -({m.group('rhs')})"
+            rhs = pattern.sub(lambda inner: reading.text, m.group("rhs"))
+            return f"{m.group('at')}{reading.lhs or reading.text}{m.group('eq')}{rhs}"
+        line = m.string[m.string.rfind("\n", 0, m.start()) + 1 : m.start()]
+        return reading.lhs if reading.lhs and not line.strip() else reading.text
+
+    return pattern, repl

@@ -1,0 +1,157 @@
+"""Unknown NumPy names tried in their common readings (``guesses``) against the network:
+the verdict when the readings that fit agree, "cannot tell" (naming both) when they do
+not. ``Checker.check`` calls ``guessed_check`` for NumPy formulas."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from derive.formula.answer import CheckResult
+from derive.formula.guesses import Reading, readings, rewrite
+from derive.formula.ir import FormulaError
+from derive.formula.python_nodes import UnknownName
+
+#: At most this many readings are checked for one formula (each is a whole check).
+MAX_TRIES = 24
+#: At most this many unknown names are read by their spelling in one formula.
+MAX_NAMES = 3
+
+
+@dataclass
+class Tried:
+    """One combination of readings and its verdict (None: it could not be read)."""
+
+    chosen: tuple[tuple[str, str, Reading], ...]  # (name, kind in words, reading)
+    result: CheckResult | None
+    error: FormulaError | None = None  # why it could not be read
+
+    @property
+    def fallback(self) -> bool:
+        """Whether a sign-flipped reading is among its readings."""
+        return any(r.fallback for _, _, r in self.chosen)
+
+    @property
+    def fits(self) -> bool:
+        """Whether it was read and its shapes fit."""
+        return self.result is not None and not self.result.shape_error
+
+    def words(self) -> str:
+        """The readings in words (``error`` as δ_2, …)."""
+        return ", ".join(f"`{n}` as {r.words}" for n, _, r in self.chosen)
+
+
+def _explore(
+    formula: str,
+    depth: int,
+    attempt: Callable[[tuple[Any, ...]], CheckResult],
+    chosen: tuple[Any, ...],
+) -> Iterator[Tried]:
+    """Every combination of readings of the unknown names, each with its verdict."""
+    try:
+        yield Tried(chosen, attempt(tuple(rewrite(n, r) for n, _, r in chosen)))
+        return
+    except UnknownName as err:
+        unknown = err
+    except FormulaError as other:
+        yield Tried(chosen, None, other)
+        return
+    name = unknown.name
+    kind, found = readings(name, depth)
+    if re.search(rf"(?<![\w.]){re.escape(name)}\s*\(", formula):  # called: a function
+        found = []
+    if found and found[0].words.startswith("δ") and _recurrence(formula, name):
+        # error = W.T @ error * f'(Z): a delta from the next layer's, one layer down
+        found = [Reading("delta", "δ_l (the loop's delta; δ_(l+1) on the right)")]
+        found += [
+            Reading(f"dZ{k + 1}", f"δ_{k} (δ_{k + 1} on the right)", lhs=f"dZ{k}")
+            for k in range(1, depth)
+        ]
+    if not found or len(chosen) >= MAX_NAMES or any(n == name for n, _, _ in chosen):
+        yield Tried(chosen, None, unknown)
+        return
+    for r in found:
+        yield from _explore(formula, depth, attempt, (*chosen, (name, kind, r)))
+
+
+def _recurrence(text: str, name: str) -> bool:
+    """Whether a line assigns ``name`` from itself (``delta = W.T @ delta * sp``)."""
+    word = re.escape(name)
+    return re.search(rf"(?m)^\s*{word}\s*=[^=\n].*(?<![\w.]){word}(?!\w)", text) is not None
+
+
+def guessed_check(
+    formula: str,
+    depth: int,
+    attempt: Callable[[tuple[Any, ...], bool], CheckResult],
+) -> CheckResult:
+    """The verdict on a NumPy formula whose names the reader does not all know.
+
+    ``attempt(rewrites, verdict_only)`` checks the formula with its names rewritten. Each
+    common reading of each unknown name is tried (at most ``MAX_TRIES``); a reading whose
+    shapes do not fit is one the author did not mean. The readings that fit must agree:
+    then that is the verdict, and the answer says which reading it used; if they
+    disagree, the checker cannot tell (a FormulaError naming both). A sign-flipped
+    reading (``error`` as minus the gradient) is only a fallback: it cannot make a formula
+    right, only stop a formula right in that convention from being called wrong."""
+    try:
+        return attempt((), False)
+    except UnknownName as err:
+        first = err
+    tried: list[Tried] = []
+    for t in _explore(formula, depth, lambda guessed: attempt(guessed, True), ()):
+        tried.append(t)
+        if len(tried) > MAX_TRIES:  # not every reading checked: no verdict on a part
+            raise FormulaError(
+                f"{first}; its names have more common readings than a check tries: declare "
+                "them (--symbol NAME=QUANTITY)",
+                first.column,
+            ) from None
+    plain = [t for t in tried if t.fits and not t.fallback]
+    flipped = [t for t in tried if t.fits and t.fallback]
+    right = [t for t in plain if t.result and t.result.correct]
+    wrong = [t for t in plain if t.result and not t.result.correct]
+    if right and wrong:
+        raise _cannot_tell(first.name, right[0], wrong[0])
+    if wrong and any(t.result and t.result.correct for t in flipped):
+        other = next(t for t in flipped if t.result and t.result.correct)
+        raise _cannot_tell(first.name, other, wrong[0])
+    chosen = (right or wrong or [])[:1]
+    if not chosen:
+        readable = [t for t in tried if t.result is not None and not t.fallback]
+        if readable:  # a shape that fits no reading may be a name meaning another thing
+            # (the source's w may be derive's Wᵀ): not a verdict
+            raise FormulaError(
+                f"{first}; no common reading of it fits the shapes (tried "
+                + "; ".join(t.words() for t in readable[:3])
+                + "): declare it, e.g. --symbol NAME=dZ_2",
+                first.column,
+            ) from None
+        else:
+            deepest = max(tried, key=lambda t: len(t.chosen))
+            if deepest.chosen and isinstance(deepest.error, UnknownName):
+                raise deepest.error  # the name no common reading explains
+            raise first
+    pick = chosen[0]
+    result = attempt(tuple(rewrite(n, r) for n, _, r in pick.chosen), False)
+    same = [t for t in (right or wrong) if t is not pick]
+    result.notes[:0] = [  # in the order the names were met (the left-hand side first)
+        f"read `{name}` as {r.words} ({kind}, from its spelling; declare it with "
+        f"--symbol {name}=QUANTITY if it is another)"
+        for name, kind, r in pick.chosen
+    ]
+    if same:
+        result.notes.append(
+            f"the other readings that fit ({same[0].words()}) give the same verdict"
+        )
+    return result
+
+
+def _cannot_tell(name: str, right: Tried, wrong: Tried) -> FormulaError:
+    return FormulaError(
+        f"cannot tell: `{name}` is not a name derive knows; read as {right.words()} the "
+        f"formula is correct, read as {wrong.words()} it is incorrect; declare what it is "
+        f"(--symbol {name}=QUANTITY, e.g. dZ_2)"
+    )

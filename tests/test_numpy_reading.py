@@ -1,0 +1,314 @@
+"""NumPy snippets as real code writes them (issue 13): names read by their spelling
+(``error``, ``output_deltas``, ``dout``), tried against the network and named in the
+answer; activation helpers called with ``derivative=True``; PyTorch and TensorFlow spellings
+of the matrix product and the transpose.
+
+Every verdict here is checked against derive's own formula written in derive's names, so
+no expected output is computed by the code under test.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from derive.formula.check import Checker
+from derive.formula.guesses import readings, tokens
+from derive.formula.parse import FormulaError
+from derive.spec.reading import loads
+
+# nielsen: 2 layers, sigmoid, quadratic cost, samples as columns;
+#   δ_2 = (A2 - Y) ⊙ A2 ⊙ (1 - A2), δ_1 = (W2ᵀ δ_2) ⊙ σ'(Z1).
+
+
+@pytest.fixture(scope="module")
+def nielsen() -> Checker:
+    return Checker("nielsen")
+
+
+@pytest.fixture(scope="module")
+def cs231n() -> Checker:
+    return Checker("cs231n")
+
+
+# (a formula with the author's names, the same formula in derive's names, a reading named)
+SAME = [
+    (
+        "output_deltas = outputs * (1 - outputs) * (outputs - target)",
+        "dZ2 = A2 * (1 - A2) * (A2 - Y)",
+        "read `output_deltas` as δ_2",
+    ),
+    (
+        "output_deltas = outputs - target",  # the factor σ'(Z2) is missing
+        "dZ2 = A2 - Y",
+        "read `outputs` as A_2",
+    ),
+    (
+        # a delta from the next layer's, one layer down (Casper's `error`)
+        "error = np.dot(W2.T, error) * sigmoid(Z1, derivative=True)",
+        "dZ1 = np.dot(W2.T, dZ2) * sigmoid_prime(Z1)",
+        "read `error` as δ_",  # δ_1 with δ_2 on its right, or the loop's δ_l
+    ),
+    (
+        "error = np.dot(W2.T, error) * sigmoid(Z1)",  # σ where σ' belongs
+        "dZ1 = np.dot(W2.T, dZ2) * sigmoid(Z1)",
+        "read `error` as δ_",
+    ),
+    (
+        "hidden_delta = np.dot(who.T, dZ2) * sigmoid(Z1, deriv=True)",
+        "dZ1 = np.dot(W2.T, dZ2) * sigmoid_prime(Z1)",
+        "read `who` as W_2",
+    ),
+    (
+        "d_W1 = tf.matmul(d_l1, tf.transpose(X))",
+        "dW1 = np.dot(dZ1, X.T)",
+        "read `d_l1` as δ_1",
+    ),
+]
+
+
+@pytest.mark.parametrize(("theirs", "ours", "note"), SAME)
+def test_names_read_by_their_spelling(nielsen: Checker, theirs: str, ours: str, note: str) -> None:
+    mine = nielsen.check(theirs, "python")
+    derived = nielsen.check(ours, "python")
+    assert mine.verdict == derived.verdict
+    assert mine.diagnosis == derived.diagnosis
+    assert any(n.startswith(note) for n in mine.notes), mine.notes
+
+
+def test_a_wrong_formula_is_diagnosed_in_the_reading_used(nielsen: Checker) -> None:
+    result = nielsen.check("output_deltas = outputs - target", "python")
+    assert result.verdict == "incorrect"
+    assert "f'(Z" in (result.diagnosis or "") and "missing" in (result.diagnosis or "")
+
+
+def test_derivative_keyword_is_the_derivative(nielsen: Checker) -> None:
+    # main read sigmoid(Z1, derivative=True) as σ(Z1): a correct formula judged wrong
+    assert nielsen.check("dZ1 = (W2.T @ dZ2) * sigmoid(Z1, derivative=True)", "python").correct
+    assert not nielsen.check("dZ1 = (W2.T @ dZ2) * sigmoid(Z1, derivative=False)", "python").correct
+    with pytest.raises(FormulaError, match="keyword is not read"):
+        nielsen.check("dZ1 = (W2.T @ dZ2) * sigmoid(Z1, scale=2)", "python")
+
+
+@pytest.mark.parametrize(
+    ("formula", "correct"),
+    [
+        ("dW2 = dZ2.mm(A1.t())", True),  # PyTorch
+        ("dW2 = dZ2.matmul(A1.t()) / m", False),
+        ("dW1 = tf.matmul(dZ1, tf.transpose(X))", True),  # TensorFlow
+        ("dZ2 = np.divide(A2 - Y, 1) * A2 * (1 - A2)", True),
+    ],
+)
+def test_torch_and_tf_spellings(nielsen: Checker, formula: str, correct: bool) -> None:
+    assert nielsen.check(formula, "python").correct is correct
+
+
+@pytest.mark.parametrize(
+    ("formula", "both"),
+    [
+        ("dZ2 = dout", ("δ_2", "∂L/∂A_2")),  # dout: dL/dZ of an affine layer, dL/dA else
+        ("db1 = np.sum(dRelu1, axis=1, keepdims=True)", ("δ_1", "∂L/∂A_1")),
+        # error = target - output: minus the gradient in code that adds its updates
+        ("error = (target - outputs) * outputs * (1 - outputs)", ("minus the gradient", "δ_2")),
+        ("error = target - outputs", ("−∂L/∂A_2 (minus the gradient)", "δ_2")),
+    ],
+)
+def test_readings_that_disagree_cannot_tell(nielsen: Checker, formula: str, both: tuple) -> None:
+    with pytest.raises(FormulaError, match="cannot tell") as err:
+        nielsen.check(formula, "python")
+    assert all(word in str(err.value) for word in both), str(err.value)
+
+
+def test_a_sign_flip_never_makes_a_formula_right(nielsen: Checker) -> None:
+    # wrong in every reading (a factor 1 - a missing): incorrect, read as the plain delta
+    result = nielsen.check("error = (outputs - target) * outputs", "python")
+    assert result.verdict == "incorrect"
+    assert any("read `error` as δ_2" in n for n in result.notes)
+
+
+def test_a_name_without_a_reading_is_named(nielsen: Checker) -> None:
+    with pytest.raises(FormulaError, match="unknown name 'frobnicate'"):
+        nielsen.check("dZ2 = frobnicate * 2", "python")
+    # the name after the one read by its spelling is the one reported
+    with pytest.raises(FormulaError, match="unknown name 'frob'"):
+        nielsen.check("d_l2 = frob * sigmoid_prime(Z2)", "python")
+
+
+def test_declared_symbols_win_over_readings() -> None:
+    net = """\
+name = "case"
+input = "n_0"
+[[layers]]
+width = "n_1"
+activation = "relu"
+[[layers]]
+width = "n_2"
+activation = "softmax"
+[loss]
+name = "cross_entropy"
+[notation.symbols]
+dout = "dZ_2"
+"""
+    checker = Checker(loads(net, "case.toml"))
+    result = checker.check("dZ1 = W2.T @ dout * (Z1 > 0)", "python")
+    assert result.correct
+    assert not any("read `dout`" in n for n in result.notes)
+
+
+def test_spelling() -> None:
+    assert tokens("dLdTheta") == ["d", "ld", "theta"]
+    assert readings("dLdTheta", 2)[0] == "a gradient on weights"
+    assert tokens("layer_one_delta") == ["layer", "1", "delta"]
+    assert tokens("deltao") == ["delta", "o"]
+    kind, found = readings("weight_deltas", 2)
+    assert kind == "a gradient on weights" and [r.text for r in found] == ["dW1", "dW2"]
+    kind, found = readings("hidden_outputs", 3)
+    assert [r.text for r in found] == ["A1", "A2"]
+    assert [r.text for r in readings("w_h_o", 3)[1]] == ["W3"]
+    kind, found = readings("del4", 3)  # numbered from the input: δ_3 (or a 4th layer)
+    assert [r.text for r in found if not r.fallback] == ["dZ3"]
+    assert readings("frobnicate", 2) == ("", [])
+
+
+def test_unnumbered_names_in_a_fixed_layer_formula(nielsen: Checker) -> None:
+    # Nielsen's network.py: `delta` without a number, the layer given by zs[-1]
+    result = nielsen.check(
+        "delta = self.cost_derivative(activations[-1], y) * sigmoid_prime(zs[-1])", "python"
+    )
+    assert result.correct and any("read `delta` as δ_2" in n for n in result.notes)
+    result = nielsen.check("delta = self.cost_derivative(activations[-1], y)", "python")
+    assert result.verdict == "incorrect"
+    assert "f'(Z) of the layer is missing" in (result.diagnosis or "")
+
+
+def test_dhidden_before_or_after_the_gate(cs231n: Checker) -> None:
+    # CS231n reuses dhidden for the gated gradient: alone, it could be either
+    with pytest.raises(FormulaError, match="cannot tell.*δ_1.*∂L/∂A_1"):
+        cs231n.check("dW1 = np.dot(X.T, dhidden)", "python")
+    gated = "dhidden = np.dot(dscores, W2.T)\ndhidden[hidden_layer <= 0] = 0"
+    assert cs231n.check(gated, "python").correct
+
+
+@pytest.mark.parametrize(
+    ("formula", "correct"),
+    [
+        ("dW = np.dot(dZ, cache[0].T) / m", True),  # Ng's linear_backward
+        ("dA_prev = np.dot(cache[1].T, dZ)", True),
+        ("dW = np.dot(dZ, cache[1].T) / m", False),  # W where A_prev belongs
+    ],
+)
+def test_ngs_linear_cache(formula: str, correct: bool) -> None:
+    result = Checker("ng").check(formula, "python")
+    assert result.correct is correct
+    assert any("Ng's cache (A_prev, W, b)" in n for n in result.notes)
+
+
+def test_a_gradient_dictionary_names_its_entries(nielsen: Checker) -> None:
+    # Casper's change_w['W2'] is ∂L/∂W_2, as grads['W2'] is
+    assert nielsen.check("change_w['W2'] = dZ2 @ A1.T", "python").correct
+    assert not nielsen.check("change_w['W2'] = dZ2 @ A2.T", "python").correct
+
+
+def test_nielsens_network2_cost_delta() -> None:
+    xent = Checker("tests/corpus/specs/nielsen_xent.toml")
+    # CrossEntropyCost.delta is the output delta of the network's own cost
+    result = xent.check("delta = (self.cost).delta(zs[-1], activations[-1], y)", "python")
+    assert result.correct and any("cost.delta" in n for n in result.notes)
+    wrong = "delta = (self.cost).delta(zs[-1], activations[-1], y) * sigmoid_prime(zs[-1])"
+    assert xent.check(wrong, "python").verdict == "incorrect"
+
+
+def test_nielsens_sp_in_the_loop(nielsen: Checker) -> None:
+    result = nielsen.check("delta = np.dot(self.weights[-l+1].transpose(), delta) * sp", "python")
+    assert result.correct and any("read `sp` as f'(Z_l)" in n for n in result.notes)
+    wrong = "delta = np.dot(self.weights[-l+1], delta) * sp"  # the transpose is missing
+    # no reading fits the shapes: maybe a mistake, maybe a name meaning another thing
+    with pytest.raises(FormulaError, match="no common reading of it fits the shapes"):
+        nielsen.check(wrong, "python")
+
+
+def test_a_called_name_is_no_quantity(nielsen: Checker) -> None:
+    # sigma_prime(…) is a function (hunkim's labs): never read as a delta named sigma_…
+    assert nielsen.check("dZ2 = (A2 - Y) * sigma_prime(Z2)", "python").correct
+    with pytest.raises(FormulaError, match="unknown name 'sigma_prim'"):
+        nielsen.check("dZ2 = (A2 - Y) * sigma_prim(Z2)", "python")
+
+
+def test_reg_in_both_of_its_scales() -> None:
+    # derive's loss adds λ/(2m)‖W‖²; code's reg is λ/m (0.5*reg*ΣW²) or λ/(2m) (reg*ΣW²)
+    reg = Checker("tests/corpus/specs/cs231n_case_reg.toml")
+    with pytest.raises(FormulaError, match="cannot tell: `reg`.*λ/m.*λ/\\(2m\\)"):
+        reg.check("dW2 = hidden.T @ dscores + reg * W2", "python")
+    wrong = reg.check("dW2 = hidden.T @ dscores - reg * W2", "python")  # wrong in both
+    assert wrong.verdict == "incorrect"
+    assert any("read `reg` as λ/m" in n for n in wrong.notes)
+    assert reg.check("dW2 = hidden.T @ dscores + lambd / N * W2", "python").correct
+
+
+def test_fresh_locals_need_no_reading(nielsen: Checker) -> None:
+    # main read every assigned name outside the snippet first: unknown name 'tmp'
+    snippet = "tmp = np.dot(W2.T, dZ2)\ndZ1 = tmp * sigmoid_prime(Z1)"
+    assert nielsen.check(snippet, "python").correct
+    assert not nielsen.check(snippet.replace("W2.T", "W2.T * 2"), "python").correct
+
+
+def test_raschkas_minibatch_code(nielsen: Checker) -> None:
+    """X_train[batch_idx], sigmoid_derivative_h, a statement over two bracketed lines."""
+    snippet = "dZ1 = (np.dot(w_out.T, dZ2) *\n       sigmoid_derivative_h)"
+    result = nielsen.check(snippet, "python")
+    assert result.correct
+    assert any("read `sigmoid_derivative_h` as f'(Z_1)" in n for n in result.notes)
+    result = nielsen.check("dW1 = np.dot(dZ1, X_train[batch_idx].T) / num_samples", "python")
+    assert not result.correct  # derive's dW1 has no 1/m here (a sum loss)
+    assert any("X[batch_idx]" in n for n in result.notes)
+    assert nielsen.check("dW1 = np.dot(dZ1, X_train[batch_idx].T)", "python").correct
+
+
+def test_grokkings_outer_prod() -> None:
+    single = Checker("tests/corpus/specs/grokking_linear.toml")
+    assert single.check("weight_deltas = outer_prod(delta, input)", "python").correct
+    with pytest.raises(FormulaError, match="fits the shapes"):  # transposed: maybe w is Wᵀ
+        single.check("weight_deltas = outer_prod(input, delta)", "python")
+
+
+# -- property: a reading never turns a verdict over -------------------------------------------
+
+FORMULAS = [
+    "dZ2 = (A2 - Y) * A2 * (1 - A2)",
+    "dZ2 = (A2 - Y) * A2",
+    "dZ2 = A2 - Y",
+    "dZ1 = np.dot(W2.T, dZ2) * A1 * (1 - A1)",
+    "dZ1 = np.dot(W2, dZ2) * A1 * (1 - A1)",
+    "dW2 = np.dot(dZ2, A1.T)",
+    "dW2 = np.dot(dZ2, A1.T) / m",
+]
+SPELLINGS = {
+    "dZ2": ["output_deltas", "error", "delta_o", "d_l2", "output_error", "del2"],
+    "dZ1": ["hidden_deltas", "delta_h", "hidden_error", "layer_1_delta"],
+    "A2": ["outputs", "output", "final_outputs", "predictions", "o"],
+    "A1": ["hidden_outputs", "ah", "layer_1"],
+    "W2": ["who", "w_h_o", "weights_2"],
+    "Y": ["target", "targets", "y_train", "training_set_outputs"],
+    "dW2": ["weight_deltas_2", "dLdW2", "grad_w2"],
+}
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.data())
+def test_a_reading_never_turns_a_verdict_over(data: st.DataObject) -> None:
+    """Real names for derive's symbols: the verdict is derive's own, or no verdict at all."""
+    checker = Checker("nielsen")
+    formula = data.draw(st.sampled_from(FORMULAS))
+    literal = checker.check(formula, "python").verdict
+    renamed = formula
+    for symbol, names in SPELLINGS.items():
+        if re.search(rf"\b{symbol}\b", renamed) and data.draw(st.booleans()):
+            renamed = re.sub(rf"\b{symbol}\b", data.draw(st.sampled_from(names)), renamed)
+    try:
+        verdict = checker.check(renamed, "python").verdict
+    except FormulaError:
+        return  # cannot tell, or no reading fits: no verdict, never a wrong one
+    assert verdict == literal, (formula, renamed)
