@@ -382,9 +382,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 def _check_program(args: argparse.Namespace) -> int:
     """``derive check`` on a forward program or ``--expr``: a NumPy snippet (a formula, or
     a whole ``--file``) checked against the staged derivation."""
-    from derive.formula.program_check import ProgramChecker
-
     from derive.formula.detect import detect_syntax
+    from derive.formula.program_check import ProgramChecker
 
     d = _subject(args)
     latex = args.syntax == "latex" or (

@@ -216,10 +216,29 @@ KATEX_COMMANDS = {
     "mathopen",
     "mathclose",
     # every lowercase Greek letter a name may print as (KaTeX has them all)
-    *(
-        "alpha beta gamma delta epsilon zeta eta theta kappa lambda mu nu xi rho sigma tau "
-        "upsilon phi chi psi omega"
-    ).split(),
+    *[
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "epsilon",
+        "zeta",
+        "eta",
+        "theta",
+        "kappa",
+        "lambda",
+        "mu",
+        "nu",
+        "xi",
+        "rho",
+        "sigma",
+        "tau",
+        "upsilon",
+        "phi",
+        "chi",
+        "psi",
+        "omega",
+    ],
 }
 
 

@@ -46,8 +46,7 @@ def test_batchnorm_compact_form_is_the_textbook_one() -> None:
     assert closed is not None
     # the golden string is the product: (1/N) γ/σ (N dout − Σ dout − X̂ Σ dout⊙X̂)
     assert text(closed.rhs) == (
-        "(1/N) (γ ⊙ sqrt(ε + var)∘⁻¹ ⊙ (-Σ_rows(dout) + N dout − "
-        "(Σ_rows(Xhat ⊙ dout) ⊙ Xhat)))"
+        "(1/N) (γ ⊙ sqrt(ε + var)∘⁻¹ ⊙ (-Σ_rows(dout) + N dout − (Σ_rows(Xhat ⊙ dout) ⊙ Xhat)))"
     )
 
 

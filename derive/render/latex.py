@@ -41,10 +41,29 @@ FULL = r"\text{full}"
 #: a cotangent's ``dgamma`` as ``d\gamma``; ``pi``, ``iota``, ``omicron`` stay words.
 _GREEK = {
     name: "\\" + name
-    for name in (
-        "alpha beta gamma delta epsilon zeta eta theta kappa lambda mu nu xi rho sigma tau "
-        "upsilon phi chi psi omega"
-    ).split()
+    for name in [
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "epsilon",
+        "zeta",
+        "eta",
+        "theta",
+        "kappa",
+        "lambda",
+        "mu",
+        "nu",
+        "xi",
+        "rho",
+        "sigma",
+        "tau",
+        "upsilon",
+        "phi",
+        "chi",
+        "psi",
+        "omega",
+    ]
 }
 _GREEK["lam"] = r"\lambda"
 _GREEK.update({"d" + k: "d" + v for k, v in list(_GREEK.items()) if "d" + k not in _GREEK})

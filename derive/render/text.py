@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import sympy
-from sympy.printing.pretty.pretty_symbology import greek_unicode
 from sympy.matrices.expressions import MatAdd
 from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.pretty.pretty_symbology import greek_unicode
 from sympy.printing.str import StrPrinter
 
 from derive.core.derivation import PRINTERS
@@ -23,8 +23,8 @@ _SUB = str.maketrans("0123456789+-=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆�
 _SUP = str.maketrans("0123456789+-=()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾")
 #: Greek names printed as their letter (``epsilon`` -> ``ε``, ``gamma`` -> ``γ``), as SymPy's
 #: pretty printer does; ``pi``, ``iota``, ``omicron`` stay words (easily a user's own name).
-_GREEK = {
-    k: v
+_GREEK: dict[str, str] = {
+    str(k): str(v)
     for k, v in greek_unicode.items()
     if k.islower() and k not in ("pi", "iota", "omicron", "varsigma", "lamda")
 }
