@@ -40,6 +40,11 @@ class ProgramError(SpecError):
     """A program whose equations cannot be built (shapes that do not fit)."""
 
 
+class ProgramReadError(ProgramError):
+    """A construct the builder does not read (``x.shape`` whole outside ``ones``): not a
+    shape mismatch, so a checked snippet that uses it is unread, never judged wrong."""
+
+
 def size_symbol(size: int | str) -> sympy.Expr:
     """A size of a declared shape: an Integer, or a positive integer Symbol."""
     if isinstance(size, int):
@@ -131,8 +136,9 @@ class _Builder:
 
     # ------------------------------------------------------------------ errors
 
-    def fail(self, problem: str, line: int | None) -> ProgramError:
-        return ProgramError(
+    def fail(self, problem: str, line: int | None, *, reading: bool = False) -> ProgramError:
+        kind = ProgramReadError if reading else ProgramError
+        return kind(
             f"{self.where}: {problem}" if self.where else problem,
             source=self.spec.source,
             line=line,
@@ -218,6 +224,8 @@ class _Builder:
     # ------------------------------------------------------------------ calls
 
     def _call(self, node: Any) -> Any:
+        if node.fn in ("ones_like", "ones"):  # ones(x.shape): x.shape is not built on its own
+            return self.ones(node.fn, node)
         return self.call(node.fn, [self.build(a) for a in node.args], node)
 
     def _shapeof(self, node: Any) -> Any:
@@ -225,7 +233,9 @@ class _Builder:
         if is_scalar(x):
             raise self.fail("a scalar has no .shape", node.line)
         if node.axis is None:
-            raise self.fail("x.shape is read only to unpack it (N, D = x.shape)", node.line)
+            raise self.fail(
+                "x.shape is read only to unpack it (N, D = x.shape)", node.line, reading=True
+            )
         return x.shape[node.axis]
 
     def _lookup(self, node: Any) -> Any:
@@ -264,7 +274,9 @@ class _Builder:
         if fn == "maximum":
             zero, x = args
             if zero != 0:
-                raise self.fail("maximum(0, x) is the only maximum supported", node.line)
+                raise self.fail(
+                    "maximum(0, x) is the only maximum supported", node.line, reading=True
+                )
             fn = "relu"
         if fn in N.ELEMENTWISE_NAMES:  # a scalar argument gets the scalar function
             return N.elementwise(fn, x)
@@ -283,14 +295,14 @@ class _Builder:
             cond, a, b = args
             a, b = self.broadcast(a, b, node) if not (is_scalar(a) and is_scalar(b)) else (a, b)
             return N.where(cond, a, b)
-        raise self.fail(f"unknown function {fn}()", node.line)
+        raise self.fail(f"unknown function {fn}()", node.line, reading=True)
 
     def ones(self, fn: str, node: Any) -> Any:
         """``ones_like(x)`` / ``ones(x.shape)``: a one repeated to ``x``'s shape."""
         arg = node.args[0]
         if fn == "ones":
             if type(arg).__name__ != "ShapeOf" or arg.axis is not None:
-                raise self.fail("ones() is read as ones(x.shape)", node.line)
+                raise self.fail("ones() is read as ones(x.shape)", node.line, reading=True)
             arg = arg.x
         x = self.build(arg)
         if is_scalar(x):
@@ -356,6 +368,8 @@ def build_program(spec: Any) -> ProgramGraph:
             b.env[name] = sym
         else:
             b.env[name] = sympy.sympify(value)  # safe: a SymPy number our parser built
+    for name, size in b.sizes.items():  # a size the equations use, e.g. mu = 1 / N * sum(x)
+        b.env.setdefault(name, size)
     equations: list[Equation] = []
     for assign in spec.equations:
         b.where = f"equation '{assign.text}'"

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from derive.core.program import ProgramError, _Builder
+from derive.core.program import ProgramError, ProgramReadError, _Builder
 from derive.core.staged import StagedDerivation
 from derive.formula.ir import FormulaError
 from derive.spec import program_grammar as G
@@ -173,6 +173,8 @@ class Reader:
             b.where = f"line {line} '{text}'"
             try:
                 return b.build(expr)
+            except ProgramReadError as err:  # a construct not read: no verdict
+                raise FormulaError(f"line {line}: {str(err).split(': ', 1)[-1]}") from None
             except ProgramError as err:
                 raise ShapeError(str(err).split(": ", 1)[-1], line) from None
 
