@@ -265,6 +265,8 @@ class _Builder:
             return x
         if fn in ("ones_like", "ones"):
             return self.ones(fn, node)
+        if fn == "reshape":
+            return self.reshape(x, args[1], args[2], node)
         if fn in ("sum", "mean", "max"):
             if is_scalar(x):
                 raise self.fail(f"{fn}() of a scalar", node.line)
@@ -296,6 +298,32 @@ class _Builder:
             a, b = self.broadcast(a, b, node) if not (is_scalar(a) and is_scalar(b)) else (a, b)
             return N.where(cond, a, b)
         raise self.fail(f"unknown function {fn}()", node.line, reading=True)
+
+    def reshape(self, x: Any, rows: Any, cols: Any, node: Any) -> Any:
+        """``x.reshape(r, c)`` between vector shapes (NumPy's ``(D,)`` row read as 1×D):
+        the same vector, or its transpose; any other reshape is not read."""
+        if is_scalar(x):
+            raise self.fail("reshape() of a scalar", node.line, reading=True)
+        n, m = x.shape
+        length = n * m
+        r = length if rows == -1 else rows
+        c = length if cols == -1 else cols
+        if -1 in (rows, cols) and 1 not in (rows, cols):
+            raise self.fail(
+                "reshape() is read only to a row (1, -1) or a column (-1, 1)",
+                node.line,
+                reading=True,
+            )
+        if (r, c) == (n, m):
+            return x
+        if (r, c) == (m, n) and 1 in (n, m):
+            return x.T
+        raise self.fail(
+            f"reshape() to ({r}, {c}) of a {shape_text(shape_of(x))} value: only a vector to a "
+            "row or a column is read",
+            node.line,
+            reading=True,
+        )
 
     def ones(self, fn: str, node: Any) -> Any:
         """``ones_like(x)`` / ``ones(x.shape)``: a one repeated to ``x``'s shape."""

