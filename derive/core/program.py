@@ -327,6 +327,11 @@ class _Builder:
 
     def ones(self, fn: str, node: Any) -> Any:
         """``ones_like(x)`` / ``ones(x.shape)``: a one repeated to ``x``'s shape."""
+        if fn == "ones" and len(node.args) == 2:  # ones((N, D)): sizes, as NumPy's tuple
+            rows, cols = (self.build(a) for a in node.args)
+            if not (is_scalar(rows) and is_scalar(cols)):
+                raise self.fail("ones((rows, cols)) takes two sizes", node.line)
+            return N.Broadcast(sympy.Integer(1), rows, cols)
         arg = node.args[0]
         if fn == "ones":
             if type(arg).__name__ != "ShapeOf" or arg.axis is not None:

@@ -11,10 +11,11 @@ by the program's own builder (so its shapes are checked the same way).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from derive.core.program import ProgramError, ProgramReadError, _Builder
+from derive.core.program import ProgramError, ProgramReadError, _Builder, is_scalar
 from derive.core.staged import StagedDerivation
 from derive.formula.ir import FormulaError
 from derive.spec import program_grammar as G
@@ -147,6 +148,18 @@ class Reader:
         notes: list[str] = []
         lines: dict[str, int] = {}
         order: list[str] = []
+        # NumPy's aliasing: after ``dx = dxmu`` both names are one array, so a later
+        # ``dxmu += …`` changes dx too (each name maps to the set of names sharing its array).
+        shared: dict[str, set[str]] = {}
+
+        def rebind(target: str, same_as: str | None = None) -> None:
+            group = shared.pop(target, None)
+            if group is not None:
+                group.discard(target)
+            if same_as is not None and not is_scalar(env.get(same_as)):
+                group = shared.setdefault(same_as, {same_as})
+                group.add(target)
+                shared[target] = group
 
         def resolve(expr: G.Expr, line: int) -> None:
             for node in G.walk(expr):
@@ -178,27 +191,44 @@ class Reader:
             except ProgramError as err:
                 raise ShapeError(str(err).split(": ", 1)[-1], line) from None
 
+        # What each name was given by its own last line: an intermediate is judged by that
+        # (the author's dxmu, before dx's in-place update changed the shared array); a name
+        # the snippet returns is judged by its final value, as NumPy hands it back.
+        own: dict[str, Any] = {}
+        returned: set[str] = set()
         for st in statements:
             if isinstance(st, G.Return):
+                returned.update(re.findall(r"[A-Za-z_]\w*", st.text.removeprefix("return")))
                 continue
             if isinstance(st, G.Unpack):
+                for name in st.targets:
+                    rebind(name)
                 self.unpack(st, env, notes, build)
                 continue
             target = st.target
             if isinstance(st, G.Assign) and isinstance(st.expr, G.Lookup):
+                rebind(target)
                 env[target] = self.looked_up(st.expr, target, st.line, notes)
             elif isinstance(st, G.Update):
                 if target not in env:
                     env[target] = self.value_of(target, st.line, notes)
                 expr = G.Bin(st.op, G.Name(target, st.line), st.expr, st.line)
                 env[target] = build(expr, st.line, st.text)
+                if not is_scalar(env[target]):  # in place: every alias sees the update
+                    for other in shared.get(target, set()) - {target}:
+                        env[other] = env[target]
             else:
-                env[target] = build(st.expr, st.line, st.text)
+                value = build(st.expr, st.line, st.text)
+                alias = st.expr.id if isinstance(st.expr, G.Name) else None
+                rebind(target, alias if alias != target else None)
+                env[target] = value
+            own[target] = env[target]
             lines[target] = st.line
             if target in order:
                 order.remove(target)
             order.append(target)
-        values = {n: env[n] for n in order if not isinstance(env[n], _Unknown)}
+        final = {n: env[n] if n in returned else own[n] for n in order}
+        values = {n: v for n, v in final.items() if not isinstance(v, _Unknown)}
         return Reading(values, lines, notes, order)
 
     def known(self) -> str:

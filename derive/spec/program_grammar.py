@@ -504,6 +504,18 @@ class _Builder:
         if fn not in FUNCTIONS:
             raise EquationError(f"unknown function {fn}(){_suggest(fn, list(FUNCTIONS))}", fn_col)
         spec = FUNCTIONS[fn]
+        shape = _positional(args)
+        if (
+            fn == "ones"
+            and len(shape) == 1
+            and isinstance(shape[0], Tree)
+            and shape[0].data == "tuple"
+        ):
+            sizes = [self.build(part) for part in shape[0].children]
+            keywords_given = isinstance(args, Tree) and len(shape) != len(args.children)
+            if len(sizes) != 2 or keywords_given:
+                raise EquationError("ones((rows, cols)) takes two sizes and nothing else", fn_col)
+            return Call("ones", tuple(sizes), None, self.line, col)
         built, keywords = self.arguments(args, fn, first)
         if len(built) != spec.arity:
             plural = "" if spec.arity == 1 else "s"
