@@ -221,3 +221,29 @@ def test_ones_of_a_tuple_of_sizes(program: ProgramChecker) -> None:
     assert program.check(snippet).verdict == "correct"
     with pytest.raises(EquationError, match="two sizes"):
         parse_statement("dx = np.ones((N, D, 3))")
+
+
+BROADCAST_IN_A_FUNCTION = """
+name = "col"
+convention = "row"
+[inputs]
+X = ["N", "C"]
+[forward]
+equations = '''
+mu = mean(X, axis=1)
+m = exp(X - mu)
+'''
+[backward]
+upstream = "dm"
+"""
+
+
+def test_export_of_a_broadcast_inside_a_function(tmp_path: Path) -> None:
+    """``exp(X - mu)`` with a column mu: the exported code was ``numpy.exp((X -
+    numpy.broadcasttomuNC)`` (a SyntaxError; CS231n's SVM margin hit it); now it runs and
+    agrees with finite differences."""
+    path = tmp_path / "col.toml"
+    path.write_text(BROADCAST_IN_A_FUNCTION, "utf-8")
+    d = derive_program(path)
+    compile(d.to_source(), "col.py", "exec")
+    assert d.verify().passed
