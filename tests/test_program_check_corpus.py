@@ -29,7 +29,7 @@ PROGRAM_ENTRIES = [
     if e["network"] and e["syntax"] == "python" and is_program_spec(str(e["network"]))
 ]
 #: Entries read with a verdict when this test was written; the count may grow, not shrink.
-MIN_READ = 22
+MIN_READ = 24
 #: Read, and judged against their label, for a reason outside the reading (strict xfail: when
 #: the reason is fixed the test says so). Helper names: the snippet names its own helper values
 #: like stages (``dmean = dout.sum(axis=0) / N``, ``ddev``, israfelsr's ``dxmu`` that includes
@@ -38,6 +38,9 @@ MIN_READ = 22
 #: gradients. Engine: the derivation drops the path through a scalar equation (``rstd = 1 /
 #: sqrt(mean(...) + eps)``: no drstd stage; ``s = sum(x); y = s * x`` derives dx = s dy, and
 #: ``derive verify`` fails on it), so the right formula is judged against a wrong gradient.
+#: Read and judged right, but the diagnosis of the wrong snippet tries its slips for minutes
+#: (4.6 min for 0809zheng's SVM): run only with -m slow, and not counted in MIN_READ.
+SLOW = {"svm-0809zheng-vectorized"}
 HELPER = "helper names judged as the program's stages (program_check.py compares them)"
 ENGINE = "no cotangent for a scalar equation (rstd): the derived dx misses its path"
 KNOWN_WRONG = {
@@ -73,9 +76,12 @@ def test_program_entries_exist() -> None:
         pytest.param(
             e,
             id=str(e["id"]),
-            marks=[pytest.mark.xfail(strict=True, reason=KNOWN_WRONG[str(e["id"])])]
-            if e["id"] in KNOWN_WRONG
-            else [],
+            marks=(
+                [pytest.mark.xfail(strict=True, reason=KNOWN_WRONG[str(e["id"])])]
+                if e["id"] in KNOWN_WRONG
+                else []
+            )
+            + ([pytest.mark.slow] if e["id"] in SLOW else []),
         )
         for e in PROGRAM_ENTRIES
     ],
@@ -90,7 +96,7 @@ def test_verdict_is_the_label(entry: dict[str, object]) -> None:
 
 def test_read_count() -> None:
     """The share of program entries read does not fall."""
-    read = sum(_check(e) is not None for e in PROGRAM_ENTRIES)
+    read = sum(_check(e) is not None for e in PROGRAM_ENTRIES if e["id"] not in SLOW)
     assert read >= MIN_READ
 
 
@@ -166,8 +172,8 @@ def test_reshape_of_a_matrix_is_not_read(program: ProgramChecker) -> None:
 
 
 def test_reshape_needs_whole_numbers() -> None:
-    with pytest.raises(EquationError, match="whole numbers"):
-        parse_statement("dx = x.reshape(N, 2)")
+    with pytest.raises(EquationError, match="two sizes"):
+        parse_statement("dx = x.reshape(N + 1, 2)")
 
 
 def test_a_tuple_elsewhere_is_a_clear_error() -> None:
@@ -247,3 +253,55 @@ def test_export_of_a_broadcast_inside_a_function(tmp_path: Path) -> None:
     d = derive_program(path)
     compile(d.to_source(), "col.py", "exec")
     assert d.verify().passed
+
+
+SVM = Path(__file__).parent / "corpus" / "specs" / "programs" / "svm_jariasf.toml"
+SVM_FORWARD = """num_train = X.shape[0]
+scores = X.dot(W)
+correct_class_scores = scores[np.arange(num_train), y].reshape(num_train, 1)
+margin = np.maximum(0, scores - correct_class_scores + 1)
+"""
+
+
+@pytest.fixture(scope="module")
+def svm() -> ProgramChecker:
+    return ProgramChecker(derive_program(SVM))
+
+
+def test_masked_and_label_assignments(svm: ProgramChecker) -> None:
+    """CS231n's vectorised SVM gradient: ``margin[margin > 0] = 1`` (a mask),
+    ``margin[np.arange(N), y] -= count`` (each row's label entry, in place), ``np.zeros``,
+    ``np.arange`` and ``reshape(num_train, 1)`` (all unread before)."""
+    snippet = SVM_FORWARD + (
+        "dW = np.zeros(W.shape)\n"
+        "margin[np.arange(num_train), y] = 0\n"
+        "margin[margin > 0] = 1\n"
+        "valid_margin_count = margin.sum(axis=1)\n"
+        "margin[np.arange(num_train), y] -= valid_margin_count\n"
+        "dW = (X.T).dot(margin) / num_train\n"
+        "dW = dW + reg * 2 * W\n"
+        "return dW"
+    )
+    assert svm.check(snippet).verdict == "correct"
+    # the count not taken off the label's entry: each row's gradient misses -count x_i
+    wrong = snippet.replace("margin[np.arange(num_train), y] -= valid_margin_count\n", "")
+    assert svm.check(wrong).verdict == "incorrect"
+
+
+def test_a_label_assignment_replaces_the_entry(svm: ProgramChecker) -> None:
+    """``A[range(N), y] = 0`` sets the entry (not adds to it): forgetting to zero the correct
+    class's margin before the mask counts it as a violation: INCORRECT."""
+    right = SVM_FORWARD + (
+        "margin[range(num_train), y] = 0\nmargin[margin > 0] = 1\n"
+        "margin[range(num_train), y] = -np.sum(margin, axis=1)\ndW = X.T.dot(margin) / num_train"
+        " + 2 * reg * W"
+    )
+    assert svm.check(right).verdict == "correct"
+    assert svm.check(right.replace("margin[range(num_train), y] = 0\n", "")).verdict == "incorrect"
+
+
+def test_labels_in_a_plain_pick(svm: ProgramChecker) -> None:
+    """``scores[range(N), y]`` in a snippet's expression finds the program's labels (a
+    KeyError 'y' traceback before)."""
+    snippet = "s = X.dot(W)\nc = s[range(N), y]\ndW = 2 * reg * W + X.T.dot(s - c)"
+    assert svm.check(snippet).verdict == "incorrect"

@@ -27,6 +27,7 @@ from sympy.matrices.expressions import (
     MatrixExpr,
     MatrixSymbol,
     Trace,
+    ZeroMatrix,
 )
 
 from derive.core import nodes as N
@@ -224,7 +225,7 @@ class _Builder:
     # ------------------------------------------------------------------ calls
 
     def _call(self, node: Any) -> Any:
-        if node.fn in ("ones_like", "ones"):  # ones(x.shape): x.shape is not built on its own
+        if node.fn in ("ones_like", "ones", "zeros"):  # ones(x.shape): no x.shape on its own
             return self.ones(node.fn, node)
         return self.call(node.fn, [self.build(a) for a in node.args], node)
 
@@ -263,7 +264,7 @@ class _Builder:
             if not is_scalar(x):
                 raise self.fail("float() of a matrix", node.line)
             return x
-        if fn in ("ones_like", "ones"):
+        if fn in ("ones_like", "ones", "zeros"):
             return self.ones(fn, node)
         if fn == "reshape":
             return self.reshape(x, args[1], args[2], node)
@@ -327,20 +328,21 @@ class _Builder:
 
     def ones(self, fn: str, node: Any) -> Any:
         """``ones_like(x)`` / ``ones(x.shape)``: a one repeated to ``x``'s shape."""
-        if fn == "ones" and len(node.args) == 2:  # ones((N, D)): sizes, as NumPy's tuple
+        fill = sympy.Integer(0 if fn == "zeros" else 1)
+        if fn in ("ones", "zeros") and len(node.args) == 2:  # ones((N, D)): NumPy's tuple
             rows, cols = (self.build(a) for a in node.args)
             if not (is_scalar(rows) and is_scalar(cols)):
-                raise self.fail("ones((rows, cols)) takes two sizes", node.line)
-            return N.Broadcast(sympy.Integer(1), rows, cols)
+                raise self.fail(f"{fn}((rows, cols)) takes two sizes", node.line)
+            return ZeroMatrix(rows, cols) if fn == "zeros" else N.Broadcast(fill, rows, cols)
         arg = node.args[0]
-        if fn == "ones":
+        if fn in ("ones", "zeros"):
             if type(arg).__name__ != "ShapeOf" or arg.axis is not None:
-                raise self.fail("ones() is read as ones(x.shape)", node.line, reading=True)
+                raise self.fail(f"{fn}() is read as {fn}(x.shape)", node.line, reading=True)
             arg = arg.x
         x = self.build(arg)
         if is_scalar(x):
-            return sympy.Integer(1)
-        return N.Broadcast(sympy.Integer(1), *x.shape)
+            return fill
+        return ZeroMatrix(*x.shape) if fn == "zeros" else N.Broadcast(fill, *x.shape)
 
     def _compare(self, node: Any) -> Any:
         a, b = self.build(node.left), self.build(node.right)

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from derive.core import nodes as N
 from derive.core.program import ProgramError, ProgramReadError, _Builder, is_scalar
 from derive.core.staged import StagedDerivation
 from derive.formula.ir import FormulaError
@@ -165,6 +166,8 @@ class Reader:
             for node in G.walk(expr):
                 if isinstance(node, G.Name) and node.id not in env:
                     env[node.id] = self.value_of(node.id, line, notes)
+                elif isinstance(node, G.Pick) and node.labels not in env:  # S[range(N), y]
+                    env[node.labels] = self.value_of(node.labels, line, notes)
                 elif isinstance(node, G.Lookup):
                     raise FormulaError(
                         f"line {line}: {node.container}[{node.key!r}] is read only as a whole "
@@ -206,7 +209,14 @@ class Reader:
                 self.unpack(st, env, notes, build)
                 continue
             target = st.target
-            if isinstance(st, G.Assign) and isinstance(st.expr, G.Lookup):
+            if isinstance(st, G.SetItem):
+                if target not in env:
+                    env[target] = self.value_of(target, st.line, notes)
+                env[target] = self.set_item(st, env[target], build)
+                if not is_scalar(env[target]):  # in place: every alias sees the update
+                    for other in shared.get(target, set()) - {target}:
+                        env[other] = env[target]
+            elif isinstance(st, G.Assign) and isinstance(st.expr, G.Lookup):
                 rebind(target)
                 env[target] = self.looked_up(st.expr, target, st.line, notes)
             elif isinstance(st, G.Update):
@@ -230,6 +240,27 @@ class Reader:
         final = {n: env[n] if n in returned else own[n] for n in order}
         values = {n: v for n, v in final.items() if not isinstance(v, _Unknown)}
         return Reading(values, lines, notes, order)
+
+    def set_item(self, st: G.SetItem, old: Any, build: Any) -> Any:
+        """``A[A > 0] = 1`` as ``where(A > 0, 1, A)``; ``A[range(N), y] op= v`` as ``A`` with
+        each row's label entry replaced (or updated) by ``v``: NumPy's in-place semantics."""
+        name = G.Name(st.target, st.line)
+        value = st.expr if st.op is None else G.Bin(st.op, name, st.expr, st.line)
+        if isinstance(st.index, G.Compare):
+            where = G.Call("where", (st.index, value, name), None, st.line)
+            return build(where, st.line, st.text)
+        assert isinstance(st.index, G.Pick)
+        if is_scalar(old):
+            raise FormulaError(f"line {st.line}: {st.target} is not a matrix to index")
+        labels = self.names.find(st.index.labels)
+        if labels is None or not isinstance(labels[1], N.Labels):
+            raise FormulaError(f"line {st.line}: {st.index.labels!r} are not the program's labels")
+        hot = N.OneHot(labels[1], tuple(old.shape))
+        pick = G.Pick(name, st.index.labels, st.index.length, st.line)
+        entry = st.expr if st.op is None else G.Bin(st.op, pick, st.expr, st.line)
+        # each row's entry at its label moves by (new − old): A + onehot ⊙ (new − old)
+        change = build(G.Bin("-", entry, pick, st.line), st.line, st.text)
+        return old + N.hadamard(hot, N.fit(change, hot, "'[]='")[0])
 
     def known(self) -> str:
         shown = ", ".join(list(self.names.values)[:20])

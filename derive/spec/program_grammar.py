@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 import sympy
 from lark import Lark, Token, Tree, UnexpectedInput
@@ -66,6 +66,7 @@ FUNCTIONS: dict[str, Function] = {
     "transpose": Function(1),
     "ones_like": Function(1, what="an array of ones shaped like its argument"),
     "ones": Function(1, what="ones(x.shape)"),
+    "zeros": Function(1, what="zeros(x.shape)"),
     "float": Function(1, what="a number as it is"),
     "power": Function(2, what="power(x, p), x ** p"),
     "len": Function(1, what="the number of rows"),
@@ -388,12 +389,15 @@ class _Builder:
         parts = list(args.children) if isinstance(args, Tree) else []
         if len(parts) == 1 and isinstance(parts[0], Tree) and parts[0].data == "tuple":
             parts = list(parts[0].children)
-        usage = "x.reshape(rows, cols) takes two whole numbers, one of them may be -1"
+        usage = "x.reshape(rows, cols) takes two sizes (numbers or names), one may be -1"
         sizes: list[Expr] = []
         for part in parts:
             tree, sign = part, 1
             if isinstance(tree, Tree) and tree.data == "neg":
                 sign, tree = -1, tree.children[0]
+            if sign > 0 and isinstance(tree, Tree) and tree.data == "name":
+                sizes.append(self.build(tree))  # a size's name: x.reshape(num_train, 1)
+                continue
             word = str(tree.children[0]) if isinstance(tree, Tree) and tree.data == "number" else ""
             if not word.isdigit() or len(word) > 6 or (sign < 0 and word != "1"):
                 raise EquationError(usage, col)
@@ -506,7 +510,7 @@ class _Builder:
         spec = FUNCTIONS[fn]
         shape = _positional(args)
         if (
-            fn == "ones"
+            fn in ("ones", "zeros")
             and len(shape) == 1
             and isinstance(shape[0], Tree)
             and shape[0].data == "tuple"
@@ -515,7 +519,7 @@ class _Builder:
             keywords_given = isinstance(args, Tree) and len(shape) != len(args.children)
             if len(sizes) != 2 or keywords_given:
                 raise EquationError("ones((rows, cols)) takes two sizes and nothing else", fn_col)
-            return Call("ones", tuple(sizes), None, self.line, col)
+            return Call(fn, tuple(sizes), None, self.line, col)
         built, keywords = self.arguments(args, fn, first)
         if len(built) != spec.arity:
             plural = "" if spec.arity == 1 else "s"
@@ -570,8 +574,10 @@ class _Builder:
         if not (
             isinstance(first, Tree)
             and first.data == "call"
-            and first.children[0] is None
-            and str(first.children[1]) == "range"
+            and (
+                (first.children[0] is None and str(first.children[1]) == "range")
+                or (first.children[0] is not None and str(first.children[1]) == "arange")
+            )
             and isinstance(first.children[2], Tree)
             and len(first.children[2].children) == 1
         ):
@@ -691,7 +697,20 @@ class Return:
     text: str = ""
 
 
-Statement = Union[Assign, Unpack, Update, Return]  # noqa: UP007
+@dataclass(frozen=True)
+class SetItem:
+    """``A[mask] = v`` / ``A[range(N), y] -= v``: entries of ``target`` replaced (``op``
+    None) or updated in place; ``index`` is a Compare (a mask) or a Pick of ``target``."""
+
+    target: str
+    index: Expr
+    op: Literal["+", "-", "*", "/"] | None
+    expr: Expr
+    line: int = field(default=0, compare=False)
+    text: str = ""
+
+
+Statement = Union[Assign, Unpack, Update, Return, SetItem]  # noqa: UP007
 
 
 def parse_statement(text: str, line: int = 0) -> Statement:
@@ -706,7 +725,30 @@ def parse_statement(text: str, line: int = 0) -> Statement:
         return Unpack(names_, build(kids[-1]), line, text.strip())
     target = kids[0]
     assert isinstance(target, Token)
+    if kind in ("set_item", "update_item"):
+        return _set_item(kind, kids, line, text)
     if kind == "update":
         op = str(kids[1])[0]
         return Update(str(target), op, build(kids[2]), line, text.strip())  # type: ignore[arg-type]
     return Assign(str(target), build(kids[1]), line, text.strip(), target.column or 1)
+
+
+def _set_item(kind: str, kids: list[Any], line: int, text: str) -> SetItem:
+    """``A[A > 0] = 1`` (a mask) or ``A[range(N), y] -= v`` (each row's label entry)."""
+    target, args = str(kids[0]), kids[1]
+    builder = _Builder(line, text)
+    parts = args.children if isinstance(args, Tree) else []
+    index: Expr
+    if len(parts) == 1 and isinstance(parts[0], Tree) and parts[0].data == "compare":
+        cmp = parts[0]
+        op = str(cmp.children[1])
+        if op not in (">", ">=", "<", "<="):
+            raise EquationError(f"a mask compares with >, >=, < or <=, not {op}")
+        left, right = builder.build(cmp.children[0]), builder.build(cmp.children[2])
+        index = Compare(op, left, right, line)  # type: ignore[arg-type]
+    else:
+        tree: Tree[Token] = Tree("index", [Tree("name", [Token("NAME", target)]), args])
+        index = builder.pick(tree)
+    value = builder.build(kids[-1])
+    update = str(kids[2])[0] if kind == "update_item" else None
+    return SetItem(target, index, update, value, line, text.strip())  # type: ignore[arg-type]
