@@ -78,7 +78,9 @@ LAYER_WRONG = """Judged against the label: three correct snippets that name thei
 values like the program's stages (1999ADEK's `dmean`, `dvar`, `ddev`/`dstd` before e77abf1,
 israfelsr's layer-norm `dxmu` that includes the variance's path): the checker compares every
 name matching a stage, though the returned dx, dgamma, dbeta are right; and tt-metal #53204's
-reference dx, because the derivation drops the path through a scalar equation (`rstd`)."""
+reference dx, because the derivation drops the path through a scalar equation (`rstd`).
+The worst check is 0809zheng's SVM (labelled wrong, judged wrong): its diagnosis tries the
+usual slips, each a re-evaluation of the whole snippet, for minutes."""
 
 
 def names_the_mistake(entry: dict[str, Any], result: CheckResult) -> bool:
