@@ -86,6 +86,7 @@ class Names:
 
     @classmethod
     def of(cls, sd: StagedDerivation) -> Names:
+        """The names of a derived program: its values, sizes, upstream and cotangents."""
         g = sd.graph
         values: dict[str, Any] = dict(g.values)
         values.update(g.sizes)
@@ -133,6 +134,7 @@ class Reader:
         self.names = names
 
     def parse(self, text: str) -> list[G.Statement]:
+        """The snippet's statements, each logical line parsed by the program grammar."""
         out: list[G.Statement] = []
         for number, line in logical_lines(text):
             try:
@@ -144,6 +146,7 @@ class Reader:
         return out
 
     def run(self, statements: list[G.Statement]) -> Reading:
+        """Each statement built over the program's builder, in order, as NumPy runs it."""
         b = _Builder(self.sd.graph.spec)
         env: dict[str, Any] = {}
         notes: list[str] = []
@@ -263,10 +266,12 @@ class Reader:
         return old + N.hadamard(hot, N.fit(change, hot, "'[]='")[0])
 
     def known(self) -> str:
+        """The program's names, for an error message (the first 20)."""
         shown = ", ".join(list(self.names.values)[:20])
         return f"the program's names are {shown}"
 
     def value_of(self, name: str, line: int, notes: list[str]) -> Any:
+        """The program's value of ``name`` (a loose reading noted), or an unknown-name error."""
         found = self.names.find(name)
         if found is None:
             raise FormulaError(
