@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import derive
+from derive.programs import ProgramDerivation, derive_program, is_program
 from derive.spec.notation import declared_quantity
 
 if sys.version_info >= (3, 11):
@@ -125,8 +126,21 @@ def load(network: str) -> derive.Network:
     return derive.load(network if network in BUILT_IN else str(ROOT / network))
 
 
+@cache
+def load_program(network: str) -> ProgramDerivation:
+    """The forward program a layer entry names (tests/corpus/specs/programs/*.toml)."""
+    return derive_program(str(ROOT / network))
+
+
+def is_program_spec(network: str) -> bool:
+    """Whether an entry's spec is a forward program rather than a network."""
+    return network not in BUILT_IN and is_program(str(ROOT / network))
+
+
 def loads(network: str) -> bool:
-    """Whether derive accepts the spec."""
+    """Whether derive accepts the spec (a network, or a forward program)."""
+    if is_program_spec(network):
+        return isinstance(load_program(network), ProgramDerivation)
     return isinstance(load(network), derive.Network)
 
 
@@ -216,6 +230,17 @@ def test_every_spec_is_used_and_loads() -> None:
         rel = str(spec.relative_to(ROOT))
         assert loads(rel)
         assert rel in used, f"{rel} is not used by any entry"
+
+
+def test_every_program_spec_is_used_and_loads() -> None:
+    """Every forward program under tests/corpus/specs/programs/ derives and is named by some
+    layer entry; each cites its source (a comment naming the repository or the page)."""
+    used = {str(e["network"]) for _, e in LAYER_ENTRIES}
+    for spec in sorted((CORPUS / "specs" / "programs").glob("*.toml")):
+        rel = str(spec.relative_to(ROOT))
+        assert is_program_spec(rel) and loads(rel)
+        assert rel in used, f"{rel} is not used by any layer entry"
+        assert spec.read_text("utf-8").startswith("#"), f"{rel}: no provenance comment"
 
 
 def layer_counts() -> dict[str, dict[str, int]]:

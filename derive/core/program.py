@@ -27,6 +27,7 @@ from sympy.matrices.expressions import (
     MatrixExpr,
     MatrixSymbol,
     Trace,
+    ZeroMatrix,
 )
 
 from derive.core import nodes as N
@@ -38,6 +39,11 @@ Shape = tuple[Any, ...]
 
 class ProgramError(SpecError):
     """A program whose equations cannot be built (shapes that do not fit)."""
+
+
+class ProgramReadError(ProgramError):
+    """A construct the builder does not read (``x.shape`` whole outside ``ones``): not a
+    shape mismatch, so a checked snippet that uses it is unread, never judged wrong."""
 
 
 def size_symbol(size: int | str) -> sympy.Expr:
@@ -131,8 +137,9 @@ class _Builder:
 
     # ------------------------------------------------------------------ errors
 
-    def fail(self, problem: str, line: int | None) -> ProgramError:
-        return ProgramError(
+    def fail(self, problem: str, line: int | None, *, reading: bool = False) -> ProgramError:
+        kind = ProgramReadError if reading else ProgramError
+        return kind(
             f"{self.where}: {problem}" if self.where else problem,
             source=self.spec.source,
             line=line,
@@ -218,6 +225,8 @@ class _Builder:
     # ------------------------------------------------------------------ calls
 
     def _call(self, node: Any) -> Any:
+        if node.fn in ("ones_like", "ones", "zeros"):  # ones(x.shape): no x.shape on its own
+            return self.ones(node.fn, node)
         return self.call(node.fn, [self.build(a) for a in node.args], node)
 
     def _shapeof(self, node: Any) -> Any:
@@ -225,7 +234,9 @@ class _Builder:
         if is_scalar(x):
             raise self.fail("a scalar has no .shape", node.line)
         if node.axis is None:
-            raise self.fail("x.shape is read only to unpack it (N, D = x.shape)", node.line)
+            raise self.fail(
+                "x.shape is read only to unpack it (N, D = x.shape)", node.line, reading=True
+            )
         return x.shape[node.axis]
 
     def _lookup(self, node: Any) -> Any:
@@ -253,8 +264,10 @@ class _Builder:
             if not is_scalar(x):
                 raise self.fail("float() of a matrix", node.line)
             return x
-        if fn in ("ones_like", "ones"):
+        if fn in ("ones_like", "ones", "zeros"):
             return self.ones(fn, node)
+        if fn == "reshape":
+            return self.reshape(x, args[1], args[2], node)
         if fn in ("sum", "mean", "max"):
             if is_scalar(x):
                 raise self.fail(f"{fn}() of a scalar", node.line)
@@ -264,7 +277,9 @@ class _Builder:
         if fn == "maximum":
             zero, x = args
             if zero != 0:
-                raise self.fail("maximum(0, x) is the only maximum supported", node.line)
+                raise self.fail(
+                    "maximum(0, x) is the only maximum supported", node.line, reading=True
+                )
             fn = "relu"
         if fn in N.ELEMENTWISE_NAMES:  # a scalar argument gets the scalar function
             return N.elementwise(fn, x)
@@ -283,19 +298,51 @@ class _Builder:
             cond, a, b = args
             a, b = self.broadcast(a, b, node) if not (is_scalar(a) and is_scalar(b)) else (a, b)
             return N.where(cond, a, b)
-        raise self.fail(f"unknown function {fn}()", node.line)
+        raise self.fail(f"unknown function {fn}()", node.line, reading=True)
+
+    def reshape(self, x: Any, rows: Any, cols: Any, node: Any) -> Any:
+        """``x.reshape(r, c)`` between vector shapes (NumPy's ``(D,)`` row read as 1×D):
+        the same vector, or its transpose; any other reshape is not read."""
+        if is_scalar(x):
+            raise self.fail("reshape() of a scalar", node.line, reading=True)
+        n, m = x.shape
+        length = n * m
+        r = length if rows == -1 else rows
+        c = length if cols == -1 else cols
+        if -1 in (rows, cols) and 1 not in (rows, cols):
+            raise self.fail(
+                "reshape() is read only to a row (1, -1) or a column (-1, 1)",
+                node.line,
+                reading=True,
+            )
+        if (r, c) == (n, m):
+            return x
+        if (r, c) == (m, n) and 1 in (n, m):
+            return x.T
+        raise self.fail(
+            f"reshape() to ({r}, {c}) of a {shape_text(shape_of(x))} value: only a vector to a "
+            "row or a column is read",
+            node.line,
+            reading=True,
+        )
 
     def ones(self, fn: str, node: Any) -> Any:
         """``ones_like(x)`` / ``ones(x.shape)``: a one repeated to ``x``'s shape."""
+        fill = sympy.Integer(0 if fn == "zeros" else 1)
+        if fn in ("ones", "zeros") and len(node.args) == 2:  # ones((N, D)): NumPy's tuple
+            rows, cols = (self.build(a) for a in node.args)
+            if not (is_scalar(rows) and is_scalar(cols)):
+                raise self.fail(f"{fn}((rows, cols)) takes two sizes", node.line)
+            return ZeroMatrix(rows, cols) if fn == "zeros" else N.Broadcast(fill, rows, cols)
         arg = node.args[0]
-        if fn == "ones":
+        if fn in ("ones", "zeros"):
             if type(arg).__name__ != "ShapeOf" or arg.axis is not None:
-                raise self.fail("ones() is read as ones(x.shape)", node.line)
+                raise self.fail(f"{fn}() is read as {fn}(x.shape)", node.line, reading=True)
             arg = arg.x
         x = self.build(arg)
         if is_scalar(x):
-            return sympy.Integer(1)
-        return N.Broadcast(sympy.Integer(1), *x.shape)
+            return fill
+        return ZeroMatrix(*x.shape) if fn == "zeros" else N.Broadcast(fill, *x.shape)
 
     def _compare(self, node: Any) -> Any:
         a, b = self.build(node.left), self.build(node.right)
@@ -356,6 +403,8 @@ def build_program(spec: Any) -> ProgramGraph:
             b.env[name] = sym
         else:
             b.env[name] = sympy.sympify(value)  # safe: a SymPy number our parser built
+    for name, size in b.sizes.items():  # a size the equations use, e.g. mu = 1 / N * sum(x)
+        b.env.setdefault(name, size)
     equations: list[Equation] = []
     for assign in spec.equations:
         b.where = f"equation '{assign.text}'"

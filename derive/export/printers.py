@@ -358,10 +358,14 @@ class ArrayNodes:
         if not re.fullmatch(r"\w+", arg):
             arg = f"({arg})"
         (x,) = fn.variables
-        saved, self._dtype_ref = self._dtype_ref, arg
-        body = stable_scalar(fn.expr.xreplace({x: sympy.Symbol(arg, real=True)}))
+        # The argument's code stands in as a placeholder symbol, put back after printing: a
+        # symbol's name goes through code_name, which would mangle code such as
+        # numpy.broadcast_to(mu, (N, C)) (a column broadcast inside exp, relu, …).
+        hole = "ELEMENTWISEARGUMENT"
+        saved, self._dtype_ref = self._dtype_ref, hole
+        body = stable_scalar(fn.expr.xreplace({x: sympy.Symbol(hole, real=True)}))
         try:
-            return self._print(body)
+            return self._print(body).replace(hole, arg)
         finally:
             self._dtype_ref = saved
 

@@ -11,10 +11,12 @@ by the program's own builder (so its shapes are checked the same way).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from derive.core.program import ProgramError, _Builder
+from derive.core import nodes as N
+from derive.core.program import ProgramError, ProgramReadError, _Builder, is_scalar
 from derive.core.staged import StagedDerivation
 from derive.formula.ir import FormulaError
 from derive.spec import program_grammar as G
@@ -84,7 +86,7 @@ class Names:
 
     @classmethod
     def of(cls, sd: StagedDerivation) -> Names:
-        """Every name of a derived program a snippet may read."""
+        """The names of a derived program: its values, sizes, upstream and cotangents."""
         g = sd.graph
         values: dict[str, Any] = dict(g.values)
         values.update(g.sizes)
@@ -132,7 +134,7 @@ class Reader:
         self.names = names
 
     def parse(self, text: str) -> list[G.Statement]:
-        """The snippet's statements, each line read by the program grammar."""
+        """The snippet's statements, each logical line parsed by the program grammar."""
         out: list[G.Statement] = []
         for number, line in logical_lines(text):
             try:
@@ -144,17 +146,31 @@ class Reader:
         return out
 
     def run(self, statements: list[G.Statement]) -> Reading:
-        """Every assigned name's value, the statements run in order."""
+        """Each statement built over the program's builder, in order, as NumPy runs it."""
         b = _Builder(self.sd.graph.spec)
         env: dict[str, Any] = {}
         notes: list[str] = []
         lines: dict[str, int] = {}
         order: list[str] = []
+        # NumPy's aliasing: after ``dx = dxmu`` both names are one array, so a later
+        # ``dxmu += …`` changes dx too (each name maps to the set of names sharing its array).
+        shared: dict[str, set[str]] = {}
+
+        def rebind(target: str, same_as: str | None = None) -> None:
+            group = shared.pop(target, None)
+            if group is not None:
+                group.discard(target)
+            if same_as is not None and not is_scalar(env.get(same_as)):
+                group = shared.setdefault(same_as, {same_as})
+                group.add(target)
+                shared[target] = group
 
         def resolve(expr: G.Expr, line: int) -> None:
             for node in G.walk(expr):
                 if isinstance(node, G.Name) and node.id not in env:
                     env[node.id] = self.value_of(node.id, line, notes)
+                elif isinstance(node, G.Pick) and node.labels not in env:  # S[range(N), y]
+                    env[node.labels] = self.value_of(node.labels, line, notes)
                 elif isinstance(node, G.Lookup):
                     raise FormulaError(
                         f"line {line}: {node.container}[{node.key!r}] is read only as a whole "
@@ -176,39 +192,86 @@ class Reader:
             b.where = f"line {line} '{text}'"
             try:
                 return b.build(expr)
+            except ProgramReadError as err:  # a construct not read: no verdict
+                raise FormulaError(f"line {line}: {str(err).split(': ', 1)[-1]}") from None
             except ProgramError as err:
                 raise ShapeError(str(err).split(": ", 1)[-1], line) from None
 
+        # What each name was given by its own last line: an intermediate is judged by that
+        # (the author's dxmu, before dx's in-place update changed the shared array); a name
+        # the snippet returns is judged by its final value, as NumPy hands it back.
+        own: dict[str, Any] = {}
+        returned: set[str] = set()
         for st in statements:
             if isinstance(st, G.Return):
+                returned.update(re.findall(r"[A-Za-z_]\w*", st.text.removeprefix("return")))
                 continue
             if isinstance(st, G.Unpack):
+                for name in st.targets:
+                    rebind(name)
                 self.unpack(st, env, notes, build)
                 continue
             target = st.target
-            if isinstance(st, G.Assign) and isinstance(st.expr, G.Lookup):
+            if isinstance(st, G.SetItem):
+                if target not in env:
+                    env[target] = self.value_of(target, st.line, notes)
+                env[target] = self.set_item(st, env[target], build)
+                if not is_scalar(env[target]):  # in place: every alias sees the update
+                    for other in shared.get(target, set()) - {target}:
+                        env[other] = env[target]
+            elif isinstance(st, G.Assign) and isinstance(st.expr, G.Lookup):
+                rebind(target)
                 env[target] = self.looked_up(st.expr, target, st.line, notes)
             elif isinstance(st, G.Update):
                 if target not in env:
                     env[target] = self.value_of(target, st.line, notes)
                 expr = G.Bin(st.op, G.Name(target, st.line), st.expr, st.line)
                 env[target] = build(expr, st.line, st.text)
+                if not is_scalar(env[target]):  # in place: every alias sees the update
+                    for other in shared.get(target, set()) - {target}:
+                        env[other] = env[target]
             else:
-                env[target] = build(st.expr, st.line, st.text)
+                value = build(st.expr, st.line, st.text)
+                alias = st.expr.id if isinstance(st.expr, G.Name) else None
+                rebind(target, alias if alias != target else None)
+                env[target] = value
+            own[target] = env[target]
             lines[target] = st.line
             if target in order:
                 order.remove(target)
             order.append(target)
-        values = {n: env[n] for n in order if not isinstance(env[n], _Unknown)}
+        final = {n: env[n] if n in returned else own[n] for n in order}
+        values = {n: v for n, v in final.items() if not isinstance(v, _Unknown)}
         return Reading(values, lines, notes, order)
 
+    def set_item(self, st: G.SetItem, old: Any, build: Any) -> Any:
+        """``A[A > 0] = 1`` as ``where(A > 0, 1, A)``; ``A[range(N), y] op= v`` as ``A`` with
+        each row's label entry replaced (or updated) by ``v``: NumPy's in-place semantics."""
+        name = G.Name(st.target, st.line)
+        value = st.expr if st.op is None else G.Bin(st.op, name, st.expr, st.line)
+        if isinstance(st.index, G.Compare):
+            where = G.Call("where", (st.index, value, name), None, st.line)
+            return build(where, st.line, st.text)
+        assert isinstance(st.index, G.Pick)
+        if is_scalar(old):
+            raise FormulaError(f"line {st.line}: {st.target} is not a matrix to index")
+        labels = self.names.find(st.index.labels)
+        if labels is None or not isinstance(labels[1], N.Labels):
+            raise FormulaError(f"line {st.line}: {st.index.labels!r} are not the program's labels")
+        hot = N.OneHot(labels[1], tuple(old.shape))
+        pick = G.Pick(name, st.index.labels, st.index.length, st.line)
+        entry = st.expr if st.op is None else G.Bin(st.op, pick, st.expr, st.line)
+        # each row's entry at its label moves by (new − old): A + onehot ⊙ (new − old)
+        change = build(G.Bin("-", entry, pick, st.line), st.line, st.text)
+        return old + N.hadamard(hot, N.fit(change, hot, "'[]='")[0])
+
     def known(self) -> str:
-        """The program's names, for an error message."""
+        """The program's names, for an error message (the first 20)."""
         shown = ", ".join(list(self.names.values)[:20])
         return f"the program's names are {shown}"
 
     def value_of(self, name: str, line: int, notes: list[str]) -> Any:
-        """The program's value of a name the snippet reads (a loose match is noted)."""
+        """The program's value of ``name`` (a loose reading noted), or an unknown-name error."""
         found = self.names.find(name)
         if found is None:
             raise FormulaError(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 import sympy
 from lark import Lark, Token, Tree, UnexpectedInput
@@ -66,6 +66,7 @@ FUNCTIONS: dict[str, Function] = {
     "transpose": Function(1),
     "ones_like": Function(1, what="an array of ones shaped like its argument"),
     "ones": Function(1, what="ones(x.shape)"),
+    "zeros": Function(1, what="zeros(x.shape)"),
     "float": Function(1, what="a number as it is"),
     "power": Function(2, what="power(x, p), x ** p"),
     "len": Function(1, what="the number of rows"),
@@ -330,6 +331,10 @@ class _Builder:
             raise EquationError(
                 "a comparison is only allowed as the condition of where(a > b, x, y)", col
             )
+        if kind == "tuple":
+            raise EquationError(
+                "a tuple is read only as the shape of x.reshape((-1, 1)) or x.reshape(1, -1)", col
+            )
         if kind == "string":
             raise EquationError(
                 "a string is only read as the key of a value taken from a container, cache['name']",
@@ -349,6 +354,8 @@ class _Builder:
             lookup = self.lookup(kids[0], kids[2]) if method == "get" else None
             if lookup is not None:
                 return lookup
+            if method == "reshape":
+                return self.reshape(kids[0], kids[2], col)
             if method in SAME_METHODS and kids[2] is None:
                 inner = self.build(kids[0])
                 return Transpose(inner, line, col) if method == "transpose" else inner
@@ -375,6 +382,29 @@ class _Builder:
             lookup = self.lookup(item.children[0], item.children[1])
             return lookup if lookup is not None else self.pick(item)
         raise EquationError(f"cannot read {self.snippet(item)!r}", col)  # pragma: no cover
+
+    def reshape(self, base: Tree[Token] | Token, args: object, col: int) -> Expr:
+        """``x.reshape(-1, 1)`` / ``x.reshape((1, -1))``: ``Call('reshape', (x, rows, cols))``
+        with each size a whole number or -1 (the builder allows it between vector shapes)."""
+        parts = list(args.children) if isinstance(args, Tree) else []
+        if len(parts) == 1 and isinstance(parts[0], Tree) and parts[0].data == "tuple":
+            parts = list(parts[0].children)
+        usage = "x.reshape(rows, cols) takes two sizes (numbers or names), one may be -1"
+        sizes: list[Expr] = []
+        for part in parts:
+            tree, sign = part, 1
+            if isinstance(tree, Tree) and tree.data == "neg":
+                sign, tree = -1, tree.children[0]
+            if sign > 0 and isinstance(tree, Tree) and tree.data == "name":
+                sizes.append(self.build(tree))  # a size's name: x.reshape(num_train, 1)
+                continue
+            word = str(tree.children[0]) if isinstance(tree, Tree) and tree.data == "number" else ""
+            if not word.isdigit() or len(word) > 6 or (sign < 0 and word != "1"):
+                raise EquationError(usage, col)
+            sizes.append(Num(sympy.Integer(sign * int(word)), self.line, col))
+        if len(sizes) != 2:
+            raise EquationError(usage, col)
+        return Call("reshape", (self.build(base), *sizes), None, self.line, col)
 
     def shape_index(self, item: Tree[Token]) -> Expr | None:
         """``x.shape[0]``: a size of ``x``."""
@@ -478,6 +508,18 @@ class _Builder:
         if fn not in FUNCTIONS:
             raise EquationError(f"unknown function {fn}(){_suggest(fn, list(FUNCTIONS))}", fn_col)
         spec = FUNCTIONS[fn]
+        shape = _positional(args)
+        if (
+            fn in ("ones", "zeros")
+            and len(shape) == 1
+            and isinstance(shape[0], Tree)
+            and shape[0].data == "tuple"
+        ):
+            sizes = [self.build(part) for part in shape[0].children]
+            keywords_given = isinstance(args, Tree) and len(shape) != len(args.children)
+            if len(sizes) != 2 or keywords_given:
+                raise EquationError("ones((rows, cols)) takes two sizes and nothing else", fn_col)
+            return Call(fn, tuple(sizes), None, self.line, col)
         built, keywords = self.arguments(args, fn, first)
         if len(built) != spec.arity:
             plural = "" if spec.arity == 1 else "s"
@@ -532,8 +574,10 @@ class _Builder:
         if not (
             isinstance(first, Tree)
             and first.data == "call"
-            and first.children[0] is None
-            and str(first.children[1]) == "range"
+            and (
+                (first.children[0] is None and str(first.children[1]) == "range")
+                or (first.children[0] is not None and str(first.children[1]) == "arange")
+            )
             and isinstance(first.children[2], Tree)
             and len(first.children[2].children) == 1
         ):
@@ -653,7 +697,20 @@ class Return:
     text: str = ""
 
 
-Statement = Union[Assign, Unpack, Update, Return]  # noqa: UP007
+@dataclass(frozen=True)
+class SetItem:
+    """``A[mask] = v`` / ``A[range(N), y] -= v``: entries of ``target`` replaced (``op``
+    None) or updated in place; ``index`` is a Compare (a mask) or a Pick of ``target``."""
+
+    target: str
+    index: Expr
+    op: Literal["+", "-", "*", "/"] | None
+    expr: Expr
+    line: int = field(default=0, compare=False)
+    text: str = ""
+
+
+Statement = Union[Assign, Unpack, Update, Return, SetItem]  # noqa: UP007
 
 
 def parse_statement(text: str, line: int = 0) -> Statement:
@@ -668,7 +725,30 @@ def parse_statement(text: str, line: int = 0) -> Statement:
         return Unpack(names_, build(kids[-1]), line, text.strip())
     target = kids[0]
     assert isinstance(target, Token)
+    if kind in ("set_item", "update_item"):
+        return _set_item(kind, kids, line, text)
     if kind == "update":
         op = str(kids[1])[0]
         return Update(str(target), op, build(kids[2]), line, text.strip())  # type: ignore[arg-type]
     return Assign(str(target), build(kids[1]), line, text.strip(), target.column or 1)
+
+
+def _set_item(kind: str, kids: list[Any], line: int, text: str) -> SetItem:
+    """``A[A > 0] = 1`` (a mask) or ``A[range(N), y] -= v`` (each row's label entry)."""
+    target, args = str(kids[0]), kids[1]
+    builder = _Builder(line, text)
+    parts = args.children if isinstance(args, Tree) else []
+    index: Expr
+    if len(parts) == 1 and isinstance(parts[0], Tree) and parts[0].data == "compare":
+        cmp = parts[0]
+        op = str(cmp.children[1])
+        if op not in (">", ">=", "<", "<="):
+            raise EquationError(f"a mask compares with >, >=, < or <=, not {op}")
+        left, right = builder.build(cmp.children[0]), builder.build(cmp.children[2])
+        index = Compare(op, left, right, line)  # type: ignore[arg-type]
+    else:
+        tree: Tree[Token] = Tree("index", [Tree("name", [Token("NAME", target)]), args])
+        index = builder.pick(tree)
+    value = builder.build(kids[-1])
+    update = str(kids[2])[0] if kind == "update_item" else None
+    return SetItem(target, index, update, value, line, text.strip())  # type: ignore[arg-type]
