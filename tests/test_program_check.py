@@ -50,11 +50,28 @@ def check(snippet: str, program: str = "batchnorm", **symbols: str):  # type: ig
 
 
 def test_staged_backward_is_correct_and_every_stage_is_checked() -> None:
-    r = check(STAGED)
+    # without a return, every name that is a stage of the program is judged
+    r = check(STAGED.replace("return dx, dgamma, dbeta\n", ""))
     assert r.verdict == "correct", r
     for q in ("dbeta", "dgamma", "dXhat", "dvar", "dXc", "dmu", "dX"):
         assert q in r.quantity.split(", ")
     assert "read dx as dX" in r.notes
+    # with one, what it hands back is the answer; the rest are the snippet's helpers
+    r = check(STAGED)
+    assert r.verdict == "correct" and r.quantity.split(", ") == ["dbeta", "dgamma", "dX"]
+
+
+def test_a_helper_named_like_a_stage_does_not_decide_the_verdict() -> None:
+    # dvar here is the author's own helper (without the -1/2), and dx is still right
+    snippet = (
+        "dXhat = dout * gamma\n"
+        "dvar = np.sum(dXhat * Xc, axis=0) * (var + eps) ** -1.5\n"
+        "dx = dXhat / np.sqrt(var + eps) - 0.5 * dvar * 2 * Xc / N"
+        " - np.sum(dXhat / np.sqrt(var + eps) - 0.5 * dvar * 2 * Xc / N, axis=0) / N\n"
+        "return dx"
+    )
+    assert check(snippet).correct
+    assert check(snippet.replace("return dx", "")).verdict == "incorrect"
 
 
 def test_compact_form_is_correct() -> None:
@@ -95,9 +112,11 @@ def test_slip_in_an_earlier_stage_is_found_where_it_is() -> None:
     wrong = STAGED.replace("dvar * 2 * Xc / N", "dvar * 2 * Xc")
     r = check(wrong)
     assert r.verdict == "incorrect"
-    # dXc is the first stage that is wrong; dmu and dX follow from it
-    assert r.expected.startswith("dXc =")
-    assert "also wrong" in " ".join(r.notes)
+    # the returned dX is judged; the note points at dXc, the first stage that differs
+    assert r.expected.startswith("dX =")
+    assert "line 7's dXc differs from the derivation's dXc" in " ".join(r.notes)
+    r = check(wrong.replace("return dx, dgamma, dbeta\n", ""))
+    assert r.expected.startswith("dXc =") and "also wrong" in " ".join(r.notes)
 
 
 def test_matrix_product_slips() -> None:

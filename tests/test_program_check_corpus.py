@@ -30,25 +30,15 @@ PROGRAM_ENTRIES = [
 ]
 #: Entries read with a verdict when this test was written; the count may grow, not shrink.
 MIN_READ = 24
-#: Read, and judged against their label, for a reason outside the reading (strict xfail: when
-#: the reason is fixed the test says so). Helper names: the snippet names its own helper values
-#: like stages (``dmean = dout.sum(axis=0) / N``, ``ddev``, israfelsr's ``dxmu`` that includes
-#: the variance's path although its forward's np.var reads x), and the checker compares every
-#: name that matches a stage of the program, though only the returned dx, dgamma, dbeta are the
-#: gradients. Engine: the derivation drops the path through a scalar equation (``rstd = 1 /
-#: sqrt(mean(...) + eps)``: no drstd stage; ``s = sum(x); y = s * x`` derives dx = s dy, and
-#: ``derive verify`` fails on it), so the right formula is judged against a wrong gradient.
+#: Read, and judged against their label, for a reason outside the reading (strict xfail:
+#: when the reason is fixed the test says so). Empty since the checker judges only what a
+#: ``return`` hands back (the snippets' own helpers ``dmean``, ``ddev``, israfelsr's ``dxmu``
+#: were judged as the program's stages) and a scalar equation gets its cotangent (tt-metal's
+#: ``rstd``: ``s = sum(x); y = s * x`` derived dx = s dy).
 #: Read and judged right, but the diagnosis of the wrong snippet tries its slips for minutes
 #: (4.6 min for 0809zheng's SVM): run only with -m slow, and not counted in MIN_READ.
 SLOW = {"svm-0809zheng-vectorized"}
-HELPER = "helper names judged as the program's stages (program_check.py compares them)"
-ENGINE = "no cotangent for a scalar equation (rstd): the derived dx misses its path"
-KNOWN_WRONG = {
-    "bn-1999adek-alt-before-e77abf1": HELPER,
-    "ln-1999adek-backward-before-e77abf1": HELPER,
-    "ln-israfelsr-backward": HELPER,
-    "ln-ttmetal-53204-dx-reference": ENGINE,
-}
+KNOWN_WRONG: dict[str, str] = {}
 
 
 CHECKERS: dict[str, ProgramChecker] = {}

@@ -312,3 +312,19 @@ def test_torch_autograd_agrees(name: str) -> None:
     np.testing.assert_allclose(got["X"], tx.grad.numpy(), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(got["gamma"][0], tg.grad.numpy(), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(got["beta"][0], tb.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_a_scalar_value_used_as_a_coefficient_gets_its_cotangent() -> None:
+    """``s = sum(x); y = s * x``: y depends on x directly and through s (the matrix
+    product's rule dropped the coefficient's own cotangent, and verify failed)."""
+    from derive.programs import derive_program
+    from derive.spec.program import loads_program
+
+    spec = loads_program(
+        'name = "scalar_use"\nconvention = "row"\n[inputs]\nx = ["N", "D"]\n'
+        '[forward]\nequations = """\ns = sum(x)\ny = s * x\n"""\n[backward]\nupstream = "dy"\n'
+    )
+    d = derive_program(spec)
+    assert [st.lhs.name for st in d.cotangents] == ["ds"]
+    report = d.verify()
+    assert report.passed, str(report)

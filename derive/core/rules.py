@@ -116,12 +116,17 @@ def _matadd(node: MatAdd, g: MatrixExpr, ans: Any) -> Iterable[Contribution]:
 def _matmul(node: MatMul, g: MatrixExpr, ans: Any) -> Iterable[Contribution]:
     # Z = c X_1 … X_k:  X_i_bar = c (X_1…X_{i-1})^T G (X_{i+1}…X_k)^T
     # A bias broadcast b 1^T is this rule with a constant ones factor: b_bar = G 1.
+    # A scalar coefficient that is itself a value (s X with s = sum(x) in a program):
+    # c_bar = Σ_ij (G ⊙ X_1…X_k)_ij, passed on into c by the scalar rule.
     coeff, factors = node.as_coeff_matrices()
-    out = []
+    out: list[Contribution] = []
     for i, factor in enumerate(factors):
         left = [f.T for f in reversed(factors[:i])]
         right = [f.T for f in reversed(factors[i + 1 :])]
         out.append((factor, _mm(coeff, *left, g, *right)))
+    if coeff.free_symbols and not is_tensor(g):
+        rest = factors[0] if len(factors) == 1 else MatMul(*factors).doit(deep=False)
+        out.append((coeff, ReduceAll(hadamard(g, rest), "sum")))
     return out
 
 

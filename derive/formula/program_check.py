@@ -133,6 +133,10 @@ class ProgramChecker:
             return self._shape_failure(formula, statements, err)
         checked = [(n, self._target(n)) for n in reading.order]
         checked = [(n, s) for n, s in checked if s is not None and n in reading.values]
+        handed_back = [(n, s) for n, s in checked if n in reading.returned]
+        helpers = [(n, s) for n, s in checked if handed_back and (n, s) not in handed_back]
+        if handed_back:  # a function's own helper names (ddev, dmean) are not its answer
+            checked = handed_back
         if not checked:
             raise FormulaError(
                 "the snippet assigns no gradient of this program; name one of "
@@ -148,22 +152,29 @@ class ProgramChecker:
             shown = self._label(s)
             if n != shown and f"read {n} as {shown}" not in notes:
                 notes.append(f"read {n} as {shown}")
-        wrong = []
-        for n, s in checked:
-            got = self.user_values(reading, n)
-            want = [v[s] for v in self.expected_now]
-            if got is None or not all(_close(a, b) for a, b in zip(got, want, strict=True)):
-                wrong.append((n, s))
+        wrong = [(n, s) for n, s in checked if not self._same(reading, n, s)]
         labels = ", ".join(dict.fromkeys(self._label(s) for _, s in checked))
         if not wrong:
             first = checked[-1][1]
             return self._result("correct", labels, first, formula, None, None, notes)
         name, sym = wrong[0]
+        for n, s in helpers:  # where the slip may be, if the helper means the stage
+            if not self._same(reading, n, s):
+                notes.append(
+                    f"line {reading.lines[n]}'s {n} differs from the derivation's "
+                    f"{self._label(s)}: if it means that stage, the slip is there or before"
+                )
+                break
         if len(wrong) > 1:
             rest = ", ".join(self._label(s) for _, s in wrong[1:])
             notes.append(f"also wrong: {rest} (line {reading.lines[name]}'s {name} comes first)")
         shape, diagnosis = self.diagnose(statements, reading, name, sym)
         return self._result("incorrect", labels, sym, formula, diagnosis, shape, notes)
+
+    def _same(self, reading: Reading, name: str, sym: Any) -> bool:
+        got = self.user_values(reading, name)
+        want = [v[sym] for v in self.expected_now]
+        return got is not None and all(_close(a, b) for a, b in zip(got, want, strict=True))
 
     def _label(self, sym: Any) -> str:
         wrt = getattr(sym, "wrt", None)
@@ -235,15 +246,6 @@ class ProgramChecker:
         shape = None
         if got is not None:
             a, b = np.atleast_2d(got[0]), np.atleast_2d(want[0])
-            if (
-                a.shape == b.shape[::-1]
-                and a.shape != b.shape
-                and all(_close(np.atleast_2d(x).T, y) for x, y in zip(got, want, strict=True))
-            ):
-                return None, (
-                    f"{name} is the transpose of {self._label(sym)} (in a product, "
-                    "(A B)ᵀ = Bᵀ Aᵀ: swap the factors and their transposes)"
-                )
             if a.shape != b.shape:
                 mine = shape_of(reading.values[name])
                 theirs = shape_of(getattr(sym, "wrt", sym))
@@ -251,7 +253,14 @@ class ProgramChecker:
                     f"the snippet's {name} is {shape_text(mine)}; "
                     f"{self._label(sym)} is {shape_text(theirs)}"
                 )
-            else:
+            if a.shape == b.shape[::-1] and all(
+                _close(np.atleast_2d(x).T, y) for x, y in zip(got, want, strict=True)
+            ):
+                return shape, (
+                    f"{name} is the transpose of {self._label(sym)} (in a product, "
+                    "(A B)ᵀ = Bᵀ Aᵀ: swap the factors and their transposes)"
+                )
+            if shape is None:
                 factor = self._factor(got, want)
                 if factor is not None:
                     return None, f"{name} is {factor} the derived one"

@@ -110,12 +110,14 @@ class Names:
 @dataclass
 class Reading:
     """A snippet's values: each assigned name's expression (its last assignment), the line
-    of that assignment, and the readings of names that were not exact."""
+    of that assignment, the readings of names that were not exact, and the names a
+    ``return`` hands back (what the snippet computes; the rest are its own helpers)."""
 
     values: dict[str, Any]
     lines: dict[str, int]
     notes: list[str]
     order: list[str]
+    returned: frozenset[str] = frozenset()
 
 
 class _Unknown:
@@ -242,7 +244,7 @@ class Reader:
             order.append(target)
         final = {n: env[n] if n in returned else own[n] for n in order}
         values = {n: v for n, v in final.items() if not isinstance(v, _Unknown)}
-        return Reading(values, lines, notes, order)
+        return Reading(values, lines, notes, order, frozenset(returned))
 
     def set_item(self, st: G.SetItem, old: Any, build: Any) -> Any:
         """``A[A > 0] = 1`` as ``where(A > 0, 1, A)``; ``A[range(N), y] op= v`` as ``A`` with

@@ -418,8 +418,10 @@ def common_factor(expr: Any) -> tuple[Any, list[Any]]:
     """
     terms = ordered_terms(expr)
     coeffs = [t.as_coeff_mmul()[0] if isinstance(t, sympy.MatMul) else sympy.S.One for t in terms]
+    if not all(c.is_Rational for c in coeffs):  # before abs(): a Σ(…) coefficient has no sign
+        return sympy.S.One, terms
     mags = {abs(c) for c in coeffs}
-    if len(mags) != 1 or not all(c.is_Rational for c in coeffs):
+    if len(mags) != 1:
         return sympy.S.One, terms
     (mag,) = mags
     if mag == 1:
