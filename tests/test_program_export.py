@@ -5,6 +5,7 @@ subexpressions computed once; and it agrees across the backends."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 import pytest
@@ -73,21 +74,28 @@ def test_backends_agree_with_numpy(name: str, backend: str) -> None:
     mod = grads.module
     rng = np.random.default_rng(0)
     sizes: dict[str, int] = {}
-    arrays = []
-    for arg, shape in mod.SHAPES.items():
-        dims = [s if isinstance(s, int) else sizes.setdefault(s, 3 + len(sizes)) for s in shape]
-        arrays.append((arg, rng.standard_normal(dims)))
+    g = d.graph
+
+    def dims(shape: Any) -> list[int]:
+        return [int(s) if s.is_Integer else sizes.setdefault(str(s), 3 + len(sizes)) for s in shape]
+
+    arrays = [rng.standard_normal(dims(s.shape)) for s in g.inputs]
+    labels = [rng.integers(0, dims([lab.classes])[0], size=dims([lab.n])[0]) for lab in g.labels]
+    arrays += [rng.standard_normal(dims(s.shape)) for s in g.parameters]
+    if g.upstream is not None:
+        arrays.append(rng.standard_normal(dims(g.upstream.shape)))
+    arrays = arrays[: len(g.inputs)] + labels + arrays[len(g.inputs) :]
     hyper = {h: 0.1 for h in mod.HYPERPARAMETERS}
-    ours = grads(*[a for _, a in arrays], **hyper)
+    ours = grads(*arrays, **hyper)
     if backend == "torch":
         import torch
 
-        theirs = other(*[torch.tensor(a) for _, a in arrays], **hyper)
+        theirs = other(*[torch.tensor(a) for a in arrays], **hyper)
         theirs = {k: v.numpy() for k, v in theirs.items()}
     else:
         import jax
 
         jax.config.update("jax_enable_x64", True)
-        theirs = other(*[jax.numpy.asarray(a) for _, a in arrays], **hyper)
+        theirs = other(*[jax.numpy.asarray(a) for a in arrays], **hyper)
     for key, value in ours.items():
         np.testing.assert_allclose(np.asarray(theirs[key]), value, rtol=1e-10, atol=1e-12)

@@ -189,7 +189,8 @@ class LeanPrinting:
 
     def doprint(self, expr: Any, *args: Any, **kwargs: Any) -> str:
         self._lean = False
-        return str(super().doprint(expr, *args, **kwargs))  # type: ignore[misc]
+        code = str(super().doprint(expr, *args, **kwargs))  # type: ignore[misc]
+        return re.sub(r"(?<![\w.\]])\((\w+)\)", r"\1", code)  # (tmp1) -> tmp1
 
     def _print(self, expr: Any, **kwargs: Any) -> str:
         if isinstance(expr, sympy.Basic) and not _cheap(expr):
@@ -247,6 +248,7 @@ class LeanPrinting:
             coeff not in (1, -1)
             and len(factors) == 1
             and isinstance(factors[0], sympy.HadamardProduct)
+            and self.keys(factors[0]) not in self.names
             and any(_matrix(a) and not self.full(a) for a in factors[0].args)
         ):
             return self._hadamard(list(factors[0].args), coeff)
@@ -327,6 +329,9 @@ class _Body:
             code = self.printer.broadcast(code, f"{like}.shape[0]", f"{like}.shape[1]", False)
         else:
             code = self.printer.doprint(rhs)
+            if _matrix(rhs) and re.fullmatch(r"-?[\d.]+", code):  # 1_N 1_Dᵀ: an array
+                rows, cols = (self.printer._print(d) for d in rhs.shape)
+                code = self.printer.broadcast(f"{float(code)!r}", rows, cols, True)
         self.lines.append(f"    {lhs} = {code}")
         if not _cheap(rhs):
             self.printer.names.setdefault(keys(rhs), lhs)
@@ -381,12 +386,20 @@ def program_source(sd: StagedDerivation, backend: str = "numpy") -> str:
     # each gradient as its closed form where one was found (fewer passes over the data),
     # else staged; only the stages a printed gradient reads are computed, and only the
     # forward values those read
+    # (only where it is clearly shorter than the stages it replaces, which it then
+    # need not compute: batch norm's dX; a closed form that merely inlines the stages
+    # would compute the same values, and read worse)
     names = list(sd.gradients)
+    stage_of = {st.lhs: st.rhs for st in sd.cotangents}
+    closed_of = {n: c.rhs for n, c in sd.compact.items() if c is not None and c.rhs is not None}
+    anyway = _reads([sd.gradients[n].rhs for n in names if n not in closed_of], stage_of)
     rhs_of = {}
     for name in names:
-        closed = sd.compact.get(name)
-        rhs_of[name] = closed.rhs if closed is not None else sd.gradients[name].rhs
-    stage_of = {st.lhs: st.rhs for st in sd.cotangents}
+        staged = sd.gradients[name].rhs
+        own = _reads([staged], stage_of) - anyway
+        cost = _size(staged) + sum(_size(stage_of[s]) for s in own)
+        shorter = name in closed_of and own and _size(closed_of[name]) <= 0.75 * cost
+        rhs_of[name] = closed_of[name] if shorter else staged
     needed = _reads([rhs_of[n] for n in names], stage_of)
     stages = [st for st in sd.cotangents if st.lhs in needed]
     value_of = {eq.out: eq.rhs for eq in g.forward_equations}
@@ -474,7 +487,7 @@ def gradients({", ".join(args + upstream)}{kw}):
 {check_all}
 {chr(10).join(sizes)}
 {chr(10).join(backward)}
-    return {{{", ".join(f'"{code_name(n)}": d{code_name(n)}' for n in names)}}}
+    return {{{", ".join(f"{n!r}: d{code_name(n)}" for n in names)}}}
 '''
     return src.replace("\n\n\n\n", "\n\n\n")
 
