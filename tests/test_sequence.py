@@ -17,7 +17,13 @@ from derive.programs import derive_program
 from derive.spec.program_records import PROGRAM_EXAMPLES
 from derive.spec.reading import example_text
 from derive.spec.records import SpecError
-from derive.spec.sequence import MAX_STEPS, rnn_program, rnn_text
+from derive.spec.sequence import (
+    MAX_STEPS,
+    attention_program,
+    attention_text,
+    rnn_program,
+    rnn_text,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -221,5 +227,83 @@ def test_handwritten_rnn_baseline_equals_the_export() -> None:
     ys = [args[f"y_{t}"] for t in range(1, steps + 1)]
     p = [args[k] for k in ("W_xh", "W_hh", "b", "W_hy", "b_y")]
     _, theirs = hw.rnn_loss_and_grads(xs, args["h_0"], ys, *p)
+    for name, value in theirs.items():
+        np.testing.assert_allclose(ours[name], value, rtol=1e-10, atol=1e-13, err_msg=name)
+
+
+# ----------------------------------------------------------------------------- attention
+
+
+def test_attention_example_is_the_builders_output() -> None:
+    assert "attention" in PROGRAM_EXAMPLES
+    assert example_text("attention") == attention_text()
+
+
+def test_attention_shows_the_softmax_jacobian() -> None:
+    text = derive_program(attention_program()).text()
+    assert "dS = P ⊙ (dP − (P ⊙ dP) 1ₙ 1ₙᵀ)" in text  # dS = P ⊙ (dP − rowsum(dP ⊙ P))
+    assert "dX = dK W_Kᵀ + dQ W_Qᵀ + dV W_Vᵀ" in text  # X is used three times
+
+
+@pytest.mark.parametrize("loss", ["upstream", "mse"])
+def test_attention_verifies_three_ways(loss: str) -> None:
+    report = derive_program(attention_program(loss=loss)).verify({"D": 2, "d_k": 2, "d_v": 2})
+    assert report.passed, str(report)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [({"loss": "hinge"}, "loss must be one of"), ({"key": -1}, "between 1 and")],
+)
+def test_attention_builder_refuses_bad_arguments(kwargs: dict[str, Any], needle: str) -> None:
+    with pytest.raises(SpecError, match=needle):
+        attention_program(**kwargs)
+
+
+def _check_attention_against_torch(sizes: dict[str, int], seed: int) -> None:
+    torch = pytest.importorskip("torch", reason="torch is not installed (pip install torch)")
+    d = derive_program(attention_program())
+    call, args = _point(d, sizes, seed)
+    ours = d.to_function()(*call)
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in args.items() if k != "dout"}
+    q, k, v = t["X"] @ t["W_Q"], t["X"] @ t["W_K"], t["X"] @ t["W_V"]
+    out = torch.nn.functional.scaled_dot_product_attention(q[None], k[None], v[None])[0]
+    out.backward(torch.tensor(args["dout"]))
+    for name, value in ours.items():
+        np.testing.assert_allclose(value, t[name].grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.torch
+def test_attention_example_against_torch() -> None:
+    _check_attention_against_torch({"n": 5, "D": 4, "d_k": 3, "d_v": 2}, 0)
+
+
+_attention_sizes = st.tuples(
+    st.fixed_dictionaries({k: st.integers(1, 5) for k in ("n", "D", "d_k", "d_v")}),
+    st.integers(0, 2**16),
+)
+
+
+@pytest.mark.torch
+@settings(max_examples=4, deadline=None)
+@given(_attention_sizes)
+def test_attention_against_torch_drawn(config: tuple[Any, ...]) -> None:
+    _check_attention_against_torch(*config)
+
+
+@pytest.mark.torch
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None)
+@given(_attention_sizes)
+def test_attention_against_torch_drawn_long(config: tuple[Any, ...]) -> None:
+    _check_attention_against_torch(*config)
+
+
+def test_handwritten_attention_baseline_equals_the_export() -> None:
+    hw = _handwritten()
+    d = derive_program(attention_program())
+    call, args = _point(d, {"n": 6, "D": 4, "d_k": 3, "d_v": 3}, 5)
+    ours = d.to_function()(*call)
+    theirs = hw.attention_backward(args["X"], args["W_Q"], args["W_K"], args["W_V"], args["dout"])
     for name, value in theirs.items():
         np.testing.assert_allclose(ours[name], value, rtol=1e-10, atol=1e-13, err_msg=name)

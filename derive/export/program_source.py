@@ -15,7 +15,14 @@ from typing import Any
 import sympy
 from sympy.matrices.expressions import OneMatrix
 
-from derive.core.nodes import Broadcast, Elementwise, Indicator, Labels, ScalarOfMatrices
+from derive.core.nodes import (
+    Broadcast,
+    Elementwise,
+    ElementwiseOf,
+    Indicator,
+    Labels,
+    ScalarOfMatrices,
+)
 from derive.core.staged import StagedDerivation
 from derive.export.printers import BACKENDS, ExportError, _wrapped, code_name
 from derive.export.source import (
@@ -155,6 +162,22 @@ _F = sympy.Symbol("F", real=True)
 _F_FORMS: dict[Any, Any] = {}
 
 
+def _plain_scalar(e: Any, scalars: set[Any]) -> bool:
+    """A number computed from sizes alone (``scalars``: the size symbols)."""
+    return (
+        isinstance(e, sympy.Expr)
+        and not e.is_Symbol
+        and e.free_symbols <= scalars
+        and not e.is_number
+        and not isinstance(e, (sympy.MatrixExpr, ScalarOfMatrices))
+        and all(
+            isinstance(a, (sympy.Symbol, sympy.Number, sympy.Add, sympy.Mul, sympy.Pow))
+            or (isinstance(a, sympy.Function) and not isinstance(a, ElementwiseOf))
+            for a in sympy.preorder_traversal(e)
+        )
+    )
+
+
 class LeanPrinting:
     """Mixed into a backend printer for a program's module: a broadcast node is written
     as its operand wherever the array library broadcasts it anyway (an entrywise
@@ -166,6 +189,10 @@ class LeanPrinting:
     keys: _Keys
     _lean: bool = False
     _full_memo: dict[Any, bool]
+    #: Print numbers made of sizes and hyperparameters alone with Python's math module.
+    _scalar_math: bool = False
+    _math: Any = None
+    _scalars: set[Any] = set()
 
     def setup(self) -> None:
         self.names = {}
@@ -197,6 +224,13 @@ class LeanPrinting:
             name = self.names.get(self.keys(expr))
             if name is not None:
                 return name
+            if self._scalar_math and _plain_scalar(expr, self._scalars):
+                # sqrt(d_k) of a size (a Python int): torch.sqrt takes only tensors
+                rename = {s: sympy.Symbol(code_name(s.name)) for s in expr.free_symbols}
+                code = self._math.doprint(expr.xreplace(rename))
+                for mod, fns in self._math.module_imports.items():
+                    self.module_imports[mod] |= fns  # type: ignore[attr-defined]
+                return _group(code)
         lean = self._lean
         if isinstance(expr, Broadcast):
             self._lean = False
@@ -264,12 +298,19 @@ class LeanPrinting:
         return str(super()._print_ElementwiseOf(expr))  # type: ignore[misc]
 
 
-def lean_printer(backend: str) -> Any:
-    """The backend's printer with lean printing mixed in."""
+def lean_printer(backend: str, sizes: set[Any] | None = None) -> Any:
+    """The backend's printer with lean printing mixed in (``sizes``: the size symbols,
+    Python ints in the module)."""
     base = type(printer_for(backend))
     cls = type(f"Lean{base.__name__}", (LeanPrinting, base), {})
     printer = cls()
     printer.setup()
+    if backend != "numpy":
+        from sympy.printing.pycode import PythonCodePrinter
+
+        printer._scalar_math = True
+        printer._scalars = set(sizes or ())
+        printer._math = PythonCodePrinter({"fully_qualified_modules": True})
     return printer
 
 
@@ -294,8 +335,10 @@ class _Body:
     (an earlier statement, or a repeated subexpression named ``tmpK`` just before its
     first use) is read by its name."""
 
-    def __init__(self, backend: str, producers: dict[Any, Any], taken: set[str]) -> None:
-        self.printer: Any = lean_printer(backend)
+    def __init__(
+        self, backend: str, producers: dict[Any, Any], taken: set[str], sizes: set[Any]
+    ) -> None:
+        self.printer: Any = lean_printer(backend, sizes)
         self.printer.producers = producers
         self.taken = taken
         self.lines: list[str] = []
@@ -392,21 +435,28 @@ def program_source(sd: StagedDerivation, backend: str = "numpy") -> str:
     names = list(sd.gradients)
     stage_of = {st.lhs: st.rhs for st in sd.cotangents}
     closed_of = {n: c.rhs for n, c in sd.compact.items() if c is not None and c.rhs is not None}
-    anyway = _reads([sd.gradients[n].rhs for n in names if n not in closed_of], stage_of)
-    rhs_of = {}
-    for name in names:
-        staged = sd.gradients[name].rhs
-        own = _reads([staged], stage_of) - anyway
-        cost = _size(staged) + sum(_size(stage_of[s]) for s in own)
-        shorter = name in closed_of and own and _size(closed_of[name]) <= 0.75 * cost
-        rhs_of[name] = closed_of[name] if shorter else staged
+    rhs_of = {n: closed_of.get(n, sd.gradients[n].rhs) for n in names}
+    changed = True
+    while changed:  # a stage some staged gradient computes is free for the others
+        changed = False
+        anyway = _reads([rhs_of[n] for n in names if rhs_of[n] is sd.gradients[n].rhs], stage_of)
+        for name in closed_of:
+            staged = sd.gradients[name].rhs
+            own = _reads([staged], stage_of) - anyway
+            cost = _size(staged) + sum(_size(stage_of[s]) for s in own)
+            if rhs_of[name] is not staged and _size(closed_of[name]) > 0.75 * cost or not own:
+                changed |= rhs_of[name] is not staged
+                rhs_of[name] = staged
     needed = _reads([rhs_of[n] for n in names], stage_of)
     stages = [st for st in sd.cotangents if st.lhs in needed]
     value_of = {eq.out: eq.rhs for eq in g.forward_equations}
     reads = _reads([rhs_of[n] for n in names] + [st.rhs for st in stages], value_of)
     kept = [eq for eq in g.forward_equations if eq.out in reads]
 
-    fwd = _Body(backend, producers, set(taken))
+    size_syms = {
+        d for s in [*g.inputs, *g.parameters] for d in s.shape if isinstance(d, sympy.Symbol)
+    }
+    fwd = _Body(backend, producers, set(taken), size_syms)
     fwd.share([eq.rhs for eq in g.forward_equations] + ([g.loss] if g.loss is not None else []))
     for eq in g.forward_equations:
         fwd.emit(code_name(eq.out.name), eq.rhs, f"{text(eq.out)} = {text(eq.rhs)}")
@@ -414,7 +464,7 @@ def program_source(sd: StagedDerivation, backend: str = "numpy") -> str:
         fwd.emit("L", g.loss, f"L = {text(g.loss)}")
 
     # gradients() returns no loss: it computes only the forward values the stages read
-    grad = _Body(backend, producers, set(taken))
+    grad = _Body(backend, producers, set(taken), size_syms)
     grad.share([eq.rhs for eq in kept] + [st.rhs for st in stages] + [rhs_of[n] for n in names])
     for eq in kept:
         grad.emit(code_name(eq.out.name), eq.rhs, f"{text(eq.out)} = {text(eq.rhs)}")

@@ -20,7 +20,15 @@ Hyper = Union[int, float, str]  # noqa: UP007
 Role = Literal["input", "label", "parameter", "hyperparameter", "size", "intermediate"]
 
 #: Built-in forward programs (derive/examples/<name>.toml).
-PROGRAM_EXAMPLES = ("batchnorm", "layernorm", "ridge", "logreg", "softmax_layer", "rnn")
+PROGRAM_EXAMPLES = (
+    "batchnorm",
+    "layernorm",
+    "ridge",
+    "logreg",
+    "softmax_layer",
+    "rnn",
+    "attention",
+)
 #: At most this many equations, and declared names (inputs, labels, parameters and
 #: hyperparameters), in one program.
 MAX_EQUATIONS = 400
