@@ -21,6 +21,8 @@ from derive.spec.sequence import (
     MAX_STEPS,
     attention_program,
     attention_text,
+    lstm_program,
+    lstm_text,
     rnn_program,
     rnn_text,
 )
@@ -307,3 +309,108 @@ def test_handwritten_attention_baseline_equals_the_export() -> None:
     theirs = hw.attention_backward(args["X"], args["W_Q"], args["W_K"], args["W_V"], args["dout"])
     for name, value in theirs.items():
         np.testing.assert_allclose(ours[name], value, rtol=1e-10, atol=1e-13, err_msg=name)
+
+
+# ----------------------------------------------------------------------------- LSTM
+
+
+def test_lstm_example_is_the_builders_output() -> None:
+    assert "lstm" in PROGRAM_EXAMPLES
+    assert example_text("lstm") == lstm_text(1)  # one cell step: SymPy's oracle stays fast
+
+
+def test_lstm_shows_the_cell_state_highway() -> None:
+    text = derive_program(lstm_program(2)).text()
+    # c_1 reaches the loss through h_1 and, by the highway, through c_2 = f_2 ⊙ c_1 + …
+    assert "dc₁ = (dh₁ ⊙ o₁) ⊙ tanh'(c₁) + dc₂ ⊙ f₂" in text
+    assert "df₂ = dc₂ ⊙ c₁" in text and "di₂ = dc₂ ⊙ g₂" in text
+
+
+def test_lstm_builder_refuses_bad_arguments() -> None:
+    with pytest.raises(SpecError, match="from 1 to"):
+        lstm_program(MAX_STEPS["lstm"] + 1)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"steps": 1, "loss": "upstream"},
+        pytest.param({"loss": "mse", "at": "last"}, marks=pytest.mark.slow),  # 40 s of SymPy
+    ],
+)
+def test_lstm_verifies_three_ways(kwargs: dict[str, Any]) -> None:
+    report = derive_program(lstm_program(**kwargs)).verify({"N": 2, "D": 2, "H": 2, "C": 2})
+    assert report.passed, str(report)
+
+
+def _check_lstm_against_torch(
+    steps: int, sizes: dict[str, int], loss: str, at: str, seed: int
+) -> None:
+    torch = pytest.importorskip("torch", reason="torch is not installed (pip install torch)")
+    d = derive_program(lstm_program(steps, loss=loss, at=at))
+    call, args = _point(d, sizes, seed)
+    ours = d.to_function()(*call)
+    d_in, hidden = args["W_xi"].shape
+    lstm = torch.nn.LSTM(d_in, hidden, batch_first=True).double()
+    order = "ifgo"  # torch stacks the gates as i, f, g, o
+    with torch.no_grad():
+        lstm.weight_ih_l0.copy_(torch.tensor(np.vstack([args[f"W_x{g}"].T for g in order])))
+        lstm.weight_hh_l0.copy_(torch.tensor(np.vstack([args[f"W_h{g}"].T for g in order])))
+        bias = np.concatenate([args[f"b_{g}"][0] for g in order])
+        lstm.bias_ih_l0.copy_(torch.tensor(bias * 0.4))  # the two biases add up to ours
+        lstm.bias_hh_l0.copy_(torch.tensor(bias * 0.6))
+    x = torch.tensor(np.stack([args[f"X_{t}"] for t in range(1, steps + 1)], axis=1))
+    state = (torch.tensor(args["h_0"])[None], torch.tensor(args["c_0"])[None])
+    hs, _ = lstm(x, state)
+    wy = torch.tensor(args["W_hy"], requires_grad=True)
+    by = torch.tensor(args["b_y"], requires_grad=True)
+    total = torch.zeros((), dtype=torch.float64)
+    for t in range(1, steps + 1) if at == "every" else [steps]:
+        s = hs[:, t - 1] @ wy + by
+        if loss == "cross_entropy":
+            y = torch.tensor(args[f"y_{t}"], dtype=torch.long)
+            total = total + torch.nn.functional.cross_entropy(s, y)
+        else:
+            total = total + ((s - torch.tensor(args[f"Y_{t}"])) ** 2).sum() / (2 * s.shape[0])
+    total.backward()
+    h = hidden
+    for k, g in enumerate(order):
+        rows = slice(k * h, (k + 1) * h)
+        theirs = {
+            f"W_x{g}": lstm.weight_ih_l0.grad[rows].numpy().T,
+            f"W_h{g}": lstm.weight_hh_l0.grad[rows].numpy().T,
+            f"b_{g}": lstm.bias_ih_l0.grad[rows].numpy()[None],
+        }
+        for name, value in theirs.items():
+            np.testing.assert_allclose(ours[name], value, rtol=1e-9, atol=1e-12, err_msg=name)
+    np.testing.assert_allclose(ours["W_hy"], wy.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours["b_y"], by.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.torch
+def test_lstm_example_against_torch() -> None:
+    _check_lstm_against_torch(2, {"N": 4, "D": 3, "H": 5, "C": 3}, "cross_entropy", "every", 0)
+
+
+_lstm_configs = st.tuples(
+    st.integers(1, 3),
+    st.fixed_dictionaries({k: st.integers(1, 4) for k in "NDH"} | {"C": st.integers(2, 4)}),
+    st.sampled_from(["cross_entropy", "mse"]),
+    st.sampled_from(["every", "last"]),
+    st.integers(0, 2**16),
+)
+
+
+@pytest.mark.torch
+@settings(max_examples=3, deadline=None)
+@given(_lstm_configs)
+def test_lstm_against_torch_drawn(config: tuple[Any, ...]) -> None:
+    _check_lstm_against_torch(*config)
+
+
+@pytest.mark.torch
+@pytest.mark.slow
+@settings(max_examples=40, deadline=None)
+@given(_lstm_configs)
+def test_lstm_against_torch_drawn_long(config: tuple[Any, ...]) -> None:
+    _check_lstm_against_torch(*config)

@@ -75,6 +75,7 @@ class _Keys:
 
     def __init__(self) -> None:
         self.memo: dict[Any, Any] = {}
+        self.ids: dict[tuple[Any, ...], int] = {}
 
     def __call__(self, e: Any) -> Any:
         got = self.memo.get(e)
@@ -84,8 +85,9 @@ class _Keys:
             else:
                 kids = [self(a) if isinstance(a, sympy.Basic) else a for a in e.args]
                 if isinstance(e, _COMMUTATIVE) and not isinstance(e, sympy.MatMul):
-                    kids = sorted(kids, key=str)
-                got = (type(e).__name__, *kids)
+                    kids = sorted(kids, key=hash)  # an identity, not an output: any order
+                # a small int per distinct structure: hashing a key costs nothing then
+                got = self.ids.setdefault((type(e).__name__, *kids), len(self.ids))
             self.memo[e] = got
         return got
 
@@ -344,12 +346,16 @@ class _Body:
         self.lines: list[str] = []
         self.shared: dict[Any, Any] = {}
         self.order: list[Any] = []
+        self.rank: dict[Any, int] = {}
+        self.pending: set[Any] = set()
 
     def share(self, exprs: list[Any]) -> None:
         """Name the subexpressions that ``exprs`` compute more than once."""
         rep = _repeated(exprs, self.printer.keys)
         self.shared = rep
         self.order = sorted(rep, key=lambda k: _size(rep[k]))
+        self.rank = {k: i for i, k in enumerate(self.order)}
+        self.pending = set(self.order)
 
     def emit(self, lhs: str, rhs: Any, comment: str, like: str | None = None) -> None:
         """``lhs = rhs`` under its comment (``like``: the array whose shape a lone
@@ -358,8 +364,9 @@ class _Body:
 
         keys = self.printer.keys
         inside = {keys(e) for e in sympy.preorder_traversal(rhs) if isinstance(e, sympy.Basic)}
-        for k in self.order:
-            if k in inside and k not in self.printer.names:
+        for k in sorted(inside & self.pending, key=self.rank.__getitem__):
+            self.pending.discard(k)
+            if k not in self.printer.names:
                 name = self._fresh()
                 code = self.printer.doprint(self.shared[k])
                 self.lines.append(_comment(f"{name} = {text(self.shared[k])}, used again below"))
@@ -398,9 +405,8 @@ def _free(lines: list[str], kept: set[str]) -> list[str]:
             continue
         m = target.match(line)
         rhs = line[m.end() :] if m else line
-        for name in made:
-            if re.search(rf"\b{name}\b", rhs):
-                last[name] = i
+        for name in set(re.findall(r"\b\w+\b", rhs)) & made.keys():
+            last[name] = i
         if m and m.group(1) not in kept:
             made.setdefault(m.group(1), i)
     after: dict[int, list[str]] = {}

@@ -27,6 +27,7 @@ PROGRAM_EXAMPLES = (
     "logreg",
     "softmax_layer",
     "rnn",
+    "lstm",
     "attention",
 )
 #: At most this many equations, and declared names (inputs, labels, parameters and

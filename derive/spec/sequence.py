@@ -5,7 +5,8 @@ Each builder checks its arguments, writes the program's TOML from our own names 
 is a checked symbol name or an integer; nothing a user typed is pasted into an
 equation), and reads it back with ``loads_program``, so a built program is exactly what
 the same text in a file would be. ``derive/examples/{rnn,lstm,attention}.toml`` are these
-texts at small sizes (a test keeps them equal to the builders' output).
+texts at small sizes (a test keeps them equal to the builders' output): ``rnn`` at T = 3,
+``lstm`` one cell step (T = 1; ``lstm_program(T)`` unrolls it), ``attention`` symbolic.
 
 Rows are samples (``convention = "row"``): ``X_t`` is N×D, the hidden state ``h_t`` N×H.
 """
@@ -198,3 +199,56 @@ def attention_text(
 def attention_program(**options: object) -> ProgramSpec:
     """Scaled dot-product attention as a forward program (see ``attention_text``)."""
     return loads_program(attention_text(**options), source="<sequence attention>")  # type: ignore[arg-type]
+
+
+#: The LSTM's gates: name, activation (torch.nn.LSTM stacks them in the order i, f, g, o).
+LSTM_GATES = (("i", "sigmoid"), ("f", "sigmoid"), ("o", "sigmoid"), ("g", "tanh"))
+
+
+def lstm_text(
+    steps: int = 2,
+    *,
+    batch: Size = "N",
+    input: Size = "D",
+    hidden: Size = "H",
+    classes: Size = "C",
+    loss: str = "cross_entropy",
+    at: str = "every",
+    name: str = "lstm",
+) -> str:
+    """The TOML of an LSTM unrolled over ``steps`` (``steps = 1``: one cell step): gates
+    ``i, f, o = σ(X_t W_x· + h_{t−1} W_h· + b_·)``, ``g = tanh(…)``, the cell state
+    ``c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t`` (the highway) and ``h_t = o_t ⊙ tanh(c_t)``."""
+    t_max = _steps(steps, "lstm")
+    loss = _choice(loss, SEQUENCE_LOSSES, "loss")
+    at = _choice(at, LOSS_AT, "at")
+    sizes = _sizes(batch=batch, input=input, hidden=hidden, classes=classes)
+    n, d, h = sizes["batch"], sizes["input"], sizes["hidden"]
+    eqs = []
+    for t in range(1, t_max + 1):
+        for gate, act in LSTM_GATES:
+            eqs.append(f"{gate}_{t} = {act}(X_{t} @ W_x{gate} + h_{t - 1} @ W_h{gate} + b_{gate})")
+        eqs.append(f"c_{t} = f_{t} * c_{t - 1} + i_{t} * g_{t}")
+        eqs.append(f"h_{t} = o_{t} * tanh(c_{t})")
+    hs = [f"h_{t}" for t in range(1, t_max + 1)]
+    extra, readout, tail = _readout(t_max, loss, at, hs, sizes)
+    inputs: dict[str, object] = {f"X_{t}": [n, d] for t in range(1, t_max + 1)}
+    inputs.update({"h_0": [n, h], "c_0": [n, h]})
+    inputs.update(extra.get("inputs", {}))
+    params: dict[str, object] = {}
+    for gate, _ in LSTM_GATES:
+        params.update({f"W_x{gate}": [d, h], f"W_h{gate}": [h, h], f"b_{gate}": [1, h]})
+    params.update(extra.get("parameters", {}))
+    what = {
+        "cross_entropy": f"loss: softmax cross-entropy of a linear read-out at {at} step",
+        "mse": f"loss: squared error of a linear read-out at {at} step",
+        "upstream": "a layer's backward pass given the last hidden state's gradient",
+    }[loss]
+    comment = f"An LSTM unrolled over T = {t_max} steps (gates i, f, o, g; cell state c); {what}."
+    tables = {"inputs": inputs, "labels": extra.get("labels", {}), "parameters": params}
+    return _toml(name, comment, tables, eqs + readout, tail)
+
+
+def lstm_program(steps: int = 2, **options: object) -> ProgramSpec:
+    """An LSTM as a forward program (see ``lstm_text`` for the options)."""
+    return loads_program(lstm_text(steps, **options), source="<sequence lstm>")  # type: ignore[arg-type]
