@@ -99,3 +99,24 @@ def test_backends_agree_with_numpy(name: str, backend: str) -> None:
         theirs = other(*[jax.numpy.asarray(a) for a in arrays], **hyper)
     for key, value in ours.items():
         np.testing.assert_allclose(np.asarray(theirs[key]), value, rtol=1e-10, atol=1e-12)
+
+
+def test_shared_values_are_defined_after_what_they_read() -> None:
+    # a structure's key once equalled the size 4 of X (4×3): 1 − 𝟙[H0 > 0] was then
+    # named before H0 existed (found by the random programs of test_programs)
+    text = '''name = "leaky"
+[inputs]
+X = [4, 3]
+[parameters]
+W = [3, 5]
+[forward]
+equations = """
+H0 = X @ W
+H1 = where(H0 > 0, H0, 0.1 * H0)
+H2 = tanh(H1)
+"""
+[loss]
+expression = "sum(H2 * H2) / 2"
+'''
+    report = derive_program(loads_program(text)).verify()
+    assert report.passed, str(report)

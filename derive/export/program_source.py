@@ -75,7 +75,7 @@ class _Keys:
 
     def __init__(self) -> None:
         self.memo: dict[Any, Any] = {}
-        self.ids: dict[tuple[Any, ...], int] = {}
+        self.ids: dict[tuple[Any, ...], tuple[str, int]] = {}
 
     def __call__(self, e: Any) -> Any:
         got = self.memo.get(e)
@@ -86,8 +86,9 @@ class _Keys:
                 kids = [self(a) if isinstance(a, sympy.Basic) else a for a in e.args]
                 if isinstance(e, _COMMUTATIVE) and not isinstance(e, sympy.MatMul):
                     kids = sorted(kids, key=hash)  # an identity, not an output: any order
-                # a small int per distinct structure: hashing a key costs nothing then
-                got = self.ids.setdefault((type(e).__name__, *kids), len(self.ids))
+                # a small tag per distinct structure: hashing a key costs nothing then
+                # (a tuple, never equal to a leaf: the int 4 would equal Integer(4))
+                got = self.ids.setdefault((type(e).__name__, *kids), ("#", len(self.ids)))
             self.memo[e] = got
         return got
 
@@ -197,6 +198,7 @@ class LeanPrinting:
     _scalars: set[Any] = set()
 
     def setup(self) -> None:
+        """Start with nothing named (one printer per exported function)."""
         self.names = {}
         self.keys = _Keys()
         self._full_memo = {}
@@ -217,6 +219,7 @@ class LeanPrinting:
         return got
 
     def doprint(self, expr: Any, *args: Any, **kwargs: Any) -> str:
+        """One statement's right-hand side (its top keeps its whole shape)."""
         self._lean = False
         code = str(super().doprint(expr, *args, **kwargs))  # type: ignore[misc]
         return re.sub(r"(?<![\w.\]])\((\w+)\)", r"\1", code)  # (tmp1) -> tmp1
