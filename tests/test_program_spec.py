@@ -431,15 +431,19 @@ def test_bad_loss(loss: str, line: int, message: str) -> None:
 
 
 def test_bounds() -> None:
-    many = "\n".join(f"a{i} = X" for i in range(201))
-    with pytest.raises(SpecError, match="more than 200 equations"):
+    from derive.spec.program_records import MAX_EQUATIONS, MAX_NAMES
+
+    many = "\n".join(f"a{i} = X" for i in range(MAX_EQUATIONS + 1))
+    with pytest.raises(SpecError, match=f"more than {MAX_EQUATIONS} equations"):
         program(many)
-    hypers = "\n".join(f"h{i} = {i}" for i in range(61))  # with X, y, gamma, eps: 65
-    with pytest.raises(SpecError, match="more than 64 names"):
+    # with X, y, gamma, eps: one name too many
+    hypers = "\n".join(f"h{i} = {i}" for i in range(MAX_NAMES - 3))
+    with pytest.raises(SpecError, match=f"more than {MAX_NAMES} names"):
         program(base=BASE.replace('eps = "epsilon"', 'eps = "epsilon"\n' + hypers))
-    chain = [f"a{i} = a{i - 1} * X" if i else "a0 = X" for i in range(197)]
-    longest = program("\n".join([*chain, "Xc = a196"]))
-    assert len(longest.equations) == 200 and longest.warnings == (
+    n = MAX_EQUATIONS - 3
+    chain = [f"a{i} = a{i - 1} * X" if i else "a0 = X" for i in range(n)]
+    longest = program("\n".join([*chain, f"Xc = a{n - 1}"]))
+    assert len(longest.equations) == MAX_EQUATIONS and longest.warnings == (
         "spec.toml:12: 'mu' is computed but not used by the output 'out'",
     )
     with pytest.raises(SpecError, match=r"^spec.toml:13: equation .*the line is 502 characters"):

@@ -111,7 +111,7 @@ class NumPyDomain(Domain):
 
 def _scalar(e: Any, env: Env) -> float:
     values = {k: v for k, v in env.items() if isinstance(k, sympy.Symbol)}
-    return float(sympy.Float(e.xreplace(values)))
+    return float(e.xreplace(values))  # sqrt(5)/5 too, which sympy.Float refuses
 
 
 _T = sympy.Symbol("t", real=True)

@@ -167,6 +167,8 @@ class _Builder:
         return sympy.sympify(node.value)  # safe: a SymPy number our parser built
 
     def _name(self, node: Any) -> Any:
+        if node.id not in self.env and node.id in self.sizes:
+            return self.sizes[node.id]  # a size as a number: Q Kᵀ / sqrt(d)
         return self.env[node.id]
 
     def _unary(self, node: Any) -> Any:

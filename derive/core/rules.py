@@ -386,6 +386,10 @@ def _scalar(node: Any, g: Any, ans: Any) -> Iterable[Contribution]:
     #   u_i_bar = g ∂f/∂u_i   (dummies for the u_i, sympy.diff, the u_i put back)
     if is_tensor(node):
         return _linear_terms(node, g)
+    if isinstance(node, sympy.Add):
+        # a sum passes g to each term as it is (no sympy.diff over every atom of a long
+        # sum: a loss summed over T time steps would cost T² derivatives)
+        return [(t, g) for t in node.args if not t.is_number]
     atoms = _scalar_atoms(node)
     dummies = {u: sympy.Dummy(f"u{i}", real=True) for i, u in enumerate(atoms)}
     back = {d: u for u, d in dummies.items()}

@@ -8,14 +8,23 @@ or loss) and ``gradients`` (a dict of every input's and parameter's gradient).
 
 from __future__ import annotations
 
+import re
 import types
 from typing import Any
 
 import sympy
+from sympy.matrices.expressions import OneMatrix
 
-from derive.core.nodes import Broadcast
+from derive.core.nodes import (
+    Broadcast,
+    Elementwise,
+    ElementwiseOf,
+    Indicator,
+    Labels,
+    ScalarOfMatrices,
+)
 from derive.core.staged import StagedDerivation
-from derive.export.printers import BACKENDS, ExportError, code_name
+from derive.export.printers import BACKENDS, ExportError, _wrapped, code_name
 from derive.export.source import (
     BACKEND_IMPORT,
     CHECK_HELPER,
@@ -27,9 +36,391 @@ from derive.export.source import (
     require_backend,
 )
 
+# --- lean printing: NumPy's broadcasting instead of broadcast nodes, shared values named
+
+
+def _group(code: str) -> str:
+    """``code`` as one operand (parenthesised unless a name or one call already)."""
+    return code if re.fullmatch(r"[\w.]+", code) or _wrapped(code) else f"({code})"
+
+
+def _matrix(e: Any) -> bool:
+    return isinstance(e, sympy.MatrixExpr)
+
+
+def _entrywise_children(e: Any) -> list[Any] | None:
+    """The matrix operands of an entry-by-entry node (None for any other node): where an
+    operand may stay a row, column or scalar and the array library broadcasts it."""
+    if isinstance(e, (sympy.MatAdd, sympy.HadamardProduct)):
+        return [a for a in e.args if _matrix(a)]
+    if isinstance(e, sympy.HadamardPower):
+        return [e.base] if _matrix(e.base) and not _matrix(e.exp) else None
+    if isinstance(e, Elementwise):
+        return [e.arg]
+    if isinstance(e, Indicator):
+        return [a for a in (e.lhs, e.rhs) if _matrix(a)]
+    if isinstance(e, sympy.MatMul):
+        _, factors = e.as_coeff_matrices()
+        if len(factors) == 1 and not isinstance(factors[0], OneMatrix):
+            return list(factors)
+    return None
+
+
+#: Nodes that commute: their operands' order does not change the value.
+_COMMUTATIVE = (sympy.MatAdd, sympy.HadamardProduct, sympy.Add, sympy.Mul)
+
+
+class _Keys:
+    """A key per subexpression under which ``A ⊙ B`` and ``B ⊙ A`` are one value."""
+
+    def __init__(self) -> None:
+        self.memo: dict[Any, Any] = {}
+        self.ids: dict[tuple[Any, ...], tuple[str, int]] = {}
+
+    def __call__(self, e: Any) -> Any:
+        got = self.memo.get(e)
+        if got is None:
+            if not e.args or isinstance(e, (sympy.MatrixSymbol, sympy.Symbol)):
+                got = e
+            else:
+                kids = [self(a) if isinstance(a, sympy.Basic) else a for a in e.args]
+                if isinstance(e, _COMMUTATIVE) and not isinstance(e, sympy.MatMul):
+                    kids = sorted(kids, key=hash)  # an identity, not an output: any order
+                # a small tag per distinct structure: hashing a key costs nothing then
+                # (a tuple, never equal to a leaf: the int 4 would equal Integer(4))
+                got = self.ids.setdefault((type(e).__name__, *kids), ("#", len(self.ids)))
+            self.memo[e] = got
+        return got
+
+
+def _cheap(e: Any) -> bool:
+    """Values that cost nothing to write again (a name, a number, a transposed name)."""
+    if isinstance(e, sympy.Transpose):
+        e = e.arg
+    return (
+        not e.args
+        or isinstance(
+            e,
+            (sympy.MatrixSymbol, sympy.Symbol, Labels, OneMatrix, sympy.Identity, sympy.ZeroMatrix),
+        )
+        or e.is_number
+    )
+
+
+def _size(e: Any) -> int:
+    return sum(1 for _ in sympy.preorder_traversal(e))
+
+
+def _repeated(exprs: list[Any], keys: _Keys) -> dict[Any, Any]:
+    """Subexpressions met more than once across ``exprs`` (each counted once per distinct
+    place: the parts of a repeated value are not counted again), by key."""
+    seen: dict[Any, int] = {}
+    first: dict[Any, Any] = {}
+
+    def walk(e: Any) -> None:
+        if not isinstance(e, sympy.Basic) or _cheap(e):
+            return
+        if isinstance(e, Broadcast):  # printed as its operand: the operand is the value
+            walk(e.arg)
+            return
+        if isinstance(e, sympy.Lambda):
+            return
+        if not isinstance(e, (sympy.MatrixExpr, ScalarOfMatrices)):
+            for a in e.args:  # a number times a matrix value, …: not an array itself
+                walk(a)
+            return
+        k = keys(e)
+        if k in seen:
+            seen[k] += 1
+            return
+        seen[k] = 1
+        first[k] = e
+        for a in [e.arg] if isinstance(e, Elementwise) else e.args:
+            walk(a)
+
+    for e in exprs:
+        walk(e)
+    return {k: first[k] for k, n in seen.items() if n > 1}
+
+
+def _f_of_derivative(fn: sympy.Lambda, order: int) -> Any:
+    """``f^{(order)}`` written in ``f`` itself where it is one of the usual forms
+    (tanh' = 1 − tanh², σ' = σ(1 − σ), exp' = exp), with ``F`` standing for ``f(x)``;
+    None otherwise. Lets the exported code read a forward value instead of recomputing."""
+    key = (fn, order)
+    if key not in _F_FORMS:
+        (x,) = fn.variables
+        d = sympy.diff(fn.expr, x, order)
+        found = None
+        if order == 1:
+            for cand in (1 - _F**2, _F * (1 - _F), _F):
+                if sympy.simplify(d - cand.xreplace({_F: fn.expr})) == 0:
+                    found = cand
+                    break
+        _F_FORMS[key] = found
+    return _F_FORMS[key]
+
+
+_F = sympy.Symbol("F", real=True)
+_F_FORMS: dict[Any, Any] = {}
+
+
+def _plain_scalar(e: Any, scalars: set[Any]) -> bool:
+    """A number computed from sizes alone (``scalars``: the size symbols)."""
+    return (
+        isinstance(e, sympy.Expr)
+        and not e.is_Symbol
+        and e.free_symbols <= scalars
+        and not e.is_number
+        and not isinstance(e, (sympy.MatrixExpr, ScalarOfMatrices))
+        and all(
+            isinstance(a, (sympy.Symbol, sympy.Number, sympy.Add, sympy.Mul, sympy.Pow))
+            or (isinstance(a, sympy.Function) and not isinstance(a, ElementwiseOf))
+            for a in sympy.preorder_traversal(e)
+        )
+    )
+
+
+class LeanPrinting:
+    """Mixed into a backend printer for a program's module: a broadcast node is written
+    as its operand wherever the array library broadcasts it anyway (an entrywise
+    operation beside a full-size operand), a scalar coefficient lands on the smallest
+    factor, and a value already computed (a forward value, a stage, a shared
+    subexpression) is read by its name instead of computed again."""
+
+    names: dict[Any, str]
+    keys: _Keys
+    _lean: bool = False
+    _full_memo: dict[Any, bool]
+    #: Print numbers made of sizes and hyperparameters alone with Python's math module.
+    _scalar_math: bool = False
+    _math: Any = None
+    _scalars: set[Any] = set()
+
+    def setup(self) -> None:
+        """Start with nothing named (one printer per exported function)."""
+        self.names = {}
+        self.keys = _Keys()
+        self._full_memo = {}
+        self._lean = False
+
+    def full(self, e: Any) -> bool:
+        """Whether ``e``, printed leanly, has its whole shape (no operand broadcasts it)."""
+        got = self._full_memo.get(e)
+        if got is None:
+            if isinstance(e, Broadcast):
+                got = False
+            elif self.keys(e) in self.names:
+                got = True
+            else:
+                kids = _entrywise_children(e)
+                got = True if kids is None else any(self.full(k) for k in kids)
+            self._full_memo[e] = got
+        return got
+
+    def doprint(self, expr: Any, *args: Any, **kwargs: Any) -> str:
+        """One statement's right-hand side (its top keeps its whole shape)."""
+        self._lean = False
+        code = str(super().doprint(expr, *args, **kwargs))  # type: ignore[misc]
+        return re.sub(r"(?<![\w.\]])\((\w+)\)", r"\1", code)  # (tmp1) -> tmp1
+
+    def _print(self, expr: Any, **kwargs: Any) -> str:
+        if isinstance(expr, sympy.Basic) and not _cheap(expr):
+            name = self.names.get(self.keys(expr))
+            if name is not None:
+                return name
+            if self._scalar_math and _plain_scalar(expr, self._scalars):
+                # sqrt(d_k) of a size (a Python int): torch.sqrt takes only tensors
+                rename = {s: sympy.Symbol(code_name(s.name)) for s in expr.free_symbols}
+                code = self._math.doprint(expr.xreplace(rename))
+                for mod, fns in self._math.module_imports.items():
+                    self.module_imports[mod] |= fns  # type: ignore[attr-defined]
+                return _group(code)
+        lean = self._lean
+        if isinstance(expr, Broadcast):
+            self._lean = False
+            try:
+                if lean:
+                    return str(self._print(expr.arg))
+                return str(super()._print(expr, **kwargs))  # type: ignore[misc]
+            finally:
+                self._lean = lean
+        kids = _entrywise_children(expr) if isinstance(expr, sympy.Basic) else None
+        wrap = False
+        if kids is None:
+            self._lean = False
+        else:
+            self._lean = True
+            wrap = not lean and not any(self.full(k) for k in kids)
+        try:
+            code = str(super()._print(expr, **kwargs))  # type: ignore[misc]
+        finally:
+            self._lean = lean
+        if wrap:
+            rows, cols = (self._print(d) for d in expr.shape)
+            return str(self.broadcast(_group(code), rows, cols, False))  # type: ignore[attr-defined]
+        return code
+
+    def _hadamard(self, args: list[Any], coeff: Any = 1) -> str:
+        """``a ⊙ b ⊙ …``, the operands that stay small first (Python multiplies left to
+        right, so they meet each other before the full-size ones), ``coeff`` on the
+        smallest."""
+        small = [a for a in args if _matrix(a) and not self.full(a)]
+        order = small + [a for a in args if not any(a is s for s in small)]
+        parts = []
+        for i, a in enumerate(order):
+            code = self._print(a)
+            if " " in code and not _wrapped(code):
+                code = f"({code})"
+            if i == 0 and coeff != 1:
+                code = self.scaled(coeff, code)  # type: ignore[attr-defined]
+                code = code if _wrapped(code) or " " not in code else f"({code})"
+            parts.append(code)
+        return " * ".join(parts)
+
+    def _print_HadamardProduct(self, expr: Any) -> str:
+        return self._hadamard(list(expr.args))
+
+    def _print_MatMul(self, expr: Any) -> str:
+        coeff, factors = expr.as_coeff_matrices()
+        if (
+            coeff not in (1, -1)
+            and len(factors) == 1
+            and isinstance(factors[0], sympy.HadamardProduct)
+            and self.keys(factors[0]) not in self.names
+            and any(_matrix(a) and not self.full(a) for a in factors[0].args)
+        ):
+            return self._hadamard(list(factors[0].args), coeff)
+        return str(super()._print_MatMul(expr))  # type: ignore[misc]
+
+    def _print_ElementwiseOf(self, expr: Any) -> str:
+        if expr.order >= 1:
+            base = type(expr)(expr.args[0], expr.fn, expr.arg, 0)
+            name = self.names.get(self.keys(base))
+            form = _f_of_derivative(expr.fn, expr.order) if name is not None else None
+            if form is not None:
+                return str(self._print(form.xreplace({_F: sympy.Symbol(name, real=True)})))
+        return str(super()._print_ElementwiseOf(expr))  # type: ignore[misc]
+
+
+def lean_printer(backend: str, sizes: set[Any] | None = None) -> Any:
+    """The backend's printer with lean printing mixed in (``sizes``: the size symbols,
+    Python ints in the module)."""
+    base = type(printer_for(backend))
+    cls = type(f"Lean{base.__name__}", (LeanPrinting, base), {})
+    printer = cls()
+    printer.setup()
+    if backend != "numpy":
+        from sympy.printing.pycode import PythonCodePrinter
+
+        printer._scalar_math = True
+        printer._scalars = set(sizes or ())
+        printer._math = PythonCodePrinter({"fully_qualified_modules": True})
+    return printer
+
 
 def _shape(sym: Any) -> tuple[Any, ...]:
     return tuple(int(d) if d.is_Integer else str(d) for d in sym.shape)
+
+
+def _reads(exprs: list[Any], defined: dict[Any, Any]) -> set[Any]:
+    """The names in ``defined`` that ``exprs`` read, directly or through each other."""
+    needed: set[Any] = set()
+    todo = [s for e in exprs for s in e.free_symbols if s in defined]
+    while todo:
+        s_ = todo.pop()
+        if s_ not in needed:
+            needed.add(s_)
+            todo += [t for t in defined[s_].free_symbols if t in defined]
+    return needed
+
+
+class _Body:
+    """The statements of one function, printed in order: each value already computed
+    (an earlier statement, or a repeated subexpression named ``tmpK`` just before its
+    first use) is read by its name."""
+
+    def __init__(
+        self, backend: str, producers: dict[Any, Any], taken: set[str], sizes: set[Any]
+    ) -> None:
+        self.printer: Any = lean_printer(backend, sizes)
+        self.printer.producers = producers
+        self.taken = taken
+        self.lines: list[str] = []
+        self.shared: dict[Any, Any] = {}
+        self.order: list[Any] = []
+        self.rank: dict[Any, int] = {}
+        self.pending: set[Any] = set()
+
+    def share(self, exprs: list[Any]) -> None:
+        """Name the subexpressions that ``exprs`` compute more than once."""
+        rep = _repeated(exprs, self.printer.keys)
+        self.shared = rep
+        self.order = sorted(rep, key=lambda k: _size(rep[k]))
+        self.rank = {k: i for i, k in enumerate(self.order)}
+        self.pending = set(self.order)
+
+    def emit(self, lhs: str, rhs: Any, comment: str, like: str | None = None) -> None:
+        """``lhs = rhs`` under its comment (``like``: the array whose shape a lone
+        broadcast takes), after the shared values it reads."""
+        from derive.render.text import text
+
+        keys = self.printer.keys
+        inside = {keys(e) for e in sympy.preorder_traversal(rhs) if isinstance(e, sympy.Basic)}
+        for k in sorted(inside & self.pending, key=self.rank.__getitem__):
+            self.pending.discard(k)
+            if k not in self.printer.names:
+                name = self._fresh()
+                code = self.printer.doprint(self.shared[k])
+                self.lines.append(_comment(f"{name} = {text(self.shared[k])}, used again below"))
+                self.lines.append(f"    {name} = {code}")
+                self.printer.names[k] = name
+        self.lines.append(_comment(comment))
+        if isinstance(rhs, Broadcast) and like is not None:
+            # a broadcast alone keeps the shape of its value (read from the array itself)
+            code = _group(self.printer.doprint(rhs.arg))
+            code = self.printer.broadcast(code, f"{like}.shape[0]", f"{like}.shape[1]", False)
+        else:
+            code = self.printer.doprint(rhs)
+            if _matrix(rhs) and re.fullmatch(r"-?[\d.]+", code):  # 1_N 1_Dᵀ: an array
+                rows, cols = (self.printer._print(d) for d in rhs.shape)
+                code = self.printer.broadcast(f"{float(code)!r}", rows, cols, True)
+        self.lines.append(f"    {lhs} = {code}")
+        if not _cheap(rhs):
+            self.printer.names.setdefault(keys(rhs), lhs)
+
+    def _fresh(self) -> str:
+        i = 1
+        while f"tmp{i}" in self.taken:
+            i += 1
+        self.taken.add(f"tmp{i}")
+        return f"tmp{i}"
+
+
+def _free(lines: list[str], kept: set[str]) -> list[str]:
+    """``lines`` with ``del`` after each value's last read: a full-size temporary no
+    longer held lets the array library reuse its memory (measurably faster)."""
+    target = re.compile(r"^    (\w+) = ")
+    made: dict[str, int] = {}
+    last: dict[str, int] = {}
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith("#"):
+            continue
+        m = target.match(line)
+        rhs = line[m.end() :] if m else line
+        for name in set(re.findall(r"\b\w+\b", rhs)) & made.keys():
+            last[name] = i
+        if m and m.group(1) not in kept:
+            made.setdefault(m.group(1), i)
+    after: dict[int, list[str]] = {}
+    for name, i in last.items():
+        after.setdefault(i, []).append(name)
+    out = []
+    for i, line in enumerate(lines):
+        out.append(line)
+        if i in after:
+            out.append(f"    del {', '.join(after[i])}")
+    return out
 
 
 def program_source(sd: StagedDerivation, backend: str = "numpy") -> str:
@@ -39,47 +430,62 @@ def program_source(sd: StagedDerivation, backend: str = "numpy") -> str:
     from derive.render.text import text
 
     g = sd.graph
-    printer: Any = printer_for(backend)
-    printer.producers = {eq.out: eq.rhs for eq in g.equations}
-
-    def stmt(lhs: str, rhs: Any, comment: str) -> list[str]:
-        return [_comment(comment), f"    {lhs} = {printer.doprint(rhs)}"]
-
-    forward: list[str] = []
-    for eq in g.forward_equations:
-        forward += stmt(code_name(eq.out.name), eq.rhs, f"{text(eq.out)} = {text(eq.rhs)}")
-    if g.loss is not None:
-        forward += stmt("L", g.loss, f"L = {text(g.loss)}")
+    producers = {eq.out: eq.rhs for eq in g.equations}
+    taken = {code_name(s.name) for s in [*g.inputs, *g.labels, *g.parameters]}
+    taken |= {code_name(eq.out.name) for eq in g.equations}
+    taken |= {code_name(st.lhs.name) for st in sd.cotangents}
+    taken |= {code_name(s.name) for s in g.hyper.values()}
     # each gradient as its closed form where one was found (fewer passes over the data),
-    # else staged; only the stages a printed gradient reads are computed
+    # else staged; only the stages a printed gradient reads are computed, and only the
+    # forward values those read
+    # (only where it is clearly shorter than the stages it replaces, which it then
+    # need not compute: batch norm's dX; a closed form that merely inlines the stages
+    # would compute the same values, and read worse)
     names = list(sd.gradients)
-    rhs_of = {}
-    for name in names:
-        closed = sd.compact.get(name)
-        rhs_of[name] = closed.rhs if closed is not None else sd.gradients[name].rhs
-    stage_of = {st.lhs: st for st in sd.cotangents}
-    needed: set[Any] = set()
-    todo = [s for name in names for s in rhs_of[name].free_symbols if s in stage_of]
-    while todo:
-        s_ = todo.pop()
-        if s_ not in needed:
-            needed.add(s_)
-            todo += [t for t in stage_of[s_].rhs.free_symbols if t in stage_of]
-    backward: list[str] = []
-    for st in sd.cotangents:
-        if st.lhs in needed:
-            backward += stmt(code_name(st.lhs.name), st.rhs, f"{text(st.lhs)} = {text(st.rhs)}")
+    stage_of = {st.lhs: st.rhs for st in sd.cotangents}
+    closed_of = {n: c.rhs for n, c in sd.compact.items() if c is not None and c.rhs is not None}
+    rhs_of = {n: closed_of.get(n, sd.gradients[n].rhs) for n in names}
+    changed = True
+    while changed:  # a stage some staged gradient computes is free for the others
+        changed = False
+        anyway = _reads([rhs_of[n] for n in names if rhs_of[n] is sd.gradients[n].rhs], stage_of)
+        for name in closed_of:
+            staged = sd.gradients[name].rhs
+            own = _reads([staged], stage_of) - anyway
+            cost = _size(staged) + sum(_size(stage_of[s]) for s in own)
+            if rhs_of[name] is not staged and _size(closed_of[name]) > 0.75 * cost or not own:
+                changed |= rhs_of[name] is not staged
+                rhs_of[name] = staged
+    needed = _reads([rhs_of[n] for n in names], stage_of)
+    stages = [st for st in sd.cotangents if st.lhs in needed]
+    value_of = {eq.out: eq.rhs for eq in g.forward_equations}
+    reads = _reads([rhs_of[n] for n in names] + [st.rhs for st in stages], value_of)
+    kept = [eq for eq in g.forward_equations if eq.out in reads]
+
+    size_syms = {
+        d for s in [*g.inputs, *g.parameters] for d in s.shape if isinstance(d, sympy.Symbol)
+    }
+    fwd = _Body(backend, producers, set(taken), size_syms)
+    fwd.share([eq.rhs for eq in g.forward_equations] + ([g.loss] if g.loss is not None else []))
+    for eq in g.forward_equations:
+        fwd.emit(code_name(eq.out.name), eq.rhs, f"{text(eq.out)} = {text(eq.rhs)}")
+    if g.loss is not None:
+        fwd.emit("L", g.loss, f"L = {text(g.loss)}")
+
+    # gradients() returns no loss: it computes only the forward values the stages read
+    grad = _Body(backend, producers, set(taken), size_syms)
+    grad.share([eq.rhs for eq in kept] + [st.rhs for st in stages] + [rhs_of[n] for n in names])
+    for eq in kept:
+        grad.emit(code_name(eq.out.name), eq.rhs, f"{text(eq.out)} = {text(eq.rhs)}")
+    for st in stages:
+        grad.emit(code_name(st.lhs.name), st.rhs, f"{text(st.lhs)} = {text(st.rhs)}")
     for name in names:
         st = sd.gradients[name]
-        sym = st.lhs.wrt
         rhs = rhs_of[name]
-        line = stmt("d" + code_name(name), rhs, f"{text(st.lhs)} = {text(rhs)}")
-        if isinstance(rhs, Broadcast):  # a broadcast alone keeps the shape of its value
-            mod = BACKEND_IMPORT[backend]
-            shape = f"{code_name(sym.name)}.shape"
-            code = printer.doprint(rhs)
-            line[-1] = f"    d{code_name(name)} = {mod}.broadcast_to({code}, {shape})"
-        backward += line
+        like = code_name(st.lhs.wrt.name)
+        grad.emit("d" + code_name(name), rhs, f"{text(st.lhs)} = {text(rhs)}", like)
+    forward, backward = fwd.lines, _free(grad.lines, {"d" + code_name(n) for n in names})
+    printer = grad.printer
 
     arrays = [*g.inputs, *g.labels, *g.parameters]
     args = [code_name(s.name) for s in arrays]
@@ -110,7 +516,9 @@ def program_source(sd: StagedDerivation, backend: str = "numpy") -> str:
         f"Differentiated through {what}; every statement is one step of the staged\n"
         "derivation, its formula the comment above it.\n"
     )
-    imports = sorted({BACKEND_IMPORT[backend], *printer.module_imports})
+    imports = sorted(
+        {BACKEND_IMPORT[backend], *fwd.printer.module_imports, *printer.module_imports}
+    )
     lines = [header, "", "from __future__ import annotations", ""]
     lines += [f"import {m}" for m in imports]
     lines += [
@@ -137,9 +545,8 @@ def gradients({", ".join(args + upstream)}{kw}):
     """The gradient of every input and parameter: {{name: array}}."""
 {check_all}
 {chr(10).join(sizes)}
-{chr(10).join(forward)}
 {chr(10).join(backward)}
-    return {{{", ".join(f'"{code_name(n)}": d{code_name(n)}' for n in names)}}}
+    return {{{", ".join(f"{n!r}: d{code_name(n)}" for n in names)}}}
 '''
     return src.replace("\n\n\n\n", "\n\n\n")
 

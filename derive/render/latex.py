@@ -291,6 +291,8 @@ class DeriveLatexPrinter(LatexPrinter):  # type: ignore[misc]
 
     def _print_Pick(self, e: Any) -> str:
         s, y = self._operand_tex(e.arg), self._print(e.labels)
+        if "_" in y:  # y_{1}_i is a double subscript: {y_{1}}_i
+            y = f"{{{y}}}"
         return rf"{s}_{{i, {y}_i}}" if e.axis == 1 else rf"{s}_{{{y}_j, j}}"
 
     def _print_OneHot(self, e: Any) -> str:

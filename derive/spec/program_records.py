@@ -20,11 +20,20 @@ Hyper = Union[int, float, str]  # noqa: UP007
 Role = Literal["input", "label", "parameter", "hyperparameter", "size", "intermediate"]
 
 #: Built-in forward programs (derive/examples/<name>.toml).
-PROGRAM_EXAMPLES = ("batchnorm", "layernorm", "ridge", "logreg", "softmax_layer")
+PROGRAM_EXAMPLES = (
+    "batchnorm",
+    "layernorm",
+    "ridge",
+    "logreg",
+    "softmax_layer",
+    "rnn",
+    "lstm",
+    "attention",
+)
 #: At most this many equations, and declared names (inputs, labels, parameters and
 #: hyperparameters), in one program.
-MAX_EQUATIONS = 200
-MAX_NAMES = 64
+MAX_EQUATIONS = 400
+MAX_NAMES = 256
 #: The largest concrete size.
 MAX_SIZE = 10**6
 #: Names a network spec reserves for its own layers that mean nothing special in a

@@ -1,0 +1,254 @@
+"""Sequence models written out as forward programs: a vanilla RNN and an LSTM unrolled
+over T steps, and single-head scaled dot-product attention (issue 15).
+
+Each builder checks its arguments, writes the program's TOML from our own names (a size
+is a checked symbol name or an integer; nothing a user typed is pasted into an
+equation), and reads it back with ``loads_program``, so a built program is exactly what
+the same text in a file would be. ``derive/examples/{rnn,lstm,attention}.toml`` are these
+texts at small sizes (a test keeps them equal to the builders' output): ``rnn`` at T = 3,
+``lstm`` one cell step (T = 1; ``lstm_program(T)`` unrolls it), ``attention`` symbolic.
+
+Rows are samples (``convention = "row"``): ``X_t`` is N×D, the hidden state ``h_t`` N×H.
+"""
+
+from __future__ import annotations
+
+from derive.spec.program import loads_program
+from derive.spec.program_records import ProgramSpec, Size, size_value
+from derive.spec.records import SpecError
+
+#: The longest unrolling a builder writes (the equations grow with T; a derivation at
+#: T = 50 takes well under a second).
+MAX_STEPS = {"rnn": 50, "lstm": 50}
+#: Activations of the RNN's hidden state (functions of the program grammar).
+RNN_ACTIVATIONS = ("tanh", "sigmoid", "relu")
+#: What the loss reads: a linear read-out's softmax cross-entropy against integer labels,
+#: its squared error against targets, or none (a layer's backward pass given the upstream
+#: gradient of the last hidden state).
+SEQUENCE_LOSSES = ("cross_entropy", "mse", "upstream")
+#: Where the loss is taken: at every step (summed over t) or at the last one only.
+LOSS_AT = ("every", "last")
+
+
+def _steps(steps: object, kind: str) -> int:
+    limit = MAX_STEPS[kind]
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= limit:
+        raise SpecError(
+            f"the number of time steps T must be an integer from 1 to {limit}, got {steps!r}",
+            key=f"{kind}.steps",
+        )
+    return steps
+
+
+def _choice(value: object, allowed: tuple[str, ...], key: str) -> str:
+    if value not in allowed:
+        raise SpecError(f"{key} must be one of {', '.join(allowed)}; got {value!r}", key=key)
+    return str(value)
+
+
+def _toml_value(v: object) -> str:
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, int):
+        return str(v)
+    return '"' + str(v) + '"'  # our own names and size symbols: letters, digits, _
+
+
+def _toml(
+    title: str,
+    comment: str,
+    tables: dict[str, dict[str, object]],
+    equations: list[str],
+    tail: dict[str, dict[str, str]],
+) -> str:
+    """The program's TOML text (every value a checked name, size or fixed word)."""
+    out = [f"# {comment}", f'name = "{title}"', 'convention = "row"']
+    for table, entries in tables.items():
+        if entries:
+            out += ["", f"[{table}]"]
+            out += [f"{k} = {_toml_value(v)}" for k, v in entries.items()]
+    out += ["", "[forward]", 'equations = """', *equations, '"""']
+    for table, texts in tail.items():
+        out += ["", f"[{table}]"]
+        out += [f"{k} = {_toml_value(v)}" for k, v in texts.items()]
+    return "\n".join(out) + "\n"
+
+
+def _sizes(**sizes: object) -> dict[str, Size]:
+    return {k: size_value(v, f"sequence.{k}") for k, v in sizes.items()}
+
+
+def _readout(
+    steps: int, loss: str, at: str, hidden: list[str], sizes: dict[str, Size]
+) -> tuple[dict[str, dict[str, object]], list[str], dict[str, dict[str, str]]]:
+    """The read-out ``S_t = h_t W_hy + b_y`` and the loss over the chosen steps (or the
+    upstream gradient of the last hidden state)."""
+    n, c = sizes["batch"], sizes["classes"]
+    if loss == "upstream":
+        return {}, [], {"backward": {"upstream": f"d{hidden[-1]}"}}
+    ts = list(range(1, steps + 1)) if at == "every" else [steps]
+    extra: dict[str, dict[str, object]] = {
+        "inputs": {},
+        "labels": {},
+        "parameters": {"W_hy": [sizes["hidden"], c], "b_y": [1, c]},
+    }
+    eqs = [f"S_{t} = {hidden[t - 1]} @ W_hy + b_y" for t in ts]
+    # one named loss per step (CS231n's temporal softmax loss: a mean over the batch,
+    # summed over time), so that the loss line stays short at any T
+    if loss == "cross_entropy":
+        extra["labels"] = {f"y_{t}": {"length": n, "classes": c} for t in ts}
+        eqs += [f"L_{t} = -mean(log_softmax(S_{t}, axis=1)[range({n}), y_{t}])" for t in ts]
+    else:
+        extra["inputs"] = {f"Y_{t}": [n, c] for t in ts}
+        eqs += [f"L_{t} = mean(sum((S_{t} - Y_{t}) ** 2, axis=1)) / 2" for t in ts]
+    return extra, eqs, {"loss": {"expression": " + ".join(f"L_{t}" for t in ts)}}
+
+
+def rnn_text(
+    steps: int = 3,
+    *,
+    batch: Size = "N",
+    input: Size = "D",
+    hidden: Size = "H",
+    classes: Size = "C",
+    activation: str = "tanh",
+    loss: str = "cross_entropy",
+    at: str = "every",
+    name: str = "rnn",
+) -> str:
+    """The TOML of a vanilla RNN unrolled over ``steps``: shared ``W_xh``, ``W_hh``, ``b``,
+    ``z_t = X_t W_xh + h_{t−1} W_hh + b``, ``h_t = activation(z_t)``."""
+    t_max = _steps(steps, "rnn")
+    act = _choice(activation, RNN_ACTIVATIONS, "activation")
+    loss = _choice(loss, SEQUENCE_LOSSES, "loss")
+    at = _choice(at, LOSS_AT, "at")
+    sizes = _sizes(batch=batch, input=input, hidden=hidden, classes=classes)
+    n, d, h = sizes["batch"], sizes["input"], sizes["hidden"]
+    eqs = []
+    for t in range(1, t_max + 1):
+        eqs.append(f"z_{t} = X_{t} @ W_xh + h_{t - 1} @ W_hh + b")
+        eqs.append(f"h_{t} = {act}(z_{t})")
+    hs = [f"h_{t}" for t in range(1, t_max + 1)]
+    extra, readout, tail = _readout(t_max, loss, at, hs, sizes)
+    inputs: dict[str, object] = {f"X_{t}": [n, d] for t in range(1, t_max + 1)}
+    inputs["h_0"] = [n, h]
+    inputs.update(extra.get("inputs", {}))
+    params: dict[str, object] = {"W_xh": [d, h], "W_hh": [h, h], "b": [1, h]}
+    params.update(extra.get("parameters", {}))
+    what = {
+        "cross_entropy": f"softmax cross-entropy of a linear read-out at {at} step",
+        "mse": f"squared error of a linear read-out at {at} step",
+        "upstream": "a layer's backward pass given the last hidden state's gradient",
+    }[loss]
+    comment = f"A vanilla RNN ({act}) unrolled over T = {t_max} steps; loss: {what}."
+    if loss == "upstream":
+        comment = f"A vanilla RNN ({act}) unrolled over T = {t_max} steps, {what}."
+    tables = {"inputs": inputs, "labels": extra.get("labels", {}), "parameters": params}
+    return _toml(name, comment, tables, eqs + readout, tail)
+
+
+def rnn_program(steps: int = 3, **options: object) -> ProgramSpec:
+    """A vanilla RNN as a forward program (see ``rnn_text`` for the options)."""
+    return loads_program(rnn_text(steps, **options), source="<sequence rnn>")  # type: ignore[arg-type]
+
+
+#: What the attention program is differentiated for: a layer's backward pass given
+#: ``dout`` (default), or the squared error of its output against targets ``Y``.
+ATTENTION_LOSSES = ("upstream", "mse")
+
+
+def attention_text(
+    *,
+    seq: Size = "n",
+    model: Size = "D",
+    key: Size = "d_k",
+    value: Size = "d_v",
+    loss: str = "upstream",
+    name: str = "attention",
+) -> str:
+    """The TOML of single-head scaled dot-product attention over one sequence of ``seq``
+    rows: ``Q = X W_Q``, ``K = X W_K``, ``V = X W_V``, ``P = softmax(Q Kᵀ/√d_k)``,
+    ``out = P V``."""
+    loss = _choice(loss, ATTENTION_LOSSES, "loss")
+    sizes = _sizes(seq=seq, model=model, key=key, value=value)
+    n, d, dk, dv = sizes["seq"], sizes["model"], sizes["key"], sizes["value"]
+    inputs: dict[str, object] = {"X": [n, d]}
+    params: dict[str, object] = {"W_Q": [d, dk], "W_K": [d, dk], "W_V": [d, dv]}
+    eqs = [
+        "Q = X @ W_Q",
+        "K = X @ W_K",
+        "V = X @ W_V",
+        f"S = Q @ K.T / sqrt({dk})",
+        "P = softmax(S, axis=1)",
+        "out = P @ V",
+    ]
+    if loss == "upstream":
+        tail = {"backward": {"upstream": "dout"}}
+        what = "as a layer's backward pass: dout = dL/dout is given"
+    else:
+        inputs["T_out"] = [n, dv]
+        tail = {"loss": {"expression": "sum((out - T_out) ** 2) / 2"}}
+        what = "with the squared error against targets T_out"
+    comment = f"Single-head scaled dot-product attention softmax(Q K^T / sqrt(d_k)) V, {what}."
+    tables: dict[str, dict[str, object]] = {"inputs": inputs, "parameters": params}
+    return _toml(name, comment, tables, eqs, tail)
+
+
+def attention_program(**options: object) -> ProgramSpec:
+    """Scaled dot-product attention as a forward program (see ``attention_text``)."""
+    return loads_program(attention_text(**options), source="<sequence attention>")  # type: ignore[arg-type]
+
+
+#: The LSTM's gates: name, activation (torch.nn.LSTM stacks them in the order i, f, g, o).
+LSTM_GATES = (("i", "sigmoid"), ("f", "sigmoid"), ("o", "sigmoid"), ("g", "tanh"))
+
+
+def lstm_text(
+    steps: int = 2,
+    *,
+    batch: Size = "N",
+    input: Size = "D",
+    hidden: Size = "H",
+    classes: Size = "C",
+    loss: str = "cross_entropy",
+    at: str = "every",
+    name: str = "lstm",
+) -> str:
+    """The TOML of an LSTM unrolled over ``steps`` (``steps = 1``: one cell step): gates
+    ``i, f, o = σ(X_t W_x· + h_{t−1} W_h· + b_·)``, ``g = tanh(…)``, the cell state
+    ``c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t`` (the highway) and ``h_t = o_t ⊙ tanh(c_t)``."""
+    t_max = _steps(steps, "lstm")
+    loss = _choice(loss, SEQUENCE_LOSSES, "loss")
+    at = _choice(at, LOSS_AT, "at")
+    sizes = _sizes(batch=batch, input=input, hidden=hidden, classes=classes)
+    n, d, h = sizes["batch"], sizes["input"], sizes["hidden"]
+    eqs = []
+    for t in range(1, t_max + 1):
+        for gate, act in LSTM_GATES:
+            eqs.append(f"{gate}_{t} = {act}(X_{t} @ W_x{gate} + h_{t - 1} @ W_h{gate} + b_{gate})")
+        eqs.append(f"c_{t} = f_{t} * c_{t - 1} + i_{t} * g_{t}")
+        eqs.append(f"h_{t} = o_{t} * tanh(c_{t})")
+    hs = [f"h_{t}" for t in range(1, t_max + 1)]
+    extra, readout, tail = _readout(t_max, loss, at, hs, sizes)
+    inputs: dict[str, object] = {f"X_{t}": [n, d] for t in range(1, t_max + 1)}
+    inputs.update({"h_0": [n, h], "c_0": [n, h]})
+    inputs.update(extra.get("inputs", {}))
+    params: dict[str, object] = {}
+    for gate, _ in LSTM_GATES:
+        params.update({f"W_x{gate}": [d, h], f"W_h{gate}": [h, h], f"b_{gate}": [1, h]})
+    params.update(extra.get("parameters", {}))
+    what = {
+        "cross_entropy": f"loss: softmax cross-entropy of a linear read-out at {at} step",
+        "mse": f"loss: squared error of a linear read-out at {at} step",
+        "upstream": "a layer's backward pass given the last hidden state's gradient",
+    }[loss]
+    comment = f"An LSTM unrolled over T = {t_max} steps (gates i, f, o, g; cell state c); {what}."
+    tables = {"inputs": inputs, "labels": extra.get("labels", {}), "parameters": params}
+    return _toml(name, comment, tables, eqs + readout, tail)
+
+
+def lstm_program(steps: int = 2, **options: object) -> ProgramSpec:
+    """An LSTM as a forward program (see ``lstm_text`` for the options)."""
+    return loads_program(lstm_text(steps, **options), source="<sequence lstm>")  # type: ignore[arg-type]
