@@ -91,7 +91,7 @@ def test_bptt_is_in_the_staged_derivation() -> None:
     # dh_1 gains one term through z_2 (the recurrence, W_hhᵀ) and one through its own loss
     text = d.text()
     assert "dh₁ = dS₁ W_{hy}ᵀ + dz₂ Wₕₕᵀ" in text, text
-    assert "dz₂ = dh₂ ⊙ tanh'(z₂)" in text
+    assert "dz₂ = dh₂ ⊙ (1 − h₂∘²)" in text  # tanh' through its output, as notes write it
     # the weight gradients sum over the three steps
     assert "dWₕₕ = h₀ᵀ dz₁ + h₁ᵀ dz₂ + h₂ᵀ dz₃" in text
     assert "dWₓₕ = X₁ᵀ dz₁ + X₂ᵀ dz₂ + X₃ᵀ dz₃" in text
