@@ -225,3 +225,93 @@ def test_the_mistake_is_named(spec: object, formula: str, words: str) -> None:
     result = check(spec, formula)
     assert not result.correct, str(result)
     assert words in said(result) + (result.shape_error or ""), str(result)
+
+
+# ------------------------------------------------------------ diagnoses, round 2
+
+
+@pytest.mark.parametrize(
+    ("spec", "formula", "syntax", "first", "words"),
+    [
+        # `·` read either way: its order is one mistake within the spec's convention,
+        # said first (the other convention's formula is said as an equivalent)
+        (
+            "seed",
+            r"dA_{1} = \delta_2 \cdot W_2^T",
+            "latex",
+            "the product is in the wrong order",
+            "row-convention",
+        ),
+        # ⊙ is commutative: where an outer product belongs, the missing transpose is a
+        # second mistake, not the order
+        (
+            "seed",
+            r"\frac{\partial L}{\partial W_1} = \frac{1}{m} X \odot \delta_1",
+            "latex",
+            "two mistakes: a Hadamard product ⊙ is written where a matrix product belongs",
+            "transpose",
+        ),
+        (
+            "ng",
+            "dW1 = 1/m * np.multiply(X, dZ1)",
+            "python",
+            "two mistakes: a Hadamard product ⊙ is written where a matrix product belongs",
+            "transpose",
+        ),
+        # a sum over the wrong axis: LaTeX speaks of units and samples, NumPy of axes
+        (
+            "seed",
+            r"\frac{\partial L}{\partial b_1} = \frac{1}{m} \sum_{j} (\delta_1)_{j,:}",
+            "latex",
+            "summed over the wrong axis: over the units, not the samples",
+            "row-convention",
+        ),
+        (
+            "ng",
+            "db1 = 1/m * np.sum(dZ1, axis=0, keepdims=True)",
+            "python",
+            "the sum is over the wrong axis (axis=1, not axis=0",
+            "sums over the units, not the samples",
+        ),
+        # softmax with a squared error: A − Y is the cross-entropy's δ; the Jacobian is
+        # missing (and the 2 of the unhalved squared error)
+        (
+            SPECS / "casper_mse_softmax.toml",
+            r"\delta_3 = 2(A_3 - Y)",
+            "latex",
+            "softmax's Jacobian is missing",
+            "diag(a) − a aᵀ",
+        ),
+        (
+            SPECS / "casper_mse_softmax.toml",
+            r"\delta_3 = A_3 - Y",
+            "latex",
+            "two mistakes: softmax's Jacobian is missing",
+            "a factor 2 is missing",
+        ),
+        # a chain of scalar neurons (Nielsen ch. 5): one factor of the chain rule left out
+        (
+            SPECS / "nielsen_chain4.toml",
+            r"\partial C/\partial b_1 = \sigma'(z_1)w_2\sigma'(z_2)w_3\sigma'(z_3)\sigma'(z_4)"
+            r"\frac{\partial C}{\partial a_4}",
+            "latex",
+            "a factor of the chain is missing: W_4",
+            "one-unit layers as numbers",
+        ),
+        # an f' too many is named as the f'(z) factor it is
+        (
+            SPECS / "nielsen_xent.toml",
+            r"\delta_2 = (A_2 - Y) \odot \sigma'(Z_2)",
+            "latex",
+            "the factor σ'(Z_2) does not belong here (an f'(z) factor too many)",
+            "σ'",
+        ),
+    ],
+)
+def test_round_two_mistakes_are_named(
+    spec: object, formula: str, syntax: str, first: str, words: str
+) -> None:
+    result = Checker(spec).check(formula, syntax)
+    assert not result.correct, str(result)
+    assert (result.diagnosis or "").startswith(first), str(result)
+    assert words in said(result), str(result)
