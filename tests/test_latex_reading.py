@@ -315,3 +315,20 @@ def test_round_two_mistakes_are_named(
     assert not result.correct, str(result)
     assert (result.diagnosis or "").startswith(first), str(result)
     assert words in said(result), str(result)
+
+
+@pytest.mark.parametrize(
+    ("formula", "lhs"),
+    [
+        (r"dA_{l-1} = W_l^T \delta_l", "dA_{l} = "),
+        (r"dA^{[l-1]} = W^{[l]T} dZ^{[l]}", "dA^{[l]} = "),
+        (r"dW_{l+1} = \frac{1}{m}\delta_{l+1} A_l^T", "dW_{l} = "),
+    ],
+)
+def test_the_derived_line_of_a_shifted_index_is_stated_in_l(formula: str, lhs: str) -> None:
+    """The generic statement is in l (``W_{l+1}ᵀ δ_{l+1}``): its left-hand side must be
+    dA_l, not the written dA_{l-1}, or the line printed as derived is false."""
+    result = check("ng", formula)
+    assert result.correct, str(result)
+    assert result.expected.startswith(lhs), result.expected
+    assert "l+1" not in result.expected.split("=")[0], result.expected
