@@ -332,3 +332,20 @@ def test_the_derived_line_of_a_shifted_index_is_stated_in_l(formula: str, lhs: s
     assert result.correct, str(result)
     assert result.expected.startswith(lhs), result.expected
     assert "l+1" not in result.expected.split("=")[0], result.expected
+
+
+def test_a_sum_over_samples_reaches_over_a_hadamard_product() -> None:
+    """``Σ_x δ^{x,l} ⊙ a^{x,l-1}`` sums the whole term (it was read as (Σ_x δ) ⊙ A): the
+    mistake is the ⊙ where each sample's outer product belongs, not a shape puzzle."""
+    spec = SPECS / "nielsen_mean.toml"
+    right = check(spec, r"w^l \rightarrow w^l - \frac{\eta}{m} \sum_x \delta^{x,l} (a^{x,l-1})^T")
+    assert right.correct, str(right)
+    wrong = check(spec, r"w^l \rightarrow w^l - \frac{\eta}{m} \sum_x \delta^{x,l} \odot a^{x,l-1}")
+    assert not wrong.correct, str(wrong)
+    assert (wrong.diagnosis or "").startswith(
+        "a Hadamard product ⊙ is written where the outer product of each sample belongs"
+    ), str(wrong)
+    assert "1/m" not in (wrong.diagnosis or ""), str(wrong)
+    # a right formula so written was judged wrong (as (Σ_x W₂ᵀ δ^x) ⊙ σ'(Z₁))
+    bias = r"\frac{\partial L}{\partial b_1} = \sum_x (W_2^T \delta^{x,2}) \odot \sigma'(z^{x,1})"
+    assert check("nielsen", bias).correct

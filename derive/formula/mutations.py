@@ -166,6 +166,8 @@ class Mutations(DenseMutations):
         for path, node in nodes(rhs):  # last: four variants of each ⊙
             if isinstance(node, Bin) and node.op == "had":
                 yield from self._hadamard_for_outer(run, rhs, path, node)
+            if isinstance(node, Sum) and node.axis is None and _is(node.a, "had"):
+                yield from self._sample_outer(run, rhs, path, node.a)
 
     def _hadamard_for_outer(
         self, run: Run, rhs: IR, path: tuple[int, ...], node: Bin
@@ -197,3 +199,17 @@ class Mutations(DenseMutations):
                 f"axis={written} sums over the {over}, not the {belongs})"
             )
         return f"summed over the wrong axis: over the {over}, not the {belongs}"
+
+    def _sample_outer(
+        self, run: Run, rhs: IR, path: tuple[int, ...], node: IR
+    ) -> Iterator[tuple[str, IR]]:
+        """``Σ_x δ^x ⊙ a^x`` where the sum of the outer products ``Σ_x δ^x (a^x)ᵀ = δ Aᵀ``
+        belongs (the two vectors of a sample have different lengths)."""
+        assert isinstance(node, Bin)
+        sh = partial(show, python=run.python)
+        for x, y in ((node.a, node.b), (node.b, node.a)):
+            yield (
+                "a Hadamard product ⊙ is written where the outer product of each sample "
+                f"belongs (summed over the samples, the outer products are {sh(x)} {sh(y)}ᵀ)",
+                replace(rhs, path, Bin("mat", x, T(y))),
+            )
