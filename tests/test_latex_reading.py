@@ -349,3 +349,24 @@ def test_a_sum_over_samples_reaches_over_a_hadamard_product() -> None:
     # a right formula so written was judged wrong (as (Σ_x W₂ᵀ δ^x) ⊙ σ'(Z₁))
     bias = r"\frac{\partial L}{\partial b_1} = \sum_x (W_2^T \delta^{x,2}) \odot \sigma'(z^{x,1})"
     assert check("nielsen", bias).correct
+
+
+@pytest.mark.parametrize(
+    ("formula", "correct", "words"),
+    [
+        # Ng's Machine Learning course writes the layer in brackets after the name
+        (r"\delta(L) = a(L) - y", True, ""),
+        (r"\delta(L) = (a(L) - y) \cdot f'(z(L))", False, "f'(Z_L) does not belong here"),
+    ],
+)
+def test_a_layer_in_brackets_after_a_name(formula: str, correct: bool, words: str) -> None:
+    """``a(L)`` is ``a^{(L)}`` (``a`` is no function); a `·` with an f' too many is named."""
+    result = check(SPECS / "ml_ex4.toml", formula)
+    assert result.correct is correct, str(result)
+    assert words in said(result), str(result)
+
+
+def test_a_function_applied_to_a_layer_letter_is_not_rewritten() -> None:
+    """Only names that are no function take a bracketed layer: ``σ(z(L))`` applies σ."""
+    result = check(SPECS / "ml_ex4.toml", r"\delta(L) = (a(L) - y) \odot \sigma(z(L))")
+    assert not result.correct, str(result)

@@ -81,6 +81,7 @@ class Mutations(DenseMutations):
                     "a Hadamard product ⊙ is written where a matrix product belongs",
                     replace(rhs, path, Bin("mat", node.a, node.b)),
                 )
+            if isinstance(node, Amb) or (isinstance(node, Bin) and node.op == "had"):
                 for side, other in ((node.a, node.b), (node.b, node.a)):
                     if isinstance(side, Fn) and side.order >= 1:
                         yield (
