@@ -370,3 +370,59 @@ def test_a_function_applied_to_a_layer_letter_is_not_rewritten() -> None:
     """Only names that are no function take a bracketed layer: ``σ(z(L))`` applies σ."""
     result = check(SPECS / "ml_ex4.toml", r"\delta(L) = (a(L) - y) \odot \sigma(z(L))")
     assert not result.correct, str(result)
+
+
+GOODFELLOW = SPECS / "goodfellow_alg64.toml"
+
+
+@pytest.mark.parametrize(
+    ("formula", "correct", "words"),
+    [
+        # Algorithm 6.4 as the book's source writes it: g is the running gradient
+        (
+            r"\Vg \leftarrow \nabla_{\Va^{(k)}} J = \Vg \odot f'(\Va^{(k)})",
+            True,
+            "gradient on h^{(k)}",
+        ),
+        (
+            r"\Vg \leftarrow \nabla_{\Vh^{(k-1)}} J = \MW^{(k)\top} \; \Vg",
+            True,
+            "gradient on a^{(k)}",
+        ),
+        (
+            r"\nabla_{\MW^{(k)}} J = \Vg \; \Vh^{(k-1)\top}"
+            r" + \lambda \nabla_{\MW^{(k)}} \Omega(\theta)",
+            True,
+            "∇_W Ω(θ) as W",
+        ),
+        (r"\nabla_{\Vb^{(k)}} J = \Vg + \lambda \nabla_{\Vb^{(k)}} \Omega(\theta)", True, "as 0"),
+        (r"\Vg \leftarrow \nabla_{\hat{\Vy}} J = \nabla_{\hat{\Vy}} L(\hat{\Vy},\Vy)", True, "g ←"),
+        # and its mistakes, named in derive's letters
+        (
+            r"\Vg \leftarrow \nabla_{\Vh^{(k-1)}} J = \MW^{(k)} \; \Vg",
+            False,
+            "transpose is missing",
+        ),
+        (
+            r"\nabla_{\MW^{(k)}} J = \Vg \; \Vh^{(k)\top}"
+            r" + \lambda \nabla_{\MW^{(k)}} \Omega(\theta)",
+            False,
+            "off by one",
+        ),
+        (r"\nabla_{\MW^{(k)}} J = \Vg \; \Vh^{(k-1)\top}", False, "weight-decay term"),
+    ],
+)
+def test_goodfellow_algorithm_6_4(formula: str, correct: bool, words: str) -> None:
+    """The book's macros mark its notation: a = pre-activation, h = activation, k = the
+    layer, g = the running gradient (the gradient on what consumes the line's variable)."""
+    result = check(GOODFELLOW, formula)
+    assert result.correct is correct, str(result)
+    assert words in said(result), str(result)
+    assert any("Goodfellow" in note for note in result.notes), str(result)
+
+
+def test_goodfellow_letters_only_with_the_books_macros() -> None:
+    """Without the book's macros, a is the activation as everywhere else."""
+    result = check(GOODFELLOW, r"\frac{\partial L}{\partial W_2} = \delta_2 a_1^T + \lambda W_2")
+    assert result.correct, str(result)
+    assert not any("Goodfellow" in note for note in result.notes), str(result)
