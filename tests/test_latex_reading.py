@@ -233,14 +233,14 @@ def test_the_mistake_is_named(spec: object, formula: str, words: str) -> None:
 @pytest.mark.parametrize(
     ("spec", "formula", "syntax", "first", "words"),
     [
-        # `·` read either way: its order is one mistake within the spec's convention,
-        # said first (the other convention's formula is said as an equivalent)
+        # `·` read either way: the other convention's formula, and equivalently the order
+        # (which was not tried on a `·` product)
         (
             "seed",
             r"dA_{1} = \delta_2 \cdot W_2^T",
             "latex",
-            "the product is in the wrong order",
-            "row-convention",
+            "this is the row-convention formula",
+            "equivalently: the product is in the wrong order",
         ),
         # ⊙ is commutative: where an outer product belongs, the missing transpose is a
         # second mistake, not the order

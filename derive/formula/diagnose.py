@@ -24,13 +24,9 @@ from derive.formula.run import Run
 
 MAX_PAIRS = 600  # two mistakes at once: the candidates tried
 
-#: The single mistakes said before "the other convention's formula" (they are one slip
-#: in the spec's own convention; a transpose of the whole is the other convention).
-_WITHIN_CONVENTION = (
-    "the sum is over the wrong axis",
-    "summed over the wrong axis",
-    "the product is in the wrong order",
-)
+#: The single mistakes said before "the other convention's formula" (one slip in the
+#: spec's own convention).
+_WITHIN_CONVENTION = ("the sum is over the wrong axis", "summed over the wrong axis")
 
 _DELTA_WORDS = {"per_sample": "no 1/m in δ", "mean": "δ = ∂L/∂Z of the batch loss"}
 
@@ -57,8 +53,8 @@ class Diagnosis(Mutations):
                 f"{q.label(self.d)} is the derived formula below"
             )
             if also and also.startswith(_WITHIN_CONVENTION):
-                # a sum over the wrong axis or a product in the wrong order is one
-                # mistake within the spec's own convention: said first, the other too
+                # a sum over the wrong axis is one slip within the spec's own convention
+                # (a product in the other order is the other convention's formula)
                 return also, [f"equivalently: {as_flip}"]
             return as_flip, [f"equivalently: {also}"] if also else []
         # a usual mistake within the spec's own delta definition comes first (a missing

@@ -164,7 +164,8 @@ class Mutations(DenseMutations):
             yield from self.entry_swaps(run, rhs)
             yield from self.derivative_factors(run, rhs, q)
             yield from self.chain_factors(run, rhs)
-        for path, node in nodes(rhs):  # last: four variants of each ⊙
+        outer = q.kind == "grad" and q.base == "W"  # a weight gradient is an outer product
+        for path, node in nodes(rhs) if outer else ():  # last: four variants of each ⊙
             if isinstance(node, Bin) and node.op == "had":
                 yield from self._hadamard_for_outer(run, rhs, path, node)
             if isinstance(node, Sum) and node.axis is None and _is(node.a, "had"):
