@@ -426,3 +426,16 @@ def test_goodfellow_letters_only_with_the_books_macros() -> None:
     result = check(GOODFELLOW, r"\frac{\partial L}{\partial W_2} = \delta_2 a_1^T + \lambda W_2")
     assert result.correct, str(result)
     assert not any("Goodfellow" in note for note in result.notes), str(result)
+
+
+@pytest.mark.parametrize(
+    ("formula", "correct"),
+    [
+        (r"\frac{\partial L}{\partial W_2} = \frac1m\delta_2 A_1^T", True),
+        (r"db_1 = \frac1{m} \delta_1 \mathbf{1}", True),
+        (r"\frac{\partial L}{\partial W_2} = \frac1m A_1^T \delta_2", False),
+    ],
+)
+def test_tex_one_token_fraction_arguments(formula: str, correct: bool) -> None:
+    """``\\frac1m`` is TeX for ``\\frac{1}{m}`` (LxMLS writes ``-\\frac1M \\sum…``)."""
+    assert check("seed", formula).correct is correct

@@ -145,6 +145,12 @@ LATEX_REWRITES: list[tuple[re.Pattern[str], Any]] = [
         re.compile(r"(?<![A-Za-z\\])(\\delta|\\Theta|[azAZ])\s*\(\s*(L|l|l\s*[+-]\s*1|[0-9])\s*\)"),
         r"\1^{(\2)}",
     ),
+    # \frac1M, \frac12: TeX's one-token arguments, without braces
+    (
+        re.compile(r"\\frac\s*([0-9A-Za-z])\s*([0-9A-Za-z])(?![A-Za-z0-9])"),
+        r"\\frac{\1}{\2}",
+    ),
+    (re.compile(r"\\frac\s*([0-9A-Za-z])\s*(?=\{)"), r"\\frac{\1}"),
     # "∴ ∂E/∂x = …": the therefore of a derivation's last line
     (re.compile(r"\\therefore(?![A-Za-z])"), " "),
     # update rules: W ← W − α G; W(t+1) = W(t) − η G, the time step of an update
