@@ -225,3 +225,217 @@ def test_the_mistake_is_named(spec: object, formula: str, words: str) -> None:
     result = check(spec, formula)
     assert not result.correct, str(result)
     assert words in said(result) + (result.shape_error or ""), str(result)
+
+
+# ------------------------------------------------------------ diagnoses, round 2
+
+
+@pytest.mark.parametrize(
+    ("spec", "formula", "syntax", "first", "words"),
+    [
+        # `·` read either way: the other convention's formula, and equivalently the order
+        # (which was not tried on a `·` product)
+        (
+            "seed",
+            r"dA_{1} = \delta_2 \cdot W_2^T",
+            "latex",
+            "this is the row-convention formula",
+            "equivalently: the product is in the wrong order",
+        ),
+        # ⊙ is commutative: where an outer product belongs, the missing transpose is a
+        # second mistake, not the order
+        (
+            "seed",
+            r"\frac{\partial L}{\partial W_1} = \frac{1}{m} X \odot \delta_1",
+            "latex",
+            "two mistakes: a Hadamard product ⊙ is written where a matrix product belongs",
+            "transpose",
+        ),
+        (
+            "ng",
+            "dW1 = 1/m * np.multiply(X, dZ1)",
+            "python",
+            "two mistakes: a Hadamard product ⊙ is written where a matrix product belongs",
+            "transpose",
+        ),
+        # a sum over the wrong axis: LaTeX speaks of units and samples, NumPy of axes
+        (
+            "seed",
+            r"\frac{\partial L}{\partial b_1} = \frac{1}{m} \sum_{j} (\delta_1)_{j,:}",
+            "latex",
+            "summed over the wrong axis: over the units, not the samples",
+            "row-convention",
+        ),
+        (
+            "ng",
+            "db1 = 1/m * np.sum(dZ1, axis=0, keepdims=True)",
+            "python",
+            "the sum is over the wrong axis (axis=1, not axis=0",
+            "sums over the units, not the samples",
+        ),
+        # softmax with a squared error: A − Y is the cross-entropy's δ; the Jacobian is
+        # missing (and the 2 of the unhalved squared error)
+        (
+            SPECS / "casper_mse_softmax.toml",
+            r"\delta_3 = 2(A_3 - Y)",
+            "latex",
+            "softmax's Jacobian is missing",
+            "diag(a) − a aᵀ",
+        ),
+        (
+            SPECS / "casper_mse_softmax.toml",
+            r"\delta_3 = A_3 - Y",
+            "latex",
+            "two mistakes: softmax's Jacobian is missing",
+            "a factor 2 is missing",
+        ),
+        # a chain of scalar neurons (Nielsen ch. 5): one factor of the chain rule left out
+        (
+            SPECS / "nielsen_chain4.toml",
+            r"\partial C/\partial b_1 = \sigma'(z_1)w_2\sigma'(z_2)w_3\sigma'(z_3)\sigma'(z_4)"
+            r"\frac{\partial C}{\partial a_4}",
+            "latex",
+            "a factor of the chain is missing: W_4",
+            "one-unit layers as numbers",
+        ),
+        # an f' too many is named as the f'(z) factor it is
+        (
+            SPECS / "nielsen_xent.toml",
+            r"\delta_2 = (A_2 - Y) \odot \sigma'(Z_2)",
+            "latex",
+            "the factor σ'(Z_2) does not belong here (an f'(z) factor too many)",
+            "σ'",
+        ),
+    ],
+)
+def test_round_two_mistakes_are_named(
+    spec: object, formula: str, syntax: str, first: str, words: str
+) -> None:
+    result = Checker(spec).check(formula, syntax)
+    assert not result.correct, str(result)
+    assert (result.diagnosis or "").startswith(first), str(result)
+    assert words in said(result), str(result)
+
+
+@pytest.mark.parametrize(
+    ("formula", "lhs"),
+    [
+        (r"dA_{l-1} = W_l^T \delta_l", "dA_{l} = "),
+        (r"dA^{[l-1]} = W^{[l]T} dZ^{[l]}", "dA^{[l]} = "),
+        (r"dW_{l+1} = \frac{1}{m}\delta_{l+1} A_l^T", "dW_{l} = "),
+    ],
+)
+def test_the_derived_line_of_a_shifted_index_is_stated_in_l(formula: str, lhs: str) -> None:
+    """The generic statement is in l (``W_{l+1}ᵀ δ_{l+1}``): its left-hand side must be
+    dA_l, not the written dA_{l-1}, or the line printed as derived is false."""
+    result = check("ng", formula)
+    assert result.correct, str(result)
+    assert result.expected.startswith(lhs), result.expected
+    assert "l+1" not in result.expected.split("=")[0], result.expected
+
+
+def test_a_sum_over_samples_reaches_over_a_hadamard_product() -> None:
+    """``Σ_x δ^{x,l} ⊙ a^{x,l-1}`` sums the whole term (it was read as (Σ_x δ) ⊙ A): the
+    mistake is the ⊙ where each sample's outer product belongs, not a shape puzzle."""
+    spec = SPECS / "nielsen_mean.toml"
+    right = check(spec, r"w^l \rightarrow w^l - \frac{\eta}{m} \sum_x \delta^{x,l} (a^{x,l-1})^T")
+    assert right.correct, str(right)
+    wrong = check(spec, r"w^l \rightarrow w^l - \frac{\eta}{m} \sum_x \delta^{x,l} \odot a^{x,l-1}")
+    assert not wrong.correct, str(wrong)
+    assert (wrong.diagnosis or "").startswith(
+        "a Hadamard product ⊙ is written where the outer product of each sample belongs"
+    ), str(wrong)
+    assert "1/m" not in (wrong.diagnosis or ""), str(wrong)
+    # a right formula so written was judged wrong (as (Σ_x W₂ᵀ δ^x) ⊙ σ'(Z₁))
+    bias = r"\frac{\partial L}{\partial b_1} = \sum_x (W_2^T \delta^{x,2}) \odot \sigma'(z^{x,1})"
+    assert check("nielsen", bias).correct
+
+
+@pytest.mark.parametrize(
+    ("formula", "correct", "words"),
+    [
+        # Ng's Machine Learning course writes the layer in brackets after the name
+        (r"\delta(L) = a(L) - y", True, ""),
+        (r"\delta(L) = (a(L) - y) \cdot f'(z(L))", False, "f'(Z_L) does not belong here"),
+    ],
+)
+def test_a_layer_in_brackets_after_a_name(formula: str, correct: bool, words: str) -> None:
+    """``a(L)`` is ``a^{(L)}`` (``a`` is no function); a `·` with an f' too many is named."""
+    result = check(SPECS / "ml_ex4.toml", formula)
+    assert result.correct is correct, str(result)
+    assert words in said(result), str(result)
+
+
+def test_a_function_applied_to_a_layer_letter_is_not_rewritten() -> None:
+    """Only names that are no function take a bracketed layer: ``σ(z(L))`` applies σ."""
+    result = check(SPECS / "ml_ex4.toml", r"\delta(L) = (a(L) - y) \odot \sigma(z(L))")
+    assert not result.correct, str(result)
+
+
+GOODFELLOW = SPECS / "goodfellow_alg64.toml"
+
+
+@pytest.mark.parametrize(
+    ("formula", "correct", "words"),
+    [
+        # Algorithm 6.4 as the book's source writes it: g is the running gradient
+        (
+            r"\Vg \leftarrow \nabla_{\Va^{(k)}} J = \Vg \odot f'(\Va^{(k)})",
+            True,
+            "gradient on h^{(k)}",
+        ),
+        (
+            r"\Vg \leftarrow \nabla_{\Vh^{(k-1)}} J = \MW^{(k)\top} \; \Vg",
+            True,
+            "gradient on a^{(k)}",
+        ),
+        (
+            r"\nabla_{\MW^{(k)}} J = \Vg \; \Vh^{(k-1)\top}"
+            r" + \lambda \nabla_{\MW^{(k)}} \Omega(\theta)",
+            True,
+            "∇_W Ω(θ) as W",
+        ),
+        (r"\nabla_{\Vb^{(k)}} J = \Vg + \lambda \nabla_{\Vb^{(k)}} \Omega(\theta)", True, "as 0"),
+        (r"\Vg \leftarrow \nabla_{\hat{\Vy}} J = \nabla_{\hat{\Vy}} L(\hat{\Vy},\Vy)", True, "g ←"),
+        # and its mistakes, named in derive's letters
+        (
+            r"\Vg \leftarrow \nabla_{\Vh^{(k-1)}} J = \MW^{(k)} \; \Vg",
+            False,
+            "transpose is missing",
+        ),
+        (
+            r"\nabla_{\MW^{(k)}} J = \Vg \; \Vh^{(k)\top}"
+            r" + \lambda \nabla_{\MW^{(k)}} \Omega(\theta)",
+            False,
+            "off by one",
+        ),
+        (r"\nabla_{\MW^{(k)}} J = \Vg \; \Vh^{(k-1)\top}", False, "weight-decay term"),
+    ],
+)
+def test_goodfellow_algorithm_6_4(formula: str, correct: bool, words: str) -> None:
+    """The book's macros mark its notation: a = pre-activation, h = activation, k = the
+    layer, g = the running gradient (the gradient on what consumes the line's variable)."""
+    result = check(GOODFELLOW, formula)
+    assert result.correct is correct, str(result)
+    assert words in said(result), str(result)
+    assert any("Goodfellow" in note for note in result.notes), str(result)
+
+
+def test_goodfellow_letters_only_with_the_books_macros() -> None:
+    """Without the book's macros, a is the activation as everywhere else."""
+    result = check(GOODFELLOW, r"\frac{\partial L}{\partial W_2} = \delta_2 a_1^T + \lambda W_2")
+    assert result.correct, str(result)
+    assert not any("Goodfellow" in note for note in result.notes), str(result)
+
+
+@pytest.mark.parametrize(
+    ("formula", "correct"),
+    [
+        (r"\frac{\partial L}{\partial W_2} = \frac1m\delta_2 A_1^T", True),
+        (r"db_1 = \frac1{m} \delta_1 \mathbf{1}", True),
+        (r"\frac{\partial L}{\partial W_2} = \frac1m A_1^T \delta_2", False),
+    ],
+)
+def test_tex_one_token_fraction_arguments(formula: str, correct: bool) -> None:
+    """``\\frac1m`` is TeX for ``\\frac{1}{m}`` (LxMLS writes ``-\\frac1M \\sum…``)."""
+    assert check("seed", formula).correct is correct

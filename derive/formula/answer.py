@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from derive.core.derivation import Derivation
-from derive.formula.ir import IR, Sym, index_text
+from derive.formula.ir import IR, RelIndex, Sym, index_text
 from derive.formula.quantity import Quantity
 from derive.formula.resolve import UnknownSymbol
 from derive.spec.notation import Notation
@@ -119,7 +119,10 @@ def render_expected(
     p = DeriveLatexPrinter(notation or detect_notation(formula))
     lhs = p.doprint(lhs_expr) if lhs_expr is not None else q.label(d)
     if isinstance(lhs_ir, Sym) and lhs_ir.base in ("dW", "db", "dA") and lhs_ir.index:
-        lhs = p.indexed(lhs_ir.base, index_text(lhs_ir.index))
+        index = lhs_ir.index
+        if generic and isinstance(index, RelIndex):  # dA_{l-1}: the statement is in l
+            index = RelIndex(index.letter, 0)
+        lhs = p.indexed(lhs_ir.base, index_text(index))
     elif q.wrt_loss == "L" and q.kind == "delta":
         z = p.doprint(lhs_expr).replace(p.base_tex("delta"), "Z")
         lhs = rf"\frac{{\partial L}}{{\partial {z}}}"

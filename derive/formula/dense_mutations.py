@@ -11,7 +11,23 @@ import sympy
 
 from derive.core.nodes import Softmax
 from derive.formula.cnn_mutations import CnnMutations, _is
-from derive.formula.ir import IR, Bin, Chain, Cmp, Entry, Fn, Gt0, Index, Num, Pow, Scalar, Sum, Sym
+from derive.formula.ir import (
+    IR,
+    Bin,
+    Chain,
+    Cmp,
+    Entry,
+    Fn,
+    Gt0,
+    Index,
+    IntIndex,
+    Num,
+    Pow,
+    Scalar,
+    Sum,
+    Sym,
+    T,
+)
 from derive.formula.ir_walk import at, inside, nodes, replace, show
 from derive.formula.quantity import Quantity
 from derive.formula.run import Run
@@ -149,10 +165,11 @@ class DenseMutations(CnnMutations):
             return
         if q.layers(self.d) != [self.d.depth]:
             return
+        sh = partial(show, python=run.python)
+        yield self._softmax_jacobian(run, rhs)
         factors = list(_hadamard_factors(rhs))
         if len(factors) < 2:
             return
-        sh = partial(show, python=run.python)
         for drop in range(1, min(3, len(factors))):
             for i in range(len(factors) - drop + 1):
                 kept = factors[:i] + factors[i + drop :]
@@ -166,6 +183,39 @@ class DenseMutations(CnnMutations):
                     f"{' ⊙ '.join(sh(g) for g in gone)} does not belong here",
                     node,
                 )
+
+    def _softmax_jacobian(self, run: Run, rhs: IR) -> tuple[str, IR]:
+        """``∂L/∂A`` written for a softmax output's δ (``A − Y`` with a loss that is not
+        the cross-entropy): the Jacobian of each sample, ``A ⊙ (g − Σ_units g ⊙ A)``,
+        applied to it is what belongs."""
+        a_out: IR = Sym("A", IntIndex(self.d.depth), False)
+        units = 0 if self.d.program.column else 1
+        if run.python:  # NumPy broadcasts the per-sample sum over the units
+            total: IR = Bin("had", a_out, Sum(Bin("had", rhs, a_out), units))
+        elif units == 0:  # one sample, a column: (diag(a) − a aᵀ) g = a ⊙ g − a (aᵀ g)
+            total = Bin("mat", a_out, Bin("mat", T(a_out), rhs))
+        else:  # one sample, a row: g (diag(a) − aᵀ a) = g ⊙ a − (g aᵀ) a
+            total = Bin("mat", Bin("mat", rhs, T(a_out)), a_out)
+        applied = Bin("sub", Bin("had", a_out, rhs), total)
+        return (
+            f"softmax's Jacobian is missing after {show(rhs, python=run.python)}: δ = ∂L/∂Z "
+            "applies the Jacobian diag(a) − a aᵀ of each sample to the gradient on the "
+            "softmax's output (it reduces to A − Y only with the cross-entropy)",
+            applied,
+        )
+
+    def chain_factors(self, run: Run, rhs: IR) -> Iterator[tuple[str, IR]]:
+        """A chain of scalar neurons (every width and the batch 1, read as numbers): one
+        factor of the chain rule left out, a weight ``w_k`` or a slope ``f'(z_k)``."""
+        net = self.sym_network
+        if net.is_conv or net.batch != 1 or any(w != 1 for w in net.widths):
+            return
+        sh = partial(show, python=run.python)
+        for k in range(1, self.d.depth + 1):
+            w: IR = Sym("W", IntIndex(k), True)
+            slope: IR = Fn("generic", 1, Sym("Z", IntIndex(k), True))
+            yield (f"a factor of the chain is missing: {sh(w)}", Bin("mat", rhs, w))
+            yield (f"a factor of the chain is missing: {sh(slope)}", Bin("had", rhs, slope))
 
     def derivative_factors(self, run: Run, rhs: IR, q: Quantity) -> Iterator[tuple[str, IR]]:
         """A factor of one layer's Z or A alone that is not its activation's derivative

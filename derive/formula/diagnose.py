@@ -24,6 +24,10 @@ from derive.formula.run import Run
 
 MAX_PAIRS = 600  # two mistakes at once: the candidates tried
 
+#: The single mistakes said before "the other convention's formula" (one slip in the
+#: spec's own convention).
+_WITHIN_CONVENTION = ("the sum is over the wrong axis", "summed over the wrong axis")
+
 _DELTA_WORDS = {"per_sample": "no 1/m in δ", "mean": "δ = ∂L/∂Z of the batch loss"}
 
 
@@ -43,12 +47,16 @@ class Diagnosis(Mutations):
         if self._right_on(run, "convention", q, rhs):
             also = self._first_mutation(run, q, rhs)
             flip = self.other("convention").network.convention
-            return (
+            as_flip = (
                 f"this is the {flip}-convention formula; in this {net.convention}-"
                 f"convention network (samples are {_samples(net.convention)}) "
-                f"{q.label(self.d)} is the derived formula below",
-                [f"equivalently: {also}"] if also else [],
+                f"{q.label(self.d)} is the derived formula below"
             )
+            if also and also.startswith(_WITHIN_CONVENTION):
+                # a sum over the wrong axis is one slip within the spec's own convention
+                # (a product in the other order is the other convention's formula)
+                return also, [f"equivalently: {as_flip}"]
+            return as_flip, [f"equivalently: {also}"] if also else []
         # a usual mistake within the spec's own delta definition comes first (a missing
         # 1/m in a mean-delta network is that); the other definition is said as well
         found = self._first_mutation(run, q, rhs)

@@ -95,6 +95,34 @@ def _sample_sums(node: Any) -> Any:
     and over a product of two per-sample factors the matrix product (δ Aᵀ)."""
     if not isinstance(node, Node):
         return node
+    if isinstance(node, Bin) and node.op == "had" and has_sample(node.b):
+        # Σ_x δ^{x,l} ⊙ a^{x,l-1}: the sum reaches over the ⊙ to the end of its term
+        pushed = _push(_reach(node.a), node.b)
+        if pushed is not None:
+            node = pushed
+    node = _reach(node)
+    node = map_children(node, _sample_sums)
+    if isinstance(node, SSum):
+        body = node.a
+        if _sample_products(body):  # Σ_i δ^{(i)} a^{(i)T} = δ Aᵀ
+            return unsampled(body)
+        return Sum(unsampled(body), None)
+    return node
+
+
+def _push(left: Any, b: Any) -> Any:
+    """``left ⊙ b`` with ``left`` ending in a sum over samples: the sum of ``… ⊙ b``;
+    None if ``left`` does not end in one."""
+    if isinstance(left, SSum):
+        return SSum(Bin("had", left.a, b))
+    if _is_product(left):
+        inner = _push(left.b, b)
+        return None if inner is None else with_child(left, 1, inner)
+    return None
+
+
+def _reach(node: Any) -> Any:
+    """A product with its ``Σ_i`` reaching to the product's end."""
     if _is_product(node):
         factors: list[Any] = []
         signs: list[str | None] = []
@@ -117,12 +145,6 @@ def _sample_sums(node: Any) -> Any:
             for sign, f in zip(reversed(signs[:start]), reversed(factors[:start])):
                 out = _product(f, out, sign)
             node = out
-    node = map_children(node, _sample_sums)
-    if isinstance(node, SSum):
-        body = node.a
-        if _sample_products(body):  # Σ_i δ^{(i)} a^{(i)T} = δ Aᵀ
-            return unsampled(body)
-        return Sum(unsampled(body), None)
     return node
 
 

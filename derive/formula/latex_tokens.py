@@ -139,6 +139,20 @@ LATEX_REWRITES: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"(?<![A-Za-z\\])(d?)AL(?![A-Za-z0-9_])"), r"\1A^{[L]}"),
     # \delta2: a layer number written straight after the name
     (re.compile(r"\\delta(?=[0-9])"), r"\\delta_"),
+    # Ng's ML course: δ(L), a(L), z(2), Θ(l): the layer in brackets after a name that is
+    # no function (a^{(L)}); f(L), σ(z) stay applications
+    (
+        re.compile(r"(?<![A-Za-z\\])(\\delta|\\Theta|[azAZ])\s*\(\s*(L|l|l\s*[+-]\s*1|[0-9])\s*\)"),
+        r"\1^{(\2)}",
+    ),
+    # \frac1M, \frac12: TeX's one-token arguments, without braces
+    (
+        re.compile(r"\\frac\s*([0-9A-Za-z])\s*([0-9A-Za-z])(?![A-Za-z0-9])"),
+        r"\\frac{\1}{\2}",
+    ),
+    (re.compile(r"\\frac\s*([0-9A-Za-z])\s*(?=\{)"), r"\\frac{\1}"),
+    # "∴ ∂E/∂x = …": the therefore of a derivation's last line
+    (re.compile(r"\\therefore(?![A-Za-z])"), " "),
     # update rules: W ← W − α G; W(t+1) = W(t) − η G, the time step of an update
     (re.compile(r"(?<=[A-Za-z0-9}])\s*\(\s*t\s*(?:\+\s*1\s*)?\)"), ""),
     (re.compile(r"\\(?:leftarrow|gets|coloneqq)(?![A-Za-z])|:="), " := "),

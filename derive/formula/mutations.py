@@ -13,6 +13,7 @@ from derive.formula.cnn_mutations import _is
 from derive.formula.dense_mutations import DenseMutations
 from derive.formula.ir import (
     IR,
+    Amb,
     Bin,
     Fn,
     Neg,
@@ -69,15 +70,23 @@ class Mutations(DenseMutations):
                     f"({sh(a)} ⊙ {sh(b)})",
                     replace(rhs, path, Bin("had", a, b)),
                 )
+            if isinstance(node, Amb):  # `·` read either way: its order may be wrong
+                yield (
+                    f"the product is in the wrong order: {sh(node.b)} {sh(node.a)}, not "
+                    f"{sh(node.a)} {sh(node.b)}",
+                    replace(rhs, path, Amb(node.b, node.a, node.sign)),
+                )
             if isinstance(node, Bin) and node.op == "had":
                 yield (
                     "a Hadamard product ⊙ is written where a matrix product belongs",
                     replace(rhs, path, Bin("mat", node.a, node.b)),
                 )
+            if isinstance(node, Amb) or (isinstance(node, Bin) and node.op == "had"):
                 for side, other in ((node.a, node.b), (node.b, node.a)):
                     if isinstance(side, Fn) and side.order >= 1:
                         yield (
-                            f"the factor {sh(side)} does not belong here",
+                            f"the factor {sh(side)} does not belong here (an f'(z) factor "
+                            "too many)",
                             replace(rhs, path, other),
                         )
             if isinstance(node, Squeeze):
@@ -89,7 +98,7 @@ class Mutations(DenseMutations):
             if isinstance(node, Sum) and node.axis in (0, 1):
                 axis = 1 - int(node.axis)
                 yield (
-                    f"the sum is over the wrong axis (axis={axis})",
+                    self._wrong_axis(run, int(node.axis)),
                     replace(rhs, path, Sum(node.a, axis)),
                 )
             if isinstance(node, Fn) and node.order == 0 and q.kind == "delta":
@@ -154,3 +163,55 @@ class Mutations(DenseMutations):
         else:
             yield from self.entry_swaps(run, rhs)
             yield from self.derivative_factors(run, rhs, q)
+            yield from self.chain_factors(run, rhs)
+        outer = q.kind == "grad" and q.base == "W"  # a weight gradient is an outer product
+        for path, node in nodes(rhs) if outer else ():  # last: four variants of each ⊙
+            if isinstance(node, Bin) and node.op == "had":
+                yield from self._hadamard_for_outer(run, rhs, path, node)
+            if isinstance(node, Sum) and node.axis is None and _is(node.a, "had"):
+                yield from self._sample_outer(run, rhs, path, node.a)
+
+    def _hadamard_for_outer(
+        self, run: Run, rhs: IR, path: tuple[int, ...], node: Bin
+    ) -> Iterator[tuple[str, IR]]:
+        """``a ⊙ b`` where the product ``b aᵀ`` (or ``a bᵀ``, …) belongs: ⊙ is commutative,
+        so its order is no mistake, but the missing transpose is a second one."""
+        sh = partial(show, python=run.python)
+        a, b = node.a, node.b
+        for x, y in ((a, b), (b, a)):
+            for tx, ty, on in ((False, True, y), (True, False, x)):
+                left = T(x) if tx else x
+                right = T(y) if ty else y
+                yield (
+                    "two mistakes: a Hadamard product ⊙ is written where a matrix product "
+                    f"belongs; and the transpose on {sh(on)} is missing ({sh(left)} "
+                    f"{sh(right)})",
+                    replace(rhs, path, Bin("mat", left, right)),
+                )
+
+    def _wrong_axis(self, run: Run, written: int) -> str:
+        """A sum over the wrong axis, said in the formula's own language: NumPy's axis=k
+        for a snippet, the units or the samples for a LaTeX formula."""
+        column = self.d.program.column
+        axes = ("units", "samples") if column else ("samples", "units")
+        over, belongs = axes[written], axes[1 - written]
+        if run.python:
+            return (
+                f"the sum is over the wrong axis (axis={1 - written}, not axis={written}: "
+                f"axis={written} sums over the {over}, not the {belongs})"
+            )
+        return f"summed over the wrong axis: over the {over}, not the {belongs}"
+
+    def _sample_outer(
+        self, run: Run, rhs: IR, path: tuple[int, ...], node: IR
+    ) -> Iterator[tuple[str, IR]]:
+        """``Σ_x δ^x ⊙ a^x`` where the sum of the outer products ``Σ_x δ^x (a^x)ᵀ = δ Aᵀ``
+        belongs (the two vectors of a sample have different lengths)."""
+        assert isinstance(node, Bin)
+        sh = partial(show, python=run.python)
+        for x, y in ((node.a, node.b), (node.b, node.a)):
+            yield (
+                "a Hadamard product ⊙ is written where the outer product of each sample "
+                f"belongs (summed over the samples, the outer products are {sh(x)} {sh(y)}ᵀ)",
+                replace(rhs, path, Bin("mat", x, T(y))),
+            )

@@ -16,6 +16,7 @@ from lark.exceptions import VisitError
 
 from derive.formula.declared import rewrites as declared_rewrites
 from derive.formula.ir import IR, FormulaError
+from derive.formula.latex_goodfellow import GOODFELLOW_REWRITE, goodfellow
 from derive.formula.latex_ir import LatexToIR
 from derive.formula.latex_tokens import LATEX_REWRITES
 from derive.formula.numbers import (
@@ -67,6 +68,7 @@ _LATEX_WORDS = re.compile(
 #: (pattern, replacement) applied in order: decorations that carry no math, and CNN
 #: notation by name (rot180, the arg-max mask 1_max(A), up(δ), pooling and flatten).
 _REWRITES: list[tuple[re.Pattern[str], Any]] = [
+    GOODFELLOW_REWRITE,  # the book's letters (a = Z, h = A, k = l, g), by its macros
     *LATEX_REWRITES,  # the notations latex_ir reads (primes, decorations, indicators, …)
     # layout that carries no math: equation tags, alignment marks
     (re.compile(r"\\tag\*?\{[^{}]*\}"), ""),
@@ -283,4 +285,7 @@ def parse(
         if isinstance(inner, FormulaError):
             raise fail(str(inner), _start(err.obj)) from None
         raise
-    return Parts([leftover(p) for p in parts], list(getattr(transformer, "notes", [])))
+    notes = list(getattr(transformer, "notes", []))
+    if syntax == "latex":
+        notes[:0] = goodfellow(text)[1]  # the readings of the book's notation, if any
+    return Parts([leftover(p) for p in parts], notes)

@@ -16,7 +16,7 @@ from derive.formula.run import Run
 
 #: The most symbols and functions a formula of numbers may have to be tried as numbers
 #: before as matrices (``_as_numbers``): each product of numbers has two readings.
-MAX_NUMBER_FACTORS = 8
+MAX_NUMBER_FACTORS = 14
 
 #: Every layer numbered one higher, the input as layer 1 (W^(3) the output weights of a
 #: 2-layer network): tried only where a weight's number is past the network, since
