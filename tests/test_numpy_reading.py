@@ -312,3 +312,67 @@ def test_a_reading_never_turns_a_verdict_over(data: st.DataObject) -> None:
     except FormulaError:
         return  # cannot tell, or no reading fits: no verdict, never a wrong one
     assert verdict == literal, (formula, renamed)
+
+
+# --- several quantities in one snippet (round 2): every one is judged ---------------------
+# cs231n: 2 layers, ReLU then softmax, samples as rows: dW2 = A1ᵀ δ_2, db2 = Σ_rows δ_2,
+# δ_1 = (δ_2 W2ᵀ) ⊙ (Z1 > 0).
+
+DW2 = "dW2 = np.dot(A1.T, dZ2)"
+DW2_WRONG = "dW2 = np.dot(dZ2.T, A1)"  # the whole right side should be transposed
+DB2 = "db2 = np.sum(dZ2, axis=0, keepdims=True)"
+DB2_WRONG = "db2 = np.sum(dZ2, axis=1, keepdims=True)"  # summed over the wrong axis
+
+
+def test_every_quantity_of_a_snippet_is_judged(cs231n: Checker) -> None:
+    """A wrong first assignment makes the snippet incorrect (before: only the last line was
+    checked, and this snippet was CORRECT)."""
+    alone = cs231n.check(DW2_WRONG, "python")
+    result = cs231n.check(f"{DW2_WRONG}\n{DB2}", "python")
+    assert not alone.correct and not result.correct
+    assert result.quantity == alone.quantity
+    assert result.diagnosis == alone.diagnosis
+    assert any("dW2" in n and "db2" in n for n in result.notes)
+
+
+def test_the_first_wrong_one_in_snippet_order_is_diagnosed(cs231n: Checker) -> None:
+    first = cs231n.check(DB2_WRONG, "python")
+    result = cs231n.check(f"{DB2_WRONG}\n{DW2_WRONG}", "python")
+    assert not result.correct and result.diagnosis == first.diagnosis
+    assert result.quantity == first.quantity
+
+
+def test_a_snippet_is_correct_when_every_quantity_is(cs231n: Checker) -> None:
+    result = cs231n.check(f"{DW2}\n{DB2}\nreturn dW2, db2", "python")
+    assert result.correct
+    for line in (DW2, DB2):
+        assert cs231n.check(line, "python").quantity in result.quantity
+
+
+def test_a_quantity_is_judged_by_its_last_value(cs231n: Checker) -> None:
+    """``dW2 = …`` then ``db2 = …`` then ``dW2 += …``: dW2 is judged as it ends."""
+    wrong = cs231n.check(f"{DW2}\n{DB2}\ndW2 += 2 * W2", "python")
+    assert not wrong.correct and "W_2" in wrong.quantity
+    assert cs231n.check(f"dW2 = 2 * W2\n{DB2}\ndW2 = np.dot(A1.T, dZ2)", "python").correct
+
+
+def test_a_misnamed_temporary_is_not_judged_as_its_name(cs231n: Checker) -> None:
+    """jariasf's ``dW1 = dscores.dot(W2.T)`` then ``… dW1 * (fc1 > 0)``: dW1 is a temporary."""
+    result = cs231n.check(
+        "dW1 = np.dot(dZ2, W2.T) * (A1 > 0)\ndb1 = np.sum(dW1, axis=0, keepdims=True)", "python"
+    )
+    assert result.correct
+    assert any("temporary" in n for n in result.notes)
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "return (a - y) * sigmoid_prime(z)",
+        "def sigmoid_prime(x):\n    return sigmoid(x) * (1.0 - sigmoid(x))",
+        "output = self.forward(X)\nreturn (1.0 - np.square(output)) * top_diff",
+    ],
+)
+def test_a_returned_value_names_no_quantity(nielsen: Checker, snippet: str) -> None:
+    with pytest.raises(FormulaError, match="assigns no quantity"):
+        nielsen.check(snippet, "python")

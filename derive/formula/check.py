@@ -22,6 +22,7 @@ from derive.formula.quantity import Quantity, quantity_of
 from derive.formula.readings import OtherReadings
 from derive.formula.resolve import ShapeMismatch, UnknownSymbol
 from derive.formula.run import Run
+from derive.formula.snippet_check import check_statements
 
 
 class Checker(OtherReadings):
@@ -31,12 +32,25 @@ class Checker(OtherReadings):
         """The verdict on ``LHS = RHS`` (or a chain of equal sides); a FormulaError if the
         formula cannot be read or judged for sure. NumPy names the reader does not know
         are tried in their common readings (``guesses``)."""
-        if syntax != "python" or self.network.is_conv:
+        if syntax != "python":
             return self._check_text(formula, syntax)
+        net = self.network
+        return check_statements(  # every quantity a snippet assigns (``snippet_check``)
+            formula,
+            net.notation.symbols,
+            net.depth,
+            net.convention == "column",
+            self._check_python,
+        )
+
+    def _check_python(self, formula: str) -> CheckResult:
+        """One NumPy snippet, judged on its last statement's quantity."""
+        if self.network.is_conv:
+            return self._check_text(formula, "python")
         return guessed_check(
             formula,
             self.network.depth,
-            lambda guessed, only: self._check_text(formula, syntax, guessed, only),
+            lambda guessed, only: self._check_text(formula, "python", guessed, only),
         )
 
     def _check_text(
