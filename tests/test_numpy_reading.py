@@ -376,3 +376,41 @@ def test_a_misnamed_temporary_is_not_judged_as_its_name(cs231n: Checker) -> None
 def test_a_returned_value_names_no_quantity(nielsen: Checker, snippet: str) -> None:
     with pytest.raises(FormulaError, match="assigns no quantity"):
         nielsen.check(snippet, "python")
+
+
+# --- np.sum without axis: a number (round 2) ---------------------------------------------
+
+
+def test_sum_without_axis_on_a_one_unit_layer_is_the_bias_gradient() -> None:
+    """Ng's logistic regression: ``db = 1/m np.sum(A - Y)``; one unit, so the sum of every
+    entry is the sum over the samples (before: an error asking for an axis)."""
+    checker = Checker("tests/corpus/specs/ng_logreg.toml")
+    assert checker.check("db = (1 / m) * np.sum(A - Y)", "python").correct
+    same = checker.check("db = (1 / m) * np.sum(A - Y, axis=1, keepdims=True)", "python")
+    assert same.correct
+    assert not checker.check("db = (2 / m) * np.sum(A - Y)", "python").correct
+
+
+def test_sum_without_axis_on_a_wide_layer_names_the_mistake(cs231n: Checker) -> None:
+    """A bias gradient summed over every entry is a number where a row is needed."""
+    result = cs231n.check("db2 = np.sum(dZ2)", "python")
+    assert not result.correct
+    assert "sums every entry" in str(result.diagnosis) and "axis=0" in str(result.diagnosis)
+    assert cs231n.check("db2 = np.sum(dZ2, axis=0, keepdims=True)", "python").correct
+
+
+def test_a_number_from_a_sum_broadcasts_in_a_sum_of_matrices(cs231n: Checker) -> None:
+    """``λ·np.sum(W2)`` added to a weight gradient is read (NumPy broadcasts the number)
+    and is wrong: the weight-decay term is λ·W2."""
+    result = cs231n.check("dW2 = np.dot(A1.T, dZ2) + 0.5 * np.sum(W2)", "python")
+    assert not result.correct
+
+
+def test_lambda_times_the_sum_of_the_weights_is_named() -> None:
+    """The DLAI forum's ``(lambd * np.sum(W1)) / m``: the weight-decay term is λ·W1/m."""
+    checker = Checker("tests/corpus/specs/ng_relu3_l2.toml")
+    right = "dW1 = 1/m * np.dot(dZ1, X.T) + (lambd * W1) / m"
+    assert checker.check(right, "python").correct
+    result = checker.check(right.replace("(lambd * W1)", "(lambd * np.sum(W1))"), "python")
+    assert not result.correct
+    assert "np.sum(W1)" in str(result.diagnosis) and "weight-decay" in str(result.diagnosis)

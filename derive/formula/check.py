@@ -17,10 +17,11 @@ from derive.formula.ir import Partial, Squeeze, Sym
 from derive.formula.ir_walk import default_layers, has_entries, mentions, nodes
 from derive.formula.name_readings import guessed_check
 from derive.formula.networks import random_env, symbolic_network
+from derive.formula.numpy_sums import summed_where_the_array_belongs
 from derive.formula.parse import IR, FormulaError, parse
 from derive.formula.quantity import Quantity, quantity_of
 from derive.formula.readings import OtherReadings
-from derive.formula.resolve import ShapeMismatch, UnknownSymbol
+from derive.formula.resolve import ShapeMismatch, SummedEverything, UnknownSymbol
 from derive.formula.run import Run
 from derive.formula.snippet_check import check_statements
 
@@ -154,7 +155,7 @@ class Checker(OtherReadings):
             run.method = method
             if ok:
                 notes = []
-                if any(isinstance(n, Squeeze) for _, n in nodes(rhs)):
+                if any(isinstance(n, Squeeze) and n.a.axis != "all" for _, n in nodes(rhs)):
                     notes.append(
                         "np.sum without keepdims=True has NumPy's shape (n,), which broadcasts "
                         "as a row (1, n): here that is the parameter's own shape (or n = 1), so "
@@ -167,6 +168,8 @@ class Checker(OtherReadings):
                         "way) fit the shapes; one of them is the derived formula"
                     )
                 return CheckResult("correct", label, expected, method, notes=notes)
+        except SummedEverything as err:  # np.sum(db) without axis: the mistake is named
+            return CheckResult("incorrect", label, expected, "shapes", err.diagnosis, str(err))
         except ShapeMismatch as err:
             shape_error = str(err)
             method = "shapes"
@@ -176,6 +179,9 @@ class Checker(OtherReadings):
                 return as_numbers
         if run.verdict_only:
             return CheckResult("incorrect", label, expected, method, None, shape_error)
+        summed = None if shape_error else summed_where_the_array_belongs(self, run, q, rhs)
+        if summed is not None:
+            return CheckResult("incorrect", label, expected, method, summed)
         diagnosis, notes = self.diagnose(run, q, rhs)
         return CheckResult("incorrect", label, expected, method, diagnosis, shape_error, notes)
 

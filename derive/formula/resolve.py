@@ -17,6 +17,7 @@ from sympy.matrices.expressions import (
     HadamardPower,
     MatMul,
     OneMatrix,
+    Trace,
 )
 
 from derive.core.nodes import (
@@ -297,6 +298,8 @@ class Resolver(Products):
         """
         if node.axis == 0:
             return a
+        if node.axis == "all":  # np.sum(x): a number, which broadcasts to any shape
+            return Trace(a) if a.shape == (1, 1) else a  # (or one unit's sum over samples)
         n = a.shape[0]
         if self.ctx.width_one_broadcast and (n == 1 or self.ctx.concrete.get(str(n)) == 1):
             return a
@@ -310,6 +313,11 @@ class Resolver(Products):
         if _scalar(a):
             raise FormulaError("a sum over samples needs a matrix")
         if is_tensor(a):
+            if axis == "all":
+                raise ShapeMismatch(
+                    f"np.sum({text(a)}) without axis adds up every entry of the feature maps "
+                    "into one number; the bias gradient sums over axes (0, 2, 3)"
+                )
             if len(tensor_shape(a)) != 4:
                 raise ShapeMismatch(f"Σ {text(a)}: a sum per channel needs feature maps")
             coeff, maps = tensor_coeff(a)  # Σ c δ = c Σ δ
@@ -320,6 +328,16 @@ class Resolver(Products):
                 f"({shape_text(a)})"
             )
         column = self.d.program.column
+        if axis == "all":
+            units = a.shape[0] if column else a.shape[1]
+            one = units == 1 or (
+                self.ctx.width_one_broadcast and self.ctx.concrete.get(str(units)) == 1
+            )
+            if not one:  # every entry: a number (its shape is 1×1 until squeezed)
+                return MatMul(OneMatrix(1, a.shape[0]), a, OneMatrix(a.shape[1], 1)).doit(
+                    deep=False
+                )
+            axis = None  # a layer of one unit: every entry is every sample
         if axis is None:
             axis = 1 if column else 0
         if axis == 1:
@@ -327,13 +345,43 @@ class Resolver(Products):
         return MatMul(OneMatrix(1, a.shape[0]), a).doit(deep=False)
 
 
+class SummedEverything(ShapeMismatch):
+    """``np.sum(x)`` without axis where a matrix is needed: the mistake it names."""
+
+    def __init__(self, message: str, diagnosis: str) -> None:
+        super().__init__(message)
+        self.diagnosis = diagnosis
+
+
+def as_quantity_shape(reading: Any, want: Any, column: bool, ctx: Context) -> Any:
+    """A number from ``np.sum(x)`` without axis, read as the quantity's shape: NumPy
+    broadcasts it, so where the quantity is 1×1 (one unit's bias) it is that 1×1 matrix;
+    where it is larger, summing every entry is the mistake, said as such."""
+    if not _scalar(reading) or not reading.has(Trace):
+        return reading
+    shape = getattr(want, "shape", None)
+    if shape is None or is_tensor(want):
+        return reading
+    if all(n == 1 or (ctx.width_one_broadcast and ctx.concrete.get(str(n)) == 1) for n in shape):
+        return reading * OneMatrix(*shape)  # one unit: the number is its 1×1 gradient
+    axis = 1 if column else 0
+    raise SummedEverything(
+        f"np.sum without axis adds up every entry into one number, where a "
+        f"{shape_text(want)} matrix is needed",
+        "np.sum without axis sums every entry; the bias gradient sums over the samples only "
+        f"(axis={axis}, keepdims=True)",
+    )
+
+
 __all__ = [
     "Budget",
     "Context",
     "Resolver",
     "ShapeMismatch",
+    "SummedEverything",
     "TooComplex",
     "UnknownSymbol",
+    "as_quantity_shape",
     "cotangent_symbol",
     "unique",
 ]
