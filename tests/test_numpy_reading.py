@@ -414,3 +414,32 @@ def test_lambda_times_the_sum_of_the_weights_is_named() -> None:
     result = checker.check(right.replace("(lambd * W1)", "(lambd * np.sum(W1))"), "python")
     assert not result.correct
     assert "np.sum(W1)" in str(result.diagnosis) and "weight-decay" in str(result.diagnosis)
+
+
+# --- CS231n's layer API: dout, x, dx by the kind of layer (round 2) ----------------------
+# Each is compared with the same formula in derive's own names at the generic layer l.
+
+LAYER_API = [
+    ("dx = dout * (x > 0)", "dZ = dA * (Z > 0)", "a ReLU's backward"),
+    ("dx = dout\ndx[x <= 0] = 0", "dZ = dA * (Z > 0)", "a ReLU's backward"),
+    ("dx = (x >= 0) * dout", "dZ = dA * (Z >= 0)", "a ReLU's backward"),
+    ("dx = dout * (x < 0)", "dZ = dA * (Z < 0)", "a ReLU's backward"),  # wrong way round
+    ("dx = dout.dot(w.T)", "dA_prev = dZ.dot(W.T)", "an affine layer's backward"),
+    ("dx = dout.dot(w.T)\ndx = dx.reshape(x.shape)", "dA_prev = dZ.dot(W.T)", "affine"),
+    ("dx = w.T.dot(dout)", "dA_prev = W.T.dot(dZ)", "an affine layer's backward"),  # wrong
+    ("dw = X.T.dot(dout)", "dW = A_prev.T.dot(dZ)", "an affine layer's backward"),
+    ("dw = dout.T.dot(x)", "dW = dZ.T.dot(A_prev)", "an affine layer's backward"),  # wrong
+    ("db = dout.sum(axis=0)", "db = dZ.sum(axis=0)", "an affine layer's backward"),
+]
+
+
+@pytest.mark.parametrize(("snippet", "ours", "said"), LAYER_API)
+def test_layer_api_names_are_read_by_the_kind_of_layer(
+    cs231n: Checker, snippet: str, ours: str, said: str
+) -> None:
+    """Before: "unknown name 'dout'" or "cannot tell" (dout tried as δ and as ∂L/∂A)."""
+    want = cs231n.check(ours, "python")
+    got = cs231n.check(snippet, "python")
+    assert got.verdict == want.verdict and got.quantity == want.quantity
+    assert got.diagnosis == want.diagnosis
+    assert any(said in n for n in got.notes)

@@ -15,6 +15,7 @@ from derive.formula.answer import CheckResult, detect_notation, render_expected
 from derive.formula.equivalence import shapes_fit
 from derive.formula.ir import Partial, Squeeze, Sym
 from derive.formula.ir_walk import default_layers, has_entries, mentions, nodes
+from derive.formula.layer_api import layer_api
 from derive.formula.name_readings import guessed_check
 from derive.formula.networks import random_env, symbolic_network
 from derive.formula.numpy_sums import summed_where_the_array_belongs
@@ -48,11 +49,14 @@ class Checker(OtherReadings):
         """One NumPy snippet, judged on its last statement's quantity."""
         if self.network.is_conv:
             return self._check_text(formula, "python")
-        return guessed_check(
+        api, notes = layer_api(formula)  # dout, x, dx as a layer API names them
+        result = guessed_check(
             formula,
             self.network.depth,
-            lambda guessed, only: self._check_text(formula, "python", guessed, only),
+            lambda guessed, only: self._check_text(formula, "python", (*api, *guessed), only),
         )
+        result.notes[:0] = notes
+        return result
 
     def _check_text(
         self, formula: str, syntax: str, guessed: tuple[Any, ...] = (), verdict_only: bool = False
