@@ -443,3 +443,30 @@ def test_layer_api_names_are_read_by_the_kind_of_layer(
     assert got.verdict == want.verdict and got.quantity == want.quantity
     assert got.diagnosis == want.diagnosis
     assert any(said in n for n in got.notes)
+
+
+# --- tuple unpacking (round 2): refused, saying why ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("snippet", "said"),
+    [
+        (
+            "dA_prev_temp, dW_temp, db_temp = linear_activation_backward(grads['dA2'], "
+            "current_cache, activation='relu')",
+            "linear_activation_backward(…) is not read: Ng's helper",
+        ),
+        (
+            "dA_prev, dW, db = linear_backward(sigmoid_backward(dAL, caches[1]), caches[0])",
+            "linear_backward(…) is not read: Ng's helper",
+        ),
+        ("dW2, db2 = compute(dZ2)", "one assignment a line"),
+    ],
+)
+def test_a_tuple_unpacked_is_refused_with_the_reason(
+    nielsen: Checker, snippet: str, said: str
+) -> None:
+    """Before: "unexpected ','" (or an unknown name) at the first comma."""
+    with pytest.raises(FormulaError) as err:
+        nielsen.check(snippet, "python")
+    assert said in str(err.value)

@@ -37,6 +37,32 @@ def _target_word(stmt: Tree[Any]) -> str | None:
     return None
 
 
+#: Ng's backward helpers, whose outputs are unpacked (dA_prev, dW, db = …).
+NG_HELPERS = frozenset({"linear_backward", "linear_activation_backward", "L_model_backward"})
+
+
+def _unpacked(stmt: Tree[Any]) -> FormulaError:
+    """``a, b, c = f(…)``: refused, saying why (Ng's helpers return the gradients of the
+    layer their cache belongs to, which the snippet does not show)."""
+    value = stmt.children[-1]
+    name = None
+    if isinstance(value, Tree) and value.data == "call":
+        fn = value.children[0]
+        names = [t for t in _tokens(fn) if t.type == "NAME"]
+        name = str(names[-1]) if names else None
+    if name in NG_HELPERS:
+        return FormulaError(
+            f"a tuple unpacked from {name}(…) is not read: Ng's helper returns the gradients "
+            "(dA_prev, dW, db) of the layer its cache belongs to, which the snippet does not "
+            "show; check the formulas inside the helper (dZ = …, dW = …, db = …) or the line "
+            "that computes its argument (e.g. dAL = …)"
+        )
+    return FormulaError(
+        "a tuple unpacked from a value (a, b = …) is not read: write one assignment a line, "
+        "each naming its quantity (dW = …, db = …)"
+    )
+
+
 def _tokens(node: Any) -> list[Token]:
     return (
         list(node.scan_values(lambda v: isinstance(v, Token))) if isinstance(node, Tree) else [node]
@@ -71,6 +97,9 @@ class Statements(_CommonIR):
         """The snippet's own names are known before any line is read: a use of one is a
         ``("local", name)`` until the statements are read in order."""
         stmts = tree.children if tree.data == "program" else [tree]
+        for t in stmts:
+            if isinstance(t, Tree) and t.data == "unpack":
+                raise _unpacked(t)
         many = len(stmts) > 1 or any(
             isinstance(t, Tree)
             and (t.data == "augassign" or (t.data == "chain" and _indexed(t.children[0])))
