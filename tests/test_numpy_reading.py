@@ -470,3 +470,29 @@ def test_a_tuple_unpacked_is_refused_with_the_reason(
     with pytest.raises(FormulaError) as err:
         nielsen.check(snippet, "python")
     assert said in str(err.value)
+
+
+# --- dW += (weight decay) with no dW = … before it (round 2) -----------------------------
+
+
+@pytest.fixture(scope="module")
+def decayed() -> Checker:
+    """cs231n_case_reg: dW2 = A1ᵀ δ_2 + (λ/N) W2 (derived)."""
+    return Checker("tests/corpus/specs/cs231n_case_reg.toml")
+
+
+def test_an_update_adding_weight_decay_reads_dw_as_the_data_gradient(decayed: Checker) -> None:
+    """``dW2 += λ/N·W2`` alone: before, "dW cannot appear on the right-hand side"."""
+    whole = decayed.check("dW2 = np.dot(A1.T, dZ2) + (lambd / N) * W2", "python")
+    result = decayed.check("dW2 += (lambd / N) * W2", "python")
+    assert whole.correct and result.correct
+    assert any("before its `+=`" in n for n in result.notes)
+    wrong = decayed.check("dW2 += 2 * (lambd / N) * W2", "python")
+    same = decayed.check("dW2 = np.dot(A1.T, dZ2) + 2 * (lambd / N) * W2", "python")
+    assert not wrong.correct and wrong.diagnosis == same.diagnosis
+
+
+def test_reg_in_an_update_is_still_ambiguous_in_scale(decayed: Checker) -> None:
+    """``reg`` may be λ/N or λ/(2N) (the loss adds reg/2‖W‖² or reg‖W‖²): cannot tell."""
+    with pytest.raises(FormulaError, match="cannot tell: `reg`"):
+        decayed.check("dW2 += reg * W2", "python")

@@ -9,6 +9,7 @@ is the same for every check (the derivations).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from derive.formula.answer import CheckResult, detect_notation, render_expected
@@ -43,7 +44,19 @@ class Checker(OtherReadings):
             net.depth,
             net.convention == "column",
             self._check_python,
+            self._data_term,
         )
+
+    def _data_term(self, word: str) -> str | None:
+        """``dW2`` without its weight-decay term, in NumPy (as derived on the network
+        without weight decay); None if the network has none."""
+        net = self.network
+        if net.loss.weight_decay is None or net.is_conv:
+            return None
+        plain = Checker(net.with_(loss=dataclasses.replace(net.loss, weight_decay=None)))
+        result = plain._check_text(f"{word} = 0", "python", (), True)
+        lhs, eq, rhs = result.expected.partition(" = ")
+        return rhs if eq and "\n" not in rhs else None
 
     def _check_python(self, formula: str) -> CheckResult:
         """One NumPy snippet, judged on its last statement's quantity."""

@@ -43,6 +43,8 @@ class Statement:
     """One statement of a snippet: where it ends in the text and the name it assigns."""
 
     end: int  # in the user's text: the snippet up to here ends with this statement
+    start: int  # where it starts in the user's text
+    op: str | None  # "+=" for an in-place update, None for an assignment
     key: str | None  # ``dW``, ``grads['W1']``; None for a loop header or an unread target
     quantity: bool  # whether the key names a quantity for sure (not by a guessed reading)
     source: str  # the statement as parsed (to see which names a later line uses)
@@ -103,8 +105,12 @@ def statements(
         if not isinstance(st, Tree) or st.meta.empty:
             continue
         end = pos[min(st.meta.end_pos, len(pos)) - 1] + 1
+        start = pos[min(st.meta.start_pos, len(pos) - 1)]
+        op = str(st.children[1]) if st.data == "augassign" else None
         key, sure = _target(st, depth, column)
-        found.append(Statement(end, key, sure, source[st.meta.start_pos : st.meta.end_pos]))
+        found.append(
+            Statement(end, start, op, key, sure, source[st.meta.start_pos : st.meta.end_pos])
+        )
     return found
 
 
@@ -154,16 +160,78 @@ def _uses(later: list[Statement], word: str) -> bool:
     return any(re.search(rf"(?<![\w.]){re.escape(word)}(?!\w)", s.source) for s in later)
 
 
+def _decay_added(
+    text: str, found: list[Statement], data_term: Callable[[str], str | None]
+) -> tuple[str, list[str]] | None:
+    """``dW2 += reg * W2`` with no ``dW2 = …`` before it: the line adds the weight-decay
+    term to the gradient of the data term, so the snippet is read with that gradient (as
+    derived) assigned first. None if no line is such an update."""
+    seen: set[str] = set()
+    lines: list[str] = []
+    words: list[str] = []
+    for st in found:
+        key = st.key
+        if (
+            key is not None
+            and st.op == "+="
+            and st.quantity
+            and key not in seen
+            and re.fullmatch(r"dW_?[0-9]+", key)
+        ):
+            term = data_term(key)
+            if term is not None:
+                lines.append(f"{key} = {term}")
+                words.append(f"{key} = {term}")
+        if key is not None:
+            seen.add(key)
+    if not lines:
+        return None
+    note = (
+        f"{', '.join(k.split(' = ')[0] for k in words)} before its `+=` read as the gradient "
+        f"of the data term ({'; '.join(words)}, as derived): the line adds the weight-decay "
+        "term to it"
+    )
+    return "\n".join(lines) + "\n" + text, [note]
+
+
 def check_statements(
     text: str,
     symbols: tuple[tuple[str, str], ...],
     depth: int,
     column: bool | None,
     check_one: Callable[[str], CheckResult],
+    data_term: Callable[[str], str | None] = lambda _: None,
 ) -> CheckResult:
     """The verdict on every quantity a snippet assigns (``check_one`` checks one snippet
-    whose last statement names the quantity)."""
+    whose last statement names the quantity; ``data_term`` gives a weight gradient without
+    its weight-decay term, in NumPy, for ``dW += reg * W``)."""
     text, left = without_returns(text)
+    found = statements(text, symbols, depth, column)
+    added = _decay_added(text, found, data_term) if found else None
+    if added is not None:
+        try:
+            result = _check_all(added[0], symbols, depth, column, check_one)
+        except FormulaError as err:
+            if str(err).startswith("cannot tell"):  # reg as λ/m or λ/(2m): both read
+                raise
+            # otherwise read as written (its error points into the user's own text)
+        else:
+            result.notes[:0] = added[1]
+            return result
+    return _check_all(text, symbols, depth, column, check_one, left)
+
+
+def _check_all(
+    text: str,
+    symbols: tuple[tuple[str, str], ...],
+    depth: int,
+    column: bool | None,
+    check_one: Callable[[str], CheckResult],
+    left: list[str] | None = None,
+) -> CheckResult:
+    """``check_statements`` on the snippet without its ``return`` lines (``left``: what
+    was left out)."""
+    left = left or []
     if left and not re.sub(r"#[^\n]*", "", text).strip():
         raise _unnamed(left)
     found = statements(text, symbols, depth, column)
