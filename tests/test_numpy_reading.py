@@ -496,3 +496,30 @@ def test_reg_in_an_update_is_still_ambiguous_in_scale(decayed: Checker) -> None:
     """``reg`` may be λ/N or λ/(2N) (the loss adds reg/2‖W‖² or reg‖W‖²): cannot tell."""
     with pytest.raises(FormulaError, match="cannot tell: `reg`"):
         decayed.check("dW2 += reg * W2", "python")
+
+
+# --- the one-hot labels subtracted make δ_L, whatever the name (round 2) ------------------
+
+
+@pytest.mark.parametrize(
+    ("snippet", "ours"),
+    [
+        ("dx = probs.copy()\ndx[np.arange(N), y] -= 1\ndx /= N", "dZ_L = (A2 - Y) / N"),
+        ("dx = probs.copy()\ndx[np.arange(N), y] -= 1", "dZ_L = A2 - Y"),  # 1/N missing
+        ("softmax_matrix[np.arange(N), y] -= 1\nsoftmax_matrix /= N", "dZ_L = (A2 - Y) / N"),
+        ("prob_matrix[np.arange(N), y] += 1\nprob_matrix /= N", "dZ_L = (A2 + Y) / N"),  # sign
+    ],
+)
+def test_labels_subtracted_from_the_softmax_make_the_output_delta(
+    cs231n: Checker, snippet: str, ours: str
+) -> None:
+    """CS231n's softmax_loss (``dx``) and jariasf's ``softmax_matrix``: before, "the
+    left-hand side must name a quantity" / "unknown name"."""
+    want = cs231n.check(ours, "python")
+    got = cs231n.check(snippet, "python")
+    assert (got.verdict, got.quantity, got.diagnosis) == (
+        want.verdict,
+        want.quantity,
+        want.diagnosis,
+    )
+    assert any("one-hot labels" in n for n in got.notes)

@@ -5,6 +5,7 @@ expressions are read by its subclass, ``python_ir.PythonToIR``."""
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 from lark import Token, Tree, v_args
@@ -85,6 +86,7 @@ class Statements(_CommonIR):
         self.depth = depth  # the network's depth (0: unknown), for hidden_layer and zs[-1]
         self.column = column  # samples are columns (None: unknown)
         self.locals: frozenset[str] = frozenset()
+        self.labelled: set[str] = set()  # names that had the one-hot labels subtracted
         self.notes: list[str] = []
         self.loop_var = "l"
         self.generic = False  # a layer index relative to the loop (zs[-l]) was read
@@ -153,6 +155,7 @@ class Statements(_CommonIR):
     def _statements(self, stmts: list[Any]) -> list[PyNode]:
         env: dict[str, PyNode] = {}
         gated: set[str] = set()
+        self.labelled = set()
         last: tuple[Any, str | None, bool, list[PyNode]] | None = None
         for i, st in enumerate(stmts):
             if isinstance(st, Loop):
@@ -176,6 +179,10 @@ class Statements(_CommonIR):
                     gated.add(word)
                 else:
                     gated.discard(word)
+                if isinstance(target, OneHot):
+                    self.labelled.add(word)
+                elif isinstance(target, Local) and op is None:
+                    self.labelled.discard(word)
             # only the last statement's target is read as a quantity (tmp = …, sp = … are not)
             last = (target, word, word in gated, [new, *values[1:]])
         if last is None:
@@ -212,7 +219,7 @@ class Statements(_CommonIR):
             return value if op is None else Bin(op, target, value)  # type: ignore[arg-type]
         if isinstance(target, Local) and op is None:  # a fresh value: the name's reading
             return value  # outside the snippet is never needed (tmp = …, sp = …)
-        prev = env[word] if word in env else self._before(word, None)
+        prev = env[word] if word in env else self._prior(word, target)
         if isinstance(target, Local):
             return Bin(op, prev, value)  # type: ignore[arg-type]
         if isinstance(target, MaskIdx):
@@ -233,10 +240,36 @@ class Statements(_CommonIR):
             labels = T(labels)
         return Bin(op, prev, labels)  # type: ignore[arg-type]
 
+    def _prior(self, word: str, target: PyNode) -> PyNode:
+        """What ``word`` holds before the snippet updates it in place; a matrix of softmax
+        outputs (``softmax_matrix``, ``prob_matrix``) about to have the labels subtracted
+        is the network's output A_L."""
+        try:
+            return self._before(word, None)
+        except FormulaError:
+            spelled = re.search(r"softmax|prob", word, re.IGNORECASE)
+            if not (isinstance(target, OneHot) and spelled):
+                raise
+        self.notes.append(
+            f"read {word} (before its labels are subtracted) as A_L, the softmax's output"
+        )
+        return sym("A", RelIndex("L", 0))
+
     def _quantity(self, target: PyNode, word: str | None, gated: bool) -> PyNode:
         """The left side the last line names: its target read as a quantity."""
         if word is None:
             return target
+        if word in self.labelled:  # probs[range(N), y] -= 1: the softmax's output minus
+            try:  # the one-hot labels, the gradient on the scores (dx, softmax_matrix)
+                known: PyNode | None = self.reading(word)
+            except FormulaError:
+                known = None
+            if not (isinstance(known, Sym) and known.base in ("delta", "dA", "dW", "db")):
+                self.notes.append(
+                    f"read {word} as δ_L: {word}[range(N), y] -= 1 subtracts the one-hot "
+                    "labels from the softmax's output, which makes the gradient on the scores"
+                )
+                return sym("delta", RelIndex("L", 0))
         node = self.reading(word)
         if gated and isinstance(node, Sym) and node.base == "dA":  # the ReLU gate: now ∂L/∂Z
             self.notes.append(
