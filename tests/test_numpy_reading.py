@@ -523,3 +523,23 @@ def test_labels_subtracted_from_the_softmax_make_the_output_delta(
         want.diagnosis,
     )
     assert any("one-hot labels" in n for n in got.notes)
+
+
+# --- pooling and convolutions as loops over windows (round 2): refused clearly -----------
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "dA_prev[i, vert_start:vert_end, horiz_start:horiz_end, c] += "
+        "np.multiply(mask, dA[i, h, w, c])",
+        "dW[:,:,:,c] += a_slice * dZ[i, h, w, c]",
+        "db[:,:,:,c] += dZ[i, h, w, c]",
+    ],
+)
+def test_loops_over_windows_are_refused_with_what_to_check_instead(snippet: str) -> None:
+    """Before: "unknown name 'vert_start'" or "this indexing (x[...]) is not read"."""
+    checker = Checker("tests/corpus/specs/cnn_ng.toml")
+    with pytest.raises(FormulaError, match="loops over windows") as err:
+        checker.check(snippet, "python")
+    assert "maxpool2d_back" in str(err.value)
