@@ -543,3 +543,25 @@ def test_loops_over_windows_are_refused_with_what_to_check_instead(snippet: str)
     with pytest.raises(FormulaError, match="loops over windows") as err:
         checker.check(snippet, "python")
     assert "maxpool2d_back" in str(err.value)
+
+
+# --- names without a layer number beside numbered ones (round 2) -------------------------
+
+
+def test_unnumbered_names_take_the_layer_the_shapes_fit(cs231n: Checker) -> None:
+    """``dZ = np.dot(dZ2, W2.T) * (Z > 0)``: dZ and Z can only be layer 1's (before: "delta
+    has no layer number, and the formula names a fixed layer")."""
+    got = cs231n.check("dZ = np.dot(dZ2, W2.T) * (Z > 0)", "python")
+    want = cs231n.check("dZ1 = np.dot(dZ2, W2.T) * (Z1 > 0)", "python")
+    assert got.correct and want.correct and got.quantity == want.quantity
+    assert any("layer 1's" in n for n in got.notes)
+    dw = cs231n.check("dW = np.dot(A1.T, dZ)", "python")
+    assert dw.correct and dw.quantity == cs231n.check("dW2 = A1.T @ dZ2", "python").quantity
+
+
+def test_unnumbered_names_never_make_an_incorrect_verdict(cs231n: Checker) -> None:
+    """Read by the shapes, a wrong formula is refused (the author's dZ or Z may be another
+    quantity: lazyprogrammer's Z is an activation), with what the reading says."""
+    with pytest.raises(FormulaError, match="wrong way round") as err:
+        cs231n.check("dZ = np.dot(dZ2, W2.T) * (Z < 0)", "python")
+    assert "may mean another quantity" in str(err.value)

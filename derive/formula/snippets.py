@@ -34,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from derive.formula.guesses import UNNUMBERED
 from derive.formula.ir import (
     IR,
     Bin,
@@ -189,7 +190,7 @@ def number_layers(parts: list[Any], depth: int, generic: bool) -> tuple[list[Any
         raise UnknownName(
             f"{found[0].base} has no layer number, and the formula names a fixed layer: write "
             f"the layer ({found[0].base}1) or declare the name (--symbol NAME=QUANTITY)",
-            found[0].base,
+            UNNUMBERED,  # tried at each layer by ``guesses``
         )
     words = "the names without a layer number as layer l's (checked for every layer l)"
     return [_renumber(p, RelIndex("l", 0)) for p in parts], words
