@@ -19,11 +19,11 @@ from derive.formula.ir_walk import default_layers, has_entries, mentions, nodes
 from derive.formula.layer_api import layer_api
 from derive.formula.name_readings import guessed_check
 from derive.formula.networks import random_env, symbolic_network
-from derive.formula.numpy_sums import summed_where_the_array_belongs
+from derive.formula.numpy_sums import SummedEverything, summed_where_the_array_belongs
 from derive.formula.parse import IR, FormulaError, parse
 from derive.formula.quantity import Quantity, quantity_of
 from derive.formula.readings import OtherReadings
-from derive.formula.resolve import ShapeMismatch, SummedEverything, UnknownSymbol
+from derive.formula.resolve import ShapeMismatch, UnknownSymbol
 from derive.formula.run import Run
 from derive.formula.snippet_check import check_statements
 

@@ -20,6 +20,7 @@ from derive.formula.indexed import IndexForm
 from derive.formula.ir import IntIndex, Sym
 from derive.formula.ir_walk import has_entries
 from derive.formula.networks import TRIALS, Networks, concrete_widths
+from derive.formula.numpy_sums import as_quantity_shape
 from derive.formula.parse import IR, FormulaError
 from derive.formula.quantity import Quantity
 from derive.formula.resolve import (
@@ -27,7 +28,6 @@ from derive.formula.resolve import (
     Resolver,
     ShapeMismatch,
     UnknownSymbol,
-    as_quantity_shape,
     unique,
 )
 from derive.formula.run import Run

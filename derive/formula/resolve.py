@@ -345,43 +345,13 @@ class Resolver(Products):
         return MatMul(OneMatrix(1, a.shape[0]), a).doit(deep=False)
 
 
-class SummedEverything(ShapeMismatch):
-    """``np.sum(x)`` without axis where a matrix is needed: the mistake it names."""
-
-    def __init__(self, message: str, diagnosis: str) -> None:
-        super().__init__(message)
-        self.diagnosis = diagnosis
-
-
-def as_quantity_shape(reading: Any, want: Any, column: bool, ctx: Context) -> Any:
-    """A number from ``np.sum(x)`` without axis, read as the quantity's shape: NumPy
-    broadcasts it, so where the quantity is 1×1 (one unit's bias) it is that 1×1 matrix;
-    where it is larger, summing every entry is the mistake, said as such."""
-    if not _scalar(reading) or not reading.has(Trace):
-        return reading
-    shape = getattr(want, "shape", None)
-    if shape is None or is_tensor(want):
-        return reading
-    if all(n == 1 or (ctx.width_one_broadcast and ctx.concrete.get(str(n)) == 1) for n in shape):
-        return reading * OneMatrix(*shape)  # one unit: the number is its 1×1 gradient
-    axis = 1 if column else 0
-    raise SummedEverything(
-        f"np.sum without axis adds up every entry into one number, where a "
-        f"{shape_text(want)} matrix is needed",
-        "np.sum without axis sums every entry; the bias gradient sums over the samples only "
-        f"(axis={axis}, keepdims=True)",
-    )
-
-
 __all__ = [
     "Budget",
     "Context",
     "Resolver",
     "ShapeMismatch",
-    "SummedEverything",
     "TooComplex",
     "UnknownSymbol",
-    "as_quantity_shape",
     "cotangent_symbol",
     "unique",
 ]

@@ -8,8 +8,10 @@ lists (``zs[-2]``, ``self.weights[-l+1]``) and names things its own way (``score
 The rules (documented in docs/formulas.md and tested in
 tests/test_checker_numpy_reading.py):
 
-- the checked quantity is the target of the **last** assignment; earlier lines define names
-  that later lines use, and each use is replaced by what the name holds at that point;
+- the formula read is the target of the **last** assignment; earlier lines define names
+  that later lines use, and each use is replaced by what the name holds at that point
+  (``snippet_check`` reads the snippet up to each quantity's last assignment, so that
+  every quantity a snippet assigns is checked);
 - an in-place update ``x op= e`` is ``x = x op e``; ``x[mask] = 0`` keeps ``x`` where the
   mask is false (``dhidden[hidden_layer <= 0] = 0`` is ``dhidden ⊙ (hidden_layer > 0)``,
   the ReLU gate, and turns a gradient on an activation into the delta of that layer);
