@@ -371,6 +371,7 @@ def test_a_misnamed_temporary_is_not_judged_as_its_name(cs231n: Checker) -> None
         "return (a - y) * sigmoid_prime(z)",
         "def sigmoid_prime(x):\n    return sigmoid(x) * (1.0 - sigmoid(x))",
         "output = self.forward(X)\nreturn (1.0 - np.square(output)) * top_diff",
+        "def relu_prime(z):\n    if z > 0:\n        return z\n    return 1",
     ],
 )
 def test_a_returned_value_names_no_quantity(nielsen: Checker, snippet: str) -> None:

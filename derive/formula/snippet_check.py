@@ -232,8 +232,9 @@ def _check_all(
     """``check_statements`` on the snippet without its ``return`` lines (``left``: what
     was left out)."""
     left = left or []
-    if left and not re.sub(r"#[^\n]*", "", text).strip():
-        raise _unnamed(left)
+    code = re.sub(r"#[^\n]*", "", text)
+    if left and (not code.strip() or not re.search(r"(?<![=<>!])=(?!=)", code)):
+        raise _unnamed(left)  # nothing is assigned (def f(z): if z > 0: return …)
     found = statements(text, symbols, depth, column)
     if left and found and not any(st.quantity for st in found):
         try:  # output = f(X); return g(output): the value returned names no quantity
