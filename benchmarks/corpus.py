@@ -72,7 +72,10 @@ after the first notations and the readings not guessed (7a96d24) 38 read, 38 rig
 named (before the layer-index, Z-for-A, stray-number and two-mistake diagnoses). Corpus of
 459 at main 20107db: 86 read (NumPy 46 of 275, 17 %), all right, NumPy 8 of 11 wrong ones
 named; after NumPy names read by their spelling and checked against the network (readpy)
-NumPy 70 read (25 %), all right, 16 of 21 named (74 read with the declared symbols). Worst
+NumPy 70 read (25 %), all right, 16 of 21 named (74 read with the declared symbols); at
+the round-2 branch point 72, all right, 17 of 21 named; after every quantity of a snippet
+judged, np.sum without axis, CS231n's layer-API names, the one-hot idiom and unnumbered
+names tried at each layer (readpy2) NumPy 82 read, all right, 18 of 22 named. Worst
 times measured at a load of ~9 on 2 cores."""
 
 

@@ -86,12 +86,15 @@ def test_one_hot_on_the_wrong_axis_is_wrong(cs231n: Checker) -> None:
     assert not result.correct
 
 
-def test_the_checked_quantity_is_the_last_assignment(cs231n: Checker) -> None:
-    """Earlier lines are definitions: a wrong earlier line makes the last one wrong."""
+def test_the_checked_quantities_are_every_one_assigned(cs231n: Checker) -> None:
+    """Earlier lines are definitions, and each quantity a snippet names is checked (issue
+    13, round 2): a wrong earlier quantity is the one diagnosed."""
     ok = cs231n.check("dscores = probs - Y\ndscores /= N\ndW2 = hidden.T @ dscores", "python")
-    assert ok.correct and ok.quantity == "∂L/∂W_2"
+    assert ok.correct and ok.quantity == "δ_L, ∂L/∂W_2"
     bad = cs231n.check("dscores = probs - Y\ndscores *= N\ndW2 = hidden.T @ dscores", "python")
-    assert not bad.correct and bad.quantity == "∂L/∂W_2"
+    assert not bad.correct and bad.quantity == "δ_L"
+    tmp = cs231n.check("sp = probs - Y\nsp *= N\ndW2 = hidden.T @ sp", "python")
+    assert not tmp.correct and tmp.quantity == "∂L/∂W_2"  # a temporary: only dW2 is named
 
 
 @pytest.mark.parametrize(

@@ -312,3 +312,257 @@ def test_a_reading_never_turns_a_verdict_over(data: st.DataObject) -> None:
     except FormulaError:
         return  # cannot tell, or no reading fits: no verdict, never a wrong one
     assert verdict == literal, (formula, renamed)
+
+
+# --- several quantities in one snippet (round 2): every one is judged ---------------------
+# cs231n: 2 layers, ReLU then softmax, samples as rows: dW2 = A1ᵀ δ_2, db2 = Σ_rows δ_2,
+# δ_1 = (δ_2 W2ᵀ) ⊙ (Z1 > 0).
+
+DW2 = "dW2 = np.dot(A1.T, dZ2)"
+DW2_WRONG = "dW2 = np.dot(dZ2.T, A1)"  # the whole right side should be transposed
+DB2 = "db2 = np.sum(dZ2, axis=0, keepdims=True)"
+DB2_WRONG = "db2 = np.sum(dZ2, axis=1, keepdims=True)"  # summed over the wrong axis
+
+
+def test_every_quantity_of_a_snippet_is_judged(cs231n: Checker) -> None:
+    """A wrong first assignment makes the snippet incorrect (before: only the last line was
+    checked, and this snippet was CORRECT)."""
+    alone = cs231n.check(DW2_WRONG, "python")
+    result = cs231n.check(f"{DW2_WRONG}\n{DB2}", "python")
+    assert not alone.correct and not result.correct
+    assert result.quantity == alone.quantity
+    assert result.diagnosis == alone.diagnosis
+    assert any("dW2" in n and "db2" in n for n in result.notes)
+
+
+def test_the_first_wrong_one_in_snippet_order_is_diagnosed(cs231n: Checker) -> None:
+    first = cs231n.check(DB2_WRONG, "python")
+    result = cs231n.check(f"{DB2_WRONG}\n{DW2_WRONG}", "python")
+    assert not result.correct and result.diagnosis == first.diagnosis
+    assert result.quantity == first.quantity
+
+
+def test_a_snippet_is_correct_when_every_quantity_is(cs231n: Checker) -> None:
+    result = cs231n.check(f"{DW2}\n{DB2}\nreturn dW2, db2", "python")
+    assert result.correct
+    for line in (DW2, DB2):
+        assert cs231n.check(line, "python").quantity in result.quantity
+
+
+def test_a_quantity_is_judged_by_its_last_value(cs231n: Checker) -> None:
+    """``dW2 = …`` then ``db2 = …`` then ``dW2 += …``: dW2 is judged as it ends."""
+    wrong = cs231n.check(f"{DW2}\n{DB2}\ndW2 += 2 * W2", "python")
+    assert not wrong.correct and "W_2" in wrong.quantity
+    assert cs231n.check(f"dW2 = 2 * W2\n{DB2}\ndW2 = np.dot(A1.T, dZ2)", "python").correct
+
+
+def test_a_misnamed_temporary_is_not_judged_as_its_name(cs231n: Checker) -> None:
+    """jariasf's ``dW1 = dscores.dot(W2.T)`` then ``… dW1 * (fc1 > 0)``: dW1 is a temporary."""
+    result = cs231n.check(
+        "dW1 = np.dot(dZ2, W2.T) * (A1 > 0)\ndb1 = np.sum(dW1, axis=0, keepdims=True)", "python"
+    )
+    assert result.correct
+    assert any("temporary" in n for n in result.notes)
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "return (a - y) * sigmoid_prime(z)",
+        "def sigmoid_prime(x):\n    return sigmoid(x) * (1.0 - sigmoid(x))",
+        "output = self.forward(X)\nreturn (1.0 - np.square(output)) * top_diff",
+        "def relu_prime(z):\n    if z > 0:\n        return z\n    return 1",
+    ],
+)
+def test_a_returned_value_names_no_quantity(nielsen: Checker, snippet: str) -> None:
+    with pytest.raises(FormulaError, match="assigns no quantity"):
+        nielsen.check(snippet, "python")
+
+
+# --- np.sum without axis: a number (round 2) ---------------------------------------------
+
+
+def test_sum_without_axis_on_a_one_unit_layer_is_the_bias_gradient() -> None:
+    """Ng's logistic regression: ``db = 1/m np.sum(A - Y)``; one unit, so the sum of every
+    entry is the sum over the samples (before: an error asking for an axis)."""
+    checker = Checker("tests/corpus/specs/ng_logreg.toml")
+    assert checker.check("db = (1 / m) * np.sum(A - Y)", "python").correct
+    same = checker.check("db = (1 / m) * np.sum(A - Y, axis=1, keepdims=True)", "python")
+    assert same.correct
+    assert not checker.check("db = (2 / m) * np.sum(A - Y)", "python").correct
+
+
+def test_sum_without_axis_on_a_wide_layer_names_the_mistake(cs231n: Checker) -> None:
+    """A bias gradient summed over every entry is a number where a row is needed."""
+    result = cs231n.check("db2 = np.sum(dZ2)", "python")
+    assert not result.correct
+    assert "sums every entry" in str(result.diagnosis) and "axis=0" in str(result.diagnosis)
+    assert cs231n.check("db2 = np.sum(dZ2, axis=0, keepdims=True)", "python").correct
+
+
+def test_a_number_from_a_sum_broadcasts_in_a_sum_of_matrices(cs231n: Checker) -> None:
+    """``λ·np.sum(W2)`` added to a weight gradient is read (NumPy broadcasts the number)
+    and is wrong: the weight-decay term is λ·W2."""
+    result = cs231n.check("dW2 = np.dot(A1.T, dZ2) + 0.5 * np.sum(W2)", "python")
+    assert not result.correct
+
+
+def test_lambda_times_the_sum_of_the_weights_is_named() -> None:
+    """The DLAI forum's ``(lambd * np.sum(W1)) / m``: the weight-decay term is λ·W1/m."""
+    checker = Checker("tests/corpus/specs/ng_relu3_l2.toml")
+    right = "dW1 = 1/m * np.dot(dZ1, X.T) + (lambd * W1) / m"
+    assert checker.check(right, "python").correct
+    result = checker.check(right.replace("(lambd * W1)", "(lambd * np.sum(W1))"), "python")
+    assert not result.correct
+    assert "np.sum(W1)" in str(result.diagnosis) and "weight-decay" in str(result.diagnosis)
+
+
+# --- CS231n's layer API: dout, x, dx by the kind of layer (round 2) ----------------------
+# Each is compared with the same formula in derive's own names at the generic layer l.
+
+LAYER_API = [
+    ("dx = dout * (x > 0)", "dZ = dA * (Z > 0)", "a ReLU's backward"),
+    ("dx = dout\ndx[x <= 0] = 0", "dZ = dA * (Z > 0)", "a ReLU's backward"),
+    ("dx = (x >= 0) * dout", "dZ = dA * (Z >= 0)", "a ReLU's backward"),
+    ("dx = dout * (x < 0)", "dZ = dA * (Z < 0)", "a ReLU's backward"),  # wrong way round
+    ("dx = dout.dot(w.T)", "dA_prev = dZ.dot(W.T)", "an affine layer's backward"),
+    ("dx = dout.dot(w.T)\ndx = dx.reshape(x.shape)", "dA_prev = dZ.dot(W.T)", "affine"),
+    ("dx = w.T.dot(dout)", "dA_prev = W.T.dot(dZ)", "an affine layer's backward"),  # wrong
+    ("dw = X.T.dot(dout)", "dW = A_prev.T.dot(dZ)", "an affine layer's backward"),
+    ("dw = dout.T.dot(x)", "dW = dZ.T.dot(A_prev)", "an affine layer's backward"),  # wrong
+    ("db = dout.sum(axis=0)", "db = dZ.sum(axis=0)", "an affine layer's backward"),
+]
+
+
+@pytest.mark.parametrize(("snippet", "ours", "said"), LAYER_API)
+def test_layer_api_names_are_read_by_the_kind_of_layer(
+    cs231n: Checker, snippet: str, ours: str, said: str
+) -> None:
+    """Before: "unknown name 'dout'" or "cannot tell" (dout tried as δ and as ∂L/∂A)."""
+    want = cs231n.check(ours, "python")
+    got = cs231n.check(snippet, "python")
+    assert got.verdict == want.verdict and got.quantity == want.quantity
+    assert got.diagnosis == want.diagnosis
+    assert any(said in n for n in got.notes)
+
+
+# --- tuple unpacking (round 2): refused, saying why ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("snippet", "said"),
+    [
+        (
+            "dA_prev_temp, dW_temp, db_temp = linear_activation_backward(grads['dA2'], "
+            "current_cache, activation='relu')",
+            "linear_activation_backward(…) is not read: Ng's helper",
+        ),
+        (
+            "dA_prev, dW, db = linear_backward(sigmoid_backward(dAL, caches[1]), caches[0])",
+            "linear_backward(…) is not read: Ng's helper",
+        ),
+        ("dW2, db2 = compute(dZ2)", "one assignment a line"),
+    ],
+)
+def test_a_tuple_unpacked_is_refused_with_the_reason(
+    nielsen: Checker, snippet: str, said: str
+) -> None:
+    """Before: "unexpected ','" (or an unknown name) at the first comma."""
+    with pytest.raises(FormulaError) as err:
+        nielsen.check(snippet, "python")
+    assert said in str(err.value)
+
+
+# --- dW += (weight decay) with no dW = … before it (round 2) -----------------------------
+
+
+@pytest.fixture(scope="module")
+def decayed() -> Checker:
+    """cs231n_case_reg: dW2 = A1ᵀ δ_2 + (λ/N) W2 (derived)."""
+    return Checker("tests/corpus/specs/cs231n_case_reg.toml")
+
+
+def test_an_update_adding_weight_decay_reads_dw_as_the_data_gradient(decayed: Checker) -> None:
+    """``dW2 += λ/N·W2`` alone: before, "dW cannot appear on the right-hand side"."""
+    whole = decayed.check("dW2 = np.dot(A1.T, dZ2) + (lambd / N) * W2", "python")
+    result = decayed.check("dW2 += (lambd / N) * W2", "python")
+    assert whole.correct and result.correct
+    assert any("before its `+=`" in n for n in result.notes)
+    wrong = decayed.check("dW2 += 2 * (lambd / N) * W2", "python")
+    same = decayed.check("dW2 = np.dot(A1.T, dZ2) + 2 * (lambd / N) * W2", "python")
+    assert not wrong.correct and wrong.diagnosis == same.diagnosis
+
+
+def test_reg_in_an_update_is_still_ambiguous_in_scale(decayed: Checker) -> None:
+    """``reg`` may be λ/N or λ/(2N) (the loss adds reg/2‖W‖² or reg‖W‖²): cannot tell."""
+    with pytest.raises(FormulaError, match="cannot tell: `reg`"):
+        decayed.check("dW2 += reg * W2", "python")
+
+
+# --- the one-hot labels subtracted make δ_L, whatever the name (round 2) ------------------
+
+
+@pytest.mark.parametrize(
+    ("snippet", "ours"),
+    [
+        ("dx = probs.copy()\ndx[np.arange(N), y] -= 1\ndx /= N", "dZ_L = (A2 - Y) / N"),
+        ("dx = probs.copy()\ndx[np.arange(N), y] -= 1", "dZ_L = A2 - Y"),  # 1/N missing
+        ("softmax_matrix[np.arange(N), y] -= 1\nsoftmax_matrix /= N", "dZ_L = (A2 - Y) / N"),
+        ("prob_matrix[np.arange(N), y] += 1\nprob_matrix /= N", "dZ_L = (A2 + Y) / N"),  # sign
+    ],
+)
+def test_labels_subtracted_from_the_softmax_make_the_output_delta(
+    cs231n: Checker, snippet: str, ours: str
+) -> None:
+    """CS231n's softmax_loss (``dx``) and jariasf's ``softmax_matrix``: before, "the
+    left-hand side must name a quantity" / "unknown name"."""
+    want = cs231n.check(ours, "python")
+    got = cs231n.check(snippet, "python")
+    assert (got.verdict, got.quantity, got.diagnosis) == (
+        want.verdict,
+        want.quantity,
+        want.diagnosis,
+    )
+    assert any("one-hot labels" in n for n in got.notes)
+
+
+# --- pooling and convolutions as loops over windows (round 2): refused clearly -----------
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "dA_prev[i, vert_start:vert_end, horiz_start:horiz_end, c] += "
+        "np.multiply(mask, dA[i, h, w, c])",
+        "dW[:,:,:,c] += a_slice * dZ[i, h, w, c]",
+        "db[:,:,:,c] += dZ[i, h, w, c]",
+    ],
+)
+def test_loops_over_windows_are_refused_with_what_to_check_instead(snippet: str) -> None:
+    """Before: "unknown name 'vert_start'" or "this indexing (x[...]) is not read"."""
+    checker = Checker("tests/corpus/specs/cnn_ng.toml")
+    with pytest.raises(FormulaError, match="loops over windows") as err:
+        checker.check(snippet, "python")
+    assert "maxpool2d_back" in str(err.value)
+
+
+# --- names without a layer number beside numbered ones (round 2) -------------------------
+
+
+def test_unnumbered_names_take_the_layer_the_shapes_fit(cs231n: Checker) -> None:
+    """``dZ = np.dot(dZ2, W2.T) * (Z > 0)``: dZ and Z can only be layer 1's (before: "delta
+    has no layer number, and the formula names a fixed layer")."""
+    got = cs231n.check("dZ = np.dot(dZ2, W2.T) * (Z > 0)", "python")
+    want = cs231n.check("dZ1 = np.dot(dZ2, W2.T) * (Z1 > 0)", "python")
+    assert got.correct and want.correct and got.quantity == want.quantity
+    assert any("layer 1's" in n for n in got.notes)
+    dw = cs231n.check("dW = np.dot(A1.T, dZ)", "python")
+    assert dw.correct and dw.quantity == cs231n.check("dW2 = A1.T @ dZ2", "python").quantity
+
+
+def test_unnumbered_names_never_make_an_incorrect_verdict(cs231n: Checker) -> None:
+    """Read by the shapes, a wrong formula is refused (the author's dZ or Z may be another
+    quantity: lazyprogrammer's Z is an activation), with what the reading says."""
+    with pytest.raises(FormulaError, match="wrong way round") as err:
+        cs231n.check("dZ = np.dot(dZ2, W2.T) * (Z < 0)", "python")
+    assert "may mean another quantity" in str(err.value)

@@ -9,19 +9,23 @@ is the same for every check (the derivations).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from derive.formula.answer import CheckResult, detect_notation, render_expected
 from derive.formula.equivalence import shapes_fit
 from derive.formula.ir import Partial, Squeeze, Sym
 from derive.formula.ir_walk import default_layers, has_entries, mentions, nodes
+from derive.formula.layer_api import layer_api
 from derive.formula.name_readings import guessed_check
 from derive.formula.networks import random_env, symbolic_network
+from derive.formula.numpy_sums import SummedEverything, summed_where_the_array_belongs
 from derive.formula.parse import IR, FormulaError, parse
 from derive.formula.quantity import Quantity, quantity_of
 from derive.formula.readings import OtherReadings
 from derive.formula.resolve import ShapeMismatch, UnknownSymbol
 from derive.formula.run import Run
+from derive.formula.snippet_check import check_statements
 
 
 class Checker(OtherReadings):
@@ -31,13 +35,41 @@ class Checker(OtherReadings):
         """The verdict on ``LHS = RHS`` (or a chain of equal sides); a FormulaError if the
         formula cannot be read or judged for sure. NumPy names the reader does not know
         are tried in their common readings (``guesses``)."""
-        if syntax != "python" or self.network.is_conv:
+        if syntax != "python":
             return self._check_text(formula, syntax)
-        return guessed_check(
+        net = self.network
+        return check_statements(  # every quantity a snippet assigns (``snippet_check``)
+            formula,
+            net.notation.symbols,
+            net.depth,
+            net.convention == "column",
+            self._check_python,
+            self._data_term,
+        )
+
+    def _data_term(self, word: str) -> str | None:
+        """``dW2`` without its weight-decay term, in NumPy (as derived on the network
+        without weight decay); None if the network has none."""
+        net = self.network
+        if net.loss.weight_decay is None or net.is_conv:
+            return None
+        plain = Checker(net.with_(loss=dataclasses.replace(net.loss, weight_decay=None)))
+        result = plain._check_text(f"{word} = 0", "python", (), True)
+        lhs, eq, rhs = result.expected.partition(" = ")
+        return rhs if eq and "\n" not in rhs else None
+
+    def _check_python(self, formula: str) -> CheckResult:
+        """One NumPy snippet, judged on its last statement's quantity."""
+        if self.network.is_conv:
+            return self._check_text(formula, "python")
+        api, notes = layer_api(formula)  # dout, x, dx as a layer API names them
+        result = guessed_check(
             formula,
             self.network.depth,
-            lambda guessed, only: self._check_text(formula, syntax, guessed, only),
+            lambda guessed, only: self._check_text(formula, "python", (*api, *guessed), only),
         )
+        result.notes[:0] = notes
+        return result
 
     def _check_text(
         self, formula: str, syntax: str, guessed: tuple[Any, ...] = (), verdict_only: bool = False
@@ -140,7 +172,7 @@ class Checker(OtherReadings):
             run.method = method
             if ok:
                 notes = []
-                if any(isinstance(n, Squeeze) for _, n in nodes(rhs)):
+                if any(isinstance(n, Squeeze) and n.a.axis != "all" for _, n in nodes(rhs)):
                     notes.append(
                         "np.sum without keepdims=True has NumPy's shape (n,), which broadcasts "
                         "as a row (1, n): here that is the parameter's own shape (or n = 1), so "
@@ -153,6 +185,8 @@ class Checker(OtherReadings):
                         "way) fit the shapes; one of them is the derived formula"
                     )
                 return CheckResult("correct", label, expected, method, notes=notes)
+        except SummedEverything as err:  # np.sum(db) without axis: the mistake is named
+            return CheckResult("incorrect", label, expected, "shapes", err.diagnosis, str(err))
         except ShapeMismatch as err:
             shape_error = str(err)
             method = "shapes"
@@ -162,6 +196,9 @@ class Checker(OtherReadings):
                 return as_numbers
         if run.verdict_only:
             return CheckResult("incorrect", label, expected, method, None, shape_error)
+        summed = None if shape_error else summed_where_the_array_belongs(self, run, q, rhs)
+        if summed is not None:
+            return CheckResult("incorrect", label, expected, method, summed)
         diagnosis, notes = self.diagnose(run, q, rhs)
         return CheckResult("incorrect", label, expected, method, diagnosis, shape_error, notes)
 

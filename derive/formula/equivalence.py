@@ -20,9 +20,16 @@ from derive.formula.indexed import IndexForm
 from derive.formula.ir import IntIndex, Sym
 from derive.formula.ir_walk import has_entries
 from derive.formula.networks import TRIALS, Networks, concrete_widths
+from derive.formula.numpy_sums import as_quantity_shape
 from derive.formula.parse import IR, FormulaError
 from derive.formula.quantity import Quantity
-from derive.formula.resolve import Context, Resolver, ShapeMismatch, UnknownSymbol, unique
+from derive.formula.resolve import (
+    Context,
+    Resolver,
+    ShapeMismatch,
+    UnknownSymbol,
+    unique,
+)
 from derive.formula.run import Run
 
 RTOL = 1e-7
@@ -49,7 +56,9 @@ class Equivalence(Networks):
         for k in q.layers(d):
             try:
                 want = q.expected(d, k)
-                readings = unique(Resolver(self._context(run, d, k)).readings(rhs))
+                ctx = self._context(run, d, k)
+                readings = unique(Resolver(ctx).readings(rhs))
+                readings = [as_quantity_shape(r, want, d.program.column, ctx) for r in readings]
             except (UnknownSymbol, ShapeMismatch) as err:
                 if not generic or not d.network.is_conv:
                     raise
@@ -146,7 +155,10 @@ def shapes_fit(eq: Equivalence, run: Run, q: Quantity, rhs: IR) -> bool:
     try:
         for k in q.layers(d):
             want = shape_of(q.expected(d, k))
-            readings = unique(Resolver(eq._context(run, d, k)).readings(rhs))
+            ctx = eq._context(run, d, k)
+            readings = unique(Resolver(ctx).readings(rhs))
+            expected = q.expected(d, k)
+            readings = [as_quantity_shape(r, expected, d.program.column, ctx) for r in readings]
             if not any(shape_of(r) == want for r in readings):
                 return False
     except FormulaError:

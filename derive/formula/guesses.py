@@ -113,6 +113,8 @@ def _layers(toks: list[str], depth: int, kind: str) -> list[int]:
 def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
     """The kind of quantity ``name`` usually is (in words) and its readings, or ("", [])
     when its spelling says nothing."""
+    if name == UNNUMBERED:  # dz, z beside dA2: all of one layer, which the shapes tell
+        return "a layer", [Reading(str(k), f"layer {k}'s") for k in range(1, depth + 1)]
     toks = tokens(name)
     low = name.lower()
 
@@ -191,10 +193,21 @@ def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
     return "", []
 
 
+#: The name an ``UnknownName`` gives for the names without a layer number beside names
+#: with one (``dz = np.where(z > 0, dA2, 0)``): they are tried at each layer.
+UNNUMBERED = "names without a layer number"
+
+#: The names ``number_layers`` numbers (``python_ir``'s spellings without a number).
+_BARE = "W|b|Z|z|A|a|dW|db|dZ|dz|dA|da|delta"
+
+
 def rewrite(name: str, reading: Reading) -> tuple[re.Pattern[str], Callable[[Any], str]]:
     """The rewrite (for ``parse``) of every use of ``name`` (or ``self.name``) into the
     reading; where a sign-flipped reading is assigned (``error = y - a`` as −δ), the
     sign moves to the right-hand side (``dZ2 = -(y - a)``)."""
+    if name == UNNUMBERED:  # every name without a layer number gets the layer
+        bare = re.compile(rf"(?<![\w.])({_BARE})(?!\w)")
+        return bare, lambda m: m.group(1) + reading.text
     word = re.escape(name)
     use = rf"\bself\.{word}(?!\w)|(?<![\w.]){word}(?!\w)"
     assigned = rf"^(?P<at>[ \t]*)(?:self\.)?{word}(?P<eq>[ \t]*=(?!=))(?P<rhs>(?:\\\n|.)*?)(?<!\\)$"

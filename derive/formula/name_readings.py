@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from derive.formula.answer import CheckResult
-from derive.formula.guesses import Reading, readings, rewrite
+from derive.formula.guesses import UNNUMBERED, Reading, readings, rewrite
 from derive.formula.ir import FormulaError
 from derive.formula.python_nodes import UnknownName
 
@@ -40,7 +40,12 @@ class Tried:
 
     def words(self) -> str:
         """The readings in words (``error`` as δ_2, …)."""
-        return ", ".join(f"`{n}` as {r.words}" for n, _, r in self.chosen)
+        return ", ".join(
+            f"the names without a layer number as {r.words}"
+            if n == UNNUMBERED
+            else f"`{n}` as {r.words}"
+            for n, _, r in self.chosen
+        )
 
 
 def _explore(
@@ -59,6 +64,8 @@ def _explore(
         yield Tried(chosen, None, other)
         return
     name = unknown.name
+    if name == UNNUMBERED and re.search(r"(?<![\w.])delta(?!\w)", formula):
+        name = "delta"  # network2.py's delta beside zs[-1]: read as a delta by its name
     kind, found = readings(name, depth)
     if re.search(rf"(?<![\w.]){re.escape(name)}\s*\(", formula):  # called: a function
         found = []
@@ -136,9 +143,21 @@ def guessed_check(
             raise first
     pick = chosen[0]
     result = attempt(tuple(rewrite(n, r) for n, _, r in pick.chosen), False)
+    if not result.correct and any(n == UNNUMBERED for n, _, _ in pick.chosen):
+        # dZ beside W2: numbered by the shapes, it is wrong; but a name without a number
+        # may mean another thing (the author's Z an activation, dZ a summed delta)
+        raise FormulaError(
+            f"{first}; read with {pick.words()} it is incorrect ("
+            f"{result.diagnosis or result.shape_error or 'not the derived formula'}), but a "
+            "name without a layer number may mean another quantity: write the layer numbers "
+            "or declare the names (--symbol NAME=QUANTITY)",
+            first.column,
+        )
     same = [t for t in (right or wrong) if t is not pick]
     result.notes[:0] = [  # in the order the names were met (the left-hand side first)
-        f"read `{name}` as {r.words} ({kind}, from its spelling; declare it with "
+        f"read the names without a layer number as {r.words} (the layer whose shapes fit)"
+        if name == UNNUMBERED
+        else f"read `{name}` as {r.words} ({kind}, from its spelling; declare it with "
         f"--symbol {name}=QUANTITY if it is another)"
         for name, kind, r in pick.chosen
     ]

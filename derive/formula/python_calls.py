@@ -225,14 +225,15 @@ def _sum(x: Any, kw: dict[str, Any]) -> IR:
     if not isinstance(keep, Bool):
         raise FormulaError("keepdims must be True or False")
     if out.axis != "channels" and not keep.value:
-        return Squeeze(out)  # NumPy drops the summed axis: shape (n,), not (n, 1)
+        return Squeeze(out)  # NumPy drops the summed axis: shape (n,), not (n, 1); or
+        # every axis without one (np.sum(x): a number)
     return out
 
 
 def _summed(x: Any, kw: dict[str, Any]) -> Sum:
     axis = kw.get("axis")
-    if axis is None:
-        raise FormulaError("np.sum without axis sums every entry; give axis=0 or axis=1")
+    if axis is None:  # every entry added up: a number (1×1 with keepdims=True)
+        return Sum(x, "all")
     if isinstance(axis, TupleOf):  # feature maps: axis=(0, 2, 3), one sum per channel
         axes = tuple(integer_of(_number_value(a, "an axis"), "an axis") for a in axis.items)
         if axes != (0, 2, 3):

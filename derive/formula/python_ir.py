@@ -40,6 +40,33 @@ BATCH_INDICES = frozenset({"batch_idx", "batch_indices", "batch_mask", "idx_batc
 _PY_NAME = re.compile(r"^(W|w|b|Z|z|A|a|dW|dw|db|dZ|dz|dA|da|delta|X|x|Y|y|K|dK)_?([0-9]+|l|L)?\Z")
 
 
+#: The names of loops over the windows of feature maps (Ng's and CS231n's conv/pool code).
+WINDOWS = frozenset(
+    {
+        "vert_start",
+        "vert_end",
+        "horiz_start",
+        "horiz_end",
+        "stride",
+        "x_pad",
+        "dx_pad",
+        "a_prev_pad",
+        "da_prev_pad",
+        "dA_prev_pad",
+        "a_slice",
+        "x_pad_masked",
+        "x_masked",
+    }
+)
+LOOPED_MAPS = (
+    "a convolution or pooling written as NumPy loops over windows and entries "
+    "(x[i, h, w, c], vert_start:vert_end) is not read: check the whole gradient instead, "
+    "e.g. dA_prev = maxpool2d_back(dA, A_prev, k, s) or "
+    "dK1 = conv2d_back_kernel(X, delta1, s, p, k) (derive's NumPy helpers; see `derive "
+    "export`)"
+)
+
+
 @v_args(inline=True)
 class PythonToIR(Statements):
     """NumPy-style parse tree -> IR; several statements become the last one's formula
@@ -124,6 +151,8 @@ class PythonToIR(Statements):
             return DictRef(word)
         if word in ("lam", "lambd", "lmbda", "alpha"):
             return Scalar({"alpha": "alpha"}.get(word, "lambda"))
+        if word in WINDOWS:  # pooling or a convolution as loops over windows
+            raise FormulaError(LOOPED_MAPS)
         if word in SHORT:  # o, h, who: tried in their common readings (``guesses``)
             raise UnknownName(f"unknown name {word!r}", word)
         if re.fullmatch(r"[A-Za-z_]\w*", word) and len(word) <= 2:
@@ -203,6 +232,8 @@ class PythonToIR(Statements):
             labels = subs[1] if rows else subs[0]
             if isinstance(labels, Sym) and labels.base == "Y":
                 return OneHot(obj, "rows" if rows else "columns")
+        if len(subs) >= 3:  # dW[:, :, :, c] += a_slice * dZ[i, h, w, c]
+            raise FormulaError(LOOPED_MAPS)
         raise FormulaError(
             "this indexing (x[...]) is not read; index per-layer lists (zs[-1]), "
             "masks (x[x <= 0] = 0) or labels (x[range(N), y] -= 1), or write the formula "

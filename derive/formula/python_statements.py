@@ -5,6 +5,7 @@ expressions are read by its subclass, ``python_ir.PythonToIR``."""
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 from lark import Token, Tree, v_args
@@ -37,6 +38,32 @@ def _target_word(stmt: Tree[Any]) -> str | None:
     return None
 
 
+#: Ng's backward helpers, whose outputs are unpacked (dA_prev, dW, db = …).
+NG_HELPERS = frozenset({"linear_backward", "linear_activation_backward", "L_model_backward"})
+
+
+def _unpacked(stmt: Tree[Any]) -> FormulaError:
+    """``a, b, c = f(…)``: refused, saying why (Ng's helpers return the gradients of the
+    layer their cache belongs to, which the snippet does not show)."""
+    value = stmt.children[-1]
+    name = None
+    if isinstance(value, Tree) and value.data == "call":
+        fn = value.children[0]
+        names = [t for t in _tokens(fn) if t.type == "NAME"]
+        name = str(names[-1]) if names else None
+    if name in NG_HELPERS:
+        return FormulaError(
+            f"a tuple unpacked from {name}(…) is not read: Ng's helper returns the gradients "
+            "(dA_prev, dW, db) of the layer its cache belongs to, which the snippet does not "
+            "show; check the formulas inside the helper (dZ = …, dW = …, db = …) or the line "
+            "that computes its argument (e.g. dAL = …)"
+        )
+    return FormulaError(
+        "a tuple unpacked from a value (a, b = …) is not read: write one assignment a line, "
+        "each naming its quantity (dW = …, db = …)"
+    )
+
+
 def _tokens(node: Any) -> list[Token]:
     return (
         list(node.scan_values(lambda v: isinstance(v, Token))) if isinstance(node, Tree) else [node]
@@ -59,6 +86,7 @@ class Statements(_CommonIR):
         self.depth = depth  # the network's depth (0: unknown), for hidden_layer and zs[-1]
         self.column = column  # samples are columns (None: unknown)
         self.locals: frozenset[str] = frozenset()
+        self.labelled: set[str] = set()  # names that had the one-hot labels subtracted
         self.notes: list[str] = []
         self.loop_var = "l"
         self.generic = False  # a layer index relative to the loop (zs[-l]) was read
@@ -71,6 +99,9 @@ class Statements(_CommonIR):
         """The snippet's own names are known before any line is read: a use of one is a
         ``("local", name)`` until the statements are read in order."""
         stmts = tree.children if tree.data == "program" else [tree]
+        for t in stmts:
+            if isinstance(t, Tree) and t.data == "unpack":
+                raise _unpacked(t)
         many = len(stmts) > 1 or any(
             isinstance(t, Tree)
             and (t.data == "augassign" or (t.data == "chain" and _indexed(t.children[0])))
@@ -124,6 +155,7 @@ class Statements(_CommonIR):
     def _statements(self, stmts: list[Any]) -> list[PyNode]:
         env: dict[str, PyNode] = {}
         gated: set[str] = set()
+        self.labelled = set()
         last: tuple[Any, str | None, bool, list[PyNode]] | None = None
         for i, st in enumerate(stmts):
             if isinstance(st, Loop):
@@ -147,6 +179,10 @@ class Statements(_CommonIR):
                     gated.add(word)
                 else:
                     gated.discard(word)
+                if isinstance(target, OneHot):
+                    self.labelled.add(word)
+                elif isinstance(target, Local) and op is None:
+                    self.labelled.discard(word)
             # only the last statement's target is read as a quantity (tmp = …, sp = … are not)
             last = (target, word, word in gated, [new, *values[1:]])
         if last is None:
@@ -183,7 +219,7 @@ class Statements(_CommonIR):
             return value if op is None else Bin(op, target, value)  # type: ignore[arg-type]
         if isinstance(target, Local) and op is None:  # a fresh value: the name's reading
             return value  # outside the snippet is never needed (tmp = …, sp = …)
-        prev = env[word] if word in env else self._before(word, None)
+        prev = env[word] if word in env else self._prior(word, target)
         if isinstance(target, Local):
             return Bin(op, prev, value)  # type: ignore[arg-type]
         if isinstance(target, MaskIdx):
@@ -204,10 +240,36 @@ class Statements(_CommonIR):
             labels = T(labels)
         return Bin(op, prev, labels)  # type: ignore[arg-type]
 
+    def _prior(self, word: str, target: PyNode) -> PyNode:
+        """What ``word`` holds before the snippet updates it in place; a matrix of softmax
+        outputs (``softmax_matrix``, ``prob_matrix``) about to have the labels subtracted
+        is the network's output A_L."""
+        try:
+            return self._before(word, None)
+        except FormulaError:
+            spelled = re.search(r"softmax|prob", word, re.IGNORECASE)
+            if not (isinstance(target, OneHot) and spelled):
+                raise
+        self.notes.append(
+            f"read {word} (before its labels are subtracted) as A_L, the softmax's output"
+        )
+        return sym("A", RelIndex("L", 0))
+
     def _quantity(self, target: PyNode, word: str | None, gated: bool) -> PyNode:
         """The left side the last line names: its target read as a quantity."""
         if word is None:
             return target
+        if word in self.labelled:  # probs[range(N), y] -= 1: the softmax's output minus
+            try:  # the one-hot labels, the gradient on the scores (dx, softmax_matrix)
+                known: PyNode | None = self.reading(word)
+            except FormulaError:
+                known = None
+            if not (isinstance(known, Sym) and known.base in ("delta", "dA", "dW", "db")):
+                self.notes.append(
+                    f"read {word} as δ_L: {word}[range(N), y] -= 1 subtracts the one-hot "
+                    "labels from the softmax's output, which makes the gradient on the scores"
+                )
+                return sym("delta", RelIndex("L", 0))
         node = self.reading(word)
         if gated and isinstance(node, Sym) and node.base == "dA":  # the ReLU gate: now ∂L/∂Z
             self.notes.append(

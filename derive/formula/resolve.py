@@ -17,6 +17,7 @@ from sympy.matrices.expressions import (
     HadamardPower,
     MatMul,
     OneMatrix,
+    Trace,
 )
 
 from derive.core.nodes import (
@@ -297,6 +298,8 @@ class Resolver(Products):
         """
         if node.axis == 0:
             return a
+        if node.axis == "all":  # np.sum(x): a number, which broadcasts to any shape
+            return Trace(a) if a.shape == (1, 1) else a  # (or one unit's sum over samples)
         n = a.shape[0]
         if self.ctx.width_one_broadcast and (n == 1 or self.ctx.concrete.get(str(n)) == 1):
             return a
@@ -310,6 +313,11 @@ class Resolver(Products):
         if _scalar(a):
             raise FormulaError("a sum over samples needs a matrix")
         if is_tensor(a):
+            if axis == "all":
+                raise ShapeMismatch(
+                    f"np.sum({text(a)}) without axis adds up every entry of the feature maps "
+                    "into one number; the bias gradient sums over axes (0, 2, 3)"
+                )
             if len(tensor_shape(a)) != 4:
                 raise ShapeMismatch(f"Σ {text(a)}: a sum per channel needs feature maps")
             coeff, maps = tensor_coeff(a)  # Σ c δ = c Σ δ
@@ -320,6 +328,16 @@ class Resolver(Products):
                 f"({shape_text(a)})"
             )
         column = self.d.program.column
+        if axis == "all":
+            units = a.shape[0] if column else a.shape[1]
+            one = units == 1 or (
+                self.ctx.width_one_broadcast and self.ctx.concrete.get(str(units)) == 1
+            )
+            if not one:  # every entry: a number (its shape is 1×1 until squeezed)
+                return MatMul(OneMatrix(1, a.shape[0]), a, OneMatrix(a.shape[1], 1)).doit(
+                    deep=False
+                )
+            axis = None  # a layer of one unit: every entry is every sample
         if axis is None:
             axis = 1 if column else 0
         if axis == 1:

@@ -8,8 +8,10 @@ lists (``zs[-2]``, ``self.weights[-l+1]``) and names things its own way (``score
 The rules (documented in docs/formulas.md and tested in
 tests/test_checker_numpy_reading.py):
 
-- the checked quantity is the target of the **last** assignment; earlier lines define names
-  that later lines use, and each use is replaced by what the name holds at that point;
+- the formula read is the target of the **last** assignment; earlier lines define names
+  that later lines use, and each use is replaced by what the name holds at that point
+  (``snippet_check`` reads the snippet up to each quantity's last assignment, so that
+  every quantity a snippet assigns is checked);
 - an in-place update ``x op= e`` is ``x = x op e``; ``x[mask] = 0`` keeps ``x`` where the
   mask is false (``dhidden[hidden_layer <= 0] = 0`` is ``dhidden ⊙ (hidden_layer > 0)``,
   the ReLU gate, and turns a gradient on an activation into the delta of that layer);
@@ -34,6 +36,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from derive.formula.guesses import UNNUMBERED
 from derive.formula.ir import (
     IR,
     Bin,
@@ -189,7 +192,7 @@ def number_layers(parts: list[Any], depth: int, generic: bool) -> tuple[list[Any
         raise UnknownName(
             f"{found[0].base} has no layer number, and the formula names a fixed layer: write "
             f"the layer ({found[0].base}1) or declare the name (--symbol NAME=QUANTITY)",
-            found[0].base,
+            UNNUMBERED,  # tried at each layer by ``guesses``
         )
     words = "the names without a layer number as layer l's (checked for every layer l)"
     return [_renumber(p, RelIndex("l", 0)) for p in parts], words
