@@ -12,6 +12,7 @@ Hadamard for a matrix product, a sign, an extra term), each re-checked numerical
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -31,8 +32,12 @@ from derive.spec import program_grammar as G
 #: Sizes of the two random points (distinct, so a factor N or a transpose shows).
 FIRST_SIZES = (3, 5)
 RTOL = 1e-7
-#: The most snippet variants tried when looking for two slips at once.
-MAX_PAIRS = 400
+#: The most statements rebuilt while looking for one or two slips (each try reruns the
+#: snippet): the bound on a diagnosis' time.
+MAX_BUILDS = 3000
+#: And at most this long (a verdict never depends on it: only how far the search for a
+#: named slip goes on a long snippet; the answer then says none was found).
+SEARCH_SECONDS = 0.6
 
 
 def _close(a: Any, b: Any) -> bool:
@@ -325,19 +330,26 @@ class ProgramChecker:
         return None
 
     def _search(self, statements: list[G.Statement], name: str | None, sym: Any) -> str | None:
-        """One or two of the usual slips whose repair makes the snippet right."""
-        singles = list(_mutations(statements))
-        for said, variant in singles:
+        """One or two of the usual slips whose repair makes the snippet right: only in
+        the lines the judged name reads, and within ``MAX_BUILDS`` statements rebuilt in
+        all (each try runs the whole snippet), so a long snippet stays within a second."""
+        lines = _reads(statements, name)
+        runs = max(1, MAX_BUILDS // max(1, len(statements)))
+        deadline = time.perf_counter() + SEARCH_SECONDS
+        singles = list(_mutations(statements, lines))
+        for said, variant in singles[:runs]:
+            if time.perf_counter() > deadline:
+                return None
             if self._fixes(variant, name, sym):
                 return said
-        tried = 0
+        runs -= min(runs, len(singles))
         for said, variant in singles:
-            for said2, both in _mutations(variant):
+            for said2, both in _mutations(variant, lines):
                 if said2 == said:
                     continue
-                tried += 1
-                if tried > MAX_PAIRS:
+                if runs <= 0 or time.perf_counter() > deadline:
                     return None
+                runs -= 1
                 if self._fixes(both, name, sym):
                     return f"{said}; and {said2}"
         return None
@@ -419,10 +431,33 @@ def _rebuild(node: G.Expr, target: G.Expr, new: G.Expr) -> G.Expr:
     return node
 
 
-def _mutations(statements: list[G.Statement]) -> Iterator[tuple[str, list[G.Statement]]]:
-    """Every usual slip of the snippet: what it says, and the snippet repaired."""
+def _reads(statements: list[G.Statement], name: str | None) -> set[int]:
+    """The statements the value of ``name`` (at its last assignment) depends on; every
+    statement when no name is given."""
+    if name is None:
+        return set(range(len(statements)))
+    wanted, out = {name}, set()
+    for i in range(len(statements) - 1, -1, -1):
+        st = statements[i]
+        targets = set(st.targets) if isinstance(st, G.Unpack) else {getattr(st, "target", "")}
+        if not targets & wanted:
+            continue
+        out.add(i)
+        expr = getattr(st, "expr", None)
+        if expr is not None:
+            wanted |= {n.id for n in G.names(expr)}
+        if not isinstance(st, G.Update | G.SetItem):
+            wanted -= targets - {n.id for n in G.names(expr)} if expr is not None else targets
+    return out
+
+
+def _mutations(
+    statements: list[G.Statement], lines: set[int] | None = None
+) -> Iterator[tuple[str, list[G.Statement]]]:
+    """Every usual slip of the snippet (in the statements ``lines``): what it says, and
+    the snippet repaired."""
     for i, st in enumerate(statements):
-        if not isinstance(st, G.Assign | G.Update):
+        if not isinstance(st, G.Assign | G.Update) or (lines is not None and i not in lines):
             continue
         for node in G.walk(st.expr):
             for said, fixed in _edits(node, st.line):

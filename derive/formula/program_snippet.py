@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from sympy.matrices.expressions import MatAdd
+
 from derive.core import nodes as N
 from derive.core.program import ProgramError, ProgramReadError, _Builder, is_scalar
 from derive.core.staged import StagedDerivation
@@ -23,6 +25,8 @@ from derive.spec import program_grammar as G
 
 #: The longest snippet read (lines), a bound on every walk over it.
 MAX_LINES = 200
+#: The most built right-hand sides kept between runs of one snippet.
+MAX_BUILT = 5000
 
 
 def key(name: str) -> str:
@@ -134,6 +138,9 @@ class Reader:
     def __init__(self, sd: StagedDerivation, names: Names) -> None:
         self.sd = sd
         self.names = names
+        #: Built right-hand sides by (expression, the values of the names it reads): a
+        #: diagnosis reruns the snippet once per slip tried, and most lines are unchanged.
+        self.built: dict[Any, Any] = {}
 
     def parse(self, text: str) -> list[G.Statement]:
         """The snippet's statements, each logical line parsed by the program grammar."""
@@ -190,10 +197,17 @@ class Reader:
 
         def build(expr: G.Expr, line: int, text: str) -> Any:
             resolve(expr, line)
+            reads = tuple(sorted({n.id for n in G.names(expr)}))
+            key = (expr, line, reads, tuple(env.get(n) for n in reads))
+            if key in self.built:
+                return self.built[key]
             b.env = {k: v for k, v in env.items() if not isinstance(v, _Unknown)}
             b.where = f"line {line} '{text}'"
             try:
-                return b.build(expr)
+                value = b.build(expr)
+                if len(self.built) < MAX_BUILT:
+                    self.built[key] = value
+                return value
             except ProgramReadError as err:  # a construct not read: no verdict
                 raise FormulaError(f"line {line}: {str(err).split(': ', 1)[-1]}") from None
             except ProgramError as err:
@@ -265,7 +279,8 @@ class Reader:
         entry = st.expr if st.op is None else G.Bin(st.op, pick, st.expr, st.line)
         # each row's entry at its label moves by (new − old): A + onehot ⊙ (new − old)
         change = build(G.Bin("-", entry, pick, st.line), st.line, st.text)
-        return old + N.hadamard(hot, N.fit(change, hot, "'[]='")[0])
+        # an unevaluated sum: SymPy's canonical MatAdd re-evaluates both sides deeply
+        return MatAdd(old, N.hadamard(hot, N.fit(change, hot, "'[]='")[0]))
 
     def known(self) -> str:
         """The program's names, for an error message (the first 20)."""
