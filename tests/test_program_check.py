@@ -255,3 +255,22 @@ def test_cli_exit_codes_and_json(tmp_path, capsys) -> None:  # type: ignore[no-u
         "dw = 2 * X.T @ (X @ w - y)",
     )
     assert expr.returncode == 0, expr.stdout + expr.stderr
+
+
+def test_bptt_without_the_sum_over_time() -> None:
+    """The classic recurrent mistake: dW_hh from the last step only."""
+    r = check("dW_hh = h_2.T @ dz_3", "rnn")
+    assert r.verdict == "incorrect"
+    assert "2 of the 3 terms of dW_hh are missing" in (r.diagnosis or "")
+    assert "several steps" in (r.diagnosis or "")
+    assert check("dW_hh = h0.T @ dz1 + h1.T @ dz2 + h2.T @ dz3", "rnn").correct
+
+
+def test_attention_without_the_softmax_jacobian() -> None:
+    """The classic attention mistake: dS = dP, as if softmax were the identity."""
+    right = "dP = dout @ V.T\ndS = P * (dP - np.sum(P * dP, axis=1, keepdims=True))"
+    assert check(right, "attention").correct
+    r = check("dP = dout @ V.T\ndS = dP", "attention")
+    assert r.verdict == "incorrect" and r.expected.startswith("dS =")
+    assert "dP passed on unchanged" in (r.diagnosis or "")
+    assert "softmax" in (r.diagnosis or "") and "Jacobian" in (r.diagnosis or "")

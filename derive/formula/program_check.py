@@ -12,6 +12,7 @@ Hadamard for a matrix product, a sign, an extra term), each re-checked numerical
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -38,6 +39,8 @@ MAX_BUILDS = 3000
 #: And at most this long (a verdict never depends on it: only how far the search for a
 #: named slip goes on a long snippet; the answer then says none was found).
 SEARCH_SECONDS = 0.6
+#: The most terms of one gradient whose subsets are tried (2^8 sums at most).
+MAX_TERMS = 8
 
 
 def _close(a: Any, b: Any) -> bool:
@@ -152,7 +155,7 @@ class ProgramChecker:
                     else ""
                 )
             )
-        notes = list(reading.notes)
+        notes = _one_reading_note(reading.notes)
         for n, s in checked:
             shown = self._label(s)
             if n != shown and f"read {n} as {shown}" not in notes:
@@ -312,6 +315,9 @@ class ProgramChecker:
         (or a constant or size factor of it: a second slip on top)."""
         if got is None:
             return None
+        kept = self._some_terms(got, sym)
+        if kept is not None:
+            return kept
         for stage, terms in self.sd.terms.items():
             if len(terms) < 2:
                 continue
@@ -327,6 +333,55 @@ class ProgramChecker:
                 factor = self._factor(got, values)
                 if factor is not None:
                     return f"{said}; and the rest is {factor} the derived one"
+        return self._passed_through(got, sym)
+
+    def _passed_through(self, got: list[Any], sym: Any) -> str | None:
+        """The cotangent of an equation's output handed on unchanged, as if its function
+        were the identity (attention's dS = dP: softmax's Jacobian forgotten)."""
+        outputs = {st.lhs for st in self.sd.cotangents}
+        for eq, term in self.sd.terms.get(sym, []):
+            cot = next((c for c in outputs if c.name == cotangent_name(eq.out.name)), None)
+            if cot is None:
+                continue
+            values = [v[cot] for v in self.expected_now]
+            with np.errstate(all="ignore"):
+                through = [numeric.evaluate(term, v) for v in self.expected_now]
+            if all(_close(a, b) for a, b in zip(through, values, strict=True)):
+                continue  # the equation passes it on unchanged itself (Xc = X − μ)
+            if all(_close(a, b) for a, b in zip(got, values, strict=True)):
+                return (
+                    f"{self._label(sym)} is {cot.name} passed on unchanged: the derivative of "
+                    f"{show(eq.out)} = {show(eq.rhs)} (its Jacobian) is missing"
+                )
+        return None
+
+    def _some_terms(self, got: list[Any], sym: Any) -> str | None:
+        """Only some of the quantity's own chain-rule terms (one per use of the value):
+        the sum over time of a recurrent weight cut to its last step, a gradient that
+        forgets one path. Subsets of up to ``MAX_TERMS`` terms are tried."""
+        terms = self.sd.terms.get(sym, [])
+        if not 2 < len(terms) <= MAX_TERMS:
+            return None
+        with np.errstate(all="ignore"):
+            values = [[numeric.evaluate(t, v) for _, t in terms] for v in self.expected_now]
+        for size in range(1, len(terms) - 1):
+            for keep in itertools.combinations(range(len(terms)), size):
+                sums = [sum(vals[k] for k in keep) for vals in values]
+                if all(_close(a, b) for a, b in zip(got, sums, strict=True)):
+                    missing = [terms[k] for k in range(len(terms)) if k not in keep]
+                    listed = "; ".join(
+                        f"{show(t)} (through {show(eq.out)} = {show(eq.rhs)})" for eq, t in missing
+                    )
+                    shared = getattr(sym, "wrt", None) in self.sd.graph.parameters
+                    why = (
+                        "a parameter used at several steps sums the terms of all of them"
+                        if shared
+                        else "every use of a value adds a term to its gradient"
+                    )
+                    return (
+                        f"{len(missing)} of the {len(terms)} terms of {self._label(sym)} are "
+                        f"missing: {listed} ({why})"
+                    )
         return None
 
     def _search(self, statements: list[G.Statement], name: str | None, sym: Any) -> str | None:
@@ -464,6 +519,18 @@ def _mutations(
                 variant = list(statements)
                 variant[i] = replace(st, expr=_rebuild(st.expr, node, fixed))
                 yield said, variant
+
+
+def _one_reading_note(notes: list[str]) -> list[str]:
+    """``read h2 as the program's h_2`` notes gathered into one line."""
+    prefix, middle = "read ", " as the program's "
+    pairs = [n[len(prefix) :].split(middle) for n in notes if n.startswith(prefix) and middle in n]
+    rest = [n for n in notes if not (n.startswith(prefix) and middle in n)]
+    if len(pairs) < 2:
+        return list(notes)
+    mine = ", ".join(p[0] for p in pairs)
+    theirs = ", ".join(p[1] for p in pairs)
+    return [f"read {mine} as the program's {theirs}", *rest]
 
 
 def check_program(
