@@ -454,3 +454,22 @@ def test_staged_norm_backward_is_the_inlined_one(kind: str, conv: str) -> None:
         env[stage.lhs] = numeric.evaluate(stage.rhs, env)
     np.testing.assert_allclose(env[stages[-1].lhs], numeric.evaluate(d.cotangents[1].rhs, env))
     np.testing.assert_allclose(env[stages[-1].lhs], env[d.delta(1).lhs])  # identity layer 1
+
+
+@pytest.mark.parametrize(
+    ("body", "phrase"),
+    [
+        (dense(2) + '[[layers]]\ntype = "batchnorm"\neps = -1\n' + dense(2), "it must be > 0"),
+        (dense(2) + '[loss]\nname = "huber"\ndelta = 0\n', "delta must be > 0"),
+        (dense(2) + '[loss]\nname = "huber"\ndelta = -2\n', "delta must be > 0"),
+    ],
+)
+def test_non_positive_eps_and_delta_are_refused(
+    body: str, phrase: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A negative ε made verify crash with a RuntimeError; a Huber δ ≤ 0 is no loss."""
+    path = tmp_path / "bad.toml"
+    path.write_text("input = 3\nbatch = 2\n" + body)
+    assert main(["show", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and phrase in err

@@ -274,3 +274,34 @@ def test_attention_without_the_softmax_jacobian() -> None:
     assert r.verdict == "incorrect" and r.expected.startswith("dS =")
     assert "dP passed on unchanged" in (r.diagnosis or "")
     assert "softmax" in (r.diagnosis or "") and "Jacobian" in (r.diagnosis or "")
+
+
+@pytest.mark.parametrize(
+    ("snippet", "words"),
+    [
+        # a power tower would compute 10**(10**10) exactly and never finish
+        ("dw = X.T @ (p - y) / m * 10**10**10", "a number to a power beyond"),
+        # y is a target matrix, not integer labels
+        ("dw = X.T @ p[range(m), y]", "not an integer label input"),
+        # sizes that would allocate exabytes, or are not sizes at all
+        ("dw = np.zeros((10**9, 10**9))", "takes two sizes"),
+        ("dw = np.zeros((-1, 1))", "takes two sizes"),
+        ("dw = np.zeros((0.5, 1))", "takes two sizes"),
+    ],
+)
+def test_hostile_snippets_are_refused(snippet: str, words: str) -> None:
+    with pytest.raises(FormulaError, match=words):
+        check(snippet, "logreg")
+
+
+def test_a_snippet_that_doubles_each_line_is_bounded() -> None:
+    """Each line reads the one before twice: inlined, the value doubles a line (it took
+    minutes, then hours); past the bound the snippet is refused, not walked."""
+    lines = ["e0 = p - y"] + [f"e{i} = e{i - 1} * (1 - p) + e{i - 1}" for i in range(1, 40)]
+    with pytest.raises(FormulaError, match="operations; check a shorter snippet"):
+        check("\n".join([*lines, "dw = X.T @ e39 / m"]), "logreg")
+
+
+def test_dividing_by_the_wrong_size_is_named() -> None:
+    r = check("dw = X.T @ (p - y) / X.shape[1]", "logreg")
+    assert r.verdict == "incorrect" and "divided by n where m belongs" in (r.diagnosis or "")

@@ -414,3 +414,12 @@ def test_lstm_against_torch_drawn(config: tuple[Any, ...]) -> None:
 @given(_lstm_configs)
 def test_lstm_against_torch_drawn_long(config: tuple[Any, ...]) -> None:
     _check_lstm_against_torch(*config)
+
+
+def test_a_program_name_is_escaped_not_pasted_into_toml() -> None:
+    """The builders write TOML; a name with a quote and a newline must stay a name."""
+    from derive.spec.sequence import attention_program
+
+    name = 'x"\n[hyperparameters]\nq = 1\n#'
+    program = attention_program(name=name)
+    assert program.name == name and not program.hyperparameters

@@ -145,16 +145,27 @@ class Interpreter:
         return register
 
     def evaluate(self, expr: Any, env: Env) -> Any:
-        """The value of ``expr`` with every symbol looked up in ``env``."""
+        """The value of ``expr`` with every symbol looked up in ``env`` (a ``Memo`` env also
+        keeps every sub-expression's value: a shared sub-expression is evaluated once)."""
         if expr in env:
             return env[expr]
         fn = self.table.get(type(expr))
         if fn is not None:
-            return fn(expr, env)
-        if isinstance(expr, SCALAR_FUNCTIONS) and has_nodes(expr):
+            value = fn(expr, env)
+        elif isinstance(expr, SCALAR_FUNCTIONS) and has_nodes(expr):
             # log(ΣX), √(tr XᵀX), max(0, s): the arguments may hold our nodes
-            return self.domain.call(expr.func, [self.evaluate(a, env) for a in expr.args])
-        return self.domain.fallback(expr, env)
+            value = self.domain.call(expr.func, [self.evaluate(a, env) for a in expr.args])
+        else:
+            value = self.domain.fallback(expr, env)
+        if isinstance(env, Memo):
+            env[expr] = value
+        return value
+
+
+class Memo(dict):  # type: ignore[type-arg]
+    """An env that keeps the value of every sub-expression evaluated in it: a user's
+    snippet inlined line by line shares sub-expressions, and a tree walk of it would
+    take time exponential in its lines."""
 
 
 #: Scalar functions of scalars the interpreter applies to evaluated arguments.

@@ -217,6 +217,12 @@ class _Builder:
         if not is_scalar(b):
             raise self.fail("an exponent must be a number or a hyperparameter", node.line)
         if is_scalar(a):
+            if a.is_Number and b.is_Number and abs(b) > MAX_EXPONENT and abs(a) != 1:
+                raise self.fail(
+                    f"a number to a power beyond ±{MAX_EXPONENT} (…**{_short_number(b)})",
+                    node.line,
+                    reading=True,
+                )
             return a**b
         return HadamardPower(a, b)
 
@@ -333,8 +339,13 @@ class _Builder:
         fill = sympy.Integer(0 if fn == "zeros" else 1)
         if fn in ("ones", "zeros") and len(node.args) == 2:  # ones((N, D)): NumPy's tuple
             rows, cols = (self.build(a) for a in node.args)
-            if not (is_scalar(rows) and is_scalar(cols)):
-                raise self.fail(f"{fn}((rows, cols)) takes two sizes", node.line)
+            if not all(_is_size(d) for d in (rows, cols)):
+                raise self.fail(
+                    f"{fn}((rows, cols)) takes two sizes: the program's sizes, or whole "
+                    f"numbers from 1 to {MAX_LITERAL_SIZE}",
+                    node.line,
+                    reading=True,
+                )
             return ZeroMatrix(rows, cols) if fn == "zeros" else N.Broadcast(fill, rows, cols)
         arg = node.args[0]
         if fn in ("ones", "zeros"):
@@ -356,7 +367,35 @@ class _Builder:
     def _pick(self, node: Any) -> Any:
         s = self.build(node.matrix)
         y = self.env[node.labels]
+        if not isinstance(y, N.Labels):
+            raise self.fail(
+                f"{node.labels} is not an integer label input ([labels]): S[range(N), y] "
+                "picks each row's entry at its label",
+                node.line,
+                reading=True,
+            )
         return N.Pick(s, y)
+
+
+#: The largest exponent of a number by a number (10**10**10 would never finish).
+MAX_EXPONENT = 100
+#: The largest size written as a number in ones((rows, cols)) / zeros((rows, cols)).
+MAX_LITERAL_SIZE = 4096
+
+
+def _short_number(x: Any) -> str:
+    text = str(x)
+    return text if len(text) <= 20 else text[:17] + "…"
+
+
+def _is_size(d: Any) -> bool:
+    """A size symbol (or an expression of them: sizes are positive integer symbols), or a
+    whole number in 1..MAX_LITERAL_SIZE."""
+    if not is_scalar(d) or not isinstance(d, sympy.Expr):
+        return False
+    if d.is_Number:
+        return bool(d.is_Integer and 1 <= int(d) <= MAX_LITERAL_SIZE)
+    return bool(d.free_symbols) and all(s.is_integer and s.is_positive for s in d.free_symbols)
 
 
 def stage_expression(loss: Any, taken: set[str]) -> tuple[list[Equation], Any]:

@@ -169,8 +169,14 @@ def guessed_check(
 
 
 def _cannot_tell(name: str, right: Tried, wrong: Tried) -> FormulaError:
+    if name == UNNUMBERED:
+        return FormulaError(
+            "cannot tell: the layer of the names without a layer number is not shown; with "
+            f"{right.words()} the formula is correct, with {wrong.words()} it is incorrect; "
+            "write the layer numbers"
+        )
     return FormulaError(
-        f"cannot tell: `{name}` is not a name derive knows; read as {right.words()} the "
-        f"formula is correct, read as {wrong.words()} it is incorrect; declare what it is "
+        f"cannot tell: `{name}` is not a name derive knows; with {right.words()} the "
+        f"formula is correct, with {wrong.words()} it is incorrect; declare what it is "
         f"(--symbol {name}=QUANTITY, e.g. dZ_2)"
     )

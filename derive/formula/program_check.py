@@ -22,11 +22,19 @@ import numpy as np
 import sympy
 
 from derive.core import numeric
+from derive.core.interpret import Memo
 from derive.core.program import cotangent_name, random_point, shape_of, shape_text
 from derive.core.staged import StagedDerivation
 from derive.formula.answer import CheckResult
 from derive.formula.ir import FormulaError
-from derive.formula.program_snippet import Names, Reader, Reading, ShapeError, key
+from derive.formula.program_snippet import (
+    Names,
+    OutOfTime,
+    Reader,
+    Reading,
+    ShapeError,
+    key,
+)
 from derive.render.text import text as show
 from derive.spec import program_grammar as G
 
@@ -124,7 +132,9 @@ class ProgramChecker:
         """The snippet's ``name`` at each point (None: it does not evaluate there)."""
         try:
             with np.errstate(all="ignore"):
-                return [numeric.evaluate(reading.values[name], env) for env in self.expected_now]
+                return [
+                    numeric.evaluate(reading.values[name], Memo(env)) for env in self.expected_now
+                ]
         except (ValueError, TypeError, ZeroDivisionError, FloatingPointError, KeyError):
             return None
 
@@ -308,6 +318,13 @@ class ProgramChecker:
                     for r, d in zip(ratios, dims, strict=True)
                 ):
                     return words
+        sizes = list(self.sd.graph.sizes.items())
+        for (a, sa), (b, sb) in itertools.permutations(sizes, 2):  # / n where / m belongs
+            if all(
+                abs(r - float(env[sa]) / float(env[sb])) < 1e-9 * abs(r)
+                for r, env in zip(ratios, self.points, strict=True)
+            ):
+                return f"{a}/{b} times (divided by {b} where {a} belongs)"
         return None
 
     def _missing_term(self, got: list[Any] | None, sym: Any) -> str | None:
@@ -389,12 +406,20 @@ class ProgramChecker:
         the lines the judged name reads, and within ``MAX_BUILDS`` statements rebuilt in
         all (each try runs the whole snippet), so a long snippet stays within a second."""
         lines = _reads(statements, name)
+        self.reader.deadline = time.perf_counter() + SEARCH_SECONDS
+        try:
+            return self._tries(statements, lines, name, sym)
+        except OutOfTime:
+            return None
+        finally:
+            self.reader.deadline = None
+
+    def _tries(
+        self, statements: list[G.Statement], lines: set[int], name: str | None, sym: Any
+    ) -> str | None:
         runs = max(1, MAX_BUILDS // max(1, len(statements)))
-        deadline = time.perf_counter() + SEARCH_SECONDS
         singles = list(_mutations(statements, lines))
         for said, variant in singles[:runs]:
-            if time.perf_counter() > deadline:
-                return None
             if self._fixes(variant, name, sym):
                 return said
         runs -= min(runs, len(singles))
@@ -402,7 +427,7 @@ class ProgramChecker:
             for said2, both in _mutations(variant, lines):
                 if said2 == said:
                     continue
-                if runs <= 0 or time.perf_counter() > deadline:
+                if runs <= 0:
                     return None
                 runs -= 1
                 if self._fixes(both, name, sym):
@@ -514,7 +539,10 @@ def _mutations(
     for i, st in enumerate(statements):
         if not isinstance(st, G.Assign | G.Update) or (lines is not None and i not in lines):
             continue
+        sizes = {id(n) for s in G.walk(st.expr) if isinstance(s, G.ShapeOf) for n in G.walk(s.x)}
         for node in G.walk(st.expr):
+            if id(node) in sizes:  # X.shape[1] is a size, not a product's operand
+                continue
             for said, fixed in _edits(node, st.line):
                 variant = list(statements)
                 variant[i] = replace(st, expr=_rebuild(st.expr, node, fixed))

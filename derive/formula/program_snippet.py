@@ -12,12 +12,14 @@ by the program's own builder (so its shapes are checked the same way).
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from sympy.matrices.expressions import MatAdd
 
 from derive.core import nodes as N
+from derive.core.compact import too_big
 from derive.core.program import ProgramError, ProgramReadError, _Builder, is_scalar
 from derive.core.staged import StagedDerivation
 from derive.formula.ir import FormulaError
@@ -27,6 +29,13 @@ from derive.spec import program_grammar as G
 MAX_LINES = 200
 #: The most built right-hand sides kept between runs of one snippet.
 MAX_BUILT = 5000
+#: The largest value a line may build, its earlier lines inlined (a line that doubles the
+#: one before would otherwise grow without end).
+MAX_NODES = 5000
+
+
+class OutOfTime(Exception):
+    """A diagnosis' search for slips ran out of its time (the verdict does not depend on it)."""
 
 
 def key(name: str) -> str:
@@ -138,6 +147,8 @@ class Reader:
     def __init__(self, sd: StagedDerivation, names: Names) -> None:
         self.sd = sd
         self.names = names
+        #: A diagnosis' time limit (``time.perf_counter``), None when reading the snippet.
+        self.deadline: float | None = None
         #: Built right-hand sides by (expression, the values of the names it reads): a
         #: diagnosis reruns the snippet once per slip tried, and most lines are unchanged.
         self.built: dict[Any, Any] = {}
@@ -201,10 +212,17 @@ class Reader:
             key = (expr, line, reads, tuple(env.get(n) for n in reads))
             if key in self.built:
                 return self.built[key]
+            if self.deadline is not None and time.perf_counter() > self.deadline:
+                raise OutOfTime
             b.env = {k: v for k, v in env.items() if not isinstance(v, _Unknown)}
-            b.where = f"line {line} '{text}'"
+            b.where = ""  # the answer says the line itself
             try:
                 value = b.build(expr)
+                if too_big(value, MAX_NODES):
+                    raise FormulaError(
+                        f"line {line}: put together with the lines before it, this value has "
+                        f"over {MAX_NODES} operations; check a shorter snippet"
+                    )
                 if len(self.built) < MAX_BUILT:
                     self.built[key] = value
                 return value

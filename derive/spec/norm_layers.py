@@ -142,6 +142,10 @@ class Norm(VectorLayer):
             )
         object.__setattr__(self, "activation", _norm_activation(self.activation))
         _check_scalar(self.eps, "eps")
+        if isinstance(self.eps, (int, float)) and not self.eps > 0:
+            raise SpecError(
+                f"eps keeps the variance away from 0: it must be > 0, got {self.eps}", key="eps"
+            )
 
     @property
     def kind(self) -> str:  # type: ignore[override]

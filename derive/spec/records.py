@@ -505,7 +505,9 @@ class Loss:
             if getattr(self, key) is not None:
                 if self.name != owner:
                     raise SpecError(f"{key} is a parameter of the {owner} loss", key=f"loss.{key}")
-                _check_scalar(getattr(self, key), f"loss.{key}")
+                value = _check_scalar(getattr(self, key), f"loss.{key}")
+                if isinstance(value, (int, float)) and not value > 0:
+                    raise SpecError(f"{key} must be > 0, got {value}", key=f"loss.{key}")
 
     @property
     def is_mean(self) -> bool:

@@ -13,6 +13,8 @@ Rows are samples (``convention = "row"``): ``X_t`` is N×D, the hidden state ``h
 
 from __future__ import annotations
 
+import json
+
 from derive.spec.program import loads_program
 from derive.spec.program_records import ProgramSpec, Size, size_value
 from derive.spec.records import SpecError
@@ -64,7 +66,9 @@ def _toml(
     tail: dict[str, dict[str, str]],
 ) -> str:
     """The program's TOML text (every value a checked name, size or fixed word)."""
-    out = [f"# {comment}", f'name = "{title}"', 'convention = "row"']
+    # the name is the caller's: a TOML string escaped as JSON escapes it (TOML reads those)
+    name = json.dumps(str(title), ensure_ascii=False)
+    out = [f"# {' '.join(comment.split())}", f"name = {name}", 'convention = "row"']
     for table, entries in tables.items():
         if entries:
             out += ["", f"[{table}]"]
