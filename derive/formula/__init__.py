@@ -22,6 +22,9 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   python_statements.py  several statements -> one formula
                   python_calls.py     functions, methods, helpers
                   python_ir.py        names, operators, indexing: the NumPy transformer
+                  numpy_sums.py       np.sum without an axis, as NumPy has it (a number)
+                  layer_api.py        CS231n's layer API names (dout, x, dx) by the snippet
+                  guesses.py          an unknown name's usual meanings, from its spelling
     quantity      quantity.py         what the left-hand side names
     resolve       algebra.py          the operations with shapes checked, broadcasting
                   symbols.py          the symbols of one network and layer l
@@ -41,5 +44,17 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                                       the user's notation
     verdict       readings.py         the other readings of a wrong formula: layers
                                       numbered otherwise, one sample, 1×1 layers
+                  name_readings.py    the guessed readings tried; "cannot tell" when they
+                                      disagree
+                  snippet_check.py    a snippet: every quantity it assigns judged
                   check.py            Checker.check: one Run per call
+
+Forward programs (``derive check PROGRAM``) take a shorter road over the program's own
+grammar and builder::
+
+    program_snippet.py   the snippet's statements run over the program's builder
+    program_slips.py     the usual slips of a snippet, each with its repair
+    program_check.py     every gradient or stage it assigns, compared numerically at two
+                         points; a wrong one explained (shape, factor, a chain-rule term
+                         missing, a slip)
 """

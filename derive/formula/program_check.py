@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -27,6 +25,7 @@ from derive.core.program import cotangent_name, random_point, shape_of, shape_te
 from derive.core.staged import StagedDerivation
 from derive.formula.answer import CheckResult
 from derive.formula.ir import FormulaError
+from derive.formula.program_slips import mutations, reads
 from derive.formula.program_snippet import (
     Names,
     OutOfTime,
@@ -405,7 +404,7 @@ class ProgramChecker:
         """One or two of the usual slips whose repair makes the snippet right: only in
         the lines the judged name reads, and within ``MAX_BUILDS`` statements rebuilt in
         all (each try runs the whole snippet), so a long snippet stays within a second."""
-        lines = _reads(statements, name)
+        lines = reads(statements, name)
         self.reader.deadline = time.perf_counter() + SEARCH_SECONDS
         try:
             return self._tries(statements, lines, name, sym)
@@ -418,13 +417,13 @@ class ProgramChecker:
         self, statements: list[G.Statement], lines: set[int], name: str | None, sym: Any
     ) -> str | None:
         runs = max(1, MAX_BUILDS // max(1, len(statements)))
-        singles = list(_mutations(statements, lines))
+        singles = list(mutations(statements, lines))
         for said, variant in singles[:runs]:
             if self._fixes(variant, name, sym):
                 return said
         runs -= min(runs, len(singles))
         for said, variant in singles:
-            for said2, both in _mutations(variant, lines):
+            for said2, both in mutations(variant, lines):
                 if said2 == said:
                     continue
                 if runs <= 0:
@@ -441,112 +440,7 @@ class ProgramChecker:
             return False
         pairs = [(n, self._target(n)) for n in reading.order] if name is None else [(name, sym)]
         pairs = [(n, s) for n, s in pairs if s is not None and n in reading.values]
-        if not pairs:
-            return False
-        for n, s in pairs:
-            got = self.user_values(reading, n)
-            want = [v[s] for v in self.expected_now]
-            if got is None or not all(_close(a, b) for a, b in zip(got, want, strict=True)):
-                return False
-        return True
-
-
-# ---------------------------------------------------------------------- the usual slips
-
-
-def _edits(node: G.Expr, line: int) -> Iterator[tuple[str, G.Expr]]:
-    """Each usual slip at this node: what it says, and the node repaired."""
-    at = f"line {line}"
-    if isinstance(node, G.Call) and node.fn in ("sum", "mean", "max") and node.axis is not None:
-        other: G.Axis = 1 if node.axis == 0 else 0
-        yield (
-            f"{at}: {node.fn} over axis={node.axis}; the sum belongs over axis={other}",
-            replace(node, axis=other),
-        )
-        swap = "mean" if node.fn == "sum" else "sum"
-        if node.fn != "max":
-            yield f"{at}: {node.fn} where {swap} belongs", replace(node, fn=swap)
-    if isinstance(node, G.Transpose):
-        yield f"{at}: a transpose too many", node.x
-    if isinstance(node, G.Name):
-        yield f"{at}: {node.id} needs a transpose", G.Transpose(node, node.line, node.column)
-    if isinstance(node, G.Bin) and node.op == "@":
-        yield (
-            f"{at}: the product's order is reversed",
-            replace(node, left=node.right, right=node.left),
-        )
-        yield (
-            f"{at}: a matrix product (@) where the entrywise product (*) belongs",
-            replace(node, op="*"),
-        )
-    if isinstance(node, G.Call) and node.fn == "dot":
-        yield f"{at}: the product's order is reversed", replace(node, args=node.args[::-1])
-    if isinstance(node, G.Bin) and node.op == "*":
-        yield (
-            f"{at}: an entrywise product (*) where the matrix product (@) belongs",
-            replace(node, op="@"),
-        )
-    if isinstance(node, G.Bin) and node.op in ("+", "-"):
-        flip: G.BinOp = "-" if node.op == "+" else "+"
-        yield f"{at}: the sign of a term is wrong ({node.op} for {flip})", replace(node, op=flip)
-        yield f"{at}: a term that does not belong", node.left
-    if isinstance(node, G.Unary):
-        yield f"{at}: the sign is wrong", node.x
-
-
-def _rebuild(node: G.Expr, target: G.Expr, new: G.Expr) -> G.Expr:
-    """``node`` with the sub-expression ``target`` (by identity) replaced by ``new``."""
-    if node is target:
-        return new
-    if isinstance(node, G.Unary | G.Transpose | G.ShapeOf):
-        return replace(node, x=_rebuild(node.x, target, new))
-    if isinstance(node, G.Bin | G.Compare):
-        return replace(
-            node, left=_rebuild(node.left, target, new), right=_rebuild(node.right, target, new)
-        )
-    if isinstance(node, G.Call):
-        return replace(node, args=tuple(_rebuild(a, target, new) for a in node.args))
-    if isinstance(node, G.Pick):
-        return replace(node, matrix=_rebuild(node.matrix, target, new))
-    return node
-
-
-def _reads(statements: list[G.Statement], name: str | None) -> set[int]:
-    """The statements the value of ``name`` (at its last assignment) depends on; every
-    statement when no name is given."""
-    if name is None:
-        return set(range(len(statements)))
-    wanted, out = {name}, set()
-    for i in range(len(statements) - 1, -1, -1):
-        st = statements[i]
-        targets = set(st.targets) if isinstance(st, G.Unpack) else {getattr(st, "target", "")}
-        if not targets & wanted:
-            continue
-        out.add(i)
-        expr = getattr(st, "expr", None)
-        if expr is not None:
-            wanted |= {n.id for n in G.names(expr)}
-        if not isinstance(st, G.Update | G.SetItem):
-            wanted -= targets - {n.id for n in G.names(expr)} if expr is not None else targets
-    return out
-
-
-def _mutations(
-    statements: list[G.Statement], lines: set[int] | None = None
-) -> Iterator[tuple[str, list[G.Statement]]]:
-    """Every usual slip of the snippet (in the statements ``lines``): what it says, and
-    the snippet repaired."""
-    for i, st in enumerate(statements):
-        if not isinstance(st, G.Assign | G.Update) or (lines is not None and i not in lines):
-            continue
-        sizes = {id(n) for s in G.walk(st.expr) if isinstance(s, G.ShapeOf) for n in G.walk(s.x)}
-        for node in G.walk(st.expr):
-            if id(node) in sizes:  # X.shape[1] is a size, not a product's operand
-                continue
-            for said, fixed in _edits(node, st.line):
-                variant = list(statements)
-                variant[i] = replace(st, expr=_rebuild(st.expr, node, fixed))
-                yield said, variant
+        return bool(pairs) and all(self._same(reading, n, s) for n, s in pairs)
 
 
 def _one_reading_note(notes: list[str]) -> list[str]:
