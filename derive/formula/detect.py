@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from derive.formula.latex_unicode import is_unicode_math
+
 #: Marks only LaTeX uses: commands, braces, sub/superscripts.
 _LATEX = re.compile(r"\\[A-Za-z]+|[{}^]|_\{|\$|\\,|\\;")
 
@@ -24,6 +26,8 @@ def detect_syntax(text: str) -> tuple[str, bool]:
     """(``"latex"`` or ``"python"``, whether the marks were clear)."""
     latex = bool(_LATEX.search(text))
     numpy = bool(_NUMPY.search(text))
+    if is_unicode_math(text) and not re.search(r"\bnp\.|\bnumpy\.|\bself\.|\.dot\(", text):
+        return "latex", True  # ∂L/∂W₂[i][j] = …: maths typed in Unicode, read as LaTeX
     if latex and not numpy:
         return "latex", True
     if numpy and not latex:

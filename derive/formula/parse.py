@@ -19,6 +19,7 @@ from derive.formula.ir import IR, FormulaError
 from derive.formula.latex_goodfellow import GOODFELLOW_REWRITE, goodfellow
 from derive.formula.latex_ir import LatexToIR
 from derive.formula.latex_tokens import LATEX_REWRITES
+from derive.formula.latex_unicode import LETTER_REWRITES, UNICODE_REWRITES, is_unicode_math
 from derive.formula.numbers import (
     MAX_DEPTH,
     MAX_DIGITS,
@@ -69,6 +70,7 @@ _LATEX_WORDS = re.compile(
 #: notation by name (rot180, the arg-max mask 1_max(A), up(δ), pooling and flatten).
 _REWRITES: list[tuple[re.Pattern[str], Any]] = [
     GOODFELLOW_REWRITE,  # the book's letters (a = Z, h = A, k = l, g), by its macros
+    *LETTER_REWRITES,  # \ell for the layer l, \vec z
     *LATEX_REWRITES,  # the notations latex_ir reads (primes, decorations, indicators, …)
     # layout that carries no math: equation tags, alignment marks
     (re.compile(r"\\tag\*?\{[^{}]*\}"), ""),
@@ -241,6 +243,8 @@ def parse(
     if len(text) > 2000:
         raise FormulaError("the formula is longer than 2,000 characters")
     rewrites = _REWRITES if syntax == "latex" else _PY_REWRITES
+    if syntax == "latex" and is_unicode_math(text):  # ∂L/∂W₂ = …: maths typed in Unicode
+        rewrites = [*UNICODE_REWRITES, *rewrites]
     if symbols:
         rewrites = [*declared_rewrites(symbols, syntax, depth), *rewrites]
     if guessed:  # the common readings of unknown names being tried (``guesses``), on

@@ -139,6 +139,8 @@ class Symbols:
         axis = 0 if self.d.program.column else 1
         if _scalar(arg) or isinstance(arg, _Ones):
             raise FormulaError(f"{name}({text(arg)}): a function here applies to a matrix or map")
+        if name == "sigmoid" and self._sigma_is_symbolic():
+            name = "generic"  # σ is this network's own symbolic activation, not the logistic
         if name == "generic":
             layer = self._layer_of_z(arg)
             act = self.d.network.layers[layer - 1].activation  # type: ignore[union-attr]
@@ -153,6 +155,16 @@ class Symbols:
         if name in TABLE:
             return activation_node(self._network_activation(name, arg), arg, axis)
         raise FormulaError(f"unknown function {name!r}")
+
+    def _sigma_is_symbolic(self) -> bool:
+        """Whether the network names a symbolic activation σ (``symbol = "sigma"``) and has
+        no logistic sigmoid: then a formula's ``\\sigma'(z)`` is that activation's slope."""
+        acts = [getattr(layer, "activation", None) for layer in self.d.network.layers]
+        names = {getattr(a, "name", None) for a in acts}
+        symbols = {
+            getattr(a, "symbol", None) for a in acts if getattr(a, "name", None) == "symbolic"
+        }
+        return "sigmoid" not in names and bool(symbols & {"sigma", "σ", "\\sigma"})
 
     def _network_activation(self, name: str, arg: Any) -> Activation:
         """The network's own activation of this name, with its slope or alpha (the layer of

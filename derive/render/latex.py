@@ -206,7 +206,7 @@ class DeriveLatexPrinter(LatexPrinter):  # type: ignore[misc]
     # --- activations and losses
     def activation_name(self, name: str) -> str:
         """How an activation is written in this notation (``\\sigma``, a user's name)."""
-        default = TABLE[name].tex if name in TABLE else name
+        default = TABLE[name].tex if name in TABLE else _GREEK.get(name, name)
         return self.notation.activation_tex(name, default)
 
     def _print_ElementwiseOf(self, expr: Any) -> str:

@@ -1,0 +1,121 @@
+"""Maths typed in Unicode (``∂L/∂W₂[i][j] = ∂L/∂z₂[i] · a₁[j]``), read as the LaTeX it stands for.
+
+Tutorials, forum posts and slides often write formulas in plain Unicode rather than LaTeX:
+``∂``, ``Σᵢ``, ``⊙``, subscript and superscript characters, ``ŷ``, ``W₂[i][j]`` for an entry.
+Each rewrite here turns one of those marks into the LaTeX the grammar already reads (the
+same rewrite list as the other notations, so a caret still points into the user's text):
+a run of subscripts ``₂`` or ``ᵢⱼ`` becomes ``_{2}``/``_{ij}``, superscripts ``ᵀ``/``²``
+become ``^{T}``/``^{2}``, an entry ``W₂[i][j]`` becomes ``(W_{2})_{ij}`` (the index form
+``indexed.py`` reads), Greek and operator characters their commands.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+#: Subscript characters and what they stand for.
+SUBSCRIPTS = dict(
+    zip(
+        "₀₁₂₃₄₅₆₇₈₉₊₋ₐₑₒₓₕₖₗₘₙₚₛₜᵢⱼᵤᵥ",
+        "0123456789+-aeoxhklmnpstijuv",
+        strict=True,
+    )
+)
+
+#: Superscript characters and what they stand for (ᵀ is the transpose).
+SUPERSCRIPTS = dict(
+    zip(
+        "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁽⁾ᵀⁱⁿˡᵐ",
+        "0123456789+-()Tinlm",
+        strict=True,
+    )
+)
+
+#: Single characters and their LaTeX commands (a trailing space ends the command).
+SYMBOLS = {
+    "∂": r"\partial ",
+    "∇": r"\nabla ",
+    "Σ": r"\sum",
+    "∑": r"\sum",
+    "⊙": r"\odot ",
+    "∘": r"\circ ",
+    "⊗": r"\otimes ",
+    "×": r"\times ",
+    "⋅": r"\cdot ",
+    "∙": r"\cdot ",
+    "−": "-",
+    "–": "-",
+    "∗": "*",
+    "′": "'",
+    "’": "'",
+    "←": r"\leftarrow ",
+    "≔": ":=",
+    "σ": r"\sigma ",
+    "δ": r"\delta ",
+    "Δ": r"\Delta ",
+    "η": r"\eta ",
+    "α": r"\alpha ",
+    "λ": r"\lambda ",
+    "ε": r"\epsilon ",
+    "θ": r"\theta ",
+    "Θ": r"\Theta ",
+    "ŷ": r"\hat{y}",
+    "Ŷ": r"\hat{Y}",
+}
+
+#: Every character that marks a formula as Unicode maths (for the syntax detector).
+MARKS = frozenset(SUBSCRIPTS) | frozenset(SUPERSCRIPTS) | (frozenset(SYMBOLS) - {"’", "–"})
+
+_SUB = "".join(SUBSCRIPTS)
+_SUP = "".join(SUPERSCRIPTS)
+
+#: A (subscripted) name: ``W``, ``dZ``, ``\\delta``, ``W_{2}``.
+_NAME = r"((?:\\[A-Za-z]+\s*|[A-Za-z]+)(?:_\{[^{}]*\})?)"
+
+#: Ng's layer in brackets written inline: ``dZ[l]``, ``A[l-1]``, ``W[2]`` (``W^{[l]}``).
+_LAYER = re.compile(_NAME + r"\[\s*(l|L|\d+|l\s*[-+]\s*1)\s*\]")
+
+#: An entry written with brackets after a name: ``W₂[i][j]``, ``a₁[j]``, ``x[k]``.
+_ENTRY = re.compile(_NAME + r"((?:\[\s*[a-km-z]\s*\])+)")
+
+
+def _entry(m: re.Match[str]) -> str:
+    """``W_{2}[i][j]`` -> ``(W_{2})_{ij}``."""
+    indices = "".join(re.findall(r"[a-z]", m.group(2)))
+    return f"({m.group(1).strip()})_{{{indices}}}"
+
+
+UNICODE_REWRITES: list[tuple[re.Pattern[str], Any]] = [
+    # y followed by a combining circumflex is ŷ
+    (re.compile("([yY])\u0302"), lambda m: r"\hat{" + m.group(1) + "}"),
+    (re.compile("[" + re.escape("".join(SYMBOLS)) + "]"), lambda m: SYMBOLS[m.group(0)]),
+    (re.compile(f"[{_SUB}]+"), lambda m: "_{" + "".join(SUBSCRIPTS[c] for c in m.group(0)) + "}"),
+    (
+        re.compile(f"[{_SUP}]+"),
+        lambda m: "^{" + "".join(SUPERSCRIPTS[c] for c in m.group(0)) + "}",
+    ),
+    (_LAYER, lambda m: m.group(1).strip() + "^{[" + re.sub(r"\s", "", m.group(2)) + "]}"),
+    (_ENTRY, _entry),
+]
+
+
+#: Letters LaTeX spells as commands where a plain letter is meant: ``\\ell`` for the layer
+#: index ``l`` (``\\delta^{(\\ell)}``), an arrow ``\\vec z`` written without braces, a
+#: starred target ``y^*``.
+LETTER_REWRITES: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(r"\\ell(?![A-Za-z])"), "l"),
+    (re.compile(r"\\vec\s*(\\[A-Za-z]+|[A-Za-z](?![A-Za-z]))"), r"\1"),
+    # the target starred, y^* (or y_i^*): the labels Y
+    (
+        re.compile(
+            r"(?<![A-Za-z\\])([yY](?:_\{[^{}]*\}|_[A-Za-z0-9])?)\s*\^\s*(?:\*|\{\s*\*\s*\})"
+        ),
+        r"\1",
+    ),
+]
+
+
+def is_unicode_math(text: str) -> bool:
+    """Whether ``text`` uses a mark of Unicode maths (``∂``, ``ᵀ``, ``₂``, ``⊙``, …)."""
+    return any(c in MARKS for c in text)

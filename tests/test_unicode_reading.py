@@ -1,0 +1,97 @@
+"""Maths typed in Unicode, ``\\ell`` layers and a network's own σ (issue 13, §2).
+
+Tutorials and forum posts write ``∂L/∂W₂[i][j] = ∂L/∂z₂[i] · a₁[j]`` rather than LaTeX;
+blog posts write ``\\delta^{(\\ell)}`` and name their activation σ without meaning the
+logistic function. The formulas below are made up in those styles (the held-out corpus,
+tests/corpus/heldout_*.toml, has the real ones and is measured, not tested here); the
+verdicts come from the maths of each network.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from derive import Activation, dense
+from derive.api import derive
+from derive.formula.check import Checker
+from derive.formula.detect import detect_syntax
+
+# one example, column vectors, ReLU hidden layer, sigmoid output, ½‖a − y‖²
+RELU_SIG = dense([3, 4, 2], [Activation("relu"), Activation("sigmoid")], "squared_error", batch=1)
+# three layers of one symbolic activation named sigma (σ), not the logistic function
+SIGMA = dense(
+    [3, 4, 5, 2],
+    [Activation("symbolic", symbol="sigma")] * 3,
+    "squared_error",
+    batch=1,
+)
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        "∂L/∂z₂ = (ŷ − y) · ŷ · (1 − ŷ)",
+        "∂L/∂a₁[j] = Σᵢ W₂[i][j] · ∂L/∂z₂[i]",
+        "∂L/∂z₁[j] = ∂L/∂a₁[j] · ReLU'(z₁[j])",
+        "∂L/∂W₂[i][j] = ∂L/∂z₂[i] · a₁[j]",
+        "∂L/∂W₁[j][k] = ∂L/∂z₁[j] · x[k]",
+        "∂L/∂W₂ = δ₂ a₁ᵀ",
+        "δ₁ = (W₂ᵀ δ₂) ⊙ ReLU′(z₁)",
+    ],
+)
+def test_unicode_maths_is_read_and_right(formula: str) -> None:
+    assert detect_syntax(formula) == ("latex", True)
+    result = Checker(RELU_SIG).check(formula, "latex")
+    assert result.correct, (formula, result.diagnosis)
+
+
+@pytest.mark.parametrize(
+    "formula,named",
+    [
+        ("δ₁ = (W₂ δ₂) ⊙ ReLU′(z₁)", "transpose"),
+        ("∂L/∂W₂ = a₁ δ₂ᵀ", "transposed"),
+        ("∂L/∂W₂[i][j] = ∂L/∂z₂[j] · a₁[i]", "row-convention"),
+    ],
+)
+def test_unicode_maths_mistakes_are_named(formula: str, named: str) -> None:
+    result = Checker(RELU_SIG).check(formula, "latex")
+    assert not result.correct
+    assert named in (result.diagnosis or "") + " ".join(result.notes), result.diagnosis
+
+
+def test_ng_layer_brackets_in_plain_text() -> None:
+    """``dZ[l]`` in Unicode text is Ng's layer superscript, not an entry."""
+    assert Checker(RELU_SIG).check("dW[2] = dZ[2] · A[1]ᵀ", "latex").correct
+
+
+@pytest.mark.parametrize(
+    "formula,correct",
+    [
+        (r"\delta^{(\ell)} = ((W^{(\ell+1)})^T \delta^{(\ell+1)}) \odot \sigma'(z^{(\ell)})", True),
+        (
+            r"\delta_i^{(\ell)} = \sigma'\!\left(z_i^{(\ell)}\right) "
+            r"\sum_{k=1}^{d_{\ell+1}} w^{(\ell+1)}_{k,i}\, \delta_k^{(\ell+1)}",
+            True,
+        ),
+        (r"\delta^{(L)} = (\vec a^{(L)} - y^{*}) \odot \sigma'(\vec z^{(L)})", True),
+        (r"\delta_i^{(L)} = \big(a_i^{(L)} - y_i^*\big)\, \sigma'\!\left(z_i^{(L)}\right)", True),
+        # σ(1 − σ) is the logistic function's slope, not this network's σ'
+        (r"\delta_2 = (W_3^T \delta_3) \odot \sigma(z_2)(1-\sigma(z_2))", False),
+        (r"\delta^{(\ell)} = (W^{(\ell+1)} \delta^{(\ell+1)}) \odot \sigma'(z^{(\ell)})", False),
+    ],
+)
+def test_a_networks_own_sigma_and_ell(formula: str, correct: bool) -> None:
+    result = Checker(SIGMA).check(formula, "latex")
+    assert result.correct is correct, (formula, result.diagnosis)
+
+
+def test_sigma_is_still_the_logistic_function_on_a_sigmoid_network() -> None:
+    net = dense([3, 4, 2], [Activation("sigmoid")] * 2, "squared_error", batch=1)
+    checker = Checker(net)
+    assert checker.check(r"\delta_1 = (W_2^T \delta_2) \odot \sigma(z_1)(1-\sigma(z_1))").correct
+
+
+def test_a_symbolic_sigma_prints_as_the_letter() -> None:
+    tex = derive(SIGMA).to_latex()
+    assert r"\sigma'\left(Z_{2}\right)" in tex
+    assert "sigma'" not in tex.replace(r"\sigma'", "")
