@@ -95,3 +95,8 @@ def test_a_symbolic_sigma_prints_as_the_letter() -> None:
     tex = derive(SIGMA).to_latex()
     assert r"\sigma'\left(Z_{2}\right)" in tex
     assert "sigma'" not in tex.replace(r"\sigma'", "")
+
+
+def test_a_symbolic_sigma_prints_as_the_letter_in_text() -> None:
+    text = derive(SIGMA).text()
+    assert "σ'(Z₂)" in text and "sigma" not in text

@@ -131,7 +131,7 @@ class TextPrinter(StrPrinter):  # type: ignore[misc]
         return f"{base}∘{sup}"
 
     def _print_ElementwiseOf(self, expr: Any) -> str:
-        name = TABLE[expr.name].text if expr.name in TABLE else expr.name
+        name = TABLE[expr.name].text if expr.name in TABLE else _GREEK.get(expr.name, expr.name)
         return f"{name}{chr(39) * expr.order}({self._print(expr.arg)})"
 
     def _print_Softmax(self, expr: Any) -> str:
