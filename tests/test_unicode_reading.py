@@ -100,3 +100,32 @@ def test_a_symbolic_sigma_prints_as_the_letter() -> None:
 def test_a_symbolic_sigma_prints_as_the_letter_in_text() -> None:
     text = derive(SIGMA).text()
     assert "σ'(Z₂)" in text and "sigma" not in text
+
+
+# CS231n's two-layer net on a batch, rows are samples, mean softmax cross-entropy, dZ2 = ∂L/∂Z2
+ROWS = dense([3, 4, 2], ["relu", "softmax"], "cross_entropy", convention="row", delta="mean")
+
+
+@pytest.mark.parametrize(
+    "formula,correct",
+    [
+        # a notebook's LaTeX with its code's names: W2, a1, dZ2, \partial{loss}
+        (r"\frac{\partial{loss}}{\partial{\mathit{W2}}} = \mathit{a1}^\mathsf{T} dZ2", True),
+        (r"\frac{\partial \text{cost}}{\partial b2} = \mathbf{1}^T dZ2", True),
+        (r"\frac{\partial L}{\partial W2} = dZ2 A1^T", False),
+    ],
+)
+def test_code_names_inside_latex(formula: str, correct: bool) -> None:
+    result = Checker(ROWS).check(formula, "latex")
+    assert result.correct is correct, (formula, result.diagnosis)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [r"x^2 + e^{2} + \frac{1}{2}", r"\sum_{i=1}^{m} a_i", r"\lVert x \rVert_{L2}", "W_{12}", "Wx2"],
+)
+def test_plain_rewrites_leave_ordinary_latex_alone(text: str) -> None:
+    """Only a lone letter with one digit after it (W2, dZ2) is a code name."""
+    from derive.formula.parse import normalize_latex
+
+    assert normalize_latex(text) == text

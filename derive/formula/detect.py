@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from derive.formula.latex_unicode import is_unicode_math
+from derive.formula.latex_plain import is_unicode_math
 
 #: Marks only LaTeX uses: commands, braces, sub/superscripts.
 _LATEX = re.compile(r"\\[A-Za-z]+|[{}^]|_\{|\$|\\,|\\;")

@@ -18,8 +18,8 @@ from derive.formula.declared import rewrites as declared_rewrites
 from derive.formula.ir import IR, FormulaError
 from derive.formula.latex_goodfellow import GOODFELLOW_REWRITE, goodfellow
 from derive.formula.latex_ir import LatexToIR
+from derive.formula.latex_plain import PLAIN_REWRITES, UNICODE_REWRITES, is_unicode_math
 from derive.formula.latex_tokens import LATEX_REWRITES
-from derive.formula.latex_unicode import LETTER_REWRITES, UNICODE_REWRITES, is_unicode_math
 from derive.formula.numbers import (
     MAX_DEPTH,
     MAX_DIGITS,
@@ -70,7 +70,7 @@ _LATEX_WORDS = re.compile(
 #: notation by name (rot180, the arg-max mask 1_max(A), up(δ), pooling and flatten).
 _REWRITES: list[tuple[re.Pattern[str], Any]] = [
     GOODFELLOW_REWRITE,  # the book's letters (a = Z, h = A, k = l, g), by its macros
-    *LETTER_REWRITES,  # \ell for the layer l, \vec z
+    *PLAIN_REWRITES,  # \ell for the layer l, \vec z
     *LATEX_REWRITES,  # the notations latex_ir reads (primes, decorations, indicators, …)
     # layout that carries no math: equation tags, alignment marks
     (re.compile(r"\\tag\*?\{[^{}]*\}"), ""),

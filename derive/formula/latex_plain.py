@@ -1,4 +1,5 @@
-"""Maths typed in Unicode (``∂L/∂W₂[i][j] = ∂L/∂z₂[i] · a₁[j]``), read as the LaTeX it stands for.
+"""Maths written outside LaTeX proper, read as the LaTeX it stands for: Unicode
+(``∂L/∂W₂[i][j] = ∂L/∂z₂[i] · a₁[j]``) and code names inside LaTeX (``\\partial{loss}``, ``W2``).
 
 Tutorials, forum posts and slides often write formulas in plain Unicode rather than LaTeX:
 ``∂``, ``Σᵢ``, ``⊙``, subscript and superscript characters, ``ŷ``, ``W₂[i][j]`` for an entry.
@@ -100,10 +101,31 @@ UNICODE_REWRITES: list[tuple[re.Pattern[str], Any]] = [
 ]
 
 
+#: Names a notebook's LaTeX borrows from its code: ``W2``, ``h1``, ``dZ2`` (``W_2``),
+#: ``\\partial{loss}``, ``\\partial \\text{cost}`` (the loss ``L``).
+_CODE_NAME = re.compile(r"(?<![\\A-Za-z0-9])(d[WbZAK]|[WbZAXYKwzax])(\d)(?![\dA-Za-z])")
+_WORD = r"(?:loss|Loss|cost|Cost)"
+_WRAPPED = r"\\(?:text|mathrm|mathit|operatorname)\s*\{\s*" + _WORD + r"\s*\}"
+_LOSS_WORD = re.compile(
+    r"\\partial\s*(?:\{\s*(?:"
+    + _WRAPPED
+    + "|"
+    + _WORD
+    + r")\s*\}|"
+    + _WRAPPED
+    + "|"
+    + _WORD
+    + r"\b)"
+)
+
+
 #: Letters LaTeX spells as commands where a plain letter is meant: ``\\ell`` for the layer
 #: index ``l`` (``\\delta^{(\\ell)}``), an arrow ``\\vec z`` written without braces, a
-#: starred target ``y^*``.
-LETTER_REWRITES: list[tuple[re.Pattern[str], Any]] = [
+#: starred target ``y^*``; and the code names above.
+PLAIN_REWRITES: list[tuple[re.Pattern[str], Any]] = [
+    (_LOSS_WORD, r"\\partial L "),
+    (re.compile(r"\\(?:mathit|mathrm|text)\s*\{\s*(d?[A-Za-z]\d)\s*\}"), r"\1"),
+    (_CODE_NAME, r"\1_\2"),
     (re.compile(r"\\ell(?![A-Za-z])"), "l"),
     (re.compile(r"\\vec\s*(\\[A-Za-z]+|[A-Za-z](?![A-Za-z]))"), r"\1"),
     # the target starred, y^* (or y_i^*): the labels Y
