@@ -52,8 +52,9 @@ class Reductions(Products):
     def _divided(self, top: IR, bottom: IR) -> Iterator[Any]:
         """``a / b``: by a number; in NumPy also entry by entry."""
         for a, b in itertools.product(self.readings(top), self.readings(bottom)):
-            if not _scalar(b) and self.numpy and not isinstance(b, _Ones):
-                # NumPy divides entry by entry: a / b = a ⊙ b^(-1)
+            if not _scalar(b) and self.broadcasting and not isinstance(b, _Ones):
+                # NumPy divides entry by entry (and so does a derivation's ⊘ of a
+                # row): a / b = a ⊙ b^(-1), broadcast
                 inverse = (
                     TensorElementwise("pow-1", sympy.Lambda(XVAR, 1 / XVAR), b)
                     if is_tensor(b)

@@ -191,7 +191,7 @@ class Resolver(Reductions):
         a, b = node.a, node.b
         if node.op in ("add", "sub"):
             sign = 1 if node.op == "add" else -1
-            if self.numpy:
+            if self.broadcasting:
                 yield from self._binary(a, b, lambda x, y: _add(*broadcast(x, y), sign))
             else:
                 yield from self._binary(a, b, lambda x, y: _add(x, y, sign))
@@ -203,7 +203,7 @@ class Resolver(Reductions):
             else:
                 yield from self._binary(a, b, _matmul)
         elif node.op == "had":
-            if self.numpy:
+            if self.broadcasting:
                 yield from self._binary(a, b, lambda x, y: _had(*broadcast(x, y)))
             else:
                 yield from self._binary(a, b, _had)
