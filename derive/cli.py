@@ -686,8 +686,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; user mistakes are one line and exit code 2."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        code = _run(build_parser().parse_args(argv))
+        sys.stdout.flush()  # a closed pipe shows here, not at exit with a traceback
+    except BrokenPipeError:
+        # `derive show seed | head -1`: the reader is gone. Python's "Note on SIGPIPE"
+        # (library/signal): send what is still buffered to devnull, so that the flush at
+        # exit does not fail again, and exit 1, as Python itself does on EPIPE.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
+    """One command; a user mistake is one line (or a JSON record) and exit code 2."""
     try:
         return int(args.run(args))
     except (*USER_ERRORS, UserError) as err:
@@ -697,8 +710,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(f"derive: error: {err}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # pragma: no cover - e.g. `derive show seed | head`
-        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

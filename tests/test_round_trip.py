@@ -31,38 +31,16 @@ from derive.spec.notation import DELTA_SYMBOLS, HADAMARD, INDEX_STYLES, TRANSPOS
 CHECKED = ("output_delta", "recurrence", "delta", "gradient")
 
 
-#: Quantities of the issue-15 examples the checker does not read back yet, by the name of
-#: what they define: its LaTeX grammar has no P, γ (gamma_2) or β (beta_2) symbol, no
-#: ``^{∘−2}`` power (batch norm's δ through the variance); it reads ``Σ_cols`` of the
-#: hinge's correct-class score as a column sum; NumPy's ``broadcast_to`` is not read.
-NOT_READ_YET = {
-    "resnet_mlp": {"P_4"},
-    "bn_mlp": {"delta_1", "A_1", "gamma_2", "beta_2"},
-    "svm": {"delta_2", "A_2"},
-}
-
-
-def _defines(st) -> str:
-    """The name of what a step defines (``delta_1``; ``W_2`` for ∂L/∂W_2)."""
-    lhs = st.lhs
-    return lhs.wrt.name if hasattr(lhs, "wrt") else lhs.name
-
-
 def printed_latex(d, notation: Notation) -> list[str]:
     """Every delta, the recurrence, every gradient (per layer and for layer l) and the
     activation cotangents, as ``derive show`` / ``derive latex`` write them."""
     p = DeriveLatexPrinter(notation)
-    gaps = NOT_READ_YET.get(d.network.name, set())
-    steps = [s for s in d.steps if s.kind in CHECKED and _defines(s) not in gaps]
+    steps = [s for s in d.steps if s.kind in CHECKED]
     out = [step_latex(s, notation) for s in steps]
     for g in (d.generic, d.generic_conv):
         if g is not None:
             out += [step_latex(s, notation) for s in (g.delta, g.grad_w, g.grad_b, g.cotangent_a)]
-    out += [
-        f"{p.doprint(st.lhs)} = {p.doprint(st.rhs)}"
-        for st in d.cotangents.values()
-        if _defines(st) not in gaps
-    ]
+    out += [f"{p.doprint(st.lhs)} = {p.doprint(st.rhs)}" for st in d.cotangents.values()]
     return list(dict.fromkeys(out))
 
 
@@ -88,13 +66,13 @@ def answers(checker: Checker, formulas: list[str], syntax: str) -> list[str]:
 
 
 def exported_statements(d) -> list[str]:
-    """The backward statements of the exported NumPy module (``delta1 = …``, ``dW1 = …``)."""
+    """The backward statements of the exported NumPy module (``delta1 = …``, ``dW1 = …``,
+    ``dgamma2 = …``, ``dP4 = …``)."""
     body = to_source(d, fast=False).split("def _backprop")[1]
-    gaps = {g.replace("_", "") for g in NOT_READ_YET.get(d.network.name, set())}
     return [
         line.strip()
         for line in body.splitlines()
-        if re.match(r"    (delta\d+|d[WKb]\d+) = ", line) and line.strip().split(" ")[0] not in gaps
+        if re.match(r"    (delta\d+|d(W|K|b|gamma|beta|P)\d+) = ", line)
     ]
 
 

@@ -26,10 +26,13 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   layer_api.py        CS231n's layer API names (dout, x, dx) by the snippet
                   guesses.py          an unknown name's usual meanings, from its spelling
     quantity      quantity.py         what the left-hand side names
-    resolve       algebra.py          the operations with shapes checked, broadcasting
+    resolve       limits.py           the budget of one check; ShapeMismatch, TooComplex
+                  algebra.py          the operations with shapes checked, broadcasting
+                  ir_products.py      a product's IR: diag(v) M as v ⊙ M, σ(z)(1 − σ(z))
                   symbols.py          the symbols of one network and layer l
                   feature_maps.py     rot180, pooling, flatten, sliding products, helpers
                   products.py         products and their readings (DP over spans)
+                  reductions.py       sums over samples or channels, masks, where, quotients
                   resolve.py          IR -> every shape-consistent SymPy reading
                   nodes.py            the checker's own SymPy nodes (rot180, …)
     equivalence   networks.py         symbolic widths, the derivations, random trials

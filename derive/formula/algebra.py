@@ -7,7 +7,6 @@ too, for NumPy formulas.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import sympy
@@ -27,59 +26,21 @@ from derive.core.nodes import (
     tensor_scale,
     tensor_shape,
 )
-from derive.formula.ir import IR, Bin, Diag, Fn, FormulaError, Sym
-from derive.formula.ir_walk import map_children, nodes
+from derive.formula.ir import FormulaError
+from derive.formula.limits import MAX_PRODUCTS as MAX_PRODUCTS
+from derive.formula.limits import MAX_READINGS as MAX_READINGS
+from derive.formula.limits import SLIDE_COST as SLIDE_COST
+from derive.formula.limits import Budget as Budget
+from derive.formula.limits import ShapeMismatch
+from derive.formula.limits import TooComplex as TooComplex
+from derive.formula.limits import UnknownSymbol as UnknownSymbol
 from derive.render.text import text
 from derive.spec.scalar_expr import X as XVAR
-
-MAX_READINGS = 64
-
-
-#: Work units (a node read, a product tried) one check may spend reading its formula and
-#: its diagnosis's variants: a budget, so that no input makes a check slow.
-MAX_PRODUCTS = 6000
-
-
-SLIDE_COST = 10  # a sliding product costs about ten matrix products to build
-
-
-class ShapeMismatch(FormulaError):
-    """Two operands whose shapes do not fit the operation."""
-
-
-class UnknownSymbol(FormulaError):
-    """A symbol this network (or this layer of it) does not have."""
 
 
 def shape_text(e: Any) -> str:
     """The shape as a user reads it in a message (``n₁×m``)."""
     return "×".join(text(d) if d.is_Atom else f"({text(d)})" for d in e.shape)
-
-
-class TooComplex(FormulaError):
-    """A formula whose readings would take too long to enumerate."""
-
-
-@dataclass
-class Budget:
-    """How many more products a check may try (shared by every reading of one check)."""
-
-    left: int = MAX_PRODUCTS
-
-    def spend(self, cost: int = 1) -> None:
-        """Use up ``cost`` of the budget; over it, the reading is too complex to check."""
-        self.left -= cost
-        if self.left < 0:
-            raise TooComplex(
-                "the formula is too ambiguous to check: its products (\\cdot, \\times, *) "
-                "have too many readings; add brackets, or write \\odot for an elementwise "
-                "product"
-            )
-
-    @property
-    def exhausted(self) -> bool:
-        """Whether the budget is used up."""
-        return self.left < 0
 
 
 def _scalar(e: Any) -> bool:
@@ -137,45 +98,6 @@ def _matmul(a: Any, b: Any) -> Any:
             f"{text(a)} {text(b)}: {text(a)} is {shape_text(a)}, {text(b)} is {shape_text(b)}"
         )
     return MatMul(a, b).doit(deep=False)
-
-
-def _rewrite_diag(node: IR) -> IR:
-    """``diag(v) M`` -> ``v ⊙ M``: the per-sample diagonal matrix acts elementwise on a batch."""
-    if isinstance(node, Bin) and node.op == "mat":
-        chain: list[IR] = []
-
-        def flatten(n: IR) -> None:
-            if isinstance(n, Bin) and n.op == "mat":
-                flatten(n.a)
-                flatten(n.b)
-            else:
-                chain.append(n)
-
-        flatten(node)
-        for i, item in enumerate(chain):
-            if isinstance(item, Diag) and i + 1 < len(chain):
-                rest: IR = chain[i + 1]
-                for nxt in chain[i + 2 :]:
-                    rest = Bin("mat", rest, nxt)
-                out: IR = Bin("had", _rewrite_diag(item.a), _rewrite_diag(rest))
-                for prev in reversed(chain[:i]):
-                    out = Bin("mat", _rewrite_diag(prev), out)
-                return out
-    return map_children(node, _rewrite_diag)  # type: ignore[no-any-return]
-
-
-def _has_fn(node: IR) -> bool:
-    return any(isinstance(n, Fn) for _, n in nodes(node))
-
-
-def _one_value(a: IR, b: IR) -> bool:
-    """``a_1 (1 − a_1)``: both factors are functions of one layer's A (or Z) alone, the
-    derivative written through the activation; elementwise where the matrix product does
-    not fit, as ``σ(z)(1 − σ(z))`` is."""
-    syms = {(n.base, n.index) for x in (a, b) for _, n in nodes(x) if isinstance(n, Sym)}
-    if len(syms) != 1 or next(iter(syms))[0] not in ("A", "Z"):
-        return False
-    return all(any(isinstance(n, Sym) for _, n in nodes(x)) for x in (a, b))
 
 
 def _matmul_or_hadamard(a: Any, b: Any) -> Any:

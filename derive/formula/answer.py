@@ -137,7 +137,9 @@ def detect_notation(formula: str) -> Notation:
         else ("paren" if re.search(r"\^\{\(", formula) else "subscript")
     )
     transpose = "top" if "\\top" in formula else ("intercal" if "\\intercal" in formula else "T")
-    hadamard = "circ" if "\\circ" in formula else "odot"
+    # ∘ as the product, not in a power X^{∘2} (the norm layers' stages)
+    powers = re.sub(r"\^\s*\{\s*\\circ[^{}]*\}", "", formula)
+    hadamard = "circ" if "\\circ" in powers else "odot"
     delta = "dZ" if re.search(r"\bdZ", formula) else "delta"
     return Notation(index=index, transpose=transpose, hadamard=hadamard, delta=delta)
 

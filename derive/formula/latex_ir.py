@@ -248,6 +248,8 @@ class LatexToIR(Scripts):
             return ISum(letters.letters, body)  # Σ_{i,j} δ_{ij} …: a sum over entry indices
         if isinstance(body, Slice):
             return _slice_sum(letters.letters if letters else (), body)
+        if letters is not None and "".join(letters.letters) in ("rows", "cols"):
+            return Sum(body, 0 if "".join(letters.letters) == "rows" else 1)  # Σ_{\text{rows}}
         return Sum(body, None)
 
     def sumsub(self, *items: Any) -> Over:

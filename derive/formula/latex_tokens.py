@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from derive.formula.layer_names import LATEX_BASES
+
 BASES: dict[str, tuple[str, bool]] = {
     "W": ("W", False),
     "w": ("W", True),
@@ -35,6 +37,7 @@ BASES: dict[str, tuple[str, bool]] = {
     "dK": ("dK", False),
     "dk": ("dK", True),
 }
+BASES |= LATEX_BASES  # P, γ, β, the norm stages, the mask (layer_names)
 
 
 SCALARS: dict[str, str] = {

@@ -20,6 +20,7 @@ from derive.formula.latex_goodfellow import GOODFELLOW_REWRITE, goodfellow
 from derive.formula.latex_ir import LatexToIR
 from derive.formula.latex_plain import PLAIN_REWRITES, UNICODE_REWRITES, is_unicode_math
 from derive.formula.latex_tokens import LATEX_REWRITES
+from derive.formula.layer_names import LATEX_REWRITES as LAYER_REWRITES
 from derive.formula.numbers import (
     MAX_DEPTH,
     MAX_DIGITS,
@@ -69,6 +70,7 @@ _LATEX_WORDS = re.compile(
 #: (pattern, replacement) applied in order: decorations that carry no math, and CNN
 #: notation by name (rot180, the arg-max mask 1_max(A), up(δ), pooling and flatten).
 _REWRITES: list[tuple[re.Pattern[str], Any]] = [
+    *LAYER_REWRITES,  # σ_l (a deviation), ⊘ and ∘-powers of the norm layers
     GOODFELLOW_REWRITE,  # the book's letters (a = Z, h = A, k = l, g), by its macros
     *PLAIN_REWRITES,  # \ell for the layer l, \vec z
     *LATEX_REWRITES,  # the notations latex_ir reads (primes, decorations, indicators, …)

@@ -18,15 +18,14 @@ from derive.formula.algebra import (
     SLIDE_COST,
     ShapeMismatch,
     _had,
-    _has_fn,
     _matmul,
     _matmul_or_hadamard,
-    _one_value,
     _reading_key,
     _surely_misfit,
 )
 from derive.formula.feature_maps import FeatureMaps
 from derive.formula.ir import IR, Amb, Chain, FormulaError
+from derive.formula.ir_products import _has_fn, _one_value
 
 
 class Products(FeatureMaps):

@@ -16,8 +16,10 @@ from derive.formula.ir import (
     FormulaError,
     Gt0,
     Helper,
+    Ones,
     RelIndex,
     Reshape,
+    Scalar,
     Squeeze,
     Sum,
     T,
@@ -185,6 +187,8 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
         return Fn("relu", 0, pos[1])
     if name in ("int64", "int32", "float64", "float32", "array", "asarray") and len(pos) == 1:
         return pos[0]  # type: ignore[no-any-return]
+    if name == "broadcast_to" and len(pos) == 2 and isinstance(pos[1], TupleOf):
+        return _broadcast_to(pos[0], pos[1])
     if name == "transpose" and len(pos) == 1:
         return T(pos[0])
     if name in ("correlate2d", "convolve2d", "correlate", "convolve") and len(pos) == 2:
@@ -200,6 +204,22 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
         fname, order = PY_FUNCS[name]
         return Fn(fname, order + _derivative_flag(name, kw), pos[0])
     raise FormulaError(f"unknown function {name}() with {len(pos)} argument(s)")
+
+
+def _broadcast_to(x: Any, shape: TupleOf) -> IR:
+    """``np.broadcast_to(x, (r, c))``: ``x ⊙ 1_r 1_cᵀ`` under NumPy's broadcasting (a row
+    or column repeated to r×c; any other shape does not fit)."""
+    if len(shape.items) != 2:
+        raise FormulaError("np.broadcast_to: a matrix's shape has two sizes")
+    sizes = []
+    for item in shape.items:
+        if isinstance(item, Scalar):
+            sizes.append(item.name)
+        elif isinstance(item, NumNode):
+            sizes.append(str(integer_of(_number_value(item, "a size"), "a size")))
+        else:
+            raise FormulaError("np.broadcast_to: the shape's sizes are names or numbers")
+    return Bin("had", x, Bin("mat", Ones(sizes[0]), T(Ones(sizes[1]))))
 
 
 #: The keyword real code uses to ask an activation for its derivative instead.

@@ -9,6 +9,7 @@ from derive.formula.guesses import SHORT
 from derive.formula.ir import IR, Bin, Cmp, Dim, FormulaError, Gt0, RelIndex, Scalar, Sym, T
 from derive.formula.ir import Num as NumNode
 from derive.formula.latex_tokens import BASES
+from derive.formula.layer_names import PY_LAYER_NAME
 from derive.formula.numbers import _index, _number_value, integer_of, parse_number, power
 from derive.formula.python_calls import BACKWARD, HELPERS, PY_FUNCS, call, comparison
 from derive.formula.python_nodes import (
@@ -123,7 +124,7 @@ class PythonToIR(Statements):
         grad = re.fullmatch(r"grad_?([Wwb])_?([0-9]+)", word)  # grad_w2: ∂L/∂W_2
         if grad:
             word = ("dW" if grad.group(1) in "Ww" else "db") + grad.group(2)
-        m = _PY_NAME.match(word)
+        m = _PY_NAME.match(word) or PY_LAYER_NAME.match(word)  # gamma2, dP4, Xhat2
         if m:
             base, lower = BASES.get(m.group(1), (m.group(1), False))
             idx = _index(m.group(2)) if m.group(2) else None

@@ -19,7 +19,10 @@ from derive.formula.ir import (
     Sym,
     index_text,
 )
+from derive.formula.layer_names import PARAM_BASES
 from derive.formula.resolve import UnknownSymbol
+
+_GREEK = {"gamma": "γ", "beta": "β"}
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ class Quantity:
         if self.kind == "delta":
             return f"δ_{k}" if not self.wrt_loss else f"∂L/∂Z_{k}"
         if self.kind == "grad":
-            return f"∂L/∂{self.base}_{k}"
+            return f"∂L/∂{_GREEK.get(self.base, self.base)}_{k}"
         if self.kind == "fwd":
             return f"{self.base}_{k}"
         return f"∂{'C' if d.per_sample else 'L'}/∂A_{k}"
@@ -145,7 +148,7 @@ def quantity_of(lhs: IR) -> Quantity:
             "K": ("grad", "K"),
             "Z": ("delta", "delta"),
             "A": ("cot", "A"),
-        }
+        } | {b: ("grad", b) for b in PARAM_BASES}  # ∂L/∂γ_2, ∂L/∂P_4
     elif isinstance(lhs, Sym):
         sym = lhs
         mapping = {
@@ -156,7 +159,7 @@ def quantity_of(lhs: IR) -> Quantity:
             "dK": ("grad", "K"),
             "Z": ("fwd", "Z"),
             "A": ("fwd", "A"),
-        }
+        } | {f"d{b}": ("grad", b) for b in PARAM_BASES}  # dgamma2, dP4
     else:
         raise FormulaError(
             "the left-hand side must name a quantity: δ_l, dZ1, ∂L/∂W_2, dW2, db1, dA1, ∇_{W_2} L"
@@ -165,7 +168,8 @@ def quantity_of(lhs: IR) -> Quantity:
     if base not in mapping:
         raise FormulaError(
             f"the left-hand side {base} is not a derived quantity "
-            "(δ_l, dZ, ∂L/∂W, ∂L/∂b, ∂L/∂K, dW, db, dK, dA, or a forward Z_l, A_l)"
+            "(δ_l, dZ, ∂L/∂W, ∂L/∂b, ∂L/∂K, ∂L/∂γ, ∂L/∂β, ∂L/∂P, dW, db, dK, dA, "
+            "or a forward Z_l, A_l)"
         )
     if sym.index is None:
         raise FormulaError(f"the left-hand side needs a layer index, e.g. {base}_1")

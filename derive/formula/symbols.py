@@ -14,6 +14,7 @@ from sympy.matrices.expressions import (
 from derive.core.derivation import Derivation
 from derive.core.graph import activation_node
 from derive.core.nodes import (
+    Broadcast,
     Elementwise,
     Softmax,
     TensorSymbol,
@@ -26,10 +27,27 @@ from derive.formula.algebra import (
     cotangent_symbol,
 )
 from derive.formula.ir import IR, FormulaError, Index, IntIndex, Partial, Sym
+from derive.formula.layer_names import STAGE_BASES
 from derive.render.text import text
 from derive.spec import Activation
 from derive.spec.activations import TABLE
 from derive.spec.scalar_expr import X as XVAR
+
+_BROADCASTS: dict[int, tuple[Derivation, bool]] = {}
+
+
+def prints_broadcasts(d: Derivation) -> bool:
+    """Whether the derivation has a broadcast (batch norm's σ_l, the hinge's Σ_cols), which
+    its LaTeX prints unmarked; cached per derivation (kept with its answer, so that its id
+    is not reused)."""
+    hit = _BROADCASTS.get(id(d))
+    if hit is None or hit[0] is not d:
+        rhs: list[Any] = [eq.rhs for eq in d.program.equations] + [st.rhs for st in d.steps]
+        found = any(e.atoms(Broadcast) for e in rhs if isinstance(e, sympy.Basic))
+        if len(_BROADCASTS) > 256:
+            _BROADCASTS.clear()
+        hit = _BROADCASTS[id(d)] = (d, found)
+    return hit[1]
 
 
 @dataclass
@@ -68,12 +86,17 @@ class Symbols:
         self.symbols |= {eq.out.name: eq.out for eq in prog.equations if eq.kind != "loss"}
         self.symbols |= {st.lhs.name: st.lhs for st in self.d.deltas.values()}
         self.symbols["X"], self.symbols["Y"] = prog.inputs[:2]
+        # dropout's masks M_l are inputs of the forward program
+        self.symbols |= {i.name: i for i in prog.inputs[2:] if i.name.startswith("M_")}
         self.symbols["A_0"] = prog.inputs[0]
         self.cotangents = {
             k: cotangent_symbol(k, st.lhs.shape) for k, st in self.d.cotangents.items()
         }
         self.mode: str | None = None  # set inside (…)_{full}
         self.numpy = ctx.numpy
+        # a row or column repeated to a matrix's shape: NumPy's rule, and the LaTeX of a
+        # derivation that prints its broadcasts as courses write them (unmarked)
+        self.broadcasting = ctx.numpy or prints_broadcasts(self.d)
 
     def symbol(self, node: Sym) -> Any:
         """The network's symbol that a ``Sym`` node names."""
@@ -86,6 +109,8 @@ class Symbols:
         name = {"delta": "delta", "W": "W", "b": "b", "Z": "Z", "A": "A", "dA": "dA", "K": "K"}.get(
             base
         )
+        if base in STAGE_BASES:  # P_4, γ_2, Xhat_2, M_3: a layer's parameter, stage or mask
+            name = base
         if name is None:
             raise FormulaError(f"{base} cannot appear on the right-hand side")
         if k is None:
@@ -126,8 +151,9 @@ class Symbols:
         found = {
             w
             for w in prog.widths
-            if isinstance(w, sympy.Symbol) and str(self.ctx.concrete.get(str(w))) == written
-        }
+            if isinstance(w, sympy.Symbol)
+            and written in (str(w), str(self.ctx.concrete.get(str(w))))
+        }  # 1_H: the width H itself, or every width that is 4 for 1_4
         if not found:
             raise FormulaError(
                 f"\\mathbf{{1}}_{{{written}}}: no width or batch size of this network is {written}"
