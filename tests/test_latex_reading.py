@@ -439,3 +439,50 @@ def test_goodfellow_letters_only_with_the_books_macros() -> None:
 def test_tex_one_token_fraction_arguments(formula: str, correct: bool) -> None:
     """``\\frac1m`` is TeX for ``\\frac{1}{m}`` (LxMLS writes ``-\\frac1M \\sum…``)."""
     assert check("seed", formula).correct is correct
+
+
+# ------------------------------------------------- numberings told apart by the shapes
+
+
+@pytest.mark.parametrize(
+    "spec,formula,numbering",
+    [
+        # Denny Britz, "Implementing a neural network from scratch" (nn-from-scratch
+        # notebook): δ_2 is his hidden layer's delta; X^T δ_2 cannot be W_1's gradient as
+        # derive numbers the layers (its width is the output's), so the numbering that fits
+        (SPECS / "denny.toml", r"\frac{\partial{L}}{\partial{W_1}} = x^T \delta_2", "deltas"),
+        # Stephen Welch, "Neural Networks Demystified" part 4, eq. (7)
+        (SPECS / "welch.toml", r"\frac{\partial J}{\partial W^{(1)}} = X^{T}\delta^{(2)}", "delta"),
+        # Welch, eq. (6): δ^(3) is past the 2-layer network; with the input as layer 1,
+        # a^(2) is the hidden layer; with only the deltas shifted A_2^T δ_2 is not W_2's shape
+        (
+            SPECS / "welch.toml",
+            r"\frac{\partial J}{\partial W^{(2)}} = (a^{(2)})^T\delta^{(3)}",
+            "the input as layer 1",
+        ),
+        # Britz: ∂L/∂W_2 = a_1^T δ_3 (a_1 his hidden activations: only the deltas shifted)
+        (
+            SPECS / "denny.toml",
+            r"\frac{\partial{L}}{\partial{W_2}} = a_1^T \delta_3",
+            "the deltas numbered from the input",
+        ),
+    ],
+)
+def test_the_numbering_whose_shapes_fit_is_read(spec: object, formula: str, numbering: str) -> None:
+    result = check(spec, formula)
+    assert result.correct, str(result)
+    assert any(n.startswith("read with") and numbering in n for n in result.notes), result.notes
+
+
+def test_numberings_that_fit_with_different_verdicts_are_not_judged() -> None:
+    # Britz's first version, δ_2 = (1 - tanh² z_2) ∘ δ_3 W_2^T (z_2 a typo for z_1 in his
+    # numbering): right with the input as layer 1, and in his own numbering its product
+    # does not fit (a mistake, not a numbering): the checker cannot tell which he meant
+    with pytest.raises(FormulaError, match="no delta_3"):
+        check(SPECS / "denny.toml", r"\delta_2 = (1 - \tanh^2z_2) \circ \delta_3W_2^T")
+
+
+def test_a_formula_whose_shapes_fit_as_numbered_is_judged_as_numbered() -> None:
+    # X^T δ_1 is W_1's gradient as derive numbers the layers: no other numbering is tried
+    result = check(SPECS / "denny.toml", r"\frac{\partial{L}}{\partial{W_1}} = x^T \delta_1")
+    assert result.correct and not any("read with" in n for n in result.notes), str(result)

@@ -7,11 +7,13 @@ from __future__ import annotations
 from derive.formula.algebra import MAX_PRODUCTS, Budget
 from derive.formula.answer import CheckResult, render_expected
 from derive.formula.diagnose import Diagnosis
-from derive.formula.ir import Fn, IntIndex, Scalar, Sym
+from derive.formula.equivalence import shape_of
+from derive.formula.ir import Fn, IntIndex, Partial, Scalar, Sym
 from derive.formula.ir_walk import has_entries, nodes, shift_layers
+from derive.formula.numpy_sums import as_quantity_shape
 from derive.formula.parse import FormulaError
 from derive.formula.quantity import quantity_of
-from derive.formula.resolve import UnknownSymbol
+from derive.formula.resolve import Resolver, UnknownSymbol, unique
 from derive.formula.run import Run
 
 #: The most symbols and functions a formula of numbers may have to be tried as numbers
@@ -101,6 +103,7 @@ class OtherReadings(Diagnosis):
         right, that is the verdict (said in a note); if they disagree, the checker cannot
         judge it (an error); if none makes it right, the missing symbol is the error."""
         readable = [(w, r) for w, r in self._renumbered(run) if r is not None]
+        readable = self._fitting(run, readable)
         right = [(w, r) for w, r in readable if r.correct]
         if not right:
             found = self._off_the_network(run, missing)
@@ -115,6 +118,8 @@ class OtherReadings(Diagnosis):
             )
         words, result = right[0]
         gone = str(missing).split(" in this")[0].removeprefix("no ")
+        if run.syntax == "latex":
+            gone = gone.replace("delta_", "δ_")
         result.notes.append(f"read with {words}: as written, {gone} is not in this network")
         return result
 
@@ -171,7 +176,11 @@ class OtherReadings(Diagnosis):
                 )
                 return again
         named = result.diagnosis and "no usual mistake" not in result.diagnosis
-        right = [w for w, r in self._renumbered(run) if r and r.correct]
+        renumbered = self._renumbered(run)
+        by_shapes = self._read_by_shapes(run, renumbered)
+        if by_shapes is not None:
+            return by_shapes
+        right = [w for w, r in renumbered if r and r.correct]
         if right:
             raise FormulaError(
                 "cannot judge the layer numbering: as derive numbers the layers (δ_k = "
@@ -205,6 +214,92 @@ class OtherReadings(Diagnosis):
                     f"{self.d.program.batch}; write it in derive's numbering"
                 )
         return result
+
+    def _read_by_shapes(
+        self, run: Run, renumbered: list[tuple[str, CheckResult | None]]
+    ) -> CheckResult | None:
+        """A formula whose shapes do not fit as derive numbers the layers (``X^T δ_2`` for
+        ∂L/∂W_1: W_1's gradient cannot have δ_2's width), right in every other common
+        numbering whose shapes do fit (Britz's and Welch's deltas numbered from the input):
+        that numbering is the one its author used, read with a note. None if the shapes
+        fit as written, or no other numbering fits, or those that fit disagree."""
+        if not self._rules_out(run):
+            return None
+        fitting = self._fitting(
+            run, [(w, r) for w, r in renumbered if r is not None], both_ways=True
+        )
+        if not fitting or not all(r.correct for _, r in fitting):
+            return None
+        words, result = fitting[0]
+        label = quantity_of(run.parts[0]).label(self.d)
+        result.notes.append(
+            f"read with {words}: as derive numbers the layers (δ_k = ∂L/∂Z_k, Z_k = W_k "
+            f"A_(k-1) + b_k), the right-hand side does not have {label}'s shape"
+        )
+        return result
+
+    def _fitting(
+        self,
+        run: Run,
+        readable: list[tuple[str, CheckResult]],
+        both_ways: bool = False,
+    ) -> list[tuple[str, CheckResult]]:
+        """The numberings (of ``readable``) whose right-hand sides can have the left-hand
+        side's shape: one whose factors multiply but give another shape is not the one the
+        author meant (a mistake inside a product keeps it: its shapes may be the mistake).
+        ``both_ways``: a numbering whose product itself does not fit is dropped too (it
+        cannot be the reading the verdict comes from)."""
+        kept = []
+        for words, result in readable:
+            renumbered = self._renumbering(run, words)
+            if renumbered is None:
+                continue
+            if self._rules_out(renumbered):
+                continue
+            if both_ways and result.shape_error:
+                continue
+            kept.append((words, result))
+        return kept
+
+    def _renumbering(self, run: Run, words: str) -> Run | None:
+        """The run of the formula in the numbering named ``words``."""
+        for bases, by, said in NUMBERINGS:
+            if said == words:
+                relative = "delta" not in bases
+                parts = [shift_layers(p, by, bases, relative) for p in run.parts]
+                return run.again(parts=parts, reading=words)
+        return None
+
+    def _rules_out(self, run: Run) -> bool:
+        """Whether the run's right-hand sides read, each product fitting, but none of their
+        readings has the left-hand side's shape at some layer (``∂L/∂W_1 = X^T δ_2``).
+        False when the shapes fit, or when a product inside does not (that may be the
+        formula's mistake, not its numbering), or for index forms (no shapes to compare)."""
+        parts = run.parts
+        if any(has_entries(p) for p in parts):
+            return False
+        try:
+            q = quantity_of(parts[0])
+            layers = q.layers(self.d)
+        except FormulaError:
+            return False
+        d = self.d
+        for rhs in parts[1:]:
+            if isinstance(rhs, Partial):
+                continue
+            for k in layers:
+                try:
+                    expected = q.expected(d, k)
+                    ctx = self._context(run, d, k)
+                    readings = unique(Resolver(ctx).readings(rhs))
+                    readings = [
+                        as_quantity_shape(r, expected, d.program.column, ctx) for r in readings
+                    ]
+                except FormulaError:
+                    return False
+                if not any(shape_of(r) == shape_of(expected) for r in readings):
+                    return True
+        return False
 
     @property
     def all_numbers(self) -> bool:
