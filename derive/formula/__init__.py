@@ -42,7 +42,9 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   diagnose.py         which to try first; two at once
     answer        answer.py           the verdict (CheckResult), the derived formula in
                                       the user's notation
-    verdict       readings.py         the other readings of a wrong formula: layers
+    verdict       numberings.py       the other numberings of layers; which the shapes
+                                      rule out
+                  readings.py         the other readings of a wrong formula: layers
                                       numbered otherwise, one sample, 1×1 layers
                   name_readings.py    the guessed readings tried; "cannot tell" when they
                                       disagree
