@@ -486,3 +486,43 @@ def test_a_formula_whose_shapes_fit_as_numbered_is_judged_as_numbered() -> None:
     # X^T δ_1 is W_1's gradient as derive numbers the layers: no other numbering is tried
     result = check(SPECS / "denny.toml", r"\frac{\partial{L}}{\partial{W_1}} = x^T \delta_1")
     assert result.correct and not any("read with" in n for n in result.notes), str(result)
+
+
+# ------------------------------------------------------- unit letters instead of layers
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        # Bishop, PRML (2006) §5.3.1, eq. (5.56): a_j is his pre-activation, h his activation
+        r"\delta_j = h'(a_j) \sum_k w_{kj} \delta_k",
+        # a Q&A answer's step rewriting the same equation
+        r"\delta_j = \sum_k \delta_k w_{kj} h'(a_j)",
+    ],
+)
+def test_bishop_unit_letters_are_read_as_layers(formula: str) -> None:
+    result = check(SPECS / "bishop_tanh.toml", formula)
+    assert result.correct, str(result)
+    assert any("unit letters read as layers" in n for n in result.notes), result.notes
+    assert any("Bishop's notation" in n for n in result.notes), result.notes
+
+
+def test_unit_letters_with_h_of_z_cannot_be_judged() -> None:
+    # h'(z_j): Bishop's letters make it the f'(A) mistake, the usual ones (z the
+    # pre-activation) make it right: no verdict either way
+    with pytest.raises(FormulaError, match="cannot tell.*Bishop"):
+        check(SPECS / "bishop_tanh.toml", r"\delta_j = h'(z_j) \sum_k w_{kj} \delta_k")
+
+
+def test_unit_letters_read_with_z_as_the_pre_activation_where_that_is_right() -> None:
+    # the usual letters (z the pre-activation, f the activation function)
+    result = check("seed", r"\delta_j = f'(z_j) \sum_k w_{kj} \delta_k")
+    assert result.correct, str(result)
+    assert not any("Bishop" in n for n in result.notes), result.notes
+
+
+def test_unit_letters_a_either_way_cannot_be_judged() -> None:
+    # f'(a_j) with unit letters: a mistake (f' of the activation) in most notes, right in
+    # Bishop's letters (a the pre-activation): no verdict either way
+    with pytest.raises(FormulaError, match="cannot tell.*Bishop"):
+        check("seed", r"\delta_j = f'(a_j) \sum_k w_{kj} \delta_k")

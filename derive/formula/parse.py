@@ -217,6 +217,7 @@ class Parts(list):  # type: ignore[type-arg]
     def __init__(self, parts: list[IR], notes: list[str]) -> None:
         super().__init__(parts)
         self.notes = notes
+        self.alternative: list[IR] | None = None  # another reading that may change the verdict
 
 
 def parse(
@@ -288,4 +289,7 @@ def parse(
     notes = list(getattr(transformer, "notes", []))
     if syntax == "latex":
         notes[:0] = goodfellow(text)[1]  # the readings of the book's notation, if any
-    return Parts([leftover(p) for p in parts], notes)
+    out = Parts([leftover(p) for p in parts], notes)
+    alternative = getattr(transformer, "alternative", None)  # read another way (latex_layers)
+    out.alternative = None if alternative is None else [leftover(p) for p in alternative]
+    return out

@@ -92,6 +92,15 @@ class OtherReadings(Numberings):
         says so (an error, not a guess). Right for one sample as numbered is a mistake it
         names (a missing 1/m or sum over samples).
         """
+        alternative = getattr(run.parts, "alternative", None)
+        if alternative is not None:  # a and z the other way round (``unit_letters``)
+            other = self._verdict(run.again(parts=list(alternative)))
+            if other is not None and other.correct:
+                raise FormulaError(
+                    "cannot tell: with a_j as the activation and z_j as the pre-activation "
+                    "the formula is wrong, and with a_j as the pre-activation (Bishop, PRML "
+                    "§5.3) it is right; write the layers (δ^l_j, z^l_j) in derive's notation"
+                )
         ones = self.variant("ones")
         if ones is not None:
             again = ones._verdict(run)
