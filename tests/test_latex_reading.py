@@ -526,3 +526,37 @@ def test_unit_letters_a_either_way_cannot_be_judged() -> None:
     # Bishop's letters (a the pre-activation): no verdict either way
     with pytest.raises(FormulaError, match="cannot tell.*Bishop"):
         check("seed", r"\delta_j = f'(a_j) \sum_k w_{kj} \delta_k")
+
+
+# --------------------------------------------- w of logistic regression, a column or not
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        # deeplearning.ai C1W2, "Logistic Regression with a Neural Network mindset", eq. (7)
+        # (Kulbear/deep-learning-coursera): w is n_x × 1, A = σ(wᵀX + b)
+        r"\frac{\partial J}{\partial w} = \frac{1}{m}X(A-Y)^T",
+        # a DeepLearning.AI forum answer (thread 119220) quoting the same formula
+        r"dw = \displaystyle \frac {1}{m} X \cdot (A - Y)^T",
+    ],
+)
+def test_the_weights_of_a_one_layer_network_as_a_column(formula: str) -> None:
+    result = check(SPECS / "ng_logreg.toml", formula)
+    assert result.correct, str(result)
+    assert any("w read as a column" in n for n in result.notes), result.notes
+
+
+def test_the_weights_of_a_one_layer_network_as_written_where_they_fit() -> None:
+    # w as the row W_1: its shape fits as written, so no transpose is read into it
+    result = check(SPECS / "ng_logreg.toml", r"\frac{\partial J}{\partial w} = \frac{1}{m}(A-Y)X^T")
+    assert result.correct, str(result)
+    assert not any("column" in n for n in result.notes), result.notes
+
+
+def test_a_mistake_in_the_column_reading_is_named() -> None:
+    # the column reading is the one whose shapes fit: its mistake (no 1/m) is named
+    result = check(SPECS / "ng_logreg.toml", r"dw = X (A - Y)^T")
+    assert not result.correct
+    assert "1/m" in (result.diagnosis or ""), str(result)
+    assert any("w read as a column" in n for n in result.notes), result.notes

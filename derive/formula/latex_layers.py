@@ -11,9 +11,20 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from derive.formula.ir import Entry, FormulaError, Index, IntIndex, Partial, RelIndex, Sym
+from derive.formula.ir import Entry, FormulaError, Index, IntIndex, Partial, RelIndex, Sym, T
 from derive.formula.ir_walk import map_children, nodes
 from derive.formula.numbers import _index
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """Another reading of the whole formula that may change its verdict: taken (with
+    ``note``) where the shapes rule out the literal one and fit it, else a verdict that
+    differs between the two is refused with ``refusal``."""
+
+    parts: list[Any]
+    note: str
+    refusal: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +96,8 @@ def capital_as_generic(parts: list[Any], notes: list[str], has_output: bool) -> 
 
 
 #: Symbols that name one layer's quantity and may be written without their layer where
-#: the network has one layer (logistic regression: b, z, a); a weight may not, since
-#: notes write w as a column, the transpose of W_1 (Ng's dw = X(A − Y)ᵀ/m).
+#: the network has one layer (logistic regression: b, z, a); a weight has two readings,
+#: since notes write w as a column, the transpose of W_1 (``one_layer_weight``).
 _ONE_LAYER = ("b", "Z", "A", "delta", "db", "dA")
 
 
@@ -94,6 +105,54 @@ def _first_layer(node: Any) -> Any:
     if isinstance(node, Sym) and node.index is None and node.base in _ONE_LAYER:
         return Sym(node.base, IntIndex(1), node.lower)
     return map_children(node, _first_layer)
+
+
+def _weight_of_layer_1(node: Any, transposed: bool) -> Any:
+    if isinstance(node, Sym) and node.index is None and node.base == "W" and node.lower:
+        w = Sym("W", IntIndex(1), True)
+        return T(w) if transposed else w
+    return map_children(node, lambda c: _weight_of_layer_1(c, transposed))
+
+
+def one_layer_weight(
+    parts: list[Any], notes: list[str], depth: int
+) -> tuple[list[Any], Alternative | None]:
+    """``∂J/∂w = (1/m) X (A − Y)ᵀ`` in a network of one layer (logistic regression): w is
+    its weight, as written (W_1) or, as Ng and most notes write it, a column (wᵀ = W_1,
+    A = σ(wᵀX + b)); the shapes tell which (``Alternative``)."""
+    lhs: Any = parts[0].sym if isinstance(parts[0], Partial) else parts[0]
+    unnumbered = [
+        n
+        for p in parts
+        for _, n in nodes(p)
+        if isinstance(n, Sym) and n.index is None and n.base in ("W", "dW") and n.lower
+    ]
+    if depth != 1 or not unnumbered:
+        return parts, None
+    gradient = (
+        isinstance(lhs, Sym)
+        and lhs.index is None
+        and lhs.lower
+        and (lhs.base == "dW" or (lhs.base == "W" and parts[0] is not lhs))
+    )
+    if not gradient and any(n.base == "dW" for n in unnumbered):
+        return parts, None
+    head = parts[0]
+    if gradient:
+        numbered = Sym(lhs.base, IntIndex(1), True)
+        head = Partial(numbered, parts[0].loss) if isinstance(parts[0], Partial) else numbered
+    plain = [head, *(_weight_of_layer_1(p, False) for p in parts[1:])]
+    column = [_weight_of_layer_1(p, True) for p in parts[1:]]
+    notes.append("this network has one layer: w without a layer read as its weights")
+    alternative = Alternative(
+        [head, *(T(p) if gradient else p for p in column)],
+        "w read as a column, the transpose of W_1 (A = σ(wᵀX + b)), since W_1's shape does "
+        "not fit: checked as "
+        + ("∂L/∂W_1 = (right-hand side)ᵀ" if gradient else "W_1ᵀ wherever w is written"),
+        "cannot tell whether w is W_1 or its transpose (a column, A = σ(wᵀX + b)): the "
+        "verdicts differ; write W_1",
+    )
+    return plain, alternative
 
 
 def one_layer(parts: list[Any], notes: list[str], depth: int) -> list[Any]:
@@ -169,13 +228,15 @@ def _relettered(node: Any, layer: dict[str, int], swap: bool) -> Any:
     return map_children(node, lambda c: _relettered(c, layer, swap))
 
 
-def unit_letters(parts: list[Any], notes: list[str], bishop: bool) -> tuple[list[Any], Any]:
+def unit_letters(
+    parts: list[Any], notes: list[str], bishop: bool
+) -> tuple[list[Any], Alternative | None]:
     """``δ_j = h'(a_j) Σ_k w_{kj} δ_k`` (Bishop, PRML §5.3): no layer numbers, the unit
     letters say the layers (j in layer l, k in l+1, as w_{kj} joins j to k). Read so, in
     notes. Bishop's a is the pre-activation and z the activation, the other way round from
     most notes: with his h'(a_j) written that is the reading; otherwise a and z are read as
     written and the swapped parts are returned too (a formula wrong as written and right
-    swapped cannot be judged). Returns the parts and the swapped ones (or None)."""
+    swapped cannot be judged). Returns the parts and the swapped reading (or None)."""
     if any(isinstance(n, Sym) and n.index is not None for p in parts for _, n in nodes(p)):
         return parts, None
     layer = _unit_layers(parts)
@@ -202,5 +263,13 @@ def unit_letters(parts: list[Any], notes: list[str], bishop: bool) -> tuple[list
             "pre-activation (derive's Z), z as the activation (A)"
         )
         return [_relettered(p, layer, True) for p in parts], None
-    swapped = [_relettered(p, layer, True) for p in parts] if az else None
+    swapped = None
+    if az:
+        swapped = Alternative(
+            [_relettered(p, layer, True) for p in parts],
+            "a read as the pre-activation and z as the activation (Bishop, PRML §5.3)",
+            "cannot tell: with a_j as the activation and z_j as the pre-activation the formula "
+            "is wrong, and with a_j as the pre-activation (Bishop, PRML §5.3) it is right; "
+            "write the layers (δ^l_j, z^l_j) in derive's notation",
+        )
     return [_relettered(p, layer, False) for p in parts], swapped

@@ -6,6 +6,7 @@ caret into the user's own text, and the size of what is read is bounded.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from functools import cache
 from importlib import resources
@@ -217,7 +218,7 @@ class Parts(list):  # type: ignore[type-arg]
     def __init__(self, parts: list[IR], notes: list[str]) -> None:
         super().__init__(parts)
         self.notes = notes
-        self.alternative: list[IR] | None = None  # another reading that may change the verdict
+        self.alternative: Any = None  # another reading (latex_layers.Alternative)
 
 
 def parse(
@@ -291,5 +292,8 @@ def parse(
         notes[:0] = goodfellow(text)[1]  # the readings of the book's notation, if any
     out = Parts([leftover(p) for p in parts], notes)
     alternative = getattr(transformer, "alternative", None)  # read another way (latex_layers)
-    out.alternative = None if alternative is None else [leftover(p) for p in alternative]
+    if alternative is not None:
+        out.alternative = dataclasses.replace(
+            alternative, parts=[leftover(p) for p in alternative.parts]
+        )
     return out

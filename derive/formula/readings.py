@@ -4,6 +4,8 @@ of the same formula; ``Checker.check`` says which one it used, or that it cannot
 
 from __future__ import annotations
 
+from typing import Any
+
 from derive.formula.algebra import MAX_PRODUCTS, Budget
 from derive.formula.answer import CheckResult, render_expected
 from derive.formula.ir import Fn, Scalar, Sym
@@ -93,14 +95,10 @@ class OtherReadings(Numberings):
         names (a missing 1/m or sum over samples).
         """
         alternative = getattr(run.parts, "alternative", None)
-        if alternative is not None:  # a and z the other way round (``unit_letters``)
-            other = self._verdict(run.again(parts=list(alternative)))
-            if other is not None and other.correct:
-                raise FormulaError(
-                    "cannot tell: with a_j as the activation and z_j as the pre-activation "
-                    "the formula is wrong, and with a_j as the pre-activation (Bishop, PRML "
-                    "§5.3) it is right; write the layers (δ^l_j, z^l_j) in derive's notation"
-                )
+        if alternative is not None:  # the whole formula read another way (latex_layers)
+            taken = self._alternative(run, alternative)
+            if taken is not None:
+                return taken
         ones = self.variant("ones")
         if ones is not None:
             again = ones._verdict(run)
@@ -148,6 +146,24 @@ class OtherReadings(Numberings):
                     f"{self.d.program.batch}; write it in derive's numbering"
                 )
         return result
+
+    def _alternative(self, run: Run, alternative: Any) -> CheckResult | None:
+        """The formula, wrong as read, in its other reading (``latex_layers.Alternative``):
+        where the shapes rule out the literal reading and fit the other, the other's verdict
+        (with its diagnosis and note); a verdict that differs otherwise is refused."""
+        other = run.again(parts=list(alternative.parts), reading=alternative.note)
+        if self._rules_out(run) and not self._rules_out(other):
+            try:
+                result = self._check(other)
+            except FormulaError:
+                return None
+            if result.shape_error is None:
+                result.notes.append(alternative.note)
+                return result
+        again = self._verdict(other)
+        if again is not None and again.correct:
+            raise FormulaError(alternative.refusal)
+        return None
 
     @property
     def all_numbers(self) -> bool:
