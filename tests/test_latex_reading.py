@@ -560,3 +560,33 @@ def test_a_mistake_in_the_column_reading_is_named() -> None:
     assert not result.correct
     assert "1/m" in (result.diagnosis or ""), str(result)
     assert any("w read as a column" in n for n in result.notes), result.notes
+
+
+# ------------------------------------------------------- a table of derivatives
+
+
+def test_a_derivative_table_entry_is_checked_against_the_network_activation() -> None:
+    # scutan90/DeepLearning-500-questions, ch. 3's table of activations (issue: the tanh
+    # row gives f'(x) = -(tanh(x))^2): tanh written without its backslash, as Markdown does
+    result = check(SPECS / "yizt_tanh.toml", r"f^{'}(x)=-(tanh(x))^2")
+    assert not result.correct
+    assert "tanh" in (result.diagnosis or ""), str(result)
+
+
+@pytest.mark.parametrize(
+    "formula,layer",
+    [
+        (r"f'(x) = 1 - \tanh^2(x)", "layer 1's activation (tanh)"),
+        (r"f'(z) = \sigma(z)(1 - \sigma(z))", "layer 2's activation (sigmoid)"),
+    ],
+)
+def test_the_generic_f_is_read_as_the_layer_of_its_activation(formula: str, layer: str) -> None:
+    result = check("ng", formula)  # tanh hidden layer, sigmoid output
+    assert result.correct, str(result)
+    assert any(layer in n for n in result.notes), result.notes
+
+
+def test_a_named_derivative_is_checked_against_its_own_function() -> None:
+    assert check("ng", r"\sigma'(z) = \sigma(z)(1-\sigma(z))").correct
+    wrong = check("ng", r"\tanh'(x) = \tanh^2(x) - 1")
+    assert not wrong.correct and "sign" in (wrong.diagnosis or ""), str(wrong)

@@ -36,6 +36,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   indexed.py          index forms (CNN notes, dense units), on grids
                   run.py              one check's context (Run), passed to every stage
                   equivalence.py      structurally equal, else numerically on random widths
+                  derivative_rules.py f'(x) = …: an activation's derivative, per layer
     diagnose      cnn_mutations.py    the CNN mistakes, undone one at a time
                   dense_mutations.py  masks, sums, squares, decay, softmax, swapped indices
                   mutations.py        the usual mistakes, undone one at a time
