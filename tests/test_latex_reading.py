@@ -590,3 +590,33 @@ def test_a_named_derivative_is_checked_against_its_own_function() -> None:
     assert check("ng", r"\sigma'(z) = \sigma(z)(1-\sigma(z))").correct
     wrong = check("ng", r"\tanh'(x) = \tanh^2(x) - 1")
     assert not wrong.correct and "sign" in (wrong.diagnosis or ""), str(wrong)
+
+
+# ----------------------------------------- Ng's 𝓛 (one example's loss) and J (the cost)
+
+
+def test_ng_per_example_loss_marked_per_sample_is_the_per_sample_delta() -> None:
+    # deeplearning.ai C1W3 lecture notes: dz^{[2](i)} = ∂𝓛/∂z^{[2](i)} = a^{[2](i)} − y^{(i)},
+    # 𝓛 the loss of example i (J the mean cost): no 1/m, on a batch network
+    formula = r"\frac{\partial \mathcal{L}}{\partial z^{[3](i)}} = a^{[3](i)} - y^{(i)}"
+    result = check(SPECS / "ng_relu3.toml", formula)
+    assert result.correct, str(result)
+    assert any("loss of one example" in n for n in result.notes), result.notes
+
+
+def test_ng_cost_marked_per_sample_keeps_its_batch_factor() -> None:
+    # J is the cost (the mean): its derivative by one example's z carries the 1/m
+    formula = r"\frac{\partial J}{\partial z^{[3](i)}} = a^{[3](i)} - y^{(i)}"
+    result = check(SPECS / "ng_relu3.toml", formula)
+    assert not result.correct
+    assert "one sample" in (result.diagnosis or ""), str(result)
+
+
+def test_ng_loss_without_a_sample_mark_is_judged_as_the_cost_and_says_so() -> None:
+    # Ng's notebooks also write 𝓛 for the cost (∂𝓛/∂W^{[l]} = (1/m) dZ A^T); unmarked, a
+    # per-example formula on the batch is wrong for the batch and the answer says it is
+    # right for one sample (not judged by the batch loss silently)
+    formula = r"\frac{\partial \mathcal{L}}{\partial W^{[2]}} = dZ^{[2]} A^{[1]T}"
+    result = check(SPECS / "ng_relu3.toml", formula)
+    assert not result.correct
+    assert "right for one sample" in (result.diagnosis or ""), str(result)

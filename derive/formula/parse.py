@@ -19,7 +19,7 @@ from derive.formula.declared import rewrites as declared_rewrites
 from derive.formula.ir import IR, FormulaError
 from derive.formula.latex_goodfellow import GOODFELLOW_REWRITE, goodfellow
 from derive.formula.latex_ir import LatexToIR
-from derive.formula.latex_tokens import LATEX_REWRITES
+from derive.formula.latex_tokens import LATEX_REWRITES, loss_notes
 from derive.formula.numbers import (
     MAX_DEPTH,
     MAX_DIGITS,
@@ -289,7 +289,7 @@ def parse(
         raise
     notes = list(getattr(transformer, "notes", []))
     if syntax == "latex":
-        notes[:0] = goodfellow(text)[1]  # the readings of the book's notation, if any
+        notes[:0] = goodfellow(text)[1] + loss_notes(text)  # the readings used, if any
     out = Parts([leftover(p) for p in parts], notes)
     alternative = getattr(transformer, "alternative", None)  # read another way (latex_layers)
     if alternative is not None:
