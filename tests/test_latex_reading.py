@@ -620,3 +620,12 @@ def test_ng_loss_without_a_sample_mark_is_judged_as_the_cost_and_says_so() -> No
     result = check(SPECS / "ng_relu3.toml", formula)
     assert not result.correct
     assert "right for one sample" in (result.diagnosis or ""), str(result)
+
+
+def test_a_layer_past_the_network_wrong_in_every_numbering_is_wrong() -> None:
+    # Britz's first version of his notebook: δ_3 = y − ŷ (the sign, fixed later); δ_3 is
+    # past his 2-layer network, and every numbering that reads it makes it wrong
+    result = check(SPECS / "denny.toml", r"\delta_3 = y - \hat{y}")
+    assert not result.correct
+    assert "sign" in (result.diagnosis or ""), str(result)
+    assert any("wrong in every common numbering" in n for n in result.notes), result.notes

@@ -33,7 +33,9 @@ class OtherReadings(Numberings):
         readable = self._fitting(run, readable)
         right = [(w, r) for w, r in readable if r.correct]
         if not right:
-            found = self._off_the_network(run, missing)
+            found = self._off_the_network(run, missing) or self._wrong_in_every(
+                run, readable, missing
+            )
             if found is None:
                 raise missing
             return found
@@ -48,6 +50,37 @@ class OtherReadings(Numberings):
         if run.syntax == "latex":
             gone = gone.replace("delta_", "δ_")
         result.notes.append(f"read with {words}: as written, {gone} is not in this network")
+        return result
+
+    def _wrong_in_every(
+        self, run: Run, readable: list[tuple[str, CheckResult]], missing: UnknownSymbol
+    ) -> CheckResult | None:
+        """A symbol this network has not (Britz's first ``δ_3 = y − ŷ``), wrong in every
+        common numbering that reads it, each product fitting, and for one sample and with
+        1×1 layers too: wrong whichever numbering was meant; the first one's diagnosis."""
+        if not readable or any(r.correct or r.shape_error for _, r in readable):
+            return None
+        for what in ("one_sample", "ones"):
+            other = self.variant(what)
+            if other is not None and any(r and r.correct for _, r in other._renumbered(run)):
+                return None
+        words = readable[0][0]
+        renumbered = self._renumbering(run, words)
+        if renumbered is None:
+            return None
+        try:
+            result = self._check(renumbered)
+        except FormulaError:
+            return None
+        if result.correct:
+            return None
+        gone = str(missing).split(" in this")[0].removeprefix("no ")
+        if run.syntax == "latex":
+            gone = gone.replace("delta_", "δ_")
+        result.notes.append(
+            f"read with {words} (as written, {gone} is not in this network): wrong in every "
+            "common numbering of the layers that reads it"
+        )
         return result
 
     def _off_the_network(self, run: Run, missing: UnknownSymbol) -> CheckResult | None:
