@@ -629,3 +629,12 @@ def test_a_layer_past_the_network_wrong_in_every_numbering_is_wrong() -> None:
     assert not result.correct
     assert "sign" in (result.diagnosis or ""), str(result)
     assert any("wrong in every common numbering" in n for n in result.notes), result.notes
+
+
+def test_a_product_in_the_wrong_order_in_ng_notation_is_the_order() -> None:
+    # lonewolfc7's DNN notes, eq. (6): da^{[l-1]} = dz^{[l]} · W^{[l]T} (per sample, Ng's
+    # column notation): dz (n_l × 1) times W^T (n_{l-1} × n_l) does not multiply; in Ng's
+    # bracket notation samples are columns, so the slip is the order, not another convention
+    result = check(SPECS / "ng_relu3.toml", r"da^{[l-1]}= dz^{[l]}·W^{[l] T}")
+    assert not result.correct
+    assert (result.diagnosis or "").startswith("the product is in the wrong order"), str(result)
