@@ -638,3 +638,39 @@ def test_a_product_in_the_wrong_order_in_ng_notation_is_the_order() -> None:
     result = check(SPECS / "ng_relu3.toml", r"da^{[l-1]}= dz^{[l]}·W^{[l] T}")
     assert not result.correct
     assert (result.diagnosis or "").startswith("the product is in the wrong order"), str(result)
+
+
+# ------------------------------------------------- Ng's Machine Learning course (Θ)
+
+
+@pytest.mark.parametrize(
+    "formula,numbering",
+    [
+        # ex4.pdf (Coursera ML, week 5): δ^(2) = (Θ^(2))^T δ^(3) .* g'(z^(2)), the input as
+        # layer 1 (δ^(3) is past derive's 2-layer network)
+        (
+            r"\delta^{(2)} = \left( \Theta^{(2)} \right)^T \delta^{(3)} * g'\left(z^{(2)} \right)",
+            "the input as layer 1",
+        ),
+        # a CV answer's ML resources (question 403921): the generic layer, with TeX's
+        # control spaces around Octave's .*
+        (
+            r"\delta^{(l)} = ((\Theta^{(l)})^T \delta^{(l+1)})\ .*\ a^{(l)}\ .*\ (1 - a^{(l)})",
+            "UFLDL",
+        ),
+    ],
+)
+def test_theta_is_read_in_ng_machine_learning_numbering(formula: str, numbering: str) -> None:
+    result = check(SPECS / "ml_ex4.toml", formula)
+    assert result.correct, str(result)
+    assert any("Machine Learning course" in n and numbering in n for n in result.notes)
+
+
+def test_w_in_the_same_generic_formula_is_not_guessed() -> None:
+    # the same formula with W (not Ng's Θ): right in UFLDL's numbering, off by one in
+    # derive's: no verdict
+    with pytest.raises(FormulaError, match="cannot judge the layer numbering"):
+        check(
+            SPECS / "ml_ex4.toml",
+            r"\delta^{(l)} = ((W^{(l)})^T \delta^{(l+1)}) .* a^{(l)} .* (1 - a^{(l)})",
+        )

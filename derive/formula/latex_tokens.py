@@ -202,6 +202,8 @@ LATEX_REWRITES: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"\^\s*\{((?:[^{}]|\{[^{}]*\})*)\}"), _superscript),
     (re.compile(r"\\prime(?![A-Za-z])"), "'"),
     (re.compile(r"\\(?:operatorname|mathrm|text)\{sech\}"), r"\\sech "),
+    # "\ ": TeX's control space (a^{(l)}\ .*\ b), not a line break \\
+    (re.compile(r"(?<!\\)\\(?=[ \t])"), " "),
     # tanh(x), tanh^2 z: the function written without its backslash (Markdown sources)
     (re.compile(r"(?<![A-Za-z\\])tanh(?=\s*[(^{\\]|\s+[A-Za-z])"), r"\\tanh "),
 ]

@@ -5,6 +5,8 @@ side's shape in a numbering is not written in it (``OtherReadings`` decides from
 
 from __future__ import annotations
 
+import re
+
 from derive.formula.answer import CheckResult
 from derive.formula.diagnose import Diagnosis
 from derive.formula.equivalence import shape_of
@@ -24,6 +26,10 @@ EVERY = (
     "of layer k)"
 )
 
+#: The input as layer 1, the weights as derive's (Ng's Machine Learning course: a^(1) = x,
+#: Θ^(1) maps layer 1 to 2, so Θ^(l) is derive's W_l and a^(l+1) its A_l).
+INPUT_FIRST = "the input as layer 1 (a_(k+1), z_(k+1), δ_(k+1) of layer k; W_k as derive's)"
+
 #: The weights numbered from the layer they feed out of: UFLDL's W^(l) maps l to l+1.
 UFLDL = (
     "the weights numbered from the layer they feed out of (W^(k) maps layer k to k+1, as in UFLDL)"
@@ -36,7 +42,7 @@ NUMBERINGS: list[tuple[frozenset[str], int, str]] = [
     (
         frozenset({"delta", "Z", "A"}),
         -1,
-        "the input as layer 1 (a_(k+1), z_(k+1), δ_(k+1) of layer k; W_k as derive's)",
+        INPUT_FIRST,
     ),
     (
         frozenset({"delta", "Z", "A", "W", "b", "dW", "db", "dA", "K", "dK"}),
@@ -51,8 +57,31 @@ NUMBERINGS: list[tuple[frozenset[str], int, str]] = [
 LATEX_ONLY = (EVERY, UFLDL)
 
 
+#: Ng's Θ^(l) (Machine Learning course, ex4): its numbering is the course's own, the input
+#: as layer 1 and Θ^(l) from layer l to l+1 (UFLDL's, for the generic l).
+_THETA = re.compile(r"\\Theta(?![A-Za-z])")
+THETA_NOTE = (
+    "Θ^(l) read as in Ng's Machine Learning course, which numbers the input as layer 1 "
+    "(Θ^(l) maps layer l to l+1)"
+)
+
+
 class Numberings(Diagnosis):
     """The other numberings of a formula's layers, each checked as one more run."""
+
+    def _theta_numbering(
+        self, run: Run, right: list[tuple[str, CheckResult]]
+    ) -> CheckResult | None:
+        """The verdict in Ng's Machine Learning numbering where the formula writes his Θ
+        and that numbering (and no other kind) makes it right; None otherwise."""
+        if run.python or not _THETA.search(run.formula):
+            return None
+        ours = [(w, r) for w, r in right if w in (INPUT_FIRST, UFLDL)]
+        if not ours:
+            return None
+        words, result = ours[0]
+        result.notes.append(f"{THETA_NOTE}: read with {words}")
+        return result
 
     def _check(self, run: Run) -> CheckResult:
         """The verdict on the run's formula as read (``Checker``)."""

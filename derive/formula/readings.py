@@ -39,6 +39,9 @@ class OtherReadings(Numberings):
             if found is None:
                 raise missing
             return found
+        theta = self._theta_numbering(run, right)
+        if len(right) < len(readable) and theta is not None:
+            return theta
         if len(right) < len(readable):
             raise FormulaError(
                 f"{missing}; the formula is right with {right[0][0]} and wrong with "
@@ -145,6 +148,9 @@ class OtherReadings(Numberings):
         by_shapes = self._read_by_shapes(run, renumbered)
         if by_shapes is not None:
             return by_shapes
+        theta = self._theta_numbering(run, [(w, r) for w, r in renumbered if r and r.correct])
+        if theta is not None:
+            return theta
         right = [w for w, r in renumbered if r and r.correct]
         if right:
             raise FormulaError(
