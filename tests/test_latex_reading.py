@@ -439,3 +439,238 @@ def test_goodfellow_letters_only_with_the_books_macros() -> None:
 def test_tex_one_token_fraction_arguments(formula: str, correct: bool) -> None:
     """``\\frac1m`` is TeX for ``\\frac{1}{m}`` (LxMLS writes ``-\\frac1M \\sum…``)."""
     assert check("seed", formula).correct is correct
+
+
+# ------------------------------------------------- numberings told apart by the shapes
+
+
+@pytest.mark.parametrize(
+    "spec,formula,numbering",
+    [
+        # Denny Britz, "Implementing a neural network from scratch" (nn-from-scratch
+        # notebook): δ_2 is his hidden layer's delta; X^T δ_2 cannot be W_1's gradient as
+        # derive numbers the layers (its width is the output's), so the numbering that fits
+        (SPECS / "denny.toml", r"\frac{\partial{L}}{\partial{W_1}} = x^T \delta_2", "deltas"),
+        # Stephen Welch, "Neural Networks Demystified" part 4, eq. (7)
+        (SPECS / "welch.toml", r"\frac{\partial J}{\partial W^{(1)}} = X^{T}\delta^{(2)}", "delta"),
+        # Welch, eq. (6): δ^(3) is past the 2-layer network; with the input as layer 1,
+        # a^(2) is the hidden layer; with only the deltas shifted A_2^T δ_2 is not W_2's shape
+        (
+            SPECS / "welch.toml",
+            r"\frac{\partial J}{\partial W^{(2)}} = (a^{(2)})^T\delta^{(3)}",
+            "the input as layer 1",
+        ),
+        # Britz: ∂L/∂W_2 = a_1^T δ_3 (a_1 his hidden activations: only the deltas shifted)
+        (
+            SPECS / "denny.toml",
+            r"\frac{\partial{L}}{\partial{W_2}} = a_1^T \delta_3",
+            "the deltas numbered from the input",
+        ),
+    ],
+)
+def test_the_numbering_whose_shapes_fit_is_read(spec: object, formula: str, numbering: str) -> None:
+    result = check(spec, formula)
+    assert result.correct, str(result)
+    assert any(n.startswith("read with") and numbering in n for n in result.notes), result.notes
+
+
+def test_numberings_that_fit_with_different_verdicts_are_not_judged() -> None:
+    # Britz's first version, δ_2 = (1 - tanh² z_2) ∘ δ_3 W_2^T (z_2 a typo for z_1 in his
+    # numbering): right with the input as layer 1, and in his own numbering its product
+    # does not fit (a mistake, not a numbering): the checker cannot tell which he meant
+    with pytest.raises(FormulaError, match="no delta_3"):
+        check(SPECS / "denny.toml", r"\delta_2 = (1 - \tanh^2z_2) \circ \delta_3W_2^T")
+
+
+def test_a_formula_whose_shapes_fit_as_numbered_is_judged_as_numbered() -> None:
+    # X^T δ_1 is W_1's gradient as derive numbers the layers: no other numbering is tried
+    result = check(SPECS / "denny.toml", r"\frac{\partial{L}}{\partial{W_1}} = x^T \delta_1")
+    assert result.correct and not any("read with" in n for n in result.notes), str(result)
+
+
+# ------------------------------------------------------- unit letters instead of layers
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        # Bishop, PRML (2006) §5.3.1, eq. (5.56): a_j is his pre-activation, h his activation
+        r"\delta_j = h'(a_j) \sum_k w_{kj} \delta_k",
+        # a Q&A answer's step rewriting the same equation
+        r"\delta_j = \sum_k \delta_k w_{kj} h'(a_j)",
+    ],
+)
+def test_bishop_unit_letters_are_read_as_layers(formula: str) -> None:
+    result = check(SPECS / "bishop_tanh.toml", formula)
+    assert result.correct, str(result)
+    assert any("unit letters read as layers" in n for n in result.notes), result.notes
+    assert any("Bishop's notation" in n for n in result.notes), result.notes
+
+
+def test_unit_letters_with_h_of_z_cannot_be_judged() -> None:
+    # h'(z_j): Bishop's letters make it the f'(A) mistake, the usual ones (z the
+    # pre-activation) make it right: no verdict either way
+    with pytest.raises(FormulaError, match="cannot tell.*Bishop"):
+        check(SPECS / "bishop_tanh.toml", r"\delta_j = h'(z_j) \sum_k w_{kj} \delta_k")
+
+
+def test_unit_letters_read_with_z_as_the_pre_activation_where_that_is_right() -> None:
+    # the usual letters (z the pre-activation, f the activation function)
+    result = check("seed", r"\delta_j = f'(z_j) \sum_k w_{kj} \delta_k")
+    assert result.correct, str(result)
+    assert not any("Bishop" in n for n in result.notes), result.notes
+
+
+def test_unit_letters_a_either_way_cannot_be_judged() -> None:
+    # f'(a_j) with unit letters: a mistake (f' of the activation) in most notes, right in
+    # Bishop's letters (a the pre-activation): no verdict either way
+    with pytest.raises(FormulaError, match="cannot tell.*Bishop"):
+        check("seed", r"\delta_j = f'(a_j) \sum_k w_{kj} \delta_k")
+
+
+# --------------------------------------------- w of logistic regression, a column or not
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        # deeplearning.ai C1W2, "Logistic Regression with a Neural Network mindset", eq. (7)
+        # (Kulbear/deep-learning-coursera): w is n_x × 1, A = σ(wᵀX + b)
+        r"\frac{\partial J}{\partial w} = \frac{1}{m}X(A-Y)^T",
+        # a DeepLearning.AI forum answer (thread 119220) quoting the same formula
+        r"dw = \displaystyle \frac {1}{m} X \cdot (A - Y)^T",
+    ],
+)
+def test_the_weights_of_a_one_layer_network_as_a_column(formula: str) -> None:
+    result = check(SPECS / "ng_logreg.toml", formula)
+    assert result.correct, str(result)
+    assert any("w read as a column" in n for n in result.notes), result.notes
+
+
+def test_the_weights_of_a_one_layer_network_as_written_where_they_fit() -> None:
+    # w as the row W_1: its shape fits as written, so no transpose is read into it
+    result = check(SPECS / "ng_logreg.toml", r"\frac{\partial J}{\partial w} = \frac{1}{m}(A-Y)X^T")
+    assert result.correct, str(result)
+    assert not any("column" in n for n in result.notes), result.notes
+
+
+def test_a_mistake_in_the_column_reading_is_named() -> None:
+    # the column reading is the one whose shapes fit: its mistake (no 1/m) is named
+    result = check(SPECS / "ng_logreg.toml", r"dw = X (A - Y)^T")
+    assert not result.correct
+    assert "1/m" in (result.diagnosis or ""), str(result)
+    assert any("w read as a column" in n for n in result.notes), result.notes
+
+
+# ------------------------------------------------------- a table of derivatives
+
+
+def test_a_derivative_table_entry_is_checked_against_the_network_activation() -> None:
+    # scutan90/DeepLearning-500-questions, ch. 3's table of activations (issue: the tanh
+    # row gives f'(x) = -(tanh(x))^2): tanh written without its backslash, as Markdown does
+    result = check(SPECS / "yizt_tanh.toml", r"f^{'}(x)=-(tanh(x))^2")
+    assert not result.correct
+    assert "tanh" in (result.diagnosis or ""), str(result)
+
+
+@pytest.mark.parametrize(
+    "formula,layer",
+    [
+        (r"f'(x) = 1 - \tanh^2(x)", "layer 1's activation (tanh)"),
+        (r"f'(z) = \sigma(z)(1 - \sigma(z))", "layer 2's activation (sigmoid)"),
+    ],
+)
+def test_the_generic_f_is_read_as_the_layer_of_its_activation(formula: str, layer: str) -> None:
+    result = check("ng", formula)  # tanh hidden layer, sigmoid output
+    assert result.correct, str(result)
+    assert any(layer in n for n in result.notes), result.notes
+
+
+def test_a_named_derivative_is_checked_against_its_own_function() -> None:
+    assert check("ng", r"\sigma'(z) = \sigma(z)(1-\sigma(z))").correct
+    wrong = check("ng", r"\tanh'(x) = \tanh^2(x) - 1")
+    assert not wrong.correct and "sign" in (wrong.diagnosis or ""), str(wrong)
+
+
+# ----------------------------------------- Ng's 𝓛 (one example's loss) and J (the cost)
+
+
+def test_ng_per_example_loss_marked_per_sample_is_the_per_sample_delta() -> None:
+    # deeplearning.ai C1W3 lecture notes: dz^{[2](i)} = ∂𝓛/∂z^{[2](i)} = a^{[2](i)} − y^{(i)},
+    # 𝓛 the loss of example i (J the mean cost): no 1/m, on a batch network
+    formula = r"\frac{\partial \mathcal{L}}{\partial z^{[3](i)}} = a^{[3](i)} - y^{(i)}"
+    result = check(SPECS / "ng_relu3.toml", formula)
+    assert result.correct, str(result)
+    assert any("loss of one example" in n for n in result.notes), result.notes
+
+
+def test_ng_cost_marked_per_sample_keeps_its_batch_factor() -> None:
+    # J is the cost (the mean): its derivative by one example's z carries the 1/m
+    formula = r"\frac{\partial J}{\partial z^{[3](i)}} = a^{[3](i)} - y^{(i)}"
+    result = check(SPECS / "ng_relu3.toml", formula)
+    assert not result.correct
+    assert "one sample" in (result.diagnosis or ""), str(result)
+
+
+def test_ng_loss_without_a_sample_mark_is_judged_as_the_cost_and_says_so() -> None:
+    # Ng's notebooks also write 𝓛 for the cost (∂𝓛/∂W^{[l]} = (1/m) dZ A^T); unmarked, a
+    # per-example formula on the batch is wrong for the batch and the answer says it is
+    # right for one sample (not judged by the batch loss silently)
+    formula = r"\frac{\partial \mathcal{L}}{\partial W^{[2]}} = dZ^{[2]} A^{[1]T}"
+    result = check(SPECS / "ng_relu3.toml", formula)
+    assert not result.correct
+    assert "right for one sample" in (result.diagnosis or ""), str(result)
+
+
+def test_a_layer_past_the_network_wrong_in_every_numbering_is_wrong() -> None:
+    # Britz's first version of his notebook: δ_3 = y − ŷ (the sign, fixed later); δ_3 is
+    # past his 2-layer network, and every numbering that reads it makes it wrong
+    result = check(SPECS / "denny.toml", r"\delta_3 = y - \hat{y}")
+    assert not result.correct
+    assert "sign" in (result.diagnosis or ""), str(result)
+    assert any("wrong in every common numbering" in n for n in result.notes), result.notes
+
+
+def test_a_product_in_the_wrong_order_in_ng_notation_is_the_order() -> None:
+    # lonewolfc7's DNN notes, eq. (6): da^{[l-1]} = dz^{[l]} · W^{[l]T} (per sample, Ng's
+    # column notation): dz (n_l × 1) times W^T (n_{l-1} × n_l) does not multiply; in Ng's
+    # bracket notation samples are columns, so the slip is the order, not another convention
+    result = check(SPECS / "ng_relu3.toml", r"da^{[l-1]}= dz^{[l]}·W^{[l] T}")
+    assert not result.correct
+    assert (result.diagnosis or "").startswith("the product is in the wrong order"), str(result)
+
+
+# ------------------------------------------------- Ng's Machine Learning course (Θ)
+
+
+@pytest.mark.parametrize(
+    "formula,numbering",
+    [
+        # ex4.pdf (Coursera ML, week 5): δ^(2) = (Θ^(2))^T δ^(3) .* g'(z^(2)), the input as
+        # layer 1 (δ^(3) is past derive's 2-layer network)
+        (
+            r"\delta^{(2)} = \left( \Theta^{(2)} \right)^T \delta^{(3)} * g'\left(z^{(2)} \right)",
+            "the input as layer 1",
+        ),
+        # a CV answer's ML resources (question 403921): the generic layer, with TeX's
+        # control spaces around Octave's .*
+        (
+            r"\delta^{(l)} = ((\Theta^{(l)})^T \delta^{(l+1)})\ .*\ a^{(l)}\ .*\ (1 - a^{(l)})",
+            "UFLDL",
+        ),
+    ],
+)
+def test_theta_is_read_in_ng_machine_learning_numbering(formula: str, numbering: str) -> None:
+    result = check(SPECS / "ml_ex4.toml", formula)
+    assert result.correct, str(result)
+    assert any("Machine Learning course" in n and numbering in n for n in result.notes)
+
+
+def test_w_in_the_same_generic_formula_is_not_guessed() -> None:
+    # the same formula with W (not Ng's Θ): right in UFLDL's numbering, off by one in
+    # derive's: no verdict
+    with pytest.raises(FormulaError, match="cannot judge the layer numbering"):
+        check(
+            SPECS / "ml_ex4.toml",
+            r"\delta^{(l)} = ((W^{(l)})^T \delta^{(l+1)}) .* a^{(l)} .* (1 - a^{(l)})",
+        )

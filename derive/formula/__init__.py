@@ -39,13 +39,16 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   indexed.py          index forms (CNN notes, dense units), on grids
                   run.py              one check's context (Run), passed to every stage
                   equivalence.py      structurally equal, else numerically on random widths
+                  derivative_rules.py f'(x) = …: an activation's derivative, per layer
     diagnose      cnn_mutations.py    the CNN mistakes, undone one at a time
                   dense_mutations.py  masks, sums, squares, decay, softmax, swapped indices
                   mutations.py        the usual mistakes, undone one at a time
                   diagnose.py         which to try first; two at once
     answer        answer.py           the verdict (CheckResult), the derived formula in
                                       the user's notation
-    verdict       readings.py         the other readings of a wrong formula: layers
+    verdict       numberings.py       the other numberings of layers; which the shapes
+                                      rule out
+                  readings.py         the other readings of a wrong formula: layers
                                       numbered otherwise, one sample, 1×1 layers
                   name_readings.py    the guessed readings tried; "cannot tell" when they
                                       disagree

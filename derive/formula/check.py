@@ -13,6 +13,7 @@ import dataclasses
 from typing import Any
 
 from derive.formula.answer import CheckResult, detect_notation, render_expected
+from derive.formula.derivative_rules import check_rule, rule_argument
 from derive.formula.equivalence import shapes_fit
 from derive.formula.ir import Partial, Squeeze, Sym
 from derive.formula.ir_walk import default_layers, has_entries, mentions, nodes
@@ -120,6 +121,8 @@ class Checker(OtherReadings):
     def _check(self, run: Run) -> CheckResult:
         """The verdict on the run's formula as read, with a diagnosis unless ``verdict_only``."""
         formula, parts = run.formula, run.parts
+        if rule_argument(parts[0]) is not None:  # f'(x) = …: an activation's derivative
+            return check_rule(self, run)
         if any(has_entries(p) for p in parts):
             parts = [default_layers(p) for p in parts]
         q = quantity_of(parts[0])

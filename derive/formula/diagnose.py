@@ -56,6 +56,9 @@ class Diagnosis(Mutations):
                 # a sum over the wrong axis is one slip within the spec's own convention
                 # (a product in the other order is the other convention's formula)
                 return also, [f"equivalently: {as_flip}"]
+            if also and "wrong order" in also and self._column_notation(run):
+                # Ng's W^{[l]}, dz^{[l]} are column-convention notation: no row formula
+                return also, [f"equivalently: {as_flip}"]
             return as_flip, [f"equivalently: {also}"] if also else []
         # a usual mistake within the spec's own delta definition comes first (a missing
         # 1/m in a mean-delta network is that); the other definition is said as well
@@ -95,6 +98,12 @@ class Diagnosis(Mutations):
             "difference",
             [],
         )
+
+    def _column_notation(self, run: Run) -> bool:
+        """Whether the formula is in Ng's bracket notation (W^{[l]}) on a column-convention
+        network: his course writes every formula with samples as columns, so a product in
+        the other order is a slip in it, not the row convention's formula."""
+        return run.notation.index == "bracket" and self.network.convention == "column"
 
     def _right_on(self, run: Run, what: str, q: Quantity, rhs: IR) -> bool:
         """Whether the formula is right in the network with the other ``what`` (the

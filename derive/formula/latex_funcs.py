@@ -56,6 +56,8 @@ def _same_layer(word: str, layer: Index, arg: Any) -> None:
 class Functions(_CommonIR):
     """Function applications (the base of ``Scripts``)."""
 
+    functions: set[str]  # the function letters written (set by ``Scripts``)
+
     def fn_power(self, tok: Token) -> FnPow:
         r"""A function to a power (``\tanh^{2}(Z)``)."""
         return FnPow(parse_number(str(tok)))
@@ -86,6 +88,7 @@ class Functions(_CommonIR):
         word = {"flip": "rot180"}.get(word, word)
         if word not in FUNCS:
             raise FormulaError(f"unknown function {word!r}")
+        self.functions.add(word)
         mods: list[Any] = []
         for r in rest[:-1]:
             mods += r if isinstance(r, list) else [r]

@@ -36,7 +36,12 @@ from derive.formula.ir import (
     Where,
 )
 from derive.formula.ir_walk import has_entries
-from derive.formula.latex_layers import capital_as_generic, one_layer
+from derive.formula.latex_layers import (
+    capital_as_generic,
+    one_layer,
+    one_layer_weight,
+    unit_letters,
+)
 from derive.formula.latex_lhs import (
     DD,
     SSum,
@@ -157,6 +162,9 @@ class LatexToIR(Scripts):
     def _read(self, parts: list[IR]) -> list[IR]:
         """The parts, with the readings of the whole formula (``latex_layers``)."""
         parts = one_layer(parts, self.notes, self.depth)
+        parts, self.alternative = one_layer_weight(parts, self.notes, self.depth)
+        if self.alternative is None:
+            parts, self.alternative = unit_letters(parts, self.notes, "h" in self.functions)
         return capital_as_generic(parts, self.notes, self.output_written)
 
     def juxt(self, a: IR, b: IR) -> IR:

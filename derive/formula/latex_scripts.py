@@ -109,6 +109,8 @@ class Scripts(Functions):
         self.depth = depth  # the network's layers, for the layers named by a letter
         self.notes: list[str] = []  # the readings used (said in the answer)
         self.output_written = False  # ŷ: L is the output layer
+        self.functions: set[str] = set()  # the function letters written (Bishop's h)
+        self.alternative: Any = None  # the parts read another way (``unit_letters``)
 
     def _layer(self, text: str) -> Index | Letter:
         """A layer index, an entry or sample letter, or ``o``/``h`` (``latex_layers``)."""

@@ -109,11 +109,37 @@ def _cases(m: re.Match[str]) -> str:
     return out
 
 
+#: ∂𝓛/∂z^{[l](i)}: Ng's 𝓛 is the loss of one example (J the cost), and the sample's
+#: mark says so: its derivative by that sample's pre-activation is the per-sample δ (his
+#: dz^{[l](i)}), read as ∂C/∂Z (``loss_notes``). Without the mark 𝓛 stays the loss (Ng's
+#: notebooks write ∂𝓛/∂W^{[l]} = (1/m) dZ Aᵀ for the cost).
+_PER_EXAMPLE = re.compile(
+    r"(\\frac\s*\{\s*\\partial\s*)\\mathcal\{L\}(\s*\}\s*\{\s*\\partial\s*[zZ](?![A-Za-z])"
+    r"(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\})"
+)
+_SAMPLE_MARK = re.compile(r"\(\s*[a-z]\s*\)")
+
+
+def _per_example(m: re.Match[str]) -> str:
+    return m.group(1) + "C" + m.group(2) if _SAMPLE_MARK.search(m.group(2)) else m.group(0)
+
+
+def loss_notes(text: str) -> list[str]:
+    """The readings of the loss's name used (said in the answer)."""
+    if any(_SAMPLE_MARK.search(m.group(2)) for m in _PER_EXAMPLE.finditer(text)):
+        return [
+            "𝓛 read as the loss of one example (Ng's notation, J the cost), as the sample's "
+            "mark (i) says: ∂𝓛/∂z^(i) is the per-sample δ"
+        ]
+    return []
+
+
 #: Rewrites of the LaTeX read here, applied before ``parse``'s own: notations that carry
 #: no more than what the grammar reads (decorations, primes and transposes inside
 #: superscripts, indicators, cases, update arrows).
 LATEX_REWRITES: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"\\begin\{cases\}(.*?)\\end\{cases\}", re.S), _cases),
+    (_PER_EXAMPLE, _per_example),
     # decorations: {\cal C}, \hat{\delta}, \vec{z}, \bm{\delta}, \boldsymbol{\delta}
     (re.compile(r"\{\s*\\(?:cal|mathcal|bf|rm)\s+([A-Za-z])\s*\}"), r"\1"),
     (re.compile(r"\\(?:cal|bf)\s+([A-Za-z])"), r"\1"),
@@ -179,4 +205,8 @@ LATEX_REWRITES: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"\^\s*\{((?:[^{}]|\{[^{}]*\})*)\}"), _superscript),
     (re.compile(r"\\prime(?![A-Za-z])"), "'"),
     (re.compile(r"\\(?:operatorname|mathrm|text)\{sech\}"), r"\\sech "),
+    # "\ ": TeX's control space (a^{(l)}\ .*\ b), not a line break \\
+    (re.compile(r"(?<!\\)\\(?=[ \t])"), " "),
+    # tanh(x), tanh^2 z: the function written without its backslash (Markdown sources)
+    (re.compile(r"(?<![A-Za-z\\])tanh(?=\s*[(^{\\]|\s+[A-Za-z])"), r"\\tanh "),
 ]

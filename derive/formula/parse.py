@@ -6,6 +6,7 @@ caret into the user's own text, and the size of what is read is bounded.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from functools import cache
 from importlib import resources
@@ -19,7 +20,7 @@ from derive.formula.ir import IR, FormulaError
 from derive.formula.latex_goodfellow import GOODFELLOW_REWRITE, goodfellow
 from derive.formula.latex_ir import LatexToIR
 from derive.formula.latex_plain import PLAIN_REWRITES, UNICODE_REWRITES, is_unicode_math
-from derive.formula.latex_tokens import LATEX_REWRITES
+from derive.formula.latex_tokens import LATEX_REWRITES, loss_notes
 from derive.formula.layer_names import LATEX_REWRITES as LAYER_REWRITES
 from derive.formula.numbers import (
     MAX_DEPTH,
@@ -221,6 +222,7 @@ class Parts(list):  # type: ignore[type-arg]
     def __init__(self, parts: list[IR], notes: list[str]) -> None:
         super().__init__(parts)
         self.notes = notes
+        self.alternative: Any = None  # another reading (latex_layers.Alternative)
 
 
 def parse(
@@ -293,5 +295,11 @@ def parse(
         raise
     notes = list(getattr(transformer, "notes", []))
     if syntax == "latex":
-        notes[:0] = goodfellow(text)[1]  # the readings of the book's notation, if any
-    return Parts([leftover(p) for p in parts], notes)
+        notes[:0] = goodfellow(text)[1] + loss_notes(text)  # the readings used, if any
+    out = Parts([leftover(p) for p in parts], notes)
+    alternative = getattr(transformer, "alternative", None)  # read another way (latex_layers)
+    if alternative is not None:
+        out.alternative = dataclasses.replace(
+            alternative, parts=[leftover(p) for p in alternative.parts]
+        )
+    return out

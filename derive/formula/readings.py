@@ -4,11 +4,13 @@ of the same formula; ``Checker.check`` says which one it used, or that it cannot
 
 from __future__ import annotations
 
+from typing import Any
+
 from derive.formula.algebra import MAX_PRODUCTS, Budget
 from derive.formula.answer import CheckResult, render_expected
-from derive.formula.diagnose import Diagnosis
-from derive.formula.ir import Fn, IntIndex, Scalar, Sym
-from derive.formula.ir_walk import has_entries, nodes, shift_layers
+from derive.formula.ir import Fn, Scalar, Sym
+from derive.formula.ir_walk import has_entries, nodes
+from derive.formula.numberings import Numberings
 from derive.formula.parse import FormulaError
 from derive.formula.quantity import quantity_of
 from derive.formula.resolve import UnknownSymbol
@@ -18,82 +20,9 @@ from derive.formula.run import Run
 #: before as matrices (``_as_numbers``): each product of numbers has two readings.
 MAX_NUMBER_FACTORS = 14
 
-#: Every layer numbered one higher, the input as layer 1 (W^(3) the output weights of a
-#: 2-layer network): tried only where a weight's number is past the network, since
-#: otherwise it mostly disagrees with the numberings above on what is already readable.
-EVERY = (
-    "the input as layer 1 and every layer numbered one higher (W^(k+1), z^(k+1), a^(k+1) "
-    "of layer k)"
-)
 
-#: The weights numbered from the layer they feed out of: UFLDL's W^(l) maps l to l+1.
-UFLDL = (
-    "the weights numbered from the layer they feed out of (W^(k) maps layer k to k+1, as in UFLDL)"
-)
-
-#: The common other numberings of layers, tried when a formula is not right as written:
-#: (symbols renumbered, by how much, in words).
-NUMBERINGS: list[tuple[frozenset[str], int, str]] = [
-    (frozenset({"delta"}), -1, "the deltas numbered from the input (δ_(k+1) of layer k)"),
-    (
-        frozenset({"delta", "Z", "A"}),
-        -1,
-        "the input as layer 1 (a_(k+1), z_(k+1), δ_(k+1) of layer k; W_k as derive's)",
-    ),
-    (
-        frozenset({"delta", "Z", "A", "W", "b", "dW", "db", "dA", "K", "dK"}),
-        1,
-        "the layers numbered from 0",
-    ),
-    (frozenset({"delta", "Z", "A", "W", "b", "dW", "db", "dA"}), -1, EVERY),
-    (frozenset({"W", "b", "dW", "db"}), 1, UFLDL),
-]
-
-#: The numberings of notes, not of code: tried for LaTeX formulas only.
-LATEX_ONLY = (EVERY, UFLDL)
-
-
-class OtherReadings(Diagnosis):
+class OtherReadings(Numberings):
     """The readings a formula may have meant, each checked as one more run."""
-
-    def _check(self, run: Run) -> CheckResult:
-        """The verdict on the run's formula as read (``Checker``)."""
-        raise NotImplementedError
-
-    def _verdict(self, run: Run, guess: bool = False) -> CheckResult | None:
-        """The verdict on another reading, without a diagnosis; None if it cannot be read."""
-        try:
-            return self._check(run.again(network=self.network, verdict_only=True, guess=guess))
-        except FormulaError:
-            return None
-
-    def _renumbered(self, run: Run) -> list[tuple[str, CheckResult | None]]:
-        """The verdict (None: unreadable) under each common other numbering of layers."""
-        out: list[tuple[str, CheckResult | None]] = []
-        for bases, by, words in NUMBERINGS:
-            if words in LATEX_ONLY and run.python:
-                continue  # code indexes its lists as written (self.weights[-l])
-            if words == UFLDL and run.notation.index == "bracket":
-                continue  # Ng's W^{[l]} is layer l's own weight, never UFLDL's
-            if words == EVERY and not self._weights_past(run):
-                continue
-            relative = "delta" not in bases  # the weights alone: W_l is W_(l+1) too
-            shifted = [shift_layers(p, by, bases, relative) for p in run.parts]
-            if shifted != run.parts:
-                renumbered = run.again(parts=shifted, reading=words)
-                out.append((words, self._verdict(renumbered, guess=True)))
-        return out
-
-    def _weights_past(self, run: Run) -> bool:
-        """Whether the formula names a weight or bias past the network's last layer."""
-        return any(
-            isinstance(n, Sym)
-            and n.base in ("W", "b", "dW", "db")
-            and isinstance(n.index, IntIndex)
-            and n.index.k > self.d.depth
-            for p in run.parts
-            for _, n in nodes(p)
-        )
 
     def _other_numbering(self, run: Run, missing: UnknownSymbol) -> CheckResult:
         """A symbol this network has not (``delta3`` in a 2-layer network): the formula
@@ -101,12 +30,18 @@ class OtherReadings(Diagnosis):
         right, that is the verdict (said in a note); if they disagree, the checker cannot
         judge it (an error); if none makes it right, the missing symbol is the error."""
         readable = [(w, r) for w, r in self._renumbered(run) if r is not None]
+        readable = self._fitting(run, readable)
         right = [(w, r) for w, r in readable if r.correct]
         if not right:
-            found = self._off_the_network(run, missing)
+            found = self._off_the_network(run, missing) or self._wrong_in_every(
+                run, readable, missing
+            )
             if found is None:
                 raise missing
             return found
+        theta = self._theta_numbering(run, right)
+        if len(right) < len(readable) and theta is not None:
+            return theta
         if len(right) < len(readable):
             raise FormulaError(
                 f"{missing}; the formula is right with {right[0][0]} and wrong with "
@@ -115,7 +50,40 @@ class OtherReadings(Diagnosis):
             )
         words, result = right[0]
         gone = str(missing).split(" in this")[0].removeprefix("no ")
+        if run.syntax == "latex":
+            gone = gone.replace("delta_", "δ_")
         result.notes.append(f"read with {words}: as written, {gone} is not in this network")
+        return result
+
+    def _wrong_in_every(
+        self, run: Run, readable: list[tuple[str, CheckResult]], missing: UnknownSymbol
+    ) -> CheckResult | None:
+        """A symbol this network has not (Britz's first ``δ_3 = y − ŷ``), wrong in every
+        common numbering that reads it, each product fitting, and for one sample and with
+        1×1 layers too: wrong whichever numbering was meant; the first one's diagnosis."""
+        if not readable or any(r.correct or r.shape_error for _, r in readable):
+            return None
+        for what in ("one_sample", "ones"):
+            other = self.variant(what)
+            if other is not None and any(r and r.correct for _, r in other._renumbered(run)):
+                return None
+        words = readable[0][0]
+        renumbered = self._renumbering(run, words)
+        if renumbered is None:
+            return None
+        try:
+            result = self._check(renumbered)
+        except FormulaError:
+            return None
+        if result.correct:
+            return None
+        gone = str(missing).split(" in this")[0].removeprefix("no ")
+        if run.syntax == "latex":
+            gone = gone.replace("delta_", "δ_")
+        result.notes.append(
+            f"read with {words} (as written, {gone} is not in this network): wrong in every "
+            "common numbering of the layers that reads it"
+        )
         return result
 
     def _off_the_network(self, run: Run, missing: UnknownSymbol) -> CheckResult | None:
@@ -162,6 +130,11 @@ class OtherReadings(Diagnosis):
         says so (an error, not a guess). Right for one sample as numbered is a mistake it
         names (a missing 1/m or sum over samples).
         """
+        alternative = getattr(run.parts, "alternative", None)
+        if alternative is not None:  # the whole formula read another way (latex_layers)
+            taken = self._alternative(run, alternative)
+            if taken is not None:
+                return taken
         ones = self.variant("ones")
         if ones is not None:
             again = ones._verdict(run)
@@ -171,7 +144,14 @@ class OtherReadings(Diagnosis):
                 )
                 return again
         named = result.diagnosis and "no usual mistake" not in result.diagnosis
-        right = [w for w, r in self._renumbered(run) if r and r.correct]
+        renumbered = self._renumbered(run)
+        by_shapes = self._read_by_shapes(run, renumbered)
+        if by_shapes is not None:
+            return by_shapes
+        theta = self._theta_numbering(run, [(w, r) for w, r in renumbered if r and r.correct])
+        if theta is not None:
+            return theta
+        right = [w for w, r in renumbered if r and r.correct]
         if right:
             raise FormulaError(
                 "cannot judge the layer numbering: as derive numbers the layers (δ_k = "
@@ -205,6 +185,24 @@ class OtherReadings(Diagnosis):
                     f"{self.d.program.batch}; write it in derive's numbering"
                 )
         return result
+
+    def _alternative(self, run: Run, alternative: Any) -> CheckResult | None:
+        """The formula, wrong as read, in its other reading (``latex_layers.Alternative``):
+        where the shapes rule out the literal reading and fit the other, the other's verdict
+        (with its diagnosis and note); a verdict that differs otherwise is refused."""
+        other = run.again(parts=list(alternative.parts), reading=alternative.note)
+        if self._rules_out(run) and not self._rules_out(other):
+            try:
+                result = self._check(other)
+            except FormulaError:
+                return None
+            if result.shape_error is None:
+                result.notes.append(alternative.note)
+                return result
+        again = self._verdict(other)
+        if again is not None and again.correct:
+            raise FormulaError(alternative.refusal)
+        return None
 
     @property
     def all_numbers(self) -> bool:
