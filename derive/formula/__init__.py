@@ -55,6 +55,7 @@ grammar and builder::
     program_snippet.py   the snippet's statements run over the program's builder
     program_slips.py     the usual slips of a snippet, each with its repair
     program_check.py     every gradient or stage it assigns, compared numerically at two
-                         points; a wrong one explained (shape, factor, a chain-rule term
-                         missing, a slip)
+                         points
+    program_diagnose.py  a wrong one explained (shape, factor, a chain-rule term missing,
+                         a Jacobian forgotten or cut to its diagonal, a slip)
 """
