@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import sympy
@@ -21,14 +21,12 @@ import sympy
 from derive.core import numeric
 from derive.core.nodes import Reduce, ReduceAll
 from derive.core.program import cotangent_name, shape_of, shape_text
+from derive.core.staged import StagedDerivation
 from derive.formula.ir import FormulaError
 from derive.formula.program_slips import mutations, reads
-from derive.formula.program_snippet import OutOfTime, Reading, ShapeError
+from derive.formula.program_snippet import OutOfTime, Reader, Reading, ShapeError
 from derive.render.text import text as show
 from derive.spec import program_grammar as G
-
-if TYPE_CHECKING:
-    from derive.formula.program_check import ProgramChecker
 
 RTOL = 1e-7
 #: The most statements rebuilt while looking for one or two slips (each try reruns the
@@ -59,10 +57,28 @@ def all_close(got: list[Any], want: list[Any]) -> bool:
     return all(close(a, b) for a, b in zip(got, want, strict=True))
 
 
+class Judge(Protocol):
+    """What a diagnosis asks of the checker (``program_check.ProgramChecker``)."""
+
+    sd: StagedDerivation
+    reader: Reader
+    points: list[dict[Any, Any]]
+    expected_now: list[dict[Any, Any]]
+
+    def expected(self, drop: tuple[Any, int] | None = None) -> list[dict[Any, Any]]: ...
+    def values_at(
+        self, env: dict[Any, Any], drop: tuple[Any, int] | None = None
+    ) -> dict[Any, Any]: ...
+    def user_values(self, reading: Reading, name: str) -> list[Any] | None: ...
+    def same(self, reading: Reading, name: str, sym: Any) -> bool: ...
+    def label(self, sym: Any) -> str: ...
+    def target(self, name: str) -> Any | None: ...
+
+
 class Diagnosis:
     """The diagnoses of one checker (its derivation, points and reader)."""
 
-    def __init__(self, checker: ProgramChecker) -> None:
+    def __init__(self, checker: Judge) -> None:
         self.c = checker
         self.sd = checker.sd
 
