@@ -29,7 +29,7 @@ PROGRAM_ENTRIES = [
     if e["network"] and e["syntax"] == "python" and is_program_spec(str(e["network"]))
 ]
 #: Entries read with a verdict when this test was written; the count may grow, not shrink.
-MIN_READ = 24
+MIN_READ = 26
 #: Read, and judged against their label, for a reason outside the reading (strict xfail:
 #: when the reason is fixed the test says so). Empty since the checker judges only what a
 #: ``return`` hands back (the snippets' own helpers ``dmean``, ``ddev``, israfelsr's ``dxmu``
@@ -295,3 +295,53 @@ def test_labels_in_a_plain_pick(svm: ProgramChecker) -> None:
     KeyError 'y' traceback before)."""
     snippet = "s = X.dot(W)\nc = s[range(N), y]\ndW = 2 * reg * W + X.T.dot(s - c)"
     assert svm.check(snippet).verdict == "incorrect"
+
+
+# ---------------------------------------------------------------- round 5: a forward's cache
+
+
+def _with_cache(tmp_path: Path, cache: str) -> ProgramChecker:
+    path = tmp_path / "cached.toml"
+    path.write_text(PROGRAM + f"cache = {cache}\n", "utf-8")
+    return ProgramChecker(derive_program(path))
+
+
+#: lightaime's batch-norm backward unpacks the forward's (gamma, x, sample_mean, …) under
+#: its own names: u_b is the mean, sigma_squared_b the variance (by place only).
+BY_PLACE = """\
+gamma, x, u_b, sigma_squared_b, eps, x_hat = cache
+N = x.shape[0]
+dxhat = dout * gamma
+dvar = np.sum(dxhat * (x - u_b), axis=0) * -0.5 * (sigma_squared_b + eps) ** -1.5
+dxmu = dxhat / np.sqrt(sigma_squared_b + eps) + dvar * 2 * (x - u_b) / N
+dx = dxmu - np.sum(dxmu, axis=0) / N
+return dx
+"""
+
+
+def test_a_cache_unpacked_by_place(tmp_path: Path) -> None:
+    """``[backward] cache`` names the forward's tuple: a snippet's own names bind by place."""
+    checker = _with_cache(tmp_path, '["gamma", "x", "mu", "var", "eps", "xhat"]')
+    r = checker.check(BY_PLACE)
+    assert r.verdict == "correct", r
+    assert "read u_b, sigma_squared_b, x_hat as the program's mu (the cache's #3), var" in str(r)
+    # by place, not by name: with mu and var swapped in the cache the snippet is wrong
+    swapped = _with_cache(tmp_path, '["gamma", "x", "var", "mu", "eps", "xhat"]')
+    assert swapped.check(BY_PLACE).verdict == "incorrect"
+
+
+def test_a_cache_entry_the_program_lacks_is_unknown_where_used(tmp_path: Path) -> None:
+    checker = _with_cache(tmp_path, '["x", "mu", "var", "shape", "gamma", "xhat"]')
+    with pytest.raises(FormulaError, match="unknown name 'sh'.*the forward's shape"):
+        checker.check("x, mu, var, sh, gamma, xhat = cache\ndx = sh * dout\n")
+    # a tuple of another length is read by name as before
+    r = checker.check("gamma, xhat = cache\ndgamma = np.sum(dout * xhat, axis=0)\n")
+    assert r.verdict == "correct", r
+
+
+@pytest.mark.parametrize("cache", ['"x"', "[]", "[1, 2]", '["sum"]'])
+def test_a_bad_cache_is_a_spec_error(tmp_path: Path, cache: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(PROGRAM + f"cache = {cache}\n", "utf-8")
+    with pytest.raises(Exception, match="cache"):
+        derive_program(path)

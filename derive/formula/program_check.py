@@ -40,6 +40,7 @@ class ProgramChecker:
             self.names.declared[name] = self._declared(name, text)
         self.points = [self._point(i) for i in range(len(FIRST_SIZES))]
         self.targets = self._targets()
+        self.expected_now: list[dict[Any, Any]] = []
         self.diagnosis = Diagnosis(self)
 
     # ------------------------------------------------------------------ setup

@@ -333,7 +333,8 @@ class Reader:
 
     def unpack(self, st: G.Unpack, env: dict[str, Any], notes: list[str], build: Any) -> None:
         """``N, D = x.shape`` binds sizes; ``a, b = cache`` binds each name to the
-        program's value of that name (an unknown one is an error only where it is used)."""
+        program's value of that name, or by place where the program names its forward's
+        cache (an unknown one is an error only where it is used)."""
         if isinstance(st.expr, G.ShapeOf) and st.expr.axis is None:
             x = build(st.expr.x, st.line, st.text)
             if len(st.targets) != 2 or not hasattr(x, "shape"):
@@ -342,8 +343,18 @@ class Reader:
                 env[name] = size
             return
         where = f"unpacked on line {st.line}"
-        for name in st.targets:
+        order = self.sd.graph.spec.cache
+        by_place = isinstance(st.expr, G.Name) and len(order) == len(st.targets) > 1
+        for k, name in enumerate(st.targets):
             if name == "_":
+                continue
+            if by_place and order[k] != name:  # the forward's cache, in its order
+                found = self.names.find(order[k])
+                if found is not None:
+                    env[name] = found[1]
+                    notes.append(f"read {name} as the program's {found[0]} (the cache's #{k + 1})")
+                else:
+                    env[name] = _Unknown(f"{where}, the forward's {order[k]}")
                 continue
             found = self.names.find(name)
             if found is None:

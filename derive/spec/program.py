@@ -442,14 +442,11 @@ def _upstream(data: Mapping[str, object], known: _Names, source: str, lines: _Li
         if (
             not isinstance(backward, dict)
             or "upstream" not in backward
-            or set(backward)
-            - {
-                "upstream",
-                "output",
-            }
+            or set(backward) - {"upstream", "output", "cache"}
         ):
             raise _fail(
-                '[backward] holds upstream = "dout" and optionally output = "out"',
+                '[backward] holds upstream = "dout" and optionally output = "out" and '
+                'cache = ["x", "mu", …]',
                 source,
                 lines.table("backward") or lines.find("backward"),
                 "backward",
@@ -593,6 +590,7 @@ def from_program_dict(data: Mapping[str, object], source: str = "", text: str = 
         for eq in eqs
         if eq.target not in used
     ]
+    cache = _cache(backward, source, lines)
     warnings += [
         f"parameter {p!r} is not used by {what} (its gradient is zero)"
         for p in shapes["parameters"]
@@ -611,7 +609,32 @@ def from_program_dict(data: Mapping[str, object], source: str = "", text: str = 
         loss=loss,
         source=source,
         warnings=tuple(warnings),
+        cache=cache,
     )
+
+
+#: The most names of a forward's cache tuple.
+MAX_CACHE = 32
+
+
+def _cache(backward: object, source: str, lines: _Lines) -> tuple[str, ...]:
+    """``[backward] cache = ["x", "mu", "shape"]``: the forward's cache tuple in order;
+    a name the program does not have (a shape, an axis) is kept and never bound."""
+    if not isinstance(backward, dict) or "cache" not in backward:
+        return ()
+    value = backward["cache"]
+    line = lines.find("cache", "backward")
+    if not isinstance(value, list) or not 0 < len(value) <= MAX_CACHE:
+        raise _fail(
+            f"cache is a list of 1 to {MAX_CACHE} names (the forward's cache tuple, in order)",
+            source,
+            line,
+            "backward.cache",
+        )
+    try:
+        return tuple(check_program_name(v, "backward.cache") for v in value)
+    except SpecError as err:
+        raise _fail(err.problem, source, line, err.key) from None
 
 
 def is_program(data: Mapping[str, object]) -> bool:

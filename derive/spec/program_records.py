@@ -69,7 +69,9 @@ class ProgramSpec:
 
     Exactly one of ``upstream`` (a layer's backward pass: the cotangent of ``output`` is
     the given input ``upstream``) and ``loss`` is set. ``warnings`` lists what is computed
-    and not used (not an error).
+    and not used (not an error). ``cache``: the names of the forward's cache tuple in its
+    order (``[backward] cache = [...]``), so that a backward pass unpacking it under its
+    own names (``gamma, x, u_b, … = cache``) is read by position.
     """
 
     name: str
@@ -84,6 +86,7 @@ class ProgramSpec:
     loss: ProgramLoss | None
     source: str = ""
     warnings: tuple[str, ...] = ()
+    cache: tuple[str, ...] = ()
 
     @property
     def sizes(self) -> tuple[str, ...]:
