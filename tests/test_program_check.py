@@ -367,3 +367,19 @@ def test_weight_decay_the_loss_does_not_have_is_named(tmp_path) -> None:  # type
     r = ridge.check("dw = 2 * X.T @ r + 2 * lambda * w\ndw += 2 * lambda * w\n")
     assert r.verdict == "incorrect", r
     assert "no lambda term" not in (r.diagnosis or ""), r.diagnosis
+
+
+@pytest.mark.parametrize("declared", ["dout=X*0", "Xhat=X", "N=1", "dgamma=X", "dXhat=dout"])
+def test_a_symbol_may_not_redefine_the_programs_own_names(capsys, declared) -> None:  # type: ignore[no-untyped-def]
+    """``--symbol dout=X*0`` would make any snippet right (or wrong): refused, exit 2."""
+    code = main(["check", "batchnorm", "dgamma = np.sum(dout * Xhat, axis=0)", "--symbol", declared])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    name = declared.split("=")[0]
+    assert err.splitlines() == [
+        f"derive: error: --symbol {declared}: {name} is "
+        + ("a gradient" if name == "dgamma" else "a name")
+        + " of the program itself; declare only the snippet's own names"
+    ]
+    # the snippet's own name is still declared as before
+    assert check("dgamma = np.sum(dout * xh, axis=0)", xh="Xhat").verdict == "correct"

@@ -345,3 +345,45 @@ def test_a_bad_cache_is_a_spec_error(tmp_path: Path, cache: str) -> None:
     path.write_text(PROGRAM + f"cache = {cache}\n", "utf-8")
     with pytest.raises(Exception, match="cache"):
         derive_program(path)
+
+
+# ---------------------------------------------------------------- round 5: Σ_cols(onehot(y)) = 1
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+@pytest.mark.parametrize("op", ["sum", "mean", "max"])
+def test_a_reduction_of_a_one_hot_over_its_classes(axis: int, op: str) -> None:
+    """One 1 per sample: its sum (and max) over the classes is 1, its mean 1/C, as NumPy
+    computes them on random labels; a reduction over the samples stays a count."""
+    import sympy
+
+    from derive.core import nodes
+    from derive.core import numeric
+
+    n, c = sympy.Symbol("N", positive=True), sympy.Symbol("C", positive=True)
+    y = nodes.Labels("y", n, c)
+    shape = (n, c) if axis == 1 else (c, n)
+    hot = nodes.OneHot(y, shape, axis)
+    node = nodes.Reduce(hot, op, axis)
+    assert not node.has(nodes.OneHot)  # the constant, not a reduction of the labels
+    labels = np.random.default_rng(axis).integers(0, 4, 5)
+    dense = np.zeros((5, 4))
+    dense[np.arange(5), labels] = 1
+    dense = dense if axis == 1 else dense.T
+    env = {n: 5, c: 4, y: labels}
+    want = {"sum": np.sum, "mean": np.mean, "max": np.max}[op](dense, axis=axis, keepdims=True)
+    np.testing.assert_allclose(numeric.evaluate(node, env), want)
+    across = nodes.Reduce(hot, "sum", 1 - axis)  # per class: how many samples, not a constant
+    assert across.has(nodes.OneHot)
+
+
+def test_cross_entropy_stage_has_no_sum_of_the_one_hot() -> None:
+    """The RNN's read-out loss ``-mean(log_softmax(S)[range(N), y])``: dS = (softmax(S) −
+    onehot(y))/N, no Σ_cols(onehot(y)) factor; the closed form still verifies three ways."""
+    from derive.spec.sequence import rnn_program
+
+    d = derive_program(rnn_program(2, activation="tanh", loss="cross_entropy", at="every"))
+    assert "onehot" in d.text()
+    assert "Σ_cols(onehot" not in d.text()
+    report = d.verify()
+    assert report.passed, str(report)

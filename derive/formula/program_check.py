@@ -36,17 +36,24 @@ class ProgramChecker:
         self.sd = sd
         self.names = Names.of(sd)
         self.reader = Reader(sd, self.names)
+        self.targets = self._targets()
         for name, text in (symbols or {}).items():
             self.names.declared[name] = self._declared(name, text)
         self.points = [self._point(i) for i in range(len(FIRST_SIZES))]
-        self.targets = self._targets()
         self.expected_now: list[dict[Any, Any]] = []
         self.diagnosis = Diagnosis(self)
 
     # ------------------------------------------------------------------ setup
 
     def _declared(self, name: str, text: str) -> Any:
-        """``--symbol ivar=1/sqrt(var + eps)``: the user's name as a program expression."""
+        """``--symbol ivar=1/sqrt(var + eps)``: the user's name as a program expression
+        (never one of the program's own names: ``dout=X*0`` would change what is judged)."""
+        if name in self.names.values or name in self.targets:
+            what = "a name" if name in self.names.values else "a gradient"
+            raise FormulaError(
+                f"--symbol {name}={text}: {name} is {what} of the program itself; "
+                "declare only the snippet's own names"
+            )
         try:
             expr = G.parse_expression(text)
             return self.reader.run([G.Assign(name, expr, 0, text)]).values[name]
