@@ -372,7 +372,8 @@ def test_weight_decay_the_loss_does_not_have_is_named(tmp_path) -> None:  # type
 @pytest.mark.parametrize("declared", ["dout=X*0", "Xhat=X", "N=1", "dgamma=X", "dXhat=dout"])
 def test_a_symbol_may_not_redefine_the_programs_own_names(capsys, declared) -> None:  # type: ignore[no-untyped-def]
     """``--symbol dout=X*0`` would make any snippet right (or wrong): refused, exit 2."""
-    code = main(["check", "batchnorm", "dgamma = np.sum(dout * Xhat, axis=0)", "--symbol", declared])
+    snippet = "dgamma = np.sum(dout * Xhat, axis=0)"
+    code = main(["check", "batchnorm", snippet, "--symbol", declared])
     err = capsys.readouterr().err.strip()
     assert code == 2
     name = declared.split("=")[0]

@@ -357,8 +357,7 @@ def test_a_reduction_of_a_one_hot_over_its_classes(axis: int, op: str) -> None:
     computes them on random labels; a reduction over the samples stays a count."""
     import sympy
 
-    from derive.core import nodes
-    from derive.core import numeric
+    from derive.core import nodes, numeric
 
     n, c = sympy.Symbol("N", positive=True), sympy.Symbol("C", positive=True)
     y = nodes.Labels("y", n, c)
