@@ -63,20 +63,20 @@ def _edits(node: G.Expr, line: int) -> Iterator[tuple[str, G.Expr]]:
         )
 
 
-def _rebuild(node: G.Expr, target: G.Expr, new: G.Expr) -> G.Expr:
+def rebuild(node: G.Expr, target: G.Expr, new: G.Expr) -> G.Expr:
     """``node`` with the sub-expression ``target`` (by identity) replaced by ``new``."""
     if node is target:
         return new
     if isinstance(node, G.Unary | G.Transpose | G.ShapeOf):
-        return replace(node, x=_rebuild(node.x, target, new))
+        return replace(node, x=rebuild(node.x, target, new))
     if isinstance(node, G.Bin | G.Compare):
         return replace(
-            node, left=_rebuild(node.left, target, new), right=_rebuild(node.right, target, new)
+            node, left=rebuild(node.left, target, new), right=rebuild(node.right, target, new)
         )
     if isinstance(node, G.Call):
-        return replace(node, args=tuple(_rebuild(a, target, new) for a in node.args))
+        return replace(node, args=tuple(rebuild(a, target, new) for a in node.args))
     if isinstance(node, G.Pick):
-        return replace(node, matrix=_rebuild(node.matrix, target, new))
+        return replace(node, matrix=rebuild(node.matrix, target, new))
     return node
 
 
@@ -124,7 +124,7 @@ def mutations(
                 continue
             for said, fixed in _edits(node, st.line):
                 variant = list(statements)
-                variant[i] = replace(st, expr=_rebuild(st.expr, node, fixed))
+                variant[i] = replace(st, expr=rebuild(st.expr, node, fixed))
                 yield said, variant
 
 

@@ -446,7 +446,7 @@ def _upstream(data: Mapping[str, object], known: _Names, source: str, lines: _Li
         ):
             raise _fail(
                 '[backward] holds upstream = "dout" and optionally output = "out" and '
-                'cache = ["x", "mu", …]',
+                'cache = ["x", "mu", …] (a tuple) or {mean = "mu", …} (a dict)',
                 source,
                 lines.table("backward") or lines.find("backward"),
                 "backward",
@@ -610,11 +610,34 @@ def from_program_dict(data: Mapping[str, object], source: str = "", text: str = 
         source=source,
         warnings=tuple(warnings),
         cache=cache,
+        cache_keys=_cache_keys(backward, source, lines),
     )
 
 
 #: The most names of a forward's cache tuple.
 MAX_CACHE = 32
+
+
+def _cache_keys(backward: object, source: str, lines: _Lines) -> tuple[tuple[str, str], ...]:
+    """``[backward] cache = {mean = "mu", axis = "layernorm"}``: a forward's cache dict,
+    each key to the program's name of its value."""
+    if not isinstance(backward, dict) or not isinstance(backward.get("cache"), dict):
+        return ()
+    table: dict[str, object] = backward["cache"]
+    line = lines.find("cache", "backward")
+    if not 0 < len(table) <= MAX_CACHE or not all(
+        isinstance(k, str) and k.isidentifier() and len(k) <= 40 for k in table
+    ):
+        raise _fail(
+            f"cache is a table of 1 to {MAX_CACHE} keys, each a name",
+            source,
+            line,
+            "backward.cache",
+        )
+    try:
+        return tuple((k, check_program_name(v, f"backward.cache.{k}")) for k, v in table.items())
+    except SpecError as err:
+        raise _fail(err.problem, source, line, err.key) from None
 
 
 def _cache(backward: object, source: str, lines: _Lines) -> tuple[str, ...]:
@@ -624,6 +647,8 @@ def _cache(backward: object, source: str, lines: _Lines) -> tuple[str, ...]:
         return ()
     value = backward["cache"]
     line = lines.find("cache", "backward")
+    if isinstance(value, dict):
+        return ()
     if not isinstance(value, list) or not 0 < len(value) <= MAX_CACHE:
         raise _fail(
             f"cache is a list of 1 to {MAX_CACHE} names (the forward's cache tuple, in order)",

@@ -71,7 +71,8 @@ class ProgramSpec:
     the given input ``upstream``) and ``loss`` is set. ``warnings`` lists what is computed
     and not used (not an error). ``cache``: the names of the forward's cache tuple in its
     order (``[backward] cache = [...]``), so that a backward pass unpacking it under its
-    own names (``gamma, x, u_b, … = cache``) is read by position.
+    own names (``gamma, x, u_b, … = cache``) is read by position; ``cache_keys``: a cache
+    dict's keys, each to the program's name (``cache['mean']`` is ``mu``).
     """
 
     name: str
@@ -87,6 +88,8 @@ class ProgramSpec:
     source: str = ""
     warnings: tuple[str, ...] = ()
     cache: tuple[str, ...] = ()
+    #: A forward's cache dict (``[backward] cache = {mean = "mu"}``): each key's name.
+    cache_keys: tuple[tuple[str, str], ...] = ()
 
     @property
     def sizes(self) -> tuple[str, ...]:
