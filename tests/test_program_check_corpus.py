@@ -29,7 +29,7 @@ PROGRAM_ENTRIES = [
     if e["network"] and e["syntax"] == "python" and is_program_spec(str(e["network"]))
 ]
 #: Entries read with a verdict when this test was written; the count may grow, not shrink.
-MIN_READ = 28
+MIN_READ = 38
 #: Read, and judged against their label, for a reason outside the reading (strict xfail:
 #: when the reason is fixed the test says so). Empty since the checker judges only what a
 #: ``return`` hands back (the snippets' own helpers ``dmean``, ``ddev``, israfelsr's ``dxmu``
@@ -443,4 +443,68 @@ def test_a_bad_cache_dict_is_a_spec_error(tmp_path: Path, cache: str) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(PROGRAM + f"cache = {cache}\n", "utf-8")
     with pytest.raises(Exception, match="cache"):
+        derive_program(path)
+
+
+# ---------------------------------------------------------------- round 5: if mode == 'train':
+
+DROPOUT = """\
+name = "dropout_layer"
+convention = "row"
+[inputs]
+x = ["N", "D"]
+mask = ["N", "D"]
+[forward]
+equations = "out = x * mask"
+[backward]
+upstream = "dout"
+"""
+
+#: CS231n's dropout_backward, as the assignment's sources write it.
+MODES = """\
+dropout_param, mask = cache
+mode = dropout_param['mode']
+if mode == 'train':
+    dx = dout * mask
+elif mode == 'test':
+    dx = dout
+return dx
+"""
+
+
+def _dropout(tmp_path: Path, mode: str | None) -> ProgramChecker:
+    path = tmp_path / "dropout.toml"
+    path.write_text(DROPOUT + (f'mode = "{mode}"\n' if mode else ""), "utf-8")
+    return ProgramChecker(derive_program(path))
+
+
+def test_the_branch_of_the_programs_mode_is_read(tmp_path: Path) -> None:
+    assert _dropout(tmp_path, "train").check(MODES).verdict == "correct"
+    # the test branch (dx = dout) is what a test-mode program reads: wrong for this forward
+    assert _dropout(tmp_path, "test").check(MODES).verdict == "incorrect"
+    wrong = MODES.replace("dx = dout * mask", "dx = dout * mask * 2")
+    r = _dropout(tmp_path, "train").check(wrong)
+    assert r.verdict == "incorrect" and "2 times" in r.diagnosis, r
+    # != and else, nested under a mode name of the snippet's own
+    other = (
+        "m = dropout_param.get('mode')\nif m != 'train':\n    dx = dout\nelse:\n"
+        "    dx = dout * mask\nreturn dx\n"
+    )
+    assert _dropout(tmp_path, "train").check(other).verdict == "correct"
+
+
+def test_a_branch_the_program_cannot_choose_is_unread(tmp_path: Path) -> None:
+    with pytest.raises(FormulaError, match=r'line 3: the snippet branches on mode.*mode = "train"'):
+        _dropout(tmp_path, None).check(MODES)
+    with pytest.raises(FormulaError, match="only a branch on the mode is read"):
+        _dropout(tmp_path, "train").check(MODES.replace("elif mode ==", "elif flag =="))
+    with pytest.raises(FormulaError, match="no indented body"):
+        _dropout(tmp_path, "train").check("if mode == 'train':\ndx = dout * mask\n")
+
+
+@pytest.mark.parametrize("mode", ["1", "two words", ""])
+def test_a_bad_mode_is_a_spec_error(tmp_path: Path, mode: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(DROPOUT + f'mode = "{mode}"\n', "utf-8")
+    with pytest.raises(Exception, match="mode is one word"):
         derive_program(path)

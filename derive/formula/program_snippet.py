@@ -23,6 +23,7 @@ from derive.core import nodes as N
 from derive.core.compact import too_big
 from derive.core.program import ProgramError, ProgramReadError, _Builder, is_scalar
 from derive.core.staged import StagedDerivation
+from derive.formula import program_branches as branches
 from derive.formula.ir import FormulaError
 from derive.formula.program_slips import rebuild
 from derive.spec import program_grammar as G
@@ -158,7 +159,12 @@ class Reader:
     def parse(self, text: str) -> list[G.Statement]:
         """The snippet's statements, each logical line parsed by the program grammar."""
         out: list[G.Statement] = []
-        for number, line in logical_lines(text):
+        lines = logical_lines(text)
+        if any(line.startswith("if ") for _, line in lines):  # if mode == 'train': …
+            raw = text.splitlines()
+            indents = {n: len(raw[n - 1]) - len(raw[n - 1].lstrip()) for n, _ in lines}
+            lines = branches.resolve(lines, indents, self.sd.graph.spec.mode)
+        for number, line in lines:
             try:
                 out.append(G.parse_statement(line, number))
             except G.EquationError as err:

@@ -442,11 +442,11 @@ def _upstream(data: Mapping[str, object], known: _Names, source: str, lines: _Li
         if (
             not isinstance(backward, dict)
             or "upstream" not in backward
-            or set(backward) - {"upstream", "output", "cache"}
+            or set(backward) - {"upstream", "output", "cache", "mode"}
         ):
             raise _fail(
                 '[backward] holds upstream = "dout" and optionally output = "out" and '
-                'cache = ["x", "mu", …] (a tuple) or {mean = "mu", …} (a dict)',
+                'cache = ["x", "mu", …] (a tuple) or {mean = "mu", …} (a dict) and mode = "train"',
                 source,
                 lines.table("backward") or lines.find("backward"),
                 "backward",
@@ -611,7 +611,23 @@ def from_program_dict(data: Mapping[str, object], source: str = "", text: str = 
         warnings=tuple(warnings),
         cache=cache,
         cache_keys=_cache_keys(backward, source, lines),
+        mode=_mode(backward, source, lines),
     )
+
+
+def _mode(backward: object, source: str, lines: _Lines) -> str:
+    """``[backward] mode = "train"``: the mode this forward is (a word)."""
+    if not isinstance(backward, dict) or "mode" not in backward:
+        return ""
+    value = backward["mode"]
+    if not isinstance(value, str) or not value.isidentifier() or len(value) > 40:
+        raise _fail(
+            'mode is one word, e.g. mode = "train"',
+            source,
+            lines.find("mode", "backward"),
+            "backward.mode",
+        )
+    return value
 
 
 #: The most names of a forward's cache tuple.

@@ -90,6 +90,9 @@ class ProgramSpec:
     cache: tuple[str, ...] = ()
     #: A forward's cache dict (``[backward] cache = {mean = "mu"}``): each key's name.
     cache_keys: tuple[tuple[str, str], ...] = ()
+    #: The mode this forward is (``[backward] mode = "train"``): a checked snippet's
+    #: ``if mode == 'train':`` chain is read for it.
+    mode: str = ""
 
     @property
     def sizes(self) -> tuple[str, ...]:
