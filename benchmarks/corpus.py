@@ -91,9 +91,9 @@ search is now bounded (the lines the judged name reads, 3000 rebuilt statements,
 Round 5 (layercorp2): 25 read, 0 of 3 wrong named -> 39 read (lightaime's and jariasf's
 caches unpacked by place, jariasf's cache dict and axis=cache['axis'], nine more dropout
 backward passes with a program each, their `if mode == 'train':` read for the program's
-mode), all right, 3 of 3 named (cthorey's diagonal-only dx, tt-metal's doubled mean, 0809zheng's weight decay the
-loss lacks). 0809zheng's worst time is the snippet's first reading (SymPy's MatAdd.doit in
-the builder's add, ~2.4 s), not its diagnosis."""
+mode), all right, 3 of 3 named (cthorey's diagonal-only dx, tt-metal's doubled mean,
+0809zheng's weight decay the loss lacks). 0809zheng's worst time is the snippet's first
+reading (SymPy's MatAdd.doit in the builder's add, ~2.4 s), not its diagnosis."""
 
 
 def names_the_mistake(entry: dict[str, Any], result: CheckResult) -> bool:

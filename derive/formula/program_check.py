@@ -83,6 +83,7 @@ class ProgramChecker:
         return out
 
     def target(self, name: str) -> Any | None:
+        """The symbol the snippet's ``name`` must equal (None: not a gradient or stage)."""
         if name in self.targets:
             return self.targets[name]
         hits = {v for n, v in self.targets.items() if key(n) == key(name)}
@@ -169,11 +170,13 @@ class ProgramChecker:
         return self._result("incorrect", labels, sym, formula, diagnosis, shape, notes)
 
     def same(self, reading: Reading, name: str, sym: Any) -> bool:
+        """Whether the snippet's ``name`` equals ``sym`` at every point."""
         got = self.user_values(reading, name)
         want = [v[sym] for v in self.expected_now]
         return got is not None and all_close(got, want)
 
     def label(self, sym: Any) -> str:
+        """``dgamma`` for a gradient, the stage's own name for a cotangent."""
         wrt = getattr(sym, "wrt", None)
         return cotangent_name(wrt.name) if wrt is not None else str(sym.name)
 

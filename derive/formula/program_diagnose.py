@@ -65,14 +65,23 @@ class Judge(Protocol):
     points: list[dict[Any, Any]]
     expected_now: list[dict[Any, Any]]
 
-    def expected(self, drop: tuple[Any, int] | None = None) -> list[dict[Any, Any]]: ...
-    def values_at(
-        self, env: dict[Any, Any], drop: tuple[Any, int] | None = None
-    ) -> dict[Any, Any]: ...
-    def user_values(self, reading: Reading, name: str) -> list[Any] | None: ...
-    def same(self, reading: Reading, name: str, sym: Any) -> bool: ...
-    def label(self, sym: Any) -> str: ...
-    def target(self, name: str) -> Any | None: ...
+    def expected(self, drop: tuple[Any, int] | None = None) -> list[dict[Any, Any]]:
+        """Every cotangent and gradient at each point (``drop``: one term left out)."""
+
+    def values_at(self, env: dict[Any, Any], drop: tuple[Any, int] | None = None) -> dict[Any, Any]:
+        """Every cotangent and gradient at one point."""
+
+    def user_values(self, reading: Reading, name: str) -> list[Any] | None:
+        """The snippet's ``name`` at each point."""
+
+    def same(self, reading: Reading, name: str, sym: Any) -> bool:
+        """Whether the snippet's ``name`` equals ``sym`` at every point."""
+
+    def label(self, sym: Any) -> str:
+        """How the answer names ``sym``."""
+
+    def target(self, name: str) -> Any | None:
+        """The symbol the snippet's ``name`` must equal."""
 
 
 class Diagnosis:
