@@ -90,7 +90,13 @@ tt-metal #53204's reference dx, because the derivation dropped the path through 
 equation (`rstd`). Since the checker judges what a `return` hands back and a scalar
 coefficient gets its cotangent, all 25 read are right. 0809zheng's SVM (labelled wrong,
 judged wrong) took minutes while its diagnosis re-ran the snippet per slip tried; the
-search is now bounded (the lines the judged name reads, 3000 rebuilt statements, 0.6 s)."""
+search is now bounded (the lines the judged name reads, 3000 rebuilt statements, 0.6 s).
+Round 5 (layercorp2): 25 read, 0 of 3 wrong named -> 39 read (lightaime's and jariasf's
+caches unpacked by place, jariasf's cache dict and axis=cache['axis'], nine more dropout
+backward passes with a program each, their `if mode == 'train':` read for the program's
+mode), all right, 3 of 3 named (cthorey's diagonal-only dx, tt-metal's doubled mean,
+0809zheng's weight decay the loss lacks). 0809zheng's worst time is the snippet's first
+reading (SymPy's MatAdd.doit in the builder's add, ~2.4 s), not its diagnosis."""
 
 
 def names_the_mistake(entry: dict[str, Any], result: CheckResult) -> bool:

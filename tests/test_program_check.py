@@ -305,3 +305,82 @@ def test_a_snippet_that_doubles_each_line_is_bounded() -> None:
 def test_dividing_by_the_wrong_size_is_named() -> None:
     r = check("dw = X.T @ (p - y) / X.shape[1]", "logreg")
     assert r.verdict == "incorrect" and "divided by n where m belongs" in (r.diagnosis or "")
+
+
+# ---------------------------------------------------------------- round 5: mistakes named
+
+#: Each entry's own path only: d Xhat_ij / d X_ij = (1 - 1/N - Xhat_ij² / N) / sqrt(var + eps),
+#: written by hand (the cross terms through mu and var left out, as cthorey's alternative had it).
+DIAGONAL = "dx = gamma / np.sqrt(var + eps) * (1 - 1. / N - Xhat ** 2 / N) * dout"
+
+
+def test_diagonal_of_the_jacobian_only_is_named() -> None:
+    r = check(DIAGONAL)
+    assert r.verdict == "incorrect", r
+    assert "diagonal of the Jacobian" in r.diagnosis, r.diagnosis
+    assert "sums (μ, var)" in r.diagnosis, r.diagnosis
+    # the same snippet with the cross terms is right (so the diagonal is what is wrong)
+    assert check(COMPACT).verdict == "correct"
+
+
+def test_a_term_counted_twice_is_named() -> None:
+    doubled = COMPACT.replace("- np.sum(dout, axis=0)", "- 2 * np.sum(dout, axis=0)")
+    assert doubled != COMPACT
+    r = check(doubled)
+    assert r.verdict == "incorrect", r
+    assert "line 1: the factor 2 counts a term 2 times" in r.diagnosis, r.diagnosis
+
+
+RIDGE_NO_DECAY = """\
+name = "ridge_no_decay"
+convention = "column"
+
+[inputs]
+X = ["m", "n"]
+y = ["m", 1]
+
+[parameters]
+w = ["n", 1]
+
+[hyperparameters]
+reg = "lambda"
+
+[forward]
+equations = "r = X @ w - y"
+
+[loss]
+expression = "norm(r) ** 2"
+"""
+
+
+def test_weight_decay_the_loss_does_not_have_is_named(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    spec = tmp_path / "ridge_no_decay.toml"
+    spec.write_text(RIDGE_NO_DECAY)
+    snippet = "dw = 2 * X.T @ r\ndw += 2 * reg * w\n"
+    assert derive_program(str(spec)).check(snippet.splitlines()[0]).verdict == "correct"
+    r = derive_program(str(spec)).check(snippet)
+    assert r.verdict == "incorrect", r
+    assert "line 2: the weight-decay term (dw += 2 * reg * w) does not belong" in r.diagnosis
+    assert "no reg term" in r.diagnosis
+    # where the loss has the decay, a second one added is not said to be absent from it
+    ridge = derive_program("ridge")
+    r = ridge.check("dw = 2 * X.T @ r + 2 * lambda * w\ndw += 2 * lambda * w\n")
+    assert r.verdict == "incorrect", r
+    assert "no lambda term" not in (r.diagnosis or ""), r.diagnosis
+
+
+@pytest.mark.parametrize("declared", ["dout=X*0", "Xhat=X", "N=1", "dgamma=X", "dXhat=dout"])
+def test_a_symbol_may_not_redefine_the_programs_own_names(capsys, declared) -> None:  # type: ignore[no-untyped-def]
+    """``--symbol dout=X*0`` would make any snippet right (or wrong): refused, exit 2."""
+    snippet = "dgamma = np.sum(dout * Xhat, axis=0)"
+    code = main(["check", "batchnorm", snippet, "--symbol", declared])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    name = declared.split("=")[0]
+    assert err.splitlines() == [
+        f"derive: error: --symbol {declared}: {name} is "
+        + ("a gradient" if name == "dgamma" else "a name")
+        + " of the program itself; declare only the snippet's own names"
+    ]
+    # the snippet's own name is still declared as before
+    assert check("dgamma = np.sum(dout * xh, axis=0)", xh="Xhat").verdict == "correct"

@@ -234,6 +234,10 @@ class Reduce(MatrixExpr):  # type: ignore[misc]
         arg = _sympify(arg)  # safe: one of our SymPy expressions
         if not _is_matrix(arg):
             raise ShapeMismatch(f"{op} over axis {a}: the argument is a scalar, not a matrix")
+        if isinstance(arg, OneHot) and arg.axis == a:  # one 1 per sample: Σ_cols(onehot(y)) = 1
+            m, n = arg.shape
+            ones = OneMatrix(m, 1) if a == 1 else OneMatrix(1, n)
+            return ones / arg.shape[a] if op == "mean" else ones
         return super().__new__(cls, arg, Str(op), sympy.Integer(a))
 
     @property

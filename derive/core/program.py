@@ -256,6 +256,8 @@ class _Builder:
 
     def call(self, fn: str, args: list[Any], node: Any) -> Any:
         x: Any = args[0] if args else None
+        if getattr(node, "axis_from", None) is not None:
+            raise self.fail(f"{fn}(): axis must be 0, 1 or None", node.line)
         if fn == "dot":
             return self.matmul(x, args[1], node)
         if fn == "square":

@@ -59,8 +59,10 @@ Forward programs (``derive check PROGRAM``) take a shorter road over the program
 grammar and builder::
 
     program_snippet.py   the snippet's statements run over the program's builder
+    program_branches.py  its ``if mode == 'train':`` chain read for the program's mode
     program_slips.py     the usual slips of a snippet, each with its repair
     program_check.py     every gradient or stage it assigns, compared numerically at two
-                         points; a wrong one explained (shape, factor, a chain-rule term
-                         missing, a slip)
+                         points
+    program_diagnose.py  a wrong one explained (shape, factor, a chain-rule term missing,
+                         a Jacobian forgotten or cut to its diagonal, a slip)
 """

@@ -2,7 +2,9 @@
 
 ``program_check`` reruns the snippet once per repair (one, then two at once) to find the
 slip that makes it right: an axis, sum for mean, a transpose too many or missing, a
-product's order, ``@`` for ``*`` and back, a sign, an extra term. Only the statements the
+product's order, ``@`` for ``*`` and back, a sign, an extra term, a number that counts a
+term twice (``2 * mean(…)``), a whole ``+=`` that does not belong (a weight-decay term the
+program's loss does not have). Only the statements the
 judged name reads are repaired (``reads``), and never inside ``x.shape``.
 """
 
@@ -10,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+
+import sympy
 
 from derive.spec import program_grammar as G
 
@@ -52,22 +56,27 @@ def _edits(node: G.Expr, line: int) -> Iterator[tuple[str, G.Expr]]:
         yield f"{at}: a term that does not belong", node.left
     if isinstance(node, G.Unary):
         yield f"{at}: the sign is wrong", node.x
+    if isinstance(node, G.Num) and node.value.is_integer and node.value > 1:
+        yield (
+            f"{at}: the factor {node.value} counts a term {node.value} times; it belongs once",
+            replace(node, value=sympy.Integer(1)),
+        )
 
 
-def _rebuild(node: G.Expr, target: G.Expr, new: G.Expr) -> G.Expr:
+def rebuild(node: G.Expr, target: G.Expr, new: G.Expr) -> G.Expr:
     """``node`` with the sub-expression ``target`` (by identity) replaced by ``new``."""
     if node is target:
         return new
     if isinstance(node, G.Unary | G.Transpose | G.ShapeOf):
-        return replace(node, x=_rebuild(node.x, target, new))
+        return replace(node, x=rebuild(node.x, target, new))
     if isinstance(node, G.Bin | G.Compare):
         return replace(
-            node, left=_rebuild(node.left, target, new), right=_rebuild(node.right, target, new)
+            node, left=rebuild(node.left, target, new), right=rebuild(node.right, target, new)
         )
     if isinstance(node, G.Call):
-        return replace(node, args=tuple(_rebuild(a, target, new) for a in node.args))
+        return replace(node, args=tuple(rebuild(a, target, new) for a in node.args))
     if isinstance(node, G.Pick):
-        return replace(node, matrix=_rebuild(node.matrix, target, new))
+        return replace(node, matrix=rebuild(node.matrix, target, new))
     return node
 
 
@@ -92,18 +101,40 @@ def reads(statements: list[G.Statement], name: str | None) -> set[int]:
 
 
 def mutations(
-    statements: list[G.Statement], lines: set[int] | None = None
+    statements: list[G.Statement],
+    lines: set[int] | None = None,
+    lambdas: set[str] | frozenset[str] = frozenset(),
 ) -> Iterator[tuple[str, list[G.Statement]]]:
     """Every usual slip of the snippet (in the statements ``lines``): what it says, and
-    the snippet repaired."""
-    for i, st in enumerate(statements):
-        if not isinstance(st, G.Assign | G.Update) or (lines is not None and i not in lines):
-            continue
+    the snippet repaired. ``lambdas``: the program's weight-decay hyperparameters, so
+    that an added term reading one is named as weight decay."""
+    chosen = [
+        (i, st)
+        for i, st in enumerate(statements)
+        if isinstance(st, G.Assign | G.Update) and (lines is None or i in lines)
+    ]
+    for i, st in chosen:  # a whole added term first: one cheap run each
+        if isinstance(st, G.Update) and st.op in ("+", "-"):
+            yield _dropped(st, lambdas), [*statements[:i], *statements[i + 1 :]]
+    for i, st in chosen:
+        assert isinstance(st, G.Assign | G.Update)
         sizes = {id(n) for s in G.walk(st.expr) if isinstance(s, G.ShapeOf) for n in G.walk(s.x)}
         for node in G.walk(st.expr):
             if id(node) in sizes:  # X.shape[1] is a size, not a product's operand
                 continue
             for said, fixed in _edits(node, st.line):
                 variant = list(statements)
-                variant[i] = replace(st, expr=_rebuild(st.expr, node, fixed))
+                variant[i] = replace(st, expr=rebuild(st.expr, node, fixed))
                 yield said, variant
+
+
+def _dropped(st: G.Update, lambdas: set[str] | frozenset[str]) -> str:
+    """What a ``+=`` / ``-=`` that does not belong says (weight decay named as such)."""
+    decay = sorted({n.id for n in G.names(st.expr)} & lambdas)
+    if decay:
+        return (
+            f"line {st.line}: the weight-decay term ({st.text.strip()}) does not belong: the "
+            f"program's loss has no {decay[0]} term (λ), so its gradient has none; the loss "
+            "and the gradient disagree"
+        )
+    return f"line {st.line}: the term added by {st.text.strip()} does not belong"

@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import sympy
 from sympy.matrices.expressions import MatAdd
 
 from derive.core import nodes as N
 from derive.core.compact import too_big
 from derive.core.program import ProgramError, ProgramReadError, _Builder, is_scalar
 from derive.core.staged import StagedDerivation
+from derive.formula import program_branches as branches
 from derive.formula.ir import FormulaError
+from derive.formula.program_slips import rebuild
 from derive.spec import program_grammar as G
 
 #: The longest snippet read (lines), a bound on every walk over it.
@@ -156,7 +159,12 @@ class Reader:
     def parse(self, text: str) -> list[G.Statement]:
         """The snippet's statements, each logical line parsed by the program grammar."""
         out: list[G.Statement] = []
-        for number, line in logical_lines(text):
+        lines = logical_lines(text)
+        if any(line.startswith("if ") for _, line in lines):  # if mode == 'train': …
+            raw = text.splitlines()
+            indents = {n: len(raw[n - 1]) - len(raw[n - 1].lstrip()) for n, _ in lines}
+            lines = branches.resolve(lines, indents, self.sd.graph.spec.mode)
+        for number, line in lines:
             try:
                 out.append(G.parse_statement(line, number))
             except G.EquationError as err:
@@ -191,12 +199,6 @@ class Reader:
                     env[node.id] = self.value_of(node.id, line, notes)
                 elif isinstance(node, G.Pick) and node.labels not in env:  # S[range(N), y]
                     env[node.labels] = self.value_of(node.labels, line, notes)
-                elif isinstance(node, G.Lookup):
-                    raise FormulaError(
-                        f"line {line}: {node.container}[{node.key!r}] is read only as a whole "
-                        f"line, e.g. x = {node.container}[{node.key!r}]",
-                        node.column or None,
-                    )
             for name, value in env.items():
                 if isinstance(value, _Unknown) and any(
                     isinstance(n, G.Name) and n.id == name for n in G.walk(expr)
@@ -207,6 +209,7 @@ class Reader:
                     )
 
         def build(expr: G.Expr, line: int, text: str) -> Any:
+            expr = self.named_parts(expr, env, line, notes)
             resolve(expr, line)
             reads = tuple(sorted({n.id for n in G.names(expr)}))
             key = (expr, line, reads, tuple(env.get(n) for n in reads))
@@ -278,6 +281,48 @@ class Reader:
         values = {n: v for n, v in final.items() if not isinstance(v, _Unknown)}
         return Reading(values, lines, notes, order, frozenset(returned))
 
+    def named_parts(self, expr: G.Expr, env: dict[str, Any], line: int, notes: list[str]) -> G.Expr:
+        """``expr`` with each ``cache['z']`` inside it read as the program's value (bound
+        in ``env`` under its own spelling) and each named axis (``axis=cache['axis']``,
+        ``axis=axis``) made the number the program's constant of that name holds."""
+        while True:  # one part at a time, each rebuild keeps the others' identity
+            node = next(
+                (
+                    n
+                    for n in G.walk(expr)
+                    if isinstance(n, G.Lookup) or (isinstance(n, G.Call) and n.axis_from)
+                ),
+                None,
+            )
+            if isinstance(node, G.Lookup):
+                spelled = f"{node.container}[{node.key!r}]"
+                if spelled not in env:
+                    env[spelled] = self.looked_up(node, node.key, line, notes)
+                expr = rebuild(expr, node, G.Name(spelled, node.line, node.column))
+            elif isinstance(node, G.Call):
+                expr = rebuild(expr, node, self.named_axis(node, env, line, notes))
+            else:
+                return expr
+
+    def named_axis(self, call: G.Call, env: dict[str, Any], line: int, notes: list[str]) -> G.Call:
+        """``sum(x, axis=cache['axis'])`` with the axis the program's constant gives."""
+        named = call.axis_from
+        assert named is not None
+        if isinstance(named, G.Lookup):
+            spelled = f"{named.container}[{named.key!r}]"
+            value = self.looked_up(named, named.key, line, notes)
+        else:
+            spelled = named.id
+            value = env[named.id] if named.id in env else self.value_of(named.id, line, notes)
+        number = value if isinstance(value, sympy.Integer) else None
+        if number is None or int(number) not in (-2, -1, 0, 1):
+            raise FormulaError(
+                f"line {line}: {call.fn}(): axis={spelled} is not a program constant 0 or 1 "
+                "(name it in the program's [hyperparameters], e.g. axis = 0)"
+            )
+        axis: G.Axis = 0 if int(number) % 2 == 0 else 1
+        return replace(call, axis=axis, axis_from=None)
+
     def set_item(self, st: G.SetItem, old: Any, build: Any) -> Any:
         """``A[A > 0] = 1`` as ``where(A > 0, 1, A)``; ``A[range(N), y] op= v`` as ``A`` with
         each row's label entry replaced (or updated) by ``v``: NumPy's in-place semantics."""
@@ -321,19 +366,23 @@ class Reader:
         return value
 
     def looked_up(self, lookup: G.Lookup, target: str, line: int, notes: list[str]) -> Any:
-        """``x = cache['key']``: the program's value named by the key, else by the target."""
-        for name in (lookup.key, target):
+        """``x = cache['key']``: the program's value the forward's cache dict names for
+        the key (``[backward] cache``), else named by the key, else by the target."""
+        named = dict(self.sd.graph.spec.cache_keys).get(lookup.key)
+        for name in (named, lookup.key, target) if named else (lookup.key, target):
             found = self.names.find(name)
             if found is not None:
                 real, value = found
-                if real != lookup.key:
-                    notes.append(f"read {lookup.container}[{lookup.key!r}] as {real}")
+                note = f"read {lookup.container}[{lookup.key!r}] as {real}"
+                if real != lookup.key and note not in notes:
+                    notes.append(note)
                 return value
         return _Unknown(f"taken from {lookup.container}[{lookup.key!r}] on line {line}")
 
     def unpack(self, st: G.Unpack, env: dict[str, Any], notes: list[str], build: Any) -> None:
         """``N, D = x.shape`` binds sizes; ``a, b = cache`` binds each name to the
-        program's value of that name (an unknown one is an error only where it is used)."""
+        program's value of that name, or by place where the program names its forward's
+        cache (an unknown one is an error only where it is used)."""
         if isinstance(st.expr, G.ShapeOf) and st.expr.axis is None:
             x = build(st.expr.x, st.line, st.text)
             if len(st.targets) != 2 or not hasattr(x, "shape"):
@@ -342,8 +391,18 @@ class Reader:
                 env[name] = size
             return
         where = f"unpacked on line {st.line}"
-        for name in st.targets:
+        order = self.sd.graph.spec.cache
+        by_place = isinstance(st.expr, G.Name) and len(order) == len(st.targets) > 1
+        for k, name in enumerate(st.targets):
             if name == "_":
+                continue
+            if by_place and order[k] != name:  # the forward's cache, in its order
+                found = self.names.find(order[k])
+                if found is not None:
+                    env[name] = found[1]
+                    notes.append(f"read {name} as the program's {found[0]} (the cache's #{k + 1})")
+                else:
+                    env[name] = _Unknown(f"{where}, the forward's {order[k]}")
                 continue
             found = self.names.find(name)
             if found is None:

@@ -442,14 +442,11 @@ def _upstream(data: Mapping[str, object], known: _Names, source: str, lines: _Li
         if (
             not isinstance(backward, dict)
             or "upstream" not in backward
-            or set(backward)
-            - {
-                "upstream",
-                "output",
-            }
+            or set(backward) - {"upstream", "output", "cache", "mode"}
         ):
             raise _fail(
-                '[backward] holds upstream = "dout" and optionally output = "out"',
+                '[backward] holds upstream = "dout" and optionally output = "out" and '
+                'cache = ["x", "mu", …] (a tuple) or {mean = "mu", …} (a dict) and mode = "train"',
                 source,
                 lines.table("backward") or lines.find("backward"),
                 "backward",
@@ -593,6 +590,7 @@ def from_program_dict(data: Mapping[str, object], source: str = "", text: str = 
         for eq in eqs
         if eq.target not in used
     ]
+    cache = _cache(backward, source, lines)
     warnings += [
         f"parameter {p!r} is not used by {what} (its gradient is zero)"
         for p in shapes["parameters"]
@@ -611,7 +609,73 @@ def from_program_dict(data: Mapping[str, object], source: str = "", text: str = 
         loss=loss,
         source=source,
         warnings=tuple(warnings),
+        cache=cache,
+        cache_keys=_cache_keys(backward, source, lines),
+        mode=_mode(backward, source, lines),
     )
+
+
+def _mode(backward: object, source: str, lines: _Lines) -> str:
+    """``[backward] mode = "train"``: the mode this forward is (a word)."""
+    if not isinstance(backward, dict) or "mode" not in backward:
+        return ""
+    value = backward["mode"]
+    if not isinstance(value, str) or not value.isidentifier() or len(value) > 40:
+        raise _fail(
+            'mode is one word, e.g. mode = "train"',
+            source,
+            lines.find("mode", "backward"),
+            "backward.mode",
+        )
+    return value
+
+
+#: The most names of a forward's cache tuple.
+MAX_CACHE = 32
+
+
+def _cache_keys(backward: object, source: str, lines: _Lines) -> tuple[tuple[str, str], ...]:
+    """``[backward] cache = {mean = "mu", axis = "layernorm"}``: a forward's cache dict,
+    each key to the program's name of its value."""
+    if not isinstance(backward, dict) or not isinstance(backward.get("cache"), dict):
+        return ()
+    table: dict[str, object] = backward["cache"]
+    line = lines.find("cache", "backward")
+    if not 0 < len(table) <= MAX_CACHE or not all(
+        isinstance(k, str) and k.isidentifier() and len(k) <= 40 for k in table
+    ):
+        raise _fail(
+            f"cache is a table of 1 to {MAX_CACHE} keys, each a name",
+            source,
+            line,
+            "backward.cache",
+        )
+    try:
+        return tuple((k, check_program_name(v, f"backward.cache.{k}")) for k, v in table.items())
+    except SpecError as err:
+        raise _fail(err.problem, source, line, err.key) from None
+
+
+def _cache(backward: object, source: str, lines: _Lines) -> tuple[str, ...]:
+    """``[backward] cache = ["x", "mu", "shape"]``: the forward's cache tuple in order;
+    a name the program does not have (a shape, an axis) is kept and never bound."""
+    if not isinstance(backward, dict) or "cache" not in backward:
+        return ()
+    value = backward["cache"]
+    line = lines.find("cache", "backward")
+    if isinstance(value, dict):
+        return ()
+    if not isinstance(value, list) or not 0 < len(value) <= MAX_CACHE:
+        raise _fail(
+            f"cache is a list of 1 to {MAX_CACHE} names (the forward's cache tuple, in order)",
+            source,
+            line,
+            "backward.cache",
+        )
+    try:
+        return tuple(check_program_name(v, "backward.cache") for v in value)
+    except SpecError as err:
+        raise _fail(err.problem, source, line, err.key) from None
 
 
 def is_program(data: Mapping[str, object]) -> bool:

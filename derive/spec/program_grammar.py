@@ -121,13 +121,17 @@ class Bin:
 
 @dataclass(frozen=True)
 class Call:
-    """``fn(args, axis=…)``; ``maximum`` is kept as ``maximum(0, x)`` whichever order."""
+    """``fn(args, axis=…)``; ``maximum`` is kept as ``maximum(0, x)`` whichever order.
+    ``axis_from``: an axis named, not written (``axis=axis``, ``axis=cache['axis']``): a
+    checked snippet reads it from the program's constant of that name; a program's own
+    equation may not."""
 
     fn: str
     args: tuple[Expr, ...]
     axis: Axis = None
     line: int = field(default=0, compare=False)
     column: int = field(default=0, compare=False)
+    axis_from: Name | Lookup | None = None
 
 
 @dataclass(frozen=True)
@@ -473,11 +477,17 @@ class _Builder:
             built.append(self.build(arg))
         return built, keywords
 
-    def axis(self, fn: str, value: Tree[Token] | Token, subject: str) -> Axis:
+    def axis(self, fn: str, value: Tree[Token] | Token, subject: str) -> Axis | Name | Lookup:
         tree = value.children[1] if isinstance(value, Tree) else value
         col = _pos(tree)[1]
         if isinstance(tree, Tree) and tree.data == "name" and str(tree.children[0]) == "None":
             return None
+        if isinstance(tree, Tree) and tree.data == "name":  # axis=axis
+            return Name(str(tree.children[0]), self.line, col)
+        if isinstance(tree, Tree) and tree.data == "index":  # axis=cache['axis']
+            lookup = self.lookup(tree.children[0], tree.children[1])
+            if lookup is not None:
+                return lookup
         sign = 1
         if isinstance(tree, Tree) and tree.data == "neg":
             sign, tree = -1, tree.children[0]
@@ -528,10 +538,15 @@ class _Builder:
                 f"{fn}() takes {spec.arity} argument{plural}{how}, got {len(built)}", fn_col
             )
         axis: Axis = None
+        axis_from: Name | Lookup | None = None
         for key, value in keywords.items():
             if key == "axis" and spec.axis != "none":
                 subject = self.snippet(first[0] if first else _positional(args)[0])
-                axis = self.axis(fn, value, subject)
+                given = self.axis(fn, value, subject)
+                if isinstance(given, Name | Lookup):
+                    axis_from = given
+                else:
+                    axis = given
             elif key == "keepdims" and spec.axis != "none":
                 if not (
                     isinstance(value, Tree)
@@ -549,7 +564,7 @@ class _Builder:
         if (
             spec.axis == "required"
             and "axis" not in keywords
-            or (spec.axis == "required" and axis is None)
+            or (spec.axis == "required" and axis is None and axis_from is None)
         ):
             raise EquationError(f"{fn}() needs axis=0 or axis=1", fn_col)
         if fn == "where" and not isinstance(built[0], Compare):
@@ -561,7 +576,7 @@ class _Builder:
             if not zero:
                 raise EquationError("maximum() is only maximum(0, x), the ReLU", fn_col)
             built = [built[zero[0]], built[1 - zero[0]]]
-        return Call(fn, tuple(built), axis, self.line, col)
+        return Call(fn, tuple(built), axis, self.line, col, axis_from)
 
     def pick(self, item: Tree[Token]) -> Expr:
         col = _pos(item)[1]

@@ -69,7 +69,10 @@ class ProgramSpec:
 
     Exactly one of ``upstream`` (a layer's backward pass: the cotangent of ``output`` is
     the given input ``upstream``) and ``loss`` is set. ``warnings`` lists what is computed
-    and not used (not an error).
+    and not used (not an error). ``cache``: the names of the forward's cache tuple in its
+    order (``[backward] cache = [...]``), so that a backward pass unpacking it under its
+    own names (``gamma, x, u_b, … = cache``) is read by position; ``cache_keys``: a cache
+    dict's keys, each to the program's name (``cache['mean']`` is ``mu``).
     """
 
     name: str
@@ -84,6 +87,12 @@ class ProgramSpec:
     loss: ProgramLoss | None
     source: str = ""
     warnings: tuple[str, ...] = ()
+    cache: tuple[str, ...] = ()
+    #: A forward's cache dict (``[backward] cache = {mean = "mu"}``): each key's name.
+    cache_keys: tuple[tuple[str, str], ...] = ()
+    #: The mode this forward is (``[backward] mode = "train"``): a checked snippet's
+    #: ``if mode == 'train':`` chain is read for it.
+    mode: str = ""
 
     @property
     def sizes(self) -> tuple[str, ...]:

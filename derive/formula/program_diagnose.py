@@ -1,0 +1,329 @@
+"""Why a snippet's gradient is wrong: the diagnoses of the program checker, tried in order.
+
+``program_check`` finds the first wrong name; this module says what is wrong with it, each
+explanation re-checked numerically at the checker's two random points: its shape or a
+transpose, a constant or size factor, some of its own chain-rule terms left out (a sum over
+time cut to one step), one term of one stage dropped (batch norm's missing path through
+the variance), a stage's cotangent passed on unchanged (softmax's Jacobian forgotten), only
+the diagonal of the Jacobian kept (the sums over the batch left out), and last one or two
+of the usual slips in the snippet itself (``program_slips``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import Any, Protocol
+
+import numpy as np
+import sympy
+
+from derive.core import numeric
+from derive.core.nodes import Reduce, ReduceAll
+from derive.core.program import cotangent_name, shape_of, shape_text
+from derive.core.staged import StagedDerivation
+from derive.formula.ir import FormulaError
+from derive.formula.program_slips import mutations, reads
+from derive.formula.program_snippet import OutOfTime, Reader, Reading, ShapeError
+from derive.render.text import text as show
+from derive.spec import program_grammar as G
+
+RTOL = 1e-7
+#: The most statements rebuilt while looking for one or two slips (each try reruns the
+#: snippet): the bound on a diagnosis' time.
+MAX_BUILDS = 3000
+#: And at most this long (a verdict never depends on it: only how far the search for a
+#: named slip goes on a long snippet; the answer then says none was found).
+SEARCH_SECONDS = 0.6
+#: The most terms of one gradient whose subsets are tried (2^8 sums at most).
+MAX_TERMS = 8
+#: The most entries of a gradient whose Jacobian diagonal is computed (one derivation
+#: evaluated per entry and point).
+MAX_DIAGONAL = 64
+NOTHING = "no single usual mistake explains it (nor two at once)"
+
+
+def close(a: Any, b: Any) -> bool:
+    """Equal within the checker's tolerance (and of the same shape)."""
+    a, b = np.atleast_2d(np.asarray(a, float)), np.atleast_2d(np.asarray(b, float))
+    if a.shape != b.shape:
+        return False
+    scale = max(1.0, float(np.max(np.abs(b))) if b.size else 1.0)
+    return bool(np.allclose(a, b, rtol=RTOL, atol=1e-9 * scale))
+
+
+def all_close(got: list[Any], want: list[Any]) -> bool:
+    """``close`` at every point."""
+    return all(close(a, b) for a, b in zip(got, want, strict=True))
+
+
+class Judge(Protocol):
+    """What a diagnosis asks of the checker (``program_check.ProgramChecker``)."""
+
+    sd: StagedDerivation
+    reader: Reader
+    points: list[dict[Any, Any]]
+    expected_now: list[dict[Any, Any]]
+
+    def expected(self, drop: tuple[Any, int] | None = None) -> list[dict[Any, Any]]:
+        """Every cotangent and gradient at each point (``drop``: one term left out)."""
+
+    def values_at(self, env: dict[Any, Any], drop: tuple[Any, int] | None = None) -> dict[Any, Any]:
+        """Every cotangent and gradient at one point."""
+
+    def user_values(self, reading: Reading, name: str) -> list[Any] | None:
+        """The snippet's ``name`` at each point."""
+
+    def same(self, reading: Reading, name: str, sym: Any) -> bool:
+        """Whether the snippet's ``name`` equals ``sym`` at every point."""
+
+    def label(self, sym: Any) -> str:
+        """How the answer names ``sym``."""
+
+    def target(self, name: str) -> Any | None:
+        """The symbol the snippet's ``name`` must equal."""
+
+
+class Diagnosis:
+    """The diagnoses of one checker (its derivation, points and reader)."""
+
+    def __init__(self, checker: Judge) -> None:
+        self.c = checker
+        self.sd = checker.sd
+
+    def diagnose(
+        self, statements: list[G.Statement], reading: Reading, name: str, sym: Any
+    ) -> tuple[str | None, str | None]:
+        """(shape message, what is wrong) for the assigned ``name`` judged against ``sym``."""
+        got = self.c.user_values(reading, name)
+        want = [v[sym] for v in self.c.expected_now]
+        shape = None
+        if got is not None:
+            a, b = np.atleast_2d(got[0]), np.atleast_2d(want[0])
+            if a.shape != b.shape:
+                mine = shape_of(reading.values[name])
+                theirs = shape_of(getattr(sym, "wrt", sym))
+                shape = (
+                    f"the snippet's {name} is {shape_text(mine)}; "
+                    f"{self.c.label(sym)} is {shape_text(theirs)}"
+                )
+            if a.shape == b.shape[::-1] and all_close([np.atleast_2d(x).T for x in got], want):
+                return shape, (
+                    f"{name} is the transpose of {self.c.label(sym)} (in a product, "
+                    "(A B)ᵀ = Bᵀ Aᵀ: swap the factors and their transposes)"
+                )
+            if shape is None:
+                factor = self.factor(got, want)
+                if factor is not None:
+                    return None, f"{name} is {factor} the derived one"
+        if got is not None:
+            said = (
+                self.some_terms(got, sym)
+                or self.missing_term(got, sym)
+                or self.passed_through(got, sym)
+                or self.diagonal_only(got, name, sym)
+            )
+            if said is not None:
+                return shape, said
+        return shape, self.search(statements, name, sym) or NOTHING
+
+    # ------------------------------------------------------------------ a factor
+
+    def factor(self, got: list[Any], want: list[Any]) -> str | None:
+        """``-1 times``, ``2 times``, ``1/N times`` … when got = c·want at both points."""
+        ratios = []
+        for a, b in zip(got, want, strict=True):
+            a, b = np.atleast_2d(a).astype(float), np.atleast_2d(b).astype(float)
+            if a.shape != b.shape:
+                return None
+            mask = np.abs(b) > 1e-9 * max(1.0, float(np.max(np.abs(b))))
+            if not mask.any() or not np.allclose(a[~mask], 0, atol=1e-9):
+                return None
+            r = a[mask] / b[mask]
+            if not np.allclose(r, r[0], rtol=1e-7):
+                return None
+            ratios.append(float(r[0]))
+        if all(abs(r + 1) < 1e-9 for r in ratios):
+            return "−1 times (the sign is wrong)"
+        if all(abs(r - ratios[0]) < 1e-9 * abs(ratios[0]) for r in ratios):
+            return f"{sympy.nsimplify(ratios[0], rational=True)} times"
+        points = self.c.points
+        for name, sym in self.sd.graph.sizes.items():
+            dims = [env.get(sym) for env in points]
+            for power, words in (
+                (1, f"{name} times (a factor 1/{name} is missing)"),
+                (-1, f"1/{name} times (a factor 1/{name} too many)"),
+            ):
+                if all(
+                    d and abs(r - float(d) ** power) < 1e-9 * abs(r)
+                    for r, d in zip(ratios, dims, strict=True)
+                ):
+                    return words
+        sizes = list(self.sd.graph.sizes.items())
+        for (a, sa), (b, sb) in itertools.permutations(sizes, 2):  # / n where / m belongs
+            if all(
+                abs(r - float(env[sa]) / float(env[sb])) < 1e-9 * abs(r)
+                for r, env in zip(ratios, points, strict=True)
+            ):
+                return f"{a}/{b} times (divided by {b} where {a} belongs)"
+        return None
+
+    # ------------------------------------------------------------------ terms left out
+
+    def some_terms(self, got: list[Any], sym: Any) -> str | None:
+        """Only some of the quantity's own chain-rule terms (one per use of the value):
+        the sum over time of a recurrent weight cut to its last step, a gradient that
+        forgets one path. Subsets of up to ``MAX_TERMS`` terms are tried."""
+        terms = self.sd.terms.get(sym, [])
+        if not 2 < len(terms) <= MAX_TERMS:
+            return None
+        with np.errstate(all="ignore"):
+            values = [[numeric.evaluate(t, v) for _, t in terms] for v in self.c.expected_now]
+        for size in range(1, len(terms) - 1):
+            for keep in itertools.combinations(range(len(terms)), size):
+                sums = [sum(vals[k] for k in keep) for vals in values]
+                if all_close(got, sums):
+                    missing = [terms[k] for k in range(len(terms)) if k not in keep]
+                    listed = "; ".join(
+                        f"{show(t)} (through {show(eq.out)} = {show(eq.rhs)})" for eq, t in missing
+                    )
+                    shared = getattr(sym, "wrt", None) in self.sd.graph.parameters
+                    why = (
+                        "a parameter used at several steps sums the terms of all of them"
+                        if shared
+                        else "every use of a value adds a term to its gradient"
+                    )
+                    return (
+                        f"{len(missing)} of the {len(terms)} terms of {self.c.label(sym)} are "
+                        f"missing: {listed} ({why})"
+                    )
+        return None
+
+    def missing_term(self, got: list[Any], sym: Any) -> str | None:
+        """The derivation with one chain-rule term of one stage dropped, where that equals
+        the user's (or a constant or size factor of it: a second slip on top)."""
+        for stage, terms in self.sd.terms.items():
+            if len(terms) < 2:
+                continue
+            for k, (eq, term) in enumerate(terms):
+                values = [v[sym] for v in self.c.expected(drop=(stage, k))]
+                said = (
+                    f"the term {show(term)} of {self.c.label(stage)} is missing: the chain "
+                    f"rule's term through {show(eq.out)} = {show(eq.rhs)} (every use of a "
+                    "value adds a term to its gradient)"
+                )
+                if all_close(got, values):
+                    return said
+                factor = self.factor(got, values)
+                if factor is not None:
+                    return f"{said}; and the rest is {factor} the derived one"
+        return None
+
+    def passed_through(self, got: list[Any], sym: Any) -> str | None:
+        """The cotangent of an equation's output handed on unchanged, as if its function
+        were the identity (attention's dS = dP: softmax's Jacobian forgotten)."""
+        outputs = {st.lhs for st in self.sd.cotangents}
+        for eq, term in self.sd.terms.get(sym, []):
+            cot = next((c for c in outputs if c.name == cotangent_name(eq.out.name)), None)
+            if cot is None:
+                continue
+            values = [v[cot] for v in self.c.expected_now]
+            with np.errstate(all="ignore"):
+                through = [numeric.evaluate(term, v) for v in self.c.expected_now]
+            if all_close(through, values):
+                continue  # the equation passes it on unchanged itself (Xc = X − μ)
+            if all_close(got, values):
+                return (
+                    f"{self.c.label(sym)} is {cot.name} passed on unchanged: the derivative of "
+                    f"{show(eq.out)} = {show(eq.rhs)} (its Jacobian) is missing"
+                )
+        return None
+
+    def diagonal_only(self, got: list[Any], name: str, sym: Any) -> str | None:
+        """Each entry's own path only: the gradient is the Jacobian's diagonal times the
+        upstream gradient (``dx_ij = ∂out_ij/∂x_ij · dout_ij``), the cross terms through
+        the program's sums (batch norm's mean and variance) left out."""
+        up, wrt = self.sd.graph.upstream, getattr(sym, "wrt", None)
+        if up is None or wrt is None:
+            return None
+        for env, mine in zip(self.c.points, got, strict=True):
+            shape = np.shape(env[up])
+            if wrt not in env or np.shape(env[wrt]) != shape:
+                return None
+            if np.atleast_2d(mine).shape != shape:
+                return None
+            if int(np.prod(shape)) > MAX_DIAGONAL:
+                return None
+            diagonal = np.empty(shape)
+            with np.errstate(all="ignore"):
+                for idx in np.ndindex(*shape):
+                    unit = np.zeros(shape)
+                    unit[idx] = 1.0
+                    diagonal[idx] = np.atleast_2d(self.c.values_at({**env, up: unit})[sym])[idx]
+            if not close(mine, diagonal * env[up]):
+                return None
+        sums = [
+            show(eq.out)
+            for eq in self.sd.graph.forward_equations
+            if eq.rhs.has(Reduce) or eq.rhs.has(ReduceAll)
+        ]
+        through = f" ({', '.join(sums)})" if sums else ""
+        return (
+            f"{name} keeps only the diagonal of the Jacobian (each entry's own path, "
+            f"∂{show(self.sd.graph.output)}ᵢⱼ/∂{show(wrt)}ᵢⱼ · {show(up)}ᵢⱼ): the cross terms "
+            f"through the sums{through} are missing (every entry of {show(wrt)} moves them)"
+        )
+
+    # ------------------------------------------------------------------ slips
+
+    def search(self, statements: list[G.Statement], name: str | None, sym: Any) -> str | None:
+        """One or two of the usual slips whose repair makes the snippet right: only in
+        the lines the judged name reads, and within ``MAX_BUILDS`` statements rebuilt in
+        all (each try runs the whole snippet), so a long snippet stays within a second."""
+        lines = reads(statements, name)
+        self.c.reader.deadline = time.perf_counter() + SEARCH_SECONDS
+        try:
+            return self._tries(statements, lines, name, sym)
+        except OutOfTime:
+            return None
+        finally:
+            self.c.reader.deadline = None
+
+    def _tries(
+        self, statements: list[G.Statement], lines: set[int], name: str | None, sym: Any
+    ) -> str | None:
+        runs = max(1, MAX_BUILDS // max(1, len(statements)))
+        singles = list(mutations(statements, lines, self._lambdas()))
+        for said, variant in singles[:runs]:
+            if self._fixes(variant, name, sym):
+                return said
+        runs -= min(runs, len(singles))
+        for said, variant in singles:
+            for said2, both in mutations(variant, lines, self._lambdas()):
+                if said2 == said:
+                    continue
+                if runs <= 0:
+                    return None
+                runs -= 1
+                if self._fixes(both, name, sym):
+                    return f"{said}; and {said2}"
+        return None
+
+    def _lambdas(self) -> set[str]:
+        """The weight-decay strengths (``reg = "lambda"``) the program never uses: a term
+        of the snippet that reads one is weight decay its loss does not have."""
+        g = self.sd.graph
+        return {
+            n
+            for n, s in g.hyper.items()
+            if str(s) in ("lambda", "λ") and not any(eq.rhs.has(s) for eq in g.equations)
+        }
+
+    def _fixes(self, statements: list[G.Statement], name: str | None, sym: Any) -> bool:
+        try:
+            reading = self.c.reader.run(statements)
+        except (ShapeError, FormulaError):
+            return False
+        pairs = [(n, self.c.target(n)) for n in reading.order] if name is None else [(name, sym)]
+        pairs = [(n, s) for n, s in pairs if s is not None and n in reading.values]
+        return bool(pairs) and all(self.c.same(reading, n, s) for n, s in pairs)
