@@ -28,7 +28,7 @@ from derive.core.nodes import (
     tensor_coeff,
 )
 from derive.render.outline import outline
-from derive.render.text import generic_f, hadamard_fraction, named_value
+from derive.render.text import generic_f, hadamard_fraction, is_word_index, named_value
 from derive.spec.activations import TABLE
 from derive.spec.notation import DELTA_SYMBOLS, HADAMARD, TRANSPOSE, Notation
 
@@ -73,6 +73,27 @@ def _tex_index(idx: str) -> str:
     return idx.replace(" ", "")
 
 
+#: Entrywise functions of a program as LaTeX writes them (``\\sqrt{…}``, ``\\exp(…)``).
+_FUNCTIONS = {
+    "sqrt": r"\sqrt{{{}}}",
+    "exp": r"\exp\left({}\right)",
+    "log": r"\log\left({}\right)",
+    "abs": r"\left\lvert {} \right\rvert",
+}
+
+
+def _word_name(name: str) -> str | None:
+    """A program's name whose part after ``_`` is a word: ``x_hat`` -> ``\\hat{x}``,
+    ``sample_var`` -> ``\\mathit{sample\\_var}`` (one name, not ``sample`` with a subscript
+    ``var``); None for an indexed name (``W_2``, ``h_t``, ``W_{hh}``)."""
+    base, idx = split_name(name)
+    if not is_word_index(idx):
+        return None
+    if idx in ("hat", "bar", "tilde") and len(base) == 1:
+        return rf"\{idx}{{{_GREEK.get(base, base)}}}"
+    return r"\mathit{" + name.replace("_", r"\_") + "}"
+
+
 #: A scalar multiple or a sum of feature maps (SymPy's own Mul and Add).
 _SCALED = (sympy.Add, sympy.Mul)
 
@@ -114,9 +135,13 @@ class DeriveLatexPrinter(LatexPrinter):  # type: ignore[misc]
         return f"{b}^{{{wrap}{extra_sup}}}"
 
     def _print_MatrixSymbol(self, expr: MatrixSymbol) -> str:
-        return self.indexed(*split_name(expr.name))
+        word = _word_name(expr.name)
+        return word if word is not None else self.indexed(*split_name(expr.name))
 
     def _print_Symbol(self, expr: sympy.Symbol, style: str = "plain") -> str:
+        word = _word_name(expr.name)
+        if word is not None:
+            return word
         base, idx = split_name(expr.name)
         b = _GREEK.get(base, base)
         return f"{b}_{{{_tex_index(idx)}}}" if idx else b
@@ -210,6 +235,8 @@ class DeriveLatexPrinter(LatexPrinter):  # type: ignore[misc]
         return self.notation.activation_tex(name, default)
 
     def _print_ElementwiseOf(self, expr: Any) -> str:
+        if expr.order == 0 and expr.name in _FUNCTIONS:
+            return _FUNCTIONS[expr.name].format(self._print(expr.arg))
         primes = "'" * expr.order
         return rf"{self.activation_name(expr.name)}{primes}\left({self._print(expr.arg)}\right)"
 
