@@ -226,15 +226,18 @@ def layered_networks(draw):
         if norm == "layernorm":
             # a width the checker keeps symbolic: a layer norm over 3 concrete units prints
             # its mean as 1/3, which the checker's symbolic widths do not match (not read)
-            width = f"h_{i + 1}"
+            width = "HFU"[i]  # one letter: LaTeX reads h_1 as a symbol h of layer 1
         lines = [f"width = {width!r}".replace("'", '"')]
-        if len(widths) > 1 and draw(st.booleans()):
+        softmax_out = last and out == "softmax"  # a residual layer cannot end in softmax
+        if len(widths) > 1 and not softmax_out and draw(st.booleans()):
             j = draw(st.integers(0, len(widths) - 2))
             lines = ['type = "residual"', *lines, f"skip_from = {j}"]
             if widths[j] != width:
                 lines.append("projection = true")
         blocks.append(lines)  # the activation is set below
         widths.append(width)
+        if last:  # the output layer ends the network (softmax only there)
+            break
         if norm is not None:
             act = draw(st.sampled_from(acts))
             blocks.append([f'type = "{norm}"', f'activation = "{act}"', 'eps = "epsilon"'])

@@ -97,7 +97,8 @@ class Symbols:
         self.numpy = ctx.numpy
         # a row or column repeated to a matrix's shape: NumPy's rule, and the LaTeX of a
         # derivation that prints its broadcasts as courses write them (unmarked)
-        self.broadcasting = ctx.numpy or prints_broadcasts(self.d)
+        self.outer = prints_broadcasts(self.d)  # a row and a column both repeated
+        self.broadcasting = ctx.numpy or self.outer
 
     def symbol(self, node: Sym) -> Any:
         """The network's symbol that a ``Sym`` node names."""
