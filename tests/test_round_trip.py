@@ -27,6 +27,7 @@ from derive.formula.quantity import quantity_of
 from derive.render.latex import DeriveLatexPrinter, step_latex
 from derive.spec import EXAMPLES
 from derive.spec.notation import DELTA_SYMBOLS, HADAMARD, INDEX_STYLES, TRANSPOSE, Notation
+from derive.spec.reading import loads
 
 CHECKED = ("output_delta", "recurrence", "delta", "gradient")
 
@@ -189,3 +190,95 @@ def test_exported_statements_of_every_activation_check_correct(hidden: str) -> N
     """The stable forms the export prints (``_sigmoid(Z1)`` for softplus', SiLU') read back."""
     d = derive(dense([3, 4, 2], [hidden, "identity"], "squared_error"))
     assert_reads_back(Checker(d), exported_statements(d), "python")
+
+
+#: The issue-15 losses with the output activations they are used with.
+NEW_LOSSES = [
+    ('name = "multiclass_hinge"\nreduction = "mean"', "identity"),
+    ('name = "multiclass_hinge"\nreduction = "sum"\nmargin = 2', "identity"),
+    ('name = "l1"\nreduction = "mean"', "identity"),
+    ('name = "l1"\nreduction = "sum"', "tanh"),
+    ('name = "mae"\nreduction = "mean"', "identity"),
+    ('name = "huber"\nreduction = "mean"', "identity"),
+    ('name = "huber"\nreduction = "sum"\ndelta = 2', "sigmoid"),
+]
+
+
+@st.composite
+def layered_networks(draw):
+    """A random network with the issue-15 layers: dense or residual layers (an identity
+    skip where the widths agree, else a projection), each maybe followed by a batch or
+    layer norm and a dropout; any loss, the old ones and hinge, L1, MAE, Huber."""
+    acts = ["sigmoid", "tanh", "relu", "identity"]
+    loss, out = draw(st.sampled_from(NEW_LOSSES + [_old_loss(lo, o) for lo, o in LOSSES]))
+    # a mean over every entry (L1, MAE, Huber) of a concrete width n prints 1/n as a number
+    # the checker's symbolic widths do not match (not read yet): those outputs are symbolic
+    entry_mean = "mean" in loss and not loss.startswith(('name = "multiclass', 'name = "cross'))
+    depth = draw(st.integers(1, 3))
+    widths: list[int | str] = [draw(st.integers(1, 4))]  # the width of A_0, A_1, …
+    blocks = []
+    for i in range(depth):
+        last = i == depth - 1
+        norm = None if last else draw(st.sampled_from([None, "batchnorm", "layernorm"]))
+        width: int | str = draw(st.integers(2, 4)) if last else draw(st.integers(1, 4))
+        if last and entry_mean:
+            width = "c"
+        if norm == "layernorm":
+            # a width the checker keeps symbolic: a layer norm over 3 concrete units prints
+            # its mean as 1/3, which the checker's symbolic widths do not match (not read)
+            width = "HFU"[i]  # one letter: LaTeX reads h_1 as a symbol h of layer 1
+        lines = [f"width = {width!r}".replace("'", '"')]
+        softmax_out = last and out == "softmax"  # a residual layer cannot end in softmax
+        if len(widths) > 1 and not softmax_out and draw(st.booleans()):
+            j = draw(st.integers(0, len(widths) - 2))
+            lines = ['type = "residual"', *lines, f"skip_from = {j}"]
+            if widths[j] != width:
+                lines.append("projection = true")
+        blocks.append(lines)  # the activation is set below
+        widths.append(width)
+        if last:  # the output layer ends the network (softmax only there)
+            break
+        if norm is not None:
+            act = draw(st.sampled_from(acts))
+            blocks.append([f'type = "{norm}"', f'activation = "{act}"', 'eps = "epsilon"'])
+            widths.append(width)
+        if draw(st.booleans()):
+            blocks.append(['type = "dropout"', 'p = "p"'])
+            widths.append(width)
+    dense_blocks = [b for b in blocks if not b[0].startswith('type = "') or "residual" in b[0]]
+    for b in dense_blocks[:-1]:
+        b.append(f'activation = "{draw(st.sampled_from(acts))}"')
+    dense_blocks[-1].append(f'activation = "{out}"')
+    text = "\n".join(
+        [
+            'name = "drawn"',
+            f'convention = "{draw(st.sampled_from(CONVENTIONS))}"',
+            f'delta = "{draw(st.sampled_from(DELTAS))}"',
+            f"input = {widths[0]}",
+            'batch = "m"',
+            *(line for b in blocks for line in ("", "[[layers]]", *b)),
+            "",
+            "[loss]",
+            loss,
+        ]
+    )
+    nt = Notation(
+        index=draw(st.sampled_from(list(INDEX_STYLES))),
+        hadamard=draw(st.sampled_from(list(HADAMARD))),
+        transpose=draw(st.sampled_from(list(TRANSPOSE))),
+        delta=draw(st.sampled_from(list(DELTA_SYMBOLS))),
+    )
+    return loads(text, source="drawn"), nt
+
+
+def _old_loss(loss, out: str) -> tuple[str, str]:
+    """A conftest loss as TOML (weight decay left out: it is drawn with the dense nets)."""
+    return f'name = "{loss.name}"\nreduction = "{loss.reduction}"', out
+
+
+test_random_layered_networks_round_trip = settings(max_examples=4, **SETTINGS)(
+    given(layered_networks())(round_trip)
+)
+test_random_layered_networks_round_trip_long = pytest.mark.slow(
+    settings(max_examples=60, **SETTINGS)(given(layered_networks())(round_trip))
+)

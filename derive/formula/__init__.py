@@ -25,6 +25,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   numpy_sums.py       np.sum without an axis, as NumPy has it (a number)
                   layer_api.py        CS231n's layer API names (dout, x, dx) by the snippet
                   guesses.py          an unknown name's usual meanings, from its spelling
+                  layer_names.py      P, γ, β, the norm stages, the mask: both readers' names
     quantity      quantity.py         what the left-hand side names
     resolve       limits.py           the budget of one check; ShapeMismatch, TooComplex
                   algebra.py          the operations with shapes checked, broadcasting
@@ -42,6 +43,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   derivative_rules.py f'(x) = …: an activation's derivative, per layer
     diagnose      cnn_mutations.py    the CNN mistakes, undone one at a time
                   dense_mutations.py  masks, sums, squares, decay, softmax, swapped indices
+                  layer_mutations.py  a residual skip's term missing, dropout's 1/p missing
                   mutations.py        the usual mistakes, undone one at a time
                   diagnose.py         which to try first; two at once
     answer        answer.py           the verdict (CheckResult), the derived formula in

@@ -171,9 +171,12 @@ def _holds(op: str, c: Any) -> Any:
     return rel.get(op, sympy.LessThan)(XVAR, c)
 
 
-def broadcast(a: Any, b: Any) -> tuple[Any, Any]:
+def broadcast(a: Any, b: Any, both: bool = False) -> tuple[Any, Any]:
     """NumPy's broadcasting of two matrices: an (n, 1) or (1, n) operand is repeated
-    (``s 1ᵀ``, ``1 s``) to the other's shape; anything else is returned as it is."""
+    (``s 1ᵀ``, ``1 s``) to the other's shape; with ``both``, a row and a column both to
+    (m, n) (layer norm's per-sample σ with a per-feature γ: only where the derivation has
+    such broadcasts, so that ``W2.T * dZ2`` is no outer product elsewhere); anything else
+    is returned as it is."""
     if not all(isinstance(e, MatrixExpr) and not is_tensor(e) for e in (a, b)):
         return a, b
     if a.shape == b.shape:
@@ -187,6 +190,11 @@ def broadcast(a: Any, b: Any) -> tuple[Any, Any]:
             return MatMul(OneMatrix(shape[0], 1), x).doit(deep=False)
         return x
 
+    (ra, ca), (rb, cb) = a.shape, b.shape
+    if both and (ra, cb) == (1, 1) and ca != 1 and rb != 1:  # a row and a column: both grow
+        return grow(a, (rb, ca)), grow(b, (rb, ca))
+    if both and (ca, rb) == (1, 1) and ra != 1 and cb != 1:
+        return grow(a, (ra, cb)), grow(b, (ra, cb))
     return grow(a, b.shape), grow(b, a.shape)
 
 

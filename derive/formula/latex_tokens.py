@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from derive.formula.layer_names import LATEX_BASES
+from derive.formula.layer_names import LATEX_BASES, LATEX_FUNCS
 
 BASES: dict[str, tuple[str, bool]] = {
     "W": ("W", False),
@@ -81,6 +81,7 @@ FUNCS: dict[str, str] = {
     "flatten": "flatten",
     "unflatten": "unflatten",
 }
+FUNCS |= LATEX_FUNCS  # abs, sqrt (layer_names)
 
 
 def _superscript(m: re.Match[str]) -> str:

@@ -25,6 +25,17 @@ LATEX_BASES: dict[str, tuple[str, bool]] = {
     "var": ("var", False),
 }
 
+#: Functions of the issue-15 losses and layers: L1's and Huber's |r|, the norms' √.
+LATEX_FUNCS: dict[str, str] = {"abs": "abs", "sqrt": "sqrt"}
+
+#: The same in NumPy: ``abs``, ``np.abs``; ``np.sign`` is |r|' (what the export prints).
+PY_FUNCS: dict[str, tuple[str, int]] = {
+    "abs": ("abs", 0),
+    "absolute": ("abs", 0),
+    "sign": ("abs", 1),
+    "sqrt": ("sqrt", 0),
+}
+
 #: The IR bases that name a layer's parameter, stage or mask (``symbols`` looks them up).
 STAGE_BASES = frozenset(base for base, _ in LATEX_BASES.values())
 
@@ -56,4 +67,6 @@ LATEX_REWRITES: list[tuple[re.Pattern[str], Any]] = [
     ),
     (re.compile(r"\^\s*\{\s*\\circ\s*([0-9]+)\s*\}"), r"^{\1}"),
     (re.compile(r"\\oslash(?![A-Za-z])"), " / "),
+    # L1's and Huber's abs'(r), the norms' sqrt(…), as the derivation prints them
+    (re.compile(r"(?<![A-Za-z\\{])(abs|sqrt)(?=\s*(?:'|\(|\\left))"), r"\\operatorname{\1}"),
 ]

@@ -10,7 +10,6 @@ from functools import partial
 import sympy
 
 from derive.formula.cnn_mutations import _is
-from derive.formula.dense_mutations import DenseMutations
 from derive.formula.ir import (
     IR,
     Amb,
@@ -26,11 +25,12 @@ from derive.formula.ir import (
     shifted,
 )
 from derive.formula.ir_walk import nodes, replace, show
+from derive.formula.layer_mutations import LayerMutations
 from derive.formula.quantity import Quantity
 from derive.formula.run import Run
 
 
-class Mutations(DenseMutations):
+class Mutations(LayerMutations):
     """Each usual mistake undone once."""
 
     def mutations(self, run: Run, rhs: IR, q: Quantity) -> Iterator[tuple[str, IR]]:
@@ -157,6 +157,7 @@ class Mutations(DenseMutations):
         yield from self.squares(run, rhs)
         yield from self.weight_decay(run, rhs, q)
         yield from self.softmax_factors(run, rhs, q)
+        yield from self.layer_mutations(run, rhs, q)  # residual skips, dropout's 1/p
         if self.network.is_conv:
             yield from self.conv_mutations(run, rhs)
             yield from self.index_mutations(run, rhs)

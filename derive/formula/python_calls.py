@@ -26,6 +26,7 @@ from derive.formula.ir import (
     Where,
 )
 from derive.formula.ir import Num as NumNode
+from derive.formula.layer_names import PY_FUNCS as LAYER_PY_FUNCS
 from derive.formula.numbers import _number_value, integer_of, power
 from derive.formula.python_nodes import (
     Bool,
@@ -76,6 +77,7 @@ PY_FUNCS = {
     "leaky_relu_prime": ("leaky_relu", 1),
     "lrelu_prime": ("leaky_relu", 1),
 }
+PY_FUNCS |= LAYER_PY_FUNCS  # abs, np.sign, sqrt (layer_names)
 
 
 #: Ng's dnn_utils: ``relu_backward(dA, cache)`` is dA ⊙ relu'(Z) (the cache holds Z).

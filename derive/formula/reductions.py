@@ -60,7 +60,7 @@ class Reductions(Products):
                     if is_tensor(b)
                     else HadamardPower(b, -1)
                 )
-                yield _had(*broadcast(a, inverse))
+                yield _had(*broadcast(a, inverse, self.outer))
                 continue
             if not _scalar(b) and not is_tensor(b) and (_scalar(a) or a.shape == b.shape):
                 yield _elementwise_quotient(a, b)  # Y / A of same-shaped matrices: entry-wise

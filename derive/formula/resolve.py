@@ -192,7 +192,7 @@ class Resolver(Reductions):
         if node.op in ("add", "sub"):
             sign = 1 if node.op == "add" else -1
             if self.broadcasting:
-                yield from self._binary(a, b, lambda x, y: _add(*broadcast(x, y), sign))
+                yield from self._binary(a, b, lambda x, y: _add(*broadcast(x, y, self.outer), sign))
             else:
                 yield from self._binary(a, b, lambda x, y: _add(x, y, sign))
         elif node.op == "mat":
@@ -204,7 +204,7 @@ class Resolver(Reductions):
                 yield from self._binary(a, b, _matmul)
         elif node.op == "had":
             if self.broadcasting:
-                yield from self._binary(a, b, lambda x, y: _had(*broadcast(x, y)))
+                yield from self._binary(a, b, lambda x, y: _had(*broadcast(x, y, self.outer)))
             else:
                 yield from self._binary(a, b, _had)
         else:

@@ -18,6 +18,7 @@ from derive.core.nodes import (
     Elementwise,
     Softmax,
     TensorSymbol,
+    elementwise,
 )
 from derive.formula.algebra import (
     Budget,
@@ -96,7 +97,8 @@ class Symbols:
         self.numpy = ctx.numpy
         # a row or column repeated to a matrix's shape: NumPy's rule, and the LaTeX of a
         # derivation that prints its broadcasts as courses write them (unmarked)
-        self.broadcasting = ctx.numpy or prints_broadcasts(self.d)
+        self.outer = prints_broadcasts(self.d)  # a row and a column both repeated
+        self.broadcasting = ctx.numpy or self.outer
 
     def symbol(self, node: Sym) -> Any:
         """The network's symbol that a ``Sym`` node names."""
@@ -140,7 +142,26 @@ class Symbols:
             from derive.core.graph import scalar_symbol
 
             return scalar_symbol(self.d.network.loss.weight_decay)
+        own = self._own_scalars().get(name)
+        if own is not None:  # dropout's p, batch norm's ε, a Huber δ named in the spec
+            return own
         raise FormulaError(f"unknown symbol {name!r} (the batch size is {text(prog.batch)})")
+
+    def _own_scalars(self) -> dict[str, Any]:
+        """The named numbers of the derivation's forward program (p, epsilon) and its
+        widths as NumPy names them (n2), by name."""
+        if "_scalars" not in self.__dict__:
+            found: dict[str, Any] = {}
+            for eq in self.d.program.equations:
+                for s in eq.rhs.free_symbols:
+                    if isinstance(s, sympy.Symbol) and s not in self.d.program.widths:
+                        found.setdefault(str(s), s)
+            found.pop(str(self.d.program.batch), None)
+            for w in self.d.program.widths:  # layer norm's 1/n: a width by its name (n2)
+                if isinstance(w, sympy.Symbol):
+                    found.setdefault(str(w).replace("_", ""), w)
+            self.__dict__["_scalars"] = found
+        return self.__dict__["_scalars"]  # type: ignore[no-any-return]
 
     def sizes(self, written: str) -> frozenset[Any]:
         """The lengths ``\\mathbf{1}_k`` may stand for: the batch (``m``), or every width of
@@ -152,8 +173,8 @@ class Symbols:
             w
             for w in prog.widths
             if isinstance(w, sympy.Symbol)
-            and written in (str(w), str(self.ctx.concrete.get(str(w))))
-        }  # 1_H: the width H itself, or every width that is 4 for 1_4
+            and written in (str(w), str(w).replace("_", ""), str(self.ctx.concrete.get(str(w))))
+        }  # 1_H: the width H itself (n1 as NumPy names n_1), or every width that is 4 for 1_4
         if not found:
             raise FormulaError(
                 f"\\mathbf{{1}}_{{{written}}}: no width or batch size of this network is {written}"
@@ -175,6 +196,8 @@ class Symbols:
             return self.feature_fn(name, arg)
         if name == "softmax":
             return Softmax(arg, axis)
+        if name in ("abs", "sqrt"):  # L1's and Huber's |r|, the norms' √: as derived
+            return elementwise(name, arg)
         if name in ("exp", "log", "erf", "sech"):
             fn = {"exp": sympy.exp, "log": sympy.log, "erf": sympy.erf, "sech": sympy.sech}[name]
             return Elementwise(name, sympy.Lambda(XVAR, fn(XVAR)), arg)
