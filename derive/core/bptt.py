@@ -109,9 +109,10 @@ def recurrence(kind: str, interior: StagedDerivation, boundary: StagedDerivation
     ]
     gradients: list[Line] = []
     prev = {f"{s}_p" for s in states}
+    weights = {p.name for p in boundary.graph.parameters} - prev
     for name, st in boundary.gradients.items():
-        if name in prev:
-            continue
+        if name not in weights:
+            continue  # the previous state, or an input of a layer's backward pass
         if name in interior.gradients:
             g = interior.gradients[name]
             gradients.append(Line(g.lhs, _renamed(g.rhs.xreplace(subs), AT_T), summed=True))

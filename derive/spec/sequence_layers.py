@@ -167,6 +167,9 @@ class _Reader:
             return self._attention(raw, layers)
         return self._recurrent(kind, raw, layers)
 
+    def _loss_key(self) -> str:
+        return "loss.name" if isinstance(self.data.get("loss"), Mapping) else "loss"
+
     def _loss(self) -> str:
         loss = self.data.get("loss", "upstream")
         if isinstance(loss, Mapping):
@@ -180,7 +183,7 @@ class _Reader:
         if loss not in _LOSSES:
             raise self.fail(
                 f"a sequence model's loss is one of {', '.join(_LOSSES)}; got {_short(loss)}",
-                "loss.name" if isinstance(self.data.get("loss"), Mapping) else "loss",
+                self._loss_key(),
             )
         return str(loss)
 
@@ -245,14 +248,14 @@ class _Reader:
                 raise self.fail(
                     f"loss {loss} does not fit a read-out with activation {_short(act)}: "
                     f"it needs {need}",
-                    "loss",
+                    self._loss_key(),
                 )
             classes = out.get("width", "C")
         elif readout is not None:
             raise self.fail(
                 f"loss {loss} needs a dense read-out layer after the {kind} layer "
                 f'(activation = "{readout}"); without one, use loss = "upstream"',
-                "loss",
+                self._loss_key(),
             )
         at = raw.get("loss_at", "every")
         if loss == "upstream" and at != "last" and "loss_at" in raw:
@@ -306,7 +309,7 @@ class _Reader:
         if loss == "cross_entropy":
             raise self.fail(
                 'an attention layer takes loss = "upstream" (dout given) or "squared_error"',
-                "loss",
+                self._loss_key(),
             )
         text = self._build(
             attention_text,
