@@ -92,9 +92,15 @@ def is_sequence_spec(data: object) -> bool:
     if not isinstance(data, Mapping) or "forward" in data or "equations" in data:
         return False
     layers = data.get("layers")
-    return isinstance(layers, list) and any(
-        isinstance(raw, Mapping) and raw.get("type") in SEQUENCE_KEYS for raw in layers
-    )
+    return isinstance(layers, list) and any(_sequence_type(raw) for raw in layers)
+
+
+def _sequence_type(raw: object) -> bool:
+    """Whether a layer table is an rnn, lstm or attention layer (any value may be there)."""
+    if not isinstance(raw, Mapping):
+        return False
+    kind = raw.get("type")
+    return isinstance(kind, str) and kind in SEQUENCE_KEYS
 
 
 @dataclass(frozen=True)
@@ -142,7 +148,7 @@ class _Reader:
         for i, raw in enumerate(layers, start=1):
             if not isinstance(raw, Mapping):
                 raise self.fail("each layer must be a table", f"layers[{i}]", i)
-        where = next(i for i, raw in enumerate(layers, 1) if raw.get("type") in SEQUENCE_KEYS)
+        where = next(i for i, raw in enumerate(layers, 1) if _sequence_type(raw))
         kind = str(layers[where - 1]["type"])
         if where != 1:
             before = layers[0].get("type", "dense")
@@ -180,7 +186,7 @@ class _Reader:
                     f"loss.{extra[0]}",
                 )
             loss = loss.get("name", "upstream")
-        if loss not in _LOSSES:
+        if not isinstance(loss, str) or loss not in _LOSSES:
             raise self.fail(
                 f"a sequence model's loss is one of {', '.join(_LOSSES)}; got {_short(loss)}",
                 self._loss_key(),
