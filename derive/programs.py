@@ -83,9 +83,10 @@ def derive_program(source: str | Path | Any) -> ProgramDerivation:
     into its program here (with a recurrent layer's generic-T form)."""
     if isinstance(source, ProgramSpec):
         return _derive(source)
-    layered = load_sequence(source) if isinstance(source, (str, Path)) else None
     if isinstance(source, SequenceSpec):
-        layered = source
+        layered: SequenceSpec | None = source
+    else:
+        layered = load_sequence(source) if isinstance(source, (str, Path)) else None
     if layered is None:
         return _derive(spec.load_program(source))
     d = _derive(layered.program)

@@ -78,7 +78,7 @@ def test_the_builtins_are_layer_specs() -> None:
         ["show", "rnn_net"],
         ["latex", "rnn_net"],
         ["export", "rnn_net", "--backend", "numpy"],
-        ["export", "lstm_net", "--backend", "jax"],
+        ["export", "lstm_net"],
         ["verify", "rnn_net", "--sizes", "N=2,D=2,H=2,C=2"],
         ["verify", "attention_net", "--sizes", "n=3,D=2,d_k=2,d_v=2"],
         ["check", "rnn_net", "dW_hh = h0.T @ dz1 + h1.T @ dz2 + h2.T @ dz3"],

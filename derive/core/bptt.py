@@ -20,9 +20,7 @@ from sympy.matrices.expressions import MatrixSymbol
 
 from derive.core.nodes import Labels
 from derive.core.staged import StagedDerivation, inline
-
-#: The carried states of each recurrent cell (``h``: hidden state, ``c``: LSTM cell).
-CARRIED = {"rnn": ("h",), "lstm": ("h", "c")}
+from derive.spec.sequence import CARRIED
 
 
 @dataclass(frozen=True)
