@@ -498,3 +498,28 @@ def test_rnn_layer_verifies_three_ways(loss: str, at: str) -> None:
 def test_lstm_layer_verifies_three_ways(steps: int, at: str) -> None:
     report = _layer_form("lstm", steps, "mse", at).verify({"N": 2, "D": 2, "H": 2, "C": 2})
     assert report.passed, str(report)
+
+
+def test_a_second_derivation_of_a_program_costs_what_the_first_did(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Deriving the same program again in one process (tests, the checker, a notebook)
+    compared SymPy trees deeply through a cache keyed by them: an LSTM at T = 50 took
+    0.9 s the first time and 2.5 s after. Counted in equality tests, not seconds."""
+    import sympy
+
+    calls = [0]
+    original = sympy.Basic.__eq__
+
+    def counted(self: Any, other: Any) -> Any:
+        calls[0] += 1
+        return original(self, other)
+
+    program = lstm_program(8)
+    counts = []
+    monkeypatch.setattr(sympy.Basic, "__eq__", counted)
+    for _ in range(2):
+        calls[0] = 0
+        derive_program(program)
+        counts.append(calls[0])
+    assert counts[1] <= 1.5 * counts[0], counts
