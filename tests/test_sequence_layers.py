@@ -140,6 +140,18 @@ BAD = [
         "causal masking is not supported yet",
     ),
     (
+        rnn_spec().replace('hidden = "H"', 'hidden = "h_1"'),
+        8,
+        "layers[1].hidden",
+        "the size name 'h_1' is also a name of the model's equations",
+    ),
+    (
+        'input = "D"\n[[layers]]\ntype = "attention"\nd_k = "Q"\n',
+        4,
+        "layers[1].d_k",
+        "the size name 'Q' is also a name",
+    ),
+    (
         'input = "D"\nconvention = "column"\n[[layers]]\ntype = "attention"\n',
         2,
         "convention",
@@ -296,3 +308,11 @@ def test_loss_at_the_last_step_only_in_the_generic_form() -> None:
     assert d.recurrence is None
     text_every = derive_program("rnn_net").text()
     assert "the recurrence: dzₜ = (dSₜ W_{hy}ᵀ + dzₜ₊₁ Wₕₕᵀ) ⊙ (1 − hₜ∘²)" in text_every
+
+
+def test_size_names_with_a_subscript_reach_the_step_programs(tmp_path: Path) -> None:
+    """A batch called n_1 stays n_1 in the one-step programs of the generic form."""
+    path = tmp_path / "n1.toml"
+    path.write_text(rnn_spec().replace('batch = "N"', 'batch = "n_1"'))
+    d = derive_program(str(path))
+    assert any("n_1" in str(ln.rhs) for ln in d.recurrence.step)

@@ -85,20 +85,19 @@ def _sizes(**sizes: object) -> dict[str, Size]:
 
 
 def _readout(
-    steps: int, loss: str, at: str, hidden: list[str], sizes: dict[str, Size]
+    ts: list[object], loss: str, sizes: dict[str, Size]
 ) -> tuple[dict[str, dict[str, object]], list[str], dict[str, dict[str, str]]]:
-    """The read-out ``S_t = h_t W_hy + b_y`` and the loss over the chosen steps (or the
-    upstream gradient of the last hidden state)."""
+    """The read-out ``S_t = h_t W_hy + b_y`` and the loss at the steps ``ts`` (numbers, or
+    ``"t"`` for one symbolic step), or the upstream gradient of the last hidden state."""
     n, c = sizes["batch"], sizes["classes"]
     if loss == "upstream":
-        return {}, [], {"backward": {"upstream": f"d{hidden[-1]}"}}
-    ts = list(range(1, steps + 1)) if at == "every" else [steps]
+        return {}, [], {"backward": {"upstream": f"dh_{ts[-1]}"}}
     extra: dict[str, dict[str, object]] = {
         "inputs": {},
         "labels": {},
         "parameters": {"W_hy": [sizes["hidden"], c], "b_y": [1, c]},
     }
-    eqs = [f"S_{t} = {hidden[t - 1]} @ W_hy + b_y" for t in ts]
+    eqs = [f"S_{t} = h_{t} @ W_hy + b_y" for t in ts]
     # one named loss per step (CS231n's temporal softmax loss: a mean over the batch,
     # summed over time), so that the loss line stays short at any T
     if loss == "cross_entropy":
@@ -157,8 +156,8 @@ def recurrent_text(
     sizes = _sizes(batch=batch, input=input, hidden=hidden, classes=classes)
     n, d, h = sizes["batch"], sizes["input"], sizes["hidden"]
     eqs = [eq for t in range(1, t_max + 1) for eq in _cell(kind, t, t - 1, act)]
-    hs = [f"h_{t}" for t in range(1, t_max + 1)]
-    extra, readout, tail = _readout(t_max, loss, at, hs, sizes)
+    ts: list[object] = list(range(1, t_max + 1)) if at == "every" else [t_max]
+    extra, readout, tail = _readout(ts, loss, sizes)
     inputs: dict[str, object] = {f"X_{t}": [n, d] for t in range(1, t_max + 1)}
     inputs.update({f"{state}_0": [n, h] for state in CARRIED[kind]})
     inputs.update(extra.get("inputs", {}))
@@ -215,12 +214,11 @@ def step_text(
     terms: list[str] = []
     tail: dict[str, dict[str, str]] = {}
     if step_loss and loss != "upstream":
-        extra, readout, _ = _readout(1, loss, "last", ["h_t"], sizes)
-        readout = [line.replace("_1", "_t") for line in readout]
+        extra, readout, _ = _readout(["t"], loss, sizes)
         eqs += readout
-        inputs.update({k.replace("_1", "_t"): v for k, v in extra.get("inputs", {}).items()})
-        labels = {k.replace("_1", "_t"): v for k, v in extra.get("labels", {}).items()}
-        params.update(extra.get("parameters", {}))
+        inputs.update(extra["inputs"])
+        labels = extra["labels"]
+        params.update(extra["parameters"])
         terms.append("L_t")
     if future:
         for state in CARRIED[kind]:

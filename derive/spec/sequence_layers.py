@@ -286,16 +286,39 @@ class _Reader:
         text = self._build(
             recurrent_text, "layers[1]", 1, kind=kind, steps=steps, at=at, name=name, **sizes
         )
-        program = loads_program(text, source=f"{self.source} ({kind} layer)")
+        where = {
+            "batch": ("batch", None),
+            "input": ("input", None),
+            "hidden": ("layers[1].hidden", 1),
+            "classes": ("layers[2].width", 2),
+        }
+        named = {sizes[k]: v for k, v in where.items() if isinstance(sizes[k], str)}
         every = at == "every" and loss != "upstream"
-        interior = step_text(kind, future=True, step_loss=every, **sizes)
-        boundary = step_text(kind, future=False, step_loss=True, **sizes)
         return SequenceSpec(
-            program,
+            self._load(text, named),
             kind,
-            loads_program(interior, source=f"<{kind} step t>"),
-            loads_program(boundary, source=f"<{kind} step T>"),
+            self._load(step_text(kind, future=True, step_loss=every, **sizes), named),
+            self._load(step_text(kind, future=False, step_loss=True, **sizes), named),
         )
+
+    def _load(self, text: str, named: dict[Any, tuple[str, int | None]]) -> ProgramSpec:
+        """The written program; a size name that is also one of its values (``hidden =
+        "h_1"``) is refused at the key that gave it."""
+        try:
+            return loads_program(text, source=self.source)
+        except SpecError as err:
+            for value, (key, layer) in named.items():
+                if f"'{value}'" in err.problem:
+                    raise self.fail(
+                        f"the size name {_short(value)} is also a name of the model's "
+                        "equations: choose another",
+                        key,
+                        layer,
+                        key.split(".")[-1],
+                    ) from None
+            raise self.fail(
+                f"cannot write this model: {err.problem}", "layers[1].type", 1
+            ) from None
 
     def _attention(self, raw: Mapping[str, Any], layers: list[Any]) -> SequenceSpec:
         if len(layers) > 1:
@@ -328,9 +351,14 @@ class _Reader:
             loss={"upstream": "upstream", "squared_error": "mse"}[loss],
             name=self.data.get("name", _default_name(self.source)),
         )
-        return SequenceSpec(
-            loads_program(text, source=f"{self.source} (attention layer)"), "attention"
-        )
+        named = {
+            raw.get("seq", "n"): ("layers[1].seq", 1),
+            raw.get("d_k", "d_k"): ("layers[1].d_k", 1),
+            raw.get("d_v", "d_v"): ("layers[1].d_v", 1),
+            self.data.get("input", "D"): ("input", None),
+        }
+        named = {v: k for v, k in named.items() if isinstance(v, str)}
+        return SequenceSpec(self._load(text, named), "attention")
 
 
 def from_sequence_dict(
