@@ -69,8 +69,10 @@ def _version() -> str:
 
 def _spec_help() -> str:
     from derive.spec.program_records import PROGRAM_EXAMPLES
+    from derive.spec.sequence_layers import SEQUENCE_EXAMPLES
 
-    return f"a TOML spec file or a built-in example ({', '.join(EXAMPLES + PROGRAM_EXAMPLES)})"
+    names = EXAMPLES + PROGRAM_EXAMPLES + SEQUENCE_EXAMPLES
+    return f"a TOML spec file or a built-in example ({', '.join(names)})"
 
 
 def write_output(path: str, text: str, force: bool) -> None:

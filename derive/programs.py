@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from derive.core import staged as core
+from derive.core.bptt import recurrence
 from derive.core.program import build_program
 from derive.export.program_source import program_module, program_source
 from derive.oracles.program_verify import ProgramReport, verify_program
@@ -17,6 +18,12 @@ from derive.render.program_view import program_document, render_program
 from derive.spec import program as spec
 from derive.spec.program_expr import expression_program
 from derive.spec.program_records import PROGRAM_EXAMPLES, ProgramSpec
+from derive.spec.sequence_layers import (
+    SEQUENCE_EXAMPLES,
+    SequenceSpec,
+    is_sequence_spec,
+    load_sequence,
+)
 
 
 class ProgramDerivation(core.StagedDerivation):
@@ -72,9 +79,22 @@ def _derive(read: Any) -> ProgramDerivation:
 
 def derive_program(source: str | Path | Any) -> ProgramDerivation:
     """Derive a forward program: a built-in program example's name, a TOML path, or a
-    read ``ProgramSpec``."""
-    read = source if isinstance(source, ProgramSpec) else spec.load_program(source)
-    return _derive(read)
+    read ``ProgramSpec``; a network spec with an rnn, lstm or attention layer is read
+    into its program here (with a recurrent layer's generic-T form)."""
+    if isinstance(source, ProgramSpec):
+        return _derive(source)
+    if isinstance(source, SequenceSpec):
+        layered: SequenceSpec | None = source
+    else:
+        layered = load_sequence(source) if isinstance(source, (str, Path)) else None
+    if layered is None:
+        return _derive(spec.load_program(source))
+    d = _derive(layered.program)
+    if layered.interior is not None and layered.boundary is not None:
+        d.recurrence = recurrence(
+            layered.kind, _derive(layered.interior), _derive(layered.boundary)
+        )
+    return d
 
 
 def derive_expression(
@@ -96,12 +116,12 @@ def is_program(source: Any) -> bool:
 
     from derive.spec import EXAMPLES, SpecError, read_spec_file
 
-    if isinstance(source, ProgramSpec):
+    if isinstance(source, (ProgramSpec, SequenceSpec)):
         return True
     if not isinstance(source, (str, Path)):
         return False
     name = str(source)
-    if name in PROGRAM_EXAMPLES:
+    if name in PROGRAM_EXAMPLES or name in SEQUENCE_EXAMPLES:
         return True
     if name in EXAMPLES or not name:
         return False
@@ -109,4 +129,4 @@ def is_program(source: Any) -> bool:
         data = tomllib.loads(read_spec_file(name))
     except (SpecError, tomllib.TOMLDecodeError, ValueError, RecursionError):
         return False
-    return spec.is_program(data)
+    return spec.is_program(data) or is_sequence_spec(data)

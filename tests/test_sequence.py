@@ -168,10 +168,39 @@ def _torch_rnn_grads(
     }
 
 
+def _layer_form(kind: str, steps: int, loss: str, at: str, activation: str = "tanh") -> Any:
+    """The derivation of the same model written as a layer of the network spec."""
+    import tomllib
+
+    from derive.spec.sequence_layers import from_sequence_dict
+
+    act = f'activation = "{activation}"\n' if kind == "rnn" else ""
+    spec_loss, readout = {
+        "cross_entropy": ("cross_entropy", "softmax"),
+        "mse": ("squared_error", "identity"),
+    }[loss]
+    text = (
+        f'input = "D"\nbatch = "N"\n[[layers]]\ntype = "{kind}"\nsteps = {steps}\n{act}'
+        f'loss_at = "{at}"\n[[layers]]\ntype = "dense"\nwidth = "C"\n'
+        f'activation = "{readout}"\n[loss]\nname = "{spec_loss}"\n'
+    )
+    return derive_program(from_sequence_dict(tomllib.loads(text), source="t.toml", text=text))
+
+
 def _check_rnn_against_torch(
-    steps: int, sizes: dict[str, int], activation: str, loss: str, at: str, seed: int
+    steps: int,
+    sizes: dict[str, int],
+    activation: str,
+    loss: str,
+    at: str,
+    seed: int,
+    layered: bool = False,
 ) -> None:
-    d = derive_program(rnn_program(steps, activation=activation, loss=loss, at=at))
+    d = (
+        _layer_form("rnn", steps, loss, at, activation)
+        if layered
+        else derive_program(rnn_program(steps, activation=activation, loss=loss, at=at))
+    )
     call, args = _point(d, sizes, seed)
     ours = d.to_function()(*call)
     theirs = _torch_rnn_grads(args, steps, activation, loss, at)
@@ -344,10 +373,14 @@ def test_lstm_verifies_three_ways(kwargs: dict[str, Any]) -> None:
 
 
 def _check_lstm_against_torch(
-    steps: int, sizes: dict[str, int], loss: str, at: str, seed: int
+    steps: int, sizes: dict[str, int], loss: str, at: str, seed: int, layered: bool = False
 ) -> None:
     torch = pytest.importorskip("torch", reason="torch is not installed (pip install torch)")
-    d = derive_program(lstm_program(steps, loss=loss, at=at))
+    d = (
+        _layer_form("lstm", steps, loss, at)
+        if layered
+        else derive_program(lstm_program(steps, loss=loss, at=at))
+    )
     call, args = _point(d, sizes, seed)
     ours = d.to_function()(*call)
     d_in, hidden = args["W_xi"].shape
@@ -423,3 +456,70 @@ def test_a_program_name_is_escaped_not_pasted_into_toml() -> None:
     name = 'x"\n[hyperparameters]\nq = 1\n#'
     program = attention_program(name=name)
     assert program.name == name and not program.hyperparameters
+
+
+# ----------------------------------------------------------------------------- layer form
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
+@pytest.mark.parametrize("at", ["every", "last"])
+def test_rnn_layer_against_torch(loss: str, at: str) -> None:
+    """``type = "rnn"`` in a network spec, a loss at every step or the last: nn.RNN."""
+    _check_rnn_against_torch(3, {"N": 3, "D": 2, "H": 4, "C": 3}, "tanh", loss, at, 7, layered=True)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
+@pytest.mark.parametrize("at", ["every", "last"])
+def test_lstm_layer_against_torch(loss: str, at: str) -> None:
+    """``type = "lstm"`` unrolled in a network spec, a loss at every step or the last."""
+    _check_lstm_against_torch(3, {"N": 3, "D": 2, "H": 3, "C": 3}, loss, at, 5, layered=True)
+
+
+@pytest.mark.torch
+@settings(max_examples=3, deadline=None)
+@given(_rnn_configs)
+def test_rnn_layer_against_torch_drawn(config: tuple[Any, ...]) -> None:
+    _check_rnn_against_torch(*config, layered=True)
+
+
+@pytest.mark.parametrize("at", ["every", "last"])
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
+def test_rnn_layer_verifies_three_ways(loss: str, at: str) -> None:
+    report = _layer_form("rnn", 2, loss, at).verify({"N": 2, "D": 2, "H": 2, "C": 2})
+    assert report.passed, str(report)
+
+
+@pytest.mark.parametrize(
+    ("steps", "at"),
+    [(1, "every"), pytest.param(2, "last", marks=pytest.mark.slow)],  # T = 2: SymPy, 40 s+
+)
+def test_lstm_layer_verifies_three_ways(steps: int, at: str) -> None:
+    report = _layer_form("lstm", steps, "mse", at).verify({"N": 2, "D": 2, "H": 2, "C": 2})
+    assert report.passed, str(report)
+
+
+def test_a_second_derivation_of_a_program_costs_what_the_first_did(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Deriving the same program again in one process (tests, the checker, a notebook)
+    compared SymPy trees deeply through a cache keyed by them: an LSTM at T = 50 took
+    0.9 s the first time and 2.5 s after. Counted in equality tests, not seconds."""
+    import sympy
+
+    calls = [0]
+    original = sympy.Basic.__eq__
+
+    def counted(self: Any, other: Any) -> Any:
+        calls[0] += 1
+        return original(self, other)
+
+    program = lstm_program(8)
+    counts = []
+    monkeypatch.setattr(sympy.Basic, "__eq__", counted)
+    for _ in range(2):
+        calls[0] = 0
+        derive_program(program)
+        counts.append(calls[0])
+    assert counts[1] <= 1.5 * counts[0], counts

@@ -75,7 +75,38 @@ def render_program(sd: StagedDerivation) -> str:
             lines.append(f"      closed form: {text(closed.rhs)}")
         else:
             lines.append("      (no simpler closed form found: inlining the stages is longer)")
+    lines += _recurrence_text(sd.recurrence)
     return "\n".join(lines) + "\n"
+
+
+def _grad_name(line: Any) -> Any:
+    """A gradient's left side as the rest of the view writes it: ``dW``."""
+    wrt = getattr(line.lhs, "wrt", None)
+    return wrt if wrt is not None else line.lhs
+
+
+def _recurrence_text(rec: Any) -> list[str]:
+    """The generic-T section: BPTT at a symbolic step t (``derive.core.bptt``)."""
+    if rec is None:
+        return []
+    lines = [
+        "",
+        "back-propagation through time at a symbolic step t (derived from one step of the "
+        f"{rec.kind}, for any T):",
+        "  what step t+1 sends back (its own gradient of its previous state, one step on):",
+    ]
+    lines += [f"    {text(ln.lhs)} = {text(ln.rhs)}" for ln in rec.carried]
+    lines.append("  step t < T:")
+    lines += [f"    {text(ln.lhs)} = {text(ln.rhs)}" for ln in rec.step]
+    if rec.delta is not None:
+        lines.append(f"  the recurrence: {text(rec.delta.lhs)} = {text(rec.delta.rhs)}")
+    lines.append("  the last step t = T (nothing comes back from T+1):")
+    lines += [f"    {text(ln.lhs)} = {text(ln.rhs)}" for ln in rec.boundary]
+    lines.append("  gradients, summed over time:")
+    for ln in rec.gradients:
+        total = "Σ_{t=1..T} " if ln.summed else ""
+        lines.append(f"    d{text(_grad_name(ln))} = {total}{text(ln.rhs)}")
+    return lines
 
 
 def program_document(sd: StagedDerivation, fmt: str = "tex") -> str:
@@ -143,6 +174,31 @@ def program_document(sd: StagedDerivation, fmt: str = "tex") -> str:
             doc.display([(tex(st.lhs), f"= {tex(closed.rhs)}")])
         else:
             doc.para("No simpler closed form was found: inlining the stages makes it longer.")
+    rec = sd.recurrence
+    if rec is not None:
+        doc.heading("5. Back-propagation through time at a symbolic step t")
+        doc.para(
+            f"Derived from one step of the {rec.kind}, for any $T$. Step $t+1$ sends back "
+            "its own gradient of its previous state, one step on:"
+        )
+        doc.display([(tex(ln.lhs), f"= {tex(ln.rhs)}") for ln in rec.carried])
+        doc.para("At a step $t < T$, with that substituted:")
+        doc.display([(tex(ln.lhs), f"= {tex(ln.rhs)}") for ln in rec.step])
+        if rec.delta is not None:
+            doc.para("In one line, the recurrence of back-propagation through time:")
+            doc.display([(tex(rec.delta.lhs), f"= {tex(rec.delta.rhs)}")])
+        doc.para("At the last step $t = T$ nothing comes back from $T+1$:")
+        doc.display([(tex(ln.lhs), f"= {tex(ln.rhs)}") for ln in rec.boundary])
+        doc.para("Each shared weight's gradient is its step's term summed over time:")
+        doc.display(
+            [
+                (
+                    f"d{tex(_grad_name(ln))}",
+                    "= " + (r"\sum_{t=1}^{T} " if ln.summed else "") + tex(ln.rhs),
+                )
+                for ln in rec.gradients
+            ]
+        )
     body = "\n\n".join(doc.parts)
     if fmt == "tex":
         return PREAMBLE % {"packages": ""} + body + "\n\\end{document}\n"

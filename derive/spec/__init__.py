@@ -7,7 +7,10 @@
 
 from __future__ import annotations
 
-from derive.spec import norm_layers  # noqa: F401 - registers its layer types
+from derive.spec import (
+    norm_layers,  # noqa: F401 - registers its layer types
+    sequence_layers,  # noqa: F401 - registers rnn, lstm, attention
+)
 from derive.spec.norm_layers import Dropout, Norm, Residual
 from derive.spec.program import from_program_dict, is_program, load_program, loads_program
 from derive.spec.program_expr import expression_program, parse_shape_flag

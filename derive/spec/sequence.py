@@ -85,20 +85,19 @@ def _sizes(**sizes: object) -> dict[str, Size]:
 
 
 def _readout(
-    steps: int, loss: str, at: str, hidden: list[str], sizes: dict[str, Size]
+    ts: list[object], loss: str, sizes: dict[str, Size]
 ) -> tuple[dict[str, dict[str, object]], list[str], dict[str, dict[str, str]]]:
-    """The read-out ``S_t = h_t W_hy + b_y`` and the loss over the chosen steps (or the
-    upstream gradient of the last hidden state)."""
+    """The read-out ``S_t = h_t W_hy + b_y`` and the loss at the steps ``ts`` (numbers, or
+    ``"t"`` for one symbolic step), or the upstream gradient of the last hidden state."""
     n, c = sizes["batch"], sizes["classes"]
     if loss == "upstream":
-        return {}, [], {"backward": {"upstream": f"d{hidden[-1]}"}}
-    ts = list(range(1, steps + 1)) if at == "every" else [steps]
+        return {}, [], {"backward": {"upstream": f"dh_{ts[-1]}"}}
     extra: dict[str, dict[str, object]] = {
         "inputs": {},
         "labels": {},
         "parameters": {"W_hy": [sizes["hidden"], c], "b_y": [1, c]},
     }
-    eqs = [f"S_{t} = {hidden[t - 1]} @ W_hy + b_y" for t in ts]
+    eqs = [f"S_{t} = h_{t} @ W_hy + b_y" for t in ts]
     # one named loss per step (CS231n's temporal softmax loss: a mean over the batch,
     # summed over time), so that the loss line stays short at any T
     if loss == "cross_entropy":
@@ -108,6 +107,130 @@ def _readout(
         extra["inputs"] = {f"Y_{t}": [n, c] for t in ts}
         eqs += [f"L_{t} = mean(sum((S_{t} - Y_{t}) ** 2, axis=1)) / 2" for t in ts]
     return extra, eqs, {"loss": {"expression": " + ".join(f"L_{t}" for t in ts)}}
+
+
+def _cell(kind: str, t: object, prev: object, act: str) -> list[str]:
+    """One step's equations (``t`` names this step's values, ``prev`` the previous one's)."""
+    if kind == "rnn":
+        return [f"z_{t} = X_{t} @ W_xh + h_{prev} @ W_hh + b", f"h_{t} = {act}(z_{t})"]
+    eqs = [
+        f"{gate}_{t} = {a}(X_{t} @ W_x{gate} + h_{prev} @ W_h{gate} + b_{gate})"
+        for gate, a in LSTM_GATES
+    ]
+    return eqs + [f"c_{t} = f_{t} * c_{prev} + i_{t} * g_{t}", f"h_{t} = o_{t} * tanh(c_{t})"]
+
+
+def _cell_parameters(kind: str, d: Size, h: Size) -> dict[str, object]:
+    """The weights every step shares."""
+    if kind == "rnn":
+        return {"W_xh": [d, h], "W_hh": [h, h], "b": [1, h]}
+    params: dict[str, object] = {}
+    for gate, _ in LSTM_GATES:
+        params.update({f"W_x{gate}": [d, h], f"W_h{gate}": [h, h], f"b_{gate}": [1, h]})
+    return params
+
+
+#: The state a recurrent cell carries from one step to the next.
+CARRIED = {"rnn": ("h",), "lstm": ("h", "c")}
+
+
+def recurrent_text(
+    kind: str,
+    steps: int,
+    *,
+    batch: Size = "N",
+    input: Size = "D",
+    hidden: Size = "H",
+    classes: Size = "C",
+    activation: str = "tanh",
+    loss: str = "cross_entropy",
+    at: str = "every",
+    name: str | None = None,
+) -> str:
+    """The TOML of a recurrent network (``kind``: ``rnn`` or ``lstm``) unrolled over
+    ``steps``, its weights shared over time, with the read-out and loss of ``_readout``."""
+    t_max = _steps(steps, kind)
+    act = _choice(activation, RNN_ACTIVATIONS, "activation") if kind == "rnn" else "tanh"
+    loss = _choice(loss, SEQUENCE_LOSSES, "loss")
+    at = _choice(at, LOSS_AT, "at")
+    sizes = _sizes(batch=batch, input=input, hidden=hidden, classes=classes)
+    n, d, h = sizes["batch"], sizes["input"], sizes["hidden"]
+    eqs = [eq for t in range(1, t_max + 1) for eq in _cell(kind, t, t - 1, act)]
+    ts: list[object] = list(range(1, t_max + 1)) if at == "every" else [t_max]
+    extra, readout, tail = _readout(ts, loss, sizes)
+    inputs: dict[str, object] = {f"X_{t}": [n, d] for t in range(1, t_max + 1)}
+    inputs.update({f"{state}_0": [n, h] for state in CARRIED[kind]})
+    inputs.update(extra.get("inputs", {}))
+    params = _cell_parameters(kind, d, h)
+    params.update(extra.get("parameters", {}))
+    read = "" if kind == "rnn" else "loss: "
+    what = {
+        "cross_entropy": f"{read}softmax cross-entropy of a linear read-out at {at} step",
+        "mse": f"{read}squared error of a linear read-out at {at} step",
+        "upstream": "a layer's backward pass given the last hidden state's gradient",
+    }[loss]
+    if kind == "lstm":
+        comment = (
+            f"An LSTM unrolled over T = {t_max} steps (gates i, f, o, g; cell state c); {what}."
+        )
+    elif loss == "upstream":
+        comment = f"A vanilla RNN ({act}) unrolled over T = {t_max} steps, {what}."
+    else:
+        comment = f"A vanilla RNN ({act}) unrolled over T = {t_max} steps; loss: {what}."
+    tables = {"inputs": inputs, "labels": extra.get("labels", {}), "parameters": params}
+    return _toml(name or kind, comment, tables, eqs + readout, tail)
+
+
+def step_text(
+    kind: str,
+    *,
+    future: bool,
+    step_loss: bool,
+    batch: Size = "N",
+    input: Size = "D",
+    hidden: Size = "H",
+    classes: Size = "C",
+    activation: str = "tanh",
+    loss: str = "cross_entropy",
+) -> str:
+    """One step ``t`` of a recurrent network as a program, for the generic-T derivation:
+    values of this step end in ``_t``, the previous state is ``h_p`` (``c_p``), and with
+    ``future`` the cotangents the carried state receives from step t+1 are the inputs
+    ``G_h`` (``G_c``), entering the loss as ``sum(G_h * h_t)`` (a linear term, so that
+    ``∂/∂h_t`` of it is exactly ``G_h``). ``step_loss``: the step's own loss ``L_t`` (at
+    every step, or at the last). Without future and loss (``loss = "upstream"`` at T) the
+    gradient of ``h_t`` is given."""
+    act = _choice(activation, RNN_ACTIVATIONS, "activation") if kind == "rnn" else "tanh"
+    loss = _choice(loss, SEQUENCE_LOSSES, "loss")
+    sizes = _sizes(batch=batch, input=input, hidden=hidden, classes=classes)
+    n, d, h = sizes["batch"], sizes["input"], sizes["hidden"]
+    eqs = _cell(kind, "t", "p", act)
+    inputs: dict[str, object] = {"X_t": [n, d]}
+    params = _cell_parameters(kind, d, h)
+    # the previous state as a parameter: a loss is differentiated by the parameters, and
+    # its gradient is what step t passes back to step t-1
+    params.update({f"{state}_p": [n, h] for state in CARRIED[kind]})
+    labels: dict[str, object] = {}
+    terms: list[str] = []
+    tail: dict[str, dict[str, str]] = {}
+    if step_loss and loss != "upstream":
+        extra, readout, _ = _readout(["t"], loss, sizes)
+        eqs += readout
+        inputs.update(extra["inputs"])
+        labels = extra["labels"]
+        params.update(extra["parameters"])
+        terms.append("L_t")
+    if future:
+        for state in CARRIED[kind]:
+            inputs[f"G_{state}"] = [n, h]
+            terms.append(f"sum(G_{state} * {state}_t)")
+    if terms:
+        tail = {"loss": {"expression": " + ".join(terms)}}
+    else:
+        tail = {"backward": {"upstream": "dh_t"}}
+    comment = f"One step t of the {kind} (the generic-T derivation)."
+    tables = {"inputs": inputs, "labels": labels, "parameters": params}
+    return _toml(f"{kind} step", comment, tables, eqs, tail)
 
 
 def rnn_text(
@@ -124,33 +247,18 @@ def rnn_text(
 ) -> str:
     """The TOML of a vanilla RNN unrolled over ``steps``: shared ``W_xh``, ``W_hh``, ``b``,
     ``z_t = X_t W_xh + h_{t−1} W_hh + b``, ``h_t = activation(z_t)``."""
-    t_max = _steps(steps, "rnn")
-    act = _choice(activation, RNN_ACTIVATIONS, "activation")
-    loss = _choice(loss, SEQUENCE_LOSSES, "loss")
-    at = _choice(at, LOSS_AT, "at")
-    sizes = _sizes(batch=batch, input=input, hidden=hidden, classes=classes)
-    n, d, h = sizes["batch"], sizes["input"], sizes["hidden"]
-    eqs = []
-    for t in range(1, t_max + 1):
-        eqs.append(f"z_{t} = X_{t} @ W_xh + h_{t - 1} @ W_hh + b")
-        eqs.append(f"h_{t} = {act}(z_{t})")
-    hs = [f"h_{t}" for t in range(1, t_max + 1)]
-    extra, readout, tail = _readout(t_max, loss, at, hs, sizes)
-    inputs: dict[str, object] = {f"X_{t}": [n, d] for t in range(1, t_max + 1)}
-    inputs["h_0"] = [n, h]
-    inputs.update(extra.get("inputs", {}))
-    params: dict[str, object] = {"W_xh": [d, h], "W_hh": [h, h], "b": [1, h]}
-    params.update(extra.get("parameters", {}))
-    what = {
-        "cross_entropy": f"softmax cross-entropy of a linear read-out at {at} step",
-        "mse": f"squared error of a linear read-out at {at} step",
-        "upstream": "a layer's backward pass given the last hidden state's gradient",
-    }[loss]
-    comment = f"A vanilla RNN ({act}) unrolled over T = {t_max} steps; loss: {what}."
-    if loss == "upstream":
-        comment = f"A vanilla RNN ({act}) unrolled over T = {t_max} steps, {what}."
-    tables = {"inputs": inputs, "labels": extra.get("labels", {}), "parameters": params}
-    return _toml(name, comment, tables, eqs + readout, tail)
+    return recurrent_text(
+        "rnn",
+        steps,
+        batch=batch,
+        input=input,
+        hidden=hidden,
+        classes=classes,
+        activation=activation,
+        loss=loss,
+        at=at,
+        name=name,
+    )
 
 
 def rnn_program(steps: int = 3, **options: object) -> ProgramSpec:
@@ -223,34 +331,17 @@ def lstm_text(
     """The TOML of an LSTM unrolled over ``steps`` (``steps = 1``: one cell step): gates
     ``i, f, o = σ(X_t W_x· + h_{t−1} W_h· + b_·)``, ``g = tanh(…)``, the cell state
     ``c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t`` (the highway) and ``h_t = o_t ⊙ tanh(c_t)``."""
-    t_max = _steps(steps, "lstm")
-    loss = _choice(loss, SEQUENCE_LOSSES, "loss")
-    at = _choice(at, LOSS_AT, "at")
-    sizes = _sizes(batch=batch, input=input, hidden=hidden, classes=classes)
-    n, d, h = sizes["batch"], sizes["input"], sizes["hidden"]
-    eqs = []
-    for t in range(1, t_max + 1):
-        for gate, act in LSTM_GATES:
-            eqs.append(f"{gate}_{t} = {act}(X_{t} @ W_x{gate} + h_{t - 1} @ W_h{gate} + b_{gate})")
-        eqs.append(f"c_{t} = f_{t} * c_{t - 1} + i_{t} * g_{t}")
-        eqs.append(f"h_{t} = o_{t} * tanh(c_{t})")
-    hs = [f"h_{t}" for t in range(1, t_max + 1)]
-    extra, readout, tail = _readout(t_max, loss, at, hs, sizes)
-    inputs: dict[str, object] = {f"X_{t}": [n, d] for t in range(1, t_max + 1)}
-    inputs.update({"h_0": [n, h], "c_0": [n, h]})
-    inputs.update(extra.get("inputs", {}))
-    params: dict[str, object] = {}
-    for gate, _ in LSTM_GATES:
-        params.update({f"W_x{gate}": [d, h], f"W_h{gate}": [h, h], f"b_{gate}": [1, h]})
-    params.update(extra.get("parameters", {}))
-    what = {
-        "cross_entropy": f"loss: softmax cross-entropy of a linear read-out at {at} step",
-        "mse": f"loss: squared error of a linear read-out at {at} step",
-        "upstream": "a layer's backward pass given the last hidden state's gradient",
-    }[loss]
-    comment = f"An LSTM unrolled over T = {t_max} steps (gates i, f, o, g; cell state c); {what}."
-    tables = {"inputs": inputs, "labels": extra.get("labels", {}), "parameters": params}
-    return _toml(name, comment, tables, eqs + readout, tail)
+    return recurrent_text(
+        "lstm",
+        steps,
+        batch=batch,
+        input=input,
+        hidden=hidden,
+        classes=classes,
+        loss=loss,
+        at=at,
+        name=name,
+    )
 
 
 def lstm_program(steps: int = 2, **options: object) -> ProgramSpec:
