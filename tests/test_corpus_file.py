@@ -95,10 +95,10 @@ MIN_TOTAL = 459
 MIN_INCORRECT = 186
 MIN_CNN = 53
 # The held-out set (tests/corpus/heldout_*.toml): its size and its share of real mistakes when
-# it was collected; it may grow, not shrink. (118 entries, 48 of them real mistakes, 40.7 %: fix
+# it was collected; it may grow, not shrink. (122 entries, 49 of them real mistakes, 40.2 %: fix
 # commits, issue threads and forum answers, or the source's own code as evidence.)
-MIN_HELDOUT = 118
-MIN_HELDOUT_INCORRECT = 48
+MIN_HELDOUT = 122
+MIN_HELDOUT_INCORRECT = 49
 HELDOUT_PREFIX = "heldout_"
 
 
