@@ -12,11 +12,16 @@ The layer corpus (tests/corpus/layers/*.toml) is checked too, where an entry nam
 forward program (tests/corpus/specs/programs/*.toml, the source's own forward): the
 program checker is given the whole NumPy snippet. Its table is per layer file; ``--layers``
 runs only that part (and writes only its section).
+
+The held-out set (tests/corpus/heldout_*.toml: new formulas from sources the rest of the
+corpus does not use, never used to choose what to build) is not in the main table;
+``--heldout`` checks only it and writes its own section, with the wrong verdicts listed.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import time
@@ -30,6 +35,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from _report import machine, write_section  # noqa: E402
 from test_corpus_file import (  # noqa: E402
     ENTRIES,
+    HELDOUT_ENTRIES,
     LAYER_ENTRIES,
     is_program_spec,
     load,
@@ -121,13 +127,16 @@ def checker_for(entry: dict[str, Any], declared: bool, cache: dict[Any, Checker]
     return cache[key]
 
 
-def run(declared: bool = False) -> tuple[list[dict[str, Any]], Counter[str]]:
+def run(
+    declared: bool = False, entries: list[tuple[str, dict[str, Any]]] | None = None
+) -> tuple[list[dict[str, Any]], Counter[str]]:
     """One row per entry: read, right, named, seconds; and the errors of unread entries.
-    ``declared``: the entries' ``symbols`` are declared (the hidden corpus has none)."""
+    ``declared``: the entries' ``symbols`` are declared (the hidden corpus has none);
+    ``entries``: the main corpus unless given (the held-out set)."""
     checkers: dict[Any, Checker] = {}
     rows: list[dict[str, Any]] = []
     errors: Counter[str] = Counter()
-    for _file, entry in ENTRIES:
+    for _file, entry in ENTRIES if entries is None else entries:
         checker = checker_for(entry, declared, checkers)
         start = time.perf_counter()
         try:
@@ -255,7 +264,11 @@ def main() -> None:
     parser.add_argument("--failures", type=int, default=0, help="list the N commonest errors")
     parser.add_argument("--wrong", action="store_true", help="list the wrong verdicts")
     parser.add_argument("--layers", action="store_true", help="only the layer corpus")
+    parser.add_argument("--heldout", action="store_true", help="only the held-out set")
     args = parser.parse_args()
+    if args.heldout:
+        heldout(args.no_write, args.failures)
+        return
     layer_rows, layer_errors = run_layers()
     layer_body = (
         "### The layer corpus (forward programs)\n\n"
@@ -300,6 +313,33 @@ def main() -> None:
     if not args.no_write:
         write_section("corpus", body)
         write_section("corpus_layers", layer_body)
+
+
+def heldout(no_write: bool, failures: int) -> None:
+    """The held-out set's table, its wrong verdicts and its commonest unread errors."""
+    rows, by_place = run(entries=HELDOUT_ENTRIES)  # type: ignore[arg-type]
+    errors: Counter[str] = Counter()  # grouped by what is unread, not where
+    for message, count in by_place.items():
+        errors[re.sub(r" at column \d+", "", message)] += count
+    wrong = [r for r in rows if r["read"] and not r["right"]]
+    body = (
+        "### The held-out set (`benchmarks/corpus.py --heldout`)\n\n"
+        f"{len(rows)} formulas from tests/corpus/heldout_*.toml: new real formulas from sources "
+        "the main corpus does not use, kept out of the choice of what to build so that they "
+        "measure what a new user meets. Same columns as the main table; no `symbols` declared."
+        f"\n\n{table(rows)}\n\nWrong verdicts: "
+        + ("; ".join(f"`{r['id']}` (labelled {r['verdict']})" for r in wrong) or "none")
+        + ".\n\nNot read (first error of each formula): "
+        + "; ".join(f"{n} × `{m}`" for m, n in errors.most_common(12))
+        + f".\n\n{machine()}\n"
+    )
+    print(body)
+    for message, count in errors.most_common(failures):
+        print(f"{count:4d}  {message}")
+    for row in wrong:
+        print(f"WRONG VERDICT {row['id']}: {row['said'][:300]}")
+    if not no_write:
+        write_section("corpus_heldout", body)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,10 @@ ALLOWED = set(REQUIRED) | {
     # `note`); benchmarks/corpus.py passes them as declared symbols (--symbol) in its
     # second run, the first (the one the hidden corpus is like) runs without them
     "symbols",
+    # true on every entry of tests/corpus/heldout_*.toml (and only there): the held-out set of
+    # new real formulas from sources the rest of the corpus does not use (issue 13), measured
+    # by `benchmarks/corpus.py --heldout` in a table of its own
+    "heldout",
 }
 # tests/corpus/layers/: formulas for layer types derive does not have yet (issue 15). Same
 # schema plus `layer` (required) and `forward` (the forward code a formula differentiates);
@@ -90,12 +94,21 @@ KINDS = {
 MIN_TOTAL = 459
 MIN_INCORRECT = 186
 MIN_CNN = 53
+# The held-out set (tests/corpus/heldout_*.toml): its size and its share of real mistakes when
+# it was collected; it may grow, not shrink. (122 entries, 49 of them real mistakes, 40.2 %: fix
+# commits, issue threads and forum answers, or the source's own code as evidence.)
+MIN_HELDOUT = 122
+MIN_HELDOUT_INCORRECT = 49
+HELDOUT_PREFIX = "heldout_"
 
 
-def entries() -> list[tuple[str, dict[str, object]]]:
-    """Every [[formula]] of every TOML file under tests/corpus/ (specs excluded)."""
+def entries(heldout: bool = False) -> list[tuple[str, dict[str, object]]]:
+    """Every [[formula]] of every TOML file under tests/corpus/ (specs excluded): the main
+    corpus, or with ``heldout`` only the held-out files (heldout_*.toml)."""
     found = []
     for path in sorted(CORPUS.glob("*.toml")):
+        if path.name.startswith(HELDOUT_PREFIX) != heldout:
+            continue
         with path.open("rb") as f:
             data = tomllib.load(f)
         assert set(data) <= {"formula"}, f"{path.name}: unexpected top-level keys {set(data)}"
@@ -104,6 +117,7 @@ def entries() -> list[tuple[str, dict[str, object]]]:
 
 
 ENTRIES = entries()
+HELDOUT_ENTRIES = entries(heldout=True)
 
 
 def layer_entries() -> list[tuple[str, dict[str, object]]]:
@@ -150,9 +164,15 @@ def is_cnn(network: str) -> bool:
     return bool(kinds & {"Conv2d", "MaxPool2d", "AvgPool2d"})
 
 
-@pytest.mark.parametrize(("name", "entry"), ENTRIES, ids=[str(e["id"]) for _, e in ENTRIES])
+@pytest.mark.parametrize(
+    ("name", "entry"),
+    ENTRIES + HELDOUT_ENTRIES,
+    ids=[str(e["id"]) for _, e in ENTRIES + HELDOUT_ENTRIES],
+)
 def test_entry_schema(name: str, entry: dict[str, object]) -> None:
-    """Each entry has the required fields, allowed values and provenance."""
+    """Each entry has the required fields, allowed values and provenance; held-out entries (and
+    only they) say so."""
+    assert entry.get("heldout", False) is name.startswith(HELDOUT_PREFIX), f"{entry['id']}: heldout"
     missing = [k for k in REQUIRED if not entry.get(k)]
     assert not missing, f"{name}: {entry.get('id')}: missing {missing}"
     assert set(entry) <= ALLOWED, f"{name}: {entry['id']}: unknown keys {set(entry) - ALLOWED}"
@@ -183,7 +203,9 @@ def test_layer_entry_schema(name: str, entry: dict[str, object]) -> None:
 
 def check_values(name: str, entry: dict[str, object]) -> None:
     """Allowed values, provenance, and a mistake with its kind and evidence when incorrect."""
-    assert all(isinstance(v, str) for k, v in entry.items() if k not in ("made_up", "symbols"))
+    assert all(
+        isinstance(v, str) for k, v in entry.items() if k not in ("made_up", "symbols", "heldout")
+    )
     symbols = entry.get("symbols", {})
     assert isinstance(symbols, dict) and all(isinstance(v, str) for v in symbols.values())
     for key, value in symbols.items():
@@ -205,7 +227,7 @@ def check_values(name: str, entry: dict[str, object]) -> None:
 
 def test_ids_unique() -> None:
     """Ids are stable handles: no two entries share one."""
-    ids = [e["id"] for _, e in ENTRIES + LAYER_ENTRIES]
+    ids = [e["id"] for _, e in ENTRIES + HELDOUT_ENTRIES + LAYER_ENTRIES]
     assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
 
 
@@ -223,9 +245,26 @@ def test_totals() -> None:
     assert cnn >= MIN_CNN
 
 
+def test_heldout_totals() -> None:
+    """The held-out set keeps its size and its share of real mistakes, has both syntaxes, and
+    takes no source (repository or page) the main corpus uses."""
+    total = len(HELDOUT_ENTRIES)
+    incorrect = sum(e["verdict"] == "incorrect" for _, e in HELDOUT_ENTRIES)
+    latex = sum(e["syntax"] == "latex" for _, e in HELDOUT_ENTRIES)
+    assert total >= MIN_HELDOUT
+    assert incorrect >= MIN_HELDOUT_INCORRECT
+    assert 0 < latex < total
+    assert not any(e.get("made_up") for _, e in HELDOUT_ENTRIES)
+    used = {str(e.get(k)) for _, e in ENTRIES + LAYER_ENTRIES for k in ("repo", "url") if e.get(k)}
+    taken = [
+        str(e["id"]) for _, e in HELDOUT_ENTRIES if {str(e.get("repo")), str(e.get("url"))} & used
+    ]
+    assert not taken, f"held-out entries from sources of the main corpus: {taken}"
+
+
 def test_every_spec_is_used_and_loads() -> None:
     """Every spec under tests/corpus/specs/ loads and is named by some entry."""
-    used = {str(e["network"]) for _, e in ENTRIES + LAYER_ENTRIES}
+    used = {str(e["network"]) for _, e in ENTRIES + HELDOUT_ENTRIES + LAYER_ENTRIES}
     for spec in sorted((CORPUS / "specs").glob("*.toml")):
         rel = str(spec.relative_to(ROOT))
         assert loads(rel)
