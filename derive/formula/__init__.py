@@ -9,6 +9,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                                       (declared.py); which syntax (detect.py)
       words       latex_tokens.py     LaTeX names, functions, rewrites before the grammar
                   latex_goodfellow.py Goodfellow et al.'s letters (a = Z, h = A, g), by macros
+                  latex_plain.py      maths typed in Unicode (∂L/∂W₂), ℓ, code names (W2)
     IR            ir.py               the typed IR: one frozen dataclass per node kind
                   ir_walk.py          walks over it: nodes, replace, renumber, show
                   numbers.py          numbers and layer indices, within bounds
