@@ -368,8 +368,8 @@ def test_a_misnamed_temporary_is_not_judged_as_its_name(cs231n: Checker) -> None
 @pytest.mark.parametrize(
     "snippet",
     [
-        "return (a - y) * sigmoid_prime(z)",
-        "def sigmoid_prime(x):\n    return sigmoid(x) * (1.0 - sigmoid(x))",
+        # (round 3: ``return (a - y) * sigmoid_prime(z)`` is read as δ_2, and a definition of
+        # sigmoid_prime is refused for what it is: test_a_returned_value_is_read_by_its_form)
         "output = self.forward(X)\nreturn (1.0 - np.square(output)) * top_diff",
         "def relu_prime(z):\n    if z > 0:\n        return z\n    return 1",
     ],
@@ -566,3 +566,68 @@ def test_unnumbered_names_never_make_an_incorrect_verdict(cs231n: Checker) -> No
     with pytest.raises(FormulaError, match="wrong way round") as err:
         cs231n.check("dZ = np.dot(dZ2, W2.T) * (Z < 0)", "python")
     assert "may mean another quantity" in str(err.value)
+
+
+# --- round 3: what a `return` hands back, read as the quantity the function computes ---
+
+
+@pytest.mark.parametrize(
+    "returned, ours",
+    [
+        # Nielsen, network2.py, QuadraticCost.delta (mnielsen/neural-networks-and-deep-learning
+        # src/network2.py; corpus nielsen-network2-py-quadratic-delta)
+        ("return (a-y) * sigmoid_prime(z)", "dZ2 = (A2 - Y) * A2 * (1 - A2)"),
+        # Nielsen's network.py cost_derivative times 2 (PR #79; corpus
+        # nielsen-pr79-cost-derivative-times-2): read as δ_2 or ∂L/∂A_2, wrong in both
+        ("return (output_activations-y) * 2", "dZ2 = (A2 - Y) * 2"),
+    ],
+)
+def test_a_returned_value_is_read_by_its_form(nielsen: Checker, returned: str, ours: str) -> None:
+    result = nielsen.check(returned, "python")
+    assert result.verdict == nielsen.check(ours, "python").verdict
+    assert any("value returned" in n for n in result.notes)
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "def relu_backward(dA, Z): return dA * (Z > 0)",
+        "def relu_backward(dA, Z):\n    return dA * (Z > 0)",
+        "relu_backward = lambda dA, Z: dA * (Z > 0)",
+        "return dA * (Z > 0)",
+    ],
+)
+def test_an_activation_backward_returns_dz(cs231n: Checker, snippet: str) -> None:
+    """CS231n/Ng's relu_backward written as a function returning its value: δ_l, as
+    ``dZ = dA * (Z > 0)`` is."""
+    ours = cs231n.check("dZ = dA * (Z > 0)", "python")
+    result = cs231n.check(snippet, "python")
+    assert result.correct and ours.correct
+    assert result.quantity == ours.quantity
+    assert any("value returned" in n for n in result.notes)
+    wrong = cs231n.check(snippet.replace("(Z > 0)", "(Z > 0) * 2"), "python")
+    assert not wrong.correct and "factor" in (wrong.diagnosis or "")
+
+
+def test_an_activation_backward_the_network_has_not(cs231n: Checker) -> None:
+    with pytest.raises(FormulaError, match="no tanh layer"):
+        cs231n.check("def tanh_backward(dA, Z): return dA * (1 - np.tanh(Z)**2)", "python")
+
+
+def test_an_activation_derivative_definition_is_refused(nielsen: Checker) -> None:
+    """dmelcaz's sigmoid_prime (corpus dmelcaz-sigmoid-prime-of-activation) is wrong only in
+    how it is called: its definition alone is no verdict."""
+    with pytest.raises(FormulaError, match="depends on what it is called with"):
+        nielsen.check("def sigmoid_prime(x):\n\treturn sigmoid(x)*(1.0-sigmoid(x))", "python")
+
+
+def test_a_returned_value_whose_readings_disagree_cannot_tell(nielsen: Checker) -> None:
+    """`return (a-y)`: ∂L/∂A_2 on the quadratic cost (right) or δ_2 (wrong)."""
+    with pytest.raises(FormulaError, match="cannot tell what the value returned is"):
+        nielsen.check("return (a-y)", "python")
+
+
+def test_a_prediction_named_after_y_is_the_output() -> None:
+    """andersbll's ``-(Y - Y_pred)``: Y_pred is the output, not the targets."""
+    kind, found = readings("Y_pred", 2)
+    assert [r.text for r in found] == ["A2"]

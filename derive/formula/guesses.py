@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from derive.formula.returns import PLACEHOLDERS, is_placeholder
+
 #: Whole names that are the cotangent arriving at a layer's output (``dout``, CS231n's
 #: layer API; ``top_diff``, Caffe's): dL/dZ of an affine layer, dL/dA of an activation.
 UPSTREAM = frozenset(
@@ -110,9 +112,31 @@ def _layers(toks: list[str], depth: int, kind: str) -> list[int]:
     return list(range(first, depth + 1))
 
 
+def _returned(name: str, depth: int) -> list[Reading]:
+    """The quantities a returned value may be (``returns``), at each layer."""
+    deltas = [Reading(f"dZ{k}", f"δ_{k}") for k in range(1, depth + 1)]
+    grads = [Reading(f"dA{k}", f"∂L/∂A_{k}") for k in range(1, depth + 1)]
+    if name == "returned_dz":
+        return deltas
+    if name.startswith("returned_dz_at_"):  # a named activation's layers
+        return [Reading(f"dZ{k}", f"δ_{k}") for k in name.split("_")[3:]]
+    if name == "returned_dz_l":
+        return [Reading("dZ", "δ_l")]
+    if name == "returned_grad_l":
+        return [Reading("dZ", "δ_l"), Reading("dA", "∂L/∂A_l")]
+    if name in ("returned_out", "returned_dzy"):  # code that adds its updates returns
+        out = [deltas[-1], grads[-1]] if name == "returned_out" else [deltas[-1]]  # y - a
+        return out + [
+            Reading(f"(-{r.text})", f"−{r.words} (minus the gradient)", True) for r in out
+        ]
+    return [*deltas, *grads]
+
+
 def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
     """The kind of quantity ``name`` usually is (in words) and its readings, or ("", [])
     when its spelling says nothing."""
+    if is_placeholder(name):  # a returned value (``returns``): the kinds its form allows
+        return PLACEHOLDERS.get(name, PLACEHOLDERS["returned_dz"]), _returned(name, depth)
     if name == UNNUMBERED:  # dz, z beside dA2: all of one layer, which the shapes tell
         return "a layer", [Reading(str(k), f"layer {k}'s") for k in range(1, depth + 1)]
     toks = tokens(name)
@@ -169,7 +193,8 @@ def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
         return "a delta", of("Z", "dZ", "δ", signs=True)
     if set(toks) & _INPUT or "x" in toks:
         return "the input", [Reading("X", "X")]
-    if set(toks) & _TARGET or "y" in toks or "t" in toks:
+    predicted = bool(set(toks) & {"pred", "hat", "prediction", "predictions", "predicted"})
+    if (set(toks) & _TARGET or "y" in toks or "t" in toks) and not predicted:
         return "the targets", [Reading("Y", "Y")]
     if low in ("dhidden", "d_hidden", "grad_hidden") and depth == 2:  # before or after
         return "the gradient at the hidden layer", [  # the ReLU gate (CS231n reuses it)

@@ -13,6 +13,7 @@ from derive.formula.answer import CheckResult
 from derive.formula.guesses import UNNUMBERED, Reading, readings, rewrite
 from derive.formula.ir import FormulaError
 from derive.formula.python_nodes import UnknownName
+from derive.formula.returns import is_placeholder
 
 #: At most this many readings are checked for one formula (each is a whole check).
 MAX_TRIES = 24
@@ -43,6 +44,8 @@ class Tried:
         return ", ".join(
             f"the names without a layer number as {r.words}"
             if n == UNNUMBERED
+            else f"the value returned as {r.words}"
+            if is_placeholder(n)
             else f"`{n}` as {r.words}"
             for n, _, r in self.chosen
         )
@@ -157,6 +160,8 @@ def guessed_check(
     result.notes[:0] = [  # in the order the names were met (the left-hand side first)
         f"read the names without a layer number as {r.words} (the layer whose shapes fit)"
         if name == UNNUMBERED
+        else f"read the value returned as {r.words}"
+        if is_placeholder(name)
         else f"read `{name}` as {r.words} ({kind}, from its spelling; declare it with "
         f"--symbol {name}=QUANTITY if it is another)"
         for name, kind, r in pick.chosen
@@ -169,6 +174,13 @@ def guessed_check(
 
 
 def _cannot_tell(name: str, right: Tried, wrong: Tried) -> FormulaError:
+    if is_placeholder(name):
+        return FormulaError(
+            "cannot tell what the value returned is: read as "
+            f"{right.words().split(' as ', 1)[1]} it is correct, as "
+            f"{wrong.words().split(' as ', 1)[1]} it is incorrect; assign it to the quantity "
+            "it is (dZ2 = …) instead of returning it"
+        )
     if name == UNNUMBERED:
         return FormulaError(
             "cannot tell: the layer of the names without a layer number is not shown; with "

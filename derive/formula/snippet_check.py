@@ -26,6 +26,7 @@ from derive.formula.ir import FormulaError, Sym
 from derive.formula.parse import _PY_REWRITES, _stripped_again, normalize_with_positions, parser
 from derive.formula.python_ir import PythonToIR
 from derive.formula.python_statements import _target_word
+from derive.formula.returns import _LAMBDA, returned_value
 from derive.formula.snippets import DICTS
 
 #: The IR bases of the quantities a check judges (dZ and delta are both ``delta``).
@@ -201,10 +202,42 @@ def check_statements(
     column: bool | None,
     check_one: Callable[[str], CheckResult],
     data_term: Callable[[str], str | None] = lambda _: None,
+    activations: tuple[str, ...] = (),
 ) -> CheckResult:
     """The verdict on every quantity a snippet assigns (``check_one`` checks one snippet
     whose last statement names the quantity; ``data_term`` gives a weight gradient without
     its weight-decay term, in NumPy, for ``dW += reg * W``)."""
+    try:
+        return _check_written(text, symbols, depth, column, check_one, data_term)
+    except FormulaError as err:
+        unnamed_or_lambda = str(err).startswith(
+            ("this snippet returns", "this snippet defines")
+        ) or _LAMBDA.match(text.strip())
+        if not unnamed_or_lambda:
+            raise
+        unnamed = err
+    returned = returned_value(text, activations)  # def sigmoid_backward(dA, Z): return dA * …
+    if returned is None:
+        raise unnamed
+    try:
+        result = check_one(returned.text)
+    except FormulaError as err:
+        if str(err).startswith("cannot tell"):  # readings of the value disagree
+            raise
+        raise unnamed from None
+    result.notes.insert(0, returned.note)
+    return result
+
+
+def _check_written(
+    text: str,
+    symbols: tuple[tuple[str, str], ...],
+    depth: int,
+    column: bool | None,
+    check_one: Callable[[str], CheckResult],
+    data_term: Callable[[str], str | None],
+) -> CheckResult:
+    """``check_statements`` on the quantities the snippet assigns by name."""
     text, left = without_returns(text)
     found = statements(text, symbols, depth, column)
     added = _decay_added(text, found, data_term) if found else None
