@@ -10,6 +10,7 @@ no expected output is computed by the code under test.
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -631,3 +632,14 @@ def test_a_prediction_named_after_y_is_the_output() -> None:
     """andersbll's ``-(Y - Y_pred)``: Y_pred is the output, not the targets."""
     kind, found = readings("Y_pred", 2)
     assert [r.text for r in found] == ["A2"]
+
+
+def test_lines_that_double_the_one_before_are_refused_quickly(nielsen: Checker) -> None:
+    """``a = x + x; b = a + a; …`` grows exponentially once names are replaced by what they
+    hold: refused with the bound named (the program checker bounds it the same way)."""
+    names = ["A1"] + [f"t{i}" for i in range(22)]
+    lines = [f"{names[i + 1]} = {names[i]} + {names[i]}" for i in range(22)]
+    start = time.perf_counter()
+    with pytest.raises(FormulaError, match="operations; check a shorter snippet"):
+        nielsen.check("\n".join([*lines, f"dZ1 = {names[-1]}"]), "python")
+    assert time.perf_counter() - start < 5  # generous: it is refused before any check
