@@ -643,3 +643,71 @@ def test_lines_that_double_the_one_before_are_refused_quickly(nielsen: Checker) 
     with pytest.raises(FormulaError, match="operations; check a shorter snippet"):
         nielsen.check("\n".join([*lines, f"dZ1 = {names[-1]}"]), "python")
     assert time.perf_counter() - start < 5  # generous: it is refused before any check
+
+
+# --- round 3 (continued): np.mean over the samples, returns.py against odd text ---
+
+
+def test_a_mean_over_the_samples_is_the_sum_over_m() -> None:
+    """``np.mean(dZ, axis=1, keepdims=True)``: the sum over the samples over m (as Ng's
+    ``np.sum(dZ, axis=1, keepdims=True) / m``); kvfrans/notes backpropagation.ipynb
+    ``d_b1 = jnp.mean(d_h2, axis=1)`` (corpus kvfrans-db1-mean, issue #5: d_h2 already
+    carries the 1/m, so the mean divides twice)."""
+    ng = Checker("tests/corpus/specs/ng_relu3.toml")
+    ours = ng.check("db1 = np.sum(dZ1, axis=1, keepdims=True) / m", "python")
+    for mean in (
+        "db1 = np.mean(dZ1, axis=1, keepdims=True)",
+        "db1 = dZ1.mean(axis=1, keepdims=True)",
+        "db1 = np.sum(dZ1, axis=1, keepdims=True) / dZ1.shape[1]",
+    ):
+        assert ng.check(mean, "python").verdict == ours.verdict == "correct"
+    assert not ng.check("db1 = np.mean(dZ1, axis=0, keepdims=True)", "python").correct
+    with pytest.raises(FormulaError, match="without axis"):
+        ng.check("db1 = np.mean(dZ1)", "python")
+    kv = Checker("tests/corpus/specs/kvfrans_relu_mse.toml")
+    twice = kv.check("d_b1 = jnp.mean(d_h2, axis=1, keepdims=True)", "python")
+    assert not twice.correct and "factor" in (twice.diagnosis or "")
+    assert kv.check("d_b1 = jnp.sum(d_h2, axis=1, keepdims=True)", "python").correct
+
+
+_RELU = "dA * (Z > 0)"
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        # a docstring holding a def or a return is text, not the function's (CS231n-style
+        # helpers document their use in the docstring)
+        'def relu_backward(dA, Z):\n    """\n    return dA * 2\n    """\n    return {v}',
+        "def relu_backward(dA, Z):\n    '''\n    def relu_backward(dA, Z): return dA\n    '''\n"
+        "    return {v}",
+        "@staticmethod\ndef relu_backward(dA, Z):\n    return {v}",
+        "def relu_backward(dA, Z, shape=(1, 2)):\n    return {v}",
+        "def relu_backward(dA: np.ndarray, Z) -> Dict[str, int]:\n    return {v}",
+    ],
+)
+def test_an_odd_def_header_is_read_as_its_body_says(cs231n: Checker, template: str) -> None:
+    """returns.py reads ``def`` headers with regular expressions: docstrings, decorators
+    that change nothing, defaults with brackets and annotations do not mislead it (the
+    verdict follows the body: right as written, wrong with a factor 2)."""
+    assert cs231n.check(template.format(v=_RELU), "python").correct
+    assert not cs231n.check(template.format(v=f"{_RELU} * 2"), "python").correct
+
+
+@pytest.mark.parametrize(
+    "snippet, refusal",
+    [
+        # which function is judged? (the inner one, or the outer one returning its call)
+        (
+            f"def outer(dA, Z):\n    def relu_backward(dA, Z):\n        return {_RELU}\n"
+            "    return relu_backward(dA, Z) * 2",
+            "assigns no quantity",
+        ),
+        ("@jax.custom_vjp\ndef relu_backward(dA, Z):\n    return dA * (Z > 0)", "decorated"),
+        ('s = """\ndef relu_backward(dA, Z): return dA * (Z > 0)\n"""', "column"),
+        (f"def relu_backward(dA, Z):\n    return {_RELU} if Z.any() else 0", "no quantity"),
+    ],
+)
+def test_an_odd_def_is_refused_not_misread(cs231n: Checker, snippet: str, refusal: str) -> None:
+    with pytest.raises(FormulaError, match=refusal):
+        cs231n.check(snippet, "python")

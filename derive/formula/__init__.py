@@ -47,6 +47,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   name_readings.py    the guessed readings tried; "cannot tell" when they
                                       disagree
                   snippet_check.py    a snippet: every quantity it assigns judged
+                  snippet_statements.py  its statements: where each ends, what it
+                                      assigns
                   check.py            Checker.check: one Run per call
 
 Forward programs (``derive check PROGRAM``) take a shorter road over the program's own

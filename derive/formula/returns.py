@@ -40,7 +40,18 @@ PLACEHOLDERS = {
 }
 
 _ACTIVATIONS = r"(?:sigmoid|relu|leaky_relu|tanh|softmax|elu|activation|sig|act)"
-_DEF = re.compile(r"^[ \t]*def\s+(\w+)\s*\(([^)]*)\)\s*(?:->[^:]*)?:[ \t]*(.*)$")
+#: A ``def`` header on one line; its parameters may hold one level of brackets (a default
+#: ``shape=(1, 2)``); its return annotation any text up to the colon.
+_DEF = re.compile(
+    r"^[ \t]*def\s+(\w+)\s*\(((?:[^()\n]|\([^()\n]*\))*)\)\s*(?:->[^:\n]*)?:[ \t]*(.*)$"
+)
+#: A decorator line (``@staticmethod``, ``@jax.custom_vjp``, ``@partial(jit, …)``).
+_DECORATOR = re.compile(r"^[ \t]*@\s*([\w.]+)")
+#: Decorators that leave what the function returns as its body computes it.
+_PLAIN_DECORATORS = frozenset({"staticmethod", "classmethod"})
+#: Triple-quoted strings (docstrings): text, not code; a ``def`` or ``return`` inside one
+#: is not the function's.
+_TRIPLE = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'')
 _LAMBDA = re.compile(r"^[ \t]*(\w+)\s*=\s*lambda\s+([\w\s,]*):(.*)$")
 _RETURN = re.compile(r"^([ \t]*)return\b[ \t]*(.*)$")
 #: A function defining an activation's derivative (its correctness is in how it is called).
@@ -113,9 +124,20 @@ def returned_value(text: str, activations: tuple[str, ...] = ()) -> Returned | N
     or None if it returns nothing readable so (a tuple, several returns, a condition).
     ``activations``: the network's, layer by layer (a named activation's backward pass is
     read at the layers that have it)."""
+    text = _TRIPLE.sub(lambda d: re.sub(r"[^\n]", " ", d.group(0)), text)
     lines = text.split("\n")
     header: tuple[str, str] | None = None
     for i, line in enumerate(lines):
+        deco = _DECORATOR.match(line)
+        if deco is not None:
+            if deco.group(1) not in _PLAIN_DECORATORS:
+                raise FormulaError(
+                    f"this snippet's function is decorated with @{deco.group(1)}, which may "
+                    "change what it returns: not read; check the formula its body computes "
+                    "as an assignment (dZ = …)"
+                )
+            lines[i] = " " * len(line)
+            continue
         lam = _LAMBDA.match(line)
         if lam and len([x for x in lines if x.strip()]) == 1:
             header = (lam.group(1), lam.group(2))
