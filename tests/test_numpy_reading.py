@@ -711,3 +711,66 @@ def test_an_odd_def_header_is_read_as_its_body_says(cs231n: Checker, template: s
 def test_an_odd_def_is_refused_not_misread(cs231n: Checker, snippet: str, refusal: str) -> None:
     with pytest.raises(FormulaError, match=refusal):
         cs231n.check(snippet, "python")
+
+
+# --- round 3 (continued): a tuple unpacked from Ng's backward helpers ---
+
+
+@pytest.fixture(scope="module")
+def ng3() -> Checker:
+    return Checker("tests/corpus/specs/ng_relu3.toml")
+
+
+def test_a_tuple_from_linear_backward_is_its_documented_returns(ng3: Checker) -> None:
+    """Ng's linear_activation_backward body, ``dA_prev, dW, db = linear_backward(dZ,
+    linear_cache)`` (Kulbear/deep-learning-coursera, 'Building your Deep Neural Network -
+    Step by Step.ipynb'): dW = dZ A_prevᵀ/m, db = Σ dZ/m, dA_prev = Wᵀ dZ at the cache's
+    layer, judged as derive's own lines are."""
+    line = "dA_prev, dW, db = linear_backward(dZ, linear_cache)"
+    ours = ng3.check(
+        "dW = np.dot(dZ, A_prev.T) / m\ndb = np.sum(dZ, axis=1, keepdims=True) / m\n"
+        "dA_prev = np.dot(W.T, dZ)",
+        "python",
+    )
+    result = ng3.check(line, "python")
+    assert result.correct and ours.correct and result.quantity == ours.quantity
+    assert any("documented returns" in n for n in result.notes)
+    doubled = ng3.check(line.replace("(dZ,", "(dZ * 2,"), "python")
+    assert not doubled.correct and "factor" in (doubled.diagnosis or "")
+
+
+@pytest.mark.parametrize(
+    "args, right",
+    [
+        # the hidden-layer call of Ng's L_model_backward written for layer 2 of 3 (the
+        # corpus entries' `right`, e.g. ng-c1w4-L-model-backward-hidden-sigmoid, with the
+        # layer shown): the cache's layer from Ng's caches list or the gradient's number
+        ('dA2, caches[1], activation = "relu"', True),
+        ('dA2, current_cache, activation = "relu"', True),
+        # the corpus entry's mistake: the hidden (ReLU) layer differentiated as sigmoid
+        ('dA2, caches[1], activation = "sigmoid"', False),
+        # the gradient of another layer (fanghao PR #7's off-by-one key)
+        ('dA1, caches[1], activation = "relu"', False),
+    ],
+)
+def test_a_tuple_from_linear_activation_backward_is_read_at_its_layer(
+    ng3: Checker, args: str, right: bool
+) -> None:
+    line = f"dA_prev_temp, dW_temp, db_temp = linear_activation_backward({args})"
+    result = ng3.check(line, "python")
+    assert result.correct is right
+    assert "_2" in result.quantity
+    if not right:
+        said = (result.diagnosis or "") + (result.shape_error or "")
+        assert "activation" in said or "layer index" in said
+
+
+def test_a_tuple_from_a_helper_whose_layer_is_not_shown_is_still_refused(ng3: Checker) -> None:
+    """enggen/Deep-Learning-Coursera PR #11's loop body (corpus enggen-pr11-hidden-loop):
+    the gradient is a grads key built with str(), the layer the loop's; not read."""
+    line = (
+        'dA_prev_temp, dW_temp, db_temp = linear_activation_backward(grads["dA" + str(L-1)], '
+        'current_cache, activation="relu")'
+    )
+    with pytest.raises(FormulaError, match="tuple unpacked from linear_activation_backward"):
+        ng3.check(line, "python")

@@ -49,6 +49,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   snippet_check.py    a snippet: every quantity it assigns judged
                   snippet_statements.py  its statements: where each ends, what it
                                       assigns
+                  python_unpack.py    a tuple unpacked from Ng's backward helpers, as
+                                      their documented returns
                   check.py            Checker.check: one Run per call
 
 Forward programs (``derive check PROGRAM``) take a shorter road over the program's own

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from derive.formula.answer import CheckResult
 from derive.formula.ir import FormulaError
+from derive.formula.python_unpack import unpack_helpers
 from derive.formula.returns import _LAMBDA, returned_value
 from derive.formula.snippet_statements import Statement, statements, without_returns
 
@@ -88,6 +89,9 @@ def check_statements(
     try:
         return _check_written(text, symbols, depth, column, check_one, data_term)
     except FormulaError as err:
+        unpacked = unpack_helpers(text, depth) if column else None
+        if unpacked is not None and str(err).startswith("a tuple unpacked from"):
+            return _helpers_read(unpacked, err, symbols, depth, column, check_one, data_term)
         unnamed_or_lambda = str(err).startswith(
             ("this snippet returns", "this snippet defines")
         ) or _LAMBDA.match(text.strip())
@@ -104,6 +108,29 @@ def check_statements(
             raise
         raise unnamed from None
     result.notes.insert(0, returned.note)
+    return result
+
+
+def _helpers_read(
+    unpacked: tuple[str, list[str]],
+    refused: FormulaError,
+    symbols: tuple[tuple[str, str], ...],
+    depth: int,
+    column: bool | None,
+    check_one: Callable[[str], CheckResult],
+    data_term: Callable[[str], str | None],
+) -> CheckResult:
+    """A snippet unpacking Ng's helpers, read with their documented returns
+    (``python_unpack``); where that cannot be read either, the refusal stands (or the
+    readings' "cannot tell", which says more)."""
+    text, notes = unpacked
+    try:
+        result = _check_written(text, symbols, depth, column, check_one, data_term)
+    except FormulaError as err:
+        if str(err).startswith("cannot tell"):
+            raise FormulaError(f"{err} (read {'; '.join(notes)})") from None
+        raise refused from None
+    result.notes[:0] = notes
     return result
 
 
