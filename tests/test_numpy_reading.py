@@ -774,3 +774,47 @@ def test_a_tuple_from_a_helper_whose_layer_is_not_shown_is_still_refused(ng3: Ch
     )
     with pytest.raises(FormulaError, match="tuple unpacked from linear_activation_backward"):
         ng3.check(line, "python")
+
+
+# --- round 3 (continued): helpers named after an activation (applySigmoid, der_sigmoid) ---
+
+
+def test_a_helper_whose_both_readings_are_wrong_is_judged() -> None:
+    """farzaa/Neural-Network-From-Scratch (corpus farzaa-fancy-layer-one-delta):
+    ``applySigmoid(x, True)`` is σ'(x) or x(1 − x) depending on the helper's version, and
+    here it is given the error itself: wrong in either reading."""
+    farzaa = Checker("tests/corpus/specs/farzaa2.toml")
+    snippet = "layer_one_change_in_error = layer_one_error * applySigmoid(layer_one_error, True)"
+    result = farzaa.check(snippet, "python")
+    assert not result.correct
+    assert any("`applySigmoid` as" in n for n in result.notes)
+
+
+@pytest.mark.parametrize("helper", ["applySigmoid(Z1, True)", "der_sigmoid(A1)"])
+def test_a_helper_whose_readings_disagree_cannot_tell(nielsen: Checker, helper: str) -> None:
+    """``applySigmoid(x, True)`` (farzaa's) and ``der_sigmoid(x)`` (CV 464262's) take the
+    pre-activation in one version and the activation in another: right in one reading,
+    wrong in the other, so no verdict; with a factor 2 too, wrong in both."""
+    with pytest.raises(FormulaError, match="cannot tell: `\\w+` is not a function"):
+        nielsen.check(f"dZ1 = np.dot(W2.T, dZ2) * {helper}", "python")
+    doubled = nielsen.check(f"dZ1 = np.dot(W2.T, dZ2) * {helper} * 2", "python")
+    assert not doubled.correct and "factor" in (doubled.diagnosis or "")
+
+
+def test_a_helper_named_after_an_activation_without_a_flag_is_the_activation(
+    nielsen: Checker,
+) -> None:
+    result = nielsen.check("dZ1 = np.dot(W2.T, dZ2) * applySigmoid(Z1)", "python")
+    ours = nielsen.check("dZ1 = np.dot(W2.T, dZ2) * sigmoid(Z1)", "python")
+    assert not result.correct and result.diagnosis == ours.diagnosis
+    kind, found = readings("applySigmoid", 2)
+    assert found == []  # a name alone (not called) is no helper
+
+
+def test_a_helpers_calls_must_agree_on_what_they_ask() -> None:
+    from derive.formula.guesses import function_readings
+
+    assert function_readings("applySigmoid", "d = applySigmoid(a, True) * applySigmoid(b)")[1] == []
+    assert function_readings("applySigmoid", "d = applySigmoid(a, mode)")[1] == []
+    assert len(function_readings("der_sigmoid", "d = der_sigmoid(np.dot(W, x))")[1]) == 2
+    assert function_readings("sigmoid_tanh_mix", "d = sigmoid_tanh_mix(x)")[1] == []
