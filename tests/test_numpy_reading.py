@@ -818,3 +818,17 @@ def test_a_helpers_calls_must_agree_on_what_they_ask() -> None:
     assert function_readings("applySigmoid", "d = applySigmoid(a, mode)")[1] == []
     assert len(function_readings("der_sigmoid", "d = der_sigmoid(np.dot(W, x))")[1]) == 2
     assert function_readings("sigmoid_tanh_mix", "d = sigmoid_tanh_mix(x)")[1] == []
+
+
+def test_a_linear_layers_bprop_in_its_own_names_is_read_at_layer_l() -> None:
+    """andersbll/nnet layers.py, Linear.bprop (issue #4, corpus
+    andersbll-issue4-dw-minus-decay): ``output_grad`` is the gradient at the affine output,
+    ``self.last_input`` the layer's input; the weight-decay term's sign is the mistake."""
+    net = Checker("tests/corpus/specs/andersbll_wd.toml")
+    snippet = "self.dW = np.dot(self.last_input.T, output_grad)/n - self.weight_decay*self.W"
+    result = net.check(snippet, "python")
+    assert not result.correct and "sign" in (result.diagnosis or "")
+    assert any("`last_input` as A_(l-1)" in n for n in result.notes)
+    plain = net.check("self.dW = np.dot(self.last_input.T, output_grad)/n", "python")
+    ours = net.check("dW = np.dot(A_prev.T, dZ)/n", "python")
+    assert plain.verdict == ours.verdict and plain.diagnosis == ours.diagnosis
