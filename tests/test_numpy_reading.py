@@ -832,3 +832,14 @@ def test_a_linear_layers_bprop_in_its_own_names_is_read_at_layer_l() -> None:
     plain = net.check("self.dW = np.dot(self.last_input.T, output_grad)/n", "python")
     ours = net.check("dW = np.dot(A_prev.T, dZ)/n", "python")
     assert plain.verdict == ours.verdict and plain.diagnosis == ours.diagnosis
+
+
+def test_a_returned_gradient_through_a_weight_matrix_is_the_layers_input_gradient() -> None:
+    """andersbll/nnet layers.py, Linear.bprop's ``return np.dot(output_grad, self.W.T)``
+    (corpus andersbll-linear-input-grad): the gradient at the layer's input, ∂L/∂A_(l-1),
+    as derive's ``dA_prev = dZ @ W.T`` is; with a factor 2, wrong."""
+    net = Checker("tests/corpus/specs/andersbll.toml")
+    ours = net.check("dA_prev = np.dot(dZ, W.T)", "python")
+    result = net.check("return np.dot(output_grad, self.W.T)", "python")
+    assert result.correct and ours.correct and result.quantity == ours.quantity
+    assert not net.check("return np.dot(output_grad, self.W.T) * 2", "python").correct

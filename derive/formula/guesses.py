@@ -123,8 +123,8 @@ def _returned(name: str, depth: int) -> list[Reading]:
         return [Reading(f"dZ{k}", f"δ_{k}") for k in name.split("_")[3:]]
     if name == "returned_dz_l":
         return [Reading("dZ", "δ_l")]
-    if name == "returned_grad_l":
-        return [Reading("dZ", "δ_l"), Reading("dA", "∂L/∂A_l")]
+    if name == "returned_grad_l":  # through an activation, or a weight matrix (A_(l-1))
+        return [Reading("dZ", "δ_l"), Reading("dA", "∂L/∂A_l"), Reading("dA_prev", "∂L/∂A_(l-1)")]
     if name in ("returned_out", "returned_dzy"):  # code that adds its updates returns
         out = [deltas[-1], grads[-1]] if name == "returned_out" else [deltas[-1]]  # y - a
         return out + [

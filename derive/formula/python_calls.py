@@ -46,6 +46,9 @@ PY_FUNCS = {
     "softplus": ("softplus", 0),
     "tanh": ("tanh", 0),
     "relu": ("relu", 0),
+    "sigmoid_forward": ("sigmoid", 0),  # yizt's layers (the activation's forward pass)
+    "tanh_forward": ("tanh", 0),
+    "relu_forward": ("relu", 0),
     "softmax": ("softmax", 0),
     "exp": ("exp", 0),
     "erf": ("erf", 0),  # scipy.special.erf (GELU's derivative)
