@@ -843,3 +843,32 @@ def test_a_returned_gradient_through_a_weight_matrix_is_the_layers_input_gradien
     result = net.check("return np.dot(output_grad, self.W.T)", "python")
     assert result.correct and ours.correct and result.quantity == ours.quantity
     assert not net.check("return np.dot(output_grad, self.W.T) * 2", "python").correct
+
+
+# --- round 3 (continued): a bare expression proposed as an activation's derivative ---
+
+
+def test_a_derivative_wrong_whatever_it_is_given_is_judged() -> None:
+    """nicodjimenez/lstm issue #41 proposes ``1. + values**2`` as tanh's derivative
+    (corpus lstm-issue41-tanh-derivative-plus): wrong given the activation (the sign of
+    a²) and given z; judged as derive's ``dZ = dA * (1 + A**2)`` is."""
+    tanh = Checker("tests/corpus/specs/yizt_tanh.toml")
+    result = tanh.check("1. + values**2", "python")
+    ours = tanh.check("dZ = dA * (1. + A**2)", "python")
+    assert not result.correct and result.diagnosis == ours.diagnosis
+    assert "sign" in (result.diagnosis or "")
+
+
+@pytest.mark.parametrize(
+    "expression, spec",
+    [
+        ("1. - values**2", "yizt_tanh"),  # right given the activation
+        # iamtrask/iamtrask.github.io issue #25 (corpus
+        # iamtrask-issue25-sigmoid-derivative-proposal): σ'(x) of x, right given z
+        ("np.exp(-x)/((1 + np.exp(-x)) ** 2)", "iamtrask_1layer"),
+    ],
+)
+def test_a_derivative_right_for_one_argument_is_refused(expression: str, spec: str) -> None:
+    checker = Checker(f"tests/corpus/specs/{spec}.toml")
+    with pytest.raises(FormulaError, match="it is right if `\\w+` is the"):
+        checker.check(expression, "python")

@@ -194,3 +194,26 @@ def returned_value(text: str, activations: tuple[str, ...] = ()) -> Returned | N
     lines[i] = f"{m.group(1)}{name} = {expr}"
     out = re.sub(r'"""[\s\S]*?"""', lambda d: re.sub(r"[^\n]", " ", d.group(0)), "\n".join(lines))
     return Returned(out, f"read the value returned as a gradient: {why}")
+
+
+#: A name in a bare expression (not a function called, not an attribute, not ``np``).
+_FREE = re.compile(r"(?<![\w.])([A-Za-z_]\w*)(?![\w(])(?!\s*\()")
+_MODULES = frozenset({"np", "numpy", "math", "torch", "jnp", "e", "pi"})
+
+
+def derivative_readings(text: str) -> tuple[str, tuple[str, str]] | None:
+    """A bare expression of one name (``1. + values**2``, ``np.exp(-x)/((1 +
+    np.exp(-x))**2)``), as real threads propose an activation's derivative: the name
+    read as the pre-activation Z (f'(z)) and as the activation A it is often given
+    (f'(z) from a = f(z)), each as the factor of ``dZ = dA * (…)`` at derive's layer l.
+    None if it is not one such expression (an assignment, a return, several names)."""
+    code = re.sub(r"#[^\n]*", "", text).strip()
+    if not code or "\n" in code or "=" in code.replace("==", "") or ":" in code:
+        return None
+    names = {n for n in _FREE.findall(code) if n not in _MODULES}
+    if len(names) != 1:
+        return None
+    name = names.pop()
+    word = re.compile(rf"(?<![\w.]){re.escape(name)}(?!\w)")
+    given = tuple(f"dZ = dA * ({word.sub(x, code)})" for x in ("Z", "A"))
+    return name, (given[0], given[1])

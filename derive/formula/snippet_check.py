@@ -19,7 +19,7 @@ from collections.abc import Callable
 from derive.formula.answer import CheckResult
 from derive.formula.ir import FormulaError
 from derive.formula.python_unpack import unpack_helpers
-from derive.formula.returns import _LAMBDA, returned_value
+from derive.formula.returns import _LAMBDA, derivative_readings, returned_value
 from derive.formula.snippet_statements import Statement, statements, without_returns
 
 _NOT_A_QUANTITY = "the left-hand side must name a quantity"
@@ -89,6 +89,9 @@ def check_statements(
     try:
         return _check_written(text, symbols, depth, column, check_one, data_term)
     except FormulaError as err:
+        bare = derivative_readings(text) if str(err).startswith("a formula is an") else None
+        if bare is not None:
+            return _as_derivative(bare, err, check_one)
         unpacked = unpack_helpers(text, depth) if column else None
         if unpacked is not None and str(err).startswith("a tuple unpacked from"):
             return _helpers_read(unpacked, err, symbols, depth, column, check_one, data_term)
@@ -109,6 +112,42 @@ def check_statements(
         raise unnamed from None
     result.notes.insert(0, returned.note)
     return result
+
+
+def _as_derivative(
+    bare: tuple[str, tuple[str, str]],
+    refused: FormulaError,
+    check_one: Callable[[str], CheckResult],
+) -> CheckResult:
+    """A bare expression proposed as an activation's derivative (``returns``): wrong
+    whether its name is the pre-activation or the activation, it is wrong whatever it is
+    called with (the verdict, with a note); right in either, that depends on the call
+    (refused, saying so)."""
+    name, (of_z, of_a) = bare
+    try:
+        as_z, as_a = check_one(of_z), check_one(of_a)
+    except FormulaError:
+        raise refused from None
+    if as_z.correct or as_a.correct:
+        given = "the pre-activation z" if as_z.correct else "the activation a = f(z)"
+        raise FormulaError(
+            f"{refused}; read as an activation's derivative it is right if `{name}` is "
+            f"{given}, which the expression does not show: check a formula that uses it "
+            f"(dZ = dA * …)"
+        ) from None
+    # shown: the reading whose diagnosis names a precise slip (the sign of a², a factor),
+    # rather than only "not the derivative of the layer's activation"
+    vague = "is not the derivative of the layer's activation"
+    shown, other, shown_as, other_as = as_z, as_a, "pre-activation Z", "activation A"
+    if vague in (as_z.diagnosis or "") and vague not in (as_a.diagnosis or ""):
+        shown, other, shown_as, other_as = as_a, as_z, "activation A", "pre-activation Z"
+    shown.notes.insert(
+        0,
+        f"read as an activation's derivative, the factor of dZ = dA * (…) at a layer: wrong "
+        f"with `{name}` as the {shown_as} (shown) and as the {other_as} "
+        f"({other.diagnosis or 'not the derived formula'})",
+    )
+    return shown
 
 
 def _helpers_read(
