@@ -812,7 +812,7 @@ def test_a_helper_named_after_an_activation_without_a_flag_is_the_activation(
 
 
 def test_a_helpers_calls_must_agree_on_what_they_ask() -> None:
-    from derive.formula.guesses import function_readings
+    from derive.formula.python_helpers import function_readings
 
     assert function_readings("applySigmoid", "d = applySigmoid(a, True) * applySigmoid(b)")[1] == []
     assert function_readings("applySigmoid", "d = applySigmoid(a, mode)")[1] == []

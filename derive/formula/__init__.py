@@ -51,6 +51,9 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                                       assigns
                   python_unpack.py    a tuple unpacked from Ng's backward helpers, as
                                       their documented returns
+                  python_helpers.py   a helper named after an activation (applySigmoid),
+                                      in its usual definitions (python_args.py: call
+                                      arguments as text)
                   check.py            Checker.check: one Run per call
 
 Forward programs (``derive check PROGRAM``) take a shorter road over the program's own

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from derive.formula.answer import CheckResult
-from derive.formula.guesses import UNNUMBERED, Reading, function_readings, readings, rewrite
+from derive.formula.guesses import UNNUMBERED, Reading, readings, rewrite
 from derive.formula.ir import FormulaError
+from derive.formula.python_helpers import function_readings
 from derive.formula.python_nodes import UnknownName
 from derive.formula.returns import is_placeholder
 

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import re
 
+from derive.formula.python_args import call_arguments
+
 #: ``a, b, c = helper(args)`` on one line (the arguments split at top-level commas).
 _LINE = re.compile(
     r"^(?P<at>[ \t]*)(?P<a>\w+)\s*,\s*(?P<w>\w+)\s*,\s*(?P<b>\w+)\s*=\s*"
@@ -36,21 +38,6 @@ _NUMBERED = re.compile(r"^d[AZ]([0-9])$")
 _ACTIVATION = re.compile(
     r"""^(?:activation\s*=\s*)?(?P<q>["'])(?P<name>relu|sigmoid|tanh)(?P=q)$"""
 )
-
-
-def _split(args: str) -> list[str] | None:
-    """The top-level arguments of a call, or None if its brackets do not balance."""
-    out, depth, start = [], 0, 0
-    for i, c in enumerate(args):
-        depth += c in "([{"
-        depth -= c in ")]}"
-        if depth < 0:
-            return None
-        if c == "," and depth == 0:
-            out.append(args[start:i].strip())
-            start = i + 1
-    out.append(args[start:].strip())
-    return out if depth == 0 else None
 
 
 def _layer(cache: str, linear: bool) -> str | None:
@@ -78,7 +65,7 @@ def unpack_helpers(text: str, depth: int) -> tuple[str, list[str]] | None:
         m = _LINE.match(line)
         if m is None:
             continue
-        args = _split(m.group("args"))
+        args = call_arguments(m.group("args"))
         if args is None:
             return None
         fn = m.group("fn")
