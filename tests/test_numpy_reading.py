@@ -10,6 +10,7 @@ no expected output is computed by the code under test.
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -368,8 +369,8 @@ def test_a_misnamed_temporary_is_not_judged_as_its_name(cs231n: Checker) -> None
 @pytest.mark.parametrize(
     "snippet",
     [
-        "return (a - y) * sigmoid_prime(z)",
-        "def sigmoid_prime(x):\n    return sigmoid(x) * (1.0 - sigmoid(x))",
+        # (round 3: ``return (a - y) * sigmoid_prime(z)`` is read as δ_2, and a definition of
+        # sigmoid_prime is refused for what it is: test_a_returned_value_is_read_by_its_form)
         "output = self.forward(X)\nreturn (1.0 - np.square(output)) * top_diff",
         "def relu_prime(z):\n    if z > 0:\n        return z\n    return 1",
     ],
@@ -566,3 +567,308 @@ def test_unnumbered_names_never_make_an_incorrect_verdict(cs231n: Checker) -> No
     with pytest.raises(FormulaError, match="wrong way round") as err:
         cs231n.check("dZ = np.dot(dZ2, W2.T) * (Z < 0)", "python")
     assert "may mean another quantity" in str(err.value)
+
+
+# --- round 3: what a `return` hands back, read as the quantity the function computes ---
+
+
+@pytest.mark.parametrize(
+    "returned, ours",
+    [
+        # Nielsen, network2.py, QuadraticCost.delta (mnielsen/neural-networks-and-deep-learning
+        # src/network2.py; corpus nielsen-network2-py-quadratic-delta)
+        ("return (a-y) * sigmoid_prime(z)", "dZ2 = (A2 - Y) * A2 * (1 - A2)"),
+        # Nielsen's network.py cost_derivative times 2 (PR #79; corpus
+        # nielsen-pr79-cost-derivative-times-2): read as δ_2 or ∂L/∂A_2, wrong in both
+        ("return (output_activations-y) * 2", "dZ2 = (A2 - Y) * 2"),
+    ],
+)
+def test_a_returned_value_is_read_by_its_form(nielsen: Checker, returned: str, ours: str) -> None:
+    result = nielsen.check(returned, "python")
+    assert result.verdict == nielsen.check(ours, "python").verdict
+    assert any("value returned" in n for n in result.notes)
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "def relu_backward(dA, Z): return dA * (Z > 0)",
+        "def relu_backward(dA, Z):\n    return dA * (Z > 0)",
+        "relu_backward = lambda dA, Z: dA * (Z > 0)",
+        "return dA * (Z > 0)",
+    ],
+)
+def test_an_activation_backward_returns_dz(cs231n: Checker, snippet: str) -> None:
+    """CS231n/Ng's relu_backward written as a function returning its value: δ_l, as
+    ``dZ = dA * (Z > 0)`` is."""
+    ours = cs231n.check("dZ = dA * (Z > 0)", "python")
+    result = cs231n.check(snippet, "python")
+    assert result.correct and ours.correct
+    assert result.quantity == ours.quantity
+    assert any("value returned" in n for n in result.notes)
+    wrong = cs231n.check(snippet.replace("(Z > 0)", "(Z > 0) * 2"), "python")
+    assert not wrong.correct and "factor" in (wrong.diagnosis or "")
+
+
+def test_an_activation_backward_the_network_has_not(cs231n: Checker) -> None:
+    with pytest.raises(FormulaError, match="no tanh layer"):
+        cs231n.check("def tanh_backward(dA, Z): return dA * (1 - np.tanh(Z)**2)", "python")
+
+
+def test_an_activation_derivative_definition_is_refused(nielsen: Checker) -> None:
+    """dmelcaz's sigmoid_prime (corpus dmelcaz-sigmoid-prime-of-activation) is wrong only in
+    how it is called: its definition alone is no verdict."""
+    with pytest.raises(FormulaError, match="depends on what it is called with"):
+        nielsen.check("def sigmoid_prime(x):\n\treturn sigmoid(x)*(1.0-sigmoid(x))", "python")
+
+
+def test_a_returned_value_whose_readings_disagree_cannot_tell(nielsen: Checker) -> None:
+    """`return (a-y)`: ∂L/∂A_2 on the quadratic cost (right) or δ_2 (wrong)."""
+    with pytest.raises(FormulaError, match="cannot tell what the value returned is"):
+        nielsen.check("return (a-y)", "python")
+
+
+def test_a_prediction_named_after_y_is_the_output() -> None:
+    """andersbll's ``-(Y - Y_pred)``: Y_pred is the output, not the targets."""
+    kind, found = readings("Y_pred", 2)
+    assert [r.text for r in found] == ["A2"]
+
+
+def test_lines_that_double_the_one_before_are_refused_quickly(nielsen: Checker) -> None:
+    """``a = x + x; b = a + a; …`` grows exponentially once names are replaced by what they
+    hold: refused with the bound named (the program checker bounds it the same way)."""
+    names = ["A1"] + [f"t{i}" for i in range(22)]
+    lines = [f"{names[i + 1]} = {names[i]} + {names[i]}" for i in range(22)]
+    start = time.perf_counter()
+    with pytest.raises(FormulaError, match="operations; check a shorter snippet"):
+        nielsen.check("\n".join([*lines, f"dZ1 = {names[-1]}"]), "python")
+    assert time.perf_counter() - start < 5  # generous: it is refused before any check
+
+
+# --- round 3 (continued): np.mean over the samples, returns.py against odd text ---
+
+
+def test_a_mean_over_the_samples_is_the_sum_over_m() -> None:
+    """``np.mean(dZ, axis=1, keepdims=True)``: the sum over the samples over m (as Ng's
+    ``np.sum(dZ, axis=1, keepdims=True) / m``); kvfrans/notes backpropagation.ipynb
+    ``d_b1 = jnp.mean(d_h2, axis=1)`` (corpus kvfrans-db1-mean, issue #5: d_h2 already
+    carries the 1/m, so the mean divides twice)."""
+    ng = Checker("tests/corpus/specs/ng_relu3.toml")
+    ours = ng.check("db1 = np.sum(dZ1, axis=1, keepdims=True) / m", "python")
+    for mean in (
+        "db1 = np.mean(dZ1, axis=1, keepdims=True)",
+        "db1 = dZ1.mean(axis=1, keepdims=True)",
+        "db1 = np.sum(dZ1, axis=1, keepdims=True) / dZ1.shape[1]",
+    ):
+        assert ng.check(mean, "python").verdict == ours.verdict == "correct"
+    assert not ng.check("db1 = np.mean(dZ1, axis=0, keepdims=True)", "python").correct
+    with pytest.raises(FormulaError, match="without axis"):
+        ng.check("db1 = np.mean(dZ1)", "python")
+    kv = Checker("tests/corpus/specs/kvfrans_relu_mse.toml")
+    twice = kv.check("d_b1 = jnp.mean(d_h2, axis=1, keepdims=True)", "python")
+    assert not twice.correct and "factor" in (twice.diagnosis or "")
+    assert kv.check("d_b1 = jnp.sum(d_h2, axis=1, keepdims=True)", "python").correct
+
+
+_RELU = "dA * (Z > 0)"
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        # a docstring holding a def or a return is text, not the function's (CS231n-style
+        # helpers document their use in the docstring)
+        'def relu_backward(dA, Z):\n    """\n    return dA * 2\n    """\n    return {v}',
+        "def relu_backward(dA, Z):\n    '''\n    def relu_backward(dA, Z): return dA\n    '''\n"
+        "    return {v}",
+        "@staticmethod\ndef relu_backward(dA, Z):\n    return {v}",
+        "def relu_backward(dA, Z, shape=(1, 2)):\n    return {v}",
+        "def relu_backward(dA: np.ndarray, Z) -> Dict[str, int]:\n    return {v}",
+    ],
+)
+def test_an_odd_def_header_is_read_as_its_body_says(cs231n: Checker, template: str) -> None:
+    """returns.py reads ``def`` headers with regular expressions: docstrings, decorators
+    that change nothing, defaults with brackets and annotations do not mislead it (the
+    verdict follows the body: right as written, wrong with a factor 2)."""
+    assert cs231n.check(template.format(v=_RELU), "python").correct
+    assert not cs231n.check(template.format(v=f"{_RELU} * 2"), "python").correct
+
+
+@pytest.mark.parametrize(
+    "snippet, refusal",
+    [
+        # which function is judged? (the inner one, or the outer one returning its call)
+        (
+            f"def outer(dA, Z):\n    def relu_backward(dA, Z):\n        return {_RELU}\n"
+            "    return relu_backward(dA, Z) * 2",
+            "assigns no quantity",
+        ),
+        ("@jax.custom_vjp\ndef relu_backward(dA, Z):\n    return dA * (Z > 0)", "decorated"),
+        ('s = """\ndef relu_backward(dA, Z): return dA * (Z > 0)\n"""', "column"),
+        (f"def relu_backward(dA, Z):\n    return {_RELU} if Z.any() else 0", "no quantity"),
+    ],
+)
+def test_an_odd_def_is_refused_not_misread(cs231n: Checker, snippet: str, refusal: str) -> None:
+    with pytest.raises(FormulaError, match=refusal):
+        cs231n.check(snippet, "python")
+
+
+# --- round 3 (continued): a tuple unpacked from Ng's backward helpers ---
+
+
+@pytest.fixture(scope="module")
+def ng3() -> Checker:
+    return Checker("tests/corpus/specs/ng_relu3.toml")
+
+
+def test_a_tuple_from_linear_backward_is_its_documented_returns(ng3: Checker) -> None:
+    """Ng's linear_activation_backward body, ``dA_prev, dW, db = linear_backward(dZ,
+    linear_cache)`` (Kulbear/deep-learning-coursera, 'Building your Deep Neural Network -
+    Step by Step.ipynb'): dW = dZ A_prevᵀ/m, db = Σ dZ/m, dA_prev = Wᵀ dZ at the cache's
+    layer, judged as derive's own lines are."""
+    line = "dA_prev, dW, db = linear_backward(dZ, linear_cache)"
+    ours = ng3.check(
+        "dW = np.dot(dZ, A_prev.T) / m\ndb = np.sum(dZ, axis=1, keepdims=True) / m\n"
+        "dA_prev = np.dot(W.T, dZ)",
+        "python",
+    )
+    result = ng3.check(line, "python")
+    assert result.correct and ours.correct and result.quantity == ours.quantity
+    assert any("documented returns" in n for n in result.notes)
+    doubled = ng3.check(line.replace("(dZ,", "(dZ * 2,"), "python")
+    assert not doubled.correct and "factor" in (doubled.diagnosis or "")
+
+
+@pytest.mark.parametrize(
+    "args, right",
+    [
+        # the hidden-layer call of Ng's L_model_backward written for layer 2 of 3 (the
+        # corpus entries' `right`, e.g. ng-c1w4-L-model-backward-hidden-sigmoid, with the
+        # layer shown): the cache's layer from Ng's caches list or the gradient's number
+        ('dA2, caches[1], activation = "relu"', True),
+        ('dA2, current_cache, activation = "relu"', True),
+        # the corpus entry's mistake: the hidden (ReLU) layer differentiated as sigmoid
+        ('dA2, caches[1], activation = "sigmoid"', False),
+        # the gradient of another layer (fanghao PR #7's off-by-one key)
+        ('dA1, caches[1], activation = "relu"', False),
+    ],
+)
+def test_a_tuple_from_linear_activation_backward_is_read_at_its_layer(
+    ng3: Checker, args: str, right: bool
+) -> None:
+    line = f"dA_prev_temp, dW_temp, db_temp = linear_activation_backward({args})"
+    result = ng3.check(line, "python")
+    assert result.correct is right
+    assert "_2" in result.quantity
+    if not right:
+        said = (result.diagnosis or "") + (result.shape_error or "")
+        assert "activation" in said or "layer index" in said
+
+
+def test_a_tuple_from_a_helper_whose_layer_is_not_shown_is_still_refused(ng3: Checker) -> None:
+    """enggen/Deep-Learning-Coursera PR #11's loop body (corpus enggen-pr11-hidden-loop):
+    the gradient is a grads key built with str(), the layer the loop's; not read."""
+    line = (
+        'dA_prev_temp, dW_temp, db_temp = linear_activation_backward(grads["dA" + str(L-1)], '
+        'current_cache, activation="relu")'
+    )
+    with pytest.raises(FormulaError, match="tuple unpacked from linear_activation_backward"):
+        ng3.check(line, "python")
+
+
+# --- round 3 (continued): helpers named after an activation (applySigmoid, der_sigmoid) ---
+
+
+def test_a_helper_whose_both_readings_are_wrong_is_judged() -> None:
+    """farzaa/Neural-Network-From-Scratch (corpus farzaa-fancy-layer-one-delta):
+    ``applySigmoid(x, True)`` is σ'(x) or x(1 − x) depending on the helper's version, and
+    here it is given the error itself: wrong in either reading."""
+    farzaa = Checker("tests/corpus/specs/farzaa2.toml")
+    snippet = "layer_one_change_in_error = layer_one_error * applySigmoid(layer_one_error, True)"
+    result = farzaa.check(snippet, "python")
+    assert not result.correct
+    assert any("`applySigmoid` as" in n for n in result.notes)
+
+
+@pytest.mark.parametrize("helper", ["applySigmoid(Z1, True)", "der_sigmoid(A1)"])
+def test_a_helper_whose_readings_disagree_cannot_tell(nielsen: Checker, helper: str) -> None:
+    """``applySigmoid(x, True)`` (farzaa's) and ``der_sigmoid(x)`` (CV 464262's) take the
+    pre-activation in one version and the activation in another: right in one reading,
+    wrong in the other, so no verdict; with a factor 2 too, wrong in both."""
+    with pytest.raises(FormulaError, match="cannot tell: `\\w+` is not a function"):
+        nielsen.check(f"dZ1 = np.dot(W2.T, dZ2) * {helper}", "python")
+    doubled = nielsen.check(f"dZ1 = np.dot(W2.T, dZ2) * {helper} * 2", "python")
+    assert not doubled.correct and "factor" in (doubled.diagnosis or "")
+
+
+def test_a_helper_named_after_an_activation_without_a_flag_is_the_activation(
+    nielsen: Checker,
+) -> None:
+    result = nielsen.check("dZ1 = np.dot(W2.T, dZ2) * applySigmoid(Z1)", "python")
+    ours = nielsen.check("dZ1 = np.dot(W2.T, dZ2) * sigmoid(Z1)", "python")
+    assert not result.correct and result.diagnosis == ours.diagnosis
+    kind, found = readings("applySigmoid", 2)
+    assert found == []  # a name alone (not called) is no helper
+
+
+def test_a_helpers_calls_must_agree_on_what_they_ask() -> None:
+    from derive.formula.python_helpers import function_readings
+
+    assert function_readings("applySigmoid", "d = applySigmoid(a, True) * applySigmoid(b)")[1] == []
+    assert function_readings("applySigmoid", "d = applySigmoid(a, mode)")[1] == []
+    assert len(function_readings("der_sigmoid", "d = der_sigmoid(np.dot(W, x))")[1]) == 2
+    assert function_readings("sigmoid_tanh_mix", "d = sigmoid_tanh_mix(x)")[1] == []
+
+
+def test_a_linear_layers_bprop_in_its_own_names_is_read_at_layer_l() -> None:
+    """andersbll/nnet layers.py, Linear.bprop (issue #4, corpus
+    andersbll-issue4-dw-minus-decay): ``output_grad`` is the gradient at the affine output,
+    ``self.last_input`` the layer's input; the weight-decay term's sign is the mistake."""
+    net = Checker("tests/corpus/specs/andersbll_wd.toml")
+    snippet = "self.dW = np.dot(self.last_input.T, output_grad)/n - self.weight_decay*self.W"
+    result = net.check(snippet, "python")
+    assert not result.correct and "sign" in (result.diagnosis or "")
+    assert any("`last_input` as A_(l-1)" in n for n in result.notes)
+    plain = net.check("self.dW = np.dot(self.last_input.T, output_grad)/n", "python")
+    ours = net.check("dW = np.dot(A_prev.T, dZ)/n", "python")
+    assert plain.verdict == ours.verdict and plain.diagnosis == ours.diagnosis
+
+
+def test_a_returned_gradient_through_a_weight_matrix_is_the_layers_input_gradient() -> None:
+    """andersbll/nnet layers.py, Linear.bprop's ``return np.dot(output_grad, self.W.T)``
+    (corpus andersbll-linear-input-grad): the gradient at the layer's input, ∂L/∂A_(l-1),
+    as derive's ``dA_prev = dZ @ W.T`` is; with a factor 2, wrong."""
+    net = Checker("tests/corpus/specs/andersbll.toml")
+    ours = net.check("dA_prev = np.dot(dZ, W.T)", "python")
+    result = net.check("return np.dot(output_grad, self.W.T)", "python")
+    assert result.correct and ours.correct and result.quantity == ours.quantity
+    assert not net.check("return np.dot(output_grad, self.W.T) * 2", "python").correct
+
+
+# --- round 3 (continued): a bare expression proposed as an activation's derivative ---
+
+
+def test_a_derivative_wrong_whatever_it_is_given_is_judged() -> None:
+    """nicodjimenez/lstm issue #41 proposes ``1. + values**2`` as tanh's derivative
+    (corpus lstm-issue41-tanh-derivative-plus): wrong given the activation (the sign of
+    a²) and given z; judged as derive's ``dZ = dA * (1 + A**2)`` is."""
+    tanh = Checker("tests/corpus/specs/yizt_tanh.toml")
+    result = tanh.check("1. + values**2", "python")
+    ours = tanh.check("dZ = dA * (1. + A**2)", "python")
+    assert not result.correct and result.diagnosis == ours.diagnosis
+    assert "sign" in (result.diagnosis or "")
+
+
+@pytest.mark.parametrize(
+    "expression, spec",
+    [
+        ("1. - values**2", "yizt_tanh"),  # right given the activation
+        # iamtrask/iamtrask.github.io issue #25 (corpus
+        # iamtrask-issue25-sigmoid-derivative-proposal): σ'(x) of x, right given z
+        ("np.exp(-x)/((1 + np.exp(-x)) ** 2)", "iamtrask_1layer"),
+    ],
+)
+def test_a_derivative_right_for_one_argument_is_refused(expression: str, spec: str) -> None:
+    checker = Checker(f"tests/corpus/specs/{spec}.toml")
+    with pytest.raises(FormulaError, match="it is right if `\\w+` is the"):
+        checker.check(expression, "python")

@@ -56,6 +56,13 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   name_readings.py    the guessed readings tried; "cannot tell" when they
                                       disagree
                   snippet_check.py    a snippet: every quantity it assigns judged
+                  snippet_statements.py  its statements: where each ends, what it
+                                      assigns
+                  python_unpack.py    a tuple unpacked from Ng's backward helpers, as
+                                      their documented returns
+                  python_helpers.py   a helper named after an activation (applySigmoid),
+                                      in its usual definitions (python_args.py: call
+                                      arguments as text)
                   check.py            Checker.check: one Run per call
 
 Forward programs (``derive check PROGRAM``) take a shorter road over the program's own

@@ -46,6 +46,9 @@ class Checker(OtherReadings):
             net.convention == "column",
             self._check_python,
             self._data_term,
+            tuple(
+                str(getattr(getattr(layer, "activation", None), "name", "")) for layer in net.layers
+            ),
         )
 
     def _data_term(self, word: str) -> str | None:

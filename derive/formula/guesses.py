@@ -16,6 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from derive.formula.python_args import CALL_ARGS, call_arguments
+from derive.formula.returns import PLACEHOLDERS, is_placeholder
+
 #: Whole names that are the cotangent arriving at a layer's output (``dout``, CS231n's
 #: layer API; ``top_diff``, Caffe's): dL/dZ of an affine layer, dL/dA of an activation.
 UPSTREAM = frozenset(
@@ -76,6 +79,7 @@ class Reading:
     words: str  # ``δ_2``, ``−δ_2 (minus the gradient)``
     fallback: bool = False  # tried only when no plain reading is right (a sign flip)
     lhs: str = ""  # the text where the name is assigned, if other (a recurrence)
+    call: str = ""  # a function's reading: its calls become this, {x} their argument
 
 
 def tokens(name: str) -> list[str]:
@@ -110,9 +114,31 @@ def _layers(toks: list[str], depth: int, kind: str) -> list[int]:
     return list(range(first, depth + 1))
 
 
+def _returned(name: str, depth: int) -> list[Reading]:
+    """The quantities a returned value may be (``returns``), at each layer."""
+    deltas = [Reading(f"dZ{k}", f"δ_{k}") for k in range(1, depth + 1)]
+    grads = [Reading(f"dA{k}", f"∂L/∂A_{k}") for k in range(1, depth + 1)]
+    if name == "returned_dz":
+        return deltas
+    if name.startswith("returned_dz_at_"):  # a named activation's layers
+        return [Reading(f"dZ{k}", f"δ_{k}") for k in name.split("_")[3:]]
+    if name == "returned_dz_l":
+        return [Reading("dZ", "δ_l")]
+    if name == "returned_grad_l":  # through an activation, or a weight matrix (A_(l-1))
+        return [Reading("dZ", "δ_l"), Reading("dA", "∂L/∂A_l"), Reading("dA_prev", "∂L/∂A_(l-1)")]
+    if name in ("returned_out", "returned_dzy"):  # code that adds its updates returns
+        out = [deltas[-1], grads[-1]] if name == "returned_out" else [deltas[-1]]  # y - a
+        return out + [
+            Reading(f"(-{r.text})", f"−{r.words} (minus the gradient)", True) for r in out
+        ]
+    return [*deltas, *grads]
+
+
 def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
     """The kind of quantity ``name`` usually is (in words) and its readings, or ("", [])
     when its spelling says nothing."""
+    if is_placeholder(name):  # a returned value (``returns``): the kinds its form allows
+        return PLACEHOLDERS.get(name, PLACEHOLDERS["returned_dz"]), _returned(name, depth)
     if name == UNNUMBERED:  # dz, z beside dA2: all of one layer, which the shapes tell
         return "a layer", [Reading(str(k), f"layer {k}'s") for k in range(1, depth + 1)]
     toks = tokens(name)
@@ -169,7 +195,8 @@ def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
         return "a delta", of("Z", "dZ", "δ", signs=True)
     if set(toks) & _INPUT or "x" in toks:
         return "the input", [Reading("X", "X")]
-    if set(toks) & _TARGET or "y" in toks or "t" in toks:
+    predicted = bool(set(toks) & {"pred", "hat", "prediction", "predictions", "predicted"})
+    if (set(toks) & _TARGET or "y" in toks or "t" in toks) and not predicted:
         return "the targets", [Reading("Y", "Y")]
     if low in ("dhidden", "d_hidden", "grad_hidden") and depth == 2:  # before or after
         return "the gradient at the hidden layer", [  # the ReLU gate (CS231n reuses it)
@@ -205,6 +232,14 @@ def rewrite(name: str, reading: Reading) -> tuple[re.Pattern[str], Callable[[Any
     """The rewrite (for ``parse``) of every use of ``name`` (or ``self.name``) into the
     reading; where a sign-flipped reading is assigned (``error = y - a`` as −δ), the
     sign moves to the right-hand side (``dZ2 = -(y - a)``)."""
+    if reading.call:  # a helper: each call rewritten, its first argument kept
+        call = re.compile(rf"(?<![\w.])(?:self\.)?{re.escape(name)}\s*{CALL_ARGS}")
+
+        def called(m: re.Match[str]) -> str:
+            args = call_arguments(m.group("args")) or [m.group("args")]
+            return "(" + reading.call.replace("{x}", args[0]) + ")"
+
+        return call, called
     if name == UNNUMBERED:  # every name without a layer number gets the layer
         bare = re.compile(rf"(?<![\w.])({_BARE})(?!\w)")
         return bare, lambda m: m.group(1) + reading.text

@@ -12,10 +12,13 @@ from typing import Any
 from derive.formula.answer import CheckResult
 from derive.formula.guesses import UNNUMBERED, Reading, readings, rewrite
 from derive.formula.ir import FormulaError
+from derive.formula.python_helpers import function_readings
 from derive.formula.python_nodes import UnknownName
+from derive.formula.returns import is_placeholder
 
-#: At most this many readings are checked for one formula (each is a whole check).
-MAX_TRIES = 24
+#: At most this many readings are checked for one formula (each is a whole check): 32 is
+#: a helper's two readings (``applySigmoid(x, True)``) times two names of four each.
+MAX_TRIES = 32
 #: At most this many unknown names are read by their spelling in one formula.
 MAX_NAMES = 3
 
@@ -43,6 +46,8 @@ class Tried:
         return ", ".join(
             f"the names without a layer number as {r.words}"
             if n == UNNUMBERED
+            else f"the value returned as {r.words}"
+            if is_placeholder(n)
             else f"`{n}` as {r.words}"
             for n, _, r in self.chosen
         )
@@ -68,7 +73,7 @@ def _explore(
         name = "delta"  # network2.py's delta beside zs[-1]: read as a delta by its name
     kind, found = readings(name, depth)
     if re.search(rf"(?<![\w.]){re.escape(name)}\s*\(", formula):  # called: a function
-        found = []
+        kind, found = function_readings(name, formula)  # applySigmoid(x, True)
     if found and found[0].words.startswith("δ") and _recurrence(formula, name):
         # error = W.T @ error * f'(Z): a delta from the next layer's, one layer down
         found = [Reading("delta", "δ_l (the loop's delta; δ_(l+1) on the right)")]
@@ -157,6 +162,11 @@ def guessed_check(
     result.notes[:0] = [  # in the order the names were met (the left-hand side first)
         f"read the names without a layer number as {r.words} (the layer whose shapes fit)"
         if name == UNNUMBERED
+        else f"read the value returned as {r.words}"
+        if is_placeholder(name)
+        else f"read `{name}` as {r.words} ({kind}, from its spelling; write it out if it "
+        "computes another)"
+        if r.call
         else f"read `{name}` as {r.words} ({kind}, from its spelling; declare it with "
         f"--symbol {name}=QUANTITY if it is another)"
         for name, kind, r in pick.chosen
@@ -169,11 +179,24 @@ def guessed_check(
 
 
 def _cannot_tell(name: str, right: Tried, wrong: Tried) -> FormulaError:
+    if is_placeholder(name):
+        return FormulaError(
+            "cannot tell what the value returned is: read as "
+            f"{right.words().split(' as ', 1)[1]} it is correct, as "
+            f"{wrong.words().split(' as ', 1)[1]} it is incorrect; assign it to the quantity "
+            "it is (dZ2 = …) instead of returning it"
+        )
     if name == UNNUMBERED:
         return FormulaError(
             "cannot tell: the layer of the names without a layer number is not shown; with "
             f"{right.words()} the formula is correct, with {wrong.words()} it is incorrect; "
             "write the layer numbers"
+        )
+    if any(n == name and r.call for n, _, r in right.chosen):  # a helper function
+        return FormulaError(
+            f"cannot tell: `{name}` is not a function derive knows; with {right.words()} the "
+            f"formula is correct, with {wrong.words()} it is incorrect; write what it computes "
+            "(sigmoid_prime(Z1), A1 * (1 - A1), …) instead of calling it"
         )
     return FormulaError(
         f"cannot tell: `{name}` is not a name derive knows; with {right.words()} the "

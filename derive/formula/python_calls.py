@@ -49,6 +49,9 @@ PY_FUNCS = {
     "softplus": ("softplus", 0),
     "tanh": ("tanh", 0),
     "relu": ("relu", 0),
+    "sigmoid_forward": ("sigmoid", 0),  # yizt's layers (the activation's forward pass)
+    "tanh_forward": ("tanh", 0),
+    "relu_forward": ("relu", 0),
     "softmax": ("softmax", 0),
     "exp": ("exp", 0),
     "erf": ("erf", 0),  # scipy.special.erf (GELU's derivative)
@@ -145,6 +148,8 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
             return Bin("mat", obj, pos[0])
         if meth == "sum":
             return _sum(obj, kw)
+        if meth == "mean" and not pos:
+            return _mean(obj, kw)
         if meth == "reshape" and len(pos) == 1 and isinstance(pos[0], ShapeOf):
             return Reshape(obj, pos[0].a)
         raise FormulaError(f"unknown method .{meth}()")
@@ -177,6 +182,10 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
         if len(pos) == 2:
             kw["axis"] = pos[1]
         return _sum(pos[0], kw)
+    if name == "mean" and len(pos) in (1, 2):
+        if len(pos) == 2:
+            kw["axis"] = pos[1]
+        return _mean(pos[0], kw)
     if name in HELPERS:
         return _helper(name, pos)
     if name == "where" and len(pos) == 3:
@@ -250,6 +259,19 @@ def _sum(x: Any, kw: dict[str, Any]) -> IR:
         return Squeeze(out)  # NumPy drops the summed axis: shape (n,), not (n, 1); or
         # every axis without one (np.sum(x): a number)
     return out
+
+
+def _mean(x: Any, kw: dict[str, Any]) -> IR:
+    """``np.mean(x, axis=k)``: the sum over that axis divided by its size (a mean over the
+    samples is the sum over them over m). Without an axis, every entry: not read (the
+    mean of a matrix is no gradient's usual form)."""
+    if kw.get("axis") is None:
+        raise FormulaError("np.mean without axis= is not read: write the sum and its divisor")
+    summed = _sum(x, kw)
+    axis = _summed(x, kw).axis
+    if not isinstance(axis, int):
+        raise FormulaError("np.mean over several axes is not read: write the sum and its divisor")
+    return Bin("div", summed, Dim(x, axis))
 
 
 def _summed(x: Any, kw: dict[str, Any]) -> Sum:

@@ -12,6 +12,7 @@ from lark import Token, Tree, v_args
 
 from derive.formula.ir import IR, Bin, FormulaError, RelIndex, Sym, T, Where
 from derive.formula.ir import Num as NumNode
+from derive.formula.ir_walk import children
 from derive.formula.numbers import _CommonIR
 from derive.formula.python_nodes import Aug, Local, Loop, MaskIdx, OneHot, PyNode, finished
 from derive.formula.snippets import (
@@ -23,6 +24,23 @@ from derive.formula.snippets import (
     substitute,
     sym,
 )
+
+#: At most this many operations in a value once its names are replaced by what they hold
+#: (lines that each double the one before grow it exponentially; a real formula has tens).
+MAX_NODES = 200
+
+
+def size(node: Any) -> int:
+    """The number of operations in an IR value (shared parts counted each time they occur,
+    as the checker reads them), computed without expanding the tree."""
+    seen: dict[int, int] = {}
+
+    def count(n: Any) -> int:
+        if id(n) not in seen:
+            seen[id(n)] = 1 + sum(count(c) for c in children(n))
+        return seen[id(n)]
+
+    return count(node)
 
 
 def _target_word(stmt: Tree[Any]) -> str | None:
@@ -169,6 +187,11 @@ class Statements(_CommonIR):
             word = self._word_of(target)
             outside = functools.partial(self._before, target=word)
             values = [substitute(v, env, outside) for v in values]
+            if any(size(v) > MAX_NODES for v in values):  # a = x + x; b = a + a; …
+                raise FormulaError(
+                    f"line {i + 1}: the value this line assigns, its names replaced by what "
+                    f"they hold, is over {MAX_NODES} operations; check a shorter snippet"
+                )
             if len(values) > 1 and i != len(stmts) - 1:
                 raise FormulaError("a chain of '=' (x = y = …) is read only on the last line")
             value = values[0]

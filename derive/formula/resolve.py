@@ -180,6 +180,8 @@ class Resolver(Reductions):
                 raise FormulaError(
                     "a slice (δ)_{n,:,i,j} is read under a sum: Σ_{n,i,j} (δ)_{n,:,i,j}"
                 )
+            case Dim(a, axis) if self.numpy and axis in (0, 1):  # readpy3: dZ.shape[1]
+                yield from _sizes(self.readings(a), axis)
             case Entry() | ISum() | Dim():
                 raise FormulaError(f"cannot use {node.tag()!r} here")
             case _:
@@ -237,3 +239,15 @@ __all__ = [
     "cotangent_symbol",
     "unique",
 ]
+
+
+def _sizes(readings: list[Any], axis: int) -> Iterator[Any]:
+    """``x.shape[axis]`` of a dense matrix (``np.mean``'s divisor, ``dZ.shape[1]``): the
+    size of each reading of ``x`` along that axis, once each (readpy3)."""
+    seen: set[Any] = set()
+    for x in readings:
+        shape = getattr(x, "shape", None)
+        if _scalar(x) or shape is None or len(shape) != 2 or shape[axis] in seen:
+            continue
+        seen.add(shape[axis])
+        yield shape[axis]

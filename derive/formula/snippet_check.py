@@ -15,136 +15,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-
-from lark import Tree, UnexpectedInput
 
 from derive.formula.answer import CheckResult
-from derive.formula.declared import rewrites as declared_rewrites
-from derive.formula.ir import FormulaError, Sym
-from derive.formula.parse import _PY_REWRITES, _stripped_again, normalize_with_positions, parser
-from derive.formula.python_ir import PythonToIR
-from derive.formula.python_statements import _target_word
-from derive.formula.snippets import DICTS
+from derive.formula.ir import FormulaError
+from derive.formula.python_unpack import unpack_helpers
+from derive.formula.returns import _LAMBDA, derivative_readings, returned_value
+from derive.formula.snippet_statements import Statement, statements, without_returns
 
-#: The IR bases of the quantities a check judges (dZ and delta are both ``delta``).
-GRADIENTS = frozenset({"delta", "dW", "db", "dA", "dK"})
-
-_RETURN = re.compile(r"^[ \t]*return\b")
-_DEF = re.compile(r"^[ \t]*def\s+\w+\s*\(")
 _NOT_A_QUANTITY = "the left-hand side must name a quantity"
 #: The diagnosis of a value that is another quantity's (a misnamed temporary).
 _ANOTHER = "the left-hand side names another quantity"
-
-
-@dataclass(frozen=True)
-class Statement:
-    """One statement of a snippet: where it ends in the text and the name it assigns."""
-
-    end: int  # in the user's text: the snippet up to here ends with this statement
-    start: int  # where it starts in the user's text
-    op: str | None  # "+=" for an in-place update, None for an assignment
-    key: str | None  # ``dW``, ``grads['W1']``; None for a loop header or an unread target
-    quantity: bool  # whether the key names a quantity for sure (not by a guessed reading)
-    source: str  # the statement as parsed (to see which names a later line uses)
-
-
-def _blank(text: str, start: int, end: int) -> str:
-    """``text`` with ``[start, end)`` turned into spaces (line breaks kept: columns stay)."""
-    return text[:start] + re.sub(r"[^\n]", " ", text[start:end]) + text[end:]
-
-
-def without_returns(text: str) -> tuple[str, list[str]]:
-    """The snippet with its ``return …`` statements and ``def …:`` headers blanked out, and
-    what was left out (``return``, ``def``)."""
-    left: list[str] = []
-    lines = text.split("\n")
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line) + 1)
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        kind = "return" if _RETURN.match(line) else "def" if _DEF.match(line) else None
-        if kind is None:
-            i += 1
-            continue
-        j, depth = i, 0  # the statement goes on while a bracket is open (or a \ ends it)
-        while True:
-            code = lines[j].split("#", 1)[0]
-            depth += sum(code.count(c) for c in "([{") - sum(code.count(c) for c in ")]}")
-            if (depth <= 0 and not code.rstrip().endswith("\\")) or j + 1 >= len(lines):
-                break
-            j += 1
-        text = _blank(text, offsets[i], offsets[j] + len(lines[j]))
-        if kind not in left:
-            left.append(kind)
-        i = j + 1
-    if "def" in left:  # a docstring of the function carries no formula
-        text = re.sub(r'"""[\s\S]*?"""', lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
-    return text, left
-
-
-def statements(
-    text: str, symbols: tuple[tuple[str, str], ...], depth: int, column: bool | None
-) -> list[Statement] | None:
-    """The snippet's statements, or None if it does not parse (the check says why)."""
-    rewrites = list(_PY_REWRITES)
-    if symbols:
-        rewrites = [*declared_rewrites(symbols, "python", depth), *rewrites]
-    source, pos = normalize_with_positions(text, rewrites)
-    source, pos = _stripped_again(source, pos)
-    try:
-        tree = parser("python").parse(source)
-    except UnexpectedInput:
-        return None
-    stmts = tree.children if tree.data == "program" else [tree]
-    found: list[Statement] = []
-    for st in stmts:
-        if not isinstance(st, Tree) or st.meta.empty:
-            continue
-        end = pos[min(st.meta.end_pos, len(pos)) - 1] + 1
-        start = pos[min(st.meta.start_pos, len(pos) - 1)]
-        op = str(st.children[1]) if st.data == "augassign" else None
-        key, sure = _target(st, depth, column)
-        found.append(
-            Statement(end, start, op, key, sure, source[st.meta.start_pos : st.meta.end_pos])
-        )
-    return found
-
-
-def _target(st: Tree[Any], depth: int, column: bool | None) -> tuple[str | None, bool]:
-    """The name a statement assigns and whether it names a quantity for sure."""
-    if st.data not in ("chain", "augassign"):
-        return None, False
-    word = _target_word(st)
-    reader = PythonToIR(depth, column)
-    if word is not None:
-        try:
-            read = reader.reading(word)
-        except FormulaError:
-            return word, False
-        return word, isinstance(read, Sym) and read.base in GRADIENTS
-    node = st.children[0]  # grads['W1'] = …
-    if not (isinstance(node, Tree) and node.data == "index"):
-        return None, False
-    obj = node.children[0]
-    strings = [str(t) for t in node.scan_values(lambda v: getattr(v, "type", "") == "STRING")]
-    if not (isinstance(obj, Tree) and obj.data == "name" and len(strings) == 1):
-        return None, False
-    name = str(obj.children[0])
-    if name not in DICTS:
-        return None, False
-    key = f"{name}[{strings[0]}]"
-    try:
-        entry = reader.reading(strings[0].strip("'\""))
-    except FormulaError:
-        return key, False
-    if not isinstance(entry, Sym):
-        return key, False
-    grads = name in ("grads", "gradients", "change_w") and entry.base in ("W", "b")
-    return key, grads or entry.base in GRADIENTS
 
 
 def _unnamed(left: list[str]) -> FormulaError:
@@ -201,10 +81,107 @@ def check_statements(
     column: bool | None,
     check_one: Callable[[str], CheckResult],
     data_term: Callable[[str], str | None] = lambda _: None,
+    activations: tuple[str, ...] = (),
 ) -> CheckResult:
     """The verdict on every quantity a snippet assigns (``check_one`` checks one snippet
     whose last statement names the quantity; ``data_term`` gives a weight gradient without
     its weight-decay term, in NumPy, for ``dW += reg * W``)."""
+    try:
+        return _check_written(text, symbols, depth, column, check_one, data_term)
+    except FormulaError as err:
+        bare = derivative_readings(text) if str(err).startswith("a formula is an") else None
+        if bare is not None:
+            return _as_derivative(bare, err, check_one)
+        unpacked = unpack_helpers(text, depth) if column else None
+        if unpacked is not None and str(err).startswith("a tuple unpacked from"):
+            return _helpers_read(unpacked, err, symbols, depth, column, check_one, data_term)
+        unnamed_or_lambda = str(err).startswith(
+            ("this snippet returns", "this snippet defines")
+        ) or _LAMBDA.match(text.strip())
+        if not unnamed_or_lambda:
+            raise
+        unnamed = err
+    returned = returned_value(text, activations)  # def sigmoid_backward(dA, Z): return dA * …
+    if returned is None:
+        raise unnamed
+    try:
+        result = check_one(returned.text)
+    except FormulaError as err:
+        if str(err).startswith("cannot tell"):  # readings of the value disagree
+            raise
+        raise unnamed from None
+    result.notes.insert(0, returned.note)
+    return result
+
+
+def _as_derivative(
+    bare: tuple[str, tuple[str, str]],
+    refused: FormulaError,
+    check_one: Callable[[str], CheckResult],
+) -> CheckResult:
+    """A bare expression proposed as an activation's derivative (``returns``): wrong
+    whether its name is the pre-activation or the activation, it is wrong whatever it is
+    called with (the verdict, with a note); right in either, that depends on the call
+    (refused, saying so)."""
+    name, (of_z, of_a) = bare
+    try:
+        as_z, as_a = check_one(of_z), check_one(of_a)
+    except FormulaError:
+        raise refused from None
+    if as_z.correct or as_a.correct:
+        given = "the pre-activation z" if as_z.correct else "the activation a = f(z)"
+        raise FormulaError(
+            f"{refused}; read as an activation's derivative it is right if `{name}` is "
+            f"{given}, which the expression does not show: check a formula that uses it "
+            f"(dZ = dA * …)"
+        ) from None
+    # shown: the reading whose diagnosis names a precise slip (the sign of a², a factor),
+    # rather than only "not the derivative of the layer's activation"
+    vague = "is not the derivative of the layer's activation"
+    shown, other, shown_as, other_as = as_z, as_a, "pre-activation Z", "activation A"
+    if vague in (as_z.diagnosis or "") and vague not in (as_a.diagnosis or ""):
+        shown, other, shown_as, other_as = as_a, as_z, "activation A", "pre-activation Z"
+    shown.notes.insert(
+        0,
+        f"read as an activation's derivative, the factor of dZ = dA * (…) at a layer: wrong "
+        f"with `{name}` as the {shown_as} (shown) and as the {other_as} "
+        f"({other.diagnosis or 'not the derived formula'})",
+    )
+    return shown
+
+
+def _helpers_read(
+    unpacked: tuple[str, list[str]],
+    refused: FormulaError,
+    symbols: tuple[tuple[str, str], ...],
+    depth: int,
+    column: bool | None,
+    check_one: Callable[[str], CheckResult],
+    data_term: Callable[[str], str | None],
+) -> CheckResult:
+    """A snippet unpacking Ng's helpers, read with their documented returns
+    (``python_unpack``); where that cannot be read either, the refusal stands (or the
+    readings' "cannot tell", which says more)."""
+    text, notes = unpacked
+    try:
+        result = _check_written(text, symbols, depth, column, check_one, data_term)
+    except FormulaError as err:
+        if str(err).startswith("cannot tell"):
+            raise FormulaError(f"{err} (read {'; '.join(notes)})") from None
+        raise refused from None
+    result.notes[:0] = notes
+    return result
+
+
+def _check_written(
+    text: str,
+    symbols: tuple[tuple[str, str], ...],
+    depth: int,
+    column: bool | None,
+    check_one: Callable[[str], CheckResult],
+    data_term: Callable[[str], str | None],
+) -> CheckResult:
+    """``check_statements`` on the quantities the snippet assigns by name."""
     text, left = without_returns(text)
     found = statements(text, symbols, depth, column)
     added = _decay_added(text, found, data_term) if found else None

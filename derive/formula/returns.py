@@ -1,0 +1,219 @@
+"""What a ``return`` hands back, read as the quantity the function computes.
+
+Real backward code returns its result instead of naming it: ``def sigmoid_backward(dA,
+cache): …; return dZ``, ``return dA * (Z > 0)``, ``return (a-y) * sigmoid_prime(z)``,
+``relu_backward = lambda dA, Z: dA * (Z > 0)``. Nothing names the value, so the function's
+name and the value's own form say what it is, and only where they leave one kind of
+quantity:
+
+- a function named as an activation's backward pass (``sigmoid_backward``,
+  ``relu_backward``) returns δ = ∂L/∂Z given ∂L/∂A;
+- a value with an activation's derivative as a factor (``sigmoid_prime(z)``, ``(Z > 0)``,
+  ``s * (1 - s)``, ``1 - np.square(…)``) is a δ: only the gradient on Z has it;
+- a value made from the gradient arriving at the layer's output (``dout``, ``top_diff``,
+  ``grad``) is the gradient at its input: δ (through an activation) or ∂L/∂A (through a
+  weight matrix);
+- a value made from the targets (``y``) is the output layer's δ or ∂L/∂A.
+
+The value is then assigned to a placeholder whose readings (``guesses``) are those
+quantities at each layer; the checker tries each against the network and answers only when
+the readings that fit agree ("cannot tell" otherwise), saying which it used. A function
+that defines an activation's derivative (``def sigmoid_prime(x)``) is refused: whether it
+is right depends on what it is called with, which the snippet does not show.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from derive.formula.ir import FormulaError
+
+#: The placeholders a returned value is assigned to: name -> the kind in words.
+PLACEHOLDERS = {
+    "returned_dz": "the value returned: a gradient through an activation's derivative",
+    "returned_grad": "the value returned: the gradient at the layer's input",
+    "returned_out": "the value returned: a gradient at the output layer",
+    "returned_dz_l": "the value returned: a gradient through an activation's derivative",
+    "returned_grad_l": "the value returned: the gradient at the layer's input",
+    "returned_dzy": "the value returned: the output layer's δ (or minus it)",
+}
+
+_ACTIVATIONS = r"(?:sigmoid|relu|leaky_relu|tanh|softmax|elu|activation|sig|act)"
+#: A ``def`` header on one line; its parameters may hold one level of brackets (a default
+#: ``shape=(1, 2)``); its return annotation any text up to the colon.
+_DEF = re.compile(
+    r"^[ \t]*def\s+(\w+)\s*\(((?:[^()\n]|\([^()\n]*\))*)\)\s*(?:->[^:\n]*)?:[ \t]*(.*)$"
+)
+#: A decorator line (``@staticmethod``, ``@jax.custom_vjp``, ``@partial(jit, …)``).
+_DECORATOR = re.compile(r"^[ \t]*@\s*([\w.]+)")
+#: Decorators that leave what the function returns as its body computes it.
+_PLAIN_DECORATORS = frozenset({"staticmethod", "classmethod"})
+#: Triple-quoted strings (docstrings): text, not code; a ``def`` or ``return`` inside one
+#: is not the function's.
+_TRIPLE = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'')
+_LAMBDA = re.compile(r"^[ \t]*(\w+)\s*=\s*lambda\s+([\w\s,]*):(.*)$")
+_RETURN = re.compile(r"^([ \t]*)return\b[ \t]*(.*)$")
+#: A function defining an activation's derivative (its correctness is in how it is called).
+_DERIVATIVE = re.compile(
+    rf"(?i)^(?:{_ACTIVATIONS}_?(?:prime|deriv|derivative|der|d|grad|gradient)"
+    rf"|(?:der|d|grad|deriv|derivative|dif)_?{_ACTIVATIONS}|nonlin|\w*_(?:prime|derivative))$"
+)
+_BACKWARD = re.compile(rf"(?i)^({_ACTIVATIONS})_?backward$")
+#: Short spellings of an activation's name in a function's name.
+_SPELLED = {"sig": "sigmoid", "act": "activation"}
+#: Forms of an activation's derivative as a factor of the value.
+_FPRIME = re.compile(
+    r"prime|deriv|(?<![\w.])(?:der|d)_?(?:sigmoid|tanh|relu)\b|[<>]=?\s*0(?![\w.])"
+    r"|\(\s*1(?:\.0*)?\s*-\s*[\w.]+\s*\)|1(?:\.0*)?\s*-\s*np\.square\(|1(?:\.0*)?\s*-\s*[\w.]+\s*\*\*\s*2"
+)
+_UPSTREAM = re.compile(
+    r"(?<![\w.])(?:dout|grad_out|grad_output|output_grad|top_diff|next_dz|grad|upstream"
+    r"|upstream_grad|grad_input|dA|da|delta_next)(?!\w)"
+)
+_NUMBERED = re.compile(r"(?<![\w.])[A-Za-z_]+[0-9]+(?!\w)")
+_CACHE = re.compile(r"^[ \t]*Z\s*=\s*(?:activation_)?cache[ \t]*$")
+_TARGETS = re.compile(r"(?<![\w.])(?:y|Y|t|target|targets|labels|y_true)(?!\w)")
+
+
+@dataclass(frozen=True)
+class Returned:
+    """A snippet whose returned value is assigned to a placeholder, and how it was read."""
+
+    text: str
+    note: str
+
+
+def _split_top(expr: str) -> bool:
+    """Whether ``expr`` is a tuple at the top level (``a, b``): not one quantity."""
+    depth = 0
+    for c in expr.split("#", 1)[0]:
+        depth += c in "([{"
+        depth -= c in ")]}"
+        if c == "," and depth == 0:
+            return True
+    return False
+
+
+def _at_layers(function: str, word: str, activations: tuple[str, ...], code: str) -> str:
+    """The placeholder of a named activation's backward pass: derive's layer l when every
+    hidden layer has that activation and the code names no layer, else the layers that
+    have it; an error if none has."""
+    act = _SPELLED.get(word, word)
+    if act == "activation" or not activations:
+        return "returned_dz" if _NUMBERED.search(code) else "returned_dz_l"
+    hidden = activations[:-1]
+    if hidden and all(a == act for a in hidden) and not _NUMBERED.search(code):
+        return "returned_dz_l"
+    layers = [str(k) for k, a in enumerate(activations, 1) if a == act]
+    if not layers:
+        raise FormulaError(
+            f"this snippet defines {function}(), the backward pass of a {act} layer, and this "
+            f"network has no {act} layer (its activations: {', '.join(activations)})"
+        )
+    return "returned_dz_at_" + "_".join(layers)
+
+
+def is_placeholder(name: str) -> bool:
+    """Whether ``name`` is a placeholder of a returned value."""
+    return name in PLACEHOLDERS or name.startswith("returned_dz_at_")
+
+
+def returned_value(text: str, activations: tuple[str, ...] = ()) -> Returned | None:
+    """The snippet with its one returned value assigned to a placeholder named by its kind,
+    or None if it returns nothing readable so (a tuple, several returns, a condition).
+    ``activations``: the network's, layer by layer (a named activation's backward pass is
+    read at the layers that have it)."""
+    text = _TRIPLE.sub(lambda d: re.sub(r"[^\n]", " ", d.group(0)), text)
+    lines = text.split("\n")
+    header: tuple[str, str] | None = None
+    for i, line in enumerate(lines):
+        deco = _DECORATOR.match(line)
+        if deco is not None:
+            if deco.group(1) not in _PLAIN_DECORATORS:
+                raise FormulaError(
+                    f"this snippet's function is decorated with @{deco.group(1)}, which may "
+                    "change what it returns: not read; check the formula its body computes "
+                    "as an assignment (dZ = …)"
+                )
+            lines[i] = " " * len(line)
+            continue
+        lam = _LAMBDA.match(line)
+        if lam and len([x for x in lines if x.strip()]) == 1:
+            header = (lam.group(1), lam.group(2))
+            lines[i] = f"return {lam.group(3).strip()}"
+            continue
+        d = _DEF.match(line)
+        if d is None:
+            continue
+        if header is not None:
+            return None  # two functions: which one is judged?
+        header = (d.group(1), d.group(2))
+        lines[i] = " " * len(line)
+        if d.group(3).strip():
+            lines[i] = d.group(3)  # def f(x): return …
+    returns = [i for i, line in enumerate(lines) if _RETURN.match(line)]
+    if len(returns) != 1:
+        return None
+    i = returns[0]
+    m = _RETURN.match(lines[i])
+    assert m is not None
+    expr = m.group(2)
+    body = "\n".join(lines[i + 1 :]).strip()
+    if _split_top(expr) or re.search(r"\bif\b|\belse\b", expr) or body:
+        return None
+    if header is not None and _DERIVATIVE.match(header[0]):
+        raise FormulaError(
+            f"this snippet defines {header[0]}(), an activation's derivative: whether it is "
+            "right depends on what it is called with (Z or the activation A), which the "
+            f"snippet does not show; check a formula that uses it (dZ = dA * {header[0]}(Z))"
+        )
+    code = re.sub(r"#[^\n]*", "", "\n".join(lines[: i + 1]))
+    code = re.sub(r'"""[\s\S]*?"""', "", code)
+    named = _BACKWARD.match(header[0]) if header is not None else None
+    if named is not None and header is not None:
+        name = _at_layers(header[0], named.group(1).lower(), activations, code)
+        why = f"the function's name {header[0]}: an activation's backward pass returns "
+        why += "δ = ∂L/∂Z given ∂L/∂A"
+    elif _FPRIME.search(code) and _TARGETS.search(code):
+        name, why = "returned_dzy", "it has an activation's derivative as a factor (a δ) and"
+        why += " is made from the targets (the output layer's)"
+    elif _FPRIME.search(code):
+        name, why = "returned_dz", "it has an activation's derivative as a factor (a δ)"
+    elif _UPSTREAM.search(code):
+        name, why = "returned_grad", "it is made from the gradient arriving at the layer"
+    elif _TARGETS.search(code):
+        name, why = "returned_out", "it is made from the targets (the output layer's gradient)"
+    else:
+        return None
+    if name in ("returned_dz", "returned_grad") and not _NUMBERED.search(code):
+        name += "_l"  # no layer named: the function is every layer's (derive's layer l)
+    for j in range(i):  # Ng's activation backward keeps Z as its cache: Z is Z
+        if _CACHE.match(lines[j]):
+            lines[j] = " " * len(lines[j])
+    lines[i] = f"{m.group(1)}{name} = {expr}"
+    out = re.sub(r'"""[\s\S]*?"""', lambda d: re.sub(r"[^\n]", " ", d.group(0)), "\n".join(lines))
+    return Returned(out, f"read the value returned as a gradient: {why}")
+
+
+#: A name in a bare expression (not a function called, not an attribute, not ``np``).
+_FREE = re.compile(r"(?<![\w.])([A-Za-z_]\w*)(?![\w(])(?!\s*\()")
+_MODULES = frozenset({"np", "numpy", "math", "torch", "jnp", "e", "pi"})
+
+
+def derivative_readings(text: str) -> tuple[str, tuple[str, str]] | None:
+    """A bare expression of one name (``1. + values**2``, ``np.exp(-x)/((1 +
+    np.exp(-x))**2)``), as real threads propose an activation's derivative: the name
+    read as the pre-activation Z (f'(z)) and as the activation A it is often given
+    (f'(z) from a = f(z)), each as the factor of ``dZ = dA * (…)`` at derive's layer l.
+    None if it is not one such expression (an assignment, a return, several names)."""
+    code = re.sub(r"#[^\n]*", "", text).strip()
+    if not code or "\n" in code or "=" in code.replace("==", "") or ":" in code:
+        return None
+    names = {n for n in _FREE.findall(code) if n not in _MODULES}
+    if len(names) != 1:
+        return None
+    name = names.pop()
+    word = re.compile(rf"(?<![\w.]){re.escape(name)}(?!\w)")
+    given = tuple(f"dZ = dA * ({word.sub(x, code)})" for x in ("Z", "A"))
+    return name, (given[0], given[1])
