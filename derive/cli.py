@@ -694,10 +694,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # `derive show seed | head -1`: the reader is gone. Python's "Note on SIGPIPE"
         # (library/signal): send what is still buffered to devnull, so that the flush at
-        # exit does not fail again, and exit 1, as Python itself does on EPIPE.
+        # exit does not fail again. The status is the shell's for a SIGPIPE (128 + 13),
+        # not the note's 1: derive's 1 means "incorrect" to a grader, 2 a user mistake.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return 1
+        return 141
     return code
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from derive.formula.answer import CheckResult
 from derive.formula.guesses import UNNUMBERED, Reading, readings, rewrite
 from derive.formula.ir import FormulaError
+from derive.formula.letter_readings import LettersUnsure
 from derive.formula.python_helpers import function_readings
 from derive.formula.python_nodes import UnknownName
 from derive.formula.returns import is_placeholder
@@ -127,6 +128,9 @@ def guessed_check(
     wrong = [t for t in plain if t.result and not t.result.correct]
     if right and wrong:
         raise _cannot_tell(first.name, right[0], wrong[0])
+    unsure = [t.error for t in tried if isinstance(t.error, LettersUnsure)]
+    if unsure and not right:  # right in one reading with a and z swapped: no verdict
+        raise unsure[0]
     if wrong and any(t.result and t.result.correct for t in flipped):
         other = next(t for t in flipped if t.result and t.result.correct)
         raise _cannot_tell(first.name, other, wrong[0])

@@ -10,6 +10,7 @@ from derive.formula.algebra import MAX_PRODUCTS, Budget
 from derive.formula.answer import CheckResult, render_expected
 from derive.formula.ir import Fn, Scalar, Sym
 from derive.formula.ir_walk import has_entries, nodes
+from derive.formula.letter_readings import letters_swapped, refusal
 from derive.formula.numberings import Numberings
 from derive.formula.parse import FormulaError
 from derive.formula.quantity import quantity_of
@@ -144,6 +145,11 @@ class OtherReadings(Numberings):
                 )
                 return again
         named = result.diagnosis and "no usual mistake" not in result.diagnosis
+        swapped = None if named else letters_swapped(list(run.parts))
+        if swapped is not None:  # a and z the other way round (Goodfellow, Bishop, Saito)
+            again = self._verdict(run.again(parts=swapped, reading="a and z swapped"))
+            if again is not None and again.correct:
+                raise refusal(result.diagnosis)
         renumbered = self._renumbered(run)
         by_shapes = self._read_by_shapes(run, renumbered)
         if by_shapes is not None:
