@@ -129,3 +129,18 @@ def test_plain_rewrites_leave_ordinary_latex_alone(text: str) -> None:
     from derive.formula.parse import normalize_latex
 
     assert normalize_latex(text) == text
+
+
+def test_derived_sqrt_and_abs_read_back() -> None:
+    """Huber's and the norms' printed \\sqrt{…} and \\lvert…\\rvert are read (round trip)."""
+    net = dense([2, 3], ["identity"], "huber")
+    d = derive(net)
+    checker = Checker(net)
+    from derive.render.latex import step_latex
+
+    for step in d.steps:
+        tex = step_latex(step)
+        judged = tex.startswith((r"\delta", r"\frac{\partial"))
+        if judged and (r"\lvert" in tex or r"\sqrt" in tex):
+            assert checker.check(tex).correct, tex
+    assert any(r"\lvert" in step_latex(s) for s in d.steps)

@@ -121,8 +121,17 @@ _LOSS_WORD = re.compile(
 
 #: Letters LaTeX spells as commands where a plain letter is meant: ``\\ell`` for the layer
 #: index ``l`` (``\\delta^{(\\ell)}``), an arrow ``\\vec z`` written without braces, a
-#: starred target ``y^*``; and the code names above.
+#: starred target ``y^*``; ``\\sqrt{x}`` and ``\\lvert x \\rvert``; and the code names above.
 PLAIN_REWRITES: list[tuple[re.Pattern[str], Any]] = [
+    # \sqrt{x} and |x| as LaTeX typesets them (and derive prints them): sqrt(x), abs(x)
+    (
+        re.compile(r"\\sqrt\s*\{((?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\}"),
+        r"\\operatorname{sqrt}\\left(\1\\right)",
+    ),
+    (
+        re.compile(r"(?:\\left\s*)?\\lvert(.*?)(?:\\right\s*)?\\rvert"),
+        r"\\operatorname{abs}\\left(\1\\right)",
+    ),
     (_LOSS_WORD, r"\\partial L "),
     (re.compile(r"\\(?:mathit|mathrm|text)\s*\{\s*(d?[A-Za-z]\d)\s*\}"), r"\1"),
     (_CODE_NAME, r"\1_\2"),
