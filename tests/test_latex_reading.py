@@ -674,3 +674,87 @@ def test_w_in_the_same_generic_formula_is_not_guessed() -> None:
             SPECS / "ml_ex4.toml",
             r"\delta^{(l)} = ((W^{(l)})^T \delta^{(l+1)}) .* a^{(l)} .* (1 - a^{(l)})",
         )
+
+
+# --------------------------------------------------------------------------- ⊗ (readtex4)
+# A blog writes δ^(ℓ) = ((W^(ℓ+1))ᵀ δ^(ℓ+1)) ⊗ σ'(z^(ℓ)) for the elementwise product;
+# other notes write δ ⊗ a = δ aᵀ, the outer product. The formulas below are made up in
+# those two styles; the shapes tell which was meant.
+
+
+def test_otimes_between_factors_of_one_shape_is_the_elementwise_product() -> None:
+    result = check(
+        ONE_HIDDEN, r"\delta^{(1)} = ((W^{(2)})^T \delta^{(2)}) \otimes \sigma'(z^{(1)})"
+    )
+    assert result.correct
+    assert "⊗ read as the elementwise product" in said(result)
+    wrong = check(ONE_HIDDEN, r"\delta^{(1)} = ((W^{(2)})^T \delta^{(2)}) ⊗ \sigma(z^{(1)})")
+    assert not wrong.correct and "derivative" in said(wrong)
+
+
+def test_otimes_between_vectors_of_different_lengths_is_the_outer_product() -> None:
+    result = check(
+        ONE_HIDDEN, r"\frac{\partial C}{\partial W^{(2)}} = \delta^{(2)} \otimes a^{(1)}"
+    )
+    assert result.correct
+    assert "outer product" in said(result) and "elementwise" not in said(result)
+
+
+def test_otimes_in_the_wrong_order_is_not_made_right() -> None:
+    result = check(
+        ONE_HIDDEN, r"\frac{\partial C}{\partial W^{(2)}} = a^{(1)} \otimes \delta^{(2)}"
+    )
+    assert not result.correct
+
+
+def test_otimes_of_batch_matrices_of_different_shapes_is_refused() -> None:
+    batch = dense([3, 4, 2], [Activation("sigmoid")] * 2, "squared_error", batch=5)
+    with pytest.raises(FormulaError, match="⊗ between factors"):
+        check(batch, r"\frac{\partial C}{\partial W_2} = \delta_2 \otimes A_1")
+
+
+# --------------------------------------------------------------------------- bold names
+# Made up in the style of a CBOW lab's notes (\mathbf around a name with its scripts,
+# \rm{ReLU}): \mathbf{W_2^\top} is W_2ᵀ.
+
+
+def test_bold_names_with_their_scripts_are_read() -> None:
+    result = check(
+        ONE_HIDDEN,
+        r"\frac{\partial C}{\partial \mathbf{W_2}} = \mathbf{\delta_2} \mathbf{A_1^\top}",
+    )
+    assert result.correct
+    relu = dense([3, 4, 2], [Activation("relu"), Activation("sigmoid")], "squared_error", batch=1)
+    wrong = check(
+        relu,
+        r"\frac{\partial C}{\partial \mathbf{b_1}} = "
+        r"\rm{ReLU}(\mathbf{W_2^\top} \mathbf{\delta_2})",
+    )
+    assert not wrong.correct
+
+
+# --------------------------------------------------------------------------- page macros
+# Made up in the style of notes that define their own macros (\Wmatr for a bold W, \matr
+# for a bold font, \pd{J}{W} for ∂J/∂W): only the page says what a macro stands for.
+
+
+def test_a_page_macro_is_a_clear_error_asking_to_declare_it() -> None:
+    with pytest.raises(FormulaError, match=r"unknown command '\\Wmatr'.*--symbol '\\Wmatr=W'"):
+        check(ONE_HIDDEN, r"\frac{\partial J}{\partial \Wmatr_2} = \delta_2 A_1^T")
+
+
+def test_declared_page_macros_are_read() -> None:
+    net = ONE_HIDDEN.with_(
+        notation=ONE_HIDDEN.notation.merge(symbols={"\\Wmatr": "W", "\\matr": "\\mathbf"})
+    )
+    right = r"\pd{J}{\Wmatr_2} = \matr\delta_2 (\matr A_1)^\top"
+    assert Checker(net).check(right, "latex").correct
+    wrong = r"\pd{J}{\Wmatr_2} = (\matr A_1)^\top \matr\delta_2"
+    assert not Checker(net).check(wrong, "latex").correct
+
+
+def test_a_macro_declared_as_more_than_a_name_is_refused() -> None:
+    from derive.spec.notation import NotationError
+
+    with pytest.raises(NotationError, match="stands for one name"):
+        ONE_HIDDEN.notation.merge(symbols={"\\Wmatr": "W_2 + 1"})

@@ -10,6 +10,7 @@ from derive.formula.algebra import MAX_PRODUCTS, Budget
 from derive.formula.answer import CheckResult, render_expected
 from derive.formula.ir import Fn, Scalar, Sym
 from derive.formula.ir_walk import has_entries, nodes
+from derive.formula.latex_ir import OTIMES_NOTE
 from derive.formula.numberings import Numberings
 from derive.formula.parse import FormulaError
 from derive.formula.quantity import quantity_of
@@ -131,6 +132,11 @@ class OtherReadings(Numberings):
         names (a missing 1/m or sum over samples).
         """
         alternative = getattr(run.parts, "alternative", None)
+        if alternative is not None and alternative.kind == "otimes":
+            if result.shape_error is None:
+                alternative = None  # ⊗ read as ⊙ fits: its verdict, by the usual readings
+            else:
+                return self._outer(run, alternative)
         if alternative is not None:  # the whole formula read another way (latex_layers)
             taken = self._alternative(run, alternative)
             if taken is not None:
@@ -184,6 +190,24 @@ class OtherReadings(Numberings):
                     f"with {alike[0]}, and wrong as derive numbers the layers for a batch of "
                     f"{self.d.program.batch}; write it in derive's numbering"
                 )
+        return result
+
+    def _outer(self, run: Run, alternative: Any) -> CheckResult:
+        """⊗ whose factors have different shapes: the outer product of one sample's vectors
+        (a bᵀ of columns, aᵀ b of rows) where it fits; anything else is refused."""
+        net = self.network
+        parts = alternative.parts if net.convention == "column" else alternative.row_parts
+        if net.batch != 1 or net.is_conv or parts is None:
+            raise FormulaError(alternative.refusal)
+        try:
+            result = self._check(run.again(parts=list(parts), reading=alternative.note))
+        except FormulaError:
+            raise FormulaError(alternative.refusal) from None
+        if result.shape_error is not None:
+            raise FormulaError(alternative.refusal)
+        notes = getattr(run.parts, "notes", [])
+        notes[:] = [n for n in notes if n != OTIMES_NOTE]  # not ⊙ after all
+        result.notes.append(alternative.note)
         return result
 
     def _alternative(self, run: Run, alternative: Any) -> CheckResult | None:
