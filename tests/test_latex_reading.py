@@ -320,18 +320,21 @@ def test_round_two_mistakes_are_named(
 @pytest.mark.parametrize(
     ("formula", "lhs"),
     [
-        (r"dA_{l-1} = W_l^T \delta_l", "dA_{l} = "),
-        (r"dA^{[l-1]} = W^{[l]T} dZ^{[l]}", "dA^{[l]} = "),
-        (r"dW_{l+1} = \frac{1}{m}\delta_{l+1} A_l^T", "dW_{l} = "),
+        (r"dA_{l-1} = W_l^T \delta_l", "dA_{l-1} = W_{l}^{T}"),
+        (r"dA^{[l-1]} = W^{[l]T} dZ^{[l]}", "dA^{[l-1]} = W^{[l]T}"),
+        (r"dW_{l+1} = \frac{1}{m}\delta_{l+1} A_l^T", "dW_{l+1} = "),
     ],
 )
-def test_the_derived_line_of_a_shifted_index_is_stated_in_l(formula: str, lhs: str) -> None:
-    """The generic statement is in l (``W_{l+1}ᵀ δ_{l+1}``): its left-hand side must be
-    dA_l, not the written dA_{l-1}, or the line printed as derived is false."""
+def test_the_derived_line_of_a_shifted_index_is_for_the_layer_written(
+    formula: str, lhs: str
+) -> None:
+    """The generic statement is in l (``W_{l+1}ᵀ δ_{l+1}``): the derived line is that
+    statement moved to the layer written (dA_{l-1} = W_lᵀ δ_l), never dA_{l-1} =
+    W_{l+1}ᵀ δ_{l+1}; it checks correct when given back."""
     result = check("ng", formula)
     assert result.correct, str(result)
     assert result.expected.startswith(lhs), result.expected
-    assert "l+1" not in result.expected.split("=")[0], result.expected
+    assert check("ng", result.expected).correct, result.expected
 
 
 def test_a_sum_over_samples_reaches_over_a_hadamard_product() -> None:
@@ -758,3 +761,32 @@ def test_a_macro_declared_as_more_than_a_name_is_refused() -> None:
 
     with pytest.raises(NotationError, match="stands for one name"):
         ONE_HIDDEN.notation.merge(symbols={"\\Wmatr": "W_2 + 1"})
+
+
+# --------------------------------------------------------------------------- k as the layer
+# Made up in the style of CS224n's notes 3 (§1.5: δ^{(k)} = f'(z^{(k)}) ∘ (W^{(k)T} δ^{(k+1)}),
+# ∇_{W^{(k)}} = δ^{(k+1)} a^{(k)T}): k names the layer where k+1 is written beside it.
+
+
+def test_k_with_k_plus_one_names_the_layer() -> None:
+    result = check(ONE_HIDDEN, r"\delta^{(k)} = f'(z^{(k)}) \circ (W^{(k+1)T} \delta^{(k+1)})")
+    assert result.correct
+    wrong = check(ONE_HIDDEN, r"\delta^{(k)} = f(z^{(k)}) \circ (W^{(k+1)T} \delta^{(k+1)})")
+    assert not wrong.correct
+
+
+def test_a_gradient_without_its_loss_written_is_of_the_loss() -> None:
+    assert check(ONE_HIDDEN, r"\nabla_{W_2} = \delta_2 A_1^T").correct
+    result = check(ONE_HIDDEN, r"\nabla_{W^{(k)}} = \delta^{(k+1)} a^{(k)T}")
+    assert result.correct and "feed out of" in said(result)
+
+
+# --------------------------------------------------------------------------- the derived line
+def test_the_derived_line_is_for_the_layer_the_formula_writes() -> None:
+    # lonewolfc7/coursera-deeplearning-ai (tests/corpus/more_fixes.toml), eq. (6):
+    # da^{[l-1]} = dz^{[l]}·W^{[l] T}, the row convention's order on Ng's column network
+    result = check(SPECS / "ng_relu3.toml", r"da^{[l-1]}= dz^{[l]}·W^{[l] T}\tag{6}")
+    assert not result.correct and "order" in said(result)
+    assert result.expected.startswith(r"dA^{[l-1]} = W^{[l]T}")
+    right = check(SPECS / "ng_relu3.toml", result.expected)
+    assert right.correct

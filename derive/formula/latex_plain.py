@@ -122,7 +122,22 @@ _LOSS_WORD = re.compile(
 #: Letters LaTeX spells as commands where a plain letter is meant: ``\\ell`` for the layer
 #: index ``l`` (``\\delta^{(\\ell)}``), an arrow ``\\vec z`` written without braces, a
 #: starred target ``y^*``; and the code names above.
+#: k as the layer letter (CS224n's notes: δ^{(k)} = f'(z^{(k)}) ∘ (W^{(k)T} δ^{(k+1)})): a
+#: bracketed superscript k where the formula also writes k±1 there, and no l.
+_K_LAYER = re.compile(r"(?<=\^\{)(\s*[(\[]\s*)k(\s*[+-]\s*[0-9])?(?=\s*[)\]])")
+_K_SHIFTED = re.compile(r"\^\{\s*[(\[]\s*k\s*[+-]\s*[0-9]\s*[)\]]")
+_L_WRITTEN = re.compile(r"\^\{\s*[(\[]\s*l(?![A-Za-z])|\\ell(?![A-Za-z])")
+
+
+def _k_layer(m: re.Match[str]) -> str:
+    """``(k)`` and ``(k+1)`` as ``(l)`` and ``(l+1)`` where k names the layers (see above)."""
+    if _K_SHIFTED.search(m.string) and not _L_WRITTEN.search(m.string):
+        return m.group(1) + "l" + (m.group(2) or "")
+    return m.group(0)
+
+
 PLAIN_REWRITES: list[tuple[re.Pattern[str], Any]] = [
+    (_K_LAYER, _k_layer),
     (_LOSS_WORD, r"\\partial L "),
     (re.compile(r"\\(?:mathit|mathrm|text)\s*\{\s*(d?[A-Za-z]\d)\s*\}"), r"\1"),
     (_CODE_NAME, r"\1_\2"),

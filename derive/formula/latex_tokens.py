@@ -161,6 +161,8 @@ LATEX_REWRITES: list[tuple[re.Pattern[str], Any]] = [
         re.compile(r"\\(?:pdv|pd)\s*\{((?:[^{}]|\{[^{}]*\})*)\}\s*\{((?:[^{}]|\{[^{}]*\})*)\}"),
         r"\\frac{\\partial \1}{\\partial \2}",
     ),
+    # \nabla_{W^{(k)}} = …: the gradient with its loss left unwritten (CS224n's notes)
+    (re.compile(r"(\\nabla\s*_\s*\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\})(?=\s*=)"), r"\1 L "),
     # \rm{ReLU}: TeX's old roman font around a function's name
     (re.compile(r"\\rm\s*\{\s*(relu|ReLU|sigmoid|softmax|tanh)\s*\}"), r"\\mathrm{\1}"),
     # \overline{W_2}: the adjoint of reverse-mode notes, ∂L/∂W_2
