@@ -790,3 +790,22 @@ def test_the_derived_line_is_for_the_layer_the_formula_writes() -> None:
     assert result.expected.startswith(r"dA^{[l-1]} = W^{[l]T}")
     right = check(SPECS / "ng_relu3.toml", result.expected)
     assert right.correct
+
+
+# --------------------------------------------------------------------------- θ and s
+# Made up in the letters of Learning From Data (Abu-Mostafa et al., e-Chapter 7: θ the
+# activation function, s^{(l)} the signal into it, ⊗ the elementwise product), in
+# derive's orientation of W.
+TANH = dense([3, 4, 2], [Activation("tanh"), Activation("tanh")], "squared_error", batch=1)
+
+
+def test_theta_applied_is_the_activation_and_s_its_signal() -> None:
+    right = r"\delta^{(1)} = \theta'(s^{(1)}) \otimes ((W^{(2)})^T \delta^{(2)})"
+    assert check(TANH, right).correct
+    wrong = check(TANH, r"\delta^{(1)} = \theta(s^{(1)}) \otimes ((W^{(2)})^T \delta^{(2)})")
+    assert not wrong.correct and "derivative" in said(wrong)
+
+
+def test_theta_not_applied_stays_unread() -> None:
+    with pytest.raises(FormulaError, match="theta"):
+        check(TANH, r"\frac{\partial C}{\partial W_2} = \theta \delta_2 A_1^T")

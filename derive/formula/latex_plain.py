@@ -136,8 +136,31 @@ def _k_layer(m: re.Match[str]) -> str:
     return m.group(0)
 
 
+#: Learning From Data's letters: θ the activation function, s the signal into it
+#: (θ'(s^{(l)})): θ applied is a function (φ, the layer's own), s a pre-activation where it
+#: is only written as an activation's argument and z is not written at all.
+_THETA_APPLIED = re.compile(
+    r"\\theta(?=\s*(?:'|\^\s*\{\s*(?:'|\\prime)\s*\}|\^\s*\\prime)*\s*(?:\(|\\left\s*\())"
+)
+_SIGNAL = re.compile(r"(?<![A-Za-z\\])s(?=\s*[_^])")
+_SIGNAL_ARGUMENT = re.compile(
+    r"(?:\\sigma|\\phi|\\theta|\\tanh|(?<![A-Za-z\\])[fg])\s*(?:'|\^\s*\{\s*(?:'|\\prime)\s*\})*"
+    r"\s*(?:\(|\\left\s*\()\s*s\s*[_^]"
+)
+_Z_WRITTEN = re.compile(r"(?<![A-Za-z\\])[zZ](?![A-Za-z])")
+
+
+def _signal(m: re.Match[str]) -> str:
+    """``s`` as ``z`` where the formula writes it inside an activation and z nowhere."""
+    if _SIGNAL_ARGUMENT.search(m.string) and not _Z_WRITTEN.search(m.string):
+        return "z"
+    return m.group(0)
+
+
 PLAIN_REWRITES: list[tuple[re.Pattern[str], Any]] = [
     (_K_LAYER, _k_layer),
+    (_THETA_APPLIED, r"\\phi "),
+    (_SIGNAL, _signal),
     (_LOSS_WORD, r"\\partial L "),
     (re.compile(r"\\(?:mathit|mathrm|text)\s*\{\s*(d?[A-Za-z]\d)\s*\}"), r"\1"),
     (_CODE_NAME, r"\1_\2"),

@@ -133,7 +133,7 @@ class OtherReadings(Numberings):
         """
         alternative = getattr(run.parts, "alternative", None)
         if alternative is not None and alternative.kind == "otimes":
-            if result.shape_error is None:
+            if result.shape_error is None or "⊙" not in result.shape_error:
                 alternative = None  # ⊗ read as ⊙ fits: its verdict, by the usual readings
             else:
                 return self._outer(run, alternative)
