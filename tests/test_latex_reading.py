@@ -809,3 +809,22 @@ def test_theta_applied_is_the_activation_and_s_its_signal() -> None:
 def test_theta_not_applied_stays_unread() -> None:
     with pytest.raises(FormulaError, match="theta"):
         check(TANH, r"\frac{\partial C}{\partial W_2} = \theta \delta_2 A_1^T")
+
+
+# --------------------------------------------------------------------------- side by side
+def test_welch_side_by_side_columns_are_the_elementwise_product() -> None:
+    # Stephen Welch, Neural Networks Demystified, Part 4 (tests/corpus/tutorials_cnn.toml,
+    # welch-delta3): "scalar multiplication" of two columns of the m examples
+    result = check(SPECS / "welch.toml", r"\delta^{(3)} = -(y-\hat{y}) f^\prime(z^{(3)})")
+    assert result.correct
+    assert "side by side read as the elementwise product" in said(result)
+
+
+def test_side_by_side_as_the_elementwise_product_never_makes_a_mistake_right() -> None:
+    # made up: the same notebook's δ^(2) without its ⊙ is a mistake (welch-delta2-no-hadamard
+    # labels it so); and a gradient that needs a transpose stays wrong on square layers
+    welch = check(SPECS / "welch.toml", r"\delta_1 = \delta_2 W_2^T f^\prime(z_1)")
+    assert not welch.correct
+    square = dense([2, 2, 2], [Activation("sigmoid")] * 2, "squared_error", batch=1)
+    assert not check(square, r"\frac{\partial C}{\partial b_2} = \delta_2 A_1").correct
+    assert not check(square, r"\delta_1 = W_2 \delta_2 \sigma'(Z_1)").correct

@@ -8,8 +8,8 @@ from typing import Any
 
 from derive.formula.algebra import MAX_PRODUCTS, Budget
 from derive.formula.answer import CheckResult, render_expected
-from derive.formula.ir import Fn, Scalar, Sym
-from derive.formula.ir_walk import has_entries, nodes
+from derive.formula.ir import Bin, Fn, Scalar, Sym
+from derive.formula.ir_walk import has_entries, map_children, nodes
 from derive.formula.latex_ir import OTIMES_NOTE
 from derive.formula.numberings import Numberings
 from derive.formula.parse import FormulaError
@@ -20,6 +20,20 @@ from derive.formula.run import Run
 #: The most symbols and functions a formula of numbers may have to be tried as numbers
 #: before as matrices (``_as_numbers``): each product of numbers has two readings.
 MAX_NUMBER_FACTORS = 14
+
+
+JUXTAPOSED_NOTE = (
+    "factors written side by side read as the elementwise product ⊙ (as a matrix product "
+    "their shapes do not fit; they have one shape)"
+)
+
+
+def _juxtaposed_had(node: Any) -> Any:
+    """``node`` with each product written side by side (``a b``) as ``a ⊙ b``."""
+    node = map_children(node, _juxtaposed_had)
+    if isinstance(node, Bin) and node.op == "mat" and node.bare:
+        return Bin("had", node.a, node.b, bare=True)
+    return node
 
 
 class OtherReadings(Numberings):
@@ -34,8 +48,10 @@ class OtherReadings(Numberings):
         readable = self._fitting(run, readable)
         right = [(w, r) for w, r in readable if r.correct]
         if not right:
-            found = self._off_the_network(run, missing) or self._wrong_in_every(
-                run, readable, missing
+            found = (
+                self._off_the_network(run, missing)
+                or self._wrong_in_every(run, readable, missing)
+                or self._as_hadamard(run, missing)
             )
             if found is None:
                 raise missing
@@ -141,6 +157,10 @@ class OtherReadings(Numberings):
             taken = self._alternative(run, alternative)
             if taken is not None:
                 return taken
+        if result.shape_error is not None:
+            side_by_side = self._as_hadamard(run)
+            if side_by_side is not None:
+                return side_by_side
         ones = self.variant("ones")
         if ones is not None:
             again = ones._verdict(run)
@@ -190,6 +210,26 @@ class OtherReadings(Numberings):
                     f"with {alike[0]}, and wrong as derive numbers the layers for a batch of "
                     f"{self.d.program.batch}; write it in derive's numbering"
                 )
+        return result
+
+    def _as_hadamard(self, run: Run, missing: UnknownSymbol | None = None) -> CheckResult | None:
+        """A formula whose products do not fit, with its juxtapositions read as ⊙ (Welch's
+        δ^(3) = −(y − ŷ) f'(z^(3)), "scalar multiplication" of two columns): taken only where
+        that reading fits and is right (in this numbering, or ``missing``'s other ones), so
+        a formula that needs a transpose is never made right by it."""
+        parts = [_juxtaposed_had(p) for p in run.parts]
+        if parts == list(run.parts):
+            return None
+        again = run.again(parts=parts, reading=JUXTAPOSED_NOTE)
+        try:
+            result = (
+                self._check(again) if missing is None else self._other_numbering(again, missing)
+            )
+        except FormulaError:
+            return None
+        if not result.correct or result.shape_error is not None:
+            return None
+        result.notes.append(JUXTAPOSED_NOTE)
         return result
 
     def _outer(self, run: Run, alternative: Any) -> CheckResult:
