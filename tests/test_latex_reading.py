@@ -828,3 +828,45 @@ def test_side_by_side_as_the_elementwise_product_never_makes_a_mistake_right() -
     square = dense([2, 2, 2], [Activation("sigmoid")] * 2, "squared_error", batch=1)
     assert not check(square, r"\frac{\partial C}{\partial b_2} = \delta_2 A_1").correct
     assert not check(square, r"\delta_1 = W_2 \delta_2 \sigma'(Z_1)").correct
+
+
+# --------------------------------------------------------------------------- matrices, \texttt
+def test_a_matrix_written_entry_by_entry_is_a_clear_error() -> None:
+    # Cross Validated, 'Matrix Representation of Softmax Derivatives in Backpropagation',
+    # the asker's full Jacobian (tests/corpus/mistakes2_code_fixes.toml,
+    # se-softmax-jacobian-matrix-c)
+    formula = (
+        r"\texttt{matrix\_c} =\begin{bmatrix}y_1(1-y_1) & -y_1y_2 & -y_1y_3 \\-y_1y_2 & "
+        r"y_2(1-y_2) & -y_2y_3\\-y_1y_3 &-y_2y_3 & y_3(1-y_3)\end{bmatrix}"
+    )
+    with pytest.raises(FormulaError, match=r"a matrix written entry by entry \(\\begin\{bmatrix\}"):
+        check(SPECS / "softmax_xent_1.toml", formula)
+
+
+def test_a_code_name_in_typewriter_type_is_read() -> None:
+    # made up: \texttt around a code name, as notes that mix code and maths write it
+    assert check(ONE_HIDDEN, r"\texttt{dW2} = \delta_2 A_1^T").correct
+
+
+# --------------------------------------------------------------------------- CS231n's code names
+# Made up in the style of a CS231n write-up that keeps the code's names in LaTeX: h1 the
+# hidden layer's output, ∇ loss(scores) the gradient on the scores (the last Z).
+
+
+def test_the_code_hidden_layer_and_the_gradient_on_the_scores_are_read() -> None:
+    assert check(
+        ONE_HIDDEN, r"\frac{\partial{loss}}{\partial{\mathit{b2}}} = \nabla loss(scores)"
+    ).correct
+    right = (
+        r"\frac{\partial{loss}}{\partial{\mathit{W2}}} = \nabla loss(scores) \mathit{h1}^\mathsf{T}"
+    )
+    assert check(ONE_HIDDEN, right).correct
+    wrong = r"\frac{\partial{loss}}{\partial{\mathit{W2}}} = \nabla loss(scores) \mathit{h1}"
+    assert not check(ONE_HIDDEN, wrong).correct
+
+
+def test_the_loss_gradient_without_its_argument_is_not_guessed() -> None:
+    with pytest.raises(FormulaError):
+        check(
+            ONE_HIDDEN, r"\frac{\partial{loss}}{\partial{\mathit{W2}}} = \nabla loss \mathit{h1}^T"
+        )

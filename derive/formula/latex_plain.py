@@ -159,6 +159,14 @@ def _signal(m: re.Match[str]) -> str:
 
 PLAIN_REWRITES: list[tuple[re.Pattern[str], Any]] = [
     (_K_LAYER, _k_layer),
+    # \mathit{h1}: the code's hidden layer (CS231n's h1 = ReLU(X W1 + b1)), A_1; and
+    # \nabla loss(scores): the loss's gradient on the scores, CS231n's name for the last
+    # pre-activation, ∂L/∂Z_L (∇ loss without its argument is not read: on which?)
+    (re.compile(r"\\(?:mathit|mathrm|text)\s*\{\s*h(\d)\s*\}"), r"A_{\1}"),
+    (
+        re.compile(r"\\nabla\s*(?:loss|Loss)\s*\(\s*scores\s*\)"),
+        r"\\frac{\\partial L}{\\partial Z_L}",
+    ),
     (_THETA_APPLIED, r"\\phi "),
     (_SIGNAL, _signal),
     (_LOSS_WORD, r"\\partial L "),

@@ -163,6 +163,11 @@ LATEX_REWRITES: list[tuple[re.Pattern[str], Any]] = [
     ),
     # \nabla_{W^{(k)}} = …: the gradient with its loss left unwritten (CS224n's notes)
     (re.compile(r"(\\nabla\s*_\s*\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\})(?=\s*=)"), r"\1 L "),
+    # \texttt{dW1}, \texttt{matrix\_c}: a code name in typewriter type
+    (
+        re.compile(r"\\texttt\s*\{\s*([A-Za-z][A-Za-z0-9]*(?:\\?_[A-Za-z0-9]+)*)\s*\}"),
+        lambda m: m.group(1).replace("\\_", "_"),
+    ),
     # \rm{ReLU}: TeX's old roman font around a function's name
     (re.compile(r"\\rm\s*\{\s*(relu|ReLU|sigmoid|softmax|tanh)\s*\}"), r"\\mathrm{\1}"),
     # \overline{W_2}: the adjoint of reverse-mode notes, ∂L/∂W_2
@@ -453,9 +458,20 @@ _GREEK = frozenset(
 )
 
 
-def macro_hint(word: str) -> str | None:
+_MATRIX_ENV = re.compile(r"\\begin\s*\{\s*([pbvBV]?matrix|array)\s*\}")
+
+
+def macro_hint(word: str, rest: str = "") -> str | None:
     """The error for a command the grammar stops at that is no TeX command (the page's
-    own macro), or None for a standard one (its ordinary error stands)."""
+    own macro), or for a matrix written entry by entry (``rest``: the text from the
+    command on); None for a standard one (its ordinary error stands)."""
+    env = _MATRIX_ENV.match(rest)
+    if word == "\\begin" and env is not None:
+        return (
+            f"a matrix written entry by entry (\\begin{{{env.group(1)}}}) is not read: write "
+            "the formula in matrix form (e.g. \\delta_2 = A_2 - Y), or one entry with its "
+            "indices (\\delta_{2,j} = a_{2,j} - y_j)"
+        )
     name = word[1:]
     if not word.startswith("\\") or not name.isalpha() or name in _STANDARD | _GREEK:
         return None

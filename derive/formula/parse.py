@@ -277,7 +277,7 @@ def parse(
         if got.kind == "end":
             raise fail("the formula ends too early", got.at, got.expected) from None
         word = re.match(r"\\?[A-Za-z]+|[0-9.]+|\S", got.met)  # \foo, not \foo(Z_1)
-        hint = macro_hint(word.group(0)) if word and syntax == "latex" else None
+        hint = macro_hint(word.group(0), got.met) if word and syntax == "latex" else None
         if hint is not None:  # \Wmatr: the page's own macro (latex_tokens)
             raise fail(hint, got.at) from None
         what = f"unexpected '{word.group(0) if word else got.met[:12]}'"
