@@ -870,3 +870,9 @@ def test_the_loss_gradient_without_its_argument_is_not_guessed() -> None:
         check(
             ONE_HIDDEN, r"\frac{\partial{loss}}{\partial{\mathit{W2}}} = \nabla loss \mathit{h1}^T"
         )
+
+
+def test_a_forum_delta_for_the_partial_sign_of_the_loss_is_read() -> None:
+    # made up in the plain-text style of a course forum (δJ/δW1 for ∂J/∂W1)
+    assert check(ONE_HIDDEN, "δC/δW₂ = δ₂ A₁ᵀ").correct
+    assert not check(ONE_HIDDEN, "δC/δW₂ = A₁ᵀ δ₂").correct

@@ -88,6 +88,8 @@ def _entry(m: re.Match[str]) -> str:
 
 
 UNICODE_REWRITES: list[tuple[re.Pattern[str], Any]] = [
+    # δJ/δW1: a forum's δ for the partial sign, where a loss letter is differentiated
+    (re.compile("\u03b4([JLCE])(\\s*/\\s*)\u03b4"), "\u2202\\1\\2\u2202"),
     # y followed by a combining circumflex is ŷ
     (re.compile("([yY])\u0302"), lambda m: r"\hat{" + m.group(1) + "}"),
     (re.compile("[" + re.escape("".join(SYMBOLS)) + "]"), lambda m: SYMBOLS[m.group(0)]),
