@@ -828,6 +828,8 @@ def test_side_by_side_as_the_elementwise_product_never_makes_a_mistake_right() -
     square = dense([2, 2, 2], [Activation("sigmoid")] * 2, "squared_error", batch=1)
     assert not check(square, r"\frac{\partial C}{\partial b_2} = \delta_2 A_1").correct
     assert not check(square, r"\delta_1 = W_2 \delta_2 \sigma'(Z_1)").correct
+    # vectors of several units side by side: the missing ⊙ is the mistake (Nielsen writes ⊙)
+    assert not check(ONE_HIDDEN, r"\delta_2 = (A_2 - Y) \sigma'(Z_2)").correct
 
 
 # --------------------------------------------------------------------------- matrices, \texttt

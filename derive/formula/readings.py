@@ -4,12 +4,13 @@ of the same formula; ``Checker.check`` says which one it used, or that it cannot
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from derive.formula.algebra import MAX_PRODUCTS, Budget
 from derive.formula.answer import CheckResult, render_expected
-from derive.formula.ir import Bin, Fn, Scalar, Sym
-from derive.formula.ir_walk import has_entries, map_children, nodes
+from derive.formula.ir import Bin, Fn, Neg, Scalar, Sym
+from derive.formula.ir_walk import has_entries, nodes
 from derive.formula.latex_ir import OTIMES_NOTE
 from derive.formula.numberings import Numberings
 from derive.formula.parse import FormulaError
@@ -23,16 +24,18 @@ MAX_NUMBER_FACTORS = 14
 
 
 JUXTAPOSED_NOTE = (
-    "factors written side by side read as the elementwise product ⊙ (as a matrix product "
-    "their shapes do not fit; they have one shape)"
+    "factors written side by side read as the elementwise product ⊙: each is one number "
+    "per sample (a one-unit layer), so side by side they multiply sample by sample"
 )
 
 
 def _juxtaposed_had(node: Any) -> Any:
-    """``node`` with each product written side by side (``a b``) as ``a ⊙ b``."""
-    node = map_children(node, _juxtaposed_had)
+    """The right-hand side with the products written side by side at its top (``−a b``,
+    not inside a bracket or a function) as ``a ⊙ b``: factors of its own shape."""
+    if isinstance(node, Neg):
+        return Neg(_juxtaposed_had(node.a))
     if isinstance(node, Bin) and node.op == "mat" and node.bare:
-        return Bin("had", node.a, node.b, bare=True)
+        return Bin("had", _juxtaposed_had(node.a), _juxtaposed_had(node.b), bare=True)
     return node
 
 
@@ -217,7 +220,7 @@ class OtherReadings(Numberings):
         δ^(3) = −(y − ŷ) f'(z^(3)), "scalar multiplication" of two columns): taken only where
         that reading fits and is right (in this numbering, or ``missing``'s other ones), so
         a formula that needs a transpose is never made right by it."""
-        parts = [_juxtaposed_had(p) for p in run.parts]
+        parts = [run.parts[0], *(_juxtaposed_had(p) for p in run.parts[1:])]
         if parts == list(run.parts):
             return None
         again = run.again(parts=parts, reading=JUXTAPOSED_NOTE)
@@ -229,6 +232,10 @@ class OtherReadings(Numberings):
             return None
         if not result.correct or result.shape_error is not None:
             return None
+        layer = re.fullmatch(r"δ_(\d+)|∂L/∂Z_(\d+)", result.quantity)
+        k = int(layer.group(1) or layer.group(2)) if layer else 0
+        if not 1 <= k < len(self.network.widths) or self.network.widths[k] != 1:
+            return None  # vectors side by side: the missing ⊙ is the mistake (Nielsen's)
         result.notes.append(JUXTAPOSED_NOTE)
         return result
 
