@@ -320,18 +320,21 @@ def test_round_two_mistakes_are_named(
 @pytest.mark.parametrize(
     ("formula", "lhs"),
     [
-        (r"dA_{l-1} = W_l^T \delta_l", "dA_{l} = "),
-        (r"dA^{[l-1]} = W^{[l]T} dZ^{[l]}", "dA^{[l]} = "),
-        (r"dW_{l+1} = \frac{1}{m}\delta_{l+1} A_l^T", "dW_{l} = "),
+        (r"dA_{l-1} = W_l^T \delta_l", "dA_{l-1} = W_{l}^{T}"),
+        (r"dA^{[l-1]} = W^{[l]T} dZ^{[l]}", "dA^{[l-1]} = W^{[l]T}"),
+        (r"dW_{l+1} = \frac{1}{m}\delta_{l+1} A_l^T", "dW_{l+1} = "),
     ],
 )
-def test_the_derived_line_of_a_shifted_index_is_stated_in_l(formula: str, lhs: str) -> None:
-    """The generic statement is in l (``W_{l+1}ᵀ δ_{l+1}``): its left-hand side must be
-    dA_l, not the written dA_{l-1}, or the line printed as derived is false."""
+def test_the_derived_line_of_a_shifted_index_is_for_the_layer_written(
+    formula: str, lhs: str
+) -> None:
+    """The generic statement is in l (``W_{l+1}ᵀ δ_{l+1}``): the derived line is that
+    statement moved to the layer written (dA_{l-1} = W_lᵀ δ_l), never dA_{l-1} =
+    W_{l+1}ᵀ δ_{l+1}; it checks correct when given back."""
     result = check("ng", formula)
     assert result.correct, str(result)
     assert result.expected.startswith(lhs), result.expected
-    assert "l+1" not in result.expected.split("=")[0], result.expected
+    assert check("ng", result.expected).correct, result.expected
 
 
 def test_a_sum_over_samples_reaches_over_a_hadamard_product() -> None:
@@ -674,3 +677,204 @@ def test_w_in_the_same_generic_formula_is_not_guessed() -> None:
             SPECS / "ml_ex4.toml",
             r"\delta^{(l)} = ((W^{(l)})^T \delta^{(l+1)}) .* a^{(l)} .* (1 - a^{(l)})",
         )
+
+
+# --------------------------------------------------------------------------- ⊗ (readtex4)
+# A blog writes δ^(ℓ) = ((W^(ℓ+1))ᵀ δ^(ℓ+1)) ⊗ σ'(z^(ℓ)) for the elementwise product;
+# other notes write δ ⊗ a = δ aᵀ, the outer product. The formulas below are made up in
+# those two styles; the shapes tell which was meant.
+
+
+def test_otimes_between_factors_of_one_shape_is_the_elementwise_product() -> None:
+    result = check(
+        ONE_HIDDEN, r"\delta^{(1)} = ((W^{(2)})^T \delta^{(2)}) \otimes \sigma'(z^{(1)})"
+    )
+    assert result.correct
+    assert "⊗ read as the elementwise product" in said(result)
+    wrong = check(ONE_HIDDEN, r"\delta^{(1)} = ((W^{(2)})^T \delta^{(2)}) ⊗ \sigma(z^{(1)})")
+    assert not wrong.correct and "derivative" in said(wrong)
+
+
+def test_otimes_between_vectors_of_different_lengths_is_the_outer_product() -> None:
+    result = check(
+        ONE_HIDDEN, r"\frac{\partial C}{\partial W^{(2)}} = \delta^{(2)} \otimes a^{(1)}"
+    )
+    assert result.correct
+    assert "outer product" in said(result) and "elementwise" not in said(result)
+
+
+def test_otimes_in_the_wrong_order_is_not_made_right() -> None:
+    result = check(
+        ONE_HIDDEN, r"\frac{\partial C}{\partial W^{(2)}} = a^{(1)} \otimes \delta^{(2)}"
+    )
+    assert not result.correct
+
+
+def test_otimes_of_batch_matrices_of_different_shapes_is_refused() -> None:
+    batch = dense([3, 4, 2], [Activation("sigmoid")] * 2, "squared_error", batch=5)
+    with pytest.raises(FormulaError, match="⊗ between factors"):
+        check(batch, r"\frac{\partial C}{\partial W_2} = \delta_2 \otimes A_1")
+
+
+# --------------------------------------------------------------------------- bold names
+# Made up in the style of a CBOW lab's notes (\mathbf around a name with its scripts,
+# \rm{ReLU}): \mathbf{W_2^\top} is W_2ᵀ.
+
+
+def test_bold_names_with_their_scripts_are_read() -> None:
+    result = check(
+        ONE_HIDDEN,
+        r"\frac{\partial C}{\partial \mathbf{W_2}} = \mathbf{\delta_2} \mathbf{A_1^\top}",
+    )
+    assert result.correct
+    relu = dense([3, 4, 2], [Activation("relu"), Activation("sigmoid")], "squared_error", batch=1)
+    wrong = check(
+        relu,
+        r"\frac{\partial C}{\partial \mathbf{b_1}} = "
+        r"\rm{ReLU}(\mathbf{W_2^\top} \mathbf{\delta_2})",
+    )
+    assert not wrong.correct
+
+
+# --------------------------------------------------------------------------- page macros
+# Made up in the style of notes that define their own macros (\Wmatr for a bold W, \matr
+# for a bold font, \pd{J}{W} for ∂J/∂W): only the page says what a macro stands for.
+
+
+def test_a_page_macro_is_a_clear_error_asking_to_declare_it() -> None:
+    with pytest.raises(FormulaError, match=r"unknown command '\\Wmatr'.*--symbol '\\Wmatr=W'"):
+        check(ONE_HIDDEN, r"\frac{\partial J}{\partial \Wmatr_2} = \delta_2 A_1^T")
+
+
+def test_declared_page_macros_are_read() -> None:
+    net = ONE_HIDDEN.with_(
+        notation=ONE_HIDDEN.notation.merge(symbols={"\\Wmatr": "W", "\\matr": "\\mathbf"})
+    )
+    right = r"\pd{J}{\Wmatr_2} = \matr\delta_2 (\matr A_1)^\top"
+    assert Checker(net).check(right, "latex").correct
+    wrong = r"\pd{J}{\Wmatr_2} = (\matr A_1)^\top \matr\delta_2"
+    assert not Checker(net).check(wrong, "latex").correct
+
+
+def test_a_macro_declared_as_more_than_a_name_is_refused() -> None:
+    from derive.spec.notation import NotationError
+
+    with pytest.raises(NotationError, match="stands for one name"):
+        ONE_HIDDEN.notation.merge(symbols={"\\Wmatr": "W_2 + 1"})
+
+
+# --------------------------------------------------------------------------- k as the layer
+# Made up in the style of CS224n's notes 3 (§1.5: δ^{(k)} = f'(z^{(k)}) ∘ (W^{(k)T} δ^{(k+1)}),
+# ∇_{W^{(k)}} = δ^{(k+1)} a^{(k)T}): k names the layer where k+1 is written beside it.
+
+
+def test_k_with_k_plus_one_names_the_layer() -> None:
+    result = check(ONE_HIDDEN, r"\delta^{(k)} = f'(z^{(k)}) \circ (W^{(k+1)T} \delta^{(k+1)})")
+    assert result.correct
+    wrong = check(ONE_HIDDEN, r"\delta^{(k)} = f(z^{(k)}) \circ (W^{(k+1)T} \delta^{(k+1)})")
+    assert not wrong.correct
+
+
+def test_a_gradient_without_its_loss_written_is_of_the_loss() -> None:
+    assert check(ONE_HIDDEN, r"\nabla_{W_2} = \delta_2 A_1^T").correct
+    result = check(ONE_HIDDEN, r"\nabla_{W^{(k)}} = \delta^{(k+1)} a^{(k)T}")
+    assert result.correct and "feed out of" in said(result)
+
+
+# --------------------------------------------------------------------------- the derived line
+def test_the_derived_line_is_for_the_layer_the_formula_writes() -> None:
+    # lonewolfc7/coursera-deeplearning-ai (tests/corpus/more_fixes.toml), eq. (6):
+    # da^{[l-1]} = dz^{[l]}·W^{[l] T}, the row convention's order on Ng's column network
+    result = check(SPECS / "ng_relu3.toml", r"da^{[l-1]}= dz^{[l]}·W^{[l] T}\tag{6}")
+    assert not result.correct and "order" in said(result)
+    assert result.expected.startswith(r"dA^{[l-1]} = W^{[l]T}")
+    right = check(SPECS / "ng_relu3.toml", result.expected)
+    assert right.correct
+
+
+# --------------------------------------------------------------------------- θ and s
+# Made up in the letters of Learning From Data (Abu-Mostafa et al., e-Chapter 7: θ the
+# activation function, s^{(l)} the signal into it, ⊗ the elementwise product), in
+# derive's orientation of W.
+TANH = dense([3, 4, 2], [Activation("tanh"), Activation("tanh")], "squared_error", batch=1)
+
+
+def test_theta_applied_is_the_activation_and_s_its_signal() -> None:
+    right = r"\delta^{(1)} = \theta'(s^{(1)}) \otimes ((W^{(2)})^T \delta^{(2)})"
+    assert check(TANH, right).correct
+    wrong = check(TANH, r"\delta^{(1)} = \theta(s^{(1)}) \otimes ((W^{(2)})^T \delta^{(2)})")
+    assert not wrong.correct and "derivative" in said(wrong)
+
+
+def test_theta_not_applied_stays_unread() -> None:
+    with pytest.raises(FormulaError, match="theta"):
+        check(TANH, r"\frac{\partial C}{\partial W_2} = \theta \delta_2 A_1^T")
+
+
+# --------------------------------------------------------------------------- side by side
+def test_welch_side_by_side_columns_are_the_elementwise_product() -> None:
+    # Stephen Welch, Neural Networks Demystified, Part 4 (tests/corpus/tutorials_cnn.toml,
+    # welch-delta3): "scalar multiplication" of two columns of the m examples
+    result = check(SPECS / "welch.toml", r"\delta^{(3)} = -(y-\hat{y}) f^\prime(z^{(3)})")
+    assert result.correct
+    assert "side by side read as the elementwise product" in said(result)
+
+
+def test_side_by_side_as_the_elementwise_product_never_makes_a_mistake_right() -> None:
+    # made up: the same notebook's δ^(2) without its ⊙ is a mistake (welch-delta2-no-hadamard
+    # labels it so); and a gradient that needs a transpose stays wrong on square layers
+    welch = check(SPECS / "welch.toml", r"\delta_1 = \delta_2 W_2^T f^\prime(z_1)")
+    assert not welch.correct
+    square = dense([2, 2, 2], [Activation("sigmoid")] * 2, "squared_error", batch=1)
+    assert not check(square, r"\frac{\partial C}{\partial b_2} = \delta_2 A_1").correct
+    assert not check(square, r"\delta_1 = W_2 \delta_2 \sigma'(Z_1)").correct
+    # vectors of several units side by side: the missing ⊙ is the mistake (Nielsen writes ⊙)
+    assert not check(ONE_HIDDEN, r"\delta_2 = (A_2 - Y) \sigma'(Z_2)").correct
+
+
+# --------------------------------------------------------------------------- matrices, \texttt
+def test_a_matrix_written_entry_by_entry_is_a_clear_error() -> None:
+    # Cross Validated, 'Matrix Representation of Softmax Derivatives in Backpropagation',
+    # the asker's full Jacobian (tests/corpus/mistakes2_code_fixes.toml,
+    # se-softmax-jacobian-matrix-c)
+    formula = (
+        r"\texttt{matrix\_c} =\begin{bmatrix}y_1(1-y_1) & -y_1y_2 & -y_1y_3 \\-y_1y_2 & "
+        r"y_2(1-y_2) & -y_2y_3\\-y_1y_3 &-y_2y_3 & y_3(1-y_3)\end{bmatrix}"
+    )
+    with pytest.raises(FormulaError, match=r"a matrix written entry by entry \(\\begin\{bmatrix\}"):
+        check(SPECS / "softmax_xent_1.toml", formula)
+
+
+def test_a_code_name_in_typewriter_type_is_read() -> None:
+    # made up: \texttt around a code name, as notes that mix code and maths write it
+    assert check(ONE_HIDDEN, r"\texttt{dW2} = \delta_2 A_1^T").correct
+
+
+# --------------------------------------------------------------------------- CS231n's code names
+# Made up in the style of a CS231n write-up that keeps the code's names in LaTeX: h1 the
+# hidden layer's output, ∇ loss(scores) the gradient on the scores (the last Z).
+
+
+def test_the_code_hidden_layer_and_the_gradient_on_the_scores_are_read() -> None:
+    assert check(
+        ONE_HIDDEN, r"\frac{\partial{loss}}{\partial{\mathit{b2}}} = \nabla loss(scores)"
+    ).correct
+    right = (
+        r"\frac{\partial{loss}}{\partial{\mathit{W2}}} = \nabla loss(scores) \mathit{h1}^\mathsf{T}"
+    )
+    assert check(ONE_HIDDEN, right).correct
+    wrong = r"\frac{\partial{loss}}{\partial{\mathit{W2}}} = \nabla loss(scores) \mathit{h1}"
+    assert not check(ONE_HIDDEN, wrong).correct
+
+
+def test_the_loss_gradient_without_its_argument_is_not_guessed() -> None:
+    with pytest.raises(FormulaError):
+        check(
+            ONE_HIDDEN, r"\frac{\partial{loss}}{\partial{\mathit{W2}}} = \nabla loss \mathit{h1}^T"
+        )
+
+
+def test_a_forum_delta_for_the_partial_sign_of_the_loss_is_read() -> None:
+    # made up in the plain-text style of a course forum (δJ/δW1 for ∂J/∂W1)
+    assert check(ONE_HIDDEN, "δC/δW₂ = δ₂ A₁ᵀ").correct
+    assert not check(ONE_HIDDEN, "δC/δW₂ = A₁ᵀ δ₂").correct

@@ -120,13 +120,45 @@ def render_expected(
     lhs = p.doprint(lhs_expr) if lhs_expr is not None else q.label(d)
     if isinstance(lhs_ir, Sym) and lhs_ir.base in ("dW", "db", "dA") and lhs_ir.index:
         index = lhs_ir.index
-        if generic and isinstance(index, RelIndex):  # dA_{l-1}: the statement is in l
-            index = RelIndex(index.letter, 0)
+        if generic and isinstance(index, RelIndex) and index.offset:
+            # dA_{l-1}: the statement (in l) for the layer written, W_lᵀ δ_l
+            rhs_expr = _shifted(rhs_expr, index.offset)
         lhs = p.indexed(lhs_ir.base, index_text(index))
     elif q.wrt_loss == "L" and q.kind == "delta":
         z = p.doprint(lhs_expr).replace(p.base_tex("delta"), "Z")
         lhs = rf"\frac{{\partial L}}{{\partial {z}}}"
     return f"{lhs} = {p.doprint(rhs_expr)}"
+
+
+_LAYER_NAME = re.compile(r"(.+)_(?:l|\{l([+-][0-9]+)\})")
+
+
+def _shifted(expr: Any, by: int) -> Any:
+    """A generic layer's expression (``W_{l+1}ᵀ δ_{l+1}``) ``by`` layers on (by −1:
+    ``W_lᵀ δ_l``): each matrix and width named in l renamed."""
+    import sympy
+
+    def name(old: str) -> str | None:
+        m = _LAYER_NAME.fullmatch(old)
+        if m is None:
+            return None
+        k = int(m.group(2) or 0) + by
+        return f"{m.group(1)}_l" if k == 0 else f"{m.group(1)}_{{l{k:+d}}}"
+
+    def size(dim: Any) -> Any:
+        new = name(dim.name) if isinstance(dim, sympy.Symbol) else None
+        return dim if new is None else sympy.Symbol(new, **dim.assumptions0)
+
+    swaps: dict[Any, Any] = {}
+    for sym in expr.atoms(sympy.Symbol):
+        new_size = size(sym)
+        if new_size is not sym:
+            swaps[sym] = new_size
+    for mat in expr.atoms(sympy.MatrixSymbol):
+        new = name(mat.name)
+        if new is not None:
+            swaps[mat] = type(mat)(new, size(mat.rows), size(mat.cols))
+    return expr.xreplace(swaps)
 
 
 def detect_notation(formula: str) -> Notation:

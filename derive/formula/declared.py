@@ -50,6 +50,10 @@ def rewrites(
     # longest first: ``dscores`` is rewritten before a declared ``d…`` prefix could match
     for name, value in sorted(symbols, key=lambda item: -len(item[0])):
         q = declared_quantity(name, value, f"notation.symbols.{name}")
+        if q.base == "macro":  # \Wmatr = W: the page's macro spelled as it stands for
+            if syntax == "latex":
+                out.append((re.compile(re.escape(name) + r"(?![A-Za-z])"), _constant(q.text + " ")))
+            continue
         if q.base == "loss" and syntax != "latex":
             continue
         text = spelled(q, syntax, depth)

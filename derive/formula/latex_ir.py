@@ -33,10 +33,12 @@ from derive.formula.ir import (
     Slice,
     Sum,
     Sym,
+    T,
     Where,
 )
-from derive.formula.ir_walk import has_entries
+from derive.formula.ir_walk import has_entries, map_children
 from derive.formula.latex_layers import (
+    Alternative,
     capital_as_generic,
     one_layer,
     one_layer_weight,
@@ -135,12 +137,58 @@ def _is_bare(node: Any) -> bool:
     return isinstance(node, (Bin, Chain)) and node.bare
 
 
+#: What ⊗ was read as: the elementwise product where its factors have one shape (a
+#: blog's δ = (Wᵀ δ) ⊗ σ'(z)); the outer product where they are a sample's vectors of
+#: different lengths (δ ⊗ a = δ aᵀ, said by ``OUTER_NOTE`` when taken).
+OTIMES_NOTE = "⊗ read as the elementwise product ⊙ (its factors have the same shape)"
+OUTER_NOTE = (
+    "⊗ read as the outer product δ ⊗ a = δ aᵀ (its factors are vectors of different lengths)"
+)
+
+
 @v_args(inline=True)
 class LatexToIR(Scripts):
     """LaTeX parse tree -> IR."""
 
     def chain(self, *parts: Any) -> list[IR]:
         """A product of partial derivatives, read as the chain rule where it telescopes."""
+        return self._with_outer(self._chain, list(parts))
+
+    def _with_outer(self, read: Any, raw: list[IR]) -> list[IR]:
+        """The formula read by ``read``; where ⊗ is written, with its other reading, the
+        outer product (``δ ⊗ a = δ aᵀ``), which the shapes choose (``readings``)."""
+        parts: list[IR] = read(raw)
+        if not self.otimes or self.alternative is not None:
+            return parts
+        notes = list(self.notes)
+        try:
+            column = read([self._outer(p, column=True) for p in raw])
+            row = read([self._outer(p, column=False) for p in raw])
+        except FormulaError:
+            return parts
+        finally:
+            self.notes[:] = notes
+        self.alternative = Alternative(
+            column,
+            OUTER_NOTE,
+            "⊗ between factors that are neither of the same shape (the elementwise product "
+            "⊙) nor two vectors of one sample (the outer product δ aᵀ): write ⊙, or the "
+            "product you mean",
+            kind="otimes",
+            row_parts=row,
+        )
+        self.notes.append(OTIMES_NOTE)
+        return parts
+
+    def _outer(self, node: Any, column: bool) -> Any:
+        """``node`` with each ⊗ written as the outer product (a bᵀ, or aᵀ b for rows)."""
+        if any(node is o for o in self.otimes):
+            a, b = self._outer(node.a, column), self._outer(node.b, column)
+            return Bin("mat", a, T(b)) if column else Bin("mat", T(a), b)
+        return map_children(node, lambda c: self._outer(c, column))
+
+    def _chain(self, parts: list[Any]) -> list[IR]:
+        """``chain``, once the products written ⊗ are read one way."""
         lhs = parts[0]
         rhs = parts[1]
         param = isinstance(lhs, Sym) and lhs.base in ("W", "b", "K")
@@ -156,6 +204,10 @@ class LatexToIR(Scripts):
 
     def update(self, lhs: IR, step: IR, *rest: IR) -> list[IR]:
         """``W ← W − α G`` (also ``:=``, ``\\gets``): the update rule checks ``G`` as ∂L/∂W."""
+        return self._with_outer(lambda p: self._update(*p), [lhs, step, *rest])
+
+    def _update(self, lhs: IR, step: IR, *rest: IR) -> list[IR]:
+        """``update``, once the products written ⊗ are read one way."""
         parts = update_rule(lhs, step, [telescoped(p) for p in rest])
         return self._read([per_sample(p) for p in parts])
 
@@ -210,6 +262,10 @@ class LatexToIR(Scripts):
         """``+``, ``-`` and the product signs between two terms."""
         if str(op) == "\\star":
             return Conv("corr", a, b, None)
+        if str(op) == "\\otimes":  # ⊙ or the outer product, as the shapes say
+            node = Bin("had", a, b)
+            self.otimes.append(node)
+            return node
         kind = {"\\odot": "had", "\\circ": "had", ".*": "had", "/": "div"}.get(str(op), "amb")
         if kind == "had" and (_is_bare(a) or _is_bare(b)):
             chain = _chain(a, b)

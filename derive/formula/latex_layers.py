@@ -25,6 +25,8 @@ class Alternative:
     parts: list[Any]
     note: str
     refusal: str
+    kind: str = ""  # "otimes": ⊗ as the outer product (``latex_ir.LatexToIR``)
+    row_parts: list[Any] | None = None  # that reading for row vectors (aᵀ b)
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,6 +88,8 @@ def _entry(m: re.Match[str]) -> str:
 
 
 UNICODE_REWRITES: list[tuple[re.Pattern[str], Any]] = [
+    # δJ/δW1: a forum's δ for the partial sign, where a loss letter is differentiated
+    (re.compile("\u03b4([JLCE])(\\s*/\\s*)\u03b4"), "\u2202\\1\\2\u2202"),
     # y followed by a combining circumflex is ŷ
     (re.compile("([yY])\u0302"), lambda m: r"\hat{" + m.group(1) + "}"),
     (re.compile("[" + re.escape("".join(SYMBOLS)) + "]"), lambda m: SYMBOLS[m.group(0)]),
@@ -119,6 +121,41 @@ _LOSS_WORD = re.compile(
 )
 
 
+#: k as the layer letter (CS224n's notes: δ^{(k)} = f'(z^{(k)}) ∘ (W^{(k)T} δ^{(k+1)})): a
+#: bracketed superscript k where the formula also writes k±1 there, and no l.
+_K_LAYER = re.compile(r"(?<=\^\{)(\s*[(\[]\s*)k(\s*[+-]\s*[0-9])?(?=\s*[)\]])")
+_K_SHIFTED = re.compile(r"\^\{\s*[(\[]\s*k\s*[+-]\s*[0-9]\s*[)\]]")
+_L_WRITTEN = re.compile(r"\^\{\s*[(\[]\s*l(?![A-Za-z])|\\ell(?![A-Za-z])")
+
+
+def _k_layer(m: re.Match[str]) -> str:
+    """``(k)`` and ``(k+1)`` as ``(l)`` and ``(l+1)`` where k names the layers (see above)."""
+    if _K_SHIFTED.search(m.string) and not _L_WRITTEN.search(m.string):
+        return m.group(1) + "l" + (m.group(2) or "")
+    return m.group(0)
+
+
+#: Learning From Data's letters: θ the activation function, s the signal into it
+#: (θ'(s^{(l)})): θ applied is a function (φ, the layer's own), s a pre-activation where it
+#: is only written as an activation's argument and z is not written at all.
+_THETA_APPLIED = re.compile(
+    r"\\theta(?=\s*(?:'|\^\s*\{\s*(?:'|\\prime)\s*\}|\^\s*\\prime)*\s*(?:\(|\\left\s*\())"
+)
+_SIGNAL = re.compile(r"(?<![A-Za-z\\])s(?=\s*[_^])")
+_SIGNAL_ARGUMENT = re.compile(
+    r"(?:\\sigma|\\phi|\\theta|\\tanh|(?<![A-Za-z\\])[fg])\s*(?:'|\^\s*\{\s*(?:'|\\prime)\s*\})*"
+    r"\s*(?:\(|\\left\s*\()\s*s\s*[_^]"
+)
+_Z_WRITTEN = re.compile(r"(?<![A-Za-z\\])[zZ](?![A-Za-z])")
+
+
+def _signal(m: re.Match[str]) -> str:
+    """``s`` as ``z`` where the formula writes it inside an activation and z nowhere."""
+    if _SIGNAL_ARGUMENT.search(m.string) and not _Z_WRITTEN.search(m.string):
+        return "z"
+    return m.group(0)
+
+
 #: Letters LaTeX spells as commands where a plain letter is meant: ``\\ell`` for the layer
 #: index ``l`` (``\\delta^{(\\ell)}``), an arrow ``\\vec z`` written without braces, a
 #: starred target ``y^*``; ``\\sqrt{x}`` and ``\\lvert x \\rvert``; and the code names above.
@@ -132,6 +169,17 @@ PLAIN_REWRITES: list[tuple[re.Pattern[str], Any]] = [
         re.compile(r"(?:\\left\s*)?\\lvert(.*?)(?:\\right\s*)?\\rvert"),
         r"\\operatorname{abs}\\left(\1\\right)",
     ),
+    (_K_LAYER, _k_layer),
+    # \mathit{h1}: the code's hidden layer (CS231n's h1 = ReLU(X W1 + b1)), A_1; and
+    # \nabla loss(scores): the loss's gradient on the scores, CS231n's name for the last
+    # pre-activation, ∂L/∂Z_L (∇ loss without its argument is not read: on which?)
+    (re.compile(r"\\(?:mathit|mathrm|text)\s*\{\s*h(\d)\s*\}"), r"A_{\1}"),
+    (
+        re.compile(r"\\nabla\s*(?:loss|Loss)\s*\(\s*scores\s*\)"),
+        r"\\frac{\\partial L}{\\partial Z_L}",
+    ),
+    (_THETA_APPLIED, r"\\phi "),
+    (_SIGNAL, _signal),
     (_LOSS_WORD, r"\\partial L "),
     (re.compile(r"\\(?:mathit|mathrm|text)\s*\{\s*(d?[A-Za-z]\d)\s*\}"), r"\1"),
     (_CODE_NAME, r"\1_\2"),

@@ -20,7 +20,7 @@ from derive.formula.ir import IR, FormulaError
 from derive.formula.latex_goodfellow import GOODFELLOW_REWRITE, goodfellow
 from derive.formula.latex_ir import LatexToIR
 from derive.formula.latex_plain import PLAIN_REWRITES, UNICODE_REWRITES, is_unicode_math
-from derive.formula.latex_tokens import LATEX_REWRITES, loss_notes
+from derive.formula.latex_tokens import LATEX_REWRITES, loss_notes, macro_hint
 from derive.formula.layer_names import LATEX_REWRITES as LAYER_REWRITES
 from derive.formula.numbers import (
     MAX_DEPTH,
@@ -277,6 +277,9 @@ def parse(
         if got.kind == "end":
             raise fail("the formula ends too early", got.at, got.expected) from None
         word = re.match(r"\\?[A-Za-z]+|[0-9.]+|\S", got.met)  # \foo, not \foo(Z_1)
+        hint = macro_hint(word.group(0), got.met) if word and syntax == "latex" else None
+        if hint is not None:  # \Wmatr: the page's own macro (latex_tokens)
+            raise fail(hint, got.at) from None
         what = f"unexpected '{word.group(0) if word else got.met[:12]}'"
         raise fail(what, got.at, got.expected) from None
     big = _too_deep(tree)

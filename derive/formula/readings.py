@@ -4,12 +4,14 @@ of the same formula; ``Checker.check`` says which one it used, or that it cannot
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from derive.formula.algebra import MAX_PRODUCTS, Budget
 from derive.formula.answer import CheckResult, render_expected
-from derive.formula.ir import Fn, Scalar, Sym
+from derive.formula.ir import Bin, Fn, Neg, Scalar, Sym
 from derive.formula.ir_walk import has_entries, nodes
+from derive.formula.latex_ir import OTIMES_NOTE
 from derive.formula.letter_readings import letters_swapped, refusal
 from derive.formula.numberings import Numberings
 from derive.formula.parse import FormulaError
@@ -20,6 +22,22 @@ from derive.formula.run import Run
 #: The most symbols and functions a formula of numbers may have to be tried as numbers
 #: before as matrices (``_as_numbers``): each product of numbers has two readings.
 MAX_NUMBER_FACTORS = 14
+
+
+JUXTAPOSED_NOTE = (
+    "factors written side by side read as the elementwise product ⊙: each is one number "
+    "per sample (a one-unit layer), so side by side they multiply sample by sample"
+)
+
+
+def _juxtaposed_had(node: Any) -> Any:
+    """The right-hand side with the products written side by side at its top (``−a b``,
+    not inside a bracket or a function) as ``a ⊙ b``: factors of its own shape."""
+    if isinstance(node, Neg):
+        return Neg(_juxtaposed_had(node.a))
+    if isinstance(node, Bin) and node.op == "mat" and node.bare:
+        return Bin("had", _juxtaposed_had(node.a), _juxtaposed_had(node.b), bare=True)
+    return node
 
 
 class OtherReadings(Numberings):
@@ -34,8 +52,10 @@ class OtherReadings(Numberings):
         readable = self._fitting(run, readable)
         right = [(w, r) for w, r in readable if r.correct]
         if not right:
-            found = self._off_the_network(run, missing) or self._wrong_in_every(
-                run, readable, missing
+            found = (
+                self._off_the_network(run, missing)
+                or self._wrong_in_every(run, readable, missing)
+                or self._as_hadamard(run, missing)
             )
             if found is None:
                 raise missing
@@ -132,10 +152,19 @@ class OtherReadings(Numberings):
         names (a missing 1/m or sum over samples).
         """
         alternative = getattr(run.parts, "alternative", None)
+        if alternative is not None and alternative.kind == "otimes":
+            if result.shape_error is None or "⊙" not in result.shape_error:
+                alternative = None  # ⊗ read as ⊙ fits: its verdict, by the usual readings
+            else:
+                return self._outer(run, alternative)
         if alternative is not None:  # the whole formula read another way (latex_layers)
             taken = self._alternative(run, alternative)
             if taken is not None:
                 return taken
+        if result.shape_error is not None:
+            side_by_side = self._as_hadamard(run)
+            if side_by_side is not None:
+                return side_by_side
         ones = self.variant("ones")
         if ones is not None:
             again = ones._verdict(run)
@@ -190,6 +219,48 @@ class OtherReadings(Numberings):
                     f"with {alike[0]}, and wrong as derive numbers the layers for a batch of "
                     f"{self.d.program.batch}; write it in derive's numbering"
                 )
+        return result
+
+    def _as_hadamard(self, run: Run, missing: UnknownSymbol | None = None) -> CheckResult | None:
+        """A formula whose products do not fit, with its juxtapositions read as ⊙ (Welch's
+        δ^(3) = −(y − ŷ) f'(z^(3)), "scalar multiplication" of two columns): taken only where
+        that reading fits and is right (in this numbering, or ``missing``'s other ones), so
+        a formula that needs a transpose is never made right by it."""
+        parts = [run.parts[0], *(_juxtaposed_had(p) for p in run.parts[1:])]
+        if parts == list(run.parts):
+            return None
+        again = run.again(parts=parts, reading=JUXTAPOSED_NOTE)
+        try:
+            result = (
+                self._check(again) if missing is None else self._other_numbering(again, missing)
+            )
+        except FormulaError:
+            return None
+        if not result.correct or result.shape_error is not None:
+            return None
+        layer = re.fullmatch(r"δ_(\d+)|∂L/∂Z_(\d+)", result.quantity)
+        k = int(layer.group(1) or layer.group(2)) if layer else 0
+        if not 1 <= k < len(self.network.widths) or self.network.widths[k] != 1:
+            return None  # vectors side by side: the missing ⊙ is the mistake (Nielsen's)
+        result.notes.append(JUXTAPOSED_NOTE)
+        return result
+
+    def _outer(self, run: Run, alternative: Any) -> CheckResult:
+        """⊗ whose factors have different shapes: the outer product of one sample's vectors
+        (a bᵀ of columns, aᵀ b of rows) where it fits; anything else is refused."""
+        net = self.network
+        parts = alternative.parts if net.convention == "column" else alternative.row_parts
+        if net.batch != 1 or net.is_conv or parts is None:
+            raise FormulaError(alternative.refusal)
+        try:
+            result = self._check(run.again(parts=list(parts), reading=alternative.note))
+        except FormulaError:
+            raise FormulaError(alternative.refusal) from None
+        if result.shape_error is not None:
+            raise FormulaError(alternative.refusal)
+        notes = getattr(run.parts, "notes", [])
+        notes[:] = [n for n in notes if n != OTIMES_NOTE]  # not ⊙ after all
+        result.notes.append(alternative.note)
         return result
 
     def _alternative(self, run: Run, alternative: Any) -> CheckResult | None:

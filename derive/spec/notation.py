@@ -61,6 +61,10 @@ _QUANTITY = re.compile(
     r"|(?P<io>X|Y)(?P<tio>\^(?:T|\{T\}|\\top|\{\\top\}))?"
     r"|(?P<loss>L|C|J|E|\\mathcal\{L\})"
 )
+#: A page's own LaTeX macro (``\Wmatr``, ``\batch``), declared as the one name or font it
+#: stands for (``W``, ``m``, ``\delta``, ``\mathbf``): spelled in the formula before it is read.
+_MACRO_NAME = re.compile(r"\\[A-Za-z]{1,31}")
+_MACRO_VALUE = re.compile(r"\\?[A-Za-z]{1,12}")
 #: A declared symbol's name: a letter, then letters, digits or ``_`` (``S``, ``dscores``).
 _SYMBOL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
 #: Names the formula grammars already read: functions, modules, operators, scalars.
@@ -83,13 +87,21 @@ class Declared:
     """What a declared symbol stands for: the loss, or ``base`` of layer ``layer``
     (an int, or ``"L"`` for the output layer), transposed or not."""
 
-    base: str  # loss | W | b | Z | A | K | delta | dW | db | dA | dK | X | Y
+    base: str  # loss | W | b | Z | A | K | delta | dW | db | dA | dK | X | Y | macro
     layer: int | str | None = None
     transposed: bool = False
+    text: str = ""  # a macro's meaning, spelled in LaTeX (\Wmatr = W)
 
 
 def declared_quantity(name: str, value: object, key: str) -> Declared:
     """The quantity ``name = value`` declares, or a NotationError naming ``key``."""
+    if isinstance(name, str) and _MACRO_NAME.fullmatch(name):  # a page's LaTeX macro
+        if not isinstance(value, str) or not _MACRO_VALUE.fullmatch(value):
+            raise NotationError(
+                f"a macro such as {name} stands for one name (W, \\delta, m) or a font (\\mathbf)",
+                key=key,
+            )
+        return Declared("macro", None, False, value)
     if not isinstance(name, str) or not _SYMBOL_NAME.fullmatch(name):
         raise NotationError(
             f"{str(name)[:40]!r} is not a symbol name (a letter, then letters, digits or _, "
