@@ -284,12 +284,12 @@ def numeric_point(d: Any, sizes: dict[Any, int]) -> dict[Any, Any]:
 def test_golden_latex_of_the_rnn_recurrence() -> None:
     tex = derive_program("rnn_net").to_latex("fragment")
     assert (
-        r"dz_{t} &= \left(dS_{t} W_{hy}^{T} + dz_{t+1} W_{hh}^{T}\right) \odot "
+        r"dz_{t} &= \left(dS_{t} W_{hy}^{\top} + dz_{t+1} W_{hh}^{\top}\right) \odot "
         r"\left(\mathbf{1} - h_{t}^{\circ 2}\right)"
     ) in tex
     assert r"dz_{T} &= dh_{T} \odot \left(\mathbf{1} - h_{T}^{\circ 2}\right)" in tex
-    assert r"dW_{hh} &= \sum_{t=1}^{T} h_{t-1}^{T} dz_{t}" in tex
-    assert r"dW_{xh} &= \sum_{t=1}^{T} X_{t}^{T} dz_{t}" in tex
+    assert r"dW_{hh} &= \sum_{t=1}^{T} h_{t-1}^{\top} dz_{t}" in tex
+    assert r"dW_{xh} &= \sum_{t=1}^{T} X_{t}^{\top} dz_{t}" in tex
     assert r"db &= \sum_{t=1}^{T} \sum_{\text{rows}} dz_{t}" in tex
 
 

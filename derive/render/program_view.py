@@ -17,6 +17,7 @@ from derive.core.nodes import Broadcast
 from derive.core.staged import StagedDerivation
 from derive.render.latex import FORMATS, PREAMBLE, DeriveLatexPrinter, _Doc, _escape
 from derive.render.text import text
+from derive.spec.notation import Notation
 
 
 def _shape(sym: Any) -> str:
@@ -113,7 +114,8 @@ def program_document(sd: StagedDerivation, fmt: str = "tex") -> str:
     """The staged derivation as a LaTeX document, a Markdown page or a LaTeX fragment."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
-    p = DeriveLatexPrinter(None)
+    # a recurrence counts its steps with T: its transposes are written \top, not T
+    p = DeriveLatexPrinter(Notation(transpose="top") if sd.recurrence is not None else None)
     doc = _Doc(fmt)
     g = sd.graph
 
