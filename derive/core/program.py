@@ -13,22 +13,27 @@ it (``dXhat``, ``dvar``, ``dmu``, ``dXc``, ``dX``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import sympy
+from sympy.core.sorting import default_sort_key
 from sympy.matrices.expressions import (
     Determinant,
     HadamardPower,
     Inverse,
+    MatAdd,
     MatMul,
     MatrixExpr,
     MatrixSymbol,
     Trace,
     ZeroMatrix,
 )
+from sympy.matrices.expressions.matadd import factor_of, matrix_of, merge_explicit
+from sympy.strategies import condition, do_one, exhaust, flatten, glom, rm_id, sort, unpack
 
 from derive.core import nodes as N
 from derive.core.graph import LOSS, Equation, Kind
@@ -195,9 +200,9 @@ class _Builder:
             return N.scale(a, 1 / b)
         a, b = self.broadcast(a, b, node)
         if op == "+":
-            return N.add([a, b])
+            return flat_add([a, b])
         if op == "-":
-            return N.add([a, N.scale(b, sympy.Integer(-1))])
+            return flat_add([a, N.scale(b, sympy.Integer(-1))])
         if op == "*":
             return N.hadamard(a, b)
         return N.divide(a, b)
@@ -550,3 +555,40 @@ def sample_point(graph: ProgramGraph, seed: int = 0, default: int = 3) -> dict[A
             if isinstance(d, sympy.Symbol) and d not in dims:
                 dims[d] = default
     return random_point(graph, dims, np.random.default_rng(seed))
+
+
+@functools.lru_cache(maxsize=4096)
+def _times(count: Any, mat: Any) -> Any:
+    """SymPy's ``c * M`` of a canonical sum's like terms (a deep ``doit`` of ``M``), made
+    once per term: the same terms come back at every ``+`` of a long expression."""
+    return mat if count == 1 else count * mat
+
+
+#: SymPy's canonical form of a ``MatAdd`` (``sympy.matrices.expressions.matadd``), rule
+#: for rule, with its ``combine`` (``c * M``) made once per term (``_times``).
+_canonical_sum = exhaust(
+    condition(
+        lambda x: isinstance(x, MatAdd),
+        do_one(
+            rm_id(lambda x: x == 0 or isinstance(x, ZeroMatrix)),
+            unpack,
+            flatten,
+            glom(matrix_of, factor_of, _times),
+            merge_explicit,
+            sort(default_sort_key),
+        ),
+    )
+)
+
+
+def flat_add(terms: list[Any]) -> Any:
+    """``nodes.add`` (SymPy's canonical ``MatAdd``), the same form made faster.
+
+    SymPy's canonical sum multiplies each term's coefficient back into its matrix with
+    ``c * M``, which re-evaluates all of ``M`` (``doit`` all the way down) at every ``+``:
+    a snippet that adds to a long expression line after line took seconds. The same
+    rules in the same order, with ``c * M`` made once per term.
+    """
+    if len(terms) == 1 or N.is_tensor(terms[0]):
+        return N.add(terms)
+    return _canonical_sum(MatAdd(*terms))

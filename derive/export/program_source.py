@@ -408,19 +408,26 @@ def _free(lines: list[str], kept: set[str]) -> list[str]:
             continue
         m = target.match(line)
         rhs = line[m.end() :] if m else line
-        for name in set(re.findall(r"\b\w+\b", rhs)) & made.keys():
-            last[name] = i
+        for name in _names(rhs):
+            if name in made:
+                last[name] = i
         if m and m.group(1) not in kept:
             made.setdefault(m.group(1), i)
-    after: dict[int, list[str]] = {}
-    for name, i in last.items():
-        after.setdefault(i, []).append(name)
     out = []
     for i, line in enumerate(lines):
         out.append(line)
-        if i in after:
-            out.append(f"    del {', '.join(after[i])}")
+        m = target.match(line)
+        # in the order the line reads them (never a set's order, which changes from one
+        # process to the next: the exported source must be the same every time)
+        done = [n for n in _names(line[m.end() :] if m else line) if last.get(n) == i]
+        if done and not line.lstrip().startswith("#"):
+            out.append(f"    del {', '.join(done)}")
     return out
+
+
+def _names(code: str) -> list[str]:
+    """The words of a line of code, each once, in reading order."""
+    return list(dict.fromkeys(re.findall(r"\b\w+\b", code)))
 
 
 def program_source(sd: StagedDerivation, backend: str = "numpy") -> str:

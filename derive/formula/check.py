@@ -177,7 +177,7 @@ class Checker(OtherReadings):
             ok, method = self.matches(run, d, q, rhs)
             run.method = method
             if ok:
-                notes = []
+                notes = list(run.size_notes)  # a number read as a width of the network
                 if any(isinstance(n, Squeeze) and n.a.axis != "all" for _, n in nodes(rhs)):
                     notes.append(
                         "np.sum without keepdims=True has NumPy's shape (n,), which broadcasts "

@@ -11,14 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import sympy
 from sympy.matrices.expressions import MatrixSymbol
 
 from derive.core import numeric
 from derive.core.derivation import Derivation
 from derive.core.nodes import is_tensor, tensor_shape
 from derive.formula.indexed import IndexForm
-from derive.formula.ir import IntIndex, Sym
-from derive.formula.ir_walk import has_entries
+from derive.formula.ir import IntIndex, Num, Sym
+from derive.formula.ir_walk import has_entries, nodes
 from derive.formula.networks import TRIALS, Networks, concrete_widths
 from derive.formula.numpy_sums import as_quantity_shape
 from derive.formula.parse import IR, FormulaError
@@ -72,16 +73,37 @@ class Equivalence(Networks):
         run.readings = max(len(readings) for readings, _ in per_layer)
         if all(any(r == want for r in readings) for readings, want in per_layer):
             return True, "symbolic"
+        if self._some_reading_equal(d, per_layer, trials):
+            return True, "numeric"
+        # a number written for a concrete width (1/3 for a layer norm over 3 units): the
+        # widths it may stand for held at the user's own values, the others still random
+        # (one width at a time first, so that the note names the one it stands for)
+        fixed = self.written_sizes(d, written_numbers(rhs))
+        tries = [{k: v} for k, v in fixed.items()] + ([fixed] if len(fixed) > 1 else [])
+        for sizes in tries:
+            if self._some_reading_equal(d, per_layer, trials, sizes):
+                run.size_notes = [size_note(sizes)]
+                return True, "numeric (at this network's widths)"
+        return False, "numeric"
+
+    def _some_reading_equal(
+        self,
+        d: Derivation,
+        per_layer: list[tuple[list[Any], Any]],
+        trials: int,
+        fixed: dict[str, int] | None = None,
+    ) -> bool:
+        """Whether the i-th reading equals the quantity at every layer, for some i."""
         for i in range(max(len(r) for r, _ in per_layer)):
             ok = True
             for readings, want in per_layer:
                 r = readings[min(i, len(readings) - 1)]
-                if not self._numeric_equal(d, r, want, trials):
+                if not self._numeric_equal(d, r, want, trials, fixed):
                     ok = False
                     break
             if ok:
-                return True, "numeric"
-        return False, "numeric"
+                return True
+        return False
 
     def matches_index_form(
         self, run: Run, d: Derivation, q: Quantity, rhs: IR, trials: int
@@ -131,10 +153,12 @@ class Equivalence(Networks):
         widths = concrete_widths(self.network, self.sym_network)
         return Context(d, k, run.budget, run.python, widths, width_one_broadcast=not run.guess)
 
-    def _numeric_equal(self, d: Derivation, got: Any, want: Any, trials: int) -> bool:
+    def _numeric_equal(
+        self, d: Derivation, got: Any, want: Any, trials: int, fixed: dict[str, int] | None = None
+    ) -> bool:
         if shape_of(got) != shape_of(want):
             return False
-        for env in self.envs(d, trials):
+        for env in self.envs(d, trials, fixed):
             try:
                 with np.errstate(all="ignore"):
                     a = np.asarray(numeric.evaluate(got, env), dtype=float)
@@ -144,6 +168,25 @@ class Equivalence(Networks):
             if a.shape != b.shape or not np.allclose(a, b, rtol=RTOL, atol=ATOL):
                 return False
         return True
+
+
+def written_numbers(rhs: IR) -> set[int]:
+    """The integers a right-hand side writes, as numbers or in fractions (``\\frac{2}{3}``
+    gives 2 and 3): the sizes of the user's network a number may stand for."""
+    out: set[int] = set()
+    for _, node in nodes(rhs):
+        if isinstance(node, Num) and isinstance(node.value, sympy.Rational):
+            out.update({abs(int(node.value.p)), int(node.value.q)})
+    return out
+
+
+def size_note(fixed: dict[str, int]) -> str:
+    """What a check at the network's own widths says it did."""
+    sizes = ", ".join(f"{name} = {value}" for name, value in sorted(fixed.items()))
+    return (
+        f"a number in the formula is read as a width of this network ({sizes}): checked at "
+        "the network's own widths, so it holds for this network, not for every width"
+    )
 
 
 def shapes_fit(eq: Equivalence, run: Run, q: Quantity, rhs: IR) -> bool:

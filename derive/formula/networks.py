@@ -6,6 +6,7 @@ give the symbols random distinct sizes and the parameters random values.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from functools import cached_property
 from typing import Any
@@ -87,18 +88,30 @@ def flip(net: Network, what: str) -> Network:
     return net.with_(delta="mean" if net.delta == "per_sample" else "per_sample")
 
 
-def random_env(d: Derivation, rng: np.random.Generator) -> dict[Any, Any]:
-    """Random distinct widths, parameters, data, and every derived value, for one trial."""
+def random_env(
+    d: Derivation, rng: np.random.Generator, fixed: Mapping[str, int] | None = None
+) -> dict[Any, Any]:
+    """Random distinct widths, parameters, data, and every derived value, for one trial.
+
+    ``fixed``: width symbols (by name) held at the user's own concrete widths (a ``1/3``
+    written for a layer of 3 units); the other widths are drawn distinct from them.
+    """
     prog = d.program
     env: dict[Any, Any] = {}
-    symbols = [w for w in (*prog.widths, prog.batch) if isinstance(w, sympy.Symbol)]
+    fixed = dict(fixed or {})
+    symbols = [
+        w for w in (*prog.widths, prog.batch) if isinstance(w, sympy.Symbol) and str(w) not in fixed
+    ]
     from derive.spec.sizes import fitting_sizes  # one rule for verify and the checker
 
     # distinct from each other and from a concrete batch, so shapes tell operands apart
-    free = [v for v in range(2, 10) if v != prog.batch]
+    taken = {prog.batch, *fixed.values()}
+    free = [v for v in range(2, 10 + len(fixed)) if v not in taken]
     sizes = rng.choice(free, size=len(symbols), replace=False)
-    fitted = fitting_sizes(d.network, {str(s): int(v) for s, v in zip(symbols, sizes)})
-    env.update({s: fitted[str(s)] for s in symbols})
+    proposal = {str(s): int(v) for s, v in zip(symbols, sizes)} | fixed
+    fitted = fitting_sizes(d.network, proposal, fixed)
+    sized = (*prog.widths, prog.batch)
+    env.update({w: fitted[str(w)] for w in sized if isinstance(w, sympy.Symbol)})
 
     def dims(sym: Any) -> tuple[int, ...]:
         return tuple(s if isinstance(s, int) else int(s.xreplace(env)) for s in sym.shape)
@@ -190,11 +203,27 @@ class Networks:
             self.__dict__[key] = derive(flip(self.sym_network, what))
         return self.__dict__[key]  # type: ignore[no-any-return]
 
-    def envs(self, d: Derivation, n: int = TRIALS) -> list[dict[Any, Any]]:
-        """Random values for every symbol of ``d`` at random widths (cached per derivation)."""
-        key = ("envs", id(d), n)
+    def envs(
+        self, d: Derivation, n: int = TRIALS, fixed: Mapping[str, int] | None = None
+    ) -> list[dict[Any, Any]]:
+        """Random values for every symbol of ``d`` at random widths (cached per derivation);
+        the widths named in ``fixed`` at the values given (the user's own)."""
+        key = ("envs", id(d), n, tuple(sorted((fixed or {}).items())))
         cache = self.__dict__.setdefault("_env_cache", {})
         if key not in cache:
             rngs = [np.random.default_rng(1000 + i) for i in range(n)]
-            cache[key] = [random_env(d, r) for r in rngs]
+            cache[key] = [random_env(d, r, fixed) for r in rngs]
         return cache[key]  # type: ignore[no-any-return]
+
+    def written_sizes(self, d: Derivation, numbers: set[int]) -> dict[str, int]:
+        """The width symbols of ``d`` whose concrete width (the user's network's) is one of
+        the written ``numbers`` (a ``1/3`` for a layer of 3 units may stand for 1/n₂), by
+        name. Widths of 1 are left out: a 1 is in every formula, and one unit makes wrong
+        formulas coincide (a transpose, a sum over the rows)."""
+        concrete = concrete_widths(self.network, self.sym_network)
+        out: dict[str, int] = {}
+        for w in d.program.widths:
+            value = concrete.get(str(w))
+            if isinstance(w, sympy.Symbol) and isinstance(value, int) and 2 <= value in numbers:
+                out[str(w)] = value
+        return out

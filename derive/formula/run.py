@@ -34,6 +34,8 @@ class Run:
     readings: int = 1  # how many readings of the last part fitted the shapes
     method: str = "symbolic"
     notes: list[str] = field(default_factory=list)
+    #: a number read as one of the network's concrete widths (``equivalence``): said so
+    size_notes: list[str] = field(default_factory=list)
     verdict_only: bool = False  # another reading tried: no diagnosis needed
     pairs: bool = True  # the diagnosis may look for two mistakes at once
     #: another numbering of the layers tried: it must be right by itself, not by the
@@ -54,6 +56,7 @@ class Run:
             "readings": 1,
             "method": "symbolic",
             "notes": [],
+            "size_notes": [],
             "verdict_only": False,
             "guess": False,
         }

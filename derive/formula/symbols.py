@@ -175,6 +175,8 @@ class Symbols:
             if isinstance(w, sympy.Symbol)
             and written in (str(w), str(w).replace("_", ""), str(self.ctx.concrete.get(str(w))))
         }  # 1_H: the width H itself (n1 as NumPy names n_1), or every width that is 4 for 1_4
+        # a width kept as a number (the one-unit layers of the ``ones`` reading): 1_1
+        found |= {w for w in prog.widths if not isinstance(w, sympy.Symbol) and str(w) == written}
         if not found:
             raise FormulaError(
                 f"\\mathbf{{1}}_{{{written}}}: no width or batch size of this network is {written}"
