@@ -872,3 +872,54 @@ def test_a_derivative_right_for_one_argument_is_refused(expression: str, spec: s
     checker = Checker(f"tests/corpus/specs/{spec}.toml")
     with pytest.raises(FormulaError, match="it is right if `\\w+` is the"):
         checker.check(expression, "python")
+
+
+# --- round 4: what the held-out set showed a new user meets (made-up snippets, in the
+# spelling of SkalskiP's "numpy deep neural network" tutorial: NAME_curr / NAME_prev) ---
+
+
+@pytest.mark.parametrize(
+    ("theirs", "ours"),
+    [
+        # made up: each _curr/_prev name against the same formula in derive's names
+        ("dW_curr = np.dot(dZ_curr, A_prev.T) / m", "dW = np.dot(dZ, A_prev.T) / m"),
+        ("dW_curr = np.dot(dZ_curr, A_prev.T)", "dW = np.dot(dZ, A_prev.T)"),  # 1/m missing
+        (
+            "db_curr = np.sum(dZ_curr, axis=1, keepdims=True) / m",
+            "db = np.sum(dZ, axis=1, keepdims=True) / m",
+        ),
+        ("dA_prev = np.dot(W_curr.T, dZ_curr)", "dA_prev = np.dot(W.T, dZ)"),
+        ("dZ_curr = dA_curr * (Z_curr > 0)", "dZ = dA * (Z > 0)"),
+        ("dZ_curr = dA_curr * Z_curr", "dZ = dA * Z"),  # wrong: Z for the ReLU's step
+    ],
+)
+def test_curr_and_prev_suffixes_are_layer_l_and_l_minus_1(
+    ng3: Checker, theirs: str, ours: str
+) -> None:
+    mine = ng3.check(theirs, "python")
+    derived = ng3.check(ours, "python")
+    assert mine.verdict == derived.verdict
+    assert mine.diagnosis == derived.diagnosis
+    assert any("_curr as layer l, _prev as layer l-1" in n for n in mine.notes), mine.notes
+
+
+@pytest.mark.parametrize(
+    ("snippet", "correct"),
+    [
+        # made up (SkalskiP's and Ng's output gradient, with the output named AL or Y_hat,
+        # assigned to dA_prev before the loop takes it as its dA_curr): the last layer's
+        ("dA_prev = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))", True),
+        ("dA_prev = -(np.divide(Y, Y_hat) - np.divide(1 - Y, 1 - Y_hat))", True),
+        ("dA_prev = -(np.divide(Y, AL) + np.divide(1 - Y, 1 - AL))", False),
+        ("dZ_curr = Y_hat - Y", True),
+    ],
+)
+def test_a_target_without_a_layer_whose_value_is_the_outputs_is_the_last_layers(
+    ng3: Checker, snippet: str, correct: bool
+) -> None:
+    # the branch point judged the correct ones incorrect (∂L/∂A_(l-1) against A_L's terms)
+    result = ng3.check(snippet, "python")
+    assert result.correct is correct
+    ours = ng3.check("dA3 = -(np.divide(Y, A3) - np.divide(1 - Y, 1 - A3))", "python")
+    assert ours.correct
+    assert any("the last layer's" in n for n in result.notes), result.notes

@@ -21,6 +21,7 @@ from derive.formula.snippets import (
     common_name,
     flip,
     number_layers,
+    pin_to_output,
     substitute,
     sym,
 )
@@ -164,6 +165,9 @@ class Statements(_CommonIR):
         else:
             parts = self._statements(list(stmts))
         parts, words = number_layers(parts, self.depth, self.generic)
+        if words:
+            self.notes.append(f"read {words}")
+        parts, words = pin_to_output(parts)
         if words:
             self.notes.append(f"read {words}")
         for p in parts:
