@@ -923,3 +923,61 @@ def test_a_target_without_a_layer_whose_value_is_the_outputs_is_the_last_layers(
     ours = ng3.check("dA3 = -(np.divide(Y, A3) - np.divide(1 - Y, 1 - A3))", "python")
     assert ours.correct
     assert any("the last layer's" in n for n in result.notes), result.notes
+
+
+@pytest.mark.parametrize(
+    ("theirs", "ours"),
+    [
+        # made up: a tensor class or constructor around an array keeps its values
+        ("dZ2 = Tensor(A2 - Y) * A2 * (1 - A2)", "dZ2 = (A2 - Y) * A2 * (1 - A2)"),
+        ("dZ2 = torch.tensor(A2 - Y)", "dZ2 = A2 - Y"),  # the factor σ'(Z2) missing
+    ],
+)
+def test_a_tensor_wrapper_is_its_values(nielsen: Checker, theirs: str, ours: str) -> None:
+    mine = nielsen.check(theirs, "python")
+    derived = nielsen.check(ours, "python")
+    assert (mine.verdict, mine.diagnosis) == (derived.verdict, derived.diagnosis)
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        # made up, in the form of a class-style layer (an activator object's backward)
+        "dZ1 = self.activator.backward(A1) * np.dot(W2.T, dZ2)",
+        "dZ2 = self.loss.gradient(A2, Y)",
+    ],
+)
+def test_a_method_of_the_codes_own_class_is_refused_clearly(nielsen: Checker, snippet: str) -> None:
+    with pytest.raises(FormulaError, match="method of the code's own class") as err:
+        nielsen.check(snippet, "python")
+    assert "write what it returns" in str(err.value)
+
+
+@pytest.fixture(scope="module")
+def saito() -> Checker:
+    # Saito's two-layer net (rows are samples, sigmoid then softmax, mean cross-entropy)
+    return Checker("tests/corpus/specs/dlfs_two_layer.toml")
+
+
+@pytest.mark.parametrize(
+    ("snippet", "ours"),
+    [
+        # made up, in Saito's names (dy: the gradient arriving at the output)
+        ("dW2 = np.dot(A1.T, dy)", "dW2 = np.dot(A1.T, dZ2)"),
+        ("dW2 = np.dot(A1.T, dy) / N", "dW2 = np.dot(A1.T, dZ2) / N"),
+        ("dZ1 = np.dot(dy, W2.T) * A1 * (1 - A1)", "dZ1 = np.dot(dZ2, W2.T) * A1 * (1 - A1)"),
+    ],
+)
+def test_dy_is_the_gradient_arriving_at_the_output(saito: Checker, snippet: str, ours: str) -> None:
+    mine = saito.check(snippet, "python")
+    derived = saito.check(ours, "python")
+    assert (mine.verdict, mine.diagnosis) == (derived.verdict, derived.diagnosis)
+    assert any("read `dy` as δ_2" in n for n in mine.notes), mine.notes
+
+
+def test_a_guessed_name_with_letters_in_doubt_is_no_verdict(saito: Checker) -> None:
+    # made up: right in Ng's letters (da1 = ∂L/∂a_1), wrong in Saito's (a1 = W1 x + b1, so
+    # da1 is the gradient before the sigmoid): two guesses at once are no verdict
+    with pytest.raises(FormulaError, match="cannot tell") as err:
+        saito.check("da1 = np.dot(dy, W2.T)", "python")
+    assert "Saito" in str(err.value) and "`dy` as δ_2" in str(err.value)

@@ -33,6 +33,7 @@ UPSTREAM = frozenset(
         "upstream",
         "upstream_grad",
         "dupstream",
+        "dy",  # the gradient arriving at the output (Saito, CS231n layer notes)
     }
 )
 #: Names of the weight-decay strength; derive's loss adds λ/(2m) Σ‖W‖².

@@ -162,6 +162,8 @@ def guessed_check(
             "or declare the names (--symbol NAME=QUANTITY)",
             first.column,
         )
+    if result.correct:
+        _letters_sure(formula, pick, attempt)
     same = [t for t in (right or wrong) if t is not pick]
     result.notes[:0] = [  # in the order the names were met (the left-hand side first)
         f"read the names without a layer number as {r.words} (the layer whose shapes fit)"
@@ -206,4 +208,38 @@ def _cannot_tell(name: str, right: Tried, wrong: Tried) -> FormulaError:
         f"cannot tell: `{name}` is not a name derive knows; with {right.words()} the "
         f"formula is correct, with {wrong.words()} it is incorrect; declare what it is "
         f"(--symbol {name}=QUANTITY, e.g. dZ_2)"
+    )
+
+
+#: Lower-case a and z names with a layer number (``a1``, ``dz2``): the letters the
+#: sources disagree on (``letter_readings``).
+_LETTER = re.compile(r"(?<![\w.])(d?)([az])(_?[0-9]+)(?!\w)")
+
+
+def _swap(m: re.Match[str]) -> str:
+    return m.group(1) + ("z" if m.group(2) == "a" else "a") + m.group(3)
+
+
+def _letters_sure(
+    formula: str, pick: Tried, attempt: Callable[[tuple[Any, ...], bool], CheckResult]
+) -> None:
+    """A formula right only in a guessed reading of a name and only with z = W a + b is no
+    verdict when, with a as the pre-activation (Saito, Goodfellow), it is wrong: two
+    guesses at once (``da1 = np.dot(dy, W2.T)`` is ∂L/∂A_1 in Ng's letters, but Saito's
+    da1 is the gradient before the sigmoid)."""
+    code = re.sub(r"#[^\n]*", "", formula)
+    if not _LETTER.search(code):
+        return
+    swap = (_LETTER, _swap)
+    try:
+        other = attempt((swap, *(rewrite(n, r) for n, _, r in pick.chosen)), False)
+    except FormulaError:
+        return  # not readable with the letters swapped: the reading stands
+    if other.correct or other.shape_error:
+        return
+    raise LettersUnsure(
+        f"cannot tell: read with {pick.words()} the formula is right with z = W a + b and "
+        "a = f(z) (Ng, Nielsen), and wrong with a as the pre-activation and z as the "
+        "activation (Goodfellow et al., Bishop, Saito's Deep Learning from Scratch); "
+        f"declare the names, e.g. --symbol {pick.chosen[0][0]}=dZ_2 --symbol a1=Z_1"
     )

@@ -127,6 +127,15 @@ def comparison(a: IR, op: str, b: IR) -> IR:
     return Cmp(a, op, c)
 
 
+#: Calls that wrap an array without changing its values (a dtype, a tensor class).
+_WRAPPERS = frozenset(
+    {"int64", "int32", "float64", "float32", "array", "asarray", "Tensor", "tensor"}
+)
+#: Methods of a model's own classes (hanbt's ``self.activator.backward(output)``, a
+#: framework's ``loss.gradient(…)``): what they compute is defined where the snippet is not.
+_CLASS_METHODS = frozenset({"backward", "forward", "gradient", "grad", "derivative", "bprop"})
+
+
 def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
     """``fn(args)``: NumPy functions and the helpers real code calls."""
     args = args or []
@@ -152,6 +161,12 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
             return _mean(obj, kw)
         if meth == "reshape" and len(pos) == 1 and isinstance(pos[0], ShapeOf):
             return Reshape(obj, pos[0].a)
+        if meth in _CLASS_METHODS:
+            raise FormulaError(
+                f"`.{meth}(…)` is a method of the code's own class (an activation or layer "
+                "object), which derive cannot see: write what it returns instead, e.g. "
+                "sigmoid_prime(Z1) or A1 * (1 - A1) for an activator's backward"
+            )
         raise FormulaError(f"unknown method .{meth}()")
     if not isinstance(fn, Func):
         raise FormulaError("only functions can be called")
@@ -196,7 +211,7 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
         return comparison(pos[0], _COMPARISONS[name], pos[1])
     if name == "maximum" and len(pos) == 2 and pos[0] == NumNode(0):
         return Fn("relu", 0, pos[1])
-    if name in ("int64", "int32", "float64", "float32", "array", "asarray") and len(pos) == 1:
+    if name in _WRAPPERS and len(pos) == 1:  # np.array(x), Tensor(x): the same values
         return pos[0]  # type: ignore[no-any-return]
     if name == "broadcast_to" and len(pos) == 2 and isinstance(pos[1], TupleOf):
         return _broadcast_to(pos[0], pos[1])

@@ -5,7 +5,7 @@ import re
 
 from lark import Token, v_args
 
-from derive.formula.guesses import SHORT
+from derive.formula.guesses import SHORT, UPSTREAM
 from derive.formula.ir import IR, Bin, Cmp, Dim, FormulaError, Gt0, RelIndex, Scalar, Sym, T
 from derive.formula.ir import Num as NumNode
 from derive.formula.latex_tokens import BASES
@@ -133,7 +133,7 @@ class PythonToIR(Statements):
             return Bool(word == "True")
         if word in ("np", "numpy", "jnp", "torch", "scipy", "signal", "tf"):
             return Module(word)
-        if word in ("range", "xrange", "str", "len") or word == "outer_prod":
+        if word in ("range", "xrange", "str", "len", "Tensor") or word == "outer_prod":
             return Func(word)
         if word in BATCH_INDICES:  # X_train[batch_idx]: the rows of this batch
             return Colon()
@@ -154,7 +154,7 @@ class PythonToIR(Statements):
             return Scalar({"alpha": "alpha"}.get(word, "lambda"))
         if word in WINDOWS:  # pooling or a convolution as loops over windows
             raise FormulaError(LOOPED_MAPS)
-        if word in SHORT:  # o, h, who: tried in their common readings (``guesses``)
+        if word in SHORT or word in UPSTREAM:  # o, h, who, dy: tried in their readings
             raise UnknownName(f"unknown name {word!r}", word)
         if re.fullmatch(r"[A-Za-z_]\w*", word) and len(word) <= 2:
             return Scalar(word)

@@ -76,6 +76,7 @@ DICTS = frozenset(
 #: Names of the batch size.
 BATCH_NAMES = frozenset(
     {"N", "num_examples", "num_train", "batch_size", "n_samples", "m", "num_samples", "n_examples"}
+    | {"batch_num"}
 )
 
 #: The symbols a name reads as when it has no layer number (filled in by ``number_layers``).
