@@ -981,3 +981,38 @@ def test_a_guessed_name_with_letters_in_doubt_is_no_verdict(saito: Checker) -> N
     with pytest.raises(FormulaError, match="cannot tell") as err:
         saito.check("da1 = np.dot(dy, W2.T)", "python")
     assert "Saito" in str(err.value) and "`dy` as δ_2" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("update", "ours"),
+    [
+        # main corpus ng-c1w3-planar-update-W1 (deeplearning.ai C1W3 update_parameters)
+        ("W1 = W1 - learning_rate * dW1", None),  # dW1 itself: correct
+        # made up: the step written out, with or without its 1/m; lr, a private name
+        ("W1 -= lr * np.dot(dZ1, X.T) / m", "dW1 = np.dot(dZ1, X.T) / m"),
+        ("W1 -= lr * np.dot(dZ1, X.T)", "dW1 = np.dot(dZ1, X.T)"),
+        (
+            "_b2 = _b2 - learning_rate * np.sum(dZ2, axis=1, keepdims=True) / m",
+            "db2 = np.sum(dZ2, axis=1, keepdims=True) / m",
+        ),
+    ],
+)
+def test_an_update_rule_checks_its_step_as_the_gradient(
+    ng3: Checker, update: str, ours: str | None
+) -> None:
+    mine = ng3.check(update, "python")
+    derived = ng3.check(ours, "python") if ours else None
+    assert mine.verdict == (derived.verdict if derived else "correct")
+    assert derived is None or mine.diagnosis == derived.diagnosis
+
+
+@pytest.mark.parametrize(
+    ("update", "refusal"),
+    [
+        ("W1 += lr * dW1", "climbs the loss"),  # made up: the sign of the step unknown
+        ("W3 = W3 - 0.01 * dW3", "no learning rate"),  # made up: a number may be a factor
+    ],
+)
+def test_an_update_rule_in_doubt_is_refused(ng3: Checker, update: str, refusal: str) -> None:
+    with pytest.raises(FormulaError, match=refusal):
+        ng3.check(update, "python")

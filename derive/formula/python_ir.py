@@ -35,6 +35,9 @@ from derive.formula.python_nodes import (
 from derive.formula.python_statements import Statements
 from derive.formula.snippets import DICTS, LISTS, list_layer, sym
 
+#: Names of the learning rate in update rules (``W1 -= learning_rate * dW1``).
+_RATES = frozenset({"learning_rate", "lr", "eta", "step_size", "learningRate", "LR"})
+
 #: Index arrays that pick the current mini-batch's rows (``X_train[batch_idx]``).
 BATCH_INDICES = frozenset({"batch_idx", "batch_indices", "batch_mask", "idx_batch"})
 
@@ -150,6 +153,10 @@ class PythonToIR(Statements):
             return ListRef(word)
         if word in DICTS:
             return DictRef(word)
+        if word in _RATES:  # W1 -= learning_rate * dW1: the update rule's α
+            return Scalar("eta")
+        if word.startswith("_") and not word.startswith("__") and len(word) > 1:
+            return self.reading(word[1:])  # _W1: a private attribute's name (frixoe's)
         if word in ("lam", "lambd", "lmbda", "alpha"):
             return Scalar({"alpha": "alpha"}.get(word, "lambda"))
         if word in WINDOWS:  # pooling or a convolution as loops over windows
