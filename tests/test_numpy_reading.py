@@ -1016,3 +1016,37 @@ def test_an_update_rule_checks_its_step_as_the_gradient(
 def test_an_update_rule_in_doubt_is_refused(ng3: Checker, update: str, refusal: str) -> None:
     with pytest.raises(FormulaError, match=refusal):
         ng3.check(update, "python")
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        # made up: trask's nonlin(x, deriv=True) returns x * (1 - x) and is called with the
+        # layer's output; a flag on sigmoid given an activation is that, or σ'(a)
+        "dZ1 = np.dot(W2.T, dZ2) * sigmoid(A1, deriv=True)",
+        "dz1 = np.dot(W2.T, dz2) * sigmoid(a1, derivative=True)",
+    ],
+)
+def test_a_derivative_flag_on_an_activation_cannot_tell(nielsen: Checker, snippet: str) -> None:
+    # the branch point judged it incorrect (σ'(A1) for σ'(Z1)): right in trask's convention
+    with pytest.raises(FormulaError, match="cannot tell") as err:
+        nielsen.check(snippet, "python")
+    assert "a(1 − a)" in str(err.value) and "called with an activation" in str(err.value)
+    # on the pre-activation the flag is σ'(Z1), as before
+    assert nielsen.check("dZ1 = np.dot(W2.T, dZ2) * sigmoid(Z1, deriv=True)", "python").correct
+
+
+@pytest.mark.parametrize(
+    ("snippet", "readings"),
+    [
+        # made up: the weight-decay strength and the upstream gradient in other spellings,
+        # tried in the readings of reg and grad
+        ("dW2 = np.dot(A1.T, dscores) + reg_param * W2", ("λ/m", "λ/(2m)")),
+        ("dW2 = np.dot(gradient, A1.T)", ("δ_2", "∂L/∂A_2")),
+    ],
+)
+def test_more_spellings_are_tried_in_their_readings(snippet: str, readings: tuple) -> None:
+    network = "tests/corpus/specs/cs231n_reg.toml" if "reg" in snippet else "nielsen"
+    with pytest.raises(FormulaError, match="cannot tell") as err:
+        Checker(network).check(snippet, "python")
+    assert all(r in str(err.value) for r in readings), str(err.value)

@@ -33,12 +33,14 @@ UPSTREAM = frozenset(
         "upstream",
         "upstream_grad",
         "dupstream",
+        "gradient",
         "dy",  # the gradient arriving at the output (Saito, CS231n layer notes)
     }
 )
 #: Names of the weight-decay strength; derive's loss adds λ/(2m) Σ‖W‖².
 REGULARIZATION = frozenset(
     {"reg", "reg_strength", "reg_lambda", "reg_coeff", "regularization", "weight_decay", "l2_reg"}
+    | {"reg_param", "lambda_reg", "l2_lambda", "reg_rate"}
 )
 _GRAD = frozenset({"d", "grad", "grads", "gradient", "delta", "deltas", "nabla", "dl", "dj"})
 _WEIGHT = frozenset({"w", "weight", "weights", "theta"})

@@ -13,6 +13,7 @@ from derive.formula.answer import CheckResult
 from derive.formula.guesses import UNNUMBERED, Reading, readings, rewrite
 from derive.formula.ir import FormulaError
 from derive.formula.letter_readings import LettersUnsure
+from derive.formula.python_calls import PY_FUNCS
 from derive.formula.python_helpers import function_readings
 from derive.formula.python_nodes import UnknownName
 from derive.formula.returns import is_placeholder
@@ -197,6 +198,13 @@ def _cannot_tell(name: str, right: Tried, wrong: Tried) -> FormulaError:
             "cannot tell: the layer of the names without a layer number is not shown; with "
             f"{right.words()} the formula is correct, with {wrong.words()} it is incorrect; "
             "write the layer numbers"
+        )
+    if any(n == name and r.call for n, _, r in right.chosen) and name in PY_FUNCS:
+        return FormulaError(  # sigmoid(a1, deriv=True): the flag's meaning is the code's
+            f"cannot tell: {name}(…, derivative=True) is called with an activation; read as "
+            f"{right.words().split(' as ', 1)[1]} the formula is correct, as "
+            f"{wrong.words().split(' as ', 1)[1]} it is incorrect; write what it computes "
+            "(sigmoid_prime(Z1), A1 * (1 - A1), …) instead of the flag"
         )
     if any(n == name and r.call for n, _, r in right.chosen):  # a helper function
         return FormulaError(

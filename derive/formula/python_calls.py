@@ -22,10 +22,12 @@ from derive.formula.ir import (
     Scalar,
     Squeeze,
     Sum,
+    Sym,
     T,
     Where,
 )
 from derive.formula.ir import Num as NumNode
+from derive.formula.ir_walk import nodes
 from derive.formula.layer_names import PY_FUNCS as LAYER_PY_FUNCS
 from derive.formula.numbers import _number_value, integer_of, power
 from derive.formula.python_nodes import (
@@ -39,6 +41,7 @@ from derive.formula.python_nodes import (
     ShapeOf,
     Str,
     TupleOf,
+    UnknownName,
 )
 from derive.formula.snippets import sym
 
@@ -228,7 +231,16 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
         return Fn("rot180", 0, pos[0])
     if name in PY_FUNCS and len(pos) == 1:
         fname, order = PY_FUNCS[name]
-        return Fn(fname, order + _derivative_flag(name, kw), pos[0])
+        flag = _derivative_flag(name, kw)
+        if flag and any(isinstance(n, Sym) and n.base == "A" for _, n in nodes(pos[0])):
+            # sigmoid(a1, deriv=True): σ'(a1), or a1 (1 - a1) as trask's nonlin defines it;
+            # both are tried as a helper's readings (``python_helpers``)
+            raise UnknownName(
+                f"{name}(…, derivative=True) of an activation: its derivative at the "
+                "activation, or the derivative written in the activation it is given",
+                name,
+            )
+        return Fn(fname, order + flag, pos[0])
     raise FormulaError(f"unknown function {name}() with {len(pos)} argument(s)")
 
 
