@@ -1050,3 +1050,11 @@ def test_more_spellings_are_tried_in_their_readings(snippet: str, readings: tupl
     with pytest.raises(FormulaError, match="cannot tell") as err:
         Checker(network).check(snippet, "python")
     assert all(r in str(err.value) for r in readings), str(err.value)
+
+
+def test_a_returned_value_not_read_says_what_stopped_it(ng3: Checker) -> None:
+    # made up (SkalskiP's sigmoid_backward without its `sig = sigmoid(Z)` line): the answer
+    # names the name that stopped the reading, not only that nothing is assigned
+    with pytest.raises(FormulaError, match="unknown name 'sig'") as err:
+        ng3.check("return dA * sig * (1 - sig)", "python")
+    assert "returns a value" in str(err.value) and "returned_" not in str(err.value)
