@@ -1058,3 +1058,25 @@ def test_a_returned_value_not_read_says_what_stopped_it(ng3: Checker) -> None:
     with pytest.raises(FormulaError, match="unknown name 'sig'") as err:
         ng3.check("return dA * sig * (1 - sig)", "python")
     assert "returns a value" in str(err.value) and "returned_" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("snippet", "verdict"),
+    [
+        # made up: the body of Ng's sigmoid_backward without its def, in a network of ReLU
+        # hidden layers and a sigmoid output under a squared error (its dA_L is derived):
+        # wrong as a hidden layer's, right as the output's
+        ("dZ = dA * sigmoid(Z) * (1 - sigmoid(Z))", None),
+        ("dZ = dA * (Z > 0)", "correct"),  # the hidden layers' ReLU: as before
+        ("dZ = dA * sigmoid(Z)", "incorrect"),  # wrong at every layer: judged
+    ],
+)
+def test_a_formula_without_layers_right_only_at_the_last_layer_cannot_tell(
+    snippet: str, verdict: str | None
+) -> None:
+    checker = Checker("tests/corpus/specs/genai_relu_sig.toml")
+    if verdict is None:  # the branch point judged it incorrect
+        with pytest.raises(FormulaError, match="cannot tell which layer"):
+            checker.check(snippet, "python")
+    else:
+        assert checker.check(snippet, "python").verdict == verdict

@@ -111,9 +111,12 @@ def guessed_check(
     reading (``error`` as minus the gradient) is only a fallback: it cannot make a formula
     right, only stop a formula right in that convention from being called wrong."""
     try:
-        return attempt((), False)
+        result = attempt((), False)
     except UnknownName as err:
         first = err
+    else:
+        _generic_right_at_the_last(result, depth, attempt)
+        return result
     tried: list[Tried] = []
     for t in _explore(formula, depth, lambda guessed: attempt(guessed, True), ()):
         tried.append(t)
@@ -251,3 +254,30 @@ def _letters_sure(
         "activation (Goodfellow et al., Bishop, Saito's Deep Learning from Scratch); "
         f"declare the names, e.g. --symbol {pick.chosen[0][0]}=dZ_2 --symbol a1=Z_1"
     )
+
+
+#: The note of a formula read with its names without a layer number as layer l's.
+_GENERIC = "layer l's (checked for every layer l)"
+
+
+def _generic_right_at_the_last(
+    result: CheckResult, depth: int, attempt: Callable[[tuple[Any, ...], bool], CheckResult]
+) -> None:
+    """A formula without layer numbers judged wrong as derive's layer l (a hidden layer)
+    but right as the last layer's is no verdict: Ng's and SkalskiP's
+    ``dZ = dA * s * (1 - s)`` is the sigmoid output layer's backward in a network whose
+    hidden layers are ReLU."""
+    if result.correct or depth < 2 or not any(_GENERIC in n for n in result.notes):
+        return
+    last = rewrite(UNNUMBERED, Reading(str(depth), f"layer {depth}'s"))
+    try:
+        other = attempt((last,), False)
+    except FormulaError:
+        return
+    if other.correct:
+        said = result.diagnosis or result.shape_error or "not the derived formula"
+        raise FormulaError(
+            "cannot tell which layer this formula is: with the names without a layer number "
+            f"as layer l's (a hidden layer) it is incorrect ({said}), as the last layer's "
+            f"(layer {depth}) it is correct; write the layer numbers (dZ2 = …)"
+        )
