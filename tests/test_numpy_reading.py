@@ -1080,3 +1080,18 @@ def test_a_formula_without_layers_right_only_at_the_last_layer_cannot_tell(
             checker.check(snippet, "python")
     else:
         assert checker.check(snippet, "python").verdict == verdict
+
+
+def test_the_sigmoid_output_backward_without_layers_is_not_judged_a_hidden_layers(
+    ng3: Checker,
+) -> None:
+    # made up: the body of Ng's C1W4 sigmoid_backward (ReLU hidden layers, a sigmoid
+    # output under cross-entropy, whose δ_L derive forms with the loss): the branch point
+    # judged it incorrect as a ReLU layer's
+    body = "s = 1/(1+np.exp(-Z))\ndZ = dA * s * (1-s)"
+    with pytest.raises(FormulaError, match="cannot tell which layer") as err:
+        ng3.check(body, "python")
+    assert "output layer's backward" in str(err.value)
+    # a ReLU layer's body is judged as before, right or wrong
+    assert ng3.check("dZ = dA * (Z > 0)", "python").correct
+    assert ng3.check("dZ = dA * (Z > 0) * Z", "python").verdict == "incorrect"

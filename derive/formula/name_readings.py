@@ -100,6 +100,7 @@ def guessed_check(
     formula: str,
     depth: int,
     attempt: Callable[[tuple[Any, ...], bool], CheckResult],
+    activations: tuple[str, ...] = (),
 ) -> CheckResult:
     """The verdict on a NumPy formula whose names the reader does not all know.
 
@@ -115,7 +116,7 @@ def guessed_check(
     except UnknownName as err:
         first = err
     else:
-        _generic_right_at_the_last(result, depth, attempt)
+        _generic_right_at_the_last(formula, result, depth, attempt, activations)
         return result
     tried: list[Tried] = []
     for t in _explore(formula, depth, lambda guessed: attempt(guessed, True), ()):
@@ -258,10 +259,34 @@ def _letters_sure(
 
 #: The note of a formula read with its names without a layer number as layer l's.
 _GENERIC = "layer l's (checked for every layer l)"
+#: How a snippet writes an activation or its derivative (``s * (1 - s)``: σ's).
+_WRITTEN = {
+    "sigmoid": re.compile(r"sigmoid|expit|exp\(\s*-|\(\s*1(?:\.0*)?\s*-\s*\w+\s*\)"),
+    "tanh": re.compile(r"tanh|\*\*\s*2|square|power"),
+    "softmax": re.compile(r"softmax"),
+}
+
+
+def _names_last(formula: str, activations: tuple[str, ...]) -> bool:
+    """Whether the snippet writes the output layer's activation, which no hidden layer
+    has (Ng's sigmoid_backward in a ReLU network with a sigmoid output)."""
+    if len(activations) < 2 or activations[-1] in activations[:-1]:
+        return False
+    written = _WRITTEN.get(activations[-1])
+    code = re.sub(r"#[^\n]*", "", formula)
+    return written is not None and written.search(code) is not None
+
+
+#: The diagnosis of a derivative that is not the layer's activation's.
+_NOT_FPRIME = "is not the derivative of the layer's activation"
 
 
 def _generic_right_at_the_last(
-    result: CheckResult, depth: int, attempt: Callable[[tuple[Any, ...], bool], CheckResult]
+    formula: str,
+    result: CheckResult,
+    depth: int,
+    attempt: Callable[[tuple[Any, ...], bool], CheckResult],
+    activations: tuple[str, ...],
 ) -> None:
     """A formula without layer numbers judged wrong as derive's layer l (a hidden layer)
     but right as the last layer's is no verdict: Ng's and SkalskiP's
@@ -270,12 +295,25 @@ def _generic_right_at_the_last(
     if result.correct or depth < 2 or not any(_GENERIC in n for n in result.notes):
         return
     last = rewrite(UNNUMBERED, Reading(str(depth), f"layer {depth}'s"))
+    said = result.diagnosis or result.shape_error or "not the derived formula"
     try:
         other = attempt((last,), False)
-    except FormulaError:
+    except FormulaError as err:
+        if (
+            "differentiates the loss" in str(err)
+            and _NOT_FPRIME in said
+            and _names_last(formula, activations)
+        ):
+            # the output's own backward (Ng's sigmoid_backward) where derive forms δ_L
+            # with the loss: which activation the snippet is for, it does not say
+            raise FormulaError(
+                "cannot tell which layer this formula is: as a hidden layer's (derive's "
+                f"layer l) it is incorrect ({said}); it may be the output layer's backward "
+                f"(layer {depth}), whose δ derive forms with the loss, not from ∂L/∂A: write "
+                "the layer numbers, or the output layer's δ (dZ2 = A2 - Y)"
+            ) from None
         return
     if other.correct:
-        said = result.diagnosis or result.shape_error or "not the derived formula"
         raise FormulaError(
             "cannot tell which layer this formula is: with the names without a layer number "
             f"as layer l's (a hidden layer) it is incorrect ({said}), as the last layer's "
