@@ -1095,3 +1095,16 @@ def test_the_sigmoid_output_backward_without_layers_is_not_judged_a_hidden_layer
     # a ReLU layer's body is judged as before, right or wrong
     assert ng3.check("dZ = dA * (Z > 0)", "python").correct
     assert ng3.check("dZ = dA * (Z > 0) * Z", "python").verdict == "incorrect"
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        # made up, in the form of a layer-class loop (layer.delta, next_layer.weights)
+        "layer.delta = np.dot(next_layer.weights, next_layer.delta) * sigmoid_prime(Z1)",
+        "dZ1 = np.dot(next_layer.weights.T, dZ2) * sigmoid_prime(Z1)",
+    ],
+)
+def test_a_layer_objects_attribute_is_refused_clearly(nielsen: Checker, snippet: str) -> None:
+    with pytest.raises(FormulaError, match="attribute of the code's own layer object"):
+        nielsen.check(snippet, "python")

@@ -35,6 +35,11 @@ from derive.formula.python_nodes import (
 from derive.formula.python_statements import Statements
 from derive.formula.snippets import DICTS, LISTS, list_layer, sym
 
+#: Objects of a model's own layer class (``layer.delta``, ``next_layer.weights``).
+LAYER_OBJECTS = frozenset(
+    {"layer", "next_layer", "prev_layer", "previous_layer", "this_layer", "current_layer"}
+)
+
 #: Names of the learning rate in update rules (``W1 -= learning_rate * dW1``).
 _RATES = frozenset({"learning_rate", "lr", "eta", "step_size", "learningRate", "LR"})
 
@@ -147,7 +152,7 @@ class PythonToIR(Statements):
             or word in ("correlate2d", "convolve2d", "rot90")
         ):
             return Func(word)
-        if word == "self":
+        if word == "self" or word in LAYER_OBJECTS:
             return Obj(word)
         if word in LISTS:
             return ListRef(word)
@@ -170,6 +175,15 @@ class PythonToIR(Statements):
     def attr(self, obj: PyNode, name: Token) -> PyNode:
         """``obj.name``: ``self.W1``, ``self.weights``, ``x.T`` and methods."""
         word = str(name)
+        if isinstance(obj, Obj) and obj.name in LAYER_OBJECTS:
+            if word in ("T", "dot", "shape"):  # the name is an array here (packt's layer.T)
+                raise UnknownName(f"unknown name {obj.name!r}", obj.name)
+            raise FormulaError(
+                f"{obj.name}.{word}: an attribute of the code's own layer object; which "
+                "quantity it holds (a layer's weights, its delta, the next layer's), and in "
+                "which shape, its class defines, which the snippet does not show: write the "
+                "formula in the network's names (W2, dZ2, A1)"
+            )
         if isinstance(obj, Obj):  # self.weights, self.params, self.W1
             if word in LISTS:
                 return ListRef(word)
