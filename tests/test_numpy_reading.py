@@ -1108,3 +1108,22 @@ def test_the_sigmoid_output_backward_without_layers_is_not_judged_a_hidden_layer
 def test_a_layer_objects_attribute_is_refused_clearly(nielsen: Checker, snippet: str) -> None:
     with pytest.raises(FormulaError, match="attribute of the code's own layer object"):
         nielsen.check(snippet, "python")
+
+
+@pytest.mark.parametrize(
+    ("snippet", "ours"),
+    [
+        # main corpus ng-c1w2-logreg-dw-code (deeplearning.ai C1W2 propagate()): Ng's w is
+        # the column n_x × 1, derive's W_1 transposed; the shapes say which reading fits
+        ("dw = (1 / m) * np.dot(X, (A - Y).T)", "dW1 = (1 / m) * np.dot(A - Y, X.T)"),
+        # made up: the 1/m missing; and dw written as derive's row W_1
+        ("dw = np.dot(X, (A - Y).T)", "dW1 = np.dot(A - Y, X.T)"),
+        ("dw = 1./m * np.dot(dZ, X.T)", "dW1 = 1./m * np.dot(dZ1, X.T)"),
+    ],
+)
+def test_a_one_layer_weight_vector_is_read_as_its_shapes_say(snippet: str, ours: str) -> None:
+    checker = Checker("tests/corpus/specs/ng_logreg.toml")
+    mine = checker.check(snippet, "python")
+    derived = checker.check(ours, "python")
+    assert (mine.verdict, mine.diagnosis) == (derived.verdict, derived.diagnosis)
+    assert any("read `dw` as ∂L/∂W_1" in n for n in mine.notes), mine.notes

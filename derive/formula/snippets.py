@@ -194,6 +194,13 @@ def number_layers(parts: list[Any], depth: int, generic: bool) -> tuple[list[Any
     if not found:
         return parts, None
     vectors = [n for n in found if n.base in ("W", "dW") and n.lower]
+    if vectors and depth == 1:  # Ng's logistic regression: w is W_1 or its column W_1ᵀ
+        word = "dw" if any(n.base == "dW" for n in vectors) else "w"
+        raise UnknownName(  # both tried by ``guesses``: the shapes tell (n_x × 1 or 1 × n_x)
+            "a lower-case w without a layer number is often a weight vector (Wᵀ): declare "
+            "it, e.g. --symbol w=W_1^T, or write W1",
+            word,
+        )
     if vectors:  # Ng's logistic regression: w is the column n_x × 1, derive's W_1 transposed
         raise FormulaError(
             "a lower-case w without a layer number is often a weight vector (Wᵀ): declare "
