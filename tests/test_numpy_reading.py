@@ -872,3 +872,258 @@ def test_a_derivative_right_for_one_argument_is_refused(expression: str, spec: s
     checker = Checker(f"tests/corpus/specs/{spec}.toml")
     with pytest.raises(FormulaError, match="it is right if `\\w+` is the"):
         checker.check(expression, "python")
+
+
+# --- round 4: what the held-out set showed a new user meets (made-up snippets, in the
+# spelling of SkalskiP's "numpy deep neural network" tutorial: NAME_curr / NAME_prev) ---
+
+
+@pytest.mark.parametrize(
+    ("theirs", "ours"),
+    [
+        # made up: each _curr/_prev name against the same formula in derive's names
+        ("dW_curr = np.dot(dZ_curr, A_prev.T) / m", "dW = np.dot(dZ, A_prev.T) / m"),
+        ("dW_curr = np.dot(dZ_curr, A_prev.T)", "dW = np.dot(dZ, A_prev.T)"),  # 1/m missing
+        (
+            "db_curr = np.sum(dZ_curr, axis=1, keepdims=True) / m",
+            "db = np.sum(dZ, axis=1, keepdims=True) / m",
+        ),
+        ("dA_prev = np.dot(W_curr.T, dZ_curr)", "dA_prev = np.dot(W.T, dZ)"),
+        ("dZ_curr = dA_curr * (Z_curr > 0)", "dZ = dA * (Z > 0)"),
+        ("dZ_curr = dA_curr * Z_curr", "dZ = dA * Z"),  # wrong: Z for the ReLU's step
+    ],
+)
+def test_curr_and_prev_suffixes_are_layer_l_and_l_minus_1(
+    ng3: Checker, theirs: str, ours: str
+) -> None:
+    mine = ng3.check(theirs, "python")
+    derived = ng3.check(ours, "python")
+    assert mine.verdict == derived.verdict
+    assert mine.diagnosis == derived.diagnosis
+    assert any("_curr as layer l, _prev as layer l-1" in n for n in mine.notes), mine.notes
+
+
+@pytest.mark.parametrize(
+    ("snippet", "correct"),
+    [
+        # made up (SkalskiP's and Ng's output gradient, with the output named AL or Y_hat,
+        # assigned to dA_prev before the loop takes it as its dA_curr): the last layer's
+        ("dA_prev = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))", True),
+        ("dA_prev = -(np.divide(Y, Y_hat) - np.divide(1 - Y, 1 - Y_hat))", True),
+        ("dA_prev = -(np.divide(Y, AL) + np.divide(1 - Y, 1 - AL))", False),
+        ("dZ_curr = Y_hat - Y", True),
+    ],
+)
+def test_a_target_without_a_layer_whose_value_is_the_outputs_is_the_last_layers(
+    ng3: Checker, snippet: str, correct: bool
+) -> None:
+    # the branch point judged the correct ones incorrect (∂L/∂A_(l-1) against A_L's terms)
+    result = ng3.check(snippet, "python")
+    assert result.correct is correct
+    ours = ng3.check("dA3 = -(np.divide(Y, A3) - np.divide(1 - Y, 1 - A3))", "python")
+    assert ours.correct
+    assert any("the last layer's" in n for n in result.notes), result.notes
+
+
+@pytest.mark.parametrize(
+    ("theirs", "ours"),
+    [
+        # made up: a tensor class or constructor around an array keeps its values
+        ("dZ2 = Tensor(A2 - Y) * A2 * (1 - A2)", "dZ2 = (A2 - Y) * A2 * (1 - A2)"),
+        ("dZ2 = torch.tensor(A2 - Y)", "dZ2 = A2 - Y"),  # the factor σ'(Z2) missing
+    ],
+)
+def test_a_tensor_wrapper_is_its_values(nielsen: Checker, theirs: str, ours: str) -> None:
+    mine = nielsen.check(theirs, "python")
+    derived = nielsen.check(ours, "python")
+    assert (mine.verdict, mine.diagnosis) == (derived.verdict, derived.diagnosis)
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        # made up, in the form of a class-style layer (an activator object's backward)
+        "dZ1 = self.activator.backward(A1) * np.dot(W2.T, dZ2)",
+        "dZ2 = self.loss.gradient(A2, Y)",
+    ],
+)
+def test_a_method_of_the_codes_own_class_is_refused_clearly(nielsen: Checker, snippet: str) -> None:
+    with pytest.raises(FormulaError, match="method of the code's own class") as err:
+        nielsen.check(snippet, "python")
+    assert "write what it returns" in str(err.value)
+
+
+@pytest.fixture(scope="module")
+def saito() -> Checker:
+    # Saito's two-layer net (rows are samples, sigmoid then softmax, mean cross-entropy)
+    return Checker("tests/corpus/specs/dlfs_two_layer.toml")
+
+
+@pytest.mark.parametrize(
+    ("snippet", "ours"),
+    [
+        # made up, in Saito's names (dy: the gradient arriving at the output)
+        ("dW2 = np.dot(A1.T, dy)", "dW2 = np.dot(A1.T, dZ2)"),
+        ("dW2 = np.dot(A1.T, dy) / N", "dW2 = np.dot(A1.T, dZ2) / N"),
+        ("dZ1 = np.dot(dy, W2.T) * A1 * (1 - A1)", "dZ1 = np.dot(dZ2, W2.T) * A1 * (1 - A1)"),
+    ],
+)
+def test_dy_is_the_gradient_arriving_at_the_output(saito: Checker, snippet: str, ours: str) -> None:
+    mine = saito.check(snippet, "python")
+    derived = saito.check(ours, "python")
+    assert (mine.verdict, mine.diagnosis) == (derived.verdict, derived.diagnosis)
+    assert any("read `dy` as δ_2" in n for n in mine.notes), mine.notes
+
+
+def test_a_guessed_name_with_letters_in_doubt_is_no_verdict(saito: Checker) -> None:
+    # made up: right in Ng's letters (da1 = ∂L/∂a_1), wrong in Saito's (a1 = W1 x + b1, so
+    # da1 is the gradient before the sigmoid): two guesses at once are no verdict
+    with pytest.raises(FormulaError, match="cannot tell") as err:
+        saito.check("da1 = np.dot(dy, W2.T)", "python")
+    assert "Saito" in str(err.value) and "`dy` as δ_2" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("update", "ours"),
+    [
+        # main corpus ng-c1w3-planar-update-W1 (deeplearning.ai C1W3 update_parameters)
+        ("W1 = W1 - learning_rate * dW1", None),  # dW1 itself: correct
+        # made up: the step written out, with or without its 1/m; lr, a private name
+        ("W1 -= lr * np.dot(dZ1, X.T) / m", "dW1 = np.dot(dZ1, X.T) / m"),
+        ("W1 -= lr * np.dot(dZ1, X.T)", "dW1 = np.dot(dZ1, X.T)"),
+        (
+            "_b2 = _b2 - learning_rate * np.sum(dZ2, axis=1, keepdims=True) / m",
+            "db2 = np.sum(dZ2, axis=1, keepdims=True) / m",
+        ),
+    ],
+)
+def test_an_update_rule_checks_its_step_as_the_gradient(
+    ng3: Checker, update: str, ours: str | None
+) -> None:
+    mine = ng3.check(update, "python")
+    derived = ng3.check(ours, "python") if ours else None
+    assert mine.verdict == (derived.verdict if derived else "correct")
+    assert derived is None or mine.diagnosis == derived.diagnosis
+
+
+@pytest.mark.parametrize(
+    ("update", "refusal"),
+    [
+        ("W1 += lr * dW1", "climbs the loss"),  # made up: the sign of the step unknown
+        ("W3 = W3 - 0.01 * dW3", "no learning rate"),  # made up: a number may be a factor
+    ],
+)
+def test_an_update_rule_in_doubt_is_refused(ng3: Checker, update: str, refusal: str) -> None:
+    with pytest.raises(FormulaError, match=refusal):
+        ng3.check(update, "python")
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        # made up: trask's nonlin(x, deriv=True) returns x * (1 - x) and is called with the
+        # layer's output; a flag on sigmoid given an activation is that, or σ'(a)
+        "dZ1 = np.dot(W2.T, dZ2) * sigmoid(A1, deriv=True)",
+        "dz1 = np.dot(W2.T, dz2) * sigmoid(a1, derivative=True)",
+    ],
+)
+def test_a_derivative_flag_on_an_activation_cannot_tell(nielsen: Checker, snippet: str) -> None:
+    # the branch point judged it incorrect (σ'(A1) for σ'(Z1)): right in trask's convention
+    with pytest.raises(FormulaError, match="cannot tell") as err:
+        nielsen.check(snippet, "python")
+    assert "a(1 − a)" in str(err.value) and "called with an activation" in str(err.value)
+    # on the pre-activation the flag is σ'(Z1), as before
+    assert nielsen.check("dZ1 = np.dot(W2.T, dZ2) * sigmoid(Z1, deriv=True)", "python").correct
+
+
+@pytest.mark.parametrize(
+    ("snippet", "readings"),
+    [
+        # made up: the weight-decay strength and the upstream gradient in other spellings,
+        # tried in the readings of reg and grad
+        ("dW2 = np.dot(A1.T, dscores) + reg_param * W2", ("λ/m", "λ/(2m)")),
+        ("dW2 = np.dot(gradient, A1.T)", ("δ_2", "∂L/∂A_2")),
+    ],
+)
+def test_more_spellings_are_tried_in_their_readings(snippet: str, readings: tuple) -> None:
+    network = "tests/corpus/specs/cs231n_reg.toml" if "reg" in snippet else "nielsen"
+    with pytest.raises(FormulaError, match="cannot tell") as err:
+        Checker(network).check(snippet, "python")
+    assert all(r in str(err.value) for r in readings), str(err.value)
+
+
+def test_a_returned_value_not_read_says_what_stopped_it(ng3: Checker) -> None:
+    # made up (SkalskiP's sigmoid_backward without its `sig = sigmoid(Z)` line): the answer
+    # names the name that stopped the reading, not only that nothing is assigned
+    with pytest.raises(FormulaError, match="unknown name 'sig'") as err:
+        ng3.check("return dA * sig * (1 - sig)", "python")
+    assert "returns a value" in str(err.value) and "returned_" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("snippet", "verdict"),
+    [
+        # made up: the body of Ng's sigmoid_backward without its def, in a network of ReLU
+        # hidden layers and a sigmoid output under a squared error (its dA_L is derived):
+        # wrong as a hidden layer's, right as the output's
+        ("dZ = dA * sigmoid(Z) * (1 - sigmoid(Z))", None),
+        ("dZ = dA * (Z > 0)", "correct"),  # the hidden layers' ReLU: as before
+        ("dZ = dA * sigmoid(Z)", "incorrect"),  # wrong at every layer: judged
+    ],
+)
+def test_a_formula_without_layers_right_only_at_the_last_layer_cannot_tell(
+    snippet: str, verdict: str | None
+) -> None:
+    checker = Checker("tests/corpus/specs/genai_relu_sig.toml")
+    if verdict is None:  # the branch point judged it incorrect
+        with pytest.raises(FormulaError, match="cannot tell which layer"):
+            checker.check(snippet, "python")
+    else:
+        assert checker.check(snippet, "python").verdict == verdict
+
+
+def test_the_sigmoid_output_backward_without_layers_is_not_judged_a_hidden_layers(
+    ng3: Checker,
+) -> None:
+    # made up: the body of Ng's C1W4 sigmoid_backward (ReLU hidden layers, a sigmoid
+    # output under cross-entropy, whose δ_L derive forms with the loss): the branch point
+    # judged it incorrect as a ReLU layer's
+    body = "s = 1/(1+np.exp(-Z))\ndZ = dA * s * (1-s)"
+    with pytest.raises(FormulaError, match="cannot tell which layer") as err:
+        ng3.check(body, "python")
+    assert "output layer's backward" in str(err.value)
+    # a ReLU layer's body is judged as before, right or wrong
+    assert ng3.check("dZ = dA * (Z > 0)", "python").correct
+    assert ng3.check("dZ = dA * (Z > 0) * Z", "python").verdict == "incorrect"
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        # made up, in the form of a layer-class loop (layer.delta, next_layer.weights)
+        "layer.delta = np.dot(next_layer.weights, next_layer.delta) * sigmoid_prime(Z1)",
+        "dZ1 = np.dot(next_layer.weights.T, dZ2) * sigmoid_prime(Z1)",
+    ],
+)
+def test_a_layer_objects_attribute_is_refused_clearly(nielsen: Checker, snippet: str) -> None:
+    with pytest.raises(FormulaError, match="attribute of the code's own layer object"):
+        nielsen.check(snippet, "python")
+
+
+@pytest.mark.parametrize(
+    ("snippet", "ours"),
+    [
+        # main corpus ng-c1w2-logreg-dw-code (deeplearning.ai C1W2 propagate()): Ng's w is
+        # the column n_x × 1, derive's W_1 transposed; the shapes say which reading fits
+        ("dw = (1 / m) * np.dot(X, (A - Y).T)", "dW1 = (1 / m) * np.dot(A - Y, X.T)"),
+        # made up: the 1/m missing; and dw written as derive's row W_1
+        ("dw = np.dot(X, (A - Y).T)", "dW1 = np.dot(A - Y, X.T)"),
+        ("dw = 1./m * np.dot(dZ, X.T)", "dW1 = 1./m * np.dot(dZ1, X.T)"),
+    ],
+)
+def test_a_one_layer_weight_vector_is_read_as_its_shapes_say(snippet: str, ours: str) -> None:
+    checker = Checker("tests/corpus/specs/ng_logreg.toml")
+    mine = checker.check(snippet, "python")
+    derived = checker.check(ours, "python")
+    assert (mine.verdict, mine.diagnosis) == (derived.verdict, derived.diagnosis)
+    assert any("read `dw` as ∂L/∂W_1" in n for n in mine.notes), mine.notes

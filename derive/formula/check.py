@@ -71,6 +71,10 @@ class Checker(OtherReadings):
             formula,
             self.network.depth,
             lambda guessed, only: self._check_text(formula, "python", (*api, *guessed), only),
+            tuple(
+                str(getattr(getattr(layer, "activation", None), "name", ""))
+                for layer in self.network.layers
+            ),
         )
         result.notes[:0] = notes
         return result

@@ -33,11 +33,14 @@ UPSTREAM = frozenset(
         "upstream",
         "upstream_grad",
         "dupstream",
+        "gradient",
+        "dy",  # the gradient arriving at the output (Saito, CS231n layer notes)
     }
 )
 #: Names of the weight-decay strength; derive's loss adds λ/(2m) Σ‖W‖².
 REGULARIZATION = frozenset(
     {"reg", "reg_strength", "reg_lambda", "reg_coeff", "regularization", "weight_decay", "l2_reg"}
+    | {"reg_param", "lambda_reg", "l2_lambda", "reg_rate"}
 )
 _GRAD = frozenset({"d", "grad", "grads", "gradient", "delta", "deltas", "nabla", "dl", "dj"})
 _WEIGHT = frozenset({"w", "weight", "weights", "theta"})
@@ -80,6 +83,7 @@ class Reading:
     fallback: bool = False  # tried only when no plain reading is right (a sign flip)
     lhs: str = ""  # the text where the name is assigned, if other (a recurrence)
     call: str = ""  # a function's reading: its calls become this, {x} their argument
+    transposed: bool = False  # assigned as ``lhs = (value).T`` (Ng's weight column w)
 
 
 def tokens(name: str) -> list[str]:
@@ -139,6 +143,13 @@ def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
     when its spelling says nothing."""
     if is_placeholder(name):  # a returned value (``returns``): the kinds its form allows
         return PLACEHOLDERS.get(name, PLACEHOLDERS["returned_dz"]), _returned(name, depth)
+    if name in ("w", "dw") and depth == 1:  # Ng's logistic regression: w is W_1ᵀ
+        base = "W" if name == "w" else "dW"
+        words = "W_1" if name == "w" else "∂L/∂W_1"
+        return "a weight vector", [
+            Reading(f"{base}1", words),
+            Reading(f"{base}1.T", f"{words}ᵀ (a weight column)", lhs=f"{base}1", transposed=True),
+        ]
     if name == UNNUMBERED:  # dz, z beside dA2: all of one layer, which the shapes tell
         return "a layer", [Reading(str(k), f"layer {k}'s") for k in range(1, depth + 1)]
     toks = tokens(name)
@@ -254,6 +265,8 @@ def rewrite(name: str, reading: Reading) -> tuple[re.Pattern[str], Callable[[Any
                 plain = reading.text[2:-1]  # (-dZ2) -> dZ2
                 return f"{m.group('at')}{plain}{m.group('eq')} -({m.group('rhs')})"
             rhs = pattern.sub(lambda inner: reading.text, m.group("rhs"))
+            if reading.transposed:  # dw = X dZᵀ / m: dW1 = (X dZᵀ / m).T
+                return f"{m.group('at')}{reading.lhs}{m.group('eq')} ({rhs}).T"
             return f"{m.group('at')}{reading.lhs or reading.text}{m.group('eq')}{rhs}"
         line = m.string[m.string.rfind("\n", 0, m.start()) + 1 : m.start()]
         return reading.lhs if reading.lhs and not line.strip() else reading.text

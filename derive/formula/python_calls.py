@@ -22,10 +22,12 @@ from derive.formula.ir import (
     Scalar,
     Squeeze,
     Sum,
+    Sym,
     T,
     Where,
 )
 from derive.formula.ir import Num as NumNode
+from derive.formula.ir_walk import nodes
 from derive.formula.layer_names import PY_FUNCS as LAYER_PY_FUNCS
 from derive.formula.numbers import _number_value, integer_of, power
 from derive.formula.python_nodes import (
@@ -39,6 +41,7 @@ from derive.formula.python_nodes import (
     ShapeOf,
     Str,
     TupleOf,
+    UnknownName,
 )
 from derive.formula.snippets import sym
 
@@ -127,6 +130,15 @@ def comparison(a: IR, op: str, b: IR) -> IR:
     return Cmp(a, op, c)
 
 
+#: Calls that wrap an array without changing its values (a dtype, a tensor class).
+_WRAPPERS = frozenset(
+    {"int64", "int32", "float64", "float32", "array", "asarray", "Tensor", "tensor"}
+)
+#: Methods of a model's own classes (hanbt's ``self.activator.backward(output)``, a
+#: framework's ``loss.gradient(…)``): what they compute is defined where the snippet is not.
+_CLASS_METHODS = frozenset({"backward", "forward", "gradient", "grad", "derivative", "bprop"})
+
+
 def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
     """``fn(args)``: NumPy functions and the helpers real code calls."""
     args = args or []
@@ -152,6 +164,12 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
             return _mean(obj, kw)
         if meth == "reshape" and len(pos) == 1 and isinstance(pos[0], ShapeOf):
             return Reshape(obj, pos[0].a)
+        if meth in _CLASS_METHODS:
+            raise FormulaError(
+                f"`.{meth}(…)` is a method of the code's own class (an activation or layer "
+                "object), which derive cannot see: write what it returns instead, e.g. "
+                "sigmoid_prime(Z1) or A1 * (1 - A1) for an activator's backward"
+            )
         raise FormulaError(f"unknown method .{meth}()")
     if not isinstance(fn, Func):
         raise FormulaError("only functions can be called")
@@ -196,7 +214,7 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
         return comparison(pos[0], _COMPARISONS[name], pos[1])
     if name == "maximum" and len(pos) == 2 and pos[0] == NumNode(0):
         return Fn("relu", 0, pos[1])
-    if name in ("int64", "int32", "float64", "float32", "array", "asarray") and len(pos) == 1:
+    if name in _WRAPPERS and len(pos) == 1:  # np.array(x), Tensor(x): the same values
         return pos[0]  # type: ignore[no-any-return]
     if name == "broadcast_to" and len(pos) == 2 and isinstance(pos[1], TupleOf):
         return _broadcast_to(pos[0], pos[1])
@@ -213,7 +231,16 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
         return Fn("rot180", 0, pos[0])
     if name in PY_FUNCS and len(pos) == 1:
         fname, order = PY_FUNCS[name]
-        return Fn(fname, order + _derivative_flag(name, kw), pos[0])
+        flag = _derivative_flag(name, kw)
+        if flag and any(isinstance(n, Sym) and n.base == "A" for _, n in nodes(pos[0])):
+            # sigmoid(a1, deriv=True): σ'(a1), or a1 (1 - a1) as trask's nonlin defines it;
+            # both are tried as a helper's readings (``python_helpers``)
+            raise UnknownName(
+                f"{name}(…, derivative=True) of an activation: its derivative at the "
+                "activation, or the derivative written in the activation it is given",
+                name,
+            )
+        return Fn(fname, order + flag, pos[0])
     raise FormulaError(f"unknown function {name}() with {len(pos)} argument(s)")
 
 

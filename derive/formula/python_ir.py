@@ -5,7 +5,7 @@ import re
 
 from lark import Token, v_args
 
-from derive.formula.guesses import SHORT
+from derive.formula.guesses import SHORT, UPSTREAM
 from derive.formula.ir import IR, Bin, Cmp, Dim, FormulaError, Gt0, RelIndex, Scalar, Sym, T
 from derive.formula.ir import Num as NumNode
 from derive.formula.latex_tokens import BASES
@@ -34,6 +34,14 @@ from derive.formula.python_nodes import (
 )
 from derive.formula.python_statements import Statements
 from derive.formula.snippets import DICTS, LISTS, list_layer, sym
+
+#: Objects of a model's own layer class (``layer.delta``, ``next_layer.weights``).
+LAYER_OBJECTS = frozenset(
+    {"layer", "next_layer", "prev_layer", "previous_layer", "this_layer", "current_layer"}
+)
+
+#: Names of the learning rate in update rules (``W1 -= learning_rate * dW1``).
+_RATES = frozenset({"learning_rate", "lr", "eta", "step_size", "learningRate", "LR"})
 
 #: Index arrays that pick the current mini-batch's rows (``X_train[batch_idx]``).
 BATCH_INDICES = frozenset({"batch_idx", "batch_indices", "batch_mask", "idx_batch"})
@@ -133,7 +141,7 @@ class PythonToIR(Statements):
             return Bool(word == "True")
         if word in ("np", "numpy", "jnp", "torch", "scipy", "signal", "tf"):
             return Module(word)
-        if word in ("range", "xrange", "str", "len") or word == "outer_prod":
+        if word in ("range", "xrange", "str", "len", "Tensor") or word == "outer_prod":
             return Func(word)
         if word in BATCH_INDICES:  # X_train[batch_idx]: the rows of this batch
             return Colon()
@@ -144,17 +152,21 @@ class PythonToIR(Statements):
             or word in ("correlate2d", "convolve2d", "rot90")
         ):
             return Func(word)
-        if word == "self":
+        if word == "self" or word in LAYER_OBJECTS:
             return Obj(word)
         if word in LISTS:
             return ListRef(word)
         if word in DICTS:
             return DictRef(word)
+        if word in _RATES:  # W1 -= learning_rate * dW1: the update rule's α
+            return Scalar("eta")
+        if word.startswith("_") and not word.startswith("__") and len(word) > 1:
+            return self.reading(word[1:])  # _W1: a private attribute's name (frixoe's)
         if word in ("lam", "lambd", "lmbda", "alpha"):
             return Scalar({"alpha": "alpha"}.get(word, "lambda"))
         if word in WINDOWS:  # pooling or a convolution as loops over windows
             raise FormulaError(LOOPED_MAPS)
-        if word in SHORT:  # o, h, who: tried in their common readings (``guesses``)
+        if word in SHORT or word in UPSTREAM:  # o, h, who, dy: tried in their readings
             raise UnknownName(f"unknown name {word!r}", word)
         if re.fullmatch(r"[A-Za-z_]\w*", word) and len(word) <= 2:
             return Scalar(word)
@@ -163,6 +175,15 @@ class PythonToIR(Statements):
     def attr(self, obj: PyNode, name: Token) -> PyNode:
         """``obj.name``: ``self.W1``, ``self.weights``, ``x.T`` and methods."""
         word = str(name)
+        if isinstance(obj, Obj) and obj.name in LAYER_OBJECTS:
+            if word in ("T", "dot", "shape"):  # the name is an array here (packt's layer.T)
+                raise UnknownName(f"unknown name {obj.name!r}", obj.name)
+            raise FormulaError(
+                f"{obj.name}.{word}: an attribute of the code's own layer object; which "
+                "quantity it holds (a layer's weights, its delta, the next layer's), and in "
+                "which shape, its class defines, which the snippet does not show: write the "
+                "formula in the network's names (W2, dZ2, A1)"
+            )
         if isinstance(obj, Obj):  # self.weights, self.params, self.W1
             if word in LISTS:
                 return ListRef(word)

@@ -12,7 +12,8 @@ from lark import Token, Tree, v_args
 
 from derive.formula.ir import IR, Bin, FormulaError, RelIndex, Sym, T, Where
 from derive.formula.ir import Num as NumNode
-from derive.formula.ir_walk import children
+from derive.formula.ir_walk import children, nodes
+from derive.formula.latex_lhs import same_symbol, update_rule
 from derive.formula.numbers import _CommonIR
 from derive.formula.python_nodes import Aug, Local, Loop, MaskIdx, OneHot, PyNode, finished
 from derive.formula.snippets import (
@@ -21,6 +22,7 @@ from derive.formula.snippets import (
     common_name,
     flip,
     number_layers,
+    pin_to_output,
     substitute,
     sym,
 )
@@ -166,6 +168,10 @@ class Statements(_CommonIR):
         parts, words = number_layers(parts, self.depth, self.generic)
         if words:
             self.notes.append(f"read {words}")
+        parts, words = pin_to_output(parts)
+        if words:
+            self.notes.append(f"read {words}")
+        parts = _update(parts)
         for p in parts:
             finished(p)
         return parts
@@ -300,3 +306,22 @@ class Statements(_CommonIR):
             )
             return sym("delta", node.index)
         return node
+
+
+def _update(parts: list[Any]) -> list[Any]:
+    """``W1 = W1 - learning_rate * G`` (or ``W1 -= lr * G``): an update rule, whose step
+    ``G`` is checked as ∂L/∂W_1 as in LaTeX (``latex_lhs.update_rule``)."""
+    if len(parts) != 2:
+        return parts
+    lhs, rhs = parts
+    param = isinstance(lhs, Sym) and lhs.base in ("W", "b", "K")
+    if param and isinstance(rhs, Bin) and rhs.op in ("sub", "add") and same_symbol(rhs.a, lhs):
+        grads = {"dW", "db", "dK"}
+        if rhs.op == "add" and any(isinstance(n, Sym) and n.base in grads for _, n in nodes(rhs.b)):
+            raise FormulaError(
+                f"{lhs.base} += rate * gradient climbs the loss; code that adds its updates "
+                "names minus the gradient (error = y - a), so which it is cannot be told: "
+                "write the update with -= or check the gradient's own formula"
+            )
+        return update_rule(lhs, rhs, [])
+    return parts

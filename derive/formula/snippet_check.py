@@ -109,7 +109,13 @@ def check_statements(
     except FormulaError as err:
         if str(err).startswith("cannot tell"):  # readings of the value disagree
             raise
-        raise unnamed from None
+        why = str(err).splitlines()[0]
+        if "returned_" in why:  # no reading of the value fits: nothing more to say
+            raise unnamed from None
+        why = re.sub(r" at column \d+$", "", why)  # a column of the rewritten text
+        raise FormulaError(  # what stopped the reading, not only that it failed
+            f"{unnamed}; {returned.note}, but then: {why}"
+        ) from None
     result.notes.insert(0, returned.note)
     return result
 

@@ -33,6 +33,7 @@ tests/test_checker_numpy_reading.py):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -75,10 +76,25 @@ DICTS = frozenset(
 #: Names of the batch size.
 BATCH_NAMES = frozenset(
     {"N", "num_examples", "num_train", "batch_size", "n_samples", "m", "num_samples", "n_examples"}
+    | {"batch_num"}
 )
 
 #: The symbols a name reads as when it has no layer number (filled in by ``number_layers``).
 LAYERED = frozenset({"W", "b", "Z", "A", "delta", "dW", "db", "dA", "K", "dK"})
+
+
+#: ``NAME_curr``/``NAME_prev``: a layered name at layer l or l-1 (``dW_curr``, ``A_prev``).
+_STEP = re.compile(r"(W|b|Z|A|dW|db|dZ|dA)_(curr|prev)")
+_STEP_WORDS = {
+    "W": "W",
+    "b": "b",
+    "Z": "Z",
+    "A": "A",
+    "dW": "∂L/∂W",
+    "db": "∂L/∂b",
+    "dZ": "δ",
+    "dA": "∂L/∂A",
+}
 
 
 def sym(base: str, idx: Index | None) -> IR:
@@ -96,6 +112,8 @@ def common_name(word: str, depth: int) -> tuple[IR, str] | None:
         "probabilities": (sym("A", last), "probabilities as A_L (the network's output)"),
         "y_hat": (sym("A", last), "y_hat as A_L (the network's output)"),
         "yhat": (sym("A", last), "yhat as A_L (the network's output)"),
+        "Y_hat": (sym("A", last), "Y_hat as A_L (the network's output)"),
+        "Yhat": (sym("A", last), "Yhat as A_L (the network's output)"),
         "y_pred": (sym("A", last), "y_pred as A_L (the network's output)"),
         "dscores": (sym("delta", last), "dscores as δ_L (the gradient on the scores Z_L)"),
         "dlogits": (sym("delta", last), "dlogits as δ_L (the gradient on the logits Z_L)"),
@@ -107,6 +125,17 @@ def common_name(word: str, depth: int) -> tuple[IR, str] | None:
     }
     if word in BATCH_NAMES:
         return Scalar("m"), f"{word} as the batch size"
+    step = _STEP.fullmatch(word)
+    if step and word not in (
+        "A_prev",
+        "dA_prev",
+    ):  # dW_curr, W_prev (SkalskiP's numpy deep learning): layer l and l-1
+        base, when = step.group(1), step.group(2)
+        idx = RelIndex("l", 0 if when == "curr" else -1)
+        return sym("delta" if base == "dZ" else base, idx), (
+            f"{word} as {_STEP_WORDS[base]}_{'l' if when == 'curr' else '(l-1)'} "
+            "(_curr as layer l, _prev as layer l-1)"
+        )
     if word in ("hidden_layer", "hidden"):
         if depth != 2:
             raise FormulaError(
@@ -165,6 +194,13 @@ def number_layers(parts: list[Any], depth: int, generic: bool) -> tuple[list[Any
     if not found:
         return parts, None
     vectors = [n for n in found if n.base in ("W", "dW") and n.lower]
+    if vectors and depth == 1:  # Ng's logistic regression: w is W_1 or its column W_1ᵀ
+        word = "dw" if any(n.base == "dW" for n in vectors) else "w"
+        raise UnknownName(  # both tried by ``guesses``: the shapes tell (n_x × 1 or 1 × n_x)
+            "a lower-case w without a layer number is often a weight vector (Wᵀ): declare "
+            "it, e.g. --symbol w=W_1^T, or write W1",
+            word,
+        )
     if vectors:  # Ng's logistic regression: w is the column n_x × 1, derive's W_1 transposed
         raise FormulaError(
             "a lower-case w without a layer number is often a weight vector (Wᵀ): declare "
@@ -214,3 +250,22 @@ def substitute(node: Any, env: dict[str, Any], outside: Callable[[str], Any]) ->
     if isinstance(node, Local):
         return env[node.name] if node.name in env else outside(node.name)
     return map_children(node, lambda c: substitute(c, env, outside))
+
+
+def pin_to_output(parts: list[Any]) -> tuple[list[Any], str | None]:
+    """A target named relative to the generic layer (``dA_prev``, ``delta``) whose value
+    names the last layer and no generic one (SkalskiP's ``dA_prev = -(Y/Y_hat - …)``
+    before the loop) is the last layer's: nothing else can be computed from A_L and Y."""
+    if len(parts) != 2 or not isinstance(parts[0], Sym):
+        return parts, None
+    lhs = parts[0]
+    if not (isinstance(lhs.index, RelIndex) and lhs.index.letter == "l"):
+        return parts, None
+    layers = {n.index for _, n in nodes(parts[1]) if isinstance(n, Sym) and n.index is not None}
+    if layers != {RelIndex("L", 0)}:
+        return parts, None
+    pinned = Sym(lhs.base, RelIndex("L", 0), lhs.lower)
+    return [pinned, parts[1]], (
+        "the target as the last layer's: it names no fixed layer, and its value only the "
+        "last layer's quantities"
+    )
