@@ -108,6 +108,8 @@ class Names:
         values.update(g.sizes)
         if g.upstream is not None:
             values[g.upstream.name] = g.upstream
+        for up in g.more_upstream.values():
+            values[up.name] = up
         for st in sd.cotangents:
             values[st.lhs.name] = st.lhs
         return cls(values)

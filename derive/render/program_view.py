@@ -33,7 +33,9 @@ def _hyper(sd: StagedDerivation) -> str:
     return ", ".join(f"{k} = {text(v)}" if k != text(v) else k for k, v in sd.graph.hyper.items())
 
 
-def _through(eq: Equation) -> str:
+def _through(eq: Equation, given: Any = ()) -> str:
+    if eq.rhs in given:
+        return "given"  # an output's own upstream gradient (dnext_c for next_c)
     return f"through {text(eq.out)} = {text(eq.rhs)}"
 
 
@@ -50,6 +52,8 @@ def render_program(sd: StagedDerivation) -> str:
             f"upstream gradient: {text(g.upstream)} = ∂L/∂{text(g.output)} "
             f"({_shape(g.upstream)}), given"
         )
+    for out, up in g.more_upstream.items():
+        lines.append(f"upstream gradient: {text(up)} = ∂L/∂{text(out)} ({_shape(up)}), given")
     if any(isinstance(n, Broadcast) for eq in g.equations for n in preorder_traversal(eq.rhs)):
         lines.append(
             "broadcasting: a row (1×n), column (m×1) or scalar next to an m×n value is repeated "
@@ -64,7 +68,7 @@ def render_program(sd: StagedDerivation) -> str:
         lines.append(f"  {text(st.lhs)} = {text(st.rhs)}")
         for eq, term in sd.terms.get(st.lhs, []):
             if len(sd.terms[st.lhs]) > 1:
-                lines.append(f"      {text(term)}    ({_through(eq)})")
+                lines.append(f"      {text(term)}    ({_through(eq, g.more_upstream.values())})")
     lines += ["", "gradients:"]
     for name, st in sd.gradients.items():
         lines.append(f"  d{text(st.lhs.wrt)} = {text(st.rhs)}")
