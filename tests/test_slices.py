@@ -290,3 +290,44 @@ def test_a_broken_lstm_step_backward_is_judged_wrong(old: str, new: str, words: 
     result = check_program(sd, LIGHTAIME.replace(old, new))
     assert result.verdict == "incorrect"
     assert words in (result.diagnosis or "")
+
+
+def test_a_slice_of_whole_parts_is_those_parts_joined() -> None:
+    H = sympy.Symbol("H", integer=True, positive=True)
+    u, v, w = (MatrixSymbol(n, 3, H) for n in "uvw")
+    assert Slice(Concat(1, u, v, w), 0, 2 * H, 1) == Concat(1, u, v)
+
+
+JARIASF = """\
+N, H = dnext_h.shape
+x, prev_h, prev_c, Wx, Wh, b, h, next_c_tanh = cache
+i, f, o, g = h[:,:H], h[:,H:2*H], h[:,2*H:3*H], h[:,3*H:4*H]
+dgate = h.copy()
+dgate[:,:3*H] = dgate[:,:3*H] * (1 - dgate[:,:3*H])
+dgate[:,3*H:4*H] = 1 - dgate[:,3*H:4*H]**2
+dnc_tanh = 1 - next_c_tanh**2
+dnc_prod = dnext_h * o * dnc_tanh + dnext_c
+dgate[:,:H] *= dnc_prod * g
+dgate[:,H:2*H] *= dnc_prod * prev_c
+dgate[:,2*H:3*H] *= dnext_h * next_c_tanh
+dgate[:,3*H:4*H] *= dnc_prod * i
+dx = dgate.dot(Wx.T)
+dprev_h = dgate.dot(Wh.T)
+dprev_c = dnext_c * f + dnext_h * o * dnc_tanh * f
+dWx = x.T.dot(dgate)
+dWh = prev_h.T.dot(dgate)
+db = dgate.sum(axis=0)
+return dx, dprev_h, dprev_c, dWx, dWh, db"""
+
+
+def test_blocks_updated_in_place_and_a_tuple_of_values_are_read() -> None:
+    """jariasf's backward: ``i, f, o, g = h[:, :H], …`` and ``dgate[:, H:2*H] *= …``."""
+    sd = derive_program(str(PROGRAMS / "lstm_jariasf.toml"))
+    assert check_program(sd, JARIASF).verdict == "correct"
+    # one block updated with the wrong factor: judged wrong
+    wrong = JARIASF.replace("dgate[:,H:2*H] *= dnc_prod * prev_c", "dgate[:,H:2*H] *= dnc_prod * g")
+    assert check_program(sd, wrong).verdict == "incorrect"
+    # a block left out of the update: judged wrong too
+    assert check_program(sd, JARIASF.replace("dgate[:,3*H:4*H] *= dnc_prod * i\n", "")).verdict == (
+        "incorrect"
+    )

@@ -388,13 +388,12 @@ class Slice(MatrixExpr):  # type: ignore[misc]
             shape = list(arg.shape)
             shape[a] = _width(stop - start)
             return type(arg)(*shape)
-        if isinstance(arg, Concat) and arg.axis == a:
-            offset = sympy.Integer(0)
-            for part in arg.parts:
-                end = _width(offset + part.shape[a])
-                if _same(offset, start) and _same(end, stop):
-                    return part
-                offset = end
+        if isinstance(arg, Concat) and arg.axis == a:  # whole parts: those parts joined
+            offsets = [*arg.offsets, _width(arg.shape[a])]
+            first = next((k for k, o in enumerate(offsets) if _same(o, start)), None)
+            last = next((k for k, o in enumerate(offsets) if _same(o, stop)), None)
+            if first is not None and last is not None and first < last:
+                return Concat(a, *arg.parts[first:last])
         return super().__new__(cls, arg, start, stop, sympy.Integer(a))
 
     @property
@@ -496,6 +495,22 @@ def pad(g: Any, start: Any, stop: Any, width: Any, axis: int) -> Any:
     if not parts:
         return g
     return Concat(axis, *([parts[0], g] if start != 0 else [g, parts[0]]))
+
+
+def replace_block(old: Any, start: Any, stop: Any, axis: int, new: Any) -> Any:
+    """``old`` with its block ``start:stop`` along ``axis`` replaced by ``new`` (NumPy's
+    ``A[:, a:b] = v`` as a value): the blocks around it kept, ``new`` broadcast to the
+    block's shape."""
+    block = Slice(old, start, stop, axis)
+    new = Broadcast(new, *block.shape)  # a mismatch raises ShapeMismatch naming both
+    width = old.shape[axis]
+    parts = []
+    if _width(start) != 0:
+        parts.append(Slice(old, 0, start, axis))
+    parts.append(new)
+    if _width(width - stop) != 0:
+        parts.append(Slice(old, stop, width, axis))
+    return Concat(axis, *parts)
 
 
 def merge_concats(terms: list[Any]) -> list[Any]:

@@ -767,6 +767,8 @@ class Unpack:
     expr: Expr
     line: int = field(default=0, compare=False)
     text: str = ""
+    #: ``i, f = h[:, :H], h[:, H:]``: one value per target (``expr`` is the first).
+    values: tuple[Expr, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -790,8 +792,9 @@ class Return:
 
 @dataclass(frozen=True)
 class SetItem:
-    """``A[mask] = v`` / ``A[range(N), y] -= v``: entries of ``target`` replaced (``op``
-    None) or updated in place; ``index`` is a Compare (a mask) or a Pick of ``target``."""
+    """``A[mask] = v`` / ``A[range(N), y] -= v`` / ``A[:, a:b] *= v``: entries of ``target``
+    replaced (``op`` None) or updated in place; ``index`` is a Compare (a mask), a Pick or
+    a SliceOf of ``target``."""
 
     target: str
     index: Expr
@@ -814,6 +817,12 @@ def parse_statement(text: str, line: int = 0) -> Statement:
     if kind == "unpack":
         names_ = tuple(str(k) for k in kids if isinstance(k, Token) and k.type == "NAME")
         return Unpack(names_, build(kids[-1]), line, text.strip())
+    if kind == "unpack_values":
+        names_ = tuple(str(k) for k in kids if isinstance(k, Token) and k.type == "NAME")
+        values = tuple(build(k) for k in kids if isinstance(k, Tree))
+        if len(values) != len(names_):
+            raise EquationError(f"{len(names_)} names are given {len(values)} values")
+        return Unpack(names_, values[0], line, text.strip(), values)
     target = kids[0]
     assert isinstance(target, Token)
     if kind in ("set_item", "update_item"):
@@ -839,7 +848,8 @@ def _set_item(kind: str, kids: list[Any], line: int, text: str) -> SetItem:
         index = Compare(op, left, right, line)  # type: ignore[arg-type]
     else:
         tree: Tree[Token] = Tree("index", [Tree("name", [Token("NAME", target)]), args])
-        index = builder.pick(tree)
+        sliced = builder.slice(tree)  # A[:, a:b] = v: a block of columns (rows) replaced
+        index = sliced if sliced is not None else builder.pick(tree)
     value = builder.build(kids[-1])
     update = str(kids[2])[0] if kind == "update_item" else None
     return SetItem(target, index, update, value, line, text.strip())  # type: ignore[arg-type]
