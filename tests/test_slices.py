@@ -331,3 +331,16 @@ def test_blocks_updated_in_place_and_a_tuple_of_values_are_read() -> None:
     assert check_program(sd, JARIASF.replace("dgate[:,3*H:4*H] *= dnc_prod * i\n", "")).verdict == (
         "incorrect"
     )
+
+
+def test_the_lstm_document_names_both_gradients_and_compiles(tmp_path: Path) -> None:
+    from conftest import PDFLATEX, compile_tex
+
+    out = tmp_path / "lstm.tex"
+    assert main(["latex", _write(tmp_path, LSTM), "-o", str(out)]) == 0
+    tex = out.read_text()
+    assert r"\begin{bmatrix}" in tex and "$ given" in tex
+    assert r"\partial L / \partial next_{c}" in tex
+    if PDFLATEX:
+        code, log = compile_tex(tex, tmp_path)
+        assert code == 0, log[-2000:]

@@ -144,6 +144,10 @@ def program_document(sd: StagedDerivation, fmt: str = "tex") -> str:
             f"It is one layer's backward pass: the upstream gradient "
             f"${tex(g.upstream)} = \\partial L / \\partial {tex(g.output)}$ is given."
         )
+    for out, up in g.more_upstream.items():
+        doc.para(
+            f"So is ${tex(up)} = \\partial L / \\partial {tex(out)}$ (the step has several outputs)."
+        )
     if any(isinstance(n, Broadcast) for eq in g.equations for n in preorder_traversal(eq.rhs)):
         doc.para(
             "A row ($1 \\times n$), a column ($m \\times 1$) or a scalar next to an "
@@ -165,7 +169,11 @@ def program_document(sd: StagedDerivation, fmt: str = "tex") -> str:
         lines = [(tex(st.lhs), f"= {tex(st.rhs)}")]
         doc.display(lines)
         if len(parts) > 1:
-            uses = "; ".join(f"${tex(t)}$ through ${tex(eq.out)}$" for eq, t in parts)
+            given = g.more_upstream.values()
+            uses = "; ".join(
+                f"${tex(t)}$ given" if eq.rhs in given else f"${tex(t)}$ through ${tex(eq.out)}$"
+                for eq, t in parts
+            )
             doc.para(f"Terms: {uses}.")
     doc.heading("4. Gradients")
     for name, st in sd.gradients.items():
