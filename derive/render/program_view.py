@@ -146,7 +146,8 @@ def program_document(sd: StagedDerivation, fmt: str = "tex") -> str:
         )
     for out, up in g.more_upstream.items():
         doc.para(
-            f"So is ${tex(up)} = \\partial L / \\partial {tex(out)}$ (the step has several outputs)."
+            f"So is ${tex(up)} = \\partial L / \\partial {tex(out)}$ "
+            "(the step has several outputs)."
         )
     if any(isinstance(n, Broadcast) for eq in g.equations for n in preorder_traversal(eq.rhs)):
         doc.para(
@@ -169,9 +170,11 @@ def program_document(sd: StagedDerivation, fmt: str = "tex") -> str:
         lines = [(tex(st.lhs), f"= {tex(st.rhs)}")]
         doc.display(lines)
         if len(parts) > 1:
-            given = g.more_upstream.values()
+            given_ups = list(g.more_upstream.values())
             uses = "; ".join(
-                f"${tex(t)}$ given" if eq.rhs in given else f"${tex(t)}$ through ${tex(eq.out)}$"
+                f"${tex(t)}$ given"
+                if eq.rhs in given_ups
+                else f"${tex(t)}$ through ${tex(eq.out)}$"
                 for eq, t in parts
             )
             doc.para(f"Terms: {uses}.")
