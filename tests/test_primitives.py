@@ -39,6 +39,7 @@ from derive.core.backward import reverse_walk
 from derive.core.graph import Equation, Kind
 from derive.core.nodes import (
     Broadcast,
+    Concat,
     Indicator,
     Labels,
     LogDet,
@@ -48,6 +49,7 @@ from derive.core.nodes import (
     Reduce,
     ReduceAll,
     ShapeMismatch,
+    Slice,
     Softmax,
     add,
     divide,
@@ -282,6 +284,23 @@ def _matrix_cases() -> dict[str, Callable[[], Program]]:
             LogSoftmax(X, axis), _values(), [X]
         )
     cases["inverse"] = lambda: weighted(inverse(Q), _square(), [Q])
+    # slices and concatenation (issue 15's LSTM gates): a block of columns or rows, the
+    # blocks joined again, and gates cut from one matrix and joined (padded cotangents
+    # added back into one concatenation)
+    cases["slice-columns"] = lambda: weighted(Slice(X, 1, 3, 1), _values(), [X])
+    cases["slice-rows"] = lambda: weighted(Slice(X, 1, 3, 0), _values(), [X])
+    cases["concat-columns"] = lambda: weighted(Concat(1, X, W), _values(), [X, W])
+    cases["concat-rows"] = lambda: weighted(Concat(0, X, r, W), _values(True), [X, r, W])
+    cases["gates"] = lambda: weighted(
+        Concat(
+            1,
+            elementwise("sigmoid", Slice(X, 0, 1, 1)),
+            hadamard(Slice(X, 1, 3, 1), Slice(W, 2, 4, 1)),
+            elementwise("tanh", Slice(X, 3, 4, 1)),
+        ),
+        _values(),
+        [X, W],
+    )
     return cases
 
 

@@ -61,7 +61,12 @@ class Domain:
 
     def dim(self, d: Any, env: Env) -> int:
         """A size as an int (a number, or a width symbol bound in ``env``)."""
-        return int(d) if isinstance(d, (int, sympy.Integer)) else int(env[d])
+        if isinstance(d, (int, sympy.Integer)):
+            return int(d)
+        if d in env:
+            return int(env[d])
+        # a size expression (4 H, the stop of a slice 2 H): its symbols bound in env
+        return int(d.xreplace({s: sympy.Integer(int(env[s])) for s in d.free_symbols}))
 
     def ones(self, rows: int, cols: int) -> Any:
         """The all-ones matrix."""

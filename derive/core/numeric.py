@@ -24,6 +24,7 @@ from derive.core.nodes import (
     Broadcast,
     ChannelBias,
     ChannelSum,
+    Concat,
     ConvBackInput,
     ConvBackKernel,
     Correlate,
@@ -39,6 +40,7 @@ from derive.core.nodes import (
     Pool,
     Reduce,
     ReduceAll,
+    Slice,
     TensorSymbol,
     Unflatten,
     Unpool,
@@ -253,6 +255,19 @@ def _broadcast(e: Broadcast, env: Env) -> Any:
     d = NUMPY.domain
     shape = (d.dim(e.shape[0], env), d.dim(e.shape[1], env))
     return np.broadcast_to(np.asarray(evaluate(e.arg, env), dtype=float), shape).copy()
+
+
+@on(Slice)
+def _slice(e: Slice, env: Env) -> Any:
+    d = NUMPY.domain
+    lo, hi = d.dim(e.start, env), d.dim(e.stop, env)
+    x = np.asarray(evaluate(e.arg, env), dtype=float)
+    return (x[:, lo:hi] if e.axis == 1 else x[lo:hi, :]).copy()
+
+
+@on(Concat)
+def _concat(e: Concat, env: Env) -> Any:
+    return np.concatenate([np.asarray(evaluate(p, env), dtype=float) for p in e.parts], e.axis)
 
 
 @on(ReduceAll)

@@ -55,6 +55,9 @@ def size_symbol(size: int | str) -> sympy.Expr:
     """A size of a declared shape: an Integer, or a positive integer Symbol."""
     if isinstance(size, int):
         return sympy.Integer(size)
+    if "*" in size:  # "4*H", read by derive.spec.program_records.size_value
+        factor, name = size.split("*", 1)
+        return int(factor) * sympy.Symbol(name, integer=True, positive=True)
     return sympy.Symbol(size, integer=True, positive=True)
 
 
@@ -109,6 +112,9 @@ class ProgramGraph:
     #: Values named by derive, not by the user (``u1`` in an expression): a closed form
     #: is written without them.
     auto: dict[Any, Any] = field(default_factory=dict)
+    #: Further outputs with their given gradients (an LSTM step's ``next_c`` and
+    #: ``dnext_c`` next to ``next_h`` and ``dnext_h``).
+    more_upstream: dict[Any, Any] = field(default_factory=dict)
 
     @property
     def wrt(self) -> list[Any]:
@@ -123,7 +129,7 @@ class ProgramGraph:
         """The walk's starting cotangent."""
         if self.loss is not None:
             return {LOSS: sympy.Integer(1)}
-        return {self.output: self.upstream}
+        return {self.output: self.upstream, **self.more_upstream}
 
     @property
     def forward_equations(self) -> list[Equation]:
@@ -156,7 +162,8 @@ class _Builder:
         rows, cols = matrix_shape(shape)
         for s in shape:
             if isinstance(s, str):
-                self.sizes[s] = size_symbol(s)
+                base = s.split("*", 1)[-1]  # "4*H" declares the size H
+                self.sizes[base] = size_symbol(base)
         sym = MatrixSymbol(name, rows, cols)
         self.env[name] = sym
         return sym
@@ -252,6 +259,25 @@ class _Builder:
             )
         return x.shape[node.axis]
 
+    def _sliceof(self, node: Any) -> Any:
+        """``x[:, a:b]`` / ``x[a:b, :]``: bounds that are sizes (``H``, ``2*H``) or whole
+        numbers; one past the width, backwards or empty is refused with the line."""
+        x = self.build(node.x)
+        if is_scalar(x):
+            raise self.fail("a slice of a scalar: only a matrix has rows and columns", node.line)
+        bounds = []
+        for b, default in ((node.start, sympy.Integer(0)), (node.stop, x.shape[node.axis])):
+            v = default if b is None else self.build(b)
+            if b is not None and not (_is_size(v) or v == 0):
+                raise self.fail(
+                    "a slice's bounds are sizes (H, 2*H) or whole numbers from 0 to "
+                    f"{MAX_LITERAL_SIZE}",
+                    node.line,
+                    reading=True,
+                )
+            bounds.append(v)
+        return N.Slice(x, bounds[0], bounds[1], node.axis)
+
     def _lookup(self, node: Any) -> Any:
         raise self.fail(
             f"{node.container}[{node.key!r}]: a program names its values; "
@@ -263,6 +289,8 @@ class _Builder:
         x: Any = args[0] if args else None
         if getattr(node, "axis_from", None) is not None:
             raise self.fail(f"{fn}(): axis must be 0, 1 or None", node.line)
+        if fn == "concat":  # np.hstack / np.vstack / np.concatenate
+            return N.Concat(node.axis, *args)
         if fn == "dot":
             return self.matmul(x, args[1], node)
         if fn == "square":
@@ -483,10 +511,8 @@ def build_program(spec: Any) -> ProgramGraph:
             auto = {eq.out: eq.rhs for eq in staged}
         equations.append(Equation(LOSS, loss, Kind.LOSS))
     elif spec.upstream is not None:
-        if output is None or is_scalar(output):
-            upstream = sympy.Symbol(spec.upstream, real=True)
-        else:
-            upstream = MatrixSymbol(spec.upstream, *output.shape)
+        upstream = _given(spec.upstream, output)
+    more_upstream = {b.env[o]: _given(u, b.env[o]) for o, u in spec.more_upstream}
     return ProgramGraph(
         spec=spec,
         values=dict(b.env),
@@ -500,12 +526,29 @@ def build_program(spec: Any) -> ProgramGraph:
         loss=loss,
         sizes=b.sizes,
         auto=auto,
+        more_upstream=more_upstream,
     )
+
+
+def _given(name: str, output: Any) -> Any:
+    """The upstream gradient ``name`` = ∂L/∂output, shaped like the output."""
+    if output is None or is_scalar(output):
+        return sympy.Symbol(name, real=True)
+    return MatrixSymbol(name, *output.shape)
 
 
 def dims_of(sym: Any, env: Mapping[Any, int]) -> tuple[int, int]:
     """A value's shape as ints, its size symbols looked up in ``env``."""
-    return tuple(int(d) if d.is_Integer else env[d] for d in sym.shape)  # type: ignore[return-value]
+    return tuple(_dim(d, env) for d in sym.shape)  # type: ignore[return-value]
+
+
+def _dim(d: Any, env: Mapping[Any, int]) -> int:
+    """A size as an int: a number, a size symbol, or a multiple of one (``4 H``)."""
+    if d.is_Integer:
+        return int(d)
+    if d in env:
+        return int(env[d])
+    return int(d.xreplace({s: sympy.Integer(env[s]) for s in d.free_symbols}))
 
 
 def random_point(
@@ -533,9 +576,10 @@ def random_point(
         env[lab] = rng.integers(0, k, n)
     for sym in graph.hyper.values():
         env[sym] = float(rng.uniform(0.2, 0.5))
-    if graph.upstream is not None:
-        shape = (1, 1) if is_scalar(graph.upstream) else dims_of(graph.upstream, dims)
-        env[graph.upstream] = rng.uniform(-1, 1, shape)
+    for up in [graph.upstream, *graph.more_upstream.values()]:
+        if up is not None:
+            shape = (1, 1) if is_scalar(up) else dims_of(up, dims)
+            env[up] = rng.uniform(-1, 1, shape)
     return env
 
 

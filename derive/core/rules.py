@@ -39,6 +39,7 @@ from derive.core.nodes import (
     Broadcast,
     ChannelBias,
     ChannelSum,
+    Concat,
     ConvBackInput,
     ConvBackKernel,
     Correlate,
@@ -58,6 +59,7 @@ from derive.core.nodes import (
     Reduce,
     ReduceAll,
     ScalarOfMatrices,
+    Slice,
     Softmax,
     TensorElementwise,
     TensorExpr,
@@ -69,6 +71,7 @@ from derive.core.nodes import (
     hadamard,
     is_tensor,
     linear,
+    pad,
     scale,
     split_coeff,
     tensor_scale,
@@ -228,6 +231,23 @@ def _broadcast(node: Broadcast, g: Any, ans: Any) -> Iterable[Contribution]:
         c, body = split_coeff(g)
         return [(node.arg, c * ReduceAll(body, "sum"))]
     return [(node.arg, _sum_over(g, node.axes))]
+
+
+@defvjp(Slice)
+def _slice(node: Slice, g: Any, ans: Any) -> Iterable[Contribution]:
+    # Z = X[:, i:j]:  X_bar = [0 | G | 0]   (G embedded at columns i:j of zeros; rows alike)
+    x = node.arg
+    return [(x, pad(g, node.start, node.stop, x.shape[node.axis], node.axis))]
+
+
+@defvjp(Concat)
+def _concat(node: Concat, g: Any, ans: Any) -> Iterable[Contribution]:
+    # Z = [X_1 | … | X_k]:  X_i_bar = G[:, o_i : o_i + w_i]   (each part its block of G)
+    a = node.axis
+    return [
+        (part, Slice(g, start, start + part.shape[a], a))
+        for part, start in zip(node.parts, node.offsets, strict=True)
+    ]
 
 
 # --------------------------------------------------------------------------- entrywise

@@ -19,7 +19,7 @@ from derive.core import numeric
 from derive.core.backward import reverse_walk
 from derive.core.compact import compact, numeric_check, too_big
 from derive.core.derivation import Step, StepKind, partial
-from derive.core.graph import LOSS, Equation
+from derive.core.graph import LOSS, Equation, Kind
 from derive.core.nodes import Elementwise
 from derive.core.nodes import add as _add_matrices
 from derive.core.program import (
@@ -46,6 +46,12 @@ def cotangent_symbol(out: Any) -> Any:
     """The named cotangent ``dv`` of a value ``v``, shaped like it."""
     name = cotangent_name(out.name)
     return sympy.Symbol(name, real=True) if is_scalar(out) else MatrixSymbol(name, *out.shape)
+
+
+def _renamed(sym: Any, name: str) -> Any:
+    """``sym`` under another name (the total of a given gradient and the ones through
+    later equations: ``dnext_c_total``)."""
+    return sympy.Symbol(name, real=True) if is_scalar(sym) else MatrixSymbol(name, *sym.shape)
 
 
 def size(expr: Any) -> int:
@@ -203,6 +209,7 @@ def derive_graph(graph: ProgramGraph, cls: type[S] = StagedDerivation) -> S:  # 
         named[LOSS] = sympy.Integer(1)
     else:
         named[graph.output] = graph.upstream
+    given = dict(graph.more_upstream)  # further outputs' given gradients (dnext_c)
     cotangents: list[Step] = []
     terms: dict[Any, list[tuple[Equation, Any]]] = {}
     readers = _uses(graph)
@@ -221,9 +228,16 @@ def derive_graph(graph: ProgramGraph, cls: type[S] = StagedDerivation) -> S:  # 
         if eq.out in named:
             continue  # the given upstream gradient
         parts = collect(eq.out)
+        sym = cotangent_symbol(eq.out)
+        if eq.out in given:  # an output with its own given gradient, maybe read further on
+            up = given[eq.out]
+            if not parts:
+                named[eq.out] = up
+                continue
+            parts = [(Equation(eq.out, up, Kind.MAP), up), *parts]
+            sym = _renamed(sym, f"{up.name}_total")
         if not parts:
             continue  # nothing downstream depends on it
-        sym = cotangent_symbol(eq.out)
         terms[sym] = parts
         cotangents.append(Step(StepKind.COTANGENT, sym, add([t for _, t in parts])))
         named[eq.out] = sym

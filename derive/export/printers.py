@@ -209,6 +209,10 @@ class ArrayNodes:
             return f"{self.fn('full')}(({rows}, {cols}), {code})"
         return f"{self.fn('broadcast_to')}({code}, ({rows}, {cols}))"
 
+    def concat(self, codes: list[str], axis: int) -> str:
+        """Matrices joined along an axis (``Concat``)."""
+        return f"{self.fn('concatenate')}(({', '.join(codes)},), axis={axis})"
+
     def as_float(self, code: str) -> str:
         """A boolean mask with no reference array as numbers of the default float type."""
         return f"{code}.astype(float)"
@@ -517,6 +521,14 @@ class ArrayNodes:
         rows, cols = (self._print(d) for d in e.shape)
         scalar = not isinstance(e.arg, sympy.MatrixExpr)
         return self.broadcast(self._group(e.arg), rows, cols, scalar)
+
+    def _print_Slice(self, e: Any) -> str:
+        span = f"{self._print(e.start)}:{self._print(e.stop)}"
+        x = self._group(e.arg)
+        return f"{x}[:, {span}]" if e.axis == 1 else f"{x}[{span}, :]"
+
+    def _print_Concat(self, e: Any) -> str:
+        return self.concat([self._print(p) for p in e.parts], e.axis)
 
     def _print_Indicator(self, e: Any) -> str:
         lhs, rhs = self._group(e.lhs), self._group(e.rhs)

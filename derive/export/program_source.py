@@ -497,6 +497,7 @@ def program_source(sd: StagedDerivation, backend: str = "numpy") -> str:
     arrays = [*g.inputs, *g.labels, *g.parameters]
     args = [code_name(s.name) for s in arrays]
     upstream = [code_name(g.upstream.name)] if g.upstream is not None else []
+    upstream += [code_name(u.name) for u in g.more_upstream.values()]  # dnext_c too
     hyper = [code_name(s.name) for s in sorted(set(g.hyper.values()), key=str)]
     kw = f", *, {', '.join(hyper)}" if hyper else ""
     sizes: list[str] = []
@@ -512,12 +513,17 @@ def program_source(sd: StagedDerivation, backend: str = "numpy") -> str:
     shapes = {code_name(s.name): _shape(s) for s in [*g.inputs, *g.parameters]}
     if g.upstream is not None:
         shapes[upstream[0]] = _shape(g.upstream)
+    for u in g.more_upstream.values():
+        shapes[code_name(u.name)] = _shape(u)
     check = (
         "    _check_shapes({" + ", ".join(f'"{n}": {n}' for n in shapes if n not in upstream) + "})"
     )
     check_all = "    _check_shapes({" + ", ".join(f'"{n}": {n}' for n in shapes) + "})"
     out = "L" if g.loss is not None else code_name(g.output.name)
     what = "its loss L" if g.loss is not None else f"upstream gradient {upstream[0]} = ∂L/∂{out}"
+    for o, u in g.more_upstream.items():  # several outputs: forward returns them all
+        out += f", {code_name(o.name)}"
+        what += f" and {code_name(u.name)} = ∂L/∂{code_name(o.name)}"
     header = _docstring(
         f"Backward pass of the program {sd.name!r}, exported by derive ({backend}).\n\n"
         f"Differentiated through {what}; every statement is one step of the staged\n"

@@ -44,6 +44,10 @@ class TorchCode(ArrayNodes, TorchPrinter):  # type: ignore[misc]
     def __init__(self) -> None:
         TorchPrinter.__init__(self, {"fully_qualified_modules": True})
 
+    def concat(self, codes: list[str], axis: int) -> str:
+        """Matrices joined along an axis (``Concat``): torch.cat."""
+        return f"{self._module_format('torch.cat')}(({', '.join(codes)},), dim={axis})"
+
     def reduce(self, op: str, code: str, axis: int) -> str:
         """``sum``/``mean``/``max`` over one dim, kept (``amax``: the values, no indices)."""
         name = "amax" if op == "max" else op

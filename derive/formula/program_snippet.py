@@ -108,6 +108,8 @@ class Names:
         values.update(g.sizes)
         if g.upstream is not None:
             values[g.upstream.name] = g.upstream
+        for up in g.more_upstream.values():
+            values[up.name] = up
         for st in sd.cotangents:
             values[st.lhs.name] = st.lhs
         return cls(values)
@@ -331,6 +333,18 @@ class Reader:
         if isinstance(st.index, G.Compare):
             where = G.Call("where", (st.index, value, name), None, st.line)
             return build(where, st.line, st.text)
+        if isinstance(st.index, G.SliceOf):  # A[:, a:b] op= v: that block replaced
+            if is_scalar(old):
+                raise FormulaError(f"line {st.line}: {st.target} is not a matrix to slice")
+            block = st.expr if st.op is None else G.Bin(st.op, st.index, st.expr, st.line)
+            new = build(block, st.line, st.text)
+            idx = st.index
+            lo = 0 if idx.start is None else build(idx.start, st.line, st.text)
+            hi = old.shape[idx.axis] if idx.stop is None else build(idx.stop, st.line, st.text)
+            try:
+                return N.replace_block(old, lo, hi, idx.axis, new)
+            except N.ShapeMismatch as err:
+                raise FormulaError(f"line {st.line}: {err}") from None
         assert isinstance(st.index, G.Pick)
         if is_scalar(old):
             raise FormulaError(f"line {st.line}: {st.target} is not a matrix to index")
@@ -389,6 +403,10 @@ class Reader:
                 raise FormulaError(f"line {st.line}: {st.text}: a 2-D shape unpacks to two names")
             for name, size in zip(st.targets, x.shape, strict=True):
                 env[name] = size
+            return
+        if st.values:  # a, b = u, v: every value built before any name is bound
+            built = [build(v, st.line, st.text) for v in st.values]
+            env.update(zip(st.targets, built, strict=True))
             return
         where = f"unpacked on line {st.line}"
         order = self.sd.graph.spec.cache

@@ -32,6 +32,7 @@ from derive.core.nodes import (
     Broadcast,
     ChannelBias,
     ChannelSum,
+    Concat,
     ConvBackInput,
     ConvBackKernel,
     Correlate,
@@ -47,6 +48,7 @@ from derive.core.nodes import (
     Pool,
     Reduce,
     ReduceAll,
+    Slice,
     TensorSymbol,
     Unflatten,
     Unpool,
@@ -395,6 +397,30 @@ def _broadcast(e: Broadcast, env: Env) -> Any:
     return sympy.ImmutableMatrix(
         rows, cols, lambda i, j: v[i if v.rows > 1 else 0, j if v.cols > 1 else 0]
     )
+
+
+@_on(Slice)
+def _slice(e: Slice, env: Env) -> Any:
+    # entry (i, j) of x[:, a:b] is x[i, a + j]; of x[a:b, :] it is x[a + i, j]
+    x = evaluate(e.arg, env)
+    lo = _dim(e.start, env)
+    rows, cols = (_dim(d, env) for d in e.shape)
+    if e.axis == 1:
+        return sympy.ImmutableMatrix(rows, cols, lambda i, j: x[i, lo + j])
+    return sympy.ImmutableMatrix(rows, cols, lambda i, j: x[lo + i, j])
+
+
+@_on(Concat)
+def _concat(e: Concat, env: Env) -> Any:
+    # entry by entry: the part whose block holds the index, at the index less its offset
+    parts = [evaluate(p, env) for p in e.parts]
+    rows, cols = (_dim(d, env) for d in e.shape)
+    owner: list[tuple[Any, int]] = []
+    for p in parts:
+        owner += [(p, k) for k in range(p.cols if e.axis == 1 else p.rows)]
+    if e.axis == 1:
+        return sympy.ImmutableMatrix(rows, cols, lambda i, j: owner[j][0][i, owner[j][1]])
+    return sympy.ImmutableMatrix(rows, cols, lambda i, j: owner[i][0][owner[i][1], j])
 
 
 @_on(ReduceAll)

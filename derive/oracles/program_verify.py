@@ -116,10 +116,13 @@ def finite_differences(
     g = sd.graph
     mod = mod or program_module(sd)
     dout = env[g.upstream] if g.upstream is not None else None
+    more = [env[u] for u in g.more_upstream.values()]  # several outputs: a tuple returned
 
     def loss(values: dict[Any, Any]) -> float:
         arrays, hyper = _call_args(g, values)
         out = mod.forward(*arrays, **hyper)
+        if more:
+            return float(sum(np.sum(d * o) for d, o in zip([dout, *more], out, strict=True)))
         return float(np.sum(dout * out)) if dout is not None else float(out)
 
     grads = {}
@@ -145,6 +148,7 @@ def exported_gradients(
     arrays, hyper = _call_args(g, env)
     if g.upstream is not None:
         arrays.append(env[g.upstream])
+    arrays += [env[u] for u in g.more_upstream.values()]
     out = (mod or program_module(sd)).gradients(*arrays, **hyper)
     return {k: np.asarray(v, dtype=float) for k, v in out.items()}
 
@@ -169,15 +173,18 @@ def explicit_gradients(sd: StagedDerivation, env: Mapping[Any, Any]) -> dict[str
         sym_env[lab] = env[lab]
     for h in g.hyper.values():
         sym_env[h] = sympy.Float(env[h])
-    if g.upstream is not None:
-        sym_env[g.upstream] = sympy.ImmutableMatrix(np.asarray(env[g.upstream]).tolist())
+    for up in [g.upstream, *g.more_upstream.values()]:
+        if up is not None:
+            sym_env[up] = sympy.ImmutableMatrix(np.asarray(env[up]).tolist())
     for eq in g.equations:
         sym_env[eq.out] = explicit.evaluate(eq.rhs, sym_env)
     if g.loss is not None:
         total = sym_env[LOSS]
     else:
-        out, dout = sym_env[g.output], sym_env[g.upstream]
-        total = sum(out[i, j] * dout[i, j] for i in range(out.rows) for j in range(out.cols))
+        total = 0
+        for o, u in [(g.output, g.upstream), *g.more_upstream.items()]:
+            out, dout = sym_env[o], sym_env[u]
+            total += sum(out[i, j] * dout[i, j] for i in range(out.rows) for j in range(out.cols))
     grads = {}
     for sym, mat in entries.items():
         if sym.name not in sd.gradients:

@@ -288,6 +288,17 @@ class DeriveLatexPrinter(LatexPrinter):  # type: ignore[misc]
         inner = self._print(e.arg)
         return rf"\left({inner}\right)" if isinstance(e.arg, (sympy.MatAdd, sympy.Add)) else inner
 
+    def _print_Slice(self, e: Any) -> str:
+        x = self._print(e.arg)
+        x = x if isinstance(e.arg, sympy.MatrixSymbol) else rf"\left({x}\right)"
+        span = f"{self._print(e.start)}:{self._print(e.stop)}"
+        return rf"{x}_{{:,\,{span}}}" if e.axis == 1 else rf"{x}_{{{span},\,:}}"
+
+    def _print_Concat(self, e: Any) -> str:
+        sep = " & " if e.axis == 1 else r" \\ "
+        body = sep.join(self._print(p) for p in e.parts)
+        return rf"\begin{{bmatrix}} {body} \end{{bmatrix}}"
+
     def _print_Indicator(self, e: Any) -> str:
         op = {">": ">", ">=": r"\geq", "<": "<", "<=": r"\leq"}[e.op]
         return rf"\mathbb{{1}}\left[{self._print(e.lhs)} {op} {self._print(e.rhs)}\right]"

@@ -34,7 +34,9 @@ def _hyper(sd: StagedDerivation) -> str:
     return ", ".join(f"{k} = {text(v)}" if k != text(v) else k for k, v in sd.graph.hyper.items())
 
 
-def _through(eq: Equation) -> str:
+def _through(eq: Equation, given: Any = ()) -> str:
+    if eq.rhs in given:
+        return "given"  # an output's own upstream gradient (dnext_c for next_c)
     return f"through {text(eq.out)} = {text(eq.rhs)}"
 
 
@@ -51,6 +53,8 @@ def render_program(sd: StagedDerivation) -> str:
             f"upstream gradient: {text(g.upstream)} = ∂L/∂{text(g.output)} "
             f"({_shape(g.upstream)}), given"
         )
+    for out, up in g.more_upstream.items():
+        lines.append(f"upstream gradient: {text(up)} = ∂L/∂{text(out)} ({_shape(up)}), given")
     if any(isinstance(n, Broadcast) for eq in g.equations for n in preorder_traversal(eq.rhs)):
         lines.append(
             "broadcasting: a row (1×n), column (m×1) or scalar next to an m×n value is repeated "
@@ -65,7 +69,7 @@ def render_program(sd: StagedDerivation) -> str:
         lines.append(f"  {text(st.lhs)} = {text(st.rhs)}")
         for eq, term in sd.terms.get(st.lhs, []):
             if len(sd.terms[st.lhs]) > 1:
-                lines.append(f"      {text(term)}    ({_through(eq)})")
+                lines.append(f"      {text(term)}    ({_through(eq, g.more_upstream.values())})")
     lines += ["", "gradients:"]
     for name, st in sd.gradients.items():
         lines.append(f"  d{text(st.lhs.wrt)} = {text(st.rhs)}")
@@ -142,6 +146,11 @@ def program_document(sd: StagedDerivation, fmt: str = "tex") -> str:
             f"It is one layer's backward pass: the upstream gradient "
             f"${tex(g.upstream)} = \\partial L / \\partial {tex(g.output)}$ is given."
         )
+    for out, up in g.more_upstream.items():
+        doc.para(
+            f"So is ${tex(up)} = \\partial L / \\partial {tex(out)}$ "
+            "(the step has several outputs)."
+        )
     if any(isinstance(n, Broadcast) for eq in g.equations for n in preorder_traversal(eq.rhs)):
         doc.para(
             "A row ($1 \\times n$), a column ($m \\times 1$) or a scalar next to an "
@@ -163,7 +172,13 @@ def program_document(sd: StagedDerivation, fmt: str = "tex") -> str:
         lines = [(tex(st.lhs), f"= {tex(st.rhs)}")]
         doc.display(lines)
         if len(parts) > 1:
-            uses = "; ".join(f"${tex(t)}$ through ${tex(eq.out)}$" for eq, t in parts)
+            given_ups = list(g.more_upstream.values())
+            uses = "; ".join(
+                f"${tex(t)}$ given"
+                if eq.rhs in given_ups
+                else f"${tex(t)}$ through ${tex(eq.out)}$"
+                for eq, t in parts
+            )
             doc.para(f"Terms: {uses}.")
     doc.heading("4. Gradients")
     for name, st in sd.gradients.items():

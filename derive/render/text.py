@@ -256,6 +256,16 @@ class TextPrinter(StrPrinter):  # type: ignore[misc]
         inner = self._print(e.arg)
         return f"({inner})" if isinstance(e.arg, (MatAdd, sympy.Add)) else inner
 
+    def _print_Slice(self, e: Any) -> str:
+        x = self._print(e.arg)
+        x = x if isinstance(e.arg, sympy.MatrixSymbol) else f"({x})"
+        span = f"{self._print(e.start)}:{self._print(e.stop)}"
+        return f"{x}[:, {span}]" if e.axis == 1 else f"{x}[{span}, :]"
+
+    def _print_Concat(self, e: Any) -> str:
+        sep = " | " if e.axis == 1 else "; "
+        return "[" + sep.join(self._print(p) for p in e.parts) + "]"
+
     def _print_Indicator(self, e: Any) -> str:
         op = {">=": "≥", "<=": "≤"}.get(e.op, e.op)
         return f"𝟙[{self._print(e.lhs)} {op} {self._print(e.rhs)}]"

@@ -41,6 +41,7 @@ from derive.spec.program_records import (
     hyper_value,
     shape_value,
     short,
+    size_name,
     size_value,
 )
 from derive.spec.reading import example_text, printable, read_spec_file
@@ -152,6 +153,8 @@ class _Names:
         self.source = source
         self.roles: dict[str, Role] = {}
         self.upstream: str | None = None
+        #: The further upstream gradients of a program with several outputs.
+        self.more_upstream: list[str] = []
         self.labels: dict[str, Labels] = {}
 
     def declare(self, name: str, role: Role, line: int | None, key: str) -> None:
@@ -181,7 +184,7 @@ class _Names:
 
     def check_uses(self, expr: Expr, line: int, key: str) -> None:
         for ref in names(expr):
-            if ref.id == self.upstream:
+            if ref.id == self.upstream or ref.id in self.more_upstream:
                 raise _fail(
                     f"{ref.id!r} is the upstream gradient, given for the backward pass; "
                     "the forward equations cannot use it",
@@ -406,7 +409,7 @@ def _declarations(
         known.declare(name, role, at(table, name), f"{table}.{name}")
     known.labels = labels
     size_names = [
-        s
+        size_name(s)
         for shape in [*shapes["inputs"].values(), *shapes["parameters"].values()]
         for s in shape
         if isinstance(s, str)
@@ -435,6 +438,10 @@ def _declarations(
     return known, shapes, labels, hypers
 
 
+#: The most upstream gradients a program is given (one per output).
+MAX_UPSTREAM = 8
+
+
 def _upstream(data: Mapping[str, object], known: _Names, source: str, lines: _Lines) -> str | None:
     """The upstream gradient's name of a ``[backward]`` table (None without one)."""
     backward = data.get("backward")
@@ -452,20 +459,34 @@ def _upstream(data: Mapping[str, object], known: _Names, source: str, lines: _Li
                 "backward",
             )
         up_line = lines.find("upstream", "backward")
-        try:
-            upstream: str | None = check_program_name(backward["upstream"], "backward.upstream")
-        except SpecError as err:
-            raise _fail(err.problem, source, up_line, err.key) from None
-        if upstream in known.roles:
-            kind = known.roles[upstream]
+        given = backward["upstream"]
+        several = isinstance(given, list)
+        if several and not 1 <= len(given) <= MAX_UPSTREAM:
             raise _fail(
-                f"the upstream gradient {upstream!r} clashes with {_article(kind)} {kind} "
-                "of the same name",
+                f"upstream lists one to {MAX_UPSTREAM} gradients, one per output",
                 source,
                 up_line,
                 "backward.upstream",
             )
+        all_given: list[str] = []
+        for item in given if several else [given]:
+            try:
+                name = check_program_name(item, "backward.upstream")
+            except SpecError as err:
+                raise _fail(err.problem, source, up_line, err.key) from None
+            if name in known.roles or name in all_given:
+                kind = known.roles.get(name, "upstream gradient")
+                raise _fail(
+                    f"the upstream gradient {name!r} clashes with {_article(kind)} {kind} "
+                    "of the same name",
+                    source,
+                    up_line,
+                    "backward.upstream",
+                )
+            all_given.append(name)
+        upstream: str | None = all_given[0]
         known.upstream = upstream
+        known.more_upstream = all_given[1:]
     else:
         upstream = None
     return upstream
@@ -505,7 +526,7 @@ def _equations(
             check_program_name(eq.target, key)
         except SpecError as err:
             raise _fail(err.problem, source, line, key) from None
-        if eq.target == upstream:
+        if eq.target == upstream or eq.target in known.more_upstream:
             raise _fail(
                 f"{eq.target!r} is the upstream gradient, not a name to assign", source, line, key
             )
@@ -553,15 +574,44 @@ def from_program_dict(data: Mapping[str, object], source: str = "", text: str = 
         )
     output: str | None = None
     loss: ProgramLoss | None = None
+    more_upstream: tuple[tuple[str, str], ...] = ()
     if isinstance(backward, dict):
         output = backward.get("output", eqs[-1].target)
-        if not isinstance(output, str) or known.roles.get(output) != "intermediate":
+        outputs = output if isinstance(output, list) else [output]
+        if len(outputs) != 1 + len(known.more_upstream):
             raise _fail(
-                f"output {short(repr(output), 40)} is not the target of an equation",
+                f"{1 + len(known.more_upstream)} upstream gradients need as many outputs: "
+                'output = ["out1", "out2", …], one per upstream gradient, in order',
+                source,
+                lines.find("output", "backward") or lines.find("upstream", "backward"),
+                "backward.output",
+            )
+        for out in outputs:
+            if not isinstance(out, str) or known.roles.get(out) != "intermediate":
+                raise _fail(
+                    f"output {short(repr(out), 40)} is not the target of an equation",
+                    source,
+                    lines.find("output", "backward"),
+                    "backward.output",
+                )
+        if len(set(outputs)) != len(outputs):
+            raise _fail(
+                "an output is listed twice",
                 source,
                 lines.find("output", "backward"),
                 "backward.output",
             )
+        output = outputs[0]
+        more_upstream = tuple(zip(outputs[1:], known.more_upstream, strict=True))
+        for out, up in more_upstream:
+            if up[0] == "d" and up[1:] in known.roles and up[1:] != out:
+                raise _fail(
+                    f"the upstream gradient {up!r} would be the name of {up[1:]}'s "
+                    f"gradient; name it after its output (d{out})",
+                    source,
+                    lines.find("upstream", "backward"),
+                    "backward.upstream",
+                )
         assert upstream is not None
         if upstream[0] == "d" and upstream[1:] in known.roles and upstream[1:] != output:
             raise _fail(
@@ -571,8 +621,8 @@ def from_program_dict(data: Mapping[str, object], source: str = "", text: str = 
                 lines.find("upstream", "backward"),
                 "backward.upstream",
             )
-        used = _depends([output], eqs)
-        what = f"the output {output!r}"
+        used = _depends([output, *(o for o, _ in more_upstream)], eqs)
+        what = f"the output {output!r}" if not more_upstream else "the outputs"
         where = next(eq.line for eq in eqs if eq.target == output)
     else:
         loss = _loss(data, known, eqs, str(convention), source, lines)
@@ -612,6 +662,7 @@ def from_program_dict(data: Mapping[str, object], source: str = "", text: str = 
         cache=cache,
         cache_keys=_cache_keys(backward, source, lines),
         mode=_mode(backward, source, lines),
+        more_upstream=more_upstream,
     )
 
 

@@ -186,7 +186,24 @@ class Lookup:
     column: int = field(default=0, compare=False)
 
 
-Expr = Union[Num, Name, Unary, Bin, Call, Transpose, Pick, Compare, ShapeOf, Lookup]  # noqa: UP007
+@dataclass(frozen=True)
+class SliceOf:
+    """``x[:, start:stop]`` (axis 1) or ``x[start:stop, :]`` / ``x[start:stop]`` (axis 0);
+    a bound left out is None (the first or the last)."""
+
+    x: Expr
+    axis: Literal[0, 1]
+    start: Expr | None
+    stop: Expr | None
+    line: int = field(default=0, compare=False)
+    column: int = field(default=0, compare=False)
+
+
+#: Functions that join matrices, read as ``Call("concat", parts, axis)``: NumPy's default
+#: axis of each (``concatenate`` stacks rows unless told ``axis=1``).
+JOINS: dict[str, int] = {"hstack": 1, "vstack": 0, "concatenate": 0}
+
+Expr = Union[Num, Name, Unary, Bin, Call, Transpose, Pick, Compare, ShapeOf, Lookup, SliceOf]  # noqa: UP007
 
 
 @dataclass(frozen=True)
@@ -236,6 +253,8 @@ def children(node: Expr) -> tuple[Expr, ...]:
         return node.args
     if isinstance(node, Pick):
         return (node.matrix,)
+    if isinstance(node, SliceOf):
+        return tuple(e for e in (node.x, node.start, node.stop) if e is not None)
     return ()
 
 
@@ -339,6 +358,10 @@ class _Builder:
             raise EquationError(
                 "a tuple is read only as the shape of x.reshape((-1, 1)) or x.reshape(1, -1)", col
             )
+        if kind == "list":
+            raise EquationError(
+                "a list is read only as the matrices joined by concatenate([a, b])", col
+            )
         if kind == "string":
             raise EquationError(
                 "a string is only read as the key of a value taken from a container, cache['name']",
@@ -384,7 +407,12 @@ class _Builder:
             if shape is not None:
                 return shape
             lookup = self.lookup(item.children[0], item.children[1])
-            return lookup if lookup is not None else self.pick(item)
+            if lookup is not None:
+                return lookup
+            sliced = self.slice(item)
+            return sliced if sliced is not None else self.pick(item)
+        if kind == "slice":
+            raise EquationError("a slice a:b is only read inside x[...]", col)
         raise EquationError(f"cannot read {self.snippet(item)!r}", col)  # pragma: no cover
 
     def reshape(self, base: Tree[Token] | Token, args: object, col: int) -> Expr:
@@ -515,6 +543,8 @@ class _Builder:
             raise EquationError(
                 "range() is only allowed in one-hot indexing S[range(N), y]", fn_col
             )
+        if fn in JOINS and not first:
+            return self.join(fn, args, fn_col, col)
         if fn not in FUNCTIONS:
             raise EquationError(f"unknown function {fn}(){_suggest(fn, list(FUNCTIONS))}", fn_col)
         spec = FUNCTIONS[fn]
@@ -577,6 +607,52 @@ class _Builder:
                 raise EquationError("maximum() is only maximum(0, x), the ReLU", fn_col)
             built = [built[zero[0]], built[1 - zero[0]]]
         return Call(fn, tuple(built), axis, self.line, col, axis_from)
+
+    def slice(self, item: Tree[Token]) -> Expr | None:
+        """``x[:, a:b]``, ``x[a:b, :]`` or ``x[a:b]``: a block of columns or rows (None:
+        no slice in the brackets)."""
+        given = list(item.children[1].children) if isinstance(item.children[1], Tree) else []
+        parts = [p for p in given if isinstance(p, Tree) and p.data == "slice"]
+        if not parts:
+            return None
+        col = _pos(item)[1]
+        usage = "a slice is read as x[:, a:b] (columns) or x[a:b, :] / x[a:b] (rows)"
+        if len(parts) > 2 or len(parts) != len(given):
+            raise EquationError(usage, col)
+
+        def full(p: Tree[Token]) -> bool:
+            return p.children[0] is None and p.children[1] is None
+
+        if len(parts) == 2 and full(parts[0]):
+            axis: Literal[0, 1] = 1
+            chosen = parts[1]
+        elif len(parts) == 1 or full(parts[1]):
+            axis, chosen = 0, parts[0]
+        else:
+            raise EquationError(usage + "; a block of rows and columns at once is not", col)
+        lo, hi = (None if b is None else self.build(b) for b in chosen.children)
+        return SliceOf(self.build(item.children[0]), axis, lo, hi, self.line, col)
+
+    def join(self, fn: str, args: object, fn_col: int, col: int) -> Expr:
+        """``np.hstack((a, b))``, ``np.vstack((a, b))``, ``np.concatenate((a, b), axis=1)``."""
+        usage = f"{fn}() takes one tuple or list of matrices, e.g. {fn}((a, b))"
+        items = _positional(args)
+        if len(items) != 1 or not (
+            isinstance(items[0], Tree) and items[0].data in ("tuple", "list")
+        ):
+            raise EquationError(usage, fn_col)
+        parts = tuple(self.build(p) for p in items[0].children)
+        axis: Axis = 1 if JOINS[fn] == 1 else 0
+        given = args.children if isinstance(args, Tree) else []
+        keywords = [a for a in given if isinstance(a, Tree) and a.data == "keyword"]
+        for kw in keywords:
+            if str(kw.children[0]) != "axis" or fn != "concatenate":
+                raise EquationError(f"{fn}() has no argument {kw.children[0]}=", _pos(kw)[1])
+            told = self.axis(fn, kw, "the joined matrices")
+            if told not in (0, 1):
+                raise EquationError(f"{fn}(): axis must be 0 or 1", _pos(kw)[1])
+            axis = 1 if told == 1 else 0
+        return Call("concat", parts, axis, self.line, col)
 
     def pick(self, item: Tree[Token]) -> Expr:
         col = _pos(item)[1]
@@ -691,6 +767,8 @@ class Unpack:
     expr: Expr
     line: int = field(default=0, compare=False)
     text: str = ""
+    #: ``i, f = h[:, :H], h[:, H:]``: one value per target (``expr`` is the first).
+    values: tuple[Expr, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -714,8 +792,9 @@ class Return:
 
 @dataclass(frozen=True)
 class SetItem:
-    """``A[mask] = v`` / ``A[range(N), y] -= v``: entries of ``target`` replaced (``op``
-    None) or updated in place; ``index`` is a Compare (a mask) or a Pick of ``target``."""
+    """``A[mask] = v`` / ``A[range(N), y] -= v`` / ``A[:, a:b] *= v``: entries of ``target``
+    replaced (``op`` None) or updated in place; ``index`` is a Compare (a mask), a Pick or
+    a SliceOf of ``target``."""
 
     target: str
     index: Expr
@@ -738,6 +817,12 @@ def parse_statement(text: str, line: int = 0) -> Statement:
     if kind == "unpack":
         names_ = tuple(str(k) for k in kids if isinstance(k, Token) and k.type == "NAME")
         return Unpack(names_, build(kids[-1]), line, text.strip())
+    if kind == "unpack_values":
+        names_ = tuple(str(k) for k in kids if isinstance(k, Token) and k.type == "NAME")
+        values = tuple(build(k) for k in kids if isinstance(k, Tree))
+        if len(values) != len(names_):
+            raise EquationError(f"{len(names_)} names are given {len(values)} values")
+        return Unpack(names_, values[0], line, text.strip(), values)
     target = kids[0]
     assert isinstance(target, Token)
     if kind in ("set_item", "update_item"):
@@ -763,7 +848,8 @@ def _set_item(kind: str, kids: list[Any], line: int, text: str) -> SetItem:
         index = Compare(op, left, right, line)  # type: ignore[arg-type]
     else:
         tree: Tree[Token] = Tree("index", [Tree("name", [Token("NAME", target)]), args])
-        index = builder.pick(tree)
+        sliced = builder.slice(tree)  # A[:, a:b] = v: a block of columns (rows) replaced
+        index = sliced if sliced is not None else builder.pick(tree)
     value = builder.build(kids[-1])
     update = str(kids[2])[0] if kind == "update_item" else None
     return SetItem(target, index, update, value, line, text.strip())  # type: ignore[arg-type]

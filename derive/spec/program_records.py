@@ -8,6 +8,7 @@ the SpecErrors raised here on the line of the spec they come from.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Literal, Union
 
@@ -93,6 +94,9 @@ class ProgramSpec:
     #: The mode this forward is (``[backward] mode = "train"``): a checked snippet's
     #: ``if mode == 'train':`` chain is read for it.
     mode: str = ""
+    #: Further outputs with their given gradients (``upstream = ["dnext_h", "dnext_c"]``,
+    #: ``output = ["next_h", "next_c"]``): (output, upstream) after the first pair.
+    more_upstream: tuple[tuple[str, str], ...] = ()
 
     @property
     def sizes(self) -> tuple[str, ...]:
@@ -150,7 +154,25 @@ def size_value(value: object, key: str) -> Size:
         return value
     if value.isdigit() and len(value) <= 7:
         return size_value(int(value), key)
+    multiple = SIZE_MULTIPLE.fullmatch(value.replace(" ", ""))
+    if multiple:  # "4*H": the stacked gates of an LSTM, (D, 4H)
+        factor, name = int(multiple.group(1)), multiple.group(2)
+        if not 1 <= factor <= MAX_SIZE_FACTOR:
+            raise SpecError(
+                f"a size's factor must be between 1 and {MAX_SIZE_FACTOR}, got {factor}", key=key
+            )
+        return f"{factor}*{check_program_name(name, key)}"
     return check_program_name(value, key)
+
+
+#: ``k*NAME``: a whole multiple of a size symbol (the LSTM's 4H stacked gates).
+SIZE_MULTIPLE = re.compile(r"([0-9]{1,3})\*([A-Za-z_][A-Za-z0-9_]*)")
+MAX_SIZE_FACTOR = 64
+
+
+def size_name(size: str) -> str:
+    """The size symbol a size names: ``H`` for ``"4*H"``."""
+    return size.split("*", 1)[1] if "*" in size else size
 
 
 def shape_value(value: object, key: str) -> Shape:
