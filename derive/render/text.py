@@ -44,9 +44,9 @@ _ACCENTS = {"hat": "\u0302", "bar": "\u0304", "tilde": "\u0303"}
 
 
 def is_word_index(idx: str) -> bool:
-    """Whether a name's part after ``_`` is a word (``sample_var``, ``x_centered``), not an
+    """Whether a name's part after ``_`` is a word (``sample_var``, ``dnext_c_total``), not an
     index (``W_2``, ``h_t``, ``W_hh``, ``Z_{l+1}``): a word is printed as written."""
-    return len(idx) > 2 and idx.isalpha()
+    return len(idx) > 2 and idx.replace("_", "").isalpha()
 
 
 def symbol_text(name: str) -> str:
