@@ -765,6 +765,29 @@ def test_a_tuple_from_linear_activation_backward_is_read_at_its_layer(
         assert "activation" in said or "layer index" in said
 
 
+@pytest.mark.parametrize(
+    "targets",
+    [
+        "dW2, dA1, db2",  # the order is (dA_prev, dW, db): dW2 would get dA1
+        "dA1, db2, dW2",  # db and dW swapped
+        "dA1, dW3, db3",  # layer 2's cache named as layer 3's gradients
+        "dA0, dW2, db2",  # the previous layer's gradient named as another layer's
+    ],
+)
+def test_a_tuple_whose_names_disagree_with_the_helpers_returns_is_not_correct(
+    ng3: Checker, targets: str
+) -> None:
+    """Before: CORRECT, the unpacked names ignored (each value judged by its position):
+    ``dW2, dA1, db2 = linear_activation_backward(dA2, caches[1], "relu")`` said right."""
+    line = f'{targets} = linear_activation_backward(dA2, caches[1], activation="relu")'
+    with pytest.raises(FormulaError, match="returns \\(dA_prev, dW, db\\) in this order"):
+        ng3.check(line, "python")
+    right = ng3.check(
+        'dA1, dW2, db2 = linear_activation_backward(dA2, caches[1], activation="relu")', "python"
+    )
+    assert right.correct
+
+
 def test_a_tuple_from_a_helper_whose_layer_is_not_shown_is_still_refused(ng3: Checker) -> None:
     """enggen/Deep-Learning-Coursera PR #11's loop body (corpus enggen-pr11-hidden-loop):
     the gradient is a grads key built with str(), the layer the loop's; not read."""

@@ -9,6 +9,8 @@ verdicts come from the maths of each network.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from derive import Activation, dense
@@ -144,3 +146,22 @@ def test_derived_sqrt_and_abs_read_back() -> None:
         if judged and (r"\lvert" in tex or r"\sqrt" in tex):
             assert checker.check(tex).correct, tex
     assert any(r"\lvert" in step_latex(s) for s in d.steps)
+
+
+@pytest.mark.parametrize("name", ["seed", "nielsen", "ng", "cs231n"])
+def test_the_text_printers_gradients_read_back(name: str) -> None:
+    """Every concrete-layer ∂L/∂W and ∂L/∂b line ``derive show`` prints (the bias's ``δ 1ₘ``
+    with the printer's own ``1ₘ``, once refused as "needs 0 entry indices, not 0") checks
+    CORRECT when pasted back."""
+    from derive.render.text import render
+    from derive.spec.reading import example_text, loads
+
+    d = derive(loads(example_text(name), source=name))
+    lines = [
+        line.strip() for line in render(d).splitlines() if re.match(r"\s*∂L/∂[Wb][₀-₉]+ = ", line)
+    ]
+    assert any("1ₘ" in line or "1_" in line for line in lines), lines
+    checker = Checker(d)
+    for line in lines:
+        result = checker.check(line, "latex")
+        assert result.correct, (line, result.diagnosis)

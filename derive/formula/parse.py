@@ -113,6 +113,12 @@ _REWRITES: list[tuple[re.Pattern[str], Any]] = [
         re.compile(r"\\(?:mathbf|mathbb|boldsymbol)\{1\}(_\{\s*\w\s*\}|_\w)?"),
         lambda m: "\\one" + (m.group(1) or "") + " ",
     ),
+    # a plain 1 subscripted by a length letter, 1_m (the text printer's 1ₘ): the ones
+    # vector, not an entry of a number (not a digit of W_{1}, 21_m, or a script's 1)
+    (
+        re.compile(r"(?<![\w\\{^_.])1_(\{\s*[A-Za-z]\s*\}|[A-Za-z](?![A-Za-z]))"),
+        lambda m: "\\one_" + m.group(1) + " ",
+    ),
     (re.compile(r"\\(?:text|mathrm)\{(relu|ReLU|sigmoid|softmax|tanh|diag)\}"), r"\1"),
     (_LATEX_WORDS, lambda m: m.group(1)),
     (re.compile(r"\\operatorname\{(relu|ReLU|sigmoid|softmax|tanh|diag)\}"), r"\1"),

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 
+from derive.formula.ir import FormulaError
 from derive.formula.python_args import call_arguments
 
 #: ``a, b, c = helper(args)`` on one line (the arguments split at top-level commas).
@@ -53,6 +54,32 @@ def _layer(cache: str, linear: bool) -> str | None:
     if m is None:
         return None
     return str(int(m.group("k")) + 1) if m.group("k") else ""
+
+
+#: An unpacked name in derive's spelling of a gradient: ``dW2``, ``db``, ``dA_prev``, ``dA1``.
+_GRADIENT_NAME = re.compile(r"^d(?P<kind>[AWb])(?P<layer>[0-9]+)?(?:_prev)?$")
+
+
+def _check_targets(m: re.Match[str], mine: dict[str, str], fn: str) -> None:
+    """Refuse a tuple whose own names say another quantity than the helper returns there:
+    ``dW1, dA0, db1 = …`` (the order is dA_prev, dW, db) or ``dA0, dW2, db2 = …`` with
+    layer 1's cache. Read by position, such a line would be judged as if it were right."""
+    for key, ours in mine.items():
+        word = m.group(key)
+        named = _GRADIENT_NAME.match(word)
+        if named is None:
+            continue  # a name of the snippet's own (grads_W): its position says what it is
+        want = _GRADIENT_NAME.match(ours)
+        assert want is not None
+        same_layer = not named.group("layer") or not want.group("layer")
+        if named.group("kind") != want.group("kind") or not (
+            same_layer or named.group("layer") == want.group("layer")
+        ):
+            raise FormulaError(
+                f"{fn}(…) returns (dA_prev, dW, db) in this order, for its cache's layer: "
+                f"{word} receives {ours}; unpack it as "
+                f"{mine['a']}, {mine['w']}, {mine['b']}"
+            )
 
 
 def unpack_helpers(text: str, depth: int) -> tuple[str, list[str]] | None:
@@ -113,6 +140,7 @@ def unpack_helpers(text: str, depth: int) -> tuple[str, list[str]] | None:
         if prev != "0":  # the input's gradient is no quantity a check judges
             out.append(f"{at}dA{prev if k else '_prev'} = np.dot(W{k}.T, {z})")
         mine = {"a": f"dA{prev}" if k else "dA_prev", "w": f"dW{k}", "b": f"db{k}"}
+        _check_targets(m, mine, fn)
         for key, ours in mine.items():  # the unpacked names' later uses: derive's names
             word = m.group(key)
             if word != ours:
