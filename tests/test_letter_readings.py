@@ -50,3 +50,14 @@ def test_the_refusal_says_how_to_declare() -> None:
     with pytest.raises(FormulaError) as err:
         Checker(ROWS).check("dW1 = np.dot(x.T, da1)", "python")
     assert "--symbol" in str(err.value)
+
+
+@pytest.mark.parametrize("layer", [1, 2])
+def test_generic_f_of_the_activation_is_named_not_refused(layer: int) -> None:
+    """Issue 13 §3: f'(A) written for f'(Z) is a classic mistake to name (made up, seed)."""
+    formula = rf"\delta_{layer} = (W_{layer + 1}^T \delta_{layer + 1}) \odot f'(A_{layer})"
+    result = Checker("seed").check(formula, "latex")
+    assert not result.correct
+    assert f"f'(A_{layer}) is written where f'(Z_{layer}) belongs" in (result.diagnosis or "")
+    right = formula.replace(f"f'(A_{layer})", f"f'(Z_{layer})")
+    assert Checker("seed").check(right, "latex").correct

@@ -165,3 +165,17 @@ def test_the_text_printers_gradients_read_back(name: str) -> None:
     for line in lines:
         result = checker.check(line, "latex")
         assert result.correct, (line, result.diagnosis)
+
+
+@pytest.mark.parametrize(
+    "formula,syntax,correct",
+    [
+        # made up: Greek letters with plain digits, in code and in typed maths (ng: tanh)
+        ("δ1 = np.dot(W2.T, δ2) * (1 - A1**2)", "python", True),
+        ("δ1 = np.dot(W2, δ2) * (1 - A1**2)", "python", False),
+        ("δ1 = (W2ᵀ δ2) ⊙ (1 - A1²)", "latex", True),
+        ("δ1 = (W2 δ2) ⊙ (1 - A1²)", "latex", False),
+    ],
+)
+def test_greek_letters_with_plain_digits(formula: str, syntax: str, correct: bool) -> None:
+    assert Checker("ng").check(formula, syntax).correct is correct

@@ -88,6 +88,11 @@ def _entry(m: re.Match[str]) -> str:
 
 
 UNICODE_REWRITES: list[tuple[re.Pattern[str], Any]] = [
+    # δ1, θ2 typed with a plain digit: the layer (δ₁)
+    (
+        re.compile("([δΔθΘ])([0-9])(?![0-9])"),
+        lambda m: SYMBOLS[m.group(1)].strip() + "_{" + m.group(2) + "}",
+    ),
     # δJ/δW1: a forum's δ for the partial sign, where a loss letter is differentiated
     (re.compile("\u03b4([JLCE])(\\s*/\\s*)\u03b4"), "\u2202\\1\\2\u2202"),
     # y followed by a combining circumflex is ŷ

@@ -143,6 +143,8 @@ def _open_brackets(text: str) -> int:
 #: NumPy formulas: comments carry no math; a line break inside brackets joins the lines.
 _PY_REWRITES: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"#[^\n]*"), ""),
+    # Greek letters as Python 3 allows them in names: δ1 is delta1, α the learning rate
+    (re.compile("[δαη]"), lambda m: {"δ": "delta", "α": "alpha", "η": "eta"}[m.group(0)]),
     (
         re.compile(r"[ \t]*\r?\n[ \t]*"),
         lambda m: " " if _open_brackets(m.string[: m.start()]) > 0 else m.group(0),

@@ -233,8 +233,12 @@ class Symbols:
         return own[0] if own else Activation(name)
 
     def _layer_of_z(self, arg: Any) -> int:
-        if isinstance(arg, (MatrixSymbol, TensorSymbol)) and arg.name.startswith("Z_"):
-            return int(arg.name.split("_")[1])
+        """The layer whose activation ``f`` is: its pre-activation's, or (``f'(A_l)``, a
+        classic mistake to name, not to refuse) its activation's."""
+        if isinstance(arg, (MatrixSymbol, TensorSymbol)) and arg.name.startswith(("Z_", "A_")):
+            k = arg.name.split("_")[1]
+            if k.isdigit() and int(k) >= 1:
+                return int(k)
         raise FormulaError(
             f"f, g: the layer's own activation is applied to a pre-activation Z_l, not {text(arg)}"
         )
