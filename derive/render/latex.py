@@ -28,7 +28,7 @@ from derive.core.nodes import (
     tensor_coeff,
 )
 from derive.render.outline import outline
-from derive.render.text import generic_f, hadamard_fraction, is_word_index, named_value
+from derive.render.text import ACCENTS, generic_f, hadamard_fraction, is_word_index, named_value
 from derive.spec.activations import TABLE
 from derive.spec.notation import DELTA_SYMBOLS, HADAMARD, TRANSPOSE, Notation
 
@@ -89,7 +89,7 @@ def _word_name(name: str) -> str | None:
     base, idx = split_name(name)
     if not is_word_index(idx):
         return None
-    if idx in ("hat", "bar", "tilde") and len(base) == 1:
+    if idx in ACCENTS and len(base) == 1:
         return rf"\{idx}{{{_GREEK.get(base, base)}}}"
     return r"\mathit{" + name.replace("_", r"\_") + "}"
 

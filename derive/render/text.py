@@ -40,7 +40,7 @@ def subscript(index: str) -> str:
 
 
 #: Decorations a program's names spell as a suffix: ``x_hat`` is x̂.
-_ACCENTS = {"hat": "\u0302", "bar": "\u0304", "tilde": "\u0303"}
+ACCENTS = {"hat": "\u0302", "bar": "\u0304", "tilde": "\u0303"}
 
 
 def is_word_index(idx: str) -> bool:
@@ -53,8 +53,8 @@ def symbol_text(name: str) -> str:
     """``delta_l`` -> ``δₗ``: a symbol's name as Unicode text."""
     base, idx = split_name(name)
     if is_word_index(idx):
-        if idx in _ACCENTS and len(base) == 1:
-            return _GREEK.get(base, base) + _ACCENTS[idx]
+        if idx in ACCENTS and len(base) == 1:
+            return _GREEK.get(base, base) + ACCENTS[idx]
         return name  # sample_var, not sampleᵥₐᵣ
     if base not in _GREEK and base[:1] == "d" and base[1:] in _GREEK:
         base = "d" + _GREEK[base[1:]]  # a cotangent's name: dgamma -> dγ
