@@ -16,6 +16,8 @@ runs only that part (and writes only its section).
 The held-out set (tests/corpus/heldout_*.toml: new formulas from sources the rest of the
 corpus does not use, never used to choose what to build) is not in the main table;
 ``--heldout`` checks only it and writes its own section, with the wrong verdicts listed.
+The second held-out set (tests/corpus/heldout2_*.toml, collected after the first had been used)
+is measured the same way by ``--heldout 2``, in a section of its own.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from _report import machine, write_section  # noqa: E402
 from test_corpus_file import (  # noqa: E402
     ENTRIES,
+    HELDOUT2_ENTRIES,
     HELDOUT_ENTRIES,
     LAYER_ENTRIES,
     is_program_spec,
@@ -264,10 +267,17 @@ def main() -> None:
     parser.add_argument("--failures", type=int, default=0, help="list the N commonest errors")
     parser.add_argument("--wrong", action="store_true", help="list the wrong verdicts")
     parser.add_argument("--layers", action="store_true", help="only the layer corpus")
-    parser.add_argument("--heldout", action="store_true", help="only the held-out set")
+    parser.add_argument(
+        "--heldout",
+        type=int,
+        nargs="?",
+        const=1,
+        choices=(1, 2),
+        help="only a held-out set (1 when no number is given)",
+    )
     args = parser.parse_args()
     if args.heldout:
-        heldout(args.no_write, args.failures)
+        heldout(args.no_write, args.failures, args.heldout)
         return
     layer_rows, layer_errors = run_layers()
     layer_body = (
@@ -315,19 +325,45 @@ def main() -> None:
         write_section("corpus_layers", layer_body)
 
 
-def heldout(no_write: bool, failures: int) -> None:
-    """The held-out set's table, its wrong verdicts and its commonest unread errors."""
-    rows, by_place = run(entries=HELDOUT_ENTRIES)  # type: ignore[arg-type]
+#: Per held-out set: its entries, its files, the flag that measures it, its docs section, and
+#: what it is.
+HELDOUT_SETS: dict[int, tuple[Any, str, str, str, str]] = {
+    1: (
+        HELDOUT_ENTRIES,
+        "tests/corpus/heldout_*.toml",
+        "--heldout",
+        "corpus_heldout",
+        "The held-out set",
+    ),
+    2: (
+        HELDOUT2_ENTRIES,
+        "tests/corpus/heldout2_*.toml",
+        "--heldout 2",
+        "corpus_heldout2",
+        "The second held-out set",
+    ),
+}
+SECOND_SET = (
+    " Collected when the first held-out set had been used to choose what to build: sources "
+    "that neither the main corpus nor the first held-out set uses."
+)
+
+
+def heldout(no_write: bool, failures: int, which: int = 1) -> None:
+    """A held-out set's table, its wrong verdicts and its commonest unread errors."""
+    found, files, flag, section, title = HELDOUT_SETS[which]
+    rows, by_place = run(entries=found)
     errors: Counter[str] = Counter()  # grouped by what is unread, not where
     for message, count in by_place.items():
         errors[re.sub(r" at column \d+", "", message)] += count
     wrong = [r for r in rows if r["read"] and not r["right"]]
     body = (
-        "### The held-out set (`benchmarks/corpus.py --heldout`)\n\n"
-        f"{len(rows)} formulas from tests/corpus/heldout_*.toml: new real formulas from sources "
+        f"### {title} (`benchmarks/corpus.py {flag}`)\n\n"
+        f"{len(rows)} formulas from {files}: new real formulas from sources "
         "the main corpus does not use, kept out of the choice of what to build so that they "
         "measure what a new user meets. Same columns as the main table; no `symbols` declared."
-        f"\n\n{table(rows)}\n\nWrong verdicts: "
+        + (SECOND_SET if which == 2 else "")
+        + f"\n\n{table(rows)}\n\nWrong verdicts: "
         + ("; ".join(f"`{r['id']}` (labelled {r['verdict']})" for r in wrong) or "none")
         + ".\n\nNot read (first error of each formula): "
         + "; ".join(f"{n} × `{m}`" for m, n in errors.most_common(12))
@@ -339,7 +375,7 @@ def heldout(no_write: bool, failures: int) -> None:
     for row in wrong:
         print(f"WRONG VERDICT {row['id']}: {row['said'][:300]}")
     if not no_write:
-        write_section("corpus_heldout", body)
+        write_section(section, body)
 
 
 if __name__ == "__main__":

@@ -46,6 +46,10 @@ ALLOWED = set(REQUIRED) | {
     # new real formulas from sources the rest of the corpus does not use (issue 13), measured
     # by `benchmarks/corpus.py --heldout` in a table of its own
     "heldout",
+    # 2 on every entry of tests/corpus/heldout2_*.toml (and only there): the second held-out set,
+    # from sources neither the main corpus nor the first held-out set uses, measured by
+    # `benchmarks/corpus.py --heldout 2`
+    "heldout_set",
 }
 # tests/corpus/layers/: formulas for layer types derive does not have yet (issue 15). Same
 # schema plus `layer` (required) and `forward` (the forward code a formula differentiates);
@@ -100,14 +104,26 @@ MIN_CNN = 53
 MIN_HELDOUT = 122
 MIN_HELDOUT_INCORRECT = 49
 HELDOUT_PREFIX = "heldout_"
+# The second held-out set (tests/corpus/heldout2_*.toml), collected when the first had been used
+# to choose what to build: its size and its share of real mistakes when it was collected.
+MIN_HELDOUT2 = 0
+MIN_HELDOUT2_INCORRECT = 0
+HELDOUT2_PREFIX = "heldout2_"
+HELDOUT_PREFIXES = {1: HELDOUT_PREFIX, 2: HELDOUT2_PREFIX}
 
 
-def entries(heldout: bool = False) -> list[tuple[str, dict[str, object]]]:
+def held_out_set(name: str) -> int:
+    """Which held-out set a corpus file belongs to (0: the main corpus)."""
+    return next((n for n, prefix in HELDOUT_PREFIXES.items() if name.startswith(prefix)), 0)
+
+
+def entries(heldout: int = 0) -> list[tuple[str, dict[str, object]]]:
     """Every [[formula]] of every TOML file under tests/corpus/ (specs excluded): the main
-    corpus, or with ``heldout`` only the held-out files (heldout_*.toml)."""
+    corpus, or with ``heldout`` = 1 or 2 only that held-out set's files (heldout_*.toml,
+    heldout2_*.toml)."""
     found = []
     for path in sorted(CORPUS.glob("*.toml")):
-        if path.name.startswith(HELDOUT_PREFIX) != heldout:
+        if held_out_set(path.name) != heldout:
             continue
         with path.open("rb") as f:
             data = tomllib.load(f)
@@ -117,7 +133,8 @@ def entries(heldout: bool = False) -> list[tuple[str, dict[str, object]]]:
 
 
 ENTRIES = entries()
-HELDOUT_ENTRIES = entries(heldout=True)
+HELDOUT_ENTRIES = entries(heldout=1)
+HELDOUT2_ENTRIES = entries(heldout=2)
 
 
 def layer_entries() -> list[tuple[str, dict[str, object]]]:
@@ -166,13 +183,15 @@ def is_cnn(network: str) -> bool:
 
 @pytest.mark.parametrize(
     ("name", "entry"),
-    ENTRIES + HELDOUT_ENTRIES,
-    ids=[str(e["id"]) for _, e in ENTRIES + HELDOUT_ENTRIES],
+    ENTRIES + HELDOUT_ENTRIES + HELDOUT2_ENTRIES,
+    ids=[str(e["id"]) for _, e in ENTRIES + HELDOUT_ENTRIES + HELDOUT2_ENTRIES],
 )
 def test_entry_schema(name: str, entry: dict[str, object]) -> None:
     """Each entry has the required fields, allowed values and provenance; held-out entries (and
-    only they) say so."""
-    assert entry.get("heldout", False) is name.startswith(HELDOUT_PREFIX), f"{entry['id']}: heldout"
+    only they) say so, those of the second set with their set's number."""
+    which = held_out_set(name)
+    assert entry.get("heldout", False) is (which > 0), f"{entry['id']}: heldout"
+    assert entry.get("heldout_set", 1 if which else None) == (which or None), f"{entry['id']}: set"
     missing = [k for k in REQUIRED if not entry.get(k)]
     assert not missing, f"{name}: {entry.get('id')}: missing {missing}"
     assert set(entry) <= ALLOWED, f"{name}: {entry['id']}: unknown keys {set(entry) - ALLOWED}"
@@ -204,7 +223,9 @@ def test_layer_entry_schema(name: str, entry: dict[str, object]) -> None:
 def check_values(name: str, entry: dict[str, object]) -> None:
     """Allowed values, provenance, and a mistake with its kind and evidence when incorrect."""
     assert all(
-        isinstance(v, str) for k, v in entry.items() if k not in ("made_up", "symbols", "heldout")
+        isinstance(v, str)
+        for k, v in entry.items()
+        if k not in ("made_up", "symbols", "heldout", "heldout_set")
     )
     symbols = entry.get("symbols", {})
     assert isinstance(symbols, dict) and all(isinstance(v, str) for v in symbols.values())
@@ -227,7 +248,7 @@ def check_values(name: str, entry: dict[str, object]) -> None:
 
 def test_ids_unique() -> None:
     """Ids are stable handles: no two entries share one."""
-    ids = [e["id"] for _, e in ENTRIES + HELDOUT_ENTRIES + LAYER_ENTRIES]
+    ids = [e["id"] for _, e in ENTRIES + HELDOUT_ENTRIES + HELDOUT2_ENTRIES + LAYER_ENTRIES]
     assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
 
 
@@ -262,9 +283,28 @@ def test_heldout_totals() -> None:
     assert not taken, f"held-out entries from sources of the main corpus: {taken}"
 
 
+def test_heldout2_totals() -> None:
+    """The second held-out set keeps its size and its share of real mistakes, has both syntaxes,
+    and takes no source (repository or page) the main corpus or the first held-out set uses."""
+    total = len(HELDOUT2_ENTRIES)
+    incorrect = sum(e["verdict"] == "incorrect" for _, e in HELDOUT2_ENTRIES)
+    latex = sum(e["syntax"] == "latex" for _, e in HELDOUT2_ENTRIES)
+    assert total >= MIN_HELDOUT2
+    assert incorrect >= MIN_HELDOUT2_INCORRECT
+    assert 0 < latex < total
+    assert not any(e.get("made_up") for _, e in HELDOUT2_ENTRIES)
+    earlier = ENTRIES + HELDOUT_ENTRIES + LAYER_ENTRIES
+    used = {str(e.get(k)) for _, e in earlier for k in ("repo", "url") if e.get(k)}
+    taken = [
+        str(e["id"]) for _, e in HELDOUT2_ENTRIES if {str(e.get("repo")), str(e.get("url"))} & used
+    ]
+    assert not taken, f"second held-out entries from sources used before: {taken}"
+
+
 def test_every_spec_is_used_and_loads() -> None:
     """Every spec under tests/corpus/specs/ loads and is named by some entry."""
-    used = {str(e["network"]) for _, e in ENTRIES + HELDOUT_ENTRIES + LAYER_ENTRIES}
+    everything = ENTRIES + HELDOUT_ENTRIES + HELDOUT2_ENTRIES + LAYER_ENTRIES
+    used = {str(e["network"]) for _, e in everything}
     for spec in sorted((CORPUS / "specs").glob("*.toml")):
         rel = str(spec.relative_to(ROOT))
         assert loads(rel)
