@@ -105,9 +105,11 @@ MIN_HELDOUT = 122
 MIN_HELDOUT_INCORRECT = 49
 HELDOUT_PREFIX = "heldout_"
 # The second held-out set (tests/corpus/heldout2_*.toml), collected when the first had been used
-# to choose what to build: its size and its share of real mistakes when it was collected.
-MIN_HELDOUT2 = 0
-MIN_HELDOUT2_INCORRECT = 0
+# to choose what to build: its size and its share of real mistakes when it was collected; it may
+# grow, not shrink. (157 entries, 26 of them real mistakes, 16.6 %: well short of the first set's
+# 40 %, because the venues rich in documented mistakes were already mined by the other files.)
+MIN_HELDOUT2 = 157
+MIN_HELDOUT2_INCORRECT = 26
 HELDOUT2_PREFIX = "heldout2_"
 HELDOUT_PREFIXES = {1: HELDOUT_PREFIX, 2: HELDOUT2_PREFIX}
 
