@@ -152,7 +152,15 @@ class Networks:
     and the random values of the numeric trials."""
 
     def __init__(self, spec: Any, keep_ones: bool = False) -> None:
-        base = spec.network if isinstance(spec, Derivation) else derive(spec).network
+        # a Network is taken as it is: deriving it here (every width a number) would only
+        # be thrown away, the checks use the symbolic one (``d``)
+        base = (
+            spec
+            if isinstance(spec, Network)
+            else spec.network
+            if isinstance(spec, Derivation)
+            else derive(spec).network
+        )
         self.network = base
         self.sym_network = symbolic_network(base, keep_ones)
 
