@@ -155,3 +155,33 @@ def test_the_gradient_at_another_quantity_is_judged_not_rewritten_away() -> None
 def test_the_gradient_at_an_unknown_word_is_not_guessed() -> None:
     with pytest.raises(FormulaError):
         Checker(ONE_HIDDEN).check(r"\frac{\partial L}{\partial b_2} = \nabla L(foo)")
+
+
+# ------------------------------------------------------------- corpus labels mended
+# Notes of Ng's course that write one example's step (lower-case dz, a): the network of
+# one example (ng_relu3_one.toml, batch = 1). On the batch network their fix dz a^T was
+# judged INCORRECT ("a factor 1/m is missing"), and the slip named as two mistakes.
+
+PER_EXAMPLE = (
+    "fengdu78-notes-dw-missing-transpose",
+    "lonewolfc7-dnn-dw-per-sample",
+    "zzsean-dW-per-sample",
+)
+
+
+@pytest.mark.parametrize("entry_id", PER_EXAMPLE)
+def test_per_example_notes_are_checked_on_one_example(entry_id: str) -> None:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_corpus_file import ENTRIES
+    from test_corpus_file import load as load_entry
+
+    entry = next(e for _f, e in ENTRIES if e["id"] == entry_id)
+    checker = Checker(load_entry(str(entry["network"])))
+    assert checker.network.batch == 1
+    assert checker.check(str(entry["right"]), "latex").correct
+    slip = checker.check(str(entry["text"]), "latex")
+    assert not slip.correct
+    said = slip.diagnosis or ""
+    assert "transpose" in said and "1/m" not in said, said
