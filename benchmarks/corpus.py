@@ -266,6 +266,9 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--failures", type=int, default=0, help="list the N commonest errors")
     parser.add_argument("--wrong", action="store_true", help="list the wrong verdicts")
+    parser.add_argument(
+        "--unnamed", action="store_true", help="list the wrong formulas read but not named"
+    )
     parser.add_argument("--layers", action="store_true", help="only the layer corpus")
     parser.add_argument(
         "--heldout",
@@ -320,6 +323,8 @@ def main() -> None:
     for row in rows:
         if args.wrong and row["read"] and not row["right"]:
             print(f"WRONG VERDICT {row['id']}: {row['said'][:300]}")
+        if args.unnamed and row["right"] and row["verdict"] == "incorrect" and not row["named"]:
+            print(f"NOT NAMED {row['id']}: {row['said'][:400]}")
     if not args.no_write:
         write_section("corpus", body)
         write_section("corpus_layers", layer_body)

@@ -9,15 +9,12 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from derive.api import derive
-from derive.export import BACKENDS, ExportError, require_backend, to_source
-from derive.formula.parse import FormulaError
-from derive.programs import ProgramDerivation, derive_expression, derive_program, is_program
 from derive.spec import (
     EXAMPLES,
     SpecError,
     check_activation_names,
     check_declared_symbols,
+    load,
     printable,
     read_regular_file,
 )
@@ -31,8 +28,23 @@ from derive.spec.notation import (
     declared_quantity,
 )
 from derive.spec.scalar_expr import ScalarExprError
+from derive.spec.spec_kind import is_program
 
-USER_ERRORS = (SpecError, ExportError, ScalarExprError, NotationError, FormulaError)
+# The API, the exporters, the oracles and the checker are imported by the commands that
+# use them, not here: each costs import time at every start, and ``derive check`` (whose
+# end-to-end time is a target, docs/benchmarks.md) needs only the checker.
+
+#: ``derive export --backend`` (``derive.export.BACKENDS``; a test keeps the two equal,
+#: so that building the command line does not import the exporters).
+BACKENDS = ("numpy", "jax", "torch")
+
+
+def user_errors() -> tuple[type[Exception], ...]:
+    """The exceptions that are a user's mistake (exit code 2, one line), not a crash."""
+    from derive.export import ExportError
+    from derive.formula.parse import FormulaError
+
+    return (SpecError, ExportError, ScalarExprError, NotationError, FormulaError, UserError)
 
 
 class UserError(Exception):
@@ -65,6 +77,15 @@ def _version() -> str:
         return version("derive")
     except PackageNotFoundError:  # pragma: no cover - run from a source tree, not installed
         return "unknown (not installed)"
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: the installed version, looked up only when asked (reading the
+    package metadata costs ~50 ms at every start otherwise)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any) -> NoReturn:
+        print(f"derive {_version()}")  # on stdout, as argparse's own version action
+        parser.exit(0)
 
 
 def _spec_help() -> str:
@@ -126,6 +147,7 @@ def _subject(args: argparse.Namespace) -> Any:
     if expr is not None:
         if args.spec is not None:
             raise UserError("give a spec or --expr, not both")
+        from derive.programs import derive_expression
         from derive.spec.program_expr import parse_shape_flag
 
         shapes = dict(parse_shape_flag(flag) for flag in args.shape or [])
@@ -135,13 +157,24 @@ def _subject(args: argparse.Namespace) -> Any:
             f"give {_spec_help()}, or --expr with an expression (see derive {args.command} --help)"
         )
     if is_program(args.spec):
+        from derive.programs import derive_program
+
         return derive_program(args.spec)
+    from derive.api import derive
+
     return derive(args.spec)
+
+
+def _is_program_derivation(d: Any) -> bool:
+    """Whether ``d`` is a forward program's derivation (``_subject`` made it)."""
+    from derive.programs import ProgramDerivation
+
+    return isinstance(d, ProgramDerivation)
 
 
 def _network_only(args: argparse.Namespace, d: Any, *flags: str) -> None:
     """Options that only a network's document has are refused for a program, by name."""
-    if not isinstance(d, ProgramDerivation):
+    if not _is_program_derivation(d):
         return
     given = [f for f in flags if getattr(args, f.lstrip("-").replace("-", "_"), None)]
     if given:
@@ -151,7 +184,7 @@ def _network_only(args: argparse.Namespace, d: Any, *flags: str) -> None:
 def cmd_show(args: argparse.Namespace) -> int:
     """``derive show``: the derivation as text."""
     d = _subject(args)
-    if isinstance(d, ProgramDerivation):
+    if _is_program_derivation(d):
         _network_only(args, d, "--output-form")
         sys.stdout.write(d.text())
         return 0
@@ -208,8 +241,10 @@ def _declared_symbols(pairs: list[str] | None) -> dict[str, str]:
 
 def cmd_latex(args: argparse.Namespace) -> int:
     """``derive latex``: the derivation as LaTeX or Markdown, in the chosen notation."""
+    from derive.export import ExportError
+
     d = _subject(args)
-    if isinstance(d, ProgramDerivation):
+    if _is_program_derivation(d):
         _network_only(
             args,
             d,
@@ -261,6 +296,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     """``derive check``: one formula, or a file of them, checked and diagnosed."""
     from derive.formula.check import Checker, CheckResult
     from derive.formula.detect import detect_syntax
+    from derive.formula.parse import FormulaError
 
     def error_record(err: Exception) -> dict[str, object]:
         """An error as JSON: its first line, and the column (1-based) when it is known."""
@@ -360,16 +396,15 @@ def cmd_check(args: argparse.Namespace) -> int:
         if args.spec is None:
             raise UserError(f"give {_spec_help()}, or --expr with an expression")
         symbols = _declared_symbols(args.symbol)
-        d = derive(args.spec)
+        network = load(args.spec)  # the checker derives it once, every width a symbol
         if symbols:  # the run's own names, over the spec's [notation.symbols]
-            check_declared_symbols(d.network, symbols, "--symbol")
-            network = d.network.with_(notation=d.network.notation.merge(symbols=symbols))
-            d = derive(network)
-        checker = Checker(d)
+            check_declared_symbols(network, symbols, "--symbol")
+            network = network.with_(notation=network.notation.merge(symbols=symbols))
+        checker = Checker(network)
         if args.formula is None:
             return check_file(checker)
         result = check_one(checker, args.formula)
-    except (*USER_ERRORS, UserError) as err:
+    except user_errors() as err:
         if not args.json:
             raise
         print(json.dumps(error_record(err), indent=2, ensure_ascii=False))
@@ -425,11 +460,13 @@ def _no_check(name: str, value: str, flag: str) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """``derive export``: the gradients as a Python module for one backend."""
+    from derive.export import require_backend, to_source
+
     d = _subject(args)
     require_backend(args.backend)
     source = (
         d.to_source(args.backend)
-        if isinstance(d, ProgramDerivation)
+        if _is_program_derivation(d)
         else to_source(d, backend=args.backend)
     )
     if args.output in (None, "-"):
@@ -444,6 +481,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     """``derive verify``: the exported gradients against finite differences."""
     import time
 
+    from derive.api import derive
+    from derive.export import ExportError
     from derive.oracles.verify import (
         ResourceError,
         Resources,
@@ -454,7 +493,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     )
 
     d = _subject(args)
-    if isinstance(d, ProgramDerivation):
+    if _is_program_derivation(d):
         _network_only(args, d, "--exhaustive")
         program_report = d.verify(parse_sizes(args.sizes), args.seed)
         if args.json:
@@ -547,7 +586,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Derive neural-network backpropagation symbolically, print it, "
         "check it and export it.",
     )
-    parser.add_argument("--version", action="version", version=f"derive {_version()}")
+    parser.add_argument(
+        "--version", action=_VersionAction, nargs=0, help="show program's version number and exit"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     show = sub.add_parser("show", help="print the derivation as readable text")
@@ -706,7 +747,7 @@ def _run(args: argparse.Namespace) -> int:
     """One command; a user mistake is one line (or a JSON record) and exit code 2."""
     try:
         return int(args.run(args))
-    except (*USER_ERRORS, UserError) as err:
+    except user_errors() as err:
         if getattr(args, "json", False):
             # a script that asked for JSON gets JSON for a mistake too
             print(json.dumps(error_record(err), indent=2, ensure_ascii=False))

@@ -17,13 +17,9 @@ from derive.oracles.program_verify import ProgramReport, verify_program
 from derive.render.program_view import program_document, render_program
 from derive.spec import program as spec
 from derive.spec.program_expr import expression_program
-from derive.spec.program_records import PROGRAM_EXAMPLES, ProgramSpec
-from derive.spec.sequence_layers import (
-    SEQUENCE_EXAMPLES,
-    SequenceSpec,
-    is_sequence_spec,
-    load_sequence,
-)
+from derive.spec.program_records import ProgramSpec
+from derive.spec.sequence_layers import SequenceSpec, load_sequence
+from derive.spec.spec_kind import is_program as is_program  # where it was; re-exported
 
 
 class ProgramDerivation(core.StagedDerivation):
@@ -104,29 +100,3 @@ def derive_expression(
     ``derive_expression("norm(X @ w - y)^2 + lam * norm(w)^2", ["w"],
     {"X": ("m", "n"), "w": ("n", 1), "y": ("m", 1)})``."""
     return _derive(expression_program(expression, wrt, shapes))
-
-
-def is_program(source: Any) -> bool:
-    """Whether ``source`` (an example name, a file path, a read spec) is a forward program.
-
-    A file that cannot be read or parsed is not one here: the network reader then says
-    what is wrong with it, in its own words.
-    """
-    import tomllib
-
-    from derive.spec import EXAMPLES, SpecError, read_spec_file
-
-    if isinstance(source, (ProgramSpec, SequenceSpec)):
-        return True
-    if not isinstance(source, (str, Path)):
-        return False
-    name = str(source)
-    if name in PROGRAM_EXAMPLES or name in SEQUENCE_EXAMPLES:
-        return True
-    if name in EXAMPLES or not name:
-        return False
-    try:
-        data = tomllib.loads(read_spec_file(name))
-    except (SpecError, tomllib.TOMLDecodeError, ValueError, RecursionError):
-        return False
-    return spec.is_program(data) or is_sequence_spec(data)

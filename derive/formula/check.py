@@ -196,9 +196,10 @@ class Checker(OtherReadings):
                     )
                 return CheckResult("correct", label, expected, method, notes=notes)
         except SummedEverything as err:  # np.sum(db) without axis: the mistake is named
-            return CheckResult("incorrect", label, expected, "shapes", err.diagnosis, str(err))
+            said = self.as_written(str(err))
+            return CheckResult("incorrect", label, expected, "shapes", err.diagnosis, said)
         except ShapeMismatch as err:
-            shape_error = str(err)
+            shape_error = self.as_written(str(err))  # the widths the user wrote
             method = "shapes"
         if shape_error and self.all_numbers and not run.verdict_only:
             as_numbers = self._as_numbers(run, shape_error)  # a chain of scalar neurons

@@ -188,7 +188,8 @@ class IndexForm:
             case Num(value):
                 return Value(float(value), frozenset())
             case Scalar(name):
-                return Value(float(numeric.evaluate(self.r.scalar(name), self.env)), frozenset())
+                number = self.r.scalar(name, node.written)
+                return Value(float(numeric.evaluate(number, self.env)), frozenset())
             case Amb(a, b, _) | Bin("mat" | "had", a, b):
                 x, y = self.value_of(a), self.value_of(b)
                 return Value(x.array * y.array, x.deps | y.deps)

@@ -115,6 +115,9 @@ class Scalar(Node):
 
     TAG: ClassVar[str] = "scalar"
     name: str
+    #: The user's own spelling when the reader named it otherwise (``lr`` read as the
+    #: learning rate ``eta``), for messages; not part of what the node means.
+    written: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)

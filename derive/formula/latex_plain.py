@@ -161,6 +161,35 @@ def _signal(m: re.Match[str]) -> str:
     return m.group(0)
 
 
+#: ``\nabla L(X)``: the gradient of a loss (L, J, C, E, 𝓛, ``loss``) at one named quantity X,
+#: ∂L/∂X, as the gradient of a function at a point is written. X is a symbol as the rest
+#: of the formula writes it (``Z_2``, ``z^{[2]}``) or a code name with one common reading
+#: (``scores`` is Z_L, ``probs`` A_L: ``snippets.common_name``, as the NumPy reader reads
+#: them). ∇L without an argument is read elsewhere (the gradient on the output).
+_NABLA_APPLIED = re.compile(
+    r"\\nabla\s*(loss|Loss|[LJCE]|\\mathcal\s*\{\s*[LJCE]\s*\}|\\mathcal\s*[LJCE])\s*"
+    r"(?:\\left\s*)?\(\s*([^()+\-=,;]+?)\s*(?:\\right\s*)?\)"
+)
+
+
+def _nabla_applied(m: re.Match[str]) -> str:
+    """``\\nabla L(X)`` as ``\\frac{\\partial L}{\\partial X}``; a code name by its one
+    common reading; anything else (an unknown word) left as written."""
+    loss, arg = m.group(1), m.group(2).strip()
+    loss = "L" if loss in ("loss", "Loss") else loss
+    if re.fullmatch(r"[A-Za-z]\w+", arg) and "_" not in arg[:2]:
+        from derive.formula.snippets import common_name  # the NumPy reader's table
+
+        found = common_name(arg, 0)
+        node = found[0] if found is not None else None
+        base, idx = getattr(node, "base", None), getattr(node, "index", "none")
+        last = idx is None or (getattr(idx, "letter", "") == "L" and getattr(idx, "offset", 1) == 0)
+        if base not in ("Z", "A", "Y") or not last:
+            return m.group(0)
+        arg = base if idx is None else f"{base}_L"
+    return f"\\frac{{\\partial {loss}}}{{\\partial {arg}}}"
+
+
 #: Letters LaTeX spells as commands where a plain letter is meant: ``\\ell`` for the layer
 #: index ``l`` (``\\delta^{(\\ell)}``), an arrow ``\\vec z`` written without braces, a
 #: starred target ``y^*``; ``\\sqrt{x}`` and ``\\lvert x \\rvert``; and the code names above.
@@ -175,14 +204,9 @@ PLAIN_REWRITES: list[tuple[re.Pattern[str], Any]] = [
         r"\\operatorname{abs}\\left(\1\\right)",
     ),
     (_K_LAYER, _k_layer),
-    # \mathit{h1}: the code's hidden layer (CS231n's h1 = ReLU(X W1 + b1)), A_1; and
-    # \nabla loss(scores): the loss's gradient on the scores, CS231n's name for the last
-    # pre-activation, ∂L/∂Z_L (∇ loss without its argument is not read: on which?)
+    # \mathit{h1}: the code's hidden layer (CS231n's h1 = ReLU(X W1 + b1)), A_1
     (re.compile(r"\\(?:mathit|mathrm|text)\s*\{\s*h(\d)\s*\}"), r"A_{\1}"),
-    (
-        re.compile(r"\\nabla\s*(?:loss|Loss)\s*\(\s*scores\s*\)"),
-        r"\\frac{\\partial L}{\\partial Z_L}",
-    ),
+    (_NABLA_APPLIED, _nabla_applied),
     (_THETA_APPLIED, r"\\phi "),
     (_SIGNAL, _signal),
     (_LOSS_WORD, r"\\partial L "),

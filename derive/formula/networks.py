@@ -6,6 +6,7 @@ give the symbols random distinct sizes and the parameters random values.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from functools import cached_property
@@ -18,6 +19,7 @@ from sympy.matrices.expressions import MatrixSymbol
 from derive.core import numeric
 from derive.core.derivation import Derivation, derive
 from derive.formula.resolve import cotangent_symbol
+from derive.render.text import text
 from derive.spec import Conv2d, Layer, Network, Residual, SpecError
 
 TRIALS = 3
@@ -152,9 +154,40 @@ class Networks:
     and the random values of the numeric trials."""
 
     def __init__(self, spec: Any, keep_ones: bool = False) -> None:
-        base = spec.network if isinstance(spec, Derivation) else derive(spec).network
+        # a Network is taken as it is: deriving it here (every width a number) would only
+        # be thrown away, the checks use the symbolic one (``d``)
+        base = (
+            spec
+            if isinstance(spec, Network)
+            else spec.network
+            if isinstance(spec, Derivation)
+            else derive(spec).network
+        )
         self.network = base
         self.sym_network = symbolic_network(base, keep_ones)
+
+    @cached_property
+    def width_names(self) -> dict[str, str]:
+        """Each width the checker made a symbol (``n₂``, as a message prints it) and the
+        number the user wrote for it: a message says ``1×m``, not ``n₂×m``."""
+        pairs: list[tuple[Any, Any]] = list(
+            zip(getattr(self.network, "widths", ()), self.sym_network.widths)
+        )
+        pairs += [
+            (getattr(a, "width", None), getattr(b, "width", None))
+            for a, b in zip(self.network.layers, self.sym_network.layers)
+        ]
+        return {
+            text(sympy.Symbol(made)): str(given)
+            for given, made in pairs
+            if isinstance(given, int) and isinstance(made, str)
+        }
+
+    def as_written(self, message: str) -> str:
+        """``message`` with the checker's width symbols replaced by the user's numbers."""
+        for made, given in self.width_names.items():
+            message = re.sub(rf"(?<!\w){re.escape(made)}(?!\w)", given, message)
+        return message
 
     @cached_property
     def d(self) -> Derivation:

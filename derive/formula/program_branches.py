@@ -30,10 +30,12 @@ def mode_names(lines: list[tuple[int, str]]) -> set[str]:
 
 
 def resolve(
-    lines: list[tuple[int, str]], indents: dict[int, int], mode: str
+    lines: list[tuple[int, str]], indents: dict[int, int], mode: str, mode_at: str = ""
 ) -> list[tuple[int, str]]:
     """``lines`` (number, text) with each mode chain replaced by the body of the branch
-    ``mode`` takes; ``indents`` gives each line number's indentation."""
+    ``mode`` takes; ``indents`` gives each line number's indentation. A mode that no
+    branch of a chain compares with is refused (``mode_at`` says where it is written):
+    a misspelt ``"trian"`` would otherwise have the ``else`` branch judged."""
     names = mode_names(lines)
     out: list[tuple[int, str]] = []
     i = 0
@@ -50,6 +52,8 @@ def resolve(
                 'forward of one mode: say which with [backward] mode = "train"'
             )
         level = indents.get(number, 0)
+        first = number
+        compared: list[str] = []  # the chain's if/elif lines
         branches: list[tuple[bool, list[tuple[int, str]]]] = []
         while i < len(lines):
             number, text = lines[i]
@@ -64,6 +68,8 @@ def resolve(
                 end += 1
             if end == i + 1:
                 raise FormulaError(f"line {number}: {text} has no indented body")
+            if head is not None:
+                compared.append(text)
             holds = other is not None or (
                 head is not None and (head.group(5) == mode) == (head.group(3) == "==")
             )
@@ -71,6 +77,13 @@ def resolve(
             i = end
             if other is not None:
                 break
+        words = [w for w in (_HEAD.match(t) for t in compared) if w is not None]
+        if words and mode not in {w.group(5) for w in words}:
+            used = ", ".join(sorted({repr(w.group(5)) for w in words}))
+            raise FormulaError(
+                f"{mode_at or 'the program'}: mode = {mode!r} is not a mode the snippet's "
+                f"branches compare with (line {first}: {used}); write one of them"
+            )
         chosen = next((body for holds, body in branches if holds), [])
-        out.extend(resolve(chosen, indents, mode))
+        out.extend(resolve(chosen, indents, mode, mode_at))
     return out

@@ -165,7 +165,8 @@ class Reader:
         if any(line.startswith("if ") for _, line in lines):  # if mode == 'train': …
             raw = text.splitlines()
             indents = {n: len(raw[n - 1]) - len(raw[n - 1].lstrip()) for n, _ in lines}
-            lines = branches.resolve(lines, indents, self.sd.graph.spec.mode)
+            spec = self.sd.graph.spec
+            lines = branches.resolve(lines, indents, spec.mode, getattr(spec, "mode_at", ""))
         for number, line in lines:
             try:
                 out.append(G.parse_statement(line, number))

@@ -159,7 +159,7 @@ class PythonToIR(Statements):
         if word in DICTS:
             return DictRef(word)
         if word in _RATES:  # W1 -= learning_rate * dW1: the update rule's α
-            return Scalar("eta")
+            return Scalar("eta", written=word)
         if word.startswith("_") and not word.startswith("__") and len(word) > 1:
             return self.reading(word[1:])  # _W1: a private attribute's name (frixoe's)
         if word in ("lam", "lambd", "lmbda", "alpha"):

@@ -300,8 +300,15 @@ class OtherReadings(Numberings):
         try:
             budget = Budget(MAX_PRODUCTS // 4)
             scalar = ones._check(run.again(network=self.network, pairs=False, budget=budget))
-        except FormulaError:
-            return None
+        except FormulaError as err:
+            # The matrix shapes say nothing in a network of numbers (they fit as numbers):
+            # a formula the number reading cannot judge is not judged by them either (the
+            # right form of a wrong formula would be "incorrect" too). Say why instead.
+            raise FormulaError(
+                "cannot tell: every layer of this network is one unit wide, so its products "
+                f"are of numbers, and read so: {err}",
+                err.column,
+            ) from None
         if scalar.correct:
             scalar.notes.append(
                 "correct for this network's one-unit layers (1×1 products are numbers)"

@@ -105,7 +105,7 @@ class Resolver(Reductions):
             case Num(value):
                 yield sympy.Rational(value)
             case Scalar(name):
-                yield self.scalar(name)
+                yield self.scalar(name, node.written)
             case Ones(size):
                 if size is None:
                     yield _Ones()

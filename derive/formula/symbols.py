@@ -133,8 +133,9 @@ class Symbols:
             )
         return self.symbols[key]
 
-    def scalar(self, name: str) -> Any:
-        """A scalar symbol of the formula (a size, the batch, a hyperparameter)."""
+    def scalar(self, name: str, written: str = "") -> Any:
+        """A scalar symbol of the formula (a size, the batch, a hyperparameter);
+        ``written``: the user's spelling, when the reader renamed it (``lr`` is ``eta``)."""
         prog = self.d.program
         if name in ("m", str(prog.batch)):
             return prog.batch
@@ -145,7 +146,13 @@ class Symbols:
         own = self._own_scalars().get(name)
         if own is not None:  # dropout's p, batch norm's ε, a Huber δ named in the spec
             return own
-        raise FormulaError(f"unknown symbol {name!r} (the batch size is {text(prog.batch)})")
+        shown = written or name
+        if name == "eta":  # lr, learning_rate, η: the one factor an update rule has
+            raise FormulaError(
+                f"{shown!r} is read as the learning rate, which only an update rule has, once "
+                f"(W ← W − {shown}·dW); here it is left over"
+            )
+        raise FormulaError(f"unknown symbol {shown!r} (the batch size is {text(prog.batch)})")
 
     def _own_scalars(self) -> dict[str, Any]:
         """The named numbers of the derivation's forward program (p, epsilon) and its

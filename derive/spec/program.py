@@ -662,6 +662,9 @@ def from_program_dict(data: Mapping[str, object], source: str = "", text: str = 
         cache=cache,
         cache_keys=_cache_keys(backward, source, lines),
         mode=_mode(backward, source, lines),
+        mode_at=str(
+            SpecError("", key="backward.mode", source=source, line=lines.find("mode", "backward"))
+        ).removesuffix(": "),
         more_upstream=more_upstream,
     )
 

@@ -94,6 +94,9 @@ class ProgramSpec:
     #: The mode this forward is (``[backward] mode = "train"``): a checked snippet's
     #: ``if mode == 'train':`` chain is read for it.
     mode: str = ""
+    #: Where ``mode`` is written (``spec.toml:12: backward.mode``), for a message that
+    #: refuses it (a word no branch of the checked snippet compares with).
+    mode_at: str = ""
     #: Further outputs with their given gradients (``upstream = ["dnext_h", "dnext_c"]``,
     #: ``output = ["next_h", "next_c"]``): (output, upstream) after the first pair.
     more_upstream: tuple[tuple[str, str], ...] = ()
