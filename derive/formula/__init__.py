@@ -7,7 +7,9 @@ imports the steps before it (import-linter keeps the package free of cycles)::
     parse         parse.py            the formula -> lark tree (latex.lark, python.lark),
                                       with bounds and carets; user-declared names
                                       (declared.py); which syntax (detect.py)
-      words       latex_tokens.py     LaTeX names, functions, rewrites before the grammar
+      words       latex_tokens.py     LaTeX names: symbols, scalars, functions
+                  latex_rewrites.py   rewrites before the grammar: decorations, primes, cases
+                  latex_commands.py   TeX's own commands; a page's macro asked to be declared
                   latex_goodfellow.py Goodfellow et al.'s letters (a = Z, h = A, g), by macros
                   latex_plain.py      maths typed in Unicode (∂L/∂W₂), ℓ, code names (W2)
     IR            ir.py               the typed IR: one frozen dataclass per node kind

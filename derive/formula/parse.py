@@ -17,10 +17,11 @@ from lark.exceptions import VisitError
 
 from derive.formula.declared import rewrites as declared_rewrites
 from derive.formula.ir import IR, FormulaError
+from derive.formula.latex_commands import macro_hint
 from derive.formula.latex_goodfellow import GOODFELLOW_REWRITE, goodfellow
 from derive.formula.latex_ir import LatexToIR
 from derive.formula.latex_plain import PLAIN_REWRITES, UNICODE_REWRITES, is_unicode_math
-from derive.formula.latex_tokens import LATEX_REWRITES, loss_notes, macro_hint
+from derive.formula.latex_rewrites import LATEX_REWRITES, loss_notes
 from derive.formula.layer_names import LATEX_REWRITES as LAYER_REWRITES
 from derive.formula.numbers import (
     MAX_DEPTH,
@@ -286,7 +287,7 @@ def parse(
             raise fail("the formula ends too early", got.at, got.expected) from None
         word = re.match(r"\\?[A-Za-z]+|[0-9.]+|\S", got.met)  # \foo, not \foo(Z_1)
         hint = macro_hint(word.group(0), got.met) if word and syntax == "latex" else None
-        if hint is not None:  # \Wmatr: the page's own macro (latex_tokens)
+        if hint is not None:  # \Wmatr: the page's own macro (latex_commands)
             raise fail(hint, got.at) from None
         what = f"unexpected '{word.group(0) if word else got.met[:12]}'"
         raise fail(what, got.at, got.expected) from None
