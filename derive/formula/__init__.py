@@ -65,6 +65,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   python_helpers.py   a helper named after an activation (applySigmoid),
                                       in its usual definitions (python_args.py: call
                                       arguments as text)
+                  output_letters.py   o and p (the output's scores, its probabilities)
+                                      read where one reading fits, else "cannot tell"
                   check.py            Checker.check: one Run per call
 
 Forward programs (``derive check PROGRAM``) take a shorter road over the program's own

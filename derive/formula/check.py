@@ -21,6 +21,7 @@ from derive.formula.layer_api import layer_api
 from derive.formula.name_readings import guessed_check
 from derive.formula.networks import random_env, symbolic_network
 from derive.formula.numpy_sums import SummedEverything, summed_where_the_array_belongs
+from derive.formula.output_letters import letters_check
 from derive.formula.parse import IR, FormulaError, parse
 from derive.formula.quantity import Quantity, quantity_of
 from derive.formula.readings import OtherReadings
@@ -37,7 +38,17 @@ class Checker(OtherReadings):
         formula cannot be read or judged for sure. NumPy names the reader does not know
         are tried in their common readings (``guesses``)."""
         if syntax != "python":
-            return self._check_text(formula, syntax)
+            try:
+                return self._check_text(formula, syntax)
+            except FormulaError:  # o and p, letters of other sources (``output_letters``)
+                read = letters_check(
+                    formula,
+                    self._activations(),
+                    lambda guessed, only: self._check_text(formula, syntax, guessed, only),
+                )
+                if read is None:
+                    raise
+                return read
         net = self.network
         return check_statements(  # every quantity a snippet assigns (``snippet_check``)
             formula,
@@ -49,6 +60,13 @@ class Checker(OtherReadings):
             tuple(
                 str(getattr(getattr(layer, "activation", None), "name", "")) for layer in net.layers
             ),
+        )
+
+    def _activations(self) -> tuple[str, ...]:
+        """The layers' activation names, first to last."""
+        return tuple(
+            str(getattr(getattr(layer, "activation", None), "name", ""))
+            for layer in self.network.layers
         )
 
     def _data_term(self, word: str) -> str | None:
