@@ -20,6 +20,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   latex_scripts.py    symbols, indices, superscripts
                   latex_ir.py         operators, sums, cases: the LaTeX transformer
                   latex_lhs.py        per-sample sums, update rules, the chain rule
+                  latex_output.py     da, dz, a without a layer beside y: the output's
       NumPy       python_nodes.py     half-read pieces (a list not yet indexed, …)
                   snippets.py         the rules of real code: lists, names, layers
                   python_statements.py  several statements -> one formula

@@ -53,6 +53,7 @@ from derive.formula.latex_lhs import (
     telescoped,
     update_rule,
 )
+from derive.formula.latex_output import output_unnumbered
 from derive.formula.latex_scripts import Over, Scripts
 from derive.formula.numbers import (
     parse_number,
@@ -214,6 +215,7 @@ class LatexToIR(Scripts):
     def _read(self, parts: list[IR]) -> list[IR]:
         """The parts, with the readings of the whole formula (``latex_layers``)."""
         parts = one_layer(parts, self.notes, self.depth)
+        parts = output_unnumbered(parts, self.notes, self.depth)
         parts, self.alternative = one_layer_weight(parts, self.notes, self.depth)
         if self.alternative is None:
             parts, self.alternative = unit_letters(parts, self.notes, "h" in self.functions)

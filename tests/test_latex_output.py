@@ -1,0 +1,71 @@
+"""The output's values written without their layer beside the labels (``dz = a - y``,
+``latex_output``): read as the output layer's, and only where nothing else is numbered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from derive.formula.check import Checker, CheckResult
+from derive.formula.parse import FormulaError
+
+NG_RELU3 = Path(__file__).parent / "corpus" / "specs" / "ng_relu3.toml"
+NOTE = "read as the output layer's (layer L)"
+
+
+def check(formula: str) -> CheckResult:
+    return Checker(NG_RELU3).check(formula, "latex")
+
+
+def test_the_learners_misquote_is_read_and_its_sign_named() -> None:
+    # DeepLearning.AI community, 'Course 1 Week 4 Programming Assignment #2 Error', the
+    # learner's quote of the lecture (corpus: dlai-forum-da-video-misquote)
+    result = check(r"da = \left(\frac{y}{a}\right) + \left(\frac{1-y}{1-a}\right)")
+    assert result.verdict == "incorrect"
+    assert "sign" in (result.diagnosis or "")
+    assert any(NOTE in n for n in result.notes)
+
+
+@pytest.mark.parametrize(
+    ("formula", "numbered", "correct"),
+    [
+        (  # Ng's lecture, as given
+            r"da = -\frac{y}{a} + \frac{1-y}{1-a}",
+            r"dA^{[L]} = -\frac{y}{a^{[L]}} + \frac{1-y}{1-a^{[L]}}",
+            True,
+        ),
+        (r"dz = a - y", r"dZ^{[L]} = a^{[L]} - y", True),
+        (
+            r"\frac{\partial L}{\partial z} = \frac{1}{m} (a - y)",
+            r"\frac{\partial L}{\partial z^{[L]}} = \frac{1}{m} (a^{[L]} - y)",
+            True,
+        ),
+        (
+            r"\frac{\partial L}{\partial z} = a - y",
+            r"\frac{\partial L}{\partial z^{[L]}} = a^{[L]} - y",
+            False,
+        ),
+        (r"dz = a \odot (1 - a) - y", r"dZ^{[L]} = a^{[L]} \odot (1 - a^{[L]}) - y", False),
+    ],
+)
+def test_unnumbered_output_values_beside_the_labels(
+    formula: str, numbered: str, correct: bool
+) -> None:
+    result = check(formula)
+    assert result.correct == correct
+    assert any(NOTE in n for n in result.notes)
+    assert check(numbered).verdict == result.verdict  # as written with the layer [L]
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        r"da = W^T dz",  # no labels: which layer, it does not say
+        r"dz_2 = a - y",  # a layer numbered: the others are not guessed
+        r"dw = x (a - y)^T",  # a weight: the first layer's in logistic regression
+    ],
+)
+def test_other_unnumbered_formulas_still_need_their_layer(formula: str) -> None:
+    with pytest.raises(FormulaError, match="layer index"):
+        check(formula)
