@@ -69,3 +69,27 @@ def test_unnumbered_output_values_beside_the_labels(
 def test_other_unnumbered_formulas_still_need_their_layer(formula: str) -> None:
     with pytest.raises(FormulaError, match="layer index"):
         check(formula)
+
+
+# --------------------------------------------------------------------------- prose around
+# A formula quoted from prose ends its sentence (". ", ", ") and may state its shape
+# (raissi/backprop's docs: "= A_\ell^T G_\ell \in \mathbb{R}^{p_\ell \times p_{\ell+1}},").
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        r"dZ^{[L]} = a^{[L]} - y.",
+        r"dZ^{[L]} = a^{[L]} - y,",
+        r"dZ^{[L]} = a^{[L]} - y \in \mathbb{R}^{1 \times m}",
+        r"dZ^{[L]} = a^{[L]} - y \in \mathbb{R}^{n^{[L]} \times m},",
+        r"dZ^{[L]} \in \mathbb{R}^{1 \times m} = a^{[L]} - y",
+    ],
+)
+def test_the_sentence_and_the_shape_around_a_formula_are_not_read(formula: str) -> None:
+    assert check(formula).correct
+
+
+def test_an_ellipsis_at_the_end_is_not_a_period() -> None:
+    with pytest.raises(FormulaError, match="unexpected"):
+        check(r"dZ^{[L]} = a^{[L]} - y ...")

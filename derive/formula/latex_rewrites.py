@@ -66,6 +66,16 @@ def loss_notes(text: str) -> list[str]:
 LATEX_REWRITES: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"\\begin\{cases\}(.*?)\\end\{cases\}", re.S), _cases),
     (_PER_EXAMPLE, _per_example),
+    # a shape stated beside a side, \in \mathbb{R}^{p_l \times p_{l+1}}: not maths to check
+    (
+        re.compile(
+            r"\\in\s*\\mathbb\s*\{\s*R\s*\}\s*"
+            r"(?:\^\s*(?:\{(?:[^{}]|\{[^{}]*\})*\}|[A-Za-z0-9]))?(?=\s*(?:[.,;=&]|\\\\|$))"
+        ),
+        "",
+    ),
+    # the sentence the formula closes: "= A_2 - Y." (not an ellipsis "...", nor "\,")
+    (re.compile(r"(?<![.\\])\s*[.,;]\s*$"), ""),
     # decorations: {\cal C}, \hat{\delta}, \vec{z}, \bm{\delta}, \boldsymbol{\delta}
     (re.compile(r"\{\s*\\(?:cal|mathcal|bf|rm)\s+([A-Za-z])\s*\}"), r"\1"),
     (re.compile(r"\\(?:cal|bf)\s+([A-Za-z])"), r"\1"),

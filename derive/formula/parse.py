@@ -37,7 +37,14 @@ from derive.formula.python_ir import PythonToIR
 from derive.formula.python_nodes import UnknownName, leftover
 from derive.spec.grammar import caret, failure
 
+
+class NoEquation(FormulaError):
+    """A formula without ``=``: a right-hand side alone (``derive check --quantity`` names
+    its left-hand side)."""
+
+
 __all__ = [
+    "NoEquation",
     "IR",
     "MAX_DEPTH",
     "MAX_DIGITS",
@@ -273,8 +280,9 @@ def parse(
         return FormulaError(f"{message} at column {column}{tail}\n" + caret(text, column), column)
 
     if "=" not in source:
-        raise FormulaError(
-            "a formula is an equation, LHS = RHS (e.g. \\delta_1 = ...), and this one has no '='"
+        raise NoEquation(
+            "a formula is an equation, LHS = RHS (e.g. \\delta_1 = ...), and this one has no "
+            "'=' (a right-hand side alone: say what it is with --quantity, e.g. --quantity dW_2)"
         )
     lark = parser(syntax)
     try:
