@@ -93,3 +93,21 @@ def test_the_sentence_and_the_shape_around_a_formula_are_not_read(formula: str) 
 def test_an_ellipsis_at_the_end_is_not_a_period() -> None:
     with pytest.raises(FormulaError, match="unexpected"):
         check(r"dZ^{[L]} = a^{[L]} - y ...")
+
+
+# --------------------------------------------------------------------------- one sample's entries
+# Beside the loss of sample i (L_i), y_{ij} is entry j of sample i: in a column network the
+# literal entry (i, j) is the transpose of it, and the right formula was judged wrong.
+
+
+@pytest.mark.parametrize(
+    ("formula", "correct"),
+    [
+        (r"\frac{\partial L_i}{\partial z_j} = \sigma(z_j) - y_{ij}", True),
+        (r"\frac{\partial L_i}{\partial z_j} = y_{ij} - \sigma(z_j)", False),
+        (r"\frac{\partial L_i}{\partial z_j} = \sigma(z_j) - y_j", True),
+    ],
+)
+def test_entries_of_the_sample_on_the_left_are_that_samples(formula: str, correct: bool) -> None:
+    spec = Path(__file__).parent / "corpus" / "specs" / "cs231n_multilabel.toml"
+    assert Checker(spec).check(formula, "latex").correct == correct

@@ -86,3 +86,24 @@ def test_o_as_a_layer_name_is_left_to_the_layer_letters() -> None:
     # W^o, δ^o: o names the output layer there (latex_layers), not a value
     net = dense([3, 4, 2], [Activation("sigmoid")] * 2, "squared_error", batch=1)
     assert check(net, r"\frac{\partial L}{\partial W^o} = \delta^o (A^1)^T").correct
+
+
+# --------------------------------------------------------------------------- CS231n's f
+# CS231n's notes (Neural Networks Part 2, attribute classification): the scores f = W x,
+# ∂L_i/∂f_j for sample i (corpus: cs231n-nn2-attribute-nll-gradient-sign, the sign wrong).
+
+
+def test_cs231n_scores_and_the_samples_entries_are_read() -> None:
+    spec = SPECS / "cs231n_multilabel.toml"
+    wrong = check(spec, r"\partial{L_i} / \partial{f_j} = y_{ij} - \sigma(f_j)")
+    assert wrong.verdict == "incorrect"
+    assert "sign" in (wrong.diagnosis or "")
+    assert any("'f' read as the scores Z_L" in n for n in wrong.notes)
+    right = check(spec, r"\partial{L_i} / \partial{f_j} = \sigma(f_j) - y_{ij}")
+    assert right.correct
+    assert any("entry j of sample i's" in n for n in right.notes)
+
+
+def test_f_applied_anywhere_is_the_activation_function() -> None:
+    with pytest.raises(FormulaError):
+        check(SOFTMAX, r"\frac{\partial L}{\partial f_k} = f'(f_k) - y_k")

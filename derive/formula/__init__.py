@@ -20,7 +20,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   latex_scripts.py    symbols, indices, superscripts
                   latex_ir.py         operators, sums, cases: the LaTeX transformer
                   latex_lhs.py        per-sample sums, update rules, the chain rule
-                  latex_output.py     da, dz, a without a layer beside y: the output's
+                  latex_output.py     da, dz, a without a layer beside y: the output's;
+                                      y_{ij} beside L_i: sample i's entry j
       NumPy       python_nodes.py     half-read pieces (a list not yet indexed, …)
                   snippets.py         the rules of real code: lists, names, layers
                   python_statements.py  several statements -> one formula
@@ -66,7 +67,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   python_helpers.py   a helper named after an activation (applySigmoid),
                                       in its usual definitions (python_args.py: call
                                       arguments as text)
-                  output_letters.py   o and p (the output's scores, its probabilities)
+                  output_letters.py   o, f, p (the output's scores, its probabilities)
                                       read where one reading fits, else "cannot tell"
                   check.py            Checker.check: one Run per call
 

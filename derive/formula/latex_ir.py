@@ -53,7 +53,7 @@ from derive.formula.latex_lhs import (
     telescoped,
     update_rule,
 )
-from derive.formula.latex_output import output_unnumbered
+from derive.formula.latex_output import output_unnumbered, sample_entries
 from derive.formula.latex_scripts import Over, Scripts
 from derive.formula.numbers import (
     parse_number,
@@ -216,6 +216,7 @@ class LatexToIR(Scripts):
         """The parts, with the readings of the whole formula (``latex_layers``)."""
         parts = one_layer(parts, self.notes, self.depth)
         parts = output_unnumbered(parts, self.notes, self.depth)
+        parts = sample_entries(parts, self.notes)
         parts, self.alternative = one_layer_weight(parts, self.notes, self.depth)
         if self.alternative is None:
             parts, self.alternative = unit_letters(parts, self.notes, "h" in self.functions)

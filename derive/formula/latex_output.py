@@ -7,9 +7,10 @@ A network of one layer is ``latex_layers.one_layer``'s."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from derive.formula.ir import Entry, RelIndex, Sym
+from derive.formula.ir import Entry, Partial, RelIndex, Sym
 from derive.formula.ir_walk import map_children, nodes
 
 #: The values of the output layer a formula beside the labels may leave unnumbered (not
@@ -44,3 +45,34 @@ def output_unnumbered(parts: list[Any], notes: list[str], depth: int) -> list[An
         "(layer L): the labels meet only the output"
     )
     return [_at_output(p) for p in parts]
+
+
+def _sample_letter(parts: list[Any]) -> str | None:
+    """The sample's letter of a left-hand side's loss of one sample (``∂L_i/∂f_j``: i)."""
+    head = parts[0] if parts else None
+    if not isinstance(head, Partial):
+        return None
+    m = re.fullmatch(r"[A-Z]_\{?([a-z])\}?", head.loss)
+    return m.group(1) if m else None
+
+
+def _without_sample(node: Any, letter: str) -> Any:
+    if isinstance(node, Entry) and len(node.indices) == 2 and node.indices[0] == ((1, letter),):
+        return Entry(_without_sample(node.a, letter), node.indices[1:])
+    return map_children(node, lambda c: _without_sample(c, letter))
+
+
+def sample_entries(parts: list[Any], notes: list[str]) -> list[Any]:
+    """``∂L_i/∂f_j = σ(f_j) - y_{ij}`` (CS231n's notes): beside the loss of sample i, an entry
+    ``y_{ij}`` is entry j of that sample's (the formula is for one sample, checked on a
+    network of batch 1), whichever way the network lays samples out."""
+    letter = _sample_letter(parts)
+    if letter is None:
+        return parts
+    out = [_without_sample(p, letter) for p in parts]
+    if out != parts:
+        notes.append(
+            f"the loss of one sample {letter} on the left: an entry _{{{letter}j}} read as "
+            f"entry j of sample {letter}'s"
+        )
+    return out

@@ -1,11 +1,12 @@
 """Letters many sources use for a network's values where derive writes z and a: ``o`` for
-an output and ``p`` for the probabilities (``∂L/∂o_i = p_i - y_i``, the softmax's gradient
-on its scores). Neither letter is derive's, and ``o`` means two things in real sources:
-the output layer's scores before the softmax (Dive into Deep Learning's o = W h + b,
-ŷ = softmax(o); the softmax notes of Q&A threads), or the output of a unit, its
-activation (Wikipedia's o_j = φ(net_j), ∂E/∂w_ij = o_i δ_j). Each reading is tried
-against the network: the verdict stands when every reading that reads and fits the
-shapes agrees (and says which it used), else "cannot tell", naming the readings."""
+an output, ``f`` for the scores (CS231n) and ``p`` for the probabilities
+(``∂L/∂o_i = p_i - y_i``, the softmax's gradient on its scores). None is derive's, and
+``o`` means two things in real sources: the output layer's scores before the softmax
+(Dive into Deep Learning's o = W h + b, ŷ = softmax(o); the softmax notes of Q&A
+threads), or the output of a unit, its activation (Wikipedia's o_j = φ(net_j),
+∂E/∂w_ij = o_i δ_j). Each reading is tried against the network: the verdict stands when
+every reading that reads and fits the shapes agrees (and says which it used), else
+"cannot tell", naming the readings."""
 
 from __future__ import annotations
 
@@ -46,6 +47,14 @@ READINGS: dict[str, tuple[LetterReading, ...]] = {
             "backpropagation article writes it)",
         ),
     ),
+    "f": (
+        LetterReading(
+            "f",
+            "Z^{[L]}",
+            "Z",
+            "the scores Z_L (f = W x, the class scores of CS231n's notes)",
+        ),
+    ),
     "p": (
         LetterReading(
             "p",
@@ -75,11 +84,20 @@ def _in_script(text: str, at: int) -> bool:
     return before.endswith(("^", "_")) or bool(re.search(r"[\^_]\s*\{[^{}]*$", before))
 
 
+#: ``f`` applied (``f(z)``, ``f'(z)``, ``f_2'(z)``, ``f^{[2]}``): the activation function.
+_APPLIED = re.compile(
+    r"(?<![\\A-Za-z])f\s*(?:_\s*(?:\{[^{}]*\}|[0-9A-Za-z]))?\s*(?:'|\^|\(|\\left|\\prime)"
+)
+
+
 def letters_written(text: str, activations: tuple[str, ...]) -> list[str]:
-    """The letters of ``READINGS`` the formula writes as symbols of its own."""
+    """The letters of ``READINGS`` the formula writes as symbols of its own (not ``f``
+    where the formula applies it as a function anywhere)."""
     found = []
     for c in READINGS:
         if c == "p" and (not activations or activations[-1] not in _PROBABILITIES):
+            continue
+        if c == "f" and _APPLIED.search(text):
             continue
         if any(not _in_script(text, m.start()) for m in _letter(c).finditer(text)):
             found.append(c)
