@@ -111,11 +111,12 @@ class Checker(OtherReadings):
         try:
             result = self._check(run)
         except UnknownSymbol as err:
-            result = self._other_numbering(run, err)
+            result = _judged_without(self._other_numbering(run, err), parts)
             result.notes[:0] = getattr(parts, "notes", [])  # the common readings used
             return result
         if not result.correct:
             result = self._unsure(run, result)
+        result = _judged_without(result, parts)
         result.notes[:0] = getattr(parts, "notes", [])  # the common readings used
         if run.pair_used:
             after, extra = self._pair_layer
@@ -229,6 +230,23 @@ class Checker(OtherReadings):
             return CheckResult("incorrect", label, expected, method, summed)
         diagnosis, notes = self.diagnose(run, q, rhs)
         return CheckResult("incorrect", label, expected, method, diagnosis, shape_error, notes)
+
+
+def _judged_without(result: CheckResult, parts: Any) -> CheckResult:
+    """The verdict on a formula with sides not read (a derivation's middle step with a
+    tensor factor, ∂Z/∂W): wrong where another side is wrong, else no verdict."""
+    unread = getattr(parts, "unread", [])
+    if not unread:
+        return result
+    if result.correct:
+        raise FormulaError(
+            f"{unread[0]} (the formula's other sides are right; this one is not judged)"
+        )
+    result.notes.append(
+        "a side with a derivative of a matrix by a matrix (∂Z/∂W) is not read; another side "
+        "is wrong, so the formula is"
+    )
+    return result
 
 
 def check(spec: Any, formula: str, syntax: str = "latex") -> CheckResult:

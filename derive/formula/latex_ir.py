@@ -47,6 +47,7 @@ from derive.formula.latex_layers import (
 from derive.formula.latex_lhs import (
     DD,
     SSum,
+    TensorLeft,
     has_sample,
     per_sample,
     same_symbol,
@@ -201,7 +202,17 @@ class LatexToIR(Scripts):
                 f"{lhs.base} = {lhs.base} + …: an accumulation (Δ ← Δ + …) is not read; write "
                 "the quantity's formula, or an update of a parameter, W ← W − α G"
             )
-        return self._read([per_sample(lhs), *(per_sample(telescoped(p)) for p in parts[1:])])
+        sides = []
+        for p in parts[1:]:
+            try:
+                sides.append(per_sample(telescoped(p)))
+            except TensorLeft as err:  # a middle step of a derivation: the others judged
+                if len(parts) < 3:
+                    raise
+                self.unread.append(str(err))
+        if not sides:
+            raise FormulaError(self.unread[0])
+        return self._read([per_sample(lhs), *sides])
 
     def update(self, lhs: IR, step: IR, *rest: IR) -> list[IR]:
         """``W ← W − α G`` (also ``:=``, ``\\gets``): the update rule checks ``G`` as ∂L/∂W."""

@@ -239,6 +239,7 @@ class Parts(list):  # type: ignore[type-arg]
         super().__init__(parts)
         self.notes = notes
         self.alternative: Any = None  # another reading (latex_layers.Alternative)
+        self.unread: list[str] = []  # sides not read: why (a chain's tensor factor, ∂Z/∂W)
 
 
 def parse(
@@ -317,6 +318,7 @@ def parse(
     if syntax == "latex":
         notes[:0] = goodfellow(text)[1] + loss_notes(text)  # the readings used, if any
     out = Parts([leftover(p) for p in parts], notes)
+    out.unread = list(getattr(transformer, "unread", []))  # sides left out (latex_ir._chain)
     alternative = getattr(transformer, "alternative", None)  # read another way (latex_layers)
     if alternative is not None:
         out.alternative = dataclasses.replace(
