@@ -101,9 +101,34 @@ def test_cs231n_scores_and_the_samples_entries_are_read() -> None:
     assert any("'f' read as the scores Z_L" in n for n in wrong.notes)
     right = check(spec, r"\partial{L_i} / \partial{f_j} = \sigma(f_j) - y_{ij}")
     assert right.correct
-    assert any("entry j of sample i's" in n for n in right.notes)
+    assert any("entry k of sample i's" in n for n in right.notes)
 
 
 def test_f_applied_anywhere_is_the_activation_function() -> None:
     with pytest.raises(FormulaError):
         check(SOFTMAX, r"\frac{\partial L}{\partial f_k} = f'(f_k) - y_k")
+
+
+# CS231n's notes (Linear classification, softmax): ∂L_i/∂f_k = p_k − 1(y_i = k), the
+# indicator of sample i's label being class k (corpus: cs231n-notes-case-softmax-grad, on
+# a batch network there); UFLDL's softmax regression writes 1{y = k}.
+
+
+@pytest.mark.parametrize(
+    ("formula", "correct"),
+    [
+        (r"\frac{\partial L_i }{ \partial f_k } = p_k - \mathbb{1}(y_i = k)", True),
+        (r"\frac{\partial L_i }{ \partial f_k } = \mathbb{1}(y_i = k) - p_k", False),
+        (r"\frac{\partial L}{\partial z_k} = a_k - \mathbf{1}\{y = k\}", True),
+        (r"\frac{\partial L}{\partial z_k} = a_k - \mathbb{1}\left(y = k\right)", True),
+    ],
+)
+def test_the_indicator_of_the_labels_class_is_the_one_hot_entry(
+    formula: str, correct: bool
+) -> None:
+    assert check(SOFTMAX, formula).correct == correct
+
+
+def test_a_per_sample_loss_on_a_batch_network_is_refused_with_its_reason() -> None:
+    with pytest.raises(FormulaError, match="the loss of one sample"):
+        check("cs231n", r"\frac{\partial L_i }{ \partial f_k } = p_k - \mathbb{1}(y_i = k)")

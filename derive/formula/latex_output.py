@@ -72,7 +72,7 @@ def sample_entries(parts: list[Any], notes: list[str]) -> list[Any]:
     out = [_without_sample(p, letter) for p in parts]
     if out != parts:
         notes.append(
-            f"the loss of one sample {letter} on the left: an entry _{{{letter}j}} read as "
-            f"entry j of sample {letter}'s"
+            f"the loss of one sample {letter} on the left: an entry y_{{{letter}k}} read as "
+            f"entry k of sample {letter}'s"
         )
     return out

@@ -60,6 +60,20 @@ def loss_notes(text: str) -> list[str]:
     return []
 
 
+#: An indicator of the label's class: ``\\mathbb{1}(y_i = k)`` (y_i the class of sample i).
+_LABEL_IS = re.compile(
+    r"\\(?:mathbb|mathbf|boldsymbol|mathds)\{[1I]\}\s*(?:\\left\s*|\\big[lr]?\s*)?(?:[(\[]|\\\{)"
+    r"\s*y\s*(?:_\s*\{?\s*([a-z])\s*\}?)?\s*=\s*([a-z])\s*"
+    r"(?:\\right\s*|\\big[lr]?\s*)?(?:[)\]]|\\\})"
+)
+
+
+def _label_entry(m: re.Match[str]) -> str:
+    """``1(y_i = k)`` as ``y_{ik}`` (sample i's one-hot label, entry k), ``1(y = k)`` as
+    ``y_{k}``."""
+    return "y_{" + (m.group(1) or "") + m.group(2) + "}"
+
+
 #: Rewrites of the LaTeX read here, applied before ``parse``'s own: notations that carry
 #: no more than what the grammar reads (decorations, primes and transposes inside
 #: superscripts, indicators, cases, update arrows).
@@ -147,6 +161,9 @@ LATEX_REWRITES: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"\\(?:rightarrow|to|longrightarrow|mapsto)(?![A-Za-z])"), " := "),
     # Nielsen's y(x): the target of the training input x
     (re.compile(r"(?<![A-Za-z\\])([yY])\s*\(\s*x\s*\)"), r"\1"),
+    # \mathbb{1}(y_i = k), \mathbf{1}\{y = k\}: the label of sample i is class k, the one-hot
+    # label's entry (CS231n's ∂L_i/∂f_k = p_k − 1(y_i = k), UFLDL's softmax regression)
+    (_LABEL_IS, _label_entry),
     # \mathbb{1}[z > 0], \mathbb{1}(z > 0), \mathbf{1}\{z > 0\}: an indicator
     (
         re.compile(r"\\(?:mathbb|mathbf|boldsymbol|mathds)\{[1I]\}\s*(?=\(|\[|\\\{|\\left|\\big)"),

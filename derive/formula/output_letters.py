@@ -140,17 +140,22 @@ def letters_check(
         if len({r.base for r in combo}) == len(combo)  # two letters, two quantities
     ][:MAX_TRIES]
     tried: list[_Tried] = []
+    refusals: list[FormulaError] = []
     for combo in combos:
         try:
             result = check(tuple(_rewrite(r) for r in combo), True)
         except FormulaError as err:
             if str(err).startswith("cannot"):  # read, but its verdict is not sure
                 raise
+            if not str(err).startswith(("unknown", "unexpected")):
+                refusals.append(err)  # read, and refused (the loss of one sample, …)
             continue
         if result.shape_error == "shapes do not fit":
             continue
         tried.append(_Tried(combo, result))
     if not tried:
+        if refusals and len(refusals) == len(combos):  # every reading read and refused
+            raise refusals[0]
         return None
     verdicts = {t.result.verdict for t in tried}
     if len(verdicts) > 1:
