@@ -111,3 +111,35 @@ def test_an_ellipsis_at_the_end_is_not_a_period() -> None:
 def test_entries_of_the_sample_on_the_left_are_that_samples(formula: str, correct: bool) -> None:
     spec = Path(__file__).parent / "corpus" / "specs" / "cs231n_multilabel.toml"
     assert Checker(spec).check(formula, "latex").correct == correct
+
+
+# --------------------------------------------------------------------------- one layer's update
+# In a network of one layer (logistic regression), W and b updated without their layer are
+# its own: W ← W − α dW.
+
+NG_LOGREG = Path(__file__).parent / "corpus" / "specs" / "ng_logreg.toml"
+
+
+@pytest.mark.parametrize(
+    ("formula", "correct"),
+    [
+        # Cross Validated 377533, the skeleton's update (corpus:
+        # cv-377533-skeleton-update-sigma-prime): σ'(x) where σ'(z) belongs
+        (r"W = W + \frac{\alpha}{m} (y-\hat{y}) \sigma ' (x) x", False),
+        (r"W = W - \frac{\alpha}{m} (\hat{y} - y) x^T", True),
+        (r"W = W - \frac{\alpha}{m} x (\hat{y} - y)^T", False),
+        (r"b := b - \alpha db", True),
+        (r"W := W - \alpha dW", True),
+    ],
+)
+def test_a_one_layer_networks_parameter_is_updated_without_its_layer(
+    formula: str, correct: bool
+) -> None:
+    result = Checker(NG_LOGREG).check(formula, "latex")
+    assert result.correct == correct
+    assert any("W, b without a layer read as layer 1's" in n for n in result.notes)
+
+
+def test_a_deeper_networks_parameter_still_needs_its_layer() -> None:
+    with pytest.raises(FormulaError, match="updates a parameter with its layer"):
+        check(r"W := W - \alpha dW")

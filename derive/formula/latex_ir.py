@@ -41,6 +41,7 @@ from derive.formula.latex_layers import (
     Alternative,
     capital_as_generic,
     one_layer,
+    one_layer_update,
     one_layer_weight,
     unit_letters,
 )
@@ -195,8 +196,9 @@ class LatexToIR(Scripts):
         rhs = parts[1]
         param = isinstance(lhs, Sym) and lhs.base in ("W", "b", "K")
         accumulates = isinstance(rhs, Bin) and rhs.op in ("sub", "add")
-        if param and accumulates and same_symbol(rhs.a, lhs):
-            return self._read(update_rule(lhs, rhs, list(parts[2:])))  # W_2 = W_2 − α G
+        if param and accumulates and same_symbol(rhs.a, lhs):  # W_2 = W_2 − α G
+            lhs, rhs = one_layer_update([lhs, rhs], self.notes, self.depth)
+            return self._read(update_rule(lhs, rhs, list(parts[2:])))
         if accumulates and same_symbol(rhs.a, lhs):
             raise FormulaError(
                 f"{lhs.base} = {lhs.base} + …: an accumulation (Δ ← Δ + …) is not read; write "
@@ -220,6 +222,7 @@ class LatexToIR(Scripts):
 
     def _update(self, lhs: IR, step: IR, *rest: IR) -> list[IR]:
         """``update``, once the products written ⊗ are read one way."""
+        lhs, step = one_layer_update([lhs, step], self.notes, self.depth)
         parts = update_rule(lhs, step, [telescoped(p) for p in rest])
         return self._read([per_sample(p) for p in parts])
 
