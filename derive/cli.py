@@ -296,7 +296,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     """``derive check``: one formula, or a file of them, checked and diagnosed."""
     from derive.formula.check import Checker, CheckResult
     from derive.formula.detect import detect_syntax
-    from derive.formula.parse import FormulaError
+    from derive.formula.parse import FormulaError, NoEquation
+
+    if args.quantity is not None and (
+        "=" in args.quantity or not args.quantity.strip() or len(args.quantity) > 100
+    ):
+        raise UserError(
+            "--quantity names a left-hand side alone, e.g. --quantity dW_2 or "
+            "--quantity '\\delta_1' (at most 100 characters, no '=')"
+        )
 
     def error_record(err: Exception) -> dict[str, object]:
         """An error as JSON: its first line, and the column (1-based) when it is known."""
@@ -307,6 +315,17 @@ def cmd_check(args: argparse.Namespace) -> int:
         }
 
     def check_one(checker: Checker, formula: str) -> CheckResult:
+        """One formula; a right-hand side alone with ``--quantity`` as its left-hand side."""
+        try:
+            return check_as_written(checker, formula)
+        except NoEquation:
+            if args.quantity is None:
+                raise
+        result = check_as_written(checker, f"{args.quantity} = {formula}")
+        result.notes.insert(0, f"the right-hand side alone, read as {args.quantity} (--quantity)")
+        return result
+
+    def check_as_written(checker: Checker, formula: str) -> CheckResult:
         """One formula in ``--syntax``, or (auto) in the syntax its marks show (said when
         the marks were unclear)."""
         if args.syntax != "auto":
@@ -660,6 +679,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=QUANTITY",
         help="read NAME as QUANTITY in this check (repeatable), e.g. --symbol S=Z_2 "
         "--symbol dout=dZ_2 --symbol w=W_1^T --symbol E=L",
+    )
+    check.add_argument(
+        "--quantity",
+        metavar="LHS",
+        help="the left-hand side of a formula written as its right-hand side alone, e.g. "
+        "--quantity dW_2 (formulas with their own '=' keep theirs)",
     )
     check.add_argument(
         "--file",

@@ -7,7 +7,9 @@ imports the steps before it (import-linter keeps the package free of cycles)::
     parse         parse.py            the formula -> lark tree (latex.lark, python.lark),
                                       with bounds and carets; user-declared names
                                       (declared.py); which syntax (detect.py)
-      words       latex_tokens.py     LaTeX names, functions, rewrites before the grammar
+      words       latex_tokens.py     LaTeX names: symbols, scalars, functions
+                  latex_rewrites.py   rewrites before the grammar: decorations, primes, cases
+                  latex_commands.py   TeX's own commands; a page's macro asked to be declared
                   latex_goodfellow.py Goodfellow et al.'s letters (a = Z, h = A, g), by macros
                   latex_plain.py      maths typed in Unicode (∂L/∂W₂), ℓ, code names (W2)
     IR            ir.py               the typed IR: one frozen dataclass per node kind
@@ -18,6 +20,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   latex_scripts.py    symbols, indices, superscripts
                   latex_ir.py         operators, sums, cases: the LaTeX transformer
                   latex_lhs.py        per-sample sums, update rules, the chain rule
+                  latex_output.py     da, dz, a without a layer beside y: the output's;
+                                      y_{ij} beside L_i: sample i's entry j
       NumPy       python_nodes.py     half-read pieces (a list not yet indexed, …)
                   snippets.py         the rules of real code: lists, names, layers
                   python_statements.py  several statements -> one formula
@@ -63,6 +67,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   python_helpers.py   a helper named after an activation (applySigmoid),
                                       in its usual definitions (python_args.py: call
                                       arguments as text)
+                  output_letters.py   o, f, p (the output's scores, its probabilities)
+                                      read where one reading fits, else "cannot tell"
                   check.py            Checker.check: one Run per call
 
 Forward programs (``derive check PROGRAM``) take a shorter road over the program's own

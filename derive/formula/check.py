@@ -21,6 +21,7 @@ from derive.formula.layer_api import layer_api
 from derive.formula.name_readings import guessed_check
 from derive.formula.networks import random_env, symbolic_network
 from derive.formula.numpy_sums import SummedEverything, summed_where_the_array_belongs
+from derive.formula.output_letters import letters_check
 from derive.formula.parse import IR, FormulaError, parse
 from derive.formula.quantity import Quantity, quantity_of
 from derive.formula.readings import OtherReadings
@@ -37,7 +38,17 @@ class Checker(OtherReadings):
         formula cannot be read or judged for sure. NumPy names the reader does not know
         are tried in their common readings (``guesses``)."""
         if syntax != "python":
-            return self._check_text(formula, syntax)
+            try:
+                return self._check_text(formula, syntax)
+            except FormulaError:  # o and p, letters of other sources (``output_letters``)
+                read = letters_check(
+                    formula,
+                    self._activations(),
+                    lambda guessed, only: self._check_text(formula, syntax, guessed, only),
+                )
+                if read is None:
+                    raise
+                return read
         net = self.network
         return check_statements(  # every quantity a snippet assigns (``snippet_check``)
             formula,
@@ -49,6 +60,13 @@ class Checker(OtherReadings):
             tuple(
                 str(getattr(getattr(layer, "activation", None), "name", "")) for layer in net.layers
             ),
+        )
+
+    def _activations(self) -> tuple[str, ...]:
+        """The layers' activation names, first to last."""
+        return tuple(
+            str(getattr(getattr(layer, "activation", None), "name", ""))
+            for layer in self.network.layers
         )
 
     def _data_term(self, word: str) -> str | None:
@@ -93,11 +111,12 @@ class Checker(OtherReadings):
         try:
             result = self._check(run)
         except UnknownSymbol as err:
-            result = self._other_numbering(run, err)
+            result = _judged_without(self._other_numbering(run, err), parts)
             result.notes[:0] = getattr(parts, "notes", [])  # the common readings used
             return result
         if not result.correct:
             result = self._unsure(run, result)
+        result = _judged_without(result, parts)
         result.notes[:0] = getattr(parts, "notes", [])  # the common readings used
         if run.pair_used:
             after, extra = self._pair_layer
@@ -212,6 +231,23 @@ class Checker(OtherReadings):
             return CheckResult("incorrect", label, expected, method, summed)
         diagnosis, notes = self.diagnose(run, q, rhs)
         return CheckResult("incorrect", label, expected, method, diagnosis, shape_error, notes)
+
+
+def _judged_without(result: CheckResult, parts: Any) -> CheckResult:
+    """The verdict on a formula with sides not read (a derivation's middle step with a
+    tensor factor, ∂Z/∂W): wrong where another side is wrong, else no verdict."""
+    unread = getattr(parts, "unread", [])
+    if not unread:
+        return result
+    if result.correct:
+        raise FormulaError(
+            f"{unread[0]} (the formula's other sides are right; this one is not judged)"
+        )
+    result.notes.append(
+        "a side with a derivative of a matrix by a matrix (∂Z/∂W) is not read; another side "
+        "is wrong, so the formula is"
+    )
+    return result
 
 
 def check(spec: Any, formula: str, syntax: str = "latex") -> CheckResult:

@@ -41,18 +41,21 @@ from derive.formula.latex_layers import (
     Alternative,
     capital_as_generic,
     one_layer,
+    one_layer_update,
     one_layer_weight,
     unit_letters,
 )
 from derive.formula.latex_lhs import (
     DD,
     SSum,
+    TensorLeft,
     has_sample,
     per_sample,
     same_symbol,
     telescoped,
     update_rule,
 )
+from derive.formula.latex_output import output_unnumbered, sample_entries
 from derive.formula.latex_scripts import Over, Scripts
 from derive.formula.numbers import (
     parse_number,
@@ -193,14 +196,25 @@ class LatexToIR(Scripts):
         rhs = parts[1]
         param = isinstance(lhs, Sym) and lhs.base in ("W", "b", "K")
         accumulates = isinstance(rhs, Bin) and rhs.op in ("sub", "add")
-        if param and accumulates and same_symbol(rhs.a, lhs):
-            return self._read(update_rule(lhs, rhs, list(parts[2:])))  # W_2 = W_2 − α G
+        if param and accumulates and same_symbol(rhs.a, lhs):  # W_2 = W_2 − α G
+            lhs, rhs = one_layer_update([lhs, rhs], self.notes, self.depth)
+            return self._read(update_rule(lhs, rhs, list(parts[2:])))
         if accumulates and same_symbol(rhs.a, lhs):
             raise FormulaError(
                 f"{lhs.base} = {lhs.base} + …: an accumulation (Δ ← Δ + …) is not read; write "
                 "the quantity's formula, or an update of a parameter, W ← W − α G"
             )
-        return self._read([per_sample(lhs), *(per_sample(telescoped(p)) for p in parts[1:])])
+        sides = []
+        for p in parts[1:]:
+            try:
+                sides.append(per_sample(telescoped(p)))
+            except TensorLeft as err:  # a middle step of a derivation: the others judged
+                if len(parts) < 3:
+                    raise
+                self.unread.append(str(err))
+        if not sides:
+            raise FormulaError(self.unread[0])
+        return self._read([per_sample(lhs), *sides])
 
     def update(self, lhs: IR, step: IR, *rest: IR) -> list[IR]:
         """``W ← W − α G`` (also ``:=``, ``\\gets``): the update rule checks ``G`` as ∂L/∂W."""
@@ -208,12 +222,15 @@ class LatexToIR(Scripts):
 
     def _update(self, lhs: IR, step: IR, *rest: IR) -> list[IR]:
         """``update``, once the products written ⊗ are read one way."""
+        lhs, step = one_layer_update([lhs, step], self.notes, self.depth)
         parts = update_rule(lhs, step, [telescoped(p) for p in rest])
         return self._read([per_sample(p) for p in parts])
 
     def _read(self, parts: list[IR]) -> list[IR]:
         """The parts, with the readings of the whole formula (``latex_layers``)."""
         parts = one_layer(parts, self.notes, self.depth)
+        parts = output_unnumbered(parts, self.notes, self.depth)
+        parts = sample_entries(parts, self.notes)
         parts, self.alternative = one_layer_weight(parts, self.notes, self.depth)
         if self.alternative is None:
             parts, self.alternative = unit_letters(parts, self.notes, "h" in self.functions)

@@ -157,6 +157,27 @@ def one_layer_weight(
     return plain, alternative
 
 
+#: A parameter and its gradient, updated without a layer (``W ← W − α dW``).
+_PARAMETERS = ("W", "b", "dW", "db")
+
+
+def _parameter_of_layer_1(node: Any) -> Any:
+    parameter = isinstance(node, Sym) and node.index is None and node.base in _PARAMETERS
+    if parameter and not (node.base in ("W", "dW") and node.lower):  # w: W_1ᵀ, a column
+        return Sym(node.base, IntIndex(1), node.lower)
+    return map_children(node, _parameter_of_layer_1)
+
+
+def one_layer_update(parts: list[Any], notes: list[str], depth: int) -> list[Any]:
+    """``W ← W − α G`` in a network of one layer: W and b without a layer are its own."""
+    if depth != 1:
+        return parts
+    out = [_parameter_of_layer_1(p) for p in parts]
+    if out != parts:
+        notes.append("this network has one layer: W, b without a layer read as layer 1's")
+    return out
+
+
 def one_layer(parts: list[Any], notes: list[str], depth: int) -> list[Any]:
     """``∂J/∂b = (1/m) Σ_i (a^{(i)} − y^{(i)})`` in a network of one layer: the symbols
     written without a layer are that layer's (a reading, said in ``notes``)."""

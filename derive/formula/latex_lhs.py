@@ -235,6 +235,10 @@ def _factors(node: Any) -> list[Any] | None:
     return None
 
 
+class TensorLeft(FormulaError):
+    """A side with a derivative of a matrix by a matrix left over (``∂Z/∂W``)."""
+
+
 def telescoped(node: Any) -> Any:
     """``∂L/∂Z_2 ∂Z_2/∂W_2`` (the chain rule, in any order of its factors) is ∂L/∂W_2;
     a derivative of one matrix by another left over has no matrix meaning: an error."""
@@ -254,7 +258,7 @@ def telescoped(node: Any) -> Any:
                 return Partial(end, loss[0].loss)
     for _, n in nodes(node):
         if isinstance(n, DD):
-            raise FormulaError(
+            raise TensorLeft(
                 "a derivative of a matrix by a matrix (∂Z/∂W, a tensor) has no matrix meaning "
                 "here; write the chain rule in full, ∂L/∂Z_2 ∂Z_2/∂W_2, or its matrix form"
             )

@@ -108,22 +108,16 @@ UNICODE_REWRITES: list[tuple[re.Pattern[str], Any]] = [
 ]
 
 
+#: The words code and notes use for the loss inside LaTeX (``\\partial{loss}``,
+#: ``\\partial \\text{Cost}``), read as the loss ``L``.
+LOSS_WORDS = ("loss", "Loss", "cost", "Cost")
+
 #: Names a notebook's LaTeX borrows from its code: ``W2``, ``h1``, ``dZ2`` (``W_2``),
-#: ``\\partial{loss}``, ``\\partial \\text{cost}`` (the loss ``L``).
+#: and the loss words above after a ∂, bare, in braces or in a font.
 _CODE_NAME = re.compile(r"(?<![\\A-Za-z0-9])(d[WbZAK]|[WbZAXYKwzax])(\d)(?![\dA-Za-z])")
-_WORD = r"(?:loss|Loss|cost|Cost)"
+_WORD = "(?:" + "|".join(LOSS_WORDS) + ")"
 _WRAPPED = r"\\(?:text|mathrm|mathit|operatorname)\s*\{\s*" + _WORD + r"\s*\}"
-_LOSS_WORD = re.compile(
-    r"\\partial\s*(?:\{\s*(?:"
-    + _WRAPPED
-    + "|"
-    + _WORD
-    + r")\s*\}|"
-    + _WRAPPED
-    + "|"
-    + _WORD
-    + r"\b)"
-)
+_LOSS_WORD = re.compile(rf"\\partial\s*(?:\{{\s*(?:{_WRAPPED}|{_WORD})\s*\}}|{_WRAPPED}|{_WORD}\b)")
 
 
 #: k as the layer letter (CS224n's notes: δ^{(k)} = f'(z^{(k)}) ∘ (W^{(k)T} δ^{(k+1)})): a

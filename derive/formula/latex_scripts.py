@@ -112,6 +112,7 @@ class Scripts(Functions):
         self.functions: set[str] = set()  # the function letters written (Bishop's h)
         self.alternative: Any = None  # the parts read another way (``unit_letters``)
         self.otimes: list[Any] = []  # the products written ⊗ (``LatexToIR.binop``)
+        self.unread: list[str] = []  # sides left with a tensor factor (``LatexToIR._chain``)
 
     def _layer(self, text: str) -> Index | Letter:
         """A layer index, an entry or sample letter, or ``o``/``h`` (``latex_layers``)."""

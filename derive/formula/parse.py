@@ -17,10 +17,11 @@ from lark.exceptions import VisitError
 
 from derive.formula.declared import rewrites as declared_rewrites
 from derive.formula.ir import IR, FormulaError
+from derive.formula.latex_commands import macro_hint
 from derive.formula.latex_goodfellow import GOODFELLOW_REWRITE, goodfellow
 from derive.formula.latex_ir import LatexToIR
 from derive.formula.latex_plain import PLAIN_REWRITES, UNICODE_REWRITES, is_unicode_math
-from derive.formula.latex_tokens import LATEX_REWRITES, loss_notes, macro_hint
+from derive.formula.latex_rewrites import LATEX_REWRITES, loss_notes
 from derive.formula.layer_names import LATEX_REWRITES as LAYER_REWRITES
 from derive.formula.numbers import (
     MAX_DEPTH,
@@ -36,7 +37,14 @@ from derive.formula.python_ir import PythonToIR
 from derive.formula.python_nodes import UnknownName, leftover
 from derive.spec.grammar import caret, failure
 
+
+class NoEquation(FormulaError):
+    """A formula without ``=``: a right-hand side alone (``derive check --quantity`` names
+    its left-hand side)."""
+
+
 __all__ = [
+    "NoEquation",
     "IR",
     "MAX_DEPTH",
     "MAX_DIGITS",
@@ -231,6 +239,7 @@ class Parts(list):  # type: ignore[type-arg]
         super().__init__(parts)
         self.notes = notes
         self.alternative: Any = None  # another reading (latex_layers.Alternative)
+        self.unread: list[str] = []  # sides not read: why (a chain's tensor factor, ∂Z/∂W)
 
 
 def parse(
@@ -272,8 +281,9 @@ def parse(
         return FormulaError(f"{message} at column {column}{tail}\n" + caret(text, column), column)
 
     if "=" not in source:
-        raise FormulaError(
-            "a formula is an equation, LHS = RHS (e.g. \\delta_1 = ...), and this one has no '='"
+        raise NoEquation(
+            "a formula is an equation, LHS = RHS (e.g. \\delta_1 = ...), and this one has no "
+            "'=' (a right-hand side alone: say what it is with --quantity, e.g. --quantity dW_2)"
         )
     lark = parser(syntax)
     try:
@@ -286,7 +296,7 @@ def parse(
             raise fail("the formula ends too early", got.at, got.expected) from None
         word = re.match(r"\\?[A-Za-z]+|[0-9.]+|\S", got.met)  # \foo, not \foo(Z_1)
         hint = macro_hint(word.group(0), got.met) if word and syntax == "latex" else None
-        if hint is not None:  # \Wmatr: the page's own macro (latex_tokens)
+        if hint is not None:  # \Wmatr: the page's own macro (latex_commands)
             raise fail(hint, got.at) from None
         what = f"unexpected '{word.group(0) if word else got.met[:12]}'"
         raise fail(what, got.at, got.expected) from None
@@ -308,6 +318,7 @@ def parse(
     if syntax == "latex":
         notes[:0] = goodfellow(text)[1] + loss_notes(text)  # the readings used, if any
     out = Parts([leftover(p) for p in parts], notes)
+    out.unread = list(getattr(transformer, "unread", []))  # sides left out (latex_ir._chain)
     alternative = getattr(transformer, "alternative", None)  # read another way (latex_layers)
     if alternative is not None:
         out.alternative = dataclasses.replace(
