@@ -55,6 +55,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                                       numbered otherwise, one sample, 1×1 layers
                   name_readings.py    the guessed readings tried; "cannot tell" when they
                                       disagree
+                  reading_doubts.py   readings that fit and give no verdict: a and z in
+                                      doubt, right only at the last layer
                   snippet_check.py    a snippet: every quantity it assigns judged
                   snippet_statements.py  its statements: where each ends, what it
                                       assigns

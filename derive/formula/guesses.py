@@ -155,9 +155,11 @@ def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
     toks = tokens(name)
     low = name.lower()
 
-    def of(kind: str, text: str, words: str, signs: bool = False) -> list[Reading]:
+    def of(
+        kind: str, text: str, words: str, signs: bool = False, every: bool = False
+    ) -> list[Reading]:
         out: list[Reading] = []
-        for k in _layers(toks, depth, kind):
+        for k in _layers([] if every else toks, depth, kind):
             out.append(Reading(f"{text}{k}", f"{words}_{k}"))
         if signs:  # code that adds its updates keeps minus the gradient as its "error"
             out += [Reading(f"(-{r.text})", f"−{r.words} (minus the gradient)", True) for r in out]
@@ -172,6 +174,11 @@ def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
         return "a gradient on weights", of("W", "dW", "∂L/∂W")
     if grad and set(toks) & _BIAS or re.fullmatch(r"d[lj]?d?b[0-9]?", low):
         return "a gradient on biases", of("b", "db", "∂L/∂b")
+    if low in UPSTREAM:  # any layer's: Caffe's top_diff, grad_output are a layer's own
+        return "the gradient arriving at a layer's output", [
+            *of("Z", "dZ", "δ", every=True),
+            *of("Z", "dA", "∂L/∂A", every=True),
+        ]
     strict = bool(set(toks) & (_GRAD - _DELTA - {"deltas"}))
     if (
         strict
@@ -191,11 +198,6 @@ def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
         return "the weight-decay strength", [
             Reading("(lambd/m)", "λ/m (the loss adds reg/2 ‖W‖²)"),
             Reading("(lambd/(2*m))", "λ/(2m) (the loss adds reg ‖W‖²)"),
-        ]
-    if low in UPSTREAM:
-        return "the gradient arriving at a layer's output", [
-            *of("Z", "dZ", "δ"),
-            *of("Z", "dA", "∂L/∂A"),
         ]
     if set(toks) & _ERROR:  # the output's error is a delta, a hidden one often W.T @ δ
         return "an error (a delta or a gradient on activations)", [

@@ -1,0 +1,99 @@
+"""NumPy reading, round 5 (issue 13): returned values of layer objects, the gradient
+arriving at any layer (``top_diff``), names read as the quantity they define.
+
+Each verdict is compared with derive's own formula written in derive's names, so no
+expected output is computed by the code under test.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from derive.formula.check import Checker
+from derive.formula.parse import FormulaError
+from derive.spec.reading import loads
+
+# A tanh hidden layer and a softmax output, samples as rows (yizt's and gy910210's nets).
+_ROW = """
+name = "{act}_softmax"
+convention = "row"
+delta = "per_sample"
+input = "n_0"
+batch = "N"
+[[layers]]
+width = "n_1"
+activation = "{act}"
+[[layers]]
+width = "n_2"
+activation = "softmax"
+[loss]
+name = "cross_entropy"
+reduction = "mean"
+"""
+
+
+@pytest.fixture(scope="module")
+def tanh_net() -> Checker:
+    return Checker(loads(_ROW.format(act="tanh")))
+
+
+@pytest.fixture(scope="module")
+def sigmoid_net() -> Checker:
+    return Checker(loads(_ROW.format(act="sigmoid")))
+
+
+def test_derive_names_agree(tanh_net: Checker, sigmoid_net: Checker) -> None:
+    """The formulas below, in derive's names: what the readings must agree with."""
+    assert tanh_net.check("dZ1 = (1.0 - np.square(A1)) * dA1", "python").correct
+    assert not tanh_net.check("dZ1 = (1.0 - A1) * dA1", "python").correct
+    assert sigmoid_net.check("dZ1 = sigmoid(Z1) * (1 - sigmoid(Z1)) * dA1", "python").correct
+
+
+def test_an_activation_objects_forward_is_its_output(tanh_net: Checker) -> None:
+    # gy910210/neural-network-from-scratch, Tanh.backward: the object's own forward pass
+    # is its output A; the value returned multiplies the gradient arriving by tanh'
+    snippet = "output = self.forward(X)\nreturn (1.0 - np.square(output)) * top_diff"
+    result = tanh_net.check(snippet, "python")
+    assert result.correct
+    assert result.quantity == "δ_1"
+    assert any("self.forward" in n for n in result.notes)
+    try:  # a wrong derivative is not read as right (refused or judged wrong)
+        wrong = tanh_net.check(
+            "output = self.forward(X)\nreturn (1.0 - output) * top_diff", "python"
+        )
+    except FormulaError:
+        return
+    assert not wrong.correct
+
+
+def test_an_objects_forward_without_the_gradient_arriving_is_not_read(tanh_net: Checker) -> None:
+    # mlfromscratch's Softmax.gradient: p * (1 - p) is f' itself, not a δ
+    with pytest.raises(FormulaError):
+        tanh_net.check("p = self.__call__(x)\nreturn p * (1 - p)", "python")
+
+
+@pytest.mark.parametrize("name", ["top_diff", "grad_output", "output_grad"])
+def test_the_gradient_arriving_is_any_layers(tanh_net: Checker, name: str) -> None:
+    # Caffe's top_diff is a layer's own output gradient, not the network's top layer's:
+    # read at every layer, the shapes and the form tell it is ∂L/∂A_1 here
+    result = tanh_net.check(f"dZ = (1.0 - np.square(A)) * {name}", "python")
+    assert result.correct
+    assert result.quantity == "δ_1"
+
+
+def test_a_name_read_as_the_quantity_it_defines_is_not_a_reading(tanh_net: Checker) -> None:
+    # δ_1 = (1 - A1²) ⊙ δ_1 is no formula anyone writes: only ∂L/∂A_1 is left
+    result = tanh_net.check("dZ1 = (1.0 - np.square(A1)) * top_diff", "python")
+    assert result.correct
+    assert any("∂L/∂A_1" in n for n in result.notes)
+    # the name assigned itself (the left-hand side) keeps its reading as the quantity
+    lhs = tanh_net.check("delta = (1.0 - A1) * dA1", "python")
+    assert not lhs.correct
+
+
+def test_a_sigmoid_written_as_a_call_is_an_activations_derivative(sigmoid_net: Checker) -> None:
+    # yizt/numpy_neural_network, sigmoid_backward (fixed): σ(z)(1 − σ(z)) times next_dz
+    snippet = "return sigmoid_forward(z) * (1 - sigmoid_forward(z)) * next_dz"
+    result = sigmoid_net.check(snippet, "python")
+    assert result.correct
+    assert result.quantity == "δ_1"
