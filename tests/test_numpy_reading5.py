@@ -97,3 +97,48 @@ def test_a_sigmoid_written_as_a_call_is_an_activations_derivative(sigmoid_net: C
     result = sigmoid_net.check(snippet, "python")
     assert result.correct
     assert result.quantity == "δ_1"
+
+
+_BOTACADEMY = """
+name = "botacademy"
+convention = "column"
+delta = "per_sample"
+input = 5
+batch = 1
+[[layers]]
+width = 4
+activation = "sigmoid"
+[[layers]]
+width = 3
+activation = "sigmoid"
+[loss]
+name = "squared_error"
+reduction = "sum"
+"""
+
+
+def test_h_is_a_hidden_layer_not_a_scalar() -> None:
+    # bot-academy's delta_h = w_h_oᵀ @ delta_o * (h * (1 - h)): h is the hidden layer's
+    # activation or its pre-activation, tried in both readings (not a scalar h, which
+    # no such network has); they disagree, so the answer names both
+    net = Checker(loads(_BOTACADEMY))
+    assert net.check("dZ1 = np.transpose(W2) @ dZ2 * (A1 * (1 - A1))", "python").correct
+    with pytest.raises(FormulaError, match="cannot tell.*`h` as A_1.*`h` as Z_1"):
+        net.check("dZ1 = np.transpose(W2) @ dZ2 * (h * (1 - h))", "python")
+
+
+def test_h_read_as_the_hidden_layer_names_a_mistake() -> None:
+    # rust0258's CBOW back_prop (issue #62): the bias gradient summed from (yhat - y) hᵀ;
+    # both readings of h give the same verdict (δ_2 Σ over samples is derived)
+    net = Checker(loads(_BOTACADEMY.replace('"sigmoid"\n[loss]', '"softmax"\n[loss]')))
+    assert net.check("db2 = np.sum(dZ2, axis=1, keepdims=True)", "python").correct
+    result = net.check("db2 = np.sum(np.dot(dZ2, h.T), axis=1, keepdims=True)", "python")
+    assert not result.correct
+
+
+@pytest.mark.parametrize("rate", ["learn_rate", "LEARNING_RATE", "lrate"])
+def test_more_spellings_of_the_learning_rate(rate: str) -> None:
+    # bot-academy's w_h_o += -learn_rate * delta_o @ np.transpose(h): the update's step
+    net = Checker(loads(_BOTACADEMY))
+    result = net.check(f"W2 += -{rate} * dZ2 @ np.transpose(A1)", "python")
+    assert result.correct

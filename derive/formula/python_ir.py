@@ -41,7 +41,10 @@ LAYER_OBJECTS = frozenset(
 )
 
 #: Names of the learning rate in update rules (``W1 -= learning_rate * dW1``).
-_RATES = frozenset({"learning_rate", "lr", "eta", "step_size", "learningRate", "LR"})
+_RATES = frozenset(
+    {"learning_rate", "lr", "eta", "step_size", "learningRate", "LR", "learn_rate", "LEARNING_RATE"}
+    | {"alpha_lr", "learnrate", "l_rate", "lrate"}
+)
 
 #: Index arrays that pick the current mini-batch's rows (``X_train[batch_idx]``).
 BATCH_INDICES = frozenset({"batch_idx", "batch_indices", "batch_mask", "idx_batch"})
@@ -166,7 +169,7 @@ class PythonToIR(Statements):
             return Scalar({"alpha": "alpha"}.get(word, "lambda"))
         if word in WINDOWS:  # pooling or a convolution as loops over windows
             raise FormulaError(LOOPED_MAPS)
-        if word in SHORT or word in UPSTREAM:  # o, h, who, dy: tried in their readings
+        if word in SHORT or word in UPSTREAM or word == "h":  # o, h, who, dy: their readings
             raise UnknownName(f"unknown name {word!r}", word)
         if re.fullmatch(r"[A-Za-z_]\w*", word) and len(word) <= 2:
             return Scalar(word)
