@@ -142,3 +142,40 @@ def test_more_spellings_of_the_learning_rate(rate: str) -> None:
     net = Checker(loads(_BOTACADEMY))
     result = net.check(f"W2 += -{rate} * dZ2 @ np.transpose(A1)", "python")
     assert result.correct
+
+
+_SOFTMAX_REG = """
+name = "softmax_reg"
+convention = "column"
+delta = "mean"
+input = {d}
+batch = "N"
+[[layers]]
+width = 3
+activation = "softmax"
+[loss]
+name = "cross_entropy"
+reduction = "mean"
+"""
+
+
+def test_theta_is_read_as_w_or_its_transpose_by_the_shapes() -> None:
+    # janch's softmax regression, O = Θᵀ X with Θ D × K: dLdTheta = X dLdAᵀ is ∂L/∂W_1ᵀ
+    net = Checker(loads(_SOFTMAX_REG.format(d=5)))
+    assert net.check("dW1 = np.dot(X, dZ1.T).T", "python").correct
+    result = net.check("dLdTheta = np.dot(X, dLdA.T)", "python")
+    assert result.correct
+    assert any("Θ = Wᵀ" in n for n in result.notes)
+    # janch PR 21: the 1/N is already in dLdA
+    assert not net.check("dW1 = np.dot(X, dZ1.T).T / N", "python").correct
+    twice = net.check("dLdTheta = np.dot(X, dLdA.T) / num_samples", "python")
+    assert not twice.correct
+    assert "factor" in (twice.diagnosis or "")
+
+
+def test_theta_in_ws_orientation_is_read_as_w() -> None:
+    # UFLDL's θ is K × D (θ_jᵀ x row by row): its gradient is ∂L/∂W_1 itself
+    net = Checker(loads(_SOFTMAX_REG.format(d=5)))
+    result = net.check("dLdTheta = np.dot(dLdA, X.T)", "python")
+    assert result.correct
+    assert not any("Θ = Wᵀ" in n for n in result.notes)

@@ -138,6 +138,15 @@ def _returned(name: str, depth: int) -> list[Reading]:
     return [*deltas, *grads]
 
 
+def _theta(toks: list[str], base: str, words: str) -> list[Reading]:
+    """Θ as Wᵀ too: softmax regression's Θ is D × K in ``O = Θᵀ X`` (janch's dLdTheta),
+    K × D in UFLDL's θ_jᵀ x; both orientations are tried and the shapes tell. Only for a
+    name with no layer of its own (one weight matrix: ``theta``, ``dLdTheta``)."""
+    if "theta" not in toks or any(t.isdigit() for t in toks):
+        return []
+    return [Reading(f"{base}1.T", f"{words}_1ᵀ (Θ = Wᵀ)", lhs=f"{base}1", transposed=True)]
+
+
 def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
     """The kind of quantity ``name`` usually is (in words) and its readings, or ("", [])
     when its spelling says nothing."""
@@ -171,7 +180,7 @@ def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
         ]
     grad = bool(set(toks) & _GRAD) or bool(re.match(r"d[lj]?d?[wb]", low))
     if grad and set(toks) & _WEIGHT or re.fullmatch(r"d[lj]?d?(w|theta)[0-9]?", low):
-        return "a gradient on weights", of("W", "dW", "∂L/∂W")
+        return "a gradient on weights", of("W", "dW", "∂L/∂W") + _theta(toks, "dW", "∂L/∂W")
     if grad and set(toks) & _BIAS or re.fullmatch(r"d[lj]?d?b[0-9]?", low):
         return "a gradient on biases", of("b", "db", "∂L/∂b")
     if low in UPSTREAM:  # any layer's: Caffe's top_diff, grad_output are a layer's own
@@ -227,7 +236,7 @@ def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
             return "", []
         return kind, [Reading(f"{text}{k}", f"{words}_{k}")]
     if set(toks) & _WEIGHT and not grad:
-        return "a weight matrix", of("W", "W", "W")
+        return "a weight matrix", of("W", "W", "W") + _theta(toks, "W", "W")
     if set(toks) & _ACTIVATION or (toks and toks[0] == "layer" and len(toks) == 2):
         return "an activation", of("A", "A", "A")
     return "", []
