@@ -179,3 +179,33 @@ def test_theta_in_ws_orientation_is_read_as_w() -> None:
     result = net.check("dLdTheta = np.dot(dLdA, X.T)", "python")
     assert result.correct
     assert not any("Θ = Wᵀ" in n for n in result.notes)
+
+
+_DENGGAO = """
+name = "denggao_relu"
+convention = "row"
+delta = "per_sample"
+input = 2
+batch = "N"
+[[layers]]
+width = 3
+activation = "relu"
+[[layers]]
+width = 4
+activation = "identity"
+[loss]
+name = "squared_error"
+reduction = "half_sum"
+"""
+
+
+def test_a_private_attribute_without_a_layer_is_numbered_as_the_shapes_say() -> None:
+    # denggao's Linear.backward: return np.matmul(grad, self._W.T), the gradient at the
+    # layer's input; self._W is numbered like the other names without a layer number
+    net = Checker(loads(_DENGGAO))
+    assert net.check("dA1 = np.matmul(dZ2, W2.T)", "python").correct
+    result = net.check("return np.matmul(grad, self._W.T)", "python")
+    assert result.correct
+    assert any("layer 2's" in n for n in result.notes)
+    with pytest.raises(FormulaError):  # no shape-consistent reading of the product
+        net.check("return np.matmul(grad, self._W)", "python")

@@ -263,7 +263,7 @@ def rewrite(name: str, reading: Reading) -> tuple[re.Pattern[str], Callable[[Any
 
         return call, called
     if name == UNNUMBERED:  # every name without a layer number gets the layer
-        bare = re.compile(rf"(?<![\w.])({_BARE})(?!\w)")
+        bare = re.compile(rf"(?<![\w.])((?:self\._?)?(?:{_BARE}))(?!\w)")  # self._W too
         return bare, lambda m: m.group(1) + reading.text
     word = re.escape(name)
     use = rf"\bself\.{word}(?!\w)|(?<![\w.]){word}(?!\w)"
