@@ -209,3 +209,55 @@ def test_a_private_attribute_without_a_layer_is_numbered_as_the_shapes_say() -> 
     assert any("layer 2's" in n for n in result.notes)
     with pytest.raises(FormulaError):  # no shape-consistent reading of the product
         net.check("return np.matmul(grad, self._W)", "python")
+
+
+_CBOW = """
+name = "cbow"
+convention = "column"
+delta = "per_sample"
+input = "V"
+batch = "batch_size"
+[[layers]]
+width = "N"
+activation = "relu"
+[[layers]]
+width = "V"
+activation = "softmax"
+[loss]
+name = "cross_entropy"
+reduction = "mean"
+"""
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        # rust0258's CBOW back_prop (PR #70): the bias gradient as a product with ones
+        "db1 = np.dot(dZ1, np.ones((batch_size, 1))) / batch_size",
+        "db1 = np.dot(dZ1, np.ones((1, batch_size)).T) / batch_size",
+        "db1 = np.dot(dZ1, np.ones((dZ1.shape[1], 1))) / batch_size",
+        # gy910210's AddGate.backward, samples as rows: 1ᵀ dZ
+        "db1 = np.dot(np.ones((1, dZ1.shape[1])), dZ1.T).T / batch_size",
+    ],
+)
+def test_np_ones_is_the_ones_vector_of_the_bias_gradient(snippet: str) -> None:
+    net = Checker(loads(_CBOW))
+    assert net.check("db1 = np.sum(dZ1, axis=1, keepdims=True) / batch_size", "python").correct
+    assert net.check(snippet, "python").correct
+    wrong = net.check(snippet.replace(" / batch_size", ""), "python")
+    assert not wrong.correct
+
+
+@pytest.mark.parametrize(
+    ("snippet", "says"),
+    [
+        # NumPy raises on these: a row where a column belongs, and the other way
+        ("db1 = np.dot(dZ1, np.ones((1, batch_size))) / batch_size", "a row where"),
+        ("db1 = np.dot(np.ones((batch_size, 1)), dZ1.T).T / batch_size", "a column where"),
+        ("db1 = dZ1 * np.ones((1, batch_size))", "only as a factor of a matrix product"),
+        ("db1 = np.dot(dZ1, np.ones(batch_size))", "1-d array"),
+    ],
+)
+def test_np_ones_keeps_numpys_orientation(snippet: str, says: str) -> None:
+    with pytest.raises(FormulaError, match=says):
+        Checker(loads(_CBOW)).check(snippet, "python")

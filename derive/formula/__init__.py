@@ -22,6 +22,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   snippets.py         the rules of real code: lists, names, layers
                   python_statements.py  several statements -> one formula
                   python_calls.py     functions, methods, helpers
+                  python_arrays.py    np.ones((m, 1)) as a ones vector, in NumPy's
+                                      orientation
                   python_ir.py        names, operators, indexing: the NumPy transformer
                   numpy_sums.py       np.sum without an axis, as NumPy has it (a number)
                   layer_api.py        CS231n's layer API names (dout, x, dx) by the snippet
