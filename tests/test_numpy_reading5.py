@@ -261,3 +261,12 @@ def test_np_ones_is_the_ones_vector_of_the_bias_gradient(snippet: str) -> None:
 def test_np_ones_keeps_numpys_orientation(snippet: str, says: str) -> None:
     with pytest.raises(FormulaError, match=says):
         Checker(loads(_CBOW)).check(snippet, "python")
+
+
+def test_welchs_yhat_is_the_networks_output() -> None:
+    # Welch Labs, Neural Networks Demystified: delta3 = np.multiply(-(y - self.yHat), …)
+    net = Checker("nielsen")
+    ours = net.check("dZ2 = np.multiply(-(Y - A2), sigmoid_prime(Z2))", "python")
+    theirs = net.check("dZ2 = np.multiply(-(y - self.yHat), sigmoid_prime(Z2))", "python")
+    assert ours.correct and theirs.correct
+    assert any("yHat as A_L" in n for n in theirs.notes)
