@@ -270,3 +270,13 @@ def test_welchs_yhat_is_the_networks_output() -> None:
     theirs = net.check("dZ2 = np.multiply(-(y - self.yHat), sigmoid_prime(Z2))", "python")
     assert ours.correct and theirs.correct
     assert any("yHat as A_L" in n for n in theirs.notes)
+
+
+def test_a_gradient_with_respect_to_y_is_not_the_targets() -> None:
+    # a stats.stackexchange question's gradient_y (∂E/∂y, y the output): not Y itself
+    from derive.formula.guesses import readings
+
+    assert readings("y_train", 2)[0] == "the targets"
+    kind, found = readings("gradient_y", 2)
+    assert kind != "the targets"
+    assert all(r.text != "Y" for r in found)

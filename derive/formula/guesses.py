@@ -218,7 +218,8 @@ def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
     if set(toks) & _INPUT or "x" in toks:
         return "the input", [Reading("X", "X")]
     predicted = bool(set(toks) & {"pred", "hat", "prediction", "predictions", "predicted"})
-    if (set(toks) & _TARGET or "y" in toks or "t" in toks) and not predicted:
+    # gradient_y is a gradient with respect to y (the output), not the targets
+    if (set(toks) & _TARGET or "y" in toks or "t" in toks) and not predicted and not grad:
         return "the targets", [Reading("Y", "Y")]
     if low in ("dhidden", "d_hidden", "grad_hidden") and depth == 2:  # before or after
         return "the gradient at the hidden layer", [  # the ReLU gate (CS231n reuses it)
