@@ -280,3 +280,15 @@ def test_a_gradient_with_respect_to_y_is_not_the_targets() -> None:
     kind, found = readings("gradient_y", 2)
     assert kind != "the targets"
     assert all(r.text != "Y" for r in found)
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "db[i, h, w, c] += dZ[i, h, w, c]",  # a DLAI forum post's conv_backward
+        "vert_start = h * stride\ndW[:,:,:,c] += a_slice * dZ[i, h, w, c]",
+    ],
+)
+def test_h_as_a_windows_row_keeps_the_window_loop_refusal(snippet: str) -> None:
+    with pytest.raises(FormulaError, match="loops over windows"):
+        Checker("cnn").check(snippet, "python")

@@ -2,6 +2,7 @@
 attributes and indexing; statements in ``python_statements``, calls in ``python_calls``."""
 
 import re
+from typing import Any
 
 from lark import Token, v_args
 
@@ -83,6 +84,15 @@ LOOPED_MAPS = (
 class PythonToIR(Statements):
     """NumPy-style parse tree -> IR; several statements become the last one's formula
     (``snippets`` has the rules)."""
+
+    #: Whether the snippet names a window (vert_start, x_pad): loop code over windows,
+    #: whose h is the row of a window, not the hidden layer.
+    windowed = False
+
+    def transform(self, tree: Any) -> Any:
+        words = {str(t) for t in tree.scan_values(lambda v: isinstance(v, Token))}
+        self.windowed = bool(words & WINDOWS) or {"h", "w"} <= words  # x[i, h, w, c]
+        return super().transform(tree)
 
     def matmul(self, a: IR, b: IR) -> IR:
         """``a @ b``, ``a.dot(b)``, ``np.dot(a, b)``: a matrix product."""
@@ -169,7 +179,8 @@ class PythonToIR(Statements):
             return Scalar({"alpha": "alpha"}.get(word, "lambda"))
         if word in WINDOWS:  # pooling or a convolution as loops over windows
             raise FormulaError(LOOPED_MAPS)
-        if word in SHORT or word in UPSTREAM or word == "h":  # o, h, who, dy: their readings
+        hidden = word == "h" and not self.windowed  # h: the hidden layer (not a window's row)
+        if word in SHORT or word in UPSTREAM or hidden:  # o, h, who, dy: their readings
             raise UnknownName(f"unknown name {word!r}", word)
         if re.fullmatch(r"[A-Za-z_]\w*", word) and len(word) <= 2:
             return Scalar(word)
