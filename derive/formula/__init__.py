@@ -26,6 +26,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   snippets.py         the rules of real code: lists, names, layers
                   python_statements.py  several statements -> one formula
                   python_calls.py     functions, methods, helpers
+                  python_arrays.py    np.ones((m, 1)) as a ones vector, in NumPy's
+                                      orientation
                   python_ir.py        names, operators, indexing: the NumPy transformer
                   numpy_sums.py       np.sum without an axis, as NumPy has it (a number)
                   layer_api.py        CS231n's layer API names (dout, x, dx) by the snippet
@@ -59,6 +61,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                                       numbered otherwise, one sample, 1×1 layers
                   name_readings.py    the guessed readings tried; "cannot tell" when they
                                       disagree
+                  reading_doubts.py   readings that fit and give no verdict: a and z in
+                                      doubt, right only at the last layer
                   snippet_check.py    a snippet: every quantity it assigns judged
                   snippet_statements.py  its statements: where each ends, what it
                                       assigns

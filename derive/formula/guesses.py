@@ -138,6 +138,15 @@ def _returned(name: str, depth: int) -> list[Reading]:
     return [*deltas, *grads]
 
 
+def _theta(toks: list[str], base: str, words: str) -> list[Reading]:
+    """Θ as Wᵀ too: softmax regression's Θ is D × K in ``O = Θᵀ X`` (janch's dLdTheta),
+    K × D in UFLDL's θ_jᵀ x; both orientations are tried and the shapes tell. Only for a
+    name with no layer of its own (one weight matrix: ``theta``, ``dLdTheta``)."""
+    if "theta" not in toks or any(t.isdigit() for t in toks):
+        return []
+    return [Reading(f"{base}1.T", f"{words}_1ᵀ (Θ = Wᵀ)", lhs=f"{base}1", transposed=True)]
+
+
 def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
     """The kind of quantity ``name`` usually is (in words) and its readings, or ("", [])
     when its spelling says nothing."""
@@ -155,9 +164,11 @@ def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
     toks = tokens(name)
     low = name.lower()
 
-    def of(kind: str, text: str, words: str, signs: bool = False) -> list[Reading]:
+    def of(
+        kind: str, text: str, words: str, signs: bool = False, every: bool = False
+    ) -> list[Reading]:
         out: list[Reading] = []
-        for k in _layers(toks, depth, kind):
+        for k in _layers([] if every else toks, depth, kind):
             out.append(Reading(f"{text}{k}", f"{words}_{k}"))
         if signs:  # code that adds its updates keeps minus the gradient as its "error"
             out += [Reading(f"(-{r.text})", f"−{r.words} (minus the gradient)", True) for r in out]
@@ -169,9 +180,14 @@ def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
         ]
     grad = bool(set(toks) & _GRAD) or bool(re.match(r"d[lj]?d?[wb]", low))
     if grad and set(toks) & _WEIGHT or re.fullmatch(r"d[lj]?d?(w|theta)[0-9]?", low):
-        return "a gradient on weights", of("W", "dW", "∂L/∂W")
+        return "a gradient on weights", of("W", "dW", "∂L/∂W") + _theta(toks, "dW", "∂L/∂W")
     if grad and set(toks) & _BIAS or re.fullmatch(r"d[lj]?d?b[0-9]?", low):
         return "a gradient on biases", of("b", "db", "∂L/∂b")
+    if low in UPSTREAM:  # any layer's: Caffe's top_diff, grad_output are a layer's own
+        return "the gradient arriving at a layer's output", [
+            *of("Z", "dZ", "δ", every=True),
+            *of("Z", "dA", "∂L/∂A", every=True),
+        ]
     strict = bool(set(toks) & (_GRAD - _DELTA - {"deltas"}))
     if (
         strict
@@ -192,11 +208,6 @@ def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
             Reading("(lambd/m)", "λ/m (the loss adds reg/2 ‖W‖²)"),
             Reading("(lambd/(2*m))", "λ/(2m) (the loss adds reg ‖W‖²)"),
         ]
-    if low in UPSTREAM:
-        return "the gradient arriving at a layer's output", [
-            *of("Z", "dZ", "δ"),
-            *of("Z", "dA", "∂L/∂A"),
-        ]
     if set(toks) & _ERROR:  # the output's error is a delta, a hidden one often W.T @ δ
         return "an error (a delta or a gradient on activations)", [
             *of("Z", "dZ", "δ", signs=True),
@@ -207,7 +218,8 @@ def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
     if set(toks) & _INPUT or "x" in toks:
         return "the input", [Reading("X", "X")]
     predicted = bool(set(toks) & {"pred", "hat", "prediction", "predictions", "predicted"})
-    if (set(toks) & _TARGET or "y" in toks or "t" in toks) and not predicted:
+    # gradient_y is a gradient with respect to y (the output), not the targets
+    if (set(toks) & _TARGET or "y" in toks or "t" in toks) and not predicted and not grad:
         return "the targets", [Reading("Y", "Y")]
     if low in ("dhidden", "d_hidden", "grad_hidden") and depth == 2:  # before or after
         return "the gradient at the hidden layer", [  # the ReLU gate (CS231n reuses it)
@@ -225,7 +237,7 @@ def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
             return "", []
         return kind, [Reading(f"{text}{k}", f"{words}_{k}")]
     if set(toks) & _WEIGHT and not grad:
-        return "a weight matrix", of("W", "W", "W")
+        return "a weight matrix", of("W", "W", "W") + _theta(toks, "W", "W")
     if set(toks) & _ACTIVATION or (toks and toks[0] == "layer" and len(toks) == 2):
         return "an activation", of("A", "A", "A")
     return "", []
@@ -252,7 +264,7 @@ def rewrite(name: str, reading: Reading) -> tuple[re.Pattern[str], Callable[[Any
 
         return call, called
     if name == UNNUMBERED:  # every name without a layer number gets the layer
-        bare = re.compile(rf"(?<![\w.])({_BARE})(?!\w)")
+        bare = re.compile(rf"(?<![\w.])((?:self\._?)?(?:{_BARE}))(?!\w)")  # self._W too
         return bare, lambda m: m.group(1) + reading.text
     word = re.escape(name)
     use = rf"\bself\.{word}(?!\w)|(?<![\w.]){word}(?!\w)"

@@ -16,6 +16,7 @@ from derive.formula.letter_readings import LettersUnsure
 from derive.formula.python_calls import PY_FUNCS
 from derive.formula.python_helpers import function_readings
 from derive.formula.python_nodes import UnknownName
+from derive.formula.reading_doubts import generic_right_at_the_last, letters_sure
 from derive.formula.returns import is_placeholder
 
 #: At most this many readings are checked for one formula (each is a whole check): 32 is
@@ -90,6 +91,32 @@ def _explore(
         yield from _explore(formula, depth, attempt, (*chosen, (name, kind, r)))
 
 
+def _defines_itself(formula: str, t: Tried) -> bool:
+    """Whether a name on the right is read as the very quantity the formula defines
+    (``dZ = (1 - A**2) * top_diff`` with ``top_diff`` as δ_l: δ_l = f(δ_l)), which no
+    author writes: a recurrence is read by its own reading (``_recurrence``). Only a wrong
+    one is dropped (``dZ1 = dout``, right read as δ_1 = δ_1, stays a reading)."""
+    if t.result is None or not t.result.quantity or t.result.correct:
+        return False
+    return any(
+        r.words == t.result.quantity
+        and not r.lhs
+        and not is_placeholder(n)
+        and n != UNNUMBERED
+        and not _assigned(formula, n)
+        for n, _, r in t.chosen
+    )
+
+
+def _assigned(formula: str, name: str) -> bool:
+    """Whether the snippet assigns ``name`` (its value, not only a name it reads)."""
+    word = re.escape(name)
+    return (
+        re.search(rf"(?m)^[ \t]*(?:self\.)?{word}\s*(?:\[[^\]\n]*\])?\s*[-+*/]?=(?!=)", formula)
+        is not None
+    )
+
+
 def _recurrence(text: str, name: str) -> bool:
     """Whether a line assigns ``name`` from itself (``delta = W.T @ delta * sp``)."""
     word = re.escape(name)
@@ -116,7 +143,7 @@ def guessed_check(
     except UnknownName as err:
         first = err
     else:
-        _generic_right_at_the_last(formula, result, depth, attempt, activations)
+        generic_right_at_the_last(formula, result, depth, attempt, activations)
         return result
     tried: list[Tried] = []
     for t in _explore(formula, depth, lambda guessed: attempt(guessed, True), ()):
@@ -127,7 +154,7 @@ def guessed_check(
                 "them (--symbol NAME=QUANTITY)",
                 first.column,
             ) from None
-    plain = [t for t in tried if t.fits and not t.fallback]
+    plain = [t for t in tried if t.fits and not t.fallback and not _defines_itself(formula, t)]
     flipped = [t for t in tried if t.fits and t.fallback]
     right = [t for t in plain if t.result and t.result.correct]
     wrong = [t for t in plain if t.result and not t.result.correct]
@@ -168,7 +195,13 @@ def guessed_check(
             first.column,
         )
     if result.correct:
-        _letters_sure(formula, pick, attempt)
+        letters_sure(
+            formula,
+            pick.words(),
+            pick.chosen[0][0],
+            [rewrite(n, r) for n, _, r in pick.chosen],
+            attempt,
+        )
     same = [t for t in (right or wrong) if t is not pick]
     result.notes[:0] = [  # in the order the names were met (the left-hand side first)
         f"read the names without a layer number as {r.words} (the layer whose shapes fit)"
@@ -221,101 +254,3 @@ def _cannot_tell(name: str, right: Tried, wrong: Tried) -> FormulaError:
         f"formula is correct, with {wrong.words()} it is incorrect; declare what it is "
         f"(--symbol {name}=QUANTITY, e.g. dZ_2)"
     )
-
-
-#: Lower-case a and z names with a layer number (``a1``, ``dz2``): the letters the
-#: sources disagree on (``letter_readings``).
-_LETTER = re.compile(r"(?<![\w.])(d?)([az])(_?[0-9]+)(?!\w)")
-
-
-def _swap(m: re.Match[str]) -> str:
-    return m.group(1) + ("z" if m.group(2) == "a" else "a") + m.group(3)
-
-
-def _letters_sure(
-    formula: str, pick: Tried, attempt: Callable[[tuple[Any, ...], bool], CheckResult]
-) -> None:
-    """A formula right only in a guessed reading of a name and only with z = W a + b is no
-    verdict when, with a as the pre-activation (Saito, Goodfellow), it is wrong: two
-    guesses at once (``da1 = np.dot(dy, W2.T)`` is ∂L/∂A_1 in Ng's letters, but Saito's
-    da1 is the gradient before the sigmoid)."""
-    code = re.sub(r"#[^\n]*", "", formula)
-    if not _LETTER.search(code):
-        return
-    swap = (_LETTER, _swap)
-    try:
-        other = attempt((swap, *(rewrite(n, r) for n, _, r in pick.chosen)), False)
-    except FormulaError:
-        return  # not readable with the letters swapped: the reading stands
-    if other.correct or other.shape_error:
-        return
-    raise LettersUnsure(
-        f"cannot tell: read with {pick.words()} the formula is right with z = W a + b and "
-        "a = f(z) (Ng, Nielsen), and wrong with a as the pre-activation and z as the "
-        "activation (Goodfellow et al., Bishop, Saito's Deep Learning from Scratch); "
-        f"declare the names, e.g. --symbol {pick.chosen[0][0]}=dZ_2 --symbol a1=Z_1"
-    )
-
-
-#: The note of a formula read with its names without a layer number as layer l's.
-_GENERIC = "layer l's (checked for every layer l)"
-#: How a snippet writes an activation or its derivative (``s * (1 - s)``: σ's).
-_WRITTEN = {
-    "sigmoid": re.compile(r"sigmoid|expit|exp\(\s*-|\(\s*1(?:\.0*)?\s*-\s*\w+\s*\)"),
-    "tanh": re.compile(r"tanh|\*\*\s*2|square|power"),
-    "softmax": re.compile(r"softmax"),
-}
-
-
-def _names_last(formula: str, activations: tuple[str, ...]) -> bool:
-    """Whether the snippet writes the output layer's activation, which no hidden layer
-    has (Ng's sigmoid_backward in a ReLU network with a sigmoid output)."""
-    if len(activations) < 2 or activations[-1] in activations[:-1]:
-        return False
-    written = _WRITTEN.get(activations[-1])
-    code = re.sub(r"#[^\n]*", "", formula)
-    return written is not None and written.search(code) is not None
-
-
-#: The diagnosis of a derivative that is not the layer's activation's.
-_NOT_FPRIME = "is not the derivative of the layer's activation"
-
-
-def _generic_right_at_the_last(
-    formula: str,
-    result: CheckResult,
-    depth: int,
-    attempt: Callable[[tuple[Any, ...], bool], CheckResult],
-    activations: tuple[str, ...],
-) -> None:
-    """A formula without layer numbers judged wrong as derive's layer l (a hidden layer)
-    but right as the last layer's is no verdict: Ng's and SkalskiP's
-    ``dZ = dA * s * (1 - s)`` is the sigmoid output layer's backward in a network whose
-    hidden layers are ReLU."""
-    if result.correct or depth < 2 or not any(_GENERIC in n for n in result.notes):
-        return
-    last = rewrite(UNNUMBERED, Reading(str(depth), f"layer {depth}'s"))
-    said = result.diagnosis or result.shape_error or "not the derived formula"
-    try:
-        other = attempt((last,), False)
-    except FormulaError as err:
-        if (
-            "differentiates the loss" in str(err)
-            and _NOT_FPRIME in said
-            and _names_last(formula, activations)
-        ):
-            # the output's own backward (Ng's sigmoid_backward) where derive forms δ_L
-            # with the loss: which activation the snippet is for, it does not say
-            raise FormulaError(
-                "cannot tell which layer this formula is: as a hidden layer's (derive's "
-                f"layer l) it is incorrect ({said}); it may be the output layer's backward "
-                f"(layer {depth}), whose δ derive forms with the loss, not from ∂L/∂A: write "
-                "the layer numbers, or the output layer's δ (dZ2 = A2 - Y)"
-            ) from None
-        return
-    if other.correct:
-        raise FormulaError(
-            "cannot tell which layer this formula is: with the names without a layer number "
-            f"as layer l's (a hidden layer) it is incorrect ({said}), as the last layer's "
-            f"(layer {depth}) it is correct; write the layer numbers (dZ2 = …)"
-        )

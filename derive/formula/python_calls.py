@@ -30,6 +30,7 @@ from derive.formula.ir import Num as NumNode
 from derive.formula.ir_walk import nodes
 from derive.formula.layer_names import PY_FUNCS as LAYER_PY_FUNCS
 from derive.formula.numbers import _number_value, integer_of, power
+from derive.formula.python_arrays import ones
 from derive.formula.python_nodes import (
     Bool,
     DictRef,
@@ -220,6 +221,8 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
         return _broadcast_to(pos[0], pos[1])
     if name == "transpose" and len(pos) == 1:
         return T(pos[0])
+    if name == "ones":  # np.ones((m, 1)): the ones vector of a bias gradient
+        return ones(pos, kw)
     if name in ("correlate2d", "convolve2d", "correlate", "convolve") and len(pos) == 2:
         mode = kw.get("mode", pos[2] if len(pos) > 2 else Str("full"))
         if not isinstance(mode, Str) or mode.value not in ("full", "valid", "same"):

@@ -2,6 +2,7 @@
 attributes and indexing; statements in ``python_statements``, calls in ``python_calls``."""
 
 import re
+from typing import Any
 
 from lark import Token, v_args
 
@@ -41,7 +42,10 @@ LAYER_OBJECTS = frozenset(
 )
 
 #: Names of the learning rate in update rules (``W1 -= learning_rate * dW1``).
-_RATES = frozenset({"learning_rate", "lr", "eta", "step_size", "learningRate", "LR"})
+_RATES = frozenset(
+    {"learning_rate", "lr", "eta", "step_size", "learningRate", "LR", "learn_rate", "LEARNING_RATE"}
+    | {"alpha_lr", "learnrate", "l_rate", "lrate"}
+)
 
 #: Index arrays that pick the current mini-batch's rows (``X_train[batch_idx]``).
 BATCH_INDICES = frozenset({"batch_idx", "batch_indices", "batch_mask", "idx_batch"})
@@ -80,6 +84,15 @@ LOOPED_MAPS = (
 class PythonToIR(Statements):
     """NumPy-style parse tree -> IR; several statements become the last one's formula
     (``snippets`` has the rules)."""
+
+    #: Whether the snippet names a window (vert_start, x_pad): loop code over windows,
+    #: whose h is the row of a window, not the hidden layer.
+    windowed = False
+
+    def transform(self, tree: Any) -> Any:
+        words = {str(t) for t in tree.scan_values(lambda v: isinstance(v, Token))}
+        self.windowed = bool(words & WINDOWS) or {"h", "w"} <= words  # x[i, h, w, c]
+        return super().transform(tree)
 
     def matmul(self, a: IR, b: IR) -> IR:
         """``a @ b``, ``a.dot(b)``, ``np.dot(a, b)``: a matrix product."""
@@ -166,7 +179,8 @@ class PythonToIR(Statements):
             return Scalar({"alpha": "alpha"}.get(word, "lambda"))
         if word in WINDOWS:  # pooling or a convolution as loops over windows
             raise FormulaError(LOOPED_MAPS)
-        if word in SHORT or word in UPSTREAM:  # o, h, who, dy: tried in their readings
+        hidden = word == "h" and not self.windowed  # h: the hidden layer (not a window's row)
+        if word in SHORT or word in UPSTREAM or hidden:  # o, h, who, dy: their readings
             raise UnknownName(f"unknown name {word!r}", word)
         if re.fullmatch(r"[A-Za-z_]\w*", word) and len(word) <= 2:
             return Scalar(word)

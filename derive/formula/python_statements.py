@@ -15,6 +15,7 @@ from derive.formula.ir import Num as NumNode
 from derive.formula.ir_walk import children, nodes
 from derive.formula.latex_lhs import same_symbol, update_rule
 from derive.formula.numbers import _CommonIR
+from derive.formula.python_arrays import check_ones
 from derive.formula.python_nodes import Aug, Local, Loop, MaskIdx, OneHot, PyNode, finished
 from derive.formula.snippets import (
     DICTS,
@@ -174,6 +175,7 @@ class Statements(_CommonIR):
         parts = _update(parts)
         for p in parts:
             finished(p)
+            check_ones(p)  # np.ones((m, 1)): a column, as NumPy has it
         return parts
 
     def _statements(self, stmts: list[Any]) -> list[PyNode]:

@@ -65,7 +65,8 @@ _SPELLED = {"sig": "sigmoid", "act": "activation"}
 #: Forms of an activation's derivative as a factor of the value.
 _FPRIME = re.compile(
     r"prime|deriv|(?<![\w.])(?:der|d)_?(?:sigmoid|tanh|relu)\b|[<>]=?\s*0(?![\w.])"
-    r"|\(\s*1(?:\.0*)?\s*-\s*[\w.]+\s*\)|1(?:\.0*)?\s*-\s*np\.square\(|1(?:\.0*)?\s*-\s*[\w.]+\s*\*\*\s*2"
+    r"|\(\s*1(?:\.0*)?\s*-\s*[\w.]+\s*\)|\(\s*1(?:\.0*)?\s*-\s*[\w.]*(?:sigmoid|expit|logistic)\w*\("
+    r"|1(?:\.0*)?\s*-\s*np\.square\(|1(?:\.0*)?\s*-\s*[\w.]+\s*\*\*\s*2"
 )
 _UPSTREAM = re.compile(
     r"(?<![\w.])(?:dout|grad_out|grad_output|output_grad|top_diff|next_dz|grad|upstream"
@@ -73,6 +74,9 @@ _UPSTREAM = re.compile(
 )
 _NUMBERED = re.compile(r"(?<![\w.])[A-Za-z_]+[0-9]+(?!\w)")
 _CACHE = re.compile(r"^[ \t]*Z\s*=\s*(?:activation_)?cache[ \t]*$")
+#: The object's own forward pass called in its backward (``output = self.forward(X)``,
+#: ``p = self.__call__(x)``): an activation object's output A.
+_OWN_FORWARD = re.compile(r"(?<![\w.])self\s*(?:\.\s*(?:forward|__call__)\s*)?\(\s*[\w.]*\s*\)")
 _TARGETS = re.compile(r"(?<![\w.])(?:y|Y|t|target|targets|labels|y_true)(?!\w)")
 
 
@@ -192,6 +196,12 @@ def returned_value(text: str, activations: tuple[str, ...] = ()) -> Returned | N
         if _CACHE.match(lines[j]):
             lines[j] = " " * len(lines[j])
     lines[i] = f"{m.group(1)}{name} = {expr}"
+    own = any(_OWN_FORWARD.search(x) for x in lines[:i])
+    if name.startswith("returned_dz") and own and _UPSTREAM.search(code):
+        # an activation object's backward (the gradient arriving times f'): its forward is
+        # its output; without the gradient arriving the value is f' itself, not read so
+        lines[:i] = [_OWN_FORWARD.sub("A", x) for x in lines[:i]]
+        why += "; self.forward(…) as the activation A the object's forward returns"
     out = re.sub(r'"""[\s\S]*?"""', lambda d: re.sub(r"[^\n]", " ", d.group(0)), "\n".join(lines))
     return Returned(out, f"read the value returned as a gradient: {why}")
 

@@ -114,6 +114,8 @@ def common_name(word: str, depth: int) -> tuple[IR, str] | None:
         "yhat": (sym("A", last), "yhat as A_L (the network's output)"),
         "Y_hat": (sym("A", last), "Y_hat as A_L (the network's output)"),
         "Yhat": (sym("A", last), "Yhat as A_L (the network's output)"),
+        "yHat": (sym("A", last), "yHat as A_L (the network's output)"),  # Welch's
+        "Y_pred": (sym("A", last), "Y_pred as A_L (the network's output)"),
         "y_pred": (sym("A", last), "y_pred as A_L (the network's output)"),
         "dscores": (sym("delta", last), "dscores as δ_L (the gradient on the scores Z_L)"),
         "dlogits": (sym("delta", last), "dlogits as δ_L (the gradient on the logits Z_L)"),
