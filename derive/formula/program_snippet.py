@@ -167,6 +167,13 @@ class Reader:
             indents = {n: len(raw[n - 1]) - len(raw[n - 1].lstrip()) for n, _ in lines}
             lines = branches.resolve(lines, indents, self.sd.graph.spec.mode)
         for number, line in lines:
+            loop = re.match(r"(for|while)\b", line)
+            if loop:  # a BPTT loop over time: not unrolled yet
+                raise FormulaError(
+                    f"line {number}: a loop ({loop.group(1)} …:) is not read yet; check one "
+                    "step's backward, or write the steps out with each step's own names "
+                    "(dh_2 = …, dh_1 = …)"
+                )
             try:
                 out.append(G.parse_statement(line, number))
             except G.EquationError as err:
