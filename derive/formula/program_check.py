@@ -116,7 +116,7 @@ class ProgramChecker:
                 values[st.lhs] = numeric.evaluate(st.rhs, values)
         return {**env, **{st.lhs: values[st.lhs] for st in order}}
 
-    def dropped(self, sym: Any, drop: tuple[Any, int]) -> list[Any]:
+    def dropped(self, sym: Any, drop: tuple[Any, int]) -> list[Any] | None:
         """``sym`` at each point with one chain-rule term of one stage left out: the
         values of ``expected(drop)[i][sym]``, recomputing only the stages between the
         dropped one and ``sym`` (an LSTM of 50 steps has ~1300 stages: recomputing all
@@ -140,7 +140,7 @@ class ProgramChecker:
         start = self.place.get(stage)
         terms = self.sd.terms.get(stage, [])
         if stage not in needed or start is None or len(terms) < 2:
-            return [v[sym] for v in self.expected_now]
+            return None  # sym does not read that stage: the derived values, unchanged
         out = []
         for base in self.expected_now:
             values = Memo(base)  # the named values only: none of them changes here

@@ -71,8 +71,8 @@ class Judge(Protocol):
     def values_at(self, env: dict[Any, Any], drop: tuple[Any, int] | None = None) -> dict[Any, Any]:
         """Every cotangent and gradient at one point."""
 
-    def dropped(self, sym: Any, drop: tuple[Any, int]) -> list[Any]:
-        """``sym`` at each point with one term of one stage left out."""
+    def dropped(self, sym: Any, drop: tuple[Any, int]) -> list[Any] | None:
+        """``sym`` at each point with one term of one stage left out (None: unchanged)."""
 
     def user_values(self, reading: Reading, name: str) -> list[Any] | None:
         """The snippet's ``name`` at each point."""
@@ -215,13 +215,17 @@ class Diagnosis:
         the user's (or a constant or size factor of it: a second slip on top). Bounded
         by ``SEARCH_SECONDS`` (an LSTM of 50 steps has a thousand terms to try)."""
         deadline = time.perf_counter() + SEARCH_SECONDS
-        for stage, terms in self.sd.terms.items():
+        # the judged value's own terms first (a cell state's highway term left out), then
+        # the stages it is computed from
+        for stage, terms in sorted(self.sd.terms.items(), key=lambda st: st[0] != sym):
             if len(terms) < 2:
                 continue
             for k, (eq, term) in enumerate(terms):
                 if time.perf_counter() > deadline:
                     return None
                 values = self.c.dropped(sym, (stage, k))
+                if values is None:
+                    continue  # the term does not reach sym: dropping it changes nothing
                 close = all_close(got, values)
                 factor = None if close else self.factor(got, values)
                 if not close and factor is None:
