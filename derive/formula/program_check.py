@@ -46,6 +46,8 @@ class ProgramChecker:
         #: Each stage's place in that order, and the stages each judged value needs.
         self.place: dict[Any, int] = {}
         self.needs: dict[Any, frozenset[Any]] = {}
+        #: Stages recomputed by ``dropped`` (the diagnosis' bound on its search).
+        self.recomputed = 0
         self.diagnosis = Diagnosis(self)
 
     # ------------------------------------------------------------------ setup
@@ -116,11 +118,14 @@ class ProgramChecker:
                 values[st.lhs] = numeric.evaluate(st.rhs, values)
         return {**env, **{st.lhs: values[st.lhs] for st in order}}
 
-    def dropped(self, sym: Any, drop: tuple[Any, int]) -> list[Any] | None:
+    def dropped(
+        self, sym: Any, drop: tuple[Any, int], limit: int | None = None
+    ) -> list[Any] | None:
         """``sym`` at each point with one chain-rule term of one stage left out: the
         values of ``expected(drop)[i][sym]``, recomputing only the stages between the
         dropped one and ``sym`` (an LSTM of 50 steps has ~1300 stages: recomputing all
-        of them per term tried took minutes)."""
+        of them per term tried took minutes). None: the stage does not reach ``sym``, or
+        more than ``limit`` stages were recomputed in all (``recomputed``)."""
         order = [*self.sd.cotangents, *self.sd.gradients.values()]
         if not self.reads:
             lhs = {st.lhs for st in order}
@@ -152,6 +157,9 @@ class ProgramChecker:
                 if st.lhs in needed and self.reads[st.lhs] & changed:
                     values[st.lhs] = numeric.evaluate(st.rhs, values)
                     changed.add(st.lhs)
+                    self.recomputed += 1
+                    if limit is not None and self.recomputed > limit:
+                        return None  # out of budget: the caller stops
             out.append(values[sym])
         return out
 

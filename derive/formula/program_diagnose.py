@@ -35,6 +35,8 @@ MAX_BUILDS = 3000
 #: And at most this long (a verdict never depends on it: only how far the search for a
 #: named slip goes on a long snippet; the answer then says none was found).
 SEARCH_SECONDS = 0.6
+#: The most stages recomputed (at all points) while looking for a chain-rule term left out.
+MAX_RECOMPUTED = 600
 #: The most terms of one gradient whose subsets are tried (2^8 sums at most).
 MAX_TERMS = 8
 #: The most entries of a gradient whose Jacobian diagonal is computed (one derivation
@@ -64,6 +66,7 @@ class Judge(Protocol):
     reader: Reader
     points: list[dict[Any, Any]]
     expected_now: list[dict[Any, Any]]
+    recomputed: int
 
     def expected(self, drop: tuple[Any, int] | None = None) -> list[dict[Any, Any]]:
         """Every cotangent and gradient at each point (``drop``: one term left out)."""
@@ -71,8 +74,11 @@ class Judge(Protocol):
     def values_at(self, env: dict[Any, Any], drop: tuple[Any, int] | None = None) -> dict[Any, Any]:
         """Every cotangent and gradient at one point."""
 
-    def dropped(self, sym: Any, drop: tuple[Any, int]) -> list[Any] | None:
-        """``sym`` at each point with one term of one stage left out (None: unchanged)."""
+    def dropped(
+        self, sym: Any, drop: tuple[Any, int], limit: int | None = None
+    ) -> list[Any] | None:
+        """``sym`` at each point with one term of one stage left out (None: unchanged,
+        or over ``limit`` stages recomputed)."""
 
     def user_values(self, reading: Reading, name: str) -> list[Any] | None:
         """The snippet's ``name`` at each point."""
@@ -213,19 +219,20 @@ class Diagnosis:
     def missing_term(self, got: list[Any], sym: Any) -> str | None:
         """The derivation with one chain-rule term of one stage dropped, where that equals
         the user's (or a constant or size factor of it: a second slip on top). Bounded
-        by ``SEARCH_SECONDS`` (an LSTM of 50 steps has a thousand terms to try)."""
-        deadline = time.perf_counter() + SEARCH_SECONDS
+        by ``MAX_RECOMPUTED`` stages recomputed (an LSTM of 50 steps has a thousand terms
+        to try; a count, not a time, so the answer does not depend on the machine's load)."""
+        self.c.recomputed = 0
         # the judged value's own terms first (a cell state's highway term left out), then
         # the stages it is computed from
         for stage, terms in sorted(self.sd.terms.items(), key=lambda st: st[0] != sym):
             if len(terms) < 2:
                 continue
             for k, (eq, term) in enumerate(terms):
-                if time.perf_counter() > deadline:
+                if self.c.recomputed > MAX_RECOMPUTED:
                     return None
-                values = self.c.dropped(sym, (stage, k))
+                values = self.c.dropped(sym, (stage, k), MAX_RECOMPUTED)
                 if values is None:
-                    continue  # the term does not reach sym: dropping it changes nothing
+                    continue  # the term does not reach sym (or the budget is spent)
                 close = all_close(got, values)
                 factor = None if close else self.factor(got, values)
                 if not close and factor is None:
