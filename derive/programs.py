@@ -87,9 +87,8 @@ def derive_program(source: str | Path | Any) -> ProgramDerivation:
         return _derive(spec.load_program(source))
     d = _derive(layered.program)
     if layered.interior is not None and layered.boundary is not None:
-        d.recurrence = recurrence(
-            layered.kind, _derive(layered.interior), _derive(layered.boundary)
-        )
+        kind, interior, boundary = layered.kind, layered.interior, layered.boundary
+        d.recurrence_of = lambda: recurrence(kind, _derive(interior), _derive(boundary))
     return d
 
 

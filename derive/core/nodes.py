@@ -26,6 +26,14 @@ from sympy.matrices.expressions import (
 )
 
 
+@functools.lru_cache(maxsize=512)
+def _scalar_derivative(fn: sympy.Lambda, order: int) -> Any:
+    """The ``order``-th derivative of an activation's body (an unrolled RNN asks for
+    tanh' once per step: SymPy's diff of the same Lambda, once)."""
+    (x,) = fn.variables
+    return sympy.diff(fn.expr, x, order)
+
+
 class ElementwiseOf:
     """``f^{(k)}(Z)``: the k-th derivative of a scalar function applied entry by entry.
 
@@ -69,12 +77,12 @@ class ElementwiseOf:
     def scalar(self) -> sympy.Lambda:
         """The scalar function this node applies (the order-th derivative)."""
         (x,) = self.fn.variables
-        return sympy.Lambda(x, sympy.diff(self.fn.expr, x, self.order))
+        return sympy.Lambda(x, _scalar_derivative(self.fn, self.order))
 
     def next_derivative(self) -> Any:
         """The constant ``f^{(k+1)}`` when it is one, else the node of ``f^{(k+1)}(Z)``."""
         (x,) = self.fn.variables
-        d = sympy.diff(self.fn.expr, x, self.order + 1)
+        d = _scalar_derivative(self.fn, self.order + 1)
         if x not in d.free_symbols and not d.has(sympy.Function):
             return d
         return type(self)(self.args[0], self.fn, self.arg, self.order + 1)

@@ -245,7 +245,7 @@ class _Builder:
     # ------------------------------------------------------------------ calls
 
     def _call(self, node: Any) -> Any:
-        if node.fn in ("ones_like", "ones", "zeros"):  # ones(x.shape): no x.shape on its own
+        if node.fn in FILLS:  # ones(x.shape): no x.shape on its own
             return self.ones(node.fn, node)
         return self.call(node.fn, [self.build(a) for a in node.args], node)
 
@@ -261,22 +261,38 @@ class _Builder:
 
     def _sliceof(self, node: Any) -> Any:
         """``x[:, a:b]`` / ``x[a:b, :]``: bounds that are sizes (``H``, ``2*H``) or whole
-        numbers; one past the width, backwards or empty is refused with the line."""
+        numbers, or those negated (``-H``: counted from the end, as NumPy reads it, so
+        ``a[:, -H:]`` of a 4H-wide ``a`` is ``a[:, 3H:4H]``); one past the width, backwards
+        or empty is refused with the line."""
         x = self.build(node.x)
         if is_scalar(x):
             raise self.fail("a slice of a scalar: only a matrix has rows and columns", node.line)
-        bounds = []
-        for b, default in ((node.start, sympy.Integer(0)), (node.stop, x.shape[node.axis])):
-            v = default if b is None else self.build(b)
-            if b is not None and not (_is_size(v) or v == 0):
+        bounds: list[Any] = []
+        read: list[str] = []  # the negative bounds, as read from the end
+        width = x.shape[node.axis]
+        for b, default in ((node.start, sympy.Integer(0)), (node.stop, width)):
+            if b is None:
+                bounds.append(default)
+                continue
+            v = self.build(b)
+            end = from_end(v, width, node.axis)
+            if end is not None:
+                read.append(f"{v} as {end}")
+                v = end
+            elif not (_is_size(v) or v == 0):
                 raise self.fail(
-                    "a slice's bounds are sizes (H, 2*H) or whole numbers from 0 to "
-                    f"{MAX_LITERAL_SIZE}",
+                    "a slice's bounds are sizes (H, 2*H), whole numbers from 0 to "
+                    f"{MAX_LITERAL_SIZE}, or those negated (counted from the end: -H)",
                     node.line,
                     reading=True,
                 )
             bounds.append(v)
-        return N.Slice(x, bounds[0], bounds[1], node.axis)
+        try:
+            return N.Slice(x, bounds[0], bounds[1], node.axis)
+        except N.ShapeMismatch as err:
+            if not read:
+                raise
+            raise self.fail(f"{err} (read {', '.join(read)}, from the end)", node.line) from None
 
     def _lookup(self, node: Any) -> Any:
         raise self.fail(
@@ -307,7 +323,7 @@ class _Builder:
             if not is_scalar(x):
                 raise self.fail("float() of a matrix", node.line)
             return x
-        if fn in ("ones_like", "ones", "zeros"):
+        if fn in FILLS:
             return self.ones(fn, node)
         if fn == "reshape":
             return self.reshape(x, args[1], args[2], node)
@@ -370,8 +386,9 @@ class _Builder:
         )
 
     def ones(self, fn: str, node: Any) -> Any:
-        """``ones_like(x)`` / ``ones(x.shape)``: a one repeated to ``x``'s shape."""
-        fill = sympy.Integer(0 if fn == "zeros" else 1)
+        """``ones_like(x)`` / ``ones(x.shape)``: a one repeated to ``x``'s shape (zeros:
+        a zero matrix, the start of an accumulation ``dW = np.zeros_like(W)``)."""
+        fill = sympy.Integer(0 if fn.startswith("zeros") else 1)
         if fn in ("ones", "zeros") and len(node.args) == 2:  # ones((N, D)): NumPy's tuple
             rows, cols = (self.build(a) for a in node.args)
             if not all(_is_size(d) for d in (rows, cols)):
@@ -390,7 +407,7 @@ class _Builder:
         x = self.build(arg)
         if is_scalar(x):
             return fill
-        return ZeroMatrix(*x.shape) if fn == "zeros" else N.Broadcast(fill, *x.shape)
+        return ZeroMatrix(*x.shape) if fill == 0 else N.Broadcast(fill, *x.shape)
 
     def _compare(self, node: Any) -> Any:
         a, b = self.build(node.left), self.build(node.right)
@@ -421,6 +438,25 @@ MAX_LITERAL_SIZE = 4096
 def _short_number(x: Any) -> str:
     text = str(x)
     return text if len(text) <= 20 else text[:17] + "…"
+
+
+#: The calls that make a matrix of one number shaped like another.
+FILLS = ("ones_like", "zeros_like", "ones", "zeros")
+
+
+def from_end(bound: Any, width: Any, axis: int) -> Any:
+    """A negative slice bound (``-H``, ``-2``) read as NumPy reads it, from the end:
+    ``width + bound``; None when ``bound`` is not known to be negative."""
+    if not (isinstance(bound, sympy.Expr) and bound.is_negative and _is_size(-bound)):
+        return None
+    end = sympy.expand(width + bound)
+    if end.is_negative:
+        what = "columns" if axis == 1 else "rows"
+        raise N.ShapeMismatch(
+            f"the slice bound {bound} counts back past the first of the {width} {what} "
+            "(a negative bound is read from the end, as NumPy does)"
+        )
+    return end
 
 
 def _is_size(d: Any) -> bool:

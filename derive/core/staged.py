@@ -9,7 +9,8 @@ the forward values where inlining the stages gives a smaller expression.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import sympy
@@ -71,9 +72,22 @@ class StagedDerivation:
     compact: dict[str, Step | None]
     #: Each cotangent's and gradient's terms, with the equation each comes through.
     terms: dict[Any, list[tuple[Equation, Any]]]
-    #: A recurrent layer's back-propagation through time at a symbolic step t
-    #: (``derive.core.bptt.Recurrence``), printed after the unrolled derivation.
-    recurrence: Any = None
+    #: What derives a recurrent layer's back-propagation through time at a symbolic
+    #: step t (``derive.core.bptt.Recurrence``, printed after the unrolled derivation):
+    #: called on first use, as checking a snippet never needs it (two more derivations).
+    recurrence_of: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
+    _recurrence: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def recurrence(self) -> Any:
+        """The generic-T recurrence (None: not a recurrent model), derived on first use."""
+        if self._recurrence is None and self.recurrence_of is not None:
+            self._recurrence, self.recurrence_of = self.recurrence_of(), None
+        return self._recurrence
+
+    @recurrence.setter
+    def recurrence(self, value: Any) -> None:
+        self._recurrence, self.recurrence_of = value, None
 
     @property
     def name(self) -> str:

@@ -41,6 +41,13 @@ class ProgramChecker:
             self.names.declared[name] = self._declared(name, text)
         self.points = [self._point(i) for i in range(len(FIRST_SIZES))]
         self.expected_now: list[dict[Any, Any]] = []
+        #: Which stages each stage's right-hand side (and its terms) reads.
+        self.reads: dict[Any, frozenset[Any]] = {}
+        #: Each stage's place in that order, and the stages each judged value needs.
+        self.place: dict[Any, int] = {}
+        self.needs: dict[Any, frozenset[Any]] = {}
+        #: Stages recomputed by ``dropped`` (the diagnosis' bound on its search).
+        self.recomputed = 0
         self.diagnosis = Diagnosis(self)
 
     # ------------------------------------------------------------------ setup
@@ -98,15 +105,63 @@ class ProgramChecker:
 
     def values_at(self, env: dict[Any, Any], drop: tuple[Any, int] | None = None) -> dict[Any, Any]:
         """Every cotangent and gradient at one point (``env``: the forward's values)."""
-        values = dict(env)
-        for st in [*self.sd.cotangents, *self.sd.gradients.values()]:
+        # a Memo: the stages share sub-expressions (each step's f'(Z_t) is read by several
+        # gradients); each is evaluated once, and only the named values are handed back
+        values = Memo(env)
+        order = [*self.sd.cotangents, *self.sd.gradients.values()]
+        for st in order:
             terms = self.sd.terms.get(st.lhs, [])
             if drop is not None and drop[0] == st.lhs and len(terms) > 1:
                 kept = [t for k, (_, t) in enumerate(terms) if k != drop[1]]
                 values[st.lhs] = sum(numeric.evaluate(t, values) for t in kept)
             else:
                 values[st.lhs] = numeric.evaluate(st.rhs, values)
-        return values
+        return {**env, **{st.lhs: values[st.lhs] for st in order}}
+
+    def dropped(
+        self, sym: Any, drop: tuple[Any, int], limit: int | None = None
+    ) -> list[Any] | None:
+        """``sym`` at each point with one chain-rule term of one stage left out: the
+        values of ``expected(drop)[i][sym]``, recomputing only the stages between the
+        dropped one and ``sym`` (an LSTM of 50 steps has ~1300 stages: recomputing all
+        of them per term tried took minutes). None: the stage does not reach ``sym``, or
+        more than ``limit`` stages were recomputed in all (``recomputed``)."""
+        order = [*self.sd.cotangents, *self.sd.gradients.values()]
+        if not self.reads:
+            lhs = {st.lhs for st in order}
+            for i, st in enumerate(order):
+                parts = [st.rhs, *(t for _, t in self.sd.terms.get(st.lhs, []))]
+                self.reads[st.lhs] = frozenset().union(*(p.free_symbols for p in parts)) & lhs
+                self.place[st.lhs] = i
+        if sym not in self.needs:
+            found, todo = {sym}, [sym]
+            while todo:  # the stages sym is computed from
+                for dep in self.reads.get(todo.pop(), frozenset()) - found:
+                    found.add(dep)
+                    todo.append(dep)
+            self.needs[sym] = frozenset(found)
+        needed = self.needs[sym]
+        stage, k = drop
+        start = self.place.get(stage)
+        terms = self.sd.terms.get(stage, [])
+        if stage not in needed or start is None or len(terms) < 2:
+            return None  # sym does not read that stage: the derived values, unchanged
+        out = []
+        for base in self.expected_now:
+            values = Memo(base)  # the named values only: none of them changes here
+            values[stage] = sum(
+                numeric.evaluate(t, values) for j, (_, t) in enumerate(terms) if j != k
+            )
+            changed = {stage}
+            for st in order[start + 1 :]:
+                if st.lhs in needed and self.reads[st.lhs] & changed:
+                    values[st.lhs] = numeric.evaluate(st.rhs, values)
+                    changed.add(st.lhs)
+                    self.recomputed += 1
+                    if limit is not None and self.recomputed > limit:
+                        return None  # out of budget: the caller stops
+            out.append(values[sym])
+        return out
 
     def user_values(self, reading: Reading, name: str) -> list[Any] | None:
         """The snippet's ``name`` at each point (None: it does not evaluate there)."""

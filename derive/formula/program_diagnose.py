@@ -35,6 +35,8 @@ MAX_BUILDS = 3000
 #: And at most this long (a verdict never depends on it: only how far the search for a
 #: named slip goes on a long snippet; the answer then says none was found).
 SEARCH_SECONDS = 0.6
+#: The most stages recomputed (at all points) while looking for a chain-rule term left out.
+MAX_RECOMPUTED = 600
 #: The most terms of one gradient whose subsets are tried (2^8 sums at most).
 MAX_TERMS = 8
 #: The most entries of a gradient whose Jacobian diagonal is computed (one derivation
@@ -64,12 +66,19 @@ class Judge(Protocol):
     reader: Reader
     points: list[dict[Any, Any]]
     expected_now: list[dict[Any, Any]]
+    recomputed: int
 
     def expected(self, drop: tuple[Any, int] | None = None) -> list[dict[Any, Any]]:
         """Every cotangent and gradient at each point (``drop``: one term left out)."""
 
     def values_at(self, env: dict[Any, Any], drop: tuple[Any, int] | None = None) -> dict[Any, Any]:
         """Every cotangent and gradient at one point."""
+
+    def dropped(
+        self, sym: Any, drop: tuple[Any, int], limit: int | None = None
+    ) -> list[Any] | None:
+        """``sym`` at each point with one term of one stage left out (None: unchanged,
+        or over ``limit`` stages recomputed)."""
 
     def user_values(self, reading: Reading, name: str) -> list[Any] | None:
         """The snippet's ``name`` at each point."""
@@ -173,19 +182,27 @@ class Diagnosis:
     def some_terms(self, got: list[Any], sym: Any) -> str | None:
         """Only some of the quantity's own chain-rule terms (one per use of the value):
         the sum over time of a recurrent weight cut to its last step, a gradient that
-        forgets one path. Subsets of up to ``MAX_TERMS`` terms are tried."""
+        forgets one path. Subsets of up to ``MAX_TERMS`` terms are tried; of more, each
+        term alone (the last step's term of a weight shared over 50 steps)."""
         terms = self.sd.terms.get(sym, [])
-        if not 2 < len(terms) <= MAX_TERMS:
+        if len(terms) <= 2:
             return None
         with np.errstate(all="ignore"):
             values = [[numeric.evaluate(t, v) for _, t in terms] for v in self.c.expected_now]
-        for size in range(1, len(terms) - 1):
-            for keep in itertools.combinations(range(len(terms)), size):
+        n = len(terms)
+        sizes = range(1, n - 1) if n <= MAX_TERMS else range(1, 2)  # more: one term kept
+        for size in sizes:
+            for keep in itertools.combinations(range(n), size):
                 sums = [sum(vals[k] for k in keep) for vals in values]
                 if all_close(got, sums):
-                    missing = [terms[k] for k in range(len(terms)) if k not in keep]
-                    listed = "; ".join(
-                        f"{show(t)} (through {show(eq.out)} = {show(eq.rhs)})" for eq, t in missing
+                    missing = [terms[k] for k in range(n) if k not in keep]
+                    listed = (
+                        "; ".join(
+                            f"{show(t)} (through {show(eq.out)} = {show(eq.rhs)})"
+                            for eq, t in missing
+                        )
+                        if len(missing) <= 3
+                        else "only " + " + ".join(show(terms[k][1]) for k in keep) + " is there"
                     )
                     shared = getattr(sym, "wrt", None) in self.sd.graph.parameters
                     why = (
@@ -201,22 +218,33 @@ class Diagnosis:
 
     def missing_term(self, got: list[Any], sym: Any) -> str | None:
         """The derivation with one chain-rule term of one stage dropped, where that equals
-        the user's (or a constant or size factor of it: a second slip on top)."""
-        for stage, terms in self.sd.terms.items():
+        the user's (or a constant or size factor of it: a second slip on top). Bounded
+        by ``MAX_RECOMPUTED`` stages recomputed (an LSTM of 50 steps has a thousand terms
+        to try; a count, not a time, so the answer does not depend on the machine's load)."""
+        self.c.recomputed = 0
+        # the judged value's own terms first (a cell state's highway term left out), then
+        # the stages it is computed from
+        for stage, terms in sorted(self.sd.terms.items(), key=lambda st: st[0] != sym):
             if len(terms) < 2:
                 continue
             for k, (eq, term) in enumerate(terms):
-                values = [v[sym] for v in self.c.expected(drop=(stage, k))]
-                said = (
+                if self.c.recomputed > MAX_RECOMPUTED:
+                    return None
+                values = self.c.dropped(sym, (stage, k), MAX_RECOMPUTED)
+                if values is None:
+                    continue  # the term does not reach sym (or the budget is spent)
+                close = all_close(got, values)
+                factor = None if close else self.factor(got, values)
+                if not close and factor is None:
+                    continue
+                said = (  # printed only once found (a long program has a thousand terms)
                     f"the term {show(term)} of {self.c.label(stage)} is missing: the chain "
                     f"rule's term through {show(eq.out)} = {show(eq.rhs)} (every use of a "
                     "value adds a term to its gradient)"
                 )
-                if all_close(got, values):
-                    return said
-                factor = self.factor(got, values)
-                if factor is not None:
-                    return f"{said}; and the rest is {factor} the derived one"
+                return (
+                    said if factor is None else f"{said}; and the rest is {factor} the derived one"
+                )
         return None
 
     def passed_through(self, got: list[Any], sym: Any) -> str | None:

@@ -21,7 +21,7 @@ from sympy.matrices.expressions import MatAdd
 
 from derive.core import nodes as N
 from derive.core.compact import too_big
-from derive.core.program import ProgramError, ProgramReadError, _Builder, is_scalar
+from derive.core.program import ProgramError, ProgramReadError, _Builder, from_end, is_scalar
 from derive.core.staged import StagedDerivation
 from derive.formula import program_branches as branches
 from derive.formula.ir import FormulaError
@@ -168,6 +168,13 @@ class Reader:
             spec = self.sd.graph.spec
             lines = branches.resolve(lines, indents, spec.mode, getattr(spec, "mode_at", ""))
         for number, line in lines:
+            loop = re.match(r"(for|while)\b", line)
+            if loop:  # a BPTT loop over time: not unrolled yet
+                raise FormulaError(
+                    f"line {number}: a loop ({loop.group(1)} …:) is not read yet; check one "
+                    "step's backward, or write the steps out with each step's own names "
+                    "(dh_2 = …, dh_1 = …)"
+                )
             try:
                 out.append(G.parse_statement(line, number))
             except G.EquationError as err:
@@ -342,7 +349,8 @@ class Reader:
             idx = st.index
             lo = 0 if idx.start is None else build(idx.start, st.line, st.text)
             hi = old.shape[idx.axis] if idx.stop is None else build(idx.stop, st.line, st.text)
-            try:
+            try:  # NumPy's a[:, -H:] counts from the end
+                lo, hi = (from_end(v, old.shape[idx.axis], idx.axis) or v for v in (lo, hi))
                 return N.replace_block(old, lo, hi, idx.axis, new)
             except N.ShapeMismatch as err:
                 raise FormulaError(f"line {st.line}: {err}") from None

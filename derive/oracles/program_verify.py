@@ -154,45 +154,49 @@ def exported_gradients(
 
 
 def explicit_gradients(sd: StagedDerivation, env: Mapping[Any, Any]) -> dict[str, np.ndarray]:
-    """``sympy.diff`` of the program expanded into scalar entries, at the point."""
+    """``sympy.diff`` of the program expanded into scalar entries, at the point.
+
+    One matrix's entries are symbols at a time, every other value its number: the
+    partial derivative by an entry at the point does not depend on when the others are
+    bound, and with them bound SymPy folds the constants, so each expansion is a function
+    of that matrix's entries only (a one-step LSTM: 40 s with every entry symbolic at
+    once, see benchmarks/programs.py)."""
     g = sd.graph
-    sym_env: dict[Any, Any] = {k: v for k, v in env.items() if not hasattr(k, "shape")}
-    entries: dict[Any, Any] = {}
-    numbers: dict[Any, float] = {}
-    for sym in g.wrt:
-        r, c = dims_of(sym, env)
-        entries[sym] = explicit.entry_matrix(sym, r, c)
-        sym_env[sym] = entries[sym]
-        for i in range(r):
-            for j in range(c):
-                numbers[entries[sym][i, j]] = float(env[sym][i, j])
-    for sym in [*g.inputs, *g.parameters]:
-        if sym not in entries:  # data, not differentiated: its numbers
-            sym_env[sym] = sympy.ImmutableMatrix(np.asarray(env[sym]).tolist())
+    base: dict[Any, Any] = {k: v for k, v in env.items() if not hasattr(k, "shape")}
+    for sym in [*g.inputs, *g.parameters]:  # data and parameters: their numbers
+        base[sym] = sympy.ImmutableMatrix(np.asarray(env[sym], dtype=float).tolist())
     for lab in g.labels:
-        sym_env[lab] = env[lab]
+        base[lab] = env[lab]
     for h in g.hyper.values():
-        sym_env[h] = sympy.Float(env[h])
+        base[h] = sympy.Float(env[h])
     for up in [g.upstream, *g.more_upstream.values()]:
         if up is not None:
-            sym_env[up] = sympy.ImmutableMatrix(np.asarray(env[up]).tolist())
-    for eq in g.equations:
-        sym_env[eq.out] = explicit.evaluate(eq.rhs, sym_env)
-    if g.loss is not None:
-        total = sym_env[LOSS]
-    else:
-        total = 0
-        for o, u in [(g.output, g.upstream), *g.more_upstream.items()]:
-            out, dout = sym_env[o], sym_env[u]
-            total += sum(out[i, j] * dout[i, j] for i in range(out.rows) for j in range(out.cols))
+            base[up] = sympy.ImmutableMatrix(np.asarray(env[up]).tolist())
     grads = {}
-    for sym, mat in entries.items():
+    for sym in g.wrt:
         if sym.name not in sd.gradients:
             continue
+        r, c = dims_of(sym, env)
+        mat = explicit.entry_matrix(sym, r, c)
+        numbers = {mat[i, j]: float(env[sym][i, j]) for i in range(r) for j in range(c)}
+        total = _expanded_loss(g, {**base, sym: mat})
         grads[sym.name] = np.array(
             [[float(sympy.diff(total, w).xreplace(numbers)) for w in row] for row in mat.tolist()]
         )
     return grads
+
+
+def _expanded_loss(g: ProgramGraph, sym_env: dict[Any, Any]) -> Any:
+    """The program's scalar loss (``Σ dout ⊙ out`` for a layer) over explicit values."""
+    for eq in g.equations:
+        sym_env[eq.out] = explicit.evaluate(eq.rhs, sym_env)
+    if g.loss is not None:
+        return sym_env[LOSS]
+    total: Any = 0
+    for o, u in [(g.output, g.upstream), *g.more_upstream.items()]:
+        out, dout = sym_env[o], sym_env[u]
+        total += sum(out[i, j] * dout[i, j] for i in range(out.rows) for j in range(out.cols))
+    return total
 
 
 def _rel(a: np.ndarray, b: np.ndarray) -> float:

@@ -65,6 +65,7 @@ FUNCTIONS: dict[str, Function] = {
     "square": Function(1),
     "transpose": Function(1),
     "ones_like": Function(1, what="an array of ones shaped like its argument"),
+    "zeros_like": Function(1, what="an array of zeros shaped like its argument"),
     "ones": Function(1, what="ones(x.shape)"),
     "zeros": Function(1, what="zeros(x.shape)"),
     "float": Function(1, what="a number as it is"),

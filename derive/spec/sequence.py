@@ -14,6 +14,7 @@ Rows are samples (``convention = "row"``): ``X_t`` is N×D, the hidden state ``h
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from derive.spec.program import loads_program
 from derive.spec.program_records import ProgramSpec, Size, size_value
@@ -134,26 +135,34 @@ def _cell_parameters(kind: str, d: Size, h: Size) -> dict[str, object]:
 CARRIED = {"rnn": ("h",), "lstm": ("h", "c")}
 
 
+@dataclass(frozen=True)
+class Recurrent:
+    """What the unrolled network and its one-step programs share: the sizes (names or
+    whole numbers), the RNN's activation (an LSTM's is tanh) and the loss."""
+
+    batch: Size = "N"
+    input: Size = "D"
+    hidden: Size = "H"
+    classes: Size = "C"
+    activation: str = "tanh"
+    loss: str = "cross_entropy"
+
+    def checked(self, kind: str) -> tuple[str, str, dict[str, Size]]:
+        """The activation, the loss and the sizes, each checked (a SpecError names the key)."""
+        act = _choice(self.activation, RNN_ACTIVATIONS, "activation") if kind == "rnn" else "tanh"
+        loss = _choice(self.loss, SEQUENCE_LOSSES, "loss")
+        sizes = _sizes(batch=self.batch, input=self.input, hidden=self.hidden, classes=self.classes)
+        return act, loss, sizes
+
+
 def recurrent_text(
-    kind: str,
-    steps: int,
-    *,
-    batch: Size = "N",
-    input: Size = "D",
-    hidden: Size = "H",
-    classes: Size = "C",
-    activation: str = "tanh",
-    loss: str = "cross_entropy",
-    at: str = "every",
-    name: str | None = None,
+    kind: str, steps: int, net: Recurrent, *, at: str = "every", name: str | None = None
 ) -> str:
     """The TOML of a recurrent network (``kind``: ``rnn`` or ``lstm``) unrolled over
     ``steps``, its weights shared over time, with the read-out and loss of ``_readout``."""
     t_max = _steps(steps, kind)
-    act = _choice(activation, RNN_ACTIVATIONS, "activation") if kind == "rnn" else "tanh"
-    loss = _choice(loss, SEQUENCE_LOSSES, "loss")
+    act, loss, sizes = net.checked(kind)
     at = _choice(at, LOSS_AT, "at")
-    sizes = _sizes(batch=batch, input=input, hidden=hidden, classes=classes)
     n, d, h = sizes["batch"], sizes["input"], sizes["hidden"]
     eqs = [eq for t in range(1, t_max + 1) for eq in _cell(kind, t, t - 1, act)]
     ts: list[object] = list(range(1, t_max + 1)) if at == "every" else [t_max]
@@ -181,18 +190,7 @@ def recurrent_text(
     return _toml(name or kind, comment, tables, eqs + readout, tail)
 
 
-def step_text(
-    kind: str,
-    *,
-    future: bool,
-    step_loss: bool,
-    batch: Size = "N",
-    input: Size = "D",
-    hidden: Size = "H",
-    classes: Size = "C",
-    activation: str = "tanh",
-    loss: str = "cross_entropy",
-) -> str:
+def step_text(kind: str, net: Recurrent, *, future: bool, step_loss: bool) -> str:
     """One step ``t`` of a recurrent network as a program, for the generic-T derivation:
     values of this step end in ``_t``, the previous state is ``h_p`` (``c_p``), and with
     ``future`` the cotangents the carried state receives from step t+1 are the inputs
@@ -200,9 +198,7 @@ def step_text(
     ``∂/∂h_t`` of it is exactly ``G_h``). ``step_loss``: the step's own loss ``L_t`` (at
     every step, or at the last). Without future and loss (``loss = "upstream"`` at T) the
     gradient of ``h_t`` is given."""
-    act = _choice(activation, RNN_ACTIVATIONS, "activation") if kind == "rnn" else "tanh"
-    loss = _choice(loss, SEQUENCE_LOSSES, "loss")
-    sizes = _sizes(batch=batch, input=input, hidden=hidden, classes=classes)
+    act, loss, sizes = net.checked(kind)
     n, d, h = sizes["batch"], sizes["input"], sizes["hidden"]
     eqs = _cell(kind, "t", "p", act)
     inputs: dict[str, object] = {"X_t": [n, d]}
@@ -247,18 +243,8 @@ def rnn_text(
 ) -> str:
     """The TOML of a vanilla RNN unrolled over ``steps``: shared ``W_xh``, ``W_hh``, ``b``,
     ``z_t = X_t W_xh + h_{t−1} W_hh + b``, ``h_t = activation(z_t)``."""
-    return recurrent_text(
-        "rnn",
-        steps,
-        batch=batch,
-        input=input,
-        hidden=hidden,
-        classes=classes,
-        activation=activation,
-        loss=loss,
-        at=at,
-        name=name,
-    )
+    net = Recurrent(batch, input, hidden, classes, activation, loss)
+    return recurrent_text("rnn", steps, net, at=at, name=name)
 
 
 def rnn_program(steps: int = 3, **options: object) -> ProgramSpec:
@@ -331,17 +317,8 @@ def lstm_text(
     """The TOML of an LSTM unrolled over ``steps`` (``steps = 1``: one cell step): gates
     ``i, f, o = σ(X_t W_x· + h_{t−1} W_h· + b_·)``, ``g = tanh(…)``, the cell state
     ``c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t`` (the highway) and ``h_t = o_t ⊙ tanh(c_t)``."""
-    return recurrent_text(
-        "lstm",
-        steps,
-        batch=batch,
-        input=input,
-        hidden=hidden,
-        classes=classes,
-        loss=loss,
-        at=at,
-        name=name,
-    )
+    net = Recurrent(batch, input, hidden, classes, loss=loss)
+    return recurrent_text("lstm", steps, net, at=at, name=name)
 
 
 def lstm_program(steps: int = 2, **options: object) -> ProgramSpec:
