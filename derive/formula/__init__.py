@@ -55,6 +55,10 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                                       numbered otherwise, one sample, 1×1 layers
                   name_readings.py    the guessed readings tried; "cannot tell" when they
                                       disagree
+                  local_derivatives.py  names spelling ∂X/∂Y (d_a_h__d_z_h): f'(Z),
+                                      never a loss gradient unless X is the loss
+                  stored_transposed.py  shapes that do not fit: labels or input stored
+                                      the other way, else no verdict
                   snippet_check.py    a snippet: every quantity it assigns judged
                   snippet_statements.py  its statements: where each ends, what it
                                       assigns

@@ -27,6 +27,7 @@ from derive.formula.readings import OtherReadings
 from derive.formula.resolve import ShapeMismatch, UnknownSymbol
 from derive.formula.run import Run
 from derive.formula.snippet_check import check_statements
+from derive.formula.stored_transposed import refuse_unexplained, stored_transposed
 
 
 class Checker(OtherReadings):
@@ -96,8 +97,9 @@ class Checker(OtherReadings):
             result = self._other_numbering(run, err)
             result.notes[:0] = getattr(parts, "notes", [])  # the common readings used
             return result
-        if not result.correct:
-            result = self._unsure(run, result)
+        if not result.correct:  # the data stored the other way, the other readings
+            result = stored_transposed(self, run, result) or self._unsure(run, result)
+            refuse_unexplained(run, result)  # shapes that do not fit, no mistake named
         result.notes[:0] = getattr(parts, "notes", [])  # the common readings used
         if run.pair_used:
             after, extra = self._pair_layer
