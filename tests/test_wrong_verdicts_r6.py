@@ -51,6 +51,15 @@ def test_numbered_output_delta_either_orientation(softmax_two: Checker) -> None:
     assert not softmax_two.check("dZ2 = Y.T - A2", "python").correct
 
 
+def test_class_indices_on_the_wrong_axis_stay_wrong() -> None:
+    """``x[y, range(N)]`` is read as Yᵀ by the reader, not written so: integer labels have
+    no storage order, and the mistake stays named."""
+    r = Checker("cs231n").check(
+        "dscores = probs\ndscores[y, range(N)] -= 1\ndscores /= N", "python"
+    )
+    assert r.verdict == "incorrect" and "should not be transposed" in (r.diagnosis or ""), r
+
+
 def test_unnumbered_output_delta_is_the_last_layers(softmax_two: Checker) -> None:
     r = softmax_two.check("dZ = A - Y", "python")
     assert r.correct and r.quantity.endswith("L"), r

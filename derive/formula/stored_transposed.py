@@ -11,6 +11,7 @@ checker cannot see (how the source stores its arrays) is not proof of a mistake.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from derive.formula.answer import CheckResult
@@ -52,7 +53,7 @@ def stored_transposed(checker: Any, run: Run, result: CheckResult) -> CheckResul
     """The verdict with a data matrix the formula writes transposed read as stored the
     other way, when as written the shapes do not fit and that reading makes the formula
     right; None otherwise (the formula as read keeps its verdict)."""
-    if result.shape_error is None or checker.network.is_conv:
+    if result.shape_error is None or checker.network.is_conv or not _writes_a_transpose(run):
         return None
     for base in written_transposed(run.parts):
         parts = [_flipped(p, base) for p in run.parts]
@@ -102,6 +103,20 @@ def refuse_unexplained(run: Run, result: CheckResult) -> None:
         "usual mistake explains it, so it may be a mistake or arrays stored in another "
         f"orientation than the spec's{hint}"
     )
+
+
+#: A transpose as the user writes it (``Y.T``, ``np.transpose(Y)``, ``Y^T``, ``Y^\top``).
+_TRANSPOSE = re.compile(r"\.T\b|transpose|\^\s*\{?\s*(?:T\b|\\top|\\intercal|\\mathsf)")
+#: One-hot labels subtracted by index (``x[range(N), y] -= 1``): the reader's own Yᵀ when
+#: they are on the other axis, integer labels that no storage order explains.
+_ONE_HOT_INDEX = re.compile(r"(?:np\.)?a?range\(")
+
+
+def _writes_a_transpose(run: Run) -> bool:
+    """Whether the transposes of the data come from the user's text (not from the reader:
+    class indices on the wrong axis are read as Yᵀ and are a mistake, not a storage)."""
+    text = run.formula
+    return bool(_TRANSPOSE.search(text)) and not _ONE_HOT_INDEX.search(text)
 
 
 def _all(run: Run) -> list[tuple[Any, Any]]:
