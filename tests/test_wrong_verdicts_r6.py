@@ -156,3 +156,16 @@ def test_the_loss_by_an_activation_is_dA() -> None:
 def test_other_local_derivatives_are_refused(mlbook: Checker, name: str) -> None:
     with pytest.raises(FormulaError, match="local derivative"):
         mlbook.check(f"d_loss__d_b_h = np.sum((d_loss__a_h * {name}), axis=0)", "python")
+
+
+def test_a_right_formula_whose_shapes_are_misread_is_not_incorrect() -> None:
+    """Ulyankin's masha book, problem set 3, problem 2 (б), with the sign put right (the
+    corpus entry's ``right``): the scalar chain x·w₁ does not fit the shapes as read, and
+    no usual mistake explains it. It was INCORRECT, a wrong verdict on a right formula."""
+    spec = Path(__file__).parent / "corpus" / "specs" / "masha_chain.toml"
+    right = (
+        r"\frac{\partial L}{\partial w_2} = (\hat{y} - y) \cdot w_3 \cdot "
+        r"f'(f(x\cdot w_1) \cdot w_2) \cdot f(x\cdot w_1)"
+    )
+    with pytest.raises(FormulaError, match="shapes do not fit"):
+        Checker(str(spec)).check(right, "latex")
