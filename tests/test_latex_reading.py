@@ -826,7 +826,8 @@ def test_side_by_side_as_the_elementwise_product_never_makes_a_mistake_right() -
     welch = check(SPECS / "welch.toml", r"\delta_1 = \delta_2 W_2^T f^\prime(z_1)")
     assert not welch.correct
     square = dense([2, 2, 2], [Activation("sigmoid")] * 2, "squared_error", batch=1)
-    assert not check(square, r"\frac{\partial C}{\partial b_2} = \delta_2 A_1").correct
+    with pytest.raises(FormulaError, match="shapes do not fit"):  # no mistake named: refused
+        check(square, r"\frac{\partial C}{\partial b_2} = \delta_2 A_1")
     assert not check(square, r"\delta_1 = W_2 \delta_2 \sigma'(Z_1)").correct
     # vectors of several units side by side: the missing ⊙ is the mistake (Nielsen writes ⊙)
     assert not check(ONE_HIDDEN, r"\delta_2 = (A_2 - Y) \sigma'(Z_2)").correct

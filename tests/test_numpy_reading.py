@@ -198,13 +198,18 @@ def test_dhidden_before_or_after_the_gate(cs231n: Checker) -> None:
     [
         ("dW = np.dot(dZ, cache[0].T) / m", True),  # Ng's linear_backward
         ("dA_prev = np.dot(cache[1].T, dZ)", True),
-        ("dW = np.dot(dZ, cache[1].T) / m", False),  # W where A_prev belongs
     ],
 )
 def test_ngs_linear_cache(formula: str, correct: bool) -> None:
     result = Checker("ng").check(formula, "python")
     assert result.correct is correct
     assert any("Ng's cache (A_prev, W, b)" in n for n in result.notes)
+
+
+def test_ngs_linear_cache_w_where_a_prev_belongs() -> None:
+    # the shapes do not fit and no usual mistake explains it: no verdict (round 6)
+    with pytest.raises(FormulaError, match="shapes do not fit"):
+        Checker("ng").check("dW = np.dot(dZ, cache[1].T) / m", "python")
 
 
 def test_a_gradient_dictionary_names_its_entries(nielsen: Checker) -> None:

@@ -63,6 +63,10 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                                       disagree
                   reading_doubts.py   readings that fit and give no verdict: a and z in
                                       doubt, right only at the last layer
+                  local_derivatives.py  names spelling ∂X/∂Y (d_a_h__d_z_h): f'(Z),
+                                      never a loss gradient unless X is the loss
+                  stored_transposed.py  shapes that do not fit: labels or input stored
+                                      the other way, else no verdict
                   snippet_check.py    a snippet: every quantity it assigns judged
                   snippet_statements.py  its statements: where each ends, what it
                                       assigns

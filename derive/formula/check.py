@@ -28,6 +28,7 @@ from derive.formula.readings import OtherReadings
 from derive.formula.resolve import ShapeMismatch, UnknownSymbol
 from derive.formula.run import Run
 from derive.formula.snippet_check import check_statements
+from derive.formula.stored_transposed import refuse_unexplained, stored_transposed
 
 
 class Checker(OtherReadings):
@@ -114,8 +115,9 @@ class Checker(OtherReadings):
             result = _judged_without(self._other_numbering(run, err), parts)
             result.notes[:0] = getattr(parts, "notes", [])  # the common readings used
             return result
-        if not result.correct:
-            result = self._unsure(run, result)
+        if not result.correct:  # the data stored the other way, the other readings
+            result = stored_transposed(self, run, result) or self._unsure(run, result)
+            refuse_unexplained(run, result)  # shapes that do not fit, no mistake named
         result = _judged_without(result, parts)
         result.notes[:0] = getattr(parts, "notes", [])  # the common readings used
         if run.pair_used:

@@ -236,6 +236,9 @@ def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
         if layer == "hidden" and depth != 2:
             return "", []
         return kind, [Reading(f"{text}{k}", f"{words}_{k}")]
+    if len(toks) == 2 and toks[0] in ("a", "z") and toks[1] in _LAST | _HIDDEN:  # a_h, z_out
+        base = toks[0].upper()  # Raschka's names: the letter and the layer's word
+        return ("an activation" if base == "A" else "a pre-activation"), of(base, base, base)
     if set(toks) & _WEIGHT and not grad:
         return "a weight matrix", of("W", "W", "W") + _theta(toks, "W", "W")
     if set(toks) & _ACTIVATION or (toks and toks[0] == "layer" and len(toks) == 2):

@@ -13,6 +13,7 @@ from derive.formula.answer import CheckResult
 from derive.formula.guesses import UNNUMBERED, Reading, readings, rewrite
 from derive.formula.ir import FormulaError
 from derive.formula.letter_readings import LettersUnsure
+from derive.formula.local_derivatives import local_derivative
 from derive.formula.python_calls import PY_FUNCS
 from derive.formula.python_helpers import function_readings
 from derive.formula.python_nodes import UnknownName
@@ -74,7 +75,7 @@ def _explore(
     name = unknown.name
     if name == UNNUMBERED and re.search(r"(?<![\w.])delta(?!\w)", formula):
         name = "delta"  # network2.py's delta beside zs[-1]: read as a delta by its name
-    kind, found = readings(name, depth)
+    kind, found = local_derivative(name, depth) or readings(name, depth)  # d_a__d_z: ∂a/∂z
     if re.search(rf"(?<![\w.]){re.escape(name)}\s*\(", formula):  # called: a function
         kind, found = function_readings(name, formula)  # applySigmoid(x, True)
     if found and found[0].words.startswith("δ") and _recurrence(formula, name):

@@ -190,6 +190,13 @@ def _renumber(node: Any, idx: Index) -> Any:
     return map_children(node, lambda c: _renumber(c, idx))
 
 
+#: The reading of names without a layer number in a formula that names the labels.
+LABELS_LAST = (
+    "the names without a layer number as the last layer's (the formula names the labels Y, "
+    "which only the last layer's gradient has)"
+)
+
+
 def number_layers(parts: list[Any], depth: int, generic: bool) -> tuple[list[Any], str | None]:
     """Names without a layer number given layer l (or 1 in a one-layer network)."""
     found = [n for p in parts for _, n in nodes(p) if _is_unnumbered(n)]
@@ -232,6 +239,8 @@ def number_layers(parts: list[Any], depth: int, generic: bool) -> tuple[list[Any
             f"the layer ({found[0].base}1) or declare the name (--symbol NAME=QUANTITY)",
             UNNUMBERED,  # tried at each layer by ``guesses``
         )
+    if any(isinstance(n, Sym) and n.base == "Y" for p in parts for _, n in nodes(p)):
+        return [_renumber(p, RelIndex("L", 0)) for p in parts], LABELS_LAST  # dZ = A - Y
     words = "the names without a layer number as layer l's (checked for every layer l)"
     return [_renumber(p, RelIndex("l", 0)) for p in parts], words
 
