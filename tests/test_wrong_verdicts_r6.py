@@ -51,6 +51,14 @@ def test_numbered_output_delta_either_orientation(softmax_two: Checker) -> None:
     assert not softmax_two.check("dZ2 = Y.T - A2", "python").correct
 
 
+def test_latex_has_no_storage_order(softmax_two: Checker) -> None:
+    """Maths has no storage: ``A_2 - Y^T`` on a column network is the spec's Y transposed,
+    which does not fit: the slip is named, never read as right."""
+    r = softmax_two.check(r"\delta_2 = A_2 - Y^T", "latex")
+    assert not r.correct and "Y should not be transposed" in (r.diagnosis or ""), r
+    assert softmax_two.check(r"\delta_2 = A_2 - Y", "latex").correct
+
+
 def test_class_indices_on_the_wrong_axis_stay_wrong() -> None:
     """``x[y, range(N)]`` is read as Yᵀ by the reader, not written so: integer labels have
     no storage order, and the mistake stays named."""
@@ -95,7 +103,7 @@ def test_cli_refuses_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", spec, "dZ2 = A2 - Y @ A2", "--syntax", "python"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("derive: error: cannot judge")
-    assert "Y A₂: Y is n₂×n, A₂ is n₂×n" in err[0] and "labels Y" in err[0]
+    assert "Y A₂: Y is 10×n, A₂ is 10×n" in err[0] and "labels Y" in err[0]
     assert main(["check", spec, "dZ = A - Y.T", "--syntax", "python"]) == 0
 
 
@@ -167,5 +175,5 @@ def test_a_right_formula_whose_shapes_are_misread_is_not_incorrect() -> None:
         r"\frac{\partial L}{\partial w_2} = (\hat{y} - y) \cdot w_3 \cdot "
         r"f'(f(x\cdot w_1) \cdot w_2) \cdot f(x\cdot w_1)"
     )
-    with pytest.raises(FormulaError, match="shapes do not fit"):
+    with pytest.raises(FormulaError, match="shapes do not fit|cannot tell"):
         Checker(str(spec)).check(right, "latex")

@@ -7,6 +7,8 @@ the network stores it is read with that matrix stored transposed (the shapes dec
 written it cannot be anyone's formula); the note says so. A formula whose shapes do not
 fit and that no usual mistake explains gets no verdict: a mismatch of orientation the
 checker cannot see (how the source stores its arrays) is not proof of a mistake.
+Only code stores arrays: in LaTeX, ``Y^T`` is the spec's Y transposed, so a LaTeX formula
+that needs Y the other way is refused (no verdict), not read as right.
 """
 
 from __future__ import annotations
@@ -53,7 +55,12 @@ def stored_transposed(checker: Any, run: Run, result: CheckResult) -> CheckResul
     """The verdict with a data matrix the formula writes transposed read as stored the
     other way, when as written the shapes do not fit and that reading makes the formula
     right; None otherwise (the formula as read keeps its verdict)."""
-    if result.shape_error is None or checker.network.is_conv or not _writes_a_transpose(run):
+    if (
+        result.shape_error is None
+        or checker.network.is_conv
+        or run.syntax != "python"  # maths has no storage: Yᵀ is the spec's Y transposed
+        or not _writes_a_transpose(run)
+    ):
         return None
     for base in written_transposed(run.parts):
         parts = [_flipped(p, base) for p in run.parts]
