@@ -293,13 +293,14 @@ class Diagnosis:
         self, statements: list[G.Statement], lines: set[int], name: str | None, sym: Any
     ) -> str | None:
         runs = max(1, MAX_BUILDS // max(1, len(statements)))
-        singles = list(mutations(statements, lines, self._lambdas()))
+        lambdas, decays = self._lambdas()
+        singles = list(mutations(statements, lines, lambdas, decays))
         for said, variant in singles[:runs]:
             if self._fixes(variant, name, sym):
                 return said
         runs -= min(runs, len(singles))
         for said, variant in singles:
-            for said2, both in mutations(variant, lines, self._lambdas()):
+            for said2, both in mutations(variant, lines, lambdas, decays):
                 if said2 == said:
                     continue
                 if runs <= 0:
@@ -309,15 +310,14 @@ class Diagnosis:
                     return f"{said}; and {said2}"
         return None
 
-    def _lambdas(self) -> set[str]:
-        """The weight-decay strengths (``reg = "lambda"``) the program never uses: a term
-        of the snippet that reads one is weight decay its loss does not have."""
+    def _lambdas(self) -> tuple[set[str], set[str]]:
+        """The weight-decay strengths (``reg = "lambda"``) the program never uses (a term
+        of the snippet that reads one is weight decay its loss does not have), and those
+        it uses (their term's factor 2 may be missing)."""
         g = self.sd.graph
-        return {
-            n
-            for n, s in g.hyper.items()
-            if str(s) in ("lambda", "λ") and not any(eq.rhs.has(s) for eq in g.equations)
-        }
+        strengths = {n: s for n, s in g.hyper.items() if str(s) in ("lambda", "λ")}
+        used = {n for n, s in strengths.items() if any(eq.rhs.has(s) for eq in g.equations)}
+        return set(strengths) - used, used
 
     def _fixes(self, statements: list[G.Statement], name: str | None, sym: Any) -> bool:
         try:

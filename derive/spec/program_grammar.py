@@ -21,8 +21,8 @@ from derive.spec.grammar import failure
 from derive.spec.scalar_expr import parse_number
 
 BinOp = Literal["+", "-", "*", "/", "@", "**"]
-UnaryOp = Literal["-"]
-CompareOp = Literal[">", ">=", "<", "<="]
+UnaryOp = Literal["-", "~"]
+CompareOp = Literal[">", ">=", "<", "<=", "==", "!="]
 Axis = Literal[0, 1, None]
 AxisRule = Literal["none", "optional", "required"]
 
@@ -49,11 +49,13 @@ FUNCTIONS: dict[str, Function] = {
     "exp": Function(1),
     "log": Function(1),
     "abs": Function(1),
+    "absolute": Function(1, what="abs(x)"),
+    "sign": Function(1, what="the sign of each entry, -1, 0 or 1"),
     "tanh": Function(1),
     "sigmoid": Function(1),
     "relu": Function(1),
     "maximum": Function(2, what="maximum(0, x) only"),
-    "where": Function(3, what="where(a > b, x, y)"),
+    "where": Function(3, what="where(mask, x, y), the mask a comparison a > b"),
     "softmax": Function(1, "required"),
     "log_softmax": Function(1, "required"),
     "norm": Function(1, what="the Frobenius norm (the 2-norm of a vector)"),
@@ -75,6 +77,8 @@ FUNCTIONS: dict[str, Function] = {
 METHODS = ("sum", "mean", "max")
 #: Methods that leave their array as it is (a copy) or transpose it.
 SAME_METHODS = ("copy", "transpose")
+#: Methods that turn a 0/1 mask into numbers (read only on a mask).
+CASTS = ("astype", "float", "double")
 #: Words an equation uses that are not the user's names.
 KEYWORDS = frozenset({"range", "np", "numpy", "None", "True", "False", "T", "axis", "keepdims"})
 
@@ -99,7 +103,7 @@ class Name:
 
 @dataclass(frozen=True)
 class Unary:
-    """``-x``."""
+    """``-x``; ``~m``, the logical not of a mask (a comparison's 0/1 values)."""
 
     op: UnaryOp
     x: Expr
@@ -156,7 +160,8 @@ class Pick:
 
 @dataclass(frozen=True)
 class Compare:
-    """``left op right``, only as the condition of ``where``."""
+    """``left op right``: a 0/1 mask (``where``'s condition, ``A[A > 0] = 1``, a named
+    ``mask = x < d``, ``(x > 0).astype(float)``)."""
 
     op: CompareOp
     left: Expr
@@ -350,10 +355,14 @@ class _Builder:
             return Bin(binary[kind], self.build(kids[0]), self.build(kids[1]), line, col)
         if kind == "pow":
             return Bin("**", self.build(kids[0]), self.build(kids[2]), line, col)
-        if kind == "compare":
-            raise EquationError(
-                "a comparison is only allowed as the condition of where(a > b, x, y)", col
-            )
+        if kind == "compare":  # a 0/1 mask
+            op = str(kids[1])
+            left, right = self.build(kids[0]), self.build(kids[2])
+            return Compare(op, left, right, line, col)  # type: ignore[arg-type]
+        if kind == "invert":  # ~mask
+            return Unary("~", self.build(kids[0]), line, col)
+        if kind == "np_name":
+            raise EquationError(f"np.{kids[1]} is read only as np.newaxis in x[:, np.newaxis]", col)
         if kind == "tuple":
             raise EquationError(
                 "a tuple is read only as the shape of x.reshape((-1, 1)) or x.reshape(1, -1)", col
@@ -371,6 +380,9 @@ class _Builder:
             attr = str(kids[1])
             if attr == "shape":
                 return ShapeOf(self.build(kids[0]), None, line, col)
+            base = kids[0]
+            if isinstance(base, Tree) and base.data == "name" and str(base.children[0]) == "self":
+                return Name(attr, line, _pos(kids[1])[1])  # a method's state: self._delta
             if attr != "T":
                 raise EquationError(
                     f"unknown attribute .{attr} (only .T, the transpose)", _pos(kids[1])[1]
@@ -383,6 +395,13 @@ class _Builder:
                 return lookup
             if method == "reshape":
                 return self.reshape(kids[0], kids[2], col)
+            if method in CASTS:  # (x > 0).astype(float), mask.float(): a mask as numbers
+                given = _positional(kids[2])
+                if len(given) > 1 or (method != "astype") == bool(given):
+                    raise EquationError(
+                        f"x.{method}() takes {'one dtype' if given else 'no'} argument", col
+                    )
+                return Call("astype", (self.build(kids[0]),), None, line, col)
             if method in SAME_METHODS and kids[2] is None:
                 inner = self.build(kids[0])
                 return Transpose(inner, line, col) if method == "transpose" else inner
@@ -493,15 +512,6 @@ class _Builder:
                 raise EquationError(
                     f"{fn}(): a positional argument after a keyword argument", _pos(arg)[1]
                 )
-            if fn == "where" and not built and isinstance(arg, Tree) and arg.data == "compare":
-                op = str(arg.children[1])
-                if op not in (">", ">=", "<", "<="):
-                    raise EquationError(
-                        f"where() compares with >, >=, < or <=, not {op}", _pos(arg.children[1])[1]
-                    )
-                left, right = self.build(arg.children[0]), self.build(arg.children[2])
-                built.append(Compare(op, left, right, self.line, _pos(arg)[1]))  # type: ignore[arg-type]
-                continue
             built.append(self.build(arg))
         return built, keywords
 
@@ -597,9 +607,9 @@ class _Builder:
             or (spec.axis == "required" and axis is None and axis_from is None)
         ):
             raise EquationError(f"{fn}() needs axis=0 or axis=1", fn_col)
-        if fn == "where" and not isinstance(built[0], Compare):
+        if fn == "where" and not isinstance(built[0], Compare | Name | Unary):
             raise EquationError(
-                "where() needs a comparison as its condition, e.g. where(x > 0, x, 0)", fn_col
+                "where() needs a mask as its condition, e.g. where(x > 0, x, 0)", fn_col
             )
         if fn == "maximum":
             zero = [i for i, a in enumerate(built) if isinstance(a, Num) and a.value == 0]
@@ -616,6 +626,15 @@ class _Builder:
         if not parts:
             return None
         col = _pos(item)[1]
+        new = [k for k, p in enumerate(given) if _is_newaxis(p)]
+        if len(given) == 2 and len(parts) == 1 and new and not any(parts[0].children):
+            # x[:, None] / x[:, np.newaxis]: a vector as a column; x[None, :] as a row
+            one, rest = (
+                Num(sympy.Integer(1), self.line, col),
+                Num(sympy.Integer(-1), self.line, col),
+            )
+            sizes = (rest, one) if new[0] == 1 else (one, rest)
+            return Call("reshape", (self.build(item.children[0]), *sizes), None, self.line, col)
         usage = "a slice is read as x[:, a:b] (columns) or x[a:b, :] / x[a:b] (rows)"
         if len(parts) > 2 or len(parts) != len(given):
             raise EquationError(usage, col)
@@ -683,9 +702,26 @@ class _Builder:
             length = int(str(bound.children[0])[:6])
         else:
             raise EquationError(usage, col)
+        if (  # list(y): the labels as a list, the same pick
+            isinstance(second, Tree)
+            and second.data == "call"
+            and second.children[0] is None
+            and str(second.children[1]) == "list"
+            and len(_positional(second.children[2])) == 1
+        ):
+            second = _positional(second.children[2])[0]
         if not (isinstance(second, Tree) and second.data == "name"):
             raise EquationError(usage, col)
         return Pick(self.build(item.children[0]), str(second.children[0]), length, self.line, col)
+
+
+def _is_newaxis(part: object) -> bool:
+    """``None`` or ``np.newaxis`` inside brackets."""
+    if not isinstance(part, Tree):
+        return False
+    if part.data == "name":
+        return str(part.children[0]) == "None"
+    return part.data == "np_name" and str(part.children[1]) == "newaxis"
 
 
 def _positional(args: object) -> list[Tree[Token] | Token]:
@@ -842,8 +878,6 @@ def _set_item(kind: str, kids: list[Any], line: int, text: str) -> SetItem:
     if len(parts) == 1 and isinstance(parts[0], Tree) and parts[0].data == "compare":
         cmp = parts[0]
         op = str(cmp.children[1])
-        if op not in (">", ">=", "<", "<="):
-            raise EquationError(f"a mask compares with >, >=, < or <=, not {op}")
         left, right = builder.build(cmp.children[0]), builder.build(cmp.children[2])
         index = Compare(op, left, right, line)  # type: ignore[arg-type]
     else:
