@@ -142,3 +142,51 @@ def test_not_equal_mask_values(tmp_path: Path) -> None:
     }
     got = numeric.evaluate(eq.rhs, env)
     np.testing.assert_array_equal(got, (p != a).astype(float))
+
+
+# tinynn's HuberLoss.grad as first written (a77816a): / m twice, the linear branch without δ
+HUBER_GRAD = """\
+err = predicted - actual
+mse_mask = np.abs(err) < self._delta
+mae_mask = ~mse_mask
+m = predicted.shape[0]
+mse_grad = err / m
+mae_grad = np.sign(err) / m
+return (mae_grad * mae_mask + mse_grad * mse_mask) / m
+"""
+
+HUBER_SYMBOLIC = HUBER.replace("delta = 1", 'delta = "delta"')
+
+
+def test_a_returned_value_is_the_programs_one_gradient(tmp_path: Path) -> None:
+    d = program(tmp_path, HUBER_SYMBOLIC)
+    fixed = HUBER_GRAD.replace("err / m", "err").replace(
+        "np.sign(err) / m", "np.sign(err) * self._delta"
+    )
+    r = d.check(fixed)
+    assert r.correct and any("returns as dpredicted" in n for n in r.notes)
+
+
+def test_each_branch_gets_its_own_factor(tmp_path: Path) -> None:
+    r = program(tmp_path, HUBER_SYMBOLIC).check(HUBER_GRAD)
+    assert r.verdict == "incorrect"
+    said = r.diagnosis or ""
+    assert "1/N times (a factor 1/N too many)" in said
+    assert "a factor 1/N too many and the factor delta missing" in said
+
+
+def test_a_returned_scalar_is_not_read_as_the_gradient(tmp_path: Path) -> None:
+    d = program(tmp_path, HUBER_SYMBOLIC)
+    with pytest.raises(FormulaError, match="returns a scalar, not the gradient dpredicted"):
+        d.check("return np.sum(np.abs(predicted - actual)) / N")
+
+
+def test_a_returned_value_with_several_gradients_cannot_tell(tmp_path: Path) -> None:
+    d = program(
+        tmp_path,
+        HUBER_SYMBOLIC.replace("[inputs]\nactual", "[parameters]\nactual").replace(
+            "\n[parameters]\npredicted", "\npredicted"
+        ),
+    )
+    with pytest.raises(FormulaError, match="cannot tell which gradient the returned value is"):
+        d.check("return np.sign(predicted - actual) / N")

@@ -146,6 +146,8 @@ class _Builder:
         self.env: dict[str, Any] = {}
         self.sizes: dict[str, sympy.Expr] = {}
         self.where = ""
+        #: Names whose value is a 0/1 mask (``mse_mask = l1 < delta``): ``~`` reads them
+        self.masks: set[Any] = set()
 
     # ------------------------------------------------------------------ errors
 
@@ -420,7 +422,7 @@ class _Builder:
     def mask(self, x: Any, what: str, node: Any) -> Any:
         """``x`` if it is a 0/1 mask (made of comparisons), else a reading error: NumPy's
         ``~`` and ``astype`` mean something else on numbers."""
-        if is_scalar(x) or not _is_mask(x):
+        if is_scalar(x) or not _is_mask(x, self.masks):
             raise self.fail(
                 f"{what} is read only on a mask (a comparison such as x > 0)",
                 node.line,
@@ -519,6 +521,8 @@ def build_program(spec: Any) -> ProgramGraph:
             out = sympy.Symbol(assign.target, real=True)
         else:
             out = MatrixSymbol(assign.target, *rhs.shape)
+            if _is_mask(rhs, b.masks):
+                b.masks.add(out)
         b.env[assign.target] = out
         equations.append(Equation(out, rhs, Kind.MAP))
     b.where = ""
@@ -654,15 +658,25 @@ _canonical_sum = exhaust(
 )
 
 
-def _is_mask(x: Any) -> bool:
-    """Whether ``x`` is built from comparisons alone (their sums, differences, ones)."""
-    if isinstance(x, N.Indicator | OneMatrix):
+def _is_mask(x: Any, named: set[Any] | frozenset[Any] = frozenset()) -> bool:
+    """Whether ``x`` is built from comparisons alone (their sums, differences, ones, and
+    the ``named`` masks of earlier equations)."""
+    if isinstance(x, N.Indicator | OneMatrix) or x in named:
         return True
     if isinstance(x, MatAdd):
-        return all(_is_mask(t) for t in x.args)
+        return all(_is_mask(t, named) for t in x.args)
     if isinstance(x, MatMul) and len(x.args) == 2 and x.args[0] == -1:
-        return _is_mask(x.args[1])
+        return _is_mask(x.args[1], named)
     return False
+
+
+def mask_names(graph: ProgramGraph) -> set[Any]:
+    """The program's equations whose value is a 0/1 mask, in order (a mask of masks too)."""
+    out: set[Any] = set()
+    for eq in graph.equations:
+        if not is_scalar(eq.rhs) and _is_mask(eq.rhs, out):
+            out.add(eq.out)
+    return out
 
 
 def flat_add(terms: list[Any]) -> Any:

@@ -820,10 +820,12 @@ class Update:
 
 @dataclass(frozen=True)
 class Return:
-    """``return …``: what a function hands back (a checked snippet ignores it)."""
+    """``return …``: what a function hands back; ``value`` is the one expression it hands
+    back when that is not a name (``return np.sign(p - a) / m``), else None."""
 
     line: int = field(default=0, compare=False)
     text: str = ""
+    value: Expr | None = None
 
 
 @dataclass(frozen=True)
@@ -849,7 +851,14 @@ def parse_statement(text: str, line: int = 0) -> Statement:
     kind, kids = str(tree.data), tree.children
     build = _Builder(line, text).build
     if kind == "return_":
-        return Return(line, text.strip())
+        given = kids[0].children if kids and isinstance(kids[0], Tree) else []
+        value = None
+        if len(given) == 1 and not (isinstance(given[0], Tree) and given[0].data == "name"):
+            try:
+                value = build(given[0])
+            except EquationError:  # a value not read is not judged (as before)
+                value = None
+        return Return(line, text.strip(), value)
     if kind == "unpack":
         names_ = tuple(str(k) for k in kids if isinstance(k, Token) and k.type == "NAME")
         return Unpack(names_, build(kids[-1]), line, text.strip())
