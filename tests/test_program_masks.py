@@ -190,3 +190,31 @@ def test_a_returned_value_with_several_gradients_cannot_tell(tmp_path: Path) -> 
     )
     with pytest.raises(FormulaError, match="cannot tell which gradient the returned value is"):
         d.check("return np.sign(predicted - actual) / N")
+
+
+def test_safe_division_is_the_sign(tmp_path: Path) -> None:
+    """``np.divide(r, |r|, out=zeros, where=|r| != 0)``: r/|r| where r ≠ 0, else 0."""
+    d = program(tmp_path, HUBER_SYMBOLIC.replace("sum(huber) / N", "sum(abs(err)) / N"))
+    safe = (
+        "r = predicted - actual\n"
+        "dpredicted = np.divide(r, np.absolute(r), out=np.zeros_like(r), "
+        "where=np.absolute(r) != 0) / N\n"
+    )
+    assert d.check(safe).correct
+    assert d.check(safe.replace(") / N", ")")).verdict == "incorrect"
+    with pytest.raises(FormulaError, match="without out= leaves the other entries undefined"):
+        d.check("r = predicted - actual\ndpredicted = np.divide(r, np.abs(r), where=r != 0)")
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("S = lambda x: x.sum(axis=0)", "a lambda (S = lambda x: …) is not read"),
+        ("dpredicted = err.reshape(shape)", "a shape kept in a name is not read"),
+        ("dpredicted = err.reshape(N, D, order='F')", "order=…) is not read"),
+    ],
+)
+def test_helpers_not_read_say_what(tmp_path: Path, line: str, words: str) -> None:
+    d = program(tmp_path, HUBER_SYMBOLIC)
+    with pytest.raises(FormulaError, match=words.replace("(", "\\(").replace(")", "\\)")):
+        d.check("err = predicted - actual\n" + line)

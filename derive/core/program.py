@@ -314,7 +314,7 @@ class _Builder:
             if not is_scalar(x):
                 raise self.fail("float() of a matrix", node.line)
             return x
-        if fn in ("ones_like", "ones", "zeros"):
+        if fn in ("ones_like", "ones", "zeros", "zeros_like"):
             return self.ones(fn, node)
         if fn == "reshape":
             return self.reshape(x, args[1], args[2], node)
@@ -387,6 +387,9 @@ class _Builder:
 
     def ones(self, fn: str, node: Any) -> Any:
         """``ones_like(x)`` / ``ones(x.shape)``: a one repeated to ``x``'s shape."""
+        if fn == "zeros_like":
+            x = self.build(node.args[0])
+            return sympy.Integer(0) if is_scalar(x) else ZeroMatrix(*x.shape)
         fill = sympy.Integer(0 if fn == "zeros" else 1)
         if fn in ("ones", "zeros") and len(node.args) == 2:  # ones((N, D)): NumPy's tuple
             rows, cols = (self.build(a) for a in node.args)

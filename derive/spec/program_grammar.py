@@ -10,6 +10,7 @@ one-hot pick); ``derive.spec.program`` checks the names, ``derive.core`` the sha
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal, Union
@@ -67,6 +68,8 @@ FUNCTIONS: dict[str, Function] = {
     "square": Function(1),
     "transpose": Function(1),
     "ones_like": Function(1, what="an array of ones shaped like its argument"),
+    "zeros_like": Function(1, what="an array of zeros shaped like its argument"),
+    "divide": Function(2, what="divide(a, b), a / b; with out=o, where=m: where(m, a / b, o)"),
     "ones": Function(1, what="ones(x.shape)"),
     "zeros": Function(1, what="zeros(x.shape)"),
     "float": Function(1, what="a number as it is"),
@@ -77,6 +80,8 @@ FUNCTIONS: dict[str, Function] = {
 METHODS = ("sum", "mean", "max")
 #: Methods that leave their array as it is (a copy) or transpose it.
 SAME_METHODS = ("copy", "transpose")
+#: ``S = lambda x: x.sum(axis=0)``: a helper the checker does not inline.
+LAMBDA = re.compile(r"\s*[A-Za-z_]\w*\s*=\s*lambda\b")
 #: Methods that turn a 0/1 mask into numbers (read only on a mask).
 CASTS = ("astype", "float", "double")
 #: Words an equation uses that are not the user's names.
@@ -441,6 +446,19 @@ class _Builder:
         if len(parts) == 1 and isinstance(parts[0], Tree) and parts[0].data == "tuple":
             parts = list(parts[0].children)
         usage = "x.reshape(rows, cols) takes two sizes (numbers or names), one may be -1"
+        order = [p for p in parts if isinstance(p, Tree) and p.data == "keyword"]
+        if order:
+            raise EquationError(
+                f"x.reshape(…, {order[0].children[0]}=…) is not read: only the sizes, in "
+                "NumPy's default order, e.g. x.reshape(N, -1)",
+                col,
+            )
+        if len(parts) == 1 and isinstance(parts[0], Tree) and parts[0].data == "name":
+            raise EquationError(
+                f"x.reshape({parts[0].children[0]}): a shape kept in a name is not read; "
+                "write its two sizes, e.g. x.reshape(N, D)",
+                col,
+            )
         sizes: list[Expr] = []
         for part in parts:
             tree, sign = part, 1
@@ -577,6 +595,8 @@ class _Builder:
             raise EquationError(
                 f"{fn}() takes {spec.arity} argument{plural}{how}, got {len(built)}", fn_col
             )
+        if fn == "divide":
+            return self.divide(built, keywords, fn_col, col)
         axis: Axis = None
         axis_from: Name | Lookup | None = None
         for key, value in keywords.items():
@@ -617,6 +637,24 @@ class _Builder:
                 raise EquationError("maximum() is only maximum(0, x), the ReLU", fn_col)
             built = [built[zero[0]], built[1 - zero[0]]]
         return Call(fn, tuple(built), axis, self.line, col, axis_from)
+
+    def divide(
+        self, built: list[Expr], keywords: dict[str, Tree[Token] | Token], fn_col: int, col: int
+    ) -> Expr:
+        """``np.divide(a, b, out=o, where=m)``: ``a / b`` where ``m`` holds, ``o`` elsewhere
+        (NumPy's safe division, e.g. ``r / |r|`` with 0 where ``r = 0``)."""
+        quotient = Bin("/", built[0], built[1], self.line, col)
+        extra = sorted(set(keywords) - {"out", "where"})
+        if extra:
+            raise EquationError(f"divide() has no argument {extra[0]}=", fn_col)
+        if "where" not in keywords:
+            return quotient
+        if "out" not in keywords:
+            raise EquationError(
+                "divide(…, where=…) without out= leaves the other entries undefined", fn_col
+            )
+        mask, out = (self.build(keywords[k].children[1]) for k in ("where", "out"))  # type: ignore[union-attr]
+        return Call("where", (mask, quotient, out), None, self.line, col)
 
     def slice(self, item: Tree[Token]) -> Expr | None:
         """``x[:, a:b]``, ``x[a:b, :]`` or ``x[a:b]``: a block of columns or rows (None:
@@ -847,6 +885,11 @@ Statement = Union[Assign, Unpack, Update, Return, SetItem]  # noqa: UP007
 
 def parse_statement(text: str, line: int = 0) -> Statement:
     """One logical line of a NumPy snippet, or EquationError."""
+    if LAMBDA.match(text):
+        raise EquationError(
+            "a lambda (S = lambda x: …) is not read: write its body where it is used",
+            text.index("lambda") + 1,
+        )
     tree = _parse(text, "statement")
     kind, kids = str(tree.data), tree.children
     build = _Builder(line, text).build
