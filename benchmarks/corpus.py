@@ -105,7 +105,17 @@ caches unpacked by place, jariasf's cache dict and axis=cache['axis'], nine more
 backward passes with a program each, their `if mode == 'train':` read for the program's
 mode), all right, 3 of 3 named (cthorey's diagonal-only dx, tt-metal's doubled mean,
 0809zheng's weight decay the loss lacks). 0809zheng's worst time is the snippet's first
-reading (SymPy's MatAdd.doit in the builder's add, ~2.4 s), not its diagnosis."""
+reading (SymPy's MatAdd.doit in the builder's add, ~2.4 s), not its diagnosis.
+Round 6 (layerpy): 44 read -> 54, all right, 4 of 4 named. Programs for four more CS231n
+SVMs (masks `m != 0`, `(m > 0).astype(int)`, `x[:, np.newaxis]`, `list(y)`, `len(y)`) and
+for six MAE/Huber losses (tinynn, RoboticsClub, Lllsir: `np.sign`, named masks and `~mask`,
+`self._delta`, `np.divide(…, out=, where=)`, an unnamed `return` read as the program's one
+gradient); tinynn's first Huber grad named branch by branch (1/N too many on the quadratic
+part, 1/N too many and δ missing on the linear one). Not given a program: jingtinghuang's
+SVM gradient block reads the forward's margin with the correct class zeroed, which a
+program cannot assign; residual and attention backward passes call another layer's
+backward (self.layer.backward, self.softmax.backward); the loss forwards (a returned scalar
+is refused: the checker judges backward passes)."""
 
 
 def names_the_mistake(entry: dict[str, Any], result: CheckResult) -> bool:

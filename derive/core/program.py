@@ -29,6 +29,7 @@ from sympy.matrices.expressions import (
     MatMul,
     MatrixExpr,
     MatrixSymbol,
+    OneMatrix,
     Trace,
     ZeroMatrix,
 )
@@ -145,6 +146,8 @@ class _Builder:
         self.env: dict[str, Any] = {}
         self.sizes: dict[str, sympy.Expr] = {}
         self.where = ""
+        #: Names whose value is a 0/1 mask (``mse_mask = l1 < delta``): ``~`` reads them
+        self.masks: set[Any] = set()
 
     # ------------------------------------------------------------------ errors
 
@@ -185,6 +188,8 @@ class _Builder:
 
     def _unary(self, node: Any) -> Any:
         x = self.build(node.x)
+        if node.op == "~":  # NumPy's logical not of a boolean mask
+            return OneMatrix(*x.shape) - self.mask(x, "~", node)
         return -x if is_scalar(x) else N.scale(x, sympy.Integer(-1))
 
     def _transpose(self, node: Any) -> Any:
@@ -314,6 +319,8 @@ class _Builder:
         if fn == "power":
             return self.power(x, args[1], node)
         if fn == "len":
+            if isinstance(x, N.Labels):  # N = len(y): the number of labels
+                return x.n
             if is_scalar(x):
                 raise self.fail("len() of a scalar", node.line)
             return x.shape[0]
@@ -327,6 +334,14 @@ class _Builder:
             return self.ones(fn, node)
         if fn == "reshape":
             return self.reshape(x, args[1], args[2], node)
+        if fn == "astype":
+            return self.mask(x, ".astype()", node)
+        if fn == "sign":  # sign(x) = 𝟙[x > 0] − 𝟙[x < 0]; its derivative is zero
+            if is_scalar(x):
+                return sympy.sign(x)
+            return N.Indicator(x, ">", 0) - N.Indicator(x, "<", 0)
+        if fn == "absolute":
+            fn = "abs"
         if fn in ("sum", "mean", "max"):
             if is_scalar(x):
                 raise self.fail(f"{fn}() of a scalar", node.line)
@@ -355,6 +370,7 @@ class _Builder:
             return {"trace": Trace, "inv": Inverse, "det": Determinant, "logdet": N.LogDet}[fn](x)
         if fn == "where":
             cond, a, b = args
+            cond = self.mask(cond, "where()'s condition", node)
             a, b = self.broadcast(a, b, node) if not (is_scalar(a) and is_scalar(b)) else (a, b)
             return N.where(cond, a, b)
         raise self.fail(f"unknown function {fn}()", node.line, reading=True)
@@ -410,11 +426,26 @@ class _Builder:
         return ZeroMatrix(*x.shape) if fill == 0 else N.Broadcast(fill, *x.shape)
 
     def _compare(self, node: Any) -> Any:
+        """``a op b`` as a 0/1 mask; ``!=`` is ``𝟙[a > b] + 𝟙[a < b]``, ``==`` one minus it."""
         a, b = self.build(node.left), self.build(node.right)
         if is_scalar(a) and is_scalar(b):
-            raise self.fail("a comparison in where() needs a matrix side", node.line)
+            raise self.fail("a comparison needs a matrix side", node.line)
         a, b = self.broadcast(a, b, node)
-        return N.Indicator(a, node.op, b)
+        if node.op not in ("==", "!="):
+            return N.Indicator(a, node.op, b)
+        differ = MatAdd(N.Indicator(a, ">", b), N.Indicator(a, "<", b))
+        return differ if node.op == "!=" else OneMatrix(*differ.shape) - differ
+
+    def mask(self, x: Any, what: str, node: Any) -> Any:
+        """``x`` if it is a 0/1 mask (made of comparisons), else a reading error: NumPy's
+        ``~`` and ``astype`` mean something else on numbers."""
+        if is_scalar(x) or not _is_mask(x, self.masks):
+            raise self.fail(
+                f"{what} is read only on a mask (a comparison such as x > 0)",
+                node.line,
+                reading=True,
+            )
+        return x
 
     def _pick(self, node: Any) -> Any:
         s = self.build(node.matrix)
@@ -526,6 +557,8 @@ def build_program(spec: Any) -> ProgramGraph:
             out = sympy.Symbol(assign.target, real=True)
         else:
             out = MatrixSymbol(assign.target, *rhs.shape)
+            if _is_mask(rhs, b.masks):
+                b.masks.add(out)
         b.env[assign.target] = out
         equations.append(Equation(out, rhs, Kind.MAP))
     b.where = ""
@@ -659,6 +692,27 @@ _canonical_sum = exhaust(
         ),
     )
 )
+
+
+def _is_mask(x: Any, named: set[Any] | frozenset[Any] = frozenset()) -> bool:
+    """Whether ``x`` is built from comparisons alone (their sums, differences, ones, and
+    the ``named`` masks of earlier equations)."""
+    if isinstance(x, N.Indicator | OneMatrix) or x in named:
+        return True
+    if isinstance(x, MatAdd):
+        return all(_is_mask(t, named) for t in x.args)
+    if isinstance(x, MatMul) and len(x.args) == 2 and x.args[0] == -1:
+        return _is_mask(x.args[1], named)
+    return False
+
+
+def mask_names(graph: ProgramGraph) -> set[Any]:
+    """The program's equations whose value is a 0/1 mask, in order (a mask of masks too)."""
+    out: set[Any] = set()
+    for eq in graph.equations:
+        if not is_scalar(eq.rhs) and _is_mask(eq.rhs, out):
+            out.add(eq.out)
+    return out
 
 
 def flat_add(terms: list[Any]) -> Any:

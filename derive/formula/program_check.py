@@ -16,7 +16,7 @@ import sympy
 
 from derive.core import numeric
 from derive.core.interpret import Memo
-from derive.core.program import cotangent_name, random_point
+from derive.core.program import cotangent_name, is_scalar, random_point
 from derive.core.staged import StagedDerivation
 from derive.formula.answer import CheckResult
 from derive.formula.ir import FormulaError
@@ -49,6 +49,8 @@ class ProgramChecker:
         #: Stages recomputed by ``dropped`` (the diagnosis' bound on its search).
         self.recomputed = 0
         self.diagnosis = Diagnosis(self)
+        #: (line, gradient) of a returned unnamed value read as the program's one gradient
+        self.returned_as: tuple[int, str] | None = None
 
     # ------------------------------------------------------------------ setup
 
@@ -178,12 +180,18 @@ class ProgramChecker:
     def check(self, formula: str) -> CheckResult:
         """The verdict on a snippet: every gradient or stage it assigns, compared; the
         first wrong one (in the snippet's order) diagnosed."""
-        statements = self.reader.parse(formula)
+        self.returned_as = None
+        statements = self.returned_value(self.reader.parse(formula))
         self.expected_now = self.expected()
         try:
             reading = self.reader.run(statements)
         except ShapeError as err:
             return self._shape_failure(formula, statements, err)
+        if self.returned_as and is_scalar(reading.values.get(self.returned_as[1], 0)):
+            raise FormulaError(
+                f"line {self.returned_as[0]} returns a scalar, not the gradient "
+                f"{self.returned_as[1]} (a loss?): the checker judges a backward pass"
+            )
         checked = [(n, self.target(n)) for n in reading.order]
         checked = [(n, s) for n, s in checked if s is not None and n in reading.values]
         handed_back = [(n, s) for n, s in checked if n in reading.returned]
@@ -201,6 +209,9 @@ class ProgramChecker:
                 )
             )
         notes = _one_reading_note(reading.notes)
+        if self.returned_as:
+            line, name = self.returned_as
+            notes.append(f"read the value line {line} returns as {name}")
         for n, s in checked:
             shown = self.label(s)
             if n != shown and f"read {n} as {shown}" not in notes:
@@ -223,6 +234,31 @@ class ProgramChecker:
             notes.append(f"also wrong: {rest} (line {reading.lines[name]}'s {name} comes first)")
         shape, diagnosis = self.diagnosis.diagnose(statements, reading, name, sym)
         return self._result("incorrect", labels, sym, formula, diagnosis, shape, notes)
+
+    def returned_value(self, statements: list[G.Statement]) -> list[G.Statement]:
+        """``return np.sign(p - a) / m``, an unnamed value handed back, read as the
+        program's one gradient (a loss's backward returns the gradient of its input);
+        with several gradients it cannot tell which, and says so."""
+        at = [k for k, st in enumerate(statements) if isinstance(st, G.Return) and st.value]
+        if not at:
+            return statements
+        st = statements[at[-1]]
+        assert isinstance(st, G.Return) and st.value is not None
+        if len(self.sd.gradients) != 1:
+            if any(
+                isinstance(s, G.Assign | G.Update) and self.target(s.target) for s in statements
+            ):
+                return statements
+            names = ", ".join(f"d{n}" for n in self.sd.gradients)
+            raise FormulaError(
+                f"line {st.line}: cannot tell which gradient the returned value is "
+                f"(the program has {names}): assign it to one of them"
+            )
+        name = f"d{next(iter(self.sd.gradients))}"
+        out = list(statements)
+        out[at[-1]] = G.Assign(name, st.value, st.line, st.text)
+        self.returned_as = (st.line, name)
+        return out
 
     def same(self, reading: Reading, name: str, sym: Any) -> bool:
         """Whether the snippet's ``name`` equals ``sym`` at every point."""

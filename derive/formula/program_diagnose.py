@@ -16,12 +16,12 @@ import time
 from typing import Any, Protocol
 
 import numpy as np
-import sympy
 
 from derive.core import numeric
 from derive.core.nodes import Reduce, ReduceAll
 from derive.core.program import cotangent_name, shape_of, shape_text
 from derive.core.staged import StagedDerivation
+from derive.formula import program_factors as factors
 from derive.formula.ir import FormulaError
 from derive.formula.program_slips import mutations, reads
 from derive.formula.program_snippet import OutOfTime, Reader, Reading, ShapeError
@@ -125,6 +125,9 @@ class Diagnosis:
                 factor = self.factor(got, want)
                 if factor is not None:
                     return None, f"{name} is {factor} the derived one"
+                branch = factors.branches(got, want, self.c.points, self.sd.graph)
+                if branch is not None:
+                    return None, f"{name}: {branch}"
         if got is not None:
             said = (
                 self.some_terms(got, sym)
@@ -140,42 +143,11 @@ class Diagnosis:
 
     def factor(self, got: list[Any], want: list[Any]) -> str | None:
         """``-1 times``, ``2 times``, ``1/N times`` … when got = c·want at both points."""
-        ratios = []
-        for a, b in zip(got, want, strict=True):
-            a, b = np.atleast_2d(a).astype(float), np.atleast_2d(b).astype(float)
-            if a.shape != b.shape:
-                return None
-            mask = np.abs(b) > 1e-9 * max(1.0, float(np.max(np.abs(b))))
-            if not mask.any() or not np.allclose(a[~mask], 0, atol=1e-9):
-                return None
-            r = a[mask] / b[mask]
-            if not np.allclose(r, r[0], rtol=1e-7):
-                return None
-            ratios.append(float(r[0]))
-        if all(abs(r + 1) < 1e-9 for r in ratios):
-            return "−1 times (the sign is wrong)"
-        if all(abs(r - ratios[0]) < 1e-9 * abs(ratios[0]) for r in ratios):
-            return f"{sympy.nsimplify(ratios[0], rational=True)} times"
-        points = self.c.points
-        for name, sym in self.sd.graph.sizes.items():
-            dims = [env.get(sym) for env in points]
-            for power, words in (
-                (1, f"{name} times (a factor 1/{name} is missing)"),
-                (-1, f"1/{name} times (a factor 1/{name} too many)"),
-            ):
-                if all(
-                    d and abs(r - float(d) ** power) < 1e-9 * abs(r)
-                    for r, d in zip(ratios, dims, strict=True)
-                ):
-                    return words
-        sizes = list(self.sd.graph.sizes.items())
-        for (a, sa), (b, sb) in itertools.permutations(sizes, 2):  # / n where / m belongs
-            if all(
-                abs(r - float(env[sa]) / float(env[sb])) < 1e-9 * abs(r)
-                for r, env in zip(ratios, points, strict=True)
-            ):
-                return f"{a}/{b} times (divided by {b} where {a} belongs)"
-        return None
+        rs = factors.ratios(got, want)
+        if rs is None:
+            return None
+        said = factors.words(rs, self.c.points, self.sd.graph.sizes, self.sd.graph.hyper)
+        return None if said == "1 times" else said
 
     # ------------------------------------------------------------------ terms left out
 
@@ -321,13 +293,14 @@ class Diagnosis:
         self, statements: list[G.Statement], lines: set[int], name: str | None, sym: Any
     ) -> str | None:
         runs = max(1, MAX_BUILDS // max(1, len(statements)))
-        singles = list(mutations(statements, lines, self._lambdas()))
+        lambdas, decays = self._lambdas()
+        singles = list(mutations(statements, lines, lambdas, decays))
         for said, variant in singles[:runs]:
             if self._fixes(variant, name, sym):
                 return said
         runs -= min(runs, len(singles))
         for said, variant in singles:
-            for said2, both in mutations(variant, lines, self._lambdas()):
+            for said2, both in mutations(variant, lines, lambdas, decays):
                 if said2 == said:
                     continue
                 if runs <= 0:
@@ -337,15 +310,14 @@ class Diagnosis:
                     return f"{said}; and {said2}"
         return None
 
-    def _lambdas(self) -> set[str]:
-        """The weight-decay strengths (``reg = "lambda"``) the program never uses: a term
-        of the snippet that reads one is weight decay its loss does not have."""
+    def _lambdas(self) -> tuple[set[str], set[str]]:
+        """The weight-decay strengths (``reg = "lambda"``) the program never uses (a term
+        of the snippet that reads one is weight decay its loss does not have), and those
+        it uses (their term's factor 2 may be missing)."""
         g = self.sd.graph
-        return {
-            n
-            for n, s in g.hyper.items()
-            if str(s) in ("lambda", "λ") and not any(eq.rhs.has(s) for eq in g.equations)
-        }
+        strengths = {n: s for n, s in g.hyper.items() if str(s) in ("lambda", "λ")}
+        used = {n for n, s in strengths.items() if any(eq.rhs.has(s) for eq in g.equations)}
+        return set(strengths) - used, used
 
     def _fixes(self, statements: list[G.Statement], name: str | None, sym: Any) -> bool:
         try:

@@ -54,7 +54,7 @@ def _edits(node: G.Expr, line: int) -> Iterator[tuple[str, G.Expr]]:
         flip: G.BinOp = "-" if node.op == "+" else "+"
         yield f"{at}: the sign of a term is wrong ({node.op} for {flip})", replace(node, op=flip)
         yield f"{at}: a term that does not belong", node.left
-    if isinstance(node, G.Unary):
+    if isinstance(node, G.Unary) and node.op == "-":
         yield f"{at}: the sign is wrong", node.x
     if isinstance(node, G.Num) and node.value.is_integer and node.value > 1:
         yield (
@@ -104,10 +104,13 @@ def mutations(
     statements: list[G.Statement],
     lines: set[int] | None = None,
     lambdas: set[str] | frozenset[str] = frozenset(),
+    decays: set[str] | frozenset[str] = frozenset(),
 ) -> Iterator[tuple[str, list[G.Statement]]]:
     """Every usual slip of the snippet (in the statements ``lines``): what it says, and
-    the snippet repaired. ``lambdas``: the program's weight-decay hyperparameters, so
-    that an added term reading one is named as weight decay."""
+    the snippet repaired. ``lambdas``: the weight-decay hyperparameters the program's
+    loss does not use, so that an added term reading one is named as weight decay;
+    ``decays``: those it uses, whose term's factor 2 (λ Σ W² gives 2λW, ½λ Σ W² gives λW)
+    may be missing or too many."""
     chosen = [
         (i, st)
         for i, st in enumerate(statements)
@@ -116,6 +119,13 @@ def mutations(
     for i, st in chosen:  # a whole added term first: one cheap run each
         if isinstance(st, G.Update) and st.op in ("+", "-"):
             yield _dropped(st, lambdas), [*statements[:i], *statements[i + 1 :]]
+    for i, st in chosen:  # then a weight decay's factor 2: as cheap, as common
+        assert isinstance(st, G.Assign | G.Update)
+        for node in G.walk(st.expr):
+            for said, fixed in _decay_factor(node, st.line, decays):
+                variant = list(statements)
+                variant[i] = replace(st, expr=rebuild(st.expr, node, fixed))
+                yield said, variant
     for i, st in chosen:
         assert isinstance(st, G.Assign | G.Update)
         sizes = {id(n) for s in G.walk(st.expr) if isinstance(s, G.ShapeOf) for n in G.walk(s.x)}
@@ -126,6 +136,24 @@ def mutations(
                 variant = list(statements)
                 variant[i] = replace(st, expr=rebuild(st.expr, node, fixed))
                 yield said, variant
+
+
+def _decay_factor(
+    node: G.Expr, line: int, decays: set[str] | frozenset[str]
+) -> Iterator[tuple[str, G.Expr]]:
+    """A weight-decay strength with the factor 2 of its square's gradient missing (or
+    one too many, where the loss halves the square)."""
+    if not (isinstance(node, G.Name) and node.id in decays):
+        return
+    two = G.Num(sympy.Integer(2), node.line, node.column)
+    for factor, what in ((two, "missing"), (G.Bin("/", node, two, node.line), "too many")):
+        fixed = G.Bin("*", factor, node, node.line) if what == "missing" else factor
+        yield (
+            f"line {line}: the weight-decay term's factor 2 is {what}: the gradient of "
+            f"{node.id} * sum(W * W) is 2 * {node.id} * W, of 0.5 * {node.id} * sum(W * W) "
+            f"{node.id} * W",
+            fixed,
+        )
 
 
 def _dropped(st: G.Update, lambdas: set[str] | frozenset[str]) -> str:

@@ -21,7 +21,14 @@ from sympy.matrices.expressions import MatAdd
 
 from derive.core import nodes as N
 from derive.core.compact import too_big
-from derive.core.program import ProgramError, ProgramReadError, _Builder, from_end, is_scalar
+from derive.core.program import (
+    ProgramError,
+    ProgramReadError,
+    _Builder,
+    from_end,
+    is_scalar,
+    mask_names,
+)
 from derive.core.staged import StagedDerivation
 from derive.formula import program_branches as branches
 from derive.formula.ir import FormulaError
@@ -186,6 +193,7 @@ class Reader:
     def run(self, statements: list[G.Statement]) -> Reading:
         """Each statement built over the program's builder, in order, as NumPy runs it."""
         b = _Builder(self.sd.graph.spec)
+        b.masks = mask_names(self.sd.graph)
         env: dict[str, Any] = {}
         notes: list[str] = []
         lines: dict[str, int] = {}

@@ -10,6 +10,7 @@ one-hot pick); ``derive.spec.program`` checks the names, ``derive.core`` the sha
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal, Union
@@ -21,8 +22,8 @@ from derive.spec.grammar import failure
 from derive.spec.scalar_expr import parse_number
 
 BinOp = Literal["+", "-", "*", "/", "@", "**"]
-UnaryOp = Literal["-"]
-CompareOp = Literal[">", ">=", "<", "<="]
+UnaryOp = Literal["-", "~"]
+CompareOp = Literal[">", ">=", "<", "<=", "==", "!="]
 Axis = Literal[0, 1, None]
 AxisRule = Literal["none", "optional", "required"]
 
@@ -49,11 +50,13 @@ FUNCTIONS: dict[str, Function] = {
     "exp": Function(1),
     "log": Function(1),
     "abs": Function(1),
+    "absolute": Function(1, what="abs(x)"),
+    "sign": Function(1, what="the sign of each entry, -1, 0 or 1"),
     "tanh": Function(1),
     "sigmoid": Function(1),
     "relu": Function(1),
     "maximum": Function(2, what="maximum(0, x) only"),
-    "where": Function(3, what="where(a > b, x, y)"),
+    "where": Function(3, what="where(mask, x, y), the mask a comparison a > b"),
     "softmax": Function(1, "required"),
     "log_softmax": Function(1, "required"),
     "norm": Function(1, what="the Frobenius norm (the 2-norm of a vector)"),
@@ -66,6 +69,7 @@ FUNCTIONS: dict[str, Function] = {
     "transpose": Function(1),
     "ones_like": Function(1, what="an array of ones shaped like its argument"),
     "zeros_like": Function(1, what="an array of zeros shaped like its argument"),
+    "divide": Function(2, what="divide(a, b), a / b; with out=o, where=m: where(m, a / b, o)"),
     "ones": Function(1, what="ones(x.shape)"),
     "zeros": Function(1, what="zeros(x.shape)"),
     "float": Function(1, what="a number as it is"),
@@ -76,6 +80,10 @@ FUNCTIONS: dict[str, Function] = {
 METHODS = ("sum", "mean", "max")
 #: Methods that leave their array as it is (a copy) or transpose it.
 SAME_METHODS = ("copy", "transpose")
+#: ``S = lambda x: x.sum(axis=0)``: a helper the checker does not inline.
+LAMBDA = re.compile(r"\s*[A-Za-z_]\w*\s*=\s*lambda\b")
+#: Methods that turn a 0/1 mask into numbers (read only on a mask).
+CASTS = ("astype", "float", "double")
 #: Words an equation uses that are not the user's names.
 KEYWORDS = frozenset({"range", "np", "numpy", "None", "True", "False", "T", "axis", "keepdims"})
 
@@ -100,7 +108,7 @@ class Name:
 
 @dataclass(frozen=True)
 class Unary:
-    """``-x``."""
+    """``-x``; ``~m``, the logical not of a mask (a comparison's 0/1 values)."""
 
     op: UnaryOp
     x: Expr
@@ -157,7 +165,8 @@ class Pick:
 
 @dataclass(frozen=True)
 class Compare:
-    """``left op right``, only as the condition of ``where``."""
+    """``left op right``: a 0/1 mask (``where``'s condition, ``A[A > 0] = 1``, a named
+    ``mask = x < d``, ``(x > 0).astype(float)``)."""
 
     op: CompareOp
     left: Expr
@@ -351,10 +360,14 @@ class _Builder:
             return Bin(binary[kind], self.build(kids[0]), self.build(kids[1]), line, col)
         if kind == "pow":
             return Bin("**", self.build(kids[0]), self.build(kids[2]), line, col)
-        if kind == "compare":
-            raise EquationError(
-                "a comparison is only allowed as the condition of where(a > b, x, y)", col
-            )
+        if kind == "compare":  # a 0/1 mask
+            op = str(kids[1])
+            left, right = self.build(kids[0]), self.build(kids[2])
+            return Compare(op, left, right, line, col)  # type: ignore[arg-type]
+        if kind == "invert":  # ~mask
+            return Unary("~", self.build(kids[0]), line, col)
+        if kind == "np_name":
+            raise EquationError(f"np.{kids[1]} is read only as np.newaxis in x[:, np.newaxis]", col)
         if kind == "tuple":
             raise EquationError(
                 "a tuple is read only as the shape of x.reshape((-1, 1)) or x.reshape(1, -1)", col
@@ -372,6 +385,9 @@ class _Builder:
             attr = str(kids[1])
             if attr == "shape":
                 return ShapeOf(self.build(kids[0]), None, line, col)
+            base = kids[0]
+            if isinstance(base, Tree) and base.data == "name" and str(base.children[0]) == "self":
+                return Name(attr, line, _pos(kids[1])[1])  # a method's state: self._delta
             if attr != "T":
                 raise EquationError(
                     f"unknown attribute .{attr} (only .T, the transpose)", _pos(kids[1])[1]
@@ -384,6 +400,13 @@ class _Builder:
                 return lookup
             if method == "reshape":
                 return self.reshape(kids[0], kids[2], col)
+            if method in CASTS:  # (x > 0).astype(float), mask.float(): a mask as numbers
+                given = _positional(kids[2])
+                if len(given) > 1 or (method != "astype") == bool(given):
+                    raise EquationError(
+                        f"x.{method}() takes {'one dtype' if given else 'no'} argument", col
+                    )
+                return Call("astype", (self.build(kids[0]),), None, line, col)
             if method in SAME_METHODS and kids[2] is None:
                 inner = self.build(kids[0])
                 return Transpose(inner, line, col) if method == "transpose" else inner
@@ -423,6 +446,19 @@ class _Builder:
         if len(parts) == 1 and isinstance(parts[0], Tree) and parts[0].data == "tuple":
             parts = list(parts[0].children)
         usage = "x.reshape(rows, cols) takes two sizes (numbers or names), one may be -1"
+        order = [p for p in parts if isinstance(p, Tree) and p.data == "keyword"]
+        if order:
+            raise EquationError(
+                f"x.reshape(…, {order[0].children[0]}=…) is not read: only the sizes, in "
+                "NumPy's default order, e.g. x.reshape(N, -1)",
+                col,
+            )
+        if len(parts) == 1 and isinstance(parts[0], Tree) and parts[0].data == "name":
+            raise EquationError(
+                f"x.reshape({parts[0].children[0]}): a shape kept in a name is not read; "
+                "write its two sizes, e.g. x.reshape(N, D)",
+                col,
+            )
         sizes: list[Expr] = []
         for part in parts:
             tree, sign = part, 1
@@ -494,15 +530,6 @@ class _Builder:
                 raise EquationError(
                     f"{fn}(): a positional argument after a keyword argument", _pos(arg)[1]
                 )
-            if fn == "where" and not built and isinstance(arg, Tree) and arg.data == "compare":
-                op = str(arg.children[1])
-                if op not in (">", ">=", "<", "<="):
-                    raise EquationError(
-                        f"where() compares with >, >=, < or <=, not {op}", _pos(arg.children[1])[1]
-                    )
-                left, right = self.build(arg.children[0]), self.build(arg.children[2])
-                built.append(Compare(op, left, right, self.line, _pos(arg)[1]))  # type: ignore[arg-type]
-                continue
             built.append(self.build(arg))
         return built, keywords
 
@@ -568,6 +595,8 @@ class _Builder:
             raise EquationError(
                 f"{fn}() takes {spec.arity} argument{plural}{how}, got {len(built)}", fn_col
             )
+        if fn == "divide":
+            return self.divide(built, keywords, fn_col, col)
         axis: Axis = None
         axis_from: Name | Lookup | None = None
         for key, value in keywords.items():
@@ -598,9 +627,9 @@ class _Builder:
             or (spec.axis == "required" and axis is None and axis_from is None)
         ):
             raise EquationError(f"{fn}() needs axis=0 or axis=1", fn_col)
-        if fn == "where" and not isinstance(built[0], Compare):
+        if fn == "where" and not isinstance(built[0], Compare | Name | Unary):
             raise EquationError(
-                "where() needs a comparison as its condition, e.g. where(x > 0, x, 0)", fn_col
+                "where() needs a mask as its condition, e.g. where(x > 0, x, 0)", fn_col
             )
         if fn == "maximum":
             zero = [i for i, a in enumerate(built) if isinstance(a, Num) and a.value == 0]
@@ -608,6 +637,24 @@ class _Builder:
                 raise EquationError("maximum() is only maximum(0, x), the ReLU", fn_col)
             built = [built[zero[0]], built[1 - zero[0]]]
         return Call(fn, tuple(built), axis, self.line, col, axis_from)
+
+    def divide(
+        self, built: list[Expr], keywords: dict[str, Tree[Token] | Token], fn_col: int, col: int
+    ) -> Expr:
+        """``np.divide(a, b, out=o, where=m)``: ``a / b`` where ``m`` holds, ``o`` elsewhere
+        (NumPy's safe division, e.g. ``r / |r|`` with 0 where ``r = 0``)."""
+        quotient = Bin("/", built[0], built[1], self.line, col)
+        extra = sorted(set(keywords) - {"out", "where"})
+        if extra:
+            raise EquationError(f"divide() has no argument {extra[0]}=", fn_col)
+        if "where" not in keywords:
+            return quotient
+        if "out" not in keywords:
+            raise EquationError(
+                "divide(…, where=…) without out= leaves the other entries undefined", fn_col
+            )
+        mask, out = (self.build(keywords[k].children[1]) for k in ("where", "out"))  # type: ignore[union-attr]
+        return Call("where", (mask, quotient, out), None, self.line, col)
 
     def slice(self, item: Tree[Token]) -> Expr | None:
         """``x[:, a:b]``, ``x[a:b, :]`` or ``x[a:b]``: a block of columns or rows (None:
@@ -617,6 +664,15 @@ class _Builder:
         if not parts:
             return None
         col = _pos(item)[1]
+        new = [k for k, p in enumerate(given) if _is_newaxis(p)]
+        if len(given) == 2 and len(parts) == 1 and new and not any(parts[0].children):
+            # x[:, None] / x[:, np.newaxis]: a vector as a column; x[None, :] as a row
+            one, rest = (
+                Num(sympy.Integer(1), self.line, col),
+                Num(sympy.Integer(-1), self.line, col),
+            )
+            sizes = (rest, one) if new[0] == 1 else (one, rest)
+            return Call("reshape", (self.build(item.children[0]), *sizes), None, self.line, col)
         usage = "a slice is read as x[:, a:b] (columns) or x[a:b, :] / x[a:b] (rows)"
         if len(parts) > 2 or len(parts) != len(given):
             raise EquationError(usage, col)
@@ -684,9 +740,26 @@ class _Builder:
             length = int(str(bound.children[0])[:6])
         else:
             raise EquationError(usage, col)
+        if (  # list(y): the labels as a list, the same pick
+            isinstance(second, Tree)
+            and second.data == "call"
+            and second.children[0] is None
+            and str(second.children[1]) == "list"
+            and len(_positional(second.children[2])) == 1
+        ):
+            second = _positional(second.children[2])[0]
         if not (isinstance(second, Tree) and second.data == "name"):
             raise EquationError(usage, col)
         return Pick(self.build(item.children[0]), str(second.children[0]), length, self.line, col)
+
+
+def _is_newaxis(part: object) -> bool:
+    """``None`` or ``np.newaxis`` inside brackets."""
+    if not isinstance(part, Tree):
+        return False
+    if part.data == "name":
+        return str(part.children[0]) == "None"
+    return part.data == "np_name" and str(part.children[1]) == "newaxis"
 
 
 def _positional(args: object) -> list[Tree[Token] | Token]:
@@ -785,10 +858,12 @@ class Update:
 
 @dataclass(frozen=True)
 class Return:
-    """``return …``: what a function hands back (a checked snippet ignores it)."""
+    """``return …``: what a function hands back; ``value`` is the one expression it hands
+    back when that is not a name (``return np.sign(p - a) / m``), else None."""
 
     line: int = field(default=0, compare=False)
     text: str = ""
+    value: Expr | None = None
 
 
 @dataclass(frozen=True)
@@ -810,11 +885,23 @@ Statement = Union[Assign, Unpack, Update, Return, SetItem]  # noqa: UP007
 
 def parse_statement(text: str, line: int = 0) -> Statement:
     """One logical line of a NumPy snippet, or EquationError."""
+    if LAMBDA.match(text):
+        raise EquationError(
+            "a lambda (S = lambda x: …) is not read: write its body where it is used",
+            text.index("lambda") + 1,
+        )
     tree = _parse(text, "statement")
     kind, kids = str(tree.data), tree.children
     build = _Builder(line, text).build
     if kind == "return_":
-        return Return(line, text.strip())
+        given = kids[0].children if kids and isinstance(kids[0], Tree) else []
+        value = None
+        if len(given) == 1 and not (isinstance(given[0], Tree) and given[0].data == "name"):
+            try:
+                value = build(given[0])
+            except EquationError:  # a value not read is not judged (as before)
+                value = None
+        return Return(line, text.strip(), value)
     if kind == "unpack":
         names_ = tuple(str(k) for k in kids if isinstance(k, Token) and k.type == "NAME")
         return Unpack(names_, build(kids[-1]), line, text.strip())
@@ -843,8 +930,6 @@ def _set_item(kind: str, kids: list[Any], line: int, text: str) -> SetItem:
     if len(parts) == 1 and isinstance(parts[0], Tree) and parts[0].data == "compare":
         cmp = parts[0]
         op = str(cmp.children[1])
-        if op not in (">", ">=", "<", "<="):
-            raise EquationError(f"a mask compares with >, >=, < or <=, not {op}")
         left, right = builder.build(cmp.children[0]), builder.build(cmp.children[2])
         index = Compare(op, left, right, line)  # type: ignore[arg-type]
     else:
