@@ -331,6 +331,18 @@ def test_a_term_counted_twice_is_named() -> None:
     assert "line 1: the factor 2 counts a term 2 times" in r.diagnosis, r.diagnosis
 
 
+def test_the_slip_search_does_not_read_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The search for a named slip is bounded by a count of builds, not by wall time: on
+    a loaded machine (a clock that runs a minute per call here) the answer is the same."""
+    import time
+
+    ticks = iter(range(0, 10**9, 60))
+    monkeypatch.setattr(time, "perf_counter", lambda: float(next(ticks)))
+    doubled = COMPACT.replace("- np.sum(dout, axis=0)", "- 2 * np.sum(dout, axis=0)")
+    r = check(doubled)
+    assert "line 1: the factor 2 counts a term 2 times" in (r.diagnosis or ""), r
+
+
 RIDGE_NO_DECAY = """\
 name = "ridge_no_decay"
 convention = "column"

@@ -12,7 +12,6 @@ of the usual slips in the snippet itself (``program_slips``).
 from __future__ import annotations
 
 import itertools
-import time
 from typing import Any, Protocol
 
 import numpy as np
@@ -32,9 +31,10 @@ RTOL = 1e-7
 #: The most statements rebuilt while looking for one or two slips (each try reruns the
 #: snippet): the bound on a diagnosis' time.
 MAX_BUILDS = 3000
-#: And at most this long (a verdict never depends on it: only how far the search for a
-#: named slip goes on a long snippet; the answer then says none was found).
-SEARCH_SECONDS = 0.6
+#: And at most this many fresh right-hand sides built (a count, not a clock: how far the
+#: search for a named slip goes never depends on the machine's load; a verdict never
+#: depends on it, only whether a slip is named on a long snippet).
+SEARCH_BUILDS = 600
 #: The most stages recomputed (at all points) while looking for a chain-rule term left out.
 MAX_RECOMPUTED = 600
 #: The most terms of one gradient whose subsets are tried (2^8 sums at most).
@@ -281,13 +281,13 @@ class Diagnosis:
         the lines the judged name reads, and within ``MAX_BUILDS`` statements rebuilt in
         all (each try runs the whole snippet), so a long snippet stays within a second."""
         lines = reads(statements, name)
-        self.c.reader.deadline = time.perf_counter() + SEARCH_SECONDS
+        self.c.reader.budget = SEARCH_BUILDS
         try:
             return self._tries(statements, lines, name, sym)
         except OutOfTime:
             return None
         finally:
-            self.c.reader.deadline = None
+            self.c.reader.budget = None
 
     def _tries(
         self, statements: list[G.Statement], lines: set[int], name: str | None, sym: Any

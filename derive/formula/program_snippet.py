@@ -12,7 +12,6 @@ by the program's own builder (so its shapes are checked the same way).
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -45,7 +44,7 @@ MAX_NODES = 5000
 
 
 class OutOfTime(Exception):
-    """A diagnosis' search for slips ran out of its time (the verdict does not depend on it)."""
+    """A diagnosis' search for slips used up its builds (the verdict does not depend on it)."""
 
 
 def key(name: str) -> str:
@@ -159,8 +158,10 @@ class Reader:
     def __init__(self, sd: StagedDerivation, names: Names) -> None:
         self.sd = sd
         self.names = names
-        #: A diagnosis' time limit (``time.perf_counter``), None when reading the snippet.
-        self.deadline: float | None = None
+        #: A diagnosis' budget of fresh builds (right-hand sides not built before), None
+        #: when reading the snippet: a count, not a clock, so the answer never depends on
+        #: the machine's load.
+        self.budget: int | None = None
         #: Built right-hand sides by (expression, the values of the names it reads): a
         #: diagnosis reruns the snippet once per slip tried, and most lines are unchanged.
         self.built: dict[Any, Any] = {}
@@ -233,8 +234,10 @@ class Reader:
             key = (expr, line, reads, tuple(env.get(n) for n in reads))
             if key in self.built:
                 return self.built[key]
-            if self.deadline is not None and time.perf_counter() > self.deadline:
-                raise OutOfTime
+            if self.budget is not None:
+                if self.budget <= 0:
+                    raise OutOfTime
+                self.budget -= 1
             b.env = {k: v for k, v in env.items() if not isinstance(v, _Unknown)}
             b.where = ""  # the answer says the line itself
             try:
