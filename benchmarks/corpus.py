@@ -45,6 +45,7 @@ from test_corpus_file import (  # noqa: E402
 from derive.formula.check import Checker, CheckResult  # noqa: E402
 from derive.formula.parse import FormulaError  # noqa: E402
 from derive.formula.program_check import ProgramChecker  # noqa: E402
+from derive.formula.program_latex_check import check_latex  # noqa: E402
 
 #: The words a diagnosis (or shape message) uses for each labelled kind of mistake.
 KIND_WORDS: dict[str, tuple[str, ...]] = {
@@ -176,7 +177,8 @@ def run_layers() -> tuple[list[dict[str, Any]], Counter[str]]:
             "file": Path(file).stem,
             "id": entry["id"],
             "verdict": entry["verdict"],
-            "program": bool(network) and entry["syntax"] == "python" and is_program_spec(network),
+            "syntax": entry["syntax"],
+            "program": bool(network) and is_program_spec(network),
             "read": False,
             "right": False,
             "named": False,
@@ -190,10 +192,15 @@ def run_layers() -> tuple[list[dict[str, Any]], Counter[str]]:
             checkers[network] = ProgramChecker(load_program(network))
         start = time.perf_counter()
         try:
-            result: CheckResult | None = checkers[network].check(str(entry["text"]))
+            text = str(entry["text"])
+            result: CheckResult | None = (
+                check_latex(checkers[network], text)
+                if entry["syntax"] == "latex"
+                else checkers[network].check(text)
+            )
         except FormulaError as err:
             result = None
-            errors[str(err).splitlines()[0][:90]] += 1
+            errors[f"{entry['syntax']}: {str(err).splitlines()[0][:90]}"] += 1
         row["seconds"] = time.perf_counter() - start
         if result is not None:
             row["read"] = True
@@ -208,25 +215,28 @@ def run_layers() -> tuple[list[dict[str, Any]], Counter[str]]:
 
 
 def layer_table(rows: list[dict[str, Any]]) -> str:
-    """Per layer file: entries, those with a forward program, read, right, named."""
+    """Per layer file and syntax: entries, those with a forward program, read, right, named."""
     lines = [
-        "| layer file | entries | with a program (NumPy) | read | verdicts right (of read) "
+        "| layer file | syntax | entries | with a program | read | verdicts right (of read) "
         "| wrong ones named (of wrong read) | worst check |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     files = sorted({r["file"] for r in rows})
     for label in [*files, "all"]:
-        part = [r for r in rows if label in ("all", r["file"])]
-        prog = [r for r in part if r["program"]]
-        read = [r for r in prog if r["read"]]
-        wrong = [r for r in read if r["verdict"] == "incorrect"]
-        worst = max((r["seconds"] for r in prog), default=0.0)
-        lines.append(
-            f"| {label} | {len(part)} | {len(prog)} | {len(read)} "
-            f"| {sum(r['right'] for r in read)} of {len(read)} "
-            f"| {sum(r['named'] for r in wrong)} of {len(wrong)} "
-            f"| {1000 * worst:.0f} ms |"
-        )
+        for syntax, shown in (("python", "NumPy"), ("latex", "LaTeX")):
+            part = [r for r in rows if label in ("all", r["file"]) and r["syntax"] == syntax]
+            if not part:
+                continue
+            prog = [r for r in part if r["program"]]
+            read = [r for r in prog if r["read"]]
+            wrong = [r for r in read if r["verdict"] == "incorrect"]
+            worst = max((r["seconds"] for r in prog), default=0.0)
+            lines.append(
+                f"| {label} | {shown} | {len(part)} | {len(prog)} | {len(read)} "
+                f"| {sum(r['right'] for r in read)} of {len(read)} "
+                f"| {sum(r['named'] for r in wrong)} of {len(wrong)} "
+                f"| {1000 * worst:.0f} ms |"
+            )
     return "\n".join(lines)
 
 
@@ -274,8 +284,10 @@ def main() -> None:
         "### The layer corpus (forward programs)\n\n"
         "tests/corpus/layers/*.toml: the NumPy entries whose `network` is a forward program "
         "written in the source's own names (tests/corpus/specs/programs/), each snippet "
-        "given whole to the program checker (`derive check PROGRAM --file snippet.py`). "
-        "LaTeX entries and layers without a program are counted but not checked.\n\n"
+        "given whole to the program checker (`derive check PROGRAM --file snippet.py`); the "
+        "LaTeX entries whose `network` is a program are read over its names at each time "
+        "step (`program_latex_check`). Entries without a program are counted but not "
+        "checked.\n\n"
         f"{layer_table(layer_rows)}\n\n{LAYER_WRONG}\n\nNot read (first error of each "
         "snippet): " + "; ".join(f"{n} × `{m}`" for m, n in layer_errors.most_common()) + ".\n"
     )

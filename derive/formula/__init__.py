@@ -75,4 +75,7 @@ grammar and builder::
                          points
     program_diagnose.py  a wrong one explained (shape, factor, a chain-rule term missing,
                          a Jacobian forgotten or cut to its diagonal, a slip)
+    program_latex.py     LaTeX over the program's names (program_latex.lark), time steps
+                         t, t+1, T, h^{(t)} kept symbolic; Jacobian sides set apart
+    program_latex_check.py  that LaTeX written out as NumPy at each step t = k and judged
 """

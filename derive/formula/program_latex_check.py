@@ -1,0 +1,225 @@
+"""``derive check`` of a LaTeX formula on a forward program (an unrolled RNN, attention).
+
+``program_latex`` reads the formula into trees with symbolic time steps; here each tree
+is written out as NumPy lines over the program's own names, one per step ``t = k`` at
+which every name it uses exists (``\\sum_{t=1}^T`` becomes the sum over the program's
+steps), and each line is judged by the program checker as a snippet would be. A product
+with ``diag(v)`` is ``v ⊙ ·`` on the side its shapes allow; a diagonal matrix on the
+right of a column vector is a product that is not defined, and is said so.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from derive.formula.answer import CheckResult
+from derive.formula.ir import FormulaError
+from derive.formula.program_check import ProgramChecker
+from derive.formula.program_latex import JacobianSide, Step, equations, read_side
+from derive.formula.program_snippet import ShapeError
+from derive.spec import program_grammar as G
+
+
+class _Missing(Exception):
+    """A name the program does not have at this step (``h_{t+1}`` at the last step)."""
+
+
+class _DiagRight(Exception):
+    """``x diag(v)`` with a column ``x``: the product is not defined."""
+
+    def __init__(self, left: str, vector: str) -> None:
+        super().__init__(left, vector)
+        self.left, self.vector = left, vector
+
+
+class _Writer:
+    """Writes a tree as a NumPy expression at one step ``k`` (None: no free step)."""
+
+    def __init__(self, checker: ProgramChecker, last: int, k: int | None) -> None:
+        self.checker, self.last, self.k = checker, last, k
+
+    def name(self, node: Any) -> str:
+        _, base, sub, step = node
+        text = base + (f"_{sub}" if sub else "")
+        if isinstance(step, Step):
+            at = self.last if step.letter == "T" else self.k
+            if at is None:
+                raise FormulaError(f"{base}_t: the step t is bound by no sum")
+            text += f"_{at + step.offset}"
+        return text
+
+    def known(self, text: str) -> str:
+        found = self.checker.names.find(text)
+        if found is None:
+            raise _Missing(text)
+        return found[0]
+
+    def shape(self, text: str) -> tuple[Any, ...]:
+        stmt = G.parse_statement(f"tmp_shape_ = {text}")
+        value = self.checker.reader.run([stmt]).values["tmp_shape_"]
+        return tuple(getattr(value, "shape", ()))
+
+    def write(self, node: Any) -> str:
+        tag = node[0]
+        if tag == "name":
+            return self.known(self.name(node))
+        if tag == "num":
+            return node[1]
+        if tag in ("add", "sub", "had", "div"):
+            op = {"add": "+", "sub": "-", "had": "*", "div": "/"}[tag]
+            return f"({self.write(node[1])} {op} {self.write(node[2])})"
+        if tag == "neg":
+            return f"(-{self.write(node[1])})"
+        if tag == "T":
+            return f"{self.write(node[1])}.T"
+        if tag == "pow":
+            return f"({self.write(node[1])} ** {node[2]})"
+        if tag == "sqrt":
+            return f"sqrt({self.write(node[1])})"
+        if tag == "sum":
+            if self.k is not None and _free(node[2]):
+                raise FormulaError("a sum over t inside a formula at step t")
+            terms = []
+            for k in range(node[1], self.last + 1):
+                terms.append(_Writer(self.checker, self.last, k).write(node[2]))
+            return "(" + " + ".join(terms) + ")"
+        if tag == "amb":
+            return self.product(node[1], node[2])
+        if tag == "diag":
+            raise FormulaError("diag(v) alone, not in a product, is not read here")
+        raise FormulaError(f"cannot read {tag} over the program's names")
+
+    def product(self, a: Any, b: Any) -> str:
+        """A product written side by side: a matrix product, a scale, or diag(v) x."""
+        if a[0] == "diag":
+            return f"({self.write(a[1])} * {self.write(b)})"
+        if b[0] == "diag":
+            left, vector = self.write(a), self.write(b[1])
+            if self.shape(left)[-1:] != self.shape(vector)[:1]:
+                raise _DiagRight(left, vector)
+            return f"({left} * {vector}.T)"
+        left, right = self.write(a), self.write(b)
+        scalar = not self.shape(left) or not self.shape(right)
+        return f"({left} {'*' if scalar else '@'} {right})"
+
+
+def _free(node: Any) -> bool:
+    """Whether a tree has a step ``t`` not bound by a sum in it."""
+    if not isinstance(node, tuple) or not node:
+        return False
+    if node[0] == "name":
+        return isinstance(node[3], Step) and node[3].letter == "t"
+    if node[0] == "sum":
+        return False
+    return any(_free(part) for part in node[1:])
+
+
+def _steps(checker: ProgramChecker) -> int:
+    """The program's last time step (the largest ``_k`` of its names), 0 without steps."""
+    found = [int(m.group(1)) for n in checker.names.values if (m := re.search(r"_(\d+)$", n))]
+    return max(found, default=0)
+
+
+def check_latex(checker: ProgramChecker, formula: str) -> CheckResult:
+    """The verdict on a LaTeX formula over a program's names (see the module docstring)."""
+    last = _steps(checker)
+    skipped: list[str] = []
+    lines: list[tuple[str, int | None, Any, Any]] = []
+    for sides in equations(formula):
+        try:
+            lhs = read_side(sides[0])
+        except JacobianSide:
+            raise FormulaError(
+                "cannot tell what the left-hand side names: it is written with Jacobians; "
+                "write the gradient as ∂L/∂X or dX"
+            ) from None
+        if lhs[0] != "name":
+            raise FormulaError(
+                f"the left-hand side {sides[0].strip()!r} names no gradient: write dX or ∂L/∂X"
+            )
+        for side in sides[1:]:
+            try:
+                lines.append((side, None, lhs, read_side(side)))
+            except JacobianSide as why:
+                skipped.append(f"{side.strip()[:40]}… ({why})")
+    if not lines:
+        raise FormulaError(
+            "cannot tell: every right-hand side is a chain-rule product of Jacobians "
+            "(∂h_{t+1}/∂h_t, prod(…)) with no matrix meaning here; write the gradient as "
+            "matrices, e.g. dW = Σ_t dh_t h_{t-1}ᵀ"
+        )
+    results: list[tuple[CheckResult, str]] = []
+    for side, _, lhs, rhs in lines:
+        free = _free(lhs) or _free(rhs)
+        ks: list[int | None] = list(range(1, last + 1)) if free else [None]
+        judged = []
+        for k in ks:
+            writer = _Writer(checker, last, k)
+            try:
+                text = f"{writer.name(lhs)} = {writer.write(rhs)}"
+                if checker.target(writer.name(lhs)) is None:
+                    raise _Missing(writer.name(lhs))
+            except _Missing as missing:
+                if free:
+                    continue
+                raise FormulaError(f"{missing}: the program has no such name") from None
+            except _DiagRight as err:
+                results.append((_diag_right(checker, writer, lhs, rhs, err, formula), side))
+                judged.append(k)
+                continue
+            try:
+                results.append(
+                    (checker.check(text), f"{side.strip()} at t = {k}" if free else side)
+                )
+            except ShapeError as err:
+                raise FormulaError(str(err)) from None
+            judged.append(k)
+        if free and not judged:
+            raise FormulaError("no step t at which every name of the formula exists")
+    wrong = [(r, s) for r, s in results if not r.correct]
+    result, where = wrong[0] if wrong else results[-1]
+    result.formula = formula
+    if len(results) > 1 or wrong:
+        result.notes.append(
+            f"judged {len(results)} side(s) and step(s) as NumPy over the program's names"
+            + (f"; wrong: {where.strip()[:60]}" if wrong else "")
+        )
+    if skipped:
+        result.notes.append("not judged (products of Jacobians): " + "; ".join(skipped))
+    return result
+
+
+def _diag_right(
+    checker: ProgramChecker, writer: _Writer, lhs: Any, rhs: Any, err: _DiagRight, formula: str
+) -> CheckResult:
+    """``x diag(v)`` with a column ``x``: incorrect; the order named if diag(v) x is right."""
+    target = writer.name(lhs)
+    diagnosis, expected = None, ""
+    for swapped in (_swap_diag(rhs, inner=True), _swap_diag(rhs, inner=False)):
+        try:
+            fixed = checker.check(f"{target} = {writer.write(swapped)}")
+        except (FormulaError, _DiagRight, _Missing):
+            continue
+        expected = fixed.expected
+        if fixed.correct:
+            diagnosis = (
+                "the order of a product: diag(v) must multiply from the left, "
+                "diag(v) x = v ⊙ x; written on the right of the column it is not defined"
+            )
+            break
+    shape = f"{err.left} (a column) times diag({err.vector}) on its right is not defined"
+    return CheckResult("incorrect", target, expected, "shapes", diagnosis, shape, [], formula)
+
+
+def _swap_diag(node: Any, inner: bool) -> Any:
+    """The tree with each ``x diag(v)`` written ``diag(v) x`` (``inner``: ``P Q diag(v)``
+    as ``P diag(v) Q``, the diagonal next to the factor it followed)."""
+    if not isinstance(node, tuple) or not node or node[0] in ("name", "num"):
+        return node
+    if node[0] == "amb" and isinstance(node[2], tuple) and node[2][0] == "diag":
+        left = _swap_diag(node[1], inner)
+        if inner and left[0] == "amb":
+            return ("amb", left[1], ("amb", node[2], left[2]))
+        return ("amb", node[2], left)
+    return (node[0], *(_swap_diag(p, inner) for p in node[1:]))

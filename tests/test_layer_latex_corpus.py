@@ -1,0 +1,124 @@
+"""The layer corpus's LaTeX formulas checked on their sources' own programs (issue 15).
+
+Each LaTeX entry of tests/corpus/layers/*.toml whose ``network`` is a forward program
+(d2l's and Goodfellow's RNN, planckeon's attention) is read over that program's names at
+each time step (``derive.formula.program_latex_check``); every verdict must be its label.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+import pytest
+from test_corpus_file import LAYER_ENTRIES, is_program_spec, load_program
+
+from derive.formula.ir import FormulaError
+from derive.formula.program_check import ProgramChecker
+from derive.formula.program_latex_check import check_latex
+from derive.programs import derive_program
+
+ROOT = Path(__file__).resolve().parent.parent
+#: The LaTeX entries read when this test was written (of 42; 16 name a program).
+READ_FLOOR = 12
+
+LATEX = [
+    e
+    for _, e in LAYER_ENTRIES
+    if e["syntax"] == "latex" and e["network"] and is_program_spec(str(e["network"]))
+]
+
+
+@cache
+def _checker(network: str) -> ProgramChecker:
+    return ProgramChecker(load_program(network))
+
+
+@cache
+def _builtin(name: str) -> ProgramChecker:
+    return ProgramChecker(derive_program(name))
+
+
+def test_every_read_verdict_is_its_label_and_the_floor_holds() -> None:
+    read = 0
+    for entry in LATEX:
+        try:
+            result = check_latex(_checker(str(entry["network"])), str(entry["text"]))
+        except FormulaError:
+            continue
+        read += 1
+        assert result.verdict == entry["verdict"], (entry["id"], str(result))
+    assert read >= READ_FLOOR
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        r"dW_{hh} = \sum_{t=1}^T h_{t-1}^T dz_t",
+        r"\frac{\partial L}{\partial W_{hh}} = \sum_{t=1}^{T} h_{t-1}^\top dz_{t}",
+        r"\nabla_{\mathbf{W}_{hh}} L = \sum_t \mathbf{h}^{(t-1)^\top} dz^{(t)}",
+        r"dz_t = (dS_t W_{hy}^T + dz_{t+1} W_{hh}^T) \odot (1 - h_t^2)",
+        r"dh_T = dS_T W_{hy}^\top",
+    ],
+)
+def test_bptt_at_a_symbolic_step_is_correct(formula: str) -> None:
+    assert check_latex(_builtin("rnn_net"), formula).correct
+
+
+def test_bptt_without_the_sum_over_time_is_named() -> None:
+    result = check_latex(_builtin("rnn_net"), r"dW_{hh} = h_{t-1}^T dz_t")
+    assert not result.correct
+    assert "terms of dW_hh are missing" in str(result.diagnosis)
+
+
+def test_the_recurrence_without_the_next_step_is_named() -> None:
+    result = check_latex(_builtin("rnn_net"), r"dz_t = dS_t W_{hy}^T \odot (1 - h_t^2)")
+    assert not result.correct and "dz₂ Wₕₕᵀ" in str(result.diagnosis)
+
+
+def test_attention_matrix_forms() -> None:
+    attention = _builtin("attention_net")
+    assert check_latex(attention, r"dV = P^T dout").correct
+    assert check_latex(attention, r"dQ = dS K / \sqrt{d_k}").correct
+    assert check_latex(attention, r"dQ = \frac{1}{\sqrt{d_k}} dS K").correct
+    assert not check_latex(attention, r"dQ = dS K").correct
+
+
+def test_a_diagonal_on_the_right_of_a_column_is_the_order() -> None:
+    """Goodfellow eq. 10.21 as printed: W^T (∇h L) diag(1 - h^2) is not defined."""
+    goodfellow = _checker("tests/corpus/specs/programs/rnn_goodfellow.toml")
+    wrong = (
+        r"\nabla_{\Vh^{(t)}} L = \MW^\top (\nabla_{\Vh^{(t+1)}} L) \text{diag}(1 - (\Vh^{(t+1)})^2)"
+        r" + \MV^\top (\nabla_{\Vo^{(t)}} L)"
+    )
+    result = check_latex(goodfellow, wrong)
+    assert not result.correct and "order" in str(result.diagnosis)
+    right = (
+        r"\nabla_{\Vh^{(t)}} L = \MW^\top \text{diag}(1 - (\Vh^{(t+1)})^2) (\nabla_{\Vh^{(t+1)}} L)"
+        r" + \MV^\top (\nabla_{\Vo^{(t)}} L)"
+    )
+    assert check_latex(goodfellow, right).correct
+
+
+def test_only_jacobians_is_refused_in_one_line() -> None:
+    with pytest.raises(FormulaError, match="chain-rule product of Jacobians"):
+        check_latex(
+            _builtin("rnn_net"),
+            r"\frac{\partial L}{\partial h_t}"
+            r" = \frac{\partial L}{\partial h_{t+1}} \frac{\partial h_{t+1}}{\partial h_t}",
+        )
+
+
+def test_the_command_line_reads_latex_on_a_program() -> None:
+    """On main a LaTeX formula on a program exited 2 ("checked as NumPy code")."""
+    run = subprocess.run(
+        [sys.executable, "-m", "derive", "check", "attention_net", r"dV = P^T dout"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("CORRECT")
