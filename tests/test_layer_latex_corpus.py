@@ -122,3 +122,51 @@ def test_the_command_line_reads_latex_on_a_program() -> None:
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("CORRECT")
+
+
+LSTM = "tests/corpus/specs/programs/lstm_arunmallya.toml"
+
+
+def test_tanh_of_the_activation_is_named() -> None:
+    """Mallya's δâ^t before 757a397: tanh² of a^t where a^t = tanh(â^t)."""
+    lstm = _checker(LSTM)
+    wrong = check_latex(lstm, r"\delta \hat{a}^t &= \delta a^t \odot (1-\tanh^2(a^t))")
+    assert not wrong.correct and "the activation (a_1 = tanh(ahat_1))" in str(wrong.diagnosis)
+    right = r"\delta \hat{a}^t &= \delta a^t \odot (1-\tanh^2(\hat{a}^t))"
+    assert check_latex(lstm, right).correct
+
+
+def test_the_cell_gradient_without_the_next_step_is_named() -> None:
+    """Mallya's δc^t before 451649b: the += of δc^{t+1} ⊙ f^{t+1} left out."""
+    lstm = _checker(LSTM)
+    wrong = check_latex(lstm, r"\delta c^t &= \delta h^t \odot o^t \odot (1-\tanh^2(c^t))")
+    assert not wrong.correct and "comes back from step t+1" in str(wrong.diagnosis)
+    right = (
+        r"\delta c^t = \delta h^t \odot o^t \odot (1-\tanh^2(c^t))"
+        r" + \delta c^{t+1} \odot f^{t+1}"
+    )
+    assert check_latex(lstm, right).correct
+
+
+def test_a_first_output_read_by_later_steps_gets_their_terms() -> None:
+    """On main the staged derivation took the first output's given gradient as its whole
+    cotangent: h_1 of an unrolled LSTM lost the terms through step 2 (dc_1 = Delta_1 …)."""
+    sd = load_program(LSTM)
+    dc1 = next(st for st in sd.cotangents if st.lhs.name == "dc_1")
+    assert "Delta_1_total" in str(dc1.rhs)
+    total = next(st for st in sd.cotangents if st.lhs.name == "Delta_1_total")
+    assert "U_c" in str(total.rhs) and "Delta_1" in str(total.rhs)
+
+
+def test_the_sources_own_names_declared() -> None:
+    """Goubasarian's ζ_k: undeclared, one clear line; declared, read (and his dK's
+    missing transpose named)."""
+    net = "tests/corpus/specs/programs/attention_goubasarian.toml"
+    with pytest.raises(FormulaError, match="zeta_7 is not a name of this program"):
+        check_latex(_checker(net), r"\frac{\partial L}{\partial K} = \zeta_7 \frac{Q}{\sqrt{d_k}}")
+    declared = ProgramChecker(load_program(net), {"zeta_7": "dW"})
+    wrong = check_latex(declared, r"\frac{\partial L}{\partial K} = \zeta_7 \frac{Q}{\sqrt{d_k}}")
+    assert not wrong.correct and "transpose" in str(wrong.diagnosis)
+    assert check_latex(
+        declared, r"\frac{\partial L}{\partial Q} = \zeta_7\frac{K}{\sqrt{d_k}}"
+    ).correct

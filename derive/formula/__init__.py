@@ -78,4 +78,6 @@ grammar and builder::
     program_latex.py     LaTeX over the program's names (program_latex.lark), time steps
                          t, t+1, T, h^{(t)} kept symbolic; Jacobian sides set apart
     program_latex_check.py  that LaTeX written out as NumPy at each step t = k and judged
+    program_latex_diagnose.py  its mistakes in time-step words: f'(a) at the activation,
+                         the gradient from step t+1 not summed in
 """

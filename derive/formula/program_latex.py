@@ -38,6 +38,13 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\\tag\{[^{}]*\}", ""),
         (r"\\in\s*\\mathbb\{R\}(\^\{[^{}]*\}|\^\S)?", ""),
         (r"∂", r"\\partial "),
+        (r"\\therefore", ""),
+        (r"\\(?:textrm|text|mathrm|operatorname)\{\s*(tanh|exp|log)\s*\}", r"\\\1"),
+        # \hat{a}: a pre-activation, a program name ahat; \delta x: the gradient dx (δh^t)
+        (r"\\hat\s*\{\s*([A-Za-z])\s*\}", r"\1hat"),
+        (r"\\delta\s+(?=[A-Za-z])|\\delta(?=[a-zA-Z]hat)", "d"),
+        # d\gamma: the gradient of γ as code names it (dgamma)
+        (r"(?<![A-Za-z\\])d\\(alpha|beta|gamma|mu|sigma)(?![A-Za-z])", r"d\1"),
         # the Deep Learning book's math_commands.tex: \Vh is a bold h, \MW a bold W
         (r"\\[VM]([A-Za-z])(?![A-Za-z])", r"\1"),
         (r"\\(?:textrm|text|mathrm|operatorname)\{\s*(diag|prod)\s*\}", r"\\\1"),
@@ -113,8 +120,21 @@ class _Tree(Transformer[Token, Any]):
     def power(self, n: Token) -> Any:
         return ("power", int(n))
 
-    def step_sup(self, step: Step) -> Any:
+    def inverse_power(self, n: Token) -> Any:
+        return ("power", -int(n))
+
+    def step_sup(
+        self, step: Step | Token, sign: Token | None = None, n: Token | None = None
+    ) -> Any:
+        if not isinstance(step, Step):  # c^t, c^{t-1}
+            step = Step("t", 0 if n is None else (int(n) if str(sign) == "+" else -int(n)))
         return ("step", step, False)
+
+    def func(self, fn: Token, *parts: Any) -> Any:
+        name = {"sigma": "sigmoid"}.get(str(fn).lstrip("\\"), str(fn).lstrip("\\"))
+        power = int(parts[0]) if len(parts) == 2 else 1
+        applied = ("fn", name, parts[-1])
+        return applied if power == 1 else ("pow", applied, power)
 
     def step_sup_top(self, step: Step, _top: Token) -> Any:
         return ("step", step, True)

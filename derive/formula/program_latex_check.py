@@ -17,6 +17,10 @@ from derive.formula.answer import CheckResult
 from derive.formula.ir import FormulaError
 from derive.formula.program_check import ProgramChecker
 from derive.formula.program_latex import JacobianSide, Step, equations, read_side
+from derive.formula.program_latex_diagnose import (
+    activation_for_pre_activation,
+    from_the_next_step,
+)
 from derive.formula.program_snippet import ShapeError
 from derive.spec import program_grammar as G
 
@@ -51,9 +55,22 @@ class _Writer:
 
     def known(self, text: str) -> str:
         found = self.checker.names.find(text)
+        if found is None and text.startswith("d"):
+            return self.output_gradient(text)
         if found is None:
             raise _Missing(text)
         return found[0]
+
+    def output_gradient(self, text: str) -> str:
+        """``dh_1`` of an output ``h_1`` with a given gradient (``Delta_1``): the program's
+        total cotangent of ``h_1`` (``Delta_1_total``) where later steps read it too."""
+        g = self.checker.sd.graph
+        given = {**({g.output: g.upstream} if g.upstream is not None else {}), **g.more_upstream}
+        for value, up in given.items():
+            if getattr(value, "name", None) == text[1:]:
+                total = f"{up.name}_total"
+                return total if total in self.checker.names.values else str(up.name)
+        raise _Missing(text)
 
     def shape(self, text: str) -> tuple[Any, ...]:
         stmt = G.parse_statement(f"tmp_shape_ = {text}")
@@ -75,6 +92,8 @@ class _Writer:
             return f"{self.write(node[1])}.T"
         if tag == "pow":
             return f"({self.write(node[1])} ** {node[2]})"
+        if tag == "fn":
+            return f"{node[1]}({self.write(node[2])})"
         if tag == "sqrt":
             return f"sqrt({self.write(node[1])})"
         if tag == "sum":
@@ -104,6 +123,13 @@ class _Writer:
         return f"({left} {'*' if scalar else '@'} {right})"
 
 
+def _names_nothing(checker: ProgramChecker, node: Any) -> bool:
+    """Whether a lone name on a chain's last side is none of the program's (``= \\zeta_1``)."""
+    if isinstance(node[3], Step):
+        return False
+    return checker.names.find(node[1] + (f"_{node[2]}" if node[2] else "")) is None
+
+
 def _free(node: Any) -> bool:
     """Whether a tree has a step ``t`` not bound by a sum in it."""
     if not isinstance(node, tuple) or not node:
@@ -125,6 +151,7 @@ def check_latex(checker: ProgramChecker, formula: str) -> CheckResult:
     """The verdict on a LaTeX formula over a program's names (see the module docstring)."""
     last = _steps(checker)
     skipped: list[str] = []
+    named: list[str] = []
     lines: list[tuple[str, int | None, Any, Any]] = []
     for sides in equations(formula):
         try:
@@ -138,11 +165,16 @@ def check_latex(checker: ProgramChecker, formula: str) -> CheckResult:
             raise FormulaError(
                 f"the left-hand side {sides[0].strip()!r} names no gradient: write dX or ∂L/∂X"
             )
-        for side in sides[1:]:
+        for number, side in enumerate(sides[1:], 2):
             try:
-                lines.append((side, None, lhs, read_side(side)))
+                tree = read_side(side)
             except JacobianSide as why:
                 skipped.append(f"{side.strip()[:40]}… ({why})")
+                continue
+            if number == len(sides) > 2 and tree[0] == "name" and _names_nothing(checker, tree):
+                named.append(side.strip())  # … = \zeta_1: the formula names its result
+                continue
+            lines.append((side, None, lhs, tree))
     if not lines:
         raise FormulaError(
             "cannot tell: every right-hand side is a chain-rule product of Jacobians "
@@ -163,20 +195,29 @@ def check_latex(checker: ProgramChecker, formula: str) -> CheckResult:
             except _Missing as missing:
                 if free:
                     continue
-                raise FormulaError(f"{missing}: the program has no such name") from None
+                raise FormulaError(
+                    f"{missing} is not a name of this program: declare what it stands for "
+                    f"(--symbol {missing}=EXPR over the program's names)"
+                ) from None
             except _DiagRight as err:
                 results.append((_diag_right(checker, writer, lhs, rhs, err, formula), side))
                 judged.append(k)
-                continue
+                break
             try:
-                results.append(
-                    (checker.check(text), f"{side.strip()} at t = {k}" if free else side)
-                )
+                result = checker.check(text)
             except ShapeError as err:
                 raise FormulaError(str(err)) from None
+            if not result.correct:
+                result.diagnosis = activation_for_pre_activation(checker, text) or result.diagnosis
+                from_the_next_step(checker, result, k)
+            results.append((result, f"{side.strip()} at t = {k}" if free else side))
             judged.append(k)
+            if not result.correct:
+                break  # the first wrong step is the one explained
         if free and not judged:
             raise FormulaError("no step t at which every name of the formula exists")
+        if any(not r.correct for r, _ in results):
+            break
     wrong = [(r, s) for r, s in results if not r.correct]
     result, where = wrong[0] if wrong else results[-1]
     result.formula = formula
@@ -184,6 +225,10 @@ def check_latex(checker: ProgramChecker, formula: str) -> CheckResult:
         result.notes.append(
             f"judged {len(results)} side(s) and step(s) as NumPy over the program's names"
             + (f"; wrong: {where.strip()[:60]}" if wrong else "")
+        )
+    if named:
+        result.notes.append(
+            "read " + ", ".join(named) + " as the formula's own name for its value (not judged)"
         )
     if skipped:
         result.notes.append("not judged (products of Jacobians): " + "; ".join(skipped))
