@@ -13,6 +13,8 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_corpus_file import LAYER_ENTRIES, is_program_spec, load_program
 
 from derive.formula.ir import FormulaError
@@ -170,3 +172,57 @@ def test_the_sources_own_names_declared() -> None:
     assert check_latex(
         declared, r"\frac{\partial L}{\partial Q} = \zeta_7\frac{K}{\sqrt{d_k}}"
     ).correct
+
+
+def test_cdot_is_a_product_or_hadamard_as_the_shapes_fit() -> None:
+    goodfellow = _checker("tests/corpus/specs/programs/rnn_goodfellow.toml")
+    assert check_latex(goodfellow, r"dh_T = V^T \cdot do_T").correct  # a matrix product
+    assert check_latex(goodfellow, r"da_T = dh_T \cdot (1 - h_T^2)").correct  # entry by entry
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                r"h_t",
+                r"h_{t+1}",
+                r"h^{(t)}",
+                r"dz_t",
+                r"W_{hh}",
+                r"^T",
+                r"\odot",
+                r"\cdot",
+                "+",
+                "-",
+                "(",
+                ")",
+                "{",
+                "}",
+                r"\sum_{t=1}^T",
+                r"\frac{\partial L}{\partial h_t}",
+                r"\frac{\partial h_t}{\partial h_{t-1}}",
+                "=",
+                "2",
+                r"\tanh",
+                r"\text{diag}",
+                r"\delta",
+                "c^t",
+                r"\zeta_1",
+                "dS_T",
+                "^{-1}",
+                "&",
+                r"\\",
+                "_",
+                "^",
+            ]
+        ),
+        min_size=1,
+        max_size=7,
+    )
+)
+@settings(max_examples=40, deadline=None)
+def test_any_latex_on_a_program_is_a_verdict_or_one_clear_error(tokens: list[str]) -> None:
+    try:
+        check_latex(_builtin("rnn_net"), "dz_t = " + " ".join(tokens))
+    except FormulaError as err:
+        assert str(err) and "\n" not in str(err).strip()

@@ -88,7 +88,7 @@ class _Tree(Transformer[Token, Any]):
         return ("had", a, b)
 
     def amb(self, a: Any, _op: Token, b: Any) -> Any:
-        return ("amb", a, b)
+        return ("dot", a, b)  # \cdot, \times, *: a product or ⊙, as the shapes fit
 
     def div(self, a: Any, b: Any) -> Any:
         return ("div", a, b)

@@ -105,9 +105,20 @@ class _Writer:
             return "(" + " + ".join(terms) + ")"
         if tag == "amb":
             return self.product(node[1], node[2])
+        if tag == "dot":
+            return self.dot(node[1], node[2])
         if tag == "diag":
             raise FormulaError("diag(v) alone, not in a product, is not read here")
         raise FormulaError(f"cannot read {tag} over the program's names")
+
+    def dot(self, a: Any, b: Any) -> str:
+        """``a \\cdot b``: the matrix product where the inner sizes fit, else ⊙ of two
+        values of one shape (as the network checker reads ``\\cdot``)."""
+        left, right = self.write(a), self.write(b)
+        ls, rs = self.shape(left), self.shape(right)
+        if ls and rs and ls[-1] != rs[0] and ls == rs:
+            return f"({left} * {right})"
+        return f"({left} {'*' if not ls or not rs else '@'} {right})"
 
     def product(self, a: Any, b: Any) -> str:
         """A product written side by side: a matrix product, a scale, or diag(v) x."""
@@ -192,6 +203,8 @@ def check_latex(checker: ProgramChecker, formula: str) -> CheckResult:
                 text = f"{writer.name(lhs)} = {writer.write(rhs)}"
                 if checker.target(writer.name(lhs)) is None:
                     raise _Missing(writer.name(lhs))
+            except (ShapeError, G.EquationError) as err:
+                raise FormulaError(f"cannot read {side.strip()!r}: {err}") from None
             except _Missing as missing:
                 if free:
                     continue
@@ -207,6 +220,8 @@ def check_latex(checker: ProgramChecker, formula: str) -> CheckResult:
                 result = checker.check(text)
             except ShapeError as err:
                 raise FormulaError(str(err)) from None
+            except NotImplementedError as err:  # W W read by SymPy as a MatPow
+                raise FormulaError(f"cannot evaluate {side.strip()!r}: {err}") from None
             if not result.correct:
                 result.diagnosis = activation_for_pre_activation(checker, text) or result.diagnosis
                 from_the_next_step(checker, result, k)
@@ -221,6 +236,10 @@ def check_latex(checker: ProgramChecker, formula: str) -> CheckResult:
     wrong = [(r, s) for r, s in results if not r.correct]
     result, where = wrong[0] if wrong else results[-1]
     result.formula = formula
+    for attr in ("diagnosis", "shape_error"):  # the NumPy line written here is no line of theirs
+        said = getattr(result, attr)
+        if said:
+            setattr(result, attr, re.sub(r"^line \d+: |(?<=: )line \d+: ", "", said))
     if len(results) > 1 or wrong:
         result.notes.append(
             f"judged {len(results)} side(s) and step(s) as NumPy over the program's names"
