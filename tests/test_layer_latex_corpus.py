@@ -226,3 +226,31 @@ def test_any_latex_on_a_program_is_a_verdict_or_one_clear_error(tokens: list[str
         check_latex(_builtin("rnn_net"), "dz_t = " + " ".join(tokens))
     except FormulaError as err:
         assert str(err) and "\n" not in str(err).strip()
+
+
+def test_a_sum_to_another_bound_is_not_read_as_over_time() -> None:
+    with pytest.raises(FormulaError):
+        check_latex(_builtin("rnn_net"), r"dW_{hh} = \sum_{t=1}^N h_{t-1}^T dz_t")
+
+
+def test_ones_vectors_sum_and_repeat() -> None:
+    """`X 1_n` sums the rows, `x 1_nᵀ` repeats a column: Goubasarian's staged softmax."""
+    net = load_program("tests/corpus/specs/programs/attention_goubasarian.toml")
+    declared = ProgramChecker(net, {"zeta_2": "dB", "zeta_3": "dB_4", "zeta_5": "dB_2"})
+    db3 = (
+        r"\frac{\partial L}{\partial B_3} = \zeta_3\bold{1_n}"
+        r" = \zeta_4 \in \mathbb{R}^{n \times 1}"
+    )
+    assert check_latex(declared, db3).correct
+    db1 = r"\frac{\partial L}{\partial B_1} = \zeta_5\bold{1_n^T} +  {} \odot B_4"
+    assert check_latex(declared, db1.replace("{}", r"\zeta_2")).correct
+    assert not check_latex(declared, db1.replace("{}", r"\zeta_3")).correct  # his slip
+    attention = _builtin("attention_net")
+    assert check_latex(
+        attention, r"dS = P \odot (dP - (P \odot dP) \mathbf{1}_n \mathbf{1}_n^T)"
+    ).correct
+
+
+def test_the_softmax_jacobian_cut_to_its_diagonal_is_named() -> None:
+    result = check_latex(_builtin("attention_net"), r"dS = P \odot dP")
+    assert not result.correct and "softmax Jacobian" in str(result.diagnosis)

@@ -29,7 +29,7 @@ from lark.exceptions import LarkError
 from derive.formula.ir import FormulaError
 
 #: Rewrites before the grammar: layout, bold and text wrappers, the book macros.
-_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+_REWRITES: tuple[tuple[re.Pattern[str], Any], ...] = tuple(
     (re.compile(p), r)
     for p, r in (
         (r"\$", ""),
@@ -39,6 +39,13 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\\in\s*\\mathbb\{R\}(\^\{[^{}]*\}|\^\S)?", ""),
         (r"∂", r"\\partial "),
         (r"\\therefore", ""),
+        # a ones vector: \bold{1_n}, \mathbf{1}_n, \mathbf{1_n^T} (sums and broadcasts)
+        (
+            r"\\(?:bold|mathbf|bm|boldsymbol)\s*\{\s*1\s*(?:_\s*\{?(\w+)\}?)?\s*"
+            r"(\^\s*\{?\s*(?:T|\\top)\s*\}?)?\s*\}",
+            lambda m: r"\ones" + (f"_{{{m.group(1)}}}" if m.group(1) else "") + (m.group(2) or ""),
+        ),
+        (r"\\(?:bold|mathbf|bm|boldsymbol)\s*\{\s*1\s*\}", r"\\ones"),
         (r"\\(?:textrm|text|mathrm|operatorname)\{\s*(tanh|exp|log)\s*\}", r"\\\1"),
         # \hat{a}: a pre-activation, a program name ahat; \delta x: the gradient dx (δh^t)
         (r"\\hat\s*\{\s*([A-Za-z])\s*\}", r"\1hat"),
@@ -164,6 +171,9 @@ class _Tree(Transformer[Token, Any]):
 
     def sqrt(self, _s: Token, a: Any) -> Any:
         return ("sqrt", a)
+
+    def ones(self, _o: Token, size: Any = None) -> Any:
+        return ("ones", None if size is None else str(size))
 
     def diag(self, _d: Token, a: Any) -> Any:
         return ("diag", a)

@@ -20,6 +20,7 @@ from derive.formula.program_latex import JacobianSide, Step, equations, read_sid
 from derive.formula.program_latex_diagnose import (
     activation_for_pre_activation,
     from_the_next_step,
+    softmax_diagonal,
 )
 from derive.formula.program_snippet import ShapeError
 from derive.spec import program_grammar as G
@@ -107,9 +108,26 @@ class _Writer:
             return self.product(node[1], node[2])
         if tag == "dot":
             return self.dot(node[1], node[2])
+        if tag == "ones":
+            raise FormulaError("a ones vector outside a product is not read here")
         if tag == "diag":
             raise FormulaError("diag(v) alone, not in a product, is not read here")
         raise FormulaError(f"cannot read {tag} over the program's names")
+
+    def fits(self, text: str, axis: int, size: str | None) -> None:
+        """A ones vector's written length against the side it sums."""
+        shape = self.shape(text)
+        if size is not None and (len(shape) != 2 or str(shape[axis]) != size):
+            raise FormulaError(f"1_{size} does not fit {text} ({shape})")
+
+    def repeated(self, column: str, size: str | None) -> str:
+        """``x 1_nᵀ``: the column x repeated n times, shaped like a program value."""
+        rows = self.shape(column)[:1]
+        for name, value in self.checker.names.values.items():
+            shape = tuple(getattr(value, "shape", ()))
+            if len(shape) == 2 and shape[:1] == rows and str(shape[1]) == size:
+                return f"({column} * ones_like({name}))"
+        raise FormulaError(f"cannot tell the width of {column} 1_{size}ᵀ")
 
     def dot(self, a: Any, b: Any) -> str:
         """``a \\cdot b``: the matrix product where the inner sizes fit, else ⊙ of two
@@ -121,7 +139,19 @@ class _Writer:
         return f"({left} {'*' if not ls or not rs else '@'} {right})"
 
     def product(self, a: Any, b: Any) -> str:
-        """A product written side by side: a matrix product, a scale, or diag(v) x."""
+        """A product written side by side: a matrix product, a scale, diag(v) x, or a
+        product with a ones vector (``X 1`` the row sums, ``1ᵀ X`` the column sums,
+        ``x 1ᵀ`` x repeated along the rows' width)."""
+        if b[0] == "ones":
+            left = self.write(a)
+            self.fits(left, -1, b[1])
+            return f"sum({left}, axis=1, keepdims=True)"
+        if a[0] == "T" and a[1][0] == "ones":
+            right = self.write(b)
+            self.fits(right, 0, a[1][1])
+            return f"sum({right}, axis=0, keepdims=True)"
+        if b[0] == "T" and b[1][0] == "ones":
+            return self.repeated(self.write(a), b[1][1])
         if a[0] == "diag":
             return f"({self.write(a[1])} * {self.write(b)})"
         if b[0] == "diag":
@@ -223,7 +253,11 @@ def check_latex(checker: ProgramChecker, formula: str) -> CheckResult:
             except NotImplementedError as err:  # W W read by SymPy as a MatPow
                 raise FormulaError(f"cannot evaluate {side.strip()!r}: {err}") from None
             if not result.correct:
-                result.diagnosis = activation_for_pre_activation(checker, text) or result.diagnosis
+                result.diagnosis = (
+                    activation_for_pre_activation(checker, text)
+                    or softmax_diagonal(checker, text)
+                    or result.diagnosis
+                )
                 from_the_next_step(checker, result, k)
             results.append((result, f"{side.strip()} at t = {k}" if free else side))
             judged.append(k)

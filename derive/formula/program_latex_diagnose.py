@@ -7,7 +7,8 @@ equations, not by the formula's spelling:
 - a derivative evaluated at the activation: ``1 − tanh²(a^t)`` where ``a^t = tanh(â^t)``
   (the formula is right with the pre-activation ``â^t`` in its place);
 - the gradient that comes back from step ``t+1`` left out (the ``+=`` of back-propagation
-  through time): the missing chain-rule term is the one through an equation of step t+1.
+  through time): the missing chain-rule term is the one through an equation of step t+1;
+- the softmax Jacobian cut to its diagonal: ``dS = P ⊙ dP`` for ``P = softmax(S)``.
 """
 
 from __future__ import annotations
@@ -66,3 +67,38 @@ def from_the_next_step(checker: ProgramChecker, result: CheckResult, step: int |
                 "but the last)"
             )
             return
+
+
+def _same(checker: ProgramChecker, one: str, other: str) -> bool:
+    """Whether two NumPy expressions over the program's names agree at its points."""
+    from derive.formula.program_diagnose import all_close
+
+    try:
+        stmts = [G.parse_statement(f"u_one_ = {one}"), G.parse_statement(f"u_other_ = {other}")]
+        reading = checker.reader.run(stmts)
+        checker.expected_now = checker.expected()
+        a = checker.user_values(reading, "u_one_")
+        b = checker.user_values(reading, "u_other_")
+    except (ValueError, KeyError, TypeError):
+        return False
+    return a is not None and b is not None and all_close(a, b)
+
+
+def softmax_diagonal(checker: ProgramChecker, text: str) -> str | None:
+    """The diagnosis if the line sets a softmax's input gradient to ``P ⊙ dP`` only."""
+    target, _, rhs = text.partition(" = ")
+    for eq in checker.sd.graph.spec.equations:
+        expr = getattr(eq, "expr", None)
+        if not (isinstance(expr, G.Call) and expr.fn == "softmax" and expr.args):
+            continue
+        scores = expr.args[0]
+        if not isinstance(scores, G.Name) or f"d{scores.id}" != target:
+            continue
+        out = eq.target
+        if _same(checker, rhs, f"{out} * d{out}"):
+            return (
+                f"the softmax Jacobian is cut to its diagonal: {target} = {out} ⊙ d{out} drops "
+                f"the term −{out} ⊙ Σ({out} ⊙ d{out}) summed along the softmax's axis (each "
+                "output of a softmax depends on every score it normalises)"
+            )
+    return None
