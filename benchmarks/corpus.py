@@ -109,7 +109,8 @@ programs (d2l's and Goodfellow's RNN, Mallya's LSTM, planckeon's and Goubasarian
 attention) and LaTeX read over a program's names at each time step, 15 read, all right,
 3 of 3 wrong ones named (Goodfellow's diag on the wrong side, Mallya's δc^t without the
 step t+1 term and tanh' of the activation). Goubasarian's ζ_k are his own names for the
-gradients: declared (--symbol zeta_2=dB), six more of his read, his dK's transpose named."""
+gradients: declared (--symbol zeta_2=dB, …), all nine of his read, all right, his three
+slips named (dK's transpose, ζ_1 where ∂L/∂C belongs, ζ_3 where ζ_2 belongs)."""
 
 
 def names_the_mistake(entry: dict[str, Any], result: CheckResult) -> bool:

@@ -254,3 +254,23 @@ def test_ones_vectors_sum_and_repeat() -> None:
 def test_the_softmax_jacobian_cut_to_its_diagonal_is_named() -> None:
     result = check_latex(_builtin("attention_net"), r"dS = P \odot dP")
     assert not result.correct and "softmax Jacobian" in str(result.diagnosis)
+
+
+@pytest.mark.parametrize(
+    ("formula", "said"),
+    [
+        (r"dh_t = dS_t W_{hy}^T + dz_t W_{hh}^T", "dz is one time step off"),
+        (r"dW_{hh} = \sum_{t=1}^T h_t^T dz_t", "h is one time step off"),
+    ],
+)
+def test_a_name_one_time_step_off_is_named(formula: str, said: str) -> None:
+    result = check_latex(_builtin("rnn_net"), formula)
+    assert not result.correct and said in str(result.diagnosis)
+
+
+def test_a_gradient_used_for_another_is_named() -> None:
+    """Goubasarian's dB = ζ_1 Vᵀ: ζ_1 (his ∂L/∂V) where ∂L/∂C belongs."""
+    net = load_program("tests/corpus/specs/programs/attention_goubasarian.toml")
+    declared = ProgramChecker(net, {"zeta_1": "B.T @ dC"})
+    result = check_latex(declared, r"\frac{\partial L}{\partial B} = \zeta_1 V^T")
+    assert not result.correct and "zeta_1 is used where dC belongs" in str(result.diagnosis)

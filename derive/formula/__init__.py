@@ -77,7 +77,9 @@ grammar and builder::
                          a Jacobian forgotten or cut to its diagonal, a slip)
     program_latex.py     LaTeX over the program's names (program_latex.lark), time steps
                          t, t+1, T, h^{(t)} kept symbolic; Jacobian sides set apart
-    program_latex_check.py  that LaTeX written out as NumPy at each step t = k and judged
+    program_latex_write.py  its tree written out as NumPy at one step t = k
+    program_latex_check.py  judged at every step where its names exist, as a snippet
     program_latex_diagnose.py  its mistakes in time-step words: f'(a) at the activation,
-                         the gradient from step t+1 not summed in
+                         the gradient from step t+1 not summed in, a name one step off,
+                         diag(v) on the wrong side, the softmax Jacobian's diagonal only
 """
