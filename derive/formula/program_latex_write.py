@@ -37,6 +37,7 @@ class Writer:
         self.checker, self.last, self.k = checker, last, k
 
     def name(self, node: Any) -> str:
+        """The program's spelling of a name at this step (``h_t`` at k = 2: ``h_2``)."""
         _, base, sub, step = node
         text = base + (f"_{sub}" if sub else "")
         if isinstance(step, Step):
@@ -47,6 +48,7 @@ class Writer:
         return text
 
     def known(self, text: str) -> str:
+        """The program's own name for ``text`` (Missing if it has none here)."""
         found = self.checker.names.find(text)
         if found is None and text.startswith("d"):
             return self.output_gradient(text)
@@ -66,11 +68,13 @@ class Writer:
         raise Missing(text)
 
     def shape(self, text: str) -> tuple[Any, ...]:
+        """The shape of a NumPy expression over the program's names."""
         stmt = G.parse_statement(f"tmp_shape_ = {text}")
         value = self.checker.reader.run([stmt]).values["tmp_shape_"]
         return tuple(getattr(value, "shape", ()))
 
     def write(self, node: Any) -> str:
+        """The tree as one NumPy expression at this step."""
         tag = node[0]
         if tag == "name":
             return self.known(self.name(node))
