@@ -48,6 +48,7 @@ from test_corpus_file import (  # noqa: E402
 from derive.formula.check import Checker, CheckResult  # noqa: E402
 from derive.formula.parse import FormulaError  # noqa: E402
 from derive.formula.program_check import ProgramChecker  # noqa: E402
+from derive.formula.program_latex_check import check_latex  # noqa: E402
 
 #: The words a diagnosis (or shape message) uses for each labelled kind of mistake.
 KIND_WORDS: dict[str, tuple[str, ...]] = {
@@ -115,7 +116,14 @@ part, 1/N too many and δ missing on the linear one). Not given a program: jingt
 SVM gradient block reads the forward's margin with the correct class zeroed, which a
 program cannot assign; residual and attention backward passes call another layer's
 backward (self.layer.backward, self.softmax.backward); the loss forwards (a returned scalar
-is refused: the checker judges backward passes)."""
+is refused: the checker judges backward passes).
+Round 6 (layertex): the 42 LaTeX entries were not checked (0 read); with the sources' own
+programs (d2l's and Goodfellow's RNN, Mallya's LSTM, planckeon's and Goubasarian's
+attention) and LaTeX read over a program's names at each time step, 15 read, all right,
+3 of 3 wrong ones named (Goodfellow's diag on the wrong side, Mallya's δc^t without the
+step t+1 term and tanh' of the activation). Goubasarian's ζ_k are his own names for the
+gradients: declared (--symbol zeta_2=dB, …), all nine of his read, all right, his three
+slips named (dK's transpose, ζ_1 where ∂L/∂C belongs, ζ_3 where ζ_2 belongs)."""
 
 
 def names_the_mistake(entry: dict[str, Any], result: CheckResult) -> bool:
@@ -178,18 +186,21 @@ def run(
 
 
 def run_layers() -> tuple[list[dict[str, Any]], Counter[str]]:
-    """One row per layer entry (with ``program``: whether it names a forward program); the
-    errors of the program entries not read."""
-    checkers: dict[str, ProgramChecker] = {}
+    """One row per layer entry (``program``: it names a forward program, or for LaTeX a
+    network spec the network checker reads it on); the errors of those not read."""
+    programs: dict[str, ProgramChecker] = {}
+    networks: dict[Any, Checker] = {}
     rows: list[dict[str, Any]] = []
     errors: Counter[str] = Counter()
     for file, entry in LAYER_ENTRIES:
         network = str(entry["network"])
+        is_program = bool(network) and is_program_spec(network)
         row: dict[str, Any] = {
             "file": Path(file).stem,
             "id": entry["id"],
             "verdict": entry["verdict"],
-            "program": bool(network) and entry["syntax"] == "python" and is_program_spec(network),
+            "syntax": entry["syntax"],
+            "program": is_program or (bool(network) and entry["syntax"] == "latex"),
             "read": False,
             "right": False,
             "named": False,
@@ -199,14 +210,21 @@ def run_layers() -> tuple[list[dict[str, Any]], Counter[str]]:
         rows.append(row)
         if not row["program"]:
             continue
-        if network not in checkers:
-            checkers[network] = ProgramChecker(load_program(network))
+        if is_program and network not in programs:
+            programs[network] = ProgramChecker(load_program(network))
         start = time.perf_counter()
         try:
-            result: CheckResult | None = checkers[network].check(str(entry["text"]))
+            text = str(entry["text"])
+            result: CheckResult | None = (
+                checker_for(entry, False, networks).check(text, "latex")
+                if not is_program
+                else check_latex(programs[network], text)
+                if entry["syntax"] == "latex"
+                else programs[network].check(text)
+            )
         except FormulaError as err:
             result = None
-            errors[str(err).splitlines()[0][:90]] += 1
+            errors[f"{entry['syntax']}: {str(err).splitlines()[0][:90]}"] += 1
         row["seconds"] = time.perf_counter() - start
         if result is not None:
             row["read"] = True
@@ -221,25 +239,29 @@ def run_layers() -> tuple[list[dict[str, Any]], Counter[str]]:
 
 
 def layer_table(rows: list[dict[str, Any]]) -> str:
-    """Per layer file: entries, those with a forward program, read, right, named."""
+    """Per layer file and syntax: entries, those with a forward program, read, right, named."""
     lines = [
-        "| layer file | entries | with a program (NumPy) | read | verdicts right (of read) "
+        "| layer file | syntax | entries | with a program (LaTeX: or a spec) | read "
+        "| verdicts right (of read) "
         "| wrong ones named (of wrong read) | worst check |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     files = sorted({r["file"] for r in rows})
     for label in [*files, "all"]:
-        part = [r for r in rows if label in ("all", r["file"])]
-        prog = [r for r in part if r["program"]]
-        read = [r for r in prog if r["read"]]
-        wrong = [r for r in read if r["verdict"] == "incorrect"]
-        worst = max((r["seconds"] for r in prog), default=0.0)
-        lines.append(
-            f"| {label} | {len(part)} | {len(prog)} | {len(read)} "
-            f"| {sum(r['right'] for r in read)} of {len(read)} "
-            f"| {sum(r['named'] for r in wrong)} of {len(wrong)} "
-            f"| {1000 * worst:.0f} ms |"
-        )
+        for syntax, shown in (("python", "NumPy"), ("latex", "LaTeX")):
+            part = [r for r in rows if label in ("all", r["file"]) and r["syntax"] == syntax]
+            if not part:
+                continue
+            prog = [r for r in part if r["program"]]
+            read = [r for r in prog if r["read"]]
+            wrong = [r for r in read if r["verdict"] == "incorrect"]
+            worst = max((r["seconds"] for r in prog), default=0.0)
+            lines.append(
+                f"| {label} | {shown} | {len(part)} | {len(prog)} | {len(read)} "
+                f"| {sum(r['right'] for r in read)} of {len(read)} "
+                f"| {sum(r['named'] for r in wrong)} of {len(wrong)} "
+                f"| {1000 * worst:.0f} ms |"
+            )
     return "\n".join(lines)
 
 
@@ -297,8 +319,11 @@ def main() -> None:
         "### The layer corpus (forward programs)\n\n"
         "tests/corpus/layers/*.toml: the NumPy entries whose `network` is a forward program "
         "written in the source's own names (tests/corpus/specs/programs/), each snippet "
-        "given whole to the program checker (`derive check PROGRAM --file snippet.py`). "
-        "LaTeX entries and layers without a program are counted but not checked.\n\n"
+        "given whole to the program checker (`derive check PROGRAM --file snippet.py`); the "
+        "LaTeX entries whose `network` is a program are read over its names at each time "
+        "step (`program_latex_check`), those whose `network` is a network spec by the network "
+        "checker (`derive check SPEC`). Entries without either are counted but not checked."
+        "\n\n"
         f"{layer_table(layer_rows)}\n\n{LAYER_WRONG}\n\nNot read (first error of each "
         "snippet): " + "; ".join(f"{n} × `{m}`" for m, n in layer_errors.most_common()) + ".\n"
     )

@@ -447,15 +447,21 @@ def _check_program(args: argparse.Namespace) -> int:
         and args.formula is not None
         and detect_syntax(args.formula) == ("latex", True)
     )
-    if latex:
+    if latex and args.formula is None:
         raise UserError(
-            "a forward program's backward pass is checked as NumPy code (--syntax python); "
-            "LaTeX is read for networks"
+            "a forward program's backward pass is checked as NumPy code (--syntax python) "
+            "in a --file; one LaTeX formula is given on the command line"
         )
     symbols = _named_pairs(
         args.symbol, "--symbol", "NAME=EXPR, e.g. ivar=1/sqrt(var + eps)", _no_check, strip=True
     )
     checker = ProgramChecker(d, symbols)
+    if latex:  # over the program's own names, at each time step (program_latex_check)
+        from derive.formula.program_latex_check import check_latex
+
+        result = check_latex(checker, args.formula)
+        print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False) if args.json else result)
+        return 0 if result.correct else 1
     formula = args.formula
     if formula is None:
         data = read_regular_file(args.file, "snippet")

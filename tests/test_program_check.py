@@ -239,8 +239,10 @@ def test_cli_exit_codes_and_json(tmp_path, capsys) -> None:  # type: ignore[no-u
     snippet.write_text(STAGED, encoding="utf-8")
     whole = cli("batchnorm", "--file", str(snippet))
     assert whole.returncode == 0, whole.stdout + whole.stderr
-    latex = cli("batchnorm", "d\\gamma = 1", "--syntax", "latex")
-    assert latex.returncode == 2 and "NumPy" in latex.stderr
+    latex = cli("batchnorm", "d\\gamma = 1", "--syntax", "latex")  # LaTeX over its names
+    assert latex.returncode == 1 and latex.stdout.startswith("INCORRECT: dgamma")
+    unread = cli("batchnorm", "\\frac{\\partial L}{\\partial \\gamma} = Z", "--syntax", "latex")
+    assert unread.returncode == 2 and "Z is not a name of this program" in unread.stderr
     expr = cli(
         "--expr",
         "norm(X @ w - y)^2",

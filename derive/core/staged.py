@@ -221,9 +221,11 @@ def derive_graph(graph: ProgramGraph, cls: type[S] = StagedDerivation) -> S:  # 
     if graph.loss is not None:
         loss = Step(StepKind.LOSS, LOSS, graph.loss)
         named[LOSS] = sympy.Integer(1)
-    else:
-        named[graph.output] = graph.upstream
-    given = dict(graph.more_upstream)  # further outputs' given gradients (dnext_c)
+    # each output's given gradient (dout, dnext_c); an output that later equations read
+    # too (h_1 of an unrolled step) gets the terms through them as well, the first one included
+    given = dict(graph.more_upstream)
+    if graph.loss is None:
+        given = {graph.output: graph.upstream, **given}
     cotangents: list[Step] = []
     terms: dict[Any, list[tuple[Equation, Any]]] = {}
     readers = _uses(graph)

@@ -89,4 +89,11 @@ grammar and builder::
                          points
     program_diagnose.py  a wrong one explained (shape, factor, a chain-rule term missing,
                          a Jacobian forgotten or cut to its diagonal, a slip)
+    program_latex.py     LaTeX over the program's names (program_latex.lark), time steps
+                         t, t+1, T, h^{(t)} kept symbolic; Jacobian sides set apart
+    program_latex_write.py  its tree written out as NumPy at one step t = k
+    program_latex_check.py  judged at every step where its names exist, as a snippet
+    program_latex_diagnose.py  its mistakes in time-step words: f'(a) at the activation,
+                         the gradient from step t+1 not summed in, a name one step off,
+                         diag(v) on the wrong side, the softmax Jacobian's diagonal only
 """

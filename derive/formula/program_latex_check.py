@@ -1,0 +1,148 @@
+"""``derive check`` of a LaTeX formula on a forward program (an unrolled RNN, attention).
+
+``program_latex`` reads the formula into trees with symbolic time steps; here each tree
+is written out as NumPy lines over the program's own names, one per step ``t = k`` at
+which every name it uses exists (``\\sum_{t=1}^T`` becomes the sum over the program's
+steps), and each line is judged by the program checker as a snippet would be. A product
+with ``diag(v)`` is ``v ⊙ ·`` on the side its shapes allow; a diagonal matrix on the
+right of a column vector is a product that is not defined, and is said so.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from derive.formula.answer import CheckResult
+from derive.formula.ir import FormulaError
+from derive.formula.program_check import ProgramChecker
+from derive.formula.program_latex import JacobianSide, equations, read_side
+from derive.formula.program_latex_diagnose import (
+    activation_for_pre_activation,
+    diag_right,
+    from_the_next_step,
+    softmax_diagonal,
+    step_off,
+    swapped_name,
+)
+from derive.formula.program_latex_write import (
+    DiagRight,
+    Missing,
+    Writer,
+    free,
+    names_nothing,
+    steps,
+)
+from derive.formula.program_snippet import ShapeError
+from derive.spec import program_grammar as G
+
+
+def _unexplained(diagnosis: str | None) -> str | None:
+    """The program checker's diagnosis where it names a mistake (None where it found none,
+    so that the names one step off or swapped are tried next)."""
+    if diagnosis is None or "no single usual mistake" in diagnosis:
+        return None
+    return diagnosis
+
+
+def check_latex(checker: ProgramChecker, formula: str) -> CheckResult:
+    """The verdict on a LaTeX formula over a program's names (see the module docstring)."""
+    last = steps(checker)
+    skipped: list[str] = []
+    named: list[str] = []
+    lines: list[tuple[str, int | None, Any, Any]] = []
+    for sides in equations(formula):
+        try:
+            lhs = read_side(sides[0])
+        except JacobianSide:
+            raise FormulaError(
+                "cannot tell what the left-hand side names: it is written with Jacobians; "
+                "write the gradient as ∂L/∂X or dX"
+            ) from None
+        if lhs[0] != "name":
+            raise FormulaError(
+                f"the left-hand side {sides[0].strip()!r} names no gradient: write dX or ∂L/∂X"
+            )
+        for number, side in enumerate(sides[1:], 2):
+            try:
+                tree = read_side(side)
+            except JacobianSide as why:
+                skipped.append(f"{side.strip()[:40]}… ({why})")
+                continue
+            if number == len(sides) > 2 and tree[0] == "name" and names_nothing(checker, tree):
+                named.append(side.strip())  # … = \zeta_1: the formula names its result
+                continue
+            lines.append((side, None, lhs, tree))
+    if not lines:
+        raise FormulaError(
+            "cannot tell: every right-hand side is a chain-rule product of Jacobians "
+            "(∂h_{t+1}/∂h_t, prod(…)) with no matrix meaning here; write the gradient as "
+            "matrices, e.g. dW = Σ_t dh_t h_{t-1}ᵀ"
+        )
+    results: list[tuple[CheckResult, str]] = []
+    for side, _, lhs, rhs in lines:
+        at_t = free(lhs) or free(rhs)
+        ks: list[int | None] = list(range(1, last + 1)) if at_t else [None]
+        judged = []
+        for k in ks:
+            writer = Writer(checker, last, k)
+            try:
+                text = f"{writer.name(lhs)} = {writer.write(rhs)}"
+                if checker.target(writer.name(lhs)) is None:
+                    raise Missing(writer.name(lhs))
+            except (ShapeError, G.EquationError) as err:
+                raise FormulaError(f"cannot read {side.strip()!r}: {err}") from None
+            except Missing as missing:
+                if at_t:
+                    continue
+                raise FormulaError(
+                    f"{missing} is not a name of this program: declare what it stands for "
+                    f"(--symbol {missing}=EXPR over the program's names)"
+                ) from None
+            except DiagRight as err:
+                results.append((diag_right(checker, writer, lhs, rhs, err, formula), side))
+                judged.append(k)
+                break
+            try:
+                result = checker.check(text)
+            except ShapeError as err:
+                raise FormulaError(str(err)) from None
+            except NotImplementedError as err:  # W W read by SymPy as a MatPow
+                raise FormulaError(f"cannot evaluate {side.strip()!r}: {err}") from None
+            if not result.correct:
+                result.diagnosis = (
+                    activation_for_pre_activation(checker, text)
+                    or softmax_diagonal(checker, text)
+                    or _unexplained(result.diagnosis)
+                    or step_off(checker, writer, lhs, rhs)
+                    or swapped_name(checker, text)
+                    or result.diagnosis
+                )
+                from_the_next_step(checker, result, k)
+            results.append((result, f"{side.strip()} at t = {k}" if at_t else side))
+            judged.append(k)
+            if not result.correct:
+                break  # the first wrong step is the one explained
+        if at_t and not judged:
+            raise FormulaError("no step t at which every name of the formula exists")
+        if any(not r.correct for r, _ in results):
+            break
+    wrong = [(r, s) for r, s in results if not r.correct]
+    result, where = wrong[0] if wrong else results[-1]
+    result.formula = formula
+    for attr in ("diagnosis", "shape_error"):  # the NumPy line written here is no line of theirs
+        said = getattr(result, attr)
+        if said:
+            setattr(result, attr, re.sub(r"^line \d+: |(?<=: )line \d+: ", "", said))
+    if len(results) > 1 or wrong:
+        result.notes.append(
+            f"judged {len(results)} side(s) and step(s) as NumPy over the program's names"
+            + (f"; wrong: {where.strip()[:60]}" if wrong else "")
+        )
+    if named:
+        result.notes.append(
+            "read " + ", ".join(named) + " as the formula's own name for its value (not judged)"
+        )
+    if skipped:
+        result.notes.append("not judged (products of Jacobians): " + "; ".join(skipped))
+    return result
