@@ -87,6 +87,7 @@ class StagedDerivation:
 
     @recurrence.setter
     def recurrence(self, value: Any) -> None:
+        """Set the generic-t recurrence (derived elsewhere): no longer derived on first use."""
         self._recurrence, self.recurrence_of = value, None
 
     @property

@@ -90,6 +90,7 @@ class PythonToIR(Statements):
     windowed = False
 
     def transform(self, tree: Any) -> Any:
+        """The IR of ``tree``, noting first whether its names are a window loop's."""
         words = {str(t) for t in tree.scan_values(lambda v: isinstance(v, Token))}
         self.windowed = bool(words & WINDOWS) or {"h", "w"} <= words  # x[i, h, w, c]
         return super().transform(tree)
