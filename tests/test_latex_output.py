@@ -123,9 +123,6 @@ NG_LOGREG = Path(__file__).parent / "corpus" / "specs" / "ng_logreg.toml"
 @pytest.mark.parametrize(
     ("formula", "correct"),
     [
-        # Cross Validated 377533, the skeleton's update (corpus:
-        # cv-377533-skeleton-update-sigma-prime): σ'(x) where σ'(z) belongs
-        (r"W = W + \frac{\alpha}{m} (y-\hat{y}) \sigma ' (x) x", False),
         (r"W = W - \frac{\alpha}{m} (\hat{y} - y) x^T", True),
         (r"W = W - \frac{\alpha}{m} x (\hat{y} - y)^T", False),
         (r"b := b - \alpha db", True),
@@ -138,6 +135,14 @@ def test_a_one_layer_networks_parameter_is_updated_without_its_layer(
     result = Checker(NG_LOGREG).check(formula, "latex")
     assert result.correct == correct
     assert any("W, b without a layer read as layer 1's" in n for n in result.notes)
+
+
+def test_an_update_whose_shapes_do_not_fit_gets_no_verdict() -> None:
+    """Cross Validated 377533, the skeleton's update (corpus:
+    cv-377533-skeleton-update-sigma-prime): σ'(x) where σ'(z) belongs. σ'(X) is nₓ×m beside
+    a 1×m factor and no usual mistake explains it: refused, naming the shapes."""
+    with pytest.raises(FormulaError, match="shapes do not fit"):
+        Checker(NG_LOGREG).check(r"W = W + \frac{\alpha}{m} (y-\hat{y}) \sigma ' (x) x", "latex")
 
 
 def test_a_deeper_networks_parameter_still_needs_its_layer() -> None:

@@ -154,10 +154,18 @@ def test_a_local_derivative_is_never_a_loss_gradient(name: str) -> None:
 
 
 def test_the_loss_by_an_activation_is_dA() -> None:
-    found = local_derivative("d_loss__a_h", 2)
+    """Beside a name spelling ∂a/∂z, the formula's letters are fixed: ∂L/∂a is ∂L/∂A."""
+    beside = "d_loss__a_h * d_a_h__d_z_h"
+    found = local_derivative("d_loss__a_h", 2, beside)
     assert found is not None and [r.text for r in found[1]] == ["dA1"]
-    out = local_derivative("d_loss__d_z_out", 2)
+    out = local_derivative("d_loss__d_z_out", 2, beside)
     assert out is not None and [r.text for r in out[1]] == ["dZ2"]
+
+
+def test_without_fixed_letters_the_loss_gradient_keeps_its_usual_readings() -> None:
+    """``dLdA`` alone: A may be the scores (janch's softmax regression, Saito's letters),
+    so its usual readings apply and the shapes decide."""
+    assert local_derivative("dLdA", 1, "dLdTheta = np.dot(X, dLdA.T)") is None
 
 
 @pytest.mark.parametrize("name", ["d_z_out__a_h", "d_z_h__d_w_h", "d_z_h__d_a_h"])

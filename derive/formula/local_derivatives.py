@@ -47,10 +47,23 @@ def parts_of(name: str) -> tuple[list[str], list[str]] | None:
     return toks[1:at], toks[at + 1 :]
 
 
-def local_derivative(name: str, depth: int) -> tuple[str, list[Reading]] | None:
+def letters_fixed(formula: str) -> bool:
+    """Whether a name of ``formula`` spells ∂a/∂z (``d_a_h__d_z_h``): then its letters
+    say which is the activation and which the pre-activation."""
+    for word in set(re.findall(r"[A-Za-z_]\w*", formula)):
+        found = parts_of(word)
+        if found and found[0] and found[1]:
+            if found[0][0] in ACTIVATED and found[1][0] in PRE:
+                return True
+    return False
+
+
+def local_derivative(name: str, depth: int, formula: str = "") -> tuple[str, list[Reading]] | None:
     """The readings of a name spelling ∂X/∂Y for X not the loss: ∂a/∂z as f'(Z) at the
     layers its spelling allows; a FormulaError for any other; None if the name spells no
-    such derivative (or the loss's gradient: its usual readings apply)."""
+    such derivative. The loss's gradient by a or z is read by those letters only where
+    the formula fixes them (a name spelling ∂a/∂z beside it); elsewhere its usual
+    readings apply (a is the pre-activation in some books' letters: the shapes decide)."""
     found = parts_of(name)
     if found is None:
         return None
@@ -60,7 +73,7 @@ def local_derivative(name: str, depth: int) -> tuple[str, list[Reading]] | None:
     # the layer the rest of the spelling names: ``h`` hidden, ``out`` the last
     rest = [t for t in top[1:] + bottom[1:] if t in LAYER_WORDS or t.isdigit()]
     if top[0] in LOSS:  # the loss's gradient: by an activation ∂L/∂A, by z δ
-        if len(top) > 1 or bottom[0] not in ACTIVATED | PRE:
+        if len(top) > 1 or bottom[0] not in ACTIVATED | PRE or not letters_fixed(formula):
             return None  # by the weights, the biases: the usual readings
         if bottom[0] in PRE:
             return "a gradient at a pre-activation (∂L/∂z)", [

@@ -75,7 +75,7 @@ def _explore(
     name = unknown.name
     if name == UNNUMBERED and re.search(r"(?<![\w.])delta(?!\w)", formula):
         name = "delta"  # network2.py's delta beside zs[-1]: read as a delta by its name
-    kind, found = local_derivative(name, depth) or readings(name, depth)  # d_a__d_z: ∂a/∂z
+    kind, found = local_derivative(name, depth, formula) or readings(name, depth)  # d_a__d_z: ∂a/∂z
     if re.search(rf"(?<![\w.]){re.escape(name)}\s*\(", formula):  # called: a function
         kind, found = function_readings(name, formula)  # applySigmoid(x, True)
     if found and found[0].words.startswith("δ") and _recurrence(formula, name):
