@@ -50,12 +50,11 @@ def parts_of(name: str) -> tuple[list[str], list[str]] | None:
 def letters_fixed(formula: str) -> bool:
     """Whether a name of ``formula`` spells ∂a/∂z (``d_a_h__d_z_h``): then its letters
     say which is the activation and which the pre-activation."""
-    for word in set(re.findall(r"[A-Za-z_]\w*", formula)):
-        found = parts_of(word)
-        if found and found[0] and found[1]:
-            if found[0][0] in ACTIVATED and found[1][0] in PRE:
-                return True
-    return False
+    spelled = (parts_of(word) for word in set(re.findall(r"[A-Za-z_]\w*", formula)))
+    return any(
+        f is not None and f[0] and f[1] and f[0][0] in ACTIVATED and f[1][0] in PRE
+        for f in spelled
+    )
 
 
 def local_derivative(name: str, depth: int, formula: str = "") -> tuple[str, list[Reading]] | None:
