@@ -398,3 +398,18 @@ def test_a_symbol_may_not_redefine_the_programs_own_names(capsys, declared) -> N
     ]
     # the snippet's own name is still declared as before
     assert check("dgamma = np.sum(dout * xh, axis=0)", xh="Xhat").verdict == "correct"
+
+
+def test_a_matrix_times_itself_is_judged_not_a_crash() -> None:
+    """``W_hh @ W_hh`` is SymPy's ``MatPow``: judged (wrong here), where it used to end in
+    a traceback ("numeric evaluation of MatPow is not defined")."""
+    import numpy as np
+    from sympy import MatrixSymbol
+
+    from derive.core.numeric import NUMPY
+
+    W = MatrixSymbol("W", 3, 3)
+    w = np.arange(9.0).reshape(3, 3)
+    np.testing.assert_allclose(NUMPY.evaluate(W * W * W, {W: w}), w @ w @ w)
+    r = check("dW_hh = W_hh @ W_hh", "rnn_net")
+    assert r.verdict == "incorrect", r

@@ -23,6 +23,7 @@ from sympy.matrices.expressions import (
     Identity,
     MatAdd,
     MatMul,
+    MatPow,
     MatrixSymbol,
     OneMatrix,
     Transpose,
@@ -231,6 +232,20 @@ def _matmul(it: Interpreter, e: Any, env: Env) -> Any:
     coeff, factors = e.as_coeff_matrices()
     out = reduce(it.domain.matmul, [it.evaluate(f, env) for f in factors])
     return it.evaluate(coeff, env) * out
+
+
+@shared(MatPow)
+def _matpow(it: Interpreter, e: Any, env: Env) -> Any:
+    """``W²``: SymPy's form of ``W @ W`` (a user's formula may write it); a whole power."""
+    n = e.exp
+    if not (getattr(n, "is_Integer", False) and 1 <= int(n) <= MAX_POWER):
+        return it.domain.fallback(e, env)
+    base = it.evaluate(e.base, env)
+    return reduce(it.domain.matmul, [base] * int(n))
+
+
+#: The largest whole power of a matrix evaluated (``W @ W @ …`` a user may write).
+MAX_POWER = 64
 
 
 @shared(Transpose)

@@ -52,8 +52,7 @@ def letters_fixed(formula: str) -> bool:
     say which is the activation and which the pre-activation."""
     spelled = (parts_of(word) for word in set(re.findall(r"[A-Za-z_]\w*", formula)))
     return any(
-        f is not None and f[0] and f[1] and f[0][0] in ACTIVATED and f[1][0] in PRE
-        for f in spelled
+        f is not None and f[0] and f[1] and f[0][0] in ACTIVATED and f[1][0] in PRE for f in spelled
     )
 
 
