@@ -7,6 +7,8 @@ expected output is computed by the code under test.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from derive.formula.check import Checker
@@ -292,3 +294,12 @@ def test_a_gradient_with_respect_to_y_is_not_the_targets() -> None:
 def test_h_as_a_windows_row_keeps_the_window_loop_refusal(snippet: str) -> None:
     with pytest.raises(FormulaError, match="loops over windows"):
         Checker("cnn").check(snippet, "python")
+
+
+def test_a_layer_objects_own_gradient_attribute_is_not_numbered() -> None:
+    """Made up, in the form of layer-class code: ``self.delta`` may be the delta the layer
+    sends down (some code stores that), so it is not numbered like ``self._W``; the formula
+    is refused, naming the layer to write."""
+    spec = Path(__file__).parent / "corpus" / "specs" / "ng_relu3_one.toml"
+    with pytest.raises(FormulaError, match="delta has no layer number"):
+        Checker(spec).check("self.b_grad = self.delta", "python")

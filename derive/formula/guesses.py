@@ -252,6 +252,10 @@ UNNUMBERED = "names without a layer number"
 
 #: The names ``number_layers`` numbers (``python_ir``'s spellings without a number).
 _BARE = "W|b|Z|z|A|a|dW|db|dZ|dz|dA|da|delta"
+#: The unnumbered names a layer object may keep as attributes (``self._W``): its parameters
+#: and forward values. Not its gradients: a layer's ``self.delta`` is, in some code, the
+#: delta it sends to the layer below (hanbt/learn_dl fc.py), so it is not numbered as its own.
+_SELF = "W|b|Z|z|A|a"
 
 
 def rewrite(name: str, reading: Reading) -> tuple[re.Pattern[str], Callable[[Any], str]]:
@@ -267,7 +271,7 @@ def rewrite(name: str, reading: Reading) -> tuple[re.Pattern[str], Callable[[Any
 
         return call, called
     if name == UNNUMBERED:  # every name without a layer number gets the layer
-        bare = re.compile(rf"(?<![\w.])((?:self\._?)?(?:{_BARE}))(?!\w)")  # self._W too
+        bare = re.compile(rf"(?<![\w.])((?:self\._?)?(?:{_SELF})|(?:{_BARE}))(?!\w)")  # self._W
         return bare, lambda m: m.group(1) + reading.text
     word = re.escape(name)
     use = rf"\bself\.{word}(?!\w)|(?<![\w.]){word}(?!\w)"
