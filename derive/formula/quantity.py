@@ -107,10 +107,26 @@ class Quantity:
         return f"∂{'C' if d.per_sample else 'L'}/∂A_{k}"
 
 
+#: ∂C/∂A_L by derivation (by identity, the derivation kept so its id is not reused): a
+#: diagnosis asks for it once per mutation tried, and each is a reverse walk of the loss.
+_COTANGENTS: dict[int, tuple[Derivation, Any]] = {}
+
+
 def output_cotangent(d: Derivation) -> Any:
     """∂C/∂A_L (∂L/∂A_L for a mean delta) from the loss alone: where the output activation
     and the loss are differentiated together (sigmoid or softmax with cross-entropy), the
     derivation forms δ_L directly and has no step for it (Ng's dA^{[L]})."""
+    kept = _COTANGENTS.get(id(d))
+    if kept is not None and kept[0] is d:
+        return kept[1]
+    value = _output_cotangent(d)
+    if len(_COTANGENTS) >= 64:
+        _COTANGENTS.clear()
+    _COTANGENTS[id(d)] = (d, value)
+    return value
+
+
+def _output_cotangent(d: Derivation) -> Any:
     from derive.core.backward import reverse_walk
     from derive.core.nodes import add, scale
 
