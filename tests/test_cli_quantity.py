@@ -59,3 +59,17 @@ def test_a_quantity_that_is_no_left_hand_side_is_refused(
     code, said = run(capsys, "seed", r"A_3 - Y", "--quantity", quantity)
     assert code == 2
     assert "--quantity names a left-hand side alone" in said
+
+
+@pytest.mark.parametrize(
+    ("quantity", "syntax"),
+    [("dZ2 #", "python"), ("dZ2;", "python"), ("dZ2\n", "python"), ("\\delta_2 %", "latex")],
+)
+def test_a_quantity_that_would_end_the_formula_early_is_refused(
+    capsys: pytest.CaptureFixture[str], quantity: str, syntax: str
+) -> None:
+    """``dZ2 # = RHS`` is ``dZ2`` alone in Python: the right formula was judged INCORRECT."""
+    code, said = run(capsys, "seed", "W3.T @ dZ3 * fprime(Z2)", "--quantity", quantity)
+    assert code == 2
+    assert "--quantity names a left-hand side alone" in said
+    assert "INCORRECT" not in said
