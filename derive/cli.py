@@ -452,6 +452,11 @@ def _check_program(args: argparse.Namespace) -> int:
     from derive.formula.detect import detect_syntax
     from derive.formula.program_check import ProgramChecker
 
+    if args.quantity is not None:  # it was ignored: the formula's own error misled
+        raise UserError(
+            "--quantity is read for a network's formulas; a forward program's formula writes "
+            "its left-hand side (dV = P^T dout, dV = P.T @ dout)"
+        )
     d = _subject(args)
     latex = args.syntax == "latex" or (
         args.syntax == "auto"
