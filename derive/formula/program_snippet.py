@@ -195,6 +195,7 @@ class Reader:
         """Each statement built over the program's builder, in order, as NumPy runs it."""
         b = _Builder(self.sd.graph.spec)
         b.masks = mask_names(self.sd.graph)
+        b.numpy_1d = True
         env: dict[str, Any] = {}
         notes: list[str] = []
         lines: dict[str, int] = {}
