@@ -292,18 +292,29 @@ def cmd_latex(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Marks that cannot be in ``--quantity``: each would end its left-hand side early.
+_NOT_IN_QUANTITY = ("=", "#", "%", ";")
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """``derive check``: one formula, or a file of them, checked and diagnosed."""
     from derive.formula.check import Checker, CheckResult
     from derive.formula.detect import detect_syntax
     from derive.formula.parse import FormulaError, NoEquation
 
+    # The quantity is joined to the formula as ``LHS = RHS``: a mark that ends the
+    # left-hand side there (a comment ``#``/``%``, ``;``, a line break) would swallow or
+    # split the formula, which would then be judged as something the user did not write.
     if args.quantity is not None and (
-        "=" in args.quantity or not args.quantity.strip() or len(args.quantity) > 100
+        any(c in args.quantity for c in _NOT_IN_QUANTITY)
+        or not args.quantity.isprintable()
+        or not args.quantity.strip()
+        or len(args.quantity) > 100
     ):
         raise UserError(
             "--quantity names a left-hand side alone, e.g. --quantity dW_2 or "
-            "--quantity '\\delta_1' (at most 100 characters, no '=')"
+            "--quantity '\\delta_1' (at most 100 characters, on one line, without "
+            "'=', '#', '%' or ';')"
         )
 
     def error_record(err: Exception) -> dict[str, object]:
@@ -441,6 +452,11 @@ def _check_program(args: argparse.Namespace) -> int:
     from derive.formula.detect import detect_syntax
     from derive.formula.program_check import ProgramChecker
 
+    if args.quantity is not None:  # it was ignored: the formula's own error misled
+        raise UserError(
+            "--quantity is read for a network's formulas; a forward program's formula writes "
+            "its left-hand side (dV = P^T dout, dV = P.T @ dout)"
+        )
     d = _subject(args)
     latex = args.syntax == "latex" or (
         args.syntax == "auto"

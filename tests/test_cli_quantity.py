@@ -59,3 +59,27 @@ def test_a_quantity_that_is_no_left_hand_side_is_refused(
     code, said = run(capsys, "seed", r"A_3 - Y", "--quantity", quantity)
     assert code == 2
     assert "--quantity names a left-hand side alone" in said
+
+
+@pytest.mark.parametrize(
+    ("quantity", "syntax"),
+    [("dZ2 #", "python"), ("dZ2;", "python"), ("dZ2\n", "python"), ("\\delta_2 %", "latex")],
+)
+def test_a_quantity_that_would_end_the_formula_early_is_refused(
+    capsys: pytest.CaptureFixture[str], quantity: str, syntax: str
+) -> None:
+    """``dZ2 # = RHS`` is ``dZ2`` alone in Python: the right formula was judged INCORRECT."""
+    code, said = run(capsys, "seed", "W3.T @ dZ3 * fprime(Z2)", "--quantity", quantity)
+    assert code == 2
+    assert "--quantity names a left-hand side alone" in said
+    assert "INCORRECT" not in said
+
+
+@pytest.mark.parametrize(("rhs", "syntax"), [("P^T dout", "latex"), ("P.T @ dout", "python")])
+def test_a_program_says_quantity_is_not_read_for_it(
+    capsys: pytest.CaptureFixture[str], rhs: str, syntax: str
+) -> None:
+    """It was ignored, and the right-hand side alone failed on its own 'names no gradient'."""
+    code, said = run(capsys, "attention_net", rhs, "--quantity", "dV", "--syntax", syntax)
+    assert code == 2
+    assert "--quantity is read for a network's formulas" in said

@@ -265,6 +265,21 @@ def test_np_ones_keeps_numpys_orientation(snippet: str, says: str) -> None:
         Checker(loads(_CBOW)).check(snippet, "python")
 
 
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        # dZ1 is N×batch_size: its shape[0] is N, and NumPy refuses N×bs @ N×1
+        "db1 = np.dot(dZ1, np.ones((dZ1.shape[0], 1))) / batch_size",
+        "db1 = np.dot(np.ones((1, dZ1.shape[0])), dZ1.T).T / batch_size",
+    ],
+)
+def test_np_ones_of_a_size_of_the_wrong_axis_is_not_correct(snippet: str) -> None:
+    net = Checker(loads(_CBOW))
+    result = net.check(snippet, "python")
+    assert not result.correct
+    assert result.shape_error is not None
+
+
 def test_welchs_yhat_is_the_networks_output() -> None:
     # Welch Labs, Neural Networks Demystified: delta3 = np.multiply(-(y - self.yHat), …)
     net = Checker("nielsen")

@@ -218,3 +218,45 @@ def test_helpers_not_read_say_what(tmp_path: Path, line: str, words: str) -> Non
     d = program(tmp_path, HUBER_SYMBOLIC)
     with pytest.raises(FormulaError, match=words.replace("(", "\\(").replace(")", "\\)")):
         d.check("err = predicted - actual\n" + line)
+
+
+def test_a_pick_set_to_a_row_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """lightaime's ``binary[range(N), y] = -row_sum.T`` (row_sum a 1-d sum): the reader's
+    row of N values does not fit N label entries; a ShapeMismatch escaped the CLI."""
+    from derive.cli import main
+
+    spec = tmp_path / "svm.toml"
+    spec.write_text(SVM)
+    snippet = tmp_path / "svm.py"
+    snippet.write_text(
+        SVM_GRAD.replace("-np.sum(mask, axis=1)", "-np.sum(mask, axis=1).T").replace(
+            "REG", "2 * reg * W"
+        )
+    )
+    try:
+        code = main(["check", str(spec), "--file", str(snippet)])
+    except SystemExit as exc:
+        code = exc.code
+    assert code == 2
+    with pytest.raises(FormulaError, match="line 6: the value set at mask's label entries"):
+        derive_program(spec).check(snippet.read_text())
+
+
+@pytest.mark.parametrize(
+    ("row_sum", "right"),
+    [
+        ("np.sum(P * dP, axis=1)", False),  # 1-d: NumPy broadcasts it as a row (n×n: runs)
+        ("(P * dP).sum(axis=-1)", False),
+        ("-np.sum(-P * dP, axis=1)", False),
+        ("np.sum(P * dP, axis=1, keepdims=True)", True),
+        ("np.sum(P * dP, axis=1)[:, None]", True),
+    ],
+)
+def test_a_row_sum_without_keepdims_is_numpys_row(row_sum: str, right: bool) -> None:
+    """Attention's softmax backward with the row sums 1-d: it was CORRECT, read as the
+    column that keepdims=True makes; NumPy subtracts it from every row instead."""
+    d = derive_program("attention_net")
+    result = d.check(f"dP = dout @ V.T\ndS = P * (dP - {row_sum})")
+    assert result.correct is right, str(result)
+    if not right:
+        assert "keepdims=True" in str(result)

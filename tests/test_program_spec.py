@@ -62,7 +62,7 @@ def n(value: int | str) -> Num:
         ("numpy.sum(X)", Call("sum", (X,), None)),
         ("X.sum(axis=0)", Call("sum", (X,), 0)),
         ("X.max(axis=None)", Call("max", (X,), None)),
-        ("np.mean(X, axis=0, keepdims=True)", Call("mean", (X,), 0)),
+        ("np.mean(X, axis=0, keepdims=True)", Call("mean", (X,), 0, keepdims=True)),
         ("np.sqrt(X)", Call("sqrt", (X,))),
         ("np.linalg.norm(X)", Call("norm", (X,))),
         ("np.linalg.inv(X) @ y", Bin("@", Call("inv", (X,)), Y)),

@@ -185,3 +185,14 @@ def test_a_right_formula_whose_shapes_are_misread_is_not_incorrect() -> None:
     )
     with pytest.raises(FormulaError, match="shapes do not fit|cannot tell"):
         Checker(str(spec)).check(right, "latex")
+
+
+@pytest.mark.parametrize("name", ["d_a_out__d_z_h", "d_a2__d_z1", "d_a_h__d_z_out"])
+def test_an_activation_by_another_layers_pre_activation_is_not_f_prime(
+    mlbook: Checker, name: str
+) -> None:
+    """∂a_out/∂z_h is a product of the chain rule's factors: read as σ'(Z_2), Raschka's
+    output delta written with it was CORRECT."""
+    with pytest.raises(FormulaError, match="pre-activation of another layer"):
+        mlbook.check(f"delta_out = d_loss__d_a_out * {name}", "python")
+    assert mlbook.check("delta_out = d_loss__d_a_out * d_a_out__d_z_out", "python").correct

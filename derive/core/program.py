@@ -38,6 +38,7 @@ from sympy.strategies import condition, do_one, exhaust, flatten, glom, rm_id, s
 
 from derive.core import nodes as N
 from derive.core.graph import LOSS, Equation, Kind
+from derive.spec import program_grammar as G
 from derive.spec.records import SpecError
 
 Shape = tuple[Any, ...]
@@ -146,6 +147,8 @@ class _Builder:
         self.env: dict[str, Any] = {}
         self.sizes: dict[str, sympy.Expr] = {}
         self.where = ""
+        #: A checked snippet's NumPy (``Reader``): a reduction without keepdims is 1-d
+        self.numpy_1d = False
         #: Names whose value is a 0/1 mask (``mse_mask = l1 < delta``): ``~`` reads them
         self.masks: set[Any] = set()
 
@@ -210,6 +213,8 @@ class _Builder:
             return N.scale(m, s)
         if op == "/" and is_scalar(b):
             return N.scale(a, 1 / b)
+        if self.numpy_1d:
+            self.no_row_of_sums(node)
         a, b = self.broadcast(a, b, node)
         if op == "+":
             return flat_add([a, b])
@@ -218,6 +223,29 @@ class _Builder:
         if op == "*":
             return N.hadamard(a, b)
         return N.divide(a, b)
+
+    def no_row_of_sums(self, node: Any) -> None:
+        """A checked snippet's ``np.sum(x, axis=1)`` without ``keepdims=True`` beside a
+        matrix: NumPy's 1-d result broadcasts as a row, not down the rows (Ng's classic
+        bug; on a square x it runs and is wrong), so it is not read as the column. Beside a
+        pick ``x[range(N), y]`` (N values too: ``m[range(N), y] = -np.sum(m, axis=1)``) the
+        two are 1-d alike."""
+        if isinstance(node.left, G.Pick) or isinstance(node.right, G.Pick):
+            return
+        for side in (node.left, node.right):
+            while isinstance(side, G.Unary) and side.op == "-":
+                side = side.x
+            if (
+                isinstance(side, G.Call)
+                and side.fn in ("sum", "mean", "max")
+                and side.axis == 1
+                and not side.keepdims
+            ):
+                raise self.fail(
+                    f"{side.fn}(…, axis=1) without keepdims=True is a 1-d array, which NumPy "
+                    "broadcasts as a row beside a matrix, not as a column: add keepdims=True",
+                    node.line,
+                )
 
     def matmul(self, a: Any, b: Any, node: Any) -> Any:
         if is_scalar(a) or is_scalar(b):

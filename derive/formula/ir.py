@@ -122,10 +122,12 @@ class Scalar(Node):
 
 @dataclass(frozen=True, slots=True)
 class Ones(Node):
-    """A ones vector, its length written (``\\mathbf{1}_m``) or taken from its neighbour."""
+    """A ones vector, its length written (``\\mathbf{1}_m``), a size of an array
+    (``np.ones((dZ.shape[1], 1))``: the array's own size, which must fit its neighbour), or
+    taken from its neighbour."""
 
     TAG: ClassVar[str] = "ones"
-    size: str | None = None
+    size: str | Dim | None = None
 
 
 BinOp: TypeAlias = Literal["add", "sub", "mat", "had", "div"]

@@ -81,6 +81,19 @@ def local_derivative(name: str, depth: int, formula: str = "") -> tuple[str, lis
             Reading(f"dA{k}", f"∂L/∂A_{k}") for k in layers_spelled(rest, depth, "Z")
         ]
     if top[0] in ACTIVATED and bottom[0] in PRE:
+        # each side's own layer (∂a_out/∂z_h is a product of the chain rule, not f'(Z))
+        above, below = ([t for t in part[1:] if t in LAYER_WORDS or t.isdigit()] for part in found)
+        if (
+            above
+            and below
+            and layers_spelled(above, depth, "Z") != layers_spelled(below, depth, "Z")
+        ):
+            raise FormulaError(
+                f"cannot tell what `{name}` is: its spelling is the derivative of "
+                f"{'_'.join(top)} by {'_'.join(bottom)}, an activation by the pre-activation "
+                "of another layer (a product of the chain rule's factors, not f'(Z)); write "
+                f"what it computes or declare it (--symbol {name}=QUANTITY)"
+            )
         return "an activation's derivative by its pre-activation (∂a/∂z)", [
             Reading(f"f_prime(Z{k})", f"f'(Z_{k}) (∂a/∂z)")
             for k in layers_spelled(rest, depth, "Z")

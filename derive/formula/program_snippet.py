@@ -195,6 +195,7 @@ class Reader:
         """Each statement built over the program's builder, in order, as NumPy runs it."""
         b = _Builder(self.sd.graph.spec)
         b.masks = mask_names(self.sd.graph)
+        b.numpy_1d = True
         env: dict[str, Any] = {}
         notes: list[str] = []
         lines: dict[str, int] = {}
@@ -376,8 +377,16 @@ class Reader:
         entry = st.expr if st.op is None else G.Bin(st.op, pick, st.expr, st.line)
         # each row's entry at its label moves by (new − old): A + onehot ⊙ (new − old)
         change = build(G.Bin("-", entry, pick, st.line), st.line, st.text)
+        try:
+            fitted = N.fit(change, hot, "'[]='")[0]
+        except N.ShapeMismatch as err:  # one line, not a traceback (``-row_sum.T`` of a
+            # 1-d sum: the reader has no 1-d arrays, and its row does not fit N entries)
+            raise FormulaError(
+                f"line {st.line}: the value set at {st.target}'s label entries does not fit them "
+                f"({err}); write it as a column, one entry per row (keepdims=True, no .T)"
+            ) from None
         # an unevaluated sum: SymPy's canonical MatAdd re-evaluates both sides deeply
-        return MatAdd(old, N.hadamard(hot, N.fit(change, hot, "'[]='")[0]))
+        return MatAdd(old, N.hadamard(hot, fitted))
 
     def known(self) -> str:
         """The program's names, for an error message (the first 20)."""

@@ -4,9 +4,9 @@ A bias gradient is often written as a product with a ones vector (``np.dot(dZ,
 np.ones((m, 1))) / m``, rust0258's CBOW ``np.dot(l1, np.ones((batch_size, 1)))``,
 gy910210's ``np.dot(np.ones((1, N)), dZ)``): the ones vector 1_m of derive's bias rule.
 ``np.ones((r, c))`` is read as 1_r (c = 1), 1_cᵀ (r = 1), or 1_r 1_cᵀ; a size written
-as ``A.shape[k]`` is taken from the product it is in (as ``\\mathbf{1}`` without a
-length). A 1-d ``np.ones(n)`` is refused: NumPy's 1-d arrays are neither rows nor
-columns, and the result's shape is then not the matrix the formula names.
+as ``A.shape[k]`` is A's size along k, which the product must fit. A 1-d
+``np.ones(n)`` is refused: NumPy's 1-d arrays are neither rows nor columns, and the
+result's shape is then not the matrix the formula names.
 """
 
 from __future__ import annotations
@@ -27,14 +27,17 @@ _PLAIN = frozenset({"dtype"})
 _ONE = "1"
 
 
-def _size(item: Any) -> str | None:
-    """A size: "1", a name or number (a width, the batch), or None (from the product)."""
+def _size(item: Any) -> str | Dim:
+    """A size: "1", a name or number (a width, the batch), or an array's ``A.shape[k]``
+    (kept: the resolver takes A's size, which the product's neighbour must fit; taken
+    from the neighbour instead, ``np.ones((dZ1.shape[0], 1))`` was read as dZ1's other
+    size and a product NumPy refuses judged CORRECT)."""
     if isinstance(item, NumNode):
         return str(integer_of(_number_value(item, "a size"), "a size"))
     if isinstance(item, Scalar):
         return item.name
     if isinstance(item, Dim):
-        return None
+        return item
     raise FormulaError("np.ones: the shape's sizes are names, numbers or A.shape[k]")
 
 

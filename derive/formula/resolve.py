@@ -109,6 +109,11 @@ class Resolver(Reductions):
             case Ones(size):
                 if size is None:
                     yield _Ones()
+                elif isinstance(size, Dim):  # np.ones((dZ.shape[1], 1)): dZ's own size
+                    if size.axis not in (0, 1):
+                        raise FormulaError(f"a matrix has no size along axis {size.axis}")
+                    for n in _sizes(list(self.readings(size.a)), size.axis):
+                        yield _Ones(frozenset({n}))
                 else:  # 1_4 where two widths are 4: one reading per width (they are equal)
                     for width in self.sizes(size):
                         yield _Ones(frozenset({width}))

@@ -141,6 +141,9 @@ class Call:
     line: int = field(default=0, compare=False)
     column: int = field(default=0, compare=False)
     axis_from: Name | Lookup | None = None
+    #: ``keepdims=True`` written: a checked snippet's reduction along axis 1 without it is
+    #: NumPy's 1-d array, which broadcasts as a row (a program's own results stay 2-D)
+    keepdims: bool = False  # compared: a snippet's built values are cached by expression
 
 
 @dataclass(frozen=True)
@@ -599,6 +602,7 @@ class _Builder:
             return self.divide(built, keywords, fn_col, col)
         axis: Axis = None
         axis_from: Name | Lookup | None = None
+        keepdims = False
         for key, value in keywords.items():
             if key == "axis" and spec.axis != "none":
                 subject = self.snippet(first[0] if first else _positional(args)[0])
@@ -608,6 +612,7 @@ class _Builder:
                 else:
                     axis = given
             elif key == "keepdims" and spec.axis != "none":
+                keepdims = True
                 if not (
                     isinstance(value, Tree)
                     and isinstance(value.children[1], Tree)
@@ -636,7 +641,7 @@ class _Builder:
             if not zero:
                 raise EquationError("maximum() is only maximum(0, x), the ReLU", fn_col)
             built = [built[zero[0]], built[1 - zero[0]]]
-        return Call(fn, tuple(built), axis, self.line, col, axis_from)
+        return Call(fn, tuple(built), axis, self.line, col, axis_from, keepdims)
 
     def divide(
         self, built: list[Expr], keywords: dict[str, Tree[Token] | Token], fn_col: int, col: int
