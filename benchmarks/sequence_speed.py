@@ -90,8 +90,8 @@ def main() -> None:
             "every other value bound to its number (SymPy folds the constants), not the whole "
             "expanded loss by every entry. check: the diagnosis' missing-term search "
             "recomputes only the stages between the dropped term and the judged gradient "
-            "(it recomputed all ~1300 per term tried), is bounded by a count of stages, and prints only "
-            "what it found; the generic-T recurrence is derived only when printed; an "
+            "(it recomputed all ~1300 per term tried), is bounded by a count of stages, and "
+            "prints only what it found; the generic-T recurrence is derived only when printed; an "
             "activation's derivative is differentiated once per function, not once per step.",
         ]
     )
