@@ -12,10 +12,10 @@ their own, each factor named.
 from __future__ import annotations
 
 import itertools
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
-import sympy
 
 from derive.core import numeric
 from derive.core.nodes import Indicator
@@ -53,7 +53,7 @@ def words(
     if all(abs(r - rs[0]) < 1e-9 * abs(rs[0]) for r in rs):
         if abs(rs[0] - 1) < 1e-9:
             return "1 times"
-        return f"{sympy.nsimplify(rs[0], rational=True)} times"
+        return f"{_ratio(rs[0])} times"
 
     def fits(value: Any) -> bool:
         return all(
@@ -104,3 +104,10 @@ def branches(
         )
         return f"the branches of {show(mask)} are off by different factors: {parts}"
     return None
+
+
+def _ratio(value: float) -> str:
+    """A measured ratio as a short fraction (``2``, ``1/2``, ``-3/4``): the ratio is our own
+    float from two evaluations, read with a bounded denominator, never a user's string."""
+    frac = Fraction(value).limit_denominator(1000)
+    return str(frac.numerator) if frac.denominator == 1 else f"{frac.numerator}/{frac.denominator}"
