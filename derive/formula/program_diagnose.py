@@ -23,7 +23,7 @@ from derive.core.staged import StagedDerivation
 from derive.formula import program_factors as factors
 from derive.formula.ir import FormulaError
 from derive.formula.program_slips import mutations, reads
-from derive.formula.program_snippet import OutOfTime, Reader, Reading, ShapeError
+from derive.formula.program_snippet import OutOfBuilds, Reader, Reading, ShapeError
 from derive.render.text import text as show
 from derive.spec import program_grammar as G
 
@@ -284,7 +284,7 @@ class Diagnosis:
         self.c.reader.budget = SEARCH_BUILDS
         try:
             return self._tries(statements, lines, name, sym)
-        except OutOfTime:
+        except OutOfBuilds:
             return None
         finally:
             self.c.reader.budget = None

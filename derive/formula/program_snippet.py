@@ -43,7 +43,7 @@ MAX_BUILT = 5000
 MAX_NODES = 5000
 
 
-class OutOfTime(Exception):
+class OutOfBuilds(Exception):
     """A diagnosis' search for slips used up its builds (the verdict does not depend on it)."""
 
 
@@ -237,7 +237,7 @@ class Reader:
                 return self.built[key]
             if self.budget is not None:
                 if self.budget <= 0:
-                    raise OutOfTime
+                    raise OutOfBuilds
                 self.budget -= 1
             b.env = {k: v for k, v in env.items() if not isinstance(v, _Unknown)}
             b.where = ""  # the answer says the line itself
