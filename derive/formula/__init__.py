@@ -82,9 +82,12 @@ imports the steps before it (import-linter keeps the package free of cycles)::
 Forward programs (``derive check PROGRAM``) take a shorter road over the program's own
 grammar and builder::
 
+    program_lines.py     the snippet's logical lines, the names it may use
+    program_bindings.py  names bound from the program, its cache, unpacking, a[i] = v
     program_snippet.py   the snippet's statements run over the program's builder
     program_branches.py  its ``if mode == 'train':`` chain read for the program's mode
     program_slips.py     the usual slips of a snippet, each with its repair
+    program_points.py    the program's values and the snippet's at two random points
     program_check.py     every gradient or stage it assigns, compared numerically at two
                          points
     program_diagnose.py  a wrong one explained (shape, factor, a chain-rule term missing,
