@@ -17,7 +17,9 @@ The held-out set (tests/corpus/heldout_*.toml: new formulas from sources the res
 corpus does not use, never used to choose what to build) is not in the main table;
 ``--heldout`` checks only it and writes its own section, with the wrong verdicts listed.
 The second held-out set (tests/corpus/heldout2_*.toml, collected after the first had been used)
-is measured the same way by ``--heldout 2``, in a section of its own.
+is measured the same way by ``--heldout 2``, in a section of its own, and the third
+(tests/corpus/heldout3_*.toml, at least half of it real mistakes, to measure how well the
+checker names them) by ``--heldout 3``.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from _report import machine, write_section  # noqa: E402
 from test_corpus_file import (  # noqa: E402
     ENTRIES,
     HELDOUT2_ENTRIES,
+    HELDOUT3_ENTRIES,
     HELDOUT_ENTRIES,
     LAYER_ENTRIES,
     is_program_spec,
@@ -307,12 +310,12 @@ def main() -> None:
         type=int,
         nargs="?",
         const=1,
-        choices=(1, 2),
+        choices=(1, 2, 3),
         help="only a held-out set (1 when no number is given)",
     )
     args = parser.parse_args()
     if args.heldout:
-        heldout(args.no_write, args.failures, args.heldout)
+        heldout(args.no_write, args.failures, args.heldout, args.unnamed)
         return
     layer_rows, layer_errors = run_layers()
     layer_body = (
@@ -382,15 +385,31 @@ HELDOUT_SETS: dict[int, tuple[Any, str, str, str, str]] = {
         "corpus_heldout2",
         "The second held-out set",
     ),
+    3: (
+        HELDOUT3_ENTRIES,
+        "tests/corpus/heldout3_*.toml",
+        "--heldout 3",
+        "corpus_heldout3",
+        "The third held-out set",
+    ),
 }
-SECOND_SET = (
-    " Collected when the first held-out set had been used to choose what to build: sources "
-    "that neither the main corpus nor the first held-out set uses."
-)
+#: What each later set is, beyond the first's description.
+LATER_SETS = {
+    2: (
+        " Collected when the first held-out set had been used to choose what to build: sources "
+        "that neither the main corpus nor the first held-out set uses."
+    ),
+    3: (
+        " Collected when the second held-out set (17 % mistakes) proved too poor in mistakes to "
+        "measure how well the checker names them: at least half of it real mistakes with "
+        "evidence, from sources that no earlier corpus file uses."
+    ),
+}
 
 
-def heldout(no_write: bool, failures: int, which: int = 1) -> None:
-    """A held-out set's table, its wrong verdicts and its commonest unread errors."""
+def heldout(no_write: bool, failures: int, which: int = 1, unnamed: bool = False) -> None:
+    """A held-out set's table, its wrong verdicts and its commonest unread errors (and with
+    ``unnamed`` the wrong formulas read but whose mistake is not named)."""
     found, files, flag, section, title = HELDOUT_SETS[which]
     rows, by_place = run(entries=found)
     errors: Counter[str] = Counter()  # grouped by what is unread, not where
@@ -402,7 +421,7 @@ def heldout(no_write: bool, failures: int, which: int = 1) -> None:
         f"{len(rows)} formulas from {files}: new real formulas from sources "
         "the main corpus does not use, kept out of the choice of what to build so that they "
         "measure what a new user meets. Same columns as the main table; no `symbols` declared."
-        + (SECOND_SET if which == 2 else "")
+        + LATER_SETS.get(which, "")
         + f"\n\n{table(rows)}\n\nWrong verdicts: "
         + ("; ".join(f"`{r['id']}` (labelled {r['verdict']})" for r in wrong) or "none")
         + ".\n\nNot read (first error of each formula): "
@@ -414,6 +433,9 @@ def heldout(no_write: bool, failures: int, which: int = 1) -> None:
         print(f"{count:4d}  {message}")
     for row in wrong:
         print(f"WRONG VERDICT {row['id']}: {row['said'][:300]}")
+    for row in rows:
+        if unnamed and row["right"] and row["verdict"] == "incorrect" and not row["named"]:
+            print(f"NOT NAMED {row['id']}: {row['said'][:400]}")
     if not no_write:
         write_section(section, body)
 

@@ -48,7 +48,8 @@ ALLOWED = set(REQUIRED) | {
     "heldout",
     # 2 on every entry of tests/corpus/heldout2_*.toml (and only there): the second held-out set,
     # from sources neither the main corpus nor the first held-out set uses, measured by
-    # `benchmarks/corpus.py --heldout 2`
+    # `benchmarks/corpus.py --heldout 2`; 3 on every entry of tests/corpus/heldout3_*.toml (the
+    # third held-out set, rich in real mistakes, measured by `benchmarks/corpus.py --heldout 3`)
     "heldout_set",
 }
 # tests/corpus/layers/: formulas for layer types derive does not have yet (issue 15). Same
@@ -111,7 +112,14 @@ HELDOUT_PREFIX = "heldout_"
 MIN_HELDOUT2 = 157
 MIN_HELDOUT2_INCORRECT = 26
 HELDOUT2_PREFIX = "heldout2_"
-HELDOUT_PREFIXES = {1: HELDOUT_PREFIX, 2: HELDOUT2_PREFIX}
+# The third held-out set (tests/corpus/heldout3_*.toml), collected when the second had too few
+# mistakes to measure how well the checker names them: at least half of it real mistakes, from
+# sources no earlier corpus file uses; it may grow, not shrink. (42 entries, 22 of them real
+# mistakes with evidence: fix commits, pull requests and issues, or the source's own code.)
+MIN_HELDOUT3 = 42
+MIN_HELDOUT3_INCORRECT = 22
+HELDOUT3_PREFIX = "heldout3_"
+HELDOUT_PREFIXES = {1: HELDOUT_PREFIX, 2: HELDOUT2_PREFIX, 3: HELDOUT3_PREFIX}
 
 
 def held_out_set(name: str) -> int:
@@ -121,8 +129,8 @@ def held_out_set(name: str) -> int:
 
 def entries(heldout: int = 0) -> list[tuple[str, dict[str, object]]]:
     """Every [[formula]] of every TOML file under tests/corpus/ (specs excluded): the main
-    corpus, or with ``heldout`` = 1 or 2 only that held-out set's files (heldout_*.toml,
-    heldout2_*.toml)."""
+    corpus, or with ``heldout`` = 1, 2 or 3 only that held-out set's files (heldout_*.toml,
+    heldout2_*.toml, heldout3_*.toml)."""
     found = []
     for path in sorted(CORPUS.glob("*.toml")):
         if held_out_set(path.name) != heldout:
@@ -137,6 +145,8 @@ def entries(heldout: int = 0) -> list[tuple[str, dict[str, object]]]:
 ENTRIES = entries()
 HELDOUT_ENTRIES = entries(heldout=1)
 HELDOUT2_ENTRIES = entries(heldout=2)
+HELDOUT3_ENTRIES = entries(heldout=3)
+ALL_HELDOUT = HELDOUT_ENTRIES + HELDOUT2_ENTRIES + HELDOUT3_ENTRIES
 
 
 def layer_entries() -> list[tuple[str, dict[str, object]]]:
@@ -185,12 +195,12 @@ def is_cnn(network: str) -> bool:
 
 @pytest.mark.parametrize(
     ("name", "entry"),
-    ENTRIES + HELDOUT_ENTRIES + HELDOUT2_ENTRIES,
-    ids=[str(e["id"]) for _, e in ENTRIES + HELDOUT_ENTRIES + HELDOUT2_ENTRIES],
+    ENTRIES + ALL_HELDOUT,
+    ids=[str(e["id"]) for _, e in ENTRIES + ALL_HELDOUT],
 )
 def test_entry_schema(name: str, entry: dict[str, object]) -> None:
     """Each entry has the required fields, allowed values and provenance; held-out entries (and
-    only they) say so, those of the second set with their set's number."""
+    only they) say so, those of the second and third sets with their set's number."""
     which = held_out_set(name)
     assert entry.get("heldout", False) is (which > 0), f"{entry['id']}: heldout"
     assert entry.get("heldout_set", 1 if which else None) == (which or None), f"{entry['id']}: set"
@@ -250,7 +260,7 @@ def check_values(name: str, entry: dict[str, object]) -> None:
 
 def test_ids_unique() -> None:
     """Ids are stable handles: no two entries share one."""
-    ids = [e["id"] for _, e in ENTRIES + HELDOUT_ENTRIES + HELDOUT2_ENTRIES + LAYER_ENTRIES]
+    ids = [e["id"] for _, e in ENTRIES + ALL_HELDOUT + LAYER_ENTRIES]
     assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
 
 
@@ -303,9 +313,29 @@ def test_heldout2_totals() -> None:
     assert not taken, f"second held-out entries from sources used before: {taken}"
 
 
+def test_heldout3_totals() -> None:
+    """The third held-out set keeps its size and its share of real mistakes (at least half),
+    has both syntaxes, nothing made up, and takes no source (repository or page) that the
+    main corpus, the layer corpus or the earlier held-out sets use."""
+    total = len(HELDOUT3_ENTRIES)
+    incorrect = sum(e["verdict"] == "incorrect" for _, e in HELDOUT3_ENTRIES)
+    latex = sum(e["syntax"] == "latex" for _, e in HELDOUT3_ENTRIES)
+    assert total >= MIN_HELDOUT3
+    assert incorrect >= MIN_HELDOUT3_INCORRECT
+    assert 2 * incorrect >= total
+    assert 0 < latex < total
+    assert not any(e.get("made_up") for _, e in HELDOUT3_ENTRIES)
+    earlier = ENTRIES + HELDOUT_ENTRIES + HELDOUT2_ENTRIES + LAYER_ENTRIES
+    used = {str(e.get(k)) for _, e in earlier for k in ("repo", "url") if e.get(k)}
+    taken = [
+        str(e["id"]) for _, e in HELDOUT3_ENTRIES if {str(e.get("repo")), str(e.get("url"))} & used
+    ]
+    assert not taken, f"third held-out entries from sources used before: {taken}"
+
+
 def test_every_spec_is_used_and_loads() -> None:
     """Every spec under tests/corpus/specs/ loads and is named by some entry."""
-    everything = ENTRIES + HELDOUT_ENTRIES + HELDOUT2_ENTRIES + LAYER_ENTRIES
+    everything = ENTRIES + ALL_HELDOUT + LAYER_ENTRIES
     used = {str(e["network"]) for _, e in everything}
     for spec in sorted((CORPUS / "specs").glob("*.toml")):
         rel = str(spec.relative_to(ROOT))
