@@ -114,10 +114,11 @@ MIN_HELDOUT2_INCORRECT = 26
 HELDOUT2_PREFIX = "heldout2_"
 # The third held-out set (tests/corpus/heldout3_*.toml), collected when the second had too few
 # mistakes to measure how well the checker names them: at least half of it real mistakes, from
-# sources no earlier corpus file uses; it may grow, not shrink. (42 entries, 22 of them real
-# mistakes with evidence: fix commits, pull requests and issues, or the source's own code.)
-MIN_HELDOUT3 = 42
-MIN_HELDOUT3_INCORRECT = 22
+# sources no earlier corpus file uses; it may grow, not shrink. (92 entries, 47 of them real
+# mistakes with evidence: fix commits, pull requests and issues, question-and-answer pages, or the
+# source's own code and notes; 21 of them on convolutional networks.)
+MIN_HELDOUT3 = 92
+MIN_HELDOUT3_INCORRECT = 47
 HELDOUT3_PREFIX = "heldout3_"
 HELDOUT_PREFIXES = {1: HELDOUT_PREFIX, 2: HELDOUT2_PREFIX, 3: HELDOUT3_PREFIX}
 
