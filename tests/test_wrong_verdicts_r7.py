@@ -4,16 +4,21 @@ than none).
 1. ``\\delta_3 = (p - y)/N`` on a network with dropout whose keep probability is written p:
    p was read as the keep probability, silently, and the formula judged INCORRECT, though
    on the same network without dropout p is read as the output's probabilities (correct).
+3. ``((err > 0) - (err < 0)) / N`` in a program snippet: CORRECT, though NumPy raises
+   TypeError on boolean subtraction (and on ``-(err < 0)``; ``~`` of integers is bitwise).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from derive.cli import main
 from derive.formula.check import Checker
 from derive.formula.parse import FormulaError
+from derive.programs import derive_program
 from derive.spec import loads
 
 CORPUS_SPECS = Path(__file__).parent / "corpus" / "specs"
@@ -56,3 +61,50 @@ def test_p_as_the_keep_probability_still_judged(
 ) -> None:
     """Where reading p as the output's does not fit the shapes, p is the keep probability."""
     assert dropout.check(formula).correct is correct
+
+
+# ------------------------------------- 3. boolean arithmetic NumPy refuses to run
+
+MAE = str(CORPUS_SPECS / "programs" / "mae_tinynn.toml")  # L = Σ|predicted − actual| / N
+
+
+ERR = np.array([[1.0, -2.0], [0.5, -0.1]])
+
+
+def test_what_numpy_does_with_these() -> None:
+    """The refusals below say what NumPy does: confirmed here."""
+    with pytest.raises(TypeError, match="boolean subtract"):
+        _ = (ERR > 0) - (ERR < 0)
+    with pytest.raises(TypeError, match="boolean negative"):
+        _ = -(ERR < 0)
+    assert (~((ERR < 0) * 1)).tolist() == [[-1, -2], [-1, -2]]  # bitwise, not logical
+
+
+@pytest.mark.parametrize(
+    ("body", "numpy_says"),
+    [
+        ("dpredicted = ((err > 0) - (err < 0)) / N", "boolean subtract"),
+        ("pos = err > 0\nneg = err < 0\ndpredicted = (pos - neg) / N", "boolean subtract"),
+        ("dpredicted = ((err > 0) + -(err < 0)) / N", "boolean negative"),
+        ("dpredicted = (~((err < 0) * 1) * 2 - 1) / N", "bitwise not"),
+    ],
+)
+def test_snippet_numpy_refuses_is_not_judged(body: str, numpy_says: str) -> None:
+    """On main each was CORRECT (a comparison read as its 0/1 values)."""
+    formula = "err = predicted - actual\n" + body
+    with pytest.raises(FormulaError, match=numpy_says):
+        derive_program(MAE).check(formula)
+    assert main(["check", MAE, formula]) == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "dpredicted = ((err > 0).astype(float) - (err < 0)) / N",
+        "dpredicted = ((err > 0) * 1 - (err < 0) * 1) / N",
+        "dpredicted = (~(err < 0) * 2 - 1) / N",
+        "dpredicted = np.sign(err) / N",
+    ],
+)
+def test_snippet_numpy_runs_is_judged(body: str) -> None:
+    assert derive_program(MAE).check("err = predicted - actual\n" + body).correct

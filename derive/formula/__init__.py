@@ -87,6 +87,7 @@ grammar and builder::
     program_snippet.py   the snippet's statements run over the program's builder
     program_branches.py  its ``if mode == 'train':`` chain read for the program's mode
     program_slips.py     the usual slips of a snippet, each with its repair
+    numpy_bools.py       boolean arithmetic NumPy refuses ((a > 0) - (a < 0)): no verdict
     program_check.py     every gradient or stage it assigns, compared numerically at two
                          points
     program_diagnose.py  a wrong one explained (shape, factor, a chain-rule term missing,

@@ -20,6 +20,7 @@ from derive.core.program import cotangent_name, is_scalar, random_point
 from derive.core.staged import StagedDerivation
 from derive.formula.answer import CheckResult
 from derive.formula.ir import FormulaError
+from derive.formula.numpy_bools import refuse_boolean_arithmetic
 from derive.formula.program_diagnose import RTOL, Diagnosis, all_close
 from derive.formula.program_snippet import Names, Reader, Reading, ShapeError, key
 from derive.render.text import text as show
@@ -182,6 +183,7 @@ class ProgramChecker:
         first wrong one (in the snippet's order) diagnosed."""
         self.returned_as = None
         statements = self.returned_value(self.reader.parse(formula))
+        refuse_boolean_arithmetic(statements)  # what NumPy would not run (``numpy_bools``)
         self.expected_now = self.expected()
         try:
             reading = self.reader.run(statements)
