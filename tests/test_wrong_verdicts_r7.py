@@ -10,6 +10,7 @@ than none).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -108,3 +109,25 @@ def test_snippet_numpy_refuses_is_not_judged(body: str, numpy_says: str) -> None
 )
 def test_snippet_numpy_runs_is_judged(body: str) -> None:
     assert derive_program(MAE).check("err = predicted - actual\n" + body).correct
+
+
+# ------------------------------------- 5. the place of a LaTeX error over a program
+
+
+@pytest.mark.parametrize(
+    ("program", "formula", "side"),
+    [
+        ("batchnorm", r"\frac{\partial L}{\partial x} = 10^{400} x", "10^{400} x"),
+        ("rnn", r"\frac{\partial L}{\partial b} = 10^{400}", "10^{400}"),
+    ],
+)
+def test_latex_error_names_the_side_not_a_numpy_line(
+    program: str, formula: str, side: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On main: "line 0: a number to a power beyond ±100" (batchnorm) and "line 1: …"
+    (rnn), the line of the NumPy the checker writes, not of the formula."""
+    assert main(["check", program, formula]) == 2
+    said = capsys.readouterr().err
+    assert "power beyond" in said and f"cannot read {side!r}" in said, said
+    assert not re.search(r"\bline \d", said), said
+    assert said.count("\n") == 1  # one line
