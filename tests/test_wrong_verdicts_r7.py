@@ -131,3 +131,30 @@ def test_latex_error_names_the_side_not_a_numpy_line(
     assert "power beyond" in said and f"cannot read {side!r}" in said, said
     assert not re.search(r"\bline \d", said), said
     assert said.count("\n") == 1  # one line
+
+
+# ------------------------------ 6. right with the labels stored the other way
+
+
+@pytest.fixture(scope="module")
+def softmax_two() -> Checker:
+    return Checker(str(Path(__file__).parent / "specs" / "softmax_two.toml"))  # column
+
+
+@pytest.mark.parametrize("formula", ["dZ2 = (A2.T - Y).T", "dZ = (A.T - Y).T"])
+def test_right_with_labels_as_rows_is_not_judged_wrong(softmax_two: Checker, formula: str) -> None:
+    """On main: INCORRECT, "two mistakes: (A2ᵀ − Y) should not be transposed; and A2
+    should not be transposed", though with Y kept with samples as rows (as the source
+    that writes it does) it is exactly A2 − Y."""
+    with pytest.raises(
+        FormulaError, match="cannot judge this formula.*stored with samples as rows"
+    ):
+        softmax_two.check(formula, "python")
+
+
+@pytest.mark.parametrize(
+    ("formula", "correct"),
+    [("dZ2 = (A2.T - Y.T).T", True), ("dZ2 = A2 - Y.T", True), ("dZ2 = A2 - 2 * Y", False)],
+)
+def test_data_orientation_verdicts_kept(softmax_two: Checker, formula: str, correct: bool) -> None:
+    assert softmax_two.check(formula, "python").correct is correct

@@ -67,6 +67,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                                       never a loss gradient unless X is the loss
                   stored_transposed.py  shapes that do not fit: labels or input stored
                                       the other way, else no verdict
+                  stored_other_way.py  right only with them stored the other way:
+                                      no verdict, whatever mistake would fit
                   snippet_check.py    a snippet: every quantity it assigns judged
                   snippet_statements.py  its statements: where each ends, what it
                                       assigns

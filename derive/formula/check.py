@@ -29,6 +29,7 @@ from derive.formula.readings import OtherReadings
 from derive.formula.resolve import ShapeMismatch, UnknownSymbol
 from derive.formula.run import Run
 from derive.formula.snippet_check import check_statements
+from derive.formula.stored_other_way import refuse_if_right_stored_other_way
 from derive.formula.stored_transposed import refuse_unexplained, stored_transposed
 
 
@@ -120,6 +121,7 @@ class Checker(OtherReadings):
             return result
         if not result.correct:  # the data stored the other way, the other readings
             result = stored_transposed(self, run, result) or self._unsure(run, result)
+            refuse_if_right_stored_other_way(self, run, result)  # (A2.T - Y).T
             refuse_unexplained(run, result)  # shapes that do not fit, no mistake named
         result = _judged_without(result, parts)
         result.notes[:0] = getattr(parts, "notes", [])  # the common readings used
