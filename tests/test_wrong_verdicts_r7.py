@@ -158,3 +158,15 @@ def test_right_with_labels_as_rows_is_not_judged_wrong(softmax_two: Checker, for
 )
 def test_data_orientation_verdicts_kept(softmax_two: Checker, formula: str, correct: bool) -> None:
     assert softmax_two.check(formula, "python").correct is correct
+
+
+# ------------------------- 2. a LaTeX letter matched to a program name of the other case
+
+
+def test_latex_letter_read_as_the_other_case_is_said(capsys: pytest.CaptureFixture[str]) -> None:
+    """On main ``p^T dout`` on the attention program (whose probabilities are P) was
+    CORRECT with no word that p was read as P."""
+    assert main(["check", "attention", r"\frac{\partial L}{\partial V} = p^T dout"]) == 0
+    assert "read p as the program's P" in capsys.readouterr().out
+    assert main(["check", "attention", r"\frac{\partial L}{\partial V} = P^T dout"]) == 0
+    assert "as the program's" not in capsys.readouterr().out  # exact names: no note

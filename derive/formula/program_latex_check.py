@@ -125,6 +125,7 @@ def check_latex(checker: ProgramChecker, formula: str) -> CheckResult:
                     or result.diagnosis
                 )
                 from_the_next_step(checker, result, k)
+            result.notes[:0] = [n for n in writer.loose if n not in result.notes]
             results.append((result, f"{side.strip()} at t = {k}" if at_t else side))
             judged.append(k)
             if not result.correct:
