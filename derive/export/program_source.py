@@ -25,6 +25,7 @@ from derive.core.nodes import (
 )
 from derive.core.staged import StagedDerivation
 from derive.export.printers import BACKENDS, ExportError, _wrapped, code_name
+from derive.export.program_sizes import size_statements
 from derive.export.source import (
     BACKEND_IMPORT,
     CHECK_HELPER,
@@ -469,8 +470,12 @@ def program_source(sd: StagedDerivation, backend: str = "numpy") -> str:
     reads = _reads([rhs_of[n] for n in names] + [st.rhs for st in stages], value_of)
     kept = [eq for eq in g.forward_equations if eq.out in reads]
 
-    size_syms = {
-        d for s in [*g.inputs, *g.parameters] for d in s.shape if isinstance(d, sympy.Symbol)
+    size_syms = {  # H inside 4*H too: a Python int in the module
+        f
+        for s in [*g.inputs, *g.parameters]
+        for d in s.shape
+        if isinstance(d, sympy.Basic)
+        for f in d.free_symbols
     }
     fwd = _Body(backend, producers, set(taken), size_syms)
     fwd.share([eq.rhs for eq in g.forward_equations] + ([g.loss] if g.loss is not None else []))
@@ -500,16 +505,10 @@ def program_source(sd: StagedDerivation, backend: str = "numpy") -> str:
     upstream += [code_name(u.name) for u in g.more_upstream.values()]  # dnext_c too
     hyper = [code_name(s.name) for s in sorted(set(g.hyper.values()), key=str)]
     kw = f", *, {', '.join(hyper)}" if hyper else ""
-    sizes: list[str] = []
     code = "\n".join(forward + backward)
-    bound: set[Any] = set()
-    for sym in arrays:
-        for axis, dim in enumerate(sym.shape):
-            if isinstance(dim, sympy.Symbol) and dim not in bound:
-                bound.add(dim)
-                name = code_name(dim.name)
-                if name in code:
-                    sizes.append(f"    {name} = {code_name(sym.name)}.shape[{axis}]")
+    sizes = size_statements(arrays, code)
+    ups = [u for u in [g.upstream, *g.more_upstream.values()] if u is not None]
+    grad_sizes = size_statements(arrays, code, checked=ups)
     shapes = {code_name(s.name): _shape(s) for s in [*g.inputs, *g.parameters]}
     if g.upstream is not None:
         shapes[upstream[0]] = _shape(g.upstream)
@@ -557,7 +556,7 @@ def forward({sig}{kw}):
 def gradients({", ".join(args + upstream)}{kw}):
     """The gradient of every input and parameter: {{name: array}}."""
 {check_all}
-{chr(10).join(sizes)}
+{chr(10).join(grad_sizes)}
 {chr(10).join(backward)}
     return {{{", ".join(f"{n!r}: d{code_name(n)}" for n in names)}}}
 '''

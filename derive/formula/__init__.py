@@ -67,6 +67,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                                       never a loss gradient unless X is the loss
                   stored_transposed.py  shapes that do not fit: labels or input stored
                                       the other way, else no verdict
+                  stored_other_way.py  right only with them stored the other way:
+                                      no verdict, whatever mistake would fit
                   snippet_check.py    a snippet: every quantity it assigns judged
                   snippet_statements.py  its statements: where each ends, what it
                                       assigns
@@ -77,6 +79,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                                       arguments as text)
                   output_letters.py   o, f, p (the output's scores, its probabilities)
                                       read where one reading fits, else "cannot tell"
+                  letter_clash.py     a letter the network names (dropout's p) read as
+                                      the output's too: "cannot tell" where they disagree
                   check.py            Checker.check: one Run per call
 
 Forward programs (``derive check PROGRAM``) take a shorter road over the program's own
@@ -88,6 +92,7 @@ grammar and builder::
     program_branches.py  its ``if mode == 'train':`` chain read for the program's mode
     program_slips.py     the usual slips of a snippet, each with its repair
     program_points.py    the program's values and the snippet's at two random points
+    numpy_bools.py       boolean arithmetic NumPy refuses ((a > 0) - (a < 0)): no verdict
     program_check.py     every gradient or stage it assigns, compared numerically at two
                          points
     program_diagnose.py  a wrong one explained (shape, factor, a chain-rule term missing,

@@ -18,6 +18,7 @@ from derive.formula.equivalence import shapes_fit
 from derive.formula.ir import Partial, Squeeze, Sym
 from derive.formula.ir_walk import default_layers, has_entries, mentions, nodes
 from derive.formula.layer_api import layer_api
+from derive.formula.letter_clash import letters_clash
 from derive.formula.name_readings import guessed_check
 from derive.formula.networks import random_env, symbolic_network
 from derive.formula.numpy_sums import SummedEverything, summed_where_the_array_belongs
@@ -28,6 +29,7 @@ from derive.formula.readings import OtherReadings
 from derive.formula.resolve import ShapeMismatch, UnknownSymbol
 from derive.formula.run import Run
 from derive.formula.snippet_check import check_statements
+from derive.formula.stored_other_way import refuse_if_right_stored_other_way
 from derive.formula.stored_transposed import refuse_unexplained, stored_transposed
 
 
@@ -39,17 +41,19 @@ class Checker(OtherReadings):
         formula cannot be read or judged for sure. NumPy names the reader does not know
         are tried in their common readings (``guesses``)."""
         if syntax != "python":
+            attempt = lambda guessed, only: self._check_text(formula, syntax, guessed, only)  # noqa: E731
             try:
-                return self._check_text(formula, syntax)
+                result = self._check_text(formula, syntax)
             except FormulaError:  # o and p, letters of other sources (``output_letters``)
-                read = letters_check(
-                    formula,
-                    self._activations(),
-                    lambda guessed, only: self._check_text(formula, syntax, guessed, only),
-                )
+                read = letters_check(formula, self._activations(), attempt)
                 if read is None:
                     raise
                 return read
+            net = self.network  # p the network's own and the output's (``letter_clash``)
+            letters_clash(
+                formula, result, self._activations(), net.notation.symbols, net.depth, attempt
+            )
+            return result
         net = self.network
         return check_statements(  # every quantity a snippet assigns (``snippet_check``)
             formula,
@@ -117,6 +121,7 @@ class Checker(OtherReadings):
             return result
         if not result.correct:  # the data stored the other way, the other readings
             result = stored_transposed(self, run, result) or self._unsure(run, result)
+            refuse_if_right_stored_other_way(self, run, result)  # (A2.T - Y).T
             refuse_unexplained(run, result)  # shapes that do not fit, no mistake named
         result = _judged_without(result, parts)
         result.notes[:0] = getattr(parts, "notes", [])  # the common readings used

@@ -15,6 +15,7 @@ from derive.core.program import is_scalar
 from derive.core.staged import StagedDerivation
 from derive.formula.answer import CheckResult
 from derive.formula.ir import FormulaError
+from derive.formula.numpy_bools import refuse_boolean_arithmetic
 from derive.formula.program_diagnose import RTOL
 from derive.formula.program_points import FIRST_SIZES, ProgramPoints
 from derive.formula.program_snippet import ShapeError
@@ -30,6 +31,7 @@ class ProgramChecker(ProgramPoints):
         first wrong one (in the snippet's order) diagnosed."""
         self.returned_as = None
         statements = self.returned_value(self.reader.parse(formula))
+        refuse_boolean_arithmetic(statements)  # what NumPy would not run (``numpy_bools``)
         self.expected_now = self.expected()
         try:
             reading = self.reader.run(statements)

@@ -92,6 +92,9 @@ def check_latex(checker: ProgramChecker, formula: str) -> CheckResult:
                     raise Missing(writer.name(lhs))
             except (ShapeError, G.EquationError) as err:
                 raise FormulaError(f"cannot read {side.strip()!r}: {err}") from None
+            except FormulaError as err:  # its "line N" is the NumPy written here: not theirs
+                said = re.sub(r"^line \d+: ", "", str(err))
+                raise FormulaError(f"cannot read {side.strip()!r}: {said}") from None
             except Missing as missing:
                 if at_t:
                     continue
@@ -107,6 +110,9 @@ def check_latex(checker: ProgramChecker, formula: str) -> CheckResult:
                 result = checker.check(text)
             except ShapeError as err:
                 raise FormulaError(str(err)) from None
+            except FormulaError as err:  # its "line N" is the NumPy written here: not theirs
+                said = re.sub(r"^line \d+: ", "", str(err))
+                raise FormulaError(f"cannot read {side.strip()!r}: {said}") from None
             except NotImplementedError as err:  # W W read by SymPy as a MatPow
                 raise FormulaError(f"cannot evaluate {side.strip()!r}: {err}") from None
             if not result.correct:
@@ -119,6 +125,7 @@ def check_latex(checker: ProgramChecker, formula: str) -> CheckResult:
                     or result.diagnosis
                 )
                 from_the_next_step(checker, result, k)
+            result.notes[:0] = [n for n in writer.loose if n not in result.notes]
             results.append((result, f"{side.strip()} at t = {k}" if at_t else side))
             judged.append(k)
             if not result.correct:

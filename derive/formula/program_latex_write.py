@@ -35,6 +35,7 @@ class Writer:
 
     def __init__(self, checker: ProgramChecker, last: int, k: int | None) -> None:
         self.checker, self.last, self.k = checker, last, k
+        self.loose: list[str] = []  # names read as the program's by a loose match, noted
 
     def name(self, node: Any) -> str:
         """The program's spelling of a name at this step (``h_t`` at k = 2: ``h_2``)."""
@@ -54,6 +55,9 @@ class Writer:
             return self.output_gradient(text)
         if found is None:
             raise Missing(text)
+        if found[0] != text and text not in self.checker.names.declared:
+            note = f"read {text} as the program's {found[0]}"  # p as P: said, not silent
+            self.loose += [note] if note not in self.loose else []
         return found[0]
 
     def output_gradient(self, text: str) -> str:

@@ -1,0 +1,61 @@
+"""A NumPy formula whose shapes do not fit, right with the data stored the other way:
+no verdict, even where a usual mistake would make it fit.
+
+``stored_transposed`` reads ``Y.T`` as the labels stored with samples as rows where the
+formula writes the transpose. ``(A2.T - Y).T`` writes Y plainly inside a transposed
+difference: on a column network whose source keeps Y with samples as rows it is exactly
+``A2 - Y``, but as the network stores Y the shapes do not fit, and the diagnosis found
+two mistakes that make it fit ("(A2ᵀ − Y) should not be transposed; and A2 should not be
+transposed"): INCORRECT, though the formula is right for that source. A formula that
+does not fit as the spec stores the data, and that reading the data stored the other way
+makes right, is not judged either way: the checker cannot see how the source stores its
+arrays, and says so.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from derive.formula.answer import CheckResult
+from derive.formula.ir import FormulaError, Sym
+from derive.formula.ir_walk import nodes
+from derive.formula.stored_transposed import _ONE_HOT_INDEX, DATA, _flipped
+
+if TYPE_CHECKING:
+    from derive.formula.run import Run
+
+
+def refuse_if_right_stored_other_way(checker: Any, run: Run, result: CheckResult) -> None:
+    """A FormulaError ("cannot judge …") when ``result`` is INCORRECT with shapes that do
+    not fit, and the formula with a data matrix it names read as stored transposed is
+    right."""
+    if (
+        result.correct
+        or result.shape_error is None
+        or run.syntax != "python"  # maths has no storage (``stored_transposed``)
+        or run.verdict_only
+        or run.guess
+        or checker.network.is_conv
+        or _ONE_HOT_INDEX.search(run.formula)  # x[y, range(N)]: the reader's Yᵀ, a mistake
+    ):
+        return
+    named = [
+        b
+        for b in DATA
+        if any(isinstance(n, Sym) and n.base == b for p in run.parts for _, n in nodes(p))
+    ]
+    for base in named:
+        parts = [_flipped(p, base) for p in run.parts]
+        try:
+            again = checker._check(run.again(parts=parts, verdict_only=True, reading=base))
+        except FormulaError:
+            continue
+        if again.correct and again.shape_error is None:
+            orientation = "rows" if checker.network.convention == "column" else "columns"
+            raise FormulaError(
+                f"cannot judge this formula: as the network stores {base} its shapes do not "
+                f"fit ({result.shape_error}), and with {DATA[base]} stored with samples as "
+                f"{orientation} (as much code keeps them) it is right; which your source "
+                f"does the checker cannot see: check it on a spec that stores {base} as your "
+                "source does"
+            )
