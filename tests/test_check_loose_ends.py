@@ -12,6 +12,7 @@ from derive.cli import main
 from derive.formula.check import Checker
 from derive.formula.parse import FormulaError
 from derive.spec import Activation, dense, load
+from derive.spec.reading import loads
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "tests" / "corpus" / "specs"
@@ -185,3 +186,18 @@ def test_per_example_notes_are_checked_on_one_example(entry_id: str) -> None:
     assert not slip.correct
     said = slip.diagnosis or ""
     assert "transpose" in said and "1/m" not in said, said
+
+
+def test_a_shape_message_never_says_two_equal_shapes_do_not_fit() -> None:
+    # made up: a chain of one-unit layers; A₁ and Y are both 1×1 here, but the checker
+    # compares shapes with symbolic widths, and "A₁ is 1×1, Y is 1×1" would read as nonsense
+    net = loads(
+        'name = "scalar_chain"\nconvention = "column"\ndelta = "per_sample"\ninput = 1\n'
+        'batch = 1\n[[layers]]\nwidth = 1\nactivation = "sigmoid"\n[[layers]]\nwidth = 1\n'
+        'activation = "sigmoid"\n[loss]\nname = "squared_error"\nreduction = "sum"\n'
+    )
+    with pytest.raises(FormulaError) as err:
+        Checker(net).check(r"\delta_1 = (A_1 - Y) \odot \sigma'(Z_1)")
+    said = str(err.value)
+    assert "A₁ is 1×1, Y is 1×1" not in said, said
+    assert "A₁ is n₁×1, Y is n₂×1" in said and "n₁ = 1, n₂ = 1 in your network" in said, said

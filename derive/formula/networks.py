@@ -184,10 +184,23 @@ class Networks:
         }
 
     def as_written(self, message: str) -> str:
-        """``message`` with the checker's width symbols replaced by the user's numbers."""
+        """``message`` with the checker's width symbols replaced by the user's numbers; but
+        where that makes two shapes the message tells apart equal (``A₁ is 1×1, Y is 1×1``
+        in a network of one-unit layers), the symbols stay and their numbers are added."""
+        written = message
+        used: list[str] = []
         for made, given in self.width_names.items():
-            message = re.sub(rf"(?<!\w){re.escape(made)}(?!\w)", given, message)
-        return message
+            pattern = rf"(?<!\w){re.escape(made)}(?!\w)"
+            if re.search(pattern, written):
+                used.append(f"{made} = {given}")
+            written = re.sub(pattern, given, written)
+        shape = r"is ([^\s,;:()]+×[^\s,;:()]+)"
+        if len(set(re.findall(shape, written))) < len(set(re.findall(shape, message))):
+            return (
+                f"{message} ({', '.join(used)} in your network: equal there, but the sizes of "
+                "different layers)"
+            )
+        return written
 
     @cached_property
     def d(self) -> Derivation:
