@@ -201,3 +201,23 @@ def test_a_shape_message_never_says_two_equal_shapes_do_not_fit() -> None:
     said = str(err.value)
     assert "A₁ is 1×1, Y is 1×1" not in said, said
     assert "A₁ is n₁×1, Y is n₂×1" in said and "n₁ = 1, n₂ = 1 in your network" in said, said
+
+
+@pytest.mark.parametrize(
+    ("formula", "syntax"),
+    [
+        (r"\delta_1 = \delta_2 W_2^T \odot relu'(A_1)", "latex"),
+        ("dZ1 = dZ2.dot(W2.T) * relu_prime(A1)", "python"),
+    ],
+)
+def test_relu_derivative_at_the_activation_is_right_with_a_note(formula: str, syntax: str) -> None:
+    # relu' = [x > 0] (H(0) = 0, as the exported code computes it): relu'(A) = relu'(Z)
+    # entry by entry, as CS231n's (A1 > 0) (issue 13 §1); made up on the cs231n example
+    result = Checker("cs231n").check(formula, syntax)
+    assert result.correct, str(result)
+    assert any("ReLU is positive exactly where its input is" in n for n in result.notes)
+
+
+def test_tanh_derivative_at_the_activation_stays_wrong() -> None:
+    result = Checker("ng").check("dZ1 = np.dot(W2.T, dZ2) * tanh_prime(A1)", "python")
+    assert not result.correct and "pre-activation" in (result.diagnosis or ""), str(result)

@@ -104,7 +104,8 @@ def test_declared_names_read_as_their_quantity(
         ("dW2 = dscores @ hidden / m", "python"),  # a transpose missing
         ("dW2 = scores @ hidden.T / m", "python"),  # S is Z_2, not the delta
         ("dZ1 = w.T @ dout * (Z1 > 0)", "python"),  # w is already W_2ᵀ
-        (r"\delta_1 = (w \, dout) \odot relu'(H)", "latex"),  # f'(A) for f'(Z)
+        (r"\delta_1 = (w \, dout) \odot relu(H)", "latex"),  # f for f' (relu'(H) is right:
+        # A > 0 ⇔ Z > 0, tests/test_check_loose_ends.py)
         (r"dW_2 = \frac{1}{m} \delta_2 \, scores^T", "latex"),
     ],
 )

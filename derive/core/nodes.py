@@ -31,7 +31,13 @@ def _scalar_derivative(fn: sympy.Lambda, order: int) -> Any:
     """The ``order``-th derivative of an activation's body (an unrolled RNN asks for
     tanh' once per step: SymPy's diff of the same Lambda, once)."""
     (x,) = fn.variables
-    return sympy.diff(fn.expr, x, order)
+    out = sympy.diff(fn.expr, x, order)
+    # relu' = H(x) with H(0) = 0, as the exported code computes it ((Z > 0)); SymPy's default
+    # H(0) = 1/2 would make relu'(A) differ from relu'(Z) where A = 0, though A > 0 ⇔ Z > 0
+    return out.replace(
+        lambda e: isinstance(e, sympy.Heaviside) and e.args[1:] == (sympy.S.Half,),
+        lambda e: sympy.Heaviside(e.args[0], 0),
+    )
 
 
 class ElementwiseOf:
