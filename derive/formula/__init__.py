@@ -77,6 +77,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                                       arguments as text)
                   output_letters.py   o, f, p (the output's scores, its probabilities)
                                       read where one reading fits, else "cannot tell"
+                  one_sample.py       L_i, E_n on the left of a batch network: checked
+                                      on one sample
                   rhs_alone.py        a LaTeX right-hand side alone: the one derived
                                       quantity it equals, else --quantity asked for
                   check.py            Checker.check: one Run per call

@@ -21,6 +21,7 @@ from derive.formula.layer_api import layer_api
 from derive.formula.name_readings import guessed_check
 from derive.formula.networks import random_env, symbolic_network
 from derive.formula.numpy_sums import SummedEverything, summed_where_the_array_belongs
+from derive.formula.one_sample import one_sample_check
 from derive.formula.output_letters import letters_check
 from derive.formula.parse import IR, FormulaError, NoEquation, parse
 from derive.formula.quantity import Quantity, quantity_of
@@ -177,12 +178,8 @@ class Checker(OtherReadings):
             parts = [default_layers(p) for p in parts]
         q = quantity_of(parts[0])
         d = self.d
-        if q.one_sample and d.program.batch != 1:
-            raise FormulaError(
-                f"the left-hand side is the loss of one sample, and this network has a batch "
-                f"of {d.program.batch}: declare batch = 1 in the spec to check per-sample "
-                "formulas"
-            )
+        if q.one_sample and d.program.batch != 1:  # L_i, E_n: on one sample (``one_sample``)
+            return one_sample_check(self, run, q)
         layers = q.layers(d)
         conv = d.network.is_conv and (
             q.base == "K" or any(mentions(p, "K") or has_entries(p) for p in parts)
