@@ -18,6 +18,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
       LaTeX       latex_layers.py     layer indices and letters (o, h: output, hidden)
                   latex_funcs.py      function applications: primes, powers, layers
                   latex_scripts.py    symbols, indices, superscripts
+                  latex_ellipsis.py   σ'(z_1) w_2 … σ'(z_4): the run filled in
                   latex_ir.py         operators, sums, cases: the LaTeX transformer
                   latex_lhs.py        per-sample sums, update rules, the chain rule
                   latex_output.py     da, dz, a without a layer beside y: the output's;
