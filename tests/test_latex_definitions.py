@@ -1,4 +1,5 @@
-"""A definition sign is an equation: δ_j ≡ ∂E_n/∂a_j (Bishop's PRML 5.51), ≜, =^{def}."""
+"""Small LaTeX readings: a definition sign is an equation (δ_j ≡ ∂E_n/∂a_j, Bishop's PRML
+5.51; ≜, =^{def}); an unknown indexed letter is told how to declare it."""
 
 from __future__ import annotations
 
@@ -18,3 +19,22 @@ def test_a_definition_sign_reads_as_equal(sign: str) -> None:
     assert right.correct
     wrong = checker.check(rf"\delta_2 {sign} (W_3^T\delta_3) \odot f'(Z_3)")
     assert not wrong.correct
+
+
+def test_an_unknown_indexed_letter_is_told_how_to_declare_it() -> None:
+    """Ulyankin's h_2 (a pre-activation) and o_2 (an activation): the refusal names the
+    declaration, and with it the formula is read."""
+    from pathlib import Path
+
+    from derive.formula.ir import FormulaError
+    from derive.spec.reading import load
+
+    net = load(str(Path(__file__).parent / "corpus" / "specs" / "dtu_chain.toml"))
+    formula = (
+        r"\frac{\partial L}{\partial h_2} = \frac{\partial L}{\partial o_2} \sigma(h_2)"
+        r"(1 - \sigma(h_2))"
+    )
+    with pytest.raises(FormulaError, match=r"--symbol 'h_2=A_2' or 'h_2=Z_2'"):
+        Checker(net).check(formula)
+    declared = net.with_(notation=net.notation.merge(symbols={"h_2": "Z_2", "o_2": "A_2"}))
+    assert Checker(declared).check(formula).correct
