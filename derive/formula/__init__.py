@@ -47,6 +47,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   nodes.py            the checker's own SymPy nodes (rot180, …)
     equivalence   networks.py         symbolic widths, the derivations, random trials
                   indexed.py          index forms (CNN notes, dense units), on grids
+                  index_layout.py     each symbol's written and implicit axes
                   run.py              one check's context (Run), passed to every stage
                   equivalence.py      structurally equal, else numerically on random widths
                   derivative_rules.py f'(x) = …: an activation's derivative, per layer
