@@ -38,3 +38,18 @@ def test_an_unknown_indexed_letter_is_told_how_to_declare_it() -> None:
         Checker(net).check(formula)
     declared = net.with_(notation=net.notation.merge(symbols={"h_2": "Z_2", "o_2": "A_2"}))
     assert Checker(declared).check(formula).correct
+
+
+def test_a_gradient_by_an_unknown_letter_is_told_how_to_declare_it() -> None:
+    """Goodfellow's ∇_H J (H the hidden layer's activations, G the gradient on U^{(2)})."""
+    from pathlib import Path
+
+    from derive.formula.ir import FormulaError
+    from derive.spec.reading import load
+
+    net = load(str(Path(__file__).parent / "corpus" / "specs" / "goodfellow_657.toml"))
+    formula = r"\nabla_{H} J = G W_2^{\top}"
+    with pytest.raises(FormulaError, match=r"∂L/∂H: .*--symbol H=A_1"):
+        Checker(net).check(formula)
+    declared = net.with_(notation=net.notation.merge(symbols={"H": "A_1", "G": "dZ_2"}))
+    assert Checker(declared).check(formula).correct
