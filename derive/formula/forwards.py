@@ -29,7 +29,10 @@ def pre_activations(d: Derivation) -> list[tuple[Any, Any]]:
 
 
 def written_out(d: Derivation, arg: Any) -> Any:
-    """The pre-activation ``Z_k`` that ``arg`` writes out (``W_1 X + b_1``), else None."""
+    """The pre-activation ``Z_k`` that ``arg`` writes out (``W_1 X + b_1``), else None (and
+    always for a CNN, whose maps are not written out)."""
+    if d.network.is_conv:
+        return None
     for z, rhs in pre_activations(d):
         if same_forward(d, arg, rhs):
             return z
@@ -47,7 +50,10 @@ def inlined(d: Derivation, expr: Any) -> Any:
     for _ in range(len(forward) + 1):
         if not isinstance(expr, sympy.Basic):
             return expr
-        done = expr.xreplace(forward)
+        try:
+            done = expr.xreplace(forward)
+        except (TypeError, ValueError, AttributeError):  # a node that is not rebuilt so
+            return expr
         if done == expr:
             return expr
         expr = done
@@ -61,9 +67,12 @@ def same_forward(d: Derivation, arg: Any, rhs: Any) -> bool:
     if arg == rhs or inlined(d, arg) == inlined(d, rhs):
         return True
     if isinstance(arg, sympy.Basic):  # f(Z_1) is A_1: compared as the forward names it
-        arg = arg.xreplace(
-            {eq.rhs: eq.out for eq in d.program.equations if isinstance(eq.rhs, sympy.Basic)}
-        )
+        try:
+            arg = arg.xreplace(
+                {eq.rhs: eq.out for eq in d.program.equations if isinstance(eq.rhs, sympy.Basic)}
+            )
+        except (TypeError, ValueError, AttributeError):
+            return False
     shape = getattr(arg, "shape", None)
     if shape is None or shape != getattr(rhs, "shape", None):
         return False
