@@ -339,17 +339,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     def check_as_written(checker: Checker, formula: str) -> CheckResult:
         """One formula in ``--syntax``, or (auto) in the syntax its marks show (said when
         the marks were unclear)."""
+        alone = args.quantity is None  # else --quantity says what a side alone is
         if args.syntax != "auto":
-            return checker.check(formula, args.syntax)
+            return checker.check(formula, args.syntax, alone)
         syntax, sure = detect_syntax(formula)
         try:
-            result = checker.check(formula, syntax)
+            result = checker.check(formula, syntax, alone)
         except FormulaError:
             if sure:
                 raise
             syntax = "latex" if syntax == "python" else "python"
             try:
-                result = checker.check(formula, syntax)
+                result = checker.check(formula, syntax, alone)
             except FormulaError:
                 pass
             else:

@@ -18,6 +18,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
       LaTeX       latex_layers.py     layer indices and letters (o, h: output, hidden)
                   latex_funcs.py      function applications: primes, powers, layers
                   latex_scripts.py    symbols, indices, superscripts
+                  latex_ellipsis.py   σ'(z_1) w_2 … σ'(z_4): the run filled in
                   latex_ir.py         operators, sums, cases: the LaTeX transformer
                   latex_lhs.py        per-sample sums, update rules, the chain rule
                   latex_output.py     da, dz, a without a layer beside y: the output's;
@@ -38,6 +39,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   algebra.py          the operations with shapes checked, broadcasting
                   ir_products.py      a product's IR: diag(v) M as v ⊙ M, σ(z)(1 − σ(z))
                   symbols.py          the symbols of one network and layer l
+                  forwards.py         f(W_1 X + b_1): Z_1 written out, the layer's f
                   feature_maps.py     rot180, pooling, flatten, sliding products, helpers
                   products.py         products and their readings (DP over spans)
                   reductions.py       sums over samples or channels, masks, where, quotients
@@ -45,6 +47,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   nodes.py            the checker's own SymPy nodes (rot180, …)
     equivalence   networks.py         symbolic widths, the derivations, random trials
                   indexed.py          index forms (CNN notes, dense units), on grids
+                  index_layout.py     each symbol's written and implicit axes
                   run.py              one check's context (Run), passed to every stage
                   equivalence.py      structurally equal, else numerically on random widths
                   derivative_rules.py f'(x) = …: an activation's derivative, per layer
@@ -81,6 +84,10 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                                       read where one reading fits, else "cannot tell"
                   letter_clash.py     a letter the network names (dropout's p) read as
                                       the output's too: "cannot tell" where they disagree
+                  one_sample.py       L_i, E_n on the left of a batch network: checked
+                                      on one sample
+                  rhs_alone.py        a LaTeX right-hand side alone: the one derived
+                                      quantity it equals, else --quantity asked for
                   check.py            Checker.check: one Run per call
 
 Forward programs (``derive check PROGRAM``) take a shorter road over the program's own

@@ -22,11 +22,13 @@ from derive.formula.letter_clash import letters_clash
 from derive.formula.name_readings import guessed_check
 from derive.formula.networks import random_env, symbolic_network
 from derive.formula.numpy_sums import SummedEverything, summed_where_the_array_belongs
+from derive.formula.one_sample import one_sample_check
 from derive.formula.output_letters import letters_check
-from derive.formula.parse import IR, FormulaError, parse
+from derive.formula.parse import IR, FormulaError, NoEquation, parse
 from derive.formula.quantity import Quantity, quantity_of
 from derive.formula.readings import OtherReadings
 from derive.formula.resolve import ShapeMismatch, UnknownSymbol
+from derive.formula.rhs_alone import read_alone
 from derive.formula.run import Run
 from derive.formula.snippet_check import check_statements
 from derive.formula.stored_other_way import refuse_if_right_stored_other_way
@@ -36,10 +38,22 @@ from derive.formula.stored_transposed import refuse_unexplained, stored_transpos
 class Checker(OtherReadings):
     """Checks formulas against one network; derivations are made once and reused."""
 
-    def check(self, formula: str, syntax: str = "latex") -> CheckResult:
+    def check(self, formula: str, syntax: str = "latex", alone: bool = True) -> CheckResult:
         """The verdict on ``LHS = RHS`` (or a chain of equal sides); a FormulaError if the
         formula cannot be read or judged for sure. NumPy names the reader does not know
-        are tried in their common readings (``guesses``)."""
+        are tried in their common readings (``guesses``). A LaTeX right-hand side alone is
+        read as the one derived quantity it equals (``rhs_alone``) unless ``alone`` is
+        False (``--quantity`` says what it is)."""
+        if syntax != "python" and alone:
+            try:
+                return self.check(formula, syntax, alone=False)
+            except NoEquation:
+                return read_alone(
+                    formula,
+                    self.d,
+                    lambda text: self._equal_as_written(text, syntax),
+                    lambda text: self.check(text, syntax, alone=False),
+                )
         if syntax != "python":
             attempt = lambda guessed, only: self._check_text(formula, syntax, guessed, only)  # noqa: E731
             try:
@@ -66,6 +80,15 @@ class Checker(OtherReadings):
                 str(getattr(getattr(layer, "activation", None), "name", "")) for layer in net.layers
             ),
         )
+
+    def _equal_as_written(self, text: str, syntax: str) -> bool:
+        """Whether ``LHS = RHS`` is right as written: no other reading, no diagnosis."""
+        net = self.network
+        parts = parse(text, syntax, net.notation.symbols, net.depth, net.convention == "column")
+        if getattr(parts, "unread", []):
+            return False
+        run = Run(text, syntax, parts, net, detect_notation(text), verdict_only=True)
+        return self._check(run).correct
 
     def _activations(self) -> tuple[str, ...]:
         """The layers' activation names, first to last."""
@@ -160,12 +183,8 @@ class Checker(OtherReadings):
             parts = [default_layers(p) for p in parts]
         q = quantity_of(parts[0])
         d = self.d
-        if q.one_sample and d.program.batch != 1:
-            raise FormulaError(
-                f"the left-hand side is the loss of one sample, and this network has a batch "
-                f"of {d.program.batch}: declare batch = 1 in the spec to check per-sample "
-                "formulas"
-            )
+        if q.one_sample and d.program.batch != 1:  # L_i, E_n: on one sample (``one_sample``)
+            return one_sample_check(self, run, q)
         layers = q.layers(d)
         conv = d.network.is_conv and (
             q.base == "K" or any(mentions(p, "K") or has_entries(p) for p in parts)

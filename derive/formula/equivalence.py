@@ -122,7 +122,9 @@ class Equivalence(Networks):
                 for env in self.envs(d, trials):
                     with np.errstate(all="ignore"):
                         b = np.asarray(numeric.evaluate(want, env), dtype=float)
-                        a = IndexForm(r, env, lhs, q.entries).run(rhs, b.shape)
+                        form = IndexForm(r, env, lhs, q.entries)
+                        a = form.run(rhs, b.shape)
+                        run.size_notes[:] = dict.fromkeys([*run.size_notes, *form.notes])
                     if a.shape != b.shape or not np.allclose(a, b, rtol=RTOL, atol=ATOL):
                         return False, "numeric (index form)"
             except UnknownSymbol as err:

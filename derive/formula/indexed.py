@@ -7,7 +7,8 @@ of the left-hand side are free; the others are summed, within each term that use
 (the sum over samples of a weight gradient, over the next layer's channels of a delta).
 Spatial indices are 0-based; entries outside a map or kernel are 0 (so the full
 convolution needs no padding written). Everything is evaluated on NumPy grids, one axis
-per index: no loop over entries.
+per index: no loop over entries. Which axes each symbol has is ``index_layout``'s; a Σ
+over a letter no entry uses (Nielsen's Σ_x) is the sum over the samples.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ from typing import Any
 import numpy as np
 
 from derive.core import numeric
-from derive.core.graph import split_name
-from derive.core.nodes import is_tensor
+from derive.formula.index_layout import SAMPLES_NOTE, Layout, used_letters
 from derive.formula.ir import (
     IR,
     Amb,
@@ -49,7 +49,7 @@ class Value:
     deps: frozenset[str]
 
 
-class IndexForm:
+class IndexForm(Layout):
     """Evaluates one index-form right-hand side for a left-hand tensor of one layer."""
 
     def __init__(self, resolver: Any, env: dict[Any, Any], lhs: Any, lhs_entries: tuple[str, ...]):
@@ -63,41 +63,8 @@ class IndexForm:
         self.free = [a if a is not None else next(written, "") for a in layout]
         self.free += list(written)  # more written than the left side has: refused in run
         self.sizes: dict[str, int] = {}
-
-    # -------------------------------------------------------------- implicit indices
-
-    def layer_of(self, sym: Any) -> int:
-        """The layer a symbol of an index form belongs to."""
-        base, idx = split_name(sym.name)
-        if base == "X":
-            return 0
-        if base == "Y":
-            return int(self.r.d.depth)
-        return int(idx)
-
-    def layout(self, sym: Any, written: int = 0) -> list[str | None]:
-        """The axes of ``sym``'s array: an implicit index's name, or None where a written
-        entry index goes. A map (n, c_j, i, j), a kernel (c_j, c_(j-1), u, v), a conv bias
-        (c_j); a dense matrix's units are written and its samples implicit: Z_j (i, n) in
-        the column convention, (n, i) in the row one, W_j (i, k), b_j (i, 1) or (1, i);
-        with ``written`` two indices a batch matrix's samples are written too (Z_{ji})."""
-        base, _ = split_name(sym.name)
-        j = self.layer_of(sym)
-        if is_tensor(sym):
-            if base == "K":
-                return [f"c{j}", f"c{j - 1}", None, None]
-            if base == "b":
-                return [f"c{j}"]
-            return ["n", f"c{j}", *[None] * (len(sym.shape) - 2)]
-        column = self.r.d.program.column
-        if base == "W" or (written == 2 and base != "b"):
-            return [None, None]
-        inner = f"one{j}" if base == "b" else "n"  # b_j's axis of length 1; the samples
-        return [None, inner] if column else [inner, None]
-
-    def implicit_axes(self, sym: Any) -> list[str]:
-        """The axes a term sums over without saying so (its free indices not on the left)."""
-        return [a for a in self.layout(sym) if a is not None]
+        self.samples: dict[str, str] = {}  # a sum's letter that indexes nothing: the samples
+        self.notes: list[str] = []  # the readings used, said in the answer
 
     # -------------------------------------------------------------- evaluation
 
@@ -164,8 +131,14 @@ class IndexForm:
         if isinstance(node, ISum):
             self.collect_sizes(node.a)
             for var in node.letters:
-                if var not in self.sizes:
-                    raise FormulaError(f"Σ over {var}: {var} indexes no map or kernel plainly")
+                if var in self.sizes:
+                    continue
+                samples = "n" in self.sizes and "n" not in node.letters
+                if samples and var not in used_letters(node.a):
+                    self.samples[var] = "n"  # Σ_x a_k (a_j − y_j): over the training inputs
+                    self.notes.append(SAMPLES_NOTE.format(var=var))
+                    continue
+                raise FormulaError(f"Σ over {var}: {var} indexes no map or kernel plainly")
             return
         for c in children(node):
             self.collect_sizes(c)
@@ -205,6 +178,7 @@ class IndexForm:
                 x = self.value_of(a)
                 return Value(-x.array, x.deps)
             case ISum(letters, a):
+                letters = tuple(dict.fromkeys(self.samples.get(v, v) for v in letters))
                 body = self.value_of(a)
                 axes = tuple(self.order.index(v) for v in letters if v in body.deps)
                 arr = np.sum(body.array, axis=axes, keepdims=True) if axes else body.array

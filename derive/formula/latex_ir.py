@@ -37,6 +37,7 @@ from derive.formula.ir import (
     Where,
 )
 from derive.formula.ir_walk import has_entries, map_children
+from derive.formula.latex_ellipsis import Ellipses
 from derive.formula.latex_layers import (
     Alternative,
     capital_as_generic,
@@ -150,7 +151,7 @@ OUTER_NOTE = (
 
 
 @v_args(inline=True)
-class LatexToIR(Scripts):
+class LatexToIR(Scripts, Ellipses):
     """LaTeX parse tree -> IR."""
 
     def chain(self, *parts: Any) -> list[IR]:

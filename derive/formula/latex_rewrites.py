@@ -157,6 +157,15 @@ LATEX_REWRITES: list[tuple[re.Pattern[str], Any]] = [
     # update rules: W ← W − α G; W(t+1) = W(t) − η G, the time step of an update
     (re.compile(r"(?<=[A-Za-z0-9}])\s*\(\s*t\s*(?:\+\s*1\s*)?\)"), ""),
     (re.compile(r"\\(?:leftarrow|gets|coloneqq)(?![A-Za-z])|:="), " := "),
+    # δ_j ≡ ∂E_n/∂a_j (Bishop's PRML 5.51), ≜, =^{def}: a definition is an equation
+    (
+        re.compile(
+            r"\\(?:equiv|triangleq|doteq|eqqcolon)(?![A-Za-z])"
+            r"|\\(?:stackrel|overset)\s*\{\s*(?:\\(?:text|mathrm)\s*\{\s*def\s*\}|def|\\triangle)\s*\}"
+            r"\s*\{?\s*=\s*\}?"
+        ),
+        " = ",
+    ),
     # Nielsen's w^l → w^l − η/m Σ_x …: an update written with a right arrow
     (re.compile(r"\\(?:rightarrow|to|longrightarrow|mapsto)(?![A-Za-z])"), " := "),
     # Nielsen's y(x): the target of the training input x

@@ -24,6 +24,7 @@ from derive.formula.ir import (
     Scalar,
     Sym,
     T,
+    index_text,
 )
 from derive.formula.latex_funcs import Functions
 from derive.formula.latex_layers import Letter, layer_or_letter, named_layer
@@ -144,8 +145,17 @@ class Scripts(Functions):
             return Sym(base, idx, lower)
         if re.fullmatch(r"[A-Za-z]", word):
             if idx is not None:
+                k = index_text(idx) if not isinstance(idx, Letter) else idx.c
+                shown = f"{word}_{k}" if len(k) == 1 else f"{word}_{{{k}}}"
+                example = (
+                    f", e.g. --symbol '{shown}=A_{k}' or '{shown}=Z_{k}'"
+                    if isinstance(idx, IntIndex)
+                    else " with --symbol NAME=QUANTITY"
+                )
                 raise FormulaError(
-                    f"unknown symbol {word}_… (known: W, b, Z, A, X, Y, \\delta, dZ, dW, db)"
+                    f"unknown symbol {shown} (derive's names: W, b, Z, A, X, Y, \\delta, dZ, dW, "
+                    f"db); if it is one of the network's values, declare which{example} "
+                    "([notation.symbols] in a spec)"
                 )
             return Scalar(word)
         raise FormulaError(f"unknown symbol {word!r}")

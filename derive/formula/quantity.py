@@ -16,6 +16,7 @@ from derive.formula.ir import (
     IntIndex,
     Partial,
     RelIndex,
+    Scalar,
     Sym,
     index_text,
 )
@@ -156,6 +157,12 @@ def quantity_of(lhs: IR) -> Quantity:
         one_sample = "_" in lhs.loss  # ∂C_0/∂W, ∂E_n/∂w: the loss of one sample
         # ∂C/∂Z is the per-sample δ; L, J and E (Bishop's) are the whole loss
         loss = "L" if lhs.loss in ("L", "J", "E", "F") else ""
+        if isinstance(sym, Scalar):  # Goodfellow's ∇_H J: a letter of its source's
+            raise FormulaError(
+                f"∂L/∂{sym.name}: {sym.name} is none of this network's names (W, b, Z, A, X, "
+                f"δ); declare what it stands for, e.g. --symbol {sym.name}=A_1 "
+                "([notation.symbols] in a spec)"
+            )
         if not isinstance(sym, Sym):
             raise FormulaError("∂L/∂… must name one symbol, such as W_2")
         mapping = {

@@ -27,6 +27,7 @@ from derive.formula.algebra import (
     _scalar,
     cotangent_symbol,
 )
+from derive.formula.forwards import pre_activations, written_out
 from derive.formula.ir import IR, FormulaError, Index, IntIndex, Partial, Sym
 from derive.formula.layer_names import STAGE_BASES
 from derive.render.text import text
@@ -198,6 +199,7 @@ class Symbols:
         if name == "sigmoid" and self._sigma_is_symbolic():
             name = "generic"  # σ is this network's own symbolic activation, not the logistic
         if name == "generic":
+            arg = written_out(self.d, arg) or arg  # f(W_1 X + b_1): f(Z_1), the forward's
             layer = self._layer_of_z(arg)
             act = self.d.network.layers[layer - 1].activation  # type: ignore[union-attr]
             return activation_node(act, arg, axis)
@@ -246,8 +248,13 @@ class Symbols:
             k = arg.name.split("_")[1]
             if k.isdigit() and int(k) >= 1:
                 return int(k)
+        forwards = pre_activations(self.d)
+        shown = "; this network's are " + ", ".join(
+            f"{text(z)} = {text(rhs)}" for z, rhs in forwards[:2]
+        )
         raise FormulaError(
-            f"f, g: the layer's own activation is applied to a pre-activation Z_l, not {text(arg)}"
+            f"f, g: the layer's own activation is applied to a pre-activation Z_l, not "
+            f"{text(arg)}" + (f"{shown}{', …' if len(forwards) > 2 else ''}" if forwards else "")
         )
 
     def gradient(self, node: Partial) -> Any:
