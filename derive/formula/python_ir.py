@@ -181,7 +181,8 @@ class PythonToIR(Statements):
         if word in WINDOWS:  # pooling or a convolution as loops over windows
             raise FormulaError(LOOPED_MAPS)
         hidden = word == "h" and not self.windowed  # h: the hidden layer (not a window's row)
-        if word in SHORT or word in UPSTREAM or hidden:  # o, h, who, dy: their readings
+        ng_delta = re.fullmatch(r"d[0-9]?", word)  # Ng's ML course's d, d3: deltas
+        if word in SHORT or word in UPSTREAM or hidden or ng_delta:  # o, h, who, dy, d3
             raise UnknownName(f"unknown name {word!r}", word)
         if re.fullmatch(r"[A-Za-z_]\w*", word) and len(word) <= 2:
             return Scalar(word)
