@@ -95,3 +95,61 @@ def test_a_capital_d_stays_a_size(ng_ml: Checker) -> None:
     # D is a dimension in CS231n's code (N, D): not read as Ng's delta
     with pytest.raises(FormulaError, match="unknown symbol 'D'"):
         ng_ml.check("dZ2 = (A2 - Y) * D", "python")
+
+
+# A tanh hidden layer and a softmax output, samples as rows (gy910210's network); and the
+# same with two tanh hidden layers.
+_TANH = """
+name = "tanh_case"
+convention = "row"
+delta = "per_sample"
+input = "n_0"
+batch = "N"
+{hidden}
+[[layers]]
+width = "n_9"
+activation = "softmax"
+[loss]
+name = "cross_entropy"
+reduction = "sum"
+"""
+_HIDDEN = '[[layers]]\nwidth = "n_{k}"\nactivation = "tanh"\n'
+
+
+@pytest.fixture(scope="module")
+def tanh_one() -> Checker:
+    return Checker(loads(_TANH.format(hidden=_HIDDEN.format(k=1)), "tanh_one.toml"))
+
+
+@pytest.fixture(scope="module")
+def tanh_two() -> Checker:
+    hidden = _HIDDEN.format(k=1) + _HIDDEN.format(k=2)
+    return Checker(loads(_TANH.format(hidden=hidden), "tanh_two.toml"))
+
+
+_PLUS = "output = self.forward(X)\nreturn (1.0 + np.square(output)) * top_diff"
+
+
+def test_an_activation_objects_backward_with_a_slip_is_read(tanh_one: Checker) -> None:
+    # gy910210 issue #2, a reader's tanh backward: before, the value (no f' form found) was
+    # read as a gradient at any layer's input and refused
+    assert tanh_one.check("dZ1 = (1.0 + np.square(A1)) * dA1", "python").verdict == "incorrect"
+    result = tanh_one.check(_PLUS, "python")
+    assert result.verdict == "incorrect" and result.quantity == "δ_1"
+    assert "sign" in (result.diagnosis or "")
+    assert any("self.forward(…) as A_1" in n and "tanh" in n for n in result.notes)
+    right = tanh_one.check(_PLUS.replace("+", "-"), "python")
+    assert right.correct and right.quantity == "δ_1"
+
+
+def test_an_activation_object_at_one_of_two_layers_is_not_judged_wrong(tanh_two: Checker) -> None:
+    # two tanh layers: which one the object is, the snippet does not say
+    with pytest.raises(FormulaError):
+        tanh_two.check(_PLUS, "python")
+    assert tanh_two.check(_PLUS.replace("+", "-"), "python").correct
+
+
+def test_an_object_with_weights_is_no_activation_object(tanh_one: Checker) -> None:
+    snippet = "output = self.forward(X)\nreturn (1.0 + np.square(output)) * top_diff * self.W"
+    with pytest.raises(FormulaError):
+        tanh_one.check(snippet, "python")

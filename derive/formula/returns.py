@@ -118,6 +118,45 @@ def _at_layers(function: str, word: str, activations: tuple[str, ...], code: str
     return "returned_dz_at_" + "_".join(layers)
 
 
+#: How an activation's derivative is written in its output a (tanh: 1 − a², σ: a(1 − a),
+#: ReLU: a > 0), to tell which activation an object's backward is.
+_WRITTEN_IN_A = {
+    "tanh": re.compile(r"square\(|\*\*\s*2|power\("),
+    "sigmoid": re.compile(r"\(\s*1(?:\.0*)?\s*-\s*[\w.]+\s*\)|[\w.]+\s*\*\s*\(\s*1(?:\.0*)?\s*-"),
+    "relu": re.compile(r"[<>]=?\s*0(?![\w.])"),
+}
+#: An object's own parameters: a layer with weights, not an activation object.
+_OWN_WEIGHTS = re.compile(r"\bself\.(?:W|w|weights?|params|kernel|b|bias)\b")
+
+
+def _activation_object(
+    name: str, why: str, code: str, activations: tuple[str, ...]
+) -> tuple[str, str, str]:
+    """An object's backward that multiplies the gradient arriving by a function of its own
+    forward's output (``output = self.forward(X); return (1 - output**2) * top_diff``):
+    an activation object's, so its value is a δ and its forward's output the activation A
+    (an object with weights of its own is a layer, not read so). Where the written form
+    names one activation (1 − a² tanh's, a(1 − a) σ's, a > 0 ReLU's) and one hidden layer
+    has it, the layer is that one: the placeholder, A and the note say so."""
+    if name.startswith("returned_grad") and not _OWN_WEIGHTS.search(code):
+        name = "returned_dz" if name == "returned_grad" else "returned_dz_l"
+        why = "it multiplies the gradient arriving at an object by its own output (an "
+        why += "activation object's backward: a δ)"
+    if not name.startswith("returned_dz"):
+        return name, "A", why
+    acts = [a for a, form in _WRITTEN_IN_A.items() if form.search(code)]
+    hidden = activations[:-1]
+    layers = [k for k, a in enumerate(hidden, 1) if acts == [a]]
+    if name == "returned_dz_l" and len(layers) == 1:
+        k = layers[0]
+        why += (
+            f"; self.forward(…) as A_{k}, the output of layer {k}, the one hidden layer whose "
+            f"activation ({acts[0]}) the derivative's written form names"
+        )
+        return f"returned_dz_at_{k}", f"A{k}", why
+    return name, "A", why + "; self.forward(…) as the activation A the object's forward returns"
+
+
 def is_placeholder(name: str) -> bool:
     """Whether ``name`` is a placeholder of a returned value."""
     return name in PLACEHOLDERS or name.startswith("returned_dz_at_")
@@ -195,13 +234,13 @@ def returned_value(text: str, activations: tuple[str, ...] = ()) -> Returned | N
     for j in range(i):  # Ng's activation backward keeps Z as its cache: Z is Z
         if _CACHE.match(lines[j]):
             lines[j] = " " * len(lines[j])
-    lines[i] = f"{m.group(1)}{name} = {expr}"
     own = any(_OWN_FORWARD.search(x) for x in lines[:i])
-    if name.startswith("returned_dz") and own and _UPSTREAM.search(code):
+    if own and _UPSTREAM.search(code):
         # an activation object's backward (the gradient arriving times f'): its forward is
         # its output; without the gradient arriving the value is f' itself, not read so
-        lines[:i] = [_OWN_FORWARD.sub("A", x) for x in lines[:i]]
-        why += "; self.forward(…) as the activation A the object's forward returns"
+        name, output, why = _activation_object(name, why, code, activations)
+        lines[:i] = [_OWN_FORWARD.sub(output, x) for x in lines[:i]]
+    lines[i] = f"{m.group(1)}{name} = {expr}"
     out = re.sub(r'"""[\s\S]*?"""', lambda d: re.sub(r"[^\n]", " ", d.group(0)), "\n".join(lines))
     return Returned(out, f"read the value returned as a gradient: {why}")
 
