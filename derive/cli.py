@@ -301,6 +301,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from derive.formula.check import Checker, CheckResult
     from derive.formula.detect import detect_syntax
     from derive.formula.parse import FormulaError, NoEquation
+    from derive.formula.return_lines import assign_returned
 
     # The quantity is joined to the formula as ``LHS = RHS``: a mark that ends the
     # left-hand side there (a comment ``#``/``%``, ``;``, a line break) would swallow or
@@ -326,7 +327,13 @@ def cmd_check(args: argparse.Namespace) -> int:
         }
 
     def check_one(checker: Checker, formula: str) -> CheckResult:
-        """One formula; a right-hand side alone with ``--quantity`` as its left-hand side."""
+        """One formula; a right-hand side alone, or the one value a snippet returns, with
+        ``--quantity`` as its left-hand side."""
+        returned = None if args.quantity is None else assign_returned(formula, args.quantity)
+        if returned is not None:  # def f(dA, Z): return …: the user names what it returns
+            result = check_as_written(checker, returned)
+            result.notes.insert(0, f"the value returned, read as {args.quantity} (--quantity)")
+            return result
         try:
             return check_as_written(checker, formula)
         except NoEquation:
@@ -705,8 +712,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--quantity",
         metavar="LHS",
-        help="the left-hand side of a formula written as its right-hand side alone, e.g. "
-        "--quantity dW_2 (formulas with their own '=' keep theirs)",
+        help="the left-hand side of a formula written as its right-hand side alone, or "
+        "what a NumPy snippet's one `return` hands back, e.g. --quantity dW_2 (formulas "
+        "with their own '=' keep theirs)",
     )
     check.add_argument(
         "--file",

@@ -4,6 +4,8 @@ Each test fails on the code before this round (said per test)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from derive.formula.check import Checker
@@ -153,3 +155,52 @@ def test_an_object_with_weights_is_no_activation_object(tanh_one: Checker) -> No
     snippet = "output = self.forward(X)\nreturn (1.0 + np.square(output)) * top_diff * self.W"
     with pytest.raises(FormulaError):
         tanh_one.check(snippet, "python")
+
+
+# --- --quantity names what a snippet returns --------------------------------------------
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    from derive.cli import main
+
+    try:
+        code = main(["check", *argv])
+    except SystemExit as exc:  # argparse and user errors exit through SystemExit
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+_YIZT = "def tanh_backward(next_dz, z):\n    return 1 - np.square(np.tanh(next_dz))"
+
+
+def test_a_returned_value_unread_names_quantity(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # yizt's tanh_backward before its fix: unread, the message says how to name the value
+    spec = tmp_path / "tanh.toml"
+    spec.write_text(_TANH.format(hidden=_HIDDEN.format(k=1)))
+    path = str(spec)
+    code, said = _run(capsys, "--syntax", "python", path, _YIZT)
+    assert code == 2 and "--quantity" in said and said.count("\n") == 1
+    # named with --quantity, its one return is the assignment: the verdict of the same
+    # formula written whole
+    code, said = _run(capsys, "--syntax", "python", "--quantity", "dZ1", path, _YIZT)
+    written, _ = _run(capsys, "--syntax", "python", path, "dZ1 = 1 - np.square(np.tanh(next_dz))")
+    assert code == written == 1
+    assert "the value returned, read as dZ1 (--quantity)" in said
+    right = _YIZT.replace("1 - np.square(np.tanh(next_dz))", "next_dz * (1 - np.tanh(z)**2)")
+    code, said = _run(capsys, "--syntax", "python", "--quantity", "dZ1", path, right)
+    assert code == 0 and "read as dZ1 (--quantity)" in said
+
+
+def test_assign_returned_keeps_the_body_and_drops_the_header() -> None:
+    from derive.formula.return_lines import assign_returned
+
+    text = "def f(dA, Z):\n    s = sigmoid(Z)\n    return dA * s * (1 - s)"
+    got = assign_returned(text, "dZ1")
+    assert got is not None
+    assert got.split("\n")[1:] == ["    s = sigmoid(Z)", "    dZ1 = dA * s * (1 - s)"]
+    assert not got.split("\n")[0].strip()  # the header blanked, the columns kept
+    assert assign_returned("def f(x):\n    return x, x", "dZ1") is None  # a tuple
+    assert assign_returned("dZ1 = dA1", "dZ1") is None  # nothing returned

@@ -72,6 +72,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                                       assigns
                   python_unpack.py    a tuple unpacked from Ng's backward helpers, as
                                       their documented returns
+                  return_lines.py     the one value a snippet returns, and the snippet
+                                      with it assigned (returns.py names its kind)
                   python_helpers.py   a helper named after an activation (applySigmoid),
                                       in its usual definitions (python_args.py: call
                                       arguments as text)

@@ -19,7 +19,8 @@ from collections.abc import Callable
 from derive.formula.answer import CheckResult
 from derive.formula.ir import FormulaError
 from derive.formula.python_unpack import unpack_helpers
-from derive.formula.returns import _LAMBDA, derivative_readings, returned_value
+from derive.formula.return_lines import LAMBDA
+from derive.formula.returns import derivative_readings, returned_value
 from derive.formula.snippet_statements import Statement, statements, without_returns
 
 _NOT_A_QUANTITY = "the left-hand side must name a quantity"
@@ -28,11 +29,14 @@ _ANOTHER = "the left-hand side names another quantity"
 
 
 def _unnamed(left: list[str]) -> FormulaError:
-    what = "returns a value" if "return" in left else "defines a function"
+    returns = "return" in left
+    what = "returns a value" if returns else "defines a function"
+    how = "write the value as one (e.g. dZ = …)"
+    if returns:  # the CLI assigns the one value returned to --quantity (return_lines)
+        how += " or name it with --quantity (e.g. --quantity dZ1)"
     return FormulaError(
         f"this snippet {what} and assigns no quantity, so nothing names what it computes: "
-        "the checker judges assignments to a quantity (dZ1 = …, dW = …, grads['W1'] = …); "
-        "write the value as one (e.g. dZ = …)"
+        f"the checker judges assignments to a quantity (dZ1 = …, dW = …, grads['W1'] = …); {how}"
     )
 
 
@@ -97,7 +101,7 @@ def check_statements(
             return _helpers_read(unpacked, err, symbols, depth, column, check_one, data_term)
         unnamed_or_lambda = str(err).startswith(
             ("this snippet returns", "this snippet defines")
-        ) or _LAMBDA.match(text.strip())
+        ) or LAMBDA.match(text.strip())
         if not unnamed_or_lambda:
             raise
         unnamed = err
