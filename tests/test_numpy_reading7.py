@@ -204,3 +204,27 @@ def test_assign_returned_keeps_the_body_and_drops_the_header() -> None:
     assert not got.split("\n")[0].strip()  # the header blanked, the columns kept
     assert assign_returned("def f(x):\n    return x, x", "dZ1") is None  # a tuple
     assert assign_returned("dZ1 = dA1", "dZ1") is None  # nothing returned
+
+
+# --- five names read by their spelling; the name in doubt is the one named ---------------
+
+_TRASK = "layer_1_delta=layer_2_delta.dot(weights_1_2.T)*relu2deriv(layer_1)"
+
+
+def test_five_names_read_by_their_spelling(grokking: Checker) -> None:
+    # Grokking Deep Learning ch. 6: five names derive does not know (before: at most three
+    # were read, and relu2deriv was relu)
+    result = grokking.check(_TRASK, "python")
+    assert result.correct and result.quantity == "δ_1"
+    for note in ("`layer_1_delta` as δ_1", "`weights_1_2` as W_2", "`layer_1` as A_1"):
+        assert any(note in n for n in result.notes)
+    assert grokking.check(_TRASK + " * 2", "python").verdict == "incorrect"
+
+
+def test_cannot_tell_names_the_name_read_two_ways() -> None:
+    # botacademy's delta_h: h may be A_1 (right) or Z_1 (wrong); the other names are read
+    # alike, so h is the one to declare (before: the first unknown name, delta_h)
+    with pytest.raises(FormulaError, match=r"cannot tell: `h` .*--symbol h="):
+        Checker("nielsen").check(
+            "delta_h = np.transpose(w_h_o) @ delta_o * (h * (1 - h))", "python"
+        )
