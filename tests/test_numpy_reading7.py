@@ -228,3 +228,21 @@ def test_cannot_tell_names_the_name_read_two_ways() -> None:
         Checker("nielsen").check(
             "delta_h = np.transpose(w_h_o) @ delta_o * (h * (1 - h))", "python"
         )
+
+
+# --- Ng's forward cache as a dictionary ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("formula", "correct"),
+    [
+        # Ng's C1W3 (planar data): cache = {"Z1": Z1, "A1": A1, ...}; before, every
+        # cache[...] was read as the linear cache (A_prev, W, b) and refused
+        ("dZ1 = np.dot(W2.T, dZ2) * (1 - np.tanh(cache['Z1'])**2)", True),
+        ('dZ1 = np.dot(W2.T, dZ2) * (1 - np.power(cache["A1"], 2))', True),
+        ("dZ1 = np.dot(W2.T, dZ2) * (1 - np.power(cache['Z1'], 2))", False),
+        ("dW = np.dot(dZ, cache[0].T) / m", True),  # the linear cache, by position
+    ],
+)
+def test_a_cache_dictionary_is_read_by_its_keys(formula: str, correct: bool) -> None:
+    assert Checker("ng").check(formula, "python").correct is correct

@@ -28,7 +28,9 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   python_calls.py     functions, methods, helpers
                   python_arrays.py    np.ones((m, 1)) as a ones vector, in NumPy's
                                       orientation
-                  python_ir.py        names, operators, indexing: the NumPy transformer
+                  python_index.py     subscripts: per-layer lists, dicts and caches by
+                                      their keys, masks, labels
+                  python_ir.py        names, operators: the NumPy transformer
                   numpy_sums.py       np.sum without an axis, as NumPy has it (a number)
                   layer_api.py        CS231n's layer API names (dout, x, dx) by the snippet
                   guesses.py          an unknown name's usual meanings, from its spelling
