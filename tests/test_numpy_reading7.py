@@ -246,3 +246,39 @@ def test_cannot_tell_names_the_name_read_two_ways() -> None:
 )
 def test_a_cache_dictionary_is_read_by_its_keys(formula: str, correct: bool) -> None:
     assert Checker("ng").check(formula, "python").correct is correct
+
+
+# --- reductions: an axis by position, np.squeeze of a sum ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("formula", "correct"),
+    [
+        # before: x.sum(0) dropped its positional axis and summed every entry, so
+        # CS231n's correct db2 was judged INCORRECT
+        ("db2 = dZ2.sum(0, keepdims=True)", True),
+        ("db2 = dZ2.sum(1, keepdims=True)", False),  # the units' axis
+        ("db2 = np.sum(dZ2, 0, keepdims=True)", True),
+        ("db2 = dZ2.mean(0, keepdims=True) * N", True),
+    ],
+)
+def test_an_axis_given_by_position(formula: str, correct: bool) -> None:
+    cs231n = Checker("cs231n")
+    written = cs231n.check(formula.replace("(0", "(axis=0").replace("(1", "(axis=1"), "python")
+    assert written.correct is correct  # the same formula with axis= (read before too)
+    assert cs231n.check(formula, "python").correct is correct
+
+
+def test_squeeze_of_a_kept_sum_drops_the_axis_as_numpy_does() -> None:
+    # Ng's db = np.squeeze(np.sum(dZ, axis=1, keepdims=True)) / m: shape (n,), as np.sum
+    # without keepdims; before: "unknown function squeeze()"
+    ng = Checker("ng")
+    squeezed = ng.check("db1 = np.squeeze(np.sum(dZ1, axis=1, keepdims=True)) / m", "python")
+    plain = ng.check("db1 = np.sum(dZ1, axis=1) / m", "python")
+    assert squeezed.verdict == plain.verdict == "incorrect"
+    assert "keepdims" in (squeezed.diagnosis or "") and squeezed.diagnosis == plain.diagnosis
+    # samples as rows: the (n,) row broadcasts as the bias's own shape, as NumPy has it
+    row = Checker("cs231n").check("db2 = np.squeeze(np.sum(dZ2, axis=0, keepdims=True))", "python")
+    assert row.correct
+    with pytest.raises(FormulaError, match="np.squeeze is read only on a sum"):
+        ng.check("db1 = np.squeeze(dZ1) / m", "python")

@@ -26,6 +26,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   snippets.py         the rules of real code: lists, names, layers
                   python_statements.py  several statements -> one formula
                   python_calls.py     functions, methods, helpers
+                  python_reductions.py  np.sum, np.mean, np.squeeze (an axis by
+                                      position or keyword), as NumPy has them
                   python_arrays.py    np.ones((m, 1)) as a ones vector, in NumPy's
                                       orientation
                   python_index.py     subscripts: per-layer lists, dicts and caches by
