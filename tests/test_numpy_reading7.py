@@ -282,3 +282,35 @@ def test_squeeze_of_a_kept_sum_drops_the_axis_as_numpy_does() -> None:
     assert row.correct
     with pytest.raises(FormulaError, match="np.squeeze is read only on a sum"):
         ng.check("db1 = np.squeeze(dZ1) / m", "python")
+
+
+# --- dW = dW + decay: the += update written out --------------------------------------------
+
+_REG = """
+name = "reg_case"
+convention = "row"
+delta = "mean"
+input = "D"
+batch = "N"
+[[layers]]
+width = "H"
+activation = "relu"
+[[layers]]
+width = "C"
+activation = "softmax"
+[loss]
+name = "cross_entropy"
+reduction = "mean"
+weight_decay = "lambda"
+"""
+
+
+@pytest.mark.parametrize(("term", "correct"), [("lambd/N * W2", True), ("lambd * W2", False)])
+def test_a_decay_added_to_the_gradient_written_out(term: str, correct: bool) -> None:
+    # before: "dW cannot appear on the right-hand side"; now as dW2 += term
+    checker = Checker(loads(_REG, "reg_case.toml"))
+    inplace = checker.check(f"dW2 += {term}", "python")
+    written = checker.check(f"dW2 = dW2 + {term}", "python")
+    assert inplace.correct is written.correct is correct
+    assert written.diagnosis == inplace.diagnosis
+    assert any("read as the gradient of the data term" in n for n in written.notes)

@@ -44,12 +44,19 @@ def _uses(later: list[Statement], word: str) -> bool:
     return any(re.search(rf"(?<![\w.]){re.escape(word)}(?!\w)", s.source) for s in later)
 
 
+def _adds_to_itself(source: str, key: str) -> bool:
+    """``dW2 = dW2 + reg * W2``: the ``+=`` update written out."""
+    word = re.escape(key)
+    return re.match(rf"\s*{word}\s*=\s*{word}\s*\+", source) is not None
+
+
 def _decay_added(
     text: str, found: list[Statement], data_term: Callable[[str], str | None]
 ) -> tuple[str, list[str]] | None:
-    """``dW2 += reg * W2`` with no ``dW2 = …`` before it: the line adds the weight-decay
-    term to the gradient of the data term, so the snippet is read with that gradient (as
-    derived) assigned first. None if no line is such an update."""
+    """``dW2 += reg * W2`` (or ``dW2 = dW2 + reg * W2``) with no ``dW2 = …`` before it: the
+    line adds the weight-decay term to the gradient of the data term, so the snippet is
+    read with that gradient (as derived) assigned first. None if no line is such an
+    update."""
     seen: set[str] = set()
     lines: list[str] = []
     words: list[str] = []
@@ -57,7 +64,7 @@ def _decay_added(
         key = st.key
         if (
             key is not None
-            and st.op == "+="
+            and (st.op == "+=" or _adds_to_itself(st.source, key))
             and st.quantity
             and key not in seen
             and re.fullmatch(r"dW_?[0-9]+", key)
