@@ -292,6 +292,9 @@ def cmd_latex(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The errors of a returned value nothing names, or whose kind the checker cannot tell.
+_RETURN_UNNAMED = ("this snippet returns", "cannot tell what the value returned")
+
 #: Marks that cannot be in ``--quantity``: each would end its left-hand side early.
 _NOT_IN_QUANTITY = ("=", "#", "%", ";")
 
@@ -327,20 +330,30 @@ def cmd_check(args: argparse.Namespace) -> int:
         }
 
     def check_one(checker: Checker, formula: str) -> CheckResult:
-        """One formula; a right-hand side alone, or the one value a snippet returns, with
-        ``--quantity`` as its left-hand side."""
+        """One formula; a right-hand side alone with ``--quantity`` as its left-hand side;
+        a snippet's one returned value, which nothing names, as ``--quantity`` (the user's
+        word over the checker's guess from the function's name or the value's form)."""
         returned = None if args.quantity is None else assign_returned(formula, args.quantity)
-        if returned is not None:  # def f(dA, Z): return …: the user names what it returns
-            result = check_as_written(checker, returned)
-            result.notes.insert(0, f"the value returned, read as {args.quantity} (--quantity)")
-            return result
         try:
-            return check_as_written(checker, formula)
+            result = check_as_written(checker, formula)
         except NoEquation:
             if args.quantity is None:
                 raise
+        except FormulaError as err:
+            if returned is None or not str(err).startswith(_RETURN_UNNAMED):
+                raise
+            return as_returned(checker, returned)
+        else:
+            guessed = any(n.startswith("read the value returned") for n in result.notes)
+            return as_returned(checker, returned) if returned and guessed else result
         result = check_as_written(checker, f"{args.quantity} = {formula}")
         result.notes.insert(0, f"the right-hand side alone, read as {args.quantity} (--quantity)")
+        return result
+
+    def as_returned(checker: Checker, assigned: str) -> CheckResult:
+        """The snippet with its returned value assigned to ``--quantity``."""
+        result = check_as_written(checker, assigned)
+        result.notes.insert(0, f"the value returned, read as {args.quantity} (--quantity)")
         return result
 
     def check_as_written(checker: Checker, formula: str) -> CheckResult:

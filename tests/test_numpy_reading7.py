@@ -314,3 +314,17 @@ def test_a_decay_added_to_the_gradient_written_out(term: str, correct: bool) -> 
     assert inplace.correct is written.correct is correct
     assert written.diagnosis == inplace.diagnosis
     assert any("read as the gradient of the data term" in n for n in written.notes)
+
+
+def test_quantity_does_not_rename_a_snippets_own_assignment(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    spec = tmp_path / "tanh.toml"
+    spec.write_text(_TANH.format(hidden=_HIDDEN.format(k=1)))
+    snippet = "dZ1 = dA1 * (1 - A1**2)\nreturn dZ1"
+    code, said = _run(capsys, "--syntax", "python", "--quantity", "dW2", str(spec), snippet)
+    assert code == 0 and "--quantity" not in said  # dZ1 = … keeps its own left-hand side
+    # a value the checker reads by its function's name: the user's --quantity wins
+    named = "def tanh_backward(dA, z):\n    return dA * (1 - np.tanh(z)**2)"
+    code, said = _run(capsys, "--syntax", "python", "--quantity", "dZ1", str(spec), named)
+    assert code == 0 and "read as dZ1 (--quantity)" in said
