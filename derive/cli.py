@@ -292,6 +292,9 @@ def cmd_latex(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The errors of a returned value nothing names, or whose kind the checker cannot tell.
+_RETURN_UNNAMED = ("this snippet returns", "cannot tell what the value returned")
+
 #: Marks that cannot be in ``--quantity``: each would end its left-hand side early.
 _NOT_IN_QUANTITY = ("=", "#", "%", ";")
 
@@ -301,6 +304,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from derive.formula.check import Checker, CheckResult
     from derive.formula.detect import detect_syntax
     from derive.formula.parse import FormulaError, NoEquation
+    from derive.formula.return_lines import assign_returned
 
     # The quantity is joined to the formula as ``LHS = RHS``: a mark that ends the
     # left-hand side there (a comment ``#``/``%``, ``;``, a line break) would swallow or
@@ -326,14 +330,30 @@ def cmd_check(args: argparse.Namespace) -> int:
         }
 
     def check_one(checker: Checker, formula: str) -> CheckResult:
-        """One formula; a right-hand side alone with ``--quantity`` as its left-hand side."""
+        """One formula; a right-hand side alone with ``--quantity`` as its left-hand side;
+        a snippet's one returned value, which nothing names, as ``--quantity`` (the user's
+        word over the checker's guess from the function's name or the value's form)."""
+        returned = None if args.quantity is None else assign_returned(formula, args.quantity)
         try:
-            return check_as_written(checker, formula)
+            result = check_as_written(checker, formula)
         except NoEquation:
             if args.quantity is None:
                 raise
+        except FormulaError as err:
+            if returned is None or not str(err).startswith(_RETURN_UNNAMED):
+                raise
+            return as_returned(checker, returned)
+        else:
+            guessed = any(n.startswith("read the value returned") for n in result.notes)
+            return as_returned(checker, returned) if returned and guessed else result
         result = check_as_written(checker, f"{args.quantity} = {formula}")
         result.notes.insert(0, f"the right-hand side alone, read as {args.quantity} (--quantity)")
+        return result
+
+    def as_returned(checker: Checker, assigned: str) -> CheckResult:
+        """The snippet with its returned value assigned to ``--quantity``."""
+        result = check_as_written(checker, assigned)
+        result.notes.insert(0, f"the value returned, read as {args.quantity} (--quantity)")
         return result
 
     def check_as_written(checker: Checker, formula: str) -> CheckResult:
@@ -706,8 +726,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--quantity",
         metavar="LHS",
-        help="the left-hand side of a formula written as its right-hand side alone, e.g. "
-        "--quantity dW_2 (formulas with their own '=' keep theirs)",
+        help="the left-hand side of a formula written as its right-hand side alone, or "
+        "what a NumPy snippet's one `return` hands back, e.g. --quantity dW_2 (formulas "
+        "with their own '=' keep theirs)",
     )
     check.add_argument(
         "--file",

@@ -27,9 +27,13 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   snippets.py         the rules of real code: lists, names, layers
                   python_statements.py  several statements -> one formula
                   python_calls.py     functions, methods, helpers
+                  python_reductions.py  np.sum, np.mean, np.squeeze (an axis by
+                                      position or keyword), as NumPy has them
                   python_arrays.py    np.ones((m, 1)) as a ones vector, in NumPy's
                                       orientation
-                  python_ir.py        names, operators, indexing: the NumPy transformer
+                  python_index.py     subscripts: per-layer lists, dicts and caches by
+                                      their keys, masks, labels
+                  python_ir.py        names, operators: the NumPy transformer
                   numpy_sums.py       np.sum without an axis, as NumPy has it (a number)
                   layer_api.py        CS231n's layer API names (dout, x, dx) by the snippet
                   guesses.py          an unknown name's usual meanings, from its spelling
@@ -77,6 +81,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                                       assigns
                   python_unpack.py    a tuple unpacked from Ng's backward helpers, as
                                       their documented returns
+                  return_lines.py     the one value a snippet returns, and the snippet
+                                      with it assigned (returns.py names its kind)
                   python_helpers.py   a helper named after an activation (applySigmoid),
                                       in its usual definitions (python_args.py: call
                                       arguments as text)

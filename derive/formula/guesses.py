@@ -61,6 +61,11 @@ _LAST = frozenset(
 _HIDDEN = frozenset({"h", "hidden", "hid"})
 
 
+#: Ng's Machine Learning course names its deltas d (d3 = a3 - y, d2 = Theta2' * d3 .*
+#: sigmoidGradient(z2)); its other gradients are spelled out (dW, dZ, dA), so a bare d or
+#: d with a layer number is read as a delta only.
+_NG_D = re.compile(r"d[0-9]?")
+
 #: Short names with one common reading: (kind, text, words, layer: L or hidden).
 SHORT = {
     "o": ("an activation", "A", "A", "L"),
@@ -88,9 +93,13 @@ class Reading:
 
 def tokens(name: str) -> list[str]:
     """``dLdTheta`` -> d, l, d, theta; ``layer_1_delta`` -> layer, 1, delta; ``deltao`` ->
-    delta, o."""
+    delta, o; ``relu2deriv`` -> relu, to, deriv."""
     spaced = re.sub(r"([a-z])([A-Z])", r"\1_\2", name)
-    spaced = re.sub(r"([A-Za-z])([0-9])|([0-9])([A-Za-z])", r"\1\3_\2\4", spaced)
+    # a 2 between letters is "to" (relu2deriv, h2o, i2h), not a layer; then every
+    # boundary of letters and digits (a lookaround split: substituting u2 would consume
+    # the 2 and leave 2deriv whole)
+    spaced = re.sub(r"(?<=[A-Za-z])2(?=[A-Za-z])", "_to_", spaced)
+    spaced = re.sub(r"(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])", "_", spaced)
     out: list[str] = []
     words = {"one": "1", "two": "2", "three": "3", "four": "4"}
     for part in spaced.lower().split("_"):
@@ -213,7 +222,7 @@ def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
             *of("Z", "dZ", "δ", signs=True),
             *of("Z", "dA", "∂L/∂A", signs=True),
         ]
-    if set(toks) & _DELTA or re.fullmatch(r"d_?l(ayer)?_?[0-9]", low):
+    if set(toks) & _DELTA or re.fullmatch(r"d_?l(ayer)?_?[0-9]", low) or _NG_D.fullmatch(name):
         return "a delta", of("Z", "dZ", "δ", signs=True)
     if set(toks) & _INPUT or "x" in toks:
         return "the input", [Reading("X", "X")]

@@ -23,8 +23,10 @@ from derive.formula.returns import is_placeholder
 #: At most this many readings are checked for one formula (each is a whole check): 32 is
 #: a helper's two readings (``applySigmoid(x, True)``) times two names of four each.
 MAX_TRIES = 32
-#: At most this many unknown names are read by their spelling in one formula.
-MAX_NAMES = 3
+#: At most this many unknown names are read by their spelling in one formula (Trask's
+#: ``layer_1_delta = layer_2_delta.dot(weights_1_2.T) * relu2deriv(layer_1)`` has five; the
+#: readings tried stay bounded by ``MAX_TRIES``).
+MAX_NAMES = 5
 
 
 @dataclass
@@ -160,13 +162,13 @@ def guessed_check(
     right = [t for t in plain if t.result and t.result.correct]
     wrong = [t for t in plain if t.result and not t.result.correct]
     if right and wrong:
-        raise _cannot_tell(first.name, right[0], wrong[0])
+        raise _cannot_tell(_in_doubt(first.name, right[0], wrong[0]), right[0], wrong[0])
     unsure = [t.error for t in tried if isinstance(t.error, LettersUnsure)]
     if unsure and not right:  # right in one reading with a and z swapped: no verdict
         raise unsure[0]
     if wrong and any(t.result and t.result.correct for t in flipped):
         other = next(t for t in flipped if t.result and t.result.correct)
-        raise _cannot_tell(first.name, other, wrong[0])
+        raise _cannot_tell(_in_doubt(first.name, other, wrong[0]), other, wrong[0])
     chosen = (right or wrong or [])[:1]
     if not chosen:
         readable = [t for t in tried if t.result is not None and not t.fallback]
@@ -221,6 +223,15 @@ def guessed_check(
             f"the other readings that fit ({same[0].words()}) give the same verdict"
         )
     return result
+
+
+def _in_doubt(first: str, right: Tried, wrong: Tried) -> str:
+    """The one name read otherwise in the right and the wrong reading (botacademy's `h`
+    as A_1 or Z_1 beside `delta_h`, `w_h_o`, `delta_o` read alike in both): the name to
+    declare; else the first unknown name."""
+    theirs = {n: r.words for n, _, r in wrong.chosen}
+    differ = [n for n, _, r in right.chosen if theirs.get(n) != r.words]
+    return differ[0] if len(differ) == 1 else first
 
 
 def _cannot_tell(name: str, right: Tried, wrong: Tried) -> FormulaError:

@@ -20,8 +20,6 @@ from derive.formula.ir import (
     RelIndex,
     Reshape,
     Scalar,
-    Squeeze,
-    Sum,
     Sym,
     T,
     Where,
@@ -44,6 +42,7 @@ from derive.formula.python_nodes import (
     TupleOf,
     UnknownName,
 )
+from derive.formula.python_reductions import REDUCTIONS, reduction
 from derive.formula.snippets import sym
 
 PY_FUNCS = {
@@ -159,10 +158,8 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
             return Bin("sub", pos[0], pos[1])
         if meth == "dot" and len(pos) == 1:
             return Bin("mat", obj, pos[0])
-        if meth == "sum":
-            return _sum(obj, kw)
-        if meth == "mean" and not pos:
-            return _mean(obj, kw)
+        if meth in REDUCTIONS:  # x.sum(0), x.mean(axis=1), x.squeeze()
+            return reduction(meth, [obj, *pos], kw)
         if meth == "reshape" and len(pos) == 1 and isinstance(pos[0], ShapeOf):
             return Reshape(obj, pos[0].a)
         if meth in _CLASS_METHODS:
@@ -197,14 +194,8 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
         return power(pos[0], _number_value(pos[1], "the exponent of np.power"))
     if name == "square" and len(pos) == 1:
         return power(pos[0], 2)
-    if name == "sum" and len(pos) >= 1:
-        if len(pos) == 2:
-            kw["axis"] = pos[1]
-        return _sum(pos[0], kw)
-    if name == "mean" and len(pos) in (1, 2):
-        if len(pos) == 2:
-            kw["axis"] = pos[1]
-        return _mean(pos[0], kw)
+    if name in REDUCTIONS and pos:  # np.sum(x, axis=0), np.mean, np.squeeze
+        return reduction(name, pos, kw)
     if name in HELPERS:
         return _helper(name, pos)
     if name == "where" and len(pos) == 3:
@@ -278,42 +269,3 @@ def _derivative_flag(name: str, kw: dict[str, Any]) -> int:
     if flag and PY_FUNCS[name][1]:
         raise FormulaError(f"{name}(…, derivative=True): the derivative of a derivative")
     return flag
-
-
-def _sum(x: Any, kw: dict[str, Any]) -> IR:
-    out = _summed(x, kw)
-    keep = kw.get("keepdims", Bool(False))
-    if not isinstance(keep, Bool):
-        raise FormulaError("keepdims must be True or False")
-    if out.axis != "channels" and not keep.value:
-        return Squeeze(out)  # NumPy drops the summed axis: shape (n,), not (n, 1); or
-        # every axis without one (np.sum(x): a number)
-    return out
-
-
-def _mean(x: Any, kw: dict[str, Any]) -> IR:
-    """``np.mean(x, axis=k)``: the sum over that axis divided by its size (a mean over the
-    samples is the sum over them over m). Without an axis, every entry: not read (the
-    mean of a matrix is no gradient's usual form)."""
-    if kw.get("axis") is None:
-        raise FormulaError("np.mean without axis= is not read: write the sum and its divisor")
-    summed = _sum(x, kw)
-    axis = _summed(x, kw).axis
-    if not isinstance(axis, int):
-        raise FormulaError("np.mean over several axes is not read: write the sum and its divisor")
-    return Bin("div", summed, Dim(x, axis))
-
-
-def _summed(x: Any, kw: dict[str, Any]) -> Sum:
-    axis = kw.get("axis")
-    if axis is None:  # every entry added up: a number (1×1 with keepdims=True)
-        return Sum(x, "all")
-    if isinstance(axis, TupleOf):  # feature maps: axis=(0, 2, 3), one sum per channel
-        axes = tuple(integer_of(_number_value(a, "an axis"), "an axis") for a in axis.items)
-        if axes != (0, 2, 3):
-            raise FormulaError(f"a sum over axes {axes}: the bias gradient sums axes (0, 2, 3)")
-        return Sum(x, "channels")
-    k = integer_of(_number_value(axis, "the axis"), "the axis")
-    if k not in (0, 1, -1, -2):
-        raise FormulaError(f"axis={k}: a matrix has axes 0 and 1 (or -2 and -1)")
-    return Sum(x, k % 2)

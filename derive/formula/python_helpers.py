@@ -2,7 +2,8 @@
 True)``, ``der_sigmoid(x)``, ``grad_tanh(h)``), read in the definitions such helpers have:
 the derivative at its argument, or the derivative written in the activation it is given
 (σ' = a(1 − a)); without a derivative word or flag, the activation itself. The checker
-tries each (``name_readings``) and answers where they agree."""
+tries each (``name_readings``) and answers where they agree. ReLU's has one reading:
+[x > 0] is its derivative whether x is Z or A = relu(Z) (Trask's relu2deriv(layer_1))."""
 
 from __future__ import annotations
 
@@ -53,6 +54,10 @@ def function_readings(name: str, formula: str) -> tuple[str, list[Reading]]:
     if not asked.pop():
         return "the activation", [Reading("", f"{act}(x)", call=f"{act}({{x}})")]
     form, words = _IN_ACTIVATION[act]
+    if act == "relu":  # relu'(z) = [z > 0] = [relu(z) > 0]: one reading, Z or A given
+        return "an activation's derivative", [
+            Reading("", "relu'(x) = (x > 0), the same at Z and at A = relu(Z)", call=form)
+        ]
     return "an activation's derivative", [
         Reading("", f"{act}'(x) (the derivative at its argument)", call=f"{act}_prime({{x}})"),
         Reading("", f"{words} of the activation a it is given", call=form),

@@ -7,12 +7,13 @@ from typing import Any
 from lark import Token, v_args
 
 from derive.formula.guesses import SHORT, UPSTREAM
-from derive.formula.ir import IR, Bin, Cmp, Dim, FormulaError, Gt0, RelIndex, Scalar, Sym, T
+from derive.formula.ir import IR, Bin, FormulaError, Scalar, Sym, T
 from derive.formula.ir import Num as NumNode
 from derive.formula.latex_tokens import BASES
 from derive.formula.layer_names import PY_LAYER_NAME
-from derive.formula.numbers import _index, _number_value, integer_of, parse_number, power
+from derive.formula.numbers import _index, _number_value, parse_number, power
 from derive.formula.python_calls import BACKWARD, HELPERS, PY_FUNCS, call, comparison
+from derive.formula.python_index import LOOPED_MAPS, Indexing
 from derive.formula.python_nodes import (
     Bool,
     Colon,
@@ -21,20 +22,16 @@ from derive.formula.python_nodes import (
     Kw,
     ListRef,
     Local,
-    MaskIdx,
     Method,
     Module,
     Obj,
-    OneHot,
     PyNode,
-    RangeCall,
     ShapeOf,
     Str,
     TupleOf,
     UnknownName,
 )
-from derive.formula.python_statements import Statements
-from derive.formula.snippets import DICTS, LISTS, list_layer, sym
+from derive.formula.snippets import DICTS, LISTS
 
 #: Objects of a model's own layer class (``layer.delta``, ``next_layer.weights``).
 LAYER_OBJECTS = frozenset(
@@ -71,17 +68,10 @@ WINDOWS = frozenset(
         "x_masked",
     }
 )
-LOOPED_MAPS = (
-    "a convolution or pooling written as NumPy loops over windows and entries "
-    "(x[i, h, w, c], vert_start:vert_end) is not read: check the whole gradient instead, "
-    "e.g. dA_prev = maxpool2d_back(dA, A_prev, k, s) or "
-    "dK1 = conv2d_back_kernel(X, delta1, s, p, k) (derive's NumPy helpers; see `derive "
-    "export`)"
-)
 
 
 @v_args(inline=True)
-class PythonToIR(Statements):
+class PythonToIR(Indexing):
     """NumPy-style parse tree -> IR; several statements become the last one's formula
     (``snippets`` has the rules)."""
 
@@ -181,7 +171,8 @@ class PythonToIR(Statements):
         if word in WINDOWS:  # pooling or a convolution as loops over windows
             raise FormulaError(LOOPED_MAPS)
         hidden = word == "h" and not self.windowed  # h: the hidden layer (not a window's row)
-        if word in SHORT or word in UPSTREAM or hidden:  # o, h, who, dy: their readings
+        ng_delta = re.fullmatch(r"d[0-9]?", word)  # Ng's ML course's d, d3: deltas
+        if word in SHORT or word in UPSTREAM or hidden or ng_delta:  # o, h, who, dy, d3
             raise UnknownName(f"unknown name {word!r}", word)
         if re.fullmatch(r"[A-Za-z_]\w*", word) and len(word) <= 2:
             return Scalar(word)
@@ -219,74 +210,6 @@ class PythonToIR(Statements):
                 "array attributes other than .T, .shape and .dtype are not supported"
             )
         return Method(obj, word)
-
-    def subs(self, *items: PyNode) -> list[PyNode]:
-        """The subscripts of an index expression."""
-        return list(items)
-
-    def colon(self, *ends: PyNode) -> PyNode:
-        """``:`` (a whole axis) in a subscript."""
-        return Colon()
-
-    def index(self, obj: PyNode, subs: list[PyNode]) -> PyNode:
-        """``A0.shape[2]``, ``zs[-1]``, ``params['W1']``, ``x[mask]``, ``x[range(N), y]``."""
-        whole = len(subs) == 1 and isinstance(subs[0], Colon)
-        if whole and isinstance(obj, Sym) and obj.base in ("X", "Y") and obj.index is None:
-            note = f"read {obj.base}[batch_idx] as the batch's {obj.base}"  # its rows
-            if note not in self.notes:
-                self.notes.append(note)
-            return obj
-        if len(subs) == 1:
-            idx = subs[0]
-            if isinstance(obj, ShapeOf) and isinstance(idx, NumNode):  # A0.shape[2]: a size
-                return Dim(obj.a, integer_of(idx.value, "an axis"))
-            if isinstance(obj, DictRef) and obj.name in ("cache", "linear_cache"):
-                return self._linear_cache(idx)
-            if isinstance(obj, DictRef) and isinstance(idx, Str):
-                node = self.reading(idx.value)
-                if (
-                    obj.name in ("grads", "gradients", "change_w")
-                    and isinstance(node, Sym)
-                    and node.base in "Wb"
-                ):
-                    return Sym("d" + node.base, node.index, node.lower)  # grads['W2'] is dW2
-                return node
-            if isinstance(obj, ListRef) or (
-                isinstance(obj, Sym) and obj.index is None and obj.base != "Y"
-            ):
-                if isinstance(obj, ListRef):
-                    base, first = LISTS[obj.name]
-                else:
-                    base, first = obj.base, int(obj.base != "A")
-                layer = list_layer(base, first, idx, self.loop_var)
-                if isinstance(layer, RelIndex) and layer.letter == "l":
-                    self.generic = True
-                return sym(base, layer)
-            if isinstance(idx, (Gt0, Cmp)):
-                return MaskIdx(obj, idx)
-        if len(subs) == 2 and any(isinstance(s, RangeCall) for s in subs):
-            rows = isinstance(subs[0], RangeCall)
-            labels = subs[1] if rows else subs[0]
-            if isinstance(labels, Sym) and labels.base == "Y":
-                return OneHot(obj, "rows" if rows else "columns")
-        if len(subs) >= 3:  # dW[:, :, :, c] += a_slice * dZ[i, h, w, c]
-            raise FormulaError(LOOPED_MAPS)
-        raise FormulaError(
-            "this indexing (x[...]) is not read; index per-layer lists (zs[-1]), "
-            "masks (x[x <= 0] = 0) or labels (x[range(N), y] -= 1), or write the formula "
-            "in matrix form"
-        )
-
-    def _linear_cache(self, idx: PyNode) -> PyNode:
-        """``cache[0]`` in Ng's linear_backward: the cache is (A_prev, W, b) of layer l."""
-        k = integer_of(idx.value, "a cache index") if isinstance(idx, NumNode) else -1
-        if k not in (0, 1, 2):
-            raise FormulaError("Ng's linear cache is (A_prev, W, b): index it by 0, 1 or 2")
-        node = sym("A", RelIndex("l", -1)) if k == 0 else sym("Wb"[k - 1], None)
-        note = f"read cache[{k}] as {('A_(l-1)', 'W_l', 'b_l')[k]} (Ng's cache (A_prev, W, b))"
-        if note not in self.notes:
-            self.notes.append(note)
-        return node
 
     def kwarg(self, name: Token, value: PyNode) -> PyNode:
         """``axis=0`` and the like, in a call."""

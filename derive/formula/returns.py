@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass
 
 from derive.formula.ir import FormulaError
+from derive.formula.return_lines import one_return
 
 #: The placeholders a returned value is assigned to: name -> the kind in words.
 PLACEHOLDERS = {
@@ -40,20 +41,6 @@ PLACEHOLDERS = {
 }
 
 _ACTIVATIONS = r"(?:sigmoid|relu|leaky_relu|tanh|softmax|elu|activation|sig|act)"
-#: A ``def`` header on one line; its parameters may hold one level of brackets (a default
-#: ``shape=(1, 2)``); its return annotation any text up to the colon.
-_DEF = re.compile(
-    r"^[ \t]*def\s+(\w+)\s*\(((?:[^()\n]|\([^()\n]*\))*)\)\s*(?:->[^:\n]*)?:[ \t]*(.*)$"
-)
-#: A decorator line (``@staticmethod``, ``@jax.custom_vjp``, ``@partial(jit, …)``).
-_DECORATOR = re.compile(r"^[ \t]*@\s*([\w.]+)")
-#: Decorators that leave what the function returns as its body computes it.
-_PLAIN_DECORATORS = frozenset({"staticmethod", "classmethod"})
-#: Triple-quoted strings (docstrings): text, not code; a ``def`` or ``return`` inside one
-#: is not the function's.
-_TRIPLE = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'')
-_LAMBDA = re.compile(r"^[ \t]*(\w+)\s*=\s*lambda\s+([\w\s,]*):(.*)$")
-_RETURN = re.compile(r"^([ \t]*)return\b[ \t]*(.*)$")
 #: A function defining an activation's derivative (its correctness is in how it is called).
 _DERIVATIVE = re.compile(
     rf"(?i)^(?:{_ACTIVATIONS}_?(?:prime|deriv|derivative|der|d|grad|gradient)"
@@ -88,17 +75,6 @@ class Returned:
     note: str
 
 
-def _split_top(expr: str) -> bool:
-    """Whether ``expr`` is a tuple at the top level (``a, b``): not one quantity."""
-    depth = 0
-    for c in expr.split("#", 1)[0]:
-        depth += c in "([{"
-        depth -= c in ")]}"
-        if c == "," and depth == 0:
-            return True
-    return False
-
-
 def _at_layers(function: str, word: str, activations: tuple[str, ...], code: str) -> str:
     """The placeholder of a named activation's backward pass: derive's layer l when every
     hidden layer has that activation and the code names no layer, else the layers that
@@ -118,6 +94,45 @@ def _at_layers(function: str, word: str, activations: tuple[str, ...], code: str
     return "returned_dz_at_" + "_".join(layers)
 
 
+#: How an activation's derivative is written in its output a (tanh: 1 − a², σ: a(1 − a),
+#: ReLU: a > 0), to tell which activation an object's backward is.
+_WRITTEN_IN_A = {
+    "tanh": re.compile(r"square\(|\*\*\s*2|power\("),
+    "sigmoid": re.compile(r"\(\s*1(?:\.0*)?\s*-\s*[\w.]+\s*\)|[\w.]+\s*\*\s*\(\s*1(?:\.0*)?\s*-"),
+    "relu": re.compile(r"[<>]=?\s*0(?![\w.])"),
+}
+#: An object's own parameters: a layer with weights, not an activation object.
+_OWN_WEIGHTS = re.compile(r"\bself\.(?:W|w|weights?|params|kernel|b|bias)\b")
+
+
+def _activation_object(
+    name: str, why: str, code: str, activations: tuple[str, ...]
+) -> tuple[str, str, str]:
+    """An object's backward that multiplies the gradient arriving by a function of its own
+    forward's output (``output = self.forward(X); return (1 - output**2) * top_diff``):
+    an activation object's, so its value is a δ and its forward's output the activation A
+    (an object with weights of its own is a layer, not read so). Where the written form
+    names one activation (1 − a² tanh's, a(1 − a) σ's, a > 0 ReLU's) and one hidden layer
+    has it, the layer is that one: the placeholder, A and the note say so."""
+    if name.startswith("returned_grad") and not _OWN_WEIGHTS.search(code):
+        name = "returned_dz" if name == "returned_grad" else "returned_dz_l"
+        why = "it multiplies the gradient arriving at an object by its own output (an "
+        why += "activation object's backward: a δ)"
+    if not name.startswith("returned_dz"):
+        return name, "A", why
+    acts = [a for a, form in _WRITTEN_IN_A.items() if form.search(code)]
+    hidden = activations[:-1]
+    layers = [k for k, a in enumerate(hidden, 1) if acts == [a]]
+    if name == "returned_dz_l" and len(layers) == 1:
+        k = layers[0]
+        why += (
+            f"; self.forward(…) as A_{k}, the output of layer {k}, the one hidden layer whose "
+            f"activation ({acts[0]}) the derivative's written form names"
+        )
+        return f"returned_dz_at_{k}", f"A{k}", why
+    return name, "A", why + "; self.forward(…) as the activation A the object's forward returns"
+
+
 def is_placeholder(name: str) -> bool:
     """Whether ``name`` is a placeholder of a returned value."""
     return name in PLACEHOLDERS or name.startswith("returned_dz_at_")
@@ -128,44 +143,10 @@ def returned_value(text: str, activations: tuple[str, ...] = ()) -> Returned | N
     or None if it returns nothing readable so (a tuple, several returns, a condition).
     ``activations``: the network's, layer by layer (a named activation's backward pass is
     read at the layers that have it)."""
-    text = _TRIPLE.sub(lambda d: re.sub(r"[^\n]", " ", d.group(0)), text)
-    lines = text.split("\n")
-    header: tuple[str, str] | None = None
-    for i, line in enumerate(lines):
-        deco = _DECORATOR.match(line)
-        if deco is not None:
-            if deco.group(1) not in _PLAIN_DECORATORS:
-                raise FormulaError(
-                    f"this snippet's function is decorated with @{deco.group(1)}, which may "
-                    "change what it returns: not read; check the formula its body computes "
-                    "as an assignment (dZ = …)"
-                )
-            lines[i] = " " * len(line)
-            continue
-        lam = _LAMBDA.match(line)
-        if lam and len([x for x in lines if x.strip()]) == 1:
-            header = (lam.group(1), lam.group(2))
-            lines[i] = f"return {lam.group(3).strip()}"
-            continue
-        d = _DEF.match(line)
-        if d is None:
-            continue
-        if header is not None:
-            return None  # two functions: which one is judged?
-        header = (d.group(1), d.group(2))
-        lines[i] = " " * len(line)
-        if d.group(3).strip():
-            lines[i] = d.group(3)  # def f(x): return …
-    returns = [i for i, line in enumerate(lines) if _RETURN.match(line)]
-    if len(returns) != 1:
+    found = one_return(text)
+    if found is None:
         return None
-    i = returns[0]
-    m = _RETURN.match(lines[i])
-    assert m is not None
-    expr = m.group(2)
-    body = "\n".join(lines[i + 1 :]).strip()
-    if _split_top(expr) or re.search(r"\bif\b|\belse\b", expr) or body:
-        return None
+    lines, i, header, expr = found.lines, found.at, found.header, found.expr
     if header is not None and _DERIVATIVE.match(header[0]):
         raise FormulaError(
             f"this snippet defines {header[0]}(), an activation's derivative: whether it is "
@@ -195,13 +176,13 @@ def returned_value(text: str, activations: tuple[str, ...] = ()) -> Returned | N
     for j in range(i):  # Ng's activation backward keeps Z as its cache: Z is Z
         if _CACHE.match(lines[j]):
             lines[j] = " " * len(lines[j])
-    lines[i] = f"{m.group(1)}{name} = {expr}"
     own = any(_OWN_FORWARD.search(x) for x in lines[:i])
-    if name.startswith("returned_dz") and own and _UPSTREAM.search(code):
+    if own and _UPSTREAM.search(code):
         # an activation object's backward (the gradient arriving times f'): its forward is
         # its output; without the gradient arriving the value is f' itself, not read so
-        lines[:i] = [_OWN_FORWARD.sub("A", x) for x in lines[:i]]
-        why += "; self.forward(…) as the activation A the object's forward returns"
+        name, output, why = _activation_object(name, why, code, activations)
+        lines[:i] = [_OWN_FORWARD.sub(output, x) for x in lines[:i]]
+    lines[i] = f"{found.indent}{name} = {expr}"
     out = re.sub(r'"""[\s\S]*?"""', lambda d: re.sub(r"[^\n]", " ", d.group(0)), "\n".join(lines))
     return Returned(out, f"read the value returned as a gradient: {why}")
 

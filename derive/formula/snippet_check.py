@@ -19,7 +19,8 @@ from collections.abc import Callable
 from derive.formula.answer import CheckResult
 from derive.formula.ir import FormulaError
 from derive.formula.python_unpack import unpack_helpers
-from derive.formula.returns import _LAMBDA, derivative_readings, returned_value
+from derive.formula.return_lines import LAMBDA
+from derive.formula.returns import derivative_readings, returned_value
 from derive.formula.snippet_statements import Statement, statements, without_returns
 
 _NOT_A_QUANTITY = "the left-hand side must name a quantity"
@@ -28,11 +29,14 @@ _ANOTHER = "the left-hand side names another quantity"
 
 
 def _unnamed(left: list[str]) -> FormulaError:
-    what = "returns a value" if "return" in left else "defines a function"
+    returns = "return" in left
+    what = "returns a value" if returns else "defines a function"
+    how = "write the value as one (e.g. dZ = …)"
+    if returns:  # the CLI assigns the one value returned to --quantity (return_lines)
+        how += " or name it with --quantity (e.g. --quantity dZ1)"
     return FormulaError(
         f"this snippet {what} and assigns no quantity, so nothing names what it computes: "
-        "the checker judges assignments to a quantity (dZ1 = …, dW = …, grads['W1'] = …); "
-        "write the value as one (e.g. dZ = …)"
+        f"the checker judges assignments to a quantity (dZ1 = …, dW = …, grads['W1'] = …); {how}"
     )
 
 
@@ -40,12 +44,19 @@ def _uses(later: list[Statement], word: str) -> bool:
     return any(re.search(rf"(?<![\w.]){re.escape(word)}(?!\w)", s.source) for s in later)
 
 
+def _adds_to_itself(source: str, key: str) -> bool:
+    """``dW2 = dW2 + reg * W2``: the ``+=`` update written out."""
+    word = re.escape(key)
+    return re.match(rf"\s*{word}\s*=\s*{word}\s*\+", source) is not None
+
+
 def _decay_added(
     text: str, found: list[Statement], data_term: Callable[[str], str | None]
 ) -> tuple[str, list[str]] | None:
-    """``dW2 += reg * W2`` with no ``dW2 = …`` before it: the line adds the weight-decay
-    term to the gradient of the data term, so the snippet is read with that gradient (as
-    derived) assigned first. None if no line is such an update."""
+    """``dW2 += reg * W2`` (or ``dW2 = dW2 + reg * W2``) with no ``dW2 = …`` before it: the
+    line adds the weight-decay term to the gradient of the data term, so the snippet is
+    read with that gradient (as derived) assigned first. None if no line is such an
+    update."""
     seen: set[str] = set()
     lines: list[str] = []
     words: list[str] = []
@@ -53,7 +64,7 @@ def _decay_added(
         key = st.key
         if (
             key is not None
-            and st.op == "+="
+            and (st.op == "+=" or _adds_to_itself(st.source, key))
             and st.quantity
             and key not in seen
             and re.fullmatch(r"dW_?[0-9]+", key)
@@ -97,7 +108,7 @@ def check_statements(
             return _helpers_read(unpacked, err, symbols, depth, column, check_one, data_term)
         unnamed_or_lambda = str(err).startswith(
             ("this snippet returns", "this snippet defines")
-        ) or _LAMBDA.match(text.strip())
+        ) or LAMBDA.match(text.strip())
         if not unnamed_or_lambda:
             raise
         unnamed = err

@@ -1,0 +1,113 @@
+"""NumPy subscripts -> IR: the transformer's half that reads ``x[...]``: per-layer lists
+(``zs[-1]``, ``self.weights[-l]``), dictionaries by their keys (``grads['W1']``,
+``cache['Z1']``), Ng's linear cache by position (``cache[0]``), masks (``x[x <= 0]``),
+labels (``x[range(N), y]``) and a batch's rows (``X[batch_idx]``). Names and operators are
+read by its subclass, ``python_ir.PythonToIR``; statements by its base,
+``python_statements.Statements``."""
+
+from __future__ import annotations
+
+from lark import v_args
+
+from derive.formula.ir import Cmp, Dim, FormulaError, Gt0, RelIndex, Sym
+from derive.formula.ir import Num as NumNode
+from derive.formula.numbers import integer_of
+from derive.formula.python_nodes import (
+    Colon,
+    DictRef,
+    ListRef,
+    MaskIdx,
+    OneHot,
+    PyNode,
+    RangeCall,
+    ShapeOf,
+    Str,
+)
+from derive.formula.python_statements import Statements
+from derive.formula.snippets import LISTS, list_layer, sym
+
+LOOPED_MAPS = (
+    "a convolution or pooling written as NumPy loops over windows and entries "
+    "(x[i, h, w, c], vert_start:vert_end) is not read: check the whole gradient instead, "
+    "e.g. dA_prev = maxpool2d_back(dA, A_prev, k, s) or "
+    "dK1 = conv2d_back_kernel(X, delta1, s, p, k) (derive's NumPy helpers; see `derive "
+    "export`)"
+)
+
+
+@v_args(inline=True)
+class Indexing(Statements):
+    """Subscripts of the NumPy transformer (``PythonToIR`` reads the names)."""
+
+    def reading(self, word: str) -> PyNode:
+        """What a name means outside the snippet (``PythonToIR.reading``)."""
+        raise NotImplementedError
+
+    def subs(self, *items: PyNode) -> list[PyNode]:
+        """The subscripts of an index expression."""
+        return list(items)
+
+    def colon(self, *ends: PyNode) -> PyNode:
+        """``:`` (a whole axis) in a subscript."""
+        return Colon()
+
+    def index(self, obj: PyNode, subs: list[PyNode]) -> PyNode:
+        """``A0.shape[2]``, ``zs[-1]``, ``params['W1']``, ``x[mask]``, ``x[range(N), y]``."""
+        whole = len(subs) == 1 and isinstance(subs[0], Colon)
+        if whole and isinstance(obj, Sym) and obj.base in ("X", "Y") and obj.index is None:
+            note = f"read {obj.base}[batch_idx] as the batch's {obj.base}"  # its rows
+            if note not in self.notes:
+                self.notes.append(note)
+            return obj
+        if len(subs) == 1:
+            idx = subs[0]
+            if isinstance(obj, ShapeOf) and isinstance(idx, NumNode):  # A0.shape[2]: a size
+                return Dim(obj.a, integer_of(idx.value, "an axis"))
+            linear = isinstance(obj, DictRef) and obj.name in ("cache", "linear_cache")
+            if linear and not isinstance(idx, Str):  # cache['Z1']: Ng's dict, by its key
+                return self._linear_cache(idx)
+            if isinstance(obj, DictRef) and isinstance(idx, Str):
+                node = self.reading(idx.value)
+                if (
+                    obj.name in ("grads", "gradients", "change_w")
+                    and isinstance(node, Sym)
+                    and node.base in "Wb"
+                ):
+                    return Sym("d" + node.base, node.index, node.lower)  # grads['W2'] is dW2
+                return node
+            if isinstance(obj, ListRef) or (
+                isinstance(obj, Sym) and obj.index is None and obj.base != "Y"
+            ):
+                if isinstance(obj, ListRef):
+                    base, first = LISTS[obj.name]
+                else:
+                    base, first = obj.base, int(obj.base != "A")
+                layer = list_layer(base, first, idx, self.loop_var)
+                if isinstance(layer, RelIndex) and layer.letter == "l":
+                    self.generic = True
+                return sym(base, layer)
+            if isinstance(idx, (Gt0, Cmp)):
+                return MaskIdx(obj, idx)
+        if len(subs) == 2 and any(isinstance(s, RangeCall) for s in subs):
+            rows = isinstance(subs[0], RangeCall)
+            labels = subs[1] if rows else subs[0]
+            if isinstance(labels, Sym) and labels.base == "Y":
+                return OneHot(obj, "rows" if rows else "columns")
+        if len(subs) >= 3:  # dW[:, :, :, c] += a_slice * dZ[i, h, w, c]
+            raise FormulaError(LOOPED_MAPS)
+        raise FormulaError(
+            "this indexing (x[...]) is not read; index per-layer lists (zs[-1]), "
+            "masks (x[x <= 0] = 0) or labels (x[range(N), y] -= 1), or write the formula "
+            "in matrix form"
+        )
+
+    def _linear_cache(self, idx: PyNode) -> PyNode:
+        """``cache[0]`` in Ng's linear_backward: the cache is (A_prev, W, b) of layer l."""
+        k = integer_of(idx.value, "a cache index") if isinstance(idx, NumNode) else -1
+        if k not in (0, 1, 2):
+            raise FormulaError("Ng's linear cache is (A_prev, W, b): index it by 0, 1 or 2")
+        node = sym("A", RelIndex("l", -1)) if k == 0 else sym("Wb"[k - 1], None)
+        note = f"read cache[{k}] as {('A_(l-1)', 'W_l', 'b_l')[k]} (Ng's cache (A_prev, W, b))"
+        if note not in self.notes:
+            self.notes.append(note)
+        return node
