@@ -146,6 +146,7 @@ class Mutations(LayerMutations):
                         f"a layer index is off by one: {sh(node)} where {sh(other)} belongs",
                         replace(rhs, path, other),
                     )
+        yield from self.one_layer_rewrites(run, rhs)  # each Z/A of a factor at once
         if q.kind == "delta":
             z = Sym("Z", q.idx, False)
             yield (
