@@ -122,15 +122,24 @@ def rebuild(e: Expr, args: list[Expr]) -> Expr:
     return e.func(*args)
 
 
-def put(e: Expr, path: Path, new: Expr) -> Expr:
+def put(e: Expr, path: Path, new: Expr) -> Expr | None:
+    """``e`` with ``new`` at ``path``; None where a node refuses the shapes (a broadcast)."""
     if not path:
         return new
     args = list(e.args)
-    args[path[0]] = put(args[path[0]], path[1:], new)
-    return rebuild(e, args)
+    inner = put(args[path[0]], path[1:], new)
+    if inner is None:
+        return None
+    args[path[0]] = inner
+    try:
+        return rebuild(e, args)
+    except Exception:  # the node checks its shapes as it is built
+        return None
 
 
 def scaled(e: Expr, c: Expr) -> Expr:
+    if not isinstance(e, sympy.MatrixExpr):  # a feature map: a non-commutative Mul
+        return sympy.Mul(c, e)
     return MatMul(c, e, evaluate=False)
 
 
@@ -384,6 +393,8 @@ def python(d: Any, lhs: Any, rhs: Expr) -> str:
 def _firsts(c: Ctx, kind: str, e: Expr, limit: int) -> list[Expr]:
     out = []
     for new in MUTATORS[kind](c, e):
+        if new is None:
+            continue
         out.append(new)
         if len(out) >= limit:
             break
@@ -412,7 +423,10 @@ def cases(
                         if k2 <= k1:
                             continue
                         muts += [((k1, k2), m) for m in _firsts(c, k2, once, 1)]
+        singles = {str(m) for kinds, m in muts if len(kinds) == 1}
         for kinds, mutated in muts:
+            if len(kinds) == 2 and str(mutated) in singles:
+                continue  # two kinds that make one (1/m and the sum: the per-sample form)
             same = equal(d, mutated, rhs)
             for syntax in syntaxes:
                 if syntax == "python" and symbolic_f:
@@ -431,9 +445,15 @@ def cases(
                     "python",
                     ("keepdims",),
                     code.replace(", keepdims=True", ""),
-                    # (n,) broadcasts as a row (1, n) does; only a column (n, 1) bias breaks
-                    net.convention == "row" or net.widths[int(qname[2:])] == 1,
+                    _broadcasts(net, qname),
                 )
+
+
+def _broadcasts(net: Any, bias: str) -> bool:
+    """Whether ``db`` of shape (n,) updates the bias as (n, 1) would: it broadcasts as a
+    row (1, n) does, so only a column bias of more than one unit breaks (Ng's bug)."""
+    b = next(p for p in derive(net).program.params if str(p) == bias)
+    return len(b.shape) != 2 or b.shape[1] != 1 or b.shape[0] == 1
 
 
 def run(checker: Checker, case: Case) -> Outcome:

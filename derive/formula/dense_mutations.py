@@ -93,6 +93,12 @@ class DenseMutations(FactorMutations):
                     f"adds up the {_samples(self.sym_network.convention)} of the delta)",
                     replace(rhs, path, summed),
                 )
+                m: IR = Scalar(str(self.d.program.batch))
+                yield (  # δ for ∂C/∂b: a per-sample textbook's formula
+                    f"the sum over samples and the factor 1/{sh(m)} are missing (a formula "
+                    f"for one sample, in a batch of {sh(m)}): {code} / {sh(m)}, not {sh(node)}",
+                    replace(rhs, path, Bin("div", summed, m)),
+                )
 
     def squares(self, run: Run, rhs: IR) -> Iterator[tuple[str, IR]]:
         """``(1 − A)²`` for ``1 − A²`` (tanh'), and ``1 − A`` with its square missing."""

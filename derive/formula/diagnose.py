@@ -161,6 +161,20 @@ class Diagnosis(Mutations):
         firsts = list(self.mutations(run, rhs, q))
         seconds: dict[int, list[tuple[str, IR]]] = {}
         tries = 0
+        # first a mistake of the whole (a factor 1/m, the sign, …) with each other one:
+        # the commonest second mistake, and four candidates per mistake, not all of them
+        scales = len(self.scale_mutations(rhs))
+        for first, once in firsts[scales:]:
+            for second, twice in self.scale_mutations(once):
+                tries += 1
+                if tries > MAX_PAIRS or run.budget.exhausted:
+                    return None
+                try:
+                    ok, _ = self.matches(run, self.d, q, twice, trials=2)
+                except FormulaError:
+                    continue
+                if ok:
+                    return f"two mistakes: {first}; and {second}"
         # by the sum of the two mistakes' ranks, so that a late kind of mistake (a layer
         # index) is paired with every early one (a factor) within the budget
         for rank in range(2 * len(firsts)):
@@ -169,7 +183,7 @@ class Diagnosis(Mutations):
                 if i not in seconds:
                     seconds[i] = list(self.mutations(run, once, q))
                 j = rank - i
-                if j >= len(seconds[i]):
+                if j >= len(seconds[i]) or (i >= scales > j):  # (tried above)
                     continue
                 second, twice = seconds[i][j]
                 tries += 1
