@@ -164,3 +164,40 @@ def test_the_grid_applies_each_kind() -> None:
         "(1-A)^2",
     } <= kinds
     assert isinstance(next(iter(cases("ng", derive("ng").network))), Case)
+
+
+@pytest.mark.parametrize(
+    "name,formula,syntax,words",
+    [
+        (  # f'(A) and a 1/m: the pair the search reached too late
+            "nielsen",
+            "delta1 = ((W2.T @ delta2) * _sigmoid(-A1)*_sigmoid(A1)) / m",
+            "python",
+            ("taken at Z, not at A", "1/m"),
+        ),
+        (  # softmax's elementwise derivative, and the mean delta's 1/N left out
+            "cs231n",
+            "delta2 = (A2 - Y) * A2 * (1 - A2)",
+            "python",
+            ("softmax", "1/m"),
+        ),
+        ("ng", "db1 = -delta1", "python", ("sum over samples", "sign")),
+        (
+            "ng",
+            r"\frac{\partial L}{\partial b_{1}} = \delta_{1}^{T}",
+            "latex",
+            ("one sample", "transposed"),
+        ),
+        (  # ⊙ written as a product, the derivative first: no longer refused
+            "nielsen",
+            r"\delta_{1} = \sigma'\left(Z_{1}\right) W_{2}^{T} \delta_{2}",
+            "latex",
+            ("Hadamard",),
+        ),
+    ],
+)
+def test_two_mistakes_are_named(name: str, formula: str, syntax: str, words) -> None:
+    result = check(derive(name).network, formula, syntax)
+    assert not result.correct
+    for w in words:
+        assert w in (result.diagnosis or ""), result.diagnosis

@@ -10,7 +10,7 @@ from functools import partial
 
 from derive.formula.cnn_mutations import CnnMutations
 from derive.formula.ir import IR, Bin, Chain, Fn, Index, Pow, Sym, T, shifted
-from derive.formula.ir_walk import map_children, nodes, replace, show
+from derive.formula.ir_walk import at, map_children, nodes, replace, show
 from derive.formula.quantity import Quantity
 from derive.formula.run import Run
 
@@ -55,6 +55,29 @@ class FactorMutations(CnnMutations):
                     kept = _had([*factors[:i], new, *factors[j + 1 :]])
                     yield what, replace(rhs, path, kept)
 
+    def derivative_in_products(self, run: Run, rhs: IR) -> Iterator[tuple[str, IR]]:
+        """``f'(Z1) W2ᵀ δ2``, ``W2ᵀ δ2 f'(Z1)``: a layer's derivative factor at one end of
+        a chain of matrix products, where ⊙ with the product of the rest belongs (the
+        product of two alone is ``mutations``')."""
+        sh = partial(show, python=run.python)
+        for path, node in nodes(rhs):
+            if not _is_mat(node) or (path and _is_mat(at(rhs, path[:-1]))):
+                continue  # (the top of a chain of products)
+            factors = list(_mat_factors(node))
+            if len(factors) < 3:
+                continue
+            for f, rest in ((factors[0], factors[1:]), (factors[-1], factors[:-1])):
+                if _one_layer(f) is None:
+                    continue
+                product = rest[0]
+                for x in rest[1:]:
+                    product = Bin("mat", product, x)
+                yield (
+                    "a matrix product is written where the Hadamard product ⊙ belongs "
+                    f"({sh(product)} ⊙ {sh(f)})",
+                    replace(rhs, path, Bin("had", product, f)),
+                )
+
     def derivative_factors(self, run: Run, rhs: IR, q: Quantity) -> Iterator[tuple[str, IR]]:
         """A factor of one layer's Z or A alone that is not its activation's derivative
         (σ(z)(1 − σ(z)) on a tanh layer, 1 − a on a tanh layer): f'(Z) belongs there."""
@@ -98,6 +121,20 @@ class FactorMutations(CnnMutations):
                 f"f'({sh(z)}) belongs here",
                 replace(rhs, path, Fn("generic", 1, z)),
             )
+
+
+def _is_mat(node: IR) -> bool:
+    return isinstance(node, Bin) and node.op == "mat"
+
+
+def _mat_factors(node: IR) -> Iterator[IR]:
+    """The factors of a chain of matrix products, left to right."""
+    if _is_mat(node):
+        assert isinstance(node, Bin)
+        yield from _mat_factors(node.a)
+        yield from _mat_factors(node.b)
+    else:
+        yield node
 
 
 def _layer_group(sh: Shown, whole: IR, sym: Sym) -> Iterator[tuple[str, IR]]:

@@ -158,6 +158,7 @@ class Mutations(LayerMutations):
                         replace(rhs, path, other),
                     )
         yield from self.one_layer_rewrites(run, rhs)  # each Z/A of a factor at once
+        yield from self.derivative_in_products(run, rhs)  # f'(Z1) W2ᵀ δ2
         if q.kind == "delta":
             z = Sym("Z", q.idx, False)
             yield (
