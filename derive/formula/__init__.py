@@ -56,6 +56,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   equivalence.py      structurally equal, else numerically on random widths
                   derivative_rules.py f'(x) = …: an activation's derivative, per layer
     diagnose      cnn_mutations.py    the CNN mistakes, undone one at a time
+                  factor_mutations.py a layer's derivative factor: not f', at A, shifted
                   dense_mutations.py  masks, sums, squares, decay, softmax, swapped indices
                   layer_mutations.py  a residual skip's term missing, dropout's 1/p missing
                   mutations.py        the usual mistakes, undone one at a time

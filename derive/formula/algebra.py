@@ -147,6 +147,10 @@ def _wrap(e: Any) -> Any:
 
 
 def _had(a: Any, b: Any, op: str = "⊙") -> Any:
+    if isinstance(a, _Ones) or isinstance(b, _Ones):
+        ones, other = (a, b) if isinstance(a, _Ones) else (b, a)
+        if _scalar(other):  # c ⊙ 1: the number scales the ones vector (as in a product)
+            return _Ones(ones.size, ones.coeff * other)
     if _scalar(a) or _scalar(b):
         return a * b
     if isinstance(a, _Ones) or isinstance(b, _Ones):

@@ -10,16 +10,15 @@ from functools import partial
 import sympy
 
 from derive.core.nodes import Softmax
-from derive.formula.cnn_mutations import CnnMutations, _is
+from derive.formula.cnn_mutations import _is
+from derive.formula.factor_mutations import FactorMutations, _hadamard_factors
 from derive.formula.ir import (
     IR,
     Bin,
-    Chain,
     Cmp,
     Entry,
     Fn,
     Gt0,
-    Index,
     IntIndex,
     Num,
     Pow,
@@ -41,16 +40,7 @@ def _is_weight(node: IR) -> bool:
     return isinstance(node, Sym) and node.base == "W"
 
 
-def _hadamard_factors(node: IR) -> Iterator[IR]:
-    """The factors of a chain of Hadamard products, left to right."""
-    if isinstance(node, Bin) and node.op == "had":
-        yield from _hadamard_factors(node.a)
-        yield from _hadamard_factors(node.b)
-    else:
-        yield node
-
-
-class DenseMutations(CnnMutations):
+class DenseMutations(FactorMutations):
     """The mistakes of particular layers and losses (``Mutations`` tries them last)."""
 
     def entry_swaps(self, run: Run, rhs: IR) -> Iterator[tuple[str, IR]]:
@@ -102,6 +92,12 @@ class DenseMutations(CnnMutations):
                     f"the sum over samples is missing: {code}, not {sh(node)} (a bias gradient "
                     f"adds up the {_samples(self.sym_network.convention)} of the delta)",
                     replace(rhs, path, summed),
+                )
+                m: IR = Scalar(str(self.d.program.batch))
+                yield (  # δ for ∂C/∂b: a per-sample textbook's formula
+                    f"the sum over samples and the factor 1/{sh(m)} are missing (a formula "
+                    f"for one sample, in a batch of {sh(m)}): {code} / {sh(m)}, not {sh(node)}",
+                    replace(rhs, path, Bin("div", summed, m)),
                 )
 
     def squares(self, run: Run, rhs: IR) -> Iterator[tuple[str, IR]]:
@@ -216,67 +212,3 @@ class DenseMutations(CnnMutations):
             slope: IR = Fn("generic", 1, Sym("Z", IntIndex(k), True))
             yield (f"a factor of the chain is missing: {sh(w)}", Bin("mat", rhs, w))
             yield (f"a factor of the chain is missing: {sh(slope)}", Bin("had", rhs, slope))
-
-    def derivative_factors(self, run: Run, rhs: IR, q: Quantity) -> Iterator[tuple[str, IR]]:
-        """A factor of one layer's Z or A alone that is not its activation's derivative
-        (σ(z)(1 − σ(z)) on a tanh layer, 1 − a on a tanh layer): f'(Z) belongs there."""
-        if q.kind != "delta":
-            return
-        sh = partial(show, python=run.python)
-        for path, node in nodes(rhs):
-            if isinstance(node, Chain):  # X ⊙ σ(z)(1 − σ(z)): a run of juxtaposed factors
-                for i, j, idx in _one_layer_runs(node):
-                    z: IR = Sym("Z", idx, False)
-                    items = (*node.items[:i], Fn("generic", 1, z), *node.items[j + 1 :])
-                    ops = node.ops[:i] + node.ops[j:]
-                    new: IR = Chain(ops, items, node.bare) if len(items) > 1 else items[0]
-                    shown = " ".join(sh(x) for x in node.items[i : j + 1])
-                    yield (
-                        f"{shown} is not the derivative of the layer's activation: "
-                        f"f'({sh(z)}) belongs here",
-                        replace(rhs, path, new),  # (⊙ and juxtaposition shown alike)
-                    )
-                continue
-            if isinstance(node, Bin) and node.op == "had":  # X ⊙ A ⊙ (1 − A): a run of ⊙
-                factors = list(_hadamard_factors(node))
-                for i, j, layer in _one_layer_runs(Chain("m" * (len(factors) - 1), tuple(factors))):
-                    z = Sym("Z", layer, False)
-                    kept = [*factors[:i], Fn("generic", 1, z), *factors[j + 1 :]]
-                    out = kept[0]
-                    for f in kept[1:]:
-                        out = Bin("had", out, f)
-                    shown = " ⊙ ".join(sh(x) for x in factors[i : j + 1])
-                    yield (
-                        f"{shown} is not the derivative of the layer's activation: "
-                        f"f'({sh(z)}) belongs here",
-                        replace(rhs, path, out),
-                    )
-            one = _one_layer(node) if isinstance(node, (Bin, Fn, Pow)) else None
-            if one is None:
-                continue
-            z = Sym("Z", one, False)
-            yield (
-                f"{sh(node)} is not the derivative of the layer's activation: "
-                f"f'({sh(z)}) belongs here",
-                replace(rhs, path, Fn("generic", 1, z)),
-            )
-
-
-def _one_layer(node: IR) -> Index | None:
-    """The layer whose Z or A alone a node is a function of (None: another node)."""
-    syms = {(n.base, n.index) for _, n in nodes(node) if isinstance(n, Sym)}
-    if len(syms) != 1:
-        return None
-    base, idx = next(iter(syms))
-    return idx if base in ("A", "Z") else None
-
-
-def _one_layer_runs(node: Chain) -> Iterator[tuple[int, int, Index]]:
-    """The runs items[i..j] of factors (juxtaposed or ⊙) that are functions of one layer's
-    Z or A alone."""
-    n = len(node.items)
-    for i in range(n):
-        for j in range(i + 1, n):
-            layers = {_one_layer(x) for x in node.items[i : j + 1]}
-            if len(layers) == 1 and None not in layers:
-                yield i, j, next(iter(layers))  # type: ignore[misc]

@@ -8,6 +8,9 @@ correction makes the formula right is named.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
+
 from derive.formula.dense_mutations import _samples
 from derive.formula.ir import (
     IR,
@@ -23,6 +26,7 @@ from derive.formula.quantity import Quantity
 from derive.formula.run import Run
 
 MAX_PAIRS = 600  # two mistakes at once: the candidates tried
+MAX_SCALE_PAIRS = 200  # of which a factor or sign of the whole with another mistake first
 
 #: The single mistakes said before "the other convention's formula" (one slip in the
 #: spec's own convention).
@@ -157,30 +161,48 @@ class Diagnosis(Mutations):
     def _first_pair(self, run: Run, q: Quantity, rhs: IR) -> str | None:
         """Two of the usual mistakes at once (e.g. a missing transpose and a missing 1/m):
         each mistake in the formula, then each one in what undoing it leaves; at most
-        ``MAX_PAIRS`` tries, so that a wrong formula stays fast to diagnose."""
+        ``MAX_PAIRS`` tries, so that a wrong formula stays fast to diagnose. The pairs of
+        the earliest mistakes first, then a factor or sign of the whole with each other
+        mistake (the commonest second one, which the ranks reach late), then the rest."""
         firsts = list(self.mutations(run, rhs, q))
+        scales = len(self.scale_mutations(rhs))
+        ranked = self._ranked_pairs(run, q, firsts, scales)
+        order = itertools.chain(
+            itertools.islice(ranked, MAX_SCALE_PAIRS),
+            itertools.islice(self._scale_pairs(firsts[scales:]), MAX_SCALE_PAIRS),
+            ranked,
+        )
+        for first, second, twice in itertools.islice(order, MAX_PAIRS):
+            if run.budget.exhausted:
+                return None
+            try:
+                ok, _ = self.matches(run, self.d, q, twice, trials=2)
+            except FormulaError:
+                continue
+            if ok:
+                return (
+                    f"{first}, twice" if first == second else f"two mistakes: {first}; and {second}"
+                )
+        return None
+
+    def _scale_pairs(self, firsts: list[tuple[str, IR]]) -> Iterator[tuple[str, str, IR]]:
+        """Each mistake with a factor, the sign or a transpose of the whole."""
+        for first, once in firsts:
+            for second, twice in self.scale_mutations(once):
+                yield first, second, twice
+
+    def _ranked_pairs(
+        self, run: Run, q: Quantity, firsts: list[tuple[str, IR]], scales: int
+    ) -> Iterator[tuple[str, str, IR]]:
+        """The pairs by the sum of the two mistakes' ranks, so that a late kind of mistake
+        (a layer index) is paired with every early one (a factor); those of a mistake with
+        a scale (``_scale_pairs``) left out."""
         seconds: dict[int, list[tuple[str, IR]]] = {}
-        tries = 0
-        # by the sum of the two mistakes' ranks, so that a late kind of mistake (a layer
-        # index) is paired with every early one (a factor) within the budget
         for rank in range(2 * len(firsts)):
             for i in range(min(rank + 1, len(firsts))):
                 first, once = firsts[i]
                 if i not in seconds:
                     seconds[i] = list(self.mutations(run, once, q))
                 j = rank - i
-                if j >= len(seconds[i]):
-                    continue
-                second, twice = seconds[i][j]
-                tries += 1
-                if tries > MAX_PAIRS or run.budget.exhausted:
-                    return None
-                try:
-                    ok, _ = self.matches(run, self.d, q, twice, trials=2)
-                except FormulaError:
-                    continue
-                if ok:
-                    if first == second:
-                        return f"{first}, twice"
-                    return f"two mistakes: {first}; and {second}"
-        return None
+                if j < len(seconds[i]) and not (i >= scales > j):
+                    yield first, *seconds[i][j]

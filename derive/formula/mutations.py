@@ -4,7 +4,7 @@ square, weight decay, softmax's Jacobian). ``Diagnosis`` tries the variants in t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 
 import sympy
@@ -36,6 +36,12 @@ class Mutations(LayerMutations):
     def mutations(self, run: Run, rhs: IR, q: Quantity) -> Iterator[tuple[str, IR]]:
         """Each usual mistake undone once: (what the mistake is, the formula without it)."""
         sh = partial(show, python=run.python)
+        yield from self.scale_mutations(rhs)
+        yield from self._node_mutations(run, rhs, q, sh)
+
+    def scale_mutations(self, rhs: IR) -> list[tuple[str, IR]]:
+        """The mistakes of the whole right-hand side (a factor, the sign, a transpose):
+        the first tried, and paired with every other mistake first (``diagnose``)."""
         m_scalar: IR = Scalar(str(self.d.program.batch))
         factors: list[tuple[str, IR]] = [
             ("a factor 1/m is missing", Bin("div", rhs, m_scalar)),
@@ -48,7 +54,12 @@ class Mutations(LayerMutations):
             ("the sign is wrong", Neg(rhs)),
             ("the whole right-hand side should be transposed", T(rhs)),
         ]
-        yield from factors
+        return factors
+
+    def _node_mutations(
+        self, run: Run, rhs: IR, q: Quantity, sh: Callable[[IR], str]
+    ) -> Iterator[tuple[str, IR]]:
+        """The mistakes at one node of the formula, and those of particular layers."""
         for path, node in nodes(rhs):
             if isinstance(node, Sym) and node.base != "Y":
                 yield (f"a transpose is missing on {sh(node)}", replace(rhs, path, T(node)))
@@ -146,6 +157,8 @@ class Mutations(LayerMutations):
                         f"a layer index is off by one: {sh(node)} where {sh(other)} belongs",
                         replace(rhs, path, other),
                     )
+        yield from self.one_layer_rewrites(run, rhs)  # each Z/A of a factor at once
+        yield from self.derivative_in_products(run, rhs)  # f'(Z1) W2ᵀ δ2
         if q.kind == "delta":
             z = Sym("Z", q.idx, False)
             yield (

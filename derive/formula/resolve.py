@@ -95,6 +95,8 @@ class Resolver(Reductions):
         """``-a`` for a scalar, a matrix or a tensor."""
         if _scalar(a):
             return -a
+        if isinstance(a, _Ones):  # −1ᵀ δ: the sign is the ones vector's coefficient
+            return _Ones(a.size, -a.coeff)
         return tensor_scale(a, -1) if is_tensor(a) else MatMul(-1, a).doit(deep=False)
 
     def _readings(self, node: IR) -> Iterator[Any]:
