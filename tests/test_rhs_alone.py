@@ -21,9 +21,8 @@ def seed() -> Checker:
 @pytest.mark.parametrize(
     ("rhs", "label"),
     [
-        (r"(W_3^T \delta_3) \odot f'(Z_2)", "δ_2"),
         (r"\frac{1}{m} \delta_3 A_2^T", "∂L/∂W_3"),
-        (r"W_2^T \delta_2", "∂C/∂A_1"),
+        (r"\frac{1}{m} \delta_2 A_1^T", "∂L/∂W_2"),
     ],
 )
 def test_a_side_alone_equal_to_one_quantity_is_read_as_it(
@@ -63,8 +62,8 @@ def test_every_printed_quantity_alone_reads_as_itself_or_is_refused(example: str
         assert rhs and "\n" not in rhs, expected
         try:
             result = seed.check(rhs)
-        except RhsAlone as err:
-            assert "several" in str(err) and q.label(d) in str(err), (lhs, str(err))
+        except RhsAlone as err:  # equal to several, or another quantity has its shape
+            assert q.label(d) in str(err), (lhs, str(err))
             continue
         assert result.correct and result.quantity == q.label(d), (lhs, rhs, result)
 
@@ -86,6 +85,24 @@ def test_quantity_on_the_command_line_wins_over_the_reading(
     assert code == 1
     assert "∂L/∂W_2" in said
     code = main(["check", "seed", r"W_3^T \delta_3", "--syntax", "latex"])
-    said = capsys.readouterr().out
-    assert code == 0
-    assert "read as ∂C/∂A_2" in said
+    said = capsys.readouterr()
+    assert code == 2  # ∂C/∂A_2, but δ_2 has its shape: no reading chosen
+    assert "--quantity" in said.err
+
+
+@pytest.mark.parametrize(
+    ("rhs", "equals", "alike"),
+    [
+        (r"W_3^T \delta_3", "∂C/∂A_2", "δ_2"),  # δ_2 with its f' missing, or ∂C/∂A_2
+        (r"(W_3^T \delta_3) \odot f'(Z_2)", "δ_2", "∂C/∂A_2"),
+    ],
+)
+def test_a_side_alone_is_not_read_where_another_quantity_has_its_shape(
+    seed: Checker, rhs: str, equals: str, alike: str
+) -> None:
+    """A verdict of CORRECT for the quantity it equals would be wrong if it was meant as
+    the other quantity of the same shape (made up, seed)."""
+    with pytest.raises(RhsAlone) as err:
+        seed.check(rhs)
+    said = str(err.value)
+    assert f"it equals {equals}" in said and alike in said and "--quantity" in said

@@ -1,9 +1,10 @@
 """A right-hand side printed alone, as books print one in the prose (Goodfellow's
 "H^T G is added to the gradient on W^{(2)}", a Q&A answer's "this should simply be
 -(y - ŷ) x"): with no left-hand side and no ``--quantity``, it is compared with every
-quantity the derivation prints. Equal to exactly one of them, it is read as that one and
-the answer says so; equal to none or to several, the checker does not guess what it was
-meant to be (a verdict of incorrect needs to know that) and asks for ``--quantity``.
+quantity the derivation prints. Equal to exactly one of them, and no other quantity of its
+shape (against which it would be wrong: ``W_3^T δ_3`` is ∂C/∂A_2, or δ_2 without its f'),
+it is read as that one and the answer says so; otherwise the checker does not guess what it
+was meant to be (a verdict needs to know that) and asks for ``--quantity``.
 """
 
 from __future__ import annotations
@@ -48,6 +49,14 @@ def candidates(d: Derivation) -> list[tuple[str, Quantity]]:
     return out[:LIMIT]
 
 
+def _shape(d: Derivation, q: Quantity) -> tuple[object, ...] | None:
+    """The quantity's shape (with the checker's width symbols), None if it has none here."""
+    try:
+        return tuple(q.expected(d, q.layers(d)[0]).shape)
+    except (KeyError, IndexError, AttributeError, ValueError):
+        return None
+
+
 def _own_error(err: FormulaError, formula: str, prefix: int) -> FormulaError | None:
     """The error of ``LHS = formula`` as an error of the formula itself (its column moved
     back into the user's text); None when it points into the left-hand side we wrote."""
@@ -87,6 +96,14 @@ def read_alone(
             errors.append(_own_error(err, formula, len(lhs) + 3))
     if len(found) == 1:
         lhs, q = found[0]
+        alike = [o for _, o in tried if o != q and _shape(d, o) == _shape(d, q) is not None]
+        if alike:  # W_3ᵀ δ_3 is ∂C/∂A_2, and δ_2 with its f' missing: a verdict needs to know
+            raise RhsAlone(
+                f"a right-hand side alone (no '='): it equals {q.label(d)}, but "
+                f"{', '.join(o.label(d) for o in alike)} {'has' if len(alike) == 1 else 'have'} "
+                "its shape too, and against that it would be wrong: say which it is meant to "
+                f"be with --quantity, e.g. --quantity '{lhs}'"
+            )
         result = full(f"{lhs} = {formula}")
         result.notes.insert(
             0,
