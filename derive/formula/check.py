@@ -23,12 +23,14 @@ from derive.formula.networks import random_env, symbolic_network
 from derive.formula.numpy_sums import SummedEverything, summed_where_the_array_belongs
 from derive.formula.output_letters import letters_check
 from derive.formula.parse import IR, FormulaError, parse
+from derive.formula.python_ir import LOOPED_MAPS
 from derive.formula.quantity import Quantity, quantity_of
 from derive.formula.readings import OtherReadings
 from derive.formula.resolve import ShapeMismatch, UnknownSymbol
 from derive.formula.run import Run
 from derive.formula.snippet_check import check_statements
 from derive.formula.stored_transposed import refuse_unexplained, stored_transposed
+from derive.formula.window_check import check_loops, looks_looped
 
 
 class Checker(OtherReadings):
@@ -50,6 +52,19 @@ class Checker(OtherReadings):
                 if read is None:
                     raise
                 return read
+        net = self.network
+        try:
+            return self._check_statements(formula)
+        except FormulaError as err:
+            if not (net.is_conv and looks_looped(formula)):
+                raise
+            try:  # loops over windows, run on small arrays (``window_check``)
+                return check_loops(net, formula)
+            except FormulaError as why:
+                raise (why if str(err).startswith(LOOPED_MAPS[:40]) else err) from None
+
+    def _check_statements(self, formula: str) -> CheckResult:
+        """Every quantity a NumPy snippet assigns, judged (``snippet_check``)."""
         net = self.network
         return check_statements(  # every quantity a snippet assigns (``snippet_check``)
             formula,

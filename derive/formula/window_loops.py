@@ -1,0 +1,330 @@
+"""Run a convolution's or pooling's backward pass written as NumPy loops over windows.
+
+CS231n's ``conv_backward_naive`` and Ng's ``conv_backward`` (and their copies) accumulate
+the gradient window by window: ``dx_pad[n, :, hs:hs+HH, ws:ws+WW] += w[f] * dout[n, f, i, j]``.
+Such code is read here by running it on concrete arrays: each statement is parsed by our
+own grammar (``python.lark``, one line at a time, the indentation giving the loop bodies)
+and interpreted over NumPy values, with NumPy's own indexing (views, broadcasting, ``+=``
+on a slice), and within a bound on the entries it visits. Loop variables the snippet uses
+but never sets (a loop body copied without its ``for`` lines) are looped over the extent
+of the array axis they index. ``window_check`` compares the result with the derivation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from lark import Tree
+from lark.exceptions import LarkError
+
+from derive.formula.ir import FormulaError
+from derive.formula.parse import parser
+
+#: The most statements one snippet may execute (loops unrolled), so a check stays fast.
+MAX_STEPS = 60_000
+
+Line = tuple[int, Tree[Any]]  # (indentation, parsed statement)
+
+
+class LoopError(FormulaError):
+    """The snippet cannot run on these arrays (a shape, a name, a bound)."""
+
+
+@dataclass
+class Block:
+    """A statement with the statements it heads (a ``for`` loop's body)."""
+
+    tree: Tree[Any]
+    body: list[Block] = field(default_factory=list)
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """The snippet's statements with their indentation: comments dropped, continued lines
+    (an open bracket, a trailing backslash) joined, ``for …: stmt`` split in two."""
+    out: list[tuple[int, str]] = []
+    pending = ""
+    indent = 0
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].rstrip()
+        if not line.strip():
+            continue
+        if not pending:
+            indent = len(line) - len(line.lstrip())
+        pending += (" " if pending else "") + line.strip().rstrip("\\")
+        depth = sum(pending.count(o) - pending.count(c) for o, c in ("()", "[]", "{}"))
+        if depth > 0 or line.endswith("\\"):
+            continue
+        out.extend(_split_header(indent, pending))
+        pending = ""
+    if pending:
+        raise LoopError("the snippet ends inside an open bracket")
+    return out
+
+
+def _split_header(indent: int, line: str) -> list[tuple[int, str]]:
+    """``for n in range(N): body`` as the header and its one-line body."""
+    if not line.startswith("for "):
+        return [(indent, line)]
+    depth = 0
+    for k, ch in enumerate(line):
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if ch == ":" and depth == 0:
+            rest = line[k + 1 :].strip()
+            return [(indent, line[: k + 1])] + ([(indent + 1, rest)] if rest else [])
+    return [(indent, line)]
+
+
+def blocks(text: str) -> list[Block]:
+    """The snippet as nested blocks, each statement parsed by ``python.lark``."""
+    lines: list[Line] = []
+    for indent, src in _logical_lines(text):
+        try:
+            tree = parser("python").parse(src)
+        except LarkError as err:
+            raise LoopError(f"cannot read the line {src!r}: {str(err).splitlines()[0]}") from None
+        (stmt,) = tree.children
+        if not isinstance(stmt, Tree):
+            raise LoopError(f"cannot read the line {src!r}")
+        lines.append((indent, stmt))
+    root: list[Block] = []
+    stack: list[tuple[int, list[Block]]] = [(-1, root)]
+    for indent, stmt in lines:
+        while len(stack) > 1 and indent <= stack[-1][0]:
+            stack.pop()
+        block = Block(stmt)
+        stack[-1][1].append(block)
+        if stmt.data == "loop":
+            stack.append((indent, block.body))
+    return root
+
+
+def names(tree: Tree[Any], kind: str = "name") -> set[str]:
+    """The names a tree reads (``name`` nodes)."""
+    return {str(t.children[0]) for t in tree.iter_subtrees() if t.data == kind}
+
+
+def assigned(block: Block) -> set[str]:
+    """The names a block's statements assign (whole names, and arrays indexed on the left)."""
+    out: set[str] = set()
+    for b in [block, *block.body]:
+        t = b.tree
+        if t.data == "loop":
+            out.add(str(t.children[0]))
+            for inner in b.body:
+                out |= assigned(inner)
+            continue
+        targets = t.children[:-1] if t.data == "chain" else t.children[:1]
+        for target in targets:
+            while isinstance(target, Tree) and target.data == "index":
+                target = target.children[0]
+            if isinstance(target, Tree) and target.data == "name":
+                out.add(str(target.children[0]))
+    return out
+
+
+class Runner:
+    """Interprets parsed statements over NumPy values; ``lazy`` names (a convention's
+    window bounds) are computed from the current values each time they are read."""
+
+    def __init__(self, env: dict[str, Any], lazy: dict[str, Callable[[Runner], Any]]) -> None:
+        self.env = env
+        self.lazy = lazy
+        self.steps = 0
+        self.written: list[str] = []
+
+    def run(self, body: list[Block]) -> None:
+        """Execute the blocks in order."""
+        for block in body:
+            self.statement(block)
+
+    def statement(self, block: Block) -> None:
+        """One statement (a loop runs its body once per value)."""
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise LoopError(
+                f"the loops run more than {MAX_STEPS} statements at the smallest sizes "
+                "derive tries: too many to run"
+            )
+        t = block.tree
+        if t.data == "loop":
+            var = str(t.children[0])
+            for value in self.value(t.children[1]):
+                self.env[var] = value
+                self.run(block.body)
+        elif t.data == "chain":
+            value = self.value(t.children[-1])
+            for target in t.children[:-1]:
+                self.store(target, value)
+        elif t.data == "augassign":
+            target, op, rhs = t.children
+            value = self.value(rhs)
+            self.store(target, value, str(op)[0])
+        elif t.data == "unpack":  # N, C, H, W = x.shape
+            parts = self.value(t.children[-1])
+            if not isinstance(parts, tuple) or len(parts) != len(t.children) - 1:
+                raise LoopError("the values unpacked do not match the names")
+            for target, part in zip(t.children[:-1], parts, strict=True):
+                self.store(target, part)
+        else:
+            raise LoopError(f"a statement of kind {t.data} is not run here")
+
+    def store(self, target: Any, value: Any, op: str = "") -> None:
+        """``x = v``, ``x[s] = v`` and ``x[s] += v`` (in place, through views)."""
+        if target.data == "name":
+            word = str(target.children[0])
+            self.env[word] = _apply(op, self.value(target), value) if op else value
+            self.written.append(word)
+            return
+        if target.data != "index":
+            raise LoopError("only names and indexed arrays can be assigned here")
+        obj = self.value(target.children[0])
+        subs = self.subs(target.children[1])
+        if not isinstance(obj, np.ndarray):
+            raise LoopError("only arrays can be indexed on the left")
+        try:
+            obj[subs] = _apply(op, obj[subs], value) if op else value
+        except (ValueError, IndexError, TypeError) as err:
+            raise LoopError(f"the assignment does not fit: {err}") from None
+        base = target.children[0]
+        while base.data == "index":
+            base = base.children[0]
+        if base.data == "name":
+            self.written.append(str(base.children[0]))
+
+    def lookup(self, word: str) -> Any:
+        """A name's value: set by the snippet, the layer's, or a convention's (lazy)."""
+        if word in self.env:
+            return self.env[word]
+        if word in self.lazy:
+            return self.lazy[word](self)
+        if word in ("None", "False", "True"):
+            return {"None": None, "False": False, "True": True}[word]
+        raise LoopError(f"{word!r} is not set by the snippet nor a name of the layer")
+
+    def nest(self, loops: list[tuple[str, int]], body: list[Block]) -> None:
+        """``body`` inside loops over the given variables (loops the snippet leaves out)."""
+        if not loops:
+            self.run(body)
+            return
+        var, extent = loops[0]
+        for value in range(extent):
+            self.env[var] = value
+            self.nest(loops[1:], body)
+
+    def subs(self, tree: Tree[Any]) -> Any:
+        """A subscript: a tuple of ints, slices and ``None``."""
+        parts: list[Any] = []
+        for s in tree.children:
+            if s.data == "colon":
+                bounds: list[Any] = [None, None]
+                for c in s.children:
+                    first = c.meta.start_pos == s.meta.start_pos
+                    bounds[0 if first else 1] = _int(self.value(c))
+                parts.append(slice(*bounds))
+            else:
+                v = self.value(s)
+                parts.append(v if v is None else _int(v))
+        return tuple(parts)
+
+    def value(self, t: Any) -> Any:
+        """The value of an expression."""
+        kind = t.data
+        if kind == "name":
+            return self.lookup(str(t.children[0]))
+        if kind == "number":
+            text = str(t.children[0])
+            if len(text) > 12:
+                raise LoopError(f"the number {text} is too long")
+            return float(text) if any(ch in text for ch in ".eE") else int(text)
+        if kind in _BINARY:
+            a, b = (self.value(c) for c in t.children)
+            try:
+                return _BINARY[kind](a, b)
+            except (ValueError, TypeError) as err:
+                raise LoopError(f"the shapes do not fit: {err}") from None
+        if kind == "neg":
+            return -self.value(t.children[0])
+        if kind == "transpose":
+            return np.transpose(self.value(t.children[0]))
+        if kind == "index":
+            obj = self.value(t.children[0])
+            try:
+                return obj[self.subs(t.children[1])]
+            except (IndexError, TypeError) as err:
+                raise LoopError(f"an index does not fit: {err}") from None
+        if kind == "call":
+            return self.call(t)
+        if kind == "attr":
+            base = t.children[0]
+            if base.data == "name" and str(base.children[0]) in ("np", "numpy"):
+                return None if str(t.children[1]) == "newaxis" else ("np", str(t.children[1]))
+            obj = self.value(base)
+            if isinstance(obj, np.ndarray) and str(t.children[1]) == "shape":
+                return tuple(obj.shape)
+            return ("method", obj, str(t.children[1]))
+        if kind == "tuple":
+            return tuple(self.value(c) for c in t.children)
+        raise LoopError(f"an expression of kind {kind} is not run here")
+
+    def call(self, t: Tree[Any]) -> Any:
+        """NumPy's functions and array methods the loops use."""
+        fn = self.value(t.children[0]) if t.children[0].data != "name" else None
+        raw = t.children[1].children if len(t.children) > 1 else []
+        args = [self.value(a) for a in raw if a.data != "kwarg"]
+        kw = {str(a.children[0]): self.value(a.children[1]) for a in raw if a.data == "kwarg"}
+        if fn is None:
+            word = str(t.children[0].children[0])
+            if word == "range" and 1 <= len(args) <= 3:
+                return range(*(_int(a) for a in args))
+            raise LoopError(f"the function {word}() is not run here")
+        try:
+            if fn[0] == "np" and fn[1] in _NUMPY:
+                return _NUMPY[fn[1]](*args, **kw)
+            if fn[0] == "method" and fn[2] in _METHODS:
+                return _METHODS[fn[2]](fn[1], *args, **kw)
+        except (ValueError, TypeError) as err:
+            raise LoopError(f"a call does not fit: {err}") from None
+        raise LoopError(f"the call {fn[-1]}() is not run here")
+
+
+def _int(v: Any) -> Any:
+    """An index: an integer value (a float index is refused, as NumPy does)."""
+    if isinstance(v, (range, np.ndarray)) or v is None:
+        return v
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    raise LoopError(f"an index must be an integer, got {v!r}")
+
+
+def _apply(op: str, old: Any, value: Any) -> Any:
+    """``old op value`` for ``+=`` and the like."""
+    return _BINARY[{"+": "add", "-": "sub", "*": "hadamard", "/": "div"}[op]](old, value)
+
+
+_BINARY: dict[str, Callable[[Any, Any], Any]] = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "hadamard": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+    "matmul": lambda a, b: a @ b,
+    "power": lambda a, b: a**b,
+}
+_NUMPY: dict[str, Callable[..., Any]] = {
+    "sum": np.sum,
+    "multiply": np.multiply,
+    "dot": np.dot,
+    "max": np.max,
+    "mean": np.mean,
+    "ones": np.ones,
+    "zeros": np.zeros,
+    "zeros_like": np.zeros_like,
+}
+_METHODS: dict[str, Callable[..., Any]] = {
+    "reshape": lambda a, *shape, **kw: np.reshape(a, shape[0] if len(shape) == 1 else shape),
+    "sum": lambda a, *args, **kw: np.sum(a, *args, **kw),
+    "max": lambda a, *args, **kw: np.max(a, *args, **kw),
+}

@@ -1,0 +1,131 @@
+"""Convolution and pooling backward passes written as NumPy loops over windows: run on
+small random arrays and compared with the derivation's backward rule (``window_check``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from derive.formula.check import Checker
+from derive.formula.parse import FormulaError
+from derive.formula.window_loops import MAX_STEPS, LoopError, Runner, blocks
+from derive.spec.reading import load, loads
+
+NG = """
+name = "ng_conv"
+convention = "column"
+delta = "per_sample"
+input = [3, 4, 4]
+batch = "m"
+[[layers]]
+type = "conv2d"
+channels = 8
+kernel = 2
+stride = 2
+padding = 2
+activation = "relu"
+[[layers]]
+type = "maxpool2d"
+size = 2
+[[layers]]
+type = "flatten"
+[[layers]]
+width = 1
+activation = "sigmoid"
+[loss]
+name = "binary_cross_entropy"
+reduction = "mean"
+"""
+
+NG_DA = """vert_start = h * stride
+vert_end = vert_start + f
+horiz_start = w * stride
+horiz_end = horiz_start + f
+da_prev_pad[vert_start:vert_end, horiz_start:horiz_end, :] += W[:,:,:,c] * dZ[i, h, w, c]"""
+
+CS231N = """N, C, H, W = x.shape
+for n in range(N):
+    for f in range(F):
+        for i in range(H_out):
+            for j in range(W_out):
+                hs = i * stride
+                ws = j * stride
+                dx_pad[n, :, hs:hs+HH, ws:ws+WW] += w[f] * dout[n, f, i, j]
+                dw[f] += x_pad[n, :, hs:hs+HH, ws:ws+WW] * dout[n, f, i, j]
+dx = dx_pad[:, :, pad:-pad, pad:-pad]"""
+
+
+def ng() -> Checker:
+    return Checker(loads(NG))
+
+
+def test_ng_loop_body_is_read_as_the_input_gradient() -> None:
+    result = ng().check(NG_DA, "python")
+    assert result.verdict == "correct"
+    assert "NHWC" in result.notes[0] and "∂L/∂A_{l-1}" in result.quantity
+
+
+def test_windows_that_ignore_the_stride_are_incorrect() -> None:
+    wrong = NG_DA.replace("h * stride", "h").replace("w * stride", "w")
+    result = ng().check(wrong, "python")
+    assert result.verdict == "incorrect"
+    assert result.diagnosis and "stride 2" in result.diagnosis
+
+
+def test_a_doubled_gradient_is_named_a_factor() -> None:
+    result = ng().check(NG_DA.replace("+= W", "+= 2 * W"), "python")
+    assert result.verdict == "incorrect"
+    assert result.diagnosis and result.diagnosis.startswith("a factor 2")
+
+
+def test_ng_kernel_and_bias_bodies() -> None:
+    assert ng().check("dW[:,:,:,c] += a_slice * dZ[i, h, w, c]", "python").correct
+    assert ng().check("db[:,:,:,c] += dZ[i, h, w, c]", "python").correct
+    wrong = ng().check("dW[:,:,:,c] += a_slice * dZ[i, h, w, 0]", "python")
+    assert wrong.verdict == "incorrect"
+
+
+def test_max_pooling_routes_to_the_arg_max() -> None:
+    code = (
+        "dA_prev[i, vert_start:vert_end, horiz_start:horiz_end, c] += "
+        "np.multiply(mask, dA[i, h, w, c])"
+    )
+    assert ng().check(code, "python").correct
+    every = code.replace("np.multiply(mask, dA[i, h, w, c])", "dA[i, h, w, c]")
+    assert ng().check(every, "python").verdict == "incorrect"
+
+
+def test_cs231n_naive_loops_with_stride_and_padding() -> None:
+    net = loads(
+        NG.replace("[3, 4, 4]", "[3, 6, 6]")
+        .replace("stride = 2", "stride = 1")
+        .replace("padding = 2", "padding = 1")
+        .replace("kernel = 2", "kernel = 3")
+    )
+    result = Checker(net).check(CS231N, "python")
+    assert result.verdict == "correct", result
+    assert "dx as ∂L/∂A_{l-1}" in result.notes[0] and "dw as ∂L/∂K_l" in result.notes[0]
+    flipped = CS231N.replace("w[f] * dout", "w[f, :, ::-1, ::-1] * dout")
+    with pytest.raises(FormulaError):  # a step in a slice is not in the grammar: refused
+        Checker(net).check(flipped, "python")
+    wrong = CS231N.replace("dw[f] +=", "dw[f] =")  # overwritten, not accumulated
+    assert Checker(net).check(wrong, "python").verdict == "incorrect"
+
+
+def test_builtin_cnn_loops() -> None:
+    checker = Checker(load("cnn"))
+    code = "for f in range(F):\n    db[f] += dout[:, f, :, :].sum()"
+    assert checker.check(code, "python").correct
+
+
+def test_unrolling_is_bounded() -> None:
+    runner = Runner({}, {})
+    with pytest.raises(LoopError, match="more than"):
+        runner.run(blocks(f"for i in range({MAX_STEPS + 5}):\n    x = i"))
+
+
+def test_unread_loops_say_why() -> None:
+    with pytest.raises(FormulaError, match="loops"):
+        ng().check(
+            "dA_prev[i, vert_start:vert_end, horiz_start:horiz_end, c] += dA[i, h, w, c] + q",
+            "python",
+        )
