@@ -7,7 +7,8 @@ import pytest
 
 from derive.formula.check import Checker
 from derive.formula.parse import FormulaError
-from derive.formula.window_loops import MAX_STEPS, LoopError, Runner, blocks
+from derive.formula.window_lines import LoopError, blocks
+from derive.formula.window_loops import MAX_STEPS, Runner
 from derive.spec.reading import load, loads
 
 NG = """
@@ -68,7 +69,9 @@ def test_windows_that_ignore_the_stride_are_incorrect() -> None:
     wrong = NG_DA.replace("h * stride", "h").replace("w * stride", "w")
     result = ng().check(wrong, "python")
     assert result.verdict == "incorrect"
-    assert result.diagnosis and "stride 2" in result.diagnosis
+    assert result.diagnosis and result.diagnosis.startswith(
+        "the windows move by 1, not by the stride 2"
+    )
 
 
 def test_a_doubled_gradient_is_named_a_factor() -> None:
@@ -91,7 +94,9 @@ def test_max_pooling_routes_to_the_arg_max() -> None:
     )
     assert ng().check(code, "python").correct
     every = code.replace("np.multiply(mask, dA[i, h, w, c])", "dA[i, h, w, c]")
-    assert ng().check(every, "python").verdict == "incorrect"
+    wrong = ng().check(every, "python")
+    assert wrong.verdict == "incorrect"
+    assert wrong.diagnosis and "every entry of the window" in wrong.diagnosis
 
 
 def test_cs231n_naive_loops_with_stride_and_padding() -> None:

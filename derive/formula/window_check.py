@@ -12,182 +12,30 @@ the snippet runs in it; readings that disagree are refused, never guessed betwee
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from derive.core import numeric
-from derive.core.nodes import ChannelBias, Correlate, Pool, TensorSymbol
-from derive.core.rules import RULES
 from derive.formula.answer import CheckResult
 from derive.formula.ir import FormulaError
 from derive.formula.python_ir import WINDOWS
-from derive.formula.window_loops import Block, LoopError, Runner, assigned, blocks, names
-from derive.spec.records import Conv2d, Pool2d
-
-#: The gradient arrays real loop code writes, by name: (quantity, padded).
-INPUT_GRADS = {"dx": False, "dA_prev": False, "dx_pad": True, "dA_prev_pad": True}
-KERNEL_GRADS = ("dw", "dW")
-#: Ng's per-example views (``da_prev_pad = dA_prev_pad[i]``): written through, read as.
-VIEWS = {"da_prev_pad": "dA_prev_pad", "a_prev_pad": "A_prev_pad"}
-#: To NCHW from each layout, for maps (N, ., ., .) and kernels.
-MAP_AXES = {"NCHW": (0, 1, 2, 3), "NHWC": (0, 3, 1, 2)}
-KERNEL_AXES = {"NCHW": (0, 1, 2, 3), "NHWC": (3, 2, 0, 1)}
-
-
-@dataclass(frozen=True)
-class Layer:
-    """One layer the loops may be the backward pass of, at small concrete sizes."""
-
-    number: int
-    kind: str  # "conv" or "max"/"avg"
-    k: int
-    s: int
-    p: int
-    n: int = 2
-    c: int = 3
-    f: int = 4
-
-    def sizes(self) -> tuple[int, int]:
-        """Input height and width: the smallest two, different, that the windows tile."""
-        fits = [
-            h
-            for h in range(self.k, self.k + 4 * self.s + 4)
-            if (h + 2 * self.p - self.k) % self.s == 0
-        ]
-        fits = [h for h in fits if h >= 3] or fits
-        return fits[0], fits[1]
-
-
-def layers_of(network: Any) -> list[Layer]:
-    """The network's convolutional and pooling layers."""
-    out = []
-    for no, layer in enumerate(network.layers, start=1):
-        try:  # a kernel or padding left a symbol has no concrete windows: not run
-            if isinstance(layer, Conv2d):
-                sizes = (int(layer.kernel), int(layer.stride), int(layer.pad))
-                out.append(Layer(no, "conv", *sizes))
-            elif isinstance(layer, Pool2d):
-                out.append(Layer(no, layer.mode, layer.size, int(layer.stride or layer.size), 0))
-        except (TypeError, ValueError):
-            continue
-    return out
-
-
-def _draw(layer: Layer, rng: np.random.Generator) -> dict[str, Any]:
-    """Random NCHW input, kernel and upstream gradient of the layer's small sizes."""
-    h, w = layer.sizes()
-    values = {"A": rng.standard_normal((layer.n, layer.c, h, w))}
-    if layer.kind == "conv":
-        values["K"] = rng.standard_normal((layer.f, layer.c, layer.k, layer.k))
-    shape = _node(layer, values)[0].shape
-    values["G"] = rng.standard_normal(tuple(int(d) for d in shape))
-    return values
-
-
-def _node(layer: Layer, values: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    """The layer's forward node over named tensors of the values' shapes."""
-    a = TensorSymbol("A_prev", *values["A"].shape)
-    if layer.kind == "conv":
-        k = TensorSymbol("K", *values["K"].shape)
-        return Correlate(k, a, layer.s, layer.p), {"A": a, "K": k}
-    return Pool(a, layer.kind, layer.k, layer.s), {"A": a}
-
-
-def _grads(layer: Layer, values: dict[str, Any]) -> dict[str, Any]:
-    """The derivation's gradients: the backward rule of the layer's forward node
-    (``core.rules``), evaluated by the core's NumPy interpreter."""
-    node, leaves = _node(layer, values)
-    g = TensorSymbol("G", *values["G"].shape)
-    env = {s: values[name] for name, s in leaves.items()} | {g: values["G"]}
-    grads = {}
-    for arg, expr in RULES[type(node)](node, g, None):
-        grads["dA" if arg == leaves["A"] else "dK"] = np.asarray(numeric.evaluate(expr, env))
-    if layer.kind == "conv":
-        bias = ChannelBias(TensorSymbol("b", layer.f), tuple(node.shape))
-        ((_, expr),) = RULES[ChannelBias](bias, g, None)
-        grads["db"] = np.asarray(numeric.evaluate(expr, env))
-    return grads
-
-
-def _env(layer: Layer, layout: str, values: dict[str, Any], loop_vars: set[str]) -> dict[str, Any]:
-    """The names of the layer's arrays and sizes in one layout (both CS231n's and Ng's)."""
-    to = MAP_AXES[layout]
-    back = tuple(to.index(i) for i in range(4))
-    a = values["A"].transpose(back)
-    pad = [(0, 0)] * 4
-    for ax in (2, 3):
-        pad[to[ax]] = (layer.p, layer.p)
-    a_pad = np.pad(a, pad)
-    g = values["G"].transpose(back)
-    n, c, h, w = values["A"].shape
-    _, f, ho, wo = values["G"].shape
-    env: dict[str, Any] = {"x": a, "A_prev": a, "x_pad": a_pad, "A_prev_pad": a_pad}
-    env |= {"dout": g, ("dZ" if layer.kind == "conv" else "dA"): g}
-    env |= {"dx": np.zeros_like(a), "dA_prev": np.zeros_like(a)}
-    env |= {"dx_pad": np.zeros_like(a_pad), "dA_prev_pad": np.zeros_like(a_pad)}
-    if layer.kind == "conv":
-        kt = tuple(KERNEL_AXES[layout].index(i) for i in range(4))
-        kernel = values["K"].transpose(kt)
-        env |= {"w": kernel, "W": kernel, "dw": np.zeros_like(kernel), "dW": np.zeros_like(kernel)}
-        env["db"] = np.zeros(f) if layout == "NCHW" else np.zeros((1, 1, 1, f))
-    sizes = {"N": n, "m": n, "C": c, "n_C_prev": c, "H": h, "n_H_prev": h, "n_W_prev": w}
-    sizes |= {"F": f, "n_C": f, "HH": layer.k, "WW": layer.k, "f": layer.k, "pool_size": layer.k}
-    sizes |= {"H_out": ho, "W_out": wo, "n_H": ho, "n_W": wo, "Hout": ho, "Wout": wo}
-    sizes |= {"stride": layer.s, "pad": layer.p, "P": layer.p, "S": layer.s}
-    env |= sizes
-    return {k: v for k, v in env.items() if k not in loop_vars}
-
-
-def _ng_names(layout: str) -> dict[str, Callable[[Runner], Any]]:
-    """The window names of Ng's course (shared by every copy of its notebook), read from
-    the current loop values when the snippet uses them without setting them."""
-    v: Callable[[Runner, str], Any] = lambda r, word: r.lookup(word)  # noqa: E731
-    table: dict[str, Callable[[Runner], Any]] = {
-        "vert_start": lambda r: v(r, "h") * v(r, "stride"),
-        "vert_end": lambda r: v(r, "vert_start") + v(r, "f"),
-        "horiz_start": lambda r: v(r, "w") * v(r, "stride"),
-        "horiz_end": lambda r: v(r, "horiz_start") + v(r, "f"),
-    }
-    if layout != "NHWC":
-        return table
-
-    def window(r: Runner, a: Any) -> Any:
-        return a[v(r, "vert_start") : v(r, "vert_end"), v(r, "horiz_start") : v(r, "horiz_end")]
-
-    table |= {
-        "da_prev_pad": lambda r: v(r, "dA_prev_pad")[v(r, "i")],
-        "a_prev_pad": lambda r: v(r, "A_prev_pad")[v(r, "i")],
-        "a_prev": lambda r: v(r, "A_prev")[v(r, "i")],
-        "a_slice": lambda r: window(r, v(r, "a_prev_pad")),
-        "a_prev_slice": lambda r: window(r, v(r, "a_prev"))[..., v(r, "c")],
-    }
-    table["mask"] = lambda r: (lambda s: (s == np.max(s)).astype(float))(v(r, "a_prev_slice"))
-    return table
-
-
-def _subscripts(body: list[Block]) -> tuple[set[str], list[tuple[str, str, int]]]:
-    """Every name inside a subscript, and each bare one with its array and axis."""
-    inside: set[str] = set()
-    bare: list[tuple[str, str, int]] = []
-    trees = []
-    stack = list(body)
-    while stack:
-        b = stack.pop()
-        trees.append(b.tree)
-        stack.extend(b.body)
-    for tree in trees:
-        for t in tree.iter_subtrees():
-            if t.data != "index":
-                continue
-            obj, subs = t.children
-            inside |= names(subs)
-            for axis, sub in enumerate(subs.children):
-                if sub.data == "name" and obj.data == "name":
-                    bare.append((str(sub.children[0]), str(obj.children[0]), axis))
-    return inside, bare
+from derive.formula.window_layers import (
+    INPUT_GRADS,
+    KERNEL_AXES,
+    KERNEL_GRADS,
+    MAP_AXES,
+    VIEWS,
+    Layer,
+    draw,
+    gradients,
+    layer_env,
+    layers_of,
+    ng_names,
+    padded_truth,
+    slips,
+)
+from derive.formula.window_lines import Block, LoopError, assigned, blocks, names, reads, subscripts
+from derive.formula.window_loops import Runner
 
 
 def _loops(
@@ -214,10 +62,10 @@ def _run(body: list[Block], layer: Layer, layout: str, values: dict[str, Any]) -
     for b in body:
         written_names |= assigned(b)
     written_names |= {VIEWS[w] for w in written_names if w in VIEWS}  # written through a view
-    inside, bare = _subscripts(body)
+    inside, bare = subscripts(body)
     loop_vars = {v for v, _, _ in bare} - written_names - {"None", "True", "False"}
-    env = _env(layer, layout, values, loop_vars)
-    lazy = _ng_names(layout)
+    env = layer_env(layer, layout, values, loop_vars)
+    lazy = ng_names(layout)
     loop_vars |= {
         v
         for v in inside - written_names - {"None", "True", "False"}
@@ -230,8 +78,8 @@ def _run(body: list[Block], layer: Layer, layout: str, values: dict[str, Any]) -
     given = {"dA_prev_pad": "dA", "dx_pad": "dA"}
     runner = Runner(env, lazy)
     for name in set(given) - written_names:
-        if _reads(body, name) or (name == "dA_prev_pad" and _reads(body, "da_prev_pad")):
-            env[name] = _padded_truth(values, layer, layout)
+        if reads(body, name) or (name == "dA_prev_pad" and reads(body, "da_prev_pad")):
+            env[name] = padded_truth(values, layer, layout)
     uses = [
         bool(names(b.tree) & (loop_vars | set(lazy)))
         or any(names(x.tree) & (loop_vars | set(lazy)) for x in b.body)
@@ -262,29 +110,6 @@ def _run(body: list[Block], layer: Layer, layout: str, values: dict[str, Any]) -
     return out
 
 
-def _reads(body: list[Block], name: str) -> bool:
-    """Whether a statement reads ``name``."""
-    stack = list(body)
-    while stack:
-        b = stack.pop()
-        if name in names(b.tree):
-            return True
-        stack.extend(b.body)
-    return False
-
-
-def _padded_truth(values: dict[str, Any], layer: Layer, layout: str) -> Any:
-    """∂L/∂(padded input), for code that only unpads it: the backward rule on the padded map."""
-    a = values["A"]
-    p = layer.p
-    padded = dict(values, A=np.pad(a, [(0, 0), (0, 0), (p, p), (p, p)]))
-    grads = _grads(
-        Layer(layer.number, layer.kind, layer.k, layer.s, 0, layer.n, layer.c, layer.f), padded
-    )
-    back = tuple(MAP_AXES[layout].index(i) for i in range(4))
-    return grads["dA"].transpose(back)
-
-
 QUANTITY = {
     "dA": ("∂L/∂A_{l-1}", "dA_prev = {up}(dZ, K_l, {s}, {p})"),
     "dK": ("∂L/∂K_l", "dK = conv2d_back_kernel(A_prev, dZ, {s}, {p}, {k})"),
@@ -296,11 +121,11 @@ def check_loops(network: Any, text: str, seed: int = 0) -> CheckResult:
     """The verdict on loop code over windows, or a FormulaError saying why it is not read."""
     body = blocks(text)
     rng = np.random.default_rng(seed)
-    readings: list[tuple[str, Layer, dict[str, Any], dict[str, Any]]] = []
+    readings: list[tuple[str, Layer, dict[str, Any], dict[str, Any], dict[str, Any]]] = []
     errors: list[str] = []
     for layer in layers_of(network):
-        values = _draw(layer, rng)
-        grads = _grads(layer, values)
+        values = draw(layer, rng)
+        grads = gradients(layer, values)
         for layout in ("NCHW", "NHWC"):
             try:
                 out = _run(body, layer, layout, values)
@@ -310,7 +135,7 @@ def check_loops(network: Any, text: str, seed: int = 0) -> CheckResult:
             except LoopError as err:
                 errors.append(str(err))
                 continue
-            readings.append((layout, layer, out, grads))
+            readings.append((layout, layer, out, grads, values))
     if not readings:
         raise FormulaError(
             "a convolution or pooling written as NumPy loops over windows, not read: "
@@ -318,14 +143,14 @@ def check_loops(network: Any, text: str, seed: int = 0) -> CheckResult:
         )
     verdicts = {
         tuple(np.allclose(out[k][1], grads[k], rtol=1e-9, atol=1e-9) for k in sorted(out))
-        for _, _, out, grads in readings
+        for _, _, out, grads, _ in readings
     }
     if len(verdicts) > 1:
         raise FormulaError(
             "cannot tell: the loops give the gradient in one reading (layer, layout NCHW or "
             "NHWC) and not in another; check the layer's whole gradient instead"
         )
-    layout, layer, out, grads = readings[0]
+    layout, layer, out, grads, values = readings[0]
     wrong = [k for k in sorted(out) if not np.allclose(out[k][1], grads[k], rtol=1e-9, atol=1e-9)]
     kind = "conv" if layer.kind == "conv" else layer.kind + " pooling"
     layer_words = (
@@ -355,14 +180,17 @@ def check_loops(network: Any, text: str, seed: int = 0) -> CheckResult:
         ", ".join(QUANTITY[k][0] for k in sorted(out)),
         expected,
         "numeric (loops run)",
-        diagnosis=_diagnose(out[key][0], out[key][1], grads[key], layer, key),
+        diagnosis=_diagnose(out[key][0], out[key][1], grads[key], slips(layer, values)[key], key),
         notes=notes,
     )
 
 
-def _diagnose(name: str, got: Any, want: Any, layer: Layer, key: str) -> str:
-    """What the comparison shows: a factor, the pooling's routing, or where they differ."""
+def _diagnose(name: str, got: Any, want: Any, slipped: list[tuple[str, Any]], key: str) -> str:
+    """What the comparison shows: a usual slip's gradient, a factor, or where they differ."""
     what = QUANTITY[key][0]
+    for says, value in slipped:
+        if np.allclose(got, value, rtol=1e-9, atol=1e-9):
+            return says
     nz = np.abs(want) > 1e-12
     if nz.any() and not np.any(got[~nz]):
         ratio = got[nz] / want[nz]
@@ -373,9 +201,8 @@ def _diagnose(name: str, got: Any, want: Any, layer: Layer, key: str) -> str:
     return (
         f"{name} is not {what}: the loops give a different array ({int(bad.sum())} of "
         f"{bad.size} entries differ, e.g. at {list(where)} the loops give "
-        f"{got[where]:.4g}, the derivation {want[where]:.4g}); the windows, their offsets "
-        f"(stride {layer.s}, padding {layer.p}) or what is added into them are not the "
-        "forward pass's"
+        f"{got[where]:.4g}, the derivation {want[where]:.4g}): no usual slip of loop code "
+        "(windows not moved by the stride, a pooling's routing, a factor) explains it"
     )
 
 

@@ -2,128 +2,24 @@
 
 CS231n's ``conv_backward_naive`` and Ng's ``conv_backward`` (and their copies) accumulate
 the gradient window by window: ``dx_pad[n, :, hs:hs+HH, ws:ws+WW] += w[f] * dout[n, f, i, j]``.
-Such code is read here by running it on concrete arrays: each statement is parsed by our
-own grammar (``python.lark``, one line at a time, the indentation giving the loop bodies)
-and interpreted over NumPy values, with NumPy's own indexing (views, broadcasting, ``+=``
-on a slice), and within a bound on the entries it visits. Loop variables the snippet uses
-but never sets (a loop body copied without its ``for`` lines) are looped over the extent
-of the array axis they index. ``window_check`` compares the result with the derivation.
+Such code is read here by running it on concrete arrays: each statement, parsed by our
+own grammar (``window_lines``), is interpreted over NumPy values with NumPy's own
+indexing (views, broadcasting, ``+=`` on a slice), within a bound on the statements run.
+Loops the snippet leaves out are added by ``window_check``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from lark import Tree
-from lark.exceptions import LarkError
 
-from derive.formula.ir import FormulaError
-from derive.formula.parse import parser
+from derive.formula.window_lines import Block, LoopError
 
 #: The most statements one snippet may execute (loops unrolled), so a check stays fast.
 MAX_STEPS = 60_000
-
-Line = tuple[int, Tree[Any]]  # (indentation, parsed statement)
-
-
-class LoopError(FormulaError):
-    """The snippet cannot run on these arrays (a shape, a name, a bound)."""
-
-
-@dataclass
-class Block:
-    """A statement with the statements it heads (a ``for`` loop's body)."""
-
-    tree: Tree[Any]
-    body: list[Block] = field(default_factory=list)
-
-
-def _logical_lines(text: str) -> list[tuple[int, str]]:
-    """The snippet's statements with their indentation: comments dropped, continued lines
-    (an open bracket, a trailing backslash) joined, ``for …: stmt`` split in two."""
-    out: list[tuple[int, str]] = []
-    pending = ""
-    indent = 0
-    for raw in text.splitlines():
-        line = raw.split("#", 1)[0].rstrip()
-        if not line.strip():
-            continue
-        if not pending:
-            indent = len(line) - len(line.lstrip())
-        pending += (" " if pending else "") + line.strip().rstrip("\\")
-        depth = sum(pending.count(o) - pending.count(c) for o, c in ("()", "[]", "{}"))
-        if depth > 0 or line.endswith("\\"):
-            continue
-        out.extend(_split_header(indent, pending))
-        pending = ""
-    if pending:
-        raise LoopError("the snippet ends inside an open bracket")
-    return out
-
-
-def _split_header(indent: int, line: str) -> list[tuple[int, str]]:
-    """``for n in range(N): body`` as the header and its one-line body."""
-    if not line.startswith("for "):
-        return [(indent, line)]
-    depth = 0
-    for k, ch in enumerate(line):
-        depth += ch in "([{"
-        depth -= ch in ")]}"
-        if ch == ":" and depth == 0:
-            rest = line[k + 1 :].strip()
-            return [(indent, line[: k + 1])] + ([(indent + 1, rest)] if rest else [])
-    return [(indent, line)]
-
-
-def blocks(text: str) -> list[Block]:
-    """The snippet as nested blocks, each statement parsed by ``python.lark``."""
-    lines: list[Line] = []
-    for indent, src in _logical_lines(text):
-        try:
-            tree = parser("python").parse(src)
-        except LarkError as err:
-            raise LoopError(f"cannot read the line {src!r}: {str(err).splitlines()[0]}") from None
-        (stmt,) = tree.children
-        if not isinstance(stmt, Tree):
-            raise LoopError(f"cannot read the line {src!r}")
-        lines.append((indent, stmt))
-    root: list[Block] = []
-    stack: list[tuple[int, list[Block]]] = [(-1, root)]
-    for indent, stmt in lines:
-        while len(stack) > 1 and indent <= stack[-1][0]:
-            stack.pop()
-        block = Block(stmt)
-        stack[-1][1].append(block)
-        if stmt.data == "loop":
-            stack.append((indent, block.body))
-    return root
-
-
-def names(tree: Tree[Any], kind: str = "name") -> set[str]:
-    """The names a tree reads (``name`` nodes)."""
-    return {str(t.children[0]) for t in tree.iter_subtrees() if t.data == kind}
-
-
-def assigned(block: Block) -> set[str]:
-    """The names a block's statements assign (whole names, and arrays indexed on the left)."""
-    out: set[str] = set()
-    for b in [block, *block.body]:
-        t = b.tree
-        if t.data == "loop":
-            out.add(str(t.children[0]))
-            for inner in b.body:
-                out |= assigned(inner)
-            continue
-        targets = t.children[:-1] if t.data == "chain" else t.children[:1]
-        for target in targets:
-            while isinstance(target, Tree) and target.data == "index":
-                target = target.children[0]
-            if isinstance(target, Tree) and target.data == "name":
-                out.add(str(target.children[0]))
-    return out
 
 
 class Runner:

@@ -1,0 +1,235 @@
+"""The layers loop code over windows may be the backward pass of, at small sizes.
+
+Each convolutional or pooling layer of the network gives its kernel, stride and padding;
+batch, channels and maps are made small. The arrays are drawn at random (NCHW) and given
+the names real loop code uses in both layouts (CS231n's NCHW ``x``, ``w``, ``dout``; Ng's
+NHWC ``A_prev``, ``W``, ``dZ``, and the window names of his notebook, read lazily). The
+derivation's gradients come from the backward rule of the layer's forward node
+(``core.rules``), evaluated by the core's NumPy interpreter: no second evaluator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from derive.core import numeric
+from derive.core.nodes import ChannelBias, Correlate, Pool, TensorSymbol
+from derive.core.rules import RULES
+from derive.formula.window_loops import Runner
+from derive.spec.records import Conv2d, Pool2d
+
+#: The gradient arrays real loop code writes, by name: (quantity, padded).
+INPUT_GRADS = {"dx": False, "dA_prev": False, "dx_pad": True, "dA_prev_pad": True}
+KERNEL_GRADS = ("dw", "dW")
+#: Ng's per-example views (``da_prev_pad = dA_prev_pad[i]``): written through, read as.
+VIEWS = {"da_prev_pad": "dA_prev_pad", "a_prev_pad": "A_prev_pad"}
+#: To NCHW from each layout, for maps (N, ., ., .) and kernels.
+MAP_AXES = {"NCHW": (0, 1, 2, 3), "NHWC": (0, 3, 1, 2)}
+KERNEL_AXES = {"NCHW": (0, 1, 2, 3), "NHWC": (3, 2, 0, 1)}
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer the loops may be the backward pass of, at small concrete sizes."""
+
+    number: int
+    kind: str  # "conv" or "max"/"avg"
+    k: int
+    s: int
+    p: int
+    n: int = 2
+    c: int = 3
+    f: int = 4
+
+    def sizes(self) -> tuple[int, int]:
+        """Input height and width: the smallest two, different, that the windows tile."""
+        fits = [
+            h
+            for h in range(self.k, self.k + 4 * self.s + 4)
+            if (h + 2 * self.p - self.k) % self.s == 0
+        ]
+        fits = [h for h in fits if h >= 3] or fits
+        return fits[0], fits[1]
+
+
+def layers_of(network: Any) -> list[Layer]:
+    """The network's convolutional and pooling layers."""
+    out = []
+    for no, layer in enumerate(network.layers, start=1):
+        try:  # a kernel or padding left a symbol has no concrete windows: not run
+            if isinstance(layer, Conv2d):
+                sizes = (int(layer.kernel), int(layer.stride), int(layer.pad))
+                out.append(Layer(no, "conv", *sizes))
+            elif isinstance(layer, Pool2d):
+                out.append(Layer(no, layer.mode, layer.size, int(layer.stride or layer.size), 0))
+        except (TypeError, ValueError):
+            continue
+    return [_distinct(layer) for layer in out]
+
+
+def _distinct(layer: Layer) -> Layer:
+    """Batch, channels and filters of sizes unlike each other, the kernel's and the maps',
+    so that an index on the wrong axis does not fit by chance."""
+    taken = {layer.k, *layer.sizes()}
+    n, c, f = [d for d in range(2, 12) if d not in taken][:3]
+    return replace(layer, n=n, c=c, f=f)
+
+
+def draw(layer: Layer, rng: np.random.Generator) -> dict[str, Any]:
+    """Random NCHW input, kernel and upstream gradient of the layer's small sizes."""
+    h, w = layer.sizes()
+    values = {"A": rng.standard_normal((layer.n, layer.c, h, w))}
+    if layer.kind == "conv":
+        values["K"] = rng.standard_normal((layer.f, layer.c, layer.k, layer.k))
+    shape = forward_node(layer, values)[0].shape
+    values["G"] = rng.standard_normal(tuple(int(d) for d in shape))
+    return values
+
+
+def forward_node(layer: Layer, values: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """The layer's forward node over named tensors of the values' shapes."""
+    a = TensorSymbol("A_prev", *values["A"].shape)
+    if layer.kind == "conv":
+        k = TensorSymbol("K", *values["K"].shape)
+        return Correlate(k, a, layer.s, layer.p), {"A": a, "K": k}
+    return Pool(a, layer.kind, layer.k, layer.s), {"A": a}
+
+
+def gradients(layer: Layer, values: dict[str, Any]) -> dict[str, Any]:
+    """The derivation's gradients: the backward rule of the layer's forward node
+    (``core.rules``), evaluated by the core's NumPy interpreter."""
+    node, leaves = forward_node(layer, values)
+    g = TensorSymbol("G", *values["G"].shape)
+    env = {s: values[name] for name, s in leaves.items()} | {g: values["G"]}
+    grads = {}
+    for arg, expr in RULES[type(node)](node, g, None):
+        grads["dA" if arg == leaves["A"] else "dK"] = np.asarray(numeric.evaluate(expr, env))
+    if layer.kind == "conv":
+        bias = ChannelBias(TensorSymbol("b", layer.f), tuple(node.shape))
+        ((_, expr),) = RULES[ChannelBias](bias, g, None)
+        grads["db"] = np.asarray(numeric.evaluate(expr, env))
+    return grads
+
+
+def layer_env(
+    layer: Layer, layout: str, values: dict[str, Any], loop_vars: set[str]
+) -> dict[str, Any]:
+    """The names of the layer's arrays and sizes in one layout (both CS231n's and Ng's)."""
+    to = MAP_AXES[layout]
+    back = tuple(to.index(i) for i in range(4))
+    a = values["A"].transpose(back)
+    pad = [(0, 0)] * 4
+    for ax in (2, 3):
+        pad[to[ax]] = (layer.p, layer.p)
+    a_pad = np.pad(a, pad)
+    g = values["G"].transpose(back)
+    n, c, h, w = values["A"].shape
+    _, f, ho, wo = values["G"].shape
+    env: dict[str, Any] = {"x": a, "A_prev": a, "x_pad": a_pad, "A_prev_pad": a_pad}
+    env |= {"dout": g, ("dZ" if layer.kind == "conv" else "dA"): g}
+    env |= {"dx": np.zeros_like(a), "dA_prev": np.zeros_like(a)}
+    env |= {"dx_pad": np.zeros_like(a_pad), "dA_prev_pad": np.zeros_like(a_pad)}
+    if layer.kind == "conv":
+        kt = tuple(KERNEL_AXES[layout].index(i) for i in range(4))
+        kernel = values["K"].transpose(kt)
+        env |= {"w": kernel, "W": kernel, "dw": np.zeros_like(kernel), "dW": np.zeros_like(kernel)}
+        env["db"] = np.zeros(f) if layout == "NCHW" else np.zeros((1, 1, 1, f))
+    sizes = {"N": n, "m": n, "C": c, "n_C_prev": c, "H": h, "n_H_prev": h, "n_W_prev": w}
+    sizes |= {"F": f, "n_C": f, "HH": layer.k, "WW": layer.k, "f": layer.k, "pool_size": layer.k}
+    sizes |= {"H_out": ho, "W_out": wo, "n_H": ho, "n_W": wo, "Hout": ho, "Wout": wo}
+    sizes |= {"stride": layer.s, "pad": layer.p, "P": layer.p, "S": layer.s}
+    env |= sizes
+    return {k: v for k, v in env.items() if k not in loop_vars}
+
+
+def ng_names(layout: str) -> dict[str, Callable[[Runner], Any]]:
+    """The window names of Ng's course (shared by every copy of its notebook), read from
+    the current loop values when the snippet uses them without setting them."""
+    v: Callable[[Runner, str], Any] = lambda r, word: r.lookup(word)  # noqa: E731
+    table: dict[str, Callable[[Runner], Any]] = {
+        "vert_start": lambda r: v(r, "h") * v(r, "stride"),
+        "vert_end": lambda r: v(r, "vert_start") + v(r, "f"),
+        "horiz_start": lambda r: v(r, "w") * v(r, "stride"),
+        "horiz_end": lambda r: v(r, "horiz_start") + v(r, "f"),
+    }
+    if layout != "NHWC":
+        return table
+
+    def window(r: Runner, a: Any) -> Any:
+        return a[v(r, "vert_start") : v(r, "vert_end"), v(r, "horiz_start") : v(r, "horiz_end")]
+
+    table |= {
+        "da_prev_pad": lambda r: v(r, "dA_prev_pad")[v(r, "i")],
+        "a_prev_pad": lambda r: v(r, "A_prev_pad")[v(r, "i")],
+        "a_prev": lambda r: v(r, "A_prev")[v(r, "i")],
+        "a_slice": lambda r: window(r, v(r, "a_prev_pad")),
+        "a_prev_slice": lambda r: window(r, v(r, "a_prev"))[..., v(r, "c")],
+    }
+    table["mask"] = lambda r: (lambda s: (s == np.max(s)).astype(float))(v(r, "a_prev_slice"))
+    return table
+
+
+def padded_truth(values: dict[str, Any], layer: Layer, layout: str) -> Any:
+    """∂L/∂(padded input), for code that only unpads it: the backward rule on the padded map."""
+    a = values["A"]
+    p = layer.p
+    padded = dict(values, A=np.pad(a, [(0, 0), (0, 0), (p, p), (p, p)]))
+    grads = gradients(
+        Layer(layer.number, layer.kind, layer.k, layer.s, 0, layer.n, layer.c, layer.f), padded
+    )
+    back = tuple(MAP_AXES[layout].index(i) for i in range(4))
+    return grads["dA"].transpose(back)
+
+
+def slips(layer: Layer, values: dict[str, Any]) -> dict[str, list[tuple[str, Any]]]:
+    """The gradients the usual slips of loop code give, by quantity: windows that move by
+    one instead of the stride, and for pooling the other pooling's routing. Each is the
+    backward rule of another layer on the same arrays, so it is exact."""
+    out: dict[str, list[tuple[str, Any]]] = {"dA": [], "dK": [], "db": []}
+    k, s, p = layer.k, layer.s, layer.p
+    a, g = values["A"], values["G"]
+    if s > 1:  # vert_start = h: window (h, w) at (h, w) of the padded map
+        ho, wo = g.shape[2], g.shape[3]
+        a_pad = np.pad(a, [(0, 0), (0, 0), (p, p), (p, p)])
+        part = dict(values, A=a_pad[:, :, : ho + k - 1, : wo + k - 1])
+        one = Layer(layer.number, layer.kind, k, 1, 0, layer.n, layer.c, layer.f)
+        grads = gradients(one, part)
+        full = np.zeros_like(a_pad)
+        full[:, :, : ho + k - 1, : wo + k - 1] = grads["dA"]
+        says = f"the windows move by 1, not by the stride {s}: window (h, w) starts at "
+        says += f"(h·{s}, w·{s}) in the forward pass (vert_start = h * stride)"
+        out["dA"].append((says, full[:, :, p : full.shape[2] - p, p : full.shape[3] - p]))
+        if "dK" in grads:
+            out["dK"].append((says, grads["dK"]))
+    if layer.kind != "conv":
+        other = "avg" if layer.kind == "max" else "max"
+        spread = gradients(Layer(layer.number, other, k, s, 0, layer.n, layer.c), values)["dA"]
+        if layer.kind == "max":
+            out["dA"].append(
+                (
+                    "pooling routing: max pooling passes each gradient entry to its "
+                    "window's arg-max only; these loops add it to every entry of the window",
+                    spread * k * k,
+                )
+            )
+            out["dA"].append(
+                (
+                    "pooling routing: max pooling passes each gradient entry to its "
+                    "window's arg-max only; these loops spread it evenly (average pooling's "
+                    "rule)",
+                    spread,
+                )
+            )
+        else:
+            out["dA"].append(
+                (
+                    "pooling routing: average pooling spreads each gradient entry evenly "
+                    f"(÷{k * k}) over its window; these loops route it to the arg-max",
+                    spread,
+                )
+            )
+    return out

@@ -1,0 +1,150 @@
+"""The lines of loop code over windows: statements parsed one at a time by our grammar.
+
+Real loop code (CS231n's ``conv_backward_naive``, Ng's ``conv_backward``) is indented
+Python; ``python.lark`` reads one statement, and the indentation, kept here, gives each
+``for`` its body. Also what a snippet's statements assign and read (names, subscripts),
+which ``window_check`` uses to find the loops a copied loop body leaves out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from lark import Tree
+from lark.exceptions import LarkError
+
+from derive.formula.ir import FormulaError
+from derive.formula.parse import parser
+
+Line = tuple[int, Tree[Any]]  # (indentation, parsed statement)
+
+
+class LoopError(FormulaError):
+    """The snippet cannot run on these arrays (a shape, a name, a bound)."""
+
+
+@dataclass
+class Block:
+    """A statement with the statements it heads (a ``for`` loop's body)."""
+
+    tree: Tree[Any]
+    body: list[Block] = field(default_factory=list)
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """The snippet's statements with their indentation: comments dropped, continued lines
+    (an open bracket, a trailing backslash) joined, ``for …: stmt`` split in two."""
+    out: list[tuple[int, str]] = []
+    pending = ""
+    indent = 0
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].rstrip()
+        if not line.strip():
+            continue
+        if not pending:
+            indent = len(line) - len(line.lstrip())
+        pending += (" " if pending else "") + line.strip().rstrip("\\")
+        depth = sum(pending.count(o) - pending.count(c) for o, c in ("()", "[]", "{}"))
+        if depth > 0 or line.endswith("\\"):
+            continue
+        out.extend(_split_header(indent, pending))
+        pending = ""
+    if pending:
+        raise LoopError("the snippet ends inside an open bracket")
+    return out
+
+
+def _split_header(indent: int, line: str) -> list[tuple[int, str]]:
+    """``for n in range(N): body`` as the header and its one-line body."""
+    if not line.startswith("for "):
+        return [(indent, line)]
+    depth = 0
+    for k, ch in enumerate(line):
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if ch == ":" and depth == 0:
+            rest = line[k + 1 :].strip()
+            return [(indent, line[: k + 1])] + ([(indent + 1, rest)] if rest else [])
+    return [(indent, line)]
+
+
+def blocks(text: str) -> list[Block]:
+    """The snippet as nested blocks, each statement parsed by ``python.lark``."""
+    lines: list[Line] = []
+    for indent, src in _logical_lines(text):
+        try:
+            tree = parser("python").parse(src)
+        except LarkError as err:
+            raise LoopError(f"cannot read the line {src!r}: {str(err).splitlines()[0]}") from None
+        (stmt,) = tree.children
+        if not isinstance(stmt, Tree):
+            raise LoopError(f"cannot read the line {src!r}")
+        lines.append((indent, stmt))
+    root: list[Block] = []
+    stack: list[tuple[int, list[Block]]] = [(-1, root)]
+    for indent, stmt in lines:
+        while len(stack) > 1 and indent <= stack[-1][0]:
+            stack.pop()
+        block = Block(stmt)
+        stack[-1][1].append(block)
+        if stmt.data == "loop":
+            stack.append((indent, block.body))
+    return root
+
+
+def names(tree: Tree[Any], kind: str = "name") -> set[str]:
+    """The names a tree reads (``name`` nodes)."""
+    return {str(t.children[0]) for t in tree.iter_subtrees() if t.data == kind}
+
+
+def assigned(block: Block) -> set[str]:
+    """The names a block's statements assign (whole names, and arrays indexed on the left)."""
+    out: set[str] = set()
+    for b in [block, *block.body]:
+        t = b.tree
+        if t.data == "loop":
+            out.add(str(t.children[0]))
+            for inner in b.body:
+                out |= assigned(inner)
+            continue
+        targets = t.children[:-1] if t.data == "chain" else t.children[:1]
+        for target in targets:
+            while isinstance(target, Tree) and target.data == "index":
+                target = target.children[0]
+            if isinstance(target, Tree) and target.data == "name":
+                out.add(str(target.children[0]))
+    return out
+
+
+def subscripts(body: list[Block]) -> tuple[set[str], list[tuple[str, str, int]]]:
+    """Every name inside a subscript, and each bare one with its array and axis."""
+    inside: set[str] = set()
+    bare: list[tuple[str, str, int]] = []
+    trees = []
+    stack = list(body)
+    while stack:
+        b = stack.pop()
+        trees.append(b.tree)
+        stack.extend(b.body)
+    for tree in trees:
+        for t in tree.iter_subtrees():
+            if t.data != "index":
+                continue
+            obj, subs = t.children
+            inside |= names(subs)
+            for axis, sub in enumerate(subs.children):
+                if sub.data == "name" and obj.data == "name":
+                    bare.append((str(sub.children[0]), str(obj.children[0]), axis))
+    return inside, bare
+
+
+def reads(body: list[Block], name: str) -> bool:
+    """Whether a statement reads ``name``."""
+    stack = list(body)
+    while stack:
+        b = stack.pop()
+        if name in names(b.tree):
+            return True
+        stack.extend(b.body)
+    return False
