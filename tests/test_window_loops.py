@@ -134,3 +134,79 @@ def test_unread_loops_say_why() -> None:
             "dA_prev[i, vert_start:vert_end, horiz_start:horiz_end, c] += dA[i, h, w, c] + q",
             "python",
         )
+
+
+CS231N_FULL = """x, w, b, conv_param = cache
+stride, pad = conv_param['stride'], conv_param['pad']
+N, C, H, W = x.shape
+F, _, HH, WW = w.shape
+H_out = 1 + (H + 2 * pad - HH) / stride
+W_out = 1 + (W + 2 * pad - WW) / stride
+x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), 'constant')
+dx_pad = np.zeros_like(x_pad)
+dw = np.zeros_like(w)
+db = np.sum(dout, axis=(0, 2, 3))
+for n in range(N):
+    for f in range(F):
+        for i in range(H_out):
+            for j in range(W_out):
+                dw[f] += x_pad[n, :, i*stride:i*stride+HH, j*stride:j*stride+WW] * dout[n, f, i, j]
+                dx_pad[n, :, i*stride:i*stride+HH, j*stride:j*stride+WW] += w[f] * dout[n, f, i, j]
+dx = dx_pad[:, :, pad:pad+H, pad:pad+W]"""
+
+POOL_FULL = """x, pool_param = cache
+N, C, H, W = x.shape
+pool_height, pool_width = pool_param['pool_height'], pool_param['pool_width']
+stride = pool_param['stride']
+H_out = 1 + (H - pool_height) / stride
+W_out = 1 + (W - pool_width) / stride
+dx = np.zeros_like(x)
+for n in range(N):
+    for c in range(C):
+        for i in range(H_out):
+            for j in range(W_out):
+                window = x[n, c, i*stride:i*stride+pool_height, j*stride:j*stride+pool_width]
+                idx = np.unravel_index(np.argmax(window), window.shape)
+                dx[n, c, i*stride+idx[0], j*stride+idx[1]] += dout[n, c, i, j]"""
+
+
+def cs231n_net() -> Checker:
+    return Checker(
+        loads(
+            NG.replace("[3, 4, 4]", "[3, 6, 6]")
+            .replace("stride = 2", "stride = 1")
+            .replace("padding = 2", "padding = 1")
+            .replace("kernel = 2", "kernel = 3")
+        )
+    )
+
+
+def test_a_whole_cs231n_conv_backward() -> None:
+    result = cs231n_net().check(CS231N_FULL, "python")
+    assert result.verdict == "correct", result
+    assert result.quantity == "∂L/∂A_{l-1}, ∂L/∂K_l, ∂L/∂b_l"
+    assert any("= cache as the layer's own" in n for n in result.notes)
+    averaged = CS231N_FULL.replace("axis=(0, 2, 3))", "axis=(0, 2, 3)) / N")
+    wrong = cs231n_net().check(averaged, "python")
+    assert wrong.verdict == "incorrect"
+    assert wrong.diagnosis and wrong.diagnosis.startswith("a factor 0.5: db is 0.5 × ∂L/∂b_l")
+
+
+def test_a_whole_cs231n_max_pool_backward() -> None:
+    result = cs231n_net().check(POOL_FULL, "python")
+    assert result.verdict == "correct", result
+    assert "max pooling" in result.notes[-1] and "NCHW" in result.notes[-1]
+    window = "i*stride:i*stride+pool_height, j*stride:j*stride+pool_width"
+    every = POOL_FULL.replace("i*stride+idx[0], j*stride+idx[1]", window)
+    wrong = cs231n_net().check(every, "python")
+    assert wrong.verdict == "incorrect"
+    assert wrong.diagnosis and wrong.diagnosis.startswith("pooling routing")
+
+
+def test_sizes_the_snippet_sets_must_be_the_layers() -> None:
+    """N, C, H, W = x.shape read in NHWC would loop over the wrong axes: that reading is
+    dropped (the snippet's C is not the layer's), so the NCHW one decides alone."""
+    from derive.formula.window_check import check_loops
+
+    result = check_loops(cs231n_net().network, POOL_FULL)
+    assert "NCHW" in result.notes[-1]

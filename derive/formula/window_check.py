@@ -76,10 +76,13 @@ def _run(body: list[Block], layer: Layer, layout: str, values: dict[str, Any]) -
         if grad not in written_names and grad in env:
             del env[grad]  # read only: a gradient the snippet is given, not one it makes
     given = {"dA_prev_pad": "dA", "dx_pad": "dA"}
-    runner = Runner(env, lazy)
+    sizes = {k: v for k, v in env.items() if isinstance(v, int)}
+    runner = Runner(env, lazy, sizes)
+    handed = False  # a gradient the snippet is given (it only unpads it)
     for name in set(given) - written_names:
         if reads(body, name) or (name == "dA_prev_pad" and reads(body, "da_prev_pad")):
             env[name] = padded_truth(values, layer, layout)
+            handed = True
     uses = [
         bool(names(b.tree) & (loop_vars | set(lazy)))
         or any(names(x.tree) & (loop_vars | set(lazy)) for x in b.body)
@@ -100,6 +103,8 @@ def _run(body: list[Block], layer: Layer, layout: str, values: dict[str, Any]) -
             if INPUT_GRADS[name] and layer.p:
                 arr = arr[:, :, layer.p : -layer.p, layer.p : -layer.p]
             out["dA"] = (name, arr)
+    if "dA" in out and layer.kind == "conv" and not handed and not {"w", "W"} & _read_names(body):
+        raise LoopError(f"{out['dA'][0]} is made without the kernel: not a convolution's")
     for name in KERNEL_GRADS:
         if name in wrote and layer.kind == "conv":
             out["dK"] = (name, np.asarray(runner.env[name]).transpose(KERNEL_AXES[layout]))
@@ -107,6 +112,7 @@ def _run(body: list[Block], layer: Layer, layout: str, values: dict[str, Any]) -
         out["db"] = ("db", np.asarray(runner.env["db"]).reshape(-1))
     if not out:
         raise LoopError("the loops write no gradient array (dx, dx_pad, dA_prev, dW, dw, db)")
+    out["notes"] = ("", runner.notes)
     return out
 
 
@@ -123,12 +129,14 @@ def check_loops(network: Any, text: str, seed: int = 0) -> CheckResult:
     rng = np.random.default_rng(seed)
     readings: list[tuple[str, Layer, dict[str, Any], dict[str, Any], dict[str, Any]]] = []
     errors: list[str] = []
+    heard: list[list[str]] = []
     for layer in layers_of(network):
         values = draw(layer, rng)
         grads = gradients(layer, values)
         for layout in ("NCHW", "NHWC"):
             try:
                 out = _run(body, layer, layout, values)
+                said = out.pop("notes")[1]
                 for key, (_, arr) in out.items():
                     if arr.shape != grads[key].shape:
                         raise LoopError(f"{key} has shape {arr.shape}, not {grads[key].shape}")
@@ -136,6 +144,7 @@ def check_loops(network: Any, text: str, seed: int = 0) -> CheckResult:
                 errors.append(str(err))
                 continue
             readings.append((layout, layer, out, grads, values))
+            heard.append(said)
     if not readings:
         raise FormulaError(
             "a convolution or pooling written as NumPy loops over windows, not read: "
@@ -156,7 +165,7 @@ def check_loops(network: Any, text: str, seed: int = 0) -> CheckResult:
     layer_words = (
         f"layer {layer.number} ({kind}, kernel {layer.k}, stride {layer.s}, padding {layer.p})"
     )
-    notes = [
+    notes = heard[0] + [
         f"read as loops over the windows of {layer_words}, {layout}; "
         + ", ".join(f"{out[k][0]} as {QUANTITY[k][0]}" for k in sorted(out))
         + f"; run on random arrays of {layer.n} samples and compared with the derivation's "
@@ -212,3 +221,14 @@ def looks_looped(text: str) -> bool:
     if set(re.findall(r"[A-Za-z_]\w*", text)) & WINDOWS:
         return True
     return re.search(r"\w\[[^\[\]]*,[^\[\]]*,[^\[\]]*\]", text) is not None
+
+
+def _read_names(body: list[Block]) -> set[str]:
+    """Every name the snippet's statements mention."""
+    found: set[str] = set()
+    stack = list(body)
+    while stack:
+        b = stack.pop()
+        found |= names(b.tree)
+        stack.extend(b.body)
+    return found

@@ -138,8 +138,10 @@ def layer_env(
         kernel = values["K"].transpose(kt)
         env |= {"w": kernel, "W": kernel, "dw": np.zeros_like(kernel), "dW": np.zeros_like(kernel)}
         env["db"] = np.zeros(f) if layout == "NCHW" else np.zeros((1, 1, 1, f))
+        env["b"] = np.zeros_like(env["db"])  # the bias: no part of any gradient
     sizes = {"N": n, "m": n, "C": c, "n_C_prev": c, "H": h, "n_H_prev": h, "n_W_prev": w}
     sizes |= {"F": f, "n_C": f, "HH": layer.k, "WW": layer.k, "f": layer.k, "pool_size": layer.k}
+    sizes |= {"pool_height": layer.k, "pool_width": layer.k}
     sizes |= {"H_out": ho, "W_out": wo, "n_H": ho, "n_W": wo, "Hout": ho, "Wout": wo}
     sizes |= {"stride": layer.s, "pad": layer.p, "P": layer.p, "S": layer.s}
     env |= sizes

@@ -55,17 +55,39 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
     return out
 
 
+def _tuple_value(line: str) -> str:
+    """``a, b = p, q`` as ``a, b = (p, q)``: the same statement, in the form the grammar
+    reads (its right-hand side one expression)."""
+    depth = 0
+    for k, ch in enumerate(line):
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if ch == "=" and depth == 0 and line[k - 1 : k] not in ("<", ">", "!", "=", "+", "-"):
+            if line[k + 1 : k + 2] == "=":
+                return line
+            rhs = line[k + 1 :]
+            top = 0
+            for c in rhs:
+                top += c in "([{"
+                top -= c in ")]}"
+                if c == "," and top == 0:
+                    return f"{line[: k + 1]} ({rhs.strip()})"
+            return line
+    return line
+
+
 def _split_header(indent: int, line: str) -> list[tuple[int, str]]:
     """``for n in range(N): body`` as the header and its one-line body."""
     if not line.startswith("for "):
-        return [(indent, line)]
+        return [(indent, _tuple_value(line))]
     depth = 0
     for k, ch in enumerate(line):
         depth += ch in "([{"
         depth -= ch in ")]}"
         if ch == ":" and depth == 0:
             rest = line[k + 1 :].strip()
-            return [(indent, line[: k + 1])] + ([(indent + 1, rest)] if rest else [])
+            body = [(indent + 1, _tuple_value(rest))] if rest else []
+            return [(indent, line[: k + 1]), *body]
     return [(indent, line)]
 
 

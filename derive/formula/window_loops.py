@@ -26,11 +26,18 @@ class Runner:
     """Interprets parsed statements over NumPy values; ``lazy`` names (a convention's
     window bounds) are computed from the current values each time they are read."""
 
-    def __init__(self, env: dict[str, Any], lazy: dict[str, Callable[[Runner], Any]]) -> None:
+    def __init__(
+        self,
+        env: dict[str, Any],
+        lazy: dict[str, Callable[[Runner], Any]],
+        sizes: dict[str, int] | None = None,
+    ) -> None:
         self.env = env
+        self.sizes = sizes or {}
         self.lazy = lazy
         self.steps = 0
         self.written: list[str] = []
+        self.notes: list[str] = []
 
     def run(self, body: list[Block]) -> None:
         """Execute the blocks in order."""
@@ -60,6 +67,8 @@ class Runner:
             value = self.value(rhs)
             self.store(target, value, str(op)[0])
         elif t.data == "unpack":  # N, C, H, W = x.shape
+            if self._from_cache(t):
+                return
             parts = self.value(t.children[-1])
             if not isinstance(parts, tuple) or len(parts) != len(t.children) - 1:
                 raise LoopError("the values unpacked do not match the names")
@@ -68,12 +77,40 @@ class Runner:
         else:
             raise LoopError(f"a statement of kind {t.data} is not run here")
 
+    def _from_cache(self, t: Tree[Any]) -> bool:
+        """``x, w, b, conv_param = cache``: a cache the snippet does not show, unpacked into
+        names the layer gives already (they keep the layer's values)."""
+        rhs = t.children[-1]
+        if rhs.data != "name" or str(rhs.children[0]) in self.env:
+            return False
+        targets = t.children[:-1]
+        words = [str(x.children[0]) for x in targets if x.data == "name"]
+        if len(words) != len(targets) or not all(
+            w in self.env or w.endswith("_param") or w == "_" for w in words
+        ):
+            return False
+        note = f"read {', '.join(words)} = {rhs.children[0]} as the layer's own {', '.join(words)}"
+        if note not in self.notes:
+            self.notes.append(note)
+        return True
+
     def store(self, target: Any, value: Any, op: str = "") -> None:
         """``x = v``, ``x[s] = v`` and ``x[s] += v`` (in place, through views)."""
         if target.data == "name":
             word = str(target.children[0])
             self.env[word] = _apply(op, self.value(target), value) if op else value
+            size = self.sizes.get(word)
+            if size is not None and _whole(self.env[word]) != size:
+                raise LoopError(  # N, C, H, W = x.shape in the other layout
+                    f"the snippet's {word} is {self.env[word]!r}, the layer's {size}"
+                )
             self.written.append(word)
+            return
+        if target.data == "tuple" and not op:  # (m, n_H, n_W, n_C) = A.shape
+            if not isinstance(value, tuple) or len(value) != len(target.children):
+                raise LoopError("the values unpacked do not match the names")
+            for part_target, part in zip(target.children, value, strict=True):
+                self.store(part_target, part)
             return
         if target.data != "index":
             raise LoopError("only names and indexed arrays can be assigned here")
@@ -97,6 +134,9 @@ class Runner:
             return self.env[word]
         if word in self.lazy:
             return self.lazy[word](self)
+        if word.endswith("_param"):  # CS231n's conv_param, pool_param: the layer's own
+            keys = ("stride", "pad", "pool_height", "pool_width")
+            return {k: self.env[k] for k in keys if k in self.env}
         if word in ("None", "False", "True"):
             return {"None": None, "False": False, "True": True}[word]
         raise LoopError(f"{word!r} is not set by the snippet nor a name of the layer")
@@ -136,6 +176,8 @@ class Runner:
             if len(text) > 12:
                 raise LoopError(f"the number {text} is too long")
             return float(text) if any(ch in text for ch in ".eE") else int(text)
+        if kind == "string":
+            return str(t.children[0])[1:-1]
         if kind in _BINARY:
             a, b = (self.value(c) for c in t.children)
             try:
@@ -148,6 +190,11 @@ class Runner:
             return np.transpose(self.value(t.children[0]))
         if kind == "index":
             obj = self.value(t.children[0])
+            if isinstance(obj, (tuple, dict)) and len(t.children[1].children) == 1:
+                key = self.value(t.children[1].children[0])  # idx[0], conv_param['pad']
+                if key not in (obj if isinstance(obj, dict) else range(-len(obj), len(obj))):
+                    raise LoopError(f"no entry {key!r} here")
+                return obj[key]
             try:
                 return obj[self.subs(t.children[1])]
             except (IndexError, TypeError) as err:
@@ -175,7 +222,9 @@ class Runner:
         if fn is None:
             word = str(t.children[0].children[0])
             if word == "range" and 1 <= len(args) <= 3:
-                return range(*(_int(a) for a in args))
+                return range(*(_int(_whole(a)) for a in args))
+            if word == "int" and len(args) == 1:
+                return _int(_whole(args[0]))
             raise LoopError(f"the function {word}() is not run here")
         try:
             if fn[0] == "np" and fn[1] in _NUMPY:
@@ -185,6 +234,14 @@ class Runner:
         except (ValueError, TypeError) as err:
             raise LoopError(f"a call does not fit: {err}") from None
         raise LoopError(f"the call {fn[-1]}() is not run here")
+
+
+def _whole(v: Any) -> Any:
+    """A size computed with ``/`` (Python 2's integer division in old course code): its
+    integer value if it is whole."""
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
 
 
 def _int(v: Any) -> Any:
@@ -218,6 +275,9 @@ _NUMPY: dict[str, Callable[..., Any]] = {
     "ones": np.ones,
     "zeros": np.zeros,
     "zeros_like": np.zeros_like,
+    "pad": np.pad,
+    "argmax": np.argmax,
+    "unravel_index": np.unravel_index,
 }
 _METHODS: dict[str, Callable[..., Any]] = {
     "reshape": lambda a, *shape, **kw: np.reshape(a, shape[0] if len(shape) == 1 else shape),
