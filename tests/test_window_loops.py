@@ -62,7 +62,7 @@ def ng() -> Checker:
 def test_ng_loop_body_is_read_as_the_input_gradient() -> None:
     result = ng().check(NG_DA, "python")
     assert result.verdict == "correct"
-    assert "NHWC" in result.notes[0] and "∂L/∂A_{l-1}" in result.quantity
+    assert "NHWC" in result.notes[-1] and "∂L/∂A_{l-1}" in result.quantity
 
 
 def test_windows_that_ignore_the_stride_are_incorrect() -> None:
@@ -108,7 +108,7 @@ def test_cs231n_naive_loops_with_stride_and_padding() -> None:
     )
     result = Checker(net).check(CS231N, "python")
     assert result.verdict == "correct", result
-    assert "dx as ∂L/∂A_{l-1}" in result.notes[0] and "dw as ∂L/∂K_l" in result.notes[0]
+    assert "dx as ∂L/∂A_{l-1}" in result.notes[-1] and "dw as ∂L/∂K_l" in result.notes[-1]
     flipped = CS231N.replace("w[f] * dout", "w[f, :, ::-1, ::-1] * dout")
     with pytest.raises(FormulaError):  # a step in a slice is not in the grammar: refused
         Checker(net).check(flipped, "python")
@@ -210,3 +210,14 @@ def test_sizes_the_snippet_sets_must_be_the_layers() -> None:
 
     result = check_loops(cs231n_net().network, POOL_FULL)
     assert "NCHW" in result.notes[-1]
+
+
+def test_ng_names_the_snippet_does_not_set_are_said() -> None:
+    result = ng().check("dW[:,:,:,c] += a_slice * dZ[i, h, w, c]", "python")
+    assert any("a_slice" in n and "Ng's" in n for n in result.notes)
+
+
+def test_long_loops_are_refused_for_every_reading_at_once() -> None:
+    code = "for n in range(100000):\n    db[0, 0, 0, 0] += dZ[0, 0, 0, 0]"
+    with pytest.raises(FormulaError, match="more than"):
+        ng().check(code, "python")

@@ -35,7 +35,7 @@ from derive.formula.window_layers import (
     slips,
 )
 from derive.formula.window_lines import Block, LoopError, assigned, blocks, names, reads, subscripts
-from derive.formula.window_loops import Runner
+from derive.formula.window_loops import MAX_STEPS, Runner, TooLong
 
 
 def _loops(
@@ -56,7 +56,9 @@ def _loops(
     return loops
 
 
-def _run(body: list[Block], layer: Layer, layout: str, values: dict[str, Any]) -> dict[str, Any]:
+def _run(
+    body: list[Block], layer: Layer, layout: str, values: dict[str, Any], budget: list[int]
+) -> dict[str, Any]:
     """Run the snippet in one reading; the gradient arrays it wrote, as NCHW arrays."""
     written_names: set[str] = set()
     for b in body:
@@ -77,7 +79,7 @@ def _run(body: list[Block], layer: Layer, layout: str, values: dict[str, Any]) -
             del env[grad]  # read only: a gradient the snippet is given, not one it makes
     given = {"dA_prev_pad": "dA", "dx_pad": "dA"}
     sizes = {k: v for k, v in env.items() if isinstance(v, int)}
-    runner = Runner(env, lazy, sizes)
+    runner = Runner(env, lazy, sizes, budget)
     handed = False  # a gradient the snippet is given (it only unpads it)
     for name in set(given) - written_names:
         if reads(body, name) or (name == "dA_prev_pad" and reads(body, "da_prev_pad")):
@@ -112,6 +114,13 @@ def _run(body: list[Block], layer: Layer, layout: str, values: dict[str, Any]) -
         out["db"] = ("db", np.asarray(runner.env["db"]).reshape(-1))
     if not out:
         raise LoopError("the loops write no gradient array (dx, dx_pad, dA_prev, dW, dw, db)")
+    if runner.conventions:
+        used = ", ".join(sorted(runner.conventions))
+        runner.notes.append(
+            f"{used}: not set by the snippet, read as in Ng's conv/pool_backward (vert_start = "
+            "h * stride, vert_end = vert_start + f, a_slice and a_prev_slice the window, "
+            "mask its arg-max, da_prev_pad = dA_prev_pad[i])"
+        )
     out["notes"] = ("", runner.notes)
     return out
 
@@ -130,16 +139,21 @@ def check_loops(network: Any, text: str, seed: int = 0) -> CheckResult:
     readings: list[tuple[str, Layer, dict[str, Any], dict[str, Any], dict[str, Any]]] = []
     errors: list[str] = []
     heard: list[list[str]] = []
+    budget = [MAX_STEPS]
     for layer in layers_of(network):
         values = draw(layer, rng)
         grads = gradients(layer, values)
         for layout in ("NCHW", "NHWC"):
             try:
-                out = _run(body, layer, layout, values)
+                out = _run(body, layer, layout, values, budget)
                 said = out.pop("notes")[1]
                 for key, (_, arr) in out.items():
                     if arr.shape != grads[key].shape:
                         raise LoopError(f"{key} has shape {arr.shape}, not {grads[key].shape}")
+            except TooLong as err:
+                raise FormulaError(
+                    f"a convolution or pooling written as NumPy loops: {err}"
+                ) from None
             except LoopError as err:
                 errors.append(str(err))
                 continue

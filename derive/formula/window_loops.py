@@ -18,8 +18,13 @@ from lark import Tree
 
 from derive.formula.window_lines import Block, LoopError
 
-#: The most statements one snippet may execute (loops unrolled), so a check stays fast.
-MAX_STEPS = 60_000
+#: The most statements one check may execute (loops unrolled, every reading together),
+#: so that a check stays well under 2 s.
+MAX_STEPS = 10_000
+
+
+class TooLong(LoopError):
+    """The loops run more statements than a check may: no reading is tried further."""
 
 
 class Runner:
@@ -31,13 +36,15 @@ class Runner:
         env: dict[str, Any],
         lazy: dict[str, Callable[[Runner], Any]],
         sizes: dict[str, int] | None = None,
+        budget: list[int] | None = None,
     ) -> None:
         self.env = env
         self.sizes = sizes or {}
         self.lazy = lazy
-        self.steps = 0
+        self.budget = budget if budget is not None else [MAX_STEPS]  # shared by readings
         self.written: list[str] = []
         self.notes: list[str] = []
+        self.conventions: set[str] = set()  # the lazy names read
 
     def run(self, body: list[Block]) -> None:
         """Execute the blocks in order."""
@@ -46,9 +53,9 @@ class Runner:
 
     def statement(self, block: Block) -> None:
         """One statement (a loop runs its body once per value)."""
-        self.steps += 1
-        if self.steps > MAX_STEPS:
-            raise LoopError(
+        self.budget[0] -= 1
+        if self.budget[0] < 0:
+            raise TooLong(
                 f"the loops run more than {MAX_STEPS} statements at the smallest sizes "
                 "derive tries: too many to run"
             )
@@ -133,6 +140,7 @@ class Runner:
         if word in self.env:
             return self.env[word]
         if word in self.lazy:
+            self.conventions.add(word)
             return self.lazy[word](self)
         if word.endswith("_param"):  # CS231n's conv_param, pool_param: the layer's own
             keys = ("stride", "pad", "pool_height", "pool_width")
