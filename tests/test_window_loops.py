@@ -110,8 +110,9 @@ def test_cs231n_naive_loops_with_stride_and_padding() -> None:
     assert result.verdict == "correct", result
     assert "dx as ∂L/∂A_{l-1}" in result.notes[-1] and "dw as ∂L/∂K_l" in result.notes[-1]
     flipped = CS231N.replace("w[f] * dout", "w[f, :, ::-1, ::-1] * dout")
-    with pytest.raises(FormulaError):  # a step in a slice is not in the grammar: refused
-        Checker(net).check(flipped, "python")
+    wrong = Checker(net).check(flipped, "python")
+    assert wrong.verdict == "incorrect"
+    assert wrong.diagnosis and wrong.diagnosis.startswith("conv-flip")
     wrong = CS231N.replace("dw[f] +=", "dw[f] =")  # overwritten, not accumulated
     assert Checker(net).check(wrong, "python").verdict == "incorrect"
 
@@ -221,3 +222,26 @@ def test_long_loops_are_refused_for_every_reading_at_once() -> None:
     code = "for n in range(100000):\n    db[0, 0, 0, 0] += dZ[0, 0, 0, 0]"
     with pytest.raises(FormulaError, match="more than"):
         ng().check(code, "python")
+
+
+def test_a_max_pool_mask_by_equality_and_sizes_by_floor_division() -> None:
+    """``==``, ``//`` and ``x[::-1]`` are what loop code writes beyond python.lark: read by
+    window.lark, which extends it."""
+    code = (
+        POOL_FULL.replace("/ stride", "// stride")
+        .replace(
+            "idx = np.unravel_index(np.argmax(window), window.shape)",
+            "mask = (window == np.max(window))",
+        )
+        .replace(
+            "dx[n, c, i*stride+idx[0], j*stride+idx[1]] += dout[n, c, i, j]",
+            "dx[n, c, i*stride:i*stride+pool_height, j*stride:j*stride+pool_width] += "
+            "mask * dout[n, c, i, j]",
+        )
+    )
+    assert "==" in code and "//" in code
+    assert cs231n_net().check(code, "python").correct
+    spread = code.replace("mask * dout[n, c, i, j]", "dout[n, c, i, j] / 4")
+    wrong = cs231n_net().check(spread, "python")
+    assert wrong.verdict == "incorrect"
+    assert wrong.diagnosis and "average pooling" in wrong.diagnosis

@@ -192,6 +192,7 @@ def slips(layer: Layer, values: dict[str, Any]) -> dict[str, list[tuple[str, Any
     one instead of the stride, and for pooling the other pooling's routing. Each is the
     backward rule of another layer on the same arrays, so it is exact."""
     out: dict[str, list[tuple[str, Any]]] = {"dA": [], "dK": [], "db": []}
+    grads_k: Any = gradients(layer, values).get("dK")
     k, s, p = layer.k, layer.s, layer.p
     a, g = values["A"], values["G"]
     if s > 1:  # vert_start = h: window (h, w) at (h, w) of the padded map
@@ -207,6 +208,22 @@ def slips(layer: Layer, values: dict[str, Any]) -> dict[str, list[tuple[str, Any
         out["dA"].append((says, full[:, :, p : full.shape[2] - p, p : full.shape[3] - p]))
         if "dK" in grads:
             out["dK"].append((says, grads["dK"]))
+    if layer.kind == "conv":  # the kernel turned by 180° (a convolution's, not a correlation's)
+        turned = gradients(layer, dict(values, K=values["K"][:, :, ::-1, ::-1]))
+        says = (
+            "conv-flip: the loops add each window's kernel rotated by 180°, but the forward "
+            "pass is a cross-correlation: its input gradient adds the kernel as it is "
+            "(the full convolution with rot180(K) is the same sum written per output pixel)"
+        )
+        out["dA"].append((says, turned["dA"]))
+        out["dK"].append(
+            (
+                "conv-flip: the kernel gradient comes out rotated by 180° (rot180): a "
+                "cross-correlation's kernel gradient is the input window times the output "
+                "gradient, unturned",
+                grads_k[:, :, ::-1, ::-1],
+            )
+        )
     if layer.kind != "conv":
         other = "avg" if layer.kind == "max" else "max"
         spread = gradients(Layer(layer.number, other, k, s, 0, layer.n, layer.c), values)["dA"]

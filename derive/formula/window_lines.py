@@ -9,13 +9,38 @@ which ``window_check`` uses to find the loops a copied loop body leaves out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 from typing import Any
 
-from lark import Tree
+from lark import Lark, Tree
 from lark.exceptions import LarkError
 
 from derive.formula.ir import FormulaError
-from derive.formula.parse import parser
+
+
+@cache
+def parser() -> Lark:
+    """The LALR parser of ``window.lark`` (``python.lark`` extended), built once."""
+    here = resources.files("derive.formula")
+    grammar = here.joinpath("window.lark").read_text("utf-8")
+    return Lark(
+        grammar,
+        parser="lalr",
+        maybe_placeholders=True,
+        propagate_positions=True,
+        import_paths=[str(here)],
+    )
+
+
+def _plain(tree: Tree[Any]) -> Tree[Any]:
+    """The tree with python.lark's node names as they are there (``python__index`` is
+    ``index``): rules imported by the extended grammar carry its namespace."""
+    for t in tree.iter_subtrees():
+        if isinstance(t.data, str) and t.data.startswith("python__"):
+            t.data = t.data[len("python__") :]
+    return tree
+
 
 Line = tuple[int, Tree[Any]]  # (indentation, parsed statement)
 
@@ -92,14 +117,17 @@ def _split_header(indent: int, line: str) -> list[tuple[int, str]]:
 
 
 def blocks(text: str) -> list[Block]:
-    """The snippet as nested blocks, each statement parsed by ``python.lark``."""
+    """The snippet as nested blocks, each statement parsed by ``window.lark``."""
     lines: list[Line] = []
     for indent, src in _logical_lines(text):
         try:
-            tree = parser("python").parse(src)
+            tree = _plain(parser().parse(src))
         except LarkError as err:
             raise LoopError(f"cannot read the line {src!r}: {str(err).splitlines()[0]}") from None
-        (stmt,) = tree.children
+        (program,) = tree.children
+        if not isinstance(program, Tree) or len(program.children) != 1:
+            raise LoopError(f"cannot read the line {src!r}")
+        (stmt,) = program.children
         if not isinstance(stmt, Tree):
             raise LoopError(f"cannot read the line {src!r}")
         lines.append((indent, stmt))

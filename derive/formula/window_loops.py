@@ -169,6 +169,10 @@ class Runner:
                     first = c.meta.start_pos == s.meta.start_pos
                     bounds[0 if first else 1] = _int(self.value(c))
                 parts.append(slice(*bounds))
+            elif s.data == "stepped":  # a:b:c, each part optional (placeholders None)
+                parts.append(
+                    slice(*(None if c is None else _int(self.value(c)) for c in s.children))
+                )
             else:
                 v = self.value(s)
                 parts.append(v if v is None else _int(v))
@@ -192,6 +196,9 @@ class Runner:
                 return _BINARY[kind](a, b)
             except (ValueError, TypeError) as err:
                 raise LoopError(f"the shapes do not fit: {err}") from None
+        if kind == "compare":  # window == np.max(window): a mask
+            a, op, b = t.children
+            return _COMPARE[str(op)](self.value(a), self.value(b))
         if kind == "neg":
             return -self.value(t.children[0])
         if kind == "transpose":
@@ -224,7 +231,7 @@ class Runner:
     def call(self, t: Tree[Any]) -> Any:
         """NumPy's functions and array methods the loops use."""
         fn = self.value(t.children[0]) if t.children[0].data != "name" else None
-        raw = t.children[1].children if len(t.children) > 1 else []
+        raw = t.children[1].children if len(t.children) > 1 and t.children[1] else []
         args = [self.value(a) for a in raw if a.data != "kwarg"]
         kw = {str(a.children[0]): self.value(a.children[1]) for a in raw if a.data == "kwarg"}
         if fn is None:
@@ -273,6 +280,15 @@ _BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "div": lambda a, b: a / b,
     "matmul": lambda a, b: a @ b,
     "power": lambda a, b: a**b,
+    "floordiv": lambda a, b: a // b,
+}
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
 }
 _NUMPY: dict[str, Callable[..., Any]] = {
     "sum": np.sum,
