@@ -245,3 +245,52 @@ def test_a_max_pool_mask_by_equality_and_sizes_by_floor_division() -> None:
     wrong = cs231n_net().check(spread, "python")
     assert wrong.verdict == "incorrect"
     assert wrong.diagnosis and "average pooling" in wrong.diagnosis
+
+
+PY2_CONV = """x, w, b, conv_param = cache
+pad = conv_param['pad']
+s = conv_param['stride']
+F, C, HH, WW = w.shape
+N, C, H, W = x.shape
+Hn = 1 + (H + 2 * pad - HH) / s
+Wn = 1 + (W + 2 * pad - WW) / s
+dw = np.zeros_like(w)
+db = np.zeros_like(b)
+xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), 'constant')
+dxp = np.zeros_like(xp)
+for n in xrange(N):  # each image
+    for f in xrange(F):
+        for r in xrange(Hn):
+            for q in xrange(Wn):
+                patch = xp[n, :, r*s:HH+r*s, q*s:WW+q*s]
+                db[f] += dout[n, f, r, q]
+                dw[f] += patch * dout[n, f, r, q]
+                dxp[n, :, r*s:HH+r*s, q*s:WW+q*s] += w[f] * dout[n, f, r, q]
+dx = dxp[:, :, pad:pad+H, pad:pad+W]"""
+
+
+def test_python2_loops_with_their_own_names() -> None:
+    """xrange, sizes by / (whole numbers in Python 2), the code's own names for the padded
+    arrays: only dx, dw, db are judged, the rest are the code's locals."""
+    for checker in (cs231n_net(), ng()):
+        result = checker.check(PY2_CONV, "python")
+        assert result.verdict == "correct", result
+        assert result.quantity == "∂L/∂A_{l-1}, ∂L/∂K_l, ∂L/∂b_l"
+
+
+def test_a_window_overwritten_instead_of_summed_is_named() -> None:
+    wrong = ng().check(PY2_CONV.replace("dw[f] += patch", "dw[f] = patch"), "python")
+    assert wrong.verdict == "incorrect"
+    assert wrong.diagnosis and wrong.diagnosis.startswith("`dw[f] = patch * dout[n, f, r, q]`")
+
+
+def test_a_local_named_like_a_size_is_a_local() -> None:
+    """m = np.max(window) is the window's maximum, not Ng's batch size m."""
+    code = POOL_FULL.replace(
+        "idx = np.unravel_index(np.argmax(window), window.shape)", "m = np.max(window)"
+    ).replace(
+        "dx[n, c, i*stride+idx[0], j*stride+idx[1]] += dout[n, c, i, j]",
+        "dx[n, c, i*stride:i*stride+pool_height, j*stride:j*stride+pool_width] += "
+        "(window == m) * dout[n, c, i, j]",
+    )
+    assert ng().check(code, "python").correct

@@ -30,7 +30,7 @@ from derive.formula.resolve import ShapeMismatch, UnknownSymbol
 from derive.formula.run import Run
 from derive.formula.snippet_check import check_statements
 from derive.formula.stored_transposed import refuse_unexplained, stored_transposed
-from derive.formula.window_check import check_loops, looks_looped
+from derive.formula.window_check import check_loops, has_loops, looks_looped
 
 
 class Checker(OtherReadings):
@@ -60,8 +60,9 @@ class Checker(OtherReadings):
                 raise
             try:  # loops over windows, run on small arrays (``window_check``)
                 return check_loops(net, formula)
-            except FormulaError as why:
-                raise (why if str(err).startswith(LOOPED_MAPS[:40]) else err) from None
+            except FormulaError as why:  # the loops' own reason, where the code is loops
+                looped = str(err).startswith(LOOPED_MAPS[:40]) or has_loops(formula)
+                raise (why if looped else err) from None
 
     def _check_statements(self, formula: str) -> CheckResult:
         """Every quantity a NumPy snippet assigns, judged (``snippet_check``)."""

@@ -34,7 +34,16 @@ from derive.formula.window_layers import (
     padded_truth,
     slips,
 )
-from derive.formula.window_lines import Block, LoopError, assigned, blocks, names, reads, subscripts
+from derive.formula.window_lines import (
+    Block,
+    LoopError,
+    accumulated,
+    assigned,
+    blocks,
+    names,
+    reads,
+    subscripts,
+)
 from derive.formula.window_loops import MAX_STEPS, Runner, TooLong
 
 
@@ -105,7 +114,7 @@ def _run(
             if INPUT_GRADS[name] and layer.p:
                 arr = arr[:, :, layer.p : -layer.p, layer.p : -layer.p]
             out["dA"] = (name, arr)
-    if "dA" in out and layer.kind == "conv" and not handed and not {"w", "W"} & _read_names(body):
+    if "dA" in out and layer.kind == "conv" and not handed and not {"w", "W"} & runner.read_given:
         raise LoopError(f"{out['dA'][0]} is made without the kernel: not a convolution's")
     for name in KERNEL_GRADS:
         if name in wrote and layer.kind == "conv":
@@ -198,6 +207,18 @@ def check_loops(network: Any, text: str, seed: int = 0) -> CheckResult:
             notes=notes,
         )
     key = wrong[0]
+    repaired = _summed(body, layout, layer, values, grads, budget)
+    if repaired is not None:
+        return CheckResult(
+            "incorrect",
+            ", ".join(QUANTITY[k][0] for k in sorted(out)),
+            expected,
+            "numeric (loops run)",
+            diagnosis=f"`{repaired}` overwrites what earlier windows added: each window's "
+            "contribution must be summed into the gradient (+=), as overlapping windows and "
+            "the sum over samples and filters require",
+            notes=notes,
+        )
     return CheckResult(
         "incorrect",
         ", ".join(QUANTITY[k][0] for k in sorted(out)),
@@ -217,7 +238,7 @@ def _diagnose(name: str, got: Any, want: Any, slipped: list[tuple[str, Any]], ke
     nz = np.abs(want) > 1e-12
     if nz.any() and not np.any(got[~nz]):
         ratio = got[nz] / want[nz]
-        if np.allclose(ratio, ratio.flat[0], rtol=1e-9):
+        if abs(ratio.flat[0]) > 1e-9 and np.allclose(ratio, ratio.flat[0], rtol=1e-9):
             return f"a factor {ratio.flat[0]:.4g}: {name} is {ratio.flat[0]:.4g} × {what}"
     bad = ~np.isclose(got, want, rtol=1e-9, atol=1e-9)
     where = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -237,12 +258,32 @@ def looks_looped(text: str) -> bool:
     return re.search(r"\w\[[^\[\]]*,[^\[\]]*,[^\[\]]*\]", text) is not None
 
 
-def _read_names(body: list[Block]) -> set[str]:
-    """Every name the snippet's statements mention."""
-    found: set[str] = set()
-    stack = list(body)
-    while stack:
-        b = stack.pop()
-        found |= names(b.tree)
-        stack.extend(b.body)
-    return found
+def has_loops(text: str) -> bool:
+    """Whether the snippet has ``for`` lines of its own."""
+    return re.search(r"^\s*for\s+\w+\s+in\b", text, re.MULTILINE) is not None
+
+
+def _summed(
+    body: list[Block],
+    layout: str,
+    layer: Layer,
+    values: dict[str, Any],
+    grads: dict[str, Any],
+    budget: list[int],
+) -> str | None:
+    """The statement whose ``=`` made ``+=`` gives every gradient right, if there is one."""
+    for src, fixed in accumulated(body):
+        try:
+            out = _run(fixed, layer, layout, values, budget)
+        except TooLong:
+            return None
+        except LoopError:
+            continue
+        out.pop("notes")
+        if all(
+            out[k][1].shape == grads[k].shape
+            and np.allclose(out[k][1], grads[k], rtol=1e-9, atol=1e-9)
+            for k in out
+        ):
+            return src
+    return None

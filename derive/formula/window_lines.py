@@ -8,12 +8,13 @@ which ``window_check`` uses to find the loops a copied loop body leaves out.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
 
-from lark import Lark, Tree
+from lark import Lark, Token, Tree
 from lark.exceptions import LarkError
 
 from derive.formula.ir import FormulaError
@@ -42,7 +43,7 @@ def _plain(tree: Tree[Any]) -> Tree[Any]:
     return tree
 
 
-Line = tuple[int, Tree[Any]]  # (indentation, parsed statement)
+Line = tuple[int, Tree[Any], str]  # (indentation, parsed statement, its text)
 
 
 class LoopError(FormulaError):
@@ -55,6 +56,7 @@ class Block:
 
     tree: Tree[Any]
     body: list[Block] = field(default_factory=list)
+    src: str = ""
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:
@@ -130,13 +132,13 @@ def blocks(text: str) -> list[Block]:
         (stmt,) = program.children
         if not isinstance(stmt, Tree):
             raise LoopError(f"cannot read the line {src!r}")
-        lines.append((indent, stmt))
+        lines.append((indent, stmt, src))
     root: list[Block] = []
     stack: list[tuple[int, list[Block]]] = [(-1, root)]
-    for indent, stmt in lines:
+    for indent, stmt, src in lines:
         while len(stack) > 1 and indent <= stack[-1][0]:
             stack.pop()
-        block = Block(stmt)
+        block = Block(stmt, src=src)
         stack[-1][1].append(block)
         if stmt.data == "loop":
             stack.append((indent, block.body))
@@ -158,7 +160,8 @@ def assigned(block: Block) -> set[str]:
             for inner in b.body:
                 out |= assigned(inner)
             continue
-        targets = t.children[:-1] if t.data == "chain" else t.children[:1]
+        targets = list(t.children[:-1] if t.data in ("chain", "unpack") else t.children[:1])
+        targets += [c for x in targets if x.data == "tuple" for c in x.children]
         for target in targets:
             while isinstance(target, Tree) and target.data == "index":
                 target = target.children[0]
@@ -198,3 +201,15 @@ def reads(body: list[Block], name: str) -> bool:
             return True
         stack.extend(b.body)
     return False
+
+
+def accumulated(body: list[Block]) -> Iterator[tuple[str, list[Block]]]:
+    """The snippet with one ``x[…] = v`` made ``x[…] += v``, for each such statement:
+    overwriting a window where the windows' contributions must be summed is a usual slip."""
+    for k, block in enumerate(body):
+        t = block.tree
+        if t.data == "chain" and len(t.children) == 2 and t.children[0].data == "index":
+            plus = Tree("augassign", [t.children[0], Token("AUGOP", "+="), t.children[1]])
+            yield block.src, [*body[:k], Block(plus, block.body, block.src), *body[k + 1 :]]
+        for src, inner in accumulated(block.body):
+            yield src, [*body[:k], Block(block.tree, inner, block.src), *body[k + 1 :]]

@@ -39,6 +39,8 @@ class Runner:
         budget: list[int] | None = None,
     ) -> None:
         self.env = env
+        self.given = dict(env)
+        self.read_given: set[str] = set()  # names read while they hold the layer's value
         self.sizes = sizes or {}
         self.lazy = lazy
         self.budget = budget if budget is not None else [MAX_STEPS]  # shared by readings
@@ -107,7 +109,8 @@ class Runner:
             word = str(target.children[0])
             self.env[word] = _apply(op, self.value(target), value) if op else value
             size = self.sizes.get(word)
-            if size is not None and _whole(self.env[word]) != size:
+            whole = _whole(self.env[word])  # a size, not a local of that name (m = max)
+            if size is not None and isinstance(whole, (int, np.integer)) and whole != size:
                 raise LoopError(  # N, C, H, W = x.shape in the other layout
                     f"the snippet's {word} is {self.env[word]!r}, the layer's {size}"
                 )
@@ -138,7 +141,10 @@ class Runner:
     def lookup(self, word: str) -> Any:
         """A name's value: set by the snippet, the layer's, or a convention's (lazy)."""
         if word in self.env:
-            return self.env[word]
+            value = self.env[word]
+            if value is self.given.get(word):
+                self.read_given.add(word)
+            return value
         if word in self.lazy:
             self.conventions.add(word)
             return self.lazy[word](self)
@@ -236,7 +242,7 @@ class Runner:
         kw = {str(a.children[0]): self.value(a.children[1]) for a in raw if a.data == "kwarg"}
         if fn is None:
             word = str(t.children[0].children[0])
-            if word == "range" and 1 <= len(args) <= 3:
+            if word in ("range", "xrange") and 1 <= len(args) <= 3:  # xrange: Python 2's
                 return range(*(_int(_whole(a)) for a in args))
             if word == "int" and len(args) == 1:
                 return _int(_whole(args[0]))
