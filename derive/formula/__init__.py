@@ -100,8 +100,10 @@ grammar and builder::
 A convolution's or pooling's backward pass written as NumPy loops over windows (CS231n's
 naive layers, Ng's conv_backward and pool_backward) is run, not read as a formula::
 
-    window_lines.py      its statements, one line at a time; indentation gives loop bodies
+    window_lines.py      its statements, one line at a time (window.lark: python.lark with
+                         ==, //, stepped slices); indentation gives loop bodies
     window_loops.py      run over NumPy values with NumPy's indexing, bounded
+    window_ops.py        the NumPy functions, operators and comparisons it may call
     window_layers.py     each conv/pool layer at small sizes, its names in NCHW and NHWC,
                          the gradients of its backward rule and of the usual slips
     window_check.py      every reading that runs compared with the rule; the verdict

@@ -17,6 +17,7 @@ import numpy as np
 from lark import Tree
 
 from derive.formula.window_lines import Block, LoopError
+from derive.formula.window_ops import BINARY, COMPARE, METHODS, NUMPY, apply, as_int, whole
 
 #: The most statements one check may execute (loops unrolled, every reading together),
 #: so that a check stays well under 2 s.
@@ -107,10 +108,10 @@ class Runner:
         """``x = v``, ``x[s] = v`` and ``x[s] += v`` (in place, through views)."""
         if target.data == "name":
             word = str(target.children[0])
-            self.env[word] = _apply(op, self.value(target), value) if op else value
+            self.env[word] = apply(op, self.value(target), value) if op else value
             size = self.sizes.get(word)
-            whole = _whole(self.env[word])  # a size, not a local of that name (m = max)
-            if size is not None and isinstance(whole, (int, np.integer)) and whole != size:
+            number = whole(self.env[word])  # a size, not a local of that name (m = max)
+            if size is not None and isinstance(number, (int, np.integer)) and number != size:
                 raise LoopError(  # N, C, H, W = x.shape in the other layout
                     f"the snippet's {word} is {self.env[word]!r}, the layer's {size}"
                 )
@@ -129,7 +130,7 @@ class Runner:
         if not isinstance(obj, np.ndarray):
             raise LoopError("only arrays can be indexed on the left")
         try:
-            obj[subs] = _apply(op, obj[subs], value) if op else value
+            obj[subs] = apply(op, obj[subs], value) if op else value
         except (ValueError, IndexError, TypeError) as err:
             raise LoopError(f"the assignment does not fit: {err}") from None
         base = target.children[0]
@@ -173,15 +174,15 @@ class Runner:
                 bounds: list[Any] = [None, None]
                 for c in s.children:
                     first = c.meta.start_pos == s.meta.start_pos
-                    bounds[0 if first else 1] = _int(self.value(c))
+                    bounds[0 if first else 1] = as_int(self.value(c))
                 parts.append(slice(*bounds))
             elif s.data == "stepped":  # a:b:c, each part optional (placeholders None)
                 parts.append(
-                    slice(*(None if c is None else _int(self.value(c)) for c in s.children))
+                    slice(*(None if c is None else as_int(self.value(c)) for c in s.children))
                 )
             else:
                 v = self.value(s)
-                parts.append(v if v is None else _int(v))
+                parts.append(v if v is None else as_int(v))
         return tuple(parts)
 
     def value(self, t: Any) -> Any:
@@ -196,15 +197,15 @@ class Runner:
             return float(text) if any(ch in text for ch in ".eE") else int(text)
         if kind == "string":
             return str(t.children[0])[1:-1]
-        if kind in _BINARY:
+        if kind in BINARY:
             a, b = (self.value(c) for c in t.children)
             try:
-                return _BINARY[kind](a, b)
+                return BINARY[kind](a, b)
             except (ValueError, TypeError) as err:
                 raise LoopError(f"the shapes do not fit: {err}") from None
         if kind == "compare":  # window == np.max(window): a mask
             a, op, b = t.children
-            return _COMPARE[str(op)](self.value(a), self.value(b))
+            return COMPARE[str(op)](self.value(a), self.value(b))
         if kind == "neg":
             return -self.value(t.children[0])
         if kind == "transpose":
@@ -243,74 +244,15 @@ class Runner:
         if fn is None:
             word = str(t.children[0].children[0])
             if word in ("range", "xrange") and 1 <= len(args) <= 3:  # xrange: Python 2's
-                return range(*(_int(_whole(a)) for a in args))
+                return range(*(as_int(whole(a)) for a in args))
             if word == "int" and len(args) == 1:
-                return _int(_whole(args[0]))
+                return as_int(whole(args[0]))
             raise LoopError(f"the function {word}() is not run here")
         try:
-            if fn[0] == "np" and fn[1] in _NUMPY:
-                return _NUMPY[fn[1]](*args, **kw)
-            if fn[0] == "method" and fn[2] in _METHODS:
-                return _METHODS[fn[2]](fn[1], *args, **kw)
+            if fn[0] == "np" and fn[1] in NUMPY:
+                return NUMPY[fn[1]](*args, **kw)
+            if fn[0] == "method" and fn[2] in METHODS:
+                return METHODS[fn[2]](fn[1], *args, **kw)
         except (ValueError, TypeError) as err:
             raise LoopError(f"a call does not fit: {err}") from None
         raise LoopError(f"the call {fn[-1]}() is not run here")
-
-
-def _whole(v: Any) -> Any:
-    """A size computed with ``/`` (Python 2's integer division in old course code): its
-    integer value if it is whole."""
-    if isinstance(v, float) and v.is_integer():
-        return int(v)
-    return v
-
-
-def _int(v: Any) -> Any:
-    """An index: an integer value (a float index is refused, as NumPy does)."""
-    if isinstance(v, (range, np.ndarray)) or v is None:
-        return v
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    raise LoopError(f"an index must be an integer, got {v!r}")
-
-
-def _apply(op: str, old: Any, value: Any) -> Any:
-    """``old op value`` for ``+=`` and the like."""
-    return _BINARY[{"+": "add", "-": "sub", "*": "hadamard", "/": "div"}[op]](old, value)
-
-
-_BINARY: dict[str, Callable[[Any, Any], Any]] = {
-    "add": lambda a, b: a + b,
-    "sub": lambda a, b: a - b,
-    "hadamard": lambda a, b: a * b,
-    "div": lambda a, b: a / b,
-    "matmul": lambda a, b: a @ b,
-    "power": lambda a, b: a**b,
-    "floordiv": lambda a, b: a // b,
-}
-_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    "==": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-}
-_NUMPY: dict[str, Callable[..., Any]] = {
-    "sum": np.sum,
-    "multiply": np.multiply,
-    "dot": np.dot,
-    "max": np.max,
-    "mean": np.mean,
-    "ones": np.ones,
-    "zeros": np.zeros,
-    "zeros_like": np.zeros_like,
-    "pad": np.pad,
-    "argmax": np.argmax,
-    "unravel_index": np.unravel_index,
-}
-_METHODS: dict[str, Callable[..., Any]] = {
-    "reshape": lambda a, *shape, **kw: np.reshape(a, shape[0] if len(shape) == 1 else shape),
-    "sum": lambda a, *args, **kw: np.sum(a, *args, **kw),
-    "max": lambda a, *args, **kw: np.max(a, *args, **kw),
-}
