@@ -294,3 +294,17 @@ def test_a_local_named_like_a_size_is_a_local() -> None:
         "(window == m) * dout[n, c, i, j]",
     )
     assert ng().check(code, "python").correct
+
+
+def test_ngs_average_pooling_helper() -> None:
+    net = Checker(loads(NG.replace('type = "maxpool2d"', 'type = "avgpool2d"')))
+    code = (
+        "da = dA[i, h, w, c]\nshape = (f, f)\n"
+        "dA_prev[i, vert_start:vert_end, horiz_start:horiz_end, c] += distribute_value(da, shape)"
+    )
+    result = net.check(code, "python")
+    assert result.verdict == "correct", result
+    assert any("distribute_value" in n for n in result.notes)
+    wrong = net.check(code.replace("distribute_value(da, shape)", "da"), "python")
+    assert wrong.verdict == "incorrect"
+    assert wrong.diagnosis and wrong.diagnosis.startswith("a factor 4")

@@ -12,6 +12,7 @@ the snippet runs in it; readings that disagree are refused, never guessed betwee
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any
 
 import numpy as np
@@ -102,9 +103,11 @@ def _run(
     if not any(uses):  # its own for loops only
         uses = [True] * len(body)
     first, last = uses.index(True), len(uses) - 1 - uses[::-1].index(True)
-    runner.run(body[:first])
-    runner.nest(loops, body[first : last + 1])
-    runner.run(body[last + 1 :])
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")  # the mean of an empty window: told below, as NaN
+        runner.run(body[:first])
+        runner.nest(loops, body[first : last + 1])
+        runner.run(body[last + 1 :])
     wrote = {VIEWS.get(w, w) for w in runner.written}
     out: dict[str, Any] = {}
     to = MAP_AXES[layout]
@@ -128,8 +131,11 @@ def _run(
         runner.notes.append(
             f"{used}: not set by the snippet, read as in Ng's conv/pool_backward (vert_start = "
             "h * stride, vert_end = vert_start + f, a_slice and a_prev_slice the window, "
-            "mask its arg-max, da_prev_pad = dA_prev_pad[i])"
+            "mask its arg-max, da_prev_pad = dA_prev_pad[i]; his helpers "
+            "create_mask_from_window and distribute_value)"
         )
+    if not all(np.isfinite(arr).all() for _, arr in out.values()):
+        raise LoopError("the loops give NaN or infinite entries (a window outside its array?)")
     out["notes"] = ("", runner.notes)
     return out
 
@@ -171,7 +177,7 @@ def check_loops(network: Any, text: str, seed: int = 0) -> CheckResult:
     if not readings:
         raise FormulaError(
             "a convolution or pooling written as NumPy loops over windows, not read: "
-            + (errors[0] if errors else "the network has no conv or pooling layer")
+            + (_telling(errors) if errors else "the network has no conv or pooling layer")
         )
     verdicts = {
         tuple(np.allclose(out[k][1], grads[k], rtol=1e-9, atol=1e-9) for k in sorted(out))
@@ -287,3 +293,10 @@ def _summed(
         ):
             return src
     return None
+
+
+def _telling(errors: list[str]) -> str:
+    """The reason to show: from a reading that knew every name, if one did (the others
+    only show that the names are another layer's or layout's)."""
+    known = [e for e in errors if "is not set by the snippet" not in e]
+    return (known or errors)[0]

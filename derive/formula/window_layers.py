@@ -171,8 +171,21 @@ def ng_names(layout: str) -> dict[str, Callable[[Runner], Any]]:
         "a_slice": lambda r: window(r, v(r, "a_prev_pad")),
         "a_prev_slice": lambda r: window(r, v(r, "a_prev"))[..., v(r, "c")],
     }
-    table["mask"] = lambda r: (lambda s: (s == np.max(s)).astype(float))(v(r, "a_prev_slice"))
+    table["mask"] = lambda r: _max_mask(v(r, "a_prev_slice"))
+    table["create_mask_from_window"] = lambda r: _max_mask
+    table["distribute_value"] = lambda r: _spread
     return table
+
+
+def _max_mask(x: Any) -> Any:
+    """Ng's create_mask_from_window: 1 where the window has its maximum."""
+    return (x == np.max(x)).astype(float)
+
+
+def _spread(dz: Any, shape: Any) -> Any:
+    """Ng's distribute_value: dz spread evenly over a window of that shape."""
+    n_h, n_w = shape
+    return np.ones(shape) * dz / (n_h * n_w)
 
 
 def padded_truth(values: dict[str, Any], layer: Layer, layout: str) -> Any:
