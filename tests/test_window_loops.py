@@ -308,3 +308,20 @@ def test_ngs_average_pooling_helper() -> None:
     wrong = net.check(code.replace("distribute_value(da, shape)", "da"), "python")
     assert wrong.verdict == "incorrect"
     assert wrong.diagnosis and wrong.diagnosis.startswith("a factor 4")
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "for f in range(F):\n    db[f] += dout[:, f, :, :].sum() * 10 ** 100",
+        "big = np.zeros((100000, 100000))\nfor f in range(F):\n    db[f] += big[0, 0]",
+        "x_pad = np.pad(x, 100000)\nfor f in range(F):\n    db[f] += x_pad[0, 0, 0, 0]",
+        "v = x.reshape(-1)\no = np.outer(np.outer(v, v), np.outer(v, v))\nfor f in range(F):\n"
+        "    db[f] += o[0, 0]",
+        "k = 2\nfor f in range(F):\n    k = k * k * k * k\n    db[f] += k",
+    ],
+)
+def test_what_a_run_may_make_is_bounded(code: str) -> None:
+    """A power, an allocation or an integer beyond bounds is refused before it is made."""
+    with pytest.raises(FormulaError, match="beyond|larger|more than"):
+        cs231n_net().check(code, "python")

@@ -56,7 +56,7 @@ class Checker(OtherReadings):
         try:
             return self._check_statements(formula)
         except FormulaError as err:
-            if not (net.is_conv and looks_looped(formula)):
+            if not (net.is_conv and (looks_looped(formula) or has_loops(formula))):
                 raise
             try:  # loops over windows, run on small arrays (``window_check``)
                 return check_loops(net, formula)

@@ -17,7 +17,16 @@ import numpy as np
 from lark import Tree
 
 from derive.formula.window_lines import Block, LoopError
-from derive.formula.window_ops import BINARY, COMPARE, METHODS, NUMPY, apply, as_int, whole
+from derive.formula.window_ops import (
+    BINARY,
+    COMPARE,
+    METHODS,
+    NUMPY,
+    apply,
+    as_int,
+    small,
+    whole,
+)
 
 #: The most statements one check may execute (loops unrolled, every reading together),
 #: so that a check stays well under 2 s.
@@ -200,7 +209,7 @@ class Runner:
         if kind in BINARY:
             a, b = (self.value(c) for c in t.children)
             try:
-                return BINARY[kind](a, b)
+                return small(BINARY[kind](a, b))
             except (ValueError, TypeError) as err:
                 raise LoopError(f"the shapes do not fit: {err}") from None
         if kind == "compare":  # window == np.max(window): a mask
@@ -257,9 +266,9 @@ class Runner:
                 raise LoopError(f"a call of {word}() does not fit: {err}") from None
         try:
             if fn[0] == "np" and fn[1] in NUMPY:
-                return NUMPY[fn[1]](*args, **kw)
+                return small(NUMPY[fn[1]](*args, **kw))
             if fn[0] == "method" and fn[2] in METHODS:
-                return METHODS[fn[2]](fn[1], *args, **kw)
+                return small(METHODS[fn[2]](fn[1], *args, **kw))
         except (ValueError, TypeError) as err:
             raise LoopError(f"a call does not fit: {err}") from None
         raise LoopError(f"the call {fn[-1]}() is not run here")
