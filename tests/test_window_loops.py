@@ -4,6 +4,8 @@ small random arrays and compared with the derivation's backward rule (``window_c
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from derive.formula.check import Checker
 from derive.formula.parse import FormulaError
@@ -325,3 +327,27 @@ def test_what_a_run_may_make_is_bounded(code: str) -> None:
     """A power, an allocation or an integer beyond bounds is refused before it is made."""
     with pytest.raises(FormulaError, match="beyond|larger|more than"):
         cs231n_net().check(code, "python")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from([CS231N_FULL, POOL_FULL, PY2_CONV, NG_DA]),
+    st.lists(
+        st.tuples(st.integers(0, 2000), st.sampled_from(["", "-", "::", "0", "(", "**", "\n"])),
+        min_size=1,
+        max_size=3,
+    ),
+)
+def test_broken_loop_code_is_refused_or_judged_never_a_crash(
+    code: str, edits: list[tuple[int, str]]
+) -> None:
+    from derive.formula.window_check import check_loops
+
+    for at, text in edits:
+        k = at % len(code)
+        code = code[:k] + text + code[k + (0 if text else 2) :]
+    try:
+        result = check_loops(cs231n_net().network, code)
+    except FormulaError:
+        return
+    assert result.verdict in ("correct", "incorrect")

@@ -105,15 +105,20 @@ def _run(
     first, last = uses.index(True), len(uses) - 1 - uses[::-1].index(True)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")  # the mean of an empty window: told below, as NaN
-        runner.run(body[:first])
-        runner.nest(loops, body[first : last + 1])
-        runner.run(body[last + 1 :])
+        try:
+            runner.run(body[:first])
+            runner.nest(loops, body[first : last + 1])
+            runner.run(body[last + 1 :])
+        except LoopError:
+            raise
+        except (TypeError, ValueError, IndexError, KeyError, ArithmeticError) as err:
+            raise LoopError(f"the code fails on the layer's arrays: {err}") from None
     wrote = {VIEWS.get(w, w) for w in runner.written}
     out: dict[str, Any] = {}
     to = MAP_AXES[layout]
     for name in ("dx", "dA_prev", "dx_pad", "dA_prev_pad"):
         if name in wrote and "dA" not in out:
-            arr = np.asarray(runner.env[name]).transpose(to)
+            arr = _four_axes(runner.env[name], name).transpose(to)
             if INPUT_GRADS[name] and layer.p:
                 arr = arr[:, :, layer.p : -layer.p, layer.p : -layer.p]
             out["dA"] = (name, arr)
@@ -121,9 +126,10 @@ def _run(
         raise LoopError(f"{out['dA'][0]} is made without the kernel: not a convolution's")
     for name in KERNEL_GRADS:
         if name in wrote and layer.kind == "conv":
-            out["dK"] = (name, np.asarray(runner.env[name]).transpose(KERNEL_AXES[layout]))
+            kernel = _four_axes(runner.env[name], name).transpose(KERNEL_AXES[layout])
+            out["dK"] = (name, kernel)
     if "db" in wrote and layer.kind == "conv":
-        out["db"] = ("db", np.asarray(runner.env["db"]).reshape(-1))
+        out["db"] = ("db", np.asarray(runner.env["db"], dtype=float).reshape(-1))
     if not out:
         raise LoopError("the loops write no gradient array (dx, dx_pad, dA_prev, dW, dw, db)")
     if runner.conventions:
@@ -300,3 +306,11 @@ def _telling(errors: list[str]) -> str:
     only show that the names are another layer's or layout's)."""
     known = [e for e in errors if "is not set by the snippet" not in e]
     return (known or errors)[0]
+
+
+def _four_axes(value: Any, name: str) -> Any:
+    """A feature map's or kernel's gradient as the loops left it: a 4-axis array."""
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim != 4:
+        raise LoopError(f"{name} has {arr.ndim} axes, not the 4 of a feature map or kernel")
+    return arr
