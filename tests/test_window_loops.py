@@ -221,7 +221,7 @@ def test_ng_names_the_snippet_does_not_set_are_said() -> None:
 
 
 def test_long_loops_are_refused_for_every_reading_at_once() -> None:
-    code = "for n in range(100000):\n    db[0, 0, 0, 0] += dZ[0, 0, 0, 0]"
+    code = "for n in range(m * 100000):\n    db[0, 0, 0, 0] += dZ[0, 0, 0, 0]"
     with pytest.raises(FormulaError, match="more than"):
         ng().check(code, "python")
 
@@ -351,3 +351,13 @@ def test_broken_loop_code_is_refused_or_judged_never_a_crash(
     except FormulaError:
         return
     assert result.verdict in ("correct", "incorrect")
+
+
+def test_a_fixed_count_that_is_none_of_the_layers_sizes_is_refused() -> None:
+    """range(26) was written for another image size: run at derive's sizes it would cover
+    part of the arrays, so it is refused rather than judged."""
+    code = CS231N_FULL.replace("for i in range(H_out):", "for i in range(26):")
+    with pytest.raises(FormulaError, match=r"range\(26\) is a fixed count"):
+        cs231n_net().check(code, "python")
+    same = CS231N_FULL.replace("for i in range(H_out):", "for i in range(6):")
+    assert cs231n_net().check(same, "python").correct  # the network's H_out is 6

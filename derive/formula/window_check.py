@@ -6,7 +6,9 @@ maps), in both layouts real code uses (NCHW as CS231n, NHWC as Ng's course), and
 gradient array it writes is compared with the derivation's own backward rule for that
 layer (``core.rules``: ``ConvBackInput``, ``ConvBackKernel``, ``ChannelSum``, ``Unpool``)
 evaluated by the core's NumPy interpreter on the same arrays. A reading is kept only if
-the snippet runs in it; readings that disagree are refused, never guessed between.
+the snippet runs in it. One that gives every gradient exactly decides CORRECT (on random
+arrays that is no accident); INCORRECT needs every reading that runs to find it wrong, of
+the same quantities; otherwise the loops are refused, never guessed about.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ def _run(
         if v not in env and v not in lazy
     }
     loops = _loops(body, env, loop_vars, bare)
+    _fixed_counts(body, layer, values)
     for grad in ("dx", "dA_prev", "dx_pad", "dA_prev_pad", "dw", "dW", "db"):
         if grad not in written_names and grad in env:
             del env[grad]  # read only: a gradient the snippet is given, not one it makes
@@ -180,22 +183,26 @@ def check_loops(network: Any, text: str, seed: int = 0) -> CheckResult:
                 continue
             readings.append((layout, layer, out, grads, values))
             heard.append(said)
+            if all(_same(out[k][1], grads[k]) for k in out):
+                break  # every gradient exactly, on random arrays: no reading can do better
+        if readings and all(_same(v[1], readings[-1][3][k]) for k, v in readings[-1][2].items()):
+            break
     if not readings:
         raise FormulaError(
             "a convolution or pooling written as NumPy loops over windows, not read: "
             + (_telling(errors) if errors else "the network has no conv or pooling layer")
         )
-    verdicts = {
-        tuple(np.allclose(out[k][1], grads[k], rtol=1e-9, atol=1e-9) for k in sorted(out))
-        for _, _, out, grads, _ in readings
-    }
-    if len(verdicts) > 1:
+    right = [r for r in readings if all(_same(r[2][k][1], r[3][k]) for k in r[2])]
+    if not right and len({tuple(sorted(r[2])) for r in readings}) > 1:
         raise FormulaError(
-            "cannot tell: the loops give the gradient in one reading (layer, layout NCHW or "
-            "NHWC) and not in another; check the layer's whole gradient instead"
+            "cannot tell: the loops are read as different gradients in different readings "
+            "(layer, layout NCHW or NHWC), none of them right; check the layer's whole "
+            "gradient instead"
         )
-    layout, layer, out, grads, values = readings[0]
-    wrong = [k for k in sorted(out) if not np.allclose(out[k][1], grads[k], rtol=1e-9, atol=1e-9)]
+    pick = readings.index(right[0]) if right else 0
+    layout, layer, out, grads, values = readings[pick]
+    heard[0] = heard[pick]
+    wrong = [k for k in sorted(out) if not _same(out[k][1], grads[k])]
     kind = "conv" if layer.kind == "conv" else layer.kind + " pooling"
     layer_words = (
         f"layer {layer.number} ({kind}, kernel {layer.k}, stride {layer.s}, padding {layer.p})"
@@ -314,3 +321,35 @@ def _four_axes(value: Any, name: str) -> Any:
     if arr.ndim != 4:
         raise LoopError(f"{name} has {arr.ndim} axes, not the 4 of a feature map or kernel")
     return arr
+
+
+def _fixed_counts(body: list[Block], layer: Layer, values: dict[str, Any]) -> None:
+    """Refuse a loop over a fixed count (``range(26)``) that is none of the layer's sizes
+    as run: the code would cover a part of the arrays, or run past them, only because
+    derive runs it at sizes other than the ones it was written for."""
+    n, c, h, w = values["A"].shape
+    _, f, ho, wo = values["G"].shape
+    known = {n, c, h, w, f, ho, wo, layer.k, layer.s, h + 2 * layer.p, w + 2 * layer.p}
+    stack = list(body)
+    while stack:
+        b = stack.pop()
+        stack.extend(b.body)
+        for t in b.tree.iter_subtrees():
+            if t.data != "call" or t.children[0].data != "name" or len(t.children) < 2:
+                continue
+            if str(t.children[0].children[0]) not in ("range", "xrange") or not t.children[1]:
+                continue
+            for arg in t.children[1].children[:2]:
+                if arg.data == "number" and str(arg.children[0]).isdigit():
+                    count = int(str(arg.children[0]))
+                    if count >= 2 and count not in known:
+                        raise LoopError(
+                            f"range({count}) is a fixed count, none of the layer's sizes at "
+                            f"the sizes derive runs it ({n} samples, {c} channels, {h}x{w}): "
+                            "write the size by name (range(H_out))"
+                        )
+
+
+def _same(got: Any, want: Any) -> bool:
+    """Whether the loops' array is the derivation's (to rounding)."""
+    return bool(got.shape == want.shape and np.allclose(got, want, rtol=1e-9, atol=1e-9))

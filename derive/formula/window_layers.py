@@ -44,9 +44,14 @@ class Layer:
     n: int = 2
     c: int = 3
     f: int = 4
+    h: int = 0  # the input's height and width: the network's, or chosen (0)
+    w: int = 0
 
     def sizes(self) -> tuple[int, int]:
-        """Input height and width: the smallest two, different, that the windows tile."""
+        """Input height and width: the network's, else the smallest two, different, that
+        the windows tile."""
+        if self.h and self.w:
+            return self.h, self.w
         fits = [
             h
             for h in range(self.k, self.k + 4 * self.s + 4)
@@ -56,19 +61,54 @@ class Layer:
         return fits[0], fits[1]
 
 
+#: The most window visits (batch x filters x output pixels) the network's own
+#: sizes may take; beyond, small sizes of our own are used.
+MAX_VISITS = 1000
+
+
 def layers_of(network: Any) -> list[Layer]:
-    """The network's convolutional and pooling layers."""
+    """The network's convolutional and pooling layers: at the network's own sizes (code
+    may write a size as a number) with a small batch, or small sizes where those are
+    symbols or too large to run."""
     out = []
+    shape: Any = network.input_width if isinstance(network.input_width, tuple) else None
     for no, layer in enumerate(network.layers, start=1):
         try:  # a kernel or padding left a symbol has no concrete windows: not run
             if isinstance(layer, Conv2d):
-                sizes = (int(layer.kernel), int(layer.stride), int(layer.pad))
-                out.append(Layer(no, "conv", *sizes))
+                k, s, p = int(layer.kernel), int(layer.stride), int(layer.pad)
+                found = Layer(no, "conv", k, s, p)
+                f: Any = layer.channels
             elif isinstance(layer, Pool2d):
-                out.append(Layer(no, layer.mode, layer.size, int(layer.stride or layer.size), 0))
+                k, s, p = layer.size, int(layer.stride or layer.size), 0
+                found = Layer(no, layer.mode, k, s, 0)
+                f = shape[0] if shape else None
+            else:
+                shape = None
+                continue
         except (TypeError, ValueError):
+            shape = None
             continue
-    return [_distinct(layer) for layer in out]
+        out.append(_own(found, shape, f))
+        concrete = shape is not None and all(isinstance(d, int) for d in (*shape, f))
+        shape = (
+            (f, (shape[1] + 2 * p - k) // s + 1, (shape[2] + 2 * p - k) // s + 1)
+            if concrete
+            else None
+        )
+    return out
+
+
+def _own(layer: Layer, shape: Any, f: Any) -> Layer:
+    """The layer at the network's sizes, with a batch unlike them, if they are numbers and
+    few enough to run; else at sizes of our own."""
+    if shape is None or not all(isinstance(d, int) for d in (*shape, f)):
+        return _distinct(layer)
+    c, h, w = shape
+    ho, wo = (h + 2 * layer.p - layer.k) // layer.s + 1, (w + 2 * layer.p - layer.k) // layer.s + 1
+    n = next(d for d in (2, 3, 5, 7, 11, 13) if d not in {c, h, w, f, layer.k})
+    if n * f * ho * wo > MAX_VISITS or min(ho, wo) < 1:
+        return _distinct(layer)
+    return replace(layer, n=n, c=c, f=f, h=h, w=w)
 
 
 def _distinct(layer: Layer) -> Layer:

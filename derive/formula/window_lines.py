@@ -30,6 +30,7 @@ def parser() -> Lark:
         parser="lalr",
         maybe_placeholders=True,
         propagate_positions=True,
+        cache=True,  # the analysis kept on disk (lark checks the imported grammar's hash)
         import_paths=[str(here)],
     )
 

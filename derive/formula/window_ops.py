@@ -76,9 +76,13 @@ def _elementwise(fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     """An elementwise operator, its broadcast shape checked before anything is allocated."""
 
     def run(a: Any, b: Any) -> Any:
-        shape = np.broadcast_shapes(np.shape(a), np.shape(b))
-        if math.prod(shape) > MAX_ENTRIES:
-            raise LoopError("an array larger than a run may make")
+        sizes = (a.size if isinstance(a, np.ndarray) else 1) * (
+            b.size if isinstance(b, np.ndarray) else 1
+        )
+        if sizes > MAX_ENTRIES:  # the broadcast shape is at most this large
+            shape = np.broadcast_shapes(np.shape(a), np.shape(b))
+            if math.prod(shape) > MAX_ENTRIES:
+                raise LoopError("an array larger than a run may make")
         return small(fn(a, b))
 
     return run
