@@ -104,7 +104,8 @@ naive layers, Ng's conv_backward and pool_backward) is run, not read as a formul
                          ==, //, stepped slices); indentation gives loop bodies
     window_loops.py      run over NumPy values with NumPy's indexing, bounded
     window_ops.py        the NumPy functions, operators and comparisons it may call
-    window_layers.py     each conv/pool layer at small sizes, its names in NCHW and NHWC,
-                         the gradients of its backward rule and of the usual slips
+    window_layers.py     each conv/pool layer at its sizes (a small batch) or small ones,
+                         its names in NCHW and NHWC, the gradients of its backward rule
+                         and of the usual slips
     window_check.py      every reading that runs compared with the rule; the verdict
 """
