@@ -64,7 +64,7 @@ def ng() -> Checker:
 def test_ng_loop_body_is_read_as_the_input_gradient() -> None:
     result = ng().check(NG_DA, "python")
     assert result.verdict == "correct"
-    assert "NHWC" in result.notes[-1] and "∂L/∂A_{l-1}" in result.quantity
+    assert "NHWC" in result.notes[-1] and result.quantity == "∂L/∂X"
 
 
 def test_windows_that_ignore_the_stride_are_incorrect() -> None:
@@ -110,7 +110,7 @@ def test_cs231n_naive_loops_with_stride_and_padding() -> None:
     )
     result = Checker(net).check(CS231N, "python")
     assert result.verdict == "correct", result
-    assert "dx as ∂L/∂A_{l-1}" in result.notes[-1] and "dw as ∂L/∂K_l" in result.notes[-1]
+    assert "dx as ∂L/∂X" in result.notes[-1] and "dw as ∂L/∂K_1" in result.notes[-1]
     flipped = CS231N.replace("w[f] * dout", "w[f, :, ::-1, ::-1] * dout")
     wrong = Checker(net).check(flipped, "python")
     assert wrong.verdict == "incorrect"
@@ -187,12 +187,12 @@ def cs231n_net() -> Checker:
 def test_a_whole_cs231n_conv_backward() -> None:
     result = cs231n_net().check(CS231N_FULL, "python")
     assert result.verdict == "correct", result
-    assert result.quantity == "∂L/∂A_{l-1}, ∂L/∂K_l, ∂L/∂b_l"
+    assert result.quantity == "∂L/∂X, ∂L/∂K_1, ∂L/∂b_1"
     assert any("= cache as the layer's own" in n for n in result.notes)
     averaged = CS231N_FULL.replace("axis=(0, 2, 3))", "axis=(0, 2, 3)) / N")
     wrong = cs231n_net().check(averaged, "python")
     assert wrong.verdict == "incorrect"
-    assert wrong.diagnosis and wrong.diagnosis.startswith("a factor 0.5: db is 0.5 × ∂L/∂b_l")
+    assert wrong.diagnosis and wrong.diagnosis.startswith("a factor 0.5: db is 0.5 × ∂L/∂b_1")
 
 
 def test_a_whole_cs231n_max_pool_backward() -> None:
@@ -277,7 +277,7 @@ def test_python2_loops_with_their_own_names() -> None:
     for checker in (cs231n_net(), ng()):
         result = checker.check(PY2_CONV, "python")
         assert result.verdict == "correct", result
-        assert result.quantity == "∂L/∂A_{l-1}, ∂L/∂K_l, ∂L/∂b_l"
+        assert result.quantity == "∂L/∂X, ∂L/∂K_1, ∂L/∂b_1"
 
 
 def test_a_window_overwritten_instead_of_summed_is_named() -> None:

@@ -149,11 +149,21 @@ def _run(
     return out
 
 
-QUANTITY = {
-    "dA": ("∂L/∂A_{l-1}", "dA_prev = {up}(dZ, K_l, {s}, {p})"),
-    "dK": ("∂L/∂K_l", "dK = conv2d_back_kernel(A_prev, dZ, {s}, {p}, {k})"),
-    "db": ("∂L/∂b_l", "db = dZ.sum(axis=(0, 2, 3))"),
-}
+def quantity(key: str, layer: Layer) -> tuple[str, str]:
+    """What a gradient array is, in the network's names, and its derived form in derive's
+    NumPy helpers (as ``derive export`` writes them)."""
+    n = layer.number
+    below = "X" if n == 1 else f"A_{n - 1}"
+    g = f"dZ{n}" if layer.kind == "conv" else f"dA{n}"
+    s, p, k = layer.s, layer.p, layer.k
+    if key == "dA" and layer.kind == "conv":
+        h, w = (layer.h, layer.w) if layer.h else ("h", "w")
+        return f"∂L/∂{below}", f"d{below} = conv2d_back_input({g}, K{n}, {s}, {p}, {h}, {w})"
+    if key == "dA":
+        return f"∂L/∂{below}", f"d{below} = {layer.kind}pool2d_back({g}, {below}, {k}, {s})"
+    if key == "dK":
+        return f"∂L/∂K_{n}", f"dK{n} = conv2d_back_kernel({below}, {g}, {s}, {p}, {k})"
+    return f"∂L/∂b_{n}", f"db{n} = {g}.sum(axis=(0, 2, 3))"
 
 
 def check_loops(network: Any, text: str, seed: int = 0) -> CheckResult:
@@ -209,18 +219,16 @@ def check_loops(network: Any, text: str, seed: int = 0) -> CheckResult:
     )
     notes = heard[0] + [
         f"read as loops over the windows of {layer_words}, {layout}; "
-        + ", ".join(f"{out[k][0]} as {QUANTITY[k][0]}" for k in sorted(out))
+        + ", ".join(f"{out[k][0]} as {quantity(k, layer)[0]}" for k in sorted(out))
         + f"; run on random arrays of {layer.n} samples and compared with the derivation's "
         "backward rule"
     ]
-    up = "conv2d_back_input" if layer.kind == "conv" else f"{layer.kind}pool2d_back"
-    expected = "; ".join(
-        QUANTITY[k][1].format(up=up, s=layer.s, p=layer.p, k=layer.k) for k in sorted(out)
-    )
+    expected = "; ".join(quantity(k, layer)[1] for k in sorted(out))
+    names_of = ", ".join(quantity(k, layer)[0] for k in sorted(out))
     if not wrong:
         return CheckResult(
             "correct",
-            ", ".join(QUANTITY[k][0] for k in sorted(out)),
+            names_of,
             expected,
             "numeric (loops run)",
             notes=notes,
@@ -230,7 +238,7 @@ def check_loops(network: Any, text: str, seed: int = 0) -> CheckResult:
     if repaired is not None:
         return CheckResult(
             "incorrect",
-            ", ".join(QUANTITY[k][0] for k in sorted(out)),
+            names_of,
             expected,
             "numeric (loops run)",
             diagnosis=f"`{repaired}` overwrites what earlier windows added: each window's "
@@ -240,17 +248,18 @@ def check_loops(network: Any, text: str, seed: int = 0) -> CheckResult:
         )
     return CheckResult(
         "incorrect",
-        ", ".join(QUANTITY[k][0] for k in sorted(out)),
+        names_of,
         expected,
         "numeric (loops run)",
-        diagnosis=_diagnose(out[key][0], out[key][1], grads[key], slips(layer, values)[key], key),
+        diagnosis=_diagnose(
+            out[key][0], out[key][1], grads[key], slips(layer, values)[key], quantity(key, layer)[0]
+        ),
         notes=notes,
     )
 
 
-def _diagnose(name: str, got: Any, want: Any, slipped: list[tuple[str, Any]], key: str) -> str:
+def _diagnose(name: str, got: Any, want: Any, slipped: list[tuple[str, Any]], what: str) -> str:
     """What the comparison shows: a usual slip's gradient, a factor, or where they differ."""
-    what = QUANTITY[key][0]
     for says, value in slipped:
         if np.allclose(got, value, rtol=1e-9, atol=1e-9):
             return says
