@@ -361,3 +361,47 @@ def test_a_fixed_count_that_is_none_of_the_layers_sizes_is_refused() -> None:
         cs231n_net().check(code, "python")
     same = CS231N_FULL.replace("for i in range(H_out):", "for i in range(6):")
     assert cs231n_net().check(same, "python").correct  # the network's H_out is 6
+
+
+CLASS_CONV = '''def backward(self, dout):
+    """The layer's backward pass."""
+    x = self.cache
+    N, C, H, W = x.shape
+    F, _, HH, WW = self.weight.shape
+    s, p = self.stride, self.padding
+    Hn = (H + 2 * p - HH) // s + 1
+    Wn = (W + 2 * p - WW) // s + 1
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), mode='constant')
+    dxp = np.zeros_like(xp)
+    self.dw = np.zeros_like(self.weight)
+    self.db = np.sum(dout, axis=(0, 2, 3))
+    for n in range(N):
+        for f in range(F):
+            for i in range(Hn):
+                for j in range(Wn):
+                    win = xp[n, :, i * s:i * s + HH, j * s:j * s + WW]
+                    self.dw[f] += win * dout[n, f, i, j]
+                    dxp[n, :, i * s:i * s + HH, j * s:j * s + WW] += \
+                        self.weight[f] * dout[n, f, i, j]
+    self.dx = dxp[:, :, p:p + H, p:p + W]
+    return self.dx'''
+
+
+def test_a_layer_classs_backward_method() -> None:
+    """def/return frame the body; self.W is the name W; x = self.cache keeps the layer's x
+    (said in a note); the gradients are judged by their names (self.dx, self.dw, self.db)."""
+    for checker in (cs231n_net(), ng()):
+        result = checker.check(CLASS_CONV, "python")
+        assert result.verdict == "correct", result
+        assert result.quantity == "∂L/∂X, ∂L/∂K_1, ∂L/∂b_1"
+        assert any("x = cache as the layer's own x" in n for n in result.notes)
+    late = CLASS_CONV.replace("    return self.dx", "    return self.dx\n    dxp = 0")
+    with pytest.raises(FormulaError, match="return before the end"):
+        ng().check(late, "python")
+
+
+def test_a_cache_is_never_read_as_a_gradient() -> None:
+    """dx = cache is not the layer's dx: what the cache holds is read only for the layer's
+    inputs, kernel, bias and sizes."""
+    with pytest.raises(FormulaError):
+        ng().check("dx = self.cache\nfor f in range(F):\n    dw[f] += x[0, 0, 0, 0]", "python")

@@ -23,10 +23,16 @@ from derive.formula.answer import CheckResult
 from derive.formula.ir import FormulaError
 from derive.formula.python_ir import WINDOWS
 from derive.formula.window_layers import (
+    BIAS_GRADS,
+    BIASES,
+    GRADS,
     INPUT_GRADS,
+    INPUTS,
     KERNEL_AXES,
     KERNEL_GRADS,
+    KERNELS,
     MAP_AXES,
+    UPSTREAM,
     VIEWS,
     Layer,
     draw,
@@ -87,12 +93,13 @@ def _run(
     }
     loops = _loops(body, env, loop_vars, bare)
     _fixed_counts(body, layer, values)
-    for grad in ("dx", "dA_prev", "dx_pad", "dA_prev_pad", "dw", "dW", "db"):
+    for grad in GRADS:
         if grad not in written_names and grad in env:
             del env[grad]  # read only: a gradient the snippet is given, not one it makes
     given = {"dA_prev_pad": "dA", "dx_pad": "dA"}
     sizes = {k: v for k, v in env.items() if isinstance(v, int)}
-    runner = Runner(env, lazy, sizes, budget)
+    held = frozenset({*INPUTS, *KERNELS, *BIASES, *UPSTREAM, *sizes})
+    runner = Runner(env, lazy, sizes, budget, held)
     handed = False  # a gradient the snippet is given (it only unpads it)
     for name in set(given) - written_names:
         if reads(body, name) or (name == "dA_prev_pad" and reads(body, "da_prev_pad")):
@@ -119,20 +126,21 @@ def _run(
     wrote = {VIEWS.get(w, w) for w in runner.written}
     out: dict[str, Any] = {}
     to = MAP_AXES[layout]
-    for name in ("dx", "dA_prev", "dx_pad", "dA_prev_pad"):
+    for name in INPUT_GRADS:  # the unpadded first: dx when both dx_pad and dx are written
         if name in wrote and "dA" not in out:
             arr = _four_axes(runner.env[name], name).transpose(to)
             if INPUT_GRADS[name] and layer.p:
                 arr = arr[:, :, layer.p : -layer.p, layer.p : -layer.p]
             out["dA"] = (name, arr)
-    if "dA" in out and layer.kind == "conv" and not handed and not {"w", "W"} & runner.read_given:
+    if "dA" in out and layer.kind == "conv" and not handed and not set(KERNELS) & runner.read_given:
         raise LoopError(f"{out['dA'][0]} is made without the kernel: not a convolution's")
     for name in KERNEL_GRADS:
-        if name in wrote and layer.kind == "conv":
+        if name in wrote and layer.kind == "conv" and "dK" not in out:
             kernel = _four_axes(runner.env[name], name).transpose(KERNEL_AXES[layout])
             out["dK"] = (name, kernel)
-    if "db" in wrote and layer.kind == "conv":
-        out["db"] = ("db", np.asarray(runner.env["db"], dtype=float).reshape(-1))
+    for name in BIAS_GRADS:
+        if name in wrote and layer.kind == "conv" and "db" not in out:
+            out["db"] = (name, np.asarray(runner.env[name], dtype=float).reshape(-1))
     if not out:
         raise LoopError("the loops write no gradient array (dx, dx_pad, dA_prev, dW, dw, db)")
     if runner.conventions:

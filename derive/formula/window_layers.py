@@ -23,8 +23,16 @@ from derive.formula.window_loops import Runner
 from derive.spec.records import Conv2d, Pool2d
 
 #: The gradient arrays real loop code writes, by name: (quantity, padded).
-INPUT_GRADS = {"dx": False, "dA_prev": False, "dx_pad": True, "dA_prev_pad": True}
-KERNEL_GRADS = ("dw", "dW")
+INPUT_GRADS = {"dx": False, "dX": False, "dA_prev": False, "d_input": False, "dinput": False}
+INPUT_GRADS |= {"dinputs": False, "grad_input": False, "dx_pad": True, "dA_prev_pad": True}
+KERNEL_GRADS = ("dw", "dW", "dK", "dfilters", "d_filters", "dweights", "dkernel", "grad_w")
+BIAS_GRADS = ("db", "dB", "dbias", "d_bias", "dbiases", "grad_b")
+GRADS = (*INPUT_GRADS, *KERNEL_GRADS, *BIAS_GRADS)
+#: The layer's own arrays as real code names them (CS231n, Ng, from-scratch CNN classes).
+INPUTS = ("x", "X", "A_prev", "inputs", "input")
+UPSTREAM = ("dout", "d_out", "grad_output", "dy", "dY", "delta")
+KERNELS = ("w", "W", "K", "filters", "weights", "weight", "kernel")
+BIASES = ("b", "bias", "biases")
 #: Ng's per-example views (``da_prev_pad = dA_prev_pad[i]``): written through, read as.
 VIEWS = {"da_prev_pad": "dA_prev_pad", "a_prev_pad": "A_prev_pad"}
 #: To NCHW from each layout, for maps (N, ., ., .) and kernels.
@@ -169,21 +177,23 @@ def layer_env(
     g = values["G"].transpose(back)
     n, c, h, w = values["A"].shape
     _, f, ho, wo = values["G"].shape
-    env: dict[str, Any] = {"x": a, "A_prev": a, "x_pad": a_pad, "A_prev_pad": a_pad}
-    env |= {"dout": g, ("dZ" if layer.kind == "conv" else "dA"): g}
-    env |= {"dx": np.zeros_like(a), "dA_prev": np.zeros_like(a)}
-    env |= {"dx_pad": np.zeros_like(a_pad), "dA_prev_pad": np.zeros_like(a_pad)}
+    env: dict[str, Any] = dict.fromkeys(INPUTS, a) | {"x_pad": a_pad, "A_prev_pad": a_pad}
+    env |= dict.fromkeys(UPSTREAM, g) | {("dZ" if layer.kind == "conv" else "dA"): g}
+    env |= {name: np.zeros_like(a_pad if padded else a) for name, padded in INPUT_GRADS.items()}
     if layer.kind == "conv":
         kt = tuple(KERNEL_AXES[layout].index(i) for i in range(4))
         kernel = values["K"].transpose(kt)
-        env |= {"w": kernel, "W": kernel, "dw": np.zeros_like(kernel), "dW": np.zeros_like(kernel)}
-        env["db"] = np.zeros(f) if layout == "NCHW" else np.zeros((1, 1, 1, f))
-        env["b"] = np.zeros_like(env["db"])  # the bias: no part of any gradient
+        env |= dict.fromkeys(KERNELS, kernel)
+        env |= {name: np.zeros_like(kernel) for name in KERNEL_GRADS}
+        bias = np.zeros(f) if layout == "NCHW" else np.zeros((1, 1, 1, f))
+        env |= {name: bias.copy() for name in BIAS_GRADS}
+        env |= dict.fromkeys(BIASES, bias)  # the bias: no part of any gradient
     sizes = {"N": n, "m": n, "C": c, "n_C_prev": c, "H": h, "n_H_prev": h, "n_W_prev": w}
     sizes |= {"F": f, "n_C": f, "HH": layer.k, "WW": layer.k, "f": layer.k, "pool_size": layer.k}
     sizes |= {"pool_height": layer.k, "pool_width": layer.k}
     sizes |= {"H_out": ho, "W_out": wo, "n_H": ho, "n_W": wo, "Hout": ho, "Wout": wo}
-    sizes |= {"stride": layer.s, "pad": layer.p, "P": layer.p, "S": layer.s}
+    sizes |= {"stride": layer.s, "pad": layer.p, "P": layer.p, "S": layer.s, "padding": layer.p}
+    sizes |= {"kernel_size": layer.k}
     env |= sizes
     return {k: v for k, v in env.items() if k not in loop_vars}
 

@@ -37,10 +37,15 @@ def parser() -> Lark:
 
 def _plain(tree: Tree[Any]) -> Tree[Any]:
     """The tree with python.lark's node names as they are there (``python__index`` is
-    ``index``): rules imported by the extended grammar carry its namespace."""
+    ``index``: rules imported by the extended grammar carry its namespace), and a layer
+    class's attributes (``self.W``) as plain names."""
     for t in tree.iter_subtrees():
         if isinstance(t.data, str) and t.data.startswith("python__"):
             t.data = t.data[len("python__") :]
+    for t in tree.iter_subtrees():  # self.W in a layer class: the name W
+        base = t.children[0] if t.data == "attr" else None
+        if isinstance(base, Tree) and base.data == "name" and str(base.children[0]) == "self":
+            t.data, t.children = "name", [Token("NAME", str(t.children[1]))]
     return tree
 
 
@@ -66,9 +71,14 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
     pending = ""
     indent = 0
+    quoted = False
     for raw in text.splitlines():
         line = raw.split("#", 1)[0].rstrip()
-        if not line.strip():
+        if not pending and line.strip()[:3] in ('"""', "'''"):  # a docstring: no statement
+            closes = line.strip()[3:].count(line.strip()[:3])
+            quoted = not quoted if not closes else quoted
+            continue
+        if quoted or not line.strip():
             continue
         if not pending:
             indent = len(line) - len(line.lstrip())
@@ -90,7 +100,11 @@ def _tuple_value(line: str) -> str:
     for k, ch in enumerate(line):
         depth += ch in "([{"
         depth -= ch in ")]}"
-        if ch == "=" and depth == 0 and line[k - 1 : k] not in ("<", ">", "!", "=", "+", "-"):
+        if (
+            ch == "="
+            and depth == 0
+            and line[k - 1 : k] not in ("<", ">", "!", "=", "+", "-", "*", "/")
+        ):
             if line[k + 1 : k + 2] == "=":
                 return line
             rhs = line[k + 1 :]
@@ -123,6 +137,12 @@ def blocks(text: str) -> list[Block]:
     """The snippet as nested blocks, each statement parsed by ``window.lark``."""
     lines: list[Line] = []
     for indent, src in _logical_lines(text):
+        word = src.split("(")[0].split()[0]
+        if word in ("def", "return", "pass"):  # a function's frame: its body is what runs
+            if word == "def" and not src.endswith(":"):
+                raise LoopError(f"cannot read the line {src!r}")
+            lines.append((indent, Tree(word, []), src))
+            continue
         try:
             tree = _plain(parser().parse(src))
         except LarkError as err:
@@ -141,9 +161,19 @@ def blocks(text: str) -> list[Block]:
             stack.pop()
         block = Block(stmt, src=src)
         stack[-1][1].append(block)
-        if stmt.data == "loop":
+        if stmt.data in ("loop", "def"):
             stack.append((indent, block.body))
+    _returns_last(root)
     return root
+
+
+def _returns_last(body: list[Block]) -> None:
+    """A ``return`` only as the last statement of its function (what it hands back is
+    judged by name: dx, dw, db)."""
+    for k, block in enumerate(body):
+        if block.tree.data == "return" and k != len(body) - 1:
+            raise LoopError("a return before the end of the code is not run here")
+        _returns_last(block.body)
 
 
 def names(tree: Tree[Any], kind: str = "name") -> set[str]:
@@ -156,8 +186,9 @@ def assigned(block: Block) -> set[str]:
     out: set[str] = set()
     for b in [block, *block.body]:
         t = b.tree
-        if t.data == "loop":
-            out.add(str(t.children[0]))
+        if t.data in ("loop", "def", "return", "pass"):
+            if t.data == "loop":
+                out.add(str(t.children[0]))
             for inner in b.body:
                 out |= assigned(inner)
             continue

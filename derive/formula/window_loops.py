@@ -47,11 +47,13 @@ class Runner:
         lazy: dict[str, Callable[[Runner], Any]],
         sizes: dict[str, int] | None = None,
         budget: list[int] | None = None,
+        cached: frozenset[str] = frozenset(),
     ) -> None:
         self.env = env
         self.given = dict(env)
         self.read_given: set[str] = set()  # names read while they hold the layer's value
         self.sizes = sizes or {}
+        self.cached = cached & set(env)  # names a cache may hold: the layer's, not gradients
         self.lazy = lazy
         self.budget = budget if budget is not None else [MAX_STEPS]  # shared by readings
         self.written: list[str] = []
@@ -72,12 +74,16 @@ class Runner:
                 "derive tries: too many to run"
             )
         t = block.tree
-        if t.data == "loop":
+        if t.data in ("def", "return", "pass"):  # a function's frame
+            self.run(block.body)
+        elif t.data == "loop":
             var = str(t.children[0])
             for value in self.value(t.children[1]):
                 self.env[var] = value
                 self.run(block.body)
         elif t.data == "chain":
+            if self._from_cache(t):
+                return
             value = self.value(t.children[-1])
             for target in t.children[:-1]:
                 self.store(target, value)
@@ -97,15 +103,15 @@ class Runner:
             raise LoopError(f"a statement of kind {t.data} is not run here")
 
     def _from_cache(self, t: Tree[Any]) -> bool:
-        """``x, w, b, conv_param = cache``: a cache the snippet does not show, unpacked into
-        names the layer gives already (they keep the layer's values)."""
+        """``x, w, b, conv_param = cache`` (or ``x = self.cache``): what the snippet does not
+        show, unpacked into names of the layer's own arrays and sizes (they keep them)."""
         rhs = t.children[-1]
         if rhs.data != "name" or str(rhs.children[0]) in self.env:
             return False
         targets = t.children[:-1]
         words = [str(x.children[0]) for x in targets if x.data == "name"]
         if len(words) != len(targets) or not all(
-            w in self.env or w.endswith("_param") or w == "_" for w in words
+            w in self.cached or w.endswith("_param") or w == "_" for w in words
         ):
             return False
         note = f"read {', '.join(words)} = {rhs.children[0]} as the layer's own {', '.join(words)}"
