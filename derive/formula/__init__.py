@@ -106,6 +106,7 @@ naive layers, Ng's conv_backward and pool_backward) is run, not read as a formul
     window_ops.py        the NumPy functions, operators and comparisons it may call
     window_layers.py     each conv/pool layer at its sizes (a small batch) or small ones,
                          its names in NCHW and NHWC, the gradients of its backward rule
-                         and of the usual slips
+    window_run.py        one reading: the snippet run on one layer in one layout
+    window_slips.py      the gradients the usual slips give; a factor; where it differs
     window_check.py      every reading that runs compared with the rule; the verdict
 """

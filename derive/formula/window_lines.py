@@ -137,7 +137,7 @@ def blocks(text: str) -> list[Block]:
     """The snippet as nested blocks, each statement parsed by ``window.lark``."""
     lines: list[Line] = []
     for indent, src in _logical_lines(text):
-        word = src.split("(")[0].split()[0]
+        word = (src.split("(")[0].split() or [""])[0]
         if word in ("def", "return", "pass"):  # a function's frame: its body is what runs
             if word == "def" and not src.endswith(":"):
                 raise LoopError(f"cannot read the line {src!r}")
