@@ -118,4 +118,17 @@ grammar and builder::
     program_latex_diagnose.py  its mistakes in time-step words: f'(a) at the activation,
                          the gradient from step t+1 not summed in, a name one step off,
                          diag(v) on the wrong side, the softmax Jacobian's diagonal only
+
+A convolution's or pooling's backward pass written as NumPy loops over windows (CS231n's
+naive layers, Ng's conv_backward and pool_backward) is run, not read as a formula::
+
+    window_lines.py      its statements, one line at a time (window.lark: python.lark with
+                         ==, //, stepped slices); indentation gives loop bodies
+    window_loops.py      run over NumPy values with NumPy's indexing, bounded
+    window_ops.py        the NumPy functions, operators and comparisons it may call
+    window_layers.py     each conv/pool layer at its sizes (a small batch) or small ones,
+                         its names in NCHW and NHWC, the gradients of its backward rule
+    window_run.py        one reading: the snippet run on one layer in one layout
+    window_slips.py      the gradients the usual slips give; a factor; where it differs
+    window_check.py      every reading that runs compared with the rule; the verdict
 """

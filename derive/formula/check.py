@@ -25,6 +25,7 @@ from derive.formula.numpy_sums import SummedEverything, summed_where_the_array_b
 from derive.formula.one_sample import one_sample_check
 from derive.formula.output_letters import letters_check
 from derive.formula.parse import IR, FormulaError, NoEquation, parse
+from derive.formula.python_ir import LOOPED_MAPS
 from derive.formula.quantity import Quantity, quantity_of
 from derive.formula.readings import OtherReadings
 from derive.formula.resolve import ShapeMismatch, UnknownSymbol
@@ -33,6 +34,7 @@ from derive.formula.run import Run
 from derive.formula.snippet_check import check_statements
 from derive.formula.stored_other_way import refuse_if_right_stored_other_way
 from derive.formula.stored_transposed import refuse_unexplained, stored_transposed
+from derive.formula.window_check import check_loops, has_loops, looks_looped
 
 
 class Checker(OtherReadings):
@@ -68,6 +70,20 @@ class Checker(OtherReadings):
                 formula, result, self._activations(), net.notation.symbols, net.depth, attempt
             )
             return result
+        net = self.network
+        try:
+            return self._check_statements(formula)
+        except FormulaError as err:
+            if not (net.is_conv and (looks_looped(formula) or has_loops(formula))):
+                raise
+            try:  # loops over windows, run on small arrays (``window_check``)
+                return check_loops(net, formula)
+            except FormulaError as why:  # the loops' own reason, where the code is loops
+                looped = str(err).startswith(LOOPED_MAPS[:40]) or has_loops(formula)
+                raise (why if looped else err) from None
+
+    def _check_statements(self, formula: str) -> CheckResult:
+        """Every quantity a NumPy snippet assigns, judged (``snippet_check``)."""
         net = self.network
         return check_statements(  # every quantity a snippet assigns (``snippet_check``)
             formula,
