@@ -13,10 +13,11 @@ import dataclasses
 from typing import Any
 
 from derive.formula.answer import CheckResult, detect_notation, render_expected
+from derive.formula.correct_notes import correct_notes
 from derive.formula.derivative_rules import check_rule, rule_argument
 from derive.formula.equivalence import shapes_fit
-from derive.formula.ir import Fn, Partial, Squeeze, Sym
-from derive.formula.ir_walk import default_layers, has_entries, mentions, nodes, show
+from derive.formula.ir import Partial, Sym
+from derive.formula.ir_walk import default_layers, has_entries, mentions
 from derive.formula.layer_api import layer_api
 from derive.formula.letter_clash import letters_clash
 from derive.formula.name_readings import guessed_check
@@ -242,20 +243,7 @@ class Checker(OtherReadings):
             ok, method = self.matches(run, d, q, rhs)
             run.method = method
             if ok:
-                notes = list(run.size_notes)  # a number read as a width of the network
-                if any(isinstance(n, Squeeze) and n.a.axis != "all" for _, n in nodes(rhs)):
-                    notes.append(
-                        "np.sum without keepdims=True has NumPy's shape (n,), which broadcasts "
-                        "as a row (1, n): here that is the parameter's own shape (or n = 1), so "
-                        "the update keeps it; keepdims=True makes the shape explicit"
-                    )
-                notes += derivative_at_a_notes(rhs, run.python)
-                if run.readings > 1:
-                    notes.append(
-                        f"ambiguous: {run.readings} readings of its products (·, ×, * as a "
-                        "matrix or an elementwise product, or an unbracketed ⊙ binding either "
-                        "way) fit the shapes; one of them is the derived formula"
-                    )
+                notes = correct_notes(run, rhs)  # what a right formula is told too
                 return CheckResult("correct", label, expected, method, notes=notes)
         except SummedEverything as err:  # np.sum(db) without axis: the mistake is named
             said = self.as_written(str(err))
@@ -307,19 +295,3 @@ __all__ = [
     "random_env",
     "symbolic_network",
 ]
-
-
-def derivative_at_a_notes(rhs: IR, python: bool) -> list[str]:
-    """A derivative written at the activation A in a formula judged right: equal here only
-    because the activation is ReLU's (A > 0 exactly where Z > 0), which a student should
-    know is not the rule (``tanh'(A)`` would be wrong)."""
-    at_a = [
-        n
-        for _, n in nodes(rhs)
-        if isinstance(n, Fn) and n.order >= 1 and isinstance(n.arg, Sym) and n.arg.base == "A"
-    ]
-    return [
-        f"{show(n, python)} equals the derivative at the pre-activation here only because ReLU "
-        "is positive exactly where its input is (A > 0 ⇔ Z > 0); in general f' is taken at Z"
-        for n in at_a[:1]
-    ]
