@@ -166,9 +166,13 @@ class ProgramPoints:
         """The snippet's ``name`` at each point (None: it does not evaluate there)."""
         try:
             with np.errstate(all="ignore"):
-                return [
-                    numeric.evaluate(reading.values[name], Memo(env)) for env in self.expected_now
-                ]
+                out = []
+                for env in self.expected_now:
+                    memo = Memo(env)
+                    for sym, value in reading.defs.items():  # a step call's gradients
+                        memo[sym] = numeric.evaluate(value, memo)
+                    out.append(numeric.evaluate(reading.values[name], memo))
+                return out
         except (ValueError, TypeError, ZeroDivisionError, FloatingPointError, KeyError):
             return None
 

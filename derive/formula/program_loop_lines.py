@@ -1,0 +1,200 @@
+"""A BPTT snippet's lines at the loop's current integers: shapes, allocations over time,
+a step's cache, the step calls and every other line with its time slices named
+(``program_loops`` reads the integers and names; ``program_loop_run`` walks the loops)."""
+
+from __future__ import annotations
+
+import re
+
+from derive.formula.ir import FormulaError
+from derive.formula.program_loops import (
+    _ALLOC,
+    _ASSIGN,
+    _CALL,
+    _NAME,
+    _TRANSPOSE,
+    Unroller,
+    _unparen,
+    split_top,
+)
+from derive.formula.program_steps import StepCall
+from derive.spec import program_grammar as G
+
+
+class LineReader(Unroller):
+    """Each line of the snippet made statements for the snippet reader."""
+
+    def parse(self, n: int, text: str) -> G.Statement:
+        try:
+            return G.parse_statement(text, n)
+        except G.EquationError as err:
+            raise FormulaError(f"line {n}: {err.problem}", err.column or None) from None
+
+    def emit(self, n: int, line: str) -> None:
+        """One line of the snippet at the loop's current integers."""
+        if line.startswith("return"):
+            parts = split_top(line.removeprefix("return").strip())
+            named = [
+                ", ".join(f"{p}_{k}" for k in range(1, self.steps.T + 1)) if p in self.built else p
+                for p in parts
+            ]
+            self.out.append(self.parse(n, "return " + ", ".join(named)))
+            return
+        m = _ASSIGN.match(line)
+        if m is None:
+            self.out.append(self.parse(n, self.subscripts(line, n)))
+            return
+        lhs, op, rhs = m["lhs"].strip(), m["op"], m["rhs"].strip()
+        left, right = split_top(lhs), split_top(rhs)
+        if len(left) > 1 and len(left) == len(right) and any(p[:1] in "([" for p in left):
+            for a, b in zip(left, right, strict=True):  # (N, T, H), (D, _) = dh.shape, …
+                self.emit(n, f"{a} = {b}")
+            return
+        if _NAME.match(lhs) and (lhs in self.ints or (not op and self.mentions_int(rhs))):
+            v = self.integer(rhs, n)
+            if v is not None:
+                old = self.ints.get(lhs, 0)
+                self.ints[lhs] = {"": v, "+": old + v, "-": old - v, "*": old * v}.get(op, v)
+                return
+        if not op and self.special(n, line, lhs, rhs):
+            return
+        if lhs[:1] in "([" or len(left) > 1:  # (D, _) = Wx.shape
+            lhs = ", ".join(split_top(_unparen(lhs)))
+        lhs, rhs = self.subscripts(lhs, n), self.subscripts(rhs, n)
+        self.bound(n, rhs)
+        entry = self._entry(lhs)
+        if entry is not None:
+            if op and lhs not in self.filled:
+                if self.built[entry] == "empty":
+                    raise FormulaError(
+                        f"line {n}: {lhs} {op}= … adds to an entry of np.empty (never set)"
+                    )
+                rhs = rhs if op == "+" else f"-({rhs})" if op == "-" else "0"
+                op = ""
+            self.filled.add(lhs)
+        self.out.append(self.parse(n, f"{lhs} {op}= {rhs}"))
+        for name in split_top(lhs):
+            self.unbound.pop(name, None)
+
+    def bound(self, n: int, rhs: str) -> None:
+        """A line reading a name unpacked from a step's cache that the program lacks."""
+        for word in re.findall(r"[A-Za-z_]\w*", rhs):
+            if word in self.unbound:
+                raise FormulaError(
+                    f"line {n}: {word} is {self.unbound[word]}, which the program does not "
+                    "name; name it in the program's [backward] cache"
+                )
+
+    def _entry(self, name: str) -> str | None:
+        """The array over time whose step ``name`` is (``dx_3`` of ``dx``)."""
+        base = name.rsplit("_", 1)[0] if "_" in name else ""
+        return base if base in self.built and _NAME.match(name) else None
+
+    def special(self, n: int, line: str, lhs: str, rhs: str) -> bool:
+        """Shapes, allocations, transposes, a step's cache and the step calls."""
+        targets = [t.strip() for t in split_top(_unparen(lhs))]
+        shape = re.match(r"^(\w+)\.shape$", rhs)
+        if shape and self._over_time(shape.group(1)) and len(targets) == 3:
+            self.shape(n, shape.group(1), targets)
+            return True
+        alloc = _ALLOC.match(rhs)
+        if alloc and _NAME.match(lhs):
+            args = split_top(alloc["args"])
+            sizes = split_top(_unparen(args[0])) if args and args[0] else []
+            like = alloc["fn"].endswith("_like")
+            if (like and self._over_time(args[0])) or (not like and len(sizes) == 3):
+                self.built[lhs] = "empty" if alloc["fn"].startswith("empty") else "zeros"
+                return True
+            if not like and len([s for s in sizes if s]) == 1:  # np.zeros(H): a zero start
+                self.out.append(self.parse(n, f"{lhs} = 0"))
+                return True
+        t = _TRANSPOSE.match(rhs)
+        if t and (t["x"] or t["y"]) == lhs and self._over_time(lhs):
+            return True  # the time axis is where prescan put it
+        ref = re.match(r"^(\w+)\[([^\[\]]+)\]$", rhs)
+        if ref and ref.group(1) in self.containers:
+            k = self.step_of(ref.group(2), n)
+            if len(targets) == 1:
+                self.refs[targets[0]] = k
+                return True
+            order = self.sd.graph.spec.cache
+            if len(order) != len(targets):
+                raise FormulaError(
+                    f"line {n}: {len(targets)} names are unpacked from a step's cache; the "
+                    f"program's [backward] cache lists {len(order)} (step 1's, in order)"
+                )
+            for j, name in enumerate(targets):
+                value = self.cached(k, j, n)
+                if value in self.steps.values:
+                    self.out.append(self.parse(n, f"{name} = {value}"))
+                    self.unbound.pop(name, None)
+                elif name != "_":  # an error only where a line reads it
+                    self.unbound[name] = f"item {j} of step {k}'s cache ({value})"
+            return True
+        call = _CALL.match(rhs)
+        if call:
+            self.step_call(n, line, targets, call["fn"], split_top(call["args"]))
+            return True
+        return False
+
+    def shape(self, n: int, name: str, targets: list[str]) -> None:
+        """``N, T, H = dh.shape``: T is the program's step count, the others one step's."""
+        axes = set(self.axes.values())
+        axis = self.axes.get(name, next(iter(axes)) if len(axes) == 1 else None)
+        if axis is None:
+            raise FormulaError(f"line {n}: cannot tell which axis of {name} is time")
+        if targets[axis] != "_":
+            self.ints[targets[axis]] = self.steps.T
+        rest = [t for i, t in enumerate(targets) if i != axis]
+        one = f"{name}_1"
+        if one not in self.steps.values and one not in self._upstreams():
+            raise FormulaError(f"line {n}: cannot tell one step's shape of {name} (no {one})")
+        if any(t != "_" for t in rest):
+            self.out.append(self.parse(n, f"{', '.join(rest)} = {one}.shape"))
+
+    def step_call(self, n: int, line: str, targets: list[str], fn: str, args: list[str]) -> None:
+        """``dx_t, dprev_h, … = rnn_step_backward(g, cache[t])``: the program's own step."""
+        if fn in self.steps.values:
+            raise FormulaError(f"line {n}: {fn} is a name of the program, not a step's backward")
+        last = args[-1]
+        ref = re.match(r"^(\w+)\[([^\[\]]+)\]$", last)
+        if ref and ref.group(1) in self.containers:
+            k = self.step_of(ref.group(2), n)
+        elif last in self.refs:
+            k = self.refs[last]
+        else:
+            raise FormulaError(f"line {n}: cannot tell which step's cache {last!r} is")
+        seeds: list[G.Expr] = []
+        for a in args[:-1]:
+            self.bound(n, a)
+            try:
+                seeds.append(G.parse_expression(self.subscripts(a, n), n))
+            except G.EquationError as err:
+                raise FormulaError(f"line {n}: {err.problem}") from None
+        grads = self.steps.describe(k)
+        count = len(self.steps.arguments(k))
+        if len(targets) != count:
+            raise FormulaError(
+                f"line {n}: {fn}() returns {count} gradients here ({grads}: the step's "
+                f"inputs, carried states and parameters, in order); the line unpacks {len(targets)}"
+            )
+        hidden = tuple(f"{fn}_{k}_{j}" for j in range(count))
+        expr: G.Expr = seeds[0] if seeds else G.Num(0, n)
+        for s in seeds[1:]:
+            expr = G.Bin("+", expr, s, n)
+        note = (
+            f"read {fn}(…) as the program's own step backward (at step k: the gradients of "
+            f"{self.steps.describe(1).replace('_1', '_k').replace('_0', '_{k-1}')})"
+        )
+        self.calls += 1
+        self.out.append(StepCall(hidden, expr, n, line, (), fn, k, tuple(seeds), (note,)))
+        for name, h in zip(targets, hidden, strict=True):
+            name = self.subscripts(name, n)
+            self.unbound.pop(name, None)
+            if name == "_":
+                continue
+            if not _NAME.match(name):
+                raise FormulaError(f"line {n}: cannot assign {fn}()'s result to {name}")
+            if self._entry(name) is not None:
+                self.filled.add(name)
+            self.out.append(G.Assign(name, G.Name(h, n), n, line))
