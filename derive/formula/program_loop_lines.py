@@ -50,7 +50,9 @@ class LineReader(Unroller):
             for a, b in zip(left, right, strict=True):  # (N, T, H), (D, _) = dh.shape, …
                 self.emit(n, f"{a} = {b}")
             return
-        if _NAME.match(lhs) and (lhs in self.ints or (not op and self.mentions_int(rhs))):
+        if _NAME.match(lhs) and (
+            lhs in self.ints or lhs in self.counters or (not op and self.mentions_int(rhs))
+        ):
             v = self.integer(rhs, n)
             if v is not None:
                 old = self.ints.get(lhs, 0)

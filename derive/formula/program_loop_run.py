@@ -25,8 +25,9 @@ from derive.spec import program_grammar as G
 Lines = list[tuple[int, str]]
 
 
-def unroll(lines: Lines, text: str, sd: StagedDerivation) -> list[G.Statement]:
-    """The snippet's statements with every loop over time unrolled at the program's T."""
+def unroll(lines: Lines, text: str, sd: StagedDerivation, flip: bool = False) -> list[G.Statement]:
+    """The snippet's statements with every loop over time unrolled at the program's T
+    (``flip``: each ``for`` loop run in the other order, the diagnosis' try)."""
     at = next(n for n, line in lines if _LOOP.match(line))
     steps = Steps.of(sd)
     if steps is None:
@@ -42,6 +43,7 @@ def unroll(lines: Lines, text: str, sd: StagedDerivation) -> list[G.Statement]:
     raw = text.splitlines()
     indents = {n: len(raw[n - 1]) - len(raw[n - 1].lstrip()) for n, _ in lines}
     run = Run(sd, steps, indents)
+    run.flip = flip
     run.prescan(lines)
     run.block(lines)
     first = next((k for k, st in enumerate(run.out) if isinstance(st, StepCall)), None)
@@ -69,6 +71,12 @@ class Run(LineReader):
         """The per-step lists the step calls index (``cache``) and each array's time axis
         as allocated (the one index over time in ``dh[:, t, :]``, through a transpose)."""
         refs: dict[str, str] = {}
+        for _, line in lines:
+            header = _WHILE.match(line) or _FOR.match(line)
+            if header:
+                self.counters |= set(
+                    re.findall(r"[A-Za-z_]\w*", header.group(header.lastindex or 1))
+                )
         for _, line in lines:
             m = _ASSIGN.match(line)
             if m and _NAME.match(m["lhs"]) and re.match(r"^\w+\[[^\[\]]+\]$", m["rhs"]):
@@ -173,7 +181,7 @@ class Run(LineReader):
         values = list(range(*[a for a in args if a is not None]))
         if len(values) > MAX_TURNS:
             raise FormulaError(f"line {line}: the loop runs {len(values)} times (over {MAX_TURNS})")
-        values = values[::-1] if back else values
+        values = values[::-1] if bool(back) != self.flip else values
         shown = ", ".join(map(str, values))
         self.notes.append(
             f"unrolled line {line}'s loop at the program's T = {self.steps.T}: {shown}"

@@ -98,6 +98,10 @@ class Unroller:
     out: list[G.Statement] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     calls: int = 0
+    #: Names a loop header reads (``while batch >= 0``): integers where a number is given.
+    counters: set[str] = field(default_factory=set)
+    #: Each ``for`` loop run in the other order (a diagnosis' try).
+    flip: bool = False
     #: Names unpacked from a step's cache that the program does not name: where from.
     unbound: dict[str, str] = field(default_factory=dict)
 
