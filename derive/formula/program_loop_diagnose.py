@@ -107,16 +107,12 @@ def _carry(c: LoopJudge, steps: Steps, reading: Reading, name: str, sym: Any) ->
         if drops and all_close(got, _without(c, drops, sym)):
             states = [only] if only else steps.carried
             sent = " and ".join(f"d{s}_k" for s in states)
-            fixes = [
-                f"d{s}[:, t, :] + dprev_{s}"
-                if f"d{s}_1" in _upstreams(c)
-                else f"the dprev_{s} it returned"
-                for s in states
-            ]
+            verb = "is" if len(states) == 1 else "are"
+            back = " and ".join(f"d{s}_{{k}}" for s in states)
             return (
-                f"the gradient of the carried state is not passed back: the {sent} that "
-                "step k+1 sends back is never added, so each step's backward is given its "
-                f"own upstream only (give it {' and '.join(fixes)})"
+                f"the gradient of the carried state is not passed back: the {sent} that step "
+                f"k+1 sends back {verb} never added, so each step's backward is given its own "
+                f"upstream only (add to it the {back} the later step returned)"
             )
     return None
 
@@ -140,10 +136,3 @@ def _one_step(c: LoopJudge, reading: Reading, name: str, sym: Any) -> str | None
                 f"terms ({name} += … in the loop, from zeros)"
             )
     return None
-
-
-def _upstreams(c: LoopJudge) -> set[str]:
-    """The names of the program's given gradients (``dh_1`` … ``dh_T``)."""
-    g = c.sd.graph
-    out = {u.name for u in g.more_upstream.values()}
-    return out | ({g.upstream.name} if g.upstream is not None else set())

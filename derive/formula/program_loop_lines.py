@@ -34,6 +34,7 @@ class LineReader(Unroller):
         """One line of the snippet at the loop's current integers."""
         if line.startswith("return"):
             parts = split_top(line.removeprefix("return").strip())
+            parts = [k for p in parts for k in self.literals.get(p, [p])]
             named = [
                 ", ".join(f"{p}_{k}" for k in range(1, self.steps.T + 1)) if p in self.built else p
                 for p in parts
@@ -95,6 +96,17 @@ class LineReader(Unroller):
     def special(self, n: int, line: str, lhs: str, rhs: str) -> bool:
         """Shapes, allocations, transposes, a step's cache and the step calls."""
         targets = [t.strip() for t in split_top(_unparen(lhs))]
+        if rhs.startswith("{") and rhs.endswith("}") and _NAME.match(lhs):
+            self.literal(n, lhs, rhs[1:-1])
+            return True
+        if rhs in self.containers and len(targets) > 1:  # (caches, x) = caches
+            for name in targets:
+                if name not in self.containers and not self._over_time(name) and name != "_":
+                    raise FormulaError(
+                        f"line {n}: cannot tell what {name} is in {lhs} = {rhs} (read: the "
+                        "per-step caches and the arrays over time)"
+                    )
+            return True
         shape = re.match(r"^(\w+)\.shape$", rhs)
         if shape and self._over_time(shape.group(1)) and len(targets) == 3:
             self.shape(n, shape.group(1), targets)
@@ -175,7 +187,10 @@ class LineReader(Unroller):
                 raise FormulaError(f"line {n}: {err.problem}") from None
         grads = self.steps.describe(k)
         count = len(self.steps.arguments(k))
-        if len(targets) != count:
+        keys: list[tuple[str, int]] = []
+        if len(targets) == 1 and count > 1 and targets[0] in self.dicts:  # a dict of them
+            keys = self.keys_of(n, targets[0], k, fn)
+        elif len(targets) != count:
             raise FormulaError(
                 f"line {n}: {fn}() returns {count} gradients here ({grads}: the step's "
                 f"inputs, carried states and parameters, in order); the line unpacks {len(targets)}"
@@ -190,7 +205,9 @@ class LineReader(Unroller):
         )
         self.calls += 1
         self.out.append(StepCall(hidden, expr, n, line, (), fn, k, tuple(seeds), (note,)))
-        for name, h in zip(targets, hidden, strict=True):
+        for key, j in keys:
+            self.out.append(G.Assign(f"{targets[0]}__{key}", G.Name(hidden[j], n), n, line))
+        for name, h in zip(targets if not keys else [], hidden, strict=False):
             name = self.subscripts(name, n)
             self.unbound.pop(name, None)
             if name == "_":
@@ -200,3 +217,36 @@ class LineReader(Unroller):
             if self._entry(name) is not None:
                 self.filled.add(name)
             self.out.append(G.Assign(name, G.Name(h, n), n, line))
+
+    def keys_of(self, n: int, name: str, k: int, fn: str) -> list[tuple[str, int]]:
+        """The keys the snippet reads of a step call's dict (``gradients['dxt']``), each to
+        the step argument whose gradient it names: ``d`` and a parameter (``dWax``), the
+        input (``dxt``, ``dx``), a carried state's previous value (``da_prev``)."""
+        args = [str(a.name) for a in self.steps.arguments(k)]
+        found = []
+        for key in self.keys.get(name, []):
+            j = self.steps.key_of(key, k)
+            if j is None:
+                raise FormulaError(
+                    f"line {n}: cannot tell which gradient {name}[{key!r}] of {fn}() is "
+                    f"(its gradients are of {', '.join(args)}: read d<parameter>, "
+                    "d<input>t, d<state>_prev)"
+                )
+            found.append((key, j))
+        shown = ", ".join(f"{key} as d{args[j]}" for key, j in found)
+        note = f"read {name}'s keys at step k: {shown}".replace(f"_{k}", "_k")
+        self.notes.append(note.replace(f"_{k - 1}", "_{k-1}"))
+        return found
+
+    def literal(self, n: int, name: str, body: str) -> None:
+        """``gradients = {"dx": dx, "da0": da0}``: each key a name of the snippet."""
+        keys = []
+        for item in split_top(body):
+            m = re.fullmatch(r"(['\"])(\w+)\1\s*:\s*(.+)", item)
+            if m is None:
+                raise FormulaError(f"line {n}: cannot read the dict item {item!r}")
+            key, value = m.group(2), self.subscripts(m.group(3).strip(), n)
+            keys.append(key)
+            if value != key:
+                self.out.append(self.parse(n, f"{key} = {value}"))
+        self.literals[name] = keys

@@ -82,6 +82,9 @@ class Run(LineReader):
             if m and _NAME.match(m["lhs"]) and re.match(r"^\w+\[[^\[\]]+\]$", m["rhs"]):
                 refs[m["lhs"]] = m["rhs"].split("[")[0]
         for _, line in lines:
+            single = re.match(r"^(\w+)\s*=\s*\w+_backward\(", line)
+            if single:
+                self.dicts.add(single.group(1))
             for call in re.finditer(r"\w+_backward\((.*)\)", line):
                 last = split_top(call.group(1))[-1]
                 name = last.split("[")[0].strip()
@@ -89,6 +92,12 @@ class Run(LineReader):
                     self.containers.add(name)
                 elif name in refs:
                     self.containers.add(refs[name])
+        for _, line in lines:
+            for look in re.finditer(r"\b(\w+)\[\s*(['\"])(\w+)\2\s*\]", line):
+                if look.group(1) in self.dicts:
+                    seen = self.keys.setdefault(look.group(1), [])
+                    if look.group(3) not in seen:
+                        seen.append(look.group(3))
         perms: dict[str, list[int]] = {}
         for _, line in lines:
             m = _ASSIGN.match(line)

@@ -98,6 +98,12 @@ class Unroller:
     out: list[G.Statement] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     calls: int = 0
+    #: Names a step call's dict of gradients is bound to (``gradients = rnn_cell_backward(…)``).
+    dicts: set[str] = field(default_factory=set)
+    #: The keys the snippet reads of each such dict, in order of first use.
+    keys: dict[str, list[str]] = field(default_factory=dict)
+    #: Dicts the snippet writes (``gradients = {"dx": dx, …}``): their keys.
+    literals: dict[str, list[str]] = field(default_factory=dict)
     #: Names a loop header reads (``while batch >= 0``): integers where a number is given.
     counters: set[str] = field(default_factory=set)
     #: Each ``for`` loop run in the other order (a diagnosis' try).
@@ -218,6 +224,9 @@ class Unroller:
         self, name: str, inner: str, text: str, close: int, line: int
     ) -> tuple[str | None, int]:
         parts = split_top(inner)
+        key = re.fullmatch(r"\s*(['\"])(\w+)\1\s*", inner)
+        if name in self.dicts and key:  # gradients['dxt'] of a step call's dict
+            return f"{name}__{key.group(2)}", close + 1
         if name in self.containers:  # cache[k][j]: a name of step k's cache
             after = re.match(r"\s*\[([^\[\]]+)\]", text[close + 1 :])
             if after is None:
@@ -243,7 +252,10 @@ class Unroller:
                 and spelled not in self._upstreams()
             ):
                 raise FormulaError(f"line {line}: the program has no {spelled} ({name}[{inner}])")
-        note = f"read {name}[{inner}] as {spelled} (time index {k - 1} is step {k}; h_0 is step 0)"
+        note = (
+            f"read {name}[{inner}] as {spelled} "
+            f"(time index {k - 1} is step {k}; step 0 is the initial state)"
+        )
         if not any(n.startswith(f"read {name}[{inner}] ") for n in self.notes):
             self.notes.append(note)
         return spelled, close + 1

@@ -137,6 +137,24 @@ class Steps:
         acc = reverse_walk(eqs, given, [*args, *(e.out for e in eqs)]) if given else {}
         return [add(acc[a]) if acc.get(a) else ZeroMatrix(*a.shape) for a in args]
 
+    def key_of(self, key: str, k: int) -> int | None:
+        """Which of step k's arguments a dict key of its gradients names (Ng's
+        ``dxt``, ``da_prev``, ``dWax``; None: none)."""
+        if not key.startswith("d"):
+            return None
+        rest = key[1:]
+        places = len(self.inputs) + len(self.carried)
+        for j, p in enumerate(self.params):
+            if rest == str(p.name):
+                return places + j
+        for j, base in enumerate(self.inputs):
+            if rest in (base, f"{base}t", f"{base}_t"):
+                return j
+        for j, base in enumerate(self.carried):
+            if rest in (f"{base}_prev", f"{base}prev", f"prev_{base}"):
+                return len(self.inputs) + j
+        return None
+
     def describe(self, k: int) -> str:
         """``x_2, h_1, Wx, Wh, b``: what step k's backward returns the gradients of."""
         return ", ".join(str(a.name) for a in self.arguments(k))
