@@ -7,16 +7,17 @@ from __future__ import annotations
 import re
 
 from derive.formula.ir import FormulaError
-from derive.formula.program_loops import (
-    _ALLOC,
-    _ASSIGN,
-    _CALL,
-    _NAME,
-    _TRANSPOSE,
-    Unroller,
-    _unparen,
+from derive.formula.program_loop_text import (
+    ALLOC_RE,
+    ASSIGN_RE,
+    CALL_RE,
+    NAME_RE,
+    TRANSPOSE_RE,
+    balanced,
     split_top,
+    unparen,
 )
+from derive.formula.program_loops import Unroller
 from derive.formula.program_steps import StepCall
 from derive.spec import program_grammar as G
 
@@ -32,6 +33,8 @@ class LineReader(Unroller):
 
     def emit(self, n: int, line: str) -> None:
         """One line of the snippet at the loop's current integers."""
+        if not balanced(line):
+            raise FormulaError(f"line {n}: its brackets do not pair up")
         if line.startswith("return"):
             parts = split_top(line.removeprefix("return").strip())
             parts = [k for p in parts for k in self.literals.get(p, [p])]
@@ -41,7 +44,7 @@ class LineReader(Unroller):
             ]
             self.out.append(self.parse(n, "return " + ", ".join(named)))
             return
-        m = _ASSIGN.match(line)
+        m = ASSIGN_RE.match(line)
         if m is None:
             self.out.append(self.parse(n, self.subscripts(line, n)))
             return
@@ -51,7 +54,7 @@ class LineReader(Unroller):
             for a, b in zip(left, right, strict=True):  # (N, T, H), (D, _) = dh.shape, …
                 self.emit(n, f"{a} = {b}")
             return
-        if _NAME.match(lhs) and (
+        if NAME_RE.match(lhs) and (
             lhs in self.ints or lhs in self.counters or (not op and self.mentions_int(rhs))
         ):
             v = self.integer(rhs, n)
@@ -62,7 +65,7 @@ class LineReader(Unroller):
         if not op and self.special(n, line, lhs, rhs):
             return
         if lhs[:1] in "([" or len(left) > 1:  # (D, _) = Wx.shape
-            lhs = ", ".join(split_top(_unparen(lhs)))
+            lhs = ", ".join(split_top(unparen(lhs)))
         lhs, rhs = self.subscripts(lhs, n), self.subscripts(rhs, n)
         self.bound(n, rhs)
         entry = self._entry(lhs)
@@ -91,12 +94,12 @@ class LineReader(Unroller):
     def _entry(self, name: str) -> str | None:
         """The array over time whose step ``name`` is (``dx_3`` of ``dx``)."""
         base = name.rsplit("_", 1)[0] if "_" in name else ""
-        return base if base in self.built and _NAME.match(name) else None
+        return base if base in self.built and NAME_RE.match(name) else None
 
     def special(self, n: int, line: str, lhs: str, rhs: str) -> bool:
         """Shapes, allocations, transposes, a step's cache and the step calls."""
-        targets = [t.strip() for t in split_top(_unparen(lhs))]
-        if rhs.startswith("{") and rhs.endswith("}") and _NAME.match(lhs):
+        targets = [t.strip() for t in split_top(unparen(lhs))]
+        if rhs.startswith("{") and rhs.endswith("}") and NAME_RE.match(lhs):
             self.literal(n, lhs, rhs[1:-1])
             return True
         if rhs in self.containers and len(targets) > 1:  # (caches, x) = caches
@@ -111,10 +114,10 @@ class LineReader(Unroller):
         if shape and self._over_time(shape.group(1)) and len(targets) == 3:
             self.shape(n, shape.group(1), targets)
             return True
-        alloc = _ALLOC.match(rhs)
-        if alloc and _NAME.match(lhs):
+        alloc = ALLOC_RE.match(rhs)
+        if alloc and NAME_RE.match(lhs):
             args = split_top(alloc["args"])
-            sizes = split_top(_unparen(args[0])) if args and args[0] else []
+            sizes = split_top(unparen(args[0])) if args and args[0] else []
             like = alloc["fn"].endswith("_like")
             if (like and self._over_time(args[0])) or (not like and len(sizes) == 3):
                 self.built[lhs] = "empty" if alloc["fn"].startswith("empty") else "zeros"
@@ -122,7 +125,7 @@ class LineReader(Unroller):
             if not like and len([s for s in sizes if s]) == 1:  # np.zeros(H): a zero start
                 self.out.append(self.parse(n, f"{lhs} = 0"))
                 return True
-        t = _TRANSPOSE.match(rhs)
+        t = TRANSPOSE_RE.match(rhs)
         if t and (t["x"] or t["y"]) == lhs and self._over_time(lhs):
             return True  # the time axis is where prescan put it
         ref = re.match(r"^(\w+)\[([^\[\]]+)\]$", rhs)
@@ -138,6 +141,8 @@ class LineReader(Unroller):
                     f"program's [backward] cache lists {len(order)} (step 1's, in order)"
                 )
             for j, name in enumerate(targets):
+                if not NAME_RE.match(name):
+                    raise FormulaError(f"line {n}: cannot unpack a step's cache into {name!r}")
                 value = self.cached(k, j, n)
                 if value in self.steps.values:
                     self.out.append(self.parse(n, f"{name} = {value}"))
@@ -145,7 +150,7 @@ class LineReader(Unroller):
                 elif name != "_":  # an error only where a line reads it
                     self.unbound[name] = f"item {j} of step {k}'s cache ({value})"
             return True
-        call = _CALL.match(rhs)
+        call = CALL_RE.match(rhs)
         if call:
             self.step_call(n, line, targets, call["fn"], split_top(call["args"]))
             return True
@@ -212,7 +217,7 @@ class LineReader(Unroller):
             self.unbound.pop(name, None)
             if name == "_":
                 continue
-            if not _NAME.match(name):
+            if not NAME_RE.match(name):
                 raise FormulaError(f"line {n}: cannot assign {fn}()'s result to {name}")
             if self._entry(name) is not None:
                 self.filled.add(name)

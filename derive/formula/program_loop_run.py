@@ -8,15 +8,16 @@ import re
 from derive.core.staged import StagedDerivation
 from derive.formula.ir import FormulaError
 from derive.formula.program_loop_lines import LineReader
-from derive.formula.program_loops import (
-    _ASSIGN,
-    _FOR,
-    _IF,
-    _LOOP,
-    _NAME,
-    _TRANSPOSE,
-    _WHILE,
+from derive.formula.program_loop_text import (
+    ASSIGN_RE,
+    FOR_RE,
+    IF_RE,
+    LOOP_RE,
     MAX_TURNS,
+    NAME_RE,
+    STEP_FN,
+    TRANSPOSE_RE,
+    WHILE_RE,
     split_top,
 )
 from derive.formula.program_steps import MAX_STEPS, StepCall, Steps
@@ -28,7 +29,7 @@ Lines = list[tuple[int, str]]
 def unroll(lines: Lines, text: str, sd: StagedDerivation, flip: bool = False) -> list[G.Statement]:
     """The snippet's statements with every loop over time unrolled at the program's T
     (``flip``: each ``for`` loop run in the other order, the diagnosis' try)."""
-    at = next(n for n, line in lines if _LOOP.match(line))
+    at = next(n for n, line in lines if LOOP_RE.match(line))
     steps = Steps.of(sd)
     if steps is None:
         raise FormulaError(
@@ -72,20 +73,20 @@ class Run(LineReader):
         as allocated (the one index over time in ``dh[:, t, :]``, through a transpose)."""
         refs: dict[str, str] = {}
         for _, line in lines:
-            header = _WHILE.match(line) or _FOR.match(line)
+            header = WHILE_RE.match(line) or FOR_RE.match(line)
             if header:
                 self.counters |= set(
                     re.findall(r"[A-Za-z_]\w*", header.group(header.lastindex or 1))
                 )
         for _, line in lines:
-            m = _ASSIGN.match(line)
-            if m and _NAME.match(m["lhs"]) and re.match(r"^\w+\[[^\[\]]+\]$", m["rhs"]):
+            m = ASSIGN_RE.match(line)
+            if m and NAME_RE.match(m["lhs"]) and re.match(r"^\w+\[[^\[\]]+\]$", m["rhs"]):
                 refs[m["lhs"]] = m["rhs"].split("[")[0]
         for _, line in lines:
-            single = re.match(r"^(\w+)\s*=\s*\w+_backward\(", line)
+            single = re.match(rf"^(\w+)\s*=\s*{STEP_FN}\(", line)
             if single:
                 self.dicts.add(single.group(1))
-            for call in re.finditer(r"\w+_backward\((.*)\)", line):
+            for call in re.finditer(rf"{STEP_FN}\((.*)\)", line):
                 last = split_top(call.group(1))[-1]
                 name = last.split("[")[0].strip()
                 if "[" in last:
@@ -100,8 +101,8 @@ class Run(LineReader):
                         seen.append(look.group(3))
         perms: dict[str, list[int]] = {}
         for _, line in lines:
-            m = _ASSIGN.match(line)
-            t = _TRANSPOSE.match(m["rhs"]) if m else None
+            m = ASSIGN_RE.match(line)
+            t = TRANSPOSE_RE.match(m["rhs"]) if m else None
             if m and t:
                 name, p = (t["x"], t["p"]) if t["x"] else (t["y"], t["q"])
                 perm = [int(v) for v in re.findall(r"-?\d+", p)]
@@ -126,11 +127,11 @@ class Run(LineReader):
             while j < len(items) and self.indents[items[j][0]] > self.indents[n]:
                 j += 1
             body = items[i + 1 : j]
-            if (_LOOP.match(line) or _IF.match(line)) and not body:
+            if (LOOP_RE.match(line) or IF_RE.match(line)) and not body:
                 raise FormulaError(f"line {n}: {line} has no indented body")
-            m = _FOR.match(line)
-            w = _WHILE.match(line)
-            c = _IF.match(line)
+            m = FOR_RE.match(line)
+            w = WHILE_RE.match(line)
+            c = IF_RE.match(line)
             if m:
                 for v in self.turns(m["iter"], n, line):
                     self.ints[m["var"]] = v
@@ -157,7 +158,7 @@ class Run(LineReader):
         while True:
             n, line = items[i]
             body = items[i + 1 : j]
-            c = _IF.match(line)
+            c = IF_RE.match(line)
             taken = line == "else:" or (c is not None and self.condition(c["cond"], n))
             if chosen is None and taken:
                 chosen = body

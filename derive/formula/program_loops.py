@@ -22,59 +22,9 @@ from dataclasses import dataclass, field
 
 from derive.core.staged import StagedDerivation
 from derive.formula.ir import FormulaError
-from derive.formula.program_steps import MAX_STEPS, Steps, indexed
+from derive.formula.program_loop_text import matching, split_top
+from derive.formula.program_steps import Steps, indexed
 from derive.spec import program_grammar as G
-
-#: The most times a loop's body is run (a loop longer than the program's T is refused
-#: by its first index out of range; this bounds a ``while`` that never ends).
-MAX_TURNS = 4 * MAX_STEPS
-
-_LOOP = re.compile(r"^(for|while)\b")
-_FOR = re.compile(r"^for\s+(?P<var>\w+)\s+in\s+(?P<iter>.+):$")
-_WHILE = re.compile(r"^while\s+(?P<cond>.+):$")
-_IF = re.compile(r"^(if|elif)\s+(?P<cond>.+):$")
-_ASSIGN = re.compile(r"^(?P<lhs>[^=]+?)\s*(?P<op>[-+*/]?)=\s*(?P<rhs>.+)$")
-_ALLOC = re.compile(r"^np\.(?P<fn>zeros|empty|zeros_like|empty_like)\((?P<args>.*)\)$")
-_TRANSPOSE = re.compile(
-    r"^(?P<x>\w+)\.transpose\((?P<p>.*)\)$|^np\.transpose\((?P<y>\w+),(?P<q>.*)\)$"
-)
-_CALL = re.compile(r"^(?P<fn>\w+_backward)\((?P<args>.*)\)$")
-_NAME = re.compile(r"^[A-Za-z_]\w*$")
-
-
-def has_loop(lines: list[tuple[int, str]]) -> bool:
-    """Whether the snippet has a ``for`` or ``while`` loop."""
-    return any(_LOOP.match(line) for _, line in lines)
-
-
-def split_top(text: str, sep: str = ",") -> list[str]:
-    """``text`` split at ``sep`` outside brackets, each part stripped."""
-    parts, depth, buf = [], 0, ""
-    for ch in text:
-        depth += (ch in "([{") - (ch in ")]}")
-        if ch == sep and depth == 0:
-            parts.append(buf.strip())
-            buf = ""
-        else:
-            buf += ch
-    parts.append(buf.strip())
-    return parts
-
-
-def _unparen(text: str) -> str:
-    text = text.strip()
-    while text[:1] in "([" and text[-1:] in ")]" and _closes_at_end(text):
-        text = text[1:-1].strip()
-    return text
-
-
-def _closes_at_end(text: str) -> bool:
-    depth = 0
-    for i, ch in enumerate(text):
-        depth += (ch in "([{") - (ch in ")]}")
-        if depth == 0 and i < len(text) - 1:
-            return False
-    return True
 
 
 @dataclass
@@ -209,7 +159,7 @@ class Unroller:
             if m.start() < i:
                 continue
             name, open_at = m.group(1), m.end() - 1
-            close = _matching(text, open_at)
+            close = matching(text, open_at)
             if close is None:
                 break
             inner = text[open_at + 1 : close]
@@ -286,12 +236,3 @@ def shifted(name: str, by: int) -> str:
     """Step 1's name ``x_1``/``h_0`` moved ``by`` steps later (``x_3``, ``h_2``)."""
     hit = indexed(name)
     return f"{hit[0]}_{hit[1] + by}" if hit else name
-
-
-def _matching(text: str, at: int) -> int | None:
-    depth = 0
-    for i in range(at, len(text)):
-        depth += (text[i] in "([{") - (text[i] in ")]}")
-        if depth == 0:
-            return i
-    return None

@@ -48,6 +48,9 @@ class ProgramPoints:
         self.diagnosis = Diagnosis(self)
         #: (line, gradient) of a returned unnamed value read as the program's one gradient
         self.returned_as: tuple[int, str] | None = None
+        #: The reading whose values were last evaluated, and the memos of that evaluation
+        #: (each of its names is judged in turn: what they share is evaluated once).
+        self._memo_of: tuple[Reading, list[dict[Any, Any]], list[Any]] | None = None
 
     # ------------------------------------------------------------------ setup
 
@@ -166,15 +169,25 @@ class ProgramPoints:
         """The snippet's ``name`` at each point (None: it does not evaluate there)."""
         try:
             with np.errstate(all="ignore"):
-                out = []
-                for env in self.expected_now:
-                    memo = Memo(env)
-                    for sym, value in reading.defs.items():  # a step call's gradients
-                        memo[sym] = numeric.evaluate(value, memo)
-                    out.append(numeric.evaluate(reading.values[name], memo))
-                return out
+                memos = self._memos(reading)
+                return [numeric.evaluate(reading.values[name], memo) for memo in memos]
         except (ValueError, TypeError, ZeroDivisionError, FloatingPointError, KeyError):
             return None
+
+    def _memos(self, reading: Reading) -> list[Any]:
+        """One memo per point for ``reading`` (its step calls' gradients evaluated first),
+        kept while the same reading is judged at the same points."""
+        held = self._memo_of
+        if held is not None and held[0] is reading and held[1] is self.expected_now:
+            return held[2]
+        memos = []
+        for env in self.expected_now:
+            memo = Memo(env)
+            for sym, value in reading.defs.items():  # a step call's gradients
+                memo[sym] = numeric.evaluate(value, memo)
+            memos.append(memo)
+        self._memo_of = (reading, self.expected_now, memos)
+        return memos
 
     # ------------------------------------------------------------------ check
 

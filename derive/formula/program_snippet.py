@@ -28,7 +28,7 @@ from derive.core.program import (
 from derive.core.staged import StagedDerivation
 from derive.formula import program_branches as branches
 from derive.formula import program_loop_run as loop_run
-from derive.formula import program_loops as loops
+from derive.formula import program_loop_text as loops
 from derive.formula.ir import FormulaError
 from derive.formula.program_bindings import Bindings
 from derive.formula.program_lines import (

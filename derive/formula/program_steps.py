@@ -160,11 +160,30 @@ class Steps:
         return ", ".join(str(a.name) for a in self.arguments(k))
 
 
+#: The steps of the last programs whose loops were read, each with its step backward
+#: passes by (step, seeds): a diagnosis reruns the snippet once per slip tried, and most
+#: reruns pass the same seeds (the program is held, so its id is not reused).
+_RECENT: list[tuple[StagedDerivation, Steps, dict[Any, list[Any]]]] = []
+MAX_RECENT = 4
+MAX_PASSES = 512
+
+
 def bind_step(sd: StagedDerivation, call: StepCall, seeds: list[Any]) -> list[Any]:
     """The values of a step call's hidden names: step ``call.step``'s gradients."""
-    steps = Steps.of(sd)
-    assert steps is not None  # the call was made by unrolling a loop over its steps
-    return steps.backward(call.step, seeds, call.line, call.fn)
+    found = next((r for r in _RECENT if r[0] is sd), None)
+    if found is None:
+        steps = Steps.of(sd)
+        assert steps is not None  # the call was made by unrolling a loop over its steps
+        found = (sd, steps, {})
+        _RECENT.insert(0, found)
+        del _RECENT[MAX_RECENT:]
+    _, steps, passes = found
+    key = (call.step, tuple(seeds))
+    if key not in passes:
+        if len(passes) >= MAX_PASSES:
+            passes.clear()
+        passes[key] = steps.backward(call.step, seeds, call.line, call.fn)
+    return passes[key]
 
 
 def stand_ins(names: tuple[str, ...], values: list[Any], defs: dict[Any, Any]) -> dict[str, Any]:
