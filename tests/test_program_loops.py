@@ -235,3 +235,32 @@ def test_the_cli_judges_a_loop_and_exits_one_on_a_mistake(tmp_path: Path) -> Non
         )
         codes.append(run.returncode)
     assert codes == [0, 1]
+
+
+@pytest.mark.parametrize(
+    ("entry_id", "old", "new", "message"),
+    [
+        (  # the returned dx left time-first: handed back in the wrong layout
+            "rnn-cthorey-bptt",
+            "dx = dx.transpose(1, 0, 2)",
+            "dx = dx.transpose(0, 2, 1)",
+            "dx is handed back with its time on axis 0, where the given arrays have it on axis 1",
+        ),
+        (  # a step written into dx (N, T, D) along its batch axis
+            "rnn-burton2000-bptt",
+            "dx[:, t_step, :], dprev_h",
+            "dx[t_step, :, :], dprev_h",
+            "indexes axis 0 of dx, whose time axis is 1",
+        ),
+    ],
+)
+def test_arrays_over_time_are_read_in_their_layout(
+    entry_id: str, old: str, new: str, message: str
+) -> None:
+    """A time index on another axis than the array's time axis (after its transposes) is
+    not read as a step: the snippet is refused, never judged as if it were right."""
+    text = LOOPS[entry_id]["text"]
+    assert old in text
+    with pytest.raises(FormulaError) as err:
+        check(entry_id, text.replace(old, new))
+    assert message in str(err.value)

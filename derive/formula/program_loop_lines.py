@@ -38,6 +38,13 @@ class LineReader(Unroller):
         if line.startswith("return"):
             parts = split_top(line.removeprefix("return").strip())
             parts = [k for p in parts for k in self.literals.get(p, [p])]
+            given = self.given()
+            for p in parts:
+                if p in self.built and given is not None and self.layout.get(p, given) != given:
+                    raise FormulaError(
+                        f"line {n}: {p} is handed back with its time on axis "
+                        f"{self.layout[p]}, where the given arrays have it on axis {given}"
+                    )
             named = [
                 ", ".join(f"{p}_{k}" for k in range(1, self.steps.T + 1)) if p in self.built else p
                 for p in parts
@@ -121,13 +128,27 @@ class LineReader(Unroller):
             like = alloc["fn"].endswith("_like")
             if (like and self._over_time(args[0])) or (not like and len(sizes) == 3):
                 self.built[lhs] = "empty" if alloc["fn"].startswith("empty") else "zeros"
+                self.layout.pop(lhs, None)
+                at = (
+                    [self.time_axis(args[0])]
+                    if like
+                    else [i for i, z in enumerate(sizes) if self.integer(z, n) == self.steps.T]
+                )
+                if len(at) == 1 and at[0] is not None:  # np.zeros((N, T, D)): time on axis 1
+                    self.layout[lhs] = at[0]
                 return True
             if not like and len([s for s in sizes if s]) == 1:  # np.zeros(H): a zero start
                 self.out.append(self.parse(n, f"{lhs} = 0"))
                 return True
         t = TRANSPOSE_RE.match(rhs)
         if t and (t["x"] or t["y"]) == lhs and self._over_time(lhs):
-            return True  # the time axis is where prescan put it
+            perm = [int(v) for v in re.findall(r"-?\d+", t["p"] or t["q"] or "")]
+            old = self.time_axis(lhs)
+            if sorted(perm) != [0, 1, 2]:
+                raise FormulaError(f"line {n}: {rhs} is read only as a permutation of 3 axes")
+            if old is not None:
+                self.layout[lhs] = perm.index(old)
+            return True
         ref = re.match(r"^(\w+)\[([^\[\]]+)\]$", rhs)
         if ref and ref.group(1) in self.containers:
             k = self.step_of(ref.group(2), n)

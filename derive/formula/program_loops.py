@@ -58,6 +58,8 @@ class Unroller:
     counters: set[str] = field(default_factory=set)
     #: Each ``for`` loop run in the other order (a diagnosis' try).
     flip: bool = False
+    #: Where each array's time axis is now (after the transposes read so far).
+    layout: dict[str, int] = field(default_factory=dict)
     #: Names unpacked from a step's cache that the program does not name: where from.
     unbound: dict[str, str] = field(default_factory=dict)
 
@@ -192,6 +194,12 @@ class Unroller:
                 f"line {line}: {name}[{inner}] is not one time step of {name} "
                 "(read: one index over time, the other axes ':')"
             )
+        axis, now = parts.index(timed[0]), self.time_axis(name)
+        if now is not None and axis != now:
+            raise FormulaError(
+                f"line {line}: {name}[{inner}] indexes axis {axis} of {name}, whose time "
+                f"axis is {now} here: cannot tell which step it is"
+            )
         k = self.step_of(timed[0], line)
         spelled = f"{name}_{k}"
         if self._sequence(name) and spelled not in self.steps.values:
@@ -209,6 +217,25 @@ class Unroller:
         if not any(n.startswith(f"read {name}[{inner}] ") for n in self.notes):
             self.notes.append(note)
         return spelled, close + 1
+
+    def time_axis(self, name: str) -> int | None:
+        """Where ``name``'s time axis is now (None: not known)."""
+        return self.layout.get(name, self.axes.get(name) if name not in self.built else None)
+
+    def given(self) -> int | None:
+        """The time axis of the arrays the program gives (dh, x, da), as the snippet
+        indexes them; a snippet that indexes them on different axes is refused."""
+        found = {
+            a
+            for n, a in self.axes.items()
+            if f"{n}_1" in self.steps.values or f"{n}_1" in self._upstreams()
+        }
+        if len(found) > 1:
+            raise FormulaError(
+                "cannot tell which axis is time: the snippet indexes the given arrays over "
+                f"time on axes {sorted(found)}"
+            )
+        return found.pop() if found else None
 
     def _upstreams(self) -> set[str]:
         g = self.sd.graph
