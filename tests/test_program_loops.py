@@ -194,6 +194,7 @@ def test_a_program_written_at_two_or_four_steps_reads_the_same_loop() -> None:
         ),
         ("for t in range(3):\n    a = dh[:, t, t]", "is not one time step of dh"),
         ("for t in range(3):\ndWx = 0", "has no indented body"),
+        ("for t in range(2, -1, 0):\n    dWx = 0", "steps by 0"),
     ],
 )
 def test_what_is_not_read_is_one_clear_line(snippet: str, message: str) -> None:

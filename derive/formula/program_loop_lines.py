@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from derive.formula.ir import FormulaError
+from derive.formula.program_loop_results import ResultReader
 from derive.formula.program_loop_text import (
     ALLOC_RE,
     ASSIGN_RE,
@@ -17,39 +18,18 @@ from derive.formula.program_loop_text import (
     split_top,
     unparen,
 )
-from derive.formula.program_loops import Unroller
-from derive.formula.program_steps import StepCall
 from derive.spec import program_grammar as G
 
 
-class LineReader(Unroller):
+class LineReader(ResultReader):
     """Each line of the snippet made statements for the snippet reader."""
-
-    def parse(self, n: int, text: str) -> G.Statement:
-        try:
-            return G.parse_statement(text, n)
-        except G.EquationError as err:
-            raise FormulaError(f"line {n}: {err.problem}", err.column or None) from None
 
     def emit(self, n: int, line: str) -> None:
         """One line of the snippet at the loop's current integers."""
         if not balanced(line):
             raise FormulaError(f"line {n}: its brackets do not pair up")
         if line.startswith("return"):
-            parts = split_top(line.removeprefix("return").strip())
-            parts = [k for p in parts for k in self.literals.get(p, [p])]
-            given = self.given()
-            for p in parts:
-                if p in self.built and given is not None and self.layout.get(p, given) != given:
-                    raise FormulaError(
-                        f"line {n}: {p} is handed back with its time on axis "
-                        f"{self.layout[p]}, where the given arrays have it on axis {given}"
-                    )
-            named = [
-                ", ".join(f"{p}_{k}" for k in range(1, self.steps.T + 1)) if p in self.built else p
-                for p in parts
-            ]
-            self.out.append(self.parse(n, "return " + ", ".join(named)))
+            self.handed_back(n, split_top(line.removeprefix("return").strip()))
             return
         m = ASSIGN_RE.match(line)
         if m is None:
@@ -89,20 +69,6 @@ class LineReader(Unroller):
         for name in split_top(lhs):
             self.unbound.pop(name, None)
 
-    def bound(self, n: int, rhs: str) -> None:
-        """A line reading a name unpacked from a step's cache that the program lacks."""
-        for word in re.findall(r"[A-Za-z_]\w*", rhs):
-            if word in self.unbound:
-                raise FormulaError(
-                    f"line {n}: {word} is {self.unbound[word]}, which the program does not "
-                    "name; name it in the program's [backward] cache"
-                )
-
-    def _entry(self, name: str) -> str | None:
-        """The array over time whose step ``name`` is (``dx_3`` of ``dx``)."""
-        base = name.rsplit("_", 1)[0] if "_" in name else ""
-        return base if base in self.built and NAME_RE.match(name) else None
-
     def special(self, n: int, line: str, lhs: str, rhs: str) -> bool:
         """Shapes, allocations, transposes, a step's cache and the step calls."""
         targets = [t.strip() for t in split_top(unparen(lhs))]
@@ -125,7 +91,16 @@ class LineReader(Unroller):
         if alloc and NAME_RE.match(lhs):
             args = split_top(alloc["args"])
             sizes = split_top(unparen(args[0])) if args and args[0] else []
+            if len(sizes) > 1 and sizes[-1] == "":  # (H,): a one-element tuple
+                sizes.pop()
             like = alloc["fn"].endswith("_like")
+            for size in sizes if not like else []:
+                if re.fullmatch(r"\w+\.shape", size):  # np.zeros(da0.shape)
+                    continue
+                try:
+                    G.parse_expression(size, n)
+                except G.EquationError:
+                    raise FormulaError(f"line {n}: cannot read the size {size!r}") from None
             if (like and self._over_time(args[0])) or (not like and len(sizes) == 3):
                 self.built[lhs] = "empty" if alloc["fn"].startswith("empty") else "zeros"
                 self.layout.pop(lhs, None)
@@ -137,12 +112,14 @@ class LineReader(Unroller):
                 if len(at) == 1 and at[0] is not None:  # np.zeros((N, T, D)): time on axis 1
                     self.layout[lhs] = at[0]
                 return True
-            if not like and len([s for s in sizes if s]) == 1:  # np.zeros(H): a zero start
+            if not like and len(sizes) == 1:  # np.zeros(H): a zero start
                 self.out.append(self.parse(n, f"{lhs} = 0"))
                 return True
         t = TRANSPOSE_RE.match(rhs)
         if t and (t["x"] or t["y"]) == lhs and self._over_time(lhs):
-            perm = [int(v) for v in re.findall(r"-?\d+", t["p"] or t["q"] or "")]
+            written = split_top(unparen(t["p"] or t["q"] or ""))
+            perm = [int(v) for v in written if re.fullmatch(r"\d", v)]
+            perm = perm if len(perm) == len(written) else []
             old = self.time_axis(lhs)
             if sorted(perm) != [0, 1, 2]:
                 raise FormulaError(f"line {n}: {rhs} is read only as a permutation of 3 axes")
@@ -191,88 +168,3 @@ class LineReader(Unroller):
             raise FormulaError(f"line {n}: cannot tell one step's shape of {name} (no {one})")
         if any(t != "_" for t in rest):
             self.out.append(self.parse(n, f"{', '.join(rest)} = {one}.shape"))
-
-    def step_call(self, n: int, line: str, targets: list[str], fn: str, args: list[str]) -> None:
-        """``dx_t, dprev_h, … = rnn_step_backward(g, cache[t])``: the program's own step."""
-        if fn in self.steps.values:
-            raise FormulaError(f"line {n}: {fn} is a name of the program, not a step's backward")
-        last = args[-1]
-        ref = re.match(r"^(\w+)\[([^\[\]]+)\]$", last)
-        if ref and ref.group(1) in self.containers:
-            k = self.step_of(ref.group(2), n)
-        elif last in self.refs:
-            k = self.refs[last]
-        else:
-            raise FormulaError(f"line {n}: cannot tell which step's cache {last!r} is")
-        seeds: list[G.Expr] = []
-        for a in args[:-1]:
-            self.bound(n, a)
-            try:
-                seeds.append(G.parse_expression(self.subscripts(a, n), n))
-            except G.EquationError as err:
-                raise FormulaError(f"line {n}: {err.problem}") from None
-        grads = self.steps.describe(k)
-        count = len(self.steps.arguments(k))
-        keys: list[tuple[str, int]] = []
-        if len(targets) == 1 and count > 1 and targets[0] in self.dicts:  # a dict of them
-            keys = self.keys_of(n, targets[0], k, fn)
-        elif len(targets) != count:
-            raise FormulaError(
-                f"line {n}: {fn}() returns {count} gradients here ({grads}: the step's "
-                f"inputs, carried states and parameters, in order); the line unpacks {len(targets)}"
-            )
-        hidden = tuple(f"{fn}_{k}_{j}" for j in range(count))
-        expr: G.Expr = seeds[0] if seeds else G.Num(0, n)
-        for s in seeds[1:]:
-            expr = G.Bin("+", expr, s, n)
-        note = (
-            f"read {fn}(…) as the program's own step backward (at step k: the gradients of "
-            f"{self.steps.describe(1).replace('_1', '_k').replace('_0', '_{k-1}')})"
-        )
-        self.calls += 1
-        self.out.append(StepCall(hidden, expr, n, line, (), fn, k, tuple(seeds), (note,)))
-        for key, j in keys:
-            self.out.append(G.Assign(f"{targets[0]}__{key}", G.Name(hidden[j], n), n, line))
-        for name, h in zip(targets if not keys else [], hidden, strict=False):
-            name = self.subscripts(name, n)
-            self.unbound.pop(name, None)
-            if name == "_":
-                continue
-            if not NAME_RE.match(name):
-                raise FormulaError(f"line {n}: cannot assign {fn}()'s result to {name}")
-            if self._entry(name) is not None:
-                self.filled.add(name)
-            self.out.append(G.Assign(name, G.Name(h, n), n, line))
-
-    def keys_of(self, n: int, name: str, k: int, fn: str) -> list[tuple[str, int]]:
-        """The keys the snippet reads of a step call's dict (``gradients['dxt']``), each to
-        the step argument whose gradient it names: ``d`` and a parameter (``dWax``), the
-        input (``dxt``, ``dx``), a carried state's previous value (``da_prev``)."""
-        args = [str(a.name) for a in self.steps.arguments(k)]
-        found = []
-        for key in self.keys.get(name, []):
-            j = self.steps.key_of(key, k)
-            if j is None:
-                raise FormulaError(
-                    f"line {n}: cannot tell which gradient {name}[{key!r}] of {fn}() is "
-                    f"(its gradients are of {', '.join(args)}: read d<parameter>, "
-                    "d<input>t, d<state>_prev)"
-                )
-            found.append((key, j))
-        shown = ", ".join(f"{key} as d{args[j]}" for key, j in found)
-        note = f"read {name}'s keys at step k: {shown}".replace(f"_{k}", "_k")
-        self.notes.append(note.replace(f"_{k - 1}", "_{k-1}"))
-        return found
-
-    def literal(self, n: int, name: str, body: str) -> None:
-        """``gradients = {"dx": dx, "da0": da0}``: each key a name of the snippet."""
-        keys = []
-        for item in split_top(body):
-            m = re.fullmatch(r"(['\"])(\w+)\1\s*:\s*(.+)", item)
-            if m is None:
-                raise FormulaError(f"line {n}: cannot read the dict item {item!r}")
-            key, value = m.group(2), self.subscripts(m.group(3).strip(), n)
-            keys.append(key)
-            if value != key:
-                self.out.append(self.parse(n, f"{key} = {value}"))
-        self.literals[name] = keys

@@ -188,9 +188,13 @@ class Run(LineReader):
         args = [self.integer(a, line) for a in split_top(r.group(1))]
         if any(a is None for a in args) or not 1 <= len(args) <= 3:
             raise FormulaError(f"line {line}: cannot tell the bounds of {inner}")
-        values = list(range(*[a for a in args if a is not None]))
-        if len(values) > MAX_TURNS:
-            raise FormulaError(f"line {line}: the loop runs {len(values)} times (over {MAX_TURNS})")
+        bounds = [a for a in args if a is not None]
+        if len(bounds) == 3 and bounds[2] == 0:
+            raise FormulaError(f"line {line}: {inner} steps by 0 (NumPy: ValueError)")
+        turns = range(*bounds)
+        if len(turns) > MAX_TURNS:
+            raise FormulaError(f"line {line}: the loop runs {len(turns)} times (over {MAX_TURNS})")
+        values = list(turns)
         values = values[::-1] if bool(back) != self.flip else values
         shown = ", ".join(map(str, values))
         self.notes.append(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from dataclasses import dataclass, field
 
 from derive.core.staged import StagedDerivation
@@ -68,7 +69,7 @@ class Unroller:
     def integer(self, text: str, line: int) -> int | None:
         """A small integer expression of the loop (None: not one)."""
         try:
-            tree = ast.parse(text.strip(), mode="eval")
+            tree = _parse(text)
         except SyntaxError:
             return None
         return self._int(tree.body, line)
@@ -118,7 +119,7 @@ class Unroller:
     def condition(self, text: str, line: int) -> bool:
         """``t == 0``, ``batch >= 0``: an integer comparison of the loop."""
         try:
-            tree = ast.parse(text.strip(), mode="eval").body
+            tree = _parse(text).body
         except SyntaxError:
             tree = None
         if isinstance(tree, ast.Compare) and len(tree.ops) == 1:
@@ -257,6 +258,13 @@ class Unroller:
     def seed_text(self, text: str, line: int) -> str:
         """A right-hand side with each time slice named (``dh[:, t, :] + dprev_h``)."""
         return self.subscripts(text, line)
+
+
+def _parse(text: str) -> ast.Expression:
+    """Python's own parse of a loop's small integer expression (walked, never run)."""
+    with warnings.catch_warnings():  # "1, 0for": a SyntaxWarning before the SyntaxError
+        warnings.simplefilter("ignore")
+        return ast.parse(text.strip(), mode="eval")
 
 
 def shifted(name: str, by: int) -> str:
