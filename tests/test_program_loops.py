@@ -195,6 +195,8 @@ def test_a_program_written_at_two_or_four_steps_reads_the_same_loop() -> None:
         ("for t in range(3):\n    a = dh[:, t, t]", "is not one time step of dh"),
         ("for t in range(3):\ndWx = 0", "has no indented body"),
         ("for t in range(2, -1, 0):\n    dWx = 0", "steps by 0"),
+        ("for t in range(3):\n    dWx = 0\nreturn dWx, -dWh", "returns '-dWh': assign it"),
+        ("for t in range(3):\n    dWx = 0\nreturn dWx, dWh", "returns dWh, which no line assigns"),
     ],
 )
 def test_what_is_not_read_is_one_clear_line(snippet: str, message: str) -> None:

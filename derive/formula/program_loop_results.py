@@ -31,6 +31,8 @@ class ResultReader(Unroller):
         named: list[str] = []
         for p in parts:
             if p not in self.built:
+                if len(parts) > 1 and not NAME_RE.match(p):
+                    raise FormulaError(f"line {n}: returns {p!r}: assign it to a name first")
                 if NAME_RE.match(p) and p not in assigned and p not in self.steps.values:
                     raise FormulaError(f"line {n}: returns {p}, which no line assigns")
                 named.append(p)

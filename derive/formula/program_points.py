@@ -22,6 +22,8 @@ from derive.formula.program_diagnose import Diagnosis, all_close
 from derive.formula.program_snippet import Names, Reader, Reading, ShapeError, key
 from derive.spec import program_grammar as G
 
+#: The most values kept per point between readings of one snippet (then started afresh).
+MAX_MEMO = 200_000
 #: Sizes of the two random points (distinct, so a factor N or a transpose shows).
 FIRST_SIZES = (3, 5)
 
@@ -175,19 +177,19 @@ class ProgramPoints:
             return None
 
     def _memos(self, reading: Reading) -> list[Any]:
-        """One memo per point for ``reading`` (its step calls' gradients evaluated first),
-        kept while the same reading is judged at the same points."""
+        """One memo per point, kept while the points are the same: a step call's gradient
+        is a name that stands for one value only (``program_steps.stand_ins``), so what
+        one reading of the snippet evaluated holds for the next (a diagnosis reruns it
+        once per slip tried); ``reading``'s own step gradients are evaluated first."""
         held = self._memo_of
-        if held is not None and held[0] is reading and held[1] is self.expected_now:
-            return held[2]
-        memos = []
-        for env in self.expected_now:
-            memo = Memo(env)
-            for sym, value in reading.defs.items():  # a step call's gradients
-                memo[sym] = numeric.evaluate(value, memo)
-            memos.append(memo)
-        self._memo_of = (reading, self.expected_now, memos)
-        return memos
+        if held is None or held[1] is not self.expected_now or len(held[2][0]) > MAX_MEMO:
+            held = (reading, self.expected_now, [Memo(env) for env in self.expected_now])
+            self._memo_of = held
+        for memo in held[2]:
+            for sym, value in reading.defs.items():
+                if sym not in memo:
+                    memo[sym] = numeric.evaluate(value, memo)
+        return held[2]
 
     # ------------------------------------------------------------------ check
 

@@ -63,6 +63,13 @@ class Reader(Bindings):
         #: diagnosis reruns the snippet once per slip tried, and most lines are unchanged.
         self.built: dict[Any, Any] = {}
 
+    def charge(self, builds: int) -> None:
+        """A diagnosis' rerun spends ``builds`` of its budget (a step's backward walked)."""
+        if self.budget is not None:
+            if self.budget < builds:
+                raise OutOfBuilds
+            self.budget -= builds
+
     def parse(self, text: str) -> list[G.Statement]:
         """The snippet's statements, each logical line parsed by the program grammar."""
         out: list[G.Statement] = []
@@ -158,7 +165,8 @@ class Reader(Bindings):
         for st in statements:
             if isinstance(st, StepCall):  # a step's backward called in a loop over time
                 seeds = [build(e, st.line, st.text) for e in st.seeds]
-                env.update(stand_ins(st.targets, bind_step(self.sd, st, seeds), defs))
+                grads = bind_step(self.sd, st, seeds, self.charge)
+                env.update(stand_ins(st.targets, grads, defs))
                 notes.extend(n for n in st.notes if n not in notes)
                 continue
             if isinstance(st, G.Return):

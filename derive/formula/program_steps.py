@@ -11,7 +11,9 @@ judged here (a one-step program checks it); the loop around it is.
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,8 +170,19 @@ MAX_RECENT = 4
 MAX_PASSES = 512
 
 
-def bind_step(sd: StagedDerivation, call: StepCall, seeds: list[Any]) -> list[Any]:
-    """The values of a step call's hidden names: step ``call.step``'s gradients."""
+#: What walking one step's backward costs a diagnosis' budget, in builds of a line (an
+#: LSTM step's walk takes about as long as 25 lines built).
+STEP_BUILDS = 25
+
+
+def bind_step(
+    sd: StagedDerivation,
+    call: StepCall,
+    seeds: list[Any],
+    charge: Callable[[int], None] | None = None,
+) -> list[Any]:
+    """The values of a step call's hidden names: step ``call.step``'s gradients (a walk
+    not made before is charged to ``charge``)."""
     found = next((r for r in _RECENT if r[0] is sd), None)
     if found is None:
         steps = Steps.of(sd)
@@ -182,8 +195,18 @@ def bind_step(sd: StagedDerivation, call: StepCall, seeds: list[Any]) -> list[An
     if key not in passes:
         if len(passes) >= MAX_PASSES:
             passes.clear()
+        if charge is not None:
+            charge(STEP_BUILDS)
         passes[key] = steps.backward(call.step, seeds, call.line, call.fn)
     return passes[key]
+
+
+#: Each step call's gradient by its value, to the name standing for it: a name is never
+#: given to two values (a number that only grows), so the values at the random points
+#: can be kept from one reading of a snippet to the next (a diagnosis reruns it per slip).
+_NAMED: dict[Any, Any] = {}
+_NUMBER = itertools.count(1)
+MAX_NAMED = 20000
 
 
 def stand_ins(names: tuple[str, ...], values: list[Any], defs: dict[Any, Any]) -> dict[str, Any]:
@@ -194,7 +217,11 @@ def stand_ins(names: tuple[str, ...], values: list[Any], defs: dict[Any, Any]) -
         if isinstance(value, ZeroMatrix) or is_scalar(value):
             out[name] = value
             continue
-        sym = MatrixSymbol(name, *value.shape)
+        sym = _NAMED.get(value)
+        if sym is None:
+            if len(_NAMED) >= MAX_NAMED:
+                _NAMED.clear()  # only new names follow: none is reused for another value
+            sym = _NAMED[value] = MatrixSymbol(f"{name}#{next(_NUMBER)}", *value.shape)
         defs[sym] = value
         out[name] = sym
     return out
