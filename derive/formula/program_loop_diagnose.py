@@ -112,7 +112,8 @@ def _carry(c: LoopJudge, steps: Steps, reading: Reading, name: str, sym: Any) ->
             return (
                 f"the gradient of the carried state is not passed back: the {sent} that step "
                 f"k+1 sends back {verb} never added, so each step's backward is given its own "
-                f"upstream only (add to it the {back} the later step returned)"
+                f"upstream only (a state's gradient is the sum of both paths: add to it the "
+                f"{back} the later step returned)"
             )
     return None
 
