@@ -17,6 +17,7 @@ class ResultReader(Unroller):
     """The step calls and the results of one snippet's unrolling."""
 
     def parse(self, n: int, text: str) -> G.Statement:
+        """One rewritten line as a statement of the program grammar (line ``n``)."""
         try:
             return G.parse_statement(text, n)
         except G.EquationError as err:

@@ -57,6 +57,7 @@ def balanced(text: str) -> bool:
 
 
 def unparen(text: str) -> str:
+    """``text`` without the brackets that enclose all of it (``((N, H))`` is ``N, H``)."""
     text = text.strip()
     while text[:1] in "([" and text[-1:] in ")]" and _closes_at_end(text):
         text = text[1:-1].strip()
@@ -73,6 +74,7 @@ def _closes_at_end(text: str) -> bool:
 
 
 def matching(text: str, at: int) -> int | None:
+    """Where the bracket opened at ``at`` closes (None: it does not)."""
     depth = 0
     for i in range(at, len(text)):
         depth += (text[i] in "([{") - (text[i] in ")]}")
