@@ -123,7 +123,16 @@ attention) and LaTeX read over a program's names at each time step, 15 read, all
 3 of 3 wrong ones named (Goodfellow's diag on the wrong side, Mallya's δc^t without the
 step t+1 term and tanh' of the activation). Goubasarian's ζ_k are his own names for the
 gradients: declared (--symbol zeta_2=dB, …), all nine of his read, all right, his three
-slips named (dK's transpose, ζ_1 where ∂L/∂C belongs, ζ_3 where ζ_2 belongs)."""
+slips named (dK's transpose, ζ_1 where ∂L/∂C belongs, ζ_3 where ζ_2 belongs).
+Round 7 (layerres7): sub-layers in a program ([sublayers]: `self.layer.backward(d)` is the
+step's vector-Jacobian product, an opaque layer held as tanh(x W) with a fixed random W),
+`np.swapaxes(x, -2, -1)` on a matrix, `if self.projection:` read for the program, a `def`
+header's body read: programs for softgrad's residual and projection residual and IDL's
+attention, NumPy 54 -> 57 read, all right (IDL's softmax loop is refused: a loop is not
+read). Chain-rule products of Jacobians read as vector-Jacobian products carried from the
+gradient (each ∂a/∂b with the formula's other names held fixed) over vxnuaj's residual
+program: LaTeX 15 -> 17 read, all right, its dropped skip path named; its dx_3, whose
+stated result (the last side) is not read, gets no verdict."""
 
 
 def names_the_mistake(entry: dict[str, Any], result: CheckResult) -> bool:

@@ -166,8 +166,11 @@ class _Tree(Transformer[Token, Any]):
     def nabla(self, _n: Token, wrt: Any, _loss: Any) -> Any:
         return _gradient(wrt)
 
-    def jacobian(self, *_args: Any) -> Any:
-        raise JacobianSide("a product of Jacobians")
+    def jacobian(self, *args: Any) -> Any:
+        parts = [a for a in args if not isinstance(a, Token)]
+        if len(args) != 5 or len(parts) != 2:  # d2l's prod(…): no matrix meaning here
+            raise JacobianSide("a product of Jacobians")
+        return ("jac", parts[0], parts[1])  # ∂a/∂b: read by program_latex_chain
 
     def sqrt(self, _s: Token, a: Any) -> Any:
         return ("sqrt", a)

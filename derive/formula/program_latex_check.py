@@ -17,6 +17,12 @@ from derive.formula.answer import CheckResult
 from derive.formula.ir import FormulaError
 from derive.formula.program_check import ProgramChecker
 from derive.formula.program_latex import JacobianSide, equations, read_side
+from derive.formula.program_latex_chain import (
+    chains,
+    judge_chain,
+    left_side_refusal,
+    unread_result,
+)
 from derive.formula.program_latex_diagnose import (
     activation_for_pre_activation,
     diag_right,
@@ -55,10 +61,9 @@ def check_latex(checker: ProgramChecker, formula: str) -> CheckResult:
         try:
             lhs = read_side(sides[0])
         except JacobianSide:
-            raise FormulaError(
-                "cannot tell what the left-hand side names: it is written with Jacobians; "
-                "write the gradient as ∂L/∂X or dX"
-            ) from None
+            lhs = ("jac",)
+        if lhs[0] == "jac":
+            raise FormulaError(left_side_refusal(sides[0])) from None
         if lhs[0] != "name":
             raise FormulaError(
                 f"the left-hand side {sides[0].strip()!r} names no gradient: write dX or ∂L/∂X"
@@ -73,14 +78,24 @@ def check_latex(checker: ProgramChecker, formula: str) -> CheckResult:
                 named.append(side.strip())  # … = \zeta_1: the formula names its result
                 continue
             lines.append((side, None, lhs, tree))
+    lines = chains(checker, lines, skipped)
+    unread_result(formula, lines, named, skipped)
     if not lines:
         raise FormulaError(
             "cannot tell: every right-hand side is a chain-rule product of Jacobians "
-            "(∂h_{t+1}/∂h_t, prod(…)) with no matrix meaning here; write the gradient as "
-            "matrices, e.g. dW = Σ_t dh_t h_{t-1}ᵀ"
+            "(∂h_{t+1}/∂h_t, prod(…)) with no matrix meaning here"
+            + (f" ({skipped[0].split('… (', 1)[-1]}" if skipped else "")
+            + "; write the gradient as matrices, e.g. dW = Σ_t dh_t h_{t-1}ᵀ"
         )
     results: list[tuple[CheckResult, str]] = []
-    for side, _, lhs, rhs in lines:
+    for side, chain, lhs, rhs in lines:
+        if chain is not None:  # a chain-rule product, its value built by program_latex_chain
+            results.append(
+                (judge_chain(checker, Writer(checker, last, None).name(lhs), chain), side)
+            )
+            if not results[-1][0].correct:
+                break
+            continue
         at_t = free(lhs) or free(rhs)
         ks: list[int | None] = list(range(1, last + 1)) if at_t else [None]
         judged = []

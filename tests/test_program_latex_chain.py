@@ -1,0 +1,83 @@
+"""Chain-rule products of Jacobians over a forward program (issue 15's residual posts):
+``∂L/∂x_4 = (∂L/∂x_5)(∂x_5/∂x_4)`` read as vector-Jacobian products from the gradient."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from derive.formula.ir import FormulaError
+from derive.formula.program_check import ProgramChecker
+from derive.formula.program_latex_check import check_latex
+from derive.programs import derive_program
+
+PROGRAMS = Path(__file__).resolve().parent / "corpus" / "specs" / "programs"
+
+
+@pytest.fixture(scope="module")
+def res() -> ProgramChecker:
+    return ProgramChecker(derive_program(str(PROGRAMS / "residual_vxnuaj.toml")))
+
+
+def J(a: str, b: str) -> str:
+    return rf"\frac{{\partial {a}}}{{\partial {b}}}"
+
+
+G5 = r"\frac{\partial L}{\partial x_5}"
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        rf"\frac{{\partial L}}{{\partial x_4}} = ({G5})({J('x_5', 'x_4')})",
+        # denominator layout: the Jacobians on the left of the gradient
+        rf"\frac{{\partial L}}{{\partial x_4}} = {J('x_5', 'x_4')} {G5}",
+        # both paths from x_3 to x_5: through x_4, and the skip (the direct partial)
+        rf"\frac{{\partial L}}{{\partial x_3}} = ({G5})({J('x_5', 'x_4')})({J('x_4', 'x_3')})"
+        rf" + ({G5})({J('x_5', 'x_3')})",
+        rf"\frac{{\partial L}}{{\partial x_2}} = (\frac{{\partial L}}{{\partial x_3}})"
+        rf"({J('x_3', 'x_2')})",
+    ],
+)
+def test_a_chain_from_the_gradient_is_right(res: ProgramChecker, formula: str) -> None:
+    got = check_latex(res, formula)
+    assert got.correct, str(got)
+    assert any("vector-Jacobian" in n for n in got.notes)
+
+
+def test_the_skip_path_left_out_is_named(res: ProgramChecker) -> None:
+    got = check_latex(
+        res,
+        rf"\frac{{\partial L}}{{\partial x_3}} = ({G5})({J('x_5', 'x_4')})({J('x_4', 'x_3')})",
+    )
+    assert not got.correct
+    assert "missing" in str(got.diagnosis) and "x₅" in str(got.diagnosis)
+
+
+@pytest.mark.parametrize(
+    ("formula", "said"),
+    [
+        # a Jacobian that does not continue the chain: no reading, no verdict
+        (rf"\frac{{\partial L}}{{\partial x_4}} = ({G5})({J('x_4', 'x_3')})", "cannot tell"),
+        # a chain that ends elsewhere than the left-hand side's name
+        (rf"\frac{{\partial L}}{{\partial x_3}} = ({G5})({J('x_5', 'x_4')})", "cannot tell"),
+        # the left-hand side a Jacobian
+        (rf"{J('x_5', 'x_4')} = 1", "written with Jacobians"),
+        # one entry by its indices
+        (r"\frac{\partial L}{\partial S^{ij}} = A^{ij}", "one entry of a gradient"),
+    ],
+)
+def test_what_is_no_chain_is_refused(res: ProgramChecker, formula: str, said: str) -> None:
+    with pytest.raises(FormulaError, match=said):
+        check_latex(res, formula)
+
+
+def test_an_unread_last_side_gives_no_verdict(res: ProgramChecker) -> None:
+    """Its middle side right, its stated result unread: not called correct."""
+    formula = (
+        rf"\frac{{\partial L}}{{\partial x_4}} = ({G5})({J('x_5', 'x_4')})"
+        rf" = ({G5})(\frac{{\partial F_4(x_4)}}{{\partial x_4}})"
+    )
+    with pytest.raises(FormulaError, match="last side"):
+        check_latex(res, formula)
