@@ -130,9 +130,11 @@ step's vector-Jacobian product, an opaque layer held as tanh(x W) with a fixed r
 header's body read: programs for softgrad's residual and projection residual and IDL's
 attention, NumPy 54 -> 57 read, all right (IDL's softmax loop is refused: a loop is not
 read). Chain-rule products of Jacobians read as vector-Jacobian products carried from the
-gradient (each ∂a/∂b with the formula's other names held fixed) over vxnuaj's residual
-program: LaTeX 15 -> 17 read, all right, its dropped skip path named; its dx_3, whose
-stated result (the last side) is not read, gets no verdict."""
+gradient (each ∂a/∂b with the formula's other names held fixed), and an equation of
+Jacobians (∂y/∂x = 1 + ∂F/∂x) as linear maps applied to the program's dy, over vxnuaj's
+and the Interactive Primer's residual programs: LaTeX 15 -> 18 read, all right, vxnuaj's
+dropped skip path named; his dx_3, whose stated result (the last side) is not read, gets
+no verdict."""
 
 
 def names_the_mistake(entry: dict[str, Any], result: CheckResult) -> bool:

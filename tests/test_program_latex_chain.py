@@ -58,12 +58,10 @@ def test_the_skip_path_left_out_is_named(res: ProgramChecker) -> None:
 @pytest.mark.parametrize(
     ("formula", "said"),
     [
-        # a Jacobian that does not continue the chain: no reading, no verdict
-        (rf"\frac{{\partial L}}{{\partial x_4}} = ({G5})({J('x_4', 'x_3')})", "cannot tell"),
         # a chain that ends elsewhere than the left-hand side's name
         (rf"\frac{{\partial L}}{{\partial x_3}} = ({G5})({J('x_5', 'x_4')})", "cannot tell"),
-        # the left-hand side a Jacobian
-        (rf"{J('x_5', 'x_4')} = 1", "written with Jacobians"),
+        # the left-hand side a Jacobian of an expression
+        (rf"{J('(x_5 + x_4)', 'x_4')} = 1", "written with Jacobians"),
         # one entry by its indices
         (r"\frac{\partial L}{\partial S^{ij}} = A^{ij}", "one entry of a gradient"),
     ],
@@ -71,6 +69,12 @@ def test_the_skip_path_left_out_is_named(res: ProgramChecker) -> None:
 def test_what_is_no_chain_is_refused(res: ProgramChecker, formula: str, said: str) -> None:
     with pytest.raises(FormulaError, match=said):
         check_latex(res, formula)
+
+
+def test_a_jacobian_off_the_chain_is_the_product_of_matrices(res: ProgramChecker) -> None:
+    """(∂L/∂x_5)(∂x_4/∂x_3): shapes fit, so it is what it says, and not dx_4."""
+    formula = rf"\frac{{\partial L}}{{\partial x_3}} = ({G5})({J('x_4', 'x_3')})"
+    assert not check_latex(res, formula).correct
 
 
 def test_an_unread_last_side_gives_no_verdict(res: ProgramChecker) -> None:
@@ -81,3 +85,20 @@ def test_an_unread_last_side_gives_no_verdict(res: ProgramChecker) -> None:
     )
     with pytest.raises(FormulaError, match="last side"):
         check_latex(res, formula)
+
+
+@pytest.fixture(scope="module")
+def block() -> ProgramChecker:
+    return ProgramChecker(derive_program(str(PROGRAMS / "residual_interactiveprimer.toml")))
+
+
+def test_an_equation_of_jacobians_is_read_as_linear_maps(block: ProgramChecker) -> None:
+    right = check_latex(block, rf"{J('y', 'x')} = 1 + {J('F', 'x')}")
+    assert right.correct, str(right)
+    assert any("linear maps" in n for n in right.notes)
+    skip_lost = check_latex(block, rf"{J('y', 'x')} = {J('F', 'x')}")
+    assert not skip_lost.correct and "dy of dx is missing" in str(skip_lost.diagnosis)
+    assert not check_latex(block, rf"{J('y', 'x')} = 1").correct
+    assert not check_latex(block, rf"{J('y', 'x')} = 1 - {J('F', 'x')}").correct
+    with pytest.raises(FormulaError, match="y_n, x_0 not among them"):
+        check_latex(block, rf"{J('y_n', 'x_0')} = 1")

@@ -5,12 +5,17 @@ Residual-network posts write the backward pass as the chain rule with Jacobians:
 side has one reading, whatever the layout: the gradient ``∂L/∂x_5`` sits at one end of
 the product and each Jacobian next to it carries it one name further (``∂x_5/∂x_4``: from
 x_5 to x_4), so the product is the chain of vector-Jacobian products from the gradient
-outwards; it must end at the left-hand side's name. Each ``∂a/∂b`` is the derivative of
-``a`` by ``b`` with the other values the formula names held fixed (the sum-over-paths
+outwards (a Jacobian ∂a/∂b next to a cotangent of another name of a's shape is the
+product of matrices it is: the Interactive Primer's ``∂y/∂x = 1 + ∂F/∂x`` for
+``y = x + F``); it must end at the left-hand side's name. An equation of Jacobians
+(``∂y/∂x = …``) is read as linear maps applied to the program's gradient of ``y``, and
+``1`` in a sum is the identity between the names its other terms join. Each ``∂a/∂b`` is
+the derivative of ``a`` by ``b`` with the other values the formula names held fixed (the
+sum-over-paths
 chain rule's partial: ``∂x_5/∂x_3`` beside ``∂x_5/∂x_4 ∂x_4/∂x_3`` is the direct path
 only), computed by the rule table's reverse walk over the program's equations with those
 values' equations cut. A product that is not such a chain (two gradients, a Jacobian that
-does not continue the chain, a Jacobian of an expression, ``1 + ∂F/∂x``) is not read.
+does not fit, a Jacobian of an expression, ``\\prod``) is not read.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any
 from sympy.matrices.expressions import ZeroMatrix
 
 from derive.core.backward import reverse_walk
-from derive.core.program import is_scalar, shape_of
+from derive.core.program import is_scalar, shape_of, shape_text
 from derive.core.staged import add
 from derive.formula.answer import CheckResult
 from derive.formula.ir import FormulaError
@@ -88,28 +93,56 @@ class Chain:
         grads = [i for i, f in enumerate(factors) if f[0] == "name"]
         if len(grads) != 1 or grads[0] not in (0, len(factors) - 1):
             raise JacobianSide("a product with no gradient at one end")
-        if any(f[0] != "jac" for i, f in enumerate(factors) if i != grads[0]):
-            raise JacobianSide("a factor that is no Jacobian ∂a/∂b of the program's names")
         grad = _spelled(factors[grads[0]])
         found = self.c.reader.names.find(grad)
         if not grad.startswith("d") or found is None or grad[1:] not in self.values:
             raise JacobianSide(f"{grad}: no gradient of the program")
         var, g = self.values[grad[1:]], found[1]
-        ops = factors[1:] if grads[0] == 0 else factors[-2::-1]
+        rightward = grads[0] == 0
+        ops = factors[1:] if rightward else factors[-2::-1]
         for op in ops:
+            var, g = self.carry(op, var, g, rightward)
+        if var != self.values.get(lhs[1:]):
+            raise JacobianSide(f"the chain ends at {var}, not at {lhs[1:]}")
+        return g
+
+    def carry(self, op: Any, var: Any, g: Any, rightward: bool) -> tuple[Any, Any]:
+        """``g`` (the cotangent of ``var``) carried through the operator ``op``: a
+        Jacobian, a product of them (in the chain's direction), or a sum of them where
+        ``1`` is the identity between the names its other terms join (``1 + ∂F/∂x``)."""
+        if op[0] == "jac":
             of, by = (self.values.get(_spelled(p)) for p in op[1:])
             if of is None or by is None:
                 raise JacobianSide(
                     f"∂{_spelled(op[1])}/∂{_spelled(op[2])}: not the program's names"
                 )
-            if of != var:
+            if of != var and shape_of(of) != shape_of(var):  # a product of matrices
                 raise JacobianSide(
-                    f"∂{of}/∂{by} does not continue the chain (it carries ∂L/∂{var})"
+                    f"∂{of}/∂{by} does not fit the chain: it carries ∂L/∂{var}, "
+                    f"{shape_text(shape_of(var))}, and {of} is {shape_text(shape_of(of))}"
                 )
-            var, g = by, self.vjp(of, by, g)
-        if var != self.values.get(lhs[1:]):
-            raise JacobianSide(f"the chain ends at {var}, not at {lhs[1:]}")
-        return g
+            return by, self.vjp(of, by, g)
+        if op[0] in ("amb", "dot"):
+            parts = _factors(op) if rightward else _factors(op)[::-1]
+            for part in parts:
+                var, g = self.carry(part, var, g, rightward)
+            return var, g
+        if op[0] in ("add", "sub"):
+            terms = [(op[1], 1), (op[2], 1 if op[0] == "add" else -1)]
+            ones = [(t, sign) for t, sign in terms if t == ("num", "1")]
+            carried = [
+                (*self.carry(t, var, g, rightward), sign) for t, sign in terms if t != ("num", "1")
+            ]
+            ends = {v for v, _, _ in carried}
+            if len(ends) != 1:
+                raise JacobianSide("a sum of Jacobians that do not end at one name")
+            end = ends.pop()
+            if ones and shape_of(end) != shape_of(var):
+                raise JacobianSide(f"1 between {var} and {end}, of different shapes")
+            total = [v if sign > 0 else -v for _, v, sign in carried]
+            total += [g if sign > 0 else -g for _, sign in ones]
+            return end, add(total)
+        raise JacobianSide("a factor that is no Jacobian ∂a/∂b of the program's names")
 
     def vjp(self, of: Any, by: Any, g: Any) -> Any:
         """``g`` carried from ``of`` to ``by``, the other named values held fixed."""
@@ -195,3 +228,35 @@ def unread_result(
             f"read{' (' + why.split('… (', 1)[-1] if why else ''}; its other sides are, but "
             "the result is what it states"
         )
+
+
+def jacobian_equation(checker: ProgramChecker, lhs: Any, text: str) -> tuple[Any, Any]:
+    """``∂y/∂x = …``, an equation of Jacobians (linear maps), read applied to the gradient
+    of ``y`` the program has (its upstream ``dy``, or the stage ``dy``): the left-hand side
+    is then ``dx`` and each right-hand side ``dy`` times it. Returns (the gradient's name
+    node for the left-hand side, the ``dy`` node each side is multiplied by);
+    FormulaError where the names are not the program's."""
+    try:
+        of, by = _spelled(lhs[1]), _spelled(lhs[2])
+    except JacobianSide:
+        raise FormulaError(left_side_refusal(text)) from None
+    values = checker.sd.graph.values
+    missing = [n for n in (of, by) if n not in values]
+    if missing:
+        raise FormulaError(
+            f"the left-hand side ∂{of}/∂{by} is a Jacobian, read over the program's names: "
+            f"{', '.join(missing)} not among them"
+        )
+    if checker.reader.names.find("d" + of) is None:
+        raise FormulaError(left_side_refusal(text))
+    return (
+        ("name", "d" + lhs[2][1], lhs[2][2], None),
+        ("name", "d" + lhs[1][1], lhs[1][2], None),
+    )
+
+
+#: The note a Jacobian equation's verdict carries.
+JACOBIAN_NOTE = (
+    "read the equation of Jacobians as linear maps: both sides applied to the program's "
+    "gradient of {of} (vector-Jacobian products)"
+)

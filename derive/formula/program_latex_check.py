@@ -18,7 +18,9 @@ from derive.formula.ir import FormulaError
 from derive.formula.program_check import ProgramChecker
 from derive.formula.program_latex import JacobianSide, equations, read_side
 from derive.formula.program_latex_chain import (
+    JACOBIAN_NOTE,
     chains,
+    jacobian_equation,
     judge_chain,
     left_side_refusal,
     unread_result,
@@ -56,13 +58,17 @@ def check_latex(checker: ProgramChecker, formula: str) -> CheckResult:
     last = steps(checker)
     skipped: list[str] = []
     named: list[str] = []
+    jacobian_notes: list[str] = []
     lines: list[tuple[str, int | None, Any, Any]] = []
     for sides in equations(formula):
         try:
             lhs = read_side(sides[0])
         except JacobianSide:
             lhs = ("jac",)
-        if lhs[0] == "jac":
+        applied = None  # ∂y/∂x = …: both sides applied to dy
+        if lhs[0] == "jac" and len(lhs) == 3:
+            lhs, applied = jacobian_equation(checker, lhs, sides[0])
+        elif lhs[0] == "jac":
             raise FormulaError(left_side_refusal(sides[0])) from None
         if lhs[0] != "name":
             raise FormulaError(
@@ -74,11 +80,15 @@ def check_latex(checker: ProgramChecker, formula: str) -> CheckResult:
             except JacobianSide as why:
                 skipped.append(f"{side.strip()[:40]}… ({why})")
                 continue
+            if applied is not None:
+                tree = ("amb", applied, tree)
+                jacobian_notes.append(JACOBIAN_NOTE.format(of=applied[1][1:]))
             if number == len(sides) > 2 and tree[0] == "name" and names_nothing(checker, tree):
                 named.append(side.strip())  # … = \zeta_1: the formula names its result
                 continue
             lines.append((side, None, lhs, tree))
     lines = chains(checker, lines, skipped)
+    jacobian_notes = list(dict.fromkeys(jacobian_notes))
     unread_result(formula, lines, named, skipped)
     if not lines:
         raise FormulaError(
@@ -160,4 +170,5 @@ def check_latex(checker: ProgramChecker, formula: str) -> CheckResult:
         )
     if skipped:
         result.notes.append("not judged (products of Jacobians): " + "; ".join(skipped))
+    result.notes.extend(jacobian_notes)
     return result
