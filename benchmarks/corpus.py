@@ -134,7 +134,9 @@ gradient (each ∂a/∂b with the formula's other names held fixed), and an equa
 Jacobians (∂y/∂x = 1 + ∂F/∂x) as linear maps applied to the program's dy, over vxnuaj's
 and the Interactive Primer's residual programs: LaTeX 15 -> 18 read, all right, vxnuaj's
 dropped skip path named; his dx_3, whose stated result (the last side) is not read, gets
-no verdict."""
+no verdict. Entry-wise formulas in index notation (∂L/∂S^{ij} = A^{ij}(…), Σ_{j'}, Einstein's
+repeated indices, δ^b_n) evaluated entry by entry at the checker's points: planckeon's
+softmax Jacobian and dV in index form, LaTeX 18 -> 20 read, all right."""
 
 
 def names_the_mistake(entry: dict[str, Any], result: CheckResult) -> bool:

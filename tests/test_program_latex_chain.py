@@ -62,8 +62,8 @@ def test_the_skip_path_left_out_is_named(res: ProgramChecker) -> None:
         (rf"\frac{{\partial L}}{{\partial x_3}} = ({G5})({J('x_5', 'x_4')})", "cannot tell"),
         # the left-hand side a Jacobian of an expression
         (rf"{J('(x_5 + x_4)', 'x_4')} = 1", "written with Jacobians"),
-        # one entry by its indices
-        (r"\frac{\partial L}{\partial S^{ij}} = A^{ij}", "one entry of a gradient"),
+        # one entry by its indices, of a name the program lacks
+        (r"\frac{\partial L}{\partial S^{ij}} = A^{ij}", "no gradient of this program"),
     ],
 )
 def test_what_is_no_chain_is_refused(res: ProgramChecker, formula: str, said: str) -> None:

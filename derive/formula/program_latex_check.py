@@ -33,6 +33,7 @@ from derive.formula.program_latex_diagnose import (
     step_off,
     swapped_name,
 )
+from derive.formula.program_latex_index import check_entrywise, is_entrywise
 from derive.formula.program_latex_write import (
     DiagRight,
     Missing,
@@ -55,6 +56,8 @@ def _unexplained(diagnosis: str | None) -> str | None:
 
 def check_latex(checker: ProgramChecker, formula: str) -> CheckResult:
     """The verdict on a LaTeX formula over a program's names (see the module docstring)."""
+    if is_entrywise(formula):  # ∂L/∂S^{ij} = …: index notation, judged entry by entry
+        return check_entrywise(checker, formula)
     last = steps(checker)
     skipped: list[str] = []
     named: list[str] = []
