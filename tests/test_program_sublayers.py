@@ -4,10 +4,13 @@ backward pass calls another layer's backward (``self.layer.backward(d)``,
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from derive.formula.ir import FormulaError
 from derive.formula.program_check import ProgramChecker
@@ -192,3 +195,35 @@ def test_torch_autograd_agrees_on_the_programs() -> None:
     tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w)
     (tx + torch.tanh(tx @ tw)).backward(torch.tensor(dy))
     np.testing.assert_allclose(ours["x_in"], tx.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.torch
+@settings(max_examples=5, deadline=None)
+@given(
+    n=st.integers(1, 5),
+    m=st.integers(1, 5),
+    dk=st.integers(1, 4),
+    dv=st.integers(1, 4),
+    seed=st.integers(0, 2**16),
+)
+def test_torch_attention_on_drawn_sizes(n: int, m: int, dk: int, dv: int, seed: int) -> None:
+    """IDL's attention program against F.scaled_dot_product_attention, float64."""
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    rng = np.random.default_rng(seed)
+    q, k, v = (
+        rng.standard_normal((n, dk)),
+        rng.standard_normal((m, dk)),
+        rng.standard_normal((m, dv)),
+    )
+    up = rng.standard_normal((n, dv))
+    ours = _attention_function()(q, k, v, up)
+    tq, tk, tv = (torch.tensor(a, requires_grad=True) for a in (q, k, v))
+    out = torch.nn.functional.scaled_dot_product_attention(tq[None], tk[None], tv[None])[0]
+    out.backward(torch.tensor(up))
+    for name, t in (("Q", tq), ("K", tk), ("V", tv)):
+        np.testing.assert_allclose(ours[name], t.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@cache
+def _attention_function():  # type: ignore[no-untyped-def]
+    return derive_program(str(PROGRAMS / "attention_idl_smit25.toml")).to_function()

@@ -6,7 +6,8 @@ attention without ``self.softmax.backward``: dS taken as dA, then dQ = dS K / âˆ
 back a dQ that is no stage passed on: the slip is upstream. Here each stage's term through
 one equation is replaced by that equation's output cotangent, as if its function were the
 identity, the stages after it recomputed at the checker's points, and the judged gradient
-compared. Bounded: programs of at most ``MAX_STAGES`` stages, every replacement tried once.
+compared. Bounded: programs of at most ``MAX_STAGES`` stages, only the steps that apply a
+function (a softmax, an activation), every replacement tried once.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ import numpy as np
 
 from derive.core import numeric
 from derive.core.interpret import Memo
+from derive.core.nodes import Elementwise, LogSoftmax, Softmax
 from derive.core.program import cotangent_name, shape_of
 from derive.render.text import text as show
 
 #: The most stages (cotangents and gradients) of a program searched so.
 MAX_STAGES = 40
+#: The steps whose Jacobian a student leaves out: a softmax, an activation.
+FUNCTIONS = (Softmax, LogSoftmax, Elementwise)
 
 
 def _close(a: Any, b: Any) -> bool:
@@ -45,6 +49,8 @@ def forgotten_upstream(judge: Any, got: list[Any], sym: Any) -> str | None:
             continue  # the judged stage itself: passed_through's case
         terms = sd.terms.get(stage.lhs, [])
         for k, (eq, _) in enumerate(terms):
+            if not isinstance(eq.rhs, FUNCTIONS):
+                continue  # only a function's Jacobian is what gets forgotten
             cot = by_name.get(cotangent_name(eq.out.name))
             if cot is None or shape_of(cot) != shape_of(stage.lhs):
                 continue
