@@ -136,7 +136,11 @@ and the Interactive Primer's residual programs: LaTeX 15 -> 18 read, all right, 
 dropped skip path named; his dx_3, whose stated result (the last side) is not read, gets
 no verdict. Entry-wise formulas in index notation (∂L/∂S^{ij} = A^{ij}(…), Σ_{j'}, Einstein's
 repeated indices, δ^b_n) evaluated entry by entry at the checker's points: planckeon's
-softmax Jacobian and dV in index form, LaTeX 18 -> 20 read, all right."""
+softmax Jacobian and dV in index form, LaTeX 18 -> 20 read, all right. An equation of
+Jacobians whose side has none is an entrywise map's derivative written entry by entry
+when the shapes say so (∂b/∂a = mask/(1-p): da = db ⊙ mask/(1-p)), a word spelling a
+program name is that name (mask, not m·a·s·k): the Cross Validated dropout answer's two
+formulas read over its program, LaTeX 20 -> 22, all right."""
 
 
 def names_the_mistake(entry: dict[str, Any], result: CheckResult) -> bool:

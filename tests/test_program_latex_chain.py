@@ -102,3 +102,36 @@ def test_an_equation_of_jacobians_is_read_as_linear_maps(block: ProgramChecker) 
     assert not check_latex(block, rf"{J('y', 'x')} = 1 - {J('F', 'x')}").correct
     with pytest.raises(FormulaError, match="y_n, x_0 not among them"):
         check_latex(block, rf"{J('y_n', 'x_0')} = 1")
+
+
+@pytest.fixture(scope="module")
+def dropout() -> ProgramChecker:
+    return ProgramChecker(derive_program(str(PROGRAMS / "dropout_se207481.toml")))
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        r"\frac{\partial b}{\partial a}=mask / (1-p),",
+        r"\frac{\partial b}{\partial a}=\text{mask} / (1-p)",
+        rf"{J('b', 'a')} = {J('b', 'c')} {J('c', 'a')} = \frac{{1}}{{1-p}} mask",
+    ],
+)
+def test_an_entrywise_maps_derivative_written_entry_by_entry(
+    dropout: ProgramChecker, formula: str
+) -> None:
+    """∂b/∂a = mask/(1-p) for b = a ⊙ mask/(1-p): da = db ⊙ mask/(1-p) (the shapes decide);
+    `mask` is the program's name, not m·a·s·k."""
+    got = check_latex(dropout, formula)
+    assert got.correct, str(got)
+
+
+def test_dropouts_mask_or_scale_left_out_is_wrong(dropout: ProgramChecker) -> None:
+    no_mask = check_latex(dropout, rf"{J('b', 'a')} = \frac{{1}}{{1-p}}")
+    assert not no_mask.correct and "a ⊙ mask" in str(no_mask.diagnosis)
+    assert not check_latex(dropout, rf"{J('b', 'a')} = mask").correct
+
+
+def test_a_side_of_another_shape_is_refused(dropout: ProgramChecker) -> None:
+    with pytest.raises(FormulaError, match="cannot tell how"):
+        check_latex(dropout, rf"{J('b', 'a')} = mask^T")

@@ -20,7 +20,6 @@ does not fit, a Jacobian of an expression, ``\\prod``) is not read.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sympy.matrices.expressions import ZeroMatrix
@@ -44,7 +43,7 @@ def has_jacobian(tree: Any) -> bool:
     return tree[0] == "jac" or any(has_jacobian(part) for part in tree[1:])
 
 
-def _spelled(node: Any) -> str:
+def spelled(node: Any) -> str:
     if node[0] != "name" or node[3] is not None:
         raise JacobianSide("a Jacobian of an expression or at a time step")
     return str(node[1]) + (f"_{node[2]}" if node[2] else "")
@@ -72,11 +71,11 @@ class Chain:
             return
         if tree[0] == "jac":
             for part in tree[1:]:
-                if part[0] == "name" and part[3] is None and _spelled(part) in self.values:
-                    self.named.add(self.values[_spelled(part)])
+                if part[0] == "name" and part[3] is None and spelled(part) in self.values:
+                    self.named.add(self.values[spelled(part)])
             return
         if tree[0] == "name" and tree[3] is None and str(tree[1]).startswith("d"):
-            plain = _spelled(tree)[1:]
+            plain = spelled(tree)[1:]
             if plain in self.values:
                 self.named.add(self.values[plain])
         for part in tree[1:]:
@@ -93,11 +92,7 @@ class Chain:
         grads = [i for i, f in enumerate(factors) if f[0] == "name"]
         if len(grads) != 1 or grads[0] not in (0, len(factors) - 1):
             raise JacobianSide("a product with no gradient at one end")
-        grad = _spelled(factors[grads[0]])
-        found = self.c.reader.names.find(grad)
-        if not grad.startswith("d") or found is None or grad[1:] not in self.values:
-            raise JacobianSide(f"{grad}: no gradient of the program")
-        var, g = self.values[grad[1:]], found[1]
+        var, g = self.gradient(spelled(factors[grads[0]]))
         rightward = grads[0] == 0
         ops = factors[1:] if rightward else factors[-2::-1]
         for op in ops:
@@ -106,16 +101,25 @@ class Chain:
             raise JacobianSide(f"the chain ends at {var}, not at {lhs[1:]}")
         return g
 
+    def gradient(self, grad: str) -> tuple[Any, Any]:
+        """The value a gradient's name is of, and the gradient: the program's upstream
+        (``dout``: of its output), or ``dX``, the cotangent of ``X``."""
+        graph = self.c.sd.graph
+        if graph.upstream is not None and grad == graph.upstream.name:
+            return graph.output, graph.upstream
+        found = self.c.reader.names.find(grad)
+        if not grad.startswith("d") or found is None or grad[1:] not in self.values:
+            raise JacobianSide(f"{grad}: no gradient of the program")
+        return self.values[grad[1:]], found[1]
+
     def carry(self, op: Any, var: Any, g: Any, rightward: bool) -> tuple[Any, Any]:
         """``g`` (the cotangent of ``var``) carried through the operator ``op``: a
         Jacobian, a product of them (in the chain's direction), or a sum of them where
         ``1`` is the identity between the names its other terms join (``1 + ∂F/∂x``)."""
         if op[0] == "jac":
-            of, by = (self.values.get(_spelled(p)) for p in op[1:])
+            of, by = (self.values.get(spelled(p)) for p in op[1:])
             if of is None or by is None:
-                raise JacobianSide(
-                    f"∂{_spelled(op[1])}/∂{_spelled(op[2])}: not the program's names"
-                )
+                raise JacobianSide(f"∂{spelled(op[1])}/∂{spelled(op[2])}: not the program's names")
             if of != var and shape_of(of) != shape_of(var):  # a product of matrices
                 raise JacobianSide(
                     f"∂{of}/∂{by} does not fit the chain: it carries ∂L/∂{var}, "
@@ -156,8 +160,6 @@ class Chain:
 
 #: The name a chain's value is bound to while it is judged (no program name has it).
 _BOUND = "chain_"
-#: ``∂L/∂S^{ij}``: one entry of a gradient, by its indices (planckeon's index notation).
-_ENTRY = re.compile(r"\\partial\s*\\?[A-Za-z]+\s*\^\s*\{\s*[a-su-z][a-z]{1,2}'?\s*\}")
 
 
 def chains(
@@ -173,7 +175,7 @@ def chains(
             out.append((side, value, lhs, tree))
             continue
         try:
-            name = _spelled(lhs)
+            name = spelled(lhs)
             chain = Chain(checker, [lhs, *(t for *_, t in lines)])
             out.append((side, chain.value(name, tree), lhs, tree))
         except JacobianSide as why:
@@ -196,20 +198,6 @@ def judge_chain(checker: ProgramChecker, name: str, value: Any) -> CheckResult:
     return result
 
 
-def left_side_refusal(text: str) -> str:
-    """Why a left-hand side is not read: one entry by its indices, or Jacobians."""
-    if _ENTRY.search(text):
-        return (
-            f"the left-hand side {text.strip()[:40]!r} is one entry of a gradient by its "
-            "indices: an entry-wise formula is not read over a program; write its matrix "
-            "form (∂L/∂S = …)"
-        )
-    return (
-        "cannot tell what the left-hand side names: it is written with Jacobians; "
-        "write the gradient as ∂L/∂X or dX"
-    )
-
-
 def unread_result(
     formula: str, lines: list[tuple[str, Any, Any, Any]], named: list[str], skipped: list[str]
 ) -> None:
@@ -228,35 +216,3 @@ def unread_result(
             f"read{' (' + why.split('… (', 1)[-1] if why else ''}; its other sides are, but "
             "the result is what it states"
         )
-
-
-def jacobian_equation(checker: ProgramChecker, lhs: Any, text: str) -> tuple[Any, Any]:
-    """``∂y/∂x = …``, an equation of Jacobians (linear maps), read applied to the gradient
-    of ``y`` the program has (its upstream ``dy``, or the stage ``dy``): the left-hand side
-    is then ``dx`` and each right-hand side ``dy`` times it. Returns (the gradient's name
-    node for the left-hand side, the ``dy`` node each side is multiplied by);
-    FormulaError where the names are not the program's."""
-    try:
-        of, by = _spelled(lhs[1]), _spelled(lhs[2])
-    except JacobianSide:
-        raise FormulaError(left_side_refusal(text)) from None
-    values = checker.sd.graph.values
-    missing = [n for n in (of, by) if n not in values]
-    if missing:
-        raise FormulaError(
-            f"the left-hand side ∂{of}/∂{by} is a Jacobian, read over the program's names: "
-            f"{', '.join(missing)} not among them"
-        )
-    if checker.reader.names.find("d" + of) is None:
-        raise FormulaError(left_side_refusal(text))
-    return (
-        ("name", "d" + lhs[2][1], lhs[2][2], None),
-        ("name", "d" + lhs[1][1], lhs[1][2], None),
-    )
-
-
-#: The note a Jacobian equation's verdict carries.
-JACOBIAN_NOTE = (
-    "read the equation of Jacobians as linear maps: both sides applied to the program's "
-    "gradient of {of} (vector-Jacobian products)"
-)

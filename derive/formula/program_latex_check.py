@@ -17,14 +17,7 @@ from derive.formula.answer import CheckResult
 from derive.formula.ir import FormulaError
 from derive.formula.program_check import ProgramChecker
 from derive.formula.program_latex import JacobianSide, equations, read_side
-from derive.formula.program_latex_chain import (
-    JACOBIAN_NOTE,
-    chains,
-    jacobian_equation,
-    judge_chain,
-    left_side_refusal,
-    unread_result,
-)
+from derive.formula.program_latex_chain import chains, judge_chain, unread_result
 from derive.formula.program_latex_diagnose import (
     activation_for_pre_activation,
     diag_right,
@@ -34,6 +27,12 @@ from derive.formula.program_latex_diagnose import (
     swapped_name,
 )
 from derive.formula.program_latex_index import check_entrywise, is_entrywise
+from derive.formula.program_latex_jacobian import (
+    JACOBIAN_NOTE,
+    applied_to,
+    jacobian_equation,
+    left_side_refusal,
+)
 from derive.formula.program_latex_write import (
     DiagRight,
     Missing,
@@ -58,6 +57,7 @@ def check_latex(checker: ProgramChecker, formula: str) -> CheckResult:
     """The verdict on a LaTeX formula over a program's names (see the module docstring)."""
     if is_entrywise(formula):  # ∂L/∂S^{ij} = …: index notation, judged entry by entry
         return check_entrywise(checker, formula)
+    words = tuple(w for w in checker.reader.names.values if len(w) > 1 and w.isalpha())
     last = steps(checker)
     skipped: list[str] = []
     named: list[str] = []
@@ -65,7 +65,7 @@ def check_latex(checker: ProgramChecker, formula: str) -> CheckResult:
     lines: list[tuple[str, int | None, Any, Any]] = []
     for sides in equations(formula):
         try:
-            lhs = read_side(sides[0])
+            lhs = read_side(sides[0], words)
         except JacobianSide:
             lhs = ("jac",)
         applied = None  # ∂y/∂x = …: both sides applied to dy
@@ -79,13 +79,13 @@ def check_latex(checker: ProgramChecker, formula: str) -> CheckResult:
             )
         for number, side in enumerate(sides[1:], 2):
             try:
-                tree = read_side(side)
+                tree = read_side(side, words)
             except JacobianSide as why:
                 skipped.append(f"{side.strip()[:40]}… ({why})")
                 continue
-            if applied is not None:
-                tree = ("amb", applied, tree)
-                jacobian_notes.append(JACOBIAN_NOTE.format(of=applied[1][1:]))
+            if applied is not None:  # ∂b/∂a = M: M's Jacobians carry db; else entrywise
+                tree = applied_to(checker, applied, tree, side)
+                jacobian_notes.append(JACOBIAN_NOTE.format(grad=applied[1]))
             if number == len(sides) > 2 and tree[0] == "name" and names_nothing(checker, tree):
                 named.append(side.strip())  # … = \zeta_1: the formula names its result
                 continue
