@@ -98,7 +98,7 @@ class LayerCalls:
 
 
 #: ``if self.projection:`` / ``if not self.projection:`` / ``if self.projection is None:``
-_HAS = re.compile(r"^if\s+(not\s+)?(?:self\.)?([A-Za-z_]\w{0,39})(\s+is\s+(?:not\s+)?None)?\s*:$")
+_HAS = re.compile(r"^if\s+(not\s+)?(self\.)?([A-Za-z_]\w{0,39})(\s+is\s+(?:not\s+)?None)?\s*:$")
 _ELSE = re.compile(r"^else\s*:$")
 
 
@@ -121,21 +121,21 @@ def resolve(
     while i < len(lines):
         number, text = lines[i]
         head = _HAS.match(text)
-        has = present(spec, head.group(2)) if head else None
-        if head is None or (has is None and head.group(2) in _KNOWN_WORDS):
-            out.append((number, text))
+        has = present(spec, head.group(3)) if head else None
+        if head is None or (has is None and (head.group(3) in _KNOWN_WORDS or not head.group(2))):
+            out.append((number, text))  # not a layer's (a plain name: the grammar says)
             i += 1
             continue
-        layer = head.group(2)
+        layer = head.group(3)
         if has is None:
             raise FormulaError(
-                f"line {number}: the snippet branches on whether it has {layer}; say whether "
-                f"the program does: [sublayers] {layer} = {{ input = …, output = … }}, or "
-                f"{layer} = false"
+                f"line {number}: the snippet branches on self.{layer}; if it is a layer, say "
+                f"whether the program has it: [sublayers] {layer} = {{ input = …, output = … "
+                f"}}, or {layer} = false"
             )
         holds = has != bool(head.group(1))
-        if head.group(3):
-            holds = has == ("not" in head.group(3))
+        if head.group(4):
+            holds = has == ("not" in head.group(4))
         level = indents.get(number, 0)
         end = i + 1
         while end < len(lines) and indents.get(lines[end][0], 0) > level:
