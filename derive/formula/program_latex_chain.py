@@ -44,6 +44,7 @@ def has_jacobian(tree: Any) -> bool:
 
 
 def spelled(node: Any) -> str:
+    """A name node as the program spells it (``x_5``); a Jacobian of anything else is not read."""
     if node[0] != "name" or node[3] is not None:
         raise JacobianSide("a Jacobian of an expression or at a time step")
     return str(node[1]) + (f"_{node[2]}" if node[2] else "")
