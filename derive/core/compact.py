@@ -245,7 +245,7 @@ def _renames(ew: Entrywise, expr: Any) -> Any:
     equations += [(root**k, base) for root, (base, k) in ew.roots.items()]
     for name, definition in equations:
         for u in sorted(definition.free_symbols & set(ew.deps), key=str):
-            solved = _solve_linear(name, definition, u)
+            solved = _solve_linear(name, definition, u, set(ew.deps))
             if solved is not None and u not in solved.free_symbols:
                 candidates.append((u, solved))
     best, best_ops = _tidy(expr), _ops(_tidy(expr))
@@ -269,13 +269,17 @@ def _tidy(expr: Any) -> Any:
     return sympy.factor_terms(sympy.factor(expr))
 
 
-def _solve_linear(name: Any, definition: Any, u: Any) -> Any:
+def _solve_linear(name: Any, definition: Any, u: Any, values: set[Any]) -> Any:
     """``u`` from ``name = definition`` when the definition is linear in ``u`` (outside
-    any sum), else None."""
+    any sum) and solving divides by no value (``values``) that may be zero, else None:
+    ``c = a ⊙ mask`` gives no ``mask = c ⊘ a`` (wrong where a = 0, as dropout's a is),
+    ``X̂ = X_c ⊘ σ`` gives ``X_c = X̂ ⊙ σ``."""
     if any(u in f.free_symbols for f in definition.atoms(RowSum, ColSum)):
         return None
     slope = sympy.diff(definition, u)
     if slope == 0 or u in slope.free_symbols:
+        return None
+    if sympy.denom(sympy.together(1 / slope)).free_symbols & values:
         return None
     return sympy.simplify((name - definition.xreplace({u: 0})) / slope)
 
