@@ -1,0 +1,50 @@
+"""Wrong verdicts found by the round-7 review.
+
+1. ``x >= 0`` was read as ReLU's mask ``x > 0``. The two differ only where ``x = 0``: a
+   measure-zero set for the pre-activation Z, but every inactive unit for the activation
+   ``A = relu(Z)``, which is 0 there. ``dZ1 = dA1 * (A1 >= 0)`` multiplies by ones (the
+   ReLU's gate is missing) and was judged CORRECT.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from derive.formula.check import Checker
+
+
+@pytest.fixture(scope="module")
+def cs231n() -> Checker:
+    # D -> H (relu) -> C (softmax), rows, delta = mean
+    return Checker("cs231n")
+
+
+# ------------------------------------------- 1. A >= 0 holds on every ReLU output
+
+
+@pytest.mark.parametrize(
+    ("formula", "syntax"),
+    [
+        ("dZ1 = dA1 * (A1 >= 0)", "python"),
+        ("dZ1 = np.where(A1 >= 0, dA1, 0)", "python"),
+        ("dZ1 = dA1 * np.greater_equal(A1, 0)", "python"),
+        (r"\delta_1 = (\delta_2 W_2^T) \odot \mathbb{1}[A_1 \geq 0]", "latex"),
+    ],
+)
+def test_a_relu_output_at_least_zero_is_no_mask(cs231n: Checker, formula: str, syntax: str) -> None:
+    result = cs231n.check(formula, syntax)
+    assert not result.correct
+    assert "Z" in str(result.diagnosis)  # the mask belongs on the pre-activation
+
+
+@pytest.mark.parametrize(
+    ("formula", "syntax"),
+    [
+        ("dZ1 = dA1 * (Z1 >= 0)", "python"),  # differs from Z1 > 0 only where Z1 = 0
+        ("dZ1 = np.where(Z1 >= 0, dA1, 0)", "python"),
+        ("dZ1 = dA1 * (A1 > 0)", "python"),  # A1 > 0 exactly where Z1 > 0
+        (r"\delta_1 = (\delta_2 W_2^T) \odot \mathbb{1}[Z_1 \geq 0]", "latex"),
+    ],
+)
+def test_the_masks_that_are_relus_stay_right(cs231n: Checker, formula: str, syntax: str) -> None:
+    assert cs231n.check(formula, syntax).correct
