@@ -4,13 +4,18 @@
    measure-zero set for the pre-activation Z, but every inactive unit for the activation
    ``A = relu(Z)``, which is 0 there. ``dZ1 = dA1 * (A1 >= 0)`` multiplies by ones (the
    ReLU's gate is missing) and was judged CORRECT.
+2. Boolean arithmetic NumPy refuses (``(e > 0) - (e < 0)``, ``-(e < 0)``) was refused in a
+   program's snippet (round 7's ``numpy_bools``) but judged CORRECT in a dense network's.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from derive.formula.check import Checker
+from derive.formula.parse import FormulaError
 
 
 @pytest.fixture(scope="module")
@@ -48,3 +53,27 @@ def test_a_relu_output_at_least_zero_is_no_mask(cs231n: Checker, formula: str, s
 )
 def test_the_masks_that_are_relus_stay_right(cs231n: Checker, formula: str, syntax: str) -> None:
     assert cs231n.check(formula, syntax).correct
+
+
+# ------------------------------------------- 2. boolean arithmetic NumPy refuses, dense path
+
+MAE = str(Path(__file__).parent / "corpus" / "specs" / "mae_linear.toml")
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "dZ1 = ((A1 - Y > 0) - (A1 - Y < 0)) / (m*k)",  # TypeError: boolean subtract
+        "err = A1 - Y\ndZ1 = ((err > 0) - (err < 0)) / (m*k)",
+        "dZ1 = -(A1 - Y < 0) / (m*k)",  # TypeError: boolean negative
+    ],
+)
+def test_boolean_arithmetic_numpy_refuses_is_no_verdict(snippet: str) -> None:
+    # the program checker refused these (``numpy_bools``); a dense network's snippet
+    # reader judged the first two CORRECT, as sign(A1 - Y) / (m k)
+    with pytest.raises(FormulaError, match="NumPy refuses"):
+        Checker(MAE).check(snippet, "python")
+
+
+def test_boolean_arithmetic_numpy_runs_is_judged() -> None:
+    assert Checker(MAE).check("dZ1 = ((A1 - Y > 0) * 1 - (A1 - Y < 0)) / (m*k)", "python").correct
