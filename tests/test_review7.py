@@ -77,3 +77,24 @@ def test_boolean_arithmetic_numpy_refuses_is_no_verdict(snippet: str) -> None:
 
 def test_boolean_arithmetic_numpy_runs_is_judged() -> None:
     assert Checker(MAE).check("dZ1 = ((A1 - Y > 0) * 1 - (A1 - Y < 0)) / (m*k)", "python").correct
+
+
+# ------------------------------------------- 3. one sample's loss where samples interact
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        # both right on a batch of one, where batch norm sends every unit to β; wrong on
+        # bn_mlp's batch of N, where a sample's loss depends on γ through its x̂
+        r"\frac{\partial L_i}{\partial \gamma_2} = 0 \cdot \gamma_2",
+        r"\frac{\partial L_i}{\partial W_1} = 0 \cdot W_1",
+    ],
+)
+def test_one_samples_loss_is_not_read_on_a_batch_norm_network(formula: str) -> None:
+    with pytest.raises(FormulaError, match="normalises over its batch"):
+        Checker("bn_mlp").check(formula)
+
+
+def test_one_samples_loss_is_still_read_without_batch_norm(cs231n: Checker) -> None:
+    assert cs231n.check(r"\frac{\partial L_i}{\partial b_2} = \delta_2").correct
