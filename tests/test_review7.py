@@ -98,3 +98,10 @@ def test_one_samples_loss_is_not_read_on_a_batch_norm_network(formula: str) -> N
 
 def test_one_samples_loss_is_still_read_without_batch_norm(cs231n: Checker) -> None:
     assert cs231n.check(r"\frac{\partial L_i}{\partial b_2} = \delta_2").correct
+
+
+def test_no_one_sample_diagnosis_on_a_batch_norm_network() -> None:
+    # ∂L/∂W_1 is 0 on a batch of one (every unit normalised to β), not on bn_mlp's batch
+    result = Checker("bn_mlp").check(r"\frac{\partial L}{\partial W_1} = 0 \cdot W_1")
+    assert not result.correct
+    assert "one sample" not in str(result.diagnosis)

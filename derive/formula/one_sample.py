@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 from derive.formula.answer import CheckResult
 from derive.formula.ir import FormulaError
 from derive.formula.quantity import Quantity
+from derive.formula.readings import samples_interact
 from derive.formula.run import Run
-from derive.spec.norm_layers import Norm
 
 if TYPE_CHECKING:
     from derive.formula.readings import OtherReadings
@@ -26,7 +26,7 @@ def one_sample_check(checker: OtherReadings, run: Run, q: Quantity) -> CheckResu
     net = checker.network
     batch = checker.d.program.batch
     single = checker.variant("one_sample")
-    if any(isinstance(layer, Norm) and layer.over == "batch" for layer in net.layers):
+    if samples_interact(net):
         raise FormulaError(
             "the left-hand side is the loss of one sample, and this network normalises over "
             f"its batch of {batch}: a sample's loss depends on the other samples (the batch's "
