@@ -105,3 +105,23 @@ def test_no_one_sample_diagnosis_on_a_batch_norm_network() -> None:
     result = Checker("bn_mlp").check(r"\frac{\partial L}{\partial W_1} = 0 \cdot W_1")
     assert not result.correct
     assert "one sample" not in str(result.diagnosis)
+
+
+# ------------------------------------------- 4. a written 0 for a matrix quantity
+
+
+def test_a_zero_gradient_written_as_0_is_right_where_it_vanishes() -> None:
+    # bn_mlp's b_1 comes before batch norm, which subtracts the batch mean: its gradient
+    # is the zero matrix (CS231n: that bias is redundant); 0 was judged INCORRECT while
+    # 0 · b_1 was CORRECT
+    bn = Checker("bn_mlp")
+    assert bn.check(r"\frac{\partial L}{\partial b_1} = 0").correct
+    assert bn.check(r"\frac{\partial L}{\partial b_1} = 0 \cdot b_1").correct
+    wrong = bn.check(r"\frac{\partial L}{\partial W_1} = 0")
+    assert not wrong.correct
+    assert "another quantity" not in str(wrong.diagnosis)  # 0 is every vanishing one's
+
+
+def test_a_zero_is_wrong_where_the_gradient_does_not_vanish(cs231n: Checker) -> None:
+    assert not cs231n.check(r"\frac{\partial L}{\partial b_1} = 0").correct
+    assert not cs231n.check("db1 = 0", "python").correct
