@@ -125,3 +125,18 @@ def test_a_zero_gradient_written_as_0_is_right_where_it_vanishes() -> None:
 def test_a_zero_is_wrong_where_the_gradient_does_not_vanish(cs231n: Checker) -> None:
     assert not cs231n.check(r"\frac{\partial L}{\partial b_1} = 0").correct
     assert not cs231n.check("db1 = 0", "python").correct
+
+
+# ------------------------------------------- 5. np.sum(…, axis=1) with samples as rows
+
+
+@pytest.mark.parametrize("snippet", ["db2 = np.sum(dZ2, axis=1)", "db2 = dZ2.sum(axis=-1)"])
+def test_a_row_networks_sum_over_axis_1_is_not_told_to_add_keepdims(
+    cs231n: Checker, snippet: str
+) -> None:
+    # samples are rows: axis=1 sums each sample's units; keepdims=True would give (N, 1),
+    # still not the bias's (1, C): "add keepdims=True" (Ng's column-network fix) misled
+    result = cs231n.check(snippet, "python")
+    assert not result.correct
+    said = str(result.shape_error)
+    assert "add keepdims" not in said and "axis=0" in said
