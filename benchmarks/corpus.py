@@ -126,7 +126,24 @@ attention) and LaTeX read over a program's names at each time step, 15 read, all
 3 of 3 wrong ones named (Goodfellow's diag on the wrong side, Mallya's δc^t without the
 step t+1 term and tanh' of the activation). Goubasarian's ζ_k are his own names for the
 gradients: declared (--symbol zeta_2=dB, …), all nine of his read, all right, his three
-slips named (dK's transpose, ζ_1 where ∂L/∂C belongs, ζ_3 where ζ_2 belongs)."""
+slips named (dK's transpose, ζ_1 where ∂L/∂C belongs, ζ_3 where ζ_2 belongs).
+Round 7 (layerres7): sub-layers in a program ([sublayers]: `self.layer.backward(d)` is the
+step's vector-Jacobian product, an opaque layer held as tanh(x W) with a fixed random W),
+`np.swapaxes(x, -2, -1)` on a matrix, `if self.projection:` read for the program, a `def`
+header's body read: programs for softgrad's residual and projection residual and IDL's
+attention, NumPy 54 -> 57 read, all right (IDL's softmax loop is refused: a loop is not
+read). Chain-rule products of Jacobians read as vector-Jacobian products carried from the
+gradient (each ∂a/∂b with the formula's other names held fixed), and an equation of
+Jacobians (∂y/∂x = 1 + ∂F/∂x) as linear maps applied to the program's dy, over vxnuaj's
+and the Interactive Primer's residual programs: LaTeX 15 -> 18 read, all right, vxnuaj's
+dropped skip path named; his dx_3, whose stated result (the last side) is not read, gets
+no verdict. Entry-wise formulas in index notation (∂L/∂S^{ij} = A^{ij}(…), Σ_{j'}, Einstein's
+repeated indices, δ^b_n) evaluated entry by entry at the checker's points: planckeon's
+softmax Jacobian and dV in index form, LaTeX 18 -> 20 read, all right. An equation of
+Jacobians whose side has none is an entrywise map's derivative written entry by entry
+when the shapes say so (∂b/∂a = mask/(1-p): da = db ⊙ mask/(1-p)), a word spelling a
+program name is that name (mask, not m·a·s·k): the Cross Validated dropout answer's two
+formulas read over its program, LaTeX 20 -> 22, all right."""
 
 
 def names_the_mistake(entry: dict[str, Any], result: CheckResult) -> bool | None:

@@ -138,7 +138,7 @@ def test_the_whole_grid(name: str) -> None:
 
 
 @pytest.mark.slow
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
 @given(net=small_networks())
 def test_the_whole_grid_on_random_networks(net) -> None:
     assert not wrong_verdicts(outcomes("random", net, pairs=True))

@@ -72,21 +72,20 @@ def test_the_generic_recurrence_is_derived_on_first_use() -> None:
     assert d.recurrence is rec
 
 
-def test_a_loop_over_time_is_refused_with_what_to_do() -> None:
-    """``for t in reversed(range(T)):`` is named as a loop not read (before: "unexpected
-    't' at column 5"); a name that starts with "for" is still an assignment."""
+def test_a_loop_over_time_is_unrolled_not_refused() -> None:
+    """``for t in reversed(range(3)):`` is unrolled at the program's T (tests/
+    test_program_loops.py; it was refused as "not read yet"); a ``while`` over a counter
+    too; a name that starts with "for" is still an assignment."""
     import pytest
 
     from derive.formula.ir import FormulaError
 
     c = ProgramChecker(rnn(3))
-    for snippet, word in (
-        ("dW_hh = np.zeros_like(W_hh)\nfor t in reversed(range(3)):\n    dW_hh += dz_1", "for"),
-        ("t = 2\nwhile t >= 0:\n    t -= 1", "while"),
-    ):
-        with pytest.raises(FormulaError) as err:
-            c.check(snippet)
-        assert f"line 2: a loop ({word} …:) is not read yet" in str(err.value)
+    said = c.check("dW_hh = np.zeros_like(W_hh)\nfor t in reversed(range(3)):\n    dW_hh += dz_1")
+    assert said.verdict == "incorrect"  # H×H += N×H: a verdict, the loop read
+    with pytest.raises(FormulaError) as err:  # read, but it assigns no gradient
+        c.check("t = 2\nwhile t >= 0:\n    t -= 1")
+    assert "assigns no gradient" in str(err.value)
     assert c.check("forward_b = dz_3\ndb = np.sum(forward_b, axis=0)") is not None
 
 

@@ -124,7 +124,8 @@ class ProgramGraph:
         (``dX``); a loss is differentiated by the parameters only (not by the data)."""
         if self.loss is not None:
             return list(self.parameters)
-        return [*self.inputs, *self.parameters]
+        fixed = getattr(self.spec, "fixed", ())  # an opaque sub-layer's random weight
+        return [s for s in [*self.inputs, *self.parameters] if s.name not in fixed]
 
     @property
     def seed(self) -> dict[Any, Any]:
@@ -151,6 +152,9 @@ class _Builder:
         self.numpy_1d = False
         #: Names whose value is a 0/1 mask (``mse_mask = l1 < delta``): ``~`` reads them
         self.masks: set[Any] = set()
+        #: A checked snippet's sub-layer calls (``self.softmax.backward(d)``), read by
+        #: the checker (``formula.program_sublayers``): (fn, args, node) -> value
+        self.layers: Callable[[str, list[Any], Any], Any] | None = None
 
     # ------------------------------------------------------------------ errors
 
@@ -280,6 +284,15 @@ class _Builder:
     def _call(self, node: Any) -> Any:
         if node.fn in FILLS:  # ones(x.shape): no x.shape on its own
             return self.ones(node.fn, node)
+        if "." in node.fn:  # layer.backward(d): a sub-layer's method
+            if self.layers is None:
+                raise self.fail(
+                    f"{node.fn}() calls a sub-layer: a program's equations name the "
+                    "layer's value (declare it under [sublayers])",
+                    node.line,
+                    reading=True,
+                )
+            return self.layers(node.fn, [self.build(a) for a in node.args], node)
         return self.call(node.fn, [self.build(a) for a in node.args], node)
 
     def _shapeof(self, node: Any) -> Any:
@@ -659,9 +672,10 @@ def random_point(
     """
     positive = _needs_positive(graph)
     env: dict[Any, Any] = dict(dims)
+    fixed = getattr(graph.spec, "fixed", ())
     for sym in [*graph.inputs, *graph.parameters]:
         r, c = dims_of(sym, dims)
-        if r == c and r > 1:
+        if r == c and r > 1 and sym.name not in fixed:
             env[sym] = r * np.eye(r) + 0.3 * rng.standard_normal((r, c))
         elif positive:
             env[sym] = rng.uniform(0.5, 1.5, (r, c))

@@ -95,6 +95,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                                       on one sample
                   rhs_alone.py        a LaTeX right-hand side alone: the one derived
                                       quantity it equals, else --quantity asked for
+                  correct_notes.py    what a right formula is told too (relu'(A), keepdims)
                   check.py            Checker.check: one Run per call
 
 Forward programs (``derive check PROGRAM``) take a shorter road over the program's own
@@ -104,6 +105,8 @@ grammar and builder::
     program_bindings.py  names bound from the program, its cache, unpacking, a[i] = v
     program_snippet.py   the snippet's statements run over the program's builder
     program_branches.py  its ``if mode == 'train':`` chain read for the program's mode
+    program_sublayers.py its sub-layer calls (self.layer.backward(d): the step's VJP) and
+                         ``if self.projection:`` read for the program's [sublayers]
     program_slips.py     the usual slips of a snippet, each with its repair
     program_points.py    the program's values and the snippet's at two random points
     numpy_bools.py       boolean arithmetic NumPy refuses ((a > 0) - (a < 0)): no verdict
@@ -111,11 +114,28 @@ grammar and builder::
                          points
     program_diagnose.py  a wrong one explained (shape, factor, a chain-rule term missing,
                          a Jacobian forgotten or cut to its diagonal, a slip)
+    program_jacobians.py a step's Jacobian left out upstream of the judged gradient
     program_latex.py     LaTeX over the program's names (program_latex.lark), time steps
                          t, t+1, T, h^{(t)} kept symbolic; Jacobian sides set apart
     program_latex_write.py  its tree written out as NumPy at one step t = k
     program_latex_check.py  judged at every step where its names exist, as a snippet
+    program_latex_chain.py  a chain-rule product of Jacobians read as VJPs from the gradient
+    program_latex_jacobian.py  an equation of Jacobians applied to the numerator's gradient
+    program_latex_index.py  an entry-wise formula in index notation, entry by entry
     program_latex_diagnose.py  its mistakes in time-step words: f'(a) at the activation,
                          the gradient from step t+1 not summed in, a name one step off,
                          diag(v) on the wrong side, the softmax Jacobian's diagonal only
+
+A convolution's or pooling's backward pass written as NumPy loops over windows (CS231n's
+naive layers, Ng's conv_backward and pool_backward) is run, not read as a formula::
+
+    window_lines.py      its statements, one line at a time (window.lark: python.lark with
+                         ==, //, stepped slices); indentation gives loop bodies
+    window_loops.py      run over NumPy values with NumPy's indexing, bounded
+    window_ops.py        the NumPy functions, operators and comparisons it may call
+    window_layers.py     each conv/pool layer at its sizes (a small batch) or small ones,
+                         its names in NCHW and NHWC, the gradients of its backward rule
+    window_run.py        one reading: the snippet run on one layer in one layout
+    window_slips.py      the gradients the usual slips give; a factor; where it differs
+    window_check.py      every reading that runs compared with the rule; the verdict
 """

@@ -13,10 +13,11 @@ import dataclasses
 from typing import Any
 
 from derive.formula.answer import CheckResult, detect_notation, render_expected
+from derive.formula.correct_notes import correct_notes
 from derive.formula.derivative_rules import check_rule, rule_argument
 from derive.formula.equivalence import shapes_fit
-from derive.formula.ir import Fn, Partial, Squeeze, Sym
-from derive.formula.ir_walk import default_layers, has_entries, mentions, nodes, show
+from derive.formula.ir import Partial, Sym
+from derive.formula.ir_walk import default_layers, has_entries, mentions
 from derive.formula.layer_api import layer_api
 from derive.formula.letter_clash import letters_clash
 from derive.formula.name_readings import guessed_check
@@ -26,6 +27,7 @@ from derive.formula.numpy_sums import SummedEverything, summed_where_the_array_b
 from derive.formula.one_sample import one_sample_check
 from derive.formula.output_letters import letters_check
 from derive.formula.parse import IR, FormulaError, NoEquation, parse
+from derive.formula.python_ir import LOOPED_MAPS
 from derive.formula.quantity import Quantity, quantity_of
 from derive.formula.readings import OtherReadings
 from derive.formula.resolve import ShapeMismatch, UnknownSymbol
@@ -34,6 +36,7 @@ from derive.formula.run import Run
 from derive.formula.snippet_check import check_statements
 from derive.formula.stored_other_way import refuse_if_right_stored_other_way
 from derive.formula.stored_transposed import refuse_unexplained, stored_transposed
+from derive.formula.window_check import check_loops, has_loops, looks_looped
 
 
 class Checker(OtherReadings):
@@ -69,6 +72,20 @@ class Checker(OtherReadings):
                 formula, result, self._activations(), net.notation.symbols, net.depth, attempt
             )
             return result
+        net = self.network
+        try:
+            return self._check_statements(formula)
+        except FormulaError as err:
+            if not (net.is_conv and (looks_looped(formula) or has_loops(formula))):
+                raise
+            try:  # loops over windows, run on small arrays (``window_check``)
+                return check_loops(net, formula)
+            except FormulaError as why:  # the loops' own reason, where the code is loops
+                looped = str(err).startswith(LOOPED_MAPS[:40]) or has_loops(formula)
+                raise (why if looped else err) from None
+
+    def _check_statements(self, formula: str) -> CheckResult:
+        """Every quantity a NumPy snippet assigns, judged (``snippet_check``)."""
         net = self.network
         refuse_in_snippet(formula)  # what NumPy would not run (``numpy_bools``)
         return check_statements(  # every quantity a snippet assigns (``snippet_check``)
@@ -228,20 +245,7 @@ class Checker(OtherReadings):
             ok, method = self.matches(run, d, q, rhs)
             run.method = method
             if ok:
-                notes = list(run.size_notes)  # a number read as a width of the network
-                if any(isinstance(n, Squeeze) and n.a.axis != "all" for _, n in nodes(rhs)):
-                    notes.append(
-                        "np.sum without keepdims=True has NumPy's shape (n,), which broadcasts "
-                        "as a row (1, n): here that is the parameter's own shape (or n = 1), so "
-                        "the update keeps it; keepdims=True makes the shape explicit"
-                    )
-                notes += derivative_at_a_notes(rhs, run.python)
-                if run.readings > 1:
-                    notes.append(
-                        f"ambiguous: {run.readings} readings of its products (·, ×, * as a "
-                        "matrix or an elementwise product, or an unbracketed ⊙ binding either "
-                        "way) fit the shapes; one of them is the derived formula"
-                    )
+                notes = correct_notes(run, rhs)  # what a right formula is told too
                 return CheckResult("correct", label, expected, method, notes=notes)
         except SummedEverything as err:  # np.sum(db) without axis: the mistake is named
             said = self.as_written(str(err))
@@ -293,19 +297,3 @@ __all__ = [
     "random_env",
     "symbolic_network",
 ]
-
-
-def derivative_at_a_notes(rhs: IR, python: bool) -> list[str]:
-    """A derivative written at the activation A in a formula judged right: equal here only
-    because the activation is ReLU's (A > 0 exactly where Z > 0), which a student should
-    know is not the rule (``tanh'(A)`` would be wrong)."""
-    at_a = [
-        n
-        for _, n in nodes(rhs)
-        if isinstance(n, Fn) and n.order >= 1 and isinstance(n.arg, Sym) and n.arg.base == "A"
-    ]
-    return [
-        f"{show(n, python)} equals the derivative at the pre-activation here only because ReLU "
-        "is positive exactly where its input is (A > 0 ⇔ Z > 0); in general f' is taken at Z"
-        for n in at_a[:1]
-    ]

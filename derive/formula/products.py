@@ -128,6 +128,8 @@ class Products(FeatureMaps):
             except ShapeMismatch as err:
                 errors.append(err)
         for op in (_matmul, _had):
+            if op is _had and _one_by_one(left) and _one_by_one(right):
+                continue  # two numbers (1×1): ⊙ is their matrix product, one reading not two
             self.ctx.budget.spend()
             if errors and _surely_misfit(op, left, right):
                 continue
@@ -135,3 +137,9 @@ class Products(FeatureMaps):
                 yield op(left, right)
             except ShapeMismatch as err:
                 errors.append(err)
+
+
+def _one_by_one(x: Any) -> bool:
+    """A 1×1 matrix (a layer of one unit, one sample): a number in every reading."""
+    shape = getattr(x, "shape", None)
+    return shape is not None and tuple(shape) == (1, 1)

@@ -17,6 +17,7 @@ from derive.formula.answer import CheckResult
 from derive.formula.ir import FormulaError
 from derive.formula.numpy_bools import refuse_boolean_arithmetic
 from derive.formula.program_diagnose import RTOL
+from derive.formula.program_loop_diagnose import explain as explain_loop
 from derive.formula.program_points import FIRST_SIZES, ProgramPoints
 from derive.formula.program_snippet import ShapeError
 from derive.render.text import text as show
@@ -82,6 +83,9 @@ class ProgramChecker(ProgramPoints):
         if len(wrong) > 1:
             rest = ", ".join(self.label(s) for _, s in wrong[1:])
             notes.append(f"also wrong: {rest} (line {reading.lines[name]}'s {name} comes first)")
+        said = explain_loop(self, formula, reading, name, sym) if reading.defs else None
+        if said is not None:  # a BPTT loop's own mistake, in time-step words
+            return self._result("incorrect", labels, sym, formula, said, None, notes)
         shape, diagnosis = self.diagnosis.diagnose(statements, reading, name, sym)
         return self._result("incorrect", labels, sym, formula, diagnosis, shape, notes)
 

@@ -22,6 +22,7 @@ from derive.core.program import cotangent_name, shape_of, shape_text
 from derive.core.staged import StagedDerivation
 from derive.formula import program_factors as factors
 from derive.formula.ir import FormulaError
+from derive.formula.program_jacobians import forgotten_upstream
 from derive.formula.program_slips import mutations, reads
 from derive.formula.program_snippet import OutOfBuilds, Reader, Reading, ShapeError
 from derive.render.text import text as show
@@ -133,6 +134,7 @@ class Diagnosis:
                 self.some_terms(got, sym)
                 or self.missing_term(got, sym)
                 or self.passed_through(got, sym)
+                or forgotten_upstream(self.c, got, sym)
                 or self.diagonal_only(got, name, sym)
             )
             if said is not None:

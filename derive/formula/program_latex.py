@@ -166,8 +166,11 @@ class _Tree(Transformer[Token, Any]):
     def nabla(self, _n: Token, wrt: Any, _loss: Any) -> Any:
         return _gradient(wrt)
 
-    def jacobian(self, *_args: Any) -> Any:
-        raise JacobianSide("a product of Jacobians")
+    def jacobian(self, *args: Any) -> Any:
+        parts = [a for a in args if not isinstance(a, Token)]
+        if len(args) != 5 or len(parts) != 2:  # d2l's prod(…): no matrix meaning here
+            raise JacobianSide("a product of Jacobians")
+        return ("jac", parts[0], parts[1])  # ∂a/∂b: read by program_latex_chain
 
     def sqrt(self, _s: Token, a: Any) -> Any:
         return ("sqrt", a)
@@ -183,6 +186,8 @@ class _Tree(Transformer[Token, Any]):
 
     def name(self, base: Token, sub: Any = None) -> Any:
         word = str(base).lstrip("\\")
+        if word.startswith("pname{"):  # \pname{mask}: the program's name, not m·a·s·k
+            word = word[len("pname{") : -1]
         if sub in ("t", "T"):  # h_t, o_T: a time step
             sub = _step(sub)
         if isinstance(sub, Step):
@@ -255,9 +260,13 @@ def _sides(line: str) -> list[str]:
     return [*sides, line[start:]]
 
 
-def read_side(text: str) -> Any:
-    """One side as a tree; JacobianSide if it is written with Jacobians."""
+def read_side(text: str, words: tuple[str, ...] = ()) -> Any:
+    """One side as a tree; JacobianSide if it is written with Jacobians. ``words``: the
+    program's names of several letters (``mask``), each read as that name where written
+    as a whole word (TeX would set it as a product of letters; the notes mean the name)."""
     body = normalise(text)
+    for word in words:
+        body = re.sub(rf"(?<![A-Za-z\\]){word}(?![A-Za-z])", rf"\\pname{{{word}}}", body)
     try:
         return _Tree().transform(_parser().parse(body))
     except LarkError as err:

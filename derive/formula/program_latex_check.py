@@ -17,6 +17,7 @@ from derive.formula.answer import CheckResult
 from derive.formula.ir import FormulaError
 from derive.formula.program_check import ProgramChecker
 from derive.formula.program_latex import JacobianSide, equations, read_side
+from derive.formula.program_latex_chain import chains, judge_chain, unread_result
 from derive.formula.program_latex_diagnose import (
     activation_for_pre_activation,
     diag_right,
@@ -24,6 +25,13 @@ from derive.formula.program_latex_diagnose import (
     softmax_diagonal,
     step_off,
     swapped_name,
+)
+from derive.formula.program_latex_index import check_entrywise, is_entrywise
+from derive.formula.program_latex_jacobian import (
+    JACOBIAN_NOTE,
+    applied_to,
+    jacobian_equation,
+    left_side_refusal,
 )
 from derive.formula.program_latex_write import (
     DiagRight,
@@ -47,40 +55,60 @@ def _unexplained(diagnosis: str | None) -> str | None:
 
 def check_latex(checker: ProgramChecker, formula: str) -> CheckResult:
     """The verdict on a LaTeX formula over a program's names (see the module docstring)."""
+    if is_entrywise(formula):  # ∂L/∂S^{ij} = …: index notation, judged entry by entry
+        return check_entrywise(checker, formula)
+    words = tuple(w for w in checker.reader.names.values if len(w) > 1 and w.isalpha())
     last = steps(checker)
     skipped: list[str] = []
     named: list[str] = []
+    jacobian_notes: list[str] = []
     lines: list[tuple[str, int | None, Any, Any]] = []
     for sides in equations(formula):
         try:
-            lhs = read_side(sides[0])
+            lhs = read_side(sides[0], words)
         except JacobianSide:
-            raise FormulaError(
-                "cannot tell what the left-hand side names: it is written with Jacobians; "
-                "write the gradient as ∂L/∂X or dX"
-            ) from None
+            lhs = ("jac",)
+        applied = None  # ∂y/∂x = …: both sides applied to dy
+        if lhs[0] == "jac" and len(lhs) == 3:
+            lhs, applied = jacobian_equation(checker, lhs, sides[0])
+        elif lhs[0] == "jac":
+            raise FormulaError(left_side_refusal(sides[0])) from None
         if lhs[0] != "name":
             raise FormulaError(
                 f"the left-hand side {sides[0].strip()!r} names no gradient: write dX or ∂L/∂X"
             )
         for number, side in enumerate(sides[1:], 2):
             try:
-                tree = read_side(side)
+                tree = read_side(side, words)
             except JacobianSide as why:
                 skipped.append(f"{side.strip()[:40]}… ({why})")
                 continue
+            if applied is not None:  # ∂b/∂a = M: M's Jacobians carry db; else entrywise
+                tree = applied_to(checker, applied, tree, side)
+                jacobian_notes.append(JACOBIAN_NOTE.format(grad=applied[1]))
             if number == len(sides) > 2 and tree[0] == "name" and names_nothing(checker, tree):
                 named.append(side.strip())  # … = \zeta_1: the formula names its result
                 continue
             lines.append((side, None, lhs, tree))
+    lines = chains(checker, lines, skipped)
+    jacobian_notes = list(dict.fromkeys(jacobian_notes))
+    unread_result(formula, lines, named, skipped)
     if not lines:
         raise FormulaError(
             "cannot tell: every right-hand side is a chain-rule product of Jacobians "
-            "(∂h_{t+1}/∂h_t, prod(…)) with no matrix meaning here; write the gradient as "
-            "matrices, e.g. dW = Σ_t dh_t h_{t-1}ᵀ"
+            "(∂h_{t+1}/∂h_t, prod(…)) with no matrix meaning here"
+            + (f" ({skipped[0].split('… (', 1)[-1]}" if skipped else "")
+            + "; write the gradient as matrices, e.g. dW = Σ_t dh_t h_{t-1}ᵀ"
         )
     results: list[tuple[CheckResult, str]] = []
-    for side, _, lhs, rhs in lines:
+    for side, chain, lhs, rhs in lines:
+        if chain is not None:  # a chain-rule product, its value built by program_latex_chain
+            results.append(
+                (judge_chain(checker, Writer(checker, last, None).name(lhs), chain), side)
+            )
+            if not results[-1][0].correct:
+                break
+            continue
         at_t = free(lhs) or free(rhs)
         ks: list[int | None] = list(range(1, last + 1)) if at_t else [None]
         judged = []
@@ -152,4 +180,5 @@ def check_latex(checker: ProgramChecker, formula: str) -> CheckResult:
         )
     if skipped:
         result.notes.append("not judged (products of Jacobians): " + "; ".join(skipped))
+    result.notes.extend(jacobian_notes)
     return result

@@ -121,6 +121,9 @@ class Reading:
     notes: list[str]
     order: list[str]
     returned: frozenset[str] = frozenset()
+    #: Names standing for values the snippet computed (a step backward's gradients in a
+    #: loop over time), in order: each is evaluated before the values that read it.
+    defs: dict[Any, Any] = field(default_factory=dict)
 
 
 class _Unknown:

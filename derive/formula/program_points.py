@@ -22,6 +22,8 @@ from derive.formula.program_diagnose import Diagnosis, all_close
 from derive.formula.program_snippet import Names, Reader, Reading, ShapeError, key
 from derive.spec import program_grammar as G
 
+#: The most values kept per point between readings of one snippet (then started afresh).
+MAX_MEMO = 200_000
 #: Sizes of the two random points (distinct, so a factor N or a transpose shows).
 FIRST_SIZES = (3, 5)
 
@@ -48,6 +50,9 @@ class ProgramPoints:
         self.diagnosis = Diagnosis(self)
         #: (line, gradient) of a returned unnamed value read as the program's one gradient
         self.returned_as: tuple[int, str] | None = None
+        #: The reading whose values were last evaluated, and the memos of that evaluation
+        #: (each of its names is judged in turn: what they share is evaluated once).
+        self._memo_of: tuple[Reading, list[dict[Any, Any]], list[Any]] | None = None
 
     # ------------------------------------------------------------------ setup
 
@@ -166,11 +171,25 @@ class ProgramPoints:
         """The snippet's ``name`` at each point (None: it does not evaluate there)."""
         try:
             with np.errstate(all="ignore"):
-                return [
-                    numeric.evaluate(reading.values[name], Memo(env)) for env in self.expected_now
-                ]
+                memos = self._memos(reading)
+                return [numeric.evaluate(reading.values[name], memo) for memo in memos]
         except (ValueError, TypeError, ZeroDivisionError, FloatingPointError, KeyError):
             return None
+
+    def _memos(self, reading: Reading) -> list[Any]:
+        """One memo per point, kept while the points are the same: a step call's gradient
+        is a name that stands for one value only (``program_steps.stand_ins``), so what
+        one reading of the snippet evaluated holds for the next (a diagnosis reruns it
+        once per slip tried); ``reading``'s own step gradients are evaluated first."""
+        held = self._memo_of
+        if held is None or held[1] is not self.expected_now or len(held[2][0]) > MAX_MEMO:
+            held = (reading, self.expected_now, [Memo(env) for env in self.expected_now])
+            self._memo_of = held
+        for memo in held[2]:
+            for sym, value in reading.defs.items():
+                if sym not in memo:
+                    memo[sym] = numeric.evaluate(value, memo)
+        return held[2]
 
     # ------------------------------------------------------------------ check
 

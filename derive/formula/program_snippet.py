@@ -27,6 +27,9 @@ from derive.core.program import (
 )
 from derive.core.staged import StagedDerivation
 from derive.formula import program_branches as branches
+from derive.formula import program_loop_run as loop_run
+from derive.formula import program_loop_text as loops
+from derive.formula import program_sublayers as sublayers
 from derive.formula.ir import FormulaError
 from derive.formula.program_bindings import Bindings
 from derive.formula.program_lines import (
@@ -41,7 +44,13 @@ from derive.formula.program_lines import (
     logical_lines,
 )
 from derive.formula.program_slips import rebuild
+from derive.formula.program_steps import StepCall, bind_step, stand_ins
+from derive.formula.program_sublayers import LayerCalls
 from derive.spec import program_grammar as G
+
+#: A function's header (``def _backward(self, dx_out: mx.array) -> mx.array:``), its body
+#: being the snippet; its parameters are names like any other (the program's own).
+_HEADER = re.compile(r"def\s+[A-Za-z_]\w*\s*\(.*\)\s*(->.*)?:$")
 
 __all__ = ["Names", "OutOfBuilds", "Reader", "Reading", "ShapeError", "key", "logical_lines"]
 
@@ -59,24 +68,32 @@ class Reader(Bindings):
         #: Built right-hand sides by (expression, the values of the names it reads): a
         #: diagnosis reruns the snippet once per slip tried, and most lines are unchanged.
         self.built: dict[Any, Any] = {}
+        #: How the snippet's ``if self.layer:`` branches were read (``program_sublayers``).
+        self.branch_notes: list[str] = []
+
+    def charge(self, builds: int) -> None:
+        """A diagnosis' rerun spends ``builds`` of its budget (a step's backward walked)."""
+        if self.budget is not None:
+            if self.budget < builds:
+                raise OutOfBuilds
+            self.budget -= builds
 
     def parse(self, text: str) -> list[G.Statement]:
         """The snippet's statements, each logical line parsed by the program grammar."""
         out: list[G.Statement] = []
+        self.branch_notes = []
         lines = logical_lines(text)
+        if lines and _HEADER.match(lines[0][1]):  # def backward(self, dout): its body is read
+            lines = lines[1:]
+        if loops.has_loop(lines):  # a BPTT loop over time: unrolled at the program's T
+            return loop_run.unroll(lines, text, self.sd)
         if any(line.startswith("if ") for _, line in lines):  # if mode == 'train': …
             raw = text.splitlines()
             indents = {n: len(raw[n - 1]) - len(raw[n - 1].lstrip()) for n, _ in lines}
             spec = self.sd.graph.spec
+            lines = sublayers.resolve(lines, indents, spec, self.branch_notes)
             lines = branches.resolve(lines, indents, spec.mode, getattr(spec, "mode_at", ""))
         for number, line in lines:
-            loop = re.match(r"(for|while)\b", line)
-            if loop:  # a BPTT loop over time: not unrolled yet
-                raise FormulaError(
-                    f"line {number}: a loop ({loop.group(1)} …:) is not read yet; check one "
-                    "step's backward, or write the steps out with each step's own names "
-                    "(dh_2 = …, dh_1 = …)"
-                )
             try:
                 out.append(G.parse_statement(line, number))
             except G.EquationError as err:
@@ -90,7 +107,11 @@ class Reader(Bindings):
         b = _Builder(self.sd.graph.spec)
         b.masks = mask_names(self.sd.graph)
         b.numpy_1d = True
+        calls = LayerCalls(self.sd.graph)  # self.softmax.backward(d)
+        b.layers = calls
         env: dict[str, Any] = {}
+        defs: dict[Any, Any] = {}  # a step call's gradients, each named once (its tree
+        # repeats the gradients passed in: unnamed, an unrolled LSTM grows exponentially)
         notes: list[str] = []
         lines: dict[str, int] = {}
         order: list[str] = []
@@ -156,6 +177,12 @@ class Reader(Bindings):
         own: dict[str, Any] = {}
         returned: set[str] = set()
         for st in statements:
+            if isinstance(st, StepCall):  # a step's backward called in a loop over time
+                seeds = [build(e, st.line, st.text) for e in st.seeds]
+                grads = bind_step(self.sd, st, seeds, self.charge)
+                env.update(stand_ins(st.targets, grads, defs))
+                notes.extend(n for n in st.notes if n not in notes)
+                continue
             if isinstance(st, G.Return):
                 returned.update(re.findall(r"[A-Za-z_]\w*", st.text.removeprefix("return")))
                 continue
@@ -193,9 +220,10 @@ class Reader(Bindings):
             if target in order:
                 order.remove(target)
             order.append(target)
+        notes += self.branch_notes + calls.describe(statements)
         final = {n: env[n] if n in returned else own[n] for n in order}
         values = {n: v for n, v in final.items() if not isinstance(v, _Unknown)}
-        return Reading(values, lines, notes, order, frozenset(returned))
+        return Reading(values, lines, notes, order, frozenset(returned), defs)
 
     def named_parts(self, expr: G.Expr, env: dict[str, Any], line: int, notes: list[str]) -> G.Expr:
         """``expr`` with each ``cache['z']`` inside it read as the program's value (bound

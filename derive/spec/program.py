@@ -44,6 +44,7 @@ from derive.spec.program_records import (
     size_name,
     size_value,
 )
+from derive.spec.program_sublayers import check_steps, expand, read_sublayers, weight_name
 from derive.spec.reading import example_text, printable, read_spec_file
 from derive.spec.records import MAX_TITLE, SpecError
 
@@ -64,6 +65,7 @@ _TOP_KEYS = (
     "forward",
     "backward",
     "loss",
+    "sublayers",
 )
 
 
@@ -561,7 +563,24 @@ def from_program_dict(data: Mapping[str, object], source: str = "", text: str = 
     title, convention = _header(data, source, lines)
     known, shapes, labels, hypers = _declarations(data, source, lines)
     upstream = _upstream(data, known, source, lines)
-    eqs = _equations(data, known, upstream, source, lines)
+    sublayers = read_sublayers(
+        data.get("sublayers"),
+        _targets(data, source, lines),
+        shapes["inputs"],
+        lambda problem, line, key: _fail(problem, source, line, key),
+        lambda name: lines.find(name, "sublayers") if name else lines.table("sublayers"),
+    )
+    stand_ins = expand(
+        sublayers,
+        known,
+        shapes["inputs"],
+        str(convention),
+        lambda problem, line, key: _fail(problem, source, line, key),
+    )
+    eqs = (*stand_ins, *_equations(data, known, upstream, source, lines))
+    check_steps(
+        sublayers, known.roles, lambda problem, line, key: _fail(problem, source, line, key)
+    )
     backward = data.get("backward")
     has_loss = "loss" in data
     if has_loss == (backward is not None):
@@ -666,7 +685,24 @@ def from_program_dict(data: Mapping[str, object], source: str = "", text: str = 
             SpecError("", key="backward.mode", source=source, line=lines.find("mode", "backward"))
         ).removesuffix(": "),
         more_upstream=more_upstream,
+        sublayers=tuple((sl.name, sl.input, sl.output) for sl in sublayers if not sl.absent),
+        fixed=tuple(weight_name(sl.name) for sl in sublayers if sl.opaque),
+        absent=tuple(sl.name for sl in sublayers if sl.absent),
     )
+
+
+def _targets(data: Mapping[str, object], source: str, lines: _Lines) -> set[str]:
+    """The names the equations assign, read ahead (a line that does not parse is left to
+    the reading proper, which says why)."""
+    forward = data.get("forward")
+    raw = forward.get("equations") if isinstance(forward, dict) else data.get("equations")
+    found: set[str] = set()
+    try:
+        for body, line in _equation_lines(raw, source, lines, None):
+            found.add(parse_assign(body, line).target)
+    except (SpecError, EquationError):
+        pass
+    return found
 
 
 def _mode(backward: object, source: str, lines: _Lines) -> str:

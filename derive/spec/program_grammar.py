@@ -413,6 +413,12 @@ class _Builder:
             if method in SAME_METHODS and kids[2] is None:
                 inner = self.build(kids[0])
                 return Transpose(inner, line, col) if method == "transpose" else inner
+            layer = _layer_name(kids[0])
+            if method in LAYER_METHODS and layer is not None:  # self.softmax.backward(d)
+                args = self.arguments(kids[2], method)
+                if len(args[0]) != 1 or args[1]:
+                    raise EquationError(f"{layer}.{method}() takes one argument", col)
+                return Call(f"{layer}.{method}", tuple(args[0]), None, line, col)
             if method == "dot":
                 args = self.arguments(kids[2], method)
                 if len(args[0]) != 1 or args[1]:
@@ -576,6 +582,8 @@ class _Builder:
             )
         if fn in JOINS and not first:
             return self.join(fn, args, fn_col, col)
+        if fn == "swapaxes" and not first:
+            return self.swapaxes(args, fn_col, col)
         if fn not in FUNCTIONS:
             raise EquationError(f"unknown function {fn}(){_suggest(fn, list(FUNCTIONS))}", fn_col)
         spec = FUNCTIONS[fn]
@@ -642,6 +650,28 @@ class _Builder:
                 raise EquationError("maximum() is only maximum(0, x), the ReLU", fn_col)
             built = [built[zero[0]], built[1 - zero[0]]]
         return Call(fn, tuple(built), axis, self.line, col, axis_from, keepdims)
+
+    def swapaxes(self, args: object, fn_col: int, col: int) -> Expr:
+        """``np.swapaxes(x, -2, -1)`` (or ``0, 1``): a matrix's two axes swapped, its
+        transpose (attention code writes it for batches; a program's values are 2-D)."""
+        built, keywords = self.arguments(args, "swapaxes")
+        axes = [_axis_number(a) for a in built[1:]]
+        if (
+            len(built) != 3
+            or keywords
+            or sorted(a for a in axes if a is not None)
+            not in (
+                [-2, -1],
+                [0, 1],
+                [-1, 0],
+                [-2, 1],
+            )
+        ):
+            raise EquationError(
+                "swapaxes(x, -2, -1) is read on a matrix only: its two axes, its transpose",
+                fn_col,
+            )
+        return Transpose(built[0], self.line, col)
 
     def divide(
         self, built: list[Expr], keywords: dict[str, Tree[Token] | Token], fn_col: int, col: int
@@ -756,6 +786,37 @@ class _Builder:
         if not (isinstance(second, Tree) and second.data == "name"):
             raise EquationError(usage, col)
         return Pick(self.build(item.children[0]), str(second.children[0]), length, self.line, col)
+
+
+#: A sub-layer's methods a snippet calls: ``self.layer.backward(d)``, read as the call
+#: ``layer.backward`` (``derive.formula.program_sublayers``).
+LAYER_METHODS = ("backward", "forward")
+
+
+def _layer_name(base: object) -> str | None:
+    """``self.layer`` or ``layer``: the name of the layer object a method is called on."""
+    if not isinstance(base, Tree):
+        return None
+    if base.data == "name":
+        return str(base.children[0])
+    owner = base.children[0]
+    if (
+        base.data == "attr"
+        and isinstance(owner, Tree)
+        and owner.data == "name"
+        and str(owner.children[0]) == "self"
+    ):
+        return str(base.children[1])
+    return None
+
+
+def _axis_number(e: Expr) -> int | None:
+    """A whole number written as an axis (``-1``, ``0``), or None."""
+    if isinstance(e, Unary) and e.op == "-" and isinstance(e.x, Num) and e.x.value.is_Integer:
+        return -int(e.x.value)
+    if isinstance(e, Num) and e.value.is_Integer:
+        return int(e.value)
+    return None
 
 
 def _is_newaxis(part: object) -> bool:

@@ -100,6 +100,13 @@ class ProgramSpec:
     #: Further outputs with their given gradients (``upstream = ["dnext_h", "dnext_c"]``,
     #: ``output = ["next_h", "next_c"]``): (output, upstream) after the first pair.
     more_upstream: tuple[tuple[str, str], ...] = ()
+    #: The layer objects a backward pass calls (``self.softmax.backward(d)``): (name,
+    #: input, output) each (``program_sublayers``).
+    sublayers: tuple[tuple[str, str, str], ...] = ()
+    #: Inputs that get no gradient: an opaque sub-layer's fixed random weight.
+    fixed: tuple[str, ...] = ()
+    #: Sub-layers the forward does not have (``projection = false``).
+    absent: tuple[str, ...] = ()
 
     @property
     def sizes(self) -> tuple[str, ...]:

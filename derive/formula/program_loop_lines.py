@@ -1,0 +1,170 @@
+"""A BPTT snippet's lines at the loop's current integers: shapes, allocations over time,
+a step's cache, the step calls and every other line with its time slices named
+(``program_loops`` reads the integers and names; ``program_loop_run`` walks the loops)."""
+
+from __future__ import annotations
+
+import re
+
+from derive.formula.ir import FormulaError
+from derive.formula.program_loop_results import ResultReader
+from derive.formula.program_loop_text import (
+    ALLOC_RE,
+    ASSIGN_RE,
+    CALL_RE,
+    NAME_RE,
+    TRANSPOSE_RE,
+    balanced,
+    split_top,
+    unparen,
+)
+from derive.spec import program_grammar as G
+
+
+class LineReader(ResultReader):
+    """Each line of the snippet made statements for the snippet reader."""
+
+    def emit(self, n: int, line: str) -> None:
+        """One line of the snippet at the loop's current integers."""
+        if not balanced(line):
+            raise FormulaError(f"line {n}: its brackets do not pair up")
+        if line.startswith("return"):
+            self.handed_back(n, split_top(line.removeprefix("return").strip()))
+            return
+        m = ASSIGN_RE.match(line)
+        if m is None:
+            self.out.append(self.parse(n, self.subscripts(line, n)))
+            return
+        lhs, op, rhs = m["lhs"].strip(), m["op"], m["rhs"].strip()
+        left, right = split_top(lhs), split_top(rhs)
+        if len(left) > 1 and len(left) == len(right) and any(p[:1] in "([" for p in left):
+            for a, b in zip(left, right, strict=True):  # (N, T, H), (D, _) = dh.shape, …
+                self.emit(n, f"{a} = {b}")
+            return
+        if NAME_RE.match(lhs) and (
+            lhs in self.ints or lhs in self.counters or (not op and self.mentions_int(rhs))
+        ):
+            v = self.integer(rhs, n)
+            if v is not None:
+                old = self.ints.get(lhs, 0)
+                self.ints[lhs] = {"": v, "+": old + v, "-": old - v, "*": old * v}.get(op, v)
+                return
+        if not op and self.special(n, line, lhs, rhs):
+            return
+        if lhs[:1] in "([" or len(left) > 1:  # (D, _) = Wx.shape
+            lhs = ", ".join(split_top(unparen(lhs)))
+        lhs, rhs = self.subscripts(lhs, n), self.subscripts(rhs, n)
+        self.bound(n, rhs)
+        entry = self._entry(lhs)
+        if entry is not None:
+            if op and lhs not in self.filled:
+                if self.built[entry] == "empty":
+                    raise FormulaError(
+                        f"line {n}: {lhs} {op}= … adds to an entry of np.empty (never set)"
+                    )
+                rhs = rhs if op == "+" else f"-({rhs})" if op == "-" else "0"
+                op = ""
+            self.filled.add(lhs)
+        self.out.append(self.parse(n, f"{lhs} {op}= {rhs}"))
+        for name in split_top(lhs):
+            self.unbound.pop(name, None)
+
+    def special(self, n: int, line: str, lhs: str, rhs: str) -> bool:
+        """Shapes, allocations, transposes, a step's cache and the step calls."""
+        targets = [t.strip() for t in split_top(unparen(lhs))]
+        if rhs.startswith("{") and rhs.endswith("}") and NAME_RE.match(lhs):
+            self.literal(n, lhs, rhs[1:-1])
+            return True
+        if rhs in self.containers and len(targets) > 1:  # (caches, x) = caches
+            for name in targets:
+                if name not in self.containers and not self._over_time(name) and name != "_":
+                    raise FormulaError(
+                        f"line {n}: cannot tell what {name} is in {lhs} = {rhs} (read: the "
+                        "per-step caches and the arrays over time)"
+                    )
+            return True
+        shape = re.match(r"^(\w+)\.shape$", rhs)
+        if shape and self._over_time(shape.group(1)) and len(targets) == 3:
+            self.shape(n, shape.group(1), targets)
+            return True
+        alloc = ALLOC_RE.match(rhs)
+        if alloc and NAME_RE.match(lhs):
+            args = split_top(alloc["args"])
+            sizes = split_top(unparen(args[0])) if args and args[0] else []
+            if len(sizes) > 1 and sizes[-1] == "":  # (H,): a one-element tuple
+                sizes.pop()
+            like = alloc["fn"].endswith("_like")
+            for size in sizes if not like else []:
+                if re.fullmatch(r"\w+\.shape", size):  # np.zeros(da0.shape)
+                    continue
+                try:
+                    G.parse_expression(size, n)
+                except G.EquationError:
+                    raise FormulaError(f"line {n}: cannot read the size {size!r}") from None
+            if (like and self._over_time(args[0])) or (not like and len(sizes) == 3):
+                self.built[lhs] = "empty" if alloc["fn"].startswith("empty") else "zeros"
+                self.layout.pop(lhs, None)
+                at = (
+                    [self.time_axis(args[0])]
+                    if like
+                    else [i for i, z in enumerate(sizes) if self.integer(z, n) == self.steps.T]
+                )
+                if len(at) == 1 and at[0] is not None:  # np.zeros((N, T, D)): time on axis 1
+                    self.layout[lhs] = at[0]
+                return True
+            if not like and len(sizes) == 1:  # np.zeros(H): a zero start
+                self.out.append(self.parse(n, f"{lhs} = 0"))
+                return True
+        t = TRANSPOSE_RE.match(rhs)
+        if t and (t["x"] or t["y"]) == lhs and self._over_time(lhs):
+            written = split_top(unparen(t["p"] or t["q"] or ""))
+            perm = [int(v) for v in written if re.fullmatch(r"\d", v)]
+            perm = perm if len(perm) == len(written) else []
+            old = self.time_axis(lhs)
+            if sorted(perm) != [0, 1, 2]:
+                raise FormulaError(f"line {n}: {rhs} is read only as a permutation of 3 axes")
+            if old is not None:
+                self.layout[lhs] = perm.index(old)
+            return True
+        ref = re.match(r"^(\w+)\[([^\[\]]+)\]$", rhs)
+        if ref and ref.group(1) in self.containers:
+            k = self.step_of(ref.group(2), n)
+            if len(targets) == 1:
+                self.refs[targets[0]] = k
+                return True
+            order = self.sd.graph.spec.cache
+            if len(order) != len(targets):
+                raise FormulaError(
+                    f"line {n}: {len(targets)} names are unpacked from a step's cache; the "
+                    f"program's [backward] cache lists {len(order)} (step 1's, in order)"
+                )
+            for j, name in enumerate(targets):
+                if not NAME_RE.match(name):
+                    raise FormulaError(f"line {n}: cannot unpack a step's cache into {name!r}")
+                value = self.cached(k, j, n)
+                if value in self.steps.values:
+                    self.out.append(self.parse(n, f"{name} = {value}"))
+                    self.unbound.pop(name, None)
+                elif name != "_":  # an error only where a line reads it
+                    self.unbound[name] = f"item {j} of step {k}'s cache ({value})"
+            return True
+        call = CALL_RE.match(rhs)
+        if call:
+            self.step_call(n, line, targets, call["fn"], split_top(call["args"]))
+            return True
+        return False
+
+    def shape(self, n: int, name: str, targets: list[str]) -> None:
+        """``N, T, H = dh.shape``: T is the program's step count, the others one step's."""
+        axes = set(self.axes.values())
+        axis = self.axes.get(name, next(iter(axes)) if len(axes) == 1 else None)
+        if axis is None:
+            raise FormulaError(f"line {n}: cannot tell which axis of {name} is time")
+        if targets[axis] != "_":
+            self.ints[targets[axis]] = self.steps.T
+        rest = [t for i, t in enumerate(targets) if i != axis]
+        one = f"{name}_1"
+        if one not in self.steps.values and one not in self._upstreams():
+            raise FormulaError(f"line {n}: cannot tell one step's shape of {name} (no {one})")
+        if any(t != "_" for t in rest):
+            self.out.append(self.parse(n, f"{', '.join(rest)} = {one}.shape"))
