@@ -22,6 +22,7 @@ from derive.formula.layer_api import layer_api
 from derive.formula.letter_clash import letters_clash
 from derive.formula.name_readings import guessed_check
 from derive.formula.networks import random_env, symbolic_network
+from derive.formula.numpy_bools import refuse_in_snippet
 from derive.formula.numpy_sums import SummedEverything, summed_where_the_array_belongs
 from derive.formula.one_sample import one_sample_check
 from derive.formula.output_letters import letters_check
@@ -86,6 +87,7 @@ class Checker(OtherReadings):
     def _check_statements(self, formula: str) -> CheckResult:
         """Every quantity a NumPy snippet assigns, judged (``snippet_check``)."""
         net = self.network
+        refuse_in_snippet(formula)  # what NumPy would not run (``numpy_bools``)
         return check_statements(  # every quantity a snippet assigns (``snippet_check``)
             formula,
             net.notation.symbols,

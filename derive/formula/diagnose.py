@@ -17,6 +17,7 @@ from derive.formula.ir import (
     FormulaError,
     Index,
     IntIndex,
+    Num,
     RelIndex,
     Sym,
 )
@@ -120,8 +121,9 @@ class Diagnosis(Mutations):
 
     def _other_quantity(self, run: Run, q: Quantity, rhs: IR) -> str | None:
         """The right-hand side of another quantity (``∂C/∂A_1`` written for ``∂C/∂b_2``,
-        ``δ_1`` for ``δ_2``): the left-hand side names the wrong one."""
-        if has_entries(rhs) or self.network.is_conv:
+        ``δ_1`` for ``δ_2``): the left-hand side names the wrong one. A zero says
+        nothing of which (it is every quantity that vanishes: a bias before batch norm)."""
+        if has_entries(rhs) or self.network.is_conv or (isinstance(rhs, Num) and rhs.value == 0):
             return None
         if q.generic:
             indices: list[Index] = [RelIndex("l", off) for off in (-1, 0, 1)]

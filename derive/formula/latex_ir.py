@@ -81,14 +81,15 @@ def _slice_sum(letters: tuple[str, ...], node: Slice) -> IR:
 
 
 def _comparison(a: IR, op: str, b: IR) -> IR:
-    """``z > 0``: ReLU's mask; ``z ≤ c``, …: a 0/1 mask."""
+    """``z > 0``: ReLU's mask; ``z ≥ c``, ``z ≤ c``, …: a 0/1 mask (``a ≥ 0`` holds where a
+    ReLU output is 0, so it is no ReLU mask: ``python_calls.comparison``)."""
     if isinstance(b, Num):
         c = b.value
     elif isinstance(b, Neg) and isinstance(b.a, Num):
         c = -b.a.value
     else:
         raise FormulaError(f"the right side of {op} must be a number")
-    if op in (">", ">=") and c == 0:
+    if op == ">" and c == 0:
         return Gt0(a)
     return Cmp(a, op, c)
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 from derive.formula.ir import FormulaError
+from derive.formula.program_lines import logical_lines
 from derive.spec import program_grammar as G
 
 Kind = Literal["bool", "number"] | None  # None: not known from the snippet (an input)
@@ -111,3 +112,21 @@ def refuse_boolean_arithmetic(statements: list[Any]) -> None:
         elif isinstance(st, G.Unpack | G.Update | G.SetItem):
             for target in getattr(st, "targets", (getattr(st, "target", ""),)):
                 names.pop(target, None)
+
+
+def refuse_in_snippet(text: str) -> None:
+    """``refuse_boolean_arithmetic`` on a dense network's NumPy snippet, whose reader
+    (``python_ir``) drops ``.astype`` and so cannot tell ``(e > 0) - (e < 0)`` from the
+    ``.astype(float)`` form NumPy runs. Only a snippet the program grammar reads line by
+    line is looked at (a line it does not read could change what a name holds)."""
+    try:
+        lines = logical_lines(text)
+    except FormulaError:
+        return
+    statements: list[Any] = []
+    for number, line in lines:
+        try:
+            statements.append(G.parse_statement(line, number if len(lines) > 1 else 0))
+        except G.EquationError:
+            return
+    refuse_boolean_arithmetic(statements)

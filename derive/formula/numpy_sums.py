@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sympy.matrices.expressions import OneMatrix, Trace
+from sympy.matrices.expressions import OneMatrix, Trace, ZeroMatrix
 
 from derive.core.nodes import is_tensor
 from derive.formula.algebra import _scalar, shape_text
@@ -53,9 +53,11 @@ def as_quantity_shape(reading: Any, want: Any, column: bool, ctx: Context) -> An
     """A number from ``np.sum(x)`` without axis, read as the quantity's shape: NumPy
     broadcasts it, so where the quantity is 1×1 (one unit's bias) it is that 1×1 matrix;
     where it is larger, summing every entry is the mistake, said as such."""
+    shape = getattr(want, "shape", None)
+    if reading == 0 and shape is not None and not is_tensor(want):
+        return ZeroMatrix(*shape)  # ∂L/∂b_1 = 0 (a bias before batch norm): the zero matrix
     if not _scalar(reading) or not reading.has(Trace):
         return reading
-    shape = getattr(want, "shape", None)
     if shape is None or is_tensor(want):
         return reading
     if all(n == 1 or (ctx.width_one_broadcast and ctx.concrete.get(str(n)) == 1) for n in shape):

@@ -3,7 +3,9 @@ per-sample textbooks write backprop (CS231n's L_i, Bishop's E_n, Nielsen's C_x) 
 network with a batch: it is checked on that network with a batch of one, where the loss
 is the sample's own. A weight or bias gradient of a network with weight decay is not
 read so: a sample's loss has no weight-decay term (it is the batch's), and a batch of one
-would add it."""
+would add it. Nor is any formula of a network with batch normalisation: there a sample's
+loss depends on the other samples (the batch's mean and variance), and a batch of one
+normalises every unit to β (``∂L_i/∂γ = 0`` would be judged right)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING
 from derive.formula.answer import CheckResult
 from derive.formula.ir import FormulaError
 from derive.formula.quantity import Quantity
+from derive.formula.readings import samples_interact
 from derive.formula.run import Run
 
 if TYPE_CHECKING:
@@ -23,6 +26,13 @@ def one_sample_check(checker: OtherReadings, run: Run, q: Quantity) -> CheckResu
     net = checker.network
     batch = checker.d.program.batch
     single = checker.variant("one_sample")
+    if samples_interact(net):
+        raise FormulaError(
+            "the left-hand side is the loss of one sample, and this network normalises over "
+            f"its batch of {batch}: a sample's loss depends on the other samples (the batch's "
+            "mean and variance), so it cannot be checked on one sample; write the batch's "
+            "loss L on the left"
+        )
     if single is None or (q.kind == "grad" and net.loss.weight_decay is not None):
         raise FormulaError(
             f"the left-hand side is the loss of one sample, and this network has a batch of "

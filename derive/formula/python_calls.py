@@ -123,9 +123,11 @@ def _helper(name: str, args: list[Any]) -> IR:
 
 
 def comparison(a: IR, op: str, b: IR) -> IR:
-    """``(x > 0)``: ReLU's mask; ``x > c``, ``x <= c``: a 0/1 mask (for np.where)."""
+    """``(x > 0)``: ReLU's mask; ``x >= c``, ``x <= c``: a 0/1 mask (for np.where). ``>= 0``
+    is no ReLU mask: it holds where ``x = 0``, which ``A = relu(Z)`` is on every inactive
+    unit (``A1 >= 0`` is all ones), so it is compared as written."""
     c = _number_value(b, f"the right side of {op}")
-    if op in (">", ">=") and c == 0:
+    if op == ">" and c == 0:
         return Gt0(a)
     return Cmp(a, op, c)
 

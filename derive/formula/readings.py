@@ -18,6 +18,8 @@ from derive.formula.parse import FormulaError
 from derive.formula.quantity import quantity_of
 from derive.formula.resolve import UnknownSymbol
 from derive.formula.run import Run
+from derive.spec.norm_layers import Norm
+from derive.spec.records import Network
 
 #: The most symbols and functions a formula of numbers may have to be tried as numbers
 #: before as matrices (``_as_numbers``): each product of numbers has two readings.
@@ -331,7 +333,13 @@ class OtherReadings(Numberings):
             made: OtherReadings | None = None
             if what == "ones" and not net.is_conv and 1 in net.widths:
                 made = type(self)(net, keep_ones=True)
-            elif what == "one_sample" and net.batch != 1:
+            elif what == "one_sample" and net.batch != 1 and not samples_interact(net):
                 made = type(self)(net.with_(batch=1))
             self.__dict__[key] = made
         return self.__dict__[key]  # type: ignore[no-any-return]
+
+
+def samples_interact(net: Network) -> bool:
+    """Whether a sample's loss depends on the other samples (batch normalisation): then
+    the network with a batch of one is no reading of one sample's loss."""
+    return any(isinstance(layer, Norm) and layer.over == "batch" for layer in net.layers)

@@ -102,7 +102,9 @@ class Reductions(Products):
         NumPy broadcasts (n,) as the row (1, n). Summed over rows (axis 0) that is the row
         keepdims would give; summed over columns (axis 1) it is a row where a column is
         meant, and b − α·db is n×n: the mistake to name — unless n is 1, where (1,) and
-        (1, 1) broadcast alike.
+        (1, 1) broadcast alike. With samples as rows, axis 1 is the wrong axis whatever
+        keepdims says for a bias (a layer norm's per-sample sum needs keepdims): the
+        message says what the sum is, not one fix.
         """
         if node.axis == 0:
             return a
@@ -111,6 +113,13 @@ class Reductions(Products):
         n = a.shape[0]
         if self.ctx.width_one_broadcast and (n == 1 or self.ctx.concrete.get(str(n)) == 1):
             return a
+        if not self.ctx.d.program.column:  # samples are rows: axis=1 sums each sample's units
+            raise ShapeMismatch(
+                f"np.sum(…, axis=1) sums each sample's units (samples are rows here), and "
+                f"without keepdims=True has shape ({text(n)},), which broadcasts as a row "
+                f"(1, {text(n)}), not as the column ({text(n)}, 1) of one sum per sample "
+                "(a sum over the samples is axis=0)"
+            )
         raise ShapeMismatch(
             f"np.sum(…, axis=1) without keepdims=True has shape ({text(n)},), not "
             f"({text(n)}, 1): it broadcasts as a row (b − α·db would be {text(n)}×{text(n)}) "

@@ -8,8 +8,9 @@ difference: on a column network whose source keeps Y with samples as rows it is 
 two mistakes that make it fit ("(A2ᵀ − Y) should not be transposed; and A2 should not be
 transposed"): INCORRECT, though the formula is right for that source. A formula that
 does not fit as the spec stores the data, and that reading the data stored the other way
-makes right, is not judged either way: the checker cannot see how the source stores its
-arrays, and says so.
+makes right, is not judged either way when no single usual mistake explains it: the
+checker cannot see how the source stores its arrays, and says so. (One mistake that
+explains it, Ng's ``np.dot(dZ1, X)`` missing its transpose, is said as the diagnosis.)
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def refuse_if_right_stored_other_way(checker: Any, run: Run, result: CheckResult
         or run.guess
         or checker.network.is_conv
         or _ONE_HOT_INDEX.search(run.formula)  # x[y, range(N)]: the reader's Yᵀ, a mistake
+        or _one_mistake(result)  # np.dot(dZ1, X): "a transpose is missing on X", as said
     ):
         return
     named = [
@@ -59,3 +61,12 @@ def refuse_if_right_stored_other_way(checker: Any, run: Run, result: CheckResult
                 f"does the checker cannot see: check it on a spec that stores {base} as your "
                 "source does"
             )
+
+
+def _one_mistake(result: CheckResult) -> bool:
+    """Whether one usual mistake explains the formula (Ng's ``np.dot(dZ1, X)``: a
+    transpose is missing on X, as the spec stores X): that is said, as on a source that
+    stores X as the spec does. Refused are the formulas only two mistakes at once, or
+    none, explain, where the other storage is the simpler reading."""
+    said = result.diagnosis or ""
+    return bool(said) and not said.startswith("two mistakes") and "no usual" not in said
