@@ -328,3 +328,34 @@ def test_a_scalar_value_used_as_a_coefficient_gets_its_cotangent() -> None:
     assert [st.lhs.name for st in d.cotangents] == ["ds"]
     report = d.verify()
     assert report.passed, str(report)
+
+
+def test_a_closed_form_holds_where_a_value_is_zero() -> None:
+    """Dropout's c = a ⊙ mask gave the closed form da = b ⊙ dout ⊘ a (solving for mask
+    divides by a), wrong wherever a = 0; every closed form must equal the staged gradient at
+    a point whose input and mask have zeros (made up: the program of SE 207481's dropout)."""
+    d = derive_program(
+        loads_program(
+            'name = "dropout_zero"\nconvention = "row"\n[inputs]\na = ["n", "d"]\n'
+            'mask = ["n", "d"]\n[hyperparameters]\np = "p"\n[forward]\nequations = """\n'
+            'c = a * mask\nb = c / (1 - p)\n"""\n[backward]\nupstream = "dout"\n'
+        )
+    )
+    from derive.core import numeric
+
+    sizes = {s: 4 + i for i, s in enumerate(d.graph.sizes.values())}
+    env = random_point(d.graph, sizes, np.random.default_rng(0))
+    for sym in env:
+        if getattr(sym, "name", "") in ("a", "mask"):
+            value = np.array(env[sym], dtype=float)
+            value.flat[::2] = 0.0  # zeros where the forward multiplies by them
+            env[sym] = value
+    staged = closed_form(d, env)
+    values = dict(env)
+    for eq in d.graph.equations:
+        values[eq.out] = numeric.evaluate(eq.rhs, values)
+    found = {name: step for name, step in d.compact.items() if step is not None}
+    assert found, "no closed form to check"
+    for name, step in found.items():
+        closed = np.asarray(numeric.evaluate(step.rhs, values), dtype=float)
+        np.testing.assert_allclose(closed, staged[name], rtol=1e-9, atol=1e-12, err_msg=name)
