@@ -20,7 +20,12 @@ from typing import TYPE_CHECKING, Any
 from derive.formula.answer import CheckResult
 from derive.formula.ir import FormulaError, Sym
 from derive.formula.ir_walk import nodes
-from derive.formula.stored_transposed import _ONE_HOT_INDEX, DATA, _flipped
+from derive.formula.stored_transposed import (
+    _ONE_HOT_INDEX,
+    DATA,
+    other_orientation,
+    right_stored_other_way,
+)
 
 if TYPE_CHECKING:
     from derive.formula.run import Run
@@ -46,21 +51,16 @@ def refuse_if_right_stored_other_way(checker: Any, run: Run, result: CheckResult
         for b in DATA
         if any(isinstance(n, Sym) and n.base == b for p in run.parts for _, n in nodes(p))
     ]
-    for base in named:
-        parts = [_flipped(p, base) for p in run.parts]
-        try:
-            again = checker._check(run.again(parts=parts, verdict_only=True, reading=base))
-        except FormulaError:
-            continue
-        if again.correct and again.shape_error is None:
-            orientation = "rows" if checker.network.convention == "column" else "columns"
-            raise FormulaError(
-                f"cannot judge this formula: as the network stores {base} its shapes do not "
-                f"fit ({result.shape_error}), and with {DATA[base]} stored with samples as "
-                f"{orientation} (as much code keeps them) it is right; which your source "
-                f"does the checker cannot see: check it on a spec that stores {base} as your "
-                "source does"
-            )
+    found = right_stored_other_way(checker, run, named)
+    if found is not None:
+        base = found[0]
+        raise FormulaError(
+            f"cannot judge this formula: as the network stores {base} its shapes do not "
+            f"fit ({result.shape_error}), and with {DATA[base]} stored with samples as "
+            f"{other_orientation(checker)} (as much code keeps them) it is right; which your "
+            f"source does the checker cannot see: check it on a spec that stores {base} as "
+            "your source does"
+        )
 
 
 def _one_mistake(result: CheckResult) -> bool:

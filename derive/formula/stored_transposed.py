@@ -62,22 +62,38 @@ def stored_transposed(checker: Any, run: Run, result: CheckResult) -> CheckResul
         or not _writes_a_transpose(run)
     ):
         return None
-    for base in written_transposed(run.parts):
+    found = right_stored_other_way(checker, run, written_transposed(run.parts))
+    if found is None:
+        return None
+    base, again = found
+    again.notes.append(
+        f"read with {DATA[base]} stored with samples as {other_orientation(checker)} (the "
+        f"transpose of this network's {base}), as the shapes require: as the network stores "
+        f"{base}, {result.shape_error}"
+    )
+    again.formula = result.formula
+    return again
+
+
+def right_stored_other_way(
+    checker: Any, run: Run, bases: list[str]
+) -> tuple[str, CheckResult] | None:
+    """The first data matrix of ``bases`` (X, Y) that, read as stored the other way, makes
+    the formula right, with that verdict; None if none does."""
+    for base in bases:
         parts = [_flipped(p, base) for p in run.parts]
         try:
             again = checker._check(run.again(parts=parts, verdict_only=True, reading=base))
         except FormulaError:
             continue
         if again.correct and again.shape_error is None:
-            orientation = "rows" if checker.network.convention == "column" else "columns"
-            again.notes.append(
-                f"read with {DATA[base]} stored with samples as {orientation} (the transpose "
-                f"of this network's {base}), as the shapes require: as the network stores "
-                f"{base}, {result.shape_error}"
-            )
-            again.formula = result.formula
-            return again
+            return base, again
     return None
+
+
+def other_orientation(checker: Any) -> str:
+    """Where the samples are in the data stored the other way: rows for a column network."""
+    return "rows" if checker.network.convention == "column" else "columns"
 
 
 def unexplained(result: CheckResult) -> bool:
