@@ -8,7 +8,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from derive.cli import main
@@ -262,6 +262,9 @@ def test_random_programs_agree_with_finite_differences(ops: list[str], seed: int
     d = derive_program(loads_program(spec, "<random>"))
     env = random_point(d.graph, {}, np.random.default_rng(seed))
     closed = closed_form(d, env)
+    # exp(exp(exp(X W))) overflows, and central differences of a loss near 1e11 lose every
+    # digit: such draws measure float64, not the derivation
+    assume(all(np.all(np.isfinite(v)) and np.max(np.abs(v)) < 1e4 for v in closed.values()))
     fd = finite_differences(d, env)
     for name, value in closed.items():
         np.testing.assert_allclose(value, fd[name], rtol=1e-5, atol=1e-6)
