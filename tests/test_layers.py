@@ -24,6 +24,7 @@ from derive.oracles.explicit import compare
 from derive.oracles.verify import check_grads, random_point
 from derive.render.text import text
 from derive.spec import Dropout, Layer, Norm, Residual
+from derive.spec.records import Activation, Loss, Network
 
 NEW_EXAMPLES = ("resnet_mlp", "bn_mlp", "svm")
 NEW_LOSSES = ("l1", "mae", "huber", "multiclass_hinge")
@@ -473,3 +474,21 @@ def test_non_positive_eps_and_delta_are_refused(
     assert main(["show", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and phrase in err
+
+
+def test_the_explicit_oracle_agrees_on_batch_norm_of_two_samples() -> None:
+    """Found by hypothesis in CI: identity layers around a batch norm, a batch of 2, ε = 1.
+    Exact arithmetic at rational points left √(var + ε) uncancelled, so equal entries
+    'differed'; finite differences agreed. The oracle now compares radicals to 60 digits."""
+    identity = Activation("identity")
+    net = Network(
+        input_width=2,
+        layers=(
+            Layer(width=2, activation=identity),
+            Norm(over="batch", activation=identity, eps="epsilon"),
+            Layer(width=2, activation=identity),
+        ),
+        loss=Loss(name="squared_error", reduction="mean"),
+        batch=2,
+    )
+    assert compare(derive(net), points=1).mismatches == []
