@@ -235,7 +235,7 @@ def run(
 
 
 def run_layers() -> tuple[list[dict[str, Any]], Counter[str]]:
-    """One row per layer entry (``program``: it names a forward program, or for LaTeX a
+    """One row per layer entry (``program``: it names a forward program or a
     network spec the network checker reads it on); the errors of those not read."""
     programs: dict[str, ProgramChecker] = {}
     networks: dict[Any, Checker] = {}
@@ -249,7 +249,7 @@ def run_layers() -> tuple[list[dict[str, Any]], Counter[str]]:
             "id": entry["id"],
             "verdict": entry["verdict"],
             "syntax": entry["syntax"],
-            "program": is_program or (bool(network) and entry["syntax"] == "latex"),
+            "program": bool(network),
             "read": False,
             "right": False,
             "named": False,
@@ -265,7 +265,7 @@ def run_layers() -> tuple[list[dict[str, Any]], Counter[str]]:
         try:
             text = str(entry["text"])
             result: CheckResult | None = (
-                checker_for(entry, False, networks).check(text, "latex")
+                checker_for(entry, False, networks).check(text, str(entry["syntax"]))
                 if not is_program
                 else check_latex(programs[network], text)
                 if entry["syntax"] == "latex"
@@ -290,7 +290,7 @@ def run_layers() -> tuple[list[dict[str, Any]], Counter[str]]:
 def layer_table(rows: list[dict[str, Any]]) -> str:
     """Per layer file and syntax: entries, those with a forward program, read, right, named."""
     lines = [
-        "| layer file | syntax | entries | with a program (LaTeX: or a spec) | read "
+        "| layer file | syntax | entries | with a program or a spec | read "
         "| verdicts right (of read) "
         "| wrong ones named (of wrong read) | worst check |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
@@ -370,8 +370,9 @@ def main() -> None:
         "written in the source's own names (tests/corpus/specs/programs/), each snippet "
         "given whole to the program checker (`derive check PROGRAM --file snippet.py`); the "
         "LaTeX entries whose `network` is a program are read over its names at each time "
-        "step (`program_latex_check`), those whose `network` is a network spec by the network "
-        "checker (`derive check SPEC`). Entries without either are counted but not checked."
+        "step (`program_latex_check`); the entries (NumPy or LaTeX) whose `network` is a "
+        "network spec are read by the network checker (`derive check SPEC`). Entries without "
+        "either are counted but not checked."
         "\n\n"
         f"{layer_table(layer_rows)}\n\n{LAYER_WRONG}\n\nNot read (first error of each "
         "snippet): " + "; ".join(f"{n} × `{m}`" for m, n in layer_errors.most_common()) + ".\n"
