@@ -14,6 +14,7 @@ from typing import Any
 from derive.core.program import is_scalar
 from derive.core.staged import StagedDerivation
 from derive.formula.answer import CheckResult
+from derive.formula.forward_check import judge as judge_forward
 from derive.formula.ir import FormulaError
 from derive.formula.numpy_bools import refuse_boolean_arithmetic
 from derive.formula.program_diagnose import RTOL
@@ -31,7 +32,11 @@ class ProgramChecker(ProgramPoints):
         """The verdict on a snippet: every gradient or stage it assigns, compared; the
         first wrong one (in the snippet's order) diagnosed."""
         self.returned_as = None
-        statements = self.returned_value(self.reader.parse(formula))
+        parsed = self.reader.parse(formula)
+        forward = judge_forward(self, formula, parsed)  # a loss or a forward value
+        if forward is not None:
+            return forward
+        statements = self.returned_value(parsed)
         refuse_boolean_arithmetic(statements)  # what NumPy would not run (``numpy_bools``)
         self.expected_now = self.expected()
         try:

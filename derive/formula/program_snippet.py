@@ -26,6 +26,7 @@ from derive.core.program import (
     mask_names,
 )
 from derive.core.staged import StagedDerivation
+from derive.formula import framework_calls as frameworks
 from derive.formula import program_branches as branches
 from derive.formula import program_loop_run as loop_run
 from derive.formula import program_loop_text as loops
@@ -85,6 +86,11 @@ class Reader(Bindings):
         lines = logical_lines(text)
         if lines and _HEADER.match(lines[0][1]):  # def backward(self, dout): its body is read
             lines = lines[1:]
+        known = lambda name: self.names.find(name) is not None  # noqa: E731
+        layers = frameworks.layer_reads(self.sd.graph.spec)
+        lines = [
+            (n, frameworks.as_numpy(line, known, self.branch_notes, layers)) for n, line in lines
+        ]
         if loops.has_loop(lines):  # a BPTT loop over time: unrolled at the program's T
             return loop_run.unroll(lines, text, self.sd)
         if any(line.startswith("if ") for _, line in lines):  # if mode == 'train': …
