@@ -182,3 +182,46 @@ def test_real_forward_entries(entry_id: str) -> None:
     assert "forward" in r.quantity, r
     for word in words:
         assert word in (r.diagnosis or ""), r
+
+
+# --------------------------------------------------------------------------- what is handed back
+
+# Made up: a batch-norm-like layer with an upstream gradient (a layer's backward pass).
+SCALE = """
+name = "scale_made_up"
+convention = "row"
+[inputs]
+x = ["N", "D"]
+[parameters]
+gamma = [1, "D"]
+beta = [1, "D"]
+[forward]
+equations = '''
+out = gamma * x + beta
+'''
+[backward]
+upstream = "grad"
+"""
+
+
+def test_made_up_returned_value_is_the_gradient_not_assigned(tmp_path: Path) -> None:
+    pc = _checker(tmp_path, SCALE)
+    body = (
+        "self.gamma_grad = np.sum(grad * x, axis=0, keepdims=True)\n"
+        "self.beta_grad = np.sum(grad, axis=0, keepdims=True)\n"
+    )
+    r = pc.check(body + "return grad * self.gamma")
+    assert r.verdict == "correct" and "dx" in r.quantity, r
+    assert any("returns as dx" in n for n in r.notes)
+    r = pc.check(body + "return grad")  # gamma missing from dx: judged, not ignored
+    assert r.verdict == "incorrect" and "dx" in r.quantity, r
+
+
+def test_made_up_layer_backward_returns_its_inputs_gradient(tmp_path: Path) -> None:
+    pc = _checker(tmp_path, SCALE)
+    assert pc.check("return grad * gamma").verdict == "correct"
+    # the upstream's own variable assigned last, no return (ML-From-Scratch's accum_grad)
+    r = pc.check("grad = grad * gamma")
+    assert r.verdict == "correct" and r.quantity == "dx", r
+    assert any("the value passed back" in n for n in r.notes)
+    assert pc.check("grad = grad * gamma * 2").verdict == "incorrect"

@@ -7,10 +7,11 @@ the same places (TF 1's keywords ``condition=``, ``x=``, ``y=`` and torch's ``co
 ``input=``, ``other=`` are put in their places). A hyperparameter held by a configuration
 object (``config.clip_loss``, ``cfg.delta``, ``args.delta``, ``hparams.delta``,
 ``opt.delta``, ``FLAGS.delta``) is the program's value of that name, when the program has
-one. A sub-layer called as a function (``self.conv1(out)``: PyTorch's ``module(x)`` runs
-``module.forward(x)``) is its ``forward``, when the program names it under ``[sublayers]``.
-A line is rewritten before the program grammar reads it (the grammar itself knows
-only NumPy), and the answer says each reading it used.
+one. ``self.dW = …`` (a layer storing a gradient) assigns ``dW``. A sub-layer called as a
+function (``self.conv1(out)``: PyTorch's ``module(x)`` runs ``module.forward(x)``) is its
+``forward``, when the program names it under ``[sublayers]``. A line is rewritten before
+the program grammar reads it (the grammar itself knows only NumPy), and the answer says
+each reading it used.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ CONFIG_OBJECTS = ("config", "cfg", "args", "hparams", "opt", "FLAGS")
 _CALL = re.compile(r"(?<![\w.])(tf\.math|tf|torch)\.([A-Za-z_]\w*)\s*\(")
 _CONFIG = re.compile(r"(?<![\w.])(" + "|".join(CONFIG_OBJECTS) + r")\.([A-Za-z_]\w*)(?![\w(])")
 _LAYER_CALL = re.compile(r"(?<![\w.])self\.([A-Za-z_]\w*)\s*\(")
+_SELF_TARGET = re.compile(r"^self\.([A-Za-z_]\w*)(?=\s*(?:[-+*/]?=)(?!=))")
 _KEYWORD = re.compile(r"\s*([A-Za-z_]\w*)\s*=(?!=)(.*)", re.S)
 
 
@@ -99,6 +101,12 @@ def as_numpy(
     sub-layer as ``self.LAYER.forward(v)`` (``layers``: each sub-layer, the names its step
     reads); each reading noted once."""
     line = _framework_calls(line, notes)
+    target = _SELF_TARGET.match(line)
+    if target is not None:  # self.dW = …: a layer stores its gradient under its own name
+        line = target.group(1) + line[target.end() :]
+        note = "an attribute of self assigned (self.NAME = …) is read as NAME"
+        if note not in notes:
+            notes.append(note)
     for m in reversed(list(_CONFIG.finditer(line))):
         if known(m.group(2)):
             note = f"read {m.group(1)}.{m.group(2)} as the program's {m.group(2)}"

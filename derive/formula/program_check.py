@@ -9,6 +9,7 @@ factor, a chain-rule term left out, a Jacobian forgotten, one or two of the usua
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from derive.core.program import is_scalar
@@ -67,7 +68,14 @@ class ProgramChecker(ProgramPoints):
         notes = _one_reading_note(reading.notes)
         if self.returned_as:
             line, name = self.returned_as
-            notes.append(f"read the value line {line} returns as {name}")
+            up = self.sd.graph.upstream
+            passed = not any(isinstance(s, G.Return) for s in parsed) and up is not None
+            notes.append(
+                f"read line {line}'s {up.name if up is not None else ''} (the upstream's own "
+                f"variable, assigned last: the value passed back) as {name}"
+                if passed
+                else f"read the value line {line} returns as {name}"
+            )
         for n, s in checked:
             shown = self.label(s)
             if n != shown and f"read {n} as {shown}" not in notes:
@@ -96,28 +104,65 @@ class ProgramChecker(ProgramPoints):
 
     def returned_value(self, statements: list[G.Statement]) -> list[G.Statement]:
         """``return np.sign(p - a) / m``, an unnamed value handed back, read as the
-        program's one gradient (a loss's backward returns the gradient of its input);
-        with several gradients it cannot tell which, and says so."""
+        program's one gradient (a loss's backward returns the gradient of its input), or
+        the one gradient the snippet does not assign itself; else it cannot tell which,
+        and says so."""
+        statements = [self._named_return(st) for st in self._passed_back(statements)]
         at = [k for k, st in enumerate(statements) if isinstance(st, G.Return) and st.value]
         if not at:
             return statements
         st = statements[at[-1]]
         assert isinstance(st, G.Return) and st.value is not None
-        if len(self.sd.gradients) != 1:
-            if any(
-                isinstance(s, G.Assign | G.Update) and self.target(s.target) for s in statements
-            ):
+        left = list(self.sd.gradients)
+        if len(left) != 1:
+            assigned = {
+                self.target(s.target) for s in statements if isinstance(s, G.Assign | G.Update)
+            } - {None}
+            # a layer's backward stores dW, db (self.dW = …) and returns dx: the returned
+            # value is the one gradient the snippet does not assign
+            left = [n for n, g in self.sd.gradients.items() if g.lhs not in assigned]
+            if assigned and len(left) != 1:
                 return statements
+            inputs = [n for n in self.sd.gradients if n in {x.name for x in self.sd.graph.inputs}]
+            if not assigned and self.sd.graph.upstream is not None and len(inputs) == 1:
+                left = inputs  # a layer's backward(dout) returns the gradient of its input
+        if len(left) != 1:
             names = ", ".join(f"d{n}" for n in self.sd.gradients)
             raise FormulaError(
                 f"line {st.line}: cannot tell which gradient the returned value is "
                 f"(the program has {names}): assign it to one of them"
             )
-        name = f"d{next(iter(self.sd.gradients))}"
+        name = f"d{left[0]}"
         out = list(statements)
         out[at[-1]] = G.Assign(name, st.value, st.line, st.text)
         self.returned_as = (st.line, name)
         return out
+
+    def _named_return(self, st: G.Statement) -> G.Statement:
+        """``return grad``: a name that is no gradient of the program, handed back as a
+        value (a gradient's own name, ``return dx``, is judged by that name)."""
+        if not isinstance(st, G.Return) or st.value is not None:
+            return st
+        one = re.fullmatch(r"return\s+([A-Za-z_]\w*)", st.text.strip())
+        if one is None or self.target(one.group(1)) is not None:
+            return st
+        return G.Return(st.line, st.text, G.Name(one.group(1), st.line))
+
+    def _passed_back(self, statements: list[G.Statement]) -> list[G.Statement]:
+        """``accum_grad = …`` last, with no ``return``: a layer's backward that passes the
+        gradient back in the upstream's own variable (ML-From-Scratch's ``return
+        accum_grad``) hands that value back."""
+        up = self.sd.graph.upstream
+        last = statements[-1] if statements else None
+        if (
+            up is None
+            or not isinstance(last, G.Assign)
+            or last.target != up.name
+            or any(isinstance(s, G.Return) for s in statements)
+        ):
+            return statements
+        value = G.Name(up.name, last.line)
+        return [*statements, G.Return(last.line, f"return {up.name}", value)]
 
     def _result(
         self,
