@@ -225,3 +225,48 @@ def test_made_up_layer_backward_returns_its_inputs_gradient(tmp_path: Path) -> N
     assert r.verdict == "correct" and r.quantity == "dx", r
     assert any("the value passed back" in n for n in r.notes)
     assert pc.check("grad = grad * gamma * 2").verdict == "incorrect"
+
+
+# Made up: layer norm written as batch norm on the transpose, a cache unpacked by place.
+LN_T = """
+name = "ln_t_made_up"
+convention = "row"
+[inputs]
+x = ["N", "D"]
+[parameters]
+gamma = [1, "D"]
+beta = [1, "D"]
+[forward]
+equations = '''
+xt = x.T
+mu = mean(xt, axis=0)
+xc = xt - mu
+out_t = gamma.T * xc + beta.T
+out = out_t.T
+'''
+[backward]
+upstream = "dout"
+cache = ["xc", "gamma"]
+"""
+
+
+def test_made_up_one_d_sum_is_compared_as_the_row(tmp_path: Path) -> None:
+    pc = _checker(tmp_path, LN_T)
+    # dbeta = np.sum(dout.T, axis=1) is NumPy's 1-d (D,): the entries of the 1 x D row
+    r = pc.check("(x_c, g) = cache\ndbeta = np.sum(np.transpose(dout, (1, 0)), axis=1)")
+    assert r.verdict == "correct", r
+    r = pc.check("(x_c, g) = cache\ndgamma = np.sum(dout.T * x_c, axis=1)")
+    assert r.verdict == "correct", r
+    r = pc.check("(x_c, g) = cache\ndgamma = np.sum(dout.T, axis=1)")
+    assert r.verdict == "incorrect", r
+    # kept as a column where it is used beside a matrix (NumPy broadcasts it as a row)
+    r = pc.check("dx = dout - np.sum(dout, axis=1)")
+    assert r.verdict == "incorrect" and "keepdims" in (r.shape_error or ""), r
+
+
+def test_parenthesised_targets_and_swapped_axes() -> None:
+    assert as_numpy("(a, b) = cache", lambda n: False, []) == "a, b = cache"
+    assert as_numpy("y = np.transpose(z, (1, 0))", lambda n: False, []) == "y = np.transpose(z)"
+    assert as_numpy("y = np.transpose(z, (0, 1))", lambda n: False, []) == (
+        "y = np.transpose(z, (0, 1))"
+    )

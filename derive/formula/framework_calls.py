@@ -39,6 +39,9 @@ _CALL = re.compile(r"(?<![\w.])(tf\.math|tf|torch)\.([A-Za-z_]\w*)\s*\(")
 _CONFIG = re.compile(r"(?<![\w.])(" + "|".join(CONFIG_OBJECTS) + r")\.([A-Za-z_]\w*)(?![\w(])")
 _LAYER_CALL = re.compile(r"(?<![\w.])self\.([A-Za-z_]\w*)\s*\(")
 _SELF_TARGET = re.compile(r"^self\.([A-Za-z_]\w*)(?=\s*(?:[-+*/]?=)(?!=))")
+_TUPLE_TARGET = re.compile(r"^\(\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)+)\s*,?\s*\)(?=\s*=(?!=))")
+_TRANSPOSE = re.compile(r"(?<![\w.])(?:np|numpy)\.transpose\s*\(")
+_SWAP = re.compile(r"[(\[]\s*1\s*,\s*0\s*[)\]]")
 _KEYWORD = re.compile(r"\s*([A-Za-z_]\w*)\s*=(?!=)(.*)", re.S)
 
 
@@ -101,6 +104,8 @@ def as_numpy(
     sub-layer as ``self.LAYER.forward(v)`` (``layers``: each sub-layer, the names its step
     reads); each reading noted once."""
     line = _framework_calls(line, notes)
+    line = _TUPLE_TARGET.sub(r"\1", line)  # (a, b) = cache is Python's a, b = cache
+    line = _swapped_axes(line)
     target = _SELF_TARGET.match(line)
     if target is not None:  # self.dW = …: a layer stores its gradient under its own name
         line = target.group(1) + line[target.end() :]
@@ -137,6 +142,20 @@ def _framework_calls(line: str, notes: list[str]) -> str:
             notes.append(note)
         line = line[: m.start()] + f"np.{fn}({inner})" + line[end + 1 :]
         pos = m.start() + len(f"np.{fn}(")
+    return line
+
+
+def _swapped_axes(line: str) -> str:
+    """``np.transpose(x, (1, 0))``: the axes of a matrix swapped, its transpose."""
+    pos = 0
+    while (m := _TRANSPOSE.search(line, pos)) is not None:
+        end = _closing(line, m.end())
+        if end is None:
+            return line
+        args = _split_args(line[m.end() : end])
+        if len(args) == 2 and _SWAP.fullmatch(args[1].strip().removeprefix("axes=").strip()):
+            line = line[: m.end()] + args[0].strip() + line[end:]
+        pos = m.end()
     return line
 
 

@@ -18,7 +18,8 @@ from derive.formula.answer import CheckResult
 from derive.formula.forward_check import judge as judge_forward
 from derive.formula.ir import FormulaError
 from derive.formula.numpy_bools import refuse_boolean_arithmetic
-from derive.formula.program_diagnose import RTOL
+from derive.formula.one_d_values import as_row, one_d_names
+from derive.formula.program_diagnose import RTOL, all_close
 from derive.formula.program_loop_diagnose import explain as explain_loop
 from derive.formula.program_points import FIRST_SIZES, ProgramPoints
 from derive.formula.program_snippet import ShapeError
@@ -28,6 +29,9 @@ from derive.spec import program_grammar as G
 
 class ProgramChecker(ProgramPoints):
     """Checks NumPy snippets against one derived program (``derive check PROGRAM …``)."""
+
+    #: The snippet's names that hold a 1-d reduction (set per check).
+    one_d: set[str] = set()
 
     def check(self, formula: str) -> CheckResult:
         """The verdict on a snippet: every gradient or stage it assigns, compared; the
@@ -39,6 +43,7 @@ class ProgramChecker(ProgramPoints):
             return forward
         statements = self.returned_value(parsed)
         refuse_boolean_arithmetic(statements)  # what NumPy would not run (``numpy_bools``)
+        self.one_d = one_d_names(statements)
         self.expected_now = self.expected()
         try:
             reading = self.reader.run(statements)
@@ -101,6 +106,18 @@ class ProgramChecker(ProgramPoints):
             return self._result("incorrect", labels, sym, formula, said, None, notes)
         shape, diagnosis = self.diagnosis.diagnose(statements, reading, name, sym)
         return self._result("incorrect", labels, sym, formula, diagnosis, shape, notes)
+
+    def same(self, reading: Any, name: str, sym: Any) -> bool:
+        """Equal at every point; a 1-d reduction (``np.sum(x, axis=1)``) compared as the
+        row it is where the program's value is a row (``one_d_values``)."""
+        if super().same(reading, name, sym):
+            return True
+        if name not in self.one_d:
+            return False
+        got = self.user_values(reading, name)
+        want = [v[sym] for v in self.expected_now]
+        rows = as_row(got, want) if got is not None else None
+        return rows is not None and all_close(rows, want)
 
     def returned_value(self, statements: list[G.Statement]) -> list[G.Statement]:
         """``return np.sign(p - a) / m``, an unnamed value handed back, read as the
