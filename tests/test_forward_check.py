@@ -270,3 +270,13 @@ def test_parenthesised_targets_and_swapped_axes() -> None:
     assert as_numpy("y = np.transpose(z, (0, 1))", lambda n: False, []) == (
         "y = np.transpose(z, (0, 1))"
     )
+
+
+def test_made_up_gradient_with_an_abs_missing_in_its_condition(tmp_path: Path) -> None:
+    # the backward diagnosis finds no usual mistake: the branch condition is named
+    pc = _checker(tmp_path, HUBER)
+    r = pc.check("return np.where(r <= k, r, k * np.sign(r))")
+    assert r.verdict == "incorrect" and r.quantity == "dr", r
+    assert "branch condition differs" in (r.diagnosis or "") and "abs" in (r.diagnosis or "")
+    r = pc.check("return np.where(np.abs(r) >= k, r, k * np.sign(r))")
+    assert "the other way round" in (r.diagnosis or ""), r

@@ -43,7 +43,7 @@ def diagnose(
 ) -> str | None:
     """What differs between the snippet's forward value ``name`` and the program's."""
     return (
-        _condition(checker, statements, name, want)
+        condition_slip(checker, statements, name, want)
         or _term(checker, target, got, want)
         or _factor(got, want)
         or _branch(checker, target, got, want)
@@ -65,11 +65,12 @@ def _is_abs(e: G.Expr) -> bool:
     return isinstance(e, G.Call) and e.fn == "abs"
 
 
-def _condition(
+def condition_slip(
     checker: ProgramPoints, statements: list[G.Statement], name: str, want: list[Any]
 ) -> str | None:
     """A comparison of the snippet that, with an ``abs`` added or its direction turned,
-    makes the value right: the branch condition differs."""
+    makes the value right: the branch condition differs (a forward value's, or a
+    gradient's where the backward diagnosis found no usual mistake)."""
     for i, st in enumerate(statements):
         expr = _expr_of(st)
         if expr is None:

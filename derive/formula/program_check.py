@@ -19,7 +19,8 @@ from derive.formula.forward_check import judge as judge_forward
 from derive.formula.ir import FormulaError
 from derive.formula.numpy_bools import refuse_boolean_arithmetic
 from derive.formula.one_d_values import as_row, one_d_names
-from derive.formula.program_diagnose import RTOL, all_close
+from derive.formula.forward_diagnose import condition_slip
+from derive.formula.program_diagnose import NOTHING, RTOL, all_close
 from derive.formula.program_loop_diagnose import explain as explain_loop
 from derive.formula.program_points import FIRST_SIZES, ProgramPoints
 from derive.formula.program_snippet import ShapeError
@@ -105,6 +106,9 @@ class ProgramChecker(ProgramPoints):
         if said is not None:  # a BPTT loop's own mistake, in time-step words
             return self._result("incorrect", labels, sym, formula, said, None, notes)
         shape, diagnosis = self.diagnosis.diagnose(statements, reading, name, sym)
+        if diagnosis == NOTHING and shape is None:  # np.where(r <= d, …): an abs missing
+            want = [v[sym] for v in self.expected_now]
+            diagnosis = condition_slip(self, statements, name, want) or diagnosis
         return self._result("incorrect", labels, sym, formula, diagnosis, shape, notes)
 
     def same(self, reading: Any, name: str, sym: Any) -> bool:
