@@ -16,10 +16,10 @@ from derive.core.program import is_scalar
 from derive.core.staged import StagedDerivation
 from derive.formula.answer import CheckResult
 from derive.formula.forward_check import judge as judge_forward
+from derive.formula.forward_diagnose import condition_slip
 from derive.formula.ir import FormulaError
 from derive.formula.numpy_bools import refuse_boolean_arithmetic
 from derive.formula.one_d_values import as_row, one_d_names
-from derive.formula.forward_diagnose import condition_slip
 from derive.formula.program_diagnose import NOTHING, RTOL, all_close
 from derive.formula.program_loop_diagnose import explain as explain_loop
 from derive.formula.program_points import FIRST_SIZES, ProgramPoints
