@@ -152,7 +152,18 @@ formulas read over its program, LaTeX 20 -> 22, all right.
 Round 7 (bptt7): loops over time unrolled at a program's T, the step backward called by
 name read as the program's own step: rnn NumPy 6 -> 12, lstm 5 -> 11, all right. With the
 strict words, tinynn's Huber branches (labelled two mistakes) named as branch factors are
-no longer counted as named."""
+no longer counted as named.
+Round 8 (forward8): forward passes and losses judged against the program's forward at the
+same points (a returned scalar is the loss, a returned array the output, a forward name
+assigned is that value): marl on-policy's Huber with `(e > d)` for `(abs(e) > d)` (the
+branch condition's abs named), tensorforce's linear branch without the threshold (that
+branch named), ml-glossary's and tinynn's losses, UGATIT's residual block without its skip
+(`+ x` named; `self.conv1(out)` read as the sub-layer's forward); torch/tf spellings
+(`tf.where(condition=…)`, `.float()`, `config.clip_loss`) read as NumPy. Layer APIs: the
+returned value is the one gradient not assigned (`self.gamma_grad = …; return dx`), the
+upstream's variable reassigned last is passed back (ML-From-Scratch's `accum_grad`); layer
+norm on the transpose (four sources' own programs, caches by place, 1-d `dgamma` of (D,)
+compared as the row). NumPy 69 -> 83 read, all right."""
 
 
 def names_the_mistake(entry: dict[str, Any], result: CheckResult) -> bool | None:

@@ -18,7 +18,7 @@ from derive.formula.program_check import ProgramChecker
 from derive.programs import derive_program
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_corpus_file import LAYER_ENTRIES, load_program  # noqa: E402
+from test_corpus_file import ENTRIES, LAYER_ENTRIES, load_program  # noqa: E402
 
 # Made up: a residual block y = x + tanh(x W) with a squared loss.
 BLOCK = """
@@ -280,3 +280,41 @@ def test_made_up_gradient_with_an_abs_missing_in_its_condition(tmp_path: Path) -
     assert "branch condition differs" in (r.diagnosis or "") and "abs" in (r.diagnosis or "")
     r = pc.check("return np.where(np.abs(r) >= k, r, k * np.sign(r))")
     assert "the other way round" in (r.diagnosis or ""), r
+
+
+# --------------------------------------------------------------------------- a network's loss
+
+
+def _net_check(network: str, formula: str, syntax: str = "python") -> object:
+    from test_corpus_file import load
+
+    from derive.formula.check import Checker
+
+    return Checker(load(network)).check(formula, syntax)
+
+
+def test_made_up_network_loss_in_numpy() -> None:
+    # the seed network's loss is (1/(2m)) ‖A₃ − Y‖²
+    r = _net_check("seed", "loss = np.sum((A3 - Y)**2) / (2*m)")
+    assert r.verdict == "correct" and r.quantity.startswith("L"), r  # type: ignore[attr-defined]
+    r = _net_check("seed", "cost = np.sum((A3 - Y)**2) / m")
+    assert r.verdict == "incorrect", r  # type: ignore[attr-defined]
+    assert "factor 1/2" in (r.diagnosis or ""), r  # type: ignore[attr-defined]
+
+
+def test_real_ng_regularization_cost() -> None:
+    entry = next(e for _, e in ENTRIES if e["id"] == "ng-c2w1-reg-cost")
+    r = _net_check(str(entry["network"]), str(entry["text"]))
+    assert r.verdict == entry["verdict"] == "correct", r  # type: ignore[attr-defined]
+    assert r.quantity.startswith("R"), r  # type: ignore[attr-defined]
+    # made up from it: the 1/2 left out
+    wrong = str(entry["text"]).replace("(2 * m)", "m")
+    r = _net_check(str(entry["network"]), wrong)
+    assert r.verdict == "incorrect", r  # type: ignore[attr-defined]
+
+
+def test_a_loss_in_latex_is_refused() -> None:
+    with pytest.raises(FormulaError, match="not judged yet"):
+        _net_check(
+            "ng", r"J = -\frac{1}{m} \sum (Y \odot \log A_2 + (1-Y) \odot \log(1-A_2))", "latex"
+        )

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import sympy
+
 from derive.core.derivation import Derivation
 from derive.formula.ir import IR, RelIndex, Sym, index_text
 from derive.formula.quantity import Quantity
@@ -105,7 +107,13 @@ def render_expected(
             "delta": d.deltas[k].lhs if q.kind == "delta" else None,
             "grad": d.gradients[f"{q.base}_{k}"].lhs if q.kind == "grad" else None,
             "cot": d.cotangents[k].lhs if q.kind == "cot" and k in d.cotangents else None,
-            "fwd": next((e.out for e in d.program.equations if e.out.name == f"{q.base}_{k}"), None)
+            "fwd": (
+                sympy.Symbol(q.base)  # the loss L, its weight-decay term R
+                if q.is_loss
+                else next(
+                    (e.out for e in d.program.equations if e.out.name == f"{q.base}_{k}"), None
+                )
+            )
             if q.kind == "fwd"
             else None,
         }[q.kind]

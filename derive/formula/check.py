@@ -28,7 +28,7 @@ from derive.formula.one_sample import one_sample_check
 from derive.formula.output_letters import letters_check
 from derive.formula.parse import IR, FormulaError, NoEquation, parse
 from derive.formula.python_ir import LOOPED_MAPS
-from derive.formula.quantity import Quantity, quantity_of
+from derive.formula.quantity import Quantity, quantity_of, refuse_latex_loss
 from derive.formula.readings import OtherReadings
 from derive.formula.resolve import ShapeMismatch, UnknownSymbol
 from derive.formula.rhs_alone import read_alone
@@ -202,6 +202,7 @@ class Checker(OtherReadings):
             parts = [default_layers(p) for p in parts]
         q = quantity_of(parts[0])
         d = self.d
+        refuse_latex_loss(q, run.syntax, d)
         if q.one_sample and d.program.batch != 1:  # L_i, E_n: on one sample (``one_sample``)
             return one_sample_check(self, run, q)
         layers = q.layers(d)

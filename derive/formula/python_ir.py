@@ -45,6 +45,10 @@ _RATES = frozenset(
 )
 
 #: Index arrays that pick the current mini-batch's rows (``X_train[batch_idx]``).
+#: Names of the loss and of its weight-decay term (Ng's L2_regularization_cost).
+LOSS_WORDS = {"cost": "L", "loss": "L", "J": "L"} | dict.fromkeys(
+    ("L2_regularization_cost", "reg_loss", "reg_cost", "regularization_cost", "l2_loss"), "R"
+)
 BATCH_INDICES = frozenset({"batch_idx", "batch_indices", "batch_mask", "idx_batch"})
 
 _PY_NAME = re.compile(r"^(W|w|b|Z|z|A|a|dW|dw|db|dZ|dz|dA|da|delta|X|x|Y|y|K|dK)_?([0-9]+|l|L)?\Z")
@@ -166,6 +170,8 @@ class PythonToIR(Indexing):
             return Scalar("eta", written=word)
         if word.startswith("_") and not word.startswith("__") and len(word) > 1:
             return self.reading(word[1:])  # _W1: a private attribute's name (frixoe's)
+        if word in LOSS_WORDS:  # cost = …: the loss (a forward quantity, ``quantity``)
+            return Scalar(LOSS_WORDS[word], written=word)
         if word in ("lam", "lambd", "lmbda", "alpha"):
             return Scalar({"alpha": "alpha"}.get(word, "lambda"))
         if word in WINDOWS:  # pooling or a convolution as loops over windows

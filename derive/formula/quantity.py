@@ -40,6 +40,8 @@ class Quantity:
     def layers(self, d: Derivation) -> list[int]:
         """The concrete layers the quantity stands for (all hidden layers for a generic l)."""
         depth = d.depth
+        if self.is_loss:  # the loss (or its weight-decay term): no layer of its own
+            return [depth]
         if isinstance(self.idx, IntIndex):
             ks = [int(self.idx.k)]
         elif self.idx.letter == "L":
@@ -60,6 +62,11 @@ class Quantity:
             if not 1 <= k_abs <= depth:
                 raise UnknownSymbol(f"no layer {k_abs} in this {depth}-layer network")
         return ks
+
+    @property
+    def is_loss(self) -> bool:
+        """Whether the quantity is the loss ``L`` (or ``R``, its weight-decay term)."""
+        return self.kind == "fwd" and self.base in LOSS_PARTS
 
     @property
     def generic(self) -> bool:
@@ -84,6 +91,8 @@ class Quantity:
             if f"{self.base}_{k}" not in d.gradients:
                 raise UnknownSymbol(f"layer {k} has no {self.base}")
             return d.gradients[f"{self.base}_{k}"].rhs
+        if self.is_loss:
+            return loss_part(d, self.base)
         if self.kind == "fwd":
             for eq in d.program.equations:
                 if getattr(eq.out, "name", "") == f"{self.base}_{k}":
@@ -103,9 +112,44 @@ class Quantity:
             return f"δ_{k}" if not self.wrt_loss else f"∂L/∂Z_{k}"
         if self.kind == "grad":
             return f"∂L/∂{_GREEK.get(self.base, self.base)}_{k}"
+        if self.is_loss:
+            return LOSS_PARTS[self.base]
         if self.kind == "fwd":
             return f"{self.base}_{k}"
         return f"∂{'C' if d.per_sample else 'L'}/∂A_{k}"
+
+
+#: The loss and its weight-decay term as a forward quantity (``J = …``, ``reg_cost = …``).
+LOSS_PARTS = {"L": "L (the loss)", "R": "R (the loss's weight-decay term)"}
+#: The letters a left-hand side writes for them (NumPy names are read to these by
+#: ``python_ir``: cost, loss -> L; L2_regularization_cost, reg_loss -> R).
+LOSS_LETTERS = {"L": "L", "J": "L", "E": "L", "R": "R"}
+
+
+def loss_part(d: Derivation, base: str) -> Any:
+    """The network's loss ``L = s C + R`` (base ``L``) or its weight-decay term ``R``."""
+    from derive.core.graph import weight_decay
+
+    prog = d.program
+    if base == "L":
+        return prog.loss_equation.rhs
+    decay = weight_decay(
+        prog.network, prog.batch, [p.symbol for p in prog.parameters if p.role.decays]
+    )
+    if decay == 0:
+        raise UnknownSymbol("this network's loss has no weight-decay term")
+    return decay
+
+
+def refuse_latex_loss(q: Quantity, syntax: str, d: Derivation) -> None:
+    """A loss in LaTeX (``J = -\\frac{1}{m} \\sum …``) gets no verdict: which entries its
+    sums run over is not read, and a reading of them could judge a right loss wrong."""
+    if q.is_loss and syntax != "python":
+        raise FormulaError(
+            f"{q.label(d)}: a loss written in LaTeX is not judged yet (which entries its "
+            "sums run over is not read); write it in NumPy (J = np.sum(…) / m) or check "
+            "its gradients"
+        )
 
 
 #: ∂C/∂A_L by derivation (by identity, the derivation kept so its id is not reused): a
@@ -172,6 +216,8 @@ def quantity_of(lhs: IR) -> Quantity:
             "Z": ("delta", "delta"),
             "A": ("cot", "A"),
         } | {b: ("grad", b) for b in PARAM_BASES}  # ∂L/∂γ_2, ∂L/∂P_4
+    elif isinstance(lhs, Scalar) and lhs.name in LOSS_LETTERS:  # J = …, 𝓛 = …, cost = …
+        return Quantity("fwd", LOSS_LETTERS[lhs.name], IntIndex(0))
     elif isinstance(lhs, Sym):
         sym = lhs
         mapping = {
