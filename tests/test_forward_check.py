@@ -318,3 +318,9 @@ def test_a_loss_in_latex_is_refused() -> None:
         _net_check(
             "ng", r"J = -\frac{1}{m} \sum (Y \odot \log A_2 + (1-Y) \odot \log(1-A_2))", "latex"
         )
+
+
+def test_made_up_loss_differing_without_a_usual_slip(tmp_path: Path) -> None:
+    r = _checker(tmp_path, HUBER).check("return np.sum(r ** 3)")
+    assert r.verdict == "incorrect" and r.quantity.startswith("loss L"), r
+    assert "no usual forward slip" in (r.diagnosis or ""), r

@@ -91,6 +91,10 @@ def judge(
     if judged.returned and any(_same_shape(got[0], first[g]) for g in grads):  # noqa: SIM102
         if said is None or any(all_close(got, [v[g] for v in checker.expected_now]) for g in grads):
             return None
+    said = (
+        said
+        or f"the value differs from the program's {judged.label}: no usual forward slip explains it"
+    )
     return _result(checker, "incorrect", judged, said, formula, reading)
 
 
