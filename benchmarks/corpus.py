@@ -46,6 +46,7 @@ from test_corpus_file import (  # noqa: E402
     is_program_spec,
     load,
     load_program,
+    same_page,
 )
 
 from derive.formula.check import Checker, CheckResult  # noqa: E402
@@ -267,7 +268,7 @@ def run_layers() -> tuple[list[dict[str, Any]], Counter[str]]:
             result: CheckResult | None = (
                 checker_for(entry, False, networks).check(text, str(entry["syntax"]))
                 if not is_program
-                else check_latex(programs[network], text)
+                else check_latex(programs[network], text, same_page(entry))
                 if entry["syntax"] == "latex"
                 else programs[network].check(text)
             )
