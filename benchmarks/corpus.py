@@ -153,7 +153,19 @@ formulas read over its program, LaTeX 20 -> 22, all right.
 Round 7 (bptt7): loops over time unrolled at a program's T, the step backward called by
 name read as the program's own step: rnn NumPy 6 -> 12, lstm 5 -> 11, all right. With the
 strict words, tinynn's Huber branches (labelled two mistakes) named as branch factors are
-no longer counted as named."""
+no longer counted as named.
+Round 8 (texlayers8): a name an equation gives its result (`∂L/∂V = Bᵀ ∂L/∂C = ζ_1`) is read
+as that gradient by the equations after it and by the later formulas of the same page
+(`same_page`: same repository, path, commit and source): Goubasarian's ζ_1 … ζ_7 without
+--symbol, 9 of 9 read, right. Sums over another index between step bounds (d2l's closed form
+`Σ_{i=t}^T (W_hhᵀ)^{T-i} W_qhᵀ ∂L/∂o_{T+t-i}`, the power a matrix product) written out at
+each step: LaTeX 22 -> 31 read, all right. Not read, and why: the SVM notes' per-sample,
+per-class forms (w_j a column of W, w_{y_i}, Σ_{j≠y_i}) need the network checker's index
+forms to index by a label; the Huber loss pages write the loss itself (no gradient to judge)
+or r'(x) of their own r; the lasso page's J is MSE + α‖w‖₁, not l1_linear's loss; He et al.'s
+eq. 5 assumes an identity after the addition, which resnet_mlp (ReLU after it) lacks; the
+Interactive Primer states its result in words; d2l's ∂L/∂o_t differentiates its step loss l,
+which the program leaves out."""
 
 
 def names_the_mistake(entry: dict[str, Any], result: CheckResult) -> bool | None:

@@ -72,3 +72,15 @@ def test_a_sum_that_reaches_past_the_programs_steps_is_refused(d2l: ProgramCheck
             DH + r"\sum_{i=1}^T (W_{hh}^\top)^{T-i} W_{qh}^\top"
             r" \frac{\partial L}{\partial o_{T+t-i}}",
         )
+
+
+def test_a_derivative_of_a_function_the_program_lacks_is_refused_naming_it(
+    d2l: ProgramChecker,
+) -> None:
+    # d2l's own ∂L/∂o_t (eq. bptt_partial_L_ot): its step loss l is not in the program
+    with pytest.raises(FormulaError, match="a derivative of l"):
+        check_latex(
+            d2l,
+            r"\frac{\partial L}{\partial \mathbf{o}_t} = "
+            r"\frac{\partial l (\mathbf{o}_t, y_t)}{T \cdot \partial \mathbf{o}_t}",
+        )

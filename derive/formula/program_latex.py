@@ -69,6 +69,10 @@ def _parser() -> Lark:
     return Lark(grammar, parser="earley", lexer="dynamic", ambiguity="resolve")
 
 
+#: A side that differentiates a function the program does not define (d2l's step loss l).
+UNDEFINED = "a derivative of {f}(…), a function this program does not define"
+
+
 class JacobianSide(Exception):
     """A side written with Jacobians (no matrix meaning to judge)."""
 
@@ -285,6 +289,9 @@ def read_side(text: str, words: tuple[str, ...] = ()) -> Any:
         cause = getattr(err, "orig_exc", None)
         if isinstance(cause, JacobianSide):
             raise cause from None
+        applied = re.search(r"\\partial\s*([A-Za-z])\s*\(", body)
+        if applied and applied.group(1) not in "LEJC":  # ∂l(o_t, y_t)/∂o_t: not the loss
+            raise JacobianSide(UNDEFINED.format(f=applied.group(1))) from None
         if re.search(r"\\partial|\\nabla|\\prod|\\sum_\{?[a-su-z]", body):
             raise JacobianSide("a chain-rule product") from None
         raise FormulaError(f"cannot read {text.strip()!r} over the program's names") from None

@@ -111,6 +111,13 @@ def _check(
     lines = chains(checker, lines, skipped)
     jacobian_notes = list(dict.fromkeys(jacobian_notes))
     unread_result(formula, lines, named, skipped)
+    if not lines and skipped and all("does not define" in s for s in skipped):
+        raise FormulaError(
+            "cannot tell: every right-hand side is "
+            + skipped[0].split("… (", 1)[-1].rstrip(")")
+            + "; its gradients start from the program's given ones (write the formula over "
+            "the program's names)"
+        )
     if not lines:
         raise FormulaError(
             "cannot tell: every right-hand side is a chain-rule product of Jacobians "
