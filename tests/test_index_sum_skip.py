@@ -55,3 +55,11 @@ def test_a_wrong_sum_over_the_classes_is_incorrect(checker: Checker, rhs: str) -
 def test_a_sum_that_skips_a_labels_class_is_refused(checker: Checker) -> None:
     with pytest.raises(FormulaError, match="a label's class"):
         checker.check(LHS + r"\sum_{j\neq y_i} p_j", "latex")
+
+
+def test_a_summed_letter_where_a_free_one_belongs_is_named(checker: Checker) -> None:
+    # made up, the Math SE asker's slip: p_k where p_i belongs (∂ log p_k/∂o_i = -p_i)
+    got = checker.check(LHS + r"-y_i(1-p_i)-\sum_{k\neq i}p_k y_k", "latex")
+    assert not got.correct
+    assert "where (A_L)_i belongs" in str(got.diagnosis), got.diagnosis
+    assert "softmax Jacobian" in str(got.diagnosis)
