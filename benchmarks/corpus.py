@@ -46,6 +46,7 @@ from test_corpus_file import (  # noqa: E402
     is_program_spec,
     load,
     load_program,
+    same_page,
 )
 
 from derive.formula.check import Checker, CheckResult  # noqa: E402
@@ -163,7 +164,19 @@ branch named), ml-glossary's and tinynn's losses, UGATIT's residual block withou
 returned value is the one gradient not assigned (`self.gamma_grad = …; return dx`), the
 upstream's variable reassigned last is passed back (ML-From-Scratch's `accum_grad`); layer
 norm on the transpose (four sources' own programs, caches by place, 1-d `dgamma` of (D,)
-compared as the row). NumPy 69 -> 83 read, all right."""
+compared as the row). NumPy 69 -> 83 read, all right.
+Round 8 (texlayers8): a name an equation gives its result (`∂L/∂V = Bᵀ ∂L/∂C = ζ_1`) is read
+as that gradient by the equations after it and by the later formulas of the same page
+(`same_page`: same repository, path, commit and source): Goubasarian's ζ_1 … ζ_7 without
+--symbol, 9 of 9 read, right. Sums over another index between step bounds (d2l's closed form
+`Σ_{i=t}^T (W_hhᵀ)^{T-i} W_qhᵀ ∂L/∂o_{T+t-i}`, the power a matrix product) written out at
+each step: LaTeX 22 -> 31 read, all right. Not read, and why: the SVM notes' per-sample,
+per-class forms (w_j a column of W, w_{y_i}, Σ_{j≠y_i}) need the network checker's index
+forms to index by a label; the Huber loss pages write the loss itself (no gradient to judge)
+or r'(x) of their own r; the lasso page's J is MSE + α‖w‖₁, not l1_linear's loss; He et al.'s
+eq. 5 assumes an identity after the addition, which resnet_mlp (ReLU after it) lacks; the
+Interactive Primer states its result in words; d2l's ∂L/∂o_t differentiates its step loss l,
+which the program leaves out."""
 
 
 def names_the_mistake(entry: dict[str, Any], result: CheckResult) -> bool | None:
@@ -278,7 +291,7 @@ def run_layers() -> tuple[list[dict[str, Any]], Counter[str]]:
             result: CheckResult | None = (
                 checker_for(entry, False, networks).check(text, str(entry["syntax"]))
                 if not is_program
-                else check_latex(programs[network], text)
+                else check_latex(programs[network], text, same_page(entry))
                 if entry["syntax"] == "latex"
                 else programs[network].check(text)
             )

@@ -176,6 +176,22 @@ def load_program(network: str) -> ProgramDerivation:
     return derive_program(str(ROOT / network))
 
 
+def same_page(entry: dict[str, object]) -> list[str]:
+    """The layer corpus's LaTeX formulas before ``entry`` copied from the same page
+    (repository, path, commit and source): the names their equations give their results
+    (``… = \\zeta_1``) are read by the entry as a reader of the page reads them
+    (``derive.formula.program_latex_names``)."""
+    keys = ("repo", "path", "commit", "source")
+    page = tuple(entry.get(k) for k in keys)
+    before: list[str] = []
+    for _, other in LAYER_ENTRIES:
+        if other is entry:
+            return before
+        if other["syntax"] == "latex" and tuple(other.get(k) for k in keys) == page:
+            before.append(str(other["text"]))
+    return before
+
+
 def is_program_spec(network: str) -> bool:
     """Whether an entry's spec is a forward program rather than a network."""
     return network not in BUILT_IN and is_program(str(ROOT / network))

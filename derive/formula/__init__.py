@@ -117,7 +117,9 @@ grammar and builder::
     program_jacobians.py a step's Jacobian left out upstream of the judged gradient
     program_latex.py     LaTeX over the program's names (program_latex.lark), time steps
                          t, t+1, T, h^{(t)} kept symbolic; Jacobian sides set apart
+    program_latex_steps.py  its step indices (t+1, T, a sum's T+t-i, a power's T-i)
     program_latex_write.py  its tree written out as NumPy at one step t = k
+    program_latex_names.py  names an equation gives its result (… = ζ_1), read after it
     program_latex_check.py  judged at every step where its names exist, as a snippet
     program_latex_chain.py  a chain-rule product of Jacobians read as VJPs from the gradient
     program_latex_jacobian.py  an equation of Jacobians applied to the numerator's gradient

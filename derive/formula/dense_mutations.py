@@ -12,6 +12,7 @@ import sympy
 from derive.core.nodes import Softmax
 from derive.formula.cnn_mutations import _is
 from derive.formula.factor_mutations import FactorMutations, _hadamard_factors
+from derive.formula.index_layout import used_letters
 from derive.formula.ir import (
     IR,
     Bin,
@@ -20,6 +21,7 @@ from derive.formula.ir import (
     Fn,
     Gt0,
     IntIndex,
+    ISum,
     Num,
     Pow,
     Scalar,
@@ -55,6 +57,33 @@ class DenseMutations(FactorMutations):
                     f"sum runs over its other index)",
                     replace(rhs, path, Entry(node.a, (k, i))),
                 )
+
+    def summed_letters(self, run: Run, rhs: IR) -> Iterator[tuple[str, IR]]:
+        """Index forms: an entry indexed by a sum's letter where a free letter belongs
+        (``Σ_{k≠i} p_k y_k`` for ``Σ_{k≠i} p_i y_k``; for the softmax output, the slip of
+        its Jacobian's entry ∂p_k/∂o_i = p_k(δ_ki − p_i))."""
+        sh = partial(show, python=run.python)
+        summed = {v for _, n in nodes(rhs) if isinstance(n, ISum) for v in n.letters}
+        free = sorted(used_letters(rhs) - summed)
+        last = self.network.layers[-1] if self.network.layers else None
+        softmax = getattr(getattr(last, "activation", None), "name", "") == "softmax"
+        for path, node in nodes(rhs):
+            if not isinstance(node, Entry):
+                continue
+            for pos, terms in enumerate(node.indices):
+                if len(terms) != 1 or terms[0][0] != 1 or terms[0][1] not in summed:
+                    continue
+                for other in free:
+                    idx = (*node.indices[:pos], ((1, other),), *node.indices[pos + 1 :])
+                    name, was = sh(node.a), terms[0][1]
+                    name = name if len(name) == 1 else f"({name})"
+                    said = f"an entry index: {name}_{was} where {name}_{other} belongs"
+                    if softmax and isinstance(node.a, Sym) and node.a.base == "A":
+                        said += (
+                            f" (the softmax Jacobian: ∂p_{was}/∂o_{other} = "
+                            f"p_{was}(δ_{was}{other} − p_{other}))"
+                        )
+                    yield said, replace(rhs, path, Entry(node.a, idx))
 
     def masks(self, run: Run, rhs: IR) -> Iterator[tuple[str, IR]]:
         """ReLU's mask ``(Z > 0)`` where another activation's derivative belongs."""

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sympy import OneMatrix
+from sympy.matrices.expressions import MatrixExpr
+
 from derive.formula.answer import CheckResult
 from derive.formula.ir import IR, Fn, FormulaError, IntIndex, Neg, Sym
 from derive.formula.ir_walk import map_children
@@ -42,6 +45,15 @@ def _put(node: Any, arg: Sym, z: Sym) -> Any:
     return map_children(node, lambda c: _put(c, arg, z))
 
 
+def _fit(side: Any, want: Any) -> Any:
+    """A number on the right of ``f'(x) = 1`` (the identity's rule) as that number at every
+    entry of the pre-activation it is compared with (a scalar is no matrix of its shape)."""
+    shape = getattr(want, "shape", None)
+    if getattr(side, "shape", None) is None and isinstance(want, MatrixExpr) and shape:
+        return side * OneMatrix(*shape)
+    return side
+
+
 def check_rule(eq: Equivalence, run: Run) -> CheckResult:
     """``f'(x) = …`` checked at each layer with an elementwise activation (x as its Z):
     right at some layer, correct (which, in a note, for the generic f); else incorrect."""
@@ -62,8 +74,10 @@ def check_rule(eq: Equivalence, run: Run) -> CheckResult:
         ctx = eq._context(run, d, k)
         try:
             want = unique(Resolver(ctx).readings(parts[0]))[0]
-            sides = [unique(Resolver(ctx).readings(p)) for p in parts[1:]]
-            flipped = [unique(Resolver(ctx).readings(Neg(p))) for p in parts[1:]]
+            sides = [[_fit(g, want) for g in unique(Resolver(ctx).readings(p))] for p in parts[1:]]
+            flipped = [
+                [_fit(g, want) for g in unique(Resolver(ctx).readings(Neg(p)))] for p in parts[1:]
+            ]
         except FormulaError:
             continue
         tried.append(k)

@@ -130,6 +130,13 @@ class IndexForm(Layout):
             return
         if isinstance(node, ISum):
             self.collect_sizes(node.a)
+            for k, i in node.unless:
+                if k not in self.sizes or i not in self.sizes:
+                    raise FormulaError(f"Σ_{{{k}≠{i}}}: {i} is no index of an entry")
+                if self.sizes[k] != self.sizes[i]:
+                    raise FormulaError(f"Σ_{{{k}≠{i}}}: {k} and {i} run over different sizes")
+                note = f"Σ_{{{k}≠{i}}} read as the sum over {k} without its term {k} = {i}"
+                self.notes += [note] if note not in self.notes else []
             for var in node.letters:
                 if var in self.sizes:
                     continue
@@ -177,9 +184,11 @@ class IndexForm(Layout):
             case Neg(a):
                 x = self.value_of(a)
                 return Value(-x.array, x.deps)
-            case ISum(letters, a):
+            case ISum(letters, a, unless):
                 letters = tuple(dict.fromkeys(self.samples.get(v, v) for v in letters))
                 body = self.value_of(a)
+                for k, i in unless:  # Σ_{k≠i}: the terms with k = i left out
+                    body = Value(body.array * (self.grid(k) != self.grid(i)), body.deps | {k, i})
                 axes = tuple(self.order.index(v) for v in letters if v in body.deps)
                 arr = np.sum(body.array, axis=axes, keepdims=True) if axes else body.array
                 return Value(arr, body.deps - set(letters))

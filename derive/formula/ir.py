@@ -303,6 +303,8 @@ class ISum(Node):
     TAG: ClassVar[str] = "isum"
     letters: tuple[str, ...]
     a: IR
+    #: ``Σ_{k≠i}``: (summed letter, the letter it skips) pairs
+    unless: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

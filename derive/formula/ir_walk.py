@@ -139,7 +139,9 @@ def scope_sums(node: IR) -> IR:
         out = factors[-1]
         for f in reversed(factors[:-1]):
             out = (
-                ISum(f.letters, Bin("mat", f.a, out)) if isinstance(f, ISum) else Bin("mat", f, out)
+                dataclasses.replace(f, a=Bin("mat", f.a, out))
+                if isinstance(f, ISum)
+                else Bin("mat", f, out)
             )
         return out
     return map_children(node, scope_sums)  # type: ignore[no-any-return]

@@ -145,6 +145,8 @@ def _is_bare(node: Any) -> bool:
 #: What ⊗ was read as: the elementwise product where its factors have one shape (a
 #: blog's δ = (Wᵀ δ) ⊗ σ'(z)); the outer product where they are a sample's vectors of
 #: different lengths (δ ⊗ a = δ aᵀ, said by ``OUTER_NOTE`` when taken).
+#: ``Σ_{k≠i}``, ``Σ_{k \\neq i}``: a sum over one index that skips another
+SKIP = re.compile(r"([a-z])\s*(?:\\neq?(?![A-Za-z])|≠)\s*([a-z])")
 OTIMES_NOTE = "⊗ read as the elementwise product ⊙ (its factors have the same shape)"
 OUTER_NOTE = (
     "⊗ read as the outer product δ ⊗ a = δ aᵀ (its factors are vectors of different lengths)"
@@ -327,17 +329,34 @@ class LatexToIR(Scripts, Ellipses):
         if has_sample(body):  # Σ_i over per-sample quantities: read in per_sample
             return SSum(body)
         letters = next((r for r in rest[:-1] if isinstance(r, Over)), None)
-        if letters is not None and has_entries(body):
-            return ISum(letters.letters, body)  # Σ_{i,j} δ_{ij} …: a sum over entry indices
+        if letters is not None and has_entries(body):  # Σ_{i,j} δ_{ij} …: over entry indices
+            return ISum(letters.letters, body, letters.unless)
+        if letters is not None and letters.unless:
+            raise FormulaError(
+                "a sum that skips an index (Σ_{k≠i}) is read over entries written with "
+                "their indices only (p_k, y_k)"
+            )
         if isinstance(body, Slice):
             return _slice_sum(letters.letters if letters else (), body)
         if letters is not None and "".join(letters.letters) in ("rows", "cols"):
             return Sum(body, 0 if "".join(letters.letters) == "rows" else 1)  # Σ_{\text{rows}}
         return Sum(body, None)
 
+    def sum_neg(self, tok: Token, *rest: Any) -> Any:
+        r"""``\sum_{k≠i} -p_k y_k``: the sum of the negated body."""
+        return self.sum(tok, *rest[:-1], Neg(rest[-1]))
+
     def sumsub(self, *items: Any) -> Over:
         """The subscript of a sum (its index)."""
         text = "".join(str(i) for i in items)
+        skips = SKIP.fullmatch(text.strip())
+        if skips:  # Σ_{k≠i}: over k, all but k = i (softmax's other classes)
+            return Over((skips.group(1),), ((skips.group(1), skips.group(2)),))
+        if re.search(r"\\neq?(?![A-Za-z])|≠", text):
+            raise FormulaError(
+                f"Σ_{{{text.strip()}}}: a sum that skips an index is read when it skips one "
+                "letter (Σ_{k≠i}); a label's class (j ≠ y_i) is not read"
+            )
         return Over(tuple(re.findall(r"[a-z]", text.split("=")[0])))
 
     def sumsup(self, *items: Any) -> None:

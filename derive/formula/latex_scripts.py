@@ -59,9 +59,10 @@ class SupName:
 
 @dataclass(frozen=True, slots=True)
 class Over:
-    """The index letters of a sum (``Σ_{i,j}``)."""
+    """The index letters of a sum (``Σ_{i,j}``), and the letters it skips (``Σ_{k≠i}``)."""
 
     letters: tuple[str, ...]
+    unless: tuple[tuple[str, str], ...] = ()
 
 
 # ------------------------------------------------------------ helpers

@@ -176,6 +176,7 @@ class Mutations(LayerMutations):
             yield from self.index_mutations(run, rhs)
         else:
             yield from self.entry_swaps(run, rhs)
+            yield from self.summed_letters(run, rhs)
             yield from self.derivative_factors(run, rhs, q)
             yield from self.chain_factors(run, rhs)
         outer = q.kind == "grad" and q.base == "W"  # a weight gradient is an outer product

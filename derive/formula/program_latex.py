@@ -18,7 +18,6 @@ a formula with no other side is refused naming that.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import LarkError
 
 from derive.formula.ir import FormulaError
+from derive.formula.program_latex_steps import Step, bound_names, index, step_of
 
 #: Rewrites before the grammar: layout, bold and text wrappers, the book macros.
 _REWRITES: tuple[tuple[re.Pattern[str], Any], ...] = tuple(
@@ -69,16 +69,12 @@ def _parser() -> Lark:
     return Lark(grammar, parser="earley", lexer="dynamic", ambiguity="resolve")
 
 
+#: A side that differentiates a function the program does not define (d2l's step loss l).
+UNDEFINED = "a derivative of {f}(…), a function this program does not define"
+
+
 class JacobianSide(Exception):
     """A side written with Jacobians (no matrix meaning to judge)."""
-
-
-@dataclass(frozen=True)
-class Step:
-    """A time index as written: ``t+1`` is Step("t", 1), ``T`` and ``τ`` Step("T", 0)."""
-
-    letter: str
-    offset: int = 0
 
 
 @v_args(inline=True)
@@ -121,6 +117,28 @@ class _Tree(Transformer[Token, Any]):
     def sumsup(self, _top: Token) -> Any:
         return ("to",)
 
+    def isum(self, _tok: Token, sub: Any, sup: Step, body: Any) -> Any:
+        var, lower = sub
+        return ("isum", var, lower, sup, bound_names(body, var))
+
+    def isumsub(self, var: Token, lower: Step) -> Any:
+        return (str(var), lower)
+
+    def isumsup(self, upper: Step | Token) -> Step:
+        return upper if isinstance(upper, Step) else index([upper])
+
+    def ixexpr(self, *parts: Token) -> Step:
+        return index(list(parts))
+
+    def idxexpr(self, *parts: Token) -> Step:
+        return index(list(parts))
+
+    def index_power(self, step: Step) -> Any:
+        return ("ipower", step)
+
+    def sub_index(self, step: Step) -> Step:
+        return step
+
     def top(self, _tok: Token | None = None) -> Any:
         return ("top",)
 
@@ -151,6 +169,8 @@ class _Tree(Transformer[Token, Any]):
             return ("T", a)
         if what[0] == "power":
             return ("pow", a, what[1])
+        if what[0] == "ipower":  # (W^T)^{T-i}: a matrix power at each value of i
+            return ("ipow", a, what[1])
         stepped = _with_step(a, what[1])
         return ("T", stepped) if what[2] else stepped
 
@@ -189,7 +209,7 @@ class _Tree(Transformer[Token, Any]):
         if word.startswith("pname{"):  # \pname{mask}: the program's name, not m·a·s·k
             word = word[len("pname{") : -1]
         if sub in ("t", "T"):  # h_t, o_T: a time step
-            sub = _step(sub)
+            sub = step_of(sub)
         if isinstance(sub, Step):
             return ("name", word, None, sub)
         return ("name", word, sub, None)
@@ -198,16 +218,12 @@ class _Tree(Transformer[Token, Any]):
         return str(word)
 
     def sub_step(self, step: Any) -> Step:
-        return step if isinstance(step, Step) else _step(step)
+        return step if isinstance(step, Step) else step_of(step)
 
     def step(self, word: Token, sign: Token | None = None, n: Token | None = None) -> Step:
-        found = _step(word)
+        found = step_of(word)
         offset = 0 if n is None else (int(n) if str(sign) == "+" else -int(n))
         return Step(found.letter, offset)
-
-
-def _step(word: Token | str) -> Step:
-    return Step("t" if str(word) == "t" else "T")
 
 
 def _with_step(node: Any, step: Step) -> Any:
@@ -273,6 +289,9 @@ def read_side(text: str, words: tuple[str, ...] = ()) -> Any:
         cause = getattr(err, "orig_exc", None)
         if isinstance(cause, JacobianSide):
             raise cause from None
+        applied = re.search(r"\\partial\s*([A-Za-z])\s*\(", body)
+        if applied and applied.group(1) not in "LEJC":  # ∂l(o_t, y_t)/∂o_t: not the loss
+            raise JacobianSide(UNDEFINED.format(f=applied.group(1))) from None
         if re.search(r"\\partial|\\nabla|\\prod|\\sum_\{?[a-su-z]", body):
             raise JacobianSide("a chain-rule product") from None
         raise FormulaError(f"cannot read {text.strip()!r} over the program's names") from None

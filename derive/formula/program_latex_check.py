@@ -11,6 +11,7 @@ right of a column vector is a product that is not defined, and is said so.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from derive.formula.answer import CheckResult
@@ -33,6 +34,7 @@ from derive.formula.program_latex_jacobian import (
     jacobian_equation,
     left_side_refusal,
 )
+from derive.formula.program_latex_names import Defined
 from derive.formula.program_latex_write import (
     DiagRight,
     Missing,
@@ -53,11 +55,26 @@ def _unexplained(diagnosis: str | None) -> str | None:
     return diagnosis
 
 
-def check_latex(checker: ProgramChecker, formula: str) -> CheckResult:
-    """The verdict on a LaTeX formula over a program's names (see the module docstring)."""
+def check_latex(checker: ProgramChecker, formula: str, context: Sequence[str] = ()) -> CheckResult:
+    """The verdict on a LaTeX formula over a program's names (see the module docstring).
+    ``context``: the earlier formulas of the same page, whose equations may name their
+    results (``… = \\zeta_1``) for this one to use (``program_latex_names``)."""
     if is_entrywise(formula):  # ∂L/∂S^{ij} = …: index notation, judged entry by entry
         return check_entrywise(checker, formula)
     words = tuple(w for w in checker.reader.names.values if len(w) > 1 and w.isalpha())
+    defined = Defined(checker, words)
+    try:
+        defined.take_all(context)
+        result = _check(checker, formula, words, defined)
+    finally:
+        defined.undo()
+    return result
+
+
+def _check(
+    checker: ProgramChecker, formula: str, words: tuple[str, ...], defined: Defined
+) -> CheckResult:
+    """check_latex with the names defined so far declared (``defined``)."""
     last = steps(checker)
     skipped: list[str] = []
     named: list[str] = []
@@ -90,9 +107,17 @@ def check_latex(checker: ProgramChecker, formula: str) -> CheckResult:
                 named.append(side.strip())  # … = \zeta_1: the formula names its result
                 continue
             lines.append((side, None, lhs, tree))
+        defined.take(sides)  # … = \zeta_1: read so by the equations after this one
     lines = chains(checker, lines, skipped)
     jacobian_notes = list(dict.fromkeys(jacobian_notes))
     unread_result(formula, lines, named, skipped)
+    if not lines and skipped and all("does not define" in s for s in skipped):
+        raise FormulaError(
+            "cannot tell: every right-hand side is "
+            + skipped[0].split("… (", 1)[-1].rstrip(")")
+            + "; its gradients start from the program's given ones (write the formula over "
+            "the program's names)"
+        )
     if not lines:
         raise FormulaError(
             "cannot tell: every right-hand side is a chain-rule product of Jacobians "
@@ -174,6 +199,8 @@ def check_latex(checker: ProgramChecker, formula: str) -> CheckResult:
             f"judged {len(results)} side(s) and step(s) as NumPy over the program's names"
             + (f"; wrong: {where.strip()[:60]}" if wrong else "")
         )
+    if (defined_note := defined.note(formula)) is not None:
+        result.notes.append(defined_note)
     if named:
         result.notes.append(
             "read " + ", ".join(named) + " as the formula's own name for its value (not judged)"

@@ -14,6 +14,7 @@ equations, not by the formula's spelling:
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from derive.formula.answer import CheckResult
@@ -148,7 +149,7 @@ def step_off(checker: ProgramChecker, writer: Writer, lhs: Any, rhs: Any) -> str
     stepped = {(n[1], n[2], n[3]) for n in _names(rhs) if isinstance(n[3], Step)}
     for base, sub, step in sorted(stepped, key=str):
         for by in (1, -1):
-            moved = Step(step.letter, step.offset + by)
+            moved = replace(step, offset=step.offset + by)
             tree = _moved(rhs, (base, sub, step), moved)
             try:
                 fixed = f"{writer.name(lhs)} = {writer.write(tree)}"
@@ -163,7 +164,10 @@ def step_off(checker: ProgramChecker, writer: Writer, lhs: Any, rhs: Any) -> str
 
 
 def _step_text(step: Step) -> str:
-    return step.letter + (f"{step.offset:+d}" if step.offset else "")
+    more = "".join(
+        f"{'+' if c > 0 else '-'}{'' if abs(c) == 1 else abs(c)}{v}" for v, c in step.more
+    )
+    return step.letter + more + (f"{step.offset:+d}" if step.offset else "")
 
 
 def _names(node: Any) -> list[Any]:

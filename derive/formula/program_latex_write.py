@@ -36,16 +36,33 @@ class Writer:
     def __init__(self, checker: ProgramChecker, last: int, k: int | None) -> None:
         self.checker, self.last, self.k = checker, last, k
         self.loose: list[str] = []  # names read as the program's by a loose match, noted
+        self.bound: dict[str, int] = {}  # the indices of the sums being written out (i)
+
+    def at(self, step: Step) -> int:
+        """A step's value here: t is k, T the last step, a sum's index its value."""
+        total = step.offset
+        for letter, coeff in ((step.letter, 1), *step.more):
+            if not letter:  # a number alone (the bound 1 of \sum_{i=1})
+                continue
+            if letter in self.bound:
+                value = self.bound[letter]
+            elif letter == "T":
+                value = self.last
+            elif letter == "t" and self.k is not None:
+                value = self.k
+            else:
+                raise FormulaError(f"the index {letter} is bound by no sum")
+            total += coeff * value
+        return total
 
     def name(self, node: Any) -> str:
         """The program's spelling of a name at this step (``h_t`` at k = 2: ``h_2``)."""
         _, base, sub, step = node
         text = base + (f"_{sub}" if sub else "")
         if isinstance(step, Step):
-            at = self.last if step.letter == "T" else self.k
-            if at is None:
+            if step.letter == "t" and self.k is None and not step.more:
                 raise FormulaError(f"{base}_t: the step t is bound by no sum")
-            text += f"_{at + step.offset}"
+            text += f"_{self.at(step)}"
         return text
 
     def known(self, text: str) -> str:
@@ -104,6 +121,13 @@ class Writer:
             for k in range(node[1], self.last + 1):
                 terms.append(Writer(self.checker, self.last, k).write(node[2]))
             return "(" + " + ".join(terms) + ")"
+        if tag == "isum":
+            return self.index_sum(node)
+        if tag == "ipow":
+            power = self.power(node)
+            if power is None:
+                raise FormulaError("a matrix to the power 0 outside a product is not read here")
+            return power
         if tag == "amb":
             return self.product(node[1], node[2])
         if tag == "dot":
@@ -113,6 +137,36 @@ class Writer:
         if tag == "diag":
             raise FormulaError("diag(v) alone, not in a product, is not read here")
         raise FormulaError(f"cannot read {tag} over the program's names")
+
+    def index_sum(self, node: Any) -> str:
+        """``\\sum_{i=t}^T body``: the body written at each value of i (at this step)."""
+        _, var, lower, upper, body = node
+        terms = []
+        for value in range(self.at(lower), self.at(upper) + 1):
+            inner = Writer(self.checker, self.last, self.k)
+            inner.bound = {**self.bound, var: value}
+            try:
+                terms.append(inner.write(body))
+            except Missing as missing:  # not skipped: the sum would lose a term silently
+                raise FormulaError(
+                    f"the sum over {var} reaches {missing}, which this program does not have "
+                    f"(its steps are 1 … {self.last})"
+                ) from None
+            self.loose += [n for n in inner.loose if n not in self.loose]
+        if not terms:  # \sum_{i=t+1}^T at t = T: the empty sum
+            return "0"
+        return "(" + " + ".join(terms) + ")"
+
+    def power(self, node: Any) -> str | None:
+        """``A^{T-i}``: the matrix product of that many A's (None for the power 0, the
+        identity, which a product leaves out)."""
+        n = self.at(node[2])
+        if n < 0:
+            raise FormulaError(f"a matrix to a negative power ({n}) is not read here")
+        if n == 0:
+            return None
+        base = self.write(node[1])
+        return "(" + " @ ".join([base] * n) + ")"
 
     def fits(self, text: str, axis: int, size: str | None) -> None:
         """A ones vector's written length against the side it sums."""
@@ -142,6 +196,9 @@ class Writer:
         """A product written side by side: a matrix product, a scale, diag(v) x, or a
         product with a ones vector (``X 1`` the row sums, ``1ᵀ X`` the column sums,
         ``x 1ᵀ`` x repeated along the rows' width)."""
+        for one, other in ((a, b), (b, a)):  # A^0 next to a factor: the identity
+            if one[0] == "ipow" and self.at(one[2]) == 0:
+                return self.write(other)
         if b[0] == "ones":
             left = self.write(a)
             self.fits(left, -1, b[1])
@@ -176,9 +233,13 @@ def free(node: Any) -> bool:
     if not isinstance(node, tuple) or not node:
         return False
     if node[0] == "name":
-        return isinstance(node[3], Step) and node[3].letter == "t"
+        return isinstance(node[3], Step) and "t" in node[3].letters()
     if node[0] == "sum":
         return False
+    if node[0] == "isum":  # \sum_{i=t}^T: t in a bound, or in the body
+        return "t" in node[2].letters() | node[3].letters() or free(node[4])
+    if node[0] == "ipow":
+        return "t" in node[2].letters() or free(node[1])
     return any(free(part) for part in node[1:])
 
 
