@@ -10,6 +10,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
       words       latex_tokens.py     LaTeX names: symbols, scalars, functions
                   latex_rewrites.py   rewrites before the grammar: decorations, primes, cases
                   latex_euler.py      e^{-z} as exp(-z), where the exponent is no layer's script
+                  latex_matrices.py   matrices written entry by entry (one convolution's
+                                      x, w, y, b), evaluated and compared entry by entry
                   latex_commands.py   TeX's own commands; a page's macro asked to be declared
                   latex_goodfellow.py Goodfellow et al.'s letters (a = Z, h = A, g), by macros
                   latex_plain.py      maths typed in Unicode (∂L/∂W₂), ℓ, code names (W2)

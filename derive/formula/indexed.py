@@ -244,6 +244,8 @@ class IndexForm(Layout):
         terms_of = iter(node.indices)
         for var, size in zip(layout, data.shape):
             if var is not None:
+                if self.sizes.get(var, size) > size:  # an implicit axis the others' is longer
+                    raise FormulaError(f"{sym.name}'s axes do not fit the other symbols'")
                 index.append(self.grid(var))
                 deps.add(var)
                 continue
