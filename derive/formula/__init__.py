@@ -58,6 +58,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   run.py              one check's context (Run), passed to every stage
                   equivalence.py      structurally equal, else numerically on random widths
                   derivative_rules.py f'(x) = …: an activation's derivative, per layer
+                  local_rules.py      ∂a/∂z = a(1 − a): the same rule, as a chain-rule step
     diagnose      cnn_mutations.py    the CNN mistakes, undone one at a time
                   factor_mutations.py a layer's derivative factor: not f', at A, shifted
                   dense_mutations.py  masks, sums, squares, decay, softmax, swapped indices
