@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from derive.formula.latex_euler import EULER_REWRITES, euler_notes
+from derive.formula.latex_leibniz import LEIBNIZ_REWRITES, leibniz_notes
 from derive.formula.latex_numpy import NUMPY_REWRITES, numpy_notes
 
 
@@ -65,8 +66,8 @@ def loss_notes(text: str) -> list[str]:
 
 def rewrite_notes(text: str) -> list[str]:
     """The readings the rewrites here used (said in the answer): the loss's name, e^{…},
-    np.sum."""
-    return loss_notes(text) + euler_notes(text) + numpy_notes(text)
+    np.sum, dσ/dz."""
+    return loss_notes(text) + euler_notes(text) + numpy_notes(text) + leibniz_notes(text)
 
 
 #: An indicator of the label's class: ``\\mathbb{1}(y_i = k)`` (y_i the class of sample i).
@@ -89,6 +90,7 @@ def _label_entry(m: re.Match[str]) -> str:
 LATEX_REWRITES: list[tuple[re.Pattern[str], Any]] = [
     *EULER_REWRITES,  # e^{-z} as \exp(-z) where its exponent is no layer's script
     *NUMPY_REWRITES,  # np.sum(dZ, axis=1, keepdims=True) in Ng's slides
+    *LEIBNIZ_REWRITES,  # dσ/dz, ∂σ(z)/∂z as σ'(z)
     (re.compile(r"\\begin\{cases\}(.*?)\\end\{cases\}", re.S), _cases),
     (_PER_EXAMPLE, _per_example),
     # a shape stated beside a side, \in \mathbb{R}^{p_l \times p_{l+1}}: not maths to check
