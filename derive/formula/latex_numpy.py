@@ -28,8 +28,13 @@ def _np_sum(m: re.Match[str]) -> str:
     return f"\\sum_{{{over}}} ({m.group(1)}) "
 
 
-#: (pattern, replacement) for the LaTeX rewrites (``latex_rewrites``).
-NUMPY_REWRITES: list[tuple[re.Pattern[str], Any]] = [(_NP_SUM, _np_sum)]
+#: (pattern, replacement) for the LaTeX rewrites (``latex_rewrites``); with Octave's and
+#: Julia's elementwise power ``.^`` (Ng's Machine Learning course: ``(1 - a.^2)``) as the
+#: power, which is entry by entry already (``.*`` is a product sign of the grammar).
+NUMPY_REWRITES: list[tuple[re.Pattern[str], Any]] = [
+    (_NP_SUM, _np_sum),
+    (re.compile(r"\.\s*\^"), "^"),
+]
 
 NUMPY_NOTE = "np.sum(…, axis=…, keepdims=True) read as NumPy has it: a sum along that axis"
 
