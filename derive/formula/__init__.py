@@ -21,6 +21,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   ir_walk.py          walks over it: nodes, replace, renumber, show
                   numbers.py          numbers and layer indices, within bounds
       LaTeX       latex_layers.py     layer indices and letters (o, h: output, hidden)
+                  latex_units.py      unit letters for layers (Bishop's δ_j = h'(a_j) Σ_k w_kj δ_k);
+                                      a weight's index order read both ways
                   latex_funcs.py      function applications: primes, powers, layers
                   latex_scripts.py    symbols, indices, superscripts
                   latex_ellipsis.py   σ'(z_1) w_2 … σ'(z_4): the run filled in

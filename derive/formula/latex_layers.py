@@ -27,6 +27,7 @@ class Alternative:
     refusal: str
     kind: str = ""  # "otimes": ⊗ as the outer product (``latex_ir.LatexToIR``)
     row_parts: list[Any] | None = None  # that reading for row vectors (aᵀ b)
+    also: Alternative | None = None  # a second reading, checked the same way
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,6 +78,41 @@ def _relettered(node: Any, layer: dict[str, int], swap: bool) -> Any:
     return map_children(node, lambda c: _relettered(c, layer, swap))
 
 
+#: The other convention for a weight's indices, as a reading of a weight's gradient.
+MIRROR_NOTE = "w_(ij) read as joining unit i to unit j (Wikipedia's backpropagation article)"
+MIRROR_REFUSAL = (
+    "cannot tell which unit a weight's first index names: with w_(kj) joining unit j to "
+    "unit k (Nielsen, Bishop) the formula is wrong, and with w_(ij) joining unit i to unit j "
+    "(Wikipedia) it is right; write the layers (∂C/∂w^l_{jk} = a^{l-1}_k δ^l_j)"
+)
+
+
+def _mirrored(node: Any) -> Any:
+    """``node`` with each weight's two unit letters the other way round (w_{ij} -> w_{ji})."""
+    got = _letters(node)
+    if got is not None and len(got) == 2 and node.a.base == "W":
+        return Entry(node.a, (node.indices[1], node.indices[0]))
+    return map_children(node, _mirrored)
+
+
+def _mirror(parts: list[Any], swap: bool, then: Alternative | None) -> Alternative | None:
+    """A weight's gradient by its unit letters (``∂E/∂w_{ij} = o_i δ_j``) in the other
+    convention for its indices (``then``: the reading checked after it); None for any
+    other left-hand side (a delta's recursion places its sum over the next layer)."""
+    lhs = parts[0]
+    if not (isinstance(lhs, Partial) and isinstance(lhs.sym, Entry)):
+        return then
+    got, weight = _letters(lhs.sym), lhs.sym.a
+    if got is None or len(got) != 2 or not isinstance(weight, Sym) or weight.base != "W":
+        return then
+    mirrored = [_mirrored(p) for p in parts]
+    layer = _unit_layers(mirrored)
+    if layer is None:
+        return then
+    readings = [_relettered(p, layer, swap) for p in mirrored]
+    return Alternative(readings, MIRROR_NOTE, MIRROR_REFUSAL, also=then)
+
+
 def unit_letters(
     parts: list[Any], notes: list[str], bishop: bool
 ) -> tuple[list[Any], Alternative | None]:
@@ -112,7 +147,7 @@ def unit_letters(
             "Bishop's notation (PRML §5.3, h the activation function): a read as the "
             "pre-activation (derive's Z), z as the activation (A)"
         )
-        return [_relettered(p, layer, True) for p in parts], None
+        return [_relettered(p, layer, True) for p in parts], _mirror(parts, True, None)
     swapped = None
     if az:
         swapped = Alternative(
@@ -121,5 +156,6 @@ def unit_letters(
             "cannot tell: with a_j as the activation and z_j as the pre-activation the formula "
             "is wrong, and with a_j as the pre-activation (Bishop, PRML §5.3) it is right; "
             "write the layers (δ^l_j, z^l_j) in derive's notation",
+            also=_mirror(parts, True, None),  # both other readings: letters and indices
         )
-    return [_relettered(p, layer, False) for p in parts], swapped
+    return [_relettered(p, layer, False) for p in parts], _mirror(parts, False, swapped)
