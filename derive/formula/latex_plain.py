@@ -27,8 +27,8 @@ SUBSCRIPTS = dict(
 #: Superscript characters and what they stand for (ᵀ is the transpose).
 SUPERSCRIPTS = dict(
     zip(
-        "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁽⁾ᵀⁱⁿˡᵐ",
-        "0123456789+-()Tinlm",
+        "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁽⁾ᵀⁱⁿˡᵐᴸʲᵏ",
+        "0123456789+-()TinlmLjk",
         strict=True,
     )
 )
