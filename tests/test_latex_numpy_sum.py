@@ -5,10 +5,12 @@ example (samples are columns)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from derive.formula.check import Checker
-from derive.formula.latex_numpy import NUMPY_NOTE
+from derive.formula.latex_numpy import NUMPY_NOTE, TERNARY_NOTE
 from derive.formula.parse import FormulaError
 
 
@@ -50,3 +52,32 @@ def test_octaves_elementwise_power(ng: Checker, power: str, verdict: str) -> Non
     # made up after Ng's Machine Learning course (Octave): tanh' as 1 - a.^2
     formula = rf"dZ^{{[1]}} = W^{{[2]T}} dZ^{{[2]}} .* (1 - A^{{[1]}}.^{power})"
     assert ng.check(formula, "latex").verdict == verdict
+
+
+RELU2 = Path(__file__).parent / "corpus" / "specs" / "relu2_sse.toml"
+
+
+@pytest.mark.parametrize(
+    ("formula", "verdict"),
+    [
+        # made up after the ai-by-hand issue's plain text (corpus aibyhand-issue9-dz2-a3)
+        ("∂L/∂Z2=∂L/∂A2  if Z2>0 else 0", "correct"),
+        ("∂L/∂Z2=∂L/∂A2  if Z2<0 else 0", "incorrect"),
+        (
+            r"\frac{\partial L}{\partial Z_2} = \frac{\partial L}{\partial A_2} if Z_2 > 0 else 0",
+            "correct",
+        ),
+    ],
+)
+def test_pythons_conditional_expression(formula: str, verdict: str) -> None:
+    result = Checker(RELU2).check(formula, "latex")
+    assert result.verdict == verdict
+    assert TERNARY_NOTE in result.notes
+
+
+def test_a_cases_environment_with_else_is_left_to_cases() -> None:
+    cases = (
+        r"\frac{\partial L}{\partial Z_2} = \frac{\partial L}{\partial A_2} \odot "
+        r"\begin{cases} 1 & \text{ if } Z_2 > 0 \\ 0 & \text{ else } \end{cases}"
+    )
+    assert Checker(RELU2).check(cases, "latex").verdict == "correct"

@@ -10,7 +10,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
       words       latex_tokens.py     LaTeX names: symbols, scalars, functions
                   latex_rewrites.py   rewrites before the grammar: decorations, primes, cases
                   latex_euler.py      e^{-z} as exp(-z), where the exponent is no layer's script
-                  latex_numpy.py      np.sum(dZ, axis=1, keepdims=True) in LaTeX (Ng's slides), .^
+                  latex_numpy.py      code in maths: np.sum(…, keepdims=True), .^, X if C else 0
                   latex_leibniz.py    dσ/dz, ∂σ(z)/∂z, d/dx tanh(x) as σ'(z), tanh'(x)
                   latex_matrices.py   matrices written entry by entry (one convolution's
                                       x, w, y, b), evaluated and compared entry by entry
