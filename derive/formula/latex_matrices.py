@@ -120,6 +120,7 @@ class Reader:
         self.base = 1
 
     def atom(self, a: Atom) -> Any:
+        """One entry's value in this trial (counted from ``base``)."""
         key = (a.letter, a.gradient)
         if key not in self.values:
             what = f"∂L/∂{a.letter}" if a.gradient else a.letter
@@ -135,6 +136,7 @@ class Reader:
         return float(array[at])
 
     def matrix(self, slot: int) -> Any:
+        """A matrix written entry by entry, each entry a side of its own."""
         rows = self.cells[slot]
         if len({len(r) for r in rows}) != 1:
             raise FormulaError("the matrix's rows have different lengths")
@@ -198,15 +200,7 @@ def _split(text: str) -> tuple[list[str], list[list[list[str]]]]:
     flat = _ENV.sub(slot, text)
     flat = re.sub(r"\\left\s*\.|\\right\s*\.|&|\\\\|\\,|\\;|\\!|\\quad", " ", flat)
     flat = flat.strip().rstrip(".,;").strip()
-    return [s for s in flat.split("=")], cells
-
-
-def _convolution(net: Network) -> int:
-    """The network's one convolution layer (1-based), or why it is no such network."""
-    convs = [k for k, layer in enumerate(net.layers, 1) if isinstance(layer, Conv2d)]
-    if len(convs) != 1:
-        raise FormulaError("its letters name one convolution's values")
-    return convs[0]
+    return flat.split("="), cells
 
 
 def _values(d: Derivation, k: int, env: dict[Any, Any]) -> dict[tuple[str, bool], Any]:
@@ -253,7 +247,10 @@ def matrix_check(network: Network, text: str) -> CheckResult:
 
 
 def _check(network: Network, text: str) -> CheckResult:
-    k = _convolution(network)
+    convs = [k for k, layer in enumerate(network.layers, 1) if isinstance(layer, Conv2d)]
+    if len(convs) != 1:
+        raise FormulaError("its letters name one convolution's values")
+    k = convs[0]
     conv = network.layers[k - 1]
     if network.batch != 1 or getattr(conv, "channels", None) != 1:
         raise FormulaError("entries are read for one sample and one channel")
