@@ -98,7 +98,12 @@ named with the looser words): NumPy loops over windows run at small sizes (loops
 118 NumPy read, a right-hand side alone, one sample's loss, Σ_x (readtex7) 80 -> 83 LaTeX,
 activation objects, returned values, positional axes (readpy7); 205 read, all right. Named
 is now counted without the entries labelled `other` and with strict words for f' missing,
-a layer index and two mistakes: 42 of 43."""
+a layer index and two mistakes: 42 of 43. Round 8 (texread8): matrices written entry by
+entry on a network with one convolution (pikazlou's dL/dW as weighted patches and dL/db),
+Python's X if C else 0 typed as maths (the ai-by-hand issue's layer slip named), e^{…},
+dσ/dz, ∂a/∂z, np.sum(…, keepdims=True), ℓ and E_total as the loss: 83 -> 86 LaTeX, all
+right; Wikipedia's ∂E/∂w_ij = o_i δ_j (w_ij joining i to j), judged INCORRECT as derive
+orders a weight's indices, now gets no verdict."""
 
 
 #: What changed the layer table's verdicts (by hand, when it changed).

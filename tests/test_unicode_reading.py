@@ -179,3 +179,14 @@ def test_the_text_printers_gradients_read_back(name: str) -> None:
 )
 def test_greek_letters_with_plain_digits(formula: str, syntax: str, correct: bool) -> None:
     assert Checker("ng").check(formula, syntax).correct is correct
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        "δᴸ = ∇ₐC ⊙ σ′(zᴸ)",  # made up in Nielsen's BP1, typed in Unicode: capital ᴸ
+        "δᴸⱼ = ∂C/∂aᴸⱼ σ′(zᴸⱼ)",  # with the unit's subscript ⱼ
+    ],
+)
+def test_unicode_capital_l(formula: str) -> None:
+    assert Checker("nielsen").check(formula, "latex").verdict == "correct"

@@ -9,6 +9,11 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                                       (declared.py); which syntax (detect.py)
       words       latex_tokens.py     LaTeX names: symbols, scalars, functions
                   latex_rewrites.py   rewrites before the grammar: decorations, primes, cases
+                  latex_euler.py      e^{-z} as exp(-z), where the exponent is no layer's script
+                  latex_numpy.py      code in maths: np.sum(…, keepdims=True), .^, X if C else 0
+                  latex_leibniz.py    dσ/dz, ∂σ(z)/∂z, d/dx tanh(x) as σ'(z), tanh'(x)
+                  latex_matrices.py   matrices written entry by entry (one convolution's
+                                      x, w, y, b), evaluated and compared entry by entry
                   latex_commands.py   TeX's own commands; a page's macro asked to be declared
                   latex_goodfellow.py Goodfellow et al.'s letters (a = Z, h = A, g), by macros
                   latex_plain.py      maths typed in Unicode (∂L/∂W₂), ℓ, code names (W2)
@@ -16,6 +21,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   ir_walk.py          walks over it: nodes, replace, renumber, show
                   numbers.py          numbers and layer indices, within bounds
       LaTeX       latex_layers.py     layer indices and letters (o, h: output, hidden)
+                  latex_units.py      unit letters for layers (Bishop's δ_j = h'(a_j) Σ_k w_kj δ_k);
+                                      a weight's index order read both ways
                   latex_funcs.py      function applications: primes, powers, layers
                   latex_scripts.py    symbols, indices, superscripts
                   latex_ellipsis.py   σ'(z_1) w_2 … σ'(z_4): the run filled in
@@ -55,6 +62,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   run.py              one check's context (Run), passed to every stage
                   equivalence.py      structurally equal, else numerically on random widths
                   derivative_rules.py f'(x) = …: an activation's derivative, per layer
+                  local_rules.py      ∂a/∂z = a(1 − a): the same rule, as a chain-rule step
     diagnose      cnn_mutations.py    the CNN mistakes, undone one at a time
                   factor_mutations.py a layer's derivative factor: not f', at A, shifted
                   dense_mutations.py  masks, sums, squares, decay, softmax, swapped indices

@@ -18,6 +18,7 @@ from derive.formula.derivative_rules import check_rule, rule_argument
 from derive.formula.equivalence import shapes_fit
 from derive.formula.ir import Partial, Sym
 from derive.formula.ir_walk import default_layers, has_entries, mentions
+from derive.formula.latex_matrices import has_matrix, matrix_check
 from derive.formula.layer_api import layer_api
 from derive.formula.letter_clash import letters_clash
 from derive.formula.name_readings import guessed_check
@@ -48,6 +49,8 @@ class Checker(OtherReadings):
         are tried in their common readings (``guesses``). A LaTeX right-hand side alone is
         read as the one derived quantity it equals (``rhs_alone``) unless ``alone`` is
         False (``--quantity`` says what it is)."""
+        if syntax != "python" and self.network.is_conv and has_matrix(formula):
+            return matrix_check(self.network, formula)  # entry by entry (``latex_matrices``)
         if syntax != "python" and alone:
             try:
                 return self.check(formula, syntax, alone=False)

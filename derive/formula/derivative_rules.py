@@ -15,6 +15,7 @@ from sympy.matrices.expressions import MatrixExpr
 from derive.formula.answer import CheckResult
 from derive.formula.ir import IR, Fn, FormulaError, IntIndex, Neg, Sym
 from derive.formula.ir_walk import map_children
+from derive.formula.local_rules import NOTE, as_rule, local_layers, local_pair
 from derive.formula.resolve import Resolver, unique
 from derive.formula.run import Run
 
@@ -32,8 +33,11 @@ RULES = {
 
 
 def rule_argument(lhs: IR) -> Sym | None:
-    """The argument of ``f'(x)`` on a left-hand side (a plain symbol without a layer);
-    None if the left-hand side is not an activation's first derivative."""
+    """The argument of ``f'(x)`` on a left-hand side (a plain symbol without a layer), or
+    the z of ``∂a/∂z`` (``local_rules``); None if the left-hand side is neither."""
+    pair = local_pair(lhs)
+    if pair is not None:
+        return pair[1]
     if isinstance(lhs, Fn) and lhs.order == 1 and isinstance(lhs.arg, Sym):
         return lhs.arg if lhs.arg.index is None else None
     return None
@@ -59,18 +63,19 @@ def check_rule(eq: Equivalence, run: Run) -> CheckResult:
     right at some layer, correct (which, in a note, for the generic f); else incorrect."""
     lhs = run.parts[0]
     arg = rule_argument(lhs)
-    assert isinstance(lhs, Fn) and arg is not None
+    local = local_layers(run.parts, eq.d.depth) if local_pair(lhs) is not None else None
+    assert (isinstance(lhs, Fn) or local) and arg is not None
     d = eq.d
     right: list[int] = []
     negated = False
     tried: list[int] = []
-    generic = lhs.name == "generic"
+    generic = local is not None or getattr(lhs, "name", "") == "generic"
     acts = [getattr(getattr(layer, "activation", None), "name", "") for layer in eq.network.layers]
     for k, act in enumerate(acts, start=1):
-        if generic and act in ("softmax", ""):
+        if (generic and act in ("softmax", "")) or (local is not None and k not in local):
             continue  # a Jacobian (or no activation), not an elementwise derivative
         z = Sym("Z", IntIndex(k), False)
-        parts = [_put(p, arg, z) for p in run.parts]
+        parts = as_rule(run.parts, k) if local else [_put(p, arg, z) for p in run.parts]
         ctx = eq._context(run, d, k)
         try:
             want = unique(Resolver(ctx).readings(parts[0]))[0]
@@ -91,13 +96,13 @@ def check_rule(eq: Equivalence, run: Run) -> CheckResult:
         raise FormulaError(
             "f'(x): this network has no layer with an elementwise activation to differentiate"
         )
-    names = [acts[k - 1] for k in tried] if generic else [lhs.name]
-    label = "f'" if generic else f"{lhs.name}'"
+    names = [acts[k - 1] for k in tried] if generic else [getattr(lhs, "name", "")]
+    label = "∂a/∂z" if local else "f'" if generic else f"{getattr(lhs, 'name', '')}'"
     expected = "; ".join(
         f"{name}'(x) = {RULES.get(name, 'its derivative')}" for name in dict.fromkeys(names)
     )
     if right:
-        notes = []
+        notes = [NOTE] if local else []
         if generic:
             which = ", ".join(str(k) for k in right)
             notes.append(
@@ -108,4 +113,7 @@ def check_rule(eq: Equivalence, run: Run) -> CheckResult:
     diagnosis = (
         "the sign is wrong" if negated else f"this is not the derivative of {named}: {expected}"
     )
-    return CheckResult("incorrect", label, expected, "numeric", diagnosis, formula=run.formula)
+    notes = [NOTE] if local else []
+    return CheckResult(
+        "incorrect", label, expected, "numeric", diagnosis, notes=notes, formula=run.formula
+    )

@@ -175,9 +175,9 @@ class IndexForm(Layout):
                 return Value(x.array * y.array, x.deps | y.deps)
             case Bin("div", a, b):
                 x, y = self.value_of(a), self.value_of(b)
-                if y.deps:
-                    raise FormulaError("division by an entry")
-                return Value(x.array / y.array, x.deps)
+                if np.any(np.abs(np.asarray(y.array)) < 1e-12):  # ReLU's zeros: no verdict
+                    raise FormulaError("division by an entry that is 0 at the checker's values")
+                return Value(x.array / y.array, x.deps | y.deps)
             case Bin("add" | "sub" as op, a, b):
                 x, y = self.value_of(a), self.value_of(b)
                 return Value(x.array + (1 if op == "add" else -1) * y.array, x.deps | y.deps)
@@ -253,6 +253,8 @@ class IndexForm(Layout):
         terms_of = iter(node.indices)
         for var, size in zip(layout, data.shape):
             if var is not None:
+                if self.sizes.get(var, size) > size:  # an implicit axis the others' is longer
+                    raise FormulaError(f"{sym.name}'s axes do not fit the other symbols'")
                 index.append(self.grid(var))
                 deps.add(var)
                 continue

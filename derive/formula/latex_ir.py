@@ -44,7 +44,6 @@ from derive.formula.latex_layers import (
     one_layer,
     one_layer_update,
     one_layer_weight,
-    unit_letters,
 )
 from derive.formula.latex_lhs import (
     DD,
@@ -58,6 +57,7 @@ from derive.formula.latex_lhs import (
 )
 from derive.formula.latex_output import output_unnumbered, sample_entries
 from derive.formula.latex_scripts import Over, Scripts
+from derive.formula.latex_units import unit_letters
 from derive.formula.numbers import (
     parse_number,
 )

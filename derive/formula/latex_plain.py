@@ -27,8 +27,8 @@ SUBSCRIPTS = dict(
 #: Superscript characters and what they stand for (ᵀ is the transpose).
 SUPERSCRIPTS = dict(
     zip(
-        "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁽⁾ᵀⁱⁿˡᵐ",
-        "0123456789+-()Tinlm",
+        "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁽⁾ᵀⁱⁿˡᵐᴸʲᵏ",
+        "0123456789+-()TinlmLjk",
         strict=True,
     )
 )
@@ -109,22 +109,32 @@ UNICODE_REWRITES: list[tuple[re.Pattern[str], Any]] = [
 
 
 #: The words code and notes use for the loss inside LaTeX (``\\partial{loss}``,
-#: ``\\partial \\text{Cost}``), read as the loss ``L``.
+#: ``\\partial \\text{Cost}``), read as the loss ``L``; after a ∂ also ℓ (papers' loss,
+#: no layer: a layer is not differentiated) and the total error E_{total} (Mazur's
+#: worked example, ∂E_total/∂w, and its many copies).
 LOSS_WORDS = ("loss", "Loss", "cost", "Cost")
+_TOTAL = (
+    r"[ELCJ]\s*_\s*(?:\{\s*(?:\\(?:text|mathrm)\s*\{\s*(?:total|tot)\s*\}|\\rm\s+(?:total|tot)"
+    r"|total|tot)\s*\}|total|tot)"
+)
 
 #: Names a notebook's LaTeX borrows from its code: ``W2``, ``h1``, ``dZ2`` (``W_2``),
 #: and the loss words above after a ∂, bare, in braces or in a font.
 _CODE_NAME = re.compile(r"(?<![\\A-Za-z0-9])(d[WbZAK]|[WbZAXYKwzax])(\d)(?![\dA-Za-z])")
-_WORD = "(?:" + "|".join(LOSS_WORDS) + ")"
+_WORD = "(?:" + "|".join(LOSS_WORDS) + r"|\\ell|" + _TOTAL + ")"
 _WRAPPED = r"\\(?:text|mathrm|mathit|operatorname)\s*\{\s*" + _WORD + r"\s*\}"
-_LOSS_WORD = re.compile(rf"\\partial\s*(?:\{{\s*(?:{_WRAPPED}|{_WORD})\s*\}}|{_WRAPPED}|{_WORD}\b)")
+_LOSS_WORD = re.compile(
+    rf"\\partial\s*(?:\{{\s*(?:{_WRAPPED}|{_WORD})\s*\}}|{_WRAPPED}|{_WORD}(?!\w))"
+)
 
 
 #: k as the layer letter (CS224n's notes: δ^{(k)} = f'(z^{(k)}) ∘ (W^{(k)T} δ^{(k+1)})): a
 #: bracketed superscript k where the formula also writes k±1 there, and no l.
 _K_LAYER = re.compile(r"(?<=\^\{)(\s*[(\[]\s*)k(\s*[+-]\s*[0-9])?(?=\s*[)\]])")
 _K_SHIFTED = re.compile(r"\^\{\s*[(\[]\s*k\s*[+-]\s*[0-9]\s*[)\]]")
-_L_WRITTEN = re.compile(r"\^\{\s*[(\[]\s*l(?![A-Za-z])|\\ell(?![A-Za-z])")
+_L_WRITTEN = re.compile(
+    r"\^\{\s*[(\[]\s*l(?![A-Za-z])|(?<!\\partial)(?<!\\partial )\\ell(?![A-Za-z])"
+)
 
 
 def _k_layer(m: re.Match[str]) -> str:

@@ -8,6 +8,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from derive.formula.latex_euler import EULER_REWRITES, euler_notes
+from derive.formula.latex_leibniz import LEIBNIZ_REWRITES, leibniz_notes
+from derive.formula.latex_numpy import NUMPY_REWRITES, numpy_notes
+
 
 def _superscript(m: re.Match[str]) -> str:
     """One superscript's body as the grammar reads it: a transpose nested in it
@@ -60,6 +64,12 @@ def loss_notes(text: str) -> list[str]:
     return []
 
 
+def rewrite_notes(text: str) -> list[str]:
+    """The readings the rewrites here used (said in the answer): the loss's name, e^{…},
+    np.sum, dσ/dz."""
+    return loss_notes(text) + euler_notes(text) + numpy_notes(text) + leibniz_notes(text)
+
+
 #: An indicator of the label's class: ``\\mathbb{1}(y_i = k)`` (y_i the class of sample i).
 _LABEL_IS = re.compile(
     r"\\(?:mathbb|mathbf|boldsymbol|mathds)\{[1I]\}\s*(?:\\left\s*|\\big[lr]?\s*)?(?:[(\[]|\\\{)"
@@ -78,6 +88,9 @@ def _label_entry(m: re.Match[str]) -> str:
 #: no more than what the grammar reads (decorations, primes and transposes inside
 #: superscripts, indicators, cases, update arrows).
 LATEX_REWRITES: list[tuple[re.Pattern[str], Any]] = [
+    *EULER_REWRITES,  # e^{-z} as \exp(-z) where its exponent is no layer's script
+    *NUMPY_REWRITES,  # np.sum(dZ, axis=1, keepdims=True) in Ng's slides
+    *LEIBNIZ_REWRITES,  # dσ/dz, ∂σ(z)/∂z as σ'(z)
     (re.compile(r"\\begin\{cases\}(.*?)\\end\{cases\}", re.S), _cases),
     (_PER_EXAMPLE, _per_example),
     # a shape stated beside a side, \in \mathbb{R}^{p_l \times p_{l+1}}: not maths to check

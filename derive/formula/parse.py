@@ -21,7 +21,7 @@ from derive.formula.latex_commands import macro_hint
 from derive.formula.latex_goodfellow import GOODFELLOW_REWRITE, goodfellow
 from derive.formula.latex_ir import LatexToIR
 from derive.formula.latex_plain import PLAIN_REWRITES, UNICODE_REWRITES, is_unicode_math
-from derive.formula.latex_rewrites import LATEX_REWRITES, loss_notes
+from derive.formula.latex_rewrites import LATEX_REWRITES, rewrite_notes
 from derive.formula.layer_names import LATEX_REWRITES as LAYER_REWRITES
 from derive.formula.numbers import (
     MAX_DEPTH,
@@ -316,7 +316,7 @@ def parse(
         raise
     notes = list(getattr(transformer, "notes", []))
     if syntax == "latex":
-        notes[:0] = goodfellow(text)[1] + loss_notes(text)  # the readings used, if any
+        notes[:0] = goodfellow(text)[1] + rewrite_notes(text)  # the readings used, if any
     out = Parts([leftover(p) for p in parts], notes)
     out.unread = list(getattr(transformer, "unread", []))  # sides left out (latex_ir._chain)
     alternative = getattr(transformer, "alternative", None)  # read another way (latex_layers)

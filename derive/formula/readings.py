@@ -160,7 +160,9 @@ class OtherReadings(Numberings):
             else:
                 return self._outer(run, alternative)
         if alternative is not None:  # the whole formula read another way (latex_layers)
-            taken = self._alternative(run, alternative)
+            taken, other = None, alternative
+            while taken is None and other is not None:  # each in turn (``latex_units``)
+                taken, other = self._alternative(run, other), other.also
             if taken is not None:
                 return taken
         if result.shape_error is not None:
