@@ -63,6 +63,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   diagnose.py         which to try first; two at once
     answer        answer.py           the verdict (CheckResult), the derived formula in
                                       the user's notation
+                  user_names.py       a NumPy diagnosis in the user's names (delta1, not
+                                      dZ1; error (dZ2) for a name read by its spelling)
     verdict       numberings.py       the other numberings of layers; which the shapes
                                       rule out
                   readings.py         the other readings of a wrong formula: layers

@@ -19,6 +19,7 @@ from derive.formula.python_helpers import function_readings
 from derive.formula.python_nodes import UnknownName
 from derive.formula.reading_doubts import generic_right_at_the_last, letters_sure
 from derive.formula.returns import is_placeholder
+from derive.formula.user_names import with_guessed_names
 
 #: At most this many readings are checked for one formula (each is a whole check): 32 is
 #: a helper's two readings (``applySigmoid(x, True)``) times two names of four each.
@@ -205,6 +206,7 @@ def guessed_check(
             [rewrite(n, r) for n, _, r in pick.chosen],
             attempt,
         )
+    with_guessed_names(result, [(n, r.text) for n, _, r in pick.chosen if not r.fallback])
     same = [t for t in (right or wrong) if t is not pick]
     result.notes[:0] = [  # in the order the names were met (the left-hand side first)
         f"read the names without a layer number as {r.words} (the layer whose shapes fit)"

@@ -4,6 +4,7 @@ feature-map helpers), each read as the IR node it computes."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from derive.formula.ir import (
@@ -34,6 +35,7 @@ from derive.formula.python_nodes import (
     DictRef,
     Func,
     Kw,
+    Local,
     Method,
     PyNode,
     RangeCall,
@@ -141,6 +143,25 @@ _WRAPPERS = frozenset(
 _CLASS_METHODS = frozenset({"backward", "forward", "gradient", "grad", "derivative", "bprop"})
 
 
+#: Python's own types, as a dtype (``x.astype(float)``); NumPy's are ``np.float64`` &c.
+DTYPES = frozenset({"float", "int", "bool"})
+_INTEGER = re.compile(r"u?int[0-9]*|bool_?|long")
+
+
+def _astype(obj: Any, pos: list[Any], kw: dict[str, Any]) -> Any:
+    """``x.astype(float)``: the same values, except a cast to integers of an array that is
+    not an indicator (it truncates: ``(0.5 * Z).astype(int)`` is not ``0.5 * Z``); a
+    snippet's own name (``mask.astype(int)``) and ``np.where`` are taken as masks."""
+    dtype = pos[0] if pos else kw.get("dtype")
+    name = dtype.name if isinstance(dtype, Func) else dtype.value if isinstance(dtype, Str) else ""
+    if _INTEGER.fullmatch(name) and not isinstance(obj, (Gt0, Cmp, Bool, Local, Where)):
+        raise FormulaError(
+            f".astype({name}) of an array that is not a comparison truncates its values: "
+            "not read (cast a mask such as (Z1 > 0).astype(int), or leave the values float)"
+        )
+    return obj
+
+
 def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
     """``fn(args)``: NumPy functions and the helpers real code calls."""
     args = args or []
@@ -148,7 +169,9 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
     kw: dict[str, Any] = {a.name: a.value for a in args if isinstance(a, Kw)}
     if isinstance(fn, Method):
         obj, meth = fn.obj, fn.name
-        if meth in ("astype", "copy"):
+        if meth == "astype":
+            return _astype(obj, pos, kw)
+        if meth == "copy":
             return obj  # type: ignore[no-any-return]
         if meth in ("transpose", "t") and not pos:  # PyTorch's x.t()
             return T(obj)

@@ -1,0 +1,113 @@
+"""NumPy reading, round 8: the reviewer's three reports (astype with a Python type, sign(Z)
+written with comparisons, diagnoses in the user's names). The networks here are made up
+for the tests (not corpus entries). Each test fails on the code before this round (said
+per test)."""
+
+from __future__ import annotations
+
+import pytest
+
+from derive.formula.answer import CheckResult
+from derive.formula.check import Checker
+from derive.formula.parse import FormulaError
+from derive.formula.user_names import with_guessed_names
+from derive.spec.reading import loads
+
+
+def _net(first: str, width: int = 3) -> Checker:
+    return Checker(
+        loads(
+            f"""
+name = "made_up"
+input = 4
+[[layers]]
+width = {width}
+activation = {first}
+[[layers]]
+width = 2
+activation = "sigmoid"
+[loss]
+name = "squared_error"
+"""
+        )
+    )
+
+
+RELU = _net('"relu"')
+ABS = _net('{ name = "custom", expr = "abs(x)", symbol = "g" }')
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        "dZ1 = dA1 * (Z1 > 0).astype(float)",  # before: unknown name 'float'
+        "dZ1 = (W2.T @ dZ2) * (Z1 > 0).astype(int)",
+        "dZ1 = (W2.T @ dZ2) * (Z1 > 0).astype(dtype=float)",
+        "mask = (Z1 > 0)\ndZ1 = (W2.T @ dZ2) * mask.astype(int)",
+    ],
+)
+def test_astype_with_a_python_type_is_the_same_values(formula: str) -> None:
+    assert RELU.check(formula, "python").correct
+
+
+def test_astype_int_of_values_that_are_not_a_mask_is_refused() -> None:
+    # (0.5 Z1).astype(int) truncates: it is not 0.5 Z1 (before: read as if it were)
+    with pytest.raises(FormulaError, match=r"astype\(int\).*truncates"):
+        RELU.check("dZ1 = (W2.T @ dZ2) * (0.5 * Z1).astype(int)", "python")
+
+
+@pytest.mark.parametrize(
+    "sign",
+    [
+        "((Z1 > 0).astype(float) - (Z1 < 0).astype(float))",
+        "((Z1 > 0) * 1.0 - (Z1 < 0) * 1.0)",
+        "np.sign(Z1)",
+    ],
+)
+def test_sign_of_z_is_the_derivative_of_abs(sign: str) -> None:
+    assert ABS.check(f"dZ1 = dA1 * {sign}", "python").correct
+
+
+@pytest.mark.parametrize(
+    "sign",
+    [
+        "((Z1 > 0).astype(float) - (Z1 < 0).astype(float))",  # before: "Z1 … A1 belongs"
+        "((Z1 > 0) * 1.0 - (Z1 < 0) * 1.0)",
+        "np.sign(Z1)",  # before: "the factor f'(Z) is missing"
+    ],
+)
+def test_sign_of_z_on_a_relu_layer_is_the_wrong_derivative_not_z_for_a(sign: str) -> None:
+    # sign(A1) = relu'(Z1) only because A1 ≥ 0; the mistake is the derivative itself
+    result = RELU.check(f"dZ1 = dA1 * {sign}", "python")
+    assert not result.correct
+    assert result.diagnosis is not None
+    assert "is not the derivative of the layer's activation" in result.diagnosis
+    assert "A1 belongs" not in result.diagnosis and "missing" not in result.diagnosis
+    assert "(…)" not in result.diagnosis  # the masks are shown: (Z1 > 0) − (Z1 < 0)
+
+
+@pytest.mark.parametrize(
+    ("formula", "said"),
+    [
+        ("delta1 = (W2.T @ delta1) * (Z1 > 0)", "delta1 where delta2 belongs"),
+        ("delta_1 = (W2.T @ delta_1) * (Z1 > 0)", "delta_1 where delta_2 belongs"),
+        ("dZ1 = (W2.T @ dZ1) * (Z1 > 0)", "dZ1 where dZ2 belongs"),
+    ],
+)
+def test_a_diagnosis_says_the_users_delta_name(formula: str, said: str) -> None:
+    # before: "dZ1 where dZ2 belongs" for a formula that writes delta1
+    result = RELU.check(formula, "python")
+    assert not result.correct
+    assert result.diagnosis is not None and said in result.diagnosis
+
+
+def test_a_note_says_the_users_delta_name() -> None:
+    result = RELU.check("delta1 = (delta2 @ W2.T) * (Z1 > 0)", "python")
+    said = " ".join([str(result.diagnosis), *result.notes])
+    assert "delta2" in said and "dZ2" not in said
+
+
+def test_a_name_read_by_its_spelling_is_said_as_written() -> None:
+    result = CheckResult("incorrect", "δ_1", "", "numeric", "a transpose is missing on dZ2ᵀ")
+    with_guessed_names(result, [("output_delta", "dZ2"), ("err", "(-dZ2)")])
+    assert result.diagnosis == "a transpose is missing on output_delta (dZ2)ᵀ"
