@@ -6,7 +6,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
 
     parse         parse.py            the formula -> lark tree (latex.lark, python.lark),
                                       with bounds and carets; user-declared names
-                                      (declared.py); which syntax (detect.py)
+                                      (declared.py); which syntax (detect.py); a file's
+                                      blocks, a snippet over lines one (file_blocks.py)
       words       latex_tokens.py     LaTeX names: symbols, scalars, functions
                   latex_rewrites.py   rewrites before the grammar: decorations, primes, cases
                   latex_commands.py   TeX's own commands; a page's macro asked to be declared
