@@ -111,3 +111,90 @@ def test_a_name_read_by_its_spelling_is_said_as_written() -> None:
     result = CheckResult("incorrect", "δ_1", "", "numeric", "a transpose is missing on dZ2ᵀ")
     with_guessed_names(result, [("output_delta", "dZ2"), ("err", "(-dZ2)")])
     assert result.diagnosis == "a transpose is missing on output_delta (dZ2)ᵀ"
+
+
+# ---------------------------------------------------------------- names by their role
+
+# made up: one sample as a column, sigmoid layers, ½ Σ (a − y)² (Bot Academy's and
+# Stack Overflow answers' shape of network)
+SIG = Checker(
+    loads(
+        """
+name = "made_up_sig"
+convention = "column"
+delta = "per_sample"
+input = 4
+batch = 1
+[[layers]]
+width = 3
+activation = "sigmoid"
+[[layers]]
+width = 2
+activation = "sigmoid"
+[loss]
+name = "squared_error"
+reduction = "half_sum"
+"""
+    )
+)
+# made up: rows are samples, as hunkim's lab 10 (l1, l2 the layers' pre-activations)
+SIG_ROWS = Checker(
+    loads(
+        """
+name = "made_up_rows"
+convention = "row"
+delta = "per_sample"
+input = "n_in"
+batch = "N"
+[[layers]]
+width = "n_h"
+activation = "sigmoid"
+[[layers]]
+width = "n_out"
+activation = "sigmoid"
+[loss]
+name = "squared_error"
+reduction = "half_sum"
+"""
+    )
+)
+
+
+def test_a_name_subtracted_from_the_output_is_the_targets() -> None:
+    # before: l read as a number, the shapes fit no reading (unknown name 'delta_o')
+    wrong = SIG.check("delta_o = o - l", "python")
+    assert not wrong.correct
+    assert wrong.diagnosis is not None and "f'(Z) of the layer is missing" in wrong.diagnosis
+    assert any("`l` as Y" in n and "role" in n for n in wrong.notes)
+    assert SIG.check("delta_o = (o - l) * o * (1 - o)", "python").correct
+
+
+def test_the_targets_only_beside_the_output() -> None:
+    # l beside the hidden activation is not the targets: no reading by its role
+    with pytest.raises(FormulaError):
+        SIG.check("delta_h = h - l", "python")
+
+
+def test_the_d_prefix_ties_a_gradient_to_its_variable() -> None:
+    # hunkim's d_l2 = diff * sigma_prime(l2): d_l2 is δ_2, so l2 is Z_2 (before: no
+    # reading fit the shapes)
+    result = SIG_ROWS.check("d_l2 = diff * sigma_prime(l2)", "python")
+    assert result.correct
+    assert any("`l2` as Z_2" in n and "d-prefix" in n for n in result.notes)
+    # the same with a stray factor: wrong, said so
+    wrong = SIG_ROWS.check("d_l2 = 2 * diff * sigma_prime(l2)", "python")
+    assert not wrong.correct and "factor 1/2" in str(wrong.diagnosis)
+
+
+def test_no_tie_where_the_variable_is_used_in_arithmetic() -> None:
+    # h * (1 - h) is an activation's output form: the d-prefix and the structure disagree
+    # (code names δ dh beside an activation h), so both readings are tried: no verdict
+    with pytest.raises(FormulaError, match="cannot tell|declare"):
+        SIG_ROWS.check("d_h1 = (d_h2 @ W2.T) * h1 * (1 - h1)", "python")
+
+
+def test_an_activations_derivative_flag_by_position() -> None:
+    # sigmoid(x, True) as Stack Overflow answers write it (before: "unknown function
+    # sigmoid() with 2 argument(s)")
+    assert SIG.check("dZ2 = (A2 - Y) * sigmoid(Z2, True)", "python").correct
+    assert not SIG.check("dZ2 = (A2 - Y) * sigmoid(Z2, False)", "python").correct

@@ -19,6 +19,7 @@ from derive.formula.python_helpers import function_readings
 from derive.formula.python_nodes import UnknownName
 from derive.formula.reading_doubts import generic_right_at_the_last, letters_sure
 from derive.formula.returns import is_placeholder
+from derive.formula.role_readings import ROLE, role_readings, short_names_by_role, tied
 from derive.formula.user_names import with_guessed_names
 
 #: At most this many readings are checked for one formula (each is a whole check): 32 is
@@ -68,7 +69,13 @@ def _explore(
 ) -> Iterator[Tried]:
     """Every combination of readings of the unknown names, each with its verdict."""
     try:
-        yield Tried(chosen, attempt(tuple(rewrite(n, r) for n, _, r in chosen)))
+        tried = Tried(chosen, attempt(tuple(rewrite(n, r) for n, _, r in chosen)))
+        yield tried
+        if not tried.fits and len(chosen) < MAX_NAMES:  # l in o - l, read as a number
+            for name, found in short_names_by_role(formula, depth, {n for n, _, _ in chosen}):
+                pair = tied(name, formula, chosen)  # d_l2 read as δ_2: l2 is Z_2
+                for r in found if pair is None else pair:
+                    yield from _explore(formula, depth, attempt, (*chosen, (name, ROLE, r)))
         return
     except UnknownName as err:
         unknown = err
@@ -81,6 +88,12 @@ def _explore(
     kind, found = local_derivative(name, depth, formula) or readings(name, depth)  # d_a__d_z: ∂a/∂z
     if re.search(rf"(?<![\w.]){re.escape(name)}\s*\(", formula):  # called: a function
         kind, found = function_readings(name, formula)  # applySigmoid(x, True)
+    if not found:  # by its role: the output minus it, its gradient's d_ name
+        kind, found = ROLE, role_readings(name, formula, depth)
+    pair = tied(name, formula, chosen)  # d_l2 read as δ_2: l2 is Z_2
+    if pair is not None:
+        found = pair
+        kind = kind or "a variable or its gradient, by the d-prefix"
     if found and found[0].words.startswith("δ") and _recurrence(formula, name):
         # error = W.T @ error * f'(Z): a delta from the next layer's, one layer down
         found = [Reading("delta", "δ_l (the loop's delta; δ_(l+1) on the right)")]
@@ -213,6 +226,9 @@ def guessed_check(
         if name == UNNUMBERED
         else f"read the value returned as {r.words}"
         if is_placeholder(name)
+        else f"read `{name}` as {r.words} ({kind}; declare it with --symbol "
+        f"{name}=QUANTITY if it is another)"
+        if kind == ROLE or r.words.endswith("the d-prefix ties them)")
         else f"read `{name}` as {r.words} ({kind}, from its spelling; write it out if it "
         "computes another)"
         if r.call

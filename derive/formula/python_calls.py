@@ -248,6 +248,8 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
         return Fn("rot180", 0, pos[0])
     if name == "flip" and len(pos) == 1:
         return Fn("rot180", 0, pos[0])
+    if name in PY_FUNCS and len(pos) == 2 and isinstance(pos[1], Bool) and not kw:
+        kw = {"derivative": pos.pop()}  # sigmoid(x, True): the flag by position
     if name in PY_FUNCS and len(pos) == 1:
         fname, order = PY_FUNCS[name]
         flag = _derivative_flag(name, kw)
