@@ -198,3 +198,54 @@ def test_an_activations_derivative_flag_by_position() -> None:
     # sigmoid() with 2 argument(s)")
     assert SIG.check("dZ2 = (A2 - Y) * sigmoid(Z2, True)", "python").correct
     assert not SIG.check("dZ2 = (A2 - Y) * sigmoid(Z2, False)", "python").correct
+
+
+# made up: one sigmoid neuron, rows are samples, a batch of 3 (deep-ml's question 25 shape)
+NEURON = Checker(
+    loads(
+        """
+name = "made_up_neuron"
+convention = "row"
+delta = "per_sample"
+input = 2
+batch = 3
+[[layers]]
+width = 1
+activation = "sigmoid"
+[loss]
+name = "squared_error"
+reduction = "mean"
+"""
+    )
+)
+
+
+def test_len_and_a_mean_without_axis_as_numpy_has_them() -> None:
+    # len(y) is y.shape[0]; np.mean of an m×1 column is its sum over m (before: "unknown
+    # function len()", "np.mean without axis= is not read")
+    right = "db1 = (2 / len(Y)) * np.sum((A1 - Y) * A1 * (1 - A1), axis=0, keepdims=True)"
+    assert NEURON.check(right, "python").correct
+    assert NEURON.check("db1 = 2 * np.mean((A1 - Y) * A1 * (1 - A1))", "python").correct
+    # deep-ml's bias gradient divides twice (2/len(labels) and the mean): wrong
+    twice = "db1 = (2 / len(Y)) * np.mean((A1 - Y) * A1 * (1 - A1))"
+    assert not NEURON.check(twice, "python").correct
+
+
+def test_a_layer_number_beyond_the_network_is_no_layer_of_it() -> None:
+    from derive.formula.guesses import readings
+
+    # l8_delta (a source numbering its sub-layers) in a 2-layer network: every layer tried
+    kind, found = readings("l8_delta", 2)
+    assert kind == "a delta" and {r.text for r in found if not r.fallback} == {"dZ1", "dZ2"}
+    # a number of the network stays itself or one less
+    assert {r.text for r in readings("l2_delta", 2)[1] if not r.fallback} == {"dZ2", "dZ1"}
+
+
+def test_gradients_spelled_with_a_layer_short_name() -> None:
+    from derive.formula.guesses import readings
+
+    # grad_wh: the hidden weights' gradient (before: no reading, "wh" not a weight word)
+    assert [r.text for r in readings("grad_wh", 2)[1]] == ["dW1"]
+    assert [r.text for r in readings("d_who", 3)[1]] == ["dW3"]
+    # dSoft: at the softmax, before or after it: both tried, the shapes and verdicts decide
+    assert [r.text for r in readings("dSoft", 2)[1]] == ["dZ2", "dA2"]

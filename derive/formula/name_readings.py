@@ -26,9 +26,10 @@ from derive.formula.user_names import with_guessed_names
 #: a helper's two readings (``applySigmoid(x, True)``) times two names of four each.
 MAX_TRIES = 32
 #: At most this many unknown names are read by their spelling in one formula (Trask's
-#: ``layer_1_delta = layer_2_delta.dot(weights_1_2.T) * relu2deriv(layer_1)`` has five; the
+#: ``layer_1_delta = layer_2_delta.dot(weights_1_2.T) * relu2deriv(layer_1)`` has five, a
+#: course's MLP backward (grad_logits, w_output, grad_tanh, h, inputs, grad_wh) six; the
 #: readings tried stay bounded by ``MAX_TRIES``).
-MAX_NAMES = 5
+MAX_NAMES = 7
 
 
 @dataclass

@@ -199,6 +199,8 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
     name = fn.name
     if name in ("range", "xrange", "arange"):
         return RangeCall()
+    if name == "len" and len(pos) == 1 and not isinstance(pos[0], (Str, TupleOf, Func)):
+        return Dim(pos[0], 0)  # len(y): y.shape[0], as NumPy has it
     if name in ("outer", "outer_prod") and len(pos) == 2:  # np.outer(δ, a): δ aᵀ
         return Bin("mat", pos[0], T(pos[1]))
     if name == "maximum" and len(pos) == 2 and pos[1] == NumNode(0):
