@@ -249,3 +249,19 @@ def test_gradients_spelled_with_a_layer_short_name() -> None:
     assert [r.text for r in readings("d_who", 3)[1]] == ["dW3"]
     # dSoft: at the softmax, before or after it: both tried, the shapes and verdicts decide
     assert [r.text for r in readings("dSoft", 2)[1]] == ["dZ2", "dA2"]
+
+
+def test_a_name_in_its_activations_output_form_is_the_activation() -> None:
+    # Bot Academy's delta_h = W.T @ delta_o * (h * (1 - h)): h(1 − h) is the sigmoid's
+    # derivative written in its output, so h is A_1, not Z_1 (before: cannot tell)
+    result = SIG.check("delta_h = np.transpose(w_h_o) @ delta_o * (h * (1 - h))", "python")
+    assert result.correct
+    assert any("`h` as A_1" in n and "output form" in n for n in result.notes)
+    tanh = _net('"tanh"')
+    assert tanh.check("dZ1 = (W2.T @ dZ2) * (1 - h**2)", "python").correct
+    # the network's own Z stays Z: Z1(1 − Z1) is the mistake it is
+    wrong = SIG.check("dZ1 = (W2.T @ dZ2) * Z1 * (1 - Z1)", "python")
+    assert not wrong.correct
+    # h in no output form: both readings are still tried (no verdict where they disagree)
+    with pytest.raises(FormulaError, match="cannot tell"):
+        SIG.check("dW2 = delta_o @ np.transpose(h)", "python")

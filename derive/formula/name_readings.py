@@ -19,7 +19,13 @@ from derive.formula.python_helpers import function_readings
 from derive.formula.python_nodes import UnknownName
 from derive.formula.reading_doubts import generic_right_at_the_last, letters_sure
 from derive.formula.returns import is_placeholder
-from derive.formula.role_readings import ROLE, role_readings, short_names_by_role, tied
+from derive.formula.role_readings import (
+    ROLE,
+    in_output_form,
+    role_readings,
+    short_names_by_role,
+    tied,
+)
 from derive.formula.user_names import with_guessed_names
 
 #: At most this many readings are checked for one formula (each is a whole check): 32 is
@@ -67,6 +73,7 @@ def _explore(
     depth: int,
     attempt: Callable[[tuple[Any, ...]], CheckResult],
     chosen: tuple[Any, ...],
+    activations: tuple[str, ...] = (),
 ) -> Iterator[Tried]:
     """Every combination of readings of the unknown names, each with its verdict."""
     try:
@@ -76,7 +83,9 @@ def _explore(
             for name, found in short_names_by_role(formula, depth, {n for n, _, _ in chosen}):
                 pair = tied(name, formula, chosen)  # d_l2 read as δ_2: l2 is Z_2
                 for r in found if pair is None else pair:
-                    yield from _explore(formula, depth, attempt, (*chosen, (name, ROLE, r)))
+                    yield from _explore(
+                        formula, depth, attempt, (*chosen, (name, ROLE, r)), activations
+                    )
         return
     except UnknownName as err:
         unknown = err
@@ -91,6 +100,8 @@ def _explore(
         kind, found = function_readings(name, formula)  # applySigmoid(x, True)
     if not found:  # by its role: the output minus it, its gradient's d_ name
         kind, found = ROLE, role_readings(name, formula, depth)
+    found = in_output_form(name, formula, found, activations)  # h * (1 - h): h is A_1
+    found = in_output_form(name, formula, found, activations)  # h * (1 - h): h is A_1
     pair = tied(name, formula, chosen)  # d_l2 read as δ_2: l2 is Z_2
     if pair is not None:
         found = pair
@@ -106,7 +117,7 @@ def _explore(
         yield Tried(chosen, None, unknown)
         return
     for r in found:
-        yield from _explore(formula, depth, attempt, (*chosen, (name, kind, r)))
+        yield from _explore(formula, depth, attempt, (*chosen, (name, kind, r)), activations)
 
 
 def _defines_itself(formula: str, t: Tried) -> bool:
@@ -164,7 +175,7 @@ def guessed_check(
         generic_right_at_the_last(formula, result, depth, attempt, activations)
         return result
     tried: list[Tried] = []
-    for t in _explore(formula, depth, lambda guessed: attempt(guessed, True), ()):
+    for t in _explore(formula, depth, lambda guessed: attempt(guessed, True), (), activations):
         tried.append(t)
         if len(tried) > MAX_TRIES:  # not every reading checked: no verdict on a part
             raise FormulaError(

@@ -13,6 +13,11 @@ that ties a gradient's name to its variable's.
   name both pre-activation and activation would fit is read the one way its gradient's
   name fixes, and the answer says so; used otherwise, both are tried.
 
+- An activation's output form: ``h * (1 - h)`` on a sigmoid layer, ``1 - h**2`` on a tanh
+  layer is that layer's f'(z) written in its activation (Nielsen, Rashid, most tutorials);
+  a name read as either the layer's pre-activation or its activation (``h``) that the
+  formula uses so is its activation: the pre-activation reading is dropped.
+
 ``name_readings._explore`` asks this after the spelling; each reading is still checked
 against the shapes, and readings that fit must still agree.
 """
@@ -132,3 +137,43 @@ def short_names_by_role(
         if found:
             out.append((word, found))
     return out
+
+
+#: An activation's derivative written in its output a, by the activation: a's forms.
+_OUTPUT_FORMS = {
+    "sigmoid": (
+        r"{a}\s*\*\s*\(\s*1(?:\.0?)?\s*-\s*{a}\s*\)",
+        r"\(\s*1(?:\.0?)?\s*-\s*{a}\s*\)\s*\*\s*{a}",
+    ),
+    "tanh": (
+        r"1(?:\.0?)?\s*-\s*{a}\s*(?:\*\*\s*2|\*\s*{a})(?![\w.(\[])",
+        r"1(?:\.0?)?\s*-\s*np\.square\(\s*{a}\s*\)",
+    ),
+}
+
+
+def in_output_form(
+    name: str, formula: str, found: list[Reading], activations: tuple[str, ...]
+) -> list[Reading]:
+    """``found`` without its pre-activation readings (Z_k) where an activation reading
+    (A_k) is among them and the formula writes ``name`` in layer k's activation's output
+    form (``h * (1 - h)``, sigmoid; ``1 - h**2``, tanh)."""
+    word = re.escape(name)
+    keep = []
+    dropped: dict[str, str] = {}  # the activation readings kept for the form, by text
+    for r in found:
+        m = re.fullmatch(r"Z([0-9]+)", r.text)
+        if m and any(a.text == f"A{m.group(1)}" for a in found):
+            k = int(m.group(1))
+            act = activations[k - 1] if 0 < k <= len(activations) else ""
+            forms = _OUTPUT_FORMS.get(act, ())
+            if any(re.search(f.format(a=rf"(?<![\w.]){word}(?!\w)"), formula) for f in forms):
+                dropped[f"A{k}"] = act
+                continue
+        keep.append(r)
+    return [
+        Reading(r.text, f"{r.words} (written in its {dropped[r.text]}'s output form)")
+        if r.text in dropped
+        else r
+        for r in keep
+    ]
