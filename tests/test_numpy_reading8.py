@@ -265,3 +265,12 @@ def test_a_name_in_its_activations_output_form_is_the_activation() -> None:
     # h in no output form: both readings are still tried (no verdict where they disagree)
     with pytest.raises(FormulaError, match="cannot tell"):
         SIG.check("dW2 = delta_o @ np.transpose(h)", "python")
+
+
+def test_matmul_with_a_third_argument_is_still_a_matrix_product() -> None:
+    # np.matmul(o, 1 - o, error) (a freeCodeCamp forum post): NumPy's third positional
+    # argument is out=, so it computes o @ (1 - o) — wrong where ⊙ belongs (before:
+    # "unknown function matmul() with 3 argument(s)")
+    wrong = SIG.check("dZ2 = np.matmul(A2 - Y, A2 * (1 - A2), E)", "python")
+    assert not wrong.correct
+    assert SIG.check("dZ2 = (A2 - Y) * A2 * (1 - A2)", "python").correct

@@ -215,6 +215,8 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
         return Bin("div", pos[0], pos[1])
     if name in ("dot", "matmul", "mm") and len(pos) == 2:  # np, tf.matmul, torch.mm
         return Bin("mat", pos[0], pos[1])
+    if name in ("dot", "matmul") and len(pos) == 3:  # NumPy's third is out=: a @ b still
+        return Bin("mat", pos[0], pos[1])
     if name == "multiply" and len(pos) == 2:
         return Bin("had", pos[0], pos[1])
     if name == "power" and len(pos) == 2:
