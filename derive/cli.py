@@ -303,6 +303,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     """``derive check``: one formula, or a file of them, checked and diagnosed."""
     from derive.formula.check import Checker, CheckResult
     from derive.formula.detect import detect_syntax
+    from derive.formula.file_blocks import blocks
     from derive.formula.parse import FormulaError, NoEquation
     from derive.formula.return_lines import assign_returned
 
@@ -384,20 +385,18 @@ def cmd_check(args: argparse.Namespace) -> int:
         return result
 
     def check_file(checker: Checker) -> int:
-        """``derive check --file``: one formula a line; a line that is not UTF-8 is unreadable."""
+        """``derive check --file``: each block of the file (``file_blocks``: a LaTeX line, a
+        NumPy statement or snippet over several lines) checked as one; a line that is not
+        UTF-8 is unreadable."""
         data = read_regular_file(args.file, "formula")
         counts = {"correct": 0, "incorrect": 0, "unreadable": 0}
-        records = []
+        found: list[tuple[int, dict[str, object], str]] = []  # (line, record, summary)
+        lines = []
         for number, raw in enumerate(data.splitlines(), start=1):
             try:
-                formula = raw.decode("utf-8").strip()
-                if not formula or formula.startswith("#"):
-                    continue
-                result = check_one(checker, formula)
-                counts[result.verdict] += 1
-                record = {"line": number, "formula": formula, **result.as_dict()}
-                summary = result.verdict + (f": {result.diagnosis}" if result.diagnosis else "")
+                lines.append(raw.decode("utf-8"))
             except UnicodeDecodeError as err:
+                lines.append("")  # (a block ends here)
                 counts["unreadable"] += 1
                 message = (
                     f"not valid UTF-8 (byte 0x{raw[err.start]:02x} at column {err.start + 1}); "
@@ -411,20 +410,34 @@ def cmd_check(args: argparse.Namespace) -> int:
                     "error": message,
                     "column": err.start + 1,
                 }
-                summary = "unreadable: " + message
+                found.append((number, record, f"{number}: unreadable: " + message))
+        syntax = "" if args.syntax == "auto" else args.syntax
+        for block in blocks("\n".join(lines), syntax):
+            formula = block.text
+            where: dict[str, object] = {"line": block.first}
+            if block.last != block.first:
+                where["last_line"] = block.last
+            try:
+                result = check_one(checker, formula)
+                counts[result.verdict] += 1
+                record = {**where, "formula": formula, **result.as_dict()}
+                summary = result.verdict + (f": {result.diagnosis}" if result.diagnosis else "")
             except FormulaError as err:
                 counts["unreadable"] += 1
                 record = {
-                    "line": number,
+                    **where,
                     "formula": formula,
                     "verdict": "unreadable",
                     "error": str(err),
                     "column": err.column,
                 }
                 summary = "unreadable: " + str(err).splitlines()[0]
-            records.append(record)
-            if not args.json:
-                print(f"{args.file}:{number}: {summary}")
+            found.append((block.first, record, f"{block.where}: {summary}"))
+        found.sort(key=lambda f: f[0])
+        records = [record for _, record, _ in found]
+        if not args.json:
+            for _, _, summary in found:
+                print(f"{args.file}:{summary}")
         total = sum(counts.values())
         if args.json:
             print(json.dumps({"results": records, "summary": counts}, indent=2, ensure_ascii=False))
@@ -732,8 +745,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument(
         "--file",
-        help="check every line of a file (one formula a line; for a forward program, the "
-        "whole file is one NumPy snippet)",
+        help="check every formula of a file: a LaTeX formula a line, a NumPy statement or "
+        "snippet over its lines (brackets, indented bodies, and lines reading a name an "
+        "earlier line assigns are one block; blank lines separate); for a forward program, "
+        "the whole file is one NumPy snippet",
     )
     _expression_options(check)
     check.set_defaults(run=cmd_check)

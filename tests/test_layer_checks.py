@@ -113,7 +113,7 @@ def test_dgamma_summed_over_the_units_is_named(formula: str, syntax: str, said: 
     "formula,syntax,term",
     [
         (r"\delta_{1} = (W_{2}^{T} \delta_{2}) \odot \operatorname{relu}'(Z_{1})", "latex", "δ_2"),
-        ("delta1 = (W2.T @ delta2) * (Z1 > 0)", "python", "dZ2"),
+        ("delta1 = (W2.T @ delta2) * (Z1 > 0)", "python", "delta2"),  # the user's name
     ],
 )
 def test_a_missing_identity_skip_term_is_named(formula: str, syntax: str, term: str) -> None:

@@ -120,13 +120,15 @@ reduction = "sum"
 
 
 def test_h_is_a_hidden_layer_not_a_scalar() -> None:
-    # bot-academy's delta_h = w_h_oᵀ @ delta_o * (h * (1 - h)): h is the hidden layer's
-    # activation or its pre-activation, tried in both readings (not a scalar h, which
-    # no such network has); they disagree, so the answer names both
+    # bot-academy's w_h_o update, δ_o hᵀ: h is the hidden layer's activation or its
+    # pre-activation, tried in both readings (not a scalar h, which no such network has);
+    # they disagree, so the answer names both. (Its delta_h, which writes h(1 − h), the
+    # sigmoid's output form, reads h as A_1 since round 8: role_readings.)
     net = Checker(loads(_BOTACADEMY))
     assert net.check("dZ1 = np.transpose(W2) @ dZ2 * (A1 * (1 - A1))", "python").correct
     with pytest.raises(FormulaError, match="cannot tell.*`h` as A_1.*`h` as Z_1"):
-        net.check("dZ1 = np.transpose(W2) @ dZ2 * (h * (1 - h))", "python")
+        net.check("dW2 = dZ2 @ np.transpose(h)", "python")
+    assert net.check("dZ1 = np.transpose(W2) @ dZ2 * (h * (1 - h))", "python").correct
 
 
 def test_h_read_as_the_hidden_layer_names_a_mistake() -> None:

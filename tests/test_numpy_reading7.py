@@ -222,12 +222,11 @@ def test_five_names_read_by_their_spelling(grokking: Checker) -> None:
 
 
 def test_cannot_tell_names_the_name_read_two_ways() -> None:
-    # botacademy's delta_h: h may be A_1 (right) or Z_1 (wrong); the other names are read
-    # alike, so h is the one to declare (before: the first unknown name, delta_h)
+    # botacademy's weight update: h may be A_1 (right) or Z_1 (wrong); the other names are
+    # read alike, so h is the one to declare (before: the first unknown name). (Its delta_h,
+    # which writes h(1 − h), the sigmoid's output form, reads h as A_1 since round 8.)
     with pytest.raises(FormulaError, match=r"cannot tell: `h` .*--symbol h="):
-        Checker("nielsen").check(
-            "delta_h = np.transpose(w_h_o) @ delta_o * (h * (1 - h))", "python"
-        )
+        Checker("nielsen").check("w_h_o += -learn_rate * delta_o @ np.transpose(h)", "python")
 
 
 # --- Ng's forward cache as a dictionary ---------------------------------------------------

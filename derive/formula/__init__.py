@@ -6,7 +6,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
 
     parse         parse.py            the formula -> lark tree (latex.lark, python.lark),
                                       with bounds and carets; user-declared names
-                                      (declared.py); which syntax (detect.py)
+                                      (declared.py); which syntax (detect.py); a file's
+                                      blocks, a snippet over lines one (file_blocks.py)
       words       latex_tokens.py     LaTeX names: symbols, scalars, functions
                   latex_rewrites.py   rewrites before the grammar: decorations, primes, cases
                   latex_euler.py      e^{-z} as exp(-z), where the exponent is no layer's script
@@ -44,6 +45,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   numpy_sums.py       np.sum without an axis, as NumPy has it (a number)
                   layer_api.py        CS231n's layer API names (dout, x, dx) by the snippet
                   guesses.py          an unknown name's usual meanings, from its spelling
+                  role_readings.py    an unknown name by its role: the output minus it is
+                                      the targets; d_X ties X (δ_2 for d_l2: l2 is Z_2)
                   layer_names.py      P, γ, β, the norm stages, the mask: both readers' names
     quantity      quantity.py         what the left-hand side names
     resolve       limits.py           the budget of one check; ShapeMismatch, TooComplex
@@ -71,6 +74,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   diagnose.py         which to try first; two at once
     answer        answer.py           the verdict (CheckResult), the derived formula in
                                       the user's notation
+                  user_names.py       a NumPy diagnosis in the user's names (delta1, not
+                                      dZ1; error (dZ2) for a name read by its spelling)
     verdict       numberings.py       the other numberings of layers; which the shapes
                                       rule out
                   readings.py         the other readings of a wrong formula: layers

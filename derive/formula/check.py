@@ -37,6 +37,7 @@ from derive.formula.run import Run
 from derive.formula.snippet_check import check_statements
 from derive.formula.stored_other_way import refuse_if_right_stored_other_way
 from derive.formula.stored_transposed import refuse_unexplained, stored_transposed
+from derive.formula.user_names import in_users_names
 from derive.formula.window_check import check_loops, has_loops, looks_looped
 
 
@@ -77,7 +78,7 @@ class Checker(OtherReadings):
             return result
         net = self.network
         try:
-            return self._check_statements(formula)
+            return in_users_names(self._check_statements(formula), formula)  # delta1, not dZ1
         except FormulaError as err:
             if not (net.is_conv and (looks_looped(formula) or has_loops(formula))):
                 raise

@@ -111,12 +111,16 @@ def tokens(name: str) -> list[str]:
 
 def _layers(toks: list[str], depth: int, kind: str) -> list[int]:
     """The layers the spelling allows: ``out`` the last, ``hidden`` the others, a number
-    itself or one less (numbered from the input), else every layer."""
+    itself or one less (numbered from the input; a number beyond the network's layers
+    says none: every layer), else every layer."""
     first = 0 if kind == "A" else 1
     numbers = [int(t) for t in toks if t.isdigit() and len(t) <= 2]
     if numbers:
         k = numbers[-1]
-        return [j for j in (k, k - 1) if first <= j <= depth]
+        spelled = [j for j in (k, k - 1) if first <= j <= depth]
+        # l8_delta in a 3-layer network: the source numbers its sub-layers (conv, pool,
+        # …) too, so the number says no layer of this network: every layer is tried
+        return spelled or list(range(first, depth + 1))
     # the first qualifier names the layer (hidden_outputs: the hidden layer's outputs),
     # for weights the last (w_h_o: from the hidden layer into the output layer)
     said = [t for t in toks if t in _LAST or t in _HIDDEN]
@@ -192,6 +196,10 @@ def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
         return "a gradient on weights", of("W", "dW", "∂L/∂W") + _theta(toks, "dW", "∂L/∂W")
     if grad and set(toks) & _BIAS or re.fullmatch(r"d[lj]?d?b[0-9]?", low):
         return "a gradient on biases", of("b", "db", "∂L/∂b")
+    short = [SHORT[t] for t in toks if t in SHORT and SHORT[t][1] == "W"]
+    if grad and len(short) == 1 and (short[0][3] == "L" or depth == 2):  # grad_wh, d_who
+        k = depth if short[0][3] == "L" else 1
+        return "a gradient on weights", [Reading(f"dW{k}", f"∂L/∂W_{k}")]
     if low in UPSTREAM:  # any layer's: Caffe's top_diff, grad_output are a layer's own
         return "the gradient arriving at a layer's output", [
             *of("Z", "dZ", "δ", every=True),
@@ -207,6 +215,11 @@ def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
         return "a gradient at an activation", [*of("Z", "dA", "∂L/∂A"), *of("Z", "dZ", "δ")]
     if grad and set(toks) & {"logits", "scores"}:  # grad_logits: ∂L/∂Z_L
         return "a gradient on the scores", [Reading(f"dZ{depth}", f"δ_{depth}")]
+    if grad and set(toks) & {"soft", "softmax"}:  # dSoft: at the softmax, before or after it
+        return "a gradient at the softmax", [
+            Reading(f"dZ{depth}", f"δ_{depth}"),
+            Reading(f"dA{depth}", f"∂L/∂A_{depth}"),
+        ]
     if low in ("diff", "difference"):  # hunkim's diff = hypothesis - Y
         return "the output minus the targets", [
             Reading(f"(A{depth} - Y)", f"A_{depth} − Y"),

@@ -14,7 +14,9 @@ from derive.formula.ir import (
     IR,
     Amb,
     Bin,
+    Cmp,
     Fn,
+    Gt0,
     Neg,
     Num,
     Scalar,
@@ -24,7 +26,7 @@ from derive.formula.ir import (
     T,
     shifted,
 )
-from derive.formula.ir_walk import nodes, replace, show
+from derive.formula.ir_walk import at, nodes, replace, show
 from derive.formula.layer_mutations import LayerMutations
 from derive.formula.quantity import Quantity
 from derive.formula.run import Run
@@ -131,7 +133,12 @@ class Mutations(LayerMutations):
                     f"the factor {node.value} does not belong here",
                     replace(rhs, path, Num(sympy.Integer(1))),
                 )
-            if isinstance(node, Sym) and node.base in ("Z", "A") and node.index is not None:
+            if (
+                isinstance(node, Sym)
+                and node.base in ("Z", "A")
+                and node.index is not None
+                and not _derivative_at_z(rhs, path, node)
+            ):
                 swap = Sym("A" if node.base == "Z" else "Z", node.index, node.lower)
                 what = "the activation" if swap.base == "A" else "the pre-activation"
                 yield (
@@ -159,7 +166,7 @@ class Mutations(LayerMutations):
                     )
         yield from self.one_layer_rewrites(run, rhs)  # each Z/A of a factor at once
         yield from self.derivative_in_products(run, rhs)  # f'(Z1) W2ᵀ δ2
-        if q.kind == "delta":
+        if q.kind == "delta" and not _has_derivative_at(rhs, q.idx):
             z = Sym("Z", q.idx, False)
             yield (
                 f"the factor f'(Z) of the layer is missing (⊙ f'({sh(z)}))",
@@ -230,3 +237,26 @@ class Mutations(LayerMutations):
                 f"belongs (summed over the samples, the outer products are {sh(x)} {sh(y)}ᵀ)",
                 replace(rhs, path, Bin("mat", x, T(y))),
             )
+
+
+def _derivative_at_z(rhs: IR, path: tuple[int, ...], node: Sym) -> bool:
+    """Whether ``node`` is a Z that a derivative or a mask is taken at (``abs'(Z1)``,
+    np.sign(Z1), ``Z1 < 0``): f'(Z) is where a derivative belongs, so "Z1 where A1 belongs"
+    is never the mistake, even where a ReLU layer makes sign(A1) equal its derivative
+    (A ≥ 0); a derivative of another activation is (``derivative_factors``)."""
+    if node.base != "Z" or not path:
+        return False
+    parent = at(rhs, path[:-1])
+    return isinstance(parent, (Gt0, Cmp)) or isinstance(parent, Fn) and parent.order >= 1
+
+
+def _has_derivative_at(rhs: IR, idx: object) -> bool:
+    """Whether the formula has a derivative factor or a mask at the layer's Z (``abs'(Z1)``,
+    ``(Z1 > 0) - (Z1 < 0)``): then
+    f'(Z) is not missing but another (a ReLU's ⊙ f'(Z1) would "fix" np.sign(Z1) only
+    because sign is 1 where ReLU's derivative is)."""
+    z = Sym("Z", idx, False)  # type: ignore[arg-type]
+    return any(
+        isinstance(n, Fn) and n.order >= 1 and n.arg == z or isinstance(n, (Gt0, Cmp)) and n.a == z
+        for _, n in nodes(rhs)
+    )

@@ -19,14 +19,23 @@ from derive.formula.python_helpers import function_readings
 from derive.formula.python_nodes import UnknownName
 from derive.formula.reading_doubts import generic_right_at_the_last, letters_sure
 from derive.formula.returns import is_placeholder
+from derive.formula.role_readings import (
+    ROLE,
+    in_output_form,
+    role_readings,
+    short_names_by_role,
+    tied,
+)
+from derive.formula.user_names import with_guessed_names
 
 #: At most this many readings are checked for one formula (each is a whole check): 32 is
 #: a helper's two readings (``applySigmoid(x, True)``) times two names of four each.
 MAX_TRIES = 32
 #: At most this many unknown names are read by their spelling in one formula (Trask's
-#: ``layer_1_delta = layer_2_delta.dot(weights_1_2.T) * relu2deriv(layer_1)`` has five; the
+#: ``layer_1_delta = layer_2_delta.dot(weights_1_2.T) * relu2deriv(layer_1)`` has five, a
+#: course's MLP backward (grad_logits, w_output, grad_tanh, h, inputs, grad_wh) six; the
 #: readings tried stay bounded by ``MAX_TRIES``).
-MAX_NAMES = 5
+MAX_NAMES = 7
 
 
 @dataclass
@@ -64,10 +73,19 @@ def _explore(
     depth: int,
     attempt: Callable[[tuple[Any, ...]], CheckResult],
     chosen: tuple[Any, ...],
+    activations: tuple[str, ...] = (),
 ) -> Iterator[Tried]:
     """Every combination of readings of the unknown names, each with its verdict."""
     try:
-        yield Tried(chosen, attempt(tuple(rewrite(n, r) for n, _, r in chosen)))
+        tried = Tried(chosen, attempt(tuple(rewrite(n, r) for n, _, r in chosen)))
+        yield tried
+        if not tried.fits and len(chosen) < MAX_NAMES:  # l in o - l, read as a number
+            for name, found in short_names_by_role(formula, depth, {n for n, _, _ in chosen}):
+                pair = tied(name, formula, chosen)  # d_l2 read as δ_2: l2 is Z_2
+                for r in found if pair is None else pair:
+                    yield from _explore(
+                        formula, depth, attempt, (*chosen, (name, ROLE, r)), activations
+                    )
         return
     except UnknownName as err:
         unknown = err
@@ -80,6 +98,14 @@ def _explore(
     kind, found = local_derivative(name, depth, formula) or readings(name, depth)  # d_a__d_z: ∂a/∂z
     if re.search(rf"(?<![\w.]){re.escape(name)}\s*\(", formula):  # called: a function
         kind, found = function_readings(name, formula)  # applySigmoid(x, True)
+    if not found:  # by its role: the output minus it, its gradient's d_ name
+        kind, found = ROLE, role_readings(name, formula, depth)
+    found = in_output_form(name, formula, found, activations)  # h * (1 - h): h is A_1
+    found = in_output_form(name, formula, found, activations)  # h * (1 - h): h is A_1
+    pair = tied(name, formula, chosen)  # d_l2 read as δ_2: l2 is Z_2
+    if pair is not None:
+        found = pair
+        kind = kind or "a variable or its gradient, by the d-prefix"
     if found and found[0].words.startswith("δ") and _recurrence(formula, name):
         # error = W.T @ error * f'(Z): a delta from the next layer's, one layer down
         found = [Reading("delta", "δ_l (the loop's delta; δ_(l+1) on the right)")]
@@ -91,7 +117,7 @@ def _explore(
         yield Tried(chosen, None, unknown)
         return
     for r in found:
-        yield from _explore(formula, depth, attempt, (*chosen, (name, kind, r)))
+        yield from _explore(formula, depth, attempt, (*chosen, (name, kind, r)), activations)
 
 
 def _defines_itself(formula: str, t: Tried) -> bool:
@@ -149,7 +175,7 @@ def guessed_check(
         generic_right_at_the_last(formula, result, depth, attempt, activations)
         return result
     tried: list[Tried] = []
-    for t in _explore(formula, depth, lambda guessed: attempt(guessed, True), ()):
+    for t in _explore(formula, depth, lambda guessed: attempt(guessed, True), (), activations):
         tried.append(t)
         if len(tried) > MAX_TRIES:  # not every reading checked: no verdict on a part
             raise FormulaError(
@@ -205,12 +231,16 @@ def guessed_check(
             [rewrite(n, r) for n, _, r in pick.chosen],
             attempt,
         )
+    with_guessed_names(result, [(n, r.text) for n, _, r in pick.chosen if not r.fallback])
     same = [t for t in (right or wrong) if t is not pick]
     result.notes[:0] = [  # in the order the names were met (the left-hand side first)
         f"read the names without a layer number as {r.words} (the layer whose shapes fit)"
         if name == UNNUMBERED
         else f"read the value returned as {r.words}"
         if is_placeholder(name)
+        else f"read `{name}` as {r.words} ({kind}; declare it with --symbol "
+        f"{name}=QUANTITY if it is another)"
+        if kind == ROLE or r.words.endswith("the d-prefix ties them)")
         else f"read `{name}` as {r.words} ({kind}, from its spelling; write it out if it "
         "computes another)"
         if r.call

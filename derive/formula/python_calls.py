@@ -4,6 +4,7 @@ feature-map helpers), each read as the IR node it computes."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from derive.formula.ir import (
@@ -34,6 +35,7 @@ from derive.formula.python_nodes import (
     DictRef,
     Func,
     Kw,
+    Local,
     Method,
     PyNode,
     RangeCall,
@@ -141,6 +143,25 @@ _WRAPPERS = frozenset(
 _CLASS_METHODS = frozenset({"backward", "forward", "gradient", "grad", "derivative", "bprop"})
 
 
+#: Python's own types, as a dtype (``x.astype(float)``); NumPy's are ``np.float64`` &c.
+DTYPES = frozenset({"float", "int", "bool"})
+_INTEGER = re.compile(r"u?int[0-9]*|bool_?|long")
+
+
+def _astype(obj: Any, pos: list[Any], kw: dict[str, Any]) -> Any:
+    """``x.astype(float)``: the same values, except a cast to integers of an array that is
+    not an indicator (it truncates: ``(0.5 * Z).astype(int)`` is not ``0.5 * Z``); a
+    snippet's own name (``mask.astype(int)``) and ``np.where`` are taken as masks."""
+    dtype = pos[0] if pos else kw.get("dtype")
+    name = dtype.name if isinstance(dtype, Func) else dtype.value if isinstance(dtype, Str) else ""
+    if _INTEGER.fullmatch(name) and not isinstance(obj, (Gt0, Cmp, Bool, Local, Where)):
+        raise FormulaError(
+            f".astype({name}) of an array that is not a comparison truncates its values: "
+            "not read (cast a mask such as (Z1 > 0).astype(int), or leave the values float)"
+        )
+    return obj
+
+
 def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
     """``fn(args)``: NumPy functions and the helpers real code calls."""
     args = args or []
@@ -148,7 +169,9 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
     kw: dict[str, Any] = {a.name: a.value for a in args if isinstance(a, Kw)}
     if isinstance(fn, Method):
         obj, meth = fn.obj, fn.name
-        if meth in ("astype", "copy"):
+        if meth == "astype":
+            return _astype(obj, pos, kw)
+        if meth == "copy":
             return obj  # type: ignore[no-any-return]
         if meth in ("transpose", "t") and not pos:  # PyTorch's x.t()
             return T(obj)
@@ -176,6 +199,8 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
     name = fn.name
     if name in ("range", "xrange", "arange"):
         return RangeCall()
+    if name == "len" and len(pos) == 1 and not isinstance(pos[0], (Str, TupleOf, Func)):
+        return Dim(pos[0], 0)  # len(y): y.shape[0], as NumPy has it
     if name in ("outer", "outer_prod") and len(pos) == 2:  # np.outer(δ, a): δ aᵀ
         return Bin("mat", pos[0], T(pos[1]))
     if name == "maximum" and len(pos) == 2 and pos[1] == NumNode(0):
@@ -189,6 +214,8 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
     if name == "divide" and len(pos) == 2:
         return Bin("div", pos[0], pos[1])
     if name in ("dot", "matmul", "mm") and len(pos) == 2:  # np, tf.matmul, torch.mm
+        return Bin("mat", pos[0], pos[1])
+    if name in ("dot", "matmul") and len(pos) == 3:  # NumPy's third is out=: a @ b still
         return Bin("mat", pos[0], pos[1])
     if name == "multiply" and len(pos) == 2:
         return Bin("had", pos[0], pos[1])
@@ -225,6 +252,8 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
         return Fn("rot180", 0, pos[0])
     if name == "flip" and len(pos) == 1:
         return Fn("rot180", 0, pos[0])
+    if name in PY_FUNCS and len(pos) == 2 and isinstance(pos[1], Bool) and not kw:
+        kw = {"derivative": pos.pop()}  # sigmoid(x, True): the flag by position
     if name in PY_FUNCS and len(pos) == 1:
         fname, order = PY_FUNCS[name]
         flag = _derivative_flag(name, kw)

@@ -12,7 +12,7 @@ from derive.formula.ir import Num as NumNode
 from derive.formula.latex_tokens import BASES
 from derive.formula.layer_names import PY_LAYER_NAME
 from derive.formula.numbers import _index, _number_value, parse_number, power
-from derive.formula.python_calls import BACKWARD, HELPERS, PY_FUNCS, call, comparison
+from derive.formula.python_calls import BACKWARD, DTYPES, HELPERS, PY_FUNCS, call, comparison
 from derive.formula.python_index import LOOPED_MAPS, Indexing
 from derive.formula.python_nodes import (
     Bool,
@@ -150,6 +150,8 @@ class PythonToIR(Indexing):
         if word in ("np", "numpy", "jnp", "torch", "scipy", "signal", "tf"):
             return Module(word)
         if word in ("range", "xrange", "str", "len", "Tensor") or word == "outer_prod":
+            return Func(word)
+        if word in DTYPES:  # x.astype(float): a dtype (a type of Python's own)
             return Func(word)
         if word in BATCH_INDICES:  # X_train[batch_idx]: the rows of this batch
             return Colon()

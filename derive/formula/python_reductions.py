@@ -62,10 +62,12 @@ def _sum(x: Any, kw: dict[str, Any]) -> IR:
 
 def _mean(x: Any, kw: dict[str, Any]) -> IR:
     """``np.mean(x, axis=k)``: the sum over that axis divided by its size (a mean over the
-    samples is the sum over them over m). Without an axis, every entry: not read (the
-    mean of a matrix is no gradient's usual form)."""
+    samples is the sum over them over m). Without an axis, every entry: the sum of all
+    over both sizes, a number as NumPy has it (one neuron's mean over its samples)."""
     if kw.get("axis") is None:
-        raise FormulaError("np.mean without axis= is not read: write the sum and its divisor")
+        if kw.get("keepdims") is not None:
+            raise FormulaError("np.mean without axis= but with keepdims is not read")
+        return Bin("div", Bin("div", _sum(x, kw), Dim(x, 0)), Dim(x, 1))
     summed = _sum(x, kw)
     axis = _summed(x, kw).axis
     if not isinstance(axis, int):

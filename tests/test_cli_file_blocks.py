@@ -1,0 +1,100 @@
+"""``derive check --file``: a file of formulas read block by block (``file_blocks``): a
+multi-line NumPy snippet (a loop, brackets over lines, lines tied by a name of the
+user's own) is one block, a LaTeX line is one, and a line of the network's own names is
+one, each reported with its line range. Before, every line was checked alone, so a
+snippet over several lines was unreadable line by line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from derive.cli import main
+from derive.formula.file_blocks import blocks
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_corpus_file import ENTRIES  # noqa: E402
+
+ROOT = Path(__file__).parent.parent
+
+
+def _entry(entry_id: str) -> dict[str, object]:
+    return next(e for _, e in ENTRIES if e["id"] == entry_id)
+
+
+def test_a_real_snippet_over_several_lines_is_one_block(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # lightaime's conv backward (issues_more.toml): a for loop whose body's brackets span
+    # two lines, then a line reading what the loop built (dx_pad)
+    conv = _entry("lightaime-conv-backward-dx")
+    assert str(conv["text"]).count("\n") == 3
+    spec = ROOT / str(conv["network"])
+    f = tmp_path / "snippets.py"
+    f.write_text("# conv backward\n" + str(conv["text"]) + "\n", "utf-8")
+    assert main(["check", str(spec), "--file", str(f)]) == 0
+    out = capsys.readouterr().out
+    assert f"{f}:2-5: correct" in out
+    assert "1 formulas: 1 correct, 0 incorrect, 0 unreadable" in out
+
+
+def test_blocks_in_one_file_latex_and_numpy_each_with_its_range(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dscores = str(_entry("cs231n-notes-case-dscores")["text"])
+    f = tmp_path / "answers.txt"
+    f.write_text(
+        "dW2 = np.dot(hidden_layer.T, dscores)\n"  # a line of its own (reads dscores, but
+        # no line above assigns it)
+        "\n"
+        + dscores
+        + "\n"
+        + "\\delta_1 = (\\delta_2 W_2^T) \\odot relu'(Z_1)\n"
+        + "dW_2 = A_1^T \\delta_2 + 1\n",
+        "utf-8",
+    )
+    assert main(["check", "cs231n", "--file", str(f), "--json"]) == 1
+    records = json.loads(capsys.readouterr().out)["results"]
+    assert [(r["line"], r.get("last_line"), r["verdict"]) for r in records] == [
+        (1, None, "correct"),
+        (3, 5, "correct"),
+        (6, None, "correct"),
+        (7, None, "incorrect"),
+    ]
+    # --syntax python: the LaTeX lines are read as NumPy (unreadable), the snippet still one
+    assert main(["check", "cs231n", "--file", str(f), "--syntax", "python"]) == 2
+    out = capsys.readouterr().out
+    assert f"{f}:3-5: correct" in out and f"{f}:6: unreadable" in out
+
+
+def test_network_names_stay_one_a_line_and_brackets_indent_join() -> None:
+    text = (
+        "dZ2 = A2 - Y\n"
+        "dW2 = np.dot(dZ2, A1.T)\n"  # reads dZ2: the network's name, read alone
+        "dW1 = np.dot(\n"
+        "    dZ1,\n"
+        "\n"
+        "    X.T) / m\n"
+        "def backward(dout, cache):\n"
+        "    x = cache\n"
+        "\n"
+        "    return dout * (x > 0)\n"
+        "h = a \\\n"
+        "    + b\n"
+        "errors = predictions - labels\n"
+        "grad = np.mean(errors)\n"
+    )
+    assert [(b.first, b.last) for b in blocks(text)] == [
+        (1, 1),
+        (2, 2),
+        (3, 6),
+        (7, 10),
+        (11, 12),
+        (13, 14),
+    ]
+    assert blocks("    u = 1\n    v = u\n")[0].text == "u = 1\nv = u"  # dedented
+    # --syntax latex: a formula a line, as before
+    assert [(b.first, b.last) for b in blocks(text, "latex")][:3] == [(1, 1), (2, 2), (3, 3)]
