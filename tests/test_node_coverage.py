@@ -15,7 +15,15 @@ from sympy.matrices.expressions import HadamardProduct, MatAdd, MatMul, Transpos
 import derive.core.derivation
 import derive.core.nodes
 import derive.formula.nodes
-from derive.core import numeric, rules
+from derive.core import (
+    block_nodes,
+    function_nodes,
+    layer_nodes,
+    numeric,
+    reduce_nodes,
+    rules,
+    tensor_nodes,
+)
 from derive.extend import requirements
 from derive.oracles import explicit
 
@@ -31,9 +39,11 @@ SYMPY_PRIMITIVES = [MatAdd, MatMul, Transpose, HadamardProduct, sympy.Add, sympy
 
 
 def our_nodes() -> list[type]:
-    """Concrete node classes defined by derive (abstract bases have no role)."""
+    """Concrete node classes defined by derive (abstract bases have no role); the core's
+    nodes are defined in the modules ``derive.core.nodes`` re-exports."""
     out = []
-    for module in (derive.core.nodes, derive.core.derivation, derive.formula.nodes):
+    core = (layer_nodes, function_nodes, reduce_nodes, block_nodes, tensor_nodes)
+    for module in (*core, derive.core.derivation, derive.formula.nodes):
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if cls.__module__ == module.__name__ and issubclass(cls, sympy.Basic):
                 out.append(cls)
