@@ -22,6 +22,7 @@ from derive.core import (
     numeric,
     reduce_nodes,
     rules,
+    steps,
     tensor_nodes,
 )
 from derive.extend import requirements
@@ -40,10 +41,11 @@ SYMPY_PRIMITIVES = [MatAdd, MatMul, Transpose, HadamardProduct, sympy.Add, sympy
 
 def our_nodes() -> list[type]:
     """Concrete node classes defined by derive (abstract bases have no role); the core's
-    nodes are defined in the modules ``derive.core.nodes`` re-exports."""
+    nodes are defined in the modules ``derive.core.nodes`` re-exports, the partials in
+    ``derive.core.steps`` (``derive.core.derivation`` re-exports them)."""
     out = []
     core = (layer_nodes, function_nodes, reduce_nodes, block_nodes, tensor_nodes)
-    for module in (*core, derive.core.derivation, derive.formula.nodes):
+    for module in (*core, steps, derive.core.derivation, derive.formula.nodes):
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if cls.__module__ == module.__name__ and issubclass(cls, sympy.Basic):
                 out.append(cls)
