@@ -94,6 +94,7 @@ class EquationBuilder(ExprBuilder):
         )
 
     def call(self, fn: str, args: list[Any], node: Any) -> Any:
+        """A function call on built operands, its shapes checked."""
         x: Any = args[0] if args else None
         if getattr(node, "axis_from", None) is not None:
             raise self.fail(f"{fn}(): axis must be 0, 1 or None", node.line)

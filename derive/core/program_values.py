@@ -50,6 +50,7 @@ class ExprBuilder:
     # ------------------------------------------------------------------ errors
 
     def fail(self, problem: str, line: int | None, *, reading: bool = False) -> ProgramError:
+        """The error for ``problem`` at ``line`` (a reading error when ``reading``)."""
         kind = ProgramReadError if reading else ProgramError
         return kind(
             f"{self.where}: {problem}" if self.where else problem,
@@ -60,6 +61,7 @@ class ExprBuilder:
     # ------------------------------------------------------------------ values
 
     def declare(self, name: str, shape: tuple[int | str, ...]) -> MatrixSymbol:
+        """A declared input or parameter as a MatrixSymbol (its sizes recorded)."""
         rows, cols = matrix_shape(shape)
         for s in shape:
             if isinstance(s, str):
@@ -70,6 +72,7 @@ class ExprBuilder:
         return sym
 
     def build(self, node: Any) -> Any:
+        """One AST node as our nodes; a shape mismatch names the line."""
         method: Callable[[Any], Any] = getattr(self, f"_{type(node).__name__.lower()}")
         try:
             return method(node)
@@ -143,6 +146,7 @@ class ExprBuilder:
                 )
 
     def matmul(self, a: Any, b: Any, node: Any) -> Any:
+        """``a @ b``, its inner sizes checked."""
         if is_scalar(a) or is_scalar(b):
             raise self.fail("@ needs two matrices; use * for a scalar", node.line)
         if a.shape[1] != b.shape[0]:
@@ -154,6 +158,7 @@ class ExprBuilder:
         return MatMul(a, b).doit(deep=False)
 
     def power(self, a: Any, b: Any, node: Any) -> Any:
+        """``a ** b``: a scalar power, or a Hadamard power of a matrix."""
         if not is_scalar(b):
             raise self.fail("an exponent must be a number or a hyperparameter", node.line)
         if is_scalar(a):

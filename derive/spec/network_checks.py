@@ -25,19 +25,32 @@ class NetworkFields(Protocol):
     a package import each other one way only)."""
 
     @property
-    def input_width(self) -> Width | tuple[Width, Width, Width]: ...
+    def input_width(self) -> Width | tuple[Width, Width, Width]:
+        """A width, or (channels, height, width) of an image input."""
+
     @property
-    def layers(self) -> tuple[AnyLayer, ...]: ...
+    def layers(self) -> tuple[AnyLayer, ...]:
+        """The layers, in order."""
+
     @property
-    def loss(self) -> Loss: ...
+    def loss(self) -> Loss:
+        """The loss record."""
+
     @property
-    def batch(self) -> Width: ...
+    def batch(self) -> Width:
+        """The batch size (a symbol or a number)."""
+
     @property
-    def depth(self) -> int: ...
+    def depth(self) -> int:
+        """The number of layers."""
+
     @property
-    def dense_layers(self) -> tuple[Layer, ...]: ...
+    def dense_layers(self) -> tuple[Layer, ...]:
+        """The dense layers alone."""
+
     @property
-    def size_names(self) -> list[str]: ...
+    def size_names(self) -> list[str]:
+        """Every symbolic size the spec uses."""
 
 
 def check_order(network: NetworkFields) -> None:

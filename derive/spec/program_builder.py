@@ -38,6 +38,7 @@ class TreeBuilder(CallReader):
     """Turns a lark tree into the typed records; its recursion is bounded by MAX_DEPTH."""
 
     def build(self, item: Tree[Token] | Token) -> Expr:
+        """One parse tree (a rule of program.lark) as a typed record."""
         line, col = self.line, position(item)[1]
         if isinstance(item, Token):  # pragma: no cover - every token sits in a rule
             raise EquationError(f"unexpected {str(item)!r}", col)
@@ -238,6 +239,7 @@ class TreeBuilder(CallReader):
         return SliceOf(self.build(item.children[0]), axis, lo, hi, self.line, col)
 
     def pick(self, item: Tree[Token]) -> Expr:
+        """``S[range(N), y]``: each row's entry at its integer label, else the usage."""
         col = position(item)[1]
         usage = "only one-hot indexing S[range(N), y] is supported (y an integer label input)"
         args = item.children[1]

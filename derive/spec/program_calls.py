@@ -66,6 +66,7 @@ class CallReader:
         self.text = text
 
     def snippet(self, item: Tree[Token] | Token) -> str:
+        """The text a parse tree was read from (for messages)."""
         if isinstance(item, Token):
             return str(item)
         meta = item.meta
@@ -116,6 +117,7 @@ class CallReader:
         return built, keywords
 
     def axis(self, fn: str, value: Tree[Token] | Token, subject: str) -> Axis | Name | Lookup:
+        """An ``axis=`` value: 0, 1, None, or a name the axis is read from."""
         tree = value.children[1] if isinstance(value, Tree) else value
         col = position(tree)[1]
         if isinstance(tree, Tree) and tree.data == "name" and str(tree.children[0]) == "None":
@@ -149,6 +151,7 @@ class CallReader:
         fn_col: int,
         col: int,
     ) -> Expr:
+        """``fn(args, axis=…)`` checked against the function list."""
         if fn == "range":
             raise EquationError(
                 "range() is only allowed in one-hot indexing S[range(N), y]", fn_col

@@ -27,6 +27,7 @@ def read_loss(
     source: str,
     lines: Lines,
 ) -> ProgramLoss:
+    """The ``[loss]`` table: an expression, or a named loss written out as one."""
     table = data["loss"]
     if isinstance(table, str):
         table = {"expression": table}

@@ -30,10 +30,12 @@ class Lines:
         self.lines = text.splitlines()
 
     def table(self, name: str) -> int | None:
+        """The line of the table header ``[name]``, or None."""
         header = re.compile(rf"^\s*\[\s*{re.escape(name)}\s*\]\s*(#.*)?$")
         return next((i + 1 for i, ln in enumerate(self.lines) if header.match(ln)), None)
 
     def find(self, key: str, table: str | None = None) -> int | None:
+        """The line of ``key = …`` (under ``[table]`` when given), else the table's line."""
         start = 0
         if table is not None:
             found = self.table(table)
@@ -114,6 +116,7 @@ class Names:
         self.labels: dict[str, Labels] = {}
 
     def declare(self, name: str, role: Role, line: int | None, key: str) -> None:
+        """Give ``name`` its role, refusing a clash with a declared name or its gradient's."""
         if name in self.roles and not (role == "size" and self.roles[name] == "size"):
             what = self.roles[name]
             raise fail(f"{name!r} is already {article(what)} {what}", self.source, line, key)
@@ -139,6 +142,7 @@ class Names:
         self.roles[name] = role
 
     def check_uses(self, expr: Expr, line: int, key: str) -> None:
+        """Every name ``expr`` uses is declared, and used as its role allows."""
         for ref in names(expr):
             if ref.id == self.upstream or ref.id in self.more_upstream:
                 raise fail(
