@@ -15,7 +15,16 @@ from sympy.matrices.expressions import HadamardProduct, MatAdd, MatMul, Transpos
 import derive.core.derivation
 import derive.core.nodes
 import derive.formula.nodes
-from derive.core import numeric, rules
+from derive.core import (
+    block_nodes,
+    function_nodes,
+    layer_nodes,
+    numeric,
+    reduce_nodes,
+    rules,
+    steps,
+    tensor_nodes,
+)
 from derive.extend import requirements
 from derive.oracles import explicit
 
@@ -31,9 +40,12 @@ SYMPY_PRIMITIVES = [MatAdd, MatMul, Transpose, HadamardProduct, sympy.Add, sympy
 
 
 def our_nodes() -> list[type]:
-    """Concrete node classes defined by derive (abstract bases have no role)."""
+    """Concrete node classes defined by derive (abstract bases have no role); the core's
+    nodes are defined in the modules ``derive.core.nodes`` re-exports, the partials in
+    ``derive.core.steps`` (``derive.core.derivation`` re-exports them)."""
     out = []
-    for module in (derive.core.nodes, derive.core.derivation, derive.formula.nodes):
+    core = (layer_nodes, function_nodes, reduce_nodes, block_nodes, tensor_nodes)
+    for module in (*core, steps, derive.core.derivation, derive.formula.nodes):
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if cls.__module__ == module.__name__ and issubclass(cls, sympy.Basic):
                 out.append(cls)

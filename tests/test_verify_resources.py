@@ -132,9 +132,9 @@ def test_random_directions_are_linear_in_depth() -> None:
 
 
 def test_a_long_check_announces_itself_on_stderr(tmp_path, capsys, monkeypatch) -> None:
-    import derive.oracles.verify as verify
+    import derive.oracles.fd_resources as resources  # where estimate reads RATE
 
-    monkeypatch.setattr(verify, "RATE", 1e4)  # pretend a slow machine: estimate > 3 s
+    monkeypatch.setattr(resources, "RATE", 1e4)  # pretend a slow machine: estimate > 3 s
     assert main(["verify", _toml(tmp_path, WIDE_TOML), "--sizes", "n_1=5,n_2=5"]) == 0
     err = capsys.readouterr().err
     assert "verifying" in err and "estimated" in err

@@ -8,102 +8,65 @@ so a rule can reuse it instead of recomputing the node.
 Fused rules (softmax + cross-entropy, sigmoid + binary cross-entropy) are entries of the
 same table, keyed by the pair (loss, producer): they map the loss cotangent straight to the
 producer's input where the composition simplifies.
+
+The table and ``defvjp`` are in ``rule_table``; the rules of the issue-14 primitives are in
+``rules_program`` and those of feature maps in ``rules_conv`` (imported here, so ``RULES``
+holds every rule); this module holds the linear algebra, activations, scalars and losses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from functools import partial
 from typing import Any
 
 import sympy
 from sympy.matrices.expressions import (
-    Determinant,
     HadamardPower,
     HadamardProduct,
     Identity,
-    Inverse,
     MatAdd,
     MatMul,
     MatrixExpr,
     MatrixSymbol,
     OneMatrix,
-    Trace,
     Transpose,
 )
 
+from derive.core import rules_conv, rules_program  # noqa: F401 - register their rules
 from derive.core.nodes import (
-    ArgMaxAllMask,
-    ArgMaxMask,
     BinaryCrossEntropy,
-    Broadcast,
-    ChannelBias,
-    ChannelSum,
-    Concat,
-    ConvBackInput,
-    ConvBackKernel,
-    Correlate,
     CrossEntropy,
     Elementwise,
     ElementwiseOf,
-    Flatten,
     FrobeniusSq,
-    Indicator,
     Labels,
-    LogDet,
-    LogSoftmax,
-    Norm,
     OneHot,
-    Pick,
-    Pool,
-    Reduce,
     ReduceAll,
     ScalarOfMatrices,
-    Slice,
     Softmax,
     TensorElementwise,
     TensorExpr,
     TensorHadamard,
     TensorSymbol,
-    Unflatten,
-    Unpool,
-    add,
     hadamard,
     is_tensor,
-    linear,
-    pad,
     scale,
-    split_coeff,
     tensor_scale,
 )
+from derive.core.rule_table import FUSED, RULES, Contribution, MissingRule, Rule, _mm, defvjp
 
-Contribution = tuple[Any, Any]
-Rule = Callable[[Any, Any, Any], Iterable[Contribution]]
-
-
-class MissingRule(NotImplementedError):
-    """The reverse walk met a primitive with no entry in the rule table."""
-
-
-RULES: dict[type, Rule] = {}
-#: (loss node class, producer key) -> rule(loss node, g, producer input) -> cotangent.
-FUSED: dict[tuple[type, str], Callable[[Any, Any, Any], Any]] = {}
-
-
-def defvjp(*classes: type) -> Callable[[Rule], Rule]:
-    """Register ``rule(node, g, ans)`` for each primitive class."""
-
-    def register(rule: Rule) -> Rule:
-        for cls in classes:
-            RULES[cls] = rule
-        return rule
-
-    return register
-
-
-def _mm(*factors: Any) -> MatrixExpr:
-    """A matrix product, canonicalised (transposes of transposes cancel, scalars merge)."""
-    return MatMul(*factors).doit(deep=False)
+__all__ = [
+    "CONSTANTS",
+    "FUSED",
+    "LEAVES",
+    "RULES",
+    "Contribution",
+    "MissingRule",
+    "Rule",
+    "defvjp",
+    "producer_key",
+    "vjp",
+]
 
 
 # --------------------------------------------------------------------------- linear algebra
@@ -177,189 +140,6 @@ def _softmax(node: Softmax, g: MatrixExpr, ans: Any) -> Iterable[Contribution]:
     ag = hadamard(a, g)
     summed = _mm(OneMatrix(rows, rows), ag) if node.axis == 0 else _mm(ag, OneMatrix(cols, cols))
     return [(node.arg, hadamard(a, g - summed))]
-
-
-# --------------------------------------------------------------------------- reductions, broadcasts
-
-
-def _bcast(g: Any, rows: Any, cols: Any) -> Any:
-    """``G`` repeated to rows×cols, its scalar factor kept outside the node."""
-    c, body = split_coeff(g)
-    return scale(Broadcast(body, rows, cols), c)
-
-
-def _sum_over(g: Any, axes: Iterable[int]) -> Any:
-    """``G`` summed over ``axes`` (the transpose of a broadcast), scalar factor outside."""
-    c, body = split_coeff(g)
-    for axis in axes:
-        body = Reduce(body, "sum", axis)
-    return scale(body, c)
-
-
-@defvjp(Reduce)
-def _reduce(node: Reduce, g: Any, ans: Any) -> Iterable[Contribution]:
-    # Z = Σ_axis X:    X_bar = broadcast(G)           (the transpose of a sum is a broadcast)
-    # Z = mean_axis X: X_bar = broadcast(G) / N       (… divided by the N entries averaged)
-    # Z = max_axis X:  X_bar = argmax-mask(X) ⊙ broadcast(G)   (G routed to the maximum)
-    x = node.arg
-    spread = _bcast(g, *x.shape)
-    if node.op == "sum":
-        return [(x, spread)]
-    if node.op == "mean":
-        return [(x, scale(spread, 1 / node.size))]
-    return [(x, hadamard(ArgMaxMask(x, node.axis), spread))]
-
-
-@defvjp(ReduceAll)
-def _reduce_all(node: ReduceAll, g: Any, ans: Any) -> Iterable[Contribution]:
-    # L = Σ X:    X_bar = g 1          L = mean X: X_bar = g 1 / (m n)
-    # L = max X:  X_bar = g argmax-mask(X)
-    x = node.arg
-    rows, cols = x.shape
-    if node.op == "sum":
-        return [(x, scale(OneMatrix(rows, cols), g))]
-    if node.op == "mean":
-        return [(x, scale(OneMatrix(rows, cols), g / (rows * cols)))]
-    return [(x, scale(ArgMaxAllMask(x), g))]
-
-
-@defvjp(Broadcast)
-def _broadcast(node: Broadcast, g: Any, ans: Any) -> Iterable[Contribution]:
-    # Z = broadcast(b):  b_bar = Σ G over the repeated axes   (the transpose of a broadcast
-    # is a sum; a scalar b gets the sum of every entry)
-    if not isinstance(node.arg, MatrixExpr):
-        c, body = split_coeff(g)
-        return [(node.arg, c * ReduceAll(body, "sum"))]
-    return [(node.arg, _sum_over(g, node.axes))]
-
-
-@defvjp(Slice)
-def _slice(node: Slice, g: Any, ans: Any) -> Iterable[Contribution]:
-    # Z = X[:, i:j]:  X_bar = [0 | G | 0]   (G embedded at columns i:j of zeros; rows alike)
-    x = node.arg
-    return [(x, pad(g, node.start, node.stop, x.shape[node.axis], node.axis))]
-
-
-@defvjp(Concat)
-def _concat(node: Concat, g: Any, ans: Any) -> Iterable[Contribution]:
-    # Z = [X_1 | … | X_k]:  X_i_bar = G[:, o_i : o_i + w_i]   (each part its block of G)
-    a = node.axis
-    return [
-        (part, Slice(g, start, start + part.shape[a], a))
-        for part, start in zip(node.parts, node.offsets, strict=True)
-    ]
-
-
-# --------------------------------------------------------------------------- entrywise
-
-
-@defvjp(HadamardPower)
-def _hadamard_power(node: HadamardPower, g: Any, ans: Any) -> Iterable[Contribution]:
-    # Z = X^{∘p}:  X_bar = p G ⊙ X^{∘(p-1)}   (the exponent is a constant)
-    x, p = node.base, node.exp
-    if p - 1 == 0:
-        return [(x, scale(g, p))]
-    lower = x if p - 1 == 1 else HadamardPower(x, p - 1)
-    return [(x, scale(hadamard(g, lower), p))]
-
-
-@defvjp(Indicator)
-def _indicator(node: Indicator, g: Any, ans: Any) -> Iterable[Contribution]:
-    # Z = 1[X > Y]: piecewise constant, so X_bar = Y_bar = 0 (nothing to pass on)
-    return []
-
-
-@defvjp(LogSoftmax)
-def _log_softmax(node: LogSoftmax, g: Any, ans: Any) -> Iterable[Contribution]:
-    # A = log softmax(Z) per sample:  Z_bar = G − softmax(Z) ⊙ broadcast(Σ_axis G)
-    z = node.arg
-    summed = _bcast(_sum_over(g, [node.axis]), *z.shape)
-    return [(z, add([g, scale(hadamard(Softmax(z, node.axis), summed), -1)]))]
-
-
-# --------------------------------------------------------------------------- norms, determinants
-
-
-@defvjp(Norm)
-def _norm(node: Norm, g: Any, ans: Any) -> Iterable[Contribution]:
-    # L = ||X||_F:  X_bar = g X / ||X||_F
-    n = ans if ans is not None else node
-    return [(node.arg, scale(node.arg, g / n))]
-
-
-@defvjp(Trace)
-def _trace(node: Trace, g: Any, ans: Any) -> Iterable[Contribution]:
-    # L = tr X:  X_bar = g I
-    return [(node.arg, scale(Identity(node.arg.shape[0]), g))]
-
-
-@defvjp(Inverse)
-def _inverse(node: Inverse, g: Any, ans: Any) -> Iterable[Contribution]:
-    # Y = X^{-1}:  X_bar = −Yᵀ G Yᵀ
-    y = ans if ans is not None else node
-    return [(node.arg, _mm(-1, y.T, g, y.T))]
-
-
-@defvjp(LogDet)
-def _logdet(node: LogDet, g: Any, ans: Any) -> Iterable[Contribution]:
-    # L = log det X:  X_bar = g X^{-T}
-    return [(node.arg, scale(Inverse(node.arg).T, g))]
-
-
-@defvjp(Determinant)
-def _det(node: Determinant, g: Any, ans: Any) -> Iterable[Contribution]:
-    # L = det X:  X_bar = g det(X) X^{-T}
-    d = ans if ans is not None else node
-    return [(node.arg, scale(Inverse(node.arg).T, g * d))]
-
-
-# --------------------------------------------------------------------------- indexing
-
-
-@defvjp(Pick)
-def _pick(node: Pick, g: Any, ans: Any) -> Iterable[Contribution]:
-    # z = S[range(N), y]:  S_bar = onehot(y) ⊙ broadcast(G)   (each sample's G at its label)
-    s = node.arg
-    names = sorted(s.atoms(MatrixSymbol), key=str)  # a name in S: the code's number type
-    mask = OneHot(node.labels, s.shape, node.axis, like=names[0] if names else None)
-    return [(s, hadamard(mask, _bcast(g, *s.shape)))]
-
-
-# --------------------------------------------------------------------------- feature maps
-
-
-@defvjp(Correlate)
-def _correlate(node: Correlate, g: Any, ans: Any) -> Iterable[Contribution]:
-    # Z = K ⋆ A (stride s, padding p):  A_bar = (G * rot180(K))_full,  K_bar = A ⋆ G
-    k, a, s, p = node.args
-    return [
-        (a, linear(ConvBackInput, g, k, s, p, a)),
-        (k, linear(partial(_kernel_grad, a), g, s, p, k.shape[2])),
-    ]
-
-
-def _kernel_grad(a: Any, g: Any, s: Any, p: Any, k: Any) -> ConvBackKernel:
-    node: ConvBackKernel = ConvBackKernel(a, g, s, p, k)
-    return node
-
-
-@defvjp(ChannelBias)
-def _channel_bias(node: ChannelBias, g: Any, ans: Any) -> Iterable[Contribution]:
-    # Z = … + b (per channel):  b_bar = Σ_{n,i,j} G
-    return [(node.bias, linear(ChannelSum, g))]
-
-
-@defvjp(Pool)
-def _pool(node: Pool, g: Any, ans: Any) -> Iterable[Contribution]:
-    # A = pool(X):  X_bar = unpool(G): max routes G to each window's arg-max, avg spreads
-    # G / k² over the window
-    return [(node.input, linear(Unpool, g, node.input, node.mode, node.size, node.stride))]
-
-
-@defvjp(Flatten)
-def _flatten(node: Flatten, g: Any, ans: Any) -> Iterable[Contribution]:
-    # A = flatten(X):  X_bar = unflatten(G)
-    return [(node.input, linear(Unflatten, g, node.input, node.column))]
 
 
 # --------------------------------------------------------------------------- scalars and losses

@@ -1,34 +1,45 @@
 """Reading a spec: TOML text or a file (with the file and line of every error), built-in examples.
 
 Everything here turns user text into the records of ``derive.spec.records``; the records
-check their own values, this module adds where in the file a bad value stands.
+check their own values, this module adds where in the file a bad value stands. The layer
+types a ``[[layers]]`` table may name live in ``layer_types``, the bounded reading of a
+user's file and the built-in examples in ``files`` (both re-exported here).
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from importlib import resources
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from derive.spec.notation import Notation, NotationError
-from derive.spec.records import (
-    Activation,
-    AnyLayer,
-    Conv2d,
-    Flatten,
-    Layer,
-    Loss,
-    Network,
-    Pool2d,
-    SpecError,
-    _check_width,
-    _short,
+from derive.spec.files import (
+    EXAMPLES,
+    MAX_SPEC_BYTES,
+    example_text,
+    printable,
+    read_regular_file,
+    read_spec_file,
 )
+from derive.spec.layer_types import LAYER_TYPES, LayerType, _activation_from
+from derive.spec.notation import Notation, NotationError
+from derive.spec.records import Loss, Network, SpecError, _short
+
+__all__ = [
+    "EXAMPLES",
+    "LAYER_TYPES",
+    "MAX_SPEC_BYTES",
+    "LayerType",
+    "_activation_from",
+    "example_text",
+    "from_dict",
+    "load",
+    "loads",
+    "printable",
+    "read_regular_file",
+    "read_spec_file",
+]
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -37,52 +48,6 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 
 _TOP_KEYS = {"name", "input", "batch", "convention", "delta", "layers", "loss", "notation"}
-
-
-#: A layer type of the TOML spec: its allowed keys and how its table becomes a record
-#: (``read(raw, key, i)``; ``key`` is ``layers[i]`` for messages, ``i`` its number).
-@dataclass(frozen=True)
-class LayerType:
-    """What ``type = "…"`` in a ``[[layers]]`` table means."""
-
-    keys: frozenset[str]
-    read: Callable[[Mapping[str, Any], str, int], AnyLayer]
-
-
-def _dense(raw: Mapping[str, Any], key: str, i: int) -> AnyLayer:
-    width = _check_width(raw.get("width", f"n_{i}"), f"{key}.width")
-    return Layer(width, _activation_from(raw.get("activation", "sigmoid"), f"{key}.activation"))
-
-
-def _conv2d(raw: Mapping[str, Any], key: str, i: int) -> AnyLayer:
-    if "channels" not in raw:
-        raise SpecError("a conv2d layer needs channels (its number of filters)", key="channels")
-    return Conv2d(
-        channels=raw["channels"],
-        kernel=raw.get("kernel", 3),
-        stride=raw.get("stride", 1),
-        padding=raw.get("padding", "valid"),
-        activation=_activation_from(raw.get("activation", "relu"), f"{key}.activation"),
-    )
-
-
-#: Every layer type the TOML spec knows; a new layer type adds its entry here.
-LAYER_TYPES: dict[str, LayerType] = {
-    "dense": LayerType(frozenset({"type", "width", "activation"}), _dense),
-    "conv2d": LayerType(
-        frozenset({"type", "channels", "kernel", "stride", "padding", "activation"}), _conv2d
-    ),
-    "maxpool2d": LayerType(
-        frozenset({"type", "size", "stride"}),
-        lambda raw, key, i: Pool2d(raw.get("size", 2), raw.get("stride"), "max"),
-    ),
-    "avgpool2d": LayerType(
-        frozenset({"type", "size", "stride"}),
-        lambda raw, key, i: Pool2d(raw.get("size", 2), raw.get("stride"), "avg"),
-    ),
-    "flatten": LayerType(frozenset({"type"}), lambda raw, key, i: Flatten()),
-}
-_ACT_KEYS = {"name", "expr", "symbol", "slope", "alpha"}
 _LOSS_KEYS = {"name", "reduction", "weight_decay", "delta", "margin"}
 
 
@@ -116,29 +81,6 @@ class _Locator:
             if pattern.match(self.lines[i]):
                 return i + 1
         return start + 1 if (layer is not None or table is not None) else None
-
-
-def _activation_from(value: object, key: str) -> Activation:
-    if isinstance(value, str):
-        return Activation(value)
-    if isinstance(value, Mapping):
-        unknown = set(value) - _ACT_KEYS
-        if unknown:
-            raise SpecError(
-                f"unknown key(s) {', '.join(sorted(unknown))} in activation "
-                f"(allowed: {', '.join(sorted(_ACT_KEYS))})",
-                key=key,
-            )
-        if "name" not in value:
-            raise SpecError("an activation table needs a name", key=key)
-        params = tuple((k, value[k]) for k in ("slope", "alpha") if k in value)
-        return Activation(
-            name=value["name"],
-            params=params,
-            expr=value.get("expr"),
-            symbol=value.get("symbol"),
-        )
-    raise SpecError(f"activation must be a name or a table, got {_short(value)}", key=key)
 
 
 def from_dict(data: Mapping[str, Any], *, source: str = "", text: str = "") -> Network:
@@ -293,15 +235,6 @@ def loads(text: str, source: str = "<string>") -> Network:
     return from_dict(data, source=source, text=text)
 
 
-EXAMPLES = ("seed", "nielsen", "ng", "cs231n", "cnn", "resnet_mlp", "bn_mlp", "svm")
-
-
-def example_text(name: str) -> str:
-    """The TOML text of a built-in example."""
-    folder = resources.files("derive").joinpath("examples")
-    return folder.joinpath(f"{name}.toml").read_text("utf-8")
-
-
 def load(spec: str | Path | Network) -> Network:
     """A Network from a built-in example name, a TOML file path, or a Network."""
     if isinstance(spec, Network):
@@ -316,69 +249,8 @@ def load(spec: str | Path | Network) -> Network:
     return loads(read_spec_file(text_spec), source=printable(text_spec))
 
 
-#: The largest spec file read (a spec is a few hundred bytes; this stops /dev/zero).
-MAX_SPEC_BYTES = 1 << 20
-
-
-def printable(text: str, limit: int = 200) -> str:
-    """A file name fit for a one-line message: escapes, cut to ``limit`` characters."""
-    shown = text.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
-    shown = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in shown)
-    return shown if len(shown) <= limit else shown[: limit - 10] + "…" + shown[-9:]
-
-
 def _default_name(source: str) -> str:
     """The name of a spec that gives none: its file name, made printable and short."""
     if not source:
         return "network"
     return printable(Path(source).stem, 60) or "network"
-
-
-def read_regular_file(path_text: str, what: str, limit: int = MAX_SPEC_BYTES) -> bytes:
-    """The bytes of a regular file of at most ``limit`` bytes (``what``: "spec", "formula").
-
-    A device, pipe or socket is refused before it is opened (``/dev/zero`` would never
-    end, a FIFO would block), and at most ``limit + 1`` bytes are read.
-    """
-    import os
-    import stat
-
-    where = printable(path_text)
-    try:
-        info = os.stat(path_text)
-    except FileNotFoundError:
-        hint = ""
-        if what == "spec":
-            close = difflib.get_close_matches(path_text.lower(), EXAMPLES, n=1, cutoff=0.6)
-            hint = f", and not a built-in example ({', '.join(EXAMPLES)})"
-            hint += f"; did you mean {close[0]!r}?" if close else ""
-        raise SpecError(f"no such {what} file{hint}", source=where) from None
-    except (OSError, ValueError) as err:  # too long, NUL byte, unencodable, no permission
-        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-        raise SpecError(f"cannot open the {what} file: {reason}", source=where) from None
-    if stat.S_ISDIR(info.st_mode):
-        raise SpecError(f"is a directory, not a {what} file", source=where)
-    if not stat.S_ISREG(info.st_mode):
-        raise SpecError("is not a regular file (a device, a pipe or a socket)", source=where)
-    try:
-        with open(path_text, "rb") as f:
-            data = f.read(limit + 1)
-    except OSError as err:
-        raise SpecError(
-            f"cannot read the {what} file: {err.strerror or err}", source=where
-        ) from None
-    if len(data) > limit:
-        raise SpecError(f"the {what} file is larger than {limit // 1024} KiB", source=where)
-    return data
-
-
-def read_spec_file(path_text: str) -> str:
-    """The text of a spec file: a regular UTF-8 file of at most MAX_SPEC_BYTES bytes."""
-    where = printable(path_text)
-    data = read_regular_file(path_text, "spec")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise SpecError(
-            f"cannot read the spec: not UTF-8 text (byte {err.start})", source=where
-        ) from None

@@ -9,16 +9,39 @@ texts at small sizes (a test keeps them equal to the builders' output): ``rnn`` 
 ``lstm`` one cell step (T = 1; ``lstm_program(T)`` unrolls it), ``attention`` symbolic.
 
 Rows are samples (``convention = "row"``): ``X_t`` is N×D, the hidden state ``h_t`` N×H.
+The attention builder lives in ``attention`` and the TOML writing both share in
+``program_text``; this module re-exports the attention builder.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
+from derive.spec.attention import ATTENTION_LOSSES, attention_program, attention_text
 from derive.spec.program import loads_program
-from derive.spec.program_records import ProgramSpec, Size, size_value
+from derive.spec.program_records import ProgramSpec, Size
+from derive.spec.program_text import checked_sizes, choice, program_toml
 from derive.spec.records import SpecError
+
+__all__ = [
+    "ATTENTION_LOSSES",
+    "CARRIED",
+    "LOSS_AT",
+    "LSTM_GATES",
+    "MAX_STEPS",
+    "RNN_ACTIVATIONS",
+    "SEQUENCE_LOSSES",
+    "Recurrent",
+    "attention_program",
+    "attention_text",
+    "lstm_program",
+    "lstm_text",
+    "recurrent_text",
+    "rnn_program",
+    "rnn_text",
+    "step_text",
+]
+
 
 #: The longest unrolling a builder writes (the equations grow with T; a derivation at
 #: T = 50 takes well under a second).
@@ -41,48 +64,6 @@ def _steps(steps: object, kind: str) -> int:
             key=f"{kind}.steps",
         )
     return steps
-
-
-def _choice(value: object, allowed: tuple[str, ...], key: str) -> str:
-    if value not in allowed:
-        raise SpecError(f"{key} must be one of {', '.join(allowed)}; got {value!r}", key=key)
-    return str(value)
-
-
-def _toml_value(v: object) -> str:
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + "}"
-    if isinstance(v, int):
-        return str(v)
-    return '"' + str(v) + '"'  # our own names and size symbols: letters, digits, _
-
-
-def _toml(
-    title: str,
-    comment: str,
-    tables: dict[str, dict[str, object]],
-    equations: list[str],
-    tail: dict[str, dict[str, str]],
-) -> str:
-    """The program's TOML text (every value a checked name, size or fixed word)."""
-    # the name is the caller's: a TOML string escaped as JSON escapes it (TOML reads those)
-    name = json.dumps(str(title), ensure_ascii=False)
-    out = [f"# {' '.join(comment.split())}", f"name = {name}", 'convention = "row"']
-    for table, entries in tables.items():
-        if entries:
-            out += ["", f"[{table}]"]
-            out += [f"{k} = {_toml_value(v)}" for k, v in entries.items()]
-    out += ["", "[forward]", 'equations = """', *equations, '"""']
-    for table, texts in tail.items():
-        out += ["", f"[{table}]"]
-        out += [f"{k} = {_toml_value(v)}" for k, v in texts.items()]
-    return "\n".join(out) + "\n"
-
-
-def _sizes(**sizes: object) -> dict[str, Size]:
-    return {k: size_value(v, f"sequence.{k}") for k, v in sizes.items()}
 
 
 def _readout(
@@ -149,9 +130,11 @@ class Recurrent:
 
     def checked(self, kind: str) -> tuple[str, str, dict[str, Size]]:
         """The activation, the loss and the sizes, each checked (a SpecError names the key)."""
-        act = _choice(self.activation, RNN_ACTIVATIONS, "activation") if kind == "rnn" else "tanh"
-        loss = _choice(self.loss, SEQUENCE_LOSSES, "loss")
-        sizes = _sizes(batch=self.batch, input=self.input, hidden=self.hidden, classes=self.classes)
+        act = choice(self.activation, RNN_ACTIVATIONS, "activation") if kind == "rnn" else "tanh"
+        loss = choice(self.loss, SEQUENCE_LOSSES, "loss")
+        sizes = checked_sizes(
+            batch=self.batch, input=self.input, hidden=self.hidden, classes=self.classes
+        )
         return act, loss, sizes
 
 
@@ -162,7 +145,7 @@ def recurrent_text(
     ``steps``, its weights shared over time, with the read-out and loss of ``_readout``."""
     t_max = _steps(steps, kind)
     act, loss, sizes = net.checked(kind)
-    at = _choice(at, LOSS_AT, "at")
+    at = choice(at, LOSS_AT, "at")
     n, d, h = sizes["batch"], sizes["input"], sizes["hidden"]
     eqs = [eq for t in range(1, t_max + 1) for eq in _cell(kind, t, t - 1, act)]
     ts: list[object] = list(range(1, t_max + 1)) if at == "every" else [t_max]
@@ -187,7 +170,7 @@ def recurrent_text(
     else:
         comment = f"A vanilla RNN ({act}) unrolled over T = {t_max} steps; loss: {what}."
     tables = {"inputs": inputs, "labels": extra.get("labels", {}), "parameters": params}
-    return _toml(name or kind, comment, tables, eqs + readout, tail)
+    return program_toml(name or kind, comment, tables, eqs + readout, tail)
 
 
 def step_text(kind: str, net: Recurrent, *, future: bool, step_loss: bool) -> str:
@@ -226,7 +209,7 @@ def step_text(kind: str, net: Recurrent, *, future: bool, step_loss: bool) -> st
         tail = {"backward": {"upstream": "dh_t"}}
     comment = f"One step t of the {kind} (the generic-T derivation)."
     tables = {"inputs": inputs, "labels": labels, "parameters": params}
-    return _toml(f"{kind} step", comment, tables, eqs, tail)
+    return program_toml(f"{kind} step", comment, tables, eqs, tail)
 
 
 def rnn_text(
@@ -250,53 +233,6 @@ def rnn_text(
 def rnn_program(steps: int = 3, **options: object) -> ProgramSpec:
     """A vanilla RNN as a forward program (see ``rnn_text`` for the options)."""
     return loads_program(rnn_text(steps, **options), source="<sequence rnn>")  # type: ignore[arg-type]
-
-
-#: What the attention program is differentiated for: a layer's backward pass given
-#: ``dout`` (default), or the squared error of its output against targets ``Y``.
-ATTENTION_LOSSES = ("upstream", "mse")
-
-
-def attention_text(
-    *,
-    seq: Size = "n",
-    model: Size = "D",
-    key: Size = "d_k",
-    value: Size = "d_v",
-    loss: str = "upstream",
-    name: str = "attention",
-) -> str:
-    """The TOML of single-head scaled dot-product attention over one sequence of ``seq``
-    rows: ``Q = X W_Q``, ``K = X W_K``, ``V = X W_V``, ``P = softmax(Q Kᵀ/√d_k)``,
-    ``out = P V``."""
-    loss = _choice(loss, ATTENTION_LOSSES, "loss")
-    sizes = _sizes(seq=seq, model=model, key=key, value=value)
-    n, d, dk, dv = sizes["seq"], sizes["model"], sizes["key"], sizes["value"]
-    inputs: dict[str, object] = {"X": [n, d]}
-    params: dict[str, object] = {"W_Q": [d, dk], "W_K": [d, dk], "W_V": [d, dv]}
-    eqs = [
-        "Q = X @ W_Q",
-        "K = X @ W_K",
-        "V = X @ W_V",
-        f"S = Q @ K.T / sqrt({dk})",
-        "P = softmax(S, axis=1)",
-        "out = P @ V",
-    ]
-    if loss == "upstream":
-        tail = {"backward": {"upstream": "dout"}}
-        what = "as a layer's backward pass: dout = dL/dout is given"
-    else:
-        inputs["T_out"] = [n, dv]
-        tail = {"loss": {"expression": "sum((out - T_out) ** 2) / 2"}}
-        what = "with the squared error against targets T_out"
-    comment = f"Single-head scaled dot-product attention softmax(Q K^T / sqrt(d_k)) V, {what}."
-    tables: dict[str, dict[str, object]] = {"inputs": inputs, "parameters": params}
-    return _toml(name, comment, tables, eqs, tail)
-
-
-def attention_program(**options: object) -> ProgramSpec:
-    """Scaled dot-product attention as a forward program (see ``attention_text``)."""
-    return loads_program(attention_text(**options), source="<sequence attention>")  # type: ignore[arg-type]
 
 
 #: The LSTM's gates: name, activation (torch.nn.LSTM stacks them in the order i, f, g, o).
