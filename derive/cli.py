@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from derive.spec import (
     EXAMPLES,
@@ -29,6 +29,9 @@ from derive.spec.notation import (
 )
 from derive.spec.scalar_expr import ScalarExprError
 from derive.spec.spec_kind import is_program
+
+if TYPE_CHECKING:
+    from derive.formula.program_check import ProgramChecker
 
 # The API, the exporters, the oracles and the checker are imported by the commands that
 # use them, not here: each costs import time at every start, and ``derive check`` (whose
@@ -497,7 +500,8 @@ def _check_program(args: argparse.Namespace) -> int:
         and args.formula is not None
         and detect_syntax(args.formula) == ("latex", True)
     )
-    if latex and args.formula is None:
+    page = None if args.formula is not None else _latex_page(args)
+    if latex and args.formula is None and page is None:
         raise UserError(
             "a forward program's backward pass is checked as NumPy code (--syntax python) "
             "in a --file; one LaTeX formula is given on the command line"
@@ -506,6 +510,8 @@ def _check_program(args: argparse.Namespace) -> int:
         args.symbol, "--symbol", "NAME=EXPR, e.g. ivar=1/sqrt(var + eps)", _no_check, strip=True
     )
     checker = ProgramChecker(d, symbols)
+    if page is not None:
+        return _check_latex_page(args, checker, page)
     if latex:  # over the program's own names, at each time step (program_latex_check)
         from derive.formula.program_latex_check import check_latex
 
@@ -527,6 +533,68 @@ def _check_program(args: argparse.Namespace) -> int:
     else:
         print(result)
     return 0 if result.correct else 1
+
+
+def _latex_page(args: argparse.Namespace) -> list[tuple[int, str]] | None:
+    """A ``--file`` of LaTeX formulas over a program (every block LaTeX, or ``--syntax
+    latex``), as (line, formula) pairs; None for a NumPy snippet, which is read whole."""
+    from derive.formula.detect import detect_syntax
+    from derive.formula.file_blocks import blocks
+
+    data = read_regular_file(args.file, "snippet")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise UserError(
+            f"{printable(args.file)}: not valid UTF-8 (byte {err.start + 1}); save it as UTF-8"
+        ) from None
+    if args.syntax == "python":
+        return None
+    found = blocks(text, "latex" if args.syntax == "latex" else "")
+    if not found or (
+        args.syntax != "latex" and any(detect_syntax(b.text)[0] != "latex" for b in found)
+    ):
+        return None
+    return [(b.first, b.text) for b in found]
+
+
+def _check_latex_page(
+    args: argparse.Namespace, checker: ProgramChecker, page: list[tuple[int, str]]
+) -> int:
+    """A page of LaTeX formulas over a program, each judged with the formulas above it as
+    its context: an equation may name its result (``∂L/∂V = Bᵀ ∂L/∂C = ζ_1``) for the
+    formulas after it, as a page of notes does."""
+    from derive.formula.program_latex_check import check_latex
+
+    counts = {"correct": 0, "incorrect": 0, "unreadable": 0}
+    records: list[dict[str, object]] = []
+    for i, (line, formula) in enumerate(page):
+        context = [f for _, f in page[:i]]
+        try:
+            result = check_latex(checker, formula, context)
+        except user_errors() as err:
+            counts["unreadable"] += 1
+            first = str(err).splitlines()[0] if str(err) else type(err).__name__
+            records.append(
+                {"line": line, "formula": formula, "verdict": "unreadable", "error": first}
+            )
+            summary = "unreadable: " + first
+        else:
+            counts[result.verdict] += 1
+            records.append({"line": line, "formula": formula, **result.as_dict()})
+            summary = result.verdict + (f": {result.diagnosis}" if result.diagnosis else "")
+        if not args.json:
+            print(f"{args.file}:{line}: {summary}")
+    if args.json:
+        print(json.dumps({"results": records, "summary": counts}, indent=2, ensure_ascii=False))
+    else:
+        print(
+            f"{len(page)} formulas: {counts['correct']} correct, {counts['incorrect']} "
+            f"incorrect, {counts['unreadable']} unreadable"
+        )
+    if counts["unreadable"]:
+        return 2
+    return 0 if counts["incorrect"] == 0 else 1
 
 
 def _no_check(name: str, value: str, flag: str) -> None:

@@ -98,3 +98,25 @@ def test_network_names_stay_one_a_line_and_brackets_indent_join() -> None:
     assert blocks("    u = 1\n    v = u\n")[0].text == "u = 1\nv = u"  # dedented
     # --syntax latex: a formula a line, as before
     assert [(b.first, b.last) for b in blocks(text, "latex")][:3] == [(1, 1), (2, 2), (3, 3)]
+
+
+def test_a_page_of_latex_over_a_program_names_its_results_for_the_formulas_after(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Goubasarian's attention post (layers/attention.toml): each equation names its result
+    # (∂L/∂V = Bᵀ ∂L/∂C = ζ_1) and the formulas below use ζ_1 … ζ_7. In one --file, each
+    # formula is judged with the ones above it as its page: the labels' verdicts, and the
+    # same formula alone (no page) cannot be read, since ζ_1 is nobody's name.
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_corpus_file import LAYER_ENTRIES
+
+    page = [e for _, e in LAYER_ENTRIES if str(e["id"]).startswith("attn-goubasarian-")]
+    assert len(page) == 9
+    program = ROOT / str(page[0]["network"])
+    f = tmp_path / "page.tex"
+    f.write_text("\n".join(str(e["text"]).replace("\n", " ") for e in page) + "\n", "utf-8")
+    assert main(["check", str(program), "--file", str(f), "--json"]) == 1
+    results = json.loads(capsys.readouterr().out)["results"]
+    assert [r["verdict"] for r in results] == [e["verdict"] for e in page]
+    assert [r["line"] for r in results] == list(range(1, 10))
+    assert main(["check", str(program), str(page[1]["text"])]) == 2
