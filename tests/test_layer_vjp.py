@@ -1,0 +1,174 @@
+"""A layer's backward code (a class's ``backward``, CS231n's ``*_backward(dout, cache)``)
+read as one step's vector-Jacobian product (``layer_vjp``, issue 13 §2).
+
+Every snippet here is MADE UP, minimal, in the forms real code uses (the real ones are
+in the corpus: tests/corpus/classes8.toml and the entries the benchmark reads)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from derive import load
+from derive.formula.check import Checker
+from derive.formula.ir import FormulaError
+from derive.formula.layer_code import read_layer_code
+
+SPECS = Path(__file__).parent / "corpus" / "specs"
+ROW = Checker(load("cs231n"))  # rows are samples: ReLU hidden layer, softmax output
+COLUMN = Checker(load("nielsen"))  # columns are samples: sigmoid layers
+ONE = Checker(load(str(SPECS / "independentcode_xor.toml")))  # one column sample, tanh
+
+RELU_CLASS = """class ReLU(Layer):
+    def forward(self, x):
+        self.mask = (x <= 0)
+        out = x.copy()
+        out[self.mask] = 0
+        return out
+
+    def backward(self, dout):
+        dout[self.mask] = 0
+        dx = dout
+        return dx"""
+
+AFFINE = """def affine_backward(dout, cache):
+    x, w, b = cache
+    dx = dout.dot(w.T)
+    dw = x.T.dot(dout){}
+    db = np.sum(dout, axis=0)
+    return dx, dw, db"""
+
+DENSE_UPDATE = """class Dense(Layer):
+    def forward(self, input):
+        self.input = input
+        return np.dot(self.weights, self.input) + self.bias
+
+    def backward(self, output_gradient, learning_rate):
+        weights_gradient = np.dot(output_gradient, self.input.T){}
+        input_gradient = np.dot(self.weights.T, output_gradient)
+        self.weights -= learning_rate * weights_gradient
+        self.bias -= learning_rate * output_gradient
+        return input_gradient"""
+
+NNFS_DENSE = """class Layer_Dense:
+    def forward(self, inputs):
+        self.inputs = inputs
+        self.output = np.dot(inputs, self.weights) + self.biases
+    def backward(self, dvalues):
+        self.dweights = np.dot(self.inputs.T, dvalues)
+        self.dbiases = np.sum(dvalues, axis=0, keepdims=True)
+        self.dinputs = np.dot(dvalues, self.weights.{})"""
+
+NNFS_RELU = """class Activation_ReLU:
+    def forward(self, inputs):
+        self.inputs = inputs
+        self.output = np.maximum(0, inputs)
+    def backward(self, dvalues):
+        self.dinputs = dvalues.copy()
+        self.dinputs[self.inputs {} 0] = 0"""
+
+SIGMOID = """class Sigmoid:
+    def forward(self, x):
+        self.{0} = {1}
+        return 1 / (1 + np.exp(-x))
+    def backward(self, grad):
+        return grad * self.{0} * (1 - self.{0})"""
+
+SOFTMAX_STATIC = """class Softmax:
+    @staticmethod
+    def backward(dout, out):
+        return out * (dout - np.sum(dout * out, axis=1, keepdims=True)){}"""
+
+
+@pytest.mark.parametrize(
+    ("checker", "text", "verdict", "said"),
+    [
+        (ROW, RELU_CLASS, "correct", "by its name ReLU"),
+        (ROW, AFFINE.format(""), "correct", "x, w, b = cache read as the step's x, W, b"),
+        (ROW, AFFINE.format(" / x.shape[0]"), "incorrect", "by its name affine_backward"),
+        (ONE, DENSE_UPDATE.format(""), "correct", "the update of self.weights inside"),
+        (ONE, DENSE_UPDATE.format(".T"), "incorrect", "`weights_gradient` read as dW"),
+        (ONE, DENSE_UPDATE.format(""), "correct", "db read from the update `self.bias -="),
+        # a batch of m columns: the bias's gradient is a sum over them, not dout itself
+        (COLUMN, DENSE_UPDATE.format(""), "incorrect", "db read from the update"),
+        (ROW, NNFS_DENSE.format("T"), "correct", "`dvalues` as the gradient arriving"),
+        (ROW, NNFS_DENSE.format("T.T"), "incorrect", "self.inputs read as the forward"),
+        (ROW, NNFS_RELU.format("<="), "correct", "by its name Activation_ReLU"),
+        (ROW, NNFS_RELU.format(">"), "incorrect", "by its name Activation_ReLU"),
+        (COLUMN, SIGMOID.format("out", "1 / (1 + np.exp(-x))"), "correct", "self.out read"),
+        (COLUMN, SIGMOID.format("x", "x"), "incorrect", "layers 1, 2 of this network: one VJP"),
+        (ROW, SOFTMAX_STATIC.format(""), "correct", "the softmax step"),
+        (ROW, SOFTMAX_STATIC.format(" * 2"), "incorrect", "the softmax step"),
+    ],
+)
+def test_layer_code_read_as_a_steps_vjp(
+    checker: Checker, text: str, verdict: str, said: str
+) -> None:
+    result = checker.check(text, "python")
+    assert result.verdict == verdict
+    assert any(said in note for note in result.notes), result.notes
+
+
+def test_unnamed_code_read_at_each_activation_step_of_the_network() -> None:
+    # made up (mobula's Softmax layer names): no class or function name, no weights: the
+    # network's activation steps are tried; here its only one, σ
+    text = "self.dX = np.multiply(self.dY, self.Y * (1 - self.Y))"
+    result = COLUMN.check(text, "python")
+    assert result.correct
+    assert "each activation step of this network in turn" in result.notes[0]
+    wrong = COLUMN.check(text.replace("1 - self.Y", "1 + self.Y"), "python")
+    assert wrong.verdict == "incorrect"
+
+
+def test_readings_that_disagree_are_refused() -> None:
+    # made up: y(1 - y) is the sigmoid step's VJP and not the softmax step's: on a network
+    # with both, which step the code is decides the verdict, so it is refused
+    mixed = Checker(load(str(SPECS / "yizt_sigmoid.toml")))
+    text = "self.dX = np.multiply(self.dY, self.Y * (1 - self.Y))"
+    with pytest.raises(FormulaError, match="cannot tell which step"):
+        mixed.check(text, "python")
+    named = "class Sigmoid:\n    def backward(self):\n        " + text
+    assert mixed.check(named, "python").correct  # the class's name decides
+
+
+def test_a_step_the_network_lacks_is_named() -> None:
+    text = "class Tanh:\n    def backward(self, grad):\n        return grad * (1 - self.out ** 2)"
+    with pytest.raises(FormulaError, match="no tanh layer"):
+        COLUMN.check(text, "python")
+
+
+def test_a_loss_layer_is_not_read_as_its_activation() -> None:
+    # made up: SoftmaxWithLoss's backward is the loss's gradient, not the softmax step's VJP
+    text = (
+        "class SoftmaxWithLoss:\n    def backward(self, dout=1):\n"
+        "        return (self.y - self.t) / self.t.shape[0]"
+    )
+    with pytest.raises(FormulaError) as err:
+        ROW.check(text, "python")
+    assert "step" not in str(err.value)
+
+
+def test_read_layer_code_parts() -> None:
+    code = read_layer_code(AFFINE.format(""))
+    assert code is not None
+    assert (code.hint, code.upstream, code.inputs, code.header) == (
+        "affine_backward",
+        "dout",
+        ["cache"],
+        True,
+    )
+    assert read_layer_code("def f(a):\n    return a * 2") is None  # no gradient arriving
+
+
+def test_gradient_read_after_the_update_uses_the_updated_weights() -> None:
+    # made up, in the form of TheIndependentCode's first dense.py (the corpus has the real one)
+    text = DENSE_UPDATE.format("").replace(
+        "        input_gradient = np.dot(self.weights.T, output_gradient)\n", ""
+    )
+    text = text.replace("return input_gradient", "return np.dot(self.weights.T, output_gradient)")
+    result = ONE.check(text, "python")
+    assert result.verdict == "incorrect"
+    assert "is read after `self.weights -= learning_rate * weights_gradient`" in str(
+        result.diagnosis
+    )
