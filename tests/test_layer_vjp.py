@@ -172,3 +172,30 @@ def test_gradient_read_after_the_update_uses_the_updated_weights() -> None:
     assert "is read after `self.weights -= learning_rate * weights_gradient`" in str(
         result.diagnosis
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # made up: a leaky ReLU is not the ReLU step (its VJP lets 0.01 dout through)
+        "class LeakyReLU:\n    def backward(self, dout):\n"
+        "        return np.where(self.x > 0, dout, 0.01 * dout)",
+        # made up: CS231n's sandwich layer is two steps, not one
+        "def affine_relu_backward(dout, cache):\n    x = cache\n    return dout * (x > 0)",
+    ],
+)
+def test_a_name_that_names_no_step_of_the_rule_table_is_not_read(text: str) -> None:
+    with pytest.raises(FormulaError) as err:
+        ROW.check(text, "python")
+    assert "vector-Jacobian" not in str(err.value)
+
+
+def test_cache_kept_on_the_object() -> None:
+    # made up: the CS231n unpacking from an object's cache
+    text = (
+        "class Affine:\n    def backward(self, dout):\n        x, w, b = self.cache\n"
+        "        return dout.dot(w.T), x.T.dot(dout), np.sum(dout, axis=0)"
+    )
+    result = ROW.check(text, "python")
+    assert result.correct
+    assert any("x, w, b = cache read as the step's x, W, b" in n for n in result.notes)

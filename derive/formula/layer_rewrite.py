@@ -49,20 +49,37 @@ def _word(name: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w.]){re.escape(name)}(?!\w)")
 
 
-def _matmul(code: str) -> str:
-    """``np.matmul(a, b)`` / ``np.multiply(a, b)`` as ``(a) @ (b)`` / ``(a) * (b)``."""
-    for fn, op in (("matmul", "@"), ("multiply", "*")):
-        while (m := re.search(rf"(?:np|numpy)\.{fn}\(", code)) is not None:
-            depth, comma, k = 1, -1, m.end()
+#: NumPy's functions of two arrays that are its operators (np.matmul(a, b) is a @ b).
+_UFUNCS = {
+    "matmul": "@",
+    "multiply": "*",
+    "add": "+",
+    "subtract": "-",
+    "divide": "/",
+    "greater": ">",
+    "greater_equal": ">=",
+    "less": "<",
+    "less_equal": "<=",
+}
+
+
+def _operators(code: str) -> str:
+    """``np.matmul(a, b)``, ``np.multiply(a, b)``, ``np.greater(z, 0)``… written as the
+    operators they are (``(a) @ (b)``); a call with other than two arguments is left."""
+    for fn, op in _UFUNCS.items():
+        start = 0
+        while (m := re.compile(rf"(?<![\w.])(?:np|numpy)\.{fn}\(").search(code, start)) is not None:
+            depth, commas, k = 1, [], m.end()
             while k < len(code) and depth:
                 depth += code[k] in "([{"
                 depth -= code[k] in ")]}"
-                if code[k] == "," and depth == 1 and comma < 0:
-                    comma = k
+                if code[k] == "," and depth == 1:
+                    commas.append(k)
                 k += 1
-            if depth or comma < 0:
-                return code
-            a, b = code[m.end() : comma].strip(), code[comma + 1 : k - 1].strip()
+            if depth or len(commas) != 1:
+                start = m.end()
+                continue
+            a, b = code[m.end() : commas[0]].strip(), code[commas[0] + 1 : k - 1].strip()
             code = f"{code[: m.start()]}(({a}) {op} ({b})){code[k:]}"
     return code
 
@@ -127,7 +144,7 @@ def snippet(code: LayerCode, kind: str) -> tuple[str, list[str]] | None:
         s = _template(s)
         if not s:  # dx, dw, db = None, None, None: the assignment's skeleton
             continue
-        cache = re.match(r"^([\w\s,()]+?)\s*=\s*cache$", s)
+        cache = re.match(r"^([\w\s,()]+?)\s*=\s*(?:self\.)?cache$", s)
         if cache:
             parts = [p.strip() for p in cache.group(1).strip("() ").split(",") if p.strip()]
             roles = ("x", "W", "b") if affine else ("x",)
@@ -192,4 +209,4 @@ def snippet(code: LayerCode, kind: str) -> tuple[str, list[str]] | None:
         text = re.sub(rf"\bself\.{re.escape(attr)}(?!\w)", name, text)
     for mine, name in names.items():
         text = _word(mine).sub(name, text)
-    return _matmul(text), notes
+    return _operators(text), notes

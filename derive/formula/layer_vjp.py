@@ -30,13 +30,34 @@ from derive.formula.program_check import ProgramChecker
 from derive.spec.program import loads_program
 
 #: Words of a class's or function's name -> the kind of step.
-_KINDS = (
-    (re.compile(r"(?i)softmax"), "softmax"),
-    (re.compile(r"(?i)sigmoid|logistic"), "sigmoid"),
-    (re.compile(r"(?i)tanh"), "tanh"),
-    (re.compile(r"(?i)relu"), "relu"),
-    (re.compile(r"(?i)linear|dense|fully_?connected|affine|(?:^|_)fc(?:_|$|layer)"), "affine"),
+_KINDS = {
+    "softmax": "softmax",
+    "sigmoid": "sigmoid",
+    "logistic": "sigmoid",
+    "tanh": "tanh",
+    "relu": "relu",
+    **dict.fromkeys(("linear", "dense", "fullyconnected", "affine", "fc"), "affine"),
+}
+#: Words around a step's name that leave it that step (Activation_ReLU, sigmoid_backward).
+_AROUND = re.compile(
+    r"^(?:activation|layer|nn)|(?:backward|bprop|backprop|forward|layer|activation|function"
+    r"|gradient|grad|op)$"
 )
+#: Names that say nothing of the step (the code then says which it is).
+_GENERIC = frozenset({"", "layer", "activation", "module", "backward", "bprop", "backprop"})
+
+
+def _named(hint: str) -> str | None:
+    """The kind of step a class's or function's name names (LeakyReLU, LogSoftmax,
+    affine_relu_backward name none: not read); "" for a name that names no step."""
+    word = re.sub(r"[^a-z0-9]", "", hint.lower())
+    if word in _GENERIC:
+        return ""
+    while (stripped := _AROUND.sub("", word, count=1)) != word and stripped:
+        word = stripped
+    return _KINDS.get(word, "" if word in _GENERIC else None)
+
+
 _LOSS = re.compile(r"(?i)loss|cost|entropy|mse|criterion|error")
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "softmax")
 _SHOWN = {
@@ -109,14 +130,14 @@ def _where(kind: str, step: Step) -> str:
 
 
 def _kinds(code: LayerCode, step: Step) -> tuple[list[str], str]:
-    for pattern, kind in _KINDS:
-        if pattern.search(code.hint):
-            if kind not in step.layers:
-                raise FormulaError(
-                    f"this snippet is the backward of a {kind} step ({code.hint}), and this "
-                    f"network has no {kind} layer"
-                )
-            return [kind], f"by its name {code.hint}"
+    kind = _named(code.hint)
+    if kind:
+        if kind not in step.layers:
+            raise FormulaError(
+                f"this snippet is the backward of a {kind} step ({code.hint}), and this "
+                f"network has no {kind} layer"
+            )
+        return [kind], f"by its name {code.hint}"
     text = "\n".join(code.body)
     stores = "|".join(k for k, v in STORED.items() if v != "dx")
     if re.search(rf"self\.(?:{stores})\s*=", text) or (
@@ -151,8 +172,8 @@ def check_layer_code(text: str, network: Any) -> CheckResult | None:
         return None
     step = step_of(network)
     code = read_layer_code(text)
-    if step is None or code is None or _LOSS.search(code.hint):
-        return None  # a loss's backward (SoftmaxWithLoss): the loss's, not a step's VJP
+    if step is None or code is None or _LOSS.search(code.hint) or _named(code.hint) is None:
+        return None  # a loss's backward (SoftmaxWithLoss), a step derive has no row for
     kinds, how = _kinds(code, step)
     read: list[tuple[str, CheckResult, list[str]]] = []
     errors: list[str] = []
