@@ -199,3 +199,26 @@ def test_cache_kept_on_the_object() -> None:
     result = ROW.check(text, "python")
     assert result.correct
     assert any("x, w, b = cache read as the step's x, W, b" in n for n in result.notes)
+
+
+def test_the_update_order_is_named_only_when_it_is_the_one_mistake() -> None:
+    # made up: the weights read after their update AND a transposed weight gradient
+    text = DENSE_UPDATE.format(".T").replace(
+        "        input_gradient = np.dot(self.weights.T, output_gradient)\n", ""
+    )
+    text = text.replace("return input_gradient", "return np.dot(self.weights.T, output_gradient)")
+    result = ONE.check(text, "python")
+    assert result.verdict == "incorrect"
+    assert "is read after" not in str(result.diagnosis)
+    assert any("is read after" in n for n in result.notes)
+
+
+def test_an_affine_steps_a_is_not_read_as_its_output() -> None:
+    # made up: in a dense layer self.a is usually the activation it was given (its input);
+    # an activation's a is its output: the spelling alone does not say which, so without
+    # the forward it is not read; with it, it is what the forward stores
+    backward = "    def backward(self, delta):\n        self.dW = np.dot(self.a.T, delta)\n"
+    with pytest.raises(FormulaError):
+        ROW.check("class Dense:\n" + backward, "python")
+    forward = "    def forward(self, a):\n        self.a = a\n        return a @ self.W + self.b\n"
+    assert ROW.check("class Dense:\n" + forward + backward, "python").correct

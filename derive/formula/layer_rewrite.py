@@ -17,12 +17,21 @@ import re
 
 from derive.formula.layer_code import LayerCode, returned
 
-#: The step's own names, by their spelling (``self.<name>``), -> the program's name.
+#: The step's own names, by their spelling (``self.<name>``), -> the program's name; an
+#: activation's input is its z and its output its a, an affine step's input an activation
+#: (its z is its output: neither spelling is read there).
+_COMMON = {
+    **dict.fromkeys(("x", "X", "input", "inputs", "last_input", "in_"), "x"),
+    **dict.fromkeys(("out", "output", "outputs"), "out"),
+}
+_ACTIVATION_ATTRS = {
+    **_COMMON,
+    **dict.fromkeys(("z", "Z"), "x"),
+    **dict.fromkeys(("next_x", "a", "A", "value", "activation"), "out"),
+}
 _ATTRS = {
-    **dict.fromkeys(("x", "X", "input", "inputs", "z", "Z", "last_input", "in_"), "x"),
-    **dict.fromkeys(
-        ("out", "output", "outputs", "next_x", "y", "Y", "a", "A", "value", "activation"), "out"
-    ),
+    **_COMMON,
+    **dict.fromkeys(("layer_input", "a_prev", "A_prev", "prev_a"), "x"),
     **dict.fromkeys(("W", "_W", "w", "weights", "weight"), "W"),
     **dict.fromkeys(("b", "_b", "bias", "biases"), "b"),
 }
@@ -35,7 +44,9 @@ STORED = {
     **dict.fromkeys(("db", "grad_b", "_grad_b", "dbiases", "grad_bias", "bias_gradient"), "db"),
     **dict.fromkeys(("dinputs", "grad_x", "dX", "dx", "input_gradient", "grad_input"), "dx"),
 }
-_INPUT_PARAMS = frozenset({"x", "X", "z", "Z", "inputs", "input", "a_prev", "A_prev"})
+_INPUT_PARAMS = frozenset({"x", "X", "inputs", "input"})
+_ACTIVATION_INPUTS = _INPUT_PARAMS | {"z", "Z"}
+_AFFINE_INPUTS = _INPUT_PARAMS | {"a_prev", "A_prev", "layer_input"}
 #: The note of a parameter read after the backward updates it (then the verdict's why).
 STALE = (
     "self.{attr} is read after `{line}` updates it: the gradients after that line use the "
@@ -127,13 +138,19 @@ def _template(line: str) -> str:
     return f"{', '.join(kept)} = cache" if kept else ""
 
 
-def snippet(code: LayerCode, kind: str) -> tuple[str, list[str]] | None:
+def snippet(code: LayerCode, kind: str, stale: bool = True) -> tuple[str, list[str]] | None:
     """The backward's body over the step's program names, and how it was read; None where
-    it hands back nothing this step has (a tuple for an activation, nothing at all)."""
+    it hands back nothing this step has (a tuple for an activation, nothing at all).
+    ``stale``: a parameter read after its update has its updated value (else the update
+    is read as if it came last)."""
     notes: list[str] = []
     body = list(code.body)
     affine = kind == "affine"
-    names = dict.fromkeys([p for p in code.inputs if p in _INPUT_PARAMS], "x")
+    inputs = _AFFINE_INPUTS if affine else _ACTIVATION_INPUTS
+    attrs = _ATTRS if affine else dict(_ACTIVATION_ATTRS)
+    if not affine and code.upstream.removeprefix("self.") in ("dY", "dy"):
+        attrs.update(Y="out", y="out")  # dY, the gradient on Y: Y is the output
+    names = dict.fromkeys([p for p in code.inputs if p in inputs], "x")
     if affine:  # fc_backward(next_dz, W, z): the step's own weights passed in
         names.update({p: _ATTRS[p] for p in code.inputs if _ATTRS.get(p) in ("W", "b")})
     out: list[str] = []
@@ -156,7 +173,7 @@ def snippet(code: LayerCode, kind: str) -> tuple[str, list[str]] | None:
         update = re.match(r"^self\.(\w+)\s*(-=|\+=|=)", s)
         if update and _ATTRS.get(update.group(1)) in ("W", "b"):
             attr = update.group(1)
-            if not any(re.search(rf"self\.{attr}\b", x) for x in body[k + 1 :]):
+            if not stale or not any(re.search(rf"self\.{attr}\b", x) for x in body[k + 1 :]):
                 sgd = re.match(rf"^-=\s*({_RATES})\s*\*\s*(.+)$", s[update.start(2) :])
                 grad = "d" + _ATTRS[attr]
                 if sgd and sgd.group(1) in (*rates, *_RATE_NAMES) and grad not in stores(body):
@@ -203,9 +220,9 @@ def snippet(code: LayerCode, kind: str) -> tuple[str, list[str]] | None:
         text = re.sub(rf"(?<![\w.])(?:self\.)?_?{kind}(?:_forward)?\(", f"{kind}(", text)
     if not code.header:  # a bare body: an input's spelling read, never assigned, is x
         assigned = set(re.findall(r"^(\w+)\s*=", text, flags=re.M))
-        names.update({n: "x" for n in _INPUT_PARAMS - assigned if _word(n).search(text)})
+        names.update({n: "x" for n in inputs - assigned if _word(n).search(text)})
     text = _word(code.upstream).sub("dout", text)
-    for attr, name in _ATTRS.items():
+    for attr, name in attrs.items():
         text = re.sub(rf"\bself\.{re.escape(attr)}(?!\w)", name, text)
     for mine, name in names.items():
         text = _word(mine).sub(name, text)

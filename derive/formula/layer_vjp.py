@@ -149,6 +149,19 @@ def _kinds(code: LayerCode, step: Step) -> tuple[list[str], str]:
     return kinds, "each activation step of this network in turn"
 
 
+def _only_stale(code: LayerCode, kind: str, step: Step, scaled: bool) -> bool:
+    """Whether the code is right with its updates read as coming after its gradients
+    (then reading a parameter after its update is the one mistake)."""
+    made = snippet(code, kind, stale=False)
+    if made is None:
+        return False
+    source = _per_sample(made[0]) if scaled else made[0]
+    try:
+        return ProgramChecker(program(kind, step.convention, step.batch == 1)).check(source).correct
+    except FormulaError:
+        return False
+
+
 #: The note of the second reading of an affine step's code on a per-sample-δ network.
 PER_SAMPLE = (
     "read with the gradients arriving and leaving as the per-sample δ this network defines "
@@ -177,6 +190,7 @@ def check_layer_code(text: str, network: Any) -> CheckResult | None:
     kinds, how = _kinds(code, step)
     read: list[tuple[str, CheckResult, list[str]]] = []
     errors: list[str] = []
+    scaled_results: dict[int, bool] = {}
     tries = [(k, False) for k in kinds]
     if step.per_sample and "affine" in kinds:  # the code's dout may be the per-sample δ
         tries.append(("affine", True))
@@ -193,6 +207,7 @@ def check_layer_code(text: str, network: Any) -> CheckResult | None:
             errors.append(f"as {_where(kind, step)}: {str(err).splitlines()[0]}")
             continue
         read.append((kind, result, notes))
+        scaled_results[id(result)] = scaled
     if len(read) == 2 and tries[-1][1] and read[0][1].verdict != read[1][1].verdict:
         raise FormulaError(
             "cannot tell what the gradient arriving is: as ∂L/∂z the code is "
@@ -215,8 +230,9 @@ def check_layer_code(text: str, network: Any) -> CheckResult | None:
     read.sort(key=lambda r: vague in (r[1].diagnosis or ""))
     kind, result, notes = read[0]
     stale = [n for n in notes if n.endswith(STALE[-30:])]
-    if stale and not result.correct:
-        result.diagnosis = stale[0]
+    if stale and not result.correct and _only_stale(code, kind, step, scaled_results[id(result)]):
+        result.diagnosis = stale[0]  # right had the gradients come before the update
+        notes = [n for n in notes if n not in stale]
     steps = " and ".join(dict.fromkeys(_where(k, step) for k, _, _ in read))
     up = f"`{code.upstream}` as the gradient arriving at its output (dout)"
     result.notes[:0] = [
