@@ -222,3 +222,17 @@ def test_an_affine_steps_a_is_not_read_as_its_output() -> None:
         ROW.check("class Dense:\n" + backward, "python")
     forward = "    def forward(self, a):\n        self.a = a\n        return a @ self.W + self.b\n"
     assert ROW.check("class Dense:\n" + forward + backward, "python").correct
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "return np.dot(self.x.T, grad)",  # made up: a weight gradient, its weights unnamed
+        "return grad.sum(axis=0)",  # made up: a bias gradient
+    ],
+)
+def test_a_guessed_step_whose_shapes_do_not_fit_is_not_that_step(text: str) -> None:
+    # no name says which step: an activation's reading whose shapes do not fit is not
+    # judged INCORRECT (the code may well be a right weight or bias gradient)
+    with pytest.raises(FormulaError):
+        COLUMN.check(text, "python")

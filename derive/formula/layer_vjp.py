@@ -206,6 +206,9 @@ def check_layer_code(text: str, network: Any) -> CheckResult | None:
         except FormulaError as err:
             errors.append(f"as {_where(kind, step)}: {str(err).splitlines()[0]}")
             continue
+        if result.shape_error and not how.startswith("by its name"):
+            errors.append(f"as {_where(kind, step)}: {result.shape_error}")
+            continue  # a step guessed from the code whose shapes do not fit: not that step
         read.append((kind, result, notes))
         scaled_results[id(result)] = scaled
     if len(read) == 2 and tries[-1][1] and read[0][1].verdict != read[1][1].verdict:
