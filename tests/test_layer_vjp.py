@@ -138,15 +138,16 @@ def test_a_step_the_network_lacks_is_named() -> None:
         COLUMN.check(text, "python")
 
 
-def test_a_loss_layer_is_not_read_as_its_activation() -> None:
+def test_a_loss_layer_is_read_as_the_loss_not_as_its_activation() -> None:
     # made up: SoftmaxWithLoss's backward is the loss's gradient, not the softmax step's VJP
     text = (
         "class SoftmaxWithLoss:\n    def backward(self, dout=1):\n"
         "        return (self.y - self.t) / self.t.shape[0]"
     )
-    with pytest.raises(FormulaError) as err:
-        ROW.check(text, "python")
-    assert "step" not in str(err.value)
+    result = ROW.check(text, "python")
+    assert result.correct
+    assert "the loss fused with its softmax" in result.notes[0]
+    assert not any("vector-Jacobian" in n for n in result.notes)
 
 
 def test_read_layer_code_parts() -> None:
@@ -236,3 +237,40 @@ def test_a_guessed_step_whose_shapes_do_not_fit_is_not_that_step(text: str) -> N
     # judged INCORRECT (the code may well be a right weight or bias gradient)
     with pytest.raises(FormulaError):
         COLUMN.check(text, "python")
+
+
+FUSED = """class Activation_Softmax_Loss_CategoricalCrossentropy():
+    def backward(self, dvalues, y_true):
+        samples = len(dvalues)
+        if len(y_true.shape) == 2:
+            y_true = np.argmax(y_true, axis=1)
+        self.dinputs = dvalues.copy()
+        self.dinputs[range(samples), y_true] -= 1
+        self.dinputs = self.dinputs{}"""
+
+CCE = """class CrossEntropy:
+    def backward(self, y_pred, y_true):
+        return -y_true / y_pred{}"""
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict", "said"),
+    [  # made up, in the forms of nnfs's loss classes (the corpus has the real ones)
+        (FUSED.format(" / samples"), "correct", "the loss fused with its softmax"),
+        (FUSED.format(""), "incorrect", "left out `if len(y_true.shape) == 2:`"),
+        (CCE.format(" / len(y_pred)"), "correct", "`y_pred` as A_2 (the predictions)"),
+        (CCE.format(""), "incorrect", "the value as ∂L/∂A_L"),
+    ],
+)
+def test_a_loss_layers_backward_is_the_networks_output_gradient(
+    text: str, verdict: str, said: str
+) -> None:
+    result = ROW.check(text, "python")
+    assert result.verdict == verdict
+    assert any(said in n for n in result.notes), result.notes
+
+
+def test_a_loss_layer_of_another_loss_is_named() -> None:
+    text = "class MSE:\n    def backward(self, y_pred, y_true):\n        return y_pred - y_true"
+    with pytest.raises(FormulaError, match="network's output is softmax with cross_entropy"):
+        ROW.check(text, "python")

@@ -92,7 +92,7 @@ class Checker(OtherReadings):
         try:
             return self._assignments(formula)
         except FormulaError:
-            layer = check_layer_code(formula, net)  # a layer's backward: one step's VJP
+            layer = check_layer_code(formula, net, self._assignments)  # one step's VJP
             if layer is None:
                 raise
             return layer

@@ -135,9 +135,10 @@ def _read_first(name: str, body: list[str]) -> bool:
     return False
 
 
-def read_layer_code(text: str) -> LayerCode | None:
+def read_layer_code(text: str, need_upstream: bool = True) -> LayerCode | None:
     """The parts of a layer's backward code, or None if the snippet is not one (no
-    gradient arriving, or several functions none of which is a backward)."""
+    gradient arriving, unless not ``need_upstream`` (a loss's backward), or several
+    functions none of which is a backward)."""
     text = _TRIPLE.sub("", text)
     lines = [re.sub(r"#.*$", "", x).rstrip() for x in text.split("\n")]
     lines = [x for x in lines if x.strip() and not _DECORATOR.match(x)]
@@ -163,7 +164,9 @@ def read_layer_code(text: str) -> LayerCode | None:
         body = textwrap.dedent("\n".join(body)).split("\n")
     upstream = _upstream(params, body)
     if upstream is None:
-        return None
+        if need_upstream:
+            return None
+        upstream = ""
     inputs = [p for p in params if p != upstream]
     return LayerCode(hint, upstream, inputs, forward, [x for x in body if x.strip()], header)
 

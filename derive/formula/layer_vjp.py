@@ -18,6 +18,7 @@ is "cannot tell", naming the class or function name that would decide.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ from derive.core.staged import StagedDerivation, derive_program
 from derive.formula.answer import CheckResult
 from derive.formula.ir import FormulaError
 from derive.formula.layer_code import LayerCode, read_layer_code
+from derive.formula.layer_loss import check_loss_code
 from derive.formula.layer_rewrite import STALE, STORED, snippet
 from derive.formula.program_check import ProgramChecker
 from derive.spec.program import loads_program
@@ -178,15 +180,22 @@ def _per_sample(source: str) -> str:
     return re.sub(r"(?<![\w.])dx(?!\w)", "dx_per_sample", source) + "\ndx = dx_per_sample / N"
 
 
-def check_layer_code(text: str, network: Any) -> CheckResult | None:
+def check_layer_code(
+    text: str, network: Any, check_one: Callable[[str], CheckResult]
+) -> CheckResult | None:
     """The verdict on a layer's backward code read as one step's VJP; None where the
     snippet is not such code (the caller's own error stands)."""
     if not re.search(r"\bdef\b|\bclass\b|\bself\.|\breturn\b", text):
         return None
     step = step_of(network)
+    if step is None:
+        return None
+    loss = check_loss_code(text, network, check_one)  # SoftmaxWithLoss, MSE: the output's
+    if loss is not None:
+        return loss
     code = read_layer_code(text)
-    if step is None or code is None or _LOSS.search(code.hint) or _named(code.hint) is None:
-        return None  # a loss's backward (SoftmaxWithLoss), a step derive has no row for
+    if code is None or _LOSS.search(code.hint) or _named(code.hint) is None:
+        return None  # a loss's backward not read so, a step derive has no row for
     kinds, how = _kinds(code, step)
     read: list[tuple[str, CheckResult, list[str]]] = []
     errors: list[str] = []
