@@ -274,3 +274,13 @@ def test_a_loss_layer_of_another_loss_is_named() -> None:
     text = "class MSE:\n    def backward(self, y_pred, y_true):\n        return y_pred - y_true"
     with pytest.raises(FormulaError, match="network's output is softmax with cross_entropy"):
         ROW.check(text, "python")
+
+
+def test_a_loss_method_that_is_not_its_gradient_is_not_read_so() -> None:
+    # made up, in the form of Nielsen's network2.py: CrossEntropyCost.delta returns δ_L
+    # (a − y), not ∂C/∂a: a method not named as a gradient is not read as the loss's
+    text = "class CrossEntropyCost(object):\n    @staticmethod\n    def delta(z, a, y):\n"
+    text += "        return (a-y)"
+    with pytest.raises(FormulaError) as err:
+        COLUMN.check(text, "python")
+    assert "loss layer" not in str(err.value)

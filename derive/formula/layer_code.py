@@ -57,6 +57,7 @@ class LayerCode:
     forward: list[str]
     body: list[str]
     header: bool
+    function: str = ""
     notes: list[str] = field(default_factory=list)
 
 
@@ -150,7 +151,7 @@ def read_layer_code(text: str, need_upstream: bool = True) -> LayerCode | None:
     if not blocks:
         if any(x[:1] in " \t" for x in lines):
             lines = textwrap.dedent("\n".join(lines)).split("\n")
-        hint, body, header = cls, lines, bool(cls)
+        hint, body, header, name = cls, lines, bool(cls), ""
     else:
         backs = [b for b in blocks if _BACKWARD.match(b[0])]
         others = [b for b in blocks if b[0] not in FORWARDS and b not in backs]
@@ -168,7 +169,8 @@ def read_layer_code(text: str, need_upstream: bool = True) -> LayerCode | None:
             return None
         upstream = ""
     inputs = [p for p in params if p != upstream]
-    return LayerCode(hint, upstream, inputs, forward, [x for x in body if x.strip()], header)
+    body = [x for x in body if x.strip()]
+    return LayerCode(hint, upstream, inputs, forward, body, header, name)
 
 
 def _forward_lines(param: str, body: list[str]) -> list[str]:

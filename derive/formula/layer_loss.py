@@ -30,7 +30,10 @@ _LOSSES = (
     (re.compile(r"crossentropy|categorical|xent|nll|softmaxloss|softmaxwithloss"), "cross_entropy"),
     (re.compile(r"mse|meansquared|squarederror|l2loss|quadratic"), "squared_error"),
 )
-_LOSS_WORD = re.compile(r"loss|cost|entropy|mse|bce|xent|nll|criterion")
+_LOSS_WORD = re.compile(r"loss|cost|entropy|mse|bce|xent|nll|criterion|squared")
+#: The name of a function that returns the loss's gradient (not Nielsen's ``delta``,
+#: which returns δ_L, nor ``fn``, the loss itself).
+_GRADIENT = re.compile(r"(?i)backward|bprop|backprop|grad|gradient|deriv|derivative|prime")
 _FUSED = {"softmax": "softmax", "sigmoid": "sigmoid", "logistic": "sigmoid"}
 _PREDICTIONS = (
     "y_pred", "pred", "preds", "prediction", "predictions", "predicted", "output", "outputs",
@@ -91,7 +94,7 @@ def check_loss_code(
     where the snippet is not one (the caller's error stands)."""
     code = read_layer_code(text, need_upstream=False)
     named = _loss_of(code.hint) if code is not None else None
-    if code is None or named is None or not code.header:
+    if code is None or named is None or not _GRADIENT.search(code.function):
         return None
     loss, fused = named
     last = network.layers[-1]
