@@ -22,7 +22,7 @@ _DEF = re.compile(
     r"^([ \t]*)def\s+(\w+)\s*\(((?:[^()\n]|\([^()\n]*\))*)\)\s*(?:->[^:\n]*)?:\s*(.*)$"
 )
 _CLASS = re.compile(r"^[ \t]*class\s+(\w+)\s*(?:\([^)\n]*\))?\s*:\s*$")
-_DECORATOR = re.compile(r"^[ \t]*@")
+_DECORATOR = re.compile(r"^[ \t]*@\s*([\w.]+)")
 _TRIPLE = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'')
 _RETURN = re.compile(r"^return\b\s*(.*)$")
 #: Method names of a forward pass and of a backward pass.
@@ -142,7 +142,11 @@ def read_layer_code(text: str, need_upstream: bool = True) -> LayerCode | None:
     functions none of which is a backward)."""
     text = _TRIPLE.sub("", text)
     lines = [re.sub(r"#.*$", "", x).rstrip() for x in text.split("\n")]
-    lines = [x for x in lines if x.strip() and not _DECORATOR.match(x)]
+    lines = [x for x in lines if x.strip()]
+    decorators = [m.group(1) for x in lines if (m := _DECORATOR.match(x))]
+    if any(d not in ("staticmethod", "classmethod") for d in decorators):
+        return None  # @jax.custom_vjp and the like may change what the function returns
+    lines = [x for x in lines if not _DECORATOR.match(x)]
     cls = next((m.group(1) for x in lines if (m := _CLASS.match(x))), "")
     lines = [x for x in lines if not _CLASS.match(x)]
     blocks = _blocks(lines)
@@ -201,6 +205,8 @@ def returned(body: list[str]) -> tuple[int, list[str]] | None:
         return None
     m = _RETURN.match(body[at[0]].strip())
     assert m is not None
+    if re.search(r"\bif\b|\belse\b", m.group(1)):
+        return None  # a conditional value: which one is handed back depends on the data
     parts, depth, start, expr = [], 0, 0, m.group(1)
     for k, c in enumerate(expr):
         depth += c in "([{"

@@ -152,7 +152,13 @@ def check_loss_code(
         if len(values) != 1:
             return None
         lines[at] = f"{quantity} = {values[0]}"
-    result = check_one("\n".join(lines))
+    try:
+        result = check_one("\n".join(lines))
+    except FormulaError as err:
+        why = re.sub(r" at column \d+$", "", str(err).splitlines()[0])  # the rewritten text's
+        if why.startswith("cannot tell"):
+            raise
+        raise FormulaError(f"read as a loss layer's backward ({code.hint}): {why}") from None
     how = "δ_L = ∂L/∂Z_L (the loss fused with its " + fused + ")" if fused else "∂L/∂A_L"
     note = (
         f"read as a loss layer's backward (by its name {code.hint}): `{preds[0]}` as A_{depth} "

@@ -131,6 +131,20 @@ def _where(kind: str, step: Step) -> str:
     return f"the {kind} step a = {_SHOWN[kind]} (layer{s} {at} of this network{same})"
 
 
+_CONTROL = re.compile(r"^\s*(?:if|elif|else|for|while|try|with)\b")
+#: An activation's derivative as code writes it in its output a (or its input, ReLU's).
+_WRITTEN = {
+    "tanh": re.compile(r"(?<![\w.])1(?:\.0*)?\s*-\s*(?:np\.square\(|[\w.]+\s*\*\*\s*2)"),
+    "sigmoid": re.compile(
+        r"([\w.]+)\s*\*\s*\(\s*1(?:\.0*)?\s*-\s*\1\s*\)|\(\s*1(?:\.0*)?\s*-\s*([\w.]+)\s*\)\s*\*\s*\2"
+        r"|([\w.]+)\s*-\s*np\.square\(\s*\3\s*\)"
+    ),
+    "relu": re.compile(r"[<>]=?\s*0(?![\w.])"),
+}
+#: The steps whose backward such a form may be (a(1 − a) is also softmax's diagonal).
+_FITS = {"tanh": ("tanh",), "sigmoid": ("sigmoid", "softmax"), "relu": ("relu",)}
+
+
 def _kinds(code: LayerCode, step: Step) -> tuple[list[str], str]:
     kind = _named(code.hint)
     if kind:
@@ -148,6 +162,10 @@ def _kinds(code: LayerCode, step: Step) -> tuple[list[str], str]:
     ):
         return ["affine"], "by its weights"
     kinds = [k for k in step.kinds if k != "affine"]
+    written = {k for k, form in _WRITTEN.items() if form.search(text)}
+    fits = {k for w in written for k in _FITS[w]}
+    if written and not fits & set(kinds):  # 1 − a²: a tanh's backward, and no tanh here
+        return [], ""
     return kinds, "each activation step of this network in turn"
 
 
@@ -194,6 +212,8 @@ def check_layer_code(
     if loss is not None:
         return loss
     code = read_layer_code(text)
+    if code is not None and any(_CONTROL.match(x) for x in code.body):
+        return None  # if/for/while in a step's backward: not one formula
     if code is None or _LOSS.search(code.hint) or _named(code.hint) is None:
         return None  # a loss's backward not read so, a step derive has no row for
     kinds, how = _kinds(code, step)
