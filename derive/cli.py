@@ -333,6 +333,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             "column": getattr(err, "column", None),
         }
 
+    _GUESSED = ("read the value returned", "read as a layer's", "read as a loss layer's")
+
     def check_one(checker: Checker, formula: str) -> CheckResult:
         """One formula; a right-hand side alone with ``--quantity`` as its left-hand side;
         a snippet's one returned value, which nothing names, as ``--quantity`` (the user's
@@ -348,7 +350,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                 raise
             return as_returned(checker, returned)
         else:
-            guessed = any(n.startswith("read the value returned") for n in result.notes)
+            guessed = any(n.startswith(_GUESSED) for n in result.notes)
             return as_returned(checker, returned) if returned and guessed else result
         result = check_as_written(checker, f"{args.quantity} = {formula}")
         result.notes.insert(0, f"the right-hand side alone, read as {args.quantity} (--quantity)")

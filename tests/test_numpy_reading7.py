@@ -145,9 +145,11 @@ def test_an_activation_objects_backward_with_a_slip_is_read(tanh_one: Checker) -
 
 
 def test_an_activation_object_at_one_of_two_layers_is_not_judged_wrong(tanh_two: Checker) -> None:
-    # two tanh layers: which one the object is, the snippet does not say
-    with pytest.raises(FormulaError):
-        tanh_two.check(_PLUS, "python")
+    # two tanh layers: which one the object is, the snippet does not say, and both give one
+    # VJP (round 8, layer_vjp): judged as that function, wrong whichever layer it is
+    wrong = tanh_two.check(_PLUS, "python")
+    assert wrong.verdict == "incorrect"
+    assert any("one VJP" in n for n in wrong.notes)
     assert tanh_two.check(_PLUS.replace("+", "-"), "python").correct
 
 
@@ -177,12 +179,12 @@ _YIZT = "def tanh_backward(next_dz, z):\n    return 1 - np.square(np.tanh(next_d
 def test_a_returned_value_unread_names_quantity(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    # yizt's tanh_backward before its fix: unread, the message says how to name the value
+    # yizt's tanh_backward before its fix: read as the tanh step's VJP (round 8, layer_vjp)
     spec = tmp_path / "tanh.toml"
     spec.write_text(_TANH.format(hidden=_HIDDEN.format(k=1)))
     path = str(spec)
     code, said = _run(capsys, "--syntax", "python", path, _YIZT)
-    assert code == 2 and "--quantity" in said and said.count("\n") == 1
+    assert code == 1 and "the vector-Jacobian product of the tanh step" in said
     # named with --quantity, its one return is the assignment: the verdict of the same
     # formula written whole
     code, said = _run(capsys, "--syntax", "python", "--quantity", "dZ1", path, _YIZT)

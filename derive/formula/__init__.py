@@ -97,6 +97,13 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                                       their documented returns
                   return_lines.py     the one value a snippet returns, and the snippet
                                       with it assigned (returns.py names its kind)
+                  layer_code.py       a layer class's or backward function's parts (its
+                                      name, the gradient arriving, forward, body, returns)
+                  layer_rewrite.py    that code over one step's program names
+                  layer_vjp.py        judged as the step's vector-Jacobian product (each
+                                      step that fits; "cannot tell" where they disagree)
+                  layer_loss.py       a loss layer's backward (MSE, SoftmaxWithLoss): the
+                                      network's ∂L/∂A_L or δ_L
                   python_helpers.py   a helper named after an activation (applySigmoid),
                                       in its usual definitions (python_args.py: call
                                       arguments as text)

@@ -20,6 +20,7 @@ from derive.formula.ir import Partial, Sym
 from derive.formula.ir_walk import default_layers, has_entries, mentions
 from derive.formula.latex_matrices import has_matrix, matrix_check
 from derive.formula.layer_api import layer_api
+from derive.formula.layer_vjp import check_layer_code
 from derive.formula.letter_clash import letters_clash
 from derive.formula.name_readings import guessed_check
 from derive.formula.networks import random_env, symbolic_network
@@ -92,6 +93,16 @@ class Checker(OtherReadings):
         """Every quantity a NumPy snippet assigns, judged (``snippet_check``)."""
         net = self.network
         refuse_in_snippet(formula)  # what NumPy would not run (``numpy_bools``)
+        try:
+            return self._assignments(formula)
+        except FormulaError:
+            layer = check_layer_code(formula, net, self._assignments)  # one step's VJP
+            if layer is None:
+                raise
+            return layer
+
+    def _assignments(self, formula: str) -> CheckResult:
+        net = self.network
         return check_statements(  # every quantity a snippet assigns (``snippet_check``)
             formula,
             net.notation.symbols,
