@@ -274,3 +274,32 @@ def test_matmul_with_a_third_argument_is_still_a_matrix_product() -> None:
     wrong = SIG.check("dZ2 = np.matmul(A2 - Y, A2 * (1 - A2), E)", "python")
     assert not wrong.correct
     assert SIG.check("dZ2 = (A2 - Y) * A2 * (1 - A2)", "python").correct
+
+
+def test_an_error_named_by_its_spelling_may_be_the_residual_itself() -> None:
+    # Made up (the form of many tutorials' linear regression): error = yhat - y, loss =
+    # (error ** 2).mean(), so the bias gradient 2 * error.mean() is right. The name
+    # `error` was read only as δ (which has the loss's 2/N in it) and the formula was
+    # judged INCORRECT; with the residual among the readings, they disagree: no verdict.
+    linreg = Checker(
+        loads(
+            """
+name = "made_up_linreg"
+convention = "row"
+delta = "mean"
+input = 1
+batch = "N"
+[[layers]]
+width = 1
+activation = "identity"
+[loss]
+name = "squared_error"
+reduction = "mean"
+"""
+        )
+    )
+    with pytest.raises(FormulaError, match="cannot tell") as err:
+        linreg.check("b_grad = 2 * error.mean()", "python")
+    assert "A_1 − Y" in str(err.value)
+    # written in derive's own names it is judged, and right
+    assert linreg.check("db1 = 2 * (A1 - Y).mean()", "python").verdict == "correct"

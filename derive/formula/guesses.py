@@ -231,9 +231,21 @@ def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
             Reading("(lambd/(2*m))", "λ/(2m) (the loss adds reg ‖W‖²)"),
         ]
     if set(toks) & _ERROR:  # the output's error is a delta, a hidden one often W.T @ δ
+        # The output's "error" is as often the residual itself (error = yhat - y) as δ:
+        # they differ by the loss's factor (2/N for a mean squared error), so both are
+        # tried, and a verdict is given only where they agree (dvgodoy's 2 * error.mean()).
+        residual = (
+            [
+                Reading(f"(A{depth} - Y)", f"A_{depth} − Y"),
+                Reading(f"(Y - A{depth})", f"Y − A_{depth}", True),
+            ]
+            if depth in _layers(toks, depth, "Z")
+            else []
+        )
         return "an error (a delta or a gradient on activations)", [
             *of("Z", "dZ", "δ", signs=True),
             *of("Z", "dA", "∂L/∂A", signs=True),
+            *residual,
         ]
     if set(toks) & _DELTA or re.fullmatch(r"d_?l(ayer)?_?[0-9]", low) or _NG_D.fullmatch(name):
         return "a delta", of("Z", "dZ", "δ", signs=True)
