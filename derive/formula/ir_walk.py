@@ -16,9 +16,11 @@ from derive.formula.ir import (
     Amb,
     Bin,
     Chain,
+    Cmp,
     Conv,
     Entry,
     Fn,
+    Gt0,
     Helper,
     IntIndex,
     ISum,
@@ -26,6 +28,7 @@ from derive.formula.ir import (
     Neg,
     Node,
     Num,
+    Ones,
     Pow,
     RelIndex,
     Scalar,
@@ -201,6 +204,12 @@ def show(node: IR, python: bool = False) -> str:
             return "(" + "".join(show(o, python) + s for o, s in zip(items, [*signs, ""])) + ")"
         case Mode(a, mode):
             return f"{show(a, python)}_{mode}"
+        case Ones():
+            return "1"
+        case Gt0(a):
+            return f"({show(a, python)} > 0)"
+        case Cmp(a, op, c):
+            return f"({show(a, python)} {op} {c})"
         case Entry(a, indices):  # w_{ki}: an entry of an index form
             written = ",".join(
                 "".join(
