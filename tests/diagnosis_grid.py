@@ -83,6 +83,7 @@ class Outcome:
     verdict: str  # correct, incorrect, unread (a FormulaError: refused, not judged)
     diagnosis: str
     seconds: float
+    cpu: float = 0.0  # this process's CPU seconds: the check's own work, whatever the load
 
     @property
     def judged_right(self) -> bool:
@@ -457,11 +458,11 @@ def _broadcasts(net: Any, bias: str) -> bool:
 
 
 def run(checker: Checker, case: Case) -> Outcome:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     try:
         r = checker.check(case.formula, case.syntax)
         said = [r.diagnosis or "", *(n for n in r.notes if n.startswith("equivalently"))]
         verdict, diagnosis = r.verdict, " / ".join(said)
     except FormulaError as err:
         verdict, diagnosis = "unread", str(err)
-    return Outcome(case, verdict, diagnosis, time.perf_counter() - start)
+    return Outcome(case, verdict, diagnosis, time.perf_counter() - start, time.process_time() - cpu)
