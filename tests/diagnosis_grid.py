@@ -425,6 +425,13 @@ def cases(
                             continue
                         muts += [((k1, k2), m) for m in _firsts(c, k2, once, 1)]
         singles = {str(m) for kinds, m in muts if len(kinds) == 1}
+        # ⊙ commutes: f'(Z) W ᵀδ is one mistake (⊙ written as a product), not that and
+        # the order, so the pair that makes it is left out too
+        swapped = rhs.replace(
+            lambda x: isinstance(x, HadamardProduct) and len(x.args) == 2,
+            lambda x: HadamardProduct(*x.args[::-1], evaluate=False),
+        )
+        singles |= {str(m) for m in _firsts(c, "hadamard", swapped, per_kind)}
         for kinds, mutated in muts:
             if len(kinds) == 2 and str(mutated) in singles:
                 continue  # two kinds that make one (1/m and the sum: the per-sample form)
