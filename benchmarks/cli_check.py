@@ -123,6 +123,7 @@ def main() -> None:
         "--source", help="run the commands on this source tree's derive (before/after)"
     )
     parser.add_argument("--before", help="another source tree, run alternately: the ratio")
+    parser.add_argument("--before-label", help="what the other tree is (main at abc1234)")
     parser.add_argument(
         "--no-bytecode", action="store_true", help="keep PYTHONDONTWRITEBYTECODE as it is"
     )
@@ -177,7 +178,7 @@ def main() -> None:
         f"| the check in process | {statistics.median(insides):.2f} s | {max(insides):.2f} s |",
         *(
             [
-                f"| before (`{Path(args.before).name}`), same runs alternated "
+                f"| before ({args.before_label or Path(args.before).name}), same runs alternated "
                 f"| {statistics.median(r[3][0] for r in rows):.2f} s "
                 f"| {max(r[3][0] for r in rows):.2f} s |",
                 f"| before: CPU time | {statistics.median(r[3][1] for r in rows):.2f} s "
