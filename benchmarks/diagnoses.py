@@ -38,8 +38,8 @@ EXTRA = {
     "softmax_row": lambda: dense([3, 4, 3], ["tanh", "softmax"], "cross_entropy", convention="row"),
 }
 
-#: measured by hand before the fixes of this round (same grid, main at 9bce2ab)
-HISTORY = """Before this round's fixes (main at 9bce2ab, the same grid): {before}."""
+#: the numbers before the fixes of this round (``--before``: the same grid on main)
+HISTORY = """Before this round's fixes: {before}."""
 
 
 def grid(paired: tuple[str, ...] | None = None) -> list[Outcome]:
