@@ -7,7 +7,8 @@ networks the examples lack (weight decay; a tanh hidden layer under a softmax, s
 rows), in LaTeX and in NumPy. Per kind and syntax: the mutations applied that the oracle
 finds unequal to the right formula, those judged INCORRECT, refused (a clear "cannot
 judge" error: no verdict, never a wrong one), those whose diagnosis names the kind
-(of those judged INCORRECT), and the time of one check. ``--unnamed`` lists what was
+(of those judged INCORRECT), and the time of one check (wall, and the process's CPU
+time: the check's own work, whatever else the machine runs). ``--unnamed`` lists what was
 judged INCORRECT but not named.
 """
 
@@ -37,8 +38,8 @@ EXTRA = {
     "softmax_row": lambda: dense([3, 4, 3], ["tanh", "softmax"], "cross_entropy", convention="row"),
 }
 
-#: measured by hand before the fixes of this round (same grid, main at 9bce2ab)
-HISTORY = """Before this round's fixes (main at 9bce2ab, the same grid): {before}."""
+#: the numbers before the fixes of this round (``--before``: the same grid on main)
+HISTORY = """Before this round's fixes: {before}."""
 
 
 def grid(paired: tuple[str, ...] | None = None) -> list[Outcome]:
@@ -69,8 +70,8 @@ def table(results: list[Outcome]) -> tuple[str, dict[str, int]]:
         rows[("all", o.case.syntax)].append(o)
     lines = [
         "| kind | syntax | applied (unequal) | judged INCORRECT | refused | wrong verdicts "
-        "| named (of INCORRECT) | equal: CORRECT | median | worst |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| named (of INCORRECT) | equal: CORRECT | median | worst | worst CPU |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     totals: dict[str, int] = {}
     for (kind, syntax), os_ in sorted(rows.items(), key=lambda kv: (kv[0][0] == "all", kv[0])):
@@ -86,7 +87,8 @@ def table(results: list[Outcome]) -> tuple[str, dict[str, int]]:
             f"| {kind} | {'LaTeX' if syntax == 'latex' else 'NumPy'} | {len(unequal)} | "
             f"{len(incorrect)} | {len(refused)} | {len(wrong)} | {len(named)} ({share}) | "
             f"{sum(o.verdict == 'correct' for o in equal)} of {len(equal)} | "
-            f"{ms(statistics.median(times))} | {ms(max(times))} |"
+            f"{ms(statistics.median(times))} | {ms(max(times))} | "
+            f"{ms(max(o.cpu for o in os_))} |"
         )
         if kind == "all":
             for key, n in (("incorrect", len(incorrect)), ("named", len(named))):
@@ -99,6 +101,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--unnamed", action="store_true", help="list INCORRECT, not named")
+    parser.add_argument("--slowest", type=int, default=0, help="list the N slowest checks (CPU)")
     parser.add_argument("--before", default="", help="the numbers before, for the history line")
     parser.add_argument(
         "--pairs",
@@ -114,6 +117,11 @@ def main() -> None:
         for o in results:
             if o.verdict == "incorrect" and not o.case.equal and not o.named:
                 print(f"{o.case.network} {o.case.kinds} {o.case.formula}\n    -> {o.diagnosis}")
+    for o in sorted(results, key=lambda o: -o.cpu)[: args.slowest]:
+        print(
+            f"{o.cpu:6.2f} s CPU {o.seconds:6.2f} s {o.case.network} {o.case.kinds} "
+            f"{o.case.syntax}: {o.case.formula}\n    -> {o.diagnosis}"
+        )
     summary = (
         f"{len(results)} checks; of the {totals['incorrect']} mutations judged INCORRECT, "
         f"{totals['named']} ({100 * totals['named'] / max(totals['incorrect'], 1):.0f} %) named; "
@@ -130,6 +138,8 @@ def main() -> None:
         "NumPy. *Applied*: mutations the oracle (the core's NumPy interpreter on random "
         "values) finds unequal to the right formula; *refused*: a clear error, no verdict; "
         "*named*: the diagnosis (or its `equivalently:` note) names every kind applied; "
+        "*worst CPU*: the slowest check's CPU time in this process (wall time counts the other "
+        "processes of a shared machine too); "
         "*equal: CORRECT*: mutations that happen to be equal (ReLU's mask on A, a bias "
         "row without keepdims) judged CORRECT.\n\n"
         f"{body}\n\n{summary}\n\n"

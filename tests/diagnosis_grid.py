@@ -83,6 +83,7 @@ class Outcome:
     verdict: str  # correct, incorrect, unread (a FormulaError: refused, not judged)
     diagnosis: str
     seconds: float
+    cpu: float = 0.0  # this process's CPU seconds: the check's own work, whatever the load
 
     @property
     def judged_right(self) -> bool:
@@ -424,6 +425,13 @@ def cases(
                             continue
                         muts += [((k1, k2), m) for m in _firsts(c, k2, once, 1)]
         singles = {str(m) for kinds, m in muts if len(kinds) == 1}
+        # ⊙ commutes: f'(Z) W ᵀδ is one mistake (⊙ written as a product), not that and
+        # the order, so the pair that makes it is left out too
+        swapped = rhs.replace(
+            lambda x: isinstance(x, HadamardProduct) and len(x.args) == 2,
+            lambda x: HadamardProduct(*x.args[::-1], evaluate=False),
+        )
+        singles |= {str(m) for m in _firsts(c, "hadamard", swapped, per_kind)}
         for kinds, mutated in muts:
             if len(kinds) == 2 and str(mutated) in singles:
                 continue  # two kinds that make one (1/m and the sum: the per-sample form)
@@ -457,11 +465,11 @@ def _broadcasts(net: Any, bias: str) -> bool:
 
 
 def run(checker: Checker, case: Case) -> Outcome:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     try:
         r = checker.check(case.formula, case.syntax)
         said = [r.diagnosis or "", *(n for n in r.notes if n.startswith("equivalently"))]
         verdict, diagnosis = r.verdict, " / ".join(said)
     except FormulaError as err:
         verdict, diagnosis = "unread", str(err)
-    return Outcome(case, verdict, diagnosis, time.perf_counter() - start)
+    return Outcome(case, verdict, diagnosis, time.perf_counter() - start, time.process_time() - cpu)

@@ -239,18 +239,20 @@ class Derivation:
         return out
 
     def through_output(self, expr: Any) -> Any:
-        """Write ``f'(Z_l)`` in the textbook output form (``A_l ⊙ (1 - A_l)``) where one exists."""
+        """Write ``f'(Z_l)`` in the textbook output form (``A_l ⊙ (1 - A_l)``) where one exists
+        (``A_l = f(Z_l)`` with the same f: tanh'(Z_2) where A_2 = σ(Z_2) stays as it is)."""
         outputs = {
-            eq.rhs.arg: eq.out
+            (eq.rhs.name, eq.rhs.arg): eq.out
             for eq in self._all_equations()
             if isinstance(eq.rhs, Elementwise) and eq.rhs.order == 0
         }
 
         def rewrite(node: Any) -> Any:
-            if isinstance(node, Elementwise) and node.order == 1 and node.arg in outputs:
+            out = outputs.get((node.name, node.arg)) if node.order == 1 else None
+            if out is not None:
                 form = TABLE[node.name].output_form if node.name in TABLE else None
                 if form is not None:
-                    return form(outputs[node.arg])
+                    return form(out)
             return node
 
         return expr.replace(lambda e: isinstance(e, Elementwise), rewrite)

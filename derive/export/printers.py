@@ -250,7 +250,7 @@ class ArrayNodes:
                 acc = acc if f.shape[0] == 1 else self.reduce_sum(acc, 1)
                 continue
             code = self._print(f)
-            if isinstance(f, (sympy.MatAdd, sympy.HadamardProduct)) and not _wrapped(code):
+            if _binds_looser_than_matmul(code):  # f'(Z) as 1 - A**2, σ(−Z)*σ(Z), A ⊙ B
                 code = f"({code})"
             if pending_left_ones is not None:
                 # 1_{r×k} M: the column sums, broadcast over r rows (k = 1: M itself).
@@ -654,6 +654,25 @@ class JaxCode(ArrayNodes, JaxPrinter):  # type: ignore[misc]
 
     def _print_erf(self, expr: Any) -> str:
         return f"{self._module_format('jax.scipy.special.erf')}({self._print(expr.args[0])})"
+
+
+def _binds_looser_than_matmul(code: str) -> bool:
+    """Whether ``code`` as an operand of ``@`` needs brackets: an operator outside brackets
+    that binds as loosely as ``@`` or looser (``+ - * / @``, comparisons; not ``**``, not
+    a leading unary minus): ``W2.T @ delta2 @ 1 - A1**2`` is not the product with 1 − A1²."""
+    depth = 0
+    for i, ch in enumerate(code):
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if depth or i == 0:
+            continue
+        if ch == "*" and (code[i - 1] == "*" or code[i + 1 : i + 2] == "*"):
+            continue  # a power
+        if ch == "-" and code[i - 1] in "eE" and code[i - 2 : i - 1].isdigit():
+            continue  # 1e-05
+        if ch in "+-*/@<>=&|%":
+            return True
+    return False
 
 
 def _wrapped(code: str) -> bool:

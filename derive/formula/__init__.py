@@ -70,6 +70,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   factor_mutations.py a layer's derivative factor: not f', at A, shifted
                   dense_mutations.py  masks, sums, squares, decay, softmax, swapped indices
                   layer_mutations.py  a residual skip's term missing, dropout's 1/p missing
+                  missing_factors.py  a derivative factor written once, missing elsewhere
                   mutations.py        the usual mistakes, undone one at a time
                   diagnose.py         which to try first; two at once
     answer        answer.py           the verdict (CheckResult), the derived formula in

@@ -153,7 +153,14 @@ class Equivalence(Networks):
 
     def _context(self, run: Run, d: Derivation, k: int | None) -> Context:
         widths = concrete_widths(self.network, self.sym_network)
-        return Context(d, k, run.budget, run.python, widths, width_one_broadcast=not run.guess)
+        key = (id(d), k, run.python, run.guess)
+        kept = run.memo.get(key)
+        if kept is None or kept[0] is not d:  # (the derivation kept: its id is not reused)
+            kept = run.memo[key] = (d, {})
+        memo = kept[1]
+        return Context(
+            d, k, run.budget, run.python, widths, width_one_broadcast=not run.guess, memo=memo
+        )
 
     def _numeric_equal(
         self, d: Derivation, got: Any, want: Any, trials: int, fixed: dict[str, int] | None = None

@@ -28,6 +28,7 @@ from derive.formula.ir import (
     Neg,
     Node,
     Num,
+    Ones,
     Pow,
     RelIndex,
     Scalar,
@@ -205,6 +206,8 @@ def show(node: IR, python: bool = False) -> str:
             return "(" + "".join(show(o, python) + s for o, s in zip(items, [*signs, ""])) + ")"
         case Mode(a, mode):
             return f"{show(a, python)}_{mode}"
+        case Ones():
+            return "1"
         case Gt0(a):
             return f"({show(a, python)} > 0)"
         case Cmp(a, op, c):

@@ -28,6 +28,7 @@ from derive.formula.ir import (
 )
 from derive.formula.ir_walk import at, nodes, replace, show
 from derive.formula.layer_mutations import LayerMutations
+from derive.formula.missing_factors import missing_derivatives
 from derive.formula.quantity import Quantity
 from derive.formula.run import Run
 
@@ -186,6 +187,7 @@ class Mutations(LayerMutations):
             yield from self.summed_letters(run, rhs)
             yield from self.derivative_factors(run, rhs, q)
             yield from self.chain_factors(run, rhs)
+        yield from missing_derivatives(rhs, run.python)  # relu'(M) on one term, not another
         outer = q.kind == "grad" and q.base == "W"  # a weight gradient is an outer product
         for path, node in nodes(rhs) if outer else ():  # last: four variants of each ⊙
             if isinstance(node, Bin) and node.op == "had":

@@ -122,7 +122,7 @@ class OtherReadings(Numberings):
         run = run.again()
         try:
             q.layers(self.d)
-            found = self._first_mutation(run, q, parts[1]) or self._first_pair(run, q, parts[1])
+            found = self._first_mutation(run, q, parts[1]) or self._first_pair(run, q, parts[1])[0]
         except FormulaError:
             return None
         if found is None:

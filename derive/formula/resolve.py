@@ -84,12 +84,20 @@ class Resolver(Reductions):
     """IR -> SymPy in one context; ``readings`` yields every shape-consistent reading."""
 
     def readings(self, node: IR) -> list[Any]:
-        """Every shape-consistent SymPy reading of the node, at most MAX_READINGS."""
-        node = _rewrite_diag(node)
-        out = list(itertools.islice(self._readings(node), MAX_READINGS))
+        """Every shape-consistent SymPy reading of the node, at most MAX_READINGS (each
+        node resolved once per context: the readings depend on the node, the context and
+        the mode in force alone; a failure is not kept, its message names the spelling)."""
+        memo = self.ctx.memo
+        key = (node, self.mode)
+        if memo is not None and key in memo:
+            self.ctx.budget.spend()
+            return list(memo[key])
+        out = list(itertools.islice(self._readings(_rewrite_diag(node)), MAX_READINGS))
         if not out:
             raise FormulaError("the formula has no reading")
-        return out
+        if memo is not None:
+            memo[key] = out
+        return list(out)
 
     def neg(self, a: Any) -> Any:
         """``-a`` for a scalar, a matrix or a tensor."""

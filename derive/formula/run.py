@@ -41,6 +41,9 @@ class Run:
     #: another numbering of the layers tried: it must be right by itself, not by the
     #: coincidence of a one-unit layer where NumPy's (1,) broadcasts as (1, 1)
     guess: bool = False
+    #: the readings of the formula's nodes already resolved, per derivation and context
+    #: (``equivalence``): the diagnosis's variants share most of their nodes
+    memo: dict[Any, tuple[Any, dict[Any, list[Any]]]] = field(default_factory=dict, repr=False)
 
     @property
     def python(self) -> bool:
@@ -59,5 +62,6 @@ class Run:
             "size_notes": [],
             "verdict_only": False,
             "guess": False,
+            "memo": {},
         }
         return dataclasses.replace(self, **(fresh | changes))

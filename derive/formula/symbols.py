@@ -62,6 +62,9 @@ class Context:
     numpy: bool = False  # NumPy's rules: broadcasting, elementwise division
     concrete: dict[str, Any] = field(default_factory=dict)  # n_2 -> 4: the user's widths
     width_one_broadcast: bool = True  # (1,) broadcasts as (1, 1); off for a guessed reading
+    #: the readings of each node already resolved in this context (``Resolver.readings``):
+    #: a diagnosis resolves many variants of one formula that share most of their nodes
+    memo: dict[Any, list[Any]] | None = field(default=None, compare=False, repr=False)
 
     def layer_of(self, idx: Index | None, base: str) -> int | None:
         """The layer number of a symbol of this network."""
