@@ -20,6 +20,9 @@ from derive.formula.program_diagnose import RTOL
 from derive.formula.program_loop_diagnose import explain as explain_loop
 from derive.formula.program_points import FIRST_SIZES, ProgramPoints
 from derive.formula.program_snippet import ShapeError
+from derive.formula.program_steps import Steps
+from derive.formula.sample_loops import check_sample_loops, over_time
+from derive.formula.window_check import has_loops
 from derive.render.text import text as show
 from derive.spec import program_grammar as G
 
@@ -31,6 +34,8 @@ class ProgramChecker(ProgramPoints):
         """The verdict on a snippet: every gradient or stage it assigns, compared; the
         first wrong one (in the snippet's order) diagnosed."""
         self.returned_as = None
+        if has_loops(formula) and Steps.of(self.sd) is None and not over_time(formula):
+            return check_sample_loops(self, formula, self.derived)  # over samples, classes
         statements = self.returned_value(self.reader.parse(formula))
         refuse_boolean_arithmetic(statements)  # what NumPy would not run (``numpy_bools``)
         self.expected_now = self.expected()

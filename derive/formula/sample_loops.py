@@ -1,0 +1,86 @@
+"""A backward pass written as loops over samples, classes or rows, judged by running it.
+
+CS231n's naive SVM (``for i in range(num_train): scores = X[i].dot(W) … for j in
+range(num_classes): … if margin > 0: dW[:, j] += X[i]``) and its kin loop over samples
+and classes with branches; the program reader (``program_snippet``) reads statements,
+not loops (loops over time are unrolled by ``program_loops``). Such a snippet is run by
+the bounded runner (``sample_flow``, over ``window_loops``: our grammar, NumPy's own
+operations, a bound on the statements run) on the program's values at the checker's two
+random points, whose sizes all differ (a factor 1/N is not a factor 1/C), and every
+gradient it writes (``dW``, ``dX``) is compared with the derivation's at both. CORRECT:
+every one equal at both points; INCORRECT: one differs; a mistake is named only from an
+exact match (``sample_slips``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from derive.formula.answer import CheckResult
+from derive.formula.ir import FormulaError
+from derive.formula.program_loop_text import STEP_FN
+from derive.formula.program_points import ProgramPoints
+from derive.formula.sample_run import fits, run_at, same, sizes_at
+from derive.formula.sample_slips import explain
+from derive.formula.window_lines import LoopError, blocks
+from derive.formula.window_loops import MAX_STEPS, TooLong
+
+
+def over_time(text: str) -> bool:
+    """Whether loop code is over time steps: it calls a step's backward by name
+    (``rnn_step_backward``), which only a program written out per step has."""
+    return re.search(rf"\b{STEP_FN}\s*\(", text) is not None
+
+
+def check_sample_loops(c: ProgramPoints, text: str, derived: Callable[[Any], str]) -> CheckResult:
+    """The verdict on loop code over samples or classes, or a FormulaError saying why it
+    is not read (``derived``: the derivation's formula of a gradient, as shown)."""
+    try:
+        body = blocks(text)
+        budget = [MAX_STEPS]
+        runs = [run_at(body, c, point, budget) for point in c.points]
+    except TooLong as err:
+        raise FormulaError(f"loops over samples or classes: {err}") from None
+    except LoopError as err:
+        raise FormulaError(f"loops over samples or classes, not read: {err}") from None
+    written = [n for n in runs[0] if all(n in r for r in runs)]
+    if not written:
+        raise FormulaError(
+            "the loops write no gradient of this program; name one of "
+            + ", ".join(f"d{n}" for n in c.sd.gradients)
+        )
+    c.expected_now = c.expected()
+    wants = {n: [e[c.target(n)] for e in c.expected_now] for n in written}
+    wrong = [
+        n for n in written if not all(same(r[n], w) for r, w in zip(runs, wants[n], strict=True))
+    ]
+    labels = ", ".join(dict.fromkeys(c.label(c.target(n)) for n in written))
+    shown = [", ".join(f"{k}={v}" for k, v in sizes_at(c, i).items()) for i in range(len(c.points))]
+    notes = [
+        "read as loops run on the program's values at "
+        + f"{len(c.points)} random points ({' / '.join(shown)}), each gradient compared "
+        "with the derivation's"
+    ]
+    for n in written:
+        if n != c.label(c.target(n)):
+            notes.append(f"read {n} as {c.label(c.target(n))}")
+    method = "numeric (loops run)"
+    first = wrong[0] if wrong else written[-1]
+    expected = derived(c.target(first))
+    if not wrong:
+        return CheckResult("correct", labels, expected, method, notes=notes, formula=text)
+    if len(wrong) > 1:
+        notes.append(f"also wrong: {', '.join(wrong[1:])}")
+    got = [r[first] for r in runs]
+    shape = None
+    if any(fits(g, w) is None for g, w in zip(got, wants[first], strict=True)):
+        g, w = got[0], np.asarray(wants[first][0])
+        shape = (
+            f"{first} has shape {g.shape}, the derivation's {c.label(c.target(first))} {w.shape}"
+        )
+    said = explain(c, body, first, got, wants[first])
+    return CheckResult("incorrect", labels, expected, method, said, shape, notes, text)
