@@ -53,7 +53,7 @@ class LineReader(ResultReader):
             return
         if lhs[:1] in "([" or len(left) > 1:  # (D, _) = Wx.shape
             lhs = ", ".join(split_top(unparen(lhs)))
-        lhs, rhs = self.subscripts(lhs, n), self.subscripts(rhs, n)
+        lhs, rhs = self.subscripts(lhs, n), self.numbers(self.subscripts(rhs, n))
         self.bound(n, rhs)
         entry = self._entry(lhs)
         if entry is not None:
@@ -68,6 +68,15 @@ class LineReader(ResultReader):
         self.out.append(self.parse(n, f"{lhs} {op}= {rhs}"))
         for name in split_top(lhs):
             self.unbound.pop(name, None)
+
+    def numbers(self, rhs: str) -> str:
+        """The loop's integers a value reads (``db_t / T``, T from ``dh.shape``) as their
+        numbers at this turn: they are no names of the program."""
+        known = [k for k in self.ints if k not in self.steps.values]
+        if not known:
+            return rhs
+        pattern = r"(?<![\w.'\"])(" + "|".join(map(re.escape, known)) + r")\b(?!\s*[\[(=])"
+        return re.sub(pattern, lambda m: str(self.ints[m.group(1)]), rhs)
 
     def special(self, n: int, line: str, lhs: str, rhs: str) -> bool:
         """Shapes, allocations, transposes, a step's cache and the step calls."""
