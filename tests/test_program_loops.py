@@ -26,6 +26,12 @@ from test_corpus_file import LAYER_ENTRIES, ROOT  # noqa: E402
 LOOPS = {
     e["id"]: e for _, e in LAYER_ENTRIES if e["syntax"] == "python" and "_seq_" in e["network"]
 }
+#: Loops with a program that are refused, and why (what a reader would need).
+UNREAD = {
+    "rnn-lightaime-bptt": "a step's cache built by the snippet (step_cache = (xt, prev_h,",
+    "rnn-israfelsr-bptt": "cannot tell which time step",
+}
+UNREAD_LOOPS = {k: LOOPS.pop(k) for k in UNREAD}
 
 
 @cache
@@ -70,6 +76,16 @@ def test_every_real_loop_is_read_and_right(entry_id: str) -> None:
         assert said.diagnosis is not None and "not passed back: the da_k and dc_k" in said.diagnosis
     assert any("own step backward" in n for n in said.notes)
     assert any(n.startswith("unrolled line") for n in said.notes)
+
+
+@pytest.mark.parametrize("entry_id", sorted(UNREAD))
+def test_loops_not_read_say_why(entry_id: str) -> None:
+    """lightaime's step cache built as a tuple (its entries are his step function's own
+    order) and israfelsr's ``cache['dims']`` are refused with the reason."""
+    e = UNREAD_LOOPS[entry_id]
+    with pytest.raises(FormulaError) as err:
+        ProgramChecker(program(e["network"])).check(e["text"])
+    assert UNREAD[entry_id] in str(err.value)
 
 
 def test_the_step_call_is_the_programs_own_step() -> None:

@@ -171,3 +171,38 @@ def test_mutated_snippets_never_raise_anything_but_a_clear_error() -> None:
 def test_mutated_snippets_fuzz_long() -> None:
     read, refused = _fuzz(3000, 1)
     assert read + refused == 3000
+
+
+def test_idls_softmax_jacobian_loop_is_read() -> None:
+    """IDL's per-row softmax Jacobian, ``J[m, n] = (… if m == n else …)`` in a loop over
+    rows and classes, into a ``dLdZ`` the copy never allocates: read, and CORRECT; the
+    Jacobian without its diagonal term is INCORRECT (was: "a loop is not read")."""
+    e = ENTRIES["attn-idl-smit25-softmax-backward"]
+    said = check(str(e["text"]), str(e["network"]))
+    assert said.verdict == "correct", str(said)
+    assert any("dLdZ is written entry by entry and never allocated" in n for n in said.notes)
+    off = str(e["text"]).replace("self.A[i, m] * (1 - self.A[i,m]) if", "0 if")
+    assert off != e["text"]
+    assert check(off, str(e["network"])).verdict == "incorrect"
+
+
+def test_a_returned_gradient_of_a_loop_over_samples() -> None:
+    """RoboticsClub's Huber derivative returns ``der`` built in a loop with ``abs()`` and
+    an if/else: read as the program's one gradient dW, INCORRECT as labelled (the linear
+    branch's sign and the mean's 1/M)."""
+    e = ENTRIES["huber-roboticsclub-derivative-weights"]
+    said = check(str(e["text"]), str(e["network"]))
+    assert said.verdict == "incorrect", str(said)
+    assert any("returns (der) as dW" in n for n in said.notes), said.notes
+    right = (
+        "M = X.shape[0]\ny_pred = np.dot(X, W).T\nder = 0\nfor i in range(M):\n"
+        "    r = Y[0, i] - y_pred[0, i]\n    if abs(r) <= delta:\n        der += -X[i] * r / M\n"
+        "    else:\n        der += -delta * X[i] * r / abs(r) / M\nreturn der"
+    )  # made up: the same loop with both fixes
+    assert check(right, str(e["network"])).verdict == "correct"
+
+
+def test_builtins_walk_no_range() -> None:
+    """``max(range(10**12))`` would walk the range: only two numbers are taken."""
+    with pytest.raises(FormulaError, match="of two numbers"):
+        check("dW = 0 * W\nfor i in range(2):\n  dW += max(range(100000000000), 0)\n")

@@ -13,6 +13,7 @@ from derive.formula.program_loop_text import (
     ASSIGN_RE,
     CALL_RE,
     NAME_RE,
+    STEP_FN,
     TRANSPOSE_RE,
     balanced,
     split_top,
@@ -84,6 +85,13 @@ class LineReader(ResultReader):
         if rhs.startswith("{") and rhs.endswith("}") and NAME_RE.match(lhs):
             self.literal(n, lhs, rhs[1:-1])
             return True
+        passed = rf"{STEP_FN}\(.*\b{re.escape(lhs)}\s*\)"
+        if NAME_RE.match(lhs) and len(split_top(unparen(rhs))) > 1 and re.search(passed, self.text):
+            raise FormulaError(  # step_cache = (xt, prev_h, Wh, Wx, b, next_h)
+                f"line {n}: a step's cache built by the snippet ({lhs} = {rhs}) is not read: "
+                "its entries are the step function's own convention; the step backward is "
+                "read with the program's own cache of that step (cache[t])"
+            )
         if rhs in self.containers and len(targets) > 1:  # (caches, x) = caches
             for name in targets:
                 if name not in self.containers and not self._over_time(name) and name != "_":

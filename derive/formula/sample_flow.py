@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from lark import Tree
 
 from derive.formula.window_lines import Block, LoopError
 from derive.formula.window_loops import MAX_STEPS, Runner, TooLong
@@ -36,6 +37,23 @@ def truth(value: Any) -> bool:
     if isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating)):
         return bool(value)
     raise LoopError(f"a condition on {type(value).__name__} is not run here")
+
+
+def _two_numbers(fn: Any, a: Any, b: Any) -> Any:
+    """``min(a, b)``/``max(a, b)`` of two numbers (not of an iterable: no range is walked)."""
+    if not all(isinstance(v, (int, float, np.integer, np.floating)) for v in (a, b)):
+        raise LoopError(f"{fn.__name__}() of two numbers is run here")
+    return fn(a, b)
+
+
+#: Python's functions loop code calls on numbers and arrays (as NumPy applies them).
+BUILTINS: dict[str, Any] = {
+    "abs": np.abs,
+    "len": len,
+    "float": float,
+    "min": lambda a, b: _two_numbers(min, a, b),
+    "max": lambda a, b: _two_numbers(max, a, b),
+}
 
 
 class FlowRunner(Runner):
@@ -107,6 +125,29 @@ class FlowRunner(Runner):
                 f"({', '.join(sorted(self.given)[:12])}{', …' if len(self.given) > 12 else ''})"
             )
         return super().lookup(word)
+
+    def value(self, t: Any) -> Any:
+        """An expression's value; ``(a if x == y else b)`` evaluates its one branch."""
+        if getattr(t, "data", None) == "ternary":
+            yes, left, op, right, no = t.children
+            cond = self.value(Tree("compare", [left, op, right]))
+            return self.value(yes if truth(cond) else no)
+        return super().value(t)
+
+    def call(self, t: Tree[Any]) -> Any:
+        """Python's own ``abs``, ``len``, ``float`` and ``min``/``max`` of two, then the
+        window runner's calls."""
+        head = t.children[0]
+        word = str(head.children[0]) if head.data == "name" else ""
+        if word in BUILTINS and word not in self.env:
+            raw = t.children[1].children if len(t.children) > 1 and t.children[1] else []
+            if any(a.data == "kwarg" for a in raw) or not 1 <= len(raw) <= 2:
+                raise LoopError(f"{word}() with these arguments is not run here")
+            try:
+                return BUILTINS[word](*(self.value(a) for a in raw))
+            except (TypeError, ValueError) as err:
+                raise LoopError(f"a call of {word}() does not fit: {err}") from None
+        return super().call(t)
 
     def whole_run(self, body: list[Block]) -> None:
         """The snippet; a ``continue``/``break`` outside any loop refused."""

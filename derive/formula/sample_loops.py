@@ -24,7 +24,7 @@ from derive.formula.answer import CheckResult
 from derive.formula.ir import FormulaError
 from derive.formula.program_loop_text import STEP_FN
 from derive.formula.program_points import ProgramPoints
-from derive.formula.sample_run import fits, run_at, same, sizes_at
+from derive.formula.sample_run import fits, run_at, same, sizes_at, unallocated
 from derive.formula.sample_slips import explain
 from derive.formula.window_lines import LoopError, blocks
 from derive.formula.window_loops import MAX_STEPS, TooLong
@@ -36,9 +36,26 @@ def over_time(text: str) -> bool:
     return re.search(rf"\b{STEP_FN}\s*\(", text) is not None
 
 
+def returned_as(c: ProgramPoints, text: str) -> tuple[str, str]:
+    """``return der``, an unnamed gradient handed back, read as the program's one gradient
+    (a loss's backward returns the gradient of its one parameter); the note that says so.
+    Unchanged when a line assigns a gradient or the program has several."""
+    lines = text.rstrip().splitlines()
+    last = re.match(r"^(\s*)return\s+([A-Za-z_]\w*)\s*$", lines[-1]) if lines else None
+    if last is None or len(c.sd.gradients) != 1 or c.target(last[2]) is not None:
+        return text, ""
+    assigns = re.findall(r"^\s*([A-Za-z_]\w*)\s*(?:\[.*\])?\s*[-+*/]?=(?!=)", text, re.M)
+    if any(c.target(n) is not None for n in assigns):
+        return text, ""
+    grad = f"d{next(iter(c.sd.gradients))}"
+    lines[-1] = f"{last[1]}{grad} = {last[2]}"
+    return "\n".join(lines), f"read the value the last line returns ({last[2]}) as {grad}"
+
+
 def check_sample_loops(c: ProgramPoints, text: str, derived: Callable[[Any], str]) -> CheckResult:
     """The verdict on loop code over samples or classes, or a FormulaError saying why it
     is not read (``derived``: the derivation's formula of a gradient, as shown)."""
+    text, returned = returned_as(c, text)
     try:
         body = blocks(text)
         budget = [MAX_STEPS]
@@ -65,6 +82,10 @@ def check_sample_loops(c: ProgramPoints, text: str, derived: Callable[[Any], str
         + f"{len(c.points)} random points ({' / '.join(shown)}), each gradient compared "
         "with the derivation's"
     ]
+    if returned:
+        notes.append(returned)
+    for n in sorted(unallocated(body) & set(written)):
+        notes.append(f"{n} is written entry by entry and never allocated: taken as zeros first")
     for n in written:
         if n != c.label(c.target(n)):
             notes.append(f"read {n} as {c.label(c.target(n))}")

@@ -31,10 +31,39 @@ def names_at(c: ProgramPoints, point: dict[Any, Any]) -> Values:
     return env
 
 
+def unallocated(body: list[Block]) -> set[str]:
+    """The arrays the snippet writes entry by entry (``dLdZ[i, :] = …``) but never assigns
+    whole: a copied loop whose allocation (``np.zeros_like(Z)``) is left out. A gradient
+    among them starts as zeros of its shape (``run_at``; the notes say so)."""
+    whole: set[str] = set()
+    parts: set[str] = set()
+    stack = list(body)
+    while stack:
+        b = stack.pop()
+        stack.extend(b.body)
+        t = b.tree
+        if t.data not in ("chain", "augassign", "unpack"):
+            continue
+        targets = t.children[:-1] if t.data != "augassign" else t.children[:1]
+        for target in targets:
+            if target.data == "name":
+                whole.add(str(target.children[0]))
+            base = target
+            while base.data == "index":
+                base = base.children[0]
+            if base is not target and base.data == "name":
+                parts.add(str(base.children[0]))
+    return parts - whole
+
+
 def run_at(body: list[Block], c: ProgramPoints, point: dict[Any, Any], budget: list[int]) -> Values:
     """The gradients the snippet writes at one point (by the snippet's names), in the
     order it first writes them."""
     env = names_at(c, point)
+    for name in unallocated(body):
+        wrt = getattr(c.target(name), "wrt", None)
+        if wrt is not None and name not in env and wrt in point:
+            env[name] = np.zeros(np.shape(point[wrt]))
     sizes = {n: v for n, v in env.items() if n in c.sd.graph.sizes}
     runner = FlowRunner(env, {}, sizes, budget, frozenset(env))
     with np.errstate(all="ignore"):

@@ -147,4 +147,5 @@ METHODS: dict[str, Callable[..., Any]] = {
     "max": lambda a, *args, **kw: np.max(a, *args, **kw),
     "dot": _products(np.dot),  # X[i].dot(W)
     "copy": lambda a: np.array(a, copy=True),
+    "transpose": lambda a, *axes: np.transpose(a, axes or None),
 }
