@@ -152,7 +152,14 @@ formulas read over its program, LaTeX 20 -> 22, all right.
 Round 7 (bptt7): loops over time unrolled at a program's T, the step backward called by
 name read as the program's own step: rnn NumPy 6 -> 12, lstm 5 -> 11, all right. With the
 strict words, tinynn's Huber branches (labelled two mistakes) named as branch factors are
-no longer counted as named."""
+no longer counted as named.
+Round 8 (loopsgen8): loops over samples, classes and rows run in the bounded interpreter
+(if/elif/else, continue, break) on the program's values at the checker's two points, whose
+sizes all differ: jariasf's and Burton2000's svm_loss_naive (their own programs), IDL's
+per-row softmax Jacobian, RoboticsClub's Huber derivative over samples (a program of its
+linear model; judged wrong as labelled, its two mistakes not named): NumPy 69 -> 73 read,
+all right; programs for lightaime's and israfelsr's rnn_backward (refused with the reason:
+a step cache built as a tuple, cache['dims'])."""
 
 
 def names_the_mistake(entry: dict[str, Any], result: CheckResult) -> bool | None:

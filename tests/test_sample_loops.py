@@ -150,15 +150,27 @@ def _mutants(text: str, rng: random.Random, count: int) -> list[str]:
     return out
 
 
+#: The real loops the fuzz mutates, each on its program.
+BASES = (
+    "svm-jariasf-naive",
+    "attn-idl-smit25-softmax-backward",
+    "huber-roboticsclub-derivative-weights",
+)
+
+
 def _fuzz(count: int, seed: int) -> tuple[int, int]:
-    checker = ProgramChecker(program(SVM))
+    rng = random.Random(seed)
     read = refused = 0
-    for text in _mutants(NAIVE, random.Random(seed), count):
-        try:
-            checker.check(text)
-            read += 1
-        except FormulaError:
-            refused += 1
+    for k, entry_id in enumerate(BASES):
+        e = ENTRIES[entry_id]
+        checker = ProgramChecker(program(str(e["network"])))
+        share = count // len(BASES) + (k < count % len(BASES))
+        for text in _mutants(str(e["text"]), rng, share):
+            try:
+                checker.check(text)
+                read += 1
+            except FormulaError:
+                refused += 1
     return read, refused
 
 
