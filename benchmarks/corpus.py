@@ -157,8 +157,9 @@ Round 8 (loopsgen8): loops over samples, classes and rows run in the bounded int
 (if/elif/else, continue, break) on the program's values at the checker's two points, whose
 sizes all differ: jariasf's and Burton2000's svm_loss_naive (their own programs), IDL's
 per-row softmax Jacobian, RoboticsClub's Huber derivative over samples (a program of its
-linear model; judged wrong as labelled, its two mistakes not named): NumPy 69 -> 73 read,
-all right; programs for lightaime's and israfelsr's rnn_backward (refused with the reason:
+linear model; its two mistakes named branch by branch, each branch alone at its
+hyperparameter's extremes, δ = 10³ and 10⁻³): NumPy 69 -> 73 read, all right, named 3 of 4
+-> 4 of 5; programs for lightaime's and israfelsr's rnn_backward (refused with the reason:
 a step cache built as a tuple, cache['dims'])."""
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from derive.core import numeric
 from derive.formula.program_points import ProgramPoints
+from derive.formula.sample_branches import branches
 from derive.formula.sample_run import fits, run_at, same, sizes_at
 from derive.formula.window_lines import Block, LoopError, accumulated
 from derive.formula.window_loops import MAX_STEPS, TooLong
@@ -164,6 +165,9 @@ def explain(c: ProgramPoints, body: list[Block], name: str, got: list[Any], want
         said = factor_words(c, [float(r or 0) for r in ratios])
         if said is not None:
             return said
+    said = branches(c, body, name, factor_words)
+    if said is not None:
+        return said
     src = _summed(c, body, name, want)
     if src is not None:
         return (
