@@ -4,8 +4,9 @@ A Huber loss takes its quadratic branch where ``|r| ≤ δ`` and its linear one 
 gradient written as a loop over samples with an ``if``/``else`` may be off on each branch
 differently (RoboticsClub's: the linear branch's sign, and 1/M on both). The branches are
 told apart without reading the code: the snippet and the derivation are run again with the
-hyperparameter large (every entry on the branch ``≤ δ`` holds) and small (none), where each
-is one branch alone, and the factor each gives is named (``sample_slips``'s words).
+threshold hyperparameter of one of the program's comparisons at 10³ and at 10⁻³, used only
+where the comparison then goes one way for every entry (each branch alone), and the factor
+each gives is named (``sample_slips``'s words).
 """
 
 from __future__ import annotations
@@ -16,14 +17,16 @@ from typing import Any
 import numpy as np
 
 from derive.core import numeric
+from derive.core.nodes import Indicator
 from derive.formula.program_points import ProgramPoints
 from derive.formula.sample_run import fits, run_at
 from derive.formula.window_lines import Block, LoopError
 from derive.formula.window_loops import MAX_STEPS
+from derive.render.text import text as show
 
-#: The hyperparameter's values that put every entry on one branch: the program's random
-#: values are within a few units, so a threshold of 10³ holds everywhere and 10⁻³ nowhere.
-EXTREMES = ((1e3, "large"), (1e-3, "small"))
+#: The threshold's values tried: the program's random values are within a few units, so a
+#: comparison with 10³ or 10⁻³ usually goes one way everywhere (checked before it is used).
+EXTREMES = (1e3, 1e-3)
 
 Words = Callable[[ProgramPoints, list[float]], "str | None"]
 
@@ -77,20 +80,30 @@ def branches(c: ProgramPoints, body: list[Block], name: str, words: Words) -> st
     """The branches' slips, each named, when a hyperparameter's extremes give each branch
     one factor and they differ."""
     sym = c.target(name)
-    for hname, hyper in c.sd.graph.hyper.items():
+    g = c.sd.graph
+    masks = [m for eq in g.equations for m in sorted(eq.rhs.atoms(Indicator), key=str)]
+    for hname, hyper in g.hyper.items():
+        mask = next((m for m in masks if hyper in m.free_symbols), None)
+        if mask is None:
+            continue  # not a threshold: no branch to pick
         found = []
-        for value, how in EXTREMES:
-            rs = _ratios(c, body, name, sym, _at(c, hyper, value))
+        for value in EXTREMES:
+            points = _at(c, hyper, value)
+            with np.errstate(all="ignore"):
+                on = {float(np.mean(numeric.evaluate(mask, env))) for env in points}
+            if on not in ({0.0}, {1.0}):
+                break  # the extreme does not put every entry on one branch
+            rs = _ratios(c, body, name, sym, points)
             slips = _slips(c, rs, words) if rs is not None else None
             if slips is None:
                 break
+            how = f"{value:g}, where {show(mask)} {'holds' if on == {1.0} else 'fails'} everywhere"
             found.append((how, slips))
         if len(found) < 2 or found[0][1] == found[1][1]:
             continue
         every = list(dict.fromkeys(s for _, slips in found for s in slips))
         parts = "; ".join(
-            f"with {hname} {how} (one branch alone) {', and '.join(slips) or 'it is right'}"
-            for how, slips in found
+            f"with {hname} = {how}, {', and '.join(slips) or 'it is right'}" for how, slips in found
         )
         count = {1: "one mistake", 2: "two mistakes"}.get(len(every), f"{len(every)} mistakes")
         return f"{count}, told branch by branch: {parts}"
