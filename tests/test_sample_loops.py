@@ -214,9 +214,7 @@ def test_a_returned_gradient_of_a_loop_over_samples() -> None:
     assert check(right, str(e["network"])).verdict == "correct"
     said = check(str(e["text"]), str(e["network"]))
     assert said.diagnosis and said.diagnosis.startswith("two mistakes, told branch by branch")
-    assert "fails everywhere, the sign is wrong, and a factor 1/M is missing" in (
-        said.diagnosis
-    )
+    assert "fails everywhere, the sign is wrong, and a factor 1/M is missing" in (said.diagnosis)
     linear_sign = right.replace("der += -delta *", "der += delta *")  # made up: one slip
     one = check(linear_sign, str(e["network"]))
     assert one.diagnosis and one.diagnosis.startswith("one mistake"), one.diagnosis
@@ -227,3 +225,17 @@ def test_builtins_walk_no_range() -> None:
     """``max(range(10**12))`` would walk the range: only two numbers are taken."""
     with pytest.raises(FormulaError, match="of two numbers"):
         check("dW = 0 * W\nfor i in range(2):\n  dW += max(range(100000000000), 0)\n")
+
+
+def test_a_per_sample_helper_named_like_a_stage_is_not_judged() -> None:
+    """Made up, in CS231n's style: ``dscores`` of one row, a local of the loop, shares its
+    name with the program's stage dscores (N x C); judging it made a right snippet wrong."""
+    text = (
+        "dW = np.zeros(W.shape)\nfor i in range(N):\n  scores = X[i].dot(W)\n"
+        "  dscores = np.zeros(C)\n  for j in range(C):\n    if j == y[i]:\n      continue\n"
+        "    if scores[j] - scores[y[i]] + 1 > 0:\n      dscores[j] += 1\n"
+        "      dscores[y[i]] -= 1\n  dW += np.outer(X[i], dscores)\ndW /= N\ndW += 2 * reg * W\n"
+    )
+    said = check(text)
+    assert said.verdict == "correct", str(said)
+    assert any("dscores is not judged" in n for n in said.notes)

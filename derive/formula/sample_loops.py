@@ -52,6 +52,13 @@ def returned_as(c: ProgramPoints, text: str) -> tuple[str, str]:
     return "\n".join(lines), f"read the value the last line returns ({last[2]}) as {grad}"
 
 
+def handed_back(text: str) -> set[str]:
+    """The names the snippet's last line returns (``return loss, dW``; none without one)."""
+    lines = text.rstrip().splitlines()
+    last = re.match(r"^\s*return\s+(.+)$", lines[-1]) if lines else None
+    return set(re.findall(r"[A-Za-z_]\w*", last[1])) if last else set()
+
+
 def check_sample_loops(c: ProgramPoints, text: str, derived: Callable[[Any], str]) -> CheckResult:
     """The verdict on loop code over samples or classes, or a FormulaError saying why it
     is not read (``derived``: the derivation's formula of a gradient, as shown)."""
@@ -65,13 +72,23 @@ def check_sample_loops(c: ProgramPoints, text: str, derived: Callable[[Any], str
     except LoopError as err:
         raise FormulaError(f"loops over samples or classes, not read: {err}") from None
     written = [n for n in runs[0] if all(n in r for r in runs)]
+    handed = handed_back(text)
+    if set(written) & handed:  # a function's own helpers are not its answer
+        written = [n for n in written if n in handed]
+    c.expected_now = c.expected()
+    wants = {n: [e[c.target(n)] for e in c.expected_now] for n in written}
+    helpers = [
+        n
+        for n in written
+        if getattr(c.target(n), "wrt", None) is None
+        and any(fits(r[n], w) is None for r, w in zip(runs, wants[n], strict=True))
+    ]  # a per-sample local named like a stage (dscores of one row): the loop's own
+    written = [n for n in written if n not in helpers]
     if not written:
         raise FormulaError(
             "the loops write no gradient of this program; name one of "
             + ", ".join(f"d{n}" for n in c.sd.gradients)
         )
-    c.expected_now = c.expected()
-    wants = {n: [e[c.target(n)] for e in c.expected_now] for n in written}
     wrong = [
         n for n in written if not all(same(r[n], w) for r, w in zip(runs, wants[n], strict=True))
     ]
@@ -84,6 +101,8 @@ def check_sample_loops(c: ProgramPoints, text: str, derived: Callable[[Any], str
     ]
     if returned:
         notes.append(returned)
+    for n in helpers:
+        notes.append(f"{n} is not judged: its shape is not the stage's (the loop's own helper)")
     for n in sorted(unallocated(body) & set(written)):
         notes.append(f"{n} is written entry by entry and never allocated: taken as zeros first")
     for n in written:
