@@ -66,7 +66,8 @@ def check_sample_loops(c: ProgramPoints, text: str, derived: Callable[[Any], str
     try:
         body = blocks(text)
         budget = [MAX_STEPS]
-        runs = [run_at(body, c, point, budget) for point in c.points]
+        seen: set[str] = set()
+        runs = [run_at(body, c, point, budget, seen) for point in c.points]
     except TooLong as err:
         raise FormulaError(f"loops over samples or classes: {err}") from None
     except LoopError as err:
@@ -99,6 +100,8 @@ def check_sample_loops(c: ProgramPoints, text: str, derived: Callable[[Any], str
         + f"{len(c.points)} random points ({' / '.join(shown)}), each gradient compared "
         "with the derivation's"
     ]
+    if seen:
+        notes.append(f"the program's values read: {', '.join(sorted(seen))}")
     if returned:
         notes.append(returned)
     for n in helpers:

@@ -56,9 +56,15 @@ def unallocated(body: list[Block]) -> set[str]:
     return parts - whole
 
 
-def run_at(body: list[Block], c: ProgramPoints, point: dict[Any, Any], budget: list[int]) -> Values:
+def run_at(
+    body: list[Block],
+    c: ProgramPoints,
+    point: dict[Any, Any],
+    budget: list[int],
+    seen: set[str] | None = None,
+) -> Values:
     """The gradients the snippet writes at one point (by the snippet's names), in the
-    order it first writes them."""
+    order it first writes them; ``seen`` gathers the program's names it read."""
     env = names_at(c, point)
     for name in unallocated(body):
         wrt = getattr(c.target(name), "wrt", None)
@@ -73,6 +79,8 @@ def run_at(body: list[Block], c: ProgramPoints, point: dict[Any, Any], budget: l
             raise
         except (TypeError, ValueError, IndexError, KeyError, ArithmeticError) as err:
             raise LoopError(f"the code fails on the program's values: {err}") from None
+    if seen is not None:
+        seen |= runner.read_given
     out: Values = {}
     for name in runner.written:
         if c.target(name) is not None and name not in out:
