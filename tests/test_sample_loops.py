@@ -239,3 +239,9 @@ def test_a_per_sample_helper_named_like_a_stage_is_not_judged() -> None:
     said = check(text)
     assert said.verdict == "correct", str(said)
     assert any("dscores is not judged" in n for n in said.notes)
+
+
+def test_no_string_is_read_as_a_number() -> None:
+    """``float('inf')`` would parse a user's text as a number: refused."""
+    with pytest.raises(FormulaError, match="of a string"):
+        check("dW = 0 * W\nfor i in range(2):\n  dW += float('inf')\n")

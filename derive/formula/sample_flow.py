@@ -46,11 +46,19 @@ def _two_numbers(fn: Any, a: Any, b: Any) -> Any:
     return fn(a, b)
 
 
+def _number(fn: Any, a: Any) -> Any:
+    """``float(x)`` of a number or a one-entry array (never of a string: a user's text is
+    not parsed as a number here)."""
+    if isinstance(a, str):
+        raise LoopError(f"{fn.__name__}() of a string is not run here")
+    return fn(a)
+
+
 #: Python's functions loop code calls on numbers and arrays (as NumPy applies them).
 BUILTINS: dict[str, Any] = {
     "abs": np.abs,
     "len": len,
-    "float": float,
+    "float": lambda a: _number(float, a),
     "min": lambda a, b: _two_numbers(min, a, b),
     "max": lambda a, b: _two_numbers(max, a, b),
 }
