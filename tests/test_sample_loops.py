@@ -245,3 +245,11 @@ def test_no_string_is_read_as_a_number() -> None:
     """``float('inf')`` would parse a user's text as a number: refused."""
     with pytest.raises(FormulaError, match="of a string"):
         check("dW = 0 * W\nfor i in range(2):\n  dW += float('inf')\n")
+
+
+def test_an_object_array_is_refused() -> None:
+    """``dtype='object'`` makes arrays of Python integers, which powers grow without bound."""
+    with pytest.raises(FormulaError, match="dtype="):
+        check("dW = np.zeros((2, 2), dtype='object')\nfor i in range(2):\n  dW += 1\n")
+    said = check(NAIVE.replace("np.zeros(W.shape)", "np.zeros(W.shape, dtype='float')"))
+    assert said.verdict == "correct"
