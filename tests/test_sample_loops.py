@@ -253,3 +253,17 @@ def test_an_object_array_is_refused() -> None:
         check("dW = np.zeros((2, 2), dtype='object')\nfor i in range(2):\n  dW += 1\n")
     said = check(NAIVE.replace("np.zeros(W.shape)", "np.zeros(W.shape, dtype='float')"))
     assert said.verdict == "correct"
+
+
+def test_jingtinghuangs_gradient_block_reads_the_forwards_zeroed_margin() -> None:
+    """jingtinghuang's block reads the forward's margin with the correct class zeroed; his
+    program writes that zero as a where() (the correct class is the one entry whose score
+    equals the correct score). Read: INCORRECT, the weight decay's factor 2 named; with
+    2 * reg * W it is CORRECT. Before, the diagnosis split dW's entries by a mask of the
+    scores' shape and crashed (ValueError: operands could not be broadcast)."""
+    e = ENTRIES["svm-jingtinghuang-vectorized-reg-grad"]
+    said = check(str(e["text"]), str(e["network"]))
+    assert said.verdict == "incorrect", str(said)
+    assert "weight-decay term's factor 2 is missing" in (said.diagnosis or "")
+    fixed = str(e["text"]).replace("dW += reg*W", "dW += 2*reg*W")
+    assert check(fixed, str(e["network"])).verdict == "correct"
