@@ -158,9 +158,11 @@ Round 8 (loopsgen8): loops over samples, classes and rows run in the bounded int
 sizes all differ: jariasf's and Burton2000's svm_loss_naive (their own programs), IDL's
 per-row softmax Jacobian, RoboticsClub's Huber derivative over samples (a program of its
 linear model; its two mistakes named branch by branch, each branch alone at its
-hyperparameter's extremes, δ = 10³ and 10⁻³): NumPy 69 -> 73 read, all right, named 3 of 4
--> 4 of 5; programs for lightaime's and israfelsr's rnn_backward (refused with the reason:
-a step cache built as a tuple, cache['dims'])."""
+hyperparameter's extremes, δ = 10³ and 10⁻³); jingtinghuang's SVM gradient block on a
+program of his forward (the zeroed correct-class margin as a where()), its weight decay's
+factor 2 named: NumPy 69 -> 74 read, all right, named 3 of 4 -> 5 of 6; programs for
+lightaime's and israfelsr's rnn_backward (refused with the reason: a step cache built as a
+tuple, cache['dims'])."""
 
 
 def names_the_mistake(entry: dict[str, Any], result: CheckResult) -> bool | None:
