@@ -181,7 +181,17 @@ forms to index by a label; the Huber loss pages write the loss itself (no gradie
 or r'(x) of their own r; the lasso page's J is MSE + α‖w‖₁, not l1_linear's loss; He et al.'s
 eq. 5 assumes an identity after the addition, which resnet_mlp (ReLU after it) lacks; the
 Interactive Primer states its result in words; d2l's ∂L/∂o_t differentiates its step loss l,
-which the program leaves out."""
+which the program leaves out.
+Round 8 (loopsgen8): loops over samples, classes and rows run in the bounded interpreter
+(if/elif/else, continue, break) on the program's values at the checker's two points, whose
+sizes all differ: jariasf's and Burton2000's svm_loss_naive (their own programs), IDL's
+per-row softmax Jacobian, RoboticsClub's Huber derivative over samples (a program of its
+linear model; its two mistakes named branch by branch, each branch alone at its
+hyperparameter's extremes, δ = 10³ and 10⁻³); jingtinghuang's SVM gradient block on a
+program of his forward (the zeroed correct-class margin as a where()), its weight decay's
+factor 2 named: NumPy 69 -> 74 read, all right, named 3 of 4 -> 5 of 6; programs for
+lightaime's and israfelsr's rnn_backward (refused with the reason: a step cache built as a
+tuple, cache['dims'])."""
 
 
 def names_the_mistake(entry: dict[str, Any], result: CheckResult) -> bool | None:

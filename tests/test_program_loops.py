@@ -26,6 +26,12 @@ from test_corpus_file import LAYER_ENTRIES, ROOT  # noqa: E402
 LOOPS = {
     e["id"]: e for _, e in LAYER_ENTRIES if e["syntax"] == "python" and "_seq_" in e["network"]
 }
+#: Loops with a program that are refused, and why (what a reader would need).
+UNREAD = {
+    "rnn-lightaime-bptt": "a step's cache built by the snippet (step_cache = (xt, prev_h,",
+    "rnn-israfelsr-bptt": "cannot tell which time step",
+}
+UNREAD_LOOPS = {k: LOOPS.pop(k) for k in UNREAD}
 
 
 @cache
@@ -70,6 +76,16 @@ def test_every_real_loop_is_read_and_right(entry_id: str) -> None:
         assert said.diagnosis is not None and "not passed back: the da_k and dc_k" in said.diagnosis
     assert any("own step backward" in n for n in said.notes)
     assert any(n.startswith("unrolled line") for n in said.notes)
+
+
+@pytest.mark.parametrize("entry_id", sorted(UNREAD))
+def test_loops_not_read_say_why(entry_id: str) -> None:
+    """lightaime's step cache built as a tuple (its entries are his step function's own
+    order) and israfelsr's ``cache['dims']`` are refused with the reason."""
+    e = UNREAD_LOOPS[entry_id]
+    with pytest.raises(FormulaError) as err:
+        ProgramChecker(program(e["network"])).check(e["text"])
+    assert UNREAD[entry_id] in str(err.value)
 
 
 def test_the_step_call_is_the_programs_own_step() -> None:
@@ -267,3 +283,41 @@ def test_arrays_over_time_are_read_in_their_layout(
     with pytest.raises(FormulaError) as err:
         check(entry_id, text.replace(old, new))
     assert message in str(err.value)
+
+
+def test_a_loop_that_skips_the_last_step_says_so() -> None:
+    """The reviewer's ``reversed(range(T-1))``: step T's backward is never called; said
+    as the step skipped (it was "the carried gradient is not passed back", or nothing)."""
+    said = ProgramChecker(_seq(3)).check(LOOP.replace("range(T)", "range(T-1)"))
+    assert said.verdict == "incorrect"
+    assert said.diagnosis and said.diagnosis.startswith("the loop skips step 3 (t = 2)")
+
+
+@pytest.mark.parametrize(
+    ("fn", "words"),
+    [
+        ("my_cell_backward", "its name names no cell"),
+        ("lstm_step_backward", "it names an LSTM cell"),
+        ("gru_step_backward", "it names a GRU cell"),
+    ],
+)
+def test_a_step_function_not_the_programs_is_refused(fn: str, words: str) -> None:
+    """The reviewer: any function called in the loop was read as the program's own step.
+    One whose name does not name the program's cell (one carried state: an RNN's) is
+    refused, and so is one the snippet defines itself (its definition is not read)."""
+    with pytest.raises(FormulaError) as err:
+        ProgramChecker(_seq(3)).check(LOOP.replace("rnn_step_backward", fn))
+    assert f"cannot tell that {fn}() is this program's step backward: {words}" in str(err.value)
+    own = "def rnn_step_backward(dnext_h, cache):\n    return 0\n" + LOOP
+    with pytest.raises(FormulaError) as err:
+        ProgramChecker(_seq(3)).check(own)
+    assert "the snippet defines rnn_step_backward() itself" in str(err.value)
+
+
+def test_a_size_unpacked_from_a_shape_is_a_number_in_a_value() -> None:
+    """The reviewer's ``db += db_temp / T`` with T from ``dh.shape``: it was "unknown name
+    'T'"; T is the program's step count, and the factor is named 1/T, not 1/3."""
+    averaged = LOOP.replace("dWx += dWx_t", "dWx += dWx_t / T")
+    said = ProgramChecker(_seq(3)).check(averaged)
+    assert said.verdict == "incorrect"
+    assert said.diagnosis and said.diagnosis.startswith("a factor 1/T too many"), said.diagnosis

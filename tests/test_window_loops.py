@@ -192,7 +192,16 @@ def test_a_whole_cs231n_conv_backward() -> None:
     averaged = CS231N_FULL.replace("axis=(0, 2, 3))", "axis=(0, 2, 3)) / N")
     wrong = cs231n_net().check(averaged, "python")
     assert wrong.verdict == "incorrect"
-    assert wrong.diagnosis and wrong.diagnosis.startswith("a factor 0.5: db is 0.5 × ∂L/∂b_1")
+    assert wrong.diagnosis and wrong.diagnosis.startswith("a factor 1/N (the samples): db is 0.5")
+
+
+def test_a_factor_is_the_batch_only_when_it_follows_the_batch() -> None:
+    """The reviewer's "a factor 0.5" for a mean over N = 2 samples: a rerun with one
+    sample more tells 1/N (above) from a constant 1/2, which is never called 1/N."""
+    halved = CS231N_FULL.replace("axis=(0, 2, 3))", "axis=(0, 2, 3)) / 2")
+    wrong = cs231n_net().check(halved, "python")
+    assert wrong.verdict == "incorrect"
+    assert wrong.diagnosis and wrong.diagnosis.startswith("a factor 0.5: db"), wrong.diagnosis
 
 
 def test_a_whole_cs231n_max_pool_backward() -> None:

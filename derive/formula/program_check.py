@@ -24,6 +24,9 @@ from derive.formula.program_diagnose import NOTHING, RTOL, all_close
 from derive.formula.program_loop_diagnose import explain as explain_loop
 from derive.formula.program_points import FIRST_SIZES, ProgramPoints
 from derive.formula.program_snippet import ShapeError
+from derive.formula.program_steps import Steps
+from derive.formula.sample_loops import check_sample_loops, over_time
+from derive.formula.window_check import has_loops
 from derive.render.text import text as show
 from derive.spec import program_grammar as G
 
@@ -38,6 +41,8 @@ class ProgramChecker(ProgramPoints):
         """The verdict on a snippet: every gradient or stage it assigns, compared; the
         first wrong one (in the snippet's order) diagnosed."""
         self.returned_as = None
+        if has_loops(formula) and Steps.of(self.sd) is None and not over_time(formula):
+            return check_sample_loops(self, formula, self.derived)  # over samples, classes
         parsed = self.reader.parse(formula)
         forward = judge_forward(self, formula, parsed)  # a loss or a forward value
         if forward is not None:

@@ -27,8 +27,8 @@ def ratios(got: list[Any], want: list[Any], where: list[Any] | None = None) -> l
     out = []
     for k, (a, b) in enumerate(zip(got, want, strict=True)):
         a, b = np.atleast_2d(a).astype(float), np.atleast_2d(b).astype(float)
-        if a.shape != b.shape:
-            return None
+        if a.shape != b.shape or (where is not None and not _spreads(where[k], a.shape)):
+            return None  # a mask of another shape (Z's, for dW) does not split these entries
         chosen = (
             np.ones(a.shape, bool) if where is None else np.broadcast_to(where[k] > 0.5, a.shape)
         )
@@ -41,6 +41,14 @@ def ratios(got: list[Any], want: list[Any], where: list[Any] | None = None) -> l
             return None
         out.append(float(r[0]))
     return out
+
+
+def _spreads(mask: Any, shape: tuple[int, ...]) -> bool:
+    """Whether a mask broadcasts to the entries' shape (a row mask over rows does)."""
+    try:
+        return np.broadcast_shapes(np.shape(mask), shape) == shape
+    except ValueError:
+        return False
 
 
 def words(

@@ -15,9 +15,10 @@ from derive.core import numeric
 from derive.core.interpret import Memo
 from derive.formula.ir import FormulaError
 from derive.formula.program_diagnose import Judge, all_close
+from derive.formula.program_factors import ratios
 from derive.formula.program_lines import Reading, ShapeError, logical_lines
 from derive.formula.program_loop_run import unroll
-from derive.formula.program_steps import Steps, indexed
+from derive.formula.program_steps import StepCall, Steps, indexed
 
 
 class LoopJudge(Judge, Protocol):
@@ -39,10 +40,50 @@ def explain(c: LoopJudge, formula: str, reading: Reading, name: str, sym: Any) -
     if steps is None:
         return None
     return (
-        _order(c, formula, reading)
+        _skipped(c, steps, formula)
+        or _order(c, formula, reading)
+        or _per_step(c, steps, reading, name, sym)
         or _carry(c, steps, reading, name, sym)
         or _one_step(c, reading, name, sym)
     )
+
+
+def _skipped(c: LoopJudge, steps: Steps, formula: str) -> str | None:
+    """A step whose backward the loop never calls (``reversed(range(T-1))``): the steps
+    after it get no gradient from it, and its own terms are missing."""
+    try:
+        out = unroll(logical_lines(formula), formula, c.sd)
+    except FormulaError:
+        return None
+    called = {st.step for st in out if isinstance(st, StepCall)}
+    missing = sorted(set(range(1, steps.T + 1)) - called)
+    if not called or not missing:
+        return None
+    which = ", ".join(f"step {k} (t = {k - 1})" for k in missing)
+    last = " (the last step: the loop over time starts at T−1)" if missing[-1] == steps.T else ""
+    return (
+        f"the loop skips {which}{last}: its step backward is never called, so that step's "
+        "terms are missing from every gradient; the loop must visit every step, from T−1 "
+        "down to 0 (reversed(range(T)))"
+    )
+
+
+def _per_step(c: LoopJudge, steps: Steps, reading: Reading, name: str, sym: Any) -> str | None:
+    """A factor that is the program's step count: ``dWx += dWx_t / T`` (T is the same at
+    both points, so only its value tells it; named as T, never as a bare number)."""
+    got = c.user_values(reading, name)
+    rs = ratios(got, [v[sym] for v in c.expected_now]) if got is not None else None
+    if rs is None or steps.T < 2:
+        return None
+    if all(abs(r * steps.T - 1) < 1e-9 for r in rs):
+        return (
+            f"a factor 1/T too many: {name} is the derivation's divided by T = {steps.T}, the "
+            "program's steps; back-propagation through time sums a weight's gradient over "
+            "the steps, it does not average it"
+        )
+    if all(abs(r - steps.T) < 1e-9 * steps.T for r in rs):
+        return f"a factor T = {steps.T} too many: {name} is T times the derivation's"
+    return None
 
 
 def _order(c: LoopJudge, formula: str, reading: Reading) -> str | None:

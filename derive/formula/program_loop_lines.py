@@ -13,6 +13,7 @@ from derive.formula.program_loop_text import (
     ASSIGN_RE,
     CALL_RE,
     NAME_RE,
+    STEP_FN,
     TRANSPOSE_RE,
     balanced,
     split_top,
@@ -53,7 +54,7 @@ class LineReader(ResultReader):
             return
         if lhs[:1] in "([" or len(left) > 1:  # (D, _) = Wx.shape
             lhs = ", ".join(split_top(unparen(lhs)))
-        lhs, rhs = self.subscripts(lhs, n), self.subscripts(rhs, n)
+        lhs, rhs = self.subscripts(lhs, n), self.numbers(self.subscripts(rhs, n))
         self.bound(n, rhs)
         entry = self._entry(lhs)
         if entry is not None:
@@ -69,12 +70,28 @@ class LineReader(ResultReader):
         for name in split_top(lhs):
             self.unbound.pop(name, None)
 
+    def numbers(self, rhs: str) -> str:
+        """The loop's integers a value reads (``db_t / T``, T from ``dh.shape``) as their
+        numbers at this turn: they are no names of the program."""
+        known = [k for k in self.ints if k not in self.steps.values]
+        if not known:
+            return rhs
+        pattern = r"(?<![\w.'\"])(" + "|".join(map(re.escape, known)) + r")\b(?!\s*[\[(=])"
+        return re.sub(pattern, lambda m: str(self.ints[m.group(1)]), rhs)
+
     def special(self, n: int, line: str, lhs: str, rhs: str) -> bool:
         """Shapes, allocations, transposes, a step's cache and the step calls."""
         targets = [t.strip() for t in split_top(unparen(lhs))]
         if rhs.startswith("{") and rhs.endswith("}") and NAME_RE.match(lhs):
             self.literal(n, lhs, rhs[1:-1])
             return True
+        passed = rf"{STEP_FN}\(.*\b{re.escape(lhs)}\s*\)"
+        if NAME_RE.match(lhs) and len(split_top(unparen(rhs))) > 1 and re.search(passed, self.text):
+            raise FormulaError(  # step_cache = (xt, prev_h, Wh, Wx, b, next_h)
+                f"line {n}: a step's cache built by the snippet ({lhs} = {rhs}) is not read: "
+                "its entries are the step function's own convention; the step backward is "
+                "read with the program's own cache of that step (cache[t])"
+            )
         if rhs in self.containers and len(targets) > 1:  # (caches, x) = caches
             for name in targets:
                 if name not in self.containers and not self._over_time(name) and name != "_":

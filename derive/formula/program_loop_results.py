@@ -74,6 +74,7 @@ class ResultReader(Unroller):
         """``dx_t, dprev_h, … = rnn_step_backward(g, cache[t])``: the program's own step."""
         if fn in self.steps.values:
             raise FormulaError(f"line {n}: {fn} is a name of the program, not a step's backward")
+        self.own_step(n, fn)
         last = args[-1]
         ref = re.match(r"^(\w+)\[([^\[\]]+)\]$", last)
         if ref and ref.group(1) in self.containers:
@@ -121,6 +122,33 @@ class ResultReader(Unroller):
             if self._entry(name) is not None:
                 self.filled.add(name)
             self.out.append(G.Assign(name, G.Name(h, n), n, line))
+
+    def own_step(self, n: int, fn: str) -> None:
+        """Refuse a step function that is not the program's step: one the snippet defines
+        (its definition is not read), or one of another cell than the program's (a step
+        carrying h alone is an RNN's, h and c an LSTM's; a GRU's or an unnamed kind's
+        cannot be told)."""
+        if re.search(rf"^\s*def\s+{re.escape(fn)}\s*\(", self.text, re.MULTILINE):
+            raise FormulaError(
+                f"line {n}: the snippet defines {fn}() itself, and its definition is not "
+                "read: only a step backward named as the program's own (rnn_step_backward, "
+                "lstm_step_backward) is read as the program's step"
+            )
+        carried = len(self.steps.carried)
+        kinds = {"rnn": 1, "lstm": 2}
+        kind = next((k for k in ("lstm", "rnn", "gru") if k in fn.lower()), None)
+        if kind is None or kinds.get(kind) != carried:
+            own = {
+                1: "rnn_step_backward (its step carries one state)",
+                2: "lstm_step_backward (its step carries h and c)",
+            }
+            raise FormulaError(
+                f"line {n}: cannot tell that {fn}() is this program's step backward: "
+                + ({"rnn": "it names an RNN cell, ", "lstm": "it names an LSTM cell, "}).get(
+                    kind or "", "it names a GRU cell, " if kind else "its name names no cell, "
+                )
+                + f"the program's step is read as {own.get(carried, 'no known cell')}"
+            )
 
     def keys_of(self, n: int, name: str, k: int, fn: str) -> list[tuple[str, int]]:
         """The keys the snippet reads of a step call's dict (``gradients['dxt']``), each to

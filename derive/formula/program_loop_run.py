@@ -45,6 +45,7 @@ def unroll(lines: Lines, text: str, sd: StagedDerivation, flip: bool = False) ->
     indents = {n: len(raw[n - 1]) - len(raw[n - 1].lstrip()) for n, _ in lines}
     run = Run(sd, steps, indents)
     run.flip = flip
+    run.text = text
     run.prescan(lines)
     run.block(lines)
     first = next((k for k, st in enumerate(run.out) if isinstance(st, StepCall)), None)

@@ -57,6 +57,8 @@ class Unroller:
     literals: dict[str, list[str]] = field(default_factory=dict)
     #: Names a loop header reads (``while batch >= 0``): integers where a number is given.
     counters: set[str] = field(default_factory=set)
+    #: The snippet's text (a step function it defines itself is not the program's step).
+    text: str = ""
     #: Each ``for`` loop run in the other order (a diagnosis' try).
     flip: bool = False
     #: Where each array's time axis is now (after the transposes read so far).

@@ -14,6 +14,7 @@ the same quantities; otherwise the loops are refused, never guessed about.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,7 @@ from derive.formula.window_layers import Layer, draw, gradients, layers_of
 from derive.formula.window_lines import Block, LoopError, accumulated, blocks
 from derive.formula.window_loops import MAX_STEPS, TooLong
 from derive.formula.window_run import run_reading
-from derive.formula.window_slips import diagnose, slips
+from derive.formula.window_slips import diagnose, sizes_of, slips
 
 
 def quantity(key: str, layer: Layer) -> tuple[str, str]:
@@ -131,7 +132,13 @@ def check_loops(network: Any, text: str, seed: int = 0) -> CheckResult:
         expected,
         "numeric (loops run)",
         diagnosis=diagnose(
-            out[key][0], out[key][1], grads[key], slips(layer, values)[key], quantity(key, layer)[0]
+            out[key][0],
+            out[key][1],
+            grads[key],
+            slips(layer, values)[key],
+            quantity(key, layer)[0],
+            sizes_of(layer, values),
+            _ratio_again(body, layer, layout, key, budget),
         ),
         notes=notes,
     )
@@ -174,6 +181,27 @@ def _summed(
         ):
             return src
     return None
+
+
+def _ratio_again(
+    body: list[Block], layer: Layer, layout: str, key: str, budget: list[int]
+) -> tuple[int, float] | None:
+    """The loops' factor on gradient ``key`` rerun with one sample more: (that batch, the
+    factor), so a factor 1/N is told from a constant 1/2 (None: not one factor there)."""
+    bigger = replace(layer, n=layer.n + 1)
+    values = draw(bigger, np.random.default_rng(1))
+    try:
+        out = run_reading(body, bigger, layout, values, budget)
+    except LoopError:
+        return None
+    got, want = out[key][1] if key in out else None, gradients(bigger, values)[key]
+    if got is None or got.shape != want.shape:
+        return None
+    nz = np.abs(want) > 1e-12
+    ratio = got[nz] / want[nz] if nz.any() and not np.any(got[~nz]) else None
+    if ratio is None or not np.allclose(ratio, ratio.flat[0], rtol=1e-9):
+        return None
+    return bigger.n, float(ratio.flat[0])
 
 
 def _telling(errors: list[str]) -> str:

@@ -119,8 +119,9 @@ def _tuple_value(line: str) -> str:
 
 
 def _split_header(indent: int, line: str) -> list[tuple[int, str]]:
-    """``for n in range(N): body`` as the header and its one-line body."""
-    if not line.startswith("for "):
+    """``for n in range(N): body`` (or ``if c: continue``) as the header and its one-line
+    body."""
+    if not line.startswith(("for ", "if ", "elif ", "else:")):
         return [(indent, _tuple_value(line))]
     depth = 0
     for k, ch in enumerate(line):
@@ -133,11 +134,37 @@ def _split_header(indent: int, line: str) -> list[tuple[int, str]]:
     return [(indent, line)]
 
 
+#: Statements that steer the loops (``sample_flow`` runs them): a bare word, or a header.
+FLOW = ("continue", "break", "else:")
+HEADS = ("loop", "def", "if", "elif", "else")
+
+
+def _condition(src: str) -> Tree[Any]:
+    """``if margin > 0:`` (or ``elif``): the condition, parsed as the value of a statement
+    (the grammar reads a comparison in brackets)."""
+    cond = src.split(None, 1)[1][:-1].strip() if src.endswith(":") else ""
+    if not cond or any(w in cond.split() for w in ("and", "or", "not", "in", "is")):
+        raise LoopError(f"cannot read the condition of {src!r}: one comparison is read")
+    tree = _plain(parser().parse(f"_cond = ({cond})"))
+    return tree.children[0].children[0].children[-1]
+
+
 def blocks(text: str) -> list[Block]:
     """The snippet as nested blocks, each statement parsed by ``window.lark``."""
     lines: list[Line] = []
     for indent, src in _logical_lines(text):
         word = (src.split("(")[0].split() or [""])[0]
+        if src in FLOW:  # continue, break, else:
+            lines.append((indent, Tree(src.rstrip(":"), []), src))
+            continue
+        if word in ("if", "elif"):
+            try:
+                lines.append((indent, Tree(word, [_condition(src)]), src))
+            except LarkError as err:
+                raise LoopError(
+                    f"cannot read the line {src!r}: {str(err).splitlines()[0]}"
+                ) from None
+            continue
         if word in ("def", "return", "pass"):  # a function's frame: its body is what runs
             if word == "def" and not src.endswith(":"):
                 raise LoopError(f"cannot read the line {src!r}")
@@ -161,7 +188,7 @@ def blocks(text: str) -> list[Block]:
             stack.pop()
         block = Block(stmt, src=src)
         stack[-1][1].append(block)
-        if stmt.data in ("loop", "def"):
+        if stmt.data in HEADS:
             stack.append((indent, block.body))
     _returns_last(root)
     return root
@@ -186,7 +213,7 @@ def assigned(block: Block) -> set[str]:
     out: set[str] = set()
     for b in [block, *block.body]:
         t = b.tree
-        if t.data in ("loop", "def", "return", "pass"):
+        if t.data in ("loop", "def", "return", "pass", *HEADS, "continue", "break"):
             if t.data == "loop":
                 out.add(str(t.children[0]))
             for inner in b.body:

@@ -28,6 +28,10 @@ from derive.formula.window_ops import (
     whole,
 )
 
+#: The element types an array may be made with, by name (a string names the type, it is
+#: never evaluated; an object array of Python integers could grow without bound).
+SAFE_DTYPES = ("float", "float64", "int", "int64", "bool")
+
 #: The most statements one check may execute (loops unrolled, every reading together),
 #: so that a check stays well under 2 s.
 MAX_STEPS = 10_000
@@ -256,6 +260,8 @@ class Runner:
         raw = t.children[1].children if len(t.children) > 1 and t.children[1] else []
         args = [self.value(a) for a in raw if a.data != "kwarg"]
         kw = {str(a.children[0]): self.value(a.children[1]) for a in raw if a.data == "kwarg"}
+        if "dtype" in kw and kw["dtype"] not in SAFE_DTYPES:  # an object array: unbounded ints
+            raise LoopError("dtype= other than 'float', 'int', 'bool' is not run here")
         if fn is None:
             word = str(t.children[0].children[0])
             if word in ("range", "xrange") and 1 <= len(args) <= 3:  # xrange: Python 2's

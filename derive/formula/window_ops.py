@@ -145,4 +145,7 @@ METHODS: dict[str, Callable[..., Any]] = {
     "reshape": lambda a, *shape, **kw: np.reshape(a, shape[0] if len(shape) == 1 else shape),
     "sum": lambda a, *args, **kw: np.sum(a, *args, **kw),
     "max": lambda a, *args, **kw: np.max(a, *args, **kw),
+    "dot": _products(np.dot),  # X[i].dot(W)
+    "copy": lambda a: np.array(a, copy=True),
+    "transpose": lambda a, *axes: np.transpose(a, axes or None),
 }

@@ -78,8 +78,64 @@ def slips(layer: Layer, values: dict[str, Any]) -> dict[str, list[tuple[str, Any
     return out
 
 
-def diagnose(name: str, got: Any, want: Any, slipped: list[tuple[str, Any]], what: str) -> str:
-    """What the comparison shows: a usual slip's gradient, a factor, or where they differ."""
+def sizes_of(layer: Layer, values: dict[str, Any]) -> dict[str, int]:
+    """The sizes the loops ran at, by the names a factor may be (``1/N``: the mean over
+    the batch; ``1/k²``: a window's area)."""
+    n, c, h, w = values["A"].shape
+    _, f, ho, wo = values["G"].shape
+    out = {"N (the samples)": n, "C (the channels)": c, "H": h, "W": w, "H_out": ho}
+    out |= {"W_out": wo, "k (the kernel)": layer.k, "k² (a window's area)": layer.k**2}
+    if layer.kind == "conv":
+        out["F (the filters)"] = f
+    return {k: int(v) for k, v in out.items()}
+
+
+def factor_named(
+    ratio: float, sizes: dict[str, int], again: tuple[int, float] | None = None
+) -> str:
+    """A factor in words: the batch's (``1/N``) when a run with one sample more (``again``:
+    its batch, its factor) follows N; a constant when it does not; another size's, said
+    as such, when it is one at the sizes run; else its number."""
+    n = "N (the samples)"
+    if again is not None and n in sizes:
+        batch, other = again
+        for power, form in ((-1, "1/{}"), (1, "{}")):
+            if np.isclose(ratio, float(sizes[n]) ** power) and np.isclose(
+                other, float(batch) ** power
+            ):
+                return form.format(n)
+        if np.isclose(other, ratio):  # the same with one sample more: not N's
+            sizes = {k: v for k, v in sizes.items() if k != n}
+    for power, form in ((-1, "1/{}"), (1, "{}")):
+        hits = [k for k, v in sizes.items() if v > 1 and np.isclose(ratio, float(v) ** power)]
+        if len(hits) == 1:
+            return form.format(hits[0])
+        if hits:
+            both = " or ".join(form.format(h.split(" ")[0]) for h in hits)
+            return f"{ratio:.4g} ({both}: these sizes are equal at the sizes run)"
+    return f"{ratio:.4g}"
+
+
+def _said(ratio: float, sizes: dict[str, int], again: tuple[int, float] | None) -> str:
+    """``factor_named``, with the number added when a size other than the batch is named
+    (k = 2 in the network: a constant 2 and k cannot be told apart)."""
+    named = factor_named(ratio, sizes, again)
+    if named.startswith(("1/N ", "N ")) or named[:1].isdigit():
+        return named
+    return f"{ratio:.4g} (= {named} at the layer's sizes)"
+
+
+def diagnose(
+    name: str,
+    got: Any,
+    want: Any,
+    slipped: list[tuple[str, Any]],
+    what: str,
+    sizes: dict[str, int] | None = None,
+    again: tuple[int, float] | None = None,
+) -> str:
+    """What the comparison shows: a usual slip's gradient, a factor (named as the size it
+    is, when it is one), or where they differ."""
     for says, value in slipped:
         if np.allclose(got, value, rtol=1e-9, atol=1e-9):
             return says
@@ -87,7 +143,8 @@ def diagnose(name: str, got: Any, want: Any, slipped: list[tuple[str, Any]], wha
     if nz.any() and not np.any(got[~nz]):
         ratio = got[nz] / want[nz]
         if abs(ratio.flat[0]) > 1e-9 and np.allclose(ratio, ratio.flat[0], rtol=1e-9):
-            return f"a factor {ratio.flat[0]:.4g}: {name} is {ratio.flat[0]:.4g} × {what}"
+            said = _said(float(ratio.flat[0]), sizes or {}, again)
+            return f"a factor {said}: {name} is {ratio.flat[0]:.4g} × {what}"
     bad = ~np.isclose(got, want, rtol=1e-9, atol=1e-9)
     where = tuple(int(i) for i in np.argwhere(bad)[0])
     return (
