@@ -94,6 +94,8 @@ class Defined:
         return "read " + ", ".join(used) + " (an equation of the derivation names it so)"
 
     def undo(self) -> None:
+        """Forget the names added: the checker is reused by the next formula, whose page
+        may give the same name another meaning."""
         for name in self.added:
             self.checker.names.declared.pop(name, None)
         self.added, self.own = {}, set()
