@@ -73,7 +73,13 @@ def missing(cls: type) -> list[str]:
 @contextmanager
 def scratch_registries() -> Iterator[None]:
     """Every rule, evaluator, printer method, spec layer type and builder registered inside
-    is removed on exit, so a trial node or layer leaves derive as it was."""
+    is removed on exit, so a trial node or layer leaves derive as it was. The modules that
+    register derive's own entries when first imported are imported before the tables are
+    saved: imported inside, their entries would be removed on exit with the trial's, and
+    lost for the rest of the process (the checker's conv nodes could no longer be
+    evaluated, and a CNN formula's diagnosis silently failed)."""
+    import derive.formula.nodes  # noqa: F401  (registers Rot180, Slide, … in numeric.EVAL)
+
     tables: list[dict[Any, Any]] = [
         rules.RULES,
         numeric.EVAL,
