@@ -58,6 +58,22 @@ def test_the_activation_written_as_a_function_of_z_is_refused(checker: Checker) 
         checker.check(r"\frac{\partial a_1}{\partial z_1} = a_1(z_1) (1-a_1(z_1))", "latex")
 
 
+@pytest.mark.parametrize(
+    ("spec", "formula"),
+    [
+        (SIG_LIN, r"\frac{\partial a}{\partial z} = a - a^2"),  # sigmoid'
+        (SIG_LIN.parent / "independentcode_xor.toml", r"\frac{\partial a}{\partial z} = 1 - a^2"),
+    ],
+)
+def test_a_square_beside_an_unnumbered_local_derivative_is_refused(
+    spec: Path, formula: str
+) -> None:
+    # a^2 reads as layer 2's a (a superscript numbers layers): a right sigmoid' or tanh'
+    # was judged INCORRECT at every layer
+    with pytest.raises(FormulaError, match="not a square"):
+        Checker(spec).check(formula, "latex")
+
+
 def test_a_layer_the_network_has_not_is_refused(checker: Checker) -> None:
     with pytest.raises(FormulaError, match="none of this network's"):
         checker.check(r"\frac{\partial a_0}{\partial z_0} = a_0 (1-a_0)", "latex")

@@ -48,6 +48,19 @@ def as_rule(parts: list[Any], k: int) -> list[Any]:
                     "a(z): the activation written as a function of its pre-activation is not "
                     "read (it would be a product); write a, or σ(z)"
                 )
+            if (
+                a.index is None
+                and isinstance(n, Sym)
+                and n.base in (a.base, z.base)
+                and n.index is not None
+            ):
+                # ∂a/∂z = 1 − a^2: the superscript reads as a layer (a^l), so a^2 was
+                # layer 2's a, and the tanh rule was judged INCORRECT at every layer
+                raise FormulaError(
+                    f"∂a/∂z without a layer, with a numbered {n.base.lower()} on the right "
+                    "(a^2 reads as layer 2's a, not a square): number the layer "
+                    "(∂a_1/∂z_1 = 1 − a_1^2) or write the square as a a"
+                )
     rhs = [_put(p, a, z, k) for p in parts[1:]]
     return [Fn("generic", 1, Sym("Z", IntIndex(k), z.lower)), *rhs]
 
