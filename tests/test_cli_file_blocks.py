@@ -120,3 +120,29 @@ def test_a_page_of_latex_over_a_program_names_its_results_for_the_formulas_after
     assert [r["verdict"] for r in results] == [e["verdict"] for e in page]
     assert [r["line"] for r in results] == list(range(1, 10))
     assert main(["check", str(program), str(page[1]["text"])]) == 2
+
+
+def test_a_long_page_reads_each_earlier_formula_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # made up: a page of n equations naming a result (… = x_k = y_k), each formula read with
+    # all those above it as its page: their sides were parsed again for every later
+    # formula, n² parses (a page of 100 took 20 s; the limit is 2 s a formula)
+    from derive.formula import program_latex_names
+
+    parsed: list[str] = []
+    read_side = program_latex_names.read_side
+
+    def counted(text: str, words: tuple[str, ...] = ()) -> object:
+        parsed.append(text)
+        return read_side(text, words)
+
+    monkeypatch.setattr(program_latex_names, "read_side", counted)
+    n = 30
+    f = tmp_path / "page.tex"
+    lines = [rf"\frac{{\partial L}}{{\partial h_t}} = x_{{{k}}} = q_{{{k}}}" for k in range(n)]
+    f.write_text("\n".join(lines) + "\n", "utf-8")
+    program = ROOT / "tests" / "corpus" / "specs" / "programs" / "rnn_d2l.toml"
+    main(["check", str(program), "--file", str(f)])
+    assert f"{n} formulas" in capsys.readouterr().out
+    assert len(parsed) <= 2 * n, len(parsed)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from derive import load
 from derive.formula.check import Checker
 from derive.formula.local_rules import NOTE
 from derive.formula.parse import FormulaError
@@ -56,6 +57,35 @@ def test_the_activation_written_as_a_function_of_z_is_refused(checker: Checker) 
     # a_1(z_1) is no product: read as one, the formula would be judged wrong
     with pytest.raises(FormulaError, match="as a function of its pre-activation"):
         checker.check(r"\frac{\partial a_1}{\partial z_1} = a_1(z_1) (1-a_1(z_1))", "latex")
+
+
+@pytest.mark.parametrize(
+    ("spec", "formula"),
+    [
+        (SIG_LIN, r"\frac{\partial a}{\partial z} = a - a^2"),  # sigmoid'
+        (SIG_LIN.parent / "independentcode_xor.toml", r"\frac{\partial a}{\partial z} = 1 - a^2"),
+    ],
+)
+def test_a_square_beside_an_unnumbered_local_derivative_is_refused(
+    spec: Path, formula: str
+) -> None:
+    # a^2 reads as layer 2's a (a superscript numbers layers): a right sigmoid' or tanh'
+    # was judged INCORRECT at every layer
+    with pytest.raises(FormulaError, match="not a square"):
+        Checker(spec).check(formula, "latex")
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        r"f'(z) = \sigma(z^2)(1-\sigma(z^2))",  # σ(z²): wrong, was judged right at layer 2
+        r"\sigma'(z) = e^{-z^2}/(1+e^{-z})^2",  # e^{-z²}: wrong, was judged right
+    ],
+)
+def test_a_numbered_argument_beside_an_unnumbered_rule_is_refused(formula: str) -> None:
+    # nielsen: two sigmoid layers, so z^2 read as layer 2's z made these right
+    with pytest.raises(FormulaError, match="not a square"):
+        Checker(load("nielsen")).check(formula, "latex")
 
 
 def test_a_layer_the_network_has_not_is_refused(checker: Checker) -> None:

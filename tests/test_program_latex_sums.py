@@ -84,3 +84,24 @@ def test_a_derivative_of_a_function_the_program_lacks_is_refused_naming_it(
             r"\frac{\partial L}{\partial \mathbf{o}_t} = "
             r"\frac{\partial l (\mathbf{o}_t, y_t)}{T \cdot \partial \mathbf{o}_t}",
         )
+
+
+def test_a_wrong_sum_is_searched_for_its_mistake_once(
+    d2l: ProgramChecker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # made up: one power too many. The LaTeX diagnoses (a name one step off, a gradient
+    # used for another) try repaired lines; each wrong try ran its own mistake search, 13
+    # in all, and the check took 5-8 s (the limit is 2 s)
+    searches = []
+    search = d2l.diagnosis.search
+
+    def counted(*args: object) -> str | None:
+        searches.append(args)
+        return search(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(d2l.diagnosis, "search", counted)
+    rhs = r"\sum_{i=t}^{T} (W_{hh}^\top)^{i-t+1} W_{qh}^\top \frac{\partial L}{\partial o_i}"
+    got = check_latex(d2l, DH + rhs)
+    assert not got.correct
+    assert len(searches) == 1, len(searches)
+    assert not d2l.verdict_only  # restored after the tries

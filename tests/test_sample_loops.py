@@ -267,3 +267,13 @@ def test_jingtinghuangs_gradient_block_reads_the_forwards_zeroed_margin() -> Non
     assert "weight-decay term's factor 2 is missing" in (said.diagnosis or "")
     fixed = str(e["text"]).replace("dW += reg*W", "dW += 2*reg*W")
     assert check(fixed, str(e["network"])).verdict == "correct"
+
+
+def test_loops_dividing_by_zero_are_told_not_a_traceback() -> None:
+    # made up from jariasf's naive SVM: the average over a zero (num_train - num_train)
+    # gives inf/nan; reading a factor from them raised OverflowError (Fraction(inf))
+    text = NAIVE.replace("dW = dW / num_train", "dW = dW / (num_train - num_train)")
+    assert text != NAIVE
+    got = check(text)
+    assert not got.correct
+    assert "not finite" in (got.diagnosis or ""), got.diagnosis

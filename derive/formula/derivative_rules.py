@@ -15,7 +15,7 @@ from sympy.matrices.expressions import MatrixExpr
 from derive.formula.answer import CheckResult
 from derive.formula.ir import IR, Fn, FormulaError, IntIndex, Neg, Sym
 from derive.formula.ir_walk import map_children
-from derive.formula.local_rules import NOTE, as_rule, local_layers, local_pair
+from derive.formula.local_rules import NOTE, as_rule, local_layers, local_pair, refuse_numbered
 from derive.formula.resolve import Resolver, unique
 from derive.formula.run import Run
 
@@ -65,6 +65,8 @@ def check_rule(eq: Equivalence, run: Run) -> CheckResult:
     arg = rule_argument(lhs)
     local = local_layers(run.parts, eq.d.depth) if local_pair(lhs) is not None else None
     assert (isinstance(lhs, Fn) or local) and arg is not None
+    if local is None:  # σ'(z) = σ(z^2)(1 − σ(z^2)): z^2 is no square here (local: as_rule)
+        refuse_numbered(run.parts, (arg.base,))
     d = eq.d
     right: list[int] = []
     negated = False

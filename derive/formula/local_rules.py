@@ -36,6 +36,22 @@ def _put(node: Any, a: Sym, z: Sym, k: int) -> Any:
     return map_children(node, lambda c: _put(c, a, z, k))
 
 
+def refuse_numbered(parts: list[Any], bases: tuple[str, ...]) -> None:
+    """Refuse a rule without a layer (``f'(z) = …``, ``∂a/∂z = …``) whose right side numbers
+    its own letters (``bases``): a superscript reads as a layer, so ``z^2`` is layer 2's z,
+    not a square. Read so, ``σ(z^2)(1 − σ(z^2))`` was judged right (at layer 2) and
+    ``1 − a^2`` wrong at every layer."""
+    for p in parts[1:]:
+        for _, n in nodes(p):
+            if isinstance(n, Sym) and n.base in bases and n.index is not None:
+                letter = "a" if n.base == "A" else "z" if n.base == "Z" else n.base
+                raise FormulaError(
+                    f"a rule without a layer (f'(z), ∂a/∂z) with a numbered {letter} on the "
+                    f"right ({letter}^2 reads as layer 2's {letter}, not a square): number the "
+                    f"layer (∂a_1/∂z_1 = 1 − a_1^2) or write the square as {letter} {letter}"
+                )
+
+
 def as_rule(parts: list[Any], k: int) -> list[Any]:
     """The formula as layer ``k``'s rule: ``f'(Z_k) = …`` with a and z that layer's."""
     pair = local_pair(parts[0])
@@ -48,6 +64,8 @@ def as_rule(parts: list[Any], k: int) -> list[Any]:
                     "a(z): the activation written as a function of its pre-activation is not "
                     "read (it would be a product); write a, or σ(z)"
                 )
+    if a.index is None:
+        refuse_numbered(parts, (a.base, z.base))
     rhs = [_put(p, a, z, k) for p in parts[1:]]
     return [Fn("generic", 1, Sym("Z", IntIndex(k), z.lower)), *rhs]
 

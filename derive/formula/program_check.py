@@ -36,6 +36,10 @@ class ProgramChecker(ProgramPoints):
 
     #: The snippet's names that hold a 1-d reduction (set per check).
     one_d: set[str] = set()
+    #: Set while a diagnosis tries repaired lines (``program_latex_diagnose``): only each
+    #: try's verdict is read, so a wrong try is not itself diagnosed (a search per try made
+    #: one wrong sum over time steps take seconds).
+    verdict_only: bool = False
 
     def check(self, formula: str) -> CheckResult:
         """The verdict on a snippet: every gradient or stage it assigns, compared; the
@@ -107,6 +111,8 @@ class ProgramChecker(ProgramPoints):
         if len(wrong) > 1:
             rest = ", ".join(self.label(s) for _, s in wrong[1:])
             notes.append(f"also wrong: {rest} (line {reading.lines[name]}'s {name} comes first)")
+        if self.verdict_only:
+            return self._result("incorrect", labels, sym, formula, None, None, notes)
         said = explain_loop(self, formula, reading, name, sym) if reading.defs else None
         if said is not None:  # a BPTT loop's own mistake, in time-step words
             return self._result("incorrect", labels, sym, formula, said, None, notes)
@@ -230,7 +236,7 @@ class ProgramChecker(ProgramPoints):
     def _shape_failure(
         self, formula: str, statements: list[G.Statement], err: ShapeError
     ) -> CheckResult:
-        fixed = self.diagnosis.search(statements, None, None)
+        fixed = None if self.verdict_only else self.diagnosis.search(statements, None, None)
         target = next(
             (
                 s

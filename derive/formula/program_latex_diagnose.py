@@ -37,6 +37,17 @@ def _defined_by(checker: ProgramChecker, name: str, fn: str) -> str | None:
     return None
 
 
+def _right(checker: ProgramChecker, text: str) -> bool:
+    """Whether a repaired line is right: its verdict only (a wrong repair is not itself
+    diagnosed, which made each try of a wrong sum over time steps take a second)."""
+    before = checker.verdict_only
+    checker.verdict_only = True
+    try:
+        return checker.check(text).correct
+    finally:
+        checker.verdict_only = before
+
+
 def activation_for_pre_activation(checker: ProgramChecker, text: str) -> str | None:
     """The diagnosis if the line ``text`` is right with each ``f(a)``, ``a = f(â)``, read
     as ``f(â)``; None otherwise."""
@@ -47,7 +58,7 @@ def activation_for_pre_activation(checker: ProgramChecker, text: str) -> str | N
             continue
         fixed = text.replace(f"{fn}({name})", f"{fn}({pre})")
         try:
-            if checker.check(fixed).correct:
+            if _right(checker, fixed):
                 return (
                     f"{fn} is applied to {name}, the activation ({name} = {fn}({pre})): the "
                     f"derivative of the activation takes its pre-activation {pre}, not "
@@ -135,7 +146,7 @@ def swapped_name(checker: ProgramChecker, text: str) -> str | None:
                 return None
             fixed = re.sub(rf"\b{re.escape(word)}\b", other, rhs)
             try:
-                if not checker.check(f"{target} = {fixed}").correct:
+                if not _right(checker, f"{target} = {fixed}"):
                     continue
             except (ValueError, KeyError, NotImplementedError):
                 continue
@@ -153,7 +164,7 @@ def step_off(checker: ProgramChecker, writer: Writer, lhs: Any, rhs: Any) -> str
             tree = _moved(rhs, (base, sub, step), moved)
             try:
                 fixed = f"{writer.name(lhs)} = {writer.write(tree)}"
-                if checker.check(fixed).correct:
+                if _right(checker, fixed):
                     return (
                         f"{base}{'_' + sub if sub else ''} is one time step off: the formula "
                         f"is right with {_step_text(moved)} in place of {_step_text(step)}"

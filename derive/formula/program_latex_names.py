@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from derive.formula.ir import FormulaError
@@ -41,13 +42,23 @@ def spelled(node: Any) -> str | None:
     return str(node[1]) + (f"_{node[2]}" if node[2] else "")
 
 
+@lru_cache(maxsize=1024)
+def _side(text: str, words: tuple[str, ...]) -> Any:
+    """``read_side``, None where it cannot be read. A page's formulas are read again as the
+    context of every later one (n² reads for n formulas: a page of 100 took 20 s), so a
+    side is parsed once; the tree is a tuple, never changed by its readers."""
+    try:
+        return read_side(text, words)
+    except (JacobianSide, FormulaError):
+        return None
+
+
 def definition(checker: ProgramChecker, sides: list[str], words: tuple[str, ...]) -> Any:
     """(name, gradient, value) when an equation's last side names its result, else None."""
     if len(sides) < 3:
         return None
-    try:
-        lhs, last = read_side(sides[0], words), read_side(sides[-1], words)
-    except (JacobianSide, FormulaError):
+    lhs, last = _side(sides[0], words), _side(sides[-1], words)
+    if lhs is None or last is None:
         return None
     grad, name = spelled(lhs), spelled(last)
     if grad is None or name is None or not names_nothing(checker, last):

@@ -23,6 +23,11 @@ from derive.formula.window_lines import Block, LoopError, accumulated
 from derive.formula.window_loops import MAX_STEPS, TooLong
 
 NONE_FITS = "the loops' gradient differs from the derivation's; no usual slip explains it"
+#: The loops give inf or nan where the derivation's gradient is finite.
+NOT_FINITE = (
+    "the loops' gradient is not finite (inf or nan: a division by zero or an overflow) where "
+    "the derivation's is"
+)
 
 
 def _close(a: Any, b: Any) -> bool:
@@ -51,6 +56,8 @@ def _ratio(g: Any, w: Any) -> float | None:
 
 def factor_words(c: ProgramPoints, ratios: list[float]) -> str | None:
     """A factor the same at both points (a number), or a size's (``1/N``: N at both)."""
+    if not all(np.isfinite(r) for r in ratios):
+        return None
     for name in c.sd.graph.sizes:
         per = [sizes_at(c, i).get(name) for i in range(len(ratios))]
         if all(s and np.isclose(r, 1 / s) for r, s in zip(ratios, per, strict=True)):
@@ -154,6 +161,9 @@ def explain(c: ProgramPoints, body: list[Block], name: str, got: list[Any], want
     pairs = _shaped(got, want)
     if pairs is None:
         return NONE_FITS
+    if not all(np.all(np.isfinite(np.asarray(g, dtype=float))) for g, _ in pairs):
+        # no factor or slip is read from inf or nan (Fraction(inf) raised: a traceback)
+        return NOT_FINITE
     sym = c.target(name)
     if all(_close(g, -w) for g, w in pairs):
         return "the sign is wrong: the loops give minus the derivation's gradient"
