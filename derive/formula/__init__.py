@@ -19,6 +19,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   latex_goodfellow.py Goodfellow et al.'s letters (a = Z, h = A, g), by macros
                   latex_plain.py      maths typed in Unicode (∂L/∂W₂), ℓ, code names (W2)
     IR            ir.py               the typed IR: one frozen dataclass per node kind
+                  layer_indices.py    layer indices (W_2, δ_{l+1}): written, shifted
                   ir_walk.py          walks over it: nodes, replace, renumber, show
                   numbers.py          numbers and layer indices, within bounds
       LaTeX       latex_layers.py     layer indices and letters (o, h: output, hidden)

@@ -18,7 +18,6 @@ from derive.formula.ir import (
     Gt0,
     Helper,
     Ones,
-    RelIndex,
     Reshape,
     Scalar,
     Sym,
@@ -27,6 +26,7 @@ from derive.formula.ir import (
 )
 from derive.formula.ir import Num as NumNode
 from derive.formula.ir_walk import nodes
+from derive.formula.layer_indices import RelIndex
 from derive.formula.layer_names import PY_FUNCS as LAYER_PY_FUNCS
 from derive.formula.numbers import _number_value, integer_of, power
 from derive.formula.python_arrays import ones

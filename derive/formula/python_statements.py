@@ -10,10 +10,11 @@ from typing import Any
 
 from lark import Token, Tree, v_args
 
-from derive.formula.ir import IR, Bin, FormulaError, RelIndex, Sym, T, Where
+from derive.formula.ir import IR, Bin, FormulaError, Sym, T, Where
 from derive.formula.ir import Num as NumNode
 from derive.formula.ir_walk import children, nodes
 from derive.formula.latex_lhs import same_symbol, update_rule
+from derive.formula.layer_indices import RelIndex
 from derive.formula.numbers import _CommonIR
 from derive.formula.python_arrays import check_ones
 from derive.formula.python_nodes import Aug, Local, Loop, MaskIdx, OneHot, PyNode, finished

@@ -28,7 +28,8 @@ from derive.formula.algebra import (
     cotangent_symbol,
 )
 from derive.formula.forwards import pre_activations, written_out
-from derive.formula.ir import IR, FormulaError, Index, IntIndex, Partial, Sym
+from derive.formula.ir import IR, FormulaError, Partial, Sym
+from derive.formula.layer_indices import Index, IntIndex
 from derive.formula.layer_names import STAGE_BASES
 from derive.render.text import text
 from derive.spec import Activation
