@@ -28,7 +28,9 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   latex_funcs.py      function applications: primes, powers, layers
                   latex_scripts.py    symbols, indices, superscripts
                   latex_ellipsis.py   σ'(z_1) w_2 … σ'(z_4): the run filled in
-                  latex_ir.py         operators, sums, cases: the LaTeX transformer
+                  latex_ir.py         operators, products: the LaTeX transformer
+                  latex_sums.py       its sums: over samples, entries, Σ_{k≠i}, channels
+                  latex_conditions.py its masks: max(0, z), z > 0, indicators, cases
                   latex_lhs.py        per-sample sums, update rules, the chain rule
                   latex_output.py     da, dz, a without a layer beside y: the output's;
                                       y_{ij} beside L_i: sample i's entry j
