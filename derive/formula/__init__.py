@@ -84,6 +84,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                                       rule out
                   readings.py         the other readings of a wrong formula: layers
                                       numbered otherwise, one sample, 1×1 layers
+                  network_variants.py the network with 1×1 layers or one sample; a
+                                      formula read as numbers
                   name_readings.py    the guessed readings tried; "cannot tell" when they
                                       disagree
                   reading_doubts.py   readings that fit and give no verdict: a and z in
