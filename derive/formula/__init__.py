@@ -138,6 +138,7 @@ grammar and builder::
     numpy_bools.py       boolean arithmetic NumPy refuses ((a > 0) - (a < 0)): no verdict
     program_check.py     every gradient or stage it assigns, compared numerically at two
                          points
+    program_judge.py     equal within its tolerance at every point; what a diagnosis asks
     program_diagnose.py  a wrong one explained (shape, factor, a chain-rule term missing,
                          a Jacobian forgotten or cut to its diagonal, a slip)
     program_jacobians.py a step's Jacobian left out upstream of the judged gradient
