@@ -37,6 +37,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
       NumPy       python_nodes.py     half-read pieces (a list not yet indexed, …)
                   snippets.py         the rules of real code: lists, names, layers
                   python_statements.py  several statements -> one formula
+                  statement_targets.py  the name each statement assigns; a tuple unpacked
                   python_calls.py     functions, methods, helpers
                   python_reductions.py  np.sum, np.mean, np.squeeze (an axis by
                                       position or keyword), as NumPy has them

@@ -14,8 +14,8 @@ from derive.formula.declared import rewrites as declared_rewrites
 from derive.formula.ir import FormulaError, Sym
 from derive.formula.parse import _PY_REWRITES, _stripped_again, normalize_with_positions, parser
 from derive.formula.python_ir import PythonToIR
-from derive.formula.python_statements import _target_word
 from derive.formula.snippets import DICTS
+from derive.formula.statement_targets import target_word
 
 #: The IR bases of the quantities a check judges (dZ and delta are both ``delta``).
 GRADIENTS = frozenset({"delta", "dW", "db", "dA", "dK"})
@@ -104,7 +104,7 @@ def _target(st: Tree[Any], depth: int, column: bool | None) -> tuple[str | None,
     """The name a statement assigns and whether it names a quantity for sure."""
     if st.data not in ("chain", "augassign"):
         return None, False
-    word = _target_word(st)
+    word = target_word(st)
     reader = PythonToIR(depth, column)
     if word is not None:
         try:
