@@ -8,6 +8,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                                       with bounds and carets; user-declared names
                                       (declared.py); which syntax (detect.py); a file's
                                       blocks, a snippet over lines one (file_blocks.py)
+                  source_text.py      the text the grammars read: rewrites, each
+                                      character's position in the user's text
       words       latex_tokens.py     LaTeX names: symbols, scalars, functions
                   latex_rewrites.py   rewrites before the grammar: decorations, primes, cases
                   latex_euler.py      e^{-z} as exp(-z), where the exponent is no layer's script

@@ -12,9 +12,10 @@ from lark import Tree, UnexpectedInput
 
 from derive.formula.declared import rewrites as declared_rewrites
 from derive.formula.ir import FormulaError, Sym
-from derive.formula.parse import _PY_REWRITES, _stripped_again, normalize_with_positions, parser
+from derive.formula.parse import parser
 from derive.formula.python_ir import PythonToIR
 from derive.formula.snippets import DICTS
+from derive.formula.source_text import PY_TEXT_REWRITES, normalize_with_positions, stripped_again
 from derive.formula.statement_targets import target_word
 
 #: The IR bases of the quantities a check judges (dZ and delta are both ``delta``).
@@ -76,11 +77,11 @@ def statements(
     text: str, symbols: tuple[tuple[str, str], ...], depth: int, column: bool | None
 ) -> list[Statement] | None:
     """The snippet's statements, or None if it does not parse (the check says why)."""
-    rewrites = list(_PY_REWRITES)
+    rewrites = list(PY_TEXT_REWRITES)
     if symbols:
         rewrites = [*declared_rewrites(symbols, "python", depth), *rewrites]
     source, pos = normalize_with_positions(text, rewrites)
-    source, pos = _stripped_again(source, pos)
+    source, pos = stripped_again(source, pos)
     try:
         tree = parser("python").parse(source)
     except UnexpectedInput:
