@@ -51,6 +51,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   numpy_sums.py       np.sum without an axis, as NumPy has it (a number)
                   layer_api.py        CS231n's layer API names (dout, x, dx) by the snippet
                   guesses.py          an unknown name's usual meanings, from its spelling
+                  name_rewrites.py    a reading of a name, rewritten into the code
                   role_readings.py    an unknown name by its role: the output minus it is
                                       the targets; d_X ties X (δ_2 for d_l2: l2 is Z_2)
                   layer_names.py      P, γ, β, the norm stages, the mask: both readers' names
