@@ -60,6 +60,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   algebra.py          the operations with shapes checked, broadcasting
                   ir_products.py      a product's IR: diag(v) M as v ⊙ M, σ(z)(1 − σ(z))
                   symbols.py          the symbols of one network and layer l
+                  applied_functions.py  its functions: activations, f, g, σ, softmax
                   forwards.py         f(W_1 X + b_1): Z_1 written out, the layer's f
                   feature_maps.py     rot180, pooling, flatten, sliding products, helpers
                   products.py         products and their readings (DP over spans)
