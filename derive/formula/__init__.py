@@ -127,6 +127,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   rhs_alone.py        a LaTeX right-hand side alone: the one derived
                                       quantity it equals, else --quantity asked for
                   correct_notes.py    what a right formula is told too (relu'(A), keepdims)
+                  verdict_as_read.py  the formula as read: each side judged, diagnosed
                   check.py            Checker.check: one Run per call
 
 Forward programs (``derive check PROGRAM``) take a shorter road over the program's own
