@@ -41,6 +41,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   python_statements.py  several statements -> one formula
                   statement_targets.py  the name each statement assigns; a tuple unpacked
                   python_calls.py     functions, methods, helpers
+                  python_activations.py  the activations code names (relu_prime,
+                                      sigmoid(z, derivative=True), relu_backward)
                   python_reductions.py  np.sum, np.mean, np.squeeze (an axis by
                                       position or keyword), as NumPy has them
                   python_arrays.py    np.ones((m, 1)) as a ones vector, in NumPy's
