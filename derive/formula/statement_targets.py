@@ -54,10 +54,12 @@ def unpacked(stmt: Tree[Any]) -> FormulaError:
 
 
 def tokens(node: Any) -> list[Token]:
+    """The tokens of a parse tree (a token alone: itself), in order."""
     return (
         list(node.scan_values(lambda v: isinstance(v, Token))) if isinstance(node, Tree) else [node]
     )
 
 
 def is_indexed(node: Any) -> bool:
+    """Whether the parse tree is a subscript (``x[…]``)."""
     return isinstance(node, Tree) and node.data == "index"
