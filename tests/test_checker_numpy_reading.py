@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from derive.formula.check import Checker
-from derive.formula.ir import Bin, IntIndex, Sym, T
+from derive.formula.ir import Bin, Sym, T
+from derive.formula.layer_indices import IntIndex
 from derive.formula.parse import FormulaError
 from derive.formula.snippets import number_layers
 

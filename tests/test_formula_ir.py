@@ -7,8 +7,9 @@ import dataclasses
 
 import pytest
 
-from derive.formula.ir import IR, Bin, Fn, IntIndex, Num, Partial, RelIndex, Scalar, Sym, T
+from derive.formula.ir import IR, Bin, Fn, Num, Partial, Scalar, Sym, T
 from derive.formula.ir_walk import at, nodes, replace, shift_layers, show
+from derive.formula.layer_indices import IntIndex, RelIndex
 from derive.formula.parse import parse
 
 FORMULAS = [

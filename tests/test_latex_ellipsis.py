@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from derive.formula.check import Checker
-from derive.formula.ir import FormulaError, IntIndex, Sym
+from derive.formula.ir import FormulaError, Sym
 from derive.formula.latex_ellipsis import filled
+from derive.formula.layer_indices import IntIndex
 from derive.spec import Activation, dense
 
 CHAIN4 = str(Path(__file__).parent / "corpus" / "specs" / "nielsen_chain4.toml")

@@ -128,7 +128,7 @@ def test_code_names_inside_latex(formula: str, correct: bool) -> None:
 )
 def test_plain_rewrites_leave_ordinary_latex_alone(text: str) -> None:
     """Only a lone letter with one digit after it (W2, dZ2) is a code name."""
-    from derive.formula.parse import normalize_latex
+    from derive.formula.source_text import normalize_latex
 
     assert normalize_latex(text) == text
 

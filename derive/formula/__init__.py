@@ -8,6 +8,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                                       with bounds and carets; user-declared names
                                       (declared.py); which syntax (detect.py); a file's
                                       blocks, a snippet over lines one (file_blocks.py)
+                  source_text.py      the text the grammars read: rewrites, each
+                                      character's position in the user's text
       words       latex_tokens.py     LaTeX names: symbols, scalars, functions
                   latex_rewrites.py   rewrites before the grammar: decorations, primes, cases
                   latex_euler.py      e^{-z} as exp(-z), where the exponent is no layer's script
@@ -19,6 +21,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   latex_goodfellow.py Goodfellow et al.'s letters (a = Z, h = A, g), by macros
                   latex_plain.py      maths typed in Unicode (∂L/∂W₂), ℓ, code names (W2)
     IR            ir.py               the typed IR: one frozen dataclass per node kind
+                  layer_indices.py    layer indices (W_2, δ_{l+1}): written, shifted
                   ir_walk.py          walks over it: nodes, replace, renumber, show
                   numbers.py          numbers and layer indices, within bounds
       LaTeX       latex_layers.py     layer indices and letters (o, h: output, hidden)
@@ -27,14 +30,19 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   latex_funcs.py      function applications: primes, powers, layers
                   latex_scripts.py    symbols, indices, superscripts
                   latex_ellipsis.py   σ'(z_1) w_2 … σ'(z_4): the run filled in
-                  latex_ir.py         operators, sums, cases: the LaTeX transformer
+                  latex_ir.py         operators, products: the LaTeX transformer
+                  latex_sums.py       its sums: over samples, entries, Σ_{k≠i}, channels
+                  latex_conditions.py its masks: max(0, z), z > 0, indicators, cases
                   latex_lhs.py        per-sample sums, update rules, the chain rule
                   latex_output.py     da, dz, a without a layer beside y: the output's;
                                       y_{ij} beside L_i: sample i's entry j
       NumPy       python_nodes.py     half-read pieces (a list not yet indexed, …)
                   snippets.py         the rules of real code: lists, names, layers
                   python_statements.py  several statements -> one formula
+                  statement_targets.py  the name each statement assigns; a tuple unpacked
                   python_calls.py     functions, methods, helpers
+                  python_activations.py  the activations code names (relu_prime,
+                                      sigmoid(z, derivative=True), relu_backward)
                   python_reductions.py  np.sum, np.mean, np.squeeze (an axis by
                                       position or keyword), as NumPy has them
                   python_arrays.py    np.ones((m, 1)) as a ones vector, in NumPy's
@@ -45,6 +53,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   numpy_sums.py       np.sum without an axis, as NumPy has it (a number)
                   layer_api.py        CS231n's layer API names (dout, x, dx) by the snippet
                   guesses.py          an unknown name's usual meanings, from its spelling
+                  name_rewrites.py    a reading of a name, rewritten into the code
                   role_readings.py    an unknown name by its role: the output minus it is
                                       the targets; d_X ties X (δ_2 for d_l2: l2 is Z_2)
                   layer_names.py      P, γ, β, the norm stages, the mask: both readers' names
@@ -53,6 +62,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   algebra.py          the operations with shapes checked, broadcasting
                   ir_products.py      a product's IR: diag(v) M as v ⊙ M, σ(z)(1 − σ(z))
                   symbols.py          the symbols of one network and layer l
+                  applied_functions.py  its functions: activations, f, g, σ, softmax
                   forwards.py         f(W_1 X + b_1): Z_1 written out, the layer's f
                   feature_maps.py     rot180, pooling, flatten, sliding products, helpers
                   products.py         products and their readings (DP over spans)
@@ -81,6 +91,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                                       rule out
                   readings.py         the other readings of a wrong formula: layers
                                       numbered otherwise, one sample, 1×1 layers
+                  network_variants.py the network with 1×1 layers or one sample; a
+                                      formula read as numbers
                   name_readings.py    the guessed readings tried; "cannot tell" when they
                                       disagree
                   reading_doubts.py   readings that fit and give no verdict: a and z in
@@ -117,6 +129,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   rhs_alone.py        a LaTeX right-hand side alone: the one derived
                                       quantity it equals, else --quantity asked for
                   correct_notes.py    what a right formula is told too (relu'(A), keepdims)
+                  verdict_as_read.py  the formula as read: each side judged, diagnosed
                   check.py            Checker.check: one Run per call
 
 Forward programs (``derive check PROGRAM``) take a shorter road over the program's own
@@ -133,6 +146,7 @@ grammar and builder::
     numpy_bools.py       boolean arithmetic NumPy refuses ((a > 0) - (a < 0)): no verdict
     program_check.py     every gradient or stage it assigns, compared numerically at two
                          points
+    program_judge.py     equal within its tolerance at every point; what a diagnosis asks
     program_diagnose.py  a wrong one explained (shape, factor, a chain-rule term missing,
                          a Jacobian forgotten or cut to its diagonal, a slip)
     program_jacobians.py a step's Jacobian left out upstream of the judged gradient

@@ -14,7 +14,8 @@ from typing import Any
 import sympy
 
 from derive.core.derivation import Derivation
-from derive.formula.ir import IR, RelIndex, Sym, index_text
+from derive.formula.ir import IR, Sym
+from derive.formula.layer_indices import RelIndex, index_text
 from derive.formula.quantity import Quantity
 from derive.formula.resolve import UnknownSymbol
 from derive.spec.notation import Notation

@@ -3,8 +3,8 @@
 The last step of the pipeline (``derive.formula``'s docstring lists the steps): parse the
 formula, check it as read, and if it is wrong (or names a layer the network has not) try
 the other readings it may have meant: the layers numbered otherwise, one sample, 1×1
-layers. One ``Run`` per call carries what a check learns; the ``Checker`` keeps only what
-is the same for every check (the derivations).
+layers (the verdict as read is ``verdict_as_read``). One ``Run`` per call carries what a
+check learns; the ``Checker`` keeps only what is the same for every check (the derivations).
 """
 
 from __future__ import annotations
@@ -12,12 +12,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from derive.formula.answer import CheckResult, detect_notation, render_expected
-from derive.formula.correct_notes import correct_notes
-from derive.formula.derivative_rules import check_rule, rule_argument
+from derive.formula.answer import CheckResult, detect_notation
 from derive.formula.equivalence import shapes_fit
-from derive.formula.ir import Partial, Sym
-from derive.formula.ir_walk import default_layers, has_entries, mentions
+from derive.formula.ir import Partial
+from derive.formula.ir_walk import default_layers, has_entries
 from derive.formula.latex_matrices import has_matrix, matrix_check
 from derive.formula.layer_api import layer_api
 from derive.formula.layer_vjp import check_layer_code
@@ -25,24 +23,22 @@ from derive.formula.letter_clash import letters_clash
 from derive.formula.name_readings import guessed_check
 from derive.formula.networks import random_env, symbolic_network
 from derive.formula.numpy_bools import refuse_in_snippet
-from derive.formula.numpy_sums import SummedEverything, summed_where_the_array_belongs
-from derive.formula.one_sample import one_sample_check
 from derive.formula.output_letters import letters_check
-from derive.formula.parse import IR, FormulaError, NoEquation, parse
+from derive.formula.parse import FormulaError, NoEquation, parse
 from derive.formula.python_ir import LOOPED_MAPS
-from derive.formula.quantity import Quantity, quantity_of, refuse_latex_loss
-from derive.formula.readings import OtherReadings
-from derive.formula.resolve import ShapeMismatch, UnknownSymbol
+from derive.formula.quantity import quantity_of
+from derive.formula.resolve import UnknownSymbol
 from derive.formula.rhs_alone import read_alone
 from derive.formula.run import Run
 from derive.formula.snippet_check import check_statements
 from derive.formula.stored_other_way import refuse_if_right_stored_other_way
 from derive.formula.stored_transposed import refuse_unexplained, stored_transposed
 from derive.formula.user_names import in_users_names
+from derive.formula.verdict_as_read import AsRead
 from derive.formula.window_check import check_loops, has_loops, looks_looped
 
 
-class Checker(OtherReadings):
+class Checker(AsRead):
     """Checks formulas against one network; derivations are made once and reused."""
 
     def check(self, formula: str, syntax: str = "latex", alone: bool = True) -> CheckResult:
@@ -207,79 +203,6 @@ class Checker(OtherReadings):
         return all(
             shapes_fit(self, run, q, rhs) for rhs in parts[1:] if not isinstance(rhs, Partial)
         )
-
-    def _check(self, run: Run) -> CheckResult:
-        """The verdict on the run's formula as read, with a diagnosis unless ``verdict_only``."""
-        formula, parts = run.formula, run.parts
-        if rule_argument(parts[0]) is not None:  # f'(x) = …: an activation's derivative
-            return check_rule(self, run)
-        if any(has_entries(p) for p in parts):
-            parts = [default_layers(p) for p in parts]
-        q = quantity_of(parts[0])
-        d = self.d
-        refuse_latex_loss(q, run.syntax, d)
-        if q.one_sample and d.program.batch != 1:  # L_i, E_n: on one sample (``one_sample``)
-            return one_sample_check(self, run, q)
-        layers = q.layers(d)
-        conv = d.network.is_conv and (
-            q.base == "K" or any(mentions(p, "K") or has_entries(p) for p in parts)
-        )
-        expected = render_expected(
-            d, q, formula, run.syntax, parts[0], conv, self.sizes, run.notation
-        )
-        label = q.label(d)
-        for rhs in parts[1:]:
-            if isinstance(rhs, Partial) or (
-                isinstance(rhs, Sym) and rhs.base in ("delta", "dW", "db") and rhs == parts[0]
-            ):
-                other = quantity_of(rhs)
-                same = all(
-                    self._numeric_equal(d, other.expected(d, k), q.expected(d, k), 1)
-                    for k in layers
-                )
-                if not same:
-                    return CheckResult(
-                        "incorrect",
-                        label,
-                        expected,
-                        "numeric",
-                        f"{other.label(d)} is not {label}",
-                        formula=formula,
-                    )
-                continue
-            result = self._check_part(run, q, rhs, label, expected)
-            run.notes = result.notes
-            if not result.correct:
-                result.formula = formula
-                return result
-        return CheckResult("correct", label, expected, run.method, formula=formula, notes=run.notes)
-
-    def _check_part(self, run: Run, q: Quantity, rhs: IR, label: str, expected: str) -> CheckResult:
-        d = self.d
-        shape_error = None
-        try:
-            ok, method = self.matches(run, d, q, rhs)
-            run.method = method
-            if ok:
-                notes = correct_notes(run, rhs)  # what a right formula is told too
-                return CheckResult("correct", label, expected, method, notes=notes)
-        except SummedEverything as err:  # np.sum(db) without axis: the mistake is named
-            said = self.as_written(str(err))
-            return CheckResult("incorrect", label, expected, "shapes", err.diagnosis, said)
-        except ShapeMismatch as err:
-            shape_error = self.as_written(str(err))  # the widths the user wrote
-            method = "shapes"
-        if shape_error and self.all_numbers and not run.verdict_only:
-            as_numbers = self._as_numbers(run, shape_error)  # a chain of scalar neurons
-            if as_numbers is not None:
-                return as_numbers
-        if run.verdict_only:
-            return CheckResult("incorrect", label, expected, method, None, shape_error)
-        summed = None if shape_error else summed_where_the_array_belongs(self, run, q, rhs)
-        if summed is not None:
-            return CheckResult("incorrect", label, expected, method, summed)
-        diagnosis, notes = self.diagnose(run, q, rhs)
-        return CheckResult("incorrect", label, expected, method, diagnosis, shape_error, notes)
 
 
 def _judged_without(result: CheckResult, parts: Any) -> CheckResult:

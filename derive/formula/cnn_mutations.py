@@ -12,20 +12,9 @@ import sympy
 
 from derive.core.graph import Kind
 from derive.formula.equivalence import Equivalence
-from derive.formula.ir import (
-    IR,
-    Amb,
-    Bin,
-    Conv,
-    Entry,
-    Fn,
-    IntIndex,
-    Mode,
-    Num,
-    Sym,
-    shifted,
-)
+from derive.formula.ir import IR, Amb, Bin, Conv, Entry, Fn, Mode, Num, Sym
 from derive.formula.ir_walk import at, inside, nodes, replace, show
+from derive.formula.layer_indices import IntIndex, shifted
 from derive.formula.run import Run
 
 

@@ -13,23 +13,9 @@ from derive.core.nodes import Softmax
 from derive.formula.cnn_mutations import _is
 from derive.formula.factor_mutations import FactorMutations, _hadamard_factors
 from derive.formula.index_layout import used_letters
-from derive.formula.ir import (
-    IR,
-    Bin,
-    Cmp,
-    Entry,
-    Fn,
-    Gt0,
-    IntIndex,
-    ISum,
-    Num,
-    Pow,
-    Scalar,
-    Sum,
-    Sym,
-    T,
-)
+from derive.formula.ir import IR, Bin, Cmp, Entry, Fn, Gt0, ISum, Num, Pow, Scalar, Sum, Sym, T
 from derive.formula.ir_walk import at, inside, nodes, replace, show
+from derive.formula.layer_indices import IntIndex
 from derive.formula.quantity import Quantity
 from derive.formula.run import Run
 

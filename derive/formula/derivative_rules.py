@@ -13,8 +13,9 @@ from sympy import OneMatrix
 from sympy.matrices.expressions import MatrixExpr
 
 from derive.formula.answer import CheckResult
-from derive.formula.ir import IR, Fn, FormulaError, IntIndex, Neg, Sym
+from derive.formula.ir import IR, Fn, FormulaError, Neg, Sym
 from derive.formula.ir_walk import map_children
+from derive.formula.layer_indices import IntIndex
 from derive.formula.local_rules import NOTE, as_rule, local_layers, local_pair, refuse_numbered
 from derive.formula.resolve import Resolver, unique
 from derive.formula.run import Run

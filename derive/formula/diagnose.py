@@ -12,16 +12,9 @@ import itertools
 from collections.abc import Iterator
 
 from derive.formula.dense_mutations import _samples
-from derive.formula.ir import (
-    IR,
-    FormulaError,
-    Index,
-    IntIndex,
-    Num,
-    RelIndex,
-    Sym,
-)
+from derive.formula.ir import IR, FormulaError, Num, Sym
 from derive.formula.ir_walk import has_entries, nodes, show
+from derive.formula.layer_indices import Index, IntIndex, RelIndex
 from derive.formula.mutations import Mutations
 from derive.formula.quantity import Quantity
 from derive.formula.run import Run

@@ -18,8 +18,9 @@ from derive.core import numeric
 from derive.core.derivation import Derivation
 from derive.core.nodes import is_tensor, tensor_shape
 from derive.formula.indexed import IndexForm
-from derive.formula.ir import IntIndex, Num, Sym
+from derive.formula.ir import Num, Sym
 from derive.formula.ir_walk import has_entries, nodes
+from derive.formula.layer_indices import IntIndex
 from derive.formula.networks import TRIALS, Networks, concrete_widths
 from derive.formula.numpy_sums import as_quantity_shape
 from derive.formula.parse import IR, FormulaError

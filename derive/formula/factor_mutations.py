@@ -9,8 +9,9 @@ from collections.abc import Callable, Iterator
 from functools import partial
 
 from derive.formula.cnn_mutations import CnnMutations
-from derive.formula.ir import IR, Bin, Chain, Fn, Index, Pow, Sym, T, shifted
+from derive.formula.ir import IR, Bin, Chain, Fn, Pow, Sym, T
 from derive.formula.ir_walk import at, map_children, nodes, replace, show
+from derive.formula.layer_indices import Index, shifted
 from derive.formula.quantity import Quantity
 from derive.formula.run import Run
 

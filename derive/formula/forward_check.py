@@ -30,7 +30,7 @@ from derive.core.program import is_scalar
 from derive.formula.answer import CheckResult
 from derive.formula.forward_diagnose import diagnose
 from derive.formula.ir import FormulaError
-from derive.formula.program_diagnose import RTOL, all_close
+from derive.formula.program_judge import RTOL, all_close
 from derive.formula.program_points import FIRST_SIZES, ProgramPoints
 from derive.formula.program_snippet import Reading, ShapeError, key
 from derive.spec import program_grammar as G

@@ -23,7 +23,7 @@ import sympy
 
 from derive.core import numeric
 from derive.core.nodes import Indicator
-from derive.formula.program_diagnose import all_close, close
+from derive.formula.program_judge import all_close, close
 from derive.formula.program_points import ProgramPoints
 from derive.formula.program_slips import rebuild
 from derive.formula.program_snippet import ShapeError

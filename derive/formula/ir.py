@@ -5,7 +5,7 @@ resolver and the diagnosis are written once. Nothing here evaluates the user's t
 only becomes these nodes, holding strings, numbers and other nodes::
 
     Sym(base, index, lower)      base: W b Z A X Y delta dW db dA K dK;
-                                 index: None, IntIndex(k) or RelIndex("l"|"L", offset)
+                                 index: None or a layer index (``layer_indices``)
     Num(Rational)  Scalar(name)  Ones(size)
     Bin("add"|"sub"|"mat"|"had"|"div", a, b)   Amb(a, b, sign)   Neg(a)
     Chain(ops, items)            unbracketed ⊙ next to products: ops is "m"/"h" per gap
@@ -25,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, NoReturn, TypeAlias
 
+from .layer_indices import Index
+
 
 class FormulaError(ValueError):
     """A formula that cannot be checked: it does not parse, or names something unknown.
@@ -36,41 +38,6 @@ class FormulaError(ValueError):
     def __init__(self, message: str, column: int | None = None) -> None:
         super().__init__(message)
         self.column = column
-
-
-# --------------------------------------------------------------------------- layer indices
-
-
-@dataclass(frozen=True, slots=True)
-class IntIndex:
-    """A layer number: ``W_2``."""
-
-    k: int
-
-
-@dataclass(frozen=True, slots=True)
-class RelIndex:
-    """A layer relative to the generic ``l`` or the last layer ``L``: ``δ_{l+1}``."""
-
-    letter: str  # "l" | "L"
-    offset: int
-
-
-Index: TypeAlias = IntIndex | RelIndex
-
-
-def index_text(idx: Index) -> str:
-    """``2``, ``l``, ``l+1``, ``L-1``: an index as written."""
-    if isinstance(idx, IntIndex):
-        return str(idx.k)
-    return idx.letter + (f"{idx.offset:+d}" if idx.offset else "")
-
-
-def shifted(idx: Index, by: int) -> Index:
-    """The index ``by`` layers further."""
-    if isinstance(idx, IntIndex):
-        return IntIndex(idx.k + by)
-    return RelIndex(idx.letter, idx.offset + by)
 
 
 # --------------------------------------------------------------------------- nodes

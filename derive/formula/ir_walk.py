@@ -22,7 +22,6 @@ from derive.formula.ir import (
     Fn,
     Gt0,
     Helper,
-    IntIndex,
     ISum,
     Mode,
     Neg,
@@ -30,14 +29,12 @@ from derive.formula.ir import (
     Num,
     Ones,
     Pow,
-    RelIndex,
     Scalar,
     Sum,
     Sym,
     T,
-    index_text,
-    shifted,
 )
+from derive.formula.layer_indices import IntIndex, RelIndex, index_text, shifted
 
 
 def children(node: Node) -> tuple[Any, ...]:

@@ -10,9 +10,10 @@ from typing import Any
 
 from lark import Token, v_args
 
-from derive.formula.ir import IR, Fn, FormulaError, Index, Pow, Sym
+from derive.formula.ir import IR, Fn, FormulaError, Pow, Sym
 from derive.formula.latex_layers import Letter
 from derive.formula.latex_tokens import FUNCS
+from derive.formula.layer_indices import Index
 from derive.formula.numbers import MAX_ORDER, _CommonIR, _index, parse_number, power
 
 

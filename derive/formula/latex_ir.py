@@ -2,7 +2,8 @@
 
 The words it knows are in ``latex_tokens``; symbols, indices, superscripts and functions
 in ``latex_scripts`` (its base class); the forms around the expressions (per-sample sums,
-update rules, the chain rule) in ``latex_lhs``.
+update rules, the chain rule) in ``latex_lhs``; the sums in ``latex_sums``;
+the comparisons and cases in ``latex_conditions``.
 """
 
 from __future__ import annotations
@@ -18,25 +19,20 @@ from derive.formula.ir import (
     Amb,
     Bin,
     Chain,
-    Cmp,
     Conv,
     Diag,
-    Fn,
     FormulaError,
-    Gt0,
-    ISum,
     Mode,
     Neg,
     Num,
     Ones,
     Scalar,
     Slice,
-    Sum,
     Sym,
     T,
-    Where,
 )
-from derive.formula.ir_walk import has_entries, map_children
+from derive.formula.ir_walk import map_children
+from derive.formula.latex_conditions import Conditions
 from derive.formula.latex_ellipsis import Ellipses
 from derive.formula.latex_layers import (
     Alternative,
@@ -47,58 +43,21 @@ from derive.formula.latex_layers import (
 )
 from derive.formula.latex_lhs import (
     DD,
-    SSum,
     TensorLeft,
-    has_sample,
     per_sample,
     same_symbol,
     telescoped,
     update_rule,
 )
 from derive.formula.latex_output import output_unnumbered, sample_entries
-from derive.formula.latex_scripts import Over, Scripts
+from derive.formula.latex_scripts import Scripts
+from derive.formula.latex_sums import Sums
 from derive.formula.latex_units import unit_letters
 from derive.formula.numbers import (
     parse_number,
 )
 
 # ------------------------------------------------------------ helpers
-
-
-def _slice_sum(letters: tuple[str, ...], node: Slice) -> IR:
-    """``Σ_{n,i,j} (δ)_{n,:,i,j}``: the sum over every axis but the channels, one per channel."""
-    items = node.items
-    kept = [k for k, item in enumerate(items) if item == ":"]
-    summed = [item for item in items if item != ":"]
-    if len(items) == 4 and kept == [1] and sorted(summed) == sorted(letters):
-        return Sum(node.a, "channels")
-    if len(items) == 2 and len(kept) == 1 and summed and summed[0] in letters:
-        return Sum(node.a, 1 - kept[0])  # Σ_i (δ)_{:,i}: the columns added up (axis 1)
-    raise FormulaError(
-        "a slice under a sum: Σ_{n,i,j} (δ)_{n,:,i,j} (samples and positions summed, one sum "
-        "per channel) is the form read here"
-    )
-
-
-def _comparison(a: IR, op: str, b: IR) -> IR:
-    """``z > 0``: ReLU's mask; ``z ≥ c``, ``z ≤ c``, …: a 0/1 mask (``a ≥ 0`` holds where a
-    ReLU output is 0, so it is no ReLU mask: ``python_calls.comparison``)."""
-    if isinstance(b, Num):
-        c = b.value
-    elif isinstance(b, Neg) and isinstance(b.a, Num):
-        c = -b.a.value
-    else:
-        raise FormulaError(f"the right side of {op} must be a number")
-    if op == ">" and c == 0:
-        return Gt0(a)
-    return Cmp(a, op, c)
-
-
-def _opposite(cond: Any) -> IR:
-    if isinstance(cond, Gt0):
-        return Cmp(cond.a, "<=", 0)
-    flip = {">": "<=", ">=": "<", "<": ">=", "<=": ">"}[cond.op]
-    return _comparison(cond.a, flip, Num(cond.c))
 
 
 def _chain(a: Any, b: Any) -> Chain:
@@ -145,8 +104,6 @@ def _is_bare(node: Any) -> bool:
 #: What ⊗ was read as: the elementwise product where its factors have one shape (a
 #: blog's δ = (Wᵀ δ) ⊗ σ'(z)); the outer product where they are a sample's vectors of
 #: different lengths (δ ⊗ a = δ aᵀ, said by ``OUTER_NOTE`` when taken).
-#: ``Σ_{k≠i}``, ``Σ_{k \\neq i}``: a sum over one index that skips another
-SKIP = re.compile(r"([a-z])\s*(?:\\neq?(?![A-Za-z])|≠)\s*([a-z])")
 OTIMES_NOTE = "⊗ read as the elementwise product ⊙ (its factors have the same shape)"
 OUTER_NOTE = (
     "⊗ read as the outer product δ ⊗ a = δ aᵀ (its factors are vectors of different lengths)"
@@ -154,7 +111,7 @@ OUTER_NOTE = (
 
 
 @v_args(inline=True)
-class LatexToIR(Scripts, Ellipses):
+class LatexToIR(Scripts, Ellipses, Sums, Conditions):
     """LaTeX parse tree -> IR."""
 
     def chain(self, *parts: Any) -> list[IR]:
@@ -244,37 +201,6 @@ class LatexToIR(Scripts, Ellipses):
         """Juxtaposition: a product whose kind the shapes decide."""
         return Bin("mat", a, b, bare=True)
 
-    def max2(self, _tok: Token, a: IR, b: IR) -> IR:
-        """``\\max(0, z)``: ReLU."""
-        if a == Num(0) or b == Num(0):
-            return Fn("relu", 0, b if a == Num(0) else a)
-        raise FormulaError("\\max(x, y) is read as ReLU, \\max(0, z); here neither side is 0")
-
-    def cmp(self, a: IR, op: Token, b: IR) -> IR:
-        """A comparison (``z > 0``): an indicator."""
-        word = {"\\gt": ">", "\\lt": "<", "\\geq": ">=", "\\ge": ">=", "\\geqslant": ">="}
-        word |= {"\\leq": "<=", "\\le": "<=", "\\leqslant": "<="}
-        return _comparison(a, word.get(str(op), str(op)), b)
-
-    def cmpgroup(self, node: IR) -> IR:
-        """A bracketed comparison."""
-        return node
-
-    def indicator(self, _tok: Token, node: IR) -> IR:
-        r"""``\mathbb{1}[…]``, ``\mathbb{1}(…)`` and Iverson brackets."""
-        return node
-
-    def cases(self, _tok: Token, p: IR, cond: Gt0 | Cmp, q: IR, other: Any = None) -> IR:
-        """``\\begin{cases} p & z > 0 \\\\ q & \\text{otherwise}\\end{cases}``: p where the
-        condition holds, else q; a second condition, if written, must be the first's opposite."""
-        if isinstance(other, Token):  # \\text{otherwise}
-            other = None
-        if other is not None and other != _opposite(cond):
-            raise FormulaError(
-                "the conditions of a cases environment must be opposite (z > 0 and z ≤ 0)"
-            )
-        return Where(cond, p, q)
-
     def dd(self, _f1: Token, _p1: Token, num: IR, _p2: Token, den: IR) -> Any:
         """A ``d``-name (``dW``) as the gradient it names."""
         return DD(num, den)
@@ -322,46 +248,6 @@ class LatexToIR(Scripts, Ellipses):
     def frac(self, _tok: Token, num: IR, den: IR) -> IR:
         r"""``\frac{a}{b}``."""
         return Bin("div", num, den)
-
-    def sum(self, _tok: Token, *rest: Any) -> Any:
-        r"""``\sum`` with its index range: over samples, classes or entries."""
-        body = rest[-1]
-        if has_sample(body):  # Σ_i over per-sample quantities: read in per_sample
-            return SSum(body)
-        letters = next((r for r in rest[:-1] if isinstance(r, Over)), None)
-        if letters is not None and has_entries(body):  # Σ_{i,j} δ_{ij} …: over entry indices
-            return ISum(letters.letters, body, letters.unless)
-        if letters is not None and letters.unless:
-            raise FormulaError(
-                "a sum that skips an index (Σ_{k≠i}) is read over entries written with "
-                "their indices only (p_k, y_k)"
-            )
-        if isinstance(body, Slice):
-            return _slice_sum(letters.letters if letters else (), body)
-        if letters is not None and "".join(letters.letters) in ("rows", "cols"):
-            return Sum(body, 0 if "".join(letters.letters) == "rows" else 1)  # Σ_{\text{rows}}
-        return Sum(body, None)
-
-    def sum_neg(self, tok: Token, *rest: Any) -> Any:
-        r"""``\sum_{k≠i} -p_k y_k``: the sum of the negated body."""
-        return self.sum(tok, *rest[:-1], Neg(rest[-1]))
-
-    def sumsub(self, *items: Any) -> Over:
-        """The subscript of a sum (its index)."""
-        text = "".join(str(i) for i in items)
-        skips = SKIP.fullmatch(text.strip())
-        if skips:  # Σ_{k≠i}: over k, all but k = i (softmax's other classes)
-            return Over((skips.group(1),), ((skips.group(1), skips.group(2)),))
-        if re.search(r"\\neq?(?![A-Za-z])|≠", text):
-            raise FormulaError(
-                f"Σ_{{{text.strip()}}}: a sum that skips an index is read when it skips one "
-                "letter (Σ_{k≠i}); a label's class (j ≠ y_i) is not read"
-            )
-        return Over(tuple(re.findall(r"[a-z]", text.split("=")[0])))
-
-    def sumsup(self, *items: Any) -> None:
-        """The superscript of a sum (its upper bound)."""
-        return None
 
     def diag(self, _tok: Token, arg: IR) -> IR:
         r"""``\operatorname{diag}(v)``: read elementwise where it multiplies a vector."""

@@ -11,8 +11,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from derive.formula.ir import FormulaError, Index, IntIndex, Partial, RelIndex, Sym, T
+from derive.formula.ir import FormulaError, Partial, Sym, T
 from derive.formula.ir_walk import map_children, nodes
+from derive.formula.layer_indices import Index, IntIndex, RelIndex
 from derive.formula.numbers import _index
 
 

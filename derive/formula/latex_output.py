@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from derive.formula.ir import Entry, Partial, RelIndex, Sym
+from derive.formula.ir import Entry, Partial, Sym
 from derive.formula.ir_walk import map_children, nodes
+from derive.formula.layer_indices import RelIndex
 
 #: The values of the output layer a formula beside the labels may leave unnumbered (not
 #: W, b, dW, db: ``dw = x (a - y)ᵀ`` is the first layer's in logistic regression).

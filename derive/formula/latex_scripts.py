@@ -11,27 +11,14 @@ from typing import Any
 
 from lark import Token, v_args
 
-from derive.formula.ir import (
-    IR,
-    Entry,
-    EntryIndices,
-    FormulaError,
-    Index,
-    IntIndex,
-    Num,
-    Partial,
-    RelIndex,
-    Scalar,
-    Sym,
-    T,
-    index_text,
-)
+from derive.formula.ir import IR, Entry, EntryIndices, FormulaError, Num, Partial, Scalar, Sym, T
 from derive.formula.latex_funcs import Functions
 from derive.formula.latex_layers import Letter, layer_or_letter, named_layer
 from derive.formula.latex_lhs import (
     Sample,
 )
 from derive.formula.latex_tokens import BASES, SCALARS
+from derive.formula.layer_indices import Index, IntIndex, RelIndex, index_text
 from derive.formula.numbers import (
     _index,
     _small_int,

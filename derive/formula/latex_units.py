@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from derive.formula.ir import Entry, FormulaError, Partial, RelIndex, Sym
+from derive.formula.ir import Entry, FormulaError, Partial, Sym
 from derive.formula.ir_walk import map_children, nodes
 from derive.formula.latex_layers import Alternative
+from derive.formula.layer_indices import RelIndex
 
 #: The network's symbols that unit letters may stand beside instead of layer numbers.
 _UNIT_BASES = ("delta", "Z", "A", "W", "b")

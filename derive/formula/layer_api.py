@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from derive.formula.guesses import Reading, rewrite
+from derive.formula.name_rewrites import Reading, rewrite
 
 #: The gradient arriving at a layer's output: CS231n's ``dout``, andersbll/nnet's
 #: ``output_grad`` (``Linear.bprop(self, output_grad)``).

@@ -11,8 +11,9 @@ from functools import partial
 import sympy
 
 from derive.formula.dense_mutations import DenseMutations
-from derive.formula.ir import IR, Amb, Bin, IntIndex, Num, Scalar, Sym, T
+from derive.formula.ir import IR, Amb, Bin, Num, Scalar, Sym, T
 from derive.formula.ir_walk import nodes, replace, show
+from derive.formula.layer_indices import IntIndex
 from derive.formula.quantity import Quantity
 from derive.formula.run import Run
 from derive.spec import Dropout, Residual

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 
-from derive.formula.guesses import Reading, tokens
 from derive.formula.guesses import _layers as layers_spelled
+from derive.formula.guesses import tokens
 from derive.formula.ir import FormulaError
+from derive.formula.name_rewrites import Reading
 
 #: The loss's names: ∂(loss)/∂Y is a gradient, read as usual.
 LOSS = frozenset({"l", "loss", "j", "c", "e", "cost", "err", "error"})

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from derive.formula.ir import Bin, Fn, FormulaError, IntIndex, Sym
+from derive.formula.ir import Bin, Fn, FormulaError, Sym
 from derive.formula.ir_walk import map_children, nodes
 from derive.formula.latex_lhs import DD
+from derive.formula.layer_indices import IntIndex
 
 NOTE = "∂a/∂z read as the layer's activation derivative f'(z), entry by entry"
 

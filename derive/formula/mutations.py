@@ -10,23 +10,9 @@ from functools import partial
 import sympy
 
 from derive.formula.cnn_mutations import _is
-from derive.formula.ir import (
-    IR,
-    Amb,
-    Bin,
-    Cmp,
-    Fn,
-    Gt0,
-    Neg,
-    Num,
-    Scalar,
-    Squeeze,
-    Sum,
-    Sym,
-    T,
-    shifted,
-)
+from derive.formula.ir import IR, Amb, Bin, Cmp, Fn, Gt0, Neg, Num, Scalar, Squeeze, Sum, Sym, T
 from derive.formula.ir_walk import at, nodes, replace, show
+from derive.formula.layer_indices import shifted
 from derive.formula.layer_mutations import LayerMutations
 from derive.formula.missing_factors import missing_derivatives
 from derive.formula.quantity import Quantity

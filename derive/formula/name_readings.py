@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from derive.formula.answer import CheckResult
-from derive.formula.guesses import UNNUMBERED, Reading, readings, rewrite
+from derive.formula.guesses import readings
 from derive.formula.ir import FormulaError
 from derive.formula.letter_readings import LettersUnsure
 from derive.formula.local_derivatives import local_derivative
-from derive.formula.python_calls import PY_FUNCS
+from derive.formula.name_rewrites import UNNUMBERED, Reading, rewrite
+from derive.formula.python_activations import PY_FUNCS
 from derive.formula.python_helpers import function_readings
 from derive.formula.python_nodes import UnknownName
 from derive.formula.reading_doubts import generic_right_at_the_last, letters_sure

@@ -10,8 +10,9 @@ import re
 from derive.formula.answer import CheckResult
 from derive.formula.diagnose import Diagnosis
 from derive.formula.equivalence import shape_of
-from derive.formula.ir import IntIndex, Partial, Sym
+from derive.formula.ir import Partial, Sym
 from derive.formula.ir_walk import has_entries, nodes, shift_layers
+from derive.formula.layer_indices import IntIndex
 from derive.formula.numpy_sums import as_quantity_shape
 from derive.formula.parse import FormulaError
 from derive.formula.quantity import quantity_of

@@ -9,7 +9,8 @@ from typing import Any
 import sympy
 from lark import Transformer, v_args
 
-from derive.formula.ir import IR, Bin, FormulaError, Index, IntIndex, Neg, Num, Pow, RelIndex
+from derive.formula.ir import IR, Bin, FormulaError, Neg, Num, Pow
+from derive.formula.layer_indices import Index, IntIndex, RelIndex
 
 #: Bounds on what a formula may ask for: a check must stay fast whatever the input.
 MAX_DIGITS = 30  # significant digits of a number

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from derive.formula.answer import CheckResult
 from derive.formula.ir import FormulaError
+from derive.formula.network_variants import samples_interact
 from derive.formula.quantity import Quantity
-from derive.formula.readings import samples_interact
 from derive.formula.run import Run
 
 if TYPE_CHECKING:

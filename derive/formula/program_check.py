@@ -20,7 +20,8 @@ from derive.formula.forward_diagnose import condition_slip
 from derive.formula.ir import FormulaError
 from derive.formula.numpy_bools import refuse_boolean_arithmetic
 from derive.formula.one_d_values import as_row, one_d_names
-from derive.formula.program_diagnose import NOTHING, RTOL, all_close
+from derive.formula.program_diagnose import NOTHING
+from derive.formula.program_judge import RTOL, all_close
 from derive.formula.program_loop_diagnose import explain as explain_loop
 from derive.formula.program_points import FIRST_SIZES, ProgramPoints
 from derive.formula.program_snippet import ShapeError

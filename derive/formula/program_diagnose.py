@@ -6,29 +6,29 @@ transpose, a constant or size factor, some of its own chain-rule terms left out 
 time cut to one step), one term of one stage dropped (batch norm's missing path through
 the variance), a stage's cotangent passed on unchanged (softmax's Jacobian forgotten), only
 the diagonal of the Jacobian kept (the sums over the batch left out), and last one or two
-of the usual slips in the snippet itself (``program_slips``).
+of the usual slips in the snippet itself (``program_slips``). Values are compared as
+``program_judge`` says.
 """
 
 from __future__ import annotations
 
 import itertools
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from derive.core import numeric
 from derive.core.nodes import Reduce, ReduceAll
 from derive.core.program import cotangent_name, shape_of, shape_text
-from derive.core.staged import StagedDerivation
 from derive.formula import program_factors as factors
 from derive.formula.ir import FormulaError
 from derive.formula.program_jacobians import forgotten_upstream
+from derive.formula.program_judge import Judge, all_close, close
 from derive.formula.program_slips import mutations, reads
-from derive.formula.program_snippet import OutOfBuilds, Reader, Reading, ShapeError
+from derive.formula.program_snippet import OutOfBuilds, Reading, ShapeError
 from derive.render.text import text as show
 from derive.spec import program_grammar as G
 
-RTOL = 1e-7
 #: The most statements rebuilt while looking for one or two slips (each try reruns the
 #: snippet): the bound on a diagnosis' time.
 MAX_BUILDS = 3000
@@ -44,54 +44,6 @@ MAX_TERMS = 8
 #: evaluated per entry and point).
 MAX_DIAGONAL = 64
 NOTHING = "no single usual mistake explains it (nor two at once)"
-
-
-def close(a: Any, b: Any) -> bool:
-    """Equal within the checker's tolerance (and of the same shape)."""
-    a, b = np.atleast_2d(np.asarray(a, float)), np.atleast_2d(np.asarray(b, float))
-    if a.shape != b.shape:
-        return False
-    scale = max(1.0, float(np.max(np.abs(b))) if b.size else 1.0)
-    return bool(np.allclose(a, b, rtol=RTOL, atol=1e-9 * scale))
-
-
-def all_close(got: list[Any], want: list[Any]) -> bool:
-    """``close`` at every point."""
-    return all(close(a, b) for a, b in zip(got, want, strict=True))
-
-
-class Judge(Protocol):
-    """What a diagnosis asks of the checker (``program_check.ProgramChecker``)."""
-
-    sd: StagedDerivation
-    reader: Reader
-    points: list[dict[Any, Any]]
-    expected_now: list[dict[Any, Any]]
-    recomputed: int
-
-    def expected(self, drop: tuple[Any, int] | None = None) -> list[dict[Any, Any]]:
-        """Every cotangent and gradient at each point (``drop``: one term left out)."""
-
-    def values_at(self, env: dict[Any, Any], drop: tuple[Any, int] | None = None) -> dict[Any, Any]:
-        """Every cotangent and gradient at one point."""
-
-    def dropped(
-        self, sym: Any, drop: tuple[Any, int], limit: int | None = None
-    ) -> list[Any] | None:
-        """``sym`` at each point with one term of one stage left out (None: unchanged,
-        or over ``limit`` stages recomputed)."""
-
-    def user_values(self, reading: Reading, name: str) -> list[Any] | None:
-        """The snippet's ``name`` at each point."""
-
-    def same(self, reading: Reading, name: str, sym: Any) -> bool:
-        """Whether the snippet's ``name`` equals ``sym`` at every point."""
-
-    def label(self, sym: Any) -> str:
-        """How the answer names ``sym``."""
-
-    def target(self, name: str) -> Any | None:
-        """The symbol the snippet's ``name`` must equal."""
 
 
 class Diagnosis:

@@ -88,7 +88,7 @@ def from_the_next_step(checker: ProgramChecker, result: CheckResult, step: int |
 
 def _same(checker: ProgramChecker, one: str, other: str) -> bool:
     """Whether two NumPy expressions over the program's names agree at its points."""
-    from derive.formula.program_diagnose import all_close
+    from derive.formula.program_judge import all_close
 
     try:
         stmts = [G.parse_statement(f"u_one_ = {one}"), G.parse_statement(f"u_other_ = {other}")]

@@ -26,7 +26,7 @@ from derive.core.interpret import Memo
 from derive.formula.answer import CheckResult
 from derive.formula.ir import FormulaError
 from derive.formula.program_check import ProgramChecker
-from derive.formula.program_diagnose import all_close
+from derive.formula.program_judge import all_close
 from derive.formula.program_latex import equations
 
 GRAMMAR = r"""

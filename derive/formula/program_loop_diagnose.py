@@ -14,8 +14,8 @@ from typing import Any, Protocol
 from derive.core import numeric
 from derive.core.interpret import Memo
 from derive.formula.ir import FormulaError
-from derive.formula.program_diagnose import Judge, all_close
 from derive.formula.program_factors import ratios
+from derive.formula.program_judge import Judge, all_close
 from derive.formula.program_lines import Reading, ShapeError, logical_lines
 from derive.formula.program_loop_run import unroll
 from derive.formula.program_steps import StepCall, Steps, indexed

@@ -18,7 +18,8 @@ from derive.core.interpret import Memo
 from derive.core.program import cotangent_name, random_point
 from derive.core.staged import StagedDerivation
 from derive.formula.ir import FormulaError
-from derive.formula.program_diagnose import Diagnosis, all_close
+from derive.formula.program_diagnose import Diagnosis
+from derive.formula.program_judge import all_close
 from derive.formula.program_snippet import Names, Reader, Reading, ShapeError, key
 from derive.spec import program_grammar as G
 

@@ -1,6 +1,7 @@
 """NumPy calls -> IR: the functions, methods and helpers real backprop code calls
 (``np.dot``, ``a.sum(axis=0)``, ``np.where``, SciPy's correlate2d, derive's exported
-feature-map helpers), each read as the IR node it computes."""
+feature-map helpers), each read as the IR node it computes; the activations they name
+are in ``python_activations``."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from derive.formula.ir import (
     Gt0,
     Helper,
     Ones,
-    RelIndex,
     Reshape,
     Scalar,
     Sym,
@@ -27,8 +27,9 @@ from derive.formula.ir import (
 )
 from derive.formula.ir import Num as NumNode
 from derive.formula.ir_walk import nodes
-from derive.formula.layer_names import PY_FUNCS as LAYER_PY_FUNCS
+from derive.formula.layer_indices import RelIndex
 from derive.formula.numbers import _number_value, integer_of, power
+from derive.formula.python_activations import BACKWARD, PY_FUNCS, derivative_flag
 from derive.formula.python_arrays import ones
 from derive.formula.python_nodes import (
     Bool,
@@ -46,51 +47,6 @@ from derive.formula.python_nodes import (
 )
 from derive.formula.python_reductions import REDUCTIONS, reduction
 from derive.formula.snippets import sym
-
-PY_FUNCS = {
-    "sigmoid": ("sigmoid", 0),
-    "_sigmoid": ("sigmoid", 0),  # the exported NumPy module's overflow-free sigmoid
-    "expit": ("sigmoid", 0),  # scipy.special.expit
-    "softplus": ("softplus", 0),
-    "tanh": ("tanh", 0),
-    "relu": ("relu", 0),
-    "sigmoid_forward": ("sigmoid", 0),  # yizt's layers (the activation's forward pass)
-    "tanh_forward": ("tanh", 0),
-    "relu_forward": ("relu", 0),
-    "softmax": ("softmax", 0),
-    "exp": ("exp", 0),
-    "erf": ("erf", 0),  # scipy.special.erf (GELU's derivative)
-    "log": ("log", 0),
-    "sigmoid_prime": ("sigmoid", 1),
-    "sigmoidPrime": ("sigmoid", 1),  # Welch's Neural Networks Demystified, of z
-    "sigmoidGradient": ("sigmoid", 1),  # Ng's ex4 (and its ports), of z
-    "sigmoid_gradient": ("sigmoid", 1),
-    "sigma_prime": ("sigmoid", 1),  # hunkim's TensorFlow labs (of the pre-activation)
-    "sigmoid_derivative": ("sigmoid", 1),
-    "dsigmoid": ("sigmoid", 1),
-    "sigmoid_backward": ("sigmoid", 1),
-    "tanh_prime": ("tanh", 1),
-    "tanh_derivative": ("tanh", 1),
-    "dtanh": ("tanh", 1),
-    "relu_prime": ("relu", 1),
-    "relu_derivative": ("relu", 1),
-    "drelu": ("relu", 1),
-    "g_prime": ("generic", 1),
-    "f_prime": ("generic", 1),
-    "activation_prime": ("generic", 1),
-    "g": ("generic", 0),
-    "f": ("generic", 0),
-    "leaky_relu": ("leaky_relu", 0),
-    "lrelu": ("leaky_relu", 0),
-    "leaky_relu_prime": ("leaky_relu", 1),
-    "lrelu_prime": ("leaky_relu", 1),
-}
-PY_FUNCS |= LAYER_PY_FUNCS  # abs, np.sign, sqrt (layer_names)
-
-
-#: Ng's dnn_utils: ``relu_backward(dA, cache)`` is dA ⊙ relu'(Z) (the cache holds Z).
-BACKWARD = {"relu_backward": "relu", "sigmoid_backward": "sigmoid", "tanh_backward": "tanh"}
-
 
 _COMPARISONS = {"greater": ">", "greater_equal": ">=", "less": "<", "less_equal": "<="}
 
@@ -256,7 +212,7 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
         kw = {"derivative": pos.pop()}  # sigmoid(x, True): the flag by position
     if name in PY_FUNCS and len(pos) == 1:
         fname, order = PY_FUNCS[name]
-        flag = _derivative_flag(name, kw)
+        flag = derivative_flag(name, kw)
         if flag and any(isinstance(n, Sym) and n.base == "A" for _, n in nodes(pos[0])):
             # sigmoid(a1, deriv=True): σ'(a1), or a1 (1 - a1) as trask's nonlin defines it;
             # both are tried as a helper's readings (``python_helpers``)
@@ -283,20 +239,3 @@ def _broadcast_to(x: Any, shape: TupleOf) -> IR:
         else:
             raise FormulaError("np.broadcast_to: the shape's sizes are names or numbers")
     return Bin("had", x, Bin("mat", Ones(sizes[0]), T(Ones(sizes[1]))))
-
-
-#: The keyword real code uses to ask an activation for its derivative instead.
-_DERIVATIVE_KW = ("derivative", "deriv", "first_derivative", "derivate", "prime")
-
-
-def _derivative_flag(name: str, kw: dict[str, Any]) -> int:
-    """``sigmoid(z, derivative=True)`` is σ'(z): 1; no flag (or False): 0. Any other
-    keyword is not read (it might change what the function computes)."""
-    flag = 0
-    for key, value in kw.items():
-        if key not in _DERIVATIVE_KW or not isinstance(value, Bool):
-            raise FormulaError(f"{name}(…, {key}=…): this keyword is not read")
-        flag = int(value.value)
-    if flag and PY_FUNCS[name][1]:
-        raise FormulaError(f"{name}(…, derivative=True): the derivative of a derivative")
-    return flag

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from derive.formula.guesses import Reading, tokens
+from derive.formula.guesses import tokens
+from derive.formula.name_rewrites import Reading
 from derive.formula.python_args import CALL_ARGS, call_arguments
 
 #: An activation's name inside a helper's name (``applySigmoid``, ``der_sigmoid``).

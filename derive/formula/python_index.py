@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from lark import v_args
 
-from derive.formula.ir import Cmp, Dim, FormulaError, Gt0, RelIndex, Sym
+from derive.formula.ir import Cmp, Dim, FormulaError, Gt0, Sym
 from derive.formula.ir import Num as NumNode
+from derive.formula.layer_indices import RelIndex
 from derive.formula.numbers import integer_of
 from derive.formula.python_nodes import (
     Colon,

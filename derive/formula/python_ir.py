@@ -12,7 +12,8 @@ from derive.formula.ir import Num as NumNode
 from derive.formula.latex_tokens import BASES
 from derive.formula.layer_names import PY_LAYER_NAME
 from derive.formula.numbers import _index, _number_value, parse_number, power
-from derive.formula.python_calls import BACKWARD, DTYPES, HELPERS, PY_FUNCS, call, comparison
+from derive.formula.python_activations import BACKWARD, PY_FUNCS
+from derive.formula.python_calls import DTYPES, HELPERS, call, comparison
 from derive.formula.python_index import LOOPED_MAPS, Indexing
 from derive.formula.python_nodes import (
     Bool,

@@ -1,6 +1,7 @@
 """NumPy statements -> one formula: the transformer's half that reads several
 assignments, in-place updates and loops (the rules are in ``snippets``); the
-expressions are read by its subclass, ``python_ir.PythonToIR``."""
+expressions are read by its subclass, ``python_ir.PythonToIR``; the names the statements
+assign, before they are read, by ``statement_targets``."""
 
 from __future__ import annotations
 
@@ -10,16 +11,15 @@ from typing import Any
 
 from lark import Token, Tree, v_args
 
-from derive.formula.ir import IR, Bin, FormulaError, RelIndex, Sym, T, Where
+from derive.formula.ir import IR, Bin, FormulaError, Sym, T, Where
 from derive.formula.ir import Num as NumNode
 from derive.formula.ir_walk import children, nodes
 from derive.formula.latex_lhs import same_symbol, update_rule
+from derive.formula.layer_indices import RelIndex
 from derive.formula.numbers import _CommonIR
 from derive.formula.python_arrays import check_ones
 from derive.formula.python_nodes import Aug, Local, Loop, MaskIdx, OneHot, PyNode, finished
 from derive.formula.snippets import (
-    DICTS,
-    LISTS,
     common_name,
     flip,
     number_layers,
@@ -27,6 +27,7 @@ from derive.formula.snippets import (
     substitute,
     sym,
 )
+from derive.formula.statement_targets import is_indexed, target_word, tokens, unpacked
 
 #: At most this many operations in a value once its names are replaced by what they hold
 #: (lines that each double the one before grow it exponentially; a real formula has tens).
@@ -44,55 +45,6 @@ def size(node: Any) -> int:
         return seen[id(n)]
 
     return count(node)
-
-
-def _target_word(stmt: Tree[Any]) -> str | None:
-    """The plain name a statement assigns (``dscores`` in ``dscores[…] -= 1``), if any."""
-    if stmt.data not in ("chain", "augassign") or not stmt.children:
-        return None
-    node: Any = stmt.children[0]
-    while isinstance(node, Tree) and node.data == "index":
-        node = node.children[0]
-    if isinstance(node, Tree) and node.data == "name":
-        word = str(node.children[0])
-        return None if word in LISTS or word in DICTS else word
-    return None
-
-
-#: Ng's backward helpers, whose outputs are unpacked (dA_prev, dW, db = …).
-NG_HELPERS = frozenset({"linear_backward", "linear_activation_backward", "L_model_backward"})
-
-
-def _unpacked(stmt: Tree[Any]) -> FormulaError:
-    """``a, b, c = f(…)``: refused, saying why (Ng's helpers return the gradients of the
-    layer their cache belongs to, which the snippet does not show)."""
-    value = stmt.children[-1]
-    name = None
-    if isinstance(value, Tree) and value.data == "call":
-        fn = value.children[0]
-        names = [t for t in _tokens(fn) if t.type == "NAME"]
-        name = str(names[-1]) if names else None
-    if name in NG_HELPERS:
-        return FormulaError(
-            f"a tuple unpacked from {name}(…) is not read: Ng's helper returns the gradients "
-            "(dA_prev, dW, db) of the layer its cache belongs to, which the snippet does not "
-            "show; check the formulas inside the helper (dZ = …, dW = …, db = …) or the line "
-            "that computes its argument (e.g. dAL = …)"
-        )
-    return FormulaError(
-        "a tuple unpacked from a value (a, b = …) is not read: write one assignment a line, "
-        "each naming its quantity (dW = …, db = …)"
-    )
-
-
-def _tokens(node: Any) -> list[Token]:
-    return (
-        list(node.scan_values(lambda v: isinstance(v, Token))) if isinstance(node, Tree) else [node]
-    )
-
-
-def _indexed(node: Any) -> bool:
-    return isinstance(node, Tree) and node.data == "index"
 
 
 _AUG = {"+=": "add", "-=": "sub", "*=": "had", "/=": "div"}
@@ -122,19 +74,19 @@ class Statements(_CommonIR):
         stmts = tree.children if tree.data == "program" else [tree]
         for t in stmts:
             if isinstance(t, Tree) and t.data == "unpack":
-                raise _unpacked(t)
+                raise unpacked(t)
         many = len(stmts) > 1 or any(
             isinstance(t, Tree)
-            and (t.data == "augassign" or (t.data == "chain" and _indexed(t.children[0])))
+            and (t.data == "augassign" or (t.data == "chain" and is_indexed(t.children[0])))
             for t in stmts
         )
         if not many and isinstance(stmts[0], Tree) and stmts[0].data == "chain":
-            word = _target_word(stmts[0])  # delta = W.T @ delta * sp: the earlier delta
+            word = target_word(stmts[0])  # delta = W.T @ delta * sp: the earlier delta
             many = word is not None and any(
-                str(tok) == word for c in stmts[0].children[1:] for tok in _tokens(c)
+                str(tok) == word for c in stmts[0].children[1:] for tok in tokens(c)
             )
         if many:
-            words = {_target_word(t) for t in stmts if isinstance(t, Tree)}
+            words = {target_word(t) for t in stmts if isinstance(t, Tree)}
             self.locals = frozenset(w for w in words if w is not None)
         return super().transform(tree)
 

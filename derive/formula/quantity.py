@@ -8,18 +8,8 @@ from typing import Any
 import sympy
 
 from derive.core.derivation import Derivation
-from derive.formula.ir import (
-    IR,
-    Entry,
-    FormulaError,
-    Index,
-    IntIndex,
-    Partial,
-    RelIndex,
-    Scalar,
-    Sym,
-    index_text,
-)
+from derive.formula.ir import IR, Entry, FormulaError, Partial, Scalar, Sym
+from derive.formula.layer_indices import Index, IntIndex, RelIndex, index_text
 from derive.formula.layer_names import PARAM_BASES
 from derive.formula.resolve import UnknownSymbol
 

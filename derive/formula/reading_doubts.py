@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from derive.formula.answer import CheckResult
-from derive.formula.guesses import UNNUMBERED, Reading, rewrite
 from derive.formula.ir import FormulaError
 from derive.formula.letter_readings import LettersUnsure
+from derive.formula.name_rewrites import UNNUMBERED, Reading, rewrite
 
 #: Lower-case a and z names with a layer number (``a1``, ``dz2``): the letters the
 #: sources disagree on (``letter_readings``).

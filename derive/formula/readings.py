@@ -1,30 +1,23 @@
 """The other readings of a formula that is wrong as read (or names a layer the network
 has not): the layers numbered otherwise, one sample, 1×1 layers. Each is one more ``Run``
-of the same formula; ``Checker.check`` says which one it used, or that it cannot tell."""
+of the same formula; ``Checker.check`` says which one it used, or that it cannot tell.
+The network's variants (1×1 layers, one sample) are made in ``network_variants``."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from derive.formula.algebra import MAX_PRODUCTS, Budget
 from derive.formula.answer import CheckResult, render_expected
-from derive.formula.ir import Bin, Fn, Neg, Scalar, Sym
+from derive.formula.ir import Bin, Neg, Scalar
 from derive.formula.ir_walk import has_entries, nodes
 from derive.formula.latex_ir import OTIMES_NOTE
 from derive.formula.letter_readings import letters_swapped, refusal
-from derive.formula.numberings import Numberings
+from derive.formula.network_variants import Variants
 from derive.formula.parse import FormulaError
 from derive.formula.quantity import quantity_of
 from derive.formula.resolve import UnknownSymbol
 from derive.formula.run import Run
-from derive.spec.norm_layers import Norm
-from derive.spec.records import Network
-
-#: The most symbols and functions a formula of numbers may have to be tried as numbers
-#: before as matrices (``_as_numbers``): each product of numbers has two readings.
-MAX_NUMBER_FACTORS = 14
-
 
 JUXTAPOSED_NOTE = (
     "factors written side by side read as the elementwise product ⊙: each is one number "
@@ -42,7 +35,7 @@ def _juxtaposed_had(node: Any) -> Any:
     return node
 
 
-class OtherReadings(Numberings):
+class OtherReadings(Variants):
     """The readings a formula may have meant, each checked as one more run."""
 
     def _other_numbering(self, run: Run, missing: UnknownSymbol) -> CheckResult:
@@ -284,64 +277,3 @@ class OtherReadings(Numberings):
         if again is not None and again.correct:
             raise FormulaError(alternative.refusal)
         return None
-
-    @property
-    def all_numbers(self) -> bool:
-        """Whether every width and the batch are 1 (a chain of scalar neurons, one sample):
-        every quantity is a number, so a product whose matrix shapes do not fit is one of
-        numbers, and the formula's mistake is looked for among numbers (``_as_numbers``)."""
-        net = self.network
-        return not net.is_conv and net.batch == 1 and all(w == 1 for w in net.widths)
-
-    def _as_numbers(self, run: Run, shape_error: str) -> CheckResult | None:
-        """A formula whose shapes do not fit, in a network of numbers (``all_numbers``):
-        its verdict and mistake with the layers as the numbers they are (single mistakes
-        only: a product of numbers has many readings); None where it cannot be read so."""
-        ones = self.variant("ones")
-        factors = sum(1 for p in run.parts[1:] for _, n in nodes(p) if isinstance(n, (Sym, Fn)))
-        if ones is None or factors > MAX_NUMBER_FACTORS:
-            return None  # a long product of numbers has too many readings to try them twice
-        try:
-            budget = Budget(MAX_PRODUCTS // 4)
-            scalar = ones._check(run.again(network=self.network, pairs=False, budget=budget))
-        except FormulaError as err:
-            # The matrix shapes say nothing in a network of numbers (they fit as numbers):
-            # a formula the number reading cannot judge is not judged by them either (the
-            # right form of a wrong formula would be "incorrect" too). Say why instead.
-            raise FormulaError(
-                "cannot tell: every layer of this network is one unit wide, so its products "
-                f"are of numbers, and read so: {err}",
-                err.column,
-            ) from None
-        if scalar.correct:
-            scalar.notes.append(
-                "correct for this network's one-unit layers (1×1 products are numbers)"
-            )
-            return scalar
-        if not scalar.diagnosis or "usual mistake" in scalar.diagnosis:
-            return None
-        scalar.notes.append(
-            "diagnosed with this network's one-unit layers as numbers (1×1); as matrices of "
-            f"any width the shapes do not fit: {shape_error}"
-        )
-        return scalar
-
-    def variant(self, what: str) -> OtherReadings | None:
-        """The checker of a variant of this network (made once): ``ones`` keeps its
-        one-unit widths at 1, ``one_sample`` has a batch of 1."""
-        key = f"_variant_{what}"
-        if key not in self.__dict__:
-            net = self.network
-            made: OtherReadings | None = None
-            if what == "ones" and not net.is_conv and 1 in net.widths:
-                made = type(self)(net, keep_ones=True)
-            elif what == "one_sample" and net.batch != 1 and not samples_interact(net):
-                made = type(self)(net.with_(batch=1))
-            self.__dict__[key] = made
-        return self.__dict__[key]  # type: ignore[no-any-return]
-
-
-def samples_interact(net: Network) -> bool:
-    """Whether a sample's loss depends on the other samples (batch normalisation): then
-    the network with a batch of one is no reading of one sample's loss."""
-    return any(isinstance(layer, Norm) and layer.over == "batch" for layer in net.layers)

@@ -13,7 +13,8 @@ from collections.abc import Callable
 
 from derive.core.derivation import Derivation
 from derive.formula.answer import CheckResult
-from derive.formula.ir import FormulaError, IntIndex
+from derive.formula.ir import FormulaError
+from derive.formula.layer_indices import IntIndex
 from derive.formula.layer_names import PARAM_BASES
 from derive.formula.parse import NoEquation
 from derive.formula.quantity import Quantity

@@ -27,7 +27,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from derive.formula.guesses import Reading, readings
+from derive.formula.guesses import readings
+from derive.formula.name_rewrites import Reading
 
 #: The kind of quantity such a name is, in the answer's words.
 ROLE = "read by its role in the snippet"

@@ -12,10 +12,11 @@ from lark import Tree, UnexpectedInput
 
 from derive.formula.declared import rewrites as declared_rewrites
 from derive.formula.ir import FormulaError, Sym
-from derive.formula.parse import _PY_REWRITES, _stripped_again, normalize_with_positions, parser
+from derive.formula.parse import parser
 from derive.formula.python_ir import PythonToIR
-from derive.formula.python_statements import _target_word
 from derive.formula.snippets import DICTS
+from derive.formula.source_text import PY_TEXT_REWRITES, normalize_with_positions, stripped_again
+from derive.formula.statement_targets import target_word
 
 #: The IR bases of the quantities a check judges (dZ and delta are both ``delta``).
 GRADIENTS = frozenset({"delta", "dW", "db", "dA", "dK"})
@@ -76,11 +77,11 @@ def statements(
     text: str, symbols: tuple[tuple[str, str], ...], depth: int, column: bool | None
 ) -> list[Statement] | None:
     """The snippet's statements, or None if it does not parse (the check says why)."""
-    rewrites = list(_PY_REWRITES)
+    rewrites = list(PY_TEXT_REWRITES)
     if symbols:
         rewrites = [*declared_rewrites(symbols, "python", depth), *rewrites]
     source, pos = normalize_with_positions(text, rewrites)
-    source, pos = _stripped_again(source, pos)
+    source, pos = stripped_again(source, pos)
     try:
         tree = parser("python").parse(source)
     except UnexpectedInput:
@@ -104,7 +105,7 @@ def _target(st: Tree[Any], depth: int, column: bool | None) -> tuple[str | None,
     """The name a statement assigns and whether it names a quantity for sure."""
     if st.data not in ("chain", "augassign"):
         return None, False
-    word = _target_word(st)
+    word = target_word(st)
     reader = PythonToIR(depth, column)
     if word is not None:
         try:

@@ -37,22 +37,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from derive.formula.guesses import UNNUMBERED
-from derive.formula.ir import (
-    IR,
-    Bin,
-    Cmp,
-    FormulaError,
-    Gt0,
-    Index,
-    IntIndex,
-    Neg,
-    Num,
-    RelIndex,
-    Scalar,
-    Sym,
-)
+from derive.formula.ir import IR, Bin, Cmp, FormulaError, Gt0, Neg, Num, Scalar, Sym
 from derive.formula.ir_walk import map_children, nodes
+from derive.formula.layer_indices import Index, IntIndex, RelIndex
+from derive.formula.name_rewrites import UNNUMBERED
 from derive.formula.python_nodes import Local, UnknownName
 
 #: Per-layer lists: name -> (the symbol's base, the layer of the list's first element).
