@@ -502,7 +502,8 @@ def _check_program(args: argparse.Namespace) -> int:
         and args.formula is not None
         and detect_syntax(args.formula) == ("latex", True)
     )
-    page = None if args.formula is not None else _latex_page(args)
+    text = args.formula if args.file is None else _read_snippet(args.file)
+    page = None if args.file is None else _latex_page(text, args.syntax)
     if latex and args.formula is None and page is None:
         raise UserError(
             "a forward program's backward pass is checked as NumPy code (--syntax python) "
@@ -520,16 +521,7 @@ def _check_program(args: argparse.Namespace) -> int:
         result = check_latex(checker, args.formula)
         print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False) if args.json else result)
         return 0 if result.correct else 1
-    formula = args.formula
-    if formula is None:
-        data = read_regular_file(args.file, "snippet")
-        try:
-            formula = data.decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise UserError(
-                f"{printable(args.file)}: not valid UTF-8 (byte {err.start + 1}); save it as UTF-8"
-            ) from None
-    result = checker.check(formula)
+    result = checker.check(text)
     if args.json:
         print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
     else:
@@ -537,25 +529,27 @@ def _check_program(args: argparse.Namespace) -> int:
     return 0 if result.correct else 1
 
 
-def _latex_page(args: argparse.Namespace) -> list[tuple[int, str]] | None:
+def _read_snippet(path: str) -> str:
+    """A ``--file`` given to a program's check, as text (one clear line if it is not UTF-8)."""
+    data = read_regular_file(path, "snippet")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise UserError(
+            f"{printable(path)}: not valid UTF-8 (byte {err.start + 1}); save it as UTF-8"
+        ) from None
+
+
+def _latex_page(text: str, syntax: str) -> list[tuple[int, str]] | None:
     """A ``--file`` of LaTeX formulas over a program (every block LaTeX, or ``--syntax
     latex``), as (line, formula) pairs; None for a NumPy snippet, which is read whole."""
     from derive.formula.detect import detect_syntax
     from derive.formula.file_blocks import blocks
 
-    data = read_regular_file(args.file, "snippet")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise UserError(
-            f"{printable(args.file)}: not valid UTF-8 (byte {err.start + 1}); save it as UTF-8"
-        ) from None
-    if args.syntax == "python":
+    if syntax == "python":
         return None
-    found = blocks(text, "latex" if args.syntax == "latex" else "")
-    if not found or (
-        args.syntax != "latex" and any(detect_syntax(b.text)[0] != "latex" for b in found)
-    ):
+    found = blocks(text, "latex" if syntax == "latex" else "")
+    if not found or (syntax != "latex" and any(detect_syntax(b.text)[0] != "latex" for b in found)):
         return None
     return [(b.first, b.text) for b in found]
 

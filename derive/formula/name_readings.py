@@ -102,7 +102,6 @@ def _explore(
     if not found:  # by its role: the output minus it, its gradient's d_ name
         kind, found = ROLE, role_readings(name, formula, depth)
     found = in_output_form(name, formula, found, activations)  # h * (1 - h): h is A_1
-    found = in_output_form(name, formula, found, activations)  # h * (1 - h): h is A_1
     pair = tied(name, formula, chosen)  # d_l2 read as δ_2: l2 is Z_2
     if pair is not None:
         found = pair
