@@ -303,3 +303,21 @@ reduction = "mean"
     assert "A_1 − Y" in str(err.value)
     # written in derive's own names it is judged, and right
     assert linreg.check("db1 = 2 * (A1 - Y).mean()", "python").verdict == "correct"
+
+
+def test_a_one_unit_layer_adds_no_spurious_transpose_to_a_diagnosis() -> None:
+    # Ng's L2 cost (ng.toml, ng-c2w1-reg-cost) with its 1/2 dropped (made up). W3 is one
+    # unit wide: as matrices, only W3ᵀ made the written sum fit, so the diagnosis said
+    # "a factor 1/2 is missing; and a transpose is missing on W3" (‖W3‖² = ‖W3ᵀ‖²).
+    # With the one-unit layer a number, one mistake explains it.
+    from pathlib import Path
+
+    import derive
+
+    spec = Path(__file__).parent / "corpus" / "specs" / "ng_relu3_l2.toml"
+    ng = Checker(derive.load(str(spec)))
+    cost = "lambd * (np.sum(np.square(W1)) + np.sum(np.square(W2)) + np.sum(np.square(W3)))"
+    got = ng.check(f"L2_regularization_cost = {cost} / m", "python")
+    assert got.verdict == "incorrect"
+    assert got.diagnosis == "a factor 1/2 is missing"
+    assert ng.check(f"L2_regularization_cost = {cost} / (2 * m)", "python").correct

@@ -64,6 +64,28 @@ class Variants(Numberings):
         )
         return scalar
 
+    def _one_mistake_as_numbers(self, run: Run, matrices: str | None) -> CheckResult | None:
+        """A formula wrong in both readings, diagnosed with the one-unit layers as numbers
+        where that names one mistake and the matrix reading needs two or none: there a
+        transpose of a one-unit layer (inside ``np.sum(np.square(W3))``) only fixed a shape
+        the numbers never had, and "a factor 1/2 is missing" came with a spurious "and a
+        transpose is missing on W3"."""
+        if matrices and "usual mistake" not in matrices and not matrices.startswith("two"):
+            return None
+        ones = self.variant("ones")
+        if ones is None:
+            return None
+        try:
+            budget = Budget(MAX_PRODUCTS // 4)
+            got = ones._check(run.again(network=self.network, pairs=False, budget=budget))
+        except FormulaError:
+            return None
+        said = got.diagnosis
+        if got.correct or not said or "usual mistake" in said or said.startswith("two"):
+            return None
+        got.notes.append("diagnosed with this network's one-unit layers as numbers (1×1)")
+        return got
+
     def variant(self, what: str) -> Variants | None:
         """The checker of a variant of this network (made once): ``ones`` keeps its
         one-unit widths at 1, ``one_sample`` has a batch of 1."""

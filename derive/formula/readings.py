@@ -216,6 +216,10 @@ class OtherReadings(Variants):
                     f"with {alike[0]}, and wrong as derive numbers the layers for a batch of "
                     f"{self.d.program.batch}; write it in derive's numbering"
                 )
+        if ones is not None:  # wrong in every reading: said where one mistake explains it
+            fewer = self._one_mistake_as_numbers(run, result.diagnosis)
+            if fewer is not None:
+                return fewer
         return result
 
     def _as_hadamard(self, run: Run, missing: UnknownSymbol | None = None) -> CheckResult | None:
