@@ -277,3 +277,16 @@ def test_loops_dividing_by_zero_are_told_not_a_traceback() -> None:
     got = check(text)
     assert not got.correct
     assert "not finite" in (got.diagnosis or ""), got.diagnosis
+
+
+def test_a_loop_over_samples_on_a_network_spec_says_where_it_is_read() -> None:
+    # review8: jariasf's naive SVM (layers/svm.toml) checked on the built-in `svm` network
+    # spec got the grammar's "unexpected 'j'" alone; loops over samples are run on a
+    # forward program, and the message says so.
+    from derive.formula.check import Checker
+    from derive.formula.parse import FormulaError
+    from derive.spec.reading import load
+
+    naive = next(e for _, e in LAYER_ENTRIES if e["id"] == "svm-jariasf-naive")
+    with pytest.raises(FormulaError, match="run on a forward program"):
+        Checker(load("svm")).check(str(naive["text"]), "python")

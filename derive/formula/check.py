@@ -77,6 +77,14 @@ class Checker(AsRead):
         try:
             return in_users_names(self._check_statements(formula), formula)  # delta1, not dZ1
         except FormulaError as err:
+            if not net.is_conv and has_loops(formula):
+                raise FormulaError(
+                    "this snippet loops (for … in …), and on a network spec only a "
+                    "convolution's loops over windows are read: a loop over samples or "
+                    "classes is run on a forward program (derive check PROGRAM --file "
+                    "snippet.py, see docs/programs.md), or write the formula vectorised "
+                    f"(as read here: {str(err).splitlines()[0]})"
+                ) from None
             if not (net.is_conv and (looks_looped(formula) or has_loops(formula))):
                 raise
             try:  # loops over windows, run on small arrays (``window_check``)
