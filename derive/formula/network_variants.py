@@ -40,8 +40,7 @@ class Variants(Numberings):
         if ones is None or factors > MAX_NUMBER_FACTORS:
             return None  # a long product of numbers has too many readings to try them twice
         try:
-            budget = Budget(MAX_PRODUCTS // 4)
-            scalar = ones._check(run.again(network=self.network, pairs=False, budget=budget))
+            scalar = self._checked_as_numbers(ones, run)
         except FormulaError as err:
             # The matrix shapes say nothing in a network of numbers (they fit as numbers):
             # a formula the number reading cannot judge is not judged by them either (the
@@ -56,7 +55,7 @@ class Variants(Numberings):
                 "correct for this network's one-unit layers (1×1 products are numbers)"
             )
             return scalar
-        if not scalar.diagnosis or "usual mistake" in scalar.diagnosis:
+        if not _named(scalar.diagnosis):
             return None
         scalar.notes.append(
             "diagnosed with this network's one-unit layers as numbers (1×1); as matrices of "
@@ -70,21 +69,25 @@ class Variants(Numberings):
         transpose of a one-unit layer (inside ``np.sum(np.square(W3))``) only fixed a shape
         the numbers never had, and "a factor 1/2 is missing" came with a spurious "and a
         transpose is missing on W3"."""
-        if matrices and "usual mistake" not in matrices and not matrices.startswith("two"):
+        if _named(matrices) and not str(matrices).startswith("two"):
             return None
         ones = self.variant("ones")
         if ones is None:
             return None
         try:
-            budget = Budget(MAX_PRODUCTS // 4)
-            got = ones._check(run.again(network=self.network, pairs=False, budget=budget))
+            got = self._checked_as_numbers(ones, run)
         except FormulaError:
             return None
-        said = got.diagnosis
-        if got.correct or not said or "usual mistake" in said or said.startswith("two"):
+        if got.correct or not _named(got.diagnosis) or str(got.diagnosis).startswith("two"):
             return None
         got.notes.append("diagnosed with this network's one-unit layers as numbers (1×1)")
         return got
+
+    def _checked_as_numbers(self, ones: Variants, run: Run) -> CheckResult:
+        """The formula on the ``ones`` variant: single mistakes only, on a quarter of the
+        budget (a product of numbers has many readings)."""
+        budget = Budget(MAX_PRODUCTS // 4)
+        return ones._check(run.again(network=self.network, pairs=False, budget=budget))
 
     def variant(self, what: str) -> Variants | None:
         """The checker of a variant of this network (made once): ``ones`` keeps its
@@ -99,6 +102,11 @@ class Variants(Numberings):
                 made = type(self)(net.with_(batch=1))
             self.__dict__[key] = made
         return self.__dict__[key]  # type: ignore[no-any-return]
+
+
+def _named(diagnosis: str | None) -> bool:
+    """Whether a diagnosis names a mistake (not "no usual mistake explains …")."""
+    return bool(diagnosis) and "usual mistake" not in str(diagnosis)
 
 
 def samples_interact(net: Network) -> bool:
