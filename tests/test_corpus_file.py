@@ -96,10 +96,10 @@ KINDS = {
 # of tests/corpus/mistakes_*.toml (issue 13) reached 136 of 389, 35 %; the second batch,
 # tests/corpus/mistakes2_*.toml, adds 50 (evidence: fix commits, issue and PR threads, answers, or
 # the source's own code) and brings the share to 186 of 459, 40.5 %.)
-# tests/corpus/fresh9_*.toml (round 9) adds 120 formulas from sources no earlier file used,
+# tests/corpus/fresh9_*.toml (round 9) adds 124 formulas from sources no earlier file used,
 # collected before anyone built for them, 24 of them real mistakes with evidence (fix commits,
-# later versions of the same page, the source's own code or thread): 593 entries, 212 mistakes.
-MIN_TOTAL = 593
+# later versions of the same page, the source's own code or thread): 597 entries, 212 mistakes.
+MIN_TOTAL = 597
 MIN_INCORRECT = 212
 MIN_CNN = 60
 # The held-out set (tests/corpus/heldout_*.toml): its size and its share of real mistakes when
