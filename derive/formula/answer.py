@@ -118,11 +118,13 @@ def render_expected(
             if q.kind == "fwd"
             else None,
         }[q.kind]
+    if syntax == "python":  # σ'(Z) as A ⊙ (1 − A): matched before the sizes stand in
+        rhs_expr = d.through_output(rhs_expr)
     if sizes:
         rhs_expr = rhs_expr.xreplace(sizes)
         lhs_expr = lhs_expr.xreplace(sizes) if lhs_expr is not None else None
     if syntax == "python":
-        return _python_text(lhs_expr, d.through_output(rhs_expr), formula)
+        return _python_text(lhs_expr, rhs_expr, formula)
     from derive.render.latex import DeriveLatexPrinter
 
     p = DeriveLatexPrinter(notation or detect_notation(formula))

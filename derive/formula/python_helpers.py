@@ -16,7 +16,15 @@ from derive.formula.python_args import CALL_ARGS, call_arguments
 #: An activation's name inside a helper's name (``applySigmoid``, ``der_sigmoid``).
 _ACTIVATION_WORDS = {"sigmoid": "sigmoid", "sig": "sigmoid", "tanh": "tanh", "relu": "relu"}
 #: Words that make a helper an activation's derivative (``grad_tanh``, ``der_sigmoid``).
-_DERIVATIVE_WORDS = frozenset({"der", "deriv", "derivative", "prime", "grad", "gradient", "dif"})
+_DERIVATIVE_WORDS = frozenset(
+    {"der", "derv", "deriv", "derivative", "derivate", "prime", "grad", "gradient", "dif", "diff"}
+)
+#: Words that leave a helper the activation itself (``applySigmoid``, ``sigmoid_fn``). A
+#: word outside both sets (``derv`` before it was listed, ``dash``, ``back``) may mean the
+#: derivative: such a helper is not read rather than read as the activation.
+_PLAIN_WORDS = frozenset(
+    {"apply", "activation", "act", "func", "fn", "function", "f", "calc", "compute", "my", "np"}
+)
 #: The derivative written in the activation a = f(z) it is given (σ' = a(1 − a)).
 _IN_ACTIVATION = {
     "sigmoid": ("({x}) * (1 - ({x}))", "a(1 − a)"),
@@ -53,6 +61,8 @@ def function_readings(name: str, formula: str) -> tuple[str, list[Reading]]:
     if len(asked) != 1:
         return "", []
     if not asked.pop():
+        if not set(toks) <= set(_ACTIVATION_WORDS) | _PLAIN_WORDS:
+            return "", []  # derv_sigmoid, sigmoid_dash: not surely the activation
         return "the activation", [Reading("", f"{act}(x)", call=f"{act}({{x}})")]
     form, words = _IN_ACTIVATION[act]
     if act == "relu":  # relu'(z) = [z > 0] = [relu(z) > 0]: one reading, Z or A given

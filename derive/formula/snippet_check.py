@@ -252,6 +252,7 @@ def _check_all(
     results: list[tuple[Statement, CheckResult]] = []
     error: FormulaError | None = None
     temporaries: list[str] = []
+    own: list[tuple[Statement, CheckResult]] = []  # wrong as named, but read again later
     for i in points:
         st = found[i]
         try:
@@ -266,7 +267,10 @@ def _check_all(
             if other:  # dW1 = dscores @ W2.T then dZ1 = dW1 * …: a name used as a temporary
                 temporaries.append(st.key)
                 continue
+            own.append((st, result))
         results.append((st, result))
+    mine = _own_meaning(own, results, found[final])
+    results = [(st, r) for st, r in results if st.key not in mine]
     if temporaries:
         note = (
             f"{', '.join(temporaries)}: used as a temporary (its value is not that quantity "
@@ -298,3 +302,29 @@ def _check_all(
         + [f"every quantity the snippet assigns is checked: {', '.join(names)}"],
         formula=text,
     )
+
+
+def _own_meaning(
+    own: list[tuple[Statement, CheckResult]],
+    results: list[tuple[Statement, CheckResult]],
+    last: Statement,
+) -> list[str]:
+    """Names wrong as derive reads them but read again by later lines whose quantities are
+    all right, the last one included: the snippet's own intermediates (``delta2 = a2 - y``
+    then ``dW2 = a1.T @ (delta2 * f'(z2))``, a page whose δ is ∂C/∂a). What they hold is
+    said in a note, never a verdict against the snippet; when anything after them is wrong,
+    they stay judged (the first wrong one is named)."""
+    if not own:
+        return []
+    later = [(st, r) for st, r in results if all(st is not o for o, _ in own)]
+    if not later or not all(r.correct for _, r in later) or later[-1][0] is not last:
+        return []
+    later[0][1].notes.append(
+        "; ".join(
+            f"`{o.key}` is not {o_r.quantity} as derive names it "
+            f"({o_r.diagnosis or 'its value is another'}), but the lines after it are "
+            "right: read as the snippet's own intermediate"
+            for o, o_r in own
+        )
+    )
+    return [str(o.key) for o, _ in own]

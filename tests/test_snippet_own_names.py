@@ -1,0 +1,65 @@
+"""A snippet's own intermediates, and helpers whose names do not say what they compute
+(issue 13 §1: never a wrong verdict).
+
+Found on the fresh corpus (tests/corpus/fresh9_alexcpn.toml, f9-alexcpn-ch7-numpy-dw2): Alex
+Punnen's page names ∂C/∂a² ``delta2`` and applies σ' on the next line; the checker judged
+``delta2`` as δ₂ and the snippet INCORRECT although every gradient it computes is right.
+Its helper ``derv_sigmoid`` was read as the sigmoid itself. The made-up snippets below are
+labelled so; every verdict is compared with the same snippet written in derive's names.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from derive.formula.check import Checker
+from derive.formula.parse import FormulaError
+
+SPEC = "tests/corpus/specs/fresh9_alexcpn_row.toml"  # rows are samples, one sigmoid output
+
+
+@pytest.fixture(scope="module")
+def row() -> Checker:
+    return Checker(SPEC)
+
+
+def test_an_intermediate_named_delta_that_is_dC_da_is_the_snippets_own(row: Checker) -> None:
+    # made up in the source's form, with a helper derive knows
+    text = "delta2 = (a2 - y)\ndC_dw2_1 = delta2 * sigmoid_prime(z2)\ndW2 = a1.T.dot(dC_dw2_1)"
+    plain = row.check("dW2 = a1.T.dot((a2 - y) * sigmoid_prime(z2))", syntax="python")
+    assert plain.correct  # the same gradient, written in one line
+    res = row.check(text, syntax="python")
+    assert res.correct
+    assert any("`delta2` is not δ_2" in n and "own intermediate" in n for n in res.notes)
+
+
+def test_the_intermediate_stays_judged_when_a_later_line_is_wrong(row: Checker) -> None:
+    # made up: the same snippet with the transpose missing on a1
+    text = "delta2 = (a2 - y)\ndC_dw2_1 = delta2 * sigmoid_prime(z2)\ndW2 = a1.dot(dC_dw2_1)"
+    assert not row.check(text, syntax="python").correct
+
+
+def test_the_intermediate_alone_is_still_judged(row: Checker) -> None:
+    assert not row.check("delta2 = (a2 - y)", syntax="python").correct
+
+
+def test_the_derived_numpy_text_uses_the_activation_not_a_private_helper(row: Checker) -> None:
+    res = row.check("delta2 = (a2 - y)", syntax="python")
+    assert "_sigmoid" not in res.expected
+    assert "A2 * (1 - A2)" in res.expected
+
+
+@pytest.mark.parametrize("name", ["derv_sigmoid", "sigmoid_dash", "sigmoid_back"])
+def test_a_helper_with_an_unknown_word_is_not_read_as_the_activation(
+    row: Checker, name: str
+) -> None:
+    # made up: derv_sigmoid is the source's own (sigmoid'(x)); it was read as sigmoid(x)
+    # and the right gradient judged INCORRECT
+    with pytest.raises(FormulaError):
+        row.check(f"dW2 = a1.T.dot((a2 - y) * {name}(z2))", syntax="python")
+
+
+def test_a_helper_named_after_applying_the_activation_is_still_read() -> None:
+    nielsen = Checker("nielsen")  # made up: applySigmoid is the sigmoid
+    text = "dZ2 = (A2 - Y) * applySigmoid(Z2) * (1 - applySigmoid(Z2))"
+    assert nielsen.check(text, syntax="python").correct
