@@ -63,3 +63,11 @@ def test_a_helper_named_after_applying_the_activation_is_still_read() -> None:
     nielsen = Checker("nielsen")  # made up: applySigmoid is the sigmoid
     text = "dZ2 = (A2 - Y) * applySigmoid(Z2) * (1 - applySigmoid(Z2))"
     assert nielsen.check(text, syntax="python").correct
+
+
+def test_no_verdict_when_what_reads_the_intermediate_is_not_read(row: Checker) -> None:
+    # real: f9-alexcpn-ch7-numpy-dw2 as it stands (its dC_dw2 is no name derive knows);
+    # it was INCORRECT: δ_2 although the gradient it computes is right
+    text = "delta2  = (a2-y)\ndC_dw2_1  = delta2*derv_sigmoid(z2) \ndC_dw2  = a1.T.dot(dC_dw2_1)"
+    with pytest.raises(FormulaError, match=r"cannot tell: `delta2` is not δ_2"):
+        row.check(text, syntax="python")

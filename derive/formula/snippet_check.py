@@ -269,6 +269,8 @@ def _check_all(
                 continue
             own.append((st, result))
         results.append((st, result))
+    if own and all(st is not found[final] for st, _ in results):
+        raise _unread_after(own, found[final], error)  # what reads the name is unread
     mine = _own_meaning(own, results, found[final])
     results = [(st, r) for st, r in results if st.key not in mine]
     if temporaries:
@@ -301,6 +303,21 @@ def _check_all(
         notes=list(dict.fromkeys(n for _, r in results for n in r.notes))
         + [f"every quantity the snippet assigns is checked: {', '.join(names)}"],
         formula=text,
+    )
+
+
+def _unread_after(
+    own: list[tuple[Statement, CheckResult]], last: Statement, why: FormulaError | None
+) -> FormulaError:
+    """Wrong as named, but read by later lines whose result cannot be read: the name may
+    be the snippet's own (∂C/∂a called delta), so no verdict; ``why`` the last line failed."""
+    o, r = own[0]
+    reason = str(why).splitlines()[0] if why is not None else "it names no quantity"
+    return FormulaError(
+        f"cannot tell: `{o.key}` is not {r.quantity} as derive names it "
+        f"({r.diagnosis or 'its value is another'}), but the lines after it read it, so it "
+        f"may be the snippet's own name, and what they compute, "
+        f"`{last.key or last.source.strip()}`, is not read ({reason})"
     )
 
 
