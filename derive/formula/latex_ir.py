@@ -34,6 +34,7 @@ from derive.formula.ir import (
 from derive.formula.ir_walk import map_children
 from derive.formula.latex_conditions import Conditions
 from derive.formula.latex_ellipsis import Ellipses
+from derive.formula.latex_hidden import hidden_letters
 from derive.formula.latex_layers import (
     Alternative,
     capital_as_generic,
@@ -44,6 +45,7 @@ from derive.formula.latex_layers import (
 from derive.formula.latex_lhs import (
     DD,
     TensorLeft,
+    chain_factors,
     per_sample,
     same_symbol,
     telescoped,
@@ -194,6 +196,8 @@ class LatexToIR(Scripts, Ellipses, Sums, Conditions):
         parts = sample_entries(parts, self.notes)
         parts, self.alternative = one_layer_weight(parts, self.notes, self.depth)
         if self.alternative is None:
+            parts, self.alternative = hidden_letters(parts, self.notes, self.depth)
+        if self.alternative is None:
             parts, self.alternative = unit_letters(parts, self.notes, "h" in self.functions)
         return capital_as_generic(parts, self.notes, self.output_written)
 
@@ -252,3 +256,14 @@ class LatexToIR(Scripts, Ellipses, Sums, Conditions):
     def diag(self, _tok: Token, arg: IR) -> IR:
         r"""``\operatorname{diag}(v)``: read elementwise where it multiplies a vector."""
         return Diag(arg)
+
+    def prod(self, _tok: Token, a: IR, b: IR) -> IR:
+        r"""``\textrm{prod}(∂J/∂o, ∂o/∂h)`` (Dive into Deep Learning's product "after the
+        necessary transposition and swapping of inputs"): read only where its arguments are
+        links of the chain rule, which telescope in any order (``telescoped``)."""
+        if chain_factors(Bin("mat", a, b)) is None:
+            raise FormulaError(
+                "prod(·, ·) is read as the chain rule's product of derivatives (∂J/∂o, ∂o/∂h); "
+                "write any other product out, with its transposes"
+            )
+        return Bin("mat", a, b)
