@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from derive.formula.latex_display import DISPLAY_REWRITES, display_notes
 from derive.formula.latex_euler import EULER_REWRITES, euler_notes
 from derive.formula.latex_leibniz import LEIBNIZ_REWRITES, leibniz_notes
 from derive.formula.latex_numpy import NUMPY_REWRITES, numpy_notes
@@ -34,6 +35,7 @@ def _cases(m: re.Match[str]) -> str:
     out = "\\cases"
     for row in rows:
         value, cond = row.split("&")
+        value = re.sub(r",\s*$", "", value.strip())  # "dA, & if z > 0": the row's comma
         cond = re.sub(r"\\(?:text|mathrm|textrm)\{[^{}]*\}|\bif\b|\\(?:quad|qquad)|,", " ", cond)
         out += "{" + value + "}{" + (cond.strip() or "\\otherwise") + "}"
     return out
@@ -67,7 +69,13 @@ def loss_notes(text: str) -> list[str]:
 def rewrite_notes(text: str) -> list[str]:
     """The readings the rewrites here used (said in the answer): the loss's name, e^{…},
     np.sum, dσ/dz."""
-    return loss_notes(text) + euler_notes(text) + numpy_notes(text) + leibniz_notes(text)
+    return (
+        display_notes(text)
+        + loss_notes(text)
+        + euler_notes(text)
+        + numpy_notes(text)
+        + leibniz_notes(text)
+    )
 
 
 #: An indicator of the label's class: ``\\mathbb{1}(y_i = k)`` (y_i the class of sample i).
@@ -88,6 +96,7 @@ def _label_entry(m: re.Match[str]) -> str:
 #: no more than what the grammar reads (decorations, primes and transposes inside
 #: superscripts, indicators, cases, update arrows).
 LATEX_REWRITES: list[tuple[re.Pattern[str], Any]] = [
+    *DISPLAY_REWRITES,  # the page's environment, equation number; W^T_{l+1}, \\ast
     *EULER_REWRITES,  # e^{-z} as \exp(-z) where its exponent is no layer's script
     *NUMPY_REWRITES,  # np.sum(dZ, axis=1, keepdims=True) in Ng's slides
     *LEIBNIZ_REWRITES,  # dσ/dz, ∂σ(z)/∂z as σ'(z)
@@ -202,8 +211,9 @@ LATEX_REWRITES: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"\^\s*\{((?:[^{}]|\{[^{}]*\})*)\}"), _superscript),
     (re.compile(r"\\prime(?![A-Za-z])"), "'"),
     (re.compile(r"\\(?:operatorname|mathrm|text)\{sech\}"), r"\\sech "),
+    (re.compile(r"\\(?:operatorname|mathrm|text|textrm)\s*\{\s*tanh\s*\}"), r"\\tanh "),
     # "\ ": TeX's control space (a^{(l)}\ .*\ b), not a line break \\
     (re.compile(r"(?<!\\)\\(?=[ \t])"), " "),
     # tanh(x), tanh^2 z: the function written without its backslash (Markdown sources)
-    (re.compile(r"(?<![A-Za-z\\])tanh(?=\s*[(^{\\]|\s+[A-Za-z])"), r"\\tanh "),
+    (re.compile(r"(?<![A-Za-z\\])tanh(?=\s*[(^{\\']|\s+[A-Za-z])"), r"\\tanh "),
 ]
