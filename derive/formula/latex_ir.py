@@ -26,6 +26,7 @@ from derive.formula.ir import (
     Neg,
     Num,
     Ones,
+    Partial,
     Scalar,
     Slice,
     Sym,
@@ -60,6 +61,9 @@ from derive.formula.numbers import (
 )
 
 # ------------------------------------------------------------ helpers
+
+#: The derived quantities a formula may assign with := or ← (its formula, not an update).
+_DERIVED = ("delta", "dW", "db", "dA", "dK")
 
 
 def _chain(a: Any, b: Any) -> Chain:
@@ -184,7 +188,10 @@ class LatexToIR(Scripts, Ellipses, Sums, Conditions):
         return self._with_outer(lambda p: self._update(*p), [lhs, step, *rest])
 
     def _update(self, lhs: IR, step: IR, *rest: IR) -> list[IR]:
-        """``update``, once the products written ⊗ are read one way."""
+        """``update``, once the products written ⊗ are read one way. A gradient assigned
+        (``δ^l := …``, ``dW ← …`` in an algorithm's box) is its formula, an equation."""
+        if isinstance(lhs, (Partial, DD)) or (isinstance(lhs, Sym) and lhs.base in _DERIVED):
+            return self._chain([lhs, step, *rest])
         lhs, step = one_layer_update([lhs, step], self.notes, self.depth)
         parts = update_rule(lhs, step, [telescoped(p) for p in rest])
         return self._read([per_sample(p) for p in parts])
