@@ -10,6 +10,7 @@ correct formula and on a wrong one (so a verdict that ignores the layout cannot 
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 import pytest
@@ -108,3 +109,42 @@ def test_a_range_after_the_formula_is_not_dropped() -> None:
     # made up: "l = L-1, …, 1" restricts the formula; it is not read as nothing
     with pytest.raises(FormulaError):
         check("nielsen", BP2 + r", \quad l = L-1, \dots, 1")
+
+
+@pytest.mark.parametrize(
+    ("laid_out", "plain"),
+    [
+        # made up: the layers a generic formula holds at, written after it
+        (BP2.replace("_1", "^l").replace("_2", "^{l+1}") + r", \quad l = L-1, \dots, 1", None),
+        (
+            r"\delta^l = (W^{l+1})^T \delta^{l+1} \odot \sigma(z^l) \quad \text{for } "
+            r"l = 1, \ldots, L-1.",
+            None,
+        ),
+        (
+            r"\frac{\partial C}{\partial W^l} = \delta^l (a^{l-1})^T \quad \text{for all } "
+            r"l = 1, \dots, L",
+            None,
+        ),
+        (r"\frac{\partial C}{\partial W^l} = a^{l-1} (\delta^l)^T, \quad l = L, \dots, 1", None),
+    ],
+)
+def test_the_range_derive_checks_is_read(laid_out: str, plain: str | None) -> None:
+    plain = plain or re.split(r",? \\quad", laid_out)[0]
+    ours, theirs = check("nielsen", laid_out), check("nielsen", plain)
+    assert (ours.verdict, ours.diagnosis) == (theirs.verdict, theirs.diagnosis)
+    assert any("generic l" in n for n in ours.notes)
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        # made up: ranges derive does not check a generic l over: refused, not dropped
+        r"\delta^l = (W^{l+1})^T \delta^{l+1} \odot \sigma'(z^l), \quad l = L-1, \dots, 2",
+        r"\delta^l = (W^{l+1})^T \delta^{l+1} \odot \sigma'(z^l), \quad l = 1, \dots, L",
+        r"\frac{\partial C}{\partial W^l} = \delta^l (a^{l-1})^T, \quad l = 1, \dots, L-1",
+    ],
+)
+def test_another_range_is_refused(formula: str) -> None:
+    with pytest.raises(FormulaError):
+        check("nielsen", formula)

@@ -28,6 +28,40 @@ EQUATION_NUMBER = re.compile(
     r"\s*[.,;]?\s*$"
 )
 
+#: The layers a generic formula holds for, written after it: l = L-1, …, 1 (every hidden
+#: layer) or l = 1, …, L (every layer), in either order; read where derive checks the same.
+_END = r"(?P<{}>1|L\s*-\s*1|L)"
+LAYER_RANGE = re.compile(
+    r"(?:\\q?quad(?![A-Za-z])|\\[,;:!]|[,;~\s])*"
+    r"(?:\\text\s*\{\s*for(?:\s+all)?\s*\}|\\forall(?![A-Za-z]))?\s*"
+    r"[lL]\s*=\s*" + _END.format("first") + r"\s*,\s*(?:(?:2|L\s*-\s*2)\s*,\s*)?"
+    r"(?:\\[lc]?dots(?![A-Za-z])|\.\.\.|…)\s*,\s*" + _END.format("last") + r"\s*[.,;]?\s*$"
+)
+#: A left-hand side at the hidden layers (δ, dZ, ∂C/∂z, ∂C/∂a), or a parameter's gradient.
+_HIDDEN = re.compile(r"^[^=]*(?:\\delta|\bd[zZaA]\b|\\partial\s*(?:\{\s*)?[zZaA](?![A-Za-z]))")
+_PARAMETER = re.compile(
+    r"^[^=]*(?:\bd[wWb]\b|\\partial\s*(?:\{\s*)?(?:\\mathbf\{)?[wWb](?![A-Za-z]))"
+)
+
+
+_GENERIC = re.compile(r"[_^]\s*\{?\s*[(\[]?\s*l(?![A-Za-z])")
+
+
+def _range(m: re.Match[str]) -> str:
+    """The range dropped where it is the layers derive checks a generic l at (every hidden
+    layer for δ_l or ∂C/∂a_l, every layer for a parameter's gradient), else kept (and the
+    grammar refuses it)."""
+    ends = {re.sub(r"\s", "", m.group("first")), re.sub(r"\s", "", m.group("last"))}
+    before = m.string[: m.start()]
+    if not _GENERIC.search(before):
+        return m.group(0)  # no generic l in the formula: the range is not about it
+    if ends == {"1", "L-1"} and _HIDDEN.search(before) and not _PARAMETER.search(before):
+        return ""
+    if ends == {"1", "L"} and _PARAMETER.search(before):
+        return ""
+    return m.group(0)
+
+
 #: A superscript that is only a transpose, and a layer's subscript after it.
 _TRANSPOSE = (
     r"(\{\s*(?:T|\\top|\\intercal)\s*\}|T(?![A-Za-z])|\\top(?![A-Za-z])|\\intercal(?![A-Za-z]))"
@@ -45,6 +79,7 @@ DISPLAY_REWRITES: list[tuple[re.Pattern[str], Any]] = [
     (_ENVIRONMENT, " "),
     (re.compile(r"\\label\s*\{[^{}]*\}|\\(?:nonumber|notag)(?![A-Za-z])"), " "),
     (EQUATION_NUMBER, ""),
+    (LAYER_RANGE, _range),
     # "… \forall l", "… for all l": the formula holds at every layer, as derive checks it
     (
         re.compile(
@@ -71,8 +106,19 @@ DISPLAY_REWRITES: list[tuple[re.Pattern[str], Any]] = [
 
 
 def display_notes(text: str) -> list[str]:
-    """The equation number dropped, if any (said in the answer)."""
-    m = EQUATION_NUMBER.search(text.strip().strip("$"))
-    if m is None:
-        return []
-    return [f"'{m.group(0).strip()}' at the end read as the equation's number, not a factor"]
+    """The equation number and the range of layers dropped, if any (said in the answer)."""
+    text = text.strip().strip("$")
+    notes = []
+    m = EQUATION_NUMBER.search(text)
+    if m is not None:
+        notes.append(
+            f"'{m.group(0).strip()}' at the end read as the equation's number, not a factor"
+        )
+        text = text[: m.start()]
+    m = LAYER_RANGE.search(text)
+    if m is not None and not _range(m):
+        notes.append(
+            f"'{m.group(0).strip(' ,;~')}' after the formula: the layers derive checks a "
+            "generic l at (every hidden layer for δ_l, every layer for a parameter's gradient)"
+        )
+    return notes
