@@ -43,6 +43,7 @@ from derive.formula.latex_layers import (
     one_layer_update,
     one_layer_weight,
 )
+from derive.formula.latex_leibniz import elementwise_links
 from derive.formula.latex_lhs import (
     DD,
     TensorLeft,
@@ -174,7 +175,7 @@ class LatexToIR(Scripts, Ellipses, Sums, Conditions):
         sides = []
         for p in parts[1:]:
             try:
-                sides.append(per_sample(telescoped(p)))
+                sides.append(per_sample(self._telescoped(p)))
             except TensorLeft as err:  # a middle step of a derivation: the others judged
                 if len(parts) < 3:
                     raise
@@ -182,6 +183,17 @@ class LatexToIR(Scripts, Ellipses, Sums, Conditions):
         if not sides:
             raise FormulaError(self.unread[0])
         return self._read([per_sample(lhs), *sides])
+
+    def _telescoped(self, side: IR) -> IR:
+        """The side with its chain rule telescoped; where a link is left, ∂a/∂z multiplied
+        entry by entry read as f'(z) (``elementwise_links``)."""
+        try:
+            return telescoped(side)
+        except TensorLeft:
+            notes = list(self.notes)
+            read = telescoped(elementwise_links(side, notes))
+            self.notes[:] = notes
+            return read
 
     def update(self, lhs: IR, step: IR, *rest: IR) -> list[IR]:
         """``W ← W − α G`` (also ``:=``, ``\\gets``): the update rule checks ``G`` as ∂L/∂W."""

@@ -12,6 +12,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from derive.formula.ir import Bin, Chain, Fn, Sym
+from derive.formula.ir_walk import map_children
+from derive.formula.latex_lhs import DD
+
 _FN = (
     r"\\sigma|\\tanh|\\phi|\\varphi|f|g|relu|ReLU|sigmoid|tanh"
     r"|\\(?:operatorname|mathrm|text)\s*\{\s*(?:relu|ReLU|sigmoid|tanh|sech)\s*\}"
@@ -55,3 +59,45 @@ def leibniz_notes(text: str) -> list[str]:
     """The note saying an activation's derivative in Leibniz's notation was read."""
     found = [m for p, _ in LEIBNIZ_REWRITES for m in p.finditer(text)]
     return [LEIBNIZ_NOTE] if any(_prime(m) != m.group(0) for m in found) else []
+
+
+LINK_NOTE = "∂a/∂z, a factor of ⊙, read as the activation's derivative f'(z), entry by entry"
+
+
+def _link(node: Any) -> Any:
+    """``∂a^l/∂z^l`` as the layer's f'(z^l) (None: not such a link)."""
+    if not isinstance(node, DD) or not isinstance(node.num, Sym) or not isinstance(node.den, Sym):
+        return None
+    a, z = node.num, node.den
+    if (a.base, z.base) != ("A", "Z") or a.index is None or a.index != z.index:
+        return None
+    return Fn("generic", 1, z)
+
+
+def elementwise_links(node: Any, notes: list[str]) -> Any:
+    """``(W^{l+1})ᵀ δ^{l+1} ⊙ ∂a^l/∂z^l``: the derivative of a layer's activation by its
+    pre-activation, multiplied entry by entry, is its elementwise derivative f'(z^l) (a
+    diagonal Jacobian applied with ⊙); a link of a chain written as a product stays one
+    (``telescoped``). Said in ``notes``."""
+    if isinstance(node, Bin) and node.op == "had":
+        a, b = _link(node.a), _link(node.b)
+        if a is not None or b is not None:
+            if LINK_NOTE not in notes:
+                notes.append(LINK_NOTE)
+            return Bin(
+                "had",
+                a if a is not None else elementwise_links(node.a, notes),
+                b if b is not None else elementwise_links(node.b, notes),
+                bare=node.bare,
+            )
+    if isinstance(node, Chain):  # X ⊙ A B ⊙ ∂a/∂z: a link whose gaps are all ⊙
+        items = list(node.items)
+        for i, item in enumerate(items):
+            gaps = node.ops[max(i - 1, 0) : i + 1]
+            link = _link(item)
+            if link is not None and gaps and set(gaps) == {"h"}:
+                items[i] = link
+                if LINK_NOTE not in notes:
+                    notes.append(LINK_NOTE)
+        node = Chain(node.ops, tuple(items), node.bare)
+    return map_children(node, lambda c: elementwise_links(c, notes))
