@@ -66,6 +66,20 @@ def loss_notes(text: str) -> list[str]:
     return []
 
 
+#: The Heaviside step, ReLU's derivative: H(z), step(z), \operatorname{Heaviside}(z); never
+#: H with a script (H^{(1)}, Goodfellow's hidden matrix) or H written before a bracket after
+#: a letter (a product).
+_STEP = re.compile(
+    r"(?<![A-Za-z\\_^{])(?:H|\\(?:operatorname|mathrm|text)\s*\{\s*(?:[sS]tep|Heaviside|H)\s*\})"
+    r"\s*(?:\\left\s*)?\(((?:[^(),]|\([^()]*\))*)\)"
+)
+STEP_NOTE = "H(z) read as the Heaviside step, 1 where z > 0 (ReLU's derivative)"
+
+
+def _step(m: re.Match[str]) -> str:
+    return "[" + re.sub(r"\\right\s*$", "", m.group(1).strip()) + " > 0]"
+
+
 def rewrite_notes(text: str) -> list[str]:
     """The readings the rewrites here used (said in the answer): the loss's name, e^{…},
     np.sum, dσ/dz."""
@@ -75,6 +89,7 @@ def rewrite_notes(text: str) -> list[str]:
         + euler_notes(text)
         + numpy_notes(text)
         + leibniz_notes(text)
+        + ([STEP_NOTE] if _STEP.search(text) else [])
     )
 
 
@@ -98,6 +113,7 @@ def _label_entry(m: re.Match[str]) -> str:
 LATEX_REWRITES: list[tuple[re.Pattern[str], Any]] = [
     *DISPLAY_REWRITES,  # the page's environment, equation number; W^T_{l+1}, \\ast
     *EULER_REWRITES,  # e^{-z} as \exp(-z) where its exponent is no layer's script
+    (_STEP, _step),  # H(z): the Heaviside step
     *NUMPY_REWRITES,  # np.sum(dZ, axis=1, keepdims=True) in Ng's slides
     *LEIBNIZ_REWRITES,  # dσ/dz, ∂σ(z)/∂z as σ'(z)
     (re.compile(r"\\begin\{cases\}(.*?)\\end\{cases\}", re.S), _cases),
