@@ -16,6 +16,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   latex_display.py    the page around a formula: its environment, equation
                                       number, ∀ l; W^T_{l+1}, \\ast, 1_{z > 0}
                   latex_numpy.py      code in maths: np.sum(…, keepdims=True), .^, X if C else 0
+                  latex_spellings.py  sgn(x) as |x|', \\vec{1}, m^{-1}, \\nabla_aC
                   latex_leibniz.py    dσ/dz, ∂σ(z)/∂z, d/dx tanh(x) as σ'(z), tanh'(x); ∂a/∂z ⊙
                                       as f'(z)
                   latex_matrices.py   matrices written entry by entry (one convolution's

@@ -21,6 +21,10 @@ _ENVIRONMENT = re.compile(
 )
 
 _NUMBER = r"\(\s*[A-Za-z]{0,4}\s*[0-9]+(?:\.[0-9]+)*[a-z]?\s*\)"
+#: An equation's label before it: (1) \quad, (BP1), \text{BP1: }, \text{Output layer:}.
+LEADING_LABEL = re.compile(
+    r"^\s*(?:" + _NUMBER + r"\s*:?|\\text\s*\{[^{}]*:\s*\})(?:\\q?quad(?![A-Za-z])|\\[,;:!]|~|\s)*"
+)
 #: The equation number at the end, after TeX's spacing or a blank: (2), (5.55), (BP2), (3a).
 EQUATION_NUMBER = re.compile(
     r"(?:\\q?quad(?![A-Za-z])|\\hfill(?![A-Za-z])|\\hspace\*?\s*\{[^{}]*\}|~|\s)+"
@@ -70,13 +74,15 @@ _LAYER = r"(\{\s*(?:[0-9]+|[lL]\s*(?:[+-]\s*[0-9]+)?)\s*\}|[0-9]|[lL](?![A-Za-z]
 
 #: The indicator's condition as a subscript: \mathbf{1}_{z > 0}, \mathbb{1}_{\{Z_1 > 0\}}.
 _INDICATOR = re.compile(
-    r"\\(?:mathbb|mathbf|boldsymbol|mathds)\{[1I]\}\s*_\s*\{\s*(?:\\\{)?"
+    r"(?:\\(?:mathbb|mathbf|boldsymbol|mathds)\{[1I]\}|(?<![\w\\{^_.])1)\s*_\s*\{\s*(?:\\\{)?"
     r"((?:[^{}]|\{[^{}]*\})*?(?:[<>]|\\(?:geq?|leq?|gt|lt)(?![A-Za-z]))(?:[^{}]|\{[^{}]*\})*?)"
     r"(?:\\\})?\s*\}"
 )
 
 DISPLAY_REWRITES: list[tuple[re.Pattern[str], Any]] = [
     (_ENVIRONMENT, " "),
+    (LEADING_LABEL, ""),
+    (re.compile(r"\\text\s*\{\s*[.,;]\s*\}\s*$"), ""),
     (re.compile(r"\\label\s*\{[^{}]*\}|\\(?:nonumber|notag)(?![A-Za-z])"), " "),
     (EQUATION_NUMBER, ""),
     (LAYER_RANGE, _range),
@@ -109,6 +115,9 @@ def display_notes(text: str) -> list[str]:
     """The equation number and the range of layers dropped, if any (said in the answer)."""
     text = text.strip().strip("$")
     notes = []
+    lead = LEADING_LABEL.search(text)
+    if lead is not None and lead.group(0).strip():
+        notes.append(f"'{lead.group(0).strip()}' before the formula read as its label")
     m = EQUATION_NUMBER.search(text)
     if m is not None:
         notes.append(

@@ -31,6 +31,25 @@ _ARG = rf"(?:\\left\s*)?\(\s*(?P<arg>{_VAR})\s*(?:\\right\s*)?\)"
 _ABOVE = re.compile(
     rf"\\frac\s*\{{\s*{_D}(?P<fn>{_FN})\s*(?:{_ARG})?\s*\}}\s*\{{\s*{_D}(?P<var>{_VAR})\s*\}}"
 )
+_AT = r"(?P<at>(?:[^(){}|=]|\{[^{}]*\})+?)"
+#: ``\frac{dσ}{dz}(z^L)``, ``\left.\frac{dσ}{dz}\right|_{z = z^L}``: the derivative at a point.
+_EVALUATED = re.compile(
+    rf"(?:\\left\s*\.\s*)?\\frac\s*\{{\s*{_D}(?P<fn>{_FN})\s*(?:{_ARG})?\s*\}}\s*"
+    rf"\{{\s*{_D}(?P<var>{_VAR})\s*\}}\s*(?:\\right\s*\|\s*_\s*\{{\s*(?P<bar>{_VAR})\s*=\s*"
+    rf"{_AT}\s*\}}|(?:\\left\s*)?\(\s*{_AT.replace('at>', 'at2>')}\s*(?:\\right\s*)?\))"
+)
+
+
+def _at(m: re.Match[str]) -> str:
+    """``fn'(point)``: the derivative by the variable, at the point written."""
+    arg, bar = m.group("arg"), m.group("bar")
+    if (arg is not None and not _same(arg, m.group("var"))) or (
+        bar is not None and not _same(bar, m.group("var"))
+    ):
+        return m.group(0)
+    return f" {m.group('fn')}'({m.group('at') or m.group('at2')}) "
+
+
 #: ``\frac{d}{dz} σ(z)``: the operator, then the function applied to the variable.
 _BEFORE = re.compile(
     rf"\\frac\s*\{{\s*{_D}\}}\s*\{{\s*{_D}(?P<var>{_VAR})\s*\}}\s*(?P<fn>{_FN})\s*{_ARG}"
@@ -50,15 +69,19 @@ def _prime(m: re.Match[str]) -> str:
 
 
 #: (pattern, replacement) for the LaTeX rewrites (``latex_rewrites``).
-LEIBNIZ_REWRITES: list[tuple[re.Pattern[str], Any]] = [(_ABOVE, _prime), (_BEFORE, _prime)]
+LEIBNIZ_REWRITES: list[tuple[re.Pattern[str], Any]] = [
+    (_EVALUATED, _at),
+    (_ABOVE, _prime),
+    (_BEFORE, _prime),
+]
 
 LEIBNIZ_NOTE = "dσ/dz read as the activation's derivative σ'(z)"
 
 
 def leibniz_notes(text: str) -> list[str]:
     """The note saying an activation's derivative in Leibniz's notation was read."""
-    found = [m for p, _ in LEIBNIZ_REWRITES for m in p.finditer(text)]
-    return [LEIBNIZ_NOTE] if any(_prime(m) != m.group(0) for m in found) else []
+    found = [(f, m) for p, f in LEIBNIZ_REWRITES for m in p.finditer(text)]
+    return [LEIBNIZ_NOTE] if any(f(m) != m.group(0) for f, m in found) else []
 
 
 LINK_NOTE = "∂a/∂z, a factor of ⊙, read as the activation's derivative f'(z), entry by entry"

@@ -12,6 +12,7 @@ from derive.formula.latex_display import DISPLAY_REWRITES, display_notes
 from derive.formula.latex_euler import EULER_REWRITES, euler_notes
 from derive.formula.latex_leibniz import LEIBNIZ_REWRITES, leibniz_notes
 from derive.formula.latex_numpy import NUMPY_REWRITES, numpy_notes
+from derive.formula.latex_spellings import SPELLING_REWRITES, spelling_notes
 
 
 def _superscript(m: re.Match[str]) -> str:
@@ -90,6 +91,7 @@ def rewrite_notes(text: str) -> list[str]:
         + numpy_notes(text)
         + leibniz_notes(text)
         + ([STEP_NOTE] if _STEP.search(text) else [])
+        + spelling_notes(text)
     )
 
 
@@ -114,6 +116,7 @@ LATEX_REWRITES: list[tuple[re.Pattern[str], Any]] = [
     *DISPLAY_REWRITES,  # the page's environment, equation number; W^T_{l+1}, \\ast
     *EULER_REWRITES,  # e^{-z} as \exp(-z) where its exponent is no layer's script
     (_STEP, _step),  # H(z): the Heaviside step
+    *SPELLING_REWRITES,  # sgn(x) as |x|', \vec{1}, m^{-1}, \nabla_aC
     *NUMPY_REWRITES,  # np.sum(dZ, axis=1, keepdims=True) in Ng's slides
     *LEIBNIZ_REWRITES,  # dσ/dz, ∂σ(z)/∂z as σ'(z)
     (re.compile(r"\\begin\{cases\}(.*?)\\end\{cases\}", re.S), _cases),
