@@ -78,6 +78,16 @@ def check(net: str, formula: str) -> CheckResult:
         ("nielsen", r"\text{BP1: } " + BP1, BP1),
         ("nielsen", BP1 + r" \text{.}", BP1),
         ("cs231n", r"dZ_1 = dA_1 \odot 1_{Z_1 > 0}", r"dZ_1 = dA_1 \odot (Z_1 > 0)"),
+        (
+            "ng",
+            r"\frac{\partial{\cal J}}{\partial W^{[1]}} = \frac{1}{m} X^T dZ^{[1]}",
+            r"\frac{\partial J}{\partial W^{[1]}} = \frac{1}{m} X^T dZ^{[1]}",
+        ),
+        (
+            "ng",
+            r"{\rm d}W^{[1]} = \frac{1}{m} {\rm d}Z^{[1]} X^T",
+            r"dW^{[1]} = \frac{1}{m} dZ^{[1]} X^T",
+        ),
         ("cs231n", r"dZ_1 = dA_1 \odot 1_{\{Z_1 \le 0\}}", r"dZ_1 = dA_1 \odot (Z_1 \le 0)"),
     ],
 )
