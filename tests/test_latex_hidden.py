@@ -122,3 +122,14 @@ def test_a_bare_function_letter_is_a_symbol() -> None:
         r"+ \lambda W^{(2)}",
     ).correct
     assert check("ng", r"\delta_1 = W_2^T \delta_2 \odot g'(Z_1)").correct
+
+
+def test_h_dividing_is_a_width_not_the_hidden_layer() -> None:
+    # made up: d2l's spec names its hidden width h; 1/h is no activation's reciprocal, so
+    # the formula is not read in the hidden layer's letters
+    with pytest.raises(FormulaError):
+        check(
+            D2L,
+            r"\frac{\partial J}{\partial h} = \frac{1}{h} {W^{(2)}}^\top "
+            r"\frac{\partial J}{\partial o}",
+        )

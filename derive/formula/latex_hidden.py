@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from derive.formula.ir import Entry, Partial, Scalar, Sym
+from derive.formula.ir import Amb, Bin, Chain, Entry, Partial, Scalar, Sym, T
 from derive.formula.ir_walk import map_children, nodes
 from derive.formula.latex_layers import Alternative
+from derive.formula.latex_lhs import DD
 from derive.formula.layer_indices import IntIndex, RelIndex
 
 NOTE = (
@@ -57,6 +58,40 @@ def _read(node: Any, z_layer: Any) -> Any:
     return map_children(node, lambda c: _read(c, z_layer))
 
 
+def _h_as_a_value(found: list[Any]) -> bool | None:
+    """Whether h is written as a layer's value: differentiated by (∂J/∂h, h̄), transposed
+    (hᵀ) or multiplied by one of the network's arrays (W_2 h) somewhere; None where h
+    divides (1/h: a width, as d2l names its hidden one)."""
+    if any(isinstance(n, Bin) and n.op == "div" and _has_h(n.b) for n in found):
+        return None
+    return any(
+        (isinstance(n, Partial) and _is_h(n.sym))
+        or (isinstance(n, DD) and (_is_h(n.num) or _is_h(n.den)))
+        or (isinstance(n, T) and _is_h(n.a))
+        or _times_a_matrix(n)
+        for n in found
+    )
+
+
+def _times_a_matrix(node: Any) -> bool:
+    """``W_2 h``, ``h ȳᵀ``: h a factor of a product with one of the network's arrays."""
+    if isinstance(node, Chain):
+        pairs = list(zip(node.items, node.items[1:], strict=False))
+    elif isinstance(node, (Amb, Bin)) and (isinstance(node, Amb) or node.op in ("mat", "had")):
+        pairs = [(node.a, node.b)]
+    else:
+        return False
+    return any((_is_h(a) and _an_array(b)) or (_is_h(b) and _an_array(a)) for a, b in pairs)
+
+
+def _an_array(node: Any) -> bool:
+    return any(isinstance(n, (Sym, Partial)) for _, n in nodes(node))
+
+
+def _has_h(node: Any) -> bool:
+    return any(_is_h(n) for _, n in nodes(node))
+
+
 def _first_layer_gradient(lhs: Any) -> bool:
     """``∂J/∂W⁽¹⁾``, ``W̄_1``: the gradient of the hidden layer's weights or bias, whose
     chain rule passes through the hidden layer's z (the output's z has another shape)."""
@@ -72,7 +107,8 @@ def hidden_letters(
     parts: list[Any], notes: list[str], depth: int
 ) -> tuple[list[Any], Alternative | None]:
     """The parts with h, z and ∂L/∂y read in the letters of one hidden layer (unchanged
-    where the formula writes no h as a quantity, or the network is not of two layers),
+    where the formula writes no h as a layer's value, divides by h, a width, or the network
+    is not of two layers),
     and the reading with z the output's instead (None where no z is written)."""
     if depth != 2:
         return parts, None
@@ -80,13 +116,15 @@ def hidden_letters(
     if any(isinstance(n, Entry) for n in found):
         return parts, None  # entries: unit letters (latex_units)
     has_z = any(_unnumbered(n, "Z") for n in found)
-    if not any(_is_h(n) for n in found) and not (has_z and _first_layer_gradient(parts[0])):
+    h = _h_as_a_value(found)
+    if h is None or (not h and any(_is_h(n) for n in found)):
+        return parts, None  # h a width (1/h), or written but never as a layer's value
+    if not h and not (has_z and _first_layer_gradient(parts[0])):
         return parts, None
     by_y = any(_by_output(n) for n in found)
     ys = sum(1 for n in found if _unnumbered(n, "Y"))
     if by_y and ys > sum(1 for n in found if _by_output(n)):
         return parts, None  # y the targets too: not read
-    h = any(_is_h(n) for n in found)
     said = ["'h' read as the hidden layer's activation A_1"] if h else []
     if has_z:
         said.append(

@@ -132,7 +132,8 @@ LATEX_REWRITES: list[tuple[re.Pattern[str], Any]] = [
     # the sentence the formula closes: "= A_2 - Y." (not an ellipsis "...", nor "\,")
     (re.compile(r"(?<![.\\])\s*[.,;]\s*$"), ""),
     # decorations: {\cal C}, \hat{\delta}, \vec{z}, \bm{\delta}, \boldsymbol{\delta}
-    (re.compile(r"\{\s*\\(?:cal|mathcal|bf|rm)\s+([A-Za-z])\s*\}"), r" \1"),
+    (re.compile(r"(\\partial)\s*\{\s*\\(?:cal|mathcal|bf|rm)\s+([A-Za-z])\s*\}"), r"\1 \2"),
+    (re.compile(r"\{\s*\\(?:cal|mathcal|bf|rm)\s+([A-Za-z])\s*\}"), r"\1"),
     (re.compile(r"\\(?:cal|bf)\s+([A-Za-z])"), r"\1"),
     (
         re.compile(r"\\(?:hat|tilde|vec|bm|boldsymbol|mathbf|mathbfit)\s*\{\s*(\\[A-Za-z]+)\s*\}"),
