@@ -62,3 +62,50 @@ def test_other_fractions_are_left_as_written(text: str) -> None:
 def test_a_function_applied_to_another_variable_is_not_a_rule(nielsen: Checker) -> None:
     with pytest.raises(FormulaError):
         nielsen.check(r"\frac{\partial \sigma(y)}{\partial z} = \sigma(z)(1-\sigma(z))", "latex")
+
+
+@pytest.mark.parametrize(
+    ("link", "plain"),
+    [
+        # made up: ∂a/∂z multiplied entry by entry, judged as f'(z) written out
+        (
+            r"\delta^{l} = (W^{l+1})^{T} \delta^{l+1} \odot \frac{\partial a^l}{\partial z^l}",
+            r"\delta^{l} = (W^{l+1})^{T} \delta^{l+1} \odot \sigma'(z^l)",
+        ),
+        (
+            r"\delta^{l} = (W^{l+1})^{T} \delta^{l+1} \odot \frac{\partial a^{l+1}}{\partial "
+            r"z^{l+1}}",
+            r"\delta^{l} = (W^{l+1})^{T} \delta^{l+1} \odot \sigma'(z^{l+1})",
+        ),
+        (
+            r"\delta^{l} = \frac{\partial a^l}{\partial z^l} \odot (W^{l+1})^{T} \delta^{l+1}",
+            r"\delta^{l} = \sigma'(z^l) \odot (W^{l+1})^{T} \delta^{l+1}",
+        ),
+        (
+            r"\delta^{L} = (a^L - y) \odot \frac{\partial a^L}{\partial z^L}",
+            r"\delta^{L} = (a^L - y) \odot \sigma'(z^L)",
+        ),
+    ],
+)
+def test_a_link_multiplied_entry_by_entry(nielsen: Checker, link: str, plain: str) -> None:
+    ours, theirs = nielsen.check(link, "latex"), nielsen.check(plain, "latex")
+    assert (ours.verdict, ours.diagnosis) == (theirs.verdict, theirs.diagnosis)
+    assert any("∂a/∂z" in n for n in ours.notes)
+
+
+def test_a_link_of_a_softmax_is_no_elementwise_derivative() -> None:
+    # made up: the softmax's ∂a/∂z is a full Jacobian; ⊙ with it is refused
+    with pytest.raises(FormulaError, match="not elementwise"):
+        Checker("cs231n").check(
+            r"dZ_2 = (A_2 - Y) \odot \frac{\partial A_2}{\partial Z_2}", "latex"
+        )
+
+
+def test_a_link_in_a_chain_still_telescopes(nielsen: Checker) -> None:
+    # made up: ∂C/∂a ⊙ ∂a/∂z is the chain rule, ∂C/∂z, as before
+    result = nielsen.check(
+        r"\delta^{L} = \frac{\partial C}{\partial a^L} \odot \frac{\partial a^L}{\partial z^L}",
+        "latex",
+    )
+    assert result.correct
+    assert not any("∂a/∂z" in n for n in result.notes)

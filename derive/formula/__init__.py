@@ -13,8 +13,12 @@ imports the steps before it (import-linter keeps the package free of cycles)::
       words       latex_tokens.py     LaTeX names: symbols, scalars, functions
                   latex_rewrites.py   rewrites before the grammar: decorations, primes, cases
                   latex_euler.py      e^{-z} as exp(-z), where the exponent is no layer's script
+                  latex_display.py    the page around a formula: its environment, equation
+                                      number, ∀ l; W^T_{l+1}, \\ast, 1_{z > 0}
                   latex_numpy.py      code in maths: np.sum(…, keepdims=True), .^, X if C else 0
-                  latex_leibniz.py    dσ/dz, ∂σ(z)/∂z, d/dx tanh(x) as σ'(z), tanh'(x)
+                  latex_spellings.py  sgn(x) as |x|', \\vec{1}, m^{-1}, \\nabla_aC
+                  latex_leibniz.py    dσ/dz, ∂σ(z)/∂z, d/dx tanh(x) as σ'(z), tanh'(x); ∂a/∂z ⊙
+                                      as f'(z)
                   latex_matrices.py   matrices written entry by entry (one convolution's
                                       x, w, y, b), evaluated and compared entry by entry
                   latex_commands.py   TeX's own commands; a page's macro asked to be declared
@@ -36,6 +40,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   latex_lhs.py        per-sample sums, update rules, the chain rule
                   latex_output.py     da, dz, a without a layer beside y: the output's;
                                       y_{ij} beside L_i: sample i's entry j
+                  latex_hidden.py     x → z → h → o or y: one hidden layer's letters,
+                                      unnumbered (d2l, SciML's h̄, z̄, ȳ)
       NumPy       python_nodes.py     half-read pieces (a list not yet indexed, …)
                   snippets.py         the rules of real code: lists, names, layers
                   python_statements.py  several statements -> one formula

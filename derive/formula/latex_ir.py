@@ -26,6 +26,7 @@ from derive.formula.ir import (
     Neg,
     Num,
     Ones,
+    Partial,
     Scalar,
     Slice,
     Sym,
@@ -34,6 +35,7 @@ from derive.formula.ir import (
 from derive.formula.ir_walk import map_children
 from derive.formula.latex_conditions import Conditions
 from derive.formula.latex_ellipsis import Ellipses
+from derive.formula.latex_hidden import hidden_letters
 from derive.formula.latex_layers import (
     Alternative,
     capital_as_generic,
@@ -41,9 +43,11 @@ from derive.formula.latex_layers import (
     one_layer_update,
     one_layer_weight,
 )
+from derive.formula.latex_leibniz import elementwise_links
 from derive.formula.latex_lhs import (
     DD,
     TensorLeft,
+    chain_factors,
     per_sample,
     same_symbol,
     telescoped,
@@ -58,6 +62,9 @@ from derive.formula.numbers import (
 )
 
 # ------------------------------------------------------------ helpers
+
+#: The derived quantities a formula may assign with := or ← (its formula, not an update).
+_DERIVED = ("delta", "dW", "db", "dA", "dK")
 
 
 def _chain(a: Any, b: Any) -> Chain:
@@ -168,7 +175,7 @@ class LatexToIR(Scripts, Ellipses, Sums, Conditions):
         sides = []
         for p in parts[1:]:
             try:
-                sides.append(per_sample(telescoped(p)))
+                sides.append(per_sample(self._telescoped(p)))
             except TensorLeft as err:  # a middle step of a derivation: the others judged
                 if len(parts) < 3:
                     raise
@@ -177,12 +184,26 @@ class LatexToIR(Scripts, Ellipses, Sums, Conditions):
             raise FormulaError(self.unread[0])
         return self._read([per_sample(lhs), *sides])
 
+    def _telescoped(self, side: IR) -> IR:
+        """The side with its chain rule telescoped; where a link is left, ∂a/∂z multiplied
+        entry by entry read as f'(z) (``elementwise_links``)."""
+        try:
+            return telescoped(side)
+        except TensorLeft:
+            notes = list(self.notes)
+            read = telescoped(elementwise_links(side, notes))
+            self.notes[:] = notes
+            return read
+
     def update(self, lhs: IR, step: IR, *rest: IR) -> list[IR]:
         """``W ← W − α G`` (also ``:=``, ``\\gets``): the update rule checks ``G`` as ∂L/∂W."""
         return self._with_outer(lambda p: self._update(*p), [lhs, step, *rest])
 
     def _update(self, lhs: IR, step: IR, *rest: IR) -> list[IR]:
-        """``update``, once the products written ⊗ are read one way."""
+        """``update``, once the products written ⊗ are read one way. A gradient assigned
+        (``δ^l := …``, ``dW ← …`` in an algorithm's box) is its formula, an equation."""
+        if isinstance(lhs, (Partial, DD)) or (isinstance(lhs, Sym) and lhs.base in _DERIVED):
+            return self._chain([lhs, step, *rest])
         lhs, step = one_layer_update([lhs, step], self.notes, self.depth)
         parts = update_rule(lhs, step, [telescoped(p) for p in rest])
         return self._read([per_sample(p) for p in parts])
@@ -193,6 +214,8 @@ class LatexToIR(Scripts, Ellipses, Sums, Conditions):
         parts = output_unnumbered(parts, self.notes, self.depth)
         parts = sample_entries(parts, self.notes)
         parts, self.alternative = one_layer_weight(parts, self.notes, self.depth)
+        if self.alternative is None:
+            parts, self.alternative = hidden_letters(parts, self.notes, self.depth)
         if self.alternative is None:
             parts, self.alternative = unit_letters(parts, self.notes, "h" in self.functions)
         return capital_as_generic(parts, self.notes, self.output_written)
@@ -252,3 +275,14 @@ class LatexToIR(Scripts, Ellipses, Sums, Conditions):
     def diag(self, _tok: Token, arg: IR) -> IR:
         r"""``\operatorname{diag}(v)``: read elementwise where it multiplies a vector."""
         return Diag(arg)
+
+    def prod(self, _tok: Token, a: IR, b: IR) -> IR:
+        r"""``\textrm{prod}(∂J/∂o, ∂o/∂h)`` (Dive into Deep Learning's product "after the
+        necessary transposition and swapping of inputs"): read only where its arguments are
+        links of the chain rule, which telescope in any order (``telescoped``)."""
+        if chain_factors(Bin("mat", a, b)) is None:
+            raise FormulaError(
+                "prod(·, ·) is read as the chain rule's product of derivatives (∂J/∂o, ∂o/∂h); "
+                "write any other product out, with its transposes"
+            )
+        return Bin("mat", a, b)

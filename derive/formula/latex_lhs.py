@@ -196,6 +196,12 @@ def same_symbol(a: Any, b: Any) -> bool:
     return isinstance(a, Sym) and isinstance(b, Sym) and (a.base, a.index) == (b.base, b.index)
 
 
+def _linked(a: Any, b: Any) -> bool:
+    """Two links of the chain rule meet at ``a`` and ``b``: the same symbol, or the same
+    letter of the source's own (d2l's ∂J/∂h ∂h/∂z, read as the network's by the letters)."""
+    return same_symbol(a, b) or (isinstance(a, Scalar) and isinstance(b, Scalar) and a == b)
+
+
 def update_rule(lhs: Any, rhs: Any, rest: list[Any]) -> list[IR]:
     """``W_2 ← W_2 − α G``: ``G`` is checked as ∂L/∂W_2."""
     if not isinstance(lhs, Sym) or lhs.base not in ("W", "b", "K") or lhs.index is None:
@@ -221,15 +227,15 @@ def update_rule(lhs: Any, rhs: Any, rest: list[Any]) -> list[IR]:
     return [Partial(lhs, "L"), telescoped(gradient)]
 
 
-def _factors(node: Any) -> list[Any] | None:
+def chain_factors(node: Any) -> list[Any] | None:
     """The factors of a product of partial derivatives, or None if ``node`` is not one."""
     if isinstance(node, (Partial, DD)):
         return [node]
     if isinstance(node, Amb) or (isinstance(node, Bin) and node.op in ("mat", "had")):
-        a, b = _factors(node.a), _factors(node.b)
+        a, b = chain_factors(node.a), chain_factors(node.b)
         return a + b if a is not None and b is not None else None
     if isinstance(node, Chain):
-        parts = [_factors(n) for n in node.items]
+        parts = [chain_factors(n) for n in node.items]
         if all(p is not None for p in parts):
             return [f for p in parts for f in p]  # type: ignore[union-attr]
     return None
@@ -242,14 +248,14 @@ class TensorLeft(FormulaError):
 def telescoped(node: Any) -> Any:
     """``∂L/∂Z_2 ∂Z_2/∂W_2`` (the chain rule, in any order of its factors) is ∂L/∂W_2;
     a derivative of one matrix by another left over has no matrix meaning: an error."""
-    factors = _factors(node)
+    factors = chain_factors(node)
     if factors is not None and len(factors) > 1:
         loss = [f for f in factors if isinstance(f, Partial)]
         links = [f for f in factors if isinstance(f, DD)]
         if len(loss) == 1:
             end = loss[0].sym
             while links:
-                nxt = next((f for f in links if same_symbol(f.num, end)), None)
+                nxt = next((f for f in links if _linked(f.num, end)), None)
                 if nxt is None:
                     break
                 links.remove(nxt)

@@ -30,6 +30,13 @@ def _np_sum(m: re.Match[str]) -> str:
     return f"\\sum_{{{over}}} ({m.group(1)}) "
 
 
+#: ``np.power(ARG, K)`` (Ng's 1 - np.power(A1, 2)): ARG to the power K, entry by entry.
+_NP_POWER = re.compile(
+    r"(?:\\(?:text|texttt|mathrm|mathtt)\s*\{\s*np\.power\s*\}|np\.power)\s*(?:\\left\s*)?\(\s*"
+    r"((?:[^(),]|\([^()]*\)|\{[^{}]*\})+?)\s*,\s*([0-9]+)\s*(?:\\right\s*)?\)"
+)
+
+
 #: Python's conditional expression typed as maths in issues and forums (``∂L/∂Z2 = ∂L/∂A2
 #: if Z2>0 else 0``): the cases it states, entry by entry, as ``\\begin{cases}`` reads them.
 _TERNARY = re.compile(r"=\s*([^=]+?)\s+if\s+([^=]+?[<>][^=]*?)\s+else\s+([^=]+?)\s*$")
@@ -47,12 +54,17 @@ def _ternary(m: re.Match[str]) -> str:
 #: Julia's elementwise power ``.^`` (Ng's Machine Learning course: ``(1 - a.^2)``) as the
 #: power, which is entry by entry already (``.*`` is a product sign of the grammar).
 NUMPY_REWRITES: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(r"\\(?:text|texttt|mathrm|mathtt)\s*\{\s*(axis|keepdims|True|False)\s*\}"), r"\1"),
     (_NP_SUM, _np_sum),
+    (_NP_POWER, r"(\1)^{\2}"),
+    # Python's power x ** 2: the power (nothing else in maths is written **)
+    (re.compile(r"(?<=[\w})\]])\s*\*\*\s*([0-9]+)"), r"^{\1}"),
     (re.compile(r"\.\s*\^"), "^"),
     (_TERNARY, _ternary),
 ]
 
 NUMPY_NOTE = "np.sum(…, axis=…, keepdims=True) read as NumPy has it: a sum along that axis"
+POWER_NOTE = "np.power(x, k), x ** k read as the power x^k, entry by entry"
 TERNARY_NOTE = "X if C else Y read as the cases X where C holds, else Y (entry by entry)"
 
 
@@ -60,4 +72,5 @@ def numpy_notes(text: str) -> list[str]:
     """The notes saying a NumPy sum or a conditional expression was read, if one was."""
     summed = any(_np_sum(m) != m.group(0) for m in _NP_SUM.finditer(text))
     ternary = any(_ternary(m) != m.group(0) for m in _TERNARY.finditer(text))
-    return [NUMPY_NOTE] * summed + [TERNARY_NOTE] * ternary
+    power = bool(_NP_POWER.search(text)) or "**" in text
+    return [NUMPY_NOTE] * summed + [TERNARY_NOTE] * ternary + [POWER_NOTE] * power

@@ -8,9 +8,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from derive.formula.latex_display import DISPLAY_REWRITES, display_notes
 from derive.formula.latex_euler import EULER_REWRITES, euler_notes
 from derive.formula.latex_leibniz import LEIBNIZ_REWRITES, leibniz_notes
 from derive.formula.latex_numpy import NUMPY_REWRITES, numpy_notes
+from derive.formula.latex_spellings import SPELLING_REWRITES, spelling_notes
 
 
 def _superscript(m: re.Match[str]) -> str:
@@ -34,6 +36,7 @@ def _cases(m: re.Match[str]) -> str:
     out = "\\cases"
     for row in rows:
         value, cond = row.split("&")
+        value = re.sub(r",\s*$", "", value.strip())  # "dA, & if z > 0": the row's comma
         cond = re.sub(r"\\(?:text|mathrm|textrm)\{[^{}]*\}|\bif\b|\\(?:quad|qquad)|,", " ", cond)
         out += "{" + value + "}{" + (cond.strip() or "\\otherwise") + "}"
     return out
@@ -64,10 +67,32 @@ def loss_notes(text: str) -> list[str]:
     return []
 
 
+#: The Heaviside step, ReLU's derivative: H(z), step(z), \operatorname{Heaviside}(z); never
+#: H with a script (H^{(1)}, Goodfellow's hidden matrix) or H written before a bracket after
+#: a letter (a product).
+_STEP = re.compile(
+    r"(?<![A-Za-z\\_^{])(?:H|\\(?:operatorname|mathrm|text)\s*\{\s*(?:[sS]tep|Heaviside|H)\s*\})"
+    r"\s*(?:\\left\s*)?\(((?:[^(),]|\([^()]*\))*)\)"
+)
+STEP_NOTE = "H(z) read as the Heaviside step, 1 where z > 0 (ReLU's derivative)"
+
+
+def _step(m: re.Match[str]) -> str:
+    return "[" + re.sub(r"\\right\s*$", "", m.group(1).strip()) + " > 0]"
+
+
 def rewrite_notes(text: str) -> list[str]:
     """The readings the rewrites here used (said in the answer): the loss's name, e^{…},
     np.sum, dσ/dz."""
-    return loss_notes(text) + euler_notes(text) + numpy_notes(text) + leibniz_notes(text)
+    return (
+        display_notes(text)
+        + loss_notes(text)
+        + euler_notes(text)
+        + numpy_notes(text)
+        + leibniz_notes(text)
+        + ([STEP_NOTE] if _STEP.search(text) else [])
+        + spelling_notes(text)
+    )
 
 
 #: An indicator of the label's class: ``\\mathbb{1}(y_i = k)`` (y_i the class of sample i).
@@ -88,7 +113,10 @@ def _label_entry(m: re.Match[str]) -> str:
 #: no more than what the grammar reads (decorations, primes and transposes inside
 #: superscripts, indicators, cases, update arrows).
 LATEX_REWRITES: list[tuple[re.Pattern[str], Any]] = [
+    *DISPLAY_REWRITES,  # the page's environment, equation number; W^T_{l+1}, \\ast
     *EULER_REWRITES,  # e^{-z} as \exp(-z) where its exponent is no layer's script
+    (_STEP, _step),  # H(z): the Heaviside step
+    *SPELLING_REWRITES,  # sgn(x) as |x|', \vec{1}, m^{-1}, \nabla_aC
     *NUMPY_REWRITES,  # np.sum(dZ, axis=1, keepdims=True) in Ng's slides
     *LEIBNIZ_REWRITES,  # dσ/dz, ∂σ(z)/∂z as σ'(z)
     (re.compile(r"\\begin\{cases\}(.*?)\\end\{cases\}", re.S), _cases),
@@ -104,6 +132,7 @@ LATEX_REWRITES: list[tuple[re.Pattern[str], Any]] = [
     # the sentence the formula closes: "= A_2 - Y." (not an ellipsis "...", nor "\,")
     (re.compile(r"(?<![.\\])\s*[.,;]\s*$"), ""),
     # decorations: {\cal C}, \hat{\delta}, \vec{z}, \bm{\delta}, \boldsymbol{\delta}
+    (re.compile(r"(\\partial)\s*\{\s*\\(?:cal|mathcal|bf|rm)\s+([A-Za-z])\s*\}"), r"\1 \2"),
     (re.compile(r"\{\s*\\(?:cal|mathcal|bf|rm)\s+([A-Za-z])\s*\}"), r"\1"),
     (re.compile(r"\\(?:cal|bf)\s+([A-Za-z])"), r"\1"),
     (
@@ -202,8 +231,9 @@ LATEX_REWRITES: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"\^\s*\{((?:[^{}]|\{[^{}]*\})*)\}"), _superscript),
     (re.compile(r"\\prime(?![A-Za-z])"), "'"),
     (re.compile(r"\\(?:operatorname|mathrm|text)\{sech\}"), r"\\sech "),
+    (re.compile(r"\\(?:operatorname|mathrm|text|textrm)\s*\{\s*tanh\s*\}"), r"\\tanh "),
     # "\ ": TeX's control space (a^{(l)}\ .*\ b), not a line break \\
     (re.compile(r"(?<!\\)\\(?=[ \t])"), " "),
     # tanh(x), tanh^2 z: the function written without its backslash (Markdown sources)
-    (re.compile(r"(?<![A-Za-z\\])tanh(?=\s*[(^{\\]|\s+[A-Za-z])"), r"\\tanh "),
+    (re.compile(r"(?<![A-Za-z\\])tanh(?=\s*[(^{\\']|\s+[A-Za-z])"), r"\\tanh "),
 ]
