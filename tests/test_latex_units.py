@@ -54,3 +54,42 @@ def test_a_deltas_recursion_keeps_its_reading(bishop: Checker) -> None:
     # Bishop's (5.56): the sum over the next layer's deltas says w_kj joins j to k
     result = bishop.check(r"\delta_j = h'(a_j) \sum_k w_{kj} \delta_k", "latex")
     assert result.verdict == "correct"
+
+
+# ------------------------- a delta's recursion in Wikipedia's order of a weight's indices
+# Made-up minimal formulas in the form of Wikipedia's backpropagation article
+# (δ_j = φ'(net_j) Σ_ℓ w_jℓ δ_ℓ, w_jℓ joining unit j to unit ℓ): the delta summed on the
+# right is the next layer's in every source, so only the order w_jk = j -> k makes the
+# recursion run backward; read so, with a note. It exited "no delta_0" (k placed at l-1).
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        r"\delta_j = f'(z_j)\sum_k w_{jk}\delta_k",
+        r"\delta_j = f'(z_j) \sum_k \delta_k w_{jk}",
+        r"\delta_j = \left(\sum_k w_{jk}\delta_k\right) f'(z_j)",
+    ],
+)
+def test_a_deltas_recursion_in_wikipedias_order_is_read(formula: str) -> None:
+    result = Checker("seed").check(formula, "latex")
+    assert result.verdict == "correct", str(result)
+    assert any("Wikipedia" in n for n in result.notes), result.notes
+    assert any("k in layer l+1" in n for n in result.notes), result.notes
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        r"\delta_j = 2 f'(z_j)\sum_k w_{jk}\delta_k",  # made up: a stray factor 2
+        r"\delta_j = f(z_j)\sum_k w_{jk}\delta_k",  # made up: f for f'
+    ],
+)
+def test_a_wrong_recursion_in_wikipedias_order_is_incorrect(formula: str) -> None:
+    assert Checker("seed").check(formula, "latex").verdict == "incorrect"
+
+
+def test_derives_order_of_a_recursion_has_no_wikipedia_note() -> None:
+    result = Checker("seed").check(r"\delta_j = f'(z_j)\sum_k w_{kj}\delta_k", "latex")
+    assert result.verdict == "correct"
+    assert not any("Wikipedia" in n for n in result.notes), result.notes

@@ -22,6 +22,18 @@ from derive.formula.numbers import _CommonIR
 SKIP = re.compile(r"([a-z])\s*(?:\\neq?(?![A-Za-z])|≠)\s*([a-z])")
 
 
+def _without_start(text: str) -> str:
+    """``k=1, k≠i`` (or ``k≠i, k=1``) as ``k≠i``: the start of the range a condition restricts
+    (the range's end is the superscript, its start is where every index starts)."""
+    items = [item.strip() for item in text.split(",")]
+    skips = [item for item in items if SKIP.fullmatch(item)]
+    if len(items) != 2 or len(skips) != 1:
+        return text
+    letter = SKIP.fullmatch(skips[0]).group(1)  # type: ignore[union-attr]
+    start = next(item for item in items if item is not skips[0])
+    return skips[0] if re.fullmatch(rf"{letter}\s*=\s*[01]", start) else text
+
+
 def _slice_sum(letters: tuple[str, ...], node: Slice) -> IR:
     """``Σ_{n,i,j} (δ)_{n,:,i,j}``: the sum over every axis but the channels, one per channel."""
     items = node.items
@@ -67,7 +79,7 @@ class Sums(_CommonIR):
     def sumsub(self, *items: Any) -> Over:
         """The subscript of a sum (its index)."""
         text = "".join(str(i) for i in items)
-        skips = SKIP.fullmatch(text.strip())
+        skips = SKIP.fullmatch(_without_start(text).strip())
         if skips:  # Σ_{k≠i}: over k, all but k = i (softmax's other classes)
             return Over((skips.group(1),), ((skips.group(1), skips.group(2)),))
         if re.search(r"\\neq?(?![A-Za-z])|≠", text):

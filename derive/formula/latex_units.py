@@ -114,6 +114,60 @@ def _mirror(parts: list[Any], swap: bool, then: Alternative | None) -> Alternati
     return Alternative(readings, MIRROR_NOTE, MIRROR_REFUSAL, also=then)
 
 
+def _recursion(parts: list[Any]) -> str | None:
+    """The left-hand side's letter when the formula is a delta's recursion written with unit
+    letters (``δ_j = … Σ_k w_(kj) δ_k``): a delta on the left, another's delta on the right."""
+    lhs = _letters(parts[0])
+    if lhs is None or len(lhs) != 1 or parts[0].a.base != "delta":
+        return None
+    for p in parts[1:]:
+        for _, n in nodes(p):
+            got = _letters(n)
+            if got and n.a.base == "delta" and got[0] != lhs[0]:
+                return lhs[0]
+    return None
+
+
+def _backward(parts: list[Any], layer: dict[str, int] | None) -> bool:
+    """Whether the letters' layers make a delta's recursion run backward (every delta on
+    the right of ``δ_j`` with a letter of its own the next layer's: δ_l from δ_{l+1}, as
+    every source defines it). True for any formula that is no such recursion."""
+    own = _recursion(parts)
+    if own is None:
+        return layer is not None
+    if layer is None:
+        return False
+    return all(
+        layer.get(got[0]) == 1
+        for p in parts[1:]
+        for _, n in nodes(p)
+        if (got := _letters(n)) and n.a.base == "delta" and got[0] != own
+    )
+
+
+#: The note of a delta's recursion read in Wikipedia's order of a weight's indices.
+WIKIPEDIA_NOTE = (
+    "w_(jk) read as joining unit j to unit k of the next layer (Wikipedia's backpropagation "
+    "article): the delta summed beside it is the next layer's, and in the other order "
+    "(w_(kj) joining j to k) the recursion would run forward"
+)
+
+
+def _convention(parts: list[Any]) -> tuple[list[Any], dict[str, int] | None, str]:
+    """The parts in derive's order of a weight's indices (w_(kj) joins unit j to unit k) and
+    their letters' layers; for a delta's recursion that only the other order (w_(jk) joins
+    j to k, Wikipedia's) makes run backward, that order. The order's words for the note."""
+    ours = "w_(kj) joins unit j to unit k of the next layer"
+    layer = _unit_layers(parts)
+    if _recursion(parts) is None or _backward(parts, layer):
+        return parts, layer, ours
+    mirrored = [_mirrored(p) for p in parts]
+    other = _unit_layers(mirrored)
+    if _backward(mirrored, other):
+        return mirrored, other, "w_(jk) joins unit j to unit k of the next layer"
+    return parts, layer, ours
+
+
 def unit_letters(
     parts: list[Any], notes: list[str], bishop: bool
 ) -> tuple[list[Any], Alternative | None]:
@@ -125,16 +179,17 @@ def unit_letters(
     swapped cannot be judged). Returns the parts and the swapped reading (or None)."""
     if any(isinstance(n, Sym) and n.index is not None for p in parts for _, n in nodes(p)):
         return parts, None
-    layer = _unit_layers(parts)
+    written_parts = parts
+    parts, layer, order = _convention(parts)
     if layer is None:
         return parts, None
     placed = ", ".join(
         f"{c} in layer l{layer[c]:+d}".replace("+0", "")
         for c in sorted(layer, key=lambda c: layer[c])
     )
-    notes.append(
-        f"unit letters read as layers ({placed}; w_(kj) joins unit j to unit k of the next layer)"
-    )
+    notes.append(f"unit letters read as layers ({placed}; {order})")
+    if parts is not written_parts:
+        notes.append(WIKIPEDIA_NOTE)
     written = {n.base for p in parts for _, n in nodes(p) if isinstance(n, Sym) and n.lower}
     az = bool(written & {"A", "Z"})
     if bishop and "A" not in written and az:  # h'(z_j): whose letters?
