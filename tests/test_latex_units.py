@@ -93,3 +93,40 @@ def test_derives_order_of_a_recursion_has_no_wikipedia_note() -> None:
     result = Checker("seed").check(r"\delta_j = f'(z_j)\sum_k w_{kj}\delta_k", "latex")
     assert result.verdict == "correct"
     assert not any("Wikipedia" in n for n in result.notes), result.notes
+
+
+# ----------------------------------------------- the input indexed by a unit letter
+# Made-up minimal formulas in Bishop's letters (PRML §5.3: ∂E_n/∂w_ji = δ_j z_i, with
+# z_i = x_i for the first layer): x_i's unit is an input, in layer 0, so the formula is
+# layer 1's. Both were judged INCORRECT (x_i read at the generic layer l, with zeros
+# beyond X's rows).
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        r"\frac{\partial E_n}{\partial w_{ji}} = \delta_j x_i",
+        r"\frac{\partial E_n}{\partial w_{kj}} = x_j \delta_k",
+    ],
+)
+def test_the_input_by_a_unit_letter_is_the_first_layer(bishop: Checker, formula: str) -> None:
+    result = bishop.check(formula, "latex")
+    assert result.verdict == "correct", str(result)
+    assert any("the formula is layer 1's" in n for n in result.notes), result.notes
+
+
+def test_the_input_places_wikipedias_order_of_a_weights_indices(bishop: Checker) -> None:
+    # w_ij with x_i: in derive's order i would be the weight's output unit, an input unit
+    # of a layer after the input; only Wikipedia's order (w_ij joins i to j) places it
+    result = bishop.check(r"\frac{\partial E_n}{\partial w_{ij}} = x_i \delta_j", "latex")
+    assert result.verdict == "correct", str(result)
+    assert any("Wikipedia" in n for n in result.notes), result.notes
+    wrong = bishop.check(r"\frac{\partial E_n}{\partial w_{ij}} = 2 x_i \delta_j", "latex")
+    assert wrong.verdict == "incorrect"
+
+
+def test_mitchells_input_from_unit_i_into_unit_j_is_refused(bishop: Checker) -> None:
+    # Mitchell (1997) Table 4.2: Δw_ji = η δ_j x_ji, x_ji the input from unit i into unit j:
+    # read as X's entries it was judged INCORRECT
+    with pytest.raises(FormulaError, match="Mitchell"):
+        bishop.check(r"\frac{\partial E}{\partial w_{ji}} = \delta_j x_{ji}", "latex")
