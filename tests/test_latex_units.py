@@ -130,3 +130,54 @@ def test_mitchells_input_from_unit_i_into_unit_j_is_refused(bishop: Checker) -> 
     # read as X's entries it was judged INCORRECT
     with pytest.raises(FormulaError, match="Mitchell"):
         bishop.check(r"\frac{\partial E}{\partial w_{ji}} = \delta_j x_{ji}", "latex")
+
+
+# ------------------------------------- Wikipedia's own letters: Σ_ℓ over units, net_j
+# Wikipedia's backpropagation article writes δ_j = (Σ_ℓ w_jℓ δ_ℓ) φ'(net_j) (ℓ the units
+# of the next layer, net_j a unit's net input, o_j = φ(net_j) its output; Mitchell writes
+# net_j too): ℓ summed is a unit letter, not the layer. Made-up minimal variants on
+# Nielsen's sigmoid network; every one was an error ("W needs a layer index", "unexpected
+# 'e'").
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        r"\delta_j = (\sum_\ell w_{j\ell}\delta_\ell)\varphi'(net_j)",
+        r"\delta_j = (\sum_\ell w_{j\ell}\delta_\ell)\varphi(net_j)(1-\varphi(net_j))",
+        r"\delta_j = (\sum_\ell w_{j\ell}\delta_\ell) o_j (1 - o_j)",
+        r"\delta_j = \varphi'(\text{net}_j)\sum_k w_{kj}\delta_k",
+    ],
+)
+def test_wikipedias_letters_are_read(formula: str) -> None:
+    result = Checker("nielsen").check(formula, "latex")
+    assert result.verdict == "correct", str(result)
+    assert any("unit letters read as layers" in n for n in result.notes), result.notes
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        # made up: f(z) where f'(z) belongs
+        r"\delta_j = (\sum_\ell w_{j\ell}\delta_\ell)\varphi(net_j)",
+        # made up: the derivative of the output (φ'(o_j), f' of the activation)
+        r"\delta_j = (\sum_\ell w_{j\ell}\delta_\ell)\varphi(o_j)(1-\varphi(o_j))",
+        # made up: the delta of the unit itself summed
+        r"\delta_j = (\sum_\ell w_{j\ell}\delta_j)\varphi'(net_j)",
+    ],
+)
+def test_wrong_formulas_in_wikipedias_letters_are_not_correct(formula: str) -> None:
+    try:
+        result = Checker("nielsen").check(formula, "latex")
+    except FormulaError:
+        return  # no verdict is never a wrong one
+    assert result.verdict == "incorrect", str(result)
+
+
+def test_a_summed_l_is_the_layer_where_the_formula_numbers_layers() -> None:
+    # l summed and written as a layer elsewhere (δ^l_j): not read as a unit letter
+    result = Checker("nielsen").check(
+        r"\delta^l_j = \sigma'(z^l_j) \sum_k w^{l+1}_{kj} \delta^{l+1}_k", "latex"
+    )
+    assert result.verdict == "correct"
+    assert not any("ℓ (or l) summed" in n for n in result.notes), result.notes

@@ -22,6 +22,7 @@ from derive.formula.unit_places import (
     mirrored,
     mitchell_inputs,
     placed,
+    summed_l,
     unit_layers,
     unit_letters_of,
 )
@@ -62,14 +63,18 @@ def unit_letters(
     most notes: with his h'(a_j) written that is the reading; otherwise a and z are read as
     written and the swapped parts are returned too (a formula wrong as written and right
     swapped cannot be judged). Returns the parts and the swapped reading (or None)."""
+    written_parts = parts
+    parts, l_summed = summed_l(parts)
     if any(isinstance(n, Sym) and n.index is not None for p in parts for _, n in nodes(p)):
         return parts, None
     parts, layer, other_order = convention(parts)
     if layer is None:
-        return parts, None
+        return written_parts, None
+    if l_summed:
+        notes.append("ℓ (or l) summed over read as a unit letter, not the layer")
     mitchell_inputs(parts, layer)
     where = ", ".join(
-        f"{c} in layer l{layer[c]:+d}".replace("+0", "")
+        f"{'ℓ' if c == 'l' else c} in layer l{layer[c]:+d}".replace("+0", "")
         for c in sorted(layer, key=lambda c: layer[c])
     )
     order = "w_(jk) joins unit j to unit k" if other_order else "w_(kj) joins unit j to unit k"

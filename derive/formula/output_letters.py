@@ -47,6 +47,15 @@ READINGS: dict[str, tuple[LetterReading, ...]] = {
             "backpropagation article writes it)",
         ),
     ),
+    "net": (
+        LetterReading(
+            "net",
+            "Z",
+            "Z",
+            "a unit's net input, its pre-activation Z (net_j = Σ_i w_ji o_i, as Wikipedia's "
+            "backpropagation article and Mitchell's Machine Learning write it)",
+        ),
+    ),
     "f": (
         LetterReading(
             "f",

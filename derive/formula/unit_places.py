@@ -9,19 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from derive.formula.ir import Entry, FormulaError, Partial, Sym
+from derive.formula.ir import Entry, FormulaError, ISum, Partial, Sym
 from derive.formula.ir_walk import map_children, nodes
 from derive.formula.layer_indices import IntIndex, RelIndex
 
 #: The network's symbols that unit letters may stand beside instead of layer numbers.
-_UNIT_BASES = ("delta", "Z", "A", "W", "b")
+UNIT_BASES = ("delta", "Z", "A", "W", "b")
 
 
 def unit_letters_of(node: Any) -> tuple[str, ...] | None:
     """The plain letters of an unnumbered entry (``w_{kj}``: k, j); None otherwise."""
     if not (isinstance(node, Entry) and isinstance(node.a, Sym) and node.a.index is None):
         return None
-    if node.a.base not in _UNIT_BASES:
+    if node.a.base not in UNIT_BASES:
         return None
     out = []
     for term in node.indices:
@@ -198,3 +198,23 @@ def convention(parts: list[Any]) -> tuple[list[Any], dict[str, int] | None, str 
             f"backpropagation article): in the other order (w_(kj) joining j to k) {why}"
         ),
     )
+
+
+def _l_as_entry(node: Any) -> Any:
+    if isinstance(node, Sym) and node.index == RelIndex("l", 0) and node.base in UNIT_BASES:
+        return Entry(Sym(node.base, None, node.lower), (((1, "l"),),))
+    return map_children(node, _l_as_entry)
+
+
+def summed_l(parts: list[Any]) -> tuple[list[Any], bool]:
+    """The parts with a summed ``l`` read as a unit letter (Wikipedia's
+    ``δ_j = (Σ_ℓ w_jℓ δ_ℓ) φ'(net_j)``: ℓ is summed, so it runs over units, not layers, as
+    a layer's index never runs within one formula without layer numbers); and whether it
+    was. Unchanged where nothing sums over l, or a symbol has another layer index."""
+    summed = any(isinstance(n, ISum) and "l" in n.letters for p in parts for _, n in nodes(p))
+    if not summed:
+        return parts, False
+    out = [_l_as_entry(p) for p in parts]
+    if any(isinstance(n, Sym) and n.index is not None for p in out for _, n in nodes(p)):
+        return parts, False
+    return out, True
