@@ -22,9 +22,22 @@ from derive.formula.numbers import _CommonIR
 SKIP = re.compile(r"([a-z])\s*(?:\\neq?(?![A-Za-z])|≠)\s*([a-z])")
 
 
+#: ``k \\in Downstream(j)``, ``l \\in outs(i)``: the units a unit feeds (its next dense layer;
+#: Mitchell's Machine Learning §4.5.3). Not ``k \\in outputs``: the output layer, the next only
+#: for the last hidden layer, which a formula at the generic layer l does not say.
+DOWNSTREAM = re.compile(
+    r"([a-z])\s*(?:\\in|∈)\s*(?:\\(?:text|mathrm|operatorname|mathit)\s*)?\{?\s*"
+    r"(?:outs|downstream|Downstream|children)\s*\}?\s*(?:\(\s*[a-z]\s*\))?"
+)
+
+
 def _without_start(text: str) -> str:
     """``k=1, k≠i`` (or ``k≠i, k=1``) as ``k≠i``: the start of the range a condition restricts
-    (the range's end is the superscript, its start is where every index starts)."""
+    (the range's end is the superscript, its start is where every index starts); and
+    ``k ∈ Downstream(j)`` as ``k`` (``DOWNSTREAM``)."""
+    downstream = DOWNSTREAM.fullmatch(text.strip())
+    if downstream:
+        return downstream.group(1)
     items = [item.strip() for item in text.split(",")]
     skips = [item for item in items if SKIP.fullmatch(item)]
     if len(items) != 2 or len(skips) != 1:
@@ -79,7 +92,8 @@ class Sums(_CommonIR):
     def sumsub(self, *items: Any) -> Over:
         """The subscript of a sum (its index)."""
         text = "".join(str(i) for i in items)
-        skips = SKIP.fullmatch(_without_start(text).strip())
+        text = _without_start(text)
+        skips = SKIP.fullmatch(text.strip())
         if skips:  # Σ_{k≠i}: over k, all but k = i (softmax's other classes)
             return Over((skips.group(1),), ((skips.group(1), skips.group(2)),))
         if re.search(r"\\neq?(?![A-Za-z])|≠", text):
