@@ -7,6 +7,8 @@ Mitchell's, on Nielsen's sigmoid network (two layers)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from derive.formula.check import Checker
@@ -50,7 +52,23 @@ def test_h_as_the_hidden_layer_keeps_its_reading(nielsen: Checker) -> None:
     assert any("'h' read as the hidden layer" in n for n in result.notes), result.notes
 
 
-def test_a_sum_over_the_outputs_is_not_read_as_the_next_layer(nielsen: Checker) -> None:
-    # Σ_{k ∈ outputs} is the next layer's units only for the last hidden layer
-    with pytest.raises(FormulaError):
-        nielsen.check(r"\delta_h = o_h (1-o_h) \sum_{k \in outputs} w_{kh} \delta_k", "latex")
+def test_a_sum_over_the_outputs_is_the_next_layer_with_one_hidden_layer(nielsen: Checker) -> None:
+    # Mitchell's Table 4.2 itself: Σ_{k ∈ outputs}, his network's one hidden layer feeding
+    # the outputs (it was an error: "W needs a layer index")
+    formula = r"\delta_h = o_h (1-o_h) \sum_{k \in outputs} w_{kh} \delta_k"
+    assert nielsen.check(formula, "latex").verdict == "correct"
+    wrong = r"\delta_h = 2 o_h (1-o_h) \sum_{k \in outputs} w_{kh} \delta_k"
+    assert nielsen.check(wrong, "latex").verdict == "incorrect"
+
+
+def test_a_sum_over_the_outputs_is_refused_with_two_hidden_layers() -> None:
+    # the output units are not the first hidden layer's next: no reading of it
+    relu3 = Checker(str(Path(__file__).parent / "corpus" / "specs" / "ng_relu3.toml"))
+    with pytest.raises(FormulaError, match="only in a network with one hidden layer"):
+        relu3.check(r"\delta_h = o_h (1-o_h) \sum_{k \in outputs} w_{kh} \delta_k", "latex")
+
+
+def test_an_entry_form_missing_an_index_says_which_symbol() -> None:
+    # made up: δ_1 with no entry index beside entries: it said "needs 0 entry indices, not 0"
+    with pytest.raises(FormulaError, match=r"the left side \(delta_1\) takes 1 entry indices"):
+        Checker("nielsen").check(r"\delta_1 = \sum_k w_{kj}^{2} \delta^2_k \sigma'(z^1_j)", "latex")
