@@ -181,3 +181,34 @@ def test_a_summed_l_is_the_layer_where_the_formula_numbers_layers() -> None:
     )
     assert result.verdict == "correct"
     assert not any("ℓ (or l) summed" in n for n in result.notes), result.notes
+
+
+# ------------------------------------------------ the target indexed by a unit letter
+# Made-up minimal output deltas in unit letters (Nielsen's δ^L_j = (a^L_j - y_j) σ'(z^L_j)
+# without its L): y_k is the target's entry, so k is a unit of the output layer and the
+# formula is layer L's. The right ones were judged INCORRECT (read at the generic l).
+
+
+@pytest.mark.parametrize(
+    ("spec", "formula"),
+    [
+        (str(BISHOP), r"\delta_k = a_k - y_k"),  # identity output, half the squared error
+        ("nielsen", r"\delta_k = (a_k - y_k)\sigma'(z_k)"),
+    ],
+)
+def test_the_target_by_a_unit_letter_is_the_output_layer(spec: str, formula: str) -> None:
+    result = Checker(spec).check(formula, "latex")
+    assert result.verdict == "correct", str(result)
+    assert any("the formula is layer L's" in n for n in result.notes), result.notes
+
+
+@pytest.mark.parametrize(
+    ("formula", "said"),
+    [(r"\delta_k = y_k - a_k", "sign"), (r"\delta_k = 2(a_k - y_k)", "factor")],
+)
+def test_a_wrong_output_delta_in_unit_letters_is_named(
+    bishop: Checker, formula: str, said: str
+) -> None:
+    result = bishop.check(formula, "latex")
+    assert result.verdict == "incorrect"
+    assert said in str(result.diagnosis), result.diagnosis

@@ -21,6 +21,7 @@ from derive.formula.unit_places import (
     input_layer,
     mirrored,
     mitchell_inputs,
+    output_offset,
     placed,
     summed_l,
     unit_layers,
@@ -81,6 +82,12 @@ def unit_letters(
     notes.append(f"unit letters read as layers ({where}; {order} of the next layer)")
     notes += [other_order] if other_order else []
     at = input_layer(parts, layer)
+    last = output_offset(parts, layer) if at is None else None
+    if last is not None:
+        notes.append(
+            "y with a unit letter read as an entry of the target (the output layer's units): "
+            "the formula is " + ("layer L's" if last == 0 else f"layer L{last:+d}'s")
+        )
     if at is not None:
         notes.append(
             f"x with a unit letter read as an entry of the input (layer 0): the formula is "

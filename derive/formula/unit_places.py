@@ -53,8 +53,9 @@ def unit_layers(parts: list[Any]) -> dict[str, int] | None:
                 links.append(got)
             elif len(got) != 1:
                 return None
-    if not links:
-        return None
+    if not links:  # δ_k = a_k - y_k: one letter, placed only by the target's (``_on``)
+        one = len(first) == 1 and letters == {first[0]} and bool(_on(parts, "Y", layer))
+        return layer if one else None
     for _ in links:
         for a, b in links:
             if a in layer and b not in layer:
@@ -95,37 +96,54 @@ def mitchell_inputs(parts: list[Any], layer: dict[str, int]) -> None:
                 )
 
 
-def input_layer(parts: list[Any], layer: dict[str, int]) -> int | None:
-    """The layer ``l`` is when the formula indexes the input by a unit letter (Bishop's
-    ``∂E_n/∂w_ji = δ_j x_i``: i a unit of layer 0, so l = 1); None when it does not, or
-    its letters on the input disagree."""
-    at = {
-        -layer[n.indices[0][0][1]]
+def _on(parts: list[Any], base: str, layer: dict[str, int]) -> set[int]:
+    """The layers (relative to l) of the unit letters that index ``base`` (X or Y) alone."""
+    return {
+        layer[n.indices[0][0][1]]
         for p in parts
         for _, n in nodes(p)
         if isinstance(n, Entry)
         and isinstance(n.a, Sym)
-        and n.a.base == "X"
+        and n.a.base == base
         and n.a.index is None
         and len(n.indices) == 1
         and len(n.indices[0]) == 1
         and n.indices[0][0][1] in layer
     }
+
+
+def input_layer(parts: list[Any], layer: dict[str, int]) -> int | None:
+    """The layer ``l`` is when the formula indexes the input by a unit letter (Bishop's
+    ``∂E_n/∂w_ji = δ_j x_i``: i a unit of layer 0, so l = 1); None when it does not, or
+    its letters on the input disagree."""
+    at = {-k for k in _on(parts, "X", layer)}
     return at.pop() if len(at) == 1 else None
 
 
-def _anchored(node: Any, at: int) -> Any:
+def output_offset(parts: list[Any], layer: dict[str, int]) -> int | None:
+    """How far l is from the last layer L when the formula indexes the target by a unit
+    letter (``δ_k = a_k - y_k``: k a unit of the output, so l = L); None when it does not,
+    or its letters on the target disagree."""
+    at = {-k for k in _on(parts, "Y", layer)}
+    return at.pop() if len(at) == 1 else None
+
+
+def _anchored(node: Any, at: int, letter: str) -> Any:
     if isinstance(node, Sym) and isinstance(node.index, RelIndex) and node.index.letter == "l":
-        return Sym(node.base, IntIndex(at + node.index.offset), node.lower)
-    return map_children(node, lambda c: _anchored(c, at))
+        k = at + node.index.offset
+        return Sym(node.base, IntIndex(k) if letter == "" else RelIndex(letter, k), node.lower)
+    return map_children(node, lambda c: _anchored(c, at, letter))
 
 
 def placed(parts: list[Any], layer: dict[str, int], swap: bool) -> list[Any]:
-    """The parts with each unit letter's symbol in its layer (relative to l, or numbered
-    where the formula indexes the input by a unit letter)."""
+    """The parts with each unit letter's symbol in its layer (relative to l; numbered where
+    the formula indexes the input by a unit letter, relative to L where the target)."""
     out = [_relettered(p, layer, swap) for p in parts]
     at = input_layer(parts, layer)
-    return out if at is None else [_anchored(p, at) for p in out]
+    if at is not None:
+        return [_anchored(p, at, "") for p in out]
+    last = output_offset(parts, layer)
+    return out if last is None else [_anchored(p, last, "L") for p in out]
 
 
 def mirrored(node: Any) -> Any:
