@@ -29,6 +29,13 @@ from derive.formula.unit_places import (
 )
 
 #: The other convention for a weight's indices, as a reading of a weight's gradient.
+#: A recursion right only in Wikipedia's order of a weight's indices, without its letters.
+WIKIPEDIA_ORDER_REFUSAL = (
+    "cannot tell which unit a weight's first index names: with w_(jk) joining unit j to unit "
+    "k (Wikipedia) the formula is right, and with w_(jk) joining k to j (Nielsen, Bishop) the "
+    "delta summed beside it is the wrong layer's (the weight transposed); write the layers "
+    "(δ^l_j = Σ_k w^{l+1}_{kj} δ^{l+1}_k f'(z^l_j))"
+)
 MIRROR_NOTE = "w_(ij) read as joining unit i to unit j (Wikipedia's backpropagation article)"
 MIRROR_REFUSAL = (
     "cannot tell which unit a weight's first index names: with w_(kj) joining unit j to "
@@ -56,7 +63,7 @@ def _mirror(parts: list[Any], swap: bool, then: Alternative | None) -> Alternati
 
 
 def unit_letters(
-    parts: list[Any], notes: list[str], bishop: bool
+    parts: list[Any], notes: list[str], bishop: bool, wikipedia: bool = False
 ) -> tuple[list[Any], Alternative | None]:
     """``δ_j = h'(a_j) Σ_k w_{kj} δ_k`` (Bishop, PRML §5.3): no layer numbers, the unit
     letters say the layers (j in layer l, k in l+1, as w_{kj} joins j to k). Read so, in
@@ -71,6 +78,10 @@ def unit_letters(
     parts, layer, other_order = convention(parts)
     if layer is None:
         return written_parts, None
+    if other_order and not (l_summed or wikipedia):
+        # w_jk read in Wikipedia's order only where the formula writes Wikipedia's letters
+        # (φ, a summed ℓ): in Nielsen's order the same text is a transposed weight
+        raise FormulaError(WIKIPEDIA_ORDER_REFUSAL)
     if l_summed:
         notes.append("ℓ (or l) summed over read as a unit letter, not the layer")
     mitchell_inputs(parts, layer)
