@@ -63,3 +63,29 @@ def test_a_summed_letter_where_a_free_one_belongs_is_named(checker: Checker) -> 
     assert not got.correct
     assert "where (A_L)_i belongs" in str(got.diagnosis), got.diagnosis
     assert "softmax Jacobian" in str(got.diagnosis)
+
+
+@pytest.mark.parametrize(
+    "rhs",
+    [
+        r"-y_i(1-p_i)+\sum_{k=1,k\neq i}y_k p_i",  # made up: the range's start written too
+        r"-y_i(1-p_i)+\sum_{k=1, k \neq i}^{K} y_k p_i",  # made up: and its end
+        r"-y_i(1-p_i)+\sum_{k \ne i, k=1}^{K} y_k p_i",  # made up: the condition first
+    ],
+)
+def test_a_sum_with_its_start_and_a_skipped_index_is_read(checker: Checker, rhs: str) -> None:
+    # it was refused as "a label's class"
+    got = checker.check(LHS + rhs, "latex")
+    assert got.correct, str(got)
+    assert any("without its term k = i" in n for n in got.notes), got.notes
+
+
+def test_a_wrong_sum_with_its_start_and_a_skipped_index_is_incorrect(checker: Checker) -> None:
+    # made up: the asker's sign slip, with the range's start written
+    assert not checker.check(LHS + r"-y_i(1-p_i)+\sum_{k=1,k\neq i}-p_k y_k", "latex").correct
+
+
+def test_a_start_of_another_letter_is_not_dropped(checker: Checker) -> None:
+    # made up: the start names j, the condition k: no reading of it
+    with pytest.raises(FormulaError):
+        checker.check(LHS + r"-y_i(1-p_i)+\sum_{j=1,k\neq i}y_k p_i", "latex")

@@ -31,6 +31,10 @@ imports the steps before it (import-linter keeps the package free of cycles)::
       LaTeX       latex_layers.py     layer indices and letters (o, h: output, hidden)
                   latex_units.py      unit letters for layers (Bishop's δ_j = h'(a_j) Σ_k w_kj δ_k);
                                       a weight's index order read both ways
+                  unit_places.py      where unit letters put their units: the weights
+                                      joining them, Wikipedia's w_jk where only it fits
+                                      (a delta's recursion, x_i in layer 0), Σ_ℓ
+                  unit_letter_h.py    Mitchell's δ_h = o_h(1-o_h) Σ_k w_kh δ_k: h a unit
                   latex_funcs.py      function applications: primes, powers, layers
                   latex_scripts.py    symbols, indices, superscripts
                   latex_ellipsis.py   σ'(z_1) w_2 … σ'(z_4): the run filled in
@@ -126,7 +130,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   python_helpers.py   a helper named after an activation (applySigmoid),
                                       in its usual definitions (python_args.py: call
                                       arguments as text)
-                  output_letters.py   o, f, p (the output's scores, its probabilities)
+                  output_letters.py   o, f, p, net (the output's scores, its probabilities,
+                                      a unit's net input)
                                       read where one reading fits, else "cannot tell"
                   letter_clash.py     a letter the network names (dropout's p) read as
                                       the output's too: "cannot tell" where they disagree

@@ -72,8 +72,11 @@ class IndexForm(Layout):
         """The value of the index form on the grid of index values."""
         if len(want_shape) != len(self.free) or "" in self.free:
             written = len(want_shape) - len(self.free) + len(self.lhs_entries)
+            if "" in self.free:  # fewer written than its entries' axes
+                written = self.layout(self.lhs, len(self.lhs_entries)).count(None)
             raise FormulaError(
-                f"the left side needs {written} entry indices, not {len(self.lhs_entries)}"
+                f"the left side ({self.lhs.name}) takes {written} entry indices in a formula "
+                f"written entry by entry, not {len(self.lhs_entries)}"
             )
         for var, size in zip(self.free, want_shape):
             self.sizes[var] = size
@@ -122,7 +125,9 @@ class IndexForm(Layout):
             written = [size for a, size in zip(layout, shape) if a is None]
             if len(node.indices) != len(written):
                 raise FormulaError(
-                    f"{sym.name} takes {len(written)} entry indices, not {len(node.indices)}"
+                    f"{sym.name} takes {len(written)} entry indices, not {len(node.indices)}: "
+                    "in a formula written entry by entry each symbol takes its unit's index "
+                    "(δ_j, w_{kj}; a letter read as the layer, such as l, is none)"
                 )
             for terms, size in zip(node.indices, written):
                 if len(terms) == 1 and terms[0][0] == 1 and isinstance(terms[0][1], str):

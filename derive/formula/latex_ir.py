@@ -217,7 +217,10 @@ class LatexToIR(Scripts, Ellipses, Sums, Conditions):
         if self.alternative is None:
             parts, self.alternative = hidden_letters(parts, self.notes, self.depth)
         if self.alternative is None:
-            parts, self.alternative = unit_letters(parts, self.notes, "h" in self.functions)
+            wikipedia = bool(self.functions & {"\\varphi", "\\phi"})  # Wikipedia's φ
+            parts, self.alternative = unit_letters(
+                parts, self.notes, "h" in self.functions, wikipedia
+            )
         return capital_as_generic(parts, self.notes, self.output_written)
 
     def juxt(self, a: IR, b: IR) -> IR:

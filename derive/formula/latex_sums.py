@@ -22,6 +22,38 @@ from derive.formula.numbers import _CommonIR
 SKIP = re.compile(r"([a-z])\s*(?:\\neq?(?![A-Za-z])|≠)\s*([a-z])")
 
 
+#: ``k \\in Downstream(j)``, ``l \\in outs(i)``: the units a unit feeds (its next dense layer;
+#: Mitchell's Machine Learning §4.5.3); ``k \\in outputs`` (Mitchell's Table 4.2): the output
+#: layer's units, the next layer's only in a network with one hidden layer.
+DOWNSTREAM = re.compile(
+    r"([a-z])\s*(?:\\in|∈)\s*(?:\\(?:text|mathrm|operatorname|mathit)\s*)?\{?\s*"
+    r"(outputs|outs|downstream|Downstream|children)\s*\}?\s*(?:\(\s*[a-z]\s*\))?"
+)
+
+
+def _without_start(text: str, depth: int) -> str:
+    """``k=1, k≠i`` (or ``k≠i, k=1``) as ``k≠i``: the start of the range a condition restricts
+    (the range's end is the superscript, its start is where every index starts); and
+    ``k ∈ Downstream(j)`` as ``k`` (``DOWNSTREAM``; ``k ∈ outputs`` in a network of
+    ``depth`` 2, where the outputs are the hidden layer's next)."""
+    downstream = DOWNSTREAM.fullmatch(text.strip())
+    if downstream and downstream.group(2) == "outputs" and depth != 2:
+        raise FormulaError(
+            f"Σ_{{{downstream.group(1)} ∈ outputs}}: the output units are the next layer's "
+            f"only in a network with one hidden layer, and this one has {max(depth - 1, 0)}; "
+            "write the layers (δ^l_j = σ'(z^l_j) Σ_k w^{l+1}_{kj} δ^{l+1}_k)"
+        )
+    if downstream:
+        return downstream.group(1)
+    items = [item.strip() for item in text.split(",")]
+    skips = [item for item in items if SKIP.fullmatch(item)]
+    if len(items) != 2 or len(skips) != 1:
+        return text
+    letter = SKIP.fullmatch(skips[0]).group(1)  # type: ignore[union-attr]
+    start = next(item for item in items if item is not skips[0])
+    return skips[0] if re.fullmatch(rf"{letter}\s*=\s*[01]", start) else text
+
+
 def _slice_sum(letters: tuple[str, ...], node: Slice) -> IR:
     """``Σ_{n,i,j} (δ)_{n,:,i,j}``: the sum over every axis but the channels, one per channel."""
     items = node.items
@@ -67,6 +99,7 @@ class Sums(_CommonIR):
     def sumsub(self, *items: Any) -> Over:
         """The subscript of a sum (its index)."""
         text = "".join(str(i) for i in items)
+        text = _without_start(text, getattr(self, "depth", 0))  # Scripts' network depth
         skips = SKIP.fullmatch(text.strip())
         if skips:  # Σ_{k≠i}: over k, all but k = i (softmax's other classes)
             return Over((skips.group(1),), ((skips.group(1), skips.group(2)),))

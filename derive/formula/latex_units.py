@@ -4,96 +4,44 @@ j in layer l, k in l+1): the letters say the layers, through the weights that jo
 Which unit a weight's first index names is a convention: w_{kj} joins unit j to unit k
 (Nielsen, Bishop, derive's rows), or w_{ij} joins unit i to unit j (Wikipedia's
 ∂E/∂w_ij = o_i δ_j). A delta's recursion says which (its sum runs over the next layer's
-deltas, so w_{kj} with δ_k summed joins j to k); a weight's gradient alone does not: there
-the other convention is a reading too, and a formula wrong as derive reads it and right
-in the other gets no verdict (``Alternative``)."""
+deltas), and so does the input indexed by a unit letter (x_i is in layer 0): where only
+one order places the letters so, it is read (``unit_places``); a weight's gradient alone
+does not say: there the other convention is a reading too, and a formula wrong as derive
+reads it and right in the other gets no verdict (``Alternative``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from derive.formula.ir import Entry, FormulaError, Partial, Sym
-from derive.formula.ir_walk import map_children, nodes
+from derive.formula.ir_walk import nodes
 from derive.formula.latex_layers import Alternative
-from derive.formula.layer_indices import RelIndex
-
-#: The network's symbols that unit letters may stand beside instead of layer numbers.
-_UNIT_BASES = ("delta", "Z", "A", "W", "b")
-
-
-def _letters(node: Any) -> tuple[str, ...] | None:
-    """The plain letters of an unnumbered entry (``w_{kj}``: k, j); None otherwise."""
-    if not (isinstance(node, Entry) and isinstance(node.a, Sym) and node.a.index is None):
-        return None
-    if node.a.base not in _UNIT_BASES:
-        return None
-    out = []
-    for term in node.indices:
-        if len(term) != 1 or term[0][0] != 1 or not isinstance(term[0][1], str):
-            return None
-        out.append(term[0][1])
-    return tuple(out)
-
-
-def _unit_layers(parts: list[Any]) -> dict[str, int] | None:
-    """Each unit letter's layer relative to the left-hand side's (``l``): ``w_{kj}`` joins
-    unit j to unit k of the next layer. None unless every letter is placed so."""
-    lhs = parts[0].sym if isinstance(parts[0], Partial) else parts[0]
-    first = _letters(lhs)
-    if not first:
-        return None
-    layer = {first[0]: 0}
-    if len(first) == 2:
-        layer[first[1]] = -1
-    links = []
-    letters: set[str] = set()
-    for p in parts:
-        for _, n in nodes(p):
-            got = _letters(n)
-            if got is None:
-                continue
-            letters |= set(got)
-            if len(got) == 2 and n.a.base == "W":
-                links.append(got)
-            elif len(got) != 1:
-                return None
-    if not links:
-        return None
-    for _ in links:
-        for a, b in links:
-            if a in layer and b not in layer:
-                layer[b] = layer[a] - 1
-            elif b in layer and a not in layer:
-                layer[a] = layer[b] + 1
-    if not letters <= set(layer) or any(layer[a] != layer[b] + 1 for a, b in links):
-        return None
-    return layer
-
-
-def _relettered(node: Any, layer: dict[str, int], swap: bool) -> Any:
-    got = _letters(node)
-    if got is not None:
-        sym = node.a
-        base = {"A": "Z", "Z": "A"}.get(sym.base, sym.base) if swap and sym.lower else sym.base
-        return Entry(Sym(base, RelIndex("l", layer[got[0]]), sym.lower), node.indices)
-    return map_children(node, lambda c: _relettered(c, layer, swap))
-
+from derive.formula.unit_places import (
+    convention,
+    input_layer,
+    mirrored,
+    mitchell_inputs,
+    output_offset,
+    placed,
+    summed_l,
+    unit_layers,
+    unit_letters_of,
+)
 
 #: The other convention for a weight's indices, as a reading of a weight's gradient.
+#: A recursion right only in Wikipedia's order of a weight's indices, without its letters.
+WIKIPEDIA_ORDER_REFUSAL = (
+    "cannot tell which unit a weight's first index names: with w_(jk) joining unit j to unit "
+    "k (Wikipedia) the formula is right, and with w_(jk) joining k to j (Nielsen, Bishop) the "
+    "delta summed beside it is the wrong layer's (the weight transposed); write the layers "
+    "(δ^l_j = Σ_k w^{l+1}_{kj} δ^{l+1}_k f'(z^l_j))"
+)
 MIRROR_NOTE = "w_(ij) read as joining unit i to unit j (Wikipedia's backpropagation article)"
 MIRROR_REFUSAL = (
     "cannot tell which unit a weight's first index names: with w_(kj) joining unit j to "
     "unit k (Nielsen, Bishop) the formula is wrong, and with w_(ij) joining unit i to unit j "
     "(Wikipedia) it is right; write the layers (∂C/∂w^l_{jk} = a^{l-1}_k δ^l_j)"
 )
-
-
-def _mirrored(node: Any) -> Any:
-    """``node`` with each weight's two unit letters the other way round (w_{ij} -> w_{ji})."""
-    got = _letters(node)
-    if got is not None and len(got) == 2 and node.a.base == "W":
-        return Entry(node.a, (node.indices[1], node.indices[0]))
-    return map_children(node, _mirrored)
 
 
 def _mirror(parts: list[Any], swap: bool, then: Alternative | None) -> Alternative | None:
@@ -103,19 +51,19 @@ def _mirror(parts: list[Any], swap: bool, then: Alternative | None) -> Alternati
     lhs = parts[0]
     if not (isinstance(lhs, Partial) and isinstance(lhs.sym, Entry)):
         return then
-    got, weight = _letters(lhs.sym), lhs.sym.a
+    got, weight = unit_letters_of(lhs.sym), lhs.sym.a
     if got is None or len(got) != 2 or not isinstance(weight, Sym) or weight.base != "W":
         return then
-    mirrored = [_mirrored(p) for p in parts]
-    layer = _unit_layers(mirrored)
+    flipped = [mirrored(p) for p in parts]
+    layer = unit_layers(flipped)
     if layer is None:
         return then
-    readings = [_relettered(p, layer, swap) for p in mirrored]
+    readings = placed(flipped, layer, swap)
     return Alternative(readings, MIRROR_NOTE, MIRROR_REFUSAL, also=then)
 
 
 def unit_letters(
-    parts: list[Any], notes: list[str], bishop: bool
+    parts: list[Any], notes: list[str], bishop: bool, wikipedia: bool = False
 ) -> tuple[list[Any], Alternative | None]:
     """``δ_j = h'(a_j) Σ_k w_{kj} δ_k`` (Bishop, PRML §5.3): no layer numbers, the unit
     letters say the layers (j in layer l, k in l+1, as w_{kj} joins j to k). Read so, in
@@ -123,18 +71,44 @@ def unit_letters(
     most notes: with his h'(a_j) written that is the reading; otherwise a and z are read as
     written and the swapped parts are returned too (a formula wrong as written and right
     swapped cannot be judged). Returns the parts and the swapped reading (or None)."""
+    written_parts = parts
+    parts, l_summed = summed_l(parts)
     if any(isinstance(n, Sym) and n.index is not None for p in parts for _, n in nodes(p)):
         return parts, None
-    layer = _unit_layers(parts)
+    parts, layer, other_order = convention(parts)
     if layer is None:
-        return parts, None
-    placed = ", ".join(
-        f"{c} in layer l{layer[c]:+d}".replace("+0", "")
+        return written_parts, None
+    if other_order and not (l_summed or wikipedia):
+        # w_jk read in Wikipedia's order only where the formula writes Wikipedia's letters
+        # (φ, a summed ℓ): in Nielsen's order the same text is a transposed weight
+        raise FormulaError(WIKIPEDIA_ORDER_REFUSAL)
+    if l_summed:
+        notes.append("ℓ (or l) summed over read as a unit letter, not the layer")
+    mitchell_inputs(parts, layer)
+    where = ", ".join(
+        f"{'ℓ' if c == 'l' else c} in layer l{layer[c]:+d}".replace("+0", "")
         for c in sorted(layer, key=lambda c: layer[c])
     )
-    notes.append(
-        f"unit letters read as layers ({placed}; w_(kj) joins unit j to unit k of the next layer)"
-    )
+    order = "w_(jk) joins unit j to unit k" if other_order else "w_(kj) joins unit j to unit k"
+    notes.append(f"unit letters read as layers ({where}; {order} of the next layer)")
+    notes += [other_order] if other_order else []
+    at = input_layer(parts, layer)
+    last = output_offset(parts, layer) if at is None else None
+    if last is not None:
+        notes.append(
+            "y with a unit letter read as an entry of the target (the output layer's units): "
+            "the formula is " + ("layer L's" if last == 0 else f"layer L{last:+d}'s")
+        )
+    if at is not None:
+        notes.append(
+            f"x with a unit letter read as an entry of the input (layer 0): the formula is "
+            f"layer {at}'s"
+        )
+
+    def mirror(swap: bool, then: Alternative | None) -> Alternative | None:
+        """The other order of a weight's indices as a reading, unless it is the one read."""
+        return then if other_order else _mirror(parts, swap, then)
+
     written = {n.base for p in parts for _, n in nodes(p) if isinstance(n, Sym) and n.lower}
     az = bool(written & {"A", "Z"})
     if bishop and "A" not in written and az:  # h'(z_j): whose letters?
@@ -148,15 +122,15 @@ def unit_letters(
             "Bishop's notation (PRML §5.3, h the activation function): a read as the "
             "pre-activation (derive's Z), z as the activation (A)"
         )
-        return [_relettered(p, layer, True) for p in parts], _mirror(parts, True, None)
+        return placed(parts, layer, True), mirror(True, None)
     swapped = None
     if az:
         swapped = Alternative(
-            [_relettered(p, layer, True) for p in parts],
+            placed(parts, layer, True),
             "a read as the pre-activation and z as the activation (Bishop, PRML §5.3)",
             "cannot tell: with a_j as the activation and z_j as the pre-activation the formula "
             "is wrong, and with a_j as the pre-activation (Bishop, PRML §5.3) it is right; "
             "write the layers (δ^l_j, z^l_j) in derive's notation",
-            also=_mirror(parts, True, None),  # both other readings: letters and indices
+            also=mirror(True, None),  # both other readings: letters and indices
         )
-    return [_relettered(p, layer, False) for p in parts], _mirror(parts, False, swapped)
+    return placed(parts, layer, False), mirror(False, swapped)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from derive.formula.answer import CheckResult
 from derive.formula.ir import FormulaError
+from derive.formula.unit_letter_h import unit_h
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,15 @@ READINGS: dict[str, tuple[LetterReading, ...]] = {
             "A",
             "a unit's output, its activation A (o_j = φ(net_j), as Wikipedia's "
             "backpropagation article writes it)",
+        ),
+    ),
+    "net": (
+        LetterReading(
+            "net",
+            "Z",
+            "Z",
+            "a unit's net input, its pre-activation Z (net_j = Σ_i w_ji o_i, as Wikipedia's "
+            "backpropagation article and Mitchell's Machine Learning write it)",
         ),
     ),
     "f": (
@@ -132,8 +142,11 @@ def letters_check(
     """The verdict with the formula's own letters read (None: it writes none of them, or
     no reading of them reads). ``check(rewrites, verdict_only)`` is one whole check."""
     letters = letters_written(text, activations)
-    if not letters:
+    unit = unit_h(text)  # Mitchell's δ_h: h a unit letter, not the hidden layer
+    if not letters and unit is None:
         return None
+    first = (unit[0],) if unit is not None else ()
+    said = [unit[1]] if unit is not None else []
     combos = [
         combo
         for combo in itertools.product(*(READINGS[c] for c in letters))
@@ -143,7 +156,7 @@ def letters_check(
     refusals: list[FormulaError] = []
     for combo in combos:
         try:
-            result = check(tuple(_rewrite(r) for r in combo), True)
+            result = check(first + tuple(_rewrite(r) for r in combo), True)
         except FormulaError as err:
             if str(err).startswith("cannot"):  # read, but its verdict is not sure
                 raise
@@ -167,8 +180,8 @@ def letters_check(
             "(z and a, with the layer: z^{[L]}_i, a_i)"
         )
     chosen = tried[0].readings
-    result = check(tuple(_rewrite(r) for r in chosen), False)
-    result.notes[:0] = [f"'{r.letter}' read as {r.words}" for r in chosen]
+    result = check(first + tuple(_rewrite(r) for r in chosen), False)
+    result.notes[:0] = said + [f"'{r.letter}' read as {r.words}" for r in chosen]
     if len(tried) > 1:
         result.notes.append(f"the other reading ({_said(tried[1])}) gives the same verdict")
     return result
