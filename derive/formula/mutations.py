@@ -14,7 +14,7 @@ from derive.formula.ir import IR, Amb, Bin, Cmp, Fn, Gt0, Neg, Num, Scalar, Sque
 from derive.formula.ir_walk import at, nodes, replace, show
 from derive.formula.layer_indices import shifted
 from derive.formula.layer_mutations import LayerMutations
-from derive.formula.missing_factors import missing_derivatives
+from derive.formula.missing_factors import missing_derivatives, missing_layer_derivative
 from derive.formula.quantity import Quantity
 from derive.formula.run import Run
 
@@ -76,6 +76,7 @@ class Mutations(LayerMutations):
                     f"{sh(node.a)} {sh(node.b)}",
                     replace(rhs, path, Amb(node.b, node.a, node.sign)),
                 )
+            yield from _sigma_products(rhs, path, node, sh)
             if isinstance(node, Bin) and node.op == "had":
                 yield (
                     "a Hadamard product ⊙ is written where a matrix product belongs",
@@ -174,6 +175,8 @@ class Mutations(LayerMutations):
             yield from self.derivative_factors(run, rhs, q)
             yield from self.chain_factors(run, rhs)
         yield from missing_derivatives(rhs, run.python)  # relu'(M) on one term, not another
+        if not self.network.is_conv:  # δ_2 W_2ᵀ where δ_1 belongs in ∂L/∂W_1
+            yield from missing_layer_derivative(rhs, q, run.python)
         outer = q.kind == "grad" and q.base == "W"  # a weight gradient is an outer product
         for path, node in nodes(rhs) if outer else ():  # last: four variants of each ⊙
             if isinstance(node, Bin) and node.op == "had":
@@ -248,3 +251,42 @@ def _has_derivative_at(rhs: IR, idx: object) -> bool:
         isinstance(n, Fn) and n.order >= 1 and n.arg == z or isinstance(n, (Gt0, Cmp)) and n.a == z
         for _, n in nodes(rhs)
     )
+
+
+def _sigmas(rhs: IR) -> list[Sym]:
+    """The σ_k a formula names as a quantity (batch norm's standard deviation), each once:
+    ``σ_2 Xc_2`` beside them is read as the sigmoid of Xc_2, where the writer may mean the
+    product of the two."""
+    found: dict[Sym, None] = {}
+    for _, n in nodes(rhs):
+        if isinstance(n, Sym) and n.base == "sigma" and n.index is not None:
+            found.setdefault(n)
+    return list(found)
+
+
+def _sigma_products(
+    rhs: IR, path: tuple[int, ...], node: IR, sh: Callable[[IR], str]
+) -> Iterator[tuple[str, IR]]:
+    """``σ_2 Xc_2`` in a formula that names batch norm's σ_2, read as the sigmoid of Xc_2:
+    the product of the two where ⊙ belongs (after ``⊘``, ``a ⊘ σ_2 ⊙ Xc_2`` as written
+    left to right, ``(a ⊘ σ_2) ⊙ Xc_2``)."""
+    over = isinstance(node, Bin) and node.op == "div" and _is_sigmoid(node.b)
+    fn = node.b if over and isinstance(node, Bin) else node
+    if not _is_sigmoid(fn):
+        return
+    assert isinstance(fn, Fn)
+    for sigma in _sigmas(rhs):
+        if over and isinstance(node, Bin):
+            new: IR = Bin("had", Bin("div", node.a, sigma), fn.arg)
+        else:
+            new = Bin("had", sigma, fn.arg)
+        yield (
+            "a matrix product is written where the Hadamard product ⊙ belongs "
+            f"({sh(sigma)} ⊙ {sh(fn.arg)}: {sh(sigma)} written beside {sh(fn.arg)} is read "
+            "as the sigmoid of it)",
+            replace(rhs, path, new),
+        )
+
+
+def _is_sigmoid(node: IR) -> bool:
+    return isinstance(node, Fn) and node.order == 0 and node.name == "sigmoid"

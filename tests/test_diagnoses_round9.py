@@ -1,0 +1,134 @@
+"""Diagnoses that name the real mistake (issue 13 §3, round 9): an activation's backward
+with a step's value where another belongs, ReLU's value for its mask, the product with the
+gradient arriving left out; a weight gradient whose error lacks the layer's f'(Z); a size
+read by its axis (len(Y)) that agrees with the other convention only by accident; a bias
+gradient summed from a transposed δ; batch norm's σ_2 written beside Xc_2.
+
+Every formula here is MADE UP, minimal, in the forms real code and notes use (the real
+ones are in the corpus: yizt's tanh_backward, interviews.ai's Sigmoid, denggao's ReLU,
+deepcourse's grad_wh, Deep-ML's bias gradient)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from derive import derive, load
+from derive.formula.check import Checker
+
+SPECS = Path(__file__).parent / "corpus" / "specs"
+TANH_ROW = Checker(load(str(SPECS / "yizt_tanh.toml")))  # rows are samples, tanh hidden layer
+NEURON = Checker(load(str(SPECS / "dml_neuron.toml")))  # one sigmoid unit, rows, mean MSE
+CS231N = Checker(load("cs231n"))
+NIELSEN = Checker(load("nielsen"))
+NG = Checker(load("ng"))
+
+
+def _said(checker: Checker, formula: str, syntax: str) -> str:
+    result = checker.check(formula, syntax)
+    assert result.verdict == "incorrect"
+    assert result.diagnosis is not None
+    return result.diagnosis
+
+
+def test_tanh_backward_at_the_upstream_and_without_it_is_two_mistakes() -> None:
+    """MADE UP: tanh' taken at dout, and dout never multiplied in (yizt's slip)."""
+    code = "def tanh_backward(dout, cache):\n    x = cache\n    return 1 - np.tanh(dout) ** 2"
+    said = _said(TANH_ROW, code, "python")
+    assert said.startswith("two mistakes:")
+    assert "dout (the gradient arriving at the output) is written where x" in said
+    assert "the product with dout" in said and "is missing" in said
+
+
+def test_relu_backward_keeping_the_value_for_the_mask() -> None:
+    """MADE UP: np.where(x > 0, x, 0) is ReLU's value, its derivative's mask has 1 there."""
+    code = (
+        "def relu_backward(dout, cache):\n    x = cache\n"
+        "    dx = np.where(x > 0, x, 0) * dout\n    return dx"
+    )
+    said = _said(CS231N, code, "python")
+    assert "np.where(…, x, 0) keeps the value x" in said
+    assert "0/1 mask" in said
+
+
+def test_sigmoid_derivative_in_its_output_applied_to_its_input() -> None:
+    """MADE UP: σ' = out (1 − out) written with the stored input x."""
+    code = (
+        "class Sigmoid:\n    def forward(self, x):\n        self.x = x\n"
+        "        return 1 / (1 + np.exp(-x))\n\n    def backward(self, dout):\n"
+        "        return dout * self.x * (1 - self.x)"
+    )
+    said = _said(NIELSEN, code, "python")
+    assert "x (the step's input) is written where out (the step's output) belongs" in said
+
+
+def test_a_right_backward_gets_no_slip() -> None:
+    """MADE UP: the same class with σ(x) computed: CORRECT (the slips never make a verdict)."""
+    code = (
+        "class Sigmoid:\n    def forward(self, x):\n        self.x = x\n"
+        "        return 1 / (1 + np.exp(-x))\n\n    def backward(self, dout):\n"
+        "        s = 1 / (1 + np.exp(-self.x))\n        return dout * s * (1 - s)"
+    )
+    assert NIELSEN.check(code, "python").verdict == "correct"
+
+
+@pytest.mark.parametrize(
+    ("checker", "formula", "syntax", "z"),
+    [
+        (NG, "dW1 = np.dot(np.dot(W2.T, dZ2), X.T) / m", "python", "f'(Z1)"),
+        (CS231N, "dW1 = X.T @ (dZ2 @ W2.T)", "python", "f'(Z1)"),
+        (NIELSEN, r"\frac{\partial C}{\partial W_1} = (W_2^T \delta_2) X^T", "latex", "f'(Z_1)"),
+    ],
+)
+def test_weight_gradient_without_the_layers_derivative(
+    checker: Checker, formula: str, syntax: str, z: str
+) -> None:
+    """MADE UP: ∂L/∂A_1 (the next layer's δ through its weight) where δ_1 belongs in dW1."""
+    said = _said(checker, formula, syntax)
+    assert said.startswith(f"the factor f'(Z) of the layer is missing (⊙ {z})")
+
+
+@pytest.mark.parametrize("size", ["len(Y)", "Y.shape[0]"])
+def test_size_read_by_its_axis_is_no_convention(size: str) -> None:
+    """MADE UP: np.mean divides by m, and so does len(Y): 1/m too many. (In the column
+    convention len(Y) would count the one unit: right there only by that accident, which
+    is said after it.)"""
+    result = NEURON.check(f"db1 = np.mean(dZ1) / {size}", "python")
+    assert result.verdict == "incorrect"
+    assert result.diagnosis is not None and result.diagnosis.startswith("a factor 1/m too many")
+    assert any("column-convention formula" in n for n in result.notes)
+
+
+@pytest.mark.parametrize(
+    ("formula", "syntax"),
+    [
+        ("db2 = delta2.T / m", "python"),
+        (r"\frac{\partial L}{\partial b_{2}} = \delta_{2}^{T}", "latex"),
+    ],
+)
+def test_bias_from_a_transposed_delta_quotes_it(formula: str, syntax: str) -> None:
+    """MADE UP: δ_2ᵀ (one output unit) where the sum over samples belongs: the diagnosis
+    quotes the transposed δ as written and says the transpose goes."""
+    said = _said(NG, formula, syntax)
+    assert "sum over samples" in said and "without the transpose" in said
+
+
+BN_DA1 = (
+    r"\frac{\partial L}{\partial A_{1}} = \frac{1}{N} \sum_{\text{rows}} \left(\frac{1}{N} "
+    r"\sum_{\text{rows}} \left(\gamma_{2} \odot \left(\sigma_{2}\right)^{\circ -2} \odot Xc_{2} "
+    r"\odot \delta_{2}\right) \oslash \sigma_{2} \odot Xc_{2} - \gamma_{2} \odot \delta_{2} "
+    r"\oslash \sigma_{2}\right) + \left(\delta_{2} \odot \gamma_{2}\right) \oslash \sigma_{2} - "
+    r"\frac{1}{N} \sum_{\text{rows}} \left(\gamma_{2} \odot \left(\sigma_{2}\right)^{\circ -2} "
+    r"\odot Xc_{2} \odot \delta_{2}\right) \oslash \sigma_{2} \odot Xc_{2}"
+)
+
+
+def test_batch_norm_sigma_beside_xc_is_a_product() -> None:
+    """MADE UP (the diagnosis grid's slip): the last ``⊘ σ_2 ⊙ Xc_2`` of batch norm's
+    ∂L/∂A_1 written ``⊘ σ_2 Xc_2``, which reads as the sigmoid of Xc_2."""
+    checker = Checker(derive("bn_mlp").network)
+    assert checker.check(BN_DA1, "latex").verdict == "correct"
+    slipped = BN_DA1.removesuffix(r"\sigma_{2} \odot Xc_{2}") + r"\sigma_{2} Xc_{2}"
+    said = _said(checker, slipped, "latex")
+    assert "Hadamard product ⊙ belongs" in said and "read as the sigmoid" in said
