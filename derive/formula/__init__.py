@@ -142,7 +142,7 @@ grammar and builder::
     program_sublayers.py its sub-layer calls (self.layer.backward(d): the step's VJP) and
                          ``if self.projection:`` read for the program's [sublayers]
     program_slips.py     the usual slips of a snippet, each with its repair
-    step_slips.py        an activation's backward: a step's value for another, ReLU's value, dout left out
+    step_slips.py        an activation's backward: a step's value for another, dout left out
     program_points.py    the program's values and the snippet's at two random points
     numpy_bools.py       boolean arithmetic NumPy refuses ((a > 0) - (a < 0)): no verdict
     program_check.py     every gradient or stage it assigns, compared numerically at two
