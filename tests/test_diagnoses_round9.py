@@ -132,3 +132,63 @@ def test_batch_norm_sigma_beside_xc_is_a_product() -> None:
     slipped = BN_DA1.removesuffix(r"\sigma_{2} \odot Xc_{2}") + r"\sigma_{2} Xc_{2}"
     said = _said(checker, slipped, "latex")
     assert "Hadamard product ⊙ belongs" in said and "read as the sigmoid" in said
+
+
+def test_where_with_swapped_branches_is_said_as_written() -> None:
+    """MADE UP (Huber's loss, branches in each other's place): the same formula as the
+    comparison turned, said as the snippet writes it: the branches of where are swapped."""
+    from test_corpus_file import load_program  # (the corpus's own program reader)
+
+    from derive.formula.program_check import ProgramChecker
+
+    checker = ProgramChecker(load_program(str(SPECS / "programs" / "huber_tensorforce.toml")))
+    code = (
+        "huber_loss = np.where(np.abs(delta) < clip_loss, 0.5 * clip_loss ** 2"
+        " + clip_loss * (np.abs(delta) - clip_loss), 0.5 * loss_per_instance)"
+    )
+    result = checker.check(code)
+    assert result.verdict == "incorrect" and result.diagnosis is not None
+    assert "the two branches of where(abs(delta) < clip_loss, …) are swapped" in result.diagnosis
+    assert "abs(delta) > clip_loss" in result.diagnosis
+
+
+@pytest.mark.parametrize(
+    ("formula", "syntax"),
+    [
+        (r"\delta_1 = (W_2^T \delta_2) \odot \sigma'(W_2^T \delta_2)", "latex"),
+        ("dZ1 = np.dot(W2.T, dZ2) * sigmoid_prime(np.dot(W2.T, dZ2))", "python"),
+    ],
+)
+def test_derivative_taken_at_the_error_arriving(formula: str, syntax: str) -> None:
+    """MADE UP: σ' of the backpropagated error (farzaa's slip), where σ'(Z_1) belongs: one
+    mistake, not "σ' too many and f'(Z) missing"."""
+    said = _said(NIELSEN, formula, syntax)
+    assert "is taken at" in said and "pre-activation Z" in said
+    assert not said.startswith("two mistakes")
+
+
+@pytest.mark.parametrize(
+    ("checker", "formula"),
+    [
+        (NG, "db2 = np.sum(np.dot(dZ2, A1.T), axis=1, keepdims=True) / m"),
+        (CS231N, "db2 = np.sum(A1.T @ dZ2, axis=0, keepdims=True)"),
+    ],
+)
+def test_bias_gradient_written_as_the_weight_gradient(checker: Checker, formula: str) -> None:
+    """MADE UP: the weight gradient's product summed for a bias (cbow's slip)."""
+    said = _said(checker, formula, "python")
+    assert said.startswith("the factor A1ᵀ does not belong: that is the weight gradient's")
+
+
+@pytest.mark.parametrize(
+    ("formula", "syntax"),
+    [
+        (r"\delta_2 = (A_2 - Y) \odot \sigma'(Z_2)", "latex"),
+        ("dZ2 = (A2 - Y) * sigmoid_prime(Z2)", "python"),
+    ],
+)
+def test_extra_output_derivative_with_the_cross_entropy(formula: str, syntax: str) -> None:
+    """MADE UP: the squared error's output δ on a sigmoid + cross-entropy network (Ng's):
+    the diagnosis says why σ' is too many (it cancels with this loss)."""
+    said = _said(NG, formula, syntax)
+    assert "does not belong here" in said and "cancels, δ_L = A_L − Y" in said

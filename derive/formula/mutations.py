@@ -87,7 +87,7 @@ class Mutations(LayerMutations):
                     if isinstance(side, Fn) and side.order >= 1:
                         yield (
                             f"the factor {sh(side)} does not belong here (an f'(z) factor "
-                            "too many)",
+                            f"too many{self._cancels(q)})",
                             replace(rhs, path, other),
                         )
             if isinstance(node, Squeeze):
@@ -108,6 +108,7 @@ class Mutations(LayerMutations):
                     f"{sh(Fn(node.name, 1, node.arg))}",
                     replace(rhs, path, Fn(node.name, 1, node.arg)),
                 )
+        yield from _weight_product_in_bias(rhs, q, sh)  # (before a layer index: Σ (Â − Y) Âᵀ)
         for path, node in nodes(rhs):  # a layer index off by one, f'(A) for f'(Z)
             if isinstance(node, Bin) and node.op in ("add", "sub"):  # one term's sign
                 minus = node.op == "add"  # the term should be subtracted
@@ -145,6 +146,8 @@ class Mutations(LayerMutations):
                     "the derivative is taken at the pre-activation Z, not at A",
                     replace(rhs, path, at_z),
                 )
+            if isinstance(node, Fn) and node.order >= 1 and q.kind == "delta":
+                yield from _derivative_elsewhere(rhs, path, node, q, sh)
             if isinstance(node, Sym) and node.index is not None:
                 for by in (-1, 1):
                     other = Sym(node.base, shifted(node.index, by), node.lower)
@@ -183,6 +186,20 @@ class Mutations(LayerMutations):
                 yield from self._hadamard_for_outer(run, rhs, path, node)
             if isinstance(node, Sum) and node.axis is None and _is(node.a, "had"):
                 yield from self._sample_outer(run, rhs, path, node.a)
+
+    def _cancels(self, q: Quantity) -> str:
+        """Why σ'(Z_L) is too many in an output δ with the cross-entropy: it cancels there
+        (the squared error's δ keeps it: the commonest source of the extra factor)."""
+        loss, last = self.network.loss.name, self.network.layers[-1]
+        if q.kind != "delta" or q.layers(self.d) != [self.d.depth]:
+            return ""
+        fused = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}.get(loss)
+        if fused is None or getattr(getattr(last, "activation", None), "name", None) != fused:
+            return ""
+        return (
+            f": with the {loss.replace('_', '-')} loss the {fused} output's derivative "
+            "cancels, δ_L = A_L − Y; the factor belongs to the squared error's δ"
+        )
 
     def _hadamard_for_outer(
         self, run: Run, rhs: IR, path: tuple[int, ...], node: Bin
@@ -290,3 +307,43 @@ def _sigma_products(
 
 def _is_sigmoid(node: IR) -> bool:
     return isinstance(node, Fn) and node.order == 0 and node.name == "sigmoid"
+
+
+def _derivative_elsewhere(
+    rhs: IR, path: tuple[int, ...], node: Fn, q: Quantity, sh: Callable[[IR], str]
+) -> Iterator[tuple[str, IR]]:
+    """A δ's f'(…) taken at a value that is no layer's Z or A (the error arriving, dA1):
+    the derivative belongs at the layer's pre-activation Z (at A and at another layer's
+    Z are ``mutations``' own f'(A) and layer-index slips)."""
+    arg = node.arg
+    if isinstance(arg, Sym) and arg.base in ("Z", "A"):
+        return
+    z = Sym("Z", q.idx, False)
+    if arg == z or q.idx is None:
+        return
+    at_z = Fn(node.name, node.order, z)
+    yield (
+        f"{sh(node)} is taken at {sh(arg)}, where the layer's pre-activation {sh(z)} belongs "
+        f"({sh(at_z)}): the derivative is of the activation, at its input",
+        replace(rhs, path, at_z),
+    )
+
+
+def _weight_product_in_bias(
+    rhs: IR, q: Quantity, sh: Callable[[IR], str]
+) -> Iterator[tuple[str, IR]]:
+    """A bias gradient written as the weight gradient's product (``Σ (Â − Y) hᵀ``): the
+    factor ``hᵀ`` (the layer's input) does not belong; a bias gradient sums δ alone."""
+    if q.kind != "grad" or q.base != "b":
+        return
+    for path, node in nodes(rhs):
+        if not (isinstance(node, Bin) and node.op == "mat"):
+            continue
+        for kept, gone in ((node.a, node.b), (node.b, node.a)):
+            inner = gone.a if isinstance(gone, T) else gone
+            if isinstance(inner, Sym) and inner.base in ("A", "X"):
+                yield (
+                    f"the factor {sh(gone)} does not belong: that is the weight gradient's "
+                    f"product; a bias gradient sums the delta alone over the samples",
+                    replace(rhs, path, kept),
+                )
