@@ -81,6 +81,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   dense_mutations.py  masks, sums, squares, decay, softmax, swapped indices
                   layer_mutations.py  a residual skip's term missing, dropout's 1/p missing
                   missing_factors.py  a derivative factor written once, missing elsewhere
+                  slip_mutations.py   σ_2 Xc_2 as the sigmoid; f' at the error; a bias as dW
                   mutations.py        the usual mistakes, undone one at a time
                   diagnose.py         which to try first; two at once
     answer        answer.py           the verdict (CheckResult), the derived formula in
