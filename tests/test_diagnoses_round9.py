@@ -192,3 +192,20 @@ def test_extra_output_derivative_with_the_cross_entropy(formula: str, syntax: st
     the diagnosis says why σ' is too many (it cancels with this loss)."""
     said = _said(NG, formula, syntax)
     assert "does not belong here" in said and "cancels, δ_L = A_L − Y" in said
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        r"\frac{\partial L}{\partial o_j} = \left(\sum_j p_j y_j\right) - y_j",
+        r"\frac{\partial L}{\partial o_j} = \left(\sum_j y_j p_j\right) - y_j",
+    ],
+)
+def test_sum_over_the_left_hand_sides_own_index(formula: str) -> None:
+    """MADE UP (the Math SE question's slip, in another letter): Σ_j over the free index j
+    sums p_j too, where p_j Σ_k y_k belongs; the factors' order under the sum is no
+    mistake (their entries are numbers)."""
+    checker = Checker(load(str(SPECS / "softmax_xent_1.toml")))
+    said = _said(checker, formula, "latex")
+    assert said.startswith("an entry index: the sum runs over j, the left-hand side's own")
+    assert "softmax Jacobian" in said

@@ -10,7 +10,22 @@ from functools import partial
 import sympy
 
 from derive.formula.cnn_mutations import _is
-from derive.formula.ir import IR, Amb, Bin, Cmp, Fn, Gt0, Neg, Num, Scalar, Squeeze, Sum, Sym, T
+from derive.formula.ir import (
+    IR,
+    Amb,
+    Bin,
+    Cmp,
+    Fn,
+    Gt0,
+    ISum,
+    Neg,
+    Num,
+    Scalar,
+    Squeeze,
+    Sum,
+    Sym,
+    T,
+)
 from derive.formula.ir_walk import at, nodes, replace, show
 from derive.formula.layer_indices import shifted
 from derive.formula.layer_mutations import LayerMutations
@@ -18,6 +33,7 @@ from derive.formula.missing_factors import missing_derivatives, missing_layer_de
 from derive.formula.quantity import Quantity
 from derive.formula.run import Run
 from derive.formula.slip_mutations import (
+    clashing_sums,
     derivative_elsewhere,
     sigma_products,
     weight_product_in_bias,
@@ -66,10 +82,11 @@ class Mutations(LayerMutations):
                 and not _is(node.a, "div")
             ):
                 a, b = node.a, node.b
-                yield (
-                    f"the product is in the wrong order: {sh(b)} {sh(a)}, not {sh(a)} {sh(b)}",
-                    replace(rhs, path, Bin("mat", b, a)),
-                )
+                if not isinstance(a, ISum):  # (Σ_j y_j) p_j: the sum reaches to the end
+                    yield (  # of its product, so the swap moves its scope, not an order
+                        f"the product is in the wrong order: {sh(b)} {sh(a)}, not {sh(a)} {sh(b)}",
+                        replace(rhs, path, Bin("mat", b, a)),
+                    )
                 yield (
                     "a matrix product is written where the Hadamard product ⊙ belongs "
                     f"({sh(a)} ⊙ {sh(b)})",
@@ -180,6 +197,9 @@ class Mutations(LayerMutations):
         else:
             yield from self.entry_swaps(run, rhs)
             yield from self.summed_letters(run, rhs)
+            last = self.network.layers[-1] if self.network.layers else None
+            softmax = getattr(getattr(last, "activation", None), "name", "") == "softmax"
+            yield from clashing_sums(rhs, q, sh, softmax)  # Σ_i p_i y_i − y_i for ∂L/∂o_i
             yield from self.derivative_factors(run, rhs, q)
             yield from self.chain_factors(run, rhs)
         yield from missing_derivatives(rhs, run.python)  # relu'(M) on one term, not another
