@@ -209,3 +209,24 @@ def test_sum_over_the_left_hand_sides_own_index(formula: str) -> None:
     said = _said(checker, formula, "latex")
     assert said.startswith("an entry index: the sum runs over j, the left-hand side's own")
     assert "softmax Jacobian" in said
+
+
+def test_piecewise_gradient_off_by_a_shared_factor_and_one_branch() -> None:
+    """MADE UP (tinynn's Huber slip, rewritten): divided by N twice, and the linear branch
+    without δ: the shared 1/N and the branch's δ are two mistakes, said as such."""
+    from test_corpus_file import load_program
+
+    from derive.formula.program_check import ProgramChecker
+
+    spec = SPECS / "programs" / "huber_tinynn_a77816a.toml"
+    checker = ProgramChecker(load_program(str(spec)))
+    code = (
+        "err = predicted - actual\n"
+        "small = np.abs(err) < self._delta\n"
+        "n = predicted.shape[0]\n"
+        "return (np.sign(err) * ~small + err * small) / n / n"
+    )
+    result = checker.check(code)
+    assert result.verdict == "incorrect" and result.diagnosis is not None
+    assert "two mistakes: it is 1/N times" in result.diagnosis
+    assert "the factor delta is missing" in result.diagnosis

@@ -151,6 +151,7 @@ grammar and builder::
     program_judge.py     equal within its tolerance at every point; what a diagnosis asks
     program_diagnose.py  a wrong one explained (shape, factor, a chain-rule term missing,
                          a Jacobian forgotten or cut to its diagonal, a slip)
+    branch_factors.py    a factor both branches of a mask share, and one a branch has besides
     program_jacobians.py a step's Jacobian left out upstream of the judged gradient
     program_latex.py     LaTeX over the program's names (program_latex.lark), time steps
                          t, t+1, T, h^{(t)} kept symbolic; Jacobian sides set apart

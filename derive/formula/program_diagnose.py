@@ -21,6 +21,7 @@ from derive.core import numeric
 from derive.core.nodes import Reduce, ReduceAll
 from derive.core.program import cotangent_name, shape_of, shape_text
 from derive.formula import program_factors as factors
+from derive.formula.branch_factors import shared_and_one_branch
 from derive.formula.ir import FormulaError
 from derive.formula.program_jacobians import forgotten_upstream
 from derive.formula.program_judge import Judge, all_close, close
@@ -79,7 +80,9 @@ class Diagnosis:
                 factor = self.factor(got, want)
                 if factor is not None:
                     return None, f"{name} is {factor} the derived one"
-                branch = factors.branches(got, want, self.c.points, self.sd.graph)
+                branch = shared_and_one_branch(
+                    got, want, self.c.points, self.sd.graph
+                ) or factors.branches(got, want, self.c.points, self.sd.graph)
                 if branch is not None:
                     return None, f"{name}: {branch}"
         if got is not None:
