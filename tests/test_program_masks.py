@@ -172,7 +172,10 @@ def test_each_branch_gets_its_own_factor(tmp_path: Path) -> None:
     assert r.verdict == "incorrect"
     said = r.diagnosis or ""
     assert "1/N times (a factor 1/N too many)" in said
-    assert "a factor 1/N too many and the factor delta missing" in said
+    # the factor both branches share, then the one the linear branch has besides (round 9:
+    # it was each branch's whole factor, "1/N too many and the factor delta missing")
+    assert "two mistakes" in said and "on both branches" in said
+    assert "does not hold, it is also 1/delta times (the factor delta is missing)" in said
 
 
 def test_a_returned_scalar_is_not_read_as_the_gradient(tmp_path: Path) -> None:

@@ -91,6 +91,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   dense_mutations.py  masks, sums, squares, decay, softmax, swapped indices
                   layer_mutations.py  a residual skip's term missing, dropout's 1/p missing
                   missing_factors.py  a derivative factor written once, missing elsewhere
+                  slip_mutations.py   σ_2 Xc_2 as the sigmoid; f' at the error; a bias as dW
                   mutations.py        the usual mistakes, undone one at a time
                   diagnose.py         which to try first; two at once
     answer        answer.py           the verdict (CheckResult), the derived formula in
@@ -153,6 +154,7 @@ grammar and builder::
     program_sublayers.py its sub-layer calls (self.layer.backward(d): the step's VJP) and
                          ``if self.projection:`` read for the program's [sublayers]
     program_slips.py     the usual slips of a snippet, each with its repair
+    step_slips.py        an activation's backward: a step's value for another, dout left out
     program_points.py    the program's values and the snippet's at two random points
     numpy_bools.py       boolean arithmetic NumPy refuses ((a > 0) - (a < 0)): no verdict
     program_check.py     every gradient or stage it assigns, compared numerically at two
@@ -160,6 +162,7 @@ grammar and builder::
     program_judge.py     equal within its tolerance at every point; what a diagnosis asks
     program_diagnose.py  a wrong one explained (shape, factor, a chain-rule term missing,
                          a Jacobian forgotten or cut to its diagonal, a slip)
+    branch_factors.py    a factor both branches of a mask share, and one a branch has besides
     program_jacobians.py a step's Jacobian left out upstream of the judged gradient
     program_latex.py     LaTeX over the program's names (program_latex.lark), time steps
                          t, t+1, T, h^{(t)} kept symbolic; Jacobian sides set apart

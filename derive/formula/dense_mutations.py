@@ -95,25 +95,29 @@ class DenseMutations(FactorMutations):
         if q.kind != "grad" or q.base != "b":
             return
         sh = partial(show, python=run.python)
-        for path, node in nodes(rhs):
-            if isinstance(node, Sym) and node.base == "delta" and not inside(rhs, path, "sum"):
-                summed: IR = Sum(node, None)
-                code = (
-                    f"np.sum({sh(node)}, axis={1 if self.d.program.column else 0}, keepdims=True)"
-                    if run.python
-                    else sh(summed)
-                )
-                yield (
-                    f"the sum over samples is missing: {code}, not {sh(node)} (a bias gradient "
-                    f"adds up the {_samples(self.sym_network.convention)} of the delta)",
-                    replace(rhs, path, summed),
-                )
-                m: IR = Scalar(str(self.d.program.batch))
-                yield (  # δ for ∂C/∂b: a per-sample textbook's formula
-                    f"the sum over samples and the factor 1/{sh(m)} are missing (a formula "
-                    f"for one sample, in a batch of {sh(m)}): {code} / {sh(m)}, not {sh(node)}",
-                    replace(rhs, path, Bin("div", summed, m)),
-                )
+        for path, written in nodes(rhs):
+            # δ, or δᵀ: the sum of δ's samples in place of the transposed δ
+            node = written.a if isinstance(written, T) else written
+            if not (isinstance(node, Sym) and node.base == "delta") or inside(rhs, path, "sum"):
+                continue
+            summed: IR = Sum(node, None)
+            code = (
+                f"np.sum({sh(node)}, axis={1 if self.d.program.column else 0}, keepdims=True)"
+                if run.python
+                else sh(summed)
+            )
+            was = sh(written) + (" (without the transpose)" if written is not node else "")
+            yield (
+                f"the sum over samples is missing: {code}, not {was} (a bias gradient "
+                f"adds up the {_samples(self.sym_network.convention)} of the delta)",
+                replace(rhs, path, summed),
+            )
+            m: IR = Scalar(str(self.d.program.batch))
+            yield (  # δ for ∂C/∂b: a per-sample textbook's formula
+                f"the sum over samples and the factor 1/{sh(m)} are missing (a formula "
+                f"for one sample, in a batch of {sh(m)}): {code} / {sh(m)}, not {was}",
+                replace(rhs, path, Bin("div", summed, m)),
+            )
 
     def squares(self, run: Run, rhs: IR) -> Iterator[tuple[str, IR]]:
         """``(1 − A)²`` for ``1 − A²`` (tanh'), and ``1 − A`` with its square missing."""

@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Iterator
 
 from derive.formula.dense_mutations import _samples
-from derive.formula.ir import IR, FormulaError, Num, Sym
+from derive.formula.ir import IR, Dim, FormulaError, Num, Sym
 from derive.formula.ir_walk import has_entries, nodes, show
 from derive.formula.layer_indices import Index, IntIndex, RelIndex
 from derive.formula.mutations import Mutations
@@ -58,6 +58,10 @@ class Diagnosis(Mutations):
             if also and also.startswith(_WITHIN_CONVENTION):
                 # a sum over the wrong axis is one slip within the spec's own convention
                 # (a product in the other order is the other convention's formula)
+                return also, [f"equivalently: {as_flip}"]
+            if also and any(isinstance(n, Dim) for _, n in nodes(rhs)):
+                # len(Y), Y.shape[0]: a size read by its axis counts the samples in one
+                # convention only; agreeing in the other is the size's accident there
                 return also, [f"equivalently: {as_flip}"]
             if also and "wrong order" in also and self._column_notation(run):
                 # Ng's W^{[l]}, dz^{[l]} are column-convention notation: no row formula

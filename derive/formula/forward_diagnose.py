@@ -82,8 +82,30 @@ def condition_slip(
                 changed = list(statements)
                 changed[i] = _with_expr(st, rebuild(expr, node, fixed))
                 if _value_is(checker, changed, name, want):
+                    if fixed.op != node.op and _is_where_condition(expr, node):
+                        return _swapped(st.line, node)
                     return f"the branch condition differs: line {st.line}: {why}"
     return None
+
+
+def _is_where_condition(expr: G.Expr, node: G.Compare) -> bool:
+    """Whether ``node`` is the condition of a ``where(cond, a, b)`` of ``expr``."""
+    return any(
+        isinstance(n, G.Call) and n.fn == "where" and n.args and n.args[0] is node
+        for n in G.walk(expr)
+    )
+
+
+def _swapped(line: int, node: G.Compare) -> str:
+    """A ``where`` whose condition, turned, makes it right: its two branches are in each
+    other's place. The same formula as the comparison turned (off ties), said in the terms
+    the snippet is written in: the branches, then the comparison."""
+    left, right = _spelled(node.left), _spelled(node.right)
+    return (
+        f"line {line}: the two branches of where({left} {node.op} {right}, …) are swapped "
+        f"(the same formula as its comparison the other way round: "
+        f"{left} {_FLIP[node.op]} {right})"
+    )
 
 
 def _variants(node: G.Compare) -> list[tuple[G.Compare, str]]:

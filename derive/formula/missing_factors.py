@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from functools import partial
 
-from derive.formula.ir import IR, Bin, Cmp, Fn, Gt0, Neg, Num, Ones, Scalar
+from derive.formula.ir import IR, Bin, Cmp, Fn, Gt0, Neg, Num, Ones, Scalar, Sym
 from derive.formula.ir_walk import at, nodes, replace, show
+from derive.formula.layer_indices import shifted
+from derive.formula.quantity import Quantity
 
 Shown = Callable[[IR], str]
 
@@ -92,3 +94,27 @@ def _missing(sh: Shown, factor: IR, node: IR) -> str:
         f"the derivative factor {sh(factor)} is missing on {sh(node)} (the formula "
         "writes it elsewhere; here too, ⊙ it belongs)"
     )
+
+
+def missing_layer_derivative(rhs: IR, q: Quantity, python: bool) -> Iterator[tuple[str, IR]]:
+    """A weight's or bias's gradient whose error reaching the layer lacks the layer's own
+    f'(Z): the product through the next layer's weight (``δ_2 W_2ᵀ``, ``W_2ᵀ δ_2``) is
+    ∂L/∂A_l, and ⊙ f'(Z_l) makes it δ_l (the "grad_h for grad_htilde" slip: the
+    activation's derivative skipped). A δ without it is ``Mutations``' own."""
+    if q.kind != "grad" or q.base not in ("W", "b") or q.idx is None:
+        return
+    z, w_next = Sym("Z", q.idx, False), Sym("W", shifted(q.idx, 1), False)
+    if any(isinstance(n, Fn) and n.order >= 1 and n.arg == z for _, n in nodes(rhs)):
+        return  # (the derivative is there: another mistake)
+    sh = partial(show, python=python)
+    for path, node in nodes(rhs):
+        if not (isinstance(node, Bin) and node.op == "mat"):
+            continue
+        if not any(n == w_next for _, n in nodes(node)):
+            continue
+        yield (
+            f"the factor f'(Z) of the layer is missing (⊙ f'({sh(z)})): {sh(node)} is the "
+            f"gradient on the layer's activation, ∂L/∂A, not δ (the activation's derivative "
+            "is skipped)",
+            replace(rhs, path, Bin("had", node, Fn("generic", 1, z))),
+        )

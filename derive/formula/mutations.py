@@ -10,13 +10,34 @@ from functools import partial
 import sympy
 
 from derive.formula.cnn_mutations import _is
-from derive.formula.ir import IR, Amb, Bin, Cmp, Fn, Gt0, Neg, Num, Scalar, Squeeze, Sum, Sym, T
+from derive.formula.ir import (
+    IR,
+    Amb,
+    Bin,
+    Cmp,
+    Fn,
+    Gt0,
+    ISum,
+    Neg,
+    Num,
+    Scalar,
+    Squeeze,
+    Sum,
+    Sym,
+    T,
+)
 from derive.formula.ir_walk import at, nodes, replace, show
 from derive.formula.layer_indices import shifted
 from derive.formula.layer_mutations import LayerMutations
-from derive.formula.missing_factors import missing_derivatives
+from derive.formula.missing_factors import missing_derivatives, missing_layer_derivative
 from derive.formula.quantity import Quantity
 from derive.formula.run import Run
+from derive.formula.slip_mutations import (
+    clashing_sums,
+    derivative_elsewhere,
+    sigma_products,
+    weight_product_in_bias,
+)
 
 
 class Mutations(LayerMutations):
@@ -61,10 +82,11 @@ class Mutations(LayerMutations):
                 and not _is(node.a, "div")
             ):
                 a, b = node.a, node.b
-                yield (
-                    f"the product is in the wrong order: {sh(b)} {sh(a)}, not {sh(a)} {sh(b)}",
-                    replace(rhs, path, Bin("mat", b, a)),
-                )
+                if not isinstance(a, ISum):  # (Σ_j y_j) p_j: the sum reaches to the end
+                    yield (  # of its product, so the swap moves its scope, not an order
+                        f"the product is in the wrong order: {sh(b)} {sh(a)}, not {sh(a)} {sh(b)}",
+                        replace(rhs, path, Bin("mat", b, a)),
+                    )
                 yield (
                     "a matrix product is written where the Hadamard product ⊙ belongs "
                     f"({sh(a)} ⊙ {sh(b)})",
@@ -76,6 +98,7 @@ class Mutations(LayerMutations):
                     f"{sh(node.a)} {sh(node.b)}",
                     replace(rhs, path, Amb(node.b, node.a, node.sign)),
                 )
+            yield from sigma_products(rhs, path, node, sh)
             if isinstance(node, Bin) and node.op == "had":
                 yield (
                     "a Hadamard product ⊙ is written where a matrix product belongs",
@@ -86,7 +109,7 @@ class Mutations(LayerMutations):
                     if isinstance(side, Fn) and side.order >= 1:
                         yield (
                             f"the factor {sh(side)} does not belong here (an f'(z) factor "
-                            "too many)",
+                            f"too many{self._cancels(q)})",
                             replace(rhs, path, other),
                         )
             if isinstance(node, Squeeze):
@@ -107,6 +130,7 @@ class Mutations(LayerMutations):
                     f"{sh(Fn(node.name, 1, node.arg))}",
                     replace(rhs, path, Fn(node.name, 1, node.arg)),
                 )
+        yield from weight_product_in_bias(rhs, q, sh)  # (before a layer index: Σ (Â − Y) Âᵀ)
         for path, node in nodes(rhs):  # a layer index off by one, f'(A) for f'(Z)
             if isinstance(node, Bin) and node.op in ("add", "sub"):  # one term's sign
                 minus = node.op == "add"  # the term should be subtracted
@@ -144,6 +168,8 @@ class Mutations(LayerMutations):
                     "the derivative is taken at the pre-activation Z, not at A",
                     replace(rhs, path, at_z),
                 )
+            if isinstance(node, Fn) and node.order >= 1 and q.kind == "delta":
+                yield from derivative_elsewhere(rhs, path, node, q, sh)
             if isinstance(node, Sym) and node.index is not None:
                 for by in (-1, 1):
                     other = Sym(node.base, shifted(node.index, by), node.lower)
@@ -171,15 +197,34 @@ class Mutations(LayerMutations):
         else:
             yield from self.entry_swaps(run, rhs)
             yield from self.summed_letters(run, rhs)
+            last = self.network.layers[-1] if self.network.layers else None
+            softmax = getattr(getattr(last, "activation", None), "name", "") == "softmax"
+            yield from clashing_sums(rhs, q, sh, softmax)  # Σ_i p_i y_i − y_i for ∂L/∂o_i
             yield from self.derivative_factors(run, rhs, q)
             yield from self.chain_factors(run, rhs)
         yield from missing_derivatives(rhs, run.python)  # relu'(M) on one term, not another
+        if not self.network.is_conv:  # δ_2 W_2ᵀ where δ_1 belongs in ∂L/∂W_1
+            yield from missing_layer_derivative(rhs, q, run.python)
         outer = q.kind == "grad" and q.base == "W"  # a weight gradient is an outer product
         for path, node in nodes(rhs) if outer else ():  # last: four variants of each ⊙
             if isinstance(node, Bin) and node.op == "had":
                 yield from self._hadamard_for_outer(run, rhs, path, node)
             if isinstance(node, Sum) and node.axis is None and _is(node.a, "had"):
                 yield from self._sample_outer(run, rhs, path, node.a)
+
+    def _cancels(self, q: Quantity) -> str:
+        """Why σ'(Z_L) is too many in an output δ with the cross-entropy: it cancels there
+        (the squared error's δ keeps it: the commonest source of the extra factor)."""
+        loss, last = self.network.loss.name, self.network.layers[-1]
+        if q.kind != "delta" or q.layers(self.d) != [self.d.depth]:
+            return ""
+        fused = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}.get(loss)
+        if fused is None or getattr(getattr(last, "activation", None), "name", None) != fused:
+            return ""
+        return (
+            f": with the {loss.replace('_', '-')} loss the {fused} output's derivative "
+            "cancels, δ_L = A_L − Y; the factor belongs to the squared error's δ"
+        )
 
     def _hadamard_for_outer(
         self, run: Run, rhs: IR, path: tuple[int, ...], node: Bin

@@ -21,11 +21,13 @@ from derive.core import numeric
 from derive.core.nodes import Reduce, ReduceAll
 from derive.core.program import cotangent_name, shape_of, shape_text
 from derive.formula import program_factors as factors
+from derive.formula.branch_factors import shared_and_one_branch
 from derive.formula.ir import FormulaError
 from derive.formula.program_jacobians import forgotten_upstream
 from derive.formula.program_judge import Judge, all_close, close
 from derive.formula.program_slips import mutations, reads
 from derive.formula.program_snippet import OutOfBuilds, Reading, ShapeError
+from derive.formula.step_slips import StepNames
 from derive.render.text import text as show
 from derive.spec import program_grammar as G
 
@@ -78,7 +80,9 @@ class Diagnosis:
                 factor = self.factor(got, want)
                 if factor is not None:
                     return None, f"{name} is {factor} the derived one"
-                branch = factors.branches(got, want, self.c.points, self.sd.graph)
+                branch = shared_and_one_branch(
+                    got, want, self.c.points, self.sd.graph
+                ) or factors.branches(got, want, self.c.points, self.sd.graph)
                 if branch is not None:
                     return None, f"{name}: {branch}"
         if got is not None:
@@ -248,21 +252,33 @@ class Diagnosis:
     ) -> str | None:
         runs = max(1, MAX_BUILDS // max(1, len(statements)))
         lambdas, decays = self._lambdas()
-        singles = list(mutations(statements, lines, lambdas, decays))
+        step = self._step()
+        singles = list(mutations(statements, lines, lambdas, decays, step))
         for said, variant in singles[:runs]:
             if self._fixes(variant, name, sym):
                 return said
         runs -= min(runs, len(singles))
         for said, variant in singles:
-            for said2, both in mutations(variant, lines, lambdas, decays):
+            for said2, both in mutations(variant, lines, lambdas, decays, step):
                 if said2 == said:
                     continue
                 if runs <= 0:
                     return None
                 runs -= 1
                 if self._fixes(both, name, sym):
-                    return f"{said}; and {said2}"
+                    return f"two mistakes: {said}; and {said2}"
         return None
+
+    def _step(self) -> StepNames | None:
+        """The names of a one-step program's values (an activation's backward pass: one
+        equation ``out = f(x)``, no parameters, the gradient ``dout`` given), else None."""
+        g = self.sd.graph
+        eqs = g.forward_equations
+        if g.upstream is None or g.parameters or len(g.inputs) != 1 or len(eqs) != 1:
+            return None
+        if eqs[0].out != g.output:
+            return None
+        return StepNames(g.inputs[0].name, g.output.name, g.upstream.name)
 
     def _lambdas(self) -> tuple[set[str], set[str]]:
         """The weight-decay strengths (``reg = "lambda"``) the program never uses (a term

@@ -15,7 +15,10 @@ from dataclasses import replace
 
 import sympy
 
+from derive.formula.step_slips import StepNames, rebuild, step_edits
 from derive.spec import program_grammar as G
+
+__all__ = ["mutations", "reads", "rebuild"]
 
 
 def _edits(node: G.Expr, line: int) -> Iterator[tuple[str, G.Expr]]:
@@ -63,23 +66,6 @@ def _edits(node: G.Expr, line: int) -> Iterator[tuple[str, G.Expr]]:
         )
 
 
-def rebuild(node: G.Expr, target: G.Expr, new: G.Expr) -> G.Expr:
-    """``node`` with the sub-expression ``target`` (by identity) replaced by ``new``."""
-    if node is target:
-        return new
-    if isinstance(node, G.Unary | G.Transpose | G.ShapeOf):
-        return replace(node, x=rebuild(node.x, target, new))
-    if isinstance(node, G.Bin | G.Compare):
-        return replace(
-            node, left=rebuild(node.left, target, new), right=rebuild(node.right, target, new)
-        )
-    if isinstance(node, G.Call):
-        return replace(node, args=tuple(rebuild(a, target, new) for a in node.args))
-    if isinstance(node, G.Pick):
-        return replace(node, matrix=rebuild(node.matrix, target, new))
-    return node
-
-
 def reads(statements: list[G.Statement], name: str | None) -> set[int]:
     """The statements the value of ``name`` (at its last assignment) depends on; every
     statement when no name is given."""
@@ -105,12 +91,14 @@ def mutations(
     lines: set[int] | None = None,
     lambdas: set[str] | frozenset[str] = frozenset(),
     decays: set[str] | frozenset[str] = frozenset(),
+    step: StepNames | None = None,
 ) -> Iterator[tuple[str, list[G.Statement]]]:
     """Every usual slip of the snippet (in the statements ``lines``): what it says, and
     the snippet repaired. ``lambdas``: the weight-decay hyperparameters the program's
     loss does not use, so that an added term reading one is named as weight decay;
     ``decays``: those it uses, whose term's factor 2 (λ Σ W² gives 2λW, ½λ Σ W² gives λW)
-    may be missing or too many."""
+    may be missing or too many. ``step``: the names of a one-step program's values (an
+    activation's backward), whose slips (``step_slips``) are tried last."""
     chosen = [
         (i, st)
         for i, st in enumerate(statements)
@@ -136,6 +124,16 @@ def mutations(
                 variant = list(statements)
                 variant[i] = replace(st, expr=rebuild(st.expr, node, fixed))
                 yield said, variant
+    if step is None or not chosen:
+        return
+    up = step.upstream
+    reads_up = any(up in {n.id for n in G.names(st.expr)} for _, st in chosen)
+    for i, st in chosen:
+        assert isinstance(st, G.Assign | G.Update)
+        for said, expr in step_edits(st, step, i == chosen[-1][0], reads_up):
+            variant = list(statements)
+            variant[i] = replace(st, expr=expr)
+            yield said, variant
 
 
 def _decay_factor(
