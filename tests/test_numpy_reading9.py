@@ -175,3 +175,64 @@ def test_an_affine_dout_is_read_once_where_delta_is_the_gradient() -> None:
     assert summed.check("db = np.sum(dout, axis=1, keepdims=True)", "python").correct
     mean = _net("column", delta="mean")
     assert mean.check("db = np.sum(dout, axis=1, keepdims=True)", "python").correct
+
+
+# --- a function defining an activation's derivative, judged by its body ---
+
+SIG = Checker("tests/corpus/specs/dmelcaz_sigmoid.toml")  # tanh hidden, sigmoid output
+RELU2 = Checker("tests/corpus/specs/mlglossary_relu_scalar.toml")  # two one-unit ReLU layers
+ANDERSBLL = Checker("tests/corpus/specs/andersbll.toml")  # tanh hidden, softmax output
+
+
+@pytest.mark.parametrize(
+    ("net", "snippet"),
+    [
+        (
+            ANDERSBLL,
+            "def tanh_d(x):\n    e = np.exp(2*x)\n    return (e-1)/(e+1)",
+        ),
+        (RELU2, "def relu_prime(z):\n    if z > 0:\n        return z\n    return 1"),
+        (RELU2, "def relu_prime(z):\n    if z > 0:\n        return 0\n    else:\n        return 1"),
+        (SIG, "def sigmoid_prime(a):\n    return a * (1 + a)"),
+    ],
+)
+def test_a_defined_derivative_wrong_whatever_it_is_called_with_is_wrong(
+    net: Checker, snippet: str
+) -> None:
+    """Made-up bodies (tanh_d is andersbll/nnet's, returning tanh itself). Fails before:
+    'this snippet defines …(), an activation's derivative: whether it is right depends on
+    what it is called with'."""
+    result = net.check(snippet, "python")
+    assert not result.correct
+    assert "is not" in (result.diagnosis or "") and "derivative" in (result.diagnosis or "")
+    assert any("wrong in each, so whatever it is called with" in n for n in result.notes)
+
+
+def test_a_defined_derivative_right_whatever_it_is_called_with_is_right() -> None:
+    """ReLU's derivative is (z > 0) at Z and at A = relu(Z) alike. Fails before (refused)."""
+    for body in ("return (z > 0).astype(float)", "if z > 0:\n        return 1\n    return 0"):
+        result = RELU2.check(f"def relu_prime(z):\n    {body}", "python")
+        assert result.correct
+        assert any("right in each" in n for n in result.notes)
+
+
+@pytest.mark.parametrize(
+    ("snippet", "right_as"),
+    [
+        ("def sigmoid_prime(x):\n\treturn sigmoid(x)*(1.0-sigmoid(x))", "pre-activation Z_2"),
+        ("def sigmoid_prime(a):\n    return a * (1 - a)", "activation A_2"),
+        ("def tanh_prime(a):\n    return 1 - a**2", "activation A_1"),
+    ],
+)
+def test_a_defined_derivative_right_in_one_reading_is_refused_saying_which(
+    snippet: str, right_as: str
+) -> None:
+    """Right with its parameter as Z or as A, not both: what it is called with decides."""
+    with pytest.raises(FormulaError, match=f"right with `\\w` as the {right_as}"):
+        SIG.check(snippet, "python")
+
+
+def test_a_defined_derivative_of_an_activation_the_network_lacks_is_not_judged() -> None:
+    """relu_prime on a network without ReLU: nothing to judge it against (refused as before)."""
+    with pytest.raises(FormulaError, match="defines relu_prime"):
+        SIG.check("def relu_prime(z):\n    return z * 2", "python")

@@ -18,8 +18,9 @@ quantity:
 The value is then assigned to a placeholder whose readings (``guesses``) are those
 quantities at each layer; the checker tries each against the network and answers only when
 the readings that fit agree ("cannot tell" otherwise), saying which it used. A function
-that defines an activation's derivative (``def sigmoid_prime(x)``) is refused: whether it
-is right depends on what it is called with, which the snippet does not show.
+that defines an activation's derivative (``def sigmoid_prime(x)``) is refused here: whether
+it is right depends on what it is called with, which the snippet does not show
+(``derivative_defs`` judges its body where every call would get the same verdict).
 """
 
 from __future__ import annotations
