@@ -91,6 +91,13 @@ def test_the_identity_indexed_by_the_labels_is_the_one_hot_labels() -> None:
     assert ROW.check("dZ2 = np.eye(10)[y] - A2", "python").verdict == "incorrect"
 
 
+def test_the_identity_sized_by_a_name_of_the_class_count_is_read() -> None:
+    """np.eye(num_classes)[y]: the size is not judged (a name of the class count, as C is).
+    Fails before: 'unknown function eye()' (and then 'unknown name num_classes')."""
+    for size in ("C", "num_classes", "n_classes"):
+        assert ROW.check(f"dZ2 = A2 - np.eye({size})[y]", "python").correct
+
+
 def test_the_one_hot_labels_on_the_other_axis_do_not_fit() -> None:
     """np.eye(K)[y] has the samples on rows: in a column network it needs its .T."""
     result = COLUMN.check("dZ2 = A2 - np.eye(10)[y]", "python")
