@@ -243,3 +243,37 @@ def test_a_defined_derivative_of_an_activation_the_network_lacks_is_not_judged()
     """relu_prime on a network without ReLU: nothing to judge it against (refused as before)."""
     with pytest.raises(FormulaError, match="defines relu_prime"):
         SIG.check("def relu_prime(z):\n    return z * 2", "python")
+
+
+def test_an_affine_dout_declared_is_read_as_declared() -> None:
+    """--symbol dout=dZ_1 (the way out the refusal names) says the code's dout is the
+    per-sample δ: one reading, a verdict (andersbll's layers divide by N themselves).
+    Undeclared, the snippet is refused; it fails before there (CORRECT on one reading)."""
+    net = Checker(loads(SEED_TEXT.replace("[loss]", '[notation.symbols]\ndout = "dZ_1"\n[loss]')))
+    assert net.check("dw = dout.dot(x.T) / m", "python").correct
+    with pytest.raises(FormulaError, match="cannot tell"):
+        Checker(loads(SEED_TEXT)).check("dw = dout.dot(x.T) / m", "python")
+
+
+SEED_TEXT = """
+name = "made_up_seed"
+convention = "column"
+input = "n_0"
+batch = "m"
+[[layers]]
+width = "n_1"
+activation = "sigmoid"
+[[layers]]
+width = "n_2"
+activation = "sigmoid"
+[loss]
+name = "squared_error"
+reduction = "half_mean"
+"""
+
+
+def test_a_defined_derivative_naming_what_it_does_not_define_is_not_judged() -> None:
+    """A body reading a global (s, set elsewhere) is not one expression of its parameter:
+    refused as before, not judged as a constant."""
+    with pytest.raises(FormulaError, match="defines sigmoid_prime"):
+        SIG.check("def sigmoid_prime(x):\n    return s * (1 + s)", "python")

@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from derive.formula.answer import CheckResult
 from derive.formula.ir import FormulaError
+from derive.formula.returns import FREE_NAME, MODULE_NAMES
 
 #: ``def NAME(PARAM):`` with one parameter and nothing after the colon.
 _HEADER = re.compile(r"^def\s+(\w+)\s*\(\s*(\w+)\s*\)\s*:$")
@@ -38,6 +39,8 @@ _SPELLED = {"sig": "sigmoid"}
 #: Each activation's derivative, in z and in a = f(z), as the diagnosis states it.
 _DERIVATIVES = {"sigmoid": "σ(z)(1 − σ(z))", "tanh": "1 − tanh²(z)", "relu": "1 if z > 0, else 0"}
 _IN_A = {"sigmoid": "a(1 − a)", "tanh": "1 − a²", "relu": "1 if a > 0, else 0"}
+#: Python's types a body may name (``(z > 0).astype(float)``).
+_TYPES = frozenset({"float", "int", "bool", "True", "False"})
 #: At most this many lines of a body are read.
 MAX_LINES = 12
 
@@ -104,6 +107,9 @@ def defined_derivative(text: str) -> tuple[str, str, str, str] | None:
     activation = (named.group("a") or named.group("b")).lower()
     value = _body_expression(head.group(2), lines[1:])
     if value is None:
+        return None
+    names = {n for n in FREE_NAME.findall(value) if n not in MODULE_NAMES | _TYPES}
+    if names != {head.group(2)}:  # a name the body does not define (a global): not read
         return None
     return head.group(1), _SPELLED.get(activation, activation), head.group(2), value
 

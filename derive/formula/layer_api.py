@@ -125,11 +125,15 @@ def api_check(
     scaled_api, scaled_notes = layer_api(formula, relu_only, scaled=True)
     if not _per_sample(network) or scaled_notes == notes or _RETURNS.search(formula):
         return result  # a returned value's readings (``returns``) are the per-sample δ's
+    declared = {n for n, _ in getattr(network.notation, "symbols", ())}
+    name = "dout" if re.search(r"(?<![\w.])dout(?!\w)", formula) else "output_grad"
+    if name in declared:  # --symbol dout=dZ_2: the user says which it is
+        return result
     if _UPDATED.search(re.sub(r"#[^\n]*", "", formula)):
         raise FormulaError(
             "cannot tell: this network's δ is per sample (N × ∂L/∂Z of the batch loss), and a "
-            "layer's `dout` is passed either way; a gradient updated in place (dx += …) is not "
-            "read both ways: declare it (--symbol dout=dZ_2, or dout=dZ_2/m)"
+            f"layer's `{name}` is passed either way; a gradient updated in place (dx += …) is "
+            f"not read both ways: if it is the per-sample δ, declare it (--symbol {name}=dZ_2)"
         )
     try:
         other = attempt(scaled_api)
@@ -140,14 +144,14 @@ def api_check(
         right, wrong = (result, other) if result.correct else (other, result)
         raise FormulaError(
             "cannot tell: this network's δ is per sample (N × ∂L/∂Z of the batch loss), and "
-            "a layer's `dout` is passed either way; read as "
+            f"a layer's `{name}` is passed either way; read as "
             + ("δ_l" if right is result else "∂L/∂Z_l = δ_l/N")
             + " the formula is correct, as "
             + ("δ_l" if wrong is result else "∂L/∂Z_l = δ_l/N")
-            + " it is incorrect; declare it (--symbol dout=dZ_2, or dout=dZ_2/m)"
+            + f" it is incorrect; if it is the per-sample δ, declare it (--symbol {name}=dZ_2)"
         )
     note = (
-        "read `dout` both as δ_l and as ∂L/∂Z_l = δ_l/N (the gradient of the batch loss, "
+        f"read `{name}` both as δ_l and as ∂L/∂Z_l = δ_l/N (the gradient of the batch loss, "
         "as CS231n passes it): the same verdict"
     )
     chosen = result if result.correct or _one_mistake(result) or not _one_mistake(other) else other

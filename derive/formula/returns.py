@@ -189,8 +189,8 @@ def returned_value(text: str, activations: tuple[str, ...] = ()) -> Returned | N
 
 
 #: A name in a bare expression (not a function called, not an attribute, not ``np``).
-_FREE = re.compile(r"(?<![\w.])([A-Za-z_]\w*)(?![\w(])(?!\s*\()")
-_MODULES = frozenset({"np", "numpy", "math", "torch", "jnp", "e", "pi"})
+FREE_NAME = re.compile(r"(?<![\w.])([A-Za-z_]\w*)(?![\w(])(?!\s*\()")
+MODULE_NAMES = frozenset({"np", "numpy", "math", "torch", "jnp", "e", "pi"})
 
 
 def derivative_readings(text: str) -> tuple[str, tuple[str, str]] | None:
@@ -202,7 +202,7 @@ def derivative_readings(text: str) -> tuple[str, tuple[str, str]] | None:
     code = re.sub(r"#[^\n]*", "", text).strip()
     if not code or "\n" in code or "=" in code.replace("==", "") or ":" in code:
         return None
-    names = {n for n in _FREE.findall(code) if n not in _MODULES}
+    names = {n for n in FREE_NAME.findall(code) if n not in MODULE_NAMES}
     if len(names) != 1:
         return None
     name = names.pop()
