@@ -115,6 +115,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   stored_other_way.py  right only with them stored the other way:
                                       no verdict, whatever mistake would fit
                   snippet_check.py    a snippet: every quantity it assigns judged
+                  derivative_defs.py  def tanh_d(x): … judged by its body, its parameter as
+                                      Z and as A at the layers its name's activation has
                   snippet_statements.py  its statements: where each ends, what it
                                       assigns
                   python_unpack.py    a tuple unpacked from Ng's backward helpers, as

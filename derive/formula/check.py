@@ -17,7 +17,7 @@ from derive.formula.equivalence import shapes_fit
 from derive.formula.ir import Partial
 from derive.formula.ir_walk import default_layers, has_entries
 from derive.formula.latex_matrices import has_matrix, matrix_check
-from derive.formula.layer_api import layer_api
+from derive.formula.layer_api import api_check
 from derive.formula.layer_vjp import check_layer_code
 from derive.formula.letter_clash import letters_clash
 from derive.formula.name_readings import guessed_check
@@ -148,20 +148,19 @@ class Checker(AsRead):
 
     def _check_python(self, formula: str) -> CheckResult:
         """One NumPy snippet, judged on its last statement's quantity."""
-        if self.network.is_conv:
-            return self._check_text(formula, "python")
-        api, notes = layer_api(formula)  # dout, x, dx as a layer API names them
-        result = guessed_check(
+        if self.network.is_conv:  # only a ReLU's backward reads alike on feature maps
+            api = lambda read: self._check_text(formula, "python", read)  # noqa: E731
+            return api_check(formula, self.network, api, relu_only=True)
+        return api_check(  # dout, x, dx as a layer API names them
             formula,
-            self.network.depth,
-            lambda guessed, only: self._check_text(formula, "python", (*api, *guessed), only),
-            tuple(
-                str(getattr(getattr(layer, "activation", None), "name", ""))
-                for layer in self.network.layers
+            self.network,
+            lambda api: guessed_check(
+                formula,
+                self.network.depth,
+                lambda guessed, only: self._check_text(formula, "python", (*api, *guessed), only),
+                self._activations(),
             ),
         )
-        result.notes[:0] = notes
-        return result
 
     def _check_text(
         self, formula: str, syntax: str, guessed: tuple[Any, ...] = (), verdict_only: bool = False

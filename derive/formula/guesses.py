@@ -74,6 +74,9 @@ SHORT = {
     "wo": ("a weight matrix", "W", "W", "L"),
     "wih": ("a weight matrix", "W", "W", "hidden"),
     "wh": ("a weight matrix", "W", "W", "hidden"),
+    # the biases beside wo/wh (self.bo, self.bh; min-char-rnn's bh, by)
+    "bo": ("a bias vector", "b", "b", "L"),
+    "bh": ("a bias vector", "b", "b", "hidden"),
 }
 
 
@@ -182,10 +185,13 @@ def readings(name: str, depth: int) -> tuple[str, list[Reading]]:
         return "a gradient on weights", of("W", "dW", "∂L/∂W") + _theta(toks, "dW", "∂L/∂W")
     if grad and set(toks) & _BIAS or re.fullmatch(r"d[lj]?d?b[0-9]?", low):
         return "a gradient on biases", of("b", "db", "∂L/∂b")
-    short = [SHORT[t] for t in toks if t in SHORT and SHORT[t][1] == "W"]
-    if grad and len(short) == 1 and (short[0][3] == "L" or depth == 2):  # grad_wh, d_who
+    short = [SHORT[t] for t in toks if t in SHORT and SHORT[t][1] in ("W", "b")]
+    if grad and len(short) == 1 and (short[0][3] == "L" or depth == 2):  # grad_wh, grad_bo
         k = depth if short[0][3] == "L" else 1
-        return "a gradient on weights", [Reading(f"dW{k}", f"∂L/∂W_{k}")]
+        base = short[0][1]
+        return f"a gradient on {'weights' if base == 'W' else 'biases'}", [
+            Reading(f"d{base}{k}", f"∂L/∂{base}_{k}")
+        ]
     if low in UPSTREAM:  # any layer's: Caffe's top_diff, grad_output are a layer's own
         return "the gradient arriving at a layer's output", [
             *of("Z", "dZ", "δ", every=True),

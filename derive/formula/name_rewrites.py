@@ -25,6 +25,7 @@ class Reading:
     lhs: str = ""  # the text where the name is assigned, if other (a recurrence)
     call: str = ""  # a function's reading: its calls become this, {x} their argument
     transposed: bool = False  # assigned as ``lhs = (value).T`` (Ng's weight column w)
+    times: str = ""  # assigned as ``lhs = times * (value)`` (a gradient read as δ/m)
 
 
 #: The name an ``UnknownName`` gives for the names without a layer number beside names
@@ -67,6 +68,8 @@ def rewrite(name: str, reading: Reading) -> tuple[re.Pattern[str], Callable[[Any
             rhs = pattern.sub(lambda inner: reading.text, m.group("rhs"))
             if reading.transposed:  # dw = X dZᵀ / m: dW1 = (X dZᵀ / m).T
                 return f"{m.group('at')}{reading.lhs}{m.group('eq')} ({rhs}).T"
+            if reading.times:  # dx = W.T @ dout, dx as dA_prev / m: dA_prev = m * (…)
+                return f"{m.group('at')}{reading.lhs}{m.group('eq')} {reading.times} * ({rhs})"
             return f"{m.group('at')}{reading.lhs or reading.text}{m.group('eq')}{rhs}"
         line = m.string[m.string.rfind("\n", 0, m.start()) + 1 : m.start()]
         return reading.lhs if reading.lhs and not line.strip() else reading.text

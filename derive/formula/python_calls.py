@@ -34,6 +34,7 @@ from derive.formula.python_arrays import ones
 from derive.formula.python_nodes import (
     Bool,
     DictRef,
+    Eye,
     Func,
     Kw,
     Local,
@@ -197,6 +198,8 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
         return _broadcast_to(pos[0], pos[1])
     if name == "transpose" and len(pos) == 1:
         return T(pos[0])
+    if name in ("eye", "identity") and len(pos) == 1 and not kw:  # np.eye(K)[y]: one-hot
+        return Eye(pos[0])
     if name == "ones":  # np.ones((m, 1)): the ones vector of a bias gradient
         return ones(pos, kw)
     if name in ("correlate2d", "convolve2d", "correlate", "convolve") and len(pos) == 2:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from lark import v_args
 
-from derive.formula.ir import Cmp, Dim, FormulaError, Gt0, Sym
+from derive.formula.ir import Cmp, Dim, FormulaError, Gt0, Sym, T
 from derive.formula.ir import Num as NumNode
 from derive.formula.layer_indices import RelIndex
 from derive.formula.numbers import integer_of
 from derive.formula.python_nodes import (
     Colon,
     DictRef,
+    Eye,
     ListRef,
     MaskIdx,
     OneHot,
@@ -60,6 +61,8 @@ class Indexing(Statements):
             if note not in self.notes:
                 self.notes.append(note)
             return obj
+        if isinstance(obj, Eye):
+            return self._eye(obj, subs)
         if len(subs) == 1:
             idx = subs[0]
             if isinstance(obj, ShapeOf) and isinstance(idx, NumNode):  # A0.shape[2]: a size
@@ -101,6 +104,30 @@ class Indexing(Statements):
             "masks (x[x <= 0] = 0) or labels (x[range(N), y] -= 1), or write the formula "
             "in matrix form"
         )
+
+    def _eye(self, eye: Eye, subs: list[PyNode]) -> PyNode:
+        """``np.eye(K)[y]``: row k of the identity for each label k, the one-hot labels with
+        the samples on rows (``np.eye(K)[:, y]``: on columns), as NumPy code writes them
+        (CS231n's and many tutorials' one-hot encoding); Y in the network's convention."""
+        rows = len(subs) == 1 or (len(subs) == 2 and isinstance(subs[1], Colon))
+        labels: PyNode | None = subs[0] if rows else None
+        if len(subs) == 2 and isinstance(subs[0], Colon):  # np.eye(K)[:, y]
+            labels = subs[1]
+        if not (isinstance(labels, Sym) and labels.base == "Y" and labels.index is None):
+            raise FormulaError(
+                "np.eye(K) is read only indexed by the labels: np.eye(K)[y], the one-hot labels"
+            )
+        if self.column is None:
+            raise FormulaError("np.eye(K)[y]: the network's convention is not known")
+        size = eye.size.value if isinstance(eye.size, NumNode) else "K"
+        note = (
+            f"read np.eye({size}) indexed by the labels as the one-hot labels Y "
+            f"(the samples on {'rows' if rows else 'columns'})"
+        )
+        if note not in self.notes:
+            self.notes.append(note)
+        on_rows = not self.column
+        return labels if rows == on_rows else T(labels)
 
     def _linear_cache(self, idx: PyNode) -> PyNode:
         """``cache[0]`` in Ng's linear_backward: the cache is (A_prev, W, b) of layer l."""

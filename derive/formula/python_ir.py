@@ -54,6 +54,11 @@ BATCH_INDICES = frozenset({"batch_idx", "batch_indices", "batch_mask", "idx_batc
 
 _PY_NAME = re.compile(r"^(W|w|b|Z|z|A|a|dW|dw|db|dZ|dz|dA|da|delta|X|x|Y|y|K|dK)_?([0-9]+|l|L)?\Z")
 
+#: Names of the number of classes (a size, as C and K are): ``np.eye(num_classes)[y]``.
+CLASS_COUNTS = frozenset(
+    {"num_classes", "n_classes", "nb_classes", "number_of_classes", "num_labels", "n_labels"}
+)
+
 
 #: The names of loops over the windows of feature maps (Ng's and CS231n's conv/pool code).
 WINDOWS = frozenset(
@@ -183,8 +188,8 @@ class PythonToIR(Indexing):
         ng_delta = re.fullmatch(r"d[0-9]?", word)  # Ng's ML course's d, d3: deltas
         if word in SHORT or word in UPSTREAM or hidden or ng_delta:  # o, h, who, dy, d3
             raise UnknownName(f"unknown name {word!r}", word)
-        if re.fullmatch(r"[A-Za-z_]\w*", word) and len(word) <= 2:
-            return Scalar(word)
+        if re.fullmatch(r"[A-Za-z_]\w*", word) and len(word) <= 2 or word in CLASS_COUNTS:
+            return Scalar(word)  # a size: C, K, num_classes (np.eye(num_classes)[y])
         raise UnknownName(f"unknown name {word!r}", word)
 
     def attr(self, obj: PyNode, name: Token) -> PyNode:

@@ -153,6 +153,15 @@ class OneHot(Node):
 
 
 @dataclass(frozen=True, slots=True)
+class Eye(Node):
+    """``np.eye(K)`` (``torch.eye``, ``np.identity``): read only as indexed by the labels,
+    ``np.eye(K)[y]``, the one-hot labels with the samples on rows."""
+
+    TAG: ClassVar[str] = "eye"
+    size: Any
+
+
+@dataclass(frozen=True, slots=True)
 class Aug:
     """``target op= value``."""
 
@@ -187,6 +196,7 @@ PyNode: TypeAlias = (
     | Bool
     | MaskIdx
     | OneHot
+    | Eye
 )
 
 #: Kinds of half-read pieces (a list not indexed, a bare range, …), in words.
@@ -197,6 +207,7 @@ _UNFINISHED = {
     "range": "range(…) outside an index",
     "onehot": "x[range(N), y] (only x[range(N), y] -= 1 is read)",
     "maskidx": "x[mask] (only x[mask] = 0 is read)",
+    "eye": "np.eye(K) (read only as the one-hot labels np.eye(K)[y])",
     "colon": "a slice",
     "func": "a function that is not called",
     "module": "a module",

@@ -20,6 +20,7 @@ def reduction(name: str, pos: list[Any], kw: dict[str, Any]) -> IR:
     """``name(x, axis, …)`` (or ``x.name(axis, …)``, ``x`` first in ``pos``): the sum,
     the mean or the squeezed sum, its axis given by position or by keyword."""
     x, rest = pos[0], pos[1:]
+    kw = _keywords(name, kw)
     if name == "squeeze":
         if rest or kw:
             raise FormulaError(
@@ -33,6 +34,29 @@ def reduction(name: str, pos: list[Any], kw: dict[str, Any]) -> IR:
             raise FormulaError(f"np.{name}: the axis is given twice")
         kw = {**kw, "axis": rest[0]}
     return _sum(x, kw) if name == "sum" else _mean(x, kw)
+
+
+#: PyTorch's spellings of NumPy's keywords (``torch.sum(x, dim=0, keepdim=True)``).
+_TORCH_KEYWORDS = {"dim": "axis", "keepdim": "keepdims"}
+#: Keywords that do not change the value read (the number type of the result).
+_IGNORED = frozenset({"dtype"})
+
+
+def _keywords(name: str, kw: dict[str, Any]) -> dict[str, Any]:
+    """The keywords in NumPy's spelling; one the checker does not read (``where=``,
+    ``initial=``, ``out=``) is refused, never dropped: dropped, ``torch.sum(x, dim=0)``
+    was a sum of every entry."""
+    out: dict[str, Any] = {}
+    for key, value in kw.items():
+        if key in _IGNORED:
+            continue
+        word = _TORCH_KEYWORDS.get(key, key)
+        if word not in ("axis", "keepdims"):
+            raise FormulaError(f"{name}(…, {key}=…) is not read: only axis and keepdims are")
+        if word in out:
+            raise FormulaError(f"{name}: the {word} is given twice")
+        out[word] = value
+    return out
 
 
 def _squeeze(x: Any) -> IR:

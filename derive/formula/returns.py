@@ -18,8 +18,9 @@ quantity:
 The value is then assigned to a placeholder whose readings (``guesses``) are those
 quantities at each layer; the checker tries each against the network and answers only when
 the readings that fit agree ("cannot tell" otherwise), saying which it used. A function
-that defines an activation's derivative (``def sigmoid_prime(x)``) is refused: whether it
-is right depends on what it is called with, which the snippet does not show.
+that defines an activation's derivative (``def sigmoid_prime(x)``) is refused here: whether
+it is right depends on what it is called with, which the snippet does not show
+(``derivative_defs`` judges its body where every call would get the same verdict).
 """
 
 from __future__ import annotations
@@ -188,8 +189,8 @@ def returned_value(text: str, activations: tuple[str, ...] = ()) -> Returned | N
 
 
 #: A name in a bare expression (not a function called, not an attribute, not ``np``).
-_FREE = re.compile(r"(?<![\w.])([A-Za-z_]\w*)(?![\w(])(?!\s*\()")
-_MODULES = frozenset({"np", "numpy", "math", "torch", "jnp", "e", "pi"})
+FREE_NAME = re.compile(r"(?<![\w.])([A-Za-z_]\w*)(?![\w(])(?!\s*\()")
+MODULE_NAMES = frozenset({"np", "numpy", "math", "torch", "jnp", "e", "pi"})
 
 
 def derivative_readings(text: str) -> tuple[str, tuple[str, str]] | None:
@@ -201,7 +202,7 @@ def derivative_readings(text: str) -> tuple[str, tuple[str, str]] | None:
     code = re.sub(r"#[^\n]*", "", text).strip()
     if not code or "\n" in code or "=" in code.replace("==", "") or ":" in code:
         return None
-    names = {n for n in _FREE.findall(code) if n not in _MODULES}
+    names = {n for n in FREE_NAME.findall(code) if n not in MODULE_NAMES}
     if len(names) != 1:
         return None
     name = names.pop()

@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 
 from derive.formula.answer import CheckResult
+from derive.formula.derivative_defs import defined_derivative, judge_definition
 from derive.formula.ir import FormulaError
 from derive.formula.python_unpack import unpack_helpers
 from derive.formula.return_lines import LAMBDA
@@ -106,9 +107,12 @@ def check_statements(
         unpacked = unpack_helpers(text, depth) if column else None
         if unpacked is not None and str(err).startswith("a tuple unpacked from"):
             return _helpers_read(unpacked, err, symbols, depth, column, check_one, data_term)
-        unnamed_or_lambda = str(err).startswith(
-            ("this snippet returns", "this snippet defines")
-        ) or LAMBDA.match(text.strip())
+        defines = str(err).startswith(("this snippet returns", "this snippet defines"))
+        defined = defined_derivative(text) if defines else None  # def tanh_d(x): …
+        judged = judge_definition(defined, activations, check_one) if defined else None
+        if judged is not None:
+            return judged
+        unnamed_or_lambda = defines or LAMBDA.match(text.strip())
         if not unnamed_or_lambda:
             raise
         unnamed = err
