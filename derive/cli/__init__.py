@@ -54,7 +54,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 141
     return code
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
