@@ -17,6 +17,7 @@ import derive.core.nodes
 import derive.formula.nodes
 from derive.core import (
     block_nodes,
+    conv_nodes,
     function_nodes,
     layer_nodes,
     numeric,
@@ -44,7 +45,7 @@ def our_nodes() -> list[type]:
     nodes are defined in the modules ``derive.core.nodes`` re-exports, the partials in
     ``derive.core.steps`` (``derive.core.derivation`` re-exports them)."""
     out = []
-    core = (layer_nodes, function_nodes, reduce_nodes, block_nodes, tensor_nodes)
+    core = (layer_nodes, function_nodes, reduce_nodes, block_nodes, tensor_nodes, conv_nodes)
     for module in (*core, steps, derive.core.derivation, derive.formula.nodes):
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if cls.__module__ == module.__name__ and issubclass(cls, sympy.Basic):

@@ -9,7 +9,8 @@ and are re-exported here, so ``derive.core.nodes`` names every one of them:
 - ``reduce_nodes``: reductions, broadcasts and arg-max masks;
 - ``block_nodes``: slices and concatenations, and ``add``/``hadamard``/``scale``;
 - ``node_ops``: the operations forward programs are built with (``fit``, ``where``, …);
-- ``tensor_nodes``: the feature maps of convolutional layers;
+- ``tensor_nodes``: the feature maps of convolutional layers and their arithmetic;
+- ``conv_nodes``: the convolution, pooling and flattening nodes over them;
 - ``node_checks``: ``ShapeMismatch`` and the shape checks the constructors share.
 """
 
@@ -22,6 +23,17 @@ from derive.core.block_nodes import (
     hadamard,
     merge_concats,
     scale,
+)
+from derive.core.conv_nodes import (
+    ChannelBias,
+    ChannelSum,
+    ConvBackInput,
+    ConvBackKernel,
+    Correlate,
+    Flatten,
+    Pool,
+    Unflatten,
+    Unpool,
 )
 from derive.core.function_nodes import (
     COMPARISONS,
@@ -71,19 +83,10 @@ from derive.core.reduce_nodes import (
     ReduceAll,
 )
 from derive.core.tensor_nodes import (
-    ChannelBias,
-    ChannelSum,
-    ConvBackInput,
-    ConvBackKernel,
-    Correlate,
-    Flatten,
-    Pool,
     TensorElementwise,
     TensorExpr,
     TensorHadamard,
     TensorSymbol,
-    Unflatten,
-    Unpool,
     _int,
     is_tensor,
     linear,

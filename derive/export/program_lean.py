@@ -15,14 +15,14 @@ import sympy
 from sympy.matrices.expressions import OneMatrix
 
 from derive.core.nodes import Broadcast, Elementwise, ElementwiseOf, Indicator, ScalarOfMatrices
-from derive.export.printers import _wrapped, code_name
+from derive.export.array_hooks import code_name, wrapped
 from derive.export.program_shared import _cheap, _Keys
 from derive.export.source import printer_for
 
 
 def _group(code: str) -> str:
     """``code`` as one operand (parenthesised unless a name or one call already)."""
-    return code if re.fullmatch(r"[\w.]+", code) or _wrapped(code) else f"({code})"
+    return code if re.fullmatch(r"[\w.]+", code) or wrapped(code) else f"({code})"
 
 
 def _matrix(e: Any) -> bool:
@@ -176,11 +176,11 @@ class LeanPrinting:
         parts = []
         for i, a in enumerate(order):
             code = self._print(a)
-            if " " in code and not _wrapped(code):
+            if " " in code and not wrapped(code):
                 code = f"({code})"
             if i == 0 and coeff != 1:
                 code = self.scaled(coeff, code)  # type: ignore[attr-defined]
-                code = code if _wrapped(code) or " " not in code else f"({code})"
+                code = code if wrapped(code) or " " not in code else f"({code})"
             parts.append(code)
         return " * ".join(parts)
 
