@@ -25,6 +25,8 @@ from derive.spec import program_grammar as G
 
 #: The most values kept per point between readings of one snippet (then started afresh).
 MAX_MEMO = 200_000
+#: A layer API's attribute for the gradient of its input (NNFS's ``self.dinputs``).
+STORED_INPUT_GRADIENTS = ("dinputs", "input_gradient", "grad_input")
 #: Sizes of the two random points (distinct, so a factor N or a transpose shows).
 FIRST_SIZES = (3, 5)
 
@@ -92,6 +94,15 @@ class ProgramPoints:
                 out[spelled] = st.lhs
         for st in self.sd.cotangents:
             out[st.lhs.name] = st.lhs
+        # a layer API's stored input gradient (NNFS's ``self.dinputs``): the program's one
+        # gradient, or with an upstream given, the gradient of its one input
+        grads = list(self.sd.gradients)
+        inputs = {x.name for x in self.sd.graph.inputs}
+        if self.sd.graph.upstream is not None and len(grads) > 1:
+            grads = [n for n in grads if n in inputs]
+        if len(grads) == 1:
+            for spelled in STORED_INPUT_GRADIENTS:
+                out.setdefault(spelled, self.sd.gradients[grads[0]].lhs)
         return out
 
     def target(self, name: str) -> Any | None:

@@ -22,6 +22,7 @@ from derive.spec.program_ast import (
     Lookup,
     Name,
     Num,
+    ShapeOf,
     Transpose,
     Unary,
 )
@@ -158,6 +159,9 @@ class CallReader:
             )
         if fn in JOINS and not first:
             return self.join(fn, args, fn_col, col)
+        row = _first_row(args) if fn == "len" and not first else None
+        if row is not None:  # len(x[0]): the length of a row of a 2-D x, its columns
+            return ShapeOf(self.build(row), 1, self.line, col)
         if fn == "swapaxes" and not first:
             return self.swapaxes(args, fn_col, col)
         if fn not in FUNCTIONS:
@@ -287,3 +291,15 @@ class CallReader:
                 raise EquationError(f"{fn}(): axis must be 0 or 1", position(kw)[1])
             axis = 1 if told == 1 else 0
         return Call("concat", parts, axis, self.line, col)
+
+
+def _first_row(args: object) -> Tree[Token] | Token | None:
+    """``x`` of ``len(x[k])`` with k a whole number (a row of ``x``), else None."""
+    given = positional(args)
+    if len(given) != 1 or not (isinstance(given[0], Tree) and given[0].data == "index"):
+        return None
+    base, inside = given[0].children[0], given[0].children[1]
+    parts = inside.children if isinstance(inside, Tree) else []
+    if len(parts) != 1 or not isinstance(parts[0], Tree) or parts[0].data != "number":
+        return None
+    return base if str(parts[0].children[0]).isdigit() else None
