@@ -102,3 +102,71 @@ def test_a_layers_stored_input_gradient_is_its_inputs(tmp_path: Path) -> None:
     body = "self.dgamma = np.sum(dvalues * x, axis=0, keepdims=True)\nself.dinputs = dvalues * {}"
     assert d.check(body.format("gamma")).correct
     assert d.check(body.format("x")).verdict == "incorrect"
+
+
+PICK = """
+name = "pick"
+convention = "row"
+[inputs]
+X = ["N", "D"]
+[labels]
+y = { length = "N", classes = "C" }
+[parameters]
+W = ["D", "C"]
+[forward]
+equations = '''
+scores = X @ W
+s = scores[range(N), y]
+'''
+[loss]
+expression = "sum(exp(s))"
+"""
+
+
+def test_choose_is_each_rows_label_entry(tmp_path: Path) -> None:
+    """``np.choose(y, scores.T)`` (Burton2000's SVM) is ``scores[range(N), y]``: the
+    forward value it assigns is the program's (it was 'unknown function choose()')."""
+    d = program(tmp_path, PICK)
+    assert d.check("s = np.choose(y, scores.T)").correct
+    doubled = d.check("s = 2 * np.choose(y, scores.T)")
+    assert doubled.verdict == "incorrect" and "2 times" in (doubled.diagnosis or "")
+
+
+def test_choose_from_the_untransposed_scores_does_not_fit(tmp_path: Path) -> None:
+    """``np.choose(y, scores)`` picks scores[y[i], i]: with N labels and a C×N transpose
+    it does not fit (one clear line, not a verdict)."""
+    with pytest.raises(FormulaError, match="do not fit for pick"):
+        program(tmp_path, PICK).check("s = np.choose(y, scores)")
+
+
+def test_choose_needs_labels(tmp_path: Path) -> None:
+    with pytest.raises(FormulaError, match="np.choose"):
+        program(tmp_path, PICK).check("s = np.choose(scores.T, y)")
+
+
+DICT = """\
+dgamma = np.sum(dvalues * x, axis=0, keepdims=True)
+dx = dvalues * gamma
+gradients = {"dx": dx,
+             "dgamma": GAMMA}
+return gradients
+"""
+
+
+def test_a_returned_dict_is_judged_key_by_key(tmp_path: Path) -> None:
+    """deeplearning.ai's ``gradients = {"dxt": dxt, …}; return gradients``: each value is
+    judged as its key names it (a dict literal was 'unexpected character {' before)."""
+    d = program(tmp_path, LAYER)
+    right = d.check(DICT.replace("GAMMA", "dgamma"))
+    assert right.correct and any("dict gradients" in n for n in right.notes)
+    wrong = d.check(DICT.replace("GAMMA", "2 * dgamma"))
+    assert wrong.verdict == "incorrect" and "dgamma" in (wrong.diagnosis or "")
+
+
+def test_a_dict_key_that_is_a_program_name_is_not_assigned(tmp_path: Path) -> None:
+    """``{"gamma": dgamma}`` would rebind the program's gamma: that key is left out, so
+    the dict hands back nothing the checker judges."""
+    d = program(tmp_path, LAYER)
+    text = "grads = {'gamma': np.sum(dvalues * x, axis=0, keepdims=True)}\nreturn grads"
+    with pytest.raises(FormulaError):
+        d.check(text)
