@@ -170,3 +170,26 @@ def test_a_dict_key_that_is_a_program_name_is_not_assigned(tmp_path: Path) -> No
     text = "grads = {'gamma': np.sum(dvalues * x, axis=0, keepdims=True)}\nreturn grads"
     with pytest.raises(FormulaError):
         d.check(text)
+
+
+def test_a_weights_gradient_is_not_a_stored_input_gradient(tmp_path: Path) -> None:
+    """A linear model's loss whose one gradient is the weight's: a layer's ``dinputs``
+    would be the data's gradient, which the program does not derive, so it names nothing
+    (judging it as dW would call a right formula wrong)."""
+    text = """
+name = "lin"
+convention = "row"
+[inputs]
+X = ["N", "D"]
+y = ["N", 1]
+[parameters]
+W = ["D", 1]
+[forward]
+equations = '''
+r = X @ W - y
+'''
+[loss]
+expression = "sum(r ** 2)"
+"""
+    with pytest.raises(FormulaError, match="assigns no gradient"):
+        program(tmp_path, text).check("self.dinputs = 2 * r @ W.T")
