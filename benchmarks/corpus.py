@@ -191,7 +191,18 @@ hyperparameter's extremes, δ = 10³ and 10⁻³); jingtinghuang's SVM gradient 
 program of his forward (the zeroed correct-class margin as a where()), its weight decay's
 factor 2 named: NumPy 69 -> 74 read, all right, named 3 of 4 -> 5 of 6; programs for
 lightaime's and israfelsr's rnn_backward (refused with the reason: a step cache built as a
-tuple, cache['dims'])."""
+tuple, cache['dims']).
+Round 9 (layers9): a snippet's one-line helper (mantasu's `S = lambda x: x.sum(axis=0)`)
+written out where it is called, NumPy's positional axis (`.sum(axis)`), a cached `x.shape`
+read by `y.reshape(shape, order='F')` only where y has that shape (the identity), `len(x[0])`,
+NNFS's `self.dinputs` (a loss's predictions' gradient), `np.choose(y, M)` as the pick of Mᵀ,
+a returned dict of gradients judged key by key; renan's two fragments given their whole
+backward at their commits on a program of that version's forward (gamma a column), NNFS's
+MAE its own program (its reversed sign named); programs for the four entries without one
+(Karpathy's min-char-rnn, checked against his backward; Ng's RNN cell and C5W1 loops), none
+of which reads yet (loops over time unindented or over dicts, a helper dtanh not declared):
+NumPy 88 -> 93 read of 107 (103 -> 107 with a program), all right, named 5 of 6 -> 6 of 8
+(renan's first version, two mistakes in dx, labelled sum-axis, is not named)."""
 
 
 def names_the_mistake(entry: dict[str, Any], result: CheckResult) -> bool | None:

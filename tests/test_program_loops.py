@@ -30,6 +30,9 @@ LOOPS = {
 UNREAD = {
     "rnn-lightaime-bptt": "a step's cache built by the snippet (step_cache = (xt, prev_h,",
     "rnn-israfelsr-bptt": "cannot tell which time step",
+    # the forum's loop lost its indentation; one line of a loop, outside it
+    "lstm-dlai-backward-loop": "has no indented body",
+    "rnn-dlai-bptt-missing-da": "unknown function rnn_cell_backward()",
 }
 UNREAD_LOOPS = {k: LOOPS.pop(k) for k in UNREAD}
 

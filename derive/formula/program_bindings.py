@@ -5,6 +5,7 @@ each reads top to bottom."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sympy.matrices.expressions import MatAdd
@@ -14,6 +15,7 @@ from derive.core.program import from_end, is_scalar
 from derive.core.staged import StagedDerivation
 from derive.formula.ir import FormulaError
 from derive.formula.program_lines import Names, _Unknown
+from derive.formula.program_slips import rebuild
 from derive.spec import program_grammar as G
 
 
@@ -121,6 +123,9 @@ class Bindings:
         for k, name in enumerate(st.targets):
             if name == "_":
                 continue
+            if by_place and order[k].endswith(".shape"):  # a value's shape, cached
+                env[name] = self.sizes_of(order[k].removesuffix(".shape"), name, k, notes)
+                continue
             if by_place and order[k] != name:  # the forward's cache, in its order
                 found = self.names.find(order[k])
                 if found is not None:
@@ -136,3 +141,53 @@ class Bindings:
             real, env[name] = found
             if real != name:
                 notes.append(f"read {name} as the program's {real}")
+
+    def sizes_of(self, of: str, name: str, k: int, notes: list[str]) -> Any:
+        """The cache's ``x.shape`` entry: x's sizes, for ``y.reshape(name, order=…)``."""
+        found = self.names.find(of)
+        shape = getattr(found[1], "shape", None) if found is not None else None
+        if shape is None:
+            return _Unknown(f"the cache's #{k + 1}, the shape of {of}, which is not a matrix")
+        notes.append(f"read {name} as the shape of the program's {of} (the cache's #{k + 1})")
+        return Sizes(f"the shape of {of}, read only by x.reshape({name})", tuple(shape))
+
+
+class Sizes(_Unknown):
+    """A shape a snippet holds in a name: read only by ``x.reshape(name)`` (any other use
+    is an unknown name's error)."""
+
+    def __init__(self, where: str, sizes: tuple[Any, ...]) -> None:
+        super().__init__(where)
+        self.sizes = sizes
+
+
+def own_shapes(
+    expr: G.Expr, env: dict[str, Any], line: int, value: Callable[[G.Expr], Any], notes: list[str]
+) -> G.Expr:
+    """``expr`` with each ``y.reshape(shape, order=…)`` read as ``y`` itself, where
+    ``shape`` holds y's own shape (a reshape to the same shape moves no entry, in either
+    order); any other reshape to a named shape is not read."""
+    while True:
+        node = next(
+            (n for n in G.walk(expr) if isinstance(n, G.Call) and n.fn == "reshape_as"), None
+        )
+        if node is None:
+            return expr
+        x, named = node.args
+        assert isinstance(named, G.Name)
+        sizes = env.get(named.id)
+        if not isinstance(sizes, Sizes):
+            raise FormulaError(
+                f"line {line}: x.reshape({named.id}): cannot tell which shape {named.id} holds "
+                "(a program names a cached shape as x.shape in [backward] cache)"
+            )
+        got = getattr(value(x), "shape", None)
+        if got is None or tuple(got) != sizes.sizes:
+            raise FormulaError(
+                f"line {line}: x.reshape({named.id}) changes the shape of its value: not read "
+                "(the order of the entries decides where each goes); write it in matrix form"
+            )
+        note = f"read x.reshape({named.id}, …) as x: {named.id} is its own shape"
+        if note not in notes:
+            notes.append(note)
+        expr = rebuild(expr, node, x)

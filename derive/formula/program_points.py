@@ -25,6 +25,10 @@ from derive.spec import program_grammar as G
 
 #: The most values kept per point between readings of one snippet (then started afresh).
 MAX_MEMO = 200_000
+#: A layer API's attribute for the gradient of its input (NNFS's ``self.dinputs``).
+STORED_INPUT_GRADIENTS = ("dinputs", "input_gradient", "grad_input")
+#: What a loss's backward calls its predictions (NNFS's ``backward(self, dvalues, y_true)``).
+PREDICTIONS = ("dvalues", "y_pred", "pred", "preds", "predictions", "y_hat", "yhat", "output")
 #: Sizes of the two random points (distinct, so a factor N or a transpose shows).
 FIRST_SIZES = (3, 5)
 
@@ -92,6 +96,19 @@ class ProgramPoints:
                 out[spelled] = st.lhs
         for st in self.sd.cotangents:
             out[st.lhs.name] = st.lhs
+        # a layer API's stored input gradient (NNFS's ``self.dinputs``): with an upstream
+        # given, the gradient of the layer's one input; for a loss, the gradient of its
+        # predictions where they are the program's one gradient (a loss's input; never a
+        # weight, whose layer's dinputs would be the data's gradient)
+        grads = list(self.sd.gradients)
+        inputs = {x.name for x in self.sd.graph.inputs}
+        if self.sd.graph.upstream is not None:
+            grads = [n for n in grads if n in inputs]
+        elif not set(grads) <= set(PREDICTIONS):
+            grads = []
+        if len(grads) == 1:
+            for spelled in STORED_INPUT_GRADIENTS:
+                out.setdefault(spelled, self.sd.gradients[grads[0]].lhs)
         return out
 
     def target(self, name: str) -> Any | None:

@@ -28,11 +28,13 @@ from derive.core.program import (
 from derive.core.staged import StagedDerivation
 from derive.formula import framework_calls as frameworks
 from derive.formula import program_branches as branches
+from derive.formula import program_dicts as dicts
+from derive.formula import program_lambdas as lambdas
 from derive.formula import program_loop_run as loop_run
 from derive.formula import program_loop_text as loops
 from derive.formula import program_sublayers as sublayers
 from derive.formula.ir import FormulaError
-from derive.formula.program_bindings import Bindings
+from derive.formula.program_bindings import Bindings, own_shapes
 from derive.formula.program_lines import (
     MAX_BUILT,
     MAX_NODES,
@@ -86,6 +88,7 @@ class Reader(Bindings):
         lines = logical_lines(text)
         if lines and _HEADER.match(lines[0][1]):  # def backward(self, dout): its body is read
             lines = lines[1:]
+        lines = lambdas.inline(lines, self.branch_notes)  # S = lambda x: x.sum(axis=0)
         known = lambda name: self.names.find(name) is not None  # noqa: E731
         layers = frameworks.layer_reads(self.sd.graph.spec)
         lines = [
@@ -93,6 +96,7 @@ class Reader(Bindings):
         ]
         if loops.has_loop(lines):  # a BPTT loop over time: unrolled at the program's T
             return loop_run.unroll(lines, text, self.sd)
+        lines = dicts.named_values(lines, known, self.branch_notes)  # gradients = {"dW": dW}
         if any(line.startswith("if ") for _, line in lines):  # if mode == 'train': …
             raw = text.splitlines()
             indents = {n: len(raw[n - 1]) - len(raw[n - 1].lstrip()) for n, _ in lines}
@@ -151,6 +155,7 @@ class Reader(Bindings):
 
         def build(expr: G.Expr, line: int, text: str) -> Any:
             expr = self.named_parts(expr, env, line, notes)
+            expr = own_shapes(expr, env, line, lambda e: build(e, line, text), notes)
             resolve(expr, line)
             reads = tuple(sorted({n.id for n in G.names(expr)}))
             key = (expr, line, reads, tuple(env.get(n) for n in reads))

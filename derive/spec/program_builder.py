@@ -155,16 +155,19 @@ class TreeBuilder(CallReader):
             parts = list(parts[0].children)
         usage = "x.reshape(rows, cols) takes two sizes (numbers or names), one may be -1"
         order = [p for p in parts if isinstance(p, Tree) and p.data == "keyword"]
+        sized = [p for p in parts if p not in order]
+        if (  # x.reshape(shape, order='F'): to a shape a name holds (only in a snippet)
+            len(sized) == 1
+            and isinstance(sized[0], Tree)
+            and sized[0].data == "name"
+            and all(str(k.children[0]) == "order" for k in order)
+        ):
+            named = Name(str(sized[0].children[0]), self.line, col)
+            return Call("reshape_as", (self.build(base), named), None, self.line, col)
         if order:
             raise EquationError(
                 f"x.reshape(…, {order[0].children[0]}=…) is not read: only the sizes, in "
                 "NumPy's default order, e.g. x.reshape(N, -1)",
-                col,
-            )
-        if len(parts) == 1 and isinstance(parts[0], Tree) and parts[0].data == "name":
-            raise EquationError(
-                f"x.reshape({parts[0].children[0]}): a shape kept in a name is not read; "
-                "write its two sizes, e.g. x.reshape(N, D)",
                 col,
             )
         sizes: list[Expr] = []

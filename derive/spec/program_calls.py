@@ -22,9 +22,11 @@ from derive.spec.program_ast import (
     Lookup,
     Name,
     Num,
+    ShapeOf,
     Transpose,
     Unary,
 )
+from derive.spec.program_numpy_args import choose, first_row, positional, positional_axis
 from derive.spec.program_vocab import FUNCTIONS, JOINS
 
 
@@ -34,6 +36,9 @@ def position(item: Tree[Token] | Token) -> tuple[int, int]:
         return item.line or 1, item.column or 1
     meta = item.meta
     return getattr(meta, "line", 1), getattr(meta, "column", 1)
+
+
+__all__ = ["CallReader", "position", "positional", "suggest"]
 
 
 def suggest(word: str, choices: list[str]) -> str:
@@ -49,13 +54,6 @@ def axis_number(e: Expr) -> int | None:
     if isinstance(e, Num) and e.value.is_Integer:
         return int(e.value)
     return None
-
-
-def positional(args: object) -> list[Tree[Token] | Token]:
-    """A call's arguments that are not ``key=value``."""
-    if not isinstance(args, Tree):
-        return []
-    return [a for a in args.children if not (isinstance(a, Tree) and a.data == "keyword")]
 
 
 class CallReader:
@@ -158,6 +156,11 @@ class CallReader:
             )
         if fn in JOINS and not first:
             return self.join(fn, args, fn_col, col)
+        if fn == "choose" and not first:  # np.choose(y, scores.T): each row's label entry
+            return choose(self.build, positional(args), args, self.line, col)
+        row = first_row(args) if fn == "len" and not first else None
+        if row is not None:  # len(x[0]): the length of a row of a 2-D x, its columns
+            return ShapeOf(self.build(row), 1, self.line, col)
         if fn == "swapaxes" and not first:
             return self.swapaxes(args, fn_col, col)
         if fn not in FUNCTIONS:
@@ -175,6 +178,7 @@ class CallReader:
             if len(sizes) != 2 or keywords_given:
                 raise EquationError("ones((rows, cols)) takes two sizes and nothing else", fn_col)
             return Call(fn, tuple(sizes), None, self.line, col)
+        args = positional_axis(fn, first, args)
         built, keywords = self.arguments(args, fn, first)
         if len(built) != spec.arity:
             plural = "" if spec.arity == 1 else "s"

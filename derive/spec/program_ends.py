@@ -197,9 +197,18 @@ def read_cache_keys(backward: object, source: str, lines: Lines) -> tuple[tuple[
         raise fail(err.problem, source, line, err.key) from None
 
 
+def _cached(value: object) -> str:
+    """One entry of a cache tuple: a name, or ``x.shape`` (the forward cached a value's
+    shape, as CS231n's ``shape = bn_param.get('shape', (N, D))``)."""
+    if isinstance(value, str) and value.endswith(".shape"):
+        return check_program_name(value.removesuffix(".shape"), "backward.cache") + ".shape"
+    return check_program_name(value, "backward.cache")
+
+
 def read_cache(backward: object, source: str, lines: Lines) -> tuple[str, ...]:
-    """``[backward] cache = ["x", "mu", "shape"]``: the forward's cache tuple in order;
-    a name the program does not have (a shape, an axis) is kept and never bound."""
+    """``[backward] cache = ["x", "mu", "x.shape"]``: the forward's cache tuple in order;
+    a name the program does not have (an axis) is kept and never bound, ``x.shape`` is
+    the shape of the program's ``x``."""
     if not isinstance(backward, dict) or "cache" not in backward:
         return ()
     value = backward["cache"]
@@ -214,6 +223,6 @@ def read_cache(backward: object, source: str, lines: Lines) -> tuple[str, ...]:
             "backward.cache",
         )
     try:
-        return tuple(check_program_name(v, "backward.cache") for v in value)
+        return tuple(_cached(v) for v in value)
     except SpecError as err:
         raise fail(err.problem, source, line, err.key) from None

@@ -191,6 +191,12 @@ def _equation_only(expr: Expr) -> Expr:
                 "snippet takes them from a container",
                 node.column,
             )
+        if isinstance(node, Call) and node.fn == "reshape_as":
+            raise EquationError(
+                "x.reshape(NAME): a shape kept in a name is read only in a checked snippet "
+                "(from the forward's cache); write its two sizes, e.g. x.reshape(N, D)",
+                node.column,
+            )
     return expr
 
 
