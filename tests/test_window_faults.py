@@ -62,6 +62,11 @@ def test_the_forums_conv_lines_fail_in_numpy_and_are_incorrect(code: str, quanti
     assert "at this network's sizes" in result.diagnosis
 
 
+def test_a_bias_gradient_indexed_by_position_is_named() -> None:
+    result = check(FORUM_DB)
+    assert (result.diagnosis or "").startswith("db holds one entry per filter, the sum")
+
+
 def test_the_forums_dw_fails_as_its_traceback_says() -> None:
     result = check(FORUM_DW)
     assert "shapes (2,2) and (4,4) not aligned" in (result.diagnosis or "")
@@ -86,6 +91,8 @@ def test_a_window_of_the_output_gradient_is_named() -> None:
     result = check(MARS_MAX)
     assert result.verdict == "incorrect" and result.quantity == "∂L/∂A_1"
     assert result.diagnosis and result.diagnosis.startswith("dA is the gradient flowing in")
+    # rerun with dA[i, h, w, c]: the window was the one mistake
+    assert "with it the loops give the derivation's gradient" in result.diagnosis
     assert any("h in range(2)" in n and "w in range(2)" in n for n in result.notes)
 
 
@@ -94,6 +101,9 @@ def test_the_mean_of_an_empty_window_is_a_fault_not_a_nan() -> None:
     result = check(MARS_AVG, NG_AVG)
     assert result.verdict == "incorrect"
     assert "mean of an empty slice" in (result.diagnosis or "")
+    # with dA[i, h, w, c], '+ da' is left: each entry g/4 + g, 5 times average pooling's
+    assert result.diagnosis.startswith("two mistakes: dA is the gradient flowing in")
+    assert "a factor 5" in result.diagnosis
     right = MARS_AVG.replace(
         "np.mean(dA[i, vert_start:vert_end, horiz_start:horiz_end, c])", "dA[i, h, w, c]"
     ).replace(" + da)", ")")
@@ -186,3 +196,26 @@ def test_mutated_loop_bodies_are_refused_or_judged_quickly(
         result = None
     assert time.perf_counter() - start < 2.0
     assert result is None or result.verdict in ("correct", "incorrect")
+
+
+#: made up, in the form of per-sample layer classes (one example, 3-axis maps): correct
+#: for one example, so it fails on the readings' batches for that reason alone.
+PER_SAMPLE = """a_prev_pad = A_prev_pad
+da_prev_pad = dA_prev_pad
+for h in range(n_H):
+    for w in range(n_W):
+        for c in range(n_C):
+            vert_start = h * stride
+            vert_end = vert_start + f
+            horiz_start = w * stride
+            horiz_end = horiz_start + f
+            a_slice = a_prev_pad[vert_start:vert_end, horiz_start:horiz_end, :]
+            da_prev_pad[vert_start:vert_end, horiz_start:horiz_end, :] += W[:,:,:,c] * dZ[h, w, c]
+            dW[:,:,:,c] += a_slice * dZ[h, w, c]"""
+
+
+def test_code_for_one_example_is_not_judged_by_its_faults_on_a_batch() -> None:
+    """dZ read by three indices: the code's maps are one example's, not the readings'
+    batches, so NumPy's refusal says nothing about the code: unread, not INCORRECT."""
+    with pytest.raises(FormulaError, match="not read"):
+        check(PER_SAMPLE)

@@ -9,8 +9,10 @@ The verdict INCORRECT is given only when that is what every reading says: no rea
 runs, at least one fails with NumPy's own index or shape error at the network's own
 sizes (not sizes derive chose, where a number the code hard-codes could be to blame),
 and every other reading fails only because its layer or layout is not the snippet's (a
-name another reading knows, or loops whose range that reading cannot tell). Anything
-else (a function not run here, a name no reading knows) leaves the loops unread.
+name another reading knows, or loops whose range that reading cannot tell); and the
+snippet reads the gradient flowing in by four indices, as a batch of maps (code written
+for one example fails on a batch for that alone). Anything else (a function not run
+here, a name no reading knows) leaves the loops unread.
 """
 
 from __future__ import annotations
@@ -22,11 +24,11 @@ import numpy as np
 
 from derive.formula.answer import CheckResult
 from derive.formula.window_errors import LoopError, NoRange, ShapeFault, Unknown
+from derive.formula.window_fault_words import UPSTREAM_NAMES, fault_said
 from derive.formula.window_layers import (
     BIAS_GRADS,
     INPUT_GRADS,
     KERNEL_GRADS,
-    UPSTREAM,
     VIEWS,
     Layer,
     draw,
@@ -34,9 +36,6 @@ from derive.formula.window_layers import (
     ng_names,
 )
 from derive.formula.window_lines import Block, assigned
-
-#: The gradient flowing into a conv or pooling layer, as loop code names it.
-UPSTREAM_NAMES = frozenset({*UPSTREAM, "dZ", "dA"})
 
 
 @cache
@@ -83,39 +82,23 @@ def fault_verdict(
             continue
         return None
     keys = written_keys(body)
-    if not keys:
+    if not keys or not _batch_rank(body):
         return None
     faults.sort(key=lambda f: "too many indices" in str(f[2]))  # that one: the layout's
     layer, layout, err = faults[0]
     assert isinstance(err, ShapeFault)
-    windowed = _window_of_upstream(body, err.src)
     kind = "conv" if layer.kind == "conv" else layer.kind + " pooling"
     where = (
         f"layer {layer.number} ({kind}, kernel {layer.k}, stride {layer.s}, padding "
         f"{layer.p}) at this network's sizes, {layout}"
     )
-    line = f"`{err.src.strip()}`: " if err.src.strip() else ""
     others = len({(la.number, lay) for la, lay, _ in faults}) - 1
     return CheckResult(
         "incorrect",
         ", ".join(quantity(k, layer)[0] for k in keys),
         "; ".join(quantity(k, layer)[1] for k in keys),
         "numeric (loops run)",
-        diagnosis=(
-            f"{windowed} is the gradient flowing in, the size of the output: it is indexed "
-            "by a window at input coordinates; take its one entry at the output position "
-            "the window belongs to. "
-            if windowed
-            else ""
-        )
-        + f"The loops fail in NumPy on {where}: {line}{err}"
-        + (
-            ""
-            if windowed
-            else " — an array is indexed past its extent or with shapes that do not fit (an "
-            "index on the wrong axis, a window taken of an array the output's size, a whole "
-            "map where one entry belongs)"
-        ),
+        diagnosis=fault_said(body, layer, layout, err, where, quantity),
         notes=[*err.notes]
         + [
             f"read as loops over the windows of {where}"
@@ -125,22 +108,18 @@ def fault_verdict(
     )
 
 
-def _window_of_upstream(body: list[Block], src: str) -> str:
-    """The upstream gradient's name if the failing statement slices it by bounds
-    (``dA[i, vert_start:vert_end, …]``): loops over windows read that gradient one entry
-    per output position; '' otherwise."""
+def _batch_rank(body: list[Block]) -> bool:
+    """Whether the snippet reads the gradient flowing in by four indices, every time, as
+    the readings hold it (a batch of maps): code for one example (``dZ[h, w, c]``, a class
+    that runs per sample) fails on a batch for that reason alone, so its faults are not
+    the code's and no verdict is given."""
+    counts = []
     stack = list(body)
     while stack:
         b = stack.pop()
         stack.extend(b.body)
-        if b.src != src:
-            continue
         for t in b.tree.iter_subtrees():
-            if t.data != "index" or t.children[0].data != "name":
-                continue
-            word = str(t.children[0].children[0])
-            if word in UPSTREAM_NAMES and any(
-                sub.data == "colon" and sub.children for sub in t.children[1].children
-            ):
-                return word
-    return ""
+            obj = t.children[0] if t.data == "index" else None
+            if obj is not None and obj.data == "name" and str(obj.children[0]) in UPSTREAM_NAMES:
+                counts.append(len(t.children[1].children))
+    return bool(counts) and all(c == 4 for c in counts)
