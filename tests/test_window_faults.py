@@ -219,3 +219,12 @@ def test_code_for_one_example_is_not_judged_by_its_faults_on_a_batch() -> None:
     batches, so NumPy's refusal says nothing about the code: unread, not INCORRECT."""
     with pytest.raises(FormulaError, match="not read"):
         check(PER_SAMPLE)
+
+
+def test_a_fixed_slice_of_the_gradient_is_not_called_a_window() -> None:
+    """Made up: dZ[i, :, 1:, c] slices by a number, not by window bounds: the fault is
+    said as NumPy says it, not as a window at input coordinates."""
+    code = "dW[i,:,:,c] += np.dot(a_slice[:,:,c], dZ[i, :, 1:, c])"
+    result = check(code)
+    assert result.verdict == "incorrect"
+    assert "gradient flowing in, the size of the output" not in (result.diagnosis or "")

@@ -19,7 +19,7 @@ from lark import Token, Tree
 
 from derive.formula.window_errors import LoopError, ShapeFault
 from derive.formula.window_layers import BIAS_GRADS, UPSTREAM, Layer, draw, gradients
-from derive.formula.window_lines import Block, assigned
+from derive.formula.window_lines import Block, assigned, names
 from derive.formula.window_loops import MAX_STEPS
 from derive.formula.window_run import run_reading
 from derive.formula.window_slips import diagnose, sizes_of, slips
@@ -74,15 +74,21 @@ def _statement(body: list[Block], src: str) -> Block | None:
 
 
 def _windows(tree: Tree[Any]) -> list[Tree[Any]]:
-    """The index nodes of the gradient flowing in that slice it by bounds."""
+    """The index nodes of the gradient flowing in that take a window of it: a slice whose
+    bounds are computed from names (``vert_start:vert_end``), not a fixed ``1:``."""
     return [
         t
         for t in tree.iter_subtrees()
         if t.data == "index"
         and t.children[0].data == "name"
         and str(t.children[0].children[0]) in UPSTREAM_NAMES
-        and any(sub.data == "colon" and sub.children for sub in t.children[1].children)
+        and any(_window(sub) for sub in t.children[1].children)
     ]
+
+
+def _window(sub: Tree[Any]) -> bool:
+    """A slice with bounds that read names."""
+    return sub.data == "colon" and any(names(c) for c in sub.children if isinstance(c, Tree))
 
 
 def _window_of_upstream(block: Block) -> str:
@@ -119,7 +125,7 @@ def _with_the_entry(
         stack.extend(b.body)
         for t in _windows(b.tree):
             subs = t.children[1].children
-            bounded = [k for k, sub in enumerate(subs) if sub.data == "colon" and sub.children]
+            bounded = [k for k, sub in enumerate(subs) if _window(sub)]
             if len(bounded) != 2:
                 return None
             for k, var in zip(bounded, ("h", "w"), strict=True):
