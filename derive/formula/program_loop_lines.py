@@ -19,6 +19,7 @@ from derive.formula.program_loop_text import (
     split_top,
     unparen,
 )
+from derive.formula.program_steps import indexed
 from derive.spec import program_grammar as G
 
 
@@ -143,6 +144,10 @@ class LineReader(ResultReader):
             if old is not None:
                 self.layout[lhs] = perm.index(old)
             return True
+        keyed = re.match(r"^(\w+)\[\s*(['\"])\w+\2\s*\]$", rhs)
+        if keyed and keyed.group(1) in self.containers and len(targets) == 3:
+            self.shape(n, self._sized_as(n, line, targets), targets)  # N, T, D = cache['dims']
+            return True
         ref = re.match(r"^(\w+)\[([^\[\]]+)\]$", rhs)
         if ref and ref.group(1) in self.containers:
             k = self.step_of(ref.group(2), n)
@@ -171,10 +176,39 @@ class LineReader(ResultReader):
             return True
         return False
 
+    def _sized_as(self, n: int, line: str, targets: list[str]) -> str:
+        """The array over time a keyed entry of the caches unpacked into three sizes is the
+        shape of (``N, T, D = cache['dims']``, stored by the forward as ``x.shape``): the
+        one input whose step shape the program writes with the other two names, T the
+        time axis (CS231n's N, T, D). Any other entry of the caches is refused."""
+        spec = self.sd.graph.spec
+        rest = [t for t in targets if t != "T"]
+        hits = {
+            hit[0]
+            for name, shape in spec.inputs.items()
+            if (hit := indexed(name)) is not None
+            and hit[1] == 1
+            and [str(d) for d in shape] == rest
+        }
+        if targets.count("T") != 1 or len(hits) != 1:
+            raise FormulaError(
+                f"line {n}: cannot tell what {line.strip()} holds: an entry of the caches by "
+                "key is read only as the shape (N, T, D) of an input over time, its sizes "
+                "named as the program names them"
+            )
+        base = next(iter(hits))
+        self.notes.append(
+            f"read {line.strip()} as {base}.shape: the program writes each step of {base} "
+            f"as {', '.join(rest)}, and T is the time axis"
+        )
+        return base
+
     def shape(self, n: int, name: str, targets: list[str]) -> None:
         """``N, T, H = dh.shape``: T is the program's step count, the others one step's."""
         axes = set(self.axes.values())
         axis = self.axes.get(name, next(iter(axes)) if len(axes) == 1 else None)
+        if axis is None and targets.count("T") == 1:  # N, T, D = x.shape: CS231n's T
+            axis = targets.index("T")
         if axis is None:
             raise FormulaError(f"line {n}: cannot tell which axis of {name} is time")
         if targets[axis] != "_":
