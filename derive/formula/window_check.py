@@ -22,6 +22,7 @@ import numpy as np
 from derive.formula.answer import CheckResult
 from derive.formula.ir import FormulaError
 from derive.formula.python_ir import WINDOWS
+from derive.formula.window_corners import corner_verdict
 from derive.formula.window_faults import fault_verdict
 from derive.formula.window_layers import Layer, draw, gradients, layers_of
 from derive.formula.window_lines import Block, LoopError, accumulated, blocks
@@ -83,6 +84,8 @@ def check_loops(network: Any, text: str, seed: int = 0) -> CheckResult:
         if readings and all(_same(v[1], readings[-1][3][k]) for k, v in readings[-1][2].items()):
             break
     if not readings and (verdict := fault_verdict(body, failed, quantity)) is not None:
+        return verdict
+    if not readings and (verdict := corner_verdict(network, body)) is not None:
         return verdict
     if not readings:
         raise FormulaError(
