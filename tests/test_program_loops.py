@@ -28,8 +28,6 @@ LOOPS = {
 }
 #: Loops with a program that are refused, and why (what a reader would need).
 UNREAD = {
-    "rnn-lightaime-bptt": "a step's cache built by the snippet (step_cache = (xt, prev_h,",
-    "rnn-israfelsr-bptt": "cannot tell which time step",
     # the forum's loop lost its indentation; one line of a loop, outside it
     "lstm-dlai-backward-loop": "has no indented body",
     "rnn-dlai-bptt-missing-da": "unknown function rnn_cell_backward()",
@@ -81,14 +79,41 @@ def test_every_real_loop_is_read_and_right(entry_id: str) -> None:
     assert any(n.startswith("unrolled line") for n in said.notes)
 
 
-@pytest.mark.parametrize("entry_id", sorted(UNREAD))
-def test_loops_not_read_say_why(entry_id: str) -> None:
-    """lightaime's step cache built as a tuple (its entries are his step function's own
-    order) and israfelsr's ``cache['dims']`` are refused with the reason."""
-    e = UNREAD_LOOPS[entry_id]
-    with pytest.raises(FormulaError) as err:
-        ProgramChecker(program(e["network"])).check(e["text"])
-    assert UNREAD[entry_id] in str(err.value)
+def test_a_step_cache_built_as_a_tuple_is_read_by_the_programs_cache_order() -> None:
+    """lightaime's ``step_cache = (xt, prev_h, Wh, Wx, b, next_h)``: at each turn its items
+    are step k's cache as the program lists it (his rnn_step_forward's order), so the call
+    is the program's step k. It was refused ('a step's cache built by the snippet'). The
+    tuple with two items swapped is no step's cache (the step backward would read Wh as
+    Wx), and is refused still."""
+    said = check("rnn-lightaime-bptt")
+    assert said.verdict == "correct", str(said)
+    assert any(
+        "tuple as step 3's cache" in n and "x_3, h_2, Wh, Wx, b, h_3" in n for n in said.notes
+    )
+    text = LOOPS["rnn-lightaime-bptt"]["text"]
+    swapped = text.replace("(xt, prev_h, Wh, Wx, b, next_h)", "(xt, prev_h, Wx, Wh, b, next_h)")
+    with pytest.raises(FormulaError, match="a step's cache built by the snippet"):
+        check("rnn-lightaime-bptt", swapped)
+    stale = text.replace("next_h = prev_h", "next_h = next_h")  # stays step T's h
+    assert stale != text
+    with pytest.raises(FormulaError, match="a step's cache built by the snippet"):
+        check("rnn-lightaime-bptt", stale)
+
+
+def test_a_keyed_cache_entry_of_three_sizes_is_an_inputs_shape() -> None:
+    """israfelsr's ``N, T, D = cache['dims']`` (his forward stores x.shape there): the
+    program writes each step of x as N × D, so the entry is x's shape, T the time axis.
+    It was 'cannot tell which time step 'dims' is'. Sizes the program gives no input
+    (N, T, Q) are refused, as is a key unpacked into other than three names."""
+    said = check("rnn-israfelsr-bptt")
+    assert said.verdict == "correct", str(said)
+    assert any("as x.shape: the program writes each step of x as N, D" in n for n in said.notes)
+    text = LOOPS["rnn-israfelsr-bptt"]["text"]
+    for other in ("N, T, Q = cache['dims']", "N, D, H = cache['dims']"):
+        with pytest.raises(FormulaError, match="cannot tell what .* holds"):
+            check("rnn-israfelsr-bptt", text.replace("N, T, D = cache['dims']", other))
+    wrong = text.replace("dWh += dWht", "dWh = dWht")  # the sum over time lost
+    assert check("rnn-israfelsr-bptt", wrong).verdict == "incorrect"
 
 
 def test_the_step_call_is_the_programs_own_step() -> None:

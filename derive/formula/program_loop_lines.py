@@ -19,6 +19,8 @@ from derive.formula.program_loop_text import (
     split_top,
     unparen,
 )
+from derive.formula.program_loops import shifted
+from derive.formula.program_steps import indexed
 from derive.spec import program_grammar as G
 
 
@@ -69,6 +71,10 @@ class LineReader(ResultReader):
         self.out.append(self.parse(n, f"{lhs} {op}= {rhs}"))
         for name in split_top(lhs):
             self.unbound.pop(name, None)
+            self.alias.pop(name, None)
+        held = self.value_of(rhs.strip())
+        if not op and NAME_RE.match(lhs) and held is not None:
+            self.alias[lhs] = held
 
     def numbers(self, rhs: str) -> str:
         """The loop's integers a value reads (``db_t / T``, T from ``dh.shape``) as their
@@ -87,6 +93,10 @@ class LineReader(ResultReader):
             return True
         passed = rf"{STEP_FN}\(.*\b{re.escape(lhs)}\s*\)"
         if NAME_RE.match(lhs) and len(split_top(unparen(rhs))) > 1 and re.search(passed, self.text):
+            k = self.built_step(split_top(unparen(rhs)), n)
+            if k is not None:
+                self.refs[lhs] = k
+                return True
             raise FormulaError(  # step_cache = (xt, prev_h, Wh, Wx, b, next_h)
                 f"line {n}: a step's cache built by the snippet ({lhs} = {rhs}) is not read: "
                 "its entries are the step function's own convention; the step backward is "
@@ -143,6 +153,10 @@ class LineReader(ResultReader):
             if old is not None:
                 self.layout[lhs] = perm.index(old)
             return True
+        keyed = re.match(r"^(\w+)\[\s*(['\"])\w+\2\s*\]$", rhs)
+        if keyed and keyed.group(1) in self.containers and len(targets) == 3:
+            self.shape(n, self._sized_as(n, line, targets), targets)  # N, T, D = cache['dims']
+            return True
         ref = re.match(r"^(\w+)\[([^\[\]]+)\]$", rhs)
         if ref and ref.group(1) in self.containers:
             k = self.step_of(ref.group(2), n)
@@ -171,10 +185,75 @@ class LineReader(ResultReader):
             return True
         return False
 
+    def value_of(self, text: str) -> str | None:
+        """The program value a name holds at this turn (``x_3``, ``h0`` as h_0, an alias
+        set earlier), or None."""
+        text = self.alias.get(text, text)
+        if not NAME_RE.match(text):
+            return None
+        if text in self.steps.values:
+            return text
+        m = re.fullmatch(r"([A-Za-z]+)(\d+)", text)
+        if m and f"{m[1]}_{m[2]}" in self.steps.values:
+            return f"{m[1]}_{m[2]}"
+        return None
+
+    def built_step(self, items: list[str], n: int) -> int | None:
+        """The step whose cache a tuple the snippet builds is (lightaime's ``step_cache =
+        (xt, prev_h, Wh, Wx, b, next_h)``): the one k at which every item holds the
+        program's cache entry of step k, in the order the program's [backward] cache
+        lists (its step forward's). None when the program lists no cache or no step fits:
+        an item in another place would be read as another value by the step backward."""
+        order = self.sd.graph.spec.cache
+        held = [self.value_of(self.subscripts(item.strip(), n)) for item in items]
+        if not order or len(order) != len(held) or None in held:
+            return None
+        fits = [
+            k
+            for k in range(1, self.steps.T + 1)
+            if all(h == shifted(o, k - 1) for h, o in zip(held, order, strict=True))
+        ]
+        if len(fits) != 1:
+            return None
+        self.notes.append(
+            f"read line {n}'s tuple as step {fits[0]}'s cache: its items are the program's "
+            f"[backward] cache of that step, in order ({', '.join(h for h in held if h)})"
+        )
+        return fits[0]
+
+    def _sized_as(self, n: int, line: str, targets: list[str]) -> str:
+        """The array over time a keyed entry of the caches unpacked into three sizes is the
+        shape of (``N, T, D = cache['dims']``, stored by the forward as ``x.shape``): the
+        one input whose step shape the program writes with the other two names, T the
+        time axis (CS231n's N, T, D). Any other entry of the caches is refused."""
+        spec = self.sd.graph.spec
+        rest = [t for t in targets if t != "T"]
+        hits = {
+            hit[0]
+            for name, shape in spec.inputs.items()
+            if (hit := indexed(name)) is not None
+            and hit[1] == 1
+            and [str(d) for d in shape] == rest
+        }
+        if targets.count("T") != 1 or len(hits) != 1:
+            raise FormulaError(
+                f"line {n}: cannot tell what {line.strip()} holds: an entry of the caches by "
+                "key is read only as the shape (N, T, D) of an input over time, its sizes "
+                "named as the program names them"
+            )
+        base = next(iter(hits))
+        self.notes.append(
+            f"read {line.strip()} as {base}.shape: the program writes each step of {base} "
+            f"as {', '.join(rest)}, and T is the time axis"
+        )
+        return base
+
     def shape(self, n: int, name: str, targets: list[str]) -> None:
         """``N, T, H = dh.shape``: T is the program's step count, the others one step's."""
         axes = set(self.axes.values())
         axis = self.axes.get(name, next(iter(axes)) if len(axes) == 1 else None)
+        if axis is None and targets.count("T") == 1:  # N, T, D = x.shape: CS231n's T
+            axis = targets.index("T")
         if axis is None:
             raise FormulaError(f"line {n}: cannot tell which axis of {name} is time")
         if targets[axis] != "_":

@@ -144,6 +144,10 @@ class Run(LineReader):
                     if turns > MAX_TURNS:
                         raise FormulaError(f"line {n}: the loop runs over {MAX_TURNS} times")
                     self.block(body)
+                self.notes.append(
+                    f"unrolled line {n}'s while loop at the program's T = {self.steps.T}: "
+                    f"{turns} turns, until {w['cond'].strip()} is false"
+                )
             elif c:
                 j = self.branch(items, i, j)
             elif body:

@@ -65,6 +65,8 @@ class Unroller:
     layout: dict[str, int] = field(default_factory=dict)
     #: Names unpacked from a step's cache that the program does not name: where from.
     unbound: dict[str, str] = field(default_factory=dict)
+    #: Names that hold a program value as the turn stands (``prev_h = h0``: h_0).
+    alias: dict[str, str] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ integers
 

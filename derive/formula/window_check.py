@@ -22,6 +22,8 @@ import numpy as np
 from derive.formula.answer import CheckResult
 from derive.formula.ir import FormulaError
 from derive.formula.python_ir import WINDOWS
+from derive.formula.window_corners import corner_verdict
+from derive.formula.window_faults import fault_verdict
 from derive.formula.window_layers import Layer, draw, gradients, layers_of
 from derive.formula.window_lines import Block, LoopError, accumulated, blocks
 from derive.formula.window_loops import MAX_STEPS, TooLong
@@ -52,7 +54,9 @@ def check_loops(network: Any, text: str, seed: int = 0) -> CheckResult:
     rng = np.random.default_rng(seed)
     readings: list[tuple[str, Layer, dict[str, Any], dict[str, Any], dict[str, Any]]] = []
     errors: list[str] = []
+    failed: list[tuple[Layer, str, LoopError]] = []
     heard: list[list[str]] = []
+    overruled: list[bool] = []  # a reading whose loops' ranges were not all agreed on
     budget = [MAX_STEPS]
     for layer in layers_of(network):
         values = draw(layer, rng)
@@ -60,7 +64,7 @@ def check_loops(network: Any, text: str, seed: int = 0) -> CheckResult:
         for layout in ("NCHW", "NHWC"):
             try:
                 out = run_reading(body, layer, layout, values, budget)
-                said = out.pop("notes")[1]
+                flag, said = out.pop("notes")
                 for key, (_, arr) in out.items():
                     if arr.shape != grads[key].shape:
                         raise LoopError(f"{key} has shape {arr.shape}, not {grads[key].shape}")
@@ -70,13 +74,19 @@ def check_loops(network: Any, text: str, seed: int = 0) -> CheckResult:
                 ) from None
             except LoopError as err:
                 errors.append(str(err))
+                failed.append((layer, layout, err))
                 continue
             readings.append((layout, layer, out, grads, values))
             heard.append(said)
+            overruled.append(bool(flag))
             if all(_same(out[k][1], grads[k]) for k in out):
                 break  # every gradient exactly, on random arrays: no reading can do better
         if readings and all(_same(v[1], readings[-1][3][k]) for k, v in readings[-1][2].items()):
             break
+    if not readings and (verdict := fault_verdict(body, failed, quantity)) is not None:
+        return verdict
+    if not readings and (verdict := corner_verdict(network, body)) is not None:
+        return verdict
     if not readings:
         raise FormulaError(
             "a convolution or pooling written as NumPy loops over windows, not read: "
@@ -89,7 +99,8 @@ def check_loops(network: Any, text: str, seed: int = 0) -> CheckResult:
             "(layer, layout NCHW or NHWC), none of them right; check the layer's whole "
             "gradient instead"
         )
-    pick = readings.index(right[0]) if right else 0
+    clean = [k for k, flag in enumerate(overruled) if not flag]
+    pick = readings.index(right[0]) if right else (clean or [0])[0]
     layout, layer, out, grads, values = readings[pick]
     heard[0] = heard[pick]
     wrong = [k for k in sorted(out) if not _same(out[k][1], grads[k])]

@@ -17,7 +17,7 @@ from typing import Any
 from lark import Lark, Token, Tree
 from lark.exceptions import LarkError
 
-from derive.formula.ir import FormulaError
+from derive.formula.window_errors import LoopError
 
 
 @cache
@@ -50,10 +50,6 @@ def _plain(tree: Tree[Any]) -> Tree[Any]:
 
 
 Line = tuple[int, Tree[Any], str]  # (indentation, parsed statement, its text)
-
-
-class LoopError(FormulaError):
-    """The snippet cannot run on these arrays (a shape, a name, a bound)."""
 
 
 @dataclass

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 from lark import Tree
 
-from derive.formula.window_lines import Block, LoopError
+from derive.formula.window_errors import LoopError, Unknown, fault
+from derive.formula.window_lines import Block
 from derive.formula.window_ops import (
     BINARY,
     COMPARE,
@@ -63,6 +64,7 @@ class Runner:
         self.written: list[str] = []
         self.notes: list[str] = []
         self.conventions: set[str] = set()  # the lazy names read
+        self.at = ""  # the statement being run (said when NumPy refuses it)
 
     def run(self, body: list[Block]) -> None:
         """Execute the blocks in order."""
@@ -78,6 +80,7 @@ class Runner:
                 "derive tries: too many to run"
             )
         t = block.tree
+        self.at = block.src
         if t.data in ("def", "return", "pass"):  # a function's frame
             self.run(block.body)
         elif t.data == "loop":
@@ -151,7 +154,7 @@ class Runner:
         try:
             obj[subs] = apply(op, obj[subs], value) if op else value
         except (ValueError, IndexError, TypeError) as err:
-            raise LoopError(f"the assignment does not fit: {err}") from None
+            raise fault("the assignment does not fit", err, self.at) from None
         base = target.children[0]
         while base.data == "index":
             base = base.children[0]
@@ -173,7 +176,7 @@ class Runner:
             return {k: self.env[k] for k in keys if k in self.env}
         if word in ("None", "False", "True"):
             return {"None": None, "False": False, "True": True}[word]
-        raise LoopError(f"{word!r} is not set by the snippet nor a name of the layer")
+        raise Unknown(word)
 
     def nest(self, loops: list[tuple[str, int]], body: list[Block]) -> None:
         """``body`` inside loops over the given variables (loops the snippet leaves out)."""
@@ -221,7 +224,7 @@ class Runner:
             try:
                 return small(BINARY[kind](a, b))
             except (ValueError, TypeError) as err:
-                raise LoopError(f"the shapes do not fit: {err}") from None
+                raise fault("the shapes do not fit", err, self.at) from None
         if kind == "compare":  # window == np.max(window): a mask
             a, op, b = t.children
             return COMPARE[str(op)](self.value(a), self.value(b))
@@ -239,7 +242,7 @@ class Runner:
             try:
                 return obj[self.subs(t.children[1])]
             except (IndexError, TypeError) as err:
-                raise LoopError(f"an index does not fit: {err}") from None
+                raise fault("an index does not fit", err, self.at) from None
         if kind == "call":
             return self.call(t)
         if kind == "attr":
@@ -270,7 +273,7 @@ class Runner:
                 return as_int(whole(args[0]))
             helper = self.lazy.get(word)
             if helper is None:
-                raise LoopError(f"the function {word}() is not run here")
+                raise Unknown(word, f"the function {word}() is not run here")
             self.conventions.add(word)
             try:  # a course's own helper (Ng's create_mask_from_window)
                 return helper(self)(*args, **kw)
@@ -282,5 +285,5 @@ class Runner:
             if fn[0] == "method" and fn[2] in METHODS:
                 return small(METHODS[fn[2]](fn[1], *args, **kw))
         except (ValueError, TypeError) as err:
-            raise LoopError(f"a call does not fit: {err}") from None
+            raise fault("a call does not fit", err, self.at) from None
         raise LoopError(f"the call {fn[-1]}() is not run here")

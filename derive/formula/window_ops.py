@@ -99,6 +99,14 @@ def _products(fn: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+def _filled(a: Any) -> Any:
+    """``a``, refused when empty: NumPy's mean of an empty slice is NaN (with a warning),
+    which no gradient is; said as NumPy's refusal of the window, not as a NaN later."""
+    if np.size(a) == 0:
+        raise ValueError("the mean of an empty slice (NumPy gives NaN)")
+    return a
+
+
 def apply(op: str, old: Any, value: Any) -> Any:
     """``old op value`` for ``+=`` and the like."""
     return BINARY[{"+": "add", "-": "sub", "*": "hadamard", "/": "div"}[op]](old, value)
@@ -126,7 +134,7 @@ NUMPY: dict[str, Callable[..., Any]] = {
     "multiply": _elementwise(np.multiply),
     "dot": _products(np.dot),
     "max": np.max,
-    "mean": np.mean,
+    "mean": lambda a, *args, **kw: np.mean(_filled(a), *args, **kw),
     "ones": _sized(np.ones),
     "zeros": _sized(np.zeros),
     "zeros_like": np.zeros_like,

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from derive.formula.window_errors import LoopError, NoRange, ShapeFault
 from derive.formula.window_layers import (
     BIAS_GRADS,
     BIASES,
@@ -30,7 +31,7 @@ from derive.formula.window_layers import (
     ng_names,
     padded_truth,
 )
-from derive.formula.window_lines import Block, LoopError, assigned, names, reads, subscripts
+from derive.formula.window_lines import Block, assigned, names, reads, subscripts
 from derive.formula.window_loops import Runner
 
 
@@ -44,14 +45,16 @@ def run_reading(
     written_names |= {VIEWS[w] for w in written_names if w in VIEWS}  # written through a view
     inside, bare = subscripts(body)
     loop_vars = {v for v, _, _ in bare} - written_names - {"None", "True", "False"}
-    env = layer_env(layer, layout, values, loop_vars)
     lazy = ng_names(layout)
+    implied = implied_loops(body, lazy, written_names, values)
+    loop_vars |= set(implied)
+    env = layer_env(layer, layout, values, loop_vars)
     loop_vars |= {
         v
         for v in inside - written_names - {"None", "True", "False"}
         if v not in env and v not in lazy
     }
-    loops = _loops(body, env, loop_vars, bare)
+    loops, overruled = _loops(env, loop_vars, bare, implied)
     _fixed_counts(body, layer, values)
     for grad in GRADS:
         if grad not in written_names and grad in env:
@@ -60,6 +63,16 @@ def run_reading(
     sizes = {k: v for k, v in env.items() if isinstance(v, int)}
     held = frozenset({*INPUTS, *KERNELS, *BIASES, *UPSTREAM, *sizes})
     runner = Runner(env, lazy, sizes, budget, held)
+    if implied:
+        runner.notes.append(
+            "the loops the snippet leaves out read from its window names, as in Ng's "
+            "conv/pool_backward: " + ", ".join(f"{v} in range({e})" for v, e in implied.items())
+        )
+    if overruled:
+        runner.notes.append(
+            ", ".join(overruled) + ": indexes arrays of different extents; run over the "
+            "axis of the gradient flowing in (the loops run over the output's positions)"
+        )
     handed = False  # a gradient the snippet is given (it only unpads it)
     for name in set(given) - written_names:
         if reads(body, name) or (name == "dA_prev_pad" and reads(body, "da_prev_pad")):
@@ -79,6 +92,9 @@ def run_reading(
             runner.run(body[:first])
             runner.nest(loops, body[first : last + 1])
             runner.run(body[last + 1 :])
+        except ShapeFault as err:
+            err.notes = [*runner.notes, *_conventions(runner)]
+            raise
         except LoopError:
             raise
         except (TypeError, ValueError, IndexError, KeyError, ArithmeticError) as err:
@@ -103,36 +119,99 @@ def run_reading(
             out["db"] = (name, np.asarray(runner.env[name], dtype=float).reshape(-1))
     if not out:
         raise LoopError("the loops write no gradient array (dx, dx_pad, dA_prev, dW, dw, db)")
-    if runner.conventions:
-        used = ", ".join(sorted(runner.conventions))
-        runner.notes.append(
-            f"{used}: not set by the snippet, read as in Ng's conv/pool_backward (vert_start = "
-            "h * stride, vert_end = vert_start + f, a_slice and a_prev_slice the window, "
-            "mask its arg-max, da_prev_pad = dA_prev_pad[i]; his helpers "
-            "create_mask_from_window and distribute_value)"
-        )
+    runner.notes += _conventions(runner)
     if not all(np.isfinite(arr).all() for _, arr in out.values()):
         raise LoopError("the loops give NaN or infinite entries (a window outside its array?)")
-    out["notes"] = ("", runner.notes)
+    out["notes"] = ("overruled" if overruled else "", runner.notes)
     return out
 
 
+def _conventions(runner: Runner) -> list[str]:
+    """The note on Ng's window names the run read without the snippet setting them."""
+    if not runner.conventions:
+        return []
+    used = ", ".join(sorted(runner.conventions))
+    return [
+        f"{used}: not set by the snippet, read as in Ng's conv/pool_backward (vert_start = "
+        "h * stride, vert_end = vert_start + f, a_slice and a_prev_slice the window, "
+        "mask its arg-max, da_prev_pad = dA_prev_pad[i]; his helpers "
+        "create_mask_from_window and distribute_value)"
+    ]
+
+
+def implied_loops(
+    body: list[Block], lazy: dict[str, Any], written: set[str], values: dict[str, Any]
+) -> dict[str, int]:
+    """The loop variables Ng's window names stand on (``vert_start = h * stride``,
+    ``da_prev_pad = dA_prev_pad[i]``, ``a_prev_slice``'s channel ``c``) when the snippet
+    reads those names without setting them and never reads the variable itself: his loops
+    run over the output's examples, rows, columns and channels, so each is that extent."""
+    n, _, _, _ = values["A"].shape
+    _, f, ho, wo = values["G"].shape
+    extent = {"i": n, "h": ho, "w": wo, "c": f}
+    read: set[str] = set()
+    for b in body:
+        read |= reads_all(b)
+    out: dict[str, int] = {}
+    for name in sorted((read & set(lazy)) - written):
+        for var in CONVENTION_LOOPS.get(name, ()):
+            if var not in read and var not in written:
+                out[var] = extent[var]
+    return out
+
+
+def reads_all(block: Block) -> set[str]:
+    """Every name a block and its nested blocks read."""
+    out = names(block.tree)
+    for inner in block.body:
+        out |= reads_all(inner)
+    return out
+
+
+#: The loop variables each of Ng's window names is computed from (``ng_names``).
+CONVENTION_LOOPS = {
+    "vert_start": ("h",),
+    "vert_end": ("h",),
+    "horiz_start": ("w",),
+    "horiz_end": ("w",),
+    "da_prev_pad": ("i",),
+    "a_prev_pad": ("i",),
+    "a_prev": ("i",),
+    "a_slice": ("i", "h", "w"),
+    "a_prev_slice": ("i", "h", "w", "c"),
+    "mask": ("i", "h", "w", "c"),
+}
+
+
 def _loops(
-    body: list[Block], env: dict[str, Any], loop_vars: set[str], bare: list[Any]
-) -> list[tuple[str, int]]:
+    env: dict[str, Any],
+    loop_vars: set[str],
+    bare: list[Any],
+    implied: dict[str, int],
+) -> tuple[list[tuple[str, int]], list[str]]:
     """The loops the snippet leaves out, each over the extent of the axis its variable
-    indexes (all its uses must agree)."""
-    loops = []
+    indexes (all its uses must agree), and the variables whose uses disagreed. Where they
+    do not, a variable that indexes the gradient flowing in runs over that axis: the loops
+    of a conv's or pooling's backward pass (CS231n's, Ng's) run over the output's
+    positions, and an array indexed past its own extent is the code's mistake, told when
+    it runs."""
+    loops, overruled = [], []
+    upstream = {*UPSTREAM, "dZ", "dA"}
     for var in sorted(loop_vars):
-        extents = {
-            env[a].shape[ax]
+        uses = [
+            (a, ax, env[a].shape[ax])
             for v, a, ax in bare
             if v == var and isinstance(env.get(a), np.ndarray) and ax < env[a].ndim
-        }
+        ]
+        extents = {e for _, _, e in uses} | ({implied[var]} if var in implied else set())
         if len(extents) != 1:
-            raise LoopError(f"cannot tell what range the loop variable {var} runs over")
+            flowing = {e for a, _, e in uses if a in upstream}
+            if len(flowing) != 1 or (var in implied and implied[var] not in flowing):
+                raise NoRange(f"cannot tell what range the loop variable {var} runs over")
+            extents = flowing
+            overruled.append(var)
         loops.append((var, extents.pop()))
-    return loops
+    return loops, overruled
 
 
 def _fixed_counts(body: list[Block], layer: Layer, values: dict[str, Any]) -> None:
