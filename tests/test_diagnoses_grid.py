@@ -191,7 +191,7 @@ def test_the_grid_applies_each_kind() -> None:
             "ng",
             r"\frac{\partial L}{\partial b_{1}} = \delta_{1}^{T}",
             "latex",
-            ("one sample", "transposed"),
+            ("one sample", "without the transpose"),
         ),
         (  # ⊙ written as a product, the derivative first: no longer refused
             "nielsen",
