@@ -133,3 +133,18 @@ def test_h_dividing_is_a_width_not_the_hidden_layer() -> None:
             r"\frac{\partial J}{\partial h} = \frac{1}{h} {W^{(2)}}^\top "
             r"\frac{\partial J}{\partial o}",
         )
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        r"\frac{\partial J}{\partial h} = W_2^T \delta_1",  # made up, in a Q&A page's form
+        r"\frac{\partial J}{\partial W_2} = \delta_1 h^T",  # made up
+    ],
+)
+def test_a_delta_beside_the_hidden_letters_is_not_placed_by_them(formula: str) -> None:
+    # notes with x → z → h letters that also write δ number their deltas their own way
+    # (δ_1 = ∂J/∂z_2, from the output): reading h as A_1 judged these INCORRECT (a layer
+    # index off by one), wrong where δ_1 is the source's output delta
+    with pytest.raises(FormulaError):
+        check(SCIML, formula)

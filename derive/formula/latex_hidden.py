@@ -92,6 +92,19 @@ def _has_h(node: Any) -> bool:
     return any(_is_h(n) for _, n in nodes(node))
 
 
+def _layer_unsaid(node: Any) -> bool:
+    """A symbol of the network written without its layer other than z and y (``W``), or a
+    δ: its layer is not told by the hidden letters (CV 253460's δ_1 is ∂J/∂z_2, deltas
+    numbered from the output), and reading h as A_1 would tie it to layer 1."""
+    if isinstance(node, Sym) and node.base == "delta":
+        return True  # no δ in these letters: a numbered one is the source's own numbering
+    return (
+        isinstance(node, Sym)
+        and node.base not in ("Z", "Y", "X")
+        and (node.index is None or isinstance(node.index, RelIndex))
+    )
+
+
 def _first_layer_gradient(lhs: Any) -> bool:
     """``∂J/∂W⁽¹⁾``, ``W̄_1``: the gradient of the hidden layer's weights or bias, whose
     chain rule passes through the hidden layer's z (the output's z has another shape)."""
@@ -125,6 +138,8 @@ def hidden_letters(
     ys = sum(1 for n in found if _unnumbered(n, "Y"))
     if by_y and ys > sum(1 for n in found if _by_output(n)):
         return parts, None  # y the targets too: not read
+    if any(_layer_unsaid(n) for n in found):
+        return parts, None  # an unnumbered δ, W, …: reading h as A_1 would place it at 1
     said = ["'h' read as the hidden layer's activation A_1"] if h else []
     if has_z:
         said.append(
