@@ -13,6 +13,7 @@ import dataclasses
 from typing import Any
 
 from derive.formula.answer import CheckResult, detect_notation
+from derive.formula.delta_error import delta_as_error
 from derive.formula.equivalence import shapes_fit
 from derive.formula.ir import Partial
 from derive.formula.ir_walk import default_layers, has_entries
@@ -26,6 +27,7 @@ from derive.formula.numpy_bools import refuse_in_snippet
 from derive.formula.output_letters import letters_check
 from derive.formula.parse import FormulaError, NoEquation, parse
 from derive.formula.python_ir import LOOPED_MAPS
+from derive.formula.python_keys import judge_keyed
 from derive.formula.quantity import quantity_of
 from derive.formula.resolve import UnknownSymbol
 from derive.formula.rhs_alone import read_alone
@@ -72,6 +74,7 @@ class Checker(AsRead):
             letters_clash(
                 formula, result, self._activations(), net.notation.symbols, net.depth, attempt
             )
+            delta_as_error(formula, result, net.notation.symbols, attempt)  # δ as a − y
             return result
         net = self.network
         try:
@@ -97,6 +100,9 @@ class Checker(AsRead):
         """Every quantity a NumPy snippet assigns, judged (``snippet_check``)."""
         net = self.network
         refuse_in_snippet(formula)  # what NumPy would not run (``numpy_bools``)
+        keyed = judge_keyed(formula, net.depth, self._assignments)  # grads["dZ" + str(l)]
+        if keyed is not None:
+            return keyed
         try:
             return self._assignments(formula)
         except FormulaError:
