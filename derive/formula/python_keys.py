@@ -76,7 +76,9 @@ def layer_key(obj: Any, subs: list[Any], reading: Any, notes: list[str]) -> Any:
     if obj.name in _GRADIENTS and base in ("W", "b"):
         base = "d" + base  # grads['W' + str(l)] is dW_l
     written = f'{obj.name}["{prefix}" + str(…)]'
-    note = f"read {written} as {base}_{index_text(index)} (the key names the layer's quantity)"
+    layer = index_text(index)
+    shown = ("δ" if base == "delta" else base) + "_" + (layer if len(layer) == 1 else f"({layer})")
+    note = f"read {written} as {shown} (the key names the layer's quantity)"
     if note not in notes:
         notes.append(note)
     return Sym(base, index, node.lower)
@@ -128,10 +130,11 @@ _LABELS = re.compile(r"(?<![\w.])[Yy](?![\w])")
 
 def judge_keyed(text: str, depth: int, judge: Any) -> Any:
     """A snippet whose keys are built from the layer variable l, judged: None if it has
-    none. Naming the labels Y, l is the last layer (only its gradient has them); else a
-    verdict for every layer l, or, wrong for every l but right at some layer (Ng's
-    ``if l == L:`` branch, the hidden layers' ``else:``), no verdict: the snippet does not
-    say which layer l is. ``judge`` judges a text."""
+    none. Naming the labels Y, l is the last layer (only its gradient has them). Else the
+    verdict for every layer l; but wrong so, and right at some layer (Ng's ``if l == L:``
+    branch, the hidden layers' ``else:``) or, without an l + 1 that rules it out, not to be
+    judged at the last layer: no verdict, the snippet does not say which layer l is.
+    ``judge`` judges a text."""
     if not _STR_L.search(text) or depth > 9:
         return None
     if _LABELS.search(re.sub(r"#[^\n]*", "", text)):
@@ -144,18 +147,21 @@ def judge_keyed(text: str, depth: int, judge: Any) -> Any:
     result = judge(text)
     if result.correct:
         return result
-    right = []
+    right, unjudged = [], ""
     for k in range(1, depth + 1):
         try:
             if judge(_at_layer(text, k)).correct:
                 right.append(k)
-        except FormulaError:
-            continue
-    if right:
-        layers = ", ".join(str(k) for k in right)
+        except FormulaError as err:
+            if k == depth and not re.search(r"str\s*\(\s*l\s*\+", text):
+                unjudged = str(err).splitlines()[0]
+    if right or unjudged:
+        said = f", but with l = {', '.join(map(str, right))} it is right" if right else ""
+        if unjudged:
+            said += f"; at the last layer l = {depth} it is not judged ({unjudged})"
         raise FormulaError(
-            f"cannot tell: with the keys' l any layer the snippet is wrong, but with l = "
-            f"{layers} it is right; the snippet does not say which layer l is (a branch "
-            f"such as if l == L): check it with the layer's number, e.g. grads['dZ{right[-1]}']"
+            f"cannot tell: with the keys' l any layer the snippet is wrong{said}; the snippet "
+            "does not say which layer l is (a branch such as if l == L): check it with the "
+            "layer's number, e.g. grads['dZ2']"
         )
     return result
