@@ -185,3 +185,21 @@ def test_delta_beside_its_own_derivative_is_in_doubt(nielsen: Checker) -> None:
     assert nielsen.check(r"\frac{\partial C}{\partial w^L} = 2 \delta^L (a^{L-1})^T").verdict == (
         "incorrect"
     )
+
+
+@pytest.mark.parametrize(
+    ("formula", "verdict"),
+    [
+        (r"\frac{dJ}{dW^{[l]}} = \frac{1}{m} dZ^{[l]} A^{[l-1]T}", "correct"),
+        (r"\frac{d J}{d W^{[l]}} = \frac{1}{m} dZ^{[l]} A^{[l]T}", "incorrect"),
+        (r"\frac{d J}{d b^{[2]}} = \frac{1}{m} \sum_{i=1}^{m} dZ^{[2](i)}", "correct"),
+        (
+            r"\frac{dL}{dW^{[l]}} = \frac{dL}{dZ^{[l]}} \frac{dZ^{[l]}}{dW^{[l]}} "
+            r"= \frac{1}{m} dZ^{[l]} A^{[l-1]T}",
+            "correct",
+        ),
+    ],
+)
+def test_leibniz_d_for_a_derivative(ng: Checker, formula: str, verdict: str) -> None:
+    """Ng's notes write dJ/dW with d, as ∂J/∂W (each unread before: 'dW' on the right)."""
+    assert ng.check(formula).verdict == verdict

@@ -109,6 +109,15 @@ PRIMED_GROUP = re.compile(
     r"\s*(?:\^\s*\{\s*(?:'|\\prime)\s*\}|\^\s*\\prime(?![A-Za-z])|')"
 )
 
+#: A name with its scripts: L, L^{(i)}, \mathcal{L}, w^{[l]}, z_2.
+_NAME_D = (
+    r"(?:\\mathcal\s*\{\s*[A-Z]\s*\}|[A-Za-z])"
+    r"(?:\s*[\^_]\s*(?:\{(?:[^{}]|\{[^{}]*\})*\}|[A-Za-z0-9]))*"
+)
+#: ``\frac{dJ}{dW}``, ``\frac{dz^{[l]}}{dw^{[l]}}``: a derivative in Leibniz's d (Ng's
+#: notes), read as ∂J/∂W; ``\frac{d}{dx}`` and dσ/dz are left to ``latex_leibniz``.
+LEIBNIZ_D = re.compile(rf"\\frac\s*\{{\s*d\s*({_NAME_D})\s*\}}\s*\{{\s*d\s*({_NAME_D})\s*\}}")
+
 #: (pattern, replacement), applied before every other rewrite (``source_text``).
 LAYOUT_REWRITES: list[tuple[re.Pattern[str], Any]] = [
     (LABEL_AT_END, _label),
@@ -134,6 +143,8 @@ LAYOUT_REWRITES: list[tuple[re.Pattern[str], Any]] = [
         ),
         r"\1",
     ),
+    # \frac{dJ}{db}, \frac{d L^{(i)}}{d a^{(i)}}: a derivative with Leibniz's d
+    (LEIBNIZ_D, r"\\frac{\\partial \1}{\\partial \2}"),
     # \delta{^2}: a superscript in a group of its own
     (re.compile(r"\{\s*\^\s*([0-9]+)\s*\}"), r"^{\1}"),
     LETTER_REWRITE,  # dZ^{[i]}, W_{i+1}: i for the layer l (latex_layer_letter)
