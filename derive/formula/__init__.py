@@ -53,6 +53,7 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   python_index.py     subscripts: per-layer lists, dicts and caches by
                                       their keys, masks, labels
                   python_keys.py      keys built from the layer: grads["dW" + str(l)], f"dW{l}"
+                  python_grad_attrs.py  fast.ai's .g (inp.g = out.g @ w.t()) in a layer API's names
                   python_ir.py        names, operators: the NumPy transformer
                   numpy_sums.py       np.sum without an axis, as NumPy has it (a number)
                   layer_api.py        CS231n's layer API names (dout, x, dx) by the snippet

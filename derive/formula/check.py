@@ -26,6 +26,7 @@ from derive.formula.networks import random_env, symbolic_network
 from derive.formula.numpy_bools import refuse_in_snippet
 from derive.formula.output_letters import letters_check
 from derive.formula.parse import FormulaError, NoEquation, parse
+from derive.formula.python_grad_attrs import grad_attr_notes, layer_api_names
 from derive.formula.python_ir import LOOPED_MAPS
 from derive.formula.python_keys import judge_keyed
 from derive.formula.quantity import quantity_of
@@ -78,7 +79,9 @@ class Checker(AsRead):
             return result
         net = self.network
         try:
-            return in_users_names(self._check_statements(formula), formula)  # delta1, not dZ1
+            said = in_users_names(self._check_statements(formula), formula)  # delta1, not dZ1
+            said.notes += grad_attr_notes(formula)  # fast.ai's .g (python_grad_attrs)
+            return said
         except FormulaError as err:
             if not net.is_conv and has_loops(formula):
                 raise FormulaError(
@@ -99,6 +102,7 @@ class Checker(AsRead):
     def _check_statements(self, formula: str) -> CheckResult:
         """Every quantity a NumPy snippet assigns, judged (``snippet_check``)."""
         net = self.network
+        formula = layer_api_names(formula)  # fast.ai's inp.g = out.g @ … (python_grad_attrs)
         refuse_in_snippet(formula)  # what NumPy would not run (``numpy_bools``)
         keyed = judge_keyed(formula, net.depth, self._assignments)  # grads["dZ" + str(l)]
         if keyed is not None:
