@@ -22,6 +22,9 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                   latex_matrices.py   matrices written entry by entry (one convolution's
                                       x, w, y, b), evaluated and compared entry by entry
                   latex_commands.py   TeX's own commands; a page's macro asked to be declared
+                  latex_layout.py     a page's layout: labels (Eq 3), an aligned block's rows
+                                      (&= …) as one chain, colours, '.' as a product, [g(z)]'
+                  latex_layer_letter.py  i for the layer index (W_{i+1}), where it is no entry's
                   latex_goodfellow.py Goodfellow et al.'s letters (a = Z, h = A, g), by macros
                   latex_plain.py      maths typed in Unicode (∂L/∂W₂), ℓ, code names (W2)
     IR            ir.py               the typed IR: one frozen dataclass per node kind
@@ -59,6 +62,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                                       orientation
                   python_index.py     subscripts: per-layer lists, dicts and caches by
                                       their keys, masks, labels
+                  python_keys.py      keys built from the layer: grads["dW" + str(l)], f"dW{l}"
+                  python_grad_attrs.py  fast.ai's .g (inp.g = out.g @ w.t()) in a layer API's names
                   python_ir.py        names, operators: the NumPy transformer
                   numpy_sums.py       np.sum without an axis, as NumPy has it (a number)
                   layer_api.py        CS231n's layer API names (dout, x, dx) by the snippet
@@ -138,6 +143,8 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                                       read where one reading fits, else "cannot tell"
                   letter_clash.py     a letter the network names (dropout's p) read as
                                       the output's too: "cannot tell" where they disagree
+                  delta_error.py      δ_k beside its own f'(z_k): δ as a − y (some pages'),
+                                      "cannot tell" where the readings disagree
                   one_sample.py       L_i, E_n on the left of a batch network: checked
                                       on one sample
                   rhs_alone.py        a LaTeX right-hand side alone: the one derived

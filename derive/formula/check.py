@@ -13,6 +13,7 @@ import dataclasses
 from typing import Any
 
 from derive.formula.answer import CheckResult, detect_notation
+from derive.formula.delta_error import delta_as_error
 from derive.formula.equivalence import shapes_fit
 from derive.formula.ir import Partial
 from derive.formula.ir_walk import default_layers, has_entries
@@ -25,7 +26,9 @@ from derive.formula.networks import random_env, symbolic_network
 from derive.formula.numpy_bools import refuse_in_snippet
 from derive.formula.output_letters import letters_check
 from derive.formula.parse import FormulaError, NoEquation, parse
+from derive.formula.python_grad_attrs import grad_attr_notes, layer_api_names
 from derive.formula.python_ir import LOOPED_MAPS
+from derive.formula.python_keys import judge_keyed
 from derive.formula.quantity import quantity_of
 from derive.formula.resolve import UnknownSymbol
 from derive.formula.rhs_alone import read_alone
@@ -72,10 +75,13 @@ class Checker(AsRead):
             letters_clash(
                 formula, result, self._activations(), net.notation.symbols, net.depth, attempt
             )
+            delta_as_error(formula, result, net.notation.symbols, attempt)  # δ as a − y
             return result
         net = self.network
         try:
-            return in_users_names(self._check_statements(formula), formula)  # delta1, not dZ1
+            said = in_users_names(self._check_statements(formula), formula)  # delta1, not dZ1
+            said.notes += grad_attr_notes(formula)  # fast.ai's .g (python_grad_attrs)
+            return said
         except FormulaError as err:
             if not net.is_conv and has_loops(formula):
                 raise FormulaError(
@@ -96,7 +102,11 @@ class Checker(AsRead):
     def _check_statements(self, formula: str) -> CheckResult:
         """Every quantity a NumPy snippet assigns, judged (``snippet_check``)."""
         net = self.network
+        formula = layer_api_names(formula)  # fast.ai's inp.g = out.g @ … (python_grad_attrs)
         refuse_in_snippet(formula)  # what NumPy would not run (``numpy_bools``)
+        keyed = judge_keyed(formula, net.depth, self._assignments)  # grads["dZ" + str(l)]
+        if keyed is not None:
+            return keyed
         try:
             return self._assignments(formula)
         except FormulaError:

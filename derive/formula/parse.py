@@ -21,6 +21,7 @@ from derive.formula.ir import IR, FormulaError
 from derive.formula.latex_commands import macro_hint
 from derive.formula.latex_goodfellow import goodfellow
 from derive.formula.latex_ir import LatexToIR
+from derive.formula.latex_layout import layout_notes
 from derive.formula.latex_plain import UNICODE_REWRITES, is_unicode_math
 from derive.formula.latex_rewrites import rewrite_notes
 from derive.formula.numbers import (
@@ -195,7 +196,9 @@ def parse(
         raise
     notes = list(getattr(transformer, "notes", []))
     if syntax == "latex":
-        notes[:0] = goodfellow(text)[1] + rewrite_notes(text)  # the readings used, if any
+        notes[:0] = (
+            goodfellow(text)[1] + rewrite_notes(text) + layout_notes(text)
+        )  # the readings used, if any
     out = Parts([leftover(p) for p in parts], notes)
     out.unread = list(getattr(transformer, "unread", []))  # sides left out (latex_ir._chain)
     alternative = getattr(transformer, "alternative", None)  # read another way (latex_layers)

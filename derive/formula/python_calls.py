@@ -31,6 +31,7 @@ from derive.formula.layer_indices import RelIndex
 from derive.formula.numbers import _number_value, integer_of, power
 from derive.formula.python_activations import BACKWARD, PY_FUNCS, derivative_flag
 from derive.formula.python_arrays import ones
+from derive.formula.python_keys import layer_number
 from derive.formula.python_nodes import (
     Bool,
     DictRef,
@@ -225,6 +226,8 @@ def call(fn: PyNode, args: list[PyNode] | None = None) -> PyNode:
                 name,
             )
         return Fn(fname, order + flag, pos[0])
+    if name == "str" and len(pos) == 1:  # grads["dW" + str(l)] (``python_keys``)
+        return layer_number(pos[0])
     raise FormulaError(f"unknown function {name}() with {len(pos)} argument(s)")
 
 

@@ -13,6 +13,7 @@ from derive.formula.ir import Cmp, Dim, FormulaError, Gt0, Sym, T
 from derive.formula.ir import Num as NumNode
 from derive.formula.layer_indices import RelIndex
 from derive.formula.numbers import integer_of
+from derive.formula.python_keys import layer_key
 from derive.formula.python_nodes import (
     Colon,
     DictRef,
@@ -55,6 +56,8 @@ class Indexing(Statements):
 
     def index(self, obj: PyNode, subs: list[PyNode]) -> PyNode:
         """``A0.shape[2]``, ``zs[-1]``, ``params['W1']``, ``x[mask]``, ``x[range(N), y]``."""
+        if (keyed := layer_key(obj, subs, self.reading, self.notes)) is not None:
+            return keyed  # grads["dW" + str(l)] (``python_keys``)
         whole = len(subs) == 1 and isinstance(subs[0], Colon)
         if whole and isinstance(obj, Sym) and obj.base in ("X", "Y") and obj.index is None:
             note = f"read {obj.base}[batch_idx] as the batch's {obj.base}"  # its rows

@@ -10,9 +10,11 @@ import re
 from typing import Any
 
 from derive.formula.latex_goodfellow import GOODFELLOW_REWRITE
+from derive.formula.latex_layout import LAYOUT_REWRITES
 from derive.formula.latex_plain import PLAIN_REWRITES
 from derive.formula.latex_rewrites import LATEX_REWRITES
 from derive.formula.layer_names import LATEX_REWRITES as LAYER_REWRITES
+from derive.formula.python_keys import KEY_TEXT_REWRITES
 
 _LATEX_WORDS = re.compile(
     r"\\(?:text|mathrm|mathit|textrm|mathbf|boldsymbol|bm|mathcal|mathscr)\{([A-Za-z]+)\}"
@@ -22,6 +24,7 @@ _LATEX_WORDS = re.compile(
 #: (pattern, replacement) applied in order: decorations that carry no math, and CNN
 #: notation by name (rot180, the arg-max mask 1_max(A), up(δ), pooling and flatten).
 LATEX_TEXT_REWRITES: list[tuple[re.Pattern[str], Any]] = [
+    *LAYOUT_REWRITES,  # labels, aligned rows, colours, '.' as a product (latex_layout)
     *LAYER_REWRITES,  # σ_l (a deviation), ⊘ and ∘-powers of the norm layers
     GOODFELLOW_REWRITE,  # the book's letters (a = Z, h = A, k = l, g), by its macros
     *PLAIN_REWRITES,  # \ell for the layer l, \vec z
@@ -94,6 +97,7 @@ def _open_brackets(text: str) -> int:
 #: NumPy formulas: comments carry no math; a line break inside brackets joins the lines.
 PY_TEXT_REWRITES: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"#[^\n]*"), ""),
+    *KEY_TEXT_REWRITES,  # f"dW{l}", forward_vars["A" + str(l)] (python_keys)
     # Greek letters as Python 3 allows them in names: δ1 is delta1, α the learning rate
     (re.compile("[δαη]"), lambda m: {"δ": "delta", "α": "alpha", "η": "eta"}[m.group(0)]),
     (
