@@ -826,18 +826,23 @@ def test_welch_side_by_side_columns_are_the_elementwise_product() -> None:
 
 
 def test_side_by_side_as_the_elementwise_product_never_makes_a_mistake_right() -> None:
-    # made up: the same notebook's δ^(2) without its ⊙ is a mistake (welch-delta2-no-hadamard
-    # labels it so); and a gradient that needs a transpose stays wrong on square layers
-    welch = check(SPECS / "welch.toml", r"\delta_1 = \delta_2 W_2^T f^\prime(z_1)")
-    assert not welch.correct
+    # made up: the same notebook's δ^(2) without its ⊙ (welch-delta2-no-hadamard labels it a
+    # slip, Welch's issue 3) is right as ⊙, and Ng-course notes write dz = da g'(z) meaning
+    # ⊙ (fresh9's chrisxue-dz): arrays of several units side by side that fit only as ⊙
+    # and are right so get no verdict (round 9; they were INCORRECT); a gradient that needs
+    # a transpose stays wrong on square layers
+    with pytest.raises(FormulaError, match="side by side here fit only as the elementwise"):
+        check(SPECS / "welch.toml", r"\delta_1 = \delta_2 W_2^T f^\prime(z_1)")
     square = dense([2, 2, 2], [Activation("sigmoid")] * 2, "squared_error", batch=1)
     # the weight gradient's product for a bias: wrong in every reading, and named (round 9;
     # it was refused, "shapes do not fit", while no usual mistake named it)
     bias = check(square, r"\frac{\partial C}{\partial b_2} = \delta_2 A_1")
     assert not bias.correct and "weight gradient's product" in (bias.diagnosis or "")
     assert not check(square, r"\delta_1 = W_2 \delta_2 \sigma'(Z_1)").correct
-    # vectors of several units side by side: the missing ⊙ is the mistake (Nielsen writes ⊙)
-    assert not check(ONE_HIDDEN, r"\delta_2 = (A_2 - Y) \sigma'(Z_2)").correct
+    with pytest.raises(FormulaError, match="side by side here fit only as the elementwise"):
+        check(ONE_HIDDEN, r"\delta_2 = (A_2 - Y) \sigma'(Z_2)")
+    # wrong in every mix of the two products: still INCORRECT
+    assert not check(ONE_HIDDEN, r"\delta_2 = (A_2 - Y) \sigma(Z_2)").correct
 
 
 # --------------------------------------------------------------------------- matrices, \texttt

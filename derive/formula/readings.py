@@ -24,6 +24,27 @@ JUXTAPOSED_NOTE = (
     "per sample (a one-unit layer), so side by side they multiply sample by sample"
 )
 
+JUXTAPOSED_REFUSAL = (
+    "cannot tell: factors written side by side here fit only as the elementwise product "
+    "(as a matrix product their shapes do not fit), and read as ⊙ the formula is right; "
+    "write the product you mean, ⊙ (\\odot) or * for elementwise"
+)
+
+
+def _juxtaposed_mixes(node: Any) -> list[Any]:
+    """The right-hand side with each product written side by side at its top read as a
+    matrix product or as ⊙, every mix of the two (``W_2ᵀ δ_2 f'(Z_1)``: the first a
+    matrix product, the second ⊙), the one written (all matrix products) first."""
+    if isinstance(node, Neg):
+        return [Neg(a) for a in _juxtaposed_mixes(node.a)]
+    if isinstance(node, Bin) and node.op == "mat" and node.bare:
+        out = []
+        for a in _juxtaposed_mixes(node.a):
+            for b in _juxtaposed_mixes(node.b):
+                out += [Bin("mat", a, b, bare=True), Bin("had", a, b, bare=True)]
+        return out
+    return [node]
+
 
 def _juxtaposed_had(node: Any) -> Any:
     """The right-hand side with the products written side by side at its top (``−a b``,
@@ -162,6 +183,7 @@ class OtherReadings(Variants):
             side_by_side = self._as_hadamard(run)
             if side_by_side is not None:
                 return side_by_side
+            self._some_mix_right(run)
         ones = self.variant("ones")
         if ones is not None:
             again = ones._verdict(run)
@@ -242,9 +264,31 @@ class OtherReadings(Variants):
         layer = re.fullmatch(r"δ_(\d+)|∂L/∂Z_(\d+)", result.quantity)
         k = int(layer.group(1) or layer.group(2)) if layer else 0
         if not 1 <= k < len(self.network.widths) or self.network.widths[k] != 1:
-            return None  # vectors side by side: the missing ⊙ is the mistake (Nielsen's)
+            # arrays side by side whose only fitting product is ⊙, right as ⊙: a matrix
+            # product that does not fit (a slip) or ⊙ left unwritten (Ng's notes drop the
+            # *): the text cannot tell which
+            raise FormulaError(JUXTAPOSED_REFUSAL)
         result.notes.append(JUXTAPOSED_NOTE)
         return result
+
+    def _some_mix_right(self, run: Run) -> None:
+        """Products side by side that do not fit as written: where some mix of matrix
+        products and ⊙ fits and is right (``W_2ᵀ δ_2 f'(Z_1)`` with the last one ⊙), the
+        text cannot tell a slip from an unwritten ⊙ (Welch's issue 3 calls it a slip, Ng's
+        notes drop the *): refused."""
+        if len(run.parts) != 2:
+            return
+        mixes = _juxtaposed_mixes(run.parts[1])[1:]
+        if not mixes or len(mixes) > 7:  # three products side by side at most
+            return
+        for rhs in mixes:
+            again = run.again(parts=[run.parts[0], rhs], reading=JUXTAPOSED_NOTE)
+            try:
+                result = self._check(again)
+            except FormulaError:
+                continue
+            if result.correct and result.shape_error is None:
+                raise FormulaError(JUXTAPOSED_REFUSAL)
 
     def _outer(self, run: Run, alternative: Any) -> CheckResult:
         """⊗ whose factors have different shapes: the outer product of one sample's vectors
