@@ -71,3 +71,31 @@ def test_no_verdict_when_what_reads_the_intermediate_is_not_read(row: Checker) -
     text = "delta2  = (a2-y)\ndC_dw2_1  = delta2*derv_sigmoid(z2) \ndC_dw2  = a1.T.dot(dC_dw2_1)"
     with pytest.raises(FormulaError, match=r"cannot tell: `delta2` is not δ_2"):
         row.check(text, syntax="python")
+
+
+# A layer's backward storing several gradients: each is judged, not only the last one.
+# Reported by texfresh9 on fast.ai's Lin.backward (tests/corpus/fresh9_code.toml,
+# f9-fastai-lin-backward): a wrong self.dW (or dx) beside a right db was CORRECT: ∂L/∂b_l.
+@pytest.mark.parametrize(
+    "text",
+    [
+        # made up: dW twice too large
+        "self.dx = dout @ self.W.T\nself.dW = 2 * self.x.T @ dout\nself.db = dout.sum(0)",
+        # made up: dx twice too large, with and without self.
+        "self.dx = 2 * dout @ self.W.T\nself.dW = self.x.T @ dout\nself.db = dout.sum(0)",
+        "dx = 2 * dout @ W.T\ndW = x.T @ dout\ndb = dout.sum(0)",
+        # made up, in fast.ai's .g idiom: dW twice too large
+        "self.inp.g = self.out.g @ self.w.t()\nself.w.g = 2 * self.inp.t() @ self.out.g\n"
+        "self.b.g = self.out.g.sum(0)",
+    ],
+)
+def test_every_gradient_a_layer_stores_is_judged(text: str) -> None:
+    res = Checker("cs231n").check(text, syntax="python")
+    assert not res.correct, res.quantity
+
+
+def test_a_layer_storing_right_gradients_names_them_all() -> None:
+    text = "self.dx = dout @ self.W.T\nself.dW = self.x.T @ dout\nself.db = dout.sum(0)"
+    res = Checker("cs231n").check(text, syntax="python")
+    assert res.correct
+    assert res.quantity == "∂L/∂A_{l-1}, ∂L/∂W_l, ∂L/∂b_l"

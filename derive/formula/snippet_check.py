@@ -19,6 +19,7 @@ from collections.abc import Callable
 from derive.formula.answer import CheckResult
 from derive.formula.derivative_defs import defined_derivative, judge_definition
 from derive.formula.ir import FormulaError
+from derive.formula.layer_api import layer_api
 from derive.formula.python_unpack import unpack_helpers
 from derive.formula.return_lines import LAMBDA
 from derive.formula.returns import derivative_readings, returned_value
@@ -39,6 +40,12 @@ def _unnamed(left: list[str]) -> FormulaError:
         f"this snippet {what} and assigns no quantity, so nothing names what it computes: "
         f"the checker judges assignments to a quantity (dZ1 = …, dW = …, grads['W1'] = …); {how}"
     )
+
+
+def _api_gradients(text: str) -> frozenset[str]:
+    """The gradients a layer API names (``dx``, ``dw``) in a snippet written in its names:
+    each is judged (read as ``layer_api`` reads it), not only the last one assigned."""
+    return frozenset({"dx", "dw"}) if layer_api(text)[0] else frozenset()
 
 
 def _uses(later: list[Statement], word: str) -> bool:
@@ -243,8 +250,9 @@ def _check_all(
         return check_one(text)
     last: dict[str, int] = {}
     first: dict[str, int] = {}
+    api = _api_gradients(text)
     for i, st in enumerate(found):
-        if st.key is not None and st.quantity:
+        if st.key is not None and (st.quantity or st.key.removeprefix("self.") in api):
             last[st.key] = i
             first.setdefault(st.key, i)
     points = sorted(last.values(), key=lambda i: first[found[i].key or ""])

@@ -108,8 +108,8 @@ def _target(st: Tree[Any], depth: int, column: bool | None) -> tuple[str | None,
     word = target_word(st)
     reader = PythonToIR(depth, column)
     if word is not None:
-        try:
-            read = reader.reading(word)
+        try:  # self.dW = … (a layer class's stored gradient): the quantity dW names
+            read = reader.reading(word.removeprefix("self."))
         except FormulaError:
             return word, False
         return word, isinstance(read, Sym) and read.base in GRADIENTS

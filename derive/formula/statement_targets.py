@@ -24,6 +24,15 @@ def target_word(stmt: Tree[Any]) -> str | None:
     if isinstance(node, Tree) and node.data == "name":
         word = str(node.children[0])
         return None if word in LISTS or word in DICTS else word
+    if (  # self.dW = … (a layer class's stored gradient)
+        isinstance(node, Tree)
+        and node.data == "attr"
+        and len(node.children) == 2
+        and isinstance(node.children[0], Tree)
+        and node.children[0].data == "name"
+        and str(node.children[0].children[0]) == "self"
+    ):
+        return f"self.{node.children[1]}"
     return None
 
 
