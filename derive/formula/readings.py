@@ -282,12 +282,8 @@ class OtherReadings(Variants):
         if not mixes or len(mixes) > 7:  # three products side by side at most
             return
         for rhs in mixes:
-            again = run.again(parts=[run.parts[0], rhs], reading=JUXTAPOSED_NOTE)
-            try:
-                result = self._check(again)
-            except FormulaError:
-                continue
-            if result.correct and result.shape_error is None:
+            again = self._verdict(run.again(parts=[run.parts[0], rhs], reading=JUXTAPOSED_NOTE))
+            if again is not None and again.correct and again.shape_error is None:
                 raise FormulaError(JUXTAPOSED_REFUSAL)
 
     def _outer(self, run: Run, alternative: Any) -> CheckResult:
