@@ -71,3 +71,15 @@ def test_no_verdict_when_what_reads_the_intermediate_is_not_read(row: Checker) -
     text = "delta2  = (a2-y)\ndC_dw2_1  = delta2*derv_sigmoid(z2) \ndC_dw2  = a1.T.dot(dC_dw2_1)"
     with pytest.raises(FormulaError, match=r"cannot tell: `delta2` is not δ_2"):
         row.check(text, syntax="python")
+
+
+@pytest.mark.parametrize("reader", ["norm = np.sum(dW2 * dW2)", "dW2_copy = dW2"])
+def test_a_wrong_gradient_read_only_by_unchecked_lines_stays_judged(reader: str) -> None:
+    # made up (review9): dW2 lacks 1/m; only a line that names no quantity reads it, and
+    # db2 after it is right but never reads dW2: it was CORRECT, dW2 dropped as the
+    # snippet's own intermediate
+    ng = Checker("ng")
+    text = f"dZ2 = A2 - Y\ndW2 = dZ2 @ A1.T\n{reader}\ndb2 = np.sum(dZ2, axis=1, keepdims=True) / m"
+    res = ng.check(text, syntax="python")
+    assert not res.correct
+    assert "1/m" in (res.diagnosis or "")
