@@ -83,3 +83,25 @@ def test_a_wrong_gradient_read_only_by_unchecked_lines_stays_judged(reader: str)
     res = ng.check(text, syntax="python")
     assert not res.correct
     assert "1/m" in (res.diagnosis or "")
+
+
+@pytest.mark.parametrize(
+    ("spec", "text"),
+    [  # made up (review9): leaky_relu_deriv computes leaky ReLU's derivative, not (Z > 0)
+        ("tests/specs/review9_leaky.toml", "dZ1 = (W2.T @ dZ2) * leaky_relu_deriv(Z1)"),
+        ("cs231n", "dZ1 = dA1 * leaky_relu_deriv(Z1)"),
+        ("nielsen", "dZ2 = (W3.T @ dZ3) * hard_tanh_grad(Z2)"),
+    ],
+)
+def test_a_derivative_helper_named_after_another_activation_is_not_read(
+    spec: str, text: str
+) -> None:
+    # it was read as relu'(x) = (x > 0): INCORRECT on the leaky network, CORRECT on cs231n
+    with pytest.raises(FormulaError, match="unknown name"):
+        Checker(spec).check(text, syntax="python")
+
+
+def test_a_derivative_helper_with_joining_words_is_still_read() -> None:
+    cs = Checker("cs231n")  # Trask's relu2deriv, sklearn's inplace_relu_derivative
+    for name in ("relu2deriv", "inplace_relu_derivative"):
+        assert cs.check(f"dZ1 = dA1 * {name}(Z1)", syntax="python").correct
