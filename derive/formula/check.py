@@ -168,7 +168,9 @@ class Checker(AsRead):
         """``check`` with unknown names read one way (``guessed``: rewrites for ``parse``)."""
         net = self.network
         column = net.convention == "column"
-        parts = parse(formula, syntax, net.notation.symbols, net.depth, column, guessed)
+        width = getattr(net.layers[-1], "width", None) if net.layers else None  # np.eye(K)[y]
+        classes = width if isinstance(width, int) else None
+        parts = parse(formula, syntax, net.notation.symbols, net.depth, column, guessed, classes)
         # everything one check learns goes into its run: nothing leaks into the next
         run = Run(formula, syntax, parts, net, detect_notation(formula), verdict_only=verdict_only)
         if guessed and verdict_only and not self._fits(run):
