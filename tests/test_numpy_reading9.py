@@ -116,6 +116,15 @@ def test_a_number_of_classes_other_than_the_output_width_is_refused() -> None:
         one.check("dZ2 = (A2 - np.eye(7)[y].T) * A2 * (1 - A2)", "python")
 
 
+def test_the_one_hot_labels_transposed_by_the_snippet_are_not_a_storage() -> None:
+    """Made up (review9): np.eye(C)[y] has the samples on rows whatever the network
+    stores; its .T in a row network is N×C minus C×N, a mistake. It was CORRECT, read as
+    the labels stored with samples as columns."""
+    cs = Checker("cs231n")
+    result = cs.check("T = np.eye(C)[y].T\ndZ2 = (A2 - T) / N", "python")
+    assert not result.correct and result.shape_error
+
+
 def test_the_one_hot_labels_on_the_other_axis_do_not_fit() -> None:
     """np.eye(K)[y] has the samples on rows: in a column network it needs its .T."""
     result = COLUMN.check("dZ2 = A2 - np.eye(10)[y]", "python")
