@@ -224,6 +224,13 @@ def _judged_without(result: CheckResult, parts: Any) -> CheckResult:
         raise FormulaError(
             f"{unread[0]} (the formula's other sides are right; this one is not judged)"
         )
+    said = result.diagnosis or ""
+    if said.startswith("a layer index is off by one"):  # hᵀ δ_1 beside ∂z_2/∂W_2 ∂J/∂z_2
+        raise FormulaError(
+            f"cannot judge the layer numbering: {said}, and a side not read (a derivative of "
+            "a matrix by a matrix) may say what the formula's own numbering is (pages that "
+            "number δ from the output write δ_1 for ∂J/∂z_2); write it in derive's numbering"
+        )
     result.notes.append(
         "a side with a derivative of a matrix by a matrix (∂Z/∂W) is not read; another side "
         "is wrong, so the formula is"
