@@ -304,3 +304,16 @@ def test_a_defined_derivative_naming_what_it_does_not_define_is_not_judged() -> 
     refused as before, not judged as a constant."""
     with pytest.raises(FormulaError, match="defines sigmoid_prime"):
         SIG.check("def sigmoid_prime(x):\n    return s * (1 + s)", "python")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [  # made up (review9): ReLU's derivative defined under a name that does not say so
+        "def derivative(z):\n    return (z > 0) * 1.0",
+        "def backward(self, z):\n    return (z > 0) * 1.0",
+    ],
+)
+def test_a_function_of_its_one_parameter_alone_is_no_gradient(text: str) -> None:
+    """It was INCORRECT, its value read as δ_l (f' a factor): no gradient arrives in it."""
+    with pytest.raises(FormulaError, match="a function of its one parameter alone"):
+        Checker("cs231n").check(text, "python")
