@@ -148,3 +148,25 @@ def test_a_delta_beside_the_hidden_letters_is_not_placed_by_them(formula: str) -
     # index off by one), wrong where δ_1 is the source's output delta
     with pytest.raises(FormulaError):
         check(SCIML, formula)
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [  # made up (review9): SciML's y = W_2 h + b_2 is the output's pre-activation
+        r"\frac{\partial L}{\partial W_2} = h^T \frac{\partial L}{\partial y}",
+        r"\frac{\partial L}{\partial h} = \frac{\partial L}{\partial y} W_2^T",
+    ],
+)
+def test_dL_dy_on_an_output_with_an_activation_is_not_judged_one_way(formula: str) -> None:
+    # cs231n's output is a softmax: ∂L/∂y read as ∂L/∂A_2 only made these INCORRECT,
+    # although with y = W_2 h + b_2 (∂L/∂Z_2 = δ_2) they are the derived formulas
+    as_z = formula.replace(r"\partial y}", r"\partial Z_2}").replace("h", "A_1")
+    assert check("cs231n", as_z).correct  # the same formula with y as Z_2
+    with pytest.raises(FormulaError, match="cannot tell whether y under a derivative"):
+        check("cs231n", formula)
+
+
+def test_dL_dy_on_an_identity_output_is_still_judged() -> None:
+    # on SciML's own network (a linear output) A_2 = Z_2: the reading is not in doubt
+    formula = r"\frac{\partial L}{\partial W_2} = \frac{\partial L}{\partial y} h^T"
+    assert check(SCIML, formula).correct

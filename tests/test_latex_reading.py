@@ -891,3 +891,28 @@ def test_a_forum_delta_for_the_partial_sign_of_the_loss_is_read() -> None:
     # made up in the plain-text style of a course forum (δJ/δW1 for ∂J/∂W1)
     assert check(ONE_HIDDEN, "δC/δW₂ = δ₂ A₁ᵀ").correct
     assert not check(ONE_HIDDEN, "δC/δW₂ = A₁ᵀ δ₂").correct
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [  # made up (review9): a page numbering its deltas from the output (δ_1 = ∂L/∂Z_2)
+        r"\frac{\partial L}{\partial W_2} = \frac{\partial Z_2}{\partial W_2} "
+        r"\frac{\partial L}{\partial Z_2} = A_1^T \delta_1",
+        r"\frac{\partial L}{\partial A_1} = \delta_1 \frac{\partial Z_2}{\partial A_1} "
+        r"= \delta_1 W_2^T",
+    ],
+)
+def test_a_chain_that_says_its_own_numbering_is_not_judged_by_derives(formula: str) -> None:
+    # the chain rule (or a side not read) beside δ_1 says δ_1 is ∂L/∂Z_2 here; it was
+    # INCORRECT, "a layer index is off by one"
+    with pytest.raises(FormulaError, match="cannot judge the layer numbering"):
+        check("cs231n", formula)
+    # without the chain beside it, δ_1 for δ_2 stays a mistake
+    assert not check("cs231n", r"\frac{\partial L}{\partial W_2} = A_1^T \delta_1").correct
+
+
+def test_a_chain_in_derives_numbering_is_still_judged() -> None:
+    chain = r"\frac{\partial L}{\partial W_2} = \frac{\partial Z_2}{\partial W_2} "
+    chain += r"\frac{\partial L}{\partial Z_2} = "
+    assert check("cs231n", chain + r"A_1^T \delta_2").correct
+    assert not check("cs231n", chain + r"2 A_1^T \delta_2").correct

@@ -225,3 +225,25 @@ def test_wikipedia_order_without_wikipedia_letters_is_not_judged(text: str) -> N
     # Nielsen's: without Wikipedia's own letters (φ, a summed ℓ) no verdict
     with pytest.raises(FormulaError, match="cannot tell which unit a weight's first index"):
         Checker("nielsen").check(text)
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [  # made up (review9), Haykin's letters: y_j the output of any neuron j, δ_j = ∂E/∂v_j
+        r"\frac{\partial E}{\partial w_{ji}} = \delta_j y_i",
+        r"\delta_j = y_j (1 - y_j) \sum_k w_{kj} \delta_k",
+    ],
+)
+def test_y_on_a_unit_below_the_output_is_not_read_as_the_target(formula: str) -> None:
+    # y_i read as an entry of the target made both INCORRECT; written with a the unit's
+    # output they are right, so y there gets no verdict
+    one = Checker(Path(__file__).parent / "specs" / "one_sample.toml")  # sigmoid, 1 sample
+    assert one.check(formula.replace("y_", "a_"), "latex").correct
+    with pytest.raises(FormulaError, match="cannot tell what y_"):
+        one.check(formula, "latex")
+
+
+def test_y_on_the_output_units_is_still_the_target() -> None:
+    one = Checker(Path(__file__).parent / "specs" / "one_sample.toml")
+    assert one.check(r"\delta_k = (a_k - y_k) a_k (1 - a_k)", "latex").correct
+    assert not one.check(r"\frac{\partial E}{\partial w_{kj}} = (a_k - y_k) a_j", "latex").correct

@@ -284,3 +284,20 @@ def test_a_loss_method_that_is_not_its_gradient_is_not_read_so() -> None:
     with pytest.raises(FormulaError) as err:
         COLUMN.check(text, "python")
     assert "loss layer" not in str(err.value)
+
+
+COLUMN_AFFINE = """def affine_backward(dout, cache):
+    x, w, b = cache
+    dx = w.T.dot(dout)
+    dw = dout.dot(x.T){0}
+    db = np.sum(dout, axis=1, keepdims=True){0}
+    return dx, dw, db"""
+
+
+@pytest.mark.parametrize("scale", ["", " / x.shape[1]"])
+def test_a_half_mean_loss_reads_dout_both_ways_as_a_mean_loss_does(scale: str) -> None:
+    # made up (review9): the seed's δ is per sample and its loss 1/(2m)‖A − Y‖² (reduction
+    # half_mean); dw = dout xᵀ / N is right when dout is that δ (andersbll's layers), and was
+    # INCORRECT because only reduction "mean" was read both ways
+    with pytest.raises(FormulaError, match="cannot tell what the gradient arriving is"):
+        Checker(load("seed")).check(COLUMN_AFFINE.format(scale), "python")

@@ -98,6 +98,33 @@ def test_the_identity_sized_by_a_name_of_the_class_count_is_read() -> None:
         assert ROW.check(f"dZ2 = A2 - np.eye({size})[y]", "python").correct
 
 
+@pytest.mark.parametrize("size", ["N", "H", "D", "X.shape[1]", "Y.shape[0]"])
+def test_the_identity_sized_by_another_count_is_not_the_one_hot_labels(size: str) -> None:
+    """Made up (review9): np.eye(N)[y] is N×N and np.eye(H)[y] N×H, not N×C; the size was
+    not judged, so A2 minus them (a broadcasting error in NumPy) was CORRECT."""
+    cs = Checker("cs231n")  # D inputs, H hidden, C classes, N samples
+    assert cs.check("dZ2 = (A2 - np.eye(C)[y]) / N", "python").correct
+    with pytest.raises(FormulaError, match="number of classes"):
+        cs.check(f"dZ2 = (A2 - np.eye({size})[y]) / N", "python")
+
+
+def test_a_number_of_classes_other_than_the_output_width_is_refused() -> None:
+    """Made up (review9): the output has 2 units; np.eye(7)[y] has 7 columns."""
+    one = Checker("tests/specs/one_sample.toml")
+    assert one.check("dZ2 = (A2 - np.eye(2)[y].T) * A2 * (1 - A2)", "python").correct
+    with pytest.raises(FormulaError, match="number of classes"):
+        one.check("dZ2 = (A2 - np.eye(7)[y].T) * A2 * (1 - A2)", "python")
+
+
+def test_the_one_hot_labels_transposed_by_the_snippet_are_not_a_storage() -> None:
+    """Made up (review9): np.eye(C)[y] has the samples on rows whatever the network
+    stores; its .T in a row network is N×C minus C×N, a mistake. It was CORRECT, read as
+    the labels stored with samples as columns."""
+    cs = Checker("cs231n")
+    result = cs.check("T = np.eye(C)[y].T\ndZ2 = (A2 - T) / N", "python")
+    assert not result.correct and result.shape_error
+
+
 def test_the_one_hot_labels_on_the_other_axis_do_not_fit() -> None:
     """np.eye(K)[y] has the samples on rows: in a column network it needs its .T."""
     result = COLUMN.check("dZ2 = A2 - np.eye(10)[y]", "python")
@@ -277,3 +304,16 @@ def test_a_defined_derivative_naming_what_it_does_not_define_is_not_judged() -> 
     refused as before, not judged as a constant."""
     with pytest.raises(FormulaError, match="defines sigmoid_prime"):
         SIG.check("def sigmoid_prime(x):\n    return s * (1 + s)", "python")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [  # made up (review9): ReLU's derivative defined under a name that does not say so
+        "def derivative(z):\n    return (z > 0) * 1.0",
+        "def backward(self, z):\n    return (z > 0) * 1.0",
+    ],
+)
+def test_a_function_of_its_one_parameter_alone_is_no_gradient(text: str) -> None:
+    """It was INCORRECT, its value read as δ_l (f' a factor): no gradient arrives in it."""
+    with pytest.raises(FormulaError, match="a function of its one parameter alone"):
+        Checker("cs231n").check(text, "python")

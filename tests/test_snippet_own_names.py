@@ -99,3 +99,37 @@ def test_a_layer_storing_right_gradients_names_them_all() -> None:
     res = Checker("cs231n").check(text, syntax="python")
     assert res.correct
     assert res.quantity == "∂L/∂A_{l-1}, ∂L/∂W_l, ∂L/∂b_l"
+
+
+@pytest.mark.parametrize("reader", ["norm = np.sum(dW2 * dW2)", "dW2_copy = dW2"])
+def test_a_wrong_gradient_read_only_by_unchecked_lines_stays_judged(reader: str) -> None:
+    # made up (review9): dW2 lacks 1/m; only a line that names no quantity reads it, and
+    # db2 after it is right but never reads dW2: it was CORRECT, dW2 dropped as the
+    # snippet's own intermediate
+    ng = Checker("ng")
+    text = f"dZ2 = A2 - Y\ndW2 = dZ2 @ A1.T\n{reader}\ndb2 = np.sum(dZ2, axis=1, keepdims=True) / m"
+    res = ng.check(text, syntax="python")
+    assert not res.correct
+    assert "1/m" in (res.diagnosis or "")
+
+
+@pytest.mark.parametrize(
+    ("spec", "text"),
+    [  # made up (review9): leaky_relu_deriv computes leaky ReLU's derivative, not (Z > 0)
+        ("tests/specs/review9_leaky.toml", "dZ1 = (W2.T @ dZ2) * leaky_relu_deriv(Z1)"),
+        ("cs231n", "dZ1 = dA1 * leaky_relu_deriv(Z1)"),
+        ("nielsen", "dZ2 = (W3.T @ dZ3) * hard_tanh_grad(Z2)"),
+    ],
+)
+def test_a_derivative_helper_named_after_another_activation_is_not_read(
+    spec: str, text: str
+) -> None:
+    # it was read as relu'(x) = (x > 0): INCORRECT on the leaky network, CORRECT on cs231n
+    with pytest.raises(FormulaError, match="unknown name"):
+        Checker(spec).check(text, syntax="python")
+
+
+def test_a_derivative_helper_with_joining_words_is_still_read() -> None:
+    cs = Checker("cs231n")  # Trask's relu2deriv, sklearn's inplace_relu_derivative
+    for name in ("relu2deriv", "inplace_relu_derivative"):
+        assert cs.check(f"dZ1 = dA1 * {name}(Z1)", syntax="python").correct

@@ -178,7 +178,9 @@ class Checker(AsRead):
         """``check`` with unknown names read one way (``guessed``: rewrites for ``parse``)."""
         net = self.network
         column = net.convention == "column"
-        parts = parse(formula, syntax, net.notation.symbols, net.depth, column, guessed)
+        width = getattr(net.layers[-1], "width", None) if net.layers else None  # np.eye(K)[y]
+        classes = width if isinstance(width, int) else None
+        parts = parse(formula, syntax, net.notation.symbols, net.depth, column, guessed, classes)
         # everything one check learns goes into its run: nothing leaks into the next
         run = Run(formula, syntax, parts, net, detect_notation(formula), verdict_only=verdict_only)
         if guessed and verdict_only and not self._fits(run):
@@ -231,6 +233,13 @@ def _judged_without(result: CheckResult, parts: Any) -> CheckResult:
     if result.correct:
         raise FormulaError(
             f"{unread[0]} (the formula's other sides are right; this one is not judged)"
+        )
+    said = result.diagnosis or ""
+    if said.startswith("a layer index is off by one"):  # hᵀ δ_1 beside ∂z_2/∂W_2 ∂J/∂z_2
+        raise FormulaError(
+            f"cannot judge the layer numbering: {said}, and a side not read (a derivative of "
+            "a matrix by a matrix) may say what the formula's own numbering is (pages that "
+            "number δ from the output write δ_1 for ∂J/∂z_2); write it in derive's numbering"
         )
     result.notes.append(
         "a side with a derivative of a matrix by a matrix (∂Z/∂W) is not read; another side "

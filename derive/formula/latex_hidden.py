@@ -35,6 +35,17 @@ REFUSAL = (
 )
 
 
+OTHER_Y = (
+    "y under a derivative read as the output layer's pre-activation Z_L (y = W_2 h + b_2, "
+    "as Rackauckas' SciML notes define it)"
+)
+Y_REFUSAL = (
+    "cannot tell whether y under a derivative is the output ŷ = A_L or its pre-activation "
+    "(y = W_2 h + b_2): this network's output has an activation and the verdicts differ; "
+    "write it with its layer, ∂L/∂A_2 or ∂L/∂Z_2"
+)
+
+
 def _is_h(node: Any) -> bool:
     return isinstance(node, Scalar) and node.name == "h"
 
@@ -48,14 +59,16 @@ def _by_output(node: Any) -> bool:
     return isinstance(node, Partial) and _unnumbered(node.sym, "Y")
 
 
-def _read(node: Any, z_layer: Any) -> Any:
+def _read(node: Any, z_layer: Any, y_base: str = "A") -> Any:
+    """``node`` with h as A_1, z as Z at ``z_layer``, ∂L/∂y as ∂L/∂A_L (``y_base`` "Z":
+    as ∂L/∂Z_L, SciML's y = W_2 h + b_2, the same on an identity output)."""
     if _is_h(node):
         return Sym("A", IntIndex(1), True)
     if _unnumbered(node, "Z"):
         return Sym("Z", z_layer, node.lower)
     if _by_output(node):
-        return Partial(Sym("A", RelIndex("L", 0), True), node.loss)
-    return map_children(node, lambda c: _read(c, z_layer))
+        return Partial(Sym(y_base, RelIndex("L", 0), True), node.loss)
+    return map_children(node, lambda c: _read(c, z_layer, y_base))
 
 
 def _h_as_a_value(found: list[Any]) -> bool | None:
@@ -152,7 +165,10 @@ def hidden_letters(
         said.append("y under a derivative as the output ŷ")
     notes.append(", ".join(said) + NOTE)
     read = [_read(p, IntIndex(1)) for p in parts]
+    # ∂L/∂y as ∂L/∂Z_L too: SciML's y is W_2 h + b_2, ŷ only where the output is the identity
+    by_z = [_read(p, IntIndex(1), "Z") for p in parts]
+    y_other = Alternative(by_z, OTHER_Y, Y_REFUSAL) if by_y else None
     if not has_z:
-        return read, None
+        return read, y_other
     other = [_read(p, RelIndex("L", 0)) for p in parts]
-    return read, Alternative(other, OTHER_Z, REFUSAL)
+    return read, Alternative(other, OTHER_Z, REFUSAL, also=y_other)

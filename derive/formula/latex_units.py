@@ -26,6 +26,7 @@ from derive.formula.unit_places import (
     summed_l,
     unit_layers,
     unit_letters_of,
+    y_below_output,
 )
 
 #: The other convention for a weight's indices, as a reading of a weight's gradient.
@@ -92,6 +93,13 @@ def unit_letters(
     order = "w_(jk) joins unit j to unit k" if other_order else "w_(kj) joins unit j to unit k"
     notes.append(f"unit letters read as layers ({where}; {order} of the next layer)")
     notes += [other_order] if other_order else []
+    below = y_below_output(parts, layer)
+    if below is not None:
+        raise FormulaError(
+            f"cannot tell what y_{below} is: {below} is a unit of a layer below the output, so "
+            f"y_{below} is no entry of the target; if it is unit {below}'s output (Haykin's "
+            f"y_{below}), write a_{below}"
+        )
     at = input_layer(parts, layer)
     last = output_offset(parts, layer) if at is None else None
     if last is not None:

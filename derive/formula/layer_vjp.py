@@ -89,9 +89,7 @@ def step_of(network: Any) -> Step | None:
     layers = {k: tuple(i for i, a in enumerate(acts, 1) if a == k) for k in ACTIVATIONS}
     layers = {k: v for k, v in layers.items() if v}
     layers["affine"] = tuple(range(1, len(acts) + 1))
-    per_sample = (
-        network.delta == "per_sample" and network.loss.reduction == "mean" and network.batch != 1
-    )
+    per_sample = network.delta == "per_sample" and network.loss.is_mean and network.batch != 1
     return Step(network.convention, network.batch, per_sample, (*layers,), layers)
 
 

@@ -129,13 +129,15 @@ def parse(
     depth: int = 0,
     column: bool | None = None,
     guessed: tuple[tuple[re.Pattern[str], Any], ...] = (),
+    classes: int | None = None,
 ) -> list[IR]:
     """The parts of ``LHS = … = RHS`` as IR, or a FormulaError with a caret.
 
     ``symbols`` are the user's declared names (``S`` is ``Z_2``), read as their quantity
     in a network of ``depth`` layers (``declared``); ``column`` is the network's
     convention (NumPy's ``x[range(N), y]`` reads by it); ``guessed`` rewrites unknown
-    names into a reading being tried (carets still point into the user's text). The
+    names into a reading being tried (carets still point into the user's text);
+    ``classes`` the output's width where it is a number (``np.eye(K)[y]`` must have K). The
     result is a ``Parts``: its ``notes`` say which common readings were used."""
     if syntax not in SYNTAXES:
         raise FormulaError(f"unknown syntax {syntax!r}; use latex or python")
@@ -184,6 +186,8 @@ def parse(
     if big is not None:
         raise fail(f"the formula is too large to check: {big[0]}", _start(big[1]))
     transformer = LatexToIR(depth) if syntax == "latex" else PythonToIR(depth, column)
+    if isinstance(transformer, PythonToIR):
+        transformer.classes = classes
     try:
         parts = transformer.transform(tree)
     except VisitError as err:  # lark wraps errors raised inside callbacks

@@ -25,6 +25,10 @@ _DERIVATIVE_WORDS = frozenset(
 _PLAIN_WORDS = frozenset(
     {"apply", "activation", "act", "func", "fn", "function", "f", "calc", "compute", "my", "np"}
 )
+#: Words that join a derivative helper's name (``relu2deriv``, ``sigmoid_output_to_derivative``,
+#: ``inplace_relu_derivative``). Any other word may name another activation (``leaky_relu_deriv``,
+#: ``hard_tanh_grad``, ``log_sigmoid_prime``): such a helper is not read as relu', tanh', σ'.
+_LINK_WORDS = frozenset({"to", "of", "output", "out", "inplace", "in", "at", "wrt", "d", "from"})
 #: The derivative written in the activation a = f(z) it is given (σ' = a(1 − a)).
 _IN_ACTIVATION = {
     "sigmoid": ("({x}) * (1 - ({x}))", "a(1 − a)"),
@@ -64,6 +68,8 @@ def function_readings(name: str, formula: str) -> tuple[str, list[Reading]]:
         if not set(toks) <= set(_ACTIVATION_WORDS) | _PLAIN_WORDS:
             return "", []  # derv_sigmoid, sigmoid_dash: not surely the activation
         return "the activation", [Reading("", f"{act}(x)", call=f"{act}({{x}})")]
+    if not set(toks) <= set(_ACTIVATION_WORDS) | _PLAIN_WORDS | _DERIVATIVE_WORDS | _LINK_WORDS:
+        return "", []  # leaky_relu_deriv: another activation's derivative, maybe
     form, words = _IN_ACTIVATION[act]
     if act == "relu":  # relu'(z) = [z > 0] = [relu(z) > 0]: one reading, Z or A given
         return "an activation's derivative", [

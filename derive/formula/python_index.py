@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from lark import v_args
 
-from derive.formula.ir import Cmp, Dim, FormulaError, Gt0, Sym, T
+from derive.formula.ir import Cmp, Dim, FormulaError, Gt0, Scalar, Sym, T
 from derive.formula.ir import Num as NumNode
 from derive.formula.layer_indices import RelIndex
 from derive.formula.numbers import integer_of
@@ -35,6 +35,34 @@ LOOPED_MAPS = (
     "e.g. dA_prev = maxpool2d_back(dA, A_prev, k, s) or "
     "dK1 = conv2d_back_kernel(X, delta1, s, p, k) (derive's NumPy helpers; see `derive "
     "export`)"
+)
+
+
+#: Names of the number of classes that ``np.eye(K)[y]`` is sized by.
+CLASS_COUNTS = frozenset(
+    {
+        "C",
+        "K",
+        "c",
+        "k",
+        "num_classes",
+        "n_classes",
+        "nclasses",
+        "classes",
+        "num_class",
+        "n_class",
+        "num_labels",
+        "n_labels",
+        "n_y",
+        "ny",
+        "num_outputs",
+        "n_outputs",
+        "n_output",
+        "output_size",
+        "output_dim",
+        "out_dim",
+        "n_out",
+    }
 )
 
 
@@ -122,6 +150,12 @@ class Indexing(Statements):
             )
         if self.column is None:
             raise FormulaError("np.eye(K)[y]: the network's convention is not known")
+        if not self._class_count(eye.size):  # np.eye(N)[y], np.eye(H)[y]: not C columns
+            raise FormulaError(
+                "np.eye(K)[y] is the one-hot labels only when K is the number of classes: "
+                "write it as a number, C, K or num_classes (a batch size, a layer's width or "
+                "another array's dimension gives another shape)"
+            )
         size = eye.size.value if isinstance(eye.size, NumNode) else "K"
         note = (
             f"read np.eye({size}) indexed by the labels as the one-hot labels Y "
@@ -131,6 +165,20 @@ class Indexing(Statements):
             self.notes.append(note)
         on_rows = not self.column
         return labels if rows == on_rows else T(labels)
+
+    def _class_count(self, size: PyNode) -> bool:
+        """Whether ``np.eye(size)`` has one column per class: a number (the spec's widths
+        may be symbols), a name of the class count, or the labels' own class axis."""
+        if isinstance(size, NumNode):  # the output's width where the spec gives a number
+            return self.classes is None or size.value == self.classes
+        if isinstance(size, Scalar):
+            return size.name in CLASS_COUNTS
+        if isinstance(size, Sym):
+            return size.index is None and size.base in CLASS_COUNTS
+        if isinstance(size, Dim):  # Y.shape[1] on rows, Y.shape[0] on columns
+            label = isinstance(size.a, Sym) and size.a.base == "Y" and size.a.index is None
+            return label and size.axis == (0 if self.column else 1)
+        return False
 
     def _linear_cache(self, idx: PyNode) -> PyNode:
         """``cache[0]`` in Ng's linear_backward: the cache is (A_prev, W, b) of layer l."""

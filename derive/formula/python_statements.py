@@ -58,6 +58,7 @@ class Statements(_CommonIR):
         super().__init__()
         self.depth = depth  # the network's depth (0: unknown), for hidden_layer and zs[-1]
         self.column = column  # samples are columns (None: unknown)
+        self.classes: int | None = None  # the output's width, where a number (np.eye(K)[y])
         self.locals: frozenset[str] = frozenset()
         self.labelled: set[str] = set()  # names that had the one-hot labels subtracted
         self.notes: list[str] = []

@@ -161,6 +161,13 @@ def returned_value(text: str, activations: tuple[str, ...] = ()) -> Returned | N
         name = _at_layers(header[0], named.group(1).lower(), activations, code)
         why = f"the function's name {header[0]}: an activation's backward pass returns "
         why += "δ = ∂L/∂Z given ∂L/∂A"
+    elif header is not None and _of_its_parameter_only(header[1], expr):
+        raise FormulaError(
+            f"this snippet defines {header[0]}(), a function of its one parameter alone "
+            f"(return {expr.strip()}): an activation's derivative, not a gradient, and whether "
+            "it is right depends on what it is called with; check a formula that uses it "
+            f"(dZ = dA * {header[0]}(Z))"
+        )
     elif _FPRIME.search(code) and _TARGETS.search(code):
         name, why = "returned_dzy", "it has an activation's derivative as a factor (a δ) and"
         why += " is made from the targets (the output layer's)"
@@ -186,6 +193,18 @@ def returned_value(text: str, activations: tuple[str, ...] = ()) -> Returned | N
     lines[i] = f"{found.indent}{name} = {expr}"
     out = re.sub(r'"""[\s\S]*?"""', lambda d: re.sub(r"[^\n]", " ", d.group(0)), "\n".join(lines))
     return Returned(out, f"read the value returned as a gradient: {why}")
+
+
+def _of_its_parameter_only(params: str, expr: str) -> bool:
+    """Whether a function of one parameter returns an expression of that parameter alone
+    (``def derivative(z): return (z > 0) * 1.0``): no gradient arrives, so the value is
+    the activation's derivative itself, never a δ."""
+    names = [p.split("=")[0].split(":")[0].strip() for p in params.split(",") if p.strip()]
+    names = [n for n in names if n not in ("self", "cls")]
+    if len(names) != 1:
+        return False
+    free = {m.group(1) for m in FREE_NAME.finditer(expr)} - MODULE_NAMES
+    return free == {names[0]}
 
 
 #: A name in a bare expression (not a function called, not an attribute, not ``np``).

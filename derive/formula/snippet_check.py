@@ -283,6 +283,7 @@ def _check_all(
         results.append((st, result))
     if own and all(st is not found[final] for st, _ in results):
         raise _unread_after(own, found[final], error)  # what reads the name is unread
+    own = [(o, r) for o, r in own if _reaches(o, found, [st for st, _ in results])]
     mine = _own_meaning(own, results, found[final])
     results = [(st, r) for st, r in results if st.key not in mine]
     if temporaries:
@@ -331,6 +332,23 @@ def _unread_after(
         f"may be the snippet's own name, and what they compute, "
         f"`{last.key or last.source.strip()}`, is not read ({reason})"
     )
+
+
+def _reaches(o: Statement, found: list[Statement], checked: list[Statement]) -> bool:
+    """Whether the value ``o`` assigns reaches a later checked line, directly or through
+    lines that are not checked (``tmp = delta2`` then ``dW2 = … tmp``). Only then may a
+    right later line vouch for it: ``dW2 = dZ2 @ A1.T`` read by ``norm = np.sum(dW2)``
+    alone is the user's ∂C/∂W₂, wrong, whatever unrelated lines after it say."""
+    names = {str(o.key)}
+    start = next(i for i, s in enumerate(found) if s is o)
+    for s in found[start + 1 :]:
+        if not any(_uses([s], n) for n in names):
+            continue
+        if any(s is c for c in checked):
+            return True
+        if s.key:
+            names.add(s.key)
+    return False
 
 
 def _own_meaning(

@@ -131,8 +131,10 @@ def refuse_unexplained(run: Run, result: CheckResult) -> None:
 #: A transpose as the user writes it (``Y.T``, ``np.transpose(Y)``, ``Y^T``, ``Y^\top``).
 _TRANSPOSE = re.compile(r"\.T\b|transpose|\^\s*\{?\s*(?:T\b|\\top|\\intercal|\\mathsf)")
 #: One-hot labels subtracted by index (``x[range(N), y] -= 1``): the reader's own Yᵀ when
-#: they are on the other axis, integer labels that no storage order explains.
-_ONE_HOT_INDEX = re.compile(r"(?:np\.)?a?range\(")
+#: they are on the other axis, integer labels that no storage order explains; or built by
+#: the snippet (``np.eye(C)[y]``: samples on rows whatever the network's storage, so its
+#: ``.T`` is a layout NumPy fixes, not the source's storage of Y).
+_ONE_HOT_INDEX = re.compile(r"(?:np\.)?a?range\(|(?<![\w.])(?:np\.)?(?:eye|identity)\s*\(")
 
 
 def _writes_a_transpose(run: Run) -> bool:

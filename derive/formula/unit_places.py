@@ -112,6 +112,16 @@ def _on(parts: list[Any], base: str, layer: dict[str, int]) -> set[int]:
     }
 
 
+def y_below_output(parts: list[Any], layer: dict[str, int]) -> str | None:
+    """A unit letter indexing y whose layer is below another letter's (``δ_j = y_j(1 − y_j)
+    Σ_k w_kj δ_k``, ``∂E/∂w_ji = δ_j y_i``): that y is no entry of the target, whose units
+    are the output layer's; Haykin writes y_j for the output of any neuron j (derive's a_j).
+    None when every letter on y is in the formula's highest layer."""
+    top = max(layer.values(), default=0)
+    below = [c for c, k in layer.items() if k < top and k in _on(parts, "Y", {c: k})]
+    return below[0] if below else None
+
+
 def input_layer(parts: list[Any], layer: dict[str, int]) -> int | None:
     """The layer ``l`` is when the formula indexes the input by a unit letter (Bishop's
     ``∂E_n/∂w_ji = δ_j x_i``: i a unit of layer 0, so l = 1); None when it does not, or

@@ -9,7 +9,7 @@ from __future__ import annotations
 from derive.formula.answer import CheckResult, render_expected
 from derive.formula.correct_notes import correct_notes
 from derive.formula.derivative_rules import check_rule, rule_argument
-from derive.formula.ir import IR, Partial, Sym
+from derive.formula.ir import IR, FormulaError, Partial, Sym
 from derive.formula.ir_walk import default_layers, has_entries, mentions
 from derive.formula.numpy_sums import SummedEverything, summed_where_the_array_belongs
 from derive.formula.one_sample import one_sample_check
@@ -42,6 +42,7 @@ class AsRead(OtherReadings):
             d, q, formula, run.syntax, parts[0], conv, self.sizes, run.notation
         )
         label = q.label(d)
+        chained = False  # a side before is the chain rule written out (∂z_2/∂W_2 ∂J/∂z_2)
         for rhs in parts[1:]:
             if isinstance(rhs, Partial) or (
                 isinstance(rhs, Sym) and rhs.base in ("delta", "dW", "db") and rhs == parts[0]
@@ -60,10 +61,12 @@ class AsRead(OtherReadings):
                         f"{other.label(d)} is not {label}",
                         formula=formula,
                     )
+                chained = True
                 continue
             result = self._check_part(run, q, rhs, label, expected)
             run.notes = result.notes
             if not result.correct:
+                _refuse_own_numbering(result, chained)
                 result.formula = formula
                 return result
         return CheckResult("correct", label, expected, run.method, formula=formula, notes=run.notes)
@@ -94,3 +97,17 @@ class AsRead(OtherReadings):
             return CheckResult("incorrect", label, expected, method, summed)
         diagnosis, notes = self.diagnose(run, q, rhs)
         return CheckResult("incorrect", label, expected, method, diagnosis, shape_error, notes)
+
+
+def _refuse_own_numbering(result: CheckResult, chained: bool) -> None:
+    """A chain rule written out before a side wrong only by a layer index (``∂J/∂W_2 =
+    ∂z_2/∂W_2 ∂J/∂z_2 = hᵀ δ_1``, a page numbering its deltas from the output): the
+    formula itself puts its δ_1 where ∂J/∂z_2 stands, so the numbering is the author's,
+    not a mistake derive can name; no verdict."""
+    said = result.diagnosis or ""
+    if chained and said.startswith("a layer index is off by one"):
+        raise FormulaError(
+            f"cannot judge the layer numbering: {said}, but the chain rule written before "
+            "it says what the formula's own numbering is (pages that number δ from the "
+            "output write δ_1 for ∂J/∂z_2); write it in derive's numbering"
+        )
