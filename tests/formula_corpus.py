@@ -47,7 +47,8 @@ NIELSEN = [
         "transpose is missing on X",
     ),
     ("latex", r"\delta_2 = (Y - A_2) \odot \sigma'(Z_2)", "incorrect", "sign"),
-    ("latex", r"\delta_1 = (W_2^T \delta_2) (\sigma'(Z_1))", "incorrect", "Hadamard"),
+    # side by side, fitting only as ⊙ and right so: a slip or an unwritten ⊙ (round 9: refused)
+    ("latex", r"\delta_1 = (W_2^T \delta_2) (\sigma'(Z_1))", None, None),
     ("python", "delta1 = (W2.T @ delta2) * A1 * (1 - A1)", "correct", None),
     ("python", "delta2 = (A2 - Y) * sigmoid_prime(Z2)", "correct", None),
     ("python", "dW1 = np.dot(delta1, X.T)", "correct", None),

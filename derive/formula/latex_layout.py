@@ -82,12 +82,15 @@ def _color(m: re.Match[str]) -> str:
     return body if re.fullmatch(r"\s*'+\s*", body) else "{" + body + "}"
 
 
-#: Module names and NumPy attributes: np.sum, A.T, dZ.shape are no products.
+#: Module names and NumPy attributes: np.sum, A.T, dZ.shape are no products; nor is the
+#: empty delimiter of \left. … \right|.
 _NOT_A_PRODUCT = re.compile(
     r"(?:T|shape|sum|mean|dot|reshape|transpose|astype|flatten|squeeze|copy|size|ravel)"
     r"(?![A-Za-z0-9_])"
 )
-_MODULES = re.compile(r"(?:np|numpy|torch|tf|jnp|math)\s*$")
+_MODULES = re.compile(
+    r"(?:np|numpy|torch|tf|jnp|math|\\left|\\right|\\bigl?|\\Bigl?|\\bigr|\\Bigr)\s*$"
+)
 
 
 def _dot_product(m: re.Match[str]) -> str:
