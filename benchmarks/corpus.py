@@ -103,7 +103,21 @@ entry on a network with one convolution (pikazlou's dL/dW as weighted patches an
 Python's X if C else 0 typed as maths (the ai-by-hand issue's layer slip named), e^{…},
 dσ/dz, ∂a/∂z, np.sum(…, keepdims=True), ℓ and E_total as the loss: 83 -> 86 LaTeX, all
 right; Wikipedia's ∂E/∂w_ij = o_i δ_j (w_ij joining i to j), judged INCORRECT as derive
-orders a weight's indices, now gets no verdict."""
+orders a weight's indices, now gets no verdict. Round 9, from main 1d79b19 (473 entries:
+233 read, all right, 47 of 51 named): 124 fresh entries added first (fresh9, measured
+above before any reading was built); then one hidden layer's letters x → z → h, equation
+labels and page layout, `:=`, Heaviside, sgn (texread9), unit letters placed by x_i and y_k,
+Wikipedia's w_jk only with its own letters (index9), torch's dim=, one-hot np.eye(K)[y],
+activation-derivative definitions (pyread9), loops NumPy itself refuses, window corners,
+BPTT caches (winloop9), aligned rows, '.' as a product, grads["dW" + str(l)], fast.ai's .g
+(texfresh9), step slips and branch factors named (diag9). On the 473: 248 read, all right,
+55 of 56 named. Wrong verdicts found and fixed in the round (each with a test): a trailing
+equation number read as a factor (Nielsen's BP2 with (2)), H(Z) read as the width H times
+Z, a layer's stored self.dW/dx not judged beside a right db (CORRECT on a wrong dW), a
+snippet's own ∂C/∂a named delta2 judged as δ_2, derv_sigmoid read as the sigmoid, torch's
+dim= dropped, and nine more from the review (review9). Arrays side by side that fit only
+as ⊙ and are right so are now refused (a slip and an unwritten ⊙ read the same): fresh9's
+chrisxue-dz, labelled correct, was INCORRECT."""
 
 
 #: What changed the layer table's verdicts (by hand, when it changed).
