@@ -845,6 +845,19 @@ def test_side_by_side_as_the_elementwise_product_never_makes_a_mistake_right() -
     assert not check(ONE_HIDDEN, r"\delta_2 = (A_2 - Y) \sigma(Z_2)").correct
 
 
+def test_the_elementwise_factor_written_first_is_read_as_when_written_last() -> None:
+    # made up: f'(Z_1) W_2ᵀ δ_2, the ⊙ factor written before the matrix product it
+    # multiplies: right as f'(Z_1) ⊙ (W_2ᵀ δ_2), as the factor written last is; it was
+    # INCORRECT (only the left-to-right groupings were tried) while the same factors in
+    # the other order were refused
+    with pytest.raises(FormulaError, match="side by side here fit only as the elementwise"):
+        check(SPECS / "welch.toml", r"\delta_1 = f^\prime(z_1) \delta_2 W_2^T")
+    with pytest.raises(FormulaError, match="side by side here fit only as the elementwise"):
+        check(ONE_HIDDEN, r"\delta_1 = \sigma'(Z_1) W_2^T \delta_2")
+    # wrong in every mix and grouping: still INCORRECT
+    assert not check(ONE_HIDDEN, r"\delta_1 = \sigma(Z_1) W_2^T \delta_2").correct
+
+
 # --------------------------------------------------------------------------- matrices, \texttt
 def test_a_matrix_written_entry_by_entry_is_a_clear_error() -> None:
     # Cross Validated, 'Matrix Representation of Softmax Derivatives in Backpropagation',

@@ -228,3 +228,21 @@ def test_a_fixed_slice_of_the_gradient_is_not_called_a_window() -> None:
     result = check(code)
     assert result.verdict == "incorrect"
     assert "gradient flowing in, the size of the output" not in (result.diagnosis or "")
+
+
+#: made up: Ng's loops with db held as a vector of n_C (db = np.zeros(n_C)), right.
+DB_VECTOR = """for i in range(m):
+    for h in range(n_H):
+        for w in range(n_W):
+            for c in range(n_C):
+                db[c] += dZ[i, h, w, c]"""
+
+
+@pytest.mark.parametrize("code", [DB_VECTOR, "db[c] += dZ[i, h, w, c]"])
+def test_an_nhwc_bias_gradient_held_as_a_vector_is_right(code: str) -> None:
+    """db[c] indexes a vector of n_C by the filter: right in NHWC. It was INCORRECT ('db
+    holds one entry per filter … indexing it by the example and position runs past its
+    shape'), the NHWC reading holding db as Ng's 1×1×1×n_C only."""
+    assert check(code).verdict == "correct"
+    wrong = check(code.replace("+= dZ", "+= 2 * dZ"))
+    assert wrong.verdict == "incorrect" and "a factor 2" in (wrong.diagnosis or "")

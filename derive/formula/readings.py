@@ -46,6 +46,43 @@ def _juxtaposed_mixes(node: Any) -> list[Any]:
     return [node]
 
 
+def _chain(node: Any) -> list[Any]:
+    """The factors of products written side by side (``a b c``), left to right."""
+    if isinstance(node, Bin) and node.op == "mat" and node.bare:
+        return _chain(node.a) + _chain(node.b)
+    return [node]
+
+
+def _groupings(factors: list[Any]) -> list[Any]:
+    """Every way to join the factors by matrix products and ⊙, in every grouping (a ⊙
+    written first binds the rest: ``f'(Z_1) W_2ᵀ δ_2`` is f'(Z_1) ⊙ (W_2ᵀ δ_2))."""
+    if len(factors) == 1:
+        return list(_juxtaposed_mixes(factors[0]))
+    out = []
+    for k in range(1, len(factors)):
+        for a in _groupings(factors[:k]):
+            for b in _groupings(factors[k:]):
+                out += [Bin("mat", a, b, bare=True), Bin("had", a, b, bare=True)]
+    return out
+
+
+def juxtaposed_readings(node: Any) -> list[Any]:
+    """The mixes of ``_juxtaposed_mixes`` (the written one first) and, for three factors
+    side by side, the other grouping too: as matrix products alone, or ⊙ alone, a grouping
+    changes nothing, so those are left out (value equality drops the repeats)."""
+    if isinstance(node, Neg):
+        return [Neg(a) for a in juxtaposed_readings(node.a)]
+    mixes = _juxtaposed_mixes(node)
+    factors = _chain(node)
+    if len(factors) != 3:
+        return mixes
+    for other in _groupings(factors):
+        ops = {other.op, other.b.op if isinstance(other.b, Bin) else other.a.op}
+        if len(ops) == 2 and other not in mixes:  # one of each: the grouping matters
+            mixes.append(other)
+    return mixes
+
+
 def _juxtaposed_had(node: Any) -> Any:
     """The right-hand side with the products written side by side at its top (``−a b``,
     not inside a bracket or a function) as ``a ⊙ b``: factors of its own shape."""
@@ -278,7 +315,7 @@ class OtherReadings(Variants):
         notes drop the *): refused."""
         if len(run.parts) != 2:
             return
-        mixes = _juxtaposed_mixes(run.parts[1])[1:]
+        mixes = juxtaposed_readings(run.parts[1])[1:]
         if not mixes or len(mixes) > 7:  # three products side by side at most
             return
         for rhs in mixes:

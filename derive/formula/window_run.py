@@ -49,6 +49,8 @@ def run_reading(
     implied = implied_loops(body, lazy, written_names, values)
     loop_vars |= set(implied)
     env = layer_env(layer, layout, values, loop_vars)
+    if layout == "NHWC" and _bias_arity(body) == {1}:  # db = np.zeros(n_C): db[c]
+        env |= {name: np.zeros(env[name].size) for name in (*BIAS_GRADS, *BIASES) if name in env}
     loop_vars |= {
         v
         for v in inside - written_names - {"None", "True", "False"}
@@ -123,6 +125,30 @@ def run_reading(
     if not all(np.isfinite(arr).all() for _, arr in out.values()):
         raise LoopError("the loops give NaN or infinite entries (a window outside its array?)")
     out["notes"] = ("overruled" if overruled else "", runner.notes)
+    return out
+
+
+def _bias_arity(body: list[Block]) -> set[int]:
+    """How many indices the snippet gives the bias or its gradient, wherever it indexes
+    one: NHWC code holds db as Ng's 1×1×1×n_C or as a vector of n_C (``db[c]``), and only
+    the snippet's own indexing says which (a vector indexed so is no fault of the code)."""
+    out: set[int] = set()
+    stack = list(body)
+    while stack:
+        b = stack.pop()
+        stack.extend(b.body)
+        for t in b.tree.iter_subtrees():
+            obj = t.children[0] if t.data == "index" else None
+            if (
+                obj is not None
+                and obj.data == "name"
+                and str(obj.children[0])
+                in (
+                    *BIAS_GRADS,
+                    *BIASES,
+                )
+            ):
+                out.add(len(t.children[1].children))
     return out
 
 
