@@ -7,11 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from derive.core import numeric
-from derive.core.nodes import Indicator
-from derive.formula.program_factors import ratios, words
+from derive.formula.program_factors import ratios, split_masks, words
 from derive.render.text import text as show
 
 
@@ -20,12 +16,7 @@ def shared_and_one_branch(
 ) -> str | None:
     """ "two mistakes: …" where the two branches of a mask of the program are off by
     different factors, one of them right but for a factor both share; None otherwise."""
-    masks = [m for eq in graph.equations for m in sorted(eq.rhs.atoms(Indicator), key=str)]
-    for mask in dict.fromkeys(masks):
-        with np.errstate(all="ignore"):
-            on = [np.asarray(numeric.evaluate(mask, env), float) for env in points]
-        if not all(0 < v.mean() < 1 for v in on):
-            continue  # every entry on one side at a point: the branches are not told apart
+    for mask, on in split_masks(graph, points):
         holds = ratios(got, want, on)
         fails = ratios(got, want, [1 - v for v in on])
         if holds is None or fails is None:

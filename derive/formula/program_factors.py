@@ -12,6 +12,7 @@ their own, each factor named.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any
 
@@ -87,17 +88,23 @@ def words(
     return None
 
 
+def split_masks(graph: Any, points: list[dict[Any, Any]]) -> Iterator[tuple[Any, list[Any]]]:
+    """Each mask of the program (an indicator) with where it holds at each point, where
+    both of its branches have entries at every point (else they are not told apart)."""
+    masks = [m for eq in graph.equations for m in sorted(eq.rhs.atoms(Indicator), key=str)]
+    for mask in dict.fromkeys(masks):
+        with np.errstate(all="ignore"):
+            on = [np.asarray(numeric.evaluate(mask, env), float) for env in points]
+        if all(0 < v.mean() < 1 for v in on):
+            yield mask, on
+
+
 def branches(
     got: list[Any], want: list[Any], points: list[dict[Any, Any]], graph: Any
 ) -> str | None:
     """Each branch of a mask of the program with its own factor, where the whole is
     no one factor (a piecewise gradient wrong on one part, or by two factors)."""
-    masks = [m for eq in graph.equations for m in sorted(eq.rhs.atoms(Indicator), key=str)]
-    for mask in dict.fromkeys(masks):
-        with np.errstate(all="ignore"):
-            on = [np.asarray(numeric.evaluate(mask, env), float) for env in points]
-        if not all(0 < v.mean() < 1 for v in on):
-            continue  # every entry on one side at a point: the branches are not told apart
+    for mask, on in split_masks(graph, points):
         said = []
         for part, where in (("holds", on), ("does not hold", [1 - v for v in on])):
             rs = ratios(got, want, where)

@@ -35,7 +35,7 @@ from derive.formula.window_layers import (
     layer_env,
     ng_names,
 )
-from derive.formula.window_lines import Block, assigned
+from derive.formula.window_lines import Block, assigned, index_arities
 
 
 @cache
@@ -113,13 +113,5 @@ def _batch_rank(body: list[Block]) -> bool:
     the readings hold it (a batch of maps): code for one example (``dZ[h, w, c]``, a class
     that runs per sample) fails on a batch for that reason alone, so its faults are not
     the code's and no verdict is given."""
-    counts = []
-    stack = list(body)
-    while stack:
-        b = stack.pop()
-        stack.extend(b.body)
-        for t in b.tree.iter_subtrees():
-            obj = t.children[0] if t.data == "index" else None
-            if obj is not None and obj.data == "name" and str(obj.children[0]) in UPSTREAM_NAMES:
-                counts.append(len(t.children[1].children))
+    counts = index_arities(body, UPSTREAM_NAMES)
     return bool(counts) and all(c == 4 for c in counts)

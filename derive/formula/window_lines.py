@@ -268,3 +268,20 @@ def accumulated(body: list[Block]) -> Iterator[tuple[str, list[Block]]]:
             yield block.src, [*body[:k], Block(plus, block.body, block.src), *body[k + 1 :]]
         for src, inner in accumulated(block.body):
             yield src, [*body[:k], Block(block.tree, inner, block.src), *body[k + 1 :]]
+
+
+def index_arities(
+    body: list[Block], words: frozenset[str] | set[str] | tuple[str, ...]
+) -> list[int]:
+    """How many indices the snippet gives each of ``words`` wherever it indexes one
+    (``db[c]``: 1, ``dZ[i, h, w, c]``: 4), every block of ``body`` walked."""
+    out: list[int] = []
+    stack = list(body)
+    while stack:
+        b = stack.pop()
+        stack.extend(b.body)
+        for t in b.tree.iter_subtrees():
+            obj = t.children[0] if t.data == "index" else None
+            if obj is not None and obj.data == "name" and str(obj.children[0]) in words:
+                out.append(len(t.children[1].children))
+    return out

@@ -31,7 +31,14 @@ from derive.formula.window_layers import (
     ng_names,
     padded_truth,
 )
-from derive.formula.window_lines import Block, assigned, names, reads, subscripts
+from derive.formula.window_lines import (
+    Block,
+    assigned,
+    index_arities,
+    names,
+    reads,
+    subscripts,
+)
 from derive.formula.window_loops import Runner
 
 
@@ -132,24 +139,7 @@ def _bias_arity(body: list[Block]) -> set[int]:
     """How many indices the snippet gives the bias or its gradient, wherever it indexes
     one: NHWC code holds db as Ng's 1×1×1×n_C or as a vector of n_C (``db[c]``), and only
     the snippet's own indexing says which (a vector indexed so is no fault of the code)."""
-    out: set[int] = set()
-    stack = list(body)
-    while stack:
-        b = stack.pop()
-        stack.extend(b.body)
-        for t in b.tree.iter_subtrees():
-            obj = t.children[0] if t.data == "index" else None
-            if (
-                obj is not None
-                and obj.data == "name"
-                and str(obj.children[0])
-                in (
-                    *BIAS_GRADS,
-                    *BIASES,
-                )
-            ):
-                out.add(len(t.children[1].children))
-    return out
+    return set(index_arities(body, (*BIAS_GRADS, *BIASES)))
 
 
 def _conventions(runner: Runner) -> list[str]:
