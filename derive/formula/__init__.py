@@ -119,7 +119,9 @@ imports the steps before it (import-linter keeps the package free of cycles)::
                                       the other way, else no verdict
                   stored_other_way.py  right only with them stored the other way:
                                       no verdict, whatever mistake would fit
+                  side_by_side.py     factors side by side: a matrix product or ⊙ unwritten
                   snippet_check.py    a snippet: every quantity it assigns judged
+                  snippet_own_names.py  its own names for intermediates (delta2 = ∂C/∂a²)
                   derivative_defs.py  def tanh_d(x): … judged by its body, its parameter as
                                       Z and as A at the layers its name's activation has
                   snippet_statements.py  its statements: where each ends, what it

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from derive.formula.answer import CheckResult, render_expected
-from derive.formula.ir import Bin, Neg, Scalar
+from derive.formula.ir import Scalar
 from derive.formula.ir_walk import has_entries, nodes
 from derive.formula.latex_ir import OTIMES_NOTE
 from derive.formula.letter_readings import letters_swapped, refusal
@@ -18,79 +18,12 @@ from derive.formula.parse import FormulaError
 from derive.formula.quantity import quantity_of
 from derive.formula.resolve import UnknownSymbol
 from derive.formula.run import Run
-
-JUXTAPOSED_NOTE = (
-    "factors written side by side read as the elementwise product ⊙: each is one number "
-    "per sample (a one-unit layer), so side by side they multiply sample by sample"
+from derive.formula.side_by_side import (
+    JUXTAPOSED_NOTE,
+    JUXTAPOSED_REFUSAL,
+    juxtaposed_had,
+    juxtaposed_readings,
 )
-
-JUXTAPOSED_REFUSAL = (
-    "cannot tell: factors written side by side here fit only as the elementwise product "
-    "(as a matrix product their shapes do not fit), and read as ⊙ the formula is right; "
-    "write the product you mean, ⊙ (\\odot) or * for elementwise"
-)
-
-
-def _juxtaposed_mixes(node: Any) -> list[Any]:
-    """The right-hand side with each product written side by side at its top read as a
-    matrix product or as ⊙, every mix of the two (``W_2ᵀ δ_2 f'(Z_1)``: the first a
-    matrix product, the second ⊙), the one written (all matrix products) first."""
-    if isinstance(node, Neg):
-        return [Neg(a) for a in _juxtaposed_mixes(node.a)]
-    if isinstance(node, Bin) and node.op == "mat" and node.bare:
-        out = []
-        for a in _juxtaposed_mixes(node.a):
-            for b in _juxtaposed_mixes(node.b):
-                out += [Bin("mat", a, b, bare=True), Bin("had", a, b, bare=True)]
-        return out
-    return [node]
-
-
-def _chain(node: Any) -> list[Any]:
-    """The factors of products written side by side (``a b c``), left to right."""
-    if isinstance(node, Bin) and node.op == "mat" and node.bare:
-        return _chain(node.a) + _chain(node.b)
-    return [node]
-
-
-def _groupings(factors: list[Any]) -> list[Any]:
-    """Every way to join the factors by matrix products and ⊙, in every grouping (a ⊙
-    written first binds the rest: ``f'(Z_1) W_2ᵀ δ_2`` is f'(Z_1) ⊙ (W_2ᵀ δ_2))."""
-    if len(factors) == 1:
-        return list(_juxtaposed_mixes(factors[0]))
-    out = []
-    for k in range(1, len(factors)):
-        for a in _groupings(factors[:k]):
-            for b in _groupings(factors[k:]):
-                out += [Bin("mat", a, b, bare=True), Bin("had", a, b, bare=True)]
-    return out
-
-
-def juxtaposed_readings(node: Any) -> list[Any]:
-    """The mixes of ``_juxtaposed_mixes`` (the written one first) and, for three factors
-    side by side, the other grouping too: as matrix products alone, or ⊙ alone, a grouping
-    changes nothing, so those are left out (value equality drops the repeats)."""
-    if isinstance(node, Neg):
-        return [Neg(a) for a in juxtaposed_readings(node.a)]
-    mixes = _juxtaposed_mixes(node)
-    factors = _chain(node)
-    if len(factors) != 3:
-        return mixes
-    for other in _groupings(factors):
-        ops = {other.op, other.b.op if isinstance(other.b, Bin) else other.a.op}
-        if len(ops) == 2 and other not in mixes:  # one of each: the grouping matters
-            mixes.append(other)
-    return mixes
-
-
-def _juxtaposed_had(node: Any) -> Any:
-    """The right-hand side with the products written side by side at its top (``−a b``,
-    not inside a bracket or a function) as ``a ⊙ b``: factors of its own shape."""
-    if isinstance(node, Neg):
-        return Neg(_juxtaposed_had(node.a))
-    if isinstance(node, Bin) and node.op == "mat" and node.bare:
-        return Bin("had", _juxtaposed_had(node.a), _juxtaposed_had(node.b), bare=True)
-    return node
 
 
 class OtherReadings(Variants):
@@ -286,7 +219,7 @@ class OtherReadings(Variants):
         δ^(3) = −(y − ŷ) f'(z^(3)), "scalar multiplication" of two columns): taken only where
         that reading fits and is right (in this numbering, or ``missing``'s other ones), so
         a formula that needs a transpose is never made right by it."""
-        parts = [run.parts[0], *(_juxtaposed_had(p) for p in run.parts[1:])]
+        parts = [run.parts[0], *(juxtaposed_had(p) for p in run.parts[1:])]
         if parts == list(run.parts):
             return None
         again = run.again(parts=parts, reading=JUXTAPOSED_NOTE)

@@ -23,6 +23,7 @@ from derive.formula.layer_api import layer_api
 from derive.formula.python_unpack import unpack_helpers
 from derive.formula.return_lines import LAMBDA
 from derive.formula.returns import derivative_readings, returned_value
+from derive.formula.snippet_own_names import own_meaning, reaches, unread_after, uses
 from derive.formula.snippet_statements import Statement, statements, without_returns
 
 _NOT_A_QUANTITY = "the left-hand side must name a quantity"
@@ -46,10 +47,6 @@ def _api_gradients(text: str) -> frozenset[str]:
     """The gradients a layer API names (``dx``, ``dw``) in a snippet written in its names:
     each is judged (read as ``layer_api`` reads it), not only the last one assigned."""
     return frozenset({"dx", "dw"}) if layer_api(text)[0] else frozenset()
-
-
-def _uses(later: list[Statement], word: str) -> bool:
-    return any(re.search(rf"(?<![\w.]){re.escape(word)}(?!\w)", s.source) for s in later)
 
 
 def _adds_to_itself(source: str, key: str) -> bool:
@@ -274,7 +271,7 @@ def _check_all(
                 continue  # dX = … after dW = …: a name that is no quantity is not judged
             error = error or err
             continue
-        if not result.correct and st.key and i != final and _uses(found[i + 1 :], st.key):
+        if not result.correct and st.key and i != final and uses(found[i + 1 :], st.key):
             other = result.shape_error or _ANOTHER in (result.diagnosis or "")
             if other:  # dW1 = dscores @ W2.T then dZ1 = dW1 * …: a name used as a temporary
                 temporaries.append(st.key)
@@ -282,9 +279,9 @@ def _check_all(
             own.append((st, result))
         results.append((st, result))
     if own and all(st is not found[final] for st, _ in results):
-        raise _unread_after(own, found[final], error)  # what reads the name is unread
-    own = [(o, r) for o, r in own if _reaches(o, found, [st for st, _ in results])]
-    mine = _own_meaning(own, results, found[final])
+        raise unread_after(own, found[final], error)  # what reads the name is unread
+    own = [(o, r) for o, r in own if reaches(o, found, [st for st, _ in results])]
+    mine = own_meaning(own, results, found[final])
     results = [(st, r) for st, r in results if st.key not in mine]
     if temporaries:
         note = (
@@ -317,61 +314,3 @@ def _check_all(
         + [f"every quantity the snippet assigns is checked: {', '.join(names)}"],
         formula=text,
     )
-
-
-def _unread_after(
-    own: list[tuple[Statement, CheckResult]], last: Statement, why: FormulaError | None
-) -> FormulaError:
-    """Wrong as named, but read by later lines whose result cannot be read: the name may
-    be the snippet's own (∂C/∂a called delta), so no verdict; ``why`` the last line failed."""
-    o, r = own[0]
-    reason = str(why).splitlines()[0] if why is not None else "it names no quantity"
-    return FormulaError(
-        f"cannot tell: `{o.key}` is not {r.quantity} as derive names it "
-        f"({r.diagnosis or 'its value is another'}), but the lines after it read it, so it "
-        f"may be the snippet's own name, and what they compute, "
-        f"`{last.key or last.source.strip()}`, is not read ({reason})"
-    )
-
-
-def _reaches(o: Statement, found: list[Statement], checked: list[Statement]) -> bool:
-    """Whether the value ``o`` assigns reaches a later checked line, directly or through
-    lines that are not checked (``tmp = delta2`` then ``dW2 = … tmp``). Only then may a
-    right later line vouch for it: ``dW2 = dZ2 @ A1.T`` read by ``norm = np.sum(dW2)``
-    alone is the user's ∂C/∂W₂, wrong, whatever unrelated lines after it say."""
-    names = {str(o.key)}
-    start = next(i for i, s in enumerate(found) if s is o)
-    for s in found[start + 1 :]:
-        if not any(_uses([s], n) for n in names):
-            continue
-        if any(s is c for c in checked):
-            return True
-        if s.key:
-            names.add(s.key)
-    return False
-
-
-def _own_meaning(
-    own: list[tuple[Statement, CheckResult]],
-    results: list[tuple[Statement, CheckResult]],
-    last: Statement,
-) -> list[str]:
-    """Names wrong as derive reads them but read again by later lines whose quantities are
-    all right, the last one included: the snippet's own intermediates (``delta2 = a2 - y``
-    then ``dW2 = a1.T @ (delta2 * f'(z2))``, a page whose δ is ∂C/∂a). What they hold is
-    said in a note, never a verdict against the snippet; when anything after them is wrong,
-    they stay judged (the first wrong one is named)."""
-    if not own:
-        return []
-    later = [(st, r) for st, r in results if all(st is not o for o, _ in own)]
-    if not later or not all(r.correct for _, r in later) or later[-1][0] is not last:
-        return []
-    later[0][1].notes.append(
-        "; ".join(
-            f"`{o.key}` is not {o_r.quantity} as derive names it "
-            f"({o_r.diagnosis or 'its value is another'}), but the lines after it are "
-            "right: read as the snippet's own intermediate"
-            for o, o_r in own
-        )
-    )
-    return [str(o.key) for o, _ in own]
