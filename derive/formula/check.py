@@ -127,6 +127,7 @@ class Checker(AsRead):
             tuple(
                 str(getattr(getattr(layer, "activation", None), "name", "")) for layer in net.layers
             ),
+            lambda text: self._check_text(text, "python", (), True).correct,  # no diagnosis
         )
 
     def _equal_as_written(self, text: str, syntax: str) -> bool:

@@ -118,25 +118,35 @@ def judge_definition(
     defined: tuple[str, str, str, str],
     activations: tuple[str, ...],
     check_one: Callable[[str], CheckResult],
+    right_as_written: Callable[[str], bool] | None = None,
 ) -> CheckResult | None:
     """The verdict on a defined derivative: wrong at every layer with its activation, with
     its parameter as Z and as A, it is wrong; right in any reading, refused (saying which);
-    None where it is not judged here (no layer has the activation, a body not read)."""
+    None where it is not judged here (no layer has the activation, a body not read). Only
+    the first reading is diagnosed (the one shown); the others need their verdict alone
+    (``right_as_written``, where given: no diagnosis searched for them)."""
     name, activation, param, value = defined
     layers = [k for k, a in enumerate(activations, 1) if a == activation]
     word = re.compile(rf"(?<![\w.]){re.escape(param)}(?!\w)")
-    judged: list[tuple[str, CheckResult]] = []
+    judged: list[tuple[str, bool]] = []
+    shown: CheckResult | None = None
     for k in layers:
         for given in (f"Z{k}", f"A{k}"):
+            text = f"dZ{k} = dA{k} * ({word.sub(given, value)})"
             try:
-                judged.append((given, check_one(f"dZ{k} = dA{k} * ({word.sub(given, value)})")))
+                if shown is None or right_as_written is None:
+                    result = check_one(text)
+                    shown = shown or result
+                    judged.append((given, result.correct))
+                else:
+                    judged.append((given, right_as_written(text)))
             except FormulaError:
                 return None
-    if not judged:
+    if not judged or shown is None:
         return None
     readings = ", ".join(f"{g[0]}_{g[1:]}" for g, _ in judged)
-    right = [g for g, r in judged if r.correct]
-    wrong = [g for g, r in judged if not r.correct]
+    right = [g for g, r in judged if r]
+    wrong = [g for g, r in judged if not r]
     if right and wrong:
         raise FormulaError(
             f"this snippet defines {name}(), {activation}'s derivative: whether it is right "
@@ -144,7 +154,6 @@ def judge_definition(
             f"`{param}` as {_words(right)}, wrong with it as {_words(wrong)}); check a formula "
             f"that uses it (dZ = dA * {name}(Z))"
         )
-    shown = judged[0][1]
     said = "right" if shown.correct else "wrong"
     shown.notes[:0] = [
         f"read {name}() as {activation}'s derivative, the factor of dZ = dA * (…): its body "

@@ -98,10 +98,12 @@ def check_statements(
     check_one: Callable[[str], CheckResult],
     data_term: Callable[[str], str | None] = lambda _: None,
     activations: tuple[str, ...] = (),
+    right_as_written: Callable[[str], bool] | None = None,
 ) -> CheckResult:
     """The verdict on every quantity a snippet assigns (``check_one`` checks one snippet
     whose last statement names the quantity; ``data_term`` gives a weight gradient without
-    its weight-decay term, in NumPy, for ``dW += reg * W``)."""
+    its weight-decay term, in NumPy, for ``dW += reg * W``; ``right_as_written``, its
+    verdict alone, no diagnosis searched, for formulas in derive's own names)."""
     try:
         return _check_written(text, symbols, depth, column, check_one, data_term)
     except FormulaError as err:
@@ -113,7 +115,9 @@ def check_statements(
             return _helpers_read(unpacked, err, symbols, depth, column, check_one, data_term)
         defines = str(err).startswith(("this snippet returns", "this snippet defines"))
         defined = defined_derivative(text) if defines else None  # def tanh_d(x): …
-        judged = judge_definition(defined, activations, check_one) if defined else None
+        judged = (
+            judge_definition(defined, activations, check_one, right_as_written) if defined else None
+        )
         if judged is not None:
             return judged
         unnamed_or_lambda = defines or LAMBDA.match(text.strip())
