@@ -198,6 +198,11 @@ def test_indexing_that_is_not_read_says_so(cs231n: Checker) -> None:
         ("dW2 = np.dot(dZ2, A1.T) / m", "python", True),
         (CASE_STUDY_DSCORES, "python", True),
         ("dZ2 = A2 - Y", "python", False),  # the same in both: NumPy, said
+        # Ng's bracketed layer in a superscript is LaTeX's, not NumPy's indexing (made up;
+        # it was "read as LaTeX (it could be NumPy …)")
+        ("dW^{[1]} = \\frac{1}{m} dZ^{[1]} X^T", "latex", True),
+        ("dZ^{[2]} = A^{[2]} - Y", "latex", True),
+        ("grads['dW1'] = dZ1 @ X.T / m", "python", True),
     ],
 )
 def test_detect_syntax(formula: str, syntax: str, sure: bool) -> None:

@@ -15,9 +15,10 @@ from derive.formula.latex_plain import is_unicode_math
 #: Marks only LaTeX uses: commands, braces, sub/superscripts.
 _LATEX = re.compile(r"\\[A-Za-z]+|[{}^]|_\{|\$|\\,|\\;")
 
-#: Marks only NumPy code uses: modules, methods, @, **, indexing, .T, keywords.
+#: Marks only NumPy code uses: modules, methods, @, **, indexing, .T, keywords (a bracket
+#: inside a super- or subscript, Ng's ``W^{[2]}``, is LaTeX's).
 _NUMPY = re.compile(
-    r"\bnp\.|\bnumpy\.|\bself\.|\.T\b|\.dot\(|@|\*\*|\[|\]|[-+*/]=|\bfor\b|\bkeepdims\b|"
+    r"\bnp\.|\bnumpy\.|\bself\.|\.T\b|\.dot\(|@|\*\*|(?<![{^_])\[|\](?!\})|[-+*/]=|\bfor\b|\bkeepdims\b|"
     r"\baxis\s*=|==|#|\.[a-z_]+\("
 )
 
