@@ -179,10 +179,14 @@ class ExprBuilder:
         )
 
     def _scalar_node(self, e: Any) -> bool:
-        """A number, or an expression (a size, a hyperparameter, ``D.T``) whose value is
-        a scalar."""
+        """A number, or a name (a size, a hyperparameter; negated or ``.T``) whose value
+        is a scalar: only names are built, so a long expression is not built again."""
+        while isinstance(e, G.Unary | G.Transpose):
+            e = e.x
         if isinstance(e, G.Num):
             return True
+        if not isinstance(e, G.Name):
+            return False
         try:
             return is_scalar(self.build(e))
         except (KeyError, ProgramError):
