@@ -172,6 +172,27 @@ def test_a_dict_key_that_is_a_program_name_is_not_assigned(tmp_path: Path) -> No
         d.check(text)
 
 
+SVM_DICT = """\
+N = len(y)
+Y_hat = X @ W
+yt = Y_hat[range(N), y][:, np.newaxis]
+dW = (np.maximum(0, Y_hat - yt + 1) > 0).astype(int)
+dW[range(N), y] -= dW.sum(axis=1)
+dW = X.T @ dW / N
+RETURN"""
+
+
+def test_a_returned_dict_keyed_by_a_program_name_is_refused() -> None:
+    """mantasu's SVM with its weight decay added in a dict keyed 'W' (made up): the
+    dict's value went unjudged and the intermediate dW (no decay) was judged as the
+    answer, INCORRECT though the returned value is right; now refused, saying why."""
+    d = derive_program(Path(__file__).parent / "corpus/specs/programs/svm_mantasu.toml")
+    assert d.check(SVM_DICT.replace("RETURN", "return dW + 2 * reg * W")).correct
+    text = SVM_DICT.replace("RETURN", "grads = {'W': dW + 2 * reg * W}\nreturn grads")
+    with pytest.raises(FormulaError, match="key 'W' is the program's own name"):
+        d.check(text)
+
+
 def test_a_weights_gradient_is_not_a_stored_input_gradient(tmp_path: Path) -> None:
     """A linear model's loss whose one gradient is the weight's: a layer's ``dinputs``
     would be the data's gradient, which the program does not derive, so it names nothing

@@ -41,6 +41,9 @@ class ExprBuilder:
         self.where = ""
         #: A checked snippet's NumPy (``Reader``): a reduction without keepdims is 1-d
         self.numpy_1d = False
+        #: A checked snippet's names that hold such a 1-d array (``m = x.mean(axis=1)``,
+        #: ``c = s[range(N), y]``), kept by the reader line by line
+        self.one_d: set[str] = set()
         #: Names whose value is a 0/1 mask (``mse_mask = l1 < delta``): ``~`` reads them
         self.masks: set[Any] = set()
         #: A checked snippet's sub-layer calls (``self.softmax.backward(d)``), read by
@@ -112,7 +115,7 @@ class ExprBuilder:
         if op == "/" and is_scalar(b):
             return N.scale(a, 1 / b)
         if self.numpy_1d:
-            self.no_row_of_sums(node)
+            self.no_row_of_sums(node, a, b)
         a, b = self.broadcast(a, b, node)
         if op == "+":
             return flat_add([a, b])
@@ -122,28 +125,72 @@ class ExprBuilder:
             return N.hadamard(a, b)
         return N.divide(a, b)
 
-    def no_row_of_sums(self, node: Any) -> None:
-        """A checked snippet's ``np.sum(x, axis=1)`` without ``keepdims=True`` beside a
-        matrix: NumPy's 1-d result broadcasts as a row, not down the rows (Ng's classic
-        bug; on a square x it runs and is wrong), so it is not read as the column. Beside a
-        pick ``x[range(N), y]`` (N values too: ``m[range(N), y] = -np.sum(m, axis=1)``) the
-        two are 1-d alike."""
-        if isinstance(node.left, G.Pick) or isinstance(node.right, G.Pick):
+    def no_row_of_sums(self, node: Any, a: Any, b: Any) -> None:
+        """A checked snippet's 1-d array (``np.sum(x, axis=1)`` without ``keepdims=True``,
+        a pick ``x[range(N), y]`` or ``np.choose(y, x.T)``, a name holding one) beside a
+        matrix: NumPy broadcasts it as a row, not down the rows (Ng's classic bug, CS231n's
+        ``scores - scores[range(N), y]``; on a square x it runs and is wrong), so it is not
+        read as the column. Two 1-d arrays alike (``m[range(N), y] = -np.sum(m, axis=1)``),
+        or one beside a scalar, are NumPy's too."""
+        left, right = self.is_one_d(node.left), self.is_one_d(node.right)
+        if left == right or is_scalar(b if left else a):
             return
-        for side in (node.left, node.right):
-            while isinstance(side, G.Unary) and side.op == "-":
+        side = node.left if left else node.right
+        while isinstance(side, G.Unary | G.Transpose | G.Bin):  # down to a 1-d part
+            if isinstance(side, G.Unary | G.Transpose):
                 side = side.x
-            if (
-                isinstance(side, G.Call)
-                and side.fn in ("sum", "mean", "max")
-                and side.axis == 1
-                and not side.keepdims
-            ):
-                raise self.fail(
-                    f"{side.fn}(…, axis=1) without keepdims=True is a 1-d array, which NumPy "
-                    "broadcasts as a row beside a matrix, not as a column: add keepdims=True",
-                    node.line,
-                )
+            else:
+                side = side.left if self.is_one_d(side.left) else side.right
+        if isinstance(side, G.Call):
+            what, fix = f"{side.fn}(…, axis=1) without keepdims=True", "add keepdims=True"
+        elif isinstance(side, G.Name):
+            what = f"{side.id} (a 1-d array: a reduction without keepdims=True or a pick)"
+            fix = f"use {side.id}[:, np.newaxis] or keep the axis"
+        else:
+            what, fix = "the pick x[range(N), y]", "add [:, np.newaxis]"
+        raise self.fail(
+            f"{what} is a 1-d array, which NumPy broadcasts as a row beside a matrix, not as "
+            f"a column: {fix}",
+            node.line,
+        )
+
+    def is_one_d(self, e: Any) -> bool:
+        """Whether a snippet's expression is a NumPy 1-d array of the rows' values: a
+        reduction along axis 1 without keepdims, a pick, a name holding one, scaled or
+        negated, transposed, or two of them combined."""
+        while True:
+            if (isinstance(e, G.Unary) and e.op == "-") or isinstance(e, G.Transpose):
+                e = e.x  # NumPy's .T of a 1-d array is that array
+            elif isinstance(e, G.Bin) and e.op in ("*", "/") and self._scalar_node(e.right):
+                e = e.left
+            elif isinstance(e, G.Bin) and e.op == "*" and self._scalar_node(e.left):
+                e = e.right
+            else:
+                break
+        if isinstance(e, G.Pick) or (isinstance(e, G.Name) and e.id in self.one_d):
+            return True
+        if isinstance(e, G.Bin) and e.op in ("+", "-", "*", "/"):
+            return self.is_one_d(e.left) and self.is_one_d(e.right)
+        return (
+            isinstance(e, G.Call)
+            and e.fn in ("sum", "mean", "max")
+            and e.axis == 1
+            and not e.keepdims
+        )
+
+    def _scalar_node(self, e: Any) -> bool:
+        """A number, or a name (a size, a hyperparameter; negated or ``.T``) whose value
+        is a scalar: only names are built, so a long expression is not built again."""
+        while isinstance(e, G.Unary | G.Transpose):
+            e = e.x
+        if isinstance(e, G.Num):
+            return True
+        if not isinstance(e, G.Name):
+            return False
+        try:
+            return is_scalar(self.build(e))
+        except (KeyError, ProgramError):
+            return False
 
     def matmul(self, a: Any, b: Any, node: Any) -> Any:
         """``a @ b``, its inner sizes checked."""

@@ -158,7 +158,8 @@ class Reader(Bindings):
             expr = own_shapes(expr, env, line, lambda e: build(e, line, text), notes)
             resolve(expr, line)
             reads = tuple(sorted({n.id for n in G.names(expr)}))
-            key = (expr, line, reads, tuple(env.get(n) for n in reads))
+            one_d = tuple(n for n in reads if n in b.one_d)  # NumPy's 1-d names read
+            key = (expr, line, reads, tuple(env.get(n) for n in reads), one_d)
             if key in self.built:
                 return self.built[key]
             if self.budget is not None:
@@ -226,6 +227,16 @@ class Reader(Bindings):
                 alias = st.expr.id if isinstance(st.expr, G.Name) else None
                 rebind(target, alias if alias != target else None)
                 env[target] = value
+            b.env = {k: v for k, v in env.items() if not isinstance(v, _Unknown)}  # a cached
+            # build leaves the builder's names as another line had them
+            if isinstance(st, G.Assign | G.Update) and b.is_one_d(
+                G.Bin(st.op, G.Name(target, st.line), st.expr, st.line)
+                if isinstance(st, G.Update)
+                else st.expr
+            ):
+                b.one_d.add(target)
+            else:
+                b.one_d.discard(target)
             own[target] = env[target]
             lines[target] = st.line
             if target in order:
